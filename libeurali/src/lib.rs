@@ -1,0 +1,32 @@
+//! libeurali: the Merriwig kernel's ABI for eurali programs.
+//!
+//! Layers, bottom up:
+//! - [`abi`]: the register file, call numbers, message control bits and memory layout — plain data
+//!   and pure functions, shared with `kernel-stub`, tested to the bit.
+//! - [`params`]: the byte formats the kernel reads (exec parameter string, args/env blocks) and
+//!   writes (`list_mounts`).
+//! - [`raw`]: the one seam that runs a register file — `asm!` `syscall` on the real kernel
+//!   (`target_os = "none"`), the in-process kernel stub everywhere else.
+//! - [`object`], [`message`], [`syscall`]: the safe API — owned [`Handle`] and [`MemoryChunk`],
+//!   typed [`Message`]s, every call, and the retrying [`rcall`].
+//! - [`msgtype`]: protocol message types.
+//!
+//! Errors are [`Error`], equal to the kernel's numeric codes.
+#![no_std]
+
+#[cfg(any(feature = "alloc", test))]
+extern crate alloc;
+
+pub mod abi;
+pub mod error;
+pub mod message;
+pub mod msgtype;
+pub mod object;
+pub mod params;
+pub mod raw;
+pub mod syscall;
+
+pub use error::{Error, Result};
+pub use message::{call_send, rcall, receive, send, send_receive, yield_now, Message, SendError, Word};
+pub use object::{new_rendezvous, Handle, MemoryChunk};
+pub use syscall::*;

@@ -1,0 +1,207 @@
+//! Typed messages and the calls that move them: send, receive, send_receive, and the retrying
+//! `call`/`rcall` helpers.
+//!
+//! Ownership follows the kernel (§2.2–2.4): a sent handle or chunk is consumed when the kernel
+//! accepts the message; a send that fails before transfer hands the message back untouched; a send
+//! that fails after the enqueue attempt hands back the message the kernel re-inserted (handles and
+//! chunks possibly at new numbers).
+
+use crate::abi::{Call, RawMessage, RawWord, WordKind};
+use crate::error::{Error, Result};
+use crate::object::{call, Handle, MemoryChunk};
+
+/// One data word of a Long message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Word {
+    Value(u64),
+    Handle(Handle),
+    Chunk(MemoryChunk),
+    /// Received only: the kernel could not map a chunk for us (the code, usually 11 NOMEMSLOTS).
+    Error(u64),
+}
+
+impl Word {
+    fn raw(&self) -> RawWord {
+        match self {
+            Word::Value(v) => RawWord::value(*v),
+            Word::Handle(h) => RawWord::handle(h.raw() as u64),
+            Word::Chunk(c) => RawWord::chunk(c.base()),
+            Word::Error(e) => RawWord::err(*e),
+        }
+    }
+
+    /// Takes ownership of what a received raw word names.
+    ///
+    /// # Safety
+    /// The word must come from the kernel for this process, once.
+    unsafe fn from_raw(w: RawWord) -> Word {
+        match w.kind {
+            WordKind::Value => Word::Value(w.bits),
+            // Safety: the kernel just put these objects into our tables.
+            WordKind::Handle => Word::Handle(unsafe { Handle::from_raw(w.bits as u32) }),
+            WordKind::Chunk => Word::Chunk(unsafe { MemoryChunk::from_raw(w.bits) }),
+            WordKind::Err => Word::Error(w.bits),
+        }
+    }
+
+    /// The plain value, if this is one.
+    pub fn value(&self) -> Option<u64> {
+        match self {
+            Word::Value(v) => Some(*v),
+            _ => None,
+        }
+    }
+}
+
+/// A message: three plain words, or a type word and two data words that may carry objects.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Message {
+    Short(u64, u64, u64),
+    Long(u64, Word, Word),
+}
+
+impl Message {
+    /// The type word (data1).
+    pub fn tag(&self) -> u64 {
+        match self {
+            Message::Short(t, _, _) | Message::Long(t, _, _) => *t,
+        }
+    }
+
+    /// The register form, without giving up ownership.
+    pub fn raw(&self) -> RawMessage {
+        match self {
+            Message::Short(a, b, c) => RawMessage::short(*a, *b, *c),
+            Message::Long(a, b, c) => RawMessage { data1: *a, data2: b.raw(), data3: c.raw() },
+        }
+    }
+
+    /// Takes ownership of what a raw message names: Long when the kernel marked it so.
+    ///
+    /// # Safety
+    /// The message must come from the kernel for this process, once.
+    pub unsafe fn from_raw(m: RawMessage) -> Message {
+        if !m.carries_objects() {
+            Message::Short(m.data1, m.data2.bits, m.data3.bits)
+        } else {
+            // Safety: forwarded contract.
+            unsafe { Message::Long(m.data1, Word::from_raw(m.data2), Word::from_raw(m.data3)) }
+        }
+    }
+
+    /// The words as plain values, whatever their kind (for matching on Short replies).
+    pub fn values(&self) -> (u64, u64, u64) {
+        let r = self.raw();
+        (r.data1, r.data2.bits, r.data3.bits)
+    }
+}
+
+/// A failed send: the error, and the message if it is still ours.
+///
+/// `message` is `None` only when the kernel consumed it: a `send_receive` woken by a close after
+/// delivery (12 without a message). The kernel reports a CLOSED target the same way; there the
+/// objects are still in our table but cannot be told apart from reused numbers, so they are left
+/// unclosed (leaked) rather than risk closing someone else's handle.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SendError {
+    pub error: Error,
+    pub message: Option<Message>,
+}
+
+impl From<SendError> for Error {
+    fn from(e: SendError) -> Error {
+        e.error
+    }
+}
+
+impl core::fmt::Display for SendError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "send failed: {}", self.error)
+    }
+}
+
+fn transfer(handle: &Handle, msg: Message, with_reply: bool) -> core::result::Result<Option<Message>, SendError> {
+    let raw = msg.raw();
+    let c = if with_reply {
+        Call::SendReceive { handle: handle.raw(), msg: raw }
+    } else {
+        Call::Send { handle: handle.raw(), msg: raw }
+    };
+    let r = call(c);
+    match r.error() {
+        None => {
+            core::mem::forget(msg);
+            // Safety: a successful send_receive returns the reply in received form.
+            Ok(with_reply.then(|| unsafe { Message::from_raw(RawMessage::from_received(&r)) }))
+        }
+        Some(error) if r.contains_message() => {
+            core::mem::forget(msg);
+            // Safety: the kernel re-inserted our message's objects and names them here.
+            let back = unsafe { Message::from_raw(RawMessage::from_received(&r)) };
+            Err(SendError { error, message: Some(back) })
+        }
+        Some(Error::Closed) if with_reply => {
+            core::mem::forget(msg);
+            Err(SendError { error: Error::Closed, message: None })
+        }
+        Some(error) => Err(SendError { error, message: Some(msg) }),
+    }
+}
+
+/// `send`: blocks until a receiver takes the message.
+pub fn send(handle: &Handle, msg: Message) -> core::result::Result<(), SendError> {
+    transfer(handle, msg, false).map(|_| ())
+}
+
+/// `send_receive`: sends and blocks until the receiving thread replies.
+pub fn send_receive(handle: &Handle, msg: Message) -> core::result::Result<Message, SendError> {
+    transfer(handle, msg, true).map(|m| m.expect("send_receive returns a reply"))
+}
+
+/// `receive`: blocks until a message arrives.
+pub fn receive(handle: &Handle) -> Result<Message> {
+    let r = call(Call::Receive { handle: handle.raw() as u64 });
+    match r.error() {
+        // Safety: a successful receive delivers a message into our tables.
+        None => Ok(unsafe { Message::from_raw(RawMessage::from_received(&r)) }),
+        Some(e) => Err(e),
+    }
+}
+
+/// How often [`call`]/[`rcall`] retry a busy rendezvous (upstream uses 100).
+pub const RETRIES: usize = 100;
+
+fn retrying<T>(
+    handle: &Handle,
+    mut msg: Message,
+    f: fn(&Handle, Message) -> core::result::Result<T, SendError>,
+) -> core::result::Result<T, SendError> {
+    let mut tries = 0;
+    loop {
+        match f(handle, msg) {
+            Err(SendError { error, message: Some(m) }) if error.is_transient() && tries < RETRIES => {
+                tries += 1;
+                msg = m;
+                yield_now();
+            }
+            other => return other,
+        }
+    }
+}
+
+/// `send` that retries SEND_BLOCKING / RECV_BLOCKING (a busy single-slot rendezvous, §3.3) up to
+/// [`RETRIES`] times with a yield between tries.
+pub fn call_send(handle: &Handle, msg: Message) -> core::result::Result<(), SendError> {
+    retrying(handle, msg, send)
+}
+
+/// `send_receive` that retries SEND_BLOCKING / RECV_BLOCKING like [`call_send`]: the usual way to
+/// make a request of a server.
+pub fn rcall(handle: &Handle, msg: Message) -> core::result::Result<Message, SendError> {
+    retrying(handle, msg, send_receive)
+}
+
+/// `yield`: go to the back of the run queue.
+pub fn yield_now() {
+    call(Call::Yield);
+}

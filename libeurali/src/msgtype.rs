@@ -1,0 +1,42 @@
+//! Message types (data1) of the protocols (ABI document §6.1). Upstream's numbers are kept where
+//! they exist so that upstream servers and ours can talk.
+
+pub const READ: u64 = 1;
+pub const WRITE: u64 = 2;
+pub const DATA: u64 = 2;
+pub const CHAR: u64 = 3;
+pub const JSON: u64 = 4;
+/// The kernel's one message: the VGA memory chunk, to init's handle 1.
+pub const VIDEO_MEMORY: u64 = 5;
+pub const COMM_HANDLE: u64 = 6;
+pub const QUERY: u64 = 7;
+pub const OK: u64 = 8;
+/// OPEN + flags (16..=31).
+pub const OPEN: u64 = 16;
+pub const O_WRITE: u64 = 1;
+pub const O_CREATE: u64 = 2;
+pub const O_TRUNCATE: u64 = 4;
+pub const CLOSE: u64 = 32;
+pub const DELETE: u64 = 33;
+pub const MKDIR: u64 = 64;
+pub const EMPTY: u64 = 128;
+pub const ERROR: u64 = 129;
+pub const ERROR_INVALID_FORMAT: u64 = 130;
+pub const ERROR_INVALID_UTF8: u64 = 131;
+pub const ERROR_INVALID_VALUE: u64 = 132;
+pub const ERROR_UNKNOWN_MESSAGE: u64 = 133;
+pub const ERROR_DENIED: u64 = 134;
+pub const PCI_FIND_DEVICE: u64 = 256;
+pub const PCI_READ_BAR: u64 = 257;
+pub const PCI_ENABLE_BUS_MASTERING: u64 = 258;
+pub const NIC_GET_MAC_ADDRESS: u64 = 260;
+pub const NIC_MAC_ADDRESS: u64 = 300;
+pub const PCI_ADDRESS: u64 = 384;
+pub const PCI_NOTFOUND: u64 = 385;
+pub const PCI_BAR: u64 = 386;
+
+// eurali's own types live from 0x1000 up, clear of upstream's.
+
+/// Process status channel: Short(EXIT_STATUS, code, 0), sent once by a process's runtime as it
+/// exits (the kernel has no exit status; see std-shim's `process`).
+pub const EXIT_STATUS: u64 = 0x1000;

@@ -1,0 +1,163 @@
+//! Owned kernel objects: [`Handle`] (a slot in the process's rendezvous table) and [`MemoryChunk`]
+//! (a 1 GiB chunk slot). Neither is `Copy`: sending one moves it, dropping one closes or frees it.
+
+use crate::abi::{layout, Call, Registers};
+use crate::error::{Error, Result};
+use crate::raw;
+
+/// Runs a decoded call on the default backend and returns the kernel's registers.
+pub(crate) fn call(c: Call) -> Registers {
+    let mut r = c.encode();
+    // Safety: every caller in this crate builds `c` from live, valid buffers and handles.
+    unsafe { raw::syscall(&mut r) };
+    r
+}
+
+/// Runs a call and turns its status into a `Result` of the returned registers.
+pub(crate) fn checked(c: Call) -> Result<Registers> {
+    let r = call(c);
+    match r.error() {
+        None => Ok(r),
+        Some(e) => Err(e),
+    }
+}
+
+/// An owned communication handle. Dropping it closes it (§3.5); [`Handle::try_clone`] makes a
+/// second reference with `copy_rendezvous`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Handle(u32);
+
+impl Handle {
+    /// Takes ownership of a handle number.
+    ///
+    /// # Safety
+    /// The number must be a live handle of this process that nothing else will close.
+    pub const unsafe fn from_raw(n: u32) -> Handle {
+        Handle(n)
+    }
+
+    /// The handle's number in this process's table.
+    pub const fn raw(&self) -> u32 {
+        self.0
+    }
+
+    /// Gives up ownership without closing.
+    pub fn into_raw(self) -> u32 {
+        let n = self.0;
+        core::mem::forget(self);
+        n
+    }
+
+    /// A second handle to the same rendezvous (`copy_rendezvous`).
+    pub fn try_clone(&self) -> Result<Handle> {
+        let r = checked(Call::CopyRendezvous { handle: self.0 as u64 })?;
+        Ok(Handle(r.rdi as u32))
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        call(Call::Close { handle: self.0 as u64 });
+    }
+}
+
+/// Two handles to one new rendezvous (`new_rendezvous`).
+pub fn new_rendezvous() -> Result<(Handle, Handle)> {
+    let r = checked(Call::NewRendezvous)?;
+    Ok((Handle(r.rdi as u32), Handle(r.rsi as u32)))
+}
+
+/// An owned memory chunk: one chunk slot of this process.
+///
+/// The kernel does not record a chunk's length. `len` is what this side knows to be mapped: the
+/// allocation size for a chunk from [`MemoryChunk::alloc`], or what the sender's message said for
+/// a received one (see [`MemoryChunk::set_len`]).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct MemoryChunk {
+    base: u64,
+    len: usize,
+}
+
+impl MemoryChunk {
+    /// Allocates `len` bytes (rounded up to pages, at least one) with `malloc`, and writes every
+    /// byte (to zero) before handing it out: on the real kernel a read of an on-demand page before
+    /// its first write freezes the machine (§4.3), and memory comes unzeroed.
+    pub fn alloc(len: usize) -> Result<MemoryChunk> {
+        let pages = (len as u64).div_ceil(layout::PAGE_SIZE).max(1);
+        if pages > layout::MAX_CHUNK_PAGES {
+            return Err(Error::Memory);
+        }
+        let r = checked(Call::Malloc { pages, max_physaddr: 0 })?;
+        let mut c = MemoryChunk { base: r.rdi, len: (pages * layout::PAGE_SIZE) as usize };
+        c.as_mut_slice().fill(0);
+        Ok(c)
+    }
+
+    /// Allocates physically contiguous pages below `max_physaddr` (for DMA); returns the chunk and
+    /// its physical base. These are mapped eagerly; they are zeroed here too.
+    pub fn alloc_contiguous(len: usize, max_physaddr: u64) -> Result<(MemoryChunk, u64)> {
+        let pages = (len as u64).div_ceil(layout::PAGE_SIZE).max(1);
+        if pages > layout::MAX_CHUNK_PAGES || max_physaddr == 0 {
+            return Err(Error::Param);
+        }
+        let r = checked(Call::Malloc { pages, max_physaddr })?;
+        let mut c = MemoryChunk { base: r.rdi, len: (pages * layout::PAGE_SIZE) as usize };
+        c.as_mut_slice().fill(0);
+        Ok((c, r.rsi))
+    }
+
+    /// Takes ownership of a chunk slot named by `base`, with no known length.
+    ///
+    /// # Safety
+    /// `base` must be a chunk of this process that nothing else frees.
+    pub const unsafe fn from_raw(base: u64) -> MemoryChunk {
+        MemoryChunk { base, len: 0 }
+    }
+
+    /// Declares how many bytes from the base are mapped.
+    ///
+    /// # Safety
+    /// Those bytes must be mapped in this chunk, and written at least once (§4.3). A receiver can
+    /// only trust its sender for this: the kernel does not convey a chunk's size.
+    pub unsafe fn set_len(&mut self, len: usize) {
+        self.len = len;
+    }
+
+    /// The chunk's base address.
+    pub const fn base(&self) -> u64 {
+        self.base
+    }
+
+    /// The bytes known to be mapped.
+    pub const fn len(&self) -> usize {
+        self.len
+    }
+
+    pub const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        // Safety: `len` bytes from `base` are mapped and owned by this value (constructor and
+        // `set_len` contracts).
+        unsafe { core::slice::from_raw_parts(self.base as *const u8, self.len) }
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // Safety: as above, and `&mut self` makes the access exclusive.
+        unsafe { core::slice::from_raw_parts_mut(self.base as *mut u8, self.len) }
+    }
+
+    /// Gives up ownership without freeing; returns the base.
+    pub fn into_raw(self) -> u64 {
+        let b = self.base;
+        core::mem::forget(self);
+        b
+    }
+}
+
+impl Drop for MemoryChunk {
+    fn drop(&mut self) {
+        call(Call::Free { addr: self.base });
+    }
+}
