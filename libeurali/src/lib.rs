@@ -23,6 +23,7 @@ pub mod message;
 pub mod msgtype;
 pub mod object;
 pub mod params;
+pub mod proto;
 pub mod raw;
 pub mod syscall;
 

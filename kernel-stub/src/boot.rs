@@ -1,0 +1,114 @@
+//! Booting a userland on the in-process stub: what `cargo run` does.
+//!
+//! [`run`] makes a kernel, registers the programs, and plays the part that init and the drivers
+//! play on a real machine for one program: a `boot` process serves the console (host stdin,
+//! stdout, stderr) and execs the program in a new namespace holding only its status and stderr
+//! mounts (see `eurali_std::rt`). It returns the program's exit status, or 125 if the program's
+//! process ended without one (it was ended by a fault) — after shutting the system down.
+
+use std::time::Duration;
+
+use libeurali::params::ExecParams;
+use libeurali::{msgtype, new_rendezvous, receive, Handle, Message};
+
+use crate::devices::console;
+use crate::{Kernel, ProgramEntry};
+
+/// Where the child's status and stderr handles are mounted (must match `eurali_std::rt`).
+const STATUS_PATH: &str = "/.eurali/status";
+const STDERR_PATH: &str = "/.eurali/stderr";
+
+/// Status reported when the program's process vanished without reporting one.
+pub const NO_STATUS: i32 = 125;
+
+/// Runs a boxed closure on a new stub thread of the current process.
+pub fn spawn_stub_thread(f: impl FnOnce() + Send + 'static) -> Result<u64, libeurali::Error> {
+    extern "C-unwind" fn trampoline(arg: u64) -> ! {
+        // Safety: `arg` is the Box leaked below, taken back exactly once.
+        let f = unsafe { Box::from_raw(arg as *mut Box<dyn FnOnce() + Send>) };
+        f();
+        libeurali::exit_thread()
+    }
+    let b: Box<Box<dyn FnOnce() + Send>> = Box::new(Box::new(f));
+    let arg = Box::into_raw(b) as u64;
+    // Safety: the trampoline takes the box back exactly once; if the thread is not started, we do.
+    match unsafe { libeurali::spawn_thread(trampoline, arg) } {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            drop(unsafe { Box::from_raw(arg as *mut Box<dyn FnOnce() + Send>) });
+            Err(e)
+        }
+    }
+}
+
+/// Boots `programs` on a fresh stub and runs `init` with `args` on the host terminal. Returns the
+/// exit status.
+pub fn run(programs: &[(&str, ProgramEntry)], init: &str, args: &[String]) -> i32 {
+    let kernel = Kernel::new();
+    for (name, entry) in programs {
+        kernel.register_program(name, *entry);
+    }
+    let code = kernel.run_as_process("boot", || start_and_wait(&kernel, init, args));
+    kernel.shutdown();
+    if let Some(f) = kernel.take_fault() {
+        eprintln!("eurali: the system halted: {f:?}");
+        return NO_STATUS;
+    }
+    code
+}
+
+fn start_and_wait(kernel: &Kernel, init: &str, args: &[String]) -> i32 {
+    let started = (|| -> Result<Handle, libeurali::Error> {
+        let (out_srv, out_cli) = new_rendezvous()?;
+        let (err_srv, err_cli) = new_rendezvous()?;
+        let (in_srv, in_cli) = new_rendezvous()?;
+        let (status, status_child) = new_rendezvous()?;
+        spawn_stub_thread(move || console::serve_output(&out_srv, std::io::stdout()))?;
+        spawn_stub_thread(move || console::serve_output(&err_srv, std::io::stderr()))?;
+        spawn_stub_thread(move || console::serve_input(&in_srv, std::io::stdin()))?;
+        let mut argv = vec![init.to_string()];
+        argv.extend(args.iter().cloned());
+        let params = ExecParams::new()
+            .new_namespace()
+            .mount(status_child.raw(), STATUS_PATH)?
+            .mount(err_cli.raw(), STDERR_PATH)?
+            .args(&argv)?
+            .env(&[("PWD", "/"), ("HOME", "/")])?
+            .finish()?;
+        // The kernel moved these by number out of our table through the parameter string.
+        status_child.into_raw();
+        err_cli.into_raw();
+        libeurali::exec(&Kernel::program_image(init), in_cli, out_cli, &params, false)?;
+        Ok(status)
+    })();
+    let status = match started {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("eurali: cannot start {init}: {e}");
+            return NO_STATUS;
+        }
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = spawn_stub_thread(move || {
+        let code = match receive(&status) {
+            Ok(Message::Short(msgtype::EXIT_STATUS, code, _)) => code as u32 as i32,
+            _ => NO_STATUS,
+        };
+        let _ = tx.send(code);
+    });
+    if waiter.is_err() {
+        return NO_STATUS;
+    }
+    // The program's process is gone when only ours is left; its status may still be in flight.
+    loop {
+        if let Ok(code) = rx.recv_timeout(Duration::from_millis(20)) {
+            return code;
+        }
+        if kernel.halted().is_some() {
+            return NO_STATUS;
+        }
+        if kernel.process_count() <= 1 {
+            return rx.recv_timeout(Duration::from_millis(100)).unwrap_or(NO_STATUS);
+        }
+    }
+}

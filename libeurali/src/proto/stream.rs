@@ -1,0 +1,129 @@
+//! The stream protocol: stdin, stdout, stderr, consoles and pipes.
+//!
+//! A stream handle is a rendezvous served by one server thread (a console, a pipe, a file
+//! session). Requests are made with `send_receive` (see [`crate::rcall`]); each gets one reply.
+//!
+//! | Request | Reply | Idempotent |
+//! |---|---|---|
+//! | `Long(WRITE, n, chunk)`: the first `n` bytes of the chunk | `Short(OK, accepted, 0)`, or `Short(ERROR, code, 0)` | no |
+//! | `Short(READ, 0, max)`: up to `max` bytes | `Long(DATA, n, chunk)` with `1 <= n <= max`; `Short(EOF, 0, 0)` at the end of the stream; `Short(ERROR, code, 0)` | no |
+//!
+//! Rules:
+//! - `n` in WRITE and DATA never exceeds the chunk's pages: a receiver checks `n` against
+//!   [`MAX_TRANSFER`] before trusting it (the kernel does not convey chunk sizes).
+//! - A server answers an unknown request with `Short(ERROR_UNKNOWN_MESSAGE, 0, 0)` and keeps
+//!   serving.
+//! - EOF is a message, because the kernel never tells a receiver that its peers are gone.
+//! - `ERROR` codes are [`crate::Error`] codes (12 CLOSED: the stream's other end is gone).
+
+use crate::error::Error;
+use crate::message::{rcall, Message, Word};
+use crate::msgtype;
+use crate::object::{Handle, MemoryChunk};
+
+/// End of stream, as a reply to READ.
+pub const EOF: u64 = 0x1001;
+
+/// Largest WRITE or DATA payload in one message (a receiver refuses larger claims).
+pub const MAX_TRANSFER: usize = 64 * 1024;
+
+/// What a READ returned.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadReply {
+    Data(usize),
+    Eof,
+}
+
+/// Client side: writes up to [`MAX_TRANSFER`] bytes of `buf` in one request; returns how many
+/// the server accepted.
+pub fn write(h: &Handle, buf: &[u8]) -> Result<usize, Error> {
+    let n = buf.len().min(MAX_TRANSFER);
+    if n == 0 {
+        return Ok(0);
+    }
+    let mut chunk = MemoryChunk::alloc(n)?;
+    chunk.as_mut_slice()[..n].copy_from_slice(&buf[..n]);
+    let reply = rcall(h, Message::Long(msgtype::WRITE, Word::Value(n as u64), Word::Chunk(chunk)))?;
+    match reply.values() {
+        (msgtype::OK, k, _) if k as usize <= n => Ok(k as usize),
+        (msgtype::ERROR, code, _) => Err(error_from(code)),
+        _ => Err(Error::Param),
+    }
+}
+
+/// Client side: reads up to `buf.len()` bytes (at most [`MAX_TRANSFER`]).
+pub fn read(h: &Handle, buf: &mut [u8]) -> Result<ReadReply, Error> {
+    let max = buf.len().min(MAX_TRANSFER);
+    if max == 0 {
+        return Ok(ReadReply::Data(0));
+    }
+    let reply = rcall(h, Message::Short(msgtype::READ, 0, max as u64))?;
+    match reply {
+        Message::Long(msgtype::DATA, Word::Value(n), Word::Chunk(mut c)) if n as usize <= max && n > 0 => {
+            // Safety: the server promised `n` bytes written in this chunk (protocol rule; bounded
+            // by our own `max`).
+            unsafe { c.set_len(n as usize) };
+            buf[..n as usize].copy_from_slice(c.as_slice());
+            Ok(ReadReply::Data(n as usize))
+        }
+        Message::Short(EOF, _, _) => Ok(ReadReply::Eof),
+        Message::Short(msgtype::ERROR, code, _) => Err(error_from(code)),
+        _ => Err(Error::Param),
+    }
+}
+
+fn error_from(code: u64) -> Error {
+    Error::from_code(code.min(255) as u8).unwrap_or(Error::Other(0))
+}
+
+/// A request as a stream server sees it, checked against the protocol.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Request {
+    /// Bytes to write (the chunk, with its claimed length already checked).
+    Write(MemoryChunk),
+    /// A read of at most this many bytes.
+    Read(usize),
+    /// Anything else: answer with [`unknown_reply`].
+    Unknown(Message),
+}
+
+/// Server side: classifies a received message. Never panics.
+pub fn parse_request(m: Message) -> Request {
+    match m {
+        Message::Long(msgtype::WRITE, Word::Value(n), Word::Chunk(mut c)) if (n as usize) <= MAX_TRANSFER => {
+            // Safety: bounded by MAX_TRANSFER; the client allocated at least `n` bytes (protocol).
+            unsafe { c.set_len(n as usize) };
+            Request::Write(c)
+        }
+        Message::Short(msgtype::READ, _, max) if max > 0 => Request::Read((max as usize).min(MAX_TRANSFER)),
+        other => Request::Unknown(other),
+    }
+}
+
+/// Server side: the reply carrying `data` (1..=MAX_TRANSFER bytes) for a READ.
+pub fn data_reply(data: &[u8]) -> Result<Message, Error> {
+    let n = data.len().min(MAX_TRANSFER);
+    let mut c = MemoryChunk::alloc(n)?;
+    c.as_mut_slice()[..n].copy_from_slice(&data[..n]);
+    Ok(Message::Long(msgtype::DATA, Word::Value(n as u64), Word::Chunk(c)))
+}
+
+/// Server side: EOF reply.
+pub const fn eof_reply() -> Message {
+    Message::Short(EOF, 0, 0)
+}
+
+/// Server side: the reply to an accepted WRITE.
+pub const fn ok_reply(accepted: usize) -> Message {
+    Message::Short(msgtype::OK, accepted as u64, 0)
+}
+
+/// Server side: an error reply.
+pub const fn error_reply(e: Error) -> Message {
+    Message::Short(msgtype::ERROR, e.code() as u64, 0)
+}
+
+/// Server side: the reply to a request the server does not understand.
+pub const fn unknown_reply() -> Message {
+    Message::Short(msgtype::ERROR_UNKNOWN_MESSAGE, 0, 0)
+}

@@ -1,0 +1,38 @@
+//! `hello`: prints its arguments and environment, one per line, and says hello.
+//!
+//! ```text
+//! hello [--exit CODE] [--panic] [ARGS...]
+//! ```
+//! `--exit CODE` ends with that status after printing; `--panic` panics (status 101). Both exist
+//! so that the runtime's exit path can be seen working from the outside.
+
+use std::io::Write;
+
+pub fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    println!("Hello from eurali!");
+    for (i, a) in args.iter().enumerate() {
+        println!("arg[{i}] = {a}");
+    }
+    for (k, v) in std::env::vars() {
+        println!("env {k}={v}");
+    }
+    let mut it = args.iter().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--panic" => panic!("asked to panic"),
+            "--exit" => {
+                let code = match it.next().map(|c| c.parse::<i32>()) {
+                    Some(Ok(c)) => c,
+                    _ => {
+                        eprintln!("hello: --exit needs a number");
+                        std::process::exit(2);
+                    }
+                };
+                let _ = std::io::stdout().flush();
+                std::process::exit(code);
+            }
+            _ => {}
+        }
+    }
+}

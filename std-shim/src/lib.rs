@@ -1,0 +1,134 @@
+//! eurali-std: a partial `std` for eurali programs, on libeurali.
+//!
+//! Shaped like `std` so that code written for std ports by swapping the crate: a program names
+//! this crate `std` in its Cargo.toml (`std = { package = "eurali-std", ... }`) and its `use
+//! std::...` lines, the prelude and the macros (`println!`, `vec!`, `format!`) resolve here.
+//!
+//! Layers: [`rt`] is the program runtime (entry, per-process state, exit, panics, thread start);
+//! `sys` is the only backend-aware module (the real kernel's `_start`, allocator and panic
+//! handler; or the host stub's glue). Everything else ([`io`], [`env`], [`process`], [`thread`],
+//! [`sync`], [`time`]) is written once over libeurali and runs unchanged on both.
+#![no_std]
+
+extern crate alloc;
+#[cfg(not(target_os = "none"))]
+extern crate std as host;
+
+pub mod env;
+pub mod io;
+pub mod process;
+pub mod rt;
+pub mod sync;
+mod sys;
+pub mod thread;
+pub mod time;
+
+/// The prelude rustc injects into a program that names this crate `std`.
+pub mod prelude {
+    pub mod rust_2024 {
+        pub use alloc::borrow::ToOwned;
+        pub use alloc::boxed::Box;
+        pub use alloc::string::{String, ToString};
+        pub use alloc::vec::Vec;
+        pub use core::prelude::rust_2024::*;
+    }
+    pub mod rust_2021 {
+        pub use super::rust_2024::*;
+    }
+    pub mod v1 {
+        pub use super::rust_2024::*;
+    }
+}
+
+// std's re-exports of core and alloc, so `std::fmt`, `std::vec::Vec` and friends resolve.
+pub use alloc::{borrow, boxed, fmt, format, rc, slice, str, string, vec};
+pub use core::{
+    any, array, ascii, cell, char, clone, cmp, convert, default, hash, hint, iter, marker, mem, num, ops, option,
+    pin, primitive, ptr, result, u8, usize,
+};
+pub use core::{assert_eq, assert_ne, debug_assert, debug_assert_eq, debug_assert_ne, matches, todo, unimplemented, unreachable, write, writeln};
+
+/// Collections: alloc's, under std's names.
+pub mod collections {
+    pub use alloc::collections::*;
+}
+
+/// `std::error`.
+pub mod error {
+    pub use core::error::Error;
+}
+
+/// Prints to the standard output (buffered: written out at each newline and at exit).
+#[macro_export]
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::io::_print(::core::format_args!($($arg)*)) };
+}
+
+/// Prints a line to the standard output.
+#[macro_export]
+macro_rules! println {
+    () => { $crate::print!("\n") };
+    ($($arg:tt)*) => { $crate::io::_print(::core::format_args!("{}\n", ::core::format_args!($($arg)*))) };
+}
+
+/// Prints to the standard error.
+#[macro_export]
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::io::_eprint(::core::format_args!($($arg)*)) };
+}
+
+/// Prints a line to the standard error.
+#[macro_export]
+macro_rules! eprintln {
+    () => { $crate::eprint!("\n") };
+    ($($arg:tt)*) => { $crate::io::_eprint(::core::format_args!("{}\n", ::core::format_args!($($arg)*))) };
+}
+
+/// Prints and returns the value of an expression, like std's.
+#[macro_export]
+macro_rules! dbg {
+    () => { $crate::eprintln!("[{}:{}:{}]", ::core::file!(), ::core::line!(), ::core::column!()) };
+    ($val:expr $(,)?) => {
+        match $val {
+            tmp => {
+                $crate::eprintln!("[{}:{}:{}] {} = {:#?}", ::core::file!(), ::core::line!(), ::core::column!(), ::core::stringify!($val), &tmp);
+                tmp
+            }
+        }
+    };
+}
+
+/// Declares a program's entry point: `std::program!(my_crate::main);` in `src/main.rs`.
+///
+/// On the real kernel it defines the symbol `_start` calls; on the host it defines `fn main`,
+/// which boots the in-process kernel stub with this one program as init, attached to the
+/// terminal, and exits with the program's status.
+#[macro_export]
+macro_rules! program {
+    ($main:path) => {
+        #[cfg(target_os = "none")]
+        #[unsafe(no_mangle)]
+        pub fn __eurali_main() {
+            $main()
+        }
+        #[cfg(not(target_os = "none"))]
+        fn main() {
+            fn entry(regs: $crate::rt::EntryRegisters) {
+                $crate::rt::start(regs, $main)
+            }
+            $crate::rt::host_main(::core::env!("CARGO_PKG_NAME"), entry)
+        }
+    };
+}
+
+/// A program entry as the kernel stub registers it: `(name, entry)` built from a `main` path.
+/// `std::program_entry!("hello", hello::main)`.
+#[macro_export]
+macro_rules! program_entry {
+    ($name:expr, $main:path) => {{
+        fn entry(regs: $crate::rt::EntryRegisters) {
+            $crate::rt::start(regs, $main)
+        }
+        ($name, entry as fn($crate::rt::EntryRegisters))
+    }};
+}

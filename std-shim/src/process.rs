@@ -1,0 +1,37 @@
+//! `std::process`: ending this process with a status.
+//!
+//! The kernel keeps no exit status; [`exit`] reports the code to the parent over the status
+//! handle the parent mounted (see [`crate::rt::exit`]). Starting and waiting for children comes
+//! with the shell's work.
+
+/// Ends the process with `code`: flushes stdout, reports `code` to the parent, ends this thread.
+///
+/// The kernel cannot stop other threads; they run on until they end by themselves.
+pub fn exit(code: i32) -> ! {
+    crate::rt::exit(code)
+}
+
+/// Ends the process abnormally (status 134, as SIGABRT would give on Unix).
+pub fn abort() -> ! {
+    crate::rt::exit(134)
+}
+
+/// A status to return from `main`, shaped like std's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExitCode(u8);
+
+impl ExitCode {
+    pub const SUCCESS: ExitCode = ExitCode(0);
+    pub const FAILURE: ExitCode = ExitCode(1);
+
+    /// Ends the process with this code.
+    pub fn exit_process(self) -> ! {
+        exit(self.0 as i32)
+    }
+}
+
+impl From<u8> for ExitCode {
+    fn from(c: u8) -> ExitCode {
+        ExitCode(c)
+    }
+}

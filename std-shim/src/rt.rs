@@ -1,0 +1,276 @@
+//! The program runtime: what runs before `main` and after it, per process.
+//!
+//! [`start`] is the one entry every program goes through, on both backends: the real kernel's
+//! `_start` (in `sys::none`) and the host stub (which calls a program's entry with the same
+//! [`EntryRegisters`]). It reads args and env from the kernel's blocks, takes stdin/stdout (handles
+//! 0 and 1), finds the optional stderr and status handles the parent mounted (see
+//! [`STATUS_PATH`]), runs `main`, and exits with status 0.
+//!
+//! Exit status (the kernel has none): [`exit`] flushes stdout and sends `Short(EXIT_STATUS, code,
+//! 0)` on the status handle, then ends the thread. The send blocks until the parent takes it, as a
+//! Unix zombie waits to be reaped; with no parent left it fails at once with CLOSED.
+//!
+//! Per-process state lives in one [`Runtime`]: a static on the real kernel (one process per
+//! address space); on the host, where stub processes share an address space, each thread carries
+//! its process's `Arc<Runtime>` in a host thread-local, handed on by [`crate::thread::spawn`].
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use libeurali::params::{block_at, env_record, fields};
+use libeurali::{msgtype, proto::stream, Handle, Message};
+
+pub use libeurali::EntryRegisters;
+
+use crate::io;
+use crate::sync::Mutex;
+
+/// Where a parent mounts the handle on which the child reports its exit status.
+pub const STATUS_PATH: &str = "/.eurali/status";
+/// Where a parent mounts the child's standard error stream.
+pub const STDERR_PATH: &str = "/.eurali/stderr";
+
+/// Exit status of a thread that panicked in `main` (as Rust's std uses).
+pub const PANIC_STATUS: i32 = 101;
+
+/// One process's runtime state.
+pub struct Runtime {
+    pub(crate) args: Vec<String>,
+    pub(crate) env: Mutex<Vec<(String, String)>>,
+    stdin: Mutex<StdinState>,
+    stdout: Mutex<StdoutState>,
+    stderr: Mutex<Option<Handle>>,
+    status: Mutex<Option<Handle>>,
+}
+
+struct StdinState {
+    handle: Option<Handle>,
+    buf: Vec<u8>,
+    pos: usize,
+    eof: bool,
+}
+
+struct StdoutState {
+    handle: Option<Handle>,
+    buf: Vec<u8>,
+    broken: bool,
+}
+
+impl Runtime {
+    fn new(regs: &EntryRegisters, stdin: Option<Handle>, stdout: Option<Handle>) -> Runtime {
+        // Safety: the kernel (or stub) laid these blocks out for us; they live as long as the
+        // process's first stack, and we copy them out at once.
+        let (args, env) = unsafe { (block_at(regs.args), block_at(regs.env)) };
+        let args = fields(args).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        let env = fields(env)
+            .map(env_record)
+            .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), String::from_utf8_lossy(v).into_owned()))
+            .collect();
+        Runtime {
+            args,
+            env: Mutex::new(env),
+            stdin: Mutex::new(StdinState { handle: stdin, buf: Vec::new(), pos: 0, eof: false }),
+            stdout: Mutex::new(StdoutState { handle: stdout, buf: Vec::new(), broken: false }),
+            stderr: Mutex::new(take_mount(STDERR_PATH)),
+            status: Mutex::new(take_mount(STATUS_PATH)),
+        }
+    }
+}
+
+/// Opens the handle mounted at exactly `path`, then removes that mount so that the handle is ours
+/// alone (and not inherited by our children).
+fn take_mount(path: &str) -> Option<Handle> {
+    let (h, prefix) = libeurali::open(path).ok()?;
+    if prefix != path.len() {
+        return None; // a shorter mount (say the root) matched: nothing mounted here.
+    }
+    let _ = libeurali::umount(path);
+    Some(h)
+}
+
+/// The process entry shared by both backends: set up, run `main`, exit 0.
+pub fn start(regs: EntryRegisters, main: fn()) -> ! {
+    // Safety: handles 0 and 1 are the stdin/stdout the kernel gave this new process.
+    let (stdin, stdout) = unsafe { (Handle::from_raw(0), Handle::from_raw(1)) };
+    let rt = Runtime::new(&regs, Some(stdin), Some(stdout));
+    crate::sys::set_runtime(rt);
+    match crate::sys::run_main(main) {
+        Ok(()) => exit(0),
+        Err(()) => exit(PANIC_STATUS),
+    }
+}
+
+/// Ends the process's part in this thread with `code` reported to the parent: flushes stdout,
+/// sends the status, ends the thread. Other threads of the process run on until they end (the
+/// kernel cannot stop them).
+pub fn exit(code: i32) -> ! {
+    let _ = stdout_flush();
+    if let Some(rt) = crate::sys::runtime() {
+        let status = rt.status.lock().ok().and_then(|mut s| s.take());
+        if let Some(h) = status {
+            let _ = libeurali::call_send(&h, Message::Short(msgtype::EXIT_STATUS, code as u32 as u64, 0));
+        }
+    }
+    libeurali::exit_thread()
+}
+
+/// Writes a message about an unrecoverable runtime error and ends the thread.
+pub fn fatal(msg: &str) -> ! {
+    let _ = stderr_write(msg.as_bytes());
+    let _ = stderr_write(b"\n");
+    crate::sys::abort_process(msg)
+}
+
+/// A panic reached the top of a thread: report it on stderr; `main`'s thread exits with
+/// [`PANIC_STATUS`], others just end (their joiner sees the panic). Called by the real kernel's
+/// panic handler; on the host the unwinding panic is caught in `sys::run_main`/thread_main.
+pub fn panic_message(info: &core::panic::PanicInfo<'_>) {
+    use core::fmt::Write as _;
+    let mut s = String::new();
+    let _ = match info.location() {
+        Some(l) => write!(s, "panicked at {}:{}:{}:\n{}\n", l.file(), l.line(), l.column(), info.message()),
+        None => write!(s, "panicked:\n{}\n", info.message()),
+    };
+    let _ = stdout_flush();
+    let _ = stderr_write(s.as_bytes());
+}
+
+pub(crate) fn stdout_write(buf: &[u8]) -> io::Result<usize> {
+    let Some(rt) = crate::sys::runtime() else {
+        return crate::sys::fallback_stdout(buf);
+    };
+    let mut out = rt.stdout.lock().unwrap_or_else(|e| e.into_inner());
+    out.buf.extend_from_slice(buf);
+    if let Some(nl) = out.buf.iter().rposition(|&b| b == b'\n') {
+        write_out(&mut out, nl + 1)?;
+    } else if out.buf.len() >= stream::MAX_TRANSFER {
+        let n = out.buf.len();
+        write_out(&mut out, n)?;
+    }
+    Ok(buf.len())
+}
+
+pub(crate) fn stdout_flush() -> io::Result<()> {
+    let Some(rt) = crate::sys::runtime() else { return Ok(()) };
+    let mut out = rt.stdout.lock().unwrap_or_else(|e| e.into_inner());
+    let n = out.buf.len();
+    write_out(&mut out, n)
+}
+
+/// Sends the first `n` buffered bytes; on failure the bytes are dropped (the reader is gone) and
+/// the stream is marked broken so later prints fail fast.
+fn write_out(out: &mut StdoutState, n: usize) -> io::Result<()> {
+    let result = match (&out.handle, out.broken) {
+        (_, true) => Err(io::Error::from(libeurali::Error::Closed)),
+        (None, _) => Ok(()),
+        (Some(h), false) => write_all_handle(h, &out.buf[..n]),
+    };
+    if result.is_err() {
+        // Nobody takes our output (on the real kernel, init's handle 1 is the kernel's own):
+        // keep it visible on the kernel's debug line rather than lose it.
+        out.broken = true;
+        libeurali::debug_write(&String::from_utf8_lossy(&out.buf[..n]));
+    }
+    out.buf.drain(..n);
+    result
+}
+
+fn write_all_handle(h: &Handle, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        let k = stream::write(h, data)?;
+        if k == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        data = &data[k..];
+    }
+    Ok(())
+}
+
+pub(crate) fn stderr_write(buf: &[u8]) -> io::Result<usize> {
+    let Some(rt) = crate::sys::runtime() else {
+        return crate::sys::fallback_stderr(buf);
+    };
+    let _ = stdout_flush();
+    let err = rt.stderr.lock().unwrap_or_else(|e| e.into_inner());
+    match &*err {
+        Some(h) => write_all_handle(h, buf)?,
+        None => {
+            drop(err);
+            let out = rt.stdout.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(h) = &out.handle {
+                write_all_handle(h, buf)?;
+            }
+        }
+    }
+    Ok(buf.len())
+}
+
+pub(crate) fn report_stdout_error(_e: &io::Error) {
+    // A closed stdout is what a Unix program sees as EPIPE; it is silent here as in most tools.
+}
+
+fn stdin_refill(st: &mut StdinState) -> io::Result<()> {
+    if st.pos < st.buf.len() || st.eof {
+        return Ok(());
+    }
+    let Some(h) = &st.handle else {
+        st.eof = true;
+        return Ok(());
+    };
+    st.buf.resize(4096, 0);
+    st.pos = 0;
+    match stream::read(h, &mut st.buf) {
+        Ok(stream::ReadReply::Data(n)) => st.buf.truncate(n),
+        Ok(stream::ReadReply::Eof) => {
+            st.buf.clear();
+            st.eof = true;
+        }
+        Err(e) => {
+            st.buf.clear();
+            return Err(e.into());
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn stdin_read(out: &mut [u8]) -> io::Result<usize> {
+    let Some(rt) = crate::sys::runtime() else { return Ok(0) };
+    let _ = stdout_flush();
+    let mut st = rt.stdin.lock().unwrap_or_else(|e| e.into_inner());
+    stdin_refill(&mut st)?;
+    let avail = &st.buf[st.pos..];
+    let n = avail.len().min(out.len());
+    out[..n].copy_from_slice(&avail[..n]);
+    st.pos += n;
+    Ok(n)
+}
+
+pub(crate) fn stdin_fill_buf() -> io::Result<&'static [u8]> {
+    let Some(rt) = crate::sys::runtime() else { return Ok(&[]) };
+    let _ = stdout_flush();
+    let mut st = rt.stdin.lock().unwrap_or_else(|e| e.into_inner());
+    stdin_refill(&mut st)?;
+    let avail: &[u8] = &st.buf[st.pos..];
+    // Safety: the buffer lives in the process's Runtime, which outlives every thread of the
+    // process, and is only refilled by `stdin_fill_buf`/`stdin_read` after `consume` emptied it;
+    // std's StdinLock makes the same promise through its lock.
+    Ok(unsafe { core::slice::from_raw_parts(avail.as_ptr(), avail.len()) })
+}
+
+pub(crate) fn stdin_consume(amt: usize) {
+    if let Some(rt) = crate::sys::runtime() {
+        let mut st = rt.stdin.lock().unwrap_or_else(|e| e.into_inner());
+        st.pos = (st.pos + amt).min(st.buf.len());
+    }
+}
+
+/// The body of every thread made by [`crate::thread::spawn`] (see `sys::THREAD_ENTRY`).
+pub extern "C-unwind" fn thread_main(arg: u64) -> ! {
+    crate::thread::run_spawned(arg)
+}
+
+#[cfg(target_os = "none")]
+pub use crate::sys::on_panic;
+
+#[cfg(not(target_os = "none"))]
+pub use crate::sys::host_main;

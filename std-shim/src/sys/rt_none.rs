@@ -1,0 +1,117 @@
+//! Runtime state on the real kernel: one process per address space, so plain statics; and the
+//! current thread found from its stack slot, since the kernel offers no TLS (§9.18).
+
+use alloc::string::String;
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use libeurali::abi::layout;
+
+use crate::io;
+use crate::rt::Runtime;
+use crate::sync::{Arc, OnceLock};
+use crate::thread::Shared;
+
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+
+/// Spawned threads' shared state, by stack slot.
+static THREADS: [AtomicPtr<Shared>; layout::MAX_THREADS] = [const { AtomicPtr::new(core::ptr::null_mut()) }; layout::MAX_THREADS];
+
+pub type InheritedContext = ();
+
+fn my_slot() -> Option<usize> {
+    let marker = 0u8;
+    layout::stack_slot_of(core::ptr::addr_of!(marker) as u64)
+}
+
+pub fn set_runtime(rt: Runtime) {
+    let _ = RUNTIME.set(rt);
+}
+
+pub fn runtime() -> Option<&'static Runtime> {
+    RUNTIME.get()
+}
+
+pub fn inherit_context() -> InheritedContext {}
+
+pub fn enter_thread(_: InheritedContext, shared: Arc<Shared>) {
+    if let Some(s) = my_slot() {
+        let old = THREADS[s].swap(Arc::into_raw(shared) as *mut Shared, Ordering::AcqRel);
+        if !old.is_null() {
+            // Safety: a leftover from a thread that ended in this slot without leaving.
+            drop(unsafe { Arc::from_raw(old) });
+        }
+    }
+}
+
+pub fn leave_thread() {
+    if let Some(s) = my_slot() {
+        let old = THREADS[s].swap(core::ptr::null_mut(), Ordering::AcqRel);
+        if !old.is_null() {
+            // Safety: stored by `enter_thread` from `Arc::into_raw`.
+            drop(unsafe { Arc::from_raw(old) });
+        }
+    }
+}
+
+/// The spawned thread running on this stack, if any.
+pub fn current_shared() -> Option<Arc<Shared>> {
+    let p = THREADS[my_slot()?].load(Ordering::Acquire);
+    if p.is_null() {
+        return None;
+    }
+    // Safety: the slot holds one strong count until `leave_thread`; only this thread leaves.
+    unsafe {
+        Arc::increment_strong_count(p);
+        Some(Arc::from_raw(p))
+    }
+}
+
+pub fn current_thread_name() -> Option<String> {
+    current_shared().and_then(|s| crate::thread::shared_name(&s))
+}
+
+pub fn run_main(main: fn()) -> Result<(), ()> {
+    main();
+    Ok(())
+}
+
+pub fn run_main_boxed(body: alloc::boxed::Box<dyn FnOnce() + Send>) -> Result<(), ()> {
+    body();
+    Ok(())
+}
+
+pub fn panicking() -> bool {
+    false
+}
+
+fn debug(buf: &[u8]) -> io::Result<usize> {
+    libeurali::debug_write(&String::from_utf8_lossy(buf));
+    Ok(buf.len())
+}
+
+pub fn fallback_stdout(buf: &[u8]) -> io::Result<usize> {
+    debug(buf)
+}
+
+pub fn fallback_stderr(buf: &[u8]) -> io::Result<usize> {
+    debug(buf)
+}
+
+pub fn relax() {
+    libeurali::yield_now();
+}
+
+/// The real kernel's panic path (called by the `#[panic_handler]`): report, then end the thread;
+/// `main`'s thread exits the process with status 101. Never aborts: `ud2` would halt the machine.
+pub fn on_panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    crate::rt::panic_message(info);
+    match current_shared() {
+        Some(shared) => {
+            shared.finish();
+            drop(shared);
+            leave_thread();
+            libeurali::exit_thread()
+        }
+        None => crate::rt::exit(crate::rt::PANIC_STATUS),
+    }
+}

@@ -1,0 +1,198 @@
+//! `std::thread`: threads made with the kernel's fork_thread, joined over a rendezvous.
+//!
+//! Joining needs a way to sleep until the thread ends, and the kernel's only sleep is a blocking
+//! receive. Each spawned thread shares a small state word with its [`JoinHandle`] and holds one
+//! handle of a fresh rendezvous; the joiner holds the other. The joiner moves the state from
+//! RUNNING to WAITING and then receives; the ending thread moves it to DONE and sends only if it
+//! saw WAITING. So a thread nobody joins never blocks at its end, and a joiner never sleeps
+//! through the end of a thread. A thread that panics ends with no result, and `join` returns
+//! `Err`. The last `JoinHandle` dropped detaches the thread.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use core::any::Any;
+use core::sync::atomic::{AtomicU8, Ordering};
+use core::time::Duration;
+
+use libeurali::{Handle, Message};
+
+use crate::io;
+use crate::sync::{Arc, Mutex};
+
+/// `std::thread::Result`.
+pub type Result<T> = core::result::Result<T, Box<dyn Any + Send + 'static>>;
+
+const RUNNING: u8 = 0;
+const WAITING: u8 = 1;
+const DONE: u8 = 2;
+
+/// What a spawned thread shares with its joiner.
+pub(crate) struct Shared {
+    state: AtomicU8,
+    /// The thread's end of the join rendezvous.
+    notify: Mutex<Option<Handle>>,
+    name: Option<String>,
+}
+
+impl Shared {
+    /// Called once as the thread ends (normally or by a panic).
+    pub(crate) fn finish(&self) {
+        if self.state.swap(DONE, Ordering::AcqRel) == WAITING {
+            let h = self.notify.lock().ok().and_then(|mut n| n.take());
+            if let Some(h) = h {
+                let _ = libeurali::call_send(&h, Message::Short(0, 0, 0));
+            }
+        }
+    }
+}
+
+struct Start {
+    shared: Arc<Shared>,
+    body: Box<dyn FnOnce() + Send>,
+    context: crate::sys::InheritedContext,
+}
+
+/// Runs a spawned thread: called from `rt::thread_main` with the boxed [`Start`].
+pub(crate) fn run_spawned(arg: u64) -> ! {
+    // Safety: `arg` is the `Box<Start>` leaked by `Builder::spawn` for exactly this thread.
+    let start = unsafe { Box::from_raw(arg as *mut Start) };
+    let Start { shared, body, context } = *start;
+    crate::sys::enter_thread(context, shared.clone());
+    let _ = crate::sys::run_main_boxed(body);
+    shared.finish();
+    crate::sys::leave_thread();
+    libeurali::exit_thread()
+}
+
+/// An owned permission to join a thread.
+pub struct JoinHandle<T> {
+    shared: Arc<Shared>,
+    joiner: Handle,
+    result: Arc<Mutex<Option<T>>>,
+    thread: Thread,
+}
+
+impl<T> JoinHandle<T> {
+    /// Waits for the thread to end; `Err` if it panicked.
+    pub fn join(self) -> Result<T> {
+        if self.shared.state.compare_exchange(RUNNING, WAITING, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            // The thread sends exactly once after seeing WAITING. A receive error means the
+            // rendezvous is gone, which can only happen if the thread's process was torn down.
+            let _ = libeurali::receive(&self.joiner);
+        }
+        let value = self.result.lock().ok().and_then(|mut r| r.take());
+        value.ok_or_else(|| Box::new("thread panicked") as Box<dyn Any + Send>)
+    }
+
+    /// Whether the thread has ended.
+    pub fn is_finished(&self) -> bool {
+        self.shared.state.load(Ordering::Acquire) == DONE
+    }
+
+    pub fn thread(&self) -> &Thread {
+        &self.thread
+    }
+}
+
+/// A thread's name, as far as eurali keeps one.
+#[derive(Clone, Debug)]
+pub struct Thread {
+    name: Option<String>,
+}
+
+impl Thread {
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+}
+
+/// The current thread (its name, if it was spawned with one).
+pub fn current() -> Thread {
+    Thread { name: crate::sys::current_thread_name() }
+}
+
+/// Thread factory, for a name.
+#[derive(Default)]
+pub struct Builder {
+    name: Option<String>,
+}
+
+impl Builder {
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    pub fn name(mut self, name: String) -> Builder {
+        self.name = Some(name);
+        self
+    }
+
+    /// Accepted for std's shape; every eurali thread has the kernel's fixed 28 KiB stack.
+    pub fn stack_size(self, _size: usize) -> Builder {
+        self
+    }
+
+    /// Starts the thread; fails if the kernel has no thread slot left (64 per process).
+    pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (child_end, joiner) = libeurali::new_rendezvous()?;
+        let shared = Arc::new(Shared { state: AtomicU8::new(RUNNING), notify: Mutex::new(Some(child_end)), name: self.name.clone() });
+        let result = Arc::new(Mutex::new(None));
+        let slot = result.clone();
+        let body: Box<dyn FnOnce() + Send> = Box::new(move || {
+            let v = f();
+            if let Ok(mut r) = slot.lock() {
+                *r = Some(v);
+            }
+        });
+        let start = Box::new(Start { shared: shared.clone(), body, context: crate::sys::inherit_context() });
+        let arg = Box::into_raw(start) as u64;
+        // Safety: THREAD_ENTRY runs `rt::thread_main(arg)`, which takes back the box exactly once.
+        match unsafe { libeurali::spawn_thread(crate::sys::THREAD_ENTRY, arg) } {
+            Ok(_) => Ok(JoinHandle { shared, joiner, result, thread: Thread { name: self.name } }),
+            Err(e) => {
+                // Safety: the thread was not started, so the box is still ours.
+                drop(unsafe { Box::from_raw(arg as *mut Start) });
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// Starts a thread running `f`.
+///
+/// # Panics
+/// If the kernel cannot start another thread (64 per process), like std's `spawn`.
+pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match Builder::new().spawn(f) {
+        Ok(h) => h,
+        Err(e) => panic!("failed to spawn thread: {e}"),
+    }
+}
+
+/// Gives up the processor (the kernel's `yield`).
+pub fn yield_now() {
+    crate::sys::relax();
+}
+
+/// Sleeps at least `d`. The kernel has no timers: on the real kernel this yields until the clock
+/// passes the deadline.
+pub fn sleep(d: Duration) {
+    crate::sys::sleep_micros(d.as_micros().min(u64::MAX as u128) as u64);
+}
+
+/// Whether the current thread is unwinding from a panic (never on the real kernel).
+pub fn panicking() -> bool {
+    crate::sys::panicking()
+}
+
+pub(crate) fn shared_name(s: &Shared) -> Option<String> {
+    s.name.clone()
+}

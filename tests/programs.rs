@@ -1,0 +1,104 @@
+//! System tests: boot the userland on the in-process stub as `cargo run` does, run a program as a
+//! user would, and check what comes out and the exit status.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Run {
+    stdout: String,
+    stderr: String,
+    code: Option<i32>,
+}
+
+/// Runs `eurali ARGS` with `input` on stdin, failing the test if it takes over 30 s.
+fn eurali(args: &[&str], input: &str) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eurali"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start eurali");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_string();
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("eurali {args:?} did not finish in 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    feeder.join().unwrap();
+    let out = child.wait_with_output().unwrap();
+    Run {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code(),
+    }
+}
+
+#[test]
+fn echo_prints_its_arguments() {
+    let r = eurali(&["echo", "hello,", "eurali", "a  b"], "");
+    assert_eq!(r.stdout, "hello, eurali a  b\n", "stderr: {}", r.stderr);
+    assert_eq!(r.code, Some(0));
+    let r = eurali(&["echo", "-n", "no newline"], "");
+    assert_eq!(r.stdout, "no newline");
+    let r = eurali(&["echo", "-e", "tab\\there"], "");
+    assert_eq!(r.stdout, "tab\there\n");
+    let r = eurali(&["echo"], "");
+    assert_eq!(r.stdout, "\n");
+}
+
+#[test]
+fn hello_prints_args_and_env() {
+    let r = eurali(&["hello", "one", "two words"], "");
+    assert_eq!(
+        r.stdout,
+        "Hello from eurali!\narg[0] = hello\narg[1] = one\narg[2] = two words\nenv PWD=/\nenv HOME=/\n",
+        "stderr: {}",
+        r.stderr
+    );
+    assert_eq!(r.code, Some(0));
+}
+
+#[test]
+fn default_program_is_hello() {
+    let r = eurali(&[], "");
+    assert!(r.stdout.starts_with("Hello from eurali!\narg[0] = hello\n"), "{}", r.stdout);
+    assert_eq!(r.code, Some(0));
+}
+
+#[test]
+fn exit_codes_reach_the_host() {
+    let r = eurali(&["hello", "--exit", "3"], "");
+    assert_eq!(r.code, Some(3));
+    assert!(r.stdout.contains("arg[2] = 3"));
+    let r = eurali(&["hello", "--exit", "nope"], "");
+    assert_eq!(r.code, Some(2));
+    assert!(r.stderr.contains("hello: --exit needs a number"), "{}", r.stderr);
+}
+
+#[test]
+fn a_panic_is_reported_with_status_101() {
+    let r = eurali(&["hello", "--panic"], "");
+    assert_eq!(r.code, Some(101), "stderr: {}", r.stderr);
+    assert!(r.stderr.contains("asked to panic"), "{}", r.stderr);
+    // What was printed before the panic is not lost.
+    assert!(r.stdout.starts_with("Hello from eurali!"), "{}", r.stdout);
+}
+
+#[test]
+fn unknown_program_is_a_clear_error() {
+    let r = eurali(&["nosuch"], "");
+    assert_eq!(r.code, Some(127));
+    assert!(r.stderr.contains("no program named \"nosuch\""), "{}", r.stderr);
+}
