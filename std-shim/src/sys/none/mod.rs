@@ -1,0 +1,108 @@
+//! The real Merriwig kernel (`target_os = "none"`): entry, allocator, panics, clock.
+//!
+//! This is the only place above libeurali that knows it runs on the real kernel, and the only
+//! home of `asm!` outside libeurali's `raw/asm.rs`. It gives the rest of std-shim:
+//!
+//! - `_start` (in [`entry`]): the ELF entry point. Before any compiled code runs it aligns the
+//!   stack, writes every lower page of the 28 KiB stack (ABI §4.3: reading an on-demand page
+//!   before its first write freezes the machine) and zeroes `.bss` (memory is never zeroed);
+//!   then it starts the allocator and calls [`crate::rt::start`] with the program's
+//!   `__eurali_main` (emitted by `std::program!`).
+//! - [`THREAD_ENTRY`]: the same stack preparation for threads made with fork_thread, then
+//!   [`crate::rt::thread_main`].
+//! - the global allocator ([`heap`]): talc over the 4 MiB heap, handed to talc in pre-faulted
+//!   pieces as it grows, then over memory chunks once the heap is used up.
+//! - the panic handler ([`panic`]): prints through debug_write and ends the thread through
+//!   [`crate::rt::on_panic`]; never aborts (an abort's `ud2` halts the whole machine).
+//! - [`now_micros`] / [`sleep_micros`] from the KernelInfo page ([`clock`] holds the arithmetic).
+//! - [`abort_process`].
+
+// `clock` is pure arithmetic; xtask's tests compile this very file on the host.
+mod clock;
+mod entry;
+mod heap;
+mod panic;
+
+pub use entry::THREAD_ENTRY;
+
+use core::sync::atomic::{AtomicU64, Ordering};
+use libeurali::abi::layout;
+
+/// The largest time ever returned, so that [`now_micros`] never goes back, whatever the
+/// interleaving of threads and timer interrupts.
+static LAST_MICROS: AtomicU64 = AtomicU64::new(0);
+
+/// Microseconds since boot, from the kernel's PIT tick count refined by the TSC (ABI §4.4).
+/// Monotonic: never smaller than an earlier result in any thread of this process.
+pub fn now_micros() -> u64 {
+    let now = clock::micros(clock::fine_ticks(read_kernel_info()));
+    LAST_MICROS.fetch_max(now, Ordering::Relaxed).max(now)
+}
+
+/// Blocks the calling thread for at least `us` microseconds by yielding until the deadline
+/// (the kernel has no timers; each idle yield may take a whole ~55 ms timer tick).
+pub fn sleep_micros(us: u64) {
+    let deadline = now_micros().saturating_add(us);
+    while now_micros() < deadline {
+        libeurali::yield_now();
+    }
+}
+
+/// Ends the calling thread after printing `msg` on the kernel's screen line. The kernel cannot
+/// end a process from inside; the other threads (if any) go on.
+pub fn abort_process(msg: &str) -> ! {
+    libeurali::debug_write(msg);
+    if !msg.ends_with('\n') {
+        libeurali::debug_write("\n");
+    }
+    libeurali::exit_thread()
+}
+
+/// The calling thread's stack slot (0..64), from the address of one of its locals: there is no
+/// thread-local storage on this kernel, but a live thread owns its slot.
+fn current_stack_slot() -> Option<usize> {
+    let marker = 0u8;
+    layout::stack_slot_of(core::hint::black_box(&marker) as *const u8 as u64)
+}
+
+/// A consistent snapshot of the KernelInfo page with the TSC read after it.
+///
+/// The timer interrupt updates the page atomically as far as this thread can tell (one CPU,
+/// interrupts off in the handler), so re-reading the tick count tells whether an interrupt came
+/// between the reads.
+fn read_kernel_info() -> clock::Snapshot {
+    let info = layout::KERNEL_INFO as *const u64;
+    loop {
+        // Safety: the KernelInfo page is mapped read-only into every process (§4.4); the three
+        // words are aligned u64 at offsets 0, 8 and 16. Volatile: the kernel changes them.
+        let (pit_ticks, last_tsc, tsc_per_pit) = unsafe {
+            (
+                info.read_volatile(),
+                info.add(1).read_volatile(),
+                info.add(2).read_volatile(),
+            )
+        };
+        let tsc = rdtsc();
+        // Safety: as above.
+        if unsafe { info.read_volatile() } == pit_ticks {
+            return clock::Snapshot {
+                pit_ticks,
+                last_tsc,
+                tsc_per_pit,
+                tsc,
+            };
+        }
+    }
+}
+
+/// The time-stamp counter (`rdtsc` works in ring 3).
+fn rdtsc() -> u64 {
+    let lo: u32;
+    let hi: u32;
+    // Safety: rdtsc only reads the counter into EDX:EAX. No `nomem`: the compiler must keep it
+    // between the volatile reads of the KernelInfo page around it.
+    unsafe {
+        core::arch::asm!("rdtsc", out("eax") lo, out("edx") hi, options(nostack, preserves_flags));
+    }
+    (u64::from(hi) << 32) | u64::from(lo)
+}

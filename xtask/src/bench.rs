@@ -1,0 +1,75 @@
+//! `cargo xtask bench NAME`: one table of benchmarks, each a function that runs it and lets its
+//! output (the `RESULT` lines) through.
+
+use crate::Result;
+use crate::process;
+
+/// One benchmark.
+pub struct Bench {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub run: fn() -> Result<()>,
+}
+
+/// Every benchmark `bench` knows.
+pub const BENCHES: &[Bench] = &[Bench {
+    name: "ipc",
+    about: "IPC round trip through the in-process kernel stub (kernel-stub's `ipc` bench)",
+    run: || cargo_bench("kernel-stub", "ipc"),
+}];
+
+/// Runs the benchmark `name`; without a known name, lists the benchmarks.
+pub fn run(name: Option<&str>) -> Result<()> {
+    match name.and_then(|n| BENCHES.iter().find(|b| b.name == n)) {
+        Some(b) => {
+            crate::section(&format!("bench {}", b.name));
+            (b.run)()
+        }
+        None => Err(match name {
+            Some(n) => format!("unknown benchmark `{n}`\n{}", list()),
+            None => format!("usage: cargo xtask bench NAME\n{}", list()),
+        }),
+    }
+}
+
+fn list() -> String {
+    let mut s = String::from("benchmarks:");
+    for b in BENCHES {
+        s.push_str(&format!("\n  {:<10} {}", b.name, b.about));
+    }
+    s
+}
+
+/// `cargo bench -p PACKAGE --bench BENCH` on the host toolchain, output passed through.
+fn cargo_bench(package: &str, bench: &str) -> Result<()> {
+    process::run(
+        process::host_cargo()
+            .args(["bench", "-p", package, "--bench", bench])
+            .current_dir(crate::workspace_root()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_listed() {
+        for (i, b) in BENCHES.iter().enumerate() {
+            assert!(
+                BENCHES[i + 1..].iter().all(|o| o.name != b.name),
+                "duplicate {}",
+                b.name
+            );
+            assert!(list().contains(b.name));
+        }
+    }
+
+    #[test]
+    fn unknown_names_list_the_known_ones() {
+        let e = run(Some("no-such-bench")).unwrap_err();
+        assert!(e.contains("unknown benchmark `no-such-bench`"));
+        assert!(e.contains("ipc"));
+        assert!(run(None).unwrap_err().contains("ipc"));
+    }
+}

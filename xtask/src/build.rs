@@ -1,0 +1,283 @@
+//! `cargo xtask build`: every program under `programs/` as a freestanding ELF for Merriwig.
+//!
+//! The target is `xtask/x86_64-eurali.json` (soft-float, no red zone, panic=abort, static
+//! non-PIE), linked by `ld.lld` with `xtask/eurali.ld`. The build runs Debian's cargo and rustc
+//! (see [`crate::toolchain`]) with `-Zbuild-std`, in release mode with size optimisation, LTO
+//! and stripped symbols, in its own target directory (`target/eurali/cargo`) so that it never
+//! invalidates or locks the host build.
+
+use crate::process::{self, describe};
+use crate::{Result, elfcheck, section, toolchain};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+const TARGET_JSON: &str = "xtask/x86_64-eurali.json";
+const LINKER_SCRIPT: &str = "xtask/eurali.ld";
+const CARGO_TARGET_DIR: &str = "target/eurali/cargo";
+const BIN_DIR: &str = "target/eurali/bin";
+
+/// Profile settings of the target build, given on the command line so that they override the
+/// workspace's `[profile.release]` (which host builds use) without editing it.
+const PROFILE: &[&str] = &[
+    "profile.release.opt-level=\"s\"",
+    "profile.release.lto=true",
+    "profile.release.codegen-units=1",
+    "profile.release.panic=\"abort\"",
+    "profile.release.debug=false",
+    "profile.release.strip=\"symbols\"",
+    "profile.release.incremental=false",
+];
+
+/// A program crate to build: its package and binary names.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Program {
+    pub package: String,
+    pub bins: Vec<String>,
+}
+
+pub fn build(root: &Path) -> Result<()> {
+    section("toolchain");
+    let tc = toolchain::ensure()?;
+    println!("rustc: {} ({})", tc.rustc.display(), tc.rustc_version);
+    println!(
+        "cargo: {}   linker: {}",
+        tc.cargo.display(),
+        tc.lld.display()
+    );
+
+    let programs = discover_programs(root)?;
+    if programs.is_empty() {
+        return Err("no program crates with a binary under programs/".into());
+    }
+    let names: Vec<&str> = programs.iter().map(|p| p.package.as_str()).collect();
+    section(&format!("build {} for x86_64-eurali", names.join(", ")));
+    let built = cargo_build(root, &tc, &programs)?;
+
+    let bin_dir = root.join(BIN_DIR);
+    std::fs::create_dir_all(&bin_dir)
+        .map_err(|e| format!("cannot create {}: {e}", bin_dir.display()))?;
+    let mut copied = Vec::new();
+    for (name, exe) in built {
+        let dest = bin_dir.join(&name);
+        std::fs::copy(&exe, &dest)
+            .map_err(|e| format!("cannot copy {} to {}: {e}", exe.display(), dest.display()))?;
+        copied.push(dest);
+    }
+    copied.sort();
+
+    section("sizes");
+    print_sizes(&copied)?;
+    section("check-elf");
+    elfcheck::check_files(&copied)
+}
+
+/// The binaries a previous build left in `target/eurali/bin`.
+pub fn built_binaries(root: &Path) -> Result<Vec<PathBuf>> {
+    let dir = root.join(BIN_DIR);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(Vec::new());
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Packages under `programs/` that have a binary target, from `cargo metadata` (host cargo).
+fn discover_programs(root: &Path) -> Result<Vec<Program>> {
+    let mut cmd = process::host_cargo();
+    cmd.args(["metadata", "--no-deps", "--format-version", "1"])
+        .current_dir(root)
+        .stderr(Stdio::inherit());
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", describe(&cmd)))?;
+    if !out.status.success() {
+        return Err(format!("{} failed ({})", describe(&cmd), out.status));
+    }
+    let meta: Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("cargo metadata: bad JSON: {e}"))?;
+    Ok(programs_in_metadata(&meta, &root.join("programs")))
+}
+
+/// The program crates in `cargo metadata` output: packages whose manifest lies in a direct
+/// subdirectory of `programs_dir` and that have at least one `bin` target.
+pub fn programs_in_metadata(meta: &Value, programs_dir: &Path) -> Vec<Program> {
+    let mut programs = Vec::new();
+    for pkg in meta["packages"].as_array().into_iter().flatten() {
+        let manifest = Path::new(pkg["manifest_path"].as_str().unwrap_or_default());
+        let in_programs = manifest.parent().and_then(Path::parent) == Some(programs_dir);
+        if !in_programs {
+            continue;
+        }
+        let bins: Vec<String> = pkg["targets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| {
+                t["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k == "bin"))
+            })
+            .filter_map(|t| t["name"].as_str().map(str::to_string))
+            .collect();
+        if let (false, Some(name)) = (bins.is_empty(), pkg["name"].as_str()) {
+            programs.push(Program {
+                package: name.to_string(),
+                bins,
+            });
+        }
+    }
+    programs.sort_by(|a, b| a.package.cmp(&b.package));
+    programs
+}
+
+/// Runs the target build and returns `(binary name, executable path)` for each binary.
+fn cargo_build(
+    root: &Path,
+    tc: &toolchain::Toolchain,
+    programs: &[Program],
+) -> Result<Vec<(String, PathBuf)>> {
+    let mut cmd = process::clean_command(&tc.cargo.to_string_lossy());
+    cmd.current_dir(root)
+        .env("RUSTC", &tc.rustc)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env(
+            "CARGO_ENCODED_RUSTFLAGS",
+            format!("-Clink-arg=-T{}", root.join(LINKER_SCRIPT).display()),
+        )
+        .arg("build")
+        .arg("--release")
+        .arg("--target")
+        .arg(root.join(TARGET_JSON))
+        .arg("--target-dir")
+        .arg(root.join(CARGO_TARGET_DIR))
+        .args([
+            "-Zjson-target-spec",
+            "-Zbuild-std=core,alloc,compiler_builtins",
+        ])
+        .args([
+            "-Zbuild-std-features=compiler-builtins-mem",
+            "--message-format=json-render-diagnostics",
+        ]);
+    for setting in PROFILE {
+        cmd.args(["--config", setting]);
+    }
+    for p in programs {
+        cmd.args(["-p", &p.package]);
+    }
+    cmd.arg("--bins")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", describe(&cmd)))?;
+    let mut built = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let line = line.map_err(|e| format!("reading cargo output: {e}"))?;
+            if let Some(artifact) = executable_artifact(&line) {
+                built.push(artifact);
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "target build failed ({status}): {}",
+            describe(&cmd)
+        ));
+    }
+    built.sort();
+    Ok(built)
+}
+
+/// `(name, path)` of the executable in one line of cargo's JSON messages, if it announces one.
+pub fn executable_artifact(line: &str) -> Option<(String, PathBuf)> {
+    let msg: Value = serde_json::from_str(line).ok()?;
+    if msg["reason"] != "compiler-artifact" {
+        return None;
+    }
+    let exe = msg["executable"].as_str()?;
+    let name = msg["target"]["name"].as_str()?;
+    Some((name.to_string(), PathBuf::from(exe)))
+}
+
+fn print_sizes(files: &[PathBuf]) -> Result<()> {
+    println!(
+        "{:<16} {:>10} {:>10} {:>10} {:>10}",
+        "program", "file", "code", "rodata", "data+bss"
+    );
+    for f in files {
+        let bytes = std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+        let name = f.file_name().unwrap_or_default().to_string_lossy();
+        match elfcheck::segment_sizes(&bytes) {
+            Some(s) => println!(
+                "{name:<16} {:>10} {:>10} {:>10} {:>10}",
+                bytes.len(),
+                s.code,
+                s.rodata,
+                s.data
+            ),
+            None => println!("{name:<16} {:>10} {:>10}", bytes.len(), "(not an ELF64)"),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn programs_are_packages_with_bins_directly_under_programs() {
+        let meta = json!({ "packages": [
+            { "name": "hello", "manifest_path": "/w/programs/hello/Cargo.toml",
+              "targets": [ { "name": "hello", "kind": ["lib"] }, { "name": "hello", "kind": ["bin"] } ] },
+            { "name": "echo", "manifest_path": "/w/programs/echo/Cargo.toml",
+              "targets": [ { "name": "echo", "kind": ["bin"] }, { "name": "echo2", "kind": ["bin"] } ] },
+            { "name": "libonly", "manifest_path": "/w/programs/libonly/Cargo.toml",
+              "targets": [ { "name": "libonly", "kind": ["lib"] } ] },
+            { "name": "deep", "manifest_path": "/w/programs/x/deep/Cargo.toml",
+              "targets": [ { "name": "deep", "kind": ["bin"] } ] },
+            { "name": "xtask", "manifest_path": "/w/xtask/Cargo.toml",
+              "targets": [ { "name": "xtask", "kind": ["bin"] } ] }
+        ]});
+        let p = programs_in_metadata(&meta, Path::new("/w/programs"));
+        assert_eq!(
+            p,
+            vec![
+                Program {
+                    package: "echo".into(),
+                    bins: vec!["echo".into(), "echo2".into()]
+                },
+                Program {
+                    package: "hello".into(),
+                    bins: vec!["hello".into()]
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn executables_are_picked_from_cargo_messages() {
+        let bin = r#"{"reason":"compiler-artifact","target":{"name":"hello","kind":["bin"]},"executable":"/t/hello"}"#;
+        let lib = r#"{"reason":"compiler-artifact","target":{"name":"hello","kind":["lib"]},"executable":null}"#;
+        let other = r#"{"reason":"build-finished","success":true}"#;
+        assert_eq!(
+            executable_artifact(bin),
+            Some(("hello".into(), PathBuf::from("/t/hello")))
+        );
+        assert_eq!(executable_artifact(lib), None);
+        assert_eq!(executable_artifact(other), None);
+        assert_eq!(executable_artifact("not json"), None);
+    }
+}

@@ -1,0 +1,94 @@
+//! `cargo xtask`: the project's build, check and benchmark tasks.
+//!
+//! - `build`: builds every program under `programs/` for the real Merriwig kernel (freestanding
+//!   soft-float ELF, `-Zbuild-std`, Debian's `rustc-web` toolchain), copies each binary to
+//!   `target/eurali/bin/NAME`, prints their sizes and checks them as `check-elf` does.
+//! - `check-elf [FILES]`: checks ELF files against the kernel's loader (ABI document §4.5) and
+//!   for SSE/AVX/MMX/x87 instructions (the kernel never enables them); default: every file in
+//!   `target/eurali/bin`.
+//! - `bench NAME`: runs one benchmark from a table ([`bench::BENCHES`]).
+//! - `ci`: what CI runs: `cargo test --workspace`, then `build`.
+
+mod bench;
+mod build;
+mod elfcheck;
+mod process;
+mod toolchain;
+
+#[cfg(test)]
+mod clock_tests;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Errors are messages for the person at the terminal.
+pub type Result<T> = std::result::Result<T, String>;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  build              build programs/* for the real kernel into target/eurali/bin, check them
+  check-elf [FILES]  check ELF files for the kernel's loader (default: target/eurali/bin/*)
+  bench NAME         run a benchmark (`cargo xtask bench` lists them)
+  ci                 cargo test --workspace, then build";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("build") => build::build(&workspace_root()),
+        Some("check-elf") => check_elf(&args[1..]),
+        Some("bench") => bench::run(args.get(1).map(String::as_str)),
+        Some("ci") => ci(),
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+        None => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: xtask lives one level below it.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// Prints a section header, so that long logs are easy to scan.
+pub fn section(title: &str) {
+    println!("\n==== {title} ====");
+}
+
+fn check_elf(files: &[String]) -> Result<()> {
+    let files: Vec<PathBuf> = if files.is_empty() {
+        build::built_binaries(&workspace_root())?
+    } else {
+        files.iter().map(PathBuf::from).collect()
+    };
+    if files.is_empty() {
+        return Err("no ELF files to check (run `cargo xtask build` first, or name files)".into());
+    }
+    elfcheck::check_files(&files)
+}
+
+fn ci() -> Result<()> {
+    let root = workspace_root();
+    section("cargo test --workspace (host, rustup toolchain)");
+    process::run(
+        process::host_cargo()
+            .args(["test", "--workspace"])
+            .current_dir(&root),
+    )?;
+    section("cargo xtask build (real-kernel ELFs, Debian rustc-web toolchain)");
+    build::build(&root)?;
+    section("ci: all passed");
+    Ok(())
+}
