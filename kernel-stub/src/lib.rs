@@ -1,0 +1,50 @@
+//! kernel-stub: the Merriwig microkernel re-implemented on the host, in-process.
+//!
+//! Programs run as host threads grouped into stub processes. They make system calls through
+//! libeurali exactly as on the real kernel; libeurali's host backend hands the register file to
+//! this crate, which decodes it with [`libeurali::abi::Call::decode`] and answers with the
+//! kernel's semantics and error codes (the ABI document is the reference: §1–§5).
+//!
+//! Modules, from the rules to the machinery:
+//! - [`rendezvous`]: the rendezvous state machine of §3.2 as pure logic (send, send_receive,
+//!   receive, close, destruction).
+//! - [`handles`]: a process's handle table (lowest free slot reused, §2.2).
+//! - [`vfs`]: the kernel mount table (§5.1: trimming, longest prefix, umount, list_mounts).
+//! - [`memory`]: chunk slots as real host mappings moved between processes with `mremap` (§2.3),
+//!   and fake physical addresses for contiguous chunks.
+//! - [`uaccess`]: reading user pointers without trusting them (a bad one halts the machine).
+//! - `system`: all kernel state and every system call, single-threaded: reference counting,
+//!   message transfer, close, open/mount/umount, malloc/free, threads and process death.
+//! - [`exec`]: exec (§4.6) and the in-process program images.
+//! - [`log`]: the syscall log and fault injection (after libtock-rs's fake kernel).
+//! - [`fault`]: [`Fault`] (what would halt the real machine) and why threads end ([`Stopped`]).
+//! - `runtime`: host threads, blocking and waking, the dispatcher, thread start and end.
+//! - [`kernel`]: [`Kernel`], the handle tests and `cargo run` hold.
+//! - `devices`, `boot`: host devices and booting a userland (written separately).
+//!
+//! A program's bad system call gets the kernel's error code. Where the real kernel would halt the
+//! machine instead (it checks no pointer), the stub records a [`Fault`], reports it loudly and
+//! stops every thread of that system; a test that never looks at the fault fails when its
+//! `Kernel` is dropped. A panic inside the stub itself is a stub bug.
+
+pub mod boot;
+pub mod devices;
+pub mod exec;
+pub mod fault;
+pub mod handles;
+pub mod kernel;
+pub mod log;
+pub mod memory;
+pub mod rendezvous;
+mod runtime;
+mod system;
+pub mod uaccess;
+pub mod vfs;
+
+pub use fault::{Fault, Stopped};
+pub use kernel::Kernel;
+pub use log::LogEntry;
+
+/// A program: a Rust function called on the new process's first thread with the registers the
+/// kernel sets at entry (§4.2; the heap fields are 0 on the host, where the host allocator serves).
+pub type ProgramEntry = fn(libeurali::EntryRegisters);

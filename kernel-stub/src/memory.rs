@@ -1,0 +1,383 @@
+//! Memory chunks (ABI §2.3; malloc and free in §1.4), with real host mappings.
+//!
+//! All stub processes share one host address space, so each process gets its own chunk area: a
+//! reservation of 512 slots × 1 GiB (`PROT_NONE`, `MAP_NORESERVE`), made when the process first
+//! needs a chunk. Slot `k` (1..=511) lies at `area + k GiB`; slot 0 is never used, as on the
+//! kernel. A chunk is an anonymous read-write mapping at a slot base. Moving a chunk moves the
+//! pages themselves (`mremap`): out of the sender's slot into a private staging mapping
+//! ([`Pages`]) while the message is in flight, then into the receiver's lowest free slot. The
+//! emptied slot is reserved `PROT_NONE` again, so touching a chunk after sending it faults, like
+//! the kernel's unmapped slot.
+//!
+//! The kernel never zeroes memory: new chunks are filled with [`GARBAGE`] (lazy chunks only up to
+//! [`FILL_LIMIT`], so that a large lazy chunk costs what it costs on the kernel: nothing until
+//! touched). Contiguous chunks get a fake but stable "physical address" from [`PhysAlloc`].
+//!
+//! Divergence: the kernel can tell an address outside its fixed chunk area (error 5) from one
+//! inside it before the process ever had a chunk (9). Before its first chunk a stub process has
+//! no area, so every `free` gets 9.
+
+use libeurali::abi::layout::{CHUNK_SLOTS, CHUNK_SLOT_SIZE, PAGE_SIZE};
+use libeurali::Error;
+use std::collections::BTreeMap;
+
+/// The byte new chunk memory is filled with (the kernel hands out frames as they were; a freed
+/// chunk's 0xAB pattern was observed in a fresh one).
+pub const GARBAGE: u8 = 0xAB;
+
+/// Bytes of a lazy chunk filled with [`GARBAGE`]; the rest stays as the host gives it.
+pub const FILL_LIMIT: usize = 16 << 20;
+
+const SLOT: usize = CHUNK_SLOT_SIZE as usize;
+const AREA: usize = (CHUNK_SLOTS + 1) * SLOT;
+
+#[derive(Clone, Copy, Debug)]
+struct SlotInfo {
+    len: usize,
+    phys: Option<u64>,
+}
+
+/// One process's chunk slots.
+#[derive(Debug)]
+pub struct ChunkArea {
+    /// Address of the reservation (slot 0), 0 before the first chunk.
+    base: usize,
+    slots: Vec<Option<SlotInfo>>,
+}
+
+/// A chunk in flight: its pages in a private staging mapping, owned by a message.
+#[derive(Debug)]
+pub struct Pages {
+    ptr: usize,
+    len: usize,
+    /// The fake physical base of a contiguous chunk.
+    pub phys: Option<u64>,
+}
+
+// Safety: `Pages` owns its mapping exclusively; the address is only a number until mapped again.
+unsafe impl Send for Pages {}
+
+impl Drop for Pages {
+    fn drop(&mut self) {
+        // Safety: the mapping [ptr, ptr+len) belongs to this value alone.
+        unsafe { libc::munmap(self.ptr as *mut libc::c_void, self.len) };
+    }
+}
+
+impl Pages {
+    /// The bytes (for tests and for the kernel's own use).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+fn reserve(addr: usize, len: usize) -> Result<usize, Error> {
+    let fixed = if addr == 0 { 0 } else { libc::MAP_FIXED };
+    // Safety: a fresh anonymous inaccessible mapping; with MAP_FIXED it replaces only memory of
+    // the area this module owns.
+    let p = unsafe {
+        libc::mmap(
+            addr as *mut libc::c_void,
+            len,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | fixed,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED { Err(Error::Memory) } else { Ok(p as usize) }
+}
+
+impl Default for ChunkArea {
+    fn default() -> Self {
+        ChunkArea { base: 0, slots: vec![None; CHUNK_SLOTS + 1] }
+    }
+}
+
+impl ChunkArea {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether the process ever had a chunk.
+    pub fn had_chunks(&self) -> bool {
+        self.base != 0
+    }
+
+    fn ensure_reserved(&mut self) -> Result<(), Error> {
+        if self.base == 0 {
+            self.base = reserve(0, AREA)?;
+        }
+        Ok(())
+    }
+
+    /// Base address of slot `k`.
+    pub fn slot_base(&self, k: usize) -> u64 {
+        (self.base + k * SLOT) as u64
+    }
+
+    fn lowest_free(&self) -> Option<usize> {
+        (1..=CHUNK_SLOTS).find(|&k| self.slots[k].is_none())
+    }
+
+    /// Number of occupied slots.
+    pub fn used(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_some()).count()
+    }
+
+    /// malloc: maps `pages` pages (1..=262144, checked by the caller) at the lowest free slot and
+    /// fills them with garbage. `phys` marks a contiguous chunk (filled entirely). 9 when no slot
+    /// is free.
+    pub fn alloc(&mut self, pages: u64, phys: Option<u64>) -> Result<u64, Error> {
+        self.ensure_reserved()?;
+        let k = self.lowest_free().ok_or(Error::Memory)?;
+        let len = (pages * PAGE_SIZE) as usize;
+        let addr = self.base + k * SLOT;
+        // Safety: [addr, addr+len) lies inside this process's reservation (len <= one slot).
+        let p = unsafe {
+            libc::mmap(
+                addr as *mut libc::c_void,
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(Error::Memory);
+        }
+        let fill = if phys.is_some() { len } else { len.min(FILL_LIMIT) };
+        // Safety: just mapped read-write.
+        unsafe { std::ptr::write_bytes(addr as *mut u8, GARBAGE, fill) };
+        self.slots[k] = Some(SlotInfo { len, phys });
+        Ok(addr as u64)
+    }
+
+    /// Copies `bytes` to the start of the chunk at `addr` (a chunk this module just mapped,
+    /// at least `bytes.len()` long).
+    pub fn write(&mut self, addr: u64, bytes: &[u8]) {
+        if let Ok(k) = self.locate(addr) {
+            if let Some(info) = self.slots[k] {
+                let n = bytes.len().min(info.len);
+                // Safety: the slot's first `info.len` bytes are mapped read-write by us.
+                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.slot_base(k) as *mut u8, n) };
+            }
+        }
+    }
+
+    /// The full slot an address names: 9 if the process never had chunks, 5 if outside the
+    /// area, 10 if the slot is empty.
+    pub fn locate(&self, addr: u64) -> Result<usize, Error> {
+        if self.base == 0 {
+            return Err(Error::Memory);
+        }
+        let first = self.base as u64 + CHUNK_SLOT_SIZE;
+        let end = self.base as u64 + AREA as u64;
+        if addr < first || addr >= end {
+            return Err(Error::Param);
+        }
+        let k = ((addr - self.base as u64) / CHUNK_SLOT_SIZE) as usize;
+        if self.slots[k].is_none() {
+            return Err(Error::DoubleFree);
+        }
+        Ok(k)
+    }
+
+    /// free: unmaps the chunk `addr` lies in; returns its fake physical base, if any.
+    pub fn free(&mut self, addr: u64) -> Result<Option<u64>, Error> {
+        let k = self.locate(addr)?;
+        let info = self.slots[k].take().ok_or(Error::DoubleFree)?;
+        // Back to an inaccessible reservation (this drops the pages). On failure the old pages
+        // simply stay mapped; the slot is free either way.
+        let _ = reserve(self.base + k * SLOT, info.len);
+        Ok(info.phys)
+    }
+
+    /// Takes the chunk `addr` lies in out of its slot for sending (same errors as [`Self::locate`];
+    /// 9 if the host refuses the move).
+    pub fn take(&mut self, addr: u64) -> Result<Pages, Error> {
+        let k = self.locate(addr)?;
+        let info = self.slots[k].ok_or(Error::DoubleFree)?;
+        let from = self.base + k * SLOT;
+        let staging = reserve(0, info.len)?;
+        // Safety: moves our own mapping [from, from+len) over our own fresh staging mapping.
+        let p = unsafe {
+            libc::mremap(
+                from as *mut libc::c_void,
+                info.len,
+                info.len,
+                libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
+                staging as *mut libc::c_void,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            // Safety: the staging mapping is ours and unused.
+            unsafe { libc::munmap(staging as *mut libc::c_void, info.len) };
+            return Err(Error::Memory);
+        }
+        self.slots[k] = None;
+        // Fill the hole the move left so that nothing else lands in the area and a stale access
+        // faults. If this fails the hole stays unmapped, which faults just the same.
+        let _ = reserve(from, info.len);
+        Ok(Pages { ptr: staging, len: info.len, phys: info.phys })
+    }
+
+    /// Maps an in-flight chunk at the lowest free slot and returns the slot base; gives the pages
+    /// back if no slot is free (the caller turns that into NOMEMSLOTS, §2.1).
+    pub fn put(&mut self, pages: Pages) -> Result<u64, Pages> {
+        if self.ensure_reserved().is_err() {
+            return Err(pages);
+        }
+        let Some(k) = self.lowest_free() else { return Err(pages) };
+        let to = self.base + k * SLOT;
+        // Safety: moves the staging mapping `pages` owns into a slot of our own reservation.
+        let p = unsafe {
+            libc::mremap(
+                pages.ptr as *mut libc::c_void,
+                pages.len,
+                pages.len,
+                libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
+                to as *mut libc::c_void,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(pages);
+        }
+        self.slots[k] = Some(SlotInfo { len: pages.len, phys: pages.phys });
+        // The staging mapping is gone (moved); don't unmap it again.
+        std::mem::forget(pages);
+        Ok(to as u64)
+    }
+
+    /// The fake physical ranges of the contiguous chunks held (to release them when the process
+    /// dies).
+    pub fn phys_ranges(&self) -> impl Iterator<Item = (u64, usize)> + '_ {
+        self.slots.iter().flatten().filter_map(|s| s.phys.map(|p| (p, s.len)))
+    }
+}
+
+impl Drop for ChunkArea {
+    fn drop(&mut self) {
+        if self.base != 0 {
+            // Safety: the whole area is this process's own reservation; no thread of the process
+            // is left to touch it.
+            unsafe { libc::munmap(self.base as *mut libc::c_void, AREA) };
+        }
+    }
+}
+
+/// Fake physical memory for contiguous chunks: first-fit ranges in the region the observed
+/// machine's frame allocator used (§7, 128 MiB), so a driver sees plausible, stable addresses and
+/// runs out where the machine would.
+#[derive(Debug)]
+pub struct PhysAlloc {
+    used: BTreeMap<u64, u64>,
+}
+
+/// Start of the fake frame region.
+pub const PHYS_START: u64 = 0x44_C000;
+/// End of the fake frame region.
+pub const PHYS_END: u64 = 0x7FE_0000;
+
+impl Default for PhysAlloc {
+    fn default() -> Self {
+        PhysAlloc { used: BTreeMap::new() }
+    }
+}
+
+impl PhysAlloc {
+    /// A range of `len` bytes ending at or below `max` (the limit itself is the highest address
+    /// allowed), or `None`.
+    pub fn alloc(&mut self, len: u64, max: u64) -> Option<u64> {
+        let limit = PHYS_END.min(max.saturating_add(1));
+        let mut at = PHYS_START;
+        for (&start, &l) in &self.used {
+            if at + len <= start {
+                break;
+            }
+            at = at.max(start + l);
+        }
+        if at.checked_add(len)? > limit {
+            return None;
+        }
+        self.used.insert(at, len);
+        Some(at)
+    }
+
+    pub fn release(&mut self, start: u64) {
+        self.used.remove(&start);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alloc_fills_garbage_and_free_reuses_lowest_slot() {
+        let mut a = ChunkArea::new();
+        assert!(!a.had_chunks());
+        assert_eq!(a.free(0x1234), Err(Error::Memory));
+        let c1 = a.alloc(2, None).unwrap();
+        let c2 = a.alloc(1, None).unwrap();
+        assert_eq!(c1, a.slot_base(1));
+        assert_eq!(c2, a.slot_base(2));
+        // Safety: two pages mapped at c1.
+        let bytes = unsafe { std::slice::from_raw_parts(c1 as *const u8, 8192) };
+        assert!(bytes.iter().all(|&b| b == GARBAGE));
+        assert_eq!(a.free(c1 + 4097), Ok(None));
+        assert_eq!(a.free(c1), Err(Error::DoubleFree));
+        assert_eq!(a.free(a.slot_base(0)), Err(Error::Param));
+        assert_eq!(a.free(a.slot_base(512)), Err(Error::Param));
+        assert_eq!(a.alloc(1, None).unwrap(), c1);
+    }
+
+    #[test]
+    fn pages_move_between_areas() {
+        let mut a = ChunkArea::new();
+        let mut b = ChunkArea::new();
+        let _ = b.alloc(1, None).unwrap();
+        let c = a.alloc(1, None).unwrap();
+        // Safety: one page mapped at c.
+        unsafe { (c as *mut u64).write(0x1122_3344) };
+        let pages = a.take(c).unwrap();
+        assert_eq!(a.locate(c), Err(Error::DoubleFree));
+        let d = b.put(pages).unwrap();
+        assert_eq!(d, b.slot_base(2));
+        // Safety: the page now lives at d.
+        assert_eq!(unsafe { (d as *const u64).read() }, 0x1122_3344);
+        assert_eq!(a.used(), 0);
+        assert_eq!(b.used(), 2);
+    }
+
+    #[test]
+    fn area_holds_511_chunks() {
+        let mut a = ChunkArea::new();
+        for k in 1..=511 {
+            assert_eq!(a.alloc(1, None), Ok(a.slot_base(k)));
+        }
+        assert_eq!(a.alloc(1, None), Err(Error::Memory));
+        let mut other = ChunkArea::new();
+        let p = other.alloc(1, None).unwrap();
+        let pages = other.take(p).unwrap();
+        assert!(a.put(pages).is_err());
+    }
+
+    #[test]
+    fn phys_is_first_fit_below_the_limit() {
+        let mut p = PhysAlloc::default();
+        let a = p.alloc(0x2000, 0xFFFF_FFFF).unwrap();
+        let b = p.alloc(0x1000, 0xFFFF_FFFF).unwrap();
+        assert_eq!(a, PHYS_START);
+        assert_eq!(b, PHYS_START + 0x2000);
+        p.release(a);
+        assert_eq!(p.alloc(0x1000, 0xFFFF_FFFF), Some(PHYS_START));
+        assert_eq!(p.alloc(0x1000, PHYS_START), None);
+        assert_eq!(p.alloc(PHYS_END, u64::MAX), None);
+    }
+}

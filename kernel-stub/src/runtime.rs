@@ -1,0 +1,420 @@
+//! Host threads as kernel threads: the dispatcher libeurali calls, blocking and waking, thread
+//! start and end.
+//!
+//! - Every syscall arrives at [`syscall_entry`] (installed with `libeurali::raw::install_stub`).
+//!   The calling kernel, process and thread come from a host thread-local [`Ctx`], set for
+//!   threads the stub starts and for the duration of `Kernel::run_as_process`.
+//! - One `Mutex<System>` per kernel guards all state. A call that blocks arms its thread's
+//!   [`Slot`] under the lock, releases it, spins briefly, then parks. Whoever completes the
+//!   rendezvous posts the result to the slot under the lock and unparks the thread after
+//!   releasing it.
+//! - The stub ends a thread (exit_thread, a halt, shutdown, a destroyed rendezvous) by unwinding
+//!   it with a private payload caught at the thread's root; no lock is held then. While a thread
+//!   unwinds that way its destructors' system calls do nothing, as on the kernel, where an exited
+//!   thread runs no more code.
+
+use crate::fault::{Fault, Stopped};
+use crate::log::LogEntry;
+use crate::system::{Outcome, Pid, Spawn, Start, System, Tid};
+use libeurali::abi::{Call, Registers};
+use libeurali::Error;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+/// How long a blocked thread spins before parking (a reply usually arrives well within this).
+const SPIN: Duration = Duration::from_micros(30);
+
+/// What a blocked thread finds when it is woken.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Wake {
+    /// Nothing yet (never seen by a woken thread).
+    #[default]
+    Pending,
+    /// Return with the registers as they went in (await_interrupt).
+    Unchanged,
+    /// Return with this RAX, other registers unchanged.
+    Status(u64),
+    /// Return with RAX, RDI, RSI, RDX set (a message).
+    Message([u64; 4]),
+    /// End the thread.
+    Stop(Stopped),
+}
+
+/// Where one thread waits.
+#[derive(Debug, Default)]
+pub struct Slot {
+    ready: AtomicBool,
+    wake: Mutex<Wake>,
+    thread: OnceLock<Thread>,
+}
+
+impl Slot {
+    pub fn new() -> Slot {
+        Slot::default()
+    }
+
+    /// A slot for the calling host thread.
+    pub fn for_current() -> Slot {
+        let s = Slot::new();
+        let _ = s.thread.set(std::thread::current());
+        s
+    }
+
+    /// Before blocking (under the system lock).
+    pub fn arm(&self) {
+        self.ready.store(false, Ordering::Relaxed);
+        *self.wake.lock().unwrap_or_else(PoisonError::into_inner) = Wake::Pending;
+    }
+
+    /// Hands the woken thread its result (under the system lock).
+    pub fn post(&self, w: Wake) {
+        *self.wake.lock().unwrap_or_else(PoisonError::into_inner) = w;
+        self.ready.store(true, Ordering::Release);
+    }
+
+    fn unpark(&self) {
+        if let Some(t) = self.thread.get() {
+            t.unpark();
+        }
+    }
+
+    /// Waits for [`Slot::post`]; spins first, then parks.
+    pub fn wait(&self) -> Wake {
+        if !self.ready.load(Ordering::Acquire) {
+            let start = Instant::now();
+            'spin: loop {
+                for _ in 0..64 {
+                    if self.ready.load(Ordering::Acquire) {
+                        break 'spin;
+                    }
+                    std::hint::spin_loop();
+                }
+                if start.elapsed() > SPIN {
+                    break;
+                }
+            }
+            while !self.ready.load(Ordering::Acquire) {
+                std::thread::park();
+            }
+        }
+        self.take()
+    }
+
+    /// The posted result (tests read it without waiting).
+    pub fn take(&self) -> Wake {
+        std::mem::take(&mut *self.wake.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+}
+
+/// Slots to unpark once the system lock is released (two inline: enough for every syscall).
+#[derive(Debug, Default)]
+pub struct WakeList {
+    first: [Option<Arc<Slot>>; 2],
+    more: Vec<Arc<Slot>>,
+}
+
+impl WakeList {
+    pub fn push(&mut self, s: Arc<Slot>) {
+        match self.first.iter_mut().find(|x| x.is_none()) {
+            Some(free) => *free = Some(s),
+            None => self.more.push(s),
+        }
+    }
+
+    pub fn unpark_all(self) {
+        for s in self.first.iter().flatten().chain(self.more.iter()) {
+            s.unpark();
+        }
+    }
+}
+
+/// The shared part of one kernel: what its threads hold.
+#[derive(Debug)]
+pub struct Shared {
+    pub sys: Mutex<System>,
+    /// Signalled when a thread or process ends.
+    pub changed: Condvar,
+    /// Mirrors `System::stopped.is_some()` for a check without the lock.
+    pub stopped: AtomicBool,
+    pub logging: AtomicBool,
+}
+
+/// The stub thread running on this host thread.
+pub struct Ctx {
+    pub shared: Arc<Shared>,
+    pub pid: Pid,
+    pub tid: Tid,
+    pub program: Arc<str>,
+    pub slot: Arc<Slot>,
+}
+
+thread_local! {
+    static CTX: RefCell<Option<Rc<Ctx>>> = const { RefCell::new(None) };
+    /// Set while the stub unwinds this thread to end it.
+    static ENDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The payload the stub unwinds a thread with.
+pub struct StubUnwind(pub Stopped);
+
+/// The stub context of the calling host thread.
+pub fn current() -> Option<Rc<Ctx>> {
+    CTX.try_with(|c| c.borrow().clone()).ok().flatten()
+}
+
+pub fn set_current(ctx: Option<Ctx>) {
+    let _ = CTX.try_with(|c| *c.borrow_mut() = ctx.map(Rc::new));
+    let _ = ENDING.try_with(|e| e.set(false));
+}
+
+/// The function libeurali's host backend calls for every system call.
+pub fn syscall_entry(regs: &mut Registers) {
+    match current() {
+        Some(ctx) => ctx.shared.syscall(&ctx, regs),
+        None => no_context(regs),
+    }
+}
+
+fn no_context(regs: &Registers) -> ! {
+    let call = Call::decode(regs).name();
+    let me = std::thread::current();
+    let name = me.name().unwrap_or("<unnamed>");
+    eprintln!(
+        "\n*** kernel-stub: system call `{call}` on host thread {name:?}, which is no thread of any stub \
+         process ***"
+    );
+    panic!(
+        "kernel-stub: `{call}` was called on host thread {name:?}, which belongs to no stub process (a harness \
+         bug): run program code inside Kernel::run_as_process, or start it with exec or Kernel::start_init"
+    );
+}
+
+/// Ends the calling thread by unwinding, unless it is already unwinding from a panic (a second
+/// unwind would abort the test binary): then the call just fails with 12.
+fn end_thread(why: Stopped, regs: &mut Registers) {
+    if std::thread::panicking() {
+        regs.set_error(Error::Closed);
+        return;
+    }
+    let _ = ENDING.try_with(|e| e.set(true));
+    std::panic::resume_unwind(Box::new(StubUnwind(why)));
+}
+
+impl Shared {
+    pub fn new(echo_debug: bool) -> Shared {
+        let mut sys = System::new();
+        sys.echo_debug = echo_debug;
+        Shared {
+            sys: Mutex::new(sys),
+            changed: Condvar::new(),
+            stopped: AtomicBool::new(false),
+            logging: AtomicBool::new(true),
+        }
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, System> {
+        self.sys.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn log(&self, sys: &mut System, ctx: &Ctx, call: Call, result: &Registers) {
+        sys.log.push(LogEntry { pid: ctx.pid, tid: ctx.tid, program: ctx.program.to_string(), call, result: *result });
+    }
+
+    fn syscall(self: &Arc<Self>, ctx: &Ctx, regs: &mut Registers) {
+        if ENDING.try_with(Cell::get).unwrap_or(true) {
+            // This thread is being ended: nothing more happens for it.
+            if !Call::decode(regs).returns_no_status() {
+                regs.set_error(Error::Closed);
+            }
+            return;
+        }
+        let call = Call::decode(regs);
+        let mut sys = self.lock();
+        if let Some(why) = sys.stopped.clone() {
+            drop(sys);
+            return end_thread(why, regs);
+        }
+        let logging = self.logging.load(Ordering::Relaxed);
+        if let Some(e) = sys.injections.check(regs.number()) {
+            regs.set_error(e);
+            if logging {
+                self.log(&mut sys, ctx, call, regs);
+            }
+            return;
+        }
+        let outcome = sys.syscall(ctx.tid, regs, &call);
+        let wakes = std::mem::take(&mut sys.wakes);
+        match outcome {
+            Outcome::Done => {
+                if logging {
+                    self.log(&mut sys, ctx, call, regs);
+                }
+                drop(sys);
+                wakes.unpark_all();
+                if matches!(call, Call::Yield) {
+                    std::thread::yield_now();
+                }
+            }
+            Outcome::Block => {
+                drop(sys);
+                wakes.unpark_all();
+                match ctx.slot.wait() {
+                    Wake::Pending | Wake::Unchanged => {}
+                    Wake::Status(rax) => regs.rax = rax,
+                    Wake::Message([rax, rdi, rsi, rdx]) => {
+                        regs.rax = rax;
+                        regs.rdi = rdi;
+                        regs.rsi = rsi;
+                        regs.rdx = rdx;
+                    }
+                    Wake::Stop(why) => return end_thread(why, regs),
+                }
+                if self.logging.load(Ordering::Relaxed) {
+                    let mut sys = self.lock();
+                    self.log(&mut sys, ctx, call, regs);
+                }
+            }
+            Outcome::Spawn(spawn) => {
+                drop(sys);
+                wakes.unpark_all();
+                let tid = spawn.tid;
+                let is_exec = matches!(spawn.start, Start::Program { .. });
+                let started = start_thread(self.clone(), spawn);
+                let mut sys = self.lock();
+                if started.is_err() {
+                    sys.abort_spawn(tid);
+                    regs.set_error(if is_exec { Error::Memory } else { Error::MemAlloc });
+                }
+                if logging {
+                    self.log(&mut sys, ctx, call, regs);
+                }
+            }
+            Outcome::Exit => {
+                if logging {
+                    self.log(&mut sys, ctx, call, regs);
+                }
+                drop(sys);
+                wakes.unpark_all();
+                end_thread(Stopped::Exited, regs)
+            }
+            Outcome::Halt(what) => {
+                let fault = Fault {
+                    program: ctx.program.to_string(),
+                    pid: ctx.pid,
+                    tid: ctx.tid,
+                    call: call.name(),
+                    what: format!("{what}: the real machine would halt"),
+                };
+                self.halt_with(&mut sys, fault.clone());
+                let wakes2 = std::mem::take(&mut sys.wakes);
+                drop(sys);
+                wakes.unpark_all();
+                wakes2.unpark_all();
+                end_thread(Stopped::Halted(Some(fault)), regs)
+            }
+        }
+    }
+
+    /// Records the fault, reports it loudly and stops every thread.
+    fn halt_with(&self, sys: &mut System, fault: Fault) {
+        eprintln!(
+            "\n==================== kernel-stub: MACHINE HALT ====================\n{fault}\n\
+             Every thread of this stub system is being stopped.\n\
+             ===================================================================="
+        );
+        if sys.fault.is_none() && sys.stopped.is_none() {
+            sys.fault = Some(fault.clone());
+        }
+        sys.stop(Stopped::Halted(Some(fault)));
+        self.stopped.store(true, Ordering::Release);
+        self.changed.notify_all();
+    }
+
+    /// A thread (of any kind) has finished; `panicked` holds its panic message.
+    pub fn thread_done(&self, ctx: &Ctx, panicked: Option<String>) {
+        let mut sys = self.lock();
+        if let Some(msg) = panicked {
+            sys.panics.push(format!(
+                "program {} (pid {}, thread {}) panicked: {msg}",
+                ctx.program, ctx.pid, ctx.tid
+            ));
+        }
+        sys.thread_ended(ctx.tid);
+        let wakes = std::mem::take(&mut sys.wakes);
+        drop(sys);
+        wakes.unpark_all();
+        self.changed.notify_all();
+    }
+
+    /// Stops the whole system (shutdown): every blocked thread wakes and ends.
+    pub fn stop(&self, why: Stopped) {
+        let mut sys = self.lock();
+        sys.stop(why);
+        self.stopped.store(true, Ordering::Release);
+        let wakes = std::mem::take(&mut sys.wakes);
+        drop(sys);
+        wakes.unpark_all();
+        self.changed.notify_all();
+    }
+}
+
+/// The text of a panic payload.
+pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_string()
+    }
+}
+
+/// Starts a stub thread on a new host thread.
+pub fn start_thread(shared: Arc<Shared>, spawn: Spawn) -> std::io::Result<()> {
+    let name = format!("{}#{}", spawn.program, spawn.tid);
+    std::thread::Builder::new().name(name).spawn(move || thread_root(shared, spawn)).map(|_| ())
+}
+
+fn thread_root(shared: Arc<Shared>, spawn: Spawn) {
+    let _ = spawn.slot.thread.set(std::thread::current());
+    let ctx = Ctx {
+        shared: shared.clone(),
+        pid: spawn.pid,
+        tid: spawn.tid,
+        program: spawn.program.clone(),
+        slot: spawn.slot.clone(),
+    };
+    let info = ctx_copy(&ctx);
+    set_current(Some(ctx));
+    let start = spawn.start;
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || match start {
+        Start::Thread { entry, arg } => {
+            // Safety: fork_thread's contract (§1.4, `libeurali::raw::spawn_thread`): R8 holds the
+            // child's entry point, a `ThreadEntry`. The real kernel would jump there just as
+            // blindly; 0 was refused as a fault before getting here.
+            let f: libeurali::raw::ThreadEntry =
+                unsafe { std::mem::transmute::<usize, libeurali::raw::ThreadEntry>(entry as usize) };
+            f(arg)
+        }
+        Start::Program { entry, regs } => entry(regs),
+    }));
+    set_current(None);
+    let panicked = match result {
+        Ok(()) => None,
+        Err(p) if p.is::<StubUnwind>() => None,
+        Err(p) => Some(panic_message(&*p)),
+    };
+    shared.thread_done(&info, panicked);
+}
+
+fn ctx_copy(c: &Ctx) -> Ctx {
+    Ctx { shared: c.shared.clone(), pid: c.pid, tid: c.tid, program: c.program.clone(), slot: c.slot.clone() }
+}
