@@ -215,6 +215,11 @@ impl Kernel {
         wakes.unpark_all();
     }
 
+    /// Threads currently blocked in a system call (for tests that wait for a peer to block).
+    pub fn blocked_threads(&self) -> usize {
+        self.shared().lock().blocked_count()
+    }
+
     /// Threads currently waiting in await_interrupt.
     pub fn interrupt_waiters(&self) -> usize {
         self.shared().lock().irq_waiter_count()

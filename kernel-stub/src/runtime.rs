@@ -183,17 +183,28 @@ pub fn syscall_entry(regs: &mut Registers) {
     }
 }
 
-fn no_context(regs: &Registers) -> ! {
-    let call = Call::decode(regs).name();
+/// A system call from a host thread that is no stub thread: a harness bug. Panics, unless the
+/// thread is already unwinding (a second panic would abort the test binary): then the call fails
+/// with 12 after the report.
+fn no_context(regs: &mut Registers) {
+    let call = Call::decode(regs);
     let me = std::thread::current();
     let name = me.name().unwrap_or("<unnamed>");
     eprintln!(
-        "\n*** kernel-stub: system call `{call}` on host thread {name:?}, which is no thread of any stub \
-         process ***"
+        "\n*** kernel-stub: system call `{}` on host thread {name:?}, which is no thread of any stub \
+         process ***",
+        call.name()
     );
+    if std::thread::panicking() {
+        if !call.returns_no_status() {
+            regs.set_error(Error::Closed);
+        }
+        return;
+    }
     panic!(
-        "kernel-stub: `{call}` was called on host thread {name:?}, which belongs to no stub process (a harness \
-         bug): run program code inside Kernel::run_as_process, or start it with exec or Kernel::start_init"
+        "kernel-stub: `{}` was called on host thread {name:?}, which belongs to no stub process (a harness \
+         bug): run program code inside Kernel::run_as_process, or start it with exec or Kernel::start_init",
+        call.name()
     );
 }
 

@@ -437,6 +437,11 @@ impl System {
         self.threads.get(&tid).is_some_and(|t| t.stub_started)
     }
 
+    /// Threads blocked in a system call.
+    pub fn blocked_count(&self) -> usize {
+        self.threads.values().filter(|t| t.blocked).count()
+    }
+
     /// Threads waiting in await_interrupt.
     pub fn irq_waiter_count(&self) -> usize {
         self.irq_waiters.len()
