@@ -748,7 +748,7 @@ mod tests {
         let data: &[u8] = b"one\ntwo\r\nthree";
         let lines: Vec<String> = BufReader::with_capacity(2, data).lines().map(|l| l.unwrap()).collect();
         assert_eq!(lines, ["one", "two", "three"]);
-        let parts: Vec<Vec<u8>> = (&b"a,b,,c"[..]).split(b',').map(|p| p.unwrap()).collect();
+        let parts: Vec<Vec<u8>> = BufRead::split(&b"a,b,,c"[..], b',').map(|p| p.unwrap()).collect();
         assert_eq!(parts, [b"a".to_vec(), b"b".to_vec(), b"".to_vec(), b"c".to_vec()]);
         let mut out = Vec::new();
         write!(out, "{}-{}", 1, 2).unwrap();

@@ -31,6 +31,8 @@ pub mod prelude {
         pub use alloc::string::{String, ToString};
         pub use alloc::vec::Vec;
         pub use core::prelude::rust_2024::*;
+        // rustc finds a `std`'s macros through its prelude.
+        pub use crate::{dbg, eprint, eprintln, format, print, println, vec};
     }
     pub mod rust_2021 {
         pub use super::rust_2024::*;

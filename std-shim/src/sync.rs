@@ -15,8 +15,19 @@ pub use core::sync::atomic;
 pub type LockResult<T> = Result<T, PoisonError<T>>;
 
 /// Never constructed by this crate; kept so that `lock().unwrap()` and `match` arms port.
-#[derive(Debug)]
 pub struct PoisonError<T>(T);
+
+impl<T> core::fmt::Debug for PoisonError<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("PoisonError { .. }")
+    }
+}
+
+impl<T> core::fmt::Display for PoisonError<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("poisoned lock: another task failed inside")
+    }
+}
 
 impl<T> PoisonError<T> {
     pub fn into_inner(self) -> T {
