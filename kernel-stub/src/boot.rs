@@ -41,14 +41,37 @@ pub fn spawn_stub_thread(f: impl FnOnce() + Send + 'static) -> Result<u64, libeu
     }
 }
 
+/// The host side of the console: where the program's stdin comes from and its output goes.
+pub struct Console {
+    pub stdin: Box<dyn std::io::Read + Send>,
+    pub stdout: Box<dyn std::io::Write + Send>,
+    pub stderr: Box<dyn std::io::Write + Send>,
+}
+
+impl Console {
+    /// The host process's own stdin, stdout and stderr.
+    pub fn terminal() -> Console {
+        Console {
+            stdin: Box::new(std::io::stdin()),
+            stdout: Box::new(std::io::stdout()),
+            stderr: Box::new(std::io::stderr()),
+        }
+    }
+}
+
 /// Boots `programs` on a fresh stub and runs `init` with `args` on the host terminal. Returns the
 /// exit status.
 pub fn run(programs: &[(&str, ProgramEntry)], init: &str, args: &[String]) -> i32 {
+    run_on(programs, init, args, Console::terminal())
+}
+
+/// As [`run`], with the console bound to `console`.
+pub fn run_on(programs: &[(&str, ProgramEntry)], init: &str, args: &[String], console: Console) -> i32 {
     let kernel = Kernel::new();
     for (name, entry) in programs {
         kernel.register_program(name, *entry);
     }
-    let code = kernel.run_as_process("boot", || start_and_wait(&kernel, init, args));
+    let code = kernel.run_as_process("boot", || start_and_wait(&kernel, init, args, console));
     kernel.shutdown();
     if let Some(f) = kernel.take_fault() {
         eprintln!("eurali: the system halted: {f:?}");
@@ -57,15 +80,16 @@ pub fn run(programs: &[(&str, ProgramEntry)], init: &str, args: &[String]) -> i3
     code
 }
 
-fn start_and_wait(kernel: &Kernel, init: &str, args: &[String]) -> i32 {
+fn start_and_wait(kernel: &Kernel, init: &str, args: &[String], console: Console) -> i32 {
+    let Console { stdin, stdout, stderr } = console;
     let started = (|| -> Result<Handle, libeurali::Error> {
         let (out_srv, out_cli) = new_rendezvous()?;
         let (err_srv, err_cli) = new_rendezvous()?;
         let (in_srv, in_cli) = new_rendezvous()?;
         let (status, status_child) = new_rendezvous()?;
-        spawn_stub_thread(move || console::serve_output(&out_srv, std::io::stdout()))?;
-        spawn_stub_thread(move || console::serve_output(&err_srv, std::io::stderr()))?;
-        spawn_stub_thread(move || console::serve_input(&in_srv, std::io::stdin()))?;
+        spawn_stub_thread(move || console::serve_output(&out_srv, stdout))?;
+        spawn_stub_thread(move || console::serve_output(&err_srv, stderr))?;
+        spawn_stub_thread(move || console::serve_input(&in_srv, stdin))?;
         let mut argv = vec![init.to_string()];
         argv.extend(args.iter().cloned());
         let params = ExecParams::new()

@@ -111,6 +111,7 @@ pub fn exit(code: i32) -> ! {
             let _ = libeurali::call_send(&h, Message::Short(msgtype::EXIT_STATUS, code as u32 as u64, 0));
         }
     }
+    crate::sys::leave_thread();
     libeurali::exit_thread()
 }
 

@@ -23,6 +23,16 @@ struct Context {
     panicked: bool,
 }
 
+impl Drop for Context {
+    fn drop(&mut self) {
+        // Reached only when the host thread is torn down without `leave_thread` (the stub ended
+        // it): the stub's own context may be gone already, so the handles inside cannot be
+        // closed through it. Leave them to the stub, which drops the process's tables.
+        core::mem::forget(self.rt.take());
+        core::mem::forget(self.thread.take());
+    }
+}
+
 host::thread_local! {
     static CONTEXT: RefCell<Context> = RefCell::new(Context::default());
 }
@@ -56,7 +66,12 @@ pub fn enter_thread(rt: InheritedContext, shared: Arc<Shared>) {
 }
 
 pub fn leave_thread() {
-    let _ = CONTEXT.try_with(|c| *c.borrow_mut() = Context::default());
+    // Drop our references while the stub still knows this thread (closing handles needs it).
+    let taken = CONTEXT.try_with(|c| {
+        let mut c = c.borrow_mut();
+        (c.rt.take(), c.thread.take())
+    });
+    drop(taken);
 }
 
 pub fn current_thread_name() -> Option<String> {

@@ -1,0 +1,206 @@
+//! std-shim on the in-process stub: programs written against the shim, booted the way `cargo run`
+//! boots them, with the console bound to buffers.
+
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use eurali_std as shim;
+use kernel_stub::boot::{run_on, Console};
+
+#[derive(Clone, Default)]
+struct Buf(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Buf {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+struct Out {
+    stdout: String,
+    stderr: String,
+    code: i32,
+}
+
+/// Boots `main` as program `name` with `args` and `input` on stdin; fails after 20 s.
+fn boot(entry: (&'static str, kernel_stub::ProgramEntry), args: &[&str], input: &str) -> Out {
+    let (out, err) = (Buf::default(), Buf::default());
+    let console = Console {
+        stdin: Box::new(std::io::Cursor::new(input.as_bytes().to_vec())),
+        stdout: Box::new(out.clone()),
+        stderr: Box::new(err.clone()),
+    };
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let code = run_on(&[entry], entry.0, &args, console);
+        let _ = tx.send(code);
+    });
+    let code = rx.recv_timeout(Duration::from_secs(20)).expect("program did not finish in 20 s");
+    Out { stdout: out.text(), stderr: err.text(), code }
+}
+
+fn args_and_env() {
+    let args: Vec<String> = shim::env::args().collect();
+    shim::println!("{}", args.join("|"));
+    shim::println!("PWD={:?} NOPE={:?}", shim::env::var("PWD"), shim::env::var("NOPE"));
+    unsafe { shim::env::set_var("NEW", "1") };
+    shim::println!("NEW={}", shim::env::var("NEW").unwrap());
+    shim::println!("vars={}", shim::env::vars().count());
+}
+
+#[test]
+fn args_and_environment() {
+    let o = boot(shim::program_entry!("args", args_and_env), &["a", "b c"], "");
+    assert_eq!(
+        o.stdout,
+        "args|a|b c\nPWD=Ok(\"/\") NOPE=Err(NotPresent)\nNEW=1\nvars=3\n",
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.code, 0);
+}
+
+fn exits_7() {
+    shim::print!("unterminated line is flushed at exit");
+    shim::process::exit(7);
+}
+
+#[test]
+fn exit_status_and_final_flush() {
+    let o = boot(shim::program_entry!("exit7", exits_7), &[], "");
+    assert_eq!(o.code, 7);
+    assert_eq!(o.stdout, "unterminated line is flushed at exit");
+}
+
+fn panics() {
+    shim::println!("before");
+    let v: Vec<u32> = Vec::new();
+    let _ = v[3];
+}
+
+#[test]
+fn panic_in_main_is_status_101_with_message() {
+    let o = boot(shim::program_entry!("panics", panics), &[], "");
+    assert_eq!(o.code, 101);
+    assert_eq!(o.stdout, "before\n");
+    assert!(o.stderr.contains("index out of bounds"), "{}", o.stderr);
+    assert!(o.stderr.contains("std-shim/tests/runtime.rs"), "{}", o.stderr);
+}
+
+fn upcase_stdin() {
+    use shim::io::BufRead;
+    let stdin = shim::io::stdin();
+    let mut n = 0;
+    for line in stdin.lock().lines() {
+        let line = line.unwrap();
+        shim::println!("{}", line.to_uppercase());
+        n += 1;
+    }
+    shim::eprintln!("{n} lines");
+}
+
+#[test]
+fn stdin_lines_until_eof() {
+    let o = boot(shim::program_entry!("upcase", upcase_stdin), &[], "abc\ndef\nlast without newline");
+    assert_eq!(o.stdout, "ABC\nDEF\nLAST WITHOUT NEWLINE\n");
+    assert_eq!(o.stderr, "3 lines\n");
+    assert_eq!(o.code, 0);
+}
+
+fn threads() {
+    let handles: Vec<_> = (0..8u64).map(|i| shim::thread::spawn(move || i * i)).collect();
+    let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    shim::println!("sum={sum}");
+    let bad = shim::thread::spawn(|| -> u32 { panic!("thread boom") });
+    shim::println!("join of a panicked thread: {}", if bad.join().is_err() { "Err" } else { "Ok" });
+    // Shared state under the shim's Mutex.
+    let counter = shim::sync::Arc::new(shim::sync::Mutex::new(0u32));
+    let hs: Vec<_> = (0..4)
+        .map(|_| {
+            let c = counter.clone();
+            shim::thread::spawn(move || {
+                for _ in 0..1000 {
+                    *c.lock().unwrap() += 1;
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    shim::println!("counter={}", *counter.lock().unwrap());
+    // Detached threads do not block the process's end... but this one is joined late, after it ended.
+    let late = shim::thread::spawn(|| 5);
+    shim::thread::sleep(core::time::Duration::from_millis(20));
+    shim::println!("finished={} value={}", late.is_finished(), late.join().unwrap());
+}
+
+#[test]
+fn threads_spawn_join_and_panic() {
+    let o = boot(shim::program_entry!("threads", threads), &[], "");
+    assert_eq!(o.stdout, "sum=140\njoin of a panicked thread: Err\ncounter=4000\nfinished=true value=5\n", "{}", o.stderr);
+    assert!(o.stderr.contains("thread boom"), "{}", o.stderr);
+    assert_eq!(o.code, 0);
+}
+
+fn thread_limit() {
+    let gate = shim::sync::Arc::new(shim::sync::Mutex::new(()));
+    let held = gate.lock().unwrap();
+    let mut hs = Vec::new();
+    let err = loop {
+        let g = gate.clone();
+        match shim::thread::Builder::new().spawn(move || drop(g.lock().unwrap())) {
+            Ok(h) => hs.push(h),
+            Err(e) => break e,
+        }
+        if hs.len() > 100 {
+            shim::println!("no limit");
+            return;
+        }
+    };
+    shim::println!("spawned {} then: {}", hs.len(), err);
+    drop(held);
+    for h in hs {
+        h.join().unwrap();
+    }
+    shim::println!("all joined");
+}
+
+#[test]
+fn sixty_four_threads_a_process() {
+    let o = boot(shim::program_entry!("limit", thread_limit), &[], "");
+    // main + 63 spawned = 64 live threads; the 64th spawn fails like fork_thread does (MEMALLOC).
+    assert_eq!(o.stdout, "spawned 63 then: out of memory (os error 4)\nall joined\n", "{}", o.stderr);
+}
+
+fn timing() {
+    let t = shim::time::Instant::now();
+    shim::thread::sleep(shim::time::Duration::from_millis(30));
+    let e = t.elapsed();
+    shim::println!("{}", e >= shim::time::Duration::from_millis(30) && e < shim::time::Duration::from_secs(5));
+}
+
+#[test]
+fn sleep_and_instant() {
+    let o = boot(shim::program_entry!("timing", timing), &[], "");
+    assert_eq!(o.stdout, "true\n");
+}
+
+#[test]
+fn println_outside_any_program_goes_to_the_host() {
+    // Unit tests of program code run without a kernel: output must not need one.
+    shim::println!("host fallback works");
+    let _ = std::io::stdout().flush();
+}
