@@ -16,12 +16,12 @@
 //! 6. The new process: handles 0 and 1, the selected VFS, IOPL only if asked for and the caller
 //!    has it. RAX = 0, RDI = the new thread's id.
 
-use crate::system::{ObjId, Outcome, Pid, System, Tid, KERNEL_HEAP};
+use crate::system::{KERNEL_HEAP, ObjId, Outcome, Pid, System, Tid};
 use crate::vfs::MountTable;
-use libeurali::abi::layout::ARGS_ENV_LIMIT;
-use libeurali::abi::{bits, ExecCall, Registers};
-use libeurali::params::{ParamItem, ParamParser};
 use libeurali::Error;
+use libeurali::abi::layout::ARGS_ENV_LIMIT;
+use libeurali::abi::{ExecCall, Registers, bits};
+use libeurali::params::{ParamItem, ParamParser};
 
 /// The first bytes of an in-process program image.
 pub const IMAGE_MAGIC: &[u8] = b"#!eurali-program ";
@@ -63,7 +63,13 @@ impl From<Error> for Fail {
 }
 
 impl System {
-    pub(crate) fn exec(&mut self, _tid: Tid, pid: Pid, e: &ExecCall, regs: &mut Registers) -> Outcome {
+    pub(crate) fn exec(
+        &mut self,
+        _tid: Tid,
+        pid: Pid,
+        e: &ExecCall,
+        regs: &mut Registers,
+    ) -> Outcome {
         if e.elf.len == 0 {
             regs.set_error(Error::Param);
             return Outcome::Done;
@@ -108,7 +114,8 @@ impl System {
         stdio: [ObjId; 2],
         selected: &mut Selected,
     ) -> Result<crate::system::Spawn, Fail> {
-        let params = crate::uaccess::read(e.param.ptr, e.param.len).map_err(|bad| Fail::Halt(bad.to_string()))?;
+        let params = crate::uaccess::read(e.param.ptr, e.param.len)
+            .map_err(|bad| Fail::Halt(bad.to_string()))?;
         let caller_vfs = self.vfs_of(pid).ok_or(Error::Thread)?;
         let mut args: &[u8] = &[];
         let mut env: &[u8] = &[];
@@ -135,7 +142,9 @@ impl System {
                 ParamItem::Umount { path } => {
                     let path = std::str::from_utf8(path).map_err(|_| Error::Utf8)?;
                     let removed = match selected {
-                        Selected::Caller => self.vfs_table_mut(caller_vfs).and_then(|t| t.umount(path)),
+                        Selected::Caller => {
+                            self.vfs_table_mut(caller_vfs).and_then(|t| t.umount(path))
+                        }
                         Selected::Fresh(t) => t.umount(path),
                     };
                     self.drop_ref(removed.ok_or(Error::Param)?);
@@ -147,7 +156,8 @@ impl System {
         if e.elf.len > KERNEL_HEAP {
             return Err(Error::Memory.into());
         }
-        let image = crate::uaccess::read(e.elf.ptr, e.elf.len).map_err(|bad| Fail::Halt(bad.to_string()))?;
+        let image = crate::uaccess::read(e.elf.ptr, e.elf.len)
+            .map_err(|bad| Fail::Halt(bad.to_string()))?;
         if image.len() < 4 {
             return Err(Fail::Halt(format!(
                 "exec of a {}-byte ELF image: the kernel reads the 4 magic bytes unchecked and panics (§4.5); \
@@ -170,9 +180,8 @@ impl System {
             Selected::Caller => self.share_vfs(caller_vfs),
             Selected::Fresh(t) => self.install_vfs(t),
         };
-        let (page, entry_regs) = crate::system::entry_blocks(args, env);
         let name = name.to_string();
-        Ok(self.spawn_process(&name, stdio, vfs, iopl, page, entry, entry_regs))
+        Ok(self.spawn_process(&name, stdio, vfs, iopl, (args, env), entry))
     }
 
     fn select(&mut self, selected: &mut Selected, new: Selected) {

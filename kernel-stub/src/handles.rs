@@ -34,12 +34,19 @@ impl<T: Copy> HandleTable<T> {
 
     /// What handle `n` names, if the slot exists and is full.
     pub fn get(&self, n: u64) -> Option<T> {
-        usize::try_from(n).ok().and_then(|i| self.slots.get(i)).copied().flatten()
+        usize::try_from(n)
+            .ok()
+            .and_then(|i| self.slots.get(i))
+            .copied()
+            .flatten()
     }
 
     /// Empties slot `n` and returns what it named.
     pub fn take(&mut self, n: u64) -> Option<T> {
-        usize::try_from(n).ok().and_then(|i| self.slots.get_mut(i)).and_then(Option::take)
+        usize::try_from(n)
+            .ok()
+            .and_then(|i| self.slots.get_mut(i))
+            .and_then(Option::take)
     }
 
     /// Every object named, slot by slot (for dropping a dead process's references).

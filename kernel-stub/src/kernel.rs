@@ -1,14 +1,14 @@
 //! [`Kernel`]: one stub system, as tests and `cargo run` see it.
 
+use crate::ProgramEntry;
 use crate::fault::{Fault, Stopped};
 use crate::log::LogEntry;
 use crate::runtime::{self, Ctx, Shared, Slot, StubUnwind};
 use crate::system::{Spawn, Start};
-use crate::ProgramEntry;
-use libeurali::params::{ExecParams, ParamItem, ParamParser};
 use libeurali::Error;
-use std::sync::atomic::Ordering;
+use libeurali::params::{ExecParams, ParamItem, ParamParser};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// How long shutdown waits for the stub's host threads to finish.
@@ -49,7 +49,11 @@ impl Kernel {
     pub fn new() -> Kernel {
         libeurali::raw::install_stub(runtime::syscall_entry);
         let echo = std::env::var_os("EURALI_DEBUG").is_some_and(|v| !v.is_empty());
-        Kernel { owner: Arc::new(Owner { shared: Arc::new(Shared::new(echo)) }) }
+        Kernel {
+            owner: Arc::new(Owner {
+                shared: Arc::new(Shared::new(echo)),
+            }),
+        }
     }
 
     fn shared(&self) -> &Arc<Shared> {
@@ -58,7 +62,10 @@ impl Kernel {
 
     /// Makes `name` a program exec can start (see [`Kernel::program_image`]).
     pub fn register_program(&self, name: &str, entry: ProgramEntry) {
-        self.shared().lock().programs.insert(name.to_string(), entry);
+        self.shared()
+            .lock()
+            .programs
+            .insert(name.to_string(), entry);
     }
 
     /// The image bytes that exec recognises as the registered program `name` (what `/bin/name`
@@ -85,7 +92,9 @@ impl Kernel {
     /// [`Kernel::run_as_process`], telling why the stub ended the thread instead of panicking.
     pub fn try_run_as_process<R>(&self, name: &str, f: impl FnOnce() -> R) -> Result<R, Stopped> {
         if runtime::current().is_some() {
-            panic!("kernel-stub: run_as_process({name:?}) on a host thread that already is a stub thread");
+            panic!(
+                "kernel-stub: run_as_process({name:?}) on a host thread that already is a stub thread"
+            );
         }
         let shared = self.shared().clone();
         let slot = Arc::new(Slot::for_current());
@@ -98,8 +107,20 @@ impl Kernel {
             let tid = sys.add_thread(pid, slot.clone(), false);
             (pid, tid)
         };
-        let ctx = Ctx { shared: shared.clone(), pid, tid, program: name.into(), slot };
-        let info = Ctx { shared: shared.clone(), pid, tid, program: name.into(), slot: ctx.slot.clone() };
+        let ctx = Ctx {
+            shared: shared.clone(),
+            pid,
+            tid,
+            program: name.into(),
+            slot,
+        };
+        let info = Ctx {
+            shared: shared.clone(),
+            pid,
+            tid,
+            program: name.into(),
+            slot: ctx.slot.clone(),
+        };
         runtime::set_current(Some(ctx));
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
         runtime::set_current(None);
@@ -120,7 +141,12 @@ impl Kernel {
     /// # Errors
     /// 8 (THREAD) for an unknown program; 5 (PARAM) for args or env the blocks cannot carry
     /// or larger than one page; 9 if no host thread can be started; 12 once the system stopped.
-    pub fn start_init(&self, program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<u64, Error> {
+    pub fn start_init(
+        &self,
+        program: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<u64, Error> {
         let params = ExecParams::new().args(args)?.env(env)?.finish()?;
         let (mut a, mut e): (&[u8], &[u8]) = (&[], &[]);
         for item in ParamParser::new(&params) {
@@ -145,7 +171,13 @@ impl Kernel {
             sys.set_blocks(pid, page);
             let slot = Arc::new(Slot::new());
             let tid = sys.add_thread(pid, slot.clone(), true);
-            Spawn { pid, tid, program: program.into(), slot, start: Start::Program { entry, regs } }
+            Spawn {
+                pid,
+                tid,
+                program: program.into(),
+                slot,
+                start: Start::Program { entry, regs },
+            }
         };
         let tid = spawn.tid;
         if runtime::start_thread(shared.clone(), spawn).is_err() {
@@ -165,7 +197,11 @@ impl Kernel {
             if now >= deadline {
                 return false;
             }
-            sys = shared.changed.wait_timeout(sys, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+            sys = shared
+                .changed
+                .wait_timeout(sys, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
         true
     }
@@ -246,11 +282,14 @@ impl Drop for Owner {
     fn drop(&mut self) {
         shutdown(&self.shared);
         let sys = self.shared.lock();
-        if let Some(fault) = sys.fault.clone() {
-            if !sys.fault_seen && !std::thread::panicking() {
-                drop(sys);
-                panic!("kernel-stub: the system halted and the test never looked (Kernel::take_fault): {fault}");
-            }
+        if let Some(fault) = sys.fault.clone()
+            && !sys.fault_seen
+            && !std::thread::panicking()
+        {
+            drop(sys);
+            panic!(
+                "kernel-stub: the system halted and the test never looked (Kernel::take_fault): {fault}"
+            );
         }
     }
 }
@@ -258,7 +297,9 @@ impl Drop for Owner {
 fn shutdown(shared: &Arc<Shared>) {
     shared.stop(Stopped::ShutDown);
     // A stub thread shutting its own system down cannot wait for itself.
-    let me = runtime::current().filter(|c| Arc::ptr_eq(&c.shared, shared)).map(|c| c.tid);
+    let me = runtime::current()
+        .filter(|c| Arc::ptr_eq(&c.shared, shared))
+        .map(|c| c.tid);
     let deadline = Instant::now() + SHUTDOWN_WAIT;
     let mut sys = shared.lock();
     loop {
@@ -274,6 +315,10 @@ fn shutdown(shared: &Arc<Shared>) {
             );
             return;
         }
-        sys = shared.changed.wait_timeout(sys, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+        sys = shared
+            .changed
+            .wait_timeout(sys, deadline - now)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
     }
 }

@@ -2,8 +2,8 @@
 //! `expected_syscall.rs`): tests take the log of typed entries and compare, or make the Nth call
 //! of a kind fail.
 
-use libeurali::abi::{Call, Registers};
 use libeurali::Error;
+use libeurali::abi::{Call, Registers};
 use std::collections::VecDeque;
 
 /// One completed system call.
@@ -23,15 +23,9 @@ pub const LOG_CAPACITY: usize = 100_000;
 
 /// A bounded log. Entries are appended when a call completes, so a blocking call appears after
 /// the call that released it.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct SyscallLog {
     entries: VecDeque<LogEntry>,
-}
-
-impl Default for SyscallLog {
-    fn default() -> Self {
-        SyscallLog { entries: VecDeque::new() }
-    }
 }
 
 impl SyscallLog {
@@ -64,7 +58,11 @@ impl Injections {
     /// The `nth` call of number `nr` from now (1 = the next one; 0 counts as 1) fails with
     /// `error`.
     pub fn add(&mut self, nr: u8, nth: usize, error: Error) {
-        self.list.push(Injection { nr, remaining: nth.max(1), error });
+        self.list.push(Injection {
+            nr,
+            remaining: nth.max(1),
+            error,
+        });
     }
 
     /// Counts a call of `nr`; the error to fail it with, if an injection fires.
@@ -111,7 +109,13 @@ mod tests {
     #[test]
     fn log_is_bounded() {
         let mut log = SyscallLog::default();
-        let e = |tid| LogEntry { pid: 1, tid, program: "p".into(), call: Call::Yield, result: Registers::default() };
+        let e = |tid| LogEntry {
+            pid: 1,
+            tid,
+            program: "p".into(),
+            call: Call::Yield,
+            result: Registers::default(),
+        };
         for t in 0..LOG_CAPACITY as u64 + 5 {
             log.push(e(t));
         }

@@ -17,8 +17,8 @@
 //! inside it before the process ever had a chunk (9). Before its first chunk a stub process has
 //! no area, so every `free` gets 9.
 
-use libeurali::abi::layout::{CHUNK_SLOTS, CHUNK_SLOT_SIZE, PAGE_SIZE};
 use libeurali::Error;
+use libeurali::abi::layout::{CHUNK_SLOT_SIZE, CHUNK_SLOTS, PAGE_SIZE};
 use std::collections::BTreeMap;
 
 /// The byte new chunk memory is filled with (the kernel hands out frames as they were; a freed
@@ -89,12 +89,19 @@ fn reserve(addr: usize, len: usize) -> Result<usize, Error> {
             0,
         )
     };
-    if p == libc::MAP_FAILED { Err(Error::Memory) } else { Ok(p as usize) }
+    if p == libc::MAP_FAILED {
+        Err(Error::Memory)
+    } else {
+        Ok(p as usize)
+    }
 }
 
 impl Default for ChunkArea {
     fn default() -> Self {
-        ChunkArea { base: 0, slots: vec![None; CHUNK_SLOTS + 1] }
+        ChunkArea {
+            base: 0,
+            slots: vec![None; CHUNK_SLOTS + 1],
+        }
     }
 }
 
@@ -151,7 +158,11 @@ impl ChunkArea {
         if p == libc::MAP_FAILED {
             return Err(Error::Memory);
         }
-        let fill = if phys.is_some() { len } else { len.min(FILL_LIMIT) };
+        let fill = if phys.is_some() {
+            len
+        } else {
+            len.min(FILL_LIMIT)
+        };
         // Safety: just mapped read-write.
         unsafe { std::ptr::write_bytes(addr as *mut u8, GARBAGE, fill) };
         self.slots[k] = Some(SlotInfo { len, phys });
@@ -161,12 +172,14 @@ impl ChunkArea {
     /// Copies `bytes` to the start of the chunk at `addr` (a chunk this module just mapped,
     /// at least `bytes.len()` long).
     pub fn write(&mut self, addr: u64, bytes: &[u8]) {
-        if let Ok(k) = self.locate(addr) {
-            if let Some(info) = self.slots[k] {
-                let n = bytes.len().min(info.len);
-                // Safety: the slot's first `info.len` bytes are mapped read-write by us.
-                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.slot_base(k) as *mut u8, n) };
-            }
+        if let Ok(k) = self.locate(addr)
+            && let Some(info) = self.slots[k]
+        {
+            let n = bytes.len().min(info.len);
+            // Safety: the slot's first `info.len` bytes are mapped read-write by us.
+            unsafe {
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.slot_base(k) as *mut u8, n)
+            };
         }
     }
 
@@ -224,7 +237,11 @@ impl ChunkArea {
         // Fill the hole the move left so that nothing else lands in the area and a stale access
         // faults. If this fails the hole stays unmapped, which faults just the same.
         let _ = reserve(from, info.len);
-        Ok(Pages { ptr: staging, len: info.len, phys: info.phys })
+        Ok(Pages {
+            ptr: staging,
+            len: info.len,
+            phys: info.phys,
+        })
     }
 
     /// Maps an in-flight chunk at the lowest free slot and returns the slot base; gives the pages
@@ -233,7 +250,9 @@ impl ChunkArea {
         if self.ensure_reserved().is_err() {
             return Err(pages);
         }
-        let Some(k) = self.lowest_free() else { return Err(pages) };
+        let Some(k) = self.lowest_free() else {
+            return Err(pages);
+        };
         let to = self.base + k * SLOT;
         // Safety: moves the staging mapping `pages` owns into a slot of our own reservation.
         let p = unsafe {
@@ -248,7 +267,10 @@ impl ChunkArea {
         if p == libc::MAP_FAILED {
             return Err(pages);
         }
-        self.slots[k] = Some(SlotInfo { len: pages.len, phys: pages.phys });
+        self.slots[k] = Some(SlotInfo {
+            len: pages.len,
+            phys: pages.phys,
+        });
         // The staging mapping is gone (moved); don't unmap it again.
         std::mem::forget(pages);
         Ok(to as u64)
@@ -257,7 +279,10 @@ impl ChunkArea {
     /// The fake physical ranges of the contiguous chunks held (to release them when the process
     /// dies).
     pub fn phys_ranges(&self) -> impl Iterator<Item = (u64, usize)> + '_ {
-        self.slots.iter().flatten().filter_map(|s| s.phys.map(|p| (p, s.len)))
+        self.slots
+            .iter()
+            .flatten()
+            .filter_map(|s| s.phys.map(|p| (p, s.len)))
     }
 }
 
@@ -274,7 +299,7 @@ impl Drop for ChunkArea {
 /// Fake physical memory for contiguous chunks: first-fit ranges in the region the observed
 /// machine's frame allocator used (§7, 128 MiB), so a driver sees plausible, stable addresses and
 /// runs out where the machine would.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct PhysAlloc {
     used: BTreeMap<u64, u64>,
 }
@@ -283,12 +308,6 @@ pub struct PhysAlloc {
 pub const PHYS_START: u64 = 0x44_C000;
 /// End of the fake frame region.
 pub const PHYS_END: u64 = 0x7FE_0000;
-
-impl Default for PhysAlloc {
-    fn default() -> Self {
-        PhysAlloc { used: BTreeMap::new() }
-    }
-}
 
 impl PhysAlloc {
     /// A range of `len` bytes ending at or below `max` (the limit itself is the highest address

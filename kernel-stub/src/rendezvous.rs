@@ -79,23 +79,38 @@ impl<M> Rendezvous<M> {
                 *self = if reply {
                     Rendezvous::SendRecv { sender: t, msg }
                 } else {
-                    Rendezvous::Sending { sender: Some(t), msg }
+                    Rendezvous::Sending {
+                        sender: Some(t),
+                        msg,
+                    }
                 };
                 SendOutcome::Queued
             }
             busy @ (Rendezvous::Sending { .. } | Rendezvous::SendRecv { .. }) => {
                 *self = busy;
-                SendOutcome::Refused { error: Error::SendBlocking, msg }
+                SendOutcome::Refused {
+                    error: Error::SendBlocking,
+                    msg,
+                }
             }
             Rendezvous::Receiving { waiter, from } => {
                 if from.is_some_and(|only| only != t) {
                     *self = Rendezvous::Receiving { waiter, from };
-                    return SendOutcome::Refused { error: Error::RecvBlocking, msg };
+                    return SendOutcome::Refused {
+                        error: Error::RecvBlocking,
+                        msg,
+                    };
                 }
                 if reply {
-                    *self = Rendezvous::Receiving { waiter: t, from: Some(waiter) };
+                    *self = Rendezvous::Receiving {
+                        waiter: t,
+                        from: Some(waiter),
+                    };
                 }
-                SendOutcome::Deliver { receiver: waiter, msg }
+                SendOutcome::Deliver {
+                    receiver: waiter,
+                    msg,
+                }
             }
         }
     }
@@ -108,7 +123,10 @@ impl<M> Rendezvous<M> {
                 *self = Rendezvous::Sending { sender: None, msg };
                 SendOutcome::Queued
             }
-            Rendezvous::Receiving { waiter, from: None } => SendOutcome::Deliver { receiver: waiter, msg },
+            Rendezvous::Receiving { waiter, from: None } => SendOutcome::Deliver {
+                receiver: waiter,
+                msg,
+            },
             busy => {
                 let error = if matches!(busy, Rendezvous::Receiving { .. }) {
                     Error::RecvBlocking
@@ -125,12 +143,21 @@ impl<M> Rendezvous<M> {
     pub fn receive(&mut self, r: Tid) -> ReceiveOutcome<M> {
         match core::mem::take(self) {
             Rendezvous::Empty => {
-                *self = Rendezvous::Receiving { waiter: r, from: None };
+                *self = Rendezvous::Receiving {
+                    waiter: r,
+                    from: None,
+                };
                 ReceiveOutcome::Waiting
             }
-            Rendezvous::Sending { sender, msg } => ReceiveOutcome::Take { msg, release: sender },
+            Rendezvous::Sending { sender, msg } => ReceiveOutcome::Take {
+                msg,
+                release: sender,
+            },
             Rendezvous::SendRecv { sender, msg } => {
-                *self = Rendezvous::Receiving { waiter: sender, from: Some(r) };
+                *self = Rendezvous::Receiving {
+                    waiter: sender,
+                    from: Some(r),
+                };
                 ReceiveOutcome::Take { msg, release: None }
             }
             busy @ Rendezvous::Receiving { .. } => {
@@ -145,7 +172,10 @@ impl<M> Rendezvous<M> {
         match core::mem::take(self) {
             Rendezvous::Empty => CloseOutcome::Nothing,
             Rendezvous::Sending { sender, msg } => CloseOutcome::ReturnToSender { sender, msg },
-            Rendezvous::SendRecv { sender, msg } => CloseOutcome::ReturnToSender { sender: Some(sender), msg },
+            Rendezvous::SendRecv { sender, msg } => CloseOutcome::ReturnToSender {
+                sender: Some(sender),
+                msg,
+            },
             Rendezvous::Receiving { waiter, .. } => CloseOutcome::WakeWaiter(waiter),
         }
     }
@@ -183,13 +213,31 @@ mod tests {
     fn row_empty() {
         let mut r = Rv::Empty;
         assert_eq!(r.send(1, "m", false), SendOutcome::Queued);
-        assert_eq!(r, Sending { sender: Some(1), msg: "m" });
+        assert_eq!(
+            r,
+            Sending {
+                sender: Some(1),
+                msg: "m"
+            }
+        );
         let mut r = Rv::Empty;
         assert_eq!(r.send(1, "m", true), SendOutcome::Queued);
-        assert_eq!(r, SendRecv { sender: 1, msg: "m" });
+        assert_eq!(
+            r,
+            SendRecv {
+                sender: 1,
+                msg: "m"
+            }
+        );
         let mut r = Rv::Empty;
         assert_eq!(r.receive(2), ReceiveOutcome::Waiting);
-        assert_eq!(r, Receiving { waiter: 2, from: None });
+        assert_eq!(
+            r,
+            Receiving {
+                waiter: 2,
+                from: None
+            }
+        );
         let mut r = Rv::Empty;
         assert_eq!(r.close(), CloseOutcome::Nothing);
         assert_eq!(r, Empty);
@@ -197,45 +245,114 @@ mod tests {
 
     #[test]
     fn row_sending() {
-        let s = || Rv::Sending { sender: Some(1), msg: "m0" };
+        let s = || Rv::Sending {
+            sender: Some(1),
+            msg: "m0",
+        };
         for reply in [false, true] {
             let mut r = s();
-            assert_eq!(r.send(3, "m", reply), SendOutcome::Refused { error: Error::SendBlocking, msg: "m" });
+            assert_eq!(
+                r.send(3, "m", reply),
+                SendOutcome::Refused {
+                    error: Error::SendBlocking,
+                    msg: "m"
+                }
+            );
             assert_eq!(r, s());
         }
         let mut r = s();
-        assert_eq!(r.receive(2), ReceiveOutcome::Take { msg: "m0", release: Some(1) });
+        assert_eq!(
+            r.receive(2),
+            ReceiveOutcome::Take {
+                msg: "m0",
+                release: Some(1)
+            }
+        );
         assert_eq!(r, Empty);
         let mut r = s();
-        assert_eq!(r.close(), CloseOutcome::ReturnToSender { sender: Some(1), msg: "m0" });
+        assert_eq!(
+            r.close(),
+            CloseOutcome::ReturnToSender {
+                sender: Some(1),
+                msg: "m0"
+            }
+        );
         assert_eq!(r, Empty);
     }
 
     #[test]
     fn row_send_recv() {
-        let s = || Rv::SendRecv { sender: 1, msg: "m0" };
+        let s = || Rv::SendRecv {
+            sender: 1,
+            msg: "m0",
+        };
         for reply in [false, true] {
             let mut r = s();
-            assert_eq!(r.send(3, "m", reply), SendOutcome::Refused { error: Error::SendBlocking, msg: "m" });
+            assert_eq!(
+                r.send(3, "m", reply),
+                SendOutcome::Refused {
+                    error: Error::SendBlocking,
+                    msg: "m"
+                }
+            );
             assert_eq!(r, s());
         }
         let mut r = s();
-        assert_eq!(r.receive(2), ReceiveOutcome::Take { msg: "m0", release: None });
-        assert_eq!(r, Receiving { waiter: 1, from: Some(2) });
+        assert_eq!(
+            r.receive(2),
+            ReceiveOutcome::Take {
+                msg: "m0",
+                release: None
+            }
+        );
+        assert_eq!(
+            r,
+            Receiving {
+                waiter: 1,
+                from: Some(2)
+            }
+        );
         let mut r = s();
-        assert_eq!(r.close(), CloseOutcome::ReturnToSender { sender: Some(1), msg: "m0" });
+        assert_eq!(
+            r.close(),
+            CloseOutcome::ReturnToSender {
+                sender: Some(1),
+                msg: "m0"
+            }
+        );
         assert_eq!(r, Empty);
     }
 
     #[test]
     fn row_receiving_any() {
-        let w = || Rv::Receiving { waiter: 1, from: None };
+        let w = || Rv::Receiving {
+            waiter: 1,
+            from: None,
+        };
         let mut r = w();
-        assert_eq!(r.send(3, "m", false), SendOutcome::Deliver { receiver: 1, msg: "m" });
+        assert_eq!(
+            r.send(3, "m", false),
+            SendOutcome::Deliver {
+                receiver: 1,
+                msg: "m"
+            }
+        );
         assert_eq!(r, Empty);
         let mut r = w();
-        assert_eq!(r.send(3, "m", true), SendOutcome::Deliver { receiver: 1, msg: "m" });
-        assert_eq!(r, Receiving { waiter: 3, from: Some(1) });
+        assert_eq!(
+            r.send(3, "m", true),
+            SendOutcome::Deliver {
+                receiver: 1,
+                msg: "m"
+            }
+        );
+        assert_eq!(
+            r,
+            Receiving {
+                waiter: 3,
+                from: Some(1)
+            }
+        );
         let mut r = w();
         assert_eq!(r.receive(2), ReceiveOutcome::Busy);
         assert_eq!(r, w());
@@ -246,18 +363,45 @@ mod tests {
 
     #[test]
     fn row_receiving_tid() {
-        let w = || Rv::Receiving { waiter: 1, from: Some(7) };
+        let w = || Rv::Receiving {
+            waiter: 1,
+            from: Some(7),
+        };
         // The reserved thread: as the row above.
         let mut r = w();
-        assert_eq!(r.send(7, "m", false), SendOutcome::Deliver { receiver: 1, msg: "m" });
+        assert_eq!(
+            r.send(7, "m", false),
+            SendOutcome::Deliver {
+                receiver: 1,
+                msg: "m"
+            }
+        );
         assert_eq!(r, Empty);
         let mut r = w();
-        assert_eq!(r.send(7, "m", true), SendOutcome::Deliver { receiver: 1, msg: "m" });
-        assert_eq!(r, Receiving { waiter: 7, from: Some(1) });
+        assert_eq!(
+            r.send(7, "m", true),
+            SendOutcome::Deliver {
+                receiver: 1,
+                msg: "m"
+            }
+        );
+        assert_eq!(
+            r,
+            Receiving {
+                waiter: 7,
+                from: Some(1)
+            }
+        );
         // Anyone else: 2 with the message back.
         for reply in [false, true] {
             let mut r = w();
-            assert_eq!(r.send(8, "m", reply), SendOutcome::Refused { error: Error::RecvBlocking, msg: "m" });
+            assert_eq!(
+                r.send(8, "m", reply),
+                SendOutcome::Refused {
+                    error: Error::RecvBlocking,
+                    msg: "m"
+                }
+            );
             assert_eq!(r, w());
         }
         let mut r = w();
@@ -271,25 +415,105 @@ mod tests {
     fn kernel_sends_never_block() {
         let mut r = Rv::Empty;
         assert_eq!(r.kernel_send("v"), SendOutcome::Queued);
-        assert_eq!(r, Sending { sender: None, msg: "v" });
-        assert_eq!(r.receive(1), ReceiveOutcome::Take { msg: "v", release: None });
-        let mut r = Rv::Receiving { waiter: 1, from: None };
-        assert_eq!(r.kernel_send("v"), SendOutcome::Deliver { receiver: 1, msg: "v" });
+        assert_eq!(
+            r,
+            Sending {
+                sender: None,
+                msg: "v"
+            }
+        );
+        assert_eq!(
+            r.receive(1),
+            ReceiveOutcome::Take {
+                msg: "v",
+                release: None
+            }
+        );
+        let mut r = Rv::Receiving {
+            waiter: 1,
+            from: None,
+        };
+        assert_eq!(
+            r.kernel_send("v"),
+            SendOutcome::Deliver {
+                receiver: 1,
+                msg: "v"
+            }
+        );
         assert_eq!(r, Empty);
-        let mut r = Rv::Receiving { waiter: 1, from: Some(2) };
-        assert!(matches!(r.kernel_send("v"), SendOutcome::Refused { error: Error::RecvBlocking, .. }));
-        let mut r = Rv::Sending { sender: None, msg: "a" };
-        assert!(matches!(r.kernel_send("v"), SendOutcome::Refused { error: Error::SendBlocking, .. }));
-        assert_eq!(r.close(), CloseOutcome::ReturnToSender { sender: None, msg: "a" });
+        let mut r = Rv::Receiving {
+            waiter: 1,
+            from: Some(2),
+        };
+        assert!(matches!(
+            r.kernel_send("v"),
+            SendOutcome::Refused {
+                error: Error::RecvBlocking,
+                ..
+            }
+        ));
+        let mut r = Rv::Sending {
+            sender: None,
+            msg: "a",
+        };
+        assert!(matches!(
+            r.kernel_send("v"),
+            SendOutcome::Refused {
+                error: Error::SendBlocking,
+                ..
+            }
+        ));
+        assert_eq!(
+            r.close(),
+            CloseOutcome::ReturnToSender {
+                sender: None,
+                msg: "a"
+            }
+        );
     }
 
     #[test]
     fn destruction_takes_the_blocked_thread() {
         assert_eq!(Rv::Empty.destroy(), (None, None));
-        assert_eq!(Rv::Sending { sender: Some(1), msg: "m" }.destroy(), (Some(1), Some("m")));
-        assert_eq!(Rv::SendRecv { sender: 1, msg: "m" }.destroy(), (Some(1), Some("m")));
-        assert_eq!(Rv::Receiving { waiter: 2, from: Some(1) }.destroy(), (Some(2), None));
-        assert_eq!(Rv::Receiving { waiter: 2, from: None }.blocked_thread(), Some(2));
-        assert_eq!(Rv::Sending { sender: None, msg: "m" }.blocked_thread(), None);
+        assert_eq!(
+            Rv::Sending {
+                sender: Some(1),
+                msg: "m"
+            }
+            .destroy(),
+            (Some(1), Some("m"))
+        );
+        assert_eq!(
+            Rv::SendRecv {
+                sender: 1,
+                msg: "m"
+            }
+            .destroy(),
+            (Some(1), Some("m"))
+        );
+        assert_eq!(
+            Rv::Receiving {
+                waiter: 2,
+                from: Some(1)
+            }
+            .destroy(),
+            (Some(2), None)
+        );
+        assert_eq!(
+            Rv::Receiving {
+                waiter: 2,
+                from: None
+            }
+            .blocked_thread(),
+            Some(2)
+        );
+        assert_eq!(
+            Rv::Sending {
+                sender: None,
+                msg: "m"
+            }
+            .blocked_thread(),
+            None
+        );
     }
 }

@@ -16,8 +16,8 @@
 use crate::fault::{Fault, Stopped};
 use crate::log::LogEntry;
 use crate::system::{Outcome, Pid, Spawn, Start, System, Tid};
-use libeurali::abi::{Call, Registers};
 use libeurali::Error;
+use libeurali::abi::{Call, Registers};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,8 +25,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-/// How long a blocked thread spins before parking (a reply usually arrives well within this).
-const SPIN: Duration = Duration::from_micros(30);
+/// How long a blocked thread yield-polls before it parks.
+const YIELD_FOR: Duration = Duration::from_micros(50);
 
 /// What a blocked thread finds when it is woken.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -82,20 +82,17 @@ impl Slot {
         }
     }
 
-    /// Waits for [`Slot::post`]; spins first, then parks.
+    /// Waits for [`Slot::post`]: yields for a while, then parks.
+    ///
+    /// Yielding rather than spinning suits both placements of two threads in a conversation: on
+    /// another CPU the peer answers within a microsecond or so while we poll; on the same CPU the
+    /// yield hands it the CPU at once (a busy spin would only burn the peer's time). Parking
+    /// costs a futex wake-up, which on this VM is slow across CPUs.
     pub fn wait(&self) -> Wake {
         if !self.ready.load(Ordering::Acquire) {
             let start = Instant::now();
-            'spin: loop {
-                for _ in 0..64 {
-                    if self.ready.load(Ordering::Acquire) {
-                        break 'spin;
-                    }
-                    std::hint::spin_loop();
-                }
-                if start.elapsed() > SPIN {
-                    break;
-                }
+            while !self.ready.load(Ordering::Acquire) && start.elapsed() < YIELD_FOR {
+                std::thread::yield_now();
             }
             while !self.ready.load(Ordering::Acquire) {
                 std::thread::park();
@@ -109,6 +106,7 @@ impl Slot {
         std::mem::take(&mut *self.wake.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
+    #[cfg(test)]
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
     }
@@ -236,7 +234,13 @@ impl Shared {
     }
 
     fn log(&self, sys: &mut System, ctx: &Ctx, call: Call, result: &Registers) {
-        sys.log.push(LogEntry { pid: ctx.pid, tid: ctx.tid, program: ctx.program.to_string(), call, result: *result });
+        sys.log.push(LogEntry {
+            pid: ctx.pid,
+            tid: ctx.tid,
+            program: ctx.program.to_string(),
+            call,
+            result: *result,
+        });
     }
 
     fn syscall(self: &Arc<Self>, ctx: &Ctx, regs: &mut Registers) {
@@ -302,7 +306,11 @@ impl Shared {
                 let mut sys = self.lock();
                 if started.is_err() {
                     sys.abort_spawn(tid);
-                    regs.set_error(if is_exec { Error::Memory } else { Error::MemAlloc });
+                    regs.set_error(if is_exec {
+                        Error::Memory
+                    } else {
+                        Error::MemAlloc
+                    });
                 }
                 if logging {
                     self.log(&mut sys, ctx, call, regs);
@@ -391,7 +399,10 @@ pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 /// Starts a stub thread on a new host thread.
 pub fn start_thread(shared: Arc<Shared>, spawn: Spawn) -> std::io::Result<()> {
     let name = format!("{}#{}", spawn.program, spawn.tid);
-    std::thread::Builder::new().name(name).spawn(move || thread_root(shared, spawn)).map(|_| ())
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || thread_root(shared, spawn))
+        .map(|_| ())
 }
 
 fn thread_root(shared: Arc<Shared>, spawn: Spawn) {
@@ -411,8 +422,9 @@ fn thread_root(shared: Arc<Shared>, spawn: Spawn) {
             // Safety: fork_thread's contract (§1.4, `libeurali::raw::spawn_thread`): R8 holds the
             // child's entry point, a `ThreadEntry`. The real kernel would jump there just as
             // blindly; 0 was refused as a fault before getting here.
-            let f: libeurali::raw::ThreadEntry =
-                unsafe { std::mem::transmute::<usize, libeurali::raw::ThreadEntry>(entry as usize) };
+            let f: libeurali::raw::ThreadEntry = unsafe {
+                std::mem::transmute::<usize, libeurali::raw::ThreadEntry>(entry as usize)
+            };
             f(arg)
         }
         Start::Program { entry, regs } => entry(regs),
@@ -427,5 +439,11 @@ fn thread_root(shared: Arc<Shared>, spawn: Spawn) {
 }
 
 fn ctx_copy(c: &Ctx) -> Ctx {
-    Ctx { shared: c.shared.clone(), pid: c.pid, tid: c.tid, program: c.program.clone(), slot: c.slot.clone() }
+    Ctx {
+        shared: c.shared.clone(),
+        pid: c.pid,
+        tid: c.tid,
+        program: c.program.clone(),
+        slot: c.slot.clone(),
+    }
 }

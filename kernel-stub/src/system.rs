@@ -12,6 +12,7 @@
 //! Reference counts (§3.5) include handles in every process, VFS mount entries, handles inside
 //! in-flight messages and the kernel's own reference to each init-like process's handle 1.
 
+use crate::ProgramEntry;
 use crate::fault::{Fault, Stopped};
 use crate::handles::HandleTable;
 use crate::log::{Injections, SyscallLog};
@@ -19,14 +20,13 @@ use crate::memory::{ChunkArea, Pages, PhysAlloc};
 use crate::rendezvous::{CloseOutcome, ReceiveOutcome, Rendezvous, SendOutcome};
 use crate::runtime::{Slot, Wake, WakeList};
 use crate::vfs::MountTable;
-use crate::ProgramEntry;
 use libeurali::abi::layout::{MAX_CHUNK_PAGES, MAX_THREADS, PAGE_SIZE};
 use libeurali::abi::{Call, RawMessage, RawWord, Registers, WordKind};
 use libeurali::{EntryRegisters, Error};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub type Pid = u64;
 pub type Tid = u64;
@@ -71,7 +71,10 @@ struct Slab<T> {
 
 impl<T> Default for Slab<T> {
     fn default() -> Self {
-        Slab { items: Vec::new(), free: Vec::new() }
+        Slab {
+            items: Vec::new(),
+            free: Vec::new(),
+        }
     }
 }
 
@@ -166,7 +169,10 @@ pub enum Start {
     /// fork_thread: call the entry point in R8 with the argument in R9.
     Thread { entry: u64, arg: u64 },
     /// exec / init: call a registered program's entry.
-    Program { entry: ProgramEntry, regs: EntryRegisters },
+    Program {
+        entry: ProgramEntry,
+        regs: EntryRegisters,
+    },
 }
 
 /// A thread to start on a new host thread.
@@ -208,7 +214,15 @@ pub fn entry_blocks(args: &[u8], env: &[u8]) -> (Box<[u64; 512]>, EntryRegisters
             bytes[off + 4..off + 4 + data.len()].copy_from_slice(data);
         }
     }
-    (page, EntryRegisters { heap_start: 0, heap_size: 0, args: a, env: e })
+    (
+        page,
+        EntryRegisters {
+            heap_start: 0,
+            heap_size: 0,
+            args: a,
+            env: e,
+        },
+    )
 }
 
 fn bytemuck_page(page: &mut [u64; 512]) -> &mut [u8; 4096] {
@@ -268,7 +282,10 @@ impl System {
     // ----- objects and references -------------------------------------------------------------
 
     fn new_object(&mut self, refs: usize) -> ObjId {
-        self.objects.insert(Object { refs, state: Rendezvous::Empty })
+        self.objects.insert(Object {
+            refs,
+            state: Rendezvous::Empty,
+        })
     }
 
     fn add_ref(&mut self, obj: ObjId) {
@@ -284,14 +301,18 @@ impl System {
     /// Drops one reference, without close processing. An object that loses its last reference
     /// is destroyed with its blocked thread and its pending message (§3.5).
     fn release(&mut self, obj: ObjId) {
-        let Some(o) = self.objects.get_mut(obj) else { return };
+        let Some(o) = self.objects.get_mut(obj) else {
+            return;
+        };
         o.refs -= 1;
         if o.refs > 0 {
             return;
         }
         let mut dead = vec![obj];
         while let Some(id) = dead.pop() {
-            let Some(o) = self.objects.remove(id) else { continue };
+            let Some(o) = self.objects.remove(id) else {
+                continue;
+            };
             let (thread, msg) = o.state.destroy();
             if let Some(t) = thread {
                 self.wake(t, Wake::Stop(Stopped::Destroyed));
@@ -336,14 +357,16 @@ impl System {
     }
 
     fn release_vfs(&mut self, id: VfsId) {
-        let Some(v) = self.vfs.get_mut(id) else { return };
+        let Some(v) = self.vfs.get_mut(id) else {
+            return;
+        };
         v.refs -= 1;
-        if v.refs == 0 {
-            if let Some(mut v) = self.vfs.remove(id) {
-                let objs: Vec<_> = v.table.drain().collect();
-                for o in objs {
-                    self.release(o);
-                }
+        if v.refs == 0
+            && let Some(mut v) = self.vfs.remove(id)
+        {
+            let objs: Vec<_> = v.table.drain().collect();
+            for o in objs {
+                self.release(o);
             }
         }
     }
@@ -376,7 +399,15 @@ impl System {
         if stub_started {
             self.live_stub_threads += 1;
         }
-        self.threads.insert(tid, ThreadRec { pid, slot, blocked: false, stub_started });
+        self.threads.insert(
+            tid,
+            ThreadRec {
+                pid,
+                slot,
+                blocked: false,
+                stub_started,
+            },
+        );
         tid
     }
 
@@ -384,7 +415,9 @@ impl System {
     /// thread of a process takes the process with it (§4.8): its handles are dropped without
     /// close processing, its chunks freed, its VFS reference dropped.
     pub fn thread_ended(&mut self, tid: Tid) {
-        let Some(rec) = self.threads.remove(&tid) else { return };
+        let Some(rec) = self.threads.remove(&tid) else {
+            return;
+        };
         if rec.stub_started {
             self.live_stub_threads -= 1;
         }
@@ -402,7 +435,9 @@ impl System {
     }
 
     fn process_died(&mut self, pid: Pid) {
-        let Some(mut p) = self.procs.remove(&pid) else { return };
+        let Some(mut p) = self.procs.remove(&pid) else {
+            return;
+        };
         let objs: Vec<_> = p.handles.drain().collect();
         for o in objs {
             self.release(o);
@@ -420,6 +455,7 @@ impl System {
         self.threads.get(&tid).map(|t| t.pid)
     }
 
+    #[cfg(test)]
     pub fn process(&self, pid: Pid) -> Option<&Process> {
         self.procs.get(&pid)
     }
@@ -470,7 +506,15 @@ impl System {
         blocks: Option<Box<[u64; 512]>>,
     ) -> Pid {
         let pid = next_id();
-        let p = Process { name: name.into(), handles, chunks: ChunkArea::new(), vfs, threads: 0, iopl, blocks };
+        let p = Process {
+            name: name.into(),
+            handles,
+            chunks: ChunkArea::new(),
+            vfs,
+            threads: 0,
+            iopl,
+            blocks,
+        };
         self.procs.insert(pid, p);
         pid
     }
@@ -490,7 +534,12 @@ impl System {
             return;
         }
         self.stopped = Some(why.clone());
-        let blocked: Vec<Tid> = self.threads.iter().filter(|(_, r)| r.blocked).map(|(&t, _)| t).collect();
+        let blocked: Vec<Tid> = self
+            .threads
+            .iter()
+            .filter(|(_, r)| r.blocked)
+            .map(|(&t, _)| t)
+            .collect();
         for t in blocked {
             self.wake(t, Wake::Stop(why.clone()));
         }
@@ -547,17 +596,26 @@ impl System {
                     Ok(pages) => Item::Chunk(pages),
                     Err(e) => {
                         // Only a host failure gets here: put back what was taken.
-                        if let Item::Chunk(pages) = std::mem::replace(&mut items[0], Item::Value(0)) {
-                            if let Err(pages) = p.chunks.put(pages) {
-                                drop(pages);
-                            }
+                        if let Item::Chunk(pages) = std::mem::replace(&mut items[0], Item::Value(0))
+                        {
+                            // With no slot free the pages are simply unmapped.
+                            let _ = p.chunks.put(pages);
                         }
                         return Err(e);
                     }
                 },
             };
         }
-        let objs: Vec<ObjId> = items.iter().filter_map(|it| if let Item::Handle(o) = it { Some(*o) } else { None }).collect();
+        let objs: Vec<ObjId> = items
+            .iter()
+            .filter_map(|it| {
+                if let Item::Handle(o) = it {
+                    Some(*o)
+                } else {
+                    None
+                }
+            })
+            .collect();
         for o in objs {
             self.add_ref(o);
         }
@@ -572,7 +630,11 @@ impl System {
             self.release(o);
         }
         let [data2, data3] = items;
-        Ok(Msg { data1: raw.data1, data2, data3 })
+        Ok(Msg {
+            data1: raw.data1,
+            data2,
+            data3,
+        })
     }
 
     /// Puts a message's objects into process `pid`'s tables (lowest free slots) and returns it
@@ -600,7 +662,11 @@ impl System {
         for pages in lost {
             self.drop_pages(pages);
         }
-        RawMessage { data1: m.data1, data2, data3 }
+        RawMessage {
+            data1: m.data1,
+            data2,
+            data3,
+        }
     }
 
     /// Delivers `m` to a blocked thread with status `err` (none for a received message) and wakes
@@ -644,9 +710,14 @@ impl System {
             }
             Call::Receive { handle } => self.receive(tid, pid, handle, regs),
             Call::Send { handle, msg } => self.send(tid, pid, handle as u64, &msg, false, regs),
-            Call::SendReceive { handle, msg } => self.send(tid, pid, handle as u64, &msg, true, regs),
+            Call::SendReceive { handle, msg } => {
+                self.send(tid, pid, handle as u64, &msg, true, regs)
+            }
             Call::Open(s) => self.open(pid, s.ptr, s.len, regs),
-            Call::Malloc { pages, max_physaddr } => self.malloc(pid, pages, max_physaddr, regs),
+            Call::Malloc {
+                pages,
+                max_physaddr,
+            } => self.malloc(pid, pages, max_physaddr, regs),
             Call::Free { addr } => {
                 let r = self.procs.get_mut(&pid).map(|p| p.chunks.free(addr));
                 match r {
@@ -685,7 +756,9 @@ impl System {
                 Outcome::Done
             }
             Call::Exec(e) => self.exec(tid, pid, &e, regs),
-            Call::Mount { handle, path } => self.mount(pid, handle as u64, path.ptr, path.len, regs),
+            Call::Mount { handle, path } => {
+                self.mount(pid, handle as u64, path.ptr, path.len, regs)
+            }
             Call::ListMounts => self.list_mounts(pid, regs),
             Call::Umount(s) => self.umount(pid, s.ptr, s.len, regs),
             Call::Close { handle } => {
@@ -704,7 +777,9 @@ impl System {
     }
 
     fn fork_thread(&mut self, pid: Pid, r8: u64, r9: u64, regs: &mut Registers) -> Outcome {
-        let Some(p) = self.procs.get(&pid) else { return Outcome::Done };
+        let Some(p) = self.procs.get(&pid) else {
+            return Outcome::Done;
+        };
         if p.threads >= MAX_THREADS {
             regs.set_error(Error::MemAlloc);
             return Outcome::Done;
@@ -721,7 +796,13 @@ impl System {
         let tid = self.add_thread(pid, slot.clone(), true);
         regs.set_ok();
         regs.rdi = tid;
-        Outcome::Spawn(Spawn { pid, tid, program, slot, start: Start::Thread { entry: r8, arg: r9 } })
+        Outcome::Spawn(Spawn {
+            pid,
+            tid,
+            program,
+            slot,
+            start: Start::Thread { entry: r8, arg: r9 },
+        })
     }
 
     fn receive(&mut self, tid: Tid, pid: Pid, handle: u64, regs: &mut Registers) -> Outcome {
@@ -750,7 +831,15 @@ impl System {
         }
     }
 
-    fn send(&mut self, tid: Tid, pid: Pid, handle: u64, raw: &RawMessage, reply: bool, regs: &mut Registers) -> Outcome {
+    fn send(
+        &mut self,
+        tid: Tid,
+        pid: Pid,
+        handle: u64,
+        raw: &RawMessage,
+        reply: bool,
+        regs: &mut Registers,
+    ) -> Outcome {
         let Some(obj) = self.procs.get(&pid).and_then(|p| p.handles.get(handle)) else {
             regs.set_error(Error::InvalidHandle);
             return Outcome::Done;
@@ -794,7 +883,13 @@ impl System {
     /// close (§3.5): with exactly two references before the close, whoever waits is woken with
     /// 12 (a blocked sender with its message back); then the reference goes.
     pub fn close(&mut self, pid: Pid, handle: u64) {
-        let Some(obj) = self.procs.get_mut(&pid).and_then(|p| p.handles.take(handle)) else { return };
+        let Some(obj) = self
+            .procs
+            .get_mut(&pid)
+            .and_then(|p| p.handles.take(handle))
+        else {
+            return;
+        };
         if self.refs(obj) == 2 {
             let outcome = match self.objects.get_mut(obj) {
                 Some(o) => o.state.close(),
@@ -802,8 +897,13 @@ impl System {
             };
             match outcome {
                 CloseOutcome::Nothing => {}
-                CloseOutcome::WakeWaiter(w) => self.wake(w, Wake::Status(Error::Closed.code() as u64)),
-                CloseOutcome::ReturnToSender { sender: Some(s), msg } => {
+                CloseOutcome::WakeWaiter(w) => {
+                    self.wake(w, Wake::Status(Error::Closed.code() as u64))
+                }
+                CloseOutcome::ReturnToSender {
+                    sender: Some(s),
+                    msg,
+                } => {
                     self.deliver_and_wake(s, msg, Some(Error::Closed));
                 }
                 CloseOutcome::ReturnToSender { sender: None, msg } => self.drop_message(msg),
@@ -832,8 +932,14 @@ impl System {
             }
             Ok(Ok(p)) => p,
         };
-        let Some(p) = self.procs.get(&pid) else { return Outcome::Done };
-        let found = self.vfs.get(p.vfs).and_then(|v| v.table.lookup(&path)).map(|(&o, n)| (o, n));
+        let Some(p) = self.procs.get(&pid) else {
+            return Outcome::Done;
+        };
+        let found = self
+            .vfs
+            .get(p.vfs)
+            .and_then(|v| v.table.lookup(&path))
+            .map(|(&o, n)| (o, n));
         match found {
             None => regs.set_error(Error::NotFound),
             Some((obj, prefix)) => {
@@ -848,7 +954,14 @@ impl System {
         Outcome::Done
     }
 
-    fn mount(&mut self, pid: Pid, handle: u64, ptr: u64, len: u64, regs: &mut Registers) -> Outcome {
+    fn mount(
+        &mut self,
+        pid: Pid,
+        handle: u64,
+        ptr: u64,
+        len: u64,
+        regs: &mut Registers,
+    ) -> Outcome {
         let path = match Self::read_path(ptr, len) {
             Err(halt) => return halt,
             Ok(Err(e)) => {
@@ -857,7 +970,9 @@ impl System {
             }
             Ok(Ok(p)) => p,
         };
-        let Some(p) = self.procs.get_mut(&pid) else { return Outcome::Done };
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return Outcome::Done;
+        };
         let Some(obj) = p.handles.take(handle) else {
             regs.set_error(Error::InvalidHandle);
             return Outcome::Done;
@@ -879,7 +994,9 @@ impl System {
             }
             Ok(Ok(p)) => p,
         };
-        let Some(vfs) = self.procs.get(&pid).map(|p| p.vfs) else { return Outcome::Done };
+        let Some(vfs) = self.procs.get(&pid).map(|p| p.vfs) else {
+            return Outcome::Done;
+        };
         match self.vfs.get_mut(vfs).and_then(|v| v.table.umount(&path)) {
             Some(obj) => {
                 self.release(obj);
@@ -891,10 +1008,18 @@ impl System {
     }
 
     fn list_mounts(&mut self, pid: Pid, regs: &mut Registers) -> Outcome {
-        let Some(vfs) = self.procs.get(&pid).map(|p| p.vfs) else { return Outcome::Done };
-        let text = self.vfs.get(vfs).map(|v| v.table.list_text()).unwrap_or_else(|| "[]".into());
+        let Some(vfs) = self.procs.get(&pid).map(|p| p.vfs) else {
+            return Outcome::Done;
+        };
+        let text = self
+            .vfs
+            .get(vfs)
+            .map(|v| v.table.list_text())
+            .unwrap_or_else(|| "[]".into());
         let pages = (text.len() as u64).div_ceil(PAGE_SIZE).max(1);
-        let Some(p) = self.procs.get_mut(&pid) else { return Outcome::Done };
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return Outcome::Done;
+        };
         match p.chunks.alloc(pages, None) {
             Ok(addr) => {
                 p.chunks.write(addr, text.as_bytes());
@@ -926,7 +1051,9 @@ impl System {
         } else {
             None
         };
-        let Some(p) = self.procs.get_mut(&pid) else { return fail(regs) };
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return fail(regs);
+        };
         match p.chunks.alloc(pages, phys) {
             Ok(addr) => {
                 regs.set_ok();
@@ -963,7 +1090,11 @@ impl System {
 
     /// A copy of a VFS's mount list, each entry holding a new reference.
     pub(crate) fn copy_vfs_table(&mut self, id: VfsId) -> MountTable<ObjId> {
-        let table = self.vfs.get(id).map(|v| v.table.clone()).unwrap_or_default();
+        let table = self
+            .vfs
+            .get(id)
+            .map(|v| v.table.clone())
+            .unwrap_or_default();
         let objs: Vec<_> = table.objects().copied().collect();
         for o in objs {
             self.add_ref(o);
@@ -990,23 +1121,30 @@ impl System {
         self.new_vfs(table)
     }
 
+    /// A new process with handles 0 and 1, its args/env blocks and a first thread to start.
     pub(crate) fn spawn_process(
         &mut self,
         name: &str,
         handles: [ObjId; 2],
         vfs: VfsId,
         iopl: bool,
-        page: Box<[u64; 512]>,
+        (args, env): (&[u8], &[u8]),
         entry: ProgramEntry,
-        regs: EntryRegisters,
     ) -> Spawn {
+        let (page, regs) = entry_blocks(args, env);
         let mut table = HandleTable::new();
         table.insert(handles[0]);
         table.insert(handles[1]);
         let pid = self.new_process(name, table, vfs, iopl, Some(page));
         let slot = Arc::new(Slot::new());
         let tid = self.add_thread(pid, slot.clone(), true);
-        Spawn { pid, tid, program: name.into(), slot, start: Start::Program { entry, regs } }
+        Spawn {
+            pid,
+            tid,
+            program: name.into(),
+            slot,
+            start: Start::Program { entry, regs },
+        }
     }
 
     /// Undoes a spawn whose host thread could not be started.

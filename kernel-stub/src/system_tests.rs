@@ -2,7 +2,7 @@
 //! register files and checks the registers returned and the wakes posted (ABI §2–§5).
 
 use super::*;
-use libeurali::abi::{bits, ExecCall, UserSlice};
+use libeurali::abi::{ExecCall, UserSlice, bits};
 
 const SHORT: RawMessage = RawMessage::short(1, 2, 3);
 
@@ -11,19 +11,32 @@ struct Sys {
 }
 
 fn slice(b: &[u8]) -> UserSlice {
-    UserSlice { ptr: b.as_ptr() as u64, len: b.len() as u64 }
+    UserSlice {
+        ptr: b.as_ptr() as u64,
+        len: b.len() as u64,
+    }
 }
 
 fn send(h: u64, msg: RawMessage) -> Call {
-    Call::Send { handle: h as u32, msg }
+    Call::Send {
+        handle: h as u32,
+        msg,
+    }
 }
 
 fn send_receive(h: u64, msg: RawMessage) -> Call {
-    Call::SendReceive { handle: h as u32, msg }
+    Call::SendReceive {
+        handle: h as u32,
+        msg,
+    }
 }
 
 fn long(data1: u64, data2: RawWord, data3: RawWord) -> RawMessage {
-    RawMessage { data1, data2, data3 }
+    RawMessage {
+        data1,
+        data2,
+        data3,
+    }
 }
 
 /// The registers a thread sees when it gets `m` (with `err` for a message given back).
@@ -84,8 +97,17 @@ impl Sys {
 
     /// What a blocked thread has been posted (Pending if nothing).
     fn wake(&mut self, tid: Tid) -> Wake {
-        let slot = self.s.threads.get(&tid).map(|t| t.slot.clone()).expect("thread");
-        if slot.is_ready() { slot.take() } else { Wake::Pending }
+        let slot = self
+            .s
+            .threads
+            .get(&tid)
+            .map(|t| t.slot.clone())
+            .expect("thread");
+        if slot.is_ready() {
+            slot.take()
+        } else {
+            Wake::Pending
+        }
     }
 
     fn rv(&mut self, tid: Tid) -> (u64, u64) {
@@ -147,7 +169,10 @@ fn second_sender_gets_1_with_its_message() {
     let (a, _b) = k.rv(s);
     k.blocks(s, send(a, SHORT));
     // Sending + send / send_receive: error 1 and the message back (0x81 for a Short, observed).
-    for c in [send(a, RawMessage::short(7, 8, 9)), send_receive(a, RawMessage::short(7, 8, 9))] {
+    for c in [
+        send(a, RawMessage::short(7, 8, 9)),
+        send_receive(a, RawMessage::short(7, 8, 9)),
+    ] {
         let r = k.done(t, c);
         assert_eq!(r.rax, 0x81);
         assert_eq!((r.rdi, r.rsi, r.rdx), (7, 8, 9));
@@ -156,7 +181,10 @@ fn second_sender_gets_1_with_its_message() {
     let (c, _d) = k.rv(s);
     let u = k.thread(p);
     k.blocks(u, send_receive(c, SHORT));
-    for call in [send(c, RawMessage::short(4, 5, 6)), send_receive(c, RawMessage::short(4, 5, 6))] {
+    for call in [
+        send(c, RawMessage::short(4, 5, 6)),
+        send_receive(c, RawMessage::short(4, 5, 6)),
+    ] {
         let r = k.done(t, call);
         assert_eq!(r.rax, 0x81);
         assert_eq!((r.rdi, r.rsi, r.rdx), (4, 5, 6));
@@ -189,9 +217,18 @@ fn send_receive_reserves_the_rendezvous_for_the_receiving_thread() {
     let r2_send = k.done(r2, send(bh, RawMessage::short(9, 9, 9)));
     assert_eq!(r2_send.rax, 0x82, "2 with the message back");
     assert_eq!(k.done(other, send(a, SHORT)).rax, 0x82);
-    assert_eq!(k.err(other, send_receive(a, SHORT)), Some(Error::RecvBlocking));
-    assert_eq!(k.err(r2, Call::Receive { handle: bh }), Some(Error::RecvBlocking));
-    assert_eq!(k.err(r, Call::Receive { handle: bh }), Some(Error::RecvBlocking));
+    assert_eq!(
+        k.err(other, send_receive(a, SHORT)),
+        Some(Error::RecvBlocking)
+    );
+    assert_eq!(
+        k.err(r2, Call::Receive { handle: bh }),
+        Some(Error::RecvBlocking)
+    );
+    assert_eq!(
+        k.err(r, Call::Receive { handle: bh }),
+        Some(Error::RecvBlocking)
+    );
     // R replies with send: C gets the reply; R goes on with 0; -> Empty.
     let reply = RawMessage::short(10, 20, 30);
     k.ok(r, send(bh, reply));
@@ -246,8 +283,14 @@ fn second_receiver_gets_2() {
     let r = k.thread(p);
     let (a, b) = k.rv(w);
     k.blocks(w, Call::Receive { handle: a });
-    assert_eq!(k.err(r, Call::Receive { handle: b }), Some(Error::RecvBlocking));
-    assert_eq!(k.err(r, Call::Receive { handle: a }), Some(Error::RecvBlocking));
+    assert_eq!(
+        k.err(r, Call::Receive { handle: b }),
+        Some(Error::RecvBlocking)
+    );
+    assert_eq!(
+        k.err(r, Call::Receive { handle: a }),
+        Some(Error::RecvBlocking)
+    );
 }
 
 #[test]
@@ -303,7 +346,11 @@ fn close_with_two_refs_wakes_a_receiver_with_12() {
     let (a, b) = k.rv(w);
     k.blocks(w, Call::Receive { handle: b });
     let r = k.done(t, Call::Close { handle: a });
-    assert_eq!(r.rax, nr(Call::Close { handle: 0 }), "close returns no status");
+    assert_eq!(
+        r.rax,
+        nr(Call::Close { handle: 0 }),
+        "close returns no status"
+    );
     assert_eq!(k.wake(w), Wake::Status(12));
     // Afterwards the object is Empty with one reference.
     assert_eq!(k.s.refs_of(p, b), Some(1));
@@ -349,7 +396,15 @@ fn close_returns_a_blocked_senders_message_with_renumbered_objects() {
     let (a, b) = k.rv(s); // 2, 3
     let (x, y) = k.rv(s); // 4, 5
     assert_eq!((a, b, x, y), (2, 3, 4, 5));
-    let chunk = k.ok(s, Call::Malloc { pages: 1, max_physaddr: 0 }).rdi;
+    let chunk = k
+        .ok(
+            s,
+            Call::Malloc {
+                pages: 1,
+                max_physaddr: 0,
+            },
+        )
+        .rdi;
     // S sends handle x and a chunk; both leave its tables when the message is accepted.
     let m = long(7, RawWord::handle(x), RawWord::chunk(chunk + 100));
     k.blocks(s, send(a, m));
@@ -357,18 +412,35 @@ fn close_returns_a_blocked_senders_message_with_renumbered_objects() {
     // Meanwhile slot 4 and the first chunk slot are taken by others.
     let (n1, n2) = k.rv(t);
     assert_eq!((n1, n2), (4, 6));
-    let c2 = k.ok(t, Call::Malloc { pages: 1, max_physaddr: 0 }).rdi;
+    let c2 = k
+        .ok(
+            t,
+            Call::Malloc {
+                pages: 1,
+                max_physaddr: 0,
+            },
+        )
+        .rdi;
     assert_eq!(c2, chunk, "the sender's slot was emptied at acceptance");
     // Close b with exactly two references: S gets 12 and its message back, re-inserted at new
     // numbers and addresses.
     k.done(t, Call::Close { handle: b });
-    let Wake::Message([rax, rdi, rsi, rdx]) = k.wake(s) else { panic!("no message back") };
+    let Wake::Message([rax, rdi, rsi, rdx]) = k.wake(s) else {
+        panic!("no message back")
+    };
     assert_eq!(rax & 0x7F, 12);
     assert_ne!(rax & bits::CONTAINS_MESSAGE, 0);
     assert_eq!(rax & bits::CONTROL_MASK, 0x100 | 0x200 | 0x1000);
     assert_eq!(rdi, 7);
-    assert_eq!(rsi, 3, "lowest free slot now (b's slot was freed by the close)");
-    assert_eq!(rdx, k.s.procs[&p].chunks.slot_base(2), "chunk base, offset lost");
+    assert_eq!(
+        rsi, 3,
+        "lowest free slot now (b's slot was freed by the close)"
+    );
+    assert_eq!(
+        rdx,
+        k.s.procs[&p].chunks.slot_base(2),
+        "chunk base, offset lost"
+    );
     assert_eq!(k.copy(t, rsi), Ok(7));
 }
 
@@ -454,8 +526,15 @@ fn handles_move_to_the_receivers_lowest_free_slot() {
     k.done(r, Call::Close { handle: 0 });
     k.blocks(r, Call::Receive { handle: b2 });
     k.ok(s, send(a, long(9, RawWord::value(1), RawWord::handle(x))));
-    assert_eq!(k.copy(s, x), Err(Error::InvalidHandle), "moved out of the sender");
-    assert_eq!(k.wake(r), delivered(long(9, RawWord::value(1), RawWord::handle(0)), None));
+    assert_eq!(
+        k.copy(s, x),
+        Err(Error::InvalidHandle),
+        "moved out of the sender"
+    );
+    assert_eq!(
+        k.wake(r),
+        delivered(long(9, RawWord::value(1), RawWord::handle(0)), None)
+    );
 }
 
 #[test]
@@ -465,7 +544,11 @@ fn a_long_of_values_arrives_short() {
     let r = k.thread(p);
     let (a, b) = k.rv(s);
     k.blocks(r, Call::Receive { handle: b });
-    let mut regs = Call::Send { handle: a as u32, msg: SHORT }.encode();
+    let mut regs = Call::Send {
+        handle: a as u32,
+        msg: SHORT,
+    }
+    .encode();
     regs.rax |= 0x100 | 0x600 | 0x1800; // LONG with ERR types: read as values
     let c = Call::decode(&regs);
     let o = k.s.syscall(s, &mut regs, &c);
@@ -489,14 +572,46 @@ fn bad_payload_fails_before_transfer_and_moves_nothing() {
     assert!(k.copy(s, x).is_ok());
     // Bad chunk words: 9 before the process ever had a chunk, then 5 outside the area and 10
     // for an empty slot.
-    assert_eq!(k.err(s, send(a, long(1, RawWord::chunk(0x1000), RawWord::value(0)))), Some(Error::Memory));
-    let c = k.ok(s, Call::Malloc { pages: 1, max_physaddr: 0 }).rdi;
-    assert_eq!(k.err(s, send(a, long(1, RawWord::chunk(0x1000), RawWord::value(0)))), Some(Error::Param));
+    assert_eq!(
+        k.err(
+            s,
+            send(a, long(1, RawWord::chunk(0x1000), RawWord::value(0)))
+        ),
+        Some(Error::Memory)
+    );
+    let c = k
+        .ok(
+            s,
+            Call::Malloc {
+                pages: 1,
+                max_physaddr: 0,
+            },
+        )
+        .rdi;
+    assert_eq!(
+        k.err(
+            s,
+            send(a, long(1, RawWord::chunk(0x1000), RawWord::value(0)))
+        ),
+        Some(Error::Param)
+    );
     let empty = c + CHUNK_SLOT;
-    assert_eq!(k.err(s, send(a, long(1, RawWord::handle(x), RawWord::chunk(empty)))), Some(Error::DoubleFree));
+    assert_eq!(
+        k.err(
+            s,
+            send(a, long(1, RawWord::handle(x), RawWord::chunk(empty)))
+        ),
+        Some(Error::DoubleFree)
+    );
     assert!(k.copy(s, x).is_ok(), "nothing moved");
     // The same chunk twice finds its slot taken the second time.
-    assert_eq!(k.err(s, send(a, long(1, RawWord::chunk(c), RawWord::chunk(c + 8)))), Some(Error::DoubleFree));
+    assert_eq!(
+        k.err(
+            s,
+            send(a, long(1, RawWord::chunk(c), RawWord::chunk(c + 8)))
+        ),
+        Some(Error::DoubleFree)
+    );
     // An invalid target handle: 3.
     assert_eq!(k.err(s, send(55, SHORT)), Some(Error::InvalidHandle));
     assert_eq!(k.wake(r), Wake::Pending);
@@ -514,7 +629,9 @@ fn same_handle_twice_gives_the_receiver_two() {
     let (x, y) = k.rv(s);
     k.blocks(r, Call::Receive { handle: b });
     k.ok(s, send(a, long(1, RawWord::handle(x), RawWord::handle(x))));
-    let Wake::Message([_, _, h1, h2]) = k.wake(r) else { panic!() };
+    let Wake::Message([_, _, h1, h2]) = k.wake(r) else {
+        panic!()
+    };
     assert_ne!(h1, h2);
     assert_eq!(k.s.refs_of(p, y), Some(3));
 }
@@ -527,17 +644,36 @@ fn chunks_move_and_the_senders_slot_is_unmapped() {
     let (a, b) = k.rv(s);
     let obj = k.s.take_handle(p1, b).unwrap();
     let b2 = k.s.procs.get_mut(&p2).unwrap().handles.insert(obj);
-    let c = k.ok(s, Call::Malloc { pages: 2, max_physaddr: 0 }).rdi;
+    let c = k
+        .ok(
+            s,
+            Call::Malloc {
+                pages: 2,
+                max_physaddr: 0,
+            },
+        )
+        .rdi;
     // Safety: two pages mapped at c.
     unsafe { std::ptr::copy_nonoverlapping(b"payload".as_ptr(), (c + 4096) as *mut u8, 7) };
     k.blocks(r, Call::Receive { handle: b2 });
-    k.ok(s, send(a, long(2, RawWord::value(7), RawWord::chunk(c + 4096))));
-    let Wake::Message([rax, _, _, d]) = k.wake(r) else { panic!() };
+    k.ok(
+        s,
+        send(a, long(2, RawWord::value(7), RawWord::chunk(c + 4096))),
+    );
+    let Wake::Message([rax, _, _, d]) = k.wake(r) else {
+        panic!()
+    };
     assert_eq!(rax, 0x100 | 0x1000);
     assert_eq!(d, k.s.procs[&p2].chunks.slot_base(1));
     // Safety: the chunk now lives at d.
-    assert_eq!(unsafe { std::slice::from_raw_parts((d + 4096) as *const u8, 7) }, b"payload");
-    assert!(crate::uaccess::read(c, 1).is_err(), "the sender's slot is inaccessible");
+    assert_eq!(
+        unsafe { std::slice::from_raw_parts((d + 4096) as *const u8, 7) },
+        b"payload"
+    );
+    assert!(
+        crate::uaccess::read(c, 1).is_err(),
+        "the sender's slot is inaccessible"
+    );
     assert_eq!(k.err(s, Call::Free { addr: c }), Some(Error::DoubleFree));
     assert_eq!(k.err(r, Call::Free { addr: d }), None);
 }
@@ -551,13 +687,39 @@ fn a_receiver_without_free_slots_gets_err_11() {
     let obj = k.s.take_handle(p1, b).unwrap();
     let b2 = k.s.procs.get_mut(&p2).unwrap().handles.insert(obj);
     for _ in 0..511 {
-        k.ok(r, Call::Malloc { pages: 1, max_physaddr: 0 });
+        k.ok(
+            r,
+            Call::Malloc {
+                pages: 1,
+                max_physaddr: 0,
+            },
+        );
     }
-    assert_eq!(k.err(r, Call::Malloc { pages: 1, max_physaddr: 0 }), Some(Error::Memory));
-    let c = k.ok(s, Call::Malloc { pages: 1, max_physaddr: 0 }).rdi;
+    assert_eq!(
+        k.err(
+            r,
+            Call::Malloc {
+                pages: 1,
+                max_physaddr: 0
+            }
+        ),
+        Some(Error::Memory)
+    );
+    let c = k
+        .ok(
+            s,
+            Call::Malloc {
+                pages: 1,
+                max_physaddr: 0,
+            },
+        )
+        .rdi;
     k.blocks(r, Call::Receive { handle: b2 });
     k.ok(s, send(a, long(2, RawWord::value(7), RawWord::chunk(c))));
-    assert_eq!(k.wake(r), delivered(long(2, RawWord::value(7), RawWord::err(11)), None));
+    assert_eq!(
+        k.wake(r),
+        delivered(long(2, RawWord::value(7), RawWord::err(11)), None)
+    );
 }
 
 // ----- memory -----------------------------------------------------------------------------------
@@ -566,19 +728,66 @@ fn a_receiver_without_free_slots_gets_err_11() {
 fn malloc_and_free_codes() {
     let mut k = Sys::new();
     let (_, t) = k.process();
-    assert_eq!(k.err(t, Call::Free { addr: 0x1000 }), Some(Error::Memory), "never had chunks");
-    let r = k.done(t, Call::Malloc { pages: 0, max_physaddr: 0 });
+    assert_eq!(
+        k.err(t, Call::Free { addr: 0x1000 }),
+        Some(Error::Memory),
+        "never had chunks"
+    );
+    let r = k.done(
+        t,
+        Call::Malloc {
+            pages: 0,
+            max_physaddr: 0,
+        },
+    );
     assert_eq!((r.rax, r.rdi, r.rsi, r.rdx), (9, 0, 0, 0));
-    assert_eq!(k.err(t, Call::Malloc { pages: MAX_CHUNK_PAGES + 1, max_physaddr: 0 }), Some(Error::Memory));
-    let r = k.ok(t, Call::Malloc { pages: 1, max_physaddr: 0 });
+    assert_eq!(
+        k.err(
+            t,
+            Call::Malloc {
+                pages: MAX_CHUNK_PAGES + 1,
+                max_physaddr: 0
+            }
+        ),
+        Some(Error::Memory)
+    );
+    let r = k.ok(
+        t,
+        Call::Malloc {
+            pages: 1,
+            max_physaddr: 0,
+        },
+    );
     assert_eq!(r.rsi, 0);
     // Safety: one page at r.rdi.
-    assert_eq!(unsafe { *(r.rdi as *const u8) }, crate::memory::GARBAGE, "never zeroed");
-    let dma = k.ok(t, Call::Malloc { pages: 2, max_physaddr: 0xFFFF_FFFF });
+    assert_eq!(
+        unsafe { *(r.rdi as *const u8) },
+        crate::memory::GARBAGE,
+        "never zeroed"
+    );
+    let dma = k.ok(
+        t,
+        Call::Malloc {
+            pages: 2,
+            max_physaddr: 0xFFFF_FFFF,
+        },
+    );
     assert!(dma.rsi != 0 && dma.rsi + 8192 <= 0xFFFF_FFFF);
-    assert_eq!(k.err(t, Call::Malloc { pages: 1, max_physaddr: 0x1000 }), Some(Error::Memory));
+    assert_eq!(
+        k.err(
+            t,
+            Call::Malloc {
+                pages: 1,
+                max_physaddr: 0x1000
+            }
+        ),
+        Some(Error::Memory)
+    );
     assert_eq!(k.err(t, Call::Free { addr: r.rdi + 5 }), None);
-    assert_eq!(k.err(t, Call::Free { addr: r.rdi }), Some(Error::DoubleFree));
+    assert_eq!(
+        k.err(t, Call::Free { addr: r.rdi }),
+        Some(Error::DoubleFree)
+    );
     assert_eq!(k.err(t, Call::Free { addr: 0x1000 }), Some(Error::Param));
     assert_eq!(k.err(t, Call::Free { addr: dma.rdi }), None);
 }
@@ -592,7 +801,13 @@ impl Sys {
     }
 
     fn mount(&mut self, t: Tid, path: &[u8], h: u64) -> Option<Error> {
-        self.err(t, Call::Mount { handle: h as u32, path: slice(path) })
+        self.err(
+            t,
+            Call::Mount {
+                handle: h as u32,
+                path: slice(path),
+            },
+        )
     }
 
     fn list(&mut self, t: Tid) -> String {
@@ -615,7 +830,11 @@ fn vfs_examples_of_the_document() {
     assert_eq!(k.mount(t, b"/", root), None);
     assert_eq!(k.mount(t, b" /dev/x// ", x), None);
     assert_eq!(k.list(t), r#"["","/dev/x",]"#);
-    assert_eq!(k.copy(t, root), Err(Error::InvalidHandle), "mount moves the handle");
+    assert_eq!(
+        k.copy(t, root),
+        Err(Error::InvalidHandle),
+        "mount moves the handle"
+    );
     let (h, n) = k.open(t, b"/abc").unwrap();
     assert_eq!(n, 0);
     assert_eq!(k.open(t, b"/dev/x").unwrap().1, 6);
@@ -627,9 +846,16 @@ fn vfs_examples_of_the_document() {
     assert_eq!(r.rsi, 3);
     assert_eq!(k.open(t, b""), Err(Error::Param));
     // open returns a new handle to the mounted rendezvous itself.
-    assert_eq!(k.s.refs_of(p, h), Some(4), "the other handle, the mount, two opens of the root");
+    assert_eq!(
+        k.s.refs_of(p, h),
+        Some(4),
+        "the other handle, the mount, two opens of the root"
+    );
     // umount is byte-exact.
-    assert_eq!(k.err(t, Call::Umount(slice(b"/dev/x/"))), Some(Error::NotFound));
+    assert_eq!(
+        k.err(t, Call::Umount(slice(b"/dev/x/"))),
+        Some(Error::NotFound)
+    );
     assert_eq!(k.err(t, Call::Umount(slice(b"/dev/x"))), None);
     assert_eq!(k.list(t), r#"["",]"#);
     assert_eq!(k.err(t, Call::Umount(slice(b""))), None);
@@ -646,7 +872,10 @@ fn vfs_utf8_and_handle_errors() {
     assert!(k.copy(t, a).is_ok(), "6 leaves the handle with the caller");
     assert_eq!(k.mount(t, b"/ok", 99), Some(Error::InvalidHandle));
     assert_eq!(k.err(t, Call::Umount(slice(b"\xC0"))), Some(Error::Utf8));
-    assert_eq!(k.err(t, Call::Umount(slice(b"/nope"))), Some(Error::NotFound));
+    assert_eq!(
+        k.err(t, Call::Umount(slice(b"/nope"))),
+        Some(Error::NotFound)
+    );
 }
 
 #[test]
@@ -656,16 +885,28 @@ fn bad_pointers_halt() {
     for c in [
         Call::DebugWrite(UserSlice { ptr: 0x10, len: 4 }),
         Call::Open(UserSlice { ptr: 0x10, len: 4 }),
-        Call::Mount { handle: 0, path: UserSlice { ptr: 0x10, len: 4 } },
+        Call::Mount {
+            handle: 0,
+            path: UserSlice { ptr: 0x10, len: 4 },
+        },
         Call::Umount(UserSlice { ptr: 8, len: 1 }),
-        Call::DebugWrite(UserSlice { ptr: 0x1000, len: u64::MAX }),
+        Call::DebugWrite(UserSlice {
+            ptr: 0x1000,
+            len: u64::MAX,
+        }),
     ] {
         let (o, _) = k.run(t, c);
-        assert!(matches!(&o, Outcome::Halt(w) if w.contains("page fault")), "{c:?}: {o:?}");
+        assert!(
+            matches!(&o, Outcome::Halt(w) if w.contains("page fault")),
+            "{c:?}: {o:?}"
+        );
     }
     // Length 0 reads nothing: no fault.
     k.done(t, Call::DebugWrite(UserSlice { ptr: 0x10, len: 0 }));
-    assert_eq!(k.err(t, Call::Open(UserSlice { ptr: 0x10, len: 0 })), Some(Error::Param));
+    assert_eq!(
+        k.err(t, Call::Open(UserSlice { ptr: 0x10, len: 0 })),
+        Some(Error::Param)
+    );
     // debug_write: captured, invalid UTF-8 ignored, RAX keeps 2.
     let r = k.done(t, Call::DebugWrite(slice(b"hi ")));
     assert_eq!(r.rax, 2);
@@ -680,13 +921,20 @@ fn calls_without_status_keep_rax() {
     let (_, t) = k.process();
     assert_eq!(k.done(t, Call::Yield).rax, 9);
     assert_eq!(k.done(t, Call::Close { handle: 7 }).rax, 16);
-    assert_eq!(k.done(t, Call::Unknown { rax: 0x1234_0042 }).rax, 0x1234_0042);
+    assert_eq!(
+        k.done(t, Call::Unknown { rax: 0x1234_0042 }).rax,
+        0x1234_0042
+    );
     let (o, r) = k.run(t, Call::AwaitInterrupt);
     assert!(matches!(o, Outcome::Block));
     assert_eq!(r.rax, 17);
     assert_eq!(k.s.raise_irq(), 1);
     assert_eq!(k.wake(t), Wake::Unchanged);
-    assert_eq!(k.s.raise_irq(), 0, "an interrupt with nobody waiting is lost");
+    assert_eq!(
+        k.s.raise_irq(),
+        0,
+        "an interrupt with nobody waiting is lost"
+    );
 }
 
 // ----- threads ----------------------------------------------------------------------------------
@@ -698,17 +946,34 @@ fn sixty_four_threads_per_process() {
     let mut started = vec![];
     for _ in 1..MAX_THREADS {
         let (o, r) = k.run(t, Call::ForkThread { r8: 0x1234, r9: 5 });
-        let Outcome::Spawn(s) = o else { panic!("{o:?}") };
+        let Outcome::Spawn(s) = o else {
+            panic!("{o:?}")
+        };
         assert_eq!(r.rdi, s.tid);
-        assert!(matches!(s.start, Start::Thread { entry: 0x1234, arg: 5 }));
+        assert!(matches!(
+            s.start,
+            Start::Thread {
+                entry: 0x1234,
+                arg: 5
+            }
+        ));
         started.push(s.tid);
     }
-    assert_eq!(k.err(t, Call::ForkThread { r8: 0x1234, r9: 5 }), Some(Error::MemAlloc));
+    assert_eq!(
+        k.err(t, Call::ForkThread { r8: 0x1234, r9: 5 }),
+        Some(Error::MemAlloc)
+    );
     k.s.thread_ended(started[0]);
-    assert!(matches!(k.run(t, Call::ForkThread { r8: 0x1234, r9: 5 }).0, Outcome::Spawn(_)));
+    assert!(matches!(
+        k.run(t, Call::ForkThread { r8: 0x1234, r9: 5 }).0,
+        Outcome::Spawn(_)
+    ));
     // Entry point 0 would halt the machine.
     k.s.thread_ended(started[1]);
-    assert!(matches!(k.run(t, Call::ForkThread { r8: 0, r9: 5 }).0, Outcome::Halt(_)));
+    assert!(matches!(
+        k.run(t, Call::ForkThread { r8: 0, r9: 5 }).0,
+        Outcome::Halt(_)
+    ));
     assert!(k.s.process(p).is_some());
 }
 
@@ -717,19 +982,37 @@ fn the_last_thread_takes_the_process_with_it() {
     let mut k = Sys::new();
     let (p, t) = k.process();
     let u = k.thread(p);
-    let c = k.ok(t, Call::Malloc { pages: 1, max_physaddr: 0 }).rdi;
+    let c = k
+        .ok(
+            t,
+            Call::Malloc {
+                pages: 1,
+                max_physaddr: 0,
+            },
+        )
+        .rdi;
     k.kill(&[t]);
     assert!(k.s.process(p).is_some());
     k.kill(&[u]);
     assert!(k.s.process(p).is_none());
     assert!(crate::uaccess::read(c, 1).is_err(), "chunks unmapped");
-    assert_eq!(k.s.object_count(), 1, "only the kernel-held rendezvous is left");
+    assert_eq!(
+        k.s.object_count(),
+        1,
+        "only the kernel-held rendezvous is left"
+    );
 }
 
 // ----- §4.6 exec --------------------------------------------------------------------------------
 
 fn exec(elf: &[u8], stdin: u32, stdout: u32, params: &[u8], flags: u8) -> Call {
-    Call::Exec(ExecCall { flags, elf: slice(elf), stdin, stdout, param: slice(params) })
+    Call::Exec(ExecCall {
+        flags,
+        elf: slice(elf),
+        stdin,
+        stdout,
+        param: slice(params),
+    })
 }
 
 impl Sys {
@@ -759,21 +1042,36 @@ fn exec_starts_a_registered_program() {
     let img = crate::exec::program_image("prog");
     let (a, b) = k.rv(t);
     let (m, _) = k.rv(t);
-    let s = k.exec(t, exec(&img, a as u32, b as u32, b"Cm4|/srv:Aprog\x03x\0Ek=v\0", 1)).unwrap();
+    let s = k
+        .exec(
+            t,
+            exec(&img, a as u32, b as u32, b"Cm4|/srv:Aprog\x03x\0Ek=v\0", 1),
+        )
+        .unwrap();
     let child = &k.s.procs[&s.pid];
     assert!(child.iopl, "IOPL asked for, and the caller has it");
     assert_eq!(child.handles.count(), 2);
     assert_eq!(&*child.name, "prog");
-    let Start::Program { regs, .. } = s.start else { panic!() };
+    let Start::Program { regs, .. } = s.start else {
+        panic!()
+    };
     // Safety: the blocks live in the child's page.
     unsafe {
         assert_eq!(libeurali::params::block_at(regs.args), b"prog\x03x");
         assert_eq!(libeurali::params::block_at(regs.env), b"k=v");
     }
-    assert_eq!(regs.env + 4 + 3, regs.args, "env directly below the args (§4.2)");
+    assert_eq!(
+        regs.env + 4 + 3,
+        regs.args,
+        "env directly below the args (§4.2)"
+    );
     assert_eq!(k.list_of(s.pid), r#"["/srv",]"#);
     assert_eq!(k.list_of(p), "[]", "C: the parent's list is untouched");
-    assert_eq!(k.copy(t, m), Err(Error::InvalidHandle), "m moved the handle");
+    assert_eq!(
+        k.copy(t, m),
+        Err(Error::InvalidHandle),
+        "m moved the handle"
+    );
     assert_eq!(k.copy(t, a), Err(Error::InvalidHandle), "stdin moved");
 }
 
@@ -783,7 +1081,18 @@ fn exec_iopl_only_if_the_caller_has_it() {
     let pid = k.s.new_init_process("user", false);
     let t = k.thread(pid);
     let (a, b) = k.rv(t);
-    let s = k.exec(t, exec(&crate::exec::program_image("prog"), a as u32, b as u32, b"", 1)).unwrap();
+    let s = k
+        .exec(
+            t,
+            exec(
+                &crate::exec::program_image("prog"),
+                a as u32,
+                b as u32,
+                b"",
+                1,
+            ),
+        )
+        .unwrap();
     assert!(!k.s.procs[&s.pid].iopl);
 }
 
@@ -796,46 +1105,91 @@ fn exec_failures_and_lost_handles() {
 
     // elf_len 0: 5, everything intact.
     let (a, b) = k.rv(t);
-    assert_eq!(k.exec(t, exec(b"", a as u32, b as u32, b"", 0)).err(), Some(Error::Param));
+    assert_eq!(
+        k.exec(t, exec(b"", a as u32, b as u32, b"", 0)).err(),
+        Some(Error::Param)
+    );
     assert!(!lost(&mut k, a) && !lost(&mut k, b));
     // Invalid stdin: 3, everything intact.
-    assert_eq!(k.exec(t, exec(&img, 99, b as u32, b"", 0)).err(), Some(Error::InvalidHandle));
+    assert_eq!(
+        k.exec(t, exec(&img, 99, b as u32, b"", 0)).err(),
+        Some(Error::InvalidHandle)
+    );
     assert!(!lost(&mut k, b));
     // Invalid stdout: 3, stdin lost (observed).
-    assert_eq!(k.exec(t, exec(&img, a as u32, 99, b"", 0)).err(), Some(Error::InvalidHandle));
+    assert_eq!(
+        k.exec(t, exec(&img, a as u32, 99, b"", 0)).err(),
+        Some(Error::InvalidHandle)
+    );
     assert!(lost(&mut k, a));
     // Bad parameter byte: 5, both lost (observed).
     let (a, b) = k.rv(t);
-    assert_eq!(k.exec(t, exec(&img, a as u32, b as u32, b"Sx", 0)).err(), Some(Error::Param));
+    assert_eq!(
+        k.exec(t, exec(&img, a as u32, b as u32, b"Sx", 0)).err(),
+        Some(Error::Param)
+    );
     assert!(lost(&mut k, a) && lost(&mut k, b));
     // `-` of a path not mounted: 5.
     let (a, b) = k.rv(t);
-    assert_eq!(k.exec(t, exec(&img, a as u32, b as u32, b"-/nope:", 0)).err(), Some(Error::Param));
+    assert_eq!(
+        k.exec(t, exec(&img, a as u32, b as u32, b"-/nope:", 0))
+            .err(),
+        Some(Error::Param)
+    );
     // Non-UTF-8 path in m: 6; a bad m handle: 3.
     let (a, b) = k.rv(t);
     let (m, _) = k.rv(t);
-    let params = format!("m{m}|").into_bytes().into_iter().chain([0xFF]).collect::<Vec<u8>>();
-    assert_eq!(k.exec(t, exec(&img, a as u32, b as u32, &params, 0)).err(), Some(Error::Utf8));
+    let params = format!("m{m}|")
+        .into_bytes()
+        .into_iter()
+        .chain([0xFF])
+        .collect::<Vec<u8>>();
+    assert_eq!(
+        k.exec(t, exec(&img, a as u32, b as u32, &params, 0)).err(),
+        Some(Error::Utf8)
+    );
     assert!(!lost(&mut k, m), "the handle is checked after the path");
     let (a, b) = k.rv(t);
-    assert_eq!(k.exec(t, exec(&img, a as u32, b as u32, b"m77|/x", 0)).err(), Some(Error::InvalidHandle));
+    assert_eq!(
+        k.exec(t, exec(&img, a as u32, b as u32, b"m77|/x", 0))
+            .err(),
+        Some(Error::InvalidHandle)
+    );
     // Unknown program or foreign bytes: 8; m handles taken before are lost, and edits to the
     // shared VFS stay.
     let (a, b) = k.rv(t);
     let params = format!("m{m}|/kept:");
     let bad = crate::exec::program_image("nope");
-    assert_eq!(k.exec(t, exec(&bad, a as u32, b as u32, params.as_bytes(), 0)).err(), Some(Error::Thread));
+    assert_eq!(
+        k.exec(t, exec(&bad, a as u32, b as u32, params.as_bytes(), 0))
+            .err(),
+        Some(Error::Thread)
+    );
     assert!(lost(&mut k, m));
-    assert_eq!(k.list_of(p), r#"["/kept",]"#, "m before any selector edits the caller's VFS");
+    assert_eq!(
+        k.list_of(p),
+        r#"["/kept",]"#,
+        "m before any selector edits the caller's VFS"
+    );
     let (a, b) = k.rv(t);
-    assert_eq!(k.exec(t, exec(b"\x7fELF\x02\x01\x01", a as u32, b as u32, b"", 0)).err(), Some(Error::Thread));
+    assert_eq!(
+        k.exec(t, exec(b"\x7fELF\x02\x01\x01", a as u32, b as u32, b"", 0))
+            .err(),
+        Some(Error::Thread)
+    );
     // Too large for the kernel heap: 9.
     let (a, b) = k.rv(t);
     let huge = vec![0u8; KERNEL_HEAP as usize + 1];
-    assert_eq!(k.exec(t, exec(&huge, a as u32, b as u32, b"", 0)).err(), Some(Error::Memory));
+    assert_eq!(
+        k.exec(t, exec(&huge, a as u32, b as u32, b"", 0)).err(),
+        Some(Error::Memory)
+    );
     // The same handle as stdin and stdout: the second take finds it gone.
     let (a, _) = k.rv(t);
-    assert_eq!(k.exec(t, exec(&img, a as u32, a as u32, b"", 0)).err(), Some(Error::InvalidHandle));
+    assert_eq!(
+        k.exec(t, exec(&img, a as u32, a as u32, b"", 0)).err(),
+        Some(Error::InvalidHandle)
+    );
     assert!(lost(&mut k, a));
 }
 
@@ -855,16 +1209,31 @@ fn exec_vfs_selection() {
     // N: empty, then mounts; `-` applies to the selected VFS.
     let (a, b) = k.rv(t);
     let (m1, _) = k.rv(t);
-    let s = k.exec(t, exec(&img, a as u32, b as u32, format!("Nm{m1}|/one:-/one:").as_bytes(), 0)).unwrap();
+    let s = k
+        .exec(
+            t,
+            exec(
+                &img,
+                a as u32,
+                b as u32,
+                format!("Nm{m1}|/one:-/one:").as_bytes(),
+                0,
+            ),
+        )
+        .unwrap();
     assert_eq!(k.list_of(s.pid), "[]");
     // C after N: the N list is dropped, the copy is of the caller's list.
     let (a, b) = k.rv(t);
-    let s = k.exec(t, exec(&img, a as u32, b as u32, b"NC-/later:", 0)).unwrap();
+    let s = k
+        .exec(t, exec(&img, a as u32, b as u32, b"NC-/later:", 0))
+        .unwrap();
     assert_eq!(k.list_of(s.pid), r#"["/base",]"#);
     assert_eq!(k.list_of(p), r#"["/base","/later",]"#);
     // `-` before a selector removes from the parent's own list.
     let (a, b) = k.rv(t);
-    let s = k.exec(t, exec(&img, a as u32, b as u32, b"-/later:N", 0)).unwrap();
+    let s = k
+        .exec(t, exec(&img, a as u32, b as u32, b"-/later:N", 0))
+        .unwrap();
     assert_eq!(k.list_of(p), r#"["/base",]"#);
     assert_eq!(k.list_of(s.pid), "[]");
 }
@@ -875,12 +1244,18 @@ fn exec_faults_halt() {
     let (_, t) = k.process();
     let (a, b) = k.rv(t);
     let (o, _) = k.run(t, exec(b"\x7fE", a as u32, b as u32, b"", 0));
-    assert!(matches!(&o, Outcome::Halt(w) if w.contains("2-byte")), "{o:?}");
+    assert!(
+        matches!(&o, Outcome::Halt(w) if w.contains("2-byte")),
+        "{o:?}"
+    );
     let (a, b) = k.rv(t);
     let big = [b"A".as_slice(), &[b'x'; 4000], b"\0E", &[b'y'; 100]].concat();
     let img = crate::exec::program_image("prog");
     let (o, _) = k.run(t, exec(&img, a as u32, b as u32, &big, 0));
-    assert!(matches!(&o, Outcome::Halt(w) if w.contains("4000 bytes of args")), "{o:?}");
+    assert!(
+        matches!(&o, Outcome::Halt(w) if w.contains("4000 bytes of args")),
+        "{o:?}"
+    );
     let (a, b) = k.rv(t);
     let c = Call::Exec(ExecCall {
         flags: 0,

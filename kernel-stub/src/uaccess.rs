@@ -20,7 +20,11 @@ pub struct BadRange {
 
 impl core::fmt::Display for BadRange {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "kernel page fault reading user pointer {:#x} len {}", self.ptr, self.len)
+        write!(
+            f,
+            "kernel page fault reading user pointer {:#x} len {}",
+            self.ptr, self.len
+        )
     }
 }
 
@@ -61,8 +65,14 @@ pub fn read(ptr: u64, len: u64) -> Result<Vec<u8>, BadRange> {
 unsafe fn copy_piece(src: u64, dst: *mut u8, n: usize) -> usize {
     static VM_READV_WORKS: OnceLock<bool> = OnceLock::new();
     if *VM_READV_WORKS.get_or_init(vm_readv_works) {
-        let local = libc::iovec { iov_base: dst.cast(), iov_len: n };
-        let remote = libc::iovec { iov_base: src as *mut libc::c_void, iov_len: n };
+        let local = libc::iovec {
+            iov_base: dst.cast(),
+            iov_len: n,
+        };
+        let remote = libc::iovec {
+            iov_base: src as *mut libc::c_void,
+            iov_len: n,
+        };
         // Safety: the local iovec is writable (caller's contract); the remote one is only read
         // by the host kernel, which reports a fault instead of delivering a signal.
         let r = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
@@ -76,8 +86,14 @@ unsafe fn copy_piece(src: u64, dst: *mut u8, n: usize) -> usize {
 fn vm_readv_works() -> bool {
     let probe = [1u8; 8];
     let mut out = [0u8; 8];
-    let local = libc::iovec { iov_base: out.as_mut_ptr().cast(), iov_len: 8 };
-    let remote = libc::iovec { iov_base: probe.as_ptr() as *mut libc::c_void, iov_len: 8 };
+    let local = libc::iovec {
+        iov_base: out.as_mut_ptr().cast(),
+        iov_len: 8,
+    };
+    let remote = libc::iovec {
+        iov_base: probe.as_ptr() as *mut libc::c_void,
+        iov_len: 8,
+    };
     // Safety: both buffers are live locals of 8 bytes.
     let r = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
     r == 8 && out == probe

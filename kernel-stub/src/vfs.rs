@@ -17,7 +17,9 @@ pub struct MountTable<H> {
 
 impl<H> Default for MountTable<H> {
     fn default() -> Self {
-        MountTable { entries: Vec::new() }
+        MountTable {
+            entries: Vec::new(),
+        }
     }
 }
 

@@ -6,7 +6,8 @@ mod common;
 use common::{run, spawn, wait_for};
 use kernel_stub::Kernel;
 use libeurali::{
-    exec, new_rendezvous, rcall, receive, send, send_receive, Error, Handle, Message, SendError, Word,
+    Error, Handle, Message, SendError, Word, exec, new_rendezvous, rcall, receive, send,
+    send_receive,
 };
 use std::sync::mpsc;
 use std::time::Duration;
@@ -57,7 +58,10 @@ fn rpc_between_two_processes() {
         let (mine, theirs) = new_rendezvous().unwrap();
         start("echo_server", theirs);
         for i in 0..1000 {
-            assert_eq!(rcall(&mine, Message::Short(i, 2, 3)).unwrap(), Message::Short(i + 1, 2, 3));
+            assert_eq!(
+                rcall(&mine, Message::Short(i, 2, 3)).unwrap(),
+                Message::Short(i + 1, 2, 3)
+            );
         }
         // Two references (ours and the server's): once the server waits again, our close wakes
         // its receive with 12 and it ends. (A close while nobody waits wakes nobody.)
@@ -98,8 +102,14 @@ fn second_sender_gets_its_message_back() {
         let xn = x.raw();
         let err = send(&a, Message::Long(9, Word::Handle(x), Word::Value(3))).unwrap_err();
         assert_eq!(err.error, Error::SendBlocking);
-        let Some(Message::Long(9, Word::Handle(back), Word::Value(3))) = err.message else { panic!("{err:?}") };
-        assert_eq!(back.raw(), xn, "re-inserted at the lowest free slot: the one it left");
+        let Some(Message::Long(9, Word::Handle(back), Word::Value(3))) = err.message else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            back.raw(),
+            xn,
+            "re-inserted at the lowest free slot: the one it left"
+        );
         assert_eq!(receive(&b).unwrap(), Message::Short(1, 1, 1));
         assert!(rx.recv().unwrap());
     });
@@ -120,7 +130,13 @@ fn send_receive_reserves_for_the_receiving_thread() {
         let (tx2, rx2) = mpsc::channel();
         spawn(move || {
             let r = send(&b2, Message::Short(66, 0, 0));
-            let back = matches!(&r, Err(SendError { error: Error::RecvBlocking, message: Some(Message::Short(66, 0, 0)) }));
+            let back = matches!(
+                &r,
+                Err(SendError {
+                    error: Error::RecvBlocking,
+                    message: Some(Message::Short(66, 0, 0))
+                })
+            );
             let r2 = receive(&b2);
             tx2.send((back, r2)).unwrap();
         });
@@ -155,7 +171,10 @@ fn close_with_three_references_wakes_nobody() {
         spawn(move || tx.send(receive(&b)).unwrap());
         wait_for("the receiver to block", || k2.blocked_threads() == 1);
         drop(a);
-        assert!(rx.recv_timeout(Duration::from_millis(50)).is_err(), "still waiting");
+        assert!(
+            rx.recv_timeout(Duration::from_millis(50)).is_err(),
+            "still waiting"
+        );
         drop(a2);
         assert_eq!(rx.recv().unwrap(), Err(Error::Closed));
     });
@@ -170,7 +189,10 @@ fn close_gives_a_blocked_sender_its_message_back_renumbered() {
         let (x, x_peer) = new_rendezvous().unwrap();
         let xn = x.raw();
         let (tx, rx) = mpsc::channel();
-        spawn(move || tx.send(send(&a, Message::Long(7, Word::Handle(x), Word::Value(8)))).unwrap());
+        spawn(move || {
+            tx.send(send(&a, Message::Long(7, Word::Handle(x), Word::Value(8))))
+                .unwrap()
+        });
         wait_for("the sender to block", || k2.blocked_threads() == 1);
         // x's slot is free again (moved at acceptance) and is taken now.
         let (c, _d) = new_rendezvous().unwrap();
@@ -178,7 +200,9 @@ fn close_gives_a_blocked_sender_its_message_back_renumbered() {
         drop(b);
         let err = rx.recv().unwrap().unwrap_err();
         assert_eq!(err.error, Error::Closed);
-        let Some(Message::Long(7, Word::Handle(back), Word::Value(8))) = err.message else { panic!("{err:?}") };
+        let Some(Message::Long(7, Word::Handle(back), Word::Value(8))) = err.message else {
+            panic!("{err:?}")
+        };
         assert_ne!(back.raw(), xn, "renumbered");
         // Still the same object: it reaches x's peer.
         let (tx, rx) = mpsc::channel();
@@ -194,7 +218,10 @@ fn send_on_the_only_reference_is_closed_and_receive_would_block() {
     run(&k, "init-like", || {
         // Safety: handle 0 is the fresh rendezvous of an init-like process.
         let null = unsafe { Handle::from_raw(0) };
-        assert_eq!(send(&null, Message::Short(1, 2, 3)).unwrap_err().error, Error::Closed);
+        assert_eq!(
+            send(&null, Message::Short(1, 2, 3)).unwrap_err().error,
+            Error::Closed
+        );
         null.into_raw();
     });
 }
@@ -228,7 +255,10 @@ fn next_send_after_peer_death_is_closed() {
         let (a, b) = new_rendezvous().unwrap();
         start("quitter", b);
         wait_for("the quitter to end", || k2.process_count() == 1);
-        assert_eq!(send(&a, Message::Short(0, 0, 0)).unwrap_err().error, Error::Closed);
+        assert_eq!(
+            send(&a, Message::Short(0, 0, 0)).unwrap_err().error,
+            Error::Closed
+        );
     });
 }
 
@@ -242,7 +272,10 @@ fn handles_move_between_processes() {
         let xn = x.raw();
         let (tx, rx) = mpsc::channel();
         spawn(move || tx.send(receive(&x_peer)).unwrap());
-        assert_eq!(rcall(&mine, Message::Long(5, Word::Handle(x), Word::Value(0))).unwrap(), Message::Short(0, 0, 0));
+        assert_eq!(
+            rcall(&mine, Message::Long(5, Word::Handle(x), Word::Value(0))).unwrap(),
+            Message::Short(0, 0, 0)
+        );
         assert_eq!(rx.recv().unwrap(), Ok(Message::Short(42, 5, 0)));
         // The handle left our table when the message was accepted.
         // Safety: probing a number we no longer own; into_raw keeps it from being closed.
@@ -267,7 +300,10 @@ fn many_round_trips_between_threads() {
             }
         });
         for i in 0..20_000 {
-            assert_eq!(send_receive(&a, Message::Short(i, 0, 0)).unwrap(), Message::Short(i * 2, 0, 0));
+            assert_eq!(
+                send_receive(&a, Message::Short(i, 0, 0)).unwrap(),
+                Message::Short(i * 2, 0, 0)
+            );
         }
     });
     assert!(k.wait_idle(common::TIMEOUT));
@@ -277,8 +313,16 @@ fn many_round_trips_between_threads() {
 fn kernels_are_independent() {
     let k1 = kernel();
     let k2 = kernel();
-    let r1 = run(&k1, "one", || new_rendezvous().map(|(a, b)| (a.into_raw(), b.into_raw())).unwrap());
-    let r2 = run(&k2, "two", || new_rendezvous().map(|(a, b)| (a.into_raw(), b.into_raw())).unwrap());
+    let r1 = run(&k1, "one", || {
+        new_rendezvous()
+            .map(|(a, b)| (a.into_raw(), b.into_raw()))
+            .unwrap()
+    });
+    let r2 = run(&k2, "two", || {
+        new_rendezvous()
+            .map(|(a, b)| (a.into_raw(), b.into_raw()))
+            .unwrap()
+    });
     assert_eq!(r1, (2, 3));
     assert_eq!(r2, (2, 3));
     k1.shutdown();

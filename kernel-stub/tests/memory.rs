@@ -5,8 +5,10 @@ mod common;
 
 use common::{run, wait_for};
 use kernel_stub::Kernel;
-use libeurali::abi::{layout, Call};
-use libeurali::{exec, new_rendezvous, rcall, receive, send, Error, Handle, MemoryChunk, Message, Word};
+use libeurali::abi::{Call, layout};
+use libeurali::{
+    Error, Handle, MemoryChunk, Message, Word, exec, new_rendezvous, rcall, receive, send,
+};
 
 /// Receives Long(t, len, Chunk), reverses the first len bytes and sends the chunk back.
 fn reverser(_: libeurali::EntryRegisters) {
@@ -60,9 +62,14 @@ fn chunk_data_moves_and_the_senders_slot_is_emptied() {
         c.as_mut_slice()[..5].copy_from_slice(b"hello");
         let base = c.base();
         send(&mine, Message::Long(1, Word::Value(5), Word::Chunk(c))).unwrap();
-        assert!(kernel_stub::uaccess::read(base, 1).is_err(), "sent chunk no longer mapped here");
+        assert!(
+            kernel_stub::uaccess::read(base, 1).is_err(),
+            "sent chunk no longer mapped here"
+        );
         let reply = receive(&mine).unwrap();
-        let Message::Long(1, Word::Value(5), Word::Chunk(mut back)) = reply else { panic!("{reply:?}") };
+        let Message::Long(1, Word::Value(5), Word::Chunk(mut back)) = reply else {
+            panic!("{reply:?}")
+        };
         // Safety: the reverser wrote 5 bytes.
         unsafe { back.set_len(5) };
         assert_eq!(back.as_slice(), b"olleh");
@@ -99,7 +106,10 @@ fn a_receiver_with_no_free_slot_gets_nomemslots() {
         start("hoarder", theirs);
         let c = MemoryChunk::alloc(1).unwrap();
         let reply = rcall(&mine, Message::Long(1, Word::Value(1), Word::Chunk(c))).unwrap();
-        assert_eq!(reply, Message::Short(511, Error::NoMemSlots.code() as u64, 0));
+        assert_eq!(
+            reply,
+            Message::Short(511, Error::NoMemSlots.code() as u64, 0)
+        );
     });
     assert!(k.wait_idle(common::TIMEOUT));
 }
@@ -108,7 +118,11 @@ fn a_receiver_with_no_free_slot_gets_nomemslots() {
 fn memory_is_never_zeroed_and_contiguous_chunks_have_a_physical_address() {
     let k = kernel();
     run(&k, "p", || {
-        let mut r = Call::Malloc { pages: 3, max_physaddr: 0 }.encode();
+        let mut r = Call::Malloc {
+            pages: 3,
+            max_physaddr: 0,
+        }
+        .encode();
         // Safety: malloc reads no memory.
         unsafe { libeurali::raw::syscall(&mut r) };
         assert_eq!(r.rax, 0);

@@ -5,7 +5,7 @@ mod common;
 
 use common::{run, spawn, wait_for};
 use kernel_stub::Kernel;
-use libeurali::{new_rendezvous, receive, send, Error, Handle, Message};
+use libeurali::{Error, Handle, Message, new_rendezvous, receive, send};
 use std::sync::mpsc;
 
 extern "C-unwind" fn wait_on(handle: u64) -> ! {
@@ -46,14 +46,19 @@ fn sixty_four_threads_per_process() {
         }
         wait_for("63 threads to block", || k2.blocked_threads() == 63);
         // Safety: as above; the entry is never run.
-        assert_eq!(unsafe { libeurali::spawn_thread(wait_on, 0) }.unwrap_err(), Error::MemAlloc);
+        assert_eq!(
+            unsafe { libeurali::spawn_thread(wait_on, 0) }.unwrap_err(),
+            Error::MemAlloc
+        );
         send(&peers[0], Message::Short(0, 0, 0)).unwrap();
         wait_for("a thread to end", || k2.blocked_threads() == 62);
         let (a, b) = new_rendezvous().unwrap();
         let b = b.into_raw() as u64;
         // The woken thread frees its slot when it has ended, a moment later.
         // Safety: as above.
-        wait_for("a free thread slot", || unsafe { libeurali::spawn_thread(wait_on, b) }.is_ok());
+        wait_for("a free thread slot", || {
+            unsafe { libeurali::spawn_thread(wait_on, b) }.is_ok()
+        });
         peers.push(a);
         for p in &peers[1..] {
             send(p, Message::Short(0, 0, 0)).unwrap();
@@ -78,7 +83,10 @@ fn a_process_ends_with_its_last_thread() {
     assert_eq!(k.process_count(), 1);
     assert!(tids.0 > 0);
     k.shutdown();
-    assert!(rx.try_recv().is_err(), "the thread was ended, not woken with a message");
+    assert!(
+        rx.try_recv().is_err(),
+        "the thread was ended, not woken with a message"
+    );
     assert_eq!(k.process_count(), 0);
 }
 
@@ -93,7 +101,11 @@ fn exit_thread_ends_only_the_calling_thread() {
             libeurali::exit_thread();
         });
         assert_eq!(rx.recv().unwrap(), 1);
-        wait_for("the thread to end", || k2.take_log().iter().any(|e| e.call == libeurali::abi::Call::ExitThread));
+        wait_for("the thread to end", || {
+            k2.take_log()
+                .iter()
+                .any(|e| e.call == libeurali::abi::Call::ExitThread)
+        });
     });
     assert!(k.panics().is_empty());
     assert!(k.wait_idle(common::TIMEOUT));
@@ -109,8 +121,14 @@ fn a_panicking_program_is_recorded() {
     assert!(k.wait_idle(common::TIMEOUT));
     let panics = k.panics();
     assert_eq!(panics.len(), 1);
-    assert!(panics[0].starts_with("program panicker (pid "), "{panics:?}");
-    assert!(panics[0].ends_with(&format!("thread {tid}) panicked: boom")), "{panics:?}");
+    assert!(
+        panics[0].starts_with("program panicker (pid "),
+        "{panics:?}"
+    );
+    assert!(
+        panics[0].ends_with(&format!("thread {tid}) panicked: boom")),
+        "{panics:?}"
+    );
 }
 
 #[test]
@@ -140,7 +158,10 @@ fn shutdown_ends_blocked_threads() {
     assert_eq!(k.process_count(), 0);
     assert!(k.halted().is_none());
     assert_eq!(k.start_init("blocker", &[], &[]), Err(Error::Closed));
-    assert_eq!(k.try_run_as_process("late", || ()).unwrap_err(), kernel_stub::Stopped::ShutDown);
+    assert_eq!(
+        k.try_run_as_process("late", || ()).unwrap_err(),
+        kernel_stub::Stopped::ShutDown
+    );
 }
 
 #[test]
