@@ -160,8 +160,7 @@ impl System {
             .map_err(|bad| Fail::Halt(bad.to_string()))?;
         if image.len() < 4 {
             return Err(Fail::Halt(format!(
-                "exec of a {}-byte ELF image: the kernel reads the 4 magic bytes unchecked and panics (§4.5); \
-                 the real machine would halt",
+                "exec of a {}-byte ELF image: the kernel reads the 4 magic bytes unchecked and panics (§4.5)",
                 image.len()
             )));
         }
@@ -169,8 +168,8 @@ impl System {
         let entry = *self.programs.get(name).ok_or(Error::Thread)?;
         if args.len() + env.len() > ARGS_ENV_LIMIT {
             return Err(Fail::Halt(format!(
-                "exec with {} bytes of args and {} of env: more than one page minus 8 ({ARGS_ENV_LIMIT}); the kernel \
-                 writes past the stack page and the real machine would halt (§4.2)",
+                "exec with {} bytes of args and {} of env, more than one page minus 8 ({ARGS_ENV_LIMIT}): the \
+                 kernel writes past the stack page (§4.2)",
                 args.len(),
                 env.len()
             )));

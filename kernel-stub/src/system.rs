@@ -196,7 +196,7 @@ pub enum Outcome {
     Spawn(Spawn),
     /// End the calling thread (exit_thread).
     Exit,
-    /// The real machine would halt: why.
+    /// The real machine would halt: what happens (the report adds "the real machine would halt").
     Halt(String),
 }
 
@@ -786,8 +786,7 @@ impl System {
         }
         if r8 == 0 {
             return Outcome::Halt(
-                "fork_thread with entry point 0 in R8: the child thread would jump to address 0, a page fault \
-                 that halts the real machine"
+                "fork_thread with entry point 0 in R8: the child thread jumps to address 0 and page-faults"
                     .into(),
             );
         }

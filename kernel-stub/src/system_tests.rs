@@ -306,9 +306,17 @@ fn reply_to_a_caller_woken_by_close_becomes_a_pending_message() {
     k.done(r, Call::Close { handle: keep });
     k.done(r, Call::Close { handle: a });
     assert_eq!(k.wake(c), Wake::Status(12));
-    // The reservation is gone with the close: R's reply now waits as an ordinary send... but
-    // only one reference is left, so it is refused with 12.
+    // The reservation is gone with the close. With b the only reference, R's reply is refused.
     assert_eq!(k.err(r, send(b, SHORT)), Some(Error::Closed));
+    // Once someone else holds the object again, the reply is an ordinary blocking send: it waits
+    // as a pending message until somebody receives it (§3.3).
+    let b2 = k.copy(r, b).unwrap();
+    let reply = RawMessage::short(4, 5, 6);
+    k.blocks(r, send(b, reply));
+    let other = k.thread(p);
+    let got = k.ok(other, Call::Receive { handle: b2 });
+    assert_eq!((got.rdi, got.rsi, got.rdx), (4, 5, 6));
+    assert_eq!(k.wake(r), Wake::Status(0));
 }
 
 // ----- §3.5 close and CLOSED --------------------------------------------------------------------
