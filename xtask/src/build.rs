@@ -21,7 +21,7 @@ const BIN_DIR: &str = "target/eurali/bin";
 /// Profile settings of the target build, given on the command line so that they override the
 /// workspace's `[profile.release]` (which host builds use) without editing it.
 const PROFILE: &[&str] = &[
-    "profile.release.opt-level=\"s\"",
+    "profile.release.opt-level=\"z\"",
     "profile.release.lto=true",
     "profile.release.codegen-units=1",
     "profile.release.panic=\"abort\"",

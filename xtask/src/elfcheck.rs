@@ -272,6 +272,7 @@ pub fn simd_instructions(code: &[u8], addr: u64) -> Vec<(u64, String)> {
     let mut formatter = IntelFormatter::new();
     formatter.options_mut().set_hex_prefix("0x");
     formatter.options_mut().set_hex_suffix("");
+    formatter.options_mut().set_uppercase_hex(false);
     let mut instr = Instruction::default();
     let mut found = Vec::new();
     while decoder.can_decode() {
