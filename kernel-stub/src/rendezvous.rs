@@ -2,7 +2,7 @@
 //!
 //! A [`Rendezvous`] is the state of one kernel object; it knows nothing of handles, processes or
 //! host threads. Each method takes the event (a send, a receive, a close) and returns what must
-//! happen to the threads involved; [`crate::system`] carries that out (moving objects into tables,
+//! happen to the threads involved; the `system` module carries that out (moving objects into tables,
 //! waking threads). The message type `M` is generic so that the tests below can use plain values.
 //!
 //! | State | send by T | send_receive by T | receive by R | close (exactly 2 refs) |

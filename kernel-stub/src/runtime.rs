@@ -5,7 +5,7 @@
 //!   The calling kernel, process and thread come from a host thread-local [`Ctx`], set for
 //!   threads the stub starts and for the duration of `Kernel::run_as_process`.
 //! - One `Mutex<System>` per kernel guards all state. A call that blocks arms its thread's
-//!   [`Slot`] under the lock, releases it, spins briefly, then parks. Whoever completes the
+//!   [`Slot`] under the lock, releases it, yield-polls briefly, then parks. Whoever completes the
 //!   rendezvous posts the result to the slot under the lock and unparks the thread after
 //!   releasing it.
 //! - The stub ends a thread (exit_thread, a halt, shutdown, a destroyed rendezvous) by unwinding
