@@ -146,10 +146,7 @@ fn cargo_build(
     cmd.current_dir(root)
         .env("RUSTC", &tc.rustc)
         .env("RUSTC_BOOTSTRAP", "1")
-        .env(
-            "CARGO_ENCODED_RUSTFLAGS",
-            format!("-Clink-arg=-T{}", root.join(LINKER_SCRIPT).display()),
-        )
+        .env("CARGO_ENCODED_RUSTFLAGS", rustflags(root)?)
         .arg("build")
         .arg("--release")
         .arg("--target")
@@ -197,6 +194,23 @@ fn cargo_build(
     }
     built.sort();
     Ok(built)
+}
+
+/// The target build's rustflags: link with `xtask/eurali.ld`. Cargo does not track the script's
+/// contents, so a hash of them goes into a symbol definition: editing the script changes the
+/// flags, and cargo relinks (and rebuilds) everything.
+fn rustflags(root: &Path) -> Result<String> {
+    let script = root.join(LINKER_SCRIPT);
+    let text =
+        std::fs::read(&script).map_err(|e| format!("cannot read {}: {e}", script.display()))?;
+    let hash = text.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let flags = [
+        format!("-Clink-arg=-T{}", script.display()),
+        format!("-Clink-arg=--defsym=__eurali_ld_{hash:016x}=0"),
+    ];
+    Ok(flags.join("\x1f"))
 }
 
 /// `(name, path)` of the executable in one line of cargo's JSON messages, if it announces one.

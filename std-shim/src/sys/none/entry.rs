@@ -11,11 +11,14 @@ use super::{heap, panic};
 use libeurali::EntryRegisters;
 use libeurali::raw::ThreadEntry;
 
+// Safety: the signature matches the `pub fn __eurali_main()` that `std::program!` emits.
 unsafe extern "Rust" {
     /// The program's main, emitted by `std::program!` as `#[unsafe(no_mangle)] pub fn`.
     fn __eurali_main();
 }
 
+// Safety: both symbols are defined by the linker script, start <= end, 8-byte aligned; only
+// their addresses are used.
 unsafe extern "C" {
     /// First byte of `.bss` (defined by `xtask/eurali.ld`).
     static __eurali_bss_start: u8;
@@ -26,6 +29,8 @@ unsafe extern "C" {
 /// The ELF entry point. The kernel passes the heap start in RAX, the heap size in RCX, the args
 /// block in RDX and the env block in RDI (0 when absent); RSP sits just below the blocks and may
 /// be odd; every other register is garbage (§4.2). DF is clear (RFLAGS = 0x200 or 0x3200).
+// Safety: naked, so no prologue touches the stack before the asm below prepares it; the symbol
+// `_start` is the ELF entry (eurali.ld) and exists once per program (only std-shim defines it).
 #[unsafe(naked)]
 #[unsafe(no_mangle)]
 pub extern "C" fn _start() -> ! {
@@ -68,6 +73,7 @@ pub extern "C" fn _start() -> ! {
 /// `call` with the argument in RDI on a fresh stack whose top was 16-byte aligned.
 pub const THREAD_ENTRY: ThreadEntry = thread_entry;
 
+// Safety: naked, so nothing touches the fresh stack before the pre-fault; it never returns.
 #[unsafe(naked)]
 extern "C-unwind" fn thread_entry(arg: u64) -> ! {
     core::arch::naked_asm!(
@@ -89,6 +95,7 @@ extern "C-unwind" fn thread_entry(arg: u64) -> ! {
 /// Called from the two entries above with RSP inside the slot's top page (at most one
 /// return address below the entry RSP). Touches only R8, R9, R10 and flags, and no stack beyond
 /// its own return address.
+// Safety: naked: the asm is the whole function, with its own `ret`.
 #[unsafe(naked)]
 extern "C" fn prefault_stack() {
     core::arch::naked_asm!(

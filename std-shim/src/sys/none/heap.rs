@@ -7,11 +7,12 @@
 //!
 //! Growth policy, chosen for memory rather than speed: talc starts with one [`PIECE`] of the
 //! heap; when it runs out, its OOM handler writes the next piece (at least the request) and
-//! extends the heap over it. Pre-faulting the whole 4 MiB at start would cost each process 1024
-//! page faults and 4 MiB of frames, kept until it exits, although most programs use a few
-//! pieces (with a dozen processes that is half of a 128 MiB machine). Once the 4 MiB are used
-//! up, the handler claims memory chunks (`malloc`, at least [`MIN_CHUNK`] bytes each; libeurali
-//! writes every byte of a new chunk before handing it out).
+//! extends the heap over it. Pre-faulting the whole 4 MiB at start would cost every process 1023
+//! page faults and 4 MiB of frames, kept until it exits, although small programs use one piece
+//! (`hello` touches 15 heap pages and 6 stack pages in all); a dozen processes would pin 48 MiB
+//! of a 128 MiB machine. Once the 4 MiB are used up, the handler claims memory chunks
+//! (`malloc`, at least [`MIN_CHUNK`] bytes each; libeurali writes every byte of a new chunk
+//! before handing it out).
 //!
 //! The lock yields to the scheduler while another thread holds it: there is one CPU, so
 //! spinning would only burn the holder's time slice. A thread that re-enters the allocator while
