@@ -25,6 +25,20 @@ const WARMUP: u32 = 2_000;
 const ITERS: u32 = 10_000;
 const ROUNDS: usize = 7;
 
+/// `cargo bench` passes `--bench`; without it (`cargo test --benches`) one short smoke run.
+fn quick() -> bool {
+    static QUICK: OnceLock<bool> = OnceLock::new();
+    *QUICK.get_or_init(|| !std::env::args().any(|a| a == "--bench"))
+}
+
+fn sizes() -> (u32, u32, usize) {
+    if quick() {
+        (10, 100, 1)
+    } else {
+        (WARMUP, ITERS, ROUNDS)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Placement {
     /// Left to the scheduler.
@@ -89,18 +103,25 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Times ROUNDS rounds of ITERS calls after a warm-up; ns per call, per round.
 fn rounds(mut call: impl FnMut()) -> Vec<f64> {
-    for _ in 0..WARMUP {
+    let (warmup, iters, rounds) = sizes();
+    for _ in 0..warmup {
         call();
     }
-    (0..ROUNDS)
+    (0..rounds)
         .map(|_| {
             let t = Instant::now();
-            for _ in 0..ITERS {
+            for _ in 0..iters {
                 call();
             }
-            t.elapsed().as_nanos() as f64 / ITERS as f64
+            t.elapsed().as_nanos() as f64 / iters as f64
         })
         .collect()
+}
+
+/// Calls the baselines' servers answer: warm-up plus all rounds.
+fn total_calls() -> u32 {
+    let (warmup, iters, rounds) = sizes();
+    warmup + rounds as u32 * iters
 }
 
 fn server(_: EntryRegisters) {
@@ -170,7 +191,7 @@ fn futex_wake(word: &AtomicU32) {
 fn futex() -> Vec<f64> {
     let req = Arc::new(AtomicU32::new(0));
     let resp = Arc::new(AtomicU32::new(0));
-    let total = WARMUP + ROUNDS as u32 * ITERS;
+    let total = total_calls();
     let (rq, rs) = (req.clone(), resp.clone());
     let server = std::thread::spawn(move || {
         pin(1);
@@ -223,7 +244,7 @@ fn byte(read: bool, fd: i32) {
 fn pipe() -> Vec<f64> {
     let (to_r, to_w) = pipe_pair();
     let (back_r, back_w) = pipe_pair();
-    let total = WARMUP + ROUNDS as u32 * ITERS;
+    let total = total_calls();
     let server = std::thread::spawn(move || {
         pin(1);
         for _ in 0..total {
@@ -253,7 +274,12 @@ fn main() {
             .join(" ")
     };
     let mut free = (0.0, 0.0, 0.0);
-    for p in [Placement::Same, Placement::Split, Placement::Free] {
+    let placements: &[Placement] = if quick() {
+        &[Placement::Free]
+    } else {
+        &[Placement::Same, Placement::Split, Placement::Free]
+    };
+    for &p in placements {
         PLACEMENT.store(p as u8, Ordering::Relaxed);
         let (o, f, q) = (stub(), futex(), pipe());
         println!("{p:?}: stub  round trip ns per round: {}", fmt(&o));
