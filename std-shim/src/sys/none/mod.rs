@@ -16,6 +16,9 @@
 //!   [`crate::rt::on_panic`]; never aborts (an abort's `ud2` halts the whole machine).
 //! - [`now_micros`] / [`sleep_micros`] from the KernelInfo page ([`clock`] holds the arithmetic).
 //! - [`abort_process`].
+//!
+//! The runtime's per-process and per-thread state on this kernel (no TLS: found by stack slot)
+//! lives next door in `sys/rt_none.rs`, including the `on_panic` the panic handler ends in.
 
 // `clock` is pure arithmetic; xtask's tests compile this very file on the host.
 mod clock;
