@@ -1,9 +1,10 @@
 //! Memory chunks (ABI §2.3; malloc and free in §1.4), with real host mappings.
 //!
-//! All stub processes share one host address space, so each process gets its own chunk area: a
-//! reservation of 512 slots × 1 GiB (`PROT_NONE`, `MAP_NORESERVE`), made when the process first
-//! needs a chunk. Slot `k` (1..=511) lies at `area + k GiB`; slot 0 is never used, as on the
-//! kernel. A chunk is an anonymous read-write mapping at a slot base. Moving a chunk moves the
+//! All stub processes share one host address space, so a stub process cannot have the kernel's
+//! fixed chunk area. Instead each of its slots `k` (1..=511) is a 1 GiB reservation (`PROT_NONE`,
+//! `MAP_NORESERVE`) made the first time the process needs slot `k` and kept until it dies, so a
+//! slot keeps its address as on the kernel while only the slots a process uses cost address
+//! space. A chunk is an anonymous read-write mapping at a slot's base. Moving a chunk moves the
 //! pages themselves (`mremap`): out of the sender's slot into a private staging mapping
 //! ([`Pages`]) while the message is in flight, then into the receiver's lowest free slot. The
 //! emptied slot is reserved `PROT_NONE` again, so touching a chunk after sending it faults, like
@@ -13,9 +14,11 @@
 //! [`FILL_LIMIT`], so that a large lazy chunk costs what it costs on the kernel: nothing until
 //! touched). Contiguous chunks get a fake but stable "physical address" from [`PhysAlloc`].
 //!
-//! Divergence: the kernel can tell an address outside its fixed chunk area (error 5) from one
-//! inside it before the process ever had a chunk (9). Before its first chunk a stub process has
-//! no area, so every `free` gets 9.
+//! Divergence: the kernel tells an address outside its fixed chunk area (error 5) from one inside
+//! it (9 before the process ever had a chunk, 10 for an empty slot). A stub process knows only the
+//! slots it has used: before its first chunk every address gets 9; after it, an address in none of
+//! its slots gets 5, even one that would lie in an unused slot of the kernel's area (which no
+//! call ever handed out).
 
 use libeurali::Error;
 use libeurali::abi::layout::{CHUNK_SLOT_SIZE, CHUNK_SLOTS, PAGE_SIZE};
@@ -29,7 +32,6 @@ pub const GARBAGE: u8 = 0xAB;
 pub const FILL_LIMIT: usize = 16 << 20;
 
 const SLOT: usize = CHUNK_SLOT_SIZE as usize;
-const AREA: usize = (CHUNK_SLOTS + 1) * SLOT;
 
 #[derive(Clone, Copy, Debug)]
 struct SlotInfo {
@@ -40,9 +42,12 @@ struct SlotInfo {
 /// One process's chunk slots.
 #[derive(Debug)]
 pub struct ChunkArea {
-    /// Address of the reservation (slot 0), 0 before the first chunk.
-    base: usize,
+    /// Base of each slot's reservation (index 0 unused), 0 while the slot was never used.
+    bases: Vec<usize>,
+    /// The chunk in each slot.
     slots: Vec<Option<SlotInfo>>,
+    /// Slot bases, for finding the slot of an address.
+    by_base: BTreeMap<usize, usize>,
 }
 
 /// A chunk in flight: its pages in a private staging mapping, owned by a message.
@@ -99,8 +104,9 @@ fn reserve(addr: usize, len: usize) -> Result<usize, Error> {
 impl Default for ChunkArea {
     fn default() -> Self {
         ChunkArea {
-            base: 0,
+            bases: vec![0; CHUNK_SLOTS + 1],
             slots: vec![None; CHUNK_SLOTS + 1],
+            by_base: BTreeMap::new(),
         }
     }
 }
@@ -112,19 +118,22 @@ impl ChunkArea {
 
     /// Whether the process ever had a chunk.
     pub fn had_chunks(&self) -> bool {
-        self.base != 0
+        !self.by_base.is_empty()
     }
 
-    fn ensure_reserved(&mut self) -> Result<(), Error> {
-        if self.base == 0 {
-            self.base = reserve(0, AREA)?;
+    /// Base address of slot `k`, reserving it on first use.
+    fn reserve_slot(&mut self, k: usize) -> Result<usize, Error> {
+        if self.bases[k] == 0 {
+            let base = reserve(0, SLOT)?;
+            self.bases[k] = base;
+            self.by_base.insert(base, k);
         }
-        Ok(())
+        Ok(self.bases[k])
     }
 
-    /// Base address of slot `k`.
-    pub fn slot_base(&self, k: usize) -> u64 {
-        (self.base + k * SLOT) as u64
+    /// Base address of slot `k` (1..=511), if the process ever used it.
+    pub fn slot_base(&self, k: usize) -> Option<u64> {
+        self.bases.get(k).filter(|&&b| b != 0).map(|&b| b as u64)
     }
 
     fn lowest_free(&self) -> Option<usize> {
@@ -140,11 +149,10 @@ impl ChunkArea {
     /// fills them with garbage. `phys` marks a contiguous chunk (filled entirely). 9 when no slot
     /// is free.
     pub fn alloc(&mut self, pages: u64, phys: Option<u64>) -> Result<u64, Error> {
-        self.ensure_reserved()?;
         let k = self.lowest_free().ok_or(Error::Memory)?;
+        let addr = self.reserve_slot(k)?;
         let len = (pages * PAGE_SIZE) as usize;
-        let addr = self.base + k * SLOT;
-        // Safety: [addr, addr+len) lies inside this process's reservation (len <= one slot).
+        // Safety: [addr, addr+len) lies inside slot k's reservation (len <= one slot).
         let p = unsafe {
             libc::mmap(
                 addr as *mut libc::c_void,
@@ -177,24 +185,25 @@ impl ChunkArea {
         {
             let n = bytes.len().min(info.len);
             // Safety: the slot's first `info.len` bytes are mapped read-write by us.
-            unsafe {
-                std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.slot_base(k) as *mut u8, n)
-            };
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.bases[k] as *mut u8, n) };
         }
     }
 
-    /// The full slot an address names: 9 if the process never had chunks, 5 if outside the
-    /// area, 10 if the slot is empty.
+    /// The full slot an address names: 9 if the process never had chunks, 5 if the address lies
+    /// in none of its slots, 10 if the slot is empty.
     pub fn locate(&self, addr: u64) -> Result<usize, Error> {
-        if self.base == 0 {
+        if !self.had_chunks() {
             return Err(Error::Memory);
         }
-        let first = self.base as u64 + CHUNK_SLOT_SIZE;
-        let end = self.base as u64 + AREA as u64;
-        if addr < first || addr >= end {
+        let addr = usize::try_from(addr).map_err(|_| Error::Param)?;
+        let (&base, &k) = self
+            .by_base
+            .range(..=addr)
+            .next_back()
+            .ok_or(Error::Param)?;
+        if addr - base >= SLOT {
             return Err(Error::Param);
         }
-        let k = ((addr - self.base as u64) / CHUNK_SLOT_SIZE) as usize;
         if self.slots[k].is_none() {
             return Err(Error::DoubleFree);
         }
@@ -207,7 +216,7 @@ impl ChunkArea {
         let info = self.slots[k].take().ok_or(Error::DoubleFree)?;
         // Back to an inaccessible reservation (this drops the pages). On failure the old pages
         // simply stay mapped; the slot is free either way.
-        let _ = reserve(self.base + k * SLOT, info.len);
+        let _ = reserve(self.bases[k], info.len);
         Ok(info.phys)
     }
 
@@ -216,7 +225,7 @@ impl ChunkArea {
     pub fn take(&mut self, addr: u64) -> Result<Pages, Error> {
         let k = self.locate(addr)?;
         let info = self.slots[k].ok_or(Error::DoubleFree)?;
-        let from = self.base + k * SLOT;
+        let from = self.bases[k];
         let staging = reserve(0, info.len)?;
         // Safety: moves our own mapping [from, from+len) over our own fresh staging mapping.
         let p = unsafe {
@@ -247,13 +256,12 @@ impl ChunkArea {
     /// Maps an in-flight chunk at the lowest free slot and returns the slot base; gives the pages
     /// back if no slot is free (the caller turns that into NOMEMSLOTS, §2.1).
     pub fn put(&mut self, pages: Pages) -> Result<u64, Pages> {
-        if self.ensure_reserved().is_err() {
-            return Err(pages);
-        }
         let Some(k) = self.lowest_free() else {
             return Err(pages);
         };
-        let to = self.base + k * SLOT;
+        let Ok(to) = self.reserve_slot(k) else {
+            return Err(pages);
+        };
         // Safety: moves the staging mapping `pages` owns into a slot of our own reservation.
         let p = unsafe {
             libc::mremap(
@@ -288,10 +296,10 @@ impl ChunkArea {
 
 impl Drop for ChunkArea {
     fn drop(&mut self) {
-        if self.base != 0 {
-            // Safety: the whole area is this process's own reservation; no thread of the process
-            // is left to touch it.
-            unsafe { libc::munmap(self.base as *mut libc::c_void, AREA) };
+        for &base in self.by_base.keys() {
+            // Safety: each slot reservation is this process's own; no thread of the process is
+            // left to touch it.
+            unsafe { libc::munmap(base as *mut libc::c_void, SLOT) };
         }
     }
 }
@@ -344,15 +352,16 @@ mod tests {
         assert_eq!(a.free(0x1234), Err(Error::Memory));
         let c1 = a.alloc(2, None).unwrap();
         let c2 = a.alloc(1, None).unwrap();
-        assert_eq!(c1, a.slot_base(1));
-        assert_eq!(c2, a.slot_base(2));
+        assert_eq!(Some(c1), a.slot_base(1));
+        assert_eq!(Some(c2), a.slot_base(2));
         // Safety: two pages mapped at c1.
         let bytes = unsafe { std::slice::from_raw_parts(c1 as *const u8, 8192) };
         assert!(bytes.iter().all(|&b| b == GARBAGE));
         assert_eq!(a.free(c1 + 4097), Ok(None));
         assert_eq!(a.free(c1), Err(Error::DoubleFree));
-        assert_eq!(a.free(a.slot_base(0)), Err(Error::Param));
-        assert_eq!(a.free(a.slot_base(512)), Err(Error::Param));
+        assert_eq!(a.free(0x1000), Err(Error::Param));
+        assert_eq!(a.free(u64::MAX), Err(Error::Param));
+        assert_eq!(a.slot_base(3), None);
         assert_eq!(a.alloc(1, None).unwrap(), c1);
     }
 
@@ -367,7 +376,7 @@ mod tests {
         let pages = a.take(c).unwrap();
         assert_eq!(a.locate(c), Err(Error::DoubleFree));
         let d = b.put(pages).unwrap();
-        assert_eq!(d, b.slot_base(2));
+        assert_eq!(Some(d), b.slot_base(2));
         // Safety: the page now lives at d.
         assert_eq!(unsafe { (d as *const u64).read() }, 0x1122_3344);
         assert_eq!(a.used(), 0);
@@ -378,7 +387,8 @@ mod tests {
     fn area_holds_511_chunks() {
         let mut a = ChunkArea::new();
         for k in 1..=511 {
-            assert_eq!(a.alloc(1, None), Ok(a.slot_base(k)));
+            let c = a.alloc(1, None).unwrap();
+            assert_eq!(Some(c), a.slot_base(k));
         }
         assert_eq!(a.alloc(1, None), Err(Error::Memory));
         let mut other = ChunkArea::new();
