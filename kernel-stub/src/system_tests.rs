@@ -1282,3 +1282,23 @@ fn exec_faults_halt() {
     });
     assert!(matches!(k.run(t, c).0, Outcome::Halt(_)));
 }
+
+#[test]
+fn mount_entries_and_opens_are_references() {
+    let mut k = Sys::new();
+    let (p, t) = k.process();
+    let (a, b) = k.rv(t);
+    assert_eq!(k.mount(t, b"/srv", b), None);
+    // a and the mount entry: a send on a is not refused with 12.
+    k.blocks(t, send(a, SHORT));
+    let u = k.thread(p);
+    let (h, n) = k.open(u, b"/srv/file").unwrap();
+    assert_eq!(n, 4);
+    let got = k.ok(u, Call::Receive { handle: h });
+    assert_eq!(got.rdi, 1);
+    assert_eq!(k.wake(t), Wake::Status(0));
+    k.done(u, Call::Close { handle: h });
+    // Without the mount entry a is the only reference.
+    assert_eq!(k.err(u, Call::Umount(slice(b"/srv"))), None);
+    assert_eq!(k.err(u, send(a, SHORT)), Some(Error::Closed));
+}

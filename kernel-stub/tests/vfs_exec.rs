@@ -83,6 +83,21 @@ fn mount_table_examples_of_the_document() {
 }
 
 #[test]
+fn open_gives_a_handle_to_the_mounted_server() {
+    let k = kernel();
+    run(&k, "p", || {
+        let (server, mounted) = new_rendezvous().unwrap();
+        mount("/srv", mounted).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        common::spawn(move || tx.send(libeurali::receive(&server)).unwrap());
+        let (h, prefix) = open("/srv/some/file").unwrap();
+        assert_eq!(prefix, 4);
+        libeurali::send(&h, libeurali::Message::Short(16, 9, 0)).unwrap();
+        assert_eq!(rx.recv().unwrap(), Ok(libeurali::Message::Short(16, 9, 0)));
+    });
+}
+
+#[test]
 fn exec_shares_copies_or_replaces_the_vfs() {
     let k = kernel();
     let k2 = k.clone();
