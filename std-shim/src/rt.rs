@@ -122,18 +122,45 @@ pub fn fatal(msg: &str) -> ! {
     crate::sys::abort_process(msg)
 }
 
-/// A panic reached the top of a thread: report it on stderr; `main`'s thread exits with
-/// [`PANIC_STATUS`], others just end (their joiner sees the panic). Called by the real kernel's
-/// panic handler; on the host the unwinding panic is caught in `sys::run_main`/thread_main.
+/// A panic reached the top of a thread: report it on stderr. Formats on the stack (no
+/// allocation, so an exhausted heap can still be reported); cut at 512 bytes.
 pub fn panic_message(info: &core::panic::PanicInfo<'_>) {
     use core::fmt::Write as _;
-    let mut s = String::new();
+    let mut line = FixedBuf::new();
     let _ = match info.location() {
-        Some(l) => write!(s, "panicked at {}:{}:{}:\n{}\n", l.file(), l.line(), l.column(), info.message()),
-        None => write!(s, "panicked:\n{}\n", info.message()),
+        Some(l) => write!(line, "panicked at {}:{}:{}:\n{}\n", l.file(), l.line(), l.column(), info.message()),
+        None => write!(line, "panicked:\n{}\n", info.message()),
     };
     let _ = stdout_flush();
-    let _ = stderr_write(s.as_bytes());
+    let _ = stderr_write(line.as_bytes());
+}
+
+/// Text formatted into a fixed buffer on the stack; what does not fit is cut at a char boundary.
+pub(crate) struct FixedBuf {
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl FixedBuf {
+    pub(crate) const fn new() -> FixedBuf {
+        FixedBuf { buf: [0; 512], len: 0 }
+    }
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl core::fmt::Write for FixedBuf {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let room = self.buf.len() - self.len;
+        let mut n = s.len().min(room);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        if n < s.len() { Err(core::fmt::Error) } else { Ok(()) }
+    }
 }
 
 pub(crate) fn stdout_write(buf: &[u8]) -> io::Result<usize> {
@@ -193,15 +220,20 @@ pub(crate) fn stderr_write(buf: &[u8]) -> io::Result<usize> {
     };
     let _ = stdout_flush();
     let err = rt.stderr.lock().unwrap_or_else(|e| e.into_inner());
-    match &*err {
-        Some(h) => write_all_handle(h, buf)?,
+    let result = match &*err {
+        Some(h) => write_all_handle(h, buf),
         None => {
             drop(err);
             let out = rt.stdout.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(h) = &out.handle {
-                write_all_handle(h, buf)?;
+            match (&out.handle, out.broken) {
+                (Some(h), false) => write_all_handle(h, buf),
+                _ => Err(io::Error::from(libeurali::Error::Closed)),
             }
         }
+    };
+    if result.is_err() {
+        // Errors matter most when nobody reads them: keep them on the kernel's debug line.
+        libeurali::debug_write(&String::from_utf8_lossy(buf));
     }
     Ok(buf.len())
 }

@@ -35,7 +35,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Called once as the thread ends (normally or by a panic).
+    /// Called as the thread ends (normally, by a panic, or by `process::exit`); idempotent.
     pub(crate) fn finish(&self) {
         if self.state.swap(DONE, Ordering::AcqRel) == WAITING {
             let h = self.notify.lock().ok().and_then(|mut n| n.take());

@@ -23,8 +23,14 @@ fn my_slot() -> Option<usize> {
     layout::stack_slot_of(core::ptr::addr_of!(marker) as u64)
 }
 
+/// The stack slot of the thread that ran `rt::start` (the program's main thread).
+static MAIN_SLOT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(usize::MAX);
+
 pub fn set_runtime(rt: Runtime) {
     let _ = RUNTIME.set(rt);
+    if let Some(s) = my_slot() {
+        MAIN_SLOT.store(s, Ordering::Relaxed);
+    }
 }
 
 pub fn runtime() -> Option<&'static Runtime> {
@@ -43,12 +49,14 @@ pub fn enter_thread(_: InheritedContext, shared: Arc<Shared>) {
     }
 }
 
+/// The thread is ending: tell its joiner (idempotent) and drop its shared state.
 pub fn leave_thread() {
     if let Some(s) = my_slot() {
         let old = THREADS[s].swap(core::ptr::null_mut(), Ordering::AcqRel);
         if !old.is_null() {
             // Safety: stored by `enter_thread` from `Arc::into_raw`.
-            drop(unsafe { Arc::from_raw(old) });
+            let shared = unsafe { Arc::from_raw(old) };
+            shared.finish();
         }
     }
 }
@@ -101,17 +109,14 @@ pub fn relax() {
     libeurali::yield_now();
 }
 
-/// The real kernel's panic path (called by the `#[panic_handler]`): report, then end the thread;
-/// `main`'s thread exits the process with status 101. Never aborts: `ud2` would halt the machine.
+/// The real kernel's panic path (called by the `#[panic_handler]`): report, then end the thread.
+/// The main thread exits the process with status 101; a spawned thread ends and its joiner sees
+/// the panic; any other thread just ends. Never aborts: `ud2` would halt the machine.
 pub fn on_panic(info: &core::panic::PanicInfo<'_>) -> ! {
     crate::rt::panic_message(info);
-    match current_shared() {
-        Some(shared) => {
-            shared.finish();
-            drop(shared);
-            leave_thread();
-            libeurali::exit_thread()
-        }
-        None => crate::rt::exit(crate::rt::PANIC_STATUS),
+    if my_slot().is_some() && my_slot() == Some(MAIN_SLOT.load(Ordering::Relaxed)) {
+        crate::rt::exit(crate::rt::PANIC_STATUS)
     }
+    leave_thread();
+    libeurali::exit_thread()
 }

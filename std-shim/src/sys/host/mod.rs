@@ -71,7 +71,12 @@ pub fn leave_thread() {
         let mut c = c.borrow_mut();
         (c.rt.take(), c.thread.take())
     });
-    drop(taken);
+    if let Ok((rt, thread)) = taken {
+        if let Some(t) = &thread {
+            t.finish(); // tell the joiner (idempotent)
+        }
+        drop((thread, rt));
+    }
 }
 
 pub fn current_thread_name() -> Option<String> {
