@@ -217,14 +217,16 @@ impl Kernel {
         shutdown(self.shared());
     }
 
-    /// The fault that halted the system, if one did (it stays halted).
+    /// The fault that halted the system, if one did (it stays halted). Looking counts: a kernel
+    /// whose fault was looked at with this or [`Kernel::take_fault`] does not panic when dropped.
     pub fn halted(&self) -> Option<Fault> {
         let mut sys = self.shared().lock();
         sys.fault_seen = true;
         sys.fault.clone()
     }
 
-    /// Takes the fault that halted the system (once), marking it as seen by the test.
+    /// Takes the fault that halted the system (once; later calls give `None`, though the system
+    /// stays halted), marking it as seen by the test.
     pub fn take_fault(&self) -> Option<Fault> {
         let mut sys = self.shared().lock();
         sys.fault_seen = true;

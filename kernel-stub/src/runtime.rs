@@ -206,8 +206,9 @@ fn no_context(regs: &mut Registers) {
     );
 }
 
-/// Ends the calling thread by unwinding, unless it is already unwinding from a panic (a second
-/// unwind would abort the test binary): then the call just fails with 12.
+/// Ends the calling thread by unwinding, unless it is already panicking (in a panic hook or a
+/// destructor during unwinding, where a second unwind would abort the test binary): then the
+/// call just fails with 12 and the thread ends when its unwinding does.
 fn end_thread(why: Stopped, regs: &mut Registers) {
     if std::thread::panicking() {
         regs.set_error(Error::Closed);
