@@ -10,7 +10,10 @@ fn main() {
     };
     if !programs.iter().any(|(name, _)| *name == init) {
         let names: Vec<&str> = programs.iter().map(|(n, _)| *n).collect();
-        eprintln!("eurali: no program named {init:?} (there are: {})", names.join(", "));
+        eprintln!(
+            "eurali: no program named {init:?} (there are: {})",
+            names.join(", ")
+        );
         std::process::exit(127);
     }
     let code = kernel_stub::boot::run(&programs, init, rest);

@@ -73,7 +73,11 @@ fn hello_prints_args_and_env() {
 #[test]
 fn default_program_is_hello() {
     let r = eurali(&[], "");
-    assert!(r.stdout.starts_with("Hello from eurali!\narg[0] = hello\n"), "{}", r.stdout);
+    assert!(
+        r.stdout.starts_with("Hello from eurali!\narg[0] = hello\n"),
+        "{}",
+        r.stdout
+    );
     assert_eq!(r.code, Some(0));
 }
 
@@ -84,7 +88,11 @@ fn exit_codes_reach_the_host() {
     assert!(r.stdout.contains("arg[2] = 3"));
     let r = eurali(&["hello", "--exit", "nope"], "");
     assert_eq!(r.code, Some(2));
-    assert!(r.stderr.contains("hello: --exit needs a number"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("hello: --exit needs a number"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -100,5 +108,9 @@ fn a_panic_is_reported_with_status_101() {
 fn unknown_program_is_a_clear_error() {
     let r = eurali(&["nosuch"], "");
     assert_eq!(r.code, Some(127));
-    assert!(r.stderr.contains("no program named \"nosuch\""), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no program named \"nosuch\""),
+        "{}",
+        r.stderr
+    );
 }

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use libeurali::params::ExecParams;
-use libeurali::{msgtype, new_rendezvous, receive, Handle, Message};
+use libeurali::{Handle, Message, msgtype, new_rendezvous, receive};
 
 use crate::devices::console;
 use crate::{Kernel, ProgramEntry};
@@ -66,7 +66,12 @@ pub fn run(programs: &[(&str, ProgramEntry)], init: &str, args: &[String]) -> i3
 }
 
 /// As [`run`], with the console bound to `console`.
-pub fn run_on(programs: &[(&str, ProgramEntry)], init: &str, args: &[String], console: Console) -> i32 {
+pub fn run_on(
+    programs: &[(&str, ProgramEntry)],
+    init: &str,
+    args: &[String],
+    console: Console,
+) -> i32 {
     let kernel = Kernel::new();
     for (name, entry) in programs {
         kernel.register_program(name, *entry);
@@ -81,7 +86,11 @@ pub fn run_on(programs: &[(&str, ProgramEntry)], init: &str, args: &[String], co
 }
 
 fn start_and_wait(kernel: &Kernel, init: &str, args: &[String], console: Console) -> i32 {
-    let Console { stdin, stdout, stderr } = console;
+    let Console {
+        stdin,
+        stdout,
+        stderr,
+    } = console;
     let started = (|| -> Result<Handle, libeurali::Error> {
         let (out_srv, out_cli) = new_rendezvous()?;
         let (err_srv, err_cli) = new_rendezvous()?;
@@ -102,7 +111,13 @@ fn start_and_wait(kernel: &Kernel, init: &str, args: &[String], console: Console
         // The kernel moved these by number out of our table through the parameter string.
         status_child.into_raw();
         err_cli.into_raw();
-        libeurali::exec(&Kernel::program_image(init), in_cli, out_cli, &params, false)?;
+        libeurali::exec(
+            &Kernel::program_image(init),
+            in_cli,
+            out_cli,
+            &params,
+            false,
+        )?;
         Ok(status)
     })();
     let status = match started {
@@ -132,7 +147,9 @@ fn start_and_wait(kernel: &Kernel, init: &str, args: &[String], console: Console
             return NO_STATUS;
         }
         if kernel.process_count() <= 1 {
-            return rx.recv_timeout(Duration::from_millis(100)).unwrap_or(NO_STATUS);
+            return rx
+                .recv_timeout(Duration::from_millis(100))
+                .unwrap_or(NO_STATUS);
         }
     }
 }

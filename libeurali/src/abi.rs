@@ -204,16 +204,28 @@ pub struct RawWord {
 
 impl RawWord {
     pub const fn value(v: u64) -> RawWord {
-        RawWord { kind: WordKind::Value, bits: v }
+        RawWord {
+            kind: WordKind::Value,
+            bits: v,
+        }
     }
     pub const fn handle(h: u64) -> RawWord {
-        RawWord { kind: WordKind::Handle, bits: h }
+        RawWord {
+            kind: WordKind::Handle,
+            bits: h,
+        }
     }
     pub const fn chunk(addr: u64) -> RawWord {
-        RawWord { kind: WordKind::Chunk, bits: addr }
+        RawWord {
+            kind: WordKind::Chunk,
+            bits: addr,
+        }
     }
     pub const fn err(code: u64) -> RawWord {
-        RawWord { kind: WordKind::Err, bits: code }
+        RawWord {
+            kind: WordKind::Err,
+            bits: code,
+        }
     }
 }
 
@@ -228,7 +240,11 @@ pub struct RawMessage {
 impl RawMessage {
     /// A message of three plain values.
     pub const fn short(data1: u64, data2: u64, data3: u64) -> RawMessage {
-        RawMessage { data1, data2: RawWord::value(data2), data3: RawWord::value(data3) }
+        RawMessage {
+            data1,
+            data2: RawWord::value(data2),
+            data3: RawWord::value(data3),
+        }
     }
 
     /// Whether any word is a handle, chunk or error: the kernel's condition for LONG on receive.
@@ -272,14 +288,21 @@ impl RawMessage {
         };
         RawMessage {
             data1: rdi,
-            data2: RawWord { kind: k2, bits: rsi },
-            data3: RawWord { kind: k3, bits: rdx },
+            data2: RawWord {
+                kind: k2,
+                bits: rsi,
+            },
+            data3: RawWord {
+                kind: k3,
+                bits: rdx,
+            },
         }
     }
 
     /// Decode a message as a sender's registers present it (ERR type bits read as values).
     pub const fn from_send(regs: &Registers) -> RawMessage {
-        let mut m = RawMessage::from_control(regs.rax & bits::CONTROL_MASK, regs.rdi, regs.rsi, regs.rdx);
+        let mut m =
+            RawMessage::from_control(regs.rax & bits::CONTROL_MASK, regs.rdi, regs.rsi, regs.rdx);
         if matches!(m.data2.kind, WordKind::Err) {
             m.data2.kind = WordKind::Value;
         }
@@ -385,26 +408,56 @@ impl Call {
         match r.number() {
             nr::FORK_THREAD => Call::ForkThread { r8: r.r8, r9: r.r9 },
             nr::EXIT_THREAD => Call::ExitThread,
-            nr::DEBUG_WRITE => Call::DebugWrite(UserSlice { ptr: r.rdi, len: r.rsi }),
+            nr::DEBUG_WRITE => Call::DebugWrite(UserSlice {
+                ptr: r.rdi,
+                len: r.rsi,
+            }),
             nr::RECEIVE => Call::Receive { handle: r.rdi },
-            nr::SEND => Call::Send { handle: hi32, msg: RawMessage::from_send(r) },
-            nr::SEND_RECEIVE => Call::SendReceive { handle: hi32, msg: RawMessage::from_send(r) },
-            nr::OPEN => Call::Open(UserSlice { ptr: r.rdi, len: r.rsi }),
-            nr::MALLOC => Call::Malloc { pages: r.rdi, max_physaddr: r.rsi },
+            nr::SEND => Call::Send {
+                handle: hi32,
+                msg: RawMessage::from_send(r),
+            },
+            nr::SEND_RECEIVE => Call::SendReceive {
+                handle: hi32,
+                msg: RawMessage::from_send(r),
+            },
+            nr::OPEN => Call::Open(UserSlice {
+                ptr: r.rdi,
+                len: r.rsi,
+            }),
+            nr::MALLOC => Call::Malloc {
+                pages: r.rdi,
+                max_physaddr: r.rsi,
+            },
             nr::FREE => Call::Free { addr: r.rdi },
             nr::YIELD => Call::Yield,
             nr::NEW_RENDEZVOUS => Call::NewRendezvous,
             nr::COPY_RENDEZVOUS => Call::CopyRendezvous { handle: r.rdi },
             nr::EXEC => Call::Exec(ExecCall {
                 flags: (r.rax >> 8) as u8,
-                elf: UserSlice { ptr: r.rdi, len: hi32 as u64 },
+                elf: UserSlice {
+                    ptr: r.rdi,
+                    len: hi32 as u64,
+                },
                 stdin: (r.rsi >> 32) as u32,
                 stdout: r.rsi as u32,
-                param: UserSlice { ptr: r.rdx, len: (r.rax >> 16) as u16 as u64 },
+                param: UserSlice {
+                    ptr: r.rdx,
+                    len: (r.rax >> 16) as u16 as u64,
+                },
             }),
-            nr::MOUNT => Call::Mount { handle: hi32, path: UserSlice { ptr: r.rdi, len: r.rsi } },
+            nr::MOUNT => Call::Mount {
+                handle: hi32,
+                path: UserSlice {
+                    ptr: r.rdi,
+                    len: r.rsi,
+                },
+            },
             nr::LIST_MOUNTS => Call::ListMounts,
-            nr::UMOUNT => Call::Umount(UserSlice { ptr: r.rdi, len: r.rsi }),
+            nr::UMOUNT => Call::Umount(UserSlice {
+                ptr: r.rdi,
+                len: r.rsi,
+            }),
             nr::CLOSE => Call::Close { handle: r.rdi },
             nr::AWAIT_INTERRUPT => Call::AwaitInterrupt,
             _ => Call::Unknown { rax: r.rax },
@@ -416,7 +469,14 @@ impl Call {
     /// Fields wider than their register field are truncated exactly as the bit layout demands
     /// (exec's param length to 16 bits, its ELF length to 32 bits).
     pub const fn encode(&self) -> Registers {
-        let mut r = Registers { rax: 0, rdi: 0, rsi: 0, rdx: 0, r8: 0, r9: 0 };
+        let mut r = Registers {
+            rax: 0,
+            rdi: 0,
+            rsi: 0,
+            rdx: 0,
+            r8: 0,
+            r9: 0,
+        };
         match *self {
             Call::ForkThread { r8, r9 } => {
                 r.rax = nr::FORK_THREAD as u64;
@@ -434,7 +494,11 @@ impl Call {
                 r.rdi = handle;
             }
             Call::Send { handle, msg } | Call::SendReceive { handle, msg } => {
-                let n = if matches!(self, Call::Send { .. }) { nr::SEND } else { nr::SEND_RECEIVE };
+                let n = if matches!(self, Call::Send { .. }) {
+                    nr::SEND
+                } else {
+                    nr::SEND_RECEIVE
+                };
                 r.rax = n as u64 | msg.send_control() | ((handle as u64) << 32);
                 r.rdi = msg.data1;
                 r.rsi = msg.data2.bits;
@@ -445,7 +509,10 @@ impl Call {
                 r.rdi = s.ptr;
                 r.rsi = s.len;
             }
-            Call::Malloc { pages, max_physaddr } => {
+            Call::Malloc {
+                pages,
+                max_physaddr,
+            } => {
                 r.rax = nr::MALLOC as u64;
                 r.rdi = pages;
                 r.rsi = max_physaddr;
@@ -500,7 +567,14 @@ impl Call {
 
     /// Whether the real kernel leaves RAX holding the call number instead of a status (§9.19).
     pub const fn returns_no_status(&self) -> bool {
-        matches!(self, Call::Close { .. } | Call::Yield | Call::DebugWrite(_) | Call::AwaitInterrupt | Call::Unknown { .. })
+        matches!(
+            self,
+            Call::Close { .. }
+                | Call::Yield
+                | Call::DebugWrite(_)
+                | Call::AwaitInterrupt
+                | Call::Unknown { .. }
+        )
     }
 }
 
@@ -512,35 +586,72 @@ mod tests {
     fn msgs() -> [RawMessage; 6] {
         [
             RawMessage::short(1, 2, 3),
-            RawMessage { data1: 7, data2: RawWord::handle(4), data3: RawWord::value(9) },
-            RawMessage { data1: 7, data2: RawWord::value(9), data3: RawWord::chunk(layout::chunk_slot_base(3)) },
-            RawMessage { data1: u64::MAX, data2: RawWord::chunk(layout::chunk_slot_base(1)), data3: RawWord::handle(0) },
-            RawMessage { data1: 0, data2: RawWord::handle(u32::MAX as u64), data3: RawWord::handle(1) },
-            RawMessage { data1: 5, data2: RawWord::value(0x20000), data3: RawWord::chunk(layout::chunk_slot_base(1)) },
+            RawMessage {
+                data1: 7,
+                data2: RawWord::handle(4),
+                data3: RawWord::value(9),
+            },
+            RawMessage {
+                data1: 7,
+                data2: RawWord::value(9),
+                data3: RawWord::chunk(layout::chunk_slot_base(3)),
+            },
+            RawMessage {
+                data1: u64::MAX,
+                data2: RawWord::chunk(layout::chunk_slot_base(1)),
+                data3: RawWord::handle(0),
+            },
+            RawMessage {
+                data1: 0,
+                data2: RawWord::handle(u32::MAX as u64),
+                data3: RawWord::handle(1),
+            },
+            RawMessage {
+                data1: 5,
+                data2: RawWord::value(0x20000),
+                data3: RawWord::chunk(layout::chunk_slot_base(1)),
+            },
         ]
     }
 
     #[test]
     fn every_call_round_trips() {
-        let s = UserSlice { ptr: 0x40_1234, len: 17 };
+        let s = UserSlice {
+            ptr: 0x40_1234,
+            len: 17,
+        };
         let mut calls = vec![
-            Call::ForkThread { r8: 0x40_1000, r9: 42 },
+            Call::ForkThread {
+                r8: 0x40_1000,
+                r9: 42,
+            },
             Call::ExitThread,
             Call::DebugWrite(s),
             Call::Receive { handle: 3 },
             Call::Receive { handle: u64::MAX },
             Call::Open(s),
-            Call::Malloc { pages: 3, max_physaddr: 0xFFFF_FFFF },
-            Call::Free { addr: layout::chunk_slot_base(2) + 5 },
+            Call::Malloc {
+                pages: 3,
+                max_physaddr: 0xFFFF_FFFF,
+            },
+            Call::Free {
+                addr: layout::chunk_slot_base(2) + 5,
+            },
             Call::Yield,
             Call::NewRendezvous,
             Call::CopyRendezvous { handle: 1 },
             Call::Exec(ExecCall {
                 flags: 1,
-                elf: UserSlice { ptr: 0x40_0000, len: 0xFFFF_FFFF },
+                elf: UserSlice {
+                    ptr: 0x40_0000,
+                    len: 0xFFFF_FFFF,
+                },
                 stdin: 7,
                 stdout: u32::MAX,
-                param: UserSlice { ptr: 0x41_0000, len: 0xFFFF },
+                param: UserSlice {
+                    ptr: 0x41_0000,
+                    len: 0xFFFF,
+                },
             }),
             Call::Mount { handle: 9, path: s },
             Call::ListMounts,
@@ -552,7 +663,10 @@ mod tests {
         ];
         for m in msgs() {
             calls.push(Call::Send { handle: 5, msg: m });
-            calls.push(Call::SendReceive { handle: u32::MAX, msg: m });
+            calls.push(Call::SendReceive {
+                handle: u32::MAX,
+                msg: m,
+            });
         }
         for c in calls {
             assert_eq!(Call::decode(&c.encode()), c, "{c:?}");
@@ -562,22 +676,39 @@ mod tests {
     #[test]
     fn dispatch_uses_only_the_low_byte() {
         // RAX = 0x100 is fork_thread (§1.2).
-        let r = Registers { rax: 0x100, ..Default::default() };
+        let r = Registers {
+            rax: 0x100,
+            ..Default::default()
+        };
         assert!(matches!(Call::decode(&r), Call::ForkThread { .. }));
-        assert_eq!(Call::decode(&Registers { rax: 0x1_0000_0003, rdi: 4, ..Default::default() }), Call::Receive { handle: 4 });
+        assert_eq!(
+            Call::decode(&Registers {
+                rax: 0x1_0000_0003,
+                rdi: 4,
+                ..Default::default()
+            }),
+            Call::Receive { handle: 4 }
+        );
     }
 
     #[test]
     fn exact_bits_of_the_document() {
         // send on handle 5 of Long(handle in data2, chunk in data3).
-        let m = RawMessage { data1: 1, data2: RawWord::handle(2), data3: RawWord::chunk(0x280_4000_0000) };
+        let m = RawMessage {
+            data1: 1,
+            data2: RawWord::handle(2),
+            data3: RawWord::chunk(0x280_4000_0000),
+        };
         let r = Call::Send { handle: 5, msg: m }.encode();
         assert_eq!(r.rax, 0x0000_0005_0000_1304);
         assert_eq!(m.send_control(), 0x100 | 0x200 | 0x1000);
         // exec: 12 | flags<<8 | param_len<<16 | elf_len<<32
         let e = Call::Exec(ExecCall {
             flags: 1,
-            elf: UserSlice { ptr: 1, len: 0x1234 },
+            elf: UserSlice {
+                ptr: 1,
+                len: 0x1234,
+            },
             stdin: 3,
             stdout: 4,
             param: UserSlice { ptr: 2, len: 0x56 },
@@ -586,7 +717,11 @@ mod tests {
         assert_eq!(e.rax, 0x0000_1234_0056_010C);
         assert_eq!(e.rsi, 0x0000_0003_0000_0004);
         // The kernel's VIDEO_MEMORY message arrives with RAX = 0x1100 (§4.1).
-        let vm = RawMessage { data1: 5, data2: RawWord::value(0x20000), data3: RawWord::chunk(0x280_4000_0000) };
+        let vm = RawMessage {
+            data1: 5,
+            data2: RawWord::value(0x20000),
+            data3: RawWord::chunk(0x280_4000_0000),
+        };
         let mut regs = Registers::default();
         vm.deliver(&mut regs, None);
         assert_eq!(regs.rax, 0x1100);
@@ -601,19 +736,32 @@ mod tests {
     #[test]
     fn long_of_values_arrives_short_and_err_is_not_sent() {
         // A sender's ERR type bits are read as a value.
-        let r = Registers { rax: 4 | 0x100 | 0x600, rdi: 1, rsi: 2, rdx: 3, ..Default::default() };
+        let r = Registers {
+            rax: 4 | 0x100 | 0x600,
+            rdi: 1,
+            rsi: 2,
+            rdx: 3,
+            ..Default::default()
+        };
         let m = RawMessage::from_send(&r);
         assert_eq!(m, RawMessage::short(1, 2, 3));
         let mut out = Registers::default();
         m.deliver(&mut out, None);
         assert_eq!(out.rax, 0);
         // A received ERR word keeps its kind.
-        let e = RawMessage { data1: 1, data2: RawWord::err(11), data3: RawWord::value(0) };
+        let e = RawMessage {
+            data1: 1,
+            data2: RawWord::err(11),
+            data3: RawWord::value(0),
+        };
         e.deliver(&mut out, None);
         assert_eq!(out.rax, 0x100 | 0x600);
         assert_eq!(RawMessage::from_received(&out), e);
         // With LONG clear the type bits are ignored.
-        assert_eq!(RawMessage::from_control(0x600, 1, 2, 3), RawMessage::short(1, 2, 3));
+        assert_eq!(
+            RawMessage::from_control(0x600, 1, 2, 3),
+            RawMessage::short(1, 2, 3)
+        );
     }
 
     #[test]
@@ -624,7 +772,10 @@ mod tests {
         assert_eq!(layout::chunk_slot_of(0x0000_02FF_FFFF_FFFF), Some(511));
         assert_eq!(layout::chunk_slot_of(0x0000_0300_0000_0000), None);
         assert_eq!(layout::chunk_slot_of(0x0000_0280_3FFF_FFFF), None);
-        assert_eq!(layout::stack_slot_of(layout::STACKS_START + 0x8000 * 3 + 5), Some(3));
+        assert_eq!(
+            layout::stack_slot_of(layout::STACKS_START + 0x8000 * 3 + 5),
+            Some(3)
+        );
         assert_eq!(layout::stack_slot_of(layout::HEAP_START), None);
     }
 }

@@ -28,6 +28,8 @@ pub mod raw;
 pub mod syscall;
 
 pub use error::{Error, Result};
-pub use message::{call_send, rcall, receive, send, send_receive, yield_now, Message, SendError, Word};
-pub use object::{new_rendezvous, Handle, MemoryChunk};
+pub use message::{
+    Message, SendError, Word, call_send, rcall, receive, send, send_receive, yield_now,
+};
+pub use object::{Handle, MemoryChunk, new_rendezvous};
 pub use syscall::*;

@@ -8,7 +8,7 @@
 
 use crate::abi::{Call, RawMessage, RawWord, WordKind};
 use crate::error::{Error, Result};
-use crate::object::{call, Handle, MemoryChunk};
+use crate::object::{Handle, MemoryChunk, call};
 
 /// One data word of a Long message.
 #[derive(Debug, PartialEq, Eq)]
@@ -72,7 +72,11 @@ impl Message {
     pub fn raw(&self) -> RawMessage {
         match self {
             Message::Short(a, b, c) => RawMessage::short(*a, *b, *c),
-            Message::Long(a, b, c) => RawMessage { data1: *a, data2: b.raw(), data3: c.raw() },
+            Message::Long(a, b, c) => RawMessage {
+                data1: *a,
+                data2: b.raw(),
+                data3: c.raw(),
+            },
         }
     }
 
@@ -120,12 +124,22 @@ impl core::fmt::Display for SendError {
     }
 }
 
-fn transfer(handle: &Handle, msg: Message, with_reply: bool) -> core::result::Result<Option<Message>, SendError> {
+fn transfer(
+    handle: &Handle,
+    msg: Message,
+    with_reply: bool,
+) -> core::result::Result<Option<Message>, SendError> {
     let raw = msg.raw();
     let c = if with_reply {
-        Call::SendReceive { handle: handle.raw(), msg: raw }
+        Call::SendReceive {
+            handle: handle.raw(),
+            msg: raw,
+        }
     } else {
-        Call::Send { handle: handle.raw(), msg: raw }
+        Call::Send {
+            handle: handle.raw(),
+            msg: raw,
+        }
     };
     let r = call(c);
     match r.error() {
@@ -138,13 +152,22 @@ fn transfer(handle: &Handle, msg: Message, with_reply: bool) -> core::result::Re
             core::mem::forget(msg);
             // Safety: the kernel re-inserted our message's objects and names them here.
             let back = unsafe { Message::from_raw(RawMessage::from_received(&r)) };
-            Err(SendError { error, message: Some(back) })
+            Err(SendError {
+                error,
+                message: Some(back),
+            })
         }
         Some(Error::Closed) if with_reply => {
             core::mem::forget(msg);
-            Err(SendError { error: Error::Closed, message: None })
+            Err(SendError {
+                error: Error::Closed,
+                message: None,
+            })
         }
-        Some(error) => Err(SendError { error, message: Some(msg) }),
+        Some(error) => Err(SendError {
+            error,
+            message: Some(msg),
+        }),
     }
 }
 
@@ -160,7 +183,9 @@ pub fn send_receive(handle: &Handle, msg: Message) -> core::result::Result<Messa
 
 /// `receive`: blocks until a message arrives.
 pub fn receive(handle: &Handle) -> Result<Message> {
-    let r = call(Call::Receive { handle: handle.raw() as u64 });
+    let r = call(Call::Receive {
+        handle: handle.raw() as u64,
+    });
     match r.error() {
         // Safety: a successful receive delivers a message into our tables.
         None => Ok(unsafe { Message::from_raw(RawMessage::from_received(&r)) }),
@@ -179,7 +204,10 @@ fn retrying<T>(
     let mut tries = 0;
     loop {
         match f(handle, msg) {
-            Err(SendError { error, message: Some(m) }) if error.is_transient() && tries < RETRIES => {
+            Err(SendError {
+                error,
+                message: Some(m),
+            }) if error.is_transient() && tries < RETRIES => {
                 tries += 1;
                 msg = m;
                 yield_now();

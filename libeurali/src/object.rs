@@ -1,7 +1,7 @@
 //! Owned kernel objects: [`Handle`] (a slot in the process's rendezvous table) and [`MemoryChunk`]
 //! (a 1 GiB chunk slot). Neither is `Copy`: sending one moves it, dropping one closes or frees it.
 
-use crate::abi::{layout, Call, Registers};
+use crate::abi::{Call, Registers, layout};
 use crate::error::{Error, Result};
 use crate::raw;
 
@@ -50,14 +50,18 @@ impl Handle {
 
     /// A second handle to the same rendezvous (`copy_rendezvous`).
     pub fn try_clone(&self) -> Result<Handle> {
-        let r = checked(Call::CopyRendezvous { handle: self.0 as u64 })?;
+        let r = checked(Call::CopyRendezvous {
+            handle: self.0 as u64,
+        })?;
         Ok(Handle(r.rdi as u32))
     }
 }
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        call(Call::Close { handle: self.0 as u64 });
+        call(Call::Close {
+            handle: self.0 as u64,
+        });
     }
 }
 
@@ -87,8 +91,14 @@ impl MemoryChunk {
         if pages > layout::MAX_CHUNK_PAGES {
             return Err(Error::Memory);
         }
-        let r = checked(Call::Malloc { pages, max_physaddr: 0 })?;
-        let mut c = MemoryChunk { base: r.rdi, len: (pages * layout::PAGE_SIZE) as usize };
+        let r = checked(Call::Malloc {
+            pages,
+            max_physaddr: 0,
+        })?;
+        let mut c = MemoryChunk {
+            base: r.rdi,
+            len: (pages * layout::PAGE_SIZE) as usize,
+        };
         c.as_mut_slice().fill(0);
         Ok(c)
     }
@@ -100,8 +110,14 @@ impl MemoryChunk {
         if pages > layout::MAX_CHUNK_PAGES || max_physaddr == 0 {
             return Err(Error::Param);
         }
-        let r = checked(Call::Malloc { pages, max_physaddr })?;
-        let mut c = MemoryChunk { base: r.rdi, len: (pages * layout::PAGE_SIZE) as usize };
+        let r = checked(Call::Malloc {
+            pages,
+            max_physaddr,
+        })?;
+        let mut c = MemoryChunk {
+            base: r.rdi,
+            len: (pages * layout::PAGE_SIZE) as usize,
+        };
         c.as_mut_slice().fill(0);
         Ok((c, r.rsi))
     }

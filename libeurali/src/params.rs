@@ -39,18 +39,29 @@ pub struct ParamParser<'a> {
 
 impl<'a> ParamParser<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
-        ParamParser { rest: bytes, failed: false }
+        ParamParser {
+            rest: bytes,
+            failed: false,
+        }
     }
 
     fn take_path(&mut self) -> &'a [u8] {
-        let end = self.rest.iter().position(|&b| b == b':').unwrap_or(self.rest.len());
+        let end = self
+            .rest
+            .iter()
+            .position(|&b| b == b':')
+            .unwrap_or(self.rest.len());
         let path = &self.rest[..end];
         self.rest = &self.rest[(end + 1).min(self.rest.len())..];
         path
     }
 
     fn take_block(&mut self) -> &'a [u8] {
-        let end = self.rest.iter().position(|&b| b == 0).unwrap_or(self.rest.len());
+        let end = self
+            .rest
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(self.rest.len());
         let block = &self.rest[..end];
         self.rest = &self.rest[(end + 1).min(self.rest.len())..];
         block
@@ -72,14 +83,19 @@ impl<'a> Iterator for ParamParser<'a> {
             b'N' => ParamItem::New,
             b'm' => {
                 let digits = self.rest.iter().take_while(|b| b.is_ascii_digit()).count();
-                let handle = self.rest[..digits]
-                    .iter()
-                    .fold(0u64, |n, d| n.saturating_mul(10).saturating_add((d - b'0') as u64));
+                let handle = self.rest[..digits].iter().fold(0u64, |n, d| {
+                    n.saturating_mul(10).saturating_add((d - b'0') as u64)
+                });
                 // One delimiter byte (any non-digit), if there is one.
                 self.rest = &self.rest[(digits + 1).min(self.rest.len())..];
-                ParamItem::Mount { handle, path: self.take_path() }
+                ParamItem::Mount {
+                    handle,
+                    path: self.take_path(),
+                }
             }
-            b'-' => ParamItem::Umount { path: self.take_path() },
+            b'-' => ParamItem::Umount {
+                path: self.take_path(),
+            },
             b'A' => ParamItem::Args(self.take_block()),
             b'E' => ParamItem::Env(self.take_block()),
             _ => {
@@ -178,7 +194,8 @@ impl ExecParams {
     /// `m`: move handle number `handle` to `path` in the selected VFS.
     pub fn mount(mut self, handle: u32, path: &str) -> Result<Self, Error> {
         check_path(path)?;
-        self.bytes.extend_from_slice(alloc::format!("m{handle}|{path}:").as_bytes());
+        self.bytes
+            .extend_from_slice(alloc::format!("m{handle}|{path}:").as_bytes());
         Ok(self)
     }
 
@@ -238,12 +255,20 @@ impl ExecParams {
 
 #[cfg(feature = "alloc")]
 fn check_path(p: &str) -> Result<(), Error> {
-    if p.contains(':') || p.contains('\0') { Err(Error::Param) } else { Ok(()) }
+    if p.contains(':') || p.contains('\0') {
+        Err(Error::Param)
+    } else {
+        Ok(())
+    }
 }
 
 #[cfg(feature = "alloc")]
 fn check_field(f: &[u8]) -> Result<(), Error> {
-    if f.contains(&0) || f.contains(&FIELD_SEP) { Err(Error::Param) } else { Ok(()) }
+    if f.contains(&0) || f.contains(&FIELD_SEP) {
+        Err(Error::Param)
+    } else {
+        Ok(())
+    }
 }
 
 /// Writes the kernel's `list_mounts` text: `[` then `"path",` per entry then `]` (§5.1; not
@@ -273,7 +298,9 @@ pub fn parse_mount_list(text: &[u8]) -> Result<alloc::vec::Vec<alloc::string::St
         }
         rest = rest.strip_prefix(b"\"").ok_or(Error::Param)?;
         let end = (0..rest.len())
-            .find(|&i| rest[i..].starts_with(b"\",") && matches!(rest.get(i + 2), Some(b'"') | Some(b']')))
+            .find(|&i| {
+                rest[i..].starts_with(b"\",") && matches!(rest.get(i + 2), Some(b'"') | Some(b']'))
+            })
             .ok_or(Error::Param)?;
         let path = core::str::from_utf8(&rest[..end]).map_err(|_| Error::Utf8)?;
         out.push(alloc::string::String::from(path));
@@ -293,19 +320,31 @@ mod tests {
         assert_eq!(
             items,
             [
-                ParamItem::Mount { handle: 3, path: b"/dev/x" },
+                ParamItem::Mount {
+                    handle: 3,
+                    path: b"/dev/x"
+                },
                 ParamItem::Copy,
                 ParamItem::Umount { path: b"/tmp" },
                 ParamItem::Args(b"hello\x03world"),
                 ParamItem::Env(b"k=v"),
                 ParamItem::New,
-                ParamItem::Mount { handle: 0, path: b"/a" },
+                ParamItem::Mount {
+                    handle: 0,
+                    path: b"/a"
+                },
             ]
         );
         let bad: Vec<_> = ParamParser::new(b"SxS").collect();
         assert_eq!(bad, [Ok(ParamItem::Share), Err(Error::Param)]);
         let huge: Vec<_> = ParamParser::new(b"m99999999999999999999999|/p").collect();
-        assert_eq!(huge, [Ok(ParamItem::Mount { handle: u64::MAX, path: b"/p" })]);
+        assert_eq!(
+            huge,
+            [Ok(ParamItem::Mount {
+                handle: u64::MAX,
+                path: b"/p"
+            })]
+        );
         // Arbitrary bytes never panic.
         for n in 0..=255u8 {
             for m in [0u8, b'm', b'A', b':', b'|', b'9'] {
@@ -329,18 +368,44 @@ mod tests {
             .unwrap();
         let items: Vec<_> = ParamParser::new(&p).collect::<Result<_, _>>().unwrap();
         assert_eq!(items[0], ParamItem::Copy);
-        assert_eq!(items[1], ParamItem::Mount { handle: 4, path: b"/dev/console" });
-        let ParamItem::Args(a) = items[2] else { panic!() };
+        assert_eq!(
+            items[1],
+            ParamItem::Mount {
+                handle: 4,
+                path: b"/dev/console"
+            }
+        );
+        let ParamItem::Args(a) = items[2] else {
+            panic!()
+        };
         assert_eq!(fields(a).collect::<Vec<_>>(), [&b"echo"[..], b"a b", b""]);
-        let ParamItem::Env(e) = items[3] else { panic!() };
+        let ParamItem::Env(e) = items[3] else {
+            panic!()
+        };
         let recs: Vec<_> = fields(e).map(env_record).collect();
         assert_eq!(recs, [(&b"PWD"[..], &b"/home"[..]), (b"X", b"")]);
-        assert_eq!(ExecParams::new().args(&["a\x03"]).unwrap_err(), Error::Param);
-        assert_eq!(ExecParams::new().mount(1, "/a:b").unwrap_err(), Error::Param);
-        assert_eq!(ExecParams::new().env(&[("A=B", "c")]).unwrap_err(), Error::Param);
+        assert_eq!(
+            ExecParams::new().args(&["a\x03"]).unwrap_err(),
+            Error::Param
+        );
+        assert_eq!(
+            ExecParams::new().mount(1, "/a:b").unwrap_err(),
+            Error::Param
+        );
+        assert_eq!(
+            ExecParams::new().env(&[("A=B", "c")]).unwrap_err(),
+            Error::Param
+        );
         assert_eq!(fields(b"").count(), 0);
         let long = "x".repeat(70_000);
-        assert_eq!(ExecParams::new().args(&[long]).unwrap().finish().unwrap_err(), Error::Param);
+        assert_eq!(
+            ExecParams::new()
+                .args(&[long])
+                .unwrap()
+                .finish()
+                .unwrap_err(),
+            Error::Param
+        );
     }
 
     #[test]

@@ -3,11 +3,14 @@
 
 use crate::abi::{Call, ExecCall, UserSlice};
 use crate::error::{Error, Result};
-use crate::object::{call, checked, Handle, MemoryChunk};
+use crate::object::{Handle, MemoryChunk, call, checked};
 use crate::raw;
 
 fn slice(b: &[u8]) -> UserSlice {
-    UserSlice { ptr: b.as_ptr() as u64, len: b.len() as u64 }
+    UserSlice {
+        ptr: b.as_ptr() as u64,
+        len: b.len() as u64,
+    }
 }
 
 /// `debug_write`: the kernel's own screen line. Nothing is written for an empty string.
@@ -42,7 +45,10 @@ pub fn open(path: &str) -> Result<(Handle, usize)> {
 /// not UTF-8; not possible from a `&str`) the kernel keeps the handle out of the table; on error 3
 /// it names no handle. Either way the handle comes back.
 pub fn mount(path: &str, handle: Handle) -> core::result::Result<(), (Error, Handle)> {
-    let r = call(Call::Mount { handle: handle.raw(), path: slice(path.as_bytes()) });
+    let r = call(Call::Mount {
+        handle: handle.raw(),
+        path: slice(path.as_bytes()),
+    });
     match r.error() {
         None => {
             handle.into_raw();
@@ -79,12 +85,25 @@ pub fn list_mounts() -> Result<alloc::vec::Vec<alloc::string::String>> {
 /// The handles are consumed whatever happens: the kernel loses them on most failures (§4.6). An
 /// empty ELF or an over-long parameter string is refused here, before the kernel sees (and loses)
 /// anything.
-pub fn exec(elf: &[u8], stdin: Handle, stdout: Handle, params: &[u8], perm_io: bool) -> Result<u64> {
-    if elf.is_empty() || elf.len() > u32::MAX as usize || params.len() > crate::abi::layout::MAX_PARAM_LEN {
+pub fn exec(
+    elf: &[u8],
+    stdin: Handle,
+    stdout: Handle,
+    params: &[u8],
+    perm_io: bool,
+) -> Result<u64> {
+    if elf.is_empty()
+        || elf.len() > u32::MAX as usize
+        || params.len() > crate::abi::layout::MAX_PARAM_LEN
+    {
         return Err(Error::Param);
     }
     let c = Call::Exec(ExecCall {
-        flags: if perm_io { crate::abi::bits::EXEC_PERM_IO } else { 0 },
+        flags: if perm_io {
+            crate::abi::bits::EXEC_PERM_IO
+        } else {
+            0
+        },
         elf: slice(elf),
         stdin: stdin.into_raw(),
         stdout: stdout.into_raw(),
@@ -100,7 +119,8 @@ pub fn exec(elf: &[u8], stdin: Handle, stdout: Handle, params: &[u8], perm_io: b
 /// [`exit_thread`].
 pub unsafe fn spawn_thread(entry: raw::ThreadEntry, arg: u64) -> Result<u64> {
     // Safety: forwarded.
-    unsafe { raw::spawn_thread(entry, arg) }.map_err(|rax| Error::from_code((rax & 0x7F) as u8).unwrap_or(Error::Other(0)))
+    unsafe { raw::spawn_thread(entry, arg) }
+        .map_err(|rax| Error::from_code((rax & 0x7F) as u8).unwrap_or(Error::Other(0)))
 }
 
 /// What a program finds in its registers at entry (§4.2).

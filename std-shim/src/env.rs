@@ -5,11 +5,15 @@ use alloc::vec::Vec;
 use core::fmt;
 
 fn snapshot_args() -> Vec<String> {
-    crate::sys::runtime().map(|rt| rt.args.clone()).unwrap_or_default()
+    crate::sys::runtime()
+        .map(|rt| rt.args.clone())
+        .unwrap_or_default()
 }
 
 fn snapshot_vars() -> Vec<(String, String)> {
-    crate::sys::runtime().and_then(|rt| rt.env.lock().ok().map(|e| e.clone())).unwrap_or_default()
+    crate::sys::runtime()
+        .and_then(|rt| rt.env.lock().ok().map(|e| e.clone()))
+        .unwrap_or_default()
 }
 
 /// The arguments, `args[0]` being the program's name as the parent gave it.
@@ -36,7 +40,9 @@ impl DoubleEndedIterator for Args {
 }
 
 pub fn args() -> Args {
-    Args { inner: snapshot_args().into_iter() }
+    Args {
+        inner: snapshot_args().into_iter(),
+    }
 }
 
 /// The environment's `(key, value)` pairs, in the order the parent gave them.
@@ -52,7 +58,9 @@ impl Iterator for Vars {
 }
 
 pub fn vars() -> Vars {
-    Vars { inner: snapshot_vars().into_iter() }
+    Vars {
+        inner: snapshot_vars().into_iter(),
+    }
 }
 
 /// Why [`var`] found no value.
@@ -66,7 +74,9 @@ impl fmt::Display for VarError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             VarError::NotPresent => f.write_str("environment variable not found"),
-            VarError::NotUnicode(s) => write!(f, "environment variable was not valid unicode: {s:?}"),
+            VarError::NotUnicode(s) => {
+                write!(f, "environment variable was not valid unicode: {s:?}")
+            }
         }
     }
 }
@@ -75,7 +85,11 @@ impl core::error::Error for VarError {}
 
 pub fn var<K: AsRef<str>>(key: K) -> Result<String, VarError> {
     let key = key.as_ref();
-    snapshot_vars().into_iter().find(|(k, _)| k == key).map(|(_, v)| v).ok_or(VarError::NotPresent)
+    snapshot_vars()
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+        .ok_or(VarError::NotPresent)
 }
 
 /// Sets a variable for this process (and the children it starts afterwards).
@@ -84,13 +98,13 @@ pub fn var<K: AsRef<str>>(key: K) -> Result<String, VarError> {
 /// As in std (2024 edition): other threads may be reading the environment. Here the store is
 /// locked, so this is sound; the `unsafe` keeps std's signature.
 pub unsafe fn set_var<K: AsRef<str>, V: AsRef<str>>(key: K, value: V) {
-    if let Some(rt) = crate::sys::runtime() {
-        if let Ok(mut env) = rt.env.lock() {
-            let (key, value) = (key.as_ref(), value.as_ref());
-            match env.iter_mut().find(|(k, _)| k == key) {
-                Some(slot) => slot.1 = String::from(value),
-                None => env.push((String::from(key), String::from(value))),
-            }
+    if let Some(rt) = crate::sys::runtime()
+        && let Ok(mut env) = rt.env.lock()
+    {
+        let (key, value) = (key.as_ref(), value.as_ref());
+        match env.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = String::from(value),
+            None => env.push((String::from(key), String::from(value))),
         }
     }
 }
@@ -100,9 +114,9 @@ pub unsafe fn set_var<K: AsRef<str>, V: AsRef<str>>(key: K, value: V) {
 /// # Safety
 /// As [`set_var`].
 pub unsafe fn remove_var<K: AsRef<str>>(key: K) {
-    if let Some(rt) = crate::sys::runtime() {
-        if let Ok(mut env) = rt.env.lock() {
-            env.retain(|(k, _)| k != key.as_ref());
-        }
+    if let Some(rt) = crate::sys::runtime()
+        && let Ok(mut env) = rt.env.lock()
+    {
+        env.retain(|(k, _)| k != key.as_ref());
     }
 }

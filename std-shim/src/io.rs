@@ -88,8 +88,13 @@ pub type Result<T> = core::result::Result<T, Error>;
 
 impl Error {
     /// An error of `kind` carrying any error value (or a string).
-    pub fn new<E: Into<Box<dyn core::error::Error + Send + Sync>>>(kind: ErrorKind, error: E) -> Error {
-        Error { repr: Repr::Custom(kind, error.into()) }
+    pub fn new<E: Into<Box<dyn core::error::Error + Send + Sync>>>(
+        kind: ErrorKind,
+        error: E,
+    ) -> Error {
+        Error {
+            repr: Repr::Custom(kind, error.into()),
+        }
     }
 
     /// An `Other` error carrying `error`.
@@ -99,7 +104,9 @@ impl Error {
 
     /// An error with a fixed message, allocating nothing.
     pub const fn const_msg(kind: ErrorKind, msg: &'static str) -> Error {
-        Error { repr: Repr::Message(kind, msg) }
+        Error {
+            repr: Repr::Message(kind, msg),
+        }
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -119,7 +126,10 @@ impl Error {
 
     /// The error for a kernel code (std's `from_raw_os_error`).
     pub fn from_raw_os_error(code: i32) -> Error {
-        Error::from(libeurali::Error::from_code(code.clamp(0, 255) as u8).unwrap_or(libeurali::Error::Other(0)))
+        Error::from(
+            libeurali::Error::from_code(code.clamp(0, 255) as u8)
+                .unwrap_or(libeurali::Error::Other(0)),
+        )
     }
 
     pub fn get_ref(&self) -> Option<&(dyn core::error::Error + Send + Sync + 'static)> {
@@ -150,13 +160,17 @@ fn kind_of(e: libeurali::Error) -> ErrorKind {
 
 impl From<ErrorKind> for Error {
     fn from(k: ErrorKind) -> Error {
-        Error { repr: Repr::Simple(k) }
+        Error {
+            repr: Repr::Simple(k),
+        }
     }
 }
 
 impl From<libeurali::Error> for Error {
     fn from(e: libeurali::Error) -> Error {
-        Error { repr: Repr::Kernel(e) }
+        Error {
+            repr: Repr::Kernel(e),
+        }
     }
 }
 
@@ -176,9 +190,22 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Simple(k) => f.debug_tuple("Kind").field(k).finish(),
-            Repr::Kernel(e) => f.debug_struct("Os").field("code", &e.code()).field("kind", &self.kind()).field("message", &e.name()).finish(),
-            Repr::Message(k, m) => f.debug_struct("Error").field("kind", k).field("message", m).finish(),
-            Repr::Custom(k, e) => f.debug_struct("Custom").field("kind", k).field("error", e).finish(),
+            Repr::Kernel(e) => f
+                .debug_struct("Os")
+                .field("code", &e.code())
+                .field("kind", &self.kind())
+                .field("message", &e.name())
+                .finish(),
+            Repr::Message(k, m) => f
+                .debug_struct("Error")
+                .field("kind", k)
+                .field("message", m)
+                .finish(),
+            Repr::Custom(k, e) => f
+                .debug_struct("Custom")
+                .field("kind", k)
+                .field("error", e)
+                .finish(),
         }
     }
 }
@@ -225,7 +252,12 @@ pub trait Read {
     fn read_exact(&mut self, mut buf: &mut [u8]) -> Result<()> {
         while !buf.is_empty() {
             match self.read(buf) {
-                Ok(0) => return Err(Error::const_msg(ErrorKind::UnexpectedEof, "failed to fill whole buffer")),
+                Ok(0) => {
+                    return Err(Error::const_msg(
+                        ErrorKind::UnexpectedEof,
+                        "failed to fill whole buffer",
+                    ));
+                }
                 Ok(n) => buf = &mut buf[n..],
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
@@ -297,7 +329,12 @@ pub trait Write {
     fn write_all(&mut self, mut buf: &[u8]) -> Result<()> {
         while !buf.is_empty() {
             match self.write(buf) {
-                Ok(0) => return Err(Error::const_msg(ErrorKind::WriteZero, "failed to write whole buffer")),
+                Ok(0) => {
+                    return Err(Error::const_msg(
+                        ErrorKind::WriteZero,
+                        "failed to write whole buffer",
+                    ));
+                }
                 Ok(n) => buf = &buf[n..],
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
@@ -319,10 +356,15 @@ pub trait Write {
                 })
             }
         }
-        let mut a = Adapter { inner: self, error: Ok(()) };
+        let mut a = Adapter {
+            inner: self,
+            error: Ok(()),
+        };
         match fmt::write(&mut a, args) {
             Ok(()) => Ok(()),
-            Err(_) => a.error.and(Err(Error::const_msg(ErrorKind::Other, "formatter error"))),
+            Err(_) => a
+                .error
+                .and(Err(Error::const_msg(ErrorKind::Other, "formatter error"))),
         }
     }
 
@@ -382,7 +424,10 @@ pub trait BufRead: Read {
     where
         Self: Sized,
     {
-        Split { inner: self, delim: byte }
+        Split {
+            inner: self,
+            delim: byte,
+        }
     }
 }
 
@@ -447,7 +492,12 @@ impl<R: Read> BufReader<R> {
         BufReader::with_capacity(8192, inner)
     }
     pub fn with_capacity(cap: usize, inner: R) -> BufReader<R> {
-        BufReader { inner, buf: alloc::vec![0; cap.max(1)].into_boxed_slice(), pos: 0, filled: 0 }
+        BufReader {
+            inner,
+            buf: alloc::vec![0; cap.max(1)].into_boxed_slice(),
+            pos: 0,
+            filled: 0,
+        }
     }
     pub fn get_ref(&self) -> &R {
         &self.inner
@@ -599,7 +649,9 @@ pub fn stdin() -> Stdin {
 
 impl Stdin {
     pub fn lock(&self) -> StdinLock<'static> {
-        StdinLock { _p: core::marker::PhantomData }
+        StdinLock {
+            _p: core::marker::PhantomData,
+        }
     }
     /// Reads a line (with its `\n`) into `buf`; 0 at EOF.
     pub fn read_line(&self, buf: &mut String) -> Result<usize> {
@@ -646,7 +698,9 @@ pub fn stdout() -> Stdout {
 
 impl Stdout {
     pub fn lock(&self) -> StdoutLock<'static> {
-        StdoutLock { _p: core::marker::PhantomData }
+        StdoutLock {
+            _p: core::marker::PhantomData,
+        }
     }
 }
 
@@ -746,10 +800,18 @@ mod tests {
     #[test]
     fn buf_read_lines_and_split() {
         let data: &[u8] = b"one\ntwo\r\nthree";
-        let lines: Vec<String> = BufReader::with_capacity(2, data).lines().map(|l| l.unwrap()).collect();
+        let lines: Vec<String> = BufReader::with_capacity(2, data)
+            .lines()
+            .map(|l| l.unwrap())
+            .collect();
         assert_eq!(lines, ["one", "two", "three"]);
-        let parts: Vec<Vec<u8>> = BufRead::split(&b"a,b,,c"[..], b',').map(|p| p.unwrap()).collect();
-        assert_eq!(parts, [b"a".to_vec(), b"b".to_vec(), b"".to_vec(), b"c".to_vec()]);
+        let parts: Vec<Vec<u8>> = BufRead::split(&b"a,b,,c"[..], b',')
+            .map(|p| p.unwrap())
+            .collect();
+        assert_eq!(
+            parts,
+            [b"a".to_vec(), b"b".to_vec(), b"".to_vec(), b"c".to_vec()]
+        );
         let mut out = Vec::new();
         write!(out, "{}-{}", 1, 2).unwrap();
         assert_eq!(out, b"1-2");
@@ -757,7 +819,10 @@ mod tests {
         (&b"abc"[..]).read_to_string(&mut s).unwrap();
         assert_eq!(s, "abc");
         let mut short = [0u8; 4];
-        assert_eq!((&b"ab"[..]).read_exact(&mut short).unwrap_err().kind(), ErrorKind::UnexpectedEof);
+        assert_eq!(
+            (&b"ab"[..]).read_exact(&mut short).unwrap_err().kind(),
+            ErrorKind::UnexpectedEof
+        );
     }
 
     #[test]

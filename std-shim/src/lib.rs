@@ -45,10 +45,13 @@ pub mod prelude {
 // std's re-exports of core and alloc, so `std::fmt`, `std::vec::Vec` and friends resolve.
 pub use alloc::{borrow, boxed, fmt, format, rc, slice, str, string, vec};
 pub use core::{
-    any, array, ascii, cell, char, clone, cmp, convert, default, hash, hint, iter, marker, mem, num, ops, option,
-    pin, primitive, ptr, result, u8, usize,
+    any, array, ascii, cell, char, clone, cmp, convert, default, hash, hint, iter, marker, mem,
+    num, ops, option, pin, primitive, ptr, result,
 };
-pub use core::{assert_eq, assert_ne, debug_assert, debug_assert_eq, debug_assert_ne, matches, todo, unimplemented, unreachable, write, writeln};
+pub use core::{
+    assert_eq, assert_ne, debug_assert, debug_assert_eq, debug_assert_ne, matches, todo,
+    unimplemented, unreachable, write, writeln,
+};
 
 /// Collections: alloc's, under std's names.
 pub mod collections {
@@ -89,11 +92,25 @@ macro_rules! eprintln {
 /// Prints and returns the value of an expression, like std's.
 #[macro_export]
 macro_rules! dbg {
-    () => { $crate::eprintln!("[{}:{}:{}]", ::core::file!(), ::core::line!(), ::core::column!()) };
+    () => {
+        $crate::eprintln!(
+            "[{}:{}:{}]",
+            ::core::file!(),
+            ::core::line!(),
+            ::core::column!()
+        )
+    };
     ($val:expr $(,)?) => {
         match $val {
             tmp => {
-                $crate::eprintln!("[{}:{}:{}] {} = {:#?}", ::core::file!(), ::core::line!(), ::core::column!(), ::core::stringify!($val), &tmp);
+                $crate::eprintln!(
+                    "[{}:{}:{}] {} = {:#?}",
+                    ::core::file!(),
+                    ::core::line!(),
+                    ::core::column!(),
+                    ::core::stringify!($val),
+                    &tmp
+                );
                 tmp
             }
         }

@@ -18,7 +18,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use libeurali::params::{block_at, env_record, fields};
-use libeurali::{msgtype, proto::stream, Handle, Message};
+use libeurali::{Handle, Message, msgtype, proto::stream};
 
 pub use libeurali::EntryRegisters;
 
@@ -61,16 +61,32 @@ impl Runtime {
         // Safety: the kernel (or stub) laid these blocks out for us; they live as long as the
         // process's first stack, and we copy them out at once.
         let (args, env) = unsafe { (block_at(regs.args), block_at(regs.env)) };
-        let args = fields(args).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        let args = fields(args)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
         let env = fields(env)
             .map(env_record)
-            .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), String::from_utf8_lossy(v).into_owned()))
+            .map(|(k, v)| {
+                (
+                    String::from_utf8_lossy(k).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                )
+            })
             .collect();
         Runtime {
             args,
             env: Mutex::new(env),
-            stdin: Mutex::new(StdinState { handle: stdin, buf: Vec::new(), pos: 0, eof: false }),
-            stdout: Mutex::new(StdoutState { handle: stdout, buf: Vec::new(), broken: false }),
+            stdin: Mutex::new(StdinState {
+                handle: stdin,
+                buf: Vec::new(),
+                pos: 0,
+                eof: false,
+            }),
+            stdout: Mutex::new(StdoutState {
+                handle: stdout,
+                buf: Vec::new(),
+                broken: false,
+            }),
             stderr: Mutex::new(take_mount(STDERR_PATH)),
             status: Mutex::new(take_mount(STATUS_PATH)),
         }
@@ -108,7 +124,10 @@ pub fn exit(code: i32) -> ! {
     if let Some(rt) = crate::sys::runtime() {
         let status = rt.status.lock().ok().and_then(|mut s| s.take());
         if let Some(h) = status {
-            let _ = libeurali::call_send(&h, Message::Short(msgtype::EXIT_STATUS, code as u32 as u64, 0));
+            let _ = libeurali::call_send(
+                &h,
+                Message::Short(msgtype::EXIT_STATUS, code as u32 as u64, 0),
+            );
         }
     }
     crate::sys::leave_thread();
@@ -128,7 +147,14 @@ pub fn panic_message(info: &core::panic::PanicInfo<'_>) {
     use core::fmt::Write as _;
     let mut line = FixedBuf::new();
     let _ = match info.location() {
-        Some(l) => write!(line, "panicked at {}:{}:{}:\n{}\n", l.file(), l.line(), l.column(), info.message()),
+        Some(l) => write!(
+            line,
+            "panicked at {}:{}:{}:\n{}\n",
+            l.file(),
+            l.line(),
+            l.column(),
+            info.message()
+        ),
         None => write!(line, "panicked:\n{}\n", info.message()),
     };
     let _ = stdout_flush();
@@ -143,7 +169,10 @@ pub(crate) struct FixedBuf {
 
 impl FixedBuf {
     pub(crate) const fn new() -> FixedBuf {
-        FixedBuf { buf: [0; 512], len: 0 }
+        FixedBuf {
+            buf: [0; 512],
+            len: 0,
+        }
     }
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
@@ -159,7 +188,11 @@ impl core::fmt::Write for FixedBuf {
         }
         self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
         self.len += n;
-        if n < s.len() { Err(core::fmt::Error) } else { Ok(()) }
+        if n < s.len() {
+            Err(core::fmt::Error)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -179,7 +212,9 @@ pub(crate) fn stdout_write(buf: &[u8]) -> io::Result<usize> {
 }
 
 pub(crate) fn stdout_flush() -> io::Result<()> {
-    let Some(rt) = crate::sys::runtime() else { return Ok(()) };
+    let Some(rt) = crate::sys::runtime() else {
+        return Ok(());
+    };
     let mut out = rt.stdout.lock().unwrap_or_else(|e| e.into_inner());
     let n = out.buf.len();
     write_out(&mut out, n)
@@ -267,7 +302,9 @@ fn stdin_refill(st: &mut StdinState) -> io::Result<()> {
 }
 
 pub(crate) fn stdin_read(out: &mut [u8]) -> io::Result<usize> {
-    let Some(rt) = crate::sys::runtime() else { return Ok(0) };
+    let Some(rt) = crate::sys::runtime() else {
+        return Ok(0);
+    };
     let _ = stdout_flush();
     let mut st = rt.stdin.lock().unwrap_or_else(|e| e.into_inner());
     stdin_refill(&mut st)?;
@@ -279,7 +316,9 @@ pub(crate) fn stdin_read(out: &mut [u8]) -> io::Result<usize> {
 }
 
 pub(crate) fn stdin_fill_buf() -> io::Result<&'static [u8]> {
-    let Some(rt) = crate::sys::runtime() else { return Ok(&[]) };
+    let Some(rt) = crate::sys::runtime() else {
+        return Ok(&[]);
+    };
     let _ = stdout_flush();
     let mut st = rt.stdin.lock().unwrap_or_else(|e| e.into_inner());
     stdin_refill(&mut st)?;

@@ -56,7 +56,10 @@ unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
 impl<T> Mutex<T> {
     pub const fn new(value: T) -> Mutex<T> {
-        Mutex { locked: AtomicBool::new(false), value: UnsafeCell::new(value) }
+        Mutex {
+            locked: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
     }
 
     pub fn into_inner(self) -> LockResult<T> {
@@ -68,7 +71,11 @@ impl<T: ?Sized> Mutex<T> {
     /// Blocks (spinning, then yielding) until the lock is free.
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         let mut spins = 0;
-        while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        while self
+            .locked
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
             backoff(&mut spins);
         }
         Ok(MutexGuard { lock: self })
@@ -144,7 +151,10 @@ unsafe impl<T: Send> Send for OnceLock<T> {}
 
 impl<T> OnceLock<T> {
     pub const fn new() -> OnceLock<T> {
-        OnceLock { state: AtomicU8::new(UNINIT), value: UnsafeCell::new(None) }
+        OnceLock {
+            state: AtomicU8::new(UNINIT),
+            value: UnsafeCell::new(None),
+        }
     }
 
     pub fn get(&self) -> Option<&T> {
@@ -160,7 +170,10 @@ impl<T> OnceLock<T> {
     pub fn get_or_init(&self, f: impl FnOnce() -> T) -> &T {
         let mut spins = 0;
         loop {
-            match self.state.compare_exchange(UNINIT, RUNNING, Ordering::Acquire, Ordering::Acquire) {
+            match self
+                .state
+                .compare_exchange(UNINIT, RUNNING, Ordering::Acquire, Ordering::Acquire)
+            {
                 Ok(_) => {
                     // Safety: RUNNING gives us exclusive write access.
                     unsafe { *self.value.get() = Some(f()) };
@@ -222,7 +235,10 @@ pub struct LazyLock<T, F = fn() -> T> {
 
 impl<T, F: FnOnce() -> T> LazyLock<T, F> {
     pub const fn new(f: F) -> LazyLock<T, F> {
-        LazyLock { cell: OnceLock::new(), init: Mutex::new(Some(f)) }
+        LazyLock {
+            cell: OnceLock::new(),
+            init: Mutex::new(Some(f)),
+        }
     }
 }
 

@@ -56,7 +56,11 @@ struct Start {
 pub(crate) fn run_spawned(arg: u64) -> ! {
     // Safety: `arg` is the `Box<Start>` leaked by `Builder::spawn` for exactly this thread.
     let start = unsafe { Box::from_raw(arg as *mut Start) };
-    let Start { shared, body, context } = *start;
+    let Start {
+        shared,
+        body,
+        context,
+    } = *start;
     crate::sys::enter_thread(context, shared.clone());
     let _ = crate::sys::run_main_boxed(body);
     shared.finish();
@@ -75,7 +79,12 @@ pub struct JoinHandle<T> {
 impl<T> JoinHandle<T> {
     /// Waits for the thread to end; `Err` if it panicked.
     pub fn join(self) -> Result<T> {
-        if self.shared.state.compare_exchange(RUNNING, WAITING, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+        if self
+            .shared
+            .state
+            .compare_exchange(RUNNING, WAITING, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
             // The thread sends exactly once after seeing WAITING. A receive error means the
             // rendezvous is gone, which can only happen if the thread's process was torn down.
             let _ = libeurali::receive(&self.joiner);
@@ -108,7 +117,9 @@ impl Thread {
 
 /// The current thread (its name, if it was spawned with one).
 pub fn current() -> Thread {
-    Thread { name: crate::sys::current_thread_name() }
+    Thread {
+        name: crate::sys::current_thread_name(),
+    }
 }
 
 /// Thread factory, for a name.
@@ -139,7 +150,11 @@ impl Builder {
         T: Send + 'static,
     {
         let (child_end, joiner) = libeurali::new_rendezvous()?;
-        let shared = Arc::new(Shared { state: AtomicU8::new(RUNNING), notify: Mutex::new(Some(child_end)), name: self.name.clone() });
+        let shared = Arc::new(Shared {
+            state: AtomicU8::new(RUNNING),
+            notify: Mutex::new(Some(child_end)),
+            name: self.name.clone(),
+        });
         let result = Arc::new(Mutex::new(None));
         let slot = result.clone();
         let body: Box<dyn FnOnce() + Send> = Box::new(move || {
@@ -148,11 +163,20 @@ impl Builder {
                 *r = Some(v);
             }
         });
-        let start = Box::new(Start { shared: shared.clone(), body, context: crate::sys::inherit_context() });
+        let start = Box::new(Start {
+            shared: shared.clone(),
+            body,
+            context: crate::sys::inherit_context(),
+        });
         let arg = Box::into_raw(start) as u64;
         // Safety: THREAD_ENTRY runs `rt::thread_main(arg)`, which takes back the box exactly once.
         match unsafe { libeurali::spawn_thread(crate::sys::THREAD_ENTRY, arg) } {
-            Ok(_) => Ok(JoinHandle { shared, joiner, result, thread: Thread { name: self.name } }),
+            Ok(_) => Ok(JoinHandle {
+                shared,
+                joiner,
+                result,
+                thread: Thread { name: self.name },
+            }),
             Err(e) => {
                 // Safety: the thread was not started, so the box is still ours.
                 drop(unsafe { Box::from_raw(arg as *mut Start) });

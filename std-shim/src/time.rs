@@ -31,18 +31,25 @@ impl Instant {
     }
 
     pub fn checked_add(&self, d: Duration) -> Option<Instant> {
-        u64::try_from(d.as_micros()).ok().and_then(|us| self.0.checked_add(us)).map(Instant)
+        u64::try_from(d.as_micros())
+            .ok()
+            .and_then(|us| self.0.checked_add(us))
+            .map(Instant)
     }
 
     pub fn checked_sub(&self, d: Duration) -> Option<Instant> {
-        u64::try_from(d.as_micros()).ok().and_then(|us| self.0.checked_sub(us)).map(Instant)
+        u64::try_from(d.as_micros())
+            .ok()
+            .and_then(|us| self.0.checked_sub(us))
+            .map(Instant)
     }
 }
 
 impl Add<Duration> for Instant {
     type Output = Instant;
     fn add(self, d: Duration) -> Instant {
-        self.checked_add(d).expect("overflow when adding duration to instant")
+        self.checked_add(d)
+            .expect("overflow when adding duration to instant")
     }
 }
 
@@ -55,7 +62,8 @@ impl AddAssign<Duration> for Instant {
 impl Sub<Duration> for Instant {
     type Output = Instant;
     fn sub(self, d: Duration) -> Instant {
-        self.checked_sub(d).expect("overflow when subtracting duration from instant")
+        self.checked_sub(d)
+            .expect("overflow when subtracting duration from instant")
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eurali_std as shim;
-use kernel_stub::boot::{run_on, Console};
+use kernel_stub::boot::{Console, run_on};
 
 #[derive(Clone, Default)]
 struct Buf(Arc<Mutex<Vec<u8>>>);
@@ -47,14 +47,24 @@ fn boot(entry: (&'static str, kernel_stub::ProgramEntry), args: &[&str], input: 
         let code = run_on(&[entry], entry.0, &args, console);
         let _ = tx.send(code);
     });
-    let code = rx.recv_timeout(Duration::from_secs(20)).expect("program did not finish in 20 s");
-    Out { stdout: out.text(), stderr: err.text(), code }
+    let code = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("program did not finish in 20 s");
+    Out {
+        stdout: out.text(),
+        stderr: err.text(),
+        code,
+    }
 }
 
 fn args_and_env() {
     let args: Vec<String> = shim::env::args().collect();
     shim::println!("{}", args.join("|"));
-    shim::println!("PWD={:?} NOPE={:?}", shim::env::var("PWD"), shim::env::var("NOPE"));
+    shim::println!(
+        "PWD={:?} NOPE={:?}",
+        shim::env::var("PWD"),
+        shim::env::var("NOPE")
+    );
     unsafe { shim::env::set_var("NEW", "1") };
     shim::println!("NEW={}", shim::env::var("NEW").unwrap());
     shim::println!("vars={}", shim::env::vars().count());
@@ -62,10 +72,13 @@ fn args_and_env() {
 
 #[test]
 fn args_and_environment() {
-    let o = boot(shim::program_entry!("args", args_and_env), &["a", "b c"], "");
+    let o = boot(
+        shim::program_entry!("args", args_and_env),
+        &["a", "b c"],
+        "",
+    );
     assert_eq!(
-        o.stdout,
-        "args|a|b c\nPWD=Ok(\"/\") NOPE=Err(NotPresent)\nNEW=1\nvars=3\n",
+        o.stdout, "args|a|b c\nPWD=Ok(\"/\") NOPE=Err(NotPresent)\nNEW=1\nvars=3\n",
         "{}",
         o.stderr
     );
@@ -96,7 +109,11 @@ fn panic_in_main_is_status_101_with_message() {
     assert_eq!(o.code, 101);
     assert_eq!(o.stdout, "before\n");
     assert!(o.stderr.contains("index out of bounds"), "{}", o.stderr);
-    assert!(o.stderr.contains("std-shim/tests/runtime.rs"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("std-shim/tests/runtime.rs"),
+        "{}",
+        o.stderr
+    );
 }
 
 fn upcase_stdin() {
@@ -113,18 +130,27 @@ fn upcase_stdin() {
 
 #[test]
 fn stdin_lines_until_eof() {
-    let o = boot(shim::program_entry!("upcase", upcase_stdin), &[], "abc\ndef\nlast without newline");
+    let o = boot(
+        shim::program_entry!("upcase", upcase_stdin),
+        &[],
+        "abc\ndef\nlast without newline",
+    );
     assert_eq!(o.stdout, "ABC\nDEF\nLAST WITHOUT NEWLINE\n");
     assert_eq!(o.stderr, "3 lines\n");
     assert_eq!(o.code, 0);
 }
 
 fn threads() {
-    let handles: Vec<_> = (0..8u64).map(|i| shim::thread::spawn(move || i * i)).collect();
+    let handles: Vec<_> = (0..8u64)
+        .map(|i| shim::thread::spawn(move || i * i))
+        .collect();
     let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
     shim::println!("sum={sum}");
     let bad = shim::thread::spawn(|| -> u32 { panic!("thread boom") });
-    shim::println!("join of a panicked thread: {}", if bad.join().is_err() { "Err" } else { "Ok" });
+    shim::println!(
+        "join of a panicked thread: {}",
+        if bad.join().is_err() { "Err" } else { "Ok" }
+    );
     // Shared state under the shim's Mutex.
     let counter = shim::sync::Arc::new(shim::sync::Mutex::new(0u32));
     let hs: Vec<_> = (0..4)
@@ -144,13 +170,21 @@ fn threads() {
     // Detached threads do not block the process's end... but this one is joined late, after it ended.
     let late = shim::thread::spawn(|| 5);
     shim::thread::sleep(core::time::Duration::from_millis(20));
-    shim::println!("finished={} value={}", late.is_finished(), late.join().unwrap());
+    shim::println!(
+        "finished={} value={}",
+        late.is_finished(),
+        late.join().unwrap()
+    );
 }
 
 #[test]
 fn threads_spawn_join_and_panic() {
     let o = boot(shim::program_entry!("threads", threads), &[], "");
-    assert_eq!(o.stdout, "sum=140\njoin of a panicked thread: Err\ncounter=4000\nfinished=true value=5\n", "{}", o.stderr);
+    assert_eq!(
+        o.stdout, "sum=140\njoin of a panicked thread: Err\ncounter=4000\nfinished=true value=5\n",
+        "{}",
+        o.stderr
+    );
     assert!(o.stderr.contains("thread boom"), "{}", o.stderr);
     assert_eq!(o.code, 0);
 }
@@ -182,14 +216,21 @@ fn thread_limit() {
 fn sixty_four_threads_a_process() {
     let o = boot(shim::program_entry!("limit", thread_limit), &[], "");
     // main + 63 spawned = 64 live threads; the 64th spawn fails like fork_thread does (MEMALLOC).
-    assert_eq!(o.stdout, "spawned 63 then: out of memory (os error 4)\nall joined\n", "{}", o.stderr);
+    assert_eq!(
+        o.stdout, "spawned 63 then: out of memory (os error 4)\nall joined\n",
+        "{}",
+        o.stderr
+    );
 }
 
 fn timing() {
     let t = shim::time::Instant::now();
     shim::thread::sleep(shim::time::Duration::from_millis(30));
     let e = t.elapsed();
-    shim::println!("{}", e >= shim::time::Duration::from_millis(30) && e < shim::time::Duration::from_secs(5));
+    shim::println!(
+        "{}",
+        e >= shim::time::Duration::from_millis(30) && e < shim::time::Duration::from_secs(5)
+    );
 }
 
 #[test]

@@ -56,7 +56,9 @@ fn push_components<'a>(parts: &mut Vec<&'a str>, path: &'a str) {
 
 /// Whether `path` (resolved) lies at or below the directory `dir` (resolved), on whole components.
 pub fn is_within(path: &str, dir: &str) -> bool {
-    dir == "/" || path == dir || (path.starts_with(dir) && path.as_bytes().get(dir.len()) == Some(&b'/'))
+    dir == "/"
+        || path == dir
+        || (path.starts_with(dir) && path.as_bytes().get(dir.len()) == Some(&b'/'))
 }
 
 #[cfg(test)]
@@ -97,7 +99,14 @@ mod tests {
                         let r = resolve("/home/u", &p).unwrap();
                         assert!(r.starts_with('/'));
                         assert!(r == "/" || !r.ends_with('/'));
-                        assert!(r == "/" || !r.split('/').skip(1).any(|c| c.is_empty() || c == "." || c == ".."), "{p} -> {r}");
+                        assert!(
+                            r == "/"
+                                || !r
+                                    .split('/')
+                                    .skip(1)
+                                    .any(|c| c.is_empty() || c == "." || c == ".."),
+                            "{p} -> {r}"
+                        );
                         assert_eq!(resolve("/", &r).unwrap(), r);
                         n += 1;
                     }

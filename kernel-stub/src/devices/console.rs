@@ -10,7 +10,7 @@
 use std::io::{Read, Write};
 
 use libeurali::proto::stream::{self, Request};
-use libeurali::{receive, send, Error, Handle};
+use libeurali::{Error, Handle, receive, send};
 
 /// Serves writes on `h` into `sink` until the rendezvous fails.
 pub fn serve_output(h: &Handle, mut sink: impl Write) {

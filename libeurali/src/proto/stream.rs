@@ -17,7 +17,7 @@
 //! - `ERROR` codes are [`crate::Error`] codes (12 CLOSED: the stream's other end is gone).
 
 use crate::error::Error;
-use crate::message::{rcall, Message, Word};
+use crate::message::{Message, Word, rcall};
 use crate::msgtype;
 use crate::object::{Handle, MemoryChunk};
 
@@ -43,7 +43,10 @@ pub fn write(h: &Handle, buf: &[u8]) -> Result<usize, Error> {
     }
     let mut chunk = MemoryChunk::alloc(n)?;
     chunk.as_mut_slice()[..n].copy_from_slice(&buf[..n]);
-    let reply = rcall(h, Message::Long(msgtype::WRITE, Word::Value(n as u64), Word::Chunk(chunk)))?;
+    let reply = rcall(
+        h,
+        Message::Long(msgtype::WRITE, Word::Value(n as u64), Word::Chunk(chunk)),
+    )?;
     match reply.values() {
         (msgtype::OK, k, _) if k as usize <= n => Ok(k as usize),
         (msgtype::ERROR, code, _) => Err(error_from(code)),
@@ -59,7 +62,9 @@ pub fn read(h: &Handle, buf: &mut [u8]) -> Result<ReadReply, Error> {
     }
     let reply = rcall(h, Message::Short(msgtype::READ, 0, max as u64))?;
     match reply {
-        Message::Long(msgtype::DATA, Word::Value(n), Word::Chunk(mut c)) if n as usize <= max && n > 0 => {
+        Message::Long(msgtype::DATA, Word::Value(n), Word::Chunk(mut c))
+            if n as usize <= max && n > 0 =>
+        {
             // Safety: the server promised `n` bytes written in this chunk (protocol rule; bounded
             // by our own `max`).
             unsafe { c.set_len(n as usize) };
@@ -90,12 +95,16 @@ pub enum Request {
 /// Server side: classifies a received message. Never panics.
 pub fn parse_request(m: Message) -> Request {
     match m {
-        Message::Long(msgtype::WRITE, Word::Value(n), Word::Chunk(mut c)) if (n as usize) <= MAX_TRANSFER => {
+        Message::Long(msgtype::WRITE, Word::Value(n), Word::Chunk(mut c))
+            if (n as usize) <= MAX_TRANSFER =>
+        {
             // Safety: bounded by MAX_TRANSFER; the client allocated at least `n` bytes (protocol).
             unsafe { c.set_len(n as usize) };
             Request::Write(c)
         }
-        Message::Short(msgtype::READ, _, max) if max > 0 => Request::Read((max as usize).min(MAX_TRANSFER)),
+        Message::Short(msgtype::READ, _, max) if max > 0 => {
+            Request::Read((max as usize).min(MAX_TRANSFER))
+        }
         other => Request::Unknown(other),
     }
 }
@@ -105,7 +114,11 @@ pub fn data_reply(data: &[u8]) -> Result<Message, Error> {
     let n = data.len().min(MAX_TRANSFER);
     let mut c = MemoryChunk::alloc(n)?;
     c.as_mut_slice()[..n].copy_from_slice(&data[..n]);
-    Ok(Message::Long(msgtype::DATA, Word::Value(n as u64), Word::Chunk(c)))
+    Ok(Message::Long(
+        msgtype::DATA,
+        Word::Value(n as u64),
+        Word::Chunk(c),
+    ))
 }
 
 /// Server side: EOF reply.

@@ -1,7 +1,7 @@
 //! The real kernel: the `syscall` instruction (ABI document §1.1).
 
 use super::ThreadEntry;
-use crate::abi::{nr, Registers};
+use crate::abi::{Registers, nr};
 
 /// Runs one system call with the given register file and stores the kernel's results in it.
 ///

@@ -18,7 +18,7 @@ pub use asm::{spawn_thread, syscall};
 #[cfg(not(target_os = "none"))]
 mod stub;
 #[cfg(not(target_os = "none"))]
-pub use stub::{install_stub, spawn_thread, syscall, StubKernel};
+pub use stub::{StubKernel, install_stub, spawn_thread, syscall};
 
 /// The entry point of a thread started with [`spawn_thread`]: called with the argument in RDI on a
 /// fresh stack. It must never return (it ends with `exit_thread`). `C-unwind` so that the host

@@ -40,7 +40,15 @@ pub unsafe fn syscall(r: &mut Registers) {
 /// # Safety
 /// As on the real kernel.
 pub unsafe fn spawn_thread(entry: ThreadEntry, arg: u64) -> Result<u64, u64> {
-    let mut r = Call::ForkThread { r8: entry as usize as u64, r9: arg }.encode();
+    let mut r = Call::ForkThread {
+        r8: entry as usize as u64,
+        r9: arg,
+    }
+    .encode();
     unsafe { syscall(&mut r) };
-    if r.rax & 0x7F == 0 { Ok(r.rdi) } else { Err(r.rax) }
+    if r.rax & 0x7F == 0 {
+        Ok(r.rdi)
+    } else {
+        Err(r.rax)
+    }
 }

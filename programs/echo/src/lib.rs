@@ -14,7 +14,9 @@ pub fn render(args: &[String]) -> Vec<u8> {
     let mut escapes = false;
     let mut words = args;
     while let Some(first) = words.first() {
-        let flag = first.len() > 1 && first.starts_with('-') && first[1..].chars().all(|c| matches!(c, 'n' | 'e' | 'E'));
+        let flag = first.len() > 1
+            && first.starts_with('-')
+            && first[1..].chars().all(|c| matches!(c, 'n' | 'e' | 'E'));
         if !flag {
             break;
         }
@@ -66,8 +68,14 @@ fn unescape(w: &str, out: &mut Vec<u8>) -> bool {
             b'\\' => out.push(b'\\'),
             b'c' => return true,
             b'0' => {
-                let digits = b[i + 1..].iter().take(3).take_while(|d| (b'0'..=b'7').contains(d)).count();
-                let v = b[i + 1..i + 1 + digits].iter().fold(0u32, |n, d| n * 8 + (d - b'0') as u32);
+                let digits = b[i + 1..]
+                    .iter()
+                    .take(3)
+                    .take_while(|d| (b'0'..=b'7').contains(d))
+                    .count();
+                let v = b[i + 1..i + 1 + digits]
+                    .iter()
+                    .fold(0u32, |n, d| n * 8 + (d - b'0') as u32);
                 out.push(v as u8);
                 i += digits;
             }
@@ -96,7 +104,10 @@ mod tests {
     use super::render;
 
     fn r(args: &[&str]) -> String {
-        String::from_utf8(render(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())).unwrap()
+        String::from_utf8(render(
+            &args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        ))
+        .unwrap()
     }
 
     #[test]

@@ -14,7 +14,8 @@ use crate::thread::Shared;
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
 
 /// Spawned threads' shared state, by stack slot.
-static THREADS: [AtomicPtr<Shared>; layout::MAX_THREADS] = [const { AtomicPtr::new(core::ptr::null_mut()) }; layout::MAX_THREADS];
+static THREADS: [AtomicPtr<Shared>; layout::MAX_THREADS] =
+    [const { AtomicPtr::new(core::ptr::null_mut()) }; layout::MAX_THREADS];
 
 pub type InheritedContext = ();
 
@@ -24,7 +25,8 @@ fn my_slot() -> Option<usize> {
 }
 
 /// The stack slot of the thread that ran `rt::start` (the program's main thread).
-static MAIN_SLOT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(usize::MAX);
+static MAIN_SLOT: core::sync::atomic::AtomicUsize =
+    core::sync::atomic::AtomicUsize::new(usize::MAX);
 
 pub fn set_runtime(rt: Runtime) {
     let _ = RUNTIME.set(rt);

@@ -80,7 +80,15 @@ pub fn leave_thread() {
 }
 
 pub fn current_thread_name() -> Option<String> {
-    CONTEXT.try_with(|c| c.borrow().thread.as_ref().and_then(|s| crate::thread::shared_name(s))).ok().flatten()
+    CONTEXT
+        .try_with(|c| {
+            c.borrow()
+                .thread
+                .as_ref()
+                .and_then(|s| crate::thread::shared_name(s))
+        })
+        .ok()
+        .flatten()
 }
 
 pub fn run_main(main: fn()) -> Result<(), ()> {
@@ -92,7 +100,9 @@ pub fn run_main_boxed(body: Box<dyn FnOnce() + Send>) -> Result<(), ()> {
     match panic::catch_unwind(AssertUnwindSafe(body)) {
         Ok(()) => Ok(()),
         Err(payload) => {
-            let ours = CONTEXT.try_with(|c| core::mem::take(&mut c.borrow_mut().panicked)).unwrap_or(false);
+            let ours = CONTEXT
+                .try_with(|c| core::mem::take(&mut c.borrow_mut().panicked))
+                .unwrap_or(false);
             if ours {
                 Err(())
             } else {
@@ -108,7 +118,9 @@ fn install_panic_hook() {
     HOOK.call_once(|| {
         let default = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            let in_program = CONTEXT.try_with(|c| c.borrow().rt.is_some()).unwrap_or(false);
+            let in_program = CONTEXT
+                .try_with(|c| c.borrow().rt.is_some())
+                .unwrap_or(false);
             if !in_program {
                 return default(info);
             }
@@ -121,7 +133,13 @@ fn install_panic_hook() {
                 String::from("Box<dyn Any>")
             };
             let text = match info.location() {
-                Some(l) => alloc::format!("panicked at {}:{}:{}:\n{}\n", l.file(), l.line(), l.column(), msg),
+                Some(l) => alloc::format!(
+                    "panicked at {}:{}:{}:\n{}\n",
+                    l.file(),
+                    l.line(),
+                    l.column(),
+                    msg
+                ),
                 None => alloc::format!("panicked:\n{msg}\n"),
             };
             let _ = crate::rt::stdout_flush();
@@ -136,13 +154,17 @@ pub fn panicking() -> bool {
 
 pub fn fallback_stdout(buf: &[u8]) -> io::Result<usize> {
     use host::io::Write;
-    host::io::stdout().write_all(buf).map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))?;
+    host::io::stdout()
+        .write_all(buf)
+        .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))?;
     Ok(buf.len())
 }
 
 pub fn fallback_stderr(buf: &[u8]) -> io::Result<usize> {
     use host::io::Write;
-    host::io::stderr().write_all(buf).map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))?;
+    host::io::stderr()
+        .write_all(buf)
+        .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))?;
     Ok(buf.len())
 }
 
@@ -152,7 +174,10 @@ pub fn relax() {
 
 pub fn now_micros() -> u64 {
     static START: host::sync::OnceLock<host::time::Instant> = host::sync::OnceLock::new();
-    START.get_or_init(host::time::Instant::now).elapsed().as_micros() as u64
+    START
+        .get_or_init(host::time::Instant::now)
+        .elapsed()
+        .as_micros() as u64
 }
 
 pub fn sleep_micros(us: u64) {
