@@ -289,7 +289,8 @@ fn handles_move_between_processes() {
 #[test]
 fn many_round_trips_between_threads() {
     let k = kernel();
-    run(&k, "p", || {
+    let k2 = k.clone();
+    run(&k, "p", move || {
         let (a, b) = new_rendezvous().unwrap();
         spawn(move || {
             while let Ok(m) = receive(&b) {
@@ -305,6 +306,8 @@ fn many_round_trips_between_threads() {
                 Message::Short(i * 2, 0, 0)
             );
         }
+        // Our close wakes the server only once it waits again.
+        wait_for("the server to wait", || k2.blocked_threads() == 1);
     });
     assert!(k.wait_idle(common::TIMEOUT));
 }
