@@ -47,14 +47,5 @@ pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
 
 /// Runs `f` on a new stub thread of the calling process (fork_thread with a boxed closure).
 pub fn spawn(f: impl FnOnce() + Send + 'static) -> u64 {
-    extern "C-unwind" fn trampoline(arg: u64) -> ! {
-        // Safety: `arg` is the box leaked below, taken back once.
-        let f = unsafe { Box::from_raw(arg as *mut Box<dyn FnOnce() + Send>) };
-        f();
-        libeurali::exit_thread()
-    }
-    let b: Box<Box<dyn FnOnce() + Send>> = Box::new(Box::new(f));
-    let arg = Box::into_raw(b) as u64;
-    // Safety: the trampoline takes the box back exactly once.
-    unsafe { libeurali::spawn_thread(trampoline, arg) }.expect("fork_thread")
+    kernel_stub::boot::spawn_stub_thread(f).expect("fork_thread")
 }
