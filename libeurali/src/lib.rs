@@ -3,6 +3,7 @@
 //! Layers, bottom up:
 //! - [`abi`]: the register file, call numbers, message control bits and memory layout — plain data
 //!   and pure functions, shared with `kernel-stub`, tested to the bit.
+//! - [`elf`]: the kernel's ELF loader rules (§4.5), shared by every loader and checker.
 //! - [`params`]: the byte formats the kernel reads (exec parameter string, args/env blocks) and
 //!   writes (`list_mounts`).
 //! - [`raw`]: the one seam that runs a register file — `asm!` `syscall` on the real kernel
@@ -18,6 +19,7 @@
 extern crate alloc;
 
 pub mod abi;
+pub mod elf;
 pub mod error;
 pub mod message;
 pub mod msgtype;
