@@ -1,0 +1,1246 @@
+//! The shell's parser: POSIX sh syntax (the part eurali's shell runs) into an AST.
+//!
+//! Grammar (after POSIX XCU 2.10, simplified):
+//! ```text
+//! script    := sep* (and_or (sep+ and_or)*)? sep*          sep := ';' | newline | '&'
+//! and_or    := pipeline (('&&' | '||') newline* pipeline)*
+//! pipeline  := '!'? command ('|' newline* command)*
+//! command   := compound redirect* | NAME '(' ')' newline* compound | simple
+//! compound  := '{' list '}' | '(' list ')' | if | while | until | for | case
+//! simple    := (NAME=word | word | redirect)+
+//! redirect  := [fd] ('<' | '>' | '>>' | '>|' | '<&' | '>&') word
+//! ```
+//! Words keep their quoting as [`WordPart`]s, since expansion (variables, command substitution,
+//! field splitting, globbing) depends on it and happens at run time.
+//!
+//! Promises: `parse` never panics on any input, and recursion is bounded ([`MAX_DEPTH`] nested
+//! constructs), so a hostile script cannot exhaust the 28 KiB stack. An input that ends inside a
+//! construct gives [`ErrorKind::Incomplete`], so an interactive shell can ask for more lines.
+
+use std::fmt;
+
+/// Deepest nesting of compound commands, substitutions and quotes accepted.
+pub const MAX_DEPTH: usize = 48;
+
+/// A parsed script: and-or lists run one after another.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct List(pub Vec<AndOr>);
+
+/// `a && b || c`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AndOr {
+    pub first: Pipeline,
+    pub rest: Vec<(Connector, Pipeline)>,
+    /// Ended by `&`: run in the background.
+    pub background: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connector {
+    And,
+    Or,
+}
+
+/// `! a | b | c`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pipeline {
+    pub negate: bool,
+    pub commands: Vec<Command>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    Simple(Simple),
+    /// A compound command with the redirections that follow it.
+    Compound(Compound, Vec<Redirect>),
+    /// `name() body`.
+    Function {
+        name: String,
+        body: Box<Command>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Simple {
+    pub assignments: Vec<(String, Word)>,
+    pub words: Vec<Word>,
+    pub redirects: Vec<Redirect>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Compound {
+    /// `{ list; }`
+    Group(List),
+    /// `( list )`
+    Subshell(List),
+    If {
+        branches: Vec<(List, List)>,
+        otherwise: Option<List>,
+    },
+    /// `while`/`until` (`until` = true).
+    Loop {
+        until: bool,
+        condition: List,
+        body: List,
+    },
+    /// `for name [in words]; do body; done`; `None` words means `"$@"`.
+    For {
+        name: String,
+        words: Option<Vec<Word>>,
+        body: List,
+    },
+    Case {
+        word: Word,
+        arms: Vec<CaseArm>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseArm {
+    pub patterns: Vec<Word>,
+    pub body: List,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Redirect {
+    /// The file descriptor redirected (0 for `<`, 1 for `>` unless given).
+    pub fd: u32,
+    pub op: RedirectOp,
+    pub target: Word,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RedirectOp {
+    /// `<`
+    Read,
+    /// `>` and `>|`
+    Write,
+    /// `>>`
+    Append,
+    /// `>&` / `<&`: target is a descriptor number (or `-` to close).
+    Dup,
+}
+
+/// A word: parts that expand differently.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Word(pub Vec<WordPart>);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WordPart {
+    /// Unquoted text: subject to globbing.
+    Literal(String),
+    /// Quoted or escaped text: taken as it is.
+    Quoted(String),
+    /// `$name`, `${name}`, `$?`, `$#`, `$@`, `$*`, `$0`..`$9`, `$$`; `quoted` inside `"…"`.
+    Param { name: String, quoted: bool },
+    /// `$(…)` or `` `…` ``.
+    Command { script: List, quoted: bool },
+    /// `~` at the start of a word: the home directory.
+    Tilde,
+}
+
+impl Word {
+    /// The word's text if it is one plain unquoted literal (reserved words, names).
+    pub fn as_literal(&self) -> Option<&str> {
+        match self.0.as_slice() {
+            [WordPart::Literal(s)] => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Why a script did not parse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    pub kind: ErrorKind,
+    /// Byte offset in the input.
+    pub at: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The input ended inside a construct (a quote, `if` without `fi`, a trailing `|`...).
+    Incomplete(&'static str),
+    /// A token that cannot stand here.
+    Unexpected(String),
+    /// Nesting deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// Syntax the shell knows but does not run (here-documents).
+    Unsupported(&'static str),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ErrorKind::Incomplete(what) => {
+                write!(f, "syntax error: unexpected end of input ({what})")
+            }
+            ErrorKind::Unexpected(tok) => write!(f, "syntax error near unexpected token `{tok}'"),
+            ErrorKind::TooDeep => write!(f, "syntax error: nested too deeply (limit {MAX_DEPTH})"),
+            ErrorKind::Unsupported(what) => write!(f, "{what} are not supported"),
+        }
+    }
+}
+
+impl Error {
+    pub fn is_incomplete(&self) -> bool {
+        matches!(self.kind, ErrorKind::Incomplete(_))
+    }
+}
+
+/// Parses a whole script.
+pub fn parse(src: &str) -> Result<List, Error> {
+    let mut p = Parser {
+        s: src.as_bytes(),
+        src,
+        pos: 0,
+        depth: 0,
+    };
+    let list = p.list(&[])?;
+    p.skip_blank();
+    if p.pos < p.s.len() {
+        return Err(p.unexpected());
+    }
+    Ok(list)
+}
+
+/// Whether `s` is a valid variable or function name.
+pub fn is_name(s: &str) -> bool {
+    let mut c = s.chars();
+    matches!(c.next(), Some(ch) if ch == '_' || ch.is_ascii_alphabetic())
+        && c.all(|ch| ch == '_' || ch.is_ascii_alphanumeric())
+}
+
+const RESERVED: [&str; 16] = [
+    "if", "then", "elif", "else", "fi", "do", "done", "while", "until", "for", "in", "case",
+    "esac", "{", "}", "!",
+];
+
+struct Parser<'a> {
+    s: &'a [u8],
+    src: &'a str,
+    pos: usize,
+    depth: usize,
+}
+
+fn is_meta(b: u8) -> bool {
+    matches!(
+        b,
+        b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')'
+    )
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.pos).copied()
+    }
+
+    fn peek_at(&self, k: usize) -> Option<u8> {
+        self.s.get(self.pos + k).copied()
+    }
+
+    fn starts_with(&self, t: &str) -> bool {
+        self.s[self.pos..].starts_with(t.as_bytes())
+    }
+
+    fn err(&self, kind: ErrorKind) -> Error {
+        Error { kind, at: self.pos }
+    }
+
+    fn unexpected(&self) -> Error {
+        if self.pos >= self.s.len() {
+            return self.err(ErrorKind::Incomplete("a command"));
+        }
+        let word_len = self.s[self.pos..]
+            .iter()
+            .take_while(|&&b| !is_meta(b))
+            .count();
+        let end = if word_len > 0 {
+            self.pos + word_len
+        } else {
+            (self.pos + 1..=self.s.len())
+                .find(|&e| self.src.is_char_boundary(e))
+                .unwrap_or(self.s.len())
+        };
+        let mut tok = &self.src[self.pos..end];
+        for op in ["&&", "||", ";;", ">>", "<<"] {
+            if self.starts_with(op) {
+                tok = op;
+            }
+        }
+        if tok == "\n" {
+            tok = "newline";
+        }
+        self.err(ErrorKind::Unexpected(tok.to_string()))
+    }
+
+    fn enter(&mut self) -> Result<(), Error> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            Err(self.err(ErrorKind::TooDeep))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    /// Skips spaces, tabs, comments and line continuations (not newlines).
+    fn skip_blank(&mut self) {
+        loop {
+            match self.peek() {
+                Some(b' ' | b'\t') => self.pos += 1,
+                Some(b'\\') if self.peek_at(1) == Some(b'\n') => self.pos += 2,
+                Some(b'#') => {
+                    while !matches!(self.peek(), None | Some(b'\n')) {
+                        self.pos += 1;
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Skips blanks and newlines.
+    fn skip_newlines(&mut self) {
+        loop {
+            self.skip_blank();
+            if self.peek() == Some(b'\n') {
+                self.pos += 1;
+            } else {
+                return;
+            }
+        }
+    }
+
+    /// The next word if it is one of `words` as an unquoted literal, without consuming it.
+    fn peek_reserved(&mut self, words: &[&str]) -> Option<&'static str> {
+        self.skip_blank();
+        let rest = &self.s[self.pos..];
+        RESERVED.iter().copied().find(|w| {
+            words.contains(w)
+                && rest.starts_with(w.as_bytes())
+                && rest.get(w.len()).is_none_or(|&b| is_meta(b))
+        })
+    }
+
+    fn expect_reserved(&mut self, word: &'static str) -> Result<(), Error> {
+        if self.peek_reserved(&[word]).is_some() {
+            self.pos += word.len();
+            Ok(())
+        } else if self.pos >= self.s.len() {
+            Err(self.err(ErrorKind::Incomplete(word)))
+        } else {
+            Err(self.unexpected())
+        }
+    }
+
+    /// A list of and-or lists, ended by the end of input, `)`, `;;`, or one of the reserved
+    /// `terminators` in command position.
+    fn list(&mut self, terminators: &[&str]) -> Result<List, Error> {
+        let mut items = Vec::new();
+        loop {
+            self.skip_newlines();
+            if self.peek() == Some(b';') && !self.starts_with(";;") {
+                // A separator with no command before it.
+                return Err(self.unexpected());
+            }
+            match self.peek() {
+                None | Some(b')') => return Ok(List(items)),
+                _ if self.starts_with(";;") => return Ok(List(items)),
+                _ => {}
+            }
+            if !terminators.is_empty() && self.peek_reserved(terminators).is_some() {
+                return Ok(List(items));
+            }
+            let mut item = self.and_or(terminators)?;
+            self.skip_blank();
+            match self.peek() {
+                Some(b'&') if !self.starts_with("&&") => {
+                    self.pos += 1;
+                    item.background = true;
+                }
+                Some(b';') if !self.starts_with(";;") => self.pos += 1,
+                Some(b'\n') => self.pos += 1,
+                None | Some(b')') => {}
+                _ if self.starts_with(";;") => {}
+                _ => {
+                    items.push(item);
+                    if !terminators.is_empty() && self.peek_reserved(terminators).is_some() {
+                        return Ok(List(items));
+                    }
+                    return Err(self.unexpected());
+                }
+            }
+            items.push(item);
+        }
+    }
+
+    fn and_or(&mut self, terminators: &[&str]) -> Result<AndOr, Error> {
+        let first = self.pipeline(terminators)?;
+        let mut rest = Vec::new();
+        loop {
+            self.skip_blank();
+            let c = if self.starts_with("&&") {
+                Connector::And
+            } else if self.starts_with("||") {
+                Connector::Or
+            } else {
+                return Ok(AndOr {
+                    first,
+                    rest,
+                    background: false,
+                });
+            };
+            self.pos += 2;
+            self.skip_newlines();
+            if self.pos >= self.s.len() {
+                return Err(self.err(ErrorKind::Incomplete("a command after && or ||")));
+            }
+            rest.push((c, self.pipeline(terminators)?));
+        }
+    }
+
+    fn pipeline(&mut self, terminators: &[&str]) -> Result<Pipeline, Error> {
+        let negate = if self.peek_reserved(&["!"]).is_some() {
+            self.pos += 1;
+            true
+        } else {
+            false
+        };
+        let mut commands = vec![self.command(terminators)?];
+        loop {
+            self.skip_blank();
+            if self.peek() == Some(b'|') && !self.starts_with("||") {
+                self.pos += 1;
+                self.skip_newlines();
+                if self.pos >= self.s.len() {
+                    return Err(self.err(ErrorKind::Incomplete("a command after |")));
+                }
+                commands.push(self.command(terminators)?);
+            } else {
+                return Ok(Pipeline { negate, commands });
+            }
+        }
+    }
+
+    fn command(&mut self, terminators: &[&str]) -> Result<Command, Error> {
+        self.enter()?;
+        let r = self.command_inner(terminators);
+        self.leave();
+        r
+    }
+
+    fn command_inner(&mut self, terminators: &[&str]) -> Result<Command, Error> {
+        self.skip_blank();
+        if let Some(c) = self.compound()? {
+            let redirects = self.redirects()?;
+            return Ok(Command::Compound(c, redirects));
+        }
+        if self.pos >= self.s.len() {
+            return Err(self.err(ErrorKind::Incomplete("a command")));
+        }
+        if !terminators.is_empty() && self.peek_reserved(terminators).is_some() {
+            return Err(self.unexpected());
+        }
+        if self
+            .peek_reserved(&[
+                "then", "elif", "else", "fi", "do", "done", "esac", "}", "in",
+            ])
+            .is_some()
+        {
+            return Err(self.unexpected());
+        }
+        // `name ( )` starts a function definition.
+        let save = self.pos;
+        let name_len = self.s[self.pos..]
+            .iter()
+            .take_while(|&&b| b == b'_' || b.is_ascii_alphanumeric())
+            .count();
+        if name_len > 0 {
+            let name = &self.src[self.pos..self.pos + name_len];
+            self.pos += name_len;
+            self.skip_blank();
+            if is_name(name) && self.peek() == Some(b'(') {
+                self.pos += 1;
+                self.skip_blank();
+                if self.peek() == Some(b')') {
+                    self.pos += 1;
+                    self.skip_newlines();
+                    let body = match self.compound()? {
+                        Some(c) => Command::Compound(c, self.redirects()?),
+                        None if self.pos >= self.s.len() => {
+                            return Err(self.err(ErrorKind::Incomplete("a function body")));
+                        }
+                        None => return Err(self.unexpected()),
+                    };
+                    return Ok(Command::Function {
+                        name: name.to_string(),
+                        body: Box::new(body),
+                    });
+                }
+                return Err(self.unexpected());
+            }
+            self.pos = save;
+        }
+        self.simple()
+    }
+
+    fn compound(&mut self) -> Result<Option<Compound>, Error> {
+        self.skip_blank();
+        if self.peek() == Some(b'(') {
+            self.pos += 1;
+            let body = self.list(&[])?;
+            self.skip_newlines();
+            if self.peek() != Some(b')') {
+                return Err(if self.pos >= self.s.len() {
+                    self.err(ErrorKind::Incomplete(")"))
+                } else {
+                    self.unexpected()
+                });
+            }
+            self.pos += 1;
+            return Ok(Some(Compound::Subshell(body)));
+        }
+        let Some(word) = self.peek_reserved(&["{", "if", "while", "until", "for", "case"]) else {
+            return Ok(None);
+        };
+        self.pos += word.len();
+        Ok(Some(match word {
+            "{" => {
+                let body = self.list(&["}"])?;
+                self.expect_reserved("}")?;
+                Compound::Group(body)
+            }
+            "if" => {
+                let mut branches = Vec::new();
+                let mut otherwise = None;
+                loop {
+                    let cond = self.list(&["then"])?;
+                    self.expect_reserved("then")?;
+                    let body = self.list(&["elif", "else", "fi"])?;
+                    branches.push((cond, body));
+                    match self.peek_reserved(&["elif", "else", "fi"]) {
+                        Some("elif") => self.pos += 4,
+                        Some("else") => {
+                            self.pos += 4;
+                            otherwise = Some(self.list(&["fi"])?);
+                            self.expect_reserved("fi")?;
+                            break;
+                        }
+                        Some(_) => {
+                            self.pos += 2;
+                            break;
+                        }
+                        None => return Err(self.expect_reserved("fi").unwrap_err()),
+                    }
+                }
+                Compound::If {
+                    branches,
+                    otherwise,
+                }
+            }
+            "while" | "until" => {
+                let condition = self.list(&["do"])?;
+                self.expect_reserved("do")?;
+                let body = self.list(&["done"])?;
+                self.expect_reserved("done")?;
+                Compound::Loop {
+                    until: word == "until",
+                    condition,
+                    body,
+                }
+            }
+            "for" => {
+                self.skip_blank();
+                let name = self
+                    .word()?
+                    .and_then(|w| w.as_literal().map(str::to_string));
+                let name = match name {
+                    Some(n) if is_name(&n) => n,
+                    _ if self.pos >= self.s.len() => {
+                        return Err(self.err(ErrorKind::Incomplete("a for variable")));
+                    }
+                    _ => return Err(self.unexpected()),
+                };
+                self.skip_newlines();
+                let mut words = None;
+                if self.peek_reserved(&["in"]).is_some() {
+                    self.pos += 2;
+                    let mut ws = Vec::new();
+                    loop {
+                        self.skip_blank();
+                        match self.peek() {
+                            Some(b';' | b'\n') => {
+                                self.pos += 1;
+                                break;
+                            }
+                            None => return Err(self.err(ErrorKind::Incomplete("do"))),
+                            _ => match self.word()? {
+                                Some(w) => ws.push(w),
+                                None => return Err(self.unexpected()),
+                            },
+                        }
+                    }
+                    words = Some(ws);
+                } else if self.peek() == Some(b';') {
+                    self.pos += 1;
+                }
+                self.skip_newlines();
+                self.expect_reserved("do")?;
+                let body = self.list(&["done"])?;
+                self.expect_reserved("done")?;
+                Compound::For { name, words, body }
+            }
+            _ => {
+                // case WORD in [(]pat[|pat]...) list ;; ... esac
+                self.skip_blank();
+                let word = match self.word()? {
+                    Some(w) => w,
+                    None if self.pos >= self.s.len() => {
+                        return Err(self.err(ErrorKind::Incomplete("a case word")));
+                    }
+                    None => return Err(self.unexpected()),
+                };
+                self.skip_newlines();
+                self.expect_reserved("in")?;
+                let mut arms = Vec::new();
+                loop {
+                    self.skip_newlines();
+                    if self.peek_reserved(&["esac"]).is_some() {
+                        self.pos += 4;
+                        break;
+                    }
+                    if self.peek() == Some(b'(') {
+                        self.pos += 1;
+                    }
+                    let mut patterns = Vec::new();
+                    loop {
+                        self.skip_blank();
+                        match self.word()? {
+                            Some(w) => patterns.push(w),
+                            None if self.pos >= self.s.len() => {
+                                return Err(self.err(ErrorKind::Incomplete("esac")));
+                            }
+                            None => return Err(self.unexpected()),
+                        }
+                        self.skip_blank();
+                        match self.peek() {
+                            Some(b'|') => self.pos += 1,
+                            Some(b')') => {
+                                self.pos += 1;
+                                break;
+                            }
+                            None => return Err(self.err(ErrorKind::Incomplete("esac"))),
+                            _ => return Err(self.unexpected()),
+                        }
+                    }
+                    let body = self.list(&["esac"])?;
+                    arms.push(CaseArm { patterns, body });
+                    self.skip_newlines();
+                    if self.starts_with(";;") {
+                        self.pos += 2;
+                    } else if self.peek_reserved(&["esac"]).is_none() {
+                        return Err(if self.pos >= self.s.len() {
+                            self.err(ErrorKind::Incomplete("esac"))
+                        } else {
+                            self.unexpected()
+                        });
+                    }
+                }
+                Compound::Case { word, arms }
+            }
+        }))
+    }
+
+    fn redirects(&mut self) -> Result<Vec<Redirect>, Error> {
+        let mut out = Vec::new();
+        while let Some(r) = self.redirect()? {
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    /// A redirection at the current position, if there is one.
+    fn redirect(&mut self) -> Result<Option<Redirect>, Error> {
+        self.skip_blank();
+        let digits = self.s[self.pos..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let op_at = self.pos + digits;
+        if !matches!(self.s.get(op_at), Some(b'<' | b'>')) {
+            return Ok(None);
+        }
+        let rest = &self.s[op_at..];
+        let (op, len, default_fd) = if rest.starts_with(b"<<") {
+            self.pos = op_at;
+            return Err(self.err(ErrorKind::Unsupported("here-documents")));
+        } else if rest.starts_with(b">>") {
+            (RedirectOp::Append, 2, 1)
+        } else if rest.starts_with(b">&") {
+            (RedirectOp::Dup, 2, 1)
+        } else if rest.starts_with(b"<&") {
+            (RedirectOp::Dup, 2, 0)
+        } else if rest.starts_with(b">|") {
+            (RedirectOp::Write, 2, 1)
+        } else if rest[0] == b'>' {
+            (RedirectOp::Write, 1, 1)
+        } else {
+            (RedirectOp::Read, 1, 0)
+        };
+        let fd = if digits == 0 {
+            default_fd
+        } else {
+            match self.src[self.pos..op_at].parse::<u32>() {
+                Ok(n) if n < 1024 => n,
+                _ => return Err(self.unexpected()),
+            }
+        };
+        self.pos = op_at + len;
+        self.skip_blank();
+        match self.word()? {
+            Some(target) => Ok(Some(Redirect { fd, op, target })),
+            None if self.pos >= self.s.len() => {
+                Err(self.err(ErrorKind::Incomplete("a redirection target")))
+            }
+            None => Err(self.unexpected()),
+        }
+    }
+
+    fn simple(&mut self) -> Result<Command, Error> {
+        let mut cmd = Simple::default();
+        loop {
+            if let Some(r) = self.redirect()? {
+                cmd.redirects.push(r);
+                continue;
+            }
+            self.skip_blank();
+            let start = self.pos;
+            let Some(w) = self.word()? else { break };
+            if cmd.words.is_empty() {
+                // NAME=value before the command name is an assignment.
+                let text = &self.src[start..self.pos];
+                if let Some(eq) = text.find('=') {
+                    let name = &text[..eq];
+                    if is_name(name) {
+                        let mut value_parser = Parser {
+                            s: self.s,
+                            src: self.src,
+                            pos: start + eq + 1,
+                            depth: self.depth,
+                        };
+                        let value = value_parser.word()?.unwrap_or_default();
+                        cmd.assignments.push((name.to_string(), value));
+                        continue;
+                    }
+                }
+            }
+            cmd.words.push(w);
+        }
+        if cmd.words.is_empty() && cmd.assignments.is_empty() && cmd.redirects.is_empty() {
+            return Err(self.unexpected());
+        }
+        Ok(Command::Simple(cmd))
+    }
+
+    /// One word at the current position (no leading blanks), or `None` at a metacharacter.
+    fn word(&mut self) -> Result<Option<Word>, Error> {
+        let start = self.pos;
+        let mut parts: Vec<WordPart> = Vec::new();
+        let mut lit = String::new();
+        if self.peek() == Some(b'~') && matches!(self.peek_at(1), None | Some(b'/'))
+            || (self.peek() == Some(b'~') && self.peek_at(1).is_some_and(is_meta))
+        {
+            self.pos += 1;
+            parts.push(WordPart::Tilde);
+        }
+        while let Some(b) = self.peek() {
+            match b {
+                _ if is_meta(b) => break,
+                b'\\' => {
+                    if self.peek_at(1) == Some(b'\n') {
+                        self.pos += 2;
+                        continue;
+                    }
+                    flush_literal(&mut parts, &mut lit);
+                    self.pos += 1;
+                    match self.next_char() {
+                        Some(c) => push_quoted(&mut parts, c.to_string()),
+                        None => push_quoted(&mut parts, "\\".to_string()),
+                    }
+                }
+                b'\'' => {
+                    flush_literal(&mut parts, &mut lit);
+                    self.pos += 1;
+                    let Some(end) = self.s[self.pos..].iter().position(|&c| c == b'\'') else {
+                        self.pos = self.s.len();
+                        return Err(self.err(ErrorKind::Incomplete("a closing '")));
+                    };
+                    push_quoted(&mut parts, self.src[self.pos..self.pos + end].to_string());
+                    self.pos += end + 1;
+                }
+                b'"' => {
+                    flush_literal(&mut parts, &mut lit);
+                    self.pos += 1;
+                    self.double_quoted(&mut parts)?;
+                }
+                b'$' => match self.dollar(false)? {
+                    Some(p) => {
+                        flush_literal(&mut parts, &mut lit);
+                        parts.push(p);
+                    }
+                    None => lit.push('$'),
+                },
+                b'`' => {
+                    flush_literal(&mut parts, &mut lit);
+                    parts.push(self.backquote(false)?);
+                }
+                _ => {
+                    if let Some(c) = self.next_char() {
+                        lit.push(c);
+                    }
+                }
+            }
+        }
+        flush_literal(&mut parts, &mut lit);
+        if self.pos == start {
+            return Ok(None);
+        }
+        if parts.is_empty() {
+            // `""` or `''`: an empty word that still counts.
+            parts.push(WordPart::Quoted(String::new()));
+        }
+        Ok(Some(Word(parts)))
+    }
+
+    fn next_char(&mut self) -> Option<char> {
+        let c = self.src[self.pos..].chars().next()?;
+        self.pos += c.len_utf8();
+        Some(c)
+    }
+
+    /// After an opening `"`: up to and including the closing one.
+    fn double_quoted(&mut self, parts: &mut Vec<WordPart>) -> Result<(), Error> {
+        let mut text = String::new();
+        loop {
+            match self.peek() {
+                None => return Err(self.err(ErrorKind::Incomplete("a closing \""))),
+                Some(b'"') => {
+                    self.pos += 1;
+                    push_quoted(parts, text);
+                    return Ok(());
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    match self.peek() {
+                        Some(b'\n') => self.pos += 1,
+                        Some(c @ (b'$' | b'`' | b'"' | b'\\')) => {
+                            text.push(c as char);
+                            self.pos += 1;
+                        }
+                        _ => text.push('\\'),
+                    }
+                }
+                Some(b'$') => match self.dollar(true)? {
+                    Some(p) => {
+                        push_quoted(parts, std::mem::take(&mut text));
+                        parts.push(p);
+                    }
+                    None => text.push('$'),
+                },
+                Some(b'`') => {
+                    push_quoted(parts, std::mem::take(&mut text));
+                    parts.push(self.backquote(true)?);
+                }
+                Some(_) => {
+                    if let Some(c) = self.next_char() {
+                        text.push(c);
+                    }
+                }
+            }
+        }
+    }
+
+    /// At a `$`: a parameter or command substitution; `None` (with `$` consumed) for a lone `$`.
+    fn dollar(&mut self, quoted: bool) -> Result<Option<WordPart>, Error> {
+        self.pos += 1;
+        match self.peek() {
+            Some(b'(') => {
+                if self.peek_at(1) == Some(b'(') {
+                    return Err(self.err(ErrorKind::Unsupported("arithmetic expansions $((...))")));
+                }
+                self.pos += 1;
+                self.enter()?;
+                let script = self.list(&[]);
+                self.leave();
+                let script = script?;
+                self.skip_newlines();
+                if self.peek() != Some(b')') {
+                    return Err(if self.pos >= self.s.len() {
+                        self.err(ErrorKind::Incomplete("a closing )"))
+                    } else {
+                        self.unexpected()
+                    });
+                }
+                self.pos += 1;
+                Ok(Some(WordPart::Command { script, quoted }))
+            }
+            Some(b'{') => {
+                self.pos += 1;
+                let Some(end) = self.s[self.pos..].iter().position(|&c| c == b'}') else {
+                    self.pos = self.s.len();
+                    return Err(self.err(ErrorKind::Incomplete("a closing }")));
+                };
+                let name = &self.src[self.pos..self.pos + end];
+                if !(is_name(name) || is_special(name)) {
+                    return Err(self.err(ErrorKind::Unsupported(
+                        "parameter expansions other than ${name}",
+                    )));
+                }
+                self.pos += end + 1;
+                Ok(Some(WordPart::Param {
+                    name: name.to_string(),
+                    quoted,
+                }))
+            }
+            Some(c) if c == b'_' || c.is_ascii_alphabetic() => {
+                let n = self.s[self.pos..]
+                    .iter()
+                    .take_while(|&&b| b == b'_' || b.is_ascii_alphanumeric())
+                    .count();
+                let name = self.src[self.pos..self.pos + n].to_string();
+                self.pos += n;
+                Ok(Some(WordPart::Param { name, quoted }))
+            }
+            Some(c)
+                if c.is_ascii_digit()
+                    || matches!(c, b'?' | b'#' | b'@' | b'*' | b'$' | b'!' | b'-') =>
+            {
+                self.pos += 1;
+                Ok(Some(WordPart::Param {
+                    name: (c as char).to_string(),
+                    quoted,
+                }))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// At a backquote: `` `script` ``.
+    fn backquote(&mut self, quoted: bool) -> Result<WordPart, Error> {
+        self.pos += 1;
+        let mut inner = String::new();
+        loop {
+            match self.peek() {
+                None => return Err(self.err(ErrorKind::Incomplete("a closing `"))),
+                Some(b'`') => {
+                    self.pos += 1;
+                    break;
+                }
+                Some(b'\\') if matches!(self.peek_at(1), Some(b'`' | b'\\' | b'$')) => {
+                    inner.push(self.s[self.pos + 1] as char);
+                    self.pos += 2;
+                }
+                Some(_) => {
+                    if let Some(c) = self.next_char() {
+                        inner.push(c);
+                    }
+                }
+            }
+        }
+        self.enter()?;
+        let mut sub = Parser {
+            s: inner.as_bytes(),
+            src: &inner,
+            pos: 0,
+            depth: self.depth,
+        };
+        let script = sub.list(&[]);
+        let trailing = sub.pos < sub.s.len();
+        self.leave();
+        let script = script.map_err(|e| Error {
+            kind: e.kind,
+            at: self.pos,
+        })?;
+        if trailing {
+            return Err(self.err(ErrorKind::Unexpected(")".to_string())));
+        }
+        Ok(WordPart::Command { script, quoted })
+    }
+}
+
+fn is_special(name: &str) -> bool {
+    matches!(name, "?" | "#" | "@" | "*" | "$" | "!" | "-")
+        || (!name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn flush_literal(parts: &mut Vec<WordPart>, lit: &mut String) {
+    if !lit.is_empty() {
+        parts.push(WordPart::Literal(std::mem::take(lit)));
+    }
+}
+
+fn push_quoted(parts: &mut Vec<WordPart>, text: String) {
+    if let Some(WordPart::Quoted(prev)) = parts.last_mut() {
+        prev.push_str(&text);
+    } else {
+        parts.push(WordPart::Quoted(text));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lit(s: &str) -> Word {
+        Word(vec![WordPart::Literal(s.to_string())])
+    }
+
+    fn simple_words(l: &List) -> Vec<Vec<Word>> {
+        l.0.iter()
+            .flat_map(|a| std::iter::once(&a.first).chain(a.rest.iter().map(|(_, p)| p)))
+            .flat_map(|p| p.commands.iter())
+            .filter_map(|c| match c {
+                Command::Simple(s) => Some(s.words.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn words_and_quoting() {
+        let l = parse(r#"echo a 'b c' "d $X e" f\ g "" $(pwd) ~/x"#).unwrap();
+        let w = &simple_words(&l)[0];
+        assert_eq!(w[0], lit("echo"));
+        assert_eq!(w[2], Word(vec![WordPart::Quoted("b c".into())]));
+        assert_eq!(
+            w[3],
+            Word(vec![
+                WordPart::Quoted("d ".into()),
+                WordPart::Param {
+                    name: "X".into(),
+                    quoted: true
+                },
+                WordPart::Quoted(" e".into())
+            ])
+        );
+        assert_eq!(
+            w[4],
+            Word(vec![
+                WordPart::Literal("f".into()),
+                WordPart::Quoted(" ".into()),
+                WordPart::Literal("g".into())
+            ])
+        );
+        assert_eq!(w[5], Word(vec![WordPart::Quoted(String::new())]));
+        assert!(matches!(
+            &w[6].0[0],
+            WordPart::Command { quoted: false, .. }
+        ));
+        assert_eq!(
+            w[7],
+            Word(vec![WordPart::Tilde, WordPart::Literal("/x".into())])
+        );
+        let l = parse("echo ${HOME}x $? $# $@ $1 a$ \"\\$\\\"\"").unwrap();
+        let w = &simple_words(&l)[0];
+        assert_eq!(
+            w[1],
+            Word(vec![
+                WordPart::Param {
+                    name: "HOME".into(),
+                    quoted: false
+                },
+                WordPart::Literal("x".into())
+            ])
+        );
+        assert_eq!(w[6], lit("a$"));
+        assert_eq!(w[7], Word(vec![WordPart::Quoted("$\"".into())]));
+    }
+
+    #[test]
+    fn lists_pipelines_and_redirects() {
+        let l = parse("a | b | c && d || ! e; f &\ng 2>&1 >out <in >>log 3> x").unwrap();
+        assert_eq!(l.0.len(), 3);
+        assert_eq!(l.0[0].first.commands.len(), 3);
+        assert_eq!(l.0[0].rest.len(), 2);
+        assert!(l.0[0].rest[1].1.negate);
+        assert!(l.0[1].background);
+        let Command::Simple(g) = &l.0[2].first.commands[0] else {
+            panic!()
+        };
+        let r: Vec<(u32, RedirectOp, Option<&str>)> = g
+            .redirects
+            .iter()
+            .map(|r| (r.fd, r.op, r.target.as_literal()))
+            .collect();
+        assert_eq!(
+            r,
+            [
+                (2, RedirectOp::Dup, Some("1")),
+                (1, RedirectOp::Write, Some("out")),
+                (0, RedirectOp::Read, Some("in")),
+                (1, RedirectOp::Append, Some("log")),
+                (3, RedirectOp::Write, Some("x")),
+            ]
+        );
+    }
+
+    #[test]
+    fn assignments_and_functions() {
+        let l = parse("A=1 B=\"x y\" cmd C=2; greet() { echo hi; }").unwrap();
+        let Command::Simple(s) = &l.0[0].first.commands[0] else {
+            panic!()
+        };
+        assert_eq!(s.assignments.len(), 2);
+        assert_eq!(s.assignments[0], ("A".to_string(), lit("1")));
+        assert_eq!(s.words, [lit("cmd"), lit("C=2")]);
+        let Command::Function { name, body } = &l.0[1].first.commands[0] else {
+            panic!()
+        };
+        assert_eq!(name, "greet");
+        assert!(matches!(**body, Command::Compound(Compound::Group(_), _)));
+    }
+
+    #[test]
+    fn compound_commands() {
+        let src = "if true; then echo a; elif false\nthen echo b\nelse echo c; fi
+while x; do y; done
+until x; do y; done
+for i in 1 2 3; do echo $i; done
+for j; do :; done
+case $x in a|b) echo ab;; (c) echo c ;; *) ;; esac
+{ a; b; } > out
+( cd /; ls )";
+        let l = parse(src).unwrap();
+        let kinds: Vec<&Compound> =
+            l.0.iter()
+                .map(|a| match &a.first.commands[0] {
+                    Command::Compound(c, _) => c,
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+        let Compound::If {
+            branches,
+            otherwise,
+        } = kinds[0]
+        else {
+            panic!()
+        };
+        assert_eq!(branches.len(), 2);
+        assert!(otherwise.is_some());
+        assert!(matches!(kinds[1], Compound::Loop { until: false, .. }));
+        assert!(matches!(kinds[2], Compound::Loop { until: true, .. }));
+        let Compound::For {
+            name,
+            words: Some(ws),
+            ..
+        } = kinds[3]
+        else {
+            panic!()
+        };
+        assert_eq!((name.as_str(), ws.len()), ("i", 3));
+        assert!(matches!(kinds[4], Compound::For { words: None, .. }));
+        let Compound::Case { arms, .. } = kinds[5] else {
+            panic!()
+        };
+        assert_eq!(arms.len(), 3);
+        assert_eq!(arms[0].patterns.len(), 2);
+        assert!(arms[2].body.0.is_empty());
+        let Command::Compound(Compound::Group(_), redirs) = &l.0[6].first.commands[0] else {
+            panic!()
+        };
+        assert_eq!(redirs.len(), 1);
+        assert!(matches!(kinds[7], Compound::Subshell(_)));
+    }
+
+    #[test]
+    fn comments_and_continuations() {
+        let l = parse("echo a # comment\necho b \\\n c # x").unwrap();
+        assert_eq!(
+            simple_words(&l),
+            [
+                vec![lit("echo"), lit("a")],
+                vec![lit("echo"), lit("b"), lit("c")]
+            ]
+        );
+        assert_eq!(parse("# only a comment\n\n").unwrap(), List(vec![]));
+        assert_eq!(parse("").unwrap(), List(vec![]));
+        assert_eq!(parse("echo a#b").unwrap().0.len(), 1);
+        assert_eq!(simple_words(&parse("echo a#b").unwrap())[0][1], lit("a#b"));
+    }
+
+    #[test]
+    fn incomplete_input_is_told_apart() {
+        for src in [
+            "echo 'abc",
+            "echo \"abc",
+            "if true; then echo",
+            "a |",
+            "a &&",
+            "for i in 1 2",
+            "case x in a) b;;",
+            "$(echo",
+            "f() ",
+            "{ a;",
+            "( a",
+        ] {
+            let e = parse(src).unwrap_err();
+            assert!(e.is_incomplete(), "{src:?}: {e:?}");
+        }
+        for src in [
+            "fi",
+            "echo a; ;",
+            ")",
+            "then",
+            "a | | b",
+            "done",
+            "a >",
+            "if; then fi",
+        ] {
+            match parse(src) {
+                Err(e) => assert!(!e.is_incomplete() || src == "a >", "{src:?}: {e:?}"),
+                Ok(l) => panic!("{src:?} parsed: {l:?}"),
+            }
+        }
+        assert_eq!(
+            parse("cat <<EOF").unwrap_err().kind,
+            ErrorKind::Unsupported("here-documents")
+        );
+        assert_eq!(
+            format!("{}", parse("fi").unwrap_err()),
+            "syntax error near unexpected token `fi'"
+        );
+    }
+
+    #[test]
+    fn nesting_is_bounded_and_nothing_panics() {
+        let deep = "$(".repeat(200) + &")".repeat(200);
+        assert_eq!(
+            parse(&format!("echo {deep}")).unwrap_err().kind,
+            ErrorKind::TooDeep
+        );
+        let deep_if = "if true; then ".repeat(100) + &"fi; ".repeat(100);
+        assert_eq!(parse(&deep_if).unwrap_err().kind, ErrorKind::TooDeep);
+        let ok = "$(".repeat(10) + "x" + &")".repeat(10);
+        assert!(parse(&format!("echo {ok}")).is_ok());
+        // Every short string over the shell's alphabet: no panic.
+        let alphabet = [
+            "a", " ", "'", "\"", "\\", "$", "(", ")", "{", "}", "|", "&", ";", "<", ">", "\n", "`",
+            "#", "if", "fi", "é",
+        ];
+        let mut n = 0;
+        for a in alphabet {
+            for b in alphabet {
+                for c in alphabet {
+                    let s = format!("{a}{b}{c}");
+                    let _ = parse(&s);
+                    n += 1;
+                }
+            }
+        }
+        assert_eq!(n, alphabet.len().pow(3));
+    }
+}
