@@ -16,6 +16,7 @@ extern crate std as host;
 
 pub mod env;
 pub mod io;
+pub mod pipe;
 pub mod process;
 pub mod rt;
 pub mod sync;

@@ -22,8 +22,10 @@ use libeurali::{Handle, Message, msgtype, proto::stream};
 
 pub use libeurali::EntryRegisters;
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use crate::io;
-use crate::sync::Mutex;
+use crate::sync::{Arc, Mutex};
 
 /// Where a parent mounts the handle on which the child reports its exit status.
 pub const STATUS_PATH: &str = "/.eurali/status";
@@ -41,6 +43,19 @@ pub struct Runtime {
     stdout: Mutex<StdoutState>,
     stderr: Mutex<Option<Handle>>,
     status: Mutex<Option<Handle>>,
+    watcher: Mutex<Watcher>,
+}
+
+#[derive(Default)]
+struct Watcher {
+    entries: Vec<Arc<WatchEntry>>,
+    running: bool,
+}
+
+struct WatchEntry {
+    target: Arc<Handle>,
+    spare: Mutex<Option<Handle>>,
+    done: AtomicBool,
 }
 
 struct StdinState {
@@ -89,6 +104,7 @@ impl Runtime {
             }),
             stderr: Mutex::new(take_mount(STDERR_PATH)),
             status: Mutex::new(take_mount(STATUS_PATH)),
+            watcher: Mutex::new(Watcher::default()),
         }
     }
 }
@@ -129,6 +145,16 @@ pub fn exit(code: i32) -> ! {
                 Message::Short(msgtype::EXIT_STATUS, code as u32 as u64, 0),
             );
         }
+    }
+    if let Some(rt) = crate::sys::runtime() {
+        // Close our stdio now, so that readers of our output see EOF even on the real kernel,
+        // where a dying process's handles vanish without the close that wakes a server (§3.5).
+        let stdio = (
+            rt.stdin.lock().ok().and_then(|mut s| s.handle.take()),
+            rt.stdout.lock().ok().and_then(|mut s| s.handle.take()),
+            rt.stderr.lock().ok().and_then(|mut s| s.take()),
+        );
+        drop(stdio);
     }
     crate::sys::leave_thread();
     libeurali::exit_thread()
@@ -346,3 +372,67 @@ pub use crate::sys::on_panic;
 
 #[cfg(not(target_os = "none"))]
 pub use crate::sys::host_main;
+
+/// How often the liveness watcher cycles its spare handles (see [`watch`]).
+pub const WATCH_INTERVAL_MS: u64 = 50;
+
+/// A registration with the process's liveness watcher; [`Watch::stop`] ends it.
+pub struct Watch(Arc<WatchEntry>);
+
+impl Watch {
+    pub fn stop(&self) {
+        self.0.done.store(true, Ordering::Release);
+    }
+}
+
+/// Watches `target`, a handle on which a server thread waits in `receive`, so that the thread is
+/// woken with CLOSED once every other reference to the rendezvous is gone — also when the peers'
+/// processes died without closing anything (the kernel's receive never notices that, §3.5).
+///
+/// The process's watcher thread holds a spare copy of `target` and every
+/// [`WATCH_INTERVAL_MS`] closes it and takes a new one: that close leaves exactly two references
+/// (and so wakes the waiter) only when nobody else holds the rendezvous any more.
+pub fn watch(target: Arc<Handle>) -> io::Result<Watch> {
+    let rt = crate::sys::runtime().ok_or(io::Error::const_msg(
+        io::ErrorKind::Unsupported,
+        "no process runtime",
+    ))?;
+    let spare = target.try_clone()?;
+    let entry = Arc::new(WatchEntry {
+        target,
+        spare: Mutex::new(Some(spare)),
+        done: AtomicBool::new(false),
+    });
+    let mut w = rt.watcher.lock().unwrap_or_else(|e| e.into_inner());
+    w.entries.push(entry.clone());
+    if !w.running {
+        crate::thread::Builder::new()
+            .name("watcher".into())
+            .spawn(watcher_main)?;
+        w.running = true;
+    }
+    Ok(Watch(entry))
+}
+
+fn watcher_main() {
+    let Some(rt) = crate::sys::runtime() else {
+        return;
+    };
+    loop {
+        crate::sys::sleep_micros(WATCH_INTERVAL_MS * 1000);
+        let entries = {
+            let mut w = rt.watcher.lock().unwrap_or_else(|e| e.into_inner());
+            w.entries.retain(|e| !e.done.load(Ordering::Acquire));
+            if w.entries.is_empty() {
+                w.running = false;
+                return;
+            }
+            w.entries.clone()
+        };
+        for e in entries {
+            let mut spare = e.spare.lock().unwrap_or_else(|e| e.into_inner());
+            drop(spare.take());
+            *spare = e.target.try_clone().ok();
+        }
+    }
+}

@@ -276,3 +276,56 @@ mod tests {
         assert_eq!(*L, 7);
     }
 }
+
+/// A wake-up for one waiting thread, over a rendezvous (the kernel has no futex).
+///
+/// [`Notify::wait`] returns after a [`Notify::notify`] that came after the previous wait
+/// returned, possibly at once; like a condition variable it may also return early, so callers
+/// re-check their condition in a loop. Only one thread may wait at a time.
+pub struct Notify {
+    state: AtomicU8,
+    wake: libeurali::Handle,
+    sleep: libeurali::Handle,
+}
+
+const EMPTY: u8 = 0;
+const NOTIFIED: u8 = 1;
+const WAITING: u8 = 2;
+
+impl Notify {
+    pub fn new() -> crate::io::Result<Notify> {
+        let (wake, sleep) = libeurali::new_rendezvous()?;
+        Ok(Notify {
+            state: AtomicU8::new(EMPTY),
+            wake,
+            sleep,
+        })
+    }
+
+    /// Blocks until notified.
+    pub fn wait(&self) {
+        if self
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            return;
+        }
+        if self
+            .state
+            .compare_exchange(EMPTY, WAITING, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            // The notifier saw WAITING and sends exactly once.
+            let _ = libeurali::receive(&self.sleep);
+        }
+        self.state.store(EMPTY, Ordering::Release);
+    }
+
+    /// Wakes the waiter, or makes the next `wait` return at once.
+    pub fn notify(&self) {
+        if self.state.swap(NOTIFIED, Ordering::AcqRel) == WAITING {
+            let _ = libeurali::call_send(&self.wake, libeurali::Message::Short(0, 0, 0));
+        }
+    }
+}

@@ -245,3 +245,109 @@ fn println_outside_any_program_goes_to_the_host() {
     shim::println!("host fallback works");
     let _ = std::io::stdout().flush();
 }
+
+fn pipe_in_process() {
+    use shim::io::{Read, Write};
+    let (mut r, w) = shim::pipe::pipe().unwrap();
+    let writer = shim::thread::spawn(move || {
+        let mut w = w;
+        let block: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+        for _ in 0..30 {
+            w.write_all(&block).unwrap();
+        }
+        // Dropping the only writer: the reader sees EOF after the data.
+    });
+    let mut all = Vec::new();
+    r.read_to_end(&mut all).unwrap();
+    writer.join().unwrap();
+    let ok = all.len() == 300_000
+        && all
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == ((i % 10_000) % 256) as u8);
+    shim::println!("read {} bytes, intact: {ok}", all.len());
+    // A gone reader makes writes fail.
+    let (r2, mut w2) = shim::pipe::pipe().unwrap();
+    drop(r2);
+    let mut err = None;
+    for _ in 0..200 {
+        if let Err(e) = w2.write_all(&[1; 4096]) {
+            err = Some(e.kind());
+            break;
+        }
+    }
+    shim::println!("write to a pipe without reader: {err:?}");
+}
+
+#[test]
+fn pipes_carry_data_then_eof_and_refuse_a_gone_reader() {
+    let o = boot(shim::program_entry!("pipes", pipe_in_process), &[], "");
+    assert_eq!(
+        o.stdout,
+        "read 300000 bytes, intact: true\nwrite to a pipe without reader: Some(BrokenPipe)\n",
+        "{}",
+        o.stderr
+    );
+}
+
+fn child_lines() {
+    for i in 0..3 {
+        shim::println!(
+            "line {i} from {}",
+            shim::env::args().next().unwrap_or_default()
+        );
+    }
+}
+
+fn parent_reads_child() {
+    use shim::io::BufRead;
+    let (r, w) = shim::pipe::pipe().unwrap();
+    let (stdin_for_child, _keep) = libeurali::new_rendezvous().unwrap();
+    let params = libeurali::params::ExecParams::new()
+        .new_namespace()
+        .args(&["child"])
+        .unwrap()
+        .finish()
+        .unwrap();
+    libeurali::exec(
+        &kernel_stub::Kernel::program_image("child"),
+        stdin_for_child,
+        w.into_handle(),
+        &params,
+        false,
+    )
+    .unwrap();
+    let lines: Vec<String> = shim::io::BufReader::new(r)
+        .lines()
+        .map(|l| l.unwrap())
+        .collect();
+    shim::println!("{}", lines.join(" / "));
+}
+
+#[test]
+fn a_child_writes_into_a_pipe_and_its_end_is_eof() {
+    let (out, err) = (Buf::default(), Buf::default());
+    let console = Console {
+        stdin: Box::new(std::io::empty()),
+        stdout: Box::new(out.clone()),
+        stderr: Box::new(err.clone()),
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let progs = [
+            shim::program_entry!("parent", parent_reads_child),
+            shim::program_entry!("child", child_lines),
+        ];
+        let _ = tx.send(run_on(&progs, "parent", &[], console));
+    });
+    let code = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("parent did not finish");
+    assert_eq!(
+        out.text(),
+        "line 0 from child / line 1 from child / line 2 from child\n",
+        "{}",
+        err.text()
+    );
+    assert_eq!(code, 0);
+}

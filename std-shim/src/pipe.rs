@@ -1,0 +1,197 @@
+//! Pipes: a byte stream from writers to a reader, with EOF when the last writer is gone.
+//!
+//! A pipe is two stream-protocol rendezvous served by two threads of the process that made it:
+//! writers send `WRITE` on one, the reader sends `READ` on the other, and a bounded buffer
+//! ([`CAPACITY`]) sits between them (a writer waits while it is full: flow control).
+//!
+//! EOF: the kernel tells nobody that a process died, but a `close` that leaves exactly two
+//! references wakes a receiver with CLOSED (ABI §3.5). The writer side's server thread waits in
+//! `receive`; the process's liveness watcher ([`crate::rt`]) holds one spare copy of the server's
+//! handle and, every [`crate::rt::WATCH_INTERVAL_MS`], closes it and takes a fresh one. While any
+//! writer handle exists anywhere (in any process, in flight, mounted) that close leaves three or
+//! more references and does nothing; once the last writer handle is gone it leaves two and wakes
+//! the server: EOF, with Unix's "all writers closed" meaning, whether the writers closed their
+//! handles or their processes simply ended. The reader side works the same way: when the reader is
+//! gone, writers get `BrokenPipe`.
+
+use alloc::collections::VecDeque;
+
+use libeurali::proto::stream::{self, Request};
+use libeurali::{Error as KernelError, Handle};
+
+use crate::io::{self, Read, Write};
+use crate::sync::{Arc, Mutex, Notify};
+
+/// Bytes buffered between writers and the reader.
+pub const CAPACITY: usize = 64 * 1024;
+
+struct State {
+    buf: VecDeque<u8>,
+    writers_gone: bool,
+    reader_gone: bool,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// The reader-side server waits here for data (or EOF).
+    data: Notify,
+    /// The writer-side server waits here for room (or a gone reader).
+    room: Notify,
+}
+
+impl Shared {
+    fn lock(&self) -> crate::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The read end of a pipe: a stream handle (give it to a child as stdin with
+/// [`PipeReader::into_handle`], or read from it here).
+pub struct PipeReader(Handle);
+
+/// The write end of a pipe (a child's stdout or stderr, or written here).
+pub struct PipeWriter(Handle);
+
+impl PipeReader {
+    pub fn into_handle(self) -> Handle {
+        self.0
+    }
+    pub fn try_clone(&self) -> io::Result<PipeReader> {
+        Ok(PipeReader(self.0.try_clone()?))
+    }
+}
+
+impl PipeWriter {
+    pub fn into_handle(self) -> Handle {
+        self.0
+    }
+    /// Another writer: the reader sees EOF only when every writer is gone.
+    pub fn try_clone(&self) -> io::Result<PipeWriter> {
+        Ok(PipeWriter(self.0.try_clone()?))
+    }
+}
+
+impl Read for PipeReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match stream::read(&self.0, buf)? {
+            stream::ReadReply::Data(n) => Ok(n),
+            stream::ReadReply::Eof => Ok(0),
+        }
+    }
+}
+
+impl Write for PipeWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(stream::write(&self.0, buf)?)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Makes a pipe served by two new threads of this process (they end when both sides are gone).
+pub fn pipe() -> io::Result<(PipeReader, PipeWriter)> {
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            buf: VecDeque::new(),
+            writers_gone: false,
+            reader_gone: false,
+        }),
+        data: Notify::new()?,
+        room: Notify::new()?,
+    });
+    let (w_srv, w_cli) = libeurali::new_rendezvous()?;
+    let (r_srv, r_cli) = libeurali::new_rendezvous()?;
+    let (w_srv, r_srv) = (Arc::new(w_srv), Arc::new(r_srv));
+    let w_watch = crate::rt::watch(w_srv.clone())?;
+    let r_watch = crate::rt::watch(r_srv.clone())?;
+    let s = shared.clone();
+    crate::thread::Builder::new()
+        .name("pipe-writer-side".into())
+        .spawn(move || {
+            serve_writers(&w_srv, &s);
+            w_watch.stop();
+        })?;
+    crate::thread::Builder::new()
+        .name("pipe-reader-side".into())
+        .spawn(move || {
+            serve_reader(&r_srv, &shared);
+            r_watch.stop();
+        })?;
+    Ok((PipeReader(r_cli), PipeWriter(w_cli)))
+}
+
+fn serve_writers(h: &Handle, shared: &Shared) {
+    loop {
+        let Ok(m) = libeurali::receive(h) else {
+            // CLOSED: every writer is gone.
+            shared.lock().writers_gone = true;
+            shared.data.notify();
+            return;
+        };
+        let reply = match stream::parse_request(m) {
+            Request::Write(chunk) => accept(shared, chunk.as_slice()),
+            Request::Read(_) => stream::error_reply(KernelError::NotImplemented),
+            Request::Unknown(_) => stream::unknown_reply(),
+        };
+        let _ = libeurali::send(h, reply);
+    }
+}
+
+/// Waits for room, takes what fits, and answers the WRITE.
+fn accept(shared: &Shared, data: &[u8]) -> libeurali::Message {
+    loop {
+        {
+            let mut st = shared.lock();
+            if st.reader_gone {
+                return stream::error_reply(KernelError::Closed);
+            }
+            let room = CAPACITY - st.buf.len();
+            if room > 0 || data.is_empty() {
+                let n = room.min(data.len());
+                st.buf.extend(&data[..n]);
+                drop(st);
+                shared.data.notify();
+                return stream::ok_reply(n);
+            }
+        }
+        shared.room.wait();
+    }
+}
+
+fn serve_reader(h: &Handle, shared: &Shared) {
+    let mut out = alloc::vec::Vec::new();
+    loop {
+        let Ok(m) = libeurali::receive(h) else {
+            {
+                let mut st = shared.lock();
+                st.reader_gone = true;
+                st.buf.clear();
+            }
+            shared.room.notify();
+            return;
+        };
+        let reply = match stream::parse_request(m) {
+            Request::Read(max) => loop {
+                {
+                    let mut st = shared.lock();
+                    if !st.buf.is_empty() {
+                        let n = max.min(st.buf.len());
+                        out.clear();
+                        out.extend(st.buf.drain(..n));
+                        drop(st);
+                        shared.room.notify();
+                        break stream::data_reply(&out).unwrap_or_else(stream::error_reply);
+                    }
+                    if st.writers_gone {
+                        break stream::eof_reply();
+                    }
+                }
+                shared.data.wait();
+            },
+            Request::Write(_) => stream::error_reply(KernelError::NotImplemented),
+            Request::Unknown(_) => stream::unknown_reply(),
+        };
+        let _ = libeurali::send(h, reply);
+    }
+}
