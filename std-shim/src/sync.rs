@@ -255,28 +255,6 @@ impl<T, F: FnOnce() -> T> Deref for LazyLock<T, F> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mutex_and_once() {
-        let m = Mutex::new(1);
-        *m.lock().unwrap() += 1;
-        assert_eq!(*m.lock().unwrap(), 2);
-        assert!(m.try_lock().is_some());
-        let g = m.lock().unwrap();
-        assert!(m.try_lock().is_none());
-        drop(g);
-        let o = OnceLock::new();
-        assert_eq!(o.get(), None);
-        assert_eq!(*o.get_or_init(|| 5), 5);
-        assert_eq!(o.set(6), Err(6));
-        static L: LazyLock<u32> = LazyLock::new(|| 7);
-        assert_eq!(*L, 7);
-    }
-}
-
 /// A wake-up for one waiting thread, over a rendezvous (the kernel has no futex).
 ///
 /// [`Notify::wait`] returns after a [`Notify::notify`] that came after the previous wait
@@ -327,5 +305,27 @@ impl Notify {
         if self.state.swap(NOTIFIED, Ordering::AcqRel) == WAITING {
             let _ = libeurali::call_send(&self.wake, libeurali::Message::Short(0, 0, 0));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mutex_and_once() {
+        let m = Mutex::new(1);
+        *m.lock().unwrap() += 1;
+        assert_eq!(*m.lock().unwrap(), 2);
+        assert!(m.try_lock().is_some());
+        let g = m.lock().unwrap();
+        assert!(m.try_lock().is_none());
+        drop(g);
+        let o = OnceLock::new();
+        assert_eq!(o.get(), None);
+        assert_eq!(*o.get_or_init(|| 5), 5);
+        assert_eq!(o.set(6), Err(6));
+        static L: LazyLock<u32> = LazyLock::new(|| 7);
+        assert_eq!(*L, 7);
     }
 }
