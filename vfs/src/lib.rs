@@ -4,10 +4,26 @@
 //! `.`, `..` or `//` (ABI document §5.1). So everything a user types is resolved here, in the
 //! client, before the kernel sees it: [`path::resolve`] turns a path relative to a working
 //! directory into the one absolute, normal spelling the mount table is matched against, and can
-//! never climb above the root. The file protocol, server framework, ramdisk and namespace specs
-//! grow here with the VFS work.
+//! never climb above the root.
+//!
+//! Layers, bottom up:
+//! - [`proto`]: the file protocol's wire (tags, postcard bodies, typed errors), documented there.
+//! - [`client`]: opening through the mount table, sessions, one-shot operations.
+//! - [`server`]: the file-server framework (a [`server::FileSystem`] trait and one loop), and
+//!   [`ramdisk`] and [`view`] (a read-only proxy) on it.
+//! - [`ns`]: mount/umount/list/bind for this process, the namespace spec format, and the
+//!   builder that turns a spec into an exec parameter string.
+//! - [`users`]: the users file and its salted password hashes.
+//!
+//! This crate sits *below* std-shim (std-shim's `fs` is a client of [`client`]), so it depends
+//! only on libeurali and no_std crates.
 #![no_std]
 
 extern crate alloc;
 
+pub mod client;
 pub mod path;
+pub mod proto;
+pub mod ramdisk;
+pub mod server;
+pub mod sync;

@@ -1,0 +1,374 @@
+//! The file protocol: how a client talks to a file server. Defined once, here, for both sides.
+//!
+//! # Opening
+//!
+//! The kernel's `open(path)` gives a handle `M` to the rendezvous mounted at the longest matching
+//! prefix, and the prefix length; the remainder (already normal, see [`crate::path::resolve`]) is
+//! the server-relative path, `""` or `/a/b`. The client then
+//!
+//! 1. makes a fresh rendezvous `(a, b)`,
+//! 2. **sends** (plain `send`, no reply) `Long(FS_OPEN, handle a, chunk)` on `M`, the chunk
+//!    holding an [`OpenRequest`] in postcard at its start (at most [`MAX_NAME_MSG`] bytes),
+//! 3. keeps `b` as its *session*: every later request goes there, and the first reply says
+//!    whether the open worked (the server answers every request of a failed open with the open's
+//!    error, then ends the session).
+//!
+//! The server's thread on `M` only ever receives: it never replies on `M`, so no client, dead or
+//! alive, can block it. Each open gets its own server thread, receiving on `a`: one open file,
+//! directory or operation per session. (Upstream replied on `M` with a new session handle; the
+//! reply is a blocking send, which a client dying at the wrong moment turns into a wedged server.)
+//!
+//! An [`OpenRequest`] carries an [`Op`]: `Open` keeps the session for I/O; `Mkdir`, `Remove`,
+//! `Rmdir`, `Rename` and `Stat`-only opens are answered once and end; `Serve` turns the session
+//! into a mount-protocol handle for the subtree at the path (what `bind` mounts elsewhere).
+//!
+//! # Session requests (all `send_receive`, one reply each)
+//!
+//! | Request | Reply | Idempotent |
+//! |---|---|---|
+//! | `Short(FS_READ, offset, max)`, `max <= MAX_IO` | `Long(FS_DATA, n, chunk)`, `1 <= n <= max`, bytes at offset 0; `Short(FS_OK, 0, 0)` at end of file | yes |
+//! | `Long(FS_WRITE, offset, chunk)`: chunk = `len: u64 LE` then `len <= MAX_IO` bytes | `Short(FS_OK, written, end)`: `end` = offset after the write (append-mode sessions ignore `offset` and write at the end) | no |
+//! | `Long(FS_REQ, len, chunk)`: a [`Request`] in postcard, `len <= MAX_NAME_MSG` | `Long(FS_REPLY, len, chunk)`: a [`Reply`], `len <= MAX_REPLY` | Stat, ReadDir, Sync: yes; SetLen: yes |
+//! | `Short(FS_CLOSE, 0, 0)`, plain `send` | none: the session ends | yes |
+//!
+//! Any request may instead be answered `Short(FS_ERR, code, 0)`, `code` = [`FsError::code`].
+//! A malformed or unknown request gets `Short(FS_ERR, Invalid)` and the session goes on.
+//!
+//! # Sizes
+//! The kernel does not convey a chunk's size, so each receiver checks the sender's claimed
+//! length against the maximum for that message ([`MAX_IO`], [`MAX_NAME_MSG`], [`MAX_REPLY`]) and
+//! trusts the sender (a protocol rule) that the chunk is at least that long.
+//!
+//! # Invariants
+//! [`decode`] never panics on any bytes; [`encode_chunk`] never panics.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use libeurali::{Error, MemoryChunk, Message, Word};
+use serde::{Deserialize, Serialize};
+
+/// `Long(FS_OPEN, handle, chunk(OpenRequest))`, plain send on a mount handle.
+pub const FS_OPEN: u64 = 0x1100;
+/// `Long(FS_REQ, len, chunk(Request))` on a session.
+pub const FS_REQ: u64 = 0x1101;
+/// `Short(FS_READ, offset, max)`.
+pub const FS_READ: u64 = 0x1102;
+/// `Long(FS_WRITE, offset, chunk(len, bytes))`.
+pub const FS_WRITE: u64 = 0x1103;
+/// `Long(FS_DATA, n, chunk)`: read data.
+pub const FS_DATA: u64 = 0x1104;
+/// `Short(FS_OK, value, value)`.
+pub const FS_OK: u64 = 0x1105;
+/// `Short(FS_ERR, code, 0)`.
+pub const FS_ERR: u64 = 0x1106;
+/// `Long(FS_REPLY, len, chunk(Reply))`.
+pub const FS_REPLY: u64 = 0x1107;
+/// `Short(FS_CLOSE, 0, 0)`: plain send; ends the session.
+pub const FS_CLOSE: u64 = 0x1108;
+
+/// Largest READ or WRITE payload in one message.
+pub const MAX_IO: usize = 1 << 20;
+/// Largest request carrying names (one page).
+pub const MAX_NAME_MSG: usize = 4096;
+/// Largest postcard reply (a directory listing).
+pub const MAX_REPLY: usize = 1 << 20;
+
+/// Open flags ([`OpenRequest::flags`]).
+pub mod flags {
+    pub const READ: u32 = 1;
+    pub const WRITE: u32 = 2;
+    /// Create the file if missing (needs WRITE).
+    pub const CREATE: u32 = 4;
+    /// Cut the file to 0 bytes (needs WRITE).
+    pub const TRUNCATE: u32 = 8;
+    /// Every write goes to the end (implies WRITE).
+    pub const APPEND: u32 = 16;
+    /// With CREATE: fail with `Exists` if the name exists.
+    pub const EXCLUSIVE: u32 = 32;
+    /// The path must be a directory.
+    pub const DIRECTORY: u32 = 64;
+    /// The flags that change anything (what a read-only view refuses).
+    pub const MUTATING: u32 = WRITE | CREATE | TRUNCATE | APPEND;
+}
+
+/// What an open is for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    /// Open the file or directory for I/O: the session lives until closed.
+    Open,
+    /// Create a directory at the path.
+    Mkdir,
+    /// Remove the file at the path.
+    Remove,
+    /// Remove the empty directory at the path.
+    Rmdir,
+    /// Rename the path to this server-relative path (same server).
+    Rename(String),
+    /// Serve the subtree at the path on this session with the mount protocol (for `bind`);
+    /// read-only unless `flags` has WRITE.
+    Serve,
+}
+
+impl Op {
+    /// Whether the operation changes the file system (what a read-only view denies).
+    pub fn mutates(&self, flags: u32) -> bool {
+        match self {
+            Op::Open | Op::Serve => flags & flags::MUTATING != 0,
+            _ => true,
+        }
+    }
+}
+
+/// The body of `FS_OPEN`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenRequest {
+    /// Server-relative path: `""` (the server's root) or `/a/b`.
+    pub path: String,
+    pub flags: u32,
+    pub op: Op,
+}
+
+/// The body of `FS_REQ`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// Metadata of the open file or directory.
+    Stat,
+    /// The open directory's entries, sorted by name.
+    ReadDir,
+    /// Cut or extend (with zeros) the open file.
+    SetLen(u64),
+    /// Flush (nothing to do in memory; kept for std's `sync_all`).
+    Sync,
+}
+
+/// The body of `FS_REPLY`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reply {
+    Stat(Meta),
+    Entries(Vec<Entry>),
+    Done,
+}
+
+/// File or directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Kind {
+    File,
+    Dir,
+}
+
+/// Metadata. Times are not kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    pub kind: Kind,
+    pub len: u64,
+    /// Writes through this session (or server scope) are denied.
+    pub readonly: bool,
+}
+
+/// One directory entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub name: String,
+    pub kind: Kind,
+    pub len: u64,
+}
+
+/// File-protocol errors, as they travel (`Short(FS_ERR, code, 0)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FsError {
+    NotFound,
+    Exists,
+    NotDir,
+    IsDir,
+    NotEmpty,
+    Denied,
+    Invalid,
+    NoSpace,
+    /// The server has no room for another session (thread limit).
+    Busy,
+    /// The rename crosses servers.
+    CrossesDevices,
+    /// A kernel error on the way (12 CLOSED: the server or session is gone).
+    Kernel(Error),
+}
+
+impl FsError {
+    pub fn code(self) -> u64 {
+        match self {
+            FsError::NotFound => 1,
+            FsError::Exists => 2,
+            FsError::NotDir => 3,
+            FsError::IsDir => 4,
+            FsError::NotEmpty => 5,
+            FsError::Denied => 6,
+            FsError::Invalid => 7,
+            FsError::NoSpace => 8,
+            FsError::Busy => 9,
+            FsError::CrossesDevices => 10,
+            FsError::Kernel(e) => 0x100 + e.code() as u64,
+        }
+    }
+
+    /// The error for a code; unknown codes read as `Invalid`.
+    pub fn from_code(c: u64) -> FsError {
+        match c {
+            1 => FsError::NotFound,
+            2 => FsError::Exists,
+            3 => FsError::NotDir,
+            4 => FsError::IsDir,
+            5 => FsError::NotEmpty,
+            6 => FsError::Denied,
+            8 => FsError::NoSpace,
+            9 => FsError::Busy,
+            10 => FsError::CrossesDevices,
+            0x101..=0x1FF => Error::from_code((c - 0x100) as u8)
+                .map(FsError::Kernel)
+                .unwrap_or(FsError::Invalid),
+            _ => FsError::Invalid,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FsError::NotFound => "not found",
+            FsError::Exists => "exists",
+            FsError::NotDir => "not a directory",
+            FsError::IsDir => "is a directory",
+            FsError::NotEmpty => "directory not empty",
+            FsError::Denied => "permission denied",
+            FsError::Invalid => "invalid request",
+            FsError::NoSpace => "no space left",
+            FsError::Busy => "server busy",
+            FsError::CrossesDevices => "crosses servers",
+            FsError::Kernel(e) => e.name(),
+        }
+    }
+}
+
+impl From<Error> for FsError {
+    fn from(e: Error) -> FsError {
+        match e {
+            Error::NotFound => FsError::NotFound,
+            e => FsError::Kernel(e),
+        }
+    }
+}
+
+impl From<libeurali::SendError> for FsError {
+    fn from(e: libeurali::SendError) -> FsError {
+        FsError::Kernel(e.error)
+    }
+}
+
+impl core::fmt::Display for FsError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl core::error::Error for FsError {}
+
+/// Postcard-encodes `v` at the start of a new chunk; returns the chunk and the byte count.
+pub fn encode_chunk<T: Serialize>(v: &T, max: usize) -> Result<(MemoryChunk, usize), FsError> {
+    let bytes = postcard::to_allocvec(v).map_err(|_| FsError::Invalid)?;
+    if bytes.len() > max {
+        return Err(FsError::Invalid);
+    }
+    let mut c = MemoryChunk::alloc(bytes.len().max(1))?;
+    c.as_mut_slice()[..bytes.len()].copy_from_slice(&bytes);
+    Ok((c, bytes.len()))
+}
+
+/// Decodes a postcard value. Never panics.
+pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, FsError> {
+    postcard::from_bytes(bytes).map_err(|_| FsError::Invalid)
+}
+
+/// Reads `len` claimed bytes of a received chunk, refusing claims above `max`.
+pub fn chunk_bytes(c: &mut MemoryChunk, len: u64, max: usize) -> Result<&[u8], FsError> {
+    if len as usize > max || len > max as u64 {
+        return Err(FsError::Invalid);
+    }
+    // Safety: bounded by `max`, and the protocol makes the sender allocate at least `len` bytes
+    // (a sender that lies can only be caught by the kernel, which does not convey sizes).
+    unsafe { c.set_len(len as usize) };
+    Ok(c.as_slice())
+}
+
+/// `Short(FS_ERR, code, 0)`.
+pub fn err_msg(e: FsError) -> Message {
+    Message::Short(FS_ERR, e.code(), 0)
+}
+
+/// `Long(FS_REPLY, len, chunk)`.
+pub fn reply_msg(r: &Reply) -> Result<Message, FsError> {
+    let (c, n) = encode_chunk(r, MAX_REPLY)?;
+    Ok(Message::Long(
+        FS_REPLY,
+        Word::Value(n as u64),
+        Word::Chunk(c),
+    ))
+}
+
+/// `Long(FS_REQ, len, chunk)`.
+pub fn request_msg(r: &Request) -> Result<Message, FsError> {
+    let (c, n) = encode_chunk(r, MAX_NAME_MSG)?;
+    Ok(Message::Long(FS_REQ, Word::Value(n as u64), Word::Chunk(c)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_round_trip() {
+        let all = [
+            FsError::NotFound,
+            FsError::Exists,
+            FsError::NotDir,
+            FsError::IsDir,
+            FsError::NotEmpty,
+            FsError::Denied,
+            FsError::Invalid,
+            FsError::NoSpace,
+            FsError::Busy,
+            FsError::CrossesDevices,
+            FsError::Kernel(Error::Closed),
+        ];
+        for e in all {
+            assert_eq!(FsError::from_code(e.code()), e);
+        }
+        assert_eq!(FsError::from_code(999), FsError::Invalid);
+    }
+
+    #[test]
+    fn decode_never_panics() {
+        let mut x: u64 = 0x1234_5678;
+        for len in 0..64 {
+            for _ in 0..200 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x as u8
+                    })
+                    .collect();
+                let _ = decode::<OpenRequest>(&bytes);
+                let _ = decode::<Request>(&bytes);
+                let _ = decode::<Reply>(&bytes);
+            }
+        }
+        let r = OpenRequest {
+            path: "/a/b".into(),
+            flags: flags::READ,
+            op: Op::Rename("/c".into()),
+        };
+        let b = postcard::to_allocvec(&r).unwrap();
+        assert_eq!(decode::<OpenRequest>(&b).unwrap(), r);
+        // Trailing bytes (the rest of a page) are ignored.
+        let mut padded = b.clone();
+        padded.resize(4096, 0);
+        assert_eq!(decode::<OpenRequest>(&padded).unwrap(), r);
+    }
+}

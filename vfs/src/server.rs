@@ -1,0 +1,451 @@
+//! The file-server framework: a server is a [`FileSystem`] and one call to [`serve`].
+//!
+//! Threads: the thread that calls [`serve`] receives on the mount handle and only receives (see
+//! [`crate::proto`]): for each `FS_OPEN` it starts one session thread, which does the open and
+//! then answers that session's requests until the client closes it. A `Serve` open (for `bind`)
+//! turns its session thread into another receive-only loop for the subtree.
+//!
+//! How a session ends:
+//! - the client sends `FS_CLOSE` (what the client library does), or drops its handle while the
+//!   session thread waits in receive (close wakes a waiter when exactly two references remain,
+//!   ABI §3.5), or a reply fails with CLOSED;
+//! - a client that died (process death drops handles without waking anyone), or that closed while
+//!   the thread was busy, leaves the thread blocked in receive or in its reply. A **sweep** finds
+//!   those: for each live session it copies the session's handle and closes the copy at once.
+//!   With a live client there are three references and nothing happens; with the client gone the
+//!   close leaves exactly the thread's own reference, which wakes it with CLOSED (a blocked reply
+//!   gets its message back the same way). The server sweeps before starting a session whenever
+//!   [`SWEEP_AT`] sessions are live, so dead clients cost at most a bounded number of threads.
+//!
+//! Malformed messages: on the mount handle they are dropped (and a `send_receive` among them gets
+//! `FS_ERR Invalid`, detected by the next receive failing with RECV_BLOCKING); on a session they
+//! get `FS_ERR Invalid` and the session goes on. A session beyond [`MAX_SESSIONS`] is refused by
+//! closing its handle (the client reads that as `Busy`).
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::mem::ManuallyDrop;
+
+use libeurali::{Error, Handle, MemoryChunk, Message, Word, receive, send};
+
+use crate::proto::*;
+use crate::sync::{Lock, spawn};
+
+/// A file system a server exposes. Paths are lists of validated components (no `.`, `..` or
+/// empty ones) from the server's root. Implementations lock as they need; every method may be
+/// called from several session threads at once.
+pub trait FileSystem: Send + Sync + 'static {
+    /// What an open names (an inode number, say).
+    type Node: Clone + Send + 'static;
+
+    /// Opens (and per `flags` creates or truncates) the file or directory at `path`.
+    fn open(&self, path: &[&str], flags: u32) -> Result<Self::Node, FsError>;
+    /// Metadata (`readonly` is filled in by the framework).
+    fn stat(&self, node: &Self::Node) -> Result<Meta, FsError>;
+    /// Reads at `offset` into `buf`; 0 at or past the end.
+    fn read(&self, node: &Self::Node, offset: u64, buf: &mut [u8]) -> Result<usize, FsError>;
+    /// Writes `data` at `offset`, or at the end when `offset` is `None`; returns the end offset.
+    fn write(&self, node: &Self::Node, offset: Option<u64>, data: &[u8]) -> Result<u64, FsError>;
+    fn set_len(&self, node: &Self::Node, len: u64) -> Result<(), FsError>;
+    /// Entries sorted by name.
+    fn read_dir(&self, node: &Self::Node) -> Result<Vec<Entry>, FsError>;
+    fn mkdir(&self, path: &[&str]) -> Result<(), FsError>;
+    /// Removes a file (`dir` false) or an empty directory (`dir` true).
+    fn remove(&self, path: &[&str], dir: bool) -> Result<(), FsError>;
+    fn rename(&self, from: &[&str], to: &[&str]) -> Result<(), FsError>;
+}
+
+/// Live sessions before a sweep for dead clients.
+pub const SWEEP_AT: usize = 24;
+/// Most sessions at once (the kernel allows 64 threads per process).
+pub const MAX_SESSIONS: usize = 56;
+
+/// Splits a server-relative path (`""` or `/a/b`) into components, refusing anything that is not
+/// in normal form.
+pub fn split_path(path: &str) -> Result<Vec<&str>, FsError> {
+    if path.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rest = path.strip_prefix('/').ok_or(FsError::Invalid)?;
+    let mut out = Vec::new();
+    for c in rest.split('/') {
+        if c.is_empty() || c == "." || c == ".." || c.contains('\0') {
+            return Err(FsError::Invalid);
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+/// The part of a server a session sees: a subtree, perhaps read-only.
+struct Scope {
+    root: Vec<String>,
+    readonly: bool,
+}
+
+struct Ctx<F> {
+    fs: F,
+    /// Handle numbers of the live session threads (see the module doc's sweep).
+    live: Lock<Vec<u32>>,
+}
+
+/// A running server, shareable with the threads that serve it.
+pub struct Server<F: FileSystem> {
+    ctx: Arc<Ctx<F>>,
+}
+
+impl<F: FileSystem> Clone for Server<F> {
+    fn clone(&self) -> Self {
+        Server {
+            ctx: self.ctx.clone(),
+        }
+    }
+}
+
+impl<F: FileSystem> Server<F> {
+    pub fn new(fs: F) -> Server<F> {
+        Server {
+            ctx: Arc::new(Ctx {
+                fs,
+                live: Lock::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// The file system.
+    pub fn fs(&self) -> &F {
+        &self.ctx.fs
+    }
+
+    /// Serves the mount protocol on `mount` until every other reference to it is gone.
+    pub fn serve(&self, mount: &Handle) {
+        mount_loop(
+            &self.ctx,
+            mount,
+            &Arc::new(Scope {
+                root: Vec::new(),
+                readonly: false,
+            }),
+        )
+    }
+
+    /// Starts [`Server::serve`] on a new thread of this process.
+    pub fn spawn(&self, mount: Handle) -> Result<(), Error> {
+        let s = self.clone();
+        spawn(move || s.serve(&mount))
+    }
+
+    /// Live sessions.
+    pub fn sessions(&self) -> usize {
+        self.ctx.live.lock().len()
+    }
+
+    /// Wakes every session whose client is gone (see the module doc).
+    pub fn sweep(&self) {
+        sweep(&self.ctx)
+    }
+}
+
+/// Serves `fs` on `mount` on the calling thread (the usual body of a server's `main`).
+pub fn serve<F: FileSystem>(fs: F, mount: &Handle) {
+    Server::new(fs).serve(mount)
+}
+
+fn sweep<F>(ctx: &Ctx<F>) {
+    let live = ctx.live.lock();
+    for &raw in live.iter() {
+        // Safety: a live session's handle stays open while it is listed (the thread removes it
+        // under this lock before closing it); we only borrow the number.
+        let h = ManuallyDrop::new(unsafe { Handle::from_raw(raw) });
+        if let Ok(copy) = h.try_clone() {
+            drop(copy);
+        }
+    }
+}
+
+fn mount_loop<F: FileSystem>(ctx: &Arc<Ctx<F>>, h: &Handle, scope: &Arc<Scope>) {
+    loop {
+        match receive(h) {
+            Ok(Message::Long(FS_OPEN, Word::Handle(a), Word::Chunk(mut c))) => {
+                let req = chunk_bytes(&mut c, MAX_NAME_MSG as u64, MAX_NAME_MSG)
+                    .and_then(decode::<OpenRequest>);
+                drop(c);
+                start_session(ctx, a, scope.clone(), req);
+            }
+            Ok(other) => drop(other),
+            Err(Error::RecvBlocking) => {
+                // The message we dropped was a send_receive: its sender waits for our reply.
+                let _ = send(h, err_msg(FsError::Invalid));
+            }
+            Err(Error::Closed) | Err(Error::InvalidHandle) => return,
+            Err(_) => libeurali::yield_now(),
+        }
+    }
+}
+
+fn start_session<F: FileSystem>(
+    ctx: &Arc<Ctx<F>>,
+    a: Handle,
+    scope: Arc<Scope>,
+    req: Result<OpenRequest, FsError>,
+) {
+    if ctx.live.lock().len() >= SWEEP_AT {
+        sweep(ctx);
+    }
+    let raw = a.raw();
+    {
+        let mut live = ctx.live.lock();
+        if live.len() >= MAX_SESSIONS {
+            drop(live);
+            drop(a);
+            return;
+        }
+        live.push(raw);
+    }
+    let c = ctx.clone();
+    // If no thread starts, the closure (and `a` in it) is dropped: take the number out first.
+    let started = spawn(move || {
+        session(&c, &a, scope, req);
+        let mut live = c.live.lock();
+        if let Some(i) = live.iter().position(|&n| n == a.raw()) {
+            live.swap_remove(i);
+        }
+        drop(a); // closed under the lock: a sweep never copies a reused number
+        drop(live);
+    });
+    if started.is_err() {
+        let mut live = ctx.live.lock();
+        if let Some(i) = live.iter().position(|&n| n == raw) {
+            live.swap_remove(i);
+        }
+    }
+}
+
+/// What a session serves after its open.
+enum State<N> {
+    Node {
+        node: N,
+        flags: u32,
+        readonly: bool,
+    },
+    /// An operation that is answered once.
+    Done(Result<Reply, FsError>),
+    /// A subtree to serve with the mount protocol after the first reply.
+    Serve(Arc<Scope>, Meta),
+}
+
+fn full_path<'a>(scope: &'a Scope, path: &'a str) -> Result<Vec<&'a str>, FsError> {
+    let mut v: Vec<&str> = scope.root.iter().map(|s| s.as_str()).collect();
+    v.extend(split_path(path)?);
+    Ok(v)
+}
+
+fn open_state<F: FileSystem>(
+    fs: &F,
+    scope: &Arc<Scope>,
+    req: &OpenRequest,
+) -> Result<State<F::Node>, FsError> {
+    if scope.readonly && req.op.mutates(req.flags) {
+        return Err(FsError::Denied);
+    }
+    let path = full_path(scope, &req.path)?;
+    let done = |r: Result<(), FsError>| Ok(State::Done(r.map(|_| Reply::Done)));
+    match &req.op {
+        Op::Open => {
+            let mut flags = req.flags;
+            if flags & flags::APPEND != 0 {
+                flags |= flags::WRITE;
+            }
+            if flags & (flags::CREATE | flags::TRUNCATE) != 0 && flags & flags::WRITE == 0 {
+                return Err(FsError::Invalid);
+            }
+            let node = fs.open(&path, flags)?;
+            Ok(State::Node {
+                node,
+                flags,
+                readonly: scope.readonly || flags & flags::WRITE == 0,
+            })
+        }
+        Op::Mkdir => done(fs.mkdir(&path)),
+        Op::Remove => done(fs.remove(&path, false)),
+        Op::Rmdir => done(fs.remove(&path, true)),
+        Op::Rename(to) => {
+            let to = full_path(scope, to)?;
+            done(fs.rename(&path, &to))
+        }
+        Op::Serve => {
+            let node = fs.open(&path, flags::DIRECTORY)?;
+            let mut meta = fs.stat(&node)?;
+            if meta.kind != Kind::Dir {
+                return Err(FsError::NotDir);
+            }
+            let readonly = scope.readonly || req.flags & flags::WRITE == 0;
+            meta.readonly = readonly;
+            let root = path.iter().map(|s| String::from(*s)).collect();
+            Ok(State::Serve(Arc::new(Scope { root, readonly }), meta))
+        }
+    }
+}
+
+fn session<F: FileSystem>(
+    ctx: &Arc<Ctx<F>>,
+    a: &Handle,
+    scope: Arc<Scope>,
+    req: Result<OpenRequest, FsError>,
+) {
+    let fs = &ctx.fs;
+    let mut state = req.and_then(|r| open_state(fs, &scope, &r));
+    loop {
+        let m = match receive(a) {
+            Ok(m) => m,
+            Err(Error::RecvBlocking) => {
+                let _ = send(a, err_msg(FsError::Invalid));
+                continue;
+            }
+            Err(_) => return,
+        };
+        if let Message::Short(FS_CLOSE, _, _) = m {
+            return;
+        }
+        let (reply, end) = match &mut state {
+            Err(e) => (err_msg(*e), true),
+            Ok(State::Done(r)) => (
+                match r {
+                    Ok(r) => reply_msg(r).unwrap_or_else(err_msg),
+                    Err(e) => err_msg(*e),
+                },
+                true,
+            ),
+            Ok(State::Serve(_, meta)) => (
+                reply_msg(&Reply::Stat(*meta)).unwrap_or_else(err_msg),
+                false,
+            ),
+            Ok(State::Node {
+                node,
+                flags,
+                readonly,
+            }) => (
+                node_request(fs, node, *flags, *readonly, m).unwrap_or_else(err_msg),
+                false,
+            ),
+        };
+        if send(a, reply).is_err() || end {
+            return;
+        }
+        if let Ok(State::Serve(sub, _)) = &state {
+            let sub = sub.clone();
+            return mount_loop(ctx, a, &sub);
+        }
+    }
+}
+
+fn node_request<F: FileSystem>(
+    fs: &F,
+    node: &F::Node,
+    flags: u32,
+    readonly: bool,
+    m: Message,
+) -> Result<Message, FsError> {
+    match m {
+        Message::Short(FS_READ, offset, max) => {
+            if flags & flags::READ == 0 && flags & flags::WRITE != 0 {
+                return Err(FsError::Denied);
+            }
+            let meta = fs.stat(node)?;
+            if meta.kind == Kind::Dir {
+                return Err(FsError::IsDir);
+            }
+            let want = (max as usize)
+                .min(MAX_IO)
+                .min(meta.len.saturating_sub(offset) as usize);
+            if want == 0 {
+                return Ok(Message::Short(FS_OK, 0, 0));
+            }
+            let mut c = MemoryChunk::alloc(want)?;
+            let n = fs.read(node, offset, &mut c.as_mut_slice()[..want])?;
+            if n == 0 {
+                return Ok(Message::Short(FS_OK, 0, 0));
+            }
+            Ok(Message::Long(
+                FS_DATA,
+                Word::Value(n as u64),
+                Word::Chunk(c),
+            ))
+        }
+        Message::Long(FS_WRITE, Word::Value(offset), Word::Chunk(mut c)) => {
+            if readonly {
+                return Err(FsError::Denied);
+            }
+            let len = {
+                let head = chunk_bytes(&mut c, 8, 8)?;
+                u64::from_le_bytes(head.try_into().map_err(|_| FsError::Invalid)?)
+            };
+            if len > MAX_IO as u64 {
+                return Err(FsError::Invalid);
+            }
+            let data = &chunk_bytes(&mut c, 8 + len, MAX_IO + 8)?[8..];
+            let at = (flags & flags::APPEND == 0).then_some(offset);
+            let end = fs.write(node, at, data)?;
+            Ok(Message::Short(FS_OK, len, end))
+        }
+        Message::Long(FS_REQ, Word::Value(len), Word::Chunk(mut c)) => {
+            let req: Request = decode(chunk_bytes(&mut c, len, MAX_NAME_MSG)?)?;
+            let reply = match req {
+                Request::Stat => {
+                    let mut m = fs.stat(node)?;
+                    m.readonly = readonly;
+                    Reply::Stat(m)
+                }
+                Request::ReadDir => Reply::Entries(fs.read_dir(node)?),
+                Request::SetLen(n) => {
+                    if readonly {
+                        return Err(FsError::Denied);
+                    }
+                    fs.set_len(node, n)?;
+                    Reply::Done
+                }
+                Request::Sync => Reply::Done,
+            };
+            reply_msg(&reply)
+        }
+        _ => Err(FsError::Invalid),
+    }
+}
+
+/// Opens a session on a mount handle whose server is known to reply (helper for servers that
+/// proxy, such as [`crate::view`]): forwards the client's handle and request untouched.
+pub fn forward_open(mount: &Handle, a: Handle, req: &OpenRequest) -> Result<(), FsError> {
+    let (c, _) = encode_chunk(req, MAX_NAME_MSG)?;
+    crate::client::send_retrying(
+        mount,
+        Message::Long(FS_OPEN, Word::Handle(a), Word::Chunk(c)),
+    )
+}
+
+/// Answers every request on `a` with `e` until the client closes or a sweep ends it, on a new
+/// thread (for proxies that refuse an open).
+pub fn refuse(a: Handle, e: FsError) {
+    let _ = spawn(move || {
+        if let Ok(m) = receive(&a)
+            && !matches!(m, Message::Short(FS_CLOSE, _, _))
+        {
+            let _ = send(&a, err_msg(e));
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn paths_must_be_normal() {
+        assert_eq!(split_path("").unwrap(), Vec::<&str>::new());
+        assert_eq!(split_path("/a/b").unwrap(), vec!["a", "b"]);
+        for bad in ["a", "/", "/a/", "//a", "/a/../b", "/.", "/a/./b", "/a\0"] {
+            assert_eq!(split_path(bad), Err(FsError::Invalid), "{bad:?}");
+        }
+    }
+}
