@@ -1,4 +1,6 @@
 //! `sh`: eurali's shell. So far its parser ([`parse`]); execution arrives with processes and
 //! pipes.
 
+pub mod line;
 pub mod parse;
+pub mod pattern;
