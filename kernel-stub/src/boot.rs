@@ -76,7 +76,10 @@ pub fn run_on(
     for (name, entry) in programs {
         kernel.register_program(name, *entry);
     }
-    let code = kernel.run_as_process("boot", || start_and_wait(&kernel, init, args, console));
+    let image = Kernel::program_image(init);
+    let code = kernel.run_as_process("boot", || {
+        start_and_wait(&kernel, init, image, args, console)
+    });
     kernel.shutdown();
     if let Some(f) = kernel.take_fault() {
         eprintln!("eurali: the system halted: {f:?}");
@@ -85,7 +88,43 @@ pub fn run_on(
     code
 }
 
-fn start_and_wait(kernel: &Kernel, init: &str, args: &[String], console: Console) -> i32 {
+/// Hosted mode: boots the freestanding ELF `bin_dir/init` (from `cargo xtask build`) in a guest
+/// process started with `loader` (`eurali-guest`), with the same console and exit status as
+/// [`run_on`].
+pub fn run_hosted(
+    loader: &std::path::Path,
+    bin_dir: &std::path::Path,
+    init: &str,
+    args: &[String],
+    console: Console,
+) -> i32 {
+    let image = match std::fs::read(bin_dir.join(init)) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("eurali: cannot read {}: {e}", bin_dir.join(init).display());
+            return NO_STATUS;
+        }
+    };
+    let kernel = Kernel::new();
+    kernel.set_guest_loader(loader.to_path_buf());
+    let code = kernel.run_as_process("boot", || {
+        start_and_wait(&kernel, init, image, args, console)
+    });
+    kernel.shutdown();
+    if let Some(f) = kernel.take_fault() {
+        eprintln!("eurali: the system halted: {f}");
+        return NO_STATUS;
+    }
+    code
+}
+
+fn start_and_wait(
+    kernel: &Kernel,
+    init: &str,
+    image: Vec<u8>,
+    args: &[String],
+    console: Console,
+) -> i32 {
     let Console {
         stdin,
         stdout,
@@ -111,13 +150,7 @@ fn start_and_wait(kernel: &Kernel, init: &str, args: &[String], console: Console
         // The kernel moved these by number out of our table through the parameter string.
         status_child.into_raw();
         err_cli.into_raw();
-        libeurali::exec(
-            &Kernel::program_image(init),
-            in_cli,
-            out_cli,
-            &params,
-            false,
-        )?;
+        libeurali::exec(&image, in_cli, out_cli, &params, false)?;
         Ok(status)
     })();
     let status = match started {

@@ -16,7 +16,7 @@
 //! 6. The new process: handles 0 and 1, the selected VFS, IOPL only if asked for and the caller
 //!    has it. RAX = 0, RDI = the new thread's id.
 
-use crate::system::{KERNEL_HEAP, ObjId, Outcome, Pid, System, Tid};
+use crate::system::{ExecImage, KERNEL_HEAP, ObjId, Outcome, Pid, System, Tid};
 use crate::vfs::MountTable;
 use libeurali::Error;
 use libeurali::abi::layout::ARGS_ENV_LIMIT;
@@ -114,7 +114,8 @@ impl System {
         stdio: [ObjId; 2],
         selected: &mut Selected,
     ) -> Result<crate::system::Spawn, Fail> {
-        let params = crate::uaccess::read(e.param.ptr, e.param.len)
+        let params = self
+            .read_user(pid, e.param.ptr, e.param.len)
             .map_err(|bad| Fail::Halt(bad.to_string()))?;
         let caller_vfs = self.vfs_of(pid).ok_or(Error::Thread)?;
         let mut args: &[u8] = &[];
@@ -156,7 +157,8 @@ impl System {
         if e.elf.len > KERNEL_HEAP {
             return Err(Error::Memory.into());
         }
-        let image = crate::uaccess::read(e.elf.ptr, e.elf.len)
+        let image = self
+            .read_user(pid, e.elf.ptr, e.elf.len)
             .map_err(|bad| Fail::Halt(bad.to_string()))?;
         if image.len() < 4 {
             return Err(Fail::Halt(format!(
@@ -164,8 +166,28 @@ impl System {
                 image.len()
             )));
         }
-        let name = image_program(&image).ok_or(Error::Thread)?;
-        let entry = *self.programs.get(name).ok_or(Error::Thread)?;
+        let (name, exec_image) = match image_program(&image) {
+            Some(name) => {
+                let entry = *self.programs.get(name).ok_or(Error::Thread)?;
+                (name.to_string(), ExecImage::Program(entry))
+            }
+            None if self.guest_loader.is_some() => {
+                if let Err(e) = libeurali::elf::parse(&image) {
+                    eprintln!("sys_exec error: {e}");
+                    return Err(Error::Thread.into());
+                }
+                // Processes have no names on the kernel; the stub reports args[0].
+                let name = args
+                    .split(|&b| b == libeurali::params::FIELD_SEP)
+                    .next()
+                    .and_then(|a| std::str::from_utf8(a).ok())
+                    .filter(|a| !a.is_empty())
+                    .unwrap_or("elf")
+                    .to_string();
+                (name, ExecImage::Elf(image))
+            }
+            None => return Err(Error::Thread.into()),
+        };
         if args.len() + env.len() > ARGS_ENV_LIMIT {
             return Err(Fail::Halt(format!(
                 "exec with {} bytes of args and {} of env, more than one page minus 8 ({ARGS_ENV_LIMIT}): the \
@@ -179,8 +201,13 @@ impl System {
             Selected::Caller => self.share_vfs(caller_vfs),
             Selected::Fresh(t) => self.install_vfs(t),
         };
-        let name = name.to_string();
-        Ok(self.spawn_process(&name, stdio, vfs, iopl, (args, env), entry))
+        match self.spawn_process(&name, stdio, vfs, iopl, (args, env), exec_image) {
+            Ok(spawn) => Ok(spawn),
+            Err(e) => {
+                self.release_vfs(vfs);
+                Err(e.into())
+            }
+        }
     }
 
     fn select(&mut self, selected: &mut Selected, new: Selected) {

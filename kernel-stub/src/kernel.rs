@@ -68,6 +68,12 @@ impl Kernel {
             .insert(name.to_string(), entry);
     }
 
+    /// Hosted mode: exec of an ELF image starts it in a guest process launched with `loader`
+    /// (`eurali-guest`; see [`crate::hosted`]). Without it, exec refuses ELFs (8).
+    pub fn set_guest_loader(&self, loader: std::path::PathBuf) {
+        self.shared().lock().guest_loader = Some(loader);
+    }
+
     /// The image bytes that exec recognises as the registered program `name` (what `/bin/name`
     /// holds in in-process mode).
     pub fn program_image(name: &str) -> Vec<u8> {

@@ -20,6 +20,8 @@
 //! - [`fault`]: [`Fault`] (what would halt the real machine) and why threads end ([`Stopped`]).
 //! - `runtime`: host threads, blocking and waking, the dispatcher, thread start and end.
 //! - [`kernel`]: [`Kernel`], the handle tests and `cargo run` hold.
+//! - [`hosted`]: hosted mode: the real ELFs in Linux processes of their own, their syscalls
+//!   trapped (Syscall User Dispatch) and run by the same kernel.
 //! - `devices`, `boot`: host devices and booting a userland (written separately).
 //!
 //! A program's bad system call gets the kernel's error code. Where the real kernel would halt the
@@ -32,6 +34,8 @@ pub mod devices;
 pub mod exec;
 pub mod fault;
 pub mod handles;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub mod hosted;
 pub mod kernel;
 pub mod log;
 pub mod memory;

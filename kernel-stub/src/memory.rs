@@ -14,7 +14,13 @@
 //! [`FILL_LIMIT`], so that a large lazy chunk costs what it costs on the kernel: nothing until
 //! touched). Contiguous chunks get a fake but stable "physical address" from [`PhysAlloc`].
 //!
-//! Divergence: the kernel tells an address outside its fixed chunk area (error 5) from one inside
+//! Hosted processes ([`ChunkArea::hosted`]) have the kernel's fixed chunk area in their own Linux
+//! process: a chunk is a memfd, which a [`Mapper`] (the guest's agent) maps at the slot address
+//! and unmaps again; moving a chunk moves the memfd. A chunk crossing between the two kinds of
+//! process changes form on the way: anonymous pages are copied into a memfd for a guest, and a
+//! memfd is mapped shared into an in-process slot.
+//!
+//! Divergence (in-process only): the kernel tells an address outside its fixed chunk area (error 5) from one inside
 //! it (9 before the process ever had a chunk, 10 for an empty slot). A stub process knows only the
 //! slots it has used: before its first chunk every address gets 9; after it, an address in none of
 //! its slots gets 5, even one that would lie in an unused slot of the kernel's area (which no
@@ -23,6 +29,17 @@
 use libeurali::Error;
 use libeurali::abi::layout::{CHUNK_SLOT_SIZE, CHUNK_SLOTS, PAGE_SIZE};
 use std::collections::BTreeMap;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
+
+/// Maps chunk memory into another address space (a hosted guest's): both calls are done when
+/// they return. `false` if the guest is gone or refused.
+pub trait Mapper: Send + Sync + std::fmt::Debug {
+    /// Maps `fd` (a memfd of at least `len` bytes) read-write and shared at `addr`.
+    fn map(&self, addr: u64, len: u64, fd: RawFd) -> bool;
+    /// Makes `[addr, addr + len)` an inaccessible reservation again.
+    fn unmap(&self, addr: u64, len: u64) -> bool;
+}
 
 /// The byte new chunk memory is filled with (the kernel hands out frames as they were; a freed
 /// chunk's 0xAB pattern was observed in a fresh one).
@@ -33,10 +50,12 @@ pub const FILL_LIMIT: usize = 16 << 20;
 
 const SLOT: usize = CHUNK_SLOT_SIZE as usize;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 struct SlotInfo {
     len: usize,
     phys: Option<u64>,
+    /// The memfd behind the slot (hosted slots; in-process slots that received one).
+    fd: Option<OwnedFd>,
 }
 
 /// One process's chunk slots.
@@ -48,13 +67,17 @@ pub struct ChunkArea {
     slots: Vec<Option<SlotInfo>>,
     /// Slot bases, for finding the slot of an address.
     by_base: BTreeMap<usize, usize>,
+    /// Set for a hosted process: slots at the kernel's addresses in the guest.
+    mapper: Option<Arc<dyn Mapper>>,
 }
 
-/// A chunk in flight: its pages in a private staging mapping, owned by a message.
+/// A chunk in flight: its pages in a private staging mapping (`ptr`) or a memfd (`fd`), owned
+/// by a message.
 #[derive(Debug)]
 pub struct Pages {
     ptr: usize,
     len: usize,
+    fd: Option<OwnedFd>,
     /// The fake physical base of a contiguous chunk.
     pub phys: Option<u64>,
 }
@@ -64,8 +87,10 @@ unsafe impl Send for Pages {}
 
 impl Drop for Pages {
     fn drop(&mut self) {
-        // Safety: the mapping [ptr, ptr+len) belongs to this value alone.
-        unsafe { libc::munmap(self.ptr as *mut libc::c_void, self.len) };
+        if self.fd.is_none() {
+            // Safety: the mapping [ptr, ptr+len) belongs to this value alone.
+            unsafe { libc::munmap(self.ptr as *mut libc::c_void, self.len) };
+        }
     }
 }
 
@@ -105,8 +130,9 @@ impl Default for ChunkArea {
     fn default() -> Self {
         ChunkArea {
             bases: vec![0; CHUNK_SLOTS + 1],
-            slots: vec![None; CHUNK_SLOTS + 1],
+            slots: (0..=CHUNK_SLOTS).map(|_| None).collect(),
             by_base: BTreeMap::new(),
+            mapper: None,
         }
     }
 }
@@ -114,6 +140,28 @@ impl Default for ChunkArea {
 impl ChunkArea {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The chunk area of a hosted process: the kernel's slot addresses, mapped by `mapper`.
+    pub fn hosted(mapper: Arc<dyn Mapper>) -> Self {
+        let mut a = Self::default();
+        a.mapper = Some(mapper);
+        a
+    }
+
+    /// A memfd of `len` bytes, the first `fill` of them garbage.
+    fn new_memfd(len: usize, fill: usize) -> Result<OwnedFd, Error> {
+        let fd = crate::hosted::memfd(c"eurali-chunk", len as u64).map_err(|_| Error::Memory)?;
+        let garbage = vec![GARBAGE; fill.min(1 << 20)];
+        let mut off = 0;
+        while off < fill {
+            let n = (fill - off).min(garbage.len());
+            if !crate::hosted::pwrite_all(fd.as_raw_fd(), &garbage[..n], off as u64) {
+                return Err(Error::Memory);
+            }
+            off += n;
+        }
+        Ok(fd)
     }
 
     /// Whether the process ever had a chunk.
@@ -124,7 +172,11 @@ impl ChunkArea {
     /// Base address of slot `k`, reserving it on first use.
     fn reserve_slot(&mut self, k: usize) -> Result<usize, Error> {
         if self.bases[k] == 0 {
-            let base = reserve(0, SLOT)?;
+            let base = if self.mapper.is_some() {
+                libeurali::abi::layout::chunk_slot_base(k) as usize
+            } else {
+                reserve(0, SLOT)?
+            };
             self.bases[k] = base;
             self.by_base.insert(base, k);
         }
@@ -150,8 +202,26 @@ impl ChunkArea {
     /// is free.
     pub fn alloc(&mut self, pages: u64, phys: Option<u64>) -> Result<u64, Error> {
         let k = self.lowest_free().ok_or(Error::Memory)?;
-        let addr = self.reserve_slot(k)?;
         let len = (pages * PAGE_SIZE) as usize;
+        if let Some(m) = self.mapper.clone() {
+            let fill = if phys.is_some() {
+                len
+            } else {
+                len.min(FILL_LIMIT)
+            };
+            let fd = Self::new_memfd(len, fill)?;
+            let addr = self.reserve_slot(k)?;
+            if !m.map(addr as u64, len as u64, fd.as_raw_fd()) {
+                return Err(Error::Memory);
+            }
+            self.slots[k] = Some(SlotInfo {
+                len,
+                phys,
+                fd: Some(fd),
+            });
+            return Ok(addr as u64);
+        }
+        let addr = self.reserve_slot(k)?;
         // Safety: [addr, addr+len) lies inside slot k's reservation (len <= one slot).
         let p = unsafe {
             libc::mmap(
@@ -173,7 +243,11 @@ impl ChunkArea {
         };
         // Safety: just mapped read-write.
         unsafe { std::ptr::write_bytes(addr as *mut u8, GARBAGE, fill) };
-        self.slots[k] = Some(SlotInfo { len, phys });
+        self.slots[k] = Some(SlotInfo {
+            len,
+            phys,
+            fd: None,
+        });
         Ok(addr as u64)
     }
 
@@ -181,9 +255,15 @@ impl ChunkArea {
     /// at least `bytes.len()` long).
     pub fn write(&mut self, addr: u64, bytes: &[u8]) {
         if let Ok(k) = self.locate(addr)
-            && let Some(info) = self.slots[k]
+            && let Some(info) = &self.slots[k]
         {
             let n = bytes.len().min(info.len);
+            if self.mapper.is_some() {
+                if let Some(fd) = &info.fd {
+                    crate::hosted::pwrite_all(fd.as_raw_fd(), &bytes[..n], 0);
+                }
+                return;
+            }
             // Safety: the slot's first `info.len` bytes are mapped read-write by us.
             unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.bases[k] as *mut u8, n) };
         }
@@ -192,6 +272,17 @@ impl ChunkArea {
     /// The full slot an address names: 9 if the process never had chunks, 5 if the address lies
     /// in none of its slots, 10 if the slot is empty.
     pub fn locate(&self, addr: u64) -> Result<usize, Error> {
+        if self.mapper.is_some() {
+            // The kernel's fixed area: outside it 5, never had chunks 9, empty slot 10.
+            let k = libeurali::abi::layout::chunk_slot_of(addr).ok_or(Error::Param)?;
+            if !self.had_chunks() {
+                return Err(Error::Memory);
+            }
+            return match self.slots[k] {
+                Some(_) => Ok(k),
+                None => Err(Error::DoubleFree),
+            };
+        }
         if !self.had_chunks() {
             return Err(Error::Memory);
         }
@@ -214,6 +305,10 @@ impl ChunkArea {
     pub fn free(&mut self, addr: u64) -> Result<Option<u64>, Error> {
         let k = self.locate(addr)?;
         let info = self.slots[k].take().ok_or(Error::DoubleFree)?;
+        if let Some(m) = &self.mapper {
+            m.unmap(self.bases[k] as u64, info.len as u64);
+            return Ok(info.phys);
+        }
         // Back to an inaccessible reservation (this drops the pages). On failure the old pages
         // simply stay mapped; the slot is free either way.
         let _ = reserve(self.bases[k], info.len);
@@ -224,8 +319,32 @@ impl ChunkArea {
     /// 9 if the host refuses the move).
     pub fn take(&mut self, addr: u64) -> Result<Pages, Error> {
         let k = self.locate(addr)?;
-        let info = self.slots[k].ok_or(Error::DoubleFree)?;
         let from = self.bases[k];
+        let info = self.slots[k].as_ref().ok_or(Error::DoubleFree)?;
+        let (len, phys) = (info.len, info.phys);
+        if info.fd.is_some() {
+            // A memfd slot: unmap it here (or in the guest) and send the memfd on.
+            let info = self.slots[k].take().ok_or(Error::DoubleFree)?;
+            match &self.mapper {
+                Some(m) => {
+                    m.unmap(from as u64, len as u64);
+                }
+                None => {
+                    let _ = reserve(from, len);
+                }
+            }
+            return Ok(Pages {
+                ptr: 0,
+                len,
+                fd: info.fd,
+                phys,
+            });
+        }
+        let info = SlotInfo {
+            len,
+            phys,
+            fd: None,
+        };
         let staging = reserve(0, info.len)?;
         // Safety: moves our own mapping [from, from+len) over our own fresh staging mapping.
         let p = unsafe {
@@ -249,6 +368,7 @@ impl ChunkArea {
         Ok(Pages {
             ptr: staging,
             len: info.len,
+            fd: None,
             phys: info.phys,
         })
     }
@@ -262,6 +382,9 @@ impl ChunkArea {
         let Ok(to) = self.reserve_slot(k) else {
             return Err(pages);
         };
+        if pages.fd.is_some() || self.mapper.is_some() {
+            return self.put_memfd(k, to, pages);
+        }
         // Safety: moves the staging mapping `pages` owns into a slot of our own reservation.
         let p = unsafe {
             libc::mremap(
@@ -278,8 +401,61 @@ impl ChunkArea {
         self.slots[k] = Some(SlotInfo {
             len: pages.len,
             phys: pages.phys,
+            fd: None,
         });
         // The staging mapping is gone (moved); don't unmap it again.
+        std::mem::forget(pages);
+        Ok(to as u64)
+    }
+
+    /// [`Self::put`] for memfd pages, or for anonymous pages going to a guest (copied into a
+    /// memfd first).
+    fn put_memfd(&mut self, k: usize, to: usize, mut pages: Pages) -> Result<u64, Pages> {
+        let fd = match pages.fd.take() {
+            Some(fd) => fd,
+            None => {
+                let Ok(fd) = crate::hosted::memfd(c"eurali-chunk", pages.len as u64) else {
+                    return Err(pages);
+                };
+                // Safety: the staging mapping holds `len` readable bytes.
+                let bytes =
+                    unsafe { std::slice::from_raw_parts(pages.ptr as *const u8, pages.len) };
+                if !crate::hosted::pwrite_all(fd.as_raw_fd(), bytes, 0) {
+                    return Err(pages);
+                }
+                // The anonymous staging pages are no longer needed.
+                // Safety: the mapping belongs to `pages`, which forgets it below.
+                unsafe { libc::munmap(pages.ptr as *mut libc::c_void, pages.len) };
+                fd
+            }
+        };
+        let len = pages.len;
+        let ok = match &self.mapper {
+            Some(m) => m.map(to as u64, len as u64, fd.as_raw_fd()),
+            None => {
+                // Safety: maps our own memfd over slot k's own reservation.
+                let p = unsafe {
+                    libc::mmap(
+                        to as *mut libc::c_void,
+                        len,
+                        libc::PROT_READ | libc::PROT_WRITE,
+                        libc::MAP_SHARED | libc::MAP_FIXED,
+                        fd.as_raw_fd(),
+                        0,
+                    )
+                };
+                p != libc::MAP_FAILED
+            }
+        };
+        if !ok {
+            pages.fd = Some(fd);
+            return Err(pages);
+        }
+        self.slots[k] = Some(SlotInfo {
+            len,
+            phys: pages.phys,
+            fd: Some(fd),
+        });
         std::mem::forget(pages);
         Ok(to as u64)
     }
@@ -296,6 +472,10 @@ impl ChunkArea {
 
 impl Drop for ChunkArea {
     fn drop(&mut self) {
+        if self.mapper.is_some() {
+            // The guest's address space goes with the guest.
+            return;
+        }
         for &base in self.by_base.keys() {
             // Safety: each slot reservation is this process's own; no thread of the process is
             // left to touch it.

@@ -397,13 +397,149 @@ pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Starts a stub thread on a new host thread.
-pub fn start_thread(shared: Arc<Shared>, spawn: Spawn) -> std::io::Result<()> {
+/// Starts a stub thread on a new host thread (for a hosted process: its proxy, after launching
+/// the guest for exec, or with the child's channel handed to the parent's reply for
+/// fork_thread).
+pub fn start_thread(shared: Arc<Shared>, mut spawn: Spawn) -> std::io::Result<()> {
     let name = format!("{}#{}", spawn.program, spawn.tid);
-    std::thread::Builder::new()
-        .name(name)
-        .spawn(move || thread_root(shared, spawn))
-        .map(|_| ())
+    match std::mem::replace(&mut spawn.start, Start::Thread { entry: 0, arg: 0 }) {
+        Start::Guest { guest, chan } => {
+            guest.launch()?;
+            std::thread::Builder::new()
+                .name(name)
+                .spawn(move || guest_thread_root(shared, spawn, chan))
+                .map(|_| ())
+        }
+        Start::GuestThread { chan, child } => {
+            std::thread::Builder::new()
+                .name(name)
+                .spawn(move || guest_thread_root(shared, spawn, chan))?;
+            let _ = FORK_CHILD.try_with(|f| *f.borrow_mut() = Some(child));
+            Ok(())
+        }
+        start => {
+            spawn.start = start;
+            std::thread::Builder::new()
+                .name(name)
+                .spawn(move || thread_root(shared, spawn))
+                .map(|_| ())
+        }
+    }
+}
+
+thread_local! {
+    /// The guest end of a new thread's channel, for the fork_thread reply the proxy sends next.
+    static FORK_CHILD: RefCell<Option<std::os::fd::OwnedFd>> = const { RefCell::new(None) };
+}
+
+/// A hosted thread's proxy: receives each trapped syscall from the guest thread, runs it like
+/// any stub thread's (same dispatcher, same blocking), and sends back the registers.
+fn guest_thread_root(shared: Arc<Shared>, spawn: Spawn, chan: std::os::fd::OwnedFd) {
+    use crate::hosted::{sys, wire::*};
+    use std::os::fd::AsRawFd;
+    let _ = spawn.slot.thread.set(std::thread::current());
+    let guest = shared.lock().guest_of(spawn.pid);
+    let ctx = Ctx {
+        shared: shared.clone(),
+        pid: spawn.pid,
+        tid: spawn.tid,
+        program: spawn.program.clone(),
+        slot: spawn.slot.clone(),
+    };
+    let info = ctx_copy(&ctx);
+    set_current(Some(ctx));
+    let fd = chan.as_raw_fd();
+    let mut buf = [0u8; core::mem::size_of::<Up>()];
+    loop {
+        let (n, _) = sys::recv_packet(fd, &mut buf, 0);
+        if n <= 0 {
+            // The guest process is gone. Expected if the stub ended it; otherwise it died in a
+            // way its fault handler could not report.
+            if let Some(g) = &guest
+                && !g.is_ending()
+                && !shared.stopped.load(Ordering::Acquire)
+            {
+                let fault = Fault {
+                    program: info.program.to_string(),
+                    pid: info.pid,
+                    tid: info.tid,
+                    call: "exception",
+                    what:
+                        "the guest process died without a report; this would halt the real machine"
+                            .into(),
+                };
+                let mut sys = shared.lock();
+                shared.halt_with(&mut sys, fault);
+                let wakes = std::mem::take(&mut sys.wakes);
+                drop(sys);
+                wakes.unpark_all();
+            }
+            break;
+        }
+        let up: Up = from_bytes(&buf[..n as usize]);
+        if up.kind == UP_FAULT {
+            let (call, what) = crate::hosted::describe_fault(&up);
+            let fault = Fault {
+                program: info.program.to_string(),
+                pid: info.pid,
+                tid: info.tid,
+                call,
+                what,
+            };
+            let mut sys = shared.lock();
+            shared.halt_with(&mut sys, fault);
+            let wakes = std::mem::take(&mut sys.wakes);
+            drop(sys);
+            wakes.unpark_all();
+            break;
+        }
+        let [rax, rdi, rsi, rdx, r8, r9, _rip] = up.regs;
+        let mut regs = Registers {
+            rax,
+            rdi,
+            rsi,
+            rdx,
+            r8,
+            r9,
+        };
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| syscall_entry(&mut regs)));
+        let _ = ENDING.try_with(|e| e.set(false));
+        let child = FORK_CHILD
+            .try_with(|f| f.borrow_mut().take())
+            .ok()
+            .flatten();
+        let down = match r {
+            Ok(()) => Down {
+                kind: if child.is_some() {
+                    DOWN_FORK
+                } else {
+                    DOWN_RESUME
+                },
+                regs: [regs.rax, regs.rdi, regs.rsi, regs.rdx],
+            },
+            Err(p) => {
+                if !p.is::<StubUnwind>() {
+                    eprintln!(
+                        "kernel-stub: proxy of {} panicked: {}",
+                        info.program,
+                        panic_message(&*p)
+                    );
+                }
+                let d = Down {
+                    kind: DOWN_EXIT,
+                    regs: [0; 4],
+                };
+                sys::send_packet(fd, bytes_of(&d), -1);
+                break;
+            }
+        };
+        let child_fd = child.as_ref().map_or(-1, |c| c.as_raw_fd());
+        if sys::send_packet(fd, bytes_of(&down), child_fd) < 0 {
+            break;
+        }
+    }
+    set_current(None);
+    shared.thread_done(&info, None);
 }
 
 fn thread_root(shared: Arc<Shared>, spawn: Spawn) {
@@ -429,6 +565,9 @@ fn thread_root(shared: Arc<Shared>, spawn: Spawn) {
             f(arg)
         }
         Start::Program { entry, regs } => entry(regs),
+        Start::Guest { .. } | Start::GuestThread { .. } => {
+            unreachable!("hosted threads start in guest_thread_root")
+        }
     }));
     set_current(None);
     let panicked = match result {

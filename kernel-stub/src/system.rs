@@ -15,6 +15,7 @@
 use crate::ProgramEntry;
 use crate::fault::{Fault, Stopped};
 use crate::handles::HandleTable;
+use crate::hosted::GuestProc;
 use crate::log::{Injections, SyscallLog};
 use crate::memory::{ChunkArea, Pages, PhysAlloc};
 use crate::rendezvous::{CloseOutcome, ReceiveOutcome, Rendezvous, SendOutcome};
@@ -25,6 +26,8 @@ use libeurali::abi::{Call, RawMessage, RawWord, Registers, WordKind};
 use libeurali::{EntryRegisters, Error};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -150,6 +153,8 @@ pub struct Process {
     pub iopl: bool,
     /// The page holding the args/env blocks of an exec'd program.
     pub blocks: Option<Box<[u64; 512]>>,
+    /// Set for a hosted process: its guest Linux process.
+    pub guest: Option<Arc<GuestProc>>,
 }
 
 /// One thread.
@@ -173,6 +178,20 @@ pub enum Start {
         entry: ProgramEntry,
         regs: EntryRegisters,
     },
+    /// exec of an ELF in hosted mode: launch the guest; its first thread talks on `chan`.
+    Guest {
+        guest: Arc<GuestProc>,
+        chan: OwnedFd,
+    },
+    /// fork_thread in a hosted process: a proxy for `chan`; `child` goes to the guest in the
+    /// parent's reply.
+    GuestThread { chan: OwnedFd, child: OwnedFd },
+}
+
+/// What exec starts: a registered program (in-process) or ELF bytes (hosted).
+pub enum ExecImage {
+    Program(ProgramEntry),
+    Elf(Vec<u8>),
 }
 
 /// A thread to start on a new host thread.
@@ -258,6 +277,8 @@ pub struct System {
     pub panics: Vec<String>,
     /// Host threads started by the stub that have not finished.
     pub live_stub_threads: usize,
+    /// Hosted mode: the guest loader that exec of an ELF starts (`None`: ELFs are refused).
+    pub guest_loader: Option<PathBuf>,
 }
 
 fn set_regs_message(regs: &mut Registers, m: &RawMessage, err: Option<Error>) {
@@ -356,7 +377,7 @@ impl System {
         self.vfs.insert(Vfs { refs: 1, table })
     }
 
-    fn release_vfs(&mut self, id: VfsId) {
+    pub(crate) fn release_vfs(&mut self, id: VfsId) {
         let Some(v) = self.vfs.get_mut(id) else {
             return;
         };
@@ -434,10 +455,27 @@ impl System {
         }
     }
 
+    /// Reads user memory of process `pid`: its own address space in-process, the guest's in
+    /// hosted mode.
+    pub fn read_user(
+        &self,
+        pid: Pid,
+        ptr: u64,
+        len: u64,
+    ) -> Result<Vec<u8>, crate::uaccess::BadRange> {
+        match self.procs.get(&pid).and_then(|p| p.guest.as_ref()) {
+            Some(g) => crate::uaccess::read_from(g.pid(), ptr, len),
+            None => crate::uaccess::read(ptr, len),
+        }
+    }
+
     fn process_died(&mut self, pid: Pid) {
         let Some(mut p) = self.procs.remove(&pid) else {
             return;
         };
+        if let Some(g) = &p.guest {
+            g.end();
+        }
         let objs: Vec<_> = p.handles.drain().collect();
         for o in objs {
             self.release(o);
@@ -448,6 +486,11 @@ impl System {
         }
         self.release_vfs(p.vfs);
         // `p.chunks` unmaps the whole area as it drops.
+    }
+
+    /// The guest of a hosted process.
+    pub fn guest_of(&self, pid: Pid) -> Option<Arc<GuestProc>> {
+        self.procs.get(&pid).and_then(|p| p.guest.clone())
     }
 
     /// The process a thread belongs to.
@@ -514,6 +557,7 @@ impl System {
             threads: 0,
             iopl,
             blocks,
+            guest: None,
         };
         self.procs.insert(pid, p);
         pid
@@ -544,6 +588,12 @@ impl System {
             self.wake(t, Wake::Stop(why.clone()));
         }
         self.irq_waiters.clear();
+        // Guests running code are not blocked here: end their Linux processes.
+        for p in self.procs.values() {
+            if let Some(g) = &p.guest {
+                g.end();
+            }
+        }
     }
 
     /// Wakes every thread in await_interrupt (§4.10); returns how many.
@@ -694,7 +744,7 @@ impl System {
             Call::ExitThread => Outcome::Exit,
             Call::DebugWrite(s) => {
                 if s.len > 0 {
-                    match crate::uaccess::read(s.ptr, s.len) {
+                    match self.read_user(pid, s.ptr, s.len) {
                         Err(bad) => return Outcome::Halt(bad.to_string()),
                         Ok(bytes) => {
                             if let Ok(text) = std::str::from_utf8(&bytes) {
@@ -783,6 +833,24 @@ impl System {
         if p.threads >= MAX_THREADS {
             regs.set_error(Error::MemAlloc);
             return Outcome::Done;
+        }
+        if p.guest.is_some() {
+            let Ok((chan, child)) = crate::hosted::socket_pair() else {
+                regs.set_error(Error::MemAlloc);
+                return Outcome::Done;
+            };
+            let program = p.name.clone();
+            let slot = Arc::new(Slot::new());
+            let tid = self.add_thread(pid, slot.clone(), true);
+            regs.set_ok();
+            regs.rdi = tid;
+            return Outcome::Spawn(Spawn {
+                pid,
+                tid,
+                program,
+                slot,
+                start: Start::GuestThread { chan, child },
+            });
         }
         if r8 == 0 {
             return Outcome::Halt(
@@ -913,8 +981,10 @@ impl System {
 
     /// Reads a path argument: `Err(Outcome::Halt)` for a bad pointer, `Ok(Err(6))` for bytes that
     /// are not UTF-8.
-    fn read_path(ptr: u64, len: u64) -> Result<Result<String, Error>, Outcome> {
-        let bytes = crate::uaccess::read(ptr, len).map_err(|bad| Outcome::Halt(bad.to_string()))?;
+    fn read_path(&self, pid: Pid, ptr: u64, len: u64) -> Result<Result<String, Error>, Outcome> {
+        let bytes = self
+            .read_user(pid, ptr, len)
+            .map_err(|bad| Outcome::Halt(bad.to_string()))?;
         Ok(String::from_utf8(bytes).map_err(|_| Error::Utf8))
     }
 
@@ -923,7 +993,7 @@ impl System {
             regs.set_error(Error::Param);
             return Outcome::Done;
         }
-        let path = match Self::read_path(ptr, len) {
+        let path = match self.read_path(pid, ptr, len) {
             Err(halt) => return halt,
             Ok(Err(e)) => {
                 regs.set_error(e);
@@ -961,7 +1031,7 @@ impl System {
         len: u64,
         regs: &mut Registers,
     ) -> Outcome {
-        let path = match Self::read_path(ptr, len) {
+        let path = match self.read_path(pid, ptr, len) {
             Err(halt) => return halt,
             Ok(Err(e)) => {
                 regs.set_error(e);
@@ -985,7 +1055,7 @@ impl System {
     }
 
     fn umount(&mut self, pid: Pid, ptr: u64, len: u64, regs: &mut Registers) -> Outcome {
-        let path = match Self::read_path(ptr, len) {
+        let path = match self.read_path(pid, ptr, len) {
             Err(halt) => return halt,
             Ok(Err(e)) => {
                 regs.set_error(e);
@@ -1128,22 +1198,39 @@ impl System {
         vfs: VfsId,
         iopl: bool,
         (args, env): (&[u8], &[u8]),
-        entry: ProgramEntry,
-    ) -> Spawn {
-        let (page, regs) = entry_blocks(args, env);
+        image: ExecImage,
+    ) -> Result<Spawn, Error> {
         let mut table = HandleTable::new();
         table.insert(handles[0]);
         table.insert(handles[1]);
-        let pid = self.new_process(name, table, vfs, iopl, Some(page));
+        let (pid, start) = match image {
+            ExecImage::Program(entry) => {
+                let (page, regs) = entry_blocks(args, env);
+                let pid = self.new_process(name, table, vfs, iopl, Some(page));
+                (pid, Start::Program { entry, regs })
+            }
+            ExecImage::Elf(bytes) => {
+                let loader = self.guest_loader.clone().ok_or(Error::Thread)?;
+                let (guest, chan) =
+                    GuestProc::new(&loader, name, &bytes, args, env).map_err(|_| Error::Memory)?;
+                let guest = Arc::new(guest);
+                let pid = self.new_process(name, table, vfs, iopl, None);
+                if let Some(p) = self.procs.get_mut(&pid) {
+                    p.chunks = ChunkArea::hosted(guest.clone());
+                    p.guest = Some(guest.clone());
+                }
+                (pid, Start::Guest { guest, chan })
+            }
+        };
         let slot = Arc::new(Slot::new());
         let tid = self.add_thread(pid, slot.clone(), true);
-        Spawn {
+        Ok(Spawn {
             pid,
             tid,
             program: name.into(),
             slot,
-            start: Start::Program { entry, regs },
-        }
+            start,
+        })
     }
 
     /// Undoes a spawn whose host thread could not be started.

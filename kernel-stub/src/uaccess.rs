@@ -57,6 +57,42 @@ pub fn read(ptr: u64, len: u64) -> Result<Vec<u8>, BadRange> {
     Ok(out)
 }
 
+/// Copies `len` bytes from `ptr` in another process (a hosted guest), with `process_vm_readv`.
+pub fn read_from(pid: i32, ptr: u64, len: u64) -> Result<Vec<u8>, BadRange> {
+    let bad = BadRange { ptr, len };
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    if pid <= 0 || ptr.checked_add(len).is_none_or(|end| end > i64::MAX as u64) {
+        return Err(bad);
+    }
+    let mut out: Vec<u8> = Vec::new();
+    out.try_reserve(len as usize).map_err(|_| bad)?;
+    let mut done = 0usize;
+    while done < len as usize {
+        let n = (len as usize - done).min(PIECE);
+        let local = libc::iovec {
+            // Safety: within the reserved capacity.
+            iov_base: unsafe { out.as_mut_ptr().add(done) }.cast(),
+            iov_len: n,
+        };
+        let remote = libc::iovec {
+            iov_base: (ptr as usize + done) as *mut libc::c_void,
+            iov_len: n,
+        };
+        // Safety: the local iovec lies in reserved capacity; the remote one is only read by the
+        // host kernel, which reports a fault as a short count or EFAULT.
+        let r = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
+        if r != n as isize {
+            return Err(bad);
+        }
+        done += n;
+        // Safety: `done` bytes are initialised.
+        unsafe { out.set_len(done) };
+    }
+    Ok(out)
+}
+
 /// Copies one piece of at most [`PIECE`] bytes; returns how many bytes arrived (short on a
 /// fault).
 ///
