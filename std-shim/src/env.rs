@@ -120,3 +120,28 @@ pub unsafe fn remove_var<K: AsRef<str>>(key: K) {
         env.retain(|(k, _)| k != key.as_ref());
     }
 }
+
+/// The working directory (kept in `PWD`, which children inherit); `/` if unset or relative.
+pub(crate) fn cwd_string() -> String {
+    match var("PWD") {
+        Ok(p) if p.starts_with('/') => p,
+        _ => String::from("/"),
+    }
+}
+
+/// The working directory, resolved and absolute.
+pub fn current_dir() -> crate::io::Result<crate::path::PathBuf> {
+    Ok(crate::path::PathBuf::from(cwd_string()))
+}
+
+/// Changes the working directory to `path` (relative to the current one), which must be a
+/// directory this process can open.
+pub fn set_current_dir<P: AsRef<crate::path::Path>>(path: P) -> crate::io::Result<()> {
+    let p = crate::fs::resolve(path.as_ref())?;
+    if !crate::fs::metadata(crate::path::Path::new(&p))?.is_dir() {
+        return Err(crate::io::ErrorKind::NotADirectory.into());
+    }
+    // Safety: the environment store is locked (see `set_var`).
+    unsafe { set_var("PWD", &p) };
+    Ok(())
+}

@@ -835,3 +835,45 @@ mod tests {
         assert_eq!(Error::other("boom").kind(), ErrorKind::Other);
     }
 }
+
+/// Where [`Seek::seek`] moves to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeekFrom {
+    Start(u64),
+    End(i64),
+    Current(i64),
+}
+
+/// A cursor that can be moved, as std's.
+pub trait Seek {
+    fn seek(&mut self, pos: SeekFrom) -> Result<u64>;
+
+    fn rewind(&mut self) -> Result<()> {
+        self.seek(SeekFrom::Start(0)).map(|_| ())
+    }
+
+    fn stream_position(&mut self) -> Result<u64> {
+        self.seek(SeekFrom::Current(0))
+    }
+}
+
+/// How file-protocol errors read as std kinds (next to [`kind_of`] for kernel codes).
+impl From<vfs::proto::FsError> for Error {
+    fn from(e: vfs::proto::FsError) -> Error {
+        use vfs::proto::FsError as F;
+        let kind = match e {
+            F::NotFound => ErrorKind::NotFound,
+            F::Exists => ErrorKind::AlreadyExists,
+            F::NotDir => ErrorKind::NotADirectory,
+            F::IsDir => ErrorKind::IsADirectory,
+            F::NotEmpty => ErrorKind::DirectoryNotEmpty,
+            F::Denied => ErrorKind::PermissionDenied,
+            F::Invalid => ErrorKind::InvalidInput,
+            F::NoSpace => ErrorKind::StorageFull,
+            F::Busy => ErrorKind::WouldBlock,
+            F::CrossesDevices => ErrorKind::Unsupported,
+            F::Kernel(k) => return Error::from(k),
+        };
+        Error::const_msg(kind, e.as_str())
+    }
+}

@@ -15,7 +15,10 @@ extern crate alloc;
 extern crate std as host;
 
 pub mod env;
+pub mod ffi;
+pub mod fs;
 pub mod io;
+pub mod path;
 pub mod pipe;
 pub mod process;
 pub mod rt;

@@ -1,0 +1,459 @@
+//! `std::fs` over vfs's file protocol ([`vfs::client`]).
+//!
+//! A path is resolved against the working directory ([`crate::env::current_dir`]) by
+//! [`vfs::path::resolve`] before the kernel sees it, so `.`, `..`, `//` and trailing slashes never
+//! reach a server and never climb above `/`. A [`File`] is one server session plus a position
+//! kept here (seek is a client matter); reads and writes move up to 1 MiB per message.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use vfs::client::{self, Session};
+use vfs::proto::{Entry, FsError, Kind, Meta, flags};
+
+use crate::io::{self, Read, Seek, SeekFrom, Write};
+use crate::path::{Path, PathBuf};
+
+/// The absolute, normal spelling of `p` for this process.
+pub(crate) fn resolve(p: &Path) -> io::Result<String> {
+    let cwd = crate::env::cwd_string();
+    vfs::path::resolve(&cwd, p.as_str())
+        .map_err(|_| io::Error::const_msg(io::ErrorKind::InvalidInput, "invalid path"))
+}
+
+fn err(e: FsError) -> io::Error {
+    io::Error::from(e)
+}
+
+/// An open file (or directory).
+#[derive(Debug)]
+pub struct File {
+    s: Session,
+    pos: u64,
+    append: bool,
+}
+
+/// Metadata of a file or directory.
+#[derive(Clone, Debug)]
+pub struct Metadata {
+    meta: Meta,
+}
+
+/// A file's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileType {
+    kind: Kind,
+}
+
+/// Permissions: only read-only-ness exists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Permissions {
+    readonly: bool,
+}
+
+impl Permissions {
+    pub fn readonly(&self) -> bool {
+        self.readonly
+    }
+    pub fn set_readonly(&mut self, r: bool) {
+        self.readonly = r;
+    }
+}
+
+impl FileType {
+    pub fn is_dir(&self) -> bool {
+        self.kind == Kind::Dir
+    }
+    pub fn is_file(&self) -> bool {
+        self.kind == Kind::File
+    }
+    pub fn is_symlink(&self) -> bool {
+        false
+    }
+}
+
+impl Metadata {
+    pub fn len(&self) -> u64 {
+        self.meta.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.meta.len == 0
+    }
+    pub fn is_dir(&self) -> bool {
+        self.meta.kind == Kind::Dir
+    }
+    pub fn is_file(&self) -> bool {
+        self.meta.kind == Kind::File
+    }
+    pub fn is_symlink(&self) -> bool {
+        false
+    }
+    pub fn file_type(&self) -> FileType {
+        FileType {
+            kind: self.meta.kind,
+        }
+    }
+    pub fn permissions(&self) -> Permissions {
+        Permissions {
+            readonly: self.meta.readonly,
+        }
+    }
+}
+
+/// How to open a file, as std's.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    read: bool,
+    write: bool,
+    append: bool,
+    truncate: bool,
+    create: bool,
+    create_new: bool,
+}
+
+impl OpenOptions {
+    pub fn new() -> OpenOptions {
+        OpenOptions::default()
+    }
+    pub fn read(&mut self, v: bool) -> &mut Self {
+        self.read = v;
+        self
+    }
+    pub fn write(&mut self, v: bool) -> &mut Self {
+        self.write = v;
+        self
+    }
+    pub fn append(&mut self, v: bool) -> &mut Self {
+        self.append = v;
+        self
+    }
+    pub fn truncate(&mut self, v: bool) -> &mut Self {
+        self.truncate = v;
+        self
+    }
+    pub fn create(&mut self, v: bool) -> &mut Self {
+        self.create = v;
+        self
+    }
+    pub fn create_new(&mut self, v: bool) -> &mut Self {
+        self.create_new = v;
+        self
+    }
+
+    pub fn open<P: AsRef<Path>>(&self, path: P) -> io::Result<File> {
+        let writes = self.write || self.append;
+        if !self.read && !writes {
+            return Err(io::Error::const_msg(
+                io::ErrorKind::InvalidInput,
+                "no access mode",
+            ));
+        }
+        if (self.create || self.create_new || self.truncate) && !writes {
+            return Err(io::Error::const_msg(
+                io::ErrorKind::InvalidInput,
+                "create or truncate needs write access",
+            ));
+        }
+        let mut f = 0;
+        if self.read {
+            f |= flags::READ;
+        }
+        if self.write {
+            f |= flags::WRITE;
+        }
+        if self.append {
+            f |= flags::APPEND | flags::WRITE;
+        }
+        if self.truncate && !self.append {
+            f |= flags::TRUNCATE;
+        }
+        if self.create || self.create_new {
+            f |= flags::CREATE;
+        }
+        if self.create_new {
+            f |= flags::EXCLUSIVE;
+        }
+        let p = resolve(path.as_ref())?;
+        let (s, _) = client::open(&p, f).map_err(err)?;
+        Ok(File {
+            s,
+            pos: 0,
+            append: self.append,
+        })
+    }
+}
+
+impl File {
+    /// Opens for reading.
+    pub fn open<P: AsRef<Path>>(path: P) -> io::Result<File> {
+        OpenOptions::new().read(true).open(path)
+    }
+    /// Opens for writing, creating or truncating.
+    pub fn create<P: AsRef<Path>>(path: P) -> io::Result<File> {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+    }
+    /// Creates a new file; fails if it exists.
+    pub fn create_new<P: AsRef<Path>>(path: P) -> io::Result<File> {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+    }
+    pub fn options() -> OpenOptions {
+        OpenOptions::new()
+    }
+    pub fn metadata(&self) -> io::Result<Metadata> {
+        self.s.stat().map(|meta| Metadata { meta }).map_err(err)
+    }
+    pub fn set_len(&self, len: u64) -> io::Result<()> {
+        self.s.set_len(len).map_err(err)
+    }
+    pub fn sync_all(&self) -> io::Result<()> {
+        self.s.sync().map_err(err)
+    }
+    pub fn sync_data(&self) -> io::Result<()> {
+        self.sync_all()
+    }
+}
+
+impl Read for File {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.s.read_at(self.pos, buf).map_err(err)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+    fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        // Ask for what is left in one go (the server moves up to 1 MiB per message).
+        let start = buf.len();
+        let hint = self
+            .metadata()
+            .map(|m| m.len().saturating_sub(self.pos) as usize)
+            .unwrap_or(0);
+        let mut want = hint.clamp(4096, vfs::proto::MAX_IO);
+        loop {
+            let old = buf.len();
+            buf.resize(old + want, 0);
+            match self.read(&mut buf[old..]) {
+                Ok(0) => {
+                    buf.truncate(old);
+                    return Ok(buf.len() - start);
+                }
+                Ok(n) => buf.truncate(old + n),
+                Err(e) => {
+                    buf.truncate(old);
+                    return Err(e);
+                }
+            }
+            want = vfs::proto::MAX_IO;
+        }
+    }
+}
+
+impl Write for File {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let (n, end) = self.s.write_at(self.pos, buf).map_err(err)?;
+        self.pos = if self.append {
+            end
+        } else {
+            self.pos + n as u64
+        };
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for &File {
+    fn read(&mut self, _buf: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::const_msg(
+            io::ErrorKind::Unsupported,
+            "read through &File needs a shared position",
+        ))
+    }
+}
+
+impl Seek for File {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let new = match pos {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            SeekFrom::End(d) => self.metadata()?.len().checked_add_signed(d),
+        };
+        match new {
+            Some(n) => {
+                self.pos = n;
+                Ok(n)
+            }
+            None => Err(io::Error::const_msg(
+                io::ErrorKind::InvalidInput,
+                "seek to a negative position",
+            )),
+        }
+    }
+}
+
+pub fn metadata<P: AsRef<Path>>(path: P) -> io::Result<Metadata> {
+    let p = resolve(path.as_ref())?;
+    client::stat(&p).map(|meta| Metadata { meta }).map_err(err)
+}
+
+/// Same as [`metadata`]: there are no symbolic links.
+pub fn symlink_metadata<P: AsRef<Path>>(path: P) -> io::Result<Metadata> {
+    metadata(path)
+}
+
+pub fn read<P: AsRef<Path>>(path: P) -> io::Result<Vec<u8>> {
+    let mut v = Vec::new();
+    File::open(path)?.read_to_end(&mut v)?;
+    Ok(v)
+}
+
+pub fn read_to_string<P: AsRef<Path>>(path: P) -> io::Result<String> {
+    let v = read(path)?;
+    String::from_utf8(v)
+        .map_err(|_| io::Error::const_msg(io::ErrorKind::InvalidData, "not valid UTF-8"))
+}
+
+pub fn write<P: AsRef<Path>, C: AsRef<[u8]>>(path: P, contents: C) -> io::Result<()> {
+    File::create(path)?.write_all(contents.as_ref())
+}
+
+pub fn create_dir<P: AsRef<Path>>(path: P) -> io::Result<()> {
+    client::mkdir(&resolve(path.as_ref())?).map_err(err)
+}
+
+pub fn create_dir_all<P: AsRef<Path>>(path: P) -> io::Result<()> {
+    let p = resolve(path.as_ref())?;
+    let mut at = String::new();
+    for c in p.split('/').filter(|c| !c.is_empty()) {
+        at.push('/');
+        at.push_str(c);
+        match client::mkdir(&at) {
+            Ok(()) => {}
+            Err(FsError::Exists) | Err(FsError::Denied)
+                if client::stat(&at).is_ok_and(|m| m.kind == Kind::Dir) => {}
+            Err(e) => return Err(err(e)),
+        }
+    }
+    Ok(())
+}
+
+pub fn remove_file<P: AsRef<Path>>(path: P) -> io::Result<()> {
+    client::remove_file(&resolve(path.as_ref())?).map_err(err)
+}
+
+pub fn remove_dir<P: AsRef<Path>>(path: P) -> io::Result<()> {
+    client::remove_dir(&resolve(path.as_ref())?).map_err(err)
+}
+
+pub fn remove_dir_all<P: AsRef<Path>>(path: P) -> io::Result<()> {
+    let p = resolve(path.as_ref())?;
+    for e in list(&p)? {
+        let child = if p == "/" {
+            alloc::format!("/{}", e.name)
+        } else {
+            alloc::format!("{p}/{}", e.name)
+        };
+        match e.kind {
+            Kind::Dir => remove_dir_all(Path::new(&child))?,
+            Kind::File => client::remove_file(&child).map_err(err)?,
+        }
+    }
+    client::remove_dir(&p).map_err(err)
+}
+
+pub fn rename<P: AsRef<Path>, Q: AsRef<Path>>(from: P, to: Q) -> io::Result<()> {
+    let (a, b) = (resolve(from.as_ref())?, resolve(to.as_ref())?);
+    client::rename(&a, &b).map_err(err)
+}
+
+/// Copies a file; returns the bytes copied.
+pub fn copy<P: AsRef<Path>, Q: AsRef<Path>>(from: P, to: Q) -> io::Result<u64> {
+    let data = read(from)?;
+    write(to, &data)?;
+    Ok(data.len() as u64)
+}
+
+pub fn exists<P: AsRef<Path>>(path: P) -> io::Result<bool> {
+    match metadata(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The canonical form of a path that exists: resolved and absolute (there are no links).
+pub fn canonicalize<P: AsRef<Path>>(path: P) -> io::Result<PathBuf> {
+    let p = resolve(path.as_ref())?;
+    client::stat(&p).map_err(err)?;
+    Ok(PathBuf::from(p))
+}
+
+fn list(p: &str) -> io::Result<Vec<Entry>> {
+    let (s, meta) = client::open(p, flags::READ | flags::DIRECTORY).map_err(err)?;
+    if meta.kind != Kind::Dir {
+        return Err(io::ErrorKind::NotADirectory.into());
+    }
+    s.read_dir().map_err(err)
+}
+
+/// A directory listing (sorted by name), as std's `ReadDir`.
+pub struct ReadDir {
+    dir: PathBuf,
+    entries: alloc::vec::IntoIter<Entry>,
+}
+
+/// One entry of a [`ReadDir`].
+#[derive(Debug)]
+pub struct DirEntry {
+    path: PathBuf,
+    entry: Entry,
+}
+
+impl DirEntry {
+    pub fn path(&self) -> PathBuf {
+        self.path.clone()
+    }
+    pub fn file_name(&self) -> crate::ffi::OsString {
+        self.entry.name.clone()
+    }
+    pub fn metadata(&self) -> io::Result<Metadata> {
+        Ok(Metadata {
+            meta: Meta {
+                kind: self.entry.kind,
+                len: self.entry.len,
+                readonly: false,
+            },
+        })
+    }
+    pub fn file_type(&self) -> io::Result<FileType> {
+        Ok(FileType {
+            kind: self.entry.kind,
+        })
+    }
+}
+
+impl Iterator for ReadDir {
+    type Item = io::Result<DirEntry>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let entry = self.entries.next()?;
+        Some(Ok(DirEntry {
+            path: self.dir.join(entry.name.as_str()),
+            entry,
+        }))
+    }
+}
+
+pub fn read_dir<P: AsRef<Path>>(path: P) -> io::Result<ReadDir> {
+    let p = resolve(path.as_ref())?;
+    Ok(ReadDir {
+        dir: path.as_ref().to_path_buf(),
+        entries: list(&p)?.into_iter(),
+    })
+}
