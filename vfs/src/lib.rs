@@ -22,8 +22,11 @@
 extern crate alloc;
 
 pub mod client;
+pub mod ns;
 pub mod path;
 pub mod proto;
 pub mod ramdisk;
 pub mod server;
 pub mod sync;
+pub mod users;
+pub mod view;

@@ -1,0 +1,283 @@
+//! Namespaces: this process's mount table, `bind`, the namespace spec format, and the builder
+//! that turns a spec into mounts for an exec'd child.
+//!
+//! # Spec format (`/etc/ns/<user>`), one item per line, like Plan 9's namespace files
+//!
+//! ```text
+//! # comment
+//! mount [-r] SOURCE TARGET    the server mounted at SOURCE (or the subtree there) at TARGET
+//! bind  [-r] SOURCE TARGET    the directory SOURCE (served by a file server) at TARGET
+//! ramdisk [-s BYTES] TARGET   a new, private, empty ramdisk at TARGET
+//! ```
+//! SOURCE names a path in the namespace of the process that builds (login's); TARGET a path in
+//! the new one. `-r` makes the mount read-only (a [`crate::view`] in front for `mount`, a
+//! read-only subtree session for `bind`). `$user` and `$home` are replaced. Paths are resolved
+//! ([`crate::path::resolve`]) before use, so a spec cannot name anything through `..`.
+//! [`parse`] never panics; errors name the line.
+//!
+//! The child sees exactly what its spec mounts (exec `N`, then one `m` item per mount): no
+//! other part of the builder's namespace is reachable, because every path a child opens is
+//! resolved by the client and matched by the kernel against the child's own table.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use libeurali::params::ExecParams;
+use libeurali::{Error, Handle};
+
+use crate::client;
+use crate::path::resolve;
+use crate::proto::FsError;
+
+/// One item of a spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    Mount {
+        source: String,
+        target: String,
+        readonly: bool,
+    },
+    Bind {
+        source: String,
+        target: String,
+        readonly: bool,
+    },
+    Ramdisk {
+        target: String,
+        size: usize,
+    },
+}
+
+/// Default size of a `ramdisk` line's disk.
+pub const DEFAULT_RAMDISK: usize = 16 << 20;
+
+/// Parses a spec with `$user`/`$home` replaced. Never panics.
+pub fn parse(text: &str, user: &str, home: &str) -> Result<Vec<Item>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("");
+        let line = line.replace("$user", user).replace("$home", home);
+        let mut words: Vec<&str> = line.split_whitespace().collect();
+        let Some(&cmd) = words.first() else { continue };
+        words.remove(0);
+        let err = |m: &str| format!("line {}: {m}", n + 1);
+        let readonly = words.first() == Some(&"-r");
+        if readonly {
+            words.remove(0);
+        }
+        let path = |s: &str| resolve("/", s).map_err(|_| err("bad path"));
+        match (cmd, words.as_slice()) {
+            ("mount", [s, t]) => out.push(Item::Mount {
+                source: path(s)?,
+                target: path(t)?,
+                readonly,
+            }),
+            ("bind", [s, t]) => out.push(Item::Bind {
+                source: path(s)?,
+                target: path(t)?,
+                readonly,
+            }),
+            ("ramdisk", [t]) if !readonly => out.push(Item::Ramdisk {
+                target: path(t)?,
+                size: DEFAULT_RAMDISK,
+            }),
+            ("ramdisk", ["-s", n, t]) if !readonly => out.push(Item::Ramdisk {
+                target: path(t)?,
+                size: n.parse().map_err(|_| err("bad size"))?,
+            }),
+            ("mount" | "bind" | "ramdisk", _) => return Err(err("wrong arguments")),
+            _ => return Err(err("unknown command")),
+        }
+    }
+    Ok(out)
+}
+
+/// Mounts `h` at `path` (resolved) in this process's table.
+pub fn mount(path: &str, h: Handle) -> Result<(), FsError> {
+    let p = resolve("/", path).map_err(|_| FsError::Invalid)?;
+    libeurali::mount(&p, h).map_err(|(e, _)| FsError::Kernel(e))
+}
+
+/// Removes the mount at `path` (resolved; `/` is the root mount).
+pub fn umount(path: &str) -> Result<(), FsError> {
+    let p = resolve("/", path).map_err(|_| FsError::Invalid)?;
+    let p = if p == "/" { "" } else { p.as_str() };
+    libeurali::umount(p).map_err(FsError::from)
+}
+
+/// This process's mounts, the root mount as `/`.
+pub fn list() -> Result<Vec<String>, FsError> {
+    Ok(libeurali::list_mounts()?
+        .into_iter()
+        .map(|p| if p.is_empty() { "/".to_string() } else { p })
+        .collect())
+}
+
+/// A handle for the directory `source` (resolved) that serves the mount protocol for that
+/// subtree: what [`bind`] mounts.
+pub fn bind_handle(source: &str, readonly: bool) -> Result<Handle, FsError> {
+    client::serve_subtree(source, !readonly)
+}
+
+/// `bind source target`: the subtree at `source` appears at `target` in this process too.
+pub fn bind(source: &str, target: &str, readonly: bool) -> Result<(), FsError> {
+    let s = resolve("/", source).map_err(|_| FsError::Invalid)?;
+    mount(target, bind_handle(&s, readonly)?)
+}
+
+/// The handle a `mount` item names: the mount at exactly `source` itself, or the subtree there.
+fn mount_handle(source: &str, readonly: bool) -> Result<Handle, FsError> {
+    let (h, prefix) = libeurali::open(source).map_err(FsError::from)?;
+    let exact = prefix == source.len() || (source == "/" && prefix == 0);
+    let h = if exact {
+        h
+    } else {
+        bind_handle(source, false)?
+    };
+    if readonly {
+        crate::view::spawn_readonly(h).map_err(FsError::from)
+    } else {
+        Ok(h)
+    }
+}
+
+/// Mounts for a child, built in this process.
+#[derive(Debug, Default)]
+pub struct Namespace {
+    mounts: Vec<(String, Handle)>,
+}
+
+impl Namespace {
+    pub fn new() -> Namespace {
+        Namespace::default()
+    }
+
+    /// Realises a parsed spec: opens, binds and starts what it names (ramdisks and read-only
+    /// views run as threads of this process, which must outlive the child).
+    pub fn from_spec(items: &[Item]) -> Result<Namespace, (String, FsError)> {
+        let mut ns = Namespace::new();
+        for it in items {
+            let (target, h) = match it {
+                Item::Mount {
+                    source,
+                    target,
+                    readonly,
+                } => (
+                    target,
+                    mount_handle(source, *readonly).map_err(|e| (source.clone(), e))?,
+                ),
+                Item::Bind {
+                    source,
+                    target,
+                    readonly,
+                } => (
+                    target,
+                    bind_handle(source, *readonly).map_err(|e| (source.clone(), e))?,
+                ),
+                Item::Ramdisk { target, size } => {
+                    let (m, c) =
+                        libeurali::new_rendezvous().map_err(|e| (target.clone(), e.into()))?;
+                    crate::server::Server::new(crate::ramdisk::Ramdisk::new(*size))
+                        .spawn(m)
+                        .map_err(|e| (target.clone(), e.into()))?;
+                    (target, c)
+                }
+            };
+            ns.add(target, h);
+        }
+        Ok(ns)
+    }
+
+    /// Adds a mount of `h` at `path` (resolved).
+    pub fn add(&mut self, path: &str, h: Handle) {
+        let p = resolve("/", path).unwrap_or_else(|_| String::from("/"));
+        self.mounts.push((p, h));
+    }
+
+    /// The mount paths, in order.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.mounts.iter().map(|(p, _)| p.as_str())
+    }
+
+    /// Appends `N` and one `m` item per mount to `params`, and gives up the handles (the kernel
+    /// takes them by number at exec, and loses them if exec fails, ABI §4.6).
+    pub fn into_exec_params(self, params: ExecParams) -> Result<ExecParams, Error> {
+        let mut params = params.new_namespace();
+        let mut raws = Vec::new();
+        for (p, h) in &self.mounts {
+            params = params.mount(h.raw(), p)?;
+        }
+        for (_, h) in self.mounts {
+            raws.push(h.into_raw());
+        }
+        Ok(params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_lines() {
+        let t = "# user namespace\nmount /dev/console /dev/console\nbind -r /bin /bin\n\
+                 bind $home $home  # own home\nramdisk -s 1000 /tmp\nramdisk /scratch\n\n";
+        let items = parse(t, "user", "/home/user").unwrap();
+        assert_eq!(items.len(), 5);
+        assert_eq!(
+            items[2],
+            Item::Bind {
+                source: "/home/user".into(),
+                target: "/home/user".into(),
+                readonly: false
+            }
+        );
+        assert_eq!(
+            items[3],
+            Item::Ramdisk {
+                target: "/tmp".into(),
+                size: 1000
+            }
+        );
+        // `..` cannot climb in a spec either.
+        let i = parse("bind /home/$user/../../etc /x", "../..", "").unwrap();
+        assert_eq!(
+            i[0],
+            Item::Bind {
+                source: "/etc".into(),
+                target: "/x".into(),
+                readonly: false
+            }
+        );
+        for bad in [
+            "mount /a",
+            "frob /a /b",
+            "ramdisk -r /t",
+            "ramdisk -s x /t",
+            "bind a\0 b",
+        ] {
+            assert!(parse(bad, "u", "/h").is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn parse_never_panics() {
+        let pieces = [
+            "mount", "bind", "ramdisk", "-r", "-s", "/a", "..", "$user", "#", "\n", " ", "\0", "é",
+            "1",
+        ];
+        let mut x = 7u64;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            for _ in 0..(x % 9) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.push_str(pieces[(x % pieces.len() as u64) as usize]);
+                s.push(' ');
+            }
+            let _ = parse(&s, "u", "/h");
+        }
+    }
+}

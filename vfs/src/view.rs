@@ -1,0 +1,49 @@
+//! The read-only view: wraps any mount handle and serves the mount protocol in front of it.
+//! Opens that could change anything (write, create, truncate, append, mkdir, remove, rmdir,
+//! rename) are refused with `Denied`; the others, and `Serve` with write stripped, are forwarded
+//! with the client's own session handle, so the client then talks to the wrapped server directly
+//! (no copy, no extra hop) on a session that the server opened read-only.
+
+use libeurali::{Error, Handle, Message, Word, receive, send};
+
+use crate::proto::*;
+use crate::server::{forward_open, refuse};
+use crate::sync::spawn;
+
+/// Serves the read-only view of `inner` on `outer` until every other reference to `outer` is
+/// gone. Like the server framework's mount loop, it never replies on `outer` (except to a
+/// malformed `send_receive`), so no client can block it.
+pub fn serve_readonly(inner: &Handle, outer: &Handle) {
+    loop {
+        match receive(outer) {
+            Ok(Message::Long(FS_OPEN, Word::Handle(a), Word::Chunk(mut c))) => {
+                let req = chunk_bytes(&mut c, MAX_NAME_MSG as u64, MAX_NAME_MSG)
+                    .and_then(decode::<OpenRequest>);
+                drop(c);
+                match req {
+                    Ok(mut r) if !r.op.mutates(r.flags) || r.op == Op::Serve => {
+                        r.flags &= !flags::MUTATING;
+                        if forward_open(inner, a, &r).is_err() {
+                            // The wrapped server is gone: the client sees CLOSED.
+                        }
+                    }
+                    Ok(_) => refuse(a, FsError::Denied),
+                    Err(e) => refuse(a, e),
+                }
+            }
+            Ok(other) => drop(other),
+            Err(Error::RecvBlocking) => {
+                let _ = send(outer, err_msg(FsError::Invalid));
+            }
+            Err(Error::Closed) | Err(Error::InvalidHandle) => return,
+            Err(_) => libeurali::yield_now(),
+        }
+    }
+}
+
+/// Starts a read-only view of `inner` on a new thread; returns the handle to mount.
+pub fn spawn_readonly(inner: Handle) -> Result<Handle, Error> {
+    let (outer, client) = libeurali::new_rendezvous()?;
+    spawn(move || serve_readonly(&inner, &outer))?;
+    Ok(client)
+}
