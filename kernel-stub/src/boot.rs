@@ -21,24 +21,9 @@ const STDERR_PATH: &str = "/.eurali/stderr";
 /// Status reported when the program's process vanished without reporting one.
 pub const NO_STATUS: i32 = 125;
 
-/// Runs a boxed closure on a new stub thread of the current process.
+/// Runs a closure on a new stub thread of the current process.
 pub fn spawn_stub_thread(f: impl FnOnce() + Send + 'static) -> Result<u64, libeurali::Error> {
-    extern "C-unwind" fn trampoline(arg: u64) -> ! {
-        // Safety: `arg` is the Box leaked below, taken back exactly once.
-        let f = unsafe { Box::from_raw(arg as *mut Box<dyn FnOnce() + Send>) };
-        f();
-        libeurali::exit_thread()
-    }
-    let b: Box<Box<dyn FnOnce() + Send>> = Box::new(Box::new(f));
-    let arg = Box::into_raw(b) as u64;
-    // Safety: the trampoline takes the box back exactly once; if the thread is not started, we do.
-    match unsafe { libeurali::spawn_thread(trampoline, arg) } {
-        Ok(t) => Ok(t),
-        Err(e) => {
-            drop(unsafe { Box::from_raw(arg as *mut Box<dyn FnOnce() + Send>) });
-            Err(e)
-        }
-    }
+    libeurali::spawn_fn(f)
 }
 
 /// The host side of the console: where the program's stdin comes from and its output goes.

@@ -347,12 +347,16 @@ impl ChunkArea {
         };
         let staging = reserve(0, info.len)?;
         // Safety: moves our own mapping [from, from+len) over our own fresh staging mapping.
+        // MREMAP_DONTUNMAP leaves [from, from+len) mapped (empty) instead of unmapped: the host
+        // address space is shared with every other kernel in this process, and a hole here could
+        // be taken by another thread's mmap before the MAP_FIXED `reserve` below refills it —
+        // which would then clobber that thread's memory.
         let p = unsafe {
             libc::mremap(
                 from as *mut libc::c_void,
                 info.len,
                 info.len,
-                libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
+                libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED | libc::MREMAP_DONTUNMAP,
                 staging as *mut libc::c_void,
             )
         };

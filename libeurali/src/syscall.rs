@@ -123,6 +123,29 @@ pub unsafe fn spawn_thread(entry: raw::ThreadEntry, arg: u64) -> Result<u64> {
         .map_err(|rax| Error::from_code((rax & 0x7F) as u8).unwrap_or(Error::Other(0)))
 }
 
+/// Starts a thread running the closure `f`, then `exit_thread`. For servers and tools below
+/// std-shim; programs use `std::thread::spawn`, which can also be joined.
+#[cfg(feature = "alloc")]
+pub fn spawn_fn(f: impl FnOnce() + Send + 'static) -> Result<u64> {
+    type Job = alloc::boxed::Box<dyn FnOnce() + Send>;
+    extern "C-unwind" fn trampoline(arg: u64) -> ! {
+        // Safety: `arg` is the box leaked below, taken back exactly once.
+        let f = unsafe { alloc::boxed::Box::from_raw(arg as *mut Job) };
+        f();
+        exit_thread()
+    }
+    let arg = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(alloc::boxed::Box::new(f) as Job))
+        as u64;
+    // Safety: the trampoline takes the box back exactly once; if no thread starts, we do.
+    match unsafe { spawn_thread(trampoline, arg) } {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            drop(unsafe { alloc::boxed::Box::from_raw(arg as *mut Job) });
+            Err(e)
+        }
+    }
+}
+
 /// What a program finds in its registers at entry (§4.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EntryRegisters {

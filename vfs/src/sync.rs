@@ -68,20 +68,5 @@ impl<T> Drop for Guard<'_, T> {
 
 /// Starts `f` on a new kernel thread of this process (fork_thread). The thread ends with `f`.
 pub fn spawn(f: impl FnOnce() + Send + 'static) -> Result<(), libeurali::Error> {
-    type Job = Box<dyn FnOnce() + Send>;
-    extern "C-unwind" fn trampoline(arg: u64) -> ! {
-        // Safety: `arg` is the box leaked below, taken back exactly once.
-        let f = unsafe { Box::from_raw(arg as *mut Job) };
-        f();
-        libeurali::exit_thread()
-    }
-    let arg = Box::into_raw(Box::new(Box::new(f) as Job)) as u64;
-    // Safety: the trampoline takes the box back exactly once; if no thread starts, we do.
-    match unsafe { libeurali::spawn_thread(trampoline, arg) } {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            drop(unsafe { Box::from_raw(arg as *mut Job) });
-            Err(e)
-        }
-    }
+    libeurali::spawn_fn(f).map(|_| ())
 }

@@ -29,7 +29,9 @@ pub unsafe fn syscall(r: &mut Registers) {
 }
 
 /// fork_thread with our contract: the child calls `entry(arg)` on its fresh stack (RDI = arg),
-/// entry and arg travelling in R8/R9, which the kernel copies to the child (§1.4).
+/// entry and arg travelling in R8/R9, which the kernel copies to the child (§1.4). The child
+/// first writes the lower pages of its stack, so every thread, however started, is safe from
+/// the read-before-write freeze.
 /// Returns the child's thread id, or the kernel's status word on failure.
 ///
 /// # Safety
@@ -47,6 +49,18 @@ pub unsafe fn spawn_thread(entry: ThreadEntry, arg: u64) -> Result<u64, u64> {
             "jnz 2f",
             "test rdi, rdi",
             "jnz 2f",
+            // Child: write one byte in each of the six on-demand pages below the top page of
+            // this stack slot before any compiled code may read them (ABI §4.3). RSP is the
+            // slot's top (32 KiB aligned), so RSP - 1 lies in the slot.
+            "lea rax, [rsp - 1]",
+            "and rax, -0x8000",
+            "lea rdx, [rax + 0x7000]",
+            "add rax, 0x1000",
+            "3:",
+            "mov byte ptr [rax], 0",
+            "add rax, 0x1000",
+            "cmp rax, rdx",
+            "jb 3b",
             "mov rdi, r9",
             "call r8",
             "ud2",
