@@ -5,6 +5,12 @@ use core::ops::{Add, AddAssign, Sub, SubAssign};
 
 pub use core::time::Duration;
 
+/// Time since boot (eurali extension: the kernel's clock starts at boot; on the host stub it
+/// starts at the host process's first reading).
+pub fn uptime() -> Duration {
+    Duration::from_micros(crate::sys::now_micros())
+}
+
 /// A point on the monotonic clock, in microseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Instant(u64);

@@ -1,6 +1,5 @@
 //! The little concurrency vfs needs below std-shim: a yielding lock and thread start.
 
-use alloc::boxed::Box;
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};

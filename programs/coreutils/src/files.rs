@@ -1,0 +1,292 @@
+//! Tools over the file tree: ls, mkdir, rmdir, rm, touch, cp, mv.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::Io;
+use crate::util::{describe, parse};
+
+fn fail(io: &mut Io, tool: &str, operand: &str, e: &io::Error) {
+    let _ = writeln!(io.stderr, "{tool}: {operand}: {}", describe(e));
+}
+
+fn usage(io: &mut Io, tool: &str, msg: &str) -> i32 {
+    let _ = writeln!(io.stderr, "{tool}: {msg}");
+    1
+}
+
+fn long_line(name: &str, meta: &fs::Metadata) -> String {
+    let kind = if meta.is_dir() { 'd' } else { '-' };
+    let perm = if meta.permissions().readonly() {
+        "r--"
+    } else {
+        "rw-"
+    };
+    let suffix = if meta.is_dir() { "/" } else { "" };
+    format!("{kind}{perm} {:>10} {name}{suffix}", meta.len())
+}
+
+pub fn ls(args: &[String], io: &mut Io) -> i32 {
+    let p = match parse(args, "la1", "") {
+        Ok(p) => p,
+        Err(m) => return usage(io, "ls", &m),
+    };
+    let operands = if p.operands.is_empty() {
+        vec![String::from(".")]
+    } else {
+        p.operands.clone()
+    };
+    let (long, all) = (p.has('l'), p.has('a'));
+    let mut status = 0;
+    let headers = operands.len() > 1;
+    for (i, op) in operands.iter().enumerate() {
+        let meta = match fs::metadata(op) {
+            Ok(m) => m,
+            Err(e) => {
+                fail(io, "ls", op, &e);
+                status = 2;
+                continue;
+            }
+        };
+        if !meta.is_dir() {
+            let line = if long {
+                long_line(op, &meta)
+            } else {
+                op.clone()
+            };
+            let _ = writeln!(io.stdout, "{line}");
+            continue;
+        }
+        let entries = match fs::read_dir(op) {
+            Ok(rd) => rd,
+            Err(e) => {
+                fail(io, "ls", op, &e);
+                status = 2;
+                continue;
+            }
+        };
+        if headers {
+            let _ = writeln!(io.stdout, "{}{op}:", if i > 0 { "\n" } else { "" });
+        }
+        let mut names: Vec<(String, Option<fs::Metadata>)> = Vec::new();
+        if all {
+            names.push((".".into(), Some(meta.clone())));
+            names.push(("..".into(), fs::metadata(Path::new(op).join("..")).ok()));
+        }
+        for e in entries {
+            match e {
+                Ok(e) => {
+                    let name = e.file_name().to_string();
+                    if name.starts_with('.') && !all {
+                        continue;
+                    }
+                    let m = if long { e.metadata().ok() } else { None };
+                    names.push((name, m));
+                }
+                Err(e) => {
+                    fail(io, "ls", op, &e);
+                    status = 2;
+                }
+            }
+        }
+        names[if all { 2 } else { 0 }..].sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, m) in names {
+            let line = match (&m, long) {
+                (Some(m), true) => long_line(&name, m),
+                (None, true) => format!("?--- {:>10} {name}", "?"),
+                _ => name,
+            };
+            if writeln!(io.stdout, "{line}").is_err() {
+                return 2;
+            }
+        }
+    }
+    status
+}
+
+pub fn mkdir(args: &[String], io: &mut Io) -> i32 {
+    let p = match parse(args, "p", "") {
+        Ok(p) => p,
+        Err(m) => return usage(io, "mkdir", &m),
+    };
+    if p.operands.is_empty() {
+        return usage(io, "mkdir", "missing operand");
+    }
+    let mut status = 0;
+    for d in &p.operands {
+        let r = if p.has('p') {
+            fs::create_dir_all(d)
+        } else {
+            fs::create_dir(d)
+        };
+        if let Err(e) = r {
+            let _ = writeln!(
+                io.stderr,
+                "mkdir: cannot create directory '{d}': {}",
+                describe(&e)
+            );
+            status = 1;
+        }
+    }
+    status
+}
+
+pub fn rmdir(args: &[String], io: &mut Io) -> i32 {
+    if args.is_empty() {
+        return usage(io, "rmdir", "missing operand");
+    }
+    let mut status = 0;
+    for d in args {
+        if let Err(e) = fs::remove_dir(d) {
+            let _ = writeln!(io.stderr, "rmdir: failed to remove '{d}': {}", describe(&e));
+            status = 1;
+        }
+    }
+    status
+}
+
+pub fn rm(args: &[String], io: &mut Io) -> i32 {
+    let p = match parse(args, "rRf", "") {
+        Ok(p) => p,
+        Err(m) => return usage(io, "rm", &m),
+    };
+    let (recursive, force) = (p.has('r') || p.has('R'), p.has('f'));
+    if p.operands.is_empty() && !force {
+        return usage(io, "rm", "missing operand");
+    }
+    let mut status = 0;
+    for op in &p.operands {
+        let r = match fs::metadata(op) {
+            Ok(m) if m.is_dir() && !recursive => Err(io::Error::from(io::ErrorKind::IsADirectory)),
+            Ok(m) if m.is_dir() => fs::remove_dir_all(op),
+            Ok(_) => fs::remove_file(op),
+            Err(e) => Err(e),
+        };
+        match r {
+            Err(e) if force && e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                let _ = writeln!(io.stderr, "rm: cannot remove '{op}': {}", describe(&e));
+                status = 1;
+            }
+            Ok(()) => {}
+        }
+    }
+    status
+}
+
+pub fn touch(args: &[String], io: &mut Io) -> i32 {
+    if args.is_empty() {
+        return usage(io, "touch", "missing file operand");
+    }
+    let mut status = 0;
+    for f in args {
+        // eurali's ramdisk keeps no times: touching creates a missing file and nothing more.
+        if let Err(e) = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(f)
+        {
+            let _ = writeln!(io.stderr, "touch: cannot touch '{f}': {}", describe(&e));
+            status = 1;
+        }
+    }
+    status
+}
+
+/// The destination for `src` given DEST: inside DEST if it is a directory.
+fn target(src: &str, dest: &str, many: bool) -> io::Result<PathBuf> {
+    let dest_is_dir = fs::metadata(dest).map(|m| m.is_dir()).unwrap_or(false);
+    if dest_is_dir {
+        let name = Path::new(src)
+            .file_name()
+            .ok_or(io::Error::from(io::ErrorKind::InvalidInput))?;
+        Ok(Path::new(dest).join(name.to_string_lossy().into_owned()))
+    } else if many {
+        Err(io::Error::from(io::ErrorKind::NotADirectory))
+    } else {
+        Ok(PathBuf::from(dest))
+    }
+}
+
+fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
+    fs::create_dir(dst)?;
+    for e in fs::read_dir(src)? {
+        let e = e?;
+        let from = e.path();
+        let to = dst.join(e.file_name().to_string());
+        if e.metadata()?.is_dir() {
+            copy_tree(&from, &to)?;
+        } else {
+            fs::copy(&from, &to)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn cp(args: &[String], io: &mut Io) -> i32 {
+    let p = match parse(args, "rR", "") {
+        Ok(p) => p,
+        Err(m) => return usage(io, "cp", &m),
+    };
+    let recursive = p.has('r') || p.has('R');
+    let Some((dest, srcs)) = p.operands.split_last().filter(|(_, s)| !s.is_empty()) else {
+        return usage(io, "cp", "missing destination file operand");
+    };
+    let mut status = 0;
+    for src in srcs {
+        let r = target(src, dest, srcs.len() > 1).and_then(|to| match fs::metadata(src) {
+            Ok(m) if m.is_dir() && !recursive => Err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "-r not specified; omitting directory",
+            )),
+            Ok(m) if m.is_dir() => {
+                let (s, d) = (
+                    fs::canonicalize(src)?,
+                    fs::canonicalize(to.parent().unwrap_or(Path::new("/")))?.join(
+                        to.file_name()
+                            .map(|f| f.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                    ),
+                );
+                if d.starts_with(&s) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "cannot copy a directory into itself",
+                    ));
+                }
+                copy_tree(Path::new(src), &to)
+            }
+            Ok(_) => fs::copy(src, &to).map(|_| ()),
+            Err(e) => Err(e),
+        });
+        if let Err(e) = r {
+            let why = if e.kind() == io::ErrorKind::IsADirectory
+                || e.kind() == io::ErrorKind::InvalidInput && e.get_ref().is_some()
+            {
+                e.to_string()
+            } else {
+                describe(&e)
+            };
+            let _ = writeln!(io.stderr, "cp: '{src}': {why}");
+            status = 1;
+        }
+    }
+    status
+}
+
+pub fn mv(args: &[String], io: &mut Io) -> i32 {
+    let Some((dest, srcs)) = args.split_last().filter(|(_, s)| !s.is_empty()) else {
+        return usage(io, "mv", "missing destination file operand");
+    };
+    let mut status = 0;
+    for src in srcs {
+        let r = target(src, dest, srcs.len() > 1).and_then(|to| fs::rename(src, &to));
+        if let Err(e) = r {
+            let _ = writeln!(io.stderr, "mv: cannot move '{src}': {}", describe(&e));
+            status = 1;
+        }
+    }
+    status
+}

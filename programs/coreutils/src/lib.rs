@@ -1,0 +1,154 @@
+//! `coreutils`: the classic small tools in one multi-call binary. Run as `/bin/NAME` (args[0]
+//! names the tool; /bin holds one copy per name) or as `coreutils NAME ARGS...`.
+//!
+//! Every tool is a function of its arguments and an [`Io`] (stdin, stdout, stderr), returning the
+//! exit status GNU users expect (0 success, 1 failure; grep: 1 no match, 2 trouble). Messages
+//! read `tool: operand: reason`.
+
+use std::io::{BufRead, Write};
+
+mod files;
+mod text;
+mod util;
+
+/// The standard streams a tool works on (real ones in `main`, buffers in tests).
+pub struct Io<'a> {
+    pub stdin: &'a mut dyn BufRead,
+    pub stdout: &'a mut dyn Write,
+    pub stderr: &'a mut dyn Write,
+}
+
+/// The tools and what they do, for `coreutils --help` and the shell's `help`.
+pub const TOOLS: &[(&str, &str)] = &[
+    (
+        "cat",
+        "cat [-n] [FILE...]: concatenate files (or stdin) to stdout",
+    ),
+    (
+        "cp",
+        "cp [-r] SRC... DEST: copy files (and directories with -r)",
+    ),
+    ("date", "date: time since boot (eurali has no wall clock)"),
+    ("env", "env: print the environment"),
+    ("false", "false: exit with status 1"),
+    (
+        "grep",
+        "grep [-i] [-v] [-n] [-c] [-F] PATTERN [FILE...]: print matching lines",
+    ),
+    ("head", "head [-n N] [FILE...]: first N lines (default 10)"),
+    (
+        "hexdump",
+        "hexdump [FILE...]: canonical hex+ASCII dump (as hexdump -C)",
+    ),
+    ("ls", "ls [-l] [-a] [-1] [PATH...]: list directories"),
+    ("mkdir", "mkdir [-p] DIR...: make directories"),
+    ("mv", "mv SRC... DEST: move or rename"),
+    (
+        "rm",
+        "rm [-r] [-f] PATH...: remove files (and directories with -r)",
+    ),
+    ("rmdir", "rmdir DIR...: remove empty directories"),
+    ("sleep", "sleep SECONDS: wait (fractions allowed)"),
+    ("sort", "sort [-r] [-n] [-u] [FILE...]: sort lines"),
+    ("tail", "tail [-n N] [FILE...]: last N lines (default 10)"),
+    ("tee", "tee [-a] FILE...: copy stdin to stdout and files"),
+    ("touch", "touch FILE...: create empty files if missing"),
+    ("true", "true: exit with status 0"),
+    (
+        "uniq",
+        "uniq [-c] [-d] [-u] [FILE]: drop repeated adjacent lines",
+    ),
+    ("uptime", "uptime: time since boot"),
+    (
+        "wc",
+        "wc [-l] [-w] [-c] [FILE...]: count lines, words, bytes",
+    ),
+    ("xxd", "xxd [FILE]: hex dump in xxd's format"),
+];
+
+/// Runs tool `name` with `args` (without the tool name).
+pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
+    match name {
+        "cat" => text::cat(args, io),
+        "head" => text::head_tail(args, io, false),
+        "tail" => text::head_tail(args, io, true),
+        "wc" => text::wc(args, io),
+        "grep" => text::grep(args, io),
+        "sort" => text::sort(args, io),
+        "uniq" => text::uniq(args, io),
+        "tee" => text::tee(args, io),
+        "hexdump" => text::hexdump(args, io, false),
+        "xxd" => text::hexdump(args, io, true),
+        "ls" => files::ls(args, io),
+        "mkdir" => files::mkdir(args, io),
+        "rmdir" => files::rmdir(args, io),
+        "rm" => files::rm(args, io),
+        "touch" => files::touch(args, io),
+        "cp" => files::cp(args, io),
+        "mv" => files::mv(args, io),
+        "true" => 0,
+        "false" => 1,
+        "env" => {
+            for (k, v) in std::env::vars() {
+                let _ = writeln!(io.stdout, "{k}={v}");
+            }
+            0
+        }
+        "sleep" => text::sleep(args, io),
+        "uptime" | "date" => {
+            let s = util::uptime_secs();
+            let _ = writeln!(
+                io.stdout,
+                "up {:02}:{:02}:{:02} since boot",
+                s / 3600,
+                s / 60 % 60,
+                s % 60
+            );
+            0
+        }
+        _ => {
+            let _ = writeln!(
+                io.stderr,
+                "coreutils: {name}: no such tool (try coreutils --help)"
+            );
+            127
+        }
+    }
+}
+
+pub fn main() {
+    let mut args: Vec<String> = std::env::args().collect();
+    let argv0 = if args.is_empty() {
+        String::from("coreutils")
+    } else {
+        args.remove(0)
+    };
+    let mut name = argv0.rsplit('/').next().unwrap_or("coreutils").to_string();
+    if name == "coreutils" {
+        match args.first().map(String::as_str) {
+            None | Some("--help") => {
+                println!("usage: coreutils TOOL [ARGS...], or run /bin/TOOL. Tools:");
+                for (_, help) in TOOLS {
+                    println!("  {help}");
+                }
+                return;
+            }
+            Some(_) => name = args.remove(0),
+        }
+    }
+    let stdin = std::io::stdin();
+    let mut lock = stdin.lock();
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
+    let code = run(
+        &name,
+        &args,
+        &mut Io {
+            stdin: &mut lock,
+            stdout: &mut out,
+            stderr: &mut err,
+        },
+    );
+    let _ = out.flush();
+    std::process::exit(code);
+}

@@ -1,0 +1,771 @@
+//! Tools over text and bytes: cat, head, tail, wc, grep, sort, uniq, tee, hexdump/xxd, sleep.
+
+use std::io::{self, BufRead, Write};
+
+use crate::Io;
+use crate::util::{describe, open, parse};
+
+/// Reports a usage error: `tool: message` and status `code`.
+fn usage(io: &mut Io, tool: &str, msg: &str, code: i32) -> i32 {
+    let _ = writeln!(io.stderr, "{tool}: {msg}");
+    code
+}
+
+/// Runs `f` on each input operand (stdin when there are none); errors are reported per operand
+/// and make the status 1.
+fn each(
+    tool: &str,
+    operands: &[String],
+    io: &mut Io,
+    mut f: impl FnMut(&mut dyn BufRead, &str, &mut dyn Write) -> io::Result<()>,
+) -> i32 {
+    let stdin_only = [String::from("-")];
+    let names = if operands.is_empty() {
+        &stdin_only[..]
+    } else {
+        operands
+    };
+    let mut status = 0;
+    for name in names {
+        let result = open(name, io.stdin).and_then(|mut input| f(input.reader(), name, io.stdout));
+        if let Err(e) = result {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return 1;
+            }
+            let _ = writeln!(io.stderr, "{tool}: {name}: {}", describe(&e));
+            status = 1;
+        }
+    }
+    status
+}
+
+pub fn cat(args: &[String], io: &mut Io) -> i32 {
+    let p = match parse(args, "n", "") {
+        Ok(p) => p,
+        Err(m) => return usage(io, "cat", &m, 1),
+    };
+    let number = p.has('n');
+    let mut line_no = 0u64;
+    each("cat", &p.operands, io, |r, _, out| {
+        if !number {
+            io::copy(r, out)?;
+            return Ok(());
+        }
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if r.read_until(b'\n', &mut line)? == 0 {
+                return Ok(());
+            }
+            line_no += 1;
+            write!(out, "{line_no:6}\t")?;
+            out.write_all(&line)?;
+        }
+    })
+}
+
+fn count_arg(p: &crate::util::Parsed, args: &[String]) -> Result<usize, String> {
+    // `-N` (old style) or `-n N`.
+    if let Some(v) = p.value('n') {
+        return v
+            .parse()
+            .map_err(|_| format!("invalid number of lines: '{v}'"));
+    }
+    for a in args {
+        if let Some(n) = a
+            .strip_prefix('-')
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return n
+                .parse()
+                .map_err(|_| format!("invalid number of lines: '{n}'"));
+        }
+    }
+    Ok(10)
+}
+
+pub fn head_tail(args: &[String], io: &mut Io, tail: bool) -> i32 {
+    let tool = if tail { "tail" } else { "head" };
+    let (old, rest): (Vec<String>, Vec<String>) = args.iter().cloned().partition(|a| {
+        a.len() > 1 && a.starts_with('-') && a[1..].bytes().all(|b| b.is_ascii_digit())
+    });
+    let p = match parse(&rest, "", "n") {
+        Ok(p) => p,
+        Err(m) => return usage(io, tool, &m, 1),
+    };
+    let n = match count_arg(&p, &old) {
+        Ok(n) => n,
+        Err(m) => return usage(io, tool, &m, 1),
+    };
+    let many = p.operands.len() > 1;
+    let mut first = true;
+    each(tool, &p.operands, io, |r, name, out| {
+        if many {
+            write!(out, "{}==> {name} <==\n", if first { "" } else { "\n" })?;
+        }
+        first = false;
+        let mut line = Vec::new();
+        if !tail {
+            for _ in 0..n {
+                line.clear();
+                if r.read_until(b'\n', &mut line)? == 0 {
+                    break;
+                }
+                out.write_all(&line)?;
+            }
+            return Ok(());
+        }
+        let mut last: std::collections::VecDeque<Vec<u8>> = std::collections::VecDeque::new();
+        loop {
+            let mut line = Vec::new();
+            if r.read_until(b'\n', &mut line)? == 0 {
+                break;
+            }
+            last.push_back(line);
+            if last.len() > n {
+                last.pop_front();
+            }
+        }
+        for l in last {
+            out.write_all(&l)?;
+        }
+        Ok(())
+    })
+}
+
+pub fn wc(args: &[String], io: &mut Io) -> i32 {
+    let p = match parse(args, "lwc", "") {
+        Ok(p) => p,
+        Err(m) => return usage(io, "wc", &m, 1),
+    };
+    let (mut l, mut w, mut c) = (p.has('l'), p.has('w'), p.has('c'));
+    if !(l || w || c) {
+        (l, w, c) = (true, true, true);
+    }
+    let mut total = [0u64; 3];
+    let named = !p.operands.is_empty();
+    let show = |out: &mut dyn Write, n: [u64; 3], name: &str| -> io::Result<()> {
+        let mut fields = Vec::new();
+        for (on, v) in [(l, n[0]), (w, n[1]), (c, n[2])] {
+            if on {
+                fields.push(format!("{v:7}"));
+            }
+        }
+        if name.is_empty() {
+            writeln!(out, "{}", fields.join(" "))
+        } else {
+            writeln!(out, "{} {name}", fields.join(" "))
+        }
+    };
+    let status = each("wc", &p.operands, io, |r, name, out| {
+        let mut n = [0u64; 3];
+        let mut in_word = false;
+        let mut buf = [0u8; 4096];
+        loop {
+            let k = r.read(&mut buf)?;
+            if k == 0 {
+                break;
+            }
+            for &b in &buf[..k] {
+                n[2] += 1;
+                if b == b'\n' {
+                    n[0] += 1;
+                }
+                let space = b.is_ascii_whitespace();
+                if !space && !in_word {
+                    n[1] += 1;
+                }
+                in_word = !space;
+            }
+        }
+        for i in 0..3 {
+            total[i] += n[i];
+        }
+        show(out, n, if named { name } else { "" })
+    });
+    if p.operands.len() > 1 {
+        let _ = show(io.stdout, total, "total");
+    }
+    status
+}
+
+/// A line pattern for grep: a literal, or a small regular expression (`.`, `*`, `^`, `$`,
+/// `[...]`, `\` escapes).
+pub struct Matcher {
+    pat: Vec<Atom>,
+    anchored: bool,
+    at_end: bool,
+    fold: bool,
+}
+
+#[derive(Clone, Debug)]
+enum Item {
+    Char(char),
+    Any,
+    Class(bool, Vec<(char, char)>),
+}
+
+#[derive(Clone, Debug)]
+struct Atom {
+    item: Item,
+    star: bool,
+}
+
+/// Longest pattern accepted (the matcher recurses once per pattern atom).
+const MAX_PATTERN: usize = 512;
+
+impl Matcher {
+    pub fn new(pattern: &str, fixed: bool, fold: bool) -> Result<Matcher, String> {
+        if pattern.chars().count() > MAX_PATTERN {
+            return Err(format!("pattern longer than {MAX_PATTERN} characters"));
+        }
+        let fold_c = |c: char| if fold { c.to_ascii_lowercase() } else { c };
+        if fixed {
+            let pat = pattern
+                .chars()
+                .map(|c| Atom {
+                    item: Item::Char(fold_c(c)),
+                    star: false,
+                })
+                .collect();
+            return Ok(Matcher {
+                pat,
+                anchored: false,
+                at_end: false,
+                fold,
+            });
+        }
+        let mut chars: Vec<char> = pattern.chars().collect();
+        let anchored = chars.first() == Some(&'^');
+        if anchored {
+            chars.remove(0);
+        }
+        let at_end =
+            chars.last() == Some(&'$') && !(chars.len() >= 2 && chars[chars.len() - 2] == '\\');
+        if at_end {
+            chars.pop();
+        }
+        let mut pat: Vec<Atom> = Vec::new();
+        let mut i = 0;
+        while i < chars.len() {
+            let item = match chars[i] {
+                '.' => Item::Any,
+                '*' if pat.is_empty() => Item::Char('*'),
+                '*' => {
+                    let last = pat.len() - 1;
+                    pat[last].star = true;
+                    i += 1;
+                    continue;
+                }
+                '\\' if i + 1 < chars.len() => {
+                    i += 1;
+                    Item::Char(fold_c(chars[i]))
+                }
+                '[' => {
+                    let mut j = i + 1;
+                    let negate = chars.get(j) == Some(&'^');
+                    if negate {
+                        j += 1;
+                    }
+                    let mut ranges = Vec::new();
+                    let mut first = true;
+                    loop {
+                        match chars.get(j) {
+                            None => return Err("unmatched [".to_string()),
+                            Some(']') if !first => break,
+                            Some(&c) => {
+                                if chars.get(j + 1) == Some(&'-')
+                                    && chars.get(j + 2).is_some_and(|&e| e != ']')
+                                {
+                                    ranges.push((fold_c(c), fold_c(chars[j + 2])));
+                                    j += 3;
+                                } else {
+                                    ranges.push((fold_c(c), fold_c(c)));
+                                    j += 1;
+                                }
+                            }
+                        }
+                        first = false;
+                    }
+                    i = j;
+                    Item::Class(negate, ranges)
+                }
+                c => Item::Char(fold_c(c)),
+            };
+            pat.push(Atom { item, star: false });
+            i += 1;
+        }
+        Ok(Matcher {
+            pat,
+            anchored,
+            at_end,
+            fold,
+        })
+    }
+
+    pub fn is_match(&self, line: &str) -> bool {
+        let text: Vec<char> = line
+            .chars()
+            .map(|c| if self.fold { c.to_ascii_lowercase() } else { c })
+            .collect();
+        if self.anchored {
+            return self.here(0, &text, 0);
+        }
+        (0..=text.len()).any(|start| self.here(0, &text, start))
+    }
+
+    fn one(item: &Item, c: char) -> bool {
+        match item {
+            Item::Char(p) => *p == c,
+            Item::Any => true,
+            Item::Class(neg, r) => r.iter().any(|&(lo, hi)| lo <= c && c <= hi) != *neg,
+        }
+    }
+
+    /// Whether pattern atoms from `p` match text from `t` (to the end if `$`).
+    fn here(&self, p: usize, text: &[char], t: usize) -> bool {
+        let Some(atom) = self.pat.get(p) else {
+            return !self.at_end || t == text.len();
+        };
+        if atom.star {
+            // Longest first: take as many as match, then give back one at a time.
+            let mut k = t;
+            while k < text.len() && Self::one(&atom.item, text[k]) {
+                k += 1;
+            }
+            loop {
+                if self.here(p + 1, text, k) {
+                    return true;
+                }
+                if k == t {
+                    return false;
+                }
+                k -= 1;
+            }
+        }
+        t < text.len() && Self::one(&atom.item, text[t]) && self.here(p + 1, text, t + 1)
+    }
+}
+
+pub fn grep(args: &[String], io: &mut Io) -> i32 {
+    let p = match parse(args, "ivncF", "e") {
+        Ok(p) => p,
+        Err(m) => return usage(io, "grep", &m, 2),
+    };
+    let mut operands = p.operands.clone();
+    let pattern = match p.value('e') {
+        Some(e) => e.to_string(),
+        None if !operands.is_empty() => operands.remove(0),
+        None => return usage(io, "grep", "usage: grep [-ivncF] PATTERN [FILE...]", 2),
+    };
+    let m = match Matcher::new(&pattern, p.has('F'), p.has('i')) {
+        Ok(m) => m,
+        Err(e) => return usage(io, "grep", &e, 2),
+    };
+    let (invert, number, count) = (p.has('v'), p.has('n'), p.has('c'));
+    let prefix_names = operands.len() > 1;
+    let mut found = false;
+    let status = each("grep", &operands, io, |r, name, out| {
+        let mut n = 0u64;
+        let mut line_no = 0u64;
+        let mut raw = Vec::new();
+        loop {
+            raw.clear();
+            if r.read_until(b'\n', &mut raw)? == 0 {
+                break;
+            }
+            line_no += 1;
+            let text = String::from_utf8_lossy(&raw);
+            let line = text.strip_suffix('\n').unwrap_or(&text);
+            if m.is_match(line) != invert {
+                n += 1;
+                found = true;
+                if !count {
+                    if prefix_names {
+                        write!(out, "{name}:")?;
+                    }
+                    if number {
+                        write!(out, "{line_no}:")?;
+                    }
+                    writeln!(out, "{line}")?;
+                }
+            }
+        }
+        if count {
+            if prefix_names {
+                write!(out, "{name}:")?;
+            }
+            writeln!(out, "{n}")?;
+        }
+        Ok(())
+    });
+    if status != 0 {
+        2
+    } else if found {
+        0
+    } else {
+        1
+    }
+}
+
+/// The leading number of a line for `sort -n` (like GNU: optional blanks, sign, digits,
+/// fraction; no number sorts as zero).
+fn numeric_key(s: &str) -> (i8, u128, u128) {
+    let t = s.trim_start();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t),
+    };
+    let int: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let frac: String = t[int.len()..]
+        .strip_prefix('.')
+        .map(|f| {
+            f.chars()
+                .take_while(|c| c.is_ascii_digit())
+                .take(18)
+                .collect()
+        })
+        .unwrap_or_default();
+    let iv: u128 = int
+        .chars()
+        .take(30)
+        .fold(0, |a, c| a * 10 + (c as u8 - b'0') as u128);
+    let fv: u128 = format!("{frac:0<18}")
+        .chars()
+        .fold(0, |a, c| a * 10 + (c as u8 - b'0') as u128);
+    if iv == 0 && fv == 0 {
+        return (0, 0, 0);
+    }
+    if neg {
+        (-1, u128::MAX - iv, u128::MAX - fv)
+    } else {
+        (1, iv, fv)
+    }
+}
+
+fn read_lines(tool: &str, operands: &[String], io: &mut Io, lines: &mut Vec<String>) -> i32 {
+    each(tool, operands, io, |r, _, _| {
+        let mut raw = Vec::new();
+        loop {
+            raw.clear();
+            if r.read_until(b'\n', &mut raw)? == 0 {
+                return Ok(());
+            }
+            let s = String::from_utf8_lossy(&raw);
+            lines.push(s.strip_suffix('\n').unwrap_or(&s).to_string());
+        }
+    })
+}
+
+pub fn sort(args: &[String], io: &mut Io) -> i32 {
+    let p = match parse(args, "rnu", "") {
+        Ok(p) => p,
+        Err(m) => return usage(io, "sort", &m, 2),
+    };
+    let mut lines = Vec::new();
+    let status = read_lines("sort", &p.operands, io, &mut lines);
+    if p.has('n') {
+        lines.sort_by(|a, b| numeric_key(a).cmp(&numeric_key(b)).then_with(|| a.cmp(b)));
+    } else {
+        lines.sort();
+    }
+    if p.has('r') {
+        lines.reverse();
+    }
+    if p.has('u') {
+        if p.has('n') {
+            lines.dedup_by(|a, b| numeric_key(a) == numeric_key(b));
+        } else {
+            lines.dedup();
+        }
+    }
+    for l in lines {
+        if writeln!(io.stdout, "{l}").is_err() {
+            return 2;
+        }
+    }
+    if status != 0 { 2 } else { 0 }
+}
+
+pub fn uniq(args: &[String], io: &mut Io) -> i32 {
+    let p = match parse(args, "cdu", "") {
+        Ok(p) => p,
+        Err(m) => return usage(io, "uniq", &m, 1),
+    };
+    if p.operands.len() > 1 {
+        return usage(
+            io,
+            "uniq",
+            "writing to an output file is not supported; use > FILE",
+            1,
+        );
+    }
+    let mut lines = Vec::new();
+    let status = read_lines("uniq", &p.operands, io, &mut lines);
+    let mut i = 0;
+    while i < lines.len() {
+        let mut j = i + 1;
+        while j < lines.len() && lines[j] == lines[i] {
+            j += 1;
+        }
+        let n = j - i;
+        let show = (!p.has('d') || n > 1) && (!p.has('u') || n == 1);
+        if show {
+            let r = if p.has('c') {
+                writeln!(io.stdout, "{n:7} {}", lines[i])
+            } else {
+                writeln!(io.stdout, "{}", lines[i])
+            };
+            if r.is_err() {
+                return 1;
+            }
+        }
+        i = j;
+    }
+    status
+}
+
+pub fn tee(args: &[String], io: &mut Io) -> i32 {
+    let p = match parse(args, "a", "") {
+        Ok(p) => p,
+        Err(m) => return usage(io, "tee", &m, 1),
+    };
+    let mut status = 0;
+    let mut files = Vec::new();
+    for name in &p.operands {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .append(p.has('a'))
+            .truncate(!p.has('a'))
+            .open(name);
+        match f {
+            Ok(f) => files.push((name.clone(), Some(f))),
+            Err(e) => {
+                let _ = writeln!(io.stderr, "tee: {name}: {}", describe(&e));
+                status = 1;
+            }
+        }
+    }
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = match io.stdin.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => {
+                let _ = writeln!(io.stderr, "tee: -: {}", describe(&e));
+                return 1;
+            }
+        };
+        if io.stdout.write_all(&buf[..n]).is_err() {
+            status = 1;
+        }
+        for (name, f) in files.iter_mut() {
+            if let Some(file) = f {
+                if let Err(e) = file.write_all(&buf[..n]) {
+                    let _ = writeln!(io.stderr, "tee: {name}: {}", describe(&e));
+                    *f = None;
+                    status = 1;
+                }
+            }
+        }
+    }
+    status
+}
+
+/// `hexdump -C` (canonical) or `xxd` format.
+pub fn hexdump(args: &[String], io: &mut Io, xxd: bool) -> i32 {
+    let tool = if xxd { "xxd" } else { "hexdump" };
+    let p = match parse(args, "C", "") {
+        Ok(p) => p,
+        Err(m) => return usage(io, tool, &m, 1),
+    };
+    let mut data = Vec::new();
+    let status = each(tool, &p.operands, io, |r, _, _| {
+        r.read_to_end(&mut data).map(|_| ())
+    });
+    let printable = |b: u8| {
+        if (0x20..0x7F).contains(&b) {
+            b as char
+        } else {
+            '.'
+        }
+    };
+    let mut out = String::new();
+    for (i, row) in data.chunks(16).enumerate() {
+        let off = i * 16;
+        if xxd {
+            out.push_str(&format!("{off:08x}: "));
+            for k in 0..16 {
+                match row.get(k) {
+                    Some(b) => out.push_str(&format!("{b:02x}")),
+                    None => out.push_str("  "),
+                }
+                if k % 2 == 1 {
+                    out.push(' ');
+                }
+            }
+            out.push(' ');
+            out.extend(row.iter().map(|&b| printable(b)));
+        } else {
+            out.push_str(&format!("{off:08x}  "));
+            for k in 0..16 {
+                match row.get(k) {
+                    Some(b) => out.push_str(&format!("{b:02x} ")),
+                    None => out.push_str("   "),
+                }
+                if k == 7 {
+                    out.push(' ');
+                }
+            }
+            out.push_str(" |");
+            out.extend(row.iter().map(|&b| printable(b)));
+            out.push('|');
+        }
+        out.push('\n');
+    }
+    if !xxd && !data.is_empty() {
+        out.push_str(&format!("{:08x}\n", data.len()));
+    }
+    if io.stdout.write_all(out.as_bytes()).is_err() {
+        return 1;
+    }
+    status
+}
+
+pub fn sleep(args: &[String], io: &mut Io) -> i32 {
+    let Some(arg) = args.first() else {
+        return usage(io, "sleep", "missing operand", 1);
+    };
+    // Seconds with an optional fraction, read without floating point.
+    let (int, frac) = arg.split_once('.').unwrap_or((arg, ""));
+    let ok = !(int.is_empty() && frac.is_empty())
+        && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit());
+    let secs: Option<u64> = if int.is_empty() {
+        Some(0)
+    } else {
+        int.parse().ok()
+    };
+    let (true, Some(secs)) = (ok, secs) else {
+        return usage(io, "sleep", &format!("invalid time interval '{arg}'"), 1);
+    };
+    let micros: u64 = format!("{:0<6}", &frac[..frac.len().min(6)])
+        .parse()
+        .unwrap_or(0);
+    std::thread::sleep(
+        std::time::Duration::from_secs(secs) + std::time::Duration::from_micros(micros),
+    );
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(tool: &str, args: &[&str], input: &str) -> (i32, String, String) {
+        let mut stdin = input.as_bytes();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let code = crate::run(
+            tool,
+            &args,
+            &mut Io {
+                stdin: &mut stdin,
+                stdout: &mut out,
+                stderr: &mut err,
+            },
+        );
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    #[test]
+    fn cat_head_tail() {
+        assert_eq!(run("cat", &[], "a\nb\n").1, "a\nb\n");
+        assert_eq!(run("cat", &["-n"], "a\nb").1, "     1\ta\n     2\tb");
+        let ten: String = (1..=12).map(|i| format!("{i}\n")).collect();
+        assert_eq!(run("head", &["-n", "2"], &ten).1, "1\n2\n");
+        assert_eq!(run("head", &["-3"], &ten).1, "1\n2\n3\n");
+        assert_eq!(run("head", &[], &ten).1.lines().count(), 10);
+        assert_eq!(run("tail", &["-n2"], &ten).1, "11\n12\n");
+        assert_eq!(run("tail", &["-1"], "x\ny").1, "y");
+        assert_eq!(run("head", &["-n", "x"], "").0, 1);
+    }
+
+    #[test]
+    fn wc_counts() {
+        assert_eq!(
+            run("wc", &[], "one two\nthree\n").1,
+            "      2       3      14\n"
+        );
+        assert_eq!(run("wc", &["-l"], "a\nb\nc").1, "      2\n");
+        assert_eq!(run("wc", &["-wc"], " x  y ").1, "      2       6\n");
+    }
+
+    #[test]
+    fn grep_flags_and_patterns() {
+        let text = "apple\nBanana\ncherry\napricot\n";
+        assert_eq!(
+            run("grep", &["ap"], text),
+            (0, "apple\napricot\n".into(), String::new())
+        );
+        assert_eq!(run("grep", &["-i", "banana"], text).1, "Banana\n");
+        assert_eq!(run("grep", &["-v", "a"], text).1, "cherry\n");
+        assert_eq!(run("grep", &["-n", "rr"], text).1, "3:cherry\n");
+        assert_eq!(run("grep", &["-c", "a"], text).1, "3\n");
+        assert_eq!(run("grep", &["^a.*t$"], text).1, "apricot\n");
+        assert_eq!(run("grep", &["[bc][a-h]"], text).1, "cherry\n");
+        assert_eq!(run("grep", &["-F", "a.*"], "a.*b\nab\n").1, "a.*b\n");
+        assert_eq!(run("grep", &["zzz"], text).0, 1);
+        assert_eq!(run("grep", &["[abc"], text).0, 2);
+        assert_eq!(run("grep", &[], text).0, 2);
+        assert!(
+            Matcher::new("x*y*z*", false, false)
+                .unwrap()
+                .is_match("anything")
+        );
+        assert!(Matcher::new("a\\.b", false, false).unwrap().is_match("a.b"));
+        assert!(!Matcher::new("a\\.b", false, false).unwrap().is_match("axb"));
+    }
+
+    #[test]
+    fn sort_uniq_tee_hexdump() {
+        assert_eq!(run("sort", &[], "b\na\nc\na\n").1, "a\na\nb\nc\n");
+        assert_eq!(run("sort", &["-r", "-u"], "b\na\nc\na\n").1, "c\nb\na\n");
+        assert_eq!(
+            run("sort", &["-n"], "10\n9\n-1\n2.5\nx\n").1,
+            "-1\nx\n2.5\n9\n10\n"
+        );
+        assert_eq!(run("uniq", &[], "a\na\nb\na\n").1, "a\nb\na\n");
+        assert_eq!(
+            run("uniq", &["-c"], "a\na\nb\n").1,
+            "      2 a\n      1 b\n"
+        );
+        assert_eq!(run("uniq", &["-d"], "a\na\nb\n").1, "a\n");
+        assert_eq!(run("tee", &[], "through\n").1, "through\n");
+        assert_eq!(
+            run("hexdump", &[], "Hello, eurali!\n\x01").1,
+            "00000000  48 65 6c 6c 6f 2c 20 65  75 72 61 6c 69 21 0a 01  |Hello, eurali!..|\n00000010\n"
+        );
+        assert_eq!(
+            run("xxd", &[], "hi\n").1,
+            "00000000: 6869 0a                                  hi.\n"
+        );
+    }
+
+    #[test]
+    fn errors_and_misc() {
+        assert_eq!(run("sleep", &["0.01"], "").0, 0);
+        assert_eq!(
+            run("sleep", &["x"], "").2,
+            "sleep: invalid time interval 'x'\n"
+        );
+        assert_eq!(run("true", &[], "").0, 0);
+        assert_eq!(run("false", &[], "").0, 1);
+        assert_eq!(run("nope", &[], "").0, 127);
+        assert_eq!(run("cat", &["-z"], "").2, "cat: invalid option -- 'z'\n");
+    }
+}

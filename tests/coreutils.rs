@@ -1,0 +1,174 @@
+//! The file tools on the in-process stub, against a real ramdisk mounted at `/`.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use coreutils::{Io, run};
+use eurali_std as shim;
+use kernel_stub::boot::{Console, run_on};
+
+#[derive(Clone, Default)]
+struct Buf(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs a tool inside the program and prints `$ cmd`, its output, errors and status.
+fn sh(line: &str) {
+    let words: Vec<String> = line.split_whitespace().map(String::from).collect();
+    let mut stdin: &[u8] = b"";
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = run(
+        &words[0],
+        &words[1..],
+        &mut Io {
+            stdin: &mut stdin,
+            stdout: &mut out,
+            stderr: &mut err,
+        },
+    );
+    shim::print!(
+        "$ {line}\n{}{}",
+        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(&err)
+    );
+    if code != 0 {
+        shim::println!("[{code}]");
+    }
+}
+
+fn session() {
+    let (m, c) = libeurali::new_rendezvous().unwrap();
+    vfs::server::Server::new(vfs::ramdisk::Ramdisk::new(16 << 20))
+        .spawn(m)
+        .unwrap();
+    libeurali::mount("/", c).unwrap();
+    shim::fs::write("/notes.txt", "one\ntwo\nthree\n").unwrap();
+    for line in [
+        "mkdir -p /home/user/docs",
+        "mkdir /home",
+        "touch /home/user/a /home/user/b",
+        "cp /notes.txt /home/user/docs",
+        "ls /home/user",
+        "ls -l /home/user/docs",
+        "cat /home/user/docs/notes.txt /nope",
+        "wc -l /notes.txt /home/user/docs/notes.txt",
+        "grep -n t /notes.txt",
+        "mv /home/user/a /home/user/c",
+        "ls -a /home/user",
+        "cp -r /home/user /backup",
+        "ls /backup /backup/docs",
+        "rmdir /backup",
+        "rm /backup",
+        "rm -r /backup",
+        "rm -f /backup",
+        "rm /nope",
+        "ls /nope",
+        "cat /home",
+        "head -n 1 /notes.txt",
+        "tail -1 /notes.txt",
+    ] {
+        sh(line);
+    }
+}
+
+#[test]
+fn file_tools_on_a_ramdisk() {
+    let (out, err) = (Buf::default(), Buf::default());
+    let console = Console {
+        stdin: Box::new(std::io::empty()),
+        stdout: Box::new(out.clone()),
+        stderr: Box::new(err.clone()),
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(run_on(
+            &[shim::program_entry!("session", session)],
+            "session",
+            &[],
+            console,
+        ));
+    });
+    let code = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("session did not finish");
+    let text = String::from_utf8_lossy(&out.0.lock().unwrap()).into_owned();
+    let expected = "\
+$ mkdir -p /home/user/docs
+$ mkdir /home
+mkdir: cannot create directory '/home': File exists
+[1]
+$ touch /home/user/a /home/user/b
+$ cp /notes.txt /home/user/docs
+$ ls /home/user
+a
+b
+docs
+$ ls -l /home/user/docs
+-rw-         14 notes.txt
+$ cat /home/user/docs/notes.txt /nope
+one
+two
+three
+cat: /nope: No such file or directory
+[1]
+$ wc -l /notes.txt /home/user/docs/notes.txt
+      3 /notes.txt
+      3 /home/user/docs/notes.txt
+      6 total
+$ grep -n t /notes.txt
+2:two
+3:three
+$ mv /home/user/a /home/user/c
+$ ls -a /home/user
+.
+..
+b
+c
+docs
+$ cp -r /home/user /backup
+$ ls /backup /backup/docs
+/backup:
+b
+c
+docs
+
+/backup/docs:
+notes.txt
+$ rmdir /backup
+rmdir: failed to remove '/backup': Directory not empty
+[1]
+$ rm /backup
+rm: cannot remove '/backup': Is a directory
+[1]
+$ rm -r /backup
+$ rm -f /backup
+$ rm /nope
+rm: cannot remove '/nope': No such file or directory
+[1]
+$ ls /nope
+ls: /nope: No such file or directory
+[2]
+$ cat /home
+cat: /home: Is a directory
+[1]
+$ head -n 1 /notes.txt
+one
+$ tail -1 /notes.txt
+three
+";
+    assert_eq!(
+        text,
+        expected,
+        "stderr: {}",
+        String::from_utf8_lossy(&err.0.lock().unwrap())
+    );
+    assert_eq!(code, 0);
+}
