@@ -5,3 +5,4 @@ pub mod expand;
 pub mod line;
 pub mod parse;
 pub mod pattern;
+pub mod test_expr;
