@@ -202,7 +202,7 @@ fn target(src: &str, dest: &str, many: bool) -> io::Result<PathBuf> {
         let name = Path::new(src)
             .file_name()
             .ok_or(io::Error::from(io::ErrorKind::InvalidInput))?;
-        Ok(Path::new(dest).join(name.to_string_lossy().into_owned()))
+        Ok(Path::new(dest).join(&*name.to_string_lossy()))
     } else if many {
         Err(io::Error::from(io::ErrorKind::NotADirectory))
     } else {
