@@ -14,8 +14,82 @@ pub struct OsStr {
     inner: str,
 }
 
-/// An owned OS string.
-pub type OsString = String;
+/// An owned OS string (UTF-8 on eurali), shaped like std's: it derefs to [`OsStr`].
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OsString {
+    inner: String,
+}
+
+impl OsString {
+    pub fn new() -> OsString {
+        OsString::default()
+    }
+    pub fn as_os_str(&self) -> &OsStr {
+        OsStr::new(&self.inner)
+    }
+    /// Always `Ok` on eurali (names are UTF-8).
+    pub fn into_string(self) -> Result<String, OsString> {
+        Ok(self.inner)
+    }
+    pub fn push<T: AsRef<OsStr>>(&mut self, s: T) {
+        self.inner.push_str(s.as_ref().as_str());
+    }
+}
+
+impl core::ops::Deref for OsString {
+    type Target = OsStr;
+    fn deref(&self) -> &OsStr {
+        self.as_os_str()
+    }
+}
+
+impl fmt::Debug for OsString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+impl From<String> for OsString {
+    fn from(s: String) -> OsString {
+        OsString { inner: s }
+    }
+}
+
+impl From<&str> for OsString {
+    fn from(s: &str) -> OsString {
+        OsString { inner: String::from(s) }
+    }
+}
+
+impl AsRef<OsStr> for OsString {
+    fn as_ref(&self) -> &OsStr {
+        self.as_os_str()
+    }
+}
+
+impl AsRef<crate::path::Path> for OsString {
+    fn as_ref(&self) -> &crate::path::Path {
+        crate::path::Path::new(&self.inner)
+    }
+}
+
+impl PartialEq<str> for OsString {
+    fn eq(&self, o: &str) -> bool {
+        self.inner == o
+    }
+}
+
+impl PartialEq<&str> for OsString {
+    fn eq(&self, o: &&str) -> bool {
+        self.inner == *o
+    }
+}
+
+impl core::borrow::Borrow<OsStr> for OsString {
+    fn borrow(&self) -> &OsStr {
+        self.as_os_str()
+    }
+}
 
 impl OsStr {
     pub fn new<S: AsRef<str> + ?Sized>(s: &S) -> &OsStr {
@@ -32,7 +106,7 @@ impl OsStr {
         Cow::Borrowed(&self.inner)
     }
     pub fn to_os_string(&self) -> OsString {
-        String::from(&self.inner)
+        OsString::from(&self.inner)
     }
     pub fn len(&self) -> usize {
         self.inner.len()

@@ -421,7 +421,7 @@ impl DirEntry {
         self.path.clone()
     }
     pub fn file_name(&self) -> crate::ffi::OsString {
-        self.entry.name.clone()
+        crate::ffi::OsString::from(self.entry.name.clone())
     }
     pub fn metadata(&self) -> io::Result<Metadata> {
         Ok(Metadata {

@@ -12,6 +12,8 @@ use core::fmt;
 
 use crate::rt;
 
+pub use crate::pipe::{pipe, PipeReader, PipeWriter};
+
 /// std's error kinds that mean something on eurali.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]

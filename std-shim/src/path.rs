@@ -300,8 +300,8 @@ impl PathBuf {
         }
         true
     }
-    pub fn into_os_string(self) -> String {
-        self.inner
+    pub fn into_os_string(self) -> crate::ffi::OsString {
+        crate::ffi::OsString::from(self.inner)
     }
 }
 

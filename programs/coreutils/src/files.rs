@@ -77,7 +77,7 @@ pub fn ls(args: &[String], io: &mut Io) -> i32 {
         for e in entries {
             match e {
                 Ok(e) => {
-                    let name = e.file_name().to_string();
+                    let name = e.file_name().to_string_lossy().into_owned();
                     if name.starts_with('.') && !all {
                         continue;
                     }
@@ -215,7 +215,7 @@ fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
     for e in fs::read_dir(src)? {
         let e = e?;
         let from = e.path();
-        let to = dst.join(e.file_name().to_string());
+        let to = dst.join(e.file_name().to_string_lossy().into_owned());
         if e.metadata()?.is_dir() {
             copy_tree(&from, &to)?;
         } else {
