@@ -13,5 +13,6 @@ pub fn programs() -> Vec<(&'static str, ProgramEntry)> {
     vec![
         eurali_std::program_entry!("hello", hello::main),
         eurali_std::program_entry!("echo", echo::main),
+        eurali_std::program_entry!("abi-probe", abi_probe::main),
     ]
 }

@@ -502,7 +502,19 @@ fn guest_thread_root(shared: Arc<Shared>, spawn: Spawn, chan: std::os::fd::Owned
             r8,
             r9,
         };
+        let before = regs;
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| syscall_entry(&mut regs)));
+        static TRACE: OnceLock<bool> = OnceLock::new();
+        if *TRACE.get_or_init(|| std::env::var_os("EURALI_TRACE").is_some_and(|v| !v.is_empty())) {
+            eprintln!(
+                "[{} t{}] {:?} -> {:x?} {}",
+                info.program,
+                info.tid,
+                Call::decode(&before),
+                regs,
+                r.is_ok()
+            );
+        }
         let _ = ENDING.try_with(|e| e.set(false));
         let child = FORK_CHILD
             .try_with(|f| f.borrow_mut().take())

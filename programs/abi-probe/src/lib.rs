@@ -1,0 +1,245 @@
+//! `abi-probe`: ABI edge cases whose results must be the same on every kernel we run on — the
+//! in-process stub, hosted mode and the real kernel. Prints one line per case; the system tests
+//! run it in both stub modes and compare with one expected text ([`EXPECTED`]).
+//!
+//! ```text
+//! abi-probe              the cases
+//! abi-probe --fault KIND one fault that halts the real machine (freestanding build only):
+//!                        null | read-before-write | stack-overflow | unknown-syscall
+//! ```
+
+use libeurali::abi::{Call, Registers};
+use libeurali::{Error, Handle, MemoryChunk, Message, Word, new_rendezvous, receive, send};
+
+/// What [`main`] prints.
+pub const EXPECTED: &str = "\
+receive on a bad handle: 3
+copy of a bad handle: 3
+send on a bad handle: 3
+send with only our reference: 12
+send blocked or refused when the peer closes: 12
+malloc of 0 pages: 9
+free twice: 10
+open of an unmounted path: 7
+open of an empty path: 5
+chunk moved to a thread: ok
+chunk moved back: ok
+sent chunk unmapped in the sender: yes
+handle moved to a thread: ok
+threads started before the limit: 63
+fork_thread at the limit: 4
+";
+
+fn code(e: Error) -> u8 {
+    e.code()
+}
+
+fn raw(call: Call) -> Registers {
+    let mut r = call.encode();
+    // Safety: the calls below pass no pointers (or valid ones).
+    unsafe { libeurali::raw::syscall(&mut r) };
+    r
+}
+
+pub fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--fault") {
+        fault(args.get(2).map(String::as_str).unwrap_or(""));
+        return;
+    }
+    // Bad handles.
+    let bad = || unsafe { Handle::from_raw(999) };
+    let h = bad();
+    println!(
+        "receive on a bad handle: {}",
+        receive(&h).map(|_| 0).unwrap_or_else(code)
+    );
+    println!(
+        "copy of a bad handle: {}",
+        h.try_clone().map(|_| 0).unwrap_or_else(code)
+    );
+    let r = send(&h, Message::Short(1, 2, 3));
+    println!(
+        "send on a bad handle: {}",
+        r.map(|_| 0).unwrap_or_else(|e| code(e.error))
+    );
+    let _ = h.into_raw();
+
+    // CLOSED.
+    let (a, b) = new_rendezvous().expect("rendezvous");
+    drop(b);
+    let r = send(&a, Message::Short(1, 2, 3));
+    println!(
+        "send with only our reference: {}",
+        r.map(|_| 0).unwrap_or_else(|e| code(e.error))
+    );
+    drop(a);
+    let (a, b) = new_rendezvous().expect("rendezvous");
+    let t = std::thread::spawn(move || {
+        send(&a, Message::Short(1, 2, 3))
+            .map(|_| 0)
+            .unwrap_or_else(|e| code(e.error))
+    });
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    drop(b);
+    println!(
+        "send blocked or refused when the peer closes: {}",
+        t.join().unwrap_or(0)
+    );
+
+    // Chunks.
+    let r = raw(Call::Malloc {
+        pages: 0,
+        max_physaddr: 0,
+    });
+    println!("malloc of 0 pages: {}", r.rax & 0x7F);
+    let c = MemoryChunk::alloc(4096).expect("chunk");
+    let base = c.into_raw();
+    let first = raw(Call::Free { addr: base }).rax & 0x7F;
+    let second = raw(Call::Free { addr: base }).rax & 0x7F;
+    println!(
+        "free twice: {}",
+        if first == 0 { second } else { 100 + first }
+    );
+    let r = libeurali::open("/nothing/here");
+    println!(
+        "open of an unmounted path: {}",
+        r.map(|_| 0).unwrap_or_else(code)
+    );
+    let r = libeurali::open("");
+    println!(
+        "open of an empty path: {}",
+        r.map(|_| 0).unwrap_or_else(code)
+    );
+
+    let (mine, theirs) = new_rendezvous().expect("rendezvous");
+    let t = std::thread::spawn(move || {
+        let m = receive(&theirs);
+        let ok = match m {
+            Ok(Message::Long(7, Word::Value(n), Word::Chunk(mut c))) if n <= 4096 => {
+                // Safety: the sender wrote `n` bytes (checked against what it allocated).
+                unsafe { c.set_len(n as usize) };
+                c.as_slice()[..n as usize]
+                    .iter()
+                    .enumerate()
+                    .all(|(i, &b)| b == i as u8)
+            }
+            _ => false,
+        };
+        let mut back = MemoryChunk::alloc(8192).expect("chunk");
+        back.as_mut_slice().fill(0x5A);
+        let _ = send(
+            &theirs,
+            Message::Long(8, Word::Value(ok as u64), Word::Chunk(back)),
+        );
+        let (h, _) = match receive(&theirs) {
+            Ok(Message::Long(9, Word::Handle(h), _)) => (Some(h), 0),
+            _ => (None, 0),
+        };
+        let ok = h.is_some_and(|h| send(&h, Message::Short(10, 0, 0)).is_ok());
+        ok
+    });
+    let mut c = MemoryChunk::alloc(4096).expect("chunk");
+    for (i, b) in c.as_mut_slice().iter_mut().enumerate() {
+        *b = i as u8;
+    }
+    let sent_at = c.base();
+    send(&mine, Message::Long(7, Word::Value(4096), Word::Chunk(c))).expect("send chunk");
+    let reply = receive(&mine);
+    let (ok, back) = match reply {
+        Ok(Message::Long(8, Word::Value(ok), Word::Chunk(mut c))) => {
+            // Safety: the thread filled 8192 bytes.
+            unsafe { c.set_len(8192) };
+            (ok == 1, c)
+        }
+        _ => panic!("no chunk back"),
+    };
+    println!("chunk moved to a thread: {}", if ok { "ok" } else { "BAD" });
+    let all = back.as_slice().iter().take(8192).all(|&b| b == 0x5A);
+    println!("chunk moved back: {}", if all { "ok" } else { "BAD" });
+    // The slot the sent chunk had is free again: the chunk that came back took it (lowest
+    // free slot) or, if not, freeing the old address fails.
+    let unmapped = back.base() == sent_at || raw(Call::Free { addr: sent_at }).rax & 0x7F == 10;
+    println!(
+        "sent chunk unmapped in the sender: {}",
+        if unmapped { "yes" } else { "no" }
+    );
+    drop(back);
+    let (x, y) = new_rendezvous().expect("rendezvous");
+    send(&mine, Message::Long(9, Word::Handle(y), Word::Value(0))).expect("send handle");
+    let got = receive(&x);
+    let ok = matches!(got, Ok(Message::Short(10, 0, 0))) && t.join().unwrap_or(false);
+    println!(
+        "handle moved to a thread: {}",
+        if ok { "ok" } else { "BAD" }
+    );
+
+    // The thread limit: 64 per process, this one included.
+    let mut started = Vec::new();
+    loop {
+        let (gate, peer) = new_rendezvous().expect("rendezvous");
+        match std::thread::Builder::new().spawn(move || {
+            let _ = receive(&peer);
+        }) {
+            Ok(j) => started.push((gate, j)),
+            Err(_) => break,
+        }
+        if started.len() > 100 {
+            break;
+        }
+    }
+    println!("threads started before the limit: {}", started.len());
+    extern "C-unwind" fn never(_: u64) -> ! {
+        libeurali::exit_thread()
+    }
+    // Safety: `never` is a valid thread entry; it is not expected to start.
+    let r = unsafe { libeurali::spawn_thread(never, 0) };
+    println!(
+        "fork_thread at the limit: {}",
+        r.map(|_| 0).unwrap_or_else(code)
+    );
+    for (gate, j) in started {
+        let _ = send(&gate, Message::Short(0, 0, 0));
+        let _ = j.join();
+    }
+}
+
+/// Faults that halt the real machine, for hosted mode's fault reports.
+fn fault(kind: &str) {
+    #[cfg(target_os = "none")]
+    {
+        use libeurali::abi::layout::{HEAP_SIZE, HEAP_START};
+        // Safety: none: each of these is meant to fault.
+        unsafe {
+            match kind {
+                "null" => {
+                    core::ptr::read_volatile(0x10 as *const u64);
+                }
+                "read-before-write" => {
+                    core::ptr::read_volatile((HEAP_START + HEAP_SIZE - 4096) as *const u64);
+                }
+                "stack-overflow" => {
+                    fn deep(n: u64) -> u64 {
+                        let buf = [n; 128];
+                        core::hint::black_box(&buf);
+                        if n == 0 {
+                            0
+                        } else {
+                            deep(n - 1) + buf[(n % 128) as usize]
+                        }
+                    }
+                    core::hint::black_box(deep(core::hint::black_box(100_000)));
+                }
+                "unknown-syscall" => {
+                    let mut r = Registers {
+                        rax: 99,
+                        ..Registers::default()
+                    };
+                    libeurali::raw::syscall(&mut r);
+                }
+                _ => {}
+            }
+        }
+    }
+    println!("fault {kind:?} did not fault here");
+}
