@@ -90,12 +90,18 @@ pub fn run_hosted(
             return NO_STATUS;
         }
     };
+    let console = Console {
+        stdin: Box::new(crate::devices::terminal::Keyboard::new(console.stdin)),
+        ..console
+    };
+    let raw = crate::devices::terminal::RawMode::enable();
     let kernel = Kernel::new();
     kernel.set_guest_loader(loader.to_path_buf());
     let code = kernel.run_as_process("boot", || {
         start_and_wait(&kernel, init, image, args, console)
     });
     kernel.shutdown();
+    drop(raw);
     if let Some(f) = kernel.take_fault() {
         eprintln!("eurali: the system halted: {f}");
         return NO_STATUS;

@@ -16,7 +16,7 @@ use std::process::Stdio;
 const TARGET_JSON: &str = "xtask/x86_64-eurali.json";
 const LINKER_SCRIPT: &str = "xtask/eurali.ld";
 const CARGO_TARGET_DIR: &str = "target/eurali/cargo";
-const BIN_DIR: &str = "target/eurali/bin";
+pub const BIN_DIR: &str = "target/eurali/bin";
 
 /// Profile settings of the target build, given on the command line so that they override the
 /// workspace's `[profile.release]` (which host builds use) without editing it.

@@ -7,12 +7,16 @@
 //!   for SSE/AVX/MMX/x87 instructions (the kernel never enables them); default: every file in
 //!   `target/eurali/bin`.
 //! - `bench NAME`: runs one benchmark from a table ([`bench::BENCHES`]).
-//! - `ci`: what CI runs: `cargo test --workspace`, then `build`.
+//! - `run [PROGRAM [ARGS]]`: `build`, then boot PROGRAM's ELF in kernel-stub's hosted mode on
+//!   this terminal ([`run`]).
+//! - `ci`: what CI runs: `build` (so that the hosted tests find the ELFs), then
+//!   `cargo test --workspace` with `CI=true`.
 
 mod bench;
 mod build;
 mod elfcheck;
 mod process;
+mod run;
 mod toolchain;
 
 #[cfg(test)]
@@ -30,8 +34,9 @@ usage: cargo xtask <command>
 commands:
   build              build programs/* for the real kernel into target/eurali/bin, check them
   check-elf [FILES]  check ELF files for the kernel's loader (default: target/eurali/bin/*)
+  run [PROG [ARGS]]  build, then boot PROG (default hello) in hosted mode on this terminal
   bench NAME         run a benchmark (`cargo xtask bench` lists them)
-  ci                 cargo test --workspace, then build";
+  ci                 build, then cargo test --workspace (CI=true: hosted tests need the ELFs)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -39,6 +44,7 @@ fn main() -> ExitCode {
         Some("build") => build::build(&workspace_root()),
         Some("check-elf") => check_elf(&args[1..]),
         Some("bench") => bench::run(args.get(1).map(String::as_str)),
+        Some("run") => run::run(&args[1..]),
         Some("ci") => ci(),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
@@ -81,14 +87,15 @@ fn check_elf(files: &[String]) -> Result<()> {
 
 fn ci() -> Result<()> {
     let root = workspace_root();
-    section("cargo test --workspace (host, rustup toolchain)");
+    section("cargo xtask build (real-kernel ELFs, Debian rustc-web toolchain)");
+    build::build(&root)?;
+    section("cargo test --workspace (host, rustup toolchain; hosted tests run the ELFs)");
     process::run(
         process::host_cargo()
             .args(["test", "--workspace"])
+            .env("CI", "true")
             .current_dir(&root),
     )?;
-    section("cargo xtask build (real-kernel ELFs, Debian rustc-web toolchain)");
-    build::build(&root)?;
     section("ci: all passed");
     Ok(())
 }

@@ -3,3 +3,4 @@
 //! safe API like any eurali server and run as threads of a stub process.
 
 pub mod console;
+pub mod terminal;
