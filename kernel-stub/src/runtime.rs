@@ -451,7 +451,7 @@ fn guest_thread_root(shared: Arc<Shared>, spawn: Spawn, chan: std::os::fd::Owned
     let fd = chan.as_raw_fd();
     let mut buf = [0u8; core::mem::size_of::<Up>()];
     loop {
-        let (n, _) = sys::recv_packet(fd, &mut buf, 0);
+        let (n, _) = sys::recv_packet_spin(fd, &mut buf, 200);
         if n <= 0 {
             // The guest process is gone. Expected if the stub ended it; otherwise it died in a
             // way its fault handler could not report.

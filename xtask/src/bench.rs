@@ -12,11 +12,21 @@ pub struct Bench {
 }
 
 /// Every benchmark `bench` knows.
-pub const BENCHES: &[Bench] = &[Bench {
-    name: "ipc",
-    about: "IPC round trip through the in-process kernel stub (kernel-stub's `ipc` bench)",
-    run: || cargo_bench("kernel-stub", "ipc"),
-}];
+pub const BENCHES: &[Bench] = &[
+    Bench {
+        name: "ipc",
+        about: "IPC round trip through the in-process kernel stub (kernel-stub's `ipc` bench)",
+        run: || cargo_bench("kernel-stub", "ipc"),
+    },
+    Bench {
+        name: "hosted",
+        about: "hosted mode: trapped syscall vs getpid, IPC between two hosted ELFs vs in-process",
+        run: || {
+            crate::build::build(&crate::workspace_root())?;
+            cargo_bench("kernel-stub", "hosted")
+        },
+    },
+];
 
 /// Runs the benchmark `name`; without a known name, lists the benchmarks.
 pub fn run(name: Option<&str>) -> Result<()> {

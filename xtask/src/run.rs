@@ -18,7 +18,15 @@ pub fn run(args: &[String]) -> Result<()> {
     )?;
     process::run(
         process::host_cargo()
-            .args(["build", "--quiet", "-p", "eurali", "-p", "kernel-stub", "--bins"])
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "eurali",
+                "-p",
+                "kernel-stub",
+                "--bins",
+            ])
             .current_dir(&root)
             .stdout(Stdio::from(std::io::stderr())),
     )?;

@@ -37,7 +37,8 @@ impl RawMode {
                         | libc::IGNCR
                         | libc::ICRNL
                         | libc::IXON);
-                    t.c_lflag &= !(libc::ECHO | libc::ECHONL | libc::ICANON | libc::ISIG | libc::IEXTEN);
+                    t.c_lflag &=
+                        !(libc::ECHO | libc::ECHONL | libc::ICANON | libc::ISIG | libc::IEXTEN);
                     t.c_cflag |= libc::CS8;
                     t.c_cc[libc::VMIN] = 1;
                     t.c_cc[libc::VTIME] = 0;

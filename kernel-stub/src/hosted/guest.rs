@@ -180,7 +180,7 @@ extern "C" fn on_sigsys(_sig: i32, _info: *mut libc::siginfo_t, ctx: *mut libc::
         sys::exit_group(0);
     }
     let mut buf = [0u8; core::mem::size_of::<Down>()];
-    let (n, fd) = sys::recv_packet(st.chan, &mut buf, 0);
+    let (n, fd) = sys::recv_packet_spin(st.chan, &mut buf, SPINS);
     if n <= 0 {
         // The supervisor ended this process.
         sys::exit_group(0);
@@ -368,6 +368,8 @@ extern "C" fn thread_boot(slot: u64) -> ! {
 }
 
 const PR_SET_SYSCALL_USER_DISPATCH: u64 = 59;
+/// Non-blocking polls for the supervisor's answer before blocking (see `recv_packet_spin`).
+const SPINS: u32 = 200;
 const PR_SYS_DISPATCH_ON: u64 = 1;
 
 enum Region {

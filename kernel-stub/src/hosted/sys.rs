@@ -159,3 +159,18 @@ pub fn recv_packet(sock: i32, buf: &mut [u8], flags: i32) -> (i64, i32) {
     }
     (r, fd)
 }
+
+/// [`recv_packet`] that first polls without blocking up to `spins` times, yielding between polls: a peer on another CPU
+/// usually answers within microseconds, and a blocked reader's wake-up across CPUs costs far
+/// more than that on a small VM.
+pub fn recv_packet_spin(sock: i32, buf: &mut [u8], spins: u32) -> (i64, i32) {
+    for _ in 0..spins {
+        let r = recv_packet(sock, buf, libc::MSG_DONTWAIT);
+        if r.0 != -(libc::EAGAIN as i64) {
+            return r;
+        }
+        // Yield rather than spin: on the same CPU the peer needs this time to answer.
+        sched_yield();
+    }
+    recv_packet(sock, buf, 0)
+}

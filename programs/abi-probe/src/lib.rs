@@ -43,9 +43,13 @@ fn raw(call: Call) -> Registers {
 
 pub fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("--fault") {
-        fault(args.get(2).map(String::as_str).unwrap_or(""));
-        return;
+    match args.get(1).map(String::as_str) {
+        Some("--fault") => return fault(args.get(2).map(String::as_str).unwrap_or("")),
+        Some("--bench-server") => return bench_server(),
+        Some("--bench-client") => {
+            return bench_client(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(10_000));
+        }
+        _ => {}
     }
     // Bad handles.
     let bad = || unsafe { Handle::from_raw(999) };
@@ -202,6 +206,37 @@ pub fn main() {
         let _ = send(&gate, Message::Short(0, 0, 0));
         let _ = j.join();
     }
+}
+
+/// `--bench-server`: answers every request on handle 0 with `Short(1, 0, 0)` until the
+/// rendezvous fails (for `cargo xtask bench hosted`).
+fn bench_server() {
+    // Safety: handle 0 is the stdin the parent gave us; only this loop uses it.
+    let h = unsafe { Handle::from_raw(0) };
+    while receive(&h).is_ok() {
+        let _ = send(&h, Message::Short(1, 0, 0));
+    }
+    let _ = h.into_raw();
+}
+
+/// `--bench-client N`: times N trivial system calls (`close` of a handle that does not exist)
+/// and N round trips with the server on handle 0, then sends `Short(0xBE, syscall ns, round-trip
+/// ns)` (totals) on handle 1.
+fn bench_client(n: u64) {
+    // Safety: handles 0 and 1 are what the parent gave us; only this function uses them.
+    let (h, out) = unsafe { (Handle::from_raw(0), Handle::from_raw(1)) };
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        raw(Call::Close { handle: 999 });
+    }
+    let sys = t.elapsed().as_nanos() as u64;
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        let _ = libeurali::rcall(&h, Message::Short(1, 0, 0));
+    }
+    let ipc = t.elapsed().as_nanos() as u64;
+    let _ = send(&out, Message::Short(0xBE, sys, ipc));
+    let _ = (h.into_raw(), out.into_raw());
 }
 
 /// Faults that halt the real machine, for hosted mode's fault reports.
