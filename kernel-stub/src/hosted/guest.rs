@@ -628,7 +628,7 @@ fn agent_loop(agent: i32, kinfo: u64, h: &BootHeader) -> ! {
         let op: Op = from_bytes(&buf[..got as usize]);
         let ok = (AREA_START..AREA_END).contains(&op.addr)
             && op.len <= AREA_END - op.addr
-            && op.addr % PAGE == 0;
+            && op.addr.is_multiple_of(PAGE);
         let r = if !ok {
             -(libc::EINVAL as i64)
         } else if op.kind == OP_MAP && fd >= 0 {

@@ -140,8 +140,7 @@ pub fn main() {
             Ok(Message::Long(9, Word::Handle(h), _)) => (Some(h), 0),
             _ => (None, 0),
         };
-        let ok = h.is_some_and(|h| send(&h, Message::Short(10, 0, 0)).is_ok());
-        ok
+        h.is_some_and(|h| send(&h, Message::Short(10, 0, 0)).is_ok())
     });
     let mut c = MemoryChunk::alloc(4096).expect("chunk");
     for (i, b) in c.as_mut_slice().iter_mut().enumerate() {
