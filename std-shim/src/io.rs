@@ -12,7 +12,7 @@ use core::fmt;
 
 use crate::rt;
 
-pub use crate::pipe::{pipe, PipeReader, PipeWriter};
+pub use crate::pipe::{PipeReader, PipeWriter, pipe};
 
 /// std's error kinds that mean something on eurali.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -157,6 +157,28 @@ fn kind_of(e: libeurali::Error) -> ErrorKind {
         K::NotImplemented => ErrorKind::Unsupported,
         K::NoData => ErrorKind::UnexpectedEof,
         K::Thread | K::DoubleFree | K::Other(_) => ErrorKind::Other,
+    }
+}
+
+/// The kernel code that best carries `e` over a protocol that only has kernel codes (the stream
+/// protocol's `ERROR` reply): its own code if it came from the kernel, else one by kind.
+pub(crate) fn kernel_code(e: &Error) -> libeurali::Error {
+    use libeurali::Error as K;
+    if let Repr::Kernel(k) = &e.repr {
+        return *k;
+    }
+    match e.kind() {
+        ErrorKind::NotFound => K::NotFound,
+        ErrorKind::AlreadyExists => K::Exists,
+        ErrorKind::NotADirectory => K::NotDir,
+        ErrorKind::BrokenPipe => K::Closed,
+        ErrorKind::WouldBlock => K::SendBlocking,
+        ErrorKind::InvalidInput => K::Param,
+        ErrorKind::InvalidData => K::Utf8,
+        ErrorKind::OutOfMemory => K::Memory,
+        ErrorKind::Unsupported => K::NotImplemented,
+        ErrorKind::UnexpectedEof => K::NoData,
+        _ => K::Other(0),
     }
 }
 

@@ -14,6 +14,7 @@ extern crate alloc;
 #[cfg(not(target_os = "none"))]
 extern crate std as host;
 
+mod command;
 pub mod env;
 pub mod ffi;
 pub mod fs;
@@ -22,6 +23,7 @@ pub mod path;
 pub mod pipe;
 pub mod process;
 pub mod rt;
+pub mod stream;
 pub mod sync;
 mod sys;
 pub mod thread;

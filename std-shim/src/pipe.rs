@@ -47,9 +47,11 @@ impl Shared {
 
 /// The read end of a pipe: a stream handle (give it to a child as stdin with
 /// [`PipeReader::into_handle`], or read from it here).
+#[derive(Debug)]
 pub struct PipeReader(Handle);
 
 /// The write end of a pipe (a child's stdout or stderr, or written here).
+#[derive(Debug)]
 pub struct PipeWriter(Handle);
 
 impl PipeReader {

@@ -1,8 +1,12 @@
-//! `std::process`: ending this process with a status.
+//! `std::process`: starting children ([`Command`], see `command.rs`) and ending this process with
+//! a status.
 //!
 //! The kernel keeps no exit status; [`exit`] reports the code to the parent over the status
-//! handle the parent mounted (see [`crate::rt::exit`]). Starting and waiting for children comes
-//! with the shell's work.
+//! handle the parent mounted (see [`crate::rt::exit`]), and [`Child::wait`] receives it.
+
+pub use crate::command::{
+    Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, NamespaceMode, Output, Stdio,
+};
 
 /// Ends the process with `code`: flushes stdout, reports `code` to the parent, ends this thread.
 ///

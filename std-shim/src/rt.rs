@@ -44,6 +44,7 @@ pub struct Runtime {
     stderr: Mutex<Option<Handle>>,
     status: Mutex<Option<Handle>>,
     watcher: Mutex<Watcher>,
+    spawn: Mutex<()>,
 }
 
 #[derive(Default)]
@@ -105,6 +106,7 @@ impl Runtime {
             stderr: Mutex::new(take_mount(STDERR_PATH)),
             status: Mutex::new(take_mount(STATUS_PATH)),
             watcher: Mutex::new(Watcher::default()),
+            spawn: Mutex::new(()),
         }
     }
 }
@@ -133,19 +135,14 @@ pub fn start(regs: EntryRegisters, main: fn()) -> ! {
 }
 
 /// Ends the process's part in this thread with `code` reported to the parent: flushes stdout,
-/// sends the status, ends the thread. Other threads of the process run on until they end (the
-/// kernel cannot stop them).
+/// closes stdio, sends the status, ends the thread. Other threads of the process run on until
+/// they end (the kernel cannot stop them).
+///
+/// Stdio is closed *before* the status is sent: the send blocks until the parent takes it (a
+/// zombie waiting to be reaped), and a child of a pipeline whose parent waits for a later stage
+/// first must not keep that stage's input open meanwhile (the reader would never see EOF).
 pub fn exit(code: i32) -> ! {
     let _ = stdout_flush();
-    if let Some(rt) = crate::sys::runtime() {
-        let status = rt.status.lock().ok().and_then(|mut s| s.take());
-        if let Some(h) = status {
-            let _ = libeurali::call_send(
-                &h,
-                Message::Short(msgtype::EXIT_STATUS, code as u32 as u64, 0),
-            );
-        }
-    }
     if let Some(rt) = crate::sys::runtime() {
         // Close our stdio now, so that readers of our output see EOF even on the real kernel,
         // where a dying process's handles vanish without the close that wakes a server (§3.5).
@@ -155,9 +152,73 @@ pub fn exit(code: i32) -> ! {
             rt.stderr.lock().ok().and_then(|mut s| s.take()),
         );
         drop(stdio);
+        let status = rt.status.lock().ok().and_then(|mut s| s.take());
+        if let Some(h) = status {
+            let _ = libeurali::call_send(
+                &h,
+                Message::Short(msgtype::EXIT_STATUS, code as u32 as u64, 0),
+            );
+        }
     }
     crate::sys::leave_thread();
     libeurali::exit_thread()
+}
+
+/// A new handle to this process's standard input stream (`copy_rendezvous`), for a child to
+/// inherit or a device to forward to; `None` if there is none. Bytes this process has already
+/// buffered from it are not seen through the copy.
+pub fn stdin_handle() -> Option<Handle> {
+    let rt = crate::sys::runtime()?;
+    let st = rt.stdin.lock().unwrap_or_else(|e| e.into_inner());
+    st.handle.as_ref().and_then(|h| h.try_clone().ok())
+}
+
+/// A new handle to this process's standard output stream, after flushing what is buffered (so a
+/// child's output follows ours); `None` if there is none or nobody takes it any more.
+pub fn stdout_handle() -> Option<Handle> {
+    let _ = stdout_flush();
+    let rt = crate::sys::runtime()?;
+    let out = rt.stdout.lock().unwrap_or_else(|e| e.into_inner());
+    match (&out.handle, out.broken) {
+        (Some(h), false) => h.try_clone().ok(),
+        _ => None,
+    }
+}
+
+/// A new handle to this process's standard error stream: its own, or standard output's when
+/// stderr shares it (no `/.eurali/stderr` was mounted).
+pub fn stderr_handle() -> Option<Handle> {
+    let rt = crate::sys::runtime()?;
+    let own = {
+        let err = rt.stderr.lock().unwrap_or_else(|e| e.into_inner());
+        err.as_ref().map(|h| h.try_clone().ok())
+    };
+    match own {
+        Some(h) => h,
+        None => stdout_handle(),
+    }
+}
+
+/// Runs `f` holding the process's spawn lock (`process::Command` serialises its execs with it).
+pub(crate) fn with_spawn_lock<R>(f: impl FnOnce() -> R) -> R {
+    match crate::sys::runtime() {
+        Some(rt) => {
+            let _g = rt.spawn.lock().unwrap_or_else(|e| e.into_inner());
+            f()
+        }
+        None => f(),
+    }
+}
+
+/// Takes this process's standard input handle for good (a server that serves a protocol on its
+/// stdin, as upstream's servers do); later reads of stdin see EOF.
+pub fn take_stdin_handle() -> Option<Handle> {
+    let rt = crate::sys::runtime()?;
+    let mut st = rt.stdin.lock().unwrap_or_else(|e| e.into_inner());
+    st.eof = true;
+    st.buf.clear();
+    st.pos = 0;
+    st.handle.take()
 }
 
 /// Writes a message about an unrecoverable runtime error and ends the thread.

@@ -142,6 +142,21 @@ fn mount_handle(source: &str, readonly: bool) -> Result<Handle, FsError> {
     }
 }
 
+/// Spare references to a namespace's mount handles ([`Namespace::reclaim`]). Drop it after the
+/// process given the namespace has ended: the servers this process started for the namespace
+/// (ramdisks, read-only views, devices, bind sessions) then hold the last reference to their
+/// mount rendezvous, and closing the spare wakes each one to end (ABI §3.5), instead of leaving
+/// it blocked forever on a rendezvous whose clients died without closing anything. A server
+/// whose clients live on (a background process of the session) is not disturbed.
+#[derive(Debug)]
+pub struct Reclaim(Vec<Handle>);
+
+impl Drop for Reclaim {
+    fn drop(&mut self) {
+        self.0.clear(); // closes the spares
+    }
+}
+
 /// Mounts for a child, built in this process.
 #[derive(Debug, Default)]
 pub struct Namespace {
@@ -195,6 +210,17 @@ impl Namespace {
         self.mounts.push((p, h));
     }
 
+    /// Spare references to the mount handles, to drop once the process given this namespace
+    /// has ended (see [`Reclaim`]).
+    pub fn reclaim(&self) -> Reclaim {
+        Reclaim(
+            self.mounts
+                .iter()
+                .filter_map(|(_, h)| h.try_clone().ok())
+                .collect(),
+        )
+    }
+
     /// The mount paths, in order.
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.mounts.iter().map(|(p, _)| p.as_str())
@@ -204,14 +230,18 @@ impl Namespace {
     /// takes them by number at exec, and loses them if exec fails, ABI §4.6).
     pub fn into_exec_params(self, params: ExecParams) -> Result<ExecParams, Error> {
         let mut params = params.new_namespace();
-        let mut raws = Vec::new();
         for (p, h) in &self.mounts {
             params = params.mount(h.raw(), p)?;
         }
         for (_, h) in self.mounts {
-            raws.push(h.into_raw());
+            h.into_raw();
         }
         Ok(params)
+    }
+
+    /// The mounts, as (resolved path, handle) pairs, in order (for std-shim's `Command`).
+    pub fn into_mounts(self) -> Vec<(String, Handle)> {
+        self.mounts
     }
 }
 

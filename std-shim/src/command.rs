@@ -1,0 +1,885 @@
+//! `std::process::Command`: starting programs as child processes and waiting for them.
+//!
+//! What the kernel gives: `exec` of an ELF image with two handles (the child's stdin and stdout)
+//! and a parameter string (namespace, mounts, args, env; ABI §4.6), and a thread id. Everything
+//! else is built here, std-shaped:
+//!
+//! - **Finding the program.** A name without `/` is looked up in each directory of `PATH`
+//!   (default `/bin`); a path is resolved against the working directory. Its bytes are read with
+//!   [`crate::fs`] and handed to exec: the ELF on the real kernel, a program descriptor on the
+//!   in-process stub (`kernel_stub::Kernel::program_image`).
+//! - **Standard streams.** stdin and stdout are exec's two handles; stderr is mounted at
+//!   [`crate::rt::STDERR_PATH`] in the child's namespace. [`Stdio::inherit`] passes a copy of ours,
+//!   [`Stdio::piped`] a [`crate::pipe`], [`Stdio::null`] a [`crate::stream::Null`] server; a
+//!   [`File`] becomes a stream server thread forwarding to the file; pipe ends and other
+//!   children's pipe ends pass as they are (pipelines).
+//! - **Namespace** (eurali's own): a copy of ours (the default), ours shared, or a new empty one
+//!   ([`NamespaceMode`]), plus mounts of handles ([`Command::mount`], [`Command::namespace`]).
+//! - **Exit status.** A rendezvous per child, one end mounted at [`crate::rt::STATUS_PATH`] in
+//!   the child's namespace, the other kept in [`Child`]. The child's runtime sends
+//!   `Short(EXIT_STATUS, code, 0)` there as it exits; the send waits until [`Child::wait`] takes
+//!   it (or until the `Child` is dropped). A child that vanishes without a status (a fault on the
+//!   stub, a thread that called `exit_thread` directly) is noticed by the liveness watcher
+//!   ([`crate::rt::watch`]): `wait` gets CLOSED and returns an [`ExitStatus`] without a code. So
+//!   `wait` never hangs on a dead child.
+//!
+//! What is missing: the kernel has no kill (see [`Child::kill`]) and no process ids ([`Child::id`]
+//! is the id of the child's first thread).
+
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use libeurali::abi::layout::ARGS_ENV_LIMIT;
+use libeurali::params::ExecParams;
+use libeurali::{Handle, Message, msgtype, receive, send};
+
+use crate::fs::File;
+use crate::io::{self, Read, Write};
+use crate::pipe::{PipeReader, PipeWriter};
+use crate::rt::{STATUS_PATH, STDERR_PATH, Watch};
+use crate::sync::{Arc, Mutex};
+use crate::thread::JoinHandle;
+
+/// Where a child's namespace comes from (eurali's addition to std's `Command`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NamespaceMode {
+    /// A copy of this process's mount list, made at spawn: later mounts on either side are not
+    /// seen by the other (exec's `C`). The default.
+    #[default]
+    Copy,
+    /// This process's own mount table, shared: mounts by either side are seen by both (`S`).
+    Share,
+    /// An empty namespace holding only the mounts given to the command (`N`).
+    New,
+}
+
+/// What a child's standard stream is connected to.
+pub struct Stdio(StdioInner);
+
+enum StdioInner {
+    Inherit,
+    Piped,
+    Null,
+    /// A stream handle given by the caller; moved into the first child spawned with it.
+    Handle(Handle),
+    /// A file behind a forwarding stream server; moved into the first child spawned with it.
+    File(File),
+    /// A handle or file already given to an earlier child of the same command.
+    Used,
+}
+
+impl Stdio {
+    /// The same stream as this process's.
+    pub fn inherit() -> Stdio {
+        Stdio(StdioInner::Inherit)
+    }
+    /// A new pipe; the parent's end appears in [`Child`]'s `stdin`/`stdout`/`stderr`.
+    pub fn piped() -> Stdio {
+        Stdio(StdioInner::Piped)
+    }
+    /// A stream where reads end at once and writes vanish.
+    pub fn null() -> Stdio {
+        Stdio(StdioInner::Null)
+    }
+}
+
+impl fmt::Debug for Stdio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            StdioInner::Inherit => "Stdio::inherit()",
+            StdioInner::Piped => "Stdio::piped()",
+            StdioInner::Null => "Stdio::null()",
+            StdioInner::Handle(_) => "Stdio(handle)",
+            StdioInner::File(_) => "Stdio(file)",
+            StdioInner::Used => "Stdio(used)",
+        })
+    }
+}
+
+/// A stream handle (eurali: a rendezvous whose server speaks the stream protocol).
+impl From<Handle> for Stdio {
+    fn from(h: Handle) -> Stdio {
+        Stdio(StdioInner::Handle(h))
+    }
+}
+
+/// A redirection: the child reads or writes the file (through a forwarding thread here).
+impl From<File> for Stdio {
+    fn from(f: File) -> Stdio {
+        Stdio(StdioInner::File(f))
+    }
+}
+
+impl From<PipeReader> for Stdio {
+    fn from(p: PipeReader) -> Stdio {
+        Stdio::from(p.into_handle())
+    }
+}
+
+impl From<PipeWriter> for Stdio {
+    fn from(p: PipeWriter) -> Stdio {
+        Stdio::from(p.into_handle())
+    }
+}
+
+impl From<ChildStdin> for Stdio {
+    fn from(c: ChildStdin) -> Stdio {
+        Stdio::from(c.0)
+    }
+}
+
+/// A pipeline: one child's output as the next one's input.
+impl From<ChildStdout> for Stdio {
+    fn from(c: ChildStdout) -> Stdio {
+        Stdio::from(c.0)
+    }
+}
+
+impl From<ChildStderr> for Stdio {
+    fn from(c: ChildStderr) -> Stdio {
+        Stdio::from(c.0)
+    }
+}
+
+/// The writing end of a child's piped stdin. Dropping it is the child's EOF.
+#[derive(Debug)]
+pub struct ChildStdin(PipeWriter);
+/// The reading end of a child's piped stdout.
+#[derive(Debug)]
+pub struct ChildStdout(PipeReader);
+/// The reading end of a child's piped stderr.
+#[derive(Debug)]
+pub struct ChildStderr(PipeReader);
+
+impl Write for ChildStdin {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for ChildStdout {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Read for ChildStderr {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+/// How a child ended.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExitStatus(Option<i32>);
+
+impl ExitStatus {
+    /// The code the child exited with; `None` if it died without reporting one.
+    pub fn code(&self) -> Option<i32> {
+        self.0
+    }
+    /// Exited with 0.
+    pub fn success(&self) -> bool {
+        self.0 == Some(0)
+    }
+}
+
+impl Default for ExitStatus {
+    fn default() -> Self {
+        ExitStatus(Some(0))
+    }
+}
+
+impl fmt::Debug for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(c) => write!(f, "ExitStatus(code: {c})"),
+            None => f.write_str("ExitStatus(killed)"),
+        }
+    }
+}
+
+impl fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(c) => write!(f, "exit status: {c}"),
+            None => f.write_str("killed"),
+        }
+    }
+}
+
+/// What [`Command::output`] collects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// A program to start, std-shaped (see the module doc).
+pub struct Command {
+    program: String,
+    args: Vec<String>,
+    env_clear: bool,
+    /// Changes to the inherited environment, in order: `None` removes.
+    env: Vec<(String, Option<String>)>,
+    cwd: Option<String>,
+    stdin: Option<Stdio>,
+    stdout: Option<Stdio>,
+    stderr: Option<Stdio>,
+    mode: NamespaceMode,
+    mounts: Vec<(String, Handle)>,
+    perm_io: bool,
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.program)?;
+        for a in &self.args {
+            write!(f, " {a:?}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Which of the three streams (for defaults and messages).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Which {
+    Stdin,
+    Stdout,
+    Stderr,
+}
+
+/// The parent's end of a piped stream.
+enum ParentEnd {
+    Writer(PipeWriter),
+    Reader(PipeReader),
+}
+
+impl Command {
+    /// A command for `program`: a name searched in `PATH`, or a path.
+    pub fn new<S: AsRef<str>>(program: S) -> Command {
+        Command {
+            program: String::from(program.as_ref()),
+            args: Vec::new(),
+            env_clear: false,
+            env: Vec::new(),
+            cwd: None,
+            stdin: None,
+            stdout: None,
+            stderr: None,
+            mode: NamespaceMode::Copy,
+            mounts: Vec::new(),
+            perm_io: false,
+        }
+    }
+
+    pub fn arg<S: AsRef<str>>(&mut self, arg: S) -> &mut Command {
+        self.args.push(String::from(arg.as_ref()));
+        self
+    }
+
+    pub fn args<I, S>(&mut self, args: I) -> &mut Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        for a in args {
+            self.arg(a);
+        }
+        self
+    }
+
+    /// Sets a variable in the child's environment (which is this process's by default).
+    pub fn env<K: AsRef<str>, V: AsRef<str>>(&mut self, key: K, val: V) -> &mut Command {
+        self.env
+            .push((String::from(key.as_ref()), Some(String::from(val.as_ref()))));
+        self
+    }
+
+    pub fn envs<I, K, V>(&mut self, vars: I) -> &mut Command
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        for (k, v) in vars {
+            self.env(k, v);
+        }
+        self
+    }
+
+    pub fn env_remove<K: AsRef<str>>(&mut self, key: K) -> &mut Command {
+        self.env.push((String::from(key.as_ref()), None));
+        self
+    }
+
+    /// Starts the child with an empty environment (plus what is set after this call).
+    pub fn env_clear(&mut self) -> &mut Command {
+        self.env_clear = true;
+        self.env.clear();
+        self
+    }
+
+    /// The child's working directory (its `PWD`), resolved against ours.
+    pub fn current_dir<P: AsRef<crate::path::Path>>(&mut self, dir: P) -> &mut Command {
+        self.cwd = Some(String::from(dir.as_ref().as_str()));
+        self
+    }
+
+    pub fn stdin<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Command {
+        self.stdin = Some(cfg.into());
+        self
+    }
+
+    pub fn stdout<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Command {
+        self.stdout = Some(cfg.into());
+        self
+    }
+
+    pub fn stderr<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Command {
+        self.stderr = Some(cfg.into());
+        self
+    }
+
+    /// Where the child's namespace comes from (default: a copy of ours).
+    pub fn namespace_mode(&mut self, mode: NamespaceMode) -> &mut Command {
+        self.mode = mode;
+        self
+    }
+
+    /// Mounts `h` at `path` in the child's namespace (in ours too with
+    /// [`NamespaceMode::Share`]). A copied mount at the same path is replaced. The handle goes to
+    /// the first child spawned.
+    pub fn mount<P: AsRef<str>>(&mut self, path: P, h: Handle) -> &mut Command {
+        let p = vfs::path::resolve("/", path.as_ref()).unwrap_or_else(|_| String::from("/"));
+        self.mounts.push((p, h));
+        self
+    }
+
+    /// Starts the child in a new namespace holding `ns`'s mounts (and those given with
+    /// [`Command::mount`]): what login does with a user's namespace spec.
+    pub fn namespace(&mut self, ns: vfs::ns::Namespace) -> &mut Command {
+        self.mode = NamespaceMode::New;
+        self.mounts.extend(ns.into_mounts());
+        self
+    }
+
+    /// Asks for I/O privilege for the child (granted only if this process has it; drivers).
+    pub fn perm_io(&mut self, on: bool) -> &mut Command {
+        self.perm_io = on;
+        self
+    }
+
+    pub fn get_program(&self) -> &str {
+        &self.program
+    }
+
+    pub fn get_args(&self) -> impl Iterator<Item = &str> {
+        self.args.iter().map(String::as_str)
+    }
+
+    /// Starts the child; by default its streams are ours.
+    pub fn spawn(&mut self) -> io::Result<Child> {
+        self.spawn_with(Defaults::Inherit)
+    }
+
+    /// Starts the child and waits for it; its streams are ours by default.
+    pub fn status(&mut self) -> io::Result<ExitStatus> {
+        let mut child = self.spawn()?;
+        child.wait()
+    }
+
+    /// Starts the child with stdout and stderr captured (and stdin null) unless set otherwise,
+    /// reads both to the end concurrently, and waits for it.
+    pub fn output(&mut self) -> io::Result<Output> {
+        let child = self.spawn_with(Defaults::Capture)?;
+        child.wait_with_output()
+    }
+
+    fn spawn_with(&mut self, default: Defaults) -> io::Result<Child> {
+        let path = self.find_program()?;
+        let image = crate::fs::read(&path).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("{}: cannot read {path}: {e}", self.program),
+            )
+        })?;
+        if image.len() < 4 {
+            // The kernel reads four magic bytes unchecked (ABI §4.5): shorter images would halt.
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: {path} is not a program", self.program),
+            ));
+        }
+        let params = self.base_params()?;
+        let (stdin, stdin_end) = self.child_stream(Which::Stdin, default)?;
+        let (stdout, stdout_end) = self.child_stream(Which::Stdout, default)?;
+        let (stderr, stderr_end) = self.child_stream(Which::Stderr, default)?;
+        let (status, status_child) = libeurali::new_rendezvous()?;
+        let status = Arc::new(status);
+        let watch = crate::rt::watch(status.clone())?;
+
+        crate::rt::with_spawn_lock(|| {
+            self.exec_locked(&path, &image, params, [stdin, stdout, stderr], status_child)
+        })
+        .map(|tid| Child {
+            stdin: stdin_end.and_then(ParentEnd::writer).map(ChildStdin),
+            stdout: stdout_end.and_then(ParentEnd::reader).map(ChildStdout),
+            stderr: stderr_end.and_then(ParentEnd::reader).map(ChildStderr),
+            tid,
+            wait: Mutex::new(WaitState::Channel(status, watch)),
+        })
+    }
+
+    /// The namespace items and exec itself, under the process's spawn lock (see
+    /// [`crate::rt::with_spawn_lock`]: a shared-namespace spawn puts the child's status and
+    /// stderr mounts into our own table until the child takes them, and no other child may copy
+    /// or take them meanwhile).
+    fn exec_locked(
+        &mut self,
+        path: &str,
+        image: &[u8],
+        params: ExecParams,
+        [stdin, stdout, stderr]: [Handle; 3],
+        status_child: Handle,
+    ) -> io::Result<u64> {
+        let mut params = match self.mode {
+            NamespaceMode::Copy => self.copy_selector(params)?,
+            NamespaceMode::Share => params.share(),
+            NamespaceMode::New => params.new_namespace(),
+        };
+        let mut mounts = core::mem::take(&mut self.mounts);
+        mounts.push((String::from(STATUS_PATH), status_child));
+        mounts.push((String::from(STDERR_PATH), stderr));
+        for (p, h) in &mounts {
+            params = params.mount(h.raw(), p).map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{}: cannot mount at {p:?}", self.program),
+                )
+            })?;
+        }
+        let params = params.finish().map_err(|_| {
+            io::Error::const_msg(
+                io::ErrorKind::InvalidInput,
+                "exec parameters longer than the kernel takes (64 KiB)",
+            )
+        })?;
+        // From here the kernel owns the mounted handles by number, whether exec works or not
+        // (§4.6: it loses them on failure).
+        for (_, h) in mounts {
+            h.into_raw();
+        }
+        let tid = libeurali::exec(image, stdin, stdout, &params, self.perm_io).map_err(|e| {
+            io::Error::new(
+                io::Error::from(e).kind(),
+                format!("{}: cannot start {path}: {}", self.program, e.name()),
+            )
+        })?;
+        if self.mode == NamespaceMode::Share {
+            wait_for_take();
+        }
+        Ok(tid)
+    }
+
+    /// The program's path: a name searched in `PATH` (the child's, if set here), or a path
+    /// resolved against the working directory.
+    fn find_program(&self) -> io::Result<String> {
+        let not_found = |msg: String| io::Error::new(io::ErrorKind::NotFound, msg);
+        if self.program.is_empty() {
+            return Err(not_found(String::from("empty program name")));
+        }
+        if self.program.contains('/') {
+            let p = crate::fs::resolve(crate::path::Path::new(&self.program))?;
+            return match crate::fs::metadata(&p) {
+                Ok(m) if m.is_file() => Ok(p),
+                Ok(_) => Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!("{}: not a file", self.program),
+                )),
+                Err(_) => Err(not_found(format!("{}: no such file", self.program))),
+            };
+        }
+        let path = match self.env.iter().rev().find(|(k, _)| k == "PATH") {
+            Some((_, v)) => v.clone(),
+            None if self.env_clear => None,
+            None => crate::env::var("PATH").ok(),
+        }
+        .unwrap_or_else(|| String::from("/bin"));
+        let cwd = crate::env::cwd_string();
+        for dir in path.split(':').filter(|d| !d.is_empty()) {
+            let Ok(p) = vfs::path::resolve(&cwd, &format!("{dir}/{}", self.program)) else {
+                continue;
+            };
+            if crate::fs::metadata(&p).is_ok_and(|m| m.is_file()) {
+                return Ok(p);
+            }
+        }
+        Err(not_found(format!(
+            "{}: program not found (searched PATH={path})",
+            self.program
+        )))
+    }
+
+    /// The child's environment: ours (unless cleared) with this command's changes, `PWD` last.
+    fn child_env(&self) -> io::Result<Vec<(String, String)>> {
+        let mut vars: Vec<(String, String)> = if self.env_clear {
+            Vec::new()
+        } else {
+            crate::env::vars().collect()
+        };
+        for (k, v) in &self.env {
+            vars.retain(|(key, _)| key != k);
+            if let Some(v) = v {
+                vars.push((k.clone(), v.clone()));
+            }
+        }
+        if let Some(dir) = &self.cwd {
+            let p = vfs::path::resolve(&crate::env::cwd_string(), dir).map_err(|_| {
+                io::Error::const_msg(io::ErrorKind::InvalidInput, "invalid working directory")
+            })?;
+            if self.mode != NamespaceMode::New {
+                // The child sees our tree: a missing directory is an error now, as in std.
+                match crate::fs::metadata(&p) {
+                    Ok(m) if m.is_dir() => {}
+                    Ok(_) => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::NotADirectory,
+                            format!("current_dir {dir}: not a directory"),
+                        ));
+                    }
+                    Err(e) => {
+                        return Err(io::Error::new(e.kind(), format!("current_dir {dir}: {e}")));
+                    }
+                }
+            }
+            vars.retain(|(k, _)| k != "PWD");
+            vars.push((String::from("PWD"), p));
+        }
+        Ok(vars)
+    }
+
+    /// Args and env, checked against what the kernel can carry.
+    fn base_params(&self) -> io::Result<ExecParams> {
+        let mut argv = Vec::with_capacity(self.args.len() + 1);
+        argv.push(self.program.as_str());
+        argv.extend(self.args.iter().map(String::as_str));
+        let env = self.child_env()?;
+        let invalid = |what: &str| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{}: {what} holds a NUL or 0x03 byte", self.program),
+            )
+        };
+        let args_len: usize = argv.iter().map(|a| a.len() + 1).sum();
+        let env_len: usize = env.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        if args_len + env_len > ARGS_ENV_LIMIT {
+            // Larger blocks would make the real kernel write past the stack page (a halt).
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{}: argument list and environment too long ({} bytes, at most {ARGS_ENV_LIMIT})",
+                    self.program,
+                    args_len + env_len
+                ),
+            ));
+        }
+        ExecParams::new()
+            .args(&argv)
+            .map_err(|_| invalid("an argument"))?
+            .env(&env)
+            .map_err(|_| invalid("the environment"))
+    }
+
+    /// `C`, then the removal of copied mounts that must not reach the child: a leftover
+    /// status/stderr mount, and those this command mounts anew (an earlier mount of equal
+    /// length would win the kernel's match).
+    fn copy_selector(&self, params: ExecParams) -> io::Result<ExecParams> {
+        let mut params = params.copy();
+        let ours = libeurali::list_mounts().unwrap_or_default();
+        let stored = |p: &str| {
+            if p == "/" {
+                String::new()
+            } else {
+                p.to_owned()
+            }
+        };
+        let mut drop: Vec<String> = self.mounts.iter().map(|(p, _)| stored(p)).collect();
+        drop.push(String::from(STATUS_PATH));
+        drop.push(String::from(STDERR_PATH));
+        for m in ours.iter().filter(|m| drop.contains(m)) {
+            params = params
+                .umount(m)
+                .map_err(|_| io::Error::const_msg(io::ErrorKind::InvalidInput, "bad mount"))?;
+        }
+        Ok(params)
+    }
+
+    /// The handle the child gets for one stream, and what the parent keeps of a pipe.
+    fn child_stream(
+        &mut self,
+        which: Which,
+        default: Defaults,
+    ) -> io::Result<(Handle, Option<ParentEnd>)> {
+        let slot = match which {
+            Which::Stdin => &mut self.stdin,
+            Which::Stdout => &mut self.stdout,
+            Which::Stderr => &mut self.stderr,
+        };
+        let mut fallback = match (default, which) {
+            (Defaults::Inherit, _) => StdioInner::Inherit,
+            (Defaults::Capture, Which::Stdin) => StdioInner::Null,
+            (Defaults::Capture, _) => StdioInner::Piped,
+        };
+        let inner = match slot {
+            Some(Stdio(inner)) => inner,
+            None => &mut fallback,
+        };
+        match inner {
+            StdioInner::Inherit => {
+                let h = match which {
+                    Which::Stdin => crate::rt::stdin_handle(),
+                    Which::Stdout => crate::rt::stdout_handle(),
+                    Which::Stderr => crate::rt::stderr_handle(),
+                };
+                match h {
+                    Some(h) => Ok((h, None)),
+                    None => Ok((crate::stream::null()?, None)),
+                }
+            }
+            StdioInner::Null => Ok((crate::stream::null()?, None)),
+            StdioInner::Piped => {
+                let (r, w) = crate::pipe::pipe()?;
+                Ok(match which {
+                    Which::Stdin => (r.into_handle(), Some(ParentEnd::Writer(w))),
+                    _ => (w.into_handle(), Some(ParentEnd::Reader(r))),
+                })
+            }
+            StdioInner::Handle(_) | StdioInner::File(_) => {
+                match core::mem::replace(inner, StdioInner::Used) {
+                    StdioInner::Handle(h) => Ok((h, None)),
+                    StdioInner::File(f) => Ok((crate::stream::serve(f, "redirect")?, None)),
+                    _ => unreachable!("matched above"),
+                }
+            }
+            StdioInner::Used => Err(io::Error::const_msg(
+                io::ErrorKind::InvalidInput,
+                "this stdio was given to an earlier child of the command",
+            )),
+        }
+    }
+}
+
+/// Default streams: `spawn`/`status` inherit all three; `output` captures stdout and stderr.
+#[derive(Clone, Copy)]
+enum Defaults {
+    Inherit,
+    Capture,
+}
+
+impl ParentEnd {
+    fn writer(self) -> Option<PipeWriter> {
+        match self {
+            ParentEnd::Writer(w) => Some(w),
+            ParentEnd::Reader(_) => None,
+        }
+    }
+    fn reader(self) -> Option<PipeReader> {
+        match self {
+            ParentEnd::Reader(r) => Some(r),
+            ParentEnd::Writer(_) => None,
+        }
+    }
+}
+
+/// How long a shared-namespace spawn waits for the child to take its mounts before removing
+/// them itself (a child that is not an eurali program never takes them).
+const TAKE_WAIT_MS: u64 = 5000;
+
+/// Waits until the child of a shared-namespace spawn has taken its status and stderr mounts out
+/// of our (shared) table; past [`TAKE_WAIT_MS`], removes them.
+fn wait_for_take() {
+    let start = crate::time::Instant::now();
+    let pending = || {
+        libeurali::list_mounts()
+            .map(|l| l.iter().any(|m| m == STATUS_PATH || m == STDERR_PATH))
+            .unwrap_or(false)
+    };
+    while pending() {
+        if start.elapsed().as_millis() as u64 > TAKE_WAIT_MS {
+            while libeurali::umount(STATUS_PATH).is_ok() {}
+            while libeurali::umount(STDERR_PATH).is_ok() {}
+            return;
+        }
+        crate::thread::sleep(core::time::Duration::from_millis(1));
+    }
+}
+
+enum WaitState {
+    /// Not waited for yet: the status rendezvous, watched for the child's death.
+    Channel(Arc<Handle>, Watch),
+    /// A thread waits (started by `try_wait`).
+    Background(JoinHandle<ExitStatus>),
+    Done(ExitStatus),
+    /// Transient, while a state is being moved.
+    Empty,
+}
+
+/// A running (or ended, not yet waited for) child process.
+pub struct Child {
+    /// The parent's end of a piped stdin.
+    pub stdin: Option<ChildStdin>,
+    /// The parent's end of a piped stdout.
+    pub stdout: Option<ChildStdout>,
+    /// The parent's end of a piped stderr.
+    pub stderr: Option<ChildStderr>,
+    tid: u64,
+    wait: Mutex<WaitState>,
+}
+
+impl fmt::Debug for Child {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Child {{ id: {} }}", self.tid)
+    }
+}
+
+/// Receives the child's status; CLOSED (the watcher saw every other reference go) means it died
+/// without one.
+fn receive_status(h: &Handle) -> ExitStatus {
+    loop {
+        match receive(h) {
+            Ok(Message::Short(msgtype::EXIT_STATUS, code, _)) => {
+                return ExitStatus(Some(code as u32 as i32));
+            }
+            Ok(_) => {} // not a status: ignore
+            Err(libeurali::Error::RecvBlocking) => {
+                // What we ignored was a send_receive, which now waits for our reply.
+                let _ = send(h, Message::Short(msgtype::ERROR_UNKNOWN_MESSAGE, 0, 0));
+            }
+            Err(_) => return ExitStatus(None),
+        }
+    }
+}
+
+impl Child {
+    /// The id of the child's first thread (the kernel has no process ids), cut to 32 bits.
+    pub fn id(&self) -> u32 {
+        u32::try_from(self.tid).unwrap_or(u32::MAX)
+    }
+
+    /// The kernel cannot end another process: always `Unsupported`.
+    pub fn kill(&mut self) -> io::Result<()> {
+        Err(io::Error::const_msg(
+            io::ErrorKind::Unsupported,
+            "cannot kill a process: the Merriwig kernel has no way to end another process",
+        ))
+    }
+
+    /// Waits for the child to end (closing its piped stdin first, as std does). Never hangs on
+    /// a child that died: that is an `ExitStatus` without a code.
+    pub fn wait(&mut self) -> io::Result<ExitStatus> {
+        drop(self.stdin.take());
+        let mut st = self.wait.lock().unwrap_or_else(|e| e.into_inner());
+        let status = match core::mem::replace(&mut *st, WaitState::Empty) {
+            WaitState::Channel(h, watch) => {
+                let s = receive_status(&h);
+                watch.stop();
+                s
+            }
+            WaitState::Background(t) => t.join().unwrap_or(ExitStatus(None)),
+            WaitState::Done(s) => s,
+            WaitState::Empty => ExitStatus(None),
+        };
+        *st = WaitState::Done(status);
+        Ok(status)
+    }
+
+    /// The status if the child has ended, without blocking. The first call starts a thread
+    /// that waits in the background.
+    pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        let mut st = self.wait.lock().unwrap_or_else(|e| e.into_inner());
+        match core::mem::replace(&mut *st, WaitState::Empty) {
+            WaitState::Channel(h, watch) => {
+                let t = crate::thread::Builder::new()
+                    .name(String::from("child-waiter"))
+                    .spawn(move || {
+                        let s = receive_status(&h);
+                        watch.stop();
+                        s
+                    });
+                match t {
+                    Ok(t) => *st = WaitState::Background(t),
+                    Err(e) => return Err(e), // the handle went with the closure: nothing to wait on
+                }
+                Ok(None)
+            }
+            WaitState::Background(t) if t.is_finished() => {
+                let s = t.join().unwrap_or(ExitStatus(None));
+                *st = WaitState::Done(s);
+                Ok(Some(s))
+            }
+            WaitState::Done(s) => {
+                *st = WaitState::Done(s);
+                Ok(Some(s))
+            }
+            other => {
+                *st = other;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Reads the child's piped stdout and stderr to the end (stderr on a second thread, so
+    /// neither pipe can fill up and stall the child), then waits.
+    pub fn wait_with_output(mut self) -> io::Result<Output> {
+        drop(self.stdin.take());
+        let err_reader = self.stderr.take().map(|mut e| {
+            crate::thread::Builder::new()
+                .name(String::from("stderr-reader"))
+                .spawn(move || {
+                    let mut v = Vec::new();
+                    e.read_to_end(&mut v).map(|_| v)
+                })
+        });
+        let mut stdout = Vec::new();
+        let out_result = match self.stdout.take() {
+            Some(mut o) => o.read_to_end(&mut stdout).map(|_| ()),
+            None => Ok(()),
+        };
+        let stderr = match err_reader {
+            Some(t) => t?.join().map_err(|_| {
+                io::Error::const_msg(io::ErrorKind::Other, "stderr reader failed")
+            })??,
+            None => Vec::new(),
+        };
+        out_result?;
+        let status = self.wait()?;
+        Ok(Output {
+            status,
+            stdout,
+            stderr,
+        })
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        // Not waited for: closing our end of the status channel lets the child's final status
+        // send fail at once (CLOSED) instead of waiting for a parent that never asks.
+        let st = self
+            .wait
+            .get_mut()
+            .map(|s| core::mem::replace(s, WaitState::Empty));
+        if let Ok(WaitState::Channel(h, watch)) = st {
+            watch.stop();
+            drop(h);
+        }
+    }
+}
