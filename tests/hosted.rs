@@ -135,6 +135,10 @@ fn guest_faults_halt_with_name_and_address() {
         ("read-before-write", "read of on-demand page 0x280009ff000 before its first write"),
         ("stack-overflow", "stack overflow into the guard page of stack slot 0"),
         ("unknown-syscall", "system call number 99"),
+        (
+            "chunk-read-before-write",
+            "read of on-demand page 0x28040001000 before its first write",
+        ),
     ];
     for (kind, what) in cases {
         let r = hosted(&dir, &["abi-probe", "--fault", kind], "");
@@ -146,6 +150,7 @@ fn guest_faults_halt_with_name_and_address() {
         );
         assert!(r.stderr.contains(what), "{kind}: {}", r.stderr);
         assert!(!r.stdout.contains("did not fault"), "{kind}: {}", r.stdout);
+        assert!(!r.stdout.contains("BAD"), "{kind}: {}", r.stdout);
     }
 }
 

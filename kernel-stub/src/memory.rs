@@ -20,6 +20,14 @@
 //! process changes form on the way: anonymous pages are copied into a memfd for a guest, and a
 //! memfd is mapped shared into an in-process slot.
 //!
+//! Lazy chunks in hosted processes keep the kernel's on-demand rule (§4.3): the memfd holds, after
+//! the chunk's bytes, one state byte per page ([`lazy_memfd_len`]; 0 = never written). The guest
+//! maps a lazy chunk's unwritten pages inaccessible; its fault handler makes a page read-write
+//! (filled with garbage) on the first write and reports a read of an unwritten page as the
+//! kernel's freeze. The state bytes travel with the memfd, so a receiving guest can read what the
+//! sender wrote and still faults on what nobody wrote. In-process processes do not track writes:
+//! a chunk mapped into one counts as written throughout from then on, wherever it goes next.
+//!
 //! Divergence (in-process only): the kernel tells an address outside its fixed chunk area (error 5) from one inside
 //! it (9 before the process ever had a chunk, 10 for an empty slot). A stub process knows only the
 //! slots it has used: before its first chunk every address gets 9; after it, an address in none of
@@ -35,8 +43,10 @@ use std::sync::Arc;
 /// Maps chunk memory into another address space (a hosted guest's): both calls are done when
 /// they return. `false` if the guest is gone or refused.
 pub trait Mapper: Send + Sync + std::fmt::Debug {
-    /// Maps `fd` (a memfd of at least `len` bytes) read-write and shared at `addr`.
-    fn map(&self, addr: u64, len: u64, fd: RawFd) -> bool;
+    /// Maps `fd` (a memfd of at least `len` bytes) read-write and shared at `addr`; if `lazy`,
+    /// the memfd is [`lazy_memfd_len`] bytes long and only the pages its state bytes mark written
+    /// are accessible (the rest on demand).
+    fn map(&self, addr: u64, len: u64, fd: RawFd, lazy: bool) -> bool;
     /// Makes `[addr, addr + len)` an inaccessible reservation again.
     fn unmap(&self, addr: u64, len: u64) -> bool;
 }
@@ -50,12 +60,20 @@ pub const FILL_LIMIT: usize = 16 << 20;
 
 const SLOT: usize = CHUNK_SLOT_SIZE as usize;
 
+/// The length of a lazy chunk's memfd in hosted mode: the chunk's `len` bytes, then one state
+/// byte per page (0 = never written, 1 = written), rounded up to whole pages.
+pub fn lazy_memfd_len(len: u64) -> u64 {
+    len + (len / PAGE_SIZE).div_ceil(PAGE_SIZE) * PAGE_SIZE
+}
+
 #[derive(Debug)]
 struct SlotInfo {
     len: usize,
     phys: Option<u64>,
     /// The memfd behind the slot (hosted slots; in-process slots that received one).
     fd: Option<OwnedFd>,
+    /// The memfd is a lazy chunk's, with page states after the bytes ([`lazy_memfd_len`]).
+    lazy: bool,
 }
 
 /// One process's chunk slots.
@@ -78,6 +96,8 @@ pub struct Pages {
     ptr: usize,
     len: usize,
     fd: Option<OwnedFd>,
+    /// `fd` is a lazy chunk's memfd with page states ([`lazy_memfd_len`]).
+    lazy: bool,
     /// The fake physical base of a contiguous chunk.
     pub phys: Option<u64>,
 }
@@ -201,23 +221,42 @@ impl ChunkArea {
     /// fills them with garbage. `phys` marks a contiguous chunk (filled entirely). 9 when no slot
     /// is free.
     pub fn alloc(&mut self, pages: u64, phys: Option<u64>) -> Result<u64, Error> {
+        self.alloc_with(pages, phys, &[])
+    }
+
+    /// [`Self::alloc`], with `init` written at the start by the kernel (those pages count as
+    /// written; at most the chunk's length is used).
+    pub fn alloc_with(&mut self, pages: u64, phys: Option<u64>, init: &[u8]) -> Result<u64, Error> {
         let k = self.lowest_free().ok_or(Error::Memory)?;
         let len = (pages * PAGE_SIZE) as usize;
+        let init = &init[..init.len().min(len)];
         if let Some(m) = self.mapper.clone() {
-            let fill = if phys.is_some() {
-                len
+            // Contiguous chunks are mapped eagerly (filled with garbage); lazy ones get page
+            // states, all unwritten (the guest fills a page with garbage on its first write).
+            let lazy = phys.is_none();
+            let fd = if lazy {
+                let fd = crate::hosted::memfd(c"eurali-chunk", lazy_memfd_len(len as u64))
+                    .map_err(|_| Error::Memory)?;
+                let written = vec![1u8; init.len().div_ceil(PAGE_SIZE as usize)];
+                if !crate::hosted::pwrite_all(fd.as_raw_fd(), &written, len as u64) {
+                    return Err(Error::Memory);
+                }
+                fd
             } else {
-                len.min(FILL_LIMIT)
+                Self::new_memfd(len, len)?
             };
-            let fd = Self::new_memfd(len, fill)?;
+            if !crate::hosted::pwrite_all(fd.as_raw_fd(), init, 0) {
+                return Err(Error::Memory);
+            }
             let addr = self.reserve_slot(k)?;
-            if !m.map(addr as u64, len as u64, fd.as_raw_fd()) {
+            if !m.map(addr as u64, len as u64, fd.as_raw_fd(), lazy) {
                 return Err(Error::Memory);
             }
             self.slots[k] = Some(SlotInfo {
                 len,
                 phys,
                 fd: Some(fd),
+                lazy,
             });
             return Ok(addr as u64);
         }
@@ -241,32 +280,18 @@ impl ChunkArea {
         } else {
             len.min(FILL_LIMIT)
         };
-        // Safety: just mapped read-write.
-        unsafe { std::ptr::write_bytes(addr as *mut u8, GARBAGE, fill) };
+        // Safety: just mapped read-write, `len` >= `init.len()` bytes.
+        unsafe {
+            std::ptr::write_bytes(addr as *mut u8, GARBAGE, fill);
+            std::ptr::copy_nonoverlapping(init.as_ptr(), addr as *mut u8, init.len());
+        }
         self.slots[k] = Some(SlotInfo {
             len,
             phys,
             fd: None,
+            lazy: false,
         });
         Ok(addr as u64)
-    }
-
-    /// Copies `bytes` to the start of the chunk at `addr` (a chunk this module just mapped,
-    /// at least `bytes.len()` long).
-    pub fn write(&mut self, addr: u64, bytes: &[u8]) {
-        if let Ok(k) = self.locate(addr)
-            && let Some(info) = &self.slots[k]
-        {
-            let n = bytes.len().min(info.len);
-            if self.mapper.is_some() {
-                if let Some(fd) = &info.fd {
-                    crate::hosted::pwrite_all(fd.as_raw_fd(), &bytes[..n], 0);
-                }
-                return;
-            }
-            // Safety: the slot's first `info.len` bytes are mapped read-write by us.
-            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.bases[k] as *mut u8, n) };
-        }
     }
 
     /// The full slot an address names: 9 if the process never had chunks, 5 if the address lies
@@ -321,7 +346,7 @@ impl ChunkArea {
         let k = self.locate(addr)?;
         let from = self.bases[k];
         let info = self.slots[k].as_ref().ok_or(Error::DoubleFree)?;
-        let (len, phys) = (info.len, info.phys);
+        let (len, phys, lazy) = (info.len, info.phys, info.lazy);
         if info.fd.is_some() {
             // A memfd slot: unmap it here (or in the guest) and send the memfd on.
             let info = self.slots[k].take().ok_or(Error::DoubleFree)?;
@@ -337,6 +362,7 @@ impl ChunkArea {
                 ptr: 0,
                 len,
                 fd: info.fd,
+                lazy,
                 phys,
             });
         }
@@ -344,6 +370,7 @@ impl ChunkArea {
             len,
             phys,
             fd: None,
+            lazy: false,
         };
         let staging = reserve(0, info.len)?;
         // Safety: moves our own mapping [from, from+len) over our own fresh staging mapping.
@@ -373,6 +400,7 @@ impl ChunkArea {
             ptr: staging,
             len: info.len,
             fd: None,
+            lazy: false,
             phys: info.phys,
         })
     }
@@ -406,6 +434,7 @@ impl ChunkArea {
             len: pages.len,
             phys: pages.phys,
             fd: None,
+            lazy: false,
         });
         // The staging mapping is gone (moved); don't unmap it again.
         std::mem::forget(pages);
@@ -415,6 +444,7 @@ impl ChunkArea {
     /// [`Self::put`] for memfd pages, or for anonymous pages going to a guest (copied into a
     /// memfd first).
     fn put_memfd(&mut self, k: usize, to: usize, mut pages: Pages) -> Result<u64, Pages> {
+        let mut lazy = pages.lazy;
         let fd = match pages.fd.take() {
             Some(fd) => fd,
             None => {
@@ -435,8 +465,15 @@ impl ChunkArea {
         };
         let len = pages.len;
         let ok = match &self.mapper {
-            Some(m) => m.map(to as u64, len as u64, fd.as_raw_fd()),
+            Some(m) => m.map(to as u64, len as u64, fd.as_raw_fd(), lazy),
             None => {
+                // Writes here are not tracked: from now on the chunk counts as written, and the
+                // pages nobody wrote get their garbage now.
+                if lazy && !fill_unwritten(fd.as_raw_fd(), len) {
+                    pages.fd = Some(fd);
+                    return Err(pages);
+                }
+                lazy = false;
                 // Safety: maps our own memfd over slot k's own reservation.
                 let p = unsafe {
                     libc::mmap(
@@ -459,6 +496,7 @@ impl ChunkArea {
             len,
             phys: pages.phys,
             fd: Some(fd),
+            lazy,
         });
         std::mem::forget(pages);
         Ok(to as u64)
@@ -472,6 +510,22 @@ impl ChunkArea {
             .flatten()
             .filter_map(|s| s.phys.map(|p| (p, s.len)))
     }
+}
+
+/// Fills the never-written pages of a lazy chunk's memfd (`len` bytes, then page states) with
+/// [`GARBAGE`]. `false` if the memfd cannot be read or written.
+fn fill_unwritten(fd: RawFd, len: usize) -> bool {
+    let mut states = vec![0u8; len / PAGE_SIZE as usize];
+    // Safety: reads into a local buffer of its own length.
+    let n = unsafe { libc::pread(fd, states.as_mut_ptr().cast(), states.len(), len as i64) };
+    if n != states.len() as isize {
+        return false;
+    }
+    let garbage = [GARBAGE; PAGE_SIZE as usize];
+    states
+        .iter()
+        .enumerate()
+        .all(|(i, &s)| s != 0 || crate::hosted::pwrite_all(fd, &garbage, i as u64 * PAGE_SIZE))
 }
 
 impl Drop for ChunkArea {
@@ -579,6 +633,65 @@ mod tests {
         let p = other.alloc(1, None).unwrap();
         let pages = other.take(p).unwrap();
         assert!(a.put(pages).is_err());
+    }
+
+    /// Records what a guest's agent would be asked to map.
+    #[derive(Debug, Default)]
+    struct Recorder(std::sync::Mutex<Vec<(u64, u64, bool, Vec<u8>)>>);
+
+    impl Mapper for Recorder {
+        fn map(&self, addr: u64, len: u64, fd: RawFd, lazy: bool) -> bool {
+            let total = if lazy { lazy_memfd_len(len) } else { len };
+            let mut states = vec![0u8; (total - len) as usize];
+            // Safety: reads into a local buffer from a memfd of at least `total` bytes.
+            let n =
+                unsafe { libc::pread(fd, states.as_mut_ptr().cast(), states.len(), len as i64) };
+            assert_eq!(n, states.len() as isize);
+            self.0.lock().unwrap().push((addr, len, lazy, states));
+            true
+        }
+        fn unmap(&self, _: u64, _: u64) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn lazy_chunk_page_states_travel_with_the_memfd() {
+        assert_eq!(lazy_memfd_len(4096), 8192);
+        assert_eq!(lazy_memfd_len(4097 * 4096), 4097 * 4096 + 8192);
+        let rec = Arc::new(Recorder::default());
+        let mut guest = ChunkArea::hosted(rec.clone());
+        // The kernel wrote 5000 bytes (two pages) of a three-page lazy chunk.
+        let c = guest.alloc_with(3, None, &[7u8; 5000]).unwrap();
+        // A contiguous chunk is not lazy.
+        guest.alloc(1, Some(PHYS_START)).unwrap();
+        {
+            let calls = rec.0.lock().unwrap();
+            assert_eq!(calls[0].0, c);
+            assert!(calls[0].2);
+            assert_eq!(&calls[0].3[..4], &[1, 1, 0, 0]);
+            assert!(!calls[1].2);
+        }
+        // To another guest: still lazy, same states.
+        let mut other = ChunkArea::hosted(rec.clone());
+        let pages = guest.take(c).unwrap();
+        let d = other.put(pages).unwrap();
+        {
+            let calls = rec.0.lock().unwrap();
+            assert_eq!(calls[2].0, d);
+            assert!(calls[2].2);
+            assert_eq!(&calls[2].3[..4], &[1, 1, 0, 0]);
+        }
+        // Through an in-process process (which does not track writes): written throughout.
+        let mut local = ChunkArea::new();
+        let e = local.put(other.take(d).unwrap()).unwrap();
+        // Safety: the memfd's three pages are mapped at `e`.
+        unsafe {
+            assert_eq!((e as *const u8).add(4999).read(), 7);
+            assert_eq!((e as *const u8).add(8192).read(), GARBAGE);
+        }
+        guest.put(local.take(e).unwrap()).unwrap();
+        assert!(!rec.0.lock().unwrap()[3].2);
     }
 
     #[test]

@@ -1089,9 +1089,8 @@ impl System {
         let Some(p) = self.procs.get_mut(&pid) else {
             return Outcome::Done;
         };
-        match p.chunks.alloc(pages, None) {
+        match p.chunks.alloc_with(pages, None, text.as_bytes()) {
             Ok(addr) => {
-                p.chunks.write(addr, text.as_bytes());
                 regs.set_ok();
                 regs.rdi = addr;
                 regs.rsi = text.len() as u64;

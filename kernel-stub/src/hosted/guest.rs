@@ -17,7 +17,11 @@
 //!
 //! On-demand pages: a write fault on a never-written heap or stack page maps it (filled with
 //! garbage) and resumes; a read fault on one is the kernel's freeze (§4.3) and ends the process
-//! with a report, as does any other fault (guard page, null pointer, `ud2`, `int3`, `hlt`, port
+//! with a report. Lazy chunks (malloc with max_physaddr 0) follow the same rule page by page: the
+//! agent maps their never-written pages inaccessible, with the page states that travel in the
+//! chunk's memfd (`crate::memory::lazy_memfd_len`), and the first write to a page fills it with
+//! garbage through the memfd before making it read-write. Any other fault ends the process with a
+//! report as does any other fault (guard page, null pointer, `ud2`, `int3`, `hlt`, port
 //! I/O, a divide error) and a `syscall` outside the ELF window.
 //!
 //! The loader's first thread becomes the agent: it maps and unmaps chunk memory on the
@@ -26,10 +30,11 @@
 use super::sys::{self, mmap, mprotect};
 use super::wire::*;
 use core::arch::asm;
-use core::sync::atomic::{AtomicI32, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU8, AtomicU64, Ordering};
 use libeurali::abi::layout::{
-    ELF_WINDOW_END, ELF_WINDOW_START, HEAP_SIZE, HEAP_START, KERNEL_INFO, MAX_THREADS, PAGE_SIZE,
-    STACK_SLOT_SIZE, STACKS_START,
+    CHUNK_SLOT_SIZE, CHUNK_SLOTS, ELF_WINDOW_END, ELF_WINDOW_START, HEAP_SIZE, HEAP_START,
+    KERNEL_INFO, MAX_THREADS, PAGE_SIZE, STACK_SLOT_SIZE, STACKS_START, chunk_slot_base,
+    chunk_slot_of,
 };
 
 /// The Merriwig part of the address space: stacks, heap, chunk slots.
@@ -76,6 +81,20 @@ struct ThreadState {
 /// Per stack slot: 1 while a thread owns it; the kernel clears it (CLONE_CHILD_CLEARTID) once
 /// the thread has really gone.
 static BUSY: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];
+
+/// Lazy chunks mapped in this process, by chunk slot: the address of the page states (one byte
+/// per page: [`UNWRITTEN`], [`FILLING`], [`WRITTEN`]), 0 while the slot holds no lazy chunk; the
+/// memfd (kept open to fill pages through it); the number of pages. Written by the agent, read
+/// by the fault handler.
+static LAZY_STATES: [AtomicU64; CHUNK_SLOTS + 1] = [const { AtomicU64::new(0) }; CHUNK_SLOTS + 1];
+static LAZY_FD: [AtomicI32; CHUNK_SLOTS + 1] = [const { AtomicI32::new(-1) }; CHUNK_SLOTS + 1];
+static LAZY_PAGES: [AtomicU64; CHUNK_SLOTS + 1] = [const { AtomicU64::new(0) }; CHUNK_SLOTS + 1];
+const UNWRITTEN: u8 = 0;
+const WRITTEN: u8 = 1;
+/// A thread is filling the page with garbage before making it read-write.
+const FILLING: u8 = 2;
+
+static GARBAGE_PAGE: [u8; PAGE_SIZE as usize] = [GARBAGE; PAGE_SIZE as usize];
 
 fn alt_region(slot: usize) -> u64 {
     ALT_BASE + slot as u64 * ALT_SIZE
@@ -375,12 +394,30 @@ const PR_SYS_DISPATCH_ON: u64 = 1;
 enum Region {
     OnDemand,
     Guard,
+    /// Page `index` of the lazy chunk in slot `slot`, whose page states are at `states`.
+    LazyChunk {
+        slot: usize,
+        states: u64,
+        index: u64,
+    },
     Other,
 }
 
 fn classify(page: u64) -> Region {
     if (HEAP_START + PAGE..HEAP_START + HEAP_SIZE).contains(&page) {
         return Region::OnDemand;
+    }
+    if let Some(slot) = chunk_slot_of(page) {
+        let states = LAZY_STATES[slot].load(Ordering::Acquire);
+        let index = (page - chunk_slot_base(slot)) / PAGE;
+        if states != 0 && index < LAZY_PAGES[slot].load(Ordering::Acquire) {
+            return Region::LazyChunk {
+                slot,
+                states,
+                index,
+            };
+        }
+        return Region::Other;
     }
     let stacks_end = STACKS_START + SLOTS as u64 * STACK_SLOT_SIZE;
     if (STACKS_START..stacks_end).contains(&page) {
@@ -420,6 +457,50 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut libc::c_v
                 fault(FAULT_PAGE, addr, rip, sig as u64, code, err)
             }
             Region::OnDemand => fault(FAULT_READ_BEFORE_WRITE, addr, rip, sig as u64, code, err),
+            Region::LazyChunk {
+                slot,
+                states,
+                index,
+            } => {
+                // Safety: the agent keeps the state bytes mapped while LAZY_STATES names them.
+                let state = unsafe { &*((states + index) as *const AtomicU8) };
+                if err & 2 != 0
+                    && state
+                        .compare_exchange(UNWRITTEN, FILLING, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
+                {
+                    // Garbage through the memfd first: no thread may see the page writable
+                    // before it holds its garbage.
+                    let fd = LAZY_FD[slot].load(Ordering::Acquire);
+                    // Safety: writes a static buffer to our own memfd.
+                    let n = unsafe {
+                        sys::syscall6(
+                            libc::SYS_pwrite64,
+                            [
+                                fd as u64,
+                                GARBAGE_PAGE.as_ptr() as u64,
+                                PAGE,
+                                index * PAGE,
+                                0,
+                                0,
+                            ],
+                        )
+                    };
+                    if n != PAGE as i64 || mprotect(page, PAGE, PROT_RW) != 0 {
+                        fault(FAULT_PAGE, addr, rip, sig as u64, code, err)
+                    }
+                    state.store(WRITTEN, Ordering::Release);
+                    return;
+                }
+                if state.load(Ordering::Acquire) == UNWRITTEN {
+                    fault(FAULT_READ_BEFORE_WRITE, addr, rip, sig as u64, code, err)
+                }
+                // Written, or being made writable by another thread: retry once it is.
+                while state.load(Ordering::Acquire) != WRITTEN {
+                    sys::sched_yield();
+                }
+                return;
+            }
             Region::Guard => fault(FAULT_GUARD_PAGE, addr, rip, sig as u64, code, err),
             Region::Other => fault(FAULT_PAGE, addr, rip, sig as u64, code, err),
         }
@@ -632,6 +713,7 @@ fn agent_loop(agent: i32, kinfo: u64, h: &BootHeader) -> ! {
         let r = if !ok {
             -(libc::EINVAL as i64)
         } else if op.kind == OP_MAP && fd >= 0 {
+            forget_lazy(op.addr);
             mmap(
                 op.addr,
                 op.len,
@@ -640,15 +722,94 @@ fn agent_loop(agent: i32, kinfo: u64, h: &BootHeader) -> ! {
                 fd,
                 0,
             )
+        } else if op.kind == OP_MAP_LAZY && fd >= 0 {
+            forget_lazy(op.addr);
+            map_lazy(op.addr, op.len, fd)
         } else if op.kind == OP_UNMAP {
+            forget_lazy(op.addr);
             mmap(op.addr, op.len, libc::PROT_NONE, ANON_FIXED, -1, 0)
         } else {
             -(libc::EINVAL as i64)
         };
-        if fd >= 0 {
+        // A lazy chunk's memfd stays open (its pages are filled through it).
+        if fd >= 0 && !(op.kind == OP_MAP_LAZY && r >= 0) {
             sys::close(fd);
         }
         let ack: u64 = if r < 0 { (-r) as u64 } else { 0 };
         sys::send_packet(agent, &ack.to_ne_bytes(), -1);
     }
+}
+
+/// Maps a lazy chunk's memfd at `addr` (a chunk slot base): its page states somewhere of the
+/// agent's choosing, the written pages read-write, the rest inaccessible. Keeps `fd` on success.
+fn map_lazy(addr: u64, len: u64, fd: i32) -> i64 {
+    let Some(slot) = chunk_slot_of(addr) else {
+        return -(libc::EINVAL as i64);
+    };
+    if addr != chunk_slot_base(slot)
+        || len == 0
+        || len > CHUNK_SLOT_SIZE
+        || !len.is_multiple_of(PAGE)
+    {
+        return -(libc::EINVAL as i64);
+    }
+    let pages = len / PAGE;
+    let states_len = crate::memory::lazy_memfd_len(len) - len;
+    let r = mmap(
+        addr,
+        len,
+        libc::PROT_NONE,
+        libc::MAP_SHARED | libc::MAP_FIXED,
+        fd,
+        0,
+    );
+    if r < 0 {
+        return r;
+    }
+    let states = mmap(0, states_len, PROT_RW, libc::MAP_SHARED, fd, len);
+    if states < 0 {
+        mmap(addr, len, libc::PROT_NONE, ANON_FIXED, -1, 0);
+        return states;
+    }
+    let states = states as u64;
+    // Safety: `pages` state bytes were just mapped at `states`.
+    let written = |i: u64| unsafe { ((states + i) as *const u8).read_volatile() } != UNWRITTEN;
+    let mut i = 0;
+    while i < pages {
+        if !written(i) {
+            i += 1;
+            continue;
+        }
+        let run = i;
+        while i < pages && written(i) {
+            i += 1;
+        }
+        if mprotect(addr + run * PAGE, (i - run) * PAGE, PROT_RW) != 0 {
+            // Safety: unmaps the state bytes mapped above.
+            unsafe { sys::syscall3(libc::SYS_munmap, states, states_len, 0) };
+            mmap(addr, len, libc::PROT_NONE, ANON_FIXED, -1, 0);
+            return -(libc::ENOMEM as i64);
+        }
+    }
+    LAZY_FD[slot].store(fd, Ordering::Release);
+    LAZY_PAGES[slot].store(pages, Ordering::Release);
+    LAZY_STATES[slot].store(states, Ordering::Release);
+    0
+}
+
+/// Drops what the agent keeps for a lazy chunk in the slot at `addr`, if any (before the slot is
+/// unmapped or remapped).
+fn forget_lazy(addr: u64) {
+    let Some(slot) = chunk_slot_of(addr) else {
+        return;
+    };
+    let states = LAZY_STATES[slot].swap(0, Ordering::AcqRel);
+    if states == 0 {
+        return;
+    }
+    let len = LAZY_PAGES[slot].load(Ordering::Acquire) * PAGE;
+    let states_len = crate::memory::lazy_memfd_len(len) - len;
+    // Safety: unmaps the state bytes `map_lazy` mapped for this slot.
+    unsafe { sys::syscall3(libc::SYS_munmap, states, states_len, 0) };
+    sys::close(LAZY_FD[slot].swap(-1, Ordering::AcqRel));
 }

@@ -246,10 +246,10 @@ impl GuestProc {
 }
 
 impl Mapper for GuestProc {
-    fn map(&self, addr: u64, len: u64, fd: RawFd) -> bool {
+    fn map(&self, addr: u64, len: u64, fd: RawFd, lazy: bool) -> bool {
         self.op(
             Op {
-                kind: OP_MAP,
+                kind: if lazy { OP_MAP_LAZY } else { OP_MAP },
                 addr,
                 len,
             },

@@ -48,6 +48,10 @@ pub struct Down {
 pub const OP_MAP: u64 = 1;
 /// Op: make `[addr, addr + len)` an inaccessible reservation again.
 pub const OP_UNMAP: u64 = 2;
+/// Op: map the attached memfd of a lazy chunk at `addr` for `len` bytes: its page states follow
+/// the bytes (`crate::memory::lazy_memfd_len`); written pages read-write, the rest inaccessible
+/// until the guest's first write to them.
+pub const OP_MAP_LAZY: u64 = 3;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]

@@ -5,7 +5,8 @@
 //! ```text
 //! abi-probe              the cases
 //! abi-probe --fault KIND one fault that halts the real machine (freestanding build only):
-//!                        null | read-before-write | stack-overflow | unknown-syscall
+//!                        null | read-before-write | stack-overflow | unknown-syscall |
+//!                        chunk-read-before-write
 //! ```
 
 use libeurali::abi::{Call, Registers};
@@ -264,6 +265,7 @@ fn fault(kind: &str) {
                     }
                     core::hint::black_box(deep(core::hint::black_box(100_000)));
                 }
+                "chunk-read-before-write" => chunk_read_before_write(),
                 "unknown-syscall" => {
                     let mut r = Registers {
                         rax: 99,
@@ -276,4 +278,43 @@ fn fault(kind: &str) {
         }
     }
     println!("fault {kind:?} did not fault here");
+}
+
+/// A lazy chunk of two pages: the first written, then the chunk moved to a thread, which reads
+/// the written page (it must not fault, and holds what was written and garbage around it) and
+/// then the never-written one (the kernel's freeze).
+#[cfg(target_os = "none")]
+fn chunk_read_before_write() {
+    let r = raw(Call::Malloc {
+        pages: 2,
+        max_physaddr: 0,
+    });
+    if r.rax & 0x7F != 0 {
+        println!("malloc failed: {}", r.rax & 0x7F);
+        return;
+    }
+    let base = r.rdi;
+    // Safety: the first page of the fresh chunk, written before anything reads it.
+    unsafe { core::ptr::write_volatile(base as *mut u64, 0x1122_3344) };
+    // Safety: the chunk is ours and moves with the message below.
+    let c = unsafe { MemoryChunk::from_raw(base) };
+    let (mine, theirs) = new_rendezvous().expect("rendezvous");
+    let t = std::thread::spawn(move || {
+        let Ok(Message::Long(1, _, Word::Chunk(c))) = receive(&theirs) else {
+            println!("BAD: no chunk");
+            return;
+        };
+        let at = c.into_raw();
+        // Safety: page 0 was written by the sender; page 1 never was (this is the fault).
+        unsafe {
+            let word = core::ptr::read_volatile(at as *const u64);
+            let after = core::ptr::read_volatile((at + 8) as *const u8);
+            if word != 0x1122_3344 || after == 0 {
+                println!("BAD: written page after the move: {word:#x}, {after:#x}");
+            }
+            core::ptr::read_volatile((at + 4096) as *const u64);
+        }
+    });
+    send(&mine, Message::Long(1, Word::Value(8192), Word::Chunk(c))).expect("send chunk");
+    let _ = t.join();
 }
