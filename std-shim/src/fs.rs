@@ -70,6 +70,10 @@ impl FileType {
     pub fn is_symlink(&self) -> bool {
         false
     }
+    /// A device such as `/dev/null` or `/dev/console` (Unix's `is_char_device`).
+    pub fn is_device(&self) -> bool {
+        self.kind == Kind::Device
+    }
 }
 
 impl Metadata {
@@ -362,7 +366,7 @@ pub fn remove_dir_all<P: AsRef<Path>>(path: P) -> io::Result<()> {
         };
         match e.kind {
             Kind::Dir => remove_dir_all(Path::new(&child))?,
-            Kind::File => client::remove_file(&child).map_err(err)?,
+            Kind::File | Kind::Device => client::remove_file(&child).map_err(err)?,
         }
     }
     client::remove_dir(&p).map_err(err)

@@ -10,7 +10,8 @@
 //! - [`proto`]: the file protocol's wire (tags, postcard bodies, typed errors), documented there.
 //! - [`client`]: opening through the mount table, sessions, one-shot operations.
 //! - [`server`]: the file-server framework (a [`server::FileSystem`] trait and one loop), and
-//!   [`ramdisk`] and [`view`] (a read-only proxy) on it.
+//!   [`ramdisk`], [`view`] (a read-only proxy) and [`device`] (`/dev/null`, `/dev/console`) on
+//!   it.
 //! - [`ns`]: mount/umount/list/bind for this process, the namespace spec format, and the
 //!   builder that turns a spec into an exec parameter string.
 //! - [`users`]: the users file and its salted password hashes.
@@ -22,6 +23,7 @@
 extern crate alloc;
 
 pub mod client;
+pub mod device;
 pub mod ns;
 pub mod path;
 pub mod proto;

@@ -149,12 +149,18 @@ pub enum Reply {
     Done,
 }
 
-/// File or directory.
+/// File, directory or device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Kind {
     File,
     Dir,
+    /// A character device ([`crate::device`]): reads ignore the offset, may block, and return
+    /// at most [`MAX_DEVICE_IO`] bytes; an empty read is the end of its stream.
+    Device,
 }
+
+/// Largest read a device session answers in one message.
+pub const MAX_DEVICE_IO: usize = 64 * 1024;
 
 /// Metadata. Times are not kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -118,7 +118,8 @@ impl<F: FileSystem> Server<F> {
         &self.ctx.fs
     }
 
-    /// Serves the mount protocol on `mount` until every other reference to it is gone.
+    /// Serves the mount protocol on `mount` until every other reference to it is gone; then
+    /// wakes the sessions whose clients are gone too, so that they end (see [`Server::sweep`]).
     pub fn serve(&self, mount: &Handle) {
         mount_loop(
             &self.ctx,
@@ -127,7 +128,8 @@ impl<F: FileSystem> Server<F> {
                 root: Vec::new(),
                 readonly: false,
             }),
-        )
+        );
+        sweep(&self.ctx);
     }
 
     /// Starts [`Server::serve`] on a new thread of this process.
@@ -353,12 +355,13 @@ fn node_request<F: FileSystem>(
                 return Err(FsError::Denied);
             }
             let meta = fs.stat(node)?;
-            if meta.kind == Kind::Dir {
-                return Err(FsError::IsDir);
-            }
-            let want = (max as usize)
-                .min(MAX_IO)
-                .min(meta.len.saturating_sub(offset) as usize);
+            let want = match meta.kind {
+                Kind::Dir => return Err(FsError::IsDir),
+                Kind::Device => (max as usize).min(MAX_DEVICE_IO),
+                Kind::File => (max as usize)
+                    .min(MAX_IO)
+                    .min(meta.len.saturating_sub(offset) as usize),
+            };
             if want == 0 {
                 return Ok(Message::Short(FS_OK, 0, 0));
             }
