@@ -637,7 +637,10 @@ mod tests {
 
     /// Records what a guest's agent would be asked to map.
     #[derive(Debug, Default)]
-    struct Recorder(std::sync::Mutex<Vec<(u64, u64, bool, Vec<u8>)>>);
+    struct Recorder(std::sync::Mutex<Vec<Mapped>>);
+
+    /// One map call: address, length, lazy, the page states the memfd held.
+    type Mapped = (u64, u64, bool, Vec<u8>);
 
     impl Mapper for Recorder {
         fn map(&self, addr: u64, len: u64, fd: RawFd, lazy: bool) -> bool {
