@@ -38,7 +38,7 @@ fn bin_dir() -> Option<PathBuf> {
 }
 
 /// Runs `eurali ARGS` with `input` on stdin, failing the test if it takes over 30 s.
-fn eurali(args: &[&str], input: &str) -> Run {
+fn eurali(args: &[&str], input: impl AsRef<[u8]>) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_eurali"));
     if let Some(g) = kernel_stub::hosted::guest_loader() {
         cmd.env("EURALI_GUEST", g);
@@ -51,9 +51,9 @@ fn eurali(args: &[&str], input: &str) -> Run {
         .spawn()
         .expect("start eurali");
     let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_string();
+    let input = input.as_ref().to_vec();
     let feeder = std::thread::spawn(move || {
-        let _ = stdin.write_all(input.as_bytes());
+        let _ = stdin.write_all(&input);
     });
     let start = Instant::now();
     loop {
@@ -75,7 +75,7 @@ fn eurali(args: &[&str], input: &str) -> Run {
     }
 }
 
-fn hosted(dir: &std::path::Path, args: &[&str], input: &str) -> Run {
+fn hosted(dir: &std::path::Path, args: &[&str], input: impl AsRef<[u8]>) -> Run {
     let d = dir.to_str().unwrap();
     let mut all = vec!["--hosted", d];
     all.extend_from_slice(args);
@@ -125,6 +125,30 @@ fn abi_edge_cases_are_the_same_in_both_modes() {
     let r = hosted(&dir, &["abi-probe"], "");
     assert_eq!(r.stdout, abi_probe::EXPECTED, "hosted; stderr: {}", r.stderr);
     assert_eq!(r.code, Some(0));
+}
+
+/// The 4 KiB args + env limit (a halt on both stubs) and an odd entry RSP (the child's `_start`
+/// aligns it): abi-probe execs its own image, which it reads from stdin.
+#[test]
+fn exec_limits_are_the_same_in_both_modes() {
+    let check = |mode: &str, r: Run| {
+        assert_eq!(r.stdout, abi_probe::EXEC_EXPECTED, "{mode}; stderr: {}", r.stderr);
+        assert_eq!(r.code, Some(125), "{mode}; stderr: {}", r.stderr);
+        assert!(
+            r.stderr.contains("MACHINE HALT")
+                && r.stderr.contains("program \"abi-probe\"")
+                && r.stderr.contains(
+                    "exec with 4100 bytes of args and 0 of env, more than one page minus 8 (4088)"
+                ),
+            "{mode}: {}",
+            r.stderr
+        );
+    };
+    let image = kernel_stub::Kernel::program_image("abi-probe");
+    check("in-process", eurali(&["abi-probe", "--exec-limits"], image));
+    let Some(dir) = bin_dir() else { return };
+    let image = std::fs::read(dir.join("abi-probe")).unwrap();
+    check("hosted", hosted(&dir, &["abi-probe", "--exec-limits"], image));
 }
 
 #[test]

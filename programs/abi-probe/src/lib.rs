@@ -4,6 +4,10 @@
 //!
 //! ```text
 //! abi-probe              the cases
+//! abi-probe --exec-limits  exec with its own image (read from stdin to its end): a child with
+//!                        odd-sized args (an odd entry RSP), then args + env over one page minus
+//!                        8 bytes, which halts the real machine ([`EXEC_EXPECTED`] before it)
+//! abi-probe --child ...  what that child runs: formatted output, exit status 7
 //! abi-probe --fault KIND one fault that halts the real machine (freestanding build only):
 //!                        null | read-before-write | stack-overflow | unknown-syscall |
 //!                        chunk-read-before-write
@@ -27,8 +31,19 @@ chunk moved to a thread: ok
 chunk moved back: ok
 sent chunk unmapped in the sender: yes
 handle moved to a thread: ok
+chunks allocated before the slot limit: 511
+malloc at the slot limit: 9
 threads started before the limit: 63
 fork_thread at the limit: 4
+";
+
+/// What `--exec-limits` prints before its last exec halts the system.
+pub const EXEC_EXPECTED: &str = "\
+child entry RSP mod 16: 9
+child args: [\"abi-probe\", \"--child\", \"x\"]
+child fmt: [    42|ab  |0xff|1.50|-3e0]
+child exit status: 7
+exec with 4100 bytes of args: next
 ";
 
 fn code(e: Error) -> u8 {
@@ -47,6 +62,19 @@ pub fn main() {
     match args.get(1).map(String::as_str) {
         Some("--fault") => return fault(args.get(2).map(String::as_str).unwrap_or("")),
         Some("--bench-server") => return bench_server(),
+        Some("--exec-limits") => return exec_limits(),
+        Some("--child") => {
+            println!("child args: {:?}", &args[..]);
+            println!(
+                "child fmt: [{:>6}|{:<4}|{:#x}|{:.2}|{:e}]",
+                42,
+                "ab",
+                255,
+                core::hint::black_box(1.5f64),
+                core::hint::black_box(-3.0f64)
+            );
+            std::process::exit(7);
+        }
         Some("--bench-client") => {
             return bench_client(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(10_000));
         }
@@ -177,6 +205,26 @@ pub fn main() {
         "handle moved to a thread: {}",
         if ok { "ok" } else { "BAD" }
     );
+
+    // The chunk slot limit: 511 per process, shared by every chunk it holds (none now).
+    let mut held = Vec::new();
+    let last = loop {
+        let r = raw(Call::Malloc {
+            pages: 1,
+            max_physaddr: 0,
+        });
+        if r.rax & 0x7F != 0 || held.len() > 600 {
+            break r.rax & 0x7F;
+        }
+        held.push(r.rdi);
+    };
+    let count = held.len();
+    // Free them before printing: writing to stdout takes a chunk.
+    for addr in held {
+        raw(Call::Free { addr });
+    }
+    println!("chunks allocated before the slot limit: {count}");
+    println!("malloc at the slot limit: {last}");
 
     // The thread limit: 64 per process, this one included.
     let mut started = Vec::new();
@@ -317,4 +365,50 @@ fn chunk_read_before_write() {
     });
     send(&mine, Message::Long(1, Word::Value(8192), Word::Chunk(c))).expect("send chunk");
     let _ = t.join();
+}
+
+/// `--exec-limits`: see the crate doc.
+fn exec_limits() {
+    use std::io::Read;
+    let mut image = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut image) {
+        println!("cannot read the image from stdin: {e}");
+        return;
+    }
+    // Args "abi-probe\x03--child\x03x" (19 bytes) and no env: the entry RSP is the 16-aligned
+    // stack top minus 23 (§4.2), odd; the child's `_start` must align it.
+    let argv = ["abi-probe", "--child", "x"];
+    let args_len = argv.iter().map(|a| a.len() + 1).sum::<usize>() - 1;
+    let (_, _, rsp) = libeurali::params::block_layout(0x1000_0000, args_len, 0);
+    println!("child entry RSP mod 16: {}", rsp % 16);
+    match run_child(&image, &argv) {
+        Ok(code) => println!("child exit status: {code}"),
+        Err(e) => println!("child: exec failed: {e}"),
+    }
+    // Args + env over 4096 - 8 bytes: the kernel writes past the stack page and the machine
+    // halts (the stub reports it; nothing after this line runs).
+    let long = "y".repeat(4100 - "abi-probe\x03--child\x03".len());
+    println!("exec with 4100 bytes of args: next");
+    let r = run_child(&image, &["abi-probe", "--child", &long]);
+    println!("exec with 4100 bytes of args did not halt: {r:?}");
+}
+
+/// Execs `image` with `argv` in a new namespace holding only its status mount, our stdout as its
+/// stdout (stderr shares it), and waits for its exit status.
+fn run_child(image: &[u8], argv: &[&str]) -> Result<i64, Error> {
+    let (status, status_child) = new_rendezvous()?;
+    let (_input, child_in) = new_rendezvous()?;
+    let out = std::rt::stdout_handle().ok_or(Error::Closed)?;
+    let params = libeurali::params::ExecParams::new()
+        .new_namespace()
+        .mount(status_child.raw(), "/.eurali/status")?
+        .args(argv)?
+        .finish()?;
+    // The kernel takes the status handle by number through the parameter string.
+    status_child.into_raw();
+    libeurali::exec(image, child_in, out, &params, false)?;
+    match receive(&status)? {
+        Message::Short(libeurali::msgtype::EXIT_STATUS, code, _) => Ok(code as u32 as i32 as i64),
+        _ => Err(Error::Other(0)),
+    }
 }
