@@ -5,7 +5,8 @@
 //! segment inside `[0x20_0000, 0x04FF_F000)` (below the KernelInfo page and the kernel image),
 //! with `p_filesz <= p_memsz` and its file bytes inside the file; no two segments touching the
 //! same 4 KiB page. Other program headers are ignored, as the kernel ignores them. It never
-//! panics on any input.
+//! panics on any input. [`Image::entry_segment`] is the one rule the kernel does not check (it
+//! jumps to `e_entry` wherever it points) but `check-elf` does.
 
 use crate::abi::layout::{ELF_WINDOW_START, KERNEL_INFO, PAGE_SIZE};
 
@@ -50,6 +51,15 @@ impl Image {
     pub fn loads(&self) -> &[Load] {
         &self.loads[..self.count]
     }
+
+    /// The executable segment whose file bytes hold the entry point, if one does. The kernel
+    /// does not check this: an entry anywhere else runs garbage (or .bss) and soon halts the
+    /// machine.
+    pub fn entry_segment(&self) -> Option<usize> {
+        self.loads().iter().position(|l| {
+            l.flags & PF_X != 0 && self.entry >= l.vaddr && self.entry - l.vaddr < l.filesz
+        })
+    }
 }
 
 /// Why the kernel refuses a file (exec returns 8, THREAD).
@@ -70,8 +80,8 @@ pub enum ElfError {
     FileSizeAboveMemSize(usize),
     /// Segment index: its bytes run past the end of the file.
     PastEndOfFile(usize),
-    /// Two segment indexes touching one page.
-    SharedPage(usize, usize),
+    /// Two segment indexes touching one page, and the page's address.
+    SharedPage(usize, usize, u64),
 }
 
 impl core::fmt::Display for ElfError {
@@ -92,7 +102,9 @@ impl core::fmt::Display for ElfError {
             ),
             ElfError::FileSizeAboveMemSize(i) => write!(f, "PT_LOAD {i} has p_filesz > p_memsz"),
             ElfError::PastEndOfFile(i) => write!(f, "PT_LOAD {i} reads past the end of the file"),
-            ElfError::SharedPage(i, j) => write!(f, "PT_LOAD {i} and {j} touch the same 4 KiB page"),
+            ElfError::SharedPage(i, j, page) => {
+                write!(f, "PT_LOAD {i} and {j} touch the same 4 KiB page {page:#x}")
+            }
         }
     }
 }
@@ -192,7 +204,7 @@ pub fn check_loads(loads: &[Load], file_len: u64) -> Result<(), ElfError> {
                 && a0 <= b1
                 && b0 <= a1
             {
-                return Err(ElfError::SharedPage(i, j));
+                return Err(ElfError::SharedPage(i, j, a0.max(b0) * PAGE_SIZE));
             }
         }
     }
@@ -263,7 +275,18 @@ mod tests {
         );
         assert_eq!(
             parse(&elf(&[(0x40_0000, 0x100, 0), (0x40_0800, 0x100, 0)])),
-            Err(ElfError::SharedPage(0, 1))
+            Err(ElfError::SharedPage(0, 1, 0x40_0000))
         );
+    }
+
+    #[test]
+    fn the_entry_must_lie_in_an_executable_segments_file_bytes() {
+        let mut b = elf(&[(0x40_1000, 0x100, 0x80)]);
+        assert_eq!(parse(&b).unwrap().entry_segment(), Some(0));
+        b[24..32].copy_from_slice(&0x40_1080u64.to_le_bytes()); // in .bss
+        assert_eq!(parse(&b).unwrap().entry_segment(), None);
+        let mut b = elf(&[(0x40_1000, 0x100, 0x80)]);
+        b[64 + 4] = 4; // read-only
+        assert_eq!(parse(&b).unwrap().entry_segment(), None);
     }
 }

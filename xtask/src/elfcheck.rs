@@ -7,6 +7,11 @@
 //! x87 state), so any instruction on MMX/XMM/YMM/ZMM/mask/x87 registers, or on the SSE control
 //! state, halts the machine or corrupts other threads.
 //!
+//! The loader's own rules (header, PT_LOAD window, shared pages, file bytes, and an entry inside
+//! an executable segment) are `libeurali::elf`'s, the very parser the hosted stub loads with;
+//! this module adds what only a build check can see: no PT_INTERP/PT_DYNAMIC/PT_TLS, no
+//! relocation or dynamic sections, the instruction scan, and the size limit.
+//!
 //! [`check`] returns every problem of one file's bytes; it never panics on any input.
 
 use crate::Result;
@@ -14,7 +19,7 @@ use iced_x86::{
     Decoder, DecoderOptions, Formatter, Instruction, InstructionInfoFactory, IntelFormatter,
     Mnemonic, Register,
 };
-use libeurali::abi::layout::{ELF_WINDOW_START, KERNEL_INFO, PAGE_SIZE};
+use libeurali::elf::ElfError;
 use object::LittleEndian as LE;
 use object::elf;
 use object::read::elf::{FileHeader, ProgramHeader, SectionHeader};
@@ -24,32 +29,6 @@ use std::path::PathBuf;
 pub const MAX_FILE_SIZE: usize = 512 * 1024;
 /// How many offending instructions a report shows per file.
 const MAX_REPORTED_INSTRUCTIONS: usize = 8;
-/// `e_ident`: its length and the positions of the class and data-encoding bytes.
-const EI_NIDENT: usize = 16;
-const EI_CLASS: usize = 4;
-const EI_DATA: usize = 5;
-
-/// One PT_LOAD segment.
-#[derive(Clone, Copy, Debug)]
-struct Load {
-    vaddr: u64,
-    memsz: u64,
-    filesz: u64,
-    offset: u64,
-    flags: u32,
-}
-
-impl Load {
-    fn end(&self) -> Option<u64> {
-        self.vaddr.checked_add(self.memsz)
-    }
-
-    /// First and last 4 KiB page numbers the segment touches.
-    fn pages(&self) -> Option<(u64, u64)> {
-        let last = self.end()?.checked_sub(1)?;
-        Some((self.vaddr / PAGE_SIZE, last / PAGE_SIZE))
-    }
-}
 
 /// Bytes of each kind of loaded segment, for the size table.
 pub struct SegmentSizes {
@@ -104,50 +83,35 @@ pub fn check(bytes: &[u8]) -> Vec<String> {
     problems
 }
 
-/// The header, segment and section checks, then the instruction scan. `Err` for a file that
-/// cannot be parsed far enough to go on.
+/// The loader's rules (`libeurali::elf`), then the program header, section and instruction
+/// checks of a build. `Err` for a file that cannot be parsed far enough to go on.
 fn check_structure(bytes: &[u8], problems: &mut Vec<String>) -> std::result::Result<(), String> {
-    if !bytes.starts_with(&elf::ELFMAG) {
-        return Err("not an ELF file (bad magic)".into());
-    }
-    let ident = bytes
-        .get(..EI_NIDENT)
-        .ok_or("too short for an ELF header")?;
-    if ident[EI_CLASS] != elf::ELFCLASS64.0 {
-        return Err("not ELF64".into());
-    }
-    if ident[EI_DATA] != elf::ELFDATA2LSB.0 {
-        return Err("not little-endian".into());
+    match libeurali::elf::parse(bytes) {
+        Ok(image) => {
+            if image.entry_segment().is_none() {
+                problems.push(format!(
+                    "entry {:#x} is not inside the file bytes of an executable PT_LOAD",
+                    image.entry
+                ));
+            }
+        }
+        // Not an ELF64 little-endian file at all: nothing more can be read.
+        Err(
+            e @ (ElfError::BadMagic
+            | ElfError::TooShort
+            | ElfError::NotElf64
+            | ElfError::NotLittleEndian),
+        ) => return Err(e.to_string()),
+        Err(e) => problems.push(format!("the kernel's loader refuses it: {e}")),
     }
     let header =
         elf::FileHeader64::<LE>::parse(bytes).map_err(|e| format!("bad ELF header: {e}"))?;
     let e = LE;
-    if header.e_machine(e) != elf::EM_X86_64 {
-        problems.push(format!(
-            "machine is {}, not x86-64 (EM_X86_64 = 62)",
-            header.e_machine(e)
-        ));
-    }
-    if header.e_type(e) != elf::ET_EXEC {
-        problems.push(format!(
-            "type is {}, not ET_EXEC = 2 (static, non-PIE executables only)",
-            header.e_type(e)
-        ));
-    }
-
     let phdrs = header
         .program_headers(e, bytes)
         .map_err(|err| format!("bad program headers: {err}"))?;
-    let mut loads = Vec::new();
     for ph in phdrs {
         match ph.p_type(e) {
-            elf::PT_LOAD => loads.push(Load {
-                vaddr: ph.p_vaddr(e),
-                memsz: ph.p_memsz(e),
-                filesz: ph.p_filesz(e),
-                offset: ph.p_offset(e),
-                flags: ph.p_flags(e).0,
-            }),
             elf::PT_INTERP => problems.push("has PT_INTERP (no dynamic loader exists)".into()),
             elf::PT_DYNAMIC => problems.push("has PT_DYNAMIC (no dynamic linking exists)".into()),
             elf::PT_TLS => {
@@ -156,7 +120,6 @@ fn check_structure(bytes: &[u8], problems: &mut Vec<String>) -> std::result::Res
             _ => {}
         }
     }
-    check_loads(&loads, bytes.len() as u64, header.e_entry(e), problems);
 
     let sections = header
         .sections(e, bytes)
@@ -189,58 +152,6 @@ fn check_structure(bytes: &[u8], problems: &mut Vec<String>) -> std::result::Res
             .push("no executable section headers, so the code cannot be checked for SSE".into());
     }
     Ok(())
-}
-
-fn check_loads(loads: &[Load], file_len: u64, entry: u64, problems: &mut Vec<String>) {
-    if loads.is_empty() {
-        problems.push("no PT_LOAD segment".into());
-    }
-    for (i, l) in loads.iter().enumerate() {
-        let what = format!(
-            "PT_LOAD {i} [{:#x}, {:#x})",
-            l.vaddr,
-            l.vaddr.wrapping_add(l.memsz)
-        );
-        match l.end() {
-            Some(end) if l.vaddr >= ELF_WINDOW_START && end <= KERNEL_INFO => {}
-            _ => problems.push(format!(
-                "{what} is outside the ELF window [{ELF_WINDOW_START:#x}, {KERNEL_INFO:#x})"
-            )),
-        }
-        if l.filesz > l.memsz {
-            problems.push(format!(
-                "{what} has p_filesz {:#x} > p_memsz {:#x}",
-                l.filesz, l.memsz
-            ));
-        }
-        if l.offset.checked_add(l.filesz).is_none_or(|e| e > file_len) {
-            problems.push(format!("{what} reads past the end of the file"));
-        }
-        if l.memsz == 0 {
-            problems.push(format!("{what} is empty"));
-        }
-    }
-    for (i, a) in loads.iter().enumerate() {
-        for (j, b) in loads.iter().enumerate().skip(i + 1) {
-            if let (Some((a0, a1)), Some((b0, b1))) = (a.pages(), b.pages())
-                && a0 <= b1
-                && b0 <= a1
-            {
-                problems.push(format!(
-                    "PT_LOAD {i} and {j} touch the same 4 KiB page {:#x}",
-                    a0.max(b0) * PAGE_SIZE
-                ));
-            }
-        }
-    }
-    let in_code = loads
-        .iter()
-        .any(|l| l.flags & elf::PF_X.0 != 0 && entry >= l.vaddr && entry - l.vaddr < l.filesz);
-    if !in_code {
-        problems.push(format!(
-            "entry {entry:#x} is not inside the file bytes of an executable PT_LOAD"
-        ));
-    }
 }
 
 /// Decodes `code` (loaded at `addr`) and records instructions the kernel cannot run.
@@ -340,6 +251,11 @@ pub fn segment_sizes(bytes: &[u8]) -> Option<SegmentSizes> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use libeurali::abi::layout::PAGE_SIZE;
+
+    /// `e_ident`: the positions of the class and data-encoding bytes.
+    const EI_CLASS: usize = 4;
+    const EI_DATA: usize = 5;
 
     /// A segment of a hand-made test ELF: `code` bytes at `vaddr` (memsz = len + bss).
     struct Seg {
