@@ -14,5 +14,7 @@ pub fn programs() -> Vec<(&'static str, ProgramEntry)> {
         eurali_std::program_entry!("hello", hello::main),
         eurali_std::program_entry!("echo", echo::main),
         eurali_std::program_entry!("abi-probe", abi_probe::main),
+        eurali_std::program_entry!("coreutils", coreutils::main),
+        eurali_std::program_entry!("sh", shell::main),
     ]
 }

@@ -378,6 +378,16 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A list that must hold at least one command (POSIX's compound_list).
+    fn nonempty_list(&mut self, terminators: &[&str]) -> Result<List, Error> {
+        let l = self.list(terminators)?;
+        if l.0.is_empty() {
+            self.skip_newlines();
+            return Err(self.unexpected());
+        }
+        Ok(l)
+    }
+
     fn and_or(&mut self, terminators: &[&str]) -> Result<AndOr, Error> {
         let first = self.pipeline(terminators)?;
         let mut rest = Vec::new();
@@ -492,7 +502,7 @@ impl<'a> Parser<'a> {
         self.skip_blank();
         if self.peek() == Some(b'(') {
             self.pos += 1;
-            let body = self.list(&[])?;
+            let body = self.nonempty_list(&[])?;
             self.skip_newlines();
             if self.peek() != Some(b')') {
                 return Err(if self.pos >= self.s.len() {
@@ -510,7 +520,7 @@ impl<'a> Parser<'a> {
         self.pos += word.len();
         Ok(Some(match word {
             "{" => {
-                let body = self.list(&["}"])?;
+                let body = self.nonempty_list(&["}"])?;
                 self.expect_reserved("}")?;
                 Compound::Group(body)
             }
@@ -518,15 +528,15 @@ impl<'a> Parser<'a> {
                 let mut branches = Vec::new();
                 let mut otherwise = None;
                 loop {
-                    let cond = self.list(&["then"])?;
+                    let cond = self.nonempty_list(&["then"])?;
                     self.expect_reserved("then")?;
-                    let body = self.list(&["elif", "else", "fi"])?;
+                    let body = self.nonempty_list(&["elif", "else", "fi"])?;
                     branches.push((cond, body));
                     match self.peek_reserved(&["elif", "else", "fi"]) {
                         Some("elif") => self.pos += 4,
                         Some("else") => {
                             self.pos += 4;
-                            otherwise = Some(self.list(&["fi"])?);
+                            otherwise = Some(self.nonempty_list(&["fi"])?);
                             self.expect_reserved("fi")?;
                             break;
                         }
@@ -543,9 +553,9 @@ impl<'a> Parser<'a> {
                 }
             }
             "while" | "until" => {
-                let condition = self.list(&["do"])?;
+                let condition = self.nonempty_list(&["do"])?;
                 self.expect_reserved("do")?;
-                let body = self.list(&["done"])?;
+                let body = self.nonempty_list(&["done"])?;
                 self.expect_reserved("done")?;
                 Compound::Loop {
                     until: word == "until",
@@ -590,7 +600,7 @@ impl<'a> Parser<'a> {
                 }
                 self.skip_newlines();
                 self.expect_reserved("do")?;
-                let body = self.list(&["done"])?;
+                let body = self.nonempty_list(&["done"])?;
                 self.expect_reserved("done")?;
                 Compound::For { name, words, body }
             }

@@ -1,0 +1,1217 @@
+//! The interpreter: runs parsed scripts.
+//!
+//! Execution model (eurali has no fork): builtins, functions and compound commands run inside
+//! the shell's process; external programs are started with `std::process::Command` in the
+//! shell's namespace. A pipeline connects its stages with std-shim pipes; a stage that is not an
+//! external program runs on a thread of the shell with a copy of the shell's state (a subshell,
+//! as POSIX has it). A command substitution runs like a subshell whose stdout is a pipe read to
+//! the end by a helper thread.
+//!
+//! Limitation: the working directory is the process's (`std::env::set_current_dir`), so a `cd`
+//! inside a pipeline stage or `( … )` is seen by the rest of the shell.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{File, OpenOptions};
+use std::io::{self, PipeReader, PipeWriter, Read, Write};
+use std::process::{Command as Process, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crate::expand::{self, Context};
+use crate::parse::{
+    self, AndOr, Command, Compound, Connector, List, Pipeline, Redirect, RedirectOp, Simple,
+};
+
+/// Deepest nesting of function calls and `source`.
+pub const MAX_CALL_DEPTH: usize = 100;
+
+/// A file shared by the redirections that name it (one offset, as a Unix dup shares it).
+pub type Shared = Arc<Mutex<File>>;
+
+/// Where a command reads.
+pub enum In {
+    /// The shell's own stdin.
+    Inherit,
+    File(Shared),
+    Pipe(PipeReader),
+    /// Nothing (EOF at once).
+    Null,
+}
+
+/// Where a command writes.
+pub enum Out {
+    /// The shell's own stdout (for fd 1) or stderr (for fd 2).
+    Inherit(u32),
+    File(Shared),
+    Pipe(PipeWriter),
+}
+
+/// A command's three streams.
+pub struct Streams {
+    pub stdin: In,
+    pub stdout: Out,
+    pub stderr: Out,
+}
+
+impl Streams {
+    pub fn inherit() -> Streams {
+        Streams {
+            stdin: In::Inherit,
+            stdout: Out::Inherit(1),
+            stderr: Out::Inherit(2),
+        }
+    }
+
+    fn try_clone(&self) -> io::Result<Streams> {
+        Ok(Streams {
+            stdin: self.stdin.try_clone()?,
+            stdout: self.stdout.try_clone()?,
+            stderr: self.stderr.try_clone()?,
+        })
+    }
+}
+
+impl In {
+    fn try_clone(&self) -> io::Result<In> {
+        Ok(match self {
+            In::Inherit => In::Inherit,
+            In::Null => In::Null,
+            In::File(f) => In::File(f.clone()),
+            In::Pipe(p) => In::Pipe(p.try_clone()?),
+        })
+    }
+
+    /// The child's end; a file is fed through a pipe by a pump thread (joined after the child).
+    fn stdio(self, pumps: &mut Vec<JoinHandle<()>>) -> io::Result<Stdio> {
+        Ok(match self {
+            In::Inherit => Stdio::inherit(),
+            In::Null => Stdio::null(),
+            In::Pipe(p) => Stdio::from(p),
+            In::File(f) => {
+                let (r, mut w) = io::pipe()?;
+                pumps.push(std::thread::Builder::new().spawn(move || {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    loop {
+                        let n = match f.lock().map(|mut f| f.read(&mut buf)) {
+                            Ok(Ok(n)) if n > 0 => n,
+                            _ => return,
+                        };
+                        if w.write_all(&buf[..n]).is_err() {
+                            return;
+                        }
+                    }
+                })?);
+                Stdio::from(r)
+            }
+        })
+    }
+}
+
+impl Out {
+    fn try_clone(&self) -> io::Result<Out> {
+        Ok(match self {
+            Out::Inherit(fd) => Out::Inherit(*fd),
+            Out::File(f) => Out::File(f.clone()),
+            Out::Pipe(p) => Out::Pipe(p.try_clone()?),
+        })
+    }
+
+    /// The child's end; a file is written through a pipe by a pump thread.
+    fn stdio(self, pumps: &mut Vec<JoinHandle<()>>) -> io::Result<Stdio> {
+        Ok(match self {
+            Out::Inherit(_) => Stdio::inherit(),
+            Out::Pipe(p) => Stdio::from(p),
+            Out::File(f) => {
+                let (mut r, w) = io::pipe()?;
+                pumps.push(std::thread::Builder::new().spawn(move || {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    loop {
+                        let n = match r.read(&mut buf) {
+                            Ok(n) if n > 0 => n,
+                            _ => return,
+                        };
+                        if f.lock().map(|mut f| f.write_all(&buf[..n])).is_err() {
+                            return;
+                        }
+                    }
+                })?);
+                Stdio::from(w)
+            }
+        })
+    }
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Out::Inherit(2) => io::stderr().write(buf),
+            Out::Inherit(_) => io::stdout().write(buf),
+            Out::File(f) => f.lock().map_err(|_| io::Error::other("lock"))?.write(buf),
+            Out::Pipe(p) => p.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Out::Inherit(2) => Ok(()),
+            Out::Inherit(_) => io::stdout().flush(),
+            Out::File(f) => f.lock().map_err(|_| io::Error::other("lock"))?.flush(),
+            Out::Pipe(p) => p.flush(),
+        }
+    }
+}
+
+impl Read for In {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            In::Inherit => io::stdin().read(buf),
+            In::Null => Ok(0),
+            In::File(f) => f.lock().map_err(|_| io::Error::other("lock"))?.read(buf),
+            In::Pipe(p) => p.read(buf),
+        }
+    }
+}
+
+/// How control leaves a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    Next,
+    Break(usize),
+    Continue(usize),
+    Return,
+    Exit(i32),
+}
+
+/// The shell's state.
+#[derive(Clone)]
+pub struct Shell {
+    vars: BTreeMap<String, String>,
+    exported: BTreeSet<String>,
+    /// `$0`.
+    pub name: String,
+    positional: Vec<String>,
+    /// `$?`.
+    pub status: i32,
+    functions: BTreeMap<String, Command>,
+    depth: usize,
+    loops: usize,
+    /// Lines entered interactively (for the `history` builtin).
+    pub history: Vec<String>,
+}
+
+impl Default for Shell {
+    fn default() -> Self {
+        Shell::new()
+    }
+}
+
+impl Shell {
+    /// A shell whose variables start as the process's environment (all exported).
+    pub fn new() -> Shell {
+        let mut s = Shell {
+            vars: BTreeMap::new(),
+            exported: BTreeSet::new(),
+            name: "sh".into(),
+            positional: Vec::new(),
+            status: 0,
+            functions: BTreeMap::new(),
+            depth: 0,
+            loops: 0,
+            history: Vec::new(),
+        };
+        for (k, v) in std::env::vars() {
+            s.exported.insert(k.clone());
+            s.vars.insert(k, v);
+        }
+        s.vars.entry("PATH".into()).or_insert_with(|| "/bin".into());
+        if let Ok(cwd) = std::env::current_dir() {
+            s.vars
+                .insert("PWD".into(), cwd.to_string_lossy().into_owned());
+        }
+        s
+    }
+
+    pub fn set_positional(&mut self, args: Vec<String>) {
+        self.positional = args;
+    }
+
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    pub fn set_var(&mut self, name: &str, value: &str) {
+        self.vars.insert(name.to_string(), value.to_string());
+        if name == "PWD" || self.exported.contains(name) {
+            // The environment children inherit is rebuilt from `exported` at each spawn; PWD
+            // also drives std-shim's idea of the working directory.
+            if name == "PWD" {
+                // Safety (std 2024 signature): the shell is single-threaded here.
+                unsafe { std::env::set_var("PWD", value) };
+            }
+        }
+    }
+
+    /// Parses and runs `src`; returns the exit status, and whether `exit` was called.
+    pub fn run_script(&mut self, src: &str, io: &mut Streams) -> (i32, bool) {
+        match parse::parse(src) {
+            Ok(list) => {
+                let flow = self.list(&list, io);
+                match flow {
+                    Flow::Exit(code) => (code, true),
+                    _ => (self.status, false),
+                }
+            }
+            Err(e) => {
+                let _ = writeln!(io.stderr, "{}: {e}", self.name);
+                self.status = 2;
+                (2, false)
+            }
+        }
+    }
+
+    fn list(&mut self, list: &List, io: &mut Streams) -> Flow {
+        for item in &list.0 {
+            let f = self.and_or(item, io);
+            if f != Flow::Next {
+                return f;
+            }
+        }
+        Flow::Next
+    }
+
+    fn and_or(&mut self, a: &AndOr, io: &mut Streams) -> Flow {
+        if a.background {
+            let _ = writeln!(
+                io.stderr,
+                "{}: background jobs (&) are not supported; running in the foreground",
+                self.name
+            );
+        }
+        let f = self.pipeline(&a.first, io);
+        if f != Flow::Next {
+            return f;
+        }
+        for (c, p) in &a.rest {
+            let run = match c {
+                Connector::And => self.status == 0,
+                Connector::Or => self.status != 0,
+            };
+            if run {
+                let f = self.pipeline(p, io);
+                if f != Flow::Next {
+                    return f;
+                }
+            }
+        }
+        Flow::Next
+    }
+
+    fn pipeline(&mut self, p: &Pipeline, io: &mut Streams) -> Flow {
+        let flow = if p.commands.len() == 1 {
+            self.command(&p.commands[0], io)
+        } else {
+            self.status = self.run_pipeline(&p.commands, io);
+            Flow::Next
+        };
+        if p.negate {
+            self.status = (self.status == 0) as i32;
+        }
+        flow
+    }
+
+    /// Runs the stages of a pipeline concurrently; returns the last stage's status.
+    fn run_pipeline(&mut self, cmds: &[Command], io: &mut Streams) -> i32 {
+        enum Running {
+            Child(Job),
+            Thread(std::thread::JoinHandle<i32>),
+            Done(i32),
+        }
+        let mut running = Vec::new();
+        let mut next_in: Option<In> = None;
+        for (i, cmd) in cmds.iter().enumerate() {
+            let last = i + 1 == cmds.len();
+            let stdin = match next_in.take() {
+                Some(s) => s,
+                None => match io.stdin.try_clone() {
+                    Ok(s) => s,
+                    Err(e) => return self.fail(io, "pipe", &e),
+                },
+            };
+            let stdout = if last {
+                match io.stdout.try_clone() {
+                    Ok(o) => o,
+                    Err(e) => return self.fail(io, "pipe", &e),
+                }
+            } else {
+                match io::pipe() {
+                    Ok((r, w)) => {
+                        next_in = Some(In::Pipe(r));
+                        Out::Pipe(w)
+                    }
+                    Err(e) => return self.fail(io, "pipe", &e),
+                }
+            };
+            let stderr = match io.stderr.try_clone() {
+                Ok(e) => e,
+                Err(e) => return self.fail(io, "pipe", &e),
+            };
+            let mut streams = Streams {
+                stdin,
+                stdout,
+                stderr,
+            };
+            // An external simple command without redirections of its own runs as a process;
+            // everything else on a thread with a copy of the shell.
+            match self.external(cmd) {
+                Some((argv, env)) => match self.spawn(&argv, &env, streams) {
+                    Ok(c) => running.push(Running::Child(c)),
+                    Err(code) => running.push(Running::Done(code)),
+                },
+                None => {
+                    let mut sub = self.clone();
+                    let cmd = cmd.clone();
+                    let t = std::thread::Builder::new().spawn(move || {
+                        sub.command(&cmd, &mut streams);
+                        let _ = streams.stdout.flush();
+                        sub.status
+                    });
+                    match t {
+                        Ok(t) => running.push(Running::Thread(t)),
+                        Err(e) => {
+                            let _ = writeln!(
+                                io.stderr,
+                                "{}: cannot start a pipeline stage: {e}",
+                                self.name
+                            );
+                            running.push(Running::Done(1));
+                        }
+                    }
+                }
+            }
+        }
+        let mut status = 0;
+        for r in running {
+            status = match r {
+                Running::Child(j) => j.wait(),
+                Running::Thread(t) => t.join().unwrap_or(1),
+                Running::Done(code) => code,
+            };
+        }
+        status
+    }
+
+    /// If `cmd` is a plain external command (no function or builtin of that name, no
+    /// redirections, no assignments), its expanded argv and environment.
+    fn external(&mut self, cmd: &Command) -> Option<(Vec<String>, Vec<(String, String)>)> {
+        let Command::Simple(s) = cmd else { return None };
+        if !s.redirects.is_empty() || !s.assignments.is_empty() {
+            return None;
+        }
+        let first = s.words.first()?.as_literal()?;
+        if is_builtin(first) || self.functions.contains_key(first) {
+            return None;
+        }
+        let argv = self.expand_words(&s.words);
+        let env = self.child_env(&[]);
+        Some((argv, env))
+    }
+
+    fn fail(&mut self, io: &mut Streams, what: &str, e: &io::Error) -> i32 {
+        let _ = writeln!(io.stderr, "{}: {what}: {e}", self.name);
+        1
+    }
+
+    fn command(&mut self, cmd: &Command, io: &mut Streams) -> Flow {
+        match cmd {
+            Command::Simple(s) => self.simple(s, io),
+            Command::Function { name, body } => {
+                self.functions.insert(name.clone(), (**body).clone());
+                self.status = 0;
+                Flow::Next
+            }
+            Command::Compound(c, redirects) => {
+                if redirects.is_empty() {
+                    return self.compound(c, io);
+                }
+                match self.redirect(redirects, io) {
+                    Ok(mut streams) => {
+                        let f = self.compound(c, &mut streams);
+                        let _ = streams.stdout.flush();
+                        f
+                    }
+                    Err(msg) => {
+                        let _ = writeln!(io.stderr, "{}: {msg}", self.name);
+                        self.status = 1;
+                        Flow::Next
+                    }
+                }
+            }
+        }
+    }
+
+    fn compound(&mut self, c: &Compound, io: &mut Streams) -> Flow {
+        match c {
+            Compound::Group(l) => self.list(l, io),
+            Compound::Subshell(l) => {
+                let mut sub = self.clone();
+                let f = sub.list(l, io);
+                self.status = match f {
+                    Flow::Exit(code) => code,
+                    _ => sub.status,
+                };
+                Flow::Next
+            }
+            Compound::If {
+                branches,
+                otherwise,
+            } => {
+                for (cond, body) in branches {
+                    let f = self.list(cond, io);
+                    if f != Flow::Next {
+                        return f;
+                    }
+                    if self.status == 0 {
+                        return self.list(body, io);
+                    }
+                }
+                self.status = 0;
+                match otherwise {
+                    Some(body) => self.list(body, io),
+                    None => Flow::Next,
+                }
+            }
+            Compound::Loop {
+                until,
+                condition,
+                body,
+            } => {
+                self.loops += 1;
+                let mut status = 0;
+                let flow = loop {
+                    let f = self.list(condition, io);
+                    if f != Flow::Next {
+                        break f;
+                    }
+                    if (self.status == 0) == *until {
+                        break Flow::Next;
+                    }
+                    match self.list(body, io) {
+                        Flow::Break(n) if n > 1 => break Flow::Break(n - 1),
+                        Flow::Break(_) => {
+                            status = self.status;
+                            break Flow::Next;
+                        }
+                        Flow::Continue(n) if n > 1 => break Flow::Continue(n - 1),
+                        Flow::Next | Flow::Continue(_) => status = self.status,
+                        other => break other,
+                    }
+                };
+                self.loops -= 1;
+                self.status = status;
+                flow
+            }
+            Compound::For { name, words, body } => {
+                let items = match words {
+                    Some(ws) => self.expand_words(ws),
+                    None => self.positional.clone(),
+                };
+                self.loops += 1;
+                self.status = 0;
+                let mut flow = Flow::Next;
+                for item in items {
+                    self.set_var(name, &item);
+                    match self.list(body, io) {
+                        Flow::Break(n) if n > 1 => {
+                            flow = Flow::Break(n - 1);
+                            break;
+                        }
+                        Flow::Break(_) => break,
+                        Flow::Continue(n) if n > 1 => {
+                            flow = Flow::Continue(n - 1);
+                            break;
+                        }
+                        Flow::Next | Flow::Continue(_) => {}
+                        other => {
+                            flow = other;
+                            break;
+                        }
+                    }
+                }
+                self.loops -= 1;
+                flow
+            }
+            Compound::Case { word, arms } => {
+                let value = self.expand_single(word);
+                self.status = 0;
+                for arm in arms {
+                    for p in &arm.patterns {
+                        let pat = {
+                            let mut ctx = Ctx { sh: self };
+                            expand::expand_pattern(p, &mut ctx)
+                        };
+                        if pat.matches(&value) {
+                            return self.list(&arm.body, io);
+                        }
+                    }
+                }
+                Flow::Next
+            }
+        }
+    }
+
+    fn expand_words(&mut self, words: &[parse::Word]) -> Vec<String> {
+        let mut ctx = Ctx { sh: self };
+        expand::expand_words(words, &mut ctx)
+    }
+
+    fn expand_single(&mut self, word: &parse::Word) -> String {
+        let mut ctx = Ctx { sh: self };
+        expand::expand_single(word, &mut ctx)
+    }
+
+    /// The environment for a child: exported variables plus the command's own assignments.
+    fn child_env(&self, extra: &[(String, String)]) -> Vec<(String, String)> {
+        let mut env: BTreeMap<String, String> = self
+            .exported
+            .iter()
+            .filter_map(|k| self.vars.get(k).map(|v| (k.clone(), v.clone())))
+            .collect();
+        for (k, v) in extra {
+            env.insert(k.clone(), v.clone());
+        }
+        env.into_iter().collect()
+    }
+
+    /// Opens a command's redirections on top of `io`.
+    fn redirect(&mut self, redirects: &[Redirect], io: &Streams) -> Result<Streams, String> {
+        let mut s = io.try_clone().map_err(|e| e.to_string())?;
+        for r in redirects {
+            let target = self.expand_single(&r.target);
+            let opened = match r.op {
+                RedirectOp::Read => {
+                    File::open(&target).map(|f| Some(Endpoint::In(In::File(share(f)))))
+                }
+                RedirectOp::Write => {
+                    File::create(&target).map(|f| Some(Endpoint::Out(Out::File(share(f)))))
+                }
+                RedirectOp::Append => OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(&target)
+                    .map(|f| Some(Endpoint::Out(Out::File(share(f))))),
+                RedirectOp::Dup => {
+                    let from = match target.as_str() {
+                        "0" => Endpoint::In(s.stdin.try_clone().map_err(|e| e.to_string())?),
+                        "1" => Endpoint::Out(s.stdout.try_clone().map_err(|e| e.to_string())?),
+                        "2" => Endpoint::Out(s.stderr.try_clone().map_err(|e| e.to_string())?),
+                        "-" => Endpoint::Closed,
+                        other => return Err(format!("{other}: bad file descriptor")),
+                    };
+                    Ok(Some(from))
+                }
+            };
+            let endpoint = opened.map_err(|e| format!("{target}: {}", describe(&e)))?;
+            match (r.fd, endpoint) {
+                (0, Some(Endpoint::In(i))) => s.stdin = i,
+                (0, Some(Endpoint::Closed)) => s.stdin = In::Null,
+                (1, Some(Endpoint::Out(o))) => s.stdout = o,
+                (2, Some(Endpoint::Out(o))) => s.stderr = o,
+                (1 | 2, Some(Endpoint::Closed)) => {
+                    let null = File::create("/dev/null").map(|f| Out::File(share(f)));
+                    match (r.fd, null) {
+                        (1, Ok(o)) => s.stdout = o,
+                        (_, Ok(o)) => s.stderr = o,
+                        (_, Err(e)) => {
+                            return Err(format!("cannot close fd {}: {}", r.fd, describe(&e)));
+                        }
+                    }
+                }
+                (fd, _) if fd > 2 => {
+                    return Err(format!("{fd}: only descriptors 0, 1 and 2 exist"));
+                }
+                (fd, _) => return Err(format!("{fd}: bad redirection")),
+            }
+        }
+        Ok(s)
+    }
+
+    fn simple(&mut self, s: &Simple, io: &mut Streams) -> Flow {
+        let argv = self.expand_words(&s.words);
+        let assigns: Vec<(String, String)> = s
+            .assignments
+            .iter()
+            .map(|(k, w)| (k.clone(), self.expand_single(w)))
+            .collect();
+        let mut streams = if s.redirects.is_empty() {
+            None
+        } else {
+            match self.redirect(&s.redirects, io) {
+                Ok(st) => Some(st),
+                Err(msg) => {
+                    let _ = writeln!(io.stderr, "{}: {msg}", self.name);
+                    self.status = 1;
+                    return Flow::Next;
+                }
+            }
+        };
+        let io: &mut Streams = match &mut streams {
+            Some(st) => st,
+            None => io,
+        };
+        let Some(name) = argv.first().cloned() else {
+            // Only assignments (and redirections): they stay in the shell.
+            for (k, v) in &assigns {
+                self.set_var(k, v);
+            }
+            return Flow::Next;
+        };
+        let flow = if let Some(body) = self.functions.get(&name).cloned() {
+            self.call_function(&body, argv[1..].to_vec(), io)
+        } else if is_builtin(&name) {
+            let saved: Vec<(String, Option<String>)> = assigns
+                .iter()
+                .map(|(k, _)| (k.clone(), self.vars.get(k).cloned()))
+                .collect();
+            for (k, v) in &assigns {
+                self.vars.insert(k.clone(), v.clone());
+            }
+            let f = self.builtin(&name, &argv[1..], io);
+            for (k, v) in saved {
+                match v {
+                    Some(v) => self.vars.insert(k, v),
+                    None => self.vars.remove(&k),
+                };
+            }
+            f
+        } else {
+            let env = self.child_env(&assigns);
+            let taken = std::mem::replace(io, Streams::inherit());
+            let keep = taken.try_clone();
+            self.status = match self.spawn(&argv, &env, taken) {
+                Ok(j) => j.wait(),
+                Err(code) => code,
+            };
+            if let Ok(k) = keep {
+                *io = k;
+            }
+            Flow::Next
+        };
+        if let Some(st) = &mut streams {
+            let _ = st.stdout.flush();
+        }
+        flow
+    }
+
+    fn call_function(&mut self, body: &Command, args: Vec<String>, io: &mut Streams) -> Flow {
+        if self.depth >= MAX_CALL_DEPTH {
+            let _ = writeln!(
+                io.stderr,
+                "{}: function calls nested too deeply (limit {MAX_CALL_DEPTH})",
+                self.name
+            );
+            self.status = 2;
+            return Flow::Next;
+        }
+        self.depth += 1;
+        let saved = std::mem::replace(&mut self.positional, args);
+        let saved_loops = std::mem::take(&mut self.loops);
+        let f = self.command(body, io);
+        self.loops = saved_loops;
+        self.positional = saved;
+        self.depth -= 1;
+        match f {
+            Flow::Return => Flow::Next,
+            other => other,
+        }
+    }
+
+    /// Starts an external program; `Err(status)` after reporting why it could not start.
+    fn spawn(
+        &mut self,
+        argv: &[String],
+        env: &[(String, String)],
+        io: Streams,
+    ) -> Result<Job, i32> {
+        let Streams {
+            stdin,
+            stdout,
+            mut stderr,
+        } = io;
+        let name = &argv[0];
+        let mut cmd = Process::new(name);
+        cmd.args(&argv[1..])
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let err = match stderr.try_clone() {
+            Ok(e) => e,
+            Err(_) => Out::Inherit(2),
+        };
+        let mut pumps = Vec::new();
+        let stdio = (|| -> io::Result<(Stdio, Stdio, Stdio)> {
+            Ok((
+                stdin.stdio(&mut pumps)?,
+                stdout.stdio(&mut pumps)?,
+                err.stdio(&mut pumps)?,
+            ))
+        })();
+        let (i, o, e) = match stdio {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = writeln!(stderr, "{}: {name}: {e}", self.name);
+                return Err(126);
+            }
+        };
+        cmd.stdin(i).stdout(o).stderr(e);
+        match cmd.spawn() {
+            Ok(child) => Ok(Job { child, pumps }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let _ = writeln!(stderr, "{}: {name}: not found", self.name);
+                Err(127)
+            }
+            Err(e) => {
+                let _ = writeln!(stderr, "{}: {name}: {}", self.name, describe(&e));
+                Err(126)
+            }
+        }
+    }
+
+    fn builtin(&mut self, name: &str, args: &[String], io: &mut Streams) -> Flow {
+        let mut status = 0;
+        let mut flow = Flow::Next;
+        let err = |io: &mut Streams, msg: String| {
+            let _ = writeln!(io.stderr, "{msg}");
+        };
+        match name {
+            ":" | "true" => {}
+            "false" => status = 1,
+            "echo" => {
+                let out = echo::render(args);
+                if io
+                    .stdout
+                    .write_all(&out)
+                    .and_then(|_| io.stdout.flush())
+                    .is_err()
+                {
+                    status = 1;
+                }
+            }
+            "pwd" => {
+                let cwd = std::env::current_dir()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_else(|_| "/".into());
+                let _ = writeln!(io.stdout, "{cwd}");
+            }
+            "cd" => {
+                let target = match args.first().map(String::as_str) {
+                    None => self.var("HOME").unwrap_or("/").to_string(),
+                    Some("-") => self.var("OLDPWD").unwrap_or("/").to_string(),
+                    Some(d) => d.to_string(),
+                };
+                let old = self.var("PWD").unwrap_or("/").to_string();
+                match std::fs::metadata(&target) {
+                    Ok(m) if m.is_dir() => match std::env::set_current_dir(&target) {
+                        Ok(()) => {
+                            let new = std::env::current_dir()
+                                .map(|p| p.to_string_lossy().into_owned())
+                                .unwrap_or(target);
+                            self.set_var("OLDPWD", &old);
+                            self.set_var("PWD", &new);
+                        }
+                        Err(e) => {
+                            err(io, format!("cd: {target}: {}", describe(&e)));
+                            status = 1;
+                        }
+                    },
+                    Ok(_) => {
+                        err(io, format!("cd: {target}: Not a directory"));
+                        status = 1;
+                    }
+                    Err(e) => {
+                        err(io, format!("cd: {target}: {}", describe(&e)));
+                        status = 1;
+                    }
+                }
+            }
+            "export" => {
+                if args.is_empty() {
+                    for k in &self.exported {
+                        if let Some(v) = self.vars.get(k) {
+                            let _ = writeln!(io.stdout, "export {k}='{v}'");
+                        }
+                    }
+                }
+                for a in args {
+                    let (k, v) = match a.split_once('=') {
+                        Some((k, v)) => (k, Some(v)),
+                        None => (a.as_str(), None),
+                    };
+                    if !parse::is_name(k) {
+                        err(io, format!("export: {k}: not a valid identifier"));
+                        status = 1;
+                        continue;
+                    }
+                    if let Some(v) = v {
+                        self.set_var(k, v);
+                    }
+                    self.exported.insert(k.to_string());
+                }
+            }
+            "unset" => {
+                for a in args.iter().filter(|a| a.as_str() != "-v") {
+                    self.vars.remove(a);
+                    self.exported.remove(a);
+                    if a.as_str() != "-f" {
+                        self.functions.remove(a);
+                    }
+                }
+            }
+            "exit" => {
+                let code = match args.first() {
+                    None => self.status,
+                    Some(c) => c.parse::<i32>().unwrap_or_else(|_| {
+                        err(io, format!("exit: {c}: numeric argument required"));
+                        2
+                    }),
+                };
+                flow = Flow::Exit(code & 0xFF);
+                status = code & 0xFF;
+            }
+            "return" => {
+                status = args
+                    .first()
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(self.status);
+                flow = Flow::Return;
+            }
+            "break" | "continue" => {
+                let n = args
+                    .first()
+                    .and_then(|c| c.parse::<usize>().ok())
+                    .unwrap_or(1)
+                    .max(1);
+                if self.loops == 0 {
+                    err(io, format!("{name}: only meaningful in a loop"));
+                } else {
+                    let n = n.min(self.loops);
+                    flow = if name == "break" {
+                        Flow::Break(n)
+                    } else {
+                        Flow::Continue(n)
+                    };
+                }
+            }
+            "shift" => {
+                let n = args
+                    .first()
+                    .and_then(|c| c.parse::<usize>().ok())
+                    .unwrap_or(1);
+                if n > self.positional.len() {
+                    err(io, format!("shift: can't shift that many"));
+                    status = 1;
+                } else {
+                    self.positional.drain(..n);
+                }
+            }
+            "set" => {
+                if args.is_empty() {
+                    for (k, v) in &self.vars {
+                        let _ = writeln!(io.stdout, "{k}='{v}'");
+                    }
+                } else {
+                    let rest: Vec<String> = if args[0] == "--" {
+                        args[1..].to_vec()
+                    } else {
+                        args.to_vec()
+                    };
+                    self.positional = rest;
+                }
+            }
+            "test" | "[" => {
+                let mut a = args.to_vec();
+                if name == "[" {
+                    if a.last().map(String::as_str) != Some("]") {
+                        err(io, "[: missing ]".to_string());
+                        self.status = 2;
+                        return Flow::Next;
+                    }
+                    a.pop();
+                }
+                status = match crate::test_expr::eval(&a, &mut file_query) {
+                    Ok(true) => 0,
+                    Ok(false) => 1,
+                    Err(e) => {
+                        err(io, format!("{name}: {e}"));
+                        2
+                    }
+                };
+            }
+            "read" => {
+                let names: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+                let mut line = Vec::new();
+                let mut b = [0u8; 1];
+                // Byte by byte, so that what follows the line stays for the next reader.
+                let got = loop {
+                    match io.stdin.read(&mut b) {
+                        Ok(0) => break !line.is_empty(),
+                        Ok(_) if b[0] == b'\n' => break true,
+                        Ok(_) => line.push(b[0]),
+                        Err(_) => break false,
+                    }
+                };
+                let text = String::from_utf8_lossy(&line).into_owned();
+                let mut fields: Vec<&str> = text.split_whitespace().collect();
+                let names: Vec<String> = if names.is_empty() {
+                    vec!["REPLY".into()]
+                } else {
+                    names.into_iter().cloned().collect()
+                };
+                for (i, n) in names.iter().enumerate() {
+                    let v = if i + 1 == names.len() {
+                        fields.join(" ")
+                    } else if fields.is_empty() {
+                        String::new()
+                    } else {
+                        fields.remove(0).to_string()
+                    };
+                    self.set_var(n, &v);
+                }
+                status = if got { 0 } else { 1 };
+            }
+            "source" | "." => match args.first() {
+                None => {
+                    err(io, format!("{name}: filename argument required"));
+                    status = 2;
+                }
+                Some(f) => match std::fs::read_to_string(f) {
+                    Ok(src) if self.depth < MAX_CALL_DEPTH => {
+                        self.depth += 1;
+                        let (code, exited) = self.run_script(&src, io);
+                        self.depth -= 1;
+                        status = code;
+                        if exited {
+                            flow = Flow::Exit(code);
+                        }
+                    }
+                    Ok(_) => {
+                        err(io, format!("{name}: nested too deeply"));
+                        status = 2;
+                    }
+                    Err(e) => {
+                        err(io, format!("{name}: {f}: {}", describe(&e)));
+                        status = 1;
+                    }
+                },
+            },
+            "type" | "which" => {
+                for a in args {
+                    let what = if self.functions.contains_key(a) {
+                        Some(format!("{a} is a function"))
+                    } else if is_builtin(a) {
+                        Some(format!("{a} is a shell builtin"))
+                    } else {
+                        self.lookup(a).map(|p| {
+                            if name == "which" {
+                                p
+                            } else {
+                                format!("{a} is {p}")
+                            }
+                        })
+                    };
+                    match what {
+                        Some(w) => {
+                            let _ = writeln!(io.stdout, "{w}");
+                        }
+                        None => {
+                            err(io, format!("{name}: {a}: not found"));
+                            status = 1;
+                        }
+                    }
+                }
+            }
+            "history" => {
+                for (i, h) in self.history.iter().enumerate() {
+                    let _ = writeln!(io.stdout, "{:5}  {h}", i + 1);
+                }
+            }
+            "help" => {
+                let _ = writeln!(
+                    io.stdout,
+                    "eurali sh: POSIX-style shell. Builtins: {}",
+                    BUILTINS.join(" ")
+                );
+            }
+            _ => {
+                err(io, format!("{}: {name}: builtin not handled", self.name));
+                status = 2;
+            }
+        }
+        self.status = status;
+        flow
+    }
+
+    /// The path `$PATH` gives for a command name.
+    pub fn lookup(&self, name: &str) -> Option<String> {
+        if name.contains('/') {
+            return std::fs::metadata(name)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|_| name.to_string());
+        }
+        let path = self.var("PATH").unwrap_or("/bin");
+        path.split(':')
+            .filter(|d| !d.is_empty())
+            .map(|d| format!("{}/{name}", d.trim_end_matches('/')))
+            .find(|p| std::fs::metadata(p).map(|m| m.is_file()).unwrap_or(false))
+    }
+
+    /// Runs a command substitution: the list with stdout into a pipe that a helper thread reads.
+    fn substitute(&mut self, script: &List) -> String {
+        let (r, w) = match io::pipe() {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("{}: command substitution: {e}", self.name);
+                return String::new();
+            }
+        };
+        let reader = std::thread::spawn(move || {
+            let mut r = r;
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        });
+        let mut sub = self.clone();
+        let mut io = Streams {
+            stdin: In::Inherit,
+            stdout: Out::Pipe(w),
+            stderr: Out::Inherit(2),
+        };
+        sub.list(script, &mut io);
+        let _ = io.stdout.flush();
+        drop(io);
+        self.status = sub.status;
+        String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned()
+    }
+}
+
+fn share(f: File) -> Shared {
+    Arc::new(Mutex::new(f))
+}
+
+enum Endpoint {
+    In(In),
+    Out(Out),
+    Closed,
+}
+
+fn file_query(q: crate::test_expr::FileQuery, p: &str) -> bool {
+    use crate::test_expr::FileQuery as Q;
+    match std::fs::metadata(p) {
+        Err(_) => false,
+        Ok(m) => match q {
+            Q::Exists | Q::Readable => true,
+            Q::File => m.is_file(),
+            Q::Dir => m.is_dir(),
+            Q::NonEmpty => m.len() > 0,
+            Q::Writable => !m.permissions().readonly(),
+        },
+    }
+}
+
+/// A started program and the pumps feeding its redirected files.
+struct Job {
+    child: std::process::Child,
+    pumps: Vec<JoinHandle<()>>,
+}
+
+impl Job {
+    /// Waits for the program, then for its pumps; the exit status (128 + 9 if it died without
+    /// one, as a killed process reads in Unix shells).
+    fn wait(mut self) -> i32 {
+        let code = match self.child.wait() {
+            Ok(s) => s.code().unwrap_or(128 + 9),
+            Err(_) => 1,
+        };
+        drop(self.child);
+        for p in self.pumps {
+            let _ = p.join();
+        }
+        code
+    }
+}
+
+/// GNU-ish wording for an error.
+pub fn describe(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "No such file or directory".into(),
+        io::ErrorKind::PermissionDenied => "Permission denied".into(),
+        io::ErrorKind::IsADirectory => "Is a directory".into(),
+        io::ErrorKind::NotADirectory => "Not a directory".into(),
+        io::ErrorKind::AlreadyExists => "File exists".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// The builtins.
+pub const BUILTINS: &[&str] = &[
+    ":", ".", "[", "break", "cd", "continue", "echo", "exit", "export", "false", "help", "history",
+    "pwd", "read", "return", "set", "shift", "source", "test", "true", "type", "unset", "which",
+];
+
+pub fn is_builtin(name: &str) -> bool {
+    BUILTINS.contains(&name)
+}
+
+/// What expansion needs, answered by the shell.
+struct Ctx<'a> {
+    sh: &'a mut Shell,
+}
+
+impl Context for Ctx<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        match name {
+            "?" => Some(self.sh.status.to_string()),
+            "#" => Some(self.sh.positional.len().to_string()),
+            "0" => Some(self.sh.name.clone()),
+            "$" => Some("1".into()),
+            n if n.bytes().all(|b| b.is_ascii_digit()) => n
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| self.sh.positional.get(i - 1).cloned()),
+            n => self.sh.vars.get(n).cloned(),
+        }
+    }
+    fn positional(&self) -> Vec<String> {
+        self.sh.positional.clone()
+    }
+    fn command_output(&mut self, script: &List) -> String {
+        self.sh.substitute(script)
+    }
+    fn read_dir(&mut self, dir: &str) -> Option<Vec<String>> {
+        let rd = std::fs::read_dir(dir).ok()?;
+        Some(
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect(),
+        )
+    }
+}
+
+/// `echo` as the builtin prints it (same rules as /bin/echo).
+mod echo {
+    pub fn render(args: &[String]) -> Vec<u8> {
+        let mut newline = true;
+        let mut words = args;
+        while let Some(first) = words.first() {
+            if first.len() > 1 && first.starts_with('-') && first[1..].chars().all(|c| c == 'n') {
+                newline = false;
+                words = &words[1..];
+            } else {
+                break;
+            }
+        }
+        let mut out = words.join(" ").into_bytes();
+        if newline {
+            out.push(b'\n');
+        }
+        out
+    }
+}
