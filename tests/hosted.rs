@@ -39,7 +39,13 @@ fn bin_dir() -> Option<PathBuf> {
 
 /// Runs `eurali ARGS` with `input` on stdin, failing the test if it takes over 30 s.
 fn eurali(args: &[&str], input: impl AsRef<[u8]>) -> Run {
+    eurali_env(args, input, &[])
+}
+
+/// [`eurali`] with extra environment variables.
+fn eurali_env(args: &[&str], input: impl AsRef<[u8]>, env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_eurali"));
+    cmd.envs(env.iter().copied());
     if let Some(g) = kernel_stub::hosted::guest_loader() {
         cmd.env("EURALI_GUEST", g);
     }
@@ -149,6 +155,49 @@ fn exec_limits_are_the_same_in_both_modes() {
     let Some(dir) = bin_dir() else { return };
     let image = std::fs::read(dir.join("abi-probe")).unwrap();
     check("hosted", hosted(&dir, &["abi-probe", "--exec-limits"], image));
+}
+
+/// The debug log device boot mounts at `/dev/log`: in-process, the kernel's log holds what the
+/// program wrote; hosted, with EURALI_DEBUG=1, it is echoed to host stderr.
+#[test]
+fn programs_write_to_the_debug_log_in_both_modes() {
+    #[derive(Clone, Default)]
+    struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let kernel = kernel_stub::Kernel::new();
+    for (name, entry) in eurali::programs() {
+        kernel.register_program(name, entry);
+    }
+    let out = Buf::default();
+    let console = kernel_stub::boot::Console {
+        stdin: Box::new(std::io::empty()),
+        stdout: Box::new(out.clone()),
+        stderr: Box::new(out.clone()),
+    };
+    let args = ["--log", "hello,", "log"].map(String::from);
+    let code = kernel_stub::boot::run_with(&kernel, "abi-probe", &args, console);
+    let printed = String::from_utf8_lossy(&out.0.lock().unwrap()).into_owned();
+    assert_eq!((code, printed.as_str()), (0, "logged 11 bytes\n"));
+    assert_eq!(kernel.debug_log(), "hello, log\n");
+
+    let Some(dir) = bin_dir() else { return };
+    let d = dir.to_str().unwrap();
+    let r = eurali_env(
+        &["--hosted", d, "abi-probe", "--log", "from", "a", "guest"],
+        "",
+        &[("EURALI_DEBUG", "1")],
+    );
+    assert_eq!(r.stdout, "logged 13 bytes\n", "stderr: {}", r.stderr);
+    assert!(r.stderr.contains("from a guest\n"), "{}", r.stderr);
+    assert_eq!(r.code, Some(0));
 }
 
 #[test]

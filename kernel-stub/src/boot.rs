@@ -2,8 +2,9 @@
 //!
 //! [`run`] makes a kernel, registers the programs, and plays the part that init and the drivers
 //! play on a real machine for one program: a `boot` process serves the console (host stdin,
-//! stdout, stderr) and execs the program in a new namespace holding only its status and stderr
-//! mounts (see `eurali_std::rt`). It returns the program's exit status, or 125 if the program's
+//! stdout, stderr) and the debug log (`/dev/log`, [`crate::devices::debuglog`]) and execs the
+//! program in a new namespace holding only its status, stderr and `/dev/log` mounts (see
+//! `eurali_std::rt`). It returns the program's exit status, or 125 if the program's
 //! process ended without one (it was ended by a fault) — after shutting the system down.
 
 use std::time::Duration;
@@ -11,12 +12,14 @@ use std::time::Duration;
 use libeurali::params::ExecParams;
 use libeurali::{Handle, Message, msgtype, new_rendezvous, receive};
 
-use crate::devices::console;
+use crate::devices::{console, debuglog};
 use crate::{Kernel, ProgramEntry};
 
 /// Where the child's status and stderr handles are mounted (must match `eurali_std::rt`).
 const STATUS_PATH: &str = "/.eurali/status";
 const STDERR_PATH: &str = "/.eurali/stderr";
+/// Where the debug log device is mounted for the program.
+pub const LOG_PATH: &str = "/dev/log";
 
 /// Status reported when the program's process vanished without reporting one.
 pub const NO_STATUS: i32 = 125;
@@ -61,9 +64,15 @@ pub fn run_on(
     for (name, entry) in programs {
         kernel.register_program(name, *entry);
     }
+    run_with(&kernel, init, args, console)
+}
+
+/// As [`run_on`], on a kernel the caller made (and registered the programs in), so that it can
+/// look at the kernel afterwards (its debug log, say). Shuts the kernel down.
+pub fn run_with(kernel: &Kernel, init: &str, args: &[String], console: Console) -> i32 {
     let image = Kernel::program_image(init);
     let code = kernel.run_as_process("boot", || {
-        start_and_wait(&kernel, init, image, args, console)
+        start_and_wait(kernel, init, image, args, console)
     });
     kernel.shutdown();
     if let Some(f) = kernel.take_fault() {
@@ -126,6 +135,9 @@ fn start_and_wait(
         let (err_srv, err_cli) = new_rendezvous()?;
         let (in_srv, in_cli) = new_rendezvous()?;
         let (status, status_child) = new_rendezvous()?;
+        let (log_srv, log_cli) = new_rendezvous()?;
+        let log = kernel.debug_log_device();
+        spawn_stub_thread(move || debuglog::serve(&log_srv, log))?;
         spawn_stub_thread(move || console::serve_output(&out_srv, stdout))?;
         spawn_stub_thread(move || console::serve_output(&err_srv, stderr))?;
         spawn_stub_thread(move || console::serve_input(&in_srv, stdin))?;
@@ -135,12 +147,14 @@ fn start_and_wait(
             .new_namespace()
             .mount(status_child.raw(), STATUS_PATH)?
             .mount(err_cli.raw(), STDERR_PATH)?
+            .mount(log_cli.raw(), LOG_PATH)?
             .args(&argv)?
             .env(&[("PWD", "/"), ("HOME", "/")])?
             .finish()?;
         // The kernel moved these by number out of our table through the parameter string.
         status_child.into_raw();
         err_cli.into_raw();
+        log_cli.into_raw();
         libeurali::exec(&image, in_cli, out_cli, &params, false)?;
         Ok(status)
     })();

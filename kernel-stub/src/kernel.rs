@@ -24,6 +24,8 @@ pub struct Kernel {
 
 struct Owner {
     shared: Arc<Shared>,
+    /// The debug log device's bytes (`devices::debuglog`, mounted at `/dev/log` by `boot`).
+    log: crate::devices::debuglog::DebugLog,
 }
 
 impl std::fmt::Debug for Kernel {
@@ -45,13 +47,14 @@ impl Default for Kernel {
 
 impl Kernel {
     /// A new, empty system, and the stub installed as libeurali's kernel. Set `EURALI_DEBUG` to
-    /// echo debug_write to stderr.
+    /// echo debug_write and the debug log device to stderr.
     pub fn new() -> Kernel {
         libeurali::raw::install_stub(runtime::syscall_entry);
         let echo = std::env::var_os("EURALI_DEBUG").is_some_and(|v| !v.is_empty());
         Kernel {
             owner: Arc::new(Owner {
                 shared: Arc::new(Shared::new(echo)),
+                log: crate::devices::debuglog::DebugLog::new(echo),
             }),
         }
     }
@@ -247,6 +250,16 @@ impl Kernel {
     /// Everything written with debug_write.
     pub fn debug_output(&self) -> String {
         self.shared().lock().debug.clone()
+    }
+
+    /// Everything written to the debug log device (`/dev/log` of a booted program).
+    pub fn debug_log(&self) -> String {
+        String::from_utf8_lossy(&self.owner.log.contents()).into_owned()
+    }
+
+    /// The debug log device's log, for a server to append to.
+    pub fn debug_log_device(&self) -> crate::devices::debuglog::DebugLog {
+        self.owner.log.clone()
     }
 
     /// Keyboard IRQ1: wakes every thread in await_interrupt. With nobody waiting the interrupt

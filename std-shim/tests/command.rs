@@ -582,8 +582,8 @@ fn namespaces() {
         !mounts.iter().any(|m| m.starts_with("/.eurali")),
         "{mounts:?}"
     );
-    // Copy and New children did not change ours either.
-    assert_eq!(mounts, ["/", "/extra", "/made-by-child"]);
+    // Copy and New children did not change ours either (boot mounted /dev/log, the debug log).
+    assert_eq!(mounts, ["/dev/log", "/", "/extra", "/made-by-child"]);
     shim::println!("ok");
 }
 

@@ -3,4 +3,5 @@
 //! safe API like any eurali server and run as threads of a stub process.
 
 pub mod console;
+pub mod debuglog;
 pub mod terminal;

@@ -8,6 +8,7 @@
 //!                        odd-sized args (an odd entry RSP), then args + env over one page minus
 //!                        8 bytes, which halts the real machine ([`EXEC_EXPECTED`] before it)
 //! abi-probe --child ...  what that child runs: formatted output, exit status 7
+//! abi-probe --log WORDS  writes WORDS and a newline to the debug log device, `/dev/log`
 //! abi-probe --fault KIND one fault that halts the real machine (freestanding build only):
 //!                        null | read-before-write | stack-overflow | unknown-syscall |
 //!                        chunk-read-before-write
@@ -63,6 +64,16 @@ pub fn main() {
         Some("--fault") => return fault(args.get(2).map(String::as_str).unwrap_or("")),
         Some("--bench-server") => return bench_server(),
         Some("--exec-limits") => return exec_limits(),
+        Some("--log") => {
+            let line = args[2..].join(" ") + "\n";
+            let r = libeurali::open("/dev/log")
+                .and_then(|(h, _)| libeurali::proto::stream::write(&h, line.as_bytes()));
+            match r {
+                Ok(n) => println!("logged {n} bytes"),
+                Err(e) => println!("cannot write to /dev/log: {e}"),
+            }
+            return;
+        }
         Some("--child") => {
             println!("child args: {:?}", &args[..]);
             println!(
