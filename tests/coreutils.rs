@@ -120,9 +120,9 @@ three
 cat: /nope: No such file or directory
 [1]
 $ wc -l /notes.txt /home/user/docs/notes.txt
-      3 /notes.txt
-      3 /home/user/docs/notes.txt
-      6 total
+ 3 /notes.txt
+ 3 /home/user/docs/notes.txt
+ 6 total
 $ grep -n t /notes.txt
 2:two
 3:three

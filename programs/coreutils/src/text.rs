@@ -144,11 +144,27 @@ pub fn wc(args: &[String], io: &mut Io) -> i32 {
     }
     let mut total = [0u64; 3];
     let named = !p.operands.is_empty();
+    // GNU's column width: 1 for a single count of a single input; else 7 with stdin among the
+    // inputs, or the digits of the files' total size.
+    let columns = [l, w, c].iter().filter(|x| **x).count();
+    let width = if columns == 1 && p.operands.len() <= 1 {
+        1
+    } else if !named || p.operands.iter().any(|o| o == "-") {
+        7
+    } else {
+        let bytes: u64 = p
+            .operands
+            .iter()
+            .filter_map(|o| std::fs::metadata(o).ok())
+            .map(|m| m.len())
+            .sum();
+        bytes.max(1).to_string().len()
+    };
     let show = |out: &mut dyn Write, n: [u64; 3], name: &str| -> io::Result<()> {
         let mut fields = Vec::new();
         for (on, v) in [(l, n[0]), (w, n[1]), (c, n[2])] {
             if on {
-                fields.push(format!("{v:7}"));
+                fields.push(format!("{v:width$}"));
             }
         }
         if name.is_empty() {
@@ -701,7 +717,7 @@ mod tests {
             run("wc", &[], "one two\nthree\n").1,
             "      2       3      14\n"
         );
-        assert_eq!(run("wc", &["-l"], "a\nb\nc").1, "      2\n");
+        assert_eq!(run("wc", &["-l"], "a\nb\nc").1, "2\n");
         assert_eq!(run("wc", &["-wc"], " x  y ").1, "      2       6\n");
     }
 
