@@ -684,6 +684,16 @@ impl Stdin {
     pub fn lines(self) -> Lines<StdinLock<'static>> {
         self.lock().lines()
     }
+    /// Reads a line (with its `\n`) into `buf` without reading ahead of it, so that the rest of
+    /// the input stays for the next reader of the stream (a child started afterwards); 0 at EOF.
+    /// Slower than [`Stdin::read_line`]: one request per byte (eurali's addition, for login and
+    /// the like).
+    pub fn read_line_unbuffered(&self, buf: &mut String) -> Result<usize> {
+        let mut bytes = Vec::new();
+        let n = rt::stdin_read_line_unbuffered(&mut bytes)?;
+        buf.push_str(&String::from_utf8(bytes)?);
+        Ok(n)
+    }
 }
 
 impl Read for Stdin {

@@ -22,6 +22,7 @@ pub mod io;
 pub mod path;
 pub mod pipe;
 pub mod process;
+pub mod random;
 pub mod rt;
 pub mod stream;
 pub mod sync;

@@ -416,6 +416,49 @@ pub(crate) fn stdin_fill_buf() -> io::Result<&'static [u8]> {
     Ok(unsafe { core::slice::from_raw_parts(avail.as_ptr(), avail.len()) })
 }
 
+/// Reads one line (through its `\n`) from standard input without reading past it: first from
+/// what this process has buffered, then one byte per request from the stream. What follows the
+/// line stays in the stream for whoever reads next (a child started afterwards). Appends to
+/// `out`; returns the bytes read, 0 at the end of the stream.
+pub(crate) fn stdin_read_line_unbuffered(out: &mut Vec<u8>) -> io::Result<usize> {
+    let Some(rt) = crate::sys::runtime() else {
+        return Ok(0);
+    };
+    let _ = stdout_flush();
+    let mut st = rt.stdin.lock().unwrap_or_else(|e| e.into_inner());
+    let start = out.len();
+    while st.pos < st.buf.len() {
+        let b = st.buf[st.pos];
+        st.pos += 1;
+        out.push(b);
+        if b == b'\n' {
+            return Ok(out.len() - start);
+        }
+    }
+    if st.eof {
+        return Ok(out.len() - start);
+    }
+    let Some(h) = &st.handle else {
+        return Ok(out.len() - start);
+    };
+    let mut byte = [0u8];
+    loop {
+        match stream::read(h, &mut byte)? {
+            stream::ReadReply::Data(_) => {
+                out.push(byte[0]);
+                if byte[0] == b'\n' {
+                    break;
+                }
+            }
+            stream::ReadReply::Eof => {
+                st.eof = true;
+                break;
+            }
+        }
+    }
+    Ok(out.len() - start)
+}
+
 pub(crate) fn stdin_consume(amt: usize) {
     if let Some(rt) = crate::sys::runtime() {
         let mut st = rt.stdin.lock().unwrap_or_else(|e| e.into_inner());

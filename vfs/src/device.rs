@@ -20,7 +20,7 @@ use libeurali::proto::stream;
 use libeurali::{Error, Handle};
 
 use crate::proto::{Entry, FsError, Kind, Meta, flags};
-use crate::server::{FileSystem, Server};
+use crate::server::FileSystem;
 use crate::sync::Lock;
 
 /// What a device does with reads and writes.
@@ -101,9 +101,7 @@ impl<D: Device> FileSystem for DeviceFs<D> {
 /// Starts a server for `d` on a new thread; returns the handle to mount (at `/dev/NAME`, say).
 /// The server ends once every other reference to that handle is gone.
 pub fn spawn<D: Device>(d: D) -> Result<Handle, Error> {
-    let (m, c) = libeurali::new_rendezvous()?;
-    Server::new(DeviceFs(d)).spawn(m)?;
-    Ok(c)
+    crate::server::start(DeviceFs(d))
 }
 
 /// `/dev/null`.

@@ -14,7 +14,9 @@
 //!   it.
 //! - [`ns`]: mount/umount/list/bind for this process, the namespace spec format, and the
 //!   builder that turns a spec into an exec parameter string.
-//! - [`users`]: the users file and its salted password hashes.
+//! - [`users`]: the users file, its salted password hashes, and the password service.
+//! - [`image`]: the files of a fresh system (`/bin`, `/etc`, `/home`, `/tmp`) and the default
+//!   accounts.
 //!
 //! This crate sits *below* std-shim (std-shim's `fs` is a client of [`client`]), so it depends
 //! only on libeurali and no_std crates.
@@ -24,6 +26,7 @@ extern crate alloc;
 
 pub mod client;
 pub mod device;
+pub mod image;
 pub mod ns;
 pub mod path;
 pub mod proto;

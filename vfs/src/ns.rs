@@ -190,14 +190,11 @@ impl Namespace {
                     target,
                     bind_handle(source, *readonly).map_err(|e| (source.clone(), e))?,
                 ),
-                Item::Ramdisk { target, size } => {
-                    let (m, c) =
-                        libeurali::new_rendezvous().map_err(|e| (target.clone(), e.into()))?;
-                    crate::server::Server::new(crate::ramdisk::Ramdisk::new(*size))
-                        .spawn(m)
-                        .map_err(|e| (target.clone(), e.into()))?;
-                    (target, c)
-                }
+                Item::Ramdisk { target, size } => (
+                    target,
+                    crate::server::start(crate::ramdisk::Ramdisk::new(*size))
+                        .map_err(|e| (target.clone(), e.into()))?,
+                ),
             };
             ns.add(target, h);
         }

@@ -149,6 +149,14 @@ impl<F: FileSystem> Server<F> {
     }
 }
 
+/// Starts a server for `fs` on a new thread of this process; returns the handle to mount. The
+/// server ends once every other reference to that handle is gone.
+pub fn start<F: FileSystem>(fs: F) -> Result<Handle, Error> {
+    let (m, c) = libeurali::new_rendezvous()?;
+    Server::new(fs).spawn(m)?;
+    Ok(c)
+}
+
 /// Serves `fs` on `mount` on the calling thread (the usual body of a server's `main`).
 pub fn serve<F: FileSystem>(fs: F, mount: &Handle) {
     Server::new(fs).serve(mount)

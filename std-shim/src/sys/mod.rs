@@ -3,8 +3,9 @@
 //! Both backends offer the same items (kibi-style), used by `rt`, `io`, `thread`, `time`:
 //! runtime storage (`set_runtime`, `runtime`, `inherit_context`, `enter_thread`, `leave_thread`,
 //! `current_thread_name`), running bodies (`run_main`, `run_main_boxed`, `panicking`), output
-//! before a runtime exists (`fallback_stdout`, `fallback_stderr`), and time and scheduling
-//! (`relax`, `now_micros`, `sleep_micros`, `abort_process`, `THREAD_ENTRY`).
+//! before a runtime exists (`fallback_stdout`, `fallback_stderr`), time and scheduling
+//! (`relax`, `now_micros`, `sleep_micros`, `abort_process`, `THREAD_ENTRY`), and randomness
+//! (`fill_random`).
 //!
 //! `none` (the real kernel) also owns `_start`, the global allocator and the panic handler (which
 //! calls [`rt_none::on_panic`]); `rt_none` keeps its runtime state.

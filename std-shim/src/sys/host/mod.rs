@@ -184,6 +184,25 @@ pub fn sleep_micros(us: u64) {
     host::thread::sleep(core::time::Duration::from_micros(us));
 }
 
+/// Fills `buf` from the host's `/dev/urandom`; `true` if that worked (else a clock mix).
+pub fn fill_random(buf: &mut [u8]) -> bool {
+    use host::io::Read;
+    if host::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(buf))
+        .is_ok()
+    {
+        return true;
+    }
+    let mut x = now_micros() ^ 0x9e37_79b9_7f4a_7c15;
+    for b in buf.iter_mut() {
+        x = x
+            .wrapping_mul(0x5851_f42d_4c95_7f2d)
+            .wrapping_add(now_micros());
+        *b = (x >> 33) as u8;
+    }
+    false
+}
+
 pub fn abort_process(_msg: &str) -> ! {
     libeurali::exit_thread()
 }

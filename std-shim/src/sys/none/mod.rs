@@ -98,6 +98,61 @@ fn read_kernel_info() -> clock::Snapshot {
     }
 }
 
+/// Fills `buf` with random bytes; `true` if they came from the CPU's generator (RDRAND, which
+/// works in ring 3), `false` if it has none (or it kept failing) and the bytes are a mix of
+/// time-stamp counter readings taken around yields instead: unpredictable enough for a salt,
+/// which needs to be unique rather than secret, but guessable by someone who knows roughly when
+/// it was made.
+pub fn fill_random(buf: &mut [u8]) -> bool {
+    // Safety: cpuid only reads the CPU's identification; leaf 1 exists on every x86-64 CPU.
+    let has_rdrand = unsafe { core::arch::x86_64::__cpuid(1) }.ecx & (1 << 30) != 0;
+    if has_rdrand {
+        let ok = buf.chunks_mut(8).all(|chunk| match rdrand() {
+            Some(v) => {
+                chunk.copy_from_slice(&v.to_le_bytes()[..chunk.len()]);
+                true
+            }
+            None => false,
+        });
+        if ok {
+            return true;
+        }
+    }
+    let mut x = 0x9e37_79b9_7f4a_7c15 ^ rdtsc();
+    for chunk in buf.chunks_mut(8) {
+        for _ in 0..2 {
+            libeurali::yield_now(); // scheduling jitter between readings
+            x = splitmix64(x ^ rdtsc());
+        }
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    false
+}
+
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// One RDRAND value; `None` after ten underflows (the generator is out of entropy for now).
+fn rdrand() -> Option<u64> {
+    for _ in 0..10 {
+        let v: u64;
+        let ok: u8;
+        // Safety: rdrand writes a register and the carry flag only; the caller checked CPUID.
+        unsafe {
+            core::arch::asm!("rdrand {v}", "setc {ok}", v = out(reg) v, ok = out(reg_byte) ok,
+                options(nomem, nostack));
+        }
+        if ok != 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
 /// The time-stamp counter (`rdtsc` works in ring 3).
 fn rdtsc() -> u64 {
     let lo: u32;

@@ -1,0 +1,149 @@
+//! `login`: asks for a user name and password on the console, and runs the user's shell in the
+//! user's own namespace; when the shell ends, asks again. Ends (status 0) when its input ends,
+//! or (status 1) after [`MAX_TRIES`] wrong passwords in a row.
+//!
+//! A session, for an account of `/etc/users` ([`vfs::users`]):
+//!
+//! - the namespace is built from `/etc/ns/<user>` ([`vfs::ns`], `$user` and `$home` replaced),
+//!   plus `/dev/console` (this login's own stdin and stdout), `/dev/null` and `/dev/passwd` (the
+//!   password service bound to this user, [`vfs::users::Service`]), all served by this process;
+//! - the shell (a path in login's namespace, from the users file) runs in it with only `HOME`,
+//!   `USER`, `PATH=/bin` and `PWD=$HOME` in its environment, on login's stdin and stdout, with
+//!   its exit status and stderr passed as eurali's runtime expects (`std::process::Command`);
+//! - when it ends, the servers started for the session end too ([`vfs::ns::Reclaim`]).
+//!
+//! Input is read a line at a time without reading ahead, so type-ahead meant for the shell
+//! stays in the console for it. The password is echoed: the console protocol has no way yet to
+//! turn echo off.
+
+use std::io::Write;
+use std::process::Command;
+
+use vfs::device::{self, Console, Null};
+use vfs::ns::Namespace;
+use vfs::users::{self, User};
+
+/// Wrong passwords in a row before login gives up.
+pub const MAX_TRIES: u32 = 3;
+/// The users file.
+pub const USERS: &str = "/etc/users";
+
+/// Prints `prompt` and reads a line (without its line end); `None` at the end of input.
+pub fn prompt(prompt: &str) -> Option<String> {
+    print!("{prompt}");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    match std::io::stdin().read_line_unbuffered(&mut line) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => {
+            while line.ends_with('\n') || line.ends_with('\r') {
+                line.pop();
+            }
+            Some(line)
+        }
+    }
+}
+
+/// A fresh 16-byte salt (see `std::random` for how good it is).
+pub fn new_salt() -> [u8; 16] {
+    let mut s = [0u8; 16];
+    std::random::fill(&mut s);
+    s
+}
+
+/// The account `name` if `password` is its password. An unknown name costs the same hashing as
+/// a known one, so that timing does not tell which names exist.
+pub fn authenticate(all: &[User], name: &str, password: &str) -> Option<User> {
+    match all.iter().find(|u| u.name == name) {
+        Some(u) if u.check(password) => Some(u.clone()),
+        Some(_) => None,
+        None => {
+            let _ = users::hash(password, b"no such user....");
+            None
+        }
+    }
+}
+
+pub fn main() {
+    let mut failures = 0;
+    loop {
+        let Some(name) = prompt("login: ") else {
+            return;
+        };
+        if name.is_empty() {
+            continue;
+        }
+        let Some(password) = prompt("password: ") else {
+            return;
+        };
+        let all = match std::fs::read_to_string(USERS) {
+            Ok(t) => users::parse(&t),
+            Err(e) => {
+                eprintln!("login: cannot read {USERS}: {e}");
+                std::process::exit(1);
+            }
+        };
+        match authenticate(&all, &name, &password) {
+            Some(user) => {
+                failures = 0;
+                session(&user);
+            }
+            None => {
+                println!("Login incorrect");
+                failures += 1;
+                if failures >= MAX_TRIES {
+                    println!("login: {MAX_TRIES} failed attempts, giving up");
+                    std::process::exit(1);
+                }
+            }
+        }
+    }
+}
+
+/// The user's namespace: their spec, and the session's devices.
+fn namespace(user: &User) -> Result<Namespace, String> {
+    let path = format!("/etc/ns/{}", user.name);
+    let spec = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    let items =
+        vfs::ns::parse(&spec, &user.name, &user.home).map_err(|e| format!("{path}: {e}"))?;
+    let mut ns = Namespace::from_spec(&items).map_err(|(p, e)| format!("{path}: {p}: {e}"))?;
+    let console = Console::new(std::rt::stdin_handle(), std::rt::stdout_handle());
+    let dev = |what: &str, h: Result<libeurali::Handle, libeurali::Error>| {
+        h.map_err(|e| format!("cannot start {what}: {e}"))
+    };
+    ns.add("/dev/console", dev("/dev/console", device::spawn(console))?);
+    ns.add("/dev/null", dev("/dev/null", device::spawn(Null))?);
+    let service = users::Service::new(&user.name, USERS, new_salt);
+    ns.add(
+        users::SERVICE_PATH,
+        dev(users::SERVICE_PATH, vfs::server::start(service))?,
+    );
+    Ok(ns)
+}
+
+/// Runs the user's shell in their namespace and waits for it.
+fn session(user: &User) {
+    let ns = match namespace(user) {
+        Ok(ns) => ns,
+        Err(e) => {
+            eprintln!("login: no session for {}: {e}", user.name);
+            return;
+        }
+    };
+    if let Ok(motd) = std::fs::read_to_string("/etc/public/motd") {
+        print!("{motd}");
+    }
+    let reclaim = ns.reclaim();
+    let status = Command::new(&user.shell)
+        .namespace(ns)
+        .env_clear()
+        .env("HOME", &user.home)
+        .env("USER", &user.name)
+        .env("PATH", "/bin")
+        .current_dir(&user.home)
+        .status();
+    if let Err(e) = status {
+        eprintln!("login: cannot start the shell of {}: {e}", user.name);
+    }
+    drop(reclaim);
+}

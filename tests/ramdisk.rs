@@ -1,0 +1,109 @@
+//! The ramdisk program on the in-process stub: started with `Command` on one end of a
+//! rendezvous as its stdin, the other end mounted; files through it; its size cap; its end.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use eurali_std as shim;
+use kernel_stub::boot::{Console, run_on};
+use shim::io::ErrorKind;
+use shim::process::{Command, Stdio};
+
+#[derive(Clone, Default)]
+struct Buf(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn parent() {
+    // Our own root: an in-process ramdisk holding /bin/ramdisk.
+    let root = vfs::server::start(vfs::ramdisk::Ramdisk::new(1 << 20)).unwrap();
+    libeurali::mount("/", root).unwrap();
+    shim::fs::create_dir("/bin").unwrap();
+    shim::fs::write(
+        "/bin/ramdisk",
+        kernel_stub::Kernel::program_image("ramdisk"),
+    )
+    .unwrap();
+
+    let (serve, mount) = libeurali::new_rendezvous().unwrap();
+    let mut child = Command::new("ramdisk")
+        .arg("64K")
+        .stdin(serve)
+        .spawn()
+        .unwrap();
+    libeurali::mount("/data", mount).unwrap();
+    shim::fs::create_dir_all("/data/a/b").unwrap();
+    shim::fs::write("/data/a/b/f", "through the ramdisk program").unwrap();
+    assert_eq!(
+        shim::fs::read_to_string("/data/a/b/f").unwrap(),
+        "through the ramdisk program"
+    );
+    let e = shim::fs::write("/data/big", vec![0u8; 100_000]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::StorageFull);
+    shim::fs::write("/data/fits", vec![1u8; 60_000]).unwrap();
+    assert_eq!(shim::fs::metadata("/data/fits").unwrap().len(), 60_000);
+    // Unmounted and with no client left, the server's last reference goes; the program ends.
+    libeurali::umount("/data").unwrap();
+    let mut ended = None;
+    for _ in 0..2000 {
+        if let Some(s) = child.try_wait().unwrap() {
+            ended = Some(s);
+            break;
+        }
+        shim::thread::sleep(Duration::from_millis(5));
+    }
+    shim::println!("ramdisk ended: {ended:?}");
+
+    // A bad size: a usage message and status 2.
+    let o = Command::new("ramdisk")
+        .arg("lots")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    shim::println!(
+        "bad size: {:?} {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .next()
+            .unwrap_or("")
+    );
+}
+
+#[test]
+fn the_ramdisk_program_serves_files_on_its_stdin() {
+    let (out, err) = (Buf::default(), Buf::default());
+    let console = Console {
+        stdin: Box::new(std::io::empty()),
+        stdout: Box::new(out.clone()),
+        stderr: Box::new(err.clone()),
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let progs = [
+            shim::program_entry!("parent", parent),
+            shim::program_entry!("ramdisk", ramdisk::main),
+        ];
+        let _ = tx.send(run_on(&progs, "parent", &[], console));
+    });
+    let code = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("parent did not finish");
+    let text = |b: &Buf| String::from_utf8_lossy(&b.0.lock().unwrap()).into_owned();
+    assert_eq!(
+        text(&out),
+        "ramdisk ended: Some(ExitStatus(code: 0))\n\
+         bad size: Some(2) ramdisk: bad size \"lots\" (bytes, or a number with K, M or G)\n",
+        "{}",
+        text(&err)
+    );
+    assert_eq!(code, 0, "{}", text(&err));
+}
