@@ -50,7 +50,34 @@ impl Console {
 /// Boots `programs` on a fresh stub and runs `init` with `args` on the host terminal. Returns the
 /// exit status.
 pub fn run(programs: &[(&str, ProgramEntry)], init: &str, args: &[String]) -> i32 {
-    run_on(programs, init, args, Console::terminal())
+    if !stdin_is_terminal() {
+        return run_on(programs, init, args, Console::terminal());
+    }
+    // A terminal: raw mode on the host, and the console's own line discipline (as in hosted
+    // mode), so that programs can switch between cooked and raw.
+    let console = Console::terminal();
+    let raw = crate::devices::terminal::RawMode::enable();
+    let kernel = Kernel::new();
+    for (name, entry) in programs {
+        kernel.register_program(name, *entry);
+    }
+    let image = Kernel::program_image(init);
+    let code = kernel.run_as_process("boot", || {
+        start_and_wait(&kernel, init, image, args, console, true)
+    });
+    kernel.shutdown();
+    drop(raw);
+    if let Some(f) = kernel.take_fault() {
+        eprintln!("eurali: the system halted: {f:?}");
+        return NO_STATUS;
+    }
+    code
+}
+
+/// Whether the host's stdin is a terminal.
+pub fn stdin_is_terminal() -> bool {
+    // Safety: isatty on fd 0 reads nothing of ours.
+    unsafe { libc::isatty(0) == 1 }
 }
 
 /// As [`run`], with the console bound to `console`.
@@ -72,7 +99,7 @@ pub fn run_on(
 pub fn run_with(kernel: &Kernel, init: &str, args: &[String], console: Console) -> i32 {
     let image = Kernel::program_image(init);
     let code = kernel.run_as_process("boot", || {
-        start_and_wait(kernel, init, image, args, console)
+        start_and_wait(kernel, init, image, args, console, false)
     });
     kernel.shutdown();
     if let Some(f) = kernel.take_fault() {
@@ -99,15 +126,12 @@ pub fn run_hosted(
             return NO_STATUS;
         }
     };
-    let console = Console {
-        stdin: Box::new(crate::devices::terminal::Keyboard::new(console.stdin)),
-        ..console
-    };
+    // At a terminal the console's line discipline handles Ctrl-C; elsewhere nothing is raw.
     let raw = crate::devices::terminal::RawMode::enable();
     let kernel = Kernel::new();
     kernel.set_guest_loader(loader.to_path_buf());
     let code = kernel.run_as_process("boot", || {
-        start_and_wait(&kernel, init, image, args, console)
+        start_and_wait(&kernel, init, image, args, console, stdin_is_terminal())
     });
     kernel.shutdown();
     drop(raw);
@@ -124,6 +148,7 @@ fn start_and_wait(
     image: Vec<u8>,
     args: &[String],
     console: Console,
+    terminal: bool,
 ) -> i32 {
     let Console {
         stdin,
@@ -138,9 +163,16 @@ fn start_and_wait(
         let (log_srv, log_cli) = new_rendezvous()?;
         let log = kernel.debug_log_device();
         spawn_stub_thread(move || debuglog::serve(&log_srv, log))?;
-        spawn_stub_thread(move || console::serve_output(&out_srv, stdout))?;
+        if terminal {
+            let out = console::SharedSink::new(stdout);
+            let echo = out.clone();
+            spawn_stub_thread(move || console::serve_output(&out_srv, out))?;
+            spawn_stub_thread(move || console::serve_terminal_input(&in_srv, stdin, echo))?;
+        } else {
+            spawn_stub_thread(move || console::serve_output(&out_srv, stdout))?;
+            spawn_stub_thread(move || console::serve_input(&in_srv, stdin))?;
+        }
         spawn_stub_thread(move || console::serve_output(&err_srv, stderr))?;
-        spawn_stub_thread(move || console::serve_input(&in_srv, stdin))?;
         let mut argv = vec![init.to_string()];
         argv.extend(args.iter().cloned());
         let params = ExecParams::new()

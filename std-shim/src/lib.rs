@@ -26,6 +26,7 @@ pub mod random;
 pub mod rt;
 pub mod stream;
 pub mod sync;
+pub mod term;
 mod sys;
 pub mod thread;
 pub mod time;

@@ -8,6 +8,18 @@
 //! | `Long(WRITE, n, chunk)`: the first `n` bytes of the chunk | `Short(OK, accepted, 0)`, or `Short(ERROR, code, 0)` | no |
 //! | `Short(READ, 0, max)`: up to `max` bytes | `Long(DATA, n, chunk)` with `1 <= n <= max`; `Short(EOF, 0, 0)` at the end of the stream; `Short(ERROR, code, 0)` | no |
 //!
+//! Terminal control (served by consoles; every other stream answers `ERROR_UNKNOWN_MESSAGE`,
+//! which is how a client learns it is not talking to a terminal):
+//!
+//! | Request | Reply | Idempotent |
+//! |---|---|---|
+//! | `Short(TERM_GET, 0, 0)` | `Short(TERM_INFO, flags, rows << 16 \| cols)`; flags bit 0 = raw mode | yes |
+//! | `Short(TERM_SET, raw (0/1), 0)` | `Short(OK, 0, 0)` | yes |
+//!
+//! A console starts cooked: it echoes what is typed, lets the line be edited (Backspace, Ctrl-U)
+//! and answers READ with whole lines; Ctrl-D on an empty line is EOF. Raw: every key's bytes as
+//! they come, no echo (full-screen programs and the shell's line editor).
+//!
 //! Rules:
 //! - `n` in WRITE and DATA never exceeds the chunk's pages: a receiver checks `n` against
 //!   [`MAX_TRANSFER`] before trusting it (the kernel does not convey chunk sizes).
@@ -23,6 +35,63 @@ use crate::object::{Handle, MemoryChunk};
 
 /// End of stream, as a reply to READ.
 pub const EOF: u64 = 0x1001;
+
+/// Terminal control: ask for [`TermInfo`].
+pub const TERM_GET: u64 = 0x1002;
+/// Terminal control: the reply to [`TERM_GET`].
+pub const TERM_INFO: u64 = 0x1003;
+/// Terminal control: raw (1) or cooked (0).
+pub const TERM_SET: u64 = 0x1004;
+
+/// What a console says about itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TermInfo {
+    pub raw: bool,
+    pub rows: u16,
+    pub cols: u16,
+}
+
+impl TermInfo {
+    /// The reply message for this state.
+    pub const fn reply(&self) -> Message {
+        Message::Short(TERM_INFO, self.raw as u64, ((self.rows as u64) << 16) | self.cols as u64)
+    }
+}
+
+/// Client side: the terminal behind `h`, or `None` if it is not a terminal (or is gone).
+pub fn term_info(h: &Handle) -> Option<TermInfo> {
+    match rcall(h, Message::Short(TERM_GET, 0, 0)).ok()?.values() {
+        (TERM_INFO, flags, size) => {
+            Some(TermInfo { raw: flags & 1 != 0, rows: (size >> 16) as u16, cols: size as u16 })
+        }
+        _ => None,
+    }
+}
+
+/// Client side: switches the terminal behind `h` to raw or cooked mode.
+pub fn set_raw(h: &Handle, raw: bool) -> Result<(), Error> {
+    match rcall(h, Message::Short(TERM_SET, raw as u64, 0))?.values() {
+        (msgtype::OK, _, _) => Ok(()),
+        (msgtype::ERROR, code, _) => Err(error_from(code)),
+        _ => Err(Error::NotImplemented),
+    }
+}
+
+/// A terminal-control request, for servers that are terminals (check before [`parse_request`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TermRequest {
+    Get,
+    SetRaw(bool),
+}
+
+/// Server side: the terminal-control request `m` is, if it is one.
+pub fn term_request(m: &Message) -> Option<TermRequest> {
+    match m {
+        Message::Short(TERM_GET, _, _) => Some(TermRequest::Get),
+        Message::Short(TERM_SET, raw, _) => Some(TermRequest::SetRaw(*raw != 0)),
+        _ => None,
+    }
+}
 
 /// Largest WRITE or DATA payload in one message (a receiver refuses larger claims).
 pub const MAX_TRANSFER: usize = 64 * 1024;

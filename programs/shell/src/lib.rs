@@ -61,8 +61,141 @@ fn prompt(sh: &interp::Shell) -> String {
     format!("{user}:{shown}$ ")
 }
 
+/// Where the history is kept for this user.
+fn history_path(sh: &interp::Shell) -> Option<String> {
+    let home = sh.var("HOME")?;
+    Some(format!("{}/.sh_history", home.trim_end_matches('/')))
+}
+
+/// Completions of the word before the cursor: commands (builtins and /bin) for the first word,
+/// paths otherwise. Each candidate replaces the whole word.
+fn complete(sh: &interp::Shell, line: &str, cursor: usize) -> Vec<String> {
+    let before = &line[..cursor.min(line.len())];
+    let start = before.rfind(' ').map_or(0, |i| i + 1);
+    let word = &before[start..];
+    let first = before[..start].trim().is_empty();
+    let mut out: Vec<String> = Vec::new();
+    if first && !word.contains('/') {
+        out.extend(
+            interp::BUILTINS
+                .iter()
+                .filter(|b| b.starts_with(word))
+                .map(|b| b.to_string()),
+        );
+        for dir in sh.var("PATH").unwrap_or("/bin").split(':') {
+            if let Ok(rd) = std::fs::read_dir(dir) {
+                out.extend(
+                    rd.filter_map(|e| e.ok())
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .filter(|n| n.starts_with(word)),
+                );
+            }
+        }
+    } else {
+        let (dir, prefix) = match word.rfind('/') {
+            Some(i) => (&word[..=i], &word[i + 1..]),
+            None => ("", word),
+        };
+        let list_dir = if dir.is_empty() { "." } else { dir };
+        if let Ok(rd) = std::fs::read_dir(list_dir) {
+            for e in rd.filter_map(|e| e.ok()) {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with(prefix) && (prefix.starts_with('.') || !name.starts_with('.')) {
+                    let slash = if e.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+                        "/"
+                    } else {
+                        ""
+                    };
+                    out.push(format!("{dir}{name}{slash}"));
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The interactive loop on a terminal: raw mode and the line editor while reading a line,
+/// cooked mode while commands run; history kept in `$HOME/.sh_history`.
+fn interactive(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
+    use std::io::Read;
+    let mut ed = line::Editor::new();
+    let hist = history_path(sh);
+    if let Some(text) = hist.as_ref().and_then(|p| std::fs::read_to_string(p).ok()) {
+        for l in text.lines() {
+            ed.add_history(l);
+        }
+    }
+    let mut dec = line::KeyDecoder::default();
+    let mut queued: std::collections::VecDeque<line::Key> = std::collections::VecDeque::new();
+    let mut pending = String::new();
+    let mut buf = [0u8; 256];
+    loop {
+        let _ = std::term::set_stdin_raw(true);
+        ed.start(&if pending.is_empty() {
+            prompt(sh)
+        } else {
+            "> ".to_string()
+        });
+        let line = 'read: loop {
+            // Keys typed ahead (a paste, a fast typist) stay queued for the next line.
+            while let Some(k) = queued.pop_front() {
+                let snapshot = sh.clone();
+                match ed.key(k, &mut |l: &str, c: usize| complete(&snapshot, l, c)) {
+                    line::Event::Continue => {}
+                    line::Event::Line(l) => break 'read Some(l),
+                    line::Event::Interrupted => {
+                        pending.clear();
+                        print!("{}", ed.take_output());
+                        ed.start(&prompt(sh));
+                    }
+                    line::Event::Eof => break 'read None,
+                }
+            }
+            print!("{}", ed.take_output());
+            let _ = std::io::stdout().flush();
+            match std::io::stdin().read(&mut buf) {
+                Ok(0) | Err(_) => break 'read None,
+                Ok(n) => queued.extend(dec.feed(&buf[..n])),
+            }
+        };
+        print!("{}", ed.take_output());
+        let _ = std::io::stdout().flush();
+        let _ = std::term::set_stdin_raw(false);
+        let Some(line) = line else { return sh.status };
+        pending.push_str(&line);
+        pending.push('\n');
+        if matches!(parse::parse(&pending), Err(e) if e.is_incomplete()) {
+            continue;
+        }
+        let src = std::mem::take(&mut pending);
+        let entry = src.trim_end().to_string();
+        if !entry.trim().is_empty() {
+            ed.add_history(&entry);
+            sh.history.push(entry.clone());
+            if let Some(p) = &hist {
+                if let Ok(mut f) = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(p)
+                {
+                    let _ = writeln!(f, "{entry}");
+                }
+            }
+        }
+        let (code, exited) = sh.run_script(&src, io);
+        if exited {
+            return code;
+        }
+    }
+}
+
 /// Reads commands line by line until the end of input or `exit`.
 fn repl(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
+    if std::term::stdin_terminal().is_some() {
+        return interactive(sh, io);
+    }
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut pending = String::new();
