@@ -1,12 +1,12 @@
 //! eurali on the host: the programs of the userland, registered for the in-process kernel stub.
 //!
-//! `cargo run [-- PROGRAM [ARGS...]]` boots the stub and runs PROGRAM (default: [`DEFAULT`]) on
-//! your terminal; `tests/` boots the same way and checks what a user would see.
+//! `cargo run` boots the system (init, login, the shell) on the stub; `cargo run -- -c 'CMDS'
+//! [--user NAME]` runs commands in it; `cargo run -- PROGRAM [ARGS...]` runs one program alone; `tests/` boots the same way and checks what a user would see.
 
 use kernel_stub::ProgramEntry;
 
-/// The program `cargo run` starts when given none.
-pub const DEFAULT: &str = "hello";
+/// The program `cargo run` boots when given none: the whole system.
+pub const DEFAULT: &str = "init";
 
 /// Every program of the userland, by the name exec knows it under.
 pub fn programs() -> Vec<(&'static str, ProgramEntry)> {
@@ -16,5 +16,9 @@ pub fn programs() -> Vec<(&'static str, ProgramEntry)> {
         eurali_std::program_entry!("abi-probe", abi_probe::main),
         eurali_std::program_entry!("coreutils", coreutils::main),
         eurali_std::program_entry!("sh", shell::main),
+        eurali_std::program_entry!("init", init::main),
+        eurali_std::program_entry!("login", login::main),
+        eurali_std::program_entry!("passwd", passwd::main),
+        eurali_std::program_entry!("ramdisk", ramdisk::main),
     ]
 }

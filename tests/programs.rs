@@ -71,14 +71,83 @@ fn hello_prints_args_and_env() {
 }
 
 #[test]
-fn default_program_is_hello() {
+fn default_boots_the_system_to_a_login_prompt() {
     let r = eurali(&[], "");
+    assert_eq!(r.stdout, "login: ", "stderr: {}", r.stderr);
     assert!(
-        r.stdout.starts_with("Hello from eurali!\narg[0] = hello\n"),
+        r.stderr.contains("init: root file system ready"),
         "{}",
-        r.stdout
+        r.stderr
     );
     assert_eq!(r.code, Some(0));
+}
+
+#[test]
+fn logging_in_runs_the_shell_in_the_users_home() {
+    let r = eurali(&[], "root\nroot\necho I am $USER in $(pwd)\nexit 5\n");
+    assert!(
+        r.stdout
+            .contains("Welcome to eurali.\nI am root in /home/root\n"),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
+    // After the shell, login asks again; the end of input ends the system.
+    assert!(r.stdout.ends_with("login: "), "{}", r.stdout);
+    assert_eq!(r.code, Some(0));
+    let r = eurali(&[], "user\nwrong\nuser\nuser\necho $HOME\n");
+    assert!(r.stdout.contains("Login incorrect"), "{}", r.stdout);
+    assert!(r.stdout.contains("/home/user\n"), "{}", r.stdout);
+}
+
+#[test]
+fn dash_c_runs_commands_as_root_or_a_user() {
+    let r = eurali(
+        &[
+            "-c",
+            "echo $USER $HOME; ls /; cat /etc/users | wc -l; exit 3",
+        ],
+        "",
+    );
+    assert_eq!(
+        r.stdout, "root /home/root\nbin\netc\nhome\ntmp\n2\n",
+        "stderr: {}",
+        r.stderr
+    );
+    assert_eq!(r.code, Some(3));
+    let r = eurali(
+        &[
+            "-c",
+            "echo $USER; cat /etc/users; ls /etc; echo x > /bin/new; echo mine > f; cat f; ls /home",
+            "--user",
+            "user",
+        ],
+        "",
+    );
+    assert_eq!(r.stdout, "user\nmotd\nmine\n", "stderr: {}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("cat: /etc/users: No such file or directory"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("sh: /bin/new: Permission denied"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("ls: /home: No such file or directory"),
+        "{}",
+        r.stderr
+    );
+    let r = eurali(&["-c", "true", "--user", "nobody"], "");
+    assert_eq!(r.code, Some(1));
+    assert!(
+        r.stderr.contains("no user named \"nobody\""),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

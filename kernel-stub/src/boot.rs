@@ -63,7 +63,7 @@ pub fn run(programs: &[(&str, ProgramEntry)], init: &str, args: &[String]) -> i3
     }
     let image = Kernel::program_image(init);
     let code = kernel.run_as_process("boot", || {
-        start_and_wait(&kernel, init, image, args, console, true)
+        start_and_wait(&kernel, init, image, args, console, true, &[])
     });
     kernel.shutdown();
     drop(raw);
@@ -99,7 +99,7 @@ pub fn run_on(
 pub fn run_with(kernel: &Kernel, init: &str, args: &[String], console: Console) -> i32 {
     let image = Kernel::program_image(init);
     let code = kernel.run_as_process("boot", || {
-        start_and_wait(kernel, init, image, args, console, false)
+        start_and_wait(kernel, init, image, args, console, false, &[])
     });
     kernel.shutdown();
     if let Some(f) = kernel.take_fault() {
@@ -131,7 +131,15 @@ pub fn run_hosted(
     let kernel = Kernel::new();
     kernel.set_guest_loader(loader.to_path_buf());
     let code = kernel.run_as_process("boot", || {
-        start_and_wait(&kernel, init, image, args, console, stdin_is_terminal())
+        start_and_wait(
+            &kernel,
+            init,
+            image,
+            args,
+            console,
+            stdin_is_terminal(),
+            &[],
+        )
     });
     kernel.shutdown();
     drop(raw);
@@ -149,6 +157,7 @@ fn start_and_wait(
     args: &[String],
     console: Console,
     terminal: bool,
+    boot_files: &[(String, Vec<u8>)],
 ) -> i32 {
     let Console {
         stdin,
@@ -173,13 +182,23 @@ fn start_and_wait(
             spawn_stub_thread(move || console::serve_input(&in_srv, stdin))?;
         }
         spawn_stub_thread(move || console::serve_output(&err_srv, stderr))?;
+        let boot_mount = if boot_files.is_empty() {
+            None
+        } else {
+            Some(boot_fs(boot_files)?)
+        };
         let mut argv = vec![init.to_string()];
         argv.extend(args.iter().cloned());
         let params = ExecParams::new()
             .new_namespace()
             .mount(status_child.raw(), STATUS_PATH)?
             .mount(err_cli.raw(), STDERR_PATH)?
-            .mount(log_cli.raw(), LOG_PATH)?
+            .mount(log_cli.raw(), LOG_PATH)?;
+        let params = match &boot_mount {
+            Some(h) => params.mount(h.raw(), BOOT_PATH)?,
+            None => params,
+        };
+        let params = params
             .args(&argv)?
             .env(&[("PWD", "/"), ("HOME", "/")])?
             .finish()?;
@@ -187,6 +206,9 @@ fn start_and_wait(
         status_child.into_raw();
         err_cli.into_raw();
         log_cli.into_raw();
+        if let Some(h) = boot_mount {
+            h.into_raw();
+        }
         libeurali::exec(&image, in_cli, out_cli, &params, false)?;
         Ok(status)
     })();
@@ -222,4 +244,56 @@ fn start_and_wait(
                 .unwrap_or(NO_STATUS);
         }
     }
+}
+
+/// Where the boot loader mounts the programs for init.
+pub const BOOT_PATH: &str = "/boot";
+
+/// A ramdisk holding `files`, served by a thread of the boot process; returns a handle to it.
+fn boot_fs(files: &[(String, Vec<u8>)]) -> Result<Handle, libeurali::Error> {
+    let (m, c) = new_rendezvous()?;
+    vfs::server::Server::new(vfs::ramdisk::Ramdisk::new(256 << 20)).spawn(m)?;
+    let spare = c.try_clone()?;
+    libeurali::mount(BOOT_PATH, c).map_err(|(e, _)| e)?;
+    for (name, bytes) in files {
+        vfs::image::write_file(&format!("{BOOT_PATH}/{name}"), bytes)
+            .map_err(|_| libeurali::Error::Memory)?;
+    }
+    libeurali::umount(BOOT_PATH)?;
+    Ok(spare)
+}
+
+/// Boots the whole system on the in-process stub: `init ARGS` with every program in /boot
+/// (`cargo run`). The console is the host terminal (raw, with the console's line discipline, when
+/// stdin is one).
+pub fn run_system(programs: &[(&str, ProgramEntry)], init_args: &[String]) -> i32 {
+    let files: Vec<(String, Vec<u8>)> = programs
+        .iter()
+        .map(|(n, _)| (n.to_string(), Kernel::program_image(n)))
+        .collect();
+    let terminal = stdin_is_terminal();
+    let raw = terminal.then(crate::devices::terminal::RawMode::enable);
+    let kernel = Kernel::new();
+    for (name, entry) in programs {
+        kernel.register_program(name, *entry);
+    }
+    let image = Kernel::program_image("init");
+    let code = kernel.run_as_process("boot", || {
+        start_and_wait(
+            &kernel,
+            "init",
+            image,
+            init_args,
+            Console::terminal(),
+            terminal,
+            &files,
+        )
+    });
+    kernel.shutdown();
+    drop(raw);
+    if let Some(f) = kernel.take_fault() {
+        eprintln!("eurali: the system halted: {f:?}");
+        return NO_STATUS;
+    }
+    code
 }

@@ -123,18 +123,25 @@ fn namespace(user: &User) -> Result<Namespace, String> {
 
 /// Runs the user's shell in their namespace and waits for it.
 fn session(user: &User) {
+    if let Ok(motd) = std::fs::read_to_string("/etc/public/motd") {
+        print!("{motd}");
+    }
+    run_shell(user, &[]);
+}
+
+/// Runs `user`'s shell with `args` in the user's namespace, as a session does, and returns its
+/// exit status (125 if it could not start). What init's `-c` mode uses: no password is asked.
+pub fn run_shell(user: &User, args: &[String]) -> i32 {
     let ns = match namespace(user) {
         Ok(ns) => ns,
         Err(e) => {
             eprintln!("login: no session for {}: {e}", user.name);
-            return;
+            return 125;
         }
     };
-    if let Ok(motd) = std::fs::read_to_string("/etc/public/motd") {
-        print!("{motd}");
-    }
     let reclaim = ns.reclaim();
     let status = Command::new(&user.shell)
+        .args(args)
         .namespace(ns)
         .env_clear()
         .env("HOME", &user.home)
@@ -142,8 +149,12 @@ fn session(user: &User) {
         .env("PATH", "/bin")
         .current_dir(&user.home)
         .status();
-    if let Err(e) = status {
-        eprintln!("login: cannot start the shell of {}: {e}", user.name);
-    }
     drop(reclaim);
+    match status {
+        Ok(s) => s.code().unwrap_or(125),
+        Err(e) => {
+            eprintln!("login: cannot start the shell of {}: {e}", user.name);
+            125
+        }
+    }
 }

@@ -1,0 +1,122 @@
+//! `init`: the first program. It starts the root file system (a ramdisk, served by a thread of
+//! init), fills it with the system image ([`vfs::image`]: /bin, /etc with the `root` and `user`
+//! accounts and their namespaces, homes, /tmp), then runs `login` on the console and starts it
+//! again after three failed logins; the system ends when login ends at the end of the console's
+//! input.
+//!
+//! ```text
+//! init [-c COMMANDS] [--user NAME]
+//! ```
+//! With `-c`, no login: COMMANDS run in NAME's shell (default `root`), in NAME's namespace and
+//! home, and init exits with their status (what `cargo run -- -c '…'` does).
+//!
+//! The programs for /bin come from `/boot`, a read-only file server the boot loader mounts for
+//! init (the stub serves the registered programs there; on the real kernel init will carry them).
+//! The coreutils binary goes into /bin once per tool name.
+
+use std::io::Write;
+
+/// Size limit of the root ramdisk.
+pub const ROOT_SIZE: usize = 64 << 20;
+
+/// Where the boot loader puts the programs.
+pub const BOOT: &str = "/boot";
+
+fn say(msg: &str) {
+    eprintln!("init: {msg}");
+}
+
+/// The programs for /bin: every file of /boot, and the coreutils once per tool.
+fn programs() -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut out = Vec::new();
+    let rd = std::fs::read_dir(BOOT).map_err(|e| format!("{BOOT}: {e}"))?;
+    for e in rd {
+        let e = e.map_err(|e| format!("{BOOT}: {e}"))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        let bytes = std::fs::read(e.path()).map_err(|e| format!("{BOOT}/{name}: {e}"))?;
+        if name == "coreutils" {
+            for (tool, _) in coreutils::TOOLS {
+                // The shell's own `echo` program stays if /boot has one.
+                if *tool != "echo" {
+                    out.push((tool.to_string(), bytes.clone()));
+                }
+            }
+        }
+        out.push((name, bytes));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.dedup_by(|a, b| a.0 == b.0);
+    Ok(out)
+}
+
+/// Starts the ramdisk, mounts it at `/` and fills it.
+fn root_fs() -> Result<usize, String> {
+    let (server_end, client_end) =
+        libeurali::new_rendezvous().map_err(|e| format!("rendezvous: {e}"))?;
+    vfs::server::Server::new(vfs::ramdisk::Ramdisk::new(ROOT_SIZE))
+        .spawn(server_end)
+        .map_err(|e| format!("ramdisk: {e}"))?;
+    libeurali::mount("/", client_end).map_err(|(e, _)| format!("mount /: {e}"))?;
+    let progs = programs()?;
+    let list: Vec<(&str, &[u8])> = progs
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let image = vfs::image::Image {
+        programs: &list,
+        shell: "/bin/sh",
+    };
+    vfs::image::populate("/", &image, login::new_salt).map_err(|e| format!("filling /: {e}"))?;
+    Ok(list.len())
+}
+
+pub fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut command = None;
+    let mut user = String::from("root");
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-c" => command = it.next(),
+            "--user" => user = it.next().unwrap_or_default(),
+            other => {
+                say(&format!(
+                    "unknown argument {other:?}; usage: init [-c COMMANDS] [--user NAME]"
+                ));
+                std::process::exit(2);
+            }
+        }
+    }
+    let count = match root_fs() {
+        Ok(n) => n,
+        Err(e) => {
+            say(&format!("cannot start the root file system: {e}"));
+            std::process::exit(1);
+        }
+    };
+    if let Some(cmds) = command {
+        let users = std::fs::read_to_string(login::USERS)
+            .map(|t| vfs::users::parse(&t))
+            .unwrap_or_default();
+        let Some(u) = users.into_iter().find(|u| u.name == user) else {
+            say(&format!("no user named {user:?}"));
+            std::process::exit(1);
+        };
+        let code = login::run_shell(&u, &["-c".to_string(), cmds]);
+        let _ = std::io::stdout().flush();
+        std::process::exit(code);
+    }
+    say(&format!(
+        "root file system ready ({count} programs in /bin); starting login"
+    ));
+    loop {
+        match std::process::Command::new("/bin/login").status() {
+            Ok(s) if s.success() => return,
+            Ok(s) => say(&format!("login ended with {s}; starting it again")),
+            Err(e) => {
+                say(&format!("cannot start login: {e}"));
+                std::process::exit(1);
+            }
+        }
+    }
+}
