@@ -297,3 +297,64 @@ pub fn run_system(programs: &[(&str, ProgramEntry)], init_args: &[String]) -> i3
     }
     code
 }
+
+/// Hosted mode's [`run_system`]: `init ARGS` from `bin_dir`, with every ELF of `bin_dir` in /boot
+/// (the shell's ELF, `shell`, as `sh`).
+pub fn run_hosted_system(
+    loader: &std::path::Path,
+    bin_dir: &std::path::Path,
+    init_args: &[String],
+) -> i32 {
+    let mut files = Vec::new();
+    let entries = match std::fs::read_dir(bin_dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            eprintln!("eurali: cannot read {}: {e}", bin_dir.display());
+            return NO_STATUS;
+        }
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        match std::fs::read(e.path()) {
+            Ok(bytes) => files.push((
+                if name == "shell" {
+                    "sh".to_string()
+                } else {
+                    name
+                },
+                bytes,
+            )),
+            Err(err) => eprintln!("eurali: skipping {}: {err}", e.path().display()),
+        }
+    }
+    let Some(image) = files
+        .iter()
+        .find(|(n, _)| n == "init")
+        .map(|(_, b)| b.clone())
+    else {
+        eprintln!("eurali: no init in {}", bin_dir.display());
+        return NO_STATUS;
+    };
+    let terminal = stdin_is_terminal();
+    let raw = terminal.then(crate::devices::terminal::RawMode::enable);
+    let kernel = Kernel::new();
+    kernel.set_guest_loader(loader.to_path_buf());
+    let code = kernel.run_as_process("boot", || {
+        start_and_wait(
+            &kernel,
+            "init",
+            image,
+            init_args,
+            Console::terminal(),
+            terminal,
+            &files,
+        )
+    });
+    kernel.shutdown();
+    drop(raw);
+    if let Some(f) = kernel.take_fault() {
+        eprintln!("eurali: the system halted: {f}");
+        return NO_STATUS;
+    }
+    code
+}

@@ -34,7 +34,7 @@ usage: cargo xtask <command>
 commands:
   build              build programs/* for the real kernel into target/eurali/bin, check them
   check-elf [FILES]  check ELF files for the kernel's loader (default: target/eurali/bin/*)
-  run [PROG [ARGS]]  build, then boot PROG (default hello) in hosted mode on this terminal
+  run [-c CMDS | PROG [ARGS]]  build, then boot the system (or PROG) in hosted mode on this terminal
   bench NAME         run a benchmark (`cargo xtask bench` lists them)
   ci                 build, then cargo test --workspace (CI=true: hosted tests need the ELFs)";
 

@@ -1,5 +1,6 @@
-//! `cargo xtask run [PROGRAM [ARGS...]]`: build the freestanding ELFs and boot PROGRAM (default
-//! `hello`) in kernel-stub's hosted mode on this terminal; exit with its status.
+//! `cargo xtask run [-c COMMANDS [--user NAME] | PROGRAM [ARGS...]]`: build the freestanding ELFs
+//! and boot them in kernel-stub's hosted mode on this terminal — the whole system (init, login,
+//! sh) by default, or one PROGRAM alone; exit with its status.
 //!
 //! Build output goes to stderr, so that stdout carries only what the system prints:
 //! `printf '…' | cargo xtask run PROGRAM` is scriptable exactly like `cargo run`.
