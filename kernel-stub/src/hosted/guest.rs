@@ -195,14 +195,16 @@ extern "C" fn on_sigsys(_sig: i32, _info: *mut libc::siginfo_t, ctx: *mut libc::
             rip,
         ],
     };
+    // A closed channel means the stub ended this thread (the kernel destroys a thread blocked on
+    // an object whose last reference another thread closed, §3.5) or the whole process (then
+    // the supervisor kills it anyway): end this thread only, never its siblings.
     if sys::send_packet(st.chan, bytes_of(&up), -1) < 0 {
-        sys::exit_group(0);
+        sys::exit_thread(0);
     }
     let mut buf = [0u8; core::mem::size_of::<Down>()];
     let (n, fd) = sys::recv_packet_spin(st.chan, &mut buf, SPINS);
     if n <= 0 {
-        // The supervisor ended this process.
-        sys::exit_group(0);
+        sys::exit_thread(0);
     }
     let d: Down = from_bytes(&buf[..n as usize]);
     match d.kind {
