@@ -26,6 +26,11 @@ pub const BENCHES: &[Bench] = &[
             cargo_bench("kernel-stub", "hosted")
         },
     },
+    Bench {
+        name: "shell",
+        about: "sh on the stub vs dash: a 1000-iteration builtin loop, 100 spawns of /bin/true",
+        run: || cargo_bench("eurali", "shell"),
+    },
 ];
 
 /// Runs the benchmark `name`; without a known name, lists the benchmarks.
