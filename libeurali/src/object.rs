@@ -103,6 +103,55 @@ impl MemoryChunk {
         Ok(c)
     }
 
+    /// Allocates a chunk holding a copy of `data` at its start, the rest of its pages zeroed:
+    /// one pass over the memory where [`MemoryChunk::alloc`] and a copy make two.
+    pub fn from_bytes(data: &[u8]) -> Result<MemoryChunk> {
+        MemoryChunk::alloc_with(data.len(), |buf| {
+            buf.copy_from_slice(data);
+            Ok::<usize, Error>(data.len())
+        })?
+    }
+
+    /// Allocates `len` bytes (rounded up to pages, at least one) and lets `fill` write them:
+    /// `fill` gets the first `len` bytes and returns how many it wrote from the start; every
+    /// other byte of the chunk's pages is then zeroed, so the chunk carries only what `fill`
+    /// wrote, and zeros. The chunk's [`MemoryChunk::len`] is the count `fill` returned.
+    ///
+    /// Before `fill` runs, one byte of each page is written, so reading the buffer is allowed
+    /// (§4.3), but what `fill` has not written is unspecified: it must not rely on it, and must
+    /// write every byte it reports. An `Err` from `fill` frees the chunk and comes back inside
+    /// the `Ok`.
+    pub fn alloc_with<E>(
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> core::result::Result<usize, E>,
+    ) -> Result<core::result::Result<MemoryChunk, E>> {
+        let pages = (len as u64).div_ceil(layout::PAGE_SIZE).max(1);
+        if pages > layout::MAX_CHUNK_PAGES {
+            return Err(Error::Memory);
+        }
+        let r = checked(Call::Malloc {
+            pages,
+            max_physaddr: 0,
+        })?;
+        let mut c = MemoryChunk {
+            base: r.rdi,
+            len: (pages * layout::PAGE_SIZE) as usize,
+        };
+        let all = c.as_mut_slice();
+        for page in all.chunks_mut(layout::PAGE_SIZE as usize) {
+            page[0] = 0;
+        }
+        match fill(&mut all[..len]) {
+            Ok(n) => {
+                let n = n.min(len);
+                all[n..].fill(0);
+                c.len = n;
+                Ok(Ok(c))
+            }
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
     /// Allocates physically contiguous pages below `max_physaddr` (for DMA); returns the chunk and
     /// its physical base. These are mapped eagerly; they are zeroed here too.
     pub fn alloc_contiguous(len: usize, max_physaddr: u64) -> Result<(MemoryChunk, u64)> {

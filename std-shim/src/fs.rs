@@ -232,28 +232,20 @@ impl Read for File {
         Ok(n)
     }
     fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        // Ask for what is left in one go (the server moves up to 1 MiB per message).
+        // Room for what is left in one go (bounded), then up to 1 MiB per message, appended
+        // straight from the server's chunk.
         let start = buf.len();
         let hint = self
             .metadata()
             .map(|m| m.len().saturating_sub(self.pos) as usize)
             .unwrap_or(0);
-        let mut want = hint.clamp(4096, vfs::proto::MAX_IO);
+        let _ = buf.try_reserve(hint.min(64 << 20));
         loop {
-            let old = buf.len();
-            buf.resize(old + want, 0);
-            match self.read(&mut buf[old..]) {
-                Ok(0) => {
-                    buf.truncate(old);
-                    return Ok(buf.len() - start);
-                }
-                Ok(n) => buf.truncate(old + n),
-                Err(e) => {
-                    buf.truncate(old);
-                    return Err(e);
-                }
+            let want = buf.capacity().saturating_sub(buf.len()).max(4096);
+            match self.s.read_append(self.pos, want, buf).map_err(err)? {
+                0 => return Ok(buf.len() - start),
+                n => self.pos += n as u64,
             }
-            want = vfs::proto::MAX_IO;
         }
     }
 }

@@ -10,6 +10,7 @@ use alloc::vec::Vec;
 use libeurali::{Error, Handle, MemoryChunk, Message, Word, new_rendezvous, send, send_receive};
 
 use crate::proto::*;
+use crate::sync::Lock;
 
 /// How often a send to a busy rendezvous is retried (with a yield in between).
 const BUSY_RETRIES: usize = 100_000;
@@ -53,7 +54,16 @@ fn reply_of(m: Message) -> Result<Reply, FsError> {
 #[derive(Debug)]
 pub struct Session {
     h: Handle,
+    /// A chunk that came back from the server, kept for the next read or write, with the
+    /// bytes it holds (see the protocol's note on chunks coming back).
+    spare: Lock<Option<(MemoryChunk, usize)>>,
 }
+
+/// Reads and writes of at least this many bytes use a chunk of [`SPARE_SIZE`] bytes, which is
+/// then kept for the session's next ones; smaller ones use a chunk of their own size.
+const BIG_IO: usize = 64 * 1024;
+/// The size of a reusable chunk: a whole `MAX_IO` write with its 8-byte header.
+const SPARE_SIZE: usize = MAX_IO + 4096;
 
 /// Where a resolved path lives: the mount handle, and the path the server sees.
 pub fn locate(path: &str) -> Result<(Handle, String, usize), FsError> {
@@ -75,11 +85,17 @@ pub fn open_at(mount: &Handle, req: &OpenRequest) -> Result<(Session, Reply), Fs
         mount,
         Message::Long(FS_OPEN, Word::Handle(a), Word::Chunk(c)),
     )?;
-    let s = Session { h: b };
-    let first = match call(&s.h, request_msg(&Request::Stat)?) {
+    let s = Session {
+        h: b,
+        spare: Lock::new(None),
+    };
+    let first = match call(&s.h, Message::Short(FS_STAT, 0, 0)) {
         // The server closed our session unopened: out of session threads.
         Err(FsError::Kernel(Error::Closed)) => return Err(FsError::Busy),
-        r => reply_of(r?)?,
+        Ok(Message::Short(FS_META, kind, len)) => Reply::Stat(Meta::from_words(kind, len)?),
+        Ok(Message::Short(FS_OK, _, _)) => Reply::Done,
+        Ok(_) => return Err(FsError::Invalid),
+        Err(e) => return Err(e),
     };
     Ok((s, first))
 }
@@ -177,40 +193,110 @@ impl Session {
     /// Gives up the session handle (a `Serve` session becomes a mount handle).
     pub fn into_handle(self) -> Handle {
         let s = core::mem::ManuallyDrop::new(self);
-        // Safety: `s` is never dropped, so the handle is moved out exactly once.
+        // Safety: `s` is never dropped, so each field is moved out exactly once.
+        drop(unsafe { core::ptr::read(&s.spare) });
         unsafe { core::ptr::read(&s.h) }
+    }
+
+    /// A chunk of at least `need` bytes whose first `head.len()` bytes are `head` followed by
+    /// `body`: the spare if it is big enough, else a new one (of [`SPARE_SIZE`] for big I/O, so
+    /// that it can be kept). Returns the chunk and its size.
+    fn chunk_for(
+        &self,
+        need: usize,
+        head: &[u8],
+        body: &[u8],
+    ) -> Result<(MemoryChunk, usize), FsError> {
+        let spare = self.spare.lock().take();
+        if let Some((mut c, size)) = spare
+            && size >= need
+        {
+            let s = c.as_mut_slice();
+            s[..head.len()].copy_from_slice(head);
+            s[head.len()..head.len() + body.len()].copy_from_slice(body);
+            return Ok((c, size));
+        }
+        let size = if need >= BIG_IO { SPARE_SIZE } else { need };
+        let c = MemoryChunk::alloc_with(size, |s| {
+            s[..head.len()].copy_from_slice(head);
+            s[head.len()..head.len() + body.len()].copy_from_slice(body);
+            Ok::<usize, FsError>(head.len() + body.len())
+        })??;
+        Ok((c, size))
+    }
+
+    /// Keeps a chunk that came back (its size as we sent it) for the next request.
+    fn keep(&self, mut c: MemoryChunk, size: usize) {
+        // Safety: the protocol makes the server give back the chunk we sent, `size` bytes long.
+        unsafe { c.set_len(size) };
+        *self.spare.lock() = Some((c, size));
+    }
+
+    /// Reads at most `max` bytes (and [`MAX_IO`]) at `offset` and gives them to `take`; returns
+    /// how many, 0 at the end.
+    fn read_with(
+        &self,
+        offset: u64,
+        max: usize,
+        take: impl FnOnce(&[u8]) -> Result<(), FsError>,
+    ) -> Result<usize, FsError> {
+        let max = max.min(MAX_IO);
+        if max == 0 {
+            return Ok(0);
+        }
+        let (c, size) = self.chunk_for(max.max(8), &(max as u64).to_le_bytes(), &[])?;
+        match call(
+            &self.h,
+            Message::Long(FS_READ_INTO, Word::Value(offset), Word::Chunk(c)),
+        )? {
+            Message::Long(FS_DATA, Word::Value(n), Word::Chunk(mut c)) if n as usize <= max => {
+                let data = chunk_bytes(&mut c, n, max)?;
+                take(data)?;
+                let n = data.len();
+                self.keep(c, size);
+                Ok(n)
+            }
+            _ => Err(FsError::Invalid),
+        }
     }
 
     /// Reads at `offset` into `buf` (at most [`MAX_IO`] bytes in one request); 0 at the end.
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, FsError> {
-        let max = buf.len().min(MAX_IO);
-        if max == 0 {
-            return Ok(0);
-        }
-        match call(&self.h, Message::Short(FS_READ, offset, max as u64))? {
-            Message::Short(FS_OK, _, _) => Ok(0),
-            Message::Long(FS_DATA, Word::Value(n), Word::Chunk(mut c)) if n as usize <= max => {
-                let data = chunk_bytes(&mut c, n, max)?;
-                buf[..data.len()].copy_from_slice(data);
-                Ok(data.len())
-            }
-            _ => Err(FsError::Invalid),
-        }
+        self.read_with(offset, buf.len(), |data| {
+            buf[..data.len()].copy_from_slice(data);
+            Ok(())
+        })
+    }
+
+    /// Reads at most `max` bytes (and [`MAX_IO`]) at `offset` and appends them to `out`; returns
+    /// how many, 0 at the end. Copies once, where [`Session::read_at`] into a zeroed buffer
+    /// writes the bytes twice.
+    pub fn read_append(
+        &self,
+        offset: u64,
+        max: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, FsError> {
+        self.read_with(offset, max, |data| {
+            out.try_reserve(data.len()).map_err(|_| FsError::NoSpace)?;
+            out.extend_from_slice(data);
+            Ok(())
+        })
     }
 
     /// Writes `data` (at most [`MAX_IO`] bytes of it) at `offset` (ignored in append mode);
     /// returns (bytes written, offset after them).
     pub fn write_at(&self, offset: u64, data: &[u8]) -> Result<(usize, u64), FsError> {
         let n = data.len().min(MAX_IO);
-        let mut c = MemoryChunk::alloc(8 + n)?;
-        let s = c.as_mut_slice();
-        s[..8].copy_from_slice(&(n as u64).to_le_bytes());
-        s[8..8 + n].copy_from_slice(&data[..n]);
+        let (c, size) = self.chunk_for(8 + n, &(n as u64).to_le_bytes(), &data[..n])?;
         match call(
             &self.h,
             Message::Long(FS_WRITE, Word::Value(offset), Word::Chunk(c)),
         )? {
-            Message::Short(FS_OK, k, end) if k as usize <= n => Ok((k as usize, end)),
+            Message::Long(FS_WRITTEN, Word::Value(end), Word::Chunk(c)) => {
+                self.keep(c, size);
+                Ok((n, end))
+            }
             _ => Err(FsError::Invalid),
         }
     }
@@ -220,8 +306,8 @@ impl Session {
     }
 
     pub fn stat(&self) -> Result<Meta, FsError> {
-        match self.request(&Request::Stat)? {
-            Reply::Stat(m) => Ok(m),
+        match call(&self.h, Message::Short(FS_STAT, 0, 0))? {
+            Message::Short(FS_META, kind, len) => Meta::from_words(kind, len),
             _ => Err(FsError::Invalid),
         }
     }

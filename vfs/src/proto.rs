@@ -11,7 +11,9 @@
 //!    holding an [`OpenRequest`] in postcard at its start (at most [`MAX_NAME_MSG`] bytes),
 //! 3. keeps `b` as its *session*: every later request goes there, and the first reply says
 //!    whether the open worked (the server answers every request of a failed open with the open's
-//!    error, then ends the session).
+//!    error, then ends the session). The client's first request is `Short(FS_STAT, 0, 0)`: the
+//!    reply is `Short(FS_META, ..)` for an open file, directory or subtree, `Short(FS_OK, 0, 0)`
+//!    for a one-shot operation that worked, or the error.
 //!
 //! The server's thread on `M` only ever receives: it never replies on `M`, so no client, dead or
 //! alive, can block it. Each open gets its own server thread, receiving on `a`: one open file,
@@ -26,10 +28,17 @@
 //!
 //! | Request | Reply | Idempotent |
 //! |---|---|---|
+//! | `Short(FS_STAT, 0, 0)` | `Short(FS_META, kind \| readonly << 8, len)` ([`Meta::to_words`]) | yes |
 //! | `Short(FS_READ, offset, max)`, `max <= MAX_IO` | `Long(FS_DATA, n, chunk)`, `1 <= n <= max`, bytes at offset 0; `Short(FS_OK, 0, 0)` at end of file | yes |
-//! | `Long(FS_WRITE, offset, chunk)`: chunk = `len: u64 LE` then `len <= MAX_IO` bytes | `Short(FS_OK, written, end)`: `end` = offset after the write (append-mode sessions ignore `offset` and write at the end) | no |
+//! | `Long(FS_READ_INTO, offset, chunk)`: the client's chunk, `max: u64 LE` (`<= MAX_IO`) in its first 8 bytes, at least `max(8, max)` bytes long | `Long(FS_DATA, n, the same chunk)`, `0 <= n <= max` bytes at offset 0; `n = 0` at end of file | yes |
+//! | `Long(FS_WRITE, offset, chunk)`: chunk = `len: u64 LE` then `len <= MAX_IO` bytes | `Long(FS_WRITTEN, end, the same chunk)`: all `len` bytes written, `end` = offset after them (append-mode sessions ignore `offset` and write at the end) | no |
 //! | `Long(FS_REQ, len, chunk)`: a [`Request`] in postcard, `len <= MAX_NAME_MSG` | `Long(FS_REPLY, len, chunk)`: a [`Reply`], `len <= MAX_REPLY` | Stat, ReadDir, Sync: yes; SetLen: yes |
 //! | `Short(FS_CLOSE, 0, 0)`, plain `send` | none: the session ends | yes |
+//!
+//! Chunks come back: a write's chunk returns with its reply, and a read can bring its own
+//! chunk (`FS_READ_INTO`) to be filled and returned, so that a client moving many megabytes
+//! reuses one chunk instead of making (and the kernel mapping and unmapping) one per message.
+//! A client trusts that the chunk it gets back is the one it sent.
 //!
 //! Any request may instead be answered `Short(FS_ERR, code, 0)`, `code` = [`FsError::code`].
 //! A malformed or unknown request gets `Short(FS_ERR, Invalid)` and the session goes on.
@@ -65,6 +74,14 @@ pub const FS_ERR: u64 = 0x1106;
 pub const FS_REPLY: u64 = 0x1107;
 /// `Short(FS_CLOSE, 0, 0)`: plain send; ends the session.
 pub const FS_CLOSE: u64 = 0x1108;
+/// `Short(FS_STAT, 0, 0)`: metadata, answered in registers.
+pub const FS_STAT: u64 = 0x1109;
+/// `Short(FS_META, kind | readonly << 8, len)`: the reply to `FS_STAT`.
+pub const FS_META: u64 = 0x110A;
+/// `Long(FS_READ_INTO, offset, chunk(max, room))`: a read into the client's chunk.
+pub const FS_READ_INTO: u64 = 0x110B;
+/// `Long(FS_WRITTEN, end, chunk)`: the reply to `FS_WRITE`, with the chunk given back.
+pub const FS_WRITTEN: u64 = 0x110C;
 
 /// Largest READ or WRITE payload in one message.
 pub const MAX_IO: usize = 1 << 20;
@@ -169,6 +186,33 @@ pub struct Meta {
     pub len: u64,
     /// Writes through this session (or server scope) are denied.
     pub readonly: bool,
+}
+
+impl Meta {
+    /// The two words of `Short(FS_META, ..)`.
+    pub fn to_words(&self) -> (u64, u64) {
+        let kind = match self.kind {
+            Kind::File => 0,
+            Kind::Dir => 1,
+            Kind::Device => 2,
+        };
+        (kind | (self.readonly as u64) << 8, self.len)
+    }
+
+    /// Reads the words of `Short(FS_META, ..)`; `Invalid` for an unknown kind. Never panics.
+    pub fn from_words(kind: u64, len: u64) -> Result<Meta, FsError> {
+        let k = match kind & 0xff {
+            0 => Kind::File,
+            1 => Kind::Dir,
+            2 => Kind::Device,
+            _ => return Err(FsError::Invalid),
+        };
+        Ok(Meta {
+            kind: k,
+            len,
+            readonly: kind & 0x100 != 0,
+        })
+    }
 }
 
 /// One directory entry.
@@ -280,9 +324,7 @@ pub fn encode_chunk<T: Serialize>(v: &T, max: usize) -> Result<(MemoryChunk, usi
     if bytes.len() > max {
         return Err(FsError::Invalid);
     }
-    let mut c = MemoryChunk::alloc(bytes.len().max(1))?;
-    c.as_mut_slice()[..bytes.len()].copy_from_slice(&bytes);
-    Ok((c, bytes.len()))
+    Ok((MemoryChunk::from_bytes(&bytes)?, bytes.len()))
 }
 
 /// Decodes a postcard value. Never panics.
@@ -299,6 +341,12 @@ pub fn chunk_bytes(c: &mut MemoryChunk, len: u64, max: usize) -> Result<&[u8], F
     // (a sender that lies can only be caught by the kernel, which does not convey sizes).
     unsafe { c.set_len(len as usize) };
     Ok(c.as_slice())
+}
+
+/// As [`chunk_bytes`], for writing into the claimed bytes.
+pub fn chunk_bytes_mut(c: &mut MemoryChunk, len: u64, max: usize) -> Result<&mut [u8], FsError> {
+    chunk_bytes(c, len, max)?;
+    Ok(c.as_mut_slice())
 }
 
 /// `Short(FS_ERR, code, 0)`.
@@ -345,6 +393,23 @@ mod tests {
             assert_eq!(FsError::from_code(e.code()), e);
         }
         assert_eq!(FsError::from_code(999), FsError::Invalid);
+    }
+
+    #[test]
+    fn meta_in_registers_round_trips() {
+        for kind in [Kind::File, Kind::Dir, Kind::Device] {
+            for readonly in [false, true] {
+                let m = Meta {
+                    kind,
+                    len: 0x1234_5678_9abc,
+                    readonly,
+                };
+                let (a, b) = m.to_words();
+                assert_eq!(Meta::from_words(a, b), Ok(m));
+            }
+        }
+        assert_eq!(Meta::from_words(3, 0), Err(FsError::Invalid));
+        assert_eq!(Meta::from_words(u64::MAX, u64::MAX), Err(FsError::Invalid));
     }
 
     #[test]

@@ -104,6 +104,25 @@ impl Tree {
         }
     }
 
+    /// Appends `data` to a file: one copy (the common case of a write, where `resize` and a
+    /// copy would write the bytes twice).
+    fn append(&mut self, id: u64, data: &[u8], limit: usize) -> Result<(), FsError> {
+        let used = self.used;
+        match self.nodes.get_mut(&id) {
+            Some(Node::File(d)) => {
+                if used + data.len() > limit {
+                    return Err(FsError::NoSpace);
+                }
+                d.try_reserve(data.len()).map_err(|_| FsError::NoSpace)?;
+                d.extend_from_slice(data);
+                self.used = used + data.len();
+                Ok(())
+            }
+            Some(Node::Dir(_)) => Err(FsError::IsDir),
+            None => Err(FsError::NotFound),
+        }
+    }
+
     fn resize(&mut self, id: u64, len: usize, limit: usize) -> Result<&mut Vec<u8>, FsError> {
         let used = self.used;
         match self.nodes.get_mut(&id) {
@@ -202,8 +221,12 @@ impl FileSystem for Ramdisk {
             None => cur,
         };
         let end = at.checked_add(data.len()).ok_or(FsError::NoSpace)?;
-        let d = t.resize(*id, end.max(cur), self.limit)?;
-        d[at..end].copy_from_slice(data);
+        if at == cur {
+            t.append(*id, data, self.limit)?;
+        } else {
+            let d = t.resize(*id, end.max(cur), self.limit)?;
+            d[at..end].copy_from_slice(data);
+        }
         Ok(end as u64)
     }
 

@@ -88,6 +88,19 @@ struct Ctx<F> {
     fs: F,
     /// Handle numbers of the live session threads (see the module doc's sweep).
     live: Lock<Vec<u32>>,
+    /// Session threads waiting for their next session, and whether the server has stopped.
+    idle: Lock<(Vec<Arc<Worker>>, bool)>,
+}
+
+/// A session to serve: the session handle, the scope, and the open request.
+type Job = (Handle, Arc<Scope>, Result<OpenRequest, FsError>);
+
+/// An idle session thread: it waits in `receive` on `wake_rx` for a message on `wake_tx`, and
+/// then takes its next session from `job` (or ends, when there is none).
+struct Worker {
+    job: Lock<Option<Job>>,
+    wake_tx: Handle,
+    wake_rx: Handle,
 }
 
 /// A running server, shareable with the threads that serve it.
@@ -109,6 +122,7 @@ impl<F: FileSystem> Server<F> {
             ctx: Arc::new(Ctx {
                 fs,
                 live: Lock::new(Vec::new()),
+                idle: Lock::new((Vec::new(), false)),
             }),
         }
     }
@@ -130,6 +144,7 @@ impl<F: FileSystem> Server<F> {
             }),
         );
         sweep(&self.ctx);
+        stop_workers(&self.ctx);
     }
 
     /// Starts [`Server::serve`] on a new thread of this process.
@@ -141,6 +156,11 @@ impl<F: FileSystem> Server<F> {
     /// Live sessions.
     pub fn sessions(&self) -> usize {
         self.ctx.live.lock().len()
+    }
+
+    /// Session threads waiting for their next session (at most [`MAX_IDLE`]).
+    pub fn idle_threads(&self) -> usize {
+        self.ctx.idle.lock().0.len()
     }
 
     /// Wakes every session whose client is gone (see the module doc).
@@ -213,22 +233,86 @@ fn start_session<F: FileSystem>(
         }
         live.push(raw);
     }
-    let c = ctx.clone();
-    // If no thread starts, the closure (and `a` in it) is dropped: take the number out first.
-    let started = spawn(move || {
-        session(&c, &a, scope, req);
-        let mut live = c.live.lock();
-        if let Some(i) = live.iter().position(|&n| n == a.raw()) {
-            live.swap_remove(i);
+    // An idle session thread if there is one (starting a thread costs more than waking one).
+    let worker = ctx.idle.lock().0.pop();
+    if let Some(w) = worker {
+        *w.job.lock() = Some((a, scope, req));
+        // The worker is in (or on its way to) its receive: this send waits for it.
+        if send(&w.wake_tx, Message::Short(0, 0, 0)).is_ok() {
+            return;
         }
-        drop(a); // closed under the lock: a sweep never copies a reused number
-        drop(live);
-    });
+        // Not reachable while the worker lives; serve the job on a new thread instead.
+        let Some((a, scope, req)) = w.job.lock().take() else {
+            return;
+        };
+        return start_thread(ctx, raw, (a, scope, req));
+    }
+    start_thread(ctx, raw, (a, scope, req))
+}
+
+/// Idle session threads kept for later sessions.
+pub const MAX_IDLE: usize = 4;
+
+fn start_thread<F: FileSystem>(ctx: &Arc<Ctx<F>>, raw: u32, job: Job) {
+    let c = ctx.clone();
+    // If no thread starts, the closure (and the handle in it) is dropped: take the number out.
+    let started = spawn(move || worker_loop(&c, job));
     if started.is_err() {
         let mut live = ctx.live.lock();
         if let Some(i) = live.iter().position(|&n| n == raw) {
             live.swap_remove(i);
         }
+    }
+}
+
+/// A session thread: serves its session, then waits (up to [`MAX_IDLE`] threads do) for the
+/// next one.
+fn worker_loop<F: FileSystem>(ctx: &Arc<Ctx<F>>, first: Job) {
+    let mut job = Some(first);
+    let mut me: Option<Arc<Worker>> = None;
+    while let Some((a, scope, req)) = job.take() {
+        session(ctx, &a, scope, req);
+        {
+            let mut live = ctx.live.lock();
+            if let Some(i) = live.iter().position(|&n| n == a.raw()) {
+                live.swap_remove(i);
+            }
+            drop(a); // closed under the lock: a sweep never copies a reused number
+        }
+        if me.is_none() {
+            me = libeurali::new_rendezvous().ok().map(|(wake_tx, wake_rx)| {
+                Arc::new(Worker {
+                    job: Lock::new(None),
+                    wake_tx,
+                    wake_rx,
+                })
+            });
+        }
+        let Some(w) = &me else { return };
+        {
+            let mut idle = ctx.idle.lock();
+            if idle.1 || idle.0.len() >= MAX_IDLE {
+                return;
+            }
+            idle.0.push(w.clone());
+        }
+        if receive(&w.wake_rx).is_err() {
+            return;
+        }
+        job = w.job.lock().take();
+    }
+}
+
+/// Ends the idle session threads; later ones end instead of idling.
+fn stop_workers<F>(ctx: &Ctx<F>) {
+    let idle = {
+        let mut idle = ctx.idle.lock();
+        idle.1 = true;
+        core::mem::take(&mut idle.0)
+    };
+    for w in idle {
+        // No job: the worker ends.
+        let _ = send(&w.wake_tx, Message::Short(0, 0, 0));
     }
 }
 
@@ -240,7 +324,7 @@ enum State<N> {
         readonly: bool,
     },
     /// An operation that is answered once.
-    Done(Result<Reply, FsError>),
+    Done(Result<(), FsError>),
     /// A subtree to serve with the mount protocol after the first reply.
     Serve(Arc<Scope>, Meta),
 }
@@ -260,7 +344,7 @@ fn open_state<F: FileSystem>(
         return Err(FsError::Denied);
     }
     let path = full_path(scope, &req.path)?;
-    let done = |r: Result<(), FsError>| Ok(State::Done(r.map(|_| Reply::Done)));
+    let done = |r: Result<(), FsError>| Ok(State::Done(r));
     match &req.op {
         Op::Open => {
             let mut flags = req.flags;
@@ -322,15 +406,12 @@ fn session<F: FileSystem>(
             Err(e) => (err_msg(*e), true),
             Ok(State::Done(r)) => (
                 match r {
-                    Ok(r) => reply_msg(r).unwrap_or_else(err_msg),
+                    Ok(()) => Message::Short(FS_OK, 0, 0),
                     Err(e) => err_msg(*e),
                 },
                 true,
             ),
-            Ok(State::Serve(_, meta)) => (
-                reply_msg(&Reply::Stat(*meta)).unwrap_or_else(err_msg),
-                false,
-            ),
+            Ok(State::Serve(_, meta)) => (meta_msg(meta), false),
             Ok(State::Node {
                 node,
                 flags,
@@ -350,6 +431,32 @@ fn session<F: FileSystem>(
     }
 }
 
+fn meta_msg(m: &Meta) -> Message {
+    let (a, b) = m.to_words();
+    Message::Short(FS_META, a, b)
+}
+
+/// How many bytes a read of at most `max` at `offset` asks of the file system.
+fn read_size<F: FileSystem>(
+    fs: &F,
+    node: &F::Node,
+    flags: u32,
+    offset: u64,
+    max: u64,
+) -> Result<usize, FsError> {
+    if flags & flags::READ == 0 && flags & flags::WRITE != 0 {
+        return Err(FsError::Denied);
+    }
+    let meta = fs.stat(node)?;
+    Ok(match meta.kind {
+        Kind::Dir => return Err(FsError::IsDir),
+        Kind::Device => (max as usize).min(MAX_DEVICE_IO),
+        Kind::File => (max as usize)
+            .min(MAX_IO)
+            .min(meta.len.saturating_sub(offset) as usize),
+    })
+}
+
 fn node_request<F: FileSystem>(
     fs: &F,
     node: &F::Node,
@@ -358,23 +465,39 @@ fn node_request<F: FileSystem>(
     m: Message,
 ) -> Result<Message, FsError> {
     match m {
-        Message::Short(FS_READ, offset, max) => {
-            if flags & flags::READ == 0 && flags & flags::WRITE != 0 {
-                return Err(FsError::Denied);
-            }
-            let meta = fs.stat(node)?;
-            let want = match meta.kind {
-                Kind::Dir => return Err(FsError::IsDir),
-                Kind::Device => (max as usize).min(MAX_DEVICE_IO),
-                Kind::File => (max as usize)
-                    .min(MAX_IO)
-                    .min(meta.len.saturating_sub(offset) as usize),
+        Message::Short(FS_STAT, _, _) => {
+            let mut meta = fs.stat(node)?;
+            meta.readonly = readonly;
+            Ok(meta_msg(&meta))
+        }
+        Message::Long(FS_READ_INTO, Word::Value(offset), Word::Chunk(mut c)) => {
+            let max = {
+                let head = chunk_bytes(&mut c, 8, 8)?;
+                u64::from_le_bytes(head.try_into().map_err(|_| FsError::Invalid)?)
             };
+            if max > MAX_IO as u64 {
+                return Err(FsError::Invalid);
+            }
+            let want = read_size(fs, node, flags, offset, max)?;
+            let buf = chunk_bytes_mut(&mut c, want.max(8) as u64, MAX_IO)?;
+            let n = if want == 0 {
+                0
+            } else {
+                fs.read(node, offset, &mut buf[..want])?.min(want)
+            };
+            Ok(Message::Long(
+                FS_DATA,
+                Word::Value(n as u64),
+                Word::Chunk(c),
+            ))
+        }
+        Message::Short(FS_READ, offset, max) => {
+            let want = read_size(fs, node, flags, offset, max)?;
             if want == 0 {
                 return Ok(Message::Short(FS_OK, 0, 0));
             }
-            let mut c = MemoryChunk::alloc(want)?;
-            let n = fs.read(node, offset, &mut c.as_mut_slice()[..want])?;
+            let c = MemoryChunk::alloc_with(want, |buf| fs.read(node, offset, buf))??;
+            let n = c.len();
             if n == 0 {
                 return Ok(Message::Short(FS_OK, 0, 0));
             }
@@ -398,7 +521,7 @@ fn node_request<F: FileSystem>(
             let data = &chunk_bytes(&mut c, 8 + len, MAX_IO + 8)?[8..];
             let at = (flags & flags::APPEND == 0).then_some(offset);
             let end = fs.write(node, at, data)?;
-            Ok(Message::Short(FS_OK, len, end))
+            Ok(Message::Long(FS_WRITTEN, Word::Value(end), Word::Chunk(c)))
         }
         Message::Long(FS_REQ, Word::Value(len), Word::Chunk(mut c)) => {
             let req: Request = decode(chunk_bytes(&mut c, len, MAX_NAME_MSG)?)?;

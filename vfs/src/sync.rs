@@ -40,6 +40,12 @@ impl<T> Lock<T> {
     }
 }
 
+impl<T> core::fmt::Debug for Lock<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Lock { .. }")
+    }
+}
+
 pub struct Guard<'a, T> {
     lock: &'a Lock<T>,
 }

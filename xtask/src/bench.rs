@@ -31,6 +31,11 @@ pub const BENCHES: &[Bench] = &[
         about: "sh on the stub vs dash: a 1000-iteration builtin loop, 100 spawns of /bin/true",
         run: || cargo_bench("eurali", "shell"),
     },
+    Bench {
+        name: "fs",
+        about: "std-shim fs on a ramdisk on the stub vs std on tmpfs: 16 MiB write/read, small files",
+        run: || cargo_bench("eurali-std", "fs"),
+    },
 ];
 
 /// Runs the benchmark `name`; without a known name, lists the benchmarks.
