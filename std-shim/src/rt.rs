@@ -416,44 +416,43 @@ pub(crate) fn stdin_fill_buf() -> io::Result<&'static [u8]> {
     Ok(unsafe { core::slice::from_raw_parts(avail.as_ptr(), avail.len()) })
 }
 
-/// Reads one line (through its `\n`) from standard input without reading past it: first from
-/// what this process has buffered, then one byte per request from the stream. What follows the
-/// line stays in the stream for whoever reads next (a child started afterwards). Appends to
-/// `out`; returns the bytes read, 0 at the end of the stream.
-pub(crate) fn stdin_read_line_unbuffered(out: &mut Vec<u8>) -> io::Result<usize> {
+/// One byte of standard input without reading ahead: from what this process has buffered,
+/// else one byte requested from the stream; `None` at the end of the stream.
+pub(crate) fn stdin_byte_unbuffered() -> io::Result<Option<u8>> {
     let Some(rt) = crate::sys::runtime() else {
-        return Ok(0);
+        return Ok(None);
     };
-    let _ = stdout_flush();
     let mut st = rt.stdin.lock().unwrap_or_else(|e| e.into_inner());
-    let start = out.len();
-    while st.pos < st.buf.len() {
-        let b = st.buf[st.pos];
+    if st.pos < st.buf.len() {
         st.pos += 1;
-        out.push(b);
-        if b == b'\n' {
-            return Ok(out.len() - start);
-        }
+        return Ok(Some(st.buf[st.pos - 1]));
     }
     if st.eof {
-        return Ok(out.len() - start);
+        return Ok(None);
     }
     let Some(h) = &st.handle else {
-        return Ok(out.len() - start);
+        return Ok(None);
     };
     let mut byte = [0u8];
-    loop {
-        match stream::read(h, &mut byte)? {
-            stream::ReadReply::Data(_) => {
-                out.push(byte[0]);
-                if byte[0] == b'\n' {
-                    break;
-                }
-            }
-            stream::ReadReply::Eof => {
-                st.eof = true;
-                break;
-            }
+    match stream::read(h, &mut byte)? {
+        stream::ReadReply::Data(_) => Ok(Some(byte[0])),
+        stream::ReadReply::Eof => {
+            st.eof = true;
+            Ok(None)
+        }
+    }
+}
+
+/// Reads one line (through its `\n`) from standard input without reading past it (see
+/// [`stdin_byte_unbuffered`]): what follows the line stays in the stream for whoever reads next
+/// (a child started afterwards). Appends to `out`; returns the bytes read, 0 at the end.
+pub(crate) fn stdin_read_line_unbuffered(out: &mut Vec<u8>) -> io::Result<usize> {
+    let _ = stdout_flush();
+    let start = out.len();
+    while let Some(b) = stdin_byte_unbuffered()? {
+        out.push(b);
+        if b == b'\n' {
+            break;
         }
     }
     Ok(out.len() - start)

@@ -22,3 +22,61 @@ pub fn set_stdin_raw(raw: bool) -> io::Result<()> {
     ))?;
     stream::set_raw(&h, raw).map_err(io::Error::from)
 }
+
+/// Reads a line without showing it (a password): at a terminal, in raw mode for the time of
+/// the line, with Backspace and Ctrl-U editing it, Enter ending it, Ctrl-D on an empty line
+/// ending the input and Ctrl-C abandoning the line (an `Interrupted` error); the terminal's mode
+/// is restored and a line end printed. Without a terminal (a pipe, a script), one line as
+/// [`crate::io::Stdin::read_line_unbuffered`] reads it. Never reads past the line. `None` at the
+/// end of the input; the line comes without its line end.
+pub fn read_password() -> io::Result<Option<alloc::string::String>> {
+    let Some(info) = stdin_terminal() else {
+        let mut line = alloc::string::String::new();
+        if crate::io::stdin().read_line_unbuffered(&mut line)? == 0 {
+            return Ok(None);
+        }
+        while line.ends_with('\n') || line.ends_with('\r') {
+            line.pop();
+        }
+        return Ok(Some(line));
+    };
+    let _ = crate::rt::stdout_flush();
+    if !info.raw {
+        set_stdin_raw(true)?;
+    }
+    let mut line = alloc::vec::Vec::new();
+    let result = loop {
+        match crate::rt::stdin_byte_unbuffered() {
+            Ok(None) => break Ok(None),
+            Ok(Some(b'\r' | b'\n')) => break Ok(Some(())),
+            Ok(Some(0x7F | 0x08)) => {
+                // One character back (UTF-8: its continuation bytes too).
+                while let Some(b) = line.pop() {
+                    if b & 0xC0 != 0x80 {
+                        break;
+                    }
+                }
+            }
+            Ok(Some(0x15)) => line.clear(),
+            Ok(Some(0x03)) => {
+                break Err(io::Error::const_msg(
+                    io::ErrorKind::Interrupted,
+                    "interrupted",
+                ));
+            }
+            Ok(Some(0x04)) if line.is_empty() => break Ok(None),
+            Ok(Some(b)) if b >= 0x20 || b == b'\t' => line.push(b),
+            Ok(Some(_)) => {}
+            Err(e) => break Err(e),
+        }
+    };
+    if !info.raw {
+        let _ = set_stdin_raw(false);
+    }
+    let _ = crate::rt::stdout_write(b"\n");
+    let _ = crate::rt::stdout_flush();
+    match result? {
+        None => Ok(None),
+        Some(()) => Ok(Some(alloc::string::String::from_utf8(line)?)),
+    }
+}

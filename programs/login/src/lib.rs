@@ -13,8 +13,8 @@
 //! - when it ends, the servers started for the session end too ([`vfs::ns::Reclaim`]).
 //!
 //! Input is read a line at a time without reading ahead, so type-ahead meant for the shell
-//! stays in the console for it. The password is echoed: the console protocol has no way yet to
-//! turn echo off.
+//! stays in the console for it. At a terminal the password is read in raw mode, not echoed
+//! (`std::term::read_password`).
 
 use std::io::Write;
 use std::process::Command;
@@ -73,8 +73,11 @@ pub fn main() {
         if name.is_empty() {
             continue;
         }
-        let Some(password) = prompt("password: ") else {
-            return;
+        print!("password: ");
+        let password = match std::term::read_password() {
+            Ok(Some(p)) => p,
+            Ok(None) => return,
+            Err(_) => continue, // Ctrl-C: start over
         };
         let all = match std::fs::read_to_string(USERS) {
             Ok(t) => users::parse(&t),

@@ -7,7 +7,8 @@
 //! - Another user's: only `root` may, and only where `/etc/users` is in reach; no current
 //!   password is asked.
 //!
-//! Passwords are read a line at a time from stdin (echoed: the console cannot turn echo off yet).
+//! Passwords are read a line at a time from stdin, without echo at a terminal
+//! (`std::term::read_password`).
 
 use std::io::{Read, Seek, Write};
 
@@ -17,20 +18,17 @@ const USERS: &str = "/etc/users";
 
 fn ask(prompt: &str) -> String {
     print!("{prompt}");
-    let _ = std::io::stdout().flush();
-    let mut line = String::new();
-    if std::io::stdin()
-        .read_line_unbuffered(&mut line)
-        .unwrap_or(0)
-        == 0
-    {
-        println!();
-        fail("no input");
+    match std::term::read_password() {
+        Ok(Some(line)) => line,
+        Ok(None) => {
+            println!();
+            fail("no input")
+        }
+        Err(e) => {
+            println!();
+            fail(&format!("password unchanged: {e}"))
+        }
     }
-    while line.ends_with('\n') || line.ends_with('\r') {
-        line.pop();
-    }
-    line
 }
 
 fn fail(msg: &str) -> ! {
