@@ -21,6 +21,9 @@
 //! `FS_ERR Invalid`, detected by the next receive failing with RECV_BLOCKING); on a session they
 //! get `FS_ERR Invalid` and the session goes on. A session beyond [`MAX_SESSIONS`] is refused by
 //! closing its handle (the client reads that as `Busy`).
+//!
+//! A session thread whose session ended waits for the next one (at most [`MAX_IDLE`] do), since
+//! waking a thread costs much less than starting one; they end when the server does.
 
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -251,7 +254,7 @@ fn start_session<F: FileSystem>(
 }
 
 /// Idle session threads kept for later sessions.
-pub const MAX_IDLE: usize = 4;
+pub const MAX_IDLE: usize = 2;
 
 fn start_thread<F: FileSystem>(ctx: &Arc<Ctx<F>>, raw: u32, job: Job) {
     let c = ctx.clone();
