@@ -8,7 +8,7 @@ pub mod parse;
 pub mod pattern;
 pub mod test_expr;
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 
 /// `sh [-c COMMANDS [NAME [ARGS...]] | FILE [ARGS...]]`; with neither, commands from stdin
 /// (the prompt goes to stderr, as POSIX says).
@@ -196,8 +196,9 @@ fn repl(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
     if std::term::stdin_terminal().is_some() {
         return interactive(sh, io);
     }
+    // Read exactly one line at a time: what follows belongs to the programs the commands run
+    // (`printf 'passwd\nold\nnew\n' | sh` must leave the passwords for passwd).
     let stdin = std::io::stdin();
-    let mut input = stdin.lock();
     let mut pending = String::new();
     loop {
         eprint!(
@@ -209,7 +210,7 @@ fn repl(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
             }
         );
         let mut line = String::new();
-        match input.read_line(&mut line) {
+        match stdin.read_line_unbuffered(&mut line) {
             Ok(0) | Err(_) => {
                 if !pending.is_empty() {
                     eprintln!("sh: syntax error: unexpected end of input");
