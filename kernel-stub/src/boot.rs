@@ -50,25 +50,48 @@ impl Console {
 /// Boots `programs` on a fresh stub and runs `init` with `args` on the host terminal. Returns the
 /// exit status.
 pub fn run(programs: &[(&str, ProgramEntry)], init: &str, args: &[String]) -> i32 {
-    if !stdin_is_terminal() {
-        return run_on(programs, init, args, Console::terminal());
-    }
-    // A terminal: raw mode on the host, and the console's own line discipline (as in hosted
-    // mode), so that programs can switch between cooked and raw.
-    let console = Console::terminal();
-    let raw = crate::devices::terminal::RawMode::enable();
+    let kernel = kernel_with(programs);
+    let image = Kernel::program_image(init);
+    boot(
+        &kernel,
+        init,
+        image,
+        args,
+        Console::terminal(),
+        stdin_is_terminal(),
+        &[],
+    )
+}
+
+/// A fresh kernel with `programs` registered.
+fn kernel_with(programs: &[(&str, ProgramEntry)]) -> Kernel {
     let kernel = Kernel::new();
     for (name, entry) in programs {
         kernel.register_program(name, *entry);
     }
-    let image = Kernel::program_image(init);
+    kernel
+}
+
+/// The one boot sequence: (at a terminal, raw mode on the host and the console's line
+/// discipline), a `boot` process that serves the console and execs `init`, then shutdown; the
+/// exit status, or [`NO_STATUS`] after reporting a halt.
+fn boot(
+    kernel: &Kernel,
+    init: &str,
+    image: Vec<u8>,
+    args: &[String],
+    console: Console,
+    terminal: bool,
+    boot_files: &[(String, Vec<u8>)],
+) -> i32 {
+    let raw = terminal.then(crate::devices::terminal::RawMode::enable);
     let code = kernel.run_as_process("boot", || {
-        start_and_wait(&kernel, init, image, args, console, true, &[])
+        start_and_wait(kernel, init, image, args, console, terminal, boot_files)
     });
     kernel.shutdown();
     drop(raw);
     if let Some(f) = kernel.take_fault() {
-        eprintln!("eurali: the system halted: {f:?}");
+        eprintln!("eurali: the system halted: {f}");
         return NO_STATUS;
     }
     code
@@ -80,33 +103,28 @@ pub fn stdin_is_terminal() -> bool {
     unsafe { libc::isatty(0) == 1 }
 }
 
-/// As [`run`], with the console bound to `console`.
+/// As [`run`], with the console bound to `console` (never a terminal).
 pub fn run_on(
     programs: &[(&str, ProgramEntry)],
     init: &str,
     args: &[String],
     console: Console,
 ) -> i32 {
-    let kernel = Kernel::new();
-    for (name, entry) in programs {
-        kernel.register_program(name, *entry);
-    }
-    run_with(&kernel, init, args, console)
+    run_with(&kernel_with(programs), init, args, console)
 }
 
 /// As [`run_on`], on a kernel the caller made (and registered the programs in), so that it can
 /// look at the kernel afterwards (its debug log, say). Shuts the kernel down.
 pub fn run_with(kernel: &Kernel, init: &str, args: &[String], console: Console) -> i32 {
-    let image = Kernel::program_image(init);
-    let code = kernel.run_as_process("boot", || {
-        start_and_wait(kernel, init, image, args, console, false, &[])
-    });
-    kernel.shutdown();
-    if let Some(f) = kernel.take_fault() {
-        eprintln!("eurali: the system halted: {f:?}");
-        return NO_STATUS;
-    }
-    code
+    boot(
+        kernel,
+        init,
+        Kernel::program_image(init),
+        args,
+        console,
+        false,
+        &[],
+    )
 }
 
 /// Hosted mode: boots the freestanding ELF `bin_dir/init` (from `cargo xtask build`) in a guest
@@ -126,28 +144,17 @@ pub fn run_hosted(
             return NO_STATUS;
         }
     };
-    // At a terminal the console's line discipline handles Ctrl-C; elsewhere nothing is raw.
-    let raw = crate::devices::terminal::RawMode::enable();
     let kernel = Kernel::new();
     kernel.set_guest_loader(loader.to_path_buf());
-    let code = kernel.run_as_process("boot", || {
-        start_and_wait(
-            &kernel,
-            init,
-            image,
-            args,
-            console,
-            stdin_is_terminal(),
-            &[],
-        )
-    });
-    kernel.shutdown();
-    drop(raw);
-    if let Some(f) = kernel.take_fault() {
-        eprintln!("eurali: the system halted: {f}");
-        return NO_STATUS;
-    }
-    code
+    boot(
+        &kernel,
+        init,
+        image,
+        args,
+        console,
+        stdin_is_terminal(),
+        &[],
+    )
 }
 
 fn start_and_wait(
@@ -271,31 +278,17 @@ pub fn run_system(programs: &[(&str, ProgramEntry)], init_args: &[String]) -> i3
         .iter()
         .map(|(n, _)| (n.to_string(), Kernel::program_image(n)))
         .collect();
-    let terminal = stdin_is_terminal();
-    let raw = terminal.then(crate::devices::terminal::RawMode::enable);
-    let kernel = Kernel::new();
-    for (name, entry) in programs {
-        kernel.register_program(name, *entry);
-    }
+    let kernel = kernel_with(programs);
     let image = Kernel::program_image("init");
-    let code = kernel.run_as_process("boot", || {
-        start_and_wait(
-            &kernel,
-            "init",
-            image,
-            init_args,
-            Console::terminal(),
-            terminal,
-            &files,
-        )
-    });
-    kernel.shutdown();
-    drop(raw);
-    if let Some(f) = kernel.take_fault() {
-        eprintln!("eurali: the system halted: {f:?}");
-        return NO_STATUS;
-    }
-    code
+    boot(
+        &kernel,
+        "init",
+        image,
+        init_args,
+        Console::terminal(),
+        stdin_is_terminal(),
+        &files,
+    )
 }
 
 /// Hosted mode's [`run_system`]: `init ARGS` from `bin_dir`, with every ELF of `bin_dir` in /boot
@@ -335,26 +328,15 @@ pub fn run_hosted_system(
         eprintln!("eurali: no init in {}", bin_dir.display());
         return NO_STATUS;
     };
-    let terminal = stdin_is_terminal();
-    let raw = terminal.then(crate::devices::terminal::RawMode::enable);
     let kernel = Kernel::new();
     kernel.set_guest_loader(loader.to_path_buf());
-    let code = kernel.run_as_process("boot", || {
-        start_and_wait(
-            &kernel,
-            "init",
-            image,
-            init_args,
-            Console::terminal(),
-            terminal,
-            &files,
-        )
-    });
-    kernel.shutdown();
-    drop(raw);
-    if let Some(f) = kernel.take_fault() {
-        eprintln!("eurali: the system halted: {f}");
-        return NO_STATUS;
-    }
-    code
+    boot(
+        &kernel,
+        "init",
+        image,
+        init_args,
+        Console::terminal(),
+        stdin_is_terminal(),
+        &files,
+    )
 }
