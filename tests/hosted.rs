@@ -125,11 +125,21 @@ fn hosted_exit_codes_and_panics_reach_the_host() {
 #[test]
 fn abi_edge_cases_are_the_same_in_both_modes() {
     let r = eurali(&["abi-probe"], "");
-    assert_eq!(r.stdout, abi_probe::EXPECTED, "in-process; stderr: {}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        abi_probe::EXPECTED,
+        "in-process; stderr: {}",
+        r.stderr
+    );
     assert_eq!(r.code, Some(0));
     let Some(dir) = bin_dir() else { return };
     let r = hosted(&dir, &["abi-probe"], "");
-    assert_eq!(r.stdout, abi_probe::EXPECTED, "hosted; stderr: {}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        abi_probe::EXPECTED,
+        "hosted; stderr: {}",
+        r.stderr
+    );
     assert_eq!(r.code, Some(0));
 }
 
@@ -138,7 +148,12 @@ fn abi_edge_cases_are_the_same_in_both_modes() {
 #[test]
 fn exec_limits_are_the_same_in_both_modes() {
     let check = |mode: &str, r: Run| {
-        assert_eq!(r.stdout, abi_probe::EXEC_EXPECTED, "{mode}; stderr: {}", r.stderr);
+        assert_eq!(
+            r.stdout,
+            abi_probe::EXEC_EXPECTED,
+            "{mode}; stderr: {}",
+            r.stderr
+        );
         assert_eq!(r.code, Some(125), "{mode}; stderr: {}", r.stderr);
         assert!(
             r.stderr.contains("MACHINE HALT")
@@ -154,7 +169,10 @@ fn exec_limits_are_the_same_in_both_modes() {
     check("in-process", eurali(&["abi-probe", "--exec-limits"], image));
     let Some(dir) = bin_dir() else { return };
     let image = std::fs::read(dir.join("abi-probe")).unwrap();
-    check("hosted", hosted(&dir, &["abi-probe", "--exec-limits"], image));
+    check(
+        "hosted",
+        hosted(&dir, &["abi-probe", "--exec-limits"], image),
+    );
 }
 
 /// The debug log device boot mounts at `/dev/log`: in-process, the kernel's log holds what the
@@ -205,8 +223,14 @@ fn guest_faults_halt_with_name_and_address() {
     let Some(dir) = bin_dir() else { return };
     let cases = [
         ("null", "page fault on a read of 0x10"),
-        ("read-before-write", "read of on-demand page 0x280009ff000 before its first write"),
-        ("stack-overflow", "stack overflow into the guard page of stack slot 0"),
+        (
+            "read-before-write",
+            "read of on-demand page 0x280009ff000 before its first write",
+        ),
+        (
+            "stack-overflow",
+            "stack overflow into the guard page of stack slot 0",
+        ),
         ("unknown-syscall", "system call number 99"),
         (
             "chunk-read-before-write",
@@ -217,7 +241,8 @@ fn guest_faults_halt_with_name_and_address() {
         let r = hosted(&dir, &["abi-probe", "--fault", kind], "");
         assert_eq!(r.code, Some(125), "{kind}: stderr: {}", r.stderr);
         assert!(
-            r.stderr.contains("the system halted: program \"abi-probe\""),
+            r.stderr
+                .contains("the system halted: program \"abi-probe\""),
             "{kind}: {}",
             r.stderr
         );
@@ -240,4 +265,33 @@ fn hosted_refuses_what_the_kernel_refuses() {
     assert_eq!(r.code, Some(125), "stderr: {}", r.stderr);
     assert!(r.stderr.contains("not ET_EXEC"), "{}", r.stderr);
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn the_whole_system_boots_hosted_and_children_outlive_their_parents_threads() {
+    let Some(dir) = bin_dir() else { return };
+    // A login session on the real ELFs.
+    let r = hosted(
+        &dir,
+        &[],
+        "user\nuser\necho hosted $USER; ls /bin | grep -c sh\n",
+    );
+    assert!(
+        r.stdout.contains("Welcome to eurali.\nhosted user\n"),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    // A child sh reading commands from stdin, running pipelines: the child's guest must not die
+    // when the thread that exec'd it ends (a guest's PDEATHSIG follows its parent *thread*).
+    for _ in 0..3 {
+        let r = hosted(
+            &dir,
+            &["-c", "sh; echo after $?"],
+            "true | true\necho a | cat\n",
+        );
+        assert_eq!(r.stdout, "a\nafter 0\n", "{}", r.stderr);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+    }
 }

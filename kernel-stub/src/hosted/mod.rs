@@ -201,12 +201,15 @@ impl GuestProc {
                 Ok(())
             });
         }
-        let mut child = cmd.spawn()?;
+        let mut child = spawn_from_launcher(cmd)?;
         self.pid.store(child.id() as i32, Ordering::Release);
         std::thread::Builder::new()
             .name(format!("reap:{}", self.name))
             .spawn(move || {
-                let _ = child.wait();
+                let status = child.wait();
+                if std::env::var_os("EURALI_TRACE").is_some() {
+                    eprintln!("[reaper] guest {:?} ended: {status:?}", child.id());
+                }
             })?;
         Ok(())
     }
@@ -364,4 +367,40 @@ fn linux_name(rax: u64) -> &'static str {
         334 => "Linux rseq",
         _ => "unknown",
     }
+}
+
+type LaunchRequest = (
+    std::process::Command,
+    std::sync::mpsc::SyncSender<std::io::Result<std::process::Child>>,
+);
+
+/// Starts a guest from one long-lived launcher thread. The guest asks for SIGKILL when its
+/// parent dies (`PR_SET_PDEATHSIG`), and Linux means the parent *thread*: a guest spawned by a
+/// proxy thread would be killed when that thread ends — when the process that exec'd it ends,
+/// long before the child is done. The launcher thread lives as long as this host process.
+fn spawn_from_launcher(cmd: std::process::Command) -> std::io::Result<std::process::Child> {
+    static LAUNCHER: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<LaunchRequest>>> =
+        std::sync::OnceLock::new();
+    let tx = LAUNCHER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<LaunchRequest>();
+        let started = std::thread::Builder::new()
+            .name("guest-launcher".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+            });
+        if let Err(e) = started {
+            eprintln!("kernel-stub: cannot start the guest launcher thread: {e}");
+        }
+        std::sync::Mutex::new(tx)
+    });
+    let (reply_tx, reply_rx) = std::sync::mpsc::sync_channel(1);
+    tx.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send((cmd, reply_tx))
+        .map_err(|_| std::io::Error::other("the guest launcher thread is gone"))?;
+    reply_rx
+        .recv()
+        .map_err(|_| std::io::Error::other("the guest launcher thread is gone"))?
 }
