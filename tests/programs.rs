@@ -187,5 +187,11 @@ fn unknown_program_is_a_clear_error() {
 #[test]
 fn the_shell_leaves_the_rest_of_its_input_to_the_programs_it_runs() {
     let r = eurali(&[], "root\nroot\ncat\nthis line is for cat\n");
-    assert!(r.stdout.contains("Welcome to eurali.\nthis line is for cat\n"), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("Welcome to eurali.\nthis line is for cat\n"),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
 }

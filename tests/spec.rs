@@ -42,9 +42,9 @@ fn load() -> Vec<Case> {
                 status: 0,
                 difference: None,
             };
-            let mut lines = body.lines();
+            let lines = body.lines();
             let mut in_stdout = false;
-            while let Some(l) = lines.next() {
+            for l in lines {
                 if in_stdout {
                     if l == "## END" {
                         in_stdout = false;

@@ -57,7 +57,9 @@ impl From<String> for OsString {
 
 impl From<&str> for OsString {
     fn from(s: &str) -> OsString {
-        OsString { inner: String::from(s) }
+        OsString {
+            inner: String::from(s),
+        }
     }
 }
 

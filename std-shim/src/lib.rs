@@ -26,8 +26,8 @@ pub mod random;
 pub mod rt;
 pub mod stream;
 pub mod sync;
-pub mod term;
 mod sys;
+pub mod term;
 pub mod thread;
 pub mod time;
 

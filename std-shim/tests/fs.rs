@@ -118,7 +118,12 @@ fn fs_program() {
         .map(|e| {
             let e = e.unwrap();
             let m = e.metadata().unwrap();
-            (e.file_name().into_string().unwrap(), e.path(), m.is_dir(), m.len())
+            (
+                e.file_name().into_string().unwrap(),
+                e.path(),
+                m.is_dir(),
+                m.len(),
+            )
         })
         .collect();
     assert_eq!(

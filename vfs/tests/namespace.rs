@@ -123,10 +123,10 @@ fn probe(_: libeurali::EntryRegisters) {
             if client::stat(&r).is_ok() {
                 opened += 1;
             }
-            if let Ok(d) = get(&r) {
-                if d == b"other's secret" || d.starts_with(b"root:") {
-                    report.push_str(&format!("{s:?} read a secret\n"));
-                }
+            if let Ok(d) = get(&r)
+                && (d == b"other's secret" || d.starts_with(b"root:"))
+            {
+                report.push_str(&format!("{s:?} read a secret\n"));
             }
         }
     }

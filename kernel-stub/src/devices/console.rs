@@ -131,11 +131,8 @@ impl LineDiscipline {
                     self.ready.extend(self.line.drain(..));
                     echo.extend_from_slice(b"\r\n");
                 }
-                0x7F | 0x08 => {
-                    if self.pop_char() {
-                        echo.extend_from_slice(b"\x08 \x08");
-                    }
-                }
+                0x7F | 0x08 if self.pop_char() => echo.extend_from_slice(b"\x08 \x08"),
+                0x7F | 0x08 => {}
                 0x15 => {
                     while self.pop_char() {
                         echo.extend_from_slice(b"\x08 \x08");

@@ -54,16 +54,22 @@ pub struct TermInfo {
 impl TermInfo {
     /// The reply message for this state.
     pub const fn reply(&self) -> Message {
-        Message::Short(TERM_INFO, self.raw as u64, ((self.rows as u64) << 16) | self.cols as u64)
+        Message::Short(
+            TERM_INFO,
+            self.raw as u64,
+            ((self.rows as u64) << 16) | self.cols as u64,
+        )
     }
 }
 
 /// Client side: the terminal behind `h`, or `None` if it is not a terminal (or is gone).
 pub fn term_info(h: &Handle) -> Option<TermInfo> {
     match rcall(h, Message::Short(TERM_GET, 0, 0)).ok()?.values() {
-        (TERM_INFO, flags, size) => {
-            Some(TermInfo { raw: flags & 1 != 0, rows: (size >> 16) as u16, cols: size as u16 })
-        }
+        (TERM_INFO, flags, size) => Some(TermInfo {
+            raw: flags & 1 != 0,
+            rows: (size >> 16) as u16,
+            cols: size as u16,
+        }),
         _ => None,
     }
 }

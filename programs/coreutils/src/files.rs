@@ -215,7 +215,7 @@ fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
     for e in fs::read_dir(src)? {
         let e = e?;
         let from = e.path();
-        let to = dst.join(e.file_name().to_string_lossy().into_owned());
+        let to = dst.join(&*e.file_name().to_string_lossy());
         if e.metadata()?.is_dir() {
             copy_tree(&from, &to)?;
         } else {

@@ -101,7 +101,7 @@ pub fn head_tail(args: &[String], io: &mut Io, tail: bool) -> i32 {
     let mut first = true;
     each(tool, &p.operands, io, |r, name, out| {
         if many {
-            write!(out, "{}==> {name} <==\n", if first { "" } else { "\n" })?;
+            writeln!(out, "{}==> {name} <==", if first { "" } else { "\n" })?;
         }
         first = false;
         let mut line = Vec::new();
@@ -577,12 +577,12 @@ pub fn tee(args: &[String], io: &mut Io) -> i32 {
             status = 1;
         }
         for (name, f) in files.iter_mut() {
-            if let Some(file) = f {
-                if let Err(e) = file.write_all(&buf[..n]) {
-                    let _ = writeln!(io.stderr, "tee: {name}: {}", describe(&e));
-                    *f = None;
-                    status = 1;
-                }
+            if let Some(file) = f
+                && let Err(e) = file.write_all(&buf[..n])
+            {
+                let _ = writeln!(io.stderr, "tee: {name}: {}", describe(&e));
+                *f = None;
+                status = 1;
             }
         }
     }

@@ -22,6 +22,9 @@ use crate::parse::{
     self, AndOr, Command, Compound, Connector, List, Pipeline, Redirect, RedirectOp, Simple,
 };
 
+/// A child's environment.
+type Env = Vec<(String, String)>;
+
 /// Deepest nesting of function calls and `source`.
 pub const MAX_CALL_DEPTH: usize = 100;
 
@@ -401,7 +404,7 @@ impl Shell {
 
     /// If `cmd` is a plain external command (no function or builtin of that name, no
     /// redirections, no assignments), its expanded argv and environment.
-    fn external(&mut self, cmd: &Command) -> Option<(Vec<String>, Vec<(String, String)>)> {
+    fn external(&mut self, cmd: &Command) -> Option<(Vec<String>, Env)> {
         let Command::Simple(s) = cmd else { return None };
         if !s.redirects.is_empty() || !s.assignments.is_empty() {
             return None;
@@ -905,7 +908,7 @@ impl Shell {
                     .and_then(|c| c.parse::<usize>().ok())
                     .unwrap_or(1);
                 if n > self.positional.len() {
-                    err(io, format!("shift: can't shift that many"));
+                    err(io, "shift: can't shift that many".to_string());
                     status = 1;
                 } else {
                     self.positional.drain(..n);
@@ -1110,7 +1113,7 @@ fn file_query(q: crate::test_expr::FileQuery, p: &str) -> bool {
             Q::Exists | Q::Readable => true,
             Q::File => m.is_file(),
             Q::Dir => m.is_dir(),
-            Q::NonEmpty => m.len() > 0,
+            Q::NonEmpty => !m.is_empty(),
             Q::Writable => !m.permissions().readonly(),
         },
     }

@@ -174,14 +174,13 @@ fn interactive(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
         if !entry.trim().is_empty() {
             ed.add_history(&entry);
             sh.history.push(entry.clone());
-            if let Some(p) = &hist {
-                if let Ok(mut f) = std::fs::OpenOptions::new()
+            if let Some(p) = &hist
+                && let Ok(mut f) = std::fs::OpenOptions::new()
                     .append(true)
                     .create(true)
                     .open(p)
-                {
-                    let _ = writeln!(f, "{entry}");
-                }
+            {
+                let _ = writeln!(f, "{entry}");
             }
         }
         let (code, exited) = sh.run_script(&src, io);

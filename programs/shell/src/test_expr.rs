@@ -163,11 +163,11 @@ impl<'a> Parser<'a, '_> {
             self.pos += 1;
             return Ok(v);
         }
-        if let (Some(op), Some(r)) = (self.peek(1), self.peek(2)) {
-            if is_binary(op) {
-                self.pos += 3;
-                return binary(t, op, r);
-            }
+        if let (Some(op), Some(r)) = (self.peek(1), self.peek(2))
+            && is_binary(op)
+        {
+            self.pos += 3;
+            return binary(t, op, r);
         }
         if t.starts_with('-') && t.len() == 2 && self.peek(1).is_some() && !matches!(t, "-a" | "-o")
         {
