@@ -74,6 +74,14 @@ fn expand_fields(word: &Word, ctx: &mut dyn Context, split: bool) -> Vec<Field> 
         match part {
             WordPart::Literal(s) => f.push(s, false),
             WordPart::Quoted(s) => f.push(s, true),
+            WordPart::Arith { expr, quoted } => {
+                let value = arith(expr, ctx);
+                if *quoted || !split {
+                    f.push(&value, *quoted);
+                } else {
+                    f.push_split(&value, &ifs);
+                }
+            }
             WordPart::Tilde => {
                 let home = ctx.var("HOME").unwrap_or_else(|| "~".to_string());
                 f.push(&home, true);
@@ -116,6 +124,39 @@ fn expand_fields(word: &Word, ctx: &mut dyn Context, split: bool) -> Vec<Field> 
     }
     f.end_field();
     f.done
+}
+
+/// `$((expr))`: `$name`s inside are expanded first, then the expression is evaluated; an error
+/// is reported on stderr and expands to nothing.
+fn arith(expr: &str, ctx: &mut dyn Context) -> String {
+    let mut text = String::new();
+    let mut rest = expr;
+    while let Some(i) = rest.find('$') {
+        text.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let (name, used) = if let Some(inner) = after.strip_prefix('{') {
+            let end = inner.find('}').unwrap_or(inner.len());
+            (&inner[..end], end + 2)
+        } else {
+            let n = after
+                .bytes()
+                .take_while(|b| *b == b'_' || b.is_ascii_alphanumeric())
+                .count()
+                .max(usize::from(after.starts_with(['?', '#'])));
+            (&after[..n], n)
+        };
+        text.push_str(&ctx.var(name).unwrap_or_default());
+        rest = &after[used.min(after.len())..];
+    }
+    text.push_str(rest);
+    let lookup = |n: &str| ctx.var(n);
+    match crate::arith::eval(&text, &lookup) {
+        Ok(v) => v.to_string(),
+        Err(e) => {
+            eprintln!("sh: {e}");
+            String::new()
+        }
+    }
 }
 
 /// Expands command words: every expansion, field splitting and pathname expansion.

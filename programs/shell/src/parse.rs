@@ -137,6 +137,8 @@ pub enum WordPart {
     Command { script: List, quoted: bool },
     /// `~` at the start of a word: the home directory.
     Tilde,
+    /// `$((expr))`: its text, with `$name` inside expanded before evaluation.
+    Arith { expr: String, quoted: bool },
 }
 
 impl Word {
@@ -880,7 +882,27 @@ impl<'a> Parser<'a> {
         match self.peek() {
             Some(b'(') => {
                 if self.peek_at(1) == Some(b'(') {
-                    return Err(self.err(ErrorKind::Unsupported("arithmetic expansions $((...))")));
+                    // $(( expr )): up to the `))` that closes it, parentheses balanced.
+                    let start = self.pos + 2;
+                    let mut depth = 0usize;
+                    let mut j = start;
+                    loop {
+                        match self.s.get(j) {
+                            None => {
+                                self.pos = self.s.len();
+                                return Err(self.err(ErrorKind::Incomplete("a closing ))")));
+                            }
+                            Some(b'(') => depth += 1,
+                            Some(b')') if depth > 0 => depth -= 1,
+                            Some(b')') if self.s.get(j + 1) == Some(&b')') => break,
+                            Some(b')') => return Err(self.err(ErrorKind::Unexpected(")".into()))),
+                            _ => {}
+                        }
+                        j += 1;
+                    }
+                    let expr = self.src[start..j].to_string();
+                    self.pos = j + 2;
+                    return Ok(Some(WordPart::Arith { expr, quoted }));
                 }
                 self.pos += 1;
                 self.enter()?;
