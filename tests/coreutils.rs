@@ -1,24 +1,10 @@
 //! The file tools on the in-process stub, against a real ramdisk mounted at `/`.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use coreutils::{Io, run};
 use eurali_std as shim;
-use kernel_stub::boot::{Console, run_on};
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use kernel_stub::boot::run_captured;
 
 /// Runs a tool inside the program and prints `$ cmd`, its output, errors and status.
 fn sh(line: &str) {
@@ -81,25 +67,14 @@ fn session() {
 
 #[test]
 fn file_tools_on_a_ramdisk() {
-    let (out, err) = (Buf::default(), Buf::default());
-    let console = Console {
-        stdin: Box::new(std::io::empty()),
-        stdout: Box::new(out.clone()),
-        stderr: Box::new(err.clone()),
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(run_on(
-            &[shim::program_entry!("session", session)],
-            "session",
-            &[],
-            console,
-        ));
-    });
-    let code = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("session did not finish");
-    let text = String::from_utf8_lossy(&out.0.lock().unwrap()).into_owned();
+    let r = run_captured(
+        &[shim::program_entry!("session", session)],
+        "session",
+        &[],
+        b"",
+        Duration::from_secs(30),
+    );
+    let text = r.stdout;
     let expected = "\
 $ mkdir -p /home/user/docs
 $ mkdir /home
@@ -164,11 +139,6 @@ one
 $ tail -1 /notes.txt
 three
 ";
-    assert_eq!(
-        text,
-        expected,
-        "stderr: {}",
-        String::from_utf8_lossy(&err.0.lock().unwrap())
-    );
-    assert_eq!(code, 0);
+    assert_eq!(text, expected, "stderr: {}", r.stderr);
+    assert_eq!(r.code, 0);
 }

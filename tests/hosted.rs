@@ -179,22 +179,11 @@ fn exec_limits_are_the_same_in_both_modes() {
 /// program wrote; hosted, with EURALI_DEBUG=1, it is echoed to host stderr.
 #[test]
 fn programs_write_to_the_debug_log_in_both_modes() {
-    #[derive(Clone, Default)]
-    struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
     let kernel = kernel_stub::Kernel::new();
     for (name, entry) in eurali::programs() {
         kernel.register_program(name, entry);
     }
-    let out = Buf::default();
+    let out = kernel_stub::boot::Capture::default();
     let console = kernel_stub::boot::Console {
         stdin: Box::new(std::io::empty()),
         stdout: Box::new(out.clone()),
@@ -202,7 +191,7 @@ fn programs_write_to_the_debug_log_in_both_modes() {
     };
     let args = ["--log", "hello,", "log"].map(String::from);
     let code = kernel_stub::boot::run_with(&kernel, "abi-probe", &args, console);
-    let printed = String::from_utf8_lossy(&out.0.lock().unwrap()).into_owned();
+    let printed = out.text();
     assert_eq!((code, printed.as_str()), (0, "logged 11 bytes\n"));
     assert_eq!(kernel.debug_log(), "hello, log\n");
 

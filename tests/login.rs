@@ -3,32 +3,12 @@
 //! scripted console input logs in as root and as user, and the sessions' "shell" (a probe)
 //! reports what each can and cannot see.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eurali_std as shim;
-use kernel_stub::boot::{Console, run_on};
+use kernel_stub::boot::run_captured;
 use kernel_stub::{Kernel, ProgramEntry};
 use shim::io::Write as _;
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buf {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 /// The programs in the image's /bin (the probe stands in for the shell).
 const BIN: &[&str] = &["login", "passwd", "probe", "ramdisk"];
@@ -212,21 +192,15 @@ fn programs() -> Vec<(&'static str, ProgramEntry)> {
 
 /// Boots init with `args` and `input` on the console; (stdout, stderr, status).
 fn boot(args: &[&str], input: &str) -> (String, String, i32) {
-    let (out, err) = (Buf::default(), Buf::default());
-    let console = Console {
-        stdin: Box::new(std::io::Cursor::new(input.as_bytes().to_vec())),
-        stdout: Box::new(out.clone()),
-        stderr: Box::new(err.clone()),
-    };
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(run_on(&programs(), "init", &args, console));
-    });
-    let code = rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("init did not finish in 120 s");
-    (out.text(), err.text(), code)
+    let r = run_captured(
+        &programs(),
+        "init",
+        &args,
+        input.as_bytes(),
+        Duration::from_secs(120),
+    );
+    (r.stdout, r.stderr, r.code)
 }
 
 #[test]

@@ -1,26 +1,12 @@
 //! The ramdisk program on the in-process stub: started with `Command` on one end of a
 //! rendezvous as its stdin, the other end mounted; files through it; its size cap; its end.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eurali_std as shim;
-use kernel_stub::boot::{Console, run_on};
+use kernel_stub::boot::run_captured;
 use shim::io::ErrorKind;
 use shim::process::{Command, Stdio};
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn parent() {
     // Our own root: an in-process ramdisk holding /bin/ramdisk.
@@ -80,30 +66,17 @@ fn parent() {
 
 #[test]
 fn the_ramdisk_program_serves_files_on_its_stdin() {
-    let (out, err) = (Buf::default(), Buf::default());
-    let console = Console {
-        stdin: Box::new(std::io::empty()),
-        stdout: Box::new(out.clone()),
-        stderr: Box::new(err.clone()),
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let progs = [
-            shim::program_entry!("parent", parent),
-            shim::program_entry!("ramdisk", ramdisk::main),
-        ];
-        let _ = tx.send(run_on(&progs, "parent", &[], console));
-    });
-    let code = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("parent did not finish");
-    let text = |b: &Buf| String::from_utf8_lossy(&b.0.lock().unwrap()).into_owned();
+    let progs = [
+        shim::program_entry!("parent", parent),
+        shim::program_entry!("ramdisk", ramdisk::main),
+    ];
+    let r = run_captured(&progs, "parent", &[], b"", Duration::from_secs(60));
     assert_eq!(
-        text(&out),
+        r.stdout,
         "ramdisk ended: Some(ExitStatus(code: 0))\n\
          bad size: Some(2) ramdisk: bad size \"lots\" (bytes, or a number with K, M or G)\n",
         "{}",
-        text(&err)
+        r.stderr
     );
-    assert_eq!(code, 0, "{}", text(&err));
+    assert_eq!(r.code, 0, "{}", r.stderr);
 }

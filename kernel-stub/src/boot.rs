@@ -340,3 +340,69 @@ pub fn run_hosted_system(
         &files,
     )
 }
+
+/// Console output kept in memory (a test's view of the console); clones share the bytes.
+#[derive(Clone, Default)]
+pub struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Capture {
+    /// What was written, as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+}
+
+impl std::io::Write for Capture {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What [`run_captured`] saw.
+#[derive(Debug)]
+pub struct Captured {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+/// [`run_on`] with `input` as the console's input and its output captured, for tests: panics
+/// (naming `init`) if the system has not ended within `timeout`.
+pub fn run_captured(
+    programs: &[(&'static str, ProgramEntry)],
+    init: &str,
+    args: &[String],
+    input: &[u8],
+    timeout: Duration,
+) -> Captured {
+    let (out, err) = (Capture::default(), Capture::default());
+    let console = Console {
+        stdin: Box::new(std::io::Cursor::new(input.to_vec())),
+        stdout: Box::new(out.clone()),
+        stderr: Box::new(err.clone()),
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (programs, init_name, args) = (programs.to_vec(), init.to_string(), args.to_vec());
+    std::thread::spawn(move || {
+        let _ = tx.send(run_on(&programs, &init_name, &args, console));
+    });
+    let code = match rx.recv_timeout(timeout) {
+        Ok(c) => c,
+        Err(_) => panic!(
+            "{init} did not finish in {timeout:?}; stdout so far: {:?}",
+            out.text()
+        ),
+    };
+    Captured {
+        stdout: out.text(),
+        stderr: err.text(),
+        code,
+    }
+}

@@ -1,32 +1,12 @@
 //! `std::process::Command` on the in-process stub: a parent program with a ramdisk at `/` whose
 //! `/bin` holds the images of small child programs registered with the kernel.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eurali_std as shim;
-use kernel_stub::boot::{Console, run_on};
+use kernel_stub::boot::run_captured;
 use shim::io::{BufRead, ErrorKind, Read, Write};
 use shim::process::{Command, NamespaceMode, Stdio};
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buf {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 // ---- the children ----
 
@@ -185,20 +165,14 @@ fn setup() {
 
 /// Boots `parent` (which calls [`setup`] itself) and returns (stdout, stderr, status).
 fn boot(parent: (&'static str, kernel_stub::ProgramEntry)) -> (String, String, i32) {
-    let (out, err) = (Buf::default(), Buf::default());
-    let console = Console {
-        stdin: Box::new(std::io::Cursor::new(b"console input\n".to_vec())),
-        stdout: Box::new(out.clone()),
-        stderr: Box::new(err.clone()),
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(run_on(&programs(parent), parent.0, &[], console));
-    });
-    let code = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("parent did not finish in 60 s");
-    (out.text(), err.text(), code)
+    let r = run_captured(
+        &programs(parent),
+        parent.0,
+        &[],
+        b"console input\n",
+        Duration::from_secs(60),
+    );
+    (r.stdout, r.stderr, r.code)
 }
 
 // ---- the parents, one per test ----

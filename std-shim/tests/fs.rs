@@ -1,44 +1,17 @@
 //! std-shim's `fs`, `path` and working directory, in a program on the stub with a ramdisk
 //! mounted at `/` of its namespace.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eurali_std as shim;
-use kernel_stub::boot::{Console, run_on};
+use kernel_stub::boot::run_captured;
 use shim::fs::{self, File, OpenOptions};
 use shim::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use shim::path::{Path, PathBuf};
 
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn boot(entry: (&'static str, kernel_stub::ProgramEntry)) -> (i32, String) {
-    let err = Buf::default();
-    let console = Console {
-        stdin: Box::new(std::io::empty()),
-        stdout: Box::new(std::io::sink()),
-        stderr: Box::new(err.clone()),
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(run_on(&[entry], entry.0, &[], console));
-    });
-    let code = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("finished in 60 s");
-    let e = String::from_utf8_lossy(&err.0.lock().unwrap()).into_owned();
-    (code, e)
+    let r = run_captured(&[entry], entry.0, &[], b"", Duration::from_secs(60));
+    (r.code, r.stderr)
 }
 
 fn mount_ramdisk() {

@@ -2,59 +2,21 @@
 //! boots them, with the console bound to buffers.
 
 use std::io::Write as _;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eurali_std as shim;
-use kernel_stub::boot::{Console, run_on};
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buf {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-struct Out {
-    stdout: String,
-    stderr: String,
-    code: i32,
-}
+use kernel_stub::boot::{Captured, run_captured};
 
 /// Boots `main` as program `name` with `args` and `input` on stdin; fails after 20 s.
-fn boot(entry: (&'static str, kernel_stub::ProgramEntry), args: &[&str], input: &str) -> Out {
-    let (out, err) = (Buf::default(), Buf::default());
-    let console = Console {
-        stdin: Box::new(std::io::Cursor::new(input.as_bytes().to_vec())),
-        stdout: Box::new(out.clone()),
-        stderr: Box::new(err.clone()),
-    };
+fn boot(entry: (&'static str, kernel_stub::ProgramEntry), args: &[&str], input: &str) -> Captured {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let code = run_on(&[entry], entry.0, &args, console);
-        let _ = tx.send(code);
-    });
-    let code = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("program did not finish in 20 s");
-    Out {
-        stdout: out.text(),
-        stderr: err.text(),
-        code,
-    }
+    run_captured(
+        &[entry],
+        entry.0,
+        &args,
+        input.as_bytes(),
+        Duration::from_secs(20),
+    )
 }
 
 fn args_and_env() {
@@ -326,28 +288,15 @@ fn parent_reads_child() {
 
 #[test]
 fn a_child_writes_into_a_pipe_and_its_end_is_eof() {
-    let (out, err) = (Buf::default(), Buf::default());
-    let console = Console {
-        stdin: Box::new(std::io::empty()),
-        stdout: Box::new(out.clone()),
-        stderr: Box::new(err.clone()),
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let progs = [
-            shim::program_entry!("parent", parent_reads_child),
-            shim::program_entry!("child", child_lines),
-        ];
-        let _ = tx.send(run_on(&progs, "parent", &[], console));
-    });
-    let code = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("parent did not finish");
+    let progs = [
+        shim::program_entry!("parent", parent_reads_child),
+        shim::program_entry!("child", child_lines),
+    ];
+    let r = run_captured(&progs, "parent", &[], b"", Duration::from_secs(20));
     assert_eq!(
-        out.text(),
-        "line 0 from child / line 1 from child / line 2 from child\n",
+        r.stdout, "line 0 from child / line 1 from child / line 2 from child\n",
         "{}",
-        err.text()
+        r.stderr
     );
-    assert_eq!(code, 0);
+    assert_eq!(r.code, 0);
 }

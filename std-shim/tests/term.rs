@@ -1,7 +1,7 @@
 //! `std::term::read_password` at a terminal on the stub: raw mode for the line (nothing echoed),
 //! Backspace and Ctrl-U, the mode restored, nothing read past the line.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use eurali_std as shim;
@@ -9,18 +9,7 @@ use kernel_stub::boot::{Console, run_on};
 use shim::io::Read;
 use shim::process::{Command, Stdio};
 
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use kernel_stub::boot::Capture as Buf;
 
 /// Reads a password from its stdin (a terminal) and reports.
 fn pw() {
@@ -85,7 +74,7 @@ fn a_password_is_read_without_echo_at_a_terminal() {
     let code = rx
         .recv_timeout(Duration::from_secs(60))
         .expect("parent did not finish");
-    let text = |b: &Buf| String::from_utf8_lossy(&b.0.lock().unwrap()).into_owned();
+    let text = |b: &Buf| b.text();
     assert_eq!(
         text(&out),
         "pw: \nOk(Some(\"secreT\"))\nraw after: Some(false)\nrest: \"rest\"\n",

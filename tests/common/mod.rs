@@ -1,31 +1,11 @@
 //! The harness the shell tests share: boot a stub with a ramdisk at `/`, /bin holding the
 //! coreutils and `sh`, then run `sh -c SCRIPT` in /tmp the way a parent starts any program.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eurali_std as shim;
 use kernel_stub::Kernel;
-use kernel_stub::boot::{Console, run_on};
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buf {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
+use kernel_stub::boot::run_captured;
 
 const TOOLS: &[&str] = &[
     "cat", "ls", "wc", "grep", "sort", "uniq", "head", "tail", "mkdir", "rmdir", "rm", "touch",
@@ -57,21 +37,14 @@ fn boot_shell() {
 }
 
 pub fn sh(script: &str, input: &str) -> (String, String, i32) {
-    let (out, err) = (Buf::default(), Buf::default());
-    let console = Console {
-        stdin: Box::new(std::io::Cursor::new(input.as_bytes().to_vec())),
-        stdout: Box::new(out.clone()),
-        stderr: Box::new(err.clone()),
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    let script = script.to_string();
-    std::thread::spawn(move || {
-        let mut progs = eurali::programs();
-        progs.push(shim::program_entry!("boot-shell", boot_shell));
-        let _ = tx.send(run_on(&progs, "boot-shell", &[script], console));
-    });
-    let code = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the shell did not finish in 30 s");
-    (out.text(), err.text(), code)
+    let mut progs = eurali::programs();
+    progs.push(shim::program_entry!("boot-shell", boot_shell));
+    let r = run_captured(
+        &progs,
+        "boot-shell",
+        &[script.to_string()],
+        input.as_bytes(),
+        Duration::from_secs(30),
+    );
+    (r.stdout, r.stderr, r.code)
 }
