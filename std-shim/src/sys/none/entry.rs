@@ -69,30 +69,14 @@ pub extern "C" fn _start() -> ! {
     )
 }
 
-/// The entry of every thread made by `libeurali::spawn_thread` (fork_thread): it arrives by
-/// `call` with the argument in RDI on a fresh stack whose top was 16-byte aligned.
-pub const THREAD_ENTRY: ThreadEntry = thread_entry;
-
-// Safety: naked, so nothing touches the fresh stack before the pre-fault; it never returns.
-#[unsafe(naked)]
-extern "C-unwind" fn thread_entry(arg: u64) -> ! {
-    core::arch::naked_asm!(
-        // RDI (the argument) survives: the pre-fault touches only R8..R10.
-        "call {prefault}",
-        "and rsp, -16",
-        "call {thread_start}",
-        "2:",
-        "mov eax, 1",
-        "syscall",
-        "jmp 2b",
-        prefault = sym prefault_stack,
-        thread_start = sym thread_start,
-    )
-}
+/// The entry of every thread made by `libeurali::spawn_thread` (fork_thread). libeurali's
+/// fork_thread has already written the six on-demand pages of the new stack before calling it
+/// (one pre-fault for every thread, whoever starts it), so this is ordinary compiled code.
+pub const THREAD_ENTRY: ThreadEntry = thread_start;
 
 /// Writes one byte in each of the six on-demand pages of the calling thread's stack slot.
 ///
-/// Called from the two entries above with RSP inside the slot's top page (at most one
+/// Called from `_start` with RSP inside the slot's top page (at most one
 /// return address below the entry RSP). Touches only R8, R9, R10 and flags, and no stack beyond
 /// its own return address.
 // Safety: naked: the asm is the whole function, with its own `ret`.
@@ -129,7 +113,7 @@ extern "C" fn rust_start(heap_start: u64, heap_size: u64, args: u64, env: u64) -
 }
 
 /// The first compiled code of a thread made with fork_thread.
-extern "C" fn thread_start(arg: u64) -> ! {
+extern "C-unwind" fn thread_start(arg: u64) -> ! {
     panic::thread_started();
     crate::rt::thread_main(arg)
 }
