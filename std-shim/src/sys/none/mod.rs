@@ -104,8 +104,8 @@ fn read_kernel_info() -> clock::Snapshot {
 /// which needs to be unique rather than secret, but guessable by someone who knows roughly when
 /// it was made.
 pub fn fill_random(buf: &mut [u8]) -> bool {
-    // Safety: cpuid only reads the CPU's identification; leaf 1 exists on every x86-64 CPU.
-    let has_rdrand = unsafe { core::arch::x86_64::__cpuid(1) }.ecx & (1 << 30) != 0;
+    // cpuid leaf 1 exists on every x86-64 CPU (and is a safe intrinsic on this toolchain).
+    let has_rdrand = core::arch::x86_64::__cpuid(1).ecx & (1 << 30) != 0;
     if has_rdrand {
         let ok = buf.chunks_mut(8).all(|chunk| match rdrand() {
             Some(v) => {
