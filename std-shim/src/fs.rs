@@ -392,11 +392,15 @@ pub fn canonicalize<P: AsRef<Path>>(path: P) -> io::Result<PathBuf> {
 }
 
 fn list(p: &str) -> io::Result<Vec<Entry>> {
-    let (s, meta) = client::open(p, flags::READ | flags::DIRECTORY).map_err(err)?;
-    if meta.kind != Kind::Dir {
-        return Err(io::ErrorKind::NotADirectory.into());
-    }
-    s.read_dir().map_err(err)
+    let served = match client::open(p, flags::READ | flags::DIRECTORY) {
+        Ok((_, meta)) if meta.kind != Kind::Dir => {
+            return Err(io::ErrorKind::NotADirectory.into());
+        }
+        Ok((s, _)) => s.read_dir(),
+        Err(e) => Err(e),
+    };
+    // Mount points show as entries of the directories above them.
+    client::list_with_mounts(p, served).map_err(err)
 }
 
 /// A directory listing (sorted by name), as std's `ReadDir`.

@@ -5,8 +5,12 @@
 //! handle the parent mounted (see [`crate::rt::exit`]), and [`Child::wait`] receives it.
 
 pub use crate::command::{
-    Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, NamespaceMode, Output, Stdio,
+    Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Killer, NamespaceMode, Output,
+    Stdio,
 };
+
+/// Signal numbers for [`Killer::signal`] (eurali's cooperative kill; Unix's numbers).
+pub use libeurali::msgtype::{SIGINT, SIGKILL, SIGTERM};
 
 /// Ends the process with `code`: flushes stdout, reports `code` to the parent, ends this thread.
 ///
