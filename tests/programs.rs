@@ -110,7 +110,7 @@ fn dash_c_runs_commands_as_root_or_a_user() {
         "",
     );
     assert_eq!(
-        r.stdout, "root /home/root\nbin\ndev\netc\nhome\ntmp\n2\n",
+        r.stdout, "root /home/root\nbin\ndev\netc\nhome\nproc\ntmp\n2\n",
         "stderr: {}",
         r.stderr
     );
@@ -188,6 +188,28 @@ fn the_shell_leaves_the_rest_of_its_input_to_the_programs_it_runs() {
             .contains("Welcome to eurali.\nthis line is for cat\n"),
         "{}\n{}",
         r.stdout,
+        r.stderr
+    );
+}
+
+#[test]
+fn ps_lists_what_runs_and_forgets_what_ended() {
+    let r = eurali(
+        &[
+            "-c",
+            "sleep 5 & n=0; until [ $(ps | grep -c 'user *[0-9:]* sleep 5$') = 1 ] || [ $n = 200 ]; \
+             do n=$((n + 1)); sleep 0.01; done; ps | grep -c ' sleep 5$'; \
+             kill %1; wait; ps | grep -c ' sleep 5$'; \
+             ps | head -n 1; ps | grep -c '^ *1 root .* init'; echo $$ | grep -c '^[0-9][0-9]*$'",
+            "--user",
+            "user",
+        ],
+        "",
+    );
+    assert_eq!(
+        r.stdout,
+        "1\n0\n  PID USER         TIME CMD\n1\n1\n",
+        "stderr: {}",
         r.stderr
     );
 }

@@ -12,6 +12,12 @@ pub use crate::command::{
 /// Signal numbers for [`Killer::signal`] (eurali's cooperative kill; Unix's numbers).
 pub use libeurali::msgtype::{SIGINT, SIGKILL, SIGTERM};
 
+/// This process's id: its pid in `/proc` (the kernel has no process ids; std-shim's runtime
+/// registers every program there), or 0 where no `/proc` is mounted.
+pub fn id() -> u32 {
+    crate::rt::pid()
+}
+
 /// Ends the process with `code`: flushes stdout, reports `code` to the parent, ends this thread.
 ///
 /// The kernel cannot stop other threads; they run on until they end by themselves.

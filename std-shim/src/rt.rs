@@ -31,7 +31,7 @@ use libeurali::{Handle, Message, msgtype, proto::stream};
 
 pub use libeurali::EntryRegisters;
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use crate::io;
 use crate::sync::{Arc, Mutex};
@@ -58,6 +58,8 @@ pub struct Runtime {
     control: Mutex<Option<Handle>>,
     /// Set when the process was killed: every thread ends at its next checkpoint.
     doomed: AtomicBool,
+    /// Our pid in `/proc` (0: not registered).
+    pid: AtomicU32,
     /// Control channels of the children this process started and has not waited for yet.
     children: Mutex<Vec<(u64, Arc<Handle>)>>,
     watcher: Mutex<Watcher>,
@@ -124,6 +126,7 @@ impl Runtime {
             status: Mutex::new(take_mount(STATUS_PATH)),
             control: Mutex::new(take_mount(CONTROL_PATH)),
             doomed: AtomicBool::new(false),
+            pid: AtomicU32::new(0),
             children: Mutex::new(Vec::new()),
             watcher: Mutex::new(Watcher::default()),
             spawn: Mutex::new(()),
@@ -149,6 +152,7 @@ pub fn start(regs: EntryRegisters, main: fn()) -> ! {
     let rt = Runtime::new(&regs, Some(stdin), Some(stdout));
     crate::sys::set_runtime(rt);
     start_control_thread();
+    register_process();
     match crate::sys::run_main(main) {
         Ok(()) => exit(0),
         Err(()) => exit(PANIC_STATUS),
@@ -167,6 +171,7 @@ pub fn exit(code: i32) -> ! {
     let _ = stdout_flush();
     if let Some(rt) = crate::sys::runtime() {
         end_control_thread(&rt);
+        unregister_process(&rt);
         // Close our stdio now, so that readers of our output see EOF even on the real kernel,
         // where a dying process's handles vanish without the close that wakes a server (§3.5).
         let stdio = (
@@ -185,6 +190,65 @@ pub fn exit(code: i32) -> ! {
     }
     crate::sys::leave_thread();
     libeurali::exit_thread()
+}
+
+/// Where the process table is served (see `vfs::procfs`).
+pub const PROC_PATH: &str = "/proc";
+
+/// The path `path` under `/proc`, if `/proc` itself is a mount here (and not a directory of
+/// some other server, where a registration would create files).
+fn proc_session(path: &str, flags: u32) -> Option<vfs::client::Session> {
+    let (_, _, prefix) = vfs::client::locate(path).ok()?;
+    if prefix != PROC_PATH.len() {
+        return None;
+    }
+    vfs::client::open(path, flags).ok().map(|(s, _)| s)
+}
+
+/// Registers this process in `/proc` (if there is one): `USER\tcommand line`. The runtime does
+/// this as every program starts; a program that mounts `/proc` itself (init) calls it then.
+pub fn register_process() {
+    use vfs::proto::flags;
+    let Some(rt) = crate::sys::runtime() else {
+        return;
+    };
+    let Some(s) = proc_session("/proc/new", flags::READ | flags::WRITE | flags::CREATE) else {
+        return;
+    };
+    let user = crate::env::var("USER").unwrap_or_default();
+    let mut line = user;
+    line.push('\t');
+    line.push_str(&rt.args.join(" "));
+    if s.write_at(0, line.as_bytes()).is_err() {
+        return;
+    }
+    let mut buf = [0u8; 16];
+    if let Ok(n) = s.read_at(0, &mut buf) {
+        let pid = core::str::from_utf8(&buf[..n])
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+            .unwrap_or(0);
+        rt.pid.store(pid, Ordering::Release);
+    }
+}
+
+/// Removes this process's `/proc` entry.
+fn unregister_process(rt: &Runtime) {
+    let pid = rt.pid.swap(0, Ordering::AcqRel);
+    if pid == 0 {
+        return;
+    }
+    let path = alloc::format!("{PROC_PATH}/{pid}");
+    if let Ok((_, _, prefix)) = vfs::client::locate(&path)
+        && prefix == PROC_PATH.len()
+    {
+        let _ = vfs::client::remove_file(&path);
+    }
+}
+
+/// This process's pid in `/proc`, or 0 if it is not registered there.
+pub fn pid() -> u32 {
+    crate::sys::runtime().map_or(0, |rt| rt.pid.load(Ordering::Acquire))
 }
 
 /// Starts the thread that serves the control channel, if the parent mounted one.
@@ -259,6 +323,7 @@ fn killed(sig: i32) -> ! {
             );
         }
         drop(rt.control.lock().ok().and_then(|mut c| c.take()));
+        unregister_process(&rt);
     }
     die()
 }

@@ -51,6 +51,7 @@ pub const TOOLS: &[(&str, &str)] = &[
         "rm",
         "rm [-r] [-f] PATH...: remove files (and directories with -r)",
     ),
+    ("ps", "ps: the processes in /proc (pid, user, running time, command)"),
     (
         "printf",
         "printf FORMAT [ARG...]: formatted output (%s %b %c %d %u %o %x %f %e %g, escapes)",
@@ -105,6 +106,7 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
         }
         "sleep" => text::sleep(args, io),
         "printf" => printf::printf(args, io),
+        "ps" => ps(args, io),
         "clear" => {
             let _ = io.stdout.write_all(b"\x1b[H\x1b[2J");
             0
@@ -192,6 +194,43 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
             127
         }
     }
+}
+
+/// `ps`: the process table every program registers in (`/proc`, see `vfs::procfs`).
+fn ps(args: &[String], io: &mut Io) -> i32 {
+    if !args.is_empty() {
+        let _ = writeln!(io.stderr, "ps: usage: ps (no options)");
+        return 2;
+    }
+    let dir = match std::fs::read_dir("/proc") {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "ps: /proc: {e} (no process table here)");
+            return 1;
+        }
+    };
+    let mut procs: Vec<vfs::procfs::ProcInfo> = dir
+        .filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .filter_map(|t| vfs::procfs::parse_line(&t))
+        .collect();
+    procs.sort_by_key(|p| p.pid);
+    let now = std::time::uptime().as_micros() as u64;
+    let _ = writeln!(io.stdout, "{:>5} {:<8} {:>8} CMD", "PID", "USER", "TIME");
+    for p in procs {
+        let s = now.saturating_sub(p.start_us) / 1_000_000;
+        let _ = writeln!(
+            io.stdout,
+            "{:>5} {:<8} {:>02}:{:02}:{:02} {}",
+            p.pid,
+            if p.user.is_empty() { "-" } else { &p.user },
+            s / 3600,
+            s / 60 % 60,
+            s % 60,
+            p.cmd
+        );
+    }
+    0
 }
 
 pub fn main() {

@@ -49,6 +49,24 @@ fn programs() -> Result<Vec<(String, Vec<u8>)>, String> {
     Ok(out)
 }
 
+/// Starts the process table server and mounts it at `/proc` (see `vfs::procfs`); init is pid 1.
+fn proc_fs() -> Result<(), String> {
+    let (server_end, client_end) =
+        libeurali::new_rendezvous().map_err(|e| format!("rendezvous: {e}"))?;
+    fn clock() -> u64 {
+        std::time::uptime().as_micros() as u64
+    }
+    vfs::server::Server::new(vfs::procfs::ProcFs::new(1, clock))
+        .spawn(server_end)
+        .map_err(|e| format!("/proc: {e}"))?;
+    libeurali::mount(std::rt::PROC_PATH, client_end).map_err(|(e, _)| format!("mount /proc: {e}"))?;
+    // init runs as root (login sets USER for each session it starts).
+    // Safety (std 2024 signature): init is single-threaded here.
+    unsafe { std::env::set_var("USER", "root") };
+    std::rt::register_process();
+    Ok(())
+}
+
 /// Starts the ramdisk, mounts it at `/` and fills it.
 fn root_fs() -> Result<usize, String> {
     let (server_end, client_end) =
@@ -86,6 +104,10 @@ pub fn main() {
                 std::process::exit(2);
             }
         }
+    }
+    if let Err(e) = proc_fs() {
+        // Not fatal: only `ps` needs it.
+        say(&format!("no process table: {e}"));
     }
     let count = match root_fs() {
         Ok(n) => n,

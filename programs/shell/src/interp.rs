@@ -1410,7 +1410,8 @@ impl Context for Ctx<'_> {
             "?" => Some(self.sh.status.to_string()),
             "#" => Some(self.sh.positional.len().to_string()),
             "0" => Some(self.sh.name.clone()),
-            "$" => Some("1".into()),
+            // The shell's pid in /proc (1 where there is none, as a first process would be).
+            "$" => Some(std::process::id().max(1).to_string()),
             n if n.bytes().all(|b| b.is_ascii_digit()) => n
                 .parse::<usize>()
                 .ok()
