@@ -66,7 +66,6 @@ fn main() {
             std::process::exit(1);
         }
     };
-    println!("cargo:rustc-env=KIBI_VERSION={}", KIBI.trim_start_matches("kibi-"));
     let mut out = String::new();
     for (vis, m) in MODULES {
         let file = src.join(format!("{m}.rs"));

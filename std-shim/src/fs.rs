@@ -29,7 +29,8 @@ fn err(e: FsError) -> io::Error {
 #[derive(Debug)]
 pub struct File {
     s: Session,
-    pos: u64,
+    /// The position, shared by `&File` readers, writers and seekers as in std.
+    pos: core::sync::atomic::AtomicU64,
     append: bool,
 }
 
@@ -181,7 +182,7 @@ impl OpenOptions {
         let (s, _) = client::open(&p, f).map_err(err)?;
         Ok(File {
             s,
-            pos: 0,
+            pos: core::sync::atomic::AtomicU64::new(0),
             append: self.append,
         })
     }
@@ -225,10 +226,20 @@ impl File {
     }
 }
 
-impl Read for File {
+impl File {
+    fn pos(&self) -> u64 {
+        self.pos.load(core::sync::atomic::Ordering::Relaxed)
+    }
+    fn set_pos(&self, p: u64) {
+        self.pos.store(p, core::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Read for &File {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.s.read_at(self.pos, buf).map_err(err)?;
-        self.pos += n as u64;
+        let pos = self.pos();
+        let n = self.s.read_at(pos, buf).map_err(err)?;
+        self.set_pos(pos + n as u64);
         Ok(n)
     }
     fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
@@ -237,27 +248,34 @@ impl Read for File {
         let start = buf.len();
         let hint = self
             .metadata()
-            .map(|m| m.len().saturating_sub(self.pos) as usize)
+            .map(|m| m.len().saturating_sub(self.pos()) as usize)
             .unwrap_or(0);
         let _ = buf.try_reserve(hint.min(64 << 20));
         loop {
             let want = buf.capacity().saturating_sub(buf.len()).max(4096);
-            match self.s.read_append(self.pos, want, buf).map_err(err)? {
+            let pos = self.pos();
+            match self.s.read_append(pos, want, buf).map_err(err)? {
                 0 => return Ok(buf.len() - start),
-                n => self.pos += n as u64,
+                n => self.set_pos(pos + n as u64),
             }
         }
     }
 }
 
-impl Write for File {
+impl Read for File {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+    fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        (&*self).read_to_end(buf)
+    }
+}
+
+impl Write for &File {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let (n, end) = self.s.write_at(self.pos, buf).map_err(err)?;
-        self.pos = if self.append {
-            end
-        } else {
-            self.pos + n as u64
-        };
+        let pos = self.pos();
+        let (n, end) = self.s.write_at(pos, buf).map_err(err)?;
+        self.set_pos(if self.append { end } else { pos + n as u64 });
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -265,25 +283,25 @@ impl Write for File {
     }
 }
 
-impl Read for &File {
-    fn read(&mut self, _buf: &mut [u8]) -> io::Result<usize> {
-        Err(io::Error::const_msg(
-            io::ErrorKind::Unsupported,
-            "read through &File needs a shared position",
-        ))
+impl Write for File {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
-impl Seek for File {
+impl Seek for &File {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
         let new = match pos {
             SeekFrom::Start(n) => Some(n),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos().checked_add_signed(d),
             SeekFrom::End(d) => self.metadata()?.len().checked_add_signed(d),
         };
         match new {
             Some(n) => {
-                self.pos = n;
+                self.set_pos(n);
                 Ok(n)
             }
             None => Err(io::Error::const_msg(
@@ -291,6 +309,12 @@ impl Seek for File {
                 "seek to a negative position",
             )),
         }
+    }
+}
+
+impl Seek for File {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        (&*self).seek(pos)
     }
 }
 

@@ -43,7 +43,7 @@ pub fn main() {
     let mut args = std::env::args();
     let result = match (args.nth(1).as_deref(), args.next().as_deref(), args.len()) {
         (Some("--version"), None | Some("--"), 0) => {
-            println!("kibi {}", env!("KIBI_VERSION"));
+            println!("kibi {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
         (Some(o), ..) if o.starts_with('-') && o != "--" => Err(Error::BadOption(o.into())),
