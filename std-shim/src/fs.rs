@@ -32,6 +32,8 @@ pub struct File {
     /// The position, shared by `&File` readers, writers and seekers as in std.
     pos: core::sync::atomic::AtomicU64,
     append: bool,
+    /// Whether small writes are gathered: for regular files only (a device's writes go at once).
+    gather: bool,
     /// Small sequential writes not yet sent to the server (see [`WriteBuf`]).
     pending: crate::sync::Mutex<WriteBuf>,
 }
@@ -42,7 +44,8 @@ const WRITE_GATHER: usize = 64 << 10;
 /// Writes waiting to go to the server as one message: `data` belongs at `start`. A write that is
 /// not where the last one ended, any read, seek, metadata, `set_len`, `flush`, `sync_all` and the
 /// drop of the file send it first (as a page cache would, a write's error can so show at one of
-/// those; at the drop it is reported on stderr). Append-mode writes are never gathered.
+/// those; at the drop it is reported on stderr). Append-mode writes and writes to devices are
+/// never gathered.
 #[derive(Debug, Default)]
 struct WriteBuf {
     start: u64,
@@ -194,11 +197,12 @@ impl OpenOptions {
             f |= flags::EXCLUSIVE;
         }
         let p = resolve(path.as_ref())?;
-        let (s, _) = client::open(&p, f).map_err(err)?;
+        let (s, meta) = client::open(&p, f).map_err(err)?;
         Ok(File {
             s,
             pos: core::sync::atomic::AtomicU64::new(0),
             append: self.append,
+            gather: meta.kind == Kind::File,
             pending: crate::sync::Mutex::new(WriteBuf::default()),
         })
     }
@@ -333,7 +337,7 @@ impl Read for File {
 
 impl Write for &File {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.append || buf.len() >= WRITE_GATHER {
+        if self.append || !self.gather || buf.len() >= WRITE_GATHER {
             self.send_pending()?;
             return self.write_now(buf);
         }
