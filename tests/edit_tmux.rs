@@ -1,6 +1,9 @@
-//! The editor (kibi, ported) at a real terminal: the whole system booted as `cargo run` boots it,
-//! in tmux; log in, `edit notes.txt`, type, save (Ctrl-S), quit (Ctrl-Q), `cat` the file; then a
-//! file the user may not write shows kibi's error on its status bar, and the session goes on.
+//! The editor (kibi, ported) at a real terminal, in tmux: the whole system booted as `cargo run`
+//! boots it (in-process) and as `cargo xtask run` does (hosted, the real ELFs). Log in,
+//! `edit notes.txt`, type, save (Ctrl-S), quit (Ctrl-Q), `cat` it; a file the user may not write
+//! shows kibi's error on its status bar and a directory kibi's error, not a crash; then kibi's
+//! other keys on a Rust file: go to line, duplicate, remove, cut, copy, paste, find, a shell
+//! command's output inserted (Ctrl-E), syntax colours, line numbers and a resize.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -10,70 +13,121 @@ fn tmux(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Waits until the pane shows `want` (60 s at most); returns the pane.
-fn wait_for(session: &str, want: &str) -> String {
-    let start = Instant::now();
-    loop {
-        let pane = tmux(&["capture-pane", "-t", session, "-p"]);
-        if pane.contains(want) {
-            return pane;
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            tmux(&["kill-session", "-t", session]);
-            panic!("pane never showed {want:?}:\n{pane}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-#[test]
-fn edit_save_quit_and_a_denied_file_in_tmux() {
+fn have_tmux() -> bool {
     if Command::new("tmux").arg("-V").output().is_err() {
         assert!(std::env::var_os("CI").is_none(), "tmux is needed under CI");
         eprintln!("skipping: no tmux");
-        return;
+        return false;
     }
-    let session = format!("eurali-edit-{}", std::process::id());
-    let bin = env!("CARGO_BIN_EXE_eurali");
-    let cmd = format!("{bin}; echo EXITED $?; sleep 60");
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "90",
-        "-y",
-        "24",
-        &cmd,
-    ]);
-    let keys = |k: &[&str]| {
-        let mut a = vec!["send-keys", "-t", session.as_str()];
+    true
+}
+
+/// A tmux session running one command, killed on drop.
+struct Session(String);
+
+impl Session {
+    fn start(tag: &str, cmd: &str) -> Session {
+        let name = format!("eurali-edit-{tag}-{}", std::process::id());
+        tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            "90",
+            "-y",
+            "24",
+            &format!("{cmd}; echo EXITED $?; sleep 60"),
+        ]);
+        Session(name)
+    }
+
+    fn keys(&self, k: &[&str]) {
+        let mut a = vec!["send-keys", "-t", self.0.as_str()];
         a.extend_from_slice(k);
         tmux(&a);
-    };
-    wait_for(&session, "login:");
-    keys(&["user", "Enter"]);
-    wait_for(&session, "password:");
-    keys(&["user", "Enter"]);
-    wait_for(&session, "user:~$");
+    }
 
-    keys(&["edit notes.txt", "Enter"]);
+    /// Literal text (no key names). tmux takes an argument ending in `;` for a command
+    /// separator, so a trailing `;` goes as `\;`.
+    fn text(&self, t: &str) {
+        match t.strip_suffix(';') {
+            Some(head) => {
+                if !head.is_empty() {
+                    self.keys(&["-l", head]);
+                }
+                self.keys(&["\\;"]);
+            }
+            None => self.keys(&["-l", t]),
+        }
+    }
+
+    fn pane(&self) -> String {
+        tmux(&["capture-pane", "-t", &self.0, "-p"])
+    }
+
+    /// The pane with its colours (SGR escapes).
+    fn pane_with_colours(&self) -> String {
+        tmux(&["capture-pane", "-e", "-t", &self.0, "-p"])
+    }
+
+    /// Waits until the pane shows `want` (60 s at most); returns the pane.
+    fn wait_for(&self, want: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let pane = self.pane();
+            if pane.contains(want) {
+                return pane;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "pane never showed {want:?}:\n{pane}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kibi's prompt (Ctrl-G, Ctrl-F, Ctrl-E): the key, the text, Enter.
+    fn prompt(&self, key: &str, shown: &str, answer: &str) {
+        self.keys(&[key]);
+        self.wait_for(shown);
+        self.text(answer);
+        self.keys(&["Enter"]);
+    }
+
+    fn login(&self) {
+        self.wait_for("login:");
+        self.keys(&["user", "Enter"]);
+        self.wait_for("password:");
+        self.keys(&["user", "Enter"]);
+        self.wait_for("user:~$");
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        tmux(&["kill-session", "-t", &self.0]);
+    }
+}
+
+/// Type, save, quit, cat; a read-only file; a directory.
+fn save_and_errors(s: &Session) {
+    s.keys(&["edit notes.txt", "Enter"]);
     // kibi's screen: line numbers, its status bar with the file name, its help line.
-    let pane = wait_for(&session, "^S save");
+    let pane = s.wait_for("^S save");
     assert!(pane.contains("notes.txt"), "{pane}");
     assert!(pane.contains("1 │"), "{pane}");
-    keys(&["-l", "Hello from kibi, ünïcödé"]);
-    keys(&["Enter"]);
-    keys(&["-l", "second line"]);
-    keys(&["Enter"]);
-    wait_for(&session, "notes.txt (modified)");
-    keys(&["C-s"]);
-    wait_for(&session, "written to notes.txt");
-    keys(&["C-q"]);
-    wait_for(&session, "user:~$ edit notes.txt");
-    keys(&["cat notes.txt", "Enter"]);
-    let pane = wait_for(&session, "second line\nuser:~$");
+    s.text("Hello from kibi, ünïcödé");
+    s.keys(&["Enter"]);
+    s.text("second line");
+    s.keys(&["Enter"]);
+    s.wait_for("notes.txt (modified)");
+    s.keys(&["C-s"]);
+    s.wait_for("written to notes.txt");
+    s.keys(&["C-q"]);
+    s.wait_for("user:~$ edit notes.txt");
+    s.keys(&["cat notes.txt", "Enter"]);
+    let pane = s.wait_for("second line\nuser:~$");
     assert!(
         pane.contains("user:~$ cat notes.txt\nHello from kibi, ünïcödé\nsecond line\n"),
         "{pane}"
@@ -81,22 +135,138 @@ fn edit_save_quit_and_a_denied_file_in_tmux() {
 
     // /etc is read-only for an ordinary user: kibi opens the file, and saving fails with its
     // own message on the status bar, not a crash; Ctrl-Q twice leaves it unsaved.
-    keys(&["edit /etc/motd", "Enter"]);
-    wait_for(&session, "Welcome to eurali.");
-    wait_for(&session, "^S save");
-    keys(&["X", "C-s"]);
-    let pane = wait_for(&session, "Can't save! I/O error:");
+    s.keys(&["edit /etc/motd", "Enter"]);
+    s.wait_for("Welcome to eurali.");
+    s.wait_for("^S save");
+    s.keys(&["X", "C-s"]);
+    let pane = s.wait_for("Can't save! I/O error:");
     assert!(pane.contains("permission denied"), "{pane}");
-    keys(&["C-q"]);
-    wait_for(&session, "Press Ctrl+Q 1 more time to quit");
-    keys(&["C-q"]);
-    wait_for(&session, "user:~$ edit /etc/motd\nuser:~$");
+    s.keys(&["C-q"]);
+    s.wait_for("Press Ctrl+Q 1 more time to quit");
+    s.keys(&["C-q"]);
+    s.wait_for("user:~$ edit /etc/motd\nuser:~$");
     // A directory is refused by kibi with its error, and the shell goes on.
-    keys(&["edit /etc; echo status $?", "Enter"]);
-    let pane = wait_for(&session, "status 1");
+    s.keys(&["edit /etc; echo status $?", "Enter"]);
+    let pane = s.wait_for("status 1");
     assert!(pane.contains("Invalid input file type"), "{pane}");
+    s.keys(&["cat /etc/motd", "Enter"]);
+    s.wait_for("user:~$ cat /etc/motd\nWelcome to eurali.\nuser:~$");
+}
 
-    keys(&["exit", "Enter"]);
-    wait_for(&session, "login:");
-    tmux(&["kill-session", "-t", &session]);
+/// kibi's editing keys on a Rust file.
+fn editing_keys(s: &Session) {
+    s.keys(&["edit a.rs", "Enter"]);
+    s.wait_for("^S save");
+    s.text("fn main() {");
+    s.keys(&["Enter"]);
+    s.text("    let word = 1;");
+    s.keys(&["Enter"]);
+    s.text("}");
+    let pane = s.wait_for("3 │}");
+    assert!(pane.contains("1 │fn main() {\n2 │    let word = 1;\n3 │}"), "{pane}");
+    // Go to line 2, duplicate it, remove the copy.
+    s.prompt("C-g", "Enter line number", "2");
+    s.wait_for("| 2:");
+    s.keys(&["C-d"]);
+    s.wait_for("4 │}");
+    s.keys(&["C-r"]);
+    s.wait_for("1 │fn main() {\n2 │    let word = 1;\n3 │}\n~");
+    // Cut line 1, paste it below the new line 1, cut line 1 again and paste it back below.
+    s.prompt("C-g", "Enter line number", "1");
+    s.keys(&["C-x"]);
+    s.wait_for("1 │    let word = 1;\n2 │}\n~");
+    s.keys(&["C-v"]);
+    s.wait_for("1 │    let word = 1;\n2 │fn main() {\n3 │}");
+    s.prompt("C-g", "Enter line number", "1");
+    s.keys(&["C-x", "C-v"]);
+    s.wait_for("1 │fn main() {\n2 │    let word = 1;\n3 │}\n~");
+    // Copy line 3 and paste it twice, then remove both copies.
+    s.prompt("C-g", "Enter line number", "3");
+    s.keys(&["C-c", "C-v", "C-v"]);
+    s.wait_for("5 │}");
+    s.keys(&["C-r", "C-r"]);
+    s.wait_for("1 │fn main() {\n2 │    let word = 1;\n3 │}\n~");
+    // Find: the cursor lands on the match (line 2, column 9).
+    s.prompt("C-f", "Search", "word");
+    s.wait_for("| 2:9");
+    // Ctrl-E: a command's output goes in at the cursor (a new line after line 3).
+    s.prompt("C-g", "Enter line number", "3");
+    s.keys(&["End", "Enter"]);
+    s.wait_for("4 │\n");
+    s.prompt("C-e", "Command to execute", "echo // from the shell");
+    let pane = s.wait_for("4 │// from the shell");
+    assert!(pane.contains("Rust"), "the status bar names the syntax: {pane}");
+    // Colours from /etc/kibi/syntax.d/rust.ini: keywords yellow, numbers red, comments blue.
+    let colours = s.pane_with_colours();
+    for want in ["\x1b[33mfn", "\x1b[33mlet", "\x1b[31m1", "\x1b[34m// from the shell"] {
+        assert!(colours.contains(want), "no {want:?} in:\n{colours}");
+    }
+    // A resize is seen at the next key (Ctrl-L redraws): the status bar spans the new width.
+    tmux(&["resize-window", "-t", &s.0, "-x", "60", "-y", "20"]);
+    std::thread::sleep(Duration::from_millis(200));
+    s.keys(&["C-l"]);
+    let start = Instant::now();
+    loop {
+        let pane = s.pane();
+        let status = pane.lines().find(|l| l.starts_with("a.rs (modified)"));
+        if status.is_some_and(|l| l.chars().count() == 60) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the status bar never spanned 60 columns:\n{pane}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s.keys(&["C-s"]);
+    s.wait_for("written to a.rs");
+    s.keys(&["C-q"]);
+    s.wait_for("user:~$ edit a.rs");
+    s.keys(&["cat a.rs; echo END-$((1+1))", "Enter"]);
+    let pane = s.wait_for("END-2\n");
+    assert!(
+        pane.contains("fn main() {\n    let word = 1;\n}\n// from the shell\nEND-2"),
+        "{pane}"
+    );
+}
+
+fn exercise(tag: &str, cmd: &str) {
+    let s = Session::start(tag, cmd);
+    s.login();
+    save_and_errors(&s);
+    editing_keys(&s);
+    s.keys(&["exit", "Enter"]);
+    s.wait_for("login:");
+}
+
+#[test]
+fn edit_in_process_in_tmux() {
+    if !have_tmux() {
+        return;
+    }
+    exercise("inproc", env!("CARGO_BIN_EXE_eurali"));
+}
+
+#[test]
+fn edit_hosted_in_tmux() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/eurali/bin");
+    let guest = kernel_stub::hosted::guest_loader();
+    let (true, Some(guest)) = (dir.join("edit").is_file(), guest) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "hosted edit test under CI: no target/eurali/bin/edit or no eurali-guest"
+        );
+        eprintln!("skipping: no ELFs (cargo xtask build) or no eurali-guest");
+        return;
+    };
+    let cmd = format!(
+        "env EURALI_GUEST={} {} --hosted {}",
+        guest.display(),
+        env!("CARGO_BIN_EXE_eurali"),
+        dir.display()
+    );
+    exercise("hosted", &cmd);
 }
