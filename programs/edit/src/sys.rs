@@ -78,11 +78,39 @@ pub fn enable_raw_mode() -> io::Result<TermMode> {
 
 /// Construct and lock a new handle to the standard input of the current process.
 ///
+/// eurali's reads block until a key comes (there is no `VTIME`), so the only empty read is the
+/// end of the console's input. kibi would ask again forever; here it is an error instead, which
+/// ends kibi (terminal restored, message, status 1).
+///
 /// # Errors
 ///
 /// This function always returns Ok(...). The return type is a Result for compatibility with
 /// other platforms.
-pub fn stdin() -> io::Result<impl BufRead> { Ok(io::stdin().lock()) }
+pub fn stdin() -> io::Result<impl BufRead> { Ok(Keys(io::stdin().lock())) }
+
+/// Standard input for kibi: its end is an error (see [`stdin`]).
+struct Keys(io::StdinLock<'static>);
+
+fn end_of_input() -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, "end of the terminal's input")
+}
+
+impl io::Read for Keys {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.0.read(buf)? {
+            0 if !buf.is_empty() => Err(end_of_input()),
+            n => Ok(n),
+        }
+    }
+}
+
+impl BufRead for Keys {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        let available = self.0.fill_buf()?;
+        if available.is_empty() { Err(end_of_input()) } else { Ok(available) }
+    }
+    fn consume(&mut self, amt: usize) { self.0.consume(amt) }
+}
 
 /// The path of a file named on the command line (relative names are resolved by the file system
 /// against the working directory).
