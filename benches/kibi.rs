@@ -69,14 +69,19 @@ fn bench_init() {
     let took = t.elapsed();
     assert!(status.success(), "edit: {status:?}");
     if mode == "full" {
-        assert!(shim::fs::read_to_string("/big.txt").unwrap() == text, "the saved file differs");
+        assert!(
+            shim::fs::read_to_string("/big.txt").unwrap() == text,
+            "the saved file differs"
+        );
     }
     OURS_NANOS.store(took.as_nanos() as u64, Ordering::Relaxed);
 }
 
 fn ours(full: bool) -> Duration {
     let console = kernel_stub::boot::Console {
-        stdin: Box::new(std::io::Cursor::new(if full { SAVE_QUIT } else { QUIT }.to_vec())),
+        stdin: Box::new(std::io::Cursor::new(
+            if full { SAVE_QUIT } else { QUIT }.to_vec(),
+        )),
         stdout: Box::new(std::io::sink()),
         stderr: Box::new(std::io::stderr()),
     };
@@ -163,7 +168,11 @@ fn main() {
         }
         return;
     }
-    let rounds = if args.iter().any(|a| a == "--bench") { 5 } else { 1 };
+    let rounds = if args.iter().any(|a| a == "--bench") {
+        5
+    } else {
+        1
+    };
     let dir = std::env::temp_dir().join(format!("eurali-kibi-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let big = dir.join("big.txt");
@@ -173,18 +182,28 @@ fn main() {
         if full {
             std::fs::write(&big, &text).unwrap();
             let d = upstream(big.to_str().unwrap(), SAVE_QUIT);
-            assert!(std::fs::read_to_string(&big).unwrap() == text, "upstream saved a different file");
+            assert!(
+                std::fs::read_to_string(&big).unwrap() == text,
+                "upstream saved a different file"
+            );
             d
         } else {
             let _ = std::fs::remove_file(&new);
             upstream(new.to_str().unwrap(), QUIT)
         }
     };
-    println!("file: {LINES} lines, {} bytes; {rounds} round(s)", text.len());
+    println!(
+        "file: {LINES} lines, {} bytes; {rounds} round(s)",
+        text.len()
+    );
     let (o_empty, o_full) = measure(&ours, rounds);
-    println!("ours:     open a new file and quit {o_empty:?}; open, save and quit the file {o_full:?}");
+    println!(
+        "ours:     open a new file and quit {o_empty:?}; open, save and quit the file {o_full:?}"
+    );
     let (u_empty, u_full) = measure(&up, rounds);
-    println!("upstream: open a new file and quit {u_empty:?}; open, save and quit the file {u_full:?}");
+    println!(
+        "upstream: open a new file and quit {u_empty:?}; open, save and quit the file {u_full:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
     let o = o_full.saturating_sub(o_empty).as_secs_f64() * 1e3;
     let u = u_full.saturating_sub(u_empty).as_secs_f64() * 1e3;

@@ -92,7 +92,11 @@ fn without_a_terminal_kibi_says_so() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("[edit exited Some(1)]"), "{}", r.stdout);
-    assert!(r.stderr.contains("standard input is not a terminal"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("standard input is not a terminal"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

@@ -163,7 +163,10 @@ fn editing_keys(s: &Session) {
     s.keys(&["Enter"]);
     s.text("}");
     let pane = s.wait_for("3 │}");
-    assert!(pane.contains("1 │fn main() {\n2 │    let word = 1;\n3 │}"), "{pane}");
+    assert!(
+        pane.contains("1 │fn main() {\n2 │    let word = 1;\n3 │}"),
+        "{pane}"
+    );
     // Go to line 2, duplicate it, remove the copy.
     s.prompt("C-g", "Enter line number", "2");
     s.wait_for("| 2:");
@@ -195,10 +198,18 @@ fn editing_keys(s: &Session) {
     s.wait_for("4 │\n");
     s.prompt("C-e", "Command to execute", "echo // from the shell");
     let pane = s.wait_for("4 │// from the shell");
-    assert!(pane.contains("Rust"), "the status bar names the syntax: {pane}");
+    assert!(
+        pane.contains("Rust"),
+        "the status bar names the syntax: {pane}"
+    );
     // Colours from /etc/kibi/syntax.d/rust.ini: keywords yellow, numbers red, comments blue.
     let colours = s.pane_with_colours();
-    for want in ["\x1b[33mfn", "\x1b[33mlet", "\x1b[31m1", "\x1b[34m// from the shell"] {
+    for want in [
+        "\x1b[33mfn",
+        "\x1b[33mlet",
+        "\x1b[31m1",
+        "\x1b[34m// from the shell",
+    ] {
         assert!(colours.contains(want), "no {want:?} in:\n{colours}");
     }
     // A resize is seen at the next key (Ctrl-L redraws): the status bar spans the new width.

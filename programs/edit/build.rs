@@ -70,7 +70,10 @@ fn main() {
     for (vis, m) in MODULES {
         let file = src.join(format!("{m}.rs"));
         if !file.is_file() {
-            eprintln!("error: {} is missing: not a {KIBI} source tree", file.display());
+            eprintln!(
+                "error: {} is missing: not a {KIBI} source tree",
+                file.display()
+            );
             std::process::exit(1);
         }
         println!("cargo:rerun-if-changed={}", file.display());
@@ -78,7 +81,10 @@ fn main() {
             // Its Unix `conf_dirs`/`data_dirs` are replaced by eurali's in `sys`.
             out.push_str("#[allow(dead_code)]\n");
         }
-        out.push_str(&format!("#[path = {:?}]\n{vis} mod {m};\n", file.display().to_string()));
+        out.push_str(&format!(
+            "#[path = {:?}]\n{vis} mod {m};\n",
+            file.display().to_string()
+        ));
     }
     let dest = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR")).join("kibi.rs");
     std::fs::write(&dest, out).expect("cannot write kibi.rs");

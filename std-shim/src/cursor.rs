@@ -37,7 +37,9 @@ impl<T: AsRef<[u8]>> Cursor<T> {
     /// What is left from the position on.
     fn remaining(&self) -> &[u8] {
         let data = self.inner.as_ref();
-        let start = usize::try_from(self.pos).unwrap_or(usize::MAX).min(data.len());
+        let start = usize::try_from(self.pos)
+            .unwrap_or(usize::MAX)
+            .min(data.len());
         &data[start..]
     }
 }

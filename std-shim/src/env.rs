@@ -148,7 +148,9 @@ pub fn set_current_dir<P: AsRef<crate::path::Path>>(path: P) -> crate::io::Resul
 
 /// The value of `key`, as an [`OsString`](crate::ffi::OsString); `None` if unset.
 pub fn var_os<K: AsRef<crate::ffi::OsStr>>(key: K) -> Option<crate::ffi::OsString> {
-    var(key.as_ref().as_str()).ok().map(crate::ffi::OsString::from)
+    var(key.as_ref().as_str())
+        .ok()
+        .map(crate::ffi::OsString::from)
 }
 
 /// The directory for temporary files: `TMPDIR` if set, else `/tmp`.

@@ -42,7 +42,9 @@ impl StreamIo for crate::fs::File {
     }
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         // Each WRITE reaches the file before it is answered (File gathers small writes).
-        self.write_all(data).and_then(|_| self.flush()).map(|_| data.len())
+        self.write_all(data)
+            .and_then(|_| self.flush())
+            .map(|_| data.len())
     }
 }
 

@@ -21,7 +21,10 @@ const RAMDISK: usize = 64 << 20;
 const TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The bodies of the tests under way, by number (the number is the process's argument).
-static BODIES: host::sync::Mutex<Vec<Option<fn()>>> = host::sync::Mutex::new(Vec::new());
+static BODIES: host::sync::Mutex<Bodies> = host::sync::Mutex::new(Vec::new());
+
+/// Test bodies by number (`None` once run).
+type Bodies = Vec<Option<fn()>>;
 
 /// A test body's result: `()` passes; `Err(e)` fails with `e` (as std's `Termination`).
 pub trait Report {
@@ -98,7 +101,8 @@ fn prepare() -> Result<(), String> {
 }
 
 fn copy_tree(from: &host::path::Path, to: &str) -> Result<(), String> {
-    let entries = host::fs::read_dir(from).map_err(|e| alloc::format!("{}: {e}", from.display()))?;
+    let entries =
+        host::fs::read_dir(from).map_err(|e| alloc::format!("{}: {e}", from.display()))?;
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') || name == "target" {

@@ -52,7 +52,11 @@ fn files_program() {
     f.seek(SeekFrom::End(0)).unwrap();
     f.write_all(b"tail\n").unwrap();
     drop(f);
-    assert!(fs::read_to_string("/lines.txt").unwrap().ends_with("line 9999\ntail\n"));
+    assert!(
+        fs::read_to_string("/lines.txt")
+            .unwrap()
+            .ends_with("line 9999\ntail\n")
+    );
     // kibi's load: BufReader over &File, split on '\n', then seek and read the last byte
     // through the file itself.
     let mut file = File::open("/lines.txt").unwrap();
@@ -99,7 +103,11 @@ fn files_cursor_maps_and_env_as_kibi_uses_them() {
 fn hook_program() {
     let prev = shim::panic::take_hook();
     shim::panic::set_hook(Box::new(move |info| {
-        shim::eprintln!("hook: {:?} at line {}", info.payload_as_str(), info.location().unwrap().line());
+        shim::eprintln!(
+            "hook: {:?} at line {}",
+            info.payload_as_str(),
+            info.location().unwrap().line()
+        );
         prev(info);
     }));
     panic!("boom");
@@ -109,8 +117,16 @@ fn hook_program() {
 fn a_panic_hook_runs_and_chains_to_the_default_report() {
     let r = boot(shim::program_entry!("hook", hook_program));
     assert_eq!(r.code, 101, "{}", r.stderr);
-    assert!(r.stderr.contains("hook: Some(\"boom\") at line"), "{}", r.stderr);
-    assert!(r.stderr.contains("panicked at") && r.stderr.contains("boom"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("hook: Some(\"boom\") at line"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("panicked at") && r.stderr.contains("boom"),
+        "{}",
+        r.stderr
+    );
 }
 
 fn no_hook_program() {

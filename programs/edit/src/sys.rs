@@ -27,14 +27,21 @@ pub struct TermMode {
 
 /// Configuration directories: `$XDG_CONFIG_HOME/kibi` (or `$HOME/.config/kibi`), then
 /// `$XDG_CONFIG_DIRS` or `/etc/kibi:/etc/public/kibi`.
-pub fn conf_dirs() -> Vec<String> { xdg_dirs("CONFIG", "/.config", "/etc:/etc/public") }
+pub fn conf_dirs() -> Vec<String> {
+    xdg_dirs("CONFIG", "/.config", "/etc:/etc/public")
+}
 
 /// Data directories (where `syntax.d` is looked for): `$XDG_DATA_HOME/kibi` (or
 /// `$HOME/.local/share/kibi`), then `$XDG_DATA_DIRS` or `/etc/kibi:/etc/public/kibi`.
-pub fn data_dirs() -> Vec<String> { xdg_dirs("DATA", "/.local/share", "/etc:/etc/public") }
+pub fn data_dirs() -> Vec<String> {
+    xdg_dirs("DATA", "/.local/share", "/etc:/etc/public")
+}
 
 fn not_a_terminal() -> io::Error {
-    io::Error::new(io::ErrorKind::Unsupported, "standard input is not a terminal")
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "standard input is not a terminal",
+    )
 }
 
 /// Return the current window size as (rows, columns), from the console.
@@ -66,7 +73,9 @@ pub fn has_window_size_changed() -> bool {
 }
 
 /// Set the terminal mode (raw or not).
-pub fn set_term_mode(term: &TermMode) -> io::Result<()> { std::term::set_stdin_raw(term.raw) }
+pub fn set_term_mode(term: &TermMode) -> io::Result<()> {
+    std::term::set_stdin_raw(term.raw)
+}
 
 /// Switch the console to raw mode and return the mode it was in. Fails when standard input is
 /// no terminal (as `tcgetattr` does on Unix).
@@ -86,7 +95,9 @@ pub fn enable_raw_mode() -> io::Result<TermMode> {
 ///
 /// This function always returns Ok(...). The return type is a Result for compatibility with
 /// other platforms.
-pub fn stdin() -> io::Result<impl BufRead> { Ok(Keys(io::stdin().lock())) }
+pub fn stdin() -> io::Result<impl BufRead> {
+    Ok(Keys(io::stdin().lock()))
+}
 
 /// Standard input for kibi: its end is an error (see [`stdin`]).
 struct Keys(io::StdinLock<'static>);
@@ -107,11 +118,19 @@ impl io::Read for Keys {
 impl BufRead for Keys {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         let available = self.0.fill_buf()?;
-        if available.is_empty() { Err(end_of_input()) } else { Ok(available) }
+        if available.is_empty() {
+            Err(end_of_input())
+        } else {
+            Ok(available)
+        }
     }
-    fn consume(&mut self, amt: usize) { self.0.consume(amt) }
+    fn consume(&mut self, amt: usize) {
+        self.0.consume(amt)
+    }
 }
 
 /// The path of a file named on the command line (relative names are resolved by the file system
 /// against the working directory).
-pub fn path(filename: &str) -> std::path::PathBuf { std::path::PathBuf::from(filename) }
+pub fn path(filename: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(filename)
+}

@@ -28,7 +28,10 @@ impl TempDir {
             std::random::fill(&mut bytes);
             let mut name = String::from(".tmp");
             for b in bytes {
-                name.push(char::from(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[usize::from(b) % 62]));
+                name.push(char::from(
+                    b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        [usize::from(b) % 62],
+                ));
             }
             let path = dir.as_ref().join(&name);
             match std::fs::create_dir(&path) {
@@ -70,7 +73,9 @@ impl AsRef<Path> for TempDir {
 
 impl fmt::Debug for TempDir {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TempDir").field("path", &self.path()).finish()
+        f.debug_struct("TempDir")
+            .field("path", &self.path())
+            .finish()
     }
 }
 

@@ -51,7 +51,10 @@ fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream, String> {
         Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace => g.clone(),
         _ => return Err("#[test]: expected the function's body".into()),
     };
-    let ret: TokenStream = tokens[fn_at + 3..tokens.len() - 1].iter().cloned().collect();
+    let ret: TokenStream = tokens[fn_at + 3..tokens.len() - 1]
+        .iter()
+        .cloned()
+        .collect();
     // Attributes (`#` `[...]`) stay on the test; qualifiers (`pub`, `async`...) are dropped with
     // the signature, which is rebuilt.
     let mut attrs = TokenStream::new();
