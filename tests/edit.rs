@@ -111,3 +111,23 @@ fn kibis_command_line() {
     assert!(out.contains("[edit exited Some(1)]"), "{out}");
     assert!(err.contains("TooManyArguments"), "{err}");
 }
+
+#[test]
+fn a_new_buffer_is_saved_under_the_name_asked_for() {
+    // No file named: Ctrl-S asks for one.
+    let (code, out, err) = at_terminal(&[], b"new text\x13notes.txt\r\x11");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Save as: notes.txt"), "{out}");
+    assert!(out.contains("[notes.txt]new text[end]"), "{out}");
+    assert!(out.contains("[edit exited Some(0)]"), "{out}");
+}
+
+#[test]
+fn ctrl_e_reports_a_command_that_cannot_run() {
+    let (code, out, err) = at_terminal(&["notes.txt"], b"\x05no-such-command\r\x11");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Command to execute: no-such-command"), "{out}");
+    assert!(out.contains("[edit exited Some(0)]"), "{out}");
+    let shown = out.split("Command to execute: no-such-command").last().unwrap();
+    assert!(shown.contains("not found"), "{shown}");
+}
