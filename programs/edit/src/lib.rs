@@ -8,9 +8,9 @@
 //! unmodified (`build.rs` finds it in cargo's registry and includes each file by path); `std`
 //! is eurali's std-shim. What this crate adds is what kibi leaves to each system: [`sys`]
 //! (eurali's terminal, resize and directories), this crate root (kibi's `lib.rs` would name its
-//! Unix/Windows/WASI `sys` instead), [`main`] (kibi's `main.rs`, which returns its error for the
-//! Rust runtime to print, reports it the same way and exits 1) and the syntax files in
-//! `syntax.d/` (kibi's INI format, installed at `/etc/public/kibi/syntax.d` by init).
+//! Unix/Windows/WASI `sys` instead), [`main`] (what kibi's `main.rs` does; where kibi returns its
+//! error for Rust's runtime to print, this prints it the same way and exits 1) and the syntax
+//! files in `syntax.d/` (kibi's INI format, installed at `/etc/public/kibi/syntax.d` by init).
 
 // kibi `#[expect]`s clippy lints that fire on std's own types (`Read::bytes` on an unbuffered
 // std reader, std's `MutexGuard`); on std-shim's types they do not, so those expectations stay
