@@ -124,8 +124,9 @@ fn dash_c_runs_commands_as_root_or_a_user() {
         ],
         "",
     );
-    // `/home` is no server's in the user's namespace, but lists the mount below it.
-    assert_eq!(r.stdout, "user\nmotd\nmine\nuser\n", "stderr: {}", r.stderr);
+    // /etc/kibi: the editor's syntax files (public). `/home` is no server's in the user's
+    // namespace, but lists the mount below it.
+    assert_eq!(r.stdout, "user\nkibi\nmotd\nmine\nuser\n", "stderr: {}", r.stderr);
     assert!(
         r.stderr
             .contains("cat: /etc/users: No such file or directory"),

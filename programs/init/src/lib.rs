@@ -12,7 +12,8 @@
 //!
 //! The programs for /bin come from `/boot`, a read-only file server the boot loader mounts for
 //! init (the stub serves the registered programs there; on the real kernel init will carry them).
-//! The coreutils binary goes into /bin once per tool name.
+//! The coreutils binary goes into /bin once per tool name, the editor as `edit` and `kibi`; its
+//! syntax files go to `/etc/public/kibi/syntax.d`.
 
 use std::io::Write;
 
@@ -41,6 +42,10 @@ fn programs() -> Result<Vec<(String, Vec<u8>)>, String> {
                     out.push((tool.to_string(), bytes.clone()));
                 }
             }
+        }
+        if name == "edit" {
+            // kibi's own name for the editor.
+            out.push(("kibi".to_string(), bytes.clone()));
         }
         out.push((name, bytes));
     }
@@ -85,7 +90,19 @@ fn root_fs() -> Result<usize, String> {
         shell: "/bin/sh",
     };
     vfs::image::populate("/", &image, login::new_salt).map_err(|e| format!("filling /: {e}"))?;
+    install_syntax_files()?;
     Ok(list.len())
+}
+
+/// The editor's syntax highlighting files, in [`edit::SYNTAX_DIR`] (public: an ordinary user
+/// sees them in `/etc/kibi/syntax.d`).
+fn install_syntax_files() -> Result<(), String> {
+    std::fs::create_dir_all(edit::SYNTAX_DIR).map_err(|e| format!("{}: {e}", edit::SYNTAX_DIR))?;
+    for (name, bytes) in edit::SYNTAX_FILES {
+        let path = format!("{}/{name}", edit::SYNTAX_DIR);
+        vfs::image::write_file(&path, bytes).map_err(|e| format!("{path}: {e}"))?;
+    }
+    Ok(())
 }
 
 pub fn main() {
