@@ -6,7 +6,10 @@
 extern crate alloc;
 
 pub mod keyboard;
+pub mod pci;
 pub mod port;
+pub mod rtl8139;
+pub mod serial;
 pub mod vt;
 
 pub fn main() {}
