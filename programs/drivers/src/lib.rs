@@ -5,11 +5,13 @@
 
 extern crate alloc;
 
+pub mod console;
 pub mod keyboard;
 pub mod pci;
 pub mod port;
 pub mod rtl8139;
 pub mod serial;
+pub mod tty;
 pub mod vt;
 
 pub fn main() {}
