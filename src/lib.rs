@@ -20,5 +20,6 @@ pub fn programs() -> Vec<(&'static str, ProgramEntry)> {
         eurali_std::program_entry!("login", login::main),
         eurali_std::program_entry!("passwd", passwd::main),
         eurali_std::program_entry!("ramdisk", ramdisk::main),
+        eurali_std::program_entry!("drivers", drivers::main),
     ]
 }

@@ -12,6 +12,8 @@
 //! | `Short(NIC_INFO, 0, 0)` | `Short(NIC_MAC, mac, mtu)`: `mac` holds the address's byte 0 in bits 0..7 (upstream's order), `mtu` the largest frame the interface takes | yes |
 //! | anything else | `Short(ERROR_UNKNOWN_MESSAGE, 0, 0)`; the server goes on | |
 //!
+//! Message numbers 0x1300.. (the file protocol has 0x1100.., the console driver 0x1200..).
+//!
 //! A client polls: receiving never blocks, so one client thread can interleave sends and
 //! receives. Frames that arrive while nobody asks are kept by the device up to its own buffer
 //! (the rtl8139's 8 KiB ring), then dropped, as on a wire.
@@ -22,17 +24,17 @@ use crate::msgtype;
 use crate::object::{Handle, MemoryChunk};
 
 /// Send a frame.
-pub const NIC_SEND: u64 = 0x1100;
+pub const NIC_SEND: u64 = 0x1300;
 /// Ask for the oldest received frame.
-pub const NIC_RECV: u64 = 0x1101;
+pub const NIC_RECV: u64 = 0x1301;
 /// A received frame (reply to [`NIC_RECV`]).
-pub const NIC_FRAME: u64 = 0x1102;
+pub const NIC_FRAME: u64 = 0x1302;
 /// No frame waiting (reply to [`NIC_RECV`]).
-pub const NIC_EMPTY: u64 = 0x1103;
+pub const NIC_EMPTY: u64 = 0x1303;
 /// Ask for the MAC address and MTU.
-pub const NIC_INFO: u64 = 0x1104;
+pub const NIC_INFO: u64 = 0x1304;
 /// The reply to [`NIC_INFO`].
-pub const NIC_MAC: u64 = 0x1105;
+pub const NIC_MAC: u64 = 0x1305;
 
 /// Largest frame (without CRC) in either direction.
 pub const MAX_FRAME: usize = 1792;

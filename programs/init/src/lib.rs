@@ -11,10 +11,17 @@
 //! home, and init exits with their status (what `cargo run -- -c '…'` does).
 //!
 //! The programs for /bin come from `/boot`, a read-only file server the boot loader mounts for
-//! init (the stub serves the registered programs there; on the real kernel init will carry them).
-//! The coreutils binary goes into /bin once per tool name.
+//! init (the stub serves the registered programs there). The coreutils binary goes into /bin
+//! once per tool name.
+//!
+//! On the real kernel (recognised by what it gives init: an empty namespace and the
+//! VIDEO_MEMORY message on handle 1) init boots the machine instead: [`metal`].
 
 use std::io::Write;
+
+pub mod binfs;
+pub mod image;
+pub mod metal;
 
 /// Size limit of the root ramdisk.
 pub const ROOT_SIZE: usize = 64 << 20;
@@ -71,6 +78,10 @@ fn root_fs() -> Result<usize, String> {
 }
 
 pub fn main() {
+    if let Some(machine) = metal::detect() {
+        metal::boot(machine);
+        return;
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut command = None;
     let mut user = String::from("root");

@@ -1,0 +1,41 @@
+//! The programs init carries for the real kernel ([`bootimage`] format, embedded at build time
+//! by `cargo xtask image` through the `image` feature and the `EURALI_IMAGE` variable).
+
+use std::sync::Arc;
+
+#[cfg(feature = "image")]
+static IMAGE: &[u8] = include_bytes!(env!("EURALI_IMAGE"));
+#[cfg(not(feature = "image"))]
+static IMAGE: &[u8] = &[];
+
+/// Whether this init was built with programs in it.
+pub fn present() -> bool {
+    !IMAGE.is_empty()
+}
+
+/// Every program for /bin, unpacked: the image's entries, and every coreutils tool name
+/// sharing the coreutils binary (the shell's own `echo` program stays if there is one).
+pub fn programs() -> Result<Vec<(String, Arc<Vec<u8>>)>, String> {
+    if !present() {
+        return Err("this init carries no programs (build the image with `cargo xtask image`)".into());
+    }
+    unpack(IMAGE)
+}
+
+/// [`programs`] for any image.
+pub fn unpack(image: &[u8]) -> Result<Vec<(String, Arc<Vec<u8>>)>, String> {
+    let entries = bootimage::entries(image).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for e in &entries {
+        let bytes = Arc::new(e.unpack().map_err(|e| e.to_string())?);
+        if e.name == "coreutils" {
+            for (tool, _) in coreutils::TOOLS {
+                if *tool != "echo" || !entries.iter().any(|e| e.name == "echo") {
+                    out.push((tool.to_string(), bytes.clone()));
+                }
+            }
+        }
+        out.push((e.name.to_string(), bytes));
+    }
+    Ok(out)
+}
