@@ -116,3 +116,52 @@ impl FileSystem for BinFs {
         Err(FsError::Denied)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fs() -> BinFs {
+        let core = Arc::new(b"core".to_vec());
+        BinFs::new(vec![
+            ("sh".into(), Arc::new(b"shell bytes".to_vec())),
+            ("ls".into(), core.clone()),
+            ("cat".into(), core),
+        ])
+    }
+
+    #[test]
+    fn lists_and_reads_shared_programs() {
+        let fs = fs();
+        let names: Vec<String> = fs
+            .read_dir(&Node::Dir)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(names, ["cat", "ls", "sh"]);
+        let n = fs.open(&["sh"], flags::READ).unwrap();
+        assert_eq!(fs.stat(&n).unwrap().len, 11);
+        let mut buf = [0u8; 8];
+        assert_eq!(fs.read(&n, 6, &mut buf).unwrap(), 5);
+        assert_eq!(&buf[..5], b"bytes");
+        assert_eq!(fs.read(&n, 99, &mut buf).unwrap(), 0);
+        let ls = fs.open(&["ls"], flags::READ).unwrap();
+        assert_eq!(fs.read(&ls, 0, &mut buf).unwrap(), 4);
+    }
+
+    #[test]
+    fn is_read_only() {
+        let fs = fs();
+        assert_eq!(fs.open(&["sh"], flags::WRITE).err(), Some(FsError::Denied));
+        assert_eq!(fs.open(&["new"], flags::WRITE | flags::CREATE).err(), Some(FsError::Denied));
+        assert_eq!(fs.open(&["nope"], flags::READ).err(), Some(FsError::NotFound));
+        assert_eq!(fs.open(&["sh", "x"], flags::READ).err(), Some(FsError::NotDir));
+        assert_eq!(fs.mkdir(&["d"]), Err(FsError::Denied));
+        assert_eq!(fs.remove(&["sh"], false), Err(FsError::Denied));
+        assert_eq!(fs.rename(&["sh"], &["x"]), Err(FsError::Denied));
+        let n = fs.open(&["sh"], flags::READ).unwrap();
+        assert_eq!(fs.write(&n, Some(0), b"x"), Err(FsError::Denied));
+        assert!(fs.stat(&n).unwrap().readonly);
+    }
+}

@@ -39,3 +39,28 @@ pub fn unpack(image: &[u8]) -> Result<Vec<(String, Arc<Vec<u8>>)>, String> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unpacks_with_a_name_per_coreutils_tool_sharing_one_copy() {
+        let img = bootimage::encode(&[
+            ("sh", b"shell"),
+            ("coreutils", b"multi-call"),
+            ("echo", b"echo program"),
+        ])
+        .unwrap();
+        let progs = unpack(&img).unwrap();
+        let get = |n: &str| progs.iter().find(|p| p.0 == n).map(|p| p.1.clone());
+        assert_eq!(get("sh").unwrap().as_slice(), b"shell");
+        assert_eq!(get("echo").unwrap().as_slice(), b"echo program");
+        let ls = get("ls").unwrap();
+        assert_eq!(ls.as_slice(), b"multi-call");
+        assert!(Arc::ptr_eq(&ls, &get("cat").unwrap()), "one copy for every tool");
+        let echo_tool = coreutils::TOOLS.iter().any(|(t, _)| *t == "echo") as usize;
+        assert_eq!(progs.len(), 3 + coreutils::TOOLS.len() - echo_tool);
+        assert!(unpack(b"garbage").is_err());
+    }
+}
