@@ -11,8 +11,8 @@
 //! - CSI `A` `B` `C` `D` `E` `F` (moves), `G` / `` ` `` (column), `d` (row), `H` / `f` (position),
 //!   `J` 0/1/2/3, `K` 0/1/2, `@` / `P` / `X` (insert/delete/erase characters), `L` / `M`
 //!   (insert/delete lines), `S` / `T` (scroll), `r` (scrolling region), `s` / `u` (save/restore),
-//!   `m` (SGR: 0, 1, 2, 22, 7, 27, 30–37, 39, 40–47, 49, 90–97, 100–107, 38;5;n and 48;5;n for
-//!   n < 16; others ignored), `n` (device status: 5 → `ESC [ 0 n`, 6 → `ESC [ row ; col R`,
+//!   `m` (SGR: 0, 1, 2, 22, 7, 27, 30–37, 39, 40–47, 49, 90–97, 100–107, 38/48;5;n and
+//!   38/48;2;r;g;b in the nearest VGA colour; others ignored), `n` (device status: 5 → `ESC [ 0 n`, 6 → `ESC [ row ; col R`,
 //!   answered on the console's input), `?25h` / `?25l` (cursor shown/hidden), `?7h/l`
 //!   (autowrap), `?1049h/l` and `?47h/l` (alternate screen), `c` (device attributes: a VT102).
 //! - Text: UTF-8, drawn in code page 437 where it has the character, `?` where not.
@@ -304,25 +304,26 @@ impl Screen {
                 90..=97 => self.pen.fg = ANSI_TO_VGA[(p - 90) as usize] | 8,
                 100..=107 => self.pen.bg = ANSI_TO_VGA[(p - 100) as usize],
                 38 | 48 => {
-                    // 38;5;n / 48;5;n (256 colours: the first 16 are the VGA ones; others
-                    // ignored); 38;2;r;g;b is skipped whole.
-                    match it.next() {
-                        Some(5) => {
-                            if let Some(n) = it.next().filter(|&n| n < 16) {
-                                let c = ANSI_TO_VGA[(n & 7) as usize] | if n >= 8 { 8 } else { 0 };
-                                if p == 38 {
-                                    self.pen.fg = c;
-                                } else {
-                                    self.pen.bg = c & 7;
-                                }
-                            }
-                        }
+                    // 38;5;n / 48;5;n: 256 colours, drawn in the nearest of VGA's 16;
+                    // 38;2;r;g;b likewise.
+                    let c = match it.next() {
+                        Some(5) => it.next().map(|n| xterm_to_vga(n.min(255) as u8)),
                         Some(2) => {
-                            it.next();
-                            it.next();
-                            it.next();
+                            let (r, g, b) = (it.next(), it.next(), it.next());
+                            Some(rgb_to_vga(
+                                r.unwrap_or(0).min(255) as u8,
+                                g.unwrap_or(0).min(255) as u8,
+                                b.unwrap_or(0).min(255) as u8,
+                            ))
                         }
-                        _ => {}
+                        _ => None,
+                    };
+                    if let Some(c) = c {
+                        if p == 38 {
+                            self.pen.fg = c;
+                        } else {
+                            self.pen.bg = c & 7;
+                        }
                     }
                 }
                 _ => {}
@@ -359,6 +360,48 @@ impl Screen {
             }
         }
     }
+}
+
+/// xterm's 256-colour index `n` as the nearest VGA colour.
+pub fn xterm_to_vga(n: u8) -> u8 {
+    match n {
+        0..=7 => ANSI_TO_VGA[n as usize],
+        8..=15 => ANSI_TO_VGA[n as usize - 8] | 8,
+        16..=231 => {
+            let i = n - 16;
+            let level = |v: u8| [0u8, 95, 135, 175, 215, 255][v as usize];
+            rgb_to_vga(level(i / 36), level(i / 6 % 6), level(i % 6))
+        }
+        232..=255 => rgb_to_vga(8 + 10 * (n - 232), 8 + 10 * (n - 232), 8 + 10 * (n - 232)),
+    }
+}
+
+/// The nearest of VGA's 16 colours (by squared distance in RGB).
+pub fn rgb_to_vga(r: u8, g: u8, b: u8) -> u8 {
+    // VGA's palette, in VGA order.
+    const PALETTE: [(u8, u8, u8); 16] = [
+        (0, 0, 0),
+        (0, 0, 170),
+        (0, 170, 0),
+        (0, 170, 170),
+        (170, 0, 0),
+        (170, 0, 170),
+        (170, 85, 0),
+        (170, 170, 170),
+        (85, 85, 85),
+        (85, 85, 255),
+        (85, 255, 85),
+        (85, 255, 255),
+        (255, 85, 85),
+        (255, 85, 255),
+        (255, 255, 85),
+        (255, 255, 255),
+    ];
+    let d = |(pr, pg, pb): (u8, u8, u8)| {
+        let sq = |a: u8, b: u8| (a as i32 - b as i32).pow(2);
+        sq(r, pr) + sq(g, pg) + sq(b, pb)
+    };
+    (0..16u8).min_by_key(|&i| d(PALETTE[i as usize])).unwrap_or(7)
 }
 
 /// Unicode to code page 437 (the VGA font), `?` where the font has no such character.

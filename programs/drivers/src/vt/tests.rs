@@ -261,3 +261,132 @@ fn crtc_cursor_programs_the_controller() {
     crtc_cursor(&mut c, None);
     assert_eq!(c.regs[0x0A], 0x2D);
 }
+
+/// Output recorded from the system in this repository (`cargo run` at a terminal, stdout to a
+/// file): login, then the shell's line editor — typing, Left, Backspace, End, history (Up),
+/// Home (Ctrl-A), Tab completion, Ctrl-U, Ctrl-L — and `exit`.
+const SHELL_SESSION: &[u8] = include_bytes!("../../tests/data/shell-session.out");
+/// Output recorded from kibi (the kibi branch's `edit`) on the same console: `edit
+/// /tmp/hello.rs`, three lines typed (syntax colours, line numbers), saved, quit, `cat`.
+const KIBI_SESSION: &[u8] = include_bytes!("../../tests/data/kibi-session.out");
+
+fn split_at<'a>(stream: &'a [u8], marker: &[u8]) -> (&'a [u8], &'a [u8]) {
+    let at = stream
+        .windows(marker.len())
+        .position(|w| w == marker)
+        .expect("marker in the recording");
+    stream.split_at(at)
+}
+
+/// Rows of the screen, every one of the 25 (trailing blanks cut per row).
+fn all_rows(t: &Terminal) -> Vec<String> {
+    (0..t.screen.rows()).map(|r| t.screen.row_text(r)).collect()
+}
+
+fn expect_rows(t: &Terminal, top: &[&str]) {
+    let rows = all_rows(t);
+    for (r, want) in top.iter().enumerate() {
+        assert_eq!(rows[r], *want, "row {r}");
+    }
+    for (r, got) in rows.iter().enumerate().skip(top.len()) {
+        assert_eq!(got, "", "row {r} should be blank");
+    }
+}
+
+#[test]
+fn recorded_shell_session() {
+    let (before_clear, after) = split_at(SHELL_SESSION, b"\x1b[H\x1b[2J");
+    let mut t = term();
+    t.write(before_clear);
+    expect_rows(
+        &t,
+        &[
+            "login: root",
+            "password:",
+            "Welcome to eurali.",
+            "root:~$ echo hello",
+            "hello",
+            "root:~$ ls /",
+            "bin",
+            "etc",
+            "home",
+            "tmp",
+            "root:~$ echo worold!",
+            "worold!",
+            "root:~$ # echo worold!",
+            "root:~$",
+        ],
+    );
+    // Ctrl-U emptied the line after Tab completed `/bin/`; the cursor is after the prompt.
+    assert_eq!(t.screen.cursor(), (13, 8));
+    assert!(t.screen.cells().iter().all(|c| c.attr == DEFAULT_ATTR));
+    // Ctrl-L clears and redraws the prompt at the top; `exit` ends the shell, login asks again.
+    t.write(after);
+    expect_rows(&t, &["root:~$ exit", "login:"]);
+    assert_eq!(t.screen.cursor(), (1, 7));
+    // The same stream fed in small pieces draws the same screen.
+    let mut pieces = term();
+    for c in SHELL_SESSION.chunks(7) {
+        pieces.write(c);
+    }
+    assert_eq!(pieces.screen.cells(), t.screen.cells());
+    assert_eq!(pieces.screen.cursor(), t.screen.cursor());
+}
+
+#[test]
+fn recorded_kibi_session() {
+    let (editing, after) = split_at(KIBI_SESSION, b"\x1b[?1049l");
+    let mut t = term();
+    t.write(editing);
+    let rows = all_rows(&t);
+    // kibi asked for 24 rows (the stub's console size when stdout is no terminal): the text
+    // area, the status bar and the message bar; row 24 of our 25 stays blank.
+    assert_eq!(rows[0], "1 ?fn main() {");
+    assert_eq!(rows[1], "2 ?    println!(\"hi\");");
+    assert_eq!(rows[2], "3 ?}");
+    for r in 3..22 {
+        assert_eq!(rows[r], "~ ?", "row {r}");
+    }
+    assert!(rows[22].starts_with("/tmp/hello.rs "), "{}", rows[22]);
+    assert!(rows[22].ends_with("Rust | 33B | 1:2"), "{}", rows[22]);
+    assert_eq!(rows[23], "33B written to /tmp/hello.rs");
+    assert_eq!(rows[24], "");
+    assert_eq!(t.screen.cursor(), (0, 4));
+    assert!(t.screen.cursor_visible());
+    // Cell by cell: the gutter in kibi's grey 240 (VGA dark grey), its bar drawn as CP437's
+    // vertical line, `fn` in yellow (VGA brown), the string in green, the status bar inverse.
+    let cell = |r, c| t.screen.cell(r, c);
+    assert_eq!(cell(0, 0), Cell { ch: b'1', attr: 0x08 });
+    assert_eq!(cell(0, 2), Cell { ch: 0xB3, attr: 0x08 });
+    assert_eq!(cell(0, 3), Cell { ch: b'f', attr: 0x06 });
+    assert_eq!(cell(0, 4), Cell { ch: b'n', attr: 0x06 });
+    assert_eq!(cell(0, 6), Cell { ch: b'm', attr: 0x07 });
+    assert_eq!(cell(1, 16), Cell { ch: b'"', attr: 0x02 });
+    assert_eq!(cell(1, 17), Cell { ch: b'h', attr: 0x02 });
+    assert_eq!(cell(1, 19), Cell { ch: b'"', attr: 0x02 });
+    assert_eq!(cell(1, 20), Cell { ch: b')', attr: 0x07 });
+    for c in 0..80 {
+        assert_eq!(cell(22, c).attr, 0x70, "status bar column {c}");
+    }
+    assert_eq!(cell(23, 0).attr, 0x07);
+    // Leaving the alternate screen brings the shell's screen back; then `cat` and `exit`.
+    t.write(after);
+    let rows = all_rows(&t);
+    assert_eq!(&rows[..5], [
+        "login: root",
+        "password:",
+        "Welcome to eurali.",
+        "root:~$ edit /tmp/hello.rs",
+        "root:~$ cat /tmp/hello.rs",
+    ]);
+    // The file has no final newline: the prompt's redraw (CR, prompt, erase to the end) lands
+    // on the line of its `}`, as on any VT100.
+    assert_eq!(&rows[5..10], [
+        "fn main() {",
+        "    println!(\"hi\");",
+        "root:~$ exit",
+        "login:",
+        "",
+    ]);
+    assert_eq!(t.screen.cursor(), (8, 7));
+}
