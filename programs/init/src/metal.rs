@@ -26,6 +26,9 @@ use libeurali::{Handle, MemoryChunk, Message, Word, msgtype};
 
 use crate::binfs::BinFs;
 
+/// Programs for /bin by name, or why there are none.
+pub type ProgramList = Result<Vec<(String, Arc<Vec<u8>>)>, String>;
+
 /// What the real kernel gave init.
 pub struct Machine {
     video: MemoryChunk,
@@ -136,7 +139,9 @@ fn watch(what: String, mut child: Child, then: impl FnOnce() + Send + 'static) {
 /// The terminals' (input, output) streams from the console driver.
 type Terminals = Vec<(Handle, Handle)>;
 
-fn start_console(video: MemoryChunk) -> Result<Terminals, String> {
+/// Starts the console driver; returns its control handle (kept: the driver serves it as long
+/// as someone holds it) and the terminals' streams.
+fn start_console(video: MemoryChunk) -> Result<(Handle, Terminals), String> {
     let (serve, control) = libeurali::new_rendezvous().map_err(|e| e.to_string())?;
     let child = Command::new("/bin/drivers")
         .arg("console")
@@ -168,8 +173,12 @@ fn start_console(video: MemoryChunk) -> Result<Terminals, String> {
             Err(e) => return Err(format!("console driver: terminal {i}: {}", e.error)),
         }
     }
-    Ok(terminals)
+    Ok((control, terminals))
 }
+
+/// Where the root ramdisk is also mounted while init fills it (at `/`, its `/bin` is hidden by
+/// init's program server).
+const FILL_AT: &str = "/.root";
 
 /// The root file system: `ramdisk` at `/`, filled.
 fn start_root() -> Result<(), String> {
@@ -180,17 +189,25 @@ fn start_root() -> Result<(), String> {
         .spawn()
         .map_err(|e| format!("cannot start the ramdisk: {e}"))?;
     watch("the root ramdisk".into(), child, || {});
+    let fill = mount.try_clone().map_err(|e| e.to_string())?;
     libeurali::mount("/", mount).map_err(|(e, _)| format!("mount /: {e}"))?;
+    libeurali::mount(FILL_AT, fill).map_err(|(e, _)| format!("mount {FILL_AT}: {e}"))?;
+    let filled = fill_root();
+    let _ = libeurali::umount(FILL_AT);
+    filled
+}
+
+fn fill_root() -> Result<(), String> {
     let image = vfs::image::Image {
         programs: &[],
         shell: "/bin/sh",
     };
-    vfs::image::populate("/", &image, login::new_salt).map_err(|e| format!("filling /: {e}"))?;
+    vfs::image::populate(FILL_AT, &image, login::new_salt)
+        .map_err(|e| format!("filling /: {e}"))?;
     // root's namespace mounts the root ramdisk, under which /bin is init's program server.
     let spec = format!("{}mount /bin /bin\n", vfs::image::ROOT_SPEC);
-    vfs::image::write_file("/etc/ns/root", spec.as_bytes())
-        .map_err(|e| format!("/etc/ns/root: {e}"))?;
-    Ok(())
+    vfs::image::write_file(&format!("{FILL_AT}/etc/ns/root"), spec.as_bytes())
+        .map_err(|e| format!("/etc/ns/root: {e}"))
 }
 
 fn start_nic() {
@@ -251,8 +268,14 @@ fn login_loop(n: usize, input: Handle, output: Handle) {
     }
 }
 
-/// Boots the machine (never returns while a login runs).
+/// Boots the machine with the programs this init carries (never returns while a login runs).
 pub fn boot(m: Machine) {
+    boot_with(m, crate::image::programs)
+}
+
+/// [`boot`] with the programs from `programs` (a test boots the stub this way, with the stub's
+/// programs in an image).
+pub fn boot_with(m: Machine, programs: impl FnOnce() -> ProgramList) {
     let log = Arc::new(Log::default());
     let (h, l) = (m.log_handle, log.clone());
     if std::thread::Builder::new()
@@ -263,7 +286,7 @@ pub fn boot(m: Machine) {
         libeurali::debug_write("init: no log thread; nothing can be printed");
     }
     say("eurali on Merriwig: starting");
-    let programs = match crate::image::programs() {
+    let programs = match programs() {
         Ok(p) => p,
         Err(e) => {
             say(&e);
@@ -279,8 +302,10 @@ pub fn boot(m: Machine) {
             return;
         }
     }
+    let mut _control = None;
     let terminals = match start_console(m.video) {
-        Ok(t) => {
+        Ok((control, t)) => {
+            _control = Some(control);
             if let Some(out) = t.first().and_then(|(_, o)| o.try_clone().ok()) {
                 log.set(out);
             }
