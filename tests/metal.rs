@@ -91,7 +91,11 @@ fn stand_in_drivers() {
 fn stand_in_console() {
     let control = eurali_std::rt::take_stdin_handle().expect("control handle");
     match libeurali::receive(&control) {
-        Ok(Message::Long(msgtype::VIDEO_MEMORY, Word::Value(VIDEO_MEMORY_SIZE), Word::Chunk(_))) => {}
+        Ok(Message::Long(
+            msgtype::VIDEO_MEMORY,
+            Word::Value(VIDEO_MEMORY_SIZE),
+            Word::Chunk(_),
+        )) => {}
         other => panic!("the console's first message: {other:?}"),
     }
     let consoles: Consoles<Vga, NoPorts> = Consoles::new(2, Vga, None::<(Uart, NoPorts)>);
@@ -180,8 +184,14 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
             let (null, _) = new_rendezvous().unwrap();
             let (kernel_end, h1) = new_rendezvous().unwrap();
             let params = ExecParams::new().new_namespace().finish().unwrap();
-            libeurali::exec(&Kernel::program_image("init-metal"), null, h1, &params, true)
-                .unwrap();
+            libeurali::exec(
+                &Kernel::program_image("init-metal"),
+                null,
+                h1,
+                &params,
+                true,
+            )
+            .unwrap();
             let video = MemoryChunk::alloc(VIDEO_MEMORY_SIZE as usize).unwrap();
             libeurali::send(
                 &kernel_end,
@@ -218,7 +228,11 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
         "the session on terminal 1 did not get through; typed {:?}; screen:\n{seen}",
         TYPED.lock().unwrap()
     );
-    assert_eq!(on_terminal_2.trim(), "login:", "terminal 2:\n{on_terminal_2}");
+    assert_eq!(
+        on_terminal_2.trim(),
+        "login:",
+        "terminal 2:\n{on_terminal_2}"
+    );
     let t1 = TERMINAL_1.lock().unwrap().clone();
     for line in [
         "init: /bin: ",

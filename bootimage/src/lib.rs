@@ -134,7 +134,12 @@ mod tests {
     #[test]
     fn round_trip() {
         let big: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
-        let img = encode(&[("sh", b"\x7fELF shell"), ("coreutils", &big), ("empty", b"")]).unwrap();
+        let img = encode(&[
+            ("sh", b"\x7fELF shell"),
+            ("coreutils", &big),
+            ("empty", b""),
+        ])
+        .unwrap();
         assert!(img.len() < big.len() / 10, "compressed: {}", img.len());
         let e = entries(&img).unwrap();
         let names: Vec<&str> = e.iter().map(|e| e.name).collect();

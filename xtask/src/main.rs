@@ -11,7 +11,8 @@
 //! - `bench NAME`: runs one benchmark from a table ([`bench::BENCHES`]).
 //! - `run [PROGRAM [ARGS]]`: `build`, then boot PROGRAM's ELF in kernel-stub's hosted mode on
 //!   this terminal ([`run`]).
-//! - `ci`: what CI runs: `build` (so that the hosted tests find the ELFs), then
+//! - `ci`: what CI runs: `image` (which runs `build`, so that the hosted tests find the ELFs,
+//!   and checks the real kernel's init with every program in it), then
 //!   `cargo test --workspace` with `CI=true`.
 
 mod bench;
@@ -41,7 +42,7 @@ commands:
   check-elf [FILES]  check ELF files for the kernel's loader (default: target/eurali/bin/*)
   run [-c CMDS | PROG [ARGS]]  build, then boot the system (or PROG) in hosted mode on this terminal
   bench NAME         run a benchmark (`cargo xtask bench` lists them)
-  ci                 build, then cargo test --workspace (CI=true: hosted tests need the ELFs)";
+  ci                 image (so build), then cargo test --workspace (CI=true: hosted tests need the ELFs)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -93,8 +94,8 @@ fn check_elf(files: &[String]) -> Result<()> {
 
 fn ci() -> Result<()> {
     let root = workspace_root();
-    section("cargo xtask build (real-kernel ELFs, Debian rustc-web toolchain)");
-    build::build(&root)?;
+    section("cargo xtask image (real-kernel ELFs, Debian rustc-web toolchain; init carrying them)");
+    image::image(&root)?;
     section("cargo test --workspace (host, rustup toolchain; hosted tests run the ELFs)");
     process::run(
         process::host_cargo()

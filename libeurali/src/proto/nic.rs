@@ -67,7 +67,11 @@ pub fn send(h: &Handle, frame: &[u8]) -> Result<(), Error> {
     let chunk = MemoryChunk::from_bytes(frame)?;
     let reply = rcall(
         h,
-        Message::Long(NIC_SEND, Word::Value(frame.len() as u64), Word::Chunk(chunk)),
+        Message::Long(
+            NIC_SEND,
+            Word::Value(frame.len() as u64),
+            Word::Chunk(chunk),
+        ),
     )?;
     match reply.values() {
         (msgtype::OK, _, _) => Ok(()),
@@ -137,7 +141,11 @@ pub fn parse_request(m: Message) -> Request {
 pub fn frame_reply(frame: &[u8]) -> Result<Message, Error> {
     let n = frame.len().min(MAX_FRAME);
     let c = MemoryChunk::from_bytes(&frame[..n])?;
-    Ok(Message::Long(NIC_FRAME, Word::Value(n as u64), Word::Chunk(c)))
+    Ok(Message::Long(
+        NIC_FRAME,
+        Word::Value(n as u64),
+        Word::Chunk(c),
+    ))
 }
 
 /// Server: nothing received.
@@ -168,7 +176,10 @@ mod tests {
 
     #[test]
     fn short_requests_are_classified() {
-        assert_eq!(parse_request(Message::Short(NIC_RECV, 0, 0)), Request::Receive);
+        assert_eq!(
+            parse_request(Message::Short(NIC_RECV, 0, 0)),
+            Request::Receive
+        );
         assert_eq!(parse_request(Message::Short(NIC_INFO, 7, 7)), Request::Info);
         assert_eq!(
             parse_request(Message::Short(NIC_SEND, 10, 0)),

@@ -269,7 +269,14 @@ mod tests {
         for c in [0x23, 0x17, 0x39, 0x02, 0x27] {
             codes.extend(tap(c));
         }
-        codes.extend([LSHIFT, 0x1E, 0x1E | BREAK, 0x02, 0x02 | BREAK, LSHIFT | BREAK]);
+        codes.extend([
+            LSHIFT,
+            0x1E,
+            0x1E | BREAK,
+            0x02,
+            0x02 | BREAK,
+            LSHIFT | BREAK,
+        ]);
         codes.extend(tap(0x1E)); // a again, shift released
         assert_eq!(typed(&codes), b"hi 1;A!a");
     }
@@ -339,7 +346,9 @@ mod tests {
     #[test]
     fn function_keys() {
         let mut codes = Vec::new();
-        for c in [0x3B, 0x3C, 0x3D, 0x3E, 0x3F, 0x40, 0x41, 0x42, 0x43, 0x44, 0x57, 0x58] {
+        for c in [
+            0x3B, 0x3C, 0x3D, 0x3E, 0x3F, 0x40, 0x41, 0x42, 0x43, 0x44, 0x57, 0x58,
+        ] {
             codes.extend(tap(c));
         }
         assert_eq!(

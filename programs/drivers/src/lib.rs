@@ -26,7 +26,7 @@ pub mod tty;
 pub mod vt;
 
 use libeurali::proto::console::VIDEO_MEMORY_SIZE;
-use libeurali::{Error, Handle, Message, MemoryChunk, Word, msgtype};
+use libeurali::{Error, Handle, MemoryChunk, Message, Word, msgtype};
 
 use port::Hw;
 
@@ -92,9 +92,16 @@ fn console() -> i32 {
     };
     // First the video memory (libeurali::proto::console).
     let chunk = match libeurali::receive(&control) {
-        Ok(Message::Long(msgtype::VIDEO_MEMORY, Word::Value(VIDEO_MEMORY_SIZE), Word::Chunk(c))) => c,
+        Ok(Message::Long(
+            msgtype::VIDEO_MEMORY,
+            Word::Value(VIDEO_MEMORY_SIZE),
+            Word::Chunk(c),
+        )) => c,
         Ok(_) => {
-            let _ = libeurali::send(&control, libeurali::proto::stream::error_reply(Error::Param));
+            let _ = libeurali::send(
+                &control,
+                libeurali::proto::stream::error_reply(Error::Param),
+            );
             eprintln!("drivers console: the first message was not VIDEO_MEMORY");
             return 1;
         }
@@ -187,7 +194,10 @@ fn nic() -> i32 {
         return 1;
     };
     let pci::Bar::Io(base) = pci::bar(&mut io, dev.at, 0) else {
-        eprintln!("drivers nic: rtl8139 at {}: BAR 0 is not an I/O port", dev.at);
+        eprintln!(
+            "drivers nic: rtl8139 at {}: BAR 0 is not an I/O port",
+            dev.at
+        );
         return 1;
     };
     pci::enable(&mut io, dev.at, pci::COMMAND_IO | pci::COMMAND_BUS_MASTER);

@@ -186,10 +186,31 @@ pub mod model {
             };
             b.add(at(0, 0, 0), 0x8086, 0x1237, 0x0600_0000, 0, &[]);
             b.add(at(0, 1, 0), 0x8086, 0x7000, 0x0601_0000, 0x80, &[]);
-            b.add(at(0, 1, 1), 0x8086, 0x7010, 0x0101_8000, 0, &[0, 0, 0, 0, 0xC041]);
+            b.add(
+                at(0, 1, 1),
+                0x8086,
+                0x7010,
+                0x0101_8000,
+                0,
+                &[0, 0, 0, 0, 0xC041],
+            );
             b.add(at(0, 2, 0), 0x1234, 0x1111, 0x0300_0000, 0, &[0xFD00_0008]);
-            b.add(at(0, 3, 0), 0x10EC, 0x8139, 0x0200_0000, 0, &[0xC001, 0xFEBF_1000]);
-            b.add(at(1, 4, 0), 0x1AF4, 0x1000, 0x0200_0000, 0, &[0xC0A1, 0x0000_000C, 0x1]);
+            b.add(
+                at(0, 3, 0),
+                0x10EC,
+                0x8139,
+                0x0200_0000,
+                0,
+                &[0xC001, 0xFEBF_1000],
+            );
+            b.add(
+                at(1, 4, 0),
+                0x1AF4,
+                0x1000,
+                0x0200_0000,
+                0,
+                &[0xC0A1, 0x0000_000C, 0x1],
+            );
             b
         }
 
@@ -303,7 +324,11 @@ mod tests {
     fn find_and_bars() {
         let mut bus = Bus::qemu();
         let nic = find(&mut bus, 0x10EC, 0x8139).expect("rtl8139");
-        assert_eq!(nic.at.address(0), 0x8000_1800, "as upstream's /pci reports it (ABI §6.5)");
+        assert_eq!(
+            nic.at.address(0),
+            0x8000_1800,
+            "as upstream's /pci reports it (ABI §6.5)"
+        );
         assert_eq!(bar(&mut bus, nic.at, 0), Bar::Io(0xC000));
         assert_eq!(
             bar(&mut bus, nic.at, 1),

@@ -121,7 +121,9 @@ impl<B: DmaBuf> Rtl8139<B> {
             }
         }
         let rx = dma.alloc(RX_ALLOC).ok_or(InitError::NoMemory)?;
-        let tx = dma.alloc(TX_SLOTS * TX_SLOT_SIZE).ok_or(InitError::NoMemory)?;
+        let tx = dma
+            .alloc(TX_SLOTS * TX_SLOT_SIZE)
+            .ok_or(InitError::NoMemory)?;
         let mut mac = [0u8; 6];
         for (i, b) in mac.iter_mut().enumerate() {
             *b = io.inb(base + reg::IDR0 + i as u16);
@@ -169,8 +171,10 @@ impl<B: DmaBuf> Rtl8139<B> {
         self.tx.write(offset, frame);
         let len = frame.len().max(MIN_FRAME);
         if frame.len() < MIN_FRAME {
-            self.tx
-                .write(offset + frame.len(), &[0u8; MIN_FRAME][..MIN_FRAME - frame.len()]);
+            self.tx.write(
+                offset + frame.len(),
+                &[0u8; MIN_FRAME][..MIN_FRAME - frame.len()],
+            );
         }
         // Writing the size clears OWN and starts the transmission.
         io.outl(tsd, len as u32);

@@ -128,7 +128,10 @@ mod tests {
                 (reg::DATA, true) => self.divisor = self.divisor & 0xFF00 | v as u16,
                 (reg::IER, true) => self.divisor = self.divisor & 0xFF | (v as u16) << 8,
                 (reg::DATA, false) => {
-                    assert_eq!(self.busy_left, 0, "byte written while the transmitter was full");
+                    assert_eq!(
+                        self.busy_left, 0,
+                        "byte written while the transmitter was full"
+                    );
                     self.sent.push(v);
                     self.busy_left = self.busy;
                 }
@@ -161,7 +164,11 @@ mod tests {
         assert_eq!(m.lcr, 0x03);
         assert_eq!(m.ier, 0);
         assert_eq!(m.fcr & 1, 1);
-        assert_eq!(m.mcr & 0x08, 0, "OUT2 would route the UART's IRQ to the PIC");
+        assert_eq!(
+            m.mcr & 0x08,
+            0,
+            "OUT2 would route the UART's IRQ to the PIC"
+        );
     }
 
     #[test]
@@ -203,6 +210,9 @@ mod tests {
         let mut u = Uart::init(&mut jammed, COM1);
         jammed.busy_left = usize::MAX;
         assert!(!u.send(&mut jammed, b'x'));
-        assert!(!u.send(&mut jammed, b'y'), "a stuck UART is not waited for again");
+        assert!(
+            !u.send(&mut jammed, b'y'),
+            "a stuck UART is not waited for again"
+        );
     }
 }

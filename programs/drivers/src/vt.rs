@@ -211,7 +211,8 @@ impl Screen {
     fn scroll_up(&mut self, top: usize, bottom: usize, n: usize) {
         let n = n.min(bottom + 1 - top);
         let c = self.cols;
-        self.cells.copy_within((top + n) * c..(bottom + 1) * c, top * c);
+        self.cells
+            .copy_within((top + n) * c..(bottom + 1) * c, top * c);
         self.clear_range((bottom + 1 - n) * c, (bottom + 1) * c);
     }
 
@@ -219,7 +220,8 @@ impl Screen {
     fn scroll_down(&mut self, top: usize, bottom: usize, n: usize) {
         let n = n.min(bottom + 1 - top);
         let c = self.cols;
-        self.cells.copy_within(top * c..(bottom + 1 - n) * c, (top + n) * c);
+        self.cells
+            .copy_within(top * c..(bottom + 1 - n) * c, (top + n) * c);
         self.clear_range(top * c, (top + n) * c);
     }
 
@@ -401,7 +403,9 @@ pub fn rgb_to_vga(r: u8, g: u8, b: u8) -> u8 {
         let sq = |a: u8, b: u8| (a as i32 - b as i32).pow(2);
         sq(r, pr) + sq(g, pg) + sq(b, pb)
     };
-    (0..16u8).min_by_key(|&i| d(PALETTE[i as usize])).unwrap_or(7)
+    (0..16u8)
+        .min_by_key(|&i| d(PALETTE[i as usize]))
+        .unwrap_or(7)
 }
 
 /// Unicode to code page 437 (the VGA font), `?` where the font has no such character.
@@ -491,7 +495,11 @@ impl vte::Perform for Screen {
                 self.goto(self.row.saturating_sub(n).max(top), self.col)
             }
             'B' => {
-                let bottom = if self.row <= self.bottom { self.bottom } else { rows - 1 };
+                let bottom = if self.row <= self.bottom {
+                    self.bottom
+                } else {
+                    rows - 1
+                };
                 self.goto((self.row + n).min(bottom), self.col)
             }
             'C' => self.goto(self.row, self.col.saturating_add(n)),

@@ -154,9 +154,18 @@ mod tests {
     fn is_read_only() {
         let fs = fs();
         assert_eq!(fs.open(&["sh"], flags::WRITE).err(), Some(FsError::Denied));
-        assert_eq!(fs.open(&["new"], flags::WRITE | flags::CREATE).err(), Some(FsError::Denied));
-        assert_eq!(fs.open(&["nope"], flags::READ).err(), Some(FsError::NotFound));
-        assert_eq!(fs.open(&["sh", "x"], flags::READ).err(), Some(FsError::NotDir));
+        assert_eq!(
+            fs.open(&["new"], flags::WRITE | flags::CREATE).err(),
+            Some(FsError::Denied)
+        );
+        assert_eq!(
+            fs.open(&["nope"], flags::READ).err(),
+            Some(FsError::NotFound)
+        );
+        assert_eq!(
+            fs.open(&["sh", "x"], flags::READ).err(),
+            Some(FsError::NotDir)
+        );
         assert_eq!(fs.mkdir(&["d"]), Err(FsError::Denied));
         assert_eq!(fs.remove(&["sh"], false), Err(FsError::Denied));
         assert_eq!(fs.rename(&["sh"], &["x"]), Err(FsError::Denied));

@@ -17,7 +17,9 @@ pub fn present() -> bool {
 /// sharing the coreutils binary (the shell's own `echo` program stays if there is one).
 pub fn programs() -> Result<Vec<(String, Arc<Vec<u8>>)>, String> {
     if !present() {
-        return Err("this init carries no programs (build the image with `cargo xtask image`)".into());
+        return Err(
+            "this init carries no programs (build the image with `cargo xtask image`)".into(),
+        );
     }
     unpack(IMAGE)
 }
@@ -58,7 +60,10 @@ mod tests {
         assert_eq!(get("echo").unwrap().as_slice(), b"echo program");
         let ls = get("ls").unwrap();
         assert_eq!(ls.as_slice(), b"multi-call");
-        assert!(Arc::ptr_eq(&ls, &get("cat").unwrap()), "one copy for every tool");
+        assert!(
+            Arc::ptr_eq(&ls, &get("cat").unwrap()),
+            "one copy for every tool"
+        );
         let echo_tool = coreutils::TOOLS.iter().any(|(t, _)| *t == "echo") as usize;
         assert_eq!(progs.len(), 3 + coreutils::TOOLS.len() - echo_tool);
         assert!(unpack(b"garbage").is_err());

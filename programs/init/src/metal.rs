@@ -44,12 +44,14 @@ pub fn detect() -> Option<Machine> {
     }
     let h = std::rt::stdout_handle()?;
     match libeurali::receive(&h) {
-        Ok(Message::Long(msgtype::VIDEO_MEMORY, Word::Value(VIDEO_MEMORY_SIZE), Word::Chunk(c))) => {
-            Some(Machine {
-                video: c,
-                log_handle: h,
-            })
-        }
+        Ok(Message::Long(
+            msgtype::VIDEO_MEMORY,
+            Word::Value(VIDEO_MEMORY_SIZE),
+            Word::Chunk(c),
+        )) => Some(Machine {
+            video: c,
+            log_handle: h,
+        }),
         Ok(other) => {
             libeurali::debug_write(&format!(
                 "init: empty namespace but {:?} on handle 1: not booting the machine",
@@ -161,7 +163,11 @@ fn start_console(video: MemoryChunk) -> Result<(Handle, Terminals), String> {
     .map_err(|e| format!("console driver: {}", e.error))?;
     let count = match reply.values() {
         (msgtype::OK, n, _) => n as usize,
-        other => return Err(format!("console driver refused the video memory: {other:?}")),
+        other => {
+            return Err(format!(
+                "console driver refused the video memory: {other:?}"
+            ));
+        }
     };
     let mut terminals = Vec::new();
     for i in 0..count {
@@ -169,7 +175,12 @@ fn start_console(video: MemoryChunk) -> Result<(Handle, Terminals), String> {
             Ok(Message::Long(CONSOLE_STREAMS, Word::Handle(inp), Word::Handle(out))) => {
                 terminals.push((inp, out))
             }
-            Ok(other) => return Err(format!("console driver: terminal {i}: {:?}", other.values())),
+            Ok(other) => {
+                return Err(format!(
+                    "console driver: terminal {i}: {:?}",
+                    other.values()
+                ));
+            }
             Err(e) => return Err(format!("console driver: terminal {i}: {}", e.error)),
         }
     }
@@ -211,7 +222,11 @@ fn fill_root() -> Result<(), String> {
 }
 
 fn start_nic() {
-    match Command::new("/bin/drivers").arg("pci").perm_io(true).status() {
+    match Command::new("/bin/drivers")
+        .arg("pci")
+        .perm_io(true)
+        .status()
+    {
         Ok(s) if s.success() => {}
         Ok(s) => say(&format!("drivers pci ended ({s})")),
         Err(e) => say(&format!("cannot start drivers pci: {e}")),
@@ -249,9 +264,16 @@ fn login_loop(n: usize, input: Handle, output: Handle) {
             say(&format!("terminal {n}: out of handles"));
             return;
         };
-        match Command::new("/bin/login").stdin(i).stdout(o).stderr(e).status() {
+        match Command::new("/bin/login")
+            .stdin(i)
+            .stdout(o)
+            .stderr(e)
+            .status()
+        {
             Ok(s) if s.success() => {}
-            Ok(s) => say(&format!("login on terminal {n} ended ({s}); starting it again")),
+            Ok(s) => say(&format!(
+                "login on terminal {n} ended ({s}); starting it again"
+            )),
             Err(e) => say(&format!("cannot start login on terminal {n}: {e}")),
         }
         if started.elapsed() < QUICK {

@@ -85,7 +85,14 @@ fn output_is_drawn_and_mirrored_to_serial() {
     assert_eq!(c.display().row(0), "init: starting");
     assert_eq!(c.display().row(1), "login:");
     assert_eq!(c.display().cursor, Some(COLS + 7));
-    assert_eq!(c.display().cells[COLS], Cell { ch: b'l', attr: 0x0F }.vga());
+    assert_eq!(
+        c.display().cells[COLS],
+        Cell {
+            ch: b'l',
+            attr: 0x0F
+        }
+        .vga()
+    );
     let sent = &c.serial().unwrap().1.sent;
     assert_eq!(sent, b"init: starting\r\n\x1b[1mlogin: ");
 }
@@ -143,7 +150,14 @@ fn alt_f_keys_switch_what_is_shown_and_typed_into() {
     c.key(Input::Switch(0));
     assert_eq!(c.display().row(1), "later");
     // Only terminal 0 is mirrored; serial input goes to it whatever is shown.
-    assert!(!c.serial().unwrap().1.sent.windows(6).any(|w| w == b"second"));
+    assert!(
+        !c.serial()
+            .unwrap()
+            .1
+            .sent
+            .windows(6)
+            .any(|w| w == b"second")
+    );
     c.key(Input::Switch(2));
     c.serial_input(b"ls\r");
     assert_eq!(read_all(&mut c, 0), b"ls\n");

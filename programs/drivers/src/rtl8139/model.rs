@@ -65,7 +65,10 @@ impl Dma for TestDma {
         // Page-aligned, as malloc's are.
         self.next += (len as u32).div_ceil(4096) * 4096;
         let m = self.mem.borrow();
-        assert!(((self.next - m.base) as usize) <= m.bytes.len(), "model memory too small");
+        assert!(
+            ((self.next - m.base) as usize) <= m.bytes.len(),
+            "model memory too small"
+        );
         Some(Buf {
             mem: self.mem.clone(),
             phys,

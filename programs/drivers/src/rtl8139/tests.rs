@@ -21,11 +21,18 @@ fn frame(n: usize, seed: u8) -> Vec<u8> {
 fn init_resets_and_programs_the_chip() {
     let (chip, nic) = setup();
     assert_eq!(format_mac(&nic.mac()), "52:54:00:12:34:56");
-    assert_eq!(chip.cr & (CR_RX_ENABLE | CR_TX_ENABLE), CR_RX_ENABLE | CR_TX_ENABLE);
+    assert_eq!(
+        chip.cr & (CR_RX_ENABLE | CR_TX_ENABLE),
+        CR_RX_ENABLE | CR_TX_ENABLE
+    );
     assert_eq!(chip.rbstart, 0x58_0000);
     assert_eq!(chip.tsad, [0x58_3000, 0x58_3800, 0x58_4000, 0x58_4800]);
     assert_eq!(chip.imr, 0, "polled: no NIC interrupts");
-    assert_eq!(chip.rcr & 0xF, 0xE, "broadcast, multicast, own address; not promiscuous");
+    assert_eq!(
+        chip.rcr & 0xF,
+        0xE,
+        "broadcast, multicast, own address; not promiscuous"
+    );
     assert_ne!(chip.rcr & 0x80, 0, "WRAP");
     assert_eq!(chip.config1, 0);
 }
@@ -71,7 +78,10 @@ fn frames_are_sent_round_robin_and_padded() {
     padded.resize(MIN_FRAME, 0);
     assert_eq!(chip.sent[6], padded);
     assert_eq!(nic.send(&mut chip, &[]), Err(SendError::BadLength));
-    assert_eq!(nic.send(&mut chip, &[0; MAX_FRAME + 1]), Err(SendError::BadLength));
+    assert_eq!(
+        nic.send(&mut chip, &[0; MAX_FRAME + 1]),
+        Err(SendError::BadLength)
+    );
 }
 
 #[test]

@@ -155,7 +155,10 @@ fn nic_protocol_against_the_chip_model() {
             let (mac, mtu) = nic::info(&cli).unwrap();
             out.push(format!("{mac:02x?} {mtu}"));
             let mut buf = [0u8; nic::MAX_FRAME];
-            out.push(format!("{:?}", nic::receive(&cli, &mut buf).map(|n| n.map(|n| buf[..n].to_vec()))));
+            out.push(format!(
+                "{:?}",
+                nic::receive(&cli, &mut buf).map(|n| n.map(|n| buf[..n].to_vec()))
+            ));
             out.push(format!("{:?}", nic::receive(&cli, &mut buf)));
             let frame: Vec<u8> = (0..100).collect();
             out.push(format!("{:?}", nic::send(&cli, &frame)));

@@ -106,8 +106,7 @@ fn sgr_colours_bold_and_inverse() {
             0x41, // inverse: blue text on red (a light background is cut to 3 bits: bit 7 blinks)
             0x07, // reset
             0x0A, // bright green on black (background 100, bright black, cut to black)
-            0x07,
-            0x09, // 256-colour 12 = bright blue
+            0x07, 0x09, // 256-colour 12 = bright blue
             0x07,
         ]
     );
@@ -118,7 +117,11 @@ fn sgr_colours_bold_and_inverse() {
 fn erase_uses_the_background_colour() {
     let mut t = Terminal::new(2, 4);
     t.write(b"\x1b[44m\x1b[2J");
-    assert!(t.screen.cells().iter().all(|c| *c == Cell { ch: b' ', attr: 0x17 }));
+    assert!(t.screen.cells().iter().all(|c| *c
+        == Cell {
+            ch: b' ',
+            attr: 0x17
+        }));
 }
 
 #[test]
@@ -139,7 +142,13 @@ fn cursor_visibility_save_restore_and_reset() {
     assert!(!t.screen.cursor_visible());
     t.write(b"\x1b[?25h\x1b[3;4H\x1b7\x1b[31m\x1b[H\x1b8x");
     assert!(t.screen.cursor_visible());
-    assert_eq!(t.screen.cell(2, 3), Cell { ch: b'x', attr: 0x07 });
+    assert_eq!(
+        t.screen.cell(2, 3),
+        Cell {
+            ch: b'x',
+            attr: 0x07
+        }
+    );
     t.write(b"\x1b[s\x1b[H\x1b[uy");
     assert_eq!(t.screen.cell(2, 4).ch, b'y');
     t.write(b"\x1bc");
@@ -257,7 +266,10 @@ fn crtc_cursor_programs_the_controller() {
     };
     c.regs[0x0A] = 0x0D;
     crtc_cursor(&mut c, Some(24 * 80 + 79));
-    assert_eq!((c.regs[0x0E], c.regs[0x0F], c.regs[0x0A]), (0x07, 0xCF, 0x0D));
+    assert_eq!(
+        (c.regs[0x0E], c.regs[0x0F], c.regs[0x0A]),
+        (0x07, 0xCF, 0x0D)
+    );
     crtc_cursor(&mut c, None);
     assert_eq!(c.regs[0x0A], 0x2D);
 }
@@ -356,15 +368,69 @@ fn recorded_kibi_session() {
     // Cell by cell: the gutter in kibi's grey 240 (VGA dark grey), its bar drawn as CP437's
     // vertical line, `fn` in yellow (VGA brown), the string in green, the status bar inverse.
     let cell = |r, c| t.screen.cell(r, c);
-    assert_eq!(cell(0, 0), Cell { ch: b'1', attr: 0x08 });
-    assert_eq!(cell(0, 2), Cell { ch: 0xB3, attr: 0x08 });
-    assert_eq!(cell(0, 3), Cell { ch: b'f', attr: 0x06 });
-    assert_eq!(cell(0, 4), Cell { ch: b'n', attr: 0x06 });
-    assert_eq!(cell(0, 6), Cell { ch: b'm', attr: 0x07 });
-    assert_eq!(cell(1, 16), Cell { ch: b'"', attr: 0x02 });
-    assert_eq!(cell(1, 17), Cell { ch: b'h', attr: 0x02 });
-    assert_eq!(cell(1, 19), Cell { ch: b'"', attr: 0x02 });
-    assert_eq!(cell(1, 20), Cell { ch: b')', attr: 0x07 });
+    assert_eq!(
+        cell(0, 0),
+        Cell {
+            ch: b'1',
+            attr: 0x08
+        }
+    );
+    assert_eq!(
+        cell(0, 2),
+        Cell {
+            ch: 0xB3,
+            attr: 0x08
+        }
+    );
+    assert_eq!(
+        cell(0, 3),
+        Cell {
+            ch: b'f',
+            attr: 0x06
+        }
+    );
+    assert_eq!(
+        cell(0, 4),
+        Cell {
+            ch: b'n',
+            attr: 0x06
+        }
+    );
+    assert_eq!(
+        cell(0, 6),
+        Cell {
+            ch: b'm',
+            attr: 0x07
+        }
+    );
+    assert_eq!(
+        cell(1, 16),
+        Cell {
+            ch: b'"',
+            attr: 0x02
+        }
+    );
+    assert_eq!(
+        cell(1, 17),
+        Cell {
+            ch: b'h',
+            attr: 0x02
+        }
+    );
+    assert_eq!(
+        cell(1, 19),
+        Cell {
+            ch: b'"',
+            attr: 0x02
+        }
+    );
+    assert_eq!(
+        cell(1, 20),
+        Cell {
+            ch: b')',
+            attr: 0x07
+        }
+    );
     for c in 0..80 {
         assert_eq!(cell(22, c).attr, 0x70, "status bar column {c}");
     }
@@ -372,21 +438,27 @@ fn recorded_kibi_session() {
     // Leaving the alternate screen brings the shell's screen back; then `cat` and `exit`.
     t.write(after);
     let rows = all_rows(&t);
-    assert_eq!(&rows[..5], [
-        "login: root",
-        "password:",
-        "Welcome to eurali.",
-        "root:~$ edit /tmp/hello.rs",
-        "root:~$ cat /tmp/hello.rs",
-    ]);
+    assert_eq!(
+        &rows[..5],
+        [
+            "login: root",
+            "password:",
+            "Welcome to eurali.",
+            "root:~$ edit /tmp/hello.rs",
+            "root:~$ cat /tmp/hello.rs",
+        ]
+    );
     // The file has no final newline: the prompt's redraw (CR, prompt, erase to the end) lands
     // on the line of its `}`, as on any VT100.
-    assert_eq!(&rows[5..10], [
-        "fn main() {",
-        "    println!(\"hi\");",
-        "root:~$ exit",
-        "login:",
-        "",
-    ]);
+    assert_eq!(
+        &rows[5..10],
+        [
+            "fn main() {",
+            "    println!(\"hi\");",
+            "root:~$ exit",
+            "login:",
+            "",
+        ]
+    );
     assert_eq!(t.screen.cursor(), (8, 7));
 }
