@@ -51,11 +51,8 @@ impl LineDiscipline {
                     self.ready.extend(self.line.drain(..));
                     echo.push(b'\n');
                 }
-                0x7F | 0x08 => {
-                    if self.pop_char() {
-                        echo.extend_from_slice(b"\x08 \x08");
-                    }
-                }
+                0x7F | 0x08 if self.pop_char() => echo.extend_from_slice(b"\x08 \x08"),
+                0x7F | 0x08 => {}
                 0x15 => {
                     while self.pop_char() {
                         echo.extend_from_slice(b"\x08 \x08");
@@ -72,11 +69,9 @@ impl LineDiscipline {
                         self.ready.extend(self.line.drain(..));
                     }
                 }
-                b'\t' | 0x20.. => {
-                    if self.line.len() + self.ready.len() < MAX_PENDING {
-                        self.line.push(b);
-                        echo.push(b);
-                    }
+                b'\t' | 0x20.. if self.line.len() + self.ready.len() < MAX_PENDING => {
+                    self.line.push(b);
+                    echo.push(b);
                 }
                 _ => {}
             }

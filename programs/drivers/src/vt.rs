@@ -349,12 +349,10 @@ impl Screen {
                             alloc::vec![Cell::BLANK; self.rows * self.cols],
                         );
                         self.alternate = Some((main, saved));
-                    } else if !on {
-                        if let Some((main, saved)) = self.alternate.take() {
-                            self.cells = main;
-                            if p == 1049 {
-                                self.restore(saved);
-                            }
+                    } else if !on && let Some((main, saved)) = self.alternate.take() {
+                        self.cells = main;
+                        if p == 1049 {
+                            self.restore(saved);
                         }
                     }
                 }

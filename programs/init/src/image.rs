@@ -15,7 +15,7 @@ pub fn present() -> bool {
 
 /// Every program for /bin, unpacked: the image's entries, and every coreutils tool name
 /// sharing the coreutils binary (the shell's own `echo` program stays if there is one).
-pub fn programs() -> Result<Vec<(String, Arc<Vec<u8>>)>, String> {
+pub fn programs() -> crate::metal::ProgramList {
     if !present() {
         return Err(
             "this init carries no programs (build the image with `cargo xtask image`)".into(),
@@ -25,7 +25,7 @@ pub fn programs() -> Result<Vec<(String, Arc<Vec<u8>>)>, String> {
 }
 
 /// [`programs`] for any image.
-pub fn unpack(image: &[u8]) -> Result<Vec<(String, Arc<Vec<u8>>)>, String> {
+pub fn unpack(image: &[u8]) -> crate::metal::ProgramList {
     let entries = bootimage::entries(image).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for e in &entries {
