@@ -20,6 +20,8 @@ pub fn programs() -> Vec<(&'static str, ProgramEntry)> {
         eurali_std::program_entry!("login", login::main),
         eurali_std::program_entry!("passwd", passwd::main),
         eurali_std::program_entry!("ramdisk", ramdisk::main),
+        eurali_std::program_entry!("edit", edit::main),
+        eurali_std::program_entry!("kibi", edit::main),
         eurali_std::program_entry!("drivers", drivers::main),
     ]
 }

@@ -18,7 +18,9 @@ fn pipelines_and_redirections() {
     let script = "echo hello | cat; printf_missing=1; echo one > /tmp/f; echo two >> /tmp/f; cat /tmp/f | wc -l; \
                   wc -l < /tmp/f; sort < /tmp/f | head -n 1; ls /bin | grep -c .; echo err 1>&2 2>/tmp/null";
     let (out, err, code) = sh(script, "");
-    assert_eq!(out, "hello\n2\n2\none\n19\n", "stderr: {err}");
+    // /bin: every coreutils tool, echo and sh.
+    let in_bin = coreutils::TOOLS.len() + 2;
+    assert_eq!(out, format!("hello\n2\n2\none\n{in_bin}\n"), "stderr: {err}");
     assert_eq!(code, 0);
 }
 
@@ -64,4 +66,23 @@ fn syntax_errors_are_reported() {
     assert_eq!(out, "");
     assert!(err.contains("syntax error"), "{err}");
     assert_eq!(code, 2);
+}
+
+#[test]
+fn scripts_run_by_exec() {
+    // `#!` names the interpreter; a text file without one is a shell script; both see $0, $@.
+    let script = r#"
+printf '#!/bin/sh\necho "script $0: $# args: $*"\nexit 3\n' > /tmp/s.sh
+/tmp/s.sh a 'b c'; echo "status $?"
+printf 'echo "plain $1"\n' > /tmp/p; cd /tmp; ./p x
+printf '#!/bin/nowhere\n' > /tmp/n; /tmp/n; echo "bad interpreter: $?"
+"#;
+    let (out, err, code) = sh(script, "");
+    assert_eq!(
+        out,
+        "script /tmp/s.sh: 2 args: a b c\nstatus 3\nplain x\nbad interpreter: 126\n",
+        "{err}"
+    );
+    assert!(err.contains("bad interpreter /bin/nowhere"), "{err}");
+    assert_eq!(code, 0);
 }

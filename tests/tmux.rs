@@ -85,3 +85,74 @@ fn interactive_shell_in_tmux() {
     assert!(pane.contains("EXITED 3"), "{pane}");
     assert!(!pane.contains("\nnever"), "{pane}");
 }
+
+/// The whole system as `cargo run` starts it: init, login, the user's shell. Logs in, uses
+/// history, completion and jobs, interrupts a program and a loop with Ctrl-C, logs out (init
+/// starts login again) and logs in again to find the history kept.
+#[test]
+fn login_session_in_tmux() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "tmux is needed under CI");
+        eprintln!("skipping: no tmux");
+        return;
+    }
+    let session = format!("eurali-login-{}", std::process::id());
+    let bin = env!("CARGO_BIN_EXE_eurali");
+    let cmd = format!("{bin}; echo EXITED $?; sleep 60");
+    tmux(&[
+        "new-session", "-d", "-s", &session, "-x", "100", "-y", "40", &cmd,
+    ]);
+    let keys = |k: &[&str]| {
+        let mut a = vec!["send-keys", "-t", session.as_str()];
+        a.extend_from_slice(k);
+        tmux(&a);
+    };
+    let clear = || tmux(&["clear-history", "-t", &session]);
+    wait_for(&session, "login:");
+    keys(&["user", "Enter"]);
+    wait_for(&session, "password:");
+    keys(&["user", "Enter"]);
+    wait_for(&session, "user:~$");
+    // The user's namespace: `/` lists its mount points; a path completes with Tab.
+    keys(&["ls /", "Enter"]);
+    let pane = wait_for(&session, "tmp\n");
+    for d in ["bin", "dev", "etc", "home"] {
+        assert!(pane.contains(&format!("\n{d}\n")), "{pane}");
+    }
+    keys(&["echo made > notes.txt", "Enter"]);
+    keys(&["cat no", "Tab", "Enter"]);
+    wait_for(&session, "cat notes.txt\nmade\n");
+    // Ctrl-C ends the foreground program, not the shell; and a loop of the shell's own.
+    keys(&["sleep 100", "Enter"]);
+    std::thread::sleep(Duration::from_millis(300));
+    keys(&["C-c"]);
+    keys(&["echo status=$?", "Enter"]);
+    wait_for(&session, "status=130");
+    keys(&["while true; do sleep 1; done", "Enter"]);
+    std::thread::sleep(Duration::from_millis(300));
+    keys(&["C-c"]);
+    keys(&["echo loop=$?", "Enter"]);
+    wait_for(&session, "loop=130");
+    // A background job, listed, then waited for.
+    keys(&["sleep 1 && echo job-finished &", "Enter"]);
+    wait_for(&session, "[1] ");
+    keys(&["jobs", "Enter"]);
+    wait_for(&session, "Running");
+    keys(&["wait; echo waited", "Enter"]);
+    wait_for(&session, "job-finished\nwaited\n");
+    // History: Up brings back the last line.
+    keys(&["echo remembered", "Enter"]);
+    wait_for(&session, "\nremembered\n");
+    // Log out: init starts login again; log in again and find the history kept.
+    keys(&["exit", "Enter"]);
+    wait_for(&session, "$ exit\nlogin:");
+    clear();
+    keys(&["user", "Enter"]);
+    wait_for(&session, "exit\nlogin: user\npassword:");
+    keys(&["user", "Enter"]);
+    std::thread::sleep(Duration::from_millis(300));
+    keys(&["Up", "Up"]);
+    let pane = wait_for(&session, "user:~$ echo remembered");
+    tmux(&["kill-session", "-t", &session]);
+    assert!(!pane.contains("EXITED"), "the system must not stop: {pane}");
+}

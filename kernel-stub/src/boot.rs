@@ -127,6 +127,29 @@ pub fn run_with(kernel: &Kernel, init: &str, args: &[String], console: Console) 
     )
 }
 
+/// As [`run_on`], with the console acting as a terminal (its line discipline, raw mode on
+/// `TERM_SET`, `TERM_INFO` with the host's size or 24x80) although `console` is no terminal and
+/// the host's own terminal is left alone: for driving full-screen programs from a script or a
+/// benchmark.
+pub fn run_on_terminal(
+    programs: &[(&str, ProgramEntry)],
+    init: &str,
+    args: &[String],
+    console: Console,
+) -> i32 {
+    let kernel = kernel_with(programs);
+    let image = Kernel::program_image(init);
+    let code = kernel.run_as_process("boot", || {
+        start_and_wait(&kernel, init, image, args, console, true, &[])
+    });
+    kernel.shutdown();
+    if let Some(f) = kernel.take_fault() {
+        eprintln!("eurali: the system halted: {f}");
+        return NO_STATUS;
+    }
+    code
+}
+
 /// Hosted mode: boots the freestanding ELF `bin_dir/init` (from `cargo xtask build`) in a guest
 /// process started with `loader` (`eurali-guest`), with the same console and exit status as
 /// [`run_on`].

@@ -40,3 +40,16 @@ pub const PCI_BAR: u64 = 386;
 /// Process status channel: Short(EXIT_STATUS, code, 0), sent once by a process's runtime as it
 /// exits (the kernel has no exit status; see std-shim's `process`).
 pub const EXIT_STATUS: u64 = 0x1000;
+
+/// Process control channel (see std-shim's `process`): Short(SIGNAL, signo, 0) asks the child's
+/// runtime to end as if killed by that Unix signal number (status 128 + signo). The kernel has no
+/// kill; this is the userland's own, honoured by every program built on std-shim.
+pub const SIGNAL: u64 = 0x1010;
+/// Process control channel: the process's own main thread, ending, tells its control thread to
+/// end too (so that the process can end with its last thread).
+pub const CONTROL_END: u64 = 0x1011;
+
+/// Signal numbers carried by [`SIGNAL`] (Unix's, so that statuses read as shell users expect).
+pub const SIGINT: u64 = 2;
+pub const SIGKILL: u64 = 9;
+pub const SIGTERM: u64 = 15;

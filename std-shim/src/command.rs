@@ -23,8 +23,13 @@
 //!   ([`crate::rt::watch`]): `wait` gets CLOSED and returns an [`ExitStatus`] without a code. So
 //!   `wait` never hangs on a dead child.
 //!
-//! What is missing: the kernel has no kill (see [`Child::kill`]) and no process ids ([`Child::id`]
-//! is the id of the child's first thread).
+//! - **Kill.** The kernel has none. A second rendezvous per child, mounted at
+//!   [`crate::rt::CONTROL_PATH`], is served by the child's runtime: [`Child::kill`] (and a
+//!   [`Killer`] taken from the child, for another thread such as a shell's Ctrl-C handler) sends
+//!   a signal number there, and the child reports `128 + signo` and ends (cooperatively: see
+//!   [`crate::rt`]). A killed child reads as status `128 + signo`, as in Unix shells.
+//!
+//! What is missing: process ids ([`Child::id`] is the id of the child's first thread).
 
 use alloc::borrow::ToOwned;
 use alloc::format;
@@ -39,7 +44,7 @@ use libeurali::{Handle, Message, msgtype, receive, send};
 use crate::fs::File;
 use crate::io::{self, Read, Write};
 use crate::pipe::{PipeReader, PipeWriter};
-use crate::rt::{STATUS_PATH, STDERR_PATH, Watch};
+use crate::rt::{CONTROL_PATH, STATUS_PATH, STDERR_PATH, Watch};
 use crate::sync::{Arc, Mutex};
 use crate::thread::JoinHandle;
 
@@ -404,6 +409,7 @@ impl Command {
     }
 
     fn spawn_with(&mut self, default: Defaults) -> io::Result<Child> {
+        crate::rt::checkpoint();
         let path = self.find_program()?;
         let image = crate::fs::read(&path).map_err(|e| {
             io::Error::new(
@@ -411,22 +417,31 @@ impl Command {
                 format!("{}: cannot read {path}: {e}", self.program),
             )
         })?;
-        if image.len() < 4 {
-            // The kernel reads four magic bytes unchecked (ABI §4.5): shorter images would halt.
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{}: {path} is not a program", self.program),
-            ));
+        match classify(&image) {
+            Image::Program => {}
+            Image::Script { interpreter, arg } => {
+                return self.spawn_script(default, &path, &interpreter, arg.as_deref());
+            }
+            Image::Text => return self.spawn_script(default, &path, "/bin/sh", None),
+            Image::Other => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{}: {path}: cannot execute: not a program", self.program),
+                ));
+            }
         }
         let params = self.base_params()?;
         let (stdin, stdin_end) = self.child_stream(Which::Stdin, default)?;
         let (stdout, stdout_end) = self.child_stream(Which::Stdout, default)?;
         let (stderr, stderr_end) = self.child_stream(Which::Stderr, default)?;
         let (status, status_child) = libeurali::new_rendezvous()?;
+        let (control, control_child) = libeurali::new_rendezvous()?;
         let status = Arc::new(status);
+        let control = Arc::new(control);
         let watch = crate::rt::watch(status.clone())?;
+        self.mounts.push((String::from(CONTROL_PATH), control_child));
 
-        crate::rt::with_spawn_lock(|| {
+        let child = crate::rt::with_spawn_lock(|| {
             self.exec_locked(&path, &image, params, [stdin, stdout, stderr], status_child)
         })
         .map(|tid| Child {
@@ -434,8 +449,49 @@ impl Command {
             stdout: stdout_end.and_then(ParentEnd::reader).map(ChildStdout),
             stderr: stderr_end.and_then(ParentEnd::reader).map(ChildStderr),
             tid,
+            control: control.clone(),
             wait: Mutex::new(WaitState::Channel(status, watch)),
-        })
+        })?;
+        crate::rt::add_child(child.tid, control);
+        Ok(child)
+    }
+
+    /// Runs the script at `path` with its interpreter: `interpreter [arg] path args...`, as Unix's
+    /// exec does for `#!` (and execvp for other text files, with /bin/sh). The interpreter
+    /// itself must be a program, not another script.
+    fn spawn_script(
+        &mut self,
+        default: Defaults,
+        path: &str,
+        interpreter: &str,
+        arg: Option<&str>,
+    ) -> io::Result<Child> {
+        // A missing interpreter is the script's fault, not "command not found" (status 126 in
+        // a shell, as for any file that cannot be executed).
+        let bytes = crate::fs::read(interpreter).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: bad interpreter {interpreter}: {e}", self.program),
+            )
+        })?;
+        if !matches!(classify(&bytes), Image::Program) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{}: bad interpreter {interpreter}: not a program",
+                    self.program
+                ),
+            ));
+        }
+        let mut args: Vec<String> = arg.map(String::from).into_iter().collect();
+        args.push(String::from(path));
+        args.extend(self.args.iter().cloned());
+        let saved = core::mem::replace(&mut self.program, String::from(interpreter));
+        let saved_args = core::mem::replace(&mut self.args, args);
+        let r = self.spawn_with(default);
+        self.program = saved;
+        self.args = saved_args;
+        r
     }
 
     /// The namespace items and exec itself, under the process's spawn lock (see
@@ -699,6 +755,58 @@ impl ParentEnd {
     }
 }
 
+/// What a file given to `spawn` is.
+#[derive(Debug, PartialEq, Eq)]
+enum Image {
+    /// Something for exec: an ELF, or the in-process stub's program descriptor (whose `#!` line
+    /// names no absolute interpreter).
+    Program,
+    /// `#!/path/to/interpreter [one argument]`.
+    Script {
+        interpreter: String,
+        arg: Option<String>,
+    },
+    /// Text with no `#!` line: a shell script, as execvp treats it.
+    Text,
+    /// Anything else: refused (the kernel would refuse it, or worse; ABI §4.5).
+    Other,
+}
+
+fn classify(image: &[u8]) -> Image {
+    if image.starts_with(b"\x7fELF") {
+        return Image::Program;
+    }
+    if let Some(rest) = image.strip_prefix(b"#!") {
+        let line = &rest[..rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())];
+        let line = core::str::from_utf8(line).unwrap_or("").trim();
+        if line.starts_with('/') {
+            let (interpreter, arg) = match line.split_once([' ', '\t']) {
+                Some((i, a)) => (i, Some(a.trim()).filter(|a| !a.is_empty())),
+                None => (line, None),
+            };
+            return Image::Script {
+                interpreter: String::from(interpreter),
+                arg: arg.map(String::from),
+            };
+        }
+        return if image.len() >= 4 {
+            Image::Program
+        } else {
+            Image::Other
+        };
+    }
+    let head = &image[..image.len().min(512)];
+    let utf8 = match core::str::from_utf8(head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(), // only cut short at the end of the sample
+    };
+    if !head.is_empty() && !head.contains(&0) && utf8 {
+        Image::Text
+    } else {
+        Image::Other
+    }
+}
+
 /// How long a shared-namespace spawn waits for the child to take its mounts before removing
 /// them itself (a child that is not an eurali program never takes them).
 const TAKE_WAIT_MS: u64 = 5000;
@@ -709,13 +817,17 @@ fn wait_for_take() {
     let start = crate::time::Instant::now();
     let pending = || {
         libeurali::list_mounts()
-            .map(|l| l.iter().any(|m| m == STATUS_PATH || m == STDERR_PATH))
+            .map(|l| {
+                l.iter()
+                    .any(|m| m == STATUS_PATH || m == STDERR_PATH || m == CONTROL_PATH)
+            })
             .unwrap_or(false)
     };
     while pending() {
         if start.elapsed().as_millis() as u64 > TAKE_WAIT_MS {
             while libeurali::umount(STATUS_PATH).is_ok() {}
             while libeurali::umount(STDERR_PATH).is_ok() {}
+            while libeurali::umount(CONTROL_PATH).is_ok() {}
             return;
         }
         crate::thread::sleep(core::time::Duration::from_millis(1));
@@ -741,7 +853,36 @@ pub struct Child {
     /// The parent's end of a piped stderr.
     pub stderr: Option<ChildStderr>,
     tid: u64,
+    /// Our end of the child's control channel (kill).
+    control: Arc<Handle>,
     wait: Mutex<WaitState>,
+}
+
+/// A way to kill a child from another thread while its [`Child`] is busy waiting (eurali's
+/// addition: a shell's Ctrl-C handler ends the foreground job with it).
+#[derive(Clone)]
+pub struct Killer {
+    id: u64,
+    control: Arc<Handle>,
+}
+
+impl Killer {
+    /// Sends the Unix signal number `sig` (2 interrupt, 9 kill, 15 terminate): the child ends
+    /// with status `128 + sig`. Never waits for the child.
+    pub fn signal(&self, sig: u64) {
+        crate::rt::signal_handle(&self.control, sig);
+    }
+
+    /// The id of the child it kills (as [`Child::id`]).
+    pub fn id(&self) -> u32 {
+        u32::try_from(self.id).unwrap_or(u32::MAX)
+    }
+}
+
+impl fmt::Debug for Killer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Killer {{ id: {} }}", self.id)
+    }
 }
 
 impl fmt::Debug for Child {
@@ -774,12 +915,26 @@ impl Child {
         u32::try_from(self.tid).unwrap_or(u32::MAX)
     }
 
-    /// The kernel cannot end another process: always `Unsupported`.
+    /// Ends the child (signal 9: status 137), as far as the kernel allows: the request goes to
+    /// the child's runtime, which reports the status and ends every thread of the child at its
+    /// next system service (see [`crate::rt`]). Ok also when the child has already ended.
     pub fn kill(&mut self) -> io::Result<()> {
-        Err(io::Error::const_msg(
-            io::ErrorKind::Unsupported,
-            "cannot kill a process: the Merriwig kernel has no way to end another process",
-        ))
+        let ended = matches!(
+            &*self.wait.lock().unwrap_or_else(|e| e.into_inner()),
+            WaitState::Done(_)
+        );
+        if !ended {
+            self.killer().signal(msgtype::SIGKILL);
+        }
+        Ok(())
+    }
+
+    /// A [`Killer`] for this child, usable from other threads.
+    pub fn killer(&self) -> Killer {
+        Killer {
+            id: self.tid,
+            control: self.control.clone(),
+        }
     }
 
     /// Waits for the child to end (closing its piped stdin first, as std does). Never hangs on
@@ -798,6 +953,8 @@ impl Child {
             WaitState::Empty => ExitStatus(None),
         };
         *st = WaitState::Done(status);
+        crate::rt::remove_child(self.tid);
+        crate::rt::checkpoint();
         Ok(status)
     }
 
@@ -881,5 +1038,6 @@ impl Drop for Child {
             watch.stop();
             drop(h);
         }
+        crate::rt::remove_child(self.tid);
     }
 }

@@ -145,3 +145,18 @@ pub fn set_current_dir<P: AsRef<crate::path::Path>>(path: P) -> crate::io::Resul
     unsafe { set_var("PWD", &p) };
     Ok(())
 }
+
+/// The value of `key`, as an [`OsString`](crate::ffi::OsString); `None` if unset.
+pub fn var_os<K: AsRef<crate::ffi::OsStr>>(key: K) -> Option<crate::ffi::OsString> {
+    var(key.as_ref().as_str())
+        .ok()
+        .map(crate::ffi::OsString::from)
+}
+
+/// The directory for temporary files: `TMPDIR` if set, else `/tmp`.
+pub fn temp_dir() -> crate::path::PathBuf {
+    match var("TMPDIR") {
+        Ok(d) if !d.is_empty() => crate::path::PathBuf::from(d),
+        _ => crate::path::PathBuf::from("/tmp"),
+    }
+}

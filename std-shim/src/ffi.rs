@@ -75,6 +75,12 @@ impl AsRef<crate::path::Path> for OsString {
     }
 }
 
+impl AsRef<str> for OsString {
+    fn as_ref(&self) -> &str {
+        &self.inner
+    }
+}
+
 impl PartialEq<str> for OsString {
     fn eq(&self, o: &str) -> bool {
         self.inner == o

@@ -29,8 +29,27 @@ fn err(e: FsError) -> io::Error {
 #[derive(Debug)]
 pub struct File {
     s: Session,
-    pos: u64,
+    /// The position, shared by `&File` readers, writers and seekers as in std.
+    pos: core::sync::atomic::AtomicU64,
     append: bool,
+    /// Whether small writes are gathered: for regular files only (a device's writes go at once).
+    gather: bool,
+    /// Small sequential writes not yet sent to the server (see [`WriteBuf`]).
+    pending: crate::sync::Mutex<WriteBuf>,
+}
+
+/// Sequential writes smaller than this are gathered into one message.
+const WRITE_GATHER: usize = 64 << 10;
+
+/// Writes waiting to go to the server as one message: `data` belongs at `start`. A write that is
+/// not where the last one ended, any read, seek, metadata, `set_len`, `flush`, `sync_all` and the
+/// drop of the file send it first (as a page cache would, a write's error can so show at one of
+/// those; at the drop it is reported on stderr). Append-mode writes and writes to devices are
+/// never gathered.
+#[derive(Debug, Default)]
+struct WriteBuf {
+    start: u64,
+    data: Vec<u8>,
 }
 
 /// Metadata of a file or directory.
@@ -178,11 +197,13 @@ impl OpenOptions {
             f |= flags::EXCLUSIVE;
         }
         let p = resolve(path.as_ref())?;
-        let (s, _) = client::open(&p, f).map_err(err)?;
+        let (s, meta) = client::open(&p, f).map_err(err)?;
         Ok(File {
             s,
-            pos: 0,
+            pos: core::sync::atomic::AtomicU64::new(0),
             append: self.append,
+            gather: meta.kind == Kind::File,
+            pending: crate::sync::Mutex::new(WriteBuf::default()),
         })
     }
 }
@@ -212,12 +233,15 @@ impl File {
         OpenOptions::new()
     }
     pub fn metadata(&self) -> io::Result<Metadata> {
+        self.send_pending()?;
         self.s.stat().map(|meta| Metadata { meta }).map_err(err)
     }
     pub fn set_len(&self, len: u64) -> io::Result<()> {
+        self.send_pending()?;
         self.s.set_len(len).map_err(err)
     }
     pub fn sync_all(&self) -> io::Result<()> {
+        self.send_pending()?;
         self.s.sync().map_err(err)
     }
     pub fn sync_data(&self) -> io::Result<()> {
@@ -225,65 +249,137 @@ impl File {
     }
 }
 
-impl Read for File {
+impl File {
+    fn pos(&self) -> u64 {
+        self.pos.load(core::sync::atomic::Ordering::Relaxed)
+    }
+    fn set_pos(&self, p: u64) {
+        self.pos.store(p, core::sync::atomic::Ordering::Relaxed)
+    }
+    /// Sends the gathered writes, if any.
+    fn send_pending(&self) -> io::Result<()> {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        self.send_locked(&mut p)
+    }
+    fn send_locked(&self, p: &mut WriteBuf) -> io::Result<()> {
+        let data = core::mem::take(&mut p.data);
+        let mut done = 0;
+        while done < data.len() {
+            let (n, _) = self
+                .s
+                .write_at(p.start + done as u64, &data[done..])
+                .map_err(err)?;
+            if n == 0 {
+                return Err(io::Error::from(io::ErrorKind::WriteZero));
+            }
+            done += n;
+        }
+        // Keep the allocation for the next writes.
+        p.data = data;
+        p.data.clear();
+        Ok(())
+    }
+    /// Sends `buf` now, at the position.
+    fn write_now(&self, buf: &[u8]) -> io::Result<usize> {
+        let pos = self.pos();
+        let (n, end) = self.s.write_at(pos, buf).map_err(err)?;
+        self.set_pos(if self.append { end } else { pos + n as u64 });
+        Ok(n)
+    }
+}
+
+impl Drop for File {
+    fn drop(&mut self) {
+        if let Err(e) = self.send_pending() {
+            let msg = alloc::format!("error writing a file as it was closed: {e}\n");
+            let _ = crate::rt::stderr_write(msg.as_bytes());
+        }
+    }
+}
+
+impl Read for &File {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.s.read_at(self.pos, buf).map_err(err)?;
-        self.pos += n as u64;
+        self.send_pending()?;
+        let pos = self.pos();
+        let n = self.s.read_at(pos, buf).map_err(err)?;
+        self.set_pos(pos + n as u64);
         Ok(n)
     }
     fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
         // Room for what is left in one go (bounded), then up to 1 MiB per message, appended
         // straight from the server's chunk.
+        self.send_pending()?;
         let start = buf.len();
         let hint = self
             .metadata()
-            .map(|m| m.len().saturating_sub(self.pos) as usize)
+            .map(|m| m.len().saturating_sub(self.pos()) as usize)
             .unwrap_or(0);
         let _ = buf.try_reserve(hint.min(64 << 20));
         loop {
             let want = buf.capacity().saturating_sub(buf.len()).max(4096);
-            match self.s.read_append(self.pos, want, buf).map_err(err)? {
+            let pos = self.pos();
+            match self.s.read_append(pos, want, buf).map_err(err)? {
                 0 => return Ok(buf.len() - start),
-                n => self.pos += n as u64,
+                n => self.set_pos(pos + n as u64),
             }
         }
     }
 }
 
-impl Write for File {
+impl Read for File {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+    fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        (&*self).read_to_end(buf)
+    }
+}
+
+impl Write for &File {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let (n, end) = self.s.write_at(self.pos, buf).map_err(err)?;
-        self.pos = if self.append {
-            end
-        } else {
-            self.pos + n as u64
-        };
-        Ok(n)
+        if self.append || !self.gather || buf.len() >= WRITE_GATHER {
+            self.send_pending()?;
+            return self.write_now(buf);
+        }
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let pos = self.pos();
+        if !p.data.is_empty()
+            && (p.start + p.data.len() as u64 != pos || p.data.len() + buf.len() > WRITE_GATHER)
+        {
+            self.send_locked(&mut p)?;
+        }
+        if p.data.is_empty() {
+            p.start = pos;
+        }
+        p.data.extend_from_slice(buf);
+        self.set_pos(pos + buf.len() as u64);
+        Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        self.send_pending()
     }
 }
 
-impl Read for &File {
-    fn read(&mut self, _buf: &mut [u8]) -> io::Result<usize> {
-        Err(io::Error::const_msg(
-            io::ErrorKind::Unsupported,
-            "read through &File needs a shared position",
-        ))
+impl Write for File {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        (&*self).flush()
     }
 }
 
-impl Seek for File {
+impl Seek for &File {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.send_pending()?;
         let new = match pos {
             SeekFrom::Start(n) => Some(n),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos().checked_add_signed(d),
             SeekFrom::End(d) => self.metadata()?.len().checked_add_signed(d),
         };
         match new {
             Some(n) => {
-                self.pos = n;
+                self.set_pos(n);
                 Ok(n)
             }
             None => Err(io::Error::const_msg(
@@ -291,6 +387,12 @@ impl Seek for File {
                 "seek to a negative position",
             )),
         }
+    }
+}
+
+impl Seek for File {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        (&*self).seek(pos)
     }
 }
 
@@ -392,11 +494,15 @@ pub fn canonicalize<P: AsRef<Path>>(path: P) -> io::Result<PathBuf> {
 }
 
 fn list(p: &str) -> io::Result<Vec<Entry>> {
-    let (s, meta) = client::open(p, flags::READ | flags::DIRECTORY).map_err(err)?;
-    if meta.kind != Kind::Dir {
-        return Err(io::ErrorKind::NotADirectory.into());
-    }
-    s.read_dir().map_err(err)
+    let served = match client::open(p, flags::READ | flags::DIRECTORY) {
+        Ok((_, meta)) if meta.kind != Kind::Dir => {
+            return Err(io::ErrorKind::NotADirectory.into());
+        }
+        Ok((s, _)) => s.read_dir(),
+        Err(e) => Err(e),
+    };
+    // Mount points show as entries of the directories above them.
+    client::list_with_mounts(p, served).map_err(err)
 }
 
 /// A directory listing (sorted by name), as std's `ReadDir`.

@@ -12,6 +12,7 @@ use core::fmt;
 
 use crate::rt;
 
+pub use crate::cursor::Cursor;
 pub use crate::pipe::{PipeReader, PipeWriter, pipe};
 
 /// std's error kinds that mean something on eurali.

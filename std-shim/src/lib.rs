@@ -15,10 +15,12 @@ extern crate alloc;
 extern crate std as host;
 
 mod command;
+mod cursor;
 pub mod env;
 pub mod ffi;
 pub mod fs;
 pub mod io;
+pub mod panic;
 pub mod path;
 pub mod pipe;
 pub mod process;
@@ -28,6 +30,8 @@ pub mod stream;
 pub mod sync;
 mod sys;
 pub mod term;
+#[cfg(not(target_os = "none"))]
+pub mod testing;
 pub mod thread;
 pub mod time;
 
@@ -61,9 +65,19 @@ pub use core::{
     unimplemented, unreachable, write, writeln,
 };
 
-/// Collections: alloc's, under std's names.
+/// Collections: alloc's, under std's names, and hashbrown's hash maps and sets as
+/// `HashMap`/`HashSet` (with its default hasher, so `HashMap::new()` works as in std).
 pub mod collections {
     pub use alloc::collections::*;
+    pub use hashbrown::{HashMap, HashSet};
+    /// `std::collections::hash_map`.
+    pub mod hash_map {
+        pub use hashbrown::hash_map::*;
+    }
+    /// `std::collections::hash_set`.
+    pub mod hash_set {
+        pub use hashbrown::hash_set::*;
+    }
 }
 
 /// `std::error`.

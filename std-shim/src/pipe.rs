@@ -78,6 +78,7 @@ impl Read for PipeReader {
         match stream::read(&self.0, buf)? {
             stream::ReadReply::Data(n) => Ok(n),
             stream::ReadReply::Eof => Ok(0),
+            stream::ReadReply::Interrupted => Err(io::ErrorKind::Interrupted.into()),
         }
     }
 }

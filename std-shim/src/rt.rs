@@ -10,6 +10,15 @@
 //! 0)` on the status handle, then ends the thread. The send blocks until the parent takes it, as a
 //! Unix zombie waits to be reaped; with no parent left it fails at once with CLOSED.
 //!
+//! Kill (the kernel has none): a parent mounts a control rendezvous at [`CONTROL_PATH`]; the
+//! child's runtime serves it on a control thread. `Short(SIGNAL, signo, 0)` there ends the
+//! process cooperatively: its own children are signalled first, the status `128 + signo` is
+//! reported at once (so the parent's `wait` returns), and the process is marked doomed: every
+//! thread ends at its next checkpoint ([`checkpoint`]: stdio, file I/O, sleep, yield, spawn,
+//! wait). A thread that computes without touching any of those runs on until it does; its
+//! output is refused meanwhile. On a normal exit the main thread sends `CONTROL_END` to its own
+//! control thread, so that the process can end with its last thread.
+//!
 //! Per-process state lives in one [`Runtime`]: a static on the real kernel (one process per
 //! address space); on the host, where stub processes share an address space, each thread carries
 //! its process's `Arc<Runtime>` in a host thread-local, handed on by [`crate::thread::spawn`].
@@ -22,7 +31,7 @@ use libeurali::{Handle, Message, msgtype, proto::stream};
 
 pub use libeurali::EntryRegisters;
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use crate::io;
 use crate::sync::{Arc, Mutex};
@@ -31,6 +40,8 @@ use crate::sync::{Arc, Mutex};
 pub const STATUS_PATH: &str = "/.eurali/status";
 /// Where a parent mounts the child's standard error stream.
 pub const STDERR_PATH: &str = "/.eurali/stderr";
+/// Where a parent mounts the child's control channel (kill; see the module documentation).
+pub const CONTROL_PATH: &str = "/.eurali/control";
 
 /// Exit status of a thread that panicked in `main` (as Rust's std uses).
 pub const PANIC_STATUS: i32 = 101;
@@ -43,6 +54,14 @@ pub struct Runtime {
     stdout: Mutex<StdoutState>,
     stderr: Mutex<Option<Handle>>,
     status: Mutex<Option<Handle>>,
+    /// A spare copy of the control channel, to end the control thread with (`CONTROL_END`).
+    control: Mutex<Option<Handle>>,
+    /// Set when the process was killed: every thread ends at its next checkpoint.
+    doomed: AtomicBool,
+    /// Our pid in `/proc` (0: not registered).
+    pid: AtomicU32,
+    /// Control channels of the children this process started and has not waited for yet.
+    children: Mutex<Vec<(u64, Arc<Handle>)>>,
     watcher: Mutex<Watcher>,
     spawn: Mutex<()>,
 }
@@ -105,6 +124,10 @@ impl Runtime {
             }),
             stderr: Mutex::new(take_mount(STDERR_PATH)),
             status: Mutex::new(take_mount(STATUS_PATH)),
+            control: Mutex::new(take_mount(CONTROL_PATH)),
+            doomed: AtomicBool::new(false),
+            pid: AtomicU32::new(0),
+            children: Mutex::new(Vec::new()),
             watcher: Mutex::new(Watcher::default()),
             spawn: Mutex::new(()),
         }
@@ -128,6 +151,8 @@ pub fn start(regs: EntryRegisters, main: fn()) -> ! {
     let (stdin, stdout) = unsafe { (Handle::from_raw(0), Handle::from_raw(1)) };
     let rt = Runtime::new(&regs, Some(stdin), Some(stdout));
     crate::sys::set_runtime(rt);
+    start_control_thread();
+    register_process();
     match crate::sys::run_main(main) {
         Ok(()) => exit(0),
         Err(()) => exit(PANIC_STATUS),
@@ -142,8 +167,11 @@ pub fn start(regs: EntryRegisters, main: fn()) -> ! {
 /// zombie waiting to be reaped), and a child of a pipeline whose parent waits for a later stage
 /// first must not keep that stage's input open meanwhile (the reader would never see EOF).
 pub fn exit(code: i32) -> ! {
+    checkpoint();
     let _ = stdout_flush();
     if let Some(rt) = crate::sys::runtime() {
+        end_control_thread(&rt);
+        unregister_process(&rt);
         // Close our stdio now, so that readers of our output see EOF even on the real kernel,
         // where a dying process's handles vanish without the close that wakes a server (§3.5).
         let stdio = (
@@ -162,6 +190,221 @@ pub fn exit(code: i32) -> ! {
     }
     crate::sys::leave_thread();
     libeurali::exit_thread()
+}
+
+/// Where the process table is served (see `vfs::procfs`).
+pub const PROC_PATH: &str = "/proc";
+
+/// The path `path` under `/proc`, if `/proc` itself is a mount here (and not a directory of
+/// some other server, where a registration would create files).
+fn proc_session(path: &str, flags: u32) -> Option<vfs::client::Session> {
+    let (_, _, prefix) = vfs::client::locate(path).ok()?;
+    if prefix != PROC_PATH.len() {
+        return None;
+    }
+    vfs::client::open(path, flags).ok().map(|(s, _)| s)
+}
+
+/// Registers this process in `/proc` (if there is one): `USER\tcommand line`. The runtime does
+/// this as every program starts; a program that mounts `/proc` itself (init) calls it then.
+pub fn register_process() {
+    use vfs::proto::flags;
+    let Some(rt) = crate::sys::runtime() else {
+        return;
+    };
+    let Some(s) = proc_session("/proc/new", flags::READ | flags::WRITE | flags::CREATE) else {
+        return;
+    };
+    let user = crate::env::var("USER").unwrap_or_default();
+    let mut line = user;
+    line.push('\t');
+    line.push_str(&rt.args.join(" "));
+    if s.write_at(0, line.as_bytes()).is_err() {
+        return;
+    }
+    let mut buf = [0u8; 16];
+    if let Ok(n) = s.read_at(0, &mut buf) {
+        let pid = core::str::from_utf8(&buf[..n])
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+            .unwrap_or(0);
+        rt.pid.store(pid, Ordering::Release);
+    }
+}
+
+/// Removes this process's `/proc` entry.
+fn unregister_process(rt: &Runtime) {
+    let pid = rt.pid.swap(0, Ordering::AcqRel);
+    if pid == 0 {
+        return;
+    }
+    let path = alloc::format!("{PROC_PATH}/{pid}");
+    if let Ok((_, _, prefix)) = vfs::client::locate(&path)
+        && prefix == PROC_PATH.len()
+    {
+        let _ = vfs::client::remove_file(&path);
+    }
+}
+
+/// This process's pid in `/proc`, or 0 if it is not registered there.
+pub fn pid() -> u32 {
+    crate::sys::runtime().map_or(0, |rt| rt.pid.load(Ordering::Acquire))
+}
+
+/// Starts the thread that serves the control channel, if the parent mounted one.
+fn start_control_thread() {
+    let Some(rt) = crate::sys::runtime() else {
+        return;
+    };
+    let serve = {
+        let c = rt.control.lock().unwrap_or_else(|e| e.into_inner());
+        c.as_ref().and_then(|h| h.try_clone().ok())
+    };
+    let Some(h) = serve else { return };
+    let t = crate::thread::Builder::new()
+        .name(String::from("control"))
+        .spawn(move || control_main(h));
+    if t.is_err() {
+        // No thread: the process cannot be killed, but runs; drop the channel so that a kill
+        // fails (CLOSED once the parent's end is the last) instead of waiting.
+        drop(rt.control.lock().ok().and_then(|mut c| c.take()));
+    }
+}
+
+/// Ends the control thread (a normal exit): it must not keep the process alive.
+fn end_control_thread(rt: &Runtime) {
+    let spare = rt.control.lock().ok().and_then(|mut c| c.take());
+    if let Some(h) = spare {
+        let _ = libeurali::call_send(&h, Message::Short(msgtype::CONTROL_END, 0, 0));
+    }
+}
+
+fn control_main(h: Handle) {
+    loop {
+        match libeurali::receive(&h) {
+            Ok(Message::Short(msgtype::SIGNAL, sig, _)) => killed(sig.min(127) as i32),
+            Ok(Message::Short(msgtype::CONTROL_END, _, _)) => return,
+            Ok(_) => {}
+            Err(libeurali::Error::RecvBlocking) => {
+                // A send_receive we do not serve now waits for a reply.
+                let _ = libeurali::send(&h, Message::Short(msgtype::ERROR_UNKNOWN_MESSAGE, 0, 0));
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+/// The process was killed with `sig`: signal our children, report `128 + sig`, doom every
+/// thread, end this one. Locks that a doomed thread may hold forever are only tried.
+fn killed(sig: i32) -> ! {
+    if let Some(rt) = crate::sys::runtime() {
+        rt.doomed.store(true, Ordering::Release);
+        let children = rt
+            .children
+            .try_lock()
+            .map(|mut c| core::mem::take(&mut *c))
+            .unwrap_or_default();
+        for (_, c) in children {
+            signal_handle(&c, sig as u64);
+        }
+        // Our output ends here: readers of it see EOF once the handles go.
+        if let Some(mut out) = rt.stdout.try_lock() {
+            out.buf.clear();
+            drop(out.handle.take());
+        }
+        if let Some(mut err) = rt.stderr.try_lock() {
+            drop(err.take());
+        }
+        let status = rt.status.lock().ok().and_then(|mut s| s.take());
+        if let Some(h) = status {
+            let _ = libeurali::call_send(
+                &h,
+                Message::Short(msgtype::EXIT_STATUS, (128 + sig) as u32 as u64, 0),
+            );
+        }
+        drop(rt.control.lock().ok().and_then(|mut c| c.take()));
+        unregister_process(&rt);
+    }
+    die()
+}
+
+/// Ends the calling thread of a doomed process (telling its joiner first).
+fn die() -> ! {
+    crate::sys::leave_thread(); // tells a joiner, on both backends
+
+    libeurali::exit_thread()
+}
+
+/// Where a killed process's threads end: a no-op unless the process was killed.
+pub fn checkpoint() {
+    if let Some(rt) = crate::sys::runtime() {
+        if rt.doomed.load(Ordering::Acquire) {
+            #[allow(clippy::drop_non_drop, dropping_references)]
+            drop(rt); // the host's Arc must not outlive this thread's stub context
+            die();
+        }
+    }
+}
+
+/// Whether this process was killed (its threads end at their next [`checkpoint`]).
+pub fn doomed() -> bool {
+    crate::sys::runtime().is_some_and(|rt| rt.doomed.load(Ordering::Acquire))
+}
+
+/// Sends `SIGNAL sig` on a child's control channel without ever waiting on a child that does
+/// not serve it: the send runs on a short-lived thread if the child is not receiving right now.
+pub(crate) fn signal_handle(h: &Arc<Handle>, sig: u64) {
+    let h = h.clone();
+    let msg = Message::Short(msgtype::SIGNAL, sig, 0);
+    let spawned = crate::thread::Builder::new()
+        .name(String::from("kill"))
+        .spawn(move || {
+            let _ = libeurali::call_send(&h, msg);
+        });
+    drop(spawned);
+}
+
+/// Remembers a child's control channel (so that a kill of this process reaches it too).
+pub(crate) fn add_child(id: u64, control: Arc<Handle>) {
+    if let Some(rt) = crate::sys::runtime() {
+        let mut c = rt.children.lock().unwrap_or_else(|e| e.into_inner());
+        c.push((id, control));
+    }
+}
+
+/// Forgets a child (it was waited for).
+pub(crate) fn remove_child(id: u64) {
+    if let Some(rt) = crate::sys::runtime() {
+        let mut c = rt.children.lock().unwrap_or_else(|e| e.into_inner());
+        c.retain(|(i, _)| *i != id);
+    }
+}
+
+/// Sleeps `us` microseconds in slices, ending the thread if the process is killed meanwhile.
+pub(crate) fn sleep(us: u64) {
+    const SLICE: u64 = 20_000;
+    let start = crate::sys::now_micros();
+    loop {
+        checkpoint();
+        let done = crate::sys::now_micros().saturating_sub(start);
+        if done >= us {
+            return;
+        }
+        crate::sys::sleep_micros((us - done).min(SLICE));
+    }
+}
+
+/// A READ of a terminal came back interrupted (Ctrl-C): if a kill of this process follows (the
+/// shell ends its foreground job), end here; otherwise the caller reads again. Waits up to
+/// half a second for the kill, so that a killed reader does not queue a new read at the
+/// terminal and take the next line typed for the shell.
+fn after_interrupt() {
+    let start = crate::sys::now_micros();
+    while crate::sys::now_micros().saturating_sub(start) < 500_000 {
+        checkpoint();
+        crate::sys::sleep_micros(5_000);
+    }
+    checkpoint();
 }
 
 /// A new handle to this process's standard input stream (`copy_rendezvous`), for a child to
@@ -284,6 +527,7 @@ impl core::fmt::Write for FixedBuf {
 }
 
 pub(crate) fn stdout_write(buf: &[u8]) -> io::Result<usize> {
+    checkpoint();
     let Some(rt) = crate::sys::runtime() else {
         return crate::sys::fallback_stdout(buf);
     };
@@ -337,6 +581,7 @@ fn write_all_handle(h: &Handle, mut data: &[u8]) -> io::Result<()> {
 }
 
 pub(crate) fn stderr_write(buf: &[u8]) -> io::Result<usize> {
+    checkpoint();
     let Some(rt) = crate::sys::runtime() else {
         return crate::sys::fallback_stderr(buf);
     };
@@ -374,18 +619,26 @@ fn stdin_refill(st: &mut StdinState) -> io::Result<()> {
     };
     st.buf.resize(4096, 0);
     st.pos = 0;
-    match stream::read(h, &mut st.buf) {
-        Ok(stream::ReadReply::Data(n)) => st.buf.truncate(n),
-        Ok(stream::ReadReply::Eof) => {
-            st.buf.clear();
-            st.eof = true;
+    loop {
+        match stream::read(h, &mut st.buf) {
+            Ok(stream::ReadReply::Data(n)) => st.buf.truncate(n),
+            Ok(stream::ReadReply::Eof) => {
+                st.buf.clear();
+                st.eof = true;
+            }
+            Ok(stream::ReadReply::Interrupted) => {
+                after_interrupt();
+                continue;
+            }
+            Err(e) => {
+                st.buf.clear();
+                checkpoint();
+                return Err(e.into());
+            }
         }
-        Err(e) => {
-            st.buf.clear();
-            return Err(e.into());
-        }
+        checkpoint();
+        return Ok(());
     }
-    Ok(())
 }
 
 pub(crate) fn stdin_read(out: &mut [u8]) -> io::Result<usize> {
@@ -434,12 +687,20 @@ pub(crate) fn stdin_byte_unbuffered() -> io::Result<Option<u8>> {
         return Ok(None);
     };
     let mut byte = [0u8];
-    match stream::read(h, &mut byte)? {
-        stream::ReadReply::Data(_) => Ok(Some(byte[0])),
-        stream::ReadReply::Eof => {
-            st.eof = true;
-            Ok(None)
-        }
+    loop {
+        let r = stream::read(h, &mut byte);
+        checkpoint();
+        return match r? {
+            stream::ReadReply::Data(_) => Ok(Some(byte[0])),
+            stream::ReadReply::Eof => {
+                st.eof = true;
+                Ok(None)
+            }
+            stream::ReadReply::Interrupted => {
+                after_interrupt();
+                continue;
+            }
+        };
     }
 }
 

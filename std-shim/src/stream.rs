@@ -41,7 +41,10 @@ impl StreamIo for crate::fs::File {
         Read::read(self, buf)
     }
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.write_all(data).map(|_| data.len())
+        // Each WRITE reaches the file before it is answered (File gathers small writes).
+        self.write_all(data)
+            .and_then(|_| self.flush())
+            .map(|_| data.len())
     }
 }
 

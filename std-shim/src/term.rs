@@ -23,6 +23,57 @@ pub fn set_stdin_raw(raw: bool) -> io::Result<()> {
     stream::set_raw(&h, raw).map_err(io::Error::from)
 }
 
+/// Interrupts (Ctrl-C) typed at the terminal behind standard input, as a receiver (eurali's
+/// stand-in for SIGINT; see `libeurali::proto::stream`).
+pub struct Interrupts {
+    rx: libeurali::Handle,
+    /// A second reference, kept so that [`Interrupts::wake`] can end a blocked [`Interrupts::wait`].
+    spare: libeurali::Handle,
+}
+
+impl Interrupts {
+    /// Subscribes to the terminal's interrupts; `Err` if standard input is not a terminal.
+    pub fn subscribe() -> io::Result<Interrupts> {
+        let h = crate::rt::stdin_handle().ok_or(io::Error::const_msg(
+            io::ErrorKind::Unsupported,
+            "no standard input",
+        ))?;
+        let (rx, tx) = libeurali::new_rendezvous()?;
+        let spare = rx.try_clone()?;
+        stream::subscribe_interrupts(&h, tx).map_err(io::Error::from)?;
+        Ok(Interrupts { rx, spare })
+    }
+
+    /// Blocks until Ctrl-C is typed (`true`) or [`Interrupts::wake`] is called or the terminal
+    /// is gone (`false`).
+    pub fn wait(&self) -> bool {
+        loop {
+            match libeurali::receive(&self.rx) {
+                Ok(libeurali::Message::Short(stream::TERM_INTERRUPT, _, _)) => return true,
+                Ok(libeurali::Message::Short(libeurali::msgtype::CONTROL_END, _, _)) => {
+                    return false;
+                }
+                Ok(_) => {}
+                Err(libeurali::Error::RecvBlocking) => {
+                    let _ = libeurali::send(
+                        &self.rx,
+                        libeurali::Message::Short(libeurali::msgtype::ERROR_UNKNOWN_MESSAGE, 0, 0),
+                    );
+                }
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Ends a [`Interrupts::wait`] blocked on another thread (it returns `false`).
+    pub fn wake(&self) {
+        let _ = libeurali::call_send(
+            &self.spare,
+            libeurali::Message::Short(libeurali::msgtype::CONTROL_END, 0, 0),
+        );
+    }
+}
+
 /// Reads a line without showing it (a password): at a terminal, in raw mode for the time of
 /// the line, with Backspace and Ctrl-U editing it, Enter ending it, Ctrl-D on an empty line
 /// ending the input and Ctrl-C abandoning the line (an `Interrupted` error); the terminal's mode

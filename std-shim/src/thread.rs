@@ -203,13 +203,16 @@ where
 
 /// Gives up the processor (the kernel's `yield`).
 pub fn yield_now() {
+    crate::rt::checkpoint();
     crate::sys::relax();
 }
 
 /// Sleeps at least `d`. The kernel has no timers: on the real kernel this yields until the clock
 /// passes the deadline.
+///
+/// A killed process's thread ends during the sleep (see [`crate::rt::checkpoint`]).
 pub fn sleep(d: Duration) {
-    crate::sys::sleep_micros(d.as_micros().min(u64::MAX as u128) as u64);
+    crate::rt::sleep(d.as_micros().min(u64::MAX as u128) as u64);
 }
 
 /// Whether the current thread is unwinding from a panic (never on the real kernel).

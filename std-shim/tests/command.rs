@@ -44,13 +44,30 @@ fn show_env() {
     shim::println!("vars={}", shim::env::vars().count());
 }
 
+/// `sleeper MS [nested]`: sleeps (in a child `sleeper` of its own when nested), prints "woke".
+fn sleeper() {
+    let args: Vec<String> = shim::env::args().collect();
+    let ms: u64 = args[1].parse().unwrap();
+    if args.get(2).is_some_and(|a| a == "nested") {
+        let s = Command::new("sleeper").arg(&args[1]).status().unwrap();
+        shim::println!("child ended: {s}");
+    } else {
+        shim::thread::sleep(core::time::Duration::from_millis(ms));
+    }
+    shim::println!("woke");
+}
+
 fn panicker() {
     panic!("child panics on purpose");
 }
 
-/// Dies without a status: the main thread ends itself behind the runtime's back.
-fn vanish() {
-    shim::println!("vanishing");
+/// Dies without a status: a program not built on std-shim's runtime (as upstream's are), which
+/// writes to its stdout (handle 1) and ends its only thread.
+fn vanish(_regs: libeurali::EntryRegisters) {
+    // Safety: handle 1 is the stdout this new process was given.
+    let out = unsafe { libeurali::Handle::from_raw(1) };
+    let _ = libeurali::proto::stream::write(&out, b"vanishing\n");
+    out.into_raw();
     libeurali::exit_thread();
 }
 
@@ -115,6 +132,7 @@ const CHILDREN: &[&str] = &[
     "both",
     "show_env",
     "panicker",
+    "sleeper",
     "vanish",
     "gen",
     "grep",
@@ -134,7 +152,8 @@ fn programs(
         shim::program_entry!("both", both),
         shim::program_entry!("show_env", show_env),
         shim::program_entry!("panicker", panicker),
-        shim::program_entry!("vanish", vanish),
+        shim::program_entry!("sleeper", sleeper),
+        ("vanish", vanish as fn(libeurali::EntryRegisters)),
         shim::program_entry!("gen", gen_numbers),
         shim::program_entry!("grep", grep),
         shim::program_entry!("count", count),
@@ -217,20 +236,26 @@ fn statuses_and_inherited_stdio() {
     // A panicking child: 101, its message on our stderr.
     let s = Command::new("panicker").status().unwrap();
     assert_eq!(s.code(), Some(101));
-    // kill is not something the kernel can do.
+    // kill: the child's runtime ends it (128 + 9); after the end, kill is a harmless Ok.
     let mut c = Command::new("exit_with").spawn().unwrap();
-    let e = c.kill().unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Unsupported);
-    assert!(
-        e.to_string().contains("no way to end another process"),
-        "{e}"
-    );
     assert!(c.id() > 0);
     assert!(c.wait().unwrap().success());
     assert!(
         c.wait().unwrap().success(),
         "wait twice gives the same status"
     );
+    c.kill().unwrap();
+    let mut c = Command::new("sleeper").arg("60000").spawn().unwrap();
+    c.kill().unwrap();
+    assert_eq!(c.wait().unwrap().code(), Some(137));
+    // A killed child's children are killed too; a Killer works from another thread.
+    let mut c = Command::new("sleeper").args(["60000", "nested"]).spawn().unwrap();
+    let k = c.killer();
+    shim::thread::spawn(move || {
+        shim::thread::sleep(core::time::Duration::from_millis(50));
+        k.signal(shim::process::SIGINT);
+    });
+    assert_eq!(c.wait().unwrap().code(), Some(130));
 }
 
 #[test]
@@ -412,13 +437,22 @@ fn env_cwd_and_lookup() {
         Command::new("mine").arg("9").status().unwrap().code(),
         Some(9)
     );
-    // Not a program.
-    shim::fs::write("/bin/junk", "no").unwrap();
+    // Not a program (binary junk, or too short for the kernel's magic check).
+    shim::fs::write("/bin/junk", b"\x00\xde\xad\xbe\xef").unwrap();
     let e = Command::new("junk").spawn().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidData);
-    shim::fs::write("/bin/junk", "neither is this").unwrap();
-    let e = Command::new("junk").spawn().unwrap_err();
-    assert!(e.to_string().contains("cannot start /bin/junk"), "{e}");
+    assert!(e.to_string().contains("not a program"), "{e}");
+    // A `#!` script runs its interpreter with its argument, its path and the arguments.
+    shim::fs::write("/bin/script", "#!/bin/exit_with 5\nignored\n").unwrap();
+    let s = Command::new("script").arg("more").status().unwrap();
+    assert_eq!(s.code(), Some(5));
+    shim::fs::write("/bin/script", "#!/bin/missing\n").unwrap();
+    let e = Command::new("script").spawn().unwrap_err();
+    assert!(e.to_string().contains("bad interpreter /bin/missing"), "{e}");
+    // Other text is a shell script (as execvp has it): here there is no /bin/sh.
+    shim::fs::write("/bin/script", "echo hi\n").unwrap();
+    let e = Command::new("script").spawn().unwrap_err();
+    assert!(e.to_string().contains("bad interpreter /bin/sh"), "{e}");
     // Too much to pass.
     let e = Command::new("upcase")
         .arg("x".repeat(5000))

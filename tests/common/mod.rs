@@ -7,10 +7,6 @@ use eurali_std as shim;
 use kernel_stub::Kernel;
 use kernel_stub::boot::run_captured;
 
-const TOOLS: &[&str] = &[
-    "cat", "ls", "wc", "grep", "sort", "uniq", "head", "tail", "mkdir", "rmdir", "rm", "touch",
-    "cp", "mv", "tee", "true", "false", "echo",
-];
 
 /// The booting program: ramdisk, /bin, then `sh -c "$SCRIPT"` with our stdio; exits with its status.
 fn boot_shell() {
@@ -21,10 +17,10 @@ fn boot_shell() {
     libeurali::mount("/", c).unwrap();
     shim::fs::create_dir_all("/bin").unwrap();
     shim::fs::create_dir_all("/tmp").unwrap();
-    for t in TOOLS {
-        let image = if *t == "echo" { "echo" } else { "coreutils" };
-        shim::fs::write(format!("/bin/{t}"), Kernel::program_image(image)).unwrap();
+    for (t, _) in coreutils::TOOLS {
+        shim::fs::write(format!("/bin/{t}"), Kernel::program_image("coreutils")).unwrap();
     }
+    shim::fs::write("/bin/echo", Kernel::program_image("echo")).unwrap();
     shim::fs::write("/bin/sh", Kernel::program_image("sh")).unwrap();
     let script = shim::env::args().nth(1).unwrap_or_default();
     shim::env::set_current_dir("/tmp").unwrap();

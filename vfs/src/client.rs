@@ -170,9 +170,65 @@ pub fn rename(from: &str, to: &str) -> Result<(), FsError> {
     }
 }
 
-/// Metadata of the resolved `path` (opens it for reading and closes it).
+/// Metadata of the resolved `path` (opens it for reading and closes it). A path above mount
+/// points that no server holds (`/` or `/home` of a user's namespace that mounts only
+/// `/home/user`, `/bin`...) is a read-only directory, as the mount table implies.
 pub fn stat(path: &str) -> Result<Meta, FsError> {
-    open(path, flags::READ).map(|(_, m)| m)
+    match open(path, flags::READ) {
+        Err(FsError::NotFound) if !mount_children(path).is_empty() => Ok(Meta {
+            kind: Kind::Dir,
+            len: 0,
+            readonly: true,
+        }),
+        r => r.map(|(_, m)| m),
+    }
+}
+
+/// The names directly below the resolved directory `dir` that are mount points or lead to
+/// them (`/dev` has `console` if `/dev/console` is mounted), sorted.
+pub fn mount_children(dir: &str) -> Vec<String> {
+    let Ok(mounts) = libeurali::list_mounts() else {
+        return Vec::new();
+    };
+    let base = dir.trim_end_matches('/');
+    let mut names: Vec<String> = mounts
+        .iter()
+        .filter_map(|m| {
+            let rest = m.strip_prefix(base)?.strip_prefix('/')?;
+            let name = rest.split('/').next()?;
+            (!name.is_empty()).then(|| String::from(name))
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The listing of the resolved directory `dir`: what its server holds, with the mount points
+/// below it added (a mount hides a server's entry of the same name, as it does for opens).
+/// `None` when no server holds `dir` and no mount lies below it.
+pub fn list_with_mounts(
+    dir: &str,
+    served: Result<Vec<Entry>, FsError>,
+) -> Result<Vec<Entry>, FsError> {
+    let extra = mount_children(dir);
+    let mut entries = match served {
+        Ok(e) => e,
+        Err(FsError::NotFound) if !extra.is_empty() => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let base = dir.trim_end_matches('/');
+    for name in extra {
+        let child = alloc::format!("{base}/{name}");
+        let (kind, len) = match open(&child, flags::READ) {
+            Ok((_, m)) => (m.kind, m.len),
+            Err(_) => (Kind::Dir, 0),
+        };
+        entries.retain(|e| e.name != name);
+        entries.push(Entry { name, kind, len });
+    }
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(entries)
 }
 
 /// Opens the subtree at the resolved `path` as a mount-protocol handle (what `bind` mounts).

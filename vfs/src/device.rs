@@ -139,9 +139,13 @@ impl Device for Console {
         let Some(h) = input.as_ref() else {
             return Ok(0);
         };
-        match stream::read(h, buf)? {
-            stream::ReadReply::Data(n) => Ok(n),
-            stream::ReadReply::Eof => Ok(0),
+        loop {
+            match stream::read(h, buf)? {
+                stream::ReadReply::Data(n) => return Ok(n),
+                stream::ReadReply::Eof => return Ok(0),
+                // Ctrl-C at the console: the reader that mattered was told; read on.
+                stream::ReadReply::Interrupted => {}
+            }
         }
     }
 

@@ -29,6 +29,7 @@ pub mod device;
 pub mod image;
 pub mod ns;
 pub mod path;
+pub mod procfs;
 pub mod proto;
 pub mod ramdisk;
 pub mod server;

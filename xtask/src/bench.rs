@@ -36,6 +36,11 @@ pub const BENCHES: &[Bench] = &[
         about: "std-shim fs on a ramdisk on the stub vs std on tmpfs: 16 MiB write/read, small files",
         run: || cargo_bench("eurali-std", "fs"),
     },
+    Bench {
+        name: "kibi",
+        about: "edit (kibi on std-shim) on the stub vs upstream kibi on Linux: open+save 50k lines",
+        run: || cargo_bench("eurali", "kibi"),
+    },
 ];
 
 /// Runs the benchmark `name`; without a known name, lists the benchmarks.

@@ -87,8 +87,9 @@ impl Write for SharedSink {
 }
 
 /// The console's line discipline, for a host terminal in raw mode: cooked (echo, Backspace,
-/// Ctrl-U, whole lines, Ctrl-D on an empty line = EOF, Ctrl-C shuts the system down) until a
-/// program asks for raw mode (`TERM_SET`), then keys as they come (Ctrl-C included).
+/// Ctrl-U, whole lines, Ctrl-D on an empty line = EOF, Ctrl-C an interrupt: the typed line and
+/// what was not read yet are dropped) until a program asks for raw mode (`TERM_SET`), then keys
+/// as they come (Ctrl-C included).
 #[derive(Default)]
 pub struct LineDiscipline {
     raw: bool,
@@ -98,7 +99,7 @@ pub struct LineDiscipline {
     eof: bool,
     /// Inside an escape sequence (dropped in cooked mode): 1 after ESC, 2 inside CSI.
     esc: u8,
-    /// Ctrl-C typed in cooked mode (there is no job control yet to interrupt a job with).
+    /// Ctrl-C typed in cooked mode, not yet handled by the server.
     pub interrupted: bool,
 }
 
@@ -138,7 +139,12 @@ impl LineDiscipline {
                         echo.extend_from_slice(b"\x08 \x08");
                     }
                 }
-                0x03 => self.interrupted = true,
+                0x03 => {
+                    self.line.clear();
+                    self.ready.clear();
+                    self.interrupted = true;
+                    echo.extend_from_slice(b"^C\r\n");
+                }
                 0x04 => {
                     if self.line.is_empty() {
                         self.eof = true;
@@ -211,69 +217,149 @@ fn window_size() -> (u16, u16) {
     (24, 80)
 }
 
+/// What the terminal's key reader and its server share.
+#[derive(Default)]
+struct TermState {
+    ld: LineDiscipline,
+    /// The host input ended.
+    at_end: bool,
+    /// Counts Ctrl-C interrupts: a READ waiting when it changes is answered INTERRUPTED.
+    interrupts: u64,
+    /// Handles subscribed to interrupts (TERM_NOTIFY).
+    subscribers: Vec<Handle>,
+    /// READs waiting for input now.
+    readers: usize,
+}
+
+type Shared = std::sync::Arc<(std::sync::Mutex<TermState>, std::sync::Condvar)>;
+
+fn lock(s: &Shared) -> std::sync::MutexGuard<'_, TermState> {
+    s.0.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Serves a terminal's input on `h`: the host terminal is in raw mode and `echo` is its output;
-/// cooked or raw as programs ask (see [`LineDiscipline`]).
-pub fn serve_terminal_input(h: &Handle, mut source: impl Read, mut echo: impl Write) {
-    let mut ld = LineDiscipline::default();
-    let mut at_end = false;
-    let mut buf = vec![0u8; 4096];
+/// cooked or raw as programs ask (see [`LineDiscipline`]). Keys are read all the time by a
+/// reader thread (so that Ctrl-C is seen while nobody reads); in cooked mode Ctrl-C answers the
+/// waiting READ with INTERRUPTED and notifies the subscribers (`TERM_NOTIFY`, the shell); with
+/// no subscriber left, Ctrl-C shuts the system down (what else could stop a runaway program
+/// started without a shell).
+pub fn serve_terminal_input(
+    h: &Handle,
+    source: impl Read + Send + 'static,
+    echo: impl Write + Send + 'static,
+) {
+    let shared: Shared = Default::default();
+    let reader = shared.clone();
+    if crate::boot::spawn_stub_thread(move || read_keys(reader, source, echo)).is_err() {
+        return;
+    }
     loop {
         let Ok(m) = receive(h) else { return };
-        let reply = if let Some(t) = stream::term_request(&m) {
-            match t {
-                stream::TermRequest::Get => {
-                    let (rows, cols) = window_size();
-                    stream::TermInfo {
-                        raw: ld.raw(),
-                        rows,
-                        cols,
-                    }
-                    .reply()
+        let reply = match stream::term_request(m) {
+            Ok(stream::TermRequest::Get) => {
+                let (rows, cols) = window_size();
+                stream::TermInfo {
+                    raw: lock(&shared).ld.raw(),
+                    rows,
+                    cols,
                 }
-                stream::TermRequest::SetRaw(r) => {
-                    ld.set_raw(r);
-                    libeurali::Message::Short(libeurali::msgtype::OK, 0, 0)
-                }
+                .reply()
             }
-        } else {
-            match stream::parse_request(m) {
-                Request::Read(max) => loop {
-                    if ld.take_eof() {
-                        break stream::eof_reply();
-                    }
-                    if let Some(data) = ld.take(max) {
-                        break stream::data_reply(&data).unwrap_or_else(stream::error_reply);
-                    }
-                    if at_end {
-                        break stream::eof_reply();
-                    }
-                    match source.read(&mut buf) {
-                        Ok(0) | Err(_) => {
-                            at_end = true;
-                            ld.flush_partial();
+            Ok(stream::TermRequest::SetRaw(r)) => {
+                lock(&shared).ld.set_raw(r);
+                shared.1.notify_all();
+                libeurali::Message::Short(libeurali::msgtype::OK, 0, 0)
+            }
+            Ok(stream::TermRequest::Notify(sub)) => {
+                lock(&shared).subscribers.push(sub);
+                shared.1.notify_all();
+                libeurali::Message::Short(libeurali::msgtype::OK, 0, 0)
+            }
+            Err(m) => match stream::parse_request(m) {
+                Request::Read(max) => {
+                    let mut st = lock(&shared);
+                    let seen = st.interrupts;
+                    st.readers += 1;
+                    shared.1.notify_all();
+                    let reply = loop {
+                        if st.interrupts != seen {
+                            break stream::interrupted_reply();
                         }
-                        Ok(n) => {
-                            let e = ld.input(&buf[..n]);
-                            if !e.is_empty() {
-                                let _ = echo.write_all(&e).and_then(|_| echo.flush());
-                            }
-                            if ld.interrupted {
-                                // Cooked mode: a program that does not handle keys itself is
-                                // running. With no job control to stop it, Ctrl-C ends the
-                                // system, as the hosted console always did. In raw mode the
-                                // program gets the byte (the shell drops the line).
-                                crate::devices::terminal::restore();
-                                eprintln!("\r\neurali: Ctrl-C: system shut down");
-                                std::process::exit(130);
-                            }
+                        if st.ld.take_eof() {
+                            break stream::eof_reply();
                         }
-                    }
-                },
+                        if let Some(data) = st.ld.take(max) {
+                            break stream::data_reply(&data).unwrap_or_else(stream::error_reply);
+                        }
+                        if st.at_end {
+                            break stream::eof_reply();
+                        }
+                        st = shared.1.wait(st).unwrap_or_else(|e| e.into_inner());
+                    };
+                    st.readers -= 1;
+                    reply
+                }
                 Request::Write(_) => stream::error_reply(Error::NotImplemented),
                 Request::Unknown(_) => stream::unknown_reply(),
-            }
+            },
         };
         let _ = send(h, reply);
+    }
+}
+
+/// The key reader: feeds the line discipline, echoes, and delivers interrupts. It reads the
+/// host while a READ waits or someone (a shell) listens for Ctrl-C: keys typed ahead with
+/// nobody at the terminal are left for the program that reads next, in the mode it chooses
+/// (a password typed before the prompt switched to raw mode is not echoed).
+fn read_keys(shared: Shared, mut source: impl Read, mut echo: impl Write) {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        {
+            let mut st = lock(&shared);
+            while st.readers == 0 && st.subscribers.is_empty() {
+                st = shared.1.wait(st).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+        let n = match source.read(&mut buf) {
+            Ok(0) | Err(_) => {
+                let mut st = lock(&shared);
+                st.at_end = true;
+                st.ld.flush_partial();
+                shared.1.notify_all();
+                return;
+            }
+            Ok(n) => n,
+        };
+        let (e, subscribers) = {
+            let mut st = lock(&shared);
+            let e = st.ld.input(&buf[..n]);
+            let subs = if std::mem::take(&mut st.ld.interrupted) {
+                st.interrupts += 1;
+                Some(std::mem::take(&mut st.subscribers))
+            } else {
+                None
+            };
+            (e, subs)
+        };
+        shared.1.notify_all();
+        if !e.is_empty() {
+            let _ = echo.write_all(&e).and_then(|_| echo.flush());
+        }
+        let Some(subs) = subscribers else { continue };
+        // Tell the subscribers; keep those that are still there.
+        let mut alive = Vec::new();
+        for sub in subs {
+            let m = libeurali::Message::Short(stream::TERM_INTERRUPT, 0, 0);
+            if libeurali::call_send(&sub, m).is_ok() {
+                alive.push(sub);
+            }
+        }
+        if alive.is_empty() {
+            crate::devices::terminal::restore();
+            eprintln!("\r\neurali: Ctrl-C with no shell to interrupt a job: system shut down");
+            std::process::exit(130);
+        }
+        lock(&shared).subscribers.extend(alive);
     }
 }
 

@@ -15,6 +15,15 @@
 //! |---|---|---|
 //! | `Short(TERM_GET, 0, 0)` | `Short(TERM_INFO, flags, rows << 16 \| cols)`; flags bit 0 = raw mode | yes |
 //! | `Short(TERM_SET, raw (0/1), 0)` | `Short(OK, 0, 0)` | yes |
+//! | `Long(TERM_NOTIFY, handle, 0)`: subscribe `handle` to interrupts | `Short(OK, 0, 0)` | no |
+//!
+//! Interrupts (eurali's Ctrl-C; the kernel has no signals): in cooked mode, Ctrl-C discards the
+//! line being typed, echoes `^C`, answers every READ waiting at that moment with
+//! `Short(INTERRUPTED, 0, 0)` (the reader retries, or ends if it was killed meanwhile), and sends
+//! `Short(TERM_INTERRUPT, 0, 0)` on every subscribed handle. A shell subscribes once and, on that
+//! message, ends its foreground job through the job's control channels (std-shim's
+//! `process::Child::kill`). A subscriber that is gone (the send fails) is dropped. In raw mode
+//! Ctrl-C is just the byte 0x03.
 //!
 //! A console starts cooked: it echoes what is typed, lets the line be edited (Backspace, Ctrl-U)
 //! and answers READ with whole lines; Ctrl-D on an empty line is EOF. Raw: every key's bytes as
@@ -42,6 +51,12 @@ pub const TERM_GET: u64 = 0x1002;
 pub const TERM_INFO: u64 = 0x1003;
 /// Terminal control: raw (1) or cooked (0).
 pub const TERM_SET: u64 = 0x1004;
+/// A READ was interrupted by Ctrl-C (a reply to READ; the reader may retry).
+pub const INTERRUPTED: u64 = 0x1005;
+/// Terminal control: subscribe the handle in the message to interrupts.
+pub const TERM_NOTIFY: u64 = 0x1006;
+/// Sent by a terminal on each subscribed handle when Ctrl-C is typed in cooked mode.
+pub const TERM_INTERRUPT: u64 = 0x1007;
 
 /// What a console says about itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,19 +98,37 @@ pub fn set_raw(h: &Handle, raw: bool) -> Result<(), Error> {
     }
 }
 
+/// Client side: subscribes `notify` to the interrupts of the terminal behind `h` (see the
+/// module documentation); the terminal keeps the handle.
+pub fn subscribe_interrupts(h: &Handle, notify: Handle) -> Result<(), Error> {
+    match rcall(
+        h,
+        Message::Long(TERM_NOTIFY, Word::Handle(notify), Word::Value(0)),
+    )?
+    .values()
+    {
+        (msgtype::OK, _, _) => Ok(()),
+        (msgtype::ERROR, code, _) => Err(error_from(code)),
+        _ => Err(Error::NotImplemented),
+    }
+}
+
 /// A terminal-control request, for servers that are terminals (check before [`parse_request`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum TermRequest {
     Get,
     SetRaw(bool),
+    /// Subscribe this handle to interrupts.
+    Notify(Handle),
 }
 
-/// Server side: the terminal-control request `m` is, if it is one.
-pub fn term_request(m: &Message) -> Option<TermRequest> {
+/// Server side: the terminal-control request `m` is, or `m` back if it is none.
+pub fn term_request(m: Message) -> core::result::Result<TermRequest, Message> {
     match m {
-        Message::Short(TERM_GET, _, _) => Some(TermRequest::Get),
-        Message::Short(TERM_SET, raw, _) => Some(TermRequest::SetRaw(*raw != 0)),
-        _ => None,
+        Message::Short(TERM_GET, _, _) => Ok(TermRequest::Get),
+        Message::Short(TERM_SET, raw, _) => Ok(TermRequest::SetRaw(raw != 0)),
+        Message::Long(TERM_NOTIFY, Word::Handle(h), _) => Ok(TermRequest::Notify(h)),
+        other => Err(other),
     }
 }
 
@@ -107,6 +140,8 @@ pub const MAX_TRANSFER: usize = 64 * 1024;
 pub enum ReadReply {
     Data(usize),
     Eof,
+    /// Ctrl-C at a terminal: nothing was read; the reader may retry.
+    Interrupted,
 }
 
 /// Client side: writes up to [`MAX_TRANSFER`] bytes of `buf` in one request; returns how many
@@ -147,6 +182,7 @@ pub fn read(h: &Handle, buf: &mut [u8]) -> Result<ReadReply, Error> {
             Ok(ReadReply::Data(n as usize))
         }
         Message::Short(EOF, _, _) => Ok(ReadReply::Eof),
+        Message::Short(INTERRUPTED, _, _) => Ok(ReadReply::Interrupted),
         Message::Short(msgtype::ERROR, code, _) => Err(error_from(code)),
         _ => Err(Error::Param),
     }
@@ -199,6 +235,11 @@ pub fn data_reply(data: &[u8]) -> Result<Message, Error> {
 /// Server side: EOF reply.
 pub const fn eof_reply() -> Message {
     Message::Short(EOF, 0, 0)
+}
+
+/// Server side: a READ interrupted by Ctrl-C.
+pub const fn interrupted_reply() -> Message {
+    Message::Short(INTERRUPTED, 0, 0)
 }
 
 /// Server side: the reply to an accepted WRITE.

@@ -8,6 +8,7 @@
 use std::io::{BufRead, Write};
 
 mod files;
+mod printf;
 mod text;
 mod util;
 
@@ -20,6 +21,7 @@ pub struct Io<'a> {
 
 /// The tools and what they do, for `coreutils --help` and the shell's `help`.
 pub const TOOLS: &[(&str, &str)] = &[
+    ("basename", "basename PATH [SUFFIX]: the last component of PATH"),
     (
         "cat",
         "cat [-n] [FILE...]: concatenate files (or stdin) to stdout",
@@ -28,7 +30,9 @@ pub const TOOLS: &[(&str, &str)] = &[
         "cp",
         "cp [-r] SRC... DEST: copy files (and directories with -r)",
     ),
+    ("clear", "clear: clear the terminal screen"),
     ("date", "date: time since boot (eurali has no wall clock)"),
+    ("dirname", "dirname PATH: PATH without its last component"),
     ("env", "env: print the environment"),
     ("false", "false: exit with status 1"),
     (
@@ -47,7 +51,13 @@ pub const TOOLS: &[(&str, &str)] = &[
         "rm",
         "rm [-r] [-f] PATH...: remove files (and directories with -r)",
     ),
+    ("ps", "ps: the processes in /proc (pid, user, running time, command)"),
+    (
+        "printf",
+        "printf FORMAT [ARG...]: formatted output (%s %b %c %d %u %o %x %f %e %g, escapes)",
+    ),
     ("rmdir", "rmdir DIR...: remove empty directories"),
+    ("seq", "seq [FIRST [STEP]] LAST: count from FIRST (1) to LAST"),
     ("sleep", "sleep SECONDS: wait (fractions allowed)"),
     ("sort", "sort [-r] [-n] [-u] [FILE...]: sort lines"),
     ("tail", "tail [-n N] [FILE...]: last N lines (default 10)"),
@@ -95,6 +105,76 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
             0
         }
         "sleep" => text::sleep(args, io),
+        "printf" => printf::printf(args, io),
+        "ps" => ps(args, io),
+        "clear" => {
+            let _ = io.stdout.write_all(b"\x1b[H\x1b[2J");
+            0
+        }
+        "basename" => match args {
+            [p] | [p, _] => {
+                let t = p.trim_end_matches('/');
+                let mut base = if t.is_empty() && !p.is_empty() {
+                    "/"
+                } else {
+                    t.rsplit('/').next().unwrap_or(t)
+                };
+                if let [_, suffix] = args
+                    && base != suffix.as_str()
+                    && let Some(b) = base.strip_suffix(suffix.as_str())
+                {
+                    base = b;
+                }
+                let _ = writeln!(io.stdout, "{base}");
+                0
+            }
+            _ => {
+                let _ = writeln!(io.stderr, "basename: usage: basename PATH [SUFFIX]");
+                1
+            }
+        },
+        "dirname" => match args {
+            [p] => {
+                let t = p.trim_end_matches('/');
+                let dir = match t.rfind('/') {
+                    _ if t.is_empty() && p.starts_with('/') => "/",
+                    Some(i) => match t[..i].trim_end_matches('/') {
+                        "" => "/",
+                        d => d,
+                    },
+                    None => ".",
+                };
+                let _ = writeln!(io.stdout, "{dir}");
+                0
+            }
+            _ => {
+                let _ = writeln!(io.stderr, "dirname: usage: dirname PATH");
+                1
+            }
+        },
+        "seq" => {
+            let nums: Result<Vec<i64>, _> = args.iter().map(|a| a.parse::<i64>()).collect();
+            let (first, step, last) = match nums.as_deref() {
+                Ok([l]) => (1, 1, *l),
+                Ok([f, l]) => (*f, 1, *l),
+                Ok([f, s, l]) if *s != 0 => (*f, *s, *l),
+                _ => {
+                    let _ = writeln!(
+                        io.stderr,
+                        "seq: usage: seq [FIRST [STEP]] LAST (integers, STEP not 0)"
+                    );
+                    return 1;
+                }
+            };
+            let mut i = first;
+            while (step > 0 && i <= last) || (step < 0 && i >= last) {
+                if writeln!(io.stdout, "{i}").is_err() {
+                    return 1;
+                }
+                i += step;
+            }
+            0
+        }
         "uptime" | "date" => {
             let s = util::uptime_secs();
             let _ = writeln!(
@@ -114,6 +194,43 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
             127
         }
     }
+}
+
+/// `ps`: the process table every program registers in (`/proc`, see `vfs::procfs`).
+fn ps(args: &[String], io: &mut Io) -> i32 {
+    if !args.is_empty() {
+        let _ = writeln!(io.stderr, "ps: usage: ps (no options)");
+        return 2;
+    }
+    let dir = match std::fs::read_dir("/proc") {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "ps: /proc: {e} (no process table here)");
+            return 1;
+        }
+    };
+    let mut procs: Vec<vfs::procfs::ProcInfo> = dir
+        .filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .filter_map(|t| vfs::procfs::parse_line(&t))
+        .collect();
+    procs.sort_by_key(|p| p.pid);
+    let now = std::time::uptime().as_micros() as u64;
+    let _ = writeln!(io.stdout, "{:>5} {:<8} {:>8} CMD", "PID", "USER", "TIME");
+    for p in procs {
+        let s = now.saturating_sub(p.start_us) / 1_000_000;
+        let _ = writeln!(
+            io.stdout,
+            "{:>5} {:<8} {:>02}:{:02}:{:02} {}",
+            p.pid,
+            if p.user.is_empty() { "-" } else { &p.user },
+            s / 3600,
+            s / 60 % 60,
+            s % 60,
+            p.cmd
+        );
+    }
+    0
 }
 
 pub fn main() {

@@ -25,6 +25,10 @@ pub const COLS: usize = 80;
 pub struct Vt {
     pub term: Terminal,
     pub ld: LineDiscipline,
+    /// Ctrl-C interrupts so far (a READ waiting across a change is answered INTERRUPTED).
+    interrupts: u64,
+    /// Handles subscribed to interrupts (`TERM_NOTIFY`: a shell).
+    subscribers: Vec<libeurali::Handle>,
 }
 
 /// What a READ gets now.
@@ -41,6 +45,8 @@ pub struct Consoles<D: Display, P: PortIo> {
     shown: Vec<u16>,
     serial: Option<(Uart, P)>,
     filter: ReportFilter,
+    /// Interrupted terminals' subscribers, to be told (outside the lock: a send may block).
+    to_notify: Vec<(usize, Vec<libeurali::Handle>)>,
 }
 
 impl<D: Display, P: PortIo> Consoles<D, P> {
@@ -50,6 +56,8 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
             .map(|_| Vt {
                 term: Terminal::new(ROWS, COLS),
                 ld: LineDiscipline::default(),
+                interrupts: 0,
+                subscribers: Vec::new(),
             })
             .collect();
         let mut c = Consoles {
@@ -59,6 +67,7 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
             shown: Vec::new(),
             serial,
             filter: ReportFilter::default(),
+            to_notify: Vec::new(),
         };
         c.redraw(true);
         c
@@ -124,10 +133,36 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
     }
 
     fn typed(&mut self, vt: usize, bytes: &[u8]) {
-        let echo = self.vts[vt].ld.input(bytes);
+        let v = &mut self.vts[vt];
+        let echo = v.ld.input(bytes);
+        if v.ld.take_interrupted() {
+            v.interrupts += 1;
+            let subs = core::mem::take(&mut v.subscribers);
+            if !subs.is_empty() {
+                self.to_notify.push((vt, subs));
+            }
+        }
         if !echo.is_empty() {
             self.output(vt, &echo);
         }
+    }
+
+    /// Interrupts so far on terminal `vt`.
+    pub fn interrupts(&self, vt: usize) -> u64 {
+        self.vts.get(vt).map_or(0, |v| v.interrupts)
+    }
+
+    /// Subscribes `h` to terminal `vt`'s interrupts.
+    pub fn subscribe(&mut self, vt: usize, h: libeurali::Handle) {
+        if let Some(v) = self.vts.get_mut(vt) {
+            v.subscribers.push(h);
+        }
+    }
+
+    /// The subscribers of terminals interrupted since the last call, taken out: the caller tells
+    /// them (`TERM_INTERRUPT`) and gives back, with [`Consoles::subscribe`], those still there.
+    pub fn take_notifications(&mut self) -> Vec<(usize, Vec<libeurali::Handle>)> {
+        core::mem::take(&mut self.to_notify)
     }
 
     /// Serves a READ of at most `max` bytes on terminal `vt`: `None` if nothing is ready (the

@@ -99,8 +99,10 @@ where
                 for i in inputs {
                     c.key(i);
                 }
+                let notes = c.take_notifications();
                 drop(c);
                 wake_all(&self.wakes);
+                self.notify(notes);
             }
             libeurali::await_interrupt();
         }
@@ -123,9 +125,33 @@ where
             return false;
         }
         c.serial_input(&got);
+        let notes = c.take_notifications();
         drop(c);
         wake_all(&self.wakes);
+        self.notify(notes);
         true
+    }
+
+    /// Tells interrupted terminals' subscribers (`TERM_INTERRUPT`) on a thread of its own, so
+    /// that a subscriber slow to receive never holds up the keyboard; those still there are
+    /// subscribed again.
+    pub fn notify(&self, notes: Vec<(usize, Vec<Handle>)>) {
+        if notes.is_empty() {
+            return;
+        }
+        let consoles = self.consoles.clone();
+        let r = libeurali::spawn_fn(move || {
+            for (vt, subs) in notes {
+                for sub in subs {
+                    let m = Message::Short(stream::TERM_INTERRUPT, 0, 0);
+                    if libeurali::call_send(&sub, m).is_ok() {
+                        lock(&consoles).subscribe(vt, sub);
+                    }
+                }
+            }
+        });
+        // Without a thread the subscribers are dropped: the interrupt still ends the READ.
+        let _ = r;
     }
 }
 
@@ -137,34 +163,43 @@ fn serve_input<D: Display, P: PortIo>(
 ) {
     loop {
         let Ok(m) = receive(h) else { return };
-        let reply = if let Some(t) = stream::term_request(&m) {
-            match t {
-                stream::TermRequest::Get => stream::TermInfo {
-                    raw: lock(c).raw(vt),
-                    rows: ROWS as u16,
-                    cols: COLS as u16,
-                }
-                .reply(),
-                stream::TermRequest::SetRaw(r) => {
-                    lock(c).set_raw(vt, r);
-                    Message::Short(msgtype::OK, 0, 0)
-                }
+        let reply = match stream::term_request(m) {
+            Ok(stream::TermRequest::Get) => stream::TermInfo {
+                raw: lock(c).raw(vt),
+                rows: ROWS as u16,
+                cols: COLS as u16,
             }
-        } else {
-            match stream::parse_request(m) {
-                stream::Request::Read(max) => loop {
-                    let got = lock(c).read(vt, max);
-                    match got {
-                        Some(ReadOut::Data(d)) => {
-                            break stream::data_reply(&d).unwrap_or_else(stream::error_reply);
+            .reply(),
+            Ok(stream::TermRequest::SetRaw(r)) => {
+                lock(c).set_raw(vt, r);
+                Message::Short(msgtype::OK, 0, 0)
+            }
+            Ok(stream::TermRequest::Notify(h)) => {
+                lock(c).subscribe(vt, h);
+                Message::Short(msgtype::OK, 0, 0)
+            }
+            Err(m) => match stream::parse_request(m) {
+                stream::Request::Read(max) => {
+                    let seen = lock(c).interrupts(vt);
+                    loop {
+                        let mut g = lock(c);
+                        if g.interrupts(vt) != seen {
+                            break stream::interrupted_reply();
                         }
-                        Some(ReadOut::Eof) => break stream::eof_reply(),
-                        None => wakes[vt].wait(),
+                        let got = g.read(vt, max);
+                        drop(g);
+                        match got {
+                            Some(ReadOut::Data(d)) => {
+                                break stream::data_reply(&d).unwrap_or_else(stream::error_reply);
+                            }
+                            Some(ReadOut::Eof) => break stream::eof_reply(),
+                            None => wakes[vt].wait(),
+                        }
                     }
-                },
+                }
                 stream::Request::Write(_) => stream::error_reply(Error::NotImplemented),
                 stream::Request::Unknown(_) => stream::unknown_reply(),
-            }
+            },
         };
         let _ = send(h, reply);
     }
@@ -187,10 +222,10 @@ fn serve_output<D: Display, P: PortIo>(
                 stream::ok_reply(data.len())
             }
             stream::Request::Read(_) => stream::error_reply(Error::NotImplemented),
-            stream::Request::Unknown(m) => match stream::term_request(&m) {
-                // The terminal requests belong to the input stream; answer them here too, so a
-                // program asking its stdout learns it is a terminal.
-                Some(stream::TermRequest::Get) => stream::TermInfo {
+            stream::Request::Unknown(m) => match stream::term_request(m) {
+                // The terminal requests belong to the input stream; answer TERM_GET here too,
+                // so a program asking its stdout learns it is a terminal.
+                Ok(stream::TermRequest::Get) => stream::TermInfo {
                     raw: lock(c).raw(vt),
                     rows: ROWS as u16,
                     cols: COLS as u16,

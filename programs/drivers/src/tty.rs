@@ -1,8 +1,10 @@
 //! A console's line discipline, as the stub's host console has it (docs/protocols.md,
 //! "Console"): cooked until a program asks for raw mode — typed characters are echoed, Backspace
 //! and Ctrl-U edit the line, Enter makes it readable, Ctrl-D on an empty line is an end of file
-//! (once), escape sequences (cursor keys) are dropped, Ctrl-C abandons the line (there is no job
-//! control to interrupt) — and in raw mode every byte is readable as it comes, unechoed.
+//! (once), escape sequences (cursor keys) are dropped, Ctrl-C drops the typed line and unread
+//! input and raises an interrupt (`libeurali::proto::stream`: the waiting READ is answered
+//! INTERRUPTED, subscribers are told) — and in raw mode every byte is readable as it comes,
+//! unechoed (Ctrl-C included).
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
@@ -15,6 +17,8 @@ pub struct LineDiscipline {
     eof: bool,
     /// Inside an escape sequence being dropped (cooked mode): 1 after ESC, 2 inside CSI/SS3.
     esc: u8,
+    /// Ctrl-C typed in cooked mode, not yet taken.
+    interrupted: bool,
 }
 
 /// Most bytes kept waiting for a reader; typing beyond is dropped (a stuck reader must not eat
@@ -60,6 +64,8 @@ impl LineDiscipline {
                 }
                 0x03 => {
                     self.line.clear();
+                    self.ready.clear();
+                    self.interrupted = true;
                     echo.extend_from_slice(b"^C\n");
                 }
                 0x04 => {
@@ -106,6 +112,11 @@ impl LineDiscipline {
         Some(self.ready.drain(..n).collect())
     }
 
+    /// Whether Ctrl-C was typed (in cooked mode) since the last call.
+    pub fn take_interrupted(&mut self) -> bool {
+        core::mem::take(&mut self.interrupted)
+    }
+
     /// Whether a READ now gets EOF (consumes the Ctrl-D).
     pub fn take_eof(&mut self) -> bool {
         core::mem::take(&mut self.eof)
@@ -142,8 +153,16 @@ mod tests {
         assert!(!ld.take_eof());
         ld.input(b"part\x04");
         assert_eq!(ld.take(100).unwrap(), b"part");
+        assert!(!ld.take_interrupted());
+        ld.input(b"unread\r");
         assert_eq!(ld.input(b"oops\x03"), b"oops^C\n");
-        assert_eq!(ld.take(100), None);
+        assert!(ld.take_interrupted());
+        assert!(!ld.take_interrupted());
+        assert_eq!(
+            ld.take(100),
+            None,
+            "the typed line and unread input are dropped"
+        );
     }
 
     #[test]
@@ -154,6 +173,10 @@ mod tests {
         assert_eq!(ld.take(100).unwrap(), b"ab");
         assert_eq!(ld.input(b"\x1b[A\x7f\x03"), b"");
         assert_eq!(ld.take(100).unwrap(), b"\x1b[A\x7f\x03");
+        assert!(
+            !ld.take_interrupted(),
+            "raw Ctrl-C is a byte for the program"
+        );
         ld.answer(b"\x1b[1;1R");
         assert_eq!(ld.take(100).unwrap(), b"\x1b[1;1R");
     }

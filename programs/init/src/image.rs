@@ -14,7 +14,8 @@ pub fn present() -> bool {
 }
 
 /// Every program for /bin, unpacked: the image's entries, and every coreutils tool name
-/// sharing the coreutils binary (the shell's own `echo` program stays if there is one).
+/// sharing the coreutils binary (the shell's own `echo` program stays if there is one), and
+/// `kibi` sharing `edit`.
 pub fn programs() -> crate::metal::ProgramList {
     if !present() {
         return Err(
@@ -36,6 +37,10 @@ pub fn unpack(image: &[u8]) -> crate::metal::ProgramList {
                     out.push((tool.to_string(), bytes.clone()));
                 }
             }
+        }
+        if e.name == "edit" {
+            // kibi's own name for the editor.
+            out.push(("kibi".to_string(), bytes.clone()));
         }
         out.push((e.name.to_string(), bytes));
     }

@@ -12,7 +12,8 @@
 //!
 //! The programs for /bin come from `/boot`, a read-only file server the boot loader mounts for
 //! init (the stub serves the registered programs there). The coreutils binary goes into /bin
-//! once per tool name.
+//! once per tool name, the editor as `edit` and `kibi`; its syntax files go to
+//! `/etc/public/kibi/syntax.d`.
 //!
 //! On the real kernel (recognised by what it gives init: an empty namespace and the
 //! VIDEO_MEMORY message on handle 1) init boots the machine instead: [`metal`].
@@ -49,11 +50,33 @@ fn programs() -> Result<Vec<(String, Vec<u8>)>, String> {
                 }
             }
         }
+        if name == "edit" {
+            // kibi's own name for the editor.
+            out.push(("kibi".to_string(), bytes.clone()));
+        }
         out.push((name, bytes));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out.dedup_by(|a, b| a.0 == b.0);
     Ok(out)
+}
+
+/// Starts the process table server and mounts it at `/proc` (see `vfs::procfs`); init is pid 1.
+pub(crate) fn proc_fs() -> Result<(), String> {
+    let (server_end, client_end) =
+        libeurali::new_rendezvous().map_err(|e| format!("rendezvous: {e}"))?;
+    fn clock() -> u64 {
+        std::time::uptime().as_micros() as u64
+    }
+    vfs::server::Server::new(vfs::procfs::ProcFs::new(1, clock))
+        .spawn(server_end)
+        .map_err(|e| format!("/proc: {e}"))?;
+    libeurali::mount(std::rt::PROC_PATH, client_end).map_err(|(e, _)| format!("mount /proc: {e}"))?;
+    // init runs as root (login sets USER for each session it starts).
+    // Safety (std 2024 signature): init is single-threaded here.
+    unsafe { std::env::set_var("USER", "root") };
+    std::rt::register_process();
+    Ok(())
 }
 
 /// Starts the ramdisk, mounts it at `/` and fills it.
@@ -74,7 +97,19 @@ fn root_fs() -> Result<usize, String> {
         shell: "/bin/sh",
     };
     vfs::image::populate("/", &image, login::new_salt).map_err(|e| format!("filling /: {e}"))?;
+    install_syntax_files()?;
     Ok(list.len())
+}
+
+/// The editor's syntax highlighting files, in [`edit::SYNTAX_DIR`] (public: an ordinary user
+/// sees them in `/etc/kibi/syntax.d`).
+pub(crate) fn install_syntax_files() -> Result<(), String> {
+    std::fs::create_dir_all(edit::SYNTAX_DIR).map_err(|e| format!("{}: {e}", edit::SYNTAX_DIR))?;
+    for (name, bytes) in edit::SYNTAX_FILES {
+        let path = format!("{}/{name}", edit::SYNTAX_DIR);
+        vfs::image::write_file(&path, bytes).map_err(|e| format!("{path}: {e}"))?;
+    }
+    Ok(())
 }
 
 pub fn main() {
@@ -97,6 +132,10 @@ pub fn main() {
                 std::process::exit(2);
             }
         }
+    }
+    if let Err(e) = proc_fs() {
+        // Not fatal: only `ps` needs it.
+        say(&format!("no process table: {e}"));
     }
     let count = match root_fs() {
         Ok(n) => n,

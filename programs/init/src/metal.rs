@@ -7,8 +7,9 @@
 //!    its own output and that of the children it gives it to goes to the log;
 //! 2. unpacks its programs into `/bin` (a read-only server of init's, [`crate::binfs`]);
 //! 3. starts `drivers console` (VGA terminals, keyboard, COM1) and hands it the VGA chunk;
-//! 4. starts the root file system (`ramdisk`, its own process) at `/` and fills it
-//!    ([`vfs::image::populate`], with root's namespace also mounting `/bin`);
+//! 4. starts the process table (`/proc`) and the root file system (`ramdisk`, its own process)
+//!    at `/` and fills it ([`vfs::image::populate`], with root's namespace also mounting `/bin`,
+//!    and the editor's syntax files);
 //! 5. lists the PCI bus (`drivers pci`) and starts the NIC (`drivers nic` at `/dev/nic`);
 //! 6. runs `login` on each terminal, again whenever it ends (a terminal whose login keeps
 //!    ending at once is given up, with a message, rather than spun on).
@@ -344,9 +345,15 @@ pub fn boot_with(m: Machine, programs: impl FnOnce() -> ProgramList) {
             Vec::new()
         }
     };
+    if let Err(e) = crate::proc_fs() {
+        say(&format!("no process table: {e}"));
+    }
     if let Err(e) = start_root() {
         say(&format!("no root file system: {e}"));
         return;
+    }
+    if let Err(e) = crate::install_syntax_files() {
+        say(&format!("the editor's syntax files: {e}"));
     }
     say("root file system ready");
     start_nic();

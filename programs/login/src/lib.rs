@@ -116,6 +116,12 @@ fn namespace(user: &User) -> Result<Namespace, String> {
     };
     ns.add("/dev/console", dev("/dev/console", device::spawn(console))?);
     ns.add("/dev/null", dev("/dev/null", device::spawn(Null))?);
+    // The process table, shared with everyone (what `ps` reads), where init serves one.
+    if let Ok((h, prefix)) = libeurali::open(std::rt::PROC_PATH)
+        && prefix == std::rt::PROC_PATH.len()
+    {
+        ns.add(std::rt::PROC_PATH, h);
+    }
     let service = users::Service::new(&user.name, USERS, new_salt);
     ns.add(
         users::SERVICE_PATH,

@@ -6,7 +6,7 @@
 //! Simplification: every IFS character separates fields the way white space does (runs collapse,
 //! no empty fields), which is exact for the default IFS.
 
-use crate::parse::{List, Word, WordPart};
+use crate::parse::{List, ParamOp, Word, WordPart};
 use crate::pattern::Pattern;
 
 /// What expansion needs from the running shell.
@@ -19,6 +19,10 @@ pub trait Context {
     fn command_output(&mut self, script: &List) -> String;
     /// The names in a directory (for pathname expansion); `None` if it cannot be read.
     fn read_dir(&mut self, dir: &str) -> Option<Vec<String>>;
+    /// `${name=word}`: sets a variable.
+    fn assign(&mut self, name: &str, value: &str);
+    /// `${name?word}` found `name` unset: report `message` and fail the command.
+    fn param_error(&mut self, name: &str, message: &str);
 }
 
 /// Text with the quotedness of each character, as expansion builds it.
@@ -109,6 +113,77 @@ fn expand_fields(word: &Word, ctx: &mut dyn Context, split: bool) -> Vec<Field> 
                     f.push_split(&value, &ifs);
                 }
             }
+            WordPart::Length { name, quoted: _ } => {
+                let n = param_value(name, ctx, &ifs).unwrap_or_default().chars().count();
+                f.push(&n.to_string(), false);
+            }
+            WordPart::ParamOp {
+                name,
+                op,
+                colon,
+                word,
+                quoted,
+            } => {
+                let value = param_value(name, ctx, &ifs);
+                let set = value.as_ref().is_some_and(|v| !(*colon && v.is_empty()));
+                let result = match op {
+                    ParamOp::Default | ParamOp::Alternative
+                        if set == (*op == ParamOp::Alternative) =>
+                    {
+                        // The word itself, expanded in place; unquoted, its result is split at
+                        // IFS like any expansion (quoted characters inside it are not).
+                        let field: Field = expand_fields(word, ctx, false)
+                            .into_iter()
+                            .flatten()
+                            .collect();
+                        if *quoted {
+                            f.live = true;
+                        }
+                        for (c, q) in field {
+                            if split && !*quoted && !q && ifs.contains(c) {
+                                f.end_field();
+                            } else {
+                                f.current.push((c, q || *quoted));
+                                f.live = true;
+                            }
+                        }
+                        continue;
+                    }
+                    ParamOp::Default => value.unwrap_or_default(),
+                    ParamOp::Alternative => String::new(),
+                    ParamOp::Assign if !set => {
+                        let v = expand_single(word, ctx);
+                        ctx.assign(name, &v);
+                        v
+                    }
+                    ParamOp::Error if !set => {
+                        let mut msg = expand_single(word, ctx);
+                        if msg.is_empty() {
+                            msg = if *colon {
+                                "parameter null or not set".to_string()
+                            } else {
+                                "parameter not set".to_string()
+                            };
+                        }
+                        ctx.param_error(name, &msg);
+                        String::new()
+                    }
+                    ParamOp::Assign | ParamOp::Error => value.unwrap_or_default(),
+                    ParamOp::RemovePrefix { longest } => {
+                        let pat = expand_pattern(word, ctx);
+                        remove_prefix(&value.unwrap_or_default(), &pat, *longest)
+                    }
+                    ParamOp::RemoveSuffix { longest } => {
+                        let pat = expand_pattern(word, ctx);
+                        remove_suffix(&value.unwrap_or_default(), &pat, *longest)
+                    }
+                };
+                if *quoted || !split {
+                    f.push(&result, *quoted);
+                } else {
+                    f.push_split(&result, &ifs);
+                }
+            }
             WordPart::Command { script, quoted } => {
                 let mut out = ctx.command_output(script);
                 while out.ends_with('\n') {
@@ -124,6 +199,41 @@ fn expand_fields(word: &Word, ctx: &mut dyn Context, split: bool) -> Vec<Field> 
     }
     f.end_field();
     f.done
+}
+
+/// A parameter's value, `None` if it is unset (`$@`/`$*`: unset when there are none).
+fn param_value(name: &str, ctx: &mut dyn Context, ifs: &str) -> Option<String> {
+    match name {
+        "@" | "*" => {
+            let p = ctx.positional();
+            (!p.is_empty()).then(|| p.join(&ifs.chars().next().map(String::from).unwrap_or_default()))
+        }
+        _ => ctx.var(name),
+    }
+}
+
+/// `${v#p}` / `${v##p}`: `v` without its shortest / longest prefix matching `p`.
+fn remove_prefix(v: &str, p: &Pattern, longest: bool) -> String {
+    let mut cuts: Vec<usize> = v.char_indices().map(|(i, _)| i).chain([v.len()]).collect();
+    if longest {
+        cuts.reverse();
+    }
+    match cuts.into_iter().find(|&i| p.matches(&v[..i])) {
+        Some(i) => v[i..].to_string(),
+        None => v.to_string(),
+    }
+}
+
+/// `${v%p}` / `${v%%p}`: `v` without its shortest / longest suffix matching `p`.
+fn remove_suffix(v: &str, p: &Pattern, longest: bool) -> String {
+    let mut cuts: Vec<usize> = v.char_indices().map(|(i, _)| i).chain([v.len()]).collect();
+    if !longest {
+        cuts.reverse();
+    }
+    match cuts.into_iter().find(|&i| p.matches(&v[i..])) {
+        Some(i) => v[..i].to_string(),
+        None => v.to_string(),
+    }
 }
 
 /// `$((expr))`: `$name`s inside are expanded first, then the expression is evaluated; an error
@@ -302,6 +412,12 @@ mod tests {
         }
         fn read_dir(&mut self, dir: &str) -> Option<Vec<String>> {
             self.dirs.get(dir).cloned()
+        }
+        fn assign(&mut self, name: &str, value: &str) {
+            self.vars.insert(name.to_string(), value.to_string());
+        }
+        fn param_error(&mut self, name: &str, message: &str) {
+            self.vars.insert("ERROR".to_string(), format!("{name}: {message}"));
         }
     }
 

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::expand::{self, Context};
+use crate::jobs::{JobCtl, Jobs};
 use crate::parse::{
     self, AndOr, Command, Compound, Connector, List, Pipeline, Redirect, RedirectOp, Simple,
 };
@@ -182,6 +183,8 @@ enum Flow {
     Continue(usize),
     Return,
     Exit(i32),
+    /// The job was interrupted (Ctrl-C): everything up to the command line stops.
+    Interrupt,
 }
 
 /// The shell's state.
@@ -199,6 +202,16 @@ pub struct Shell {
     loops: usize,
     /// Lines entered interactively (for the `history` builtin).
     pub history: Vec<String>,
+    /// Reading commands from a terminal (errors do not end the shell).
+    pub interactive: bool,
+    /// A `${name?word}` expansion failed in the command being expanded.
+    expand_failed: bool,
+    /// The job this shell (or copy of it) runs for: its programs and interrupted flag.
+    pub job: Arc<JobCtl>,
+    /// Background jobs.
+    pub jobs: Arc<Mutex<Jobs>>,
+    /// The job Ctrl-C interrupts (normally `job`; the job brought back by `fg`).
+    pub foreground: Arc<Mutex<Arc<JobCtl>>>,
 }
 
 impl Default for Shell {
@@ -220,7 +233,13 @@ impl Shell {
             depth: 0,
             loops: 0,
             history: Vec::new(),
+            interactive: false,
+            expand_failed: false,
+            job: JobCtl::new(),
+            jobs: Jobs::new(),
+            foreground: Arc::new(Mutex::new(JobCtl::new())),
         };
+        *s.foreground.lock().unwrap_or_else(|e| e.into_inner()) = s.job.clone();
         for (k, v) in std::env::vars() {
             s.exported.insert(k.clone());
             s.vars.insert(k, v);
@@ -260,6 +279,7 @@ impl Shell {
                 let flow = self.list(&list, io);
                 match flow {
                     Flow::Exit(code) => (code, true),
+                    Flow::Interrupt => (self.status, false),
                     _ => (self.status, false),
                 }
             }
@@ -273,6 +293,10 @@ impl Shell {
 
     fn list(&mut self, list: &List, io: &mut Streams) -> Flow {
         for item in &list.0 {
+            if let Some(sig) = self.job.interrupted() {
+                self.status = 128 + sig as i32;
+                return Flow::Interrupt;
+            }
             let f = self.and_or(item, io);
             if f != Flow::Next {
                 return f;
@@ -283,11 +307,8 @@ impl Shell {
 
     fn and_or(&mut self, a: &AndOr, io: &mut Streams) -> Flow {
         if a.background {
-            let _ = writeln!(
-                io.stderr,
-                "{}: background jobs (&) are not supported; running in the foreground",
-                self.name
-            );
+            self.background(a, io);
+            return Flow::Next;
         }
         let f = self.pipeline(&a.first, io);
         if f != Flow::Next {
@@ -319,6 +340,55 @@ impl Shell {
             self.status = (self.status == 0) as i32;
         }
         flow
+    }
+
+    /// `… &`: runs the and-or list on a thread with a copy of the shell, its stdin null, as a
+    /// job of its own; `$!` names it.
+    fn background(&mut self, a: &AndOr, io: &mut Streams) {
+        let mut sub = self.clone();
+        sub.job = JobCtl::new();
+        sub.interactive = false;
+        let ctl = sub.job.clone();
+        let mut fg = a.clone();
+        fg.background = false;
+        let text = format!("{} &", crate::jobs_text::and_or(&fg));
+        let streams = (|| -> io::Result<Streams> {
+            Ok(Streams {
+                stdin: In::Null,
+                stdout: io.stdout.try_clone()?,
+                stderr: io.stderr.try_clone()?,
+            })
+        })();
+        let started = streams.and_then(|mut streams| {
+            std::thread::Builder::new()
+                .name("job".into())
+                .spawn(move || {
+                    let f = sub.and_or(&fg, &mut streams);
+                    let _ = streams.stdout.flush();
+                    match f {
+                        Flow::Exit(c) => c,
+                        _ => sub.status,
+                    }
+                })
+        });
+        match started {
+            Ok(t) => {
+                let (n, id) = self
+                    .jobs
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .add(text, ctl, t);
+                self.vars.insert("!".into(), id.to_string());
+                if self.interactive {
+                    let _ = writeln!(io.stderr, "[{n}] {id}");
+                }
+                self.status = 0;
+            }
+            Err(e) => {
+                let _ = writeln!(io.stderr, "{}: cannot start a background job: {e}", self.name);
+                self.status = 1;
+            }
+        }
     }
 
     /// Runs the stages of a pipeline concurrently; returns the last stage's status.
@@ -644,6 +714,15 @@ impl Shell {
             .iter()
             .map(|(k, w)| (k.clone(), self.expand_single(w)))
             .collect();
+        if std::mem::take(&mut self.expand_failed) {
+            // `${x?msg}`: the command is not run; a script ends (POSIX 2.8.1).
+            self.status = 2;
+            return if self.interactive {
+                Flow::Next
+            } else {
+                Flow::Exit(2)
+            };
+        }
         let mut streams = if s.redirects.is_empty() {
             None
         } else {
@@ -765,7 +844,14 @@ impl Shell {
         };
         cmd.stdin(i).stdout(o).stderr(e);
         match cmd.spawn() {
-            Ok(child) => Ok(Job { child, pumps }),
+            Ok(child) => {
+                self.job.add(child.killer());
+                Ok(Job {
+                    child,
+                    pumps,
+                    ctl: self.job.clone(),
+                })
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let _ = writeln!(stderr, "{}: {name}: not found", self.name);
                 Err(127)
@@ -1035,6 +1121,17 @@ impl Shell {
                     let _ = writeln!(io.stdout, "{:5}  {h}", i + 1);
                 }
             }
+            "jobs" | "wait" | "fg" | "bg" | "kill" => {
+                status = self.job_builtin(name, args, io);
+            }
+            "ns" | "mount" | "umount" | "bind" => {
+                let cwd = self.var("PWD").unwrap_or("/").to_string();
+                let mut out = Vec::new();
+                let mut errs = Vec::new();
+                status = crate::nsbuiltins::run(name, args, &cwd, &mut out, &mut errs);
+                let _ = io.stdout.write_all(&out);
+                let _ = io.stderr.write_all(&errs);
+            }
             "help" => {
                 let _ = writeln!(
                     io.stdout,
@@ -1049,6 +1146,141 @@ impl Shell {
         }
         self.status = status;
         flow
+    }
+
+    /// `jobs`, `wait`, `fg`, `bg`, `kill`.
+    fn job_builtin(&mut self, name: &str, args: &[String], io: &mut Streams) -> i32 {
+        let jobs = self.jobs.clone();
+        let mut table = jobs.lock().unwrap_or_else(|e| e.into_inner());
+        match name {
+            "jobs" => {
+                for l in table.report_all() {
+                    let _ = writeln!(io.stdout, "{l}");
+                }
+                0
+            }
+            "bg" => {
+                let spec = args.first().map(String::as_str).unwrap_or("%%");
+                match table.find(spec) {
+                    Some(j) => {
+                        let _ = writeln!(io.stderr, "{}: job {} already in background", self.name, j.n);
+                        0
+                    }
+                    None => {
+                        let _ = writeln!(io.stderr, "{}: bg: {spec}: no such job", self.name);
+                        1
+                    }
+                }
+            }
+            "wait" => {
+                let specs: Vec<String> = if args.is_empty() {
+                    table.numbers().iter().map(|n| format!("%{n}")).collect()
+                } else {
+                    args.to_vec()
+                };
+                let mut status = 0;
+                for spec in specs {
+                    let Some(n) = table.find(&spec).map(|j| j.n) else {
+                        // POSIX: an unknown process waits for nothing and gives 127.
+                        status = 127;
+                        continue;
+                    };
+                    let Some(mut job) = table.take(n) else { continue };
+                    // Waiting must not hold the table (the job may start jobs of its own).
+                    drop(table);
+                    *self.foreground.lock().unwrap_or_else(|e| e.into_inner()) = job.ctl.clone();
+                    status = job.wait();
+                    *self.foreground.lock().unwrap_or_else(|e| e.into_inner()) = self.job.clone();
+                    table = jobs.lock().unwrap_or_else(|e| e.into_inner());
+                }
+                status
+            }
+            "fg" => {
+                let spec = args.first().map(String::as_str).unwrap_or("%%");
+                let Some(n) = table.find(spec).map(|j| j.n) else {
+                    let _ = writeln!(io.stderr, "{}: fg: {spec}: no such job", self.name);
+                    return 1;
+                };
+                let Some(mut job) = table.take(n) else { return 1 };
+                drop(table);
+                let _ = writeln!(io.stdout, "{}", job.text.trim_end_matches(" &"));
+                let _ = io.stdout.flush();
+                *self.foreground.lock().unwrap_or_else(|e| e.into_inner()) = job.ctl.clone();
+                let status = job.wait();
+                *self.foreground.lock().unwrap_or_else(|e| e.into_inner()) = self.job.clone();
+                status
+            }
+            _ => {
+                // kill [-s SIG | -SIG] target...
+                let mut sig = std::process::SIGTERM;
+                let mut rest = args;
+                match rest.first().map(String::as_str) {
+                    Some("-l") => {
+                        let names: Vec<&str> = crate::jobs::SIGNALS.iter().map(|(n, _)| *n).collect();
+                        let _ = writeln!(io.stdout, "{}", names.join(" "));
+                        return 0;
+                    }
+                    Some("-s") => match rest.get(1).and_then(|s| crate::jobs::parse_signal(s)) {
+                        Some(s) => {
+                            sig = s;
+                            rest = &rest[2..];
+                        }
+                        None => {
+                            let _ = writeln!(io.stderr, "{}: kill: bad signal", self.name);
+                            return 2;
+                        }
+                    },
+                    Some(s) if s.starts_with('-') && s.len() > 1 => {
+                        match crate::jobs::parse_signal(&s[1..]) {
+                            Some(v) => {
+                                sig = v;
+                                rest = &rest[1..];
+                            }
+                            None => {
+                                let _ = writeln!(io.stderr, "{}: kill: {s}: bad signal", self.name);
+                                return 2;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                if rest.is_empty() {
+                    let _ = writeln!(
+                        io.stderr,
+                        "{}: kill: usage: kill [-s SIGNAL | -SIGNAL] %JOB | ID ...",
+                        self.name
+                    );
+                    return 2;
+                }
+                let mut status = 0;
+                for spec in rest {
+                    match table.find(spec) {
+                        Some(j) => j.ctl.signal(sig),
+                        None => {
+                            let _ = writeln!(
+                                io.stderr,
+                                "{}: kill: {spec}: no such job (eurali's kill reaches the shell's own jobs)",
+                                self.name
+                            );
+                            status = 1;
+                        }
+                    }
+                }
+                status
+            }
+        }
+    }
+
+    /// Reports background jobs that ended (an interactive shell does, before its prompt).
+    pub fn notify_jobs(&mut self) {
+        let lines = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .report_done();
+        for l in lines {
+            eprintln!("{l}");
+        }
     }
 
     /// The path `$PATH` gives for a command name.
@@ -1123,6 +1355,8 @@ fn file_query(q: crate::test_expr::FileQuery, p: &str) -> bool {
 struct Job {
     child: std::process::Child,
     pumps: Vec<JoinHandle<()>>,
+    /// The job it belongs to (which forgets it once waited for).
+    ctl: Arc<JobCtl>,
 }
 
 impl Job {
@@ -1133,6 +1367,7 @@ impl Job {
             Ok(s) => s.code().unwrap_or(128 + 9),
             Err(_) => 1,
         };
+        self.ctl.remove(self.child.id());
         drop(self.child);
         for p in self.pumps {
             let _ = p.join();
@@ -1155,8 +1390,9 @@ pub fn describe(e: &io::Error) -> String {
 
 /// The builtins.
 pub const BUILTINS: &[&str] = &[
-    ":", ".", "[", "break", "cd", "continue", "echo", "exit", "export", "false", "help", "history",
-    "pwd", "read", "return", "set", "shift", "source", "test", "true", "type", "unset", "which",
+    ":", ".", "[", "bg", "bind", "break", "cd", "continue", "echo", "exit", "export", "false", "fg",
+    "help", "history", "jobs", "kill", "mount", "ns", "pwd", "read", "return", "set", "shift",
+    "source", "test", "true", "type", "umount", "unset", "wait", "which",
 ];
 
 pub fn is_builtin(name: &str) -> bool {
@@ -1174,7 +1410,8 @@ impl Context for Ctx<'_> {
             "?" => Some(self.sh.status.to_string()),
             "#" => Some(self.sh.positional.len().to_string()),
             "0" => Some(self.sh.name.clone()),
-            "$" => Some("1".into()),
+            // The shell's pid in /proc (1 where there is none, as a first process would be).
+            "$" => Some(std::process::id().max(1).to_string()),
             n if n.bytes().all(|b| b.is_ascii_digit()) => n
                 .parse::<usize>()
                 .ok()
@@ -1187,6 +1424,17 @@ impl Context for Ctx<'_> {
     }
     fn command_output(&mut self, script: &List) -> String {
         self.sh.substitute(script)
+    }
+    fn assign(&mut self, name: &str, value: &str) {
+        if parse::is_name(name) {
+            self.sh.set_var(name, value);
+        } else {
+            self.param_error(name, "cannot assign in this way");
+        }
+    }
+    fn param_error(&mut self, name: &str, message: &str) {
+        eprintln!("{}: {name}: {message}", self.sh.name);
+        self.sh.expand_failed = true;
     }
     fn read_dir(&mut self, dir: &str) -> Option<Vec<String>> {
         let rd = std::fs::read_dir(dir).ok()?;

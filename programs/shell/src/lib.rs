@@ -4,7 +4,10 @@
 pub mod arith;
 pub mod expand;
 pub mod interp;
+pub mod jobs;
+pub mod jobs_text;
 pub mod line;
+pub mod nsbuiltins;
 pub mod parse;
 pub mod pattern;
 pub mod test_expr;
@@ -120,6 +123,34 @@ fn complete(sh: &interp::Shell, line: &str, cursor: usize) -> Vec<String> {
 /// The interactive loop on a terminal: raw mode and the line editor while reading a line,
 /// cooked mode while commands run; history kept in `$HOME/.sh_history`.
 fn interactive(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
+    sh.interactive = true;
+    let interrupts = start_interrupt_thread(sh);
+    let code = interactive_loop(sh, io);
+    if let Some(i) = interrupts {
+        i.wake();
+    }
+    code
+}
+
+/// Subscribes to the terminal's Ctrl-C and starts the thread that interrupts the foreground
+/// job with it (see [`jobs`]); `None` if the terminal does not offer interrupts.
+fn start_interrupt_thread(sh: &interp::Shell) -> Option<std::sync::Arc<std::term::Interrupts>> {
+    let ints = std::sync::Arc::new(std::term::Interrupts::subscribe().ok()?);
+    let waiter = ints.clone();
+    let fg = sh.foreground.clone();
+    std::thread::Builder::new()
+        .name("interrupts".into())
+        .spawn(move || {
+            while waiter.wait() {
+                let job = fg.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                job.signal(std::process::SIGINT);
+            }
+        })
+        .ok()?;
+    Some(ints)
+}
+
+fn interactive_loop(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
     use std::io::Read;
     let mut ed = line::Editor::new();
     let hist = history_path(sh);
@@ -133,6 +164,9 @@ fn interactive(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
     let mut pending = String::new();
     let mut buf = [0u8; 256];
     loop {
+        if pending.is_empty() {
+            sh.notify_jobs();
+        }
         let _ = std::term::set_stdin_raw(true);
         ed.start(&if pending.is_empty() {
             prompt(sh)
@@ -185,6 +219,7 @@ fn interactive(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
             }
         }
         let (code, exited) = sh.run_script(&src, io);
+        sh.job.reset();
         if exited {
             return code;
         }

@@ -101,6 +101,23 @@ pub struct CaseArm {
     pub body: List,
 }
 
+/// The operator of a `${name OP word}` expansion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamOp {
+    /// `-`: the word if unset.
+    Default,
+    /// `=`: assign the word if unset.
+    Assign,
+    /// `?`: error (with the word as message) if unset.
+    Error,
+    /// `+`: the word if set.
+    Alternative,
+    /// `#` / `##`: remove the shortest / longest matching prefix.
+    RemovePrefix { longest: bool },
+    /// `%` / `%%`: remove the shortest / longest matching suffix.
+    RemoveSuffix { longest: bool },
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Redirect {
     /// The file descriptor redirected (0 for `<`, 1 for `>` unless given).
@@ -139,6 +156,17 @@ pub enum WordPart {
     Tilde,
     /// `$((expr))`: its text, with `$name` inside expanded before evaluation.
     Arith { expr: String, quoted: bool },
+    /// `${name OP word}`: defaults, assignment, errors, alternatives and pattern removal.
+    ParamOp {
+        name: String,
+        op: ParamOp,
+        /// With `:` (`${x:-w}`): an empty value counts as unset.
+        colon: bool,
+        word: Word,
+        quoted: bool,
+    },
+    /// `${#name}`: the length of the value in characters.
+    Length { name: String, quoted: bool },
 }
 
 impl Word {
@@ -922,21 +950,7 @@ impl<'a> Parser<'a> {
             }
             Some(b'{') => {
                 self.pos += 1;
-                let Some(end) = self.s[self.pos..].iter().position(|&c| c == b'}') else {
-                    self.pos = self.s.len();
-                    return Err(self.err(ErrorKind::Incomplete("a closing }")));
-                };
-                let name = &self.src[self.pos..self.pos + end];
-                if !(is_name(name) || is_special(name)) {
-                    return Err(self.err(ErrorKind::Unsupported(
-                        "parameter expansions other than ${name}",
-                    )));
-                }
-                self.pos += end + 1;
-                Ok(Some(WordPart::Param {
-                    name: name.to_string(),
-                    quoted,
-                }))
+                self.braced(quoted).map(Some)
             }
             Some(c) if c == b'_' || c.is_ascii_alphabetic() => {
                 let n = self.s[self.pos..]
@@ -958,6 +972,162 @@ impl<'a> Parser<'a> {
                 }))
             }
             _ => Ok(None),
+        }
+    }
+
+    /// After `${`: the name, an optional operator and its word, and the closing `}`.
+    fn braced(&mut self, quoted: bool) -> Result<WordPart, Error> {
+        let bad = |p: &Parser| p.err(ErrorKind::Unsupported("this ${…} form (bad substitution)"));
+        // `${#name}`: a length (but `${#}` is the count of parameters, `${#-w}` etc. operators).
+        let length = self.peek() == Some(b'#')
+            && self
+                .peek_at(1)
+                .is_some_and(|c| c == b'_' || c.is_ascii_alphanumeric() || b"@*?$!".contains(&c));
+        if length {
+            self.pos += 1;
+        }
+        let name = self.param_name();
+        if name.is_empty() {
+            return Err(if self.pos >= self.s.len() {
+                self.err(ErrorKind::Incomplete("a closing }"))
+            } else {
+                bad(self)
+            });
+        }
+        if length {
+            if self.peek() != Some(b'}') {
+                return Err(bad(self));
+            }
+            self.pos += 1;
+            return Ok(WordPart::Length { name, quoted });
+        }
+        let (op, colon) = match (self.peek(), self.peek_at(1)) {
+            (Some(b'}'), _) => {
+                self.pos += 1;
+                return Ok(WordPart::Param { name, quoted });
+            }
+            (None, _) => return Err(self.err(ErrorKind::Incomplete("a closing }"))),
+            (Some(b':'), Some(c @ (b'-' | b'=' | b'?' | b'+'))) => {
+                self.pos += 2;
+                (simple_op(c), true)
+            }
+            (Some(c @ (b'-' | b'=' | b'?' | b'+')), _) => {
+                self.pos += 1;
+                (simple_op(c), false)
+            }
+            (Some(b'#'), next) => {
+                let longest = next == Some(b'#');
+                self.pos += 1 + longest as usize;
+                (ParamOp::RemovePrefix { longest }, false)
+            }
+            (Some(b'%'), next) => {
+                let longest = next == Some(b'%');
+                self.pos += 1 + longest as usize;
+                (ParamOp::RemoveSuffix { longest }, false)
+            }
+            _ => return Err(bad(self)),
+        };
+        // A pattern's word is a quoting context of its own, also inside "…" (POSIX 2.6.2).
+        let pattern = matches!(
+            op,
+            ParamOp::RemovePrefix { .. } | ParamOp::RemoveSuffix { .. }
+        );
+        self.enter()?;
+        let word = self.param_word(quoted && !pattern);
+        self.leave();
+        Ok(WordPart::ParamOp {
+            name,
+            op,
+            colon,
+            word: word?,
+            quoted,
+        })
+    }
+
+    /// A parameter name at the current position: a name, a number or one special character.
+    fn param_name(&mut self) -> String {
+        let rest = &self.s[self.pos..];
+        let n = match rest.first() {
+            Some(c) if *c == b'_' || c.is_ascii_alphabetic() => rest
+                .iter()
+                .take_while(|&&b| b == b'_' || b.is_ascii_alphanumeric())
+                .count(),
+            Some(c) if c.is_ascii_digit() => rest.iter().take_while(|b| b.is_ascii_digit()).count(),
+            Some(c) if b"?#@*$!-".contains(c) => 1,
+            _ => 0,
+        };
+        let name = self.src[self.pos..self.pos + n].to_string();
+        self.pos += n;
+        name
+    }
+
+    /// The word of `${name OP word}`, through the closing `}`. Inside `"…"` its text is quoted
+    /// (single quotes are plain characters there); outside, quoting works as in any word.
+    fn param_word(&mut self, quoted: bool) -> Result<Word, Error> {
+        let mut parts: Vec<WordPart> = Vec::new();
+        let mut lit = String::new();
+        let flush = |parts: &mut Vec<WordPart>, lit: &mut String| {
+            if quoted {
+                if !lit.is_empty() {
+                    push_quoted(parts, std::mem::take(lit));
+                }
+            } else {
+                flush_literal(parts, lit);
+            }
+        };
+        loop {
+            match self.peek() {
+                None => return Err(self.err(ErrorKind::Incomplete("a closing }"))),
+                Some(b'}') => {
+                    self.pos += 1;
+                    flush(&mut parts, &mut lit);
+                    return Ok(Word(parts));
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    match self.peek() {
+                        Some(b'\n') => self.pos += 1,
+                        Some(c) if !quoted || b"$`\"\\}".contains(&c) => {
+                            flush(&mut parts, &mut lit);
+                            if let Some(c) = self.next_char() {
+                                push_quoted(&mut parts, c.to_string());
+                            }
+                        }
+                        _ => lit.push('\\'),
+                    }
+                }
+                Some(b'\'') if !quoted => {
+                    flush(&mut parts, &mut lit);
+                    self.pos += 1;
+                    let Some(end) = self.s[self.pos..].iter().position(|&c| c == b'\'') else {
+                        self.pos = self.s.len();
+                        return Err(self.err(ErrorKind::Incomplete("a closing '")));
+                    };
+                    push_quoted(&mut parts, self.src[self.pos..self.pos + end].to_string());
+                    self.pos += end + 1;
+                }
+                Some(b'"') => {
+                    flush(&mut parts, &mut lit);
+                    self.pos += 1;
+                    self.double_quoted(&mut parts)?;
+                }
+                Some(b'$') => match self.dollar(quoted)? {
+                    Some(p) => {
+                        flush(&mut parts, &mut lit);
+                        parts.push(p);
+                    }
+                    None => lit.push('$'),
+                },
+                Some(b'`') => {
+                    flush(&mut parts, &mut lit);
+                    parts.push(self.backquote(quoted)?);
+                }
+                Some(_) => {
+                    if let Some(c) = self.next_char() {
+                        lit.push(c);
+                    }
+                }
+            }
         }
     }
 
@@ -1004,9 +1174,13 @@ impl<'a> Parser<'a> {
     }
 }
 
-fn is_special(name: &str) -> bool {
-    matches!(name, "?" | "#" | "@" | "*" | "$" | "!" | "-")
-        || (!name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()))
+fn simple_op(c: u8) -> ParamOp {
+    match c {
+        b'-' => ParamOp::Default,
+        b'=' => ParamOp::Assign,
+        b'?' => ParamOp::Error,
+        _ => ParamOp::Alternative,
+    }
 }
 
 fn flush_literal(parts: &mut Vec<WordPart>, lit: &mut String) {

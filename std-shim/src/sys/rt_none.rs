@@ -115,7 +115,15 @@ pub fn relax() {
 /// The main thread exits the process with status 101; a spawned thread ends and its joiner sees
 /// the panic; any other thread just ends. Never aborts: `ud2` would halt the machine.
 pub fn on_panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    crate::rt::panic_message(info);
+    if crate::panic::has_hook() {
+        // The program set its own hook (std::panic::set_hook): it reports.
+        let message = info.message();
+        let payload: &'static str = message.as_str().unwrap_or("");
+        let info = crate::panic::PanicHookInfo::new(&payload, Some(&message), info.location());
+        crate::panic::report(&info);
+    } else {
+        crate::rt::panic_message(info);
+    }
     if my_slot().is_some() && my_slot() == Some(MAIN_SLOT.load(Ordering::Relaxed)) {
         crate::rt::exit(crate::rt::PANIC_STATUS)
     }

@@ -95,7 +95,7 @@ fn console_streams_over_rendezvous() {
             let mut buf = [0u8; 64];
             let n = match stream::read(&inp, &mut buf).unwrap() {
                 ReadReply::Data(n) => n,
-                ReadReply::Eof => 0,
+                other => panic!("{other:?}"),
             };
             let chunk = MemoryChunk::from_bytes(&buf[..n]).unwrap();
             libeurali::send(
@@ -133,6 +133,41 @@ fn console_streams_over_rendezvous() {
         let r = libeurali::rcall(&input, Message::Short(0x7777, 0, 0)).unwrap();
         assert_eq!(r.values().0, msgtype::ERROR_UNKNOWN_MESSAGE);
         assert_eq!(stream::write(&output, b"ok").unwrap(), 2);
+
+        // Ctrl-C in cooked mode: the waiting READ is answered INTERRUPTED, the subscriber told.
+        stream::set_raw(&input, false).unwrap();
+        let (sub_keep, sub) = new_rendezvous().unwrap();
+        stream::subscribe_interrupts(&input, sub).unwrap();
+        let (done_tx, done_rx) = new_rendezvous().unwrap();
+        let inp = input.try_clone().unwrap();
+        libeurali::spawn_fn(move || {
+            let mut buf = [0u8; 8];
+            let r = stream::read(&inp, &mut buf).unwrap();
+            let code = if r == ReadReply::Interrupted { 1 } else { 0 };
+            libeurali::send(&done_tx, Message::Short(code, 0, 0)).unwrap();
+        })
+        .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        lock(&server.consoles).key(Input::Bytes(b"half a line\x03".to_vec()));
+        let notes = lock(&server.consoles).take_notifications();
+        wake_all(&server.wakes);
+        server.notify(notes);
+        assert_eq!(
+            libeurali::receive(&sub_keep).unwrap().values().0,
+            stream::TERM_INTERRUPT
+        );
+        assert_eq!(libeurali::receive(&done_rx).unwrap().values().0, 1);
+        let shown: Vec<String> = (0..ROWS)
+            .map(|r| row(lock(&server.consoles).display(), r))
+            .collect();
+        assert!(
+            shown.iter().any(|r| r.ends_with("half a line^C")),
+            "{shown:?}"
+        );
+        // The subscriber stays subscribed.
+        lock(&server.consoles).key(Input::Bytes(b"\x03".to_vec()));
+        let notes = lock(&server.consoles).take_notifications();
+        assert_eq!(notes.len(), 1);
     });
 }
 

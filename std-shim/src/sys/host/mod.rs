@@ -125,6 +125,11 @@ fn install_panic_hook() {
                 return default(info);
             }
             let _ = CONTEXT.try_with(|c| c.borrow_mut().panicked = true);
+            if crate::panic::has_hook() {
+                // The program set its own hook (std::panic::set_hook): it reports.
+                let info = crate::panic::PanicHookInfo::new(info.payload(), None, info.location());
+                return crate::panic::report(&info);
+            }
             let msg = if let Some(s) = info.payload().downcast_ref::<&str>() {
                 String::from(*s)
             } else if let Some(s) = info.payload().downcast_ref::<String>() {

@@ -1,0 +1,65 @@
+//! `edit` (also `kibi`): the kibi text editor, ported to eurali.
+//!
+//! ```text
+//! edit [--version] [FILE]
+//! ```
+//!
+//! kibi's own modules are compiled here from the published crate's source, pinned at 0.3.3 and
+//! unmodified (`build.rs` finds it in cargo's registry and includes each file by path); `std`
+//! is eurali's std-shim. What this crate adds is what kibi leaves to each system: [`sys`]
+//! (eurali's terminal, resize and directories), this crate root (kibi's `lib.rs` would name its
+//! Unix/Windows/WASI `sys` instead), [`main`] (what kibi's `main.rs` does; where kibi returns its
+//! error for Rust's runtime to print, this prints it the same way and exits 1) and the syntax
+//! files in `syntax.d/` (kibi's INI format, installed at `/etc/public/kibi/syntax.d` by init).
+
+// kibi `#[expect]`s clippy lints that fire on std's own types (`Read::bytes` on an unbuffered
+// std reader, std's `MutexGuard`); on std-shim's types they do not, so those expectations stay
+// unfulfilled. Only clippy sees them.
+#![cfg_attr(clippy, allow(unfulfilled_lint_expectations))]
+
+// kibi's unit tests run each test as a process on the in-process stub: this `#[test]` takes the
+// place of the prelude's for the whole crate (and for the tests rstest generates).
+#[cfg(test)]
+#[macro_use]
+extern crate eurali_test_macros;
+
+pub use crate::{config::Config, editor::run, error::Error, sys::stdin};
+
+// kibi's modules: `ansi_escape`, `config`, `editor`, `error`, `row`, `syntax`, `terminal`, `xdg`.
+include!(concat!(env!("OUT_DIR"), "/kibi.rs"));
+
+pub mod sys;
+
+/// The syntax highlighting files shipped in the system image: `(file name, contents)`.
+pub const SYNTAX_FILES: &[(&str, &[u8])] = &[
+    ("c.ini", include_bytes!("../syntax.d/c.ini")),
+    ("ini.ini", include_bytes!("../syntax.d/ini.ini")),
+    ("python.ini", include_bytes!("../syntax.d/python.ini")),
+    ("rust.ini", include_bytes!("../syntax.d/rust.ini")),
+    ("sh.ini", include_bytes!("../syntax.d/sh.ini")),
+];
+
+/// Where init installs [`SYNTAX_FILES`] (an ordinary user sees it as `/etc/kibi/syntax.d`).
+pub const SYNTAX_DIR: &str = "/etc/public/kibi/syntax.d";
+
+/// kibi's command line, as its `main.rs` reads it: `--version`, or at most one file name
+/// (`--` ends the options).
+pub fn main() {
+    let mut args = std::env::args();
+    let result = match (args.nth(1).as_deref(), args.next().as_deref(), args.len()) {
+        (Some("--version"), None | Some("--"), 0) => {
+            println!("kibi {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        (Some(o), ..) if o.starts_with('-') && o != "--" => Err(Error::BadOption(o.into())),
+        (Some("--"), p, 0) | (p, Some("--") | None, 0) => stdin()
+            .map_err(Error::from)
+            .and_then(|mut input| run(p, &mut input)),
+        _ => Err(Error::TooManyArguments(std::env::args().collect())),
+    };
+    if let Err(e) = result {
+        // What Rust's runtime prints for an error returned by `main`.
+        eprintln!("Error: {e:?}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,117 @@
+//! The namespace builtins: `ns` (this process's mount table), `mount`, `bind`, `umount`.
+//!
+//! They change the shell's own namespace, which the programs it starts copy (std's `Command`
+//! default). The syntax is the namespace spec's (`vfs::ns`, `/etc/ns/<user>`), so a line of a
+//! spec can be tried at the prompt:
+//!
+//! ```text
+//! mount [-r] SOURCE TARGET    the server (or subtree) at SOURCE, also at TARGET
+//! bind  [-r] SOURCE TARGET    the directory SOURCE at TARGET
+//! mount -t ramdisk [-s BYTES] TARGET   a new empty ramdisk at TARGET
+//! umount TARGET               remove the mount at TARGET
+//! ns                          list the mounts, one per line (`/` is the root mount)
+//! ```
+//! Mounting needs no privilege: a process can only mount what its namespace already reaches.
+
+use std::io::Write;
+
+/// Runs one of the builtins; its exit status. Messages go to `err`, listings to `out`.
+pub fn run(name: &str, args: &[String], cwd: &str, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    match (name, args) {
+        ("ns", []) | ("mount", []) => match libeurali::list_mounts() {
+            Ok(list) => {
+                for m in list {
+                    let shown = if m.is_empty() { "/" } else { m.as_str() };
+                    let _ = writeln!(out, "{shown}");
+                }
+                0
+            }
+            Err(e) => {
+                let _ = writeln!(err, "{name}: cannot read the mount table: {}", e.name());
+                1
+            }
+        },
+        ("ns", _) => {
+            let _ = writeln!(err, "ns: usage: ns (prints this process's namespace)");
+            2
+        }
+        ("umount", [target]) => {
+            let Ok(p) = vfs::path::resolve(cwd, target) else {
+                let _ = writeln!(err, "umount: {target}: bad path");
+                return 1;
+            };
+            let key = if p == "/" { "" } else { p.as_str() };
+            match libeurali::umount(key) {
+                Ok(()) => 0,
+                Err(_) => {
+                    let _ = writeln!(err, "umount: {p}: not mounted");
+                    1
+                }
+            }
+        }
+        ("umount", _) => {
+            let _ = writeln!(err, "umount: usage: umount TARGET");
+            2
+        }
+        _ => mount_or_bind(name, args, cwd, err),
+    }
+}
+
+fn mount_or_bind(name: &str, args: &[String], cwd: &str, err: &mut dyn Write) -> i32 {
+    let usage = |err: &mut dyn Write| {
+        let _ = writeln!(
+            err,
+            "{name}: usage: {name} [-r] SOURCE TARGET{}",
+            if name == "mount" {
+                ", or mount -t ramdisk [-s BYTES] TARGET"
+            } else {
+                ""
+            }
+        );
+        2
+    };
+    // Paths are resolved against the working directory here; the spec parser then refuses
+    // anything it would not take from a spec file.
+    let abs = |p: &str| vfs::path::resolve(cwd, p).ok();
+    let line = match (name, args.iter().map(String::as_str).collect::<Vec<_>>().as_slice()) {
+        ("mount", ["-t", "ramdisk", "-s", size, target]) => {
+            format!("ramdisk -s {size} {}", abs(target).unwrap_or_default())
+        }
+        ("mount", ["-t", "ramdisk", target]) => format!("ramdisk {}", abs(target).unwrap_or_default()),
+        ("mount", ["-t", ..]) => return usage(err),
+        (_, ["-r", source, target]) => format!(
+            "{name} -r {} {}",
+            abs(source).unwrap_or_default(),
+            abs(target).unwrap_or_default()
+        ),
+        (_, [source, target]) if !source.starts_with('-') => format!(
+            "{name} {} {}",
+            abs(source).unwrap_or_default(),
+            abs(target).unwrap_or_default()
+        ),
+        _ => return usage(err),
+    };
+    let items = match vfs::ns::parse(&line, "", "") {
+        Ok(items) => items,
+        Err(e) => {
+            let _ = writeln!(err, "{name}: {e}");
+            return 1;
+        }
+    };
+    let ns = match vfs::ns::Namespace::from_spec(&items) {
+        Ok(ns) => ns,
+        Err((what, e)) => {
+            let _ = writeln!(err, "{name}: {what}: {e}");
+            return 1;
+        }
+    };
+    let mut status = 0;
+    for (path, h) in ns.into_mounts() {
+        let key = if path == "/" { String::new() } else { path.clone() };
+        if let Err((e, _)) = libeurali::mount(&key, h) {
+            let _ = writeln!(err, "{name}: cannot mount at {path}: {}", e.name());
+            status = 1;
+        }
+    }
+    status
+}

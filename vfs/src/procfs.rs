@@ -1,0 +1,301 @@
+//! `/proc`: the process table, as a file server (the kernel keeps none that userland can read).
+//!
+//! Every program built on std-shim registers itself as it starts and removes its entry as it
+//! ends (see std-shim's runtime); `ps` lists the directory. A process that dies without ending
+//! (a fault: on the real kernel that halts the machine anyway) leaves its entry behind.
+//!
+//! | Path | Operation | Meaning |
+//! |---|---|---|
+//! | `/` | read_dir | one entry per process, named by its pid |
+//! | `/new` | open with CREATE+WRITE (+READ) | allocates a pid; write `USER\tCOMMAND LINE`, read back `PID\n` |
+//! | `/PID` | read | `PID\tUSER\tSTART_US\tCOMMAND LINE\n` (start: microseconds since boot) |
+//! | `/PID` | remove | the process ended |
+//!
+//! Nothing else is allowed (Denied). The table holds at most [`MAX_PROCS`] entries, each line at
+//! most [`MAX_LINE`] bytes (longer writes are cut), so no client can make the server hold more.
+//! Clients cannot be told apart by the server: any process that can reach `/proc` may remove any
+//! entry (it only misleads `ps`; nothing else trusts the table).
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use crate::proto::{Entry, FsError, Kind, Meta, flags};
+use crate::server::FileSystem;
+use crate::sync::Lock;
+
+/// Most processes in the table.
+pub const MAX_PROCS: usize = 4096;
+/// Longest `USER\tCOMMAND` text kept per process.
+pub const MAX_LINE: usize = 512;
+
+struct Proc {
+    user: String,
+    cmd: String,
+    start_us: u64,
+}
+
+struct Table {
+    procs: BTreeMap<u32, Proc>,
+    next: u32,
+}
+
+/// The `/proc` file system. `clock` gives microseconds since boot.
+pub struct ProcFs {
+    table: Lock<Table>,
+    clock: fn() -> u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Node {
+    Root,
+    /// A registration in progress (the session that opened `/new`).
+    New(u32),
+    Proc(u32),
+}
+
+impl ProcFs {
+    /// A table whose first pid is `first` (init registers as 1).
+    pub fn new(first: u32, clock: fn() -> u64) -> ProcFs {
+        ProcFs {
+            table: Lock::new(Table {
+                procs: BTreeMap::new(),
+                next: first.max(1),
+            }),
+            clock,
+        }
+    }
+
+    fn line(pid: u32, p: &Proc) -> String {
+        format!("{pid}\t{}\t{}\t{}\n", p.user, p.start_us, p.cmd)
+    }
+}
+
+/// One parsed `/proc/PID` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcInfo {
+    pub pid: u32,
+    pub user: String,
+    pub start_us: u64,
+    pub cmd: String,
+}
+
+/// Parses what `/proc/PID` holds; `None` for anything malformed.
+pub fn parse_line(text: &str) -> Option<ProcInfo> {
+    let mut f = text.trim_end_matches('\n').splitn(4, '\t');
+    Some(ProcInfo {
+        pid: f.next()?.parse().ok()?,
+        user: f.next()?.to_string(),
+        start_us: f.next()?.parse().ok()?,
+        cmd: f.next()?.to_string(),
+    })
+}
+
+impl FileSystem for ProcFs {
+    type Node = Node;
+
+    fn open(&self, path: &[&str], fl: u32) -> Result<Node, FsError> {
+        let mutating = fl & flags::MUTATING != 0;
+        match path {
+            [] if mutating => Err(FsError::Denied),
+            [] => Ok(Node::Root),
+            ["new"] => {
+                if fl & flags::CREATE == 0 || fl & flags::WRITE == 0 {
+                    return Err(FsError::Denied);
+                }
+                let mut t = self.table.lock();
+                if t.procs.len() >= MAX_PROCS {
+                    return Err(FsError::NoSpace);
+                }
+                // The next free pid (wrapping past u32::MAX, skipping live ones).
+                let mut pid = t.next;
+                while t.procs.contains_key(&pid) || pid == 0 {
+                    pid = pid.wrapping_add(1);
+                }
+                t.next = pid.wrapping_add(1);
+                let start_us = (self.clock)();
+                t.procs.insert(
+                    pid,
+                    Proc {
+                        user: String::new(),
+                        cmd: String::new(),
+                        start_us,
+                    },
+                );
+                Ok(Node::New(pid))
+            }
+            [name] => {
+                if mutating {
+                    return Err(FsError::Denied);
+                }
+                let pid: u32 = name.parse().map_err(|_| FsError::NotFound)?;
+                if self.table.lock().procs.contains_key(&pid) {
+                    Ok(Node::Proc(pid))
+                } else {
+                    Err(FsError::NotFound)
+                }
+            }
+            _ => Err(FsError::NotFound),
+        }
+    }
+
+    fn stat(&self, node: &Node) -> Result<Meta, FsError> {
+        let len = match node {
+            Node::Root => {
+                return Ok(Meta {
+                    kind: Kind::Dir,
+                    len: 0,
+                    readonly: true,
+                });
+            }
+            Node::New(pid) => format!("{pid}\n").len(),
+            Node::Proc(pid) => {
+                let t = self.table.lock();
+                let p = t.procs.get(pid).ok_or(FsError::NotFound)?;
+                ProcFs::line(*pid, p).len()
+            }
+        };
+        Ok(Meta {
+            kind: Kind::File,
+            len: len as u64,
+            readonly: !matches!(node, Node::New(_)),
+        })
+    }
+
+    fn read(&self, node: &Node, offset: u64, buf: &mut [u8]) -> Result<usize, FsError> {
+        let text = match node {
+            Node::Root => return Err(FsError::IsDir),
+            Node::New(pid) => format!("{pid}\n"),
+            Node::Proc(pid) => {
+                let t = self.table.lock();
+                let p = t.procs.get(pid).ok_or(FsError::NotFound)?;
+                ProcFs::line(*pid, p)
+            }
+        };
+        let bytes = text.as_bytes();
+        let start = (offset.min(bytes.len() as u64)) as usize;
+        let n = buf.len().min(bytes.len() - start);
+        buf[..n].copy_from_slice(&bytes[start..start + n]);
+        Ok(n)
+    }
+
+    fn write(&self, node: &Node, _offset: Option<u64>, data: &[u8]) -> Result<u64, FsError> {
+        let Node::New(pid) = node else {
+            return Err(FsError::Denied);
+        };
+        let data = &data[..data.len().min(MAX_LINE)];
+        let text = String::from_utf8_lossy(data);
+        // Tabs and line ends would break the table's lines.
+        let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+        let (user, cmd) = text.split_once('\t').unwrap_or(("?", &text));
+        let mut t = self.table.lock();
+        let p = t.procs.get_mut(pid).ok_or(FsError::NotFound)?;
+        p.user = clean(user);
+        p.cmd = clean(cmd);
+        Ok(data.len() as u64)
+    }
+
+    fn set_len(&self, _: &Node, _: u64) -> Result<(), FsError> {
+        Err(FsError::Denied)
+    }
+
+    fn read_dir(&self, node: &Node) -> Result<Vec<Entry>, FsError> {
+        if !matches!(node, Node::Root) {
+            return Err(FsError::NotDir);
+        }
+        let t = self.table.lock();
+        let mut v: Vec<Entry> = t
+            .procs
+            .iter()
+            .map(|(pid, p)| Entry {
+                name: pid.to_string(),
+                kind: Kind::File,
+                len: ProcFs::line(*pid, p).len() as u64,
+            })
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(v)
+    }
+
+    fn mkdir(&self, _: &[&str]) -> Result<(), FsError> {
+        Err(FsError::Denied)
+    }
+
+    fn remove(&self, path: &[&str], dir: bool) -> Result<(), FsError> {
+        match path {
+            [name] if !dir => {
+                let pid: u32 = name.parse().map_err(|_| FsError::NotFound)?;
+                self.table
+                    .lock()
+                    .procs
+                    .remove(&pid)
+                    .map(|_| ())
+                    .ok_or(FsError::NotFound)
+            }
+            _ => Err(FsError::Denied),
+        }
+    }
+
+    fn rename(&self, _: &[&str], _: &[&str]) -> Result<(), FsError> {
+        Err(FsError::Denied)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clock() -> u64 {
+        42
+    }
+
+    #[test]
+    fn register_read_list_remove() {
+        let fs = ProcFs::new(1, clock);
+        let n = fs.open(&["new"], flags::WRITE | flags::CREATE | flags::READ).unwrap();
+        fs.write(&n, None, b"root\tsh -c 'x\ty'").unwrap();
+        let mut buf = [0u8; 64];
+        let k = fs.read(&n, 0, &mut buf).unwrap();
+        assert_eq!(&buf[..k], b"1\n");
+        let p = fs.open(&["1"], flags::READ).unwrap();
+        let k = fs.read(&p, 0, &mut buf).unwrap();
+        let info = parse_line(core::str::from_utf8(&buf[..k]).unwrap()).unwrap();
+        assert_eq!(
+            info,
+            ProcInfo {
+                pid: 1,
+                user: "root".into(),
+                start_us: 42,
+                cmd: "sh -c 'x y'".into()
+            }
+        );
+        let n2 = fs.open(&["new"], flags::WRITE | flags::CREATE).unwrap();
+        assert!(matches!(n2, Node::New(2)));
+        let names: Vec<String> = fs.read_dir(&Node::Root).unwrap().into_iter().map(|e| e.name).collect();
+        assert_eq!(names, ["1", "2"]);
+        fs.remove(&["1"], false).unwrap();
+        assert_eq!(fs.open(&["1"], flags::READ).unwrap_err(), FsError::NotFound);
+        assert_eq!(fs.remove(&["1"], false).unwrap_err(), FsError::NotFound);
+    }
+
+    #[test]
+    fn everything_else_is_refused() {
+        let fs = ProcFs::new(1, clock);
+        assert_eq!(fs.open(&["new"], flags::READ).unwrap_err(), FsError::Denied);
+        assert_eq!(fs.open(&[], flags::WRITE).unwrap_err(), FsError::Denied);
+        assert_eq!(fs.open(&["x", "y"], flags::READ).unwrap_err(), FsError::NotFound);
+        assert_eq!(fs.open(&["nope"], flags::READ).unwrap_err(), FsError::NotFound);
+        let n = fs.open(&["new"], flags::WRITE | flags::CREATE).unwrap();
+        let p = fs.open(&["1"], flags::READ).unwrap();
+        assert_eq!(fs.write(&p, None, b"x").unwrap_err(), FsError::Denied);
+        assert_eq!(fs.mkdir(&["d"]).unwrap_err(), FsError::Denied);
+        assert_eq!(fs.rename(&["1"], &["2"]).unwrap_err(), FsError::Denied);
+        assert_eq!(fs.remove(&[], true).unwrap_err(), FsError::Denied);
+        // A long, odd registration is cut and cleaned, never refused.
+        let long = alloc::vec![b'\n'; 4 * MAX_LINE];
+        fs.write(&n, None, &long).unwrap();
+        assert!(parse_line(&ProcFs::line(1, &fs.table.lock().procs[&1])).is_some());
+        assert_eq!(parse_line("garbage"), None);
+    }
+}
