@@ -22,5 +22,6 @@ pub fn programs() -> Vec<(&'static str, ProgramEntry)> {
         eurali_std::program_entry!("ramdisk", ramdisk::main),
         eurali_std::program_entry!("edit", edit::main),
         eurali_std::program_entry!("kibi", edit::main),
+        eurali_std::program_entry!("drivers", drivers::main),
     ]
 }

@@ -38,6 +38,11 @@ pub struct Program {
 }
 
 pub fn build(root: &Path) -> Result<()> {
+    build_with_toolchain(root).map(|_| ())
+}
+
+/// [`build`], returning the toolchain it used.
+pub fn build_with_toolchain(root: &Path) -> Result<toolchain::Toolchain> {
     section("toolchain");
     let tc = toolchain::ensure()?;
     println!("rustc: {} ({})", tc.rustc.display(), tc.rustc_version);
@@ -70,7 +75,8 @@ pub fn build(root: &Path) -> Result<()> {
     section("sizes");
     print_sizes(&copied)?;
     section("check-elf");
-    elfcheck::check_files(&copied)
+    elfcheck::check_files(&copied)?;
+    Ok(tc)
 }
 
 /// The binaries a previous build left in `target/eurali/bin`.
@@ -142,6 +148,32 @@ fn cargo_build(
     tc: &toolchain::Toolchain,
     programs: &[Program],
 ) -> Result<Vec<(String, PathBuf)>> {
+    let mut cmd = target_cargo(root, tc)?;
+    for p in programs {
+        cmd.args(["-p", &p.package]);
+    }
+    run_target_build(cmd)
+}
+
+/// The target build of one package with `features` and extra environment (`cargo xtask image`
+/// builds init this way); returns its binaries.
+pub fn cargo_build_package(
+    root: &Path,
+    tc: &toolchain::Toolchain,
+    package: &str,
+    features: &str,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Result<Vec<(String, PathBuf)>> {
+    let mut cmd = target_cargo(root, tc)?;
+    cmd.args(["-p", package, "--features", features]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run_target_build(cmd)
+}
+
+/// `cargo build` for the target, without the packages to build.
+fn target_cargo(root: &Path, tc: &toolchain::Toolchain) -> Result<std::process::Command> {
     let mut cmd = process::clean_command(&tc.cargo.to_string_lossy());
     cmd.current_dir(root)
         .env("RUSTC", &tc.rustc)
@@ -164,9 +196,10 @@ fn cargo_build(
     for setting in PROFILE {
         cmd.args(["--config", setting]);
     }
-    for p in programs {
-        cmd.args(["-p", &p.package]);
-    }
+    Ok(cmd)
+}
+
+fn run_target_build(mut cmd: std::process::Command) -> Result<Vec<(String, PathBuf)>> {
     cmd.arg("--bins")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -224,7 +257,7 @@ pub fn executable_artifact(line: &str) -> Option<(String, PathBuf)> {
     Some((name.to_string(), PathBuf::from(exe)))
 }
 
-fn print_sizes(files: &[PathBuf]) -> Result<()> {
+pub fn print_sizes(files: &[PathBuf]) -> Result<()> {
     println!(
         "{:<16} {:>10} {:>10} {:>10} {:>10}",
         "program", "file", "code", "rodata", "data+bss"

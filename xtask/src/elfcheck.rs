@@ -83,6 +83,16 @@ pub fn check(bytes: &[u8]) -> Vec<String> {
     problems
 }
 
+/// [`check`] for init, which the kernel loads from its own image rather than exec'ing (ABI
+/// §4.1): every rule but the size limit of exec's copy into the kernel heap.
+pub fn check_init(bytes: &[u8]) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Err(e) = check_structure(bytes, &mut problems) {
+        problems.push(e);
+    }
+    problems
+}
+
 /// The loader's rules (`libeurali::elf`), then the program header, section and instruction
 /// checks of a build. `Err` for a file that cannot be parsed far enough to go on.
 fn check_structure(bytes: &[u8], problems: &mut Vec<String>) -> std::result::Result<(), String> {

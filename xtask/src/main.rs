@@ -3,18 +3,22 @@
 //! - `build`: builds every program under `programs/` for the real Merriwig kernel (freestanding
 //!   soft-float ELF, `-Zbuild-std`, Debian's `rustc-web` toolchain), copies each binary to
 //!   `target/eurali/bin/NAME`, prints their sizes and checks them as `check-elf` does.
+//! - `image`: `build`, then packs every program into init for the real kernel
+//!   (`target/eurali/image/init`, [`image`]), printing each size and checking the result.
 //! - `check-elf [FILES]`: checks ELF files against the kernel's loader (ABI document §4.5) and
 //!   for SSE/AVX/MMX/x87 instructions (the kernel never enables them); default: every file in
 //!   `target/eurali/bin`.
 //! - `bench NAME`: runs one benchmark from a table ([`bench::BENCHES`]).
 //! - `run [PROGRAM [ARGS]]`: `build`, then boot PROGRAM's ELF in kernel-stub's hosted mode on
 //!   this terminal ([`run`]).
-//! - `ci`: what CI runs: `build` (so that the hosted tests find the ELFs), then
+//! - `ci`: what CI runs: `image` (which runs `build`, so that the hosted tests find the ELFs,
+//!   and checks the real kernel's init with every program in it), then
 //!   `cargo test --workspace` with `CI=true`.
 
 mod bench;
 mod build;
 mod elfcheck;
+mod image;
 mod process;
 mod run;
 mod toolchain;
@@ -33,15 +37,18 @@ usage: cargo xtask <command>
 
 commands:
   build              build programs/* for the real kernel into target/eurali/bin, check them
+  image              build, then init for the real kernel carrying every program
+                     (target/eurali/image/init; README: booting it)
   check-elf [FILES]  check ELF files for the kernel's loader (default: target/eurali/bin/*)
   run [-c CMDS | PROG [ARGS]]  build, then boot the system (or PROG) in hosted mode on this terminal
   bench NAME         run a benchmark (`cargo xtask bench` lists them)
-  ci                 build, then cargo test --workspace (CI=true: hosted tests need the ELFs)";
+  ci                 image (so build), then cargo test --workspace (CI=true: hosted tests need the ELFs)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("build") => build::build(&workspace_root()),
+        Some("image") => image::image(&workspace_root()),
         Some("check-elf") => check_elf(&args[1..]),
         Some("bench") => bench::run(args.get(1).map(String::as_str)),
         Some("run") => run::run(&args[1..]),
@@ -87,8 +94,8 @@ fn check_elf(files: &[String]) -> Result<()> {
 
 fn ci() -> Result<()> {
     let root = workspace_root();
-    section("cargo xtask build (real-kernel ELFs, Debian rustc-web toolchain)");
-    build::build(&root)?;
+    section("cargo xtask image (real-kernel ELFs, Debian rustc-web toolchain; init carrying them)");
+    image::image(&root)?;
     section("cargo test --workspace (host, rustup toolchain; hosted tests run the ELFs)");
     process::run(
         process::host_cargo()

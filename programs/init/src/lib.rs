@@ -11,11 +11,18 @@
 //! home, and init exits with their status (what `cargo run -- -c '…'` does).
 //!
 //! The programs for /bin come from `/boot`, a read-only file server the boot loader mounts for
-//! init (the stub serves the registered programs there; on the real kernel init will carry them).
-//! The coreutils binary goes into /bin once per tool name, the editor as `edit` and `kibi`; its
-//! syntax files go to `/etc/public/kibi/syntax.d`.
+//! init (the stub serves the registered programs there). The coreutils binary goes into /bin
+//! once per tool name, the editor as `edit` and `kibi`; its syntax files go to
+//! `/etc/public/kibi/syntax.d`.
+//!
+//! On the real kernel (recognised by what it gives init: an empty namespace and the
+//! VIDEO_MEMORY message on handle 1) init boots the machine instead: [`metal`].
 
 use std::io::Write;
+
+pub mod binfs;
+pub mod image;
+pub mod metal;
 
 /// Size limit of the root ramdisk.
 pub const ROOT_SIZE: usize = 64 << 20;
@@ -55,7 +62,7 @@ fn programs() -> Result<Vec<(String, Vec<u8>)>, String> {
 }
 
 /// Starts the process table server and mounts it at `/proc` (see `vfs::procfs`); init is pid 1.
-fn proc_fs() -> Result<(), String> {
+pub(crate) fn proc_fs() -> Result<(), String> {
     let (server_end, client_end) =
         libeurali::new_rendezvous().map_err(|e| format!("rendezvous: {e}"))?;
     fn clock() -> u64 {
@@ -96,7 +103,7 @@ fn root_fs() -> Result<usize, String> {
 
 /// The editor's syntax highlighting files, in [`edit::SYNTAX_DIR`] (public: an ordinary user
 /// sees them in `/etc/kibi/syntax.d`).
-fn install_syntax_files() -> Result<(), String> {
+pub(crate) fn install_syntax_files() -> Result<(), String> {
     std::fs::create_dir_all(edit::SYNTAX_DIR).map_err(|e| format!("{}: {e}", edit::SYNTAX_DIR))?;
     for (name, bytes) in edit::SYNTAX_FILES {
         let path = format!("{}/{name}", edit::SYNTAX_DIR);
@@ -106,6 +113,10 @@ fn install_syntax_files() -> Result<(), String> {
 }
 
 pub fn main() {
+    if let Some(machine) = metal::detect() {
+        metal::boot(machine);
+        return;
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut command = None;
     let mut user = String::from("root");

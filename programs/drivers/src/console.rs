@@ -1,0 +1,237 @@
+//! The console: virtual terminals on the VGA text screen, typed on with the PS/2 keyboard, the
+//! first of them mirrored to COM1 — everything except the threads and rendezvous that serve it
+//! (`crate::server`), so that it is tested on the host.
+//!
+//! - Each virtual terminal has a [`Terminal`] (what programs wrote) and a [`LineDiscipline`]
+//!   (what was typed). Only the active one is drawn; switching redraws the whole screen.
+//! - Keys go to the active terminal; Alt+F`n` makes terminal `n` active.
+//! - Terminal 0 is the system console: everything written to it also goes to the serial line
+//!   (as written: a serial terminal interprets the same escape sequences), and bytes from the
+//!   serial line are typed into it. Cursor position reports coming back from the serial
+//!   terminal are dropped, since the VGA terminal already answered.
+//! - A terminal's answers to `ESC [ 6 n` and the like are readable on its input at once.
+
+use alloc::vec::Vec;
+
+use crate::keyboard::Input;
+use crate::port::PortIo;
+use crate::serial::Uart;
+use crate::tty::LineDiscipline;
+use crate::vt::{Display, Terminal, draw};
+
+pub const ROWS: usize = 25;
+pub const COLS: usize = 80;
+
+pub struct Vt {
+    pub term: Terminal,
+    pub ld: LineDiscipline,
+    /// Ctrl-C interrupts so far (a READ waiting across a change is answered INTERRUPTED).
+    interrupts: u64,
+    /// Handles subscribed to interrupts (`TERM_NOTIFY`: a shell).
+    subscribers: Vec<libeurali::Handle>,
+}
+
+/// What a READ gets now.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadOut {
+    Data(Vec<u8>),
+    Eof,
+}
+
+pub struct Consoles<D: Display, P: PortIo> {
+    vts: Vec<Vt>,
+    active: usize,
+    display: D,
+    shown: Vec<u16>,
+    serial: Option<(Uart, P)>,
+    filter: ReportFilter,
+    /// Interrupted terminals' subscribers, to be told (outside the lock: a send may block).
+    to_notify: Vec<(usize, Vec<libeurali::Handle>)>,
+}
+
+impl<D: Display, P: PortIo> Consoles<D, P> {
+    /// `count` terminals (at least one) on `display`, terminal 0 mirrored to `serial` if given.
+    pub fn new(count: usize, display: D, serial: Option<(Uart, P)>) -> Self {
+        let vts = (0..count.max(1))
+            .map(|_| Vt {
+                term: Terminal::new(ROWS, COLS),
+                ld: LineDiscipline::default(),
+                interrupts: 0,
+                subscribers: Vec::new(),
+            })
+            .collect();
+        let mut c = Consoles {
+            vts,
+            active: 0,
+            display,
+            shown: Vec::new(),
+            serial,
+            filter: ReportFilter::default(),
+            to_notify: Vec::new(),
+        };
+        c.redraw(true);
+        c
+    }
+
+    pub fn count(&self) -> usize {
+        self.vts.len()
+    }
+    pub fn active(&self) -> usize {
+        self.active
+    }
+    pub fn vt(&self, i: usize) -> &Vt {
+        &self.vts[i]
+    }
+    pub fn display(&self) -> &D {
+        &self.display
+    }
+    pub fn serial(&mut self) -> Option<&mut (Uart, P)> {
+        self.serial.as_mut()
+    }
+
+    /// A program wrote `bytes` to terminal `vt`.
+    pub fn output(&mut self, vt: usize, bytes: &[u8]) {
+        let Some(v) = self.vts.get_mut(vt) else {
+            return;
+        };
+        v.term.write(bytes);
+        let answers = v.term.screen.take_responses();
+        if !answers.is_empty() {
+            v.ld.answer(&answers);
+        }
+        if vt == 0
+            && let Some((uart, io)) = self.serial.as_mut()
+        {
+            uart.write(io, bytes);
+        }
+        if vt == self.active {
+            self.redraw(false);
+        }
+    }
+
+    /// What the keyboard typed.
+    pub fn key(&mut self, input: Input) {
+        match input {
+            Input::Switch(n) if n < self.vts.len() && n != self.active => {
+                self.active = n;
+                self.redraw(true);
+            }
+            Input::Switch(_) => {}
+            Input::Bytes(b) => self.typed(self.active, &b),
+        }
+    }
+
+    /// Bytes from the serial line: typed into terminal 0.
+    pub fn serial_input(&mut self, bytes: &[u8]) {
+        let mut kept = Vec::new();
+        for &b in bytes {
+            self.filter.feed(b, &mut kept);
+        }
+        if !kept.is_empty() {
+            self.typed(0, &kept);
+        }
+    }
+
+    fn typed(&mut self, vt: usize, bytes: &[u8]) {
+        let v = &mut self.vts[vt];
+        let echo = v.ld.input(bytes);
+        if v.ld.take_interrupted() {
+            v.interrupts += 1;
+            let subs = core::mem::take(&mut v.subscribers);
+            if !subs.is_empty() {
+                self.to_notify.push((vt, subs));
+            }
+        }
+        if !echo.is_empty() {
+            self.output(vt, &echo);
+        }
+    }
+
+    /// Interrupts so far on terminal `vt`.
+    pub fn interrupts(&self, vt: usize) -> u64 {
+        self.vts.get(vt).map_or(0, |v| v.interrupts)
+    }
+
+    /// Subscribes `h` to terminal `vt`'s interrupts.
+    pub fn subscribe(&mut self, vt: usize, h: libeurali::Handle) {
+        if let Some(v) = self.vts.get_mut(vt) {
+            v.subscribers.push(h);
+        }
+    }
+
+    /// The subscribers of terminals interrupted since the last call, taken out: the caller tells
+    /// them (`TERM_INTERRUPT`) and gives back, with [`Consoles::subscribe`], those still there.
+    pub fn take_notifications(&mut self) -> Vec<(usize, Vec<libeurali::Handle>)> {
+        core::mem::take(&mut self.to_notify)
+    }
+
+    /// Serves a READ of at most `max` bytes on terminal `vt`: `None` if nothing is ready (the
+    /// reader waits for the next input).
+    pub fn read(&mut self, vt: usize, max: usize) -> Option<ReadOut> {
+        let ld = &mut self.vts.get_mut(vt)?.ld;
+        if ld.take_eof() {
+            return Some(ReadOut::Eof);
+        }
+        ld.take(max).map(ReadOut::Data)
+    }
+
+    pub fn set_raw(&mut self, vt: usize, raw: bool) {
+        if let Some(v) = self.vts.get_mut(vt) {
+            v.ld.set_raw(raw);
+        }
+    }
+
+    pub fn raw(&self, vt: usize) -> bool {
+        self.vts.get(vt).is_some_and(|v| v.ld.raw())
+    }
+
+    fn redraw(&mut self, force: bool) {
+        let screen = &mut self.vts[self.active].term.screen;
+        if screen.take_dirty() || force {
+            draw(screen, &mut self.shown, &mut self.display, force);
+        }
+    }
+}
+
+/// Drops cursor position reports (`ESC [ digits ; digits R`) from a byte stream; everything
+/// else passes (an escape sequence is held back only while it could still be a report).
+#[derive(Default)]
+pub struct ReportFilter {
+    held: Vec<u8>,
+}
+
+impl ReportFilter {
+    pub fn feed(&mut self, b: u8, out: &mut Vec<u8>) {
+        if self.held.is_empty() {
+            if b == 0x1B {
+                self.held.push(b);
+            } else {
+                out.push(b);
+            }
+            return;
+        }
+        self.held.push(b);
+        let h = &self.held[..];
+        let could_be = match h.len() {
+            2 => b == b'[',
+            _ => b.is_ascii_digit() || b == b';' || b == b'R',
+        };
+        if !could_be {
+            out.append(&mut self.held);
+            return;
+        }
+        if b == b'R' {
+            let body = &h[2..h.len() - 1];
+            let semis = body.iter().filter(|&&c| c == b';').count();
+            let is_report = semis == 1 && body.first() != Some(&b';') && body.last() != Some(&b';');
+            if is_report {
+                self.held.clear(); // dropped
+            } else {
+                out.append(&mut self.held);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

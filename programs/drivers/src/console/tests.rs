@@ -1,0 +1,174 @@
+use super::*;
+use crate::vt::Cell;
+
+/// A VGA text buffer and cursor in memory.
+struct Screen {
+    cells: Vec<u16>,
+    cursor: Option<usize>,
+}
+
+impl Display for Screen {
+    fn put(&mut self, i: usize, cell: u16) {
+        self.cells[i] = cell;
+    }
+    fn cursor(&mut self, at: Option<usize>) {
+        self.cursor = at;
+    }
+}
+
+impl Screen {
+    fn row(&self, r: usize) -> String {
+        let s: String = self.cells[r * COLS..(r + 1) * COLS]
+            .iter()
+            .map(|&v| (v & 0xFF) as u8 as char)
+            .collect();
+        s.trim_end().to_string()
+    }
+}
+
+/// A UART model: what was sent, what waits to be received.
+#[derive(Default)]
+struct Line {
+    sent: Vec<u8>,
+    rx: std::collections::VecDeque<u8>,
+}
+
+impl PortIo for Line {
+    fn inb(&mut self, port: u16) -> u8 {
+        match port - crate::serial::COM1 {
+            5 => 0x20 | if self.rx.is_empty() { 0 } else { 1 },
+            0 => self.rx.pop_front().unwrap_or(0),
+            r => panic!("inb {r}"),
+        }
+    }
+    fn outb(&mut self, port: u16, v: u8) {
+        if port == crate::serial::COM1 && self.sent.len() < 1 << 20 {
+            self.sent.push(v);
+        }
+    }
+    fn inw(&mut self, _: u16) -> u16 {
+        unreachable!()
+    }
+    fn outw(&mut self, _: u16, _: u16) {
+        unreachable!()
+    }
+    fn inl(&mut self, _: u16) -> u32 {
+        unreachable!()
+    }
+    fn outl(&mut self, _: u16, _: u32) {
+        unreachable!()
+    }
+}
+
+fn consoles(n: usize) -> Consoles<Screen, Line> {
+    let mut line = Line::default();
+    let uart = Uart::init(&mut line, crate::serial::COM1);
+    line.sent.clear(); // the divisor byte
+    let screen = Screen {
+        cells: vec![0; ROWS * COLS],
+        cursor: None,
+    };
+    Consoles::new(n, screen, Some((uart, line)))
+}
+
+fn read_all(c: &mut Consoles<Screen, Line>, vt: usize) -> Vec<u8> {
+    match c.read(vt, 4096) {
+        Some(ReadOut::Data(d)) => d,
+        other => panic!("read on {vt}: {other:?}"),
+    }
+}
+
+#[test]
+fn output_is_drawn_and_mirrored_to_serial() {
+    let mut c = consoles(3);
+    c.output(0, b"init: starting\n\x1b[1mlogin: ");
+    assert_eq!(c.display().row(0), "init: starting");
+    assert_eq!(c.display().row(1), "login:");
+    assert_eq!(c.display().cursor, Some(COLS + 7));
+    assert_eq!(
+        c.display().cells[COLS],
+        Cell {
+            ch: b'l',
+            attr: 0x0F
+        }
+        .vga()
+    );
+    let sent = &c.serial().unwrap().1.sent;
+    assert_eq!(sent, b"init: starting\r\n\x1b[1mlogin: ");
+}
+
+#[test]
+fn cooked_typing_is_echoed_and_read_as_lines() {
+    let mut c = consoles(1);
+    c.output(0, b"login: ");
+    for b in b"roox\x7ft\r" {
+        c.key(Input::Bytes(vec![*b]));
+        if *b != b'\r' {
+            assert_eq!(c.read(0, 100), None, "nothing readable before Enter");
+        }
+    }
+    assert_eq!(read_all(&mut c, 0), b"root\n");
+    assert_eq!(c.display().row(0), "login: root");
+    assert_eq!(c.display().cursor, Some(COLS));
+    // Ctrl-D on an empty line: one EOF.
+    c.key(Input::Bytes(vec![0x04]));
+    assert_eq!(c.read(0, 100), Some(ReadOut::Eof));
+    assert_eq!(c.read(0, 100), None);
+}
+
+#[test]
+fn raw_mode_and_device_status_reports() {
+    let mut c = consoles(1);
+    c.set_raw(0, true);
+    assert!(c.raw(0));
+    c.key(Input::Bytes(b"\x1b[A".to_vec()));
+    c.output(0, b"\x1b[3;7H\x1b[6n");
+    assert_eq!(read_all(&mut c, 0), b"\x1b[A\x1b[3;7R");
+    // The serial terminal answers too; its report is dropped, other keys pass.
+    c.serial_input(b"\x1b[30;100Rq\x1b[Dx");
+    assert_eq!(read_all(&mut c, 0), b"q\x1b[Dx");
+}
+
+#[test]
+fn alt_f_keys_switch_what_is_shown_and_typed_into() {
+    let mut c = consoles(3);
+    c.output(0, b"system console");
+    c.output(1, b"second");
+    assert_eq!(c.display().row(0), "system console");
+    c.key(Input::Switch(1));
+    assert_eq!(c.active(), 1);
+    assert_eq!(c.display().row(0), "second");
+    assert_eq!(c.display().cursor, Some(6));
+    c.key(Input::Bytes(b"x\r".to_vec()));
+    assert_eq!(read_all(&mut c, 1), b"x\n");
+    assert_eq!(c.read(0, 10), None);
+    // Output to a hidden terminal is kept, not drawn.
+    c.output(0, b"\r\nlater");
+    assert_eq!(c.display().row(1), "");
+    c.key(Input::Switch(7)); // no such terminal
+    assert_eq!(c.active(), 1);
+    c.key(Input::Switch(0));
+    assert_eq!(c.display().row(1), "later");
+    // Only terminal 0 is mirrored; serial input goes to it whatever is shown.
+    assert!(
+        !c.serial()
+            .unwrap()
+            .1
+            .sent
+            .windows(6)
+            .any(|w| w == b"second")
+    );
+    c.key(Input::Switch(2));
+    c.serial_input(b"ls\r");
+    assert_eq!(read_all(&mut c, 0), b"ls\n");
+}
+
+#[test]
+fn report_filter_passes_everything_but_reports() {
+    let mut f = ReportFilter::default();
+    let mut out = Vec::new();
+    for &b in b"a\x1b[12;40R\x1b[A\x1b[1;5C\x1b\x1b[;R\x1bOPz" {
+        f.feed(b, &mut out);
+    }
+    assert_eq!(out, b"a\x1b[A\x1b[1;5C\x1b\x1b[;R\x1bOPz");
+}

@@ -1,0 +1,229 @@
+//! `drivers`: eurali's ring-3 device drivers for the real Merriwig kernel, one multi-call
+//! program (the drivers share most of their code, so one ELF is smaller than several).
+//!
+//! ```text
+//! drivers console   the console: VGA text terminals, PS/2 keyboard, COM1 (control protocol:
+//!                   libeurali::proto::console, on stdin)
+//! drivers nic       the rtl8139 NIC, serving libeurali::proto::nic on stdin (mount it at /dev/nic)
+//! drivers pci       lists the PCI functions
+//! ```
+//!
+//! Each needs I/O privilege (init starts them with it). Each driver's logic reaches its device
+//! only through [`port::PortIo`] (and, for DMA, [`rtl8139::Dma`]), so it is unit-tested on the
+//! host against a model of the device; [`server`] wires the logic to rendezvous, generically, so
+//! the protocols are tested on the stub against the same models.
+
+extern crate alloc;
+
+pub mod console;
+pub mod keyboard;
+pub mod pci;
+pub mod port;
+pub mod rtl8139;
+pub mod serial;
+pub mod server;
+pub mod tty;
+pub mod vt;
+
+use libeurali::proto::console::VIDEO_MEMORY_SIZE;
+use libeurali::{Error, Handle, MemoryChunk, Message, Word, msgtype};
+
+use port::Hw;
+
+/// Virtual terminals of the console (Alt+F1..F3). Each costs a login session on the real
+/// kernel, and the kernel's 1 MiB heap holds every thread's kernel stack (ABI §4.8).
+pub const TERMINALS: usize = 3;
+
+const USAGE: &str = "usage: drivers console|nic|pci   (started by init, with I/O privilege)";
+
+pub fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let code = match args.get(1).map(String::as_str) {
+        Some("console") => console(),
+        Some("nic") => nic(),
+        Some("pci") => pci(),
+        _ => {
+            eprintln!("{USAGE}");
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+fn hardware(what: &str) -> Option<Hw> {
+    let hw = Hw::new();
+    if hw.is_none() {
+        eprintln!("drivers {what}: no port I/O here (only on the real kernel, started by init)");
+    }
+    hw
+}
+
+/// The VGA text buffer in the VIDEO_MEMORY chunk, and the CRT controller for the cursor.
+pub struct Vga {
+    chunk: MemoryChunk,
+    io: Hw,
+}
+
+impl vt::Display for Vga {
+    fn put(&mut self, i: usize, cell: u16) {
+        if i < console::ROWS * console::COLS {
+            let at = self.chunk.base() as usize + vt::VGA_TEXT_OFFSET + 2 * i;
+            // Safety: the chunk maps the 128 KiB VGA window (checked when it arrived), and the
+            // text buffer's 4000 bytes lie inside it; device memory is written volatile.
+            unsafe { (at as *mut u16).write_volatile(cell) };
+        }
+    }
+    fn cursor(&mut self, at: Option<usize>) {
+        vt::crtc_cursor(&mut self.io, at);
+    }
+}
+
+fn console() -> i32 {
+    let (Some(kbd), Some(mut com), Some(crtc)) = (
+        hardware("console"),
+        hardware("console"),
+        hardware("console"),
+    ) else {
+        return 1;
+    };
+    let Some(control) = std::rt::take_stdin_handle() else {
+        eprintln!("drivers console: no control handle on stdin");
+        return 1;
+    };
+    // First the video memory (libeurali::proto::console).
+    let chunk = match libeurali::receive(&control) {
+        Ok(Message::Long(
+            msgtype::VIDEO_MEMORY,
+            Word::Value(VIDEO_MEMORY_SIZE),
+            Word::Chunk(c),
+        )) => c,
+        Ok(_) => {
+            let _ = libeurali::send(
+                &control,
+                libeurali::proto::stream::error_reply(Error::Param),
+            );
+            eprintln!("drivers console: the first message was not VIDEO_MEMORY");
+            return 1;
+        }
+        Err(e) => {
+            eprintln!("drivers console: control handle: {e}");
+            return 1;
+        }
+    };
+    let uart = serial::Uart::init(&mut com, serial::COM1);
+    let consoles = console::Consoles::new(TERMINALS, Vga { chunk, io: crtc }, Some((uart, com)));
+    let server = match server::ConsoleServer::start(consoles) {
+        Ok(s) => std::sync::Arc::new(s),
+        Err(e) => {
+            let _ = libeurali::send(&control, libeurali::proto::stream::error_reply(e));
+            eprintln!("drivers console: cannot start: {e}");
+            return 1;
+        }
+    };
+    let k = server.clone();
+    if let Err(e) = std::thread::Builder::new()
+        .name("keyboard".into())
+        .spawn(move || k.keyboard_loop(kbd))
+    {
+        eprintln!("drivers console: no keyboard thread: {e}");
+    }
+    let s = server.clone();
+    if let Err(e) = std::thread::Builder::new()
+        .name("serial".into())
+        .spawn(move || {
+            loop {
+                s.poll_serial();
+                // Only IRQ 1 can be awaited: COM1 is polled between other threads' work (a
+                // yield with nothing else to run costs one timer tick, ~55 ms).
+                libeurali::yield_now();
+            }
+        })
+    {
+        eprintln!("drivers console: no serial thread: {e}");
+    }
+    let _ = libeurali::send(&control, Message::Short(msgtype::OK, TERMINALS as u64, 0));
+    server.serve_control(&control);
+    0
+}
+
+/// DMA memory from the kernel: `malloc` with a 4 GiB physical bound (contiguous, eagerly
+/// mapped, so reading it first is safe).
+pub struct KernelDma;
+
+pub struct KernelBuf {
+    chunk: MemoryChunk,
+    phys: u32,
+}
+
+impl rtl8139::DmaBuf for KernelBuf {
+    fn phys(&self) -> u32 {
+        self.phys
+    }
+    fn read(&self, offset: usize, out: &mut [u8]) {
+        let base = self.chunk.base() as usize + offset;
+        for (i, b) in out.iter_mut().enumerate() {
+            // Safety: inside the chunk (the driver's offsets stay within what it allocated);
+            // the NIC writes this memory behind the compiler's back, hence volatile.
+            *b = unsafe { ((base + i) as *const u8).read_volatile() };
+        }
+    }
+    fn write(&mut self, offset: usize, data: &[u8]) {
+        self.chunk.as_mut_slice()[offset..offset + data.len()].copy_from_slice(data);
+    }
+}
+
+impl rtl8139::Dma for KernelDma {
+    type Buf = KernelBuf;
+    fn alloc(&mut self, len: usize) -> Option<KernelBuf> {
+        let (chunk, phys) = MemoryChunk::alloc_contiguous(len, 0xFFFF_FFFF).ok()?;
+        let phys = u32::try_from(phys).ok()?;
+        Some(KernelBuf { chunk, phys })
+    }
+}
+
+fn nic() -> i32 {
+    let Some(mut io) = hardware("nic") else {
+        return 1;
+    };
+    let Some(h) = std::rt::take_stdin_handle() else {
+        eprintln!("drivers nic: no handle on stdin to serve on");
+        return 1;
+    };
+    let Some(dev) = pci::find(&mut io, rtl8139::VENDOR, rtl8139::DEVICE) else {
+        eprintln!("drivers nic: no rtl8139 on the PCI bus");
+        return 1;
+    };
+    let pci::Bar::Io(base) = pci::bar(&mut io, dev.at, 0) else {
+        eprintln!(
+            "drivers nic: rtl8139 at {}: BAR 0 is not an I/O port",
+            dev.at
+        );
+        return 1;
+    };
+    pci::enable(&mut io, dev.at, pci::COMMAND_IO | pci::COMMAND_BUS_MASTER);
+    let mut nic = match rtl8139::Rtl8139::init(&mut io, base, &mut KernelDma) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("drivers nic: rtl8139 at {}: {e:?}", dev.at);
+            return 1;
+        }
+    };
+    println!(
+        "drivers nic: rtl8139 at {} (I/O {base:#x}), MAC {}",
+        dev.at,
+        rtl8139::format_mac(&nic.mac())
+    );
+    let h: Handle = h;
+    server::serve_nic(&h, &mut io, &mut nic);
+    0
+}
+
+fn pci() -> i32 {
+    let Some(mut io) = hardware("pci") else {
+        return 1;
+    };
+    for d in pci::scan(&mut io) {
+        println!("{}", pci::describe(&d));
+    }
+    0
+}

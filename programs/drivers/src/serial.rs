@@ -1,0 +1,218 @@
+//! The 16550 UART on COM1 (0x3F8), polled: only IRQ 1 reaches user space (ABI §4.10), so input
+//! is read by polling the line status register.
+
+use crate::port::PortIo;
+
+/// COM1's base port.
+pub const COM1: u16 = 0x3F8;
+
+/// Register offsets from the base.
+mod reg {
+    pub const DATA: u16 = 0; // THR (write) / RBR (read); divisor low with DLAB
+    pub const IER: u16 = 1; // interrupt enable; divisor high with DLAB
+    pub const FCR: u16 = 2; // FIFO control
+    pub const LCR: u16 = 3; // line control
+    pub const MCR: u16 = 4; // modem control
+    pub const LSR: u16 = 5; // line status
+}
+
+/// LSR bits.
+const DATA_READY: u8 = 0x01;
+const THR_EMPTY: u8 = 0x20;
+/// LCR: divisor latch access.
+const DLAB: u8 = 0x80;
+
+/// How many status polls a byte may wait for room before it is dropped (a UART with nothing
+/// attached, or none at all, reads 0xFF or never drains: output must not hang the console).
+const SEND_SPINS: usize = 100_000;
+
+/// A 16550-compatible UART at `base`.
+pub struct Uart {
+    base: u16,
+    /// The UART did not take a byte within [`SEND_SPINS`]: further output is dropped at once.
+    stuck: bool,
+}
+
+impl Uart {
+    /// Programs the UART: 115200 baud, 8 data bits, no parity, one stop bit, FIFOs on,
+    /// interrupts off (nobody could await them).
+    pub fn init(io: &mut impl PortIo, base: u16) -> Uart {
+        io.outb(base + reg::IER, 0x00);
+        io.outb(base + reg::LCR, DLAB);
+        io.outb(base + reg::DATA, 0x01); // divisor 1 = 115200 baud
+        io.outb(base + reg::IER, 0x00);
+        io.outb(base + reg::LCR, 0x03); // 8N1, DLAB off
+        io.outb(base + reg::FCR, 0xC7); // enable and clear FIFOs, 14-byte threshold
+        io.outb(base + reg::MCR, 0x03); // DTR, RTS (OUT2 off: no interrupts)
+        Uart { base, stuck: false }
+    }
+
+    /// Sends one byte, waiting (bounded) for room in the transmitter. Returns false if the UART
+    /// never had room (the byte is dropped, and so is later output).
+    pub fn send(&mut self, io: &mut impl PortIo, byte: u8) -> bool {
+        if self.stuck {
+            return false;
+        }
+        for _ in 0..SEND_SPINS {
+            if io.inb(self.base + reg::LSR) & THR_EMPTY != 0 {
+                io.outb(self.base + reg::DATA, byte);
+                return true;
+            }
+        }
+        self.stuck = true;
+        false
+    }
+
+    /// Sends `bytes`, with `\n` sent as CR LF (a serial terminal needs both).
+    pub fn write(&mut self, io: &mut impl PortIo, bytes: &[u8]) {
+        for &b in bytes {
+            if b == b'\n' {
+                self.send(io, b'\r');
+            }
+            self.send(io, b);
+        }
+    }
+
+    /// A received byte, if one is waiting.
+    pub fn try_receive(&mut self, io: &mut impl PortIo) -> Option<u8> {
+        let lsr = io.inb(self.base + reg::LSR);
+        // 0xFF: nothing answers at this port (no UART).
+        (lsr != 0xFF && lsr & DATA_READY != 0).then(|| io.inb(self.base + reg::DATA))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+
+    /// A register-level 16550: the divisor latch, line control, a transmit log and a receive
+    /// queue; `busy` polls of LSR report a full transmitter before each byte is taken.
+    #[derive(Default)]
+    struct Model {
+        lcr: u8,
+        divisor: u16,
+        ier: u8,
+        fcr: u8,
+        mcr: u8,
+        sent: Vec<u8>,
+        rx: VecDeque<u8>,
+        busy: usize,
+        busy_left: usize,
+        absent: bool,
+    }
+
+    impl PortIo for Model {
+        fn inb(&mut self, port: u16) -> u8 {
+            if self.absent {
+                return 0xFF;
+            }
+            match port - COM1 {
+                reg::LSR => {
+                    let thre = if self.busy_left > 0 {
+                        self.busy_left -= 1;
+                        0
+                    } else {
+                        THR_EMPTY
+                    };
+                    thre | if self.rx.is_empty() { 0 } else { DATA_READY }
+                }
+                reg::DATA => self.rx.pop_front().unwrap_or(0),
+                reg::LCR => self.lcr,
+                other => panic!("read of register {other}"),
+            }
+        }
+        fn outb(&mut self, port: u16, v: u8) {
+            let dlab = self.lcr & DLAB != 0;
+            match (port - COM1, dlab) {
+                (reg::DATA, true) => self.divisor = self.divisor & 0xFF00 | v as u16,
+                (reg::IER, true) => self.divisor = self.divisor & 0xFF | (v as u16) << 8,
+                (reg::DATA, false) => {
+                    assert_eq!(
+                        self.busy_left, 0,
+                        "byte written while the transmitter was full"
+                    );
+                    self.sent.push(v);
+                    self.busy_left = self.busy;
+                }
+                (reg::IER, false) => self.ier = v,
+                (reg::FCR, _) => self.fcr = v,
+                (reg::LCR, _) => self.lcr = v,
+                (reg::MCR, _) => self.mcr = v,
+                (other, _) => panic!("write of register {other}"),
+            }
+        }
+        fn inw(&mut self, _: u16) -> u16 {
+            unreachable!()
+        }
+        fn outw(&mut self, _: u16, _: u16) {
+            unreachable!()
+        }
+        fn inl(&mut self, _: u16) -> u32 {
+            unreachable!()
+        }
+        fn outl(&mut self, _: u16, _: u32) {
+            unreachable!()
+        }
+    }
+
+    #[test]
+    fn init_programs_115200_8n1_without_interrupts() {
+        let mut m = Model::default();
+        Uart::init(&mut m, COM1);
+        assert_eq!(m.divisor, 1);
+        assert_eq!(m.lcr, 0x03);
+        assert_eq!(m.ier, 0);
+        assert_eq!(m.fcr & 1, 1);
+        assert_eq!(
+            m.mcr & 0x08,
+            0,
+            "OUT2 would route the UART's IRQ to the PIC"
+        );
+    }
+
+    #[test]
+    fn output_waits_for_the_transmitter_and_adds_cr() {
+        let mut m = Model {
+            busy: 3,
+            ..Model::default()
+        };
+        let mut u = Uart::init(&mut m, COM1);
+        u.write(&mut m, b"ok\n");
+        assert_eq!(m.sent, b"ok\r\n");
+    }
+
+    #[test]
+    fn input_is_polled() {
+        let mut m = Model::default();
+        let mut u = Uart::init(&mut m, COM1);
+        assert_eq!(u.try_receive(&mut m), None);
+        m.rx.extend(b"hi");
+        assert_eq!(u.try_receive(&mut m), Some(b'h'));
+        assert_eq!(u.try_receive(&mut m), Some(b'i'));
+        assert_eq!(u.try_receive(&mut m), None);
+    }
+
+    #[test]
+    fn a_missing_uart_neither_hangs_nor_invents_input() {
+        let mut m = Model {
+            absent: true,
+            ..Model::default()
+        };
+        let mut u = Uart::init(&mut m, COM1);
+        assert_eq!(u.try_receive(&mut m), None);
+        // 0xFF has THRE set: bytes go nowhere, quickly.
+        assert!(u.send(&mut m, b'x'));
+        let mut jammed = Model {
+            busy: usize::MAX,
+            ..Model::default()
+        };
+        let mut u = Uart::init(&mut jammed, COM1);
+        jammed.busy_left = usize::MAX;
+        assert!(!u.send(&mut jammed, b'x'));
+        assert!(
+            !u.send(&mut jammed, b'y'),
+            "a stuck UART is not waited for again"
+        );
+    }
+}

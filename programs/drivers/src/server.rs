@@ -1,0 +1,279 @@
+//! The driver processes: the threads and rendezvous around the logic modules, generic over the
+//! device access so that the protocol side runs on the stub against device models too.
+
+use alloc::vec::Vec;
+use std::sync::{Arc, Mutex, Notify};
+
+use libeurali::proto::console::{CONSOLE_OPEN, CONSOLE_STREAMS};
+use libeurali::proto::{nic, stream};
+use libeurali::{Error, Handle, Message, Word, msgtype, new_rendezvous, receive, send};
+
+use crate::console::{COLS, Consoles, ROWS, ReadOut};
+use crate::keyboard::{self, Decoder};
+use crate::port::PortIo;
+use crate::rtl8139::{DmaBuf, Rtl8139, SendError};
+use crate::vt::Display;
+
+/// The consoles, shared by the stream servers, the keyboard and the serial poller.
+pub type Shared<D, P> = Arc<Mutex<Consoles<D, P>>>;
+
+/// A running console: what its threads share, and the client ends of each terminal's streams.
+pub struct ConsoleServer<D: Display, P: PortIo> {
+    pub consoles: Shared<D, P>,
+    /// One wake-up per terminal, for its reader waiting for input.
+    pub wakes: Arc<Vec<Notify>>,
+    /// (input, output) stream handles of each terminal, to hand out copies of.
+    pub clients: Vec<(Handle, Handle)>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn wake_all(wakes: &[Notify]) {
+    for w in wakes {
+        w.notify();
+    }
+}
+
+impl<D, P> ConsoleServer<D, P>
+where
+    D: Display + Send + 'static,
+    P: PortIo + Send + 'static,
+{
+    /// Starts the input and output server threads of every terminal.
+    pub fn start(consoles: Consoles<D, P>) -> Result<Self, Error> {
+        let count = consoles.count();
+        let consoles = Arc::new(Mutex::new(consoles));
+        let mut wakes = Vec::new();
+        for _ in 0..count {
+            wakes.push(Notify::new().map_err(|_| Error::Memory)?);
+        }
+        let wakes = Arc::new(wakes);
+        let mut clients = Vec::new();
+        for vt in 0..count {
+            let (in_srv, in_cli) = new_rendezvous()?;
+            let (out_srv, out_cli) = new_rendezvous()?;
+            let (c, w) = (consoles.clone(), wakes.clone());
+            libeurali::spawn_fn(move || serve_input(&in_srv, vt, &c, &w))?;
+            let (c, w) = (consoles.clone(), wakes.clone());
+            libeurali::spawn_fn(move || serve_output(&out_srv, vt, &c, &w))?;
+            clients.push((in_cli, out_cli));
+        }
+        Ok(ConsoleServer {
+            consoles,
+            wakes,
+            clients,
+        })
+    }
+
+    /// Hands out terminals' streams on the control handle (the part of the console protocol
+    /// after VIDEO_MEMORY) until the handle fails.
+    pub fn serve_control(&self, control: &Handle) {
+        loop {
+            let Ok(m) = receive(control) else { return };
+            let reply = match m {
+                Message::Short(CONSOLE_OPEN, n, _) => match self.clients.get(n as usize) {
+                    Some((i, o)) => match (i.try_clone(), o.try_clone()) {
+                        (Ok(i), Ok(o)) => {
+                            Message::Long(CONSOLE_STREAMS, Word::Handle(i), Word::Handle(o))
+                        }
+                        (Err(e), _) | (_, Err(e)) => stream::error_reply(e),
+                    },
+                    None => stream::error_reply(Error::NotFound),
+                },
+                _ => stream::unknown_reply(),
+            };
+            let _ = send(control, reply);
+        }
+    }
+
+    /// The keyboard driver: drains the controller, then waits for IRQ 1, forever.
+    pub fn keyboard_loop(&self, mut io: impl PortIo) -> ! {
+        let mut decoder = Decoder::new();
+        loop {
+            let mut inputs = Vec::new();
+            keyboard::drain(&mut io, &mut decoder, |i| inputs.push(i));
+            if !inputs.is_empty() {
+                let mut c = lock(&self.consoles);
+                for i in inputs {
+                    c.key(i);
+                }
+                let notes = c.take_notifications();
+                drop(c);
+                wake_all(&self.wakes);
+                self.notify(notes);
+            }
+            libeurali::await_interrupt();
+        }
+    }
+
+    /// One poll of the serial line: types what arrived into terminal 0. Returns whether
+    /// anything did.
+    pub fn poll_serial(&self) -> bool {
+        let mut c = lock(&self.consoles);
+        let mut got = Vec::new();
+        if let Some((uart, io)) = c.serial() {
+            while got.len() < 256 {
+                match uart.try_receive(io) {
+                    Some(b) => got.push(b),
+                    None => break,
+                }
+            }
+        }
+        if got.is_empty() {
+            return false;
+        }
+        c.serial_input(&got);
+        let notes = c.take_notifications();
+        drop(c);
+        wake_all(&self.wakes);
+        self.notify(notes);
+        true
+    }
+
+    /// Tells interrupted terminals' subscribers (`TERM_INTERRUPT`) on a thread of its own, so
+    /// that a subscriber slow to receive never holds up the keyboard; those still there are
+    /// subscribed again.
+    pub fn notify(&self, notes: Vec<(usize, Vec<Handle>)>) {
+        if notes.is_empty() {
+            return;
+        }
+        let consoles = self.consoles.clone();
+        let r = libeurali::spawn_fn(move || {
+            for (vt, subs) in notes {
+                for sub in subs {
+                    let m = Message::Short(stream::TERM_INTERRUPT, 0, 0);
+                    if libeurali::call_send(&sub, m).is_ok() {
+                        lock(&consoles).subscribe(vt, sub);
+                    }
+                }
+            }
+        });
+        // Without a thread the subscribers are dropped: the interrupt still ends the READ.
+        let _ = r;
+    }
+}
+
+fn serve_input<D: Display, P: PortIo>(
+    h: &Handle,
+    vt: usize,
+    c: &Mutex<Consoles<D, P>>,
+    wakes: &[Notify],
+) {
+    loop {
+        let Ok(m) = receive(h) else { return };
+        let reply = match stream::term_request(m) {
+            Ok(stream::TermRequest::Get) => stream::TermInfo {
+                raw: lock(c).raw(vt),
+                rows: ROWS as u16,
+                cols: COLS as u16,
+            }
+            .reply(),
+            Ok(stream::TermRequest::SetRaw(r)) => {
+                lock(c).set_raw(vt, r);
+                Message::Short(msgtype::OK, 0, 0)
+            }
+            Ok(stream::TermRequest::Notify(h)) => {
+                lock(c).subscribe(vt, h);
+                Message::Short(msgtype::OK, 0, 0)
+            }
+            Err(m) => match stream::parse_request(m) {
+                stream::Request::Read(max) => {
+                    let seen = lock(c).interrupts(vt);
+                    loop {
+                        let mut g = lock(c);
+                        if g.interrupts(vt) != seen {
+                            break stream::interrupted_reply();
+                        }
+                        let got = g.read(vt, max);
+                        drop(g);
+                        match got {
+                            Some(ReadOut::Data(d)) => {
+                                break stream::data_reply(&d).unwrap_or_else(stream::error_reply);
+                            }
+                            Some(ReadOut::Eof) => break stream::eof_reply(),
+                            None => wakes[vt].wait(),
+                        }
+                    }
+                }
+                stream::Request::Write(_) => stream::error_reply(Error::NotImplemented),
+                stream::Request::Unknown(_) => stream::unknown_reply(),
+            },
+        };
+        let _ = send(h, reply);
+    }
+}
+
+fn serve_output<D: Display, P: PortIo>(
+    h: &Handle,
+    vt: usize,
+    c: &Mutex<Consoles<D, P>>,
+    wakes: &[Notify],
+) {
+    loop {
+        let Ok(m) = receive(h) else { return };
+        let reply = match stream::parse_request(m) {
+            stream::Request::Write(chunk) => {
+                let data = chunk.as_slice();
+                lock(c).output(vt, data);
+                // A status report the terminal answered is input for its reader.
+                wakes[vt].notify();
+                stream::ok_reply(data.len())
+            }
+            stream::Request::Read(_) => stream::error_reply(Error::NotImplemented),
+            stream::Request::Unknown(m) => match stream::term_request(m) {
+                // The terminal requests belong to the input stream; answer TERM_GET here too,
+                // so a program asking its stdout learns it is a terminal.
+                Ok(stream::TermRequest::Get) => stream::TermInfo {
+                    raw: lock(c).raw(vt),
+                    rows: ROWS as u16,
+                    cols: COLS as u16,
+                }
+                .reply(),
+                _ => stream::unknown_reply(),
+            },
+        };
+        let _ = send(h, reply);
+    }
+}
+
+/// How often a frame is retried while every transmit descriptor is busy (the chip sends one in
+/// microseconds; a yield lets it).
+const SEND_TRIES: usize = 64;
+
+/// Serves the NIC protocol (`libeurali::proto::nic`) on `h` until the handle fails.
+pub fn serve_nic<B: DmaBuf>(h: &Handle, io: &mut impl PortIo, nic_dev: &mut Rtl8139<B>) {
+    let mut frame = [0u8; crate::rtl8139::MAX_FRAME];
+    loop {
+        let Ok(m) = receive(h) else { return };
+        let reply = match nic::parse_request(m) {
+            nic::Request::Send(chunk) => {
+                let data = chunk.as_slice();
+                let mut tries = 0;
+                loop {
+                    match nic_dev.send(io, data) {
+                        Ok(()) => break nic::sent_reply(data.len()),
+                        Err(SendError::BadLength) => break stream::error_reply(Error::Param),
+                        Err(SendError::Busy) if tries < SEND_TRIES => {
+                            tries += 1;
+                            libeurali::yield_now();
+                        }
+                        Err(SendError::Busy) => break stream::error_reply(Error::SendBlocking),
+                    }
+                }
+            }
+            nic::Request::BadSend => stream::error_reply(Error::Param),
+            nic::Request::Receive => match nic_dev.receive(io, &mut frame) {
+                Some(n) => nic::frame_reply(&frame[..n]).unwrap_or_else(stream::error_reply),
+                None => nic::empty_reply(),
+            },
+            nic::Request::Info => nic::info_reply(nic_dev.mac(), nic::ETHERNET_FRAME),
+            nic::Request::Unknown(_) => stream::unknown_reply(),
+        };
+        let _ = send(h, reply);
+    }
+}
+
+#[cfg(test)]
+mod tests;

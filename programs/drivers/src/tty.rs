@@ -1,0 +1,191 @@
+//! A console's line discipline, as the stub's host console has it (docs/protocols.md,
+//! "Console"): cooked until a program asks for raw mode — typed characters are echoed, Backspace
+//! and Ctrl-U edit the line, Enter makes it readable, Ctrl-D on an empty line is an end of file
+//! (once), escape sequences (cursor keys) are dropped, Ctrl-C drops the typed line and unread
+//! input and raises an interrupt (`libeurali::proto::stream`: the waiting READ is answered
+//! INTERRUPTED, subscribers are told) — and in raw mode every byte is readable as it comes,
+//! unechoed (Ctrl-C included).
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+#[derive(Default)]
+pub struct LineDiscipline {
+    raw: bool,
+    line: Vec<u8>,
+    ready: VecDeque<u8>,
+    eof: bool,
+    /// Inside an escape sequence being dropped (cooked mode): 1 after ESC, 2 inside CSI/SS3.
+    esc: u8,
+    /// Ctrl-C typed in cooked mode, not yet taken.
+    interrupted: bool,
+}
+
+/// Most bytes kept waiting for a reader; typing beyond is dropped (a stuck reader must not eat
+/// the driver's heap).
+pub const MAX_PENDING: usize = 16 * 1024;
+
+impl LineDiscipline {
+    /// Takes typed bytes; returns what to echo.
+    pub fn input(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let mut echo = Vec::new();
+        if self.raw {
+            let room = MAX_PENDING.saturating_sub(self.ready.len());
+            self.ready.extend(bytes.iter().take(room));
+            return echo;
+        }
+        for &b in bytes {
+            match (self.esc, b) {
+                (1, b'[' | b'O') => {
+                    self.esc = 2;
+                    continue;
+                }
+                (1, _) => self.esc = 0,
+                (2, 0x40..=0x7E) => {
+                    self.esc = 0;
+                    continue;
+                }
+                (2, _) => continue,
+                _ => {}
+            }
+            match b {
+                0x1B => self.esc = 1,
+                b'\r' | b'\n' => {
+                    self.line.push(b'\n');
+                    self.ready.extend(self.line.drain(..));
+                    echo.push(b'\n');
+                }
+                0x7F | 0x08 if self.pop_char() => echo.extend_from_slice(b"\x08 \x08"),
+                0x7F | 0x08 => {}
+                0x15 => {
+                    while self.pop_char() {
+                        echo.extend_from_slice(b"\x08 \x08");
+                    }
+                }
+                0x03 => {
+                    self.line.clear();
+                    self.ready.clear();
+                    self.interrupted = true;
+                    echo.extend_from_slice(b"^C\n");
+                }
+                0x04 => {
+                    if self.line.is_empty() {
+                        self.eof = true;
+                    } else {
+                        self.ready.extend(self.line.drain(..));
+                    }
+                }
+                b'\t' | 0x20.. if self.line.len() + self.ready.len() < MAX_PENDING => {
+                    self.line.push(b);
+                    echo.push(b);
+                }
+                _ => {}
+            }
+        }
+        echo
+    }
+
+    /// Bytes the terminal itself answers with (device status reports): readable at once, in
+    /// either mode, never echoed.
+    pub fn answer(&mut self, bytes: &[u8]) {
+        self.ready.extend(bytes);
+    }
+
+    fn pop_char(&mut self) -> bool {
+        if self.line.is_empty() {
+            return false;
+        }
+        while let Some(b) = self.line.pop() {
+            if b & 0xC0 != 0x80 {
+                break;
+            }
+        }
+        true
+    }
+
+    /// Up to `max` ready bytes, or `None` if nothing is ready.
+    pub fn take(&mut self, max: usize) -> Option<Vec<u8>> {
+        if self.ready.is_empty() || max == 0 {
+            return None;
+        }
+        let n = max.min(self.ready.len());
+        Some(self.ready.drain(..n).collect())
+    }
+
+    /// Whether Ctrl-C was typed (in cooked mode) since the last call.
+    pub fn take_interrupted(&mut self) -> bool {
+        core::mem::take(&mut self.interrupted)
+    }
+
+    /// Whether a READ now gets EOF (consumes the Ctrl-D).
+    pub fn take_eof(&mut self) -> bool {
+        core::mem::take(&mut self.eof)
+    }
+
+    pub fn set_raw(&mut self, raw: bool) {
+        self.raw = raw;
+        if raw {
+            self.ready.extend(self.line.drain(..));
+        }
+    }
+
+    pub fn raw(&self) -> bool {
+        self.raw
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LineDiscipline;
+
+    #[test]
+    fn cooked_lines_echo_and_editing() {
+        let mut ld = LineDiscipline::default();
+        assert_eq!(ld.input(b"lx\x7fs"), b"lx\x08 \x08s");
+        assert_eq!(ld.take(100), None);
+        assert_eq!(ld.input(b" -l\x1b[A\x1bOP\r"), b" -l\n");
+        assert_eq!(ld.take(3).unwrap(), b"ls ");
+        assert_eq!(ld.take(100).unwrap(), b"-l\n");
+        ld.input("é\x7f\x15abc\x15".as_bytes());
+        assert_eq!(ld.take(100), None);
+        ld.input(b"\x04");
+        assert!(ld.take_eof());
+        assert!(!ld.take_eof());
+        ld.input(b"part\x04");
+        assert_eq!(ld.take(100).unwrap(), b"part");
+        assert!(!ld.take_interrupted());
+        ld.input(b"unread\r");
+        assert_eq!(ld.input(b"oops\x03"), b"oops^C\n");
+        assert!(ld.take_interrupted());
+        assert!(!ld.take_interrupted());
+        assert_eq!(
+            ld.take(100),
+            None,
+            "the typed line and unread input are dropped"
+        );
+    }
+
+    #[test]
+    fn raw_mode_passes_keys_through_and_answers_are_readable() {
+        let mut ld = LineDiscipline::default();
+        ld.input(b"ab");
+        ld.set_raw(true);
+        assert_eq!(ld.take(100).unwrap(), b"ab");
+        assert_eq!(ld.input(b"\x1b[A\x7f\x03"), b"");
+        assert_eq!(ld.take(100).unwrap(), b"\x1b[A\x7f\x03");
+        assert!(
+            !ld.take_interrupted(),
+            "raw Ctrl-C is a byte for the program"
+        );
+        ld.answer(b"\x1b[1;1R");
+        assert_eq!(ld.take(100).unwrap(), b"\x1b[1;1R");
+    }
+
+    #[test]
+    fn typing_ahead_is_bounded() {
+        let mut ld = LineDiscipline::default();
+        ld.set_raw(true);
+        ld.input(&vec![b'x'; super::MAX_PENDING + 10]);
+        assert_eq!(ld.take(usize::MAX).unwrap().len(), super::MAX_PENDING);
+    }
+}

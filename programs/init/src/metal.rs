@@ -1,0 +1,379 @@
+//! init on the real kernel (Merriwig): it is started with I/O privilege, an empty namespace, a
+//! null handle 0 and the kernel's VIDEO_MEMORY message waiting on handle 1 (ABI §4.1), and
+//! there is no device, file system or program but what init brings. In order, logging each step
+//! (on the kernel's debug line until the console is up, then on terminal 1 and COM1):
+//!
+//! 1. takes the VGA chunk from handle 1 and serves handle 1 itself as its log stream, so that
+//!    its own output and that of the children it gives it to goes to the log;
+//! 2. unpacks its programs into `/bin` (a read-only server of init's, [`crate::binfs`]);
+//! 3. starts `drivers console` (VGA terminals, keyboard, COM1) and hands it the VGA chunk;
+//! 4. starts the process table (`/proc`) and the root file system (`ramdisk`, its own process)
+//!    at `/` and fills it ([`vfs::image::populate`], with root's namespace also mounting `/bin`,
+//!    and the editor's syntax files);
+//! 5. lists the PCI bus (`drivers pci`) and starts the NIC (`drivers nic` at `/dev/nic`);
+//! 6. runs `login` on each terminal, again whenever it ends (a terminal whose login keeps
+//!    ending at once is given up, with a message, rather than spun on).
+//!
+//! A driver that fails or dies is logged and the rest goes on: without a console, the log stays
+//! on the kernel's debug line; without a NIC, `/dev/nic` is removed.
+
+use std::process::{Child, Command};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use libeurali::proto::console::{CONSOLE_OPEN, CONSOLE_STREAMS, VIDEO_MEMORY_SIZE};
+use libeurali::proto::stream;
+use libeurali::{Handle, MemoryChunk, Message, Word, msgtype};
+
+use crate::binfs::BinFs;
+
+/// Programs for /bin by name, or why there are none.
+pub type ProgramList = Result<Vec<(String, Arc<Vec<u8>>)>, String>;
+
+/// What the real kernel gave init.
+pub struct Machine {
+    video: MemoryChunk,
+    /// A copy of handle 1 (the kernel holds the other reference forever).
+    log_handle: Handle,
+}
+
+/// The real kernel, if this is it: an empty namespace (the stub's boot always mounts
+/// `/dev/log`) and the VIDEO_MEMORY message waiting on handle 1.
+pub fn detect() -> Option<Machine> {
+    if !libeurali::list_mounts().ok()?.is_empty() {
+        return None;
+    }
+    let h = std::rt::stdout_handle()?;
+    match libeurali::receive(&h) {
+        Ok(Message::Long(
+            msgtype::VIDEO_MEMORY,
+            Word::Value(VIDEO_MEMORY_SIZE),
+            Word::Chunk(c),
+        )) => Some(Machine {
+            video: c,
+            log_handle: h,
+        }),
+        Ok(other) => {
+            libeurali::debug_write(&format!(
+                "init: empty namespace but {:?} on handle 1: not booting the machine",
+                other.values()
+            ));
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// Where init's log goes: a terminal's output stream once there is one, else the kernel's
+/// debug line.
+#[derive(Default)]
+struct Log {
+    sink: Mutex<Option<Handle>>,
+}
+
+impl Log {
+    fn write(&self, bytes: &[u8]) {
+        let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = sink.as_ref() {
+            let mut rest = bytes;
+            while !rest.is_empty() {
+                match stream::write(h, rest) {
+                    Ok(n) if n > 0 => rest = &rest[n..],
+                    _ => break,
+                }
+            }
+            if rest.is_empty() {
+                return;
+            }
+            // The console is gone: back to the debug line.
+            *sink = None;
+        }
+        for line in String::from_utf8_lossy(bytes).lines() {
+            if !line.trim().is_empty() {
+                libeurali::debug_write(line);
+            }
+        }
+    }
+
+    fn set(&self, h: Handle) {
+        *self.sink.lock().unwrap_or_else(|e| e.into_inner()) = Some(h);
+    }
+}
+
+/// Serves handle 1 as a write-only stream into the log.
+fn serve_log(h: Handle, log: Arc<Log>) {
+    loop {
+        let Ok(m) = libeurali::receive(&h) else {
+            return;
+        };
+        let reply = match stream::parse_request(m) {
+            stream::Request::Write(chunk) => {
+                log.write(chunk.as_slice());
+                stream::ok_reply(chunk.as_slice().len())
+            }
+            stream::Request::Read(_) => stream::error_reply(libeurali::Error::NotImplemented),
+            stream::Request::Unknown(_) => stream::unknown_reply(),
+        };
+        let _ = libeurali::send(&h, reply);
+    }
+}
+
+fn say(msg: &str) {
+    println!("init: {msg}");
+}
+
+/// Waits for `child` on a thread of its own and logs its end; `then` runs after.
+fn watch(what: String, mut child: Child, then: impl FnOnce() + Send + 'static) {
+    let name = what.clone();
+    let r = std::thread::Builder::new()
+        .name("watch".into())
+        .spawn(move || {
+            match child.wait() {
+                Ok(s) => say(&format!("{what} ended ({s})")),
+                Err(e) => say(&format!("{what}: {e}")),
+            }
+            then();
+        });
+    if let Err(e) = r {
+        say(&format!("cannot watch {name}: {e}"));
+    }
+}
+
+/// The terminals' (input, output) streams from the console driver.
+type Terminals = Vec<(Handle, Handle)>;
+
+/// Starts the console driver; returns its control handle (kept: the driver serves it as long
+/// as someone holds it) and the terminals' streams.
+fn start_console(video: MemoryChunk) -> Result<(Handle, Terminals), String> {
+    let (serve, control) = libeurali::new_rendezvous().map_err(|e| e.to_string())?;
+    let child = Command::new("/bin/drivers")
+        .arg("console")
+        .perm_io(true)
+        .stdin(serve)
+        .spawn()
+        .map_err(|e| format!("cannot start drivers console: {e}"))?;
+    watch("the console driver".into(), child, || {});
+    let reply = libeurali::rcall(
+        &control,
+        Message::Long(
+            msgtype::VIDEO_MEMORY,
+            Word::Value(VIDEO_MEMORY_SIZE),
+            Word::Chunk(video),
+        ),
+    )
+    .map_err(|e| format!("console driver: {}", e.error))?;
+    let count = match reply.values() {
+        (msgtype::OK, n, _) => n as usize,
+        other => {
+            return Err(format!(
+                "console driver refused the video memory: {other:?}"
+            ));
+        }
+    };
+    let mut terminals = Vec::new();
+    for i in 0..count {
+        match libeurali::rcall(&control, Message::Short(CONSOLE_OPEN, i as u64, 0)) {
+            Ok(Message::Long(CONSOLE_STREAMS, Word::Handle(inp), Word::Handle(out))) => {
+                terminals.push((inp, out))
+            }
+            Ok(other) => {
+                return Err(format!(
+                    "console driver: terminal {i}: {:?}",
+                    other.values()
+                ));
+            }
+            Err(e) => return Err(format!("console driver: terminal {i}: {}", e.error)),
+        }
+    }
+    Ok((control, terminals))
+}
+
+/// Where the root ramdisk is also mounted while init fills it (at `/`, its `/bin` is hidden by
+/// init's program server).
+const FILL_AT: &str = "/.root";
+
+/// The root file system: `ramdisk` at `/`, filled.
+fn start_root() -> Result<(), String> {
+    let (serve, mount) = libeurali::new_rendezvous().map_err(|e| e.to_string())?;
+    let child = Command::new("/bin/ramdisk")
+        .arg("3M")
+        .stdin(serve)
+        .spawn()
+        .map_err(|e| format!("cannot start the ramdisk: {e}"))?;
+    watch("the root ramdisk".into(), child, || {});
+    let fill = mount.try_clone().map_err(|e| e.to_string())?;
+    libeurali::mount("/", mount).map_err(|(e, _)| format!("mount /: {e}"))?;
+    libeurali::mount(FILL_AT, fill).map_err(|(e, _)| format!("mount {FILL_AT}: {e}"))?;
+    let filled = fill_root();
+    let _ = libeurali::umount(FILL_AT);
+    filled
+}
+
+fn fill_root() -> Result<(), String> {
+    let image = vfs::image::Image {
+        programs: &[],
+        shell: "/bin/sh",
+    };
+    vfs::image::populate(FILL_AT, &image, login::new_salt)
+        .map_err(|e| format!("filling /: {e}"))?;
+    // root's namespace mounts the root ramdisk, under which /bin is init's program server.
+    let spec = format!("{}mount /bin /bin\n", vfs::image::ROOT_SPEC);
+    vfs::image::write_file(&format!("{FILL_AT}/etc/ns/root"), spec.as_bytes())
+        .map_err(|e| format!("/etc/ns/root: {e}"))
+}
+
+fn start_nic() {
+    match Command::new("/bin/drivers")
+        .arg("pci")
+        .perm_io(true)
+        .status()
+    {
+        Ok(s) if s.success() => {}
+        Ok(s) => say(&format!("drivers pci ended ({s})")),
+        Err(e) => say(&format!("cannot start drivers pci: {e}")),
+    }
+    let started = (|| -> Result<Child, String> {
+        let (serve, mount) = libeurali::new_rendezvous().map_err(|e| e.to_string())?;
+        let child = Command::new("/bin/drivers")
+            .arg("nic")
+            .perm_io(true)
+            .stdin(serve)
+            .spawn()
+            .map_err(|e| format!("cannot start drivers nic: {e}"))?;
+        libeurali::mount("/dev/nic", mount).map_err(|(e, _)| format!("mount /dev/nic: {e}"))?;
+        Ok(child)
+    })();
+    match started {
+        Ok(child) => watch("the NIC driver".into(), child, || {
+            let _ = libeurali::umount("/dev/nic");
+        }),
+        Err(e) => say(&e),
+    }
+}
+
+/// A login that ends sooner than this counts as failing to start.
+const QUICK: Duration = Duration::from_secs(3);
+/// Failing starts in a row before a terminal is given up.
+const GIVE_UP: u32 = 3;
+
+fn login_loop(n: usize, input: Handle, output: Handle) {
+    let mut quick = 0;
+    loop {
+        let started = Instant::now();
+        let streams = (input.try_clone(), output.try_clone(), output.try_clone());
+        let (Ok(i), Ok(o), Ok(e)) = streams else {
+            say(&format!("terminal {n}: out of handles"));
+            return;
+        };
+        match Command::new("/bin/login")
+            .stdin(i)
+            .stdout(o)
+            .stderr(e)
+            .status()
+        {
+            Ok(s) if s.success() => {}
+            Ok(s) => say(&format!(
+                "login on terminal {n} ended ({s}); starting it again"
+            )),
+            Err(e) => say(&format!("cannot start login on terminal {n}: {e}")),
+        }
+        if started.elapsed() < QUICK {
+            quick += 1;
+            if quick >= GIVE_UP {
+                say(&format!(
+                    "login on terminal {n} ended at once {GIVE_UP} times: giving that terminal up"
+                ));
+                return;
+            }
+        } else {
+            quick = 0;
+        }
+    }
+}
+
+/// Boots the machine with the programs this init carries (never returns while a login runs).
+pub fn boot(m: Machine) {
+    boot_with(m, crate::image::programs)
+}
+
+/// [`boot`] with the programs from `programs` (a test boots the stub this way, with the stub's
+/// programs in an image).
+pub fn boot_with(m: Machine, programs: impl FnOnce() -> ProgramList) {
+    let log = Arc::new(Log::default());
+    let (h, l) = (m.log_handle, log.clone());
+    if std::thread::Builder::new()
+        .name("log".into())
+        .spawn(move || serve_log(h, l))
+        .is_err()
+    {
+        libeurali::debug_write("init: no log thread; nothing can be printed");
+    }
+    say("eurali on Merriwig: starting");
+    let programs = match programs() {
+        Ok(p) => p,
+        Err(e) => {
+            say(&e);
+            return;
+        }
+    };
+    let count = programs.len();
+    let bin = vfs::server::start(BinFs::new(programs)).map_err(|e| e.to_string());
+    match bin.and_then(|h| libeurali::mount("/bin", h).map_err(|(e, _)| e.to_string())) {
+        Ok(()) => {}
+        Err(e) => {
+            say(&format!("cannot serve /bin: {e}"));
+            return;
+        }
+    }
+    let mut _control = None;
+    let terminals = match start_console(m.video) {
+        Ok((control, t)) => {
+            _control = Some(control);
+            if let Some(out) = t.first().and_then(|(_, o)| o.try_clone().ok()) {
+                log.set(out);
+            }
+            say(&format!("/bin: {count} programs"));
+            say(&format!(
+                "console: {} terminals (Alt+F1..F{}); terminal 1 is mirrored on COM1",
+                t.len(),
+                t.len()
+            ));
+            t
+        }
+        Err(e) => {
+            say(&e);
+            Vec::new()
+        }
+    };
+    if let Err(e) = crate::proc_fs() {
+        say(&format!("no process table: {e}"));
+    }
+    if let Err(e) = start_root() {
+        say(&format!("no root file system: {e}"));
+        return;
+    }
+    if let Err(e) = crate::install_syntax_files() {
+        say(&format!("the editor's syntax files: {e}"));
+    }
+    say("root file system ready");
+    start_nic();
+    if terminals.is_empty() {
+        say("no terminal to log in on");
+        return;
+    }
+    let mut logins = Vec::new();
+    for (n, (input, output)) in terminals.into_iter().enumerate() {
+        let r = std::thread::Builder::new()
+            .name("login".into())
+            .spawn(move || login_loop(n + 1, input, output));
+        match r {
+            Ok(j) => logins.push(j),
+            Err(e) => say(&format!("cannot start login on terminal {}: {e}", n + 1)),
+        }
+    }
+    say(&format!("login started on {} terminals", logins.len()));
+    for j in logins {
+        let _ = j.join();
+    }
+    say("every terminal was given up");
+}
