@@ -135,7 +135,8 @@ fn typist(s: &ConsoleServer<Vga, NoPorts>) {
         }
         key(Input::Bytes(keys.as_bytes().to_vec()));
     }
-    if wait_for("\nhello from terminal 1") {
+    // The output, and the prompt after it (the shell is ready again).
+    if wait_for("\nhello from terminal 1\nroot:~$") {
         *TERMINAL_1.lock().unwrap() = screen_text();
         key(Input::Switch(1));
     }
