@@ -20,5 +20,7 @@ pub fn programs() -> Vec<(&'static str, ProgramEntry)> {
         eurali_std::program_entry!("login", login::main),
         eurali_std::program_entry!("passwd", passwd::main),
         eurali_std::program_entry!("ramdisk", ramdisk::main),
+        eurali_std::program_entry!("tcp", tcp::main),
+        eurali_std::program_entry!("gopher", gopher::main),
     ]
 }

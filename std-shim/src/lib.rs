@@ -19,6 +19,7 @@ pub mod env;
 pub mod ffi;
 pub mod fs;
 pub mod io;
+pub mod net;
 pub mod path;
 pub mod pipe;
 pub mod process;

@@ -4,3 +4,5 @@
 //! whether a request is idempotent (safe to retry after a transient error).
 
 pub mod stream;
+pub mod net;
+pub mod nic;

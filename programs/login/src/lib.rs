@@ -103,6 +103,9 @@ pub fn main() {
     }
 }
 
+/// Where the network server is mounted (by init).
+pub const NET: &str = "/net";
+
 /// The user's namespace: their spec, and the session's devices.
 fn namespace(user: &User) -> Result<Namespace, String> {
     let path = format!("/etc/ns/{}", user.name);
@@ -116,6 +119,12 @@ fn namespace(user: &User) -> Result<Namespace, String> {
     };
     ns.add("/dev/console", dev("/dev/console", device::spawn(console))?);
     ns.add("/dev/null", dev("/dev/null", device::spawn(Null))?);
+    // The network, when init started one.
+    if let Ok((h, n)) = libeurali::open(NET)
+        && n == NET.len()
+    {
+        ns.add(NET, h);
+    }
     let service = users::Service::new(&user.name, USERS, new_salt);
     ns.add(
         users::SERVICE_PATH,

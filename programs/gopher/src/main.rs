@@ -1,0 +1,1 @@
+std::program!(gopher::main);

@@ -1,0 +1,375 @@
+//! The network, end to end: eurali's `tcp` (smoltcp) on a TAP device whose other side is a
+//! Linux network namespace made here, where a real Gopher server (Debian's gophernicus, under
+//! socat) serves a fixture tree and dnsmasq answers DHCP and DNS. The `gopher` client runs in
+//! a booted system (`init -c …`), so the whole path is the one a user takes.
+//!
+//! These tests need root (network namespaces, TAP devices) and `gophernicus`, `socat`,
+//! `dnsmasq-base` (`.ci/run` installs them; CI runs as root). They fail, saying why, when the
+//! link cannot be set up; `EURALI_SKIP_NET=1` skips them explicitly.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+
+/// Our side's static address, the Linux side's, and the DHCP pool.
+pub const OURS: &str = "10.77.0.2";
+pub const LINUX: &str = "10.77.0.1";
+
+fn run(cmd: &str, args: &[&str]) -> Result<(), String> {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run {cmd}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{cmd} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// The Linux side: a namespace with `tap0`, a Gopher server and dnsmasq; torn down on drop.
+pub struct Link {
+    pub ns: String,
+    pub root: PathBuf,
+    children: Vec<Child>,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = run("ip", &["netns", "del", &self.ns]);
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// A 64 KiB binary fixture: every byte value, in a scrambled order.
+pub fn blob() -> Vec<u8> {
+    let mut x: u32 = 0x1234_5678;
+    (0..65536)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 11) as u8
+        })
+        .collect()
+}
+
+fn fixture(root: &Path) -> Result<(), String> {
+    let w = |p: &str, data: &[u8]| {
+        let path = root.join(p);
+        if let Some(d) = path.parent() {
+            std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+        }
+        std::fs::write(&path, data).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    w(
+        "gophermap",
+        format!(
+            "iWelcome to the eurali test hole\n\
+             0Hello text\thello.txt\n\
+             0Dotted text\tdotted.txt\n\
+             1Documents\tdocs\n\
+             9A binary blob\tblob.bin\n\
+             7Search the hole\t/cgi-bin/search\n\
+             hThe web\tURL:http://example.org/\n\
+             8A telnet BBS\t\tbbs.example\t23\n\
+             1Elsewhere\t/docs\t{LINUX}\t70\n"
+        )
+        .as_bytes(),
+    )?;
+    w("hello.txt", b"Hello from gophernicus.\nSecond line.\n")?;
+    w("dotted.txt", b".starts with a dot\n..two dots\nplain\n")?;
+    w("docs/readme.txt", b"the docs\n")?;
+    w("blob.bin", &blob())?;
+    w(
+        "cgi-bin/search",
+        b"#!/bin/sh\nprintf 'iResults for: %s\\tfake\\tnull.host\\t1\\r\\n' \"$QUERY_STRING\"\nprintf '0Result one\\t/hello.txt\\t10.77.0.1\\t70\\r\\n'\n",
+    )?;
+    run("chmod", &["-R", "a+rX", &root.display().to_string()])?;
+    run("chmod", &["755", &root.join("cgi-bin/search").display().to_string()])?;
+    Ok(())
+}
+
+fn wait_listening(ns: &str) -> Result<(), String> {
+    let start = Instant::now();
+    loop {
+        let ok = Command::new("ip")
+            .args(["netns", "exec", ns, "socat", "-u", "OPEN:/dev/null"])
+            .arg(format!("TCP:{LINUX}:70,connect-timeout=1"))
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ok {
+            return Ok(());
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            return Err("the gopher server never listened".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn make_link() -> Result<Link, String> {
+    // SAFETY (libc): geteuid reads nothing of ours.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("not root: network namespaces and TAP devices need root".into());
+    }
+    for tool in ["ip", "socat", "dnsmasq", "/usr/sbin/gophernicus"] {
+        if Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .stdout(Stdio::null())
+            .status()
+            .map(|s| !s.success())
+            .unwrap_or(true)
+        {
+            return Err(format!(
+                "{tool} is missing (apt-get install iproute2 socat dnsmasq-base gophernicus)"
+            ));
+        }
+    }
+    let ns = format!("eut-{}", std::process::id());
+    let root = std::env::temp_dir().join(format!("eurali-gopher-{}", std::process::id()));
+    let _ = run("ip", &["netns", "del", &ns]);
+    run("ip", &["netns", "add", &ns])?;
+    let mut link = Link {
+        ns: ns.clone(),
+        root: root.clone(),
+        children: Vec::new(),
+    };
+    run("ip", &["-n", &ns, "link", "set", "lo", "up"])?;
+    run("ip", &["-n", &ns, "tuntap", "add", "dev", "tap0", "mode", "tap"])?;
+    run("ip", &["-n", &ns, "addr", "add", &format!("{LINUX}/24"), "dev", "tap0"])?;
+    run("ip", &["-n", &ns, "link", "set", "tap0", "up"])?;
+    fixture(&root)?;
+    let exec = format!(
+        "/usr/sbin/gophernicus -h {LINUX} -p 70 -r {} -nu -nv -nf -nh -ns",
+        root.display()
+    );
+    let server = Command::new("ip")
+        .args(["netns", "exec", &ns, "socat"])
+        .arg(format!("TCP-LISTEN:70,bind={LINUX},reuseaddr,fork"))
+        .arg(format!("EXEC:{exec},su=nobody"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("socat: {e}"))?;
+    link.children.push(server);
+    let dns = Command::new("ip")
+        .args(["netns", "exec", &ns, "dnsmasq", "--keep-in-foreground", "--no-resolv"])
+        .args(["--no-hosts", "--interface=tap0", "--bind-dynamic", "--leasefile-ro"])
+        .arg("--dhcp-range=10.77.0.50,10.77.0.60,1h")
+        .arg(format!("--dhcp-option=option:router,{LINUX}"))
+        .arg(format!("--address=/gopher.test/{LINUX}"))
+        .arg("--pid-file=")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("dnsmasq: {e}"))?;
+    link.children.push(dns);
+    wait_listening(&ns)?;
+    Ok(link)
+}
+
+/// The one link of this test binary (a TAP device takes one user at a time: tests take turns).
+pub fn link() -> Option<(MutexGuard<'static, ()>, &'static Link)> {
+    if std::env::var_os("EURALI_SKIP_NET").is_some() {
+        eprintln!("skipping: EURALI_SKIP_NET is set");
+        return None;
+    }
+    static LINK: OnceLock<Result<Link, String>> = OnceLock::new();
+    static TURN: Mutex<()> = Mutex::new(());
+    let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    match LINK.get_or_init(make_link) {
+        Ok(l) => Some((turn, l)),
+        Err(e) => panic!(
+            "cannot set up the test network (a namespace with a TAP link and a Gopher server): {e}\n\
+             (these tests need root; EURALI_SKIP_NET=1 skips them)"
+        ),
+    }
+}
+
+/// Runs `eurali [ARGS]` (the in-process system, as `cargo run` does) with `env`; (stdout,
+/// stderr, exit code). Killed, and the test failed, after two minutes.
+pub fn eurali(args: &[&str], env: &[(&str, &str)]) -> (String, String, i32) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eurali"));
+    cmd.args(args)
+        .env_remove("EURALI_NIC")
+        .env_remove("EURALI_NET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("the eurali binary runs");
+    let mut out = child.stdout.take().expect("piped");
+    let mut err = child.stderr.take().expect("piped");
+    let t_out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut out, &mut s);
+        s
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut err, &mut s);
+        s
+    });
+    let start = Instant::now();
+    let code = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st.code().unwrap_or(-1);
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            let out = t_out.join().unwrap_or_default();
+            let err = t_err.join().unwrap_or_default();
+            panic!(
+                "eurali {args:?} did not finish in 120 s\nstdout: {}\nstderr: {}",
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&err)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = t_out.join().unwrap_or_default();
+    let err = t_err.join().unwrap_or_default();
+    (
+        String::from_utf8_lossy(&out).into_owned(),
+        String::from_utf8_lossy(&err).into_owned(),
+        code,
+    )
+}
+
+/// Boots the system with `/dev/nic` on the link and runs `cmds` as root; (stdout, stderr, code).
+pub fn system(link: &Link, net_config: Option<&str>, cmds: &str) -> (String, String, i32) {
+    let nic = format!("tap0@{}", link.ns);
+    let mut env = vec![("EURALI_NIC", nic.as_str())];
+    if let Some(c) = net_config {
+        env.push(("EURALI_NET", c));
+    }
+    eurali(&["-c", cmds], &env)
+}
+
+fn static_config() -> String {
+    format!("--static {OURS}/24 --gateway {LINUX} --dns {LINUX}")
+}
+
+#[test]
+fn gopher_prints_menus_and_text_from_a_real_server() {
+    let Some((_turn, link)) = link() else { return };
+    let cmds = format!(
+        "gopher --print gopher://{LINUX}/1/ && echo MENU-OK; \
+         gopher --print gopher://{LINUX}/0/hello.txt && echo TEXT-OK; \
+         gopher --print gopher://{LINUX}/0/dotted.txt; \
+         gopher --print gopher://{LINUX}/1/docs"
+    );
+    let (out, err, code) = system(link, Some(&static_config()), &cmds);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("Welcome to the eurali test hole"), "{out}\n{err}");
+    assert!(out.contains("1. [TXT] Hello text"), "{out}");
+    assert!(out.contains("3. [DIR] Documents"), "{out}");
+    assert!(out.contains("4. [BIN] A binary blob"), "{out}");
+    assert!(out.contains("5. [ASK] Search the hole"), "{out}");
+    assert!(out.contains("[WWW] The web  <http://example.org/>"), "{out}");
+    assert!(out.contains("[TEL] A telnet BBS  (telnet bbs.example:23, not opened)"), "{out}");
+    assert!(out.contains("MENU-OK"), "{out}");
+    assert!(out.contains("Hello from gophernicus.\nSecond line.\nTEXT-OK"), "{out}");
+    // gophernicus sends files as they are (no dot-stuffing, no terminator): kept as they are.
+    assert!(out.contains(".starts with a dot\n..two dots\nplain\n"), "{out}");
+    assert!(out.contains("[TXT] readme.txt"), "{out}");
+}
+
+/// What `xxd` prints for `data` (the coreutils' format, which is xxd's).
+fn xxd(data: &[u8]) -> String {
+    let mut out = String::new();
+    for (i, row) in data.chunks(16).enumerate() {
+        out.push_str(&format!("{:08x}: ", i * 16));
+        for k in 0..16 {
+            match row.get(k) {
+                Some(b) => out.push_str(&format!("{b:02x}")),
+                None => out.push_str("  "),
+            }
+            if k % 2 == 1 {
+                out.push(' ');
+            }
+        }
+        out.push(' ');
+        out.extend(row.iter().map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            }
+        }));
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn gopher_downloads_a_binary_searches_and_reports_errors() {
+    let Some((_turn, link)) = link() else { return };
+    let cmds = format!(
+        "gopher --print -o /tmp/blob gopher://{LINUX}/9/blob.bin && wc -c /tmp/blob && xxd /tmp/blob > /tmp/blob.hex && echo XXD-BEGIN && cat /tmp/blob.hex && echo XXD-END; \
+         gopher --print 'gopher://{LINUX}/7/cgi-bin/search%09cats and dogs'; \
+         gopher --print gopher://{LINUX}/0/no-such-file; echo missing=$?; \
+         gopher --print gopher://{LINUX}:71/1/; echo refused=$?"
+    );
+    let (out, err, code) = system(link, Some(&static_config()), &cmds);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(err.contains("saved 65536 bytes to /tmp/blob"), "{err}");
+    let hex = out
+        .split("XXD-BEGIN\n")
+        .nth(1)
+        .and_then(|s| s.split("XXD-END").next())
+        .unwrap_or_else(|| panic!("no xxd output:\n{out}\n{err}"));
+    assert!(hex == xxd(&blob()), "the downloaded blob differs from the fixture");
+    assert!(out.contains("Results for: cats and dogs"), "{out}");
+    assert!(out.contains("1. [TXT] Result one"), "{out}");
+    // gophernicus answers a missing selector with an error text; the fetch itself works.
+    assert!(out.contains("not found"), "{out}");
+    assert!(out.contains("refused=1"), "{out}");
+    assert!(err.contains(&format!("{LINUX}:71: connection refused")), "{err}");
+}
+
+#[test]
+fn dhcp_and_dns_from_dnsmasq() {
+    let Some((_turn, link)) = link() else { return };
+    let (out, err, code) = system(
+        link,
+        None,
+        "gopher --print gopher://gopher.test/0/hello.txt; gopher --print gopher://nonexistent.test/; echo nx=$?",
+    );
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(err.contains("tcp: address 10.77.0.5"), "no DHCP lease: {err}");
+    assert!(out.contains("Hello from gophernicus."), "{out}\n{err}");
+    assert!(out.contains("nx=1"), "{out}");
+    assert!(err.contains("nonexistent.test: name not found"), "{err}");
+}
+
+#[test]
+fn a_missing_tap_device_is_a_clear_error() {
+    let Some((_turn, _link)) = link() else { return };
+    let (out, err, code) = eurali(
+        &["-c", "echo hi"],
+        &[("EURALI_NIC", "tap0@eurali-no-such-namespace")],
+    );
+    assert_eq!(code, kernel_stub::boot::NO_STATUS, "stdout {out:?} stderr {err:?}");
+    assert!(
+        err.contains("cannot make /dev/nic from EURALI_NIC=tap0@eurali-no-such-namespace")
+            && err.contains("no network namespace"),
+        "stdout {out:?} stderr {err:?}"
+    );
+}
