@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 
@@ -45,6 +45,12 @@ impl Drop for Link {
         for c in &mut self.children {
             let _ = c.kill();
             let _ = c.wait();
+        }
+        // Whatever else still runs in the namespace (gophernicus children of socat) is ours.
+        if let Ok(out) = Command::new("ip").args(["netns", "pids", &self.ns]).output() {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let _ = run("kill", &[pid]);
+            }
         }
         let _ = run("ip", &["netns", "del", &self.ns]);
         let _ = std::fs::remove_dir_all(&self.root);
@@ -138,8 +144,10 @@ fn make_link() -> Result<Link, String> {
             ));
         }
     }
-    let ns = format!("eut-{}", std::process::id());
-    let root = std::env::temp_dir().join(format!("eurali-gopher-{}", std::process::id()));
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let id = format!("{}-{}", std::process::id(), COUNT.fetch_add(1, Ordering::Relaxed));
+    let ns = format!("eut-{id}");
+    let root = std::env::temp_dir().join(format!("eurali-gopher-{id}"));
     let _ = run("ip", &["netns", "del", &ns]);
     run("ip", &["netns", "add", &ns])?;
     let mut link = Link {
@@ -152,14 +160,16 @@ fn make_link() -> Result<Link, String> {
     run("ip", &["-n", &ns, "addr", "add", &format!("{LINUX}/24"), "dev", "tap0"])?;
     run("ip", &["-n", &ns, "link", "set", "tap0", "up"])?;
     fixture(&root)?;
+    // Through `sh` with `exit 0`: socat drops what a child wrote but socat had not yet passed on
+    // when the child exits with an error status (gophernicus does, after "not found").
     let exec = format!(
-        "/usr/sbin/gophernicus -h {LINUX} -p 70 -r {} -nu -nv -nf -nh -ns",
+        "/usr/sbin/gophernicus -h {LINUX} -p 70 -r {} -nu -nv -nf -nh -ns; exit 0",
         root.display()
     );
     let server = Command::new("ip")
         .args(["netns", "exec", &ns, "socat"])
         .arg(format!("TCP-LISTEN:70,bind={LINUX},reuseaddr,fork"))
-        .arg(format!("EXEC:{exec},su=nobody"))
+        .arg(format!("SYSTEM:{exec},su=nobody"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -181,17 +191,15 @@ fn make_link() -> Result<Link, String> {
     Ok(link)
 }
 
-/// The one link of this test binary (a TAP device takes one user at a time: tests take turns).
-pub fn link() -> Option<(MutexGuard<'static, ()>, &'static Link)> {
+/// A link of its own for one test (namespace, TAP device, servers), torn down when dropped;
+/// `None` when `EURALI_SKIP_NET` asks to skip. Panics, saying why, when it cannot be made.
+pub fn link() -> Option<Link> {
     if std::env::var_os("EURALI_SKIP_NET").is_some() {
         eprintln!("skipping: EURALI_SKIP_NET is set");
         return None;
     }
-    static LINK: OnceLock<Result<Link, String>> = OnceLock::new();
-    static TURN: Mutex<()> = Mutex::new(());
-    let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
-    match LINK.get_or_init(make_link) {
-        Ok(l) => Some((turn, l)),
+    match make_link() {
+        Ok(l) => Some(l),
         Err(e) => panic!(
             "cannot set up the test network (a namespace with a TAP link and a Gopher server): {e}\n\
              (these tests need root; EURALI_SKIP_NET=1 skips them)"
@@ -268,14 +276,14 @@ fn static_config() -> String {
 
 #[test]
 fn gopher_prints_menus_and_text_from_a_real_server() {
-    let Some((_turn, link)) = link() else { return };
+    let Some(link) = link() else { return };
     let cmds = format!(
         "gopher --print gopher://{LINUX}/1/ && echo MENU-OK; \
          gopher --print gopher://{LINUX}/0/hello.txt && echo TEXT-OK; \
          gopher --print gopher://{LINUX}/0/dotted.txt; \
          gopher --print gopher://{LINUX}/1/docs"
     );
-    let (out, err, code) = system(link, Some(&static_config()), &cmds);
+    let (out, err, code) = system(&link, Some(&static_config()), &cmds);
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     assert!(out.contains("Welcome to the eurali test hole"), "{out}\n{err}");
     assert!(out.contains("1. [TXT] Hello text"), "{out}");
@@ -320,14 +328,14 @@ fn xxd(data: &[u8]) -> String {
 
 #[test]
 fn gopher_downloads_a_binary_searches_and_reports_errors() {
-    let Some((_turn, link)) = link() else { return };
+    let Some(link) = link() else { return };
     let cmds = format!(
         "gopher --print -o /tmp/blob gopher://{LINUX}/9/blob.bin && wc -c /tmp/blob && xxd /tmp/blob > /tmp/blob.hex && echo XXD-BEGIN && cat /tmp/blob.hex && echo XXD-END; \
          gopher --print 'gopher://{LINUX}/7/cgi-bin/search%09cats and dogs'; \
          gopher --print gopher://{LINUX}/0/no-such-file; echo missing=$?; \
          gopher --print gopher://{LINUX}:71/1/; echo refused=$?"
     );
-    let (out, err, code) = system(link, Some(&static_config()), &cmds);
+    let (out, err, code) = system(&link, Some(&static_config()), &cmds);
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     assert!(err.contains("saved 65536 bytes to /tmp/blob"), "{err}");
     let hex = out
@@ -335,20 +343,20 @@ fn gopher_downloads_a_binary_searches_and_reports_errors() {
         .nth(1)
         .and_then(|s| s.split("XXD-END").next())
         .unwrap_or_else(|| panic!("no xxd output:\n{out}\n{err}"));
-    assert!(hex == xxd(&blob()), "the downloaded blob differs from the fixture");
+    assert!(hex == xxd(&blob()), "the downloaded blob differs from the fixture; stderr:\n{err}");
     assert!(out.contains("Results for: cats and dogs"), "{out}");
     assert!(out.contains("1. [TXT] Result one"), "{out}");
     // gophernicus answers a missing selector with an error text; the fetch itself works.
-    assert!(out.contains("not found"), "{out}");
+    assert!(out.contains("not found"), "{out}\n{err}");
     assert!(out.contains("refused=1"), "{out}");
     assert!(err.contains(&format!("{LINUX}:71: connection refused")), "{err}");
 }
 
 #[test]
 fn dhcp_and_dns_from_dnsmasq() {
-    let Some((_turn, link)) = link() else { return };
+    let Some(link) = link() else { return };
     let (out, err, code) = system(
-        link,
+        &link,
         None,
         "gopher --print gopher://gopher.test/0/hello.txt; gopher --print gopher://nonexistent.test/; echo nx=$?",
     );
@@ -361,7 +369,7 @@ fn dhcp_and_dns_from_dnsmasq() {
 
 #[test]
 fn a_missing_tap_device_is_a_clear_error() {
-    let Some((_turn, _link)) = link() else { return };
+    let Some(_link) = link() else { return };
     let (out, err, code) = eurali(
         &["-c", "echo hi"],
         &[("EURALI_NIC", "tap0@eurali-no-such-namespace")],
@@ -373,3 +381,4 @@ fn a_missing_tap_device_is_a_clear_error() {
         "stdout {out:?} stderr {err:?}"
     );
 }
+
