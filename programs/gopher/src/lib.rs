@@ -6,6 +6,8 @@
 //!                                               binaries to FILE (or standard output)
 //! gopher --raw [--timeout SECS] URL             fetch once: the bytes as the server sent them
 //! ```
+//! With `--stats`, a one-shot fetch ends with a line on stderr giving the connect time, the
+//! whole fetch's time and the byte count (what `cargo xtask bench net` reads).
 //! URLs follow RFC 4266 (`gopher://host[:port]/Tselector`, `%09` before a search string).
 //!
 //! Browsing: a menu shows its links numbered with their type (`[DIR]`, `[TXT]`, `[ASK]`,
@@ -46,6 +48,9 @@ fn describe(e: &std::io::Error) -> String {
     }
 }
 
+/// Timing of the last fetch, for `--stats`: (connect, whole fetch) in microseconds.
+static CONNECT_US: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
 /// Connects to the item's server and sends the request.
 fn open(u: &Url, timeout: Duration) -> Result<TcpStream, String> {
     let place = format!("{}:{}", u.host, u.port);
@@ -58,8 +63,13 @@ fn open(u: &Url, timeout: Duration) -> Result<TcpStream, String> {
     let addr = addrs
         .first()
         .ok_or_else(|| format!("{}: no address", u.host))?;
+    let t0 = std::time::Instant::now();
     let mut s = TcpStream::connect_timeout(addr, timeout)
         .map_err(|e| format!("{place}: {}", describe(&e)))?;
+    CONNECT_US.store(
+        t0.elapsed().as_micros() as u64,
+        core::sync::atomic::Ordering::Relaxed,
+    );
     s.set_read_timeout(Some(timeout))
         .map_err(|e| format!("{place}: {e}"))?;
     s.write_all(&u.request())
@@ -135,7 +145,25 @@ fn page_lines(p: &Page) -> (Vec<String>, Vec<usize>) {
 const CUT_NOTE: &str = "[the rest was cut: more than 2 MiB]";
 
 /// `--print` and `--raw`.
-fn one_shot(u: &Url, raw: bool, output: Option<&str>, timeout: Duration) -> i32 {
+fn one_shot(u: &Url, raw: bool, output: Option<&str>, timeout: Duration, stats: bool) -> i32 {
+    let t0 = std::time::Instant::now();
+    let code = one_shot_inner(u, raw, output, timeout);
+    if stats && code == 0 {
+        let total = t0.elapsed().as_micros() as u64;
+        eprintln!(
+            "gopher: stats: connect {} us, total {} us, {} bytes",
+            CONNECT_US.load(core::sync::atomic::Ordering::Relaxed),
+            total,
+            BYTES.load(core::sync::atomic::Ordering::Relaxed)
+        );
+    }
+    code
+}
+
+/// Bytes of the last one-shot fetch, for `--stats`.
+static BYTES: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+fn one_shot_inner(u: &Url, raw: bool, output: Option<&str>, timeout: Duration) -> i32 {
     let class = menu::class_of(u.kind);
     if class == Class::Session || class == Class::Html {
         eprintln!("gopher: {u}: type {} items are not fetched", u.kind);
@@ -149,13 +177,15 @@ fn one_shot(u: &Url, raw: bool, output: Option<&str>, timeout: Duration) -> i32 
         match output {
             Some(path) => match std::fs::File::create(path) {
                 Ok(mut f) => download(u, timeout, &mut f).map(|n| {
+                    BYTES.store(n, core::sync::atomic::Ordering::Relaxed);
                     eprintln!("gopher: saved {n} bytes to {path}");
                 }),
                 Err(e) => Err(format!("{path}: {e}")),
             },
             None => {
                 let mut out = std::io::stdout().lock();
-                let r = download(u, timeout, &mut out).map(|_| ());
+                let r = download(u, timeout, &mut out)
+                    .map(|n| BYTES.store(n, core::sync::atomic::Ordering::Relaxed));
                 let _ = out.flush();
                 r
             }
@@ -184,7 +214,7 @@ fn one_shot(u: &Url, raw: bool, output: Option<&str>, timeout: Duration) -> i32 
 
 fn usage() -> i32 {
     eprintln!(
-        "usage: gopher [--timeout SECS] [URL]\n       gopher --print [-o FILE] [--timeout SECS] URL\n       gopher --raw [--timeout SECS] URL"
+        "usage: gopher [--timeout SECS] [URL]\n       gopher --print [-o FILE] [--timeout SECS] [--stats] URL\n       gopher --raw [--timeout SECS] [--stats] URL"
     );
     2
 }
@@ -196,6 +226,7 @@ pub fn main() {
 
 fn run(args: Vec<String>) -> i32 {
     let mut print = false;
+    let mut stats = false;
     let mut raw = false;
     let mut output = None;
     let mut timeout = DEFAULT_TIMEOUT;
@@ -205,6 +236,7 @@ fn run(args: Vec<String>) -> i32 {
         match a.as_str() {
             "--print" | "-p" => print = true,
             "--raw" | "-r" => raw = true,
+            "--stats" => stats = true,
             "-o" | "--output" => match it.next() {
                 Some(f) => output = Some(f),
                 None => return usage(),
@@ -234,7 +266,7 @@ fn run(args: Vec<String>) -> i32 {
         None => Url::new("localhost", url::DEFAULT_PORT, '1', ""),
     };
     if print || raw {
-        return one_shot(&start, raw, output.as_deref(), timeout);
+        return one_shot(&start, raw, output.as_deref(), timeout, stats);
     }
     Browser::new(timeout).run(start)
 }
