@@ -144,3 +144,39 @@ fn huge_menus_and_dead_or_silent_servers() {
     );
     assert!(err.contains("10.77.0.99:70: timed out"), "{err}");
 }
+
+/// The freestanding ELFs (`cargo xtask build`) and the guest loader, for hosted mode; `None`
+/// (and a note) without them, unless under CI, where they must be there.
+fn hosted_bins() -> Option<(String, String)> {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/eurali/bin");
+    let guest = kernel_stub::hosted::guest_loader();
+    match (dir.join("tcp").is_file() && dir.join("gopher").is_file(), guest) {
+        (true, Some(g)) => Some((dir.display().to_string(), g.display().to_string())),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "hosted net test under CI: no ELFs or no eurali-guest"
+            );
+            eprintln!("skipping: no freestanding ELFs or eurali-guest (cargo xtask build)");
+            None
+        }
+    }
+}
+
+#[test]
+fn hosted_elfs_fetch_over_the_tap_link() {
+    let Some(link) = link() else { return };
+    let Some((bins, guest)) = hosted_bins() else { return };
+    let nic = format!("tap0@{}", link.ns);
+    let cfg = static_config();
+    let cmds = format!(
+        "gopher --print gopher://{LINUX}/0/hello.txt && gopher --print -o /tmp/blob gopher://{LINUX}/9/blob.bin"
+    );
+    let (out, err, code) = eurali(
+        &["--hosted", &bins, "-c", &cmds],
+        &[("EURALI_NIC", &nic), ("EURALI_NET", &cfg), ("EURALI_GUEST", &guest)],
+    );
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("Hello from gophernicus."), "{out}\n{err}");
+    assert!(err.contains("saved 65536 bytes to /tmp/blob"), "{err}");
+}
