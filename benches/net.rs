@@ -90,7 +90,7 @@ fn main() {
     let l = netlink::LINUX;
     let mut cmds = String::new();
     for _ in 0..3 {
-        cmds.push_str(&format!("gopher --raw --stats gopher://{l}/9/big.bin > /dev/null; "));
+        cmds.push_str(&format!("gopher --print --stats -o /dev/null gopher://{l}/9/big.bin; "));
     }
     for _ in 0..20 {
         cmds.push_str(&format!("gopher --raw --stats gopher://{l}/0/hello.txt > /dev/null; "));

@@ -151,7 +151,7 @@ impl Tap {
     }
 
     /// Waits up to `wait` for the fd to be readable; `true` if it is.
-    fn readable(&self, wait: Duration) -> bool {
+    pub(crate) fn readable(&self, wait: Duration) -> bool {
         let mut pfd = libc::pollfd {
             fd: self.fd.as_raw_fd(),
             events: libc::POLLIN,
@@ -168,7 +168,7 @@ impl Tap {
 
     /// Reads one frame that poll said is ready (this thread is the fd's only reader); `None` if
     /// it was too big and dropped.
-    fn read_ready(&self, buf: &mut [u8]) -> std::io::Result<Option<usize>> {
+    pub(crate) fn read_ready(&self, buf: &mut [u8]) -> std::io::Result<Option<usize>> {
         // Safety: reads into a live buffer.
         let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
         if n < 0 {
@@ -220,6 +220,28 @@ pub fn serve(h: &Handle, tap: Tap) {
                 match tap.next_frame(&mut buf, wait) {
                     Ok(Some(n)) => {
                         nic::frame_reply(&buf[..n]).unwrap_or_else(nic::error_reply)
+                    }
+                    Ok(None) => nic::empty_reply(),
+                    Err(_) => nic::error_reply(Error::Closed),
+                }
+            }
+            Request::RecvMany { max, wait_us } => {
+                match tap.next_frame(&mut buf, Some(Duration::from_micros(wait_us))) {
+                    Ok(Some(n)) => {
+                        let mut batch = Vec::with_capacity(max);
+                        nic::push_record(&mut batch, &buf[..n], max);
+                        // Then every frame already waiting, as long as the batch has room for
+                        // a whole one (a frame that does not fit waits for the next request).
+                        while batch.len() + 2 + MAX_FRAME <= max && tap.readable(Duration::ZERO) {
+                            match tap.read_ready(&mut buf) {
+                                Ok(Some(n)) => {
+                                    nic::push_record(&mut batch, &buf[..n], max);
+                                }
+                                Ok(None) => {}
+                                Err(_) => break,
+                            }
+                        }
+                        nic::frames_reply(&batch).unwrap_or_else(nic::error_reply)
                     }
                     Ok(None) => nic::empty_reply(),
                     Err(_) => nic::error_reply(Error::Closed),

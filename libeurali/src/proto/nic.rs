@@ -9,6 +9,7 @@
 //! | `Long(NIC_SEND, n, chunk)`: transmit the first `n` bytes of the chunk, one Ethernet frame without FCS, `14 <= n <= MAX_FRAME` | `Short(OK, n, 0)`; `Short(ERROR, code, 0)` | no |
 //! | `Short(NIC_RECV, 0, 0)`: the next received frame, waiting as long as it takes | `Long(DATA, n, chunk)` (the frame at offset 0, no FCS, `n <= MAX_FRAME`); `Short(ERROR, code, 0)` | no |
 //! | `Short(NIC_POLL, 0, wait_us)`: the next frame if one arrives within `wait_us` microseconds (0: only one already there) | `Long(DATA, n, chunk)`; `Short(EMPTY, 0, 0)` when none came; `Short(ERROR, code, 0)` | no |
+//! | `Short(NIC_POLL_MANY, max, wait_us)`: as `NIC_POLL`, but every frame already there too, up to `max` bytes of records (`max <= MAX_BATCH`) | `Long(NIC_FRAMES, n, chunk)`: `n` bytes of records, each a 2-byte little-endian frame length and the frame, at least one; `Short(EMPTY, 0, 0)`; `Short(ERROR, code, 0)` | no |
 //! | `Short(NIC_GET_MAC_ADDRESS, 0, 0)` | `Short(NIC_MAC_ADDRESS, mac, 0)`: byte 0 of the MAC in bits 0..7 | yes |
 //! | anything else | `Short(ERROR_UNKNOWN_MESSAGE, 0, 0)`; the server goes on serving | |
 //!
@@ -19,6 +20,9 @@
 //! - The server drops received frames it cannot hold (a bounded queue), as hardware does; TCP
 //!   recovers. A `NIC_POLL`'s wait is a bound, not a promise of promptness: the real kernel's
 //!   driver polls its ring with `yield`, whose granularity is a timer tick.
+//! - `NIC_POLL_MANY` is optional: a server without it answers `ERROR_UNKNOWN_MESSAGE` and the
+//!   client falls back to `NIC_POLL` ([`recv_many`] does). It exists because moving a chunk is
+//!   the dearest part of a frame's trip; a batch moves one chunk for many frames.
 //! - `ERROR` codes are [`crate::Error`] codes: 5 PARAM (bad length), 12 CLOSED (the interface is
 //!   gone), 14 NOT_IMPLEMENTED.
 //! - The chunk of a `NIC_SEND` goes to the server (the client allocates it); the `DATA` chunk
@@ -37,7 +41,14 @@ pub const NIC_SEND: u64 = 0x1100;
 pub const NIC_RECV: u64 = 0x1101;
 /// Receive one frame if one comes within a bound.
 pub const NIC_POLL: u64 = 0x1102;
+/// Receive every frame there is (at least one, waiting as `NIC_POLL` does), packed.
+pub const NIC_POLL_MANY: u64 = 0x1103;
+/// The reply to `NIC_POLL_MANY`.
+pub const NIC_FRAMES: u64 = 0x1104;
 pub use msgtype::{NIC_GET_MAC_ADDRESS, NIC_MAC_ADDRESS};
+
+/// Largest batch of `NIC_POLL_MANY`.
+pub const MAX_BATCH: usize = 64 * 1024;
 
 /// Largest frame: 14-byte Ethernet header plus a 1500-byte payload, no FCS.
 pub const MAX_FRAME: usize = 1514;
@@ -102,6 +113,73 @@ pub fn recv(h: &Handle, buf: &mut [u8], wait: Option<u64>) -> Result<Option<usiz
     }
 }
 
+/// What [`recv_many`] got.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Batch {
+    /// `n` bytes of records in the buffer (see [`frames`]).
+    Frames(usize),
+    /// Nothing came within the wait.
+    Empty,
+    /// The server does not batch: use [`recv`].
+    Unsupported,
+}
+
+/// Client side: every frame there is, packed as records into `buf` (at most
+/// [`MAX_BATCH`] bytes), waiting up to `wait_us` for the first.
+pub fn recv_many(h: &Handle, buf: &mut [u8], wait_us: u64) -> Result<Batch, Error> {
+    let max = buf.len().min(MAX_BATCH);
+    match rcall(h, Message::Short(NIC_POLL_MANY, max as u64, wait_us))? {
+        Message::Long(NIC_FRAMES, Word::Value(n), Word::Chunk(mut c)) if (n as usize) <= max => {
+            // Safety: the server wrote `n <= max` bytes of this chunk (protocol rule).
+            unsafe { c.set_len(n as usize) };
+            buf[..n as usize].copy_from_slice(c.as_slice());
+            Ok(Batch::Frames(n as usize))
+        }
+        Message::Short(msgtype::EMPTY, _, _) => Ok(Batch::Empty),
+        Message::Short(msgtype::ERROR_UNKNOWN_MESSAGE, _, _) => Ok(Batch::Unsupported),
+        Message::Short(msgtype::ERROR, code, _) => Err(error_from(code)),
+        _ => Err(Error::Param),
+    }
+}
+
+/// The frames of a batch's records; a record that runs past the end, is shorter than
+/// [`MIN_FRAME`] or longer than [`MAX_FRAME`] ends the batch.
+pub fn frames(records: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = records;
+    core::iter::from_fn(move || {
+        if rest.len() < 2 {
+            return None;
+        }
+        let n = u16::from_le_bytes([rest[0], rest[1]]) as usize;
+        if !(MIN_FRAME..=MAX_FRAME).contains(&n) || rest.len() < 2 + n {
+            rest = &[];
+            return None;
+        }
+        let f = &rest[2..2 + n];
+        rest = &rest[2 + n..];
+        Some(f)
+    })
+}
+
+#[cfg(feature = "alloc")]
+/// Appends `frame` to a batch as a record, if it fits in `max` bytes; `false` if it does not.
+pub fn push_record(batch: &mut alloc::vec::Vec<u8>, frame: &[u8], max: usize) -> bool {
+    let n = frame.len().min(MAX_FRAME);
+    if batch.len() + 2 + n > max {
+        return false;
+    }
+    batch.extend_from_slice(&(n as u16).to_le_bytes());
+    batch.extend_from_slice(&frame[..n]);
+    true
+}
+
+/// Server side: the reply carrying a batch of records.
+pub fn frames_reply(records: &[u8]) -> Result<Message, Error> {
+    let n = records.len().min(MAX_BATCH);
+    let c = MemoryChunk::from_bytes(&records[..n])?;
+    Ok(Message::Long(NIC_FRAMES, Word::Value(n as u64), Word::Chunk(c)))
+}
+
 /// Client side: the interface's MAC address.
 pub fn mac_address(h: &Handle) -> Result<[u8; 6], Error> {
     match rcall(h, Message::Short(NIC_GET_MAC_ADDRESS, 0, 0))?.values() {
@@ -118,6 +196,8 @@ pub enum Request {
     Send(MemoryChunk),
     /// Wait for a frame: `None` for as long as it takes, `Some(us)` at most that long.
     Recv(Option<u64>),
+    /// Wait up to `wait_us` for a frame, then take all there are, up to `max` bytes of records.
+    RecvMany { max: usize, wait_us: u64 },
     /// The MAC address.
     Mac,
     /// A `NIC_SEND` with a bad length: answer `error_reply(Error::Param)`.
@@ -140,6 +220,10 @@ pub fn parse_request(m: Message) -> Request {
         }
         Message::Short(NIC_RECV, _, _) => Request::Recv(None),
         Message::Short(NIC_POLL, _, us) => Request::Recv(Some(us)),
+        Message::Short(NIC_POLL_MANY, max, us) => Request::RecvMany {
+            max: (max as usize).min(MAX_BATCH),
+            wait_us: us,
+        },
         Message::Short(NIC_GET_MAC_ADDRESS, _, _) => Request::Mac,
         other => Request::Unknown(other),
     }
@@ -193,6 +277,23 @@ mod tests {
         assert_eq!(pack_mac(mac), 0x5634_1200_5452);
         assert_eq!(unpack_mac(pack_mac(mac)), mac);
         assert_eq!(mac_reply(mac).values(), (NIC_MAC_ADDRESS, pack_mac(mac), 0));
+    }
+
+    #[test]
+    fn batches_round_trip_and_stop_at_junk() {
+        let a = [1u8; 60];
+        let b = [2u8; MAX_FRAME];
+        let mut batch = alloc::vec::Vec::new();
+        assert!(push_record(&mut batch, &a, MAX_BATCH));
+        assert!(push_record(&mut batch, &b, MAX_BATCH));
+        let full = batch.len() + 10;
+        assert!(!push_record(&mut batch, &b, full));
+        let got: alloc::vec::Vec<&[u8]> = frames(&batch).collect();
+        assert_eq!(got, [&a[..], &b[..]]);
+        // A cut record, a too-short one, and garbage end the batch without a panic.
+        assert_eq!(frames(&batch[..batch.len() - 1]).count(), 1);
+        assert_eq!(frames(&[5, 0, 1, 2, 3, 4, 5]).count(), 0);
+        assert_eq!(frames(&[0xff]).count(), 0);
     }
 
     #[test]

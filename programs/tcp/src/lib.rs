@@ -41,9 +41,12 @@ const DEFAULT_CONNECT_MS: u64 = 75_000;
 const DNS_TIMEOUT_MS: u64 = 10_000;
 const DNS_TTL: Duration = Duration::from_secs(300);
 const DNS_NEG_TTL: Duration = Duration::from_secs(30);
-/// Longest wait for a frame while sessions exist / while none do.
+/// Longest wait for a frame while sessions exist or were recently busy / after a quiet while
+/// (requests made meanwhile wait for the poll thread's next round).
 const CAP_ACTIVE: Duration = Duration::from_millis(1);
 const CAP_IDLE: Duration = Duration::from_millis(10);
+/// How long the server stays quick after the last activity.
+const QUIET_AFTER: Duration = Duration::from_secs(3);
 /// A closing socket that has not finished closing by then is aborted.
 const LINGER: Duration = Duration::from_secs(30);
 
@@ -111,6 +114,8 @@ struct Nic {
     rx: std::collections::VecDeque<Vec<u8>>,
     buf: Vec<u8>,
     dead: bool,
+    /// Whether the device answers `NIC_POLL_MANY` (until it says it does not).
+    batches: bool,
 }
 
 impl Nic {
@@ -121,6 +126,23 @@ impl Nic {
             return false;
         }
         let us = wait.as_micros().min(u64::MAX as u128) as u64;
+        if self.batches {
+            match nic::recv_many(&self.h, &mut self.buf, us) {
+                Ok(nic::Batch::Frames(n)) => {
+                    for f in nic::frames(&self.buf[..n]) {
+                        self.rx.push_back(f.to_vec());
+                    }
+                    return true;
+                }
+                Ok(nic::Batch::Empty) => return false,
+                Ok(nic::Batch::Unsupported) => self.batches = false,
+                Err(e) => {
+                    say(&format!("/dev/nic failed: {e}; the network is down"));
+                    self.dead = true;
+                    return false;
+                }
+            }
+        }
         match nic::recv(&self.h, &mut self.buf, Some(us)) {
             Ok(Some(n)) => {
                 self.rx.push_back(self.buf[..n].to_vec());
@@ -825,8 +847,9 @@ pub fn main() {
     let mut dev = Nic {
         h: nic_h,
         rx: Default::default(),
-        buf: vec![0u8; nic::MAX_FRAME],
+        buf: vec![0u8; nic::MAX_BATCH],
         dead: false,
+        batches: true,
     };
     let cfg = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
     let iface = Interface::new(cfg, &mut dev, now());
@@ -865,6 +888,7 @@ pub fn main() {
 
 /// The poll thread: smoltcp, wake-ups, then a bounded wait for the next frame.
 fn poll_loop(shared: &Shared, dev: &mut Nic) {
+    let mut last_busy = std::time::Instant::now();
     loop {
         let t = now();
         let wait = {
@@ -881,7 +905,10 @@ fn poll_loop(shared: &Shared, dev: &mut Nic) {
                     nearest = Some(nearest.map_or(d, |n: Instant| n.min(d)));
                 }
             }
-            let cap = if st.sessions > 0 || !st.closing.is_empty() {
+            if activity || st.sessions > 0 || !st.closing.is_empty() || !st.waiters.is_empty() {
+                last_busy = std::time::Instant::now();
+            }
+            let cap = if last_busy.elapsed() < QUIET_AFTER {
                 CAP_ACTIVE
             } else {
                 CAP_IDLE
