@@ -180,3 +180,93 @@ fn hosted_elfs_fetch_over_the_tap_link() {
     assert!(out.contains("Hello from gophernicus."), "{out}\n{err}");
     assert!(err.contains("saved 65536 bytes to /tmp/blob"), "{err}");
 }
+
+fn tmux(args: &[&str]) -> String {
+    let out = std::process::Command::new("tmux")
+        .args(args)
+        .output()
+        .expect("tmux runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Waits until the pane shows `want` (30 s at most); returns the pane.
+fn wait_for(session: &str, want: &str) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let pane = tmux(&["capture-pane", "-t", session, "-p", "-S", "-200"]);
+        if pane.contains(want) {
+            return pane;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(30) {
+            tmux(&["kill-session", "-t", session]);
+            panic!("pane never showed {want:?}:\n{pane}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn interactive_browsing_in_tmux() {
+    if std::process::Command::new("tmux").arg("-V").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "tmux is needed under CI");
+        eprintln!("skipping: no tmux");
+        return;
+    }
+    let Some(link) = link() else { return };
+    let session = format!("eurali-gopher-{}", std::process::id());
+    let bin = env!("CARGO_BIN_EXE_eurali");
+    let cmd = format!(
+        "EURALI_NIC=tap0@{} EURALI_NET='{}' {bin} -c 'gopher gopher://{LINUX}/'; echo EXITED $?; sleep 60",
+        link.ns,
+        static_config()
+    );
+    tmux(&["new-session", "-d", "-s", &session, "-x", "110", "-y", "40", &cmd]);
+    let keys = |k: &[&str]| {
+        let mut a = vec!["send-keys", "-t", session.as_str()];
+        a.extend_from_slice(k);
+        tmux(&a);
+    };
+    let pane = wait_for(&session, "gopher>");
+    assert!(pane.contains("3. [DIR] Documents"), "{pane}");
+    // Follow a menu link, go back, go forward.
+    keys(&["3", "Enter"]);
+    wait_for(&session, "[TXT] readme.txt");
+    keys(&["b", "Enter"]);
+    wait_for(&session, "fetching gopher://10.77.0.1/1 ...");
+    keys(&["f", "Enter"]);
+    wait_for(&session, "== gopher://10.77.0.1/1/docs ==\n");
+    // Bookmark it, list the bookmarks, and follow the bookmark.
+    keys(&["a", "Enter"]);
+    wait_for(&session, "bookmarked gopher://10.77.0.1/1/docs");
+    keys(&["B", "Enter"]);
+    wait_for(&session, "== bookmarks ==\n 1. [DIR] gopher://10.77.0.1/1/docs");
+    // Go to a URL: a text page.
+    keys(&["g gopher://10.77.0.1/0/hello.txt", "Enter"]);
+    wait_for(&session, "Hello from gophernicus.\nSecond line.");
+    // Back to the root menu: a search with a query prompt.
+    keys(&["g gopher://10.77.0.1/", "Enter"]);
+    wait_for(&session, "fetching gopher://10.77.0.1/1 ...");
+    keys(&["5", "Enter"]);
+    wait_for(&session, "search for:");
+    keys(&["cats", "Enter"]);
+    wait_for(&session, "Results for: cats");
+    keys(&["b", "Enter"]);
+    wait_for(&session, "[ASK] Search the hole\n");
+    // A binary item is saved to a file; telnet and web links are shown, not opened.
+    keys(&["4", "Enter"]);
+    wait_for(&session, "save gopher://10.77.0.1/9/blob.bin to file [blob.bin]:");
+    keys(&["Enter"]);
+    wait_for(&session, "saved 65536 bytes to blob.bin");
+    keys(&["7", "Enter"]);
+    wait_for(&session, "telnet session at bbs.example:23: not opened");
+    keys(&["6", "Enter"]);
+    wait_for(&session, "web link (open it in a web browser): http://example.org/");
+    keys(&["99", "Enter"]);
+    wait_for(&session, "no link 99 here");
+    keys(&["?", "Enter"]);
+    wait_for(&session, "go to a URL");
+    keys(&["q", "Enter"]);
+    let pane = wait_for(&session, "EXITED");
+    tmux(&["kill-session", "-t", &session]);
+    assert!(pane.contains("EXITED 0"), "{pane}");
+}

@@ -79,7 +79,7 @@ fn fixture(root: &Path) -> Result<(), String> {
     w(
         "gophermap",
         format!(
-            "iWelcome to the eurali test hole\n\
+            "Welcome to the eurali test hole\n\
              0Hello text\thello.txt\n\
              0Dotted text\tdotted.txt\n\
              1Documents\tdocs\n\
