@@ -270,3 +270,152 @@ fn interactive_browsing_in_tmux() {
     tmux(&["kill-session", "-t", &session]);
     assert!(pane.contains("EXITED 0"), "{pane}");
 }
+
+/// A program for the in-process stub: the root file system with `/bin/tcp`, the network
+/// started as init starts it, then std's `net` used directly: a UDP echo round trip with the
+/// Linux side, a TCP listener that a Linux client talks to, and name lookups.
+fn net_api_probe() {
+    use eurali_std as shim;
+    use shim::io::{Read, Write};
+    let (m, c) = libeurali::new_rendezvous().unwrap();
+    vfs::server::Server::new(vfs::ramdisk::Ramdisk::new(8 << 20))
+        .spawn(m)
+        .unwrap();
+    libeurali::mount("/", c).unwrap();
+    shim::fs::create_dir_all("/bin").unwrap();
+    shim::fs::write("/bin/tcp", kernel_stub::Kernel::program_image("tcp")).unwrap();
+    let (srv, cli) = libeurali::new_rendezvous().unwrap();
+    let args: Vec<String> = shim::env::args().skip(1).collect();
+    let _tcp = shim::process::Command::new("/bin/tcp")
+        .args(&args)
+        .stdin(srv)
+        .spawn()
+        .unwrap();
+    libeurali::mount("/net", cli).unwrap();
+
+    // UDP: a datagram to the Linux side's echo server and back.
+    let mut u = shim::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    u.set_read_timeout(Some(core::time::Duration::from_secs(5))).unwrap();
+    let local = u.local_addr().unwrap();
+    u.send_to(b"hello over udp", (shim::net::Ipv4Addr::new(10, 77, 0, 1), 9999))
+        .unwrap();
+    let mut buf = [0u8; 100];
+    let (n, from) = u.recv_from(&mut buf).unwrap();
+    shim::println!(
+        "udp echo from {from}: {} (local port nonzero: {})",
+        core::str::from_utf8(&buf[..n]).unwrap_or("?"),
+        local.port() != 0
+    );
+
+    // TCP: listen, and serve one client from the Linux side.
+    let l = shim::net::TcpListener::bind("0.0.0.0:7000").unwrap();
+    shim::println!("listening on {}", l.local_addr().unwrap());
+    let (mut s, peer) = l.accept().unwrap();
+    let mut got = Vec::new();
+    let mut b = [0u8; 64];
+    while !got.ends_with(b"\n") {
+        let n = s.read(&mut b).unwrap();
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&b[..n]);
+    }
+    shim::println!(
+        "accepted {} from the Linux side: {:?}",
+        peer.ip(),
+        String::from_utf8_lossy(&got)
+    );
+    s.write_all(b"pong: ").unwrap();
+    s.write_all(&got).unwrap();
+    s.shutdown(shim::net::Shutdown::Write).unwrap();
+    // The client closes after our FIN: the rest of its side is end of file.
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    shim::println!("client done, peer was {}", s.peer_addr().unwrap().ip());
+    drop(s);
+
+    // Names: a literal, one the DNS server knows, one it does not.
+    let a: Vec<_> = shim::net::ToSocketAddrs::to_socket_addrs("10.77.0.1:70")
+        .unwrap()
+        .collect();
+    shim::println!("literal: {a:?}");
+    shim::println!("gopher.test: {:?}", shim::net::lookup_host("gopher.test"));
+    shim::println!(
+        "bad: {:?}",
+        shim::net::lookup_host("nope.test").map_err(|e| e.kind())
+    );
+    // A refused connection, and an unreachable host within a short timeout.
+    shim::println!(
+        "refused: {:?}",
+        shim::net::TcpStream::connect("10.77.0.1:71").map_err(|e| e.kind())
+    );
+    let t0 = shim::time::Instant::now();
+    let r = shim::net::TcpStream::connect_timeout(
+        &"10.77.0.99:70".parse().unwrap(),
+        core::time::Duration::from_millis(700),
+    );
+    shim::println!(
+        "unreachable: {:?} in under 3 s: {}",
+        r.map_err(|e| e.kind()),
+        t0.elapsed() < core::time::Duration::from_secs(3)
+    );
+    shim::process::exit(0);
+}
+
+#[test]
+fn std_net_udp_listen_accept_and_lookups() {
+    let Some(link) = link() else { return };
+    // The Linux side: a UDP echo server, and a TCP client that keeps trying until our
+    // listener is up; its output goes to a file the test reads.
+    let echo = std::process::Command::new("ip")
+        .args(["netns", "exec", &link.ns, "socat", "UDP-RECVFROM:9999,fork", "EXEC:cat"])
+        .spawn()
+        .expect("socat");
+    let out_file = link.root.join("client.out");
+    let client = std::process::Command::new("ip")
+        .args(["netns", "exec", &link.ns, "sh", "-c"])
+        .arg(format!(
+            "for i in $(seq 100); do echo ping | socat -t 5 - TCP:{OURS}:7000,connect-timeout=1 > {} 2>/dev/null && break; sleep 0.2; done",
+            out_file.display()
+        ))
+        .spawn()
+        .expect("client");
+    let mut progs = eurali::programs();
+    progs.push(eurali_std::program_entry!("net-api-probe", net_api_probe));
+    // Safety: only this test sets the environment of this test process; the other tests pass
+    // theirs to the child processes they start.
+    unsafe {
+        std::env::set_var("EURALI_NIC", format!("tap0@{}", link.ns));
+    }
+    let args: Vec<String> = static_config().split_whitespace().map(String::from).collect();
+    let r = kernel_stub::boot::run_captured(
+        &progs,
+        "net-api-probe",
+        &args,
+        b"",
+        std::time::Duration::from_secs(60),
+    );
+    unsafe {
+        std::env::remove_var("EURALI_NIC");
+    }
+    for mut c in [echo, client] {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    let out = r.stdout;
+    assert_eq!(r.code, 0, "stdout:\n{out}\nstderr:\n{}", r.stderr);
+    assert!(
+        out.contains("udp echo from 10.77.0.1:9999: hello over udp (local port nonzero: true)"),
+        "{out}"
+    );
+    assert!(out.contains("listening on 0.0.0.0:7000"), "{out}");
+    assert!(out.contains("accepted 10.77.0.1 from the Linux side: \"ping\\n\""), "{out}");
+    assert!(out.contains("client done, peer was 10.77.0.1"), "{out}");
+    let client_got = std::fs::read_to_string(&out_file).unwrap_or_default();
+    assert_eq!(client_got, "pong: ping\n");
+    assert!(out.contains("literal: [10.77.0.1:70]"), "{out}");
+    assert!(out.contains("gopher.test: Ok(10.77.0.1)"), "{out}");
+    assert!(out.contains("bad: Err(NotFound)"), "{out}");
+    assert!(out.contains("refused: Err(ConnectionRefused)"), "{out}");
+    assert!(out.contains("unreachable: Err(TimedOut) in under 3 s: true"), "{out}");
+}
