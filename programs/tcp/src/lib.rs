@@ -34,6 +34,11 @@ use smoltcp::wire::{
     IpListenEndpoint, Ipv4Address, Ipv4Cidr,
 };
 
+/// Receive buffer (the window we offer): large on the host, modest in the real kernel's fixed
+/// 4 MiB heap.
+#[cfg(not(target_os = "none"))]
+const TCP_RX: usize = 256 * 1024;
+#[cfg(target_os = "none")]
 const TCP_RX: usize = 64 * 1024;
 const TCP_TX: usize = 32 * 1024;
 const UDP_BUF: usize = 16 * 1024;
@@ -116,9 +121,20 @@ struct Nic {
     dead: bool,
     /// Whether the device answers `NIC_POLL_MANY` (until it says it does not).
     batches: bool,
+    /// Frames smoltcp produced, to send once the lock is released.
+    tx: Vec<Vec<u8>>,
 }
 
 impl Nic {
+    /// Sends the frames smoltcp queued. A frame the device refuses is lost, as on a wire.
+    fn flush(&mut self) {
+        for f in self.tx.drain(..) {
+            if !self.dead {
+                let _ = nic::send(&self.h, &f);
+            }
+        }
+    }
+
     /// One frame within `wait` (0: only one already there), queued for smoltcp.
     fn fetch(&mut self, wait: Duration) -> bool {
         if self.dead {
@@ -159,7 +175,7 @@ impl Nic {
 }
 
 struct RxTok(Vec<u8>);
-struct TxTok<'a>(&'a Handle);
+struct TxTok<'a>(&'a mut Vec<Vec<u8>>);
 
 impl phy::RxToken for RxTok {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
@@ -171,8 +187,8 @@ impl phy::TxToken for TxTok<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         let mut buf = vec![0u8; len];
         let r = f(&mut buf);
-        // A frame the device refuses is lost, as on a wire; TCP sends it again.
-        let _ = nic::send(self.0, &buf);
+        // Sent by the poll thread once it has let go of the lock (see `Nic::flush`).
+        self.0.push(buf);
         r
     }
 }
@@ -182,15 +198,12 @@ impl Device for Nic {
     type TxToken<'a> = TxTok<'a>;
 
     fn receive(&mut self, _t: Instant) -> Option<(RxTok, TxTok<'_>)> {
-        if self.rx.is_empty() {
-            self.fetch(Duration::ZERO);
-        }
         let f = self.rx.pop_front()?;
-        Some((RxTok(f), TxTok(&self.h)))
+        Some((RxTok(f), TxTok(&mut self.tx)))
     }
 
     fn transmit(&mut self, _t: Instant) -> Option<TxTok<'_>> {
-        (!self.dead).then_some(TxTok(&self.h))
+        (!self.dead).then_some(TxTok(&mut self.tx))
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -850,6 +863,7 @@ pub fn main() {
         buf: vec![0u8; nic::MAX_BATCH],
         dead: false,
         batches: true,
+        tx: Vec::new(),
     };
     let cfg = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
     let iface = Interface::new(cfg, &mut dev, now());
@@ -924,6 +938,8 @@ fn poll_loop(shared: &Shared, dev: &mut Nic) {
             }
             wait
         };
+        // The device is used only here, outside the lock: sessions are never held up by it.
+        dev.flush();
         if !dev.rx.is_empty() {
             continue;
         }
