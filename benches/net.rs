@@ -40,7 +40,16 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn curl(client: &str, url: &str) -> (f64, f64, f64) {
     let out = Command::new("ip")
-        .args(["netns", "exec", client, "curl", "-s", "-o", "/dev/null", "-w"])
+        .args([
+            "netns",
+            "exec",
+            client,
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+        ])
         .arg("%{size_download} %{time_total} %{time_connect}")
         .arg(url)
         .output()
@@ -61,14 +70,45 @@ fn main() {
     let Some(link) = netlink::link() else { return };
     let big: Vec<u8> = (0..BIG).map(|i| (i * 7 + i / 4096) as u8).collect();
     std::fs::write(link.root.join("big.bin"), &big).expect("write the 10 MiB item");
-    sh("chmod", &["a+r", &link.root.join("big.bin").display().to_string()]);
+    sh(
+        "chmod",
+        &["a+r", &link.root.join("big.bin").display().to_string()],
+    );
 
     // The client namespace for curl, on a veth pair into the server's namespace.
     let client = Client(format!("{}-c", link.ns));
     sh("ip", &["netns", "add", &client.0]);
-    sh("ip", &["-n", &client.0, "link", "add", "vc0", "type", "veth", "peer", "name", "vs0", "netns", &link.ns]);
-    sh("ip", &["-n", &client.0, "addr", "add", &format!("{CLIENT_IP}/24"), "dev", "vc0"]);
-    sh("ip", &["-n", &link.ns, "addr", "add", &format!("{SERVER_IP}/24"), "dev", "vs0"]);
+    sh(
+        "ip",
+        &[
+            "-n", &client.0, "link", "add", "vc0", "type", "veth", "peer", "name", "vs0", "netns",
+            &link.ns,
+        ],
+    );
+    sh(
+        "ip",
+        &[
+            "-n",
+            &client.0,
+            "addr",
+            "add",
+            &format!("{CLIENT_IP}/24"),
+            "dev",
+            "vc0",
+        ],
+    );
+    sh(
+        "ip",
+        &[
+            "-n",
+            &link.ns,
+            "addr",
+            "add",
+            &format!("{SERVER_IP}/24"),
+            "dev",
+            "vs0",
+        ],
+    );
     sh("ip", &["-n", &client.0, "link", "set", "vc0", "up"]);
     sh("ip", &["-n", &link.ns, "link", "set", "vs0", "up"]);
     sh("ip", &["-n", &client.0, "link", "set", "lo", "up"]);
@@ -90,10 +130,14 @@ fn main() {
     let l = netlink::LINUX;
     let mut cmds = String::new();
     for _ in 0..3 {
-        cmds.push_str(&format!("gopher --print --stats -o /dev/null gopher://{l}/9/big.bin; "));
+        cmds.push_str(&format!(
+            "gopher --print --stats -o /dev/null gopher://{l}/9/big.bin; "
+        ));
     }
     for _ in 0..20 {
-        cmds.push_str(&format!("gopher --raw --stats gopher://{l}/0/hello.txt > /dev/null; "));
+        cmds.push_str(&format!(
+            "gopher --raw --stats gopher://{l}/0/hello.txt > /dev/null; "
+        ));
     }
     let cfg = format!("--static {}/24 --gateway {l} --dns {l}", netlink::OURS);
     let (_out, err, code) = netlink::system(&link, Some(&cfg), &cmds);
@@ -121,9 +165,7 @@ fn main() {
     println!(
         "10 MiB download: eurali {our_rate:.1} MiB/s (gopher over smoltcp and TAP), curl {curl_rate:.1} MiB/s (Linux over veth)"
     );
-    println!(
-        "TCP connect: eurali {our_connect:.3} ms, curl {curl_connect:.3} ms (medians of 20)"
-    );
+    println!("TCP connect: eurali {our_connect:.3} ms, curl {curl_connect:.3} ms (medians of 20)");
     println!(
         "RESULT net_download={our_rate:.1}MiB/s baseline={curl_rate:.1}MiB/s ratio={:.2}",
         our_rate / curl_rate

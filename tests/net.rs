@@ -10,7 +10,7 @@
 #[path = "common/netlink.rs"]
 mod netlink;
 
-use netlink::{LINUX, OURS, blob, link, system, eurali};
+use netlink::{LINUX, OURS, blob, eurali, link, system};
 
 fn static_config() -> String {
     format!("--static {OURS}/24 --gateway {LINUX} --dns {LINUX}")
@@ -27,17 +27,32 @@ fn gopher_prints_menus_and_text_from_a_real_server() {
     );
     let (out, err, code) = system(&link, Some(&static_config()), &cmds);
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
-    assert!(out.contains("Welcome to the eurali test hole"), "{out}\n{err}");
+    assert!(
+        out.contains("Welcome to the eurali test hole"),
+        "{out}\n{err}"
+    );
     assert!(out.contains("1. [TXT] Hello text"), "{out}");
     assert!(out.contains("3. [DIR] Documents"), "{out}");
     assert!(out.contains("4. [BIN] A binary blob"), "{out}");
     assert!(out.contains("5. [ASK] Search the hole"), "{out}");
-    assert!(out.contains("[WWW] The web  <http://example.org/>"), "{out}");
-    assert!(out.contains("[TEL] A telnet BBS  (telnet bbs.example:23, not opened)"), "{out}");
+    assert!(
+        out.contains("[WWW] The web  <http://example.org/>"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[TEL] A telnet BBS  (telnet bbs.example:23, not opened)"),
+        "{out}"
+    );
     assert!(out.contains("MENU-OK"), "{out}");
-    assert!(out.contains("Hello from gophernicus.\nSecond line.\nTEXT-OK"), "{out}");
+    assert!(
+        out.contains("Hello from gophernicus.\nSecond line.\nTEXT-OK"),
+        "{out}"
+    );
     // gophernicus sends files as they are (no dot-stuffing, no terminator): kept as they are.
-    assert!(out.contains(".starts with a dot\n..two dots\nplain\n"), "{out}");
+    assert!(
+        out.contains(".starts with a dot\n..two dots\nplain\n"),
+        "{out}"
+    );
     assert!(out.contains("[TXT] readme.txt"), "{out}");
 }
 
@@ -85,13 +100,19 @@ fn gopher_downloads_a_binary_searches_and_reports_errors() {
         .nth(1)
         .and_then(|s| s.split("XXD-END").next())
         .unwrap_or_else(|| panic!("no xxd output:\n{out}\n{err}"));
-    assert!(hex == xxd(&blob()), "the downloaded blob differs from the fixture; stderr:\n{err}");
+    assert!(
+        hex == xxd(&blob()),
+        "the downloaded blob differs from the fixture; stderr:\n{err}"
+    );
     assert!(out.contains("Results for: cats and dogs"), "{out}");
     assert!(out.contains("1. [TXT] Result one"), "{out}");
     // gophernicus answers a missing selector with an error text; the fetch itself works.
     assert!(out.contains("not found"), "{out}\n{err}");
     assert!(out.contains("refused=1"), "{out}");
-    assert!(err.contains(&format!("{LINUX}:71: connection refused")), "{err}");
+    assert!(
+        err.contains(&format!("{LINUX}:71: connection refused")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -103,7 +124,10 @@ fn dhcp_and_dns_from_dnsmasq() {
         "gopher --print gopher://gopher.test/0/hello.txt; gopher --print gopher://nonexistent.test/; echo nx=$?",
     );
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
-    assert!(err.contains("tcp: address 10.77.0.5"), "no DHCP lease: {err}");
+    assert!(
+        err.contains("tcp: address 10.77.0.5"),
+        "no DHCP lease: {err}"
+    );
     assert!(out.contains("Hello from gophernicus."), "{out}\n{err}");
     assert!(out.contains("nx=1"), "{out}");
     assert!(err.contains("nonexistent.test: name not found"), "{err}");
@@ -116,14 +140,17 @@ fn a_missing_tap_device_is_a_clear_error() {
         &["-c", "echo hi"],
         &[("EURALI_NIC", "tap0@eurali-no-such-namespace")],
     );
-    assert_eq!(code, kernel_stub::boot::NO_STATUS, "stdout {out:?} stderr {err:?}");
+    assert_eq!(
+        code,
+        kernel_stub::boot::NO_STATUS,
+        "stdout {out:?} stderr {err:?}"
+    );
     assert!(
         err.contains("cannot make /dev/nic from EURALI_NIC=tap0@eurali-no-such-namespace")
             && err.contains("no network namespace"),
         "stdout {out:?} stderr {err:?}"
     );
 }
-
 
 #[test]
 fn huge_menus_and_dead_or_silent_servers() {
@@ -136,10 +163,15 @@ fn huge_menus_and_dead_or_silent_servers() {
     let (out, err, code) = system(&link, Some(&static_config()), &cmds);
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     assert!(out.contains("10000 /tmp/huge"), "{out}\n{err}");
-    assert!(out.contains(" info line 5000\n5000. [TXT] Item 5000\n"), "{out}");
+    assert!(
+        out.contains(" info line 5000\n5000. [TXT] Item 5000\n"),
+        "{out}"
+    );
     assert!(out.contains("silent=1") && out.contains("dead=1"), "{out}");
     assert!(
-        err.contains(&format!("{LINUX}:7070: timed out (the server is slow or gone)")),
+        err.contains(&format!(
+            "{LINUX}:7070: timed out (the server is slow or gone)"
+        )),
         "{err}"
     );
     assert!(err.contains("10.77.0.99:70: timed out"), "{err}");
@@ -150,7 +182,10 @@ fn huge_menus_and_dead_or_silent_servers() {
 fn hosted_bins() -> Option<(String, String)> {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/eurali/bin");
     let guest = kernel_stub::hosted::guest_loader();
-    match (dir.join("tcp").is_file() && dir.join("gopher").is_file(), guest) {
+    match (
+        dir.join("tcp").is_file() && dir.join("gopher").is_file(),
+        guest,
+    ) {
         (true, Some(g)) => Some((dir.display().to_string(), g.display().to_string())),
         _ => {
             assert!(
@@ -166,7 +201,9 @@ fn hosted_bins() -> Option<(String, String)> {
 #[test]
 fn hosted_elfs_fetch_over_the_tap_link() {
     let Some(link) = link() else { return };
-    let Some((bins, guest)) = hosted_bins() else { return };
+    let Some((bins, guest)) = hosted_bins() else {
+        return;
+    };
     let nic = format!("tap0@{}", link.ns);
     let cfg = static_config();
     let cmds = format!(
@@ -174,7 +211,11 @@ fn hosted_elfs_fetch_over_the_tap_link() {
     );
     let (out, err, code) = eurali(
         &["--hosted", &bins, "-c", &cmds],
-        &[("EURALI_NIC", &nic), ("EURALI_NET", &cfg), ("EURALI_GUEST", &guest)],
+        &[
+            ("EURALI_NIC", &nic),
+            ("EURALI_NET", &cfg),
+            ("EURALI_GUEST", &guest),
+        ],
     );
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     assert!(out.contains("Hello from gophernicus."), "{out}\n{err}");
@@ -207,7 +248,11 @@ fn wait_for(session: &str, want: &str) -> String {
 
 #[test]
 fn interactive_browsing_in_tmux() {
-    if std::process::Command::new("tmux").arg("-V").output().is_err() {
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
         assert!(std::env::var_os("CI").is_none(), "tmux is needed under CI");
         eprintln!("skipping: no tmux");
         return;
@@ -220,7 +265,17 @@ fn interactive_browsing_in_tmux() {
         link.ns,
         static_config()
     );
-    tmux(&["new-session", "-d", "-s", &session, "-x", "110", "-y", "40", &cmd]);
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "110",
+        "-y",
+        "40",
+        &cmd,
+    ]);
     let keys = |k: &[&str]| {
         let mut a = vec!["send-keys", "-t", session.as_str()];
         a.extend_from_slice(k);
@@ -239,7 +294,10 @@ fn interactive_browsing_in_tmux() {
     keys(&["a", "Enter"]);
     wait_for(&session, "bookmarked gopher://10.77.0.1/1/docs");
     keys(&["B", "Enter"]);
-    wait_for(&session, "== bookmarks ==\n 1. [DIR] gopher://10.77.0.1/1/docs");
+    wait_for(
+        &session,
+        "== bookmarks ==\n 1. [DIR] gopher://10.77.0.1/1/docs",
+    );
     // Go to a URL: a text page.
     keys(&["g gopher://10.77.0.1/0/hello.txt", "Enter"]);
     wait_for(&session, "Hello from gophernicus.\nSecond line.");
@@ -254,13 +312,19 @@ fn interactive_browsing_in_tmux() {
     wait_for(&session, "[ASK] Search the hole\n");
     // A binary item is saved to a file; telnet and web links are shown, not opened.
     keys(&["4", "Enter"]);
-    wait_for(&session, "save gopher://10.77.0.1/9/blob.bin to file [blob.bin]:");
+    wait_for(
+        &session,
+        "save gopher://10.77.0.1/9/blob.bin to file [blob.bin]:",
+    );
     keys(&["Enter"]);
     wait_for(&session, "saved 65536 bytes to blob.bin");
     keys(&["7", "Enter"]);
     wait_for(&session, "telnet session at bbs.example:23: not opened");
     keys(&["6", "Enter"]);
-    wait_for(&session, "web link (open it in a web browser): http://example.org/");
+    wait_for(
+        &session,
+        "web link (open it in a web browser): http://example.org/",
+    );
     keys(&["99", "Enter"]);
     wait_for(&session, "no link 99 here");
     keys(&["?", "Enter"]);
@@ -295,10 +359,14 @@ fn net_api_probe() {
 
     // UDP: a datagram to the Linux side's echo server and back.
     let mut u = shim::net::UdpSocket::bind("0.0.0.0:0").unwrap();
-    u.set_read_timeout(Some(core::time::Duration::from_secs(5))).unwrap();
-    let local = u.local_addr().unwrap();
-    u.send_to(b"hello over udp", (shim::net::Ipv4Addr::new(10, 77, 0, 1), 9999))
+    u.set_read_timeout(Some(core::time::Duration::from_secs(5)))
         .unwrap();
+    let local = u.local_addr().unwrap();
+    u.send_to(
+        b"hello over udp",
+        (shim::net::Ipv4Addr::new(10, 77, 0, 1), 9999),
+    )
+    .unwrap();
     let mut buf = [0u8; 100];
     let (n, from) = u.recv_from(&mut buf).unwrap();
     shim::println!(
@@ -368,7 +436,14 @@ fn std_net_udp_listen_accept_and_lookups() {
     // The Linux side: a UDP echo server, and a TCP client that keeps trying until our
     // listener is up; its output goes to a file the test reads.
     let echo = std::process::Command::new("ip")
-        .args(["netns", "exec", &link.ns, "socat", "UDP-RECVFROM:9999,fork", "EXEC:cat"])
+        .args([
+            "netns",
+            "exec",
+            &link.ns,
+            "socat",
+            "UDP-RECVFROM:9999,fork",
+            "EXEC:cat",
+        ])
         .spawn()
         .expect("socat");
     let out_file = link.root.join("client.out");
@@ -387,7 +462,10 @@ fn std_net_udp_listen_accept_and_lookups() {
     unsafe {
         std::env::set_var("EURALI_NIC", format!("tap0@{}", link.ns));
     }
-    let args: Vec<String> = static_config().split_whitespace().map(String::from).collect();
+    let args: Vec<String> = static_config()
+        .split_whitespace()
+        .map(String::from)
+        .collect();
     let r = kernel_stub::boot::run_captured(
         &progs,
         "net-api-probe",
@@ -409,7 +487,10 @@ fn std_net_udp_listen_accept_and_lookups() {
         "{out}"
     );
     assert!(out.contains("listening on 0.0.0.0:7000"), "{out}");
-    assert!(out.contains("accepted 10.77.0.1 from the Linux side: \"ping\\n\""), "{out}");
+    assert!(
+        out.contains("accepted 10.77.0.1 from the Linux side: \"ping\\n\""),
+        "{out}"
+    );
     assert!(out.contains("client done, peer was 10.77.0.1"), "{out}");
     let client_got = std::fs::read_to_string(&out_file).unwrap_or_default();
     assert_eq!(client_got, "pong: ping\n");
@@ -417,5 +498,8 @@ fn std_net_udp_listen_accept_and_lookups() {
     assert!(out.contains("gopher.test: Ok(10.77.0.1)"), "{out}");
     assert!(out.contains("bad: Err(NotFound)"), "{out}");
     assert!(out.contains("refused: Err(ConnectionRefused)"), "{out}");
-    assert!(out.contains("unreachable: Err(TimedOut) in under 3 s: true"), "{out}");
+    assert!(
+        out.contains("unreachable: Err(TimedOut) in under 3 s: true"),
+        "{out}"
+    );
 }

@@ -102,13 +102,15 @@ pub fn lookup_host(host: &str) -> io::Result<Ipv4Addr> {
         return Ok(ip);
     }
     let s = new_session()?;
-    let r = proto::resolve(&s, host).map(Ipv4Addr::from).map_err(|e| match e {
-        NetError::NameNotFound => io::Error::new(
-            ErrorKind::NotFound,
-            alloc::format!("{host}: name not found"),
-        ),
-        e => error(e),
-    });
+    let r = proto::resolve(&s, host)
+        .map(Ipv4Addr::from)
+        .map_err(|e| match e {
+            NetError::NameNotFound => io::Error::new(
+                ErrorKind::NotFound,
+                alloc::format!("{host}: name not found"),
+            ),
+            e => error(e),
+        });
     let _ = proto::close(&s);
     r
 }
@@ -212,7 +214,10 @@ fn each_addr<A: ToSocketAddrs, T>(
         }
     }
     Err(last.unwrap_or_else(|| {
-        io::Error::const_msg(ErrorKind::InvalidInput, "could not resolve to any addresses")
+        io::Error::const_msg(
+            ErrorKind::InvalidInput,
+            "could not resolve to any addresses",
+        )
     }))
 }
 
@@ -356,7 +361,10 @@ impl TcpListener {
             let packed = pack(a)?;
             let s = new_session()?;
             match proto::listen(&s, packed, 8) {
-                Ok(l) => Ok(TcpListener { s, local: unpack(l) }),
+                Ok(l) => Ok(TcpListener {
+                    s,
+                    local: unpack(l),
+                }),
                 Err(e) => {
                     let _ = proto::close(&s);
                     Err(error(e))
@@ -511,7 +519,10 @@ mod tests {
 
     #[test]
     fn errors_have_kinds() {
-        assert_eq!(error(NetError::Refused).kind(), ErrorKind::ConnectionRefused);
+        assert_eq!(
+            error(NetError::Refused).kind(),
+            ErrorKind::ConnectionRefused
+        );
         assert_eq!(error(NetError::TimedOut).kind(), ErrorKind::TimedOut);
         assert_eq!(error(NetError::Reset).kind(), ErrorKind::ConnectionReset);
         assert_eq!(error(NetError::NameNotFound).kind(), ErrorKind::NotFound);

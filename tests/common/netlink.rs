@@ -10,7 +10,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-
 /// Our side's static address, the Linux side's, and the DHCP pool.
 pub const OURS: &str = "10.77.0.2";
 pub const LINUX: &str = "10.77.0.1";
@@ -45,7 +44,10 @@ impl Drop for Link {
             let _ = c.wait();
         }
         // Whatever else still runs in the namespace (gophernicus children of socat) is ours.
-        if let Ok(out) = Command::new("ip").args(["netns", "pids", &self.ns]).output() {
+        if let Ok(out) = Command::new("ip")
+            .args(["netns", "pids", &self.ns])
+            .output()
+        {
             for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
                 let _ = run("kill", &[pid]);
             }
@@ -96,7 +98,9 @@ fn fixture(root: &Path) -> Result<(), String> {
     w("docs/readme.txt", b"the docs\n")?;
     let mut huge = String::new();
     for i in 1..=5000 {
-        huge.push_str(&format!("info line {i}\n0Item {i}\t/hello.txt\t{LINUX}\t70\n"));
+        huge.push_str(&format!(
+            "info line {i}\n0Item {i}\t/hello.txt\t{LINUX}\t70\n"
+        ));
     }
     w("huge/gophermap", huge.as_bytes())?;
     w("blob.bin", &blob())?;
@@ -105,7 +109,10 @@ fn fixture(root: &Path) -> Result<(), String> {
         b"#!/bin/sh\nprintf 'iResults for: %s\\tfake\\tnull.host\\t1\\r\\n' \"$QUERY_STRING\"\nprintf '0Result one\\t/hello.txt\\t10.77.0.1\\t70\\r\\n'\n",
     )?;
     run("chmod", &["-R", "a+rX", &root.display().to_string()])?;
-    run("chmod", &["755", &root.join("cgi-bin/search").display().to_string()])?;
+    run(
+        "chmod",
+        &["755", &root.join("cgi-bin/search").display().to_string()],
+    )?;
     Ok(())
 }
 
@@ -148,7 +155,11 @@ fn make_link() -> Result<Link, String> {
         }
     }
     static COUNT: AtomicUsize = AtomicUsize::new(0);
-    let id = format!("{}-{}", std::process::id(), COUNT.fetch_add(1, Ordering::Relaxed));
+    let id = format!(
+        "{}-{}",
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    );
     let ns = format!("eut-{id}");
     let root = std::env::temp_dir().join(format!("eurali-gopher-{id}"));
     let _ = run("ip", &["netns", "del", &ns]);
@@ -159,8 +170,22 @@ fn make_link() -> Result<Link, String> {
         children: Vec::new(),
     };
     run("ip", &["-n", &ns, "link", "set", "lo", "up"])?;
-    run("ip", &["-n", &ns, "tuntap", "add", "dev", "tap0", "mode", "tap"])?;
-    run("ip", &["-n", &ns, "addr", "add", &format!("{LINUX}/24"), "dev", "tap0"])?;
+    run(
+        "ip",
+        &["-n", &ns, "tuntap", "add", "dev", "tap0", "mode", "tap"],
+    )?;
+    run(
+        "ip",
+        &[
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            &format!("{LINUX}/24"),
+            "dev",
+            "tap0",
+        ],
+    )?;
     run("ip", &["-n", &ns, "link", "set", "tap0", "up"])?;
     fixture(&root)?;
     // Through `sh` with `exit 0`: socat drops what a child wrote but socat had not yet passed on
@@ -179,15 +204,34 @@ fn make_link() -> Result<Link, String> {
         .map_err(|e| format!("socat: {e}"))?;
     link.children.push(server);
     let silent = Command::new("ip")
-        .args(["netns", "exec", &ns, "socat", "TCP-LISTEN:7070,reuseaddr,fork", "SYSTEM:sleep 600"])
+        .args([
+            "netns",
+            "exec",
+            &ns,
+            "socat",
+            "TCP-LISTEN:7070,reuseaddr,fork",
+            "SYSTEM:sleep 600",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("socat: {e}"))?;
     link.children.push(silent);
     let dns = Command::new("ip")
-        .args(["netns", "exec", &ns, "dnsmasq", "--keep-in-foreground", "--no-resolv"])
-        .args(["--no-hosts", "--interface=tap0", "--bind-dynamic", "--leasefile-ro"])
+        .args([
+            "netns",
+            "exec",
+            &ns,
+            "dnsmasq",
+            "--keep-in-foreground",
+            "--no-resolv",
+        ])
+        .args([
+            "--no-hosts",
+            "--interface=tap0",
+            "--bind-dynamic",
+            "--leasefile-ro",
+        ])
         .arg("--dhcp-range=10.77.0.50,10.77.0.60,1h")
         .arg(format!("--dhcp-option=option:router,{LINUX}"))
         .arg(format!("--address=/gopher.test/{LINUX}"))
@@ -279,4 +323,3 @@ pub fn system(link: &Link, net_config: Option<&str>, cmds: &str) -> (String, Str
     }
     eurali(&["-c", cmds], &env)
 }
-

@@ -137,13 +137,7 @@ impl Tap {
     /// Writes one frame.
     pub fn write_frame(&self, frame: &[u8]) -> std::io::Result<()> {
         // Safety: writes from a live slice.
-        let n = unsafe {
-            libc::write(
-                self.fd.as_raw_fd(),
-                frame.as_ptr().cast(),
-                frame.len(),
-            )
-        };
+        let n = unsafe { libc::write(self.fd.as_raw_fd(), frame.as_ptr().cast(), frame.len()) };
         if n < 0 {
             return Err(std::io::Error::last_os_error());
         }
@@ -173,7 +167,10 @@ impl Tap {
         let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
         if n < 0 {
             let e = std::io::Error::last_os_error();
-            if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted) {
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+            ) {
                 return Ok(None);
             }
             return Err(e);
@@ -187,7 +184,9 @@ impl Tap {
         let deadline = wait.map(|w| Instant::now() + w);
         loop {
             let slice = match deadline {
-                Some(d) => d.saturating_duration_since(Instant::now()).min(Duration::from_millis(200)),
+                Some(d) => d
+                    .saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(200)),
                 None => Duration::from_millis(200),
             };
             if self.readable(slice)
@@ -218,9 +217,7 @@ pub fn serve(h: &Handle, tap: Tap) {
             Request::Recv(wait) => {
                 let wait = wait.map(Duration::from_micros);
                 match tap.next_frame(&mut buf, wait) {
-                    Ok(Some(n)) => {
-                        nic::frame_reply(&buf[..n]).unwrap_or_else(nic::error_reply)
-                    }
+                    Ok(Some(n)) => nic::frame_reply(&buf[..n]).unwrap_or_else(nic::error_reply),
                     Ok(None) => nic::empty_reply(),
                     Err(_) => nic::error_reply(Error::Closed),
                 }

@@ -249,7 +249,10 @@ pub fn write(s: &Handle, buf: &[u8]) -> Result<usize, NetError> {
         return Ok(0);
     }
     let c = MemoryChunk::from_bytes(&buf[..n])?;
-    let r = rcall(s, Message::Long(msgtype::WRITE, Word::Value(n as u64), Word::Chunk(c)))?;
+    let r = rcall(
+        s,
+        Message::Long(msgtype::WRITE, Word::Value(n as u64), Word::Chunk(c)),
+    )?;
     match r.values() {
         (msgtype::OK, k, _) if k as usize <= n && k > 0 => Ok(k as usize),
         _ => Err(reply_error(&r)),
@@ -320,14 +323,33 @@ pub fn close(s: &Handle) -> Result<(), NetError> {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Request {
     Socket,
-    Connect { addr: u64, timeout_ms: u64 },
-    Listen { addr: u64, backlog: u64 },
-    Accept { timeout_ms: u64 },
-    UdpBind { addr: u64 },
-    Read { max: usize, timeout_ms: u64 },
+    Connect {
+        addr: u64,
+        timeout_ms: u64,
+    },
+    Listen {
+        addr: u64,
+        backlog: u64,
+    },
+    Accept {
+        timeout_ms: u64,
+    },
+    UdpBind {
+        addr: u64,
+    },
+    Read {
+        max: usize,
+        timeout_ms: u64,
+    },
     Write(MemoryChunk),
-    SendTo { data: MemoryChunk, addr: u64 },
-    RecvFrom { max: usize, timeout_ms: u64 },
+    SendTo {
+        data: MemoryChunk,
+        addr: u64,
+    },
+    RecvFrom {
+        max: usize,
+        timeout_ms: u64,
+    },
     Shutdown(u64),
     Addrs,
     Resolve(MemoryChunk),
@@ -459,9 +481,21 @@ mod tests {
                 timeout_ms: 0
             }
         );
-        assert_eq!(parse_request(Message::Short(NET_SHUTDOWN, 1, 0)), Request::Shutdown(1));
-        assert!(matches!(parse_request(Message::Short(NET_SHUTDOWN, 3, 0)), Request::Unknown(_)));
-        assert!(matches!(parse_request(Message::Short(msgtype::READ, 0, 0)), Request::Unknown(_)));
-        assert_eq!(parse_request(Message::Short(msgtype::CLOSE, 0, 0)), Request::Close);
+        assert_eq!(
+            parse_request(Message::Short(NET_SHUTDOWN, 1, 0)),
+            Request::Shutdown(1)
+        );
+        assert!(matches!(
+            parse_request(Message::Short(NET_SHUTDOWN, 3, 0)),
+            Request::Unknown(_)
+        ));
+        assert!(matches!(
+            parse_request(Message::Short(msgtype::READ, 0, 0)),
+            Request::Unknown(_)
+        ));
+        assert_eq!(
+            parse_request(Message::Short(msgtype::CLOSE, 0, 0)),
+            Request::Close
+        );
     }
 }

@@ -84,7 +84,12 @@ pub fn send(h: &Handle, frame: &[u8]) -> Result<(), Error> {
     }
     let chunk = MemoryChunk::from_bytes(frame)?;
     let n = frame.len() as u64;
-    match rcall(h, Message::Long(NIC_SEND, Word::Value(n), Word::Chunk(chunk)))?.values() {
+    match rcall(
+        h,
+        Message::Long(NIC_SEND, Word::Value(n), Word::Chunk(chunk)),
+    )?
+    .values()
+    {
         (msgtype::OK, _, _) => Ok(()),
         (msgtype::ERROR, code, _) => Err(error_from(code)),
         _ => Err(Error::Param),
@@ -177,7 +182,11 @@ pub fn push_record(batch: &mut alloc::vec::Vec<u8>, frame: &[u8], max: usize) ->
 pub fn frames_reply(records: &[u8]) -> Result<Message, Error> {
     let n = records.len().min(MAX_BATCH);
     let c = MemoryChunk::from_bytes(&records[..n])?;
-    Ok(Message::Long(NIC_FRAMES, Word::Value(n as u64), Word::Chunk(c)))
+    Ok(Message::Long(
+        NIC_FRAMES,
+        Word::Value(n as u64),
+        Word::Chunk(c),
+    ))
 }
 
 /// Client side: the interface's MAC address.
@@ -233,7 +242,11 @@ pub fn parse_request(m: Message) -> Request {
 pub fn frame_reply(frame: &[u8]) -> Result<Message, Error> {
     let n = frame.len().min(MAX_FRAME);
     let c = MemoryChunk::from_bytes(&frame[..n])?;
-    Ok(Message::Long(msgtype::DATA, Word::Value(n as u64), Word::Chunk(c)))
+    Ok(Message::Long(
+        msgtype::DATA,
+        Word::Value(n as u64),
+        Word::Chunk(c),
+    ))
 }
 
 /// Server side: no frame came within the wait.
@@ -298,10 +311,22 @@ mod tests {
 
     #[test]
     fn short_requests_parse() {
-        assert_eq!(parse_request(Message::Short(NIC_RECV, 0, 0)), Request::Recv(None));
-        assert_eq!(parse_request(Message::Short(NIC_POLL, 0, 7)), Request::Recv(Some(7)));
-        assert_eq!(parse_request(Message::Short(NIC_GET_MAC_ADDRESS, 0, 0)), Request::Mac);
-        assert!(matches!(parse_request(Message::Short(99, 0, 0)), Request::Unknown(_)));
+        assert_eq!(
+            parse_request(Message::Short(NIC_RECV, 0, 0)),
+            Request::Recv(None)
+        );
+        assert_eq!(
+            parse_request(Message::Short(NIC_POLL, 0, 7)),
+            Request::Recv(Some(7))
+        );
+        assert_eq!(
+            parse_request(Message::Short(NIC_GET_MAC_ADDRESS, 0, 0)),
+            Request::Mac
+        );
+        assert!(matches!(
+            parse_request(Message::Short(99, 0, 0)),
+            Request::Unknown(_)
+        ));
         // A SEND without a chunk is not a SEND.
         assert!(matches!(
             parse_request(Message::Short(NIC_SEND, 60, 0)),

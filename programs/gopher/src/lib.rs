@@ -54,12 +54,10 @@ static CONNECT_US: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64
 /// Connects to the item's server and sends the request.
 fn open(u: &Url, timeout: Duration) -> Result<TcpStream, String> {
     let place = format!("{}:{}", u.host, u.port);
-    let addrs: Vec<std::net::SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(&(
-        u.host.as_str(),
-        u.port,
-    ))
-    .map_err(|e| format!("{}: {}", u.host, describe(&e)))?
-    .collect();
+    let addrs: Vec<std::net::SocketAddr> =
+        std::net::ToSocketAddrs::to_socket_addrs(&(u.host.as_str(), u.port))
+            .map_err(|e| format!("{}: {}", u.host, describe(&e)))?
+            .collect();
     let addr = addrs
         .first()
         .ok_or_else(|| format!("{}: no address", u.host))?;
@@ -138,7 +136,10 @@ fn page_for(u: &Url, timeout: Duration) -> Result<(Page, bool), String> {
 fn page_lines(p: &Page) -> (Vec<String>, Vec<usize>) {
     match p {
         Page::Menu(items) => menu::render(items),
-        Page::Text(lines) => (lines.iter().map(|l| menu::sanitize(l)).collect(), Vec::new()),
+        Page::Text(lines) => (
+            lines.iter().map(|l| menu::sanitize(l)).collect(),
+            Vec::new(),
+        ),
     }
 }
 
@@ -407,7 +408,11 @@ impl Browser {
                     lines.push("(no bookmarks yet: `a` adds the page you are on)".to_string());
                 }
                 for (i, (u, t)) in b.iter().enumerate() {
-                    let title = if t.is_empty() { u.to_string() } else { t.clone() };
+                    let title = if t.is_empty() {
+                        u.to_string()
+                    } else {
+                        t.clone()
+                    };
                     lines.push(format!(
                         "{:>2}. [{}] {}  <{u}>",
                         i + 1,
@@ -446,7 +451,9 @@ impl Browser {
                     port: u.port,
                 };
                 match it.web_url() {
-                    Some(w) => println!("web link (open it in a web browser): {}", menu::sanitize(w)),
+                    Some(w) => {
+                        println!("web link (open it in a web browser): {}", menu::sanitize(w))
+                    }
                     None => println!("HTML item {u}: not opened (no web browser here)"),
                 }
                 return true;
@@ -596,7 +603,11 @@ impl Browser {
                             if b.iter().any(|(x, _)| *x == u) {
                                 println!("already bookmarked: {u}");
                             } else {
-                                let title = if arg.is_empty() { u.to_string() } else { arg.to_string() };
+                                let title = if arg.is_empty() {
+                                    u.to_string()
+                                } else {
+                                    arg.to_string()
+                                };
                                 b.push((u.clone(), title));
                                 match save_bookmarks(&b) {
                                     Ok(()) => println!("bookmarked {u}"),

@@ -114,7 +114,11 @@ pub fn lines(body: &[u8]) -> Vec<&[u8]> {
             }
             b'\r' => {
                 out.push(&body[start..i]);
-                i += if body.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
+                i += if body.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
                 start = i;
             }
             _ => i += 1,
@@ -160,7 +164,10 @@ pub fn parse_menu(body: &[u8], host: &str, port: u16) -> Vec<Item> {
         let item_port = if p.is_empty() && h.is_empty() {
             port
         } else {
-            p.parse::<u16>().ok().filter(|p| *p != 0).unwrap_or(DEFAULT_PORT)
+            p.parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .unwrap_or(DEFAULT_PORT)
         };
         items.push(Item {
             kind,

@@ -101,7 +101,8 @@ pub fn parse_args(args: &[String]) -> Result<Settings, String> {
             }
             "--dns" => {
                 let v = value("IP")?;
-                s.dns.push(v.parse().map_err(|_| format!("bad DNS server {v:?}"))?);
+                s.dns
+                    .push(v.parse().map_err(|_| format!("bad DNS server {v:?}"))?);
             }
             "dhcp" | "--dhcp" => {}
             other => return Err(format!("unknown argument {other:?}")),
@@ -237,9 +238,30 @@ struct Stack {
 type Shared = Arc<Mutex<Stack>>;
 
 impl Stack {
+    /// The next port of 49152..=65535 that no socket uses.
     fn ephemeral_port(&mut self) -> u16 {
-        let p = self.next_port;
-        self.next_port = if p >= 65535 { 49152 } else { p + 1 };
+        let in_use = |st: &Stack, port: u16| {
+            st.sockets.iter().any(|(_, s)| match s {
+                smoltcp::socket::Socket::Tcp(t) => {
+                    t.local_endpoint().is_some_and(|e| e.port == port)
+                        || t.listen_endpoint().port == port
+                }
+                smoltcp::socket::Socket::Udp(u) => u.endpoint().port == port,
+                _ => false,
+            })
+        };
+        let mut p = self.next_port;
+        for _ in 0..16384 {
+            p = if p == u16::MAX || p < 49152 {
+                49152
+            } else {
+                p + 1
+            };
+            if !in_use(self, p) {
+                break;
+            }
+        }
+        self.next_port = p;
         p
     }
 
@@ -264,7 +286,9 @@ impl Stack {
         let dns_text: Vec<String> = dns.iter().map(|d| d.to_string()).collect();
         say(&format!(
             "address {address}, gateway {}, DNS {}",
-            gateway.map(|g| g.to_string()).unwrap_or_else(|| "none".into()),
+            gateway
+                .map(|g| g.to_string())
+                .unwrap_or_else(|| "none".into()),
             if dns_text.is_empty() {
                 "none".to_string()
             } else {
@@ -338,10 +362,7 @@ fn tcp_socket() -> tcp::Socket<'static> {
 enum Sock {
     None,
     Tcp(SocketHandle),
-    Listen {
-        port: u16,
-        pool: Vec<SocketHandle>,
-    },
+    Listen { port: u16, pool: Vec<SocketHandle> },
     Udp(SocketHandle),
 }
 
@@ -387,7 +408,6 @@ impl Session {
             self.notify.wait();
         }
     }
-
 
     fn connect(&mut self, addr: u64, timeout_ms: u64) -> Result<u64, NetError> {
         if !matches!(self.sock, Sock::None) {
@@ -630,10 +650,7 @@ impl Session {
                 )
             }
             Sock::Listen { port, .. } => (
-                net::pack_addr(
-                    st.local_v4().map(|a| a.octets()).unwrap_or([0; 4]),
-                    *port,
-                ),
+                net::pack_addr(st.local_v4().map(|a| a.octets()).unwrap_or([0; 4]), *port),
                 0,
             ),
             Sock::Udp(h) => {
@@ -690,15 +707,22 @@ impl Session {
             match st.sockets.get_mut::<dns::Socket>(dns_h).get_query_result(q) {
                 Err(dns::GetQueryResultError::Pending) => None,
                 Err(dns::GetQueryResultError::Failed) => Some(Ok(None)),
-                Ok(addrs) => Some(Ok(addrs.iter().find_map(|a| match a {
-                    IpAddress::Ipv4(v) => Some(*v),
-                }))),
+                Ok(addrs) => Some(Ok(addrs
+                    .iter()
+                    .map(|a| match a {
+                        IpAddress::Ipv4(v) => *v,
+                    })
+                    .next())),
             }
         });
         let mut st = lk(&self.shared);
         match r {
             Ok(found) => {
-                let ttl = if found.is_some() { DNS_TTL } else { DNS_NEG_TTL };
+                let ttl = if found.is_some() {
+                    DNS_TTL
+                } else {
+                    DNS_NEG_TTL
+                };
                 let until = now() + smoltcp::time::Duration::from_secs(ttl.as_secs());
                 st.dns_cache.insert(name, (found, until));
                 found.ok_or(NetError::NameNotFound)
@@ -958,8 +982,14 @@ mod tests {
     #[test]
     fn arguments() {
         assert_eq!(parse_args(&[]).unwrap(), Settings::default());
-        let s = parse_args(&args("--static 10.7.0.2/24 --gateway 10.7.0.1 --dns 10.7.0.1")).unwrap();
-        assert_eq!(s.address, Some(Ipv4Cidr::new(Ipv4Address::new(10, 7, 0, 2), 24)));
+        let s = parse_args(&args(
+            "--static 10.7.0.2/24 --gateway 10.7.0.1 --dns 10.7.0.1",
+        ))
+        .unwrap();
+        assert_eq!(
+            s.address,
+            Some(Ipv4Cidr::new(Ipv4Address::new(10, 7, 0, 2), 24))
+        );
         assert_eq!(s.gateway, Some(Ipv4Address::new(10, 7, 0, 1)));
         assert_eq!(s.dns, vec![Ipv4Address::new(10, 7, 0, 1)]);
         assert!(parse_args(&args("--static 10.7.0.2")).is_err());
