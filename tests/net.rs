@@ -329,6 +329,14 @@ fn interactive_browsing_in_tmux() {
     wait_for(&session, "no link 99 here");
     keys(&["?", "Enter"]);
     wait_for(&session, "go to a URL");
+    // A huge menu comes a screenful at a time; q stops the pager.
+    keys(&["g gopher://10.77.0.1/1/huge", "Enter"]);
+    wait_for(&session, "-- 38/10000 lines; Enter: more, q: stop --");
+    keys(&["Enter"]);
+    wait_for(&session, "-- 76/10000 lines; Enter: more, q: stop --");
+    keys(&["q", "Enter"]);
+    keys(&["u", "Enter"]);
+    wait_for(&session, "\ngopher://10.77.0.1/1/huge\n");
     keys(&["q", "Enter"]);
     let pane = wait_for(&session, "EXITED");
     tmux(&["kill-session", "-t", &session]);
