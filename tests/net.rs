@@ -158,7 +158,8 @@ fn huge_menus_and_dead_or_silent_servers() {
     let cmds = format!(
         "gopher --print gopher://{LINUX}/1/huge > /tmp/huge && wc -l /tmp/huge && tail -n 2 /tmp/huge; \
          gopher --print --timeout 2 gopher://{LINUX}:7070/1/; echo silent=$?; \
-         gopher --print --timeout 2 gopher://10.77.0.99/1/; echo dead=$?"
+         gopher --print --timeout 2 gopher://10.77.0.99/1/; echo dead=$?; \
+         gopher --print gopher://{LINUX}:7071/0/x; echo reset=$?"
     );
     let (out, err, code) = system(&link, Some(&static_config()), &cmds);
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
@@ -175,6 +176,11 @@ fn huge_menus_and_dead_or_silent_servers() {
         "{err}"
     );
     assert!(err.contains("10.77.0.99:70: timed out"), "{err}");
+    assert!(out.contains("reset=1"), "{out}");
+    assert!(
+        err.contains(&format!("{LINUX}:7071: connection reset by the server")),
+        "{err}"
+    );
 }
 
 /// The freestanding ELFs (`cargo xtask build`) and the guest loader, for hosted mode; `None`

@@ -1,7 +1,7 @@
 //! The test network, shared by `tests/net.rs` and the `net` bench: a Linux network namespace
 //! with a TAP interface (`tap0`, 10.77.0.1/24) for eurali's `/dev/nic`, a real Gopher server
 //! (gophernicus under socat) serving a fixture tree on port 70, a server that accepts and never
-//! answers on port 7070, and dnsmasq for DHCP (10.77.0.50–60) and DNS (`gopher.test`).
+//! answers on port 7070, one that resets its connections on port 7071, and dnsmasq for DHCP (10.77.0.50–60) and DNS (`gopher.test`).
 //! Everything is torn down when the [`Link`] is dropped.
 #![allow(dead_code)]
 
@@ -116,6 +116,22 @@ fn fixture(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Port 7071: reads the request, sends `partial`, then resets.
+const RESET_SERVER: &str = "
+import socket, struct, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', 7071))
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    c.recv(4096)
+    c.sendall(b'partial')
+    time.sleep(0.2)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+    c.close()
+";
+
 fn wait_listening(ns: &str) -> Result<(), String> {
     let start = Instant::now();
     loop {
@@ -141,7 +157,7 @@ fn make_link() -> Result<Link, String> {
     if unsafe { libc::geteuid() } != 0 {
         return Err("not root: network namespaces and TAP devices need root".into());
     }
-    for tool in ["ip", "socat", "dnsmasq", "/usr/sbin/gophernicus"] {
+    for tool in ["ip", "socat", "dnsmasq", "/usr/sbin/gophernicus", "python3"] {
         if Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
             .stdout(Stdio::null())
@@ -150,7 +166,7 @@ fn make_link() -> Result<Link, String> {
             .unwrap_or(true)
         {
             return Err(format!(
-                "{tool} is missing (apt-get install iproute2 socat dnsmasq-base gophernicus)"
+                "{tool} is missing (apt-get install iproute2 socat dnsmasq-base gophernicus python3)"
             ));
         }
     }
@@ -217,6 +233,14 @@ fn make_link() -> Result<Link, String> {
         .spawn()
         .map_err(|e| format!("socat: {e}"))?;
     link.children.push(silent);
+    // A server that sends a little and then resets the connection (SO_LINGER 0: RST, no FIN).
+    let reset = Command::new("ip")
+        .args(["netns", "exec", &ns, "python3", "-c", RESET_SERVER])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("python3: {e}"))?;
+    link.children.push(reset);
     let dns = Command::new("ip")
         .args([
             "netns",
