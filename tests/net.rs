@@ -23,7 +23,8 @@ fn gopher_prints_menus_and_text_from_a_real_server() {
         "gopher --print gopher://{LINUX}/1/ && echo MENU-OK; \
          gopher --print gopher://{LINUX}/0/hello.txt && echo TEXT-OK; \
          gopher --print gopher://{LINUX}/0/dotted.txt; \
-         gopher --print gopher://{LINUX}/1/docs"
+         gopher --print gopher://{LINUX}/1/docs; \
+         gopher < /dev/null; echo nourl=$?"
     );
     let (out, err, code) = system(&link, Some(&static_config()), &cmds);
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
@@ -54,6 +55,9 @@ fn gopher_prints_menus_and_text_from_a_real_server() {
         "{out}"
     );
     assert!(out.contains("[TXT] readme.txt"), "{out}");
+    // Without a URL the browser starts at the (empty) bookmarks and ends with its input.
+    assert!(out.contains("== bookmarks ==\n(no bookmarks yet"), "{out}");
+    assert!(out.contains("nourl=0"), "{out}");
 }
 
 /// What `xxd` prints for `data` (the coreutils' format, which is xxd's).

@@ -1,7 +1,7 @@
 //! `gopher`: a Gopher client (RFC 1436) over eurali's TCP stack (std's `net`).
 //!
 //! ```text
-//! gopher [--timeout SECS] [URL]                 browse (default URL: gopher://localhost/)
+//! gopher [--timeout SECS] [URL]                 browse (without a URL: from the bookmarks)
 //! gopher --print [-o FILE] [--timeout SECS] URL fetch once: menus numbered, text as text,
 //!                                               binaries to FILE (or standard output)
 //! gopher --raw [--timeout SECS] URL             fetch once: the bytes as the server sent them
@@ -264,12 +264,15 @@ fn run(args: Vec<String>) -> i32 {
             }
         },
         None if print || raw => return usage(),
-        None => Url::new("localhost", url::DEFAULT_PORT, '1', ""),
+        None => {
+            // No URL: start at the bookmarks.
+            return Browser::new(timeout).run(None);
+        }
     };
     if print || raw {
         return one_shot(&start, raw, output.as_deref(), timeout, stats);
     }
-    Browser::new(timeout).run(start)
+    Browser::new(timeout).run(Some(start))
 }
 
 const HELP: &str = "\
@@ -531,9 +534,16 @@ impl Browser {
         }
     }
 
-    fn run(mut self, start: Url) -> i32 {
-        println!("gopher: `?` for help, `q` to quit");
-        if !self.visit(start, true) {
+    fn run(mut self, start: Option<Url>) -> i32 {
+        println!("gopher: `?` for help, `g URL` to go somewhere, `q` to quit");
+        let more = match start {
+            Some(u) => self.visit(u, true),
+            None => {
+                self.view = Some(View::Bookmarks);
+                self.show()
+            }
+        };
+        if !more {
             return 0;
         }
         loop {
