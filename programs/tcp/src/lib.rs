@@ -48,7 +48,7 @@ const DNS_TTL: Duration = Duration::from_secs(300);
 const DNS_NEG_TTL: Duration = Duration::from_secs(30);
 /// Longest wait for a frame while sessions exist or were recently busy / after a quiet while
 /// (requests made meanwhile wait for the poll thread's next round).
-const CAP_ACTIVE: Duration = Duration::from_millis(1);
+const CAP_ACTIVE: Duration = Duration::from_micros(250);
 const CAP_IDLE: Duration = Duration::from_millis(10);
 /// How long the server stays quick after the last activity.
 const QUIET_AFTER: Duration = Duration::from_secs(3);
