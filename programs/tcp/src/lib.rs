@@ -815,7 +815,11 @@ fn spawn_session(shared: Shared, sock: Sock) -> Result<Handle, NetError> {
                 let Ok(m) = receive(&srv) else { break };
                 match s.handle(net::parse_request(m)) {
                     Some(reply) => {
-                        let _ = send(&srv, reply);
+                        // A reply that cannot be delivered means the client is gone (it died
+                        // mid-request): its socket is closed rather than kept forever.
+                        if send(&srv, reply).is_err() {
+                            break;
+                        }
                     }
                     None => {
                         s.close();
