@@ -445,6 +445,24 @@ fn net_api_probe() {
         r.map_err(|e| e.kind()),
         t0.elapsed() < core::time::Duration::from_secs(3)
     );
+    // Protocol misuse gets error replies, and the server goes on serving.
+    use libeurali::proto::net as p;
+    let (mount, _) = libeurali::open("/net").unwrap();
+    let odd = libeurali::rcall(&mount, libeurali::Message::Short(0x9999, 1, 2)).unwrap();
+    let sess = p::socket(&mount).unwrap();
+    let garbage = libeurali::rcall(&sess, libeurali::Message::Short(0x4242, 0, 0)).unwrap();
+    let mut b = [0u8; 8];
+    shim::println!(
+        "misuse: {:?} {:?} {:?} {:?} {:?} {:?}",
+        odd.values().0 == libeurali::msgtype::ERROR_UNKNOWN_MESSAGE,
+        garbage.values().0 == libeurali::msgtype::ERROR_UNKNOWN_MESSAGE,
+        p::read(&sess, &mut b, 10),
+        p::connect(&sess, p::pack_addr([10, 77, 0, 1], 0), 10),
+        p::accept(&sess, 10).map(|_| ()),
+        p::send_to(&sess, b"x", p::pack_addr([10, 77, 0, 1], 9)),
+    );
+    p::close(&sess).unwrap();
+    shim::println!("still serving: {:?}", shim::net::lookup_host("gopher.test"));
     shim::process::exit(0);
 }
 
