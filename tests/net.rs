@@ -375,18 +375,32 @@ fn net_api_probe() {
         .unwrap();
     libeurali::mount("/net", cli).unwrap();
 
-    // UDP: a datagram to the Linux side's echo server and back.
+    // UDP: a datagram to the Linux side's echo server and back (sent again if lost, as UDP
+    // clients do).
     let mut u = shim::net::UdpSocket::bind("0.0.0.0:0").unwrap();
-    u.set_read_timeout(Some(core::time::Duration::from_secs(5)))
+    u.set_read_timeout(Some(core::time::Duration::from_secs(1)))
         .unwrap();
     let local = u.local_addr().unwrap();
-    u.send_to(
-        b"hello over udp",
-        (shim::net::Ipv4Addr::new(10, 77, 0, 1), 9999),
-    )
-    .unwrap();
     let mut buf = [0u8; 100];
-    let (n, from) = u.recv_from(&mut buf).unwrap();
+    let mut got = None;
+    for attempt in 1..=5 {
+        if attempt > 1 {
+            shim::eprintln!("udp: attempt {attempt}");
+        }
+        u.send_to(
+            b"hello over udp",
+            (shim::net::Ipv4Addr::new(10, 77, 0, 1), 9999),
+        )
+        .unwrap();
+        match u.recv_from(&mut buf) {
+            Ok(r) => {
+                got = Some(r);
+                break;
+            }
+            Err(e) => assert_eq!(e.kind(), shim::io::ErrorKind::TimedOut),
+        }
+    }
+    let (n, from) = got.expect("an echo within 5 tries");
     shim::println!(
         "udp echo from {from}: {} (local port nonzero: {})",
         core::str::from_utf8(&buf[..n]).unwrap_or("?"),
@@ -482,6 +496,22 @@ fn std_net_udp_listen_accept_and_lookups() {
         ])
         .spawn()
         .expect("socat");
+    let start = std::time::Instant::now();
+    while !String::from_utf8_lossy(
+        &std::process::Command::new("ip")
+            .args(["netns", "exec", &link.ns, "ss", "-lun"])
+            .output()
+            .expect("ss")
+            .stdout,
+    )
+    .contains(":9999 ")
+    {
+        assert!(
+            start.elapsed().as_secs() < 10,
+            "the UDP echo server never listened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let out_file = link.root.join("client.out");
     let client = std::process::Command::new("ip")
         .args(["netns", "exec", &link.ns, "sh", "-c"])

@@ -152,6 +152,25 @@ fn wait_listening(ns: &str) -> Result<(), String> {
     }
 }
 
+/// Waits until dnsmasq has its DHCP (67) and DNS (53) sockets.
+fn wait_dnsmasq(ns: &str) -> Result<(), String> {
+    let start = Instant::now();
+    loop {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns, "ss", "-lun"])
+            .output()
+            .map_err(|e| format!("ss: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        if text.contains(":67 ") && text.contains(":53 ") {
+            return Ok(());
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            return Err(format!("dnsmasq never listened:\n{text}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn make_link() -> Result<Link, String> {
     // SAFETY (libc): geteuid reads nothing of ours.
     if unsafe { libc::geteuid() } != 0 {
@@ -266,6 +285,7 @@ fn make_link() -> Result<Link, String> {
         .map_err(|e| format!("dnsmasq: {e}"))?;
     link.children.push(dns);
     wait_listening(&ns)?;
+    wait_dnsmasq(&ns)?;
     Ok(link)
 }
 
