@@ -99,24 +99,44 @@ pub fn fetch(u: &Url, timeout: Duration) -> Result<(Vec<u8>, bool), String> {
     }
 }
 
-/// Streams `u`'s body into `out`; the number of bytes.
+/// Streams `u`'s body into `out`; the number of bytes. Writes go out in pieces of up to
+/// [`WRITE_BATCH`] bytes (one request each to a file server, rather than one per read).
 pub fn download(u: &Url, timeout: Duration, out: &mut dyn Write) -> Result<u64, String> {
     let mut s = open(u, timeout)?;
     let mut buf = vec![0u8; 64 * 1024];
+    let mut pending: Vec<u8> = Vec::with_capacity(WRITE_BATCH);
     let mut total = 0u64;
+    let flush = |pending: &mut Vec<u8>, out: &mut dyn Write| -> Result<(), String> {
+        out.write_all(pending)
+            .map_err(|e| format!("cannot write: {e}"))?;
+        pending.clear();
+        Ok(())
+    };
     loop {
         match s.read(&mut buf) {
-            Ok(0) => return Ok(total),
+            Ok(0) => {
+                flush(&mut pending, out)?;
+                return Ok(total);
+            }
             Ok(n) => {
-                out.write_all(&buf[..n])
-                    .map_err(|e| format!("cannot write: {e}"))?;
+                pending.extend_from_slice(&buf[..n]);
                 total += n as u64;
+                if pending.len() + buf.len() > WRITE_BATCH {
+                    flush(&mut pending, out)?;
+                }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("{}:{}: {}", u.host, u.port, describe(&e))),
+            Err(e) => {
+                // Keep what arrived.
+                let _ = flush(&mut pending, out);
+                return Err(format!("{}:{}: {}", u.host, u.port, describe(&e)));
+            }
         }
     }
 }
+
+/// Largest piece [`download`] writes at once.
+pub const WRITE_BATCH: usize = 256 * 1024;
 
 /// A fetched page.
 enum Page {
