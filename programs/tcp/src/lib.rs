@@ -554,20 +554,41 @@ impl Session {
         let Sock::Tcp(h) = self.sock else {
             return Err(NetError::NotConnected);
         };
-        let mut buf = vec![0u8; max];
-        let n = self.wait(deadline_after(timeout_ms), |st| {
-            let s = st.sockets.get_mut::<tcp::Socket>(h);
-            match s.recv_slice(&mut buf) {
-                Ok(0) => None,
-                Ok(n) => Some(Ok(n)),
-                Err(tcp::RecvError::Finished) => Some(Ok(0)),
-                Err(tcp::RecvError::InvalidState) => Some(Err(NetError::Reset)),
+        let deadline = deadline_after(timeout_ms);
+        loop {
+            // Wait for data, or for the end: what recv says with nothing to receive into.
+            let data = self.wait(deadline, |st| {
+                let s = st.sockets.get_mut::<tcp::Socket>(h);
+                if s.can_recv() {
+                    return Some(Ok(true));
+                }
+                match s.recv_slice(&mut []) {
+                    Ok(_) => None,
+                    Err(tcp::RecvError::Finished) => Some(Ok(false)),
+                    Err(tcp::RecvError::InvalidState) => Some(Err(NetError::Reset)),
+                }
+            })?;
+            if !data {
+                return Ok(stream::eof_reply());
             }
-        })?;
-        if n == 0 {
-            return Ok(stream::eof_reply());
+            // Straight from the socket's buffer into the reply's chunk.
+            let shared = self.shared.clone();
+            let chunk = libeurali::MemoryChunk::alloc_with(max, |b| {
+                lk(&shared)
+                    .sockets
+                    .get_mut::<tcp::Socket>(h)
+                    .recv_slice(b)
+                    .map_err(|_| NetError::Reset)
+            })??;
+            let n = chunk.len();
+            if n > 0 {
+                return Ok(Message::Long(
+                    msgtype::DATA,
+                    Word::Value(n as u64),
+                    Word::Chunk(chunk),
+                ));
+            }
         }
-        Ok(stream::data_reply(&buf[..n])?)
     }
 
     fn write(&mut self, data: &[u8]) -> Result<usize, NetError> {
