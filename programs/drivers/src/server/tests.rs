@@ -164,9 +164,16 @@ fn console_streams_over_rendezvous() {
             shown.iter().any(|r| r.ends_with("half a line^C")),
             "{shown:?}"
         );
-        // The subscriber stays subscribed.
-        lock(&server.consoles).key(Input::Bytes(b"\x03".to_vec()));
-        let notes = lock(&server.consoles).take_notifications();
+        // The subscriber stays subscribed (once the notifying thread has given it back).
+        let mut notes = Vec::new();
+        for _ in 0..500 {
+            lock(&server.consoles).key(Input::Bytes(b"\x03".to_vec()));
+            notes = lock(&server.consoles).take_notifications();
+            if !notes.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         assert_eq!(notes.len(), 1);
     });
 }
