@@ -330,21 +330,22 @@ fn read_keys(shared: Shared, mut source: impl Read, mut echo: impl Write) {
             }
             Ok(n) => n,
         };
-        let (e, subscribers) = {
+        let subscribers = {
             let mut st = lock(&shared);
             let e = st.ld.input(&buf[..n]);
-            let subs = if std::mem::take(&mut st.ld.interrupted) {
+            // The echo goes out before a reader can take the line (still under the lock), so
+            // that it always precedes what the program prints in answer.
+            if !e.is_empty() {
+                let _ = echo.write_all(&e).and_then(|_| echo.flush());
+            }
+            if std::mem::take(&mut st.ld.interrupted) {
                 st.interrupts += 1;
                 Some(std::mem::take(&mut st.subscribers))
             } else {
                 None
-            };
-            (e, subs)
+            }
         };
         shared.1.notify_all();
-        if !e.is_empty() {
-            let _ = echo.write_all(&e).and_then(|_| echo.flush());
-        }
         let Some(subs) = subscribers else { continue };
         // Tell the subscribers; keep those that are still there.
         let mut alive = Vec::new();
