@@ -219,6 +219,11 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
         ld.take(max).map(ReadOut::Data)
     }
 
+    /// Handles subscribed to `vt`'s interrupts.
+    pub fn subscribers(&self, vt: usize) -> usize {
+        self.vts.get(vt).map_or(0, |v| v.subscribers.len())
+    }
+
     /// Typed bytes waiting for a reader on `vt`.
     pub fn pending(&self, vt: usize) -> usize {
         self.vts.get(vt).map_or(0, |v| v.pending.len())

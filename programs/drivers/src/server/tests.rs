@@ -164,7 +164,12 @@ fn console_streams_over_rendezvous() {
             shown.iter().any(|r| r.ends_with("half a line^C")),
             "{shown:?}"
         );
-        // The subscriber stays subscribed.
+        // The subscriber is subscribed again once told (by the notifying thread).
+        let start = std::time::Instant::now();
+        while lock(&server.consoles).subscribers(1) == 0 {
+            assert!(start.elapsed() < std::time::Duration::from_secs(10));
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         lock(&server.consoles).key(Input::Bytes(b"\x03".to_vec()));
         let notes = lock(&server.consoles).take_notifications();
         assert_eq!(notes.len(), 1);
