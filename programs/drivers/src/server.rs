@@ -187,10 +187,11 @@ fn serve_input<D: Display, P: PortIo>(
                     };
                     let reply = loop {
                         let mut g = lock(c);
+                        // (The read takes keys typed ahead, a Ctrl-C among them included.)
+                        let got = g.read(vt, max);
                         if g.interrupts(vt) != seen {
                             break stream::interrupted_reply();
                         }
-                        let got = g.read(vt, max);
                         drop(g);
                         match got {
                             Some(ReadOut::Data(d)) => {
