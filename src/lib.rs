@@ -23,5 +23,7 @@ pub fn programs() -> Vec<(&'static str, ProgramEntry)> {
         eurali_std::program_entry!("edit", edit::main),
         eurali_std::program_entry!("kibi", edit::main),
         eurali_std::program_entry!("drivers", drivers::main),
+        eurali_std::program_entry!("tcp", tcp::main),
+        eurali_std::program_entry!("gopher", gopher::main),
     ]
 }

@@ -7,6 +7,7 @@
 //! `eurali_std::rt`). It returns the program's exit status, or 125 if the program's
 //! process ended without one (it was ended by a fault) — after shutting the system down.
 
+use std::io::Write;
 use std::time::Duration;
 
 use libeurali::params::ExecParams;
@@ -20,6 +21,28 @@ const STATUS_PATH: &str = "/.eurali/status";
 const STDERR_PATH: &str = "/.eurali/stderr";
 /// Where the debug log device is mounted for the program.
 pub const LOG_PATH: &str = "/dev/log";
+/// Where the network interface is mounted for the program, when `EURALI_NIC` names one.
+pub const NIC_PATH: &str = "/dev/nic";
+/// The host environment variable naming the TAP interface for `/dev/nic`: `NAME` or
+/// `NAME@NETNS` (see [`crate::devices::tap`]). Unset: no `/dev/nic`.
+pub const NIC_ENV: &str = "EURALI_NIC";
+/// The host environment variable whose value init passes to the `tcp` server as its arguments
+/// (for example `--static 10.7.0.2/24 --gateway 10.7.0.1`); unset: DHCP. Given to init as the
+/// environment variable `NET_CONFIG`.
+pub const NET_ENV: &str = "EURALI_NET";
+
+/// The TAP device `EURALI_NIC` asks for, served on a new rendezvous; `Ok(None)` when unset.
+fn nic_device() -> Result<Option<Handle>, String> {
+    let Ok(spec) = std::env::var(NIC_ENV) else {
+        return Ok(None);
+    };
+    let tap = crate::devices::tap::Tap::open(&spec)
+        .map_err(|e| format!("cannot make /dev/nic from {NIC_ENV}={spec}: {e}"))?;
+    let (srv, cli) = new_rendezvous().map_err(|e| format!("rendezvous: {e}"))?;
+    spawn_stub_thread(move || crate::devices::tap::serve(&srv, tap))
+        .map_err(|e| format!("nic thread: {e}"))?;
+    Ok(Some(cli))
+}
 
 /// Status reported when the program's process vanished without reporting one.
 pub const NO_STATUS: i32 = 125;
@@ -194,6 +217,16 @@ fn start_and_wait(
         stdout,
         stderr,
     } = console;
+    let nic = match nic_device() {
+        Ok(n) => n,
+        Err(e) => {
+            let mut stderr = stderr;
+            let _ = writeln!(stderr, "eurali: {e}");
+            let _ = stderr.flush();
+            return NO_STATUS;
+        }
+    };
+    let net_config = std::env::var(NET_ENV).ok();
     let started = (|| -> Result<Handle, libeurali::Error> {
         let (out_srv, out_cli) = new_rendezvous()?;
         let (err_srv, err_cli) = new_rendezvous()?;
@@ -228,15 +261,23 @@ fn start_and_wait(
             Some(h) => params.mount(h.raw(), BOOT_PATH)?,
             None => params,
         };
-        let params = params
-            .args(&argv)?
-            .env(&[("PWD", "/"), ("HOME", "/")])?
-            .finish()?;
+        let params = match &nic {
+            Some(h) => params.mount(h.raw(), NIC_PATH)?,
+            None => params,
+        };
+        let mut env = vec![("PWD", "/"), ("HOME", "/")];
+        if let Some(c) = &net_config {
+            env.push(("NET_CONFIG", c.as_str()));
+        }
+        let params = params.args(&argv)?.env(&env)?.finish()?;
         // The kernel moved these by number out of our table through the parameter string.
         status_child.into_raw();
         err_cli.into_raw();
         log_cli.into_raw();
         if let Some(h) = boot_mount {
+            h.into_raw();
+        }
+        if let Some(h) = nic {
             h.into_raw();
         }
         libeurali::exec(&image, in_cli, out_cli, &params, false)?;

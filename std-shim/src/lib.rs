@@ -21,6 +21,7 @@ pub mod ffi;
 pub mod fs;
 pub mod io;
 pub mod panic;
+pub mod net;
 pub mod path;
 pub mod pipe;
 pub mod process;

@@ -31,7 +31,7 @@ use libeurali::{Handle, Message, msgtype, proto::stream};
 
 pub use libeurali::EntryRegisters;
 
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 
 use crate::io;
 use crate::sync::{Arc, Mutex};
@@ -60,6 +60,8 @@ pub struct Runtime {
     doomed: AtomicBool,
     /// Our pid in `/proc` (0: not registered).
     pid: AtomicU32,
+    /// Registration in `/proc`: [`REG_PENDING`], [`REG_DONE`] or [`REG_EXITING`].
+    reg: AtomicU8,
     /// Control channels of the children this process started and has not waited for yet.
     children: Mutex<Vec<(u64, Arc<Handle>)>>,
     watcher: Mutex<Watcher>,
@@ -127,6 +129,7 @@ impl Runtime {
             control: Mutex::new(take_mount(CONTROL_PATH)),
             doomed: AtomicBool::new(false),
             pid: AtomicU32::new(0),
+            reg: AtomicU8::new(REG_PENDING),
             children: Mutex::new(Vec::new()),
             watcher: Mutex::new(Watcher::default()),
             spawn: Mutex::new(()),
@@ -152,7 +155,6 @@ pub fn start(regs: EntryRegisters, main: fn()) -> ! {
     let rt = Runtime::new(&regs, Some(stdin), Some(stdout));
     crate::sys::set_runtime(rt);
     start_control_thread();
-    register_process();
     match crate::sys::run_main(main) {
         Ok(()) => exit(0),
         Err(()) => exit(PANIC_STATUS),
@@ -205,13 +207,36 @@ fn proc_session(path: &str, flags: u32) -> Option<vfs::client::Session> {
     vfs::client::open(path, flags).ok().map(|(s, _)| s)
 }
 
-/// Registers this process in `/proc` (if there is one): `USER\tcommand line`. The runtime does
-/// this as every program starts; a program that mounts `/proc` itself (init) calls it then.
+/// Not registered in `/proc` yet.
+const REG_PENDING: u8 = 0;
+/// Registered (or tried to, where there is no `/proc`).
+const REG_DONE: u8 = 1;
+/// Ended before registering: never will.
+const REG_EXITING: u8 = 2;
+
+/// How long a program runs before its control thread registers it in `/proc`: the many
+/// programs that end sooner (a shell's `true`, `echo`, `cat` in a pipeline) then cost `/proc`
+/// nothing, and `ps` could hardly have shown them anyway. [`pid`] registers at once.
+pub const REGISTER_DELAY_MS: u64 = 10;
+
+/// Registers this process in `/proc` now, if it is not yet and there is a `/proc`:
+/// `USER\tcommand line`. The control thread does this [`REGISTER_DELAY_MS`] after the start; a
+/// program that mounts `/proc` itself (init) calls it then.
 pub fn register_process() {
-    use vfs::proto::flags;
     let Some(rt) = crate::sys::runtime() else {
         return;
     };
+    if rt
+        .reg
+        .compare_exchange(REG_PENDING, REG_DONE, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+    {
+        write_registration(&rt);
+    }
+}
+
+fn write_registration(rt: &Runtime) {
+    use vfs::proto::flags;
     let Some(s) = proc_session("/proc/new", flags::READ | flags::WRITE | flags::CREATE) else {
         return;
     };
@@ -246,8 +271,10 @@ fn unregister_process(rt: &Runtime) {
     }
 }
 
-/// This process's pid in `/proc`, or 0 if it is not registered there.
+/// This process's pid in `/proc` (registering now if the control thread has not yet), or 0
+/// where there is no `/proc`.
 pub fn pid() -> u32 {
+    register_process();
     crate::sys::runtime().map_or(0, |rt| rt.pid.load(Ordering::Acquire))
 }
 
@@ -271,15 +298,37 @@ fn start_control_thread() {
     }
 }
 
-/// Ends the control thread (a normal exit): it must not keep the process alive.
+/// Ends the control thread (a normal exit): it must not keep the process alive. If it is still
+/// in its registration delay, marking the process as exiting is enough (it then ends by itself);
+/// otherwise it is told with `CONTROL_END`.
 fn end_control_thread(rt: &Runtime) {
     let spare = rt.control.lock().ok().and_then(|mut c| c.take());
-    if let Some(h) = spare {
+    let early = rt
+        .reg
+        .compare_exchange(REG_PENDING, REG_EXITING, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok();
+    if let Some(h) = spare
+        && !early
+    {
         let _ = libeurali::call_send(&h, Message::Short(msgtype::CONTROL_END, 0, 0));
     }
 }
 
 fn control_main(h: Handle) {
+    // The registration delay (not a checkpointed sleep: this thread must get to serve a kill).
+    crate::sys::sleep_micros(REGISTER_DELAY_MS * 1000);
+    if let Some(rt) = crate::sys::runtime() {
+        match rt.reg.compare_exchange(
+            REG_PENDING,
+            REG_DONE,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => write_registration(&rt),
+            Err(REG_EXITING) => return, // main ended first and sends nothing
+            Err(_) => {}                // registered already (pid() asked)
+        }
+    }
     loop {
         match libeurali::receive(&h) {
             Ok(Message::Short(msgtype::SIGNAL, sig, _)) => killed(sig.min(127) as i32),

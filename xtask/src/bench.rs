@@ -32,6 +32,11 @@ pub const BENCHES: &[Bench] = &[
         run: || cargo_bench("eurali", "shell"),
     },
     Bench {
+        name: "net",
+        about: "10 MiB Gopher download and TCP connect: our stack over TAP vs curl over veth (root)",
+        run: || cargo_bench("eurali", "net"),
+    },
+    Bench {
         name: "fs",
         about: "std-shim fs on a ramdisk on the stub vs std on tmpfs: 16 MiB write/read, small files",
         run: || cargo_bench("eurali-std", "fs"),

@@ -4,4 +4,5 @@
 
 pub mod console;
 pub mod debuglog;
+pub mod tap;
 pub mod terminal;

@@ -4,5 +4,6 @@
 //! whether a request is idempotent (safe to retry after a transient error).
 
 pub mod console;
+pub mod net;
 pub mod nic;
 pub mod stream;

@@ -202,6 +202,8 @@ fn ps(args: &[String], io: &mut Io) -> i32 {
         let _ = writeln!(io.stderr, "ps: usage: ps (no options)");
         return 2;
     }
+    // Be in the table too (short-lived programs register only after a moment).
+    let _ = std::process::id();
     let dir = match std::fs::read_dir("/proc") {
         Ok(d) => d,
         Err(e) => {

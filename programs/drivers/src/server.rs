@@ -270,12 +270,48 @@ pub fn serve_nic<B: DmaBuf>(h: &Handle, io: &mut impl PortIo, nic_dev: &mut Rtl8
                     }
                 }
             }
-            nic::Request::BadSend => stream::error_reply(Error::Param),
-            nic::Request::Receive => match nic_dev.receive(io, &mut frame) {
-                Some(n) => nic::frame_reply(&frame[..n]).unwrap_or_else(stream::error_reply),
-                None => nic::empty_reply(),
-            },
-            nic::Request::Info => nic::info_reply(nic_dev.mac(), nic::ETHERNET_FRAME),
+            nic::Request::BadLength => stream::error_reply(Error::Param),
+            // Only IRQ 1 can be awaited: a wait polls the ring, yielding between looks.
+            nic::Request::Recv(wait) => {
+                let start = std::time::Instant::now();
+                loop {
+                    if let Some(n) = nic_dev.receive(io, &mut frame) {
+                        let n = n.min(nic::MAX_FRAME);
+                        break nic::frame_reply(&frame[..n]).unwrap_or_else(stream::error_reply);
+                    }
+                    match wait {
+                        Some(us) if start.elapsed().as_micros() as u64 >= us => {
+                            break nic::empty_reply();
+                        }
+                        _ => libeurali::yield_now(),
+                    }
+                }
+            }
+            nic::Request::RecvMany { max, .. } if max < 2 + nic::MAX_FRAME => {
+                // Too small for a whole frame: a frame must never be taken and then dropped.
+                stream::error_reply(Error::Param)
+            }
+            nic::Request::RecvMany { max, wait_us } => {
+                let start = std::time::Instant::now();
+                let mut batch = Vec::new();
+                loop {
+                    // Every frame already there, as long as the batch has room for a whole one.
+                    while batch.len() + 2 + nic::MAX_FRAME <= max {
+                        let Some(n) = nic_dev.receive(io, &mut frame) else {
+                            break;
+                        };
+                        nic::push_record(&mut batch, &frame[..n.min(nic::MAX_FRAME)], max);
+                    }
+                    if !batch.is_empty() {
+                        break nic::frames_reply(&batch).unwrap_or_else(stream::error_reply);
+                    }
+                    if start.elapsed().as_micros() as u64 >= wait_us {
+                        break nic::empty_reply();
+                    }
+                    libeurali::yield_now();
+                }
+            }
+            nic::Request::Mac => nic::mac_reply(nic_dev.mac()),
             nic::Request::Unknown(_) => stream::unknown_reply(),
         };
         let _ = send(h, reply);

@@ -112,6 +112,42 @@ pub(crate) fn install_syntax_files() -> Result<(), String> {
     Ok(())
 }
 
+/// Where the network server is mounted, for init and every session.
+pub const NET: &str = "/net";
+
+/// Starts the network: if the boot loader gave init a `/dev/nic`, `/bin/tcp` on it, serving
+/// `/net` (mounted here, so logins hand it on). `NET_CONFIG` from the boot loader holds tcp's
+/// arguments (default: DHCP). A network that does not start is reported, not fatal.
+pub(crate) fn network() {
+    match libeurali::open("/dev/nic") {
+        Ok((_, n)) if n == "/dev/nic".len() => {}
+        _ => return,
+    }
+    let (server_end, client_end) = match libeurali::new_rendezvous() {
+        Ok(p) => p,
+        Err(e) => return say(&format!("network: {e}")),
+    };
+    let args: Vec<String> = std::env::var("NET_CONFIG")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    match std::process::Command::new("/bin/tcp")
+        .args(&args)
+        .stdin(server_end)
+        .spawn()
+    {
+        Ok(child) => {
+            // tcp runs as long as the system does.
+            drop(child);
+            if let Err((e, _)) = libeurali::mount(NET, client_end) {
+                say(&format!("network: mount {NET}: {e}"));
+            }
+        }
+        Err(e) => say(&format!("network: cannot start /bin/tcp: {e}")),
+    }
+}
+
 pub fn main() {
     if let Some(machine) = metal::detect() {
         metal::boot(machine);
@@ -144,6 +180,7 @@ pub fn main() {
             std::process::exit(1);
         }
     };
+    network();
     if let Some(cmds) = command {
         let users = std::fs::read_to_string(login::USERS)
             .map(|t| vfs::users::parse(&t))

@@ -357,6 +357,8 @@ pub fn boot_with(m: Machine, programs: impl FnOnce() -> ProgramList) {
     }
     say("root file system ready");
     start_nic();
+    // tcp on the NIC, serving /net (DHCP), if the NIC driver runs.
+    crate::network();
     if terminals.is_empty() {
         say("no terminal to log in on");
         return;

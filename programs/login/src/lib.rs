@@ -103,6 +103,9 @@ pub fn main() {
     }
 }
 
+/// Where the network server is mounted (by init).
+pub const NET: &str = "/net";
+
 /// The user's namespace: their spec, and the session's devices.
 fn namespace(user: &User) -> Result<Namespace, String> {
     let path = format!("/etc/ns/{}", user.name);
@@ -121,6 +124,12 @@ fn namespace(user: &User) -> Result<Namespace, String> {
         && prefix == std::rt::PROC_PATH.len()
     {
         ns.add(std::rt::PROC_PATH, h);
+    }
+    // The network, when init started one.
+    if let Ok((h, n)) = libeurali::open(NET)
+        && n == NET.len()
+    {
+        ns.add(NET, h);
     }
     let service = users::Service::new(&user.name, USERS, new_salt);
     ns.add(

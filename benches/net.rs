@@ -1,0 +1,177 @@
+//! `cargo xtask bench net`: eurali's network path against Linux's, in one run.
+//!
+//! The test network of `tests/net.rs` (a namespace with gophernicus behind a TAP link to
+//! eurali's `/dev/nic`) gets a 10 MiB binary and a second link: a veth pair to a client
+//! namespace, where `curl` (Linux's TCP stack) fetches from the same server. Figures:
+//! - `net_download`: a 10 MiB type-9 item fetched with `gopher --raw` into `/dev/null` through
+//!   our whole stack (gopher → std::net → tcp/smoltcp → /dev/nic → TAP), best of 3, against
+//!   `curl -o /dev/null gopher://…` over the veth link, best of 3 (goal: ratio ≥ 0.5);
+//! - `net_connect`: TCP connect time (SYN to established, as the client sees it), median of 20,
+//!   against curl's `time_connect`, median of 20.
+//!
+//! Needs root and the test network's packages, as the net tests do.
+
+#[path = "../tests/common/netlink.rs"]
+mod netlink;
+
+use std::process::Command;
+
+const BIG: usize = 10 << 20;
+const CLIENT_IP: &str = "10.78.0.2";
+const SERVER_IP: &str = "10.78.0.1";
+
+struct Client(String);
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+fn sh(cmd: &str, args: &[&str]) {
+    let st = Command::new(cmd).args(args).status().expect("runs");
+    assert!(st.success(), "{cmd} {args:?} failed");
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    v[v.len() / 2]
+}
+
+fn curl(client: &str, url: &str) -> (f64, f64, f64) {
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            client,
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+        ])
+        .arg("%{size_download} %{time_total} %{time_connect}")
+        .arg(url)
+        .output()
+        .expect("curl runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let v: Vec<f64> = text
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    assert_eq!(v.len(), 3, "curl said {text:?}");
+    (v[0], v[1], v[2])
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let Some(link) = netlink::link() else { return };
+    let big: Vec<u8> = (0..BIG).map(|i| (i * 7 + i / 4096) as u8).collect();
+    std::fs::write(link.root.join("big.bin"), &big).expect("write the 10 MiB item");
+    sh(
+        "chmod",
+        &["a+r", &link.root.join("big.bin").display().to_string()],
+    );
+
+    // The client namespace for curl, on a veth pair into the server's namespace.
+    let client = Client(format!("{}-c", link.ns));
+    sh("ip", &["netns", "add", &client.0]);
+    sh(
+        "ip",
+        &[
+            "-n", &client.0, "link", "add", "vc0", "type", "veth", "peer", "name", "vs0", "netns",
+            &link.ns,
+        ],
+    );
+    sh(
+        "ip",
+        &[
+            "-n",
+            &client.0,
+            "addr",
+            "add",
+            &format!("{CLIENT_IP}/24"),
+            "dev",
+            "vc0",
+        ],
+    );
+    sh(
+        "ip",
+        &[
+            "-n",
+            &link.ns,
+            "addr",
+            "add",
+            &format!("{SERVER_IP}/24"),
+            "dev",
+            "vs0",
+        ],
+    );
+    sh("ip", &["-n", &client.0, "link", "set", "vc0", "up"]);
+    sh("ip", &["-n", &link.ns, "link", "set", "vs0", "up"]);
+    sh("ip", &["-n", &client.0, "link", "set", "lo", "up"]);
+
+    // Linux: curl over the veth link.
+    let mut curl_rate = 0.0f64;
+    for _ in 0..3 {
+        let (n, t, _) = curl(&client.0, &format!("gopher://{SERVER_IP}/9/big.bin"));
+        assert_eq!(n as usize, BIG, "curl fetched {n} bytes");
+        curl_rate = curl_rate.max(n / t / 1048576.0);
+    }
+    let curl_connect = median(
+        (0..20)
+            .map(|_| curl(&client.0, &format!("gopher://{SERVER_IP}/0/hello.txt")).2 * 1000.0)
+            .collect(),
+    );
+
+    // eurali: gopher through our stack over the TAP link, in one booted system.
+    let l = netlink::LINUX;
+    let mut cmds = String::new();
+    for _ in 0..3 {
+        cmds.push_str(&format!(
+            "gopher --print --stats -o /dev/null gopher://{l}/9/big.bin; "
+        ));
+    }
+    for _ in 0..20 {
+        cmds.push_str(&format!(
+            "gopher --raw --stats gopher://{l}/0/hello.txt > /dev/null; "
+        ));
+    }
+    let cfg = format!("--static {}/24 --gateway {l} --dns {l}", netlink::OURS);
+    let (_out, err, code) = netlink::system(&link, Some(&cfg), &cmds);
+    assert_eq!(code, 0, "eurali failed:\n{err}");
+    let stats: Vec<(f64, f64, f64)> = err
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("gopher: stats: connect ")?;
+            let nums: Vec<f64> = rest
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|s| !s.is_empty())
+                .filter_map(|s| s.parse().ok())
+                .collect();
+            (nums.len() == 3).then(|| (nums[0], nums[1], nums[2]))
+        })
+        .collect();
+    assert_eq!(stats.len(), 23, "expected 23 stats lines:\n{err}");
+    let mut our_rate = 0.0f64;
+    for (_, total_us, bytes) in &stats[..3] {
+        assert_eq!(*bytes as usize, BIG, "our fetch got {bytes} bytes");
+        our_rate = our_rate.max(bytes / (total_us / 1e6) / 1048576.0);
+    }
+    let our_connect = median(stats[3..].iter().map(|(c, _, _)| c / 1000.0).collect());
+
+    println!(
+        "10 MiB download: eurali {our_rate:.1} MiB/s (gopher over smoltcp and TAP), curl {curl_rate:.1} MiB/s (Linux over veth)"
+    );
+    println!("TCP connect: eurali {our_connect:.3} ms, curl {curl_connect:.3} ms (medians of 20)");
+    println!(
+        "RESULT net_download={our_rate:.1}MiB/s baseline={curl_rate:.1}MiB/s ratio={:.2}",
+        our_rate / curl_rate
+    );
+    println!(
+        "RESULT net_connect={our_connect:.3}ms baseline={curl_connect:.3}ms ratio={:.2}",
+        our_connect / curl_connect
+    );
+}

@@ -1,0 +1,369 @@
+//! The test network, shared by `tests/net.rs` and the `net` bench: a Linux network namespace
+//! with a TAP interface (`tap0`, 10.77.0.1/24) for eurali's `/dev/nic`, a real Gopher server
+//! (gophernicus under socat) serving a fixture tree on port 70, a server that accepts and never
+//! answers on port 7070, one that resets its connections on port 7071, and dnsmasq for DHCP (10.77.0.50–60) and DNS (`gopher.test`).
+//! Everything is torn down when the [`Link`] is dropped.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Our side's static address, the Linux side's, and the DHCP pool.
+pub const OURS: &str = "10.77.0.2";
+pub const LINUX: &str = "10.77.0.1";
+
+fn run(cmd: &str, args: &[&str]) -> Result<(), String> {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run {cmd}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{cmd} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// The Linux side: a namespace with `tap0`, a Gopher server and dnsmasq; torn down on drop.
+pub struct Link {
+    pub ns: String,
+    pub root: PathBuf,
+    children: Vec<Child>,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        // Whatever else still runs in the namespace (gophernicus children of socat) is ours.
+        if let Ok(out) = Command::new("ip")
+            .args(["netns", "pids", &self.ns])
+            .output()
+        {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let _ = run("kill", &[pid]);
+            }
+        }
+        let _ = run("ip", &["netns", "del", &self.ns]);
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// A 64 KiB binary fixture: every byte value, in a scrambled order.
+pub fn blob() -> Vec<u8> {
+    let mut x: u32 = 0x1234_5678;
+    (0..65536)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 11) as u8
+        })
+        .collect()
+}
+
+fn fixture(root: &Path) -> Result<(), String> {
+    let w = |p: &str, data: &[u8]| {
+        let path = root.join(p);
+        if let Some(d) = path.parent() {
+            std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+        }
+        std::fs::write(&path, data).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    w(
+        "gophermap",
+        format!(
+            "Welcome to the eurali test hole\n\
+             0Hello text\thello.txt\n\
+             0Dotted text\tdotted.txt\n\
+             1Documents\tdocs\n\
+             9A binary blob\tblob.bin\n\
+             7Search the hole\t/cgi-bin/search\n\
+             hThe web\tURL:http://example.org/\n\
+             8A telnet BBS\t\tbbs.example\t23\n\
+             1Elsewhere\t/docs\t{LINUX}\t70\n"
+        )
+        .as_bytes(),
+    )?;
+    w("hello.txt", b"Hello from gophernicus.\nSecond line.\n")?;
+    w("dotted.txt", b".starts with a dot\n..two dots\nplain\n")?;
+    w("docs/readme.txt", b"the docs\n")?;
+    let mut huge = String::new();
+    for i in 1..=5000 {
+        huge.push_str(&format!(
+            "info line {i}\n0Item {i}\t/hello.txt\t{LINUX}\t70\n"
+        ));
+    }
+    w("huge/gophermap", huge.as_bytes())?;
+    w("blob.bin", &blob())?;
+    w(
+        "cgi-bin/search",
+        b"#!/bin/sh\nprintf 'iResults for: %s\\tfake\\tnull.host\\t1\\r\\n' \"$QUERY_STRING\"\nprintf '0Result one\\t/hello.txt\\t10.77.0.1\\t70\\r\\n'\n",
+    )?;
+    run("chmod", &["-R", "a+rX", &root.display().to_string()])?;
+    run(
+        "chmod",
+        &["755", &root.join("cgi-bin/search").display().to_string()],
+    )?;
+    Ok(())
+}
+
+/// Port 7071: reads the request, sends `partial`, then resets.
+const RESET_SERVER: &str = "
+import socket, struct, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', 7071))
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    c.recv(4096)
+    c.sendall(b'partial')
+    time.sleep(0.2)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+    c.close()
+";
+
+fn wait_listening(ns: &str) -> Result<(), String> {
+    let start = Instant::now();
+    loop {
+        let ok = Command::new("ip")
+            .args(["netns", "exec", ns, "socat", "-u", "OPEN:/dev/null"])
+            .arg(format!("TCP:{LINUX}:70,connect-timeout=1"))
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ok {
+            return Ok(());
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            return Err("the gopher server never listened".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits until dnsmasq has its DHCP (67) and DNS (53) sockets.
+fn wait_dnsmasq(ns: &str) -> Result<(), String> {
+    let start = Instant::now();
+    loop {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns, "ss", "-lun"])
+            .output()
+            .map_err(|e| format!("ss: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        if text.contains(":67 ") && text.contains(":53 ") {
+            return Ok(());
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            return Err(format!("dnsmasq never listened:\n{text}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn make_link() -> Result<Link, String> {
+    // SAFETY (libc): geteuid reads nothing of ours.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("not root: network namespaces and TAP devices need root".into());
+    }
+    for tool in ["ip", "socat", "dnsmasq", "/usr/sbin/gophernicus", "python3"] {
+        if Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .stdout(Stdio::null())
+            .status()
+            .map(|s| !s.success())
+            .unwrap_or(true)
+        {
+            return Err(format!(
+                "{tool} is missing (apt-get install iproute2 socat dnsmasq-base gophernicus python3)"
+            ));
+        }
+    }
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let id = format!(
+        "{}-{}",
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    );
+    let ns = format!("eut-{id}");
+    let root = std::env::temp_dir().join(format!("eurali-gopher-{id}"));
+    let _ = run("ip", &["netns", "del", &ns]);
+    run("ip", &["netns", "add", &ns])?;
+    let mut link = Link {
+        ns: ns.clone(),
+        root: root.clone(),
+        children: Vec::new(),
+    };
+    run("ip", &["-n", &ns, "link", "set", "lo", "up"])?;
+    run(
+        "ip",
+        &["-n", &ns, "tuntap", "add", "dev", "tap0", "mode", "tap"],
+    )?;
+    run(
+        "ip",
+        &[
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            &format!("{LINUX}/24"),
+            "dev",
+            "tap0",
+        ],
+    )?;
+    run("ip", &["-n", &ns, "link", "set", "tap0", "up"])?;
+    fixture(&root)?;
+    // Through `sh` with `exit 0`: socat drops what a child wrote but socat had not yet passed on
+    // when the child exits with an error status (gophernicus does, after "not found").
+    let exec = format!(
+        "/usr/sbin/gophernicus -h {LINUX} -p 70 -r {} -nu -nv -nf -nh -ns; exit 0",
+        root.display()
+    );
+    let server = Command::new("ip")
+        .args(["netns", "exec", &ns, "socat"])
+        .arg("TCP-LISTEN:70,reuseaddr,fork")
+        .arg(format!("SYSTEM:{exec},su=nobody"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("socat: {e}"))?;
+    link.children.push(server);
+    let silent = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns,
+            "socat",
+            "TCP-LISTEN:7070,reuseaddr,fork",
+            "SYSTEM:sleep 600",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("socat: {e}"))?;
+    link.children.push(silent);
+    // A server that sends a little and then resets the connection (SO_LINGER 0: RST, no FIN).
+    let reset = Command::new("ip")
+        .args(["netns", "exec", &ns, "python3", "-c", RESET_SERVER])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("python3: {e}"))?;
+    link.children.push(reset);
+    let dns = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns,
+            "dnsmasq",
+            "--keep-in-foreground",
+            "--no-resolv",
+        ])
+        .args([
+            "--no-hosts",
+            "--interface=tap0",
+            "--bind-dynamic",
+            "--leasefile-ro",
+        ])
+        .arg("--dhcp-range=10.77.0.50,10.77.0.60,1h")
+        .arg(format!("--dhcp-option=option:router,{LINUX}"))
+        .arg(format!("--address=/gopher.test/{LINUX}"))
+        .arg("--pid-file=")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("dnsmasq: {e}"))?;
+    link.children.push(dns);
+    wait_listening(&ns)?;
+    wait_dnsmasq(&ns)?;
+    Ok(link)
+}
+
+/// A link of its own for one test (namespace, TAP device, servers), torn down when dropped;
+/// `None` when `EURALI_SKIP_NET` asks to skip. Panics, saying why, when it cannot be made.
+pub fn link() -> Option<Link> {
+    if std::env::var_os("EURALI_SKIP_NET").is_some() {
+        eprintln!("skipping: EURALI_SKIP_NET is set");
+        return None;
+    }
+    match make_link() {
+        Ok(l) => Some(l),
+        Err(e) => panic!(
+            "cannot set up the test network (a namespace with a TAP link and a Gopher server): {e}\n\
+             (these tests need root; EURALI_SKIP_NET=1 skips them)"
+        ),
+    }
+}
+
+/// Runs `eurali [ARGS]` (the in-process system, as `cargo run` does) with `env`; (stdout,
+/// stderr, exit code). Killed, and the test failed, after two minutes.
+pub fn eurali(args: &[&str], env: &[(&str, &str)]) -> (String, String, i32) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eurali"));
+    cmd.args(args)
+        .env_remove("EURALI_NIC")
+        .env_remove("EURALI_NET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("the eurali binary runs");
+    let mut out = child.stdout.take().expect("piped");
+    let mut err = child.stderr.take().expect("piped");
+    let t_out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut out, &mut s);
+        s
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut err, &mut s);
+        s
+    });
+    let start = Instant::now();
+    let code = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st.code().unwrap_or(-1);
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            let out = t_out.join().unwrap_or_default();
+            let err = t_err.join().unwrap_or_default();
+            panic!(
+                "eurali {args:?} did not finish in 120 s\nstdout: {}\nstderr: {}",
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&err)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = t_out.join().unwrap_or_default();
+    let err = t_err.join().unwrap_or_default();
+    (
+        String::from_utf8_lossy(&out).into_owned(),
+        String::from_utf8_lossy(&err).into_owned(),
+        code,
+    )
+}
+
+/// Boots the system with `/dev/nic` on the link and runs `cmds` as root; (stdout, stderr, code).
+pub fn system(link: &Link, net_config: Option<&str>, cmds: &str) -> (String, String, i32) {
+    let nic = format!("tap0@{}", link.ns);
+    let mut env = vec![("EURALI_NIC", nic.as_str())];
+    if let Some(c) = net_config {
+        env.push(("EURALI_NET", c));
+    }
+    eurali(&["-c", cmds], &env)
+}

@@ -1,0 +1,571 @@
+//! The network, end to end: eurali's `tcp` (smoltcp) on a TAP device whose other side is a
+//! Linux network namespace made here, where a real Gopher server (Debian's gophernicus, under
+//! socat) serves a fixture tree and dnsmasq answers DHCP and DNS. The `gopher` client runs in
+//! a booted system (`init -c …`), so the whole path is the one a user takes.
+//!
+//! These tests need root (network namespaces, TAP devices) and `gophernicus`, `socat`,
+//! `dnsmasq-base` (`.ci/run` installs them; CI runs as root). They fail, saying why, when the
+//! link cannot be set up; `EURALI_SKIP_NET=1` skips them explicitly.
+
+#[path = "common/netlink.rs"]
+mod netlink;
+
+use netlink::{LINUX, OURS, blob, eurali, link, system};
+
+fn static_config() -> String {
+    format!("--static {OURS}/24 --gateway {LINUX} --dns {LINUX}")
+}
+
+#[test]
+fn gopher_prints_menus_and_text_from_a_real_server() {
+    let Some(link) = link() else { return };
+    let cmds = format!(
+        "gopher --print gopher://{LINUX}/1/ && echo MENU-OK; \
+         gopher --print gopher://{LINUX}/0/hello.txt && echo TEXT-OK; \
+         gopher --print gopher://{LINUX}/0/dotted.txt; \
+         gopher --print gopher://{LINUX}/1/docs; \
+         gopher < /dev/null; echo nourl=$?"
+    );
+    let (out, err, code) = system(&link, Some(&static_config()), &cmds);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        out.contains("Welcome to the eurali test hole"),
+        "{out}\n{err}"
+    );
+    assert!(out.contains("1. [TXT] Hello text"), "{out}");
+    assert!(out.contains("3. [DIR] Documents"), "{out}");
+    assert!(out.contains("4. [BIN] A binary blob"), "{out}");
+    assert!(out.contains("5. [ASK] Search the hole"), "{out}");
+    assert!(
+        out.contains("[WWW] The web  <http://example.org/>"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[TEL] A telnet BBS  (telnet bbs.example:23, not opened)"),
+        "{out}"
+    );
+    assert!(out.contains("MENU-OK"), "{out}");
+    assert!(
+        out.contains("Hello from gophernicus.\nSecond line.\nTEXT-OK"),
+        "{out}"
+    );
+    // gophernicus sends files as they are (no dot-stuffing, no terminator): kept as they are.
+    assert!(
+        out.contains(".starts with a dot\n..two dots\nplain\n"),
+        "{out}"
+    );
+    assert!(out.contains("[TXT] readme.txt"), "{out}");
+    // Without a URL the browser starts at the (empty) bookmarks and ends with its input.
+    assert!(out.contains("== bookmarks ==\n(no bookmarks yet"), "{out}");
+    assert!(out.contains("nourl=0"), "{out}");
+}
+
+/// What `xxd` prints for `data` (the coreutils' format, which is xxd's).
+fn xxd(data: &[u8]) -> String {
+    let mut out = String::new();
+    for (i, row) in data.chunks(16).enumerate() {
+        out.push_str(&format!("{:08x}: ", i * 16));
+        for k in 0..16 {
+            match row.get(k) {
+                Some(b) => out.push_str(&format!("{b:02x}")),
+                None => out.push_str("  "),
+            }
+            if k % 2 == 1 {
+                out.push(' ');
+            }
+        }
+        out.push(' ');
+        out.extend(row.iter().map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            }
+        }));
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn gopher_downloads_a_binary_searches_and_reports_errors() {
+    let Some(link) = link() else { return };
+    let cmds = format!(
+        "gopher --print -o /tmp/blob gopher://{LINUX}/9/blob.bin && wc -c /tmp/blob && xxd /tmp/blob > /tmp/blob.hex && echo XXD-BEGIN && cat /tmp/blob.hex && echo XXD-END; \
+         gopher --print 'gopher://{LINUX}/7/cgi-bin/search%09cats and dogs'; \
+         gopher --print gopher://{LINUX}/0/no-such-file; echo missing=$?; \
+         gopher --print gopher://{LINUX}:71/1/; echo refused=$?"
+    );
+    let (out, err, code) = system(&link, Some(&static_config()), &cmds);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(err.contains("saved 65536 bytes to /tmp/blob"), "{err}");
+    let hex = out
+        .split("XXD-BEGIN\n")
+        .nth(1)
+        .and_then(|s| s.split("XXD-END").next())
+        .unwrap_or_else(|| panic!("no xxd output:\n{out}\n{err}"));
+    assert!(
+        hex == xxd(&blob()),
+        "the downloaded blob differs from the fixture; stderr:\n{err}"
+    );
+    assert!(out.contains("Results for: cats and dogs"), "{out}");
+    assert!(out.contains("1. [TXT] Result one"), "{out}");
+    // gophernicus answers a missing selector with an error text; the fetch itself works.
+    assert!(out.contains("not found"), "{out}\n{err}");
+    assert!(out.contains("refused=1"), "{out}");
+    assert!(
+        err.contains(&format!("{LINUX}:71: connection refused")),
+        "{err}"
+    );
+}
+
+#[test]
+fn dhcp_and_dns_from_dnsmasq() {
+    let Some(link) = link() else { return };
+    let (out, err, code) = system(
+        &link,
+        None,
+        "gopher --print gopher://gopher.test/0/hello.txt; gopher --print gopher://nonexistent.test/; echo nx=$?",
+    );
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        err.contains("tcp: address 10.77.0.5"),
+        "no DHCP lease: {err}"
+    );
+    assert!(out.contains("Hello from gophernicus."), "{out}\n{err}");
+    assert!(out.contains("nx=1"), "{out}");
+    assert!(err.contains("nonexistent.test: name not found"), "{err}");
+}
+
+#[test]
+fn a_missing_tap_device_is_a_clear_error() {
+    let Some(_link) = link() else { return };
+    let (out, err, code) = eurali(
+        &["-c", "echo hi"],
+        &[("EURALI_NIC", "tap0@eurali-no-such-namespace")],
+    );
+    assert_eq!(
+        code,
+        kernel_stub::boot::NO_STATUS,
+        "stdout {out:?} stderr {err:?}"
+    );
+    assert!(
+        err.contains("cannot make /dev/nic from EURALI_NIC=tap0@eurali-no-such-namespace")
+            && err.contains("no network namespace"),
+        "stdout {out:?} stderr {err:?}"
+    );
+}
+
+#[test]
+fn huge_menus_and_dead_or_silent_servers() {
+    let Some(link) = link() else { return };
+    let cmds = format!(
+        "gopher --print gopher://{LINUX}/1/huge > /tmp/huge && wc -l /tmp/huge && tail -n 2 /tmp/huge; \
+         gopher --print --timeout 2 gopher://{LINUX}:7070/1/; echo silent=$?; \
+         gopher --print --timeout 2 gopher://10.77.0.99/1/; echo dead=$?; \
+         gopher --print gopher://{LINUX}:7071/0/x; echo reset=$?"
+    );
+    let (out, err, code) = system(&link, Some(&static_config()), &cmds);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("10000 /tmp/huge"), "{out}\n{err}");
+    assert!(
+        out.contains(" info line 5000\n5000. [TXT] Item 5000\n"),
+        "{out}"
+    );
+    assert!(out.contains("silent=1") && out.contains("dead=1"), "{out}");
+    assert!(
+        err.contains(&format!(
+            "{LINUX}:7070: timed out (the server is slow or gone)"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("10.77.0.99:70: timed out"), "{err}");
+    assert!(out.contains("reset=1"), "{out}");
+    assert!(
+        err.contains(&format!("{LINUX}:7071: connection reset by the server")),
+        "{err}"
+    );
+}
+
+/// The freestanding ELFs (`cargo xtask build`) and the guest loader, for hosted mode; `None`
+/// (and a note) without them, unless under CI, where they must be there.
+fn hosted_bins() -> Option<(String, String)> {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/eurali/bin");
+    let guest = kernel_stub::hosted::guest_loader();
+    match (
+        dir.join("tcp").is_file() && dir.join("gopher").is_file(),
+        guest,
+    ) {
+        (true, Some(g)) => Some((dir.display().to_string(), g.display().to_string())),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "hosted net test under CI: no ELFs or no eurali-guest"
+            );
+            eprintln!("skipping: no freestanding ELFs or eurali-guest (cargo xtask build)");
+            None
+        }
+    }
+}
+
+#[test]
+fn hosted_elfs_fetch_over_the_tap_link() {
+    let Some(link) = link() else { return };
+    let Some((bins, guest)) = hosted_bins() else {
+        return;
+    };
+    let nic = format!("tap0@{}", link.ns);
+    let cfg = static_config();
+    let cmds = format!(
+        "gopher --print gopher://{LINUX}/0/hello.txt && gopher --print -o /tmp/blob gopher://{LINUX}/9/blob.bin"
+    );
+    let (out, err, code) = eurali(
+        &["--hosted", &bins, "-c", &cmds],
+        &[
+            ("EURALI_NIC", &nic),
+            ("EURALI_NET", &cfg),
+            ("EURALI_GUEST", &guest),
+        ],
+    );
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("Hello from gophernicus."), "{out}\n{err}");
+    assert!(err.contains("saved 65536 bytes to /tmp/blob"), "{err}");
+}
+
+fn tmux(args: &[&str]) -> String {
+    let out = std::process::Command::new("tmux")
+        .args(args)
+        .output()
+        .expect("tmux runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Waits until the pane shows `want` (30 s at most); returns the pane.
+fn wait_for(session: &str, want: &str) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let pane = tmux(&["capture-pane", "-t", session, "-p", "-S", "-200"]);
+        if pane.contains(want) {
+            return pane;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(30) {
+            tmux(&["kill-session", "-t", session]);
+            panic!("pane never showed {want:?}:\n{pane}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn interactive_browsing_in_tmux() {
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        assert!(std::env::var_os("CI").is_none(), "tmux is needed under CI");
+        eprintln!("skipping: no tmux");
+        return;
+    }
+    let Some(link) = link() else { return };
+    let session = format!("eurali-gopher-{}", std::process::id());
+    let bin = env!("CARGO_BIN_EXE_eurali");
+    let cmd = format!(
+        "EURALI_NIC=tap0@{} EURALI_NET='{}' {bin} -c 'gopher gopher://{LINUX}/'; echo EXITED $?; sleep 60",
+        link.ns,
+        static_config()
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "110",
+        "-y",
+        "40",
+        &cmd,
+    ]);
+    let keys = |k: &[&str]| {
+        let mut a = vec!["send-keys", "-t", session.as_str()];
+        a.extend_from_slice(k);
+        tmux(&a);
+    };
+    let pane = wait_for(&session, "gopher>");
+    assert!(pane.contains("3. [DIR] Documents"), "{pane}");
+    // Follow a menu link, go back, go forward.
+    keys(&["3", "Enter"]);
+    wait_for(&session, "[TXT] readme.txt");
+    keys(&["b", "Enter"]);
+    wait_for(&session, "fetching gopher://10.77.0.1/1 ...");
+    keys(&["f", "Enter"]);
+    wait_for(&session, "== gopher://10.77.0.1/1/docs ==\n");
+    // Bookmark it, list the bookmarks, and follow the bookmark.
+    keys(&["a", "Enter"]);
+    wait_for(&session, "bookmarked gopher://10.77.0.1/1/docs");
+    keys(&["B", "Enter"]);
+    wait_for(
+        &session,
+        "== bookmarks ==\n 1. [DIR] gopher://10.77.0.1/1/docs",
+    );
+    // Go to a URL: a text page.
+    keys(&["g gopher://10.77.0.1/0/hello.txt", "Enter"]);
+    wait_for(&session, "Hello from gophernicus.\nSecond line.");
+    // Back to the root menu: a search with a query prompt.
+    keys(&["g gopher://10.77.0.1/", "Enter"]);
+    wait_for(&session, "fetching gopher://10.77.0.1/1 ...");
+    keys(&["5", "Enter"]);
+    wait_for(&session, "search for:");
+    keys(&["cats", "Enter"]);
+    wait_for(&session, "Results for: cats");
+    keys(&["b", "Enter"]);
+    wait_for(&session, "[ASK] Search the hole\n");
+    // A binary item is saved to a file; telnet and web links are shown, not opened.
+    keys(&["4", "Enter"]);
+    wait_for(
+        &session,
+        "save gopher://10.77.0.1/9/blob.bin to file [blob.bin]:",
+    );
+    keys(&["Enter"]);
+    wait_for(&session, "saved 65536 bytes to blob.bin");
+    keys(&["7", "Enter"]);
+    wait_for(&session, "telnet session at bbs.example:23: not opened");
+    keys(&["6", "Enter"]);
+    wait_for(
+        &session,
+        "web link (open it in a web browser): http://example.org/",
+    );
+    keys(&["99", "Enter"]);
+    wait_for(&session, "no link 99 here");
+    keys(&["?", "Enter"]);
+    wait_for(&session, "go to a URL");
+    // A huge menu comes a screenful at a time; q stops the pager.
+    keys(&["g gopher://10.77.0.1/1/huge", "Enter"]);
+    wait_for(&session, "-- 38/10000 lines; Enter: more, q: stop --");
+    keys(&["Enter"]);
+    wait_for(&session, "-- 76/10000 lines; Enter: more, q: stop --");
+    keys(&["q", "Enter"]);
+    keys(&["u", "Enter"]);
+    wait_for(&session, "\ngopher://10.77.0.1/1/huge\n");
+    keys(&["q", "Enter"]);
+    let pane = wait_for(&session, "EXITED");
+    tmux(&["kill-session", "-t", &session]);
+    assert!(pane.contains("EXITED 0"), "{pane}");
+}
+
+/// A program for the in-process stub: the root file system with `/bin/tcp`, the network
+/// started as init starts it, then std's `net` used directly: a UDP echo round trip with the
+/// Linux side, a TCP listener that a Linux client talks to, and name lookups.
+fn net_api_probe() {
+    use eurali_std as shim;
+    use shim::io::{Read, Write};
+    let (m, c) = libeurali::new_rendezvous().unwrap();
+    vfs::server::Server::new(vfs::ramdisk::Ramdisk::new(8 << 20))
+        .spawn(m)
+        .unwrap();
+    libeurali::mount("/", c).unwrap();
+    shim::fs::create_dir_all("/bin").unwrap();
+    shim::fs::write("/bin/tcp", kernel_stub::Kernel::program_image("tcp")).unwrap();
+    let (srv, cli) = libeurali::new_rendezvous().unwrap();
+    let args: Vec<String> = shim::env::args().skip(1).collect();
+    let _tcp = shim::process::Command::new("/bin/tcp")
+        .args(&args)
+        .stdin(srv)
+        .spawn()
+        .unwrap();
+    libeurali::mount("/net", cli).unwrap();
+
+    // UDP: a datagram to the Linux side's echo server and back (sent again if lost, as UDP
+    // clients do).
+    let mut u = shim::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    u.set_read_timeout(Some(core::time::Duration::from_secs(1)))
+        .unwrap();
+    let local = u.local_addr().unwrap();
+    let mut buf = [0u8; 100];
+    let mut got = None;
+    for attempt in 1..=5 {
+        if attempt > 1 {
+            shim::eprintln!("udp: attempt {attempt}");
+        }
+        u.send_to(
+            b"hello over udp",
+            (shim::net::Ipv4Addr::new(10, 77, 0, 1), 9999),
+        )
+        .unwrap();
+        match u.recv_from(&mut buf) {
+            Ok(r) => {
+                got = Some(r);
+                break;
+            }
+            Err(e) => assert_eq!(e.kind(), shim::io::ErrorKind::TimedOut),
+        }
+    }
+    let (n, from) = got.expect("an echo within 5 tries");
+    shim::println!(
+        "udp echo from {from}: {} (local port nonzero: {})",
+        core::str::from_utf8(&buf[..n]).unwrap_or("?"),
+        local.port() != 0
+    );
+
+    // TCP: listen, and serve one client from the Linux side.
+    let l = shim::net::TcpListener::bind("0.0.0.0:7000").unwrap();
+    shim::println!("listening on {}", l.local_addr().unwrap());
+    let (mut s, peer) = l.accept().unwrap();
+    let mut got = Vec::new();
+    let mut b = [0u8; 64];
+    while !got.ends_with(b"\n") {
+        let n = s.read(&mut b).unwrap();
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&b[..n]);
+    }
+    shim::println!(
+        "accepted {} from the Linux side: {:?}",
+        peer.ip(),
+        String::from_utf8_lossy(&got)
+    );
+    s.write_all(b"pong: ").unwrap();
+    s.write_all(&got).unwrap();
+    s.shutdown(shim::net::Shutdown::Write).unwrap();
+    // The client closes after our FIN: the rest of its side is end of file.
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    shim::println!("client done, peer was {}", s.peer_addr().unwrap().ip());
+    drop(s);
+
+    // Names: a literal, one the DNS server knows, one it does not.
+    let a: Vec<_> = shim::net::ToSocketAddrs::to_socket_addrs("10.77.0.1:70")
+        .unwrap()
+        .collect();
+    shim::println!("literal: {a:?}");
+    shim::println!("gopher.test: {:?}", shim::net::lookup_host("gopher.test"));
+    shim::println!(
+        "bad: {:?}",
+        shim::net::lookup_host("nope.test").map_err(|e| e.kind())
+    );
+    // A refused connection, and an unreachable host within a short timeout.
+    shim::println!(
+        "refused: {:?}",
+        shim::net::TcpStream::connect("10.77.0.1:71").map_err(|e| e.kind())
+    );
+    let t0 = shim::time::Instant::now();
+    let r = shim::net::TcpStream::connect_timeout(
+        &"10.77.0.99:70".parse().unwrap(),
+        core::time::Duration::from_millis(700),
+    );
+    shim::println!(
+        "unreachable: {:?} in under 3 s: {}",
+        r.map_err(|e| e.kind()),
+        t0.elapsed() < core::time::Duration::from_secs(3)
+    );
+    // Protocol misuse gets error replies, and the server goes on serving.
+    use libeurali::proto::net as p;
+    let (mount, _) = libeurali::open("/net").unwrap();
+    let odd = libeurali::rcall(&mount, libeurali::Message::Short(0x9999, 1, 2)).unwrap();
+    let sess = p::socket(&mount).unwrap();
+    let garbage = libeurali::rcall(&sess, libeurali::Message::Short(0x4242, 0, 0)).unwrap();
+    let mut b = [0u8; 8];
+    shim::println!(
+        "misuse: {:?} {:?} {:?} {:?} {:?} {:?}",
+        odd.values().0 == libeurali::msgtype::ERROR_UNKNOWN_MESSAGE,
+        garbage.values().0 == libeurali::msgtype::ERROR_UNKNOWN_MESSAGE,
+        p::read(&sess, &mut b, 10),
+        p::connect(&sess, p::pack_addr([10, 77, 0, 1], 0), 10),
+        p::accept(&sess, 10).map(|_| ()),
+        p::send_to(&sess, b"x", p::pack_addr([10, 77, 0, 1], 9)),
+    );
+    p::close(&sess).unwrap();
+    shim::println!("still serving: {:?}", shim::net::lookup_host("gopher.test"));
+    shim::process::exit(0);
+}
+
+#[test]
+fn std_net_udp_listen_accept_and_lookups() {
+    let Some(link) = link() else { return };
+    // The Linux side: a UDP echo server, and a TCP client that keeps trying until our
+    // listener is up; its output goes to a file the test reads.
+    let echo = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &link.ns,
+            "socat",
+            "UDP-RECVFROM:9999,fork",
+            "EXEC:cat",
+        ])
+        .spawn()
+        .expect("socat");
+    let start = std::time::Instant::now();
+    while !String::from_utf8_lossy(
+        &std::process::Command::new("ip")
+            .args(["netns", "exec", &link.ns, "ss", "-lun"])
+            .output()
+            .expect("ss")
+            .stdout,
+    )
+    .contains(":9999 ")
+    {
+        assert!(
+            start.elapsed().as_secs() < 10,
+            "the UDP echo server never listened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out_file = link.root.join("client.out");
+    let client = std::process::Command::new("ip")
+        .args(["netns", "exec", &link.ns, "sh", "-c"])
+        .arg(format!(
+            "for i in $(seq 100); do echo ping | socat -t 5 - TCP:{OURS}:7000,connect-timeout=1 > {} 2>/dev/null && break; sleep 0.2; done",
+            out_file.display()
+        ))
+        .spawn()
+        .expect("client");
+    let mut progs = eurali::programs();
+    progs.push(eurali_std::program_entry!("net-api-probe", net_api_probe));
+    // Safety: only this test sets the environment of this test process; the other tests pass
+    // theirs to the child processes they start.
+    unsafe {
+        std::env::set_var("EURALI_NIC", format!("tap0@{}", link.ns));
+    }
+    let args: Vec<String> = static_config()
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    let r = kernel_stub::boot::run_captured(
+        &progs,
+        "net-api-probe",
+        &args,
+        b"",
+        std::time::Duration::from_secs(60),
+    );
+    unsafe {
+        std::env::remove_var("EURALI_NIC");
+    }
+    for mut c in [echo, client] {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    let out = r.stdout;
+    assert_eq!(r.code, 0, "stdout:\n{out}\nstderr:\n{}", r.stderr);
+    assert!(
+        out.contains("udp echo from 10.77.0.1:9999: hello over udp (local port nonzero: true)"),
+        "{out}"
+    );
+    assert!(out.contains("listening on 0.0.0.0:7000"), "{out}");
+    assert!(
+        out.contains("accepted 10.77.0.1 from the Linux side: \"ping\\n\""),
+        "{out}"
+    );
+    assert!(out.contains("client done, peer was 10.77.0.1"), "{out}");
+    let client_got = std::fs::read_to_string(&out_file).unwrap_or_default();
+    assert_eq!(client_got, "pong: ping\n");
+    assert!(out.contains("literal: [10.77.0.1:70]"), "{out}");
+    assert!(out.contains("gopher.test: Ok(10.77.0.1)"), "{out}");
+    assert!(out.contains("bad: Err(NotFound)"), "{out}");
+    assert!(out.contains("refused: Err(ConnectionRefused)"), "{out}");
+    assert!(
+        out.contains("unreachable: Err(TimedOut) in under 3 s: true"),
+        "{out}"
+    );
+}
