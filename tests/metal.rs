@@ -218,8 +218,8 @@ fn typist(s: &ConsoleServer<Vga, Com1>) {
             }
         }
     };
-    // init's last log line (the missing NIC) first, so that it does not land in the session.
-    if !wait_until(serial_text, "the NIC driver ended") {
+    // init's log lines about the missing NIC first, so that none lands in the session.
+    if !wait_until(serial_text, "the NIC driver ended") || !wait_until(serial_text, "no network") {
         return;
     }
     for (prompt, line) in [
@@ -345,12 +345,14 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
     // Terminal 1, the system console: init's log, then a session typed over COM1, whose
     // output went both to the screen and down the serial line.
     const NIC_GONE: &str = "init: the NIC driver ended (exit status: 1)\n";
+    const NO_NIC: &str = "init: no network interface: the driver does not serve (CLOSED";
     for line in [
         "init: /bin: ",
         "init: console: 2 terminals (Alt+F1..F2); terminal 1 is mirrored on COM1\n",
         "init: root file system ready\n",
         "00:03.0 10ec:8139 class 02.00\n",
         NIC_GONE,
+        NO_NIC,
         "init: login started on 2 terminals\n",
     ] {
         assert!(t1.contains(line), "terminal 1 lacks {line:?}:\n{t1}");
