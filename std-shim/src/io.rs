@@ -825,7 +825,14 @@ pub fn _print(args: fmt::Arguments<'_>) {
 
 #[doc(hidden)]
 pub fn _eprint(args: fmt::Arguments<'_>) {
-    let _ = stderr().write_fmt(args);
+    // One message (one write) per call where it fits, so that lines from several processes
+    // sharing a terminal do not interleave mid-line; longer ones go out piece by piece.
+    let mut line = crate::rt::FixedBuf::new();
+    if fmt::Write::write_fmt(&mut line, args).is_ok() {
+        let _ = stderr().write_all(line.as_bytes());
+    } else {
+        let _ = stderr().write_fmt(args);
+    }
 }
 
 #[cfg(test)]
