@@ -1,17 +1,19 @@
 //! init's real-kernel boot (`init::metal`) on a stub that plays Merriwig: init is exec'd with an
 //! empty namespace, a null handle 0 and the VIDEO_MEMORY message waiting on handle 1, as the
 //! kernel starts it (ABI §4.1). The stub has no ports, so `drivers` is played by a stand-in that
-//! serves the real console code (`drivers::server::ConsoleServer`, the terminals and line
-//! discipline) on an in-memory screen and types on it like a user, says what a machine without
-//! an rtl8139 says, and lists a PCI bus. The test watches the screen: init's log, a login on
-//! terminal 1 with a shell command, and a login prompt on terminal 2.
+//! serves the real console code (`drivers::server::ConsoleServer`: terminals, line discipline,
+//! the COM1 mirror polled as on the machine) on an in-memory screen and a modelled 16550, says
+//! what a machine without an rtl8139 says, and lists a PCI bus. A typist then uses it as a
+//! person would: logs in on terminal 1 over the serial line (a headless `-serial stdio`), then
+//! switches to terminal 2 with Alt+F2 and logs in there on the keyboard, as scancodes through
+//! the real decoder, editing a command line with the cursor keys.
 
 use std::sync::Arc;
 use std::sync::Mutex as HostMutex;
 use std::time::{Duration, Instant};
 
 use drivers::console::{COLS, Consoles, ROWS};
-use drivers::keyboard::Input;
+use drivers::keyboard::Decoder;
 use drivers::port::PortIo;
 use drivers::serial::Uart;
 use drivers::server::ConsoleServer;
@@ -23,6 +25,99 @@ use libeurali::{MemoryChunk, Message, Word, msgtype, new_rendezvous};
 
 /// The stand-in VGA text buffer (what the active terminal shows).
 static SCREEN: HostMutex<Vec<u16>> = HostMutex::new(Vec::new());
+/// The modelled COM1: bytes the machine sent, bytes waiting to be received.
+static SERIAL_TX: HostMutex<Vec<u8>> = HostMutex::new(Vec::new());
+static SERIAL_RX: HostMutex<std::collections::VecDeque<u8>> =
+    HostMutex::new(std::collections::VecDeque::new());
+
+/// A 16550 at COM1: transmitter always ready, a receive queue.
+struct Com1 {
+    lcr: u8,
+}
+
+impl PortIo for Com1 {
+    fn inb(&mut self, port: u16) -> u8 {
+        match port - drivers::serial::COM1 {
+            0 => SERIAL_RX.lock().unwrap().pop_front().unwrap_or(0),
+            5 => 0x60 | !SERIAL_RX.lock().unwrap().is_empty() as u8,
+            r => panic!("COM1 register {r} read"),
+        }
+    }
+    fn outb(&mut self, port: u16, v: u8) {
+        match port - drivers::serial::COM1 {
+            0 if self.lcr & 0x80 == 0 => SERIAL_TX.lock().unwrap().push(v),
+            3 => self.lcr = v,
+            _ => {}
+        }
+    }
+    fn inw(&mut self, _: u16) -> u16 {
+        unreachable!()
+    }
+    fn outw(&mut self, _: u16, _: u16) {
+        unreachable!()
+    }
+    fn inl(&mut self, _: u16) -> u32 {
+        unreachable!()
+    }
+    fn outl(&mut self, _: u16, _: u32) {
+        unreachable!()
+    }
+}
+
+fn serial_text() -> String {
+    String::from_utf8_lossy(&SERIAL_TX.lock().unwrap()).into_owned()
+}
+
+/// Set-1 make codes of the keys the typist uses (release = make | 0x80).
+fn make_code(c: char) -> Option<(bool, u8)> {
+    const ROWS: [(&str, u8); 4] = [
+        ("1234567890-=", 0x02),
+        ("qwertyuiop[]", 0x10),
+        ("asdfghjkl;'", 0x1E),
+        ("zxcvbnm,./", 0x2C),
+    ];
+    const SHIFTED: [(&str, u8); 4] = [
+        ("!@#$%^&*()_+", 0x02),
+        ("QWERTYUIOP{}", 0x10),
+        ("ASDFGHJKL:\"", 0x1E),
+        ("ZXCVBNM<>?", 0x2C),
+    ];
+    match c {
+        ' ' => return Some((false, 0x39)),
+        '\r' => return Some((false, 0x1C)),
+        _ => {}
+    }
+    for (shift, table) in [(false, ROWS), (true, SHIFTED)] {
+        for (keys, first) in table {
+            if let Some(i) = keys.chars().position(|k| k == c) {
+                return Some((shift, first + i as u8));
+            }
+        }
+    }
+    None
+}
+
+/// The scancodes of typing `text` on a US keyboard.
+fn scancodes(text: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for c in text.chars() {
+        let (shift, code) = make_code(c).unwrap_or_else(|| panic!("no key for {c:?}"));
+        if shift {
+            out.push(0x2A);
+        }
+        out.extend([code, code | 0x80]);
+        if shift {
+            out.push(0xAA);
+        }
+    }
+    out
+}
+
+/// Left arrow (extended).
+const LEFT: [u8; 4] = [0xE0, 0x4B, 0xE0, 0xCB];
+/// Alt+F2.
+const ALT_F2: [u8; 4] = [0x38, 0x3C, 0xBC, 0xB8];
+
 /// Terminal 1 as it was when the stand-in switched to terminal 2.
 static TERMINAL_1: HostMutex<String> = HostMutex::new(String::new());
 /// Every terminal switch and key the stand-in typed, for the failure message.
@@ -39,29 +134,6 @@ impl Display for Vga {
         s[i] = cell;
     }
     fn cursor(&mut self, _: Option<usize>) {}
-}
-
-struct NoPorts;
-
-impl PortIo for NoPorts {
-    fn inb(&mut self, _: u16) -> u8 {
-        unreachable!()
-    }
-    fn outb(&mut self, _: u16, _: u8) {
-        unreachable!()
-    }
-    fn inw(&mut self, _: u16) -> u16 {
-        unreachable!()
-    }
-    fn outw(&mut self, _: u16, _: u16) {
-        unreachable!()
-    }
-    fn inl(&mut self, _: u16) -> u32 {
-        unreachable!()
-    }
-    fn outl(&mut self, _: u16, _: u32) {
-        unreachable!()
-    }
 }
 
 fn screen_text() -> String {
@@ -98,48 +170,93 @@ fn stand_in_console() {
         )) => {}
         other => panic!("the console's first message: {other:?}"),
     }
-    let consoles: Consoles<Vga, NoPorts> = Consoles::new(2, Vga, None::<(Uart, NoPorts)>);
+    let mut com1 = Com1 { lcr: 0 };
+    let uart = Uart::init(&mut com1, drivers::serial::COM1);
+    let consoles: Consoles<Vga, Com1> = Consoles::new(2, Vga, Some((uart, com1)));
     let server = Arc::new(ConsoleServer::start(consoles).unwrap());
     libeurali::send(&control, Message::Short(msgtype::OK, 2, 0)).unwrap();
+    let s = server.clone();
+    libeurali::spawn_fn(move || {
+        loop {
+            if !s.poll_serial() {
+                // As the driver does (a yield is also where the stub ends the thread at
+                // shutdown), plus a pause: the stub's yield returns at once.
+                libeurali::yield_now();
+                eurali_std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+    })
+    .unwrap();
     let s = server.clone();
     libeurali::spawn_fn(move || typist(&s)).unwrap();
     server.serve_control(&control);
 }
 
-/// Types like a user: waits for `prompt` on the screen, then types `keys`.
-fn typist(s: &ConsoleServer<Vga, NoPorts>) {
-    let key = |i: Input| {
-        TYPED.lock().unwrap().push(format!("{i:?}"));
-        s.consoles.lock().unwrap().key(i);
-        for w in s.wakes.iter() {
-            w.notify();
+/// Waits (up to a minute) until `text()` contains `want`.
+fn wait_until(text: impl Fn() -> String, want: &str) -> bool {
+    let start = Instant::now();
+    while !text().contains(want) {
+        if start.elapsed() > Duration::from_secs(60) {
+            return false;
         }
-    };
-    let wait_for = |text: &str| {
-        let start = Instant::now();
-        while !screen_text().contains(text) {
-            if start.elapsed() > Duration::from_secs(60) {
-                return false;
+        eurali_std::thread::sleep(Duration::from_millis(5));
+    }
+    true
+}
+
+/// Uses the machine: terminal 1 over the serial line, terminal 2 on the keyboard.
+fn typist(s: &ConsoleServer<Vga, Com1>) {
+    let mut decoder = Decoder::new();
+    let mut press = |codes: &[u8]| {
+        for &b in codes {
+            if let Some(i) = decoder.feed(b) {
+                TYPED.lock().unwrap().push(format!("{i:?}"));
+                s.consoles.lock().unwrap().key(i);
+                for w in s.wakes.iter() {
+                    w.notify();
+                }
             }
-            eurali_std::thread::sleep(Duration::from_millis(10));
         }
-        true
     };
-    for (prompt, keys) in [
+    // init's log lines about the missing NIC first, so that none lands in the session.
+    if !wait_until(serial_text, "the NIC driver ended") || !wait_until(serial_text, "no network") {
+        return;
+    }
+    for (prompt, line) in [
         ("login:", "root\r"),
         ("password:", "root\r"),
-        ("root:~$", "echo hello from terminal 1\r"),
+        ("root:~$", "echo hello from serial\r"),
     ] {
-        if !wait_for(prompt) {
+        if !wait_until(serial_text, prompt) {
             return;
         }
-        key(Input::Bytes(keys.as_bytes().to_vec()));
+        SERIAL_RX.lock().unwrap().extend(line.bytes());
     }
-    // The output, and the prompt after it (the shell is ready again).
-    if wait_for("\nhello from terminal 1\nroot:~$") {
-        *TERMINAL_1.lock().unwrap() = screen_text();
-        key(Input::Switch(1));
+    // The output, then the shell's next prompt (its redraw starts with a CR).
+    if !wait_until(serial_text, "\r\nhello from serial\r\n\rroot:~$") {
+        return;
     }
+    // The screen is drawn just after the serial line is written.
+    if !wait_until(screen_text, "\nhello from serial\nroot:~$") {
+        return;
+    }
+    *TERMINAL_1.lock().unwrap() = screen_text();
+    press(&ALT_F2);
+    for (prompt, line) in [("login:", "root\r"), ("password:", "root\r")] {
+        if !wait_until(screen_text, prompt) {
+            return;
+        }
+        press(&scancodes(line));
+    }
+    if !wait_until(screen_text, "root:~$") {
+        return;
+    }
+    // "echo Helo", Left, Left, "l", Enter: the line editor gets the cursor keys' sequences.
+    let mut keys = scancodes("echo Helo");
+    keys.extend(LEFT);
+    keys.extend(LEFT);
+    keys.extend(scancodes("l\r"));
+    press(&keys);
 }
 
 /// init, told where its programs are: the stub's, in an image as `cargo xtask image` makes
@@ -211,43 +328,64 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
 
     let start = Instant::now();
     let mut seen = String::new();
-    // Terminal 2's login prompt is the last thing the stand-in waits for.
+    // The keyboard session's output is the last thing to wait for.
     while start.elapsed() < Duration::from_secs(90) {
         seen = screen_text();
-        if TYPED.lock().unwrap().iter().any(|t| t.contains("Switch")) && seen.contains("login:") {
+        if seen.contains("\nHello\n") {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let on_terminal_2 = seen.clone();
     let _ = stop_tx.send(());
+    machine.join().expect("the kernel's stand-in process");
     k.shutdown();
-    let _ = machine.join();
     assert!(k.take_fault().is_none());
-    assert!(
-        TYPED.lock().unwrap().iter().any(|t| t.contains("Switch")),
-        "the session on terminal 1 did not get through; typed {:?}; screen:\n{seen}",
-        TYPED.lock().unwrap()
-    );
-    assert_eq!(
-        on_terminal_2.trim(),
-        "login:",
-        "terminal 2:\n{on_terminal_2}"
-    );
+    let serial = serial_text();
     let t1 = TERMINAL_1.lock().unwrap().clone();
+    // Terminal 1, the system console: init's log, then a session typed over COM1, whose
+    // output went both to the screen and down the serial line.
+    const NIC_GONE: &str = "init: the NIC driver ended (exit status: 1)\n";
+    const NO_NIC: &str = "init: no network interface: the driver does not serve (CLOSED";
     for line in [
         "init: /bin: ",
-        "init: console: 2 terminals (Alt+F1..F2); terminal 1 is mirrored on COM1",
-        "init: root file system ready",
-        "00:03.0 10ec:8139 class 02.00",
-        "init: the NIC driver ended (exit status: 1)",
-        "init: login started on 2 terminals",
-        "login: root",
-        "Welcome to eurali.",
-        "root:~$ echo hello from terminal 1\nhello from terminal 1\nroot:~$",
+        "init: console: 2 terminals (Alt+F1..F2); terminal 1 is mirrored on COM1\n",
+        "init: root file system ready\n",
+        "00:03.0 10ec:8139 class 02.00\n",
+        NIC_GONE,
+        NO_NIC,
+        "init: login started on 2 terminals\n",
     ] {
         assert!(t1.contains(line), "terminal 1 lacks {line:?}:\n{t1}");
+        assert!(
+            serial.contains(&line.replace('\n', "\r\n")),
+            "COM1 lacks {line:?}:\n{serial}"
+        );
     }
+    // The NIC driver's end is logged whenever it comes, possibly after the first prompt.
+    let session = t1.replacen(NIC_GONE, "", 1);
+    assert!(
+        session.contains(
+            "login: root\npassword:\nWelcome to eurali.\n\
+             root:~$ echo hello from serial\nhello from serial\nroot:~$"
+        ),
+        "terminal 1:\n{t1}"
+    );
     // The console driver serves as long as init holds its control handle.
     assert!(!t1.contains("console driver ended"), "{t1}");
+    // Terminal 2, on the keyboard: its own login and shell; nothing of it on COM1.
+    assert!(
+        seen.contains("login: root\npassword:\nWelcome to eurali.\n"),
+        "terminal 2:\n{seen}\ntyped: {:?}",
+        TYPED.lock().unwrap()
+    );
+    assert!(
+        seen.contains("root:~$ echo Hello\nHello\n"),
+        "terminal 2:\n{seen}"
+    );
+    assert!(!seen.contains("init:"), "terminal 2 shows the log:\n{seen}");
+    assert!(
+        !serial.contains("Hello"),
+        "terminal 2 leaked to COM1:\n{serial}"
+    );
+    assert!(TYPED.lock().unwrap().contains(&"Switch(1)".to_string()));
 }

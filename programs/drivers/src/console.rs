@@ -4,7 +4,11 @@
 //!
 //! - Each virtual terminal has a [`Terminal`] (what programs wrote) and a [`LineDiscipline`]
 //!   (what was typed). Only the active one is drawn; switching redraws the whole screen.
-//! - Keys go to the active terminal; Alt+F`n` makes terminal `n` active.
+//! - Keys go to the active terminal; Alt+F`n` makes terminal `n` active. A terminal takes typed
+//!   bytes into its line discipline only while someone reads it or listens for Ctrl-C (a shell
+//!   subscribed to interrupts), as the stub's console does: keys typed ahead with nobody at the
+//!   terminal wait for the next reader's mode (a password typed before the prompt switched to
+//!   raw mode is not echoed).
 //! - Terminal 0 is the system console: everything written to it also goes to the serial line
 //!   (as written: a serial terminal interprets the same escape sequences), and bytes from the
 //!   serial line are typed into it. Cursor position reports coming back from the serial
@@ -29,6 +33,10 @@ pub struct Vt {
     interrupts: u64,
     /// Handles subscribed to interrupts (`TERM_NOTIFY`: a shell).
     subscribers: Vec<libeurali::Handle>,
+    /// Typed, not yet taken by the line discipline (nobody was reading or listening).
+    pending: Vec<u8>,
+    /// READs waiting now.
+    readers: usize,
 }
 
 /// What a READ gets now.
@@ -58,6 +66,8 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
                 ld: LineDiscipline::default(),
                 interrupts: 0,
                 subscribers: Vec::new(),
+                pending: Vec::new(),
+                readers: 0,
             })
             .collect();
         let mut c = Consoles {
@@ -96,13 +106,15 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
         };
         v.term.write(bytes);
         let answers = v.term.screen.take_responses();
-        if !answers.is_empty() {
-            v.ld.answer(&answers);
-        }
         if vt == 0
             && let Some((uart, io)) = self.serial.as_mut()
         {
             uart.write(io, bytes);
+        }
+        if !answers.is_empty() {
+            // Keys typed before the question come before the answer, as on a terminal.
+            self.take_typed(vt);
+            self.vts[vt].ld.answer(&answers);
         }
         if vt == self.active {
             self.redraw(false);
@@ -134,7 +146,21 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
 
     fn typed(&mut self, vt: usize, bytes: &[u8]) {
         let v = &mut self.vts[vt];
-        let echo = v.ld.input(bytes);
+        let room = crate::tty::MAX_PENDING.saturating_sub(v.pending.len());
+        v.pending.extend(bytes.iter().take(room));
+        if v.readers > 0 || !v.subscribers.is_empty() {
+            self.take_typed(vt);
+        }
+    }
+
+    /// Feeds what was typed on `vt` to its line discipline, in its present mode.
+    fn take_typed(&mut self, vt: usize) {
+        let v = &mut self.vts[vt];
+        if v.pending.is_empty() {
+            return;
+        }
+        let bytes = core::mem::take(&mut v.pending);
+        let echo = v.ld.input(&bytes);
         if v.ld.take_interrupted() {
             v.interrupts += 1;
             let subs = core::mem::take(&mut v.subscribers);
@@ -165,14 +191,42 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
         core::mem::take(&mut self.to_notify)
     }
 
+    /// A READ starts waiting on `vt` (keys typed meanwhile are taken at once).
+    pub fn begin_read(&mut self, vt: usize) {
+        if let Some(v) = self.vts.get_mut(vt) {
+            v.readers += 1;
+        }
+    }
+
+    /// A READ on `vt` was answered.
+    pub fn end_read(&mut self, vt: usize) {
+        if let Some(v) = self.vts.get_mut(vt) {
+            v.readers = v.readers.saturating_sub(1);
+        }
+    }
+
     /// Serves a READ of at most `max` bytes on terminal `vt`: `None` if nothing is ready (the
-    /// reader waits for the next input).
+    /// reader waits for the next input). Keys typed ahead are taken now, in the present mode.
     pub fn read(&mut self, vt: usize, max: usize) -> Option<ReadOut> {
-        let ld = &mut self.vts.get_mut(vt)?.ld;
+        if vt >= self.vts.len() {
+            return None;
+        }
+        self.take_typed(vt);
+        let ld = &mut self.vts[vt].ld;
         if ld.take_eof() {
             return Some(ReadOut::Eof);
         }
         ld.take(max).map(ReadOut::Data)
+    }
+
+    /// Handles subscribed to `vt`'s interrupts.
+    pub fn subscribers(&self, vt: usize) -> usize {
+        self.vts.get(vt).map_or(0, |v| v.subscribers.len())
+    }
+
+    /// Typed bytes waiting for a reader on `vt`.
+    pub fn pending(&self, vt: usize) -> usize {
+        self.vts.get(vt).map_or(0, |v| v.pending.len())
     }
 
     pub fn set_raw(&mut self, vt: usize, raw: bool) {

@@ -160,6 +160,12 @@ impl rtl8139::DmaBuf for KernelBuf {
         self.phys
     }
     fn read(&self, offset: usize, out: &mut [u8]) {
+        // The driver stays inside what it allocated; a bad offset reads nothing rather than
+        // outside the chunk.
+        if offset + out.len() > self.chunk.len() {
+            out.fill(0);
+            return;
+        }
         let base = self.chunk.base() as usize + offset;
         for (i, b) in out.iter_mut().enumerate() {
             // Safety: inside the chunk (the driver's offsets stay within what it allocated);
@@ -168,7 +174,9 @@ impl rtl8139::DmaBuf for KernelBuf {
         }
     }
     fn write(&mut self, offset: usize, data: &[u8]) {
-        self.chunk.as_mut_slice()[offset..offset + data.len()].copy_from_slice(data);
+        if let Some(dest) = self.chunk.as_mut_slice().get_mut(offset..offset + data.len()) {
+            dest.copy_from_slice(data);
+        }
     }
 }
 

@@ -46,8 +46,9 @@ pub const ISR_ALL: u16 = 0xFFFF;
 
 /// The ring's length as the chip counts it.
 pub const RX_RING: usize = 8192;
-/// The ring's allocation: 8K + 16 + room for one frame past the end.
-pub const RX_ALLOC: usize = RX_RING + 16 + 1536 + 16;
+/// The ring's allocation: 8K + 16 + room for the longest frame the driver accepts past the end
+/// (header and CRC included), so that no read of a frame leaves the buffer.
+pub const RX_ALLOC: usize = RX_RING + 16 + MAX_FRAME + 16;
 /// Largest frame the driver sends or returns (without CRC).
 pub const MAX_FRAME: usize = 1792;
 /// Smallest frame on the wire (the chip does not pad).

@@ -180,13 +180,18 @@ fn serve_input<D: Display, P: PortIo>(
             }
             Err(m) => match stream::parse_request(m) {
                 stream::Request::Read(max) => {
-                    let seen = lock(c).interrupts(vt);
-                    loop {
+                    let seen = {
                         let mut g = lock(c);
+                        g.begin_read(vt);
+                        g.interrupts(vt)
+                    };
+                    let reply = loop {
+                        let mut g = lock(c);
+                        // (The read takes keys typed ahead, a Ctrl-C among them included.)
+                        let got = g.read(vt, max);
                         if g.interrupts(vt) != seen {
                             break stream::interrupted_reply();
                         }
-                        let got = g.read(vt, max);
                         drop(g);
                         match got {
                             Some(ReadOut::Data(d)) => {
@@ -195,7 +200,9 @@ fn serve_input<D: Display, P: PortIo>(
                             Some(ReadOut::Eof) => break stream::eof_reply(),
                             None => wakes[vt].wait(),
                         }
-                    }
+                    };
+                    lock(c).end_read(vt);
+                    reply
                 }
                 stream::Request::Write(_) => stream::error_reply(Error::NotImplemented),
                 stream::Request::Unknown(_) => stream::unknown_reply(),

@@ -10,7 +10,8 @@
 //! 4. starts the process table (`/proc`) and the root file system (`ramdisk`, its own process)
 //!    at `/` and fills it ([`vfs::image::populate`], with root's namespace also mounting `/bin`,
 //!    and the editor's syntax files);
-//! 5. lists the PCI bus (`drivers pci`) and starts the NIC (`drivers nic` at `/dev/nic`);
+//! 5. lists the PCI bus (`drivers pci`) and starts the NIC (`drivers nic` at `/dev/nic`, once
+//!    it answers), and then `tcp` on it (`/net`);
 //! 6. runs `login` on each terminal, again whenever it ends (a terminal whose login keeps
 //!    ending at once is given up, with a message, rather than spun on).
 //!
@@ -222,7 +223,8 @@ fn fill_root() -> Result<(), String> {
         .map_err(|e| format!("/etc/ns/root: {e}"))
 }
 
-fn start_nic() {
+/// Lists the PCI bus and starts the NIC driver at `/dev/nic`; whether it serves.
+fn start_nic() -> bool {
     match Command::new("/bin/drivers")
         .arg("pci")
         .perm_io(true)
@@ -232,7 +234,7 @@ fn start_nic() {
         Ok(s) => say(&format!("drivers pci ended ({s})")),
         Err(e) => say(&format!("cannot start drivers pci: {e}")),
     }
-    let started = (|| -> Result<Child, String> {
+    let started = (|| -> Result<(), String> {
         let (serve, mount) = libeurali::new_rendezvous().map_err(|e| e.to_string())?;
         let child = Command::new("/bin/drivers")
             .arg("nic")
@@ -240,15 +242,38 @@ fn start_nic() {
             .stdin(serve)
             .spawn()
             .map_err(|e| format!("cannot start drivers nic: {e}"))?;
-        libeurali::mount("/dev/nic", mount).map_err(|(e, _)| format!("mount /dev/nic: {e}"))?;
-        Ok(child)
+        watch("the NIC driver".into(), child, || {
+            let _ = libeurali::umount("/dev/nic");
+        });
+        let (h, mac) = probe_nic(mount)?;
+        libeurali::mount("/dev/nic", h).map_err(|(e, _)| format!("mount /dev/nic: {e}"))?;
+        say(&format!(
+            "/dev/nic: MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]
+        ));
+        Ok(())
     })();
     match started {
-        Ok(child) => watch("the NIC driver".into(), child, || {
-            let _ = libeurali::umount("/dev/nic");
-        }),
-        Err(e) => say(&e),
+        Ok(()) => true,
+        Err(e) => {
+            say(&format!("no network interface: {e}"));
+            false
+        }
     }
+}
+
+/// Asks the NIC driver behind `h` for its MAC address: the answer once it serves, or CLOSED if
+/// it ended without serving (a machine without an rtl8139). The kernel wakes nobody for a dead
+/// peer (ABI §3.5), so the runtime's liveness watcher wakes the question then. Returns a handle
+/// to mount.
+fn probe_nic(h: Handle) -> Result<(Handle, [u8; 6]), String> {
+    let h = Arc::new(h);
+    let watch = std::rt::watch(h.clone()).map_err(|e| format!("watch: {e}"))?;
+    let answer = libeurali::proto::nic::mac_address(&h);
+    watch.stop();
+    let mac = answer.map_err(|e| format!("the driver does not serve ({e})"))?;
+    let copy = h.try_clone().map_err(|e| e.to_string())?;
+    Ok((copy, mac))
 }
 
 /// A login that ends sooner than this counts as failing to start.
@@ -356,9 +381,10 @@ pub fn boot_with(m: Machine, programs: impl FnOnce() -> ProgramList) {
         say(&format!("the editor's syntax files: {e}"));
     }
     say("root file system ready");
-    start_nic();
-    // tcp on the NIC, serving /net (DHCP), if the NIC driver runs.
-    crate::network();
+    // tcp on the NIC, serving /net (DHCP), if the NIC driver serves.
+    if start_nic() {
+        crate::network();
+    }
     if terminals.is_empty() {
         say("no terminal to log in on");
         return;

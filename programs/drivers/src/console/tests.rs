@@ -164,6 +164,26 @@ fn alt_f_keys_switch_what_is_shown_and_typed_into() {
 }
 
 #[test]
+fn keys_typed_ahead_wait_for_a_reader_and_its_mode() {
+    let mut c = consoles(1);
+    c.output(0, b"password: ");
+    // Typed before the program switched to raw mode: not echoed, not taken yet.
+    c.key(Input::Bytes(b"secret\r".to_vec()));
+    assert_eq!(c.pending(0), 7);
+    assert_eq!(c.display().row(0), "password:");
+    c.set_raw(0, true);
+    assert_eq!(read_all(&mut c, 0), b"secret\r");
+    assert_eq!(c.display().row(0), "password:", "no echo in raw mode");
+    // While a READ waits, keys are taken (and echoed in cooked mode) as they come.
+    c.set_raw(0, false);
+    c.begin_read(0);
+    c.key(Input::Bytes(b"ls".to_vec()));
+    assert_eq!(c.pending(0), 0);
+    assert_eq!(c.display().row(0), "password: ls");
+    c.end_read(0);
+}
+
+#[test]
 fn report_filter_passes_everything_but_reports() {
     let mut f = ReportFilter::default();
     let mut out = Vec::new();
