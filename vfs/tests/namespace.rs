@@ -184,7 +184,10 @@ fn a_user_namespace_from_a_spec() {
         libeurali::exec(&Kernel::program_image("probe"), i0, o0, &params, false).unwrap();
         let t0 = std::time::Instant::now();
         let report = loop {
-            if let Ok(r) = get("/home/user/report") {
+            // Complete once its line is: the file exists (empty) before it is written.
+            if let Ok(r) = get("/home/user/report")
+                && r.ends_with(b"\n")
+            {
                 break String::from_utf8(r).unwrap();
             }
             assert!(t0.elapsed().as_secs() < 120, "probe did not finish");
