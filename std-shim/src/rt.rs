@@ -64,6 +64,8 @@ pub struct Runtime {
     children: Mutex<Vec<(u64, Arc<Handle>)>>,
     watcher: Mutex<Watcher>,
     spawn: Mutex<()>,
+    /// Bounded calls in flight (`libeurali::timeout`, see [`crate::watchdog`]).
+    pub(crate) watchdog: crate::watchdog::Shared,
 }
 
 #[derive(Default)]
@@ -130,6 +132,7 @@ impl Runtime {
             children: Mutex::new(Vec::new()),
             watcher: Mutex::new(Watcher::default()),
             spawn: Mutex::new(()),
+            watchdog: Default::default(),
         }
     }
 }
@@ -151,6 +154,7 @@ pub fn start(regs: EntryRegisters, main: fn()) -> ! {
     let (stdin, stdout) = unsafe { (Handle::from_raw(0), Handle::from_raw(1)) };
     let rt = Runtime::new(&regs, Some(stdin), Some(stdout));
     crate::sys::set_runtime(rt);
+    libeurali::timeout::install(crate::watchdog::bounded_call);
     start_control_thread();
     register_process();
     match crate::sys::run_main(main) {

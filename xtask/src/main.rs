@@ -9,12 +9,15 @@
 //! - `bench NAME`: runs one benchmark from a table ([`bench::BENCHES`]).
 //! - `run [PROGRAM [ARGS]]`: `build`, then boot PROGRAM's ELF in kernel-stub's hosted mode on
 //!   this terminal ([`run`]).
+//! - `fuzz [TARGET] [SECONDS]`: runs the cargo-fuzz targets in `fuzz/` (nightly) and reports
+//!   their exec counts ([`fuzz`]).
 //! - `ci`: what CI runs: `build` (so that the hosted tests find the ELFs), then
 //!   `cargo test --workspace` with `CI=true`.
 
 mod bench;
 mod build;
 mod elfcheck;
+mod fuzz;
 mod process;
 mod run;
 mod toolchain;
@@ -36,6 +39,7 @@ commands:
   check-elf [FILES]  check ELF files for the kernel's loader (default: target/eurali/bin/*)
   run [-c CMDS | PROG [ARGS]]  build, then boot the system (or PROG) in hosted mode on this terminal
   bench NAME         run a benchmark (`cargo xtask bench` lists them)
+  fuzz [TARGET] [SECONDS]  run the cargo-fuzz targets in fuzz/ (all; 10 s each), report exec counts
   ci                 build, then cargo test --workspace (CI=true: hosted tests need the ELFs)";
 
 fn main() -> ExitCode {
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         Some("check-elf") => check_elf(&args[1..]),
         Some("bench") => bench::run(args.get(1).map(String::as_str)),
         Some("run") => run::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("ci") => ci(),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
