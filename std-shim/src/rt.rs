@@ -563,10 +563,13 @@ fn write_out(out: &mut StdoutState, n: usize) -> io::Result<()> {
         (None, _) => Ok(()),
         (Some(h), false) => write_all_handle(h, &out.buf[..n]),
     };
-    if result.is_err() {
+    if let Err(e) = &result {
         // Nobody takes our output (on the real kernel, init's handle 1 is the kernel's own):
-        // keep it visible on the kernel's debug line rather than lose it.
-        out.broken = true;
+        // keep it visible on the kernel's debug line rather than lose it. Only a gone reader
+        // breaks the stream for good; a passing failure (no chunk slot free just now) does not.
+        if e.kind() != io::ErrorKind::OutOfMemory {
+            out.broken = true;
+        }
         libeurali::debug_write(&String::from_utf8_lossy(&out.buf[..n]));
     }
     out.buf.drain(..n);
