@@ -128,7 +128,19 @@ fn fill_garbage(addr: u64, len: u64) {
 
 /// A fresh stack slot: guard and on-demand pages inaccessible, the top page mapped with garbage.
 fn prepare_slot(slot: usize) {
+    // Not while the agent measures the slot's old stack (its pages are about to go).
+    while SCANNING[slot]
+        .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed)
+        .is_err()
+    {
+        core::hint::spin_loop();
+    }
     SLOT_PEAK[slot].store(0, Ordering::Release);
+    remap_slot(slot);
+    SCANNING[slot].store(0, Ordering::Release);
+}
+
+fn remap_slot(slot: usize) {
     let base = slot_base(slot);
     mmap(base, STACK_SLOT_SIZE, libc::PROT_NONE, ANON_FIXED, -1, 0);
     let top_page = base + STACK_SLOT_SIZE - PAGE;
@@ -166,7 +178,7 @@ fn open_stack_report(arg0: &str) {
 
 /// Bytes of `slot`'s stack ever used: stack pages are mapped on first write and filled with
 /// [`GARBAGE`] (the paint), so the deepest byte that is no longer garbage marks the high-water. Raw system calls only (runs in signal handlers too).
-fn stack_used(slot: usize) -> u64 {
+fn stack_used(slot: usize, own: bool) -> u64 {
     let base = slot_base(slot);
     let pages = (STACK_SLOT_SIZE / PAGE) as usize;
     let mut resident = [0u8; (STACK_SLOT_SIZE / PAGE_SIZE) as usize];
@@ -188,8 +200,48 @@ fn stack_used(slot: usize) -> u64 {
     };
     let start = base + first as u64 * PAGE;
     let top = base + STACK_SLOT_SIZE;
-    // Safety: [start, top) are the slot's written pages, read-write while the process lives.
-    let bytes = unsafe { core::slice::from_raw_parts(start as *const u8, (top - start) as usize) };
+    let len = (top - start) as usize;
+    let bytes: &[u8] = if own {
+        // Safety: our own stack's written pages, read-write while we run on the slot.
+        unsafe { core::slice::from_raw_parts(start as *const u8, len) }
+    } else {
+        // Another thread's stack may change under us (a new thread remapping the slot): copy
+        // it with process_vm_readv, which fails instead of faulting. The agent's buffer.
+        static COPY: std::sync::Mutex<[u8; STACK_SLOT_SIZE as usize]> =
+            std::sync::Mutex::new([0; STACK_SLOT_SIZE as usize]);
+        let mut copy = COPY.lock().unwrap_or_else(|e| e.into_inner());
+        let local = libc::iovec {
+            iov_base: copy.as_mut_ptr() as *mut libc::c_void,
+            iov_len: len,
+        };
+        let remote = libc::iovec {
+            iov_base: start as *mut libc::c_void,
+            iov_len: len,
+        };
+        // Safety: reads our own process's memory into the local buffer of `len` bytes.
+        let n = unsafe {
+            sys::syscall6(
+                libc::SYS_process_vm_readv,
+                [
+                    libc::getpid() as u64,
+                    &local as *const _ as u64,
+                    1,
+                    &remote as *const _ as u64,
+                    1,
+                    0,
+                ],
+            )
+        };
+        if n != len as i64 {
+            return 0;
+        }
+        return measure(&copy[..len], start, top);
+    };
+    measure(bytes, start, top)
+}
+
+/// The used part of a stack's bytes `[start, top)`: everything above the deepest non-paint byte.
+fn measure(bytes: &[u8], start: u64, top: u64) -> u64 {
     // std-shim pre-faults every stack page by writing its first byte (reads of unwritten
     // on-demand pages freeze the real machine): those bytes are not use.
     let untouched = bytes
@@ -200,16 +252,19 @@ fn stack_used(slot: usize) -> u64 {
     top - start - untouched
 }
 
+/// Held while the agent measures a slot or [`prepare_slot`] remaps it.
+static SCANNING: [AtomicU8; SLOTS] = [const { AtomicU8::new(0) }; SLOTS];
+
 /// The deepest use reported so far per slot (reset when the slot gets a new thread).
 static SLOT_PEAK: [AtomicU64; SLOTS] = [const { AtomicU64::new(0) }; SLOTS];
 
 /// Appends `NAME SLOT BYTES` to the stack report when `slot`'s thread went deeper than reported.
-fn note_stack(slot: usize) {
+fn note_stack(slot: usize, own: bool) {
     let fd = REPORT_FD.load(Ordering::Acquire);
     if fd < 0 {
         return;
     }
-    let used = stack_used(slot);
+    let used = stack_used(slot, own);
     if SLOT_PEAK[slot].fetch_max(used, Ordering::AcqRel) >= used {
         return;
     }
@@ -290,7 +345,7 @@ extern "C" fn on_sigsys(_sig: i32, _info: *mut libc::siginfo_t, ctx: *mut libc::
     }
     if rax & 0xFF == libeurali::abi::nr::EXIT_THREAD as u64 {
         // Before the supervisor hears of it: the last thread's exit ends the process at once.
-        note_stack(st.slot as usize);
+        note_stack(st.slot as usize, true);
     }
     if rax & 0xFF > 17 {
         fault(FAULT_UNKNOWN_SYSCALL, rip.wrapping_sub(2), rip, 0, 0, rax);
@@ -815,8 +870,14 @@ fn agent_loop(agent: i32, kinfo: u64, h: &BootHeader) -> ! {
         if REPORT_FD.load(Ordering::Relaxed) >= 0 {
             // Threads that never exit (servers in receive) are measured as they run.
             for slot in 0..SLOTS {
-                if BUSY[slot].load(Ordering::Acquire) != 0 {
-                    note_stack(slot);
+                if SCANNING[slot]
+                    .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    if BUSY[slot].load(Ordering::Acquire) != 0 {
+                        note_stack(slot, false);
+                    }
+                    SCANNING[slot].store(0, Ordering::Release);
                 }
             }
         }
