@@ -45,9 +45,9 @@ fn peer() {
 fn hung_peer_times_out() {
     let (a, b) = new_rendezvous().unwrap();
     // A thread of ours takes the request and never answers (it keeps `a` open).
-    let holder = shim::thread::spawn(move || {
+    let _holder = shim::thread::spawn(move || {
         let m = libeurali::receive(&a).unwrap();
-        shim::thread::sleep(Duration::from_secs(3));
+        shim::thread::sleep(Duration::from_secs(6));
         drop(m);
         drop(a);
     });
@@ -63,8 +63,8 @@ fn hung_peer_times_out() {
     // The handle's number is closed: give it up.
     let _ = b.into_raw();
     assert!(took >= Duration::from_millis(300), "{took:?}");
-    assert!(took < Duration::from_secs(2), "{took:?}");
-    holder.join().unwrap();
+    // Well before the holder would let go (a loaded machine may delay the watchdog a little).
+    assert!(took < Duration::from_secs(5), "{took:?}");
     // A call that is answered in time is untouched.
     let (a, b) = new_rendezvous().unwrap();
     let server = shim::thread::spawn(move || {
@@ -124,7 +124,7 @@ impl vfs::server::FileSystem for Stuck {
         self.0.stat(n)
     }
     fn read(&self, _: &Self::Node, _: u64, _: &mut [u8]) -> Result<usize, vfs::proto::FsError> {
-        shim::thread::sleep(Duration::from_secs(3));
+        shim::thread::sleep(Duration::from_secs(6));
         Err(vfs::proto::FsError::Busy)
     }
     fn write(&self, n: &Self::Node, o: Option<u64>, d: &[u8]) -> Result<u64, vfs::proto::FsError> {
@@ -161,7 +161,7 @@ fn stuck_file_server() {
     let mut buf = [0u8; 4];
     let e = shim::io::Read::read(&mut f, &mut buf).unwrap_err();
     assert_eq!(e.kind(), shim::io::ErrorKind::TimedOut, "{e}");
-    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
     // The session is dead: the next request fails at once, and dropping it is safe.
     let t = Instant::now();
     assert_eq!(
