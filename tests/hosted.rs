@@ -284,3 +284,30 @@ fn the_whole_system_boots_hosted_and_children_outlive_their_parents_threads() {
         assert_eq!(r.code, Some(0), "{}", r.stderr);
     }
 }
+
+/// Deep nesting in a script (function recursion, braces, arithmetic) used to overflow the shell's
+/// 28 KiB stack into its guard page, which halts the real machine (found by `cargo xtask bench
+/// budgets`): now each is refused with an error and the script goes on.
+#[test]
+fn hosted_deep_nesting_is_an_error_not_a_machine_halt() {
+    let Some(dir) = bin_dir() else { return };
+    let braces = format!("{}echo inner; {}", "{ ".repeat(40), "} ".repeat(40));
+    let parens = format!("{}1{}", "(".repeat(60), ")".repeat(60));
+    let script = format!(
+        "r() {{ if [ $1 -gt 0 ]; then r $(($1-1)); else echo bottom; fi; }}; r 100; echo status $?; \
+         r 1; sh -c '{braces}'; echo status $?; echo $(( {parens} )) > /dev/null; echo end"
+    );
+    let r = hosted(&dir, &["-c", &script], "");
+    assert!(!r.stderr.contains("MACHINE HALT"), "{}", r.stderr);
+    assert_eq!(
+        r.stdout, "status 2\nbottom\nstatus 2\nend\n",
+        "stderr: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("arithmetic expression nested too deeply"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.code, Some(0));
+}

@@ -470,3 +470,43 @@ pub fn run_captured(
         code,
     }
 }
+
+/// [`run_system`] with `input` as the console's input (not a terminal) and its output captured,
+/// for system tests that need the whole system (init's /proc, login's /dev, the password
+/// service): panics if the system has not ended within `timeout`.
+pub fn run_system_captured(
+    programs: &[(&'static str, ProgramEntry)],
+    init_args: &[String],
+    input: &[u8],
+    timeout: Duration,
+) -> Captured {
+    let (out, err) = (Capture::default(), Capture::default());
+    let console = Console {
+        stdin: Box::new(std::io::Cursor::new(input.to_vec())),
+        stdout: Box::new(out.clone()),
+        stderr: Box::new(err.clone()),
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (programs, args) = (programs.to_vec(), init_args.to_vec());
+    std::thread::spawn(move || {
+        let files: Vec<(String, Vec<u8>)> = programs
+            .iter()
+            .map(|(n, _)| (n.to_string(), Kernel::program_image(n)))
+            .collect();
+        let kernel = kernel_with(&programs);
+        let image = Kernel::program_image("init");
+        let _ = tx.send(boot(&kernel, "init", image, &args, console, false, &files));
+    });
+    let code = match rx.recv_timeout(timeout) {
+        Ok(c) => c,
+        Err(_) => panic!(
+            "the system did not finish in {timeout:?}; stdout so far: {:?}",
+            out.text()
+        ),
+    };
+    Captured {
+        stdout: out.text(),
+        stderr: err.text(),
+        code,
+    }
+}

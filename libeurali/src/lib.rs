@@ -11,6 +11,7 @@
 //! - [`object`], [`message`], [`syscall`]: the safe API — owned [`Handle`] and [`MemoryChunk`],
 //!   typed [`Message`]s, every call, and the retrying [`rcall`].
 //! - [`msgtype`]: protocol message types.
+//! - [`timeout`]: calls bounded by a watchdog (dead peers, deadlines), which std-shim provides.
 //!
 //! Errors are [`Error`], equal to the kernel's numeric codes.
 #![no_std]
@@ -28,6 +29,7 @@ pub mod params;
 pub mod proto;
 pub mod raw;
 pub mod syscall;
+pub mod timeout;
 
 pub use error::{Error, Result};
 pub use message::{

@@ -914,6 +914,7 @@ impl From<vfs::proto::FsError> for Error {
             F::NoSpace => ErrorKind::StorageFull,
             F::Busy => ErrorKind::WouldBlock,
             F::CrossesDevices => ErrorKind::Unsupported,
+            F::TimedOut => ErrorKind::TimedOut,
             F::Kernel(k) => return Error::from(k),
         };
         Error::const_msg(kind, e.as_str())

@@ -35,6 +35,7 @@ pub mod term;
 pub mod testing;
 pub mod thread;
 pub mod time;
+mod watchdog;
 
 /// The prelude rustc injects into a program that names this crate `std`.
 pub mod prelude {

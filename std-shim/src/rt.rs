@@ -66,6 +66,8 @@ pub struct Runtime {
     children: Mutex<Vec<(u64, Arc<Handle>)>>,
     watcher: Mutex<Watcher>,
     spawn: Mutex<()>,
+    /// Bounded calls in flight (`libeurali::timeout`, see [`crate::watchdog`]).
+    pub(crate) watchdog: crate::watchdog::Shared,
 }
 
 #[derive(Default)]
@@ -133,6 +135,7 @@ impl Runtime {
             children: Mutex::new(Vec::new()),
             watcher: Mutex::new(Watcher::default()),
             spawn: Mutex::new(()),
+            watchdog: Default::default(),
         }
     }
 }
@@ -154,6 +157,7 @@ pub fn start(regs: EntryRegisters, main: fn()) -> ! {
     let (stdin, stdout) = unsafe { (Handle::from_raw(0), Handle::from_raw(1)) };
     let rt = Runtime::new(&regs, Some(stdin), Some(stdout));
     crate::sys::set_runtime(rt);
+    libeurali::timeout::install(crate::watchdog::bounded_call);
     start_control_thread();
     match crate::sys::run_main(main) {
         Ok(()) => exit(0),
@@ -608,10 +612,13 @@ fn write_out(out: &mut StdoutState, n: usize) -> io::Result<()> {
         (None, _) => Ok(()),
         (Some(h), false) => write_all_handle(h, &out.buf[..n]),
     };
-    if result.is_err() {
+    if let Err(e) = &result {
         // Nobody takes our output (on the real kernel, init's handle 1 is the kernel's own):
-        // keep it visible on the kernel's debug line rather than lose it.
-        out.broken = true;
+        // keep it visible on the kernel's debug line rather than lose it. Only a gone reader
+        // breaks the stream for good; a passing failure (no chunk slot free just now) does not.
+        if e.kind() != io::ErrorKind::OutOfMemory {
+            out.broken = true;
+        }
         libeurali::debug_write(&String::from_utf8_lossy(&out.buf[..n]));
     }
     out.buf.drain(..n);

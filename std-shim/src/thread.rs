@@ -202,6 +202,20 @@ where
 }
 
 /// Gives up the processor (the kernel's `yield`).
+/// Bytes of stack left below the caller (eurali extension): on a Merriwig stack slot (the real
+/// kernel and hosted mode: 28 KiB per thread above a guard page, whose touch halts the machine),
+/// how far the caller is from the guard page; `None` where threads run on host stacks (the
+/// in-process stub). Deeply recursive code (the shell's interpreter) checks it before it goes
+/// deeper, so that it fails with an error instead of halting the machine.
+pub fn stack_remaining() -> Option<usize> {
+    use libeurali::abi::layout;
+    let marker = 0u8;
+    let addr = core::hint::black_box(&marker) as *const u8 as u64;
+    let slot = layout::stack_slot_of(addr)?;
+    let lowest = layout::STACKS_START + slot as u64 * layout::STACK_SLOT_SIZE + layout::PAGE_SIZE;
+    Some(addr.saturating_sub(lowest) as usize)
+}
+
 pub fn yield_now() {
     crate::rt::checkpoint();
     crate::sys::relax();

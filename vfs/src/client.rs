@@ -4,10 +4,20 @@
 //!
 //! Retries: opens are retried while the mount rendezvous is busy (another client's open is being
 //! picked up); requests on a session are never retried (a session has one client).
+//!
+//! Bounds: every session request is a bounded call (`libeurali::timeout`): a server that dies is
+//! noticed within a sweep (`Kernel(Closed)`), and one that does not answer within
+//! [`CALL_LIMIT_MS`] (device reads: no limit) gives [`FsError::TimedOut`], after which the session
+//! is dead (every later request gets `TimedOut` at once). The `FS_OPEN` send itself cannot be
+//! bounded: the kernel's mount table holds a reference to the server's rendezvous, so no close of
+//! ours can wake a sender (ABI §3.5); an open to a dead server's mount blocks its first sender.
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use libeurali::{Error, Handle, MemoryChunk, Message, Word, new_rendezvous, send, send_receive};
+use core::mem::ManuallyDrop;
+use core::sync::atomic::{AtomicBool, Ordering};
+use libeurali::timeout::{self, CallError};
+use libeurali::{Error, Handle, MemoryChunk, Message, Word, new_rendezvous, send};
 
 use crate::proto::*;
 use crate::sync::Lock;
@@ -33,11 +43,28 @@ pub fn send_retrying(h: &Handle, mut m: Message) -> Result<(), FsError> {
     Err(FsError::Busy)
 }
 
-fn call(h: &Handle, m: Message) -> Result<Message, FsError> {
-    match send_receive(h, m) {
+/// The limit in force for session requests (milliseconds; see [`set_call_limit_ms`]).
+static CALL_LIMIT: core::sync::atomic::AtomicU64 =
+    core::sync::atomic::AtomicU64::new(CALL_LIMIT_MS);
+
+/// Changes how long session requests may take ([`CALL_LIMIT_MS`] by default), for the whole
+/// host process on the stub or the whole program on the kernel (tests, impatient tools).
+pub fn set_call_limit_ms(ms: u64) {
+    CALL_LIMIT.store(ms.max(1), Ordering::Relaxed);
+}
+
+fn limit() -> Option<u64> {
+    Some(CALL_LIMIT.load(Ordering::Relaxed))
+}
+
+/// A bounded `send_receive` (`limit_ms`: `None` for no deadline).
+fn call(h: &Handle, m: Message, limit_ms: Option<u64>) -> Result<Message, FsError> {
+    let limit_us = limit_ms.map(|ms| ms.saturating_mul(1000));
+    match timeout::call(h, m, timeout::Kind::SendReceive, limit_us) {
         Ok(Message::Short(FS_ERR, code, _)) => Err(FsError::from_code(code)),
         Ok(m) => Ok(m),
-        Err(e) => Err(e.into()),
+        Err(CallError::TimedOut) => Err(FsError::TimedOut),
+        Err(CallError::Send(e)) => Err(e.into()),
     }
 }
 
@@ -53,7 +80,12 @@ fn reply_of(m: Message) -> Result<Reply, FsError> {
 /// An open session: one file, directory or operation on one server.
 #[derive(Debug)]
 pub struct Session {
-    h: Handle,
+    /// Dropped by hand: after a timeout its number is closed already (see [`Session::call`]).
+    h: ManuallyDrop<Handle>,
+    /// A request timed out: the handle's number is gone, the session is dead.
+    dead: AtomicBool,
+    /// A device session: reads may wait without limit.
+    device: AtomicBool,
     /// A chunk that came back from the server, kept for the next read or write, with the
     /// bytes it holds (see the protocol's note on chunks coming back).
     spare: Lock<Option<(MemoryChunk, usize)>>,
@@ -86,13 +118,19 @@ pub fn open_at(mount: &Handle, req: &OpenRequest) -> Result<(Session, Reply), Fs
         Message::Long(FS_OPEN, Word::Handle(a), Word::Chunk(c)),
     )?;
     let s = Session {
-        h: b,
+        h: ManuallyDrop::new(b),
+        dead: AtomicBool::new(false),
+        device: AtomicBool::new(false),
         spare: Lock::new(None),
     };
-    let first = match call(&s.h, Message::Short(FS_STAT, 0, 0)) {
+    let first = match s.call(Message::Short(FS_STAT, 0, 0), limit()) {
         // The server closed our session unopened: out of session threads.
         Err(FsError::Kernel(Error::Closed)) => return Err(FsError::Busy),
-        Ok(Message::Short(FS_META, kind, len)) => Reply::Stat(Meta::from_words(kind, len)?),
+        Ok(Message::Short(FS_META, kind, len)) => {
+            let meta = Meta::from_words(kind, len)?;
+            s.device.store(meta.kind == Kind::Device, Ordering::Relaxed);
+            Reply::Stat(meta)
+        }
         Ok(Message::Short(FS_OK, _, _)) => Reply::Done,
         Ok(_) => return Err(FsError::Invalid),
         Err(e) => return Err(e),
@@ -247,11 +285,39 @@ pub fn serve_subtree(path: &str, writable: bool) -> Result<Handle, FsError> {
 
 impl Session {
     /// Gives up the session handle (a `Serve` session becomes a mount handle).
+    /// A dead session (timed out) gives a fresh handle nobody serves: its calls fail with CLOSED.
     pub fn into_handle(self) -> Handle {
         let s = core::mem::ManuallyDrop::new(self);
         // Safety: `s` is never dropped, so each field is moved out exactly once.
         drop(unsafe { core::ptr::read(&s.spare) });
-        unsafe { core::ptr::read(&s.h) }
+        let h = ManuallyDrop::into_inner(unsafe { core::ptr::read(&s.h) });
+        if s.dead.load(Ordering::Acquire) {
+            let _ = h.into_raw();
+            return dead_handle();
+        }
+        h
+    }
+
+    /// One bounded request on the session (see the module documentation); a timeout kills the
+    /// session.
+    fn call(&self, m: Message, limit_ms: Option<u64>) -> Result<Message, FsError> {
+        if self.dead.load(Ordering::Acquire) {
+            return Err(FsError::TimedOut);
+        }
+        let r = call(&self.h, m, limit_ms);
+        if r == Err(FsError::TimedOut) {
+            self.dead.store(true, Ordering::Release);
+        }
+        r
+    }
+
+    /// The limit for a read: none on a device.
+    fn read_limit(&self) -> Option<u64> {
+        if self.device.load(Ordering::Relaxed) {
+            None
+        } else {
+            limit()
+        }
     }
 
     /// A chunk of at least `need` bytes whose first `head.len()` bytes are `head` followed by
@@ -301,9 +367,9 @@ impl Session {
             return Ok(0);
         }
         let (c, size) = self.chunk_for(max.max(8), &(max as u64).to_le_bytes(), &[])?;
-        match call(
-            &self.h,
+        match self.call(
             Message::Long(FS_READ_INTO, Word::Value(offset), Word::Chunk(c)),
+            self.read_limit(),
         )? {
             Message::Long(FS_DATA, Word::Value(n), Word::Chunk(mut c)) if n as usize <= max => {
                 let data = chunk_bytes(&mut c, n, max)?;
@@ -345,9 +411,9 @@ impl Session {
     pub fn write_at(&self, offset: u64, data: &[u8]) -> Result<(usize, u64), FsError> {
         let n = data.len().min(MAX_IO);
         let (c, size) = self.chunk_for(8 + n, &(n as u64).to_le_bytes(), &data[..n])?;
-        match call(
-            &self.h,
+        match self.call(
             Message::Long(FS_WRITE, Word::Value(offset), Word::Chunk(c)),
+            limit(),
         )? {
             Message::Long(FS_WRITTEN, Word::Value(end), Word::Chunk(c)) => {
                 self.keep(c, size);
@@ -358,11 +424,11 @@ impl Session {
     }
 
     fn request(&self, r: &Request) -> Result<Reply, FsError> {
-        reply_of(call(&self.h, request_msg(r)?)?)
+        reply_of(self.call(request_msg(r)?, limit())?)
     }
 
     pub fn stat(&self) -> Result<Meta, FsError> {
-        match call(&self.h, Message::Short(FS_STAT, 0, 0))? {
+        match self.call(Message::Short(FS_STAT, 0, 0), limit())? {
             Message::Short(FS_META, kind, len) => Meta::from_words(kind, len),
             _ => Err(FsError::Invalid),
         }
@@ -386,7 +452,29 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        // Tell the server; the handle itself is closed right after by the field's drop.
-        let _ = send(&self.h, Message::Short(FS_CLOSE, 0, 0));
+        // Safety: dropped here only, once.
+        let h = unsafe { ManuallyDrop::take(&mut self.h) };
+        if self.dead.load(Ordering::Acquire) {
+            // Closed by the watchdog: the number may name another object by now.
+            let _ = h.into_raw();
+            return;
+        }
+        // Tell the server (its session thread waits in receive; if it is gone, our handle is
+        // the only reference and the send fails at once), then close.
+        let _ = send(&h, Message::Short(FS_CLOSE, 0, 0));
+        drop(h);
+    }
+}
+
+/// A handle to a rendezvous nobody serves (the other end is closed at once).
+fn dead_handle() -> Handle {
+    match new_rendezvous() {
+        Ok((a, b)) => {
+            drop(b);
+            a
+        }
+        // Out of handles: a number no table holds (every call on it fails with 3).
+        // Safety: u32::MAX never names a handle (tables are far smaller); closing it is an error.
+        Err(_) => unsafe { Handle::from_raw(u32::MAX) },
     }
 }

@@ -83,6 +83,13 @@ pub const FS_READ_INTO: u64 = 0x110B;
 /// `Long(FS_WRITTEN, end, chunk)`: the reply to `FS_WRITE`, with the chunk given back.
 pub const FS_WRITTEN: u64 = 0x110C;
 
+/// How long a client waits for the reply to one session request (stat, read, write, request)
+/// before it gives the session up with [`FsError::TimedOut`] (`libeurali::timeout`). A file
+/// server answers from memory; one that takes this long is hung. Reads on a device session
+/// ([`Kind::Device`]) have no limit (a console read waits for the user); a server that dies is
+/// noticed within a sweep (20 ms) whatever the limit.
+pub const CALL_LIMIT_MS: u64 = 30_000;
+
 /// Largest READ or WRITE payload in one message.
 pub const MAX_IO: usize = 1 << 20;
 /// Largest request carrying names (one page).
@@ -238,6 +245,9 @@ pub enum FsError {
     Busy,
     /// The rename crosses servers.
     CrossesDevices,
+    /// The server did not answer within the protocol's limit ([`CALL_LIMIT_MS`]); the session
+    /// is given up.
+    TimedOut,
     /// A kernel error on the way (12 CLOSED: the server or session is gone).
     Kernel(Error),
 }
@@ -255,6 +265,7 @@ impl FsError {
             FsError::NoSpace => 8,
             FsError::Busy => 9,
             FsError::CrossesDevices => 10,
+            FsError::TimedOut => 11,
             FsError::Kernel(e) => 0x100 + e.code() as u64,
         }
     }
@@ -271,6 +282,7 @@ impl FsError {
             8 => FsError::NoSpace,
             9 => FsError::Busy,
             10 => FsError::CrossesDevices,
+            11 => FsError::TimedOut,
             0x101..=0x1FF => Error::from_code((c - 0x100) as u8)
                 .map(FsError::Kernel)
                 .unwrap_or(FsError::Invalid),
@@ -290,6 +302,7 @@ impl FsError {
             FsError::NoSpace => "no space left",
             FsError::Busy => "server busy",
             FsError::CrossesDevices => "crosses servers",
+            FsError::TimedOut => "server timed out",
             FsError::Kernel(e) => e.name(),
         }
     }
@@ -387,6 +400,7 @@ mod tests {
             FsError::NoSpace,
             FsError::Busy,
             FsError::CrossesDevices,
+            FsError::TimedOut,
             FsError::Kernel(Error::Closed),
         ];
         for e in all {

@@ -42,6 +42,21 @@ pub const BENCHES: &[Bench] = &[
         run: || cargo_bench("eurali-std", "fs"),
     },
     Bench {
+        name: "budgets",
+        about: "each program's deepest stack (hosted mode, painted stacks) vs the 28 KiB budget",
+        run: || {
+            crate::build::build(&crate::workspace_root())?;
+            // The bench's `eurali` finds the loader next to it (release), which a bench of the
+            // root package does not build by itself.
+            crate::process::run(
+                crate::process::host_cargo()
+                    .args(["build", "--release", "-p", "kernel-stub", "--bin", "eurali-guest"])
+                    .current_dir(crate::workspace_root()),
+            )?;
+            cargo_bench("eurali", "budgets")
+        },
+    },
+    Bench {
         name: "kibi",
         about: "edit (kibi on std-shim) on the stub vs upstream kibi on Linux: open+save 50k lines",
         run: || cargo_bench("eurali", "kibi"),

@@ -11,6 +11,8 @@
 //! - `bench NAME`: runs one benchmark from a table ([`bench::BENCHES`]).
 //! - `run [PROGRAM [ARGS]]`: `build`, then boot PROGRAM's ELF in kernel-stub's hosted mode on
 //!   this terminal ([`run`]).
+//! - `fuzz [TARGET] [SECONDS]`: runs the cargo-fuzz targets in `fuzz/` (nightly) and reports
+//!   their exec counts ([`fuzz`]).
 //! - `ci`: what CI runs: `image` (which runs `build`, so that the hosted tests find the ELFs,
 //!   and checks the real kernel's init with every program in it), then
 //!   `cargo test --workspace` with `CI=true`.
@@ -18,6 +20,7 @@
 mod bench;
 mod build;
 mod elfcheck;
+mod fuzz;
 mod image;
 mod process;
 mod run;
@@ -42,6 +45,7 @@ commands:
   check-elf [FILES]  check ELF files for the kernel's loader (default: target/eurali/bin/*)
   run [-c CMDS | PROG [ARGS]]  build, then boot the system (or PROG) in hosted mode on this terminal
   bench NAME         run a benchmark (`cargo xtask bench` lists them)
+  fuzz [TARGET] [SECONDS]  run the cargo-fuzz targets in fuzz/ (all; 10 s each), report exec counts
   ci                 image (so build), then cargo test --workspace (CI=true: hosted tests need the ELFs)";
 
 fn main() -> ExitCode {
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         Some("check-elf") => check_elf(&args[1..]),
         Some("bench") => bench::run(args.get(1).map(String::as_str)),
         Some("run") => run::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("ci") => ci(),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");

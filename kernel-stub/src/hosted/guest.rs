@@ -128,11 +128,174 @@ fn fill_garbage(addr: u64, len: u64) {
 
 /// A fresh stack slot: guard and on-demand pages inaccessible, the top page mapped with garbage.
 fn prepare_slot(slot: usize) {
+    // Not while the agent measures the slot's old stack (its pages are about to go).
+    while SCANNING[slot]
+        .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed)
+        .is_err()
+    {
+        core::hint::spin_loop();
+    }
+    SLOT_PEAK[slot].store(0, Ordering::Release);
+    remap_slot(slot);
+    SCANNING[slot].store(0, Ordering::Release);
+}
+
+fn remap_slot(slot: usize) {
     let base = slot_base(slot);
     mmap(base, STACK_SLOT_SIZE, libc::PROT_NONE, ANON_FIXED, -1, 0);
     let top_page = base + STACK_SLOT_SIZE - PAGE;
     mmap(top_page, PAGE, PROT_RW, ANON_FIXED, -1, 0);
     fill_garbage(top_page, PAGE);
+}
+
+/// Where stack high-water marks go (`EURALI_STACK_REPORT`, opened for appending), or -1.
+static REPORT_FD: AtomicI32 = AtomicI32::new(-1);
+/// The program's name for those reports (what follows `eurali-guest:` in argv[0]), NUL-free.
+static REPORT_NAME: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+
+/// Opens the stack report file named by `EURALI_STACK_REPORT`, if any (the loader thread, at
+/// start).
+fn open_stack_report(arg0: &str) {
+    let Some(path) = std::env::var_os("EURALI_STACK_REPORT") else {
+        return;
+    };
+    let Ok(path) = std::ffi::CString::new(path.into_encoded_bytes()) else {
+        return;
+    };
+    let name = arg0.strip_prefix("eurali-guest:").unwrap_or(arg0);
+    let name = name.rsplit('/').next().unwrap_or(name);
+    let _ = REPORT_NAME.set(name.bytes().filter(|b| !b.is_ascii_whitespace()).collect());
+    // Safety: opens a NUL-terminated path.
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC,
+            0o644,
+        )
+    };
+    REPORT_FD.store(fd, Ordering::Release);
+}
+
+/// Bytes of `slot`'s stack ever used: stack pages are mapped on first write and filled with
+/// [`GARBAGE`] (the paint), so the deepest byte that is no longer garbage marks the high-water. Raw system calls only (runs in signal handlers too).
+fn stack_used(slot: usize, own: bool) -> u64 {
+    let base = slot_base(slot);
+    let pages = (STACK_SLOT_SIZE / PAGE) as usize;
+    let mut resident = [0u8; (STACK_SLOT_SIZE / PAGE_SIZE) as usize];
+    // Safety: mincore of the slot's own (mapped) range into a local vector of one byte a page.
+    let r = unsafe {
+        sys::syscall3(
+            libc::SYS_mincore,
+            base,
+            STACK_SLOT_SIZE,
+            resident.as_mut_ptr() as u64,
+        )
+    };
+    if r != 0 {
+        return 0;
+    }
+    // The guard page (0) is never mapped; a resident page above it was written, so readable.
+    let Some(first) = (1..pages).find(|&i| resident[i] & 1 != 0) else {
+        return 0;
+    };
+    let start = base + first as u64 * PAGE;
+    let top = base + STACK_SLOT_SIZE;
+    let len = (top - start) as usize;
+    let bytes: &[u8] = if own {
+        // Safety: our own stack's written pages, read-write while we run on the slot.
+        unsafe { core::slice::from_raw_parts(start as *const u8, len) }
+    } else {
+        // Another thread's stack may change under us (a new thread remapping the slot): copy
+        // it with process_vm_readv, which fails instead of faulting. The agent's buffer.
+        static COPY: std::sync::Mutex<[u8; STACK_SLOT_SIZE as usize]> =
+            std::sync::Mutex::new([0; STACK_SLOT_SIZE as usize]);
+        let mut copy = COPY.lock().unwrap_or_else(|e| e.into_inner());
+        let local = libc::iovec {
+            iov_base: copy.as_mut_ptr() as *mut libc::c_void,
+            iov_len: len,
+        };
+        let remote = libc::iovec {
+            iov_base: start as *mut libc::c_void,
+            iov_len: len,
+        };
+        // Safety: reads our own process's memory into the local buffer of `len` bytes.
+        let n = unsafe {
+            sys::syscall6(
+                libc::SYS_process_vm_readv,
+                [
+                    libc::getpid() as u64,
+                    &local as *const _ as u64,
+                    1,
+                    &remote as *const _ as u64,
+                    1,
+                    0,
+                ],
+            )
+        };
+        if n != len as i64 {
+            return 0;
+        }
+        return measure(&copy[..len], start, top);
+    };
+    measure(bytes, start, top)
+}
+
+/// The used part of a stack's bytes `[start, top)`: everything above the deepest non-paint byte.
+fn measure(bytes: &[u8], start: u64, top: u64) -> u64 {
+    // std-shim pre-faults every stack page by writing its first byte (reads of unwritten
+    // on-demand pages freeze the real machine): those bytes are not use.
+    let untouched = bytes
+        .iter()
+        .enumerate()
+        .take_while(|&(i, &b)| b == GARBAGE || (start + i as u64).is_multiple_of(PAGE))
+        .count() as u64;
+    top - start - untouched
+}
+
+/// Held while the agent measures a slot or [`prepare_slot`] remaps it.
+static SCANNING: [AtomicU8; SLOTS] = [const { AtomicU8::new(0) }; SLOTS];
+
+/// The deepest use reported so far per slot (reset when the slot gets a new thread).
+static SLOT_PEAK: [AtomicU64; SLOTS] = [const { AtomicU64::new(0) }; SLOTS];
+
+/// Appends `NAME SLOT BYTES` to the stack report when `slot`'s thread went deeper than reported.
+fn note_stack(slot: usize, own: bool) {
+    let fd = REPORT_FD.load(Ordering::Acquire);
+    if fd < 0 {
+        return;
+    }
+    let used = stack_used(slot, own);
+    if SLOT_PEAK[slot].fetch_max(used, Ordering::AcqRel) >= used {
+        return;
+    }
+    let mut line = [0u8; 128];
+    let mut n = 0;
+    let mut put = |b: &[u8]| {
+        let k = b.len().min(line.len() - n);
+        line[n..n + k].copy_from_slice(&b[..k]);
+        n += k;
+    };
+    put(REPORT_NAME.get().map_or(&b"?"[..], |v| &v[..]));
+    let num = |mut v: u64, put: &mut dyn FnMut(&[u8])| {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        put(&digits[i..]);
+    };
+    put(b" ");
+    num(slot as u64, &mut put);
+    put(b" ");
+    num(used, &mut put);
+    put(b"\n");
+    // Safety: writes a local buffer (one small append: not interleaved with other writers).
+    unsafe { sys::syscall3(libc::SYS_write, fd as u64, line.as_ptr() as u64, n as u64) };
 }
 
 fn rdtsc() -> u64 {
@@ -179,6 +342,10 @@ extern "C" fn on_sigsys(_sig: i32, _info: *mut libc::siginfo_t, ctx: *mut libc::
             0,
             rax,
         );
+    }
+    if rax & 0xFF == libeurali::abi::nr::EXIT_THREAD as u64 {
+        // Before the supervisor hears of it: the last thread's exit ends the process at once.
+        note_stack(st.slot as usize, true);
     }
     if rax & 0xFF > 17 {
         fault(FAULT_UNKNOWN_SYSCALL, rip.wrapping_sub(2), rip, 0, 0, rax);
@@ -537,6 +704,7 @@ pub fn main() -> ! {
         })
     };
     let (agent, chan, boot_fd) = (fd(1), fd(2), fd(3));
+    open_stack_report(args.first().map_or("?", String::as_str));
     // Safety: plain calls.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -699,6 +867,20 @@ fn agent_loop(agent: i32, kinfo: u64, h: &BootHeader) -> ! {
         // Safety: polls one live pollfd.
         let n = unsafe { libc::poll(&mut p, 1, 10) };
         update_kinfo(kinfo, h);
+        if REPORT_FD.load(Ordering::Relaxed) >= 0 {
+            // Threads that never exit (servers in receive) are measured as they run.
+            for slot in 0..SLOTS {
+                if SCANNING[slot]
+                    .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    if BUSY[slot].load(Ordering::Acquire) != 0 {
+                        note_stack(slot, false);
+                    }
+                    SCANNING[slot].store(0, Ordering::Release);
+                }
+            }
+        }
         if n <= 0 {
             continue;
         }

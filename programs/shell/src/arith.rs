@@ -121,7 +121,7 @@ impl P<'_> {
 
     fn ternary(&mut self) -> Result<i64, String> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        if self.depth > MAX_DEPTH || crate::stack_low(crate::PARSE_STACK_RESERVE) {
             return Err("arithmetic expression nested too deeply".into());
         }
         let c = self.binary(0)?;
@@ -179,7 +179,7 @@ impl P<'_> {
             Some(Tok::Op(op @ ("-" | "+" | "!" | "~"))) => {
                 self.i += 1;
                 self.depth += 1;
-                if self.depth > MAX_DEPTH {
+                if self.depth > MAX_DEPTH || crate::stack_low(crate::PARSE_STACK_RESERVE) {
                     return Err("arithmetic expression nested too deeply".into());
                 }
                 let v = self.unary()?;

@@ -28,6 +28,16 @@ type Env = Vec<(String, String)>;
 
 /// Deepest nesting of function calls and `source`.
 pub const MAX_CALL_DEPTH: usize = 100;
+/// Stack that must be left (`std::thread::stack_remaining`, 28 KiB thread stacks on the kernel)
+/// before a function call or `.` goes one level deeper: what running any one command from there
+/// may need (measured with `cargo xtask bench budgets`). Past it the call fails like one past
+/// [`MAX_CALL_DEPTH`], instead of overflowing into the guard page (which halts the machine).
+pub const STACK_RESERVE: usize = 14 * 1024;
+
+/// Whether one more level of function call or `.` would leave too little stack.
+fn too_deep(depth: usize) -> bool {
+    depth >= MAX_CALL_DEPTH || std::thread::stack_remaining().is_some_and(|r| r < STACK_RESERVE)
+}
 
 /// A file shared by the redirections that name it (one offset, as a Unix dup shares it).
 pub type Shared = Arc<Mutex<File>>;
@@ -784,10 +794,10 @@ impl Shell {
     }
 
     fn call_function(&mut self, body: &Command, args: Vec<String>, io: &mut Streams) -> Flow {
-        if self.depth >= MAX_CALL_DEPTH {
+        if too_deep(self.depth) {
             let _ = writeln!(
                 io.stderr,
-                "{}: function calls nested too deeply (limit {MAX_CALL_DEPTH})",
+                "{}: function calls nested too deeply (limit {MAX_CALL_DEPTH}, or the stack)",
                 self.name
             );
             self.status = 2;
@@ -1071,7 +1081,7 @@ impl Shell {
                     status = 2;
                 }
                 Some(f) => match std::fs::read_to_string(f) {
-                    Ok(src) if self.depth < MAX_CALL_DEPTH => {
+                    Ok(src) if !too_deep(self.depth) => {
                         self.depth += 1;
                         let (code, exited) = self.run_script(&src, io);
                         self.depth -= 1;

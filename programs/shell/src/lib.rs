@@ -12,6 +12,16 @@ pub mod parse;
 pub mod pattern;
 pub mod test_expr;
 
+/// Stack a recursive parser (script syntax, arithmetic, `test`) keeps below itself: past it,
+/// nesting fails as too deep instead of overflowing the 28 KiB thread stack into its guard page
+/// (which halts the real machine). Measured with `cargo xtask bench budgets`.
+pub const PARSE_STACK_RESERVE: usize = 6 * 1024;
+
+/// Whether less than `reserve` bytes of stack are left (never on host stacks).
+pub fn stack_low(reserve: usize) -> bool {
+    std::thread::stack_remaining().is_some_and(|r| r < reserve)
+}
+
 use std::io::Write;
 
 /// `sh [-c COMMANDS [NAME [ARGS...]] | FILE [ARGS...]]`; with neither, commands from stdin

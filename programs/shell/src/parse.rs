@@ -206,7 +206,10 @@ impl fmt::Display for Error {
                 write!(f, "syntax error: unexpected end of input ({what})")
             }
             ErrorKind::Unexpected(tok) => write!(f, "syntax error near unexpected token `{tok}'"),
-            ErrorKind::TooDeep => write!(f, "syntax error: nested too deeply (limit {MAX_DEPTH})"),
+            ErrorKind::TooDeep => write!(
+                f,
+                "syntax error: nested too deeply (limit {MAX_DEPTH}, or the stack)"
+            ),
             ErrorKind::Unsupported(what) => write!(f, "{what} are not supported"),
         }
     }
@@ -306,7 +309,7 @@ impl<'a> Parser<'a> {
 
     fn enter(&mut self) -> Result<(), Error> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        if self.depth > MAX_DEPTH || crate::stack_low(crate::PARSE_STACK_RESERVE) {
             Err(self.err(ErrorKind::TooDeep))
         } else {
             Ok(())

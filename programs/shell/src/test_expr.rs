@@ -137,7 +137,7 @@ impl<'a> Parser<'a, '_> {
 
     fn not(&mut self) -> Result<bool, String> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        if self.depth > MAX_DEPTH || crate::stack_low(crate::PARSE_STACK_RESERVE) {
             return Err("expression nested too deeply".to_string());
         }
         let r = if self.peek(0) == Some("!") {

@@ -1,0 +1,126 @@
+//! Chaos on the whole system: rounds of shell workers doing file I/O and a pipe chain, some of
+//! them killed at random moments mid-call (std-shim's cooperative kill, which reaches the
+//! worker's own children too). Every worker ends within its bound (killed: status 137), the
+//! survivors finish their work with correct output, and every write a worker acknowledged
+//! (`ack` printed after the redirect closed) is there with the right contents. The file server
+//! (the system's ramdisk) keeps serving throughout, including sessions clients abandoned by
+//! dying.
+
+use std::time::Duration;
+
+use eurali_std as shim;
+use kernel_stub::boot::run_system_captured;
+use shim::io::Read as _;
+use shim::process::{Command, Stdio};
+use shim::time::Instant;
+
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+const ROUNDS: usize = 4;
+const WORKERS: usize = 4;
+/// No worker, killed or not, may take longer than this to be reaped.
+const BOUND: Duration = Duration::from_secs(20);
+
+fn script(id: usize) -> String {
+    format!(
+        "i=0; while [ $i -lt 25 ]; do \
+           echo \"data {id} $i\" > /tmp/chaos/w-{id}-$i && echo \"ack {id} $i\"; \
+           cat /tmp/chaos/w-{id}-$i > /dev/null; i=$((i + 1)); done; \
+         seq 1 300 | sort -r | head -n 5 | wc -l"
+    )
+}
+
+fn chaos() {
+    let mut r = Rng(0x0c4a_05);
+    shim::fs::create_dir_all("/tmp/chaos").unwrap();
+    let (mut acked, mut killed, mut finished) = (0, 0, 0);
+    for round in 0..ROUNDS {
+        let mut workers = Vec::new();
+        for w in 0..WORKERS {
+            let id = round * WORKERS + w;
+            let child = Command::new("/bin/sh")
+                .arg("-c")
+                .arg(script(id))
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            workers.push((id, child));
+        }
+        // Kill about half of them at random moments.
+        let started = Instant::now();
+        let mut victims: Vec<usize> = (0..WORKERS).filter(|_| r.below(2) == 0).collect();
+        while !victims.is_empty() {
+            shim::thread::sleep(Duration::from_millis(r.below(60)));
+            let i = victims.remove(r.below(victims.len() as u64) as usize);
+            workers[i].1.kill().unwrap();
+        }
+        for (id, mut child) in workers {
+            let mut out = String::new();
+            let mut stdout = child.stdout.take().unwrap();
+            let _ = stdout.read_to_string(&mut out);
+            let status = child.wait().unwrap();
+            assert!(
+                started.elapsed() < BOUND,
+                "worker {id} took {:?}",
+                started.elapsed()
+            );
+            for line in out.lines() {
+                if let Some(rest) = line.strip_prefix("ack ") {
+                    let (wid, i) = rest.split_once(' ').unwrap();
+                    assert_eq!(wid, id.to_string());
+                    let path = format!("/tmp/chaos/w-{id}-{i}");
+                    let got = shim::fs::read_to_string(&path)
+                        .unwrap_or_else(|e| panic!("acknowledged {path} lost: {e}"));
+                    assert_eq!(got, format!("data {id} {i}\n"), "{path}");
+                    acked += 1;
+                }
+            }
+            match status.code() {
+                Some(0) => {
+                    // A survivor did all its work, and its pipe chain gave the right answer.
+                    assert_eq!(out.lines().filter(|l| l.starts_with("ack ")).count(), 25);
+                    assert_eq!(out.lines().last(), Some("5"), "worker {id}: {out}");
+                    finished += 1;
+                }
+                Some(137) => killed += 1,
+                other => panic!("worker {id} ended with {other:?}: {out}"),
+            }
+        }
+    }
+    // The server still serves, and no session leak makes it refuse.
+    for i in 0..80 {
+        shim::fs::write(format!("/tmp/chaos/after-{i}"), "x").unwrap();
+    }
+    assert!(
+        killed > 0 && finished > 0,
+        "killed {killed}, finished {finished}"
+    );
+    shim::println!(
+        "chaos: {finished} finished, {killed} killed, {acked} acknowledged writes intact"
+    );
+}
+
+#[test]
+fn killing_workers_mid_call_loses_nothing_acknowledged_and_hangs_nothing() {
+    let mut programs = eurali::programs();
+    programs.push(shim::program_entry!("chaos", chaos));
+    let r = run_system_captured(
+        &programs,
+        &["-c".into(), "chaos && echo done".into()],
+        b"",
+        Duration::from_secs(240),
+    );
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("chaos: "), "{}", r.stdout);
+    assert!(r.stdout.ends_with("done\n"), "{}\n{}", r.stdout, r.stderr);
+    print!("{}", r.stdout);
+}
