@@ -46,7 +46,8 @@ commands:
   run [-c CMDS | PROG [ARGS]]  build, then boot the system (or PROG) in hosted mode on this terminal
   bench NAME         run a benchmark (`cargo xtask bench` lists them)
   fuzz [TARGET] [SECONDS]  run the cargo-fuzz targets in fuzz/ (all; 10 s each), report exec counts
-  ci                 image (so build), then cargo test --workspace (CI=true: hosted tests need the ELFs)";
+  ci                 image (so build), cargo test --workspace (CI=true: hosted tests need the ELFs),
+                     then fuzz 10 (every fuzz target for 10 s)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -108,6 +109,8 @@ fn ci() -> Result<()> {
             .env("CI", "true")
             .current_dir(&root),
     )?;
+    section("cargo xtask fuzz 10 (every cargo-fuzz target, a smoke run; rustup's nightly)");
+    fuzz::run(&["10".to_string()])?;
     section("ci: all passed");
     Ok(())
 }
