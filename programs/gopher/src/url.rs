@@ -130,6 +130,11 @@ impl Url {
             }
             None => (decoded, None),
         };
+        // A selector or query is one field of a one-line request: a CR or LF in it would
+        // smuggle more lines to the server (found by fuzzing).
+        if selector.contains(['\r', '\n']) || query.as_deref().is_some_and(|q| q.contains(['\r', '\n'])) {
+            return Err(format!("{t}: line breaks in the selector"));
+        }
         Ok(Url {
             host,
             port,
@@ -139,12 +144,14 @@ impl Url {
         })
     }
 
-    /// What is sent to the server: the selector, a tab and the query for a search, CR LF.
+    /// What is sent to the server: the selector, a tab and the query for a search, CR LF. Line
+    /// breaks inside (a selector from a hostile menu) become spaces: the request stays one line.
     pub fn request(&self) -> Vec<u8> {
-        let mut r = self.selector.as_bytes().to_vec();
+        let one_line = |s: &str| s.replace(['\r', '\n'], " ");
+        let mut r = one_line(&self.selector).into_bytes();
         if let Some(q) = &self.query {
             r.push(b'\t');
-            r.extend_from_slice(q.as_bytes());
+            r.extend_from_slice(one_line(q).as_bytes());
         }
         r.extend_from_slice(b"\r\n");
         r
@@ -213,5 +220,21 @@ mod tests {
         assert_eq!(percent_decode("%4"), "%4");
         assert_eq!(percent_decode("%zz%41"), "%zzA");
         assert_eq!(percent_decode("%ff"), "\u{fffd}");
+    }
+}
+
+#[cfg(test)]
+mod fuzz_findings {
+    use super::*;
+
+    /// Found by `cargo xtask fuzz gopher_url`: a CR/LF in a selector smuggled extra request lines.
+    #[test]
+    fn line_breaks_never_reach_the_request() {
+        assert!(Url::parse("gopher://h/0a%0D%0Ab").is_err());
+        assert!(Url::parse("gopher://h/7s%09q%0Ax").is_err());
+        assert!(Url::parse("\u{fffd}/\u{fffd}\0\n\n$]").is_err());
+        let u = Url::new("h", 70, '0', "evil\r\nSECOND LINE");
+        let req = u.request();
+        assert_eq!(req, b"evil  SECOND LINE\r\n");
     }
 }
