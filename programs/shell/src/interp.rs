@@ -794,6 +794,31 @@ impl Shell {
     }
 
     fn call_function(&mut self, body: &Command, args: Vec<String>, io: &mut Streams) -> Flow {
+        if self.depth < MAX_CALL_DEPTH
+            && std::thread::stack_remaining().is_some_and(|r| r < STACK_RESERVE)
+        {
+            // Out of this thread's stack: go on on a fresh one.
+            let body = body.clone();
+            let mut args = Some(args);
+            let sh = &mut *self;
+            let io2 = &mut *io;
+            if let Some(f) = crate::on_fresh_stack(move || {
+                sh.call_function_here(&body, args.take().unwrap_or_default(), io2)
+            }) {
+                return f;
+            }
+            let _ = writeln!(
+                io.stderr,
+                "{}: function calls nested too deeply (no thread left for a fresh stack)",
+                self.name
+            );
+            self.status = 2;
+            return Flow::Next;
+        }
+        self.call_function_here(body, args, io)
+    }
+
+    fn call_function_here(&mut self, body: &Command, args: Vec<String>, io: &mut Streams) -> Flow {
         if too_deep(self.depth) {
             let _ = writeln!(
                 io.stderr,

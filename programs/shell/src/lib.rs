@@ -22,6 +22,30 @@ pub fn stack_low(reserve: usize) -> bool {
     std::thread::stack_remaining().is_some_and(|r| r < reserve)
 }
 
+/// Runs `f` on a new thread of the shell and waits for it: a fresh 28 KiB stack, so that deep
+/// recursion (functions calling functions) goes on there instead of failing or running into the
+/// guard page. `None` if no thread could be started (the kernel's 64 per process).
+pub fn on_fresh_stack<R: Send>(f: impl FnOnce() -> R + Send) -> Option<R> {
+    let mut slot: Option<R> = None;
+    let out = &mut slot as *mut Option<R> as usize;
+    let job: Box<dyn FnOnce() + Send + '_> = Box::new(move || {
+        let r = f();
+        // Safety: `slot` outlives the thread: we join it before returning (below).
+        unsafe { *(out as *mut Option<R>) = Some(r) };
+    });
+    // Safety: the thread is joined before this function returns, so everything `f` borrows
+    // lives at least as long as the thread (the reasoning of std's scoped threads).
+    let job: Box<dyn FnOnce() + Send + 'static> = unsafe { std::mem::transmute(job) };
+    let handle = std::thread::Builder::new()
+        .name("deeper".into())
+        .spawn(job)
+        .ok()?;
+    if handle.join().is_err() {
+        panic!("the shell's deeper thread panicked");
+    }
+    slot
+}
+
 use std::io::Write;
 
 /// `sh [-c COMMANDS [NAME [ARGS...]] | FILE [ARGS...]]`; with neither, commands from stdin
