@@ -109,16 +109,17 @@ impl core::fmt::Display for ElfError {
     }
 }
 
+// Offsets come from the file: `at + n` may overflow (found by fuzzing), so it is checked.
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+    Some(u16::from_le_bytes(b.get(at..at.checked_add(2)?)?.try_into().ok()?))
 }
 
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    Some(u32::from_le_bytes(b.get(at..at.checked_add(4)?)?.try_into().ok()?))
 }
 
 fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+    Some(u64::from_le_bytes(b.get(at..at.checked_add(8)?)?.try_into().ok()?))
 }
 
 /// Checks `bytes` against the loader's rules and returns the entry point and PT_LOAD segments.
@@ -160,6 +161,7 @@ pub fn parse(bytes: &[u8]) -> Result<Image, ElfError> {
         let at = phoff
             .checked_add(i * phentsize)
             .and_then(|a| usize::try_from(a).ok())
+            .filter(|a| a.checked_add(48).is_some())
             .ok_or(ElfError::BadProgramHeaders)?;
         let bad = ElfError::BadProgramHeaders;
         if u32_at(bytes, at).ok_or(bad)? != PT_LOAD {
@@ -288,5 +290,19 @@ mod tests {
         let mut b = elf(&[(0x40_1000, 0x100, 0x80)]);
         b[64 + 4] = 4; // read-only
         assert_eq!(parse(&b).unwrap().entry_segment(), None);
+    }
+}
+
+#[cfg(test)]
+mod fuzz_findings {
+    /// Found by `cargo xtask fuzz elf_loader`: a program header offset near `u64::MAX` made
+    /// `at + 8` overflow (a panic, in the hosted stub's loader and in check-elf).
+    #[test]
+    fn huge_program_header_offsets_are_refused() {
+        let bytes = include_bytes!("../tests/data/elf-phoff-overflow.bin");
+        assert_eq!(
+            super::parse(bytes).unwrap_err(),
+            super::ElfError::BadProgramHeaders
+        );
     }
 }
