@@ -178,6 +178,7 @@ pub fn exit(code: i32) -> ! {
     if let Some(rt) = crate::sys::runtime() {
         end_control_thread(&rt);
         unregister_process(&rt);
+        crate::watchdog::process_ending(&rt.watchdog);
         // Close our stdio now, so that readers of our output see EOF even on the real kernel,
         // where a dying process's handles vanish without the close that wakes a server (§3.5).
         let stdio = (
@@ -377,6 +378,7 @@ fn killed(sig: i32) -> ! {
         }
         drop(rt.control.lock().ok().and_then(|mut c| c.take()));
         unregister_process(&rt);
+        crate::watchdog::process_ending(&rt.watchdog);
     }
     die()
 }

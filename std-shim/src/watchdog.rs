@@ -22,6 +22,14 @@ pub(crate) struct State {
     entries: Vec<Entry>,
     next_id: u64,
     running: bool,
+    /// The process is ending: the thread ends as soon as nothing is watched (it must not keep
+    /// the process alive for its idle second).
+    ending: bool,
+}
+
+/// The process's main thread is ending (see `rt::exit`).
+pub(crate) fn process_ending(shared: &Shared) {
+    shared.lock().unwrap_or_else(|e| e.into_inner()).ending = true;
 }
 
 struct Entry {
@@ -95,7 +103,7 @@ fn watchdog_main() {
         let mut st = rt.watchdog.lock().unwrap_or_else(|e| e.into_inner());
         if st.entries.is_empty() {
             idle += 1;
-            if idle >= IDLE_SWEEPS {
+            if idle >= IDLE_SWEEPS || st.ending {
                 st.running = false;
                 return;
             }
