@@ -371,6 +371,9 @@ struct Session {
     notify: Arc<Notify>,
     id: u64,
     sock: Sock,
+    /// A TCP connection's (local, peer) addresses as last known: smoltcp forgets them once the
+    /// connection has closed, but `peer_addr` still names the peer then (as on Unix).
+    known: (u64, u64),
 }
 
 fn lk(s: &Shared) -> std::sync::MutexGuard<'_, Stack> {
@@ -660,15 +663,18 @@ impl Session {
         Ok(0)
     }
 
-    fn addrs(&self) -> (u64, u64) {
+    fn addrs(&mut self) -> (u64, u64) {
         let st = lk(&self.shared);
         match &self.sock {
             Sock::Tcp(h) => {
                 let s = st.sockets.get::<tcp::Socket>(*h);
-                (
-                    s.local_endpoint().map(pack_ep).unwrap_or(0),
-                    s.remote_endpoint().map(pack_ep).unwrap_or(0),
-                )
+                if let Some(l) = s.local_endpoint() {
+                    self.known.0 = pack_ep(l);
+                }
+                if let Some(p) = s.remote_endpoint() {
+                    self.known.1 = pack_ep(p);
+                }
+                self.known
             }
             Sock::Listen { port, .. } => (
                 net::pack_addr(st.local_v4().map(|a| a.octets()).unwrap_or([0; 4]), *port),
@@ -829,12 +835,17 @@ fn spawn_session(shared: Shared, sock: Sock) -> Result<Handle, NetError> {
         notify,
         id: NEXT_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
         sock,
+        known: (0, 0),
     };
     std::thread::Builder::new()
         .spawn(move || {
             loop {
                 let Ok(m) = receive(&srv) else { break };
-                match s.handle(net::parse_request(m)) {
+                // Keep the connection's addresses while smoltcp still knows them.
+                let _ = s.addrs();
+                let reply = s.handle(net::parse_request(m));
+                let _ = s.addrs();
+                match reply {
                     Some(reply) => {
                         // A reply that cannot be delivered means the client is gone (it died
                         // mid-request): its socket is closed rather than kept forever.
