@@ -1,4 +1,4 @@
-//! The stub console's line discipline (`LineDiscipline::input`): any bytes typed, in any mode,
+//! The consoles' line discipline (`libeurali::tty::LineDiscipline::input`): any bytes typed, in any mode,
 //! in any order with reads and mode switches, never panic, and no typed byte is handed out twice.
 #![no_main]
 

@@ -30,6 +30,8 @@ pub mod proto;
 pub mod raw;
 pub mod syscall;
 pub mod timeout;
+#[cfg(feature = "alloc")]
+pub mod tty;
 
 pub use error::{Error, Result};
 pub use message::{

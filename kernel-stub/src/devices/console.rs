@@ -86,124 +86,8 @@ impl Write for SharedSink {
     }
 }
 
-/// The console's line discipline, for a host terminal in raw mode: cooked (echo, Backspace,
-/// Ctrl-U, whole lines, Ctrl-D on an empty line = EOF, Ctrl-C an interrupt: the typed line and
-/// what was not read yet are dropped) until a program asks for raw mode (`TERM_SET`), then keys
-/// as they come (Ctrl-C included).
-#[derive(Default)]
-pub struct LineDiscipline {
-    raw: bool,
-    line: Vec<u8>,
-    ready: std::collections::VecDeque<u8>,
-    /// Ctrl-D seen on an empty line: the next READ gets EOF (once, as on a Unix terminal).
-    eof: bool,
-    /// Inside an escape sequence (dropped in cooked mode): 1 after ESC, 2 inside CSI.
-    esc: u8,
-    /// Ctrl-C typed in cooked mode, not yet handled by the server.
-    pub interrupted: bool,
-}
-
-impl LineDiscipline {
-    /// Takes typed bytes; returns what to echo.
-    pub fn input(&mut self, bytes: &[u8]) -> Vec<u8> {
-        let mut echo = Vec::new();
-        if self.raw {
-            self.ready.extend(bytes);
-            return echo;
-        }
-        for &b in bytes {
-            match (self.esc, b) {
-                (1, b'[' | b'O') | (1, 0x9B) => {
-                    self.esc = 2;
-                    continue;
-                }
-                (1, _) => self.esc = 0,
-                (2, 0x40..=0x7E) => {
-                    self.esc = 0;
-                    continue;
-                }
-                (2, _) => continue,
-                _ => {}
-            }
-            match b {
-                0x1B => self.esc = 1,
-                b'\r' | b'\n' => {
-                    self.line.push(b'\n');
-                    self.ready.extend(self.line.drain(..));
-                    echo.extend_from_slice(b"\r\n");
-                }
-                0x7F | 0x08 if self.pop_char() => echo.extend_from_slice(b"\x08 \x08"),
-                0x7F | 0x08 => {}
-                0x15 => {
-                    while self.pop_char() {
-                        echo.extend_from_slice(b"\x08 \x08");
-                    }
-                }
-                0x03 => {
-                    self.line.clear();
-                    self.ready.clear();
-                    self.interrupted = true;
-                    echo.extend_from_slice(b"^C\r\n");
-                }
-                0x04 => {
-                    if self.line.is_empty() {
-                        self.eof = true;
-                    } else {
-                        self.ready.extend(self.line.drain(..));
-                    }
-                }
-                b'\t' | 0x20.. => {
-                    self.line.push(b);
-                    echo.push(b);
-                }
-                _ => {}
-            }
-        }
-        echo
-    }
-
-    fn pop_char(&mut self) -> bool {
-        if self.line.is_empty() {
-            return false;
-        }
-        while let Some(b) = self.line.pop() {
-            if b & 0xC0 != 0x80 {
-                break;
-            }
-        }
-        true
-    }
-
-    /// Up to `max` ready bytes, or `None` if nothing is ready (then read more input).
-    pub fn take(&mut self, max: usize) -> Option<Vec<u8>> {
-        if self.ready.is_empty() {
-            return None;
-        }
-        let n = max.min(self.ready.len());
-        Some(self.ready.drain(..n).collect())
-    }
-
-    /// Whether a READ now gets EOF (consumes the Ctrl-D).
-    pub fn take_eof(&mut self) -> bool {
-        std::mem::take(&mut self.eof)
-    }
-
-    /// At the end of the host input: what is typed so far becomes readable.
-    pub fn flush_partial(&mut self) {
-        self.ready.extend(self.line.drain(..));
-    }
-
-    pub fn set_raw(&mut self, raw: bool) {
-        self.raw = raw;
-        if raw {
-            self.flush_partial();
-        }
-    }
-
-    pub fn raw(&self) -> bool {
-        self.raw
-    }
-}
+/// The console's line discipline, the same as the real kernel's console driver has.
+pub use libeurali::tty::LineDiscipline;
 
 /// The host terminal's size (rows, cols), or 24x80.
 fn window_size() -> (u16, u16) {
@@ -338,7 +222,7 @@ fn read_keys(shared: Shared, mut source: impl Read, mut echo: impl Write) {
             if !e.is_empty() {
                 let _ = echo.write_all(&e).and_then(|_| echo.flush());
             }
-            if std::mem::take(&mut st.ld.interrupted) {
+            if st.ld.take_interrupted() {
                 st.interrupts += 1;
                 Some(std::mem::take(&mut st.subscribers))
             } else {
@@ -361,37 +245,5 @@ fn read_keys(shared: Shared, mut source: impl Read, mut echo: impl Write) {
             std::process::exit(130);
         }
         lock(&shared).subscribers.extend(alive);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::LineDiscipline;
-
-    #[test]
-    fn cooked_lines_echo_and_editing() {
-        let mut ld = LineDiscipline::default();
-        assert_eq!(ld.input(b"lx\x7fs"), b"lx\x08 \x08s");
-        assert_eq!(ld.take(100), None);
-        assert_eq!(ld.input(b" -l\x1b[A\r"), b" -l\r\n");
-        assert_eq!(ld.take(3).unwrap(), b"ls ");
-        assert_eq!(ld.take(100).unwrap(), b"-l\n");
-        ld.input("é\x7f\x15abc\x15".as_bytes());
-        assert_eq!(ld.take(100), None);
-        ld.input(b"\x04");
-        assert!(ld.take_eof());
-        assert!(!ld.take_eof());
-        ld.input(b"part\x04");
-        assert_eq!(ld.take(100).unwrap(), b"part");
-    }
-
-    #[test]
-    fn raw_mode_passes_keys_through() {
-        let mut ld = LineDiscipline::default();
-        ld.input(b"ab");
-        ld.set_raw(true);
-        assert_eq!(ld.take(100).unwrap(), b"ab");
-        assert_eq!(ld.input(b"\x1b[A\x7f"), b"");
-        assert_eq!(ld.take(100).unwrap(), b"\x1b[A\x7f");
     }
 }

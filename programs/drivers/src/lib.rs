@@ -22,7 +22,8 @@ pub mod port;
 pub mod rtl8139;
 pub mod serial;
 pub mod server;
-pub mod tty;
+/// The line discipline, shared with the stub's console.
+pub use libeurali::tty;
 pub mod vt;
 
 use libeurali::proto::console::VIDEO_MEMORY_SIZE;

@@ -1,7 +1,7 @@
-//! A console's line discipline, as the stub's host console has it (docs/protocols.md,
-//! "Console"): cooked until a program asks for raw mode — typed characters are echoed, Backspace
-//! and Ctrl-U edit the line, Enter makes it readable, Ctrl-D on an empty line is an end of file
-//! (once), escape sequences (cursor keys) are dropped, Ctrl-C drops the typed line and unread
+//! A console's line discipline, one for every console (docs/protocols.md, "Console"): the
+//! stub's host console and the real kernel's console driver both use it. Cooked until a program
+//! asks for raw mode — typed characters are echoed, Backspace and Ctrl-U edit the line, Enter
+//! makes it readable, Ctrl-D on an empty line is an end of file (once), escape sequences (cursor keys) are dropped, Ctrl-C drops the typed line and unread
 //! input and raises an interrupt (`libeurali::proto::stream`: the waiting READ is answered
 //! INTERRUPTED, subscribers are told) — and in raw mode every byte is readable as it comes,
 //! unechoed (Ctrl-C included).
@@ -122,10 +122,15 @@ impl LineDiscipline {
         core::mem::take(&mut self.eof)
     }
 
+    /// What is typed so far becomes readable (the end of a console's input; raw mode).
+    pub fn flush_partial(&mut self) {
+        self.ready.extend(self.line.drain(..));
+    }
+
     pub fn set_raw(&mut self, raw: bool) {
         self.raw = raw;
         if raw {
-            self.ready.extend(self.line.drain(..));
+            self.flush_partial();
         }
     }
 
@@ -137,6 +142,7 @@ impl LineDiscipline {
 #[cfg(test)]
 mod tests {
     use super::LineDiscipline;
+    use alloc::vec;
 
     #[test]
     fn cooked_lines_echo_and_editing() {
