@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
             1 => ld.flush_partial(),
             _ => {}
         }
-        ld.interrupted = false;
+        let _ = ld.take_interrupted();
     }
     while let Some(b) = ld.take(4096) {
         taken += b.len();
