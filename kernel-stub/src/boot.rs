@@ -488,22 +488,27 @@ pub fn run_system_captured(
     };
     let (tx, rx) = std::sync::mpsc::channel();
     let (programs, args) = (programs.to_vec(), init_args.to_vec());
+    let kernel = kernel_with(&programs);
+    let system = kernel.clone();
     std::thread::spawn(move || {
         let files: Vec<(String, Vec<u8>)> = programs
             .iter()
             .map(|(n, _)| (n.to_string(), Kernel::program_image(n)))
             .collect();
-        let kernel = kernel_with(&programs);
         let image = Kernel::program_image("init");
         let _ = tx.send(boot(&kernel, "init", image, &args, console, false, &files));
     });
     let code = match rx.recv_timeout(timeout) {
         Ok(c) => c,
         Err(_) => panic!(
-            "the system did not finish in {timeout:?}; stdout so far: {:?}",
-            out.text()
+            "the system did not finish in {timeout:?}; stdout so far: {:?}\nstderr so far: {:?}\n\
+             what each process is doing:\n{}",
+            out.text(),
+            err.text(),
+            system.dump()
         ),
     };
+    drop(system);
     Captured {
         stdout: out.text(),
         stderr: err.text(),

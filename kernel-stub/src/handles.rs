@@ -54,6 +54,14 @@ impl<T: Copy> HandleTable<T> {
         self.slots.drain(..).flatten()
     }
 
+    /// The full slots: (handle number, object).
+    pub fn iter(&self) -> impl Iterator<Item = (u64, T)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.map(|o| (i as u64, o)))
+    }
+
     /// Number of full slots.
     pub fn count(&self) -> usize {
         self.slots.iter().filter(|s| s.is_some()).count()

@@ -272,6 +272,12 @@ impl Kernel {
         wakes.unpark_all();
     }
 
+    /// What every process and thread of the system is doing now (see `System::dump`): for the
+    /// report of a test whose system hung.
+    pub fn dump(&self) -> String {
+        self.shared().lock().dump()
+    }
+
     /// Threads currently blocked in a system call (for tests that wait for a peer to block).
     pub fn blocked_threads(&self) -> usize {
         self.shared().lock().blocked_count()

@@ -64,6 +64,11 @@ impl<H> MountTable<H> {
         self.entries.iter().map(|(p, _)| p.as_str())
     }
 
+    /// The entries (path, object), in list order.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &H)> {
+        self.entries.iter().map(|(p, o)| (p.as_str(), o))
+    }
+
     /// The objects, in list order.
     pub fn objects(&self) -> impl Iterator<Item = &H> {
         self.entries.iter().map(|(_, o)| o)
