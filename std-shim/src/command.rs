@@ -43,7 +43,7 @@ use libeurali::{Handle, Message, msgtype, receive, send};
 
 use crate::fs::File;
 use crate::io::{self, Read, Write};
-use crate::pipe::{PipeReader, PipeWriter};
+use crate::pipe::{PipeCut, PipeReader, PipeWriter};
 use crate::rt::{CONTROL_PATH, STATUS_PATH, STDERR_PATH, Watch};
 use crate::sync::{Arc, Mutex};
 use crate::thread::JoinHandle;
@@ -263,8 +263,8 @@ enum Which {
 
 /// The parent's end of a piped stream.
 enum ParentEnd {
-    Writer(PipeWriter),
-    Reader(PipeReader),
+    Writer(PipeWriter, PipeCut),
+    Reader(PipeReader, PipeCut),
 }
 
 impl Command {
@@ -440,6 +440,11 @@ impl Command {
         let control = Arc::new(control);
         let watch = crate::rt::watch(status.clone())?;
         self.mounts.push((String::from(CONTROL_PATH), control_child));
+        let cuts: Arc<[PipeCut]> = [&stdin_end, &stdout_end, &stderr_end]
+            .into_iter()
+            .flatten()
+            .map(ParentEnd::cut)
+            .collect();
 
         let child = crate::rt::with_spawn_lock(|| {
             self.exec_locked(&path, &image, params, [stdin, stdout, stderr], status_child)
@@ -450,6 +455,7 @@ impl Command {
             stderr: stderr_end.and_then(ParentEnd::reader).map(ChildStderr),
             tid,
             control: control.clone(),
+            cuts,
             wait: Mutex::new(WaitState::Channel(status, watch)),
         })?;
         crate::rt::add_child(child.tid, control);
@@ -712,10 +718,10 @@ impl Command {
             }
             StdioInner::Null => Ok((crate::stream::null()?, None)),
             StdioInner::Piped => {
-                let (r, w) = crate::pipe::pipe()?;
+                let (r, w, cut) = crate::pipe::pipe_with_cut()?;
                 Ok(match which {
-                    Which::Stdin => (r.into_handle(), Some(ParentEnd::Writer(w))),
-                    _ => (w.into_handle(), Some(ParentEnd::Reader(r))),
+                    Which::Stdin => (r.into_handle(), Some(ParentEnd::Writer(w, cut))),
+                    _ => (w.into_handle(), Some(ParentEnd::Reader(r, cut))),
                 })
             }
             StdioInner::Handle(_) | StdioInner::File(_) => {
@@ -743,14 +749,19 @@ enum Defaults {
 impl ParentEnd {
     fn writer(self) -> Option<PipeWriter> {
         match self {
-            ParentEnd::Writer(w) => Some(w),
-            ParentEnd::Reader(_) => None,
+            ParentEnd::Writer(w, _) => Some(w),
+            ParentEnd::Reader(..) => None,
         }
     }
     fn reader(self) -> Option<PipeReader> {
         match self {
-            ParentEnd::Reader(r) => Some(r),
-            ParentEnd::Writer(_) => None,
+            ParentEnd::Reader(r, _) => Some(r),
+            ParentEnd::Writer(..) => None,
+        }
+    }
+    fn cut(&self) -> PipeCut {
+        match self {
+            ParentEnd::Reader(_, c) | ParentEnd::Writer(_, c) => c.clone(),
         }
     }
 }
@@ -855,6 +866,8 @@ pub struct Child {
     tid: u64,
     /// Our end of the child's control channel (kill).
     control: Arc<Handle>,
+    /// The pipes we gave the child, cut when we kill it.
+    cuts: Arc<[PipeCut]>,
     wait: Mutex<WaitState>,
 }
 
@@ -864,13 +877,19 @@ pub struct Child {
 pub struct Killer {
     id: u64,
     control: Arc<Handle>,
+    cuts: Arc<[PipeCut]>,
 }
 
 impl Killer {
     /// Sends the Unix signal number `sig` (2 interrupt, 9 kill, 15 terminate): the child ends
-    /// with status `128 + sig`. Never waits for the child.
+    /// with status `128 + sig`. Never waits for the child. The pipes the child was given by
+    /// this parent end at once, as a killed Unix process's descriptors close: what the child
+    /// wrote before can still be read, then EOF (see [`crate::pipe`]).
     pub fn signal(&self, sig: u64) {
         crate::rt::signal_handle(&self.control, sig);
+        for c in self.cuts.iter() {
+            c.cut();
+        }
     }
 
     /// The id of the child it kills (as [`Child::id`]).
@@ -934,6 +953,7 @@ impl Child {
         Killer {
             id: self.tid,
             control: self.control.clone(),
+            cuts: self.cuts.clone(),
         }
     }
 

@@ -29,6 +29,8 @@ struct State {
     buf: VecDeque<u8>,
     writers_gone: bool,
     reader_gone: bool,
+    /// Ended by a [`PipeCut`]: writes are refused.
+    cut: bool,
 }
 
 struct Shared {
@@ -94,11 +96,48 @@ impl Write for PipeWriter {
 
 /// Makes a pipe served by two new threads of this process (they end when both sides are gone).
 pub fn pipe() -> io::Result<(PipeReader, PipeWriter)> {
+    pipe_with_cut().map(|(r, w, _)| (r, w))
+}
+
+/// A hold on a pipe that ends it at once for both sides, whoever still holds ends of it: what
+/// a parent keeps of the pipes it gave a child, to cut them when it kills the child. Unix
+/// closes a killed process's descriptors at once; here a killed child's handles go only when
+/// its last thread has ended, and a copy of the pipe's end that a thread of the child held
+/// when it died stays with the child until then — a parent reading the child's output to the
+/// end before waiting would wait for good.
+#[derive(Clone, Debug)]
+pub(crate) struct PipeCut(crate::sync::Weak<Shared>);
+
+impl core::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("pipe")
+    }
+}
+
+impl PipeCut {
+    /// Ends the pipe: what is buffered can still be read, then the reader sees EOF; writes fail
+    /// with BrokenPipe.
+    pub(crate) fn cut(&self) {
+        if let Some(s) = self.0.upgrade() {
+            {
+                let mut st = s.lock();
+                st.writers_gone = true;
+                st.cut = true;
+            }
+            s.data.notify();
+            s.room.notify();
+        }
+    }
+}
+
+/// [`pipe`], and a [`PipeCut`] for it.
+pub(crate) fn pipe_with_cut() -> io::Result<(PipeReader, PipeWriter, PipeCut)> {
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             buf: VecDeque::new(),
             writers_gone: false,
             reader_gone: false,
+            cut: false,
         }),
         data: Notify::new()?,
         room: Notify::new()?,
@@ -109,6 +148,7 @@ pub fn pipe() -> io::Result<(PipeReader, PipeWriter)> {
     let w_watch = crate::rt::watch(w_srv.clone())?;
     let r_watch = crate::rt::watch(r_srv.clone())?;
     let s = shared.clone();
+    let cut = PipeCut(crate::sync::Arc::downgrade(&shared));
     crate::thread::Builder::new()
         .name("pipe-writer-side".into())
         .spawn(move || {
@@ -121,7 +161,7 @@ pub fn pipe() -> io::Result<(PipeReader, PipeWriter)> {
             serve_reader(&r_srv, &shared);
             r_watch.stop();
         })?;
-    Ok((PipeReader(r_cli), PipeWriter(w_cli)))
+    Ok((PipeReader(r_cli), PipeWriter(w_cli), cut))
 }
 
 fn serve_writers(h: &Handle, shared: &Shared) {
@@ -146,7 +186,7 @@ fn accept(shared: &Shared, data: &[u8]) -> libeurali::Message {
     loop {
         {
             let mut st = shared.lock();
-            if st.reader_gone {
+            if st.reader_gone || st.cut {
                 return stream::error_reply(KernelError::Closed);
             }
             let room = CAPACITY - st.buf.len();

@@ -361,12 +361,14 @@ fn killed(sig: i32) -> ! {
         for (_, c) in children {
             signal_handle(&c, sig as u64);
         }
-        // Our output ends here: readers of it see EOF once the handles go.
-        if let Some(mut out) = rt.stdout.try_lock() {
+        // Our output ends here: readers of it see EOF once the handles go. A thread may be
+        // writing just now (the lock is held across the write): wait a little for it, but not
+        // for good — a doomed thread may hold it forever (a reader that never reads).
+        if let Some(mut out) = lock_soon(&rt.stdout) {
             out.buf.clear();
             drop(out.handle.take());
         }
-        if let Some(mut err) = rt.stderr.try_lock() {
+        if let Some(mut err) = lock_soon(&rt.stderr) {
             drop(err.take());
         }
         let status = rt.status.lock().ok().and_then(|mut s| s.take());
@@ -382,6 +384,23 @@ fn killed(sig: i32) -> ! {
     }
     die()
 }
+
+/// The lock, if it comes free within [`KILL_LOCK_WAIT_MS`].
+fn lock_soon<T>(m: &Mutex<T>) -> Option<crate::sync::MutexGuard<'_, T>> {
+    let start = crate::sys::now_micros();
+    loop {
+        if let Some(g) = m.try_lock() {
+            return Some(g);
+        }
+        if crate::sys::now_micros().saturating_sub(start) > KILL_LOCK_WAIT_MS * 1000 {
+            return None;
+        }
+        crate::sys::sleep_micros(1_000);
+    }
+}
+
+/// How long a kill waits for a lock that another thread of the process holds.
+const KILL_LOCK_WAIT_MS: u64 = 1_000;
 
 /// Ends the calling thread of a doomed process (telling its joiner first).
 fn die() -> ! {
