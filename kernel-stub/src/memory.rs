@@ -107,7 +107,6 @@ pub struct ChunkArea {
 
 /// A chunk in flight: its pages in a private staging mapping (`ptr`), a memfd (`fd`), or its
 /// bytes (`bytes`, a small in-process chunk), owned by a message.
-#[derive(Debug)]
 pub struct Pages {
     ptr: usize,
     len: usize,
@@ -118,6 +117,20 @@ pub struct Pages {
     lazy: bool,
     /// The fake physical base of a contiguous chunk.
     pub phys: Option<u64>,
+}
+
+impl std::fmt::Debug for Pages {
+    /// The form and size, not the bytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pages")
+            .field("ptr", &self.ptr)
+            .field("len", &self.len)
+            .field("fd", &self.fd)
+            .field("copied", &self.bytes.is_some())
+            .field("lazy", &self.lazy)
+            .field("phys", &self.phys)
+            .finish()
+    }
 }
 
 // Safety: `Pages` owns its mapping exclusively; the address is only a number until mapped again.

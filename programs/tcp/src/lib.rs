@@ -201,6 +201,11 @@ impl Nic {
                 }
                 end = next;
             }
+            if end == sent {
+                // Not a record (TxTok makes none such): what is left is dropped.
+                self.out.truncate(sent);
+                break;
+            }
             // Only the last request waits.
             let us = if end == self.out.len() { wait_us } else { 0 };
             match nic::send_poll_many(&self.h, &self.out[sent..end], RX_BATCH, us) {
