@@ -13,12 +13,7 @@
 //! Frames are read and written whole (no packet-information header, `IFF_NO_PI`); frames above
 //! 1514 bytes from Linux are dropped.
 //!
-//! Like a NIC's transmit ring, sending is asynchronous: `NIC_SEND` is answered once the frame is
-//! queued ([`TX_RING`] frames at most; a full ring holds the sender up), and a host thread writes
-//! the queue to the TAP device. Writing a frame into Linux is where Linux does its own work for
-//! it (an ACK from us makes Linux's sender transmit its next segments, all inside that write), so
-//! the writer runs beside the reader instead of in turn with it. The descriptor is non-blocking:
-//! frames already waiting are read without a poll each.
+//! The descriptor is non-blocking: frames already waiting are read without a poll each.
 //!
 //! The descriptor carries a virtio-net header before each frame (`IFF_VNET_HDR`) and offers
 //! Linux checksum and TCP segmentation offload (`TUN_F_CSUM | TUN_F_TSO4`), as a NIC with TSO
@@ -29,9 +24,6 @@
 //! 64 KiB instead of 45 reads of a frame each is what the offload saves.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
 use libeurali::proto::nic::{self, MAX_FRAME, Request};
@@ -59,13 +51,10 @@ const READ_BUF: usize = 128 * 1024;
 /// The MAC address eurali's side of the link uses unless told otherwise (locally administered).
 pub const DEFAULT_MAC: [u8; 6] = [0x02, 0x45, 0x55, 0x52, 0x41, 0x4c];
 
-/// Frames queued for the writer thread at most (a transmit ring's worth).
-pub const TX_RING: usize = 256;
-
 /// An attached TAP interface.
 #[derive(Debug)]
 pub struct Tap {
-    fd: Arc<OwnedFd>,
+    fd: OwnedFd,
     mac: [u8; 6],
     name: String,
 }
@@ -168,7 +157,7 @@ impl Tap {
         .join()
         .map_err(|_| "the TAP attach thread panicked".to_string())??;
         Ok(Tap {
-            fd: Arc::new(fd),
+            fd,
             mac: DEFAULT_MAC,
             name,
         })
@@ -520,37 +509,6 @@ fn write_frame(fd: &OwnedFd, frame: &[u8]) -> std::io::Result<()> {
     }
 }
 
-/// The transmit side: frames queued by [`serve`], written in order by a host thread until the
-/// queue's sender goes away. A failed write marks the device broken (later sends are refused).
-struct Transmitter {
-    queue: SyncSender<Vec<u8>>,
-    broken: Arc<AtomicBool>,
-}
-
-impl Transmitter {
-    fn start(fd: Arc<OwnedFd>) -> std::io::Result<Transmitter> {
-        let (queue, frames): (SyncSender<Vec<u8>>, Receiver<Vec<u8>>) = sync_channel(TX_RING);
-        let broken = Arc::new(AtomicBool::new(false));
-        let b = broken.clone();
-        std::thread::Builder::new()
-            .name("tap-tx".into())
-            .spawn(move || {
-                for f in frames {
-                    if write_frame(&fd, &f).is_err() {
-                        b.store(true, Ordering::Relaxed);
-                        return;
-                    }
-                }
-            })?;
-        Ok(Transmitter { queue, broken })
-    }
-
-    /// Queues a frame; `false` if the device is gone.
-    fn send(&self, frame: &[u8]) -> bool {
-        !self.broken.load(Ordering::Relaxed) && self.queue.send(frame.to_vec()).is_ok()
-    }
-}
-
 /// The reply to a `NIC_POLL_MANY`: the first frame within `wait_us`, then every frame already
 /// waiting, as long as the batch has room for a whole one (a frame that does not fit waits for
 /// the next request).
@@ -582,30 +540,13 @@ fn recv_many(tap: &Tap, rx: &mut Reader, batch: &mut Vec<u8>, max: usize, wait_u
 pub fn serve(h: &Handle, tap: Tap) {
     let mut rx = Reader::new();
     let mut batch = Vec::with_capacity(nic::MAX_BATCH);
-    let tx = match Transmitter::start(tap.fd.clone()) {
-        Ok(tx) => Some(tx),
-        Err(e) => {
-            eprintln!(
-                "tap {}: no transmit thread ({e}); frames are written in turn",
-                tap.name
-            );
-            None
-        }
-    };
     loop {
         let Ok(m) = receive(h) else { return };
         let reply = match nic::parse_request(m) {
-            Request::Send(chunk) => {
-                let sent = match &tx {
-                    Some(tx) => tx.send(chunk.as_slice()),
-                    None => tap.write_frame(chunk.as_slice()).is_ok(),
-                };
-                if sent {
-                    nic::sent_reply(chunk.len())
-                } else {
-                    nic::error_reply(Error::Closed)
-                }
-            }
+            Request::Send(chunk) => match tap.write_frame(chunk.as_slice()) {
+                Ok(()) => nic::sent_reply(chunk.len()),
+                Err(_) => nic::error_reply(Error::Closed),
+            },
             Request::Recv(wait) => {
                 let wait = wait.map(Duration::from_micros);
                 match rx.next(&tap, wait) {
@@ -622,10 +563,7 @@ pub fn serve(h: &Handle, tap: Tap) {
                 max,
                 wait_us,
             } => {
-                let sent = nic::frames(records.as_slice()).all(|f| match &tx {
-                    Some(tx) => tx.send(f),
-                    None => tap.write_frame(f).is_ok(),
-                });
+                let sent = nic::frames(records.as_slice()).all(|f| tap.write_frame(f).is_ok());
                 if sent {
                     recv_many(&tap, &mut rx, &mut batch, max, wait_us)
                 } else {
