@@ -4,11 +4,20 @@
 //! fixed chunk area. Instead each of its slots `k` (1..=511) is a 1 GiB reservation (`PROT_NONE`,
 //! `MAP_NORESERVE`) made the first time the process needs slot `k` and kept until it dies, so a
 //! slot keeps its address as on the kernel while only the slots a process uses cost address
-//! space. A chunk is an anonymous read-write mapping at a slot's base. Moving a chunk moves the
-//! pages themselves (`mremap`): out of the sender's slot into a private staging mapping
-//! ([`Pages`]) while the message is in flight, then into the receiver's lowest free slot. The
-//! emptied slot is reserved `PROT_NONE` again, so touching a chunk after sending it faults, like
-//! the kernel's unmapped slot.
+//! space. A chunk is an anonymous read-write mapping at a slot's base. A chunk of at most
+//! [`KEEP_LIMIT`] bytes moves as a copy: its bytes go into the message ([`Pages`]) and the
+//! sender's slot becomes `PROT_NONE`, then the receiver's lowest free slot is made read-write and
+//! gets the bytes. A larger one moves its pages themselves (`mremap`): out of the sender's slot
+//! into a private staging mapping while the message is in flight, then into the receiver's slot.
+//! Either way the emptied slot is inaccessible again, so touching a chunk after sending it
+//! faults, like the kernel's unmapped slot.
+//!
+//! Small chunks are copied because it is cheaper here: all stub processes are threads of one
+//! host process, so every unmap or move of pages it has touched is a TLB shoot-down across CPUs
+//! (an interrupt to each CPU running one of its threads, dear in a VM), and fresh pages cost a
+//! fault each. A slot that held a small chunk keeps its pages when the chunk leaves or is freed
+//! (`PROT_NONE`, which is one shoot-down), and the next small chunk there makes them read-write
+//! again (which needs none) and overwrites them, with garbage or the bytes it carries.
 //!
 //! The kernel never zeroes memory: new chunks are filled with [`GARBAGE`] (lazy chunks only up to
 //! [`FILL_LIMIT`], so that a large lazy chunk costs what it costs on the kernel: nothing until
@@ -60,6 +69,10 @@ pub const FILL_LIMIT: usize = 16 << 20;
 
 const SLOT: usize = CHUNK_SLOT_SIZE as usize;
 
+/// Largest chunk (in-process) that moves as a copy and whose slot keeps its pages afterwards;
+/// so at most this much memory per used slot stays with a process after its chunks are gone.
+pub const KEEP_LIMIT: usize = 256 << 10;
+
 /// The length of a lazy chunk's memfd in hosted mode: the chunk's `len` bytes, then one state
 /// byte per page (0 = never written, 1 = written), rounded up to whole pages.
 pub fn lazy_memfd_len(len: u64) -> u64 {
@@ -83,23 +96,41 @@ pub struct ChunkArea {
     bases: Vec<usize>,
     /// The chunk in each slot.
     slots: Vec<Option<SlotInfo>>,
+    /// In-process: how many bytes from each slot's base may hold pages kept from earlier small
+    /// chunks (inaccessible while no chunk uses them; at most [`KEEP_LIMIT`]).
+    kept: Vec<usize>,
     /// Slot bases, for finding the slot of an address.
     by_base: BTreeMap<usize, usize>,
     /// Set for a hosted process: slots at the kernel's addresses in the guest.
     mapper: Option<Arc<dyn Mapper>>,
 }
 
-/// A chunk in flight: its pages in a private staging mapping (`ptr`) or a memfd (`fd`), owned
-/// by a message.
-#[derive(Debug)]
+/// A chunk in flight: its pages in a private staging mapping (`ptr`), a memfd (`fd`), or its
+/// bytes (`bytes`, a small in-process chunk), owned by a message.
 pub struct Pages {
     ptr: usize,
     len: usize,
     fd: Option<OwnedFd>,
+    /// The chunk's bytes (`len` of them), for a chunk moved as a copy; `ptr` is then unused.
+    bytes: Option<Vec<u8>>,
     /// `fd` is a lazy chunk's memfd with page states ([`lazy_memfd_len`]).
     lazy: bool,
     /// The fake physical base of a contiguous chunk.
     pub phys: Option<u64>,
+}
+
+impl std::fmt::Debug for Pages {
+    /// The form and size, not the bytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pages")
+            .field("ptr", &self.ptr)
+            .field("len", &self.len)
+            .field("fd", &self.fd)
+            .field("copied", &self.bytes.is_some())
+            .field("lazy", &self.lazy)
+            .field("phys", &self.phys)
+            .finish()
+    }
 }
 
 // Safety: `Pages` owns its mapping exclusively; the address is only a number until mapped again.
@@ -107,7 +138,7 @@ unsafe impl Send for Pages {}
 
 impl Drop for Pages {
     fn drop(&mut self) {
-        if self.fd.is_none() {
+        if self.fd.is_none() && self.bytes.is_none() {
             // Safety: the mapping [ptr, ptr+len) belongs to this value alone.
             unsafe { libc::munmap(self.ptr as *mut libc::c_void, self.len) };
         }
@@ -123,6 +154,13 @@ impl Pages {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+}
+
+/// Sets the protection of `[addr, addr + len)`, a part of a slot's reservation; `false` if the
+/// host refuses.
+fn protect(addr: usize, len: usize, prot: libc::c_int) -> bool {
+    // Safety: the range lies in a slot reservation this module owns.
+    unsafe { libc::mprotect(addr as *mut libc::c_void, len, prot) == 0 }
 }
 
 fn reserve(addr: usize, len: usize) -> Result<usize, Error> {
@@ -151,6 +189,7 @@ impl Default for ChunkArea {
         ChunkArea {
             bases: vec![0; CHUNK_SLOTS + 1],
             slots: (0..=CHUNK_SLOTS).map(|_| None).collect(),
+            kept: vec![0; CHUNK_SLOTS + 1],
             by_base: BTreeMap::new(),
             mapper: None,
         }
@@ -261,20 +300,7 @@ impl ChunkArea {
             return Ok(addr as u64);
         }
         let addr = self.reserve_slot(k)?;
-        // Safety: [addr, addr+len) lies inside slot k's reservation (len <= one slot).
-        let p = unsafe {
-            libc::mmap(
-                addr as *mut libc::c_void,
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(Error::Memory);
-        }
+        self.map_rw(k, addr, len)?;
         let fill = if phys.is_some() {
             len
         } else {
@@ -292,6 +318,51 @@ impl ChunkArea {
             lazy: false,
         });
         Ok(addr as u64)
+    }
+
+    /// Makes `[addr, addr + len)` at the base of in-process slot `k` read-write: the slot's kept
+    /// pages where it has enough of them (small chunks), else fresh pages (which, for a large
+    /// chunk, replace any kept ones).
+    fn map_rw(&mut self, k: usize, addr: usize, len: usize) -> Result<(), Error> {
+        if len <= KEEP_LIMIT {
+            // The reservation is private anonymous memory: its kept pages keep their old bytes
+            // (the caller overwrites them), the rest are faulted in fresh.
+            if !protect(addr, len, libc::PROT_READ | libc::PROT_WRITE) {
+                return Err(Error::Memory);
+            }
+            self.kept[k] = self.kept[k].max(len);
+            return Ok(());
+        }
+        // Safety: [addr, addr+len) lies inside slot k's reservation (len <= one slot).
+        let p = unsafe {
+            libc::mmap(
+                addr as *mut libc::c_void,
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(Error::Memory);
+        }
+        // len > KEEP_LIMIT >= kept: the kept pages are gone.
+        self.kept[k] = 0;
+        Ok(())
+    }
+
+    /// Ends in-process slot `k`'s chunk of `len` bytes: a small one's pages are kept, made
+    /// inaccessible; a large one's are dropped.
+    fn unmap_slot(&mut self, k: usize, len: usize) {
+        let base = self.bases[k];
+        if len <= KEEP_LIMIT && protect(base, len, libc::PROT_NONE) {
+            return;
+        }
+        // Back to an inaccessible reservation (this drops the pages). On failure the old pages
+        // simply stay mapped; the slot is free either way.
+        let _ = reserve(base, len.max(self.kept[k]));
+        self.kept[k] = 0;
     }
 
     /// The full slot an address names: 9 if the process never had chunks, 5 if the address lies
@@ -334,9 +405,12 @@ impl ChunkArea {
             m.unmap(self.bases[k] as u64, info.len as u64);
             return Ok(info.phys);
         }
-        // Back to an inaccessible reservation (this drops the pages). On failure the old pages
-        // simply stay mapped; the slot is free either way.
-        let _ = reserve(self.bases[k], info.len);
+        if info.fd.is_some() {
+            // A memfd mapped here: back to an inaccessible reservation.
+            let _ = reserve(self.bases[k], info.len);
+            return Ok(info.phys);
+        }
+        self.unmap_slot(k, info.len);
         Ok(info.phys)
     }
 
@@ -362,7 +436,22 @@ impl ChunkArea {
                 ptr: 0,
                 len,
                 fd: info.fd,
+                bytes: None,
                 lazy,
+                phys,
+            });
+        }
+        if len <= KEEP_LIMIT {
+            // Safety: slot k's chunk is mapped read-write for `len` bytes.
+            let bytes = unsafe { std::slice::from_raw_parts(from as *const u8, len) }.to_vec();
+            self.slots[k] = None;
+            self.unmap_slot(k, len);
+            return Ok(Pages {
+                ptr: 0,
+                len,
+                fd: None,
+                bytes: Some(bytes),
+                lazy: false,
                 phys,
             });
         }
@@ -396,10 +485,12 @@ impl ChunkArea {
         // Fill the hole the move left so that nothing else lands in the area and a stale access
         // faults. If this fails the hole stays unmapped, which faults just the same.
         let _ = reserve(from, info.len);
+        self.kept[k] = 0;
         Ok(Pages {
             ptr: staging,
             len: info.len,
             fd: None,
+            bytes: None,
             lazy: false,
             phys: info.phys,
         })
@@ -417,6 +508,20 @@ impl ChunkArea {
         if pages.fd.is_some() || self.mapper.is_some() {
             return self.put_memfd(k, to, pages);
         }
+        if let Some(bytes) = &pages.bytes {
+            if self.map_rw(k, to, pages.len).is_err() {
+                return Err(pages);
+            }
+            // Safety: just made read-write, `len` bytes at the slot's base.
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), to as *mut u8, pages.len) };
+            self.slots[k] = Some(SlotInfo {
+                len: pages.len,
+                phys: pages.phys,
+                fd: None,
+                lazy: false,
+            });
+            return Ok(to as u64);
+        }
         // Safety: moves the staging mapping `pages` owns into a slot of our own reservation.
         let p = unsafe {
             libc::mremap(
@@ -430,6 +535,8 @@ impl ChunkArea {
         if p == libc::MAP_FAILED {
             return Err(pages);
         }
+        // A large chunk (len > KEEP_LIMIT >= kept) replaced whatever pages the slot kept.
+        self.kept[k] = 0;
         self.slots[k] = Some(SlotInfo {
             len: pages.len,
             phys: pages.phys,
@@ -451,15 +558,21 @@ impl ChunkArea {
                 let Ok(fd) = crate::hosted::memfd(c"eurali-chunk", pages.len as u64) else {
                     return Err(pages);
                 };
-                // Safety: the staging mapping holds `len` readable bytes.
-                let bytes =
-                    unsafe { std::slice::from_raw_parts(pages.ptr as *const u8, pages.len) };
+                let bytes = match &pages.bytes {
+                    Some(b) => &b[..],
+                    // Safety: the staging mapping holds `len` readable bytes.
+                    None => unsafe {
+                        std::slice::from_raw_parts(pages.ptr as *const u8, pages.len)
+                    },
+                };
                 if !crate::hosted::pwrite_all(fd.as_raw_fd(), bytes, 0) {
                     return Err(pages);
                 }
-                // The anonymous staging pages are no longer needed.
-                // Safety: the mapping belongs to `pages`, which forgets it below.
-                unsafe { libc::munmap(pages.ptr as *mut libc::c_void, pages.len) };
+                if pages.bytes.take().is_none() {
+                    // The anonymous staging pages are no longer needed.
+                    // Safety: the mapping belongs to `pages`, which forgets it below.
+                    unsafe { libc::munmap(pages.ptr as *mut libc::c_void, pages.len) };
+                }
                 fd
             }
         };
@@ -619,6 +732,93 @@ mod tests {
         assert_eq!(unsafe { (d as *const u64).read() }, 0x1122_3344);
         assert_eq!(a.used(), 0);
         assert_eq!(b.used(), 2);
+    }
+
+    #[test]
+    fn small_chunks_move_as_copies_and_reused_pages_show_garbage() {
+        let mut a = ChunkArea::new();
+        let mut b = ChunkArea::new();
+        let c = a.alloc(2, None).unwrap();
+        // Safety: two pages mapped at c.
+        unsafe { std::ptr::write_bytes(c as *mut u8, 0x5A, 8192) };
+        let pages = a.take(c).unwrap();
+        assert!(pages.bytes.is_some());
+        assert_eq!(a.locate(c), Err(Error::DoubleFree));
+        // Slot 1 kept its pages: a new chunk there shows garbage, not the old bytes.
+        assert_eq!(a.alloc(2, None).unwrap(), c);
+        // Safety: two pages mapped at c.
+        let fresh = unsafe { std::slice::from_raw_parts(c as *const u8, 8192) };
+        assert!(fresh.iter().all(|&x| x == GARBAGE));
+        // The receiver's slot, kept from an earlier chunk, gets exactly the bytes sent.
+        let old = b.alloc(3, None).unwrap();
+        // Safety: three pages mapped at old.
+        unsafe { std::ptr::write_bytes(old as *mut u8, 0x11, 3 * 4096) };
+        assert_eq!(b.free(old), Ok(None));
+        let d = b.put(pages).unwrap();
+        assert_eq!(d, old);
+        // Safety: two pages mapped at d.
+        let got = unsafe { std::slice::from_raw_parts(d as *const u8, 8192) };
+        assert!(got.iter().all(|&x| x == 0x5A));
+        assert_eq!(b.free(d), Ok(None));
+    }
+
+    #[test]
+    fn large_chunks_move_their_pages() {
+        let pages_n = (KEEP_LIMIT / 4096 + 1) as u64;
+        let len = pages_n as usize * 4096;
+        let mut a = ChunkArea::new();
+        let mut b = ChunkArea::new();
+        // Slot 1 of `a` first holds a small chunk (kept pages), then a large one over them.
+        let s = a.alloc(1, None).unwrap();
+        assert_eq!(a.free(s), Ok(None));
+        let c = a.alloc(pages_n, None).unwrap();
+        assert_eq!(c, s);
+        // Safety: `len` bytes mapped at c.
+        unsafe {
+            (c as *mut u64).write(0xABCD);
+            ((c as usize + len - 8) as *mut u64).write(0x1234);
+        }
+        let p = a.take(c).unwrap();
+        assert!(p.bytes.is_none());
+        let d = b.put(p).unwrap();
+        // Safety: the pages now live at d.
+        unsafe {
+            assert_eq!((d as *const u64).read(), 0xABCD);
+            assert_eq!(((d as usize + len - 8) as *const u64).read(), 0x1234);
+        }
+        // Small chunks work in both slots afterwards.
+        let e = a.alloc(1, None).unwrap();
+        assert_eq!(e, c);
+        assert_eq!(b.free(d), Ok(None));
+        assert_eq!(b.alloc(1, None).unwrap(), d);
+    }
+
+    #[test]
+    fn a_small_in_process_chunk_reaches_a_guest_as_a_memfd() {
+        /// Keeps what the memfd held when mapped.
+        #[derive(Debug, Default)]
+        struct Reader(std::sync::Mutex<Vec<u8>>);
+        impl Mapper for Reader {
+            fn map(&self, _: u64, len: u64, fd: RawFd, _: bool) -> bool {
+                let mut v = vec![0u8; len as usize];
+                // Safety: reads into a local buffer of its own length.
+                let n = unsafe { libc::pread(fd, v.as_mut_ptr().cast(), v.len(), 0) };
+                assert_eq!(n, v.len() as isize);
+                *self.0.lock().unwrap() = v;
+                true
+            }
+            fn unmap(&self, _: u64, _: u64) -> bool {
+                true
+            }
+        }
+        let rec = Arc::new(Reader::default());
+        let mut guest = ChunkArea::hosted(rec.clone());
+        let mut local = ChunkArea::new();
+        let c = local.alloc(1, None).unwrap();
+        // Safety: one page mapped at c.
+        unsafe { std::ptr::write_bytes(c as *mut u8, 0x77, 4096) };
+        guest.put(local.take(c).unwrap()).unwrap();
+        assert!(rec.0.lock().unwrap().iter().all(|&x| x == 0x77));
     }
 
     #[test]

@@ -225,8 +225,13 @@ fn make_link() -> Result<Link, String> {
     fixture(&root)?;
     // Through `sh` with `exit 0`: socat drops what a child wrote but socat had not yet passed on
     // when the child exits with an error status (gophernicus does, after "not found").
+    // `-i`/`-k`: gophernicus counts each client address's hits and kilobytes in shared memory
+    // (machine-wide, for 30 minutes) and past 4096 hits or 4 GiB sleeps a second before every
+    // answer: a few hundred benchmark downloads throttled every later test and benchmark to
+    // 10 MB/s. These limits are never reached. (`-nm`, no shared memory at all, also serves
+    // files at half the speed, which would skew the benchmark's baseline.)
     let exec = format!(
-        "/usr/sbin/gophernicus -h {LINUX} -p 70 -r {} -nu -nv -nf -nh -ns; exit 0",
+        "/usr/sbin/gophernicus -h {LINUX} -p 70 -r {} -nu -nv -nf -nh -ns -i 2000000000 -k 2000000000; exit 0",
         root.display()
     );
     let server = Command::new("ip")

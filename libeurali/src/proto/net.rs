@@ -19,7 +19,7 @@
 //! | `Short(NET_LISTEN, addr, backlog)` (TCP; address 0.0.0.0 = any, port 0 refused) | `Short(OK, local addr, 0)` |
 //! | `Short(NET_ACCEPT, 0, timeout_ms)` on a listening session (0 = no timeout) | `Long(COMM_HANDLE, new session, Value(peer addr))`: an established connection |
 //! | `Short(NET_UDP_BIND, addr, 0)` (port 0 = an ephemeral port) | `Short(OK, local addr, 0)` |
-//! | `Short(READ, timeout_ms, max)` (TCP; 0 = no timeout) | `Long(DATA, n, chunk)`, `1 <= n <= max`; `Short(EOF, 0, 0)` once the peer has closed its side and every byte was read |
+//! | `Short(READ, timeout_ms, max)` (TCP; 0 = no timeout; `max` cut to [`MAX_READ`]) | `Long(DATA, n, chunk)`, `1 <= n <= max`; `Short(EOF, 0, 0)` once the peer has closed its side and every byte was read |
 //! | `Long(WRITE, n, chunk)` (TCP) | `Short(OK, accepted, 0)`, `1 <= accepted <= n` |
 //! | `Long(NET_SEND_TO, n << 48 \| addr, chunk)` (UDP) | `Short(OK, n, 0)` |
 //! | `Short(NET_RECV_FROM, timeout_ms, max)` (UDP; 0 = no timeout) | `Long(NET_DATAGRAM, n << 48 \| source addr, chunk)`, truncated to `max` |
@@ -41,6 +41,11 @@ use crate::message::{Message, Word, rcall};
 use crate::msgtype;
 use crate::object::{Handle, MemoryChunk};
 use crate::proto::stream::{EOF, MAX_TRANSFER};
+
+/// Largest `DATA` a TCP session's `READ` brings: more than a stream's [`MAX_TRANSFER`], so that
+/// a bulk download takes fewer round trips (a stream client, asking for at most that, still
+/// gets at most what it asked for). The server gives no more than its buffer holds.
+pub const MAX_READ: usize = 256 * 1024;
 
 pub const NET_SOCKET: u64 = 0x1400;
 pub const NET_CONNECT: u64 = 0x1401;
@@ -222,9 +227,9 @@ pub fn udp_bind(s: &Handle, addr: u64) -> Result<u64, NetError> {
     ok_value(s, Message::Short(NET_UDP_BIND, addr, 0))
 }
 
-/// Client: reads up to `buf.len()` bytes (at most [`MAX_TRANSFER`]); `Ok(0)` at the end.
+/// Client: reads up to `buf.len()` bytes (at most [`MAX_READ`]); `Ok(0)` at the end.
 pub fn read(s: &Handle, buf: &mut [u8], timeout_ms: u64) -> Result<usize, NetError> {
-    let max = buf.len().min(MAX_TRANSFER);
+    let max = buf.len().min(MAX_READ);
     if max == 0 {
         return Ok(0);
     }
@@ -371,7 +376,7 @@ pub fn parse_request(m: Message) -> Request {
         Message::Short(NET_ACCEPT, _, t) => Request::Accept { timeout_ms: t },
         Message::Short(NET_UDP_BIND, addr, _) => Request::UdpBind { addr },
         Message::Short(msgtype::READ, t, max) if max > 0 => Request::Read {
-            max: (max as usize).min(MAX_TRANSFER),
+            max: (max as usize).min(MAX_READ),
             timeout_ms: t,
         },
         Message::Long(msgtype::WRITE, Word::Value(n), Word::Chunk(mut c)) => {
@@ -477,7 +482,7 @@ mod tests {
         assert_eq!(
             parse_request(Message::Short(msgtype::READ, 0, 1 << 40)),
             Request::Read {
-                max: MAX_TRANSFER,
+                max: MAX_READ,
                 timeout_ms: 0
             }
         );

@@ -10,6 +10,7 @@
 //! | `Short(NIC_RECV, 0, 0)`: the next received frame, waiting as long as it takes | `Long(DATA, n, chunk)` (the frame at offset 0, no FCS, `n <= MAX_FRAME`); `Short(ERROR, code, 0)` | no |
 //! | `Short(NIC_POLL, 0, wait_us)`: the next frame if one arrives within `wait_us` microseconds (0: only one already there) | `Long(DATA, n, chunk)`; `Short(EMPTY, 0, 0)` when none came; `Short(ERROR, code, 0)` | no |
 //! | `Short(NIC_POLL_MANY, max, wait_us)`: as `NIC_POLL`, but every frame already there too, up to `max` bytes of records (`max <= MAX_BATCH`) | `Long(NIC_FRAMES, n, chunk)`: `n` bytes of records, each a 2-byte little-endian frame length and the frame, at least one; `Short(EMPTY, 0, 0)`; `Short(ERROR, code, 0)` | no |
+//! | `Long(NIC_SEND_POLL_MANY, n + (max << 20) + (wait_us << 40), chunk)`: transmit the frames of the first `n` bytes of the chunk (records as `NIC_FRAMES` has them; `n <= MAX_BATCH`), in order, then as `NIC_POLL_MANY(max, wait_us)` (`wait_us` below 2^24) | as `NIC_POLL_MANY`; `Short(ERROR, 5, 0)` (PARAM) and nothing sent if the records are malformed | no |
 //! | `Short(NIC_GET_MAC_ADDRESS, 0, 0)` | `Short(NIC_MAC_ADDRESS, mac, 0)`: byte 0 of the MAC in bits 0..7 | yes |
 //! | anything else | `Short(ERROR_UNKNOWN_MESSAGE, 0, 0)`; the server goes on serving | |
 //!
@@ -23,6 +24,10 @@
 //! - `NIC_POLL_MANY` is optional: a server without it answers `ERROR_UNKNOWN_MESSAGE` and the
 //!   client falls back to `NIC_POLL` ([`recv_many`] does). It exists because moving a chunk is
 //!   the dearest part of a frame's trip; a batch moves one chunk for many frames.
+//! - `NIC_SEND_POLL_MANY` is optional too (a server without it answers `ERROR_UNKNOWN_MESSAGE`
+//!   and has sent nothing; [`send_poll_many`] then says [`Received::Unsupported`]). It saves a
+//!   client that has frames to send and then waits for frames (TCP's ACKs, then the next
+//!   segments) one round trip each time: a round trip costs two thread wake-ups.
 //! - `ERROR` codes are [`crate::Error`] codes: 5 PARAM (bad length), 12 CLOSED (the interface is
 //!   gone), 14 NOT_IMPLEMENTED.
 //! - The chunk of a `NIC_SEND` goes to the server (the client allocates it); the `DATA` chunk
@@ -43,12 +48,16 @@ pub const NIC_RECV: u64 = 0x1301;
 pub const NIC_POLL: u64 = 0x1302;
 /// Receive every frame there is (at least one, waiting as `NIC_POLL` does), packed.
 pub const NIC_POLL_MANY: u64 = 0x1303;
-/// The reply to `NIC_POLL_MANY`.
+/// The reply to `NIC_POLL_MANY` and `NIC_SEND_POLL_MANY`.
 pub const NIC_FRAMES: u64 = 0x1304;
+/// Transmit a batch of frames, then receive as `NIC_POLL_MANY`.
+pub const NIC_SEND_POLL_MANY: u64 = 0x1305;
+/// Longest wait a `NIC_SEND_POLL_MANY` can carry, in microseconds (24 bits; about 16.7 s).
+pub const MAX_SEND_POLL_WAIT: u64 = (1 << 24) - 1;
 pub use msgtype::{NIC_GET_MAC_ADDRESS, NIC_MAC_ADDRESS};
 
 /// Largest batch of `NIC_POLL_MANY`.
-pub const MAX_BATCH: usize = 64 * 1024;
+pub const MAX_BATCH: usize = 256 * 1024;
 
 /// Largest frame: 14-byte Ethernet header plus a 1500-byte payload, no FCS.
 pub const MAX_FRAME: usize = 1514;
@@ -132,36 +141,106 @@ pub enum Batch {
 /// Client side: every frame there is, packed as records into `buf` (at most
 /// [`MAX_BATCH`] bytes), waiting up to `wait_us` for the first.
 pub fn recv_many(h: &Handle, buf: &mut [u8], wait_us: u64) -> Result<Batch, Error> {
-    let max = buf.len().min(MAX_BATCH);
-    match rcall(h, Message::Short(NIC_POLL_MANY, max as u64, wait_us))? {
+    Ok(match poll_many(h, buf.len(), wait_us)? {
+        Received::Records(c) => {
+            buf[..c.len()].copy_from_slice(c.as_slice());
+            Batch::Frames(c.len())
+        }
+        Received::Empty => Batch::Empty,
+        Received::Unsupported => Batch::Unsupported,
+    })
+}
+
+/// What [`poll_many`] and [`send_poll_many`] got.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Received {
+    /// The records (see [`frames`]), in the reply's chunk (its length set to theirs).
+    Records(MemoryChunk),
+    /// Nothing came within the wait.
+    Empty,
+    /// The server does not know the request (and did nothing).
+    Unsupported,
+}
+
+/// Client side: [`recv_many`] without the copy: at most `max` bytes of records (cut to
+/// [`MAX_BATCH`]) in the reply's chunk.
+pub fn poll_many(h: &Handle, max: usize, wait_us: u64) -> Result<Received, Error> {
+    let max = max.min(MAX_BATCH);
+    received(
+        rcall(h, Message::Short(NIC_POLL_MANY, max as u64, wait_us))?,
+        max,
+    )
+}
+
+/// Client side: transmits the frames packed as records in `out` (at most [`MAX_BATCH`] bytes;
+/// see [`push_record`]), in order, then receives as [`poll_many`] does (the wait is cut to
+/// [`MAX_SEND_POLL_WAIT`]). [`Received::Unsupported`] means the server has no
+/// `NIC_SEND_POLL_MANY` and sent nothing.
+pub fn send_poll_many(h: &Handle, out: &[u8], max: usize, wait_us: u64) -> Result<Received, Error> {
+    if out.len() > MAX_BATCH || !records_valid(out) {
+        return Err(Error::Param);
+    }
+    let max = max.min(MAX_BATCH);
+    let chunk = MemoryChunk::from_bytes(out)?;
+    let word = out.len() as u64 | (max as u64) << 20 | wait_us.min(MAX_SEND_POLL_WAIT) << 40;
+    received(
+        rcall(
+            h,
+            Message::Long(NIC_SEND_POLL_MANY, Word::Value(word), Word::Chunk(chunk)),
+        )?,
+        max,
+    )
+}
+
+fn received(reply: Message, max: usize) -> Result<Received, Error> {
+    match reply {
         Message::Long(NIC_FRAMES, Word::Value(n), Word::Chunk(mut c)) if (n as usize) <= max => {
             // Safety: the server wrote `n <= max` bytes of this chunk (protocol rule).
             unsafe { c.set_len(n as usize) };
-            buf[..n as usize].copy_from_slice(c.as_slice());
-            Ok(Batch::Frames(n as usize))
+            Ok(Received::Records(c))
         }
-        Message::Short(msgtype::EMPTY, _, _) => Ok(Batch::Empty),
-        Message::Short(msgtype::ERROR_UNKNOWN_MESSAGE, _, _) => Ok(Batch::Unsupported),
+        Message::Short(msgtype::EMPTY, _, _) => Ok(Received::Empty),
+        Message::Short(msgtype::ERROR_UNKNOWN_MESSAGE, _, _) => Ok(Received::Unsupported),
         Message::Short(msgtype::ERROR, code, _) => Err(error_from(code)),
         _ => Err(Error::Param),
     }
 }
 
+/// Whether `records` is a whole number of well-formed records (each frame
+/// [`MIN_FRAME`]..=[`MAX_FRAME`] bytes), as a batch to transmit must be.
+pub fn records_valid(records: &[u8]) -> bool {
+    let mut at = 0;
+    while at < records.len() {
+        match next_record(records, at) {
+            Some((_, next)) => at = next,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The frame of the record at offset `at` of `records` and the offset of the next record;
+/// `None` at the end, or if the record runs past the end, is shorter than [`MIN_FRAME`] or
+/// longer than [`MAX_FRAME`].
+pub fn next_record(records: &[u8], at: usize) -> Option<(&[u8], usize)> {
+    let rest = records.get(at..)?;
+    if rest.len() < 2 {
+        return None;
+    }
+    let n = u16::from_le_bytes([rest[0], rest[1]]) as usize;
+    if !(MIN_FRAME..=MAX_FRAME).contains(&n) || rest.len() < 2 + n {
+        return None;
+    }
+    Some((&rest[2..2 + n], at + 2 + n))
+}
+
 /// The frames of a batch's records; a record that runs past the end, is shorter than
 /// [`MIN_FRAME`] or longer than [`MAX_FRAME`] ends the batch.
 pub fn frames(records: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut rest = records;
+    let mut at = 0;
     core::iter::from_fn(move || {
-        if rest.len() < 2 {
-            return None;
-        }
-        let n = u16::from_le_bytes([rest[0], rest[1]]) as usize;
-        if !(MIN_FRAME..=MAX_FRAME).contains(&n) || rest.len() < 2 + n {
-            rest = &[];
-            return None;
-        }
-        let f = &rest[2..2 + n];
-        rest = &rest[2 + n..];
+        let (f, next) = next_record(records, at)?;
+        at = next;
         Some(f)
     })
 }
@@ -207,6 +286,12 @@ pub enum Request {
     Recv(Option<u64>),
     /// Wait up to `wait_us` for a frame, then take all there are, up to `max` bytes of records.
     RecvMany { max: usize, wait_us: u64 },
+    /// Transmit the frames of these records ([`frames`]; checked whole), then as `RecvMany`.
+    SendRecvMany {
+        records: MemoryChunk,
+        max: usize,
+        wait_us: u64,
+    },
     /// The MAC address.
     Mac,
     /// A `NIC_SEND` with a bad length: answer `error_reply(Error::Param)`.
@@ -226,6 +311,24 @@ pub fn parse_request(m: Message) -> Request {
             // Safety: the client allocated at least `n <= MAX_FRAME` bytes (protocol rule).
             unsafe { c.set_len(n) };
             Request::Send(c)
+        }
+        Message::Long(NIC_SEND_POLL_MANY, Word::Value(w), Word::Chunk(mut c)) => {
+            let n = (w & 0xF_FFFF) as usize;
+            let max = ((w >> 20) & 0xF_FFFF) as usize;
+            if n > MAX_BATCH {
+                return Request::BadLength;
+            }
+            // Safety: bounded by MAX_BATCH; the client allocated at least `n` bytes (protocol
+            // rule, as for NIC_SEND).
+            unsafe { c.set_len(n) };
+            if !records_valid(c.as_slice()) {
+                return Request::BadLength;
+            }
+            Request::SendRecvMany {
+                records: c,
+                max: max.min(MAX_BATCH),
+                wait_us: w >> 40,
+            }
         }
         Message::Short(NIC_RECV, _, _) => Request::Recv(None),
         Message::Short(NIC_POLL, _, us) => Request::Recv(Some(us)),
@@ -290,6 +393,28 @@ mod tests {
         assert_eq!(pack_mac(mac), 0x5634_1200_5452);
         assert_eq!(unpack_mac(pack_mac(mac)), mac);
         assert_eq!(mac_reply(mac).values(), (NIC_MAC_ADDRESS, pack_mac(mac), 0));
+    }
+
+    #[test]
+    fn records_to_send_are_checked_whole() {
+        let mut batch = alloc::vec::Vec::new();
+        assert!(records_valid(&batch));
+        assert!(push_record(&mut batch, &[3u8; MIN_FRAME], MAX_BATCH));
+        assert!(push_record(&mut batch, &[4u8; MAX_FRAME], MAX_BATCH));
+        assert!(records_valid(&batch));
+        let (f, next) = next_record(&batch, 0).unwrap();
+        assert_eq!(f, &[3u8; MIN_FRAME]);
+        let (g, end) = next_record(&batch, next).unwrap();
+        assert_eq!(g.len(), MAX_FRAME);
+        assert_eq!(end, batch.len());
+        assert_eq!(next_record(&batch, end), None);
+        assert_eq!(next_record(&batch, end + 5), None);
+        // Cut short, a stray byte, a frame too short: refused.
+        assert!(!records_valid(&batch[..batch.len() - 1]));
+        let mut stray = batch.clone();
+        stray.push(0);
+        assert!(!records_valid(&stray));
+        assert!(!records_valid(&[2, 0, 1, 2]));
     }
 
     #[test]

@@ -249,27 +249,68 @@ fn serve_output<D: Display, P: PortIo>(
 /// microseconds; a yield lets it).
 const SEND_TRIES: usize = 64;
 
+/// Transmits one frame, retrying a while when every transmit descriptor is busy.
+fn send_frame<B: DmaBuf>(
+    io: &mut impl PortIo,
+    nic_dev: &mut Rtl8139<B>,
+    data: &[u8],
+) -> Result<(), Error> {
+    let mut tries = 0;
+    loop {
+        match nic_dev.send(io, data) {
+            Ok(()) => return Ok(()),
+            Err(SendError::BadLength) => return Err(Error::Param),
+            Err(SendError::Busy) if tries < SEND_TRIES => {
+                tries += 1;
+                libeurali::yield_now();
+            }
+            Err(SendError::Busy) => return Err(Error::SendBlocking),
+        }
+    }
+}
+
+/// The reply to `NIC_POLL_MANY`: every frame already there, as long as the batch has room for a
+/// whole one, waiting up to `wait_us` (polling the ring, yielding between looks) for the first.
+fn recv_many<B: DmaBuf>(
+    io: &mut impl PortIo,
+    nic_dev: &mut Rtl8139<B>,
+    frame: &mut [u8; crate::rtl8139::MAX_FRAME],
+    max: usize,
+    wait_us: u64,
+) -> Message {
+    if max < 2 + nic::MAX_FRAME {
+        // Too small for a whole frame: a frame must never be taken and then dropped.
+        return stream::error_reply(Error::Param);
+    }
+    let start = std::time::Instant::now();
+    let mut batch = Vec::new();
+    loop {
+        while batch.len() + 2 + nic::MAX_FRAME <= max {
+            let Some(n) = nic_dev.receive(io, frame) else {
+                break;
+            };
+            nic::push_record(&mut batch, &frame[..n.min(nic::MAX_FRAME)], max);
+        }
+        if !batch.is_empty() {
+            return nic::frames_reply(&batch).unwrap_or_else(stream::error_reply);
+        }
+        if start.elapsed().as_micros() as u64 >= wait_us {
+            return nic::empty_reply();
+        }
+        libeurali::yield_now();
+    }
+}
+
 /// Serves the NIC protocol (`libeurali::proto::nic`) on `h` until the handle fails.
 pub fn serve_nic<B: DmaBuf>(h: &Handle, io: &mut impl PortIo, nic_dev: &mut Rtl8139<B>) {
     let mut frame = [0u8; crate::rtl8139::MAX_FRAME];
     loop {
         let Ok(m) = receive(h) else { return };
         let reply = match nic::parse_request(m) {
-            nic::Request::Send(chunk) => {
-                let data = chunk.as_slice();
-                let mut tries = 0;
-                loop {
-                    match nic_dev.send(io, data) {
-                        Ok(()) => break nic::sent_reply(data.len()),
-                        Err(SendError::BadLength) => break stream::error_reply(Error::Param),
-                        Err(SendError::Busy) if tries < SEND_TRIES => {
-                            tries += 1;
-                            libeurali::yield_now();
-                        }
-                        Err(SendError::Busy) => break stream::error_reply(Error::SendBlocking),
-                    }
-                }
-            }
+            nic::Request::Send(chunk) => match send_frame(io, nic_dev, chunk.as_slice()) {
+                Ok(()) => nic::sent_reply(chunk.len()),
+                Err(e) => stream::error_reply(e),
+            },
             nic::Request::BadLength => stream::error_reply(Error::Param),
             // Only IRQ 1 can be awaited: a wait polls the ring, yielding between looks.
             nic::Request::Recv(wait) => {
@@ -287,28 +328,19 @@ pub fn serve_nic<B: DmaBuf>(h: &Handle, io: &mut impl PortIo, nic_dev: &mut Rtl8
                     }
                 }
             }
-            nic::Request::RecvMany { max, .. } if max < 2 + nic::MAX_FRAME => {
-                // Too small for a whole frame: a frame must never be taken and then dropped.
-                stream::error_reply(Error::Param)
-            }
             nic::Request::RecvMany { max, wait_us } => {
-                let start = std::time::Instant::now();
-                let mut batch = Vec::new();
-                loop {
-                    // Every frame already there, as long as the batch has room for a whole one.
-                    while batch.len() + 2 + nic::MAX_FRAME <= max {
-                        let Some(n) = nic_dev.receive(io, &mut frame) else {
-                            break;
-                        };
-                        nic::push_record(&mut batch, &frame[..n.min(nic::MAX_FRAME)], max);
-                    }
-                    if !batch.is_empty() {
-                        break nic::frames_reply(&batch).unwrap_or_else(stream::error_reply);
-                    }
-                    if start.elapsed().as_micros() as u64 >= wait_us {
-                        break nic::empty_reply();
-                    }
-                    libeurali::yield_now();
+                recv_many(io, nic_dev, &mut frame, max, wait_us)
+            }
+            nic::Request::SendRecvMany {
+                records,
+                max,
+                wait_us,
+            } => {
+                // In order; a frame that cannot go out ends the request with its error (the
+                // frames before it were sent, as with one NIC_SEND each).
+                match nic::frames(records.as_slice()).try_for_each(|f| send_frame(io, nic_dev, f)) {
+                    Ok(()) => recv_many(io, nic_dev, &mut frame, max, wait_us),
+                    Err(e) => stream::error_reply(e),
                 }
             }
             nic::Request::Mac => nic::mac_reply(nic_dev.mac()),

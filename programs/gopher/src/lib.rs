@@ -103,37 +103,41 @@ pub fn fetch(u: &Url, timeout: Duration) -> Result<(Vec<u8>, bool), String> {
 /// [`WRITE_BATCH`] bytes (one request each to a file server, rather than one per read).
 pub fn download(u: &Url, timeout: Duration, out: &mut dyn Write) -> Result<u64, String> {
     let mut s = open(u, timeout)?;
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut pending: Vec<u8> = Vec::with_capacity(WRITE_BATCH);
+    // Reads land straight in the batch being gathered; it is written out once it has less room
+    // than a read may bring.
+    let mut pending = vec![0u8; WRITE_BATCH];
+    let mut filled = 0;
     let mut total = 0u64;
-    let flush = |pending: &mut Vec<u8>, out: &mut dyn Write| -> Result<(), String> {
-        out.write_all(pending)
-            .map_err(|e| format!("cannot write: {e}"))?;
-        pending.clear();
-        Ok(())
+    let flush = |data: &[u8], out: &mut dyn Write| -> Result<(), String> {
+        out.write_all(data)
+            .map_err(|e| format!("cannot write: {e}"))
     };
     loop {
-        match s.read(&mut buf) {
+        if WRITE_BATCH - filled < READ_ROOM {
+            flush(&pending[..filled], out)?;
+            filled = 0;
+        }
+        match s.read(&mut pending[filled..]) {
             Ok(0) => {
-                flush(&mut pending, out)?;
+                flush(&pending[..filled], out)?;
                 return Ok(total);
             }
             Ok(n) => {
-                pending.extend_from_slice(&buf[..n]);
+                filled += n;
                 total += n as u64;
-                if pending.len() + buf.len() > WRITE_BATCH {
-                    flush(&mut pending, out)?;
-                }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => {
                 // Keep what arrived.
-                let _ = flush(&mut pending, out);
+                let _ = flush(&pending[..filled], out);
                 return Err(format!("{}:{}: {}", u.host, u.port, describe(&e)));
             }
         }
     }
 }
+
+/// Room kept for the next read of [`download`] (a read brings at most this much at once).
+const READ_ROOM: usize = 64 * 1024;
 
 /// Largest piece [`download`] writes at once.
 pub const WRITE_BATCH: usize = 256 * 1024;

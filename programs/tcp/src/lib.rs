@@ -37,7 +37,7 @@ use smoltcp::wire::{
 /// Receive buffer (the window we offer): large on the host, modest in the real kernel's fixed
 /// 4 MiB heap.
 #[cfg(not(target_os = "none"))]
-const TCP_RX: usize = 256 * 1024;
+const TCP_RX: usize = 1024 * 1024;
 #[cfg(target_os = "none")]
 const TCP_RX: usize = 64 * 1024;
 const TCP_TX: usize = 32 * 1024;
@@ -114,97 +114,184 @@ pub fn parse_args(args: &[String]) -> Result<Settings, String> {
     Ok(s)
 }
 
+/// The most bytes of received frames one request brings: large on the host, modest in the real
+/// kernel's heap (where the window is no larger either).
+#[cfg(not(target_os = "none"))]
+const RX_BATCH: usize = nic::MAX_BATCH;
+#[cfg(target_os = "none")]
+const RX_BATCH: usize = 64 * 1024;
+
+/// Received frames not yet given to smoltcp, as records (`nic::frames`).
+enum Inbox {
+    Empty,
+    /// A reply's chunk, used where it landed.
+    Chunk(libeurali::MemoryChunk),
+    /// Frames copied (a device without batches, or batches that met).
+    Copied(Vec<u8>),
+}
+
+impl Inbox {
+    fn records(&self) -> &[u8] {
+        match self {
+            Inbox::Empty => &[],
+            Inbox::Chunk(c) => c.as_slice(),
+            Inbox::Copied(v) => v,
+        }
+    }
+}
+
 /// The smoltcp device: frames over `/dev/nic`. Used by the poll thread only.
 struct Nic {
     h: Handle,
-    rx: std::collections::VecDeque<Vec<u8>>,
+    /// Received frames, from offset `at` of its records on.
+    inbox: Inbox,
+    at: usize,
+    /// One frame, for a device without batches.
     buf: Vec<u8>,
     dead: bool,
     /// Whether the device answers `NIC_POLL_MANY` (until it says it does not).
     batches: bool,
-    /// Frames smoltcp produced, to send once the lock is released.
-    tx: Vec<Vec<u8>>,
+    /// Whether the device answers `NIC_SEND_POLL_MANY` (until it says it does not).
+    exchanges: bool,
+    /// Frames smoltcp produced, as records, to send once the lock is released.
+    out: Vec<u8>,
 }
 
 impl Nic {
-    /// Sends the frames smoltcp queued. A frame the device refuses is lost, as on a wire.
-    fn flush(&mut self) {
-        for f in self.tx.drain(..) {
-            if !self.dead {
-                let _ = nic::send(&self.h, &f);
-            }
-        }
+    /// Whether received frames wait for smoltcp.
+    fn has_rx(&self) -> bool {
+        nic::next_record(self.inbox.records(), self.at).is_some()
     }
 
-    /// One frame within `wait` (0: only one already there), queued for smoltcp.
-    fn fetch(&mut self, wait: Duration) -> bool {
+    /// Takes a reply's records in: used in place, or after what is still waiting.
+    fn accept(&mut self, records: libeurali::MemoryChunk) {
+        if self.has_rx() {
+            let mut v = self.inbox.records()[self.at..].to_vec();
+            v.extend_from_slice(records.as_slice());
+            self.inbox = Inbox::Copied(v);
+        } else {
+            self.inbox = Inbox::Chunk(records);
+        }
+        self.at = 0;
+    }
+
+    fn failed(&mut self, e: libeurali::Error) {
+        say(&format!("/dev/nic failed: {e}; the network is down"));
+        self.dead = true;
+        self.out.clear();
+    }
+
+    /// Sends the frames smoltcp queued, then waits up to `wait` for frames (0: only those
+    /// already there) and takes them in for smoltcp. Sending and receiving go in one request
+    /// where the device allows: one round trip, rather than one per frame sent and one more.
+    fn exchange(&mut self, wait: Duration) {
         if self.dead {
+            self.out.clear();
             std::thread::sleep(wait);
-            return false;
+            return;
         }
-        let us = wait.as_micros().min(u64::MAX as u128) as u64;
+        let wait_us = wait.as_micros().min(u64::MAX as u128) as u64;
+        let mut sent = 0;
+        while self.exchanges && sent < self.out.len() {
+            // As many whole records as one request carries.
+            let mut end = sent;
+            while let Some((_, next)) = nic::next_record(&self.out, end) {
+                if next - sent > nic::MAX_BATCH {
+                    break;
+                }
+                end = next;
+            }
+            if end == sent {
+                // Not a record (TxTok makes none such): what is left is dropped.
+                self.out.truncate(sent);
+                break;
+            }
+            // Only the last request waits.
+            let us = if end == self.out.len() { wait_us } else { 0 };
+            match nic::send_poll_many(&self.h, &self.out[sent..end], RX_BATCH, us) {
+                Ok(nic::Received::Records(c)) => self.accept(c),
+                Ok(nic::Received::Empty) => {}
+                // Nothing of this request was sent: the rest goes the plain way.
+                Ok(nic::Received::Unsupported) => {
+                    self.exchanges = false;
+                    break;
+                }
+                Err(e) => return self.failed(e),
+            }
+            sent = end;
+            if sent == self.out.len() {
+                self.out.clear();
+                return;
+            }
+        }
+        // One NIC_SEND per frame; a frame the device refuses is lost, as on a wire.
+        for f in nic::frames(&self.out[sent..]) {
+            let _ = nic::send(&self.h, f);
+        }
+        self.out.clear();
+        self.fetch(wait_us);
+    }
+
+    /// Frames that come within `wait_us` (0: only those already there), taken in for smoltcp.
+    fn fetch(&mut self, wait_us: u64) {
         if self.batches {
-            match nic::recv_many(&self.h, &mut self.buf, us) {
-                Ok(nic::Batch::Frames(n)) => {
-                    for f in nic::frames(&self.buf[..n]) {
-                        self.rx.push_back(f.to_vec());
-                    }
-                    return true;
-                }
-                Ok(nic::Batch::Empty) => return false,
-                Ok(nic::Batch::Unsupported) => self.batches = false,
-                Err(e) => {
-                    say(&format!("/dev/nic failed: {e}; the network is down"));
-                    self.dead = true;
-                    return false;
-                }
+            match nic::poll_many(&self.h, RX_BATCH, wait_us) {
+                Ok(nic::Received::Records(c)) => return self.accept(c),
+                Ok(nic::Received::Empty) => return,
+                Ok(nic::Received::Unsupported) => self.batches = false,
+                Err(e) => return self.failed(e),
             }
         }
-        match nic::recv(&self.h, &mut self.buf, Some(us)) {
+        match nic::recv(&self.h, &mut self.buf, Some(wait_us)) {
             Ok(Some(n)) => {
-                self.rx.push_back(self.buf[..n].to_vec());
-                true
+                let mut v = self.inbox.records()[self.at..].to_vec();
+                nic::push_record(&mut v, &self.buf[..n], usize::MAX);
+                self.inbox = Inbox::Copied(v);
+                self.at = 0;
             }
-            Ok(None) => false,
-            Err(e) => {
-                say(&format!("/dev/nic failed: {e}; the network is down"));
-                self.dead = true;
-                false
-            }
+            Ok(None) => {}
+            Err(e) => self.failed(e),
         }
     }
 }
 
-struct RxTok(Vec<u8>);
-struct TxTok<'a>(&'a mut Vec<Vec<u8>>);
+struct RxTok<'a>(&'a [u8]);
+struct TxTok<'a>(&'a mut Vec<u8>);
 
-impl phy::RxToken for RxTok {
+impl phy::RxToken for RxTok<'_> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(&self.0)
+        f(self.0)
     }
 }
 
 impl phy::TxToken for TxTok<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut buf = vec![0u8; len];
-        let r = f(&mut buf);
-        // Sent by the poll thread once it has let go of the lock (see `Nic::flush`).
-        self.0.push(buf);
-        r
+        if !(nic::MIN_FRAME..=nic::MAX_FRAME).contains(&len) {
+            // A frame the device would refuse is lost, as on a wire (smoltcp makes none).
+            return f(&mut vec![0u8; len]);
+        }
+        // Appended as a record, sent by the poll thread once it has let go of the lock (see
+        // `Nic::exchange`).
+        let at = self.0.len();
+        self.0.extend_from_slice(&(len as u16).to_le_bytes());
+        self.0.resize(at + 2 + len, 0);
+        f(&mut self.0[at + 2..])
     }
 }
 
 impl Device for Nic {
-    type RxToken<'a> = RxTok;
+    type RxToken<'a> = RxTok<'a>;
     type TxToken<'a> = TxTok<'a>;
 
-    fn receive(&mut self, _t: Instant) -> Option<(RxTok, TxTok<'_>)> {
-        let f = self.rx.pop_front()?;
-        Some((RxTok(f), TxTok(&mut self.tx)))
+    fn receive(&mut self, _t: Instant) -> Option<(RxTok<'_>, TxTok<'_>)> {
+        let Nic { inbox, at, out, .. } = self;
+        let (f, next) = nic::next_record(inbox.records(), *at)?;
+        *at = next;
+        Some((RxTok(f), TxTok(out)))
     }
 
     fn transmit(&mut self, _t: Instant) -> Option<TxTok<'_>> {
-        (!self.dead).then_some(TxTok(&mut self.tx))
+        (!self.dead).then_some(TxTok(&mut self.out))
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -559,24 +646,26 @@ impl Session {
         };
         let deadline = deadline_after(timeout_ms);
         loop {
-            // Wait for data, or for the end: what recv says with nothing to receive into.
-            let data = self.wait(deadline, |st| {
+            // Wait for data (how much is there), or for the end: what recv says with nothing to
+            // receive into.
+            let there = self.wait(deadline, |st| {
                 let s = st.sockets.get_mut::<tcp::Socket>(h);
                 if s.can_recv() {
-                    return Some(Ok(true));
+                    return Some(Ok(s.recv_queue()));
                 }
                 match s.recv_slice(&mut []) {
                     Ok(_) => None,
-                    Err(tcp::RecvError::Finished) => Some(Ok(false)),
+                    Err(tcp::RecvError::Finished) => Some(Ok(0)),
                     Err(tcp::RecvError::InvalidState) => Some(Err(NetError::Reset)),
                 }
             })?;
-            if !data {
+            if there == 0 {
                 return Ok(stream::eof_reply());
             }
-            // Straight from the socket's buffer into the reply's chunk.
+            // Straight from the socket's buffer into the reply's chunk, no bigger than what is
+            // there (only this session reads the socket, so that much stays there).
             let shared = self.shared.clone();
-            let chunk = libeurali::MemoryChunk::alloc_with(max, |b| {
+            let chunk = libeurali::MemoryChunk::alloc_with(max.min(there), |b| {
                 lk(&shared)
                     .sockets
                     .get_mut::<tcp::Socket>(h)
@@ -919,11 +1008,13 @@ pub fn main() {
     };
     let mut dev = Nic {
         h: nic_h,
-        rx: Default::default(),
-        buf: vec![0u8; nic::MAX_BATCH],
+        inbox: Inbox::Empty,
+        at: 0,
+        buf: vec![0u8; nic::MAX_FRAME],
         dead: false,
         batches: true,
-        tx: Vec::new(),
+        exchanges: true,
+        out: Vec::new(),
     };
     let cfg = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
     let iface = Interface::new(cfg, &mut dev, now());
@@ -999,11 +1090,7 @@ fn poll_loop(shared: &Shared, dev: &mut Nic) {
             wait
         };
         // The device is used only here, outside the lock: sessions are never held up by it.
-        dev.flush();
-        if !dev.rx.is_empty() {
-            continue;
-        }
-        dev.fetch(wait);
+        dev.exchange(if dev.has_rx() { Duration::ZERO } else { wait });
     }
 }
 

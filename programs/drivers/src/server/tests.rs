@@ -217,6 +217,23 @@ fn nic_protocol_against_the_chip_model() {
             )
             .unwrap();
             out.push(format!("{:?}", r.values()));
+            // Two frames out and a look for frames in, in one request.
+            let mut records = Vec::new();
+            nic::push_record(&mut records, &[1u8; 60], nic::MAX_BATCH);
+            nic::push_record(&mut records, &[2u8; 70], nic::MAX_BATCH);
+            out.push(format!(
+                "{:?}",
+                nic::send_poll_many(&cli, &records, 8192, 0)
+            ));
+            // Malformed records: refused, nothing sent.
+            let c = MemoryChunk::from_bytes(&[0xFF; 5]).unwrap();
+            let word = 5 | 8192 << 20;
+            let r = libeurali::rcall(
+                &cli,
+                Message::Long(nic::NIC_SEND_POLL_MANY, Word::Value(word), Word::Chunk(c)),
+            )
+            .unwrap();
+            out.push(format!("{:?}", r.values()));
             // Done with the server: its receive wakes with CLOSED, so serve_nic returns.
             drop(cli);
             let text = out.join("\n");
@@ -249,6 +266,11 @@ fn nic_protocol_against_the_chip_model() {
         assert_eq!(lines[5], "Err(Param)");
         assert_eq!(lines[6], "Err(Param)");
         assert_eq!(lines[7], format!("({}, 5, 0)", msgtype::ERROR));
-        assert_eq!(chip.sent, vec![(0..100).collect::<Vec<u8>>()]);
+        assert_eq!(lines[8], "Ok(Empty)");
+        assert_eq!(lines[9], format!("({}, 5, 0)", msgtype::ERROR));
+        assert_eq!(
+            chip.sent,
+            vec![(0..100).collect::<Vec<u8>>(), vec![1u8; 60], vec![2u8; 70]]
+        );
     });
 }
