@@ -76,6 +76,9 @@ pub fn split_path(path: &str) -> Result<Vec<&str>, FsError> {
         if c.is_empty() || c == "." || c == ".." || c.contains('\0') {
             return Err(FsError::Invalid);
         }
+        if c.len() > MAX_NAME {
+            return Err(FsError::NameTooLong);
+        }
         out.push(c);
     }
     Ok(out)
@@ -93,6 +96,12 @@ struct Ctx<F> {
     live: Lock<Vec<u32>>,
     /// Session threads waiting for their next session, and whether the server has stopped.
     idle: Lock<(Vec<Arc<Worker>>, bool)>,
+    /// Held while a directory listing is built and encoded: the listing ([`FileSystem::read_dir`]'s
+    /// vector) is the one per-request heap allocation whose size a client chooses (by filling a
+    /// directory), so at most one exists at a time, whatever the number of sessions asking. The
+    /// reply itself is encoded straight into its chunk (no heap) and sent after the lock is
+    /// released, so a client that never receives its reply holds no heap.
+    listing: Lock<()>,
 }
 
 /// A session to serve: the session handle, the scope, and the open request.
@@ -126,6 +135,7 @@ impl<F: FileSystem> Server<F> {
                 fs,
                 live: Lock::new(Vec::new()),
                 idle: Lock::new((Vec::new(), false)),
+                listing: Lock::new(()),
             }),
         }
     }
@@ -420,7 +430,8 @@ fn session<F: FileSystem>(
                 flags,
                 readonly,
             }) => (
-                node_request(fs, node, *flags, *readonly, m).unwrap_or_else(err_msg),
+                node_request(fs, &ctx.listing, node, *flags, *readonly, m)
+                    .unwrap_or_else(err_msg),
                 false,
             ),
         };
@@ -462,6 +473,7 @@ fn read_size<F: FileSystem>(
 
 fn node_request<F: FileSystem>(
     fs: &F,
+    listing: &Lock<()>,
     node: &F::Node,
     flags: u32,
     readonly: bool,
@@ -534,7 +546,10 @@ fn node_request<F: FileSystem>(
                     m.readonly = readonly;
                     Reply::Stat(m)
                 }
-                Request::ReadDir => Reply::Entries(fs.read_dir(node)?),
+                Request::ReadDir => {
+                    let _one_at_a_time = listing.lock();
+                    return reply_msg(&Reply::Entries(fs.read_dir(node)?));
+                }
                 Request::SetLen(n) => {
                     if readonly {
                         return Err(FsError::Denied);
