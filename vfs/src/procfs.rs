@@ -298,4 +298,23 @@ mod tests {
         assert!(parse_line(&ProcFs::line(1, &fs.table.lock().procs[&1])).is_some());
         assert_eq!(parse_line("garbage"), None);
     }
+
+    #[test]
+    fn the_table_is_bounded() {
+        let fs = ProcFs::new(1, clock);
+        let new = flags::WRITE | flags::CREATE;
+        let long = alloc::vec![b'x'; 4 * MAX_LINE];
+        for _ in 0..MAX_PROCS {
+            let n = fs.open(&["new"], new).unwrap();
+            assert_eq!(fs.write(&n, None, &long).unwrap(), MAX_LINE as u64);
+        }
+        assert_eq!(fs.open(&["new"], new).unwrap_err(), FsError::NoSpace);
+        assert_eq!(fs.read_dir(&Node::Root).unwrap().len(), MAX_PROCS);
+        // Every kept line is cut to MAX_LINE bytes of text (and the "?" of a missing user).
+        let t = fs.table.lock();
+        assert!(t.procs.values().all(|p| p.user.len() + p.cmd.len() <= MAX_LINE + 1));
+        drop(t);
+        fs.remove(&["7"], false).unwrap();
+        assert!(matches!(fs.open(&["new"], new), Ok(Node::New(_))));
+    }
 }

@@ -29,7 +29,7 @@
 //! | Request | Reply | Idempotent |
 //! |---|---|---|
 //! | `Short(FS_STAT, 0, 0)` | `Short(FS_META, kind \| readonly << 8, len)` ([`Meta::to_words`]) | yes |
-//! | `Short(FS_READ, offset, max)`, `max <= MAX_IO` | `Long(FS_DATA, n, chunk)`, `1 <= n <= max`, bytes at offset 0; `Short(FS_OK, 0, 0)` at end of file | yes |
+//! | `Short(FS_READ, offset, max)`, `max <= MAX_IO` | `Long(FS_DATA, n, chunk)`, `1 <= n <= min(max, MAX_SERVER_READ)`, bytes at offset 0; `Short(FS_OK, 0, 0)` at end of file | yes |
 //! | `Long(FS_READ_INTO, offset, chunk)`: the client's chunk, `max: u64 LE` (`<= MAX_IO`) in its first 8 bytes, at least `max(8, max)` bytes long | `Long(FS_DATA, n, the same chunk)`, `0 <= n <= max` bytes at offset 0; `n = 0` at end of file | yes |
 //! | `Long(FS_WRITE, offset, chunk)`: chunk = `len: u64 LE` then `len <= MAX_IO` bytes | `Long(FS_WRITTEN, end, the same chunk)`: all `len` bytes written, `end` = offset after them (append-mode sessions ignore `offset` and write at the end) | no |
 //! | `Long(FS_REQ, len, chunk)`: a [`Request`] in postcard, `len <= MAX_NAME_MSG` | `Long(FS_REPLY, len, chunk)`: a [`Reply`], `len <= MAX_REPLY` | Stat, ReadDir, Sync: yes; SetLen: yes |
@@ -92,6 +92,13 @@ pub const CALL_LIMIT_MS: u64 = 30_000;
 
 /// Largest READ or WRITE payload in one message.
 pub const MAX_IO: usize = 1 << 20;
+/// Most bytes a server puts in the chunk it makes for one `FS_READ` (less than asked is a
+/// short read, which the protocol allows). That chunk stays with the server until the client
+/// takes the reply, and a client that sends `FS_READ` with a plain `send` never does: each of
+/// the [`crate::server::MAX_SESSIONS`] sessions can hold one, so this caps what one client can
+/// make a server hold at 56 x 64 KiB. Bulk readers bring their own chunk (`FS_READ_INTO`, what
+/// [`crate::client`] uses), which costs the server nothing.
+pub const MAX_SERVER_READ: usize = 64 * 1024;
 /// Largest request carrying names (one page).
 pub const MAX_NAME_MSG: usize = 4096;
 /// Largest postcard reply (a directory listing). A listing that would not fit is refused with

@@ -24,6 +24,25 @@
 //!
 //! A session thread whose session ended waits for the next one (at most [`MAX_IDLE`] do), since
 //! waking a thread costs much less than starting one; they end when the server does.
+//!
+//! # Memory one client can make a server hold
+//!
+//! On the real kernel a server's heap is 4 MiB and a failed allocation halts the machine; the
+//! kernel cannot tell clients apart, so the bounds are per session, and sessions are at most
+//! [`MAX_SESSIONS`]:
+//!
+//! - an open's request is at most [`MAX_NAME_MSG`] bytes (its path, decoded, and the path's
+//!   components: a few KiB while the open runs; a `Serve` session keeps its root path);
+//!   components longer than [`MAX_NAME`] are refused (`NameTooLong`) before the file system
+//!   sees them;
+//! - writes are served from the client's own chunk, and `FS_READ_INTO` fills the client's chunk:
+//!   no server memory; an `FS_READ` gets a chunk of at most [`MAX_SERVER_READ`] bytes (frames,
+//!   not heap), which a client that never takes its reply leaves with the server;
+//! - every reply is encoded straight into its chunk (no heap copy); a directory listing is the
+//!   one reply built on the heap first (the [`FileSystem::read_dir`] vector), so listings are
+//!   built one at a time per server, and a listing longer than [`MAX_REPLY`] is `TooBig`;
+//! - what a file system keeps for its clients (files, names, table entries) is bounded by the
+//!   file system: see [`crate::ramdisk::Limits`] and [`crate::procfs::MAX_PROCS`].
 
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -507,7 +526,7 @@ fn node_request<F: FileSystem>(
             ))
         }
         Message::Short(FS_READ, offset, max) => {
-            let want = read_size(fs, node, flags, offset, max)?;
+            let want = read_size(fs, node, flags, offset, max)?.min(MAX_SERVER_READ);
             if want == 0 {
                 return Ok(Message::Short(FS_OK, 0, 0));
             }
