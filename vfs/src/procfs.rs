@@ -25,8 +25,13 @@ use crate::proto::{Entry, FsError, Kind, Meta, flags};
 use crate::server::FileSystem;
 use crate::sync::Lock;
 
-/// Most processes in the table.
-pub const MAX_PROCS: usize = 4096;
+/// Most processes in the table. The server lives in init's 4 MiB heap: each entry holds at
+/// most [`MAX_LINE`] bytes of text and about 100 bytes of bookkeeping, so a full table holds
+/// under 320 KiB, and a listing of it (one at a time, see `crate::server`) about 30 KiB. The
+/// real kernel runs about 100 threads in all (its heap holds their kernel stacks), so 512 live
+/// processes cannot exist; a full table means a client registered entries for nothing, and
+/// the next registration gets `NoSpace`.
+pub const MAX_PROCS: usize = 512;
 /// Longest `USER\tCOMMAND` text kept per process.
 pub const MAX_LINE: usize = 512;
 
