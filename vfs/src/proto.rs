@@ -103,7 +103,8 @@ pub const MAX_SERVER_READ: usize = 64 * 1024;
 pub const MAX_NAME_MSG: usize = 4096;
 /// Largest postcard reply (a directory listing). A listing that would not fit is refused with
 /// [`FsError::TooBig`]; servers bound their directories well below it (the ramdisk's
-/// [`crate::ramdisk::MAX_DIR_ENTRIES`] names of at most [`MAX_NAME`] bytes take under 300 KiB).
+/// [`crate::ramdisk::MAX_DIR_ENTRIES`] entries and [`crate::ramdisk::MAX_DIR_NAMES`] bytes of
+/// names take under 200 KiB).
 pub const MAX_REPLY: usize = 1 << 20;
 /// Longest path component (bytes), as on Unix: longer ones are refused with
 /// [`FsError::NameTooLong`] by the server framework before any file system sees them.
@@ -415,6 +416,11 @@ pub fn reply_msg(r: &Reply) -> Result<Message, FsError> {
         Word::Value(n as u64),
         Word::Chunk(c),
     ))
+}
+
+/// Bytes a reply takes encoded (what [`reply_msg`] checks against [`MAX_REPLY`]).
+pub fn reply_msg_size(r: &Reply) -> usize {
+    postcard::serialize_with_flavor(r, postcard::ser_flavors::Size::default()).unwrap_or(usize::MAX)
 }
 
 /// `Long(FS_REQ, len, chunk)`.

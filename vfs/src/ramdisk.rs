@@ -20,7 +20,7 @@
 //! | file data in all files, [`Limits::bytes`] | `NoSpace` |
 //! | one file's length, [`Limits::file`] | `TooBig` (checked after `NoSpace`) |
 //! | files and directories, [`Limits::nodes`] | `NoSpace` |
-//! | entries of one directory, [`Limits::dir_entries`] | `NoSpace` |
+//! | entries of one directory, [`Limits::dir_entries`], and their names' bytes, [`Limits::dir_names`] | `NoSpace` |
 //! | a name, [`crate::proto::MAX_NAME`] bytes (the server framework) | `NameTooLong` |
 //!
 //! File data is kept in blocks of [`BLOCK`] bytes, each allocated to its exact size, so a file
@@ -50,10 +50,13 @@ pub const MIN_NODES: usize = 64;
 /// Bytes of data per node allowed by [`Limits::for_bytes`]: a 2 MiB ramdisk holds 1024 files
 /// and directories.
 pub const BYTES_PER_NODE: usize = 2048;
-/// Most entries in one directory. Bounds the one listing a server builds at a time (see
-/// [`crate::server`]): at most 1024 names of at most [`MAX_NAME`] bytes, under 300 KiB of heap
-/// for the vector and as much in its reply chunk (well under [`crate::proto::MAX_REPLY`]).
-pub const MAX_DIR_ENTRIES: usize = 1024;
+/// Most entries in one directory.
+pub const MAX_DIR_ENTRIES: usize = 4096;
+/// Most bytes of names in one directory. With [`MAX_DIR_ENTRIES`] this bounds the one listing
+/// a server builds at a time (see [`crate::server`]): under 128 KiB of names and 4096 x 56
+/// bytes of entries, about 350 KiB of heap, and about 180 KiB encoded in its reply chunk (well
+/// under [`crate::proto::MAX_REPLY`]).
+pub const MAX_DIR_NAMES: usize = 128 * 1024;
 /// Heap one node costs at most besides its file data: its name (at most [`MAX_NAME`] bytes),
 /// the `String` and `BTreeMap` slot in its directory, its hashbrown slot (twice, for the load
 /// factor) and a directory's own map.
@@ -70,11 +73,14 @@ pub struct Limits {
     pub nodes: usize,
     /// Entries in one directory.
     pub dir_entries: usize,
+    /// Bytes of the names in one directory.
+    pub dir_names: usize,
 }
 
 impl Limits {
     /// `bytes` of data; any one file may take all of it; nodes in proportion
-    /// ([`BYTES_PER_NODE`], between [`MIN_NODES`] and [`MAX_NODES`]); [`MAX_DIR_ENTRIES`].
+    /// ([`BYTES_PER_NODE`], between [`MIN_NODES`] and [`MAX_NODES`]); [`MAX_DIR_ENTRIES`] and
+    /// [`MAX_DIR_NAMES`] per directory.
     pub const fn for_bytes(bytes: usize) -> Limits {
         let mut nodes = bytes / BYTES_PER_NODE;
         if nodes < MIN_NODES {
@@ -88,7 +94,15 @@ impl Limits {
             file: bytes as u64,
             nodes,
             dir_entries: MAX_DIR_ENTRIES,
+            dir_names: MAX_DIR_NAMES,
         }
+    }
+
+    /// The most heap one directory listing takes (the vector of entries and their names; a
+    /// server builds one at a time): 64 bytes an entry (the `Entry` and the allocator's
+    /// slack) and the names.
+    pub const fn listing_heap(&self) -> usize {
+        self.dir_entries * 64 + self.dir_names
     }
 
     /// The most heap the tree can hold under these limits: data, block lists, nodes.
@@ -173,9 +187,38 @@ impl Data {
     }
 }
 
+/// A directory: names to inode numbers, and the bytes of those names.
+#[derive(Default)]
+struct Dir {
+    map: BTreeMap<String, u64>,
+    names: usize,
+}
+
+impl Dir {
+    fn insert(&mut self, name: String, id: u64) {
+        let n = name.len();
+        if self.map.insert(name, id).is_none() {
+            self.names += n;
+        }
+    }
+
+    fn remove(&mut self, name: &str) {
+        if self.map.remove(name).is_some() {
+            self.names -= name.len();
+        }
+    }
+}
+
+impl core::ops::Deref for Dir {
+    type Target = BTreeMap<String, u64>;
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
+}
+
 enum Node {
     File(Data),
-    Dir(BTreeMap<String, u64>),
+    Dir(Dir),
 }
 
 struct Tree {
@@ -201,7 +244,7 @@ impl Ramdisk {
     /// An empty ramdisk within `limits`.
     pub fn with_limits(limits: Limits) -> Ramdisk {
         let mut nodes = HashMap::new();
-        nodes.insert(ROOT, Node::Dir(BTreeMap::new()));
+        nodes.insert(ROOT, Node::Dir(Dir::default()));
         Ramdisk {
             tree: Lock::new(Tree {
                 nodes,
@@ -251,17 +294,21 @@ impl Tree {
         }
     }
 
-    fn dir_mut(&mut self, id: u64) -> &mut BTreeMap<String, u64> {
+    fn dir_mut(&mut self, id: u64) -> &mut Dir {
         match self.nodes.get_mut(&id) {
             Some(Node::Dir(d)) => d,
             _ => unreachable!("checked by parent()"),
         }
     }
 
-    /// Whether directory `id` has room for one more entry.
-    fn room_in(&self, id: u64, limits: &Limits) -> Result<(), FsError> {
+    /// Whether directory `id` has room for one more entry named `name`.
+    fn room_in(&self, id: u64, name: &str, limits: &Limits) -> Result<(), FsError> {
         match self.nodes.get(&id) {
-            Some(Node::Dir(d)) if d.len() >= limits.dir_entries => Err(FsError::NoSpace),
+            Some(Node::Dir(d))
+                if d.len() >= limits.dir_entries || d.names + name.len() > limits.dir_names =>
+            {
+                Err(FsError::NoSpace)
+            }
             _ => Ok(()),
         }
     }
@@ -274,7 +321,7 @@ impl Tree {
         if self.nodes.len() >= limits.nodes {
             return Err(FsError::NoSpace);
         }
-        self.room_in(parent, limits)?;
+        self.room_in(parent, name, limits)?;
         self.nodes.try_reserve(1).map_err(|_| FsError::NoSpace)?;
         let mut owned = String::new();
         owned.try_reserve_exact(name.len()).map_err(|_| FsError::NoSpace)?;
@@ -438,7 +485,7 @@ impl FileSystem for Ramdisk {
             Some(Node::Dir(d)) => {
                 let mut out = Vec::new();
                 out.try_reserve_exact(d.len()).map_err(|_| FsError::NoSpace)?;
-                for (name, c) in d {
+                for (name, c) in d.iter() {
                     let (kind, len) = match t.nodes.get(c) {
                         Some(Node::File(f)) => (Kind::File, f.len as u64),
                         _ => (Kind::Dir, 0),
@@ -462,7 +509,7 @@ impl FileSystem for Ramdisk {
             return Err(FsError::Exists);
         }
         let (parent, name) = t.parent(path)?;
-        t.add(parent, name, Node::Dir(BTreeMap::new()), &self.limits)?;
+        t.add(parent, name, Node::Dir(Dir::default()), &self.limits)?;
         Ok(())
     }
 
@@ -504,6 +551,13 @@ impl FileSystem for Ramdisk {
         }
         let src_dir = matches!(t.nodes.get(&id), Some(Node::Dir(_)));
         let old = t.lookup(to).ok();
+        if tp == fp && old.is_none() {
+            // A new name in the same directory: only its bytes count.
+            let d = t.dir_mut(tp);
+            if d.names - fname.len() + tname.len() > self.limits.dir_names {
+                return Err(FsError::NoSpace);
+            }
+        }
         if let Some(old) = old {
             match (t.nodes.get(&old), src_dir) {
                 (Some(Node::Dir(_)), false) => return Err(FsError::IsDir),
@@ -513,7 +567,7 @@ impl FileSystem for Ramdisk {
             }
         } else if tp != fp {
             // A new entry in another directory.
-            t.room_in(tp, &self.limits)?;
+            t.room_in(tp, tname, &self.limits)?;
         }
         let mut owned = String::new();
         owned
@@ -635,6 +689,7 @@ mod tests {
             file: 4 * BLOCK as u64,
             nodes: 8,
             dir_entries: 3,
+            dir_names: 110,
         };
         let r = Ramdisk::with_limits(limits);
         let w = flags::WRITE | flags::CREATE;
@@ -678,7 +733,15 @@ mod tests {
         r.remove(&["d", "2"], false).unwrap();
         assert_eq!(r.open(&["d", &long], w), Err(FsError::NameTooLong));
         assert_eq!(r.rename(&["d", "renamed"], &["d", &long]), Err(FsError::NameTooLong));
-        r.open(&["d", &"n".repeat(MAX_NAME)], w).unwrap();
+        // A directory's names take at most `dir_names` bytes ("sub" and "renamed" are there).
+        r.open(&["d", &"n".repeat(100)], w).unwrap();
+        r.remove(&["d", &"n".repeat(100)], false).unwrap();
+        assert_eq!(r.open(&["d", &"n".repeat(101)], w), Err(FsError::NoSpace));
+        assert_eq!(
+            r.rename(&["d", "sub"], &["d", &"n".repeat(104)]),
+            Err(FsError::NoSpace)
+        );
+        r.rename(&["d", "sub"], &["d", &"n".repeat(103)]).unwrap();
         // Everything freed gives its room back.
         r.set_len(&f, 0).unwrap();
         r.set_len(&g, 1).unwrap();
@@ -692,6 +755,18 @@ mod tests {
         let two = Limits::for_bytes(2 << 20);
         assert_eq!(two.nodes, 1024);
         assert_eq!(two.dir_entries, MAX_DIR_ENTRIES);
+        assert!(two.listing_heap() <= 400 * 1024, "{}", two.listing_heap());
+        // A listing at its limits, encoded, fits a reply.
+        let names = MAX_DIR_NAMES / MAX_DIR_ENTRIES;
+        let full: Vec<Entry> = (0..MAX_DIR_ENTRIES)
+            .map(|i| Entry {
+                name: format!("{i:0>w$}", w = names),
+                kind: Kind::File,
+                len: u64::MAX,
+            })
+            .collect();
+        let reply = crate::proto::Reply::Entries(full);
+        assert!(crate::proto::reply_msg_size(&reply) < crate::proto::MAX_REPLY / 4);
         // A 2 MiB ramdisk holds under 2.75 MiB of heap however it is filled.
         assert!(two.heap() < (11 << 20) / 4, "{}", two.heap());
         assert_eq!(Limits::for_bytes(1 << 30).nodes, MAX_NODES);

@@ -12,8 +12,8 @@
 //!
 //! SIZE caps the bytes of file data (plain bytes, or with a `K`, `M` or `G` suffix; default and
 //! most [`MAX_SIZE`]); beyond it writes fail with "no space left". The other bounds follow from
-//! it ([`vfs::ramdisk::Limits::for_bytes`]: 1024 files and directories for 2 MiB, 1024 entries
-//! per directory, names of 255 bytes), so that no client can make the server hold more than
+//! it ([`vfs::ramdisk::Limits::for_bytes`]: 1024 files and directories for 2 MiB; a directory
+//! holds at most 4096 entries and 128 KiB of names; names of 255 bytes), so that no client can make the server hold more than
 //! its heap (see [`MAX_SIZE`]). The program ends (status 0) once every other reference to its
 //! rendezvous is gone (unmounted, closed, or held only by processes that died), and the files
 //! with it.
@@ -24,7 +24,7 @@ use vfs::server::Server;
 /// The largest SIZE. On the real kernel this server's memory is its 4 MiB heap, and a failed
 /// allocation halts the machine. The budget: the tree holds at most
 /// [`Limits::heap`]`(2 MiB)`, about 2.5 MiB (data in exact 4 KiB blocks, 1024 names of up to
-/// 255 bytes with their map slots); one directory listing at a time, under 300 KiB; 56
+/// 255 bytes with their map slots); one directory listing at a time, under 400 KiB; 56
 /// sessions, a few KiB each while they open (their paths are at most 4 KiB); the rest, about
 /// 0.7 MiB, is left for the program itself and the allocator's slack.
 pub const MAX_SIZE: usize = 2 << 20;
@@ -87,7 +87,7 @@ mod tests {
     fn the_largest_ramdisk_fits_its_heap() {
         const HEAP: usize = 4 << 20;
         let tree = Limits::for_bytes(MAX_SIZE).heap();
-        let listing = vfs::ramdisk::MAX_DIR_ENTRIES * (vfs::proto::MAX_NAME + 48);
+        let listing = Limits::for_bytes(MAX_SIZE).listing_heap();
         let sessions = vfs::server::MAX_SESSIONS * 2 * vfs::proto::MAX_NAME_MSG;
         assert!(tree + listing + sessions < HEAP * 7 / 8, "{tree} {listing} {sessions}");
         assert!(DEFAULT_SIZE <= MAX_SIZE);
