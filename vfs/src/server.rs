@@ -42,7 +42,9 @@
 //!   one reply built on the heap first (the [`FileSystem::read_dir`] vector), so listings are
 //!   built one at a time per server, and a listing longer than [`MAX_REPLY`] is `TooBig`;
 //! - what a file system keeps for its clients (files, names, table entries) is bounded by the
-//!   file system: see [`crate::ramdisk::Limits`] and [`crate::procfs::MAX_PROCS`].
+//!   file system: see [`crate::ramdisk::Limits`] and [`crate::procfs::MAX_PROCS`];
+//! - proxies that deny an open ([`crate::view`]) answer it on a thread of their own, at most
+//!   [`MAX_REFUSING`] at once per process ([`refuse`]).
 
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -594,16 +596,69 @@ pub fn forward_open(mount: &Handle, a: Handle, req: &OpenRequest) -> Result<(), 
     )
 }
 
-/// Answers every request on `a` with `e` until the client closes or a sweep ends it, on a new
-/// thread (for proxies that refuse an open).
+/// Most sessions a process refuses at once with [`refuse`]: each is a thread (a 28 KiB stack
+/// and one of the kernel's 64 threads per process) waiting for its client's first request, which
+/// a client that never sends one, or died, would hold forever. Beyond them a refused session is
+/// closed at once (the client reads CLOSED on a fresh session as `Busy`), so that clients
+/// opening what a read-only view denies, in a loop, cannot take the threads of the process's
+/// other servers.
+pub const MAX_REFUSING: usize = 8;
+
+/// Handle numbers of the sessions being refused now (see [`MAX_REFUSING`]).
+static REFUSING: Lock<Vec<u32>> = Lock::new(Vec::new());
+
+/// Answers the first request on `a` with `e` (nothing for `FS_CLOSE`), on a new thread, then
+/// ends the session (for proxies that refuse an open). At most [`MAX_REFUSING`] at once per
+/// process: when they are all taken, the sessions whose clients are gone are woken (the sweep of
+/// the module doc) and, if none was, `a` is closed instead.
 pub fn refuse(a: Handle, e: FsError) {
-    let _ = spawn(move || {
+    let mut list = REFUSING.lock();
+    if list.len() >= MAX_REFUSING {
+        for &raw in list.iter() {
+            // Safety: a listed number stays open while listed (its thread unlists it under this
+            // lock before closing it); we only borrow it.
+            let h = ManuallyDrop::new(unsafe { Handle::from_raw(raw) });
+            if let Ok(copy) = h.try_clone() {
+                drop(copy);
+            }
+        }
+        drop(list);
+        for _ in 0..8 {
+            libeurali::yield_now();
+        }
+        list = REFUSING.lock();
+        if list.len() >= MAX_REFUSING {
+            drop(list);
+            drop(a);
+            return;
+        }
+    }
+    let raw = a.raw();
+    list.push(raw);
+    // Still under the lock: if no thread starts, `a` is closed (with the closure) before its
+    // number leaves the list, and no sweep can copy it in between.
+    let started = spawn(move || {
         if let Ok(m) = receive(&a)
             && !matches!(m, Message::Short(FS_CLOSE, _, _))
         {
             let _ = send(&a, err_msg(e));
         }
+        let mut list = REFUSING.lock();
+        if let Some(i) = list.iter().position(|&n| n == a.raw()) {
+            list.swap_remove(i);
+        }
+        drop(a);
     });
+    if started.is_err()
+        && let Some(i) = list.iter().position(|&n| n == raw)
+    {
+        list.swap_remove(i);
+    }
+}
+
+/// Sessions being refused now (at most [`MAX_REFUSING`]).
+pub fn refusing() -> usize {
+    REFUSING.lock().len()
 }
 
 #[cfg(test)]
