@@ -443,7 +443,9 @@ fn hog() {
     drop(f);
     // While it is full: other files still read; a write elsewhere gets the same clear error.
     assert_eq!(
-        shim::fs::write("/tmp/more", vec![1u8; 64 * 1024]).unwrap_err().kind(),
+        shim::fs::write("/tmp/more", vec![1u8; 64 * 1024])
+            .unwrap_err()
+            .kind(),
         ErrorKind::StorageFull
     );
     shim::fs::remove_file("/tmp/huge").unwrap();
@@ -460,7 +462,10 @@ fn hog() {
     assert_eq!(e.kind(), ErrorKind::StorageFull, "{e}");
     let listed = shim::fs::read_dir("/tmp/many").unwrap().count();
     assert_eq!(listed, files);
-    shim::println!("hog: /tmp refused file {} ({listed} listed): {e}", files + 1);
+    shim::println!(
+        "hog: /tmp refused file {} ({listed} listed): {e}",
+        files + 1
+    );
     shim::fs::remove_dir_all("/tmp/many").unwrap();
     // One directory of the root ramdisk (shared with every user): entries until refused.
     shim::fs::create_dir("/home/user/hog").unwrap();
@@ -470,11 +475,20 @@ fn hog() {
             Ok(()) => entries += 1,
             Err(e) => break e,
         }
-        assert!(entries <= vfs::ramdisk::MAX_DIR_ENTRIES, "{entries} entries");
-        assert!(entries * 200 <= vfs::ramdisk::MAX_DIR_NAMES, "{entries} names");
+        assert!(
+            entries <= vfs::ramdisk::MAX_DIR_ENTRIES,
+            "{entries} entries"
+        );
+        assert!(
+            entries * 200 <= vfs::ramdisk::MAX_DIR_NAMES,
+            "{entries} names"
+        );
     };
     assert_eq!(e.kind(), ErrorKind::StorageFull, "{e}");
-    assert_eq!(shim::fs::read_dir("/home/user/hog").unwrap().count(), entries);
+    assert_eq!(
+        shim::fs::read_dir("/home/user/hog").unwrap().count(),
+        entries
+    );
     shim::println!("hog: a directory refused entry {}: {e}", entries + 1);
     shim::fs::remove_dir_all("/home/user/hog").unwrap();
     // Names and paths past the protocol's limits.
@@ -494,21 +508,26 @@ fn hog() {
     // /proc entries (init's heap) until refused; then given back.
     let mut pids = Vec::new();
     let e = loop {
-        let reg = vfs::client::open(
-            "/proc/new",
-            flags::READ | flags::WRITE | flags::CREATE,
-        )
-        .and_then(|(s, _)| {
-            s.write_at(0, format!("hog\t{}", "c".repeat(4000)).as_bytes())?;
-            let mut b = [0u8; 16];
-            let n = s.read_at(0, &mut b)?;
-            Ok(core::str::from_utf8(&b[..n]).unwrap().trim().parse::<u32>().unwrap())
-        });
+        let reg = vfs::client::open("/proc/new", flags::READ | flags::WRITE | flags::CREATE)
+            .and_then(|(s, _)| {
+                s.write_at(0, format!("hog\t{}", "c".repeat(4000)).as_bytes())?;
+                let mut b = [0u8; 16];
+                let n = s.read_at(0, &mut b)?;
+                Ok(core::str::from_utf8(&b[..n])
+                    .unwrap()
+                    .trim()
+                    .parse::<u32>()
+                    .unwrap())
+            });
         match reg {
             Ok(pid) => pids.push(pid),
             Err(e) => break e,
         }
-        assert!(pids.len() <= vfs::procfs::MAX_PROCS, "{} entries", pids.len());
+        assert!(
+            pids.len() <= vfs::procfs::MAX_PROCS,
+            "{} entries",
+            pids.len()
+        );
     };
     assert_eq!(e, vfs::proto::FsError::NoSpace);
     let line = shim::fs::read_to_string(format!("/proc/{}", pids[0])).unwrap();
@@ -560,7 +579,11 @@ fn a_client_cannot_make_servers_hold_unbounded_memory() {
     let out = &r.stdout;
     assert_eq!(r.code, 0, "stdout: {out}\nstderr: {}", r.stderr);
     assert!(out.contains("hog: every bound held"), "{out}\n{}", r.stderr);
-    assert!(out.contains("steady: 60 round trips"), "{out}\n{}", r.stderr);
+    assert!(
+        out.contains("steady: 60 round trips"),
+        "{out}\n{}",
+        r.stderr
+    );
     for line in [
         "hog: /tmp file refused after 2097152 bytes: no space left",
         "hog: /tmp refused file ",

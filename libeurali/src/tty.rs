@@ -202,7 +202,11 @@ mod tests {
             ld.answer(b"\x1b[12;34R");
         }
         let all = ld.take(usize::MAX).unwrap();
-        assert!(all.len() <= super::MAX_PENDING && all.len() % 8 == 0, "{}", all.len());
+        assert!(
+            all.len() <= super::MAX_PENDING && all.len() % 8 == 0,
+            "{}",
+            all.len()
+        );
         assert!(all.ends_with(b"\x1b[12;34R"));
     }
 }

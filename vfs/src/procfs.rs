@@ -258,7 +258,9 @@ mod tests {
     #[test]
     fn register_read_list_remove() {
         let fs = ProcFs::new(1, clock);
-        let n = fs.open(&["new"], flags::WRITE | flags::CREATE | flags::READ).unwrap();
+        let n = fs
+            .open(&["new"], flags::WRITE | flags::CREATE | flags::READ)
+            .unwrap();
         fs.write(&n, None, b"root\tsh -c 'x\ty'").unwrap();
         let mut buf = [0u8; 64];
         let k = fs.read(&n, 0, &mut buf).unwrap();
@@ -277,7 +279,12 @@ mod tests {
         );
         let n2 = fs.open(&["new"], flags::WRITE | flags::CREATE).unwrap();
         assert!(matches!(n2, Node::New(2)));
-        let names: Vec<String> = fs.read_dir(&Node::Root).unwrap().into_iter().map(|e| e.name).collect();
+        let names: Vec<String> = fs
+            .read_dir(&Node::Root)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
         assert_eq!(names, ["1", "2"]);
         fs.remove(&["1"], false).unwrap();
         assert_eq!(fs.open(&["1"], flags::READ).unwrap_err(), FsError::NotFound);
@@ -289,8 +296,14 @@ mod tests {
         let fs = ProcFs::new(1, clock);
         assert_eq!(fs.open(&["new"], flags::READ).unwrap_err(), FsError::Denied);
         assert_eq!(fs.open(&[], flags::WRITE).unwrap_err(), FsError::Denied);
-        assert_eq!(fs.open(&["x", "y"], flags::READ).unwrap_err(), FsError::NotFound);
-        assert_eq!(fs.open(&["nope"], flags::READ).unwrap_err(), FsError::NotFound);
+        assert_eq!(
+            fs.open(&["x", "y"], flags::READ).unwrap_err(),
+            FsError::NotFound
+        );
+        assert_eq!(
+            fs.open(&["nope"], flags::READ).unwrap_err(),
+            FsError::NotFound
+        );
         let n = fs.open(&["new"], flags::WRITE | flags::CREATE).unwrap();
         let p = fs.open(&["1"], flags::READ).unwrap();
         assert_eq!(fs.write(&p, None, b"x").unwrap_err(), FsError::Denied);
@@ -317,7 +330,11 @@ mod tests {
         assert_eq!(fs.read_dir(&Node::Root).unwrap().len(), MAX_PROCS);
         // Every kept line is cut to MAX_LINE bytes of text (and the "?" of a missing user).
         let t = fs.table.lock();
-        assert!(t.procs.values().all(|p| p.user.len() + p.cmd.len() <= MAX_LINE + 1));
+        assert!(
+            t.procs
+                .values()
+                .all(|p| p.user.len() + p.cmd.len() <= MAX_LINE + 1)
+        );
         drop(t);
         fs.remove(&["7"], false).unwrap();
         assert!(matches!(fs.open(&["new"], new), Ok(Node::New(_))));

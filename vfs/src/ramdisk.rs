@@ -314,7 +314,13 @@ impl Tree {
     }
 
     /// Adds a node named `name` (at most [`MAX_NAME`] bytes) in `parent`, within the limits.
-    fn add(&mut self, parent: u64, name: &str, node: Node, limits: &Limits) -> Result<u64, FsError> {
+    fn add(
+        &mut self,
+        parent: u64,
+        name: &str,
+        node: Node,
+        limits: &Limits,
+    ) -> Result<u64, FsError> {
         if name.len() > MAX_NAME {
             return Err(FsError::NameTooLong);
         }
@@ -324,7 +330,9 @@ impl Tree {
         self.room_in(parent, name, limits)?;
         self.nodes.try_reserve(1).map_err(|_| FsError::NoSpace)?;
         let mut owned = String::new();
-        owned.try_reserve_exact(name.len()).map_err(|_| FsError::NoSpace)?;
+        owned
+            .try_reserve_exact(name.len())
+            .map_err(|_| FsError::NoSpace)?;
         owned.push_str(name);
         let id = self.next;
         self.next += 1;
@@ -364,7 +372,13 @@ impl Tree {
     }
 
     /// Writes `data` at `at`; zeros fill a gap past the end. All or nothing.
-    fn write(&mut self, id: u64, at: usize, data: &[u8], limits: &Limits) -> Result<usize, FsError> {
+    fn write(
+        &mut self,
+        id: u64,
+        at: usize,
+        data: &[u8],
+        limits: &Limits,
+    ) -> Result<usize, FsError> {
         let cur = self.file_mut(id)?.len;
         let end = at.checked_add(data.len()).ok_or(FsError::TooBig)?;
         self.may_grow(cur, end, limits)?;
@@ -484,7 +498,8 @@ impl FileSystem for Ramdisk {
         match t.nodes.get(id) {
             Some(Node::Dir(d)) => {
                 let mut out = Vec::new();
-                out.try_reserve_exact(d.len()).map_err(|_| FsError::NoSpace)?;
+                out.try_reserve_exact(d.len())
+                    .map_err(|_| FsError::NoSpace)?;
                 for (name, c) in d.iter() {
                     let (kind, len) = match t.nodes.get(c) {
                         Some(Node::File(f)) => (Kind::File, f.len as u64),
@@ -673,7 +688,9 @@ mod tests {
             assert_eq!(&back[..n], &model[at..], "step {step}");
             // Every block is full but the last, and holds no spare capacity.
             let t = r.tree.lock();
-            let Some(Node::File(d)) = t.nodes.get(&f) else { panic!() };
+            let Some(Node::File(d)) = t.nodes.get(&f) else {
+                panic!()
+            };
             assert_eq!(d.blocks.len(), d.len.div_ceil(BLOCK));
             for (i, b) in d.blocks.iter().enumerate() {
                 assert!(b.len() == BLOCK || i + 1 == d.blocks.len());
@@ -732,7 +749,10 @@ mod tests {
         r.remove(&["d", "sub", "a"], false).unwrap();
         r.remove(&["d", "2"], false).unwrap();
         assert_eq!(r.open(&["d", &long], w), Err(FsError::NameTooLong));
-        assert_eq!(r.rename(&["d", "renamed"], &["d", &long]), Err(FsError::NameTooLong));
+        assert_eq!(
+            r.rename(&["d", "renamed"], &["d", &long]),
+            Err(FsError::NameTooLong)
+        );
         // A directory's names take at most `dir_names` bytes ("sub" and "renamed" are there).
         r.open(&["d", &"n".repeat(100)], w).unwrap();
         r.remove(&["d", &"n".repeat(100)], false).unwrap();

@@ -451,8 +451,7 @@ fn session<F: FileSystem>(
                 flags,
                 readonly,
             }) => (
-                node_request(fs, &ctx.listing, node, *flags, *readonly, m)
-                    .unwrap_or_else(err_msg),
+                node_request(fs, &ctx.listing, node, *flags, *readonly, m).unwrap_or_else(err_msg),
                 false,
             ),
         };

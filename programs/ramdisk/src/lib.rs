@@ -6,15 +6,15 @@
 //!
 //! ```text
 //! let (serve, mount) = new_rendezvous()?;
-//! let child = Command::new("/bin/ramdisk").arg("16M").stdin(serve).spawn()?;
+//! let child = Command::new("/bin/ramdisk").arg("1M").stdin(serve).spawn()?;
 //! libeurali::mount("/data", mount)?;
 //! ```
 //!
 //! SIZE caps the bytes of file data (plain bytes, or with a `K`, `M` or `G` suffix; default and
 //! most [`MAX_SIZE`]); beyond it writes fail with "no space left". The other bounds follow from
 //! it ([`vfs::ramdisk::Limits::for_bytes`]: 1024 files and directories for 2 MiB; a directory
-//! holds at most 4096 entries and 128 KiB of names; names of 255 bytes), so that no client can make the server hold more than
-//! its heap (see [`MAX_SIZE`]). The program ends (status 0) once every other reference to its
+//! holds at most 4096 entries and 128 KiB of names; names of 255 bytes), so that no client can
+//! make the server hold more than its heap (see [`MAX_SIZE`]). The program ends (status 0) once every other reference to its
 //! rendezvous is gone (unmounted, closed, or held only by processes that died), and the files
 //! with it.
 
@@ -89,7 +89,10 @@ mod tests {
         let tree = Limits::for_bytes(MAX_SIZE).heap();
         let listing = Limits::for_bytes(MAX_SIZE).listing_heap();
         let sessions = vfs::server::MAX_SESSIONS * 2 * vfs::proto::MAX_NAME_MSG;
-        assert!(tree + listing + sessions < HEAP * 7 / 8, "{tree} {listing} {sessions}");
+        assert!(
+            tree + listing + sessions < HEAP * 7 / 8,
+            "{tree} {listing} {sessions}"
+        );
         assert!(DEFAULT_SIZE <= MAX_SIZE);
     }
 
