@@ -44,7 +44,7 @@
 //! - what a file system keeps for its clients (files, names, table entries) is bounded by the
 //!   file system: see [`crate::ramdisk::Limits`] and [`crate::procfs::MAX_PROCS`];
 //! - proxies that deny an open ([`crate::view`]) answer it on a thread of their own, at most
-//!   [`MAX_REFUSING`] at once per process ([`refuse`]).
+//!   [`MAX_REFUSING`] at once per proxy ([`Refusals`]).
 
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -595,7 +595,7 @@ pub fn forward_open(mount: &Handle, a: Handle, req: &OpenRequest) -> Result<(), 
     )
 }
 
-/// Most sessions a process refuses at once with [`refuse`]: each is a thread (a 28 KiB stack
+/// Most sessions one proxy refuses at once ([`Refusals`]): each is a thread (a 28 KiB stack
 /// and one of the kernel's 64 threads per process) waiting for its client's first request, which
 /// a client that never sends one, or died, would hold forever. Beyond them a refused session is
 /// closed at once (the client reads CLOSED on a fresh session as `Busy`), so that clients
@@ -603,61 +603,81 @@ pub fn forward_open(mount: &Handle, a: Handle, req: &OpenRequest) -> Result<(), 
 /// other servers.
 pub const MAX_REFUSING: usize = 8;
 
-/// Handle numbers of the sessions being refused now (see [`MAX_REFUSING`]).
-static REFUSING: Lock<Vec<u32>> = Lock::new(Vec::new());
+/// The sessions a proxy is refusing now (see [`MAX_REFUSING`]): their handle numbers, for the
+/// sweep. One per proxy (a process-wide list would mix up the processes of the in-process stub,
+/// which share statics).
+#[derive(Clone)]
+pub struct Refusals(Arc<Lock<Vec<u32>>>);
 
-/// Answers the first request on `a` with `e` (nothing for `FS_CLOSE`), on a new thread, then
-/// ends the session (for proxies that refuse an open). At most [`MAX_REFUSING`] at once per
-/// process: when they are all taken, the sessions whose clients are gone are woken (the sweep of
-/// the module doc) and, if none was, `a` is closed instead.
-pub fn refuse(a: Handle, e: FsError) {
-    let mut list = REFUSING.lock();
-    if list.len() >= MAX_REFUSING {
-        for &raw in list.iter() {
-            // Safety: a listed number stays open while listed (its thread unlists it under this
-            // lock before closing it); we only borrow it.
-            let h = ManuallyDrop::new(unsafe { Handle::from_raw(raw) });
-            if let Ok(copy) = h.try_clone() {
-                drop(copy);
-            }
-        }
-        drop(list);
-        for _ in 0..8 {
-            libeurali::yield_now();
-        }
-        list = REFUSING.lock();
-        if list.len() >= MAX_REFUSING {
-            drop(list);
-            drop(a);
-            return;
-        }
-    }
-    let raw = a.raw();
-    list.push(raw);
-    // Still under the lock: if no thread starts, `a` is closed (with the closure) before its
-    // number leaves the list, and no sweep can copy it in between.
-    let started = spawn(move || {
-        if let Ok(m) = receive(&a)
-            && !matches!(m, Message::Short(FS_CLOSE, _, _))
-        {
-            let _ = send(&a, err_msg(e));
-        }
-        let mut list = REFUSING.lock();
-        if let Some(i) = list.iter().position(|&n| n == a.raw()) {
-            list.swap_remove(i);
-        }
-        drop(a);
-    });
-    if started.is_err()
-        && let Some(i) = list.iter().position(|&n| n == raw)
-    {
-        list.swap_remove(i);
+impl Default for Refusals {
+    fn default() -> Refusals {
+        Refusals(Arc::new(Lock::new(Vec::new())))
     }
 }
 
-/// Sessions being refused now (at most [`MAX_REFUSING`]).
-pub fn refusing() -> usize {
-    REFUSING.lock().len()
+impl Refusals {
+    pub fn new() -> Refusals {
+        Refusals::default()
+    }
+
+    /// Sessions being refused now (at most [`MAX_REFUSING`]).
+    pub fn len(&self) -> usize {
+        self.0.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Answers the first request on `a` with `e` (nothing for `FS_CLOSE`), on a new thread,
+    /// then ends the session. When [`MAX_REFUSING`] are under way, the sessions whose clients
+    /// are gone are woken first (the sweep of the module doc); if none was, `a` is closed
+    /// instead.
+    pub fn refuse(&self, a: Handle, e: FsError) {
+        let mut list = self.0.lock();
+        if list.len() >= MAX_REFUSING {
+            for &raw in list.iter() {
+                // Safety: a listed number stays open while listed (its thread unlists it under
+                // this lock before closing it); we only borrow it.
+                let h = ManuallyDrop::new(unsafe { Handle::from_raw(raw) });
+                if let Ok(copy) = h.try_clone() {
+                    drop(copy);
+                }
+            }
+            drop(list);
+            for _ in 0..8 {
+                libeurali::yield_now();
+            }
+            list = self.0.lock();
+            if list.len() >= MAX_REFUSING {
+                drop(list);
+                drop(a);
+                return;
+            }
+        }
+        let raw = a.raw();
+        list.push(raw);
+        let me = self.0.clone();
+        // Still under the lock: if no thread starts, `a` is closed (with the closure) before
+        // its number leaves the list, and no sweep can copy it in between.
+        let started = spawn(move || {
+            if let Ok(m) = receive(&a)
+                && !matches!(m, Message::Short(FS_CLOSE, _, _))
+            {
+                let _ = send(&a, err_msg(e));
+            }
+            let mut list = me.lock();
+            if let Some(i) = list.iter().position(|&n| n == a.raw()) {
+                list.swap_remove(i);
+            }
+            drop(a);
+        });
+        if started.is_err()
+            && let Some(i) = list.iter().position(|&n| n == raw)
+        {
+            list.swap_remove(i);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -303,12 +303,17 @@ fn dev_null_and_dev_console() {
 fn refused_opens_hold_a_bounded_number_of_threads() {
     use libeurali::{Message, Word};
     use vfs::proto::{self, Op, OpenRequest};
-    use vfs::server::{MAX_REFUSING, refusing};
+    use vfs::server::{MAX_REFUSING, Refusals};
     let k = Kernel::new();
     k.run_as_process("init", || {
         ramdisk_root();
         let (root, _) = libeurali::open("/").unwrap();
-        ns::mount("/ro", vfs::view::spawn_readonly(root).unwrap()).unwrap();
+        let (outer, mount) = new_rendezvous().unwrap();
+        let refusals = Refusals::new();
+        let watched = refusals.clone();
+        vfs::sync::spawn(move || vfs::view::serve_readonly_with(&root, &outer, &refusals)).unwrap();
+        ns::mount("/ro", mount).unwrap();
+        let refusing = || watched.len();
         let (view, _) = libeurali::open("/ro").unwrap();
         let mut held = Vec::new();
         for i in 0..100 {
