@@ -169,9 +169,10 @@ impl Data {
         Ok(())
     }
 
-    /// Cuts to `len` (no longer than now), giving the memory back.
+    /// Cuts to `len` (no longer than now), giving the memory back; also drops an empty block
+    /// that a failed [`Data::append`] left at the end.
     fn truncate(&mut self, len: usize) {
-        if len >= self.len {
+        if len > self.len {
             return;
         }
         let n = len.div_ceil(BLOCK);
@@ -790,5 +791,20 @@ mod tests {
         // A 2 MiB ramdisk holds under 2.75 MiB of heap however it is filled.
         assert!(two.heap() < (11 << 20) / 4, "{}", two.heap());
         assert_eq!(Limits::for_bytes(1 << 30).nodes, MAX_NODES);
+    }
+
+    /// What a failed append leaves (an empty block pushed, its bytes never reserved) is undone
+    /// by the cut back to the old length.
+    #[test]
+    fn a_failed_append_is_cut_back_whole() {
+        let mut d = Data::default();
+        d.append(BLOCK, Some(&vec![1u8; BLOCK])).unwrap();
+        d.blocks.push(Vec::new());
+        d.truncate(BLOCK);
+        assert_eq!(d.blocks.len(), 1);
+        d.append(3, Some(b"abc")).unwrap();
+        let mut b = [0u8; 3];
+        assert_eq!(d.read(BLOCK, &mut b), 3);
+        assert_eq!(&b, b"abc");
     }
 }
