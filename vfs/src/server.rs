@@ -72,7 +72,8 @@ pub trait FileSystem: Send + Sync + 'static {
     /// Writes `data` at `offset`, or at the end when `offset` is `None`; returns the end offset.
     fn write(&self, node: &Self::Node, offset: Option<u64>, data: &[u8]) -> Result<u64, FsError>;
     fn set_len(&self, node: &Self::Node, len: u64) -> Result<(), FsError>;
-    /// Entries sorted by name.
+    /// Entries sorted by name. Called under the server's listing lock (one listing at a time,
+    /// see the module doc), so it should answer from memory, not wait on anything.
     fn read_dir(&self, node: &Self::Node) -> Result<Vec<Entry>, FsError>;
     fn mkdir(&self, path: &[&str]) -> Result<(), FsError>;
     /// Removes a file (`dir` false) or an empty directory (`dir` true).
