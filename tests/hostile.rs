@@ -421,3 +421,181 @@ fn a_hostile_program_leaves_every_server_serving() {
     // The pipe chain after it, and a namespace still holding only this user's home.
     assert!(out.ends_with("a\nb\nuser\ndone\n"), "{out}");
 }
+
+/// Tries to make every server it can reach hold memory without bound, checks that each refuses
+/// with a clear error once past its documented limit, and gives everything back. Prints one
+/// line per server, which the test reads; a bound not held is a panic (status 101).
+fn hog() {
+    use shim::io::{ErrorKind, Read as _};
+    // The session's /tmp (a ramdisk in login's heap): one huge file until refused.
+    let mut f = shim::fs::File::create("/tmp/huge").unwrap();
+    let piece = vec![0x5au8; 256 * 1024];
+    let mut held = 0usize;
+    let e = loop {
+        match f.write(&piece) {
+            Ok(n) => held += n,
+            Err(e) => break e,
+        }
+        assert!(held <= vfs::ns::DEFAULT_RAMDISK, "/tmp took {held} bytes");
+    };
+    assert_eq!(e.kind(), ErrorKind::StorageFull, "{e}");
+    shim::println!("hog: /tmp file refused after {held} bytes: {e}");
+    drop(f);
+    // While it is full: other files still read; a write elsewhere gets the same clear error.
+    assert_eq!(
+        shim::fs::write("/tmp/more", vec![1u8; 64 * 1024])
+            .unwrap_err()
+            .kind(),
+        ErrorKind::StorageFull
+    );
+    shim::fs::remove_file("/tmp/huge").unwrap();
+    // Files until refused (a name and a map slot each).
+    shim::fs::create_dir("/tmp/many").unwrap();
+    let mut files = 0;
+    let e = loop {
+        match shim::fs::File::create(format!("/tmp/many/{files:0>64}")) {
+            Ok(_) => files += 1,
+            Err(e) => break e,
+        }
+        assert!(files <= vfs::ramdisk::MAX_NODES, "/tmp took {files} files");
+    };
+    assert_eq!(e.kind(), ErrorKind::StorageFull, "{e}");
+    let listed = shim::fs::read_dir("/tmp/many").unwrap().count();
+    assert_eq!(listed, files);
+    shim::println!(
+        "hog: /tmp refused file {} ({listed} listed): {e}",
+        files + 1
+    );
+    shim::fs::remove_dir_all("/tmp/many").unwrap();
+    // One directory of the root ramdisk (shared with every user): entries until refused.
+    shim::fs::create_dir("/home/user/hog").unwrap();
+    let mut entries = 0;
+    let e = loop {
+        match shim::fs::write(format!("/home/user/hog/{entries:0>200}"), "x") {
+            Ok(()) => entries += 1,
+            Err(e) => break e,
+        }
+        assert!(
+            entries <= vfs::ramdisk::MAX_DIR_ENTRIES,
+            "{entries} entries"
+        );
+        assert!(
+            entries * 200 <= vfs::ramdisk::MAX_DIR_NAMES,
+            "{entries} names"
+        );
+    };
+    assert_eq!(e.kind(), ErrorKind::StorageFull, "{e}");
+    assert_eq!(
+        shim::fs::read_dir("/home/user/hog").unwrap().count(),
+        entries
+    );
+    shim::println!("hog: a directory refused entry {}: {e}", entries + 1);
+    shim::fs::remove_dir_all("/home/user/hog").unwrap();
+    // Names and paths past the protocol's limits.
+    let e = shim::fs::write(format!("/tmp/{}", "n".repeat(300)), "x").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidFilename, "{e}");
+    shim::println!("hog: a 300-byte name: {e}");
+    let long = format!("/tmp/{}", ["p"; 40].map(|_| "q".repeat(200)).join("/"));
+    let e = shim::fs::write(&long, "x").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    shim::println!("hog: an 8 KiB path: {e}");
+    // Directories inside directories until refused (each one a node).
+    let deep = format!("/tmp/d/{}", ["d"; 3000].join("/"));
+    let e = shim::fs::create_dir_all(&deep).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::StorageFull, "{e}");
+    shim::println!("hog: 3000 nested directories: {e}");
+    shim::fs::remove_dir_all("/tmp/d").unwrap();
+    // /proc entries (init's heap) until refused; then given back.
+    let mut pids = Vec::new();
+    let e = loop {
+        let reg = vfs::client::open("/proc/new", flags::READ | flags::WRITE | flags::CREATE)
+            .and_then(|(s, _)| {
+                s.write_at(0, format!("hog\t{}", "c".repeat(4000)).as_bytes())?;
+                let mut b = [0u8; 16];
+                let n = s.read_at(0, &mut b)?;
+                Ok(core::str::from_utf8(&b[..n])
+                    .unwrap()
+                    .trim()
+                    .parse::<u32>()
+                    .unwrap())
+            });
+        match reg {
+            Ok(pid) => pids.push(pid),
+            Err(e) => break e,
+        }
+        assert!(
+            pids.len() <= vfs::procfs::MAX_PROCS,
+            "{} entries",
+            pids.len()
+        );
+    };
+    assert_eq!(e, vfs::proto::FsError::NoSpace);
+    let line = shim::fs::read_to_string(format!("/proc/{}", pids[0])).unwrap();
+    assert!(line.len() < vfs::procfs::MAX_LINE + 40, "{}", line.len());
+    shim::println!("hog: /proc refused entry {}: {e}", pids.len() + 1);
+    for pid in &pids {
+        vfs::client::remove_file(&format!("/proc/{pid}")).unwrap();
+    }
+    drop(vfs::client::open("/proc/new", flags::READ | flags::WRITE | flags::CREATE).unwrap());
+    // A pipe whose reader never reads: the writer is held up once the buffer is full.
+    let (mut rd, mut wr) = shim::pipe::pipe().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    let writer = shim::thread::spawn(move || {
+        let piece = vec![7u8; 16 * 1024];
+        loop {
+            match wr.write(&piece) {
+                Ok(n) => count.fetch_add(n, std::sync::atomic::Ordering::SeqCst),
+                Err(e) => return e.kind(),
+            };
+        }
+    });
+    shim::thread::sleep(Duration::from_millis(300));
+    let held = accepted.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(held <= shim::pipe::CAPACITY, "the pipe took {held} bytes");
+    let mut first = [0u8; 4];
+    rd.read_exact(&mut first).unwrap();
+    drop(rd);
+    assert_eq!(writer.join().unwrap(), ErrorKind::BrokenPipe);
+    shim::println!("hog: a pipe nobody read held {held} bytes");
+    shim::println!("hog: every bound held");
+}
+
+#[test]
+fn a_client_cannot_make_servers_hold_unbounded_memory() {
+    let mut programs = eurali::programs();
+    programs.push(shim::program_entry!("hog", hog));
+    programs.push(shim::program_entry!("steady", steady));
+    let script = String::from(
+        "hog > /tmp/hog.log 2>&1 & steady; wait; cat /tmp/hog.log; \
+         echo after > /tmp/after; cat /tmp/after; ls /home; echo done",
+    );
+    let r = run_system_captured(
+        &programs,
+        &["-c".into(), script, "--user".into(), "user".into()],
+        b"",
+        Duration::from_secs(180),
+    );
+    let out = &r.stdout;
+    assert_eq!(r.code, 0, "stdout: {out}\nstderr: {}", r.stderr);
+    assert!(out.contains("hog: every bound held"), "{out}\n{}", r.stderr);
+    assert!(
+        out.contains("steady: 60 round trips"),
+        "{out}\n{}",
+        r.stderr
+    );
+    for line in [
+        "hog: /tmp file refused after 2097152 bytes: no space left",
+        "hog: /tmp refused file ",
+        // 200-byte names: the directory's 128 KiB of names are used up first.
+        "hog: a directory refused entry 656: no space left",
+        "hog: a 300-byte name: file name too long",
+        "hog: an 8 KiB path: invalid request",
+        "hog: 3000 nested directories: no space left",
+        "hog: /proc refused entry ",
+    ] {
+        assert!(out.contains(line), "{line:?} not in\n{out}");
+    }
+    // Everything given back: /tmp and /proc serve the programs after it.
+    assert!(out.ends_with("after\nuser\ndone\n"), "{out}");
+}

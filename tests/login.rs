@@ -21,7 +21,7 @@ fn init() {
     let out = shim::rt::stdout_handle().unwrap();
     let params = libeurali::params::ExecParams::new()
         .new_namespace()
-        .args(&["ramdisk", "8M"])
+        .args(&["ramdisk", "2M"])
         .unwrap()
         .finish()
         .unwrap();

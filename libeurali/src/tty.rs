@@ -86,9 +86,13 @@ impl LineDiscipline {
     }
 
     /// Bytes the terminal itself answers with (device status reports): readable at once, in
-    /// either mode, never echoed.
+    /// either mode, never echoed. Answers that would take the bytes waiting past
+    /// [`MAX_PENDING`] are dropped whole (a program asking in a loop and never reading must not
+    /// eat the driver's heap; a cut answer would read as garbage).
     pub fn answer(&mut self, bytes: &[u8]) {
-        self.ready.extend(bytes);
+        if self.ready.len() + bytes.len() <= MAX_PENDING {
+            self.ready.extend(bytes);
+        }
     }
 
     fn pop_char(&mut self) -> bool {
@@ -193,5 +197,16 @@ mod tests {
         ld.set_raw(true);
         ld.input(&vec![b'x'; super::MAX_PENDING + 10]);
         assert_eq!(ld.take(usize::MAX).unwrap().len(), super::MAX_PENDING);
+        // Status-report answers nobody reads are bounded too, and never cut.
+        for _ in 0..super::MAX_PENDING {
+            ld.answer(b"\x1b[12;34R");
+        }
+        let all = ld.take(usize::MAX).unwrap();
+        assert!(
+            all.len() <= super::MAX_PENDING && all.len() % 8 == 0,
+            "{}",
+            all.len()
+        );
+        assert!(all.ends_with(b"\x1b[12;34R"));
     }
 }

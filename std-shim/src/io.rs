@@ -34,6 +34,10 @@ pub enum ErrorKind {
     TimedOut,
     WriteZero,
     StorageFull,
+    /// A file would grow past what its server allows for one file (std's `FileTooLarge`).
+    FileTooLarge,
+    /// A path component the server refuses (too long; std's `InvalidFilename`).
+    InvalidFilename,
     Interrupted,
     Unsupported,
     UnexpectedEof,
@@ -59,6 +63,8 @@ impl ErrorKind {
             ErrorKind::TimedOut => "timed out",
             ErrorKind::WriteZero => "write zero",
             ErrorKind::StorageFull => "no storage space",
+            ErrorKind::FileTooLarge => "file too large",
+            ErrorKind::InvalidFilename => "invalid filename",
             ErrorKind::Interrupted => "operation interrupted",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::UnexpectedEof => "unexpected end of file",
@@ -912,6 +918,8 @@ impl From<vfs::proto::FsError> for Error {
             F::Denied => ErrorKind::PermissionDenied,
             F::Invalid => ErrorKind::InvalidInput,
             F::NoSpace => ErrorKind::StorageFull,
+            F::TooBig => ErrorKind::FileTooLarge,
+            F::NameTooLong => ErrorKind::InvalidFilename,
             F::Busy => ErrorKind::WouldBlock,
             F::CrossesDevices => ErrorKind::Unsupported,
             F::TimedOut => ErrorKind::TimedOut,

@@ -49,8 +49,11 @@ pub enum Item {
     },
 }
 
-/// Default size of a `ramdisk` line's disk.
-pub const DEFAULT_RAMDISK: usize = 16 << 20;
+/// Default, and largest, size of a `ramdisk` line's disk (bytes of file data). Such a disk is
+/// served by a thread of the process that applies the spec (login, for a session's `/tmp`),
+/// inside that process's 4 MiB heap on the real kernel: at this size it holds at most about
+/// 2.5 MiB ([`crate::ramdisk::Limits::heap`]), which leaves the process its own room.
+pub const DEFAULT_RAMDISK: usize = 2 << 20;
 
 /// Parses a spec with `$user`/`$home` replaced. Never panics.
 pub fn parse(text: &str, user: &str, home: &str) -> Result<Vec<Item>, String> {
@@ -84,7 +87,11 @@ pub fn parse(text: &str, user: &str, home: &str) -> Result<Vec<Item>, String> {
             }),
             ("ramdisk", ["-s", n, t]) if !readonly => out.push(Item::Ramdisk {
                 target: path(t)?,
-                size: n.parse().map_err(|_| err("bad size"))?,
+                size: n
+                    .parse()
+                    .ok()
+                    .filter(|&n| n <= DEFAULT_RAMDISK)
+                    .ok_or_else(|| err("bad size (bytes, at most 2097152)"))?,
             }),
             ("mount" | "bind" | "ramdisk", _) => return Err(err("wrong arguments")),
             _ => return Err(err("unknown command")),

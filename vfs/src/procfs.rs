@@ -25,8 +25,13 @@ use crate::proto::{Entry, FsError, Kind, Meta, flags};
 use crate::server::FileSystem;
 use crate::sync::Lock;
 
-/// Most processes in the table.
-pub const MAX_PROCS: usize = 4096;
+/// Most processes in the table. The server lives in init's 4 MiB heap: each entry holds at
+/// most [`MAX_LINE`] bytes of text and about 100 bytes of bookkeeping, so a full table holds
+/// under 320 KiB, and a listing of it (one at a time, see `crate::server`) about 30 KiB. The
+/// real kernel runs about 100 threads in all (its heap holds their kernel stacks), so 512 live
+/// processes cannot exist; a full table means a client registered entries for nothing, and
+/// the next registration gets `NoSpace`.
+pub const MAX_PROCS: usize = 512;
 /// Longest `USER\tCOMMAND` text kept per process.
 pub const MAX_LINE: usize = 512;
 
@@ -253,7 +258,9 @@ mod tests {
     #[test]
     fn register_read_list_remove() {
         let fs = ProcFs::new(1, clock);
-        let n = fs.open(&["new"], flags::WRITE | flags::CREATE | flags::READ).unwrap();
+        let n = fs
+            .open(&["new"], flags::WRITE | flags::CREATE | flags::READ)
+            .unwrap();
         fs.write(&n, None, b"root\tsh -c 'x\ty'").unwrap();
         let mut buf = [0u8; 64];
         let k = fs.read(&n, 0, &mut buf).unwrap();
@@ -272,7 +279,12 @@ mod tests {
         );
         let n2 = fs.open(&["new"], flags::WRITE | flags::CREATE).unwrap();
         assert!(matches!(n2, Node::New(2)));
-        let names: Vec<String> = fs.read_dir(&Node::Root).unwrap().into_iter().map(|e| e.name).collect();
+        let names: Vec<String> = fs
+            .read_dir(&Node::Root)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
         assert_eq!(names, ["1", "2"]);
         fs.remove(&["1"], false).unwrap();
         assert_eq!(fs.open(&["1"], flags::READ).unwrap_err(), FsError::NotFound);
@@ -284,8 +296,14 @@ mod tests {
         let fs = ProcFs::new(1, clock);
         assert_eq!(fs.open(&["new"], flags::READ).unwrap_err(), FsError::Denied);
         assert_eq!(fs.open(&[], flags::WRITE).unwrap_err(), FsError::Denied);
-        assert_eq!(fs.open(&["x", "y"], flags::READ).unwrap_err(), FsError::NotFound);
-        assert_eq!(fs.open(&["nope"], flags::READ).unwrap_err(), FsError::NotFound);
+        assert_eq!(
+            fs.open(&["x", "y"], flags::READ).unwrap_err(),
+            FsError::NotFound
+        );
+        assert_eq!(
+            fs.open(&["nope"], flags::READ).unwrap_err(),
+            FsError::NotFound
+        );
         let n = fs.open(&["new"], flags::WRITE | flags::CREATE).unwrap();
         let p = fs.open(&["1"], flags::READ).unwrap();
         assert_eq!(fs.write(&p, None, b"x").unwrap_err(), FsError::Denied);
@@ -297,5 +315,28 @@ mod tests {
         fs.write(&n, None, &long).unwrap();
         assert!(parse_line(&ProcFs::line(1, &fs.table.lock().procs[&1])).is_some());
         assert_eq!(parse_line("garbage"), None);
+    }
+
+    #[test]
+    fn the_table_is_bounded() {
+        let fs = ProcFs::new(1, clock);
+        let new = flags::WRITE | flags::CREATE;
+        let long = alloc::vec![b'x'; 4 * MAX_LINE];
+        for _ in 0..MAX_PROCS {
+            let n = fs.open(&["new"], new).unwrap();
+            assert_eq!(fs.write(&n, None, &long).unwrap(), MAX_LINE as u64);
+        }
+        assert_eq!(fs.open(&["new"], new).unwrap_err(), FsError::NoSpace);
+        assert_eq!(fs.read_dir(&Node::Root).unwrap().len(), MAX_PROCS);
+        // Every kept line is cut to MAX_LINE bytes of text (and the "?" of a missing user).
+        let t = fs.table.lock();
+        assert!(
+            t.procs
+                .values()
+                .all(|p| p.user.len() + p.cmd.len() <= MAX_LINE + 1)
+        );
+        drop(t);
+        fs.remove(&["7"], false).unwrap();
+        assert!(matches!(fs.open(&["new"], new), Ok(Node::New(_))));
     }
 }

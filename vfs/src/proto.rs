@@ -29,7 +29,7 @@
 //! | Request | Reply | Idempotent |
 //! |---|---|---|
 //! | `Short(FS_STAT, 0, 0)` | `Short(FS_META, kind \| readonly << 8, len)` ([`Meta::to_words`]) | yes |
-//! | `Short(FS_READ, offset, max)`, `max <= MAX_IO` | `Long(FS_DATA, n, chunk)`, `1 <= n <= max`, bytes at offset 0; `Short(FS_OK, 0, 0)` at end of file | yes |
+//! | `Short(FS_READ, offset, max)`, `max <= MAX_IO` | `Long(FS_DATA, n, chunk)`, `1 <= n <= min(max, MAX_SERVER_READ)`, bytes at offset 0; `Short(FS_OK, 0, 0)` at end of file | yes |
 //! | `Long(FS_READ_INTO, offset, chunk)`: the client's chunk, `max: u64 LE` (`<= MAX_IO`) in its first 8 bytes, at least `max(8, max)` bytes long | `Long(FS_DATA, n, the same chunk)`, `0 <= n <= max` bytes at offset 0; `n = 0` at end of file | yes |
 //! | `Long(FS_WRITE, offset, chunk)`: chunk = `len: u64 LE` then `len <= MAX_IO` bytes | `Long(FS_WRITTEN, end, the same chunk)`: all `len` bytes written, `end` = offset after them (append-mode sessions ignore `offset` and write at the end) | no |
 //! | `Long(FS_REQ, len, chunk)`: a [`Request`] in postcard, `len <= MAX_NAME_MSG` | `Long(FS_REPLY, len, chunk)`: a [`Reply`], `len <= MAX_REPLY` | Stat, ReadDir, Sync: yes; SetLen: yes |
@@ -92,10 +92,23 @@ pub const CALL_LIMIT_MS: u64 = 30_000;
 
 /// Largest READ or WRITE payload in one message.
 pub const MAX_IO: usize = 1 << 20;
+/// Most bytes a server puts in the chunk it makes for one `FS_READ` (less than asked is a
+/// short read, which the protocol allows). That chunk stays with the server until the client
+/// takes the reply, and a client that sends `FS_READ` with a plain `send` never does: each of
+/// the [`crate::server::MAX_SESSIONS`] sessions can hold one, so this caps what one client can
+/// make a server hold at 56 x 64 KiB. Bulk readers bring their own chunk (`FS_READ_INTO`, what
+/// [`crate::client`] uses), which costs the server nothing.
+pub const MAX_SERVER_READ: usize = 64 * 1024;
 /// Largest request carrying names (one page).
 pub const MAX_NAME_MSG: usize = 4096;
-/// Largest postcard reply (a directory listing).
+/// Largest postcard reply (a directory listing). A listing that would not fit is refused with
+/// [`FsError::TooBig`]; servers bound their directories well below it (the ramdisk's
+/// [`crate::ramdisk::MAX_DIR_ENTRIES`] entries and [`crate::ramdisk::MAX_DIR_NAMES`] bytes of
+/// names take under 200 KiB).
 pub const MAX_REPLY: usize = 1 << 20;
+/// Longest path component (bytes), as on Unix: longer ones are refused with
+/// [`FsError::NameTooLong`] by the server framework before any file system sees them.
+pub const MAX_NAME: usize = 255;
 
 /// Open flags ([`OpenRequest::flags`]).
 pub mod flags {
@@ -248,6 +261,11 @@ pub enum FsError {
     /// The server did not answer within the protocol's limit ([`CALL_LIMIT_MS`]); the session
     /// is given up.
     TimedOut,
+    /// The file would grow past the server's largest file ([`crate::ramdisk::Limits::file`]),
+    /// or a reply past its message limit (a directory listing past [`MAX_REPLY`]).
+    TooBig,
+    /// A path component longer than [`MAX_NAME`] bytes.
+    NameTooLong,
     /// A kernel error on the way (12 CLOSED: the server or session is gone).
     Kernel(Error),
 }
@@ -266,6 +284,8 @@ impl FsError {
             FsError::Busy => 9,
             FsError::CrossesDevices => 10,
             FsError::TimedOut => 11,
+            FsError::TooBig => 12,
+            FsError::NameTooLong => 13,
             FsError::Kernel(e) => 0x100 + e.code() as u64,
         }
     }
@@ -283,6 +303,8 @@ impl FsError {
             9 => FsError::Busy,
             10 => FsError::CrossesDevices,
             11 => FsError::TimedOut,
+            12 => FsError::TooBig,
+            13 => FsError::NameTooLong,
             0x101..=0x1FF => Error::from_code((c - 0x100) as u8)
                 .map(FsError::Kernel)
                 .unwrap_or(FsError::Invalid),
@@ -303,6 +325,8 @@ impl FsError {
             FsError::Busy => "server busy",
             FsError::CrossesDevices => "crosses servers",
             FsError::TimedOut => "server timed out",
+            FsError::TooBig => "file too large",
+            FsError::NameTooLong => "file name too long",
             FsError::Kernel(e) => e.name(),
         }
     }
@@ -331,13 +355,30 @@ impl core::fmt::Display for FsError {
 
 impl core::error::Error for FsError {}
 
-/// Postcard-encodes `v` at the start of a new chunk; returns the chunk and the byte count.
+/// Postcard-encodes `v` at the start of a new chunk; returns the chunk and the byte count. The
+/// encoding goes straight into the chunk (measured first): nothing is allocated on the heap,
+/// so a large reply costs a server no heap at all. More than `max` bytes is `Invalid`.
 pub fn encode_chunk<T: Serialize>(v: &T, max: usize) -> Result<(MemoryChunk, usize), FsError> {
-    let bytes = postcard::to_allocvec(v).map_err(|_| FsError::Invalid)?;
-    if bytes.len() > max {
-        return Err(FsError::Invalid);
+    encode_limited(v, max, FsError::Invalid)
+}
+
+/// As [`encode_chunk`], with `over` as the error for an encoding longer than `max`.
+fn encode_limited<T: Serialize>(
+    v: &T,
+    max: usize,
+    over: FsError,
+) -> Result<(MemoryChunk, usize), FsError> {
+    let n = postcard::serialize_with_flavor(v, postcard::ser_flavors::Size::default())
+        .map_err(|_| FsError::Invalid)?;
+    if n > max {
+        return Err(over);
     }
-    Ok((MemoryChunk::from_bytes(&bytes)?, bytes.len()))
+    let c = MemoryChunk::alloc_with(n, |buf| {
+        postcard::to_slice(v, buf)
+            .map(|b| b.len())
+            .map_err(|_| FsError::Invalid)
+    })??;
+    Ok((c, n))
 }
 
 /// Decodes a postcard value. Never panics.
@@ -367,14 +408,19 @@ pub fn err_msg(e: FsError) -> Message {
     Message::Short(FS_ERR, e.code(), 0)
 }
 
-/// `Long(FS_REPLY, len, chunk)`.
+/// `Long(FS_REPLY, len, chunk)`; a reply longer than [`MAX_REPLY`] is `TooBig`.
 pub fn reply_msg(r: &Reply) -> Result<Message, FsError> {
-    let (c, n) = encode_chunk(r, MAX_REPLY)?;
+    let (c, n) = encode_limited(r, MAX_REPLY, FsError::TooBig)?;
     Ok(Message::Long(
         FS_REPLY,
         Word::Value(n as u64),
         Word::Chunk(c),
     ))
+}
+
+/// Bytes a reply takes encoded (what [`reply_msg`] checks against [`MAX_REPLY`]).
+pub fn reply_msg_size(r: &Reply) -> usize {
+    postcard::serialize_with_flavor(r, postcard::ser_flavors::Size::default()).unwrap_or(usize::MAX)
 }
 
 /// `Long(FS_REQ, len, chunk)`.
@@ -401,6 +447,8 @@ mod tests {
             FsError::Busy,
             FsError::CrossesDevices,
             FsError::TimedOut,
+            FsError::TooBig,
+            FsError::NameTooLong,
             FsError::Kernel(Error::Closed),
         ];
         for e in all {

@@ -3,25 +3,223 @@
 //! Nodes live in a hashbrown map from inode number to node; a directory maps names to inode
 //! numbers in a `BTreeMap`, so listings come out sorted (deterministic). One lock guards the
 //! tree; every operation holds it briefly (a 1 MiB read copies under it). Writes land at their
-//! offset (a write past the end fills the gap with zeros). File data counts against a size limit;
-//! going over it is `NoSpace` and writes nothing.
+//! offset (a write past the end fills the gap with zeros).
 //!
 //! An open file is named by its inode number: removing or renaming it under an open session is
 //! allowed; after a remove the session's requests fail with `NotFound` (the data is freed at once,
 //! unlike Unix, which keeps it until the last close).
+//!
+//! # Memory
+//!
+//! On the real kernel a server has a fixed 4 MiB heap, and a failed allocation halts the
+//! machine, so everything a client can make the ramdisk hold is bounded ([`Limits`]), and going
+//! over a bound is an error to that client that changes nothing:
+//!
+//! | Bound | Error |
+//! |---|---|
+//! | file data in all files, [`Limits::bytes`] | `NoSpace` |
+//! | one file's length, [`Limits::file`] | `TooBig` (checked after `NoSpace`) |
+//! | files and directories, [`Limits::nodes`] | `NoSpace` |
+//! | entries of one directory, [`Limits::dir_entries`], and their names' bytes, [`Limits::dir_names`] | `NoSpace` |
+//! | a name, [`crate::proto::MAX_NAME`] bytes (the server framework) | `NameTooLong` |
+//!
+//! File data is kept in blocks of [`BLOCK`] bytes, each allocated to its exact size, so a file
+//! never holds unused capacity and growing it never copies it: the heap holds the data, not
+//! twice the data (a `Vec` doubling on append would hold up to twice its length, and three
+//! times while it reallocates). What the tree holds at most is therefore about
+//! `bytes * (1 + 1/128)` (block data and the block lists) plus `nodes * NODE_HEAP` (names,
+//! map slots), see [`Limits::heap`]. Allocation failures on the way are `NoSpace` too
+//! (`try_reserve`), never an abort.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use hashbrown::HashMap;
 
-use crate::proto::{Entry, FsError, Kind, Meta, flags};
+use crate::proto::{Entry, FsError, Kind, MAX_NAME, Meta, flags};
 use crate::server::FileSystem;
 use crate::sync::Lock;
 
+/// Bytes per block of file data (a page: what talc hands out without waste).
+pub const BLOCK: usize = 4096;
+
+/// Most files and directories in a ramdisk, whatever its size (see [`Limits::for_bytes`]).
+pub const MAX_NODES: usize = 8192;
+/// Fewest nodes a small ramdisk still allows.
+pub const MIN_NODES: usize = 64;
+/// Bytes of data per node allowed by [`Limits::for_bytes`]: a 2 MiB ramdisk holds 1024 files
+/// and directories.
+pub const BYTES_PER_NODE: usize = 2048;
+/// Most entries in one directory.
+pub const MAX_DIR_ENTRIES: usize = 4096;
+/// Most bytes of names in one directory. With [`MAX_DIR_ENTRIES`] this bounds the one listing
+/// a server builds at a time (see [`crate::server`]): under 128 KiB of names and 4096 x 56
+/// bytes of entries, about 350 KiB of heap, and about 180 KiB encoded in its reply chunk (well
+/// under [`crate::proto::MAX_REPLY`]).
+pub const MAX_DIR_NAMES: usize = 128 * 1024;
+/// Heap one node costs at most besides its file data: its name (at most [`MAX_NAME`] bytes),
+/// the `String` and `BTreeMap` slot in its directory, its hashbrown slot (twice, for the load
+/// factor) and a directory's own map.
+pub const NODE_HEAP: usize = MAX_NAME + 192;
+
+/// What one ramdisk may hold (see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of file data in all files together.
+    pub bytes: usize,
+    /// Longest file (at most `bytes` matters).
+    pub file: u64,
+    /// Files and directories, the root included.
+    pub nodes: usize,
+    /// Entries in one directory.
+    pub dir_entries: usize,
+    /// Bytes of the names in one directory.
+    pub dir_names: usize,
+}
+
+impl Limits {
+    /// `bytes` of data; any one file may take all of it; nodes in proportion
+    /// ([`BYTES_PER_NODE`], between [`MIN_NODES`] and [`MAX_NODES`]); [`MAX_DIR_ENTRIES`] and
+    /// [`MAX_DIR_NAMES`] per directory.
+    pub const fn for_bytes(bytes: usize) -> Limits {
+        let mut nodes = bytes / BYTES_PER_NODE;
+        if nodes < MIN_NODES {
+            nodes = MIN_NODES;
+        }
+        if nodes > MAX_NODES {
+            nodes = MAX_NODES;
+        }
+        Limits {
+            bytes,
+            file: bytes as u64,
+            nodes,
+            dir_entries: MAX_DIR_ENTRIES,
+            dir_names: MAX_DIR_NAMES,
+        }
+    }
+
+    /// The most heap one directory listing takes (the vector of entries and their names; a
+    /// server builds one at a time): 64 bytes an entry (the `Entry` and the allocator's
+    /// slack) and the names.
+    pub const fn listing_heap(&self) -> usize {
+        self.dir_entries * 64 + self.dir_names
+    }
+
+    /// The most heap the tree can hold under these limits: data, block lists, nodes.
+    pub const fn heap(&self) -> usize {
+        let blocks = self.bytes.div_ceil(BLOCK) + self.nodes;
+        self.bytes + blocks * 2 * core::mem::size_of::<Vec<u8>>() + self.nodes * NODE_HEAP
+    }
+}
+
+/// A file's bytes: blocks of [`BLOCK`] bytes, all full but the last, each allocated to its
+/// length exactly.
+#[derive(Default)]
+struct Data {
+    blocks: Vec<Vec<u8>>,
+    len: usize,
+}
+
+impl Data {
+    /// Copies out from `offset`; how many bytes.
+    fn read(&self, offset: usize, buf: &mut [u8]) -> usize {
+        let n = buf.len().min(self.len.saturating_sub(offset));
+        let mut done = 0;
+        while done < n {
+            let at = offset + done;
+            let b = &self.blocks[at / BLOCK];
+            let k = (n - done).min(b.len() - at % BLOCK);
+            buf[done..done + k].copy_from_slice(&b[at % BLOCK..at % BLOCK + k]);
+            done += k;
+        }
+        n
+    }
+
+    /// Overwrites bytes that exist (`offset + data.len() <= len`).
+    fn overwrite(&mut self, offset: usize, data: &[u8]) {
+        let mut done = 0;
+        while done < data.len() {
+            let at = offset + done;
+            let b = &mut self.blocks[at / BLOCK];
+            let k = (data.len() - done).min(b.len() - at % BLOCK);
+            b[at % BLOCK..at % BLOCK + k].copy_from_slice(&data[done..done + k]);
+            done += k;
+        }
+    }
+
+    /// Appends `n` bytes: `data` if given (of length `n`), else zeros. On an allocation failure
+    /// what was appended so far stays (the caller cuts it back).
+    fn append(&mut self, n: usize, data: Option<&[u8]>) -> Result<(), FsError> {
+        let mut done = 0;
+        while done < n {
+            if self.len % BLOCK == 0 {
+                self.blocks.try_reserve(1).map_err(|_| FsError::NoSpace)?;
+                self.blocks.push(Vec::new());
+            }
+            let tail = self.blocks.last_mut().expect("a block was pushed");
+            let k = (n - done).min(BLOCK - tail.len());
+            tail.try_reserve_exact(k).map_err(|_| FsError::NoSpace)?;
+            match data {
+                Some(d) => tail.extend_from_slice(&d[done..done + k]),
+                None => tail.resize(tail.len() + k, 0),
+            }
+            self.len += k;
+            done += k;
+        }
+        Ok(())
+    }
+
+    /// Cuts to `len` (no longer than now), giving the memory back; also drops an empty block
+    /// that a failed [`Data::append`] left at the end.
+    fn truncate(&mut self, len: usize) {
+        if len > self.len {
+            return;
+        }
+        let n = len.div_ceil(BLOCK);
+        self.blocks.truncate(n);
+        if let Some(tail) = self.blocks.last_mut() {
+            tail.truncate(len - (n - 1) * BLOCK);
+            tail.shrink_to_fit();
+        }
+        if self.blocks.len() * 2 < self.blocks.capacity() {
+            self.blocks.shrink_to_fit();
+        }
+        self.len = len;
+    }
+}
+
+/// A directory: names to inode numbers, and the bytes of those names.
+#[derive(Default)]
+struct Dir {
+    map: BTreeMap<String, u64>,
+    names: usize,
+}
+
+impl Dir {
+    fn insert(&mut self, name: String, id: u64) {
+        let n = name.len();
+        if self.map.insert(name, id).is_none() {
+            self.names += n;
+        }
+    }
+
+    fn remove(&mut self, name: &str) {
+        if self.map.remove(name).is_some() {
+            self.names -= name.len();
+        }
+    }
+}
+
+impl core::ops::Deref for Dir {
+    type Target = BTreeMap<String, u64>;
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
+}
+
 enum Node {
-    File(Vec<u8>),
-    Dir(BTreeMap<String, u64>),
+    File(Data),
+    Dir(Dir),
 }
 
 struct Tree {
@@ -33,29 +231,43 @@ struct Tree {
 /// An in-memory file system.
 pub struct Ramdisk {
     tree: Lock<Tree>,
-    limit: usize,
+    limits: Limits,
 }
 
 const ROOT: u64 = 1;
 
 impl Ramdisk {
-    /// An empty ramdisk holding at most `limit` bytes of file data.
+    /// An empty ramdisk holding at most `limit` bytes of file data ([`Limits::for_bytes`]).
     pub fn new(limit: usize) -> Ramdisk {
+        Ramdisk::with_limits(Limits::for_bytes(limit))
+    }
+
+    /// An empty ramdisk within `limits`.
+    pub fn with_limits(limits: Limits) -> Ramdisk {
         let mut nodes = HashMap::new();
-        nodes.insert(ROOT, Node::Dir(BTreeMap::new()));
+        nodes.insert(ROOT, Node::Dir(Dir::default()));
         Ramdisk {
             tree: Lock::new(Tree {
                 nodes,
                 next: ROOT + 1,
                 used: 0,
             }),
-            limit,
+            limits,
         }
     }
 
     /// Bytes of file data held.
     pub fn used(&self) -> usize {
         self.tree.lock().used
+    }
+
+    /// Files and directories, the root included.
+    pub fn nodes(&self) -> usize {
+        self.tree.lock().nodes.len()
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 }
 
@@ -83,67 +295,128 @@ impl Tree {
         }
     }
 
-    fn dir_mut(&mut self, id: u64) -> &mut BTreeMap<String, u64> {
+    fn dir_mut(&mut self, id: u64) -> &mut Dir {
         match self.nodes.get_mut(&id) {
             Some(Node::Dir(d)) => d,
             _ => unreachable!("checked by parent()"),
         }
     }
 
-    fn add(&mut self, parent: u64, name: &str, node: Node) -> u64 {
+    /// Whether directory `id` has room for one more entry named `name`.
+    fn room_in(&self, id: u64, name: &str, limits: &Limits) -> Result<(), FsError> {
+        match self.nodes.get(&id) {
+            Some(Node::Dir(d))
+                if d.len() >= limits.dir_entries || d.names + name.len() > limits.dir_names =>
+            {
+                Err(FsError::NoSpace)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Adds a node named `name` (at most [`MAX_NAME`] bytes) in `parent`, within the limits.
+    fn add(
+        &mut self,
+        parent: u64,
+        name: &str,
+        node: Node,
+        limits: &Limits,
+    ) -> Result<u64, FsError> {
+        if name.len() > MAX_NAME {
+            return Err(FsError::NameTooLong);
+        }
+        if self.nodes.len() >= limits.nodes {
+            return Err(FsError::NoSpace);
+        }
+        self.room_in(parent, name, limits)?;
+        self.nodes.try_reserve(1).map_err(|_| FsError::NoSpace)?;
+        let mut owned = String::new();
+        owned
+            .try_reserve_exact(name.len())
+            .map_err(|_| FsError::NoSpace)?;
+        owned.push_str(name);
         let id = self.next;
         self.next += 1;
         self.nodes.insert(id, node);
-        self.dir_mut(parent).insert(String::from(name), id);
-        id
+        self.dir_mut(parent).insert(owned, id);
+        Ok(id)
     }
 
     fn free(&mut self, id: u64) {
         if let Some(Node::File(d)) = self.nodes.remove(&id) {
-            self.used -= d.len();
+            self.used -= d.len;
         }
     }
 
-    /// Appends `data` to a file: one copy (the common case of a write, where `resize` and a
-    /// copy would write the bytes twice).
-    fn append(&mut self, id: u64, data: &[u8], limit: usize) -> Result<(), FsError> {
-        let used = self.used;
+    /// Checks that file `id` may grow from `cur` to `end` bytes: `NoSpace` past the ramdisk's
+    /// data limit, `TooBig` past its file limit.
+    fn may_grow(&self, cur: usize, end: usize, limits: &Limits) -> Result<(), FsError> {
+        if end <= cur {
+            return Ok(());
+        }
+        let grow = end - cur;
+        if self.used.checked_add(grow).is_none_or(|u| u > limits.bytes) {
+            return Err(FsError::NoSpace);
+        }
+        if end as u64 > limits.file {
+            return Err(FsError::TooBig);
+        }
+        Ok(())
+    }
+
+    fn file_mut(&mut self, id: u64) -> Result<&mut Data, FsError> {
         match self.nodes.get_mut(&id) {
-            Some(Node::File(d)) => {
-                if used + data.len() > limit {
-                    return Err(FsError::NoSpace);
-                }
-                d.try_reserve(data.len()).map_err(|_| FsError::NoSpace)?;
-                d.extend_from_slice(data);
-                self.used = used + data.len();
-                Ok(())
-            }
+            Some(Node::File(d)) => Ok(d),
             Some(Node::Dir(_)) => Err(FsError::IsDir),
             None => Err(FsError::NotFound),
         }
     }
 
-    fn resize(&mut self, id: u64, len: usize, limit: usize) -> Result<&mut Vec<u8>, FsError> {
-        let used = self.used;
-        match self.nodes.get_mut(&id) {
-            Some(Node::File(d)) => {
-                if len > d.len() {
-                    let grow = len - d.len();
-                    if used + grow > limit {
-                        return Err(FsError::NoSpace);
-                    }
-                    d.try_reserve(grow).map_err(|_| FsError::NoSpace)?;
-                    d.resize(len, 0);
-                    self.used = used + grow;
-                } else {
-                    self.used = used - (d.len() - len);
-                    d.truncate(len);
-                }
-                Ok(d)
-            }
-            Some(Node::Dir(_)) => Err(FsError::IsDir),
-            None => Err(FsError::NotFound),
+    /// Writes `data` at `at`; zeros fill a gap past the end. All or nothing.
+    fn write(
+        &mut self,
+        id: u64,
+        at: usize,
+        data: &[u8],
+        limits: &Limits,
+    ) -> Result<usize, FsError> {
+        let cur = self.file_mut(id)?.len;
+        let end = at.checked_add(data.len()).ok_or(FsError::TooBig)?;
+        self.may_grow(cur, end, limits)?;
+        let d = self.file_mut(id)?;
+        let inside = end.min(cur).saturating_sub(at);
+        let grown = if at > cur {
+            d.append(at - cur, None)
+                .and_then(|()| d.append(data.len(), Some(data)))
+        } else {
+            d.append(data.len() - inside, Some(&data[inside..]))
+        };
+        if let Err(e) = grown {
+            d.truncate(cur);
+            return Err(e);
         }
+        if inside > 0 {
+            d.overwrite(at, &data[..inside]);
+        }
+        let len = d.len;
+        self.used = self.used + len - cur;
+        Ok(end)
+    }
+
+    fn set_len(&mut self, id: u64, len: usize, limits: &Limits) -> Result<(), FsError> {
+        let cur = self.file_mut(id)?.len;
+        self.may_grow(cur, len, limits)?;
+        let d = self.file_mut(id)?;
+        if len < cur {
+            d.truncate(len);
+            self.used -= cur - len;
+        } else if let Err(e) = d.append(len - cur, None) {
+            d.truncate(cur);
+            return Err(e);
+        } else {
+            self.used += len - cur;
+        }
+        Ok(())
     }
 }
 
@@ -161,7 +434,7 @@ impl FileSystem for Ramdisk {
             }
             Err(FsError::NotFound) if fl & flags::CREATE != 0 && !path.is_empty() => {
                 let (parent, name) = t.parent(path)?;
-                t.add(parent, name, Node::File(Vec::new()))
+                t.add(parent, name, Node::File(Data::default()), &self.limits)?
             }
             Err(e) => return Err(e),
         };
@@ -173,7 +446,7 @@ impl FileSystem for Ramdisk {
             return Err(FsError::NotDir);
         }
         if !is_dir && fl & flags::TRUNCATE != 0 {
-            t.resize(id, 0, self.limit)?;
+            t.set_len(id, 0, &self.limits)?;
         }
         Ok(id)
     }
@@ -183,7 +456,7 @@ impl FileSystem for Ramdisk {
         match t.nodes.get(id) {
             Some(Node::File(d)) => Ok(Meta {
                 kind: Kind::File,
-                len: d.len() as u64,
+                len: d.len as u64,
                 readonly: false,
             }),
             Some(Node::Dir(d)) => Ok(Meta {
@@ -199,10 +472,8 @@ impl FileSystem for Ramdisk {
         let t = self.tree.lock();
         match t.nodes.get(id) {
             Some(Node::File(d)) => {
-                let start = (offset.min(d.len() as u64)) as usize;
-                let n = buf.len().min(d.len() - start);
-                buf[..n].copy_from_slice(&d[start..start + n]);
-                Ok(n)
+                let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+                Ok(d.read(offset, buf))
             }
             Some(Node::Dir(_)) => Err(FsError::IsDir),
             None => Err(FsError::NotFound),
@@ -211,47 +482,38 @@ impl FileSystem for Ramdisk {
 
     fn write(&self, id: &u64, offset: Option<u64>, data: &[u8]) -> Result<u64, FsError> {
         let mut t = self.tree.lock();
-        let cur = match t.nodes.get(id) {
-            Some(Node::File(d)) => d.len(),
-            Some(Node::Dir(_)) => return Err(FsError::IsDir),
-            None => return Err(FsError::NotFound),
-        };
         let at = match offset {
-            Some(o) => usize::try_from(o).map_err(|_| FsError::NoSpace)?,
-            None => cur,
+            Some(o) => usize::try_from(o).map_err(|_| FsError::TooBig)?,
+            None => t.file_mut(*id)?.len,
         };
-        let end = at.checked_add(data.len()).ok_or(FsError::NoSpace)?;
-        if at == cur {
-            t.append(*id, data, self.limit)?;
-        } else {
-            let d = t.resize(*id, end.max(cur), self.limit)?;
-            d[at..end].copy_from_slice(data);
-        }
-        Ok(end as u64)
+        t.write(*id, at, data, &self.limits).map(|end| end as u64)
     }
 
     fn set_len(&self, id: &u64, len: u64) -> Result<(), FsError> {
-        let len = usize::try_from(len).map_err(|_| FsError::NoSpace)?;
-        self.tree.lock().resize(*id, len, self.limit).map(|_| ())
+        let len = usize::try_from(len).map_err(|_| FsError::TooBig)?;
+        self.tree.lock().set_len(*id, len, &self.limits)
     }
 
     fn read_dir(&self, id: &u64) -> Result<Vec<Entry>, FsError> {
         let t = self.tree.lock();
         match t.nodes.get(id) {
-            Some(Node::Dir(d)) => Ok(d
-                .iter()
-                .map(|(name, c)| {
+            Some(Node::Dir(d)) => {
+                let mut out = Vec::new();
+                out.try_reserve_exact(d.len())
+                    .map_err(|_| FsError::NoSpace)?;
+                for (name, c) in d.iter() {
                     let (kind, len) = match t.nodes.get(c) {
-                        Some(Node::File(f)) => (Kind::File, f.len() as u64),
+                        Some(Node::File(f)) => (Kind::File, f.len as u64),
                         _ => (Kind::Dir, 0),
                     };
-                    Entry {
+                    out.push(Entry {
                         name: name.clone(),
                         kind,
                         len,
-                    }
-                })
-                .collect()),
+                    });
+                }
+                Ok(out)
+            }
             Some(Node::File(_)) => Err(FsError::NotDir),
             None => Err(FsError::NotFound),
         }
@@ -263,7 +525,7 @@ impl FileSystem for Ramdisk {
             return Err(FsError::Exists);
         }
         let (parent, name) = t.parent(path)?;
-        t.add(parent, name, Node::Dir(BTreeMap::new()));
+        t.add(parent, name, Node::Dir(Dir::default()), &self.limits)?;
         Ok(())
     }
 
@@ -300,18 +562,39 @@ impl FileSystem for Ramdisk {
         if from == to {
             return Ok(());
         }
+        if tname.len() > MAX_NAME {
+            return Err(FsError::NameTooLong);
+        }
         let src_dir = matches!(t.nodes.get(&id), Some(Node::Dir(_)));
-        if let Ok(old) = t.lookup(to) {
+        let old = t.lookup(to).ok();
+        if tp == fp && old.is_none() {
+            // A new name in the same directory: only its bytes count.
+            let d = t.dir_mut(tp);
+            if d.names - fname.len() + tname.len() > self.limits.dir_names {
+                return Err(FsError::NoSpace);
+            }
+        }
+        if let Some(old) = old {
             match (t.nodes.get(&old), src_dir) {
                 (Some(Node::Dir(_)), false) => return Err(FsError::IsDir),
                 (Some(Node::File(_)), true) => return Err(FsError::NotDir),
                 (Some(Node::Dir(d)), true) if !d.is_empty() => return Err(FsError::NotEmpty),
                 _ => {}
             }
+        } else if tp != fp {
+            // A new entry in another directory.
+            t.room_in(tp, tname, &self.limits)?;
+        }
+        let mut owned = String::new();
+        owned
+            .try_reserve_exact(tname.len())
+            .map_err(|_| FsError::NoSpace)?;
+        owned.push_str(tname);
+        if let Some(old) = old {
             t.free(old);
         }
         t.dir_mut(fp).remove(fname);
-        t.dir_mut(tp).insert(String::from(tname), id);
+        t.dir_mut(tp).insert(owned, id);
         Ok(())
     }
 }
@@ -319,6 +602,7 @@ impl FileSystem for Ramdisk {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::{format, vec};
 
     #[test]
     fn tree_operations_without_a_kernel() {
@@ -335,6 +619,7 @@ mod tests {
         assert_eq!(r.stat(&f).unwrap().len, 8);
         assert_eq!(r.write(&f, None, b"Z").unwrap(), 9);
         assert_eq!(r.write(&f, Some(0), &[0; 200]), Err(FsError::NoSpace));
+        assert_eq!(r.write(&f, Some(u64::MAX), b"x"), Err(FsError::TooBig));
         assert_eq!(r.used(), 9);
         assert_eq!(
             r.open(&["d", "f"], w | flags::EXCLUSIVE),
@@ -356,5 +641,170 @@ mod tests {
         r.remove(&["d"], true).unwrap();
         r.remove(&["g"], false).unwrap();
         assert_eq!(r.used(), 0);
+    }
+
+    /// Blocks behave as one flat byte vector: random writes, cuts and extensions compared
+    /// with a `Vec` model.
+    #[test]
+    fn blocks_match_a_flat_model() {
+        let r = Ramdisk::new(1 << 20);
+        let f = r.open(&["f"], flags::WRITE | flags::CREATE).unwrap();
+        let mut model: Vec<u8> = Vec::new();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n.max(1)
+        };
+        for step in 0..400u32 {
+            match rnd(4) {
+                0 | 1 => {
+                    let at = rnd(3 * BLOCK as u64 + 100) as usize;
+                    let len = rnd(2 * BLOCK as u64 + 10) as usize;
+                    let data: Vec<u8> = (0..len).map(|i| (i as u32 ^ step) as u8).collect();
+                    let end = r.write(&f, Some(at as u64), &data).unwrap();
+                    assert_eq!(end as usize, at + len);
+                    if model.len() < at + len {
+                        model.resize(at + len, 0);
+                    }
+                    model[at..at + len].copy_from_slice(&data);
+                }
+                2 => {
+                    let len = rnd(4 * BLOCK as u64) as usize;
+                    r.set_len(&f, len as u64).unwrap();
+                    model.resize(len, 0);
+                }
+                _ => {
+                    let data = [step as u8; 7];
+                    r.write(&f, None, &data).unwrap();
+                    model.extend_from_slice(&data);
+                }
+            }
+            assert_eq!(r.stat(&f).unwrap().len as usize, model.len());
+            assert_eq!(r.used(), model.len());
+            let mut back = vec![0xAAu8; model.len() + 10];
+            let at = rnd(model.len() as u64 + 1) as usize;
+            let n = r.read(&f, at as u64, &mut back).unwrap();
+            assert_eq!(&back[..n], &model[at..], "step {step}");
+            // Every block is full but the last, and holds no spare capacity.
+            let t = r.tree.lock();
+            let Some(Node::File(d)) = t.nodes.get(&f) else {
+                panic!()
+            };
+            assert_eq!(d.blocks.len(), d.len.div_ceil(BLOCK));
+            for (i, b) in d.blocks.iter().enumerate() {
+                assert!(b.len() == BLOCK || i + 1 == d.blocks.len());
+                assert_eq!(b.capacity(), b.len());
+            }
+        }
+    }
+
+    #[test]
+    fn every_limit_is_a_clear_error_that_changes_nothing() {
+        let limits = Limits {
+            bytes: 10 * BLOCK,
+            file: 4 * BLOCK as u64,
+            nodes: 8,
+            dir_entries: 3,
+            dir_names: 110,
+        };
+        let r = Ramdisk::with_limits(limits);
+        let w = flags::WRITE | flags::CREATE;
+        // One file: at most `file` bytes (TooBig), by write or set_len, nothing written.
+        let f = r.open(&["f"], w).unwrap();
+        let big = vec![7u8; 4 * BLOCK + 1];
+        assert_eq!(r.write(&f, Some(0), &big), Err(FsError::TooBig));
+        assert_eq!(r.set_len(&f, 4 * BLOCK as u64 + 1), Err(FsError::TooBig));
+        assert_eq!(r.used(), 0);
+        assert_eq!(r.write(&f, Some(0), &big[1..]).unwrap(), 4 * BLOCK as u64);
+        // All files: at most `bytes` (NoSpace), checked before the file limit.
+        let g = r.open(&["g"], w).unwrap();
+        r.set_len(&g, 4 * BLOCK as u64).unwrap();
+        let h = r.open(&["h"], w).unwrap();
+        assert_eq!(r.write(&h, None, &big[..3 * BLOCK]), Err(FsError::NoSpace));
+        assert_eq!(r.stat(&h).unwrap().len, 0);
+        assert_eq!(r.used(), 8 * BLOCK);
+        // A directory holds at most `dir_entries` entries.
+        assert_eq!(r.open(&["i"], w), Err(FsError::NoSpace));
+        assert_eq!(r.mkdir(&["d"]), Err(FsError::NoSpace));
+        r.remove(&["h"], false).unwrap();
+        r.mkdir(&["d"]).unwrap();
+        // At most `nodes` nodes (the root is one).
+        for i in 0..3 {
+            r.open(&["d", &format!("{i}")], w).unwrap();
+        }
+        r.mkdir(&["e"]).unwrap_err();
+        r.rename(&["d", "0"], &["d", "renamed"]).unwrap();
+        assert_eq!(r.open(&["d", "x"], w), Err(FsError::NoSpace));
+        r.remove(&["d", "1"], false).unwrap();
+        r.mkdir(&["d", "sub"]).unwrap();
+        r.open(&["d", "sub", "a"], w).unwrap();
+        assert_eq!(r.nodes(), 8);
+        assert_eq!(r.open(&["d", "sub", "x"], w), Err(FsError::NoSpace));
+        assert_eq!(r.mkdir(&["d", "sub", "x"]), Err(FsError::NoSpace));
+        // A move into a full directory is refused; within one, allowed.
+        assert_eq!(r.rename(&["d", "2"], &["x"]), Err(FsError::NoSpace));
+        // Names are at most MAX_NAME bytes (the framework refuses longer paths earlier).
+        let long = "n".repeat(MAX_NAME + 1);
+        r.remove(&["d", "sub", "a"], false).unwrap();
+        r.remove(&["d", "2"], false).unwrap();
+        assert_eq!(r.open(&["d", &long], w), Err(FsError::NameTooLong));
+        assert_eq!(
+            r.rename(&["d", "renamed"], &["d", &long]),
+            Err(FsError::NameTooLong)
+        );
+        // A directory's names take at most `dir_names` bytes ("sub" and "renamed" are there).
+        r.open(&["d", &"n".repeat(100)], w).unwrap();
+        r.remove(&["d", &"n".repeat(100)], false).unwrap();
+        assert_eq!(r.open(&["d", &"n".repeat(101)], w), Err(FsError::NoSpace));
+        assert_eq!(
+            r.rename(&["d", "sub"], &["d", &"n".repeat(104)]),
+            Err(FsError::NoSpace)
+        );
+        r.rename(&["d", "sub"], &["d", &"n".repeat(103)]).unwrap();
+        // Everything freed gives its room back.
+        r.set_len(&f, 0).unwrap();
+        r.set_len(&g, 1).unwrap();
+        assert_eq!(r.used(), 1);
+    }
+
+    #[test]
+    fn limits_scale_and_bound_the_heap() {
+        let small = Limits::for_bytes(100);
+        assert_eq!((small.nodes, small.file), (MIN_NODES, 100));
+        let two = Limits::for_bytes(2 << 20);
+        assert_eq!(two.nodes, 1024);
+        assert_eq!(two.dir_entries, MAX_DIR_ENTRIES);
+        assert!(two.listing_heap() <= 400 * 1024, "{}", two.listing_heap());
+        // A listing at its limits, encoded, fits a reply.
+        let names = MAX_DIR_NAMES / MAX_DIR_ENTRIES;
+        let full: Vec<Entry> = (0..MAX_DIR_ENTRIES)
+            .map(|i| Entry {
+                name: format!("{i:0>w$}", w = names),
+                kind: Kind::File,
+                len: u64::MAX,
+            })
+            .collect();
+        let reply = crate::proto::Reply::Entries(full);
+        assert!(crate::proto::reply_msg_size(&reply) < crate::proto::MAX_REPLY / 4);
+        // A 2 MiB ramdisk holds under 2.75 MiB of heap however it is filled.
+        assert!(two.heap() < (11 << 20) / 4, "{}", two.heap());
+        assert_eq!(Limits::for_bytes(1 << 30).nodes, MAX_NODES);
+    }
+
+    /// What a failed append leaves (an empty block pushed, its bytes never reserved) is undone
+    /// by the cut back to the old length.
+    #[test]
+    fn a_failed_append_is_cut_back_whole() {
+        let mut d = Data::default();
+        d.append(BLOCK, Some(&vec![1u8; BLOCK])).unwrap();
+        d.blocks.push(Vec::new());
+        d.truncate(BLOCK);
+        assert_eq!(d.blocks.len(), 1);
+        d.append(3, Some(b"abc")).unwrap();
+        let mut b = [0u8; 3];
+        assert_eq!(d.read(BLOCK, &mut b), 3);
+        assert_eq!(&b, b"abc");
     }
 }

@@ -24,6 +24,27 @@
 //!
 //! A session thread whose session ended waits for the next one (at most [`MAX_IDLE`] do), since
 //! waking a thread costs much less than starting one; they end when the server does.
+//!
+//! # Memory one client can make a server hold
+//!
+//! On the real kernel a server's heap is 4 MiB and a failed allocation halts the machine; the
+//! kernel cannot tell clients apart, so the bounds are per session, and sessions are at most
+//! [`MAX_SESSIONS`]:
+//!
+//! - an open's request is at most [`MAX_NAME_MSG`] bytes (its path, decoded, and the path's
+//!   components: a few KiB while the open runs; a `Serve` session keeps its root path);
+//!   components longer than [`MAX_NAME`] are refused (`NameTooLong`) before the file system
+//!   sees them;
+//! - writes are served from the client's own chunk, and `FS_READ_INTO` fills the client's chunk:
+//!   no server memory; an `FS_READ` gets a chunk of at most [`MAX_SERVER_READ`] bytes (frames,
+//!   not heap), which a client that never takes its reply leaves with the server;
+//! - every reply is encoded straight into its chunk (no heap copy); a directory listing is the
+//!   one reply built on the heap first (the [`FileSystem::read_dir`] vector), so listings are
+//!   built one at a time per server, and a listing longer than [`MAX_REPLY`] is `TooBig`;
+//! - what a file system keeps for its clients (files, names, table entries) is bounded by the
+//!   file system: see [`crate::ramdisk::Limits`] and [`crate::procfs::MAX_PROCS`];
+//! - proxies that deny an open ([`crate::view`]) answer it on a thread of their own, at most
+//!   [`MAX_REFUSING`] at once per proxy ([`Refusals`]).
 
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -51,7 +72,8 @@ pub trait FileSystem: Send + Sync + 'static {
     /// Writes `data` at `offset`, or at the end when `offset` is `None`; returns the end offset.
     fn write(&self, node: &Self::Node, offset: Option<u64>, data: &[u8]) -> Result<u64, FsError>;
     fn set_len(&self, node: &Self::Node, len: u64) -> Result<(), FsError>;
-    /// Entries sorted by name.
+    /// Entries sorted by name. Called under the server's listing lock (one listing at a time,
+    /// see the module doc), so it should answer from memory, not wait on anything.
     fn read_dir(&self, node: &Self::Node) -> Result<Vec<Entry>, FsError>;
     fn mkdir(&self, path: &[&str]) -> Result<(), FsError>;
     /// Removes a file (`dir` false) or an empty directory (`dir` true).
@@ -76,6 +98,9 @@ pub fn split_path(path: &str) -> Result<Vec<&str>, FsError> {
         if c.is_empty() || c == "." || c == ".." || c.contains('\0') {
             return Err(FsError::Invalid);
         }
+        if c.len() > MAX_NAME {
+            return Err(FsError::NameTooLong);
+        }
         out.push(c);
     }
     Ok(out)
@@ -93,6 +118,12 @@ struct Ctx<F> {
     live: Lock<Vec<u32>>,
     /// Session threads waiting for their next session, and whether the server has stopped.
     idle: Lock<(Vec<Arc<Worker>>, bool)>,
+    /// Held while a directory listing is built and encoded: the listing ([`FileSystem::read_dir`]'s
+    /// vector) is the one per-request heap allocation whose size a client chooses (by filling a
+    /// directory), so at most one exists at a time, whatever the number of sessions asking. The
+    /// reply itself is encoded straight into its chunk (no heap) and sent after the lock is
+    /// released, so a client that never receives its reply holds no heap.
+    listing: Lock<()>,
 }
 
 /// A session to serve: the session handle, the scope, and the open request.
@@ -126,6 +157,7 @@ impl<F: FileSystem> Server<F> {
                 fs,
                 live: Lock::new(Vec::new()),
                 idle: Lock::new((Vec::new(), false)),
+                listing: Lock::new(()),
             }),
         }
     }
@@ -420,7 +452,7 @@ fn session<F: FileSystem>(
                 flags,
                 readonly,
             }) => (
-                node_request(fs, node, *flags, *readonly, m).unwrap_or_else(err_msg),
+                node_request(fs, &ctx.listing, node, *flags, *readonly, m).unwrap_or_else(err_msg),
                 false,
             ),
         };
@@ -462,6 +494,7 @@ fn read_size<F: FileSystem>(
 
 fn node_request<F: FileSystem>(
     fs: &F,
+    listing: &Lock<()>,
     node: &F::Node,
     flags: u32,
     readonly: bool,
@@ -495,7 +528,7 @@ fn node_request<F: FileSystem>(
             ))
         }
         Message::Short(FS_READ, offset, max) => {
-            let want = read_size(fs, node, flags, offset, max)?;
+            let want = read_size(fs, node, flags, offset, max)?.min(MAX_SERVER_READ);
             if want == 0 {
                 return Ok(Message::Short(FS_OK, 0, 0));
             }
@@ -534,7 +567,10 @@ fn node_request<F: FileSystem>(
                     m.readonly = readonly;
                     Reply::Stat(m)
                 }
-                Request::ReadDir => Reply::Entries(fs.read_dir(node)?),
+                Request::ReadDir => {
+                    let _one_at_a_time = listing.lock();
+                    return reply_msg(&Reply::Entries(fs.read_dir(node)?));
+                }
                 Request::SetLen(n) => {
                     if readonly {
                         return Err(FsError::Denied);
@@ -560,16 +596,89 @@ pub fn forward_open(mount: &Handle, a: Handle, req: &OpenRequest) -> Result<(), 
     )
 }
 
-/// Answers every request on `a` with `e` until the client closes or a sweep ends it, on a new
-/// thread (for proxies that refuse an open).
-pub fn refuse(a: Handle, e: FsError) {
-    let _ = spawn(move || {
-        if let Ok(m) = receive(&a)
-            && !matches!(m, Message::Short(FS_CLOSE, _, _))
-        {
-            let _ = send(&a, err_msg(e));
+/// Most sessions one proxy refuses at once ([`Refusals`]): each is a thread (a 28 KiB stack
+/// and one of the kernel's 64 threads per process) waiting for its client's first request, which
+/// a client that never sends one, or died, would hold forever. Beyond them a refused session is
+/// closed at once (the client reads CLOSED on a fresh session as `Busy`), so that clients
+/// opening what a read-only view denies, in a loop, cannot take the threads of the process's
+/// other servers.
+pub const MAX_REFUSING: usize = 8;
+
+/// The sessions a proxy is refusing now (see [`MAX_REFUSING`]): their handle numbers, for the
+/// sweep. One per proxy (a process-wide list would mix up the processes of the in-process stub,
+/// which share statics).
+#[derive(Clone)]
+pub struct Refusals(Arc<Lock<Vec<u32>>>);
+
+impl Default for Refusals {
+    fn default() -> Refusals {
+        Refusals(Arc::new(Lock::new(Vec::new())))
+    }
+}
+
+impl Refusals {
+    pub fn new() -> Refusals {
+        Refusals::default()
+    }
+
+    /// Sessions being refused now (at most [`MAX_REFUSING`]).
+    pub fn len(&self) -> usize {
+        self.0.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Answers the first request on `a` with `e` (nothing for `FS_CLOSE`), on a new thread,
+    /// then ends the session. When [`MAX_REFUSING`] are under way, the sessions whose clients
+    /// are gone are woken first (the sweep of the module doc); if none was, `a` is closed
+    /// instead.
+    pub fn refuse(&self, a: Handle, e: FsError) {
+        let mut list = self.0.lock();
+        if list.len() >= MAX_REFUSING {
+            for &raw in list.iter() {
+                // Safety: a listed number stays open while listed (its thread unlists it under
+                // this lock before closing it); we only borrow it.
+                let h = ManuallyDrop::new(unsafe { Handle::from_raw(raw) });
+                if let Ok(copy) = h.try_clone() {
+                    drop(copy);
+                }
+            }
+            drop(list);
+            for _ in 0..8 {
+                libeurali::yield_now();
+            }
+            list = self.0.lock();
+            if list.len() >= MAX_REFUSING {
+                drop(list);
+                drop(a);
+                return;
+            }
         }
-    });
+        let raw = a.raw();
+        list.push(raw);
+        let me = self.0.clone();
+        // Still under the lock: if no thread starts, `a` is closed (with the closure) before
+        // its number leaves the list, and no sweep can copy it in between.
+        let started = spawn(move || {
+            if let Ok(m) = receive(&a)
+                && !matches!(m, Message::Short(FS_CLOSE, _, _))
+            {
+                let _ = send(&a, err_msg(e));
+            }
+            let mut list = me.lock();
+            if let Some(i) = list.iter().position(|&n| n == a.raw()) {
+                list.swap_remove(i);
+            }
+            drop(a);
+        });
+        if started.is_err()
+            && let Some(i) = list.iter().position(|&n| n == raw)
+        {
+            list.swap_remove(i);
+        }
+    }
 }
 
 #[cfg(test)]

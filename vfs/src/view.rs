@@ -7,13 +7,18 @@
 use libeurali::{Error, Handle, Message, Word, receive, send};
 
 use crate::proto::*;
-use crate::server::{forward_open, refuse};
+use crate::server::{Refusals, forward_open};
 use crate::sync::spawn;
 
 /// Serves the read-only view of `inner` on `outer` until every other reference to `outer` is
 /// gone. Like the server framework's mount loop, it never replies on `outer` (except to a
 /// malformed `send_receive`), so no client can block it.
 pub fn serve_readonly(inner: &Handle, outer: &Handle) {
+    serve_readonly_with(inner, outer, &Refusals::new())
+}
+
+/// [`serve_readonly`], refusing through `refusals` (which a caller may watch).
+pub fn serve_readonly_with(inner: &Handle, outer: &Handle, refusals: &Refusals) {
     loop {
         match receive(outer) {
             Ok(Message::Long(FS_OPEN, Word::Handle(a), Word::Chunk(mut c))) => {
@@ -27,8 +32,8 @@ pub fn serve_readonly(inner: &Handle, outer: &Handle) {
                             // The wrapped server is gone: the client sees CLOSED.
                         }
                     }
-                    Ok(_) => refuse(a, FsError::Denied),
-                    Err(e) => refuse(a, e),
+                    Ok(_) => refusals.refuse(a, FsError::Denied),
+                    Err(e) => refusals.refuse(a, e),
                 }
             }
             Ok(other) => drop(other),

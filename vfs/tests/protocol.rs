@@ -355,3 +355,40 @@ fn concurrent_writers_match_a_model() {
         }
     });
 }
+
+/// The server framework's own bounds: names, server-made read chunks, listings (a full
+/// directory of the ramdisk lists whole).
+#[test]
+fn the_framework_bounds_what_a_session_costs() {
+    with_ramdisk(16 << 20, |srv| {
+        // A name longer than MAX_NAME is refused before the file system sees it.
+        let long = format!("/{}", "n".repeat(proto::MAX_NAME + 1));
+        assert_eq!(client::open(&long, NEW).unwrap_err(), FsError::NameTooLong);
+        assert_eq!(client::mkdir(&long).unwrap_err(), FsError::NameTooLong);
+        let ok = format!("/{}", "n".repeat(proto::MAX_NAME));
+        drop(client::open(&ok, NEW).unwrap());
+        // FS_READ: the server makes at most MAX_SERVER_READ bytes of chunk per reply.
+        let (s, _) = client::open("/big", NEW).unwrap();
+        write_all(&s, 0, &vec![5u8; 3 * proto::MAX_SERVER_READ]);
+        let h: Handle = s.into_handle();
+        for max in [proto::MAX_IO as u64, u64::MAX] {
+            let r = libeurali::send_receive(&h, Message::Short(proto::FS_READ, 10, max)).unwrap();
+            let Message::Long(proto::FS_DATA, Word::Value(n), Word::Chunk(_)) = r else {
+                panic!("{r:?}")
+            };
+            assert_eq!(n as usize, proto::MAX_SERVER_READ);
+        }
+        // A full directory lists whole.
+        client::mkdir("/d").unwrap();
+        for i in 0..vfs::ramdisk::MAX_DIR_ENTRIES {
+            drop(client::open(&format!("/d/{i:0>5}"), NEW).unwrap());
+        }
+        assert_eq!(
+            client::open("/d/one-more", NEW).unwrap_err(),
+            FsError::NoSpace
+        );
+        let (d, _) = client::open("/d", flags::READ).unwrap();
+        assert_eq!(d.read_dir().unwrap().len(), vfs::ramdisk::MAX_DIR_ENTRIES);
+        assert_eq!(srv.fs().nodes(), vfs::ramdisk::MAX_DIR_ENTRIES + 4);
+    });
+}

@@ -295,3 +295,56 @@ fn dev_null_and_dev_console() {
     k.shutdown();
     assert!(k.take_fault().is_none());
 }
+
+/// A client that opens what a read-only view denies, over and over, and never sends a request
+/// on those sessions: the view keeps at most `MAX_REFUSING` threads for them (the process's
+/// other servers keep theirs), answers the rest `Busy`, and serves reads all along.
+#[test]
+fn refused_opens_hold_a_bounded_number_of_threads() {
+    use libeurali::{Message, Word};
+    use vfs::proto::{self, Op, OpenRequest};
+    use vfs::server::{MAX_REFUSING, Refusals};
+    let k = Kernel::new();
+    k.run_as_process("init", || {
+        ramdisk_root();
+        let (root, _) = libeurali::open("/").unwrap();
+        let (outer, mount) = new_rendezvous().unwrap();
+        let refusals = Refusals::new();
+        let watched = refusals.clone();
+        vfs::sync::spawn(move || vfs::view::serve_readonly_with(&root, &outer, &refusals)).unwrap();
+        ns::mount("/ro", mount).unwrap();
+        let refusing = || watched.len();
+        let (view, _) = libeurali::open("/ro").unwrap();
+        let mut held = Vec::new();
+        for i in 0..100 {
+            let (a, b) = new_rendezvous().unwrap();
+            let req = OpenRequest {
+                path: format!("/out/x{i}"),
+                flags: NEW,
+                op: Op::Open,
+            };
+            let (c, _) = proto::encode_chunk(&req, proto::MAX_NAME_MSG).unwrap();
+            libeurali::send(
+                &view,
+                Message::Long(proto::FS_OPEN, Word::Handle(a), Word::Chunk(c)),
+            )
+            .unwrap();
+            held.push(b);
+            assert!(refusing() <= MAX_REFUSING, "{} refusing", refusing());
+        }
+        // Reads through the view, and a refusal by an honest client: Busy while the hoard
+        // lasts (its sessions are alive), Denied after.
+        assert_eq!(get("/ro/data/a").unwrap(), b"alpha");
+        let e = client::open("/ro/out/y", NEW).unwrap_err();
+        assert!(matches!(e, FsError::Busy | FsError::Denied), "{e:?}");
+        drop(held);
+        let t0 = Instant::now();
+        while refusing() > 0 && t0.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(refusing(), 0);
+        assert_eq!(client::open("/ro/out/y", NEW).unwrap_err(), FsError::Denied);
+    });
+    k.shutdown();
+    assert!(k.take_fault().is_none());
+}

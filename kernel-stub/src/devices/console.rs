@@ -109,7 +109,7 @@ struct TermState {
     at_end: bool,
     /// Counts Ctrl-C interrupts: a READ waiting when it changes is answered INTERRUPTED.
     interrupts: u64,
-    /// Handles subscribed to interrupts (TERM_NOTIFY).
+    /// Handles subscribed to interrupts (TERM_NOTIFY), at most `stream::MAX_SUBSCRIBERS`.
     subscribers: Vec<Handle>,
     /// READs waiting for input now.
     readers: usize,
@@ -155,7 +155,7 @@ pub fn serve_terminal_input(
                 libeurali::Message::Short(libeurali::msgtype::OK, 0, 0)
             }
             Ok(stream::TermRequest::Notify(sub)) => {
-                lock(&shared).subscribers.push(sub);
+                stream::add_subscriber(&mut lock(&shared).subscribers, sub);
                 shared.1.notify_all();
                 libeurali::Message::Short(libeurali::msgtype::OK, 0, 0)
             }
@@ -244,6 +244,9 @@ fn read_keys(shared: Shared, mut source: impl Read, mut echo: impl Write) {
             eprintln!("\r\neurali: Ctrl-C with no shell to interrupt a job: system shut down");
             std::process::exit(130);
         }
-        lock(&shared).subscribers.extend(alive);
+        let mut st = lock(&shared);
+        for sub in alive {
+            stream::add_subscriber(&mut st.subscribers, sub);
+        }
     }
 }

@@ -23,7 +23,10 @@
 //! `Short(TERM_INTERRUPT, 0, 0)` on every subscribed handle. A shell subscribes once and, on that
 //! message, ends its foreground job through the job's control channels (std-shim's
 //! `process::Child::kill`). A subscriber that is gone (the send fails) is dropped. In raw mode
-//! Ctrl-C is just the byte 0x03.
+//! Ctrl-C is just the byte 0x03. A terminal keeps at most [`MAX_SUBSCRIBERS`] handles: a new
+//! subscription beyond them drops the oldest (the kernel never says a subscriber died, so old
+//! ones are the likeliest to be gone shells; refusing new ones instead would let gone shells,
+//! or a client subscribing in a loop, lock every later shell out).
 //!
 //! A console starts cooked: it echoes what is typed, lets the line be edited (Backspace, Ctrl-U)
 //! and answers READ with whole lines; Ctrl-D on an empty line is EOF. Raw: every key's bytes as
@@ -55,6 +58,17 @@ pub const TERM_SET: u64 = 0x1004;
 pub const INTERRUPTED: u64 = 0x1005;
 /// Terminal control: subscribe the handle in the message to interrupts.
 pub const TERM_NOTIFY: u64 = 0x1006;
+/// Most interrupt subscribers a terminal keeps (each is a handle, which costs the kernel's
+/// 1 MiB heap too); the oldest goes first.
+pub const MAX_SUBSCRIBERS: usize = 32;
+
+/// Adds `h` to a terminal's subscribers, dropping the oldest beyond [`MAX_SUBSCRIBERS`].
+pub fn add_subscriber(subscribers: &mut alloc::vec::Vec<Handle>, h: Handle) {
+    while subscribers.len() >= MAX_SUBSCRIBERS {
+        subscribers.remove(0);
+    }
+    subscribers.push(h);
+}
 /// Sent by a terminal on each subscribed handle when Ctrl-C is typed in cooked mode.
 pub const TERM_INTERRUPT: u64 = 0x1007;
 

@@ -181,7 +181,7 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
     /// Subscribes `h` to terminal `vt`'s interrupts.
     pub fn subscribe(&mut self, vt: usize, h: libeurali::Handle) {
         if let Some(v) = self.vts.get_mut(vt) {
-            v.subscribers.push(h);
+            libeurali::proto::stream::add_subscriber(&mut v.subscribers, h);
         }
     }
 

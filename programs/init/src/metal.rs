@@ -197,7 +197,7 @@ const FILL_AT: &str = "/.root";
 fn start_root() -> Result<(), String> {
     let (serve, mount) = libeurali::new_rendezvous().map_err(|e| e.to_string())?;
     let child = Command::new("/bin/ramdisk")
-        .arg("3M")
+        .arg("2M") // its largest: the server must fit its 4 MiB heap
         .stdin(serve)
         .spawn()
         .map_err(|e| format!("cannot start the ramdisk: {e}"))?;

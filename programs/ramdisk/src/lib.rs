@@ -6,20 +6,30 @@
 //!
 //! ```text
 //! let (serve, mount) = new_rendezvous()?;
-//! let child = Command::new("/bin/ramdisk").arg("16M").stdin(serve).spawn()?;
+//! let child = Command::new("/bin/ramdisk").arg("1M").stdin(serve).spawn()?;
 //! libeurali::mount("/data", mount)?;
 //! ```
 //!
-//! SIZE caps the bytes of file data (plain bytes, or with a `K`, `M` or `G` suffix; default
-//! [`DEFAULT_SIZE`]); beyond it writes fail with "no space left". The program ends (status 0)
-//! once every other reference to its rendezvous is gone (unmounted, closed, or held only by
-//! processes that died), and the files with it.
+//! SIZE caps the bytes of file data (plain bytes, or with a `K`, `M` or `G` suffix; default and
+//! most [`MAX_SIZE`]); beyond it writes fail with "no space left". The other bounds follow from
+//! it ([`vfs::ramdisk::Limits::for_bytes`]: 1024 files and directories for 2 MiB; a directory
+//! holds at most 4096 entries and 128 KiB of names; names of 255 bytes), so that no client can
+//! make the server hold more than its heap (see [`MAX_SIZE`]). The program ends (status 0) once every other reference to its
+//! rendezvous is gone (unmounted, closed, or held only by processes that died), and the files
+//! with it.
 
-use vfs::ramdisk::Ramdisk;
+use vfs::ramdisk::{Limits, Ramdisk};
 use vfs::server::Server;
 
+/// The largest SIZE. On the real kernel this server's memory is its 4 MiB heap, and a failed
+/// allocation halts the machine. The budget: the tree holds at most
+/// [`Limits::heap`]`(2 MiB)`, about 2.5 MiB (data in exact 4 KiB blocks, 1024 names of up to
+/// 255 bytes with their map slots); one directory listing at a time, under 400 KiB; 56
+/// sessions, a few KiB each while they open (their paths are at most 4 KiB); the rest, about
+/// 0.7 MiB, is left for the program itself and the allocator's slack.
+pub const MAX_SIZE: usize = 2 << 20;
 /// The size cap without an argument.
-pub const DEFAULT_SIZE: usize = 32 << 20;
+pub const DEFAULT_SIZE: usize = MAX_SIZE;
 
 /// `16M` -> 16 MiB; plain numbers are bytes; `None` for anything else (or an overflow).
 pub fn parse_size(s: &str) -> Option<usize> {
@@ -40,7 +50,14 @@ pub fn main() {
     let size = match args.get(1).map(String::as_str) {
         None => DEFAULT_SIZE,
         Some(s) => match parse_size(s) {
-            Some(n) => n,
+            Some(n) if n <= MAX_SIZE => n,
+            Some(_) => {
+                eprintln!(
+                    "ramdisk: size {s} is more than {} KiB (the server's heap must hold it)",
+                    MAX_SIZE >> 10
+                );
+                std::process::exit(2);
+            }
             None => {
                 eprintln!("ramdisk: bad size {s:?} (bytes, or a number with K, M or G)");
                 eprintln!("usage: ramdisk [SIZE]   (serves on the handle given as stdin)");
@@ -56,7 +73,7 @@ pub fn main() {
     // the holders went away without a close (an unmount, a process that died).
     let h = std::sync::Arc::new(h);
     let watch = std::rt::watch(h.clone());
-    Server::new(Ramdisk::new(size)).serve(&h);
+    Server::new(Ramdisk::with_limits(Limits::for_bytes(size))).serve(&h);
     if let Ok(w) = watch {
         w.stop();
     }
@@ -65,6 +82,19 @@ pub fn main() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_largest_ramdisk_fits_its_heap() {
+        const HEAP: usize = 4 << 20;
+        let tree = Limits::for_bytes(MAX_SIZE).heap();
+        let listing = Limits::for_bytes(MAX_SIZE).listing_heap();
+        let sessions = vfs::server::MAX_SESSIONS * 2 * vfs::proto::MAX_NAME_MSG;
+        assert!(
+            tree + listing + sessions < HEAP * 7 / 8,
+            "{tree} {listing} {sessions}"
+        );
+        assert!(DEFAULT_SIZE <= MAX_SIZE);
+    }
 
     #[test]
     fn sizes() {
