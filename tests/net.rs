@@ -476,6 +476,30 @@ fn net_api_probe() {
         p::send_to(&sess, b"x", p::pack_addr([10, 77, 0, 1], 9)),
     );
     p::close(&sess).unwrap();
+    // One client cannot make the server hold sockets without end (their buffers come from
+    // its fixed heap): binds past the cap are refused with a clear error; once they are
+    // dropped, sockets are to be had again.
+    let mut held = Vec::new();
+    let refused = loop {
+        match shim::net::UdpSocket::bind("0.0.0.0:0") {
+            Ok(s) => held.push(s),
+            Err(e) => break Some(e.kind()),
+        }
+        if held.len() > 100 {
+            break None;
+        }
+    };
+    shim::println!(
+        "socket cap: {} held, at most 24: {}, then {:?}",
+        held.len() >= 10,
+        held.len() <= 24,
+        refused
+    );
+    drop(held);
+    shim::println!(
+        "after the cap: {:?}",
+        shim::net::UdpSocket::bind("0.0.0.0:0").map(|_| ()).map_err(|e| e.kind())
+    );
     shim::println!("still serving: {:?}", shim::net::lookup_host("gopher.test"));
     shim::process::exit(0);
 }
@@ -564,6 +588,12 @@ fn std_net_udp_listen_accept_and_lookups() {
     assert!(out.contains("gopher.test: Ok(10.77.0.1)"), "{out}");
     assert!(out.contains("bad: Err(NotFound)"), "{out}");
     assert!(out.contains("refused: Err(ConnectionRefused)"), "{out}");
+    assert!(
+        out.contains("socket cap: true held, at most 24: true, then Some(OutOfMemory)"),
+        "{out}"
+    );
+    assert!(out.contains("after the cap: Ok(())"), "{out}");
+    assert!(out.contains("still serving: Ok("), "{out}");
     assert!(
         out.contains("unreachable: Err(TimedOut) in under 3 s: true"),
         "{out}"

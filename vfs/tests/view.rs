@@ -152,10 +152,14 @@ fn view_child(_: libeurali::EntryRegisters) {
     put("/out/report", report.as_bytes());
 }
 
+/// The contents of `path` once it exists and has been written.
 fn wait_for(path: &str) -> Vec<u8> {
     let t0 = Instant::now();
     loop {
-        if let Ok(r) = get(path) {
+        // The file exists from the child's create on, empty until its write: wait for both.
+        if let Ok(r) = get(path)
+            && !r.is_empty()
+        {
             return r;
         }
         assert!(t0.elapsed() < Duration::from_secs(30), "no {path}");

@@ -54,6 +54,13 @@ const CAP_IDLE: Duration = Duration::from_millis(10);
 const QUIET_AFTER: Duration = Duration::from_secs(3);
 /// A closing socket that has not finished closing by then is aborted.
 const LINGER: Duration = Duration::from_secs(30);
+/// Most TCP and UDP sockets at once, lingering ones and listen backlogs included. Each TCP
+/// socket holds its buffers from the start (96 KiB on the real kernel: 64 KiB in, 32 KiB out),
+/// so 24 of them are 2.3 MiB of the server's fixed 4 MiB heap; one client could otherwise open
+/// sockets until the allocator fails, which halts the machine. Beyond it: `Exhausted`.
+const MAX_SOCKETS: usize = 24;
+/// Most names in the DNS cache (expired ones go first, then the one expiring soonest).
+const DNS_CACHE_MAX: usize = 64;
 
 fn now() -> Instant {
     Instant::from_micros(std::time::uptime().as_micros() as i64)
@@ -325,6 +332,43 @@ struct Stack {
 type Shared = Arc<Mutex<Stack>>;
 
 impl Stack {
+    /// `Exhausted` unless `n` more data sockets fit under [`MAX_SOCKETS`].
+    fn room_for(&self, n: usize) -> Result<(), NetError> {
+        let used = self
+            .sockets
+            .iter()
+            .filter(|(_, s)| {
+                matches!(
+                    s,
+                    smoltcp::socket::Socket::Tcp(_) | smoltcp::socket::Socket::Udp(_)
+                )
+            })
+            .count();
+        if used + n > MAX_SOCKETS {
+            Err(NetError::Exhausted)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Caches a lookup's answer, keeping the cache within [`DNS_CACHE_MAX`] names.
+    fn cache_name(&mut self, name: String, entry: (Option<Ipv4Address>, Instant)) {
+        if !self.dns_cache.contains_key(&name) && self.dns_cache.len() >= DNS_CACHE_MAX {
+            let t = now();
+            self.dns_cache.retain(|_, (_, until)| *until > t);
+            if self.dns_cache.len() >= DNS_CACHE_MAX
+                && let Some(k) = self
+                    .dns_cache
+                    .iter()
+                    .min_by_key(|(_, (_, until))| *until)
+                    .map(|(k, _)| k.clone())
+            {
+                self.dns_cache.remove(&k);
+            }
+        }
+        self.dns_cache.insert(name, entry);
+    }
+
     /// The next port of 49152..=65535 that no socket uses.
     fn ephemeral_port(&mut self) -> u16 {
         let in_use = |st: &Stack, port: u16| {
@@ -518,6 +562,7 @@ impl Session {
             .map_err(|_| NetError::Unreachable)?;
         let h = {
             let mut st = lk(&self.shared);
+            st.room_for(1)?;
             let local = st.ephemeral_port();
             let mut s = tcp_socket();
             let Stack { iface, .. } = &mut *st;
@@ -565,6 +610,7 @@ impl Session {
         if taken {
             return Err(NetError::AddrInUse);
         }
+        st.room_for(n)?;
         let mut pool = Vec::new();
         for _ in 0..n {
             let mut s = tcp_socket();
@@ -592,12 +638,17 @@ impl Session {
             })
         })?;
         let mut st = lk(&self.shared);
-        let mut fresh = tcp_socket();
-        let _ = fresh.listen(port);
-        let nh = st.sockets.add(fresh);
+        // The accepted socket leaves the backlog; a fresh one takes its place while sockets
+        // are to be had (else the backlog shrinks, down to the last one).
+        let refill = st.room_for(1).is_ok() || pool_now.len() <= 1;
+        let nh = refill.then(|| {
+            let mut fresh = tcp_socket();
+            let _ = fresh.listen(port);
+            st.sockets.add(fresh)
+        });
         if let Sock::Listen { pool, .. } = &mut self.sock {
             pool.retain(|x| *x != h);
-            pool.push(nh);
+            pool.extend(nh);
         }
         st.sessions += 1;
         drop(st);
@@ -619,6 +670,7 @@ impl Session {
         }
         let (ip, mut port) = to_ep(addr);
         let mut st = lk(&self.shared);
+        st.room_for(1)?;
         if port == 0 {
             port = st.ephemeral_port();
         }
@@ -840,7 +892,7 @@ impl Session {
                     DNS_NEG_TTL
                 };
                 let until = now() + smoltcp::time::Duration::from_secs(ttl.as_secs());
-                st.dns_cache.insert(name, (found, until));
+                st.cache_name(name, (found, until));
                 found.ok_or(NetError::NameNotFound)
             }
             Err(e) => {
