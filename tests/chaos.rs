@@ -124,3 +124,81 @@ fn killing_workers_mid_call_loses_nothing_acknowledged_and_hangs_nothing() {
     assert!(r.stdout.ends_with("done\n"), "{}\n{}", r.stdout, r.stderr);
     print!("{}", r.stdout);
 }
+
+/// A file server killed while clients hold sessions on it and write through them: the kill
+/// reaches the server's threads waiting in `receive` (std-shim runs the file-server framework's
+/// kill hook), so the server stops serving at once and its process really ends — a zombie that
+/// went on serving was what the cooperative kill left before. Its clients' writes fail with a
+/// clear error instead of hanging, and the parent gets status 137.
+fn kill_server() {
+    use shim::io::{Seek as _, Write as _};
+    let (srv, cli) = libeurali::new_rendezvous().unwrap();
+    let spare = cli.try_clone().unwrap();
+    let mut server = Command::new("/bin/ramdisk").stdin(srv).spawn().unwrap();
+    libeurali::mount("/scratch", cli).unwrap();
+    shim::fs::write("/scratch/before", "x").unwrap();
+    // Clients: threads writing through open files, as fast as they can.
+    let writers: Vec<_> = (0..3)
+        .map(|id| {
+            let mut f = shim::fs::File::create(format!("/scratch/w{id}")).unwrap();
+            shim::thread::spawn(move || {
+                let mut n = 0u64;
+                loop {
+                    // Over and over at the start: the ramdisk never fills.
+                    let r = f
+                        .seek(shim::io::SeekFrom::Start(0))
+                        .and_then(|_| f.write_all(b"0123456789abcdef"));
+                    match r {
+                        Ok(()) => n += 1,
+                        Err(e) => return (n, e.kind()),
+                    }
+                }
+            })
+        })
+        .collect();
+    shim::thread::sleep(Duration::from_millis(100));
+    let t0 = Instant::now();
+    server.kill().unwrap();
+    let status = server.wait().unwrap();
+    for w in writers {
+        let (n, kind) = w.join().unwrap();
+        assert!(n > 0, "a writer wrote nothing before the kill");
+        shim::println!("writer: {kind:?} after the kill");
+    }
+    assert!(t0.elapsed() < BOUND, "the writers took {:?}", t0.elapsed());
+    // The server's process is gone: with our mount removed, the spare handle is the last
+    // reference to the server's rendezvous, which a live (zombie) server would still hold.
+    libeurali::umount("/scratch").unwrap();
+    let t1 = Instant::now();
+    let gone = loop {
+        match libeurali::send(&spare, libeurali::Message::Short(0x7777, 0, 0)) {
+            Err(e) if e.error == libeurali::Error::Closed => break true,
+            _ if t1.elapsed() > Duration::from_secs(10) => break false,
+            // Still there (or busy): look again shortly.
+            _ => shim::thread::sleep(Duration::from_millis(10)),
+        }
+    };
+    shim::println!("server: {:?}, process ended: {gone}", status.code());
+}
+
+#[test]
+fn a_killed_file_server_ends_and_its_clients_get_errors() {
+    let mut programs = eurali::programs();
+    programs.push(shim::program_entry!("kill-server", kill_server));
+    let r = run_system_captured(
+        &programs,
+        &["-c".into(), "kill-server && echo done".into()],
+        b"",
+        Duration::from_secs(120),
+    );
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("server: Some(137), process ended: true"),
+        "stdout: {}\nstderr: {}",
+        r.stdout,
+        r.stderr
+    );
+    assert_eq!(r.stdout.matches("writer: ").count(), 3, "{}", r.stdout);
+    assert!(r.stdout.ends_with("done\n"), "{}\n{}", r.stdout, r.stderr);
+    print!("{}", r.stdout);
+}

@@ -22,6 +22,7 @@ extern crate alloc;
 pub mod abi;
 pub mod elf;
 pub mod error;
+pub mod kill;
 pub mod message;
 pub mod msgtype;
 pub mod object;

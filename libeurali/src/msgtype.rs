@@ -48,6 +48,9 @@ pub const SIGNAL: u64 = 0x1010;
 /// Process control channel: the process's own main thread, ending, tells its control thread to
 /// end too (so that the process can end with its last thread).
 pub const CONTROL_END: u64 = 0x1011;
+/// Sent by a killed process to a rendezvous one of its own threads waits in, to wake that thread
+/// so that it sees the kill and ends (see [`crate::kill`]). Anyone else's is an unknown message.
+pub const KILL_WAKE: u64 = 0x1012;
 
 /// Signal numbers carried by [`SIGNAL`] (Unix's, so that statuses read as shell users expect).
 pub const SIGINT: u64 = 2;

@@ -68,6 +68,8 @@ pub struct Runtime {
     spawn: Mutex<()>,
     /// Bounded calls in flight (`libeurali::timeout`, see [`crate::watchdog`]).
     pub(crate) watchdog: crate::watchdog::Shared,
+    /// What a kill runs to wake threads waiting in `receive` (`libeurali::kill`).
+    kill_hooks: Mutex<Vec<(u64, libeurali::kill::Hook)>>,
 }
 
 #[derive(Default)]
@@ -136,6 +138,7 @@ impl Runtime {
             watcher: Mutex::new(Watcher::default()),
             spawn: Mutex::new(()),
             watchdog: Default::default(),
+            kill_hooks: Mutex::new(Vec::new()),
         }
     }
 }
@@ -158,6 +161,7 @@ pub fn start(regs: EntryRegisters, main: fn()) -> ! {
     let rt = Runtime::new(&regs, Some(stdin), Some(stdout));
     crate::sys::set_runtime(rt);
     libeurali::timeout::install(crate::watchdog::bounded_call);
+    libeurali::kill::install(&KILL_REGISTRY);
     start_control_thread();
     match crate::sys::run_main(main) {
         Ok(()) => exit(0),
@@ -379,10 +383,52 @@ fn killed(sig: i32) -> ! {
             );
         }
         drop(rt.control.lock().ok().and_then(|mut c| c.take()));
+        run_kill_hooks(&rt);
         unregister_process(&rt);
         crate::watchdog::process_ending(&rt.watchdog);
     }
     die()
+}
+
+/// This runtime's side of `libeurali::kill`: hooks per process.
+static KILL_REGISTRY: libeurali::kill::Registry = libeurali::kill::Registry {
+    register: register_kill_hook,
+    forget: forget_kill_hook,
+    doomed,
+};
+
+fn register_kill_hook(hook: libeurali::kill::Hook) -> u64 {
+    static NEXT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
+    let Some(rt) = crate::sys::runtime() else {
+        return 0;
+    };
+    let id = NEXT.fetch_add(1, Ordering::Relaxed);
+    rt.kill_hooks
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((id, hook));
+    id
+}
+
+fn forget_kill_hook(id: u64) {
+    if let Some(rt) = crate::sys::runtime() {
+        rt.kill_hooks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(i, _)| *i != id);
+    }
+}
+
+/// Runs the kill hooks, each on a thread of its own (a hook may block until the thread it
+/// wakes receives).
+fn run_kill_hooks(rt: &Runtime) {
+    let hooks = lock_soon(&rt.kill_hooks)
+        .map(|mut h| core::mem::take(&mut *h))
+        .unwrap_or_default();
+    for (_, hook) in hooks {
+        // Not crate::thread: a doomed process's new std threads end at once.
+        let _ = libeurali::spawn_fn(move || hook());
+    }
 }
 
 /// The lock, if it comes free within [`KILL_LOCK_WAIT_MS`].

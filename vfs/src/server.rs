@@ -50,6 +50,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::mem::ManuallyDrop;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use libeurali::{Error, Handle, MemoryChunk, Message, Word, receive, send};
 
@@ -124,6 +125,12 @@ struct Ctx<F> {
     /// reply itself is encoded straight into its chunk (no heap) and sent after the lock is
     /// released, so a client that never receives its reply holds no heap.
     listing: Lock<()>,
+    /// Handle numbers the server's mount loops receive on (for a kill to wake them).
+    mounts: Lock<Vec<u32>>,
+    /// Set when the server's process was killed: every thread of the server ends.
+    killed: AtomicBool,
+    /// The kill hook (`libeurali::kill`), forgotten with the server.
+    _on_kill: libeurali::kill::Registration,
 }
 
 /// A session to serve: the session handle, the scope, and the open request.
@@ -153,11 +160,21 @@ impl<F: FileSystem> Clone for Server<F> {
 impl<F: FileSystem> Server<F> {
     pub fn new(fs: F) -> Server<F> {
         Server {
-            ctx: Arc::new(Ctx {
-                fs,
-                live: Lock::new(Vec::new()),
-                idle: Lock::new((Vec::new(), false)),
-                listing: Lock::new(()),
+            ctx: Arc::new_cyclic(|me: &alloc::sync::Weak<Ctx<F>>| {
+                let me = me.clone();
+                Ctx {
+                    fs,
+                    live: Lock::new(Vec::new()),
+                    idle: Lock::new((Vec::new(), false)),
+                    listing: Lock::new(()),
+                    mounts: Lock::new(Vec::new()),
+                    killed: AtomicBool::new(false),
+                    _on_kill: libeurali::kill::on_kill(Arc::new(move || {
+                        if let Some(ctx) = me.upgrade() {
+                            killed(&ctx);
+                        }
+                    })),
+                }
             }),
         }
     }
@@ -170,6 +187,7 @@ impl<F: FileSystem> Server<F> {
     /// Serves the mount protocol on `mount` until every other reference to it is gone; then
     /// wakes the sessions whose clients are gone too, so that they end (see [`Server::sweep`]).
     pub fn serve(&self, mount: &Handle) {
+        self.ctx.mounts.lock().push(mount.raw());
         mount_loop(
             &self.ctx,
             mount,
@@ -178,6 +196,12 @@ impl<F: FileSystem> Server<F> {
                 readonly: false,
             }),
         );
+        {
+            let mut m = self.ctx.mounts.lock();
+            if let Some(i) = m.iter().position(|&n| n == mount.raw()) {
+                m.swap_remove(i);
+            }
+        }
         sweep(&self.ctx);
         stop_workers(&self.ctx);
     }
@@ -229,8 +253,36 @@ fn sweep<F>(ctx: &Ctx<F>) {
     }
 }
 
+/// The server's process was killed: every thread of the server is woken and ends (a session's
+/// client then sees its session closed, as when a server dies). The mount loops and sessions
+/// wait in `receive` on their handles: a [`KILL_WAKE`](libeurali::msgtype::KILL_WAKE) there
+/// wakes them (copies are taken under the lists' locks, so no number is reused meanwhile).
+fn killed<F>(ctx: &Ctx<F>) {
+    ctx.killed.store(true, Ordering::Release);
+    stop_workers(ctx);
+    let copies: Vec<Handle> = {
+        let mounts = ctx.mounts.lock();
+        let live = ctx.live.lock();
+        mounts
+            .iter()
+            .chain(live.iter())
+            .filter_map(|&raw| {
+                // Safety: listed numbers stay open while listed; we only borrow them.
+                let h = ManuallyDrop::new(unsafe { Handle::from_raw(raw) });
+                h.try_clone().ok()
+            })
+            .collect()
+    };
+    for h in copies {
+        libeurali::kill::wake(&h);
+    }
+}
+
 fn mount_loop<F: FileSystem>(ctx: &Arc<Ctx<F>>, h: &Handle, scope: &Arc<Scope>) {
     loop {
+        if ctx.killed.load(Ordering::Acquire) {
+            return;
+        }
         match receive(h) {
             Ok(Message::Long(FS_OPEN, Word::Handle(a), Word::Chunk(mut c))) => {
                 let req = chunk_bytes(&mut c, MAX_NAME_MSG as u64, MAX_NAME_MSG)
@@ -426,6 +478,9 @@ fn session<F: FileSystem>(
     let fs = &ctx.fs;
     let mut state = req.and_then(|r| open_state(fs, &scope, &r));
     loop {
+        if ctx.killed.load(Ordering::Acquire) {
+            return;
+        }
         let m = match receive(a) {
             Ok(m) => m,
             Err(Error::RecvBlocking) => {
@@ -434,6 +489,9 @@ fn session<F: FileSystem>(
             }
             Err(_) => return,
         };
+        if ctx.killed.load(Ordering::Acquire) {
+            return; // the client's request goes unanswered: its session closes with us
+        }
         if let Message::Short(FS_CLOSE, _, _) = m {
             return;
         }
