@@ -12,6 +12,9 @@ mod netlink;
 
 use netlink::{LINUX, OURS, blob, eurali, link, system};
 
+/// Held by the tests that set this test process's environment (the in-process stub reads it).
+static ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn static_config() -> String {
     format!("--static {OURS}/24 --gateway {LINUX} --dns {LINUX}")
 }
@@ -547,8 +550,9 @@ fn std_net_udp_listen_accept_and_lookups() {
         .expect("client");
     let mut progs = eurali::programs();
     progs.push(eurali_std::program_entry!("net-api-probe", net_api_probe));
-    // Safety: only this test sets the environment of this test process; the other tests pass
-    // theirs to the child processes they start.
+    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+    // Safety: the tests that set the environment of this test process hold ENV meanwhile; the
+    // other tests pass theirs to the child processes they start.
     unsafe {
         std::env::set_var("EURALI_NIC", format!("tap0@{}", link.ns));
     }
@@ -598,4 +602,60 @@ fn std_net_udp_listen_accept_and_lookups() {
         out.contains("unreachable: Err(TimedOut) in under 3 s: true"),
         "{out}"
     );
+}
+
+/// How often the stand-in for `/bin/tcp` below has been started.
+static TCP_STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// The real tcp's entry.
+static REAL_TCP: std::sync::OnceLock<kernel_stub::ProgramEntry> = std::sync::OnceLock::new();
+
+/// `/bin/tcp` that fails at its first start (as a tcp that died would) and is the real one
+/// after that.
+fn flaky_tcp(regs: libeurali::EntryRegisters) {
+    if TCP_STARTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+        eurali_std::rt::start(regs, || eurali_std::process::exit(3))
+    }
+    (REAL_TCP.get().expect("the real tcp"))(regs)
+}
+
+#[test]
+fn init_starts_tcp_again_when_it_ends() {
+    let Some(link) = link() else { return };
+    let mut progs = eurali::programs();
+    for p in progs.iter_mut().filter(|(n, _)| *n == "tcp") {
+        let _ = REAL_TCP.set(p.1);
+        p.1 = flaky_tcp;
+    }
+    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+    // Safety: see ENV.
+    unsafe {
+        std::env::set_var("EURALI_NIC", format!("tap0@{}", link.ns));
+        std::env::set_var("EURALI_NET", static_config());
+    }
+    let r = kernel_stub::boot::run_system_captured(
+        &progs,
+        &[
+            "-c".into(),
+            format!("gopher --print gopher://{LINUX}/0/hello.txt && echo FETCHED"),
+        ],
+        b"",
+        std::time::Duration::from_secs(90),
+    );
+    unsafe {
+        std::env::remove_var("EURALI_NIC");
+        std::env::remove_var("EURALI_NET");
+    }
+    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("init: network: tcp ended (exit status: 3); starting it again"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains("Hello from gophernicus.\nSecond line.\nFETCHED"),
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout,
+        r.stderr
+    );
+    assert_eq!(TCP_STARTS.load(std::sync::atomic::Ordering::SeqCst), 2);
 }

@@ -132,19 +132,59 @@ pub(crate) fn network() {
         .split_whitespace()
         .map(String::from)
         .collect();
-    match std::process::Command::new("/bin/tcp")
-        .args(&args)
-        .stdin(server_end)
+    // tcp serves on `server_end`; init keeps it and starts tcp again on the same rendezvous
+    // when it ends, so that `/net` (mounted once, copied into every session) goes on working.
+    let first = match start_tcp(&server_end, &args) {
+        Ok(child) => child,
+        Err(e) => return say(&format!("network: cannot start /bin/tcp: {e}")),
+    };
+    if let Err((e, _)) = libeurali::mount(NET, client_end) {
+        say(&format!("network: mount {NET}: {e}"));
+    }
+    let supervise = std::thread::Builder::new()
+        .name("tcp-supervisor".into())
+        .spawn(move || supervise_tcp(first, server_end, args));
+    if let Err(e) = supervise {
+        say(&format!("network: tcp will not be restarted: {e}"));
+    }
+}
+
+fn start_tcp(server_end: &libeurali::Handle, args: &[String]) -> std::io::Result<std::process::Child> {
+    std::process::Command::new("/bin/tcp")
+        .args(args)
+        .stdin(server_end.try_clone()?)
         .spawn()
-    {
-        Ok(child) => {
-            // tcp runs as long as the system does.
-            drop(child);
-            if let Err((e, _)) = libeurali::mount(NET, client_end) {
-                say(&format!("network: mount {NET}: {e}"));
-            }
+}
+
+/// Restarts within this window count against [`TCP_RESTARTS`].
+const RESTART_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+/// tcp is started again at most this many times within [`RESTART_WINDOW`] (a tcp that cannot
+/// run, say for a bad `NET_CONFIG`, is not restarted forever).
+const TCP_RESTARTS: usize = 5;
+
+/// Waits for tcp to end and starts it again (what init owns, it restarts): a tcp that ended
+/// takes its connections with it, but later opens of `/net` reach the new one.
+fn supervise_tcp(mut child: std::process::Child, server_end: libeurali::Handle, args: Vec<String>) {
+    let mut recent: Vec<std::time::Instant> = Vec::new();
+    loop {
+        let status = child.wait();
+        let now = std::time::Instant::now();
+        recent.retain(|t| now.duration_since(*t) < RESTART_WINDOW);
+        let why = match status {
+            Ok(s) => format!("{s}"),
+            Err(e) => format!("{e}"),
+        };
+        if recent.len() >= TCP_RESTARTS {
+            return say(&format!(
+                "network: tcp ended ({why}) {TCP_RESTARTS} times within a minute; not starting it again"
+            ));
         }
-        Err(e) => say(&format!("network: cannot start /bin/tcp: {e}")),
+        say(&format!("network: tcp ended ({why}); starting it again"));
+        recent.push(now);
+        child = match start_tcp(&server_end, &args) {
+            Ok(c) => c,
+            Err(e) => return say(&format!("network: cannot start /bin/tcp again: {e}")),
+        };
     }
 }
 
