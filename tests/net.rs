@@ -659,3 +659,101 @@ fn init_starts_tcp_again_when_it_ends() {
     );
     assert_eq!(TCP_STARTS.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
+
+/// A program for the in-process stub: `/bin/tcp` started as init starts it (on a rendezvous kept
+/// for a restart), three connections to the Gopher server waiting in reads (the server waits
+/// for a selector that never comes), then tcp killed: every read ends at once with an error,
+/// tcp reports 137, and a tcp started again on the same `/net` serves a whole fetch.
+fn net_kill_probe() {
+    use eurali_std as shim;
+    use shim::io::{Read, Write};
+    use std::time::Duration;
+    let (m, c) = libeurali::new_rendezvous().unwrap();
+    vfs::server::Server::new(vfs::ramdisk::Ramdisk::new(8 << 20))
+        .spawn(m)
+        .unwrap();
+    libeurali::mount("/", c).unwrap();
+    shim::fs::create_dir_all("/bin").unwrap();
+    shim::fs::write("/bin/tcp", kernel_stub::Kernel::program_image("tcp")).unwrap();
+    let (srv, cli) = libeurali::new_rendezvous().unwrap();
+    let args: Vec<String> = shim::env::args().skip(1).collect();
+    let start = || {
+        shim::process::Command::new("/bin/tcp")
+            .args(&args)
+            .stdin(srv.try_clone().unwrap())
+            .spawn()
+            .unwrap()
+    };
+    let mut tcp = start();
+    libeurali::mount("/net", cli).unwrap();
+    let gopher: shim::net::SocketAddr = format!("{LINUX}:70").parse().unwrap();
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let mut s = shim::net::TcpStream::connect(gopher).unwrap();
+            shim::thread::spawn(move || {
+                let mut b = [0u8; 64];
+                let t0 = shim::time::Instant::now();
+                let r = s.read(&mut b).map_err(|e| e.kind());
+                (r, t0)
+            })
+        })
+        .collect();
+    shim::thread::sleep(Duration::from_millis(300));
+    let killed_at = shim::time::Instant::now();
+    tcp.kill().unwrap();
+    shim::println!("tcp: {:?}", tcp.wait().unwrap().code());
+    for r in readers {
+        let (res, _) = r.join().unwrap();
+        shim::println!(
+            "reader: {res:?} within 5 s of the kill: {}",
+            killed_at.elapsed() < Duration::from_secs(5)
+        );
+    }
+    let _tcp2 = start();
+    let mut s = shim::net::TcpStream::connect(gopher).unwrap();
+    s.write_all(b"/hello.txt\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    shim::println!("after the restart: {text:?}");
+    shim::process::exit(0);
+}
+
+#[test]
+fn a_killed_tcp_ends_its_connections_and_a_new_one_serves() {
+    let Some(link) = link() else { return };
+    let mut progs = eurali::programs();
+    progs.push(eurali_std::program_entry!("net-kill-probe", net_kill_probe));
+    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+    // Safety: see ENV.
+    unsafe {
+        std::env::set_var("EURALI_NIC", format!("tap0@{}", link.ns));
+    }
+    let args: Vec<String> = static_config()
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    let r = kernel_stub::boot::run_captured(
+        &progs,
+        "net-kill-probe",
+        &args,
+        b"",
+        std::time::Duration::from_secs(60),
+    );
+    unsafe {
+        std::env::remove_var("EURALI_NIC");
+    }
+    let out = r.stdout;
+    assert_eq!(r.code, 0, "stdout:\n{out}\nstderr:\n{}", r.stderr);
+    assert!(out.contains("tcp: Some(137)"), "{out}");
+    assert_eq!(
+        out.matches("reader: Err(ConnectionReset) within 5 s of the kill: true")
+            .count(),
+        3,
+        "{out}\n{}",
+        r.stderr
+    );
+    assert!(
+        out.contains("after the restart: \"Hello from gophernicus.\\r\\nSecond line.\\r\\n\""),
+        "{out}"
+    );
+}

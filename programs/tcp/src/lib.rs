@@ -327,6 +327,9 @@ struct Stack {
     closing: Vec<(SocketHandle, Instant)>,
     dns_cache: BTreeMap<String, (Option<Ipv4Address>, Instant)>,
     sessions: usize,
+    /// Handle numbers the server's threads receive on: `/net`'s and every session's (for a
+    /// kill to wake them; see [`killed`]).
+    receivers: Vec<u32>,
 }
 
 type Shared = Arc<Mutex<Stack>>;
@@ -527,6 +530,9 @@ impl Session {
             {
                 let mut st = self.shared.lock().unwrap_or_else(|e| e.into_inner());
                 st.waiters.retain(|w| w.id != self.id);
+                if libeurali::kill::doomed() {
+                    return Err(NetError::Reset); // the server was killed: so is the connection
+                }
                 if let Some(r) = check(&mut st) {
                     return r;
                 }
@@ -971,6 +977,8 @@ static NEXT_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::n
 fn spawn_session(shared: Shared, sock: Sock) -> Result<Handle, NetError> {
     let (srv, cli) = libeurali::new_rendezvous()?;
     let notify = Arc::new(Notify::new().map_err(|_| NetError::Exhausted)?);
+    let (raw, shared2) = (srv.raw(), shared.clone());
+    lk(&shared).receivers.push(raw);
     let mut s = Session {
         shared,
         notify,
@@ -978,40 +986,52 @@ fn spawn_session(shared: Shared, sock: Sock) -> Result<Handle, NetError> {
         sock,
         known: (0, 0),
     };
-    std::thread::Builder::new()
-        .spawn(move || {
-            loop {
-                let Ok(m) = receive(&srv) else { break };
-                // Keep the connection's addresses while smoltcp still knows them.
-                let _ = s.addrs();
-                let reply = s.handle(net::parse_request(m));
-                let _ = s.addrs();
-                match reply {
-                    Some(reply) => {
-                        // A reply that cannot be delivered means the client is gone (it died
-                        // mid-request): its socket is closed rather than kept forever.
-                        if send(&srv, reply).is_err() {
-                            break;
-                        }
-                    }
-                    None => {
-                        s.close();
-                        let _ = send(&srv, net::ok_reply(0));
+    let started = std::thread::Builder::new().spawn(move || {
+        loop {
+            let Ok(m) = receive(&srv) else { break };
+            if libeurali::kill::doomed() {
+                break; // unanswered: the session closes with the server
+            }
+            // Keep the connection's addresses while smoltcp still knows them.
+            let _ = s.addrs();
+            let reply = s.handle(net::parse_request(m));
+            let _ = s.addrs();
+            match reply {
+                Some(reply) => {
+                    // A reply that cannot be delivered means the client is gone (it died
+                    // mid-request): its socket is closed rather than kept forever.
+                    if send(&srv, reply).is_err() {
                         break;
                     }
                 }
+                None => {
+                    s.close();
+                    let _ = send(&srv, net::ok_reply(0));
+                    break;
+                }
             }
-            s.close();
-            lk(&s.shared).sessions -= 1;
-        })
-        .map_err(|_| NetError::Exhausted)?;
+        }
+        s.close();
+        let mut st = lk(&s.shared);
+        st.sessions -= 1;
+        st.receivers.retain(|&n| n != srv.raw());
+        drop(srv); // closed under the lock: a kill never copies a reused number
+    });
+    if started.is_err() {
+        // The closure, and the session's handle in it, is gone: take the number off the list.
+        lk(&shared2).receivers.retain(|&n| n != raw);
+        return Err(NetError::Exhausted);
+    }
     Ok(cli)
 }
 
 /// Serves the mount handle: every `NET_SOCKET` gets a new session.
 fn serve_mount(shared: Shared, h: Handle) {
     loop {
-        let Ok(m) = receive(&h) else { return };
+        let Ok(m) = receive(&h) else { break };
+        if libeurali::kill::doomed() {
+            break;
+        }
         let reply = match net::parse_request(m) {
             Request::Socket => {
                 shared.lock().unwrap_or_else(|e| e.into_inner()).sessions += 1;
@@ -1027,6 +1047,9 @@ fn serve_mount(shared: Shared, h: Handle) {
         };
         let _ = send(&h, reply);
     }
+    let mut st = lk(&shared);
+    st.receivers.retain(|&n| n != h.raw());
+    drop(h); // closed under the lock: a kill never copies a reused number
 }
 
 pub fn main() {
@@ -1087,11 +1110,19 @@ pub fn main() {
         closing: Vec::new(),
         dns_cache: BTreeMap::new(),
         sessions: 0,
+        receivers: Vec::new(),
     };
     if let Some(a) = settings.address {
         stack.apply(a, settings.gateway, &settings.dns);
     }
+    stack.receivers.push(serve_h.raw());
     let shared: Shared = Arc::new(Mutex::new(stack));
+    let weak = Arc::downgrade(&shared);
+    let _on_kill = libeurali::kill::on_kill(Arc::new(move || {
+        if let Some(shared) = weak.upgrade() {
+            killed(&shared);
+        }
+    }));
     let s2 = shared.clone();
     if std::thread::Builder::new()
         .spawn(move || serve_mount(s2, serve_h))
@@ -1103,10 +1134,35 @@ pub fn main() {
     poll_loop(&shared, &mut dev);
 }
 
+/// tcp was killed: every thread waiting for a client (in `receive`) or for the network (on its
+/// `Notify`) is woken, sees the kill and ends; clients waiting for a reply get `Reset`, later
+/// calls find the session closed. The poll thread ends at its next turn.
+fn killed(shared: &Shared) {
+    let copies: Vec<Handle> = {
+        let st = lk(shared);
+        for w in &st.waiters {
+            w.notify.notify();
+        }
+        st.receivers
+            .iter()
+            .filter_map(|&raw| {
+                // Safety: listed numbers stay open while listed (each is closed under the lock
+                // after being taken off the list); we only borrow them.
+                let h = core::mem::ManuallyDrop::new(unsafe { Handle::from_raw(raw) });
+                h.try_clone().ok()
+            })
+            .collect()
+    };
+    for h in copies {
+        libeurali::kill::wake(&h);
+    }
+}
+
 /// The poll thread: smoltcp, wake-ups, then a bounded wait for the next frame.
 fn poll_loop(shared: &Shared, dev: &mut Nic) {
     let mut last_busy = std::time::Instant::now();
     loop {
+        std::rt::checkpoint(); // a killed tcp ends here
         let t = now();
         let wait = {
             let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
