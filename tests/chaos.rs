@@ -1,6 +1,7 @@
 //! Chaos on the whole system: rounds of shell workers doing file I/O and a pipe chain, some of
 //! them killed at random moments mid-call (std-shim's cooperative kill, which reaches the
-//! worker's own children too). Every worker ends within its bound (killed: status 137), the
+//! worker's own children too), and in most rounds the scratch file server they also use killed
+//! and started again (its clients' failures there are tolerated: they must not hang). Every worker ends within its bound (killed: status 137), the
 //! survivors finish their work with correct output, and every write a worker acknowledged
 //! (`ack` printed after the redirect closed) is there with the right contents. The file server
 //! (the system's ramdisk) keeps serving throughout, including sessions clients abandoned by
@@ -34,15 +35,29 @@ fn script(id: usize) -> String {
     format!(
         "i=0; while [ $i -lt 25 ]; do \
            echo \"data {id} $i\" > /tmp/chaos/w-{id}-$i && echo \"ack {id} $i\"; \
-           cat /tmp/chaos/w-{id}-$i > /dev/null; i=$((i + 1)); done; \
+           cat /tmp/chaos/w-{id}-$i > /dev/null; \
+           echo scratch > /scratch/s-{id}-$i 2>/dev/null; cat /scratch/s-{id}-$i > /dev/null 2>&1; \
+           i=$((i + 1)); done; \
          seq 1 300 | sort -r | head -n 5 | wc -l"
     )
+}
+
+/// The scratch file server the workers also use, started (again) on the same rendezvous as init
+/// restarts what it owns, so that `/scratch` stays mounted.
+fn start_scratch(srv: &libeurali::Handle) -> shim::process::Child {
+    Command::new("/bin/ramdisk")
+        .stdin(srv.try_clone().unwrap())
+        .spawn()
+        .unwrap()
 }
 
 fn chaos() {
     let mut r = Rng(0x0c4a_05);
     shim::fs::create_dir_all("/tmp/chaos").unwrap();
-    let (mut acked, mut killed, mut finished) = (0, 0, 0);
+    let (srv, cli) = libeurali::new_rendezvous().unwrap();
+    let mut scratch = start_scratch(&srv);
+    libeurali::mount("/scratch", cli).unwrap();
+    let (mut acked, mut killed, mut finished, mut server_kills) = (0, 0, 0, 0);
     for round in 0..ROUNDS {
         let mut workers = Vec::new();
         for w in 0..WORKERS {
@@ -58,10 +73,27 @@ fn chaos() {
         // Kill about half of them at random moments.
         let started = Instant::now();
         let mut victims: Vec<usize> = (0..WORKERS).filter(|_| r.below(2) == 0).collect();
-        while !victims.is_empty() {
+        // And the scratch server in most rounds, at a random moment among them: it must end
+        // (137), and one started again serves the workers that go on.
+        let mut kill_server_at = (r.below(4) != 0).then(|| r.below(victims.len() as u64 + 1));
+        loop {
+            if kill_server_at == Some(0) {
+                kill_server_at = None;
+                scratch.kill().unwrap();
+                let code = scratch.wait().unwrap().code();
+                assert_eq!(code, Some(137), "the scratch server ended with {code:?}");
+                scratch = start_scratch(&srv);
+                server_kills += 1;
+            }
+            kill_server_at = kill_server_at.map(|n| n - 1);
+            if victims.is_empty() && kill_server_at.is_none() {
+                break;
+            }
             shim::thread::sleep(Duration::from_millis(r.below(60)));
-            let i = victims.remove(r.below(victims.len() as u64) as usize);
-            workers[i].1.kill().unwrap();
+            if !victims.is_empty() {
+                let i = victims.remove(r.below(victims.len() as u64) as usize);
+                workers[i].1.kill().unwrap();
+            }
         }
         for (id, mut child) in workers {
             let mut out = String::new();
@@ -96,16 +128,22 @@ fn chaos() {
             }
         }
     }
-    // The server still serves, and no session leak makes it refuse.
+    // The server still serves, and no session leak makes it refuse; so does the scratch
+    // server last started.
     for i in 0..80 {
         shim::fs::write(format!("/tmp/chaos/after-{i}"), "x").unwrap();
     }
+    shim::fs::write("/scratch/after", "x").unwrap();
+    assert_eq!(shim::fs::read_to_string("/scratch/after").unwrap(), "x");
     assert!(
-        killed > 0 && finished > 0,
-        "killed {killed}, finished {finished}"
+        killed > 0 && finished > 0 && server_kills > 0,
+        "killed {killed}, finished {finished}, server kills {server_kills}"
     );
+    scratch.kill().unwrap();
+    let _ = scratch.wait();
     shim::println!(
-        "chaos: {finished} finished, {killed} killed, {acked} acknowledged writes intact"
+        "chaos: {finished} finished, {killed} killed, {acked} acknowledged writes intact, \
+         the scratch server killed {server_kills} times"
     );
 }
 

@@ -14,7 +14,7 @@
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::{Error, Handle, Message, msgtype, send};
+use crate::{Handle, Message, msgtype, send};
 
 /// What a killed process runs.
 pub type Hook = Arc<dyn Fn() + Send + Sync>;
@@ -62,21 +62,12 @@ pub fn doomed() -> bool {
     registry().is_some_and(|r| (r.doomed)())
 }
 
-/// Tries this many times while the rendezvous is busy or reserved (the thread waiting in it is
-/// answering someone and will receive again, or will see the kill before it does).
-const WAKE_TRIES: u32 = 200;
-
 /// Wakes a thread of this process that waits in `receive` on (another handle to) `h`. Blocks
-/// until the message is taken if nobody is receiving just now; gives up on a busy rendezvous
-/// after a while, and at once when the peer is gone.
+/// until the message is taken if nobody is receiving just now (the thread is on its way there).
+/// A busy or reserved rendezvous means the thread is answering someone: it is not waiting, and
+/// a loop that looks at the kill before each `receive` sees it then; so is a gone peer. Both
+/// return at once (retrying would only hold a copy of the handle, and so keep the close that
+/// ends the session from waking its client).
 pub fn wake(h: &Handle) {
-    for _ in 0..WAKE_TRIES {
-        match send(h, Message::Short(msgtype::KILL_WAKE, 0, 0)) {
-            Ok(()) => return,
-            Err(e) if matches!(e.error, Error::SendBlocking | Error::RecvBlocking) => {
-                crate::yield_now()
-            }
-            Err(_) => return,
-        }
-    }
+    let _ = send(h, Message::Short(msgtype::KILL_WAKE, 0, 0));
 }

@@ -988,6 +988,9 @@ fn spawn_session(shared: Shared, sock: Sock) -> Result<Handle, NetError> {
     };
     let started = std::thread::Builder::new().spawn(move || {
         loop {
+            if libeurali::kill::doomed() {
+                break;
+            }
             let Ok(m) = receive(&srv) else { break };
             if libeurali::kill::doomed() {
                 break; // unanswered: the session closes with the server
@@ -1028,6 +1031,9 @@ fn spawn_session(shared: Shared, sock: Sock) -> Result<Handle, NetError> {
 /// Serves the mount handle: every `NET_SOCKET` gets a new session.
 fn serve_mount(shared: Shared, h: Handle) {
     loop {
+        if libeurali::kill::doomed() {
+            break;
+        }
         let Ok(m) = receive(&h) else { break };
         if libeurali::kill::doomed() {
             break;
