@@ -15,6 +15,60 @@ use netlink::{LINUX, OURS, blob, eurali, link, system};
 /// Held by the tests that set this test process's environment (the in-process stub reads it).
 static ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Runs `f` with this test process's environment naming the TAP link as `/dev/nic` (and with
+/// `EURALI_NET` when given), as the in-process stub reads them; holds [`ENV`] meanwhile.
+fn with_link_env<R>(link: &netlink::Link, net: Option<&str>, f: impl FnOnce() -> R) -> R {
+    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+    // Safety: the tests that set the environment of this test process hold ENV meanwhile; the
+    // other tests pass theirs to the child processes they start.
+    unsafe {
+        std::env::set_var("EURALI_NIC", format!("tap0@{}", link.ns));
+        if let Some(n) = net {
+            std::env::set_var("EURALI_NET", n);
+        }
+    }
+    let r = f();
+    unsafe {
+        std::env::remove_var("EURALI_NIC");
+        std::env::remove_var("EURALI_NET");
+    }
+    r
+}
+
+/// Runs `probe` (a program entry) as the first program of an in-process system on the TAP link,
+/// with tcp's static configuration as its arguments.
+fn run_probe(
+    link: &netlink::Link,
+    probe: (&'static str, kernel_stub::ProgramEntry),
+) -> kernel_stub::boot::Captured {
+    let mut progs = eurali::programs();
+    progs.push(probe);
+    let args: Vec<String> = static_config()
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    with_link_env(link, None, || {
+        kernel_stub::boot::run_captured(
+            &progs,
+            probe.0,
+            &args,
+            b"",
+            std::time::Duration::from_secs(60),
+        )
+    })
+}
+
+/// A probe's setup: a root file system holding `/bin/tcp`.
+fn probe_root() {
+    let (m, c) = libeurali::new_rendezvous().unwrap();
+    vfs::server::Server::new(vfs::ramdisk::Ramdisk::new(8 << 20))
+        .spawn(m)
+        .unwrap();
+    libeurali::mount("/", c).unwrap();
+    eurali_std::fs::create_dir_all("/bin").unwrap();
+    eurali_std::fs::write("/bin/tcp", kernel_stub::Kernel::program_image("tcp")).unwrap();
+}
+
 fn static_config() -> String {
     format!("--static {OURS}/24 --gateway {LINUX} --dns {LINUX}")
 }
@@ -362,13 +416,7 @@ fn interactive_browsing_in_tmux() {
 fn net_api_probe() {
     use eurali_std as shim;
     use shim::io::{Read, Write};
-    let (m, c) = libeurali::new_rendezvous().unwrap();
-    vfs::server::Server::new(vfs::ramdisk::Ramdisk::new(8 << 20))
-        .spawn(m)
-        .unwrap();
-    libeurali::mount("/", c).unwrap();
-    shim::fs::create_dir_all("/bin").unwrap();
-    shim::fs::write("/bin/tcp", kernel_stub::Kernel::program_image("tcp")).unwrap();
+    probe_root();
     let (srv, cli) = libeurali::new_rendezvous().unwrap();
     let args: Vec<String> = shim::env::args().skip(1).collect();
     let _tcp = shim::process::Command::new("/bin/tcp")
@@ -501,7 +549,9 @@ fn net_api_probe() {
     drop(held);
     shim::println!(
         "after the cap: {:?}",
-        shim::net::UdpSocket::bind("0.0.0.0:0").map(|_| ()).map_err(|e| e.kind())
+        shim::net::UdpSocket::bind("0.0.0.0:0")
+            .map(|_| ())
+            .map_err(|e| e.kind())
     );
     shim::println!("still serving: {:?}", shim::net::lookup_host("gopher.test"));
     shim::process::exit(0);
@@ -548,28 +598,10 @@ fn std_net_udp_listen_accept_and_lookups() {
         ))
         .spawn()
         .expect("client");
-    let mut progs = eurali::programs();
-    progs.push(eurali_std::program_entry!("net-api-probe", net_api_probe));
-    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
-    // Safety: the tests that set the environment of this test process hold ENV meanwhile; the
-    // other tests pass theirs to the child processes they start.
-    unsafe {
-        std::env::set_var("EURALI_NIC", format!("tap0@{}", link.ns));
-    }
-    let args: Vec<String> = static_config()
-        .split_whitespace()
-        .map(String::from)
-        .collect();
-    let r = kernel_stub::boot::run_captured(
-        &progs,
-        "net-api-probe",
-        &args,
-        b"",
-        std::time::Duration::from_secs(60),
+    let r = run_probe(
+        &link,
+        eurali_std::program_entry!("net-api-probe", net_api_probe),
     );
-    unsafe {
-        std::env::remove_var("EURALI_NIC");
-    }
     for mut c in [echo, client] {
         let _ = c.kill();
         let _ = c.wait();
@@ -626,33 +658,27 @@ fn init_starts_tcp_again_when_it_ends() {
         let _ = REAL_TCP.set(p.1);
         p.1 = flaky_tcp;
     }
-    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
-    // Safety: see ENV.
-    unsafe {
-        std::env::set_var("EURALI_NIC", format!("tap0@{}", link.ns));
-        std::env::set_var("EURALI_NET", static_config());
-    }
-    let r = kernel_stub::boot::run_system_captured(
-        &progs,
-        &[
-            "-c".into(),
-            format!("gopher --print gopher://{LINUX}/0/hello.txt && echo FETCHED"),
-        ],
-        b"",
-        std::time::Duration::from_secs(90),
-    );
-    unsafe {
-        std::env::remove_var("EURALI_NIC");
-        std::env::remove_var("EURALI_NET");
-    }
+    let r = with_link_env(&link, Some(&static_config()), || {
+        kernel_stub::boot::run_system_captured(
+            &progs,
+            &[
+                "-c".into(),
+                format!("gopher --print gopher://{LINUX}/0/hello.txt && echo FETCHED"),
+            ],
+            b"",
+            std::time::Duration::from_secs(90),
+        )
+    });
     assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
     assert!(
-        r.stderr.contains("init: network: tcp ended (exit status: 3); starting it again"),
+        r.stderr
+            .contains("init: network: tcp ended (exit status: 3); starting it again"),
         "{}",
         r.stderr
     );
     assert!(
-        r.stdout.contains("Hello from gophernicus.\nSecond line.\nFETCHED"),
+        r.stdout
+            .contains("Hello from gophernicus.\nSecond line.\nFETCHED"),
         "stdout:\n{}\nstderr:\n{}",
         r.stdout,
         r.stderr
@@ -668,13 +694,7 @@ fn net_kill_probe() {
     use eurali_std as shim;
     use shim::io::{Read, Write};
     use std::time::Duration;
-    let (m, c) = libeurali::new_rendezvous().unwrap();
-    vfs::server::Server::new(vfs::ramdisk::Ramdisk::new(8 << 20))
-        .spawn(m)
-        .unwrap();
-    libeurali::mount("/", c).unwrap();
-    shim::fs::create_dir_all("/bin").unwrap();
-    shim::fs::write("/bin/tcp", kernel_stub::Kernel::program_image("tcp")).unwrap();
+    probe_root();
     let (srv, cli) = libeurali::new_rendezvous().unwrap();
     let args: Vec<String> = shim::env::args().skip(1).collect();
     let start = || {
@@ -721,27 +741,10 @@ fn net_kill_probe() {
 #[test]
 fn a_killed_tcp_ends_its_connections_and_a_new_one_serves() {
     let Some(link) = link() else { return };
-    let mut progs = eurali::programs();
-    progs.push(eurali_std::program_entry!("net-kill-probe", net_kill_probe));
-    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
-    // Safety: see ENV.
-    unsafe {
-        std::env::set_var("EURALI_NIC", format!("tap0@{}", link.ns));
-    }
-    let args: Vec<String> = static_config()
-        .split_whitespace()
-        .map(String::from)
-        .collect();
-    let r = kernel_stub::boot::run_captured(
-        &progs,
-        "net-kill-probe",
-        &args,
-        b"",
-        std::time::Duration::from_secs(60),
+    let r = run_probe(
+        &link,
+        eurali_std::program_entry!("net-kill-probe", net_kill_probe),
     );
-    unsafe {
-        std::env::remove_var("EURALI_NIC");
-    }
     let out = r.stdout;
     assert_eq!(r.code, 0, "stdout:\n{out}\nstderr:\n{}", r.stderr);
     assert!(out.contains("tcp: Some(137)"), "{out}");

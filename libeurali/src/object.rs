@@ -50,9 +50,19 @@ impl Handle {
 
     /// A second handle to the same rendezvous (`copy_rendezvous`).
     pub fn try_clone(&self) -> Result<Handle> {
-        let r = checked(Call::CopyRendezvous {
-            handle: self.0 as u64,
-        })?;
+        // Safety: we own the number, open for as long as `self` lives.
+        unsafe { Handle::copy_raw(self.0) }
+    }
+
+    /// A new handle to the rendezvous that handle number `n` names, without taking `n` over
+    /// (`copy_rendezvous`): for a server that lists the numbers its threads receive on and
+    /// copies them to sweep or wake those threads.
+    ///
+    /// # Safety
+    /// `n` must stay open during the call (its owner closes it only under the lock the caller
+    /// holds), or the copy may name whatever object the number names by then.
+    pub unsafe fn copy_raw(n: u32) -> Result<Handle> {
+        let r = checked(Call::CopyRendezvous { handle: n as u64 })?;
         Ok(Handle(r.rdi as u32))
     }
 }

@@ -49,7 +49,6 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::mem::ManuallyDrop;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use libeurali::{Error, Handle, MemoryChunk, Message, Word, receive, send};
@@ -245,11 +244,8 @@ fn sweep<F>(ctx: &Ctx<F>) {
     let live = ctx.live.lock();
     for &raw in live.iter() {
         // Safety: a live session's handle stays open while it is listed (the thread removes it
-        // under this lock before closing it); we only borrow the number.
-        let h = ManuallyDrop::new(unsafe { Handle::from_raw(raw) });
-        if let Ok(copy) = h.try_clone() {
-            drop(copy);
-        }
+        // under this lock before closing it).
+        drop(unsafe { Handle::copy_raw(raw) });
     }
 }
 
@@ -266,11 +262,8 @@ fn killed<F>(ctx: &Ctx<F>) {
         mounts
             .iter()
             .chain(live.iter())
-            .filter_map(|&raw| {
-                // Safety: listed numbers stay open while listed; we only borrow them.
-                let h = ManuallyDrop::new(unsafe { Handle::from_raw(raw) });
-                h.try_clone().ok()
-            })
+            // Safety: listed numbers stay open while listed (closed under these locks).
+            .filter_map(|&raw| unsafe { Handle::copy_raw(raw) }.ok())
             .collect()
     };
     for h in copies {
@@ -697,11 +690,8 @@ impl Refusals {
         if list.len() >= MAX_REFUSING {
             for &raw in list.iter() {
                 // Safety: a listed number stays open while listed (its thread unlists it under
-                // this lock before closing it); we only borrow it.
-                let h = ManuallyDrop::new(unsafe { Handle::from_raw(raw) });
-                if let Ok(copy) = h.try_clone() {
-                    drop(copy);
-                }
+                // this lock before closing it).
+                drop(unsafe { Handle::copy_raw(raw) });
             }
             drop(list);
             for _ in 0..8 {

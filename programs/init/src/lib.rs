@@ -149,7 +149,10 @@ pub(crate) fn network() {
     }
 }
 
-fn start_tcp(server_end: &libeurali::Handle, args: &[String]) -> std::io::Result<std::process::Child> {
+fn start_tcp(
+    server_end: &libeurali::Handle,
+    args: &[String],
+) -> std::io::Result<std::process::Child> {
     std::process::Command::new("/bin/tcp")
         .args(args)
         .stdin(server_end.try_clone()?)

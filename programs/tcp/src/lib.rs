@@ -1151,12 +1151,9 @@ fn killed(shared: &Shared) {
         }
         st.receivers
             .iter()
-            .filter_map(|&raw| {
-                // Safety: listed numbers stay open while listed (each is closed under the lock
-                // after being taken off the list); we only borrow them.
-                let h = core::mem::ManuallyDrop::new(unsafe { Handle::from_raw(raw) });
-                h.try_clone().ok()
-            })
+            // Safety: listed numbers stay open while listed (each is closed under the lock
+            // after being taken off the list).
+            .filter_map(|&raw| unsafe { Handle::copy_raw(raw) }.ok())
             .collect()
     };
     for h in copies {
