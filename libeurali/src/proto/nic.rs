@@ -192,7 +192,9 @@ pub fn send_poll_many(h: &Handle, out: &[u8], max: usize, wait_us: u64) -> Resul
     )
 }
 
-fn received(reply: Message, max: usize) -> Result<Received, Error> {
+/// Client side: what a `NIC_POLL_MANY`/`NIC_SEND_POLL_MANY` reply says, for a request of at
+/// most `max` bytes of records. Never panics; a batch longer than `max` is `Err(Param)`.
+pub fn received(reply: Message, max: usize) -> Result<Received, Error> {
     match reply {
         Message::Long(NIC_FRAMES, Word::Value(n), Word::Chunk(mut c)) if (n as usize) <= max => {
             // Safety: the server wrote `n <= max` bytes of this chunk (protocol rule).
