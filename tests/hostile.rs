@@ -165,6 +165,7 @@ fn garbage_to_servers(r: &mut Rng) -> (usize, usize) {
                     path: ["", "/x", "/..", "/a/../../b"][r.below(4) as usize].into(),
                     flags: r.below(128) as u32,
                     op,
+                    token: 0,
                 };
                 let Ok((c, _)) = fs::encode_chunk(&req, fs::MAX_NAME_MSG) else {
                     break;

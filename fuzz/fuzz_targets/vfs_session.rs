@@ -128,6 +128,7 @@ fn open_body(u: &mut Unstructured) -> AResult<(MemoryChunk, u64)> {
         path: path(u)?,
         flags: u.int_in_range(0u32..=127)?,
         op,
+        token: 0,
     };
     let b = postcard::to_allocvec(&req).unwrap();
     Ok((chunk_of(&b, b.len() as u64), b.len() as u64))

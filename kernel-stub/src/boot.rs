@@ -453,17 +453,23 @@ pub fn run_captured(
         stderr: Box::new(err.clone()),
     };
     let (tx, rx) = std::sync::mpsc::channel();
-    let (programs, init_name, args) = (programs.to_vec(), init.to_string(), args.to_vec());
+    let (init_name, args) = (init.to_string(), args.to_vec());
+    let kernel = kernel_with(programs);
+    let system = kernel.clone();
     std::thread::spawn(move || {
-        let _ = tx.send(run_on(&programs, &init_name, &args, console));
+        let _ = tx.send(run_with(&kernel, &init_name, &args, console));
     });
     let code = match rx.recv_timeout(timeout) {
         Ok(c) => c,
         Err(_) => panic!(
-            "{init} did not finish in {timeout:?}; stdout so far: {:?}",
-            out.text()
+            "{init} did not finish in {timeout:?}; stdout so far: {:?}\nstderr so far: {:?}\n\
+             what each process is doing:\n{}",
+            out.text(),
+            err.text(),
+            system.dump()
         ),
     };
+    drop(system);
     Captured {
         stdout: out.text(),
         stderr: err.text(),

@@ -196,7 +196,7 @@ pub fn receive(handle: &Handle) -> Result<Message> {
 /// How often [`call`]/[`rcall`] retry a busy rendezvous (upstream uses 100).
 pub const RETRIES: usize = 100;
 
-fn retrying<T>(
+pub(crate) fn retrying<T>(
     handle: &Handle,
     mut msg: Message,
     f: fn(&Handle, Message) -> core::result::Result<T, SendError>,

@@ -4,12 +4,13 @@
 //! Every [`SWEEP_MS`] it takes a spare copy of each watched handle and closes it (waking the
 //! caller with CLOSED once the peer's references are all gone); past an entry's deadline it
 //! sweeps once more and closes the caller's handle number, which wakes the caller while the peer
-//! still holds its end (see `libeurali::timeout` for the contract that follows).
+//! still holds its end (see `libeurali::timeout` for the contract that follows) — or, for a call
+//! with a [`Rescue`], starts the rescue on a thread of its own and leaves the number alone.
 
 use crate::sync::Mutex;
 use alloc::vec::Vec;
 use core::mem::ManuallyDrop;
-use libeurali::timeout::{CallError, Kind, unbounded};
+use libeurali::timeout::{CallError, Kind, Rescue, unbounded};
 use libeurali::{Handle, Message};
 
 /// How often the watchdog sweeps: the delay before a caller notices a dead peer.
@@ -38,7 +39,29 @@ struct Entry {
     deadline: Option<u64>,
     /// The watchdog closed `raw`.
     closed: bool,
+    /// Run past the deadline instead of closing `raw`, with the caller's token.
+    rescue: Option<(Rescue, u64)>,
+    verdict: Verdict,
 }
+
+/// Where an entry's rescue stands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Not started (no deadline passed, or no rescue).
+    None,
+    /// Its thread runs.
+    Running,
+    /// It took the caller's message: the call timed out.
+    Taken,
+    /// It found another sender's message, or none: the caller's was taken by its receiver.
+    NotTaken,
+}
+
+/// How long a caller whose `send` returned while its rescue runs waits for the rescue's verdict.
+/// A rescue that took the caller's message decides within microseconds; one that found the
+/// rendezvous empty (the caller's message was received normally, an instant before) waits in
+/// `receive` for the next sender and never decides for this caller.
+const VERDICT_WAIT_MS: u64 = 200;
 
 pub(crate) type Shared = Mutex<State>;
 
@@ -48,6 +71,7 @@ pub(crate) fn bounded_call(
     m: Message,
     kind: Kind,
     limit_us: Option<u64>,
+    rescue: Option<(Rescue, u64)>,
 ) -> Result<Message, CallError> {
     let Some(rt) = crate::sys::runtime() else {
         return unbounded(h, m, kind);
@@ -62,6 +86,8 @@ pub(crate) fn bounded_call(
             raw: h.raw(),
             deadline,
             closed: false,
+            rescue,
+            verdict: Verdict::None,
         });
         if !st.running {
             if crate::thread::Builder::new()
@@ -79,12 +105,24 @@ pub(crate) fn bounded_call(
         id
     };
     let r = unbounded(h, m, kind);
-    let closed = {
+    let waited_from = crate::sys::now_micros();
+    let (closed, verdict) = loop {
         let mut st = rt.watchdog.lock().unwrap_or_else(|e| e.into_inner());
-        let i = st.entries.iter().position(|e| e.id == id);
-        i.is_some_and(|i| st.entries.swap_remove(i).closed)
+        let Some(i) = st.entries.iter().position(|e| e.id == id) else {
+            break (false, Verdict::None);
+        };
+        let e = &st.entries[i];
+        if e.verdict == Verdict::Running
+            && crate::sys::now_micros().saturating_sub(waited_from) < VERDICT_WAIT_MS * 1000
+        {
+            drop(st);
+            crate::sys::sleep_micros(1_000);
+            continue;
+        }
+        let e = st.entries.swap_remove(i);
+        break (e.closed, e.verdict);
     };
-    if closed {
+    if closed || verdict == Verdict::Taken {
         // Whatever came back (a reply that raced the deadline, or the message returned with
         // CLOSED) is dropped: the caller only learns that the call did not finish in time.
         drop(r);
@@ -119,10 +157,48 @@ fn watchdog_main() {
             if let Ok(copy) = h.try_clone() {
                 drop(copy);
             }
-            if e.deadline.is_some_and(|d| now >= d) {
-                e.closed = true;
-                drop(ManuallyDrop::into_inner(h));
+            if !e.deadline.is_some_and(|d| now >= d) {
+                continue;
+            }
+            match e.rescue {
+                None => {
+                    e.closed = true;
+                    drop(ManuallyDrop::into_inner(h));
+                }
+                Some((rescue, token)) if e.verdict == Verdict::None => {
+                    e.verdict = Verdict::Running;
+                    let id = e.id;
+                    let started = h.try_clone().ok().and_then(|copy| {
+                        crate::thread::Builder::new()
+                            .name("rescue".into())
+                            .spawn(move || {
+                                let taken = rescue(copy, token);
+                                decide(id, taken);
+                            })
+                            .ok()
+                    });
+                    if started.is_none() {
+                        // No handle or thread to spare: try again at the next sweep.
+                        e.verdict = Verdict::None;
+                    }
+                }
+                Some(_) => {}
             }
         }
+    }
+}
+
+/// Records a rescue's verdict for its caller (gone already if it stopped waiting).
+fn decide(id: u64, taken: bool) {
+    let Some(rt) = crate::sys::runtime() else {
+        return;
+    };
+    let mut st = rt.watchdog.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = st.entries.iter_mut().find(|e| e.id == id) {
+        e.verdict = if taken {
+            Verdict::Taken
+        } else {
+            Verdict::NotTaken
+        };
     }
 }

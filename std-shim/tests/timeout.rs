@@ -40,6 +40,9 @@ fn peer() {
     libeurali::umount("/peer").unwrap();
     let m = libeurali::receive(&h).unwrap();
     shim::println!("peer got {}", m.tag());
+    // Dies holding it: a process's death drops its handles without the close that would wake
+    // the caller (a drop of `h` here would close it, and that close would wake the caller).
+    core::mem::forget(h);
 }
 
 fn hung_peer_times_out() {
@@ -93,16 +96,22 @@ fn dead_peer_wakes_the_caller() {
     setup();
     let (a, b) = new_rendezvous().unwrap();
     let mut child = Command::new("peer").mount("/peer", a).spawn().unwrap();
-    let t = Instant::now();
-    // No deadline: only the peer's death can end this call.
-    let r = timeout::call(&b, Message::Short(9, 0, 0), Kind::SendReceive, None);
-    let took = t.elapsed();
+    // The call waits on a thread of its own: the child, a zombie until reaped, keeps its handles
+    // (and so the call's rendezvous) until its status is taken.
+    let caller = shim::thread::spawn(move || {
+        // No deadline: only the peer's death can end this call.
+        let r = timeout::call(&b, Message::Short(9, 0, 0), Kind::SendReceive, None);
+        (r, Instant::now())
+    });
+    assert!(child.wait().unwrap().success());
+    let reaped = Instant::now();
+    let (r, woken) = caller.join().unwrap();
     match r {
         Err(CallError::Send(e)) => assert_eq!(e.error, Error::Closed),
         other => panic!("expected CLOSED, got {other:?}"),
     }
+    let took = woken.duration_since(reaped);
     assert!(took < Duration::from_secs(5), "{took:?}");
-    assert!(child.wait().unwrap().success());
     shim::println!("ok");
 }
 
@@ -177,8 +186,139 @@ fn stuck_file_server() {
     shim::println!("ok");
 }
 
+/// Held by the tests that change the process-wide call limit, so that one does not put the
+/// limit back while the other still counts on it.
+static CALL_LIMIT_USERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn a_file_session_whose_server_hangs_times_out() {
+    let _limit = CALL_LIMIT_USERS.lock().unwrap_or_else(|e| e.into_inner());
     let (out, err, code) = boot(shim::program_entry!("parent", stuck_file_server));
     assert_eq!((code, out.as_str()), (0, "ok\n"), "{err}");
+}
+
+/// Two mount-table references to a rendezvous nobody receives on (as when several namespaces
+/// mount a server that died): no close can wake an open's sender there, the rescue must.
+fn dead_mount() {
+    setup();
+    let (a, b) = new_rendezvous().unwrap();
+    libeurali::mount("/dead", a).unwrap();
+    libeurali::mount("/dead2", b).unwrap();
+    vfs::client::set_call_limit_ms(300);
+    for _ in 0..2 {
+        let t = Instant::now();
+        let e = shim::fs::File::open("/dead/f").unwrap_err();
+        assert_eq!(e.kind(), shim::io::ErrorKind::TimedOut, "{e}");
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        assert!(
+            t.elapsed() >= Duration::from_millis(300),
+            "{:?}",
+            t.elapsed()
+        );
+    }
+    let e = shim::fs::write("/dead/g", "x").unwrap_err();
+    assert_eq!(e.kind(), shim::io::ErrorKind::TimedOut, "{e}");
+    vfs::client::set_call_limit_ms(vfs::proto::CALL_LIMIT_MS);
+    // A server started on the same rendezvous (as init starts one again) serves the next opens:
+    // the timed-out ones left nothing in its way.
+    let (h, _) = libeurali::open("/dead2").unwrap();
+    vfs::server::Server::new(vfs::ramdisk::Ramdisk::new(1 << 20))
+        .spawn(h)
+        .unwrap();
+    shim::fs::write("/dead/h", "served").unwrap();
+    assert_eq!(shim::fs::read_to_string("/dead/h").unwrap(), "served");
+    shim::println!("ok");
+}
+
+#[test]
+fn an_open_on_a_dead_servers_mount_times_out() {
+    let _limit = CALL_LIMIT_USERS.lock().unwrap_or_else(|e| e.into_inner());
+    let (out, err, code) = boot(shim::program_entry!("parent", dead_mount));
+    assert_eq!((code, out.as_str()), (0, "ok\n"), "{err}");
+}
+
+/// An `FS_OPEN` on `h` with `token`, from a thread of its own (it blocks until received).
+fn open_message(token: u64) -> Message {
+    let req = vfs::proto::OpenRequest {
+        path: "/x".into(),
+        flags: 0,
+        op: vfs::proto::Op::Open,
+        token,
+    };
+    let (c, _) = vfs::proto::encode_chunk(&req, vfs::proto::MAX_NAME_MSG).unwrap();
+    let (s, _keep) = new_rendezvous().unwrap();
+    core::mem::forget(_keep);
+    Message::Long(
+        vfs::proto::FS_OPEN,
+        libeurali::Word::Handle(s),
+        libeurali::Word::Chunk(c),
+    )
+}
+
+fn token_of(m: Message) -> u64 {
+    let Message::Long(vfs::proto::FS_OPEN, _, libeurali::Word::Chunk(mut c)) = m else {
+        panic!("not an open: {}", m.tag());
+    };
+    let b = vfs::proto::chunk_bytes(
+        &mut c,
+        vfs::proto::MAX_NAME_MSG as u64,
+        vfs::proto::MAX_NAME_MSG,
+    )
+    .unwrap();
+    vfs::proto::decode::<vfs::proto::OpenRequest>(b)
+        .unwrap()
+        .token
+}
+
+fn rescues() {
+    let (m, srv) = new_rendezvous().unwrap();
+    let m = std::sync::Arc::new(m);
+    // Its own waiting open: taken and dropped, its sender released.
+    let m1 = m.clone();
+    let sender = shim::thread::spawn(move || libeurali::send(&m1, open_message(7)).is_ok());
+    shim::thread::sleep(Duration::from_millis(50));
+    assert!(vfs::client::rescue_open(m.try_clone().unwrap(), 7));
+    assert!(sender.join().unwrap());
+    // Another sender's open: sent on, so the server still gets it, with its token.
+    let m2 = m.clone();
+    let sender = shim::thread::spawn(move || libeurali::send(&m2, open_message(8)).is_ok());
+    shim::thread::sleep(Duration::from_millis(50));
+    let copy = m.try_clone().unwrap();
+    let rescue = shim::thread::spawn(move || vfs::client::rescue_open(copy, 9));
+    assert!(sender.join().unwrap());
+    assert_eq!(token_of(libeurali::receive(&srv).unwrap()), 8);
+    assert!(!rescue.join().unwrap());
+    shim::println!("ok");
+}
+
+#[test]
+fn a_rescue_takes_only_its_own_open() {
+    let (out, err, code) = boot(shim::program_entry!("parent", rescues));
+    assert_eq!((code, out.as_str()), (0, "ok\n"), "{err}");
+}
+
+/// A stream read whose server takes the request and dies: the stream protocol's client calls
+/// are watched, so the reader is woken with CLOSED instead of waiting for ever.
+fn dead_stream_server() {
+    setup();
+    let (a, b) = new_rendezvous().unwrap();
+    let mut child = Command::new("peer").mount("/peer", a).spawn().unwrap();
+    let reader = shim::thread::spawn(move || {
+        let mut buf = [0u8; 16];
+        libeurali::proto::stream::read(&b, &mut buf).err()
+    });
+    assert!(child.wait().unwrap().success());
+    assert_eq!(reader.join().unwrap(), Some(Error::Closed));
+    shim::println!("ok");
+}
+
+#[test]
+fn a_stream_reader_whose_server_dies_gets_closed() {
+    let (out, err, code) = boot(shim::program_entry!("parent", dead_stream_server));
+    let read = libeurali::msgtype::READ;
+    assert_eq!(
+        (code, out.as_str()),
+        (0, format!("peer got {read}\nok\n").as_str()),
+        "{err}"
+    );
 }

@@ -8,9 +8,12 @@
 //! Bounds: every session request is a bounded call (`libeurali::timeout`): a server that dies is
 //! noticed within a sweep (`Kernel(Closed)`), and one that does not answer within
 //! [`CALL_LIMIT_MS`] (device reads: no limit) gives [`FsError::TimedOut`], after which the session
-//! is dead (every later request gets `TimedOut` at once). The `FS_OPEN` send itself cannot be
-//! bounded: the kernel's mount table holds a reference to the server's rendezvous, so no close of
-//! ours can wake a sender (ABI §3.5); an open to a dead server's mount blocks its first sender.
+//! is dead (every later request gets `TimedOut` at once). The `FS_OPEN` send on the mount is
+//! bounded too, by the same limit, but differently: the kernel's mount tables hold references to
+//! the server's rendezvous, so no close of ours can wake a sender there (ABI §3.5). Past the
+//! deadline the watchdog's rescue ([`rescue_open`]) receives the waiting `FS_OPEN` itself (the
+//! caller's own, recognised by its [`OpenRequest::token`]; another client's is sent on) and the
+//! open fails with `TimedOut`: an open on a dead server's mount does not block for ever.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -41,6 +44,58 @@ pub fn send_retrying(h: &Handle, mut m: Message) -> Result<(), FsError> {
         }
     }
     Err(FsError::Busy)
+}
+
+/// Sends `FS_OPEN` with the session handle `a` and `req` on a mount, retrying while the mount is
+/// busy, each try bounded by [`CALL_LIMIT_MS`] and rescued past it by [`rescue_open`] (see the
+/// module documentation): `TimedOut` when the server does not take it in time.
+pub fn send_open(mount: &Handle, a: Handle, req: &OpenRequest) -> Result<(), FsError> {
+    let (c, _) = encode_chunk(req, MAX_NAME_MSG)?;
+    let limit_us = CALL_LIMIT.load(Ordering::Relaxed).saturating_mul(1000);
+    let mut m = Message::Long(FS_OPEN, Word::Handle(a), Word::Chunk(c));
+    for _ in 0..BUSY_RETRIES {
+        match timeout::send_rescued(mount, m, limit_us, rescue_open, req.token) {
+            Ok(()) => return Ok(()),
+            Err(CallError::TimedOut) => return Err(FsError::TimedOut),
+            Err(CallError::Send(libeurali::SendError {
+                error,
+                message: Some(back),
+            })) if error.is_transient() => {
+                m = back;
+                libeurali::yield_now();
+            }
+            Err(CallError::Send(e)) => return Err(e.into()),
+        }
+    }
+    Err(FsError::Busy)
+}
+
+/// The deadline rescue of an `FS_OPEN` (a `libeurali::timeout::Rescue`): receives on a copy of
+/// the mount handle. The message waiting there is the caller's own while the caller still
+/// waits; it is dropped (closing the session handle it carries) and the open times out. Any
+/// other message (the caller's was taken by the server an instant before) is sent on, as its
+/// sender sent it.
+pub fn rescue_open(mount: Handle, token: u64) -> bool {
+    match libeurali::receive(&mount) {
+        Ok(Message::Long(FS_OPEN, Word::Handle(a), Word::Chunk(mut c))) => {
+            let ours = chunk_bytes(&mut c, MAX_NAME_MSG as u64, MAX_NAME_MSG)
+                .and_then(decode::<OpenRequest>)
+                .is_ok_and(|r| r.token == token);
+            if ours {
+                return true;
+            }
+            let _ = send_retrying(
+                &mount,
+                Message::Long(FS_OPEN, Word::Handle(a), Word::Chunk(c)),
+            );
+            false
+        }
+        Ok(other) => {
+            let _ = send_retrying(&mount, other);
+            false
+        }
+        Err(_) => false,
+    }
 }
 
 /// The limit in force for session requests (milliseconds; see [`set_call_limit_ms`]).
@@ -112,11 +167,11 @@ pub fn locate(path: &str) -> Result<(Handle, String, usize), FsError> {
 /// operations, or the open's error).
 pub fn open_at(mount: &Handle, req: &OpenRequest) -> Result<(Session, Reply), FsError> {
     let (a, b) = new_rendezvous()?;
-    let (c, _) = encode_chunk(req, MAX_NAME_MSG)?;
-    send_retrying(
-        mount,
-        Message::Long(FS_OPEN, Word::Handle(a), Word::Chunk(c)),
-    )?;
+    let req = OpenRequest {
+        token: timeout::fresh_token(),
+        ..req.clone()
+    };
+    send_open(mount, a, &req)?;
     let s = Session {
         h: ManuallyDrop::new(b),
         dead: AtomicBool::new(false),
@@ -147,6 +202,7 @@ pub fn open(path: &str, flags: u32) -> Result<(Session, Meta), FsError> {
             path: rest,
             flags,
             op: Op::Open,
+            token: 0,
         },
     )?;
     match r {
@@ -164,6 +220,7 @@ fn op(path: &str, op: Op) -> Result<(), FsError> {
             path: rest,
             flags: 0,
             op,
+            token: 0,
         },
     )?;
     // The server ends the session after answering: no FS_CLOSE needed.
@@ -199,6 +256,7 @@ pub fn rename(from: &str, to: &str) -> Result<(), FsError> {
             path: rest_from,
             flags: 0,
             op: Op::Rename(rest_to),
+            token: 0,
         },
     )?;
     drop(s.into_handle());
@@ -278,6 +336,7 @@ pub fn serve_subtree(path: &str, writable: bool) -> Result<Handle, FsError> {
             path: rest,
             flags: if writable { flags::WRITE } else { 0 },
             op: Op::Serve,
+            token: 0,
         },
     )?;
     Ok(s.into_handle())

@@ -163,6 +163,10 @@ pub struct OpenRequest {
     pub path: String,
     pub flags: u32,
     pub op: Op,
+    /// Chosen by the client (`libeurali::timeout::fresh_token`), ignored by servers: lets the
+    /// client's deadline rescue tell its own waiting `FS_OPEN` from another client's (see
+    /// `client::open_at`). Clients that do not care put 0.
+    pub token: u64,
 }
 
 /// The body of `FS_REQ`.
@@ -496,6 +500,7 @@ mod tests {
             path: "/a/b".into(),
             flags: flags::READ,
             op: Op::Rename("/c".into()),
+            token: 0,
         };
         let b = postcard::to_allocvec(&r).unwrap();
         assert_eq!(decode::<OpenRequest>(&b).unwrap(), r);

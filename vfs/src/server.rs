@@ -639,12 +639,10 @@ fn node_request<F: FileSystem>(
 
 /// Opens a session on a mount handle whose server is known to reply (helper for servers that
 /// proxy, such as [`crate::view`]): forwards the client's handle and request untouched.
+/// Bounded as a client's own open is ([`crate::client::send_open`]): a proxy thread does not
+/// block for ever on a dead server's mount (its client then reads its session as closed).
 pub fn forward_open(mount: &Handle, a: Handle, req: &OpenRequest) -> Result<(), FsError> {
-    let (c, _) = encode_chunk(req, MAX_NAME_MSG)?;
-    crate::client::send_retrying(
-        mount,
-        Message::Long(FS_OPEN, Word::Handle(a), Word::Chunk(c)),
-    )
+    crate::client::send_open(mount, a, req)
 }
 
 /// Most sessions one proxy refuses at once ([`Refusals`]): each is a thread (a 28 KiB stack

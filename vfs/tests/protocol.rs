@@ -186,6 +186,7 @@ fn malformed_messages_keep_the_server_serving() {
                 path: bad.into(),
                 flags: NEW,
                 op: proto::Op::Open,
+                token: 0,
             };
             assert_eq!(
                 client::open_at(&mount, &req).unwrap_err(),

@@ -335,6 +335,7 @@ fn refused_opens_hold_a_bounded_number_of_threads() {
                 path: format!("/out/x{i}"),
                 flags: NEW,
                 op: Op::Open,
+                token: 0,
             };
             let (c, _) = proto::encode_chunk(&req, proto::MAX_NAME_MSG).unwrap();
             libeurali::send(

@@ -1,7 +1,8 @@
 //! The socket protocol of `/net`: TCP and UDP over IPv4, and name resolution, served by the
 //! `tcp` program (smoltcp on `/dev/nic`) and spoken by std-shim's `net`.
 //!
-//! Every request is a `send_receive` ([`crate::rcall`]) and gets exactly one reply. Addresses
+//! Every request is a `send_receive` ([`crate::timeout::rcall_watched`]: a session whose tcp
+//! died without answering wakes its caller with `CLOSED`) and gets exactly one reply. Addresses
 //! travel packed in one word ([`pack_addr`]): the IPv4 address in bits 16..48 (most significant
 //! octet highest), the port in bits 0..16.
 //!
@@ -37,10 +38,11 @@
 //! connected TCP session is also a stream (with `data2` of `READ` as a timeout).
 
 use crate::error::Error;
-use crate::message::{Message, Word, rcall};
+use crate::message::{Message, Word};
 use crate::msgtype;
 use crate::object::{Handle, MemoryChunk};
 use crate::proto::stream::{EOF, MAX_TRANSFER};
+use crate::timeout::rcall_watched;
 
 /// Largest `DATA` a TCP session's `READ` brings: more than a stream's [`MAX_TRANSFER`], so that
 /// a bulk download takes fewer round trips (a stream client, asking for at most that, still
@@ -182,7 +184,7 @@ fn reply_error(m: &Message) -> NetError {
 }
 
 fn short(h: &Handle, m: Message) -> Result<(u64, u64, u64), NetError> {
-    let r = rcall(h, m)?;
+    let r = rcall_watched(h, m)?;
     match r.values() {
         (msgtype::ERROR, _, _) => Err(reply_error(&r)),
         v => Ok(v),
@@ -198,7 +200,7 @@ fn ok_value(h: &Handle, m: Message) -> Result<u64, NetError> {
 
 /// Client: a new socket session from the server mounted at `mount`.
 pub fn socket(mount: &Handle) -> Result<Handle, NetError> {
-    match rcall(mount, Message::Short(NET_SOCKET, 0, 0))? {
+    match rcall_watched(mount, Message::Short(NET_SOCKET, 0, 0))? {
         Message::Long(msgtype::COMM_HANDLE, Word::Handle(h), _) => Ok(h),
         other => Err(reply_error(&other)),
     }
@@ -216,7 +218,7 @@ pub fn listen(s: &Handle, addr: u64, backlog: u64) -> Result<u64, NetError> {
 
 /// Client: the next connection on a listening session, and the peer's address.
 pub fn accept(s: &Handle, timeout_ms: u64) -> Result<(Handle, u64), NetError> {
-    match rcall(s, Message::Short(NET_ACCEPT, 0, timeout_ms))? {
+    match rcall_watched(s, Message::Short(NET_ACCEPT, 0, timeout_ms))? {
         Message::Long(msgtype::COMM_HANDLE, Word::Handle(h), Word::Value(peer)) => Ok((h, peer)),
         other => Err(reply_error(&other)),
     }
@@ -233,7 +235,7 @@ pub fn read(s: &Handle, buf: &mut [u8], timeout_ms: u64) -> Result<usize, NetErr
     if max == 0 {
         return Ok(0);
     }
-    match rcall(s, Message::Short(msgtype::READ, timeout_ms, max as u64))? {
+    match rcall_watched(s, Message::Short(msgtype::READ, timeout_ms, max as u64))? {
         Message::Long(msgtype::DATA, Word::Value(n), Word::Chunk(mut c))
             if n as usize <= max && n > 0 =>
         {
@@ -254,7 +256,7 @@ pub fn write(s: &Handle, buf: &[u8]) -> Result<usize, NetError> {
         return Ok(0);
     }
     let c = MemoryChunk::from_bytes(&buf[..n])?;
-    let r = rcall(
+    let r = rcall_watched(
         s,
         Message::Long(msgtype::WRITE, Word::Value(n as u64), Word::Chunk(c)),
     )?;
@@ -281,7 +283,7 @@ pub fn send_to(s: &Handle, buf: &[u8], addr: u64) -> Result<usize, NetError> {
 /// Client: receives one datagram into `buf` (truncated to fit); its length and source.
 pub fn recv_from(s: &Handle, buf: &mut [u8], timeout_ms: u64) -> Result<(usize, u64), NetError> {
     let max = buf.len().min(MAX_DATAGRAM) as u64;
-    match rcall(s, Message::Short(NET_RECV_FROM, timeout_ms, max))? {
+    match rcall_watched(s, Message::Short(NET_RECV_FROM, timeout_ms, max))? {
         Message::Long(NET_DATAGRAM, Word::Value(w), Word::Chunk(mut c)) if (w >> 48) <= max => {
             let n = (w >> 48) as usize;
             // Safety: the server wrote `n <= max` bytes (protocol rule).

@@ -2,6 +2,9 @@
 //!
 //! A stream handle is a rendezvous served by one server thread (a console, a pipe, a file
 //! session). Requests are made with `send_receive` (see [`crate::rcall`]); each gets one reply.
+//! Clients make them with [`crate::timeout::rcall_watched`]: no deadline (a pipe writer may wait
+//! for a slow reader, a console read for its user), but a client holding the only handle to a
+//! stream whose server died is woken with `CLOSED` instead of waiting for ever.
 //!
 //! | Request | Reply | Idempotent |
 //! |---|---|---|
@@ -41,9 +44,10 @@
 //! - `ERROR` codes are [`crate::Error`] codes (12 CLOSED: the stream's other end is gone).
 
 use crate::error::Error;
-use crate::message::{Message, Word, rcall};
+use crate::message::{Message, Word};
 use crate::msgtype;
 use crate::object::{Handle, MemoryChunk};
+use crate::timeout::rcall_watched;
 
 /// End of stream, as a reply to READ.
 pub const EOF: u64 = 0x1001;
@@ -93,7 +97,10 @@ impl TermInfo {
 
 /// Client side: the terminal behind `h`, or `None` if it is not a terminal (or is gone).
 pub fn term_info(h: &Handle) -> Option<TermInfo> {
-    match rcall(h, Message::Short(TERM_GET, 0, 0)).ok()?.values() {
+    match rcall_watched(h, Message::Short(TERM_GET, 0, 0))
+        .ok()?
+        .values()
+    {
         (TERM_INFO, flags, size) => Some(TermInfo {
             raw: flags & 1 != 0,
             rows: (size >> 16) as u16,
@@ -105,7 +112,7 @@ pub fn term_info(h: &Handle) -> Option<TermInfo> {
 
 /// Client side: switches the terminal behind `h` to raw or cooked mode.
 pub fn set_raw(h: &Handle, raw: bool) -> Result<(), Error> {
-    match rcall(h, Message::Short(TERM_SET, raw as u64, 0))?.values() {
+    match rcall_watched(h, Message::Short(TERM_SET, raw as u64, 0))?.values() {
         (msgtype::OK, _, _) => Ok(()),
         (msgtype::ERROR, code, _) => Err(error_from(code)),
         _ => Err(Error::NotImplemented),
@@ -115,7 +122,7 @@ pub fn set_raw(h: &Handle, raw: bool) -> Result<(), Error> {
 /// Client side: subscribes `notify` to the interrupts of the terminal behind `h` (see the
 /// module documentation); the terminal keeps the handle.
 pub fn subscribe_interrupts(h: &Handle, notify: Handle) -> Result<(), Error> {
-    match rcall(
+    match rcall_watched(
         h,
         Message::Long(TERM_NOTIFY, Word::Handle(notify), Word::Value(0)),
     )?
@@ -167,7 +174,7 @@ pub fn write(h: &Handle, buf: &[u8]) -> Result<usize, Error> {
     }
     let mut chunk = MemoryChunk::alloc(n)?;
     chunk.as_mut_slice()[..n].copy_from_slice(&buf[..n]);
-    let reply = rcall(
+    let reply = rcall_watched(
         h,
         Message::Long(msgtype::WRITE, Word::Value(n as u64), Word::Chunk(chunk)),
     )?;
@@ -184,7 +191,7 @@ pub fn read(h: &Handle, buf: &mut [u8]) -> Result<ReadReply, Error> {
     if max == 0 {
         return Ok(ReadReply::Data(0));
     }
-    let reply = rcall(h, Message::Short(msgtype::READ, 0, max as u64))?;
+    let reply = rcall_watched(h, Message::Short(msgtype::READ, 0, max as u64))?;
     match reply {
         Message::Long(msgtype::DATA, Word::Value(n), Word::Chunk(mut c))
             if n as usize <= max && n > 0 =>
