@@ -44,6 +44,16 @@ fn eurali(args: &[&str], input: impl AsRef<[u8]>) -> Run {
 
 /// [`eurali`] with extra environment variables.
 fn eurali_env(args: &[&str], input: impl AsRef<[u8]>, env: &[(&str, &str)]) -> Run {
+    eurali_within(args, input, env, Duration::from_secs(30))
+}
+
+/// [`eurali_env`], failing the test if it takes over `limit`.
+fn eurali_within(
+    args: &[&str],
+    input: impl AsRef<[u8]>,
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_eurali"));
     cmd.envs(env.iter().copied());
     if let Some(g) = kernel_stub::hosted::guest_loader() {
@@ -66,9 +76,9 @@ fn eurali_env(args: &[&str], input: impl AsRef<[u8]>, env: &[(&str, &str)]) -> R
         if child.try_wait().unwrap().is_some() {
             break;
         }
-        if start.elapsed() > Duration::from_secs(30) {
+        if start.elapsed() > limit {
             let _ = child.kill();
-            panic!("eurali {args:?} did not finish in 30 s");
+            panic!("eurali {args:?} did not finish in {limit:?}");
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -301,7 +311,8 @@ fn hosted_deep_nesting_is_an_error_not_a_machine_halt() {
     assert!(!r.stderr.contains("MACHINE HALT"), "{}", r.stderr);
     assert_eq!(
         // 60 levels of recursion go on on fresh stacks (threads); 100 is the shell's limit.
-        r.stdout, "status 2\nbottom\nbottom\nstatus 2\nend\n",
+        r.stdout,
+        "status 2\nbottom\nbottom\nstatus 2\nend\n",
         "stderr: {}",
         r.stderr
     );
@@ -311,4 +322,100 @@ fn hosted_deep_nesting_is_an_error_not_a_machine_halt() {
         r.stderr
     );
     assert_eq!(r.code, Some(0));
+}
+
+/// Chaos on the real ELFs: a shell script starts six `sh` workers (each writing files and
+/// acknowledging every completed write in a file of its own, then running a pipe chain) and
+/// `kill -9`s about half of them at random moments, mid-call. Every worker is reaped (0 or
+/// 137), nothing hangs, the survivors' pipe chains give the right answer, and every write that
+/// was acknowledged — by killed workers too — is there with its contents. The kill schedule is
+/// random per run; the seed is in the failure message.
+#[test]
+fn hosted_chaos_kills_workers_and_loses_no_acknowledged_write() {
+    let Some(dir) = bin_dir() else { return };
+    const WORKERS: usize = 6;
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    let mut x = seed;
+    let mut rng = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let mut script = String::from(
+        "mkdir -p /tmp/chaos\n\
+         W='i=0; while [ $i -lt 15 ]; do echo \"data $0 $i\" > /tmp/chaos/w-$0-$i && \
+         echo \"ack $0 $i\" >> /tmp/chaos/acks-$0; cat /tmp/chaos/w-$0-$i | grep -c data > /dev/null; \
+         i=$((i+1)); done; seq 1 3000 | sort -r | head -n 3 | wc -l > /tmp/chaos/done-$0'\n",
+    );
+    for w in 1..=WORKERS {
+        script += &format!("sh -c \"$W\" {w} & p{w}=$!\n");
+    }
+    let mut doomed: Vec<usize> = (1..=WORKERS).filter(|_| rng(2) == 0).collect();
+    if doomed.is_empty() {
+        doomed.push(1 + rng(WORKERS as u64) as usize);
+    }
+    for w in &doomed {
+        script += &format!("sleep 0.{:03}; kill -9 $p{w}\n", 50 + rng(900));
+    }
+    for w in 1..=WORKERS {
+        script += &format!("wait $p{w}; echo \"status {w} $?\"\n");
+    }
+    script += "n=0\n\
+        for f in /tmp/chaos/acks-*; do\n\
+          while read a id i; do\n\
+            c=$(cat /tmp/chaos/w-$id-$i)\n\
+            [ \"$c\" = \"data $id $i\" ] || echo \"LOST $id $i: $c\"\n\
+            n=$((n+1))\n\
+          done < $f\n\
+        done\n\
+        echo \"checked $n\"\n\
+        for w in 1 2 3 4 5 6; do [ -f /tmp/chaos/done-$w ] && echo \"done $w $(cat /tmp/chaos/done-$w)\"; done; true\n";
+    let r = eurali_within(
+        &["--hosted", dir.to_str().unwrap(), "-c", &script],
+        "",
+        &[],
+        Duration::from_secs(120),
+    );
+    let why = format!(
+        "seed {seed:#x}, killed {doomed:?}\nstdout:\n{}\nstderr:\n{}",
+        r.stdout, r.stderr
+    );
+    assert_eq!(r.code, Some(0), "{why}");
+    assert!(!r.stdout.contains("LOST"), "{why}");
+    let checked: usize = r
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("checked "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no count: {why}"));
+    assert!(checked > 0, "{why}");
+    let mut killed = 0;
+    for w in 1..=WORKERS {
+        let status = r
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("status {w} ")))
+            .unwrap_or_else(|| panic!("worker {w} not reaped: {why}"));
+        match status {
+            "0" => {
+                // A survivor (or one killed after it ended) finished its pipe chain right.
+                assert!(
+                    r.stdout.contains(&format!("done {w} 3\n")),
+                    "worker {w}: {why}"
+                );
+            }
+            "137" => killed += 1,
+            other => panic!("worker {w} ended with {other}: {why}"),
+        }
+    }
+    assert!(killed > 0, "no kill landed: {why}");
+    eprintln!(
+        "hosted chaos: seed {seed:#x}, kills sent to {doomed:?}, {killed} ended with 137, \
+         {checked} acknowledged writes intact"
+    );
 }
