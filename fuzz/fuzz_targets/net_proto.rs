@@ -10,32 +10,11 @@ use libeurali::proto::stream::MAX_TRANSFER;
 use libeurali::{MemoryChunk, Message, Word, msgtype};
 use libfuzzer_sys::fuzz_target;
 
-fn word(b: &[u8], i: usize) -> u64 {
-    let mut w = [0u8; 8];
-    if let Some(s) = b.get(1 + i * 8..) {
-        let n = s.len().min(8);
-        w[..n].copy_from_slice(&s[..n]);
-    }
-    u64::from_le_bytes(w)
-}
-
-/// The only system call the decoder may make: `free` of a chunk it refuses (here the fuzzer's
-/// own buffer, so nothing is done). Any other call is a finding.
-fn free_only(r: &mut libeurali::abi::Registers) {
-    match libeurali::abi::Call::decode(r) {
-        libeurali::abi::Call::Free { .. } => r.rax = 0,
-        other => panic!("the decoder made a system call: {}", other.name()),
-    }
-}
-
-fn forget(w: Word) {
-    if let Word::Chunk(c) = w {
-        c.into_raw();
-    }
-}
+mod msgs;
+use msgs::{forget, word};
 
 fuzz_target!(|data: &[u8]| {
-    libeurali::raw::install_stub(free_only);
+    msgs::allow_only_free();
     // A buffer of MAX_TRANSFER bytes stands for whatever the client sent.
     let mut backing = vec![0u8; MAX_TRANSFER];
     let base = backing.as_mut_ptr() as u64;

@@ -6,16 +6,11 @@ use libeurali::proto::stream::{self, MAX_TRANSFER, Request};
 use libeurali::{MemoryChunk, Message, Word, msgtype};
 use libfuzzer_sys::fuzz_target;
 
-fn word(b: &[u8], i: usize) -> u64 {
-    let mut w = [0u8; 8];
-    if let Some(s) = b.get(1 + i * 8..) {
-        let n = s.len().min(8);
-        w[..n].copy_from_slice(&s[..n]);
-    }
-    u64::from_le_bytes(w)
-}
+mod msgs;
+use msgs::{forget, word};
 
 fuzz_target!(|data: &[u8]| {
+    msgs::allow_only_free();
     // A page-rounded chunk of MAX_TRANSFER bytes stands for whatever the client sent.
     let mut backing = vec![0u8; MAX_TRANSFER];
     let sel = data.first().copied().unwrap_or(0);
@@ -36,11 +31,6 @@ fuzz_target!(|data: &[u8]| {
         Message::Short(tag, a, b)
     } else {
         Message::Long(tag, mk(sel >> 3, a, base), mk(sel >> 5, b, base))
-    };
-    let forget = |w: Word| {
-        if let Word::Chunk(c) = w {
-            c.into_raw();
-        }
     };
     match stream::parse_request(msg) {
         Request::Write(c) => {
