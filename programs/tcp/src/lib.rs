@@ -147,6 +147,25 @@ impl Inbox {
     }
 }
 
+/// How long a busy `/dev/nic` is waited for at the start. The device has one client, but a tcp
+/// that was killed lets go of it only when the exchange its poll thread was in comes back (its
+/// wait is short, yet init starts the next tcp as soon as the status comes); the new tcp, which
+/// gave up at once, failed five times within milliseconds, and init stopped starting it.
+const NIC_BUSY_WAIT: Duration = Duration::from_secs(5);
+
+/// The device's MAC address, waiting up to [`NIC_BUSY_WAIT`] while the device is busy.
+fn mac_address(h: &Handle) -> Result<[u8; 6], libeurali::Error> {
+    let start = std::time::Instant::now();
+    loop {
+        match nic::mac_address(h) {
+            Err(e) if e.is_transient() && start.elapsed() < NIC_BUSY_WAIT => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            r => return r,
+        }
+    }
+}
+
 /// The smoltcp device: frames over `/dev/nic`. Used by the poll thread only.
 struct Nic {
     h: Handle,
@@ -183,6 +202,13 @@ impl Nic {
     }
 
     fn failed(&mut self, e: libeurali::Error) {
+        if e.is_transient() {
+            // Busy: a tcp killed just before this one started may still be in its last
+            // exchange (see [`NIC_BUSY_WAIT`]). The frames to send are lost, as on a wire (TCP
+            // sends them again); the next round tries again.
+            self.out.clear();
+            return;
+        }
         say(&format!("/dev/nic failed: {e}; the network is down"));
         self.dead = true;
         self.out.clear();
@@ -1097,7 +1123,7 @@ pub fn main() {
             std::process::exit(1);
         }
     };
-    let mac = match nic::mac_address(&nic_h) {
+    let mac = match mac_address(&nic_h) {
         Ok(m) => m,
         Err(e) => {
             say(&format!("/dev/nic: {e}"));
