@@ -130,6 +130,7 @@ fn wait_until(f: impl Fn() -> bool) -> bool {
             return false;
         }
         shim::thread::sleep(Duration::from_millis(5));
+        libeurali::yield_now(); // a system call: where the stub ends a thread at shutdown
     }
     true
 }
@@ -269,6 +270,7 @@ fn watch_round(round: usize, done: std::sync::Arc<AtomicBool>) {
                 return;
             }
             shim::thread::sleep(Duration::from_millis(100));
+            libeurali::yield_now(); // ends here at shutdown (the sleep is no system call)
         }
     });
 }

@@ -1074,7 +1074,9 @@ fn serve_mount(shared: Shared, h: Handle) {
             Ok(m) => m,
             Err(libeurali::Error::RecvBlocking) => {
                 let reply = pending.take().unwrap_or_else(stream::unknown_reply);
-                let _ = send(&h, reply);
+                if send(&h, reply).is_err() {
+                    libeurali::yield_now(); // reserved for another thread's reply: not ours
+                }
                 continue;
             }
             Err(_) => break,
@@ -1083,6 +1085,14 @@ fn serve_mount(shared: Shared, h: Handle) {
         // waits for its reply (a session handle in it is closed, which ends that session).
         drop(pending.take());
         if libeurali::kill::doomed() {
+            // A killed tcp still answers what it took, and serves no more. `/net` outlives this
+            // tcp (init keeps it for the next one): a send_receive left unanswered held it for
+            // good, its client waiting for ever and every other client refused (RECV_BLOCKING),
+            // the next tcp included. The kill's own wake-up is a plain send: no answer.
+            if !matches!(m, Message::Short(msgtype::KILL_WAKE, _, _)) {
+                let gone = net::error_reply(NetError::Kernel(libeurali::Error::Closed));
+                let _ = send(&h, gone);
+            }
             break;
         }
         pending = Some(match net::parse_request(m) {
