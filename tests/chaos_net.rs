@@ -372,12 +372,20 @@ fn chaos_net() {
                     }
                     "blob-ok" => {
                         let got = read("b");
+                        // Where it differs, with gopher's own words and when (a short one is an
+                        // end of file that came early: from the peer, or made up on our side).
                         assert!(
                             got == data,
-                            "{}: a download reported done has {} bytes, not the fixture's {}",
+                            "{}: a download reported done has {} bytes, not the fixture's {} \
+                             (first difference at {:?}); gopher said {:?}; {:?} into round \
+                             {round}, after {} tcp kills",
                             at("b"),
                             got.len(),
-                            data.len()
+                            data.len(),
+                            got.iter().zip(&data).position(|(a, b)| a != b),
+                            String::from_utf8_lossy(&read("be")),
+                            started.elapsed(),
+                            TCP_KILLS.load(SeqCst)
                         );
                         let err = String::from_utf8_lossy(&read("be")).into_owned();
                         assert_eq!(err, format!("gopher: saved 65536 bytes to {}\n", at("b")));
