@@ -10,30 +10,7 @@
 #[path = "common/netlink.rs"]
 mod netlink;
 
-use netlink::{LINUX, OURS, blob, eurali, link, system};
-
-/// Held by the tests that set this test process's environment (the in-process stub reads it).
-static ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Runs `f` with this test process's environment naming the TAP link as `/dev/nic` (and with
-/// `EURALI_NET` when given), as the in-process stub reads them; holds [`ENV`] meanwhile.
-fn with_link_env<R>(link: &netlink::Link, net: Option<&str>, f: impl FnOnce() -> R) -> R {
-    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
-    // Safety: the tests that set the environment of this test process hold ENV meanwhile; the
-    // other tests pass theirs to the child processes they start.
-    unsafe {
-        std::env::set_var("EURALI_NIC", format!("tap0@{}", link.ns));
-        if let Some(n) = net {
-            std::env::set_var("EURALI_NET", n);
-        }
-    }
-    let r = f();
-    unsafe {
-        std::env::remove_var("EURALI_NIC");
-        std::env::remove_var("EURALI_NET");
-    }
-    r
-}
+use netlink::{LINUX, OURS, blob, eurali, link, static_config, system, with_link_env};
 
 /// Runs `probe` (a program entry) as the first program of an in-process system on the TAP link,
 /// with tcp's static configuration as its arguments.
@@ -67,10 +44,6 @@ fn probe_root() {
     libeurali::mount("/", c).unwrap();
     eurali_std::fs::create_dir_all("/bin").unwrap();
     eurali_std::fs::write("/bin/tcp", kernel_stub::Kernel::program_image("tcp")).unwrap();
-}
-
-fn static_config() -> String {
-    format!("--static {OURS}/24 --gateway {LINUX} --dns {LINUX}")
 }
 
 #[test]
@@ -527,6 +500,20 @@ fn net_api_probe() {
         p::send_to(&sess, b"x", p::pack_addr([10, 77, 0, 1], 9)),
     );
     p::close(&sess).unwrap();
+    // A plain send on /net (nobody waits for a reply; a killed tcp's kill wake-up left there is
+    // one) is dropped: /net goes on serving (a reply to it waited for good and stopped /net).
+    libeurali::send(
+        &mount,
+        libeurali::Message::Short(libeurali::msgtype::KILL_WAKE, 0, 0),
+    )
+    .unwrap();
+    libeurali::send(&mount, libeurali::Message::Short(0x9999, 0, 0)).unwrap();
+    shim::println!(
+        "after plain sends: {:?}",
+        shim::net::UdpSocket::bind("0.0.0.0:0")
+            .map(|_| ())
+            .map_err(|e| e.kind())
+    );
     // One client cannot make the server hold sockets without end (their buffers come from
     // its fixed heap): binds past the cap are refused with a clear error; once they are
     // dropped, sockets are to be had again.
@@ -628,6 +615,7 @@ fn std_net_udp_listen_accept_and_lookups() {
         out.contains("socket cap: true held, at most 24: true, then Some(OutOfMemory)"),
         "{out}"
     );
+    assert!(out.contains("after plain sends: Ok(())"), "{out}");
     assert!(out.contains("after the cap: Ok(())"), "{out}");
     assert!(out.contains("still serving: Ok("), "{out}");
     assert!(

@@ -198,8 +198,19 @@ pub const RETRIES: usize = 100;
 
 pub(crate) fn retrying<T>(
     handle: &Handle,
+    msg: Message,
+    f: fn(&Handle, Message) -> core::result::Result<T, SendError>,
+) -> core::result::Result<T, SendError> {
+    retrying_up_to(handle, msg, f, RETRIES)
+}
+
+/// `f` (a send), retried up to `max` times with a yield in between while the rendezvous is busy
+/// or reserved for another thread's reply (errors 1 and 2 with the message given back).
+pub(crate) fn retrying_up_to<T>(
+    handle: &Handle,
     mut msg: Message,
     f: fn(&Handle, Message) -> core::result::Result<T, SendError>,
+    max: usize,
 ) -> core::result::Result<T, SendError> {
     let mut tries = 0;
     loop {
@@ -207,7 +218,7 @@ pub(crate) fn retrying<T>(
             Err(SendError {
                 error,
                 message: Some(m),
-            }) if error.is_transient() && tries < RETRIES => {
+            }) if error.is_transient() && tries < max => {
                 tries += 1;
                 msg = m;
                 yield_now();

@@ -41,13 +41,21 @@ fn kind(e: NetError) -> ErrorKind {
         NetError::NameNotFound => ErrorKind::NotFound,
         NetError::Exhausted => ErrorKind::OutOfMemory,
         NetError::AlreadyConnected => ErrorKind::AlreadyExists,
+        NetError::Kernel(libeurali::Error::Closed) => ErrorKind::ConnectionReset,
         NetError::Kernel(k) => io::Error::from(k).kind(),
     }
 }
 
 /// An `io::Error` for a protocol error; its message says what happened on the network.
+///
+/// A session whose server is gone (`CLOSED`: tcp ended or was killed, and every connection with
+/// it) is a reset connection, not a kernel detail (it read "broken pipe (os error 12)").
 pub fn error(e: NetError) -> io::Error {
     match e {
+        NetError::Kernel(libeurali::Error::Closed) => io::Error::const_msg(
+            ErrorKind::ConnectionReset,
+            "connection reset (the network server ended)",
+        ),
         NetError::Kernel(k) => io::Error::from(k),
         other => io::Error::const_msg(kind(other), other.message()),
     }
@@ -526,5 +534,11 @@ mod tests {
         assert_eq!(error(NetError::TimedOut).kind(), ErrorKind::TimedOut);
         assert_eq!(error(NetError::Reset).kind(), ErrorKind::ConnectionReset);
         assert_eq!(error(NetError::NameNotFound).kind(), ErrorKind::NotFound);
+        let gone = error(NetError::Kernel(libeurali::Error::Closed));
+        assert_eq!(gone.kind(), ErrorKind::ConnectionReset);
+        assert_eq!(
+            alloc::format!("{gone}"),
+            "connection reset (the network server ended)"
+        );
     }
 }

@@ -372,3 +372,31 @@ pub fn system(link: &Link, net_config: Option<&str>, cmds: &str) -> (String, Str
     }
     eurali(&["-c", cmds], &env)
 }
+
+/// tcp's arguments for our side's static address on the link (no DHCP).
+pub fn static_config() -> String {
+    format!("--static {OURS}/24 --gateway {LINUX} --dns {LINUX}")
+}
+
+/// Held by the tests that set this test process's environment (the in-process stub reads it).
+static ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `f` with this test process's environment naming the TAP link as `/dev/nic` (and with
+/// `EURALI_NET` when given), as the in-process stub reads them; holds [`ENV`] meanwhile.
+pub fn with_link_env<R>(link: &Link, net: Option<&str>, f: impl FnOnce() -> R) -> R {
+    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+    // Safety: the tests that set the environment of this test process hold ENV meanwhile; the
+    // other tests pass theirs to the child processes they start.
+    unsafe {
+        std::env::set_var("EURALI_NIC", format!("tap0@{}", link.ns));
+        if let Some(n) = net {
+            std::env::set_var("EURALI_NET", n);
+        }
+    }
+    let r = f();
+    unsafe {
+        std::env::remove_var("EURALI_NIC");
+        std::env::remove_var("EURALI_NET");
+    }
+    r
+}

@@ -198,9 +198,25 @@ fn ok_value(h: &Handle, m: Message) -> Result<u64, NetError> {
     }
 }
 
+/// How often [`socket`] retries a busy mount rendezvous (with a yield in between), as the file
+/// protocol's opens do.
+pub const MOUNT_RETRIES: usize = 100_000;
+
 /// Client: a new socket session from the server mounted at `mount`.
+///
+/// The mount is one rendezvous for every client of the server: while the server answers one
+/// client's `NET_SOCKET` (it starts a session thread), another's send finds it reserved for that
+/// reply (`RECV_BLOCKING`), or finds a request already waiting (`SEND_BLOCKING`). Both only mean
+/// "wait your turn": retried up to [`MOUNT_RETRIES`] times (rcall's few retries ran out under
+/// load, and a busy server failed a concurrent connect).
 pub fn socket(mount: &Handle) -> Result<Handle, NetError> {
-    match rcall_watched(mount, Message::Short(NET_SOCKET, 0, 0))? {
+    let reply = crate::message::retrying_up_to(
+        mount,
+        Message::Short(NET_SOCKET, 0, 0),
+        crate::message::send_receive,
+        MOUNT_RETRIES,
+    )?;
+    match reply {
         Message::Long(msgtype::COMM_HANDLE, Word::Handle(h), _) => Ok(h),
         other => Err(reply_error(&other)),
     }

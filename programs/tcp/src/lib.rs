@@ -147,6 +147,25 @@ impl Inbox {
     }
 }
 
+/// How long a busy `/dev/nic` is waited for at the start. The device has one client, but a tcp
+/// that was killed lets go of it only when the exchange its poll thread was in comes back (its
+/// wait is short, yet init starts the next tcp as soon as the status comes); the new tcp, which
+/// gave up at once, failed five times within milliseconds, and init stopped starting it.
+const NIC_BUSY_WAIT: Duration = Duration::from_secs(5);
+
+/// The device's MAC address, waiting up to [`NIC_BUSY_WAIT`] while the device is busy.
+fn mac_address(h: &Handle) -> Result<[u8; 6], libeurali::Error> {
+    let start = std::time::Instant::now();
+    loop {
+        match nic::mac_address(h) {
+            Err(e) if e.is_transient() && start.elapsed() < NIC_BUSY_WAIT => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            r => return r,
+        }
+    }
+}
+
 /// The smoltcp device: frames over `/dev/nic`. Used by the poll thread only.
 struct Nic {
     h: Handle,
@@ -183,6 +202,13 @@ impl Nic {
     }
 
     fn failed(&mut self, e: libeurali::Error) {
+        if e.is_transient() {
+            // Busy: a tcp killed just before this one started may still be in its last
+            // exchange (see [`NIC_BUSY_WAIT`]). The frames to send are lost, as on a wire (TCP
+            // sends them again); the next round tries again.
+            self.out.clear();
+            return;
+        }
         say(&format!("/dev/nic failed: {e}; the network is down"));
         self.dead = true;
         self.out.clear();
@@ -1029,16 +1055,47 @@ fn spawn_session(shared: Shared, sock: Sock) -> Result<Handle, NetError> {
 }
 
 /// Serves the mount handle: every `NET_SOCKET` gets a new session.
+///
+/// A reply goes out only when the kernel says one is owed: after taking a `send_receive`, the
+/// rendezvous is reserved for our reply and the next `receive` fails with `RECV_BLOCKING`; after
+/// a plain `send` it is free, and a reply sent then would wait for good for a receiver that never
+/// comes, with `/net` stuck behind it. A plain send does reach this loop: the `KILL_WAKE` a killed
+/// tcp's kill hook left on `/net` just after that tcp's loop had ended is taken by the tcp init
+/// starts next (which replied to it, and then served nobody: every later connect failed).
 fn serve_mount(shared: Shared, h: Handle) {
+    // The reply to the last request, until we know whether anyone waits for it.
+    let mut pending: Option<Message> = None;
     loop {
-        if libeurali::kill::doomed() {
+        // A killed tcp still answers the request it took (its client waits for that reply).
+        if pending.is_none() && libeurali::kill::doomed() {
             break;
         }
-        let Ok(m) = receive(&h) else { break };
+        let m = match receive(&h) {
+            Ok(m) => m,
+            Err(libeurali::Error::RecvBlocking) => {
+                let reply = pending.take().unwrap_or_else(stream::unknown_reply);
+                if send(&h, reply).is_err() {
+                    libeurali::yield_now(); // reserved for another thread's reply: not ours
+                }
+                continue;
+            }
+            Err(_) => break,
+        };
+        // A new message while a reply was pending: that request was a plain send, and nobody
+        // waits for its reply (a session handle in it is closed, which ends that session).
+        drop(pending.take());
         if libeurali::kill::doomed() {
+            // A killed tcp still answers what it took, and serves no more. `/net` outlives this
+            // tcp (init keeps it for the next one): a send_receive left unanswered held it for
+            // good, its client waiting for ever and every other client refused (RECV_BLOCKING),
+            // the next tcp included. The kill's own wake-up is a plain send: no answer.
+            if !matches!(m, Message::Short(msgtype::KILL_WAKE, _, _)) {
+                let gone = net::error_reply(NetError::Kernel(libeurali::Error::Closed));
+                let _ = send(&h, gone);
+            }
             break;
         }
-        let reply = match net::parse_request(m) {
+        pending = Some(match net::parse_request(m) {
             Request::Socket => {
                 shared.lock().unwrap_or_else(|e| e.into_inner()).sessions += 1;
                 match spawn_session(shared.clone(), Sock::None) {
@@ -1050,9 +1107,9 @@ fn serve_mount(shared: Shared, h: Handle) {
                 }
             }
             _ => stream::unknown_reply(),
-        };
-        let _ = send(&h, reply);
+        });
     }
+    drop(pending);
     let mut st = lk(&shared);
     st.receivers.retain(|&n| n != h.raw());
     drop(h); // closed under the lock: a kill never copies a reused number
@@ -1076,7 +1133,7 @@ pub fn main() {
             std::process::exit(1);
         }
     };
-    let mac = match nic::mac_address(&nic_h) {
+    let mac = match mac_address(&nic_h) {
         Ok(m) => m,
         Err(e) => {
             say(&format!("/dev/nic: {e}"));
