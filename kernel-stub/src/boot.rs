@@ -446,35 +446,10 @@ pub fn run_captured(
     input: &[u8],
     timeout: Duration,
 ) -> Captured {
-    let (out, err) = (Capture::default(), Capture::default());
-    let console = Console {
-        stdin: Box::new(std::io::Cursor::new(input.to_vec())),
-        stdout: Box::new(out.clone()),
-        stderr: Box::new(err.clone()),
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
     let (init_name, args) = (init.to_string(), args.to_vec());
-    let kernel = kernel_with(programs);
-    let system = kernel.clone();
-    std::thread::spawn(move || {
-        let _ = tx.send(run_with(&kernel, &init_name, &args, console));
-    });
-    let code = match rx.recv_timeout(timeout) {
-        Ok(c) => c,
-        Err(_) => panic!(
-            "{init} did not finish in {timeout:?}; stdout so far: {:?}\nstderr so far: {:?}\n\
-             what each process is doing:\n{}",
-            out.text(),
-            err.text(),
-            system.dump()
-        ),
-    };
-    drop(system);
-    Captured {
-        stdout: out.text(),
-        stderr: err.text(),
-        code,
-    }
+    captured(programs, input, timeout, init, move |kernel, console| {
+        run_with(kernel, &init_name, &args, console)
+    })
 }
 
 /// [`run_system`] with `input` as the console's input (not a terminal) and its output captured,
@@ -486,6 +461,34 @@ pub fn run_system_captured(
     input: &[u8],
     timeout: Duration,
 ) -> Captured {
+    let names: Vec<&'static str> = programs.iter().map(|(n, _)| *n).collect();
+    let args = init_args.to_vec();
+    captured(
+        programs,
+        input,
+        timeout,
+        "the system",
+        move |kernel, console| {
+            let files: Vec<(String, Vec<u8>)> = names
+                .iter()
+                .map(|n| (n.to_string(), Kernel::program_image(n)))
+                .collect();
+            let image = Kernel::program_image("init");
+            boot(kernel, "init", image, &args, console, false, &files)
+        },
+    )
+}
+
+/// Runs `start` on a kernel with `programs` registered and a console fed `input` whose output
+/// is captured; panics (naming `what`, with the output so far and [`Kernel::dump`]) if it has
+/// not returned within `timeout`.
+fn captured(
+    programs: &[(&'static str, ProgramEntry)],
+    input: &[u8],
+    timeout: Duration,
+    what: &str,
+    start: impl FnOnce(&Kernel, Console) -> i32 + Send + 'static,
+) -> Captured {
     let (out, err) = (Capture::default(), Capture::default());
     let console = Console {
         stdin: Box::new(std::io::Cursor::new(input.to_vec())),
@@ -493,21 +496,15 @@ pub fn run_system_captured(
         stderr: Box::new(err.clone()),
     };
     let (tx, rx) = std::sync::mpsc::channel();
-    let (programs, args) = (programs.to_vec(), init_args.to_vec());
-    let kernel = kernel_with(&programs);
+    let kernel = kernel_with(programs);
     let system = kernel.clone();
     std::thread::spawn(move || {
-        let files: Vec<(String, Vec<u8>)> = programs
-            .iter()
-            .map(|(n, _)| (n.to_string(), Kernel::program_image(n)))
-            .collect();
-        let image = Kernel::program_image("init");
-        let _ = tx.send(boot(&kernel, "init", image, &args, console, false, &files));
+        let _ = tx.send(start(&kernel, console));
     });
     let code = match rx.recv_timeout(timeout) {
         Ok(c) => c,
         Err(_) => panic!(
-            "the system did not finish in {timeout:?}; stdout so far: {:?}\nstderr so far: {:?}\n\
+            "{what} did not finish in {timeout:?}; stdout so far: {:?}\nstderr so far: {:?}\n\
              what each process is doing:\n{}",
             out.text(),
             err.text(),
