@@ -36,16 +36,10 @@ use shim::io::Read as _;
 use shim::process::{Command, Stdio};
 use shim::time::Instant;
 
-struct Rng(u64);
+#[path = "common/rng.rs"]
+mod rng;
 
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
+use rng::Rng;
 
 const ROUNDS: usize = 3;
 const WORKERS: usize = 4;

@@ -10,6 +10,11 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "common/rng.rs"]
+mod rng;
+
+use rng::Rng;
+
 struct Run {
     stdout: String,
     stderr: String,
@@ -339,13 +344,7 @@ fn hosted_chaos_kills_workers_and_loses_no_acknowledged_write() {
         .unwrap()
         .as_nanos() as u64
         | 1;
-    let mut x = seed;
-    let mut rng = move |n: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % n
-    };
+    let mut rng = Rng(seed);
     let mut script = String::from(
         "mkdir -p /tmp/chaos\n\
          W='i=0; while [ $i -lt 15 ]; do echo \"data $0 $i\" > /tmp/chaos/w-$0-$i && \
@@ -355,12 +354,12 @@ fn hosted_chaos_kills_workers_and_loses_no_acknowledged_write() {
     for w in 1..=WORKERS {
         script += &format!("sh -c \"$W\" {w} & p{w}=$!\n");
     }
-    let mut doomed: Vec<usize> = (1..=WORKERS).filter(|_| rng(2) == 0).collect();
+    let mut doomed: Vec<usize> = (1..=WORKERS).filter(|_| rng.below(2) == 0).collect();
     if doomed.is_empty() {
-        doomed.push(1 + rng(WORKERS as u64) as usize);
+        doomed.push(1 + rng.below(WORKERS as u64) as usize);
     }
     for w in &doomed {
-        script += &format!("sleep 0.{:03}; kill -9 $p{w}\n", 50 + rng(900));
+        script += &format!("sleep 0.{:03}; kill -9 $p{w}\n", 50 + rng.below(900));
     }
     for w in 1..=WORKERS {
         script += &format!("wait $p{w}; echo \"status {w} $?\"\n");
