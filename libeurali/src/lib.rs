@@ -36,7 +36,8 @@ pub mod tty;
 
 pub use error::{Error, Result};
 pub use message::{
-    Message, SendError, Word, call_send, rcall, receive, send, send_receive, yield_now,
+    Busy, Message, SendError, Word, call_send, rcall, receive, retry_busy, send, send_receive,
+    yield_now,
 };
 pub use object::{Handle, MemoryChunk, new_rendezvous};
 pub use syscall::*;

@@ -196,33 +196,44 @@ pub fn receive(handle: &Handle) -> Result<Message> {
 /// How often [`call`]/[`rcall`] retry a busy rendezvous (upstream uses 100).
 pub const RETRIES: usize = 100;
 
-pub(crate) fn retrying<T>(
-    handle: &Handle,
-    msg: Message,
-    f: fn(&Handle, Message) -> core::result::Result<T, SendError>,
-) -> core::result::Result<T, SendError> {
-    retrying_up_to(handle, msg, f, RETRIES)
+/// A failed send that may only have found its rendezvous busy (§3.3: SEND_BLOCKING, or
+/// RECV_BLOCKING while reserved for another thread's reply), with the message given back.
+pub trait Busy: Sized {
+    /// The message to send again if the rendezvous was only busy; the error itself otherwise.
+    fn busy_message(self) -> core::result::Result<Message, Self>;
 }
 
-/// `f` (a send), retried up to `max` times with a yield in between while the rendezvous is busy
-/// or reserved for another thread's reply (errors 1 and 2 with the message given back).
-pub(crate) fn retrying_up_to<T>(
+impl Busy for SendError {
+    fn busy_message(self) -> core::result::Result<Message, SendError> {
+        match self {
+            SendError {
+                error,
+                message: Some(m),
+            } if error.is_transient() => Ok(m),
+            e => Err(e),
+        }
+    }
+}
+
+/// Runs the send `f`, again (after a yield) while the rendezvous is busy, at most `max` times
+/// more; the last error when it stays busy.
+pub fn retry_busy<T, E: Busy>(
     handle: &Handle,
     mut msg: Message,
-    f: fn(&Handle, Message) -> core::result::Result<T, SendError>,
     max: usize,
-) -> core::result::Result<T, SendError> {
+    mut f: impl FnMut(&Handle, Message) -> core::result::Result<T, E>,
+) -> core::result::Result<T, E> {
     let mut tries = 0;
     loop {
         match f(handle, msg) {
-            Err(SendError {
-                error,
-                message: Some(m),
-            }) if error.is_transient() && tries < max => {
-                tries += 1;
-                msg = m;
-                yield_now();
-            }
+            Err(e) if tries < max => match e.busy_message() {
+                Ok(m) => {
+                    tries += 1;
+                    msg = m;
+                    yield_now();
+                }
+                Err(e) => return Err(e),
+            },
             other => return other,
         }
     }
@@ -231,13 +242,13 @@ pub(crate) fn retrying_up_to<T>(
 /// `send` that retries SEND_BLOCKING / RECV_BLOCKING (a busy single-slot rendezvous, §3.3) up to
 /// [`RETRIES`] times with a yield between tries.
 pub fn call_send(handle: &Handle, msg: Message) -> core::result::Result<(), SendError> {
-    retrying(handle, msg, send)
+    retry_busy(handle, msg, RETRIES, send)
 }
 
 /// `send_receive` that retries SEND_BLOCKING / RECV_BLOCKING like [`call_send`]: the usual way to
 /// make a request of a server.
 pub fn rcall(handle: &Handle, msg: Message) -> core::result::Result<Message, SendError> {
-    retrying(handle, msg, send_receive)
+    retry_busy(handle, msg, RETRIES, send_receive)
 }
 
 /// `yield`: go to the back of the run queue.

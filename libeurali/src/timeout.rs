@@ -53,6 +53,15 @@ impl CallError {
     }
 }
 
+impl crate::message::Busy for CallError {
+    fn busy_message(self) -> Result<Message, CallError> {
+        match self {
+            CallError::Send(e) => e.busy_message().map_err(CallError::Send),
+            CallError::TimedOut => Err(CallError::TimedOut),
+        }
+    }
+}
+
 impl From<SendError> for CallError {
     fn from(e: SendError) -> CallError {
         CallError::Send(e)
@@ -117,17 +126,18 @@ pub fn call(
 /// may die without answering, on a handle the caller may hold alone (a pipe, a redirection's
 /// stream). Busy and reserved rendezvous are retried as `rcall` does.
 pub fn rcall_watched(h: &Handle, m: Message) -> Result<Message, SendError> {
-    crate::message::retrying(h, m, |h, m| match call(h, m, Kind::SendReceive, None) {
-        Ok(reply) => Ok(reply),
-        Err(CallError::Send(e)) => Err(e),
-        // Only a deadline times out, and there is none.
-        Err(CallError::TimedOut) => Err(SendError {
-            error: Error::Closed,
-            message: None,
-        }),
+    crate::message::retry_busy(h, m, crate::message::RETRIES, |h, m| {
+        match call(h, m, Kind::SendReceive, None) {
+            Ok(reply) => Ok(reply),
+            Err(CallError::Send(e)) => Err(e),
+            // Only a deadline times out, and there is none.
+            Err(CallError::TimedOut) => Err(SendError {
+                error: Error::Closed,
+                message: None,
+            }),
+        }
     })
 }
-
 /// A plain `send` on a rendezvous that others reference too (a mount), bounded by `limit_us`:
 /// past it, `rescue` takes the message back out (see the module documentation) and the call
 /// returns [`CallError::TimedOut`]; the handle stays the caller's. `token` must be in `m` where

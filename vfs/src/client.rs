@@ -28,22 +28,15 @@ use crate::sync::Lock;
 /// How often a send to a busy rendezvous is retried (with a yield in between).
 const BUSY_RETRIES: usize = 100_000;
 
-/// `send` that retries a busy rendezvous.
-pub fn send_retrying(h: &Handle, mut m: Message) -> Result<(), FsError> {
-    for _ in 0..BUSY_RETRIES {
-        match send(h, m) {
-            Ok(()) => return Ok(()),
-            Err(libeurali::SendError {
-                error,
-                message: Some(back),
-            }) if error.is_transient() => {
-                m = back;
-                libeurali::yield_now();
-            }
-            Err(e) => return Err(e.into()),
+/// `send` that retries a busy rendezvous; `Busy` if it stays busy.
+pub fn send_retrying(h: &Handle, m: Message) -> Result<(), FsError> {
+    libeurali::retry_busy(h, m, BUSY_RETRIES, send).map_err(|e| {
+        if e.error.is_transient() {
+            FsError::Busy
+        } else {
+            e.into()
         }
-    }
-    Err(FsError::Busy)
+    })
 }
 
 /// Sends `FS_OPEN` with the session handle `a` and `req` on a mount, retrying while the mount is
@@ -52,22 +45,15 @@ pub fn send_retrying(h: &Handle, mut m: Message) -> Result<(), FsError> {
 pub fn send_open(mount: &Handle, a: Handle, req: &OpenRequest) -> Result<(), FsError> {
     let (c, _) = encode_chunk(req, MAX_NAME_MSG)?;
     let limit_us = CALL_LIMIT.load(Ordering::Relaxed).saturating_mul(1000);
-    let mut m = Message::Long(FS_OPEN, Word::Handle(a), Word::Chunk(c));
-    for _ in 0..BUSY_RETRIES {
-        match timeout::send_rescued(mount, m, limit_us, rescue_open, req.token) {
-            Ok(()) => return Ok(()),
-            Err(CallError::TimedOut) => return Err(FsError::TimedOut),
-            Err(CallError::Send(libeurali::SendError {
-                error,
-                message: Some(back),
-            })) if error.is_transient() => {
-                m = back;
-                libeurali::yield_now();
-            }
-            Err(CallError::Send(e)) => return Err(e.into()),
-        }
-    }
-    Err(FsError::Busy)
+    let m = Message::Long(FS_OPEN, Word::Handle(a), Word::Chunk(c));
+    libeurali::retry_busy(mount, m, BUSY_RETRIES, |h, m| {
+        timeout::send_rescued(h, m, limit_us, rescue_open, req.token)
+    })
+    .map_err(|e| match e {
+        CallError::TimedOut => FsError::TimedOut,
+        CallError::Send(e) if e.error.is_transient() => FsError::Busy,
+        CallError::Send(e) => e.into(),
+    })
 }
 
 /// The deadline rescue of an `FS_OPEN` (a `libeurali::timeout::Rescue`): receives on a copy of

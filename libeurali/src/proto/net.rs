@@ -210,11 +210,11 @@ pub const MOUNT_RETRIES: usize = 100_000;
 /// "wait your turn": retried up to [`MOUNT_RETRIES`] times (rcall's few retries ran out under
 /// load, and a busy server failed a concurrent connect).
 pub fn socket(mount: &Handle) -> Result<Handle, NetError> {
-    let reply = crate::message::retrying_up_to(
+    let reply = crate::message::retry_busy(
         mount,
         Message::Short(NET_SOCKET, 0, 0),
-        crate::message::send_receive,
         MOUNT_RETRIES,
+        crate::message::send_receive,
     )?;
     match reply {
         Message::Long(msgtype::COMM_HANDLE, Word::Handle(h), _) => Ok(h),
