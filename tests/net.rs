@@ -487,7 +487,7 @@ fn net_api_probe() {
     use libeurali::proto::net as p;
     let (mount, _) = libeurali::open("/net").unwrap();
     let odd = libeurali::rcall(&mount, libeurali::Message::Short(0x9999, 1, 2)).unwrap();
-    let sess = p::socket(&mount).unwrap();
+    let sess = p::socket(&mount, 30_000_000).unwrap();
     let garbage = libeurali::rcall(&sess, libeurali::Message::Short(0x4242, 0, 0)).unwrap();
     let mut b = [0u8; 8];
     shim::println!(
@@ -746,5 +746,71 @@ fn a_killed_tcp_ends_its_connections_and_a_new_one_serves() {
     assert!(
         out.contains("after the restart: \"Hello from gophernicus.\\r\\nSecond line.\\r\\n\""),
         "{out}"
+    );
+}
+
+/// A program for the in-process stub: `/net` with no tcp behind it for 3 s (a tcp that init is
+/// slow to start again), and four clients connecting meanwhile. The first one's request waits
+/// in `/net` itself; the other three find it busy and must keep waiting for their turn — for
+/// their connect timeout, not for a count of tries (which a fast host used up within a tenth of
+/// a second) — and every one of them fetches once tcp is there.
+fn slow_restart_probe() {
+    use eurali_std as shim;
+    use shim::io::{Read, Write};
+    use std::time::Duration;
+    probe_root();
+    let (srv, cli) = libeurali::new_rendezvous().unwrap();
+    libeurali::mount("/net", cli).unwrap();
+    let gopher: shim::net::SocketAddr = format!("{LINUX}:70").parse().unwrap();
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            shim::thread::spawn(move || {
+                let t0 = shim::time::Instant::now();
+                let fetched =
+                    shim::net::TcpStream::connect_timeout(&gopher, Duration::from_secs(20))
+                        .and_then(|mut s| {
+                            s.write_all(b"/hello.txt\r\n")?;
+                            let mut text = String::new();
+                            s.read_to_string(&mut text)?;
+                            Ok(text)
+                        });
+                (fetched.map_err(|e| e.to_string()), t0.elapsed())
+            })
+        })
+        .collect();
+    shim::thread::sleep(Duration::from_secs(3));
+    let args: Vec<String> = shim::env::args().skip(1).collect();
+    let _tcp = shim::process::Command::new("/bin/tcp")
+        .args(&args)
+        .stdin(srv)
+        .spawn()
+        .unwrap();
+    for c in clients {
+        let (fetched, took) = c.join().unwrap();
+        shim::println!(
+            "client: {fetched:?} after the start: {}",
+            took >= Duration::from_secs(3)
+        );
+    }
+    shim::process::exit(0);
+}
+
+#[test]
+fn clients_wait_for_a_tcp_that_is_slow_to_start_again() {
+    let Some(link) = link() else { return };
+    let r = run_probe(
+        &link,
+        eurali_std::program_entry!("slow-restart-probe", slow_restart_probe),
+    );
+    let out = r.stdout;
+    assert_eq!(r.code, 0, "stdout:\n{out}\nstderr:\n{}", r.stderr);
+    assert_eq!(
+        out.matches(
+            "client: Ok(\"Hello from gophernicus.\\r\\nSecond line.\\r\\n\") after the start: true"
+        )
+        .count(),
+        4,
+        "{out}\n{}",
+        r.stderr
     );
 }

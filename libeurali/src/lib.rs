@@ -11,7 +11,8 @@
 //! - [`object`], [`message`], [`syscall`]: the safe API — owned [`Handle`] and [`MemoryChunk`],
 //!   typed [`Message`]s, every call, and the retrying [`rcall`].
 //! - [`msgtype`]: protocol message types.
-//! - [`timeout`]: calls bounded by a watchdog (dead peers, deadlines), which std-shim provides.
+//! - [`timeout`]: calls bounded by a watchdog (dead peers, deadlines), which std-shim provides;
+//!   [`clock`]: the runtime's clock, for waits bounded by time.
 //!
 //! Errors are [`Error`], equal to the kernel's numeric codes.
 #![no_std]
@@ -20,6 +21,7 @@
 extern crate alloc;
 
 pub mod abi;
+pub mod clock;
 pub mod elf;
 pub mod error;
 pub mod kill;
@@ -36,7 +38,8 @@ pub mod tty;
 
 pub use error::{Error, Result};
 pub use message::{
-    Busy, Message, SendError, Word, call_send, rcall, receive, retry_busy, send, send_receive,
+    Busy, Message, SendError, Word, call_send, rcall, receive, retry_busy, retry_busy_for, send,
+    send_receive,
     yield_now,
 };
 pub use object::{Handle, MemoryChunk, new_rendezvous};

@@ -239,6 +239,51 @@ pub fn retry_busy<T, E: Busy>(
     }
 }
 
+/// Tries of [`retry_busy_for`] that only yield before it starts to sleep between tries.
+const YIELDS_BEFORE_SLEEP: usize = 64;
+/// How long [`retry_busy_for`] sleeps between later tries.
+const BUSY_SLEEP_US: u64 = 1_000;
+/// What [`retry_busy_for`] falls back to without a clock: tries, each after a yield.
+pub const BUSY_RETRIES_WITHOUT_CLOCK: usize = 100_000;
+
+/// Runs the send `f`, again while the rendezvous is busy, for up to `limit_us` microseconds on
+/// the runtime's [`clock`](crate::clock): the wait on a rendezvous that many clients share (a
+/// mount), whose server may be busy with others or being started again. The first tries
+/// yield; later ones sleep a millisecond, so that waiting clients leave the processor to the
+/// server they wait for. The last error when it stays busy that long. Without a clock,
+/// [`BUSY_RETRIES_WITHOUT_CLOCK`] tries with a yield in between.
+pub fn retry_busy_for<T, E: Busy>(
+    handle: &Handle,
+    mut msg: Message,
+    limit_us: u64,
+    mut f: impl FnMut(&Handle, Message) -> core::result::Result<T, E>,
+) -> core::result::Result<T, E> {
+    let Some(clock) = crate::clock::get() else {
+        return retry_busy(handle, msg, BUSY_RETRIES_WITHOUT_CLOCK, f);
+    };
+    let start = (clock.now_us)();
+    let mut tries = 0usize;
+    loop {
+        match f(handle, msg) {
+            Err(e) if (clock.now_us)().saturating_sub(start) < limit_us => {
+                match e.busy_message() {
+                    Ok(m) => {
+                        msg = m;
+                        tries += 1;
+                        if tries < YIELDS_BEFORE_SLEEP {
+                            yield_now();
+                        } else {
+                            (clock.sleep_us)(BUSY_SLEEP_US);
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
 /// `send` that retries SEND_BLOCKING / RECV_BLOCKING (a busy single-slot rendezvous, §3.3) up to
 /// [`RETRIES`] times with a yield between tries.
 pub fn call_send(handle: &Handle, msg: Message) -> core::result::Result<(), SendError> {

@@ -61,9 +61,17 @@ pub fn error(e: NetError) -> io::Error {
     }
 }
 
-fn new_session() -> io::Result<Handle> {
+/// A new session from the server at [`NET_PATH`], waiting up to `limit_ms` for the server to
+/// take the request (0: the session limit of the file protocol, `vfs::client::call_limit_ms`).
+fn new_session(limit_ms: u64) -> io::Result<Handle> {
+    let limit_ms = match limit_ms {
+        0 => vfs::client::call_limit_ms(),
+        ms => ms,
+    };
     match libeurali::open(NET_PATH) {
-        Ok((h, n)) if n == NET_PATH.len() => proto::socket(&h).map_err(error),
+        Ok((h, n)) if n == NET_PATH.len() => {
+            proto::socket(&h, limit_ms.saturating_mul(1000)).map_err(error)
+        }
         _ => Err(io::Error::const_msg(
             ErrorKind::NotFound,
             "no network (nothing is mounted at /net)",
@@ -109,7 +117,7 @@ pub fn lookup_host(host: &str) -> io::Result<Ipv4Addr> {
     if let Ok(ip) = host.parse::<Ipv4Addr>() {
         return Ok(ip);
     }
-    let s = new_session()?;
+    let s = new_session(0)?;
     let r = proto::resolve(&s, host)
         .map(Ipv4Addr::from)
         .map_err(|e| match e {
@@ -251,7 +259,7 @@ impl TcpStream {
 
     fn connect_ms(addr: &SocketAddr, ms: u64) -> io::Result<TcpStream> {
         let packed = pack(addr)?;
-        let s = new_session()?;
+        let s = new_session(ms)?;
         match proto::connect(&s, packed, ms) {
             Ok(_) => Ok(TcpStream {
                 s,
@@ -367,7 +375,7 @@ impl TcpListener {
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         each_addr(addr, |a| {
             let packed = pack(a)?;
-            let s = new_session()?;
+            let s = new_session(0)?;
             match proto::listen(&s, packed, 8) {
                 Ok(l) => Ok(TcpListener {
                     s,
@@ -433,7 +441,7 @@ impl UdpSocket {
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
         each_addr(addr, |a| {
             let packed = pack(a)?;
-            let s = new_session()?;
+            let s = new_session(0)?;
             match proto::udp_bind(&s, packed) {
                 Ok(_) => Ok(UdpSocket {
                     s,

@@ -162,6 +162,7 @@ pub fn start(regs: EntryRegisters, main: fn()) -> ! {
     crate::sys::set_runtime(rt);
     libeurali::timeout::install(crate::watchdog::bounded_call);
     libeurali::kill::install(&KILL_REGISTRY);
+    libeurali::clock::install(&CLOCK);
     start_control_thread();
     match crate::sys::run_main(main) {
         Ok(()) => exit(0),
@@ -389,6 +390,12 @@ fn killed(sig: i32) -> ! {
     }
     die()
 }
+
+/// This runtime's clock for libeurali's waits bounded by time (a sleep there is a checkpoint).
+static CLOCK: libeurali::clock::Clock = libeurali::clock::Clock {
+    now_us: crate::sys::now_micros,
+    sleep_us: sleep,
+};
 
 /// This runtime's side of `libeurali::kill`: hooks per process.
 static KILL_REGISTRY: libeurali::kill::Registry = libeurali::kill::Registry {

@@ -25,12 +25,9 @@ use libeurali::{Error, Handle, MemoryChunk, Message, Word, new_rendezvous, send}
 use crate::proto::*;
 use crate::sync::Lock;
 
-/// How often a send to a busy rendezvous is retried (with a yield in between).
-const BUSY_RETRIES: usize = 100_000;
-
-/// `send` that retries a busy rendezvous; `Busy` if it stays busy.
+/// `send` that retries a busy rendezvous for up to the session limit; `Busy` if it stays busy.
 pub fn send_retrying(h: &Handle, m: Message) -> Result<(), FsError> {
-    libeurali::retry_busy(h, m, BUSY_RETRIES, send).map_err(|e| {
+    libeurali::retry_busy_for(h, m, limit_us(), send).map_err(|e| {
         if e.error.is_transient() {
             FsError::Busy
         } else {
@@ -39,14 +36,21 @@ pub fn send_retrying(h: &Handle, m: Message) -> Result<(), FsError> {
     })
 }
 
+/// The session limit in microseconds.
+fn limit_us() -> u64 {
+    call_limit_ms().saturating_mul(1000)
+}
+
 /// Sends `FS_OPEN` with the session handle `a` and `req` on a mount, retrying while the mount is
-/// busy, each try bounded by [`CALL_LIMIT_MS`] and rescued past it by [`rescue_open`] (see the
-/// module documentation): `TimedOut` when the server does not take it in time.
+/// busy (for up to [`CALL_LIMIT_MS`]: a file server answers opens one at a time, and one being
+/// started again takes none meanwhile), each try bounded by [`CALL_LIMIT_MS`] and rescued past
+/// it by [`rescue_open`] (see the module documentation): `TimedOut` when the server does not
+/// take it in time, `Busy` when the mount stays busy.
 pub fn send_open(mount: &Handle, a: Handle, req: &OpenRequest) -> Result<(), FsError> {
     let (c, _) = encode_chunk(req, MAX_NAME_MSG)?;
-    let limit_us = CALL_LIMIT.load(Ordering::Relaxed).saturating_mul(1000);
+    let limit_us = limit_us();
     let m = Message::Long(FS_OPEN, Word::Handle(a), Word::Chunk(c));
-    libeurali::retry_busy(mount, m, BUSY_RETRIES, |h, m| {
+    libeurali::retry_busy_for(mount, m, limit_us, |h, m| {
         timeout::send_rescued(h, m, limit_us, rescue_open, req.token)
     })
     .map_err(|e| match e {
@@ -94,8 +98,14 @@ pub fn set_call_limit_ms(ms: u64) {
     CALL_LIMIT.store(ms.max(1), Ordering::Relaxed);
 }
 
+/// The limit in force for session requests, in milliseconds (also how long an open waits for
+/// a busy mount, and std-shim's `/net` for its server).
+pub fn call_limit_ms() -> u64 {
+    CALL_LIMIT.load(Ordering::Relaxed)
+}
+
 fn limit() -> Option<u64> {
-    Some(CALL_LIMIT.load(Ordering::Relaxed))
+    Some(call_limit_ms())
 }
 
 /// A bounded `send_receive` (`limit_ms`: `None` for no deadline).

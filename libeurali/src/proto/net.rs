@@ -198,24 +198,30 @@ fn ok_value(h: &Handle, m: Message) -> Result<u64, NetError> {
     }
 }
 
-/// How often [`socket`] retries a busy mount rendezvous (with a yield in between), as the file
-/// protocol's opens do.
-pub const MOUNT_RETRIES: usize = 100_000;
-
-/// Client: a new socket session from the server mounted at `mount`.
+/// Client: a new socket session from the server mounted at `mount`, waiting up to `limit_us`
+/// microseconds for a turn.
 ///
 /// The mount is one rendezvous for every client of the server: while the server answers one
 /// client's `NET_SOCKET` (it starts a session thread), another's send finds it reserved for that
-/// reply (`RECV_BLOCKING`), or finds a request already waiting (`SEND_BLOCKING`). Both only mean
-/// "wait your turn": retried up to [`MOUNT_RETRIES`] times (rcall's few retries ran out under
-/// load, and a busy server failed a concurrent connect).
-pub fn socket(mount: &Handle) -> Result<Handle, NetError> {
-    let reply = crate::message::retry_busy(
+/// reply (`RECV_BLOCKING`), or finds a request already waiting (`SEND_BLOCKING`): while the
+/// server is being started again, the first client's request waits there until the new server
+/// takes it. Both only mean "wait your turn", retried for `limit_us` on the runtime's clock
+/// ([`crate::retry_busy_for`]; a count of tries ran out on a fast host while init was starting
+/// tcp again). Still busy after that: [`NetError::TimedOut`].
+pub fn socket(mount: &Handle, limit_us: u64) -> Result<Handle, NetError> {
+    let reply = crate::message::retry_busy_for(
         mount,
         Message::Short(NET_SOCKET, 0, 0),
-        MOUNT_RETRIES,
+        limit_us,
         crate::message::send_receive,
-    )?;
+    )
+    .map_err(|e| {
+        if e.error.is_transient() {
+            NetError::TimedOut
+        } else {
+            NetError::from(e)
+        }
+    })?;
     match reply {
         Message::Long(msgtype::COMM_HANDLE, Word::Handle(h), _) => Ok(h),
         other => Err(reply_error(&other)),
