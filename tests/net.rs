@@ -814,3 +814,53 @@ fn clients_wait_for_a_tcp_that_is_slow_to_start_again() {
         r.stderr
     );
 }
+
+/// `/bin/tcp` that always ends with status 3 after a moment (a tcp that cannot run).
+fn failing_tcp(regs: libeurali::EntryRegisters) {
+    eurali_std::rt::start(regs, || {
+        eurali_std::thread::sleep(std::time::Duration::from_millis(200));
+        eurali_std::process::exit(3)
+    })
+}
+
+#[test]
+fn when_init_gives_up_on_tcp_a_waiting_connect_gets_an_error() {
+    let Some(link) = link() else { return };
+    let mut progs = eurali::programs();
+    for p in progs.iter_mut().filter(|(n, _)| *n == "tcp") {
+        p.1 = failing_tcp;
+    }
+    let r = with_link_env(&link, Some(&static_config()), || {
+        kernel_stub::boot::run_system_captured(
+            &progs,
+            &[
+                "-c".into(),
+                format!(
+                    "gopher --print gopher://{LINUX}/0/hello.txt; echo \"rc=$?\"; \
+                     gopher --print gopher://{LINUX}/0/hello.txt; echo \"rc=$?\""
+                ),
+            ],
+            b"",
+            std::time::Duration::from_secs(60),
+        )
+    });
+    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(
+            "init: network: tcp ended (exit status: 3) 5 times within a minute; not starting it again"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stdout, "rc=1\nrc=1\n", "stderr:\n{}", r.stderr);
+    assert_eq!(
+        r.stderr
+            .matches(&format!(
+                "gopher: {LINUX}:70: connection reset by the server\n"
+            ))
+            .count(),
+        2,
+        "{}",
+        r.stderr
+    );
+}

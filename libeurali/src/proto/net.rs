@@ -447,6 +447,57 @@ pub const fn error_reply(e: NetError) -> Message {
     Message::Short(msgtype::ERROR, e.code(), 0)
 }
 
+/// What a mount server does with a request it took (see [`serve_mount`]).
+pub enum Turn {
+    /// Reply with this (if a reply is owed) and go on.
+    Reply(Message),
+    /// Send this at once and stop serving.
+    Last(Message),
+    /// Stop serving without a reply.
+    Stop,
+}
+
+/// Server side: serves `/net`'s mount handle `h`, each request answered by `answer`, until
+/// `stop` (asked whenever no reply is pending) or `answer` says so, or `h` fails.
+///
+/// A reply goes out only when the kernel says one is owed: after taking a `send_receive`, the
+/// rendezvous is reserved for our reply and the next `receive` fails with `RECV_BLOCKING`; after
+/// a plain `send` it is free, and a reply sent then would wait for good for a receiver that never
+/// comes, with `/net` stuck behind it. A plain send does come: the `KILL_WAKE` a killed tcp's
+/// kill hook left on `/net` after that tcp's loop had ended is taken by whoever serves `/net`
+/// next. A new request while a reply is pending means nobody waits for that reply; it is
+/// dropped (a handle in it is closed).
+pub fn serve_mount(h: &Handle, stop: impl Fn() -> bool, mut answer: impl FnMut(Message) -> Turn) {
+    let mut pending: Option<Message> = None;
+    loop {
+        if pending.is_none() && stop() {
+            return;
+        }
+        let m = match crate::message::receive(h) {
+            Ok(m) => m,
+            Err(Error::RecvBlocking) => {
+                let reply = pending
+                    .take()
+                    .unwrap_or_else(crate::proto::stream::unknown_reply);
+                if crate::message::send(h, reply).is_err() {
+                    crate::message::yield_now(); // reserved for another thread's reply
+                }
+                continue;
+            }
+            Err(_) => return,
+        };
+        drop(pending.take());
+        match answer(m) {
+            Turn::Reply(r) => pending = Some(r),
+            Turn::Last(r) => {
+                let _ = crate::message::send(h, r);
+                return;
+            }
+            Turn::Stop => return,
+        }
+    }
+}
+
 /// Server side: `OK` with a value.
 pub const fn ok_reply(v: u64) -> Message {
     Message::Short(msgtype::OK, v, 0)

@@ -178,17 +178,38 @@ fn supervise_tcp(mut child: std::process::Child, server_end: libeurali::Handle, 
             Err(e) => format!("{e}"),
         };
         if recent.len() >= TCP_RESTARTS {
-            return say(&format!(
+            say(&format!(
                 "network: tcp ended ({why}) {TCP_RESTARTS} times within a minute; not starting it again"
             ));
+            return refuse_net(&server_end);
         }
         say(&format!("network: tcp ended ({why}); starting it again"));
         recent.push(now);
         child = match start_tcp(&server_end, &args) {
             Ok(c) => c,
-            Err(e) => return say(&format!("network: cannot start /bin/tcp again: {e}")),
+            Err(e) => {
+                say(&format!("network: cannot start /bin/tcp again: {e}"));
+                return refuse_net(&server_end);
+            }
         };
     }
+}
+
+/// With no tcp any more, init answers `/net` itself: every request gets "the network server
+/// ended" (a reset connection to std's `net`), so that no client waits for ever on a `/net`
+/// nobody serves — a connect whose request waited in `/net` when tcp ended for the last time
+/// included.
+fn refuse_net(server_end: &libeurali::Handle) {
+    use libeurali::proto::net;
+    net::serve_mount(
+        server_end,
+        || false,
+        |_| {
+            net::Turn::Reply(net::error_reply(net::NetError::Kernel(
+                libeurali::Error::Closed,
+            )))
+        },
+    );
 }
 
 pub fn main() {

@@ -1054,48 +1054,23 @@ fn spawn_session(shared: Shared, sock: Sock) -> Result<Handle, NetError> {
     Ok(cli)
 }
 
-/// Serves the mount handle: every `NET_SOCKET` gets a new session.
-///
-/// A reply goes out only when the kernel says one is owed: after taking a `send_receive`, the
-/// rendezvous is reserved for our reply and the next `receive` fails with `RECV_BLOCKING`; after
-/// a plain `send` it is free, and a reply sent then would wait for good for a receiver that never
-/// comes, with `/net` stuck behind it. A plain send does reach this loop: the `KILL_WAKE` a killed
-/// tcp's kill hook left on `/net` just after that tcp's loop had ended is taken by the tcp init
-/// starts next (which replied to it, and then served nobody: every later connect failed).
+/// Serves the mount handle: every `NET_SOCKET` gets a new session (replies only when owed:
+/// see [`net::serve_mount`]).
 fn serve_mount(shared: Shared, h: Handle) {
-    // The reply to the last request, until we know whether anyone waits for it.
-    let mut pending: Option<Message> = None;
-    loop {
-        // A killed tcp still answers the request it took (its client waits for that reply).
-        if pending.is_none() && libeurali::kill::doomed() {
-            break;
-        }
-        let m = match receive(&h) {
-            Ok(m) => m,
-            Err(libeurali::Error::RecvBlocking) => {
-                let reply = pending.take().unwrap_or_else(stream::unknown_reply);
-                if send(&h, reply).is_err() {
-                    libeurali::yield_now(); // reserved for another thread's reply: not ours
-                }
-                continue;
-            }
-            Err(_) => break,
-        };
-        // A new message while a reply was pending: that request was a plain send, and nobody
-        // waits for its reply (a session handle in it is closed, which ends that session).
-        drop(pending.take());
+    // A killed tcp still answers the request it took (its client waits for that reply), and
+    // serves no more.
+    net::serve_mount(&h, libeurali::kill::doomed, |m| {
         if libeurali::kill::doomed() {
-            // A killed tcp still answers what it took, and serves no more. `/net` outlives this
-            // tcp (init keeps it for the next one): a send_receive left unanswered held it for
-            // good, its client waiting for ever and every other client refused (RECV_BLOCKING),
-            // the next tcp included. The kill's own wake-up is a plain send: no answer.
-            if !matches!(m, Message::Short(msgtype::KILL_WAKE, _, _)) {
-                let gone = net::error_reply(NetError::Kernel(libeurali::Error::Closed));
-                let _ = send(&h, gone);
+            // `/net` outlives this tcp (init keeps it for the next one): a send_receive left
+            // unanswered held it for good, its client waiting for ever and every other client
+            // refused (RECV_BLOCKING), the next tcp included. The kill's own wake-up is a plain
+            // send: no answer.
+            if matches!(m, Message::Short(msgtype::KILL_WAKE, _, _)) {
+                return net::Turn::Stop;
             }
-            break;
+            return net::Turn::Last(net::error_reply(NetError::Kernel(libeurali::Error::Closed)));
         }
-        pending = Some(match net::parse_request(m) {
+        net::Turn::Reply(match net::parse_request(m) {
             Request::Socket => {
                 shared.lock().unwrap_or_else(|e| e.into_inner()).sessions += 1;
                 match spawn_session(shared.clone(), Sock::None) {
@@ -1107,9 +1082,8 @@ fn serve_mount(shared: Shared, h: Handle) {
                 }
             }
             _ => stream::unknown_reply(),
-        });
-    }
-    drop(pending);
+        })
+    });
     let mut st = lk(&shared);
     st.receivers.retain(|&n| n != h.raw());
     drop(h); // closed under the lock: a kill never copies a reused number
