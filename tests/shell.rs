@@ -86,3 +86,17 @@ printf '#!/bin/nowhere\n' > /tmp/n; /tmp/n; echo "bad interpreter: $?"
     assert!(err.contains("bad interpreter /bin/nowhere"), "{err}");
     assert_eq!(code, 0);
 }
+
+/// Several writers on one pipe (a background job and the foreground, stdout and stderr of one
+/// command) while the reader is slow to start: the pipe is full, its writer side holds one
+/// writer's WRITE until the reader makes room, and the others wait their turn for as long as
+/// that takes — every line arrives (they were lost after 100 busy tries before).
+#[test]
+fn concurrent_writers_on_one_pipe_lose_nothing() {
+    let script = "{ seq 1 20000 & seq 1 20000; wait; } | { sleep 1; wc -l; }; \
+                  { seq 1 20000 & seq 20001 40000 >&2; wait; } 2>&1 | { sleep 1; sort -n | uniq | wc -l; }";
+    let (out, err, code) = sh(script, "");
+    assert_eq!(out, "40000\n40000\n", "stderr: {err}");
+    assert_eq!(err, "");
+    assert_eq!(code, 0);
+}

@@ -13,7 +13,7 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 pub struct Clock {
     /// Microseconds on a monotonic clock.
     pub now_us: fn() -> u64,
-    /// Waits at least this many microseconds (a killed process's thread may end in it).
+    /// Waits at least this many microseconds.
     pub sleep_us: fn(u64),
 }
 

@@ -193,8 +193,13 @@ pub fn receive(handle: &Handle) -> Result<Message> {
     }
 }
 
-/// How often [`call`]/[`rcall`] retry a busy rendezvous (upstream uses 100).
-pub const RETRIES: usize = 100;
+/// How long [`call_send`]/[`rcall`] (and `timeout::rcall_watched`) wait for a busy rendezvous
+/// (upstream tries 100 times). A turn can take long: a pipe's writer side holds one writer's
+/// `WRITE` while the pipe is full, and every other writer of that pipe (stdout and stderr of
+/// one command, a background job) finds it reserved until the reader makes room. 100 tries
+/// lasted microseconds on the host, and those writes were lost. The bound still ends a wait on a
+/// server that died holding the rendezvous.
+pub const BUSY_LIMIT_US: u64 = 60_000_000;
 
 /// A failed send that may only have found its rendezvous busy (§3.3: SEND_BLOCKING, or
 /// RECV_BLOCKING while reserved for another thread's reply), with the message given back.
@@ -284,16 +289,16 @@ pub fn retry_busy_for<T, E: Busy>(
     }
 }
 
-/// `send` that retries SEND_BLOCKING / RECV_BLOCKING (a busy single-slot rendezvous, §3.3) up to
-/// [`RETRIES`] times with a yield between tries.
+/// `send` that retries SEND_BLOCKING / RECV_BLOCKING (a busy single-slot rendezvous, §3.3) for
+/// up to [`BUSY_LIMIT_US`] ([`retry_busy_for`]).
 pub fn call_send(handle: &Handle, msg: Message) -> core::result::Result<(), SendError> {
-    retry_busy(handle, msg, RETRIES, send)
+    retry_busy_for(handle, msg, BUSY_LIMIT_US, send)
 }
 
 /// `send_receive` that retries SEND_BLOCKING / RECV_BLOCKING like [`call_send`]: the usual way to
 /// make a request of a server.
 pub fn rcall(handle: &Handle, msg: Message) -> core::result::Result<Message, SendError> {
-    retry_busy(handle, msg, RETRIES, send_receive)
+    retry_busy_for(handle, msg, BUSY_LIMIT_US, send_receive)
 }
 
 /// `yield`: go to the back of the run queue.

@@ -126,7 +126,7 @@ pub fn call(
 /// may die without answering, on a handle the caller may hold alone (a pipe, a redirection's
 /// stream). Busy and reserved rendezvous are retried as `rcall` does.
 pub fn rcall_watched(h: &Handle, m: Message) -> Result<Message, SendError> {
-    crate::message::retry_busy(h, m, crate::message::RETRIES, |h, m| {
+    crate::message::retry_busy_for(h, m, crate::message::BUSY_LIMIT_US, |h, m| {
         match call(h, m, Kind::SendReceive, None) {
             Ok(reply) => Ok(reply),
             Err(CallError::Send(e)) => Err(e),

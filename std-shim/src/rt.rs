@@ -391,10 +391,11 @@ fn killed(sig: i32) -> ! {
     die()
 }
 
-/// This runtime's clock for libeurali's waits bounded by time (a sleep there is a checkpoint).
+/// This runtime's clock for libeurali's waits bounded by time. Its sleep is no checkpoint: those
+/// waits run inside calls (a kill's own exit-status send among them) that must not end halfway.
 static CLOCK: libeurali::clock::Clock = libeurali::clock::Clock {
     now_us: crate::sys::now_micros,
-    sleep_us: sleep,
+    sleep_us: crate::sys::sleep_micros,
 };
 
 /// This runtime's side of `libeurali::kill`: hooks per process.

@@ -168,7 +168,10 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
             };
             let mut i = first;
             while (step > 0 && i <= last) || (step < 0 && i >= last) {
-                if writeln!(io.stdout, "{i}").is_err() {
+                if let Err(e) = writeln!(io.stdout, "{i}") {
+                    if e.kind() != std::io::ErrorKind::BrokenPipe {
+                        let _ = writeln!(io.stderr, "seq: write error: {}", util::describe(&e));
+                    }
                     return 1;
                 }
                 i += step;
