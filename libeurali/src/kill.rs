@@ -62,12 +62,66 @@ pub fn doomed() -> bool {
     registry().is_some_and(|r| (r.doomed)())
 }
 
-/// Wakes a thread of this process that waits in `receive` on (another handle to) `h`. Blocks
-/// until the message is taken if nobody is receiving just now (the thread is on its way there).
+/// How long [`wake`] waits for its wake-up to be taken before it lets go of it.
+const WAKE_WAIT_US: u64 = 200_000;
+
+/// Wakes a thread of this process that waits in `receive` on (another handle to) `h`, a copy
+/// that the caller gives up. The wake-up is sent on a thread of its own, and taken back if
+/// nobody receives it within [`WAKE_WAIT_US`].
+///
 /// A busy or reserved rendezvous means the thread is answering someone: it is not waiting, and
 /// a loop that looks at the kill before each `receive` sees it then; so is a gone peer. Both
-/// return at once (retrying would only hold a copy of the handle, and so keep the close that
-/// ends the session from waking its client).
-pub fn wake(h: &Handle) {
-    let _ = send(h, Message::Short(msgtype::KILL_WAKE, 0, 0));
+/// end the send at once. Nobody receiving means the thread is on its way to `receive` (it takes
+/// the wake-up within microseconds), or has just left for good: then the send would wait for
+/// ever, leave the session busy for its client (whose last `CLOSE` then found it busy for as
+/// long as it retried) and keep the client's close from waking anyone. So past the wait the copy
+/// is closed: with the client's end the only other reference, that wakes the sender with
+/// CLOSED and empties the rendezvous; with the thread's end still there the wake-up stays for
+/// the thread to take (or for the thread's own close to return it).
+pub fn wake(h: Handle) {
+    use core::sync::atomic::AtomicU8;
+    const SENDING: u8 = 0;
+    const SENT: u8 = 1;
+    const LET_GO: u8 = 2;
+    let raw = h.into_raw();
+    let state = Arc::new(AtomicU8::new(SENDING));
+    let sender_state = state.clone();
+    let sender = move || {
+        // Safety: `raw` stays open until one side closes it: the sender if its send ended first
+        // (SENT), else the waker (LET_GO); the other side never touches it after that.
+        let h = core::mem::ManuallyDrop::new(unsafe { Handle::from_raw(raw) });
+        let _ = send(&h, Message::Short(msgtype::KILL_WAKE, 0, 0));
+        if sender_state
+            .compare_exchange(SENDING, SENT, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            drop(core::mem::ManuallyDrop::into_inner(h));
+        }
+    };
+    if crate::spawn_fn(sender).is_err() {
+        // No thread to spare: send here (the box with the closure was dropped, `raw` is ours).
+        // Safety: as above; nobody else has the number.
+        let h = unsafe { Handle::from_raw(raw) };
+        let _ = send(&h, Message::Short(msgtype::KILL_WAKE, 0, 0));
+        return;
+    }
+    let clock = crate::clock::get();
+    let start = clock.map_or(0, |c| (c.now_us)());
+    let mut polls = 0u64;
+    while state.load(Ordering::Acquire) == SENDING {
+        match clock {
+            Some(c) if (c.now_us)().saturating_sub(start) >= WAKE_WAIT_US => break,
+            Some(c) => (c.sleep_us)(1_000),
+            None if polls >= 100_000 => break,
+            None => crate::yield_now(),
+        }
+        polls += 1;
+    }
+    if state
+        .compare_exchange(SENDING, LET_GO, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+    {
+        // Safety: the sender has not closed it (its exchange would have come first).
+        drop(unsafe { Handle::from_raw(raw) });
+    }
 }

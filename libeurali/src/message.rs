@@ -270,20 +270,18 @@ pub fn retry_busy_for<T, E: Busy>(
     let mut tries = 0usize;
     loop {
         match f(handle, msg) {
-            Err(e) if (clock.now_us)().saturating_sub(start) < limit_us => {
-                match e.busy_message() {
-                    Ok(m) => {
-                        msg = m;
-                        tries += 1;
-                        if tries < YIELDS_BEFORE_SLEEP {
-                            yield_now();
-                        } else {
-                            (clock.sleep_us)(BUSY_SLEEP_US);
-                        }
+            Err(e) if (clock.now_us)().saturating_sub(start) < limit_us => match e.busy_message() {
+                Ok(m) => {
+                    msg = m;
+                    tries += 1;
+                    if tries < YIELDS_BEFORE_SLEEP {
+                        yield_now();
+                    } else {
+                        (clock.sleep_us)(BUSY_SLEEP_US);
                     }
-                    Err(e) => return Err(e),
                 }
-            }
+                Err(e) => return Err(e),
+            },
             other => return other,
         }
     }

@@ -267,7 +267,7 @@ fn killed<F>(ctx: &Ctx<F>) {
             .collect()
     };
     for h in copies {
-        libeurali::kill::wake(&h);
+        libeurali::kill::wake(h);
     }
 }
 

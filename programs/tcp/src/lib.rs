@@ -1188,7 +1188,7 @@ fn killed(shared: &Shared) {
             .collect()
     };
     for h in copies {
-        libeurali::kill::wake(&h);
+        libeurali::kill::wake(h);
     }
 }
 
