@@ -164,6 +164,11 @@ const RESTART_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 /// tcp is started again at most this many times within [`RESTART_WINDOW`] (a tcp that cannot
 /// run, say for a bad `NET_CONFIG`, is not restarted forever).
 const TCP_RESTARTS: usize = 5;
+/// How long init waits before it starts tcp again, by the number of restarts already within
+/// [`RESTART_WINDOW`]: the first at once, later ones after a growing pause, so that a cause that
+/// passes in a moment (a device still busy) does not use up every restart within milliseconds.
+/// Clients wait for the new tcp meanwhile (a connect waits for a busy `/net` by time).
+const RESTART_BACKOFF_MS: [u64; TCP_RESTARTS] = [0, 100, 200, 400, 800];
 
 /// Waits for tcp to end and starts it again (what init owns, it restarts): a tcp that ended
 /// takes its connections with it, but later opens of `/net` reach the new one.
@@ -184,6 +189,9 @@ fn supervise_tcp(mut child: std::process::Child, server_end: libeurali::Handle, 
             return refuse_net(&server_end);
         }
         say(&format!("network: tcp ended ({why}); starting it again"));
+        std::thread::sleep(std::time::Duration::from_millis(
+            RESTART_BACKOFF_MS[recent.len()],
+        ));
         recent.push(now);
         child = match start_tcp(&server_end, &args) {
             Ok(c) => c,
