@@ -909,12 +909,10 @@ impl Shell {
             "false" => status = 1,
             "echo" => {
                 let out = echo::render(args);
-                if io
-                    .stdout
-                    .write_all(&out)
-                    .and_then(|_| io.stdout.flush())
-                    .is_err()
-                {
+                if let Err(e) = io.stdout.write_all(&out).and_then(|_| io.stdout.flush()) {
+                    if e.kind() != std::io::ErrorKind::BrokenPipe {
+                        err(io, format!("echo: write error: {}", describe(&e)));
+                    }
                     status = 1;
                 }
             }
