@@ -234,3 +234,56 @@ fn a_killed_file_server_ends_and_its_clients_get_errors() {
     assert!(r.stdout.ends_with("done\n"), "{}\n{}", r.stdout, r.stderr);
     print!("{}", r.stdout);
 }
+
+/// `libeurali::kill::wake`, which a killed server's hook sends to each of its threads waiting in
+/// `receive`: to a thread on its way there the wake-up arrives; to one that has just left for
+/// good (the race a kill hook cannot avoid: it copies the handle under a lock and sends after)
+/// the wake-up is let go of, so that it neither waits for ever nor leaves the session busy for
+/// its client, whose last call then finds the server gone at once.
+fn wake_probe() {
+    use libeurali::{Message, msgtype};
+    // A thread on its way to `receive`.
+    let (srv, _cli) = libeurali::new_rendezvous().unwrap();
+    let copy = srv.try_clone().unwrap();
+    let t = shim::thread::spawn(move || {
+        shim::thread::sleep(Duration::from_millis(50));
+        libeurali::receive(&srv).map(|m| m.values().0)
+    });
+    libeurali::kill::wake(copy);
+    let got = t.join().unwrap();
+    shim::println!("on its way: {}", got == Ok(msgtype::KILL_WAKE));
+    // A thread that left: only the copy and the client's end are there.
+    let (srv, cli) = libeurali::new_rendezvous().unwrap();
+    let copy = srv.try_clone().unwrap();
+    drop(srv);
+    let t0 = Instant::now();
+    libeurali::kill::wake(copy);
+    let woke_in = t0.elapsed();
+    let t1 = Instant::now();
+    let close = libeurali::rcall(&cli, Message::Short(msgtype::CLOSE, 0, 0)).map(|_| ());
+    shim::println!(
+        "left: wake ended within 2 s: {}, close: {:?} within 1 s: {}",
+        woke_in < Duration::from_secs(2),
+        close.map_err(|e| e.error),
+        t1.elapsed() < Duration::from_secs(1)
+    );
+}
+
+#[test]
+fn a_kill_wake_up_reaches_a_thread_on_its_way_and_lets_go_of_one_that_left() {
+    let mut programs = eurali::programs();
+    programs.push(shim::program_entry!("wake-probe", wake_probe));
+    let r = run_system_captured(
+        &programs,
+        &["-c".into(), "wake-probe".into()],
+        b"",
+        Duration::from_secs(60),
+    );
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stdout,
+        "on its way: true\nleft: wake ended within 2 s: true, close: Err(Closed) within 1 s: true\n",
+        "stderr: {}",
+        r.stderr
+    );
+}
