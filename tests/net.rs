@@ -13,7 +13,7 @@ mod netlink;
 use netlink::{LINUX, OURS, blob, eurali, link, static_config, system, with_link_env};
 
 /// Runs `probe` (a program entry) as the first program of an in-process system on the TAP link,
-/// with tcp's static configuration as its arguments.
+/// with tcp's static configuration as its arguments; what it printed, once it exited with 0.
 fn run_probe(
     link: &netlink::Link,
     probe: (&'static str, kernel_stub::ProgramEntry),
@@ -24,7 +24,7 @@ fn run_probe(
         .split_whitespace()
         .map(String::from)
         .collect();
-    with_link_env(link, None, || {
+    let r = with_link_env(link, None, || {
         kernel_stub::boot::run_captured(
             &progs,
             probe.0,
@@ -32,7 +32,18 @@ fn run_probe(
             b"",
             std::time::Duration::from_secs(60),
         )
-    })
+    });
+    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    r
+}
+
+/// Fetches `/hello.txt` from the Gopher server on `s`.
+fn fetch_hello(mut s: eurali_std::net::TcpStream) -> eurali_std::io::Result<String> {
+    use eurali_std::io::{Read, Write};
+    s.write_all(b"/hello.txt\r\n")?;
+    let mut text = String::new();
+    s.read_to_string(&mut text)?;
+    Ok(text)
 }
 
 /// A probe's setup: a root file system holding `/bin/tcp`.
@@ -594,7 +605,6 @@ fn std_net_udp_listen_accept_and_lookups() {
         let _ = c.wait();
     }
     let out = r.stdout;
-    assert_eq!(r.code, 0, "stdout:\n{out}\nstderr:\n{}", r.stderr);
     assert!(
         out.contains("udp echo from 10.77.0.1:9999: hello over udp (local port nonzero: true)"),
         "{out}"
@@ -680,7 +690,7 @@ fn init_starts_tcp_again_when_it_ends() {
 /// tcp reports 137, and a tcp started again on the same `/net` serves a whole fetch.
 fn net_kill_probe() {
     use eurali_std as shim;
-    use shim::io::{Read, Write};
+    use shim::io::Read;
     use std::time::Duration;
     probe_root();
     let (srv, cli) = libeurali::new_rendezvous().unwrap();
@@ -718,10 +728,7 @@ fn net_kill_probe() {
         );
     }
     let _tcp2 = start();
-    let mut s = shim::net::TcpStream::connect(gopher).unwrap();
-    s.write_all(b"/hello.txt\r\n").unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
+    let text = fetch_hello(shim::net::TcpStream::connect(gopher).unwrap()).unwrap();
     shim::println!("after the restart: {text:?}");
     shim::process::exit(0);
 }
@@ -734,7 +741,6 @@ fn a_killed_tcp_ends_its_connections_and_a_new_one_serves() {
         eurali_std::program_entry!("net-kill-probe", net_kill_probe),
     );
     let out = r.stdout;
-    assert_eq!(r.code, 0, "stdout:\n{out}\nstderr:\n{}", r.stderr);
     assert!(out.contains("tcp: Some(137)"), "{out}");
     assert_eq!(
         out.matches("reader: Err(ConnectionReset) within 5 s of the kill: true")
@@ -756,7 +762,6 @@ fn a_killed_tcp_ends_its_connections_and_a_new_one_serves() {
 /// a second) — and every one of them fetches once tcp is there.
 fn slow_restart_probe() {
     use eurali_std as shim;
-    use shim::io::{Read, Write};
     use std::time::Duration;
     probe_root();
     let (srv, cli) = libeurali::new_rendezvous().unwrap();
@@ -768,12 +773,7 @@ fn slow_restart_probe() {
                 let t0 = shim::time::Instant::now();
                 let fetched =
                     shim::net::TcpStream::connect_timeout(&gopher, Duration::from_secs(20))
-                        .and_then(|mut s| {
-                            s.write_all(b"/hello.txt\r\n")?;
-                            let mut text = String::new();
-                            s.read_to_string(&mut text)?;
-                            Ok(text)
-                        });
+                        .and_then(fetch_hello);
                 (fetched.map_err(|e| e.to_string()), t0.elapsed())
             })
         })
@@ -803,7 +803,6 @@ fn clients_wait_for_a_tcp_that_is_slow_to_start_again() {
         eurali_std::program_entry!("slow-restart-probe", slow_restart_probe),
     );
     let out = r.stdout;
-    assert_eq!(r.code, 0, "stdout:\n{out}\nstderr:\n{}", r.stderr);
     assert_eq!(
         out.matches(
             "client: Ok(\"Hello from gophernicus.\\r\\nSecond line.\\r\\n\") after the start: true"

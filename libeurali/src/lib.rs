@@ -38,8 +38,7 @@ pub mod tty;
 
 pub use error::{Error, Result};
 pub use message::{
-    Busy, Message, SendError, Word, call_send, rcall, receive, retry_busy, retry_busy_for, send,
-    send_receive,
+    Busy, Message, SendError, Word, call_send, rcall, receive, retry_busy_for, send, send_receive,
     yield_now,
 };
 pub use object::{Handle, MemoryChunk, new_rendezvous};

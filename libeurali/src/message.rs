@@ -220,30 +220,6 @@ impl Busy for SendError {
     }
 }
 
-/// Runs the send `f`, again (after a yield) while the rendezvous is busy, at most `max` times
-/// more; the last error when it stays busy.
-pub fn retry_busy<T, E: Busy>(
-    handle: &Handle,
-    mut msg: Message,
-    max: usize,
-    mut f: impl FnMut(&Handle, Message) -> core::result::Result<T, E>,
-) -> core::result::Result<T, E> {
-    let mut tries = 0;
-    loop {
-        match f(handle, msg) {
-            Err(e) if tries < max => match e.busy_message() {
-                Ok(m) => {
-                    tries += 1;
-                    msg = m;
-                    yield_now();
-                }
-                Err(e) => return Err(e),
-            },
-            other => return other,
-        }
-    }
-}
-
 /// Tries of [`retry_busy_for`] that only yield before it starts to sleep between tries.
 const YIELDS_BEFORE_SLEEP: usize = 64;
 /// How long [`retry_busy_for`] sleeps between later tries.
@@ -263,26 +239,27 @@ pub fn retry_busy_for<T, E: Busy>(
     limit_us: u64,
     mut f: impl FnMut(&Handle, Message) -> core::result::Result<T, E>,
 ) -> core::result::Result<T, E> {
-    let Some(clock) = crate::clock::get() else {
-        return retry_busy(handle, msg, BUSY_RETRIES_WITHOUT_CLOCK, f);
-    };
-    let start = (clock.now_us)();
+    let clock = crate::clock::get();
+    let start = clock.map_or(0, |c| (c.now_us)());
     let mut tries = 0usize;
     loop {
         match f(handle, msg) {
-            Err(e) if (clock.now_us)().saturating_sub(start) < limit_us => match e.busy_message() {
-                Ok(m) => {
-                    msg = m;
-                    tries += 1;
-                    if tries < YIELDS_BEFORE_SLEEP {
-                        yield_now();
-                    } else {
-                        (clock.sleep_us)(BUSY_SLEEP_US);
-                    }
+            Err(e) => {
+                let done = match clock {
+                    Some(c) => (c.now_us)().saturating_sub(start) >= limit_us,
+                    None => tries >= BUSY_RETRIES_WITHOUT_CLOCK,
+                };
+                if done {
+                    return Err(e);
                 }
-                Err(e) => return Err(e),
-            },
-            other => return other,
+                msg = e.busy_message()?;
+                tries += 1;
+                match clock {
+                    Some(c) if tries >= YIELDS_BEFORE_SLEEP => (c.sleep_us)(BUSY_SLEEP_US),
+                    _ => yield_now(),
+                }
+            }
+            ok => return ok,
         }
     }
 }
