@@ -239,14 +239,19 @@ pub fn retry_busy_for<T, E: Busy>(
     limit_us: u64,
     mut f: impl FnMut(&Handle, Message) -> core::result::Result<T, E>,
 ) -> core::result::Result<T, E> {
-    let clock = crate::clock::get();
-    let start = clock.map_or(0, |c| (c.now_us)());
+    // The clock is read only once the rendezvous was found busy: most calls never are, and
+    // every stream request comes through here.
+    let mut start: Option<u64> = None;
     let mut tries = 0usize;
     loop {
         match f(handle, msg) {
             Err(e) => {
+                let clock = crate::clock::get();
                 let done = match clock {
-                    Some(c) => (c.now_us)().saturating_sub(start) >= limit_us,
+                    Some(c) => {
+                        let now = (c.now_us)();
+                        now.saturating_sub(*start.get_or_insert(now)) >= limit_us
+                    }
                     None => tries >= BUSY_RETRIES_WITHOUT_CLOCK,
                 };
                 if done {
