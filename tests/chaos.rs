@@ -12,11 +12,13 @@ use std::time::Duration;
 use eurali_std as shim;
 use kernel_stub::boot::run_system_captured;
 use shim::io::Read as _;
-use shim::process::{Command, Stdio};
+use shim::process::Command;
 use shim::time::Instant;
 
 #[path = "common/rng.rs"]
 mod rng;
+#[path = "common/workers.rs"]
+mod workers;
 
 use rng::Rng;
 
@@ -53,17 +55,7 @@ fn chaos() {
     libeurali::mount("/scratch", cli).unwrap();
     let (mut acked, mut killed, mut finished, mut server_kills) = (0, 0, 0, 0);
     for round in 0..ROUNDS {
-        let mut workers = Vec::new();
-        for w in 0..WORKERS {
-            let id = round * WORKERS + w;
-            let child = Command::new("/bin/sh")
-                .arg("-c")
-                .arg(script(id))
-                .stdout(Stdio::piped())
-                .spawn()
-                .unwrap();
-            workers.push((id, child));
-        }
+        let mut workers = workers::start_round(round, WORKERS, script);
         // Kill about half of them at random moments.
         let started = Instant::now();
         let mut victims: Vec<usize> = (0..WORKERS).filter(|_| r.below(2) == 0).collect();

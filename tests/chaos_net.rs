@@ -38,6 +38,8 @@ use shim::time::Instant;
 
 #[path = "common/rng.rs"]
 mod rng;
+#[path = "common/workers.rs"]
+mod workers;
 
 use rng::Rng;
 
@@ -290,17 +292,7 @@ fn chaos_net() {
     let mut acked: Vec<(String, String)> = Vec::new();
     let mut failures: Vec<String> = Vec::new();
     for round in 0..ROUNDS {
-        let mut workers = Vec::new();
-        for w in 0..WORKERS {
-            let id = round * WORKERS + w;
-            let child = Command::new("/bin/sh")
-                .arg("-c")
-                .arg(script(id))
-                .stdout(Stdio::piped())
-                .spawn()
-                .unwrap();
-            workers.push((id, child));
-        }
+        let mut workers = workers::start_round(round, WORKERS, script);
         let started = Instant::now();
         let done = std::sync::Arc::new(AtomicBool::new(false));
         watch_round(round, done.clone());
