@@ -105,17 +105,9 @@ pub fn wake(h: Handle) {
         let _ = send(&h, Message::Short(msgtype::KILL_WAKE, 0, 0));
         return;
     }
-    let clock = crate::clock::get();
-    let start = clock.map_or(0, |c| (c.now_us)());
-    let mut polls = 0u64;
-    while state.load(Ordering::Acquire) == SENDING {
-        match clock {
-            Some(c) if (c.now_us)().saturating_sub(start) >= WAKE_WAIT_US => break,
-            Some(c) => (c.sleep_us)(1_000),
-            None if polls >= 100_000 => break,
-            None => crate::yield_now(),
-        }
-        polls += 1;
+    let mut wait = crate::clock::Wait::new(WAKE_WAIT_US, 100_000);
+    while state.load(Ordering::Acquire) == SENDING && !wait.over() {
+        wait.pause();
     }
     if state
         .compare_exchange(SENDING, LET_GO, Ordering::AcqRel, Ordering::Acquire)

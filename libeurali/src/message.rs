@@ -220,10 +220,6 @@ impl Busy for SendError {
     }
 }
 
-/// Tries of [`retry_busy_for`] that only yield before it starts to sleep between tries.
-const YIELDS_BEFORE_SLEEP: usize = 64;
-/// How long [`retry_busy_for`] sleeps between later tries.
-const BUSY_SLEEP_US: u64 = 1_000;
 /// What [`retry_busy_for`] falls back to without a clock: tries, each after a yield.
 pub const BUSY_RETRIES_WITHOUT_CLOCK: usize = 100_000;
 
@@ -241,28 +237,15 @@ pub fn retry_busy_for<T, E: Busy>(
 ) -> core::result::Result<T, E> {
     // The clock is read only once the rendezvous was found busy: most calls never are, and
     // every stream request comes through here.
-    let mut start: Option<u64> = None;
-    let mut tries = 0usize;
+    let mut wait = crate::clock::Wait::new(limit_us, BUSY_RETRIES_WITHOUT_CLOCK);
     loop {
         match f(handle, msg) {
             Err(e) => {
-                let clock = crate::clock::get();
-                let done = match clock {
-                    Some(c) => {
-                        let now = (c.now_us)();
-                        now.saturating_sub(*start.get_or_insert(now)) >= limit_us
-                    }
-                    None => tries >= BUSY_RETRIES_WITHOUT_CLOCK,
-                };
-                if done {
+                if wait.over() {
                     return Err(e);
                 }
                 msg = e.busy_message()?;
-                tries += 1;
-                match clock {
-                    Some(c) if tries >= YIELDS_BEFORE_SLEEP => (c.sleep_us)(BUSY_SLEEP_US),
-                    _ => yield_now(),
-                }
+                wait.pause();
             }
             ok => return ok,
         }
