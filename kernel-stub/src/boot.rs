@@ -355,6 +355,23 @@ pub fn run_system(programs: &[(&str, ProgramEntry)], init_args: &[String]) -> i3
     )
 }
 
+/// [`run_system`] on a kernel the caller made (with the programs registered) and a console that
+/// is not a terminal: for tests and benchmarks that watch the kernel while they type (its frame
+/// counts, say). Shuts the kernel down at the end.
+pub fn run_system_with(
+    kernel: &Kernel,
+    programs: &[&str],
+    init_args: &[String],
+    console: Console,
+) -> i32 {
+    let files: Vec<(String, Vec<u8>)> = programs
+        .iter()
+        .map(|n| (n.to_string(), Kernel::program_image(n)))
+        .collect();
+    let image = Kernel::program_image("init");
+    boot(kernel, "init", image, init_args, console, false, &files)
+}
+
 /// Hosted mode's [`run_system`]: `init ARGS` from `bin_dir`, with every ELF of `bin_dir` in /boot
 /// (the shell's ELF, `shell`, as `sh`).
 pub fn run_hosted_system(

@@ -51,12 +51,19 @@ impl Kernel {
     pub fn new() -> Kernel {
         libeurali::raw::install_stub(runtime::syscall_entry);
         let echo = std::env::var_os("EURALI_DEBUG").is_some_and(|v| !v.is_empty());
-        Kernel {
+        let kernel = Kernel {
             owner: Arc::new(Owner {
                 shared: Arc::new(Shared::new(echo)),
                 log: crate::devices::debuglog::DebugLog::new(echo),
             }),
+        };
+        {
+            let mut sys = kernel.shared().lock();
+            for (name, frames) in crate::frames::built_images() {
+                sys.frames.set_image(name, *frames);
+            }
         }
+        kernel
     }
 
     fn shared(&self) -> &Arc<Shared> {
@@ -213,6 +220,16 @@ impl Kernel {
                 .0;
         }
         true
+    }
+
+    /// What the real kernel's frame allocator would have done so far ([`crate::frames`]).
+    pub fn frame_stats(&self) -> crate::frames::FrameStats {
+        self.shared().lock().frames.stats().clone()
+    }
+
+    /// Starts the frame counts afresh (the modelled allocator keeps its state), e.g. after boot.
+    pub fn reset_frame_counts(&self) {
+        self.shared().lock().frames.reset_counts();
     }
 
     /// Live processes.

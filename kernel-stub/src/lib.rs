@@ -33,6 +33,7 @@ pub mod boot;
 pub mod devices;
 pub mod exec;
 pub mod fault;
+pub mod frames;
 pub mod handles;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub mod hosted;

@@ -117,6 +117,8 @@ pub struct Pages {
     lazy: bool,
     /// The fake physical base of a contiguous chunk.
     pub phys: Option<u64>,
+    /// The frames the real kernel's chunk would hold ([`crate::frames`]).
+    pub frames: Vec<u32>,
 }
 
 impl std::fmt::Debug for Pages {
@@ -439,6 +441,7 @@ impl ChunkArea {
                 bytes: None,
                 lazy,
                 phys,
+                frames: Vec::new(),
             });
         }
         if len <= KEEP_LIMIT {
@@ -453,6 +456,7 @@ impl ChunkArea {
                 bytes: Some(bytes),
                 lazy: false,
                 phys,
+                frames: Vec::new(),
             });
         }
         let info = SlotInfo {
@@ -493,6 +497,7 @@ impl ChunkArea {
             bytes: None,
             lazy: false,
             phys: info.phys,
+            frames: Vec::new(),
         })
     }
 

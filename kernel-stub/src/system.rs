@@ -14,6 +14,7 @@
 
 use crate::ProgramEntry;
 use crate::fault::{Fault, Stopped};
+use crate::frames::FrameModel;
 use crate::handles::HandleTable;
 use crate::hosted::GuestProc;
 use crate::log::{Injections, SyscallLog};
@@ -279,6 +280,8 @@ pub struct System {
     pub live_stub_threads: usize,
     /// Hosted mode: the guest loader that exec of an ELF starts (`None`: ELFs are refused).
     pub guest_loader: Option<PathBuf>,
+    /// The model of the real kernel's frame allocator ([`crate::frames`]).
+    pub frames: FrameModel,
 }
 
 fn set_regs_message(regs: &mut Registers, m: &RawMessage, err: Option<Error>) {
@@ -417,6 +420,7 @@ impl System {
         if let Some(p) = self.procs.get_mut(&pid) {
             p.threads += 1;
         }
+        self.frames.thread_started(pid, tid);
         if stub_started {
             self.live_stub_threads += 1;
         }
@@ -451,7 +455,10 @@ impl System {
             None => false,
         };
         if last {
+            self.frames.process_ended(rec.pid, tid);
             self.process_died(rec.pid);
+        } else {
+            self.frames.thread_ended(tid);
         }
     }
 
@@ -624,7 +631,7 @@ impl System {
         handles.insert(null);
         handles.insert(kernel);
         let vfs = self.new_vfs(MountTable::new());
-        self.new_process(name, handles, vfs, iopl, None)
+        self.new_process(name, handles, vfs, iopl, None, None)
     }
 
     fn new_process(
@@ -634,8 +641,10 @@ impl System {
         vfs: VfsId,
         iopl: bool,
         blocks: Option<Box<[u64; 512]>>,
+        image_frames: Option<u64>,
     ) -> Pid {
         let pid = next_id();
+        self.frames.process_started(pid, name, image_frames);
         let p = Process {
             name: name.into(),
             handles,
@@ -730,7 +739,12 @@ impl System {
                     Item::Handle(obj)
                 }
                 WordKind::Chunk => match p.chunks.take(w.bits) {
-                    Ok(pages) => Item::Chunk(pages),
+                    Ok(mut pages) => {
+                        if let Some(k) = slots[i] {
+                            pages.frames = self.frames.chunk_taken(pid, k);
+                        }
+                        Item::Chunk(pages)
+                    }
                     Err(e) => {
                         // Only a host failure gets here: put back what was taken.
                         if let Item::Chunk(pages) = std::mem::replace(&mut items[0], Item::Value(0))
@@ -783,12 +797,21 @@ impl System {
             return RawMessage::short(0, 0, 0);
         };
         let mut lost = Vec::new();
+        let frames = &mut self.frames;
         let mut word = |item: Item| match item {
             Item::Value(v) => RawWord::value(v),
             Item::Handle(o) => RawWord::handle(p.handles.insert(o)),
-            Item::Chunk(pages) => match p.chunks.put(pages) {
-                Ok(addr) => RawWord::chunk(addr),
-                Err(pages) => {
+            Item::Chunk(mut pages) => match {
+                let f = std::mem::take(&mut pages.frames);
+                (p.chunks.put(pages), f)
+            } {
+                (Ok(addr), f) => {
+                    if let Ok(k) = p.chunks.locate(addr) {
+                        frames.chunk_placed(pid, k, f);
+                    }
+                    RawWord::chunk(addr)
+                }
+                (Err(pages), _) => {
                     lost.push(pages);
                     RawWord::err(Error::NoMemSlots.code() as u64)
                 }
@@ -856,7 +879,14 @@ impl System {
                 max_physaddr,
             } => self.malloc(pid, pages, max_physaddr, regs),
             Call::Free { addr } => {
+                let slot = self
+                    .procs
+                    .get(&pid)
+                    .and_then(|p| p.chunks.locate(addr).ok());
                 let r = self.procs.get_mut(&pid).map(|p| p.chunks.free(addr));
+                if let (Some(Ok(_)), Some(k)) = (&r, slot) {
+                    self.frames.chunk_freed(pid, k);
+                }
                 match r {
                     Some(Ok(phys)) => {
                         if let Some(start) = phys {
@@ -1211,6 +1241,9 @@ impl System {
         };
         match p.chunks.alloc(pages, phys) {
             Ok(addr) => {
+                if let Ok(k) = p.chunks.locate(addr) {
+                    self.frames.chunk_allocated(pid, k, pages, phys.is_some());
+                }
                 regs.set_ok();
                 regs.rdi = addr;
                 regs.rsi = phys.unwrap_or(0);
@@ -1292,7 +1325,7 @@ impl System {
         let (pid, start) = match image {
             ExecImage::Program(entry) => {
                 let (page, regs) = entry_blocks(args, env);
-                let pid = self.new_process(name, table, vfs, iopl, Some(page));
+                let pid = self.new_process(name, table, vfs, iopl, Some(page), None);
                 (pid, Start::Program { entry, regs })
             }
             ExecImage::Elf(bytes) => {
@@ -1300,7 +1333,8 @@ impl System {
                 let (guest, chan) =
                     GuestProc::new(&loader, name, &bytes, args, env).map_err(|_| Error::Memory)?;
                 let guest = Arc::new(guest);
-                let pid = self.new_process(name, table, vfs, iopl, None);
+                let image_frames = crate::frames::image_frames(&bytes);
+                let pid = self.new_process(name, table, vfs, iopl, None, image_frames);
                 if let Some(p) = self.procs.get_mut(&pid) {
                     p.chunks = ChunkArea::hosted(guest.clone());
                     p.guest = Some(guest.clone());
