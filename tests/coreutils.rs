@@ -14,11 +14,7 @@ fn sh(line: &str) {
     let code = run(
         &words[0],
         &words[1..],
-        &mut Io {
-            stdin: &mut stdin,
-            stdout: &mut out,
-            stderr: &mut err,
-        },
+        &mut Io::new(&mut stdin, &mut out, &mut err),
     );
     shim::print!(
         "$ {line}\n{}{}",

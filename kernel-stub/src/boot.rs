@@ -269,6 +269,14 @@ fn start_and_wait(
         if let Some(c) = &net_config {
             env.push(("NET_CONFIG", c.as_str()));
         }
+        // The userland's knobs for comparing with its naive self (docs/design.md, "Frames").
+        let knobs: Vec<(&str, String)> = ["EURALI_NOPOOL", "EURALI_NOFORK"]
+            .into_iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| (k, v)))
+            .collect();
+        for (k, v) in &knobs {
+            env.push((k, v.as_str()));
+        }
         let params = params.args(&argv)?.env(&env)?.finish()?;
         // The kernel moved these by number out of our table through the parameter string.
         status_child.into_raw();
@@ -355,21 +363,31 @@ pub fn run_system(programs: &[(&str, ProgramEntry)], init_args: &[String]) -> i3
     )
 }
 
-/// [`run_system`] on a kernel the caller made (with the programs registered) and a console that
-/// is not a terminal: for tests and benchmarks that watch the kernel while they type (its frame
-/// counts, say). Shuts the kernel down at the end.
+/// [`run_system`] on a kernel the caller made (with the programs registered) and `console`
+/// (acting as a terminal if `terminal`: the console's line discipline and raw mode, without
+/// touching the host's terminal): for tests and benchmarks that watch the kernel while they type
+/// (its frame counts, say). Shuts the kernel down at the end.
 pub fn run_system_with(
     kernel: &Kernel,
     programs: &[&str],
     init_args: &[String],
     console: Console,
+    terminal: bool,
 ) -> i32 {
     let files: Vec<(String, Vec<u8>)> = programs
         .iter()
         .map(|n| (n.to_string(), Kernel::program_image(n)))
         .collect();
     let image = Kernel::program_image("init");
-    boot(kernel, "init", image, init_args, console, false, &files)
+    let code = kernel.run_as_process("boot", || {
+        start_and_wait(kernel, "init", image, init_args, console, terminal, &files)
+    });
+    kernel.shutdown();
+    if let Some(f) = kernel.take_fault() {
+        eprintln!("eurali: the system halted: {f}");
+        return NO_STATUS;
+    }
+    code
 }
 
 /// Hosted mode's [`run_system`]: `init ARGS` from `bin_dir`, with every ELF of `bin_dir` in /boot

@@ -105,6 +105,8 @@ pub struct FrameStats {
     pub slot_refusals: u64,
     /// Processes that ended, with what each returned.
     pub exits: Vec<Exit>,
+    /// Chunk frees by process name: how many, and the frames they returned.
+    pub frees_by_process: std::collections::BTreeMap<String, (u64, u64)>,
     pub processes_started: u64,
     pub threads_started: u64,
 }
@@ -451,6 +453,14 @@ impl FrameModel {
     /// free of the chunk in `slot` of `pid`.
     pub fn chunk_freed(&mut self, pid: u64, slot: usize) {
         if let Some(frames) = self.chunks.remove(&(pid, slot)) {
+            let name = self
+                .procs
+                .get(&pid)
+                .map(|p| p.name.clone())
+                .unwrap_or_default();
+            let e = self.stats.frees_by_process.entry(name).or_default();
+            e.0 += 1;
+            e.1 += frames.len() as u64;
             self.give_back(frames, Cause::ChunkFree);
         }
     }

@@ -29,6 +29,7 @@ pub mod message;
 pub mod msgtype;
 pub mod object;
 pub mod params;
+pub mod pool;
 pub mod proto;
 pub mod raw;
 pub mod syscall;

@@ -90,27 +90,59 @@ pub fn new_rendezvous() -> Result<(Handle, Handle)> {
 pub struct MemoryChunk {
     base: u64,
     len: usize,
+    /// Pages from the base known to be mapped and written once (0: unknown). A dropped chunk
+    /// with known pages goes to the process's pool ([`crate::pool`]) instead of being freed.
+    pages: u64,
 }
 
 impl MemoryChunk {
     /// Allocates `len` bytes (rounded up to pages, at least one) with `malloc`, and writes every
     /// byte (to zero) before handing it out: on the real kernel a read of an on-demand page before
     /// its first write freezes the machine (§4.3), and memory comes unzeroed.
+    /// A chunk from the process's pool ([`crate::pool`]) is taken first; only then `malloc`.
     pub fn alloc(len: usize) -> Result<MemoryChunk> {
+        let mut c = MemoryChunk::new_unfilled(len)?;
+        c.as_mut_slice().fill(0);
+        Ok(c)
+    }
+
+    /// A chunk of at least `len` bytes (rounded up to pages, at least one), from the pool or
+    /// `malloc`; [`MemoryChunk::len`] is the rounded length. A fresh chunk's pages are not
+    /// written yet: the caller writes every byte before reading any (§4.3).
+    fn new_unfilled(len: usize) -> Result<MemoryChunk> {
         let pages = (len as u64).div_ceil(layout::PAGE_SIZE).max(1);
         if pages > layout::MAX_CHUNK_PAGES {
             return Err(Error::Memory);
+        }
+        if let Some((base, have)) = crate::pool::take(pages) {
+            return Ok(MemoryChunk {
+                base,
+                len: (pages * layout::PAGE_SIZE) as usize,
+                pages: have,
+            });
         }
         let r = checked(Call::Malloc {
             pages,
             max_physaddr: 0,
         })?;
-        let mut c = MemoryChunk {
+        Ok(MemoryChunk {
             base: r.rdi,
             len: (pages * layout::PAGE_SIZE) as usize,
-        };
-        c.as_mut_slice().fill(0);
-        Ok(c)
+            pages,
+        })
+    }
+
+    /// A chunk of at least `len` bytes from the process's pool, if it keeps one (no `malloc`):
+    /// its bytes are what they were (written once, so readable). For lending to a server that
+    /// fills it (a stream READ).
+    pub fn from_pool(len: usize) -> Option<MemoryChunk> {
+        let pages = (len as u64).div_ceil(layout::PAGE_SIZE).max(1);
+        let (base, have) = crate::pool::take(pages)?;
+        Some(MemoryChunk {
+            base,
+            len: (have * layout::PAGE_SIZE) as usize,
+            pages: have,
+        })
     }
 
     /// Allocates a chunk holding a copy of `data` at its start, the rest of its pages zeroed:
@@ -135,18 +167,7 @@ impl MemoryChunk {
         len: usize,
         fill: impl FnOnce(&mut [u8]) -> core::result::Result<usize, E>,
     ) -> Result<core::result::Result<MemoryChunk, E>> {
-        let pages = (len as u64).div_ceil(layout::PAGE_SIZE).max(1);
-        if pages > layout::MAX_CHUNK_PAGES {
-            return Err(Error::Memory);
-        }
-        let r = checked(Call::Malloc {
-            pages,
-            max_physaddr: 0,
-        })?;
-        let mut c = MemoryChunk {
-            base: r.rdi,
-            len: (pages * layout::PAGE_SIZE) as usize,
-        };
+        let mut c = MemoryChunk::new_unfilled(len)?;
         let all = c.as_mut_slice();
         for page in all.chunks_mut(layout::PAGE_SIZE as usize) {
             page[0] = 0;
@@ -173,9 +194,11 @@ impl MemoryChunk {
             pages,
             max_physaddr,
         })?;
+        // Never pooled (pages 0): DMA memory is freed when dropped.
         let mut c = MemoryChunk {
             base: r.rdi,
             len: (pages * layout::PAGE_SIZE) as usize,
+            pages: 0,
         };
         c.as_mut_slice().fill(0);
         Ok((c, r.rsi))
@@ -186,16 +209,36 @@ impl MemoryChunk {
     /// # Safety
     /// `base` must be a chunk of this process that nothing else frees.
     pub const unsafe fn from_raw(base: u64) -> MemoryChunk {
-        MemoryChunk { base, len: 0 }
+        MemoryChunk {
+            base,
+            len: 0,
+            pages: 0,
+        }
     }
 
-    /// Declares how many bytes from the base are mapped.
+    /// Declares how many bytes from the base are mapped (the pages they touch then count as
+    /// known, for the pool).
     ///
     /// # Safety
     /// Those bytes must be mapped in this chunk, and written at least once (§4.3). A receiver can
     /// only trust its sender for this: the kernel does not convey a chunk's size.
     pub unsafe fn set_len(&mut self, len: usize) {
         self.len = len;
+        self.pages = self.pages.max((len as u64).div_ceil(layout::PAGE_SIZE));
+    }
+
+    /// Declares that `pages` pages from the base are mapped and were each written once (a chunk
+    /// that comes back to the process that sent it, which knows its size).
+    ///
+    /// # Safety
+    /// As [`MemoryChunk::set_len`], for `pages` whole pages.
+    pub unsafe fn set_pages(&mut self, pages: u64) {
+        self.pages = self.pages.max(pages);
+    }
+
+    /// Pages known to be mapped and written (0: unknown).
+    pub const fn pages(&self) -> u64 {
+        self.pages
     }
 
     /// The chunk's base address.
@@ -232,7 +275,11 @@ impl MemoryChunk {
 }
 
 impl Drop for MemoryChunk {
+    /// A chunk of known pages goes to the process's pool if it has room; else it is freed.
     fn drop(&mut self) {
+        if self.pages > 0 && crate::pool::give(self.base, self.pages) {
+            return;
+        }
         call(Call::Free { addr: self.base });
     }
 }

@@ -510,6 +510,83 @@ impl<B: BufRead> Iterator for Split<B> {
     }
 }
 
+/// A buffering writer: writes gather in memory and reach `inner` when the buffer is full, on
+/// [`Write::flush`], and (errors ignored) when it is dropped.
+pub struct BufWriter<W: Write> {
+    inner: W,
+    buf: Vec<u8>,
+    cap: usize,
+}
+
+impl<W: Write> BufWriter<W> {
+    pub fn new(inner: W) -> BufWriter<W> {
+        BufWriter::with_capacity(8192, inner)
+    }
+    /// With a capacity of 0 every write goes straight through.
+    pub fn with_capacity(cap: usize, inner: W) -> BufWriter<W> {
+        BufWriter {
+            inner,
+            buf: Vec::with_capacity(cap),
+            cap,
+        }
+    }
+    pub fn get_ref(&self) -> &W {
+        &self.inner
+    }
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+    /// The bytes written but not yet passed on.
+    pub fn buffer(&self) -> &[u8] {
+        &self.buf
+    }
+    /// Passes on what is buffered; on an error, what was not taken stays buffered.
+    fn flush_buf(&mut self) -> Result<()> {
+        let mut done = 0;
+        let r = loop {
+            if done == self.buf.len() {
+                break Ok(());
+            }
+            match self.inner.write(&self.buf[done..]) {
+                Ok(0) => {
+                    break Err(Error::const_msg(
+                        ErrorKind::WriteZero,
+                        "failed to write the buffered data",
+                    ));
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.buf.drain(..done);
+        r
+    }
+}
+
+impl<W: Write> Write for BufWriter<W> {
+    fn write(&mut self, data: &[u8]) -> Result<usize> {
+        if self.buf.len() + data.len() > self.cap {
+            self.flush_buf()?;
+        }
+        if data.len() >= self.cap {
+            return self.inner.write(data);
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> Result<()> {
+        self.flush_buf()?;
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for BufWriter<W> {
+    fn drop(&mut self) {
+        let _ = self.flush_buf();
+    }
+}
+
 /// A buffering reader.
 pub struct BufReader<R> {
     inner: R,

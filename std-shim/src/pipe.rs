@@ -173,7 +173,7 @@ fn serve_writers(h: &Handle, shared: &Shared) {
             return;
         };
         let reply = match stream::parse_request(m) {
-            Request::Write(chunk) => accept(shared, chunk.as_slice()),
+            Request::Write(chunk) => accept(shared, chunk),
             Request::Read(_) => stream::error_reply(KernelError::NotImplemented),
             Request::Unknown(_) => stream::unknown_reply(),
         };
@@ -181,8 +181,9 @@ fn serve_writers(h: &Handle, shared: &Shared) {
     }
 }
 
-/// Waits for room, takes what fits, and answers the WRITE.
-fn accept(shared: &Shared, data: &[u8]) -> libeurali::Message {
+/// Waits for room, takes what fits, and answers the WRITE (giving the chunk back).
+fn accept(shared: &Shared, chunk: libeurali::MemoryChunk) -> libeurali::Message {
+    let data = chunk.as_slice();
     loop {
         {
             let mut st = shared.lock();
@@ -195,7 +196,7 @@ fn accept(shared: &Shared, data: &[u8]) -> libeurali::Message {
                 st.buf.extend(&data[..n]);
                 drop(st);
                 shared.data.notify();
-                return stream::ok_reply(n);
+                return stream::written_reply(n, chunk);
             }
         }
         shared.room.wait();

@@ -5,8 +5,8 @@
 //! handle the parent mounted (see [`crate::rt::exit`]), and [`Child::wait`] receives it.
 
 pub use crate::command::{
-    Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Killer, NamespaceMode, Output,
-    Stdio,
+    Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Killer, NamespaceMode,
+    Output, Stdio,
 };
 
 /// Signal numbers for [`Killer::signal`] (eurali's cooperative kill; Unix's numbers).
@@ -16,6 +16,29 @@ pub use libeurali::msgtype::{SIGINT, SIGKILL, SIGTERM};
 /// registers every program there), or 0 where no `/proc` is mounted.
 pub fn id() -> u32 {
     crate::rt::pid()
+}
+
+/// An entry in `/proc` for a task that runs inside this process as if it were a program of its
+/// own (eurali extension: the shell runs the coreutils on its threads, and `ps` should show a
+/// long `sleep` all the same). The entry goes when this is dropped.
+pub struct ProcEntry(u32);
+
+impl ProcEntry {
+    /// Registers `command` (its command line) run by `user`; `None` where there is no `/proc`.
+    pub fn register(user: &str, command: &str) -> Option<ProcEntry> {
+        crate::rt::register_entry(user, command).map(ProcEntry)
+    }
+
+    /// The task's pid in `/proc`.
+    pub fn id(&self) -> u32 {
+        self.0
+    }
+}
+
+impl Drop for ProcEntry {
+    fn drop(&mut self) {
+        crate::rt::remove_entry(self.0);
+    }
 }
 
 /// Ends the process with `code`: flushes stdout, reports `code` to the parent, ends this thread.

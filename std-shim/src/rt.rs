@@ -70,6 +70,13 @@ pub struct Runtime {
     pub(crate) watchdog: crate::watchdog::Shared,
     /// What a kill runs to wake threads waiting in `receive` (`libeurali::kill`).
     kill_hooks: Mutex<Vec<(u64, libeurali::kill::Hook)>>,
+    /// Finished threads waiting for the next spawn ([`crate::thread::Pool`]).
+    pub(crate) pool: Arc<crate::thread::Pool>,
+    /// Chunks kept for reuse instead of being freed (`libeurali::pool`).
+    chunks: Mutex<libeurali::pool::Kept>,
+    /// `EURALI_NOPOOL=1` in the environment: no thread or chunk is kept for reuse (to compare
+    /// with; see docs/design.md, "Frames").
+    pub(crate) no_pool: bool,
 }
 
 #[derive(Default)]
@@ -105,7 +112,7 @@ impl Runtime {
         let args = fields(args)
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
-        let env = fields(env)
+        let env: Vec<(String, String)> = fields(env)
             .map(env_record)
             .map(|(k, v)| {
                 (
@@ -114,6 +121,7 @@ impl Runtime {
                 )
             })
             .collect();
+        let no_pool = env.iter().any(|(k, v)| k == "EURALI_NOPOOL" && v == "1");
         Runtime {
             args,
             env: Mutex::new(env),
@@ -138,6 +146,9 @@ impl Runtime {
             watcher: Mutex::new(Watcher::default()),
             spawn: Mutex::new(()),
             watchdog: Default::default(),
+            pool: Default::default(),
+            chunks: Mutex::new(Default::default()),
+            no_pool,
             kill_hooks: Mutex::new(Vec::new()),
         }
     }
@@ -163,6 +174,7 @@ pub fn start(regs: EntryRegisters, main: fn()) -> ! {
     libeurali::timeout::install(crate::watchdog::bounded_call);
     libeurali::kill::install(&KILL_REGISTRY);
     libeurali::clock::install(&CLOCK);
+    libeurali::pool::install(&CHUNK_POOL);
     start_control_thread();
     match crate::sys::run_main(main) {
         Ok(()) => exit(0),
@@ -181,6 +193,7 @@ pub fn exit(code: i32) -> ! {
     checkpoint();
     let _ = stdout_flush();
     if let Some(rt) = crate::sys::runtime() {
+        rt.pool.close();
         end_control_thread(&rt);
         unregister_process(&rt);
         crate::watchdog::process_ending(&rt.watchdog);
@@ -246,38 +259,43 @@ pub fn register_process() {
 }
 
 fn write_registration(rt: &Runtime) {
-    use vfs::proto::flags;
-    let Some(s) = proc_session("/proc/new", flags::READ | flags::WRITE | flags::CREATE) else {
-        return;
-    };
     let user = crate::env::var("USER").unwrap_or_default();
-    let mut line = user;
-    line.push('\t');
-    line.push_str(&rt.args.join(" "));
-    if s.write_at(0, line.as_bytes()).is_err() {
-        return;
-    }
-    let mut buf = [0u8; 16];
-    if let Ok(n) = s.read_at(0, &mut buf) {
-        let pid = core::str::from_utf8(&buf[..n])
-            .ok()
-            .and_then(|t| t.trim().parse::<u32>().ok())
-            .unwrap_or(0);
+    if let Some(pid) = register_entry(&user, &rt.args.join(" ")) {
         rt.pid.store(pid, Ordering::Release);
+    }
+}
+
+/// Writes an entry `USER\tcommand line` into `/proc`; its pid, if there is a `/proc`.
+pub(crate) fn register_entry(user: &str, command: &str) -> Option<u32> {
+    use vfs::proto::flags;
+    let s = proc_session("/proc/new", flags::READ | flags::WRITE | flags::CREATE)?;
+    let mut line = String::from(user);
+    line.push('\t');
+    line.push_str(command);
+    s.write_at(0, line.as_bytes()).ok()?;
+    let mut buf = [0u8; 16];
+    let n = s.read_at(0, &mut buf).ok()?;
+    core::str::from_utf8(&buf[..n])
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok())
+        .filter(|&pid| pid != 0)
+}
+
+/// Removes the `/proc` entry `pid`.
+pub(crate) fn remove_entry(pid: u32) {
+    let path = alloc::format!("{PROC_PATH}/{pid}");
+    if let Ok((_, _, prefix)) = vfs::client::locate(&path)
+        && prefix == PROC_PATH.len()
+    {
+        let _ = vfs::client::remove_file(&path);
     }
 }
 
 /// Removes this process's `/proc` entry.
 fn unregister_process(rt: &Runtime) {
     let pid = rt.pid.swap(0, Ordering::AcqRel);
-    if pid == 0 {
-        return;
-    }
-    let path = alloc::format!("{PROC_PATH}/{pid}");
-    if let Ok((_, _, prefix)) = vfs::client::locate(&path)
-        && prefix == PROC_PATH.len()
-    {
-        let _ = vfs::client::remove_file(&path);
+    if pid != 0 {
+        remove_entry(pid);
     }
 }
 
@@ -315,7 +333,12 @@ fn end_control_thread(rt: &Runtime) {
     let spare = rt.control.lock().ok().and_then(|mut c| c.take());
     let early = rt
         .reg
-        .compare_exchange(REG_PENDING, REG_EXITING, Ordering::AcqRel, Ordering::Acquire)
+        .compare_exchange(
+            REG_PENDING,
+            REG_EXITING,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        )
         .is_ok();
     if let Some(h) = spare
         && !early
@@ -328,12 +351,10 @@ fn control_main(h: Handle) {
     // The registration delay (not a checkpointed sleep: this thread must get to serve a kill).
     crate::sys::sleep_micros(REGISTER_DELAY_MS * 1000);
     if let Some(rt) = crate::sys::runtime() {
-        match rt.reg.compare_exchange(
-            REG_PENDING,
-            REG_DONE,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
+        match rt
+            .reg
+            .compare_exchange(REG_PENDING, REG_DONE, Ordering::AcqRel, Ordering::Acquire)
+        {
             Ok(_) => write_registration(&rt),
             Err(REG_EXITING) => return, // main ended first and sends nothing
             Err(_) => {}                // registered already (pid() asked)
@@ -358,6 +379,7 @@ fn control_main(h: Handle) {
 fn killed(sig: i32) -> ! {
     if let Some(rt) = crate::sys::runtime() {
         rt.doomed.store(true, Ordering::Release);
+        rt.pool.close();
         let children = rt
             .children
             .try_lock()
@@ -396,6 +418,31 @@ fn killed(sig: i32) -> ! {
 static CLOCK: libeurali::clock::Clock = libeurali::clock::Clock {
     now_us: crate::sys::now_micros,
     sleep_us: crate::sys::sleep_micros,
+};
+
+/// This runtime's chunk pool: per process, in its [`Runtime`].
+static CHUNK_POOL: libeurali::pool::Pool = libeurali::pool::Pool {
+    take: |pages| {
+        let rt = crate::sys::runtime()?;
+        if rt.no_pool {
+            return None;
+        }
+        let mut k = rt.chunks.try_lock()?;
+        k.take(pages)
+    },
+    give: |base, pages| {
+        let Some(rt) = crate::sys::runtime() else {
+            return false;
+        };
+        if rt.no_pool {
+            return false;
+        }
+        // Never wait here: a chunk may be dropped while the pool is in use (a panic, a
+        // kill); then it is simply freed.
+        rt.chunks
+            .try_lock()
+            .is_some_and(|mut k| k.give(base, pages))
+    },
 };
 
 /// This runtime's side of `libeurali::kill`: hooks per process.
@@ -465,12 +512,12 @@ fn die() -> ! {
 
 /// Where a killed process's threads end: a no-op unless the process was killed.
 pub fn checkpoint() {
-    if let Some(rt) = crate::sys::runtime() {
-        if rt.doomed.load(Ordering::Acquire) {
-            #[allow(clippy::drop_non_drop, dropping_references)]
-            drop(rt); // the host's Arc must not outlive this thread's stub context
-            die();
-        }
+    if let Some(rt) = crate::sys::runtime()
+        && rt.doomed.load(Ordering::Acquire)
+    {
+        #[allow(clippy::drop_non_drop, dropping_references)]
+        drop(rt); // the host's Arc must not outlive this thread's stub context
+        die();
     }
 }
 

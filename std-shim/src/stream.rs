@@ -75,7 +75,7 @@ pub fn serve_on<S: StreamIo>(h: &Handle, mut io: S) {
         let Ok(m) = receive(h) else { return };
         let reply = match stream::parse_request(m) {
             Request::Write(chunk) => match io.write(chunk.as_slice()) {
-                Ok(n) => stream::ok_reply(n),
+                Ok(n) => stream::written_reply(n, chunk),
                 Err(e) => stream::error_reply(io::kernel_code(&e)),
             },
             Request::Read(max) => {

@@ -52,20 +52,112 @@ struct Start {
     context: crate::sys::InheritedContext,
 }
 
-/// Runs a spawned thread: called from `rt::thread_main` with the boxed [`Start`].
+/// Runs a spawned thread: called from `rt::thread_main` with the boxed [`Start`]. After its
+/// body the thread waits in its process's [`Pool`] for the next [`Builder::spawn`], and ends
+/// only when the pool has no room for it or closes (the process ends or is killed).
 pub(crate) fn run_spawned(arg: u64) -> ! {
     // Safety: `arg` is the `Box<Start>` leaked by `Builder::spawn` for exactly this thread.
-    let start = unsafe { Box::from_raw(arg as *mut Start) };
-    let Start {
-        shared,
-        body,
-        context,
-    } = *start;
-    crate::sys::enter_thread(context, shared.clone());
-    let _ = crate::sys::run_main_boxed(body);
-    shared.finish();
-    crate::sys::leave_thread();
+    let mut next = Some(unsafe { Box::from_raw(arg as *mut Start) });
+    while let Some(start) = next.take() {
+        let Start {
+            shared,
+            body,
+            context,
+        } = *start;
+        crate::sys::enter_thread(context, shared.clone());
+        let pool = crate::sys::runtime()
+            .filter(|rt| !rt.no_pool)
+            .map(|rt| rt.pool.clone());
+        let ok = crate::sys::run_main_boxed(body).is_ok();
+        shared.finish();
+        crate::sys::leave_thread();
+        drop(shared);
+        if !ok {
+            break;
+        }
+        if let Some(pool) = pool {
+            next = pool.park();
+        }
+    }
     libeurali::exit_thread()
+}
+
+/// Most threads a process keeps waiting for work ([`Pool`]). Each costs the kernel 8 KiB of its
+/// 1 MiB heap while it waits, so the pool is small; a thread beyond it ends as before.
+pub const MAX_IDLE: usize = 8;
+
+/// Finished threads of one process, kept for the next spawn instead of ending.
+///
+/// On Merriwig a thread's end is dear: it gives its stack frames back to the kernel's frame
+/// allocator (ABI §9.23: returns past its 32-entry stack corrupt kernel memory), and its stack
+/// slot is never given out again (a process can start 64 threads in its whole life). A thread
+/// that waits here costs neither.
+#[derive(Default)]
+pub(crate) struct Pool {
+    idle: Mutex<alloc::vec::Vec<Idle>>,
+    closed: core::sync::atomic::AtomicBool,
+}
+
+/// A waiting thread: the job slot it reads when woken, and the handle that wakes it.
+struct Idle {
+    job: Arc<Mutex<Option<Box<Start>>>>,
+    wake: Handle,
+}
+
+impl Pool {
+    /// Waits (as an idle thread) for the next job; `None` when the pool is full or closes.
+    fn park(&self) -> Option<Box<Start>> {
+        use core::sync::atomic::Ordering::Acquire;
+        if self.closed.load(Acquire) {
+            return None;
+        }
+        let (mine, wake) = libeurali::new_rendezvous().ok()?;
+        let job = Arc::new(Mutex::new(None));
+        {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() >= MAX_IDLE || self.closed.load(Acquire) {
+                return None;
+            }
+            idle.push(Idle {
+                job: job.clone(),
+                wake,
+            });
+        }
+        // A job comes with a message; the pool closing closes `wake`, which wakes us with
+        // CLOSED (two references were left: ours and that one).
+        libeurali::receive(&mine).ok()?;
+        job.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Hands `start` to a waiting thread; gives it back if none takes it.
+    fn hand_over(&self, mut start: Box<Start>) -> core::result::Result<(), Box<Start>> {
+        loop {
+            let Some(idle) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() else {
+                return Err(start);
+            };
+            *idle.job.lock().unwrap_or_else(|e| e.into_inner()) = Some(start);
+            // The thread is in its receive or on its way there: this waits for it.
+            if libeurali::send(&idle.wake, Message::Short(0, 0, 0)).is_ok() {
+                return Ok(());
+            }
+            // Gone (its process is ending): take the job back and try the next one.
+            match idle.job.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                Some(s) => start = s,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Lets every waiting thread end, and later finishers too (the process is ending).
+    pub(crate) fn close(&self) {
+        self.closed
+            .store(true, core::sync::atomic::Ordering::Release);
+        let idle = match self.idle.try_lock() {
+            Some(mut i) => core::mem::take(&mut *i),
+            None => return,
+        };
+        drop(idle);
+    }
 }
 
 /// An owned permission to join a thread.
@@ -168,6 +260,21 @@ impl Builder {
             body,
             context: crate::sys::inherit_context(),
         });
+        let pool = crate::sys::runtime().map(|rt| rt.pool.clone());
+        let start = match pool {
+            Some(p) => match p.hand_over(start) {
+                Ok(()) => {
+                    return Ok(JoinHandle {
+                        shared,
+                        joiner,
+                        result,
+                        thread: Thread { name: self.name },
+                    });
+                }
+                Err(start) => start,
+            },
+            None => start,
+        };
         let arg = Box::into_raw(start) as u64;
         // Safety: THREAD_ENTRY runs `rt::thread_main(arg)`, which takes back the box exactly once.
         match unsafe { libeurali::spawn_thread(crate::sys::THREAD_ENTRY, arg) } {

@@ -42,6 +42,12 @@ pub struct Session {
 impl Session {
     /// Boots the system (`init` with `init_args`) and returns at once.
     pub fn boot(init_args: &[&str]) -> Session {
+        Session::boot_with(init_args, false)
+    }
+
+    /// As [`Session::boot`], the console acting as a terminal if `terminal` (raw mode for
+    /// full-screen programs; what is typed is keys, echoed by the console).
+    pub fn boot_with(init_args: &[&str], terminal: bool) -> Session {
         let kernel = Kernel::new();
         let programs = eurali::programs();
         for (name, entry) in &programs {
@@ -64,7 +70,7 @@ impl Session {
         let k = kernel.clone();
         let args: Vec<String> = init_args.iter().map(|s| s.to_string()).collect();
         std::thread::spawn(move || {
-            let _ = done_tx.send(run_system_with(&k, &names, &args, console));
+            let _ = done_tx.send(run_system_with(&k, &names, &args, console, terminal));
         });
         Session {
             kernel,
@@ -73,11 +79,6 @@ impl Session {
             done,
             seen: 0,
         }
-    }
-
-    /// Everything the console showed so far.
-    pub fn output(&self) -> String {
-        self.out.text()
     }
 
     /// Waits until `text` appears in the console output after what earlier waits consumed;
@@ -106,8 +107,13 @@ impl Session {
 
     /// Types `line` and Enter.
     pub fn type_line(&self, line: &str) {
+        self.type_keys(&format!("{line}\n"));
+    }
+
+    /// Types `keys` as they are (control characters included).
+    pub fn type_keys(&self, keys: &str) {
         if let Some(tx) = &self.input {
-            let _ = tx.send(format!("{line}\n").into_bytes());
+            let _ = tx.send(keys.as_bytes().to_vec());
         }
     }
 
@@ -122,11 +128,17 @@ impl Session {
 
     /// Waits until the system has been quiet for a moment (no process started or ended).
     pub fn settle(&self) {
-        let mut last = (self.kernel.process_count(), self.kernel.frame_stats().allocs);
+        let mut last = (
+            self.kernel.process_count(),
+            self.kernel.frame_stats().allocs,
+        );
         let mut quiet = 0;
         while quiet < 10 {
             std::thread::sleep(Duration::from_millis(20));
-            let now = (self.kernel.process_count(), self.kernel.frame_stats().allocs);
+            let now = (
+                self.kernel.process_count(),
+                self.kernel.frame_stats().allocs,
+            );
             if now == last {
                 quiet += 1;
             } else {

@@ -88,6 +88,9 @@ pub fn rescue_open(mount: Handle, token: u64) -> bool {
     }
 }
 
+// An open's request fits one page, which is all a client claims of the chunk it gets back.
+const _: () = assert!(MAX_NAME_MSG <= libeurali::abi::layout::PAGE_SIZE as usize);
+
 /// The limit in force for session requests (milliseconds; see [`set_call_limit_ms`]).
 static CALL_LIMIT: core::sync::atomic::AtomicU64 =
     core::sync::atomic::AtomicU64::new(CALL_LIMIT_MS);
@@ -111,7 +114,17 @@ fn limit() -> Option<u64> {
 /// A bounded `send_receive` (`limit_ms`: `None` for no deadline).
 fn call(h: &Handle, m: Message, limit_ms: Option<u64>) -> Result<Message, FsError> {
     let limit_us = limit_ms.map(|ms| ms.saturating_mul(1000));
-    match timeout::call(h, m, timeout::Kind::SendReceive, limit_us) {
+    let reply = timeout::call(h, m, timeout::Kind::SendReceive, limit_us).map(|m| {
+        // A session's first reply brings back the open's chunk, for our pool.
+        let (m, back) = without_open_chunk(m);
+        if let Some(mut c) = back {
+            // Safety: the open's request went in a chunk of ours (MAX_NAME_MSG fits its first
+            // page, which alloc_with wrote), and the server returns the one it was sent.
+            unsafe { c.set_pages(1) };
+        }
+        m
+    });
+    match reply {
         Ok(Message::Short(FS_ERR, code, _)) => Err(FsError::from_code(code)),
         Ok(m) => Ok(m),
         Err(CallError::TimedOut) => Err(FsError::TimedOut),
@@ -145,8 +158,17 @@ pub struct Session {
 /// Reads and writes of at least this many bytes use a chunk of [`SPARE_SIZE`] bytes, which is
 /// then kept for the session's next ones; smaller ones use a chunk of their own size.
 const BIG_IO: usize = 64 * 1024;
-/// The size of a reusable chunk: a whole `MAX_IO` write with its 8-byte header.
-const SPARE_SIZE: usize = MAX_IO + 4096;
+/// The most one request of this client moves (below the protocol's [`MAX_IO`]): so that its
+/// reusable chunk fits a process's chunk pool (`libeurali::pool::MAX_KEPT_PAGES`) and is kept
+/// when the session ends, instead of being freed (its frames going back to the kernel at once,
+/// which Merriwig's frame allocator mishandles, ABI §9.23). Callers loop over bigger I/O anyway.
+pub const CLIENT_IO: usize = 256 * 1024;
+/// The size of a reusable chunk: a whole [`CLIENT_IO`] write with its 8-byte header.
+const SPARE_SIZE: usize = CLIENT_IO + 4096;
+const _: () = assert!(
+    SPARE_SIZE.div_ceil(4096) as u64 <= libeurali::pool::MAX_KEPT_PAGES / 2 + 1,
+    "a spare must fit a chunk pool with room to spare"
+);
 
 /// Where a resolved path lives: the mount handle, and the path the server sees.
 pub fn locate(path: &str) -> Result<(Handle, String, usize), FsError> {
@@ -417,7 +439,7 @@ impl Session {
         max: usize,
         take: impl FnOnce(&[u8]) -> Result<(), FsError>,
     ) -> Result<usize, FsError> {
-        let max = max.min(MAX_IO);
+        let max = max.min(MAX_IO).min(CLIENT_IO);
         if max == 0 {
             return Ok(0);
         }
@@ -464,7 +486,7 @@ impl Session {
     /// Writes `data` (at most [`MAX_IO`] bytes of it) at `offset` (ignored in append mode);
     /// returns (bytes written, offset after them).
     pub fn write_at(&self, offset: u64, data: &[u8]) -> Result<(usize, u64), FsError> {
-        let n = data.len().min(MAX_IO);
+        let n = data.len().min(MAX_IO).min(CLIENT_IO);
         let (c, size) = self.chunk_for(8 + n, &(n as u64).to_le_bytes(), &data[..n])?;
         match self.call(
             Message::Long(FS_WRITE, Word::Value(offset), Word::Chunk(c)),

@@ -412,6 +412,44 @@ pub fn err_msg(e: FsError) -> Message {
     Message::Short(FS_ERR, e.code(), 0)
 }
 
+/// Most bytes a file length may have in a packed `FS_META` (2^48: 256 TiB).
+const META_LEN_BITS: u32 = 48;
+
+/// The first reply of a session in its chunk-returning form: the open's chunk goes back to the
+/// client in data3. `Short(FS_META, a, len)` becomes `Long(FS_META, len | a << 48, chunk)`,
+/// `Short(FS_OK, v, _)` becomes `Long(FS_OK, v, chunk)` and `Short(FS_ERR, code, _)` becomes
+/// `Long(FS_ERR, code, chunk)`; anything else stays as it is (and the chunk is dropped).
+pub fn with_open_chunk(reply: Message, c: MemoryChunk) -> Message {
+    match reply {
+        Message::Short(FS_META, a, len) if a < 1 << 16 && len < 1 << META_LEN_BITS => {
+            Message::Long(
+                FS_META,
+                Word::Value(len | a << META_LEN_BITS),
+                Word::Chunk(c),
+            )
+        }
+        Message::Short(t @ (FS_OK | FS_ERR), v, _) => {
+            Message::Long(t, Word::Value(v), Word::Chunk(c))
+        }
+        other => other,
+    }
+}
+
+/// A first reply back in its register form, and the returned chunk if it brought one (see
+/// [`with_open_chunk`]).
+pub fn without_open_chunk(reply: Message) -> (Message, Option<MemoryChunk>) {
+    match reply {
+        Message::Long(FS_META, Word::Value(v), Word::Chunk(c)) => (
+            Message::Short(FS_META, v >> META_LEN_BITS, v & ((1 << META_LEN_BITS) - 1)),
+            Some(c),
+        ),
+        Message::Long(t @ (FS_OK | FS_ERR), Word::Value(v), Word::Chunk(c)) => {
+            (Message::Short(t, v, 0), Some(c))
+        }
+        other => (other, None),
+    }
+}
+
 /// `Long(FS_REPLY, len, chunk)`; a reply longer than [`MAX_REPLY`] is `TooBig`.
 pub fn reply_msg(r: &Reply) -> Result<Message, FsError> {
     let (c, n) = encode_limited(r, MAX_REPLY, FsError::TooBig)?;

@@ -133,7 +133,9 @@ struct Ctx<F> {
 }
 
 /// A session to serve: the session handle, the scope, and the open request.
-type Job = (Handle, Arc<Scope>, Result<OpenRequest, FsError>);
+type Job = (Handle, Arc<Scope>, Opening);
+/// An open's request, and its chunk, which goes back to the client with the first reply.
+type Opening = (Result<OpenRequest, FsError>, Option<MemoryChunk>);
 
 /// An idle session thread: it waits in `receive` on `wake_rx` for a message on `wake_tx`, and
 /// then takes its next session from `job` (or ends, when there is none).
@@ -280,8 +282,7 @@ fn mount_loop<F: FileSystem>(ctx: &Arc<Ctx<F>>, h: &Handle, scope: &Arc<Scope>) 
             Ok(Message::Long(FS_OPEN, Word::Handle(a), Word::Chunk(mut c))) => {
                 let req = chunk_bytes(&mut c, MAX_NAME_MSG as u64, MAX_NAME_MSG)
                     .and_then(decode::<OpenRequest>);
-                drop(c);
-                start_session(ctx, a, scope.clone(), req);
+                start_session(ctx, a, scope.clone(), (req, Some(c)));
             }
             Ok(other) => drop(other),
             Err(Error::RecvBlocking) => {
@@ -294,12 +295,7 @@ fn mount_loop<F: FileSystem>(ctx: &Arc<Ctx<F>>, h: &Handle, scope: &Arc<Scope>) 
     }
 }
 
-fn start_session<F: FileSystem>(
-    ctx: &Arc<Ctx<F>>,
-    a: Handle,
-    scope: Arc<Scope>,
-    req: Result<OpenRequest, FsError>,
-) {
+fn start_session<F: FileSystem>(ctx: &Arc<Ctx<F>>, a: Handle, scope: Arc<Scope>, req: Opening) {
     if ctx.live.lock().len() >= SWEEP_AT {
         sweep(ctx);
     }
@@ -466,7 +462,7 @@ fn session<F: FileSystem>(
     ctx: &Arc<Ctx<F>>,
     a: &Handle,
     scope: Arc<Scope>,
-    req: Result<OpenRequest, FsError>,
+    (req, mut chunk): Opening,
 ) {
     let fs = &ctx.fs;
     let mut state = req.and_then(|r| open_state(fs, &scope, &r));
@@ -506,6 +502,11 @@ fn session<F: FileSystem>(
                 node_request(fs, &ctx.listing, node, *flags, *readonly, m).unwrap_or_else(err_msg),
                 false,
             ),
+        };
+        // The open's chunk goes back with the first reply (see proto's "Chunks come back").
+        let reply = match chunk.take() {
+            Some(c) => with_open_chunk(reply, c),
+            None => reply,
         };
         if send(a, reply).is_err() || end {
             return;

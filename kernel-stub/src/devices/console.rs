@@ -20,7 +20,7 @@ pub fn serve_output(h: &Handle, mut sink: impl Write) {
             Request::Write(chunk) => {
                 let data = chunk.as_slice();
                 match sink.write_all(data).and_then(|_| sink.flush()) {
-                    Ok(()) => stream::ok_reply(data.len()),
+                    Ok(()) => stream::written_reply(data.len(), chunk),
                     Err(_) => stream::error_reply(Error::Closed),
                 }
             }
@@ -39,7 +39,10 @@ pub fn serve_input(h: &Handle, mut source: impl Read) {
     let mut buf = vec![0u8; stream::MAX_TRANSFER];
     loop {
         let Ok(m) = receive(h) else { return };
-        let reply = match stream::parse_request(m) {
+        // No process pool here (a host device has no runtime): a READ's lent chunk carries the
+        // reply, as a real driver's pool would have it do.
+        let (request, lent) = stream::parse_request_lent(m);
+        let reply = match request {
             Request::Read(max) => {
                 let n = if at_end {
                     0
@@ -56,7 +59,7 @@ pub fn serve_input(h: &Handle, mut source: impl Read) {
                     at_end = true;
                     Ok(stream::eof_reply())
                 } else {
-                    stream::data_reply(&buf[..n])
+                    stream::data_reply_in(lent, &buf[..n])
                 }
             }
             Request::Write(_) => Ok(stream::error_reply(Error::NotImplemented)),
@@ -159,8 +162,8 @@ pub fn serve_terminal_input(
                 shared.1.notify_all();
                 libeurali::Message::Short(libeurali::msgtype::OK, 0, 0)
             }
-            Err(m) => match stream::parse_request(m) {
-                Request::Read(max) => {
+            Err(m) => match stream::parse_request_lent(m) {
+                (Request::Read(max), lent) => {
                     let mut st = lock(&shared);
                     let seen = st.interrupts;
                     st.readers += 1;
@@ -173,7 +176,8 @@ pub fn serve_terminal_input(
                             break stream::eof_reply();
                         }
                         if let Some(data) = st.ld.take(max) {
-                            break stream::data_reply(&data).unwrap_or_else(stream::error_reply);
+                            break stream::data_reply_in(lent, &data)
+                                .unwrap_or_else(stream::error_reply);
                         }
                         if st.at_end {
                             break stream::eof_reply();
@@ -183,8 +187,8 @@ pub fn serve_terminal_input(
                     st.readers -= 1;
                     reply
                 }
-                Request::Write(_) => stream::error_reply(Error::NotImplemented),
-                Request::Unknown(_) => stream::unknown_reply(),
+                (Request::Write(_), _) => stream::error_reply(Error::NotImplemented),
+                (Request::Unknown(_), _) => stream::unknown_reply(),
             },
         };
         let _ = send(h, reply);

@@ -55,7 +55,7 @@ pub fn serve(h: &Handle, log: DebugLog) {
             Request::Write(chunk) => {
                 let data = chunk.as_slice();
                 log.append(data);
-                stream::ok_reply(data.len())
+                stream::written_reply(data.len(), chunk)
             }
             Request::Read(_) => stream::error_reply(Error::NotImplemented),
             Request::Unknown(_) => stream::unknown_reply(),

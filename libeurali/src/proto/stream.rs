@@ -8,8 +8,8 @@
 //!
 //! | Request | Reply | Idempotent |
 //! |---|---|---|
-//! | `Long(WRITE, n, chunk)`: the first `n` bytes of the chunk | `Short(OK, accepted, 0)`, or `Short(ERROR, code, 0)` | no |
-//! | `Short(READ, 0, max)`: up to `max` bytes | `Long(DATA, n, chunk)` with `1 <= n <= max`; `Short(EOF, 0, 0)` at the end of the stream; `Short(ERROR, code, 0)` | no |
+//! | `Long(WRITE, n, chunk)`: the first `n` bytes of the chunk | `Long(OK, accepted, the same chunk)` (or `Short(OK, accepted, 0)`), or `Short(ERROR, code, 0)` | no |
+//! | `Short(READ, 0, max)`: up to `max` bytes; or `Long(READ, max \| pages << 32, chunk)`, lending a chunk of `pages` pages (at least `max` bytes) for the data | `Long(DATA, n \| pages << 32, chunk)` with `1 <= n <= max` bytes at offset 0 of a chunk of `pages` pages (0: just `n` bytes' worth); `Short(EOF, 0, 0)` at the end of the stream; `Short(ERROR, code, 0)` | no |
 //!
 //! Terminal control (served by consoles; every other stream answers `ERROR_UNKNOWN_MESSAGE`,
 //! which is how a client learns it is not talking to a terminal):
@@ -35,9 +35,17 @@
 //! and answers READ with whole lines; Ctrl-D on an empty line is EOF. Raw: every key's bytes as
 //! they come, no echo (full-screen programs and the shell's line editor).
 //!
+//! Chunks go back and forth instead of being made and freed per message (a free returns frames
+//! to the kernel, which Merriwig's frame allocator mishandles, ABI §9.23; see
+//! [`crate::pool`]): a WRITE's chunk comes back with its reply, and a reader lends a chunk from
+//! its pool with each READ, which the server keeps in its own pool, where its DATA reply takes
+//! one from. A chunk's pages travel beside it (the kernel does not tell them), so that each
+//! side knows how much of it it may reuse.
+//!
 //! Rules:
 //! - `n` in WRITE and DATA never exceeds the chunk's pages: a receiver checks `n` against
-//!   [`MAX_TRANSFER`] before trusting it (the kernel does not convey chunk sizes).
+//!   [`MAX_TRANSFER`] before trusting it (the kernel does not convey chunk sizes); the same holds
+//!   for a stated page count, checked against [`MAX_TRANSFER`]'s pages.
 //! - A server answers an unknown request with `Short(ERROR_UNKNOWN_MESSAGE, 0, 0)` and keeps
 //!   serving.
 //! - EOF is a message, because the kernel never tells a receiver that its peers are gone.
@@ -174,14 +182,23 @@ pub fn write(h: &Handle, buf: &[u8]) -> Result<usize, Error> {
     }
     let mut chunk = MemoryChunk::alloc(n)?;
     chunk.as_mut_slice()[..n].copy_from_slice(&buf[..n]);
+    let pages = chunk.pages();
     let reply = rcall_watched(
         h,
         Message::Long(msgtype::WRITE, Word::Value(n as u64), Word::Chunk(chunk)),
     )?;
-    match reply.values() {
-        (msgtype::OK, k, _) if k as usize <= n => Ok(k as usize),
-        (msgtype::ERROR, code, _) => Err(error_from(code)),
-        _ => Err(Error::Param),
+    match reply {
+        Message::Long(msgtype::OK, Word::Value(k), Word::Chunk(mut c)) if k as usize <= n => {
+            // Our chunk, back for the pool (the server returns the one it was sent).
+            // Safety: we allocated and wrote its `pages` pages before sending it.
+            unsafe { c.set_pages(pages) };
+            Ok(k as usize)
+        }
+        other => match other.values() {
+            (msgtype::OK, k, _) if k as usize <= n => Ok(k as usize),
+            (msgtype::ERROR, code, _) => Err(error_from(code)),
+            _ => Err(Error::Param),
+        },
     }
 }
 
@@ -191,22 +208,50 @@ pub fn read(h: &Handle, buf: &mut [u8]) -> Result<ReadReply, Error> {
     if max == 0 {
         return Ok(ReadReply::Data(0));
     }
-    let reply = rcall_watched(h, Message::Short(msgtype::READ, 0, max as u64))?;
+    // Lend a kept chunk for the data, if we have one (see the module documentation).
+    let request = match MemoryChunk::from_pool(max) {
+        Some(c) => {
+            let max = max.min(c.len());
+            Message::Long(
+                msgtype::READ,
+                Word::Value(max as u64 | c.pages() << 32),
+                Word::Chunk(c),
+            )
+        }
+        None => Message::Short(msgtype::READ, 0, max as u64),
+    };
+    let reply = rcall_watched(h, request)?;
     match reply {
-        Message::Long(msgtype::DATA, Word::Value(n), Word::Chunk(mut c))
-            if n as usize <= max && n > 0 =>
+        Message::Long(msgtype::DATA, Word::Value(v), Word::Chunk(mut c))
+            if (v as u32 as usize) <= max && v as u32 > 0 =>
         {
-            // Safety: the server promised `n` bytes written in this chunk (protocol rule; bounded
-            // by our own `max`).
-            unsafe { c.set_len(n as usize) };
-            buf[..n as usize].copy_from_slice(c.as_slice());
-            Ok(ReadReply::Data(n as usize))
+            let (n, pages) = sized(v);
+            // Safety: the server promised `n` bytes written at the start of this chunk and
+            // `pages` pages of it written (protocol rule; bounded by our own `max` and by
+            // MAX_TRANSFER's pages).
+            unsafe {
+                c.set_len(n);
+                c.set_pages(pages);
+            }
+            buf[..n].copy_from_slice(c.as_slice());
+            Ok(ReadReply::Data(n))
         }
         Message::Short(EOF, _, _) => Ok(ReadReply::Eof),
         Message::Short(INTERRUPTED, _, _) => Ok(ReadReply::Interrupted),
         Message::Short(msgtype::ERROR, code, _) => Err(error_from(code)),
         _ => Err(Error::Param),
     }
+}
+
+/// Most pages a chunk's stated size may claim: what [`MAX_TRANSFER`] needs.
+const MAX_PAGES: u64 = (MAX_TRANSFER as u64).div_ceil(crate::abi::layout::PAGE_SIZE);
+
+/// `n | pages << 32` (a READ's lent chunk, a DATA reply): the byte count and the chunk's pages,
+/// the pages at least what `n` bytes need and at most [`MAX_PAGES`].
+fn sized(v: u64) -> (usize, u64) {
+    let n = v as u32 as usize;
+    let need = (n as u64).div_ceil(crate::abi::layout::PAGE_SIZE);
+    (n, (v >> 32).clamp(need, MAX_PAGES.max(need)))
 }
 
 fn error_from(code: u64) -> Error {
@@ -224,9 +269,16 @@ pub enum Request {
     Unknown(Message),
 }
 
-/// Server side: classifies a received message. Never panics.
+/// Server side: classifies a received message. Never panics. A READ's lent chunk goes to the
+/// process's pool (where [`data_reply`] finds it).
 pub fn parse_request(m: Message) -> Request {
-    match m {
+    parse_request_lent(m).0
+}
+
+/// Server side, for a server without a process pool (the stub's host devices): as
+/// [`parse_request`], but a READ's lent chunk is handed over, for [`data_reply_in`].
+pub fn parse_request_lent(m: Message) -> (Request, Option<MemoryChunk>) {
+    let r = match m {
         Message::Long(msgtype::WRITE, Word::Value(n), Word::Chunk(mut c))
             if (n as usize) <= MAX_TRANSFER =>
         {
@@ -237,18 +289,46 @@ pub fn parse_request(m: Message) -> Request {
         Message::Short(msgtype::READ, _, max) if max > 0 => {
             Request::Read((max as usize).min(MAX_TRANSFER))
         }
+        Message::Long(msgtype::READ, Word::Value(v), Word::Chunk(mut c))
+            if v as u32 > 0 && v as u32 as usize <= MAX_TRANSFER =>
+        {
+            let (max, pages) = sized(v);
+            // Safety: the client promised `pages` pages written (protocol rule, bounded).
+            unsafe { c.set_len((pages * crate::abi::layout::PAGE_SIZE) as usize) };
+            return (Request::Read(max), Some(c));
+        }
         other => Request::Unknown(other),
+    };
+    (r, None)
+}
+
+/// Server side: as [`data_reply`], in `lent` (a READ's lent chunk) if it is big enough.
+pub fn data_reply_in(lent: Option<MemoryChunk>, data: &[u8]) -> Result<Message, Error> {
+    let n = data.len().min(MAX_TRANSFER);
+    match lent {
+        Some(mut c) if c.len() >= n => {
+            c.as_mut_slice()[..n].copy_from_slice(&data[..n]);
+            let pages = c.pages().min(MAX_PAGES);
+            Ok(Message::Long(
+                msgtype::DATA,
+                Word::Value(n as u64 | pages << 32),
+                Word::Chunk(c),
+            ))
+        }
+        _ => data_reply(data),
     }
 }
 
-/// Server side: the reply carrying `data` (1..=MAX_TRANSFER bytes) for a READ.
+/// Server side: the reply carrying `data` (1..=MAX_TRANSFER bytes) for a READ, in a chunk from
+/// the pool (where a client's lent chunk went) if there is one.
 pub fn data_reply(data: &[u8]) -> Result<Message, Error> {
     let n = data.len().min(MAX_TRANSFER);
     let mut c = MemoryChunk::alloc(n)?;
     c.as_mut_slice()[..n].copy_from_slice(&data[..n]);
+    let pages = c.pages().min(MAX_PAGES);
     Ok(Message::Long(
         msgtype::DATA,
-        Word::Value(n as u64),
+        Word::Value(n as u64 | pages << 32),
         Word::Chunk(c),
     ))
 }
@@ -263,9 +343,19 @@ pub const fn interrupted_reply() -> Message {
     Message::Short(INTERRUPTED, 0, 0)
 }
 
-/// Server side: the reply to an accepted WRITE.
+/// Server side: the reply to an accepted WRITE when the chunk is not at hand (prefer
+/// [`written_reply`]).
 pub const fn ok_reply(accepted: usize) -> Message {
     Message::Short(msgtype::OK, accepted as u64, 0)
+}
+
+/// Server side: the reply to an accepted WRITE, giving the client its chunk back.
+pub fn written_reply(accepted: usize, chunk: MemoryChunk) -> Message {
+    Message::Long(
+        msgtype::OK,
+        Word::Value(accepted as u64),
+        Word::Chunk(chunk),
+    )
 }
 
 /// Server side: an error reply.

@@ -12,16 +12,47 @@ mod printf;
 mod text;
 mod util;
 
-/// The standard streams a tool works on (real ones in `main`, buffers in tests).
+/// The standard streams a tool works on (real ones in `main`, buffers in tests, the command's
+/// own streams when the shell runs a tool inside its process), and what else differs there.
 pub struct Io<'a> {
     pub stdin: &'a mut dyn BufRead,
     pub stdout: &'a mut dyn Write,
     pub stderr: &'a mut dyn Write,
+    /// The command's environment, when it is not this process's (a tool run inside the shell).
+    pub env: Option<&'a [(String, String)]>,
+    /// Whether the command has been interrupted (Ctrl-C, `kill`): a tool run inside the shell
+    /// cannot be ended from outside, so whatever waits long (sleep) asks this, and stops.
+    pub interrupted: &'a dyn Fn() -> bool,
+}
+
+fn never() -> bool {
+    false
+}
+
+impl<'a> Io<'a> {
+    /// The streams of a tool that runs as its own process: this process's environment, and no
+    /// interruption but the process's own end.
+    pub fn new(
+        stdin: &'a mut dyn BufRead,
+        stdout: &'a mut dyn Write,
+        stderr: &'a mut dyn Write,
+    ) -> Io<'a> {
+        Io {
+            stdin,
+            stdout,
+            stderr,
+            env: None,
+            interrupted: &never,
+        }
+    }
 }
 
 /// The tools and what they do, for `coreutils --help` and the shell's `help`.
 pub const TOOLS: &[(&str, &str)] = &[
-    ("basename", "basename PATH [SUFFIX]: the last component of PATH"),
+    (
+        "basename",
+        "basename PATH [SUFFIX]: the last component of PATH",
+    ),
     (
         "cat",
         "cat [-n] [FILE...]: concatenate files (or stdin) to stdout",
@@ -51,13 +82,19 @@ pub const TOOLS: &[(&str, &str)] = &[
         "rm",
         "rm [-r] [-f] PATH...: remove files (and directories with -r)",
     ),
-    ("ps", "ps: the processes in /proc (pid, user, running time, command)"),
+    (
+        "ps",
+        "ps: the processes in /proc (pid, user, running time, command)",
+    ),
     (
         "printf",
         "printf FORMAT [ARG...]: formatted output (%s %b %c %d %u %o %x %f %e %g, escapes)",
     ),
     ("rmdir", "rmdir DIR...: remove empty directories"),
-    ("seq", "seq [FIRST [STEP]] LAST: count from FIRST (1) to LAST"),
+    (
+        "seq",
+        "seq [FIRST [STEP]] LAST: count from FIRST (1) to LAST",
+    ),
     ("sleep", "sleep SECONDS: wait (fractions allowed)"),
     ("sort", "sort [-r] [-n] [-u] [FILE...]: sort lines"),
     ("tail", "tail [-n N] [FILE...]: last N lines (default 10)"),
@@ -99,8 +136,14 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
         "true" => 0,
         "false" => 1,
         "env" => {
-            for (k, v) in std::env::vars() {
-                let _ = writeln!(io.stdout, "{k}={v}");
+            let vars: Vec<(String, String)> = match io.env {
+                Some(env) => env.to_vec(),
+                None => std::env::vars().collect(),
+            };
+            for (k, v) in vars {
+                if writeln!(io.stdout, "{k}={v}").is_err() {
+                    return 1;
+                }
             }
             0
         }
@@ -262,15 +305,7 @@ pub fn main() {
     let mut lock = stdin.lock();
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
-    let code = run(
-        &name,
-        &args,
-        &mut Io {
-            stdin: &mut lock,
-            stdout: &mut out,
-            stderr: &mut err,
-        },
-    );
+    let code = run(&name, &args, &mut Io::new(&mut lock, &mut out, &mut err));
     let _ = out.flush();
     std::process::exit(code);
 }

@@ -668,10 +668,20 @@ pub fn sleep(args: &[String], io: &mut Io) -> i32 {
     let micros: u64 = format!("{:0<6}", &frac[..frac.len().min(6)])
         .parse()
         .unwrap_or(0);
-    std::thread::sleep(
-        std::time::Duration::from_secs(secs) + std::time::Duration::from_micros(micros),
-    );
-    0
+    // In slices, so that a sleep run inside the shell stops when the command is interrupted.
+    let end = std::time::Instant::now()
+        + std::time::Duration::from_secs(secs)
+        + std::time::Duration::from_micros(micros);
+    loop {
+        if (io.interrupted)() {
+            return 130;
+        }
+        let now = std::time::Instant::now();
+        if now >= end {
+            return 0;
+        }
+        std::thread::sleep((end - now).min(std::time::Duration::from_millis(50)));
+    }
 }
 
 #[cfg(test)]
@@ -682,15 +692,7 @@ mod tests {
         let mut stdin = input.as_bytes();
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let code = crate::run(
-            tool,
-            &args,
-            &mut Io {
-                stdin: &mut stdin,
-                stdout: &mut out,
-                stderr: &mut err,
-            },
-        );
+        let code = crate::run(tool, &args, &mut Io::new(&mut stdin, &mut out, &mut err));
         (
             code,
             String::from_utf8(out).unwrap(),

@@ -175,7 +175,11 @@ impl rtl8139::DmaBuf for KernelBuf {
         }
     }
     fn write(&mut self, offset: usize, data: &[u8]) {
-        if let Some(dest) = self.chunk.as_mut_slice().get_mut(offset..offset + data.len()) {
+        if let Some(dest) = self
+            .chunk
+            .as_mut_slice()
+            .get_mut(offset..offset + data.len())
+        {
             dest.copy_from_slice(data);
         }
     }
@@ -198,6 +202,10 @@ fn nic() -> i32 {
         eprintln!("drivers nic: no handle on stdin to serve on");
         return 1;
     };
+    // The bus, for the log (what `drivers pci` prints; init starts no process that ends).
+    for d in pci::scan(&mut io) {
+        println!("pci: {}", pci::describe(&d));
+    }
     let Some(dev) = pci::find(&mut io, rtl8139::VENDOR, rtl8139::DEVICE) else {
         eprintln!("drivers nic: no rtl8139 on the PCI bus");
         return 1;

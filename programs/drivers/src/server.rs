@@ -226,7 +226,7 @@ fn serve_output<D: Display, P: PortIo>(
                 lock(c).output(vt, data);
                 // A status report the terminal answered is input for its reader.
                 wakes[vt].notify();
-                stream::ok_reply(data.len())
+                stream::written_reply(data.len(), chunk)
             }
             stream::Request::Read(_) => stream::error_reply(Error::NotImplemented),
             stream::Request::Unknown(m) => match stream::term_request(m) {

@@ -162,6 +162,9 @@ pub fn run_shell(user: &User, args: &[String]) -> i32 {
         .args(args)
         .namespace(ns)
         .env_clear()
+        // The system's own knobs (EURALI_NOPOOL, EURALI_NOFORK: see docs/design.md) reach
+        // every session.
+        .envs(std::env::vars().filter(|(k, _)| k.starts_with("EURALI_")))
         .env("HOME", &user.home)
         .env("USER", &user.name)
         .env("PATH", "/bin")

@@ -395,7 +395,11 @@ impl Shell {
                 self.status = 0;
             }
             Err(e) => {
-                let _ = writeln!(io.stderr, "{}: cannot start a background job: {e}", self.name);
+                let _ = writeln!(
+                    io.stderr,
+                    "{}: cannot start a background job: {e}",
+                    self.name
+                );
                 self.status = 1;
             }
         }
@@ -848,6 +852,21 @@ impl Shell {
         env: &[(String, String)],
         io: Streams,
     ) -> Result<Job, i32> {
+        if let Some(tool) = crate::applet::find(&argv[0], env) {
+            return match crate::applet::start(
+                tool,
+                argv.to_vec(),
+                env.to_vec(),
+                io,
+                self.job.clone(),
+            ) {
+                Ok(r) => Ok(Job::InShell(r)),
+                Err(e) => {
+                    let _ = writeln!(io::stderr(), "{}: {}: {}", self.name, argv[0], describe(&e));
+                    Err(126)
+                }
+            };
+        }
         let Streams {
             stdin,
             stdout,
@@ -881,7 +900,7 @@ impl Shell {
         match cmd.spawn() {
             Ok(child) => {
                 self.job.add(child.killer());
-                Ok(Job {
+                Ok(Job::Process {
                     child,
                     pumps,
                     ctl: self.job.clone(),
@@ -1196,7 +1215,11 @@ impl Shell {
                 let spec = args.first().map(String::as_str).unwrap_or("%%");
                 match table.find(spec) {
                     Some(j) => {
-                        let _ = writeln!(io.stderr, "{}: job {} already in background", self.name, j.n);
+                        let _ = writeln!(
+                            io.stderr,
+                            "{}: job {} already in background",
+                            self.name, j.n
+                        );
                         0
                     }
                     None => {
@@ -1218,7 +1241,9 @@ impl Shell {
                         status = 127;
                         continue;
                     };
-                    let Some(mut job) = table.take(n) else { continue };
+                    let Some(mut job) = table.take(n) else {
+                        continue;
+                    };
                     // Waiting must not hold the table (the job may start jobs of its own).
                     drop(table);
                     *self.foreground.lock().unwrap_or_else(|e| e.into_inner()) = job.ctl.clone();
@@ -1234,7 +1259,9 @@ impl Shell {
                     let _ = writeln!(io.stderr, "{}: fg: {spec}: no such job", self.name);
                     return 1;
                 };
-                let Some(mut job) = table.take(n) else { return 1 };
+                let Some(mut job) = table.take(n) else {
+                    return 1;
+                };
                 drop(table);
                 let _ = writeln!(io.stdout, "{}", job.text.trim_end_matches(" &"));
                 let _ = io.stdout.flush();
@@ -1249,7 +1276,8 @@ impl Shell {
                 let mut rest = args;
                 match rest.first().map(String::as_str) {
                     Some("-l") => {
-                        let names: Vec<&str> = crate::jobs::SIGNALS.iter().map(|(n, _)| *n).collect();
+                        let names: Vec<&str> =
+                            crate::jobs::SIGNALS.iter().map(|(n, _)| *n).collect();
                         let _ = writeln!(io.stdout, "{}", names.join(" "));
                         return 0;
                     }
@@ -1384,28 +1412,41 @@ fn file_query(q: crate::test_expr::FileQuery, p: &str) -> bool {
     }
 }
 
-/// A started program and the pumps feeding its redirected files.
-struct Job {
-    child: std::process::Child,
-    pumps: Vec<JoinHandle<()>>,
-    /// The job it belongs to (which forgets it once waited for).
-    ctl: Arc<JobCtl>,
+/// A started command: a program and the pumps feeding its redirected files, or a tool running
+/// inside the shell ([`crate::applet`]).
+enum Job {
+    Process {
+        child: std::process::Child,
+        pumps: Vec<JoinHandle<()>>,
+        /// The job it belongs to (which forgets it once waited for).
+        ctl: Arc<JobCtl>,
+    },
+    InShell(crate::applet::Running),
 }
 
 impl Job {
-    /// Waits for the program, then for its pumps; the exit status (128 + 9 if it died without
-    /// one, as a killed process reads in Unix shells).
-    fn wait(mut self) -> i32 {
-        let code = match self.child.wait() {
-            Ok(s) => s.code().unwrap_or(128 + 9),
-            Err(_) => 1,
-        };
-        self.ctl.remove(self.child.id());
-        drop(self.child);
-        for p in self.pumps {
-            let _ = p.join();
+    /// Waits for the command (a program, then its pumps); the exit status (128 + 9 if a
+    /// program died without one, as a killed process reads in Unix shells).
+    fn wait(self) -> i32 {
+        match self {
+            Job::Process {
+                mut child,
+                pumps,
+                ctl,
+            } => {
+                let code = match child.wait() {
+                    Ok(s) => s.code().unwrap_or(128 + 9),
+                    Err(_) => 1,
+                };
+                ctl.remove(child.id());
+                drop(child);
+                for p in pumps {
+                    let _ = p.join();
+                }
+                code
+            }
+            Job::InShell(r) => r.wait(),
         }
-        code
     }
 }
 
@@ -1423,9 +1464,9 @@ pub fn describe(e: &io::Error) -> String {
 
 /// The builtins.
 pub const BUILTINS: &[&str] = &[
-    ":", ".", "[", "bg", "bind", "break", "cd", "continue", "echo", "exit", "export", "false", "fg",
-    "help", "history", "jobs", "kill", "mount", "ns", "pwd", "read", "return", "set", "shift",
-    "source", "test", "true", "type", "umount", "unset", "wait", "which",
+    ":", ".", "[", "bg", "bind", "break", "cd", "continue", "echo", "exit", "export", "false",
+    "fg", "help", "history", "jobs", "kill", "mount", "ns", "pwd", "read", "return", "set",
+    "shift", "source", "test", "true", "type", "umount", "unset", "wait", "which",
 ];
 
 pub fn is_builtin(name: &str) -> bool {

@@ -1,6 +1,7 @@
 //! `sh`: eurali's shell: [`parse`] reads POSIX sh syntax, [`expand`] and [`pattern`] expand
 //! words, [`interp`] runs scripts, [`line`] edits lines interactively, [`test_expr`] is `test`.
 
+pub mod applet;
 pub mod arith;
 pub mod expand;
 pub mod interp;

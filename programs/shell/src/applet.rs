@@ -1,0 +1,294 @@
+//! The coreutils' tools run inside the shell, as busybox's shell runs its NOFORK applets.
+//!
+//! On Merriwig a process's end gives all its frames back to the kernel at once, and returns
+//! past the frame allocator's 32-entry stack corrupt kernel memory (ABI §9.23): a process per
+//! `ls` would put the machine at risk with every command, and exec copies the whole ELF through
+//! the kernel's heap besides. So a command that names a coreutils tool, when `PATH` finds it as
+//! `/bin/TOOL` (the file the system image installs there), runs on a thread of the shell
+//! (taken from the process's thread pool) with the command's own streams, environment and
+//! status. Nothing of the shell's state is in its reach: a tool gets its arguments, its streams
+//! and a copy of the command's environment, and works on files through paths like any program
+//! (the working directory is the shell's, as it would be the child's).
+//!
+//! What a process would have had for free is done here:
+//! - Ctrl-C and `kill`: the job's interrupted flag, which the streams and `sleep` check; an
+//!   interrupted tool's output stops, and its status is `128 + signal`.
+//! - a reader gone: a write to a pipe nobody reads fails, the tool stops, status 141 (SIGPIPE's).
+//! - a panic: on the real kernel a panicking thread ends alone (std-shim never aborts); the
+//!   shell reports the command's status as 101 and goes on.
+//! - `ps`: a tool that runs longer than [`std::rt::REGISTER_DELAY_MS`] (a `sleep`, a `cat`
+//!   waiting for the console) puts an entry in `/proc`, as a program's runtime does, and takes
+//!   it away at its end.
+//!
+//! `EURALI_NOFORK=0` in the command's environment runs the tools as processes again (for
+//! comparison; the `frames` benchmark uses it as its baseline).
+
+use std::io::{self, BufReader, Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
+use libeurali::proto::stream;
+
+use crate::interp::{In, Out, Streams};
+use crate::jobs::JobCtl;
+
+/// Where the system image installs the coreutils, one file per tool.
+pub const BIN: &str = "/bin";
+
+/// The tool `name` names, if it is one to run inside the shell: a coreutils tool that `PATH`
+/// (from `env`) finds as `/bin/TOOL`, or the path `/bin/TOOL` itself.
+pub fn find(name: &str, env: &[(String, String)]) -> Option<&'static str> {
+    let var = |k: &str| {
+        env.iter()
+            .rev()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    };
+    if var("EURALI_NOFORK") == Some("0") {
+        return None;
+    }
+    let (dir, base) = match name.rsplit_once('/') {
+        Some((d, b)) => (Some(d), b),
+        None => (None, name),
+    };
+    let tool = coreutils::TOOLS
+        .iter()
+        .map(|(t, _)| *t)
+        .find(|t| *t == base)?;
+    let installed =
+        |dir: &str| std::fs::metadata(format!("{dir}/{tool}")).is_ok_and(|m| m.is_file());
+    match dir {
+        Some(d) => (d == BIN && installed(BIN)).then_some(tool),
+        None => {
+            // The first directory of PATH that holds the name decides, as for a program.
+            let path = var("PATH").unwrap_or(BIN);
+            for d in path.split(':').filter(|d| !d.is_empty()) {
+                if installed(d) {
+                    return (d.trim_end_matches('/') == BIN).then_some(tool);
+                }
+            }
+            None
+        }
+    }
+}
+
+/// A tool running on a thread of the shell.
+pub struct Running {
+    thread: JoinHandle<i32>,
+}
+
+impl Running {
+    /// Waits for the tool; its status (101 if it panicked).
+    pub fn wait(self) -> i32 {
+        self.thread.join().unwrap_or(101)
+    }
+}
+
+/// Starts the tool of `argv` (named by `tool`) on `streams`, with environment `env`, as part of
+/// `job`.
+pub fn start(
+    tool: &'static str,
+    argv: Vec<String>,
+    env: Vec<(String, String)>,
+    streams: Streams,
+    job: Arc<JobCtl>,
+) -> io::Result<Running> {
+    let thread = std::thread::Builder::new()
+        .name(tool.into())
+        .spawn(move || run(tool, argv, env, streams, &job))?;
+    Ok(Running { thread })
+}
+
+/// A tool's place in `/proc`, made once it has run a while (as a program's runtime does).
+struct Presence {
+    start: std::time::Instant,
+    user: String,
+    command: String,
+    entry: std::sync::Mutex<Option<Option<std::process::ProcEntry>>>,
+}
+
+impl Presence {
+    fn new(argv: &[String], env: &[(String, String)]) -> Arc<Presence> {
+        let user = env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "USER")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        Arc::new(Presence {
+            start: std::time::Instant::now(),
+            user,
+            command: argv.join(" "),
+            entry: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// Registers the tool if it has run long enough (or `now`, before a long wait).
+    fn check(&self, now: bool) {
+        let due = now
+            || self.start.elapsed() >= std::time::Duration::from_millis(std::rt::REGISTER_DELAY_MS);
+        if !due {
+            return;
+        }
+        let mut e = self.entry.lock().unwrap_or_else(|e| e.into_inner());
+        if e.is_none() {
+            *e = Some(std::process::ProcEntry::register(&self.user, &self.command));
+        }
+    }
+}
+
+fn run(
+    tool: &str,
+    argv: Vec<String>,
+    env: Vec<(String, String)>,
+    streams: Streams,
+    job: &Arc<JobCtl>,
+) -> i32 {
+    let presence = Presence::new(&argv, &env);
+    let args = &argv[1..];
+    let env = &env[..];
+    let Streams {
+        stdin,
+        stdout,
+        stderr,
+    } = streams;
+    let broken = Arc::new(AtomicBool::new(false));
+    let mut input = BufReader::new(Input {
+        from: Source::of(stdin),
+        job: job.clone(),
+        presence: presence.clone(),
+    });
+    // Full buffering into a pipe or file, as a process's stdout has: a message (and on the
+    // real kernel a chunk) per write would make `seq 1 1000 | wc` a thousand of them.
+    let buffered = !matches!(stdout, Out::Inherit(_));
+    let out = Output {
+        to: stdout,
+        job: job.clone(),
+        broken: Some(broken.clone()),
+        presence: presence.clone(),
+    };
+    let mut out = io::BufWriter::with_capacity(if buffered { 8192 } else { 0 }, out);
+    let mut err = Output {
+        to: stderr,
+        job: job.clone(),
+        broken: None,
+        presence: presence.clone(),
+    };
+    let interrupted = || {
+        presence.check(false);
+        job.interrupted().is_some()
+    };
+    let code = coreutils::run(
+        tool,
+        args,
+        &mut coreutils::Io {
+            stdin: &mut input,
+            stdout: &mut out,
+            stderr: &mut err,
+            env: Some(env),
+            interrupted: &interrupted,
+        },
+    );
+    let flushed = out.flush();
+    let _ = err.flush();
+    if let Some(sig) = job.interrupted() {
+        return 128 + sig as i32;
+    }
+    if broken.load(Ordering::Acquire) {
+        return 128 + 13;
+    }
+    if let Err(e) = flushed {
+        let _ = writeln!(err, "{tool}: write error: {}", crate::interp::describe(&e));
+        if code == 0 {
+            return 1;
+        }
+    }
+    code
+}
+
+/// The error a tool's stream gives once its command was interrupted. Not `Interrupted`: readers
+/// retry on that.
+fn stopped() -> io::Error {
+    io::Error::other("interrupted")
+}
+
+/// Where a tool reads.
+enum Source {
+    /// The console (the shell's stdin): read through a copy of its handle, so that a Ctrl-C
+    /// ends the read.
+    Console(Option<libeurali::Handle>),
+    Other(In),
+}
+
+impl Source {
+    fn of(i: In) -> Source {
+        match i {
+            In::Inherit => Source::Console(std::rt::stdin_handle()),
+            other => Source::Other(other),
+        }
+    }
+}
+
+struct Input {
+    from: Source,
+    job: Arc<JobCtl>,
+    presence: Arc<Presence>,
+}
+
+impl Read for Input {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.job.interrupted().is_some() {
+            return Err(stopped());
+        }
+        self.presence
+            .check(matches!(self.from, Source::Console(Some(_))));
+        match &mut self.from {
+            Source::Other(i) => i.read(buf),
+            Source::Console(None) => Ok(0),
+            Source::Console(Some(h)) => loop {
+                match stream::read(h, buf)? {
+                    stream::ReadReply::Data(n) => return Ok(n),
+                    stream::ReadReply::Eof => return Ok(0),
+                    stream::ReadReply::Interrupted => {
+                        // The console answers the read first, then tells the shell, which
+                        // marks the job: give that a moment before reading again.
+                        for _ in 0..50 {
+                            if self.job.interrupted().is_some() {
+                                return Err(stopped());
+                            }
+                            std::thread::sleep(std::time::Duration::from_millis(10));
+                        }
+                    }
+                }
+            },
+        }
+    }
+}
+
+struct Output {
+    to: Out,
+    job: Arc<JobCtl>,
+    /// Set when a write found no reader (stdout only).
+    broken: Option<Arc<AtomicBool>>,
+    presence: Arc<Presence>,
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.job.interrupted().is_some() {
+            return Err(stopped());
+        }
+        self.presence.check(false);
+        let r = self.to.write(buf);
+        if let (Err(e), Some(b)) = (&r, &self.broken)
+            && e.kind() == io::ErrorKind::BrokenPipe
+        {
+            b.store(true, Ordering::Release);
+        }
+        r
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.to.flush()
+    }
+}
