@@ -270,12 +270,13 @@ fn start_and_wait(
             env.push(("NET_CONFIG", c.as_str()));
         }
         // The userland's knobs for comparing with its naive self (docs/design.md, "Frames").
-        let knobs: Vec<(&str, String)> = ["EURALI_NOPOOL", "EURALI_NOFORK"]
+        let mut knobs: Vec<(String, String)> = ["EURALI_NOPOOL", "EURALI_NOFORK"]
             .into_iter()
-            .filter_map(|k| std::env::var(k).ok().map(|v| (k, v)))
+            .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
             .collect();
+        knobs.extend(kernel.boot_env());
         for (k, v) in &knobs {
-            env.push((k, v.as_str()));
+            env.push((k.as_str(), v.as_str()));
         }
         let params = params.args(&argv)?.env(&env)?.finish()?;
         // The kernel moved these by number out of our table through the parameter string.

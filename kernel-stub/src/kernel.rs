@@ -227,6 +227,21 @@ impl Kernel {
         self.shared().lock().frames.stats().clone()
     }
 
+    /// Variables the boot loader puts into init's environment (besides `PWD`, `HOME` and the
+    /// host's `EURALI_NOPOOL`/`EURALI_NOFORK`), for a test that boots a system with knobs of its
+    /// own while others run beside it.
+    pub fn set_boot_env(&self, env: &[(&str, &str)]) {
+        self.shared().lock().boot_env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+    }
+
+    /// The variables [`Kernel::set_boot_env`] set.
+    pub fn boot_env(&self) -> Vec<(String, String)> {
+        self.shared().lock().boot_env.clone()
+    }
+
     /// Starts the frame counts afresh (the modelled allocator keeps its state), e.g. after boot.
     pub fn reset_frame_counts(&self) {
         self.shared().lock().frames.reset_counts();

@@ -282,6 +282,8 @@ pub struct System {
     pub guest_loader: Option<PathBuf>,
     /// The model of the real kernel's frame allocator ([`crate::frames`]).
     pub frames: FrameModel,
+    /// Variables the boot loader adds to init's environment ([`crate::Kernel::set_boot_env`]).
+    pub boot_env: Vec<(String, String)>,
 }
 
 fn set_regs_message(regs: &mut Registers, m: &RawMessage, err: Option<Error>) {

@@ -146,6 +146,45 @@ pub fn spawn_fn(f: impl FnOnce() + Send + 'static) -> Result<u64> {
     }
 }
 
+/// The runtime's thread pool, for [`spawn_pooled`] (std-shim installs it).
+#[cfg(feature = "alloc")]
+pub struct ThreadPool {
+    /// Whether the calling thread's process has a pool to use.
+    pub available: fn() -> bool,
+    /// Runs the closure on a pooled thread of the calling process.
+    pub spawn: fn(alloc::boxed::Box<dyn FnOnce() + Send>) -> Result<()>,
+}
+
+#[cfg(feature = "alloc")]
+static THREAD_POOL: core::sync::atomic::AtomicPtr<ThreadPool> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+/// Makes `p` the thread pool [`spawn_pooled`] uses (std-shim does, once).
+#[cfg(feature = "alloc")]
+pub fn install_thread_pool(p: &'static ThreadPool) {
+    THREAD_POOL.store(
+        p as *const ThreadPool as *mut ThreadPool,
+        core::sync::atomic::Ordering::Release,
+    );
+}
+
+/// As [`spawn_fn`], on a thread of the runtime's pool where there is one: a thread that ends
+/// gives its stack frames back to the kernel (ABI §9.23) and its stack slot is never given out
+/// again (64 threads per process life), so servers that start a thread per session use this.
+#[cfg(feature = "alloc")]
+pub fn spawn_pooled(f: impl FnOnce() + Send + 'static) -> Result<()> {
+    // Safety: only ever set from a `&'static ThreadPool`.
+    let pool = unsafe {
+        THREAD_POOL
+            .load(core::sync::atomic::Ordering::Acquire)
+            .as_ref()
+    };
+    match pool {
+        Some(p) if (p.available)() => (p.spawn)(alloc::boxed::Box::new(f)),
+        _ => spawn_fn(f).map(|_| ()),
+    }
+}
+
 /// What a program finds in its registers at entry (§4.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EntryRegisters {

@@ -175,6 +175,7 @@ pub fn start(regs: EntryRegisters, main: fn()) -> ! {
     libeurali::kill::install(&KILL_REGISTRY);
     libeurali::clock::install(&CLOCK);
     libeurali::pool::install(&CHUNK_POOL);
+    libeurali::install_thread_pool(&THREAD_POOL);
     start_control_thread();
     match crate::sys::run_main(main) {
         Ok(()) => exit(0),
@@ -418,6 +419,17 @@ fn killed(sig: i32) -> ! {
 static CLOCK: libeurali::clock::Clock = libeurali::clock::Clock {
     now_us: crate::sys::now_micros,
     sleep_us: crate::sys::sleep_micros,
+};
+
+/// This runtime's threads for libeurali's `spawn_pooled` (servers below std-shim).
+static THREAD_POOL: libeurali::ThreadPool = libeurali::ThreadPool {
+    available: || crate::sys::runtime().is_some(),
+    spawn: |f| {
+        crate::thread::Builder::new()
+            .spawn(f)
+            .map(|_| ())
+            .map_err(|e| crate::io::kernel_code(&e))
+    },
 };
 
 /// This runtime's chunk pool: per process, in its [`Runtime`].

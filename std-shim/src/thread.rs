@@ -84,7 +84,7 @@ pub(crate) fn run_spawned(arg: u64) -> ! {
 
 /// Most threads a process keeps waiting for work ([`Pool`]). Each costs the kernel 8 KiB of its
 /// 1 MiB heap while it waits, so the pool is small; a thread beyond it ends as before.
-pub const MAX_IDLE: usize = 8;
+pub const MAX_IDLE: usize = 12;
 
 /// Finished threads of one process, kept for the next spawn instead of ending.
 ///

@@ -48,7 +48,17 @@ impl Session {
     /// As [`Session::boot`], the console acting as a terminal if `terminal` (raw mode for
     /// full-screen programs; what is typed is keys, echoed by the console).
     pub fn boot_with(init_args: &[&str], terminal: bool) -> Session {
+        Session::start(init_args, terminal, &[])
+    }
+
+    /// As [`Session::boot`], with `env` added to init's environment (the userland's knobs).
+    pub fn boot_env(init_args: &[&str], env: &[(&str, &str)]) -> Session {
+        Session::start(init_args, false, env)
+    }
+
+    fn start(init_args: &[&str], terminal: bool, env: &[(&str, &str)]) -> Session {
         let kernel = Kernel::new();
+        kernel.set_boot_env(env);
         let programs = eurali::programs();
         for (name, entry) in &programs {
             kernel.register_program(name, *entry);

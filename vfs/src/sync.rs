@@ -71,7 +71,8 @@ impl<T> Drop for Guard<'_, T> {
     }
 }
 
-/// Starts `f` on a new kernel thread of this process (fork_thread). The thread ends with `f`.
+/// Runs `f` on a thread of this process: a pooled one where the runtime has a pool
+/// (`libeurali::spawn_pooled`), else a new kernel thread that ends with `f`.
 pub fn spawn(f: impl FnOnce() + Send + 'static) -> Result<(), libeurali::Error> {
-    libeurali::spawn_fn(f).map(|_| ())
+    libeurali::spawn_pooled(f)
 }
