@@ -2,6 +2,8 @@
 //! with the kernel in reach between lines (its frame counts, say): for `tests/frames.rs` and
 //! `cargo xtask bench frames`.
 
+#![allow(dead_code)] // each user (a test, the bench) uses a part
+
 use std::io::Read;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
@@ -48,15 +50,16 @@ impl Session {
     /// As [`Session::boot`], the console acting as a terminal if `terminal` (raw mode for
     /// full-screen programs; what is typed is keys, echoed by the console).
     pub fn boot_with(init_args: &[&str], terminal: bool) -> Session {
-        Session::start(init_args, terminal, &[])
+        Session::start_env(init_args, terminal, &[])
     }
 
     /// As [`Session::boot`], with `env` added to init's environment (the userland's knobs).
     pub fn boot_env(init_args: &[&str], env: &[(&str, &str)]) -> Session {
-        Session::start(init_args, false, env)
+        Session::start_env(init_args, false, env)
     }
 
-    fn start(init_args: &[&str], terminal: bool, env: &[(&str, &str)]) -> Session {
+    /// Boots with the console a terminal or not, and `env` added to init's environment.
+    pub fn start_env(init_args: &[&str], terminal: bool, env: &[(&str, &str)]) -> Session {
         let kernel = Kernel::new();
         kernel.set_boot_env(env);
         let programs = eurali::programs();

@@ -64,6 +64,12 @@ pub const BENCHES: &[Bench] = &[
         },
     },
     Bench {
+        name: "frames",
+        about: "the real kernel's frame returns and overflow-path returns (the stub's model) for \
+                boot, idle, login, commands, gopher, kibi, a session: ours vs the pools off",
+        run: || cargo_bench("eurali", "frames"),
+    },
+    Bench {
         name: "kibi",
         about: "edit (kibi on std-shim) on the stub vs upstream kibi on Linux: open+save 50k lines",
         run: || cargo_bench("eurali", "kibi"),
