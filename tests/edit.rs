@@ -128,6 +128,9 @@ fn ctrl_e_reports_a_command_that_cannot_run() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Command to execute: no-such-command"), "{out}");
     assert!(out.contains("[edit exited Some(0)]"), "{out}");
-    let shown = out.split("Command to execute: no-such-command").last().unwrap();
+    let shown = out
+        .split("Command to execute: no-such-command")
+        .last()
+        .unwrap();
     assert!(shown.contains("not found"), "{shown}");
 }

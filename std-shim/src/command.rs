@@ -439,7 +439,8 @@ impl Command {
         let status = Arc::new(status);
         let control = Arc::new(control);
         let watch = crate::rt::watch(status.clone())?;
-        self.mounts.push((String::from(CONTROL_PATH), control_child));
+        self.mounts
+            .push((String::from(CONTROL_PATH), control_child));
         let cuts: Arc<[PipeCut]> = [&stdin_end, &stdout_end, &stderr_end]
             .into_iter()
             .flatten()

@@ -5,8 +5,8 @@
 //! handle the parent mounted (see [`crate::rt::exit`]), and [`Child::wait`] receives it.
 
 pub use crate::command::{
-    Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Killer, NamespaceMode, Output,
-    Stdio,
+    Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Killer, NamespaceMode,
+    Output, Stdio,
 };
 
 /// Signal numbers for [`Killer::signal`] (eurali's cooperative kill; Unix's numbers).

@@ -315,7 +315,12 @@ fn end_control_thread(rt: &Runtime) {
     let spare = rt.control.lock().ok().and_then(|mut c| c.take());
     let early = rt
         .reg
-        .compare_exchange(REG_PENDING, REG_EXITING, Ordering::AcqRel, Ordering::Acquire)
+        .compare_exchange(
+            REG_PENDING,
+            REG_EXITING,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        )
         .is_ok();
     if let Some(h) = spare
         && !early
@@ -328,12 +333,10 @@ fn control_main(h: Handle) {
     // The registration delay (not a checkpointed sleep: this thread must get to serve a kill).
     crate::sys::sleep_micros(REGISTER_DELAY_MS * 1000);
     if let Some(rt) = crate::sys::runtime() {
-        match rt.reg.compare_exchange(
-            REG_PENDING,
-            REG_DONE,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
+        match rt
+            .reg
+            .compare_exchange(REG_PENDING, REG_DONE, Ordering::AcqRel, Ordering::Acquire)
+        {
             Ok(_) => write_registration(&rt),
             Err(REG_EXITING) => return, // main ended first and sends nothing
             Err(_) => {}                // registered already (pid() asked)

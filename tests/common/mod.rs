@@ -7,7 +7,6 @@ use eurali_std as shim;
 use kernel_stub::Kernel;
 use kernel_stub::boot::run_captured;
 
-
 /// The booting program: ramdisk, /bin, then `sh -c "$SCRIPT"` with our stdio; exits with its status.
 fn boot_shell() {
     let (m, c) = libeurali::new_rendezvous().unwrap();

@@ -21,7 +21,10 @@ pub struct Io<'a> {
 
 /// The tools and what they do, for `coreutils --help` and the shell's `help`.
 pub const TOOLS: &[(&str, &str)] = &[
-    ("basename", "basename PATH [SUFFIX]: the last component of PATH"),
+    (
+        "basename",
+        "basename PATH [SUFFIX]: the last component of PATH",
+    ),
     (
         "cat",
         "cat [-n] [FILE...]: concatenate files (or stdin) to stdout",
@@ -51,13 +54,19 @@ pub const TOOLS: &[(&str, &str)] = &[
         "rm",
         "rm [-r] [-f] PATH...: remove files (and directories with -r)",
     ),
-    ("ps", "ps: the processes in /proc (pid, user, running time, command)"),
+    (
+        "ps",
+        "ps: the processes in /proc (pid, user, running time, command)",
+    ),
     (
         "printf",
         "printf FORMAT [ARG...]: formatted output (%s %b %c %d %u %o %x %f %e %g, escapes)",
     ),
     ("rmdir", "rmdir DIR...: remove empty directories"),
-    ("seq", "seq [FIRST [STEP]] LAST: count from FIRST (1) to LAST"),
+    (
+        "seq",
+        "seq [FIRST [STEP]] LAST: count from FIRST (1) to LAST",
+    ),
     ("sleep", "sleep SECONDS: wait (fractions allowed)"),
     ("sort", "sort [-r] [-n] [-u] [FILE...]: sort lines"),
     ("tail", "tail [-n N] [FILE...]: last N lines (default 10)"),

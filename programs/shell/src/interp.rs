@@ -395,7 +395,11 @@ impl Shell {
                 self.status = 0;
             }
             Err(e) => {
-                let _ = writeln!(io.stderr, "{}: cannot start a background job: {e}", self.name);
+                let _ = writeln!(
+                    io.stderr,
+                    "{}: cannot start a background job: {e}",
+                    self.name
+                );
                 self.status = 1;
             }
         }
@@ -1196,7 +1200,11 @@ impl Shell {
                 let spec = args.first().map(String::as_str).unwrap_or("%%");
                 match table.find(spec) {
                     Some(j) => {
-                        let _ = writeln!(io.stderr, "{}: job {} already in background", self.name, j.n);
+                        let _ = writeln!(
+                            io.stderr,
+                            "{}: job {} already in background",
+                            self.name, j.n
+                        );
                         0
                     }
                     None => {
@@ -1218,7 +1226,9 @@ impl Shell {
                         status = 127;
                         continue;
                     };
-                    let Some(mut job) = table.take(n) else { continue };
+                    let Some(mut job) = table.take(n) else {
+                        continue;
+                    };
                     // Waiting must not hold the table (the job may start jobs of its own).
                     drop(table);
                     *self.foreground.lock().unwrap_or_else(|e| e.into_inner()) = job.ctl.clone();
@@ -1234,7 +1244,9 @@ impl Shell {
                     let _ = writeln!(io.stderr, "{}: fg: {spec}: no such job", self.name);
                     return 1;
                 };
-                let Some(mut job) = table.take(n) else { return 1 };
+                let Some(mut job) = table.take(n) else {
+                    return 1;
+                };
                 drop(table);
                 let _ = writeln!(io.stdout, "{}", job.text.trim_end_matches(" &"));
                 let _ = io.stdout.flush();
@@ -1249,7 +1261,8 @@ impl Shell {
                 let mut rest = args;
                 match rest.first().map(String::as_str) {
                     Some("-l") => {
-                        let names: Vec<&str> = crate::jobs::SIGNALS.iter().map(|(n, _)| *n).collect();
+                        let names: Vec<&str> =
+                            crate::jobs::SIGNALS.iter().map(|(n, _)| *n).collect();
                         let _ = writeln!(io.stdout, "{}", names.join(" "));
                         return 0;
                     }
@@ -1423,9 +1436,9 @@ pub fn describe(e: &io::Error) -> String {
 
 /// The builtins.
 pub const BUILTINS: &[&str] = &[
-    ":", ".", "[", "bg", "bind", "break", "cd", "continue", "echo", "exit", "export", "false", "fg",
-    "help", "history", "jobs", "kill", "mount", "ns", "pwd", "read", "return", "set", "shift",
-    "source", "test", "true", "type", "umount", "unset", "wait", "which",
+    ":", ".", "[", "bg", "bind", "break", "cd", "continue", "echo", "exit", "export", "false",
+    "fg", "help", "history", "jobs", "kill", "mount", "ns", "pwd", "read", "return", "set",
+    "shift", "source", "test", "true", "type", "umount", "unset", "wait", "which",
 ];
 
 pub fn is_builtin(name: &str) -> bool {
