@@ -241,6 +241,17 @@ fn typist(s: &ConsoleServer<Vga, Com1>) {
         return;
     }
     *TERMINAL_1.lock().unwrap() = screen_text();
+    // The process table: init is pid 1, under its name although the kernel gave it no args.
+    SERIAL_RX.lock().unwrap().extend(b"ps\r");
+    let after_ps = || {
+        let t = serial_text();
+        t.split_once("root:~$ ps\x1b[K\r\r\n")
+            .map(|(_, rest)| rest.to_string())
+            .unwrap_or_default()
+    };
+    if !wait_until(after_ps, "\rroot:~$") {
+        return;
+    }
     press(&ALT_F2);
     for (prompt, line) in [("login:", "root\r"), ("password:", "root\r")] {
         if !wait_until(screen_text, prompt) {
@@ -369,6 +380,16 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
              root:~$ echo hello from serial\nhello from serial\nroot:~$"
         ),
         "terminal 1:\n{t1}"
+    );
+    // `ps`: init is pid 1 and shows its name.
+    let ps = serial
+        .split("root:~$ ps\x1b[K\r\r\n")
+        .nth(1)
+        .unwrap_or_default();
+    let init = ps.lines().find(|l| l.trim_start().starts_with("1 "));
+    assert!(
+        init.is_some_and(|l| l.trim_end().ends_with(" init")),
+        "ps shows pid 1 as {init:?}:\n{ps}\nCOM1: {serial:?}"
     );
     // The console driver serves as long as init holds its control handle.
     assert!(!t1.contains("console driver ended"), "{t1}");

@@ -233,6 +233,12 @@ pub const REGISTER_DELAY_MS: u64 = 10;
 /// `USER\tcommand line`. The control thread does this [`REGISTER_DELAY_MS`] after the start; a
 /// program that mounts `/proc` itself (init) calls it then.
 pub fn register_process() {
+    register_process_as("");
+}
+
+/// As [`register_process`], with `name` as the command line if the process was given none
+/// (init on the real kernel: the kernel starts it without arguments, ABI §4.1).
+pub fn register_process_as(name: &str) {
     let Some(rt) = crate::sys::runtime() else {
         return;
     };
@@ -241,11 +247,11 @@ pub fn register_process() {
         .compare_exchange(REG_PENDING, REG_DONE, Ordering::AcqRel, Ordering::Acquire)
         .is_ok()
     {
-        write_registration(&rt);
+        write_registration(&rt, name);
     }
 }
 
-fn write_registration(rt: &Runtime) {
+fn write_registration(rt: &Runtime, unnamed: &str) {
     use vfs::proto::flags;
     let Some(s) = proc_session("/proc/new", flags::READ | flags::WRITE | flags::CREATE) else {
         return;
@@ -253,7 +259,11 @@ fn write_registration(rt: &Runtime) {
     let user = crate::env::var("USER").unwrap_or_default();
     let mut line = user;
     line.push('\t');
-    line.push_str(&rt.args.join(" "));
+    if rt.args.is_empty() {
+        line.push_str(unnamed);
+    } else {
+        line.push_str(&rt.args.join(" "));
+    }
     if s.write_at(0, line.as_bytes()).is_err() {
         return;
     }
@@ -337,7 +347,7 @@ fn control_main(h: Handle) {
             .reg
             .compare_exchange(REG_PENDING, REG_DONE, Ordering::AcqRel, Ordering::Acquire)
         {
-            Ok(_) => write_registration(&rt),
+            Ok(_) => write_registration(&rt, ""),
             Err(REG_EXITING) => return, // main ended first and sends nothing
             Err(_) => {}                // registered already (pid() asked)
         }
