@@ -106,10 +106,12 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
         };
         v.term.write(bytes);
         let answers = v.term.screen.take_responses();
+        let mut recovered = None;
         if vt == 0
             && let Some((uart, io)) = self.serial.as_mut()
         {
             uart.write(io, bytes);
+            recovered = uart.take_recovered();
         }
         if !answers.is_empty() {
             // Keys typed before the question come before the answer, as on a terminal.
@@ -118,6 +120,11 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
         }
         if vt == self.active {
             self.redraw(false);
+        }
+        if let Some(n) = recovered {
+            // Said once the line flows again, so that the serial side sees it too.
+            let msg = alloc::format!("drivers console: COM1 output stalled; {n} bytes dropped\n");
+            self.output(0, msg.as_bytes());
         }
     }
 

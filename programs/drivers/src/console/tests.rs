@@ -31,12 +31,14 @@ impl Screen {
 struct Line {
     sent: Vec<u8>,
     rx: std::collections::VecDeque<u8>,
+    /// The transmitter never has room (a stalled line).
+    jammed: bool,
 }
 
 impl PortIo for Line {
     fn inb(&mut self, port: u16) -> u8 {
         match port - crate::serial::COM1 {
-            5 => 0x20 | if self.rx.is_empty() { 0 } else { 1 },
+            5 => (!self.jammed as u8) << 5 | !self.rx.is_empty() as u8,
             0 => self.rx.pop_front().unwrap_or(0),
             r => panic!("inb {r}"),
         }
@@ -95,6 +97,33 @@ fn output_is_drawn_and_mirrored_to_serial() {
     );
     let sent = &c.serial().unwrap().1.sent;
     assert_eq!(sent, b"init: starting\r\n\x1b[1mlogin: ");
+}
+
+#[test]
+fn serial_output_survives_a_stall_and_reports_what_it_dropped() {
+    let mut c = consoles(1);
+    c.serial().unwrap().1.jammed = true;
+    c.output(0, b"lost\n"); // 6 bytes on the line (CR LF)
+    assert_eq!(
+        c.display().row(0),
+        "lost",
+        "the screen does not wait for the line"
+    );
+    c.serial().unwrap().1.jammed = false;
+    c.output(0, b"back\n");
+    assert_eq!(c.display().row(1), "back");
+    assert_eq!(
+        c.display().row(2),
+        "drivers console: COM1 output stalled; 6 bytes dropped"
+    );
+    let sent = String::from_utf8(c.serial().unwrap().1.sent.clone()).unwrap();
+    assert_eq!(
+        sent,
+        "back\r\ndrivers console: COM1 output stalled; 6 bytes dropped\r\n"
+    );
+    // Reported once.
+    c.output(0, b"more\n");
+    assert_eq!(c.display().row(3), "more");
 }
 
 #[test]
