@@ -233,7 +233,7 @@ fn typist(s: &ConsoleServer<Vga, Com1>) {
         SERIAL_RX.lock().unwrap().extend(line.bytes());
     }
     // The output, then the shell's next prompt (its redraw starts with a CR).
-    if !wait_until(serial_text, "\r\nhello from serial\r\n\rroot:~$") {
+    if !wait_until(serial_text, "\r\nhello from serial\r\n\r\x1b[Jroot:~$") {
         return;
     }
     // The screen is drawn just after the serial line is written.
@@ -245,11 +245,11 @@ fn typist(s: &ConsoleServer<Vga, Com1>) {
     SERIAL_RX.lock().unwrap().extend(b"ps\r");
     let after_ps = || {
         let t = serial_text();
-        t.split_once("root:~$ ps\x1b[K\r\r\n")
+        t.split_once("root:~$ ps\r\r\n")
             .map(|(_, rest)| rest.to_string())
             .unwrap_or_default()
     };
-    if !wait_until(after_ps, "\rroot:~$") {
+    if !wait_until(after_ps, "\r\x1b[Jroot:~$") {
         return;
     }
     press(&ALT_F2);
@@ -383,7 +383,7 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
     );
     // `ps`: init is pid 1 and shows its name.
     let ps = serial
-        .split("root:~$ ps\x1b[K\r\r\n")
+        .split("root:~$ ps\r\r\n")
         .nth(1)
         .unwrap_or_default();
     let init = ps.lines().find(|l| l.trim_start().starts_with("1 "));
