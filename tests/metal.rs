@@ -64,6 +64,42 @@ impl PortIo for Com1 {
     }
 }
 
+/// A CMOS clock that says 2026-12-06 21:39:58 (BCD, 24-hour, century register).
+struct Cmos {
+    index: u8,
+}
+
+impl PortIo for Cmos {
+    fn inb(&mut self, _: u16) -> u8 {
+        match self.index {
+            0x00 => 0x58,
+            0x02 => 0x39,
+            0x04 => 0x21,
+            0x07 => 0x06,
+            0x08 => 0x12,
+            0x09 => 0x26,
+            0x32 => 0x20,
+            0x0B => 0x02,
+            _ => 0,
+        }
+    }
+    fn outb(&mut self, _: u16, v: u8) {
+        self.index = v;
+    }
+    fn inw(&mut self, _: u16) -> u16 {
+        unreachable!()
+    }
+    fn outw(&mut self, _: u16, _: u16) {
+        unreachable!()
+    }
+    fn inl(&mut self, _: u16) -> u32 {
+        unreachable!()
+    }
+    fn outl(&mut self, _: u16, _: u32) {
+        unreachable!()
+    }
+}
+
 fn serial_text() -> String {
     String::from_utf8_lossy(&SERIAL_TX.lock().unwrap()).into_owned()
 }
@@ -156,6 +192,10 @@ fn stand_in_drivers() {
             eurali_std::println!("00:03.0 10ec:8139 class 02.00");
         }
         Some("nic") => eurali_std::process::exit(1),
+        Some("rtc") => {
+            let h = eurali_std::rt::take_stdin_handle().expect("a handle to serve on");
+            libeurali::proto::rtc::serve(&h, || drivers::rtc::now(&mut Cmos { index: 0 }));
+        }
         _ => eurali_std::process::exit(2),
     }
 }
@@ -250,6 +290,11 @@ fn typist(s: &ConsoleServer<Vga, Com1>) {
             .unwrap_or_default()
     };
     if !wait_until(after_ps, "\r\x1b[Jroot:~$") {
+        return;
+    }
+    // The wall clock, from the CMOS clock through `drivers rtc` at /dev/rtc.
+    SERIAL_RX.lock().unwrap().extend(b"date\r");
+    if !wait_until(serial_text, "date\r\r\nSun Dec  6 21:39:58 UTC 2026\r\n") {
         return;
     }
     press(&ALT_F2);
@@ -360,6 +405,7 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
     for line in [
         "init: /bin: ",
         "init: console: 2 terminals (Alt+F1..F2); terminal 1 is mirrored on COM1\n",
+        "init: /dev/rtc: 2026-12-06 21:39:58 UTC\n",
         "init: root file system ready\n",
         "00:03.0 10ec:8139 class 02.00\n",
         NIC_GONE,
@@ -382,14 +428,15 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
         "terminal 1:\n{t1}"
     );
     // `ps`: init is pid 1 and shows its name.
-    let ps = serial
-        .split("root:~$ ps\r\r\n")
-        .nth(1)
-        .unwrap_or_default();
+    let ps = serial.split("root:~$ ps\r\r\n").nth(1).unwrap_or_default();
     let init = ps.lines().find(|l| l.trim_start().starts_with("1 "));
     assert!(
         init.is_some_and(|l| l.trim_end().ends_with(" init")),
         "ps shows pid 1 as {init:?}:\n{ps}\nCOM1: {serial:?}"
+    );
+    assert!(
+        serial.contains("date\r\r\nSun Dec  6 21:39:58 UTC 2026\r\n"),
+        "date on COM1:\n{serial}"
     );
     // The console driver serves as long as init holds its control handle.
     assert!(!t1.contains("console driver ended"), "{t1}");

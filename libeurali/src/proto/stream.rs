@@ -209,7 +209,8 @@ pub fn read(h: &Handle, buf: &mut [u8]) -> Result<ReadReply, Error> {
     }
 }
 
-fn error_from(code: u64) -> Error {
+/// The error a reply's code names (an unknown code as `Other`).
+pub(crate) fn error_from(code: u64) -> Error {
     Error::from_code(code.min(255) as u8).unwrap_or(Error::Other(0))
 }
 

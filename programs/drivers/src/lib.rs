@@ -6,6 +6,7 @@
 //!                   libeurali::proto::console, on stdin)
 //! drivers nic       the rtl8139 NIC, serving libeurali::proto::nic on stdin (mount it at /dev/nic)
 //! drivers pci       lists the PCI functions
+//! drivers rtc       the CMOS clock, serving libeurali::proto::rtc on stdin (mount it at /dev/rtc)
 //! ```
 //!
 //! Each needs I/O privilege (init starts them with it). Each driver's logic reaches its device
@@ -19,6 +20,7 @@ pub mod console;
 pub mod keyboard;
 pub mod pci;
 pub mod port;
+pub mod rtc;
 pub mod rtl8139;
 pub mod serial;
 pub mod server;
@@ -35,7 +37,7 @@ use port::Hw;
 /// kernel, and the kernel's 1 MiB heap holds every thread's kernel stack (ABI §4.8).
 pub const TERMINALS: usize = 3;
 
-const USAGE: &str = "usage: drivers console|nic|pci   (started by init, with I/O privilege)";
+const USAGE: &str = "usage: drivers console|nic|pci|rtc   (started by init, with I/O privilege)";
 
 pub fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -43,6 +45,7 @@ pub fn main() {
         Some("console") => console(),
         Some("nic") => nic(),
         Some("pci") => pci(),
+        Some("rtc") => rtc(),
         _ => {
             eprintln!("{USAGE}");
             2
@@ -238,5 +241,17 @@ fn pci() -> i32 {
     for d in pci::scan(&mut io) {
         println!("{}", pci::describe(&d));
     }
+    0
+}
+
+fn rtc() -> i32 {
+    let Some(mut io) = hardware("rtc") else {
+        return 1;
+    };
+    let Some(h) = std::rt::take_stdin_handle() else {
+        eprintln!("drivers rtc: no handle on stdin to serve on");
+        return 1;
+    };
+    libeurali::proto::rtc::serve(&h, || rtc::now(&mut io));
     0
 }

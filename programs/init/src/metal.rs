@@ -7,7 +7,8 @@
 //!    its own output and that of the children it gives it to goes to the log;
 //! 2. unpacks its programs into `/bin` (a read-only server of init's, [`crate::binfs`]);
 //! 3. starts `drivers console` (VGA terminals, keyboard, COM1) and hands it the VGA chunk;
-//! 4. starts the process table (`/proc`) and the root file system (`ramdisk`, its own process)
+//! 4. starts the clock (`drivers rtc`, the CMOS clock at `/dev/rtc`, once it answers), the
+//!    process table (`/proc`) and the root file system (`ramdisk`, its own process)
 //!    at `/` and fills it ([`vfs::image::populate`], with root's namespace also mounting `/bin`,
 //!    and the editor's syntax files);
 //! 5. lists the PCI bus (`drivers pci`) and starts the NIC (`drivers nic` at `/dev/nic`, once
@@ -263,17 +264,68 @@ fn start_nic() -> bool {
 }
 
 /// Asks the NIC driver behind `h` for its MAC address: the answer once it serves, or CLOSED if
-/// it ended without serving (a machine without an rtl8139). The kernel wakes nobody for a dead
-/// peer (ABI §3.5), so the runtime's liveness watcher wakes the question then. Returns a handle
-/// to mount.
+/// it ended without serving (a machine without an rtl8139). Returns a handle to mount.
 fn probe_nic(h: Handle) -> Result<(Handle, [u8; 6]), String> {
+    probe(h, libeurali::proto::nic::mac_address)
+}
+
+/// Asks the driver behind `h` a first question with `ask`: the answer once it serves, or
+/// CLOSED if it ended without serving. The kernel wakes nobody for a dead peer (ABI §3.5), so
+/// the runtime's liveness watcher wakes the question then. Returns a handle to mount.
+fn probe<T>(
+    h: Handle,
+    ask: impl FnOnce(&Handle) -> Result<T, libeurali::Error>,
+) -> Result<(Handle, T), String> {
     let h = Arc::new(h);
     let watch = std::rt::watch(h.clone()).map_err(|e| format!("watch: {e}"))?;
-    let answer = libeurali::proto::nic::mac_address(&h);
+    let answer = ask(&h);
     watch.stop();
-    let mac = answer.map_err(|e| format!("the driver does not serve ({e})"))?;
+    let v = answer.map_err(|e| format!("the driver does not serve ({e})"))?;
     let copy = h.try_clone().map_err(|e| e.to_string())?;
-    Ok((copy, mac))
+    Ok((copy, v))
+}
+
+/// Starts the clock driver (`drivers rtc`, the CMOS clock) at `/dev/rtc` and logs the time.
+/// Not watched: it serves as long as the machine runs, and a watching thread would cost 8 KiB
+/// of the kernel's heap (ABI §4.8) for nothing but a log line.
+fn start_rtc() {
+    use libeurali::proto::rtc;
+    let started = (|| -> Result<Result<(u64, u32), libeurali::Error>, String> {
+        let (serve, mount) = libeurali::new_rendezvous().map_err(|e| e.to_string())?;
+        Command::new("/bin/drivers")
+            .arg("rtc")
+            .perm_io(true)
+            .stdin(serve)
+            .spawn()
+            .map_err(|e| format!("cannot start drivers rtc: {e}"))?;
+        // A clock without a valid time still serves (date then says so); CLOSED: it ended.
+        let (h, time) = probe(mount, |h| match rtc::read(h) {
+            Err(libeurali::Error::Closed) => Err(libeurali::Error::Closed),
+            other => Ok(other),
+        })?;
+        libeurali::mount(rtc::PATH, h).map_err(|(e, _)| format!("mount {}: {e}", rtc::PATH))?;
+        Ok(time)
+    })();
+    match started {
+        Ok(Ok((secs, _))) => {
+            let t = rtc::DateTime::from_unix(secs);
+            say(&format!(
+                "{}: {}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+                rtc::PATH,
+                t.year,
+                t.month,
+                t.day,
+                t.hour,
+                t.minute,
+                t.second
+            ));
+        }
+        Ok(Err(e)) => say(&format!(
+            "{}: the clock holds no valid time ({e})",
+            rtc::PATH
+        )),
+        Err(e) => say(&format!("no wall clock: {e}")),
+    }
 }
 
 /// A login that ends sooner than this counts as failing to start.
@@ -370,6 +422,7 @@ pub fn boot_with(m: Machine, programs: impl FnOnce() -> ProgramList) {
             Vec::new()
         }
     };
+    start_rtc();
     if let Err(e) = crate::proc_fs() {
         say(&format!("no process table: {e}"));
     }
