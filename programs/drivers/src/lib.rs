@@ -33,8 +33,9 @@ use libeurali::{Error, Handle, MemoryChunk, Message, Word, msgtype};
 
 use port::Hw;
 
-/// Virtual terminals of the console (Alt+F1..F3). Each costs a login session on the real
-/// kernel, and the kernel's 1 MiB heap holds every thread's kernel stack (ABI §4.8).
+/// Virtual terminals on the screen (Alt+F1..F3): the log on F1, logins on the others (and on
+/// COM1). Each login costs threads on the real kernel, and the kernel's 1 MiB heap holds every
+/// thread's kernel stack (ABI §4.8).
 pub const TERMINALS: usize = 3;
 
 const USAGE: &str = "usage: drivers console|nic|pci|rtc   (started by init, with I/O privilege)";
@@ -114,8 +115,13 @@ fn console() -> i32 {
             return 1;
         }
     };
-    let uart = serial::Uart::init(&mut com, serial::COM1);
-    let consoles = console::Consoles::new(TERMINALS, Vga { chunk, io: crtc }, Some((uart, com)));
+    // COM1, if there is one, is a terminal of its own (a headless login).
+    let serial = serial::Uart::present(&mut com, serial::COM1).then(|| {
+        let uart = serial::Uart::init(&mut com, serial::COM1);
+        (uart, com)
+    });
+    let consoles = console::Consoles::new(TERMINALS, Vga { chunk, io: crtc }, serial);
+    let (vga, serials) = (consoles.vga(), consoles.count() - consoles.vga());
     let server = match server::ConsoleServer::start(consoles) {
         Ok(s) => std::sync::Arc::new(s),
         Err(e) => {
@@ -145,7 +151,10 @@ fn console() -> i32 {
     {
         eprintln!("drivers console: no serial thread: {e}");
     }
-    let _ = libeurali::send(&control, Message::Short(msgtype::OK, TERMINALS as u64, 0));
+    let _ = libeurali::send(
+        &control,
+        Message::Short(msgtype::OK, vga as u64, serials as u64),
+    );
     server.serve_control(&control);
     0
 }

@@ -60,6 +60,11 @@ impl Uart {
         }
     }
 
+    /// Whether a UART answers at `base` (nothing there reads 0xFF).
+    pub fn present(io: &mut impl PortIo, base: u16) -> bool {
+        io.inb(base + reg::LSR) != 0xFF
+    }
+
     /// Sends one byte, waiting (bounded) for room in the transmitter. Returns false if there
     /// was none: the byte is dropped and counted, and until a byte goes out again each byte
     /// gets a single look ([`STALLED_SPINS`]), so a stalled line never holds the console up.
@@ -234,6 +239,7 @@ mod tests {
             absent: true,
             ..Model::default()
         };
+        assert!(!Uart::present(&mut m, COM1));
         let mut u = Uart::init(&mut m, COM1);
         assert_eq!(u.try_receive(&mut m), None);
         // 0xFF has THRE set: bytes go nowhere, quickly.

@@ -1,7 +1,8 @@
 //! init on the real kernel (Merriwig): it is started with I/O privilege, an empty namespace, a
 //! null handle 0 and the kernel's VIDEO_MEMORY message waiting on handle 1 (ABI §4.1), and
 //! there is no device, file system or program but what init brings. In order, logging each step
-//! (on the kernel's debug line until the console is up, then on terminal 1 and COM1):
+//! (on the kernel's debug line until the console is up, then on terminal 1, which is the log's
+//! alone, and on COM1 until its login prompt):
 //!
 //! 1. takes the VGA chunk from handle 1 and serves handle 1 itself as its log stream, so that
 //!    its own output and that of the children it gives it to goes to the log;
@@ -13,8 +14,9 @@
 //!    and the editor's syntax files);
 //! 5. lists the PCI bus (`drivers pci`) and starts the NIC (`drivers nic` at `/dev/nic`, once
 //!    it answers), and then `tcp` on it (`/net`);
-//! 6. runs `login` on each terminal, again whenever it ends (a terminal whose login keeps
-//!    ending at once is given up, with a message, rather than spun on).
+//! 6. runs `login` on each terminal but the log's (F2, F3 and COM1), again whenever it ends (a
+//!    terminal whose login keeps ending at once is given up, with a message, rather than spun
+//!    on).
 //!
 //! A driver that fails or dies is logged and the rest goes on: without a console, the log stays
 //! on the kernel's debug line; without a NIC, `/dev/nic` is removed.
@@ -141,11 +143,27 @@ fn watch(what: String, mut child: Child, then: impl FnOnce() + Send + 'static) {
     }
 }
 
-/// The terminals' (input, output) streams from the console driver.
-type Terminals = Vec<(Handle, Handle)>;
+/// The console driver's terminals: (input, output) streams, the screen's first, then the
+/// serial line's.
+struct Terminals {
+    streams: Vec<(Handle, Handle)>,
+    /// How many are on the screen (Alt+F1..).
+    vga: usize,
+}
+
+impl Terminals {
+    /// What a person calls terminal `i`.
+    fn name(&self, i: usize) -> String {
+        if i < self.vga {
+            format!("terminal {} (Alt+F{})", i + 1, i + 1)
+        } else {
+            "COM1".to_string()
+        }
+    }
+}
 
 /// Starts the console driver; returns its control handle (kept: the driver serves it as long
-/// as someone holds it) and the terminals' streams.
+/// as someone holds it) and the terminals.
 fn start_console(video: MemoryChunk) -> Result<(Handle, Terminals), String> {
     let (serve, control) = libeurali::new_rendezvous().map_err(|e| e.to_string())?;
     let child = Command::new("/bin/drivers")
@@ -164,8 +182,8 @@ fn start_console(video: MemoryChunk) -> Result<(Handle, Terminals), String> {
         ),
     )
     .map_err(|e| format!("console driver: {}", e.error))?;
-    let count = match reply.values() {
-        (msgtype::OK, n, _) => n as usize,
+    let (vga, count) = match reply.values() {
+        (msgtype::OK, vga, serial) => (vga as usize, (vga + serial) as usize),
         other => {
             return Err(format!(
                 "console driver refused the video memory: {other:?}"
@@ -187,7 +205,13 @@ fn start_console(video: MemoryChunk) -> Result<(Handle, Terminals), String> {
             Err(e) => return Err(format!("console driver: terminal {i}: {}", e.error)),
         }
     }
-    Ok((control, terminals))
+    Ok((
+        control,
+        Terminals {
+            streams: terminals,
+            vga,
+        },
+    ))
 }
 
 /// Where the root ramdisk is also mounted while init fills it (at `/`, its `/bin` is hidden by
@@ -333,13 +357,13 @@ const QUICK: Duration = Duration::from_secs(3);
 /// Failing starts in a row before a terminal is given up.
 const GIVE_UP: u32 = 3;
 
-fn login_loop(n: usize, input: Handle, output: Handle) {
+fn login_loop(name: String, input: Handle, output: Handle) {
     let mut quick = 0;
     loop {
         let started = Instant::now();
         let streams = (input.try_clone(), output.try_clone(), output.try_clone());
         let (Ok(i), Ok(o), Ok(e)) = streams else {
-            say(&format!("terminal {n}: out of handles"));
+            say(&format!("{name}: out of handles"));
             return;
         };
         match Command::new("/bin/login")
@@ -349,16 +373,14 @@ fn login_loop(n: usize, input: Handle, output: Handle) {
             .status()
         {
             Ok(s) if s.success() => {}
-            Ok(s) => say(&format!(
-                "login on terminal {n} ended ({s}); starting it again"
-            )),
-            Err(e) => say(&format!("cannot start login on terminal {n}: {e}")),
+            Ok(s) => say(&format!("login on {name} ended ({s}); starting it again")),
+            Err(e) => say(&format!("cannot start login on {name}: {e}")),
         }
         if started.elapsed() < QUICK {
             quick += 1;
             if quick >= GIVE_UP {
                 say(&format!(
-                    "login on terminal {n} ended at once {GIVE_UP} times: giving that terminal up"
+                    "login on {name} ended at once {GIVE_UP} times: giving that terminal up"
                 ));
                 return;
             }
@@ -406,20 +428,30 @@ pub fn boot_with(m: Machine, programs: impl FnOnce() -> ProgramList) {
     let terminals = match start_console(m.video) {
         Ok((control, t)) => {
             _control = Some(control);
-            if let Some(out) = t.first().and_then(|(_, o)| o.try_clone().ok()) {
+            if let Some(out) = t.streams.first().and_then(|(_, o)| o.try_clone().ok()) {
                 log.set(out);
             }
             say(&format!("/bin: {count} programs"));
+            let mut logins: Vec<String> = match t.vga {
+                0 | 1 => Vec::new(),
+                2 => vec!["Alt+F2".into()],
+                n => vec![format!("Alt+F2..F{n}")],
+            };
+            if t.streams.len() > t.vga {
+                logins.push("COM1".into());
+            }
             say(&format!(
-                "console: {} terminals (Alt+F1..F{}); terminal 1 is mirrored on COM1",
-                t.len(),
-                t.len()
+                "console: the log on Alt+F1; logins on {}",
+                logins.join(" and ")
             ));
             t
         }
         Err(e) => {
             say(&e);
-            Vec::new()
+            Terminals {
+                streams: Vec::new(),
+                vga: 0,
+            }
         }
     };
     start_rtc();
@@ -438,19 +470,24 @@ pub fn boot_with(m: Machine, programs: impl FnOnce() -> ProgramList) {
     if start_nic() {
         crate::network();
     }
-    if terminals.is_empty() {
-        say("no terminal to log in on");
-        return;
-    }
+    // Every terminal but the log's.
+    let names: Vec<String> = (0..terminals.streams.len())
+        .map(|i| terminals.name(i))
+        .collect();
     let mut logins = Vec::new();
-    for (n, (input, output)) in terminals.into_iter().enumerate() {
+    for (name, (input, output)) in names.into_iter().zip(terminals.streams).skip(1) {
+        let n = name.clone();
         let r = std::thread::Builder::new()
             .name("login".into())
-            .spawn(move || login_loop(n + 1, input, output));
+            .spawn(move || login_loop(n, input, output));
         match r {
             Ok(j) => logins.push(j),
-            Err(e) => say(&format!("cannot start login on terminal {}: {e}", n + 1)),
+            Err(e) => say(&format!("cannot start login on {name}: {e}")),
         }
+    }
+    if logins.is_empty() {
+        say("no terminal to log in on");
+        return;
     }
     say(&format!("login started on {} terminals", logins.len()));
     for j in logins {
