@@ -315,7 +315,7 @@ impl Editor {
                 self.cursor += k.len();
             }
             Key::Ctrl('c') => {
-                self.to_end();
+                self.cursor_to_end();
                 self.out.push_str("^C\r\n");
                 self.buf.clear();
                 self.cursor = 0;
@@ -404,7 +404,7 @@ impl Editor {
     }
 
     /// Puts the terminal's cursor after the end of the line.
-    fn to_end(&mut self) {
+    fn cursor_to_end(&mut self) {
         let (end, cursor) = self.layout();
         if cursor != end {
             self.move_to(end);
@@ -415,7 +415,7 @@ impl Editor {
     /// (where it already is when the line ends at the right margin, see [`Editor::redraw`]).
     fn leave_line(&mut self) {
         let (end, _) = self.layout();
-        self.to_end();
+        self.cursor_to_end();
         if end.1 != 0 || end.0 == 0 {
             self.out.push_str("\r\n");
         }

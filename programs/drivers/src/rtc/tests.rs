@@ -29,7 +29,7 @@ impl Cmos {
 }
 
 fn to_bcd(v: u8) -> u8 {
-    (v / 10) << 4 | v % 10
+    ((v / 10) << 4) | (v % 10)
 }
 
 fn encode((year, month, day, hour, minute, second): (u16, u8, u8, u8, u8, u8), b: u8) -> [u8; 128] {
