@@ -75,11 +75,6 @@ impl Session {
         }
     }
 
-    /// Everything the console showed so far.
-    pub fn output(&self) -> String {
-        self.out.text()
-    }
-
     /// Waits until `text` appears in the console output after what earlier waits consumed;
     /// returns the output up to and including it. Panics after `timeout`, with the output and
     /// what every process is doing.

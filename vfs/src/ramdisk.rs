@@ -152,7 +152,7 @@ impl Data {
     fn append(&mut self, n: usize, data: Option<&[u8]>) -> Result<(), FsError> {
         let mut done = 0;
         while done < n {
-            if self.len % BLOCK == 0 {
+            if self.len.is_multiple_of(BLOCK) {
                 self.blocks.try_reserve(1).map_err(|_| FsError::NoSpace)?;
                 self.blocks.push(Vec::new());
             }
