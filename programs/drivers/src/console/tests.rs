@@ -81,7 +81,7 @@ fn read_all(c: &mut Consoles<Screen, Line>, vt: usize) -> Vec<u8> {
 }
 
 #[test]
-fn output_is_drawn_and_mirrored_to_serial() {
+fn the_log_is_drawn_and_goes_down_the_line_at_first() {
     let mut c = consoles(3);
     c.output(0, b"init: starting\n\x1b[1mlogin: ");
     assert_eq!(c.display().row(0), "init: starting");
