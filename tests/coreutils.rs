@@ -138,3 +138,63 @@ three
     assert_eq!(text, expected, "stderr: {}", r.stderr);
     assert_eq!(r.code, 0);
 }
+
+/// GNU date's rendering of `secs` (the host's `date`, in the C locale).
+fn gnu_date(secs: u64, format: &str) -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("@{secs}"), &format!("+{format}")])
+        .env("LC_ALL", "C")
+        .output()
+        .expect("the host's date runs");
+    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+}
+
+/// `date` in an ordinary user's session of the whole system (`cargo run -- -c … --user user`):
+/// the wall clock from `/dev/rtc` (the host's clock on the stub), printed as `date -u` prints
+/// it; without `/dev/rtc` it says the clock is unavailable and fails.
+#[test]
+fn date_shows_the_wall_clock() {
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let before = now();
+    let script = "date +%s; date; date +'%F %T|%j|%a %b %e|%Z'; date -d @0; \
+                  umount /dev/rtc; date; echo status=$?";
+    let r = kernel_stub::boot::run_system_captured(
+        &eurali::programs(),
+        &["-c".into(), script.into(), "--user".into(), "user".into()],
+        b"",
+        Duration::from_secs(60),
+    );
+    let after = now();
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    let fail = || format!("stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    assert_eq!(lines.len(), 5, "{}", fail());
+    let secs: u64 = lines[0].parse().unwrap_or_else(|_| panic!("{}", fail()));
+    assert!(
+        (before..=after).contains(&secs),
+        "{secs} not in {before}..={after}"
+    );
+    // The next calls may fall in the next second.
+    let one_of = |line: &str, format: &str| {
+        assert!(
+            (secs..=after).any(|s| gnu_date(s, format) == line),
+            "{line:?} is not GNU's {format:?} at {secs}..={after}\n{}",
+            fail()
+        );
+    };
+    one_of(lines[1], "%a %b %e %H:%M:%S %Z %Y");
+    one_of(lines[2], "%F %T|%j|%a %b %e|%Z");
+    assert_eq!(lines[3], "Thu Jan  1 00:00:00 UTC 1970");
+    assert_eq!(lines[4], "status=1");
+    assert!(
+        r.stderr.contains(
+            "date: the wall clock is unavailable: there is no clock device here (/dev/rtc)"
+        ),
+        "{}",
+        fail()
+    );
+}

@@ -211,7 +211,7 @@ fn root_and_user_sessions_see_their_namespaces() {
     );
     let root = "\
 [root] HOME=/home/root PWD=/home/root PATH=/bin vars=4
-[root] mounts: / /dev/console /dev/null /dev/passwd
+[root] mounts: / /dev/console /dev/null /dev/rtc /dev/passwd
 [root] ls /: bin,dev,etc,home,tmp; ls /etc: ns,public,users
 [root] read: /etc/users=ok /etc/motd=NotFound /home/root/secret=ok /home/user/notes=ok \
 /bin/login=ok /tmp/new=NotFound
@@ -221,7 +221,7 @@ fn root_and_user_sessions_see_their_namespaces() {
 ";
     let user = "\
 [user] HOME=/home/user PWD=/home/user PATH=/bin vars=4
-[user] mounts: /home/user /bin /etc /tmp /dev/console /dev/null /dev/passwd
+[user] mounts: /home/user /bin /etc /tmp /dev/console /dev/null /dev/rtc /dev/passwd
 [user] ls /: bin,dev,etc,home,tmp; ls /etc: motd
 [user] read: /etc/users=NotFound /etc/motd=ok /home/root/secret=NotFound /home/user/notes=ok \
 /bin/login=ok /tmp/new=NotFound

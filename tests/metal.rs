@@ -2,11 +2,12 @@
 //! empty namespace, a null handle 0 and the VIDEO_MEMORY message waiting on handle 1, as the
 //! kernel starts it (ABI §4.1). The stub has no ports, so `drivers` is played by a stand-in that
 //! serves the real console code (`drivers::server::ConsoleServer`: terminals, line discipline,
-//! the COM1 mirror polled as on the machine) on an in-memory screen and a modelled 16550, says
-//! what a machine without an rtl8139 says, and lists a PCI bus. A typist then uses it as a
-//! person would: logs in on terminal 1 over the serial line (a headless `-serial stdio`), then
-//! switches to terminal 2 with Alt+F2 and logs in there on the keyboard, as scancodes through
-//! the real decoder, editing a command line with the cursor keys.
+//! the COM1 terminal polled as on the machine) on an in-memory screen and a modelled 16550,
+//! serves the real CMOS code on a modelled clock, a NIC on which no DHCP server ever answers,
+//! and lists a PCI bus. A typist then uses it as a person would: logs in over the serial line
+//! (a headless `-serial stdio`), then switches to terminal 2 with Alt+F2 and logs in there on
+//! the keyboard, as scancodes through the real decoder, editing a command line with the cursor
+//! keys. Terminal 1 holds the log alone.
 
 use std::sync::Arc;
 use std::sync::Mutex as HostMutex;
@@ -64,6 +65,52 @@ impl PortIo for Com1 {
     }
 }
 
+/// A CMOS clock that says 2026-12-06 21:39:58 (BCD, 24-hour, century register).
+struct Cmos {
+    index: u8,
+}
+
+impl PortIo for Cmos {
+    fn inb(&mut self, _: u16) -> u8 {
+        match self.index {
+            0x00 => 0x58,
+            0x02 => 0x39,
+            0x04 => 0x21,
+            0x07 => 0x06,
+            0x08 => 0x12,
+            0x09 => 0x26,
+            0x32 => 0x20,
+            0x0B => 0x02,
+            _ => 0,
+        }
+    }
+    fn outb(&mut self, _: u16, v: u8) {
+        self.index = v;
+    }
+    fn inw(&mut self, _: u16) -> u16 {
+        unreachable!()
+    }
+    fn outw(&mut self, _: u16, _: u16) {
+        unreachable!()
+    }
+    fn inl(&mut self, _: u16) -> u32 {
+        unreachable!()
+    }
+    fn outl(&mut self, _: u16, _: u32) {
+        unreachable!()
+    }
+}
+
+/// Terminal 1's text (the log), shown or not.
+fn log_text(s: &ConsoleServer<Vga, Com1>) -> String {
+    let c = s.consoles.lock().unwrap();
+    let screen = &c.vt(0).term.screen;
+    (0..screen.rows())
+        .map(|r| screen.row_text(r))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn serial_text() -> String {
     String::from_utf8_lossy(&SERIAL_TX.lock().unwrap()).into_owned()
 }
@@ -118,7 +165,7 @@ const LEFT: [u8; 4] = [0xE0, 0x4B, 0xE0, 0xCB];
 /// Alt+F2.
 const ALT_F2: [u8; 4] = [0x38, 0x3C, 0xBC, 0xB8];
 
-/// Terminal 1 as it was when the stand-in switched to terminal 2.
+/// Terminal 1 (the log) as it was when the typist switched to terminal 2.
 static TERMINAL_1: HostMutex<String> = HostMutex::new(String::new());
 /// Every terminal switch and key the stand-in typed, for the failure message.
 static TYPED: HostMutex<Vec<String>> = HostMutex::new(Vec::new());
@@ -155,8 +202,36 @@ fn stand_in_drivers() {
         Some("pci") => {
             eurali_std::println!("00:03.0 10ec:8139 class 02.00");
         }
-        Some("nic") => eurali_std::process::exit(1),
+        Some("nic") => silent_nic(),
+        Some("rtc") => {
+            let h = eurali_std::rt::take_stdin_handle().expect("a handle to serve on");
+            libeurali::proto::rtc::serve(&h, || drivers::rtc::now(&mut Cmos { index: 0 }));
+        }
         _ => eurali_std::process::exit(2),
+    }
+}
+
+/// A NIC that sends what it is given and never receives anything (no DHCP server answers).
+fn silent_nic() {
+    use libeurali::proto::{nic, stream};
+    let h = eurali_std::rt::take_stdin_handle().expect("a handle to serve on");
+    loop {
+        let Ok(m) = libeurali::receive(&h) else {
+            return;
+        };
+        let reply = match nic::parse_request(m) {
+            nic::Request::Mac => nic::mac_reply([0x52, 0x54, 0, 0x12, 0x34, 0x56]),
+            nic::Request::Send(chunk) => nic::sent_reply(chunk.len()),
+            nic::Request::Recv(_)
+            | nic::Request::RecvMany { .. }
+            | nic::Request::SendRecvMany { .. } => {
+                eurali_std::thread::sleep(Duration::from_millis(5));
+                nic::empty_reply()
+            }
+            nic::Request::BadLength => stream::error_reply(libeurali::Error::Param),
+            nic::Request::Unknown(_) => stream::unknown_reply(),
+        };
+        let _ = libeurali::send(&h, reply);
     }
 }
 
@@ -172,9 +247,10 @@ fn stand_in_console() {
     }
     let mut com1 = Com1 { lcr: 0 };
     let uart = Uart::init(&mut com1, drivers::serial::COM1);
+    // Two terminals on the screen and COM1, as the driver replies.
     let consoles: Consoles<Vga, Com1> = Consoles::new(2, Vga, Some((uart, com1)));
     let server = Arc::new(ConsoleServer::start(consoles).unwrap());
-    libeurali::send(&control, Message::Short(msgtype::OK, 2, 0)).unwrap();
+    libeurali::send(&control, Message::Short(msgtype::OK, 2, 1)).unwrap();
     let s = server.clone();
     libeurali::spawn_fn(move || {
         loop {
@@ -218,8 +294,10 @@ fn typist(s: &ConsoleServer<Vga, Com1>) {
             }
         }
     };
-    // init's log lines about the missing NIC first, so that none lands in the session.
-    if !wait_until(serial_text, "the NIC driver ended") || !wait_until(serial_text, "no network") {
+    let log = || log_text(s);
+    // The log is up to the logins before the typing starts (the serial side has it until the
+    // serial login's prompt).
+    if !wait_until(log, "init: login started on") {
         return;
     }
     for (prompt, line) in [
@@ -233,14 +311,26 @@ fn typist(s: &ConsoleServer<Vga, Com1>) {
         SERIAL_RX.lock().unwrap().extend(line.bytes());
     }
     // The output, then the shell's next prompt (its redraw starts with a CR).
-    if !wait_until(serial_text, "\r\nhello from serial\r\n\rroot:~$") {
+    if !wait_until(serial_text, "\r\nhello from serial\r\n\r\x1b[Jroot:~$") {
         return;
     }
-    // The screen is drawn just after the serial line is written.
-    if !wait_until(screen_text, "\nhello from serial\nroot:~$") {
+    // The process table: init is pid 1, under its name although the kernel gave it no args.
+    SERIAL_RX.lock().unwrap().extend(b"ps\r");
+    let after_ps = || {
+        let t = serial_text();
+        t.split_once("root:~$ ps\r\r\n")
+            .map(|(_, rest)| rest.to_string())
+            .unwrap_or_default()
+    };
+    if !wait_until(after_ps, "\r\x1b[Jroot:~$") {
         return;
     }
-    *TERMINAL_1.lock().unwrap() = screen_text();
+    // The wall clock, from the CMOS clock through `drivers rtc` at /dev/rtc.
+    SERIAL_RX.lock().unwrap().extend(b"date\r");
+    if !wait_until(serial_text, "date\r\r\nSun Dec  6 21:39:58 UTC 2026\r\n") {
+        return;
+    }
+    *TERMINAL_1.lock().unwrap() = log_text(s);
     press(&ALT_F2);
     for (prompt, line) in [("login:", "root\r"), ("password:", "root\r")] {
         if !wait_until(screen_text, prompt) {
@@ -342,33 +432,62 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
     assert!(k.take_fault().is_none());
     let serial = serial_text();
     let t1 = TERMINAL_1.lock().unwrap().clone();
-    // Terminal 1, the system console: init's log, then a session typed over COM1, whose
-    // output went both to the screen and down the serial line.
-    const NIC_GONE: &str = "init: the NIC driver ended (exit status: 1)\n";
-    const NO_NIC: &str = "init: no network interface: the driver does not serve (CLOSED";
+    // Terminal 1 holds the log alone: no login there.
     for line in [
         "init: /bin: ",
-        "init: console: 2 terminals (Alt+F1..F2); terminal 1 is mirrored on COM1\n",
+        "init: console: the log on Alt+F1; logins on Alt+F2 and COM1\n",
+        "init: /dev/rtc: 2026-12-06 21:39:58 UTC\n",
         "init: root file system ready\n",
         "00:03.0 10ec:8139 class 02.00\n",
-        NIC_GONE,
-        NO_NIC,
+        "init: /dev/nic: MAC 52:54:00:12:34:56\n",
         "init: login started on 2 terminals\n",
     ] {
         assert!(t1.contains(line), "terminal 1 lacks {line:?}:\n{t1}");
+    }
+    assert!(
+        !t1.contains("login:"),
+        "a login on the log's terminal:\n{t1}"
+    );
+    // tcp ran (DHCP, no server answering) and did not call the lease it never had lost.
+    assert!(!t1.contains("DHCP lease lost"), "{t1}");
+    // COM1: the boot log up to the serial login's prompt, then the session alone.
+    let (boot, session) = serial
+        .split_once("login: ")
+        .unwrap_or_else(|| panic!("no login on COM1:\n{serial}"));
+    for line in [
+        "init: /bin: ",
+        "init: /dev/rtc: 2026-12-06 21:39:58 UTC\r\n",
+        "init: root file system ready\r\n",
+        "init: /dev/nic: MAC 52:54:00:12:34:56\r\n",
+    ] {
         assert!(
-            serial.contains(&line.replace('\n', "\r\n")),
-            "COM1 lacks {line:?}:\n{serial}"
+            boot.contains(line),
+            "COM1's boot log lacks {line:?}:\n{boot}"
         );
     }
-    // The NIC driver's end is logged whenever it comes, possibly after the first prompt.
-    let session = t1.replacen(NIC_GONE, "", 1);
     assert!(
-        session.contains(
-            "login: root\npassword:\nWelcome to eurali.\n\
-             root:~$ echo hello from serial\nhello from serial\nroot:~$"
-        ),
-        "terminal 1:\n{t1}"
+        !session.contains("init:") && !session.contains("tcp:"),
+        "the log in the serial session:\n{session}"
+    );
+    assert!(
+        session.starts_with("root\r\npassword: \r\nWelcome to eurali.\r\n"),
+        "COM1:\n{session}"
+    );
+    assert!(
+        session.contains("\r\nhello from serial\r\n"),
+        "COM1:\n{session}"
+    );
+    // `ps`: init is pid 1 and shows its name; tcp runs.
+    let ps = serial.split("root:~$ ps\r\r\n").nth(1).unwrap_or_default();
+    let init = ps.lines().find(|l| l.trim_start().starts_with("1 "));
+    assert!(
+        init.is_some_and(|l| l.trim_end().ends_with(" init")),
+        "ps shows pid 1 as {init:?}:\n{ps}\nCOM1: {serial:?}"
+    );
+    assert!(ps.contains(" /bin/tcp"), "{ps}");
+    assert!(
+        serial.contains("date\r\r\nSun Dec  6 21:39:58 UTC 2026\r\n"),
+        "date on COM1:\n{serial}"
     );
     // The console driver serves as long as init holds its control handle.
     assert!(!t1.contains("console driver ended"), "{t1}");

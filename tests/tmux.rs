@@ -164,3 +164,97 @@ fn login_session_in_tmux() {
     tmux(&["kill-session", "-t", &session]);
     assert!(!pane.contains("EXITED"), "the system must not stop: {pane}");
 }
+
+/// `text` as a pane `cols` wide shows it: cut into rows.
+fn wrapped(text: &str, cols: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars.chunks(cols).map(|c| c.iter().collect()).collect()
+}
+
+/// A line longer than the pane is wide: the editor wraps it onto the rows below and redraws it
+/// in place while it is edited across the wrap (no row drawn twice, none left behind), runs it
+/// whole, and the history brings it back the same way.
+#[test]
+fn long_lines_wrap_in_a_narrow_pane() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "tmux is needed under CI");
+        eprintln!("skipping: no tmux");
+        return;
+    }
+    const PROMPT: &str = "root:/$ ";
+    let session = format!("eurali-wrap-{}", std::process::id());
+    let bin = env!("CARGO_BIN_EXE_eurali");
+    let cmd = format!("{bin} sh; echo EXITED $?; sleep 60");
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "40",
+        "-y",
+        "20",
+        &cmd,
+    ]);
+    let keys = |k: &[&str]| {
+        let mut a = vec!["send-keys", "-t", session.as_str()];
+        a.extend_from_slice(k);
+        tmux(&a);
+    };
+    // Waits until the rows from the last prompt on are `line` wrapped, then only blank ones,
+    // and the line's first row is on the pane `times` times in all (more: a row drawn twice).
+    let wait_line = |line: &str, times: usize| {
+        let rows = wrapped(&format!("{PROMPT}{line}"), 40);
+        let start = Instant::now();
+        loop {
+            let p = tmux(&["capture-pane", "-t", &session, "-p"]);
+            let lines: Vec<&str> = p.lines().map(str::trim_end).collect();
+            let at = lines.iter().rposition(|l| l.starts_with(PROMPT.trim_end()));
+            let shown = at.map(|i| &lines[i..]).unwrap_or_default();
+            let ok = shown.len() >= rows.len()
+                && shown.iter().zip(&rows).all(|(a, b)| *a == b.trim_end())
+                && shown[rows.len()..].iter().all(|l| l.is_empty())
+                && p.matches(rows[0].as_str()).count() == times;
+            if ok {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the pane never showed {rows:#?} alone:\n{p}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_for(&session, PROMPT.trim_end());
+    // 8 + 5 + 90 = 103 columns: three rows.
+    let mut line: Vec<char> = format!("echo {}", "0123456789".repeat(9)).chars().collect();
+    keys(&[&line.iter().collect::<String>()]);
+    wait_line(&line.iter().collect::<String>(), 1);
+    // Back across the second wrap, delete two and insert three; to the start and the end.
+    let mut edit = vec!["Left"; 30];
+    edit.extend(["BSpace", "BSpace", "a", "b", "c", "Home", "End"]);
+    keys(&edit);
+    let at = line.len() - 30;
+    line.splice(at - 2..at, "abc".chars());
+    let edited: String = line.iter().collect();
+    wait_line(&edited, 1);
+    // Ctrl-U from the middle of the second row: the rest moves up, no row is left behind.
+    keys(&["Home"]);
+    keys(&vec!["Right"; 45]);
+    keys(&["C-u"]);
+    wait_line(&edited[45..], 1);
+    // Ctrl-Y puts it back; run it: the whole line stays above its output.
+    keys(&["C-y", "End", "Enter"]);
+    let output = wrapped(&edited["echo ".len()..], 40).join("\n");
+    let command = wrapped(&format!("{PROMPT}{edited}"), 40).join("\n");
+    wait_for(&session, &format!("{command}\n{output}\nroot:/$"));
+    // History: Up brings the three rows back under the new prompt; editing at its first row.
+    keys(&["Up"]);
+    wait_line(&edited, 2);
+    keys(&["Home", "Right", "Right", "Right", "Right", "Delete"]);
+    wait_line(&format!("echo{}", &edited[5..]), 1);
+    keys(&["C-c", "exit", "Enter"]);
+    let p = wait_for(&session, "EXITED");
+    tmux(&["kill-session", "-t", &session]);
+    assert!(p.contains("EXITED 0"), "{p}");
+}

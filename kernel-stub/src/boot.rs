@@ -2,8 +2,9 @@
 //!
 //! [`run`] makes a kernel, registers the programs, and plays the part that init and the drivers
 //! play on a real machine for one program: a `boot` process serves the console (host stdin,
-//! stdout, stderr) and the debug log (`/dev/log`, [`crate::devices::debuglog`]) and execs the
-//! program in a new namespace holding only its status, stderr and `/dev/log` mounts (see
+//! stdout, stderr), the debug log (`/dev/log`, [`crate::devices::debuglog`]) and the wall clock
+//! (`/dev/rtc`, [`crate::devices::rtc`]) and execs the program in a new namespace holding only
+//! its status, stderr, `/dev/log` and `/dev/rtc` mounts (see
 //! `eurali_std::rt`). It returns the program's exit status, or 125 if the program's
 //! process ended without one (it was ended by a fault) — after shutting the system down.
 
@@ -13,7 +14,7 @@ use std::time::Duration;
 use libeurali::params::ExecParams;
 use libeurali::{Handle, Message, msgtype, new_rendezvous, receive};
 
-use crate::devices::{console, debuglog};
+use crate::devices::{console, debuglog, rtc};
 use crate::{Kernel, ProgramEntry};
 
 /// Where the child's status and stderr handles are mounted (must match `eurali_std::rt`).
@@ -21,6 +22,8 @@ const STATUS_PATH: &str = "/.eurali/status";
 const STDERR_PATH: &str = "/.eurali/stderr";
 /// Where the debug log device is mounted for the program.
 pub const LOG_PATH: &str = "/dev/log";
+/// Where the wall clock is mounted for the program.
+pub const RTC_PATH: &str = libeurali::proto::rtc::PATH;
 /// Where the network interface is mounted for the program, when `EURALI_NIC` names one.
 pub const NIC_PATH: &str = "/dev/nic";
 /// The host environment variable naming the TAP interface for `/dev/nic`: `NAME` or
@@ -235,6 +238,8 @@ fn start_and_wait(
         let (log_srv, log_cli) = new_rendezvous()?;
         let log = kernel.debug_log_device();
         spawn_stub_thread(move || debuglog::serve(&log_srv, log))?;
+        let (rtc_srv, rtc_cli) = new_rendezvous()?;
+        spawn_stub_thread(move || rtc::serve(&rtc_srv))?;
         if terminal {
             let out = console::SharedSink::new(stdout);
             let echo = out.clone();
@@ -256,7 +261,8 @@ fn start_and_wait(
             .new_namespace()
             .mount(status_child.raw(), STATUS_PATH)?
             .mount(err_cli.raw(), STDERR_PATH)?
-            .mount(log_cli.raw(), LOG_PATH)?;
+            .mount(log_cli.raw(), LOG_PATH)?
+            .mount(rtc_cli.raw(), RTC_PATH)?;
         let params = match &boot_mount {
             Some(h) => params.mount(h.raw(), BOOT_PATH)?,
             None => params,
@@ -283,6 +289,7 @@ fn start_and_wait(
         status_child.into_raw();
         err_cli.into_raw();
         log_cli.into_raw();
+        rtc_cli.into_raw();
         if let Some(h) = boot_mount {
             h.into_raw();
         }

@@ -247,6 +247,12 @@ pub const REGISTER_DELAY_MS: u64 = 10;
 /// `USER\tcommand line`. The control thread does this [`REGISTER_DELAY_MS`] after the start; a
 /// program that mounts `/proc` itself (init) calls it then.
 pub fn register_process() {
+    register_process_as("");
+}
+
+/// As [`register_process`], with `name` as the command line if the process was given none
+/// (init on the real kernel: the kernel starts it without arguments, ABI §4.1).
+pub fn register_process_as(name: &str) {
     let Some(rt) = crate::sys::runtime() else {
         return;
     };
@@ -255,13 +261,18 @@ pub fn register_process() {
         .compare_exchange(REG_PENDING, REG_DONE, Ordering::AcqRel, Ordering::Acquire)
         .is_ok()
     {
-        write_registration(&rt);
+        write_registration(&rt, name);
     }
 }
 
-fn write_registration(rt: &Runtime) {
+fn write_registration(rt: &Runtime, unnamed: &str) {
     let user = crate::env::var("USER").unwrap_or_default();
-    if let Some(pid) = register_entry(&user, &rt.args.join(" ")) {
+    let command = if rt.args.is_empty() {
+        String::from(unnamed)
+    } else {
+        rt.args.join(" ")
+    };
+    if let Some(pid) = register_entry(&user, &command) {
         rt.pid.store(pid, Ordering::Release);
     }
 }
@@ -356,7 +367,7 @@ fn control_main(h: Handle) {
             .reg
             .compare_exchange(REG_PENDING, REG_DONE, Ordering::AcqRel, Ordering::Acquire)
         {
-            Ok(_) => write_registration(&rt),
+            Ok(_) => write_registration(&rt, ""),
             Err(REG_EXITING) => return, // main ended first and sends nothing
             Err(_) => {}                // registered already (pid() asked)
         }

@@ -596,8 +596,12 @@ fn namespaces() {
         !mounts.iter().any(|m| m.starts_with("/.eurali")),
         "{mounts:?}"
     );
-    // Copy and New children did not change ours either (boot mounted /dev/log, the debug log).
-    assert_eq!(mounts, ["/dev/log", "/", "/extra", "/made-by-child"]);
+    // Copy and New children did not change ours either (boot mounted /dev/log, the debug log,
+    // and /dev/rtc, the wall clock).
+    assert_eq!(
+        mounts,
+        ["/dev/log", "/dev/rtc", "/", "/extra", "/made-by-child"]
+    );
     shim::println!("ok");
 }
 

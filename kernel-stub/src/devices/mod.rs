@@ -4,5 +4,6 @@
 
 pub mod console;
 pub mod debuglog;
+pub mod rtc;
 pub mod tap;
 pub mod terminal;

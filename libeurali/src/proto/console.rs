@@ -6,8 +6,8 @@
 //!
 //! | Request | Reply | Idempotent |
 //! |---|---|---|
-//! | `Long(VIDEO_MEMORY, 0x20000, chunk)`: the chunk the kernel gave init (ABI §4.1); first, once | `Short(OK, terminals, 0)`: the number of virtual terminals; `Short(ERROR, code, 0)` (5 PARAM: not a 128 KiB VGA window) | no |
-//! | `Short(CONSOLE_OPEN, n, 0)` | `Long(CONSOLE_STREAMS, input, output)`: two stream handles ([`crate::proto::stream`]) of terminal `n` (0-based; 0 is the system console, mirrored to COM1); `Short(ERROR, 7, 0)` (NOT_FOUND) for no such terminal | yes (new handles each time) |
+//! | `Long(VIDEO_MEMORY, 0x20000, chunk)`: the chunk the kernel gave init (ABI §4.1); first, once | `Short(OK, vga, serial)`: terminals `0..vga` are on the screen (Alt+F1..), `vga..vga + serial` on serial lines (0 or 1: COM1); `Short(ERROR, code, 0)` (5 PARAM: not a 128 KiB VGA window) | no |
+//! | `Short(CONSOLE_OPEN, n, 0)` | `Long(CONSOLE_STREAMS, input, output)`: two stream handles ([`crate::proto::stream`]) of terminal `n` (0-based; 0 is the system console, for the log, whose output also goes to COM1 until the serial terminal first writes); `Short(ERROR, 7, 0)` (NOT_FOUND) for no such terminal | yes (new handles each time) |
 //! | anything else | `Short(ERROR_UNKNOWN_MESSAGE, 0, 0)` | |
 //!
 //! The input stream answers READ and the terminal requests (`TERM_GET`: 25 rows, 80 columns;

@@ -6,4 +6,5 @@
 pub mod console;
 pub mod net;
 pub mod nic;
+pub mod rtc;
 pub mod stream;

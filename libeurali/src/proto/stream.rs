@@ -254,7 +254,8 @@ fn sized(v: u64) -> (usize, u64) {
     (n, (v >> 32).clamp(need, MAX_PAGES.max(need)))
 }
 
-fn error_from(code: u64) -> Error {
+/// The error a reply's code names (an unknown code as `Other`).
+pub(crate) fn error_from(code: u64) -> Error {
     Error::from_code(code.min(255) as u8).unwrap_or(Error::Other(0))
 }
 

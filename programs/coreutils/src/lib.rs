@@ -7,6 +7,7 @@
 
 use std::io::{BufRead, Write};
 
+mod date;
 mod files;
 mod printf;
 mod text;
@@ -62,7 +63,10 @@ pub const TOOLS: &[(&str, &str)] = &[
         "cp [-r] SRC... DEST: copy files (and directories with -r)",
     ),
     ("clear", "clear: clear the terminal screen"),
-    ("date", "date: time since boot (eurali has no wall clock)"),
+    (
+        "date",
+        "date [-u] [-d @SECONDS] [+FORMAT]: the date and time (UTC)",
+    ),
     ("dirname", "dirname PATH: PATH without its last component"),
     ("env", "env: print the environment"),
     ("false", "false: exit with status 1"),
@@ -221,7 +225,8 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
             }
             0
         }
-        "uptime" | "date" => {
+        "date" => date::date(args, io),
+        "uptime" => {
             let s = util::uptime_secs();
             let _ = writeln!(
                 io.stdout,

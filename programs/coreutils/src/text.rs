@@ -175,7 +175,7 @@ pub fn wc(args: &[String], io: &mut Io) -> i32 {
     };
     let status = each("wc", &p.operands, io, |r, name, out| {
         let mut n = [0u64; 3];
-        let mut in_word = false;
+        let mut words = Words::default();
         let mut buf = [0u8; 4096];
         loop {
             let k = r.read(&mut buf)?;
@@ -187,11 +187,7 @@ pub fn wc(args: &[String], io: &mut Io) -> i32 {
                 if b == b'\n' {
                     n[0] += 1;
                 }
-                let space = b.is_ascii_whitespace();
-                if !space && !in_word {
-                    n[1] += 1;
-                }
-                in_word = !space;
+                n[1] += words.feed(b) as u64;
             }
         }
         for i in 0..3 {
@@ -203,6 +199,77 @@ pub fn wc(args: &[String], io: &mut Io) -> i32 {
         let _ = show(io.stdout, total, "total");
     }
     status
+}
+
+/// wc's word count, as GNU wc counts in a UTF-8 locale: a word is a run of printable
+/// characters between blanks. Blanks are space, `\t`, `\n`, `\v`, `\f`, `\r` and the Unicode
+/// spaces (no-break ones included, as GNU wc 9 has them); characters that are neither blank nor
+/// printable (controls, bytes that are not UTF-8) are transparent: they neither start nor end a
+/// word, so `a\x01b` is one word and `\x01` none.
+#[derive(Default)]
+struct Words {
+    in_word: bool,
+    /// The bytes of a UTF-8 character seen so far, and how many it has.
+    seq: [u8; 4],
+    have: usize,
+    need: usize,
+}
+
+impl Words {
+    /// Takes the next byte; whether it started a word.
+    fn feed(&mut self, b: u8) -> bool {
+        if self.need > 0 {
+            if b & 0xC0 == 0x80 {
+                self.seq[self.have] = b;
+                self.have += 1;
+                if self.have < self.need {
+                    return false;
+                }
+                self.need = 0;
+                return match core::str::from_utf8(&self.seq[..self.have]) {
+                    Ok(s) => self.class(s.chars().next().unwrap_or('\0')),
+                    Err(_) => false, // overlong, a surrogate, past U+10FFFF: transparent
+                };
+            }
+            // Cut short: what came so far is transparent; this byte starts afresh.
+            self.need = 0;
+        }
+        let need = match b {
+            0x00..=0x7F => return self.class(b as char),
+            0xC2..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF4 => 4,
+            _ => return false, // a stray continuation or a byte never in UTF-8
+        };
+        (self.seq[0], self.have, self.need) = (b, 1, need);
+        false
+    }
+
+    fn class(&mut self, c: char) -> bool {
+        let blank = matches!(
+            c,
+            ' ' | '\t'..='\r'
+                | '\u{a0}'
+                | '\u{1680}'
+                | '\u{2000}'..='\u{200a}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{2060}'
+                | '\u{3000}'
+        );
+        if blank {
+            self.in_word = false;
+            return false;
+        }
+        if c.is_control() {
+            return false;
+        }
+        let started = !self.in_word;
+        self.in_word = true;
+        started
+    }
 }
 
 /// A line pattern for grep: a literal, or a small regular expression (`.`, `*`, `^`, `$`,
@@ -688,8 +755,8 @@ pub fn sleep(args: &[String], io: &mut Io) -> i32 {
 mod tests {
     use super::*;
 
-    fn run(tool: &str, args: &[&str], input: &str) -> (i32, String, String) {
-        let mut stdin = input.as_bytes();
+    fn run(tool: &str, args: &[&str], input: impl AsRef<[u8]>) -> (i32, String, String) {
+        let mut stdin = input.as_ref();
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let code = crate::run(tool, &args, &mut Io::new(&mut stdin, &mut out, &mut err));
@@ -721,6 +788,36 @@ mod tests {
         );
         assert_eq!(run("wc", &["-l"], "a\nb\nc").1, "2\n");
         assert_eq!(run("wc", &["-wc"], " x  y ").1, "      2       6\n");
+    }
+
+    /// `printf INPUT | wc` against what GNU wc 9.1 printed for the same bytes (C.UTF-8).
+    #[test]
+    fn wc_counts_as_gnu_wc() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"", "      0       0       0\n"),
+            (b"a", "      0       1       1\n"),
+            (b"a b\x0bc", "      0       3       5\n"),
+            (b"a\x0cb\rc\n", "      1       3       6\n"),
+            (b"  a   b  ", "      0       2       9\n"),
+            (b"x\n\n", "      2       1       3\n"),
+            (b"a\x01b c", "      0       2       5\n"),
+            (b"\x01", "      0       0       1\n"),
+            (b"a \x7f b", "      0       2       5\n"),
+            ("\u{e9} \u{fc}".as_bytes(), "      0       2       5\n"),
+            (b"a\xa0b", "      0       1       3\n"),
+            (b"\xff \xfe", "      0       0       3\n"),
+            (b"a\xc2\xa0b", "      0       2       4\n"),
+            (b"a\xc2\x85b c", "      0       2       6\n"),
+            (b"a\xe2\x80\x83b", "      0       2       5\n"),
+            (b"\xe2\x80\x8b", "      0       1       3\n"),
+            (b"x\xc3", "      0       1       2\n"),
+            (b"a\xe2\x82 b", "      0       2       5\n"),
+            (b"\xed\xa0\x80", "      0       0       3\n"),
+            (b"\xf4\x90\x80\x80", "      0       0       4\n"),
+        ];
+        for (input, gnu) in cases {
+            assert_eq!(run("wc", &[], input).1, *gnu, "input {input:?}");
+        }
     }
 
     #[test]

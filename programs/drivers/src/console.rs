@@ -1,5 +1,5 @@
-//! The console: virtual terminals on the VGA text screen, typed on with the PS/2 keyboard, the
-//! first of them mirrored to COM1 — everything except the threads and rendezvous that serve it
+//! The console: virtual terminals on the VGA text screen, typed on with the PS/2 keyboard, and a
+//! terminal on COM1 — everything except the threads and rendezvous that serve it
 //! (`crate::server`), so that it is tested on the host.
 //!
 //! - Each virtual terminal has a [`Terminal`] (what programs wrote) and a [`LineDiscipline`]
@@ -9,10 +9,15 @@
 //!   subscribed to interrupts), as the stub's console does: keys typed ahead with nobody at the
 //!   terminal wait for the next reader's mode (a password typed before the prompt switched to
 //!   raw mode is not echoed).
-//! - Terminal 0 is the system console: everything written to it also goes to the serial line
-//!   (as written: a serial terminal interprets the same escape sequences), and bytes from the
-//!   serial line are typed into it. Cursor position reports coming back from the serial
-//!   terminal are dropped, since the VGA terminal already answered.
+//! - Terminal 0 is the system console, where init writes the log (F1, as upstream has it).
+//! - With a serial line, one more terminal after the VGA ones is the serial terminal (COM1, a
+//!   headless login): what is written to it goes down the line (as written: a serial terminal
+//!   interprets the same escape sequences), and bytes from the line are typed into it. It is
+//!   emulated like the others, so that it answers `ESC [ 6 n` at once; the reports coming back
+//!   from the real serial terminal are dropped. It is never drawn on the screen.
+//! - Terminal 0's output goes down the serial line too until the serial terminal first writes
+//!   (its login prompt): a headless machine shows its boot log, and no log line lands in the
+//!   serial session afterwards.
 //! - A terminal's answers to `ESC [ 6 n` and the like are readable on its input at once.
 
 use alloc::vec::Vec;
@@ -46,21 +51,30 @@ pub enum ReadOut {
     Eof,
 }
 
+/// The terminal that holds the log (its output also goes down the serial line for a while).
+pub const LOG: usize = 0;
+
 pub struct Consoles<D: Display, P: PortIo> {
     vts: Vec<Vt>,
+    /// Terminals drawn on the screen (0..vga); the serial terminal, if any, is `vga`.
+    vga: usize,
     active: usize,
     display: D,
     shown: Vec<u16>,
     serial: Option<(Uart, P)>,
+    /// The serial terminal has written: the log stays off the line from now on.
+    serial_started: bool,
     filter: ReportFilter,
     /// Interrupted terminals' subscribers, to be told (outside the lock: a send may block).
     to_notify: Vec<(usize, Vec<libeurali::Handle>)>,
 }
 
 impl<D: Display, P: PortIo> Consoles<D, P> {
-    /// `count` terminals (at least one) on `display`, terminal 0 mirrored to `serial` if given.
-    pub fn new(count: usize, display: D, serial: Option<(Uart, P)>) -> Self {
-        let vts = (0..count.max(1))
+    /// `vga` terminals (at least one) on `display`, and a serial terminal after them on
+    /// `serial` if given.
+    pub fn new(vga: usize, display: D, serial: Option<(Uart, P)>) -> Self {
+        let vga = vga.max(1);
+        let vts = (0..vga + serial.is_some() as usize)
             .map(|_| Vt {
                 term: Terminal::new(ROWS, COLS),
                 ld: LineDiscipline::default(),
@@ -72,10 +86,12 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
             .collect();
         let mut c = Consoles {
             vts,
+            vga,
             active: 0,
             display,
             shown: Vec::new(),
             serial,
+            serial_started: false,
             filter: ReportFilter::default(),
             to_notify: Vec::new(),
         };
@@ -83,8 +99,17 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
         c
     }
 
+    /// All terminals, the serial one included.
     pub fn count(&self) -> usize {
         self.vts.len()
+    }
+    /// Terminals on the screen (Alt+F1..); the serial terminal, if any, is the next one.
+    pub fn vga(&self) -> usize {
+        self.vga
+    }
+    /// The serial terminal's number, if there is one.
+    pub fn serial_terminal(&self) -> Option<usize> {
+        self.serial.is_some().then_some(self.vga)
     }
     pub fn active(&self) -> usize {
         self.active
@@ -106,10 +131,18 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
         };
         v.term.write(bytes);
         let answers = v.term.screen.take_responses();
-        if vt == 0
-            && let Some((uart, io)) = self.serial.as_mut()
-        {
+        let mut recovered = None;
+        let to_line = match self.serial_terminal() {
+            Some(s) if vt == s => {
+                self.serial_started = true;
+                true
+            }
+            Some(_) => vt == LOG && !self.serial_started,
+            None => false,
+        };
+        if to_line && let Some((uart, io)) = self.serial.as_mut() {
             uart.write(io, bytes);
+            recovered = uart.take_recovered();
         }
         if !answers.is_empty() {
             // Keys typed before the question come before the answer, as on a terminal.
@@ -119,12 +152,17 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
         if vt == self.active {
             self.redraw(false);
         }
+        if let Some(n) = recovered {
+            // In the log, once the line flows again.
+            let msg = alloc::format!("drivers console: COM1 output stalled; {n} bytes dropped\n");
+            self.output(LOG, msg.as_bytes());
+        }
     }
 
     /// What the keyboard typed.
     pub fn key(&mut self, input: Input) {
         match input {
-            Input::Switch(n) if n < self.vts.len() && n != self.active => {
+            Input::Switch(n) if n < self.vga && n != self.active => {
                 self.active = n;
                 self.redraw(true);
             }
@@ -133,14 +171,17 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
         }
     }
 
-    /// Bytes from the serial line: typed into terminal 0.
+    /// Bytes from the serial line: typed into the serial terminal.
     pub fn serial_input(&mut self, bytes: &[u8]) {
+        let Some(vt) = self.serial_terminal() else {
+            return;
+        };
         let mut kept = Vec::new();
         for &b in bytes {
             self.filter.feed(b, &mut kept);
         }
         if !kept.is_empty() {
-            self.typed(0, &kept);
+            self.typed(vt, &kept);
         }
     }
 

@@ -6,6 +6,7 @@
 //!                   libeurali::proto::console, on stdin)
 //! drivers nic       the rtl8139 NIC, serving libeurali::proto::nic on stdin (mount it at /dev/nic)
 //! drivers pci       lists the PCI functions
+//! drivers rtc       the CMOS clock, serving libeurali::proto::rtc on stdin (mount it at /dev/rtc)
 //! ```
 //!
 //! Each needs I/O privilege (init starts them with it). Each driver's logic reaches its device
@@ -19,6 +20,7 @@ pub mod console;
 pub mod keyboard;
 pub mod pci;
 pub mod port;
+pub mod rtc;
 pub mod rtl8139;
 pub mod serial;
 pub mod server;
@@ -31,11 +33,12 @@ use libeurali::{Error, Handle, MemoryChunk, Message, Word, msgtype};
 
 use port::Hw;
 
-/// Virtual terminals of the console (Alt+F1..F3). Each costs a login session on the real
-/// kernel, and the kernel's 1 MiB heap holds every thread's kernel stack (ABI §4.8).
+/// Virtual terminals on the screen (Alt+F1..F3): the log on F1, logins on the others (and on
+/// COM1). Each login costs threads on the real kernel, and the kernel's 1 MiB heap holds every
+/// thread's kernel stack (ABI §4.8).
 pub const TERMINALS: usize = 3;
 
-const USAGE: &str = "usage: drivers console|nic|pci   (started by init, with I/O privilege)";
+const USAGE: &str = "usage: drivers console|nic|pci|rtc   (started by init, with I/O privilege)";
 
 pub fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -43,6 +46,7 @@ pub fn main() {
         Some("console") => console(),
         Some("nic") => nic(),
         Some("pci") => pci(),
+        Some("rtc") => rtc(),
         _ => {
             eprintln!("{USAGE}");
             2
@@ -111,8 +115,13 @@ fn console() -> i32 {
             return 1;
         }
     };
-    let uart = serial::Uart::init(&mut com, serial::COM1);
-    let consoles = console::Consoles::new(TERMINALS, Vga { chunk, io: crtc }, Some((uart, com)));
+    // COM1, if there is one, is a terminal of its own (a headless login).
+    let serial = serial::Uart::present(&mut com, serial::COM1).then(|| {
+        let uart = serial::Uart::init(&mut com, serial::COM1);
+        (uart, com)
+    });
+    let consoles = console::Consoles::new(TERMINALS, Vga { chunk, io: crtc }, serial);
+    let (vga, serials) = (consoles.vga(), consoles.count() - consoles.vga());
     let server = match server::ConsoleServer::start(consoles) {
         Ok(s) => std::sync::Arc::new(s),
         Err(e) => {
@@ -142,7 +151,10 @@ fn console() -> i32 {
     {
         eprintln!("drivers console: no serial thread: {e}");
     }
-    let _ = libeurali::send(&control, Message::Short(msgtype::OK, TERMINALS as u64, 0));
+    let _ = libeurali::send(
+        &control,
+        Message::Short(msgtype::OK, vga as u64, serials as u64),
+    );
     server.serve_control(&control);
     0
 }
@@ -242,5 +254,17 @@ fn pci() -> i32 {
     for d in pci::scan(&mut io) {
         println!("{}", pci::describe(&d));
     }
+    0
+}
+
+fn rtc() -> i32 {
+    let Some(mut io) = hardware("rtc") else {
+        return 1;
+    };
+    let Some(h) = std::rt::take_stdin_handle() else {
+        eprintln!("drivers rtc: no handle on stdin to serve on");
+        return 1;
+    };
+    libeurali::proto::rtc::serve(&h, || rtc::now(&mut io));
     0
 }

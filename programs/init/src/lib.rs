@@ -76,7 +76,8 @@ pub(crate) fn proc_fs() -> Result<(), String> {
     // init runs as root (login sets USER for each session it starts).
     // Safety (std 2024 signature): init is single-threaded here.
     unsafe { std::env::set_var("USER", "root") };
-    std::rt::register_process();
+    // The real kernel starts init without arguments: name it all the same.
+    std::rt::register_process_as("init");
     Ok(())
 }
 

@@ -1,19 +1,22 @@
 //! init on the real kernel (Merriwig): it is started with I/O privilege, an empty namespace, a
 //! null handle 0 and the kernel's VIDEO_MEMORY message waiting on handle 1 (ABI §4.1), and
 //! there is no device, file system or program but what init brings. In order, logging each step
-//! (on the kernel's debug line until the console is up, then on terminal 1 and COM1):
+//! (on the kernel's debug line until the console is up, then on terminal 1, which is the log's
+//! alone, and on COM1 until its login prompt):
 //!
 //! 1. takes the VGA chunk from handle 1 and serves handle 1 itself as its log stream, so that
 //!    its own output and that of the children it gives it to goes to the log;
 //! 2. unpacks its programs into `/bin` (a read-only server of init's, [`crate::binfs`]);
 //! 3. starts `drivers console` (VGA terminals, keyboard, COM1) and hands it the VGA chunk;
-//! 4. starts the process table (`/proc`) and the root file system (`ramdisk`, its own process)
+//! 4. starts the clock (`drivers rtc`, the CMOS clock at `/dev/rtc`, once it answers), the
+//!    process table (`/proc`) and the root file system (`ramdisk`, its own process)
 //!    at `/` and fills it ([`vfs::image::populate`], with root's namespace also mounting `/bin`,
 //!    and the editor's syntax files);
 //! 5. starts the NIC (`drivers nic` at `/dev/nic`, once it answers; it lists the PCI bus in the
 //!    log first), and then `tcp` on it (`/net`);
-//! 6. runs `login` on each terminal, again whenever it ends (a terminal whose login keeps
-//!    ending at once is given up, with a message, rather than spun on).
+//! 6. runs `login` on each terminal but the log's (F2, F3 and COM1), again whenever it ends (a
+//!    terminal whose login keeps ending at once is given up, with a message, rather than spun
+//!    on).
 //!
 //! A driver that fails or dies is logged and the rest goes on: without a console, the log stays
 //! on the kernel's debug line; without a NIC, `/dev/nic` is removed.
@@ -140,11 +143,27 @@ fn watch(what: String, mut child: Child, then: impl FnOnce() + Send + 'static) {
     }
 }
 
-/// The terminals' (input, output) streams from the console driver.
-type Terminals = Vec<(Handle, Handle)>;
+/// The console driver's terminals: (input, output) streams, the screen's first, then the
+/// serial line's.
+struct Terminals {
+    streams: Vec<(Handle, Handle)>,
+    /// How many are on the screen (Alt+F1..).
+    vga: usize,
+}
+
+impl Terminals {
+    /// What a person calls terminal `i`.
+    fn name(&self, i: usize) -> String {
+        if i < self.vga {
+            format!("terminal {} (Alt+F{})", i + 1, i + 1)
+        } else {
+            "COM1".to_string()
+        }
+    }
+}
 
 /// Starts the console driver; returns its control handle (kept: the driver serves it as long
-/// as someone holds it) and the terminals' streams.
+/// as someone holds it) and the terminals.
 fn start_console(video: MemoryChunk) -> Result<(Handle, Terminals), String> {
     let (serve, control) = libeurali::new_rendezvous().map_err(|e| e.to_string())?;
     let child = Command::new("/bin/drivers")
@@ -163,8 +182,8 @@ fn start_console(video: MemoryChunk) -> Result<(Handle, Terminals), String> {
         ),
     )
     .map_err(|e| format!("console driver: {}", e.error))?;
-    let count = match reply.values() {
-        (msgtype::OK, n, _) => n as usize,
+    let (vga, count) = match reply.values() {
+        (msgtype::OK, vga, serial) => (vga as usize, (vga + serial) as usize),
         other => {
             return Err(format!(
                 "console driver refused the video memory: {other:?}"
@@ -186,7 +205,13 @@ fn start_console(video: MemoryChunk) -> Result<(Handle, Terminals), String> {
             Err(e) => return Err(format!("console driver: terminal {i}: {}", e.error)),
         }
     }
-    Ok((control, terminals))
+    Ok((
+        control,
+        Terminals {
+            streams: terminals,
+            vga,
+        },
+    ))
 }
 
 /// Where the root ramdisk is also mounted while init fills it (at `/`, its `/bin` is hidden by
@@ -257,17 +282,68 @@ fn start_nic() -> bool {
 }
 
 /// Asks the NIC driver behind `h` for its MAC address: the answer once it serves, or CLOSED if
-/// it ended without serving (a machine without an rtl8139). The kernel wakes nobody for a dead
-/// peer (ABI §3.5), so the runtime's liveness watcher wakes the question then. Returns a handle
-/// to mount.
+/// it ended without serving (a machine without an rtl8139). Returns a handle to mount.
 fn probe_nic(h: Handle) -> Result<(Handle, [u8; 6]), String> {
+    probe(h, libeurali::proto::nic::mac_address)
+}
+
+/// Asks the driver behind `h` a first question with `ask`: the answer once it serves, or
+/// CLOSED if it ended without serving. The kernel wakes nobody for a dead peer (ABI §3.5), so
+/// the runtime's liveness watcher wakes the question then. Returns a handle to mount.
+fn probe<T>(
+    h: Handle,
+    ask: impl FnOnce(&Handle) -> Result<T, libeurali::Error>,
+) -> Result<(Handle, T), String> {
     let h = Arc::new(h);
     let watch = std::rt::watch(h.clone()).map_err(|e| format!("watch: {e}"))?;
-    let answer = libeurali::proto::nic::mac_address(&h);
+    let answer = ask(&h);
     watch.stop();
-    let mac = answer.map_err(|e| format!("the driver does not serve ({e})"))?;
+    let v = answer.map_err(|e| format!("the driver does not serve ({e})"))?;
     let copy = h.try_clone().map_err(|e| e.to_string())?;
-    Ok((copy, mac))
+    Ok((copy, v))
+}
+
+/// Starts the clock driver (`drivers rtc`, the CMOS clock) at `/dev/rtc` and logs the time.
+/// Not watched: it serves as long as the machine runs, and a watching thread would cost 8 KiB
+/// of the kernel's heap (ABI §4.8) for nothing but a log line.
+fn start_rtc() {
+    use libeurali::proto::rtc;
+    let started = (|| -> Result<Result<(u64, u32), libeurali::Error>, String> {
+        let (serve, mount) = libeurali::new_rendezvous().map_err(|e| e.to_string())?;
+        Command::new("/bin/drivers")
+            .arg("rtc")
+            .perm_io(true)
+            .stdin(serve)
+            .spawn()
+            .map_err(|e| format!("cannot start drivers rtc: {e}"))?;
+        // A clock without a valid time still serves (date then says so); CLOSED: it ended.
+        let (h, time) = probe(mount, |h| match rtc::read(h) {
+            Err(libeurali::Error::Closed) => Err(libeurali::Error::Closed),
+            other => Ok(other),
+        })?;
+        libeurali::mount(rtc::PATH, h).map_err(|(e, _)| format!("mount {}: {e}", rtc::PATH))?;
+        Ok(time)
+    })();
+    match started {
+        Ok(Ok((secs, _))) => {
+            let t = rtc::DateTime::from_unix(secs);
+            say(&format!(
+                "{}: {}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+                rtc::PATH,
+                t.year,
+                t.month,
+                t.day,
+                t.hour,
+                t.minute,
+                t.second
+            ));
+        }
+        Ok(Err(e)) => say(&format!(
+            "{}: the clock holds no valid time ({e})",
+            rtc::PATH
+        )),
+        Err(e) => say(&format!("no wall clock: {e}")),
+    }
 }
 
 /// A login that ends sooner than this counts as failing to start.
@@ -275,13 +351,13 @@ const QUICK: Duration = Duration::from_secs(3);
 /// Failing starts in a row before a terminal is given up.
 const GIVE_UP: u32 = 3;
 
-fn login_loop(n: usize, input: Handle, output: Handle) {
+fn login_loop(name: String, input: Handle, output: Handle) {
     let mut quick = 0;
     loop {
         let started = Instant::now();
         let streams = (input.try_clone(), output.try_clone(), output.try_clone());
         let (Ok(i), Ok(o), Ok(e)) = streams else {
-            say(&format!("terminal {n}: out of handles"));
+            say(&format!("{name}: out of handles"));
             return;
         };
         match Command::new("/bin/login")
@@ -291,16 +367,14 @@ fn login_loop(n: usize, input: Handle, output: Handle) {
             .status()
         {
             Ok(s) if s.success() => {}
-            Ok(s) => say(&format!(
-                "login on terminal {n} ended ({s}); starting it again"
-            )),
-            Err(e) => say(&format!("cannot start login on terminal {n}: {e}")),
+            Ok(s) => say(&format!("login on {name} ended ({s}); starting it again")),
+            Err(e) => say(&format!("cannot start login on {name}: {e}")),
         }
         if started.elapsed() < QUICK {
             quick += 1;
             if quick >= GIVE_UP {
                 say(&format!(
-                    "login on terminal {n} ended at once {GIVE_UP} times: giving that terminal up"
+                    "login on {name} ended at once {GIVE_UP} times: giving that terminal up"
                 ));
                 return;
             }
@@ -348,22 +422,33 @@ pub fn boot_with(m: Machine, programs: impl FnOnce() -> ProgramList) {
     let terminals = match start_console(m.video) {
         Ok((control, t)) => {
             _control = Some(control);
-            if let Some(out) = t.first().and_then(|(_, o)| o.try_clone().ok()) {
+            if let Some(out) = t.streams.first().and_then(|(_, o)| o.try_clone().ok()) {
                 log.set(out);
             }
             say(&format!("/bin: {count} programs"));
+            let mut logins: Vec<String> = match t.vga {
+                0 | 1 => Vec::new(),
+                2 => vec!["Alt+F2".into()],
+                n => vec![format!("Alt+F2..F{n}")],
+            };
+            if t.streams.len() > t.vga {
+                logins.push("COM1".into());
+            }
             say(&format!(
-                "console: {} terminals (Alt+F1..F{}); terminal 1 is mirrored on COM1",
-                t.len(),
-                t.len()
+                "console: the log on Alt+F1; logins on {}",
+                logins.join(" and ")
             ));
             t
         }
         Err(e) => {
             say(&e);
-            Vec::new()
+            Terminals {
+                streams: Vec::new(),
+                vga: 0,
+            }
         }
     };
+    start_rtc();
     if let Err(e) = crate::proc_fs() {
         say(&format!("no process table: {e}"));
     }
@@ -379,19 +464,24 @@ pub fn boot_with(m: Machine, programs: impl FnOnce() -> ProgramList) {
     if start_nic() {
         crate::network();
     }
-    if terminals.is_empty() {
-        say("no terminal to log in on");
-        return;
-    }
+    // Every terminal but the log's.
+    let names: Vec<String> = (0..terminals.streams.len())
+        .map(|i| terminals.name(i))
+        .collect();
     let mut logins = Vec::new();
-    for (n, (input, output)) in terminals.into_iter().enumerate() {
+    for (name, (input, output)) in names.into_iter().zip(terminals.streams).skip(1) {
+        let n = name.clone();
         let r = std::thread::Builder::new()
             .name("login".into())
-            .spawn(move || login_loop(n + 1, input, output));
+            .spawn(move || login_loop(n, input, output));
         match r {
             Ok(j) => logins.push(j),
-            Err(e) => say(&format!("cannot start login on terminal {}: {e}", n + 1)),
+            Err(e) => say(&format!("cannot start login on {name}: {e}")),
         }
+    }
+    if logins.is_empty() {
+        say("no terminal to log in on");
+        return;
     }
     say(&format!("login started on {} terminals", logins.len()));
     for j in logins {

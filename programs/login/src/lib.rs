@@ -6,7 +6,8 @@
 //!
 //! - the namespace is built from `/etc/ns/<user>` ([`vfs::ns`], `$user` and `$home` replaced),
 //!   plus `/dev/console` (this login's own stdin and stdout), `/dev/null` and `/dev/passwd` (the
-//!   password service bound to this user, [`vfs::users::Service`]), all served by this process;
+//!   password service bound to this user, [`vfs::users::Service`]), all served by this process,
+//!   and init's `/proc`, `/net` and `/dev/rtc` where there are;
 //! - the shell (a path in login's namespace, from the users file) runs in it with only `HOME`,
 //!   `USER`, `PATH=/bin` and `PWD=$HOME` in its environment, on login's stdin and stdout, with
 //!   its exit status and stderr passed as eurali's runtime expects (`std::process::Command`);
@@ -119,17 +120,14 @@ fn namespace(user: &User) -> Result<Namespace, String> {
     };
     ns.add("/dev/console", dev("/dev/console", device::spawn(console))?);
     ns.add("/dev/null", dev("/dev/null", device::spawn(Null))?);
-    // The process table, shared with everyone (what `ps` reads), where init serves one.
-    if let Ok((h, prefix)) = libeurali::open(std::rt::PROC_PATH)
-        && prefix == std::rt::PROC_PATH.len()
-    {
-        ns.add(std::rt::PROC_PATH, h);
-    }
-    // The network, when init started one.
-    if let Ok((h, n)) = libeurali::open(NET)
-        && n == NET.len()
-    {
-        ns.add(NET, h);
+    // Shared with everyone where init has them: the process table (what `ps` reads), the
+    // network, the wall clock.
+    for path in [std::rt::PROC_PATH, NET, libeurali::proto::rtc::PATH] {
+        if let Ok((h, n)) = libeurali::open(path)
+            && n == path.len()
+        {
+            ns.add(path, h);
+        }
     }
     let service = users::Service::new(&user.name, USERS, new_salt);
     ns.add(

@@ -93,7 +93,7 @@ mod tests {
             tree + listing + sessions < HEAP * 7 / 8,
             "{tree} {listing} {sessions}"
         );
-        assert!(DEFAULT_SIZE <= MAX_SIZE);
+        const { assert!(DEFAULT_SIZE <= MAX_SIZE) };
     }
 
     #[test]

@@ -203,6 +203,8 @@ fn interactive_loop(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
             sh.notify_jobs();
         }
         let _ = std::term::set_stdin_raw(true);
+        // The width now (a terminal may have been resized since the last line).
+        ed.set_width(std::term::stdin_terminal().map(|t| t.cols as usize));
         ed.start(&if pending.is_empty() {
             prompt(sh)
         } else {

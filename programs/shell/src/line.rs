@@ -7,6 +7,14 @@
 //! input on an empty line, else delete), Ctrl-L (redraw). Escape sequences are read both as a
 //! VT100 terminal sends them (`ESC [ A`, `ESC [ 3 ~`, `ESC O H`) and as Merriwig's PS/2 driver
 //! does (`ESC 0x9B A`, ABI §6.3).
+//!
+//! A line longer than the terminal is wide wraps onto the rows below. The editor knows the
+//! width ([`Editor::set_width`], from the console's `TERM_GET`) and which row of the line the
+//! terminal's cursor is on, so a redraw goes back up to the prompt's row, erases from there to
+//! the end of the screen (rows a shorter line no longer uses included) and writes the line again.
+//! Each character takes one column (as on the VGA console). A line that ends exactly at the
+//! right margin is followed by CR LF, so that the cursor is never left in a terminal's pending
+//! wrap, where terminals disagree about what comes next.
 
 /// A decoded key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,7 +175,14 @@ pub struct Editor {
     /// Bytes for the terminal, taken with [`Editor::take_output`].
     out: String,
     prompt: String,
+    /// The terminal's width in columns (0: not known yet, [`DEFAULT_WIDTH`]).
+    cols: usize,
+    /// The row of the line (0: the prompt's) the terminal's cursor is on.
+    row: usize,
 }
+
+/// The width assumed when the terminal does not say.
+pub const DEFAULT_WIDTH: usize = 80;
 
 /// How many history entries are kept.
 pub const HISTORY_MAX: usize = 1000;
@@ -177,12 +192,27 @@ impl Editor {
         Editor::default()
     }
 
-    /// Starts a new line with `prompt` and draws it.
+    /// Sets the terminal's width in columns (`None` or 0: [`DEFAULT_WIDTH`]), for the next
+    /// line: the shell asks the console before each prompt.
+    pub fn set_width(&mut self, cols: Option<usize>) {
+        self.cols = cols.unwrap_or(0);
+    }
+
+    fn width(&self) -> usize {
+        if self.cols == 0 {
+            DEFAULT_WIDTH
+        } else {
+            self.cols
+        }
+    }
+
+    /// Starts a new line with `prompt` and draws it (at the start of the terminal's row).
     pub fn start(&mut self, prompt: &str) {
         self.prompt = prompt.to_string();
         self.buf.clear();
         self.cursor = 0;
         self.browse = self.history.len();
+        self.row = 0;
         self.redraw();
     }
 
@@ -227,7 +257,7 @@ impl Editor {
             }
             Key::Enter => {
                 let line = self.line();
-                self.out.push_str("\r\n");
+                self.leave_line();
                 self.buf.clear();
                 self.cursor = 0;
                 return Event::Line(line);
@@ -285,13 +315,14 @@ impl Editor {
                 self.cursor += k.len();
             }
             Key::Ctrl('c') => {
+                self.cursor_to_end();
                 self.out.push_str("^C\r\n");
                 self.buf.clear();
                 self.cursor = 0;
                 return Event::Interrupted;
             }
             Key::Ctrl('d') if self.buf.is_empty() => {
-                self.out.push_str("\r\n");
+                self.leave_line();
                 return Event::Eof;
             }
             Key::Ctrl('d') if self.cursor < self.buf.len() => {
@@ -299,6 +330,7 @@ impl Editor {
             }
             Key::Ctrl('l') => {
                 self.out.push_str("\x1b[H\x1b[2J");
+                self.row = 0;
             }
             _ => return Event::Continue,
         }
@@ -331,9 +363,10 @@ impl Editor {
                 let prefix = common_prefix(many);
                 let current: String = self.buf[start..self.cursor].iter().collect();
                 if prefix.chars().count() <= current.chars().count() {
-                    self.out.push_str("\r\n");
+                    self.leave_line();
                     self.out.push_str(&many.join("  "));
                     self.out.push_str("\r\n");
+                    self.row = 0;
                 }
                 prefix
             }
@@ -345,17 +378,72 @@ impl Editor {
         self.buf.extend(tail);
     }
 
-    /// Redraws the whole line: carriage return, prompt, text, erase the rest, then move the
-    /// cursor back to its place.
-    fn redraw(&mut self) {
+    /// Where the end of the line and the cursor are drawn: (row, column) of each, rows counted
+    /// from the prompt's.
+    fn layout(&self) -> ((usize, usize), (usize, usize)) {
+        let cols = self.width();
+        let start = self.prompt.chars().count();
+        let at = |n: usize| (n / cols, n % cols);
+        (at(start + self.buf.len()), at(start + self.cursor))
+    }
+
+    /// Moves the terminal's cursor from row [`Editor::row`] (column unknown) to `(row, col)`
+    /// of the line.
+    fn move_to(&mut self, (row, col): (usize, usize)) {
+        use core::fmt::Write;
+        if row < self.row {
+            let _ = write!(self.out, "\x1b[{}A", self.row - row);
+        } else if row > self.row {
+            let _ = write!(self.out, "\x1b[{}B", row - self.row);
+        }
         self.out.push('\r');
+        if col > 0 {
+            let _ = write!(self.out, "\x1b[{col}C");
+        }
+        self.row = row;
+    }
+
+    /// Puts the terminal's cursor after the end of the line.
+    fn cursor_to_end(&mut self) {
+        let (end, cursor) = self.layout();
+        if cursor != end {
+            self.move_to(end);
+        }
+    }
+
+    /// Leaves the line for the output below it: the cursor goes to the start of the next row
+    /// (where it already is when the line ends at the right margin, see [`Editor::redraw`]).
+    fn leave_line(&mut self) {
+        let (end, _) = self.layout();
+        self.cursor_to_end();
+        if end.1 != 0 || end.0 == 0 {
+            self.out.push_str("\r\n");
+        }
+        self.row = 0;
+    }
+
+    /// Redraws the whole line: back to the prompt's row, erase to the end of the screen, the
+    /// prompt and the text, then the cursor to its place.
+    fn redraw(&mut self) {
+        use core::fmt::Write;
+        if self.row > 0 {
+            let _ = write!(self.out, "\x1b[{}A", self.row);
+        }
+        self.out.push_str("\r\x1b[J");
         self.out.push_str(&self.prompt);
-        let text: String = self.buf.iter().collect();
-        self.out.push_str(&text);
-        self.out.push_str("\x1b[K");
-        let back = self.buf.len() - self.cursor;
-        if back > 0 {
-            self.out.push_str(&format!("\x1b[{back}D"));
+        self.out.extend(self.buf.iter());
+        let (end, cursor) = self.layout();
+        if end.1 == 0 && end.0 > 0 {
+            // At the right margin: out of the pending wrap, onto the next row.
+            self.out.push_str("\r\n");
+        }
+        self.row = end.0;
+        if cursor != end {
+            if cursor.0 == end.0 {
+                let _ = write!(self.out, "\x1b[{}D", end.1 - cursor.1);
+            } else {
+                self.move_to(cursor);
+            }
         }
     }
 }
@@ -456,9 +544,9 @@ mod tests {
     fn ctrl_c_ctrl_d_and_redraw_output() {
         let mut ed = Editor::new();
         ed.start("$ ");
-        assert_eq!(ed.take_output(), "\r$ \x1b[K");
+        assert_eq!(ed.take_output(), "\r\x1b[J$ ");
         type_keys(&mut ed, b"ab\x1b[D");
-        assert!(ed.take_output().ends_with("\r$ ab\x1b[K\x1b[1D"));
+        assert!(ed.take_output().ends_with("\r\x1b[J$ ab\x1b[1D"));
         assert_eq!(type_keys(&mut ed, b"\x03"), [Event::Interrupted]);
         assert_eq!(ed.line(), "");
         assert_eq!(type_keys(&mut ed, b"x\x01\x04"), []);

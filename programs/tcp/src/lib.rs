@@ -473,11 +473,14 @@ impl Stack {
             };
             match ev {
                 Some(Some((a, r, d))) => self.apply(a, r, &d),
+                // smoltcp says "deconfigured" at its first poll too, before any lease: only a
+                // lease that was held can be lost.
                 Some(None) => {
                     self.iface.update_ip_addrs(|a| a.clear());
                     self.iface.routes_mut().remove_default_ipv4_route();
-                    self.configured = false;
-                    say("DHCP lease lost");
+                    if core::mem::replace(&mut self.configured, false) {
+                        say("DHCP lease lost");
+                    }
                 }
                 None => {}
             }

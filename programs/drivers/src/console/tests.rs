@@ -31,12 +31,14 @@ impl Screen {
 struct Line {
     sent: Vec<u8>,
     rx: std::collections::VecDeque<u8>,
+    /// The transmitter never has room (a stalled line).
+    jammed: bool,
 }
 
 impl PortIo for Line {
     fn inb(&mut self, port: u16) -> u8 {
         match port - crate::serial::COM1 {
-            5 => 0x20 | if self.rx.is_empty() { 0 } else { 1 },
+            5 => (!self.jammed as u8) << 5 | !self.rx.is_empty() as u8,
             0 => self.rx.pop_front().unwrap_or(0),
             r => panic!("inb {r}"),
         }
@@ -79,7 +81,7 @@ fn read_all(c: &mut Consoles<Screen, Line>, vt: usize) -> Vec<u8> {
 }
 
 #[test]
-fn output_is_drawn_and_mirrored_to_serial() {
+fn the_log_is_drawn_and_goes_down_the_line_at_first() {
     let mut c = consoles(3);
     c.output(0, b"init: starting\n\x1b[1mlogin: ");
     assert_eq!(c.display().row(0), "init: starting");
@@ -95,6 +97,33 @@ fn output_is_drawn_and_mirrored_to_serial() {
     );
     let sent = &c.serial().unwrap().1.sent;
     assert_eq!(sent, b"init: starting\r\n\x1b[1mlogin: ");
+}
+
+#[test]
+fn serial_output_survives_a_stall_and_reports_what_it_dropped() {
+    let mut c = consoles(1);
+    c.serial().unwrap().1.jammed = true;
+    c.output(0, b"lost\n"); // 6 bytes on the line (CR LF)
+    assert_eq!(
+        c.display().row(0),
+        "lost",
+        "the screen does not wait for the line"
+    );
+    c.serial().unwrap().1.jammed = false;
+    c.output(0, b"back\n");
+    assert_eq!(c.display().row(1), "back");
+    assert_eq!(
+        c.display().row(2),
+        "drivers console: COM1 output stalled; 6 bytes dropped"
+    );
+    let sent = String::from_utf8(c.serial().unwrap().1.sent.clone()).unwrap();
+    assert_eq!(
+        sent,
+        "back\r\ndrivers console: COM1 output stalled; 6 bytes dropped\r\n"
+    );
+    // Reported once.
+    c.output(0, b"more\n");
+    assert_eq!(c.display().row(3), "more");
 }
 
 #[test]
@@ -124,9 +153,12 @@ fn raw_mode_and_device_status_reports() {
     c.key(Input::Bytes(b"\x1b[A".to_vec()));
     c.output(0, b"\x1b[3;7H\x1b[6n");
     assert_eq!(read_all(&mut c, 0), b"\x1b[A\x1b[3;7R");
-    // The serial terminal answers too; its report is dropped, other keys pass.
+    // On the serial terminal (number 1 here) the emulation answers at once; the report the
+    // real serial terminal sends as well is dropped, other keys pass.
+    c.set_raw(1, true);
+    c.output(1, b"\x1b[2;5H\x1b[6n");
     c.serial_input(b"\x1b[30;100Rq\x1b[Dx");
-    assert_eq!(read_all(&mut c, 0), b"q\x1b[Dx");
+    assert_eq!(read_all(&mut c, 1), b"\x1b[2;5Rq\x1b[Dx");
 }
 
 #[test]
@@ -147,9 +179,12 @@ fn alt_f_keys_switch_what_is_shown_and_typed_into() {
     assert_eq!(c.display().row(1), "");
     c.key(Input::Switch(7)); // no such terminal
     assert_eq!(c.active(), 1);
+    c.key(Input::Switch(3)); // the serial terminal is not on the screen
+    assert_eq!(c.active(), 1);
     c.key(Input::Switch(0));
     assert_eq!(c.display().row(1), "later");
-    // Only terminal 0 is mirrored; serial input goes to it whatever is shown.
+    // Only the log (before the serial terminal writes) goes down the line; serial input goes
+    // to the serial terminal whatever is shown.
     assert!(
         !c.serial()
             .unwrap()
@@ -160,7 +195,35 @@ fn alt_f_keys_switch_what_is_shown_and_typed_into() {
     );
     c.key(Input::Switch(2));
     c.serial_input(b"ls\r");
-    assert_eq!(read_all(&mut c, 0), b"ls\n");
+    assert_eq!(c.read(0, 10), None);
+    assert_eq!(c.read(2, 10), None);
+    assert_eq!(read_all(&mut c, 3), b"ls\n");
+}
+
+#[test]
+fn the_serial_terminal_is_a_terminal_of_its_own_after_the_boot_log() {
+    let mut c = consoles(2);
+    assert_eq!((c.count(), c.vga(), c.serial_terminal()), (3, 2, Some(2)));
+    // The boot log goes to the screen and down the line, until the serial login's prompt.
+    c.output(0, b"init: starting\n");
+    c.output(2, b"login: ");
+    c.output(0, b"tcp: later\n");
+    c.output(2, b"root\n");
+    let sent = String::from_utf8(c.serial().unwrap().1.sent.clone()).unwrap();
+    assert_eq!(sent, "init: starting\r\nlogin: root\r\n");
+    assert_eq!(c.display().row(0), "init: starting");
+    assert_eq!(c.display().row(1), "tcp: later");
+    assert_eq!(c.display().row(2), "", "the serial terminal is never drawn");
+    assert_eq!(c.vt(2).term.screen.row_text(0), "login: root");
+    // Without a serial line there is no serial terminal.
+    let screen = Screen {
+        cells: vec![0; ROWS * COLS],
+        cursor: None,
+    };
+    let mut c: Consoles<Screen, Line> = Consoles::new(2, screen, None);
+    assert_eq!((c.count(), c.serial_terminal()), (2, None));
+    c.serial_input(b"x\r");
+    assert_eq!(c.pending(0) + c.pending(1), 0);
 }
 
 #[test]
