@@ -76,7 +76,7 @@ pub struct Runtime {
     chunks: Mutex<libeurali::pool::Kept>,
     /// `EURALI_NOPOOL=1` in the environment: no thread or chunk is kept for reuse (to compare
     /// with; see docs/design.md, "Frames").
-    pub(crate) no_pool: bool,
+    pub(crate) no_pool: AtomicBool,
 }
 
 #[derive(Default)]
@@ -148,7 +148,7 @@ impl Runtime {
             watchdog: Default::default(),
             pool: Default::default(),
             chunks: Mutex::new(Default::default()),
-            no_pool,
+            no_pool: AtomicBool::new(no_pool),
             kill_hooks: Mutex::new(Vec::new()),
         }
     }
@@ -216,6 +216,25 @@ pub fn exit(code: i32) -> ! {
     }
     crate::sys::leave_thread();
     libeurali::exit_thread()
+}
+
+/// Turns this process's thread and chunk pools off for good, as `EURALI_NOPOOL=1` does at start
+/// (eurali extension): kept chunks are freed, waiting threads end. For a program that probes
+/// the kernel's own limits (abi-probe), which the pools would hide.
+pub fn disable_pools() {
+    if let Some(rt) = crate::sys::runtime() {
+        rt.no_pool.store(true, Ordering::Relaxed);
+        rt.pool.close();
+        let kept: Vec<(u64, u64)> = rt
+            .chunks
+            .lock()
+            .map(|mut k| k.drain().collect())
+            .unwrap_or_default();
+        for (base, _) in kept {
+            // Safety: a kept chunk is this process's and nothing else holds it.
+            drop(unsafe { libeurali::MemoryChunk::from_raw(base) });
+        }
+    }
 }
 
 /// Where the process table is served (see `vfs::procfs`).
@@ -447,7 +466,7 @@ static THREAD_POOL: libeurali::ThreadPool = libeurali::ThreadPool {
 static CHUNK_POOL: libeurali::pool::Pool = libeurali::pool::Pool {
     take: |pages| {
         let rt = crate::sys::runtime()?;
-        if rt.no_pool {
+        if rt.no_pool.load(Ordering::Relaxed) {
             return None;
         }
         let mut k = rt.chunks.try_lock()?;
@@ -457,7 +476,7 @@ static CHUNK_POOL: libeurali::pool::Pool = libeurali::pool::Pool {
         let Some(rt) = crate::sys::runtime() else {
             return false;
         };
-        if rt.no_pool {
+        if rt.no_pool.load(Ordering::Relaxed) {
             return false;
         }
         // Never wait here: a chunk may be dropped while the pool is in use (a panic, a

@@ -66,7 +66,7 @@ pub(crate) fn run_spawned(arg: u64) -> ! {
         } = *start;
         crate::sys::enter_thread(context, shared.clone());
         let pool = crate::sys::runtime()
-            .filter(|rt| !rt.no_pool)
+            .filter(|rt| !rt.no_pool.load(core::sync::atomic::Ordering::Relaxed))
             .map(|rt| rt.pool.clone());
         let ok = crate::sys::run_main_boxed(body).is_ok();
         shared.finish();

@@ -38,6 +38,11 @@
 //! Chunks come back: a write's chunk returns with its reply, and a read can bring its own
 //! chunk (`FS_READ_INTO`) to be filled and returned, so that a client moving many megabytes
 //! reuses one chunk instead of making (and the kernel mapping and unmapping) one per message.
+//! The open's chunk comes back with the session's first reply, in the chunk-returning form of
+//! `FS_META`, `FS_OK` and `FS_ERR` ([`with_open_chunk`]: `Long(FS_META, len | a << 48, chunk)`,
+//! `Long(FS_OK, v, chunk)`, `Long(FS_ERR, code, chunk)`). A freed chunk gives its frames back
+//! to the kernel, which Merriwig's frame allocator mishandles (ABI §9.23): with every chunk
+//! coming back, a process's chunk pool (`libeurali::pool`) keeps it for the next request.
 //! A client trusts that the chunk it gets back is the one it sent.
 //!
 //! Any request may instead be answered `Short(FS_ERR, code, 0)`, `code` = [`FsError::code`].

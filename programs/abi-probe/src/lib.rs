@@ -59,6 +59,8 @@ fn raw(call: Call) -> Registers {
 }
 
 pub fn main() {
+    // The kernel's own limits and slot rules are what this probes: no runtime pools between.
+    std::rt::disable_pools();
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("--fault") => return fault(args.get(2).map(String::as_str).unwrap_or("")),
