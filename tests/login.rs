@@ -40,7 +40,7 @@ fn init() {
         programs: &programs,
         shell: "/bin/probe",
     };
-    vfs::image::populate("/", &image, login::new_salt).unwrap();
+    vfs::image::populate("/", &image).unwrap();
     if shim::env::args().nth(1).as_deref() == Some("direct") {
         return passwd_without_service();
     }

@@ -364,7 +364,7 @@ fn metal_init() {
             if name == "init" {
                 continue;
             }
-            let bytes = Arc::new(Kernel::program_image(name));
+            let bytes = Arc::new(init::binfs::Program::from(Kernel::program_image(name)));
             if name == "coreutils" {
                 for (tool, _) in coreutils::TOOLS {
                     out.push((tool.to_string(), bytes.clone()));

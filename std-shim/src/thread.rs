@@ -82,9 +82,22 @@ pub(crate) fn run_spawned(arg: u64) -> ! {
     libeurali::exit_thread()
 }
 
-/// Most threads a process keeps waiting for work ([`Pool`]). Each costs the kernel 8 KiB of its
-/// 1 MiB heap while it waits, so the pool is small; a thread beyond it ends as before.
-pub const MAX_IDLE: usize = 12;
+/// Most threads a process keeps waiting for work ([`Pool`]) unless it says otherwise
+/// ([`set_idle_limit`]). Each costs the kernel 8 KiB of its 1 MiB heap while it waits (the
+/// heap that also holds every exec's copy of its ELF), so the pool is small; a thread beyond it
+/// ends as before.
+pub const MAX_IDLE: usize = 2;
+
+/// Sets how many finished threads this process keeps for later spawns (eurali extension; the
+/// default is [`MAX_IDLE`]). The shell, whose pipelines need a thread per stage and two per
+/// pipe, keeps more. Threads already waiting beyond a lower limit stay until they are used.
+pub fn set_idle_limit(n: usize) {
+    if let Some(rt) = crate::sys::runtime() {
+        rt.pool
+            .limit
+            .store(n, core::sync::atomic::Ordering::Relaxed);
+    }
+}
 
 /// Finished threads of one process, kept for the next spawn instead of ending.
 ///
@@ -92,10 +105,20 @@ pub const MAX_IDLE: usize = 12;
 /// allocator (ABI §9.23: returns past its 32-entry stack corrupt kernel memory), and its stack
 /// slot is never given out again (a process can start 64 threads in its whole life). A thread
 /// that waits here costs neither.
-#[derive(Default)]
 pub(crate) struct Pool {
     idle: Mutex<alloc::vec::Vec<Idle>>,
     closed: core::sync::atomic::AtomicBool,
+    limit: core::sync::atomic::AtomicUsize,
+}
+
+impl Default for Pool {
+    fn default() -> Pool {
+        Pool {
+            idle: Mutex::new(alloc::vec::Vec::new()),
+            closed: Default::default(),
+            limit: core::sync::atomic::AtomicUsize::new(MAX_IDLE),
+        }
+    }
 }
 
 /// A waiting thread: the job slot it reads when woken, and the handle that wakes it.
@@ -115,7 +138,8 @@ impl Pool {
         let job = Arc::new(Mutex::new(None));
         {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-            if idle.len() >= MAX_IDLE || self.closed.load(Acquire) {
+            let limit = self.limit.load(core::sync::atomic::Ordering::Relaxed);
+            if idle.len() >= limit || self.closed.load(Acquire) {
                 return None;
             }
             idle.push(Idle {

@@ -1,8 +1,69 @@
-//! `/bin` on the real kernel: a read-only file server over the programs init unpacked from its
-//! image, in init's memory. Names may share bytes (every coreutils tool is one binary), which a
-//! copy per name in the ramdisk could not afford in a 4 MiB heap.
+//! `/bin` on the real kernel: a read-only file server over the programs init carries in its
+//! image, in init's memory, each inflated the first time it is read (a boot needs only the
+//! drivers, the servers, login and the shell: inflating the rest took boot time and heap).
+//! Names may share bytes (every coreutils tool is one binary), which a copy per name in the
+//! ramdisk could not afford in a 4 MiB heap.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
+
+/// A program's bytes: packed in init's image until first read, or given as they are.
+pub struct Program {
+    size: usize,
+    name: String,
+    packed: Cow<'static, [u8]>,
+    bytes: OnceLock<Result<Vec<u8>, String>>,
+}
+
+impl Program {
+    /// A program packed in an image (zlib, `size` bytes inflated).
+    pub fn packed(name: &str, size: usize, packed: Cow<'static, [u8]>) -> Program {
+        Program {
+            size,
+            name: name.into(),
+            packed,
+            bytes: OnceLock::new(),
+        }
+    }
+
+    /// Its length (known without inflating it).
+    pub fn len(&self) -> usize {
+        self.size
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+
+    /// Its bytes, inflated now if not yet; an error if the image is corrupt.
+    pub fn bytes(&self) -> Result<&[u8], &str> {
+        self.bytes
+            .get_or_init(|| {
+                let e = bootimage::Entry {
+                    name: &self.name,
+                    size: self.size,
+                    packed: &self.packed,
+                };
+                e.unpack().map_err(|e| e.to_string())
+            })
+            .as_deref()
+            .map_err(|e| e.as_str())
+    }
+}
+
+impl From<Vec<u8>> for Program {
+    fn from(v: Vec<u8>) -> Program {
+        let bytes = OnceLock::new();
+        let size = v.len();
+        let _ = bytes.set(Ok(v));
+        Program {
+            size,
+            name: String::new(),
+            packed: Cow::Borrowed(&[]),
+            bytes,
+        }
+    }
+}
 
 use vfs::proto::{Entry, FsError, Kind, Meta, flags};
 use vfs::server::FileSystem;
@@ -10,7 +71,7 @@ use vfs::server::FileSystem;
 /// Programs by name; several names may share one program's bytes.
 pub struct BinFs {
     /// Sorted by name.
-    files: Vec<(String, Arc<Vec<u8>>)>,
+    files: Vec<(String, Arc<Program>)>,
 }
 
 /// An open node: the directory, or file `i`.
@@ -21,7 +82,7 @@ pub enum Node {
 }
 
 impl BinFs {
-    pub fn new(mut files: Vec<(String, Arc<Vec<u8>>)>) -> BinFs {
+    pub fn new(mut files: Vec<(String, Arc<Program>)>) -> BinFs {
         files.sort_by(|a, b| a.0.cmp(&b.0));
         files.dedup_by(|a, b| a.0 == b.0);
         BinFs { files }
@@ -74,7 +135,12 @@ impl FileSystem for BinFs {
         let Node::File(i) = node else {
             return Err(FsError::IsDir);
         };
-        let data = &self.files[*i].1;
+        // A corrupt image entry (its checksum failed): nothing to give (init logged nothing,
+        // the reader sees a failed read).
+        let data = self.files[*i]
+            .1
+            .bytes()
+            .map_err(|_| FsError::Kernel(libeurali::Error::Param))?;
         let start = (offset as usize).min(data.len());
         let n = buf.len().min(data.len() - start);
         buf[..n].copy_from_slice(&data[start..start + n]);
@@ -94,10 +160,10 @@ impl FileSystem for BinFs {
             Node::Dir => Ok(self
                 .files
                 .iter()
-                .map(|(name, data)| Entry {
+                .map(|(name, p)| Entry {
                     name: name.clone(),
                     kind: Kind::File,
-                    len: data.len() as u64,
+                    len: p.len() as u64,
                 })
                 .collect()),
             Node::File(_) => Err(FsError::NotDir),
@@ -122,9 +188,12 @@ mod tests {
     use super::*;
 
     fn fs() -> BinFs {
-        let core = Arc::new(b"core".to_vec());
+        let core = Arc::new(Program::from(b"core".to_vec()));
         BinFs::new(vec![
-            ("sh".into(), Arc::new(b"shell bytes".to_vec())),
+            (
+                "sh".into(),
+                Arc::new(Program::from(b"shell bytes".to_vec())),
+            ),
             ("ls".into(), core.clone()),
             ("cat".into(), core),
         ])

@@ -1,7 +1,10 @@
 //! The programs init carries for the real kernel ([`bootimage`] format, embedded at build time
 //! by `cargo xtask image` through the `image` feature and the `EURALI_IMAGE` variable).
 
+use std::borrow::Cow;
 use std::sync::Arc;
+
+use crate::binfs::Program;
 
 #[cfg(feature = "image")]
 static IMAGE: &[u8] = include_bytes!(env!("EURALI_IMAGE"));
@@ -22,15 +25,23 @@ pub fn programs() -> crate::metal::ProgramList {
             "this init carries no programs (build the image with `cargo xtask image`)".into(),
         );
     }
-    unpack(IMAGE)
+    list(IMAGE, Cow::Borrowed)
 }
 
-/// [`programs`] for any image.
+/// [`programs`] for any image (the packed bytes copied).
 pub fn unpack(image: &[u8]) -> crate::metal::ProgramList {
+    list(image, |p| Cow::Owned(p.to_vec()))
+}
+
+/// The image's programs, each inflated when first read ([`Program`]).
+fn list<'a>(
+    image: &'a [u8],
+    keep: impl Fn(&'a [u8]) -> Cow<'static, [u8]>,
+) -> crate::metal::ProgramList {
     let entries = bootimage::entries(image).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for e in &entries {
-        let bytes = Arc::new(e.unpack().map_err(|e| e.to_string())?);
+        let bytes = Arc::new(Program::packed(e.name, e.size, keep(e.packed)));
         if e.name == "coreutils" {
             for (tool, _) in coreutils::TOOLS {
                 if *tool != "echo" || !entries.iter().any(|e| e.name == "echo") {
@@ -61,10 +72,11 @@ mod tests {
         .unwrap();
         let progs = unpack(&img).unwrap();
         let get = |n: &str| progs.iter().find(|p| p.0 == n).map(|p| p.1.clone());
-        assert_eq!(get("sh").unwrap().as_slice(), b"shell");
-        assert_eq!(get("echo").unwrap().as_slice(), b"echo program");
+        assert_eq!(get("sh").unwrap().bytes().unwrap(), b"shell");
+        assert_eq!(get("echo").unwrap().bytes().unwrap(), b"echo program");
         let ls = get("ls").unwrap();
-        assert_eq!(ls.as_slice(), b"multi-call");
+        assert_eq!(ls.len(), 10, "known before it is inflated");
+        assert_eq!(ls.bytes().unwrap(), b"multi-call");
         assert!(
             Arc::ptr_eq(&ls, &get("cat").unwrap()),
             "one copy for every tool"
@@ -72,5 +84,11 @@ mod tests {
         let echo_tool = coreutils::TOOLS.iter().any(|(t, _)| *t == "echo") as usize;
         assert_eq!(progs.len(), 3 + coreutils::TOOLS.len() - echo_tool);
         assert!(unpack(b"garbage").is_err());
+        // A corrupt entry is found when it is read, not at boot.
+        let mut bad = bootimage::encode(&[("x", b"some program bytes")]).unwrap();
+        let n = bad.len();
+        bad[n - 6] ^= 0xff;
+        let progs = unpack(&bad).unwrap();
+        assert!(progs[0].1.bytes().is_err());
     }
 }

@@ -98,7 +98,7 @@ fn root_fs() -> Result<usize, String> {
         programs: &list,
         shell: "/bin/sh",
     };
-    vfs::image::populate("/", &image, login::new_salt).map_err(|e| format!("filling /: {e}"))?;
+    vfs::image::populate("/", &image).map_err(|e| format!("filling /: {e}"))?;
     install_syntax_files()?;
     Ok(list.len())
 }

@@ -32,7 +32,7 @@ use libeurali::{Handle, MemoryChunk, Message, Word, msgtype};
 use crate::binfs::BinFs;
 
 /// Programs for /bin by name, or why there are none.
-pub type ProgramList = Result<Vec<(String, Arc<Vec<u8>>)>, String>;
+pub type ProgramList = Result<Vec<(String, Arc<crate::binfs::Program>)>, String>;
 
 /// What the real kernel gave init.
 pub struct Machine {
@@ -240,8 +240,7 @@ fn fill_root() -> Result<(), String> {
         programs: &[],
         shell: "/bin/sh",
     };
-    vfs::image::populate(FILL_AT, &image, login::new_salt)
-        .map_err(|e| format!("filling /: {e}"))?;
+    vfs::image::populate(FILL_AT, &image).map_err(|e| format!("filling /: {e}"))?;
     // root's namespace mounts the root ramdisk, under which /bin is init's program server.
     let spec = format!("{}mount /bin /bin\n", vfs::image::ROOT_SPEC);
     vfs::image::write_file(&format!("{FILL_AT}/etc/ns/root"), spec.as_bytes())

@@ -52,6 +52,10 @@ use std::io::Write;
 /// `sh [-c COMMANDS [NAME [ARGS...]] | FILE [ARGS...]]`; with neither, commands from stdin
 /// (the prompt goes to stderr, as POSIX says).
 pub fn main() {
+    // A pipeline takes a thread per stage and two per pipe, and the coreutils run on threads
+    // (applet.rs): keep that many for the next command line instead of ending them (a thread's
+    // end gives frames back to the kernel, and its stack slot is never reused).
+    std::thread::set_idle_limit(12);
     let args: Vec<String> = std::env::args().collect();
     let mut sh = interp::Shell::new();
     let mut io = interp::Streams::inherit();
