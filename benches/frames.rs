@@ -146,7 +146,9 @@ fn scenarios(env: &[(&str, &str)], net: Option<&netlink::Link>) -> Vec<(&'static
         s.wait_for("written", T);
         s.type_keys("\x11");
         s.wait_for("$ ", T);
-        let got = s.command("cat /tmp/k.txt", "$ ");
+        // The line editor echoes what is typed: wait for what only the command prints.
+        s.type_line("cat /tmp/k.txt; echo $((6 * 7))-done");
+        let got = s.wait_for("42-done", T);
         assert!(got.contains("hello from kibi"), "kibi saved {got:?}");
     });
     out.push(("kibi", r.0, r.1));
