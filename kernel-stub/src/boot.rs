@@ -310,6 +310,10 @@ fn start_and_wait(
     let waiter = spawn_stub_thread(move || {
         let code = match receive(&status) {
             Ok(Message::Short(msgtype::EXIT_STATUS, code, _)) => code as u32 as i32,
+            // With a chunk the program kept (std-shim's exit): the status is the low word.
+            Ok(Message::Long(msgtype::EXIT_STATUS, libeurali::Word::Value(v), _)) => {
+                v as u32 as i32
+            }
             _ => NO_STATUS,
         };
         let _ = tx.send(code);

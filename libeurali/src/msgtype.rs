@@ -37,7 +37,8 @@ pub const PCI_BAR: u64 = 386;
 
 // eurali's own types live from 0x1000 up, clear of upstream's.
 
-/// Process status channel: Short(EXIT_STATUS, code, 0), sent once by a process's runtime as it
+/// Process status channel: Short(EXIT_STATUS, code, 0) (or Long(EXIT_STATUS, code | pages << 32,
+/// chunk), handing the parent a chunk the process kept), sent once by a process's runtime as it
 /// exits (the kernel has no exit status; see std-shim's `process`).
 pub const EXIT_STATUS: u64 = 0x1000;
 

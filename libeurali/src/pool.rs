@@ -71,6 +71,19 @@ impl Kept {
         Some(c)
     }
 
+    /// The biggest kept chunk.
+    pub fn take_biggest(&mut self) -> Option<(u64, u64)> {
+        let i = self
+            .chunks
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, c)| c.1)
+            .map(|(i, _)| i)?;
+        let c = self.chunks.swap_remove(i);
+        self.pages -= c.1;
+        Some(c)
+    }
+
     /// Keeps a chunk if there is room; a big one may push out smaller ones (it serves more).
     pub fn give(&mut self, base: u64, pages: u64) -> bool {
         if pages == 0 || pages > MAX_KEPT_PAGES {

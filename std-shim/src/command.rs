@@ -39,7 +39,7 @@ use core::fmt;
 
 use libeurali::abi::layout::ARGS_ENV_LIMIT;
 use libeurali::params::ExecParams;
-use libeurali::{Handle, Message, msgtype, receive, send};
+use libeurali::{Handle, Message, Word, msgtype, receive, send};
 
 use crate::fs::File;
 use crate::io::{self, Read, Write};
@@ -918,6 +918,14 @@ fn receive_status(h: &Handle) -> ExitStatus {
         match receive(h) {
             Ok(Message::Short(msgtype::EXIT_STATUS, code, _)) => {
                 return ExitStatus(Some(code as u32 as i32));
+            }
+            Ok(Message::Long(msgtype::EXIT_STATUS, Word::Value(v), Word::Chunk(mut c))) => {
+                // The child handed us a chunk it kept, for our pool (see rt's exit_message).
+                // Safety: the child's runtime states the pages it had written (ours to trust,
+                // as every parent trusts its child's runtime), bounded to what a pool keeps.
+                unsafe { c.set_pages((v >> 32).min(libeurali::pool::MAX_KEPT_PAGES)) };
+                drop(c);
+                return ExitStatus(Some(v as u32 as i32));
             }
             Ok(_) => {} // not a status: ignore
             Err(libeurali::Error::RecvBlocking) => {

@@ -208,14 +208,29 @@ pub fn exit(code: i32) -> ! {
         drop(stdio);
         let status = rt.status.lock().ok().and_then(|mut s| s.take());
         if let Some(h) = status {
-            let _ = libeurali::call_send(
-                &h,
-                Message::Short(msgtype::EXIT_STATUS, code as u32 as u64, 0),
-            );
+            let _ = libeurali::call_send(&h, exit_message(&rt, code));
         }
     }
     crate::sys::leave_thread();
     libeurali::exit_thread()
+}
+
+/// The status report: `Short(EXIT_STATUS, code, 0)`, or `Long(EXIT_STATUS, code | pages << 32,
+/// chunk)` giving the parent the biggest chunk this process kept (`libeurali::pool`): a
+/// process's end gives all its frames back to the kernel at once, which Merriwig's frame
+/// allocator mishandles (ABI §9.23); a chunk handed on is that many frames fewer.
+fn exit_message(rt: &Runtime, code: i32) -> Message {
+    let code = code as u32 as u64;
+    let biggest = rt.chunks.try_lock().and_then(|mut k| k.take_biggest());
+    match biggest {
+        Some((base, pages)) if pages < 1 << 31 => Message::Long(
+            msgtype::EXIT_STATUS,
+            libeurali::Word::Value(code | pages << 32),
+            // Safety: a kept chunk is this process's, and nothing else holds it.
+            libeurali::Word::Chunk(unsafe { libeurali::MemoryChunk::from_raw(base) }),
+        ),
+        _ => Message::Short(msgtype::EXIT_STATUS, code, 0),
+    }
 }
 
 /// Turns this process's thread and chunk pools off for good, as `EURALI_NOPOOL=1` does at start

@@ -86,10 +86,14 @@ fn large_data_moves_in_big_chunks() {
         let data: Vec<u8> = (0..5_000_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
         let (s, _) = client::open("/big", NEW).unwrap();
         let (n, _) = s.write_at(0, &data).unwrap();
-        assert_eq!(n, proto::MAX_IO, "one request carries a whole MAX_IO chunk");
+        assert_eq!(
+            n,
+            client::CLIENT_IO,
+            "one request carries a whole CLIENT_IO chunk (the most a chunk pool keeps)"
+        );
         write_all(&s, n as u64, &data[n..]);
         let mut buf = vec![0u8; 3 << 20];
-        assert_eq!(s.read_at(0, &mut buf).unwrap(), proto::MAX_IO);
+        assert_eq!(s.read_at(0, &mut buf).unwrap(), client::CLIENT_IO);
         assert_eq!(read_all(&s), data);
     });
 }
@@ -177,6 +181,9 @@ fn malformed_messages_keep_the_server_serving() {
         )
         .unwrap();
         let r = libeurali::send_receive(&b, Message::Short(proto::FS_READ, 0, 1)).unwrap();
+        // The session's first reply brings the open's chunk back (proto::with_open_chunk).
+        let (r, back) = proto::without_open_chunk(r);
+        assert!(back.is_some(), "the open's chunk comes back");
         assert_eq!(r.values(), (proto::FS_ERR, FsError::Invalid.code(), 0));
         // Paths out of normal form are refused by the server too.
         for bad in ["/a/../b", "//a", "/.", "a", "/a/"] {

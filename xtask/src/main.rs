@@ -111,6 +111,24 @@ fn ci() -> Result<()> {
     )?;
     section("cargo xtask fuzz 10 (every cargo-fuzz target, a smoke run; rustup's nightly)");
     fuzz::run(&["10".to_string()])?;
+    section("cargo fmt --check and cargo clippy -D warnings (the house rules)");
+    process::run(
+        process::host_cargo()
+            .args(["fmt", "--all", "--check"])
+            .current_dir(&root),
+    )?;
+    process::run(
+        process::host_cargo()
+            .args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .current_dir(&root),
+    )?;
     section("ci: all passed");
     Ok(())
 }

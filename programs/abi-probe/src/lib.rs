@@ -425,6 +425,9 @@ fn run_child(image: &[u8], argv: &[&str]) -> Result<i64, Error> {
     libeurali::exec(image, child_in, out, &params, false)?;
     match receive(&status)? {
         Message::Short(libeurali::msgtype::EXIT_STATUS, code, _) => Ok(code as u32 as i32 as i64),
+        Message::Long(libeurali::msgtype::EXIT_STATUS, libeurali::Word::Value(v), _) => {
+            Ok(v as u32 as i32 as i64)
+        }
         _ => Err(Error::Other(0)),
     }
 }
