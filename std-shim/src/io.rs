@@ -62,7 +62,7 @@ impl ErrorKind {
             ErrorKind::InvalidData => "invalid data",
             ErrorKind::TimedOut => "timed out",
             ErrorKind::WriteZero => "write zero",
-            ErrorKind::StorageFull => "no storage space",
+            ErrorKind::StorageFull => "no space left on device",
             ErrorKind::FileTooLarge => "file too large",
             ErrorKind::InvalidFilename => "invalid filename",
             ErrorKind::Interrupted => "operation interrupted",
@@ -163,6 +163,8 @@ fn kind_of(e: libeurali::Error) -> ErrorKind {
         K::Memory | K::MemAlloc | K::NoMemSlots => ErrorKind::OutOfMemory,
         K::NotImplemented => ErrorKind::Unsupported,
         K::NoData => ErrorKind::UnexpectedEof,
+        K::NoSpace => ErrorKind::StorageFull,
+        K::TooBig => ErrorKind::FileTooLarge,
         K::Thread | K::DoubleFree | K::Other(_) => ErrorKind::Other,
     }
 }
@@ -185,6 +187,8 @@ pub(crate) fn kernel_code(e: &Error) -> libeurali::Error {
         ErrorKind::OutOfMemory => K::Memory,
         ErrorKind::Unsupported => K::NotImplemented,
         ErrorKind::UnexpectedEof => K::NoData,
+        ErrorKind::StorageFull => K::NoSpace,
+        ErrorKind::FileTooLarge => K::TooBig,
         _ => K::Other(0),
     }
 }
@@ -881,6 +885,15 @@ mod tests {
         assert_eq!(Error::from_raw_os_error(12).kind(), ErrorKind::BrokenPipe);
         assert_eq!(alloc::format!("{e}"), "entity not found (os error 7)");
         assert_eq!(Error::other("boom").kind(), ErrorKind::Other);
+        // A full file system behind a stream (a redirection) travels as a code and back.
+        for kind in [
+            ErrorKind::StorageFull,
+            ErrorKind::FileTooLarge,
+            ErrorKind::BrokenPipe,
+        ] {
+            let code = kernel_code(&Error::from(kind));
+            assert_eq!(Error::from(code).kind(), kind);
+        }
     }
 }
 
