@@ -51,6 +51,10 @@ use std::io::Write;
 /// `sh [-c COMMANDS [NAME [ARGS...]] | FILE [ARGS...]]`; with neither, commands from stdin
 /// (the prompt goes to stderr, as POSIX says).
 pub fn main() {
+    // A builtin writing into a pipe nobody reads (`echo hi | true`) runs in this process: the
+    // shell reports it as the builtin's status (or ends the subshell, see `interp`) rather than
+    // die of it.
+    std::rt::set_broken_pipe(std::rt::BrokenPipe::Error);
     let args: Vec<String> = std::env::args().collect();
     let mut sh = interp::Shell::new();
     let mut io = interp::Streams::inherit();
