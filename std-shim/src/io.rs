@@ -183,7 +183,7 @@ fn kind_of(e: libeurali::Error) -> ErrorKind {
         K::NoData => ErrorKind::UnexpectedEof,
         K::NoSpace => ErrorKind::StorageFull,
         K::TooBig => ErrorKind::FileTooLarge,
-        K::Thread | K::DoubleFree | K::Other(_) => ErrorKind::Other,
+        K::Thread | K::Io | K::DoubleFree | K::Other(_) => ErrorKind::Other,
     }
 }
 
@@ -272,6 +272,7 @@ impl fmt::Display for Error {
             Repr::Kernel(e @ (libeurali::Error::NoSpace | libeurali::Error::TooBig)) => {
                 write!(f, "{}", kind_of(*e))
             }
+            Repr::Kernel(libeurali::Error::Io) => f.write_str("input/output error"),
             Repr::Kernel(e) => write!(f, "{} (os error {})", kind_of(*e), e.code()),
             Repr::Message(_, m) => f.write_str(m),
             Repr::Custom(_, e) => write!(f, "{e}"),

@@ -267,12 +267,37 @@ pub(crate) fn after_write<T>(r: io::Result<T>) -> io::Result<T> {
 /// The end a broken pipe brings (as SIGPIPE's): status 141 reported at once, the process's
 /// threads doomed. Its children are left alone (Unix's SIGPIPE does not reach them).
 fn died_of_broken_pipe() -> ! {
+    wait_for_pending_kill();
     if let Some(rt) = crate::sys::runtime() {
         // The control thread would keep the process alive in its `receive`.
         end_control_thread(&rt);
         drop(rt.stdin.lock().ok().and_then(|mut s| s.handle.take()));
     }
     end_process(libeurali::msgtype::SIGPIPE as i32, false)
+}
+
+/// How long [`wait_for_pending_kill`] waits.
+const PENDING_KILL_WAIT_US: u64 = 20_000;
+
+/// A write found its reader gone, which may be a kill's doing: a parent that kills a child
+/// cuts the pipes it gave it just after the signal reached the child's control thread. If so,
+/// the process ends here, in a moment, with the kill's status (not SIGPIPE's, nor whatever the
+/// program would make of the error); otherwise this returns after [`PENDING_KILL_WAIT_US`]
+/// (at once for a process nobody can kill: no control channel).
+pub fn wait_for_pending_kill() {
+    let killable = crate::sys::runtime().is_some_and(|rt| {
+        let c = rt.control.lock().unwrap_or_else(|e| e.into_inner());
+        c.is_some()
+    });
+    if !killable {
+        return;
+    }
+    let start = crate::sys::now_micros();
+    while crate::sys::now_micros().saturating_sub(start) < PENDING_KILL_WAIT_US {
+        checkpoint();
+        crate::sys::sleep_micros(1_000);
+    }
+    checkpoint();
 }
 
 /// Forgets a failed write to stdout that the program has reported itself (C's `clearerr`):
@@ -635,14 +660,29 @@ pub fn doomed() -> bool {
 /// Sends `SIGNAL sig` on a child's control channel without ever waiting on a child that does
 /// not serve it: the send runs on a short-lived thread if the child is not receiving right now.
 pub(crate) fn signal_handle(h: &Arc<Handle>, sig: u64) {
+    signal_handle_then(h, sig, || {});
+}
+
+/// [`signal_handle`], then `then` once the child has the signal (or the send failed): at once
+/// if no thread can be started for the send.
+pub(crate) fn signal_handle_then(h: &Arc<Handle>, sig: u64, then: impl FnOnce() + Send + 'static) {
     let h = h.clone();
     let msg = Message::Short(msgtype::SIGNAL, sig, 0);
+    let then = Arc::new(Mutex::new(Some(then)));
+    let run = then.clone();
     let spawned = crate::thread::Builder::new()
         .name(String::from("kill"))
         .spawn(move || {
             let _ = libeurali::call_send(&h, msg);
+            if let Some(f) = run.lock().ok().and_then(|mut f| f.take()) {
+                f();
+            }
         });
-    drop(spawned);
+    if spawned.is_err()
+        && let Some(f) = then.lock().ok().and_then(|mut f| f.take())
+    {
+        f();
+    }
 }
 
 /// Remembers a child's control channel (so that a kill of this process reaches it too).

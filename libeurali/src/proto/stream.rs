@@ -42,7 +42,7 @@
 //!   serving.
 //! - EOF is a message, because the kernel never tells a receiver that its peers are gone.
 //! - `ERROR` codes are [`crate::Error`] codes (12 CLOSED: the stream's other end is gone; 17
-//!   NO_SPACE and 18 TOO_BIG: a stream into a file could not write it).
+//!   NO_SPACE, 18 TOO_BIG and 19 IO: a stream into a file could not write it).
 
 use crate::error::Error;
 use crate::message::{Message, Word};
