@@ -4,7 +4,6 @@
 //! (octal) and `\xHH`. A numeric argument that is not a number is reported and counts as 0
 //! (status 1); `'c` gives the character's code, as POSIX says.
 
-
 use crate::Io;
 
 pub fn printf(args: &[String], io: &mut Io) -> i32 {
@@ -28,11 +27,14 @@ pub fn printf(args: &[String], io: &mut Io) -> i32 {
             break;
         }
     }
-    let _ = io.stdout.write_all(&p.out);
+    let written = io.stdout.write_all(&p.out);
     for e in &p.errors {
         let _ = writeln!(io.stderr, "printf: {e}");
     }
-    p.status
+    match written {
+        Ok(()) => p.status,
+        Err(e) => crate::util::write_error(io.stderr, "printf", &e),
+    }
 }
 
 struct Printer<'a> {
@@ -101,7 +103,8 @@ impl Printer<'_> {
                         spec.precision = Some(self.number_at(f, &mut i).unwrap_or(0));
                     }
                     let Some(&conv) = f.get(i) else {
-                        self.errors.push("missing conversion at the end of the format".into());
+                        self.errors
+                            .push("missing conversion at the end of the format".into());
                         self.status = 1;
                         return true;
                     };
@@ -228,7 +231,10 @@ impl Printer<'_> {
                         let p = p.max(1);
                         // The decimal exponent after rounding to p digits (no libm here).
                         let e = format!("{:.*e}", p - 1, v.abs());
-                        let exp: i32 = e.split_once('e').and_then(|(_, x)| x.parse().ok()).unwrap_or(0);
+                        let exp: i32 = e
+                            .split_once('e')
+                            .and_then(|(_, x)| x.parse().ok())
+                            .unwrap_or(0);
                         let s = if exp < -4 || exp >= p as i32 {
                             c_exponent(v.abs(), p - 1, conv == b'G')
                         } else {
@@ -405,8 +411,8 @@ fn escape(s: &[u8], in_b: bool) -> (Vec<u8>, usize, bool) {
                 .take_while(|b| (b'0'..=b'7').contains(b))
                 .count();
             let digits = std::str::from_utf8(&s[start..start + n]).unwrap_or("0");
-            let v = u32::from_str_radix(if digits.is_empty() { "0" } else { digits }, 8)
-                .unwrap_or(0);
+            let v =
+                u32::from_str_radix(if digits.is_empty() { "0" } else { digits }, 8).unwrap_or(0);
             (vec![v as u8], start + n, false)
         }
         _ => (vec![b'\\', c], 1, false),
@@ -437,12 +443,29 @@ mod tests {
     #[test]
     fn conversions_as_in_c() {
         assert_eq!(run(&["%s-%d\\n", "a", "42"]).1, "a-42\n");
-        assert_eq!(run(&["[%5s][%-5s][%.2s]", "ab", "cd", "xyz"]).1, "[   ab][cd   ][xy]");
-        assert_eq!(run(&["%05d|%+d|% d|%x|%X|%o|%#x", "42", "7", "7", "255", "255", "8", "255"]).1,
-            "00042|+7| 7|ff|FF|10|0xff");
+        assert_eq!(
+            run(&["[%5s][%-5s][%.2s]", "ab", "cd", "xyz"]).1,
+            "[   ab][cd   ][xy]"
+        );
+        assert_eq!(
+            run(&[
+                "%05d|%+d|% d|%x|%X|%o|%#x",
+                "42",
+                "7",
+                "7",
+                "255",
+                "255",
+                "8",
+                "255"
+            ])
+            .1,
+            "00042|+7| 7|ff|FF|10|0xff"
+        );
         assert_eq!(run(&["%d %d", "-3", "'A"]).1, "-3 65");
-        assert_eq!(run(&["%.3f %e %g %g", "3.14159", "1500", "0.0001", "100000"]).1,
-            "3.142 1.500000e+03 0.0001 100000");
+        assert_eq!(
+            run(&["%.3f %e %g %g", "3.14159", "1500", "0.0001", "100000"]).1,
+            "3.142 1.500000e+03 0.0001 100000"
+        );
         assert_eq!(run(&["%c%c", "hello", "w"]).1, "hw");
         assert_eq!(run(&["%*d|%-*d|", "4", "1", "3", "2"]).1, "   1|2  |");
         assert_eq!(run(&["100%%\\n"]).1, "100%\n");
