@@ -156,7 +156,7 @@ fn full_disks() {
         o.status.code(),
         String::from_utf8_lossy(&o.stderr),
         kept.len() / 100,
-        kept.len() % 100 == 0 && kept.lines().all(|l| l == "y".repeat(99))
+        kept.len().is_multiple_of(100) && kept.lines().all(|l| l == "y".repeat(99))
     );
     shim::fs::remove_file("/full/out").unwrap();
     // Writes gathered by a file and lost at its drop: named, and the status is 1.

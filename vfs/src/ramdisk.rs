@@ -306,7 +306,7 @@ impl Data {
     fn append(&mut self, arena: &mut Arena, n: usize, data: Option<&[u8]>) -> Result<(), FsError> {
         let mut done = 0;
         while done < n {
-            if self.len % BLOCK == 0 {
+            if self.len.is_multiple_of(BLOCK) {
                 if self.blocks.len() == self.blocks.capacity() {
                     // An eighth more room (see `Limits::heap`), not twice as much.
                     let more = (self.blocks.len() / 8).max(4);
