@@ -48,7 +48,7 @@ fn start_scratch(srv: &libeurali::Handle) -> shim::process::Child {
 }
 
 fn chaos() {
-    let mut r = Rng(0x0c4a_05);
+    let mut r = Rng(0x000c_4a05);
     shim::fs::create_dir_all("/tmp/chaos").unwrap();
     let (srv, cli) = libeurali::new_rendezvous().unwrap();
     let mut scratch = start_scratch(&srv);

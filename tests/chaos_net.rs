@@ -291,7 +291,7 @@ fn chaos_net() {
     let (mut killed, mut finished, mut fetched) = (0, 0, 0);
     let mut acked: Vec<(String, String)> = Vec::new();
     let mut failures: Vec<String> = Vec::new();
-    for round in 0..ROUNDS {
+    for (round, &tcp_kills) in TCP_KILLS_PER_ROUND.iter().enumerate() {
         let mut workers = workers::start_round(round, WORKERS, script);
         let started = Instant::now();
         let done = std::sync::Arc::new(AtomicBool::new(false));
@@ -303,7 +303,7 @@ fn chaos_net() {
             let w = pool.remove(r.below(pool.len() as u64) as usize);
             plan.push((r.below(SPAN_MS), Kill::Worker(w)));
         }
-        for _ in 0..TCP_KILLS_PER_ROUND[round] {
+        for _ in 0..tcp_kills {
             plan.push((r.below(SPAN_MS), Kill::Tcp));
         }
         plan.sort_by_key(|p| p.0);

@@ -239,18 +239,15 @@ fn forged_handles(r: &mut Rng) -> usize {
         }
         if let Ok((m, _)) = libeurali::open("/dev/null") {
             let forged = unsafe { Handle::from_raw(raw) };
-            match libeurali::send(
+            if let Err(e) = libeurali::send(
                 &m,
                 Message::Long(fs::FS_OPEN, Word::Handle(forged), Word::Value(0)),
             ) {
-                Err(e) => {
-                    refused += 1;
-                    // Never close a number we do not own.
-                    if let Some(Message::Long(_, Word::Handle(h), _)) = e.message {
-                        let _ = h.into_raw();
-                    }
+                refused += 1;
+                // Never close a number we do not own.
+                if let Some(Message::Long(_, Word::Handle(h), _)) = e.message {
+                    let _ = h.into_raw();
                 }
-                Ok(()) => {}
             }
         }
     }

@@ -801,21 +801,21 @@ impl System {
         let mut word = |item: Item| match item {
             Item::Value(v) => RawWord::value(v),
             Item::Handle(o) => RawWord::handle(p.handles.insert(o)),
-            Item::Chunk(mut pages) => match {
+            Item::Chunk(mut pages) => {
                 let f = std::mem::take(&mut pages.frames);
-                (p.chunks.put(pages), f)
-            } {
-                (Ok(addr), f) => {
-                    if let Ok(k) = p.chunks.locate(addr) {
-                        frames.chunk_placed(pid, k, f);
+                match (p.chunks.put(pages), f) {
+                    (Ok(addr), f) => {
+                        if let Ok(k) = p.chunks.locate(addr) {
+                            frames.chunk_placed(pid, k, f);
+                        }
+                        RawWord::chunk(addr)
                     }
-                    RawWord::chunk(addr)
+                    (Err(pages), _) => {
+                        lost.push(pages);
+                        RawWord::err(Error::NoMemSlots.code() as u64)
+                    }
                 }
-                (Err(pages), _) => {
-                    lost.push(pages);
-                    RawWord::err(Error::NoMemSlots.code() as u64)
-                }
-            },
+            }
         };
         let data2 = word(m.data2);
         let data3 = word(m.data3);

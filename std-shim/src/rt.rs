@@ -643,12 +643,12 @@ fn die() -> ! {
 
 /// Where a killed process's threads end: a no-op unless the process was killed.
 pub fn checkpoint() {
-    if let Some(rt) = crate::sys::runtime() {
-        if rt.doomed.load(Ordering::Acquire) {
-            #[allow(clippy::drop_non_drop, dropping_references)]
-            drop(rt); // the host's Arc must not outlive this thread's stub context
-            die();
-        }
+    if let Some(rt) = crate::sys::runtime()
+        && rt.doomed.load(Ordering::Acquire)
+    {
+        #[allow(clippy::drop_non_drop, dropping_references)]
+        drop(rt); // the host's Arc must not outlive this thread's stub context
+        die();
     }
 }
 

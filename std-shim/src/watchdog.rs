@@ -157,7 +157,7 @@ fn watchdog_main() {
             if let Ok(copy) = h.try_clone() {
                 drop(copy);
             }
-            if !e.deadline.is_some_and(|d| now >= d) {
+            if e.deadline.is_none_or(|d| now < d) {
                 continue;
             }
             match e.rescue {

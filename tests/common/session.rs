@@ -76,6 +76,7 @@ impl Session {
     }
 
     /// Everything the console showed so far.
+    #[allow(dead_code)] // not every test binary that includes this module uses it
     pub fn output(&self) -> String {
         self.out.text()
     }

@@ -109,7 +109,7 @@ mod tests {
             tree + listing + sessions < HEAP * 7 / 8,
             "{tree} {listing} {sessions}"
         );
-        assert!(DEFAULT_SIZE <= MAX_SIZE);
+        const { assert!(DEFAULT_SIZE <= MAX_SIZE) };
         assert_eq!(limits(64 << 20).nodes, MAX_FILES);
         assert_eq!(limits(2 << 20), Limits::for_bytes(2 << 20));
     }
