@@ -131,7 +131,8 @@ pub enum In {
 /// it to report, [`Out::take_failure`]).
 pub struct Out {
     to: To,
-    failed: Option<io::Error>,
+    /// (Boxed: an `Out` is in every frame of a recursion through commands.)
+    failed: Option<Box<io::Error>>,
 }
 
 enum To {
@@ -230,7 +231,7 @@ impl Out {
 
     /// The first write (or flush) that failed since the last call, and forgets it.
     pub fn take_failure(&mut self) -> Option<io::Error> {
-        self.failed.take()
+        self.failed.take().map(|e| *e)
     }
 
     /// Whether this is a stream whose reader may go (a pipe, the shell's own output), not a
@@ -262,7 +263,7 @@ impl Out {
         if let Err(e) = &r
             && self.failed.is_none()
         {
-            self.failed = Some(io::Error::new(e.kind(), e.to_string()));
+            self.failed = Some(Box::new(io::Error::new(e.kind(), e.to_string())));
         }
         r
     }
@@ -473,6 +474,7 @@ impl Shell {
 
     /// `… &`: runs the and-or list on a thread with a copy of the shell, its stdin null, as a
     /// job of its own; `$!` names it.
+    #[inline(never)]
     fn background(&mut self, a: &AndOr, io: &mut Streams) {
         let mut sub = self.clone();
         sub.job = JobCtl::new();
@@ -526,6 +528,7 @@ impl Shell {
     }
 
     /// Runs the stages of a pipeline concurrently; returns the last stage's status.
+    #[inline(never)]
     fn run_pipeline(&mut self, cmds: &[Command], io: &mut Streams) -> i32 {
         enum Running {
             Child(Job),
@@ -791,6 +794,7 @@ impl Shell {
     }
 
     /// Opens a command's redirections on top of `io`.
+    #[inline(never)]
     fn redirect(&mut self, redirects: &[Redirect], io: &Streams) -> Result<Streams, String> {
         let mut s = io.try_clone().map_err(|e| e.to_string())?;
         for r in redirects {
@@ -842,6 +846,11 @@ impl Shell {
         Ok(s)
     }
 
+    // Not inlined (nor are `run_pipeline`, `background`, `builtin`, `spawn` and `redirect`):
+    // their locals would be in the frames of `command`, `pipeline` and `and_or`, which nest at
+    // every level of a script's nesting (28 KiB thread stacks; the shell's deepest stack is
+    // close to that, see `cargo xtask bench budgets`).
+    #[inline(never)]
     fn simple(&mut self, s: &Simple, io: &mut Streams) -> Flow {
         let argv = self.expand_words(&s.words);
         let assigns: Vec<(String, String)> = s
@@ -943,8 +952,10 @@ impl Shell {
         self.call_function_here(body, args, io)
     }
 
+    /// The call itself; the stack was checked by [`Shell::call_function`] (checked again here,
+    /// one frame deeper, a call just at the limit failed instead of going on on a fresh stack).
     fn call_function_here(&mut self, body: &Command, args: Vec<String>, io: &mut Streams) -> Flow {
-        if too_deep(self.depth) {
+        if self.depth >= MAX_CALL_DEPTH {
             let _ = writeln!(
                 io.stderr,
                 "{}: function calls nested too deeply (limit {MAX_CALL_DEPTH}, or the stack)",
@@ -967,6 +978,7 @@ impl Shell {
     }
 
     /// Starts an external program; `Err(status)` after reporting why it could not start.
+    #[inline(never)]
     fn spawn(
         &mut self,
         argv: &[String],
@@ -1031,6 +1043,7 @@ impl Shell {
         }
     }
 
+    #[inline(never)]
     fn builtin(&mut self, name: &str, args: &[String], io: &mut Streams) -> Flow {
         let mut status = 0;
         let mut flow = Flow::Next;
