@@ -16,10 +16,11 @@
 //! needs it (so on the real kernel a page costs a frame only once written, ABI §4.3), carved
 //! into blocks of [`BLOCK`] bytes. A file is a list of block numbers. A block freed (a file
 //! cut or removed) goes on a free list and is reused before fresh memory is touched; chunks are
-//! never given back to the kernel while the ramdisk lives (returning many frames at once
-//! corrupts the real kernel's memory, ABI §9.23), only when it is dropped. A block is always
-//! written before it is read: a fresh one is filled as it is handed to a file, a freed one
-//! holds the free list's link, and reads never go past a file's length.
+//! never given back to the kernel (returning many frames at once corrupts the real kernel's
+//! memory, ABI §9.23): a dropped ramdisk's chunks are kept for the process's next ramdisk
+//! (`SPARE`; on the in-process stub, which shares statics between processes, they are freed).
+//! A block is always written before it is read: a fresh one is filled as it is handed to a
+//! file, a freed one holds the free list's link, and reads never go past a file's length.
 //!
 //! Everything a client can make the ramdisk hold is bounded ([`Limits`]), and going over a
 //! bound is an error to that client that changes nothing:
@@ -144,10 +145,34 @@ type Region = libeurali::MemoryChunk;
 
 #[cfg(not(test))]
 fn new_region(bytes: usize) -> Result<Region, FsError> {
+    #[cfg(target_os = "none")]
+    {
+        // The smallest spare chunk that is large enough (its first `bytes` are used).
+        let mut spare = SPARE.lock();
+        let best = spare
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.len() >= bytes)
+            .min_by_key(|(_, c)| c.len())
+            .map(|(i, _)| i);
+        if let Some(i) = best {
+            return Ok(spare.swap_remove(i));
+        }
+    }
     // Safety: the arena reads a block only after writing it (see `Arena`), and never sends or
-    // hands its chunks to the kernel.
+    // hands its chunks to the kernel; a chunk kept in `SPARE` goes to another arena, which
+    // keeps the same rule.
     unsafe { libeurali::MemoryChunk::alloc_unwritten(bytes) }.map_err(|_| FsError::NoSpace)
 }
+
+/// Chunks of ramdisks that were dropped, kept for the next ramdisk of this process rather than
+/// freed: freeing them would give their written pages back to the kernel, which does that
+/// wrong (ABI §9.23); a session's `/tmp` ends at every logout, in login's process. Only where
+/// statics belong to one process (the real kernel, and hosted mode): the in-process stub's
+/// processes share them, and free their chunks instead. A chunk taken again holds what its
+/// last ramdisk wrote; the arena never reads a block it has not written (see [`Arena`]).
+#[cfg(all(not(test), target_os = "none"))]
+static SPARE: Lock<Vec<libeurali::MemoryChunk>> = Lock::new(Vec::new());
 
 #[cfg(test)]
 struct Region(Vec<u8>);
@@ -192,6 +217,23 @@ struct Arena {
     free: u32,
     /// Blocks on the free list.
     free_count: usize,
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        #[cfg(all(not(test), target_os = "none"))]
+        {
+            let mut spare = SPARE.lock();
+            if spare.try_reserve(self.regions.len()).is_ok() {
+                spare.append(&mut self.regions);
+            } else {
+                // No heap for the list: kept by nobody rather than given back.
+                for c in self.regions.drain(..) {
+                    core::mem::forget(c);
+                }
+            }
+        }
+    }
 }
 
 impl Arena {
