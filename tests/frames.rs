@@ -14,17 +14,29 @@ fn print_frames() {
     s.wait_for("login: ", Duration::from_secs(60));
     s.settle();
     eprintln!("boot: {}", s.kernel.frame_stats().summary());
-    for e in &s.kernel.frame_stats().exits { eprintln!("  exit {e:?}"); }
+    for e in &s.kernel.frame_stats().exits {
+        eprintln!("  exit {e:?}");
+    }
     s.kernel.reset_frame_counts();
     s.type_line("root");
     s.wait_for("password: ", Duration::from_secs(20));
     s.command("root", "$ ");
     eprintln!("login: {}", s.kernel.frame_stats().summary());
-    for cmd in ["ls /", "cat /etc/public/motd", "seq 1 1000 | grep 7 | wc -l", "echo hi"] {
+    for cmd in [
+        "ls /",
+        "cat /etc/public/motd",
+        "seq 1 1000 | grep 7 | wc -l",
+        "echo hi",
+    ] {
         s.kernel.reset_frame_counts();
         let out = s.command(cmd, "$ ");
-        eprintln!("{cmd:?} -> {out:?}\n   {}", s.kernel.frame_stats().summary());
-    for e in &s.kernel.frame_stats().exits { eprintln!("  exit {e:?}"); }
+        eprintln!(
+            "{cmd:?} -> {out:?}\n   {}",
+            s.kernel.frame_stats().summary()
+        );
+        for e in &s.kernel.frame_stats().exits {
+            eprintln!("  exit {e:?}");
+        }
     }
     s.type_line("exit");
     eprintln!("status {}", s.finish());

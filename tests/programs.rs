@@ -126,7 +126,11 @@ fn dash_c_runs_commands_as_root_or_a_user() {
     );
     // /etc/kibi: the editor's syntax files (public). `/home` is no server's in the user's
     // namespace, but lists the mount below it.
-    assert_eq!(r.stdout, "user\nkibi\nmotd\nmine\nuser\n", "stderr: {}", r.stderr);
+    assert_eq!(
+        r.stdout, "user\nkibi\nmotd\nmine\nuser\n",
+        "stderr: {}",
+        r.stderr
+    );
     assert!(
         r.stderr
             .contains("cat: /etc/users: No such file or directory"),
@@ -208,8 +212,7 @@ fn ps_lists_what_runs_and_forgets_what_ended() {
         "",
     );
     assert_eq!(
-        r.stdout,
-        "1\n0\n  PID USER         TIME CMD\n1\n1\n",
+        r.stdout, "1\n0\n  PID USER         TIME CMD\n1\n1\n",
         "stderr: {}",
         r.stderr
     );

@@ -20,7 +20,11 @@ fn pipelines_and_redirections() {
     let (out, err, code) = sh(script, "");
     // /bin: every coreutils tool, echo and sh.
     let in_bin = coreutils::TOOLS.len() + 2;
-    assert_eq!(out, format!("hello\n2\n2\none\n{in_bin}\n"), "stderr: {err}");
+    assert_eq!(
+        out,
+        format!("hello\n2\n2\none\n{in_bin}\n"),
+        "stderr: {err}"
+    );
     assert_eq!(code, 0);
 }
 
@@ -79,8 +83,7 @@ printf '#!/bin/nowhere\n' > /tmp/n; /tmp/n; echo "bad interpreter: $?"
 "#;
     let (out, err, code) = sh(script, "");
     assert_eq!(
-        out,
-        "script /tmp/s.sh: 2 args: a b c\nstatus 3\nplain x\nbad interpreter: 126\n",
+        out, "script /tmp/s.sh: 2 args: a b c\nstatus 3\nplain x\nbad interpreter: 126\n",
         "{err}"
     );
     assert!(err.contains("bad interpreter /bin/nowhere"), "{err}");

@@ -100,7 +100,15 @@ fn login_session_in_tmux() {
     let bin = env!("CARGO_BIN_EXE_eurali");
     let cmd = format!("{bin}; echo EXITED $?; sleep 60");
     tmux(&[
-        "new-session", "-d", "-s", &session, "-x", "100", "-y", "40", &cmd,
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "100",
+        "-y",
+        "40",
+        &cmd,
     ]);
     let keys = |k: &[&str]| {
         let mut a = vec!["send-keys", "-t", session.as_str()];

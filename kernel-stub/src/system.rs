@@ -540,9 +540,10 @@ impl System {
                 },
                 Rendezvous::SendRecv { sender, .. } => (*sender, "send_receive (not yet taken)"),
                 Rendezvous::Receiving { waiter, from: None } => (*waiter, "receive"),
-                Rendezvous::Receiving { waiter, from: Some(_) } => {
-                    (*waiter, "send_receive (awaiting the reply)")
-                }
+                Rendezvous::Receiving {
+                    waiter,
+                    from: Some(_),
+                } => (*waiter, "send_receive (awaiting the reply)"),
             };
             waits.insert(t, (id, what));
         }

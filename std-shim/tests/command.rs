@@ -249,7 +249,10 @@ fn statuses_and_inherited_stdio() {
     c.kill().unwrap();
     assert_eq!(c.wait().unwrap().code(), Some(137));
     // A killed child's children are killed too; a Killer works from another thread.
-    let mut c = Command::new("sleeper").args(["60000", "nested"]).spawn().unwrap();
+    let mut c = Command::new("sleeper")
+        .args(["60000", "nested"])
+        .spawn()
+        .unwrap();
     let k = c.killer();
     shim::thread::spawn(move || {
         shim::thread::sleep(core::time::Duration::from_millis(50));
@@ -448,7 +451,10 @@ fn env_cwd_and_lookup() {
     assert_eq!(s.code(), Some(5));
     shim::fs::write("/bin/script", "#!/bin/missing\n").unwrap();
     let e = Command::new("script").spawn().unwrap_err();
-    assert!(e.to_string().contains("bad interpreter /bin/missing"), "{e}");
+    assert!(
+        e.to_string().contains("bad interpreter /bin/missing"),
+        "{e}"
+    );
     // Other text is a shell script (as execvp has it): here there is no /bin/sh.
     shim::fs::write("/bin/script", "echo hi\n").unwrap();
     let e = Command::new("script").spawn().unwrap_err();

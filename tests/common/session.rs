@@ -123,11 +123,17 @@ impl Session {
 
     /// Waits until the system has been quiet for a moment (no process started or ended).
     pub fn settle(&self) {
-        let mut last = (self.kernel.process_count(), self.kernel.frame_stats().allocs);
+        let mut last = (
+            self.kernel.process_count(),
+            self.kernel.frame_stats().allocs,
+        );
         let mut quiet = 0;
         while quiet < 10 {
             std::thread::sleep(Duration::from_millis(20));
-            let now = (self.kernel.process_count(), self.kernel.frame_stats().allocs);
+            let now = (
+                self.kernel.process_count(),
+                self.kernel.frame_stats().allocs,
+            );
             if now == last {
                 quiet += 1;
             } else {

@@ -50,7 +50,14 @@ pub const BENCHES: &[Bench] = &[
             // root package does not build by itself.
             crate::process::run(
                 crate::process::host_cargo()
-                    .args(["build", "--release", "-p", "kernel-stub", "--bin", "eurali-guest"])
+                    .args([
+                        "build",
+                        "--release",
+                        "-p",
+                        "kernel-stub",
+                        "--bin",
+                        "eurali-guest",
+                    ])
                     .current_dir(crate::workspace_root()),
             )?;
             cargo_bench("eurali", "budgets")

@@ -175,7 +175,11 @@ impl rtl8139::DmaBuf for KernelBuf {
         }
     }
     fn write(&mut self, offset: usize, data: &[u8]) {
-        if let Some(dest) = self.chunk.as_mut_slice().get_mut(offset..offset + data.len()) {
+        if let Some(dest) = self
+            .chunk
+            .as_mut_slice()
+            .get_mut(offset..offset + data.len())
+        {
             dest.copy_from_slice(data);
         }
     }

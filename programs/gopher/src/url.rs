@@ -132,7 +132,9 @@ impl Url {
         };
         // A selector or query is one field of a one-line request: a CR or LF in it would
         // smuggle more lines to the server (found by fuzzing).
-        if selector.contains(['\r', '\n']) || query.as_deref().is_some_and(|q| q.contains(['\r', '\n'])) {
+        if selector.contains(['\r', '\n'])
+            || query.as_deref().is_some_and(|q| q.contains(['\r', '\n']))
+        {
             return Err(format!("{t}: line breaks in the selector"));
         }
         Ok(Url {

@@ -71,7 +71,8 @@ pub(crate) fn proc_fs() -> Result<(), String> {
     vfs::server::Server::new(vfs::procfs::ProcFs::new(1, clock))
         .spawn(server_end)
         .map_err(|e| format!("/proc: {e}"))?;
-    libeurali::mount(std::rt::PROC_PATH, client_end).map_err(|(e, _)| format!("mount /proc: {e}"))?;
+    libeurali::mount(std::rt::PROC_PATH, client_end)
+        .map_err(|(e, _)| format!("mount /proc: {e}"))?;
     // init runs as root (login sets USER for each session it starts).
     // Safety (std 2024 signature): init is single-threaded here.
     unsafe { std::env::set_var("USER", "root") };

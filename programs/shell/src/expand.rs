@@ -114,7 +114,10 @@ fn expand_fields(word: &Word, ctx: &mut dyn Context, split: bool) -> Vec<Field> 
                 }
             }
             WordPart::Length { name, quoted: _ } => {
-                let n = param_value(name, ctx, &ifs).unwrap_or_default().chars().count();
+                let n = param_value(name, ctx, &ifs)
+                    .unwrap_or_default()
+                    .chars()
+                    .count();
                 f.push(&n.to_string(), false);
             }
             WordPart::ParamOp {
@@ -206,7 +209,8 @@ fn param_value(name: &str, ctx: &mut dyn Context, ifs: &str) -> Option<String> {
     match name {
         "@" | "*" => {
             let p = ctx.positional();
-            (!p.is_empty()).then(|| p.join(&ifs.chars().next().map(String::from).unwrap_or_default()))
+            (!p.is_empty())
+                .then(|| p.join(&ifs.chars().next().map(String::from).unwrap_or_default()))
         }
         _ => ctx.var(name),
     }
@@ -417,7 +421,8 @@ mod tests {
             self.vars.insert(name.to_string(), value.to_string());
         }
         fn param_error(&mut self, name: &str, message: &str) {
-            self.vars.insert("ERROR".to_string(), format!("{name}: {message}"));
+            self.vars
+                .insert("ERROR".to_string(), format!("{name}: {message}"));
         }
     }
 

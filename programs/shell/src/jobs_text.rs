@@ -24,14 +24,13 @@ pub fn and_or(a: &AndOr) -> String {
 }
 
 pub fn list(l: &List) -> String {
-    let items: Vec<String> = l
-        .0
-        .iter()
-        .map(|a| {
-            let t = and_or(a);
-            if a.background { t } else { t + ";" }
-        })
-        .collect();
+    let items: Vec<String> =
+        l.0.iter()
+            .map(|a| {
+                let t = and_or(a);
+                if a.background { t } else { t + ";" }
+            })
+            .collect();
     items.join(" ")
 }
 
@@ -109,7 +108,11 @@ fn compound(c: &Compound) -> String {
             for arm in arms {
                 let pats: Vec<String> = arm.patterns.iter().map(word).collect();
                 let body = list(&arm.body);
-                s.push_str(&format!(" {}) {};;", pats.join(" | "), body.trim_end_matches(';')));
+                s.push_str(&format!(
+                    " {}) {};;",
+                    pats.join(" | "),
+                    body.trim_end_matches(';')
+                ));
             }
             s.push_str(" esac");
             s
@@ -125,7 +128,11 @@ fn redirect(r: &Redirect) -> String {
         RedirectOp::Dup => ">&",
     };
     let default_fd = if r.op == RedirectOp::Read { 0 } else { 1 };
-    let fd = if r.fd == default_fd { String::new() } else { r.fd.to_string() };
+    let fd = if r.fd == default_fd {
+        String::new()
+    } else {
+        r.fd.to_string()
+    };
     format!("{fd}{op}{}", word(&r.target))
 }
 

@@ -16,7 +16,13 @@
 use std::io::Write;
 
 /// Runs one of the builtins; its exit status. Messages go to `err`, listings to `out`.
-pub fn run(name: &str, args: &[String], cwd: &str, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+pub fn run(
+    name: &str,
+    args: &[String],
+    cwd: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
     match (name, args) {
         ("ns", []) | ("mount", []) => match libeurali::list_mounts() {
             Ok(list) => {
@@ -73,11 +79,19 @@ fn mount_or_bind(name: &str, args: &[String], cwd: &str, err: &mut dyn Write) ->
     // Paths are resolved against the working directory here; the spec parser then refuses
     // anything it would not take from a spec file.
     let abs = |p: &str| vfs::path::resolve(cwd, p).ok();
-    let line = match (name, args.iter().map(String::as_str).collect::<Vec<_>>().as_slice()) {
+    let line = match (
+        name,
+        args.iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+    ) {
         ("mount", ["-t", "ramdisk", "-s", size, target]) => {
             format!("ramdisk -s {size} {}", abs(target).unwrap_or_default())
         }
-        ("mount", ["-t", "ramdisk", target]) => format!("ramdisk {}", abs(target).unwrap_or_default()),
+        ("mount", ["-t", "ramdisk", target]) => {
+            format!("ramdisk {}", abs(target).unwrap_or_default())
+        }
         ("mount", ["-t", ..]) => return usage(err),
         (_, ["-r", source, target]) => format!(
             "{name} -r {} {}",
@@ -107,7 +121,11 @@ fn mount_or_bind(name: &str, args: &[String], cwd: &str, err: &mut dyn Write) ->
     };
     let mut status = 0;
     for (path, h) in ns.into_mounts() {
-        let key = if path == "/" { String::new() } else { path.clone() };
+        let key = if path == "/" {
+            String::new()
+        } else {
+            path.clone()
+        };
         if let Err((e, _)) = libeurali::mount(&key, h) {
             let _ = writeln!(err, "{name}: cannot mount at {path}: {}", e.name());
             status = 1;
