@@ -31,15 +31,45 @@ fn session() {
     }
 }
 
-fn programs() -> [(&'static str, kernel_stub::ProgramEntry); 2] {
+/// [`session`], with `/home` a ramdisk of 100 bytes: a save that does not fit.
+fn session_full() {
+    let (m, c) = libeurali::new_rendezvous().unwrap();
+    vfs::server::Server::new(vfs::ramdisk::Ramdisk::new(16 << 20))
+        .spawn(m)
+        .unwrap();
+    libeurali::mount("/", c).unwrap();
+    shim::fs::create_dir_all("/bin").unwrap();
+    shim::fs::write("/bin/edit", Kernel::program_image("edit")).unwrap();
+    let small = vfs::server::start(vfs::ramdisk::Ramdisk::new(100)).unwrap();
+    libeurali::mount("/home", small).unwrap();
+    shim::fs::write("/home/notes.txt", "old\n").unwrap();
+    shim::env::set_current_dir("/home").unwrap();
+    let status = shim::process::Command::new("/bin/edit")
+        .arg("notes.txt")
+        .status()
+        .unwrap();
+    shim::println!("\n[edit exited {:?}]", status.code());
+    shim::println!(
+        "[notes.txt: {:?}]",
+        shim::fs::read_to_string("/home/notes.txt").map_err(|e| e.kind())
+    );
+}
+
+fn programs() -> [(&'static str, kernel_stub::ProgramEntry); 3] {
     [
         shim::program_entry!("session", session),
+        shim::program_entry!("session-full", session_full),
         shim::program_entry!("edit", edit::main),
     ]
 }
 
 /// Runs `edit ARGS` at a scripted terminal typing `keys`: (status, stdout, stderr).
 fn at_terminal(args: &[&str], keys: &[u8]) -> (i32, String, String) {
+    session_at_terminal("session", args, keys)
+}
+
+/// [`at_terminal`] with the session program `session`.
+fn session_at_terminal(session: &str, args: &[&str], keys: &[u8]) -> (i32, String, String) {
     let (out, err) = (Capture::default(), Capture::default());
     let console = Console {
         stdin: Box::new(std::io::Cursor::new(keys.to_vec())),
@@ -47,9 +77,10 @@ fn at_terminal(args: &[&str], keys: &[u8]) -> (i32, String, String) {
         stderr: Box::new(err.clone()),
     };
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let session = session.to_string();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(run_on_terminal(&programs(), "session", &args, console));
+        let _ = tx.send(run_on_terminal(&programs(), &session, &args, console));
     });
     let code = rx
         .recv_timeout(Duration::from_secs(60))
@@ -133,4 +164,20 @@ fn ctrl_e_reports_a_command_that_cannot_run() {
         .last()
         .unwrap();
     assert!(shown.contains("not found"), "{shown}");
+}
+
+/// A save that does not fit its file system says so on kibi's status bar, and the buffer stays
+/// unsaved (kibi asks again before quitting).
+#[test]
+fn a_save_into_a_full_ramdisk_says_so() {
+    let keys = [&[b'y'; 200][..], b"\x13\x11\x11\x11"].concat();
+    let (code, out, err) = session_at_terminal("session-full", &[], &keys);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Can't save! I/O error: no space left on device"),
+        "{out}"
+    );
+    assert!(out.contains("[edit exited Some(0)]"), "{out}");
+    // kibi truncates the file before it writes (as on Linux); nothing of the new text is there.
+    assert!(out.contains("[notes.txt: Ok(\"\")]"), "{out}");
 }

@@ -418,3 +418,30 @@ fn hosted_chaos_kills_workers_and_loses_no_acknowledged_write() {
          {checked} acknowledged writes intact"
     );
 }
+
+/// The ramdisk's file data lives in lazily mapped chunks, whose pages the real kernel requires
+/// written before read (ABI §4.3; hosted mode halts on such a read): files written, removed and
+/// written again (freed blocks reused), in the root ramdisk (init's) and in a small one the shell
+/// mounts, which refuses what does not fit and keeps what did.
+#[test]
+fn hosted_ramdisk_blocks_are_written_before_read_and_reused() {
+    let Some(dir) = bin_dir() else { return };
+    let script = "for i in 1 2 3 4 5 6; do seq 1 300 > /tmp/f$i; done; rm /tmp/f2 /tmp/f4; \
+                  seq 1 900 > /tmp/g; wc -l /tmp/g; cat /tmp/f1 /tmp/f6 | tail -n 1; \
+                  mount -t ramdisk -s 4096 /tmp/small; seq 1 2000 > /tmp/small/x; \
+                  echo \"status $?\"; wc -c /tmp/small/x; rm /tmp/small/x; \
+                  seq 1 500 > /tmp/small/y; tail -n 1 /tmp/small/y";
+    let r = hosted(&dir, &["-c", script], "");
+    assert!(!r.stderr.contains("MACHINE HALT"), "{}", r.stderr);
+    assert_eq!(
+        r.stdout, "900 /tmp/g\n300\nstatus 1\n4093 /tmp/small/x\n500\n",
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("seq: write error: No space left on device"),
+        "{}",
+        r.stderr
+    );
+}

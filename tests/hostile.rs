@@ -564,9 +564,11 @@ fn a_client_cannot_make_servers_hold_unbounded_memory() {
     let mut programs = eurali::programs();
     programs.push(shim::program_entry!("hog", hog));
     programs.push(shim::program_entry!("steady", steady));
+    // hog's log is not in the /tmp it fills: a line written while /tmp is full would be
+    // refused, and hog would end with a write error.
     let script = String::from(
-        "hog > /tmp/hog.log 2>&1 & steady; wait; cat /tmp/hog.log; \
-         echo after > /tmp/after; cat /tmp/after; ls /home; echo done",
+        "hog > /home/user/hog.log 2>&1 & steady; wait; cat /home/user/hog.log; \
+         echo after > /tmp/after; cat /tmp/after; rm /home/user/hog.log; ls /home; echo done",
     );
     let r = run_system_captured(
         &programs,

@@ -1,10 +1,11 @@
 //! What a hostile client can make the ramdisk hold, measured: the heap of this test process
 //! (the in-process stub, the ramdisk server and its client) is counted by a wrapping allocator,
-//! and the ramdisk, sized as the `ramdisk` program sizes it, is filled every way a client can
-//! (one file, as many files as it takes, the longest names, a listing of the fullest
-//! directory). The live heap above what it was before may never pass what
-//! `vfs::ramdisk::Limits` promises (`heap`, `listing_heap`) plus a small allowance for the
-//! sessions. One test in its own binary: nothing else allocates meanwhile.
+//! and the ramdisk, with the limits the `ramdisk` program gives the root ramdisk of the real
+//! kernel (64 MiB), is filled every way a client can (one file, as many files as it takes, the
+//! longest names, a listing of the fullest directory). The live heap above what it was before
+//! may never pass what `vfs::ramdisk::Limits` promises (`heap`, `listing_heap`) plus a small
+//! allowance for the sessions: the file data itself is in memory chunks, not in the heap. One
+//! test in its own binary: nothing else allocates meanwhile.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -55,7 +56,7 @@ const ALLOWANCE: usize = 256 * 1024;
 
 #[test]
 fn a_full_ramdisk_holds_no_more_heap_than_its_limits_say() {
-    let limits = Limits::for_bytes(ramdisk::MAX_SIZE);
+    let limits: Limits = ramdisk::limits(64 << 20);
     let bound = limits.heap() + limits.listing_heap() + ALLOWANCE;
     let k = Kernel::new();
     // The stub's syscall log (100 000 entries) would be most of what is measured.
@@ -66,7 +67,6 @@ fn a_full_ramdisk_holds_no_more_heap_than_its_limits_say() {
         server.spawn(m).unwrap();
         libeurali::mount("/", c).unwrap();
         let piece = vec![0x5au8; 256 * 1024];
-        let mut names: Vec<String> = Vec::new();
         // Warm up the sessions' threads and the stub's tables, then measure from here.
         for _ in 0..8 {
             drop(client::open("/warm", flags::READ | flags::WRITE | flags::CREATE).unwrap());
@@ -92,11 +92,18 @@ fn a_full_ramdisk_holds_no_more_heap_than_its_limits_say() {
         };
         assert_eq!(e, FsError::NoSpace);
         assert_eq!(at as usize, limits.bytes);
-        worst = worst.max(over("one 2 MiB file", &mut lines));
+        worst = worst.max(over("one 64 MiB file", &mut lines));
+        lines.push(format!(
+            "chunk memory for it: {} KiB",
+            server.fs().chunk_memory() >> 10
+        ));
+        assert_eq!(server.fs().chunk_memory(), limits.data_memory());
         drop(s);
         client::remove_file("/huge").unwrap();
         PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
-        // Files with the longest names, 255 to a directory, until refused.
+        // Files with the longest names, 255 to a directory, until refused (their names made
+        // again when needed: a list of them would be heap of this test's own).
+        let name_of = |i: usize| format!("/d{}/{i:0>w$}", i / 255, w = MAX_NAME);
         let mut files = 0;
         let e = 'fill: loop {
             let dir = format!("/d{}", files / 255);
@@ -106,16 +113,14 @@ fn a_full_ramdisk_holds_no_more_heap_than_its_limits_say() {
                     Err(e) => break 'fill e,
                 }
             }
-            let name = format!("{dir}/{files:0>w$}", w = MAX_NAME);
-            match client::open(&name, flags::WRITE | flags::CREATE) {
+            match client::open(&name_of(files), flags::WRITE | flags::CREATE) {
                 Ok((s, _)) => {
-                    // A byte each: every file holds a block.
+                    // A byte each: every file holds a block (and a block list).
                     s.write_at(0, b"x").unwrap();
                     files += 1;
                 }
                 Err(e) => break e,
             }
-            names.push(name);
         };
         assert_eq!(e, FsError::NoSpace);
         worst = worst.max(over(
@@ -129,14 +134,15 @@ fn a_full_ramdisk_holds_no_more_heap_than_its_limits_say() {
             assert_eq!(d.read_dir().unwrap().len(), 255);
         }
         worst = worst.max(over("and listed", &mut lines));
-        for n in &names {
-            client::remove_file(n).unwrap();
+        for i in 0..files {
+            client::remove_file(&name_of(i)).unwrap();
         }
         lines.push(format!(
             "used after removing them all: {}",
             server.fs().used()
         ));
         assert_eq!(server.fs().used(), 0);
+        assert_eq!(server.fs().blocks(), 0);
         (worst, lines)
     });
     k.shutdown();

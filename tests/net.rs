@@ -197,6 +197,40 @@ fn a_missing_tap_device_is_a_clear_error() {
     );
 }
 
+/// A download into a full ramdisk (a 16 KiB one mounted by the shell; the blob is 64 KiB):
+/// gopher says it could not write, naming the file where it knows it (`-o`), the shell names a
+/// redirection's file, the status is 1, and what was written stays.
+#[test]
+fn gopher_says_when_its_output_cannot_be_written() {
+    let Some(link) = link() else { return };
+    let cmds = format!(
+        "mount -t ramdisk -s 16384 /tmp/full; \
+         echo small > /tmp/full/before; \
+         gopher --raw gopher://{LINUX}/9/blob.bin > /tmp/full/raw; echo raw=$?; \
+         gopher --print -o /tmp/full/saved gopher://{LINUX}/9/blob.bin; echo saved=$?; \
+         gopher --print gopher://{LINUX}/1/huge > /tmp/full/menu; echo menu=$?; \
+         wc -c /tmp/full/raw /tmp/full/saved; cat /tmp/full/before"
+    );
+    let (out, err, code) = system(&link, Some(&static_config()), &cmds);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("raw=1\nsaved=1\nmenu=1\n"), "{out}\n{err}");
+    for line in [
+        "gopher: write error: No space left on device\n",
+        "sh: /tmp/full/raw: write error: No space left on device\n",
+        "gopher: /tmp/full/saved: write error: No space left on device\n",
+        "sh: /tmp/full/menu: write error: No space left on device\n",
+    ] {
+        assert!(err.contains(line), "{line:?} not in\n{err}");
+    }
+    assert!(!err.contains("saved 65536 bytes"), "{err}");
+    // All or nothing per write: the 64 KiB went out in one, refused whole.
+    assert!(
+        out.contains("0 /tmp/full/raw\n0 /tmp/full/saved\n"),
+        "{out}"
+    );
+    assert!(out.ends_with("small\n"), "{out}");
+}
+
 #[test]
 fn huge_menus_and_dead_or_silent_servers() {
     let Some(link) = link() else { return };

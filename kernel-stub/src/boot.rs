@@ -482,6 +482,9 @@ pub struct Captured {
     pub stdout: String,
     pub stderr: String,
     pub code: i32,
+    /// What went to the kernel's debug line (`debug_write`: on the real kernel, over the
+    /// screen).
+    pub debug: String,
 }
 
 /// [`run_on`] with `input` as the console's input and its output captured, for tests: panics
@@ -558,10 +561,12 @@ fn captured(
             system.dump()
         ),
     };
+    let debug = system.debug_output();
     drop(system);
     Captured {
         stdout: out.text(),
         stderr: err.text(),
         code,
+        debug,
     }
 }

@@ -23,7 +23,9 @@
 //!   starts (the stub cannot see a write to the heap or the stack);
 //! - malloc: a lazy chunk's one frame, its L2 table and one L1 table per 512 pages, plus its
 //!   other pages as if all were written at once (every eurali chunk carries data it was sized
-//!   for); a contiguous chunk takes its pages from the bitmap directly (not the stack), then its
+//!   for, but for a ramdisk's arena chunks, filled block by block as its files grow: the model
+//!   counts up to one of them, a sixteenth of the ramdisk or 1 MiB, more than there is); a
+//!   contiguous chunk takes its pages from the bitmap directly (not the stack), then its
 //!   tables.
 //!
 //! What gives them back: free of a chunk (its pages and tables), a thread's exit (its stack

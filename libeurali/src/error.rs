@@ -4,7 +4,7 @@ use core::fmt;
 
 /// An error code as returned in bits 0..6 of RAX, or carried in a server's `ERROR` reply.
 ///
-/// Codes 1..=12 are produced by the kernel; 13..=16 are conventions of server replies. Any other
+/// Codes 1..=12 are produced by the kernel; 13..=19 are conventions of server replies. Any other
 /// number converts to [`Error::Other`], so a code from a newer kernel or a foreign server still
 /// round-trips.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -41,6 +41,14 @@ pub enum Error {
     NotDir,
     /// 16: (server convention) no data.
     NoData,
+    /// 17: (eurali's convention) no space left where the data goes (a stream that writes into a
+    /// full file system).
+    NoSpace,
+    /// 18: (eurali's convention) the data would make a file larger than its server allows.
+    TooBig,
+    /// 19: (eurali's convention) a stream could not write where it writes for another reason
+    /// (a redirection whose file server ended): an I/O error, not a reader gone.
+    Io,
     /// Any other code, kept as it came.
     Other(u8),
 }
@@ -65,6 +73,9 @@ impl Error {
             Error::NotImplemented => 14,
             Error::NotDir => 15,
             Error::NoData => 16,
+            Error::NoSpace => 17,
+            Error::TooBig => 18,
+            Error::Io => 19,
             Error::Other(c) => c,
         }
     }
@@ -89,6 +100,9 @@ impl Error {
             14 => Error::NotImplemented,
             15 => Error::NotDir,
             16 => Error::NoData,
+            17 => Error::NoSpace,
+            18 => Error::TooBig,
+            19 => Error::Io,
             c => Error::Other(c),
         })
     }
@@ -112,6 +126,9 @@ impl Error {
             Error::NotImplemented => "NOT_IMPLEMENTED",
             Error::NotDir => "NOT_DIR",
             Error::NoData => "NO_DATA",
+            Error::NoSpace => "NO_SPACE",
+            Error::TooBig => "TOO_BIG",
+            Error::Io => "IO",
             Error::Other(_) => "UNKNOWN",
         }
     }
@@ -159,7 +176,7 @@ mod tests {
             assert_eq!(e.code(), c);
             assert_eq!(u8::from(e), c);
             assert_eq!(Error::try_from(c), Ok(e));
-            if c <= 16 {
+            if c <= 19 {
                 assert!(!matches!(e, Error::Other(_)), "code {c} has a name");
             } else {
                 assert_eq!(e, Error::Other(c));

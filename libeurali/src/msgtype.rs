@@ -56,4 +56,7 @@ pub const KILL_WAKE: u64 = 0x1012;
 /// Signal numbers carried by [`SIGNAL`] (Unix's, so that statuses read as shell users expect).
 pub const SIGINT: u64 = 2;
 pub const SIGKILL: u64 = 9;
+/// What a process dies of when it writes to a stream nobody reads any more (std-shim's
+/// `rt::BrokenPipe::Die`, the default).
+pub const SIGPIPE: u64 = 13;
 pub const SIGTERM: u64 = 15;

@@ -145,6 +145,33 @@ impl MemoryChunk {
         })
     }
 
+    /// Allocates `len` bytes (rounded up to pages, at least one) and writes none of them: on the
+    /// real kernel the chunk costs its page tables and one frame, and each other page a frame
+    /// only once it is written (§4.3). For memory that fills up over time (a ramdisk's file
+    /// data); [`MemoryChunk::alloc`] is the one for messages.
+    ///
+    /// # Safety
+    /// No byte of a page may be read before a byte of that page was written: not by this
+    /// program (through [`MemoryChunk::as_slice`] or otherwise) and not by the kernel (sending
+    /// the chunk, handing it to `debug_write` or `exec`). On the real kernel such a read makes
+    /// the page's first write halt the machine; what an unwritten page reads as is unspecified.
+    pub unsafe fn alloc_unwritten(len: usize) -> Result<MemoryChunk> {
+        let pages = (len as u64).div_ceil(layout::PAGE_SIZE).max(1);
+        if pages > layout::MAX_CHUNK_PAGES {
+            return Err(Error::Memory);
+        }
+        let r = checked(Call::Malloc {
+            pages,
+            max_physaddr: 0,
+        })?;
+        // Its pages are not known written: never pooled (pages 0).
+        Ok(MemoryChunk {
+            base: r.rdi,
+            len: (pages * layout::PAGE_SIZE) as usize,
+            pages: 0,
+        })
+    }
+
     /// Allocates a chunk holding a copy of `data` at its start, the rest of its pages zeroed:
     /// one pass over the memory where [`MemoryChunk::alloc`] and a copy make two.
     pub fn from_bytes(data: &[u8]) -> Result<MemoryChunk> {

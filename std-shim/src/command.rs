@@ -884,13 +884,19 @@ pub struct Killer {
 impl Killer {
     /// Sends the Unix signal number `sig` (2 interrupt, 9 kill, 15 terminate): the child ends
     /// with status `128 + sig`. Never waits for the child. The pipes the child was given by
-    /// this parent end at once, as a killed Unix process's descriptors close: what the child
-    /// wrote before can still be read, then EOF (see [`crate::pipe`]).
+    /// this parent end as soon as the child has the signal, as a killed Unix process's
+    /// descriptors close: what the child wrote before can still be read, then EOF (see
+    /// [`crate::pipe`]).
     pub fn signal(&self, sig: u64) {
-        crate::rt::signal_handle(&self.control, sig);
-        for c in self.cuts.iter() {
-            c.cut();
-        }
+        // Cut once the child has the signal: a write of the child's that fails on the cut
+        // then finds the process ending by the signal, and reports its status, not a broken
+        // pipe's (see `rt::wait_for_pending_kill`).
+        let cuts = self.cuts.clone();
+        crate::rt::signal_handle_then(&self.control, sig, move || {
+            for c in cuts.iter() {
+                c.cut();
+            }
+        });
     }
 
     /// The id of the child it kills (as [`Child::id`]).

@@ -29,6 +29,8 @@ fn err(e: FsError) -> io::Error {
 #[derive(Debug)]
 pub struct File {
     s: Session,
+    /// The path it was opened by (resolved), for messages.
+    path: String,
     /// The position, shared by `&File` readers, writers and seekers as in std.
     pos: core::sync::atomic::AtomicU64,
     append: bool,
@@ -44,8 +46,9 @@ const WRITE_GATHER: usize = 64 << 10;
 /// Writes waiting to go to the server as one message: `data` belongs at `start`. A write that is
 /// not where the last one ended, any read, seek, metadata, `set_len`, `flush`, `sync_all` and the
 /// drop of the file send it first (as a page cache would, a write's error can so show at one of
-/// those; at the drop it is reported on stderr). Append-mode writes and writes to devices are
-/// never gathered.
+/// those; at the drop it is reported on stderr, naming the file, and the program's exit status
+/// of 0 becomes 1, see `crate::rt`). Append-mode writes and writes to devices are never
+/// gathered.
 #[derive(Debug, Default)]
 struct WriteBuf {
     start: u64,
@@ -200,6 +203,7 @@ impl OpenOptions {
         let (s, meta) = client::open(&p, f).map_err(err)?;
         Ok(File {
             s,
+            path: p,
             pos: core::sync::atomic::AtomicU64::new(0),
             append: self.append,
             gather: meta.kind == Kind::File,
@@ -291,8 +295,14 @@ impl File {
 impl Drop for File {
     fn drop(&mut self) {
         if let Err(e) = self.send_pending() {
-            let msg = alloc::format!("error writing a file as it was closed: {e}\n");
+            // Nobody can be told but the user, and the program's status.
+            let msg = alloc::format!(
+                "{}: {}: write error (as the file was closed): {e}\n",
+                crate::rt::program_name(),
+                self.path
+            );
             let _ = crate::rt::stderr_write(msg.as_bytes());
+            crate::rt::note_lost_write();
         }
     }
 }
@@ -418,8 +428,12 @@ pub fn read_to_string<P: AsRef<Path>>(path: P) -> io::Result<String> {
         .map_err(|_| io::Error::const_msg(io::ErrorKind::InvalidData, "not valid UTF-8"))
 }
 
+/// Writes `contents` as the whole file (created or truncated); the error of any part of it,
+/// the last one included, is this call's.
 pub fn write<P: AsRef<Path>, C: AsRef<[u8]>>(path: P, contents: C) -> io::Result<()> {
-    File::create(path)?.write_all(contents.as_ref())
+    let mut f = File::create(path)?;
+    f.write_all(contents.as_ref())?;
+    f.flush()
 }
 
 pub fn create_dir<P: AsRef<Path>>(path: P) -> io::Result<()> {

@@ -2,7 +2,10 @@
 //!
 //! The standard streams speak libeurali's stream protocol ([`libeurali::proto::stream`]) on the
 //! handles the runtime found at start. Standard output is line-buffered (written out at each
-//! newline, on `flush` and at exit), so a `print!` is not one message. The streams also implement
+//! newline, on `flush` and at exit), so a `print!` is not one message. A write to stdout or
+//! stderr whose reader is gone ends the process (status 141, as SIGPIPE) unless the program
+//! chose otherwise (`std::rt::set_broken_pipe`); a failed write to stdout fails the process's
+//! exit (see `std::rt`). The streams also implement
 //! `embedded_io`'s traits, for no_std crates written against those.
 
 use alloc::boxed::Box;
@@ -62,7 +65,7 @@ impl ErrorKind {
             ErrorKind::InvalidData => "invalid data",
             ErrorKind::TimedOut => "timed out",
             ErrorKind::WriteZero => "write zero",
-            ErrorKind::StorageFull => "no storage space",
+            ErrorKind::StorageFull => "no space left on device",
             ErrorKind::FileTooLarge => "file too large",
             ErrorKind::InvalidFilename => "invalid filename",
             ErrorKind::Interrupted => "operation interrupted",
@@ -141,6 +144,21 @@ impl Error {
         )
     }
 
+    /// A copy of this error (the same kind and code, or message), to keep while the original
+    /// goes to the caller.
+    pub(crate) fn duplicate(&self) -> Error {
+        Error {
+            repr: match &self.repr {
+                Repr::Simple(k) => Repr::Simple(*k),
+                Repr::Kernel(e) => Repr::Kernel(*e),
+                Repr::Message(k, m) => Repr::Message(*k, m),
+                Repr::Custom(k, e) => {
+                    Repr::Custom(*k, alloc::string::ToString::to_string(e).into())
+                }
+            },
+        }
+    }
+
     pub fn get_ref(&self) -> Option<&(dyn core::error::Error + Send + Sync + 'static)> {
         match &self.repr {
             Repr::Custom(_, e) => Some(&**e),
@@ -163,7 +181,9 @@ fn kind_of(e: libeurali::Error) -> ErrorKind {
         K::Memory | K::MemAlloc | K::NoMemSlots => ErrorKind::OutOfMemory,
         K::NotImplemented => ErrorKind::Unsupported,
         K::NoData => ErrorKind::UnexpectedEof,
-        K::Thread | K::DoubleFree | K::Other(_) => ErrorKind::Other,
+        K::NoSpace => ErrorKind::StorageFull,
+        K::TooBig => ErrorKind::FileTooLarge,
+        K::Thread | K::Io | K::DoubleFree | K::Other(_) => ErrorKind::Other,
     }
 }
 
@@ -185,6 +205,8 @@ pub(crate) fn kernel_code(e: &Error) -> libeurali::Error {
         ErrorKind::OutOfMemory => K::Memory,
         ErrorKind::Unsupported => K::NotImplemented,
         ErrorKind::UnexpectedEof => K::NoData,
+        ErrorKind::StorageFull => K::NoSpace,
+        ErrorKind::FileTooLarge => K::TooBig,
         _ => K::Other(0),
     }
 }
@@ -245,6 +267,12 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Simple(k) => write!(f, "{k}"),
+            // eurali's codes for a full file system behind a stream read as the file
+            // system's own errors do.
+            Repr::Kernel(e @ (libeurali::Error::NoSpace | libeurali::Error::TooBig)) => {
+                write!(f, "{}", kind_of(*e))
+            }
+            Repr::Kernel(libeurali::Error::Io) => f.write_str("input/output error"),
             Repr::Kernel(e) => write!(f, "{} (os error {})", kind_of(*e), e.code()),
             Repr::Message(_, m) => f.write_str(m),
             Repr::Custom(_, e) => write!(f, "{e}"),
@@ -824,19 +852,19 @@ impl Stdout {
 
 impl Write for Stdout {
     fn write(&mut self, buf: &[u8]) -> Result<usize> {
-        rt::stdout_write(buf)
+        rt::after_write(rt::stdout_write(buf))
     }
     fn flush(&mut self) -> Result<()> {
-        rt::stdout_flush()
+        rt::after_write(rt::stdout_flush())
     }
 }
 
 impl Write for StdoutLock<'_> {
     fn write(&mut self, buf: &[u8]) -> Result<usize> {
-        rt::stdout_write(buf)
+        rt::after_write(rt::stdout_write(buf))
     }
     fn flush(&mut self) -> Result<()> {
-        rt::stdout_flush()
+        rt::after_write(rt::stdout_flush())
     }
 }
 
@@ -857,7 +885,7 @@ impl Stderr {
 
 impl Write for Stderr {
     fn write(&mut self, buf: &[u8]) -> Result<usize> {
-        rt::stderr_write(buf)
+        rt::after_write(rt::stderr_write(buf))
     }
     fn flush(&mut self) -> Result<()> {
         Ok(())
@@ -899,11 +927,10 @@ impl embedded_io::Write for Stderr {
 
 #[doc(hidden)]
 pub fn _print(args: fmt::Arguments<'_>) {
-    // Like std: a failed print to a closed stdout is not worth a crash, but std panics; we report
-    // on stderr once and go on, since a panic ends the thread here.
-    if let Err(e) = stdout().write_fmt(args) {
-        rt::report_stdout_error(&e);
-    }
+    // std panics on a failed print; here a gone reader ends the process as SIGPIPE would (in
+    // the write, see `rt`), and any other failure fails the process at its exit (GNU's
+    // close_stdout), so the program goes on meanwhile.
+    let _ = stdout().write_fmt(args);
 }
 
 #[doc(hidden)]
@@ -958,6 +985,15 @@ mod tests {
         assert_eq!(Error::from_raw_os_error(12).kind(), ErrorKind::BrokenPipe);
         assert_eq!(alloc::format!("{e}"), "entity not found (os error 7)");
         assert_eq!(Error::other("boom").kind(), ErrorKind::Other);
+        // A full file system behind a stream (a redirection) travels as a code and back.
+        for kind in [
+            ErrorKind::StorageFull,
+            ErrorKind::FileTooLarge,
+            ErrorKind::BrokenPipe,
+        ] {
+            let code = kernel_code(&Error::from(kind));
+            assert_eq!(Error::from(code).kind(), kind);
+        }
     }
 }
 

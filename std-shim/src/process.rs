@@ -10,7 +10,7 @@ pub use crate::command::{
 };
 
 /// Signal numbers for [`Killer::signal`] (eurali's cooperative kill; Unix's numbers).
-pub use libeurali::msgtype::{SIGINT, SIGKILL, SIGTERM};
+pub use libeurali::msgtype::{SIGINT, SIGKILL, SIGPIPE, SIGTERM};
 
 /// This process's id: its pid in `/proc` (the kernel has no process ids; std-shim's runtime
 /// registers every program there), or 0 where no `/proc` is mounted.

@@ -10,6 +10,18 @@
 //! 0)` on the status handle, then ends the thread. The send blocks until the parent takes it, as a
 //! Unix zombie waits to be reaped; with no parent left it fails at once with CLOSED.
 //!
+//! Output that could not be written fails the program, as GNU's `close_stdout` makes it: if a
+//! write to stdout failed (a full disk behind a redirection), or a file's last writes failed as
+//! it was closed, a status of 0 becomes 1 at [`exit`], with `PROGRAM: write error: REASON` on
+//! stderr if the program may not have seen the error itself.
+//!
+//! Broken pipes (Unix's SIGPIPE): a write to stdout or stderr whose reader is gone ends the
+//! process with status 141 (128 + 13), every thread at its next checkpoint, unless the program
+//! chose [`BrokenPipe::Error`] with [`set_broken_pipe`] (then the write fails with
+//! `ErrorKind::BrokenPipe`, as with SIGPIPE ignored). Output is never sent to the kernel's debug
+//! line because its reader is gone or its stream refused it; only bytes that never reached a
+//! stream (no handle, no memory for the message) go there.
+//!
 //! Kill (the kernel has none): a parent mounts a control rendezvous at [`CONTROL_PATH`]; the
 //! child's runtime serves it on a control thread. `Short(SIGNAL, signo, 0)` there ends the
 //! process cooperatively: its own children are signalled first, the status `128 + signo` is
@@ -77,6 +89,10 @@ pub struct Runtime {
     /// `EURALI_NOPOOL=1` in the environment: no thread or chunk is kept for reuse (to compare
     /// with; see docs/design.md, "Frames").
     pub(crate) no_pool: AtomicBool,
+    /// [`BrokenPipe`] as chosen (`true`: Error).
+    broken_pipe_errors: AtomicBool,
+    /// A file's last writes failed as it was closed (a status of 0 becomes 1 at exit).
+    lost_writes: AtomicBool,
 }
 
 #[derive(Default)]
@@ -101,7 +117,11 @@ struct StdinState {
 struct StdoutState {
     handle: Option<Handle>,
     buf: Vec<u8>,
+    /// The reader is gone (CLOSED): later writes fail at once.
     broken: bool,
+    /// The first write that failed otherwise (say a full disk behind a redirection), for
+    /// [`exit`] to report; a later write may succeed (room was made).
+    failed: Option<io::Error>,
 }
 
 impl Runtime {
@@ -135,6 +155,7 @@ impl Runtime {
                 handle: stdout,
                 buf: Vec::new(),
                 broken: false,
+                failed: None,
             }),
             stderr: Mutex::new(take_mount(STDERR_PATH)),
             status: Mutex::new(take_mount(STATUS_PATH)),
@@ -150,6 +171,8 @@ impl Runtime {
             chunks: Mutex::new(Default::default()),
             no_pool: AtomicBool::new(no_pool),
             kill_hooks: Mutex::new(Vec::new()),
+            broken_pipe_errors: AtomicBool::new(false),
+            lost_writes: AtomicBool::new(false),
         }
     }
 }
@@ -192,7 +215,7 @@ pub fn start(regs: EntryRegisters, main: fn()) -> ! {
 /// first must not keep that stage's input open meanwhile (the reader would never see EOF).
 pub fn exit(code: i32) -> ! {
     checkpoint();
-    let _ = stdout_flush();
+    let code = close_output(code);
     if let Some(rt) = crate::sys::runtime() {
         rt.pool.close();
         end_control_thread(&rt);
@@ -250,6 +273,149 @@ pub fn disable_pools() {
             drop(unsafe { libeurali::MemoryChunk::from_raw(base) });
         }
     }
+}
+
+/// What a write to standard output or standard error does once nobody reads that stream any
+/// more (Unix's SIGPIPE; see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrokenPipe {
+    /// The process ends with status 141 (128 + [`crate::process::SIGPIPE`]), every thread at
+    /// its next checkpoint: what a Unix process killed by SIGPIPE does. The default.
+    Die,
+    /// The write fails with `ErrorKind::BrokenPipe`; the program decides what to do (a shell,
+    /// whose builtins report it as a status).
+    Error,
+}
+
+/// Chooses what a write to a stream nobody reads does, for the whole process.
+pub fn set_broken_pipe(how: BrokenPipe) {
+    if let Some(rt) = crate::sys::runtime() {
+        rt.broken_pipe_errors
+            .store(how == BrokenPipe::Error, Ordering::Release);
+    }
+}
+
+/// Whether a broken pipe ends this process (see [`set_broken_pipe`]).
+fn dies_of_broken_pipe(rt: &Runtime) -> bool {
+    !rt.broken_pipe_errors.load(Ordering::Acquire)
+}
+
+/// After a write to stdout or stderr: if it found the reader gone and this process dies of
+/// that ([`BrokenPipe::Die`]), ends the process (status 141) here; else hands the result on.
+pub(crate) fn after_write<T>(r: io::Result<T>) -> io::Result<T> {
+    // (The runtime is not held across the end: on the host it must not outlive the thread.)
+    let dies = matches!(&r, Err(e) if e.kind() == io::ErrorKind::BrokenPipe)
+        && crate::sys::runtime().is_some_and(|rt| dies_of_broken_pipe(&rt));
+    if dies {
+        died_of_broken_pipe();
+    }
+    r
+}
+
+/// The end a broken pipe brings (as SIGPIPE's): status 141 reported at once, the process's
+/// threads doomed. Its children are left alone (Unix's SIGPIPE does not reach them).
+fn died_of_broken_pipe() -> ! {
+    wait_for_pending_kill();
+    if let Some(rt) = crate::sys::runtime() {
+        // The control thread would keep the process alive in its `receive`.
+        end_control_thread(&rt);
+        drop(rt.stdin.lock().ok().and_then(|mut s| s.handle.take()));
+    }
+    end_process(libeurali::msgtype::SIGPIPE as i32, false)
+}
+
+/// How long [`wait_for_pending_kill`] waits.
+const PENDING_KILL_WAIT_US: u64 = 20_000;
+
+/// A write found its reader gone, which may be a kill's doing: a parent that kills a child
+/// cuts the pipes it gave it just after the signal reached the child's control thread. If so,
+/// the process ends here, in a moment, with the kill's status (not SIGPIPE's, nor whatever the
+/// program would make of the error); otherwise this returns after [`PENDING_KILL_WAIT_US`]
+/// (at once for a process nobody can kill: no control channel).
+pub fn wait_for_pending_kill() {
+    let killable = crate::sys::runtime().is_some_and(|rt| {
+        let c = rt.control.lock().unwrap_or_else(|e| e.into_inner());
+        c.is_some()
+    });
+    if !killable {
+        return;
+    }
+    let start = crate::sys::now_micros();
+    while crate::sys::now_micros().saturating_sub(start) < PENDING_KILL_WAIT_US {
+        checkpoint();
+        crate::sys::sleep_micros(1_000);
+    }
+    checkpoint();
+}
+
+/// Forgets a failed write to stdout that the program has reported itself (C's `clearerr`):
+/// [`exit`] then neither reports it again nor fails the status for it.
+pub fn clear_stdout_error() {
+    if let Some(rt) = crate::sys::runtime() {
+        rt.stdout.lock().unwrap_or_else(|e| e.into_inner()).failed = None;
+    }
+}
+
+/// This program's name for messages: the last part of `args[0]`.
+pub(crate) fn program_name() -> String {
+    let name = crate::sys::runtime()
+        .and_then(|rt| rt.args.first().cloned())
+        .unwrap_or_default();
+    match name.rsplit('/').next() {
+        Some(n) if !n.is_empty() => String::from(n),
+        _ => String::from("program"),
+    }
+}
+
+/// A file's gathered writes failed as it was closed (reported on stderr by the file): the
+/// process's status 0 becomes 1 at [`exit`].
+pub(crate) fn note_lost_write() {
+    if let Some(rt) = crate::sys::runtime() {
+        rt.lost_writes.store(true, Ordering::Release);
+    }
+}
+
+/// Flushes stdout at exit and turns output that could not be written into a failure, as GNU's
+/// `close_stdout`: a failed write to stdout (or a file's failed last writes) makes a status of
+/// 0 into 1. `PROGRAM: write error: REASON` goes to stderr unless the program, ending with a
+/// failure already, has seen the error itself (a write that failed only now, at the flush, is
+/// always reported). A reader gone at the flush is SIGPIPE's status 141 (or, with
+/// [`BrokenPipe::Error`], nothing).
+fn close_output(code: i32) -> i32 {
+    let flushed = stdout_flush();
+    let Some((dies, failed, lost)) = crate::sys::runtime().map(|rt| {
+        let failed = rt
+            .stdout
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .failed
+            .take();
+        (
+            dies_of_broken_pipe(&rt),
+            failed,
+            rt.lost_writes.load(Ordering::Acquire),
+        )
+    }) else {
+        return code;
+    };
+    if let Err(e) = &flushed
+        && e.kind() == io::ErrorKind::BrokenPipe
+    {
+        return if dies {
+            128 + libeurali::msgtype::SIGPIPE as i32
+        } else {
+            code
+        };
+    }
+    let Some(e) = failed else {
+        return if code == 0 && lost { 1 } else { code };
+    };
+    // (An error of the flush itself is in `failed` too: write_out keeps the first.)
+    if code == 0 || flushed.is_err() {
+        let msg = alloc::format!("{}: write error: {e}\n", program_name());
+        let _ = stderr_write(msg.as_bytes());
+    }
+    if code == 0 { 1 } else { code }
 }
 
 /// Where the process table is served (see `vfs::procfs`).
@@ -421,18 +587,27 @@ fn control_main(h: Handle) {
 }
 
 /// The process was killed with `sig`: signal our children, report `128 + sig`, doom every
-/// thread, end this one. Locks that a doomed thread may hold forever are only tried.
+/// thread, end this one.
 fn killed(sig: i32) -> ! {
+    end_process(sig, true)
+}
+
+/// Ends the process as signal `sig` ends it: signal our children (if `children`), report
+/// `128 + sig`, doom every thread, end this one. Locks that a doomed thread may hold forever
+/// are only tried.
+fn end_process(sig: i32, children: bool) -> ! {
     if let Some(rt) = crate::sys::runtime() {
         rt.doomed.store(true, Ordering::Release);
         rt.pool.close();
-        let children = rt
-            .children
-            .try_lock()
-            .map(|mut c| core::mem::take(&mut *c))
-            .unwrap_or_default();
-        for (_, c) in children {
-            signal_handle(&c, sig as u64);
+        if children {
+            let children = rt
+                .children
+                .try_lock()
+                .map(|mut c| core::mem::take(&mut *c))
+                .unwrap_or_default();
+            for (_, c) in children {
+                signal_handle(&c, sig as u64);
+            }
         }
         // Our output ends here: readers of it see EOF once the handles go. A thread may be
         // writing just now (the lock is held across the write): wait a little for it, but not
@@ -586,14 +761,29 @@ pub fn doomed() -> bool {
 /// Sends `SIGNAL sig` on a child's control channel without ever waiting on a child that does
 /// not serve it: the send runs on a short-lived thread if the child is not receiving right now.
 pub(crate) fn signal_handle(h: &Arc<Handle>, sig: u64) {
+    signal_handle_then(h, sig, || {});
+}
+
+/// [`signal_handle`], then `then` once the child has the signal (or the send failed): at once
+/// if no thread can be started for the send.
+pub(crate) fn signal_handle_then(h: &Arc<Handle>, sig: u64, then: impl FnOnce() + Send + 'static) {
     let h = h.clone();
     let msg = Message::Short(msgtype::SIGNAL, sig, 0);
+    let then = Arc::new(Mutex::new(Some(then)));
+    let run = then.clone();
     let spawned = crate::thread::Builder::new()
         .name(String::from("kill"))
         .spawn(move || {
             let _ = libeurali::call_send(&h, msg);
+            if let Some(f) = run.lock().ok().and_then(|mut f| f.take()) {
+                f();
+            }
         });
-    drop(spawned);
+    if spawned.is_err()
+        && let Some(f) = then.lock().ok().and_then(|mut f| f.take())
+    {
+        f();
+    }
 }
 
 /// Remembers a child's control channel (so that a kill of this process reaches it too).
@@ -783,25 +973,38 @@ pub(crate) fn stdout_flush() -> io::Result<()> {
     write_out(&mut out, n)
 }
 
-/// Sends the first `n` buffered bytes; on failure the bytes are dropped (the reader is gone) and
-/// the stream is marked broken so later prints fail fast.
+/// Sends the first `n` buffered bytes; on failure the bytes are dropped. A gone reader
+/// (CLOSED) marks the stream broken, so later prints fail fast; any other failure is kept for
+/// [`exit`] (the first one) and later writes try again.
 fn write_out(out: &mut StdoutState, n: usize) -> io::Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
     let result = match (&out.handle, out.broken) {
         (_, true) => Err(io::Error::from(libeurali::Error::Closed)),
         (None, _) => Ok(()),
         (Some(h), false) => write_all_handle(h, &out.buf[..n]),
     };
     if let Err(e) = &result {
-        // Nobody takes our output (on the real kernel, init's handle 1 is the kernel's own):
-        // keep it visible on the kernel's debug line rather than lose it. Only a gone reader
-        // breaks the stream for good; a passing failure (no chunk slot free just now) does not.
-        if e.kind() != io::ErrorKind::OutOfMemory {
+        if e.kind() == io::ErrorKind::BrokenPipe {
             out.broken = true;
+        } else if out.failed.is_none() {
+            out.failed = Some(e.duplicate());
         }
-        libeurali::debug_write(&String::from_utf8_lossy(&out.buf[..n]));
+        if undelivered(e) {
+            libeurali::debug_write(&String::from_utf8_lossy(&out.buf[..n]));
+        }
     }
     out.buf.drain(..n);
     result
+}
+
+/// Whether a failed stream write never reached a server (no handle, no memory for the
+/// message): its bytes then go to the kernel's debug line rather than nowhere. A reader that
+/// is gone (CLOSED) or a server that refused the bytes (a full disk behind a redirection) is
+/// the program's error to report, never a reason to paint the screen.
+fn undelivered(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(c) if c != libeurali::Error::Closed.code() as i32 && c <= 12)
 }
 
 fn write_all_handle(h: &Handle, mut data: &[u8]) -> io::Result<()> {
@@ -829,19 +1032,19 @@ pub(crate) fn stderr_write(buf: &[u8]) -> io::Result<usize> {
             let out = rt.stdout.lock().unwrap_or_else(|e| e.into_inner());
             match (&out.handle, out.broken) {
                 (Some(h), false) => write_all_handle(h, buf),
-                _ => Err(io::Error::from(libeurali::Error::Closed)),
+                (Some(_), true) => Err(io::Error::from(libeurali::Error::Closed)),
+                (None, _) => Err(io::Error::from(libeurali::Error::InvalidHandle)),
             }
         }
     };
-    if result.is_err() {
-        // Errors matter most when nobody reads them: keep them on the kernel's debug line.
+    if let Err(e) = &result
+        && undelivered(e)
+    {
+        // Errors matter most when nobody reads them: with no stream to take them, keep them
+        // on the kernel's debug line.
         libeurali::debug_write(&String::from_utf8_lossy(buf));
     }
-    Ok(buf.len())
-}
-
-pub(crate) fn report_stdout_error(_e: &io::Error) {
-    // A closed stdout is what a Unix program sees as EPIPE; it is silent here as in most tools.
+    result.map(|()| buf.len())
 }
 
 fn stdin_refill(st: &mut StdinState) -> io::Result<()> {

@@ -68,6 +68,16 @@ pub fn null() -> io::Result<Handle> {
     serve(Null, "null")
 }
 
+/// The code a failed write of the backend's travels as. A broken pipe there (a file whose
+/// server ended) is not this stream's reader going away: it goes as an I/O error (code 19),
+/// so that the client does not end as SIGPIPE ends a writer.
+fn backend_code(e: &io::Error) -> libeurali::Error {
+    match io::kernel_code(e) {
+        libeurali::Error::Closed => libeurali::Error::Io,
+        code => code,
+    }
+}
+
 /// Serves `io` on `h` until every other reference to `h` is gone.
 pub fn serve_on<S: StreamIo>(h: &Handle, mut io: S) {
     let mut buf = Vec::new();
@@ -76,7 +86,7 @@ pub fn serve_on<S: StreamIo>(h: &Handle, mut io: S) {
         let reply = match stream::parse_request(m) {
             Request::Write(chunk) => match io.write(chunk.as_slice()) {
                 Ok(n) => stream::written_reply(n, chunk),
-                Err(e) => stream::error_reply(io::kernel_code(&e)),
+                Err(e) => stream::error_reply(backend_code(&e)),
             },
             Request::Read(max) => {
                 buf.resize(max, 0);

@@ -31,15 +31,22 @@ fn boot_shell() {
     shim::process::exit(status.code().unwrap_or(125));
 }
 
+#[allow(dead_code)] // not every test binary that includes this module uses it
 pub fn sh(script: &str, input: &str) -> (String, String, i32) {
+    let r = sh_captured(script, input);
+    (r.stdout, r.stderr, r.code)
+}
+
+/// [`sh`], with what went to the kernel's debug line too.
+#[allow(dead_code)] // not every test binary that includes this module uses it
+pub fn sh_captured(script: &str, input: &str) -> kernel_stub::boot::Captured {
     let mut progs = eurali::programs();
     progs.push(shim::program_entry!("boot-shell", boot_shell));
-    let r = run_captured(
+    run_captured(
         &progs,
         "boot-shell",
         &[script.to_string()],
         input.as_bytes(),
         Duration::from_secs(30),
-    );
-    (r.stdout, r.stderr, r.code)
+    )
 }

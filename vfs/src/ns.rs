@@ -50,9 +50,9 @@ pub enum Item {
 }
 
 /// Default, and largest, size of a `ramdisk` line's disk (bytes of file data). Such a disk is
-/// served by a thread of the process that applies the spec (login, for a session's `/tmp`),
-/// inside that process's 4 MiB heap on the real kernel: at this size it holds at most about
-/// 2.5 MiB ([`crate::ramdisk::Limits::heap`]), which leaves the process its own room.
+/// served by a thread of the process that applies the spec (login, for a session's `/tmp`):
+/// its data takes up to this much of the machine's memory (in chunks of that process), and its
+/// tree under 0.5 MiB of that process's 4 MiB heap ([`crate::ramdisk::Limits::heap`]).
 pub const DEFAULT_RAMDISK: usize = 2 << 20;
 
 /// Parses a spec with `$user`/`$home` replaced. Never panics.

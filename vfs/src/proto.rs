@@ -330,7 +330,7 @@ impl FsError {
             FsError::NotEmpty => "directory not empty",
             FsError::Denied => "permission denied",
             FsError::Invalid => "invalid request",
-            FsError::NoSpace => "no space left",
+            FsError::NoSpace => "no space left on device",
             FsError::Busy => "server busy",
             FsError::CrossesDevices => "crosses servers",
             FsError::TimedOut => "server timed out",

@@ -11,25 +11,33 @@
 //!
 //! # Memory
 //!
-//! On the real kernel a server has a fixed 4 MiB heap, and a failed allocation halts the
-//! machine, so everything a client can make the ramdisk hold is bounded ([`Limits`]), and going
-//! over a bound is an error to that client that changes nothing:
+//! File data is not kept in the heap (on the real kernel a process's heap is a fixed 4 MiB) but
+//! in an [`Arena`]: memory chunks of the process, each allocated unwritten when the data first
+//! needs it (so on the real kernel a page costs a frame only once written, ABI §4.3), carved
+//! into blocks of [`BLOCK`] bytes. A file is a list of block numbers. A block freed (a file
+//! cut or removed) goes on a free list and is reused before fresh memory is touched; chunks are
+//! never given back to the kernel (returning many frames at once corrupts the real kernel's
+//! memory, ABI §9.23): a dropped ramdisk's chunks are kept for the process's next ramdisk
+//! (`SPARE`; on the in-process stub, which shares statics between processes, they are freed).
+//! A block is always written before it is read: a fresh one is filled as it is handed to a
+//! file, a freed one holds the free list's link, and reads never go past a file's length.
+//!
+//! Everything a client can make the ramdisk hold is bounded ([`Limits`]), and going over a
+//! bound is an error to that client that changes nothing:
 //!
 //! | Bound | Error |
 //! |---|---|
-//! | file data in all files, [`Limits::bytes`] | `NoSpace` |
+//! | file data in all files, [`Limits::bytes`], and the blocks holding it, [`Limits::blocks`] | `NoSpace` |
 //! | one file's length, [`Limits::file`] | `TooBig` (checked after `NoSpace`) |
 //! | files and directories, [`Limits::nodes`] | `NoSpace` |
 //! | entries of one directory, [`Limits::dir_entries`], and their names' bytes, [`Limits::dir_names`] | `NoSpace` |
 //! | a name, [`crate::proto::MAX_NAME`] bytes (the server framework) | `NameTooLong` |
 //!
-//! File data is kept in blocks of [`BLOCK`] bytes, each allocated to its exact size, so a file
-//! never holds unused capacity and growing it never copies it: the heap holds the data, not
-//! twice the data (a `Vec` doubling on append would hold up to twice its length, and three
-//! times while it reallocates). What the tree holds at most is therefore about
-//! `bytes * (1 + 1/128)` (block data and the block lists) plus `nodes * NODE_HEAP` (names,
-//! map slots), see [`Limits::heap`]. Allocation failures on the way are `NoSpace` too
-//! (`try_reserve`), never an abort.
+//! The blocks are bounded as well as the bytes, so that the memory the data takes is what the
+//! size says (a file's last block is partly used: many small files fill the blocks before the
+//! bytes). The heap holds the tree alone: names, map slots and block lists, at most
+//! [`Limits::heap`]. Allocation failures on the way are `NoSpace` too (`try_reserve`), never an
+//! abort.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -40,7 +48,7 @@ use crate::proto::{Entry, FsError, Kind, MAX_NAME, Meta, flags};
 use crate::server::FileSystem;
 use crate::sync::Lock;
 
-/// Bytes per block of file data (a page: what talc hands out without waste).
+/// Bytes per block of file data (a page).
 pub const BLOCK: usize = 4096;
 
 /// Most files and directories in a ramdisk, whatever its size (see [`Limits::for_bytes`]).
@@ -57,15 +65,21 @@ pub const MAX_DIR_ENTRIES: usize = 4096;
 /// bytes of entries, about 350 KiB of heap, and about 180 KiB encoded in its reply chunk (well
 /// under [`crate::proto::MAX_REPLY`]).
 pub const MAX_DIR_NAMES: usize = 128 * 1024;
-/// Heap one node costs at most besides its file data: its name (at most [`MAX_NAME`] bytes),
+/// Heap one node costs at most besides its block list: its name (at most [`MAX_NAME`] bytes),
 /// the `String` and `BTreeMap` slot in its directory, its hashbrown slot (twice, for the load
-/// factor) and a directory's own map.
+/// factor), a directory's own map and a file's block list's minimum.
 pub const NODE_HEAP: usize = MAX_NAME + 192;
+/// Most chunks an [`Arena`] takes: its memory comes in this many equal parts (or fewer, of at
+/// least [`MIN_REGION`] bytes), each allocated when the data first reaches it.
+pub const REGIONS: usize = 16;
+/// Smallest arena chunk (unless the whole ramdisk is smaller).
+pub const MIN_REGION: usize = 1 << 20;
 
 /// What one ramdisk may hold (see the module doc).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Bytes of file data in all files together.
+    /// Bytes of file data in all files together; also the memory for it, in [`BLOCK`]s
+    /// ([`Limits::blocks`]).
     pub bytes: usize,
     /// Longest file (at most `bytes` matters).
     pub file: u64,
@@ -98,6 +112,16 @@ impl Limits {
         }
     }
 
+    /// Blocks of file data: `bytes` in [`BLOCK`]s, rounded up.
+    pub const fn blocks(&self) -> usize {
+        self.bytes.div_ceil(BLOCK)
+    }
+
+    /// The memory the file data takes at most, outside the heap: [`Limits::blocks`] blocks.
+    pub const fn data_memory(&self) -> usize {
+        self.blocks() * BLOCK
+    }
+
     /// The most heap one directory listing takes (the vector of entries and their names; a
     /// server builds one at a time): 64 bytes an entry (the `Entry` and the allocator's
     /// slack) and the names.
@@ -105,30 +129,202 @@ impl Limits {
         self.dir_entries * 64 + self.dir_names
     }
 
-    /// The most heap the tree can hold under these limits: data, block lists, nodes.
+    /// The most heap the tree can hold under these limits: the nodes, and the block lists (a
+    /// `u32` a block, with an eighth more room as they grow, and while one grows the old list
+    /// and the new at once), and the arena's list of chunks.
     pub const fn heap(&self) -> usize {
-        let blocks = self.bytes.div_ceil(BLOCK) + self.nodes;
-        self.bytes + blocks * 2 * core::mem::size_of::<Vec<u8>>() + self.nodes * NODE_HEAP
+        let lists = self.blocks() * 4 * 9 / 8;
+        lists + lists / 8 + 4 * 16 + self.nodes * NODE_HEAP + REGIONS * 32
     }
 }
 
-/// A file's bytes: blocks of [`BLOCK`] bytes, all full but the last, each allocated to its
-/// length exactly.
+/// Memory the arena carves into blocks: a chunk of the process's (see [`MemoryChunk`]); in
+/// this crate's unit tests, which run without a kernel, heap memory.
+#[cfg(not(test))]
+type Region = libeurali::MemoryChunk;
+
+#[cfg(not(test))]
+fn new_region(bytes: usize) -> Result<Region, FsError> {
+    #[cfg(target_os = "none")]
+    {
+        // The smallest spare chunk that is large enough (its first `bytes` are used).
+        let mut spare = SPARE.lock();
+        let best = spare
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.len() >= bytes)
+            .min_by_key(|(_, c)| c.len())
+            .map(|(i, _)| i);
+        if let Some(i) = best {
+            return Ok(spare.swap_remove(i));
+        }
+    }
+    // Safety: the arena reads a block only after writing it (see `Arena`), and never sends or
+    // hands its chunks to the kernel; a chunk kept in `SPARE` goes to another arena, which
+    // keeps the same rule.
+    unsafe { libeurali::MemoryChunk::alloc_unwritten(bytes) }.map_err(|_| FsError::NoSpace)
+}
+
+/// Chunks of ramdisks that were dropped, kept for the next ramdisk of this process rather than
+/// freed: freeing them would give their written pages back to the kernel, which does that
+/// wrong (ABI §9.23); a session's `/tmp` ends at every logout, in login's process. Only where
+/// statics belong to one process (the real kernel, and hosted mode): the in-process stub's
+/// processes share them, and free their chunks instead. A chunk taken again holds what its
+/// last ramdisk wrote; the arena never reads a block it has not written (see [`Arena`]).
+#[cfg(all(not(test), target_os = "none"))]
+static SPARE: Lock<Vec<libeurali::MemoryChunk>> = Lock::new(Vec::new());
+
+#[cfg(test)]
+struct Region(Vec<u8>);
+
+#[cfg(test)]
+impl Region {
+    fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+}
+
+#[cfg(test)]
+fn new_region(bytes: usize) -> Result<Region, FsError> {
+    // Not zeroed on the kernel either: a pattern, so that a read of unwritten bytes shows.
+    Ok(Region(alloc::vec![0xA5; bytes]))
+}
+
+/// No next block (the end of the free list).
+const NONE: u32 = u32::MAX;
+
+/// Where file data lives: up to [`REGIONS`] chunks of `region` bytes, allocated as the data
+/// first needs them, carved into [`BLOCK`]-byte blocks numbered from 0.
+///
+/// Blocks are handed out from a free list (blocks given back, each holding the number of the
+/// next in its first four bytes) before fresh memory: fresh blocks are taken in order, so the
+/// pages written are a prefix of the memory plus what was freed. A block is only read after it
+/// was written (the caller writes a block it is given before anything reads it; the free
+/// list's links are written as blocks are freed), as the real kernel requires of lazily mapped
+/// memory (ABI §4.3). Chunks are kept until the arena is dropped.
+struct Arena {
+    regions: Vec<Region>,
+    /// Bytes in each region (a multiple of [`BLOCK`]).
+    region: usize,
+    /// Blocks the arena may hand out in all.
+    capacity: usize,
+    /// Blocks handed out from fresh memory so far: the next fresh block's number.
+    fresh: usize,
+    /// First block of the free list, or [`NONE`].
+    free: u32,
+    /// Blocks on the free list.
+    free_count: usize,
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        #[cfg(all(not(test), target_os = "none"))]
+        {
+            let mut spare = SPARE.lock();
+            if spare.try_reserve(self.regions.len()).is_ok() {
+                spare.append(&mut self.regions);
+            } else {
+                // No heap for the list: kept by nobody rather than given back.
+                for c in self.regions.drain(..) {
+                    core::mem::forget(c);
+                }
+            }
+        }
+    }
+}
+
+impl Arena {
+    fn new(capacity: usize) -> Arena {
+        let total = capacity * BLOCK;
+        let mut region = total.div_ceil(REGIONS).div_ceil(BLOCK) * BLOCK;
+        region = region.max(MIN_REGION).min(total.max(BLOCK));
+        Arena {
+            regions: Vec::new(),
+            region,
+            capacity,
+            fresh: 0,
+            free: NONE,
+            free_count: 0,
+        }
+    }
+
+    /// Blocks handed out now.
+    fn used(&self) -> usize {
+        self.fresh - self.free_count
+    }
+
+    /// Blocks that may still be handed out.
+    fn available(&self) -> usize {
+        self.capacity - self.used()
+    }
+
+    /// Where block `b` is: its region and the offset in it.
+    fn place(&self, b: u32) -> (usize, usize) {
+        let at = b as usize * BLOCK;
+        (at / self.region, at % self.region)
+    }
+
+    /// Block `b`, which must have been written.
+    fn block(&self, b: u32) -> &[u8] {
+        let (r, off) = self.place(b);
+        &self.regions[r].as_slice()[off..off + BLOCK]
+    }
+
+    fn block_mut(&mut self, b: u32) -> &mut [u8] {
+        let (r, off) = self.place(b);
+        &mut self.regions[r].as_mut_slice()[off..off + BLOCK]
+    }
+
+    /// A block for the caller to write before anything reads it; `NoSpace` when the capacity
+    /// is used up or no chunk can be had.
+    fn alloc(&mut self) -> Result<u32, FsError> {
+        if self.free != NONE {
+            let b = self.free;
+            let link = &self.block(b)[..4];
+            self.free = u32::from_le_bytes([link[0], link[1], link[2], link[3]]);
+            self.free_count -= 1;
+            return Ok(b);
+        }
+        if self.fresh >= self.capacity || self.fresh >= u32::MAX as usize {
+            return Err(FsError::NoSpace);
+        }
+        let (r, _) = self.place(self.fresh as u32);
+        while self.regions.len() <= r {
+            self.regions.try_reserve(1).map_err(|_| FsError::NoSpace)?;
+            self.regions.push(new_region(self.region)?);
+        }
+        self.fresh += 1;
+        Ok(self.fresh as u32 - 1)
+    }
+
+    /// Gives block `b` back (writing the free list's link into it).
+    fn release(&mut self, b: u32) {
+        let next = self.free;
+        self.block_mut(b)[..4].copy_from_slice(&next.to_le_bytes());
+        self.free = b;
+        self.free_count += 1;
+    }
+}
+
+/// A file's bytes: the arena blocks that hold them, in order, all full but the last.
 #[derive(Default)]
 struct Data {
-    blocks: Vec<Vec<u8>>,
+    blocks: Vec<u32>,
     len: usize,
 }
 
 impl Data {
     /// Copies out from `offset`; how many bytes.
-    fn read(&self, offset: usize, buf: &mut [u8]) -> usize {
+    fn read(&self, arena: &Arena, offset: usize, buf: &mut [u8]) -> usize {
         let n = buf.len().min(self.len.saturating_sub(offset));
         let mut done = 0;
         while done < n {
             let at = offset + done;
-            let b = &self.blocks[at / BLOCK];
-            let k = (n - done).min(b.len() - at % BLOCK);
+            let b = arena.block(self.blocks[at / BLOCK]);
+            let k = (n - done).min(BLOCK - at % BLOCK);
             buf[done..done + k].copy_from_slice(&b[at % BLOCK..at % BLOCK + k]);
             done += k;
         }
@@ -136,32 +332,39 @@ impl Data {
     }
 
     /// Overwrites bytes that exist (`offset + data.len() <= len`).
-    fn overwrite(&mut self, offset: usize, data: &[u8]) {
+    fn overwrite(&self, arena: &mut Arena, offset: usize, data: &[u8]) {
         let mut done = 0;
         while done < data.len() {
             let at = offset + done;
-            let b = &mut self.blocks[at / BLOCK];
-            let k = (data.len() - done).min(b.len() - at % BLOCK);
+            let b = arena.block_mut(self.blocks[at / BLOCK]);
+            let k = (data.len() - done).min(BLOCK - at % BLOCK);
             b[at % BLOCK..at % BLOCK + k].copy_from_slice(&data[done..done + k]);
             done += k;
         }
     }
 
-    /// Appends `n` bytes: `data` if given (of length `n`), else zeros. On an allocation failure
-    /// what was appended so far stays (the caller cuts it back).
-    fn append(&mut self, n: usize, data: Option<&[u8]>) -> Result<(), FsError> {
+    /// Appends `n` bytes: `data` if given (of length `n`), else zeros. On a failure (no block,
+    /// no heap for the list) what was appended so far stays (the caller cuts it back).
+    fn append(&mut self, arena: &mut Arena, n: usize, data: Option<&[u8]>) -> Result<(), FsError> {
         let mut done = 0;
         while done < n {
             if self.len.is_multiple_of(BLOCK) {
-                self.blocks.try_reserve(1).map_err(|_| FsError::NoSpace)?;
-                self.blocks.push(Vec::new());
+                if self.blocks.len() == self.blocks.capacity() {
+                    // An eighth more room (see `Limits::heap`), not twice as much.
+                    let more = (self.blocks.len() / 8).max(4);
+                    self.blocks
+                        .try_reserve_exact(more)
+                        .map_err(|_| FsError::NoSpace)?;
+                }
+                let b = arena.alloc()?;
+                self.blocks.push(b);
             }
-            let tail = self.blocks.last_mut().expect("a block was pushed");
-            let k = (n - done).min(BLOCK - tail.len());
-            tail.try_reserve_exact(k).map_err(|_| FsError::NoSpace)?;
+            let at = self.len % BLOCK;
+            let k = (n - done).min(BLOCK - at);
+            let tail = arena.block_mut(*self.blocks.last().expect("a block was pushed"));
             match data {
-                Some(d) => tail.extend_from_slice(&d[done..done + k]),
-                None => tail.resize(tail.len() + k, 0),
+                Some(d) => tail[at..at + k].copy_from_slice(&d[done..done + k]),
+                None => tail[at..at + k].fill(0),
             }
             self.len += k;
             done += k;
@@ -169,22 +372,25 @@ impl Data {
         Ok(())
     }
 
-    /// Cuts to `len` (no longer than now), giving the memory back; also drops an empty block
-    /// that a failed [`Data::append`] left at the end.
-    fn truncate(&mut self, len: usize) {
+    /// Cuts to `len` (no longer than now), giving the blocks past it back to the arena.
+    fn truncate(&mut self, arena: &mut Arena, len: usize) {
         if len > self.len {
             return;
         }
-        let n = len.div_ceil(BLOCK);
-        self.blocks.truncate(n);
-        if let Some(tail) = self.blocks.last_mut() {
-            tail.truncate(len - (n - 1) * BLOCK);
-            tail.shrink_to_fit();
+        let keep = len.div_ceil(BLOCK);
+        for &b in &self.blocks[keep..] {
+            arena.release(b);
         }
+        self.blocks.truncate(keep);
         if self.blocks.len() * 2 < self.blocks.capacity() {
             self.blocks.shrink_to_fit();
         }
         self.len = len;
+    }
+
+    /// Gives every block back.
+    fn free(&mut self, arena: &mut Arena) {
+        self.truncate(arena, 0);
     }
 }
 
@@ -225,7 +431,9 @@ enum Node {
 struct Tree {
     nodes: HashMap<u64, Node>,
     next: u64,
+    /// Bytes of file data (the files' lengths together).
     used: usize,
+    arena: Arena,
 }
 
 /// An in-memory file system.
@@ -251,6 +459,7 @@ impl Ramdisk {
                 nodes,
                 next: ROOT + 1,
                 used: 0,
+                arena: Arena::new(limits.blocks()),
             }),
             limits,
         }
@@ -259,6 +468,18 @@ impl Ramdisk {
     /// Bytes of file data held.
     pub fn used(&self) -> usize {
         self.tree.lock().used
+    }
+
+    /// Blocks of file data held (at most [`Limits::blocks`]).
+    pub fn blocks(&self) -> usize {
+        self.tree.lock().arena.used()
+    }
+
+    /// Bytes of memory chunks taken for file data so far (they are kept, and reused, once
+    /// taken); on the real kernel only the pages written cost frames.
+    pub fn chunk_memory(&self) -> usize {
+        let t = self.tree.lock();
+        t.arena.regions.len() * t.arena.region
     }
 
     /// Files and directories, the root included.
@@ -343,13 +564,14 @@ impl Tree {
     }
 
     fn free(&mut self, id: u64) {
-        if let Some(Node::File(d)) = self.nodes.remove(&id) {
+        if let Some(Node::File(mut d)) = self.nodes.remove(&id) {
             self.used -= d.len;
+            d.free(&mut self.arena);
         }
     }
 
     /// Checks that file `id` may grow from `cur` to `end` bytes: `NoSpace` past the ramdisk's
-    /// data limit, `TooBig` past its file limit.
+    /// data limit or with too few blocks left, `TooBig` past its file limit.
     fn may_grow(&self, cur: usize, end: usize, limits: &Limits) -> Result<(), FsError> {
         if end <= cur {
             return Ok(());
@@ -358,15 +580,18 @@ impl Tree {
         if self.used.checked_add(grow).is_none_or(|u| u > limits.bytes) {
             return Err(FsError::NoSpace);
         }
+        if end.div_ceil(BLOCK) - cur.div_ceil(BLOCK) > self.arena.available() {
+            return Err(FsError::NoSpace);
+        }
         if end as u64 > limits.file {
             return Err(FsError::TooBig);
         }
         Ok(())
     }
 
-    fn file_mut(&mut self, id: u64) -> Result<&mut Data, FsError> {
+    fn file_mut(&mut self, id: u64) -> Result<(&mut Data, &mut Arena), FsError> {
         match self.nodes.get_mut(&id) {
-            Some(Node::File(d)) => Ok(d),
+            Some(Node::File(d)) => Ok((d, &mut self.arena)),
             Some(Node::Dir(_)) => Err(FsError::IsDir),
             None => Err(FsError::NotFound),
         }
@@ -380,23 +605,23 @@ impl Tree {
         data: &[u8],
         limits: &Limits,
     ) -> Result<usize, FsError> {
-        let cur = self.file_mut(id)?.len;
+        let cur = self.file_mut(id)?.0.len;
         let end = at.checked_add(data.len()).ok_or(FsError::TooBig)?;
         self.may_grow(cur, end, limits)?;
-        let d = self.file_mut(id)?;
+        let (d, arena) = self.file_mut(id)?;
         let inside = end.min(cur).saturating_sub(at);
         let grown = if at > cur {
-            d.append(at - cur, None)
-                .and_then(|()| d.append(data.len(), Some(data)))
+            d.append(arena, at - cur, None)
+                .and_then(|()| d.append(arena, data.len(), Some(data)))
         } else {
-            d.append(data.len() - inside, Some(&data[inside..]))
+            d.append(arena, data.len() - inside, Some(&data[inside..]))
         };
         if let Err(e) = grown {
-            d.truncate(cur);
+            d.truncate(arena, cur);
             return Err(e);
         }
         if inside > 0 {
-            d.overwrite(at, &data[..inside]);
+            d.overwrite(arena, at, &data[..inside]);
         }
         let len = d.len;
         self.used = self.used + len - cur;
@@ -404,14 +629,14 @@ impl Tree {
     }
 
     fn set_len(&mut self, id: u64, len: usize, limits: &Limits) -> Result<(), FsError> {
-        let cur = self.file_mut(id)?.len;
+        let cur = self.file_mut(id)?.0.len;
         self.may_grow(cur, len, limits)?;
-        let d = self.file_mut(id)?;
+        let (d, arena) = self.file_mut(id)?;
         if len < cur {
-            d.truncate(len);
+            d.truncate(arena, len);
             self.used -= cur - len;
-        } else if let Err(e) = d.append(len - cur, None) {
-            d.truncate(cur);
+        } else if let Err(e) = d.append(arena, len - cur, None) {
+            d.truncate(arena, cur);
             return Err(e);
         } else {
             self.used += len - cur;
@@ -473,7 +698,7 @@ impl FileSystem for Ramdisk {
         match t.nodes.get(id) {
             Some(Node::File(d)) => {
                 let offset = usize::try_from(offset).unwrap_or(usize::MAX);
-                Ok(d.read(offset, buf))
+                Ok(d.read(&t.arena, offset, buf))
             }
             Some(Node::Dir(_)) => Err(FsError::IsDir),
             None => Err(FsError::NotFound),
@@ -484,7 +709,7 @@ impl FileSystem for Ramdisk {
         let mut t = self.tree.lock();
         let at = match offset {
             Some(o) => usize::try_from(o).map_err(|_| FsError::TooBig)?,
-            None => t.file_mut(*id)?.len,
+            None => t.file_mut(*id)?.0.len,
         };
         t.write(*id, at, data, &self.limits).map(|end| end as u64)
     }
@@ -687,16 +912,13 @@ mod tests {
             let at = rnd(model.len() as u64 + 1) as usize;
             let n = r.read(&f, at as u64, &mut back).unwrap();
             assert_eq!(&back[..n], &model[at..], "step {step}");
-            // Every block is full but the last, and holds no spare capacity.
+            // One block per started BLOCK of the file; the arena holds what the files hold.
             let t = r.tree.lock();
             let Some(Node::File(d)) = t.nodes.get(&f) else {
                 panic!()
             };
             assert_eq!(d.blocks.len(), d.len.div_ceil(BLOCK));
-            for (i, b) in d.blocks.iter().enumerate() {
-                assert!(b.len() == BLOCK || i + 1 == d.blocks.len());
-                assert_eq!(b.capacity(), b.len());
-            }
+            assert_eq!(t.arena.used(), d.blocks.len());
         }
     }
 
@@ -788,23 +1010,80 @@ mod tests {
             .collect();
         let reply = crate::proto::Reply::Entries(full);
         assert!(crate::proto::reply_msg_size(&reply) < crate::proto::MAX_REPLY / 4);
-        // A 2 MiB ramdisk holds under 2.75 MiB of heap however it is filled.
-        assert!(two.heap() < (11 << 20) / 4, "{}", two.heap());
+        // A 2 MiB ramdisk holds under 0.5 MiB of heap however it is filled (its data is
+        // outside the heap).
+        assert!(two.heap() < (1 << 20) / 2, "{}", two.heap());
+        assert_eq!(two.data_memory(), 2 << 20);
         assert_eq!(Limits::for_bytes(1 << 30).nodes, MAX_NODES);
     }
 
-    /// What a failed append leaves (an empty block pushed, its bytes never reserved) is undone
-    /// by the cut back to the old length.
+    /// An append that runs out of blocks half way is cut back whole, and its blocks go back.
     #[test]
     fn a_failed_append_is_cut_back_whole() {
+        let mut arena = Arena::new(3);
         let mut d = Data::default();
-        d.append(BLOCK, Some(&vec![1u8; BLOCK])).unwrap();
-        d.blocks.push(Vec::new());
-        d.truncate(BLOCK);
-        assert_eq!(d.blocks.len(), 1);
-        d.append(3, Some(b"abc")).unwrap();
+        d.append(&mut arena, BLOCK, Some(&vec![1u8; BLOCK]))
+            .unwrap();
+        let e = d.append(&mut arena, 3 * BLOCK, Some(&vec![2u8; 3 * BLOCK]));
+        assert_eq!(e, Err(FsError::NoSpace));
+        assert_eq!((d.len, arena.used()), (3 * BLOCK, 3));
+        d.truncate(&mut arena, BLOCK);
+        assert_eq!((d.blocks.len(), arena.used()), (1, 1));
+        d.append(&mut arena, 3, Some(b"abc")).unwrap();
         let mut b = [0u8; 3];
-        assert_eq!(d.read(BLOCK, &mut b), 3);
+        assert_eq!(d.read(&arena, BLOCK, &mut b), 3);
         assert_eq!(&b, b"abc");
+    }
+
+    /// Blocks freed are reused before fresh memory, last freed first; chunks are taken one
+    /// region at a time as fresh blocks reach them, and kept.
+    #[test]
+    fn the_arena_reuses_freed_blocks_and_grows_by_regions() {
+        let blocks = 2 * MIN_REGION / BLOCK + 1;
+        let mut arena = Arena::new(blocks);
+        assert_eq!(arena.region, MIN_REGION);
+        assert!(arena.regions.is_empty());
+        let a = arena.alloc().unwrap();
+        let b = arena.alloc().unwrap();
+        assert_eq!((a, b, arena.regions.len()), (0, 1, 1));
+        arena.block_mut(a).fill(1);
+        arena.block_mut(b).fill(2);
+        arena.release(a);
+        arena.release(b);
+        assert_eq!((arena.alloc().unwrap(), arena.alloc().unwrap()), (b, a));
+        let mut last = b;
+        while let Ok(n) = arena.alloc() {
+            last = n;
+        }
+        assert_eq!(last as usize, blocks - 1);
+        assert_eq!(arena.regions.len(), 3);
+        assert_eq!(arena.available(), 0);
+        arena.block_mut(last).fill(3);
+        arena.release(last);
+        assert_eq!(arena.alloc(), Ok(last));
+        // A ramdisk smaller than a region takes just its own size.
+        assert_eq!(Arena::new(3).region, 3 * BLOCK);
+        // A large one comes in REGIONS parts.
+        assert_eq!(Arena::new(64 << 20 >> 12).region, 4 << 20);
+    }
+
+    /// The blocks bound the memory: small files fill them before the bytes are used up.
+    #[test]
+    fn small_files_are_bounded_by_blocks() {
+        let r = Ramdisk::new(4 * BLOCK);
+        let w = flags::WRITE | flags::CREATE;
+        for i in 0..4 {
+            let f = r.open(&[&format!("{i}")], w).unwrap();
+            r.write(&f, None, b"x").unwrap();
+        }
+        let f = r.open(&["full"], w).unwrap();
+        assert_eq!(r.write(&f, None, b"x"), Err(FsError::NoSpace));
+        assert_eq!((r.used(), r.blocks()), (4, 4));
+        // Bytes inside a block already held still fit.
+        let g = r.open(&["0"], w).unwrap();
+        r.write(&g, None, &[7u8; 100]).unwrap();
+        r.remove(&["1"], false).unwrap();
+        r.write(&f, None, b"now").unwrap();
+        assert_eq!(r.blocks(), 4);
     }
 }

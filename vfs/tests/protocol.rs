@@ -142,17 +142,30 @@ fn directories_and_typed_errors() {
 
 #[test]
 fn size_limit_is_no_space() {
-    with_ramdisk(1000, |srv| {
+    const B: usize = vfs::ramdisk::BLOCK;
+    with_ramdisk(3 * B, |srv| {
         let (s, _) = client::open("/f", NEW).unwrap();
-        assert_eq!(s.write_at(0, &[1; 600]).unwrap().0, 600);
+        assert_eq!(s.write_at(0, &[1; B]).unwrap().0, B);
         let (t, _) = client::open("/g", NEW).unwrap();
-        assert_eq!(t.write_at(0, &[1; 600]).unwrap_err(), FsError::NoSpace);
-        assert_eq!(t.set_len(401).unwrap_err(), FsError::NoSpace);
-        t.set_len(400).unwrap();
-        assert_eq!(srv.fs().used(), 1000);
+        assert_eq!(
+            t.write_at(0, &[1; 2 * B + 1]).unwrap_err(),
+            FsError::NoSpace
+        );
+        assert_eq!(t.set_len(2 * B as u64 + 1).unwrap_err(), FsError::NoSpace);
+        t.set_len(2 * B as u64).unwrap();
+        assert_eq!(srv.fs().used(), 3 * B);
         drop(s);
         client::remove_file("/f").unwrap();
-        assert_eq!(t.write_at(400, &[1; 600]).unwrap().0, 600);
+        assert_eq!(t.write_at(2 * B as u64, &[1; B]).unwrap().0, B);
+        // The blocks are the memory: a byte in a fourth file needs a block of its own.
+        client::remove_file("/g").unwrap();
+        for name in ["/a", "/b", "/c"] {
+            let (f, _) = client::open(name, NEW).unwrap();
+            f.write_at(0, b"x").unwrap();
+        }
+        let (d, _) = client::open("/d", NEW).unwrap();
+        assert_eq!(d.write_at(0, b"x").unwrap_err(), FsError::NoSpace);
+        assert_eq!((srv.fs().used(), srv.fs().blocks()), (3, 3));
     });
 }
 

@@ -49,7 +49,8 @@
 //! - A server answers an unknown request with `Short(ERROR_UNKNOWN_MESSAGE, 0, 0)` and keeps
 //!   serving.
 //! - EOF is a message, because the kernel never tells a receiver that its peers are gone.
-//! - `ERROR` codes are [`crate::Error`] codes (12 CLOSED: the stream's other end is gone).
+//! - `ERROR` codes are [`crate::Error`] codes (12 CLOSED: the stream's other end is gone; 17
+//!   NO_SPACE, 18 TOO_BIG and 19 IO: a stream into a file could not write it).
 
 use crate::error::Error;
 use crate::message::{Message, Word};

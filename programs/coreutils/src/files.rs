@@ -1,11 +1,11 @@
 //! Tools over the file tree: ls, mkdir, rmdir, rm, touch, cp, mv.
 
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::Io;
-use crate::util::{describe, parse};
+use crate::util::{describe, parse, write_error};
 
 fn fail(io: &mut Io, tool: &str, operand: &str, e: &io::Error) {
     let _ = writeln!(io.stderr, "{tool}: {operand}: {}", describe(e));
@@ -55,7 +55,10 @@ pub fn ls(args: &[String], io: &mut Io) -> i32 {
             } else {
                 op.clone()
             };
-            let _ = writeln!(io.stdout, "{line}");
+            if let Err(e) = writeln!(io.stdout, "{line}") {
+                write_error(io.stderr, "ls", &e);
+                return 2;
+            }
             continue;
         }
         let entries = match fs::read_dir(op) {
@@ -66,8 +69,9 @@ pub fn ls(args: &[String], io: &mut Io) -> i32 {
                 continue;
             }
         };
-        if headers {
-            let _ = writeln!(io.stdout, "{}{op}:", if i > 0 { "\n" } else { "" });
+        if headers && let Err(e) = writeln!(io.stdout, "{}{op}:", if i > 0 { "\n" } else { "" }) {
+            write_error(io.stderr, "ls", &e);
+            return 2;
         }
         let mut names: Vec<(String, Option<fs::Metadata>)> = Vec::new();
         if all {
@@ -97,7 +101,8 @@ pub fn ls(args: &[String], io: &mut Io) -> i32 {
                 (None, true) => format!("?--- {:>10} {name}", "?"),
                 _ => name,
             };
-            if writeln!(io.stdout, "{line}").is_err() {
+            if let Err(e) = writeln!(io.stdout, "{line}") {
+                write_error(io.stderr, "ls", &e);
                 return 2;
             }
         }
@@ -210,21 +215,50 @@ fn target(src: &str, dest: &str, many: bool) -> io::Result<PathBuf> {
     }
 }
 
-fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
-    fs::create_dir(dst)?;
-    for e in fs::read_dir(src)? {
-        let e = e?;
+/// Copies a file; the error as GNU's cp words it, naming the file that failed: the source
+/// (`cannot open … for reading`) or the destination (`cannot create regular file …`, `error
+/// writing …`: a full disk leaves what fitted, as cp does).
+fn copy_file(src: &Path, to: &Path) -> Result<(), String> {
+    let data = fs::read(src).map_err(|e| {
+        format!(
+            "cannot open '{}' for reading: {}",
+            src.display(),
+            describe(&e)
+        )
+    })?;
+    let mut f = fs::File::create(to).map_err(|e| {
+        format!(
+            "cannot create regular file '{}': {}",
+            to.display(),
+            describe(&e)
+        )
+    })?;
+    f.write_all(&data)
+        .and_then(|()| f.flush())
+        .map_err(|e| format!("error writing '{}': {}", to.display(), describe(&e)))
+}
+
+fn copy_tree(src: &Path, dst: &Path) -> Result<(), String> {
+    let said =
+        |what: &str, p: &Path, e: io::Error| format!("{what} '{}': {}", p.display(), describe(&e));
+    fs::create_dir(dst).map_err(|e| said("cannot create directory", dst, e))?;
+    for e in fs::read_dir(src).map_err(|e| said("cannot read directory", src, e))? {
+        let e = e.map_err(|e| said("cannot read directory", src, e))?;
         let from = e.path();
         let to = dst.join(&*e.file_name().to_string_lossy());
-        if e.metadata()?.is_dir() {
+        if e.metadata()
+            .map_err(|e| said("cannot stat", &from, e))?
+            .is_dir()
+        {
             copy_tree(&from, &to)?;
         } else {
-            fs::copy(&from, &to)?;
+            copy_file(&from, &to)?;
         }
     }
     Ok(())
 }
 
+/// `cp [-r] SRC... DEST`: messages as GNU's.
 pub fn cp(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "rR", "") {
         Ok(p) => p,
@@ -236,40 +270,39 @@ pub fn cp(args: &[String], io: &mut Io) -> i32 {
     };
     let mut status = 0;
     for src in srcs {
-        let r = target(src, dest, srcs.len() > 1).and_then(|to| match fs::metadata(src) {
-            Ok(m) if m.is_dir() && !recursive => Err(io::Error::new(
-                io::ErrorKind::IsADirectory,
-                "-r not specified; omitting directory",
-            )),
-            Ok(m) if m.is_dir() => {
-                let (s, d) = (
-                    fs::canonicalize(src)?,
-                    fs::canonicalize(to.parent().unwrap_or(Path::new("/")))?.join(
-                        to.file_name()
-                            .map(|f| f.to_string_lossy().into_owned())
-                            .unwrap_or_default(),
-                    ),
-                );
-                if d.starts_with(&s) {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        "cannot copy a directory into itself",
-                    ));
-                }
-                copy_tree(Path::new(src), &to)
+        let r = match target(src, dest, srcs.len() > 1) {
+            Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
+                Err(format!("target '{dest}' is not a directory"))
             }
-            Ok(_) => fs::copy(src, &to).map(|_| ()),
-            Err(e) => Err(e),
-        });
-        if let Err(e) = r {
-            let why = if e.kind() == io::ErrorKind::IsADirectory
-                || e.kind() == io::ErrorKind::InvalidInput && e.get_ref().is_some()
-            {
-                e.to_string()
-            } else {
-                describe(&e)
-            };
-            let _ = writeln!(io.stderr, "cp: '{src}': {why}");
+            Err(e) => Err(format!("'{src}': {}", describe(&e))),
+            Ok(to) => match fs::metadata(src) {
+                Ok(m) if m.is_dir() && !recursive => {
+                    Err(format!("-r not specified; omitting directory '{src}'"))
+                }
+                Ok(m) if m.is_dir() => {
+                    let inside = fs::canonicalize(src).and_then(|s| {
+                        let parent = fs::canonicalize(to.parent().unwrap_or(Path::new("/")))?;
+                        let name = to
+                            .file_name()
+                            .map(|f| f.to_string_lossy().into_owned())
+                            .unwrap_or_default();
+                        Ok(parent.join(&name).starts_with(&s))
+                    });
+                    match inside {
+                        Ok(true) => Err(format!(
+                            "cannot copy a directory, '{src}', into itself, '{}'",
+                            to.display()
+                        )),
+                        Ok(false) => copy_tree(Path::new(src), &to),
+                        Err(e) => Err(format!("'{src}': {}", describe(&e))),
+                    }
+                }
+                Ok(_) => copy_file(Path::new(src), &to),
+                Err(e) => Err(format!("cannot stat '{src}': {}", describe(&e))),
+            },
+        };
+        if let Err(msg) = r {
+            let _ = writeln!(io.stderr, "cp: {msg}");
             status = 1;
         }
     }

@@ -3,11 +3,14 @@
 //!
 //! Every tool is a function of its arguments and an [`Io`] (stdin, stdout, stderr), returning the
 //! exit status GNU users expect (0 success, 1 failure; grep: 1 no match, 2 trouble). Messages
-//! read `tool: operand: reason`.
+//! read `tool: operand: reason`. A failed write of the output ends a tool with
+//! `tool: write error: reason` and status 1 (2 for grep, sort and ls), as GNU's do.
 
 use std::io::{BufRead, Write};
 
 mod date;
+use util::write_error;
+
 mod files;
 mod printf;
 mod text;
@@ -145,8 +148,8 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
                 None => std::env::vars().collect(),
             };
             for (k, v) in vars {
-                if writeln!(io.stdout, "{k}={v}").is_err() {
-                    return 1;
+                if let Err(e) = writeln!(io.stdout, "{k}={v}") {
+                    return write_error(io.stderr, "env", &e);
                 }
             }
             0
@@ -154,10 +157,10 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
         "sleep" => text::sleep(args, io),
         "printf" => printf::printf(args, io),
         "ps" => ps(args, io),
-        "clear" => {
-            let _ = io.stdout.write_all(b"\x1b[H\x1b[2J");
-            0
-        }
+        "clear" => match io.stdout.write_all(b"\x1b[H\x1b[2J") {
+            Ok(()) => 0,
+            Err(e) => write_error(io.stderr, "clear", &e),
+        },
         "basename" => match args {
             [p] | [p, _] => {
                 let t = p.trim_end_matches('/');
@@ -172,8 +175,10 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
                 {
                     base = b;
                 }
-                let _ = writeln!(io.stdout, "{base}");
-                0
+                match writeln!(io.stdout, "{base}") {
+                    Ok(()) => 0,
+                    Err(e) => write_error(io.stderr, "basename", &e),
+                }
             }
             _ => {
                 let _ = writeln!(io.stderr, "basename: usage: basename PATH [SUFFIX]");
@@ -191,8 +196,10 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
                     },
                     None => ".",
                 };
-                let _ = writeln!(io.stdout, "{dir}");
-                0
+                match writeln!(io.stdout, "{dir}") {
+                    Ok(()) => 0,
+                    Err(e) => write_error(io.stderr, "dirname", &e),
+                }
             }
             _ => {
                 let _ = writeln!(io.stderr, "dirname: usage: dirname PATH");
@@ -216,10 +223,7 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
             let mut i = first;
             while (step > 0 && i <= last) || (step < 0 && i >= last) {
                 if let Err(e) = writeln!(io.stdout, "{i}") {
-                    if e.kind() != std::io::ErrorKind::BrokenPipe {
-                        let _ = writeln!(io.stderr, "seq: write error: {}", util::describe(&e));
-                    }
-                    return 1;
+                    return write_error(io.stderr, "seq", &e);
                 }
                 i += step;
             }
@@ -228,14 +232,17 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
         "date" => date::date(args, io),
         "uptime" => {
             let s = util::uptime_secs();
-            let _ = writeln!(
+            let r = writeln!(
                 io.stdout,
                 "up {:02}:{:02}:{:02} since boot",
                 s / 3600,
                 s / 60 % 60,
                 s % 60
             );
-            0
+            match r {
+                Ok(()) => 0,
+                Err(e) => write_error(io.stderr, name, &e),
+            }
         }
         _ => {
             let _ = writeln!(
@@ -269,10 +276,12 @@ fn ps(args: &[String], io: &mut Io) -> i32 {
         .collect();
     procs.sort_by_key(|p| p.pid);
     let now = std::time::uptime().as_micros() as u64;
-    let _ = writeln!(io.stdout, "{:>5} {:<8} {:>8} CMD", "PID", "USER", "TIME");
+    if let Err(e) = writeln!(io.stdout, "{:>5} {:<8} {:>8} CMD", "PID", "USER", "TIME") {
+        return write_error(io.stderr, "ps", &e);
+    }
     for p in procs {
         let s = now.saturating_sub(p.start_us) / 1_000_000;
-        let _ = writeln!(
+        let r = writeln!(
             io.stdout,
             "{:>5} {:<8} {:>02}:{:02}:{:02} {}",
             p.pid,
@@ -282,6 +291,9 @@ fn ps(args: &[String], io: &mut Io) -> i32 {
             s % 60,
             p.cmd
         );
+        if let Err(e) = r {
+            return write_error(io.stderr, "ps", &e);
+        }
     }
     0
 }
@@ -310,7 +322,14 @@ pub fn main() {
     let mut lock = stdin.lock();
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
-    let code = run(&name, &args, &mut Io::new(&mut lock, &mut out, &mut err));
-    let _ = out.flush();
+    let mut code = run(&name, &args, &mut Io::new(&mut lock, &mut out, &mut err));
+    // The rest of a line the tool wrote without its newline goes now: its failure is the
+    // tool's (the runtime would say so too, in its own words, at the exit).
+    if let Err(e) = out.flush()
+        && code == 0
+    {
+        code = write_error(&mut err, &name, &e);
+        std::rt::clear_stdout_error();
+    }
     std::process::exit(code);
 }

@@ -27,11 +27,14 @@ pub fn printf(args: &[String], io: &mut Io) -> i32 {
             break;
         }
     }
-    let _ = io.stdout.write_all(&p.out);
+    let written = io.stdout.write_all(&p.out);
     for e in &p.errors {
         let _ = writeln!(io.stderr, "printf: {e}");
     }
-    p.status
+    match written {
+        Ok(()) => p.status,
+        Err(e) => crate::util::write_error(io.stderr, "printf", &e),
+    }
 }
 
 struct Printer<'a> {

@@ -3,7 +3,7 @@
 use std::io::{self, BufRead, Write};
 
 use crate::Io;
-use crate::util::{describe, open, parse};
+use crate::util::{Tracked, describe, open, parse, write_error};
 
 /// Reports a usage error: `tool: message` and status `code`.
 fn usage(io: &mut Io, tool: &str, msg: &str, code: i32) -> i32 {
@@ -11,14 +11,25 @@ fn usage(io: &mut Io, tool: &str, msg: &str, code: i32) -> i32 {
     code
 }
 
-/// Runs `f` on each input operand (stdin when there are none); errors are reported per operand
-/// and make the status 1.
+/// Runs `f` on each input operand (stdin when there are none); errors reading an operand are
+/// reported with its name and make the status 1; an error writing the output ends the tool at
+/// once (`TOOL: write error: …`, status 1), as GNU's tools do.
 fn each(
     tool: &str,
     operands: &[String],
     io: &mut Io,
-    mut f: impl FnMut(&mut dyn BufRead, &str, &mut dyn Write) -> io::Result<()>,
+    f: impl FnMut(&mut dyn BufRead, &str, &mut dyn Write) -> io::Result<()>,
 ) -> i32 {
+    each_until_output_fails(tool, operands, io, f).0
+}
+
+/// [`each`], and whether the output failed (the tool then ended, having said so).
+fn each_until_output_fails(
+    tool: &str,
+    operands: &[String],
+    io: &mut Io,
+    mut f: impl FnMut(&mut dyn BufRead, &str, &mut dyn Write) -> io::Result<()>,
+) -> (i32, bool) {
     let stdin_only = [String::from("-")];
     let names = if operands.is_empty() {
         &stdin_only[..]
@@ -26,17 +37,18 @@ fn each(
         operands
     };
     let mut status = 0;
+    let mut out = Tracked::new(io.stdout);
     for name in names {
-        let result = open(name, io.stdin).and_then(|mut input| f(input.reader(), name, io.stdout));
+        let result = open(name, io.stdin).and_then(|mut input| f(input.reader(), name, &mut out));
         if let Err(e) = result {
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                return 1;
+            if out.failed {
+                return (write_error(io.stderr, tool, &e), true);
             }
             let _ = writeln!(io.stderr, "{tool}: {name}: {}", describe(&e));
             status = 1;
         }
     }
-    status
+    (status, false)
 }
 
 pub fn cat(args: &[String], io: &mut Io) -> i32 {
@@ -173,7 +185,7 @@ pub fn wc(args: &[String], io: &mut Io) -> i32 {
             writeln!(out, "{} {name}", fields.join(" "))
         }
     };
-    let status = each("wc", &p.operands, io, |r, name, out| {
+    let (status, failed) = each_until_output_fails("wc", &p.operands, io, |r, name, out| {
         let mut n = [0u64; 3];
         let mut words = Words::default();
         let mut buf = [0u8; 4096];
@@ -195,8 +207,11 @@ pub fn wc(args: &[String], io: &mut Io) -> i32 {
         }
         show(out, n, if named { name } else { "" })
     });
-    if p.operands.len() > 1 {
-        let _ = show(io.stdout, total, "total");
+    if !failed
+        && p.operands.len() > 1
+        && let Err(e) = show(io.stdout, total, "total")
+    {
+        return write_error(io.stderr, "wc", &e);
     }
     status
 }
@@ -563,7 +578,8 @@ pub fn sort(args: &[String], io: &mut Io) -> i32 {
         }
     }
     for l in lines {
-        if writeln!(io.stdout, "{l}").is_err() {
+        if let Err(e) = writeln!(io.stdout, "{l}") {
+            write_error(io.stderr, "sort", &e);
             return 2;
         }
     }
@@ -599,8 +615,8 @@ pub fn uniq(args: &[String], io: &mut Io) -> i32 {
             } else {
                 writeln!(io.stdout, "{}", lines[i])
             };
-            if r.is_err() {
-                return 1;
+            if let Err(e) = r {
+                return write_error(io.stderr, "uniq", &e);
             }
         }
         i = j;
@@ -631,6 +647,7 @@ pub fn tee(args: &[String], io: &mut Io) -> i32 {
         }
     }
     let mut buf = [0u8; 4096];
+    let mut to_stdout = true;
     loop {
         let n = match io.stdin.read(&mut buf) {
             Ok(0) => break,
@@ -640,7 +657,12 @@ pub fn tee(args: &[String], io: &mut Io) -> i32 {
                 return 1;
             }
         };
-        if io.stdout.write_all(&buf[..n]).is_err() {
+        // A failed output is reported once and left; the others go on (GNU's tee).
+        if to_stdout && let Err(e) = io.stdout.write_all(&buf[..n]) {
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                let _ = writeln!(io.stderr, "tee: standard output: {}", describe(&e));
+            }
+            to_stdout = false;
             status = 1;
         }
         for (name, f) in files.iter_mut() {
@@ -710,8 +732,8 @@ pub fn hexdump(args: &[String], io: &mut Io, xxd: bool) -> i32 {
     if !xxd && !data.is_empty() {
         out.push_str(&format!("{:08x}\n", data.len()));
     }
-    if io.stdout.write_all(out.as_bytes()).is_err() {
-        return 1;
+    if let Err(e) = io.stdout.write_all(out.as_bytes()) {
+        return write_error(io.stderr, tool, &e);
     }
     status
 }
@@ -868,6 +890,94 @@ mod tests {
         assert_eq!(
             run("xxd", &[], "hi\n").1,
             "00000000: 6869 0a                                  hi.\n"
+        );
+    }
+
+    /// An output that takes `room` bytes, then answers a full disk.
+    struct Full {
+        room: usize,
+        got: Vec<u8>,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.got.len() + buf.len() > self.room {
+                return Err(io::ErrorKind::StorageFull.into());
+            }
+            self.got.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// `tool args` with stdin `input` into an output of `room` bytes: (status, what was
+    /// written, stderr).
+    fn into_full(tool: &str, args: &[&str], input: &str, room: usize) -> (i32, String, String) {
+        let mut stdin = input.as_bytes();
+        let mut out = Full {
+            room,
+            got: Vec::new(),
+        };
+        let mut err = Vec::new();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let code = crate::run(
+            tool,
+            &args,
+            &mut Io::new(&mut stdin, &mut out, &mut err),
+        );
+        (
+            code,
+            String::from_utf8(out.got).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_full_output_is_a_write_error_that_ends_the_tool() {
+        let lines: String = (1..=100).map(|i| format!("{i}\n")).collect();
+        let full = |tool: &str| format!("{tool}: write error: No space left on device\n");
+        // What fitted is there, and nothing after the failure.
+        for (tool, args) in [
+            ("cat", &[][..]),
+            ("head", &["-n", "50"][..]),
+            ("tail", &["-n", "50"][..]),
+            ("grep", &["1"][..]),
+            ("sort", &[][..]),
+            ("uniq", &[][..]),
+        ] {
+            let (code, out, err) = into_full(tool, args, &lines, 10);
+            assert_eq!(err, full(tool), "{tool}");
+            assert_eq!(
+                code,
+                if matches!(tool, "grep" | "sort") {
+                    2
+                } else {
+                    1
+                },
+                "{tool}"
+            );
+            let whole = run(tool, args, &lines).1;
+            assert!(out.len() <= 10 && whole.starts_with(&out), "{tool} {out:?}");
+        }
+        assert_eq!(
+            into_full("seq", &["1000"], "", 10),
+            (1, "1\n2\n3\n4\n5\n".into(), full("seq"))
+        );
+        for (tool, args) in [
+            ("wc", &[][..]),
+            ("xxd", &[][..]),
+            ("printf", &["%s", "x"][..]),
+        ] {
+            let (code, _, err) = into_full(tool, args, &lines, 0);
+            assert_eq!((code, err), (1, full(tool)), "{tool}");
+        }
+        // tee goes on with its files; only the output is given up, and said so once.
+        let (code, _, err) = into_full("tee", &[], &lines.repeat(100), 10);
+        assert_eq!(
+            (code, err.as_str()),
+            (1, "tee: standard output: No space left on device\n")
         );
     }
 

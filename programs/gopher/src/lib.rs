@@ -44,7 +44,31 @@ fn describe(e: &std::io::Error) -> String {
         K::TimedOut => "timed out (the server is slow or gone)".into(),
         K::ConnectionRefused => "connection refused".into(),
         K::ConnectionReset => "connection reset by the server".into(),
+        K::StorageFull => "No space left on device".into(),
+        K::FileTooLarge => "File too large".into(),
         _ => e.to_string(),
+    }
+}
+
+/// Why a download failed: the fetch (the server, the network), or writing what arrived.
+#[derive(Debug)]
+pub enum DownloadError {
+    /// The fetch failed (what arrived before is written out).
+    Fetch(String),
+    /// Writing failed (what was written before stays).
+    Write(std::io::Error),
+}
+
+impl DownloadError {
+    /// In words, naming `dest` (a file, or `None` for standard output) for a write error.
+    pub fn describe(&self, dest: Option<&str>) -> String {
+        match (self, dest) {
+            (DownloadError::Fetch(e), _) => e.clone(),
+            (DownloadError::Write(e), Some(path)) => {
+                format!("{path}: write error: {}", describe(e))
+            }
+            (DownloadError::Write(e), None) => format!("write error: {}", describe(e)),
+        }
     }
 }
 
@@ -99,18 +123,20 @@ pub fn fetch(u: &Url, timeout: Duration) -> Result<(Vec<u8>, bool), String> {
     }
 }
 
-/// Streams `u`'s body into `out`; the number of bytes. Writes go out in pieces of up to
-/// [`WRITE_BATCH`] bytes (one request each to a file server, rather than one per read).
-pub fn download(u: &Url, timeout: Duration, out: &mut dyn Write) -> Result<u64, String> {
-    let mut s = open(u, timeout)?;
+/// Streams `u`'s body into `out`; the number of bytes, once all of them are written (and
+/// `out` flushed). Writes go out in pieces of up to [`WRITE_BATCH`] bytes (one request each to
+/// a file server, rather than one per read); the first that fails ends the download.
+pub fn download(u: &Url, timeout: Duration, out: &mut dyn Write) -> Result<u64, DownloadError> {
+    let mut s = open(u, timeout).map_err(DownloadError::Fetch)?;
     // Reads land straight in the batch being gathered; it is written out once it has less room
     // than a read may bring.
     let mut pending = vec![0u8; WRITE_BATCH];
     let mut filled = 0;
     let mut total = 0u64;
-    let flush = |data: &[u8], out: &mut dyn Write| -> Result<(), String> {
+    let flush = |data: &[u8], out: &mut dyn Write| -> Result<(), DownloadError> {
         out.write_all(data)
-            .map_err(|e| format!("cannot write: {e}"))
+            .and_then(|()| out.flush())
+            .map_err(DownloadError::Write)
     };
     loop {
         if WRITE_BATCH - filled < READ_ROOM {
@@ -128,9 +154,14 @@ pub fn download(u: &Url, timeout: Duration, out: &mut dyn Write) -> Result<u64, 
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => {
-                // Keep what arrived.
-                let _ = flush(&pending[..filled], out);
-                return Err(format!("{}:{}: {}", u.host, u.port, describe(&e)));
+                // Keep what arrived (a write error then is the one to report).
+                flush(&pending[..filled], out)?;
+                return Err(DownloadError::Fetch(format!(
+                    "{}:{}: {}",
+                    u.host,
+                    u.port,
+                    describe(&e)
+                )));
             }
         }
     }
@@ -201,31 +232,35 @@ fn one_shot_inner(u: &Url, raw: bool, output: Option<&str>, timeout: Duration) -
     let result = if raw || class == Class::Binary || output.is_some() {
         match output {
             Some(path) => match std::fs::File::create(path) {
-                Ok(mut f) => download(u, timeout, &mut f).map(|n| {
-                    BYTES.store(n, core::sync::atomic::Ordering::Relaxed);
-                    eprintln!("gopher: saved {n} bytes to {path}");
-                }),
-                Err(e) => Err(format!("{path}: {e}")),
+                Ok(mut f) => download(u, timeout, &mut f)
+                    .map(|n| {
+                        BYTES.store(n, core::sync::atomic::Ordering::Relaxed);
+                        eprintln!("gopher: saved {n} bytes to {path}");
+                    })
+                    .map_err(|e| e.describe(Some(path))),
+                Err(e) => Err(format!("{path}: {}", describe(&e))),
             },
             None => {
                 let mut out = std::io::stdout().lock();
-                let r = download(u, timeout, &mut out)
-                    .map(|n| BYTES.store(n, core::sync::atomic::Ordering::Relaxed));
-                let _ = out.flush();
-                r
+                download(u, timeout, &mut out)
+                    .map(|n| BYTES.store(n, core::sync::atomic::Ordering::Relaxed))
+                    .map_err(|e| e.describe(None))
             }
         }
     } else {
-        page_for(u, timeout).map(|(page, cut)| {
+        page_for(u, timeout).and_then(|(page, cut)| {
             let (lines, _) = page_lines(&page);
             let mut out = std::io::stdout().lock();
+            let mut written = Ok(());
             for l in lines {
-                let _ = writeln!(out, "{l}");
+                written = written.and_then(|()| writeln!(out, "{l}"));
             }
             if cut {
-                let _ = writeln!(out, "{CUT_NOTE}");
+                written = written.and_then(|()| writeln!(out, "{CUT_NOTE}"));
             }
-            let _ = out.flush();
+            written
+                .and_then(|()| out.flush())
+                .map_err(|e| format!("write error: {}", describe(&e)))
         })
     };
     match result {
@@ -544,7 +579,16 @@ impl Browser {
         match std::fs::File::create(&name) {
             Ok(mut f) => match download(u, self.timeout, &mut f) {
                 Ok(n) => println!("saved {n} bytes to {name}"),
-                Err(e) => println!("error: {e} (what arrived is in {name})"),
+                Err(e @ DownloadError::Fetch(_)) => {
+                    println!(
+                        "error: {} (what arrived is in {name})",
+                        e.describe(Some(&name))
+                    )
+                }
+                Err(e) => println!(
+                    "error: {} (what fitted is in {name})",
+                    e.describe(Some(&name))
+                ),
             },
             Err(e) => println!("error: {name}: {e}"),
         }

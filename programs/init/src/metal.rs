@@ -218,11 +218,25 @@ fn start_console(video: MemoryChunk) -> Result<(Handle, Terminals), String> {
 /// init's program server).
 const FILL_AT: &str = "/.root";
 
+/// The size of the root ramdisk, for `/bin/ramdisk`: what the files of `/`, `/etc`, the homes
+/// and root's `/tmp` may take of the machine's memory.
+///
+/// The kernel says nothing of the machine's memory (no call answers it, and a probe would have
+/// to take frames and give them back, which the kernel does wrong, ABI §9.23), so this is fixed
+/// for the machine eurali is booted on: QEMU with `-m 128M` (README), whose frame allocator
+/// manages about 120 MiB (ABI §7). The ramdisk keeps file data in chunks whose pages cost a
+/// frame only once written, so the files take memory as they grow, up to this: half the
+/// machine, which leaves about 56 MiB for everything else (init with its unpacked programs,
+/// a few MiB; each process's touched heap, stacks and page tables; the chunks in flight in
+/// messages; tcp's buffers). Full, the ramdisk answers "no space left"; a machine with less
+/// memory would run out of frames before that, which halts the real kernel.
+pub const ROOT_SIZE: &str = "64M";
+
 /// The root file system: `ramdisk` at `/`, filled.
 fn start_root() -> Result<(), String> {
     let (serve, mount) = libeurali::new_rendezvous().map_err(|e| e.to_string())?;
     let child = Command::new("/bin/ramdisk")
-        .arg("2M") // its largest: the server must fit its 4 MiB heap
+        .arg(ROOT_SIZE)
         .stdin(serve)
         .spawn()
         .map_err(|e| format!("cannot start the ramdisk: {e}"))?;

@@ -10,26 +10,42 @@
 //! libeurali::mount("/data", mount)?;
 //! ```
 //!
-//! SIZE caps the bytes of file data (plain bytes, or with a `K`, `M` or `G` suffix; default and
-//! most [`MAX_SIZE`]); beyond it writes fail with "no space left". The other bounds follow from
-//! it ([`vfs::ramdisk::Limits::for_bytes`]: 1024 files and directories for 2 MiB; a directory
-//! holds at most 4096 entries and 128 KiB of names; names of 255 bytes), so that no client can
-//! make the server hold more than its heap (see [`MAX_SIZE`]). The program ends (status 0) once every other reference to its
-//! rendezvous is gone (unmounted, closed, or held only by processes that died), and the files
-//! with it.
+//! SIZE caps the bytes of file data (plain bytes, or with a `K`, `M` or `G` suffix; default
+//! [`DEFAULT_SIZE`], at most [`MAX_SIZE`]), and the memory they take in 4 KiB blocks; beyond it
+//! writes fail with "no space left". The data is kept outside the heap, in memory chunks taken
+//! as the data grows (on the real kernel a page costs a frame only once written), so SIZE is
+//! what the files may take of the machine's memory. The other bounds follow from it
+//! ([`limits`]: 1024 files and directories for 2 MiB, at most [`MAX_FILES`]; a directory holds
+//! at most 4096 entries and 128 KiB of names; names of 255 bytes), so that no client can make
+//! the server hold more than its heap. The program ends (status 0) once every other reference
+//! to its rendezvous is gone (unmounted, closed, or held only by processes that died), and the
+//! files with it.
 
 use vfs::ramdisk::{Limits, Ramdisk};
 use vfs::server::Server;
 
-/// The largest SIZE. On the real kernel this server's memory is its 4 MiB heap, and a failed
-/// allocation halts the machine. The budget: the tree holds at most
-/// [`Limits::heap`]`(2 MiB)`, about 2.5 MiB (data in exact 4 KiB blocks, 1024 names of up to
-/// 255 bytes with their map slots); one directory listing at a time, under 400 KiB; 56
-/// sessions, a few KiB each while they open (their paths are at most 4 KiB); the rest, about
-/// 0.7 MiB, is left for the program itself and the allocator's slack.
-pub const MAX_SIZE: usize = 2 << 20;
+/// The largest SIZE: what the heap's block lists allow (see [`limits`]). Memory for the data
+/// is the machine's; init sizes the root ramdisk for it.
+pub const MAX_SIZE: usize = 512 << 20;
 /// The size cap without an argument.
-pub const DEFAULT_SIZE: usize = MAX_SIZE;
+pub const DEFAULT_SIZE: usize = 2 << 20;
+/// Most files and directories, whatever the size. On the real kernel this server's heap is
+/// 4 MiB and a failed allocation halts the machine. The budget ([`Limits::heap`] of
+/// [`MAX_SIZE`], about 2.6 MiB): 4096 nodes with names of up to 255 bytes and their map slots,
+/// and the block lists of 512 MiB of data (4 bytes a 4 KiB block); one directory listing at a
+/// time, under 400 KiB; 56 sessions, a few KiB each while they open (their paths are at most
+/// 4 KiB); the rest is left for the program itself and the allocator's slack.
+pub const MAX_FILES: usize = 4096;
+
+/// The limits of a ramdisk of `size` bytes: [`Limits::for_bytes`], with at most [`MAX_FILES`]
+/// nodes.
+pub const fn limits(size: usize) -> Limits {
+    let mut l = Limits::for_bytes(size);
+    if l.nodes > MAX_FILES {
+        l.nodes = MAX_FILES;
+    }
+    l
+}
 
 /// `16M` -> 16 MiB; plain numbers are bytes; `None` for anything else (or an overflow).
 pub fn parse_size(s: &str) -> Option<usize> {
@@ -53,8 +69,8 @@ pub fn main() {
             Some(n) if n <= MAX_SIZE => n,
             Some(_) => {
                 eprintln!(
-                    "ramdisk: size {s} is more than {} KiB (the server's heap must hold it)",
-                    MAX_SIZE >> 10
+                    "ramdisk: size {s} is more than {} MiB (the server's heap must hold its lists)",
+                    MAX_SIZE >> 20
                 );
                 std::process::exit(2);
             }
@@ -73,7 +89,7 @@ pub fn main() {
     // the holders went away without a close (an unmount, a process that died).
     let h = std::sync::Arc::new(h);
     let watch = std::rt::watch(h.clone());
-    Server::new(Ramdisk::with_limits(Limits::for_bytes(size))).serve(&h);
+    Server::new(Ramdisk::with_limits(limits(size))).serve(&h);
     if let Ok(w) = watch {
         w.stop();
     }
@@ -86,14 +102,16 @@ mod tests {
     #[test]
     fn the_largest_ramdisk_fits_its_heap() {
         const HEAP: usize = 4 << 20;
-        let tree = Limits::for_bytes(MAX_SIZE).heap();
-        let listing = Limits::for_bytes(MAX_SIZE).listing_heap();
+        let tree = limits(MAX_SIZE).heap();
+        let listing = limits(MAX_SIZE).listing_heap();
         let sessions = vfs::server::MAX_SESSIONS * 2 * vfs::proto::MAX_NAME_MSG;
         assert!(
             tree + listing + sessions < HEAP * 7 / 8,
             "{tree} {listing} {sessions}"
         );
         const { assert!(DEFAULT_SIZE <= MAX_SIZE) };
+        assert_eq!(limits(64 << 20).nodes, MAX_FILES);
+        assert_eq!(limits(2 << 20), Limits::for_bytes(2 << 20));
     }
 
     #[test]

@@ -161,7 +161,7 @@ fn run(
     });
     // Full buffering into a pipe or file, as a process's stdout has: a message (and on the
     // real kernel a chunk) per write would make `seq 1 1000 | wc` a thousand of them.
-    let buffered = !matches!(stdout, Out::Inherit(_));
+    let buffered = !stdout.is_inherited();
     let out = Output {
         to: stdout,
         job: job.clone(),

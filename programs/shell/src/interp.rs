@@ -7,6 +7,15 @@
 //! as POSIX has it). A command substitution runs like a subshell whose stdout is a pipe read to
 //! the end by a helper thread.
 //!
+//! Redirections: a file a program writes is served to it by a stream server of the shell (each
+//! WRITE reaches the file before it is answered, and a failure is answered as such); a file a
+//! program reads is fed through a pipe. A write that fails fails the command: a builtin says
+//! `NAME: write error: PATH: REASON` with status 1, and a program's redirection the shell could
+//! not write is named once the program ended (`sh: PATH: write error: REASON`; a status of 0
+//! becomes 1). A builtin whose output nobody reads any more (a pipe whose reader ended) ends a
+//! subshell or a script with 141, as SIGPIPE would end a forked one; the interactive shell goes
+//! on with status 1. The shell itself never dies of a broken pipe.
+//!
 //! Limitation: the working directory is the process's (`std::env::set_current_dir`), so a `cd`
 //! inside a pipeline stage or `( … )` is seen by the rest of the shell.
 
@@ -39,8 +48,74 @@ fn too_deep(depth: usize) -> bool {
     depth >= MAX_CALL_DEPTH || std::thread::stack_remaining().is_some_and(|r| r < STACK_RESERVE)
 }
 
-/// A file shared by the redirections that name it (one offset, as a Unix dup shares it).
-pub type Shared = Arc<Mutex<File>>;
+/// A file named by redirections, shared by those that name it (one offset, as a Unix dup
+/// shares it).
+pub struct Target {
+    file: Mutex<File>,
+    /// The path as the redirection named it, for messages.
+    path: String,
+    /// Why a program's write into it failed first, if one did and the shell has not said so yet
+    /// (see [`Job::wait`]).
+    failed: Mutex<Option<String>>,
+}
+
+impl Target {
+    fn new(file: File, path: &str) -> Shared {
+        Arc::new(Target {
+            file: Mutex::new(file),
+            path: path.to_string(),
+            failed: Mutex::new(None),
+        })
+    }
+
+    fn lock(&self) -> io::Result<std::sync::MutexGuard<'_, File>> {
+        self.file.lock().map_err(|_| io::Error::other("lock"))
+    }
+
+    /// An error of this file's, with its path in the message. A file's broken pipe (its file
+    /// server ended) is an input/output error: no reader of a pipe went away.
+    fn named(&self, e: io::Error) -> io::Error {
+        let kind = match e.kind() {
+            io::ErrorKind::BrokenPipe => io::ErrorKind::Other,
+            k => k,
+        };
+        io::Error::new(kind, format!("{}: {}", self.path, file_words(&e)))
+    }
+}
+
+/// A redirection's file served to a program as its stream (std-shim's stream server, a thread
+/// of the shell): each WRITE reaches the file before it is answered (so a program learns of a
+/// full disk at the write that did not fit, and what it wrote is in the file at once), and a
+/// failed one is answered with its error (a full disk reads as such in the program) and kept
+/// for the shell's own message ([`Job::wait`]).
+struct TargetStream(Shared);
+
+impl Target {
+    /// Keeps the first failure of a program's writes, in words, for [`Job::wait`].
+    fn note<T>(&self, r: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &r {
+            let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+            failed.get_or_insert_with(|| file_words(e));
+        }
+        r
+    }
+}
+
+impl std::stream::StreamIo for TargetStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Read::read(&mut *self.0.lock()?, buf)
+    }
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let r = self
+            .0
+            .lock()
+            .and_then(|mut f| f.write_all(data).and_then(|()| f.flush()));
+        self.0.note(r).map(|()| data.len())
+    }
+}
+
+/// A file shared by the redirections that name it.
+pub type Shared = Arc<Target>;
 
 /// Where a command reads.
 pub enum In {
@@ -52,8 +127,22 @@ pub enum In {
     Null,
 }
 
-/// Where a command writes.
-pub enum Out {
+/// Where a command writes, and the first write there that failed (for the builtin that wrote
+/// it to report, [`Out::take_failure`]).
+pub struct Out {
+    to: To,
+    /// (Boxed: an `Out` is in every frame of a recursion through commands.)
+    failed: Option<Box<io::Error>>,
+}
+
+impl Out {
+    /// Whether this is the shell's own stdout or stderr (the console, usually).
+    pub fn is_inherited(&self) -> bool {
+        matches!(self.to, To::Inherit(_))
+    }
+}
+
+enum To {
     /// The shell's own stdout (for fd 1) or stderr (for fd 2).
     Inherit(u32),
     File(Shared),
@@ -71,8 +160,8 @@ impl Streams {
     pub fn inherit() -> Streams {
         Streams {
             stdin: In::Inherit,
-            stdout: Out::Inherit(1),
-            stderr: Out::Inherit(2),
+            stdout: Out::inherit(1),
+            stderr: Out::inherit(2),
         }
     }
 
@@ -122,55 +211,89 @@ impl In {
 }
 
 impl Out {
+    /// The shell's own stdout (`fd` 1) or stderr (2).
+    pub fn inherit(fd: u32) -> Out {
+        Out::to(To::Inherit(fd))
+    }
+
+    fn file(t: Shared) -> Out {
+        Out::to(To::File(t))
+    }
+
+    fn pipe(w: PipeWriter) -> Out {
+        Out::to(To::Pipe(w))
+    }
+
+    fn to(to: To) -> Out {
+        Out { to, failed: None }
+    }
+
     fn try_clone(&self) -> io::Result<Out> {
-        Ok(match self {
-            Out::Inherit(fd) => Out::Inherit(*fd),
-            Out::File(f) => Out::File(f.clone()),
-            Out::Pipe(p) => Out::Pipe(p.try_clone()?),
+        Ok(Out::to(match &self.to {
+            To::Inherit(fd) => To::Inherit(*fd),
+            To::File(f) => To::File(f.clone()),
+            To::Pipe(p) => To::Pipe(p.try_clone()?),
+        }))
+    }
+
+    /// The first write (or flush) that failed since the last call, and forgets it.
+    pub fn take_failure(&mut self) -> Option<io::Error> {
+        self.failed.take().map(|e| *e)
+    }
+
+    /// Whether this is a stream whose reader may go (a pipe, the shell's own output), not a
+    /// file.
+    fn is_stream(&self) -> bool {
+        !matches!(self.to, To::File(_))
+    }
+
+    /// The child's end: a file is served by a stream server of the shell's (its failures kept
+    /// in `targets` for [`Job::wait`] to report).
+    fn stdio(self, targets: &mut Vec<Shared>) -> io::Result<Stdio> {
+        Ok(match self.to {
+            To::Inherit(_) => Stdio::inherit(),
+            To::Pipe(p) => Stdio::from(p),
+            To::File(f) => {
+                let h = std::stream::serve(TargetStream(f.clone()), "redirect")?;
+                targets.push(f);
+                Stdio::from(h)
+            }
         })
     }
 
-    /// The child's end; a file is written through a pipe by a pump thread.
-    fn stdio(self, pumps: &mut Vec<JoinHandle<()>>) -> io::Result<Stdio> {
-        Ok(match self {
-            Out::Inherit(_) => Stdio::inherit(),
-            Out::Pipe(p) => Stdio::from(p),
-            Out::File(f) => {
-                let (mut r, w) = io::pipe()?;
-                pumps.push(std::thread::Builder::new().spawn(move || {
-                    let mut buf = vec![0u8; 16 * 1024];
-                    loop {
-                        let n = match r.read(&mut buf) {
-                            Ok(n) if n > 0 => n,
-                            _ => return,
-                        };
-                        if f.lock().map(|mut f| f.write_all(&buf[..n])).is_err() {
-                            return;
-                        }
-                    }
-                })?);
-                Stdio::from(w)
-            }
-        })
+    /// Keeps the first failure, in words for a message (a file's with its path).
+    fn record<T>(&mut self, r: io::Result<T>) -> io::Result<T> {
+        let r = r.map_err(|e| match &self.to {
+            To::File(t) => t.named(e),
+            _ => io::Error::new(e.kind(), describe(&e)),
+        });
+        if let Err(e) = &r
+            && self.failed.is_none()
+        {
+            self.failed = Some(Box::new(io::Error::new(e.kind(), e.to_string())));
+        }
+        r
     }
 }
 
 impl Write for Out {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Out::Inherit(2) => io::stderr().write(buf),
-            Out::Inherit(_) => io::stdout().write(buf),
-            Out::File(f) => f.lock().map_err(|_| io::Error::other("lock"))?.write(buf),
-            Out::Pipe(p) => p.write(buf),
-        }
+        let r = match &mut self.to {
+            To::Inherit(2) => io::stderr().write(buf),
+            To::Inherit(_) => io::stdout().write(buf),
+            To::File(f) => f.lock().and_then(|mut f| f.write(buf)),
+            To::Pipe(p) => p.write(buf),
+        };
+        self.record(r)
     }
     fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Out::Inherit(2) => Ok(()),
-            Out::Inherit(_) => io::stdout().flush(),
-            Out::File(f) => f.lock().map_err(|_| io::Error::other("lock"))?.flush(),
-            Out::Pipe(p) => p.flush(),
-        }
+        let r = match &mut self.to {
+            To::Inherit(2) => Ok(()),
+            To::Inherit(_) => io::stdout().flush(),
+            To::File(f) => f.lock().and_then(|mut f| f.flush()),
+            To::Pipe(p) => p.flush(),
+        };
+        self.record(r)
     }
 }
 
@@ -179,7 +302,7 @@ impl Read for In {
         match self {
             In::Inherit => io::stdin().read(buf),
             In::Null => Ok(0),
-            In::File(f) => f.lock().map_err(|_| io::Error::other("lock"))?.read(buf),
+            In::File(f) => f.lock()?.read(buf),
             In::Pipe(p) => p.read(buf),
         }
     }
@@ -222,6 +345,9 @@ pub struct Shell {
     pub jobs: Arc<Mutex<Jobs>>,
     /// The job Ctrl-C interrupts (normally `job`; the job brought back by `fg`).
     pub foreground: Arc<Mutex<Arc<JobCtl>>>,
+    /// This is a subshell (a pipeline stage, a background job, `( … )`, `$( … )`): a builtin
+    /// whose output nobody reads any more ends it, as SIGPIPE ends a forked one.
+    subshell: bool,
 }
 
 impl Default for Shell {
@@ -248,6 +374,7 @@ impl Shell {
             job: JobCtl::new(),
             jobs: Jobs::new(),
             foreground: Arc::new(Mutex::new(JobCtl::new())),
+            subshell: false,
         };
         *s.foreground.lock().unwrap_or_else(|e| e.into_inner()) = s.job.clone();
         for (k, v) in std::env::vars() {
@@ -354,10 +481,12 @@ impl Shell {
 
     /// `… &`: runs the and-or list on a thread with a copy of the shell, its stdin null, as a
     /// job of its own; `$!` names it.
+    #[inline(never)]
     fn background(&mut self, a: &AndOr, io: &mut Streams) {
         let mut sub = self.clone();
         sub.job = JobCtl::new();
         sub.interactive = false;
+        sub.subshell = true;
         let ctl = sub.job.clone();
         let mut fg = a.clone();
         fg.background = false;
@@ -406,6 +535,7 @@ impl Shell {
     }
 
     /// Runs the stages of a pipeline concurrently; returns the last stage's status.
+    #[inline(never)]
     fn run_pipeline(&mut self, cmds: &[Command], io: &mut Streams) -> i32 {
         enum Running {
             Child(Job),
@@ -432,7 +562,7 @@ impl Shell {
                 match io::pipe() {
                     Ok((r, w)) => {
                         next_in = Some(In::Pipe(r));
-                        Out::Pipe(w)
+                        Out::pipe(w)
                     }
                     Err(e) => return self.fail(io, "pipe", &e),
                 }
@@ -455,6 +585,7 @@ impl Shell {
                 },
                 None => {
                     let mut sub = self.clone();
+                    sub.subshell = true;
                     let cmd = cmd.clone();
                     let t = std::thread::Builder::new().spawn(move || {
                         sub.command(&cmd, &mut streams);
@@ -540,6 +671,7 @@ impl Shell {
             Compound::Group(l) => self.list(l, io),
             Compound::Subshell(l) => {
                 let mut sub = self.clone();
+                sub.subshell = true;
                 let f = sub.list(l, io);
                 self.status = match f {
                     Flow::Exit(code) => code,
@@ -669,22 +801,21 @@ impl Shell {
     }
 
     /// Opens a command's redirections on top of `io`.
+    #[inline(never)]
     fn redirect(&mut self, redirects: &[Redirect], io: &Streams) -> Result<Streams, String> {
         let mut s = io.try_clone().map_err(|e| e.to_string())?;
         for r in redirects {
             let target = self.expand_single(&r.target);
             let opened = match r.op {
-                RedirectOp::Read => {
-                    File::open(&target).map(|f| Some(Endpoint::In(In::File(share(f)))))
-                }
-                RedirectOp::Write => {
-                    File::create(&target).map(|f| Some(Endpoint::Out(Out::File(share(f)))))
-                }
+                RedirectOp::Read => File::open(&target)
+                    .map(|f| Some(Endpoint::In(In::File(Target::new(f, &target))))),
+                RedirectOp::Write => File::create(&target)
+                    .map(|f| Some(Endpoint::Out(Out::file(Target::new(f, &target))))),
                 RedirectOp::Append => OpenOptions::new()
                     .append(true)
                     .create(true)
                     .open(&target)
-                    .map(|f| Some(Endpoint::Out(Out::File(share(f))))),
+                    .map(|f| Some(Endpoint::Out(Out::file(Target::new(f, &target))))),
                 RedirectOp::Dup => {
                     let from = match target.as_str() {
                         "0" => Endpoint::In(s.stdin.try_clone().map_err(|e| e.to_string())?),
@@ -703,7 +834,8 @@ impl Shell {
                 (1, Some(Endpoint::Out(o))) => s.stdout = o,
                 (2, Some(Endpoint::Out(o))) => s.stderr = o,
                 (1 | 2, Some(Endpoint::Closed)) => {
-                    let null = File::create("/dev/null").map(|f| Out::File(share(f)));
+                    let null =
+                        File::create("/dev/null").map(|f| Out::file(Target::new(f, "/dev/null")));
                     match (r.fd, null) {
                         (1, Ok(o)) => s.stdout = o,
                         (_, Ok(o)) => s.stderr = o,
@@ -721,6 +853,11 @@ impl Shell {
         Ok(s)
     }
 
+    // Not inlined (nor are `run_pipeline`, `background`, `builtin`, `spawn` and `redirect`):
+    // their locals would be in the frames of `command`, `pipeline` and `and_or`, which nest at
+    // every level of a script's nesting (28 KiB thread stacks; the shell's deepest stack is
+    // close to that, see `cargo xtask bench budgets`).
+    #[inline(never)]
     fn simple(&mut self, s: &Simple, io: &mut Streams) -> Flow {
         let argv = self.expand_words(&s.words);
         let assigns: Vec<(String, String)> = s
@@ -822,8 +959,10 @@ impl Shell {
         self.call_function_here(body, args, io)
     }
 
+    /// The call itself; the stack was checked by [`Shell::call_function`] (checked again here,
+    /// one frame deeper, a call just at the limit failed instead of going on on a fresh stack).
     fn call_function_here(&mut self, body: &Command, args: Vec<String>, io: &mut Streams) -> Flow {
-        if too_deep(self.depth) {
+        if self.depth >= MAX_CALL_DEPTH {
             let _ = writeln!(
                 io.stderr,
                 "{}: function calls nested too deeply (limit {MAX_CALL_DEPTH}, or the stack)",
@@ -846,6 +985,7 @@ impl Shell {
     }
 
     /// Starts an external program; `Err(status)` after reporting why it could not start.
+    #[inline(never)]
     fn spawn(
         &mut self,
         argv: &[String],
@@ -879,14 +1019,15 @@ impl Shell {
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let err = match stderr.try_clone() {
             Ok(e) => e,
-            Err(_) => Out::Inherit(2),
+            Err(_) => Out::inherit(2),
         };
         let mut pumps = Vec::new();
+        let mut targets = Vec::new();
         let stdio = (|| -> io::Result<(Stdio, Stdio, Stdio)> {
             Ok((
                 stdin.stdio(&mut pumps)?,
-                stdout.stdio(&mut pumps)?,
-                err.stdio(&mut pumps)?,
+                stdout.stdio(&mut targets)?,
+                err.stdio(&mut targets)?,
             ))
         })();
         let (i, o, e) = match stdio {
@@ -900,9 +1041,16 @@ impl Shell {
         match cmd.spawn() {
             Ok(child) => {
                 self.job.add(child.killer());
+                // Where to say that a redirection's file could not be written.
+                let report = match targets.is_empty() {
+                    true => None,
+                    false => Some((self.name.clone(), stderr)),
+                };
                 Ok(Job::Process {
                     child,
                     pumps,
+                    targets,
+                    report,
                     ctl: self.job.clone(),
                 })
             }
@@ -917,23 +1065,21 @@ impl Shell {
         }
     }
 
+    #[inline(never)]
     fn builtin(&mut self, name: &str, args: &[String], io: &mut Streams) -> Flow {
         let mut status = 0;
         let mut flow = Flow::Next;
         let err = |io: &mut Streams, msg: String| {
             let _ = writeln!(io.stderr, "{msg}");
         };
+        // A failure of an earlier command's is not this builtin's (see the end).
+        let _ = io.stdout.take_failure();
         match name {
             ":" | "true" => {}
             "false" => status = 1,
             "echo" => {
-                let out = echo::render(args);
-                if let Err(e) = io.stdout.write_all(&out).and_then(|_| io.stdout.flush()) {
-                    if e.kind() != std::io::ErrorKind::BrokenPipe {
-                        err(io, format!("echo: write error: {}", describe(&e)));
-                    }
-                    status = 1;
-                }
+                // A failure is reported at the end, as every builtin's.
+                let _ = io.stdout.write_all(&echo::render(args));
             }
             "pwd" => {
                 let cwd = std::env::current_dir()
@@ -1196,6 +1342,28 @@ impl Shell {
                 status = 2;
             }
         }
+        // What the builtin wrote goes out now; a write of it that failed fails the builtin.
+        let _ = io.stdout.flush();
+        if let Some(e) = io.stdout.take_failure() {
+            // Said here, not again as the shell exits (std-shim's close_stdout).
+            std::rt::clear_stdout_error();
+            if e.kind() == io::ErrorKind::BrokenPipe && io.stdout.is_stream() {
+                // Nobody reads any more. A subshell or a script ends, as SIGPIPE ends them
+                // (`while :; do echo y; done | head -n 1` must end); the interactive shell
+                // goes on, with a failed status.
+                if self.subshell || !self.interactive {
+                    // A kill of this shell cuts its output too: then the kill's status it is.
+                    std::rt::wait_for_pending_kill();
+                    self.status = 128 + std::process::SIGPIPE as i32;
+                    return Flow::Exit(self.status);
+                }
+            } else {
+                err(io, format!("{name}: write error: {e}"));
+            }
+            if status == 0 {
+                status = 1;
+            }
+        }
         self.status = status;
         flow
     }
@@ -1375,10 +1543,11 @@ impl Shell {
             v
         });
         let mut sub = self.clone();
+        sub.subshell = true;
         let mut io = Streams {
             stdin: In::Inherit,
-            stdout: Out::Pipe(w),
-            stderr: Out::Inherit(2),
+            stdout: Out::pipe(w),
+            stderr: Out::inherit(2),
         };
         sub.list(script, &mut io);
         let _ = io.stdout.flush();
@@ -1386,10 +1555,6 @@ impl Shell {
         self.status = sub.status;
         String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned()
     }
-}
-
-fn share(f: File) -> Shared {
-    Arc::new(Mutex::new(f))
 }
 
 enum Endpoint {
@@ -1412,12 +1577,17 @@ fn file_query(q: crate::test_expr::FileQuery, p: &str) -> bool {
     }
 }
 
-/// A started command: a program and the pumps feeding its redirected files, or a tool running
-/// inside the shell ([`crate::applet`]).
+/// A started command: a program with the pumps feeding its redirected input files and the
+/// files its output is redirected to, or a tool running inside the shell ([`crate::applet`]).
 enum Job {
     Process {
         child: std::process::Child,
         pumps: Vec<JoinHandle<()>>,
+        /// Files the program writes through the shell's stream servers.
+        targets: Vec<Shared>,
+        /// The shell's name and the command's stderr, to report a file that could not be
+        /// written.
+        report: Option<(String, Out)>,
         /// The job it belongs to (which forgets it once waited for).
         ctl: Arc<JobCtl>,
     },
@@ -1426,15 +1596,20 @@ enum Job {
 
 impl Job {
     /// Waits for the command (a program, then its pumps); the exit status (128 + 9 if a
-    /// program died without one, as a killed process reads in Unix shells).
+    /// program died without one, as a killed process reads in Unix shells). A redirection's
+    /// file that the program could not write (a full disk) is named on the command's stderr,
+    /// once, and fails a status of 0: the program may not know where its output went, or say
+    /// so.
     fn wait(self) -> i32 {
         match self {
             Job::Process {
                 mut child,
                 pumps,
+                targets,
+                mut report,
                 ctl,
             } => {
-                let code = match child.wait() {
+                let mut code = match child.wait() {
                     Ok(s) => s.code().unwrap_or(128 + 9),
                     Err(_) => 1,
                 };
@@ -1443,10 +1618,29 @@ impl Job {
                 for p in pumps {
                     let _ = p.join();
                 }
+                for t in &targets {
+                    let failed = t.failed.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    if let Some(why) = failed {
+                        if let Some((name, err)) = &mut report {
+                            let _ = writeln!(err, "{name}: {}: write error: {why}", t.path);
+                        }
+                        if code == 0 {
+                            code = 1;
+                        }
+                    }
+                }
                 code
             }
             Job::InShell(r) => r.wait(),
         }
+    }
+}
+
+/// [`describe`] for an error of a file's: its server gone reads as an I/O error.
+fn file_words(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::BrokenPipe => "Input/output error (its file server ended)".into(),
+        _ => describe(e),
     }
 }
 
@@ -1458,6 +1652,8 @@ pub fn describe(e: &io::Error) -> String {
         io::ErrorKind::IsADirectory => "Is a directory".into(),
         io::ErrorKind::NotADirectory => "Not a directory".into(),
         io::ErrorKind::AlreadyExists => "File exists".into(),
+        io::ErrorKind::StorageFull => "No space left on device".into(),
+        io::ErrorKind::FileTooLarge => "File too large".into(),
         _ => e.to_string(),
     }
 }

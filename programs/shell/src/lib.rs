@@ -56,6 +56,10 @@ pub fn main() {
     // (applet.rs): keep that many for the next command line instead of ending them (a thread's
     // end gives frames back to the kernel, and its stack slot is never reused).
     std::thread::set_idle_limit(12);
+    // A builtin writing into a pipe nobody reads (`echo hi | true`) runs in this process: the
+    // shell reports it as the builtin's status (or ends the subshell, see `interp`) rather than
+    // die of it.
+    std::rt::set_broken_pipe(std::rt::BrokenPipe::Error);
     let args: Vec<String> = std::env::args().collect();
     let mut sh = interp::Shell::new();
     let mut io = interp::Streams::inherit();
