@@ -87,6 +87,22 @@ fn boot_idle_and_the_coreutils_give_no_frame_back() {
     s.kernel.reset_frame_counts();
     std::thread::sleep(Duration::from_secs(2));
     assert_none_returned("2 s idle at the shell prompt", &s.kernel.frame_stats());
+    // The kernel never gives a stack slot out twice: 64 thread starts per process life. A
+    // shell that started threads for each pipeline would run out within the hour.
+    s.kernel.reset_frame_counts();
+    for i in 0..40 {
+        let out = s.command(&format!("seq 1 {i} | grep -c 1 | wc -l"), "$ ");
+        assert!(out.contains("1\n"), "{out:?}");
+    }
+    let st = s.kernel.frame_stats();
+    assert_eq!(st.slot_refusals, 0, "{}", st.summary());
+    assert!(
+        st.threads_started < 20,
+        "40 pipelines started {} threads: they should come from the pool\n{}",
+        st.threads_started,
+        st.summary()
+    );
+    assert_none_returned("40 pipelines", &st);
     // Logout ends the shell's process: that does give frames back (README: what remains).
     s.kernel.reset_frame_counts();
     s.type_line("exit");

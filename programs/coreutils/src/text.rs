@@ -922,11 +922,7 @@ mod tests {
         };
         let mut err = Vec::new();
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let code = crate::run(
-            tool,
-            &args,
-            &mut Io::new(&mut stdin, &mut out, &mut err),
-        );
+        let code = crate::run(tool, &args, &mut Io::new(&mut stdin, &mut out, &mut err));
         (
             code,
             String::from_utf8(out.got).unwrap(),

@@ -161,14 +161,17 @@ fn run(
     });
     // Full buffering into a pipe or file, as a process's stdout has: a message (and on the
     // real kernel a chunk) per write would make `seq 1 1000 | wc` a thousand of them.
-    let buffered = !stdout.is_inherited();
+    // Into a file, a line at a time, each reaching the file before the next (what a tool's own
+    // process does, through the shell's stream server): a full disk then keeps every whole line
+    // that fit. (std-shim's File gathers writes and loses a refused batch.)
+    let buffered = !stdout.is_inherited() && !stdout.is_file();
     let out = Output {
         to: stdout,
         job: job.clone(),
         broken: Some(broken.clone()),
         presence: presence.clone(),
     };
-    let mut out = io::BufWriter::with_capacity(if buffered { 8192 } else { 0 }, out);
+    let mut out = Lines::new(out, if buffered { 8192 } else { 0 });
     let mut err = Output {
         to: stderr,
         job: job.clone(),
@@ -290,5 +293,87 @@ impl Write for Output {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.to.flush()
+    }
+}
+
+/// A tool's buffered stdout into a pipe or file: whole lines gather and go out together; if
+/// such a write fails (a full disk refuses what does not fit), they go again one line at a time,
+/// so that the file keeps every whole line that fit, as when the tool wrote line by line (its
+/// own process did, through the runtime's stdout).
+struct Lines<W: Write> {
+    inner: W,
+    pending: Vec<u8>,
+    cap: usize,
+}
+
+impl<W: Write> Lines<W> {
+    fn new(inner: W, cap: usize) -> Lines<W> {
+        Lines {
+            inner,
+            pending: Vec::with_capacity(cap),
+            cap,
+        }
+    }
+
+    /// Writes `data`, all of it or as many whole lines as go through; the first error.
+    fn put(&mut self, data: &[u8]) -> io::Result<()> {
+        let mut done = 0;
+        while done < data.len() {
+            match self.inner.write(&data[done..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    // Again a line at a time, from where it stopped: what fits goes, the first
+                    // line that does not is the error.
+                    for line in data[done..].split_inclusive(|&b| b == b'\n') {
+                        self.inner.write_all(line)?;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Passes on the whole lines gathered (everything if `all`).
+    fn drain(&mut self, all: bool) -> io::Result<()> {
+        let end = if all {
+            self.pending.len()
+        } else {
+            match self.pending.iter().rposition(|&b| b == b'\n') {
+                Some(i) => i + 1,
+                None if self.pending.len() >= self.cap => self.pending.len(),
+                None => return Ok(()),
+            }
+        };
+        let data: Vec<u8> = self.pending.drain(..end).collect();
+        self.put(&data)
+    }
+}
+
+impl<W: Write> Write for Lines<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.cap == 0 {
+            // Unbuffered: whole lines reach the target as they are complete.
+            self.pending.extend_from_slice(buf);
+            if let Some(i) = self.pending.iter().rposition(|&b| b == b'\n') {
+                let lines: Vec<u8> = self.pending.drain(..=i).collect();
+                for line in lines.split_inclusive(|&b| b == b'\n') {
+                    self.inner.write_all(line)?;
+                    self.inner.flush()?;
+                }
+            }
+            return Ok(buf.len());
+        }
+        self.pending.extend_from_slice(buf);
+        if self.pending.len() >= self.cap {
+            self.drain(false)?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.drain(true)?;
+        self.inner.flush()
     }
 }

@@ -140,6 +140,11 @@ impl Out {
     pub fn is_inherited(&self) -> bool {
         matches!(self.to, To::Inherit(_))
     }
+
+    /// Whether this is a redirection's file.
+    pub fn is_file(&self) -> bool {
+        matches!(self.to, To::File(_))
+    }
 }
 
 enum To {
