@@ -27,9 +27,10 @@ fn returned(s: &FrameStats) -> (u64, String) {
     (
         n,
         format!(
-            "{}\nchunk frees by process: {:?}\nprocess exits: {:?}",
+            "{}\nchunk frees by process: {:?}\nthread ends by process: {:?}\nprocess exits: {:?}",
             s.summary(),
             s.frees_by_process,
+            s.thread_exits_by_process,
             s.exits
         ),
     )

@@ -109,6 +109,8 @@ pub struct FrameStats {
     pub exits: Vec<Exit>,
     /// Chunk frees by process name: how many, and the frames they returned.
     pub frees_by_process: std::collections::BTreeMap<String, (u64, u64)>,
+    /// Thread ends (not a process's last) by process name: how many, and the frames returned.
+    pub thread_exits_by_process: std::collections::BTreeMap<String, (u64, u64)>,
     pub processes_started: u64,
     pub threads_started: u64,
 }
@@ -393,7 +395,15 @@ impl FrameModel {
 
     /// A thread that is not its process's last ends: its stack frames go back.
     pub fn thread_ended(&mut self, tid: u64) {
-        if let Some((_, frames)) = self.threads.remove(&tid) {
+        if let Some((pid, frames)) = self.threads.remove(&tid) {
+            let name = self
+                .procs
+                .get(&pid)
+                .map(|p| p.name.clone())
+                .unwrap_or_default();
+            let e = self.stats.thread_exits_by_process.entry(name).or_default();
+            e.0 += 1;
+            e.1 += frames.len() as u64;
             self.give_back(frames, Cause::ThreadExit);
         }
     }

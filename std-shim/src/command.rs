@@ -241,6 +241,8 @@ pub struct Command {
     mode: NamespaceMode,
     mounts: Vec<(String, Handle)>,
     perm_io: bool,
+    /// No control channel for the child ([`Command::killable`]).
+    unkillable: bool,
 }
 
 impl fmt::Debug for Command {
@@ -282,6 +284,7 @@ impl Command {
             mode: NamespaceMode::Copy,
             mounts: Vec::new(),
             perm_io: false,
+            unkillable: false,
         }
     }
 
@@ -382,6 +385,15 @@ impl Command {
         self
     }
 
+    /// Whether the child can be killed ([`Child::kill`]; the default). A child that cannot gets
+    /// no control channel, so its runtime runs no thread to serve one: for servers and drivers
+    /// that are never killed (eurali extension). Each thread costs the kernel 8 KiB of its
+    /// 1 MiB heap, which also takes every exec's copy of its ELF. A kill of such a child fails.
+    pub fn killable(&mut self, on: bool) -> &mut Command {
+        self.unkillable = !on;
+        self
+    }
+
     pub fn get_program(&self) -> &str {
         &self.program
     }
@@ -439,8 +451,13 @@ impl Command {
         let status = Arc::new(status);
         let control = Arc::new(control);
         let watch = crate::rt::watch(status.clone())?;
-        self.mounts
-            .push((String::from(CONTROL_PATH), control_child));
+        if self.unkillable {
+            // Nobody serves it: a kill's send finds only our end and fails at once.
+            drop(control_child);
+        } else {
+            self.mounts
+                .push((String::from(CONTROL_PATH), control_child));
+        }
         let cuts: Arc<[PipeCut]> = [&stdin_end, &stdout_end, &stderr_end]
             .into_iter()
             .flatten()

@@ -659,7 +659,8 @@ static CHUNK_POOL: libeurali::pool::Pool = libeurali::pool::Pool {
         if rt.no_pool.load(Ordering::Relaxed) {
             return None;
         }
-        let mut k = rt.chunks.try_lock()?;
+        // Held for a moment only (no allocation, no panic inside): waiting is safe.
+        let mut k = rt.chunks.lock().unwrap_or_else(|e| e.into_inner());
         k.take(pages)
     },
     give: |base, pages| {
@@ -669,11 +670,12 @@ static CHUNK_POOL: libeurali::pool::Pool = libeurali::pool::Pool {
         if rt.no_pool.load(Ordering::Relaxed) {
             return false;
         }
-        // Never wait here: a chunk may be dropped while the pool is in use (a panic, a
-        // kill); then it is simply freed.
+        // Held for a moment only (no allocation, no panic inside): waiting is safe, and a
+        // chunk freed because another thread held the pool is frames given back for nothing.
         rt.chunks
-            .try_lock()
-            .is_some_and(|mut k| k.give(base, pages))
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .give(base, pages)
     },
 };
 

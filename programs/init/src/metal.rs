@@ -169,6 +169,7 @@ fn start_console(video: MemoryChunk) -> Result<(Handle, Terminals), String> {
     let child = Command::new("/bin/drivers")
         .arg("console")
         .perm_io(true)
+        .killable(false) // never killed: no control thread (docs/design.md, "Frames")
         .stdin(serve)
         .spawn()
         .map_err(|e| format!("cannot start drivers console: {e}"))?;
@@ -237,6 +238,7 @@ fn start_root() -> Result<(), String> {
     let (serve, mount) = libeurali::new_rendezvous().map_err(|e| e.to_string())?;
     let child = Command::new("/bin/ramdisk")
         .arg(ROOT_SIZE)
+        .killable(false)
         .stdin(serve)
         .spawn()
         .map_err(|e| format!("cannot start the ramdisk: {e}"))?;
@@ -271,6 +273,7 @@ fn start_nic() -> bool {
         let child = Command::new("/bin/drivers")
             .arg("nic")
             .perm_io(true)
+            .killable(false)
             .stdin(serve)
             .spawn()
             .map_err(|e| format!("cannot start drivers nic: {e}"))?;
@@ -326,6 +329,7 @@ fn start_rtc() {
         Command::new("/bin/drivers")
             .arg("rtc")
             .perm_io(true)
+            .killable(false)
             .stdin(serve)
             .spawn()
             .map_err(|e| format!("cannot start drivers rtc: {e}"))?;

@@ -93,10 +93,11 @@ pub fn start(
     env: Vec<(String, String)>,
     streams: Streams,
     job: Arc<JobCtl>,
+    shell: String,
 ) -> io::Result<Running> {
     let thread = std::thread::Builder::new()
         .name(tool.into())
-        .spawn(move || run(tool, argv, env, streams, &job))?;
+        .spawn(move || run(tool, argv, env, streams, &job, &shell))?;
     Ok(Running { thread })
 }
 
@@ -144,6 +145,7 @@ fn run(
     env: Vec<(String, String)>,
     streams: Streams,
     job: &Arc<JobCtl>,
+    shell: &str,
 ) -> i32 {
     let presence = Presence::new(&argv, &env);
     let args = &argv[1..];
@@ -154,6 +156,10 @@ fn run(
         stderr,
     } = streams;
     let broken = Arc::new(AtomicBool::new(false));
+    // A redirection's file the tool could not write is named by the shell too (the tool's own
+    // message does not know the path), as for a program: see interp's `Job::wait`.
+    let target = stdout.file_path().map(String::from);
+    let failed: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
     let mut input = BufReader::new(Input {
         from: Source::of(stdin),
         job: job.clone(),
@@ -169,6 +175,7 @@ fn run(
         to: stdout,
         job: job.clone(),
         broken: Some(broken.clone()),
+        failed: Some(failed.clone()),
         presence: presence.clone(),
     };
     let mut out = Lines::new(out, if buffered { 8192 } else { 0 });
@@ -176,6 +183,7 @@ fn run(
         to: stderr,
         job: job.clone(),
         broken: None,
+        failed: None,
         presence: presence.clone(),
     };
     let interrupted = || {
@@ -200,6 +208,12 @@ fn run(
     }
     if broken.load(Ordering::Acquire) {
         return 128 + 13;
+    }
+    let why = failed.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let (Some(why), Some(path)) = (why, target) {
+        let _ = writeln!(err, "{shell}: {path}: write error: {why}");
+        let _ = err.flush();
+        return if code == 0 { 1 } else { code };
     }
     if let Err(e) = flushed {
         let _ = writeln!(err, "{tool}: write error: {}", crate::interp::describe(&e));
@@ -274,6 +288,8 @@ struct Output {
     job: Arc<JobCtl>,
     /// Set when a write found no reader (stdout only).
     broken: Option<Arc<AtomicBool>>,
+    /// The first other write failure, in words (stdout only).
+    failed: Option<Arc<std::sync::Mutex<Option<String>>>>,
     presence: Arc<Presence>,
 }
 
@@ -284,15 +300,29 @@ impl Write for Output {
         }
         self.presence.check(false);
         let r = self.to.write(buf);
-        if let (Err(e), Some(b)) = (&r, &self.broken)
-            && e.kind() == io::ErrorKind::BrokenPipe
-        {
-            b.store(true, Ordering::Release);
-        }
+        self.note(&r);
         r
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.to.flush()
+        let r = self.to.flush();
+        self.note(&r);
+        r
+    }
+}
+
+impl Output {
+    /// Keeps what a failed write says: a reader gone, or else the first failure's words.
+    fn note<T>(&self, r: &io::Result<T>) {
+        let Err(e) = r else { return };
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            if let Some(b) = &self.broken {
+                b.store(true, Ordering::Release);
+            }
+        } else if let Some(f) = &self.failed {
+            f.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert_with(|| crate::interp::file_words(e));
+        }
     }
 }
 

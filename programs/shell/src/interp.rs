@@ -145,6 +145,14 @@ impl Out {
     pub fn is_file(&self) -> bool {
         matches!(self.to, To::File(_))
     }
+
+    /// The redirection's path, if this is a redirection's file.
+    pub fn file_path(&self) -> Option<&str> {
+        match &self.to {
+            To::File(t) => Some(&t.path),
+            _ => None,
+        }
+    }
 }
 
 enum To {
@@ -1004,6 +1012,7 @@ impl Shell {
                 env.to_vec(),
                 io,
                 self.job.clone(),
+                self.name.clone(),
             ) {
                 Ok(r) => Ok(Job::InShell(r)),
                 Err(e) => {
@@ -1642,7 +1651,7 @@ impl Job {
 }
 
 /// [`describe`] for an error of a file's: its server gone reads as an I/O error.
-fn file_words(e: &io::Error) -> String {
+pub(crate) fn file_words(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::BrokenPipe => "Input/output error (its file server ended)".into(),
         _ => describe(e),
