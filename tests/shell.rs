@@ -18,8 +18,8 @@ fn pipelines_and_redirections() {
     let script = "echo hello | cat; printf_missing=1; echo one > /tmp/f; echo two >> /tmp/f; cat /tmp/f | wc -l; \
                   wc -l < /tmp/f; sort < /tmp/f | head -n 1; ls /bin | grep -c .; echo err 1>&2 2>/tmp/null";
     let (out, err, code) = sh(script, "");
-    // /bin: every coreutils tool, echo and sh.
-    let in_bin = coreutils::TOOLS.len() + 2;
+    // /bin: every coreutils tool, echo, sh and ramdisk.
+    let in_bin = coreutils::TOOLS.len() + 3;
     assert_eq!(
         out,
         format!("hello\n2\n2\none\n{in_bin}\n"),

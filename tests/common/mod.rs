@@ -21,6 +21,8 @@ fn boot_shell() {
     }
     shim::fs::write("/bin/echo", Kernel::program_image("echo")).unwrap();
     shim::fs::write("/bin/sh", Kernel::program_image("sh")).unwrap();
+    // `mount -t ramdisk` starts the ramdisk program.
+    shim::fs::write("/bin/ramdisk", Kernel::program_image("ramdisk")).unwrap();
     let script = shim::env::args().nth(1).unwrap_or_default();
     shim::env::set_current_dir("/tmp").unwrap();
     let status = shim::process::Command::new("sh")

@@ -178,6 +178,19 @@ impl Namespace {
     /// Realises a parsed spec: opens, binds and starts what it names (ramdisks and read-only
     /// views run as threads of this process, which must outlive the child).
     pub fn from_spec(items: &[Item]) -> Result<Namespace, (String, FsError)> {
+        Namespace::from_spec_with(items, &|size| {
+            crate::server::start(crate::ramdisk::Ramdisk::new(size)).map_err(FsError::from)
+        })
+    }
+
+    /// As [`Namespace::from_spec`], with `ramdisk` starting each `ramdisk` item's server (of
+    /// that many bytes) and returning a handle to mount: the shell starts the `ramdisk` program
+    /// instead of serving one itself, which keeps a file server out of its ELF (exec copies a
+    /// whole ELF through the kernel's 1 MiB heap).
+    pub fn from_spec_with(
+        items: &[Item],
+        ramdisk: &dyn Fn(usize) -> Result<Handle, FsError>,
+    ) -> Result<Namespace, (String, FsError)> {
         let mut ns = Namespace::new();
         for it in items {
             let (target, h) = match it {
@@ -197,11 +210,9 @@ impl Namespace {
                     target,
                     bind_handle(source, *readonly).map_err(|e| (source.clone(), e))?,
                 ),
-                Item::Ramdisk { target, size } => (
-                    target,
-                    crate::server::start(crate::ramdisk::Ramdisk::new(*size))
-                        .map_err(|e| (target.clone(), e.into()))?,
-                ),
+                Item::Ramdisk { target, size } => {
+                    (target, ramdisk(*size).map_err(|e| (target.clone(), e))?)
+                }
             };
             ns.add(target, h);
         }

@@ -25,6 +25,11 @@ const DLAB: u8 = 0x80;
 /// How many status polls a byte may wait for room while output flows (a byte leaves in about
 /// 87 µs at 115200 baud; a poll of a real UART's port takes about 1 µs).
 const SEND_SPINS: usize = 10_000;
+/// How long a byte that found no room within [`SEND_SPINS`] still waits for it, yielding the
+/// processor between looks, before the line counts as stalled: a terminal program (QEMU's
+/// chardev, a slow reader on a socket) drains in bursts, and bytes dropped then were seen to cut
+/// lines of the shell's output in half on a busy host.
+const STALL_WAIT_US: u128 = 200_000;
 /// How many polls a byte gets while the line is stalled: one look, so that a UART that never
 /// drains (nothing attached with flow control, a broken chip) costs the console next to nothing.
 const STALLED_SPINS: usize = 1;
@@ -74,19 +79,31 @@ impl Uart {
         } else {
             SEND_SPINS
         };
-        for _ in 0..spins {
-            if io.inb(self.base + reg::LSR) & THR_EMPTY != 0 {
-                io.outb(self.base + reg::DATA, byte);
-                if self.stalled {
-                    self.stalled = false;
-                    let n = core::mem::take(&mut self.dropped);
-                    *self.recovered.get_or_insert(0) += n;
-                }
-                return true;
+        let ready = (0..spins).any(|_| io.inb(self.base + reg::LSR) & THR_EMPTY != 0)
+            || (!self.stalled && self.wait_for_room(io));
+        if ready {
+            io.outb(self.base + reg::DATA, byte);
+            if self.stalled {
+                self.stalled = false;
+                let n = core::mem::take(&mut self.dropped);
+                *self.recovered.get_or_insert(0) += n;
             }
+            return true;
         }
         self.stalled = true;
         self.dropped += 1;
+        false
+    }
+
+    /// Waits up to [`STALL_WAIT_US`] for room, yielding between looks; whether it came.
+    fn wait_for_room(&self, io: &mut impl PortIo) -> bool {
+        let start = std::time::Instant::now();
+        while start.elapsed().as_micros() < STALL_WAIT_US {
+            std::thread::yield_now();
+            if io.inb(self.base + reg::LSR) & THR_EMPTY != 0 {
+                return true;
+            }
+        }
         false
     }
 
@@ -255,7 +272,10 @@ mod tests {
         m.busy_left = usize::MAX;
         let before = m.lsr_reads;
         assert!(!u.send(&mut m, b'x'));
-        assert_eq!(m.lsr_reads - before, SEND_SPINS);
+        assert!(
+            m.lsr_reads - before > SEND_SPINS,
+            "the first byte spins, then waits a while, yielding"
+        );
         assert!(u.stalled());
         let before = m.lsr_reads;
         u.write(&mut m, b"yz\n");

@@ -112,7 +112,7 @@ fn mount_or_bind(name: &str, args: &[String], cwd: &str, err: &mut dyn Write) ->
             return 1;
         }
     };
-    let ns = match vfs::ns::Namespace::from_spec(&items) {
+    let ns = match vfs::ns::Namespace::from_spec_with(&items, &start_ramdisk) {
         Ok(ns) => ns,
         Err((what, e)) => {
             let _ = writeln!(err, "{name}: {what}: {e}");
@@ -132,4 +132,23 @@ fn mount_or_bind(name: &str, args: &[String], cwd: &str, err: &mut dyn Write) ->
         }
     }
     status
+}
+
+/// A `ramdisk` item's server: the `ramdisk` program, started on one end of a rendezvous whose
+/// other end is mounted (as init starts the root's). Not a server of the shell's own: that would
+/// carry a file server in the shell's ELF, which exec copies whole through the kernel's 1 MiB
+/// heap. The ramdisk serves as long as the mount lives; it is never killed and ends with the
+/// last reference to it.
+fn start_ramdisk(size: usize) -> Result<libeurali::Handle, vfs::proto::FsError> {
+    let (serve, mount) = libeurali::new_rendezvous()?;
+    std::process::Command::new("/bin/ramdisk")
+        .arg(size.to_string())
+        .killable(false)
+        .stdin(serve)
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => vfs::proto::FsError::NotFound,
+            _ => vfs::proto::FsError::Kernel(libeurali::Error::Memory),
+        })?;
+    Ok(mount)
 }
