@@ -900,7 +900,7 @@ pub fn fatal(msg: &str) -> ! {
 pub fn panic_message(info: &core::panic::PanicInfo<'_>) {
     use core::fmt::Write as _;
     let mut line = FixedBuf::new();
-    let _ = match info.location() {
+    let _ = match known_location(info.location()) {
         Some(l) => write!(
             line,
             "panicked at {}:{}:{}:\n{}\n",
@@ -913,6 +913,14 @@ pub fn panic_message(info: &core::panic::PanicInfo<'_>) {
     };
     let _ = stdout_flush();
     let _ = stderr_write(line.as_bytes());
+}
+
+/// A panic's location, unless the build left it out: the real-kernel build has
+/// `-Zlocation-detail=none`, where every location reads `<redacted>:0:0` (no real one has line 0).
+pub(crate) fn known_location<'a>(
+    l: Option<&'a core::panic::Location<'a>>,
+) -> Option<&'a core::panic::Location<'a>> {
+    l.filter(|l| l.line() != 0)
 }
 
 /// Text formatted into a fixed buffer on the stack; what does not fit is cut at a char boundary.

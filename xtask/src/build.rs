@@ -190,7 +190,9 @@ fn target_cargo(root: &Path, tc: &toolchain::Toolchain) -> Result<std::process::
             "-Zbuild-std=core,alloc,compiler_builtins",
         ])
         .args([
-            "-Zbuild-std-features=compiler-builtins-mem",
+            // optimize_for_size: core's and alloc's smaller variants (sorts, integer
+            // formatting, no float-parsing fast path); same results, less code.
+            "-Zbuild-std-features=compiler-builtins-mem,optimize_for_size",
             "--message-format=json-render-diagnostics",
         ]);
     for setting in PROFILE {
@@ -232,6 +234,10 @@ fn run_target_build(mut cmd: std::process::Command) -> Result<Vec<(String, PathB
 /// The target build's rustflags: link with `xtask/eurali.ld`. Cargo does not track the script's
 /// contents, so a hash of them goes into a symbol definition: editing the script changes the
 /// flags, and cargo relinks (and rebuilds) everything.
+///
+/// `-Zlocation-detail=none` leaves the file, line and column of every panic site out of the
+/// binaries (they were a large part of their read-only data): a panic on the real kernel
+/// still reports its message, without where it happened.
 fn rustflags(root: &Path) -> Result<String> {
     let script = root.join(LINKER_SCRIPT);
     let text =
@@ -242,6 +248,7 @@ fn rustflags(root: &Path) -> Result<String> {
     let flags = [
         format!("-Clink-arg=-T{}", script.display()),
         format!("-Clink-arg=--defsym=__eurali_ld_{hash:016x}=0"),
+        "-Zlocation-detail=none".to_string(),
     ];
     Ok(flags.join("\x1f"))
 }

@@ -119,7 +119,11 @@ pub fn on_panic(info: &core::panic::PanicInfo<'_>) -> ! {
         // The program set its own hook (std::panic::set_hook): it reports.
         let message = info.message();
         let payload: &'static str = message.as_str().unwrap_or("");
-        let info = crate::panic::PanicHookInfo::new(&payload, Some(&message), info.location());
+        let info = crate::panic::PanicHookInfo::new(
+            &payload,
+            Some(&message),
+            crate::rt::known_location(info.location()),
+        );
         crate::panic::report(&info);
     } else {
         crate::rt::panic_message(info);
