@@ -237,7 +237,9 @@ fn run_target_build(mut cmd: std::process::Command) -> Result<Vec<(String, PathB
 ///
 /// `-Zlocation-detail=none` leaves the file, line and column of every panic site out of the
 /// binaries (they were a large part of their read-only data): a panic on the real kernel
-/// still reports its message, without where it happened.
+/// still reports its message, without where it happened. `--icf=all` has the linker keep one
+/// copy of functions whose machine code came out identical (generic code for types of the
+/// same layout, mostly); Rust promises no distinct function addresses, so nothing can tell.
 fn rustflags(root: &Path) -> Result<String> {
     let script = root.join(LINKER_SCRIPT);
     let text =
@@ -249,6 +251,7 @@ fn rustflags(root: &Path) -> Result<String> {
         format!("-Clink-arg=-T{}", script.display()),
         format!("-Clink-arg=--defsym=__eurali_ld_{hash:016x}=0"),
         "-Zlocation-detail=none".to_string(),
+        "-Clink-arg=--icf=all".to_string(),
     ];
     Ok(flags.join("\x1f"))
 }
