@@ -265,12 +265,6 @@ impl Builder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (child_end, joiner) = libeurali::new_rendezvous()?;
-        let shared = Arc::new(Shared {
-            state: AtomicU8::new(RUNNING),
-            notify: Mutex::new(Some(child_end)),
-            name: self.name.clone(),
-        });
         let result = Arc::new(Mutex::new(None));
         let slot = result.clone();
         let body: Box<dyn FnOnce() + Send> = Box::new(move || {
@@ -279,22 +273,37 @@ impl Builder {
                 *r = Some(v);
             }
         });
+        let (shared, joiner, thread) = self.spawn_boxed(body)?;
+        Ok(JoinHandle {
+            shared,
+            joiner,
+            result,
+            thread,
+        })
+    }
+
+    /// [`Builder::spawn`] past its closure: one copy for every kind of thread, where the generic
+    /// `spawn` keeps only what depends on the closure's types.
+    fn spawn_boxed(
+        self,
+        body: Box<dyn FnOnce() + Send>,
+    ) -> io::Result<(Arc<Shared>, Handle, Thread)> {
+        let (child_end, joiner) = libeurali::new_rendezvous()?;
+        let shared = Arc::new(Shared {
+            state: AtomicU8::new(RUNNING),
+            notify: Mutex::new(Some(child_end)),
+            name: self.name.clone(),
+        });
         let start = Box::new(Start {
             shared: shared.clone(),
             body,
             context: crate::sys::inherit_context(),
         });
+        let thread = Thread { name: self.name };
         let pool = crate::sys::runtime().map(|rt| rt.pool.clone());
         let start = match pool {
             Some(p) => match p.hand_over(start) {
-                Ok(()) => {
-                    return Ok(JoinHandle {
-                        shared,
-                        joiner,
-                        result,
-                        thread: Thread { name: self.name },
-                    });
-                }
+                Ok(()) => return Ok((shared, joiner, thread)),
                 Err(start) => start,
             },
             None => start,
@@ -302,12 +311,7 @@ impl Builder {
         let arg = Box::into_raw(start) as u64;
         // Safety: THREAD_ENTRY runs `rt::thread_main(arg)`, which takes back the box exactly once.
         match unsafe { libeurali::spawn_thread(crate::sys::THREAD_ENTRY, arg) } {
-            Ok(_) => Ok(JoinHandle {
-                shared,
-                joiner,
-                result,
-                thread: Thread { name: self.name },
-            }),
+            Ok(_) => Ok((shared, joiner, thread)),
             Err(e) => {
                 // Safety: the thread was not started, so the box is still ours.
                 drop(unsafe { Box::from_raw(arg as *mut Start) });
