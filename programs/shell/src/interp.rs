@@ -19,7 +19,6 @@
 //! Limitation: the working directory is the process's (`std::env::set_current_dir`), so a `cd`
 //! inside a pipeline stage or `( … )` is seen by the rest of the shell.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, PipeReader, PipeWriter, Read, Write};
 use std::process::{Command as Process, Stdio};
@@ -28,6 +27,7 @@ use std::thread::JoinHandle;
 
 use crate::expand::{self, Context};
 use crate::jobs::{JobCtl, Jobs};
+use crate::names::NameMap;
 use crate::parse::{
     self, AndOr, Command, Compound, Connector, List, Pipeline, Redirect, RedirectOp, Simple,
 };
@@ -336,14 +336,14 @@ enum Flow {
 /// The shell's state.
 #[derive(Clone)]
 pub struct Shell {
-    vars: BTreeMap<String, String>,
-    exported: BTreeSet<String>,
+    vars: NameMap<String>,
+    exported: NameMap<()>,
     /// `$0`.
     pub name: String,
     positional: Vec<String>,
     /// `$?`.
     pub status: i32,
-    functions: BTreeMap<String, Command>,
+    functions: NameMap<Command>,
     depth: usize,
     loops: usize,
     /// Lines entered interactively (for the `history` builtin).
@@ -373,12 +373,12 @@ impl Shell {
     /// A shell whose variables start as the process's environment (all exported).
     pub fn new() -> Shell {
         let mut s = Shell {
-            vars: BTreeMap::new(),
-            exported: BTreeSet::new(),
+            vars: NameMap::new(),
+            exported: NameMap::new(),
             name: "sh".into(),
             positional: Vec::new(),
             status: 0,
-            functions: BTreeMap::new(),
+            functions: NameMap::new(),
             depth: 0,
             loops: 0,
             history: Vec::new(),
@@ -391,13 +391,14 @@ impl Shell {
         };
         *s.foreground.lock().unwrap_or_else(|e| e.into_inner()) = s.job.clone();
         for (k, v) in std::env::vars() {
-            s.exported.insert(k.clone());
-            s.vars.insert(k, v);
+            s.exported.insert(&k, ());
+            s.vars.insert(&k, v);
         }
-        s.vars.entry("PATH".into()).or_insert_with(|| "/bin".into());
+        if !s.vars.contains_key("PATH") {
+            s.vars.insert("PATH", "/bin".into());
+        }
         if let Ok(cwd) = std::env::current_dir() {
-            s.vars
-                .insert("PWD".into(), cwd.to_string_lossy().into_owned());
+            s.vars.insert("PWD", cwd.to_string_lossy().into_owned());
         }
         s
     }
@@ -411,8 +412,8 @@ impl Shell {
     }
 
     pub fn set_var(&mut self, name: &str, value: &str) {
-        self.vars.insert(name.to_string(), value.to_string());
-        if name == "PWD" || self.exported.contains(name) {
+        self.vars.insert(name, value.to_string());
+        if name == "PWD" || self.exported.contains_key(name) {
             // The environment children inherit is rebuilt from `exported` at each spawn; PWD
             // also drives std-shim's idea of the working directory.
             if name == "PWD" {
@@ -530,7 +531,7 @@ impl Shell {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .add(text, ctl, t);
-                self.vars.insert("!".into(), id.to_string());
+                self.vars.insert("!", id.to_string());
                 if self.interactive {
                     let _ = writeln!(io.stderr, "[{n}] {id}");
                 }
@@ -655,7 +656,7 @@ impl Shell {
         match cmd {
             Command::Simple(s) => self.simple(s, io),
             Command::Function { name, body } => {
-                self.functions.insert(name.clone(), (**body).clone());
+                self.functions.insert(name, (**body).clone());
                 self.status = 0;
                 Flow::Next
             }
@@ -802,15 +803,16 @@ impl Shell {
 
     /// The environment for a child: exported variables plus the command's own assignments.
     fn child_env(&self, extra: &[(String, String)]) -> Vec<(String, String)> {
-        let mut env: BTreeMap<String, String> = self
-            .exported
-            .iter()
-            .filter_map(|k| self.vars.get(k).map(|v| (k.clone(), v.clone())))
-            .collect();
-        for (k, v) in extra {
-            env.insert(k.clone(), v.clone());
+        let mut env = NameMap::new();
+        for k in self.exported.keys() {
+            if let Some(v) = self.vars.get(k) {
+                env.insert(k, v.clone());
+            }
         }
-        env.into_iter().collect()
+        for (k, v) in extra {
+            env.insert(k, v.clone());
+        }
+        env.into_vec()
     }
 
     /// Opens a command's redirections on top of `io`.
@@ -918,12 +920,12 @@ impl Shell {
                 .map(|(k, _)| (k.clone(), self.vars.get(k).cloned()))
                 .collect();
             for (k, v) in &assigns {
-                self.vars.insert(k.clone(), v.clone());
+                self.vars.insert(k, v.clone());
             }
             let f = self.builtin(&name, &argv[1..], io);
             for (k, v) in saved {
                 match v {
-                    Some(v) => self.vars.insert(k, v),
+                    Some(v) => self.vars.insert(&k, v),
                     None => self.vars.remove(&k),
                 };
             }
@@ -1134,7 +1136,7 @@ impl Shell {
             }
             "export" => {
                 if args.is_empty() {
-                    for k in &self.exported {
+                    for k in self.exported.keys() {
                         if let Some(v) = self.vars.get(k) {
                             let _ = writeln!(io.stdout, "export {k}='{v}'");
                         }
@@ -1153,7 +1155,7 @@ impl Shell {
                     if let Some(v) = v {
                         self.set_var(k, v);
                     }
-                    self.exported.insert(k.to_string());
+                    self.exported.insert(k, ());
                 }
             }
             "unset" => {
@@ -1214,7 +1216,7 @@ impl Shell {
             }
             "set" => {
                 if args.is_empty() {
-                    for (k, v) in &self.vars {
+                    for (k, v) in self.vars.iter() {
                         let _ = writeln!(io.stdout, "{k}='{v}'");
                     }
                 } else {

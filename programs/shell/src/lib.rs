@@ -8,6 +8,7 @@ pub mod interp;
 pub mod jobs;
 pub mod jobs_text;
 pub mod line;
+pub mod names;
 pub mod nsbuiltins;
 pub mod parse;
 pub mod pattern;
