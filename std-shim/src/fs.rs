@@ -167,6 +167,12 @@ impl OpenOptions {
     }
 
     pub fn open<P: AsRef<Path>>(&self, path: P) -> io::Result<File> {
+        self.open_path(path.as_ref())
+    }
+
+    /// [`OpenOptions::open`] past the conversion: one copy whatever the caller's path type
+    /// (as std does it, and for the same reason: the code is not repeated per type).
+    fn open_path(&self, path: &Path) -> io::Result<File> {
         let writes = self.write || self.append;
         if !self.read && !writes {
             return Err(io::Error::const_msg(
@@ -199,7 +205,7 @@ impl OpenOptions {
         if self.create_new {
             f |= flags::EXCLUSIVE;
         }
-        let p = resolve(path.as_ref())?;
+        let p = resolve(path)?;
         let (s, meta) = client::open(&p, f).map_err(err)?;
         Ok(File {
             s,
@@ -407,8 +413,11 @@ impl Seek for File {
 }
 
 pub fn metadata<P: AsRef<Path>>(path: P) -> io::Result<Metadata> {
-    let p = resolve(path.as_ref())?;
-    client::stat(&p).map(|meta| Metadata { meta }).map_err(err)
+    fn metadata(path: &Path) -> io::Result<Metadata> {
+        let p = resolve(path)?;
+        client::stat(&p).map(|meta| Metadata { meta }).map_err(err)
+    }
+    metadata(path.as_ref())
 }
 
 /// Same as [`metadata`]: there are no symbolic links.
@@ -417,15 +426,21 @@ pub fn symlink_metadata<P: AsRef<Path>>(path: P) -> io::Result<Metadata> {
 }
 
 pub fn read<P: AsRef<Path>>(path: P) -> io::Result<Vec<u8>> {
-    let mut v = Vec::new();
-    File::open(path)?.read_to_end(&mut v)?;
-    Ok(v)
+    fn read(path: &Path) -> io::Result<Vec<u8>> {
+        let mut v = Vec::new();
+        File::open(path)?.read_to_end(&mut v)?;
+        Ok(v)
+    }
+    read(path.as_ref())
 }
 
 pub fn read_to_string<P: AsRef<Path>>(path: P) -> io::Result<String> {
-    let v = read(path)?;
-    String::from_utf8(v)
-        .map_err(|_| io::Error::const_msg(io::ErrorKind::InvalidData, "not valid UTF-8"))
+    fn read_to_string(path: &Path) -> io::Result<String> {
+        let v = read(path)?;
+        String::from_utf8(v)
+            .map_err(|_| io::Error::const_msg(io::ErrorKind::InvalidData, "not valid UTF-8"))
+    }
+    read_to_string(path.as_ref())
 }
 
 /// Writes `contents` as the whole file (created or truncated); the error of any part of it,
@@ -441,7 +456,11 @@ pub fn create_dir<P: AsRef<Path>>(path: P) -> io::Result<()> {
 }
 
 pub fn create_dir_all<P: AsRef<Path>>(path: P) -> io::Result<()> {
-    let p = resolve(path.as_ref())?;
+    create_dir_all_path(path.as_ref())
+}
+
+fn create_dir_all_path(path: &Path) -> io::Result<()> {
+    let p = resolve(path)?;
     let mut at = String::new();
     for c in p.split('/').filter(|c| !c.is_empty()) {
         at.push('/');
@@ -465,7 +484,11 @@ pub fn remove_dir<P: AsRef<Path>>(path: P) -> io::Result<()> {
 }
 
 pub fn remove_dir_all<P: AsRef<Path>>(path: P) -> io::Result<()> {
-    let p = resolve(path.as_ref())?;
+    remove_dir_all_path(path.as_ref())
+}
+
+fn remove_dir_all_path(path: &Path) -> io::Result<()> {
+    let p = resolve(path)?;
     for e in list(&p)? {
         let child = if p == "/" {
             alloc::format!("/{}", e.name)
@@ -473,7 +496,7 @@ pub fn remove_dir_all<P: AsRef<Path>>(path: P) -> io::Result<()> {
             alloc::format!("{p}/{}", e.name)
         };
         match e.kind {
-            Kind::Dir => remove_dir_all(Path::new(&child))?,
+            Kind::Dir => remove_dir_all_path(Path::new(&child))?,
             Kind::File | Kind::Device => client::remove_file(&child).map_err(err)?,
         }
     }
@@ -481,15 +504,21 @@ pub fn remove_dir_all<P: AsRef<Path>>(path: P) -> io::Result<()> {
 }
 
 pub fn rename<P: AsRef<Path>, Q: AsRef<Path>>(from: P, to: Q) -> io::Result<()> {
-    let (a, b) = (resolve(from.as_ref())?, resolve(to.as_ref())?);
-    client::rename(&a, &b).map_err(err)
+    fn rename(from: &Path, to: &Path) -> io::Result<()> {
+        let (a, b) = (resolve(from)?, resolve(to)?);
+        client::rename(&a, &b).map_err(err)
+    }
+    rename(from.as_ref(), to.as_ref())
 }
 
 /// Copies a file; returns the bytes copied.
 pub fn copy<P: AsRef<Path>, Q: AsRef<Path>>(from: P, to: Q) -> io::Result<u64> {
-    let data = read(from)?;
-    write(to, &data)?;
-    Ok(data.len() as u64)
+    fn copy(from: &Path, to: &Path) -> io::Result<u64> {
+        let data = read(from)?;
+        write(to, &data)?;
+        Ok(data.len() as u64)
+    }
+    copy(from.as_ref(), to.as_ref())
 }
 
 pub fn exists<P: AsRef<Path>>(path: P) -> io::Result<bool> {
@@ -567,9 +596,13 @@ impl Iterator for ReadDir {
 }
 
 pub fn read_dir<P: AsRef<Path>>(path: P) -> io::Result<ReadDir> {
-    let p = resolve(path.as_ref())?;
+    read_dir_path(path.as_ref())
+}
+
+fn read_dir_path(path: &Path) -> io::Result<ReadDir> {
+    let p = resolve(path)?;
     Ok(ReadDir {
-        dir: path.as_ref().to_path_buf(),
+        dir: path.to_path_buf(),
         entries: list(&p)?.into_iter(),
     })
 }
