@@ -23,7 +23,13 @@ fn returned(s: &FrameStats) -> (u64, String) {
         .filter(|(p, _)| p.as_str() != STUB)
         .map(|(_, (_, f))| f)
         .sum();
-    let n = frees + s.returns_thread_exit + s.returns_process_exit;
+    let thread_ends: u64 = s
+        .thread_exits_by_process
+        .iter()
+        .filter(|(p, _)| p.as_str() != STUB)
+        .map(|(_, (_, f))| f)
+        .sum();
+    let n = frees + thread_ends + s.returns_process_exit;
     (
         n,
         format!(
