@@ -29,12 +29,7 @@ const NAIVE: &[(&str, &str)] = &[("EURALI_NOPOOL", "1"), ("EURALI_NOFORK", "0")]
 
 /// (overflow returns, frames returned), the stub's boot process left out.
 fn figures(s: &FrameStats) -> (u64, u64) {
-    let stub: u64 = [&s.frees_by_process, &s.thread_exits_by_process]
-        .iter()
-        .filter_map(|m| m.get(STUB))
-        .map(|&(_, frames)| frames)
-        .sum();
-    (s.overflow, s.returns.saturating_sub(stub))
+    (s.overflow, s.returned_except(STUB))
 }
 
 fn measure(s: &mut Session, f: impl FnOnce(&mut Session)) -> (u64, u64) {

@@ -17,21 +17,8 @@ const STUB: &str = "boot";
 
 /// Frames the userland gave back in `s` (the stub's boot process left out), and by whom.
 fn returned(s: &FrameStats) -> (u64, String) {
-    let frees: u64 = s
-        .frees_by_process
-        .iter()
-        .filter(|(p, _)| p.as_str() != STUB)
-        .map(|(_, (_, f))| f)
-        .sum();
-    let thread_ends: u64 = s
-        .thread_exits_by_process
-        .iter()
-        .filter(|(p, _)| p.as_str() != STUB)
-        .map(|(_, (_, f))| f)
-        .sum();
-    let n = frees + thread_ends + s.returns_process_exit;
     (
-        n,
+        s.returned_except(STUB),
         format!(
             "{}\nchunk frees by process: {:?}\nthread ends by process: {:?}\nprocess exits: {:?}",
             s.summary(),

@@ -51,18 +51,7 @@ impl PortIo for Com1 {
             _ => {}
         }
     }
-    fn inw(&mut self, _: u16) -> u16 {
-        unreachable!()
-    }
-    fn outw(&mut self, _: u16, _: u16) {
-        unreachable!()
-    }
-    fn inl(&mut self, _: u16) -> u32 {
-        unreachable!()
-    }
-    fn outl(&mut self, _: u16, _: u32) {
-        unreachable!()
-    }
+    drivers::byte_ports_only!();
 }
 
 /// A CMOS clock that says 2026-12-06 21:39:58 (BCD, 24-hour, century register).
@@ -87,18 +76,7 @@ impl PortIo for Cmos {
     fn outb(&mut self, _: u16, v: u8) {
         self.index = v;
     }
-    fn inw(&mut self, _: u16) -> u16 {
-        unreachable!()
-    }
-    fn outw(&mut self, _: u16, _: u16) {
-        unreachable!()
-    }
-    fn inl(&mut self, _: u16) -> u32 {
-        unreachable!()
-    }
-    fn outl(&mut self, _: u16, _: u32) {
-        unreachable!()
-    }
+    drivers::byte_ports_only!();
 }
 
 /// Terminal 1's text (the log), shown or not.

@@ -116,6 +116,18 @@ pub struct FrameStats {
 }
 
 impl FrameStats {
+    /// Frames returned by everything but the process named `process` (its chunk frees and
+    /// thread ends left out; tests leave out the stub's own boot process, which stands for the
+    /// boot loader and the host's devices).
+    pub fn returned_except(&self, process: &str) -> u64 {
+        let theirs: u64 = [&self.frees_by_process, &self.thread_exits_by_process]
+            .iter()
+            .filter_map(|m| m.get(process))
+            .map(|&(_, frames)| frames)
+            .sum();
+        self.returns - theirs
+    }
+
     /// One line for the system log and test failures.
     pub fn summary(&self) -> String {
         format!(
@@ -233,10 +245,6 @@ impl FrameModel {
         }
     }
 
-    pub fn costs(&self) -> Costs {
-        self.costs
-    }
-
     /// Records the ELF cost of a program by name (for in-process programs, whose exec carries
     /// only a name).
     pub fn set_image(&mut self, name: &str, frames: u64) {
@@ -311,6 +319,22 @@ impl FrameModel {
         }
         self.stats.out_of_frames += 1;
         false
+    }
+
+    /// Counts a chunk free or a thread end of `pid` returning `frames`, by process name.
+    fn tally(&mut self, pid: u64, frames: usize, cause: Cause) {
+        let name = self
+            .procs
+            .get(&pid)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        let by = match cause {
+            Cause::ThreadExit => &mut self.stats.thread_exits_by_process,
+            _ => &mut self.stats.frees_by_process,
+        };
+        let e = by.entry(name).or_default();
+        e.0 += 1;
+        e.1 += frames as u64;
     }
 
     /// Gives frames back one by one; returns how many took the overflow path.
@@ -396,14 +420,7 @@ impl FrameModel {
     /// A thread that is not its process's last ends: its stack frames go back.
     pub fn thread_ended(&mut self, tid: u64) {
         if let Some((pid, frames)) = self.threads.remove(&tid) {
-            let name = self
-                .procs
-                .get(&pid)
-                .map(|p| p.name.clone())
-                .unwrap_or_default();
-            let e = self.stats.thread_exits_by_process.entry(name).or_default();
-            e.0 += 1;
-            e.1 += frames.len() as u64;
+            self.tally(pid, frames.len(), Cause::ThreadExit);
             self.give_back(frames, Cause::ThreadExit);
         }
     }
@@ -465,14 +482,7 @@ impl FrameModel {
     /// free of the chunk in `slot` of `pid`.
     pub fn chunk_freed(&mut self, pid: u64, slot: usize) {
         if let Some(frames) = self.chunks.remove(&(pid, slot)) {
-            let name = self
-                .procs
-                .get(&pid)
-                .map(|p| p.name.clone())
-                .unwrap_or_default();
-            let e = self.stats.frees_by_process.entry(name).or_default();
-            e.0 += 1;
-            e.1 += frames.len() as u64;
+            self.tally(pid, frames.len(), Cause::ChunkFree);
             self.give_back(frames, Cause::ChunkFree);
         }
     }
@@ -487,11 +497,6 @@ impl FrameModel {
         if !frames.is_empty() {
             self.chunks.insert((pid, slot), frames);
         }
-    }
-
-    /// A process exists in the model (for the system log).
-    pub fn process_names(&self) -> Vec<String> {
-        self.procs.values().map(|p| p.name.clone()).collect()
     }
 }
 

@@ -95,6 +95,15 @@ pub struct MemoryChunk {
     pages: u64,
 }
 
+/// The pages a chunk of `len` bytes takes (at least one); `Memory` past a chunk slot.
+fn chunk_pages(len: usize) -> Result<u64> {
+    let pages = (len as u64).div_ceil(layout::PAGE_SIZE).max(1);
+    if pages > layout::MAX_CHUNK_PAGES {
+        return Err(Error::Memory);
+    }
+    Ok(pages)
+}
+
 impl MemoryChunk {
     /// Allocates `len` bytes (rounded up to pages, at least one) with `malloc`, and writes every
     /// byte (to zero) before handing it out: on the real kernel a read of an on-demand page before
@@ -108,12 +117,10 @@ impl MemoryChunk {
 
     /// A chunk of at least `len` bytes (rounded up to pages, at least one), from the pool or
     /// `malloc`; [`MemoryChunk::len`] is the rounded length. A fresh chunk's pages are not
-    /// written yet: the caller writes every byte before reading any (§4.3).
+    /// written yet: the caller writes every byte before reading any (§4.3), and so counts them
+    /// known (its `pages`) for the pool.
     fn new_unfilled(len: usize) -> Result<MemoryChunk> {
-        let pages = (len as u64).div_ceil(layout::PAGE_SIZE).max(1);
-        if pages > layout::MAX_CHUNK_PAGES {
-            return Err(Error::Memory);
-        }
+        let pages = chunk_pages(len)?;
         if let Some((base, have)) = crate::pool::take(pages) {
             return Ok(MemoryChunk {
                 base,
@@ -121,6 +128,13 @@ impl MemoryChunk {
                 pages: have,
             });
         }
+        let mut c = MemoryChunk::malloc(pages)?;
+        c.pages = pages;
+        Ok(c)
+    }
+
+    /// A lazy chunk of `pages` pages straight from `malloc`, no page known written.
+    fn malloc(pages: u64) -> Result<MemoryChunk> {
         let r = checked(Call::Malloc {
             pages,
             max_physaddr: 0,
@@ -128,7 +142,7 @@ impl MemoryChunk {
         Ok(MemoryChunk {
             base: r.rdi,
             len: (pages * layout::PAGE_SIZE) as usize,
-            pages,
+            pages: 0,
         })
     }
 
@@ -156,20 +170,8 @@ impl MemoryChunk {
     /// the chunk, handing it to `debug_write` or `exec`). On the real kernel such a read makes
     /// the page's first write halt the machine; what an unwritten page reads as is unspecified.
     pub unsafe fn alloc_unwritten(len: usize) -> Result<MemoryChunk> {
-        let pages = (len as u64).div_ceil(layout::PAGE_SIZE).max(1);
-        if pages > layout::MAX_CHUNK_PAGES {
-            return Err(Error::Memory);
-        }
-        let r = checked(Call::Malloc {
-            pages,
-            max_physaddr: 0,
-        })?;
         // Its pages are not known written: never pooled (pages 0).
-        Ok(MemoryChunk {
-            base: r.rdi,
-            len: (pages * layout::PAGE_SIZE) as usize,
-            pages: 0,
-        })
+        MemoryChunk::malloc(chunk_pages(len)?)
     }
 
     /// Allocates a chunk holding a copy of `data` at its start, the rest of its pages zeroed:

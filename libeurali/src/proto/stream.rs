@@ -307,32 +307,29 @@ pub fn parse_request_lent(m: Message) -> (Request, Option<MemoryChunk>) {
 /// Server side: as [`data_reply`], in `lent` (a READ's lent chunk) if it is big enough.
 pub fn data_reply_in(lent: Option<MemoryChunk>, data: &[u8]) -> Result<Message, Error> {
     let n = data.len().min(MAX_TRANSFER);
-    match lent {
-        Some(mut c) if c.len() >= n => {
-            c.as_mut_slice()[..n].copy_from_slice(&data[..n]);
-            let pages = c.pages().min(MAX_PAGES);
-            Ok(Message::Long(
-                msgtype::DATA,
-                Word::Value(n as u64 | pages << 32),
-                Word::Chunk(c),
-            ))
-        }
-        _ => data_reply(data),
-    }
+    let c = match lent {
+        Some(c) if c.len() >= n => c,
+        _ => MemoryChunk::alloc(n)?,
+    };
+    Ok(data_message(c, &data[..n]))
 }
 
 /// Server side: the reply carrying `data` (1..=MAX_TRANSFER bytes) for a READ, in a chunk from
 /// the pool (where a client's lent chunk went) if there is one.
 pub fn data_reply(data: &[u8]) -> Result<Message, Error> {
-    let n = data.len().min(MAX_TRANSFER);
-    let mut c = MemoryChunk::alloc(n)?;
-    c.as_mut_slice()[..n].copy_from_slice(&data[..n]);
+    data_reply_in(None, data)
+}
+
+/// `Long(DATA, n | pages << 32, c)` with `data` (at most `c.len()` bytes) written at its start.
+fn data_message(mut c: MemoryChunk, data: &[u8]) -> Message {
+    let n = data.len();
+    c.as_mut_slice()[..n].copy_from_slice(data);
     let pages = c.pages().min(MAX_PAGES);
-    Ok(Message::Long(
+    Message::Long(
         msgtype::DATA,
         Word::Value(n as u64 | pages << 32),
         Word::Chunk(c),
-    ))
+    )
 }
 
 /// Server side: EOF reply.

@@ -11,6 +11,26 @@ pub trait PortIo {
     fn outl(&mut self, port: u16, value: u32);
 }
 
+/// The 16- and 32-bit accesses of a device model that has byte registers only (a test's UART,
+/// CMOS clock, CRT controller): any such access is a driver bug, and fails the test.
+#[macro_export]
+macro_rules! byte_ports_only {
+    () => {
+        fn inw(&mut self, port: u16) -> u16 {
+            unreachable!("16-bit read of port {port:#x} on a byte-wide model")
+        }
+        fn outw(&mut self, port: u16, _: u16) {
+            unreachable!("16-bit write of port {port:#x} on a byte-wide model")
+        }
+        fn inl(&mut self, port: u16) -> u32 {
+            unreachable!("32-bit read of port {port:#x} on a byte-wide model")
+        }
+        fn outl(&mut self, port: u16, _: u32) {
+            unreachable!("32-bit write of port {port:#x} on a byte-wide model")
+        }
+    };
+}
+
 /// The machine's own ports (needs I/O privilege: `exec` with `EXEC_PERM_IO`; without it the
 /// first access is a #GP that halts the real machine). Only on the real kernel: on the host,
 /// [`Hw::new`] returns `None` and the drivers say they have no hardware to drive.

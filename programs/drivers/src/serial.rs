@@ -199,18 +199,7 @@ mod tests {
                 (other, _) => panic!("write of register {other}"),
             }
         }
-        fn inw(&mut self, _: u16) -> u16 {
-            unreachable!()
-        }
-        fn outw(&mut self, _: u16, _: u16) {
-            unreachable!()
-        }
-        fn inl(&mut self, _: u16) -> u32 {
-            unreachable!()
-        }
-        fn outl(&mut self, _: u16, _: u32) {
-            unreachable!()
-        }
+        crate::byte_ports_only!();
     }
 
     #[test]

@@ -48,18 +48,7 @@ impl PortIo for Line {
             self.sent.push(v);
         }
     }
-    fn inw(&mut self, _: u16) -> u16 {
-        unreachable!()
-    }
-    fn outw(&mut self, _: u16, _: u16) {
-        unreachable!()
-    }
-    fn inl(&mut self, _: u16) -> u32 {
-        unreachable!()
-    }
-    fn outl(&mut self, _: u16, _: u32) {
-        unreachable!()
-    }
+    crate::byte_ports_only!();
 }
 
 fn consoles(n: usize) -> Consoles<Screen, Line> {

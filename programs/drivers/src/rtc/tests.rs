@@ -78,18 +78,7 @@ impl PortIo for Cmos {
         assert_eq!(v & 0x80, 0, "NMIs stay enabled");
         self.index = v;
     }
-    fn inw(&mut self, _: u16) -> u16 {
-        unreachable!()
-    }
-    fn outw(&mut self, _: u16, _: u16) {
-        unreachable!()
-    }
-    fn inl(&mut self, _: u16) -> u32 {
-        unreachable!()
-    }
-    fn outl(&mut self, _: u16, _: u32) {
-        unreachable!()
-    }
+    crate::byte_ports_only!();
 }
 
 /// 2026-12-06 21:39:58 UTC (GNU `date -u -d @1796593198`).

@@ -37,18 +37,7 @@ impl PortIo for NoPorts {
     fn outb(&mut self, _: u16, _: u8) {
         unreachable!()
     }
-    fn inw(&mut self, _: u16) -> u16 {
-        unreachable!()
-    }
-    fn outw(&mut self, _: u16, _: u16) {
-        unreachable!()
-    }
-    fn inl(&mut self, _: u16) -> u32 {
-        unreachable!()
-    }
-    fn outl(&mut self, _: u16, _: u32) {
-        unreachable!()
-    }
+    crate::byte_ports_only!();
 }
 
 fn row(s: &Screen, r: usize) -> String {

@@ -247,18 +247,7 @@ fn crtc_cursor_programs_the_controller() {
                 _ => panic!("port {port:#x}"),
             }
         }
-        fn inw(&mut self, _: u16) -> u16 {
-            unreachable!()
-        }
-        fn outw(&mut self, _: u16, _: u16) {
-            unreachable!()
-        }
-        fn inl(&mut self, _: u16) -> u32 {
-            unreachable!()
-        }
-        fn outl(&mut self, _: u16, _: u32) {
-            unreachable!()
-        }
+        crate::byte_ports_only!();
     }
     let mut c = Crtc {
         index: 0,
