@@ -105,11 +105,20 @@ fn cases(text: &str) -> Vec<Case> {
     let mut out = Vec::new();
     for block in text.split("\n#### ").skip(1) {
         let (name, body) = block.split_once('\n').unwrap_or((block, ""));
-        let script: String = body
-            .lines()
-            .filter(|l| !l.starts_with("## "))
-            .map(|l| format!("{l}\n"))
-            .collect();
+        // `## …` lines are expectations; one ending in `:` (`## STDOUT:`, `## OK dash STDOUT:`)
+        // opens a block of expected output that runs to `## END` and is not script either.
+        let mut script = String::new();
+        let mut in_block = false;
+        for l in body.lines() {
+            if in_block {
+                in_block = l != "## END";
+            } else if l.starts_with("## ") {
+                in_block = l.ends_with(':');
+            } else {
+                script.push_str(l);
+                script.push('\n');
+            }
+        }
         out.push(Case {
             name: name.trim().into(),
             script,
@@ -166,6 +175,9 @@ fn oils_spec_against_dash() {
         let cs = cases(&text);
         let mut ok = 0;
         for c in &cs {
+            if std::env::var_os("EURALI_OILS_VERBOSE").is_some() {
+                eprintln!("case {f}: {}", c.name);
+            }
             let (dout, dcode) = dash(&c.script);
             let (out, err, code) = common::sh(
                 &format!("SH=sh\nTMP=/tmp\n{}{}", install_helpers("/bin"), c.script),
