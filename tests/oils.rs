@@ -16,7 +16,8 @@
 //! `printenv.py`, `stdout_stderr.py`, `read_from_fd.py`. `$SH` names the shell under test and `$TMP`
 //! a writable directory, as the suite's own runner sets them.
 //! Cases calling other helpers are counted like any other. Per-file results go to stdout; each
-//! disagreement (script, both outputs) to `target/oils-report.txt`.
+//! disagreement (script, both outputs) to `target/oils-report.txt`. `EURALI_OILS_AGAINST="busybox
+//! ash"` runs that host shell in place of ours, to compare another shell with dash the same way.
 
 mod common;
 
@@ -127,7 +128,8 @@ fn cases(text: &str) -> Vec<Case> {
     out
 }
 
-fn dash(script: &str) -> (String, i32) {
+/// Runs `script` in a shell on the host (`shell`: its command words, e.g. `["dash"]`).
+fn host(shell: &[String], script: &str) -> (String, String, i32) {
     let dir = std::env::temp_dir().join(format!("eurali-oils-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let bin = dir.with_extension("bin");
@@ -144,16 +146,19 @@ fn dash(script: &str) -> (String, i32) {
         std::env::var("PATH").unwrap_or_default()
     );
     let out = Command::new("timeout")
-        .args(["10", "dash", "-c"])
-        .arg(format!("SH=dash\nTMP=$PWD\n{script}"))
+        .arg("10")
+        .args(shell)
+        .arg("-c")
+        .arg(format!("SH='{}'\nTMP=$PWD\n{script}", shell.join(" ")))
         .env("PATH", path)
         .current_dir(&dir)
         .stdin(Stdio::null())
         .output()
-        .expect("dash runs");
+        .expect("the host shell runs");
     let _ = std::fs::remove_dir_all(&dir);
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
         out.status.code().unwrap_or(-1),
     )
 }
@@ -166,6 +171,10 @@ fn oils_spec_against_dash() {
         Ok(list) => list.split(',').map(|s| s.trim().to_string()).collect(),
         Err(_) => DEFAULT_FILES.iter().map(|s| s.to_string()).collect(),
     };
+    // Another host shell in place of ours, to compare it with dash the same way.
+    let against: Option<Vec<String>> = std::env::var("EURALI_OILS_AGAINST")
+        .ok()
+        .map(|s| s.split_whitespace().map(str::to_string).collect());
     let mut report = String::new();
     let (mut total, mut agreed) = (0, 0);
     for f in &files {
@@ -178,11 +187,14 @@ fn oils_spec_against_dash() {
             if std::env::var_os("EURALI_OILS_VERBOSE").is_some() {
                 eprintln!("case {f}: {}", c.name);
             }
-            let (dout, dcode) = dash(&c.script);
-            let (out, err, code) = common::sh(
-                &format!("SH=sh\nTMP=/tmp\n{}{}", install_helpers("/bin"), c.script),
-                "",
-            );
+            let (dout, _, dcode) = host(&["dash".to_string()], &c.script);
+            let (out, err, code) = match &against {
+                Some(shell) => host(shell, &c.script),
+                None => common::sh(
+                    &format!("SH=sh\nTMP=/tmp\n{}{}", install_helpers("/bin"), c.script),
+                    "",
+                ),
+            };
             if out == dout && code == dcode {
                 ok += 1;
             } else {
