@@ -237,7 +237,10 @@ pub fn complete(world: &dyn World, line: &str, cursor: usize) -> Completion {
             rest = &rest[1..];
         }
         let prefix: String = rest.iter().map(|c| c.c).collect();
-        if prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
             let kept = typed(word.chars[d + usize::from(brace)].end);
             let mut names = world.var_names();
             names.retain(|n| n.starts_with(&prefix));
@@ -302,7 +305,9 @@ pub fn complete(world: &dyn World, line: &str, cursor: usize) -> Completion {
         dir.to_string()
     };
     if tilde {
-        let (user, rest) = list_dir[1..].split_once('/').unwrap_or((&list_dir[1..], ""));
+        let (user, rest) = list_dir[1..]
+            .split_once('/')
+            .unwrap_or((&list_dir[1..], ""));
         let home = if user.is_empty() {
             world.var("HOME")
         } else {
@@ -349,7 +354,9 @@ mod tests {
             (name == "HOME").then(|| "/home/user".to_string())
         }
         fn var_names(&self) -> Vec<String> {
-            ["HOME", "HOSTNAME", "PATH", "PS1"].map(String::from).to_vec()
+            ["HOME", "HOSTNAME", "PATH", "PS1"]
+                .map(String::from)
+                .to_vec()
         }
         fn commands(&self, prefix: &str) -> Vec<String> {
             ["cat", "cd", "echo", "ls"]
@@ -398,7 +405,10 @@ mod tests {
         assert_eq!(texts("cat 'my f"), ["cat 'my file'"]);
         assert_eq!(texts("cat \"my d"), ["cat \"my dir/"]);
         assert_eq!(texts("cat \"my dir/i"), ["cat \"my dir/inner\""]);
-        assert_eq!(texts("cat my\\ dir/"), ["cat my\\ dir/inner", "cat my\\ dir/sub/"]);
+        assert_eq!(
+            texts("cat my\\ dir/"),
+            ["cat my\\ dir/inner", "cat my\\ dir/sub/"]
+        );
         assert_eq!(texts("cat 'my dir'/'i"), ["cat 'my dir'/'inner'"]);
         assert_eq!(texts("cat 'my dir/'i"), ["cat 'my dir/'inner"]);
         assert_eq!(texts("cat it"), ["cat it\\'s"]);

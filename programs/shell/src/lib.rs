@@ -277,9 +277,7 @@ fn interactive_loop(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
             // Keys typed ahead (a paste, a fast typist) stay queued for the next line.
             while let Some(k) = queued.pop_front() {
                 let world = ShellWorld(sh);
-                match ed.key(k, &mut |l: &str, c: usize| {
-                    complete::complete(&world, l, c)
-                }) {
+                match ed.key(k, &mut |l: &str, c: usize| complete::complete(&world, l, c)) {
                     line::Event::Continue => {}
                     line::Event::Line(l) => break 'read Some(l),
                     line::Event::Interrupted => {

@@ -966,7 +966,9 @@ mod tests {
         let mut ed = Editor::new();
         ed.set_width(Some(30));
         ed.start("$ ");
-        let names: Vec<String> = (0..7).map(|i| format!("{}-file", (b'a' + i) as char)).collect();
+        let names: Vec<String> = (0..7)
+            .map(|i| format!("{}-file", (b'a' + i) as char))
+            .collect();
         let mut many = |_: &str, c: usize| Completion {
             start: c,
             candidates: names.iter().map(|n| Candidate::plain(n)).collect(),
@@ -1044,13 +1046,19 @@ mod tests {
         type_keys(&mut ed, b"draft\x12ma");
         assert!(ed.searching());
         assert_eq!(ed.line(), "make all");
-        assert!(ed.take_output().ends_with("(reverse-i-search)`ma': make all\x1b[8D"));
+        assert!(
+            ed.take_output()
+                .ends_with("(reverse-i-search)`ma': make all\x1b[8D")
+        );
         type_keys(&mut ed, b"\x12");
         assert_eq!(ed.line(), "make test");
         // No older match: failed, the line stays.
         type_keys(&mut ed, b"\x12");
         assert_eq!(ed.line(), "make test");
-        assert!(ed.take_output().contains("(failed reverse-i-search)`ma': make test"));
+        assert!(
+            ed.take_output()
+                .contains("(failed reverse-i-search)`ma': make test")
+        );
         // Backspace: searched again from the newest.
         type_keys(&mut ed, b"\x7f");
         assert_eq!(ed.line(), "make all");
