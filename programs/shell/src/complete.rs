@@ -169,6 +169,11 @@ fn current_word(line: &str, cursor: usize) -> Word {
     })
 }
 
+/// Whether `text` ends inside quotes.
+pub fn in_quotes(text: &str) -> bool {
+    current_word(text, text.len()).quote != Quote::None
+}
+
 fn is_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars

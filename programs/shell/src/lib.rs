@@ -144,6 +144,53 @@ fn load_history(path: &str) -> Vec<String> {
     kept
 }
 
+/// Adds a command to the history (the editor's, then lent to the shell's `history`) and, when
+/// it is not a repeat of the last, to the history file.
+fn remember(sh: &mut interp::Shell, ed: &mut line::Editor, file: Option<&str>, src: &str) {
+    let entry = history_entry(src);
+    if ed.add_history(&entry)
+        && let Some(p) = file
+        && let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(p)
+    {
+        let _ = writeln!(f, "{entry}");
+    }
+    sh.history = std::sync::Arc::new(ed.take_history());
+}
+
+/// A command of several lines as one line for the history (as bash's `cmdhist` keeps it), so
+/// that Up brings it back whole and the history file keeps it as one: the lines joined with
+/// `; `, or a space after a word that continues the command (`do`, `then`, `{`, `|`, `&&`…).
+/// Kept as typed when joining could change it: a here-document, a comment, a line continued
+/// with `\` or ending inside quotes, or a result that does not parse.
+fn history_entry(src: &str) -> String {
+    let text = src.trim_end();
+    if !text.contains('\n') || text.contains("<<") || text.contains('#') {
+        return text.to_string();
+    }
+    const GOES_ON: &[&str] = &["do", "then", "else", "{", "|", "&&", "||", "(", ";", "!"];
+    let mut out = String::new();
+    for l in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if l.ends_with('\\') || complete::in_quotes(&out) {
+            return text.to_string();
+        }
+        if !out.is_empty() {
+            let last = out.rsplit([' ', '\t']).next().unwrap_or("");
+            let goes_on = GOES_ON
+                .iter()
+                .any(|w| last == *w || (!w.starts_with(char::is_alphabetic) && last.ends_with(w)));
+            out.push_str(if goes_on { " " } else { "; " });
+        }
+        out.push_str(l);
+    }
+    if complete::in_quotes(&out) || parse::parse(&out).is_err() {
+        return text.to_string();
+    }
+    out
+}
+
 /// What completion sees of the shell.
 struct ShellWorld<'a>(&'a interp::Shell);
 
@@ -306,19 +353,7 @@ fn interactive_loop(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
             continue;
         }
         let src = std::mem::take(&mut pending);
-        let entry = src.trim_end().to_string();
-        ed.add_history(&entry);
-        sh.history = std::sync::Arc::new(ed.take_history());
-        if !entry.trim().is_empty() {
-            if let Some(p) = &hist
-                && let Ok(mut f) = std::fs::OpenOptions::new()
-                    .append(true)
-                    .create(true)
-                    .open(p)
-            {
-                let _ = writeln!(f, "{entry}");
-            }
-        }
+        remember(sh, &mut ed, hist.as_deref(), &src);
         let (code, exited) = sh.run_script(&src, io);
         sh.job.reset();
         if exited {
@@ -369,6 +404,37 @@ fn repl(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
         let (code, exited) = sh.run_script(&src, io);
         if exited {
             return code;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::history_entry;
+
+    #[test]
+    fn commands_of_several_lines_are_one_history_entry() {
+        let one = |src: &str| history_entry(src);
+        assert_eq!(one("echo hi\n"), "echo hi");
+        assert_eq!(
+            one("for i in 1 2; do\necho $i\ndone\n"),
+            "for i in 1 2; do echo $i; done"
+        );
+        assert_eq!(
+            one("if true\nthen\n  echo a\nfi\n"),
+            "if true; then echo a; fi"
+        );
+        assert_eq!(one("f() {\necho x\n}\n"), "f() { echo x; }");
+        assert_eq!(one("ls |\nwc -l &&\necho ok\n"), "ls | wc -l && echo ok");
+        assert_eq!(one("echo undo\necho b\n"), "echo undo; echo b");
+        // Kept as typed.
+        for src in [
+            "echo 'a\nb'\n",
+            "cat <<E\nx\nE\n",
+            "echo a \\\nb\n",
+            "echo a # c\necho b\n",
+        ] {
+            assert_eq!(one(src), src.trim_end());
         }
     }
 }

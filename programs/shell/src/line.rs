@@ -362,10 +362,10 @@ impl Editor {
         core::mem::take(&mut self.history)
     }
 
-    /// Adds a line to the history (skipping blanks and immediate repeats).
-    pub fn add_history(&mut self, line: &str) {
+    /// Adds a line to the history (skipping blanks and immediate repeats); whether it did.
+    pub fn add_history(&mut self, line: &str) -> bool {
         if line.trim().is_empty() || self.history.last().map(String::as_str) == Some(line) {
-            return;
+            return false;
         }
         self.history.push(line.to_string());
         if self.history.len() > HISTORY_MAX {
@@ -373,6 +373,7 @@ impl Editor {
             self.history.drain(..extra);
         }
         self.browse = self.history.len();
+        true
     }
 
     /// What to write to the terminal since the last call.
@@ -785,16 +786,15 @@ pub fn visible_width(text: &str) -> usize {
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
         match c {
-            '\x1b' => match chars.next() {
-                Some('[') => {
+            '\x1b' => {
+                if chars.next() == Some('[') {
                     for c in chars.by_ref() {
                         if ('\x40'..='\x7e').contains(&c) {
                             break;
                         }
                     }
                 }
-                _ => {}
-            },
+            }
             c if c.is_control() => {}
             _ => n += 1,
         }
@@ -918,7 +918,7 @@ mod tests {
         let mut dec = KeyDecoder::default();
         let mut files = |line: &str, cursor: usize| -> Completion {
             // The last space not escaped.
-            let b = line[..cursor].as_bytes();
+            let b = &line.as_bytes()[..cursor];
             let start = (0..b.len())
                 .rev()
                 .find(|&i| b[i] == b' ' && (i == 0 || b[i - 1] != b'\\'))
