@@ -129,13 +129,12 @@ fn load_history(path: &str) -> Vec<String> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Vec::new();
     };
-    let mut ed = line::Editor::new();
+    let mut kept = Vec::new();
     let mut lines = 0;
     for l in text.lines() {
         lines += 1;
-        ed.add_history(l);
+        line::push_history(&mut kept, l);
     }
-    let kept = ed.take_history();
     if lines > line::HISTORY_MAX {
         let mut text = kept.join("\n");
         text.push('\n');
@@ -144,11 +143,10 @@ fn load_history(path: &str) -> Vec<String> {
     kept
 }
 
-/// Adds a command to the history (the editor's, then lent to the shell's `history`) and, when
-/// it is not a repeat of the last, to the history file.
-fn remember(sh: &mut interp::Shell, ed: &mut line::Editor, file: Option<&str>, src: &str) {
+/// Adds a command to the history and, when it is not a repeat of the last, to the history file.
+fn remember(sh: &mut interp::Shell, file: Option<&str>, src: &str) {
     let entry = history_entry(src);
-    if ed.add_history(&entry)
+    if line::push_history(std::sync::Arc::make_mut(&mut sh.history), &entry)
         && let Some(p) = file
         && let Ok(mut f) = std::fs::OpenOptions::new()
             .append(true)
@@ -157,7 +155,6 @@ fn remember(sh: &mut interp::Shell, ed: &mut line::Editor, file: Option<&str>, s
     {
         let _ = writeln!(f, "{entry}");
     }
-    sh.history = std::sync::Arc::new(ed.take_history());
 }
 
 /// A command of several lines as one line for the history (as bash's `cmdhist` keeps it), so
@@ -345,15 +342,15 @@ fn interactive_loop(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
         print!("{}", ed.take_output());
         let _ = std::io::stdout().flush();
         let _ = std::term::set_stdin_raw(false);
+        sh.history = std::sync::Arc::new(ed.take_history());
         let Some(line) = line else { return sh.status };
         pending.push_str(&line);
         pending.push('\n');
         if matches!(parse::parse(&pending), Err(e) if e.is_incomplete()) {
-            sh.history = std::sync::Arc::new(ed.take_history());
             continue;
         }
         let src = std::mem::take(&mut pending);
-        remember(sh, &mut ed, hist.as_deref(), &src);
+        remember(sh, hist.as_deref(), &src);
         let (code, exited) = sh.run_script(&src, io);
         sh.job.reset();
         if exited {

@@ -362,18 +362,11 @@ impl Editor {
         core::mem::take(&mut self.history)
     }
 
-    /// Adds a line to the history (skipping blanks and immediate repeats); whether it did.
+    /// Adds a line to the history (see [`push_history`]); whether it did.
     pub fn add_history(&mut self, line: &str) -> bool {
-        if line.trim().is_empty() || self.history.last().map(String::as_str) == Some(line) {
-            return false;
-        }
-        self.history.push(line.to_string());
-        if self.history.len() > HISTORY_MAX {
-            let extra = self.history.len() - HISTORY_MAX;
-            self.history.drain(..extra);
-        }
+        let added = push_history(&mut self.history, line);
         self.browse = self.history.len();
-        true
+        added
     }
 
     /// What to write to the terminal since the last call.
@@ -777,6 +770,20 @@ impl Editor {
             }
         }
     }
+}
+
+/// Adds `line` to a history list, skipping blanks and immediate repeats and dropping the
+/// oldest entries past [`HISTORY_MAX`]; whether it did.
+pub fn push_history(history: &mut Vec<String>, line: &str) -> bool {
+    if line.trim().is_empty() || history.last().map(String::as_str) == Some(line) {
+        return false;
+    }
+    history.push(line.to_string());
+    if history.len() > HISTORY_MAX {
+        let extra = history.len() - HISTORY_MAX;
+        history.drain(..extra);
+    }
+    true
 }
 
 /// The columns `text` takes on a terminal: escape sequences (`ESC [ … final`, `ESC` and one
