@@ -64,6 +64,10 @@ struct Word {
     /// The quote open at the cursor.
     quote: Quote,
     command: bool,
+    /// The command the word is an argument of, if one came before it.
+    of: Option<String>,
+    /// The word names a redirection's file.
+    redirect: bool,
 }
 
 /// Words after which the next one is a command again.
@@ -80,16 +84,20 @@ fn current_word(line: &str, cursor: usize) -> Word {
     let mut quote = Quote::None;
     let mut escaped = false;
     // A word ends: what comes next is a command if this one was a keyword or an assignment.
+    let mut of: Option<String> = None;
     let end_word = |word: &mut Option<Word>, command: &mut bool, redirect: &mut bool| {
-        if let Some(w) = word.take() {
-            if *redirect {
-                *redirect = false;
-            } else if *command {
-                let text: String = w.chars.iter().map(|c| c.c).collect();
-                let assignment = text.split_once('=').is_some_and(|(n, _)| is_name(n));
-                *command = KEYWORDS.contains(&text.as_str()) || assignment;
+        let w = word.take()?;
+        if *redirect {
+            *redirect = false;
+        } else if *command {
+            let text: String = w.chars.iter().map(|c| c.c).collect();
+            let assignment = text.split_once('=').is_some_and(|(n, _)| is_name(n));
+            *command = KEYWORDS.contains(&text.as_str()) || assignment;
+            if !*command {
+                return Some(text);
             }
         }
+        None
     };
     for (i, c) in before.char_indices() {
         let end = i + c.len_utf8();
@@ -120,7 +128,9 @@ fn current_word(line: &str, cursor: usize) -> Word {
                     literal = false;
                 }
                 (Quote::None, ' ' | '\t') => {
-                    end_word(&mut word, &mut command, &mut redirect);
+                    if let Some(name) = end_word(&mut word, &mut command, &mut redirect) {
+                        of = Some(name);
+                    }
                     continue;
                 }
                 (Quote::None, ';' | '&' | '|' | '(' | ')' | '\n') => {
@@ -129,6 +139,7 @@ fn current_word(line: &str, cursor: usize) -> Word {
                         end_word(&mut word, &mut command, &mut redirect);
                         command = true;
                         redirect = false;
+                        of = None;
                     }
                     continue;
                 }
@@ -136,8 +147,12 @@ fn current_word(line: &str, cursor: usize) -> Word {
                     // A file descriptor's number before it is no command.
                     if word.is_some() {
                         let was = command;
-                        end_word(&mut word, &mut command, &mut redirect);
-                        command = was;
+                        if let Some(name) = end_word(&mut word, &mut command, &mut redirect)
+                            && !name.chars().all(|c| c.is_ascii_digit())
+                        {
+                            of = Some(name);
+                        }
+                        command = was && of.is_none();
                     }
                     redirect = true;
                     continue;
@@ -150,6 +165,8 @@ fn current_word(line: &str, cursor: usize) -> Word {
             chars: Vec::new(),
             quote: Quote::None,
             command: command && !redirect,
+            of: None,
+            redirect,
         });
         if literal {
             w.chars.push(Char {
@@ -161,12 +178,16 @@ fn current_word(line: &str, cursor: usize) -> Word {
         }
         w.quote = quote;
     }
-    word.unwrap_or(Word {
+    let mut w = word.unwrap_or(Word {
         start: before.len(),
         chars: Vec::new(),
         quote: Quote::None,
         command: command && !redirect,
-    })
+        of: None,
+        redirect,
+    });
+    w.of = of;
+    w
 }
 
 /// Whether `text` ends inside quotes.
@@ -329,8 +350,13 @@ pub fn complete(world: &dyn World, line: &str, cursor: usize) -> Completion {
     let Some(entries) = world.read_dir(&list_dir) else {
         return out;
     };
+    // `cd DIR`: only directories.
+    let dirs_only = word.of.as_deref() == Some("cd") && !word.redirect;
     for (name, is_dir) in entries {
         if !name.starts_with(&prefix) || (name.starts_with('.') && !prefix.starts_with('.')) {
+            continue;
+        }
+        if dirs_only && !is_dir {
             continue;
         }
         let mut quoted = quote_name(&name, from, word.quote, !is_dir);
@@ -437,6 +463,11 @@ mod tests {
         assert_eq!(texts("echo hi 2> n"), ["echo hi 2> notes.txt"]);
         assert_eq!(texts("< n"), ["< notes.txt"]);
         assert_eq!(texts("echo c"), Vec::<String>::new());
+        // `cd` takes directories only.
+        assert_eq!(texts("cd my"), ["cd my\\ dir/"]);
+        assert_eq!(texts("cd ~/"), ["cd ~/docs/"]);
+        assert_eq!(texts("echo; cd x; cat my").len(), 2);
+        assert_eq!(texts("cd>my").len(), 2);
         // After a quoted `;` still the same command.
         assert_eq!(texts("echo ';' n"), ["echo ';' notes.txt"]);
     }
