@@ -707,7 +707,9 @@ impl Editor {
         let cols = self.width();
         let start = visible_width(&self.shown_prompt());
         let at = |n: usize| (n / cols, n % cols);
-        (at(start + self.buf.len()), at(start + self.cursor))
+        let end = columns(&self.buf);
+        let cursor = columns(&self.buf[..self.cursor]);
+        (at(start + end), at(start + cursor))
     }
 
     /// Moves the terminal's cursor from row [`Editor::row`] (column unknown) to `(row, col)`
@@ -755,7 +757,18 @@ impl Editor {
         self.out.push_str("\r\x1b[J");
         let prompt = self.shown_prompt();
         self.out.push_str(&prompt);
-        self.out.extend(self.buf.iter());
+        for &c in &self.buf {
+            match c {
+                // A newline of a command recalled from history (a here-document) and other
+                // controls, as `^J`.
+                '\0'..='\x1f' | '\x7f' => {
+                    self.out.push('^');
+                    self.out.push(((c as u8) ^ 0x40) as char);
+                }
+                c if c.is_control() => self.out.push('?'),
+                c => self.out.push(c),
+            }
+        }
         let (end, cursor) = self.layout();
         if end.1 == 0 && end.0 > 0 {
             // At the right margin: out of the pending wrap, onto the next row.
@@ -770,6 +783,15 @@ impl Editor {
             }
         }
     }
+}
+
+/// The columns the line's characters take: two for an ASCII control (drawn as `^J`), one for
+/// any other.
+fn columns(chars: &[char]) -> usize {
+    chars
+        .iter()
+        .map(|&c| if c < ' ' || c == '\x7f' { 2 } else { 1 })
+        .sum()
 }
 
 /// Adds `line` to a history list, skipping blanks and immediate repeats and dropping the
@@ -1105,6 +1127,21 @@ mod tests {
         assert_eq!(type_keys(&mut ed, b"\x12make\x03"), [Event::Interrupted]);
         assert_eq!(ed.line(), "");
         assert!(!ed.searching());
+    }
+
+    #[test]
+    fn controls_in_a_recalled_line_are_shown_as_caret_letters() {
+        let mut ed = Editor::new();
+        ed.add_history("cat <<E\nhi\nE");
+        ed.start("$ ");
+        type_keys(&mut ed, b"\x1b[A");
+        assert!(ed.take_output().ends_with("$ cat <<E^Jhi^JE"));
+        type_keys(&mut ed, b"\x1b[D\x1b[D");
+        assert_eq!(ed.layout(), ((0, 16), (0, 13)));
+        assert_eq!(
+            type_keys(&mut ed, b"\r"),
+            [Event::Line("cat <<E\nhi\nE".into())]
+        );
     }
 
     #[test]
