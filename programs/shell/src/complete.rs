@@ -273,9 +273,15 @@ pub fn complete(world: &dyn World, line: &str, cursor: usize) -> Completion {
             out.candidates = names
                 .into_iter()
                 .map(|n| {
-                    let close = if brace { "}" } else { "" };
+                    let brace = if brace { "}" } else { "" };
+                    // A word in double quotes is closed after the name, as after a file.
+                    let quote = if word.quote == Quote::Double {
+                        "\""
+                    } else {
+                        ""
+                    };
                     Candidate {
-                        text: format!("{kept}{n}{close}"),
+                        text: format!("{kept}{n}{brace}{quote}"),
                         show: format!("${n}"),
                     }
                 })
@@ -475,7 +481,8 @@ mod tests {
     #[test]
     fn variables_tildes_and_users() {
         assert_eq!(texts("echo $HO"), ["echo $HOME", "echo $HOSTNAME"]);
-        assert_eq!(texts("echo \"${P"), ["echo \"${PATH}", "echo \"${PS1}"]);
+        assert_eq!(texts("echo \"${P"), ["echo \"${PATH}\"", "echo \"${PS1}\""]);
+        assert_eq!(texts("echo \"a b $HOM"), ["echo \"a b $HOME\""]);
         assert_eq!(texts("echo x$PA"), ["echo x$PATH"]);
         assert_eq!(texts("echo '$PA").len(), 0);
         assert_eq!(texts("ls ~/"), ["ls ~/a\\&b", "ls ~/docs/"]);
