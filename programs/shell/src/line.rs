@@ -15,9 +15,15 @@
 //! width ([`Editor::set_width`], from the console's `TERM_GET`) and which row of the line the
 //! terminal's cursor is on, so a redraw goes back up to the prompt's row, erases from there to
 //! the end of the screen (rows a shorter line no longer uses included) and writes the line again.
-//! Each character takes one column (as on the VGA console). A line that ends exactly at the
-//! right margin is followed by CR LF, so that the cursor is never left in a terminal's pending
-//! wrap, where terminals disagree about what comes next.
+//! Each character takes one column (as on the VGA console), an ASCII control two (drawn as
+//! `^J`: a here-document's newlines in a recalled command); escape sequences in the prompt take
+//! none ([`visible_width`]). A line that ends exactly at the right margin is followed by CR LF,
+//! so that the cursor is never left in a terminal's pending wrap, where terminals disagree about
+//! what comes next.
+//!
+//! Tab asks a completer ([`Completion`]): one candidate replaces the word, several are first
+//! cut to their common prefix and then listed in columns fitting the width. Before a prompt,
+//! [`Editor::fresh_line`] keeps output that did not end its line instead of drawing over it.
 
 /// A decoded key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
