@@ -11,7 +11,8 @@
 //! - a word in command position without `/` completes builtins, functions and programs in
 //!   `$PATH`;
 //! - anything else completes a path (`~/` and `~NAME/` first expanded), directories with a `/`
-//!   after them, dot files only when the name typed starts with a dot.
+//!   after them, dot files only when the name typed starts with a dot; after `cd` only
+//!   directories.
 //!
 //! A name is inserted quoted as the word is at the cursor: after an open `'` or `"` in that
 //! quote (closed after a file, left open after a directory), else with backslashes before
