@@ -326,6 +326,9 @@ fn search_words_completion_and_prompts_in_tmux() {
         tmux(&a);
     };
     wait_for(s, "user:~$");
+    // Keys with escapes or Tab wait for the prompt: typed while a command runs they go
+    // through the console's cooked mode.
+    let at_prompt = || wait_last_row(s, "user:/tmp$");
     keys(&[
         "cd /tmp && mkdir 'my dir' && echo inside > 'my dir/a file'",
         "Enter",
@@ -341,36 +344,32 @@ fn search_words_completion_and_prompts_in_tmux() {
     wait_last_row(s, "user:/tmp$ cat my\\ dir/a\\ file");
     keys(&["Enter"]);
     wait_for(s, "a\\ file\ninside\n");
+    at_prompt();
     // A word begun with a quote is completed in it and the quote closed.
     keys(&["cat 'my dir/a", "Tab", "Enter"]);
     wait_for(s, "cat 'my dir/a file'\ninside\n");
+    at_prompt();
     // Several candidates: their common prefix first; then listed in columns under the line,
     // the line drawn again below.
     keys(&["ls it", "Tab"]);
     wait_last_row(s, "user:/tmp$ ls item");
     keys(&["Tab"]);
     wait_for(s, "\nitem1  item2  item3\nuser:/tmp$ ls item");
-    keys(&["C-u"]);
+    keys(&["C-u", "MYVARIABLE=42", "Enter"]);
+    wait_for(s, "$ MYVARIABLE=42\nuser:/tmp$");
     // After `>` a file, after `;` and `|` a command; $VARIABLES.
-    keys(&[
-        "MYVARIABLE=42",
-        "Enter",
-        "echo $MYVAR",
-        "Tab",
-        "> ot",
-        "Tab",
-    ]);
+    keys(&["echo $MYVAR", "Tab", "> ot", "Tab"]);
     wait_last_row(s, "user:/tmp$ echo $MYVARIABLE > other");
     keys(&["; ech", "Tab", "$MYVARIABLE | ca", "Tab", "Enter"]);
     wait_for(s, "echo $MYVARIABLE | cat\n42\n");
     // Word keys: Alt-b twice, Ctrl-W, Alt-f, Alt-d, Ctrl-Left, Home/End.
-    // (At the prompt: type-ahead goes through the console's cooked mode, where Esc is lost.)
-    wait_last_row(s, "user:/tmp$");
+    at_prompt();
     keys(&["echo one two three four"]);
     keys(&["M-b", "M-b", "C-w", "End", "C-Left", "M-BSpace"]);
     wait_last_row(s, "user:/tmp$ echo one four");
     keys(&["Home", "M-f", "M-d", "End", "!", "Enter"]);
     wait_for(s, "user:/tmp$ echo four!\nfour!\n");
+    at_prompt();
     // Ctrl-R: the newest line with "i", Ctrl-R again for an older one, more text, Backspace.
     keys(&["C-r", "i"]);
     wait_last_row(s, "(reverse-i-search)`i': cat 'my dir/a file'");
@@ -388,7 +387,7 @@ fn search_words_completion_and_prompts_in_tmux() {
     keys(&["End", " /dev/null", "Enter"]);
     wait_for(s, "cat 'my dir/a file' /dev/null\ninside\n");
     // Ctrl-C drops a failed search.
-    wait_last_row(s, "user:/tmp$");
+    at_prompt();
     keys(&["C-r", "nothing like it"]);
     wait_last_row(
         s,
