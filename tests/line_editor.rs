@@ -6,7 +6,7 @@
 //! it, and the cursor where the editor's cursor is.
 
 use drivers::vt::Terminal;
-use shell::line::{Editor, Event, Key, KeyDecoder};
+use shell::line::{Completion, Editor, Event, Key, KeyDecoder, NO_NEWLINE_MARK};
 
 const ROWS: usize = 25;
 const COLS: usize = 40;
@@ -63,7 +63,7 @@ impl Rig {
     /// Sends `key`; checks the screen afterwards (unless it ended the line).
     fn key(&mut self, key: Key) -> Event {
         self.keys.push(format!("{key:?}"));
-        let ev = self.ed.key(key, &mut |_, _| Vec::new());
+        let ev = self.ed.key(key, &mut |_, _| Completion::default());
         self.flush();
         if ev == Event::Continue {
             self.check(&format!("after {key:?}"));
@@ -86,7 +86,12 @@ impl Rig {
     /// The screen shows the prompt and the line wrapped at `COLS`, from row `top` (less what
     /// scrolled), nothing below, what was above still above, and the cursor in its place.
     fn check(&mut self, when: &str) {
-        let text: Vec<char> = PROMPT.chars().chain(self.ed.line().chars()).collect();
+        self.check_with(PROMPT, when);
+    }
+
+    /// [`Rig::check`] with the prompt shown now (a search's).
+    fn check_with(&mut self, prompt: &str, when: &str) {
+        let text: Vec<char> = prompt.chars().chain(self.ed.line().chars()).collect();
         let end_row = text.len() / COLS;
         // Writing below the last row scrolls the screen up.
         let scrolled = (self.top + end_row + 1).saturating_sub(ROWS);
@@ -127,7 +132,7 @@ impl Rig {
                 fail(format!("row {r} below the line is not blank"));
             }
         }
-        let at = PROMPT.chars().count() + self.ed.cursor();
+        let at = prompt.chars().count() + self.ed.cursor();
         let want = (self.top + at / COLS, at % COLS);
         if self.term.screen.cursor() != want {
             fail(format!(
@@ -242,4 +247,62 @@ fn wrapping_at_the_bottom_scrolls_and_stays_in_place() {
         rig.key(Key::Backspace);
     }
     assert_eq!(rig.key(Key::Enter), Event::Line(String::new()));
+}
+
+/// Output that did not end its line stays on the screen: the editor marks it and starts the
+/// prompt on the next row; after output that did end its line the mark is drawn over.
+#[test]
+fn output_without_a_final_newline_is_kept() {
+    for (output, cursor_col) in [
+        ("no newline", 10),
+        ("", 0),
+        (&"x".repeat(COLS)[..], COLS - 1),
+    ] {
+        let mut rig = Rig::new(2);
+        rig.term.write(b"\r\n");
+        rig.term.write(output.as_bytes());
+        let row = rig.term.screen.cursor().0;
+        assert_eq!(rig.term.screen.cursor().1, cursor_col);
+        rig.ed.fresh_line();
+        rig.flush();
+        rig.start();
+        let rows = rig.rows();
+        if output.is_empty() {
+            assert_eq!(rig.top, row, "{rows:#?}");
+        } else {
+            assert_eq!(rig.top, row + 1, "{rows:#?}");
+            let shown = if output.len() == COLS {
+                output.to_string()
+            } else {
+                format!("{output}%")
+            };
+            assert_eq!(rows[row], shown);
+        }
+        assert_eq!(rows[rig.top], PROMPT.trim_end());
+        rig.type_text("ls");
+        assert!(NO_NEWLINE_MARK.contains('%'));
+    }
+}
+
+/// Ctrl-R draws its own prompt over the line, the match after it, and gives the usual prompt
+/// back in place when it ends, on one row or several.
+#[test]
+fn reverse_search_draws_in_place() {
+    let mut rig = Rig::new(3);
+    let long = format!("echo {}", letters(70, b'a'));
+    rig.ed.add_history(&long);
+    rig.ed.add_history("ls -l");
+    rig.start();
+    rig.type_text("draft");
+    for k in KeyDecoder::default().feed(b"\x12ech") {
+        rig.keys.push(format!("{k:?}"));
+        rig.ed.key(k, &mut |_, _| Completion::default());
+        rig.flush();
+    }
+    rig.check_with("(reverse-i-search)`ech': ", "searching");
+    assert_eq!(rig.ed.line(), long);
+    rig.keys(b"\x1b[D");
+    assert_eq!(rig.ed.cursor(), 0, "Left from the match's start");
+    rig.keys(b"\x05 x");
+    assert_eq!(rig.key(Key::Enter), Event::Line(format!("{long} x")));
 }

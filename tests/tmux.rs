@@ -160,7 +160,11 @@ fn login_session_in_tmux() {
     keys(&["user", "Enter"]);
     std::thread::sleep(Duration::from_millis(300));
     keys(&["Up", "Up"]);
-    let pane = wait_for(&session, "user:~$ echo remembered");
+    wait_for(&session, "user:~$ echo remembered");
+    // The history builtin lists the earlier session's lines too.
+    keys(&["C-u", "history", "Enter"]);
+    let pane = wait_for(&session, "  echo remembered\n");
+    assert!(pane.contains("  echo made > notes.txt\n"), "{pane}");
     tmux(&["kill-session", "-t", &session]);
     assert!(!pane.contains("EXITED"), "the system must not stop: {pane}");
 }
@@ -257,4 +261,152 @@ fn long_lines_wrap_in_a_narrow_pane() {
     let p = wait_for(&session, "EXITED");
     tmux(&["kill-session", "-t", &session]);
     assert!(p.contains("EXITED 0"), "{p}");
+}
+
+/// Starts `eurali ARGS` in a new tmux session `cols` wide; returns the session's name.
+fn start_session(tag: &str, args: &str, cols: usize) -> Option<String> {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "tmux is needed under CI");
+        eprintln!("skipping: no tmux");
+        return None;
+    }
+    let session = format!("eurali-{tag}-{}", std::process::id());
+    let bin = env!("CARGO_BIN_EXE_eurali");
+    let cmd = format!("{bin} {args}; echo EXITED $?; sleep 60");
+    let cols = cols.to_string();
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        &cols,
+        "-y",
+        "30",
+        &cmd,
+    ]);
+    Some(session)
+}
+
+/// The pane's last non-blank row, trimmed.
+fn last_row(session: &str) -> String {
+    let pane = tmux(&["capture-pane", "-t", session, "-p"]);
+    pane.lines()
+        .map(str::trim_end)
+        .rfind(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Waits until the pane's last non-blank row is `want`.
+fn wait_last_row(session: &str, want: &str) {
+    let start = Instant::now();
+    while last_row(session) != want {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the last row never was {want:?}:\n{}",
+            tmux(&["capture-pane", "-t", session, "-p"])
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// What the issue asked of the interactive shell, as a user types it: Ctrl-R, word keys, Tab
+/// completion of awkward names, variables and redirections, listed candidates, PS1/PS2, and
+/// output without a final newline kept on the screen.
+#[test]
+fn search_words_completion_and_prompts_in_tmux() {
+    let Some(session) = start_session("features", "-c sh --user user", 70) else {
+        return;
+    };
+    let s = session.as_str();
+    let keys = |k: &[&str]| {
+        let mut a = vec!["send-keys", "-t", s];
+        a.extend_from_slice(k);
+        tmux(&a);
+    };
+    wait_for(s, "user:~$");
+    // Keys with escapes or Tab wait for the prompt: typed while a command runs they go
+    // through the console's cooked mode.
+    let at_prompt = || wait_last_row(s, "user:/tmp$");
+    keys(&[
+        "cd /tmp && mkdir 'my dir' && echo inside > 'my dir/a file'",
+        "Enter",
+    ]);
+    keys(&["touch item1 item2 item3 other", "Enter"]);
+    // Output without a final newline: kept, marked, the prompt below it.
+    keys(&["printf 'no newline'", "Enter"]);
+    wait_for(s, "\nno newline%\nuser:/tmp$");
+    // Completion: a name with a space is escaped, a directory gets its slash, then the file.
+    keys(&["cat my", "Tab"]);
+    wait_last_row(s, "user:/tmp$ cat my\\ dir/");
+    keys(&["Tab"]);
+    wait_last_row(s, "user:/tmp$ cat my\\ dir/a\\ file");
+    keys(&["Enter"]);
+    wait_for(s, "a\\ file\ninside\n");
+    at_prompt();
+    // A word begun with a quote is completed in it and the quote closed.
+    keys(&["cat 'my dir/a", "Tab", "Enter"]);
+    wait_for(s, "cat 'my dir/a file'\ninside\n");
+    at_prompt();
+    // Several candidates: their common prefix first; then listed in columns under the line,
+    // the line drawn again below.
+    keys(&["ls it", "Tab"]);
+    wait_last_row(s, "user:/tmp$ ls item");
+    keys(&["Tab"]);
+    wait_for(s, "\nitem1  item2  item3\nuser:/tmp$ ls item");
+    keys(&["C-u", "MYVARIABLE=42", "Enter"]);
+    wait_for(s, "$ MYVARIABLE=42\nuser:/tmp$");
+    // After `>` a file, after `;` and `|` a command; $VARIABLES.
+    keys(&["echo $MYVAR", "Tab", "> ot", "Tab"]);
+    wait_last_row(s, "user:/tmp$ echo $MYVARIABLE > other");
+    keys(&["; ech", "Tab", "$MYVARIABLE | ca", "Tab", "Enter"]);
+    wait_for(s, "echo $MYVARIABLE | cat\n42\n");
+    // Word keys: Alt-b twice, Ctrl-W, Alt-f, Alt-d, Ctrl-Left, Home/End.
+    at_prompt();
+    keys(&["echo one two three four"]);
+    keys(&["M-b", "M-b", "C-w", "End", "C-Left", "M-BSpace"]);
+    wait_last_row(s, "user:/tmp$ echo one four");
+    keys(&["Home", "M-f", "M-d", "End", "!", "Enter"]);
+    wait_for(s, "user:/tmp$ echo four!\nfour!\n");
+    at_prompt();
+    // Ctrl-R: the newest line with "i", Ctrl-R again for an older one, more text, Backspace.
+    keys(&["C-r", "i"]);
+    wait_last_row(s, "(reverse-i-search)`i': cat 'my dir/a file'");
+    keys(&["C-r"]);
+    wait_last_row(s, "(reverse-i-search)`i': cat my\\ dir/a\\ file");
+    keys(&["nsi"]);
+    wait_for(s, "\n(reverse-i-search)`insi': cd /tmp && mkdir");
+    keys(&["C-r"]);
+    wait_for(s, "\n(failed reverse-i-search)`insi': cd /tmp && mkdir");
+    keys(&["BSpace", "BSpace", "BSpace"]);
+    wait_last_row(s, "(reverse-i-search)`i': cat 'my dir/a file'");
+    // Esc ends the search keeping the line; editing goes on from there.
+    keys(&["Escape"]);
+    wait_last_row(s, "user:/tmp$ cat 'my dir/a file'");
+    keys(&["End", " /dev/null", "Enter"]);
+    wait_for(s, "cat 'my dir/a file' /dev/null\ninside\n");
+    // Ctrl-C drops a failed search.
+    at_prompt();
+    keys(&["C-r", "nothing like it"]);
+    wait_last_row(
+        s,
+        "(failed reverse-i-search)`nothing like it': printf 'no newline'",
+    );
+    keys(&["C-c"]);
+    wait_for(s, "^C\nuser:/tmp$");
+    // `history` lists what Up recalls, numbered.
+    keys(&["history", "Enter"]);
+    wait_for(s, "    3  printf 'no newline'\n");
+    // PS1 and PS2.
+    keys(&["PS1='[\\W]\\$ '; PS2='more> '", "Enter"]);
+    wait_for(s, "\n[tmp]$");
+    keys(&["for i in a b; do", "Enter"]);
+    wait_for(s, "\nmore>");
+    keys(&["echo $i; done", "Enter"]);
+    wait_for(s, "more> echo $i; done\na\nb\n[tmp]$");
+    keys(&["exit 4", "Enter"]);
+    let pane = wait_for(s, "EXITED");
+    tmux(&["kill-session", "-t", s]);
+    assert!(pane.contains("EXITED 4"), "{pane}");
 }

@@ -346,8 +346,10 @@ pub struct Shell {
     functions: NameMap<Command>,
     depth: usize,
     loops: usize,
-    /// Lines entered interactively (for the `history` builtin).
-    pub history: Vec<String>,
+    /// The command history: what the line editor recalls, earlier sessions' included (for the
+    /// `history` builtin; the interactive loop lends it to the editor while a line is read).
+    /// Shared, so that a subshell's copy of the shell does not copy it.
+    pub history: Arc<Vec<String>>,
     /// Reading commands from a terminal (errors do not end the shell).
     pub interactive: bool,
     /// A `${name?word}` expansion failed in the command being expanded.
@@ -381,7 +383,7 @@ impl Shell {
             functions: NameMap::new(),
             depth: 0,
             loops: 0,
-            history: Vec::new(),
+            history: Arc::default(),
             interactive: false,
             expand_failed: false,
             job: JobCtl::new(),
@@ -400,7 +402,23 @@ impl Shell {
         if let Ok(cwd) = std::env::current_dir() {
             s.vars.insert("PWD", cwd.to_string_lossy().into_owned());
         }
+        // POSIX's defaults (PS1 unset: the interactive loop's own prompt).
+        for (name, value) in [("PS2", "> "), ("PS4", "+ ")] {
+            if !s.vars.contains_key(name) {
+                s.vars.insert(name, value.into());
+            }
+        }
         s
+    }
+
+    /// The names of the variables set (for completion).
+    pub fn var_names(&self) -> Vec<String> {
+        self.vars.keys().cloned().collect()
+    }
+
+    /// The names of the functions defined (for completion).
+    pub fn function_names(&self) -> Vec<String> {
+        self.functions.keys().cloned().collect()
     }
 
     pub fn set_positional(&mut self, args: Vec<String>) {

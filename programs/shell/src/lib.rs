@@ -1,8 +1,10 @@
 //! `sh`: eurali's shell: [`parse`] reads POSIX sh syntax, [`expand`] and [`pattern`] expand
-//! words, [`interp`] runs scripts, [`line`] edits lines interactively, [`test_expr`] is `test`.
+//! words, [`interp`] runs scripts, [`line`] edits lines interactively (with [`complete`] for
+//! Tab and [`prompt`] for `PS1`/`PS2`), [`test_expr`] is `test`.
 
 pub mod applet;
 pub mod arith;
+pub mod complete;
 pub mod expand;
 pub mod interp;
 pub mod jobs;
@@ -12,6 +14,7 @@ pub mod names;
 pub mod nsbuiltins;
 pub mod parse;
 pub mod pattern;
+pub mod prompt;
 pub mod test_expr;
 
 /// Stack a recursive parser (script syntax, arithmetic, `test`) keeps below itself: past it,
@@ -94,19 +97,24 @@ pub fn main() {
     std::process::exit(code);
 }
 
+/// The shell's variables and special parameters, for [`prompt`].
+fn prompt_var(sh: &interp::Shell, name: &str) -> Option<String> {
+    match name {
+        "?" => Some(sh.status.to_string()),
+        "$" => Some(std::process::id().max(1).to_string()),
+        "0" => Some(sh.name.clone()),
+        _ => sh.var(name).map(str::to_string),
+    }
+}
+
+/// The prompt before a command: `$PS1` or the default (see [`prompt`]).
 fn prompt(sh: &interp::Shell) -> String {
-    let user = sh.var("USER").unwrap_or("root");
-    let cwd = sh.var("PWD").unwrap_or("/");
-    let home = sh.var("HOME").unwrap_or("");
-    let shown = match cwd.strip_prefix(home) {
-        Some(rest)
-            if !home.is_empty() && home != "/" && (rest.is_empty() || rest.starts_with('/')) =>
-        {
-            format!("~{rest}")
-        }
-        _ => cwd.to_string(),
-    };
-    format!("{user}:{shown}$ ")
+    prompt::primary(&|n: &str| prompt_var(sh, n))
+}
+
+/// The prompt before a further line of a command: `$PS2`.
+fn continuation_prompt(sh: &interp::Shell) -> String {
+    prompt::continuation(&|n: &str| prompt_var(sh, n))
 }
 
 /// Where the history is kept for this user.
@@ -115,53 +123,142 @@ fn history_path(sh: &interp::Shell) -> Option<String> {
     Some(format!("{}/.sh_history", home.trim_end_matches('/')))
 }
 
-/// Completions of the word before the cursor: commands (builtins and /bin) for the first word,
-/// paths otherwise. Each candidate replaces the whole word.
-fn complete(sh: &interp::Shell, line: &str, cursor: usize) -> Vec<String> {
-    let before = &line[..cursor.min(line.len())];
-    let start = before.rfind(' ').map_or(0, |i| i + 1);
-    let word = &before[start..];
-    let first = before[..start].trim().is_empty();
-    let mut out: Vec<String> = Vec::new();
-    if first && !word.contains('/') {
-        out.extend(
-            interp::BUILTINS
+/// The history file's lines, the last [`line::HISTORY_MAX`] (the file is rewritten with just
+/// those when it has more, so it stays about that long).
+fn load_history(path: &str) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let mut kept = Vec::new();
+    let mut lines = 0;
+    for l in text.lines() {
+        lines += 1;
+        line::push_history(&mut kept, l);
+    }
+    if lines > line::HISTORY_MAX {
+        let mut text = kept.join("\n");
+        text.push('\n');
+        let _ = std::fs::write(path, text);
+    }
+    kept
+}
+
+/// Adds a command to the history and, when it is not a repeat of the last, to the history file.
+fn remember(sh: &mut interp::Shell, file: Option<&str>, src: &str) {
+    let entry = history_entry(src);
+    if line::push_history(std::sync::Arc::make_mut(&mut sh.history), &entry)
+        && let Some(p) = file
+        && let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(p)
+    {
+        let _ = writeln!(f, "{entry}");
+    }
+}
+
+/// A command of several lines as one line for the history (as bash's `cmdhist` keeps it), so
+/// that Up brings it back whole and the history file keeps it as one: the lines joined with
+/// `; `, or a space after a word that continues the command (`do`, `then`, `{`, `|`, `&&`…).
+/// Kept as typed when joining could change it: a here-document, a comment, a line continued
+/// with `\` or ending inside quotes, or a result that does not parse.
+fn history_entry(src: &str) -> String {
+    let text = src.trim_end();
+    if !text.contains('\n') || text.contains("<<") || text.contains('#') {
+        return text.to_string();
+    }
+    const GOES_ON: &[&str] = &["do", "then", "else", "{", "|", "&&", "||", "(", ";", "!"];
+    let mut out = String::new();
+    for l in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if l.ends_with('\\') || complete::in_quotes(&out) {
+            return text.to_string();
+        }
+        if !out.is_empty() {
+            let last = out.rsplit([' ', '\t']).next().unwrap_or("");
+            let goes_on = GOES_ON
                 .iter()
-                .filter(|b| b.starts_with(word))
-                .map(|b| b.to_string()),
+                .any(|w| last == *w || (!w.starts_with(char::is_alphabetic) && last.ends_with(w)));
+            out.push_str(if goes_on { " " } else { "; " });
+        }
+        out.push_str(l);
+    }
+    if complete::in_quotes(&out) || parse::parse(&out).is_err() {
+        return text.to_string();
+    }
+    out
+}
+
+/// What completion sees of the shell.
+struct ShellWorld<'a>(&'a interp::Shell);
+
+impl complete::World for ShellWorld<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.var(name).map(str::to_string)
+    }
+
+    fn var_names(&self) -> Vec<String> {
+        self.0.var_names()
+    }
+
+    fn commands(&self, prefix: &str) -> Vec<String> {
+        let mut out: Vec<String> = interp::BUILTINS
+            .iter()
+            .filter(|b| b.starts_with(prefix))
+            .map(|b| b.to_string())
+            .collect();
+        out.extend(
+            self.0
+                .function_names()
+                .into_iter()
+                .filter(|f| f.starts_with(prefix)),
         );
-        for dir in sh.var("PATH").unwrap_or("/bin").split(':') {
-            if let Ok(rd) = std::fs::read_dir(dir) {
+        for dir in self.0.var("PATH").unwrap_or("/bin").split(':') {
+            if let Ok(rd) = std::fs::read_dir(if dir.is_empty() { "." } else { dir }) {
                 out.extend(
                     rd.filter_map(|e| e.ok())
                         .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .filter(|n| n.starts_with(word)),
+                        .filter(|n| n.starts_with(prefix)),
                 );
             }
         }
-    } else {
-        let (dir, prefix) = match word.rfind('/') {
-            Some(i) => (&word[..=i], &word[i + 1..]),
-            None => ("", word),
-        };
-        let list_dir = if dir.is_empty() { "." } else { dir };
-        if let Ok(rd) = std::fs::read_dir(list_dir) {
-            for e in rd.filter_map(|e| e.ok()) {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with(prefix) && (prefix.starts_with('.') || !name.starts_with('.')) {
-                    let slash = if e.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-                        "/"
-                    } else {
-                        ""
-                    };
-                    out.push(format!("{dir}{name}{slash}"));
-                }
-            }
-        }
+        out
     }
-    out.sort();
-    out.dedup();
-    out
+
+    fn read_dir(&self, dir: &str) -> Option<Vec<(String, bool)>> {
+        let rd = std::fs::read_dir(dir).ok()?;
+        Some(
+            rd.filter_map(|e| e.ok())
+                .map(|e| {
+                    let is_dir = e.metadata().map(|m| m.is_dir()).unwrap_or(false);
+                    (e.file_name().to_string_lossy().into_owned(), is_dir)
+                })
+                .collect(),
+        )
+    }
+
+    /// From `/etc/users` where the namespace has it, else the directories in `/home`.
+    fn users(&self) -> Vec<(String, String)> {
+        if let Ok(text) = std::fs::read_to_string("/etc/users") {
+            return text
+                .lines()
+                .filter_map(|l| {
+                    let f: Vec<&str> = l.split(':').collect();
+                    Some((f.first()?.to_string(), f.get(3)?.to_string()))
+                })
+                .collect();
+        }
+        std::fs::read_dir("/home")
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| {
+                        let n = e.file_name().to_string_lossy().into_owned();
+                        let home = format!("/home/{n}");
+                        (n, home)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// The interactive loop on a terminal: raw mode and the line editor while reading a line,
@@ -198,11 +295,8 @@ fn interactive_loop(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
     use std::io::Read;
     let mut ed = line::Editor::new();
     let hist = history_path(sh);
-    if let Some(text) = hist.as_ref().and_then(|p| std::fs::read_to_string(p).ok()) {
-        for l in text.lines() {
-            ed.add_history(l);
-        }
-    }
+    // One history: the editor's while a line is read, the shell's (`history`) while it runs.
+    sh.history = std::sync::Arc::new(hist.as_deref().map(load_history).unwrap_or_default());
     let mut dec = line::KeyDecoder::default();
     let mut queued: std::collections::VecDeque<line::Key> = std::collections::VecDeque::new();
     let mut pending = String::new();
@@ -214,16 +308,20 @@ fn interactive_loop(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
         let _ = std::term::set_stdin_raw(true);
         // The width now (a terminal may have been resized since the last line).
         ed.set_width(std::term::stdin_terminal().map(|t| t.cols as usize));
+        ed.set_history(std::mem::take(std::sync::Arc::make_mut(&mut sh.history)));
+        if pending.is_empty() {
+            ed.fresh_line();
+        }
         ed.start(&if pending.is_empty() {
             prompt(sh)
         } else {
-            "> ".to_string()
+            continuation_prompt(sh)
         });
         let line = 'read: loop {
             // Keys typed ahead (a paste, a fast typist) stay queued for the next line.
             while let Some(k) = queued.pop_front() {
-                let snapshot = sh.clone();
-                match ed.key(k, &mut |l: &str, c: usize| complete(&snapshot, l, c)) {
+                let world = ShellWorld(sh);
+                match ed.key(k, &mut |l: &str, c: usize| complete::complete(&world, l, c)) {
                     line::Event::Continue => {}
                     line::Event::Line(l) => break 'read Some(l),
                     line::Event::Interrupted => {
@@ -244,6 +342,7 @@ fn interactive_loop(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
         print!("{}", ed.take_output());
         let _ = std::io::stdout().flush();
         let _ = std::term::set_stdin_raw(false);
+        sh.history = std::sync::Arc::new(ed.take_history());
         let Some(line) = line else { return sh.status };
         pending.push_str(&line);
         pending.push('\n');
@@ -251,19 +350,7 @@ fn interactive_loop(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
             continue;
         }
         let src = std::mem::take(&mut pending);
-        let entry = src.trim_end().to_string();
-        if !entry.trim().is_empty() {
-            ed.add_history(&entry);
-            sh.history.push(entry.clone());
-            if let Some(p) = &hist
-                && let Ok(mut f) = std::fs::OpenOptions::new()
-                    .append(true)
-                    .create(true)
-                    .open(p)
-            {
-                let _ = writeln!(f, "{entry}");
-            }
-        }
+        remember(sh, hist.as_deref(), &src);
         let (code, exited) = sh.run_script(&src, io);
         sh.job.reset();
         if exited {
@@ -287,7 +374,7 @@ fn repl(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
             if pending.is_empty() {
                 prompt(sh)
             } else {
-                "> ".to_string()
+                continuation_prompt(sh)
             }
         );
         let mut line = String::new();
@@ -309,11 +396,42 @@ fn repl(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
         let src = std::mem::take(&mut pending);
         let trimmed = src.trim_end_matches('\n');
         if !trimmed.trim().is_empty() {
-            sh.history.push(trimmed.to_string());
+            std::sync::Arc::make_mut(&mut sh.history).push(trimmed.to_string());
         }
         let (code, exited) = sh.run_script(&src, io);
         if exited {
             return code;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::history_entry;
+
+    #[test]
+    fn commands_of_several_lines_are_one_history_entry() {
+        let one = |src: &str| history_entry(src);
+        assert_eq!(one("echo hi\n"), "echo hi");
+        assert_eq!(
+            one("for i in 1 2; do\necho $i\ndone\n"),
+            "for i in 1 2; do echo $i; done"
+        );
+        assert_eq!(
+            one("if true\nthen\n  echo a\nfi\n"),
+            "if true; then echo a; fi"
+        );
+        assert_eq!(one("f() {\necho x\n}\n"), "f() { echo x; }");
+        assert_eq!(one("ls |\nwc -l &&\necho ok\n"), "ls | wc -l && echo ok");
+        assert_eq!(one("echo undo\necho b\n"), "echo undo; echo b");
+        // Kept as typed.
+        for src in [
+            "echo 'a\nb'\n",
+            "cat <<E\nx\nE\n",
+            "echo a \\\nb\n",
+            "echo a # c\necho b\n",
+        ] {
+            assert_eq!(one(src), src.trim_end());
         }
     }
 }
