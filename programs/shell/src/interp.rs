@@ -423,21 +423,31 @@ impl Shell {
         }
     }
 
-    /// Parses and runs `src`; returns the exit status, and whether `exit` was called.
+    /// Parses and runs `src` one complete command (a line) at a time, as POSIX shells do: the
+    /// lines before a syntax error run. Returns the exit status, and whether the shell is to
+    /// end (`exit`, or a syntax error in a non-interactive shell).
     pub fn run_script(&mut self, src: &str, io: &mut Streams) -> (i32, bool) {
-        match parse::parse(src) {
-            Ok(list) => {
-                let flow = self.list(&list, io);
-                match flow {
-                    Flow::Exit(code) => (code, true),
-                    Flow::Interrupt => (self.status, false),
-                    _ => (self.status, false),
-                }
+        let mut parser = parse::Parser::new(src);
+        loop {
+            let next = parser.next_command();
+            for w in parser.take_warnings() {
+                let _ = writeln!(io.stderr, "{}: {}: warning: {w}", self.name, parser.line());
             }
-            Err(e) => {
-                let _ = writeln!(io.stderr, "{}: {e}", self.name);
-                self.status = 2;
-                (2, false)
+            let list = match next {
+                Ok(Some(list)) => list,
+                Ok(None) => return (self.status, false),
+                Err(e) => {
+                    let line = parser.line_of(e.at);
+                    let _ = writeln!(io.stderr, "{}: {line}: {e}", self.name);
+                    self.status = 2;
+                    return (2, !self.interactive);
+                }
+            };
+            match self.list(&list, io) {
+                Flow::Exit(code) => return (code, true),
+                Flow::Next => {}
+                // `return` (from a `.` file), or an interrupted or abandoned line.
+                _ => return (self.status, false),
             }
         }
     }
@@ -841,6 +851,7 @@ impl Shell {
                     };
                     Ok(Some(from))
                 }
+                RedirectOp::HereDoc => self.here_doc(r).map(|i| Some(Endpoint::In(i))),
             };
             let endpoint = opened.map_err(|e| format!("{target}: {}", describe(&e)))?;
             match (r.fd, endpoint) {
@@ -866,6 +877,30 @@ impl Shell {
             }
         }
         Ok(s)
+    }
+
+    /// A here-document's body as input: expanded now, then fed through a pipe (by a thread of
+    /// its own if it may not fit in the pipe at once, so that the shell never waits for the
+    /// reader).
+    #[inline(never)]
+    fn here_doc(&mut self, r: &Redirect) -> io::Result<In> {
+        /// What a pipe surely holds without a reader.
+        const AT_ONCE: usize = 4096;
+        let text = match r.here.as_ref().and_then(|h| h.get()) {
+            Some(w) => self.expand_single(w),
+            None => String::new(),
+        };
+        let (rd, mut w) = io::pipe()?;
+        if text.len() <= AT_ONCE {
+            w.write_all(text.as_bytes())?;
+        } else {
+            std::thread::Builder::new()
+                .name("here-doc".into())
+                .spawn(move || {
+                    let _ = w.write_all(text.as_bytes());
+                })?;
+        }
+        Ok(In::Pipe(rd))
     }
 
     // Not inlined (nor are `run_pipeline`, `background`, `builtin`, `spawn` and `redirect`):

@@ -126,8 +126,13 @@ fn redirect(r: &Redirect) -> String {
         RedirectOp::Write => ">",
         RedirectOp::Append => ">>",
         RedirectOp::Dup => ">&",
+        RedirectOp::HereDoc => "<<",
     };
-    let default_fd = if r.op == RedirectOp::Read { 0 } else { 1 };
+    let default_fd = if matches!(r.op, RedirectOp::Read | RedirectOp::HereDoc) {
+        0
+    } else {
+        1
+    };
     let fd = if r.fd == default_fd {
         String::new()
     } else {
