@@ -23,6 +23,11 @@ pub trait Context {
     fn assign(&mut self, name: &str, value: &str);
     /// `${name?word}` found `name` unset: report `message` and fail the command.
     fn param_error(&mut self, name: &str, message: &str);
+    /// An expansion failed (`$((1/0))`): report `message` and fail the command (the shell
+    /// decides whether the script goes on).
+    fn expansion_error(&mut self, message: &str) {
+        eprintln!("sh: {message}");
+    }
 }
 
 /// Text with the quotedness of each character, as expansion builds it.
@@ -241,7 +246,7 @@ fn remove_suffix(v: &str, p: &Pattern, longest: bool) -> String {
 }
 
 /// `$((expr))`: `$name`s inside are expanded first, then the expression is evaluated; an error
-/// is reported on stderr and expands to nothing.
+/// is reported ([`Context::expansion_error`]) and expands to nothing.
 fn arith(expr: &str, ctx: &mut dyn Context) -> String {
     let mut text = String::new();
     let mut rest = expr;
@@ -267,7 +272,7 @@ fn arith(expr: &str, ctx: &mut dyn Context) -> String {
     match crate::arith::eval(&text, &lookup) {
         Ok(v) => v.to_string(),
         Err(e) => {
-            eprintln!("sh: {e}");
+            ctx.expansion_error(&format!("arithmetic expression: {e}: \"{expr}\""));
             String::new()
         }
     }

@@ -657,6 +657,22 @@ impl Shell {
         Some((argv, env))
     }
 
+    /// An error that ends a non-interactive shell with status 2 (POSIX 2.8.1: a special
+    /// builtin's error, a failed expansion); an interactive one abandons the command line.
+    fn fatal(&mut self) -> Flow {
+        self.status = 2;
+        if self.interactive {
+            Flow::Interrupt
+        } else {
+            Flow::Exit(2)
+        }
+    }
+
+    /// After an expansion: if it failed, the [`Shell::fatal`] flow.
+    fn expansion_failed(&mut self) -> Option<Flow> {
+        std::mem::take(&mut self.expand_failed).then(|| self.fatal())
+    }
+
     fn fail(&mut self, io: &mut Streams, what: &str, e: &io::Error) -> i32 {
         let _ = writeln!(io.stderr, "{}: {what}: {e}", self.name);
         1
@@ -674,7 +690,11 @@ impl Shell {
                 if redirects.is_empty() {
                     return self.compound(c, io);
                 }
-                match self.redirect(redirects, io) {
+                let r = self.redirect(redirects, io);
+                if let Some(f) = self.expansion_failed() {
+                    return f;
+                }
+                match r {
                     Ok(mut streams) => {
                         let f = self.compound(c, &mut streams);
                         let _ = streams.stdout.flush();
@@ -730,9 +750,17 @@ impl Shell {
                 self.loops += 1;
                 let mut status = 0;
                 let flow = loop {
-                    let f = self.list(condition, io);
-                    if f != Flow::Next {
-                        break f;
+                    // `break` and `continue` in the condition work as in the body.
+                    match self.list(condition, io) {
+                        Flow::Next => {}
+                        Flow::Break(n) if n > 1 => break Flow::Break(n - 1),
+                        Flow::Break(_) => {
+                            status = self.status;
+                            break Flow::Next;
+                        }
+                        Flow::Continue(n) if n > 1 => break Flow::Continue(n - 1),
+                        Flow::Continue(_) => continue,
+                        other => break other,
                     }
                     if (self.status == 0) == *until {
                         break Flow::Next;
@@ -757,6 +785,9 @@ impl Shell {
                     Some(ws) => self.expand_words(ws),
                     None => self.positional.clone(),
                 };
+                if let Some(f) = self.expansion_failed() {
+                    return f;
+                }
                 self.loops += 1;
                 self.status = 0;
                 let mut flow = Flow::Next;
@@ -784,6 +815,9 @@ impl Shell {
             }
             Compound::Case { word, arms } => {
                 let value = self.expand_single(word);
+                if let Some(f) = self.expansion_failed() {
+                    return f;
+                }
                 self.status = 0;
                 for arm in arms {
                     for p in &arm.patterns {
@@ -791,6 +825,9 @@ impl Shell {
                             let mut ctx = Ctx { sh: self };
                             expand::expand_pattern(p, &mut ctx)
                         };
+                        if let Some(f) = self.expansion_failed() {
+                            return f;
+                        }
                         if pat.matches(&value) {
                             return self.list(&arm.body, io);
                         }
@@ -915,22 +952,25 @@ impl Shell {
             .iter()
             .map(|(k, w)| (k.clone(), self.expand_single(w)))
             .collect();
-        if std::mem::take(&mut self.expand_failed) {
-            // `${x?msg}`: the command is not run; a script ends (POSIX 2.8.1).
-            self.status = 2;
-            return if self.interactive {
-                Flow::Next
-            } else {
-                Flow::Exit(2)
-            };
+        if let Some(f) = self.expansion_failed() {
+            // `${x?msg}`, `$((1/0))`: the command is not run; a script ends (POSIX 2.8.1).
+            return f;
         }
         let mut streams = if s.redirects.is_empty() {
             None
         } else {
-            match self.redirect(&s.redirects, io) {
+            let r = self.redirect(&s.redirects, io);
+            if let Some(f) = self.expansion_failed() {
+                return f;
+            }
+            match r {
                 Ok(st) => Some(st),
                 Err(msg) => {
                     let _ = writeln!(io.stderr, "{}: {msg}", self.name);
+                    // A special builtin's redirection that fails ends a script.
+                    if argv.first().is_some_and(|n| is_special(n)) {
+                        return self.fatal();
+                    }
                     self.status = 1;
                     return Flow::Next;
                 }
@@ -1213,19 +1253,30 @@ impl Shell {
                 flow = Flow::Exit(code & 0xFF);
                 status = code & 0xFF;
             }
-            "return" => {
-                status = args
-                    .first()
-                    .and_then(|c| c.parse().ok())
-                    .unwrap_or(self.status);
-                flow = Flow::Return;
-            }
+            "return" => match args.first().map(|a| illegal_number(a)) {
+                None => flow = Flow::Return,
+                Some(Ok(n)) => {
+                    status = n as i32;
+                    flow = Flow::Return;
+                }
+                Some(Err(msg)) => {
+                    err(io, format!("{}: return: {msg}", self.name));
+                    return self.fatal();
+                }
+            },
             "break" | "continue" => {
-                let n = args
-                    .first()
-                    .and_then(|c| c.parse::<usize>().ok())
-                    .unwrap_or(1)
-                    .max(1);
+                let n = match args.first().map(|a| illegal_number(a)) {
+                    None => 1,
+                    Some(Ok(n)) if n > 0 => n,
+                    Some(Ok(_)) => {
+                        err(io, format!("{}: {name}: Illegal number: 0", self.name));
+                        return self.fatal();
+                    }
+                    Some(Err(msg)) => {
+                        err(io, format!("{}: {name}: {msg}", self.name));
+                        return self.fatal();
+                    }
+                };
                 if self.loops == 0 {
                     err(io, format!("{name}: only meaningful in a loop"));
                 } else {
@@ -1238,16 +1289,19 @@ impl Shell {
                 }
             }
             "shift" => {
-                let n = args
-                    .first()
-                    .and_then(|c| c.parse::<usize>().ok())
-                    .unwrap_or(1);
+                let n = match args.first().map(|a| illegal_number(a)) {
+                    None => 1,
+                    Some(Ok(n)) => n,
+                    Some(Err(msg)) => {
+                        err(io, format!("{}: shift: {msg}", self.name));
+                        return self.fatal();
+                    }
+                };
                 if n > self.positional.len() {
-                    err(io, "shift: can't shift that many".to_string());
-                    status = 1;
-                } else {
-                    self.positional.drain(..n);
+                    err(io, format!("{}: shift: can't shift that many", self.name));
+                    return self.fatal();
                 }
+                self.positional.drain(..n);
             }
             "set" => {
                 if args.is_empty() {
@@ -1314,31 +1368,13 @@ impl Shell {
                 }
                 status = if got { 0 } else { 1 };
             }
-            "source" | "." => match args.first() {
-                None => {
-                    err(io, format!("{name}: filename argument required"));
-                    status = 2;
+            "source" | "." => {
+                let (code, f) = self.dot(name, args, io);
+                status = code;
+                if let Some(f) = f {
+                    return f;
                 }
-                Some(f) => match std::fs::read_to_string(f) {
-                    Ok(src) if !too_deep(self.depth) => {
-                        self.depth += 1;
-                        let (code, exited) = self.run_script(&src, io);
-                        self.depth -= 1;
-                        status = code;
-                        if exited {
-                            flow = Flow::Exit(code);
-                        }
-                    }
-                    Ok(_) => {
-                        err(io, format!("{name}: nested too deeply"));
-                        status = 2;
-                    }
-                    Err(e) => {
-                        err(io, format!("{name}: {f}: {}", describe(&e)));
-                        status = 1;
-                    }
-                },
-            },
+            }
             "type" | "which" => {
                 for a in args {
                     let what = if self.functions.contains_key(a) {
@@ -1417,6 +1453,50 @@ impl Shell {
         }
         self.status = status;
         flow
+    }
+
+    /// `. FILE`: runs the file's commands in this shell (a name without a slash is looked for
+    /// in `$PATH`). A file that cannot be read is a special builtin's error; `Some` flow when
+    /// the shell is to stop ([`Shell::fatal`] or `exit`).
+    #[inline(never)]
+    fn dot(&mut self, name: &str, args: &[String], io: &mut Streams) -> (i32, Option<Flow>) {
+        let Some(f) = args.first() else {
+            let _ = writeln!(
+                io.stderr,
+                "{}: {name}: filename argument required",
+                self.name
+            );
+            return (2, Some(self.fatal()));
+        };
+        let path = if f.contains('/') {
+            Some(f.clone())
+        } else {
+            self.lookup(f)
+        };
+        let src = match path.map(std::fs::read_to_string) {
+            Some(Ok(src)) => src,
+            Some(Err(e)) => {
+                let _ = writeln!(
+                    io.stderr,
+                    "{}: {name}: cannot open {f}: {}",
+                    self.name,
+                    describe(&e)
+                );
+                return (2, Some(self.fatal()));
+            }
+            None => {
+                let _ = writeln!(io.stderr, "{}: {name}: {f}: not found", self.name);
+                return (2, Some(self.fatal()));
+            }
+        };
+        if too_deep(self.depth) {
+            let _ = writeln!(io.stderr, "{}: {name}: nested too deeply", self.name);
+            return (2, None);
+        }
+        self.depth += 1;
+        let (code, exited) = self.run_script(&src, io);
+        self.depth -= 1;
+        (code, exited.then_some(Flow::Exit(code)))
     }
 
     /// `jobs`, `wait`, `fg`, `bg`, `kill`.
@@ -1709,6 +1789,15 @@ pub fn describe(e: &io::Error) -> String {
     }
 }
 
+/// A builtin's numeric argument (`break 2`, `shift 3`, `return 1`): a decimal number, or
+/// dash's message for one that is not.
+fn illegal_number(arg: &str) -> Result<usize, String> {
+    match arg.parse::<usize>() {
+        Ok(n) if !arg.starts_with('+') => Ok(n),
+        _ => Err(format!("Illegal number: {arg}")),
+    }
+}
+
 /// The builtins.
 pub const BUILTINS: &[&str] = &[
     ":", ".", "[", "bg", "bind", "break", "cd", "continue", "echo", "exit", "export", "false",
@@ -1718,6 +1807,27 @@ pub const BUILTINS: &[&str] = &[
 
 pub fn is_builtin(name: &str) -> bool {
     BUILTINS.contains(&name)
+}
+
+/// POSIX's special builtins: an error of theirs ends a non-interactive shell.
+pub fn is_special(name: &str) -> bool {
+    matches!(
+        name,
+        ":" | "."
+            | "break"
+            | "continue"
+            | "eval"
+            | "exec"
+            | "exit"
+            | "export"
+            | "readonly"
+            | "return"
+            | "set"
+            | "shift"
+            | "times"
+            | "trap"
+            | "unset"
+    )
 }
 
 /// What expansion needs, answered by the shell.
@@ -1755,6 +1865,10 @@ impl Context for Ctx<'_> {
     }
     fn param_error(&mut self, name: &str, message: &str) {
         eprintln!("{}: {name}: {message}", self.sh.name);
+        self.sh.expand_failed = true;
+    }
+    fn expansion_error(&mut self, message: &str) {
+        eprintln!("{}: {message}", self.sh.name);
         self.sh.expand_failed = true;
     }
     fn read_dir(&mut self, dir: &str) -> Option<Vec<String>> {

@@ -294,8 +294,9 @@ fn repl(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
         match stdin.read_line_unbuffered(&mut line) {
             Ok(0) | Err(_) => {
                 if !pending.is_empty() {
-                    eprintln!("sh: syntax error: unexpected end of input");
-                    return 2;
+                    // An unfinished construct is a syntax error; a here-document ends here.
+                    let (code, _) = sh.run_script(&pending, io);
+                    return code;
                 }
                 return sh.status;
             }

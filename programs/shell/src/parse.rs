@@ -439,8 +439,7 @@ impl<'a> Parser<'a> {
             }
             text.push_str(line);
             text.push('\n');
-            joined =
-                !h.quoted && line.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 1;
+            joined = !h.quoted && line.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 1;
         }
         let word = if h.quoted {
             Word(vec![WordPart::Quoted(text)])
