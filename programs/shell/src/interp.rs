@@ -427,7 +427,13 @@ impl Shell {
     /// lines before a syntax error run. Returns the exit status, and whether the shell is to
     /// end (`exit`, or a syntax error in a non-interactive shell).
     pub fn run_script(&mut self, src: &str, io: &mut Streams) -> (i32, bool) {
-        let mut parser = parse::Parser::new(src);
+        self.run_script_at(src, 1, io)
+    }
+
+    /// [`Shell::run_script`] for text whose first line is line `first_line` of its input (in
+    /// syntax errors' messages).
+    pub fn run_script_at(&mut self, src: &str, first_line: usize, io: &mut Streams) -> (i32, bool) {
+        let mut parser = parse::Parser::new(src).starting_at_line(first_line);
         loop {
             let next = parser.next_command();
             for w in parser.take_warnings() {
@@ -981,9 +987,15 @@ impl Shell {
             None => io,
         };
         let Some(name) = argv.first().cloned() else {
-            // Only assignments (and redirections): they stay in the shell.
+            // Only assignments (and redirections): they stay in the shell. The status is the
+            // last command substitution's, or 0.
             for (k, v) in &assigns {
                 self.set_var(k, v);
+            }
+            let substituted = s.assignments.iter().any(|(_, w)| has_command(w))
+                || s.words.iter().any(has_command);
+            if !substituted {
+                self.status = 0;
             }
             return Flow::Next;
         };
@@ -1787,6 +1799,15 @@ pub fn describe(e: &io::Error) -> String {
         io::ErrorKind::FileTooLarge => "File too large".into(),
         _ => e.to_string(),
     }
+}
+
+/// Whether a word holds a command substitution.
+fn has_command(w: &parse::Word) -> bool {
+    w.0.iter().any(|p| match p {
+        parse::WordPart::Command { .. } => true,
+        parse::WordPart::ParamOp { word, .. } => has_command(word),
+        _ => false,
+    })
 }
 
 /// A builtin's numeric argument (`break 2`, `shift 3`, `return 1`): a decimal number, or

@@ -296,6 +296,8 @@ pub struct Parser<'a> {
     pub strict_eof: bool,
     /// What the parser has to say that is no error (a here-document ended by the end of input).
     warnings: Vec<String>,
+    /// The line number of the text's first line (in messages).
+    first_line: usize,
 }
 
 /// A here-document whose body has not been read yet.
@@ -329,7 +331,14 @@ impl<'a> Parser<'a> {
             pending: Vec::new(),
             strict_eof: false,
             warnings: Vec::new(),
+            first_line: 1,
         }
+    }
+
+    /// Counts lines from `n` (the text follows `n - 1` lines read before).
+    pub fn starting_at_line(mut self, n: usize) -> Parser<'a> {
+        self.first_line = n;
+        self
     }
 
     /// The next complete command: the and-or lists up to the end of a line (and the bodies of
@@ -374,10 +383,11 @@ impl<'a> Parser<'a> {
 
     /// The line (from 1) of a byte offset in the text: where an error is.
     pub fn line_of(&self, at: usize) -> usize {
-        1 + self.s[..at.min(self.s.len())]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
+        self.first_line
+            + self.s[..at.min(self.s.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
     }
 
     /// The line the parser has reached.
@@ -723,7 +733,7 @@ impl<'a> Parser<'a> {
         }
         if self
             .peek_reserved(&[
-                "then", "elif", "else", "fi", "do", "done", "esac", "}", "in",
+                "then", "elif", "else", "fi", "do", "done", "esac", "}", "in", "!",
             ])
             .is_some()
         {
