@@ -118,6 +118,9 @@ fn expand_fields(word: &Word, ctx: &mut dyn Context, split: bool) -> Vec<Field> 
                     f.push_split(&value, &ifs);
                 }
             }
+            WordPart::BadSubstitution(text) => {
+                ctx.expansion_error(&format!("{text}: bad substitution"));
+            }
             WordPart::Length { name, quoted: _ } => {
                 let n = param_value(name, ctx, &ifs)
                     .unwrap_or_default()

@@ -1235,9 +1235,9 @@ impl Shell {
                         None => (a.as_str(), None),
                     };
                     if !parse::is_name(k) {
-                        err(io, format!("export: {k}: not a valid identifier"));
-                        status = 1;
-                        continue;
+                        // A special builtin's error: a script ends.
+                        err(io, format!("{}: export: {k}: bad variable name", self.name));
+                        return self.fatal();
                     }
                     if let Some(v) = v {
                         self.set_var(k, v);

@@ -177,6 +177,7 @@ fn bare(p: &WordPart) -> String {
         WordPart::Command { script, .. } => format!("$({})", list(script).trim_end_matches(';')),
         WordPart::Arith { expr, .. } => format!("$(({expr}))"),
         WordPart::Length { name, .. } => format!("${{#{name}}}"),
+        WordPart::BadSubstitution(text) => text.clone(),
         WordPart::ParamOp {
             name,
             op,

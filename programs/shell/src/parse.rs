@@ -206,6 +206,9 @@ pub enum WordPart {
     },
     /// `${#name}`: the length of the value in characters.
     Length { name: String, quoted: bool },
+    /// A `${…}` of a form the shell does not know (its text): an error when it is expanded,
+    /// not when it is parsed (as in dash: `if false; then echo ${x/a/b}; fi` runs).
+    BadSubstitution(String),
 }
 
 impl Word {
@@ -418,7 +421,9 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    /// Reads a here-document's body: the lines up to its delimiter line.
+    /// Reads a here-document's body: the lines up to its delimiter line. (Not inlined: its
+    /// locals would sit in the frames of the recursive parse.)
+    #[inline(never)]
     fn here_body(&mut self, h: PendingHereDoc) -> Result<(), Error> {
         let start = self.pos;
         let mut text = String::new();
@@ -469,6 +474,7 @@ impl<'a> Parser<'a> {
 
     /// An unquoted here-document's body: the whole text, expanded as inside `"…"` but with `"`
     /// an ordinary character.
+    #[inline(never)]
     fn here_text(&mut self) -> Result<Word, Error> {
         let mut parts = Vec::new();
         let mut text = String::new();
@@ -1246,7 +1252,8 @@ impl<'a> Parser<'a> {
 
     /// After `${`: the name, an optional operator and its word, and the closing `}`.
     fn braced(&mut self, quoted: bool) -> Result<WordPart, Error> {
-        let bad = |p: &Parser| p.err(ErrorKind::Unsupported("this ${…} form (bad substitution)"));
+        let start = self.pos - 2;
+        let bad = |p: &mut Parser| p.bad_substitution(start, quoted);
         // `${#name}`: a length (but `${#}` is the count of parameters, `${#-w}` etc. operators).
         let length = self.peek() == Some(b'#')
             && self
@@ -1257,15 +1264,11 @@ impl<'a> Parser<'a> {
         }
         let name = self.param_name();
         if name.is_empty() {
-            return Err(if self.pos >= self.s.len() {
-                self.err(ErrorKind::Incomplete("a closing }"))
-            } else {
-                bad(self)
-            });
+            return bad(self);
         }
         if length {
             if self.peek() != Some(b'}') {
-                return Err(bad(self));
+                return bad(self);
             }
             self.pos += 1;
             return Ok(WordPart::Length { name, quoted });
@@ -1294,7 +1297,7 @@ impl<'a> Parser<'a> {
                 self.pos += 1 + longest as usize;
                 (ParamOp::RemoveSuffix { longest }, false)
             }
-            _ => return Err(bad(self)),
+            _ => return bad(self),
         };
         // A pattern's word is a quoting context of its own, also inside "…" (POSIX 2.6.2).
         let pattern = matches!(
@@ -1311,6 +1314,35 @@ impl<'a> Parser<'a> {
             word: word?,
             quoted,
         })
+    }
+
+    /// A `${…}` of an unknown form, from its `$` at `start`: its text through the `}` that
+    /// closes it, kept for an error at expansion time.
+    #[inline(never)]
+    fn bad_substitution(&mut self, start: usize, quoted: bool) -> Result<WordPart, Error> {
+        let mut depth = 1usize;
+        while depth > 0 {
+            match self.peek() {
+                None => return Err(self.err(ErrorKind::Incomplete("a closing }"))),
+                Some(b'\\') => self.pos += 1,
+                Some(b'\'') if !quoted => {
+                    match self.s[self.pos + 1..].iter().position(|&c| c == b'\'') {
+                        Some(n) => self.pos += n + 1,
+                        None => {
+                            self.pos = self.s.len();
+                            return Err(self.err(ErrorKind::Incomplete("a closing '")));
+                        }
+                    }
+                }
+                Some(b'{') => depth += 1,
+                Some(b'}') => depth -= 1,
+                _ => {}
+            }
+            self.pos = (self.pos + 1).min(self.s.len());
+        }
+        Ok(WordPart::BadSubstitution(
+            self.src[start..self.pos].to_string(),
+        ))
     }
 
     /// A parameter name at the current position: a name, a number or one special character.
@@ -1724,6 +1756,75 @@ case $x in a|b) echo ab;; (c) echo c ;; *) ;; esac
         );
     }
 
+    fn here_text(r: &Redirect) -> Option<String> {
+        let w = r.here.as_ref()?.get()?;
+        Some(
+            w.0.iter()
+                .map(|p| match p {
+                    WordPart::Quoted(s) => s.clone(),
+                    WordPart::Param { name, .. } => format!("<{name}>"),
+                    other => format!("{other:?}"),
+                })
+                .collect(),
+        )
+    }
+
+    fn redirects_of(l: &List, i: usize) -> Vec<Redirect> {
+        match &l.0[i].first.commands[0] {
+            Command::Simple(s) => s.redirects.clone(),
+            Command::Compound(_, r) => r.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn here_documents() {
+        let l = parse("cat <<A; cat <<-'B' | x\n$v \\$ \"q\"\nA\n\t$v\n\tB\necho next").unwrap();
+        assert_eq!(l.0.len(), 3);
+        let a = &redirects_of(&l, 0)[0];
+        assert_eq!((a.fd, a.op), (0, RedirectOp::HereDoc));
+        assert_eq!(here_text(a).unwrap(), "<v> $ \"q\"\n");
+        let b = &redirects_of(&l, 1)[0];
+        assert_eq!(here_text(b).unwrap(), "$v\n");
+        assert_eq!(simple_words(&l)[3], [lit("echo"), lit("next")]);
+        // A descriptor, a body in a substitution, a compound command's.
+        let l = parse("x=$(cat 3<<E\nin\nE\n)\n{ read y; } <<E\nz\nE\n").unwrap();
+        let Command::Simple(s) = &l.0[0].first.commands[0] else {
+            panic!()
+        };
+        let [(_, Word(parts))] = s.assignments.as_slice() else {
+            panic!()
+        };
+        let WordPart::Command { script, .. } = &parts[0] else {
+            panic!()
+        };
+        let r = &redirects_of(script, 0)[0];
+        assert_eq!((r.fd, here_text(r).unwrap().as_str()), (3, "in\n"));
+        assert_eq!(here_text(&redirects_of(&l, 1)[0]).unwrap(), "z\n");
+        // The end of input: incomplete for `parse`, the body so far for a script's parser.
+        assert!(parse("cat <<E\nabc\n").unwrap_err().is_incomplete());
+        let mut p = Parser::new("cat <<E\nabc\n");
+        let l = p.next_command().unwrap().unwrap();
+        assert_eq!(here_text(&redirects_of(&l, 0)[0]).unwrap(), "abc\n");
+        assert_eq!(p.take_warnings().len(), 1);
+        // A delimiter after a backslash-ended line is body text.
+        let l = parse("cat <<E\na\\\nE\nE\n").unwrap();
+        assert_eq!(here_text(&redirects_of(&l, 0)[0]).unwrap(), "aE\n");
+    }
+
+    #[test]
+    fn one_command_at_a_time() {
+        let mut p = Parser::new("echo a; echo b &\n\n# c\nif\n");
+        assert_eq!(p.next_command().unwrap().unwrap().0.len(), 2);
+        let e = p.next_command().unwrap_err();
+        assert_eq!(p.line_of(e.at), 5);
+        let mut p = Parser::new("a\n)\n").starting_at_line(10);
+        assert!(p.next_command().unwrap().is_some());
+        let e = p.next_command().unwrap_err();
+        assert_eq!((p.line_of(e.at), e.is_incomplete()), (11, false));
+        assert_eq!(Parser::new("  \n# x\n").next_command().unwrap(), None);
+    }
+
     #[test]
     fn nesting_is_bounded_and_nothing_panics() {
         let deep = "$(".repeat(200) + &")".repeat(200);
@@ -1738,7 +1839,7 @@ case $x in a|b) echo ab;; (c) echo c ;; *) ;; esac
         // Every short string over the shell's alphabet: no panic.
         let alphabet = [
             "a", " ", "'", "\"", "\\", "$", "(", ")", "{", "}", "|", "&", ";", "<", ">", "\n", "`",
-            "#", "if", "fi", "é",
+            "#", "if", "fi", "é", "<<", "-",
         ];
         let mut n = 0;
         for a in alphabet {
