@@ -1254,11 +1254,13 @@ impl<'a> Parser<'a> {
     fn braced(&mut self, quoted: bool) -> Result<WordPart, Error> {
         let start = self.pos - 2;
         let bad = |p: &mut Parser| p.bad_substitution(start, quoted);
-        // `${#name}`: a length (but `${#}` is the count of parameters, `${#-w}` etc. operators).
+        // `${#name}`: a length (but `${#}` is the count of parameters, `${#-w}` etc. operators;
+        // `${##}` is the length of `$#`).
         let length = self.peek() == Some(b'#')
-            && self
+            && (self
                 .peek_at(1)
-                .is_some_and(|c| c == b'_' || c.is_ascii_alphanumeric() || b"@*?$!".contains(&c));
+                .is_some_and(|c| c == b'_' || c.is_ascii_alphanumeric() || b"@*?$!".contains(&c))
+                || (self.peek_at(1) == Some(b'#') && self.peek_at(2) == Some(b'}')));
         if length {
             self.pos += 1;
         }
@@ -1443,7 +1445,11 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     break;
                 }
-                Some(b'\\') if matches!(self.peek_at(1), Some(b'`' | b'\\' | b'$')) => {
+                // Inside "…", `\"` is a quote too (it was one before the backquotes were).
+                Some(b'\\')
+                    if matches!(self.peek_at(1), Some(b'`' | b'\\' | b'$'))
+                        || (quoted && self.peek_at(1) == Some(b'"')) =>
+                {
                     inner.push(self.s[self.pos + 1] as char);
                     self.pos += 2;
                 }
