@@ -404,7 +404,8 @@ impl<'a> Parser<'a> {
     }
 
     /// Consumes a newline token, then reads the bodies of the here-documents started on its
-    /// line.
+    /// line. (Not inlined: it is called all over the recursive parse.)
+    #[inline(never)]
     fn newline(&mut self) -> Result<(), Error> {
         self.pos += 1;
         for h in std::mem::take(&mut self.pending) {
@@ -1486,10 +1487,14 @@ fn unquote_delimiter(raw: &str) -> (String, bool) {
     let mut chars = raw.chars();
     while let Some(c) = chars.next() {
         match c {
-            '\\' => {
-                quoted = true;
-                out.extend(chars.next());
-            }
+            '\\' => match chars.next() {
+                // A line continuation, not a quote.
+                Some('\n') => {}
+                c => {
+                    quoted = true;
+                    out.extend(c);
+                }
+            },
             '\'' => {
                 quoted = true;
                 out.extend(chars.by_ref().take_while(|&c| c != '\''));
