@@ -19,7 +19,7 @@
 //! Scripts run one complete command (a line) at a time ([`Shell::run_script`]), so the lines
 //! before a syntax error run. A syntax error, a failed expansion (`$((1/0))`, `${x?}`) or a
 //! special builtin's error (`shift 5`, `. missing`) ends a non-interactive shell with status 2
-//! (POSIX 2.8.1); an interactive shell drops the rest of the line ([`Shell::fatal`]).
+//! (POSIX 2.8.1); an interactive shell drops the rest of the line.
 //!
 //! Limitation: the working directory is the process's (`std::env::set_current_dir`), so a `cd`
 //! inside a pipeline stage or `( … )` is seen by the rest of the shell.
