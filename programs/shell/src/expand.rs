@@ -248,29 +248,21 @@ fn remove_suffix(v: &str, p: &Pattern, longest: bool) -> String {
     }
 }
 
-/// `$((expr))`: `$name`s inside are expanded first, then the expression is evaluated; an error
-/// is reported ([`Context::expansion_error`]) and expands to nothing.
+/// `$((expr))`: the expansions inside (`$name`, `${…}`, `$(…)`, `` `…` ``) happen first, then
+/// the expression is evaluated; an error is reported ([`Context::expansion_error`]) and expands
+/// to nothing.
 fn arith(expr: &str, ctx: &mut dyn Context) -> String {
-    let mut text = String::new();
-    let mut rest = expr;
-    while let Some(i) = rest.find('$') {
-        text.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
-        let (name, used) = if let Some(inner) = after.strip_prefix('{') {
-            let end = inner.find('}').unwrap_or(inner.len());
-            (&inner[..end], end + 2)
-        } else {
-            let n = after
-                .bytes()
-                .take_while(|b| *b == b'_' || b.is_ascii_alphanumeric())
-                .count()
-                .max(usize::from(after.starts_with(['?', '#'])));
-            (&after[..n], n)
-        };
-        text.push_str(&ctx.var(name).unwrap_or_default());
-        rest = &after[used.min(after.len())..];
-    }
-    text.push_str(rest);
+    let text = if expr.contains(['$', '`']) {
+        match crate::parse::parse_expanding_text(expr) {
+            Ok(w) => expand_single(&w, ctx),
+            Err(e) => {
+                ctx.expansion_error(&format!("arithmetic expression: {e}: \"{expr}\""));
+                return String::new();
+            }
+        }
+    } else {
+        expr.to_string()
+    };
     let lookup = |n: &str| ctx.var(n);
     match crate::arith::eval(&text, &lookup) {
         Ok(v) => v.to_string(),

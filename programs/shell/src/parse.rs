@@ -274,6 +274,15 @@ pub fn parse(src: &str) -> Result<List, Error> {
     Ok(List(items))
 }
 
+/// Parses text in which only `$…` and `` `…` `` expand and a backslash quotes only `$`, `` ` ``,
+/// `\` and a newline (the inside of `$((…))`, as a here-document's body is): one word, all of
+/// it quoted.
+pub fn parse_expanding_text(text: &str) -> Result<Word, Error> {
+    let mut p = Parser::new(text);
+    p.strict_eof = true;
+    p.here_text()
+}
+
 /// Whether `s` is a valid variable or function name.
 pub fn is_name(s: &str) -> bool {
     let mut c = s.chars();
