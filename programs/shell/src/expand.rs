@@ -252,7 +252,7 @@ fn remove_suffix(v: &str, p: &Pattern, longest: bool) -> String {
 /// the expression is evaluated; an error is reported ([`Context::expansion_error`]) and expands
 /// to nothing.
 fn arith(expr: &str, ctx: &mut dyn Context) -> String {
-    let text = if expr.contains(['$', '`']) {
+    let text = if expr.contains(['$', '`', '\\']) {
         match crate::parse::parse_expanding_text(expr) {
             Ok(w) => expand_single(&w, ctx),
             Err(e) => {

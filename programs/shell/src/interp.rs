@@ -1271,7 +1271,10 @@ impl Shell {
                 status = code & 0xFF;
             }
             "return" => match args.first().map(|a| illegal_number(a)) {
-                None => flow = Flow::Return,
+                None => {
+                    status = self.status;
+                    flow = Flow::Return;
+                }
                 Some(Ok(n)) => {
                     status = n as i32;
                     flow = Flow::Return;
