@@ -237,7 +237,7 @@ pub enum ErrorKind {
     Unexpected(String),
     /// Nesting deeper than [`MAX_DEPTH`].
     TooDeep,
-    /// Syntax the shell knows but does not run (here-documents).
+    /// Syntax the shell knows but does not run.
     Unsupported(&'static str),
 }
 
