@@ -438,6 +438,18 @@ impl Shell {
     /// [`Shell::run_script`] for text whose first line is line `first_line` of its input (in
     /// syntax errors' messages).
     pub fn run_script_at(&mut self, src: &str, first_line: usize, io: &mut Streams) -> (i32, bool) {
+        match self.run_text(src, first_line, io) {
+            Flow::Exit(code) => (code, true),
+            _ => (self.status, false),
+        }
+    }
+
+    /// Runs a script's text a command at a time: `Exit` if the shell is to end (`exit`, or a
+    /// syntax error in a non-interactive shell), `Interrupt` if the command line is to be
+    /// abandoned (an interrupt, or an error that ends a script in an interactive shell), `Next`
+    /// at the end of the text or after a `return`.
+    #[inline(never)]
+    fn run_text(&mut self, src: &str, first_line: usize, io: &mut Streams) -> Flow {
         let mut parser = parse::Parser::new(src).starting_at_line(first_line);
         loop {
             let next = parser.next_command();
@@ -446,19 +458,20 @@ impl Shell {
             }
             let list = match next {
                 Ok(Some(list)) => list,
-                Ok(None) => return (self.status, false),
+                Ok(None) => return Flow::Next,
                 Err(e) => {
                     let line = parser.line_of(e.at);
                     let _ = writeln!(io.stderr, "{}: {line}: {e}", self.name);
-                    self.status = 2;
-                    return (2, !self.interactive);
+                    return self.fatal();
                 }
             };
             match self.list(&list, io) {
-                Flow::Exit(code) => return (code, true),
                 Flow::Next => {}
-                // `return` (from a `.` file), or an interrupted or abandoned line.
-                _ => return (self.status, false),
+                Flow::Return => return Flow::Next,
+                // `exit`, an interrupted or abandoned line; `break` or `continue` out of a
+                // `.` file end it.
+                Flow::Break(_) | Flow::Continue(_) => return Flow::Next,
+                other => return other,
             }
         }
     }
@@ -1514,9 +1527,12 @@ impl Shell {
             return (2, None);
         }
         self.depth += 1;
-        let (code, exited) = self.run_script(&src, io);
+        let flow = self.run_text(&src, 1, io);
         self.depth -= 1;
-        (code, exited.then_some(Flow::Exit(code)))
+        match flow {
+            Flow::Next => (self.status, None),
+            other => (self.status, Some(other)),
+        }
     }
 
     /// `jobs`, `wait`, `fg`, `bg`, `kill`.
