@@ -1289,7 +1289,8 @@ impl Shell {
                     flow = Flow::Return;
                 }
                 Some(Ok(n)) => {
-                    status = n as i32;
+                    // dash keeps the whole number in `$?`.
+                    status = i32::try_from(n).unwrap_or(i32::MAX);
                     flow = Flow::Return;
                 }
                 Some(Err(msg)) => {
