@@ -72,6 +72,25 @@ fn interactive_shell_in_tmux() {
     // A loop over two lines, and a cooked read (the console echoes what is typed).
     keys(&["for i in 1 2; do", "Enter", "echo n$i; done", "Enter"]);
     wait_for(&session, "n1\nn2\n");
+    // A here-document typed line by line: its lines are the body, not commands.
+    keys(&[
+        "read hd <<EOF",
+        "Enter",
+        "echo body",
+        "Enter",
+        "EOF",
+        "Enter",
+    ]);
+    keys(&["echo \"[$hd]\"", "Enter"]);
+    wait_for(&session, "> EOF\nroot:/$ echo \"[$hd]\"\n[echo body]\n");
+    // An error that ends a script abandons only the line in an interactive shell.
+    keys(&[
+        "echo $((1/0)); echo dropped",
+        "Enter",
+        "echo still here",
+        "Enter",
+    ]);
+    wait_for(&session, "\nstill here\n");
     keys(&["read x; echo got $x", "Enter"]);
     wait_for(&session, "echo got $x\n");
     keys(&["typed line", "Enter"]);
@@ -84,6 +103,7 @@ fn interactive_shell_in_tmux() {
     tmux(&["kill-session", "-t", &session]);
     assert!(pane.contains("EXITED 3"), "{pane}");
     assert!(!pane.contains("\nnever"), "{pane}");
+    assert!(!pane.contains("\ndropped"), "{pane}");
 }
 
 /// The whole system as `cargo run` starts it: init, login, the user's shell. Logs in, uses

@@ -23,6 +23,11 @@ pub trait Context {
     fn assign(&mut self, name: &str, value: &str);
     /// `${name?word}` found `name` unset: report `message` and fail the command.
     fn param_error(&mut self, name: &str, message: &str);
+    /// An expansion failed (`$((1/0))`): report `message` and fail the command (the shell
+    /// decides whether the script goes on).
+    fn expansion_error(&mut self, message: &str) {
+        eprintln!("sh: {message}");
+    }
 }
 
 /// Text with the quotedness of each character, as expansion builds it.
@@ -112,6 +117,9 @@ fn expand_fields(word: &Word, ctx: &mut dyn Context, split: bool) -> Vec<Field> 
                 } else {
                     f.push_split(&value, &ifs);
                 }
+            }
+            WordPart::BadSubstitution(text) => {
+                ctx.expansion_error(&format!("{text}: bad substitution"));
             }
             WordPart::Length { name, quoted: _ } => {
                 let n = param_value(name, ctx, &ifs)
@@ -240,34 +248,26 @@ fn remove_suffix(v: &str, p: &Pattern, longest: bool) -> String {
     }
 }
 
-/// `$((expr))`: `$name`s inside are expanded first, then the expression is evaluated; an error
-/// is reported on stderr and expands to nothing.
+/// `$((expr))`: the expansions inside (`$name`, `${…}`, `$(…)`, `` `…` ``) happen first, then
+/// the expression is evaluated; an error is reported ([`Context::expansion_error`]) and expands
+/// to nothing.
 fn arith(expr: &str, ctx: &mut dyn Context) -> String {
-    let mut text = String::new();
-    let mut rest = expr;
-    while let Some(i) = rest.find('$') {
-        text.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
-        let (name, used) = if let Some(inner) = after.strip_prefix('{') {
-            let end = inner.find('}').unwrap_or(inner.len());
-            (&inner[..end], end + 2)
-        } else {
-            let n = after
-                .bytes()
-                .take_while(|b| *b == b'_' || b.is_ascii_alphanumeric())
-                .count()
-                .max(usize::from(after.starts_with(['?', '#'])));
-            (&after[..n], n)
-        };
-        text.push_str(&ctx.var(name).unwrap_or_default());
-        rest = &after[used.min(after.len())..];
-    }
-    text.push_str(rest);
+    let text = if expr.contains(['$', '`', '\\']) {
+        match crate::parse::parse_expanding_text(expr) {
+            Ok(w) => expand_single(&w, ctx),
+            Err(e) => {
+                ctx.expansion_error(&format!("arithmetic expression: {e}: \"{expr}\""));
+                return String::new();
+            }
+        }
+    } else {
+        expr.to_string()
+    };
     let lookup = |n: &str| ctx.var(n);
     match crate::arith::eval(&text, &lookup) {
         Ok(v) => v.to_string(),
         Err(e) => {
-            eprintln!("sh: {e}");
+            ctx.expansion_error(&format!("arithmetic expression: {e}: \"{expr}\""));
             String::new()
         }
     }

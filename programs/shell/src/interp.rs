@@ -16,6 +16,11 @@
 //! subshell or a script with 141, as SIGPIPE would end a forked one; the interactive shell goes
 //! on with status 1. The shell itself never dies of a broken pipe.
 //!
+//! Scripts run one complete command (a line) at a time ([`Shell::run_script`]), so the lines
+//! before a syntax error run. A syntax error, a failed expansion (`$((1/0))`, `${x?}`) or a
+//! special builtin's error (`shift 5`, `. missing`) ends a non-interactive shell with status 2
+//! (POSIX 2.8.1); an interactive shell drops the rest of the line.
+//!
 //! Limitation: the working directory is the process's (`std::env::set_current_dir`), so a `cd`
 //! inside a pipeline stage or `( … )` is seen by the rest of the shell.
 
@@ -441,21 +446,50 @@ impl Shell {
         }
     }
 
-    /// Parses and runs `src`; returns the exit status, and whether `exit` was called.
+    /// Parses and runs `src` one complete command (a line) at a time, as POSIX shells do: the
+    /// lines before a syntax error run. Returns the exit status, and whether the shell is to
+    /// end (`exit`, or a syntax error in a non-interactive shell).
     pub fn run_script(&mut self, src: &str, io: &mut Streams) -> (i32, bool) {
-        match parse::parse(src) {
-            Ok(list) => {
-                let flow = self.list(&list, io);
-                match flow {
-                    Flow::Exit(code) => (code, true),
-                    Flow::Interrupt => (self.status, false),
-                    _ => (self.status, false),
-                }
+        self.run_script_at(src, 1, io)
+    }
+
+    /// [`Shell::run_script`] for text whose first line is line `first_line` of its input (in
+    /// syntax errors' messages).
+    pub fn run_script_at(&mut self, src: &str, first_line: usize, io: &mut Streams) -> (i32, bool) {
+        match self.run_text(src, first_line, io) {
+            Flow::Exit(code) => (code, true),
+            _ => (self.status, false),
+        }
+    }
+
+    /// Runs a script's text a command at a time: `Exit` if the shell is to end (`exit`, or a
+    /// syntax error in a non-interactive shell), `Interrupt` if the command line is to be
+    /// abandoned (an interrupt, or an error that ends a script in an interactive shell), `Next`
+    /// at the end of the text or after a `return`.
+    #[inline(never)]
+    fn run_text(&mut self, src: &str, first_line: usize, io: &mut Streams) -> Flow {
+        let mut parser = parse::Parser::new(src).starting_at_line(first_line);
+        loop {
+            let next = parser.next_command();
+            for w in parser.take_warnings() {
+                let _ = writeln!(io.stderr, "{}: {}: warning: {w}", self.name, parser.line());
             }
-            Err(e) => {
-                let _ = writeln!(io.stderr, "{}: {e}", self.name);
-                self.status = 2;
-                (2, false)
+            let list = match next {
+                Ok(Some(list)) => list,
+                Ok(None) => return Flow::Next,
+                Err(e) => {
+                    let line = parser.line_of(e.at);
+                    let _ = writeln!(io.stderr, "{}: {line}: {e}", self.name);
+                    return self.fatal();
+                }
+            };
+            match self.list(&list, io) {
+                Flow::Next => {}
+                Flow::Return => return Flow::Next,
+                // `exit`, an interrupted or abandoned line; `break` or `continue` out of a
+                // `.` file end it.
+                Flow::Break(_) | Flow::Continue(_) => return Flow::Next,
+                other => return other,
             }
         }
     }
@@ -665,6 +699,22 @@ impl Shell {
         Some((argv, env))
     }
 
+    /// An error that ends a non-interactive shell with status 2 (POSIX 2.8.1: a special
+    /// builtin's error, a failed expansion); an interactive one abandons the command line.
+    fn fatal(&mut self) -> Flow {
+        self.status = 2;
+        if self.interactive {
+            Flow::Interrupt
+        } else {
+            Flow::Exit(2)
+        }
+    }
+
+    /// After an expansion: if it failed, the [`Shell::fatal`] flow.
+    fn expansion_failed(&mut self) -> Option<Flow> {
+        std::mem::take(&mut self.expand_failed).then(|| self.fatal())
+    }
+
     fn fail(&mut self, io: &mut Streams, what: &str, e: &io::Error) -> i32 {
         let _ = writeln!(io.stderr, "{}: {what}: {e}", self.name);
         1
@@ -682,7 +732,11 @@ impl Shell {
                 if redirects.is_empty() {
                     return self.compound(c, io);
                 }
-                match self.redirect(redirects, io) {
+                let r = self.redirect(redirects, io);
+                if let Some(f) = self.expansion_failed() {
+                    return f;
+                }
+                match r {
                     Ok(mut streams) => {
                         let f = self.compound(c, &mut streams);
                         let _ = streams.stdout.flush();
@@ -738,9 +792,17 @@ impl Shell {
                 self.loops += 1;
                 let mut status = 0;
                 let flow = loop {
-                    let f = self.list(condition, io);
-                    if f != Flow::Next {
-                        break f;
+                    // `break` and `continue` in the condition work as in the body.
+                    match self.list(condition, io) {
+                        Flow::Next => {}
+                        Flow::Break(n) if n > 1 => break Flow::Break(n - 1),
+                        Flow::Break(_) => {
+                            status = self.status;
+                            break Flow::Next;
+                        }
+                        Flow::Continue(n) if n > 1 => break Flow::Continue(n - 1),
+                        Flow::Continue(_) => continue,
+                        other => break other,
                     }
                     if (self.status == 0) == *until {
                         break Flow::Next;
@@ -765,6 +827,9 @@ impl Shell {
                     Some(ws) => self.expand_words(ws),
                     None => self.positional.clone(),
                 };
+                if let Some(f) = self.expansion_failed() {
+                    return f;
+                }
                 self.loops += 1;
                 self.status = 0;
                 let mut flow = Flow::Next;
@@ -792,6 +857,9 @@ impl Shell {
             }
             Compound::Case { word, arms } => {
                 let value = self.expand_single(word);
+                if let Some(f) = self.expansion_failed() {
+                    return f;
+                }
                 self.status = 0;
                 for arm in arms {
                     for p in &arm.patterns {
@@ -799,6 +867,9 @@ impl Shell {
                             let mut ctx = Ctx { sh: self };
                             expand::expand_pattern(p, &mut ctx)
                         };
+                        if let Some(f) = self.expansion_failed() {
+                            return f;
+                        }
                         if pat.matches(&value) {
                             return self.list(&arm.body, io);
                         }
@@ -859,6 +930,7 @@ impl Shell {
                     };
                     Ok(Some(from))
                 }
+                RedirectOp::HereDoc => self.here_doc(r).map(|i| Some(Endpoint::In(i))),
             };
             let endpoint = opened.map_err(|e| format!("{target}: {}", describe(&e)))?;
             match (r.fd, endpoint) {
@@ -886,6 +958,30 @@ impl Shell {
         Ok(s)
     }
 
+    /// A here-document's body as input: expanded now, then fed through a pipe (by a thread of
+    /// its own if it may not fit in the pipe at once, so that the shell never waits for the
+    /// reader).
+    #[inline(never)]
+    fn here_doc(&mut self, r: &Redirect) -> io::Result<In> {
+        /// What a pipe surely holds without a reader.
+        const AT_ONCE: usize = 4096;
+        let text = match r.here.as_ref().and_then(|h| h.get()) {
+            Some(w) => self.expand_single(w),
+            None => String::new(),
+        };
+        let (rd, mut w) = io::pipe()?;
+        if text.len() <= AT_ONCE {
+            w.write_all(text.as_bytes())?;
+        } else {
+            std::thread::Builder::new()
+                .name("here-doc".into())
+                .spawn(move || {
+                    let _ = w.write_all(text.as_bytes());
+                })?;
+        }
+        Ok(In::Pipe(rd))
+    }
+
     // Not inlined (nor are `run_pipeline`, `background`, `builtin`, `spawn` and `redirect`):
     // their locals would be in the frames of `command`, `pipeline` and `and_or`, which nest at
     // every level of a script's nesting (28 KiB thread stacks; the shell's deepest stack is
@@ -898,22 +994,25 @@ impl Shell {
             .iter()
             .map(|(k, w)| (k.clone(), self.expand_single(w)))
             .collect();
-        if std::mem::take(&mut self.expand_failed) {
-            // `${x?msg}`: the command is not run; a script ends (POSIX 2.8.1).
-            self.status = 2;
-            return if self.interactive {
-                Flow::Next
-            } else {
-                Flow::Exit(2)
-            };
+        if let Some(f) = self.expansion_failed() {
+            // `${x?msg}`, `$((1/0))`: the command is not run; a script ends (POSIX 2.8.1).
+            return f;
         }
         let mut streams = if s.redirects.is_empty() {
             None
         } else {
-            match self.redirect(&s.redirects, io) {
+            let r = self.redirect(&s.redirects, io);
+            if let Some(f) = self.expansion_failed() {
+                return f;
+            }
+            match r {
                 Ok(st) => Some(st),
                 Err(msg) => {
                     let _ = writeln!(io.stderr, "{}: {msg}", self.name);
+                    // A special builtin's redirection that fails ends a script.
+                    if argv.first().is_some_and(|n| is_special(n)) {
+                        return self.fatal();
+                    }
                     self.status = 1;
                     return Flow::Next;
                 }
@@ -924,9 +1023,15 @@ impl Shell {
             None => io,
         };
         let Some(name) = argv.first().cloned() else {
-            // Only assignments (and redirections): they stay in the shell.
+            // Only assignments (and redirections): they stay in the shell. The status is the
+            // last command substitution's, or 0.
             for (k, v) in &assigns {
                 self.set_var(k, v);
+            }
+            let substituted = s.assignments.iter().any(|(_, w)| has_command(w))
+                || s.words.iter().any(has_command);
+            if !substituted {
+                self.status = 0;
             }
             return Flow::Next;
         };
@@ -1166,9 +1271,9 @@ impl Shell {
                         None => (a.as_str(), None),
                     };
                     if !parse::is_name(k) {
-                        err(io, format!("export: {k}: not a valid identifier"));
-                        status = 1;
-                        continue;
+                        // A special builtin's error: a script ends.
+                        err(io, format!("{}: export: {k}: bad variable name", self.name));
+                        return self.fatal();
                     }
                     if let Some(v) = v {
                         self.set_var(k, v);
@@ -1196,19 +1301,34 @@ impl Shell {
                 flow = Flow::Exit(code & 0xFF);
                 status = code & 0xFF;
             }
-            "return" => {
-                status = args
-                    .first()
-                    .and_then(|c| c.parse().ok())
-                    .unwrap_or(self.status);
-                flow = Flow::Return;
-            }
+            "return" => match args.first().map(|a| illegal_number(a)) {
+                None => {
+                    status = self.status;
+                    flow = Flow::Return;
+                }
+                Some(Ok(n)) => {
+                    // dash keeps the whole number in `$?`.
+                    status = i32::try_from(n).unwrap_or(i32::MAX);
+                    flow = Flow::Return;
+                }
+                Some(Err(msg)) => {
+                    err(io, format!("{}: return: {msg}", self.name));
+                    return self.fatal();
+                }
+            },
             "break" | "continue" => {
-                let n = args
-                    .first()
-                    .and_then(|c| c.parse::<usize>().ok())
-                    .unwrap_or(1)
-                    .max(1);
+                let n = match args.first().map(|a| illegal_number(a)) {
+                    None => 1,
+                    Some(Ok(n)) if n > 0 => n,
+                    Some(Ok(_)) => {
+                        err(io, format!("{}: {name}: Illegal number: 0", self.name));
+                        return self.fatal();
+                    }
+                    Some(Err(msg)) => {
+                        err(io, format!("{}: {name}: {msg}", self.name));
+                        return self.fatal();
+                    }
+                };
                 if self.loops == 0 {
                     err(io, format!("{name}: only meaningful in a loop"));
                 } else {
@@ -1221,16 +1341,19 @@ impl Shell {
                 }
             }
             "shift" => {
-                let n = args
-                    .first()
-                    .and_then(|c| c.parse::<usize>().ok())
-                    .unwrap_or(1);
+                let n = match args.first().map(|a| illegal_number(a)) {
+                    None => 1,
+                    Some(Ok(n)) => n,
+                    Some(Err(msg)) => {
+                        err(io, format!("{}: shift: {msg}", self.name));
+                        return self.fatal();
+                    }
+                };
                 if n > self.positional.len() {
-                    err(io, "shift: can't shift that many".to_string());
-                    status = 1;
-                } else {
-                    self.positional.drain(..n);
+                    err(io, format!("{}: shift: can't shift that many", self.name));
+                    return self.fatal();
                 }
+                self.positional.drain(..n);
             }
             "set" => {
                 if args.is_empty() {
@@ -1297,31 +1420,13 @@ impl Shell {
                 }
                 status = if got { 0 } else { 1 };
             }
-            "source" | "." => match args.first() {
-                None => {
-                    err(io, format!("{name}: filename argument required"));
-                    status = 2;
+            "source" | "." => {
+                let (code, f) = self.dot(name, args, io);
+                status = code;
+                if let Some(f) = f {
+                    return f;
                 }
-                Some(f) => match std::fs::read_to_string(f) {
-                    Ok(src) if !too_deep(self.depth) => {
-                        self.depth += 1;
-                        let (code, exited) = self.run_script(&src, io);
-                        self.depth -= 1;
-                        status = code;
-                        if exited {
-                            flow = Flow::Exit(code);
-                        }
-                    }
-                    Ok(_) => {
-                        err(io, format!("{name}: nested too deeply"));
-                        status = 2;
-                    }
-                    Err(e) => {
-                        err(io, format!("{name}: {f}: {}", describe(&e)));
-                        status = 1;
-                    }
-                },
-            },
+            }
             "type" | "which" => {
                 for a in args {
                     let what = if self.functions.contains_key(a) {
@@ -1400,6 +1505,53 @@ impl Shell {
         }
         self.status = status;
         flow
+    }
+
+    /// `. FILE`: runs the file's commands in this shell (a name without a slash is looked for
+    /// in `$PATH`). A file that cannot be read is a special builtin's error; `Some` flow when
+    /// the shell is to stop ([`Shell::fatal`] or `exit`).
+    #[inline(never)]
+    fn dot(&mut self, name: &str, args: &[String], io: &mut Streams) -> (i32, Option<Flow>) {
+        let Some(f) = args.first() else {
+            let _ = writeln!(
+                io.stderr,
+                "{}: {name}: filename argument required",
+                self.name
+            );
+            return (2, Some(self.fatal()));
+        };
+        let path = if f.contains('/') {
+            Some(f.clone())
+        } else {
+            self.lookup(f)
+        };
+        let src = match path.map(std::fs::read_to_string) {
+            Some(Ok(src)) => src,
+            Some(Err(e)) => {
+                let _ = writeln!(
+                    io.stderr,
+                    "{}: {name}: cannot open {f}: {}",
+                    self.name,
+                    describe(&e)
+                );
+                return (2, Some(self.fatal()));
+            }
+            None => {
+                let _ = writeln!(io.stderr, "{}: {name}: {f}: not found", self.name);
+                return (2, Some(self.fatal()));
+            }
+        };
+        if too_deep(self.depth) {
+            let _ = writeln!(io.stderr, "{}: {name}: nested too deeply", self.name);
+            return (2, None);
+        }
+        self.depth += 1;
+        let flow = self.run_text(&src, 1, io);
+        self.depth -= 1;
+        match flow {
+            Flow::Next => (self.status, None),
+            other => (self.status, Some(other)),
+        }
     }
 
     /// `jobs`, `wait`, `fg`, `bg`, `kill`.
@@ -1692,6 +1844,24 @@ pub fn describe(e: &io::Error) -> String {
     }
 }
 
+/// Whether a word holds a command substitution.
+fn has_command(w: &parse::Word) -> bool {
+    w.0.iter().any(|p| match p {
+        parse::WordPart::Command { .. } => true,
+        parse::WordPart::ParamOp { word, .. } => has_command(word),
+        _ => false,
+    })
+}
+
+/// A builtin's numeric argument (`break 2`, `shift 3`, `return 1`): a decimal number, or
+/// dash's message for one that is not.
+fn illegal_number(arg: &str) -> Result<usize, String> {
+    match arg.parse::<usize>() {
+        Ok(n) if !arg.starts_with('+') => Ok(n),
+        _ => Err(format!("Illegal number: {arg}")),
+    }
+}
+
 /// The builtins.
 pub const BUILTINS: &[&str] = &[
     ":", ".", "[", "bg", "bind", "break", "cd", "continue", "echo", "exit", "export", "false",
@@ -1701,6 +1871,27 @@ pub const BUILTINS: &[&str] = &[
 
 pub fn is_builtin(name: &str) -> bool {
     BUILTINS.contains(&name)
+}
+
+/// POSIX's special builtins: an error of theirs ends a non-interactive shell.
+pub fn is_special(name: &str) -> bool {
+    matches!(
+        name,
+        ":" | "."
+            | "break"
+            | "continue"
+            | "eval"
+            | "exec"
+            | "exit"
+            | "export"
+            | "readonly"
+            | "return"
+            | "set"
+            | "shift"
+            | "times"
+            | "trap"
+            | "unset"
+    )
 }
 
 /// What expansion needs, answered by the shell.
@@ -1738,6 +1929,10 @@ impl Context for Ctx<'_> {
     }
     fn param_error(&mut self, name: &str, message: &str) {
         eprintln!("{}: {name}: {message}", self.sh.name);
+        self.sh.expand_failed = true;
+    }
+    fn expansion_error(&mut self, message: &str) {
+        eprintln!("{}: {message}", self.sh.name);
         self.sh.expand_failed = true;
     }
     fn read_dir(&mut self, dir: &str) -> Option<Vec<String>> {

@@ -126,8 +126,13 @@ fn redirect(r: &Redirect) -> String {
         RedirectOp::Write => ">",
         RedirectOp::Append => ">>",
         RedirectOp::Dup => ">&",
+        RedirectOp::HereDoc => "<<",
     };
-    let default_fd = if r.op == RedirectOp::Read { 0 } else { 1 };
+    let default_fd = if matches!(r.op, RedirectOp::Read | RedirectOp::HereDoc) {
+        0
+    } else {
+        1
+    };
     let fd = if r.fd == default_fd {
         String::new()
     } else {
@@ -172,6 +177,7 @@ fn bare(p: &WordPart) -> String {
         WordPart::Command { script, .. } => format!("$({})", list(script).trim_end_matches(';')),
         WordPart::Arith { expr, .. } => format!("$(({expr}))"),
         WordPart::Length { name, .. } => format!("${{#{name}}}"),
+        WordPart::BadSubstitution(text) => text.clone(),
         WordPart::ParamOp {
             name,
             op,

@@ -368,6 +368,8 @@ fn repl(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
     // (`printf 'passwd\nold\nnew\n' | sh` must leave the passwords for passwd).
     let stdin = std::io::stdin();
     let mut pending = String::new();
+    // The input's line where `pending` starts.
+    let mut line_no = 1;
     loop {
         eprint!(
             "{}",
@@ -381,8 +383,9 @@ fn repl(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
         match stdin.read_line_unbuffered(&mut line) {
             Ok(0) | Err(_) => {
                 if !pending.is_empty() {
-                    eprintln!("sh: syntax error: unexpected end of input");
-                    return 2;
+                    // An unfinished construct is a syntax error; a here-document ends here.
+                    let (code, _) = sh.run_script_at(&pending, line_no, io);
+                    return code;
                 }
                 return sh.status;
             }
@@ -398,7 +401,8 @@ fn repl(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
         if !trimmed.trim().is_empty() {
             std::sync::Arc::make_mut(&mut sh.history).push(trimmed.to_string());
         }
-        let (code, exited) = sh.run_script(&src, io);
+        let (code, exited) = sh.run_script_at(&src, line_no, io);
+        line_no += src.matches('\n').count();
         if exited {
             return code;
         }

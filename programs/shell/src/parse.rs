@@ -8,8 +8,15 @@
 //! command   := compound redirect* | NAME '(' ')' newline* compound | simple
 //! compound  := '{' list '}' | '(' list ')' | if | while | until | for | case
 //! simple    := (NAME=word | word | redirect)+
-//! redirect  := [fd] ('<' | '>' | '>>' | '>|' | '<&' | '>&') word
+//! redirect  := [fd] ('<' | '>' | '>>' | '>|' | '<&' | '>&' | '<<' | '<<-') word
 //! ```
+//! A script is parsed one complete command (a line's list) at a time by [`Parser::next_command`],
+//! so that a shell runs the lines before a syntax error, as POSIX shells do.
+//!
+//! Here-documents: `<<WORD` leaves the redirection's body empty ([`HereBody`]) until the parser
+//! consumes the next newline token; the lines after it, up to the delimiter line, are the body
+//! (with `<<-`, leading tabs stripped). With an unquoted delimiter the body is parsed as the
+//! text of `"…"` is, except that `"` is an ordinary character.
 //! Words keep their quoting as [`WordPart`]s, since expansion (variables, command substitution,
 //! field splitting, globbing) depends on it and happens at run time.
 //!
@@ -123,7 +130,37 @@ pub struct Redirect {
     /// The file descriptor redirected (0 for `<`, 1 for `>` unless given).
     pub fd: u32,
     pub op: RedirectOp,
+    /// The file, descriptor or (for a here-document) the delimiter, quotes removed.
     pub target: Word,
+    /// A here-document's body.
+    pub here: Option<HereBody>,
+}
+
+/// A here-document's body: filled in once the parser has read the lines after the command
+/// that redirects from it (so, shared by the redirection and the parser until then).
+#[derive(Clone, Default)]
+pub struct HereBody(std::sync::Arc<std::sync::OnceLock<Word>>);
+
+impl HereBody {
+    /// The body as a word (all of it quoted: no field splitting or globbing); `None` only
+    /// while its command is still being parsed.
+    pub fn get(&self) -> Option<&Word> {
+        self.0.get()
+    }
+}
+
+impl PartialEq for HereBody {
+    fn eq(&self, other: &HereBody) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Eq for HereBody {}
+
+impl fmt::Debug for HereBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HereBody({:?})", self.get())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,6 +173,8 @@ pub enum RedirectOp {
     Append,
     /// `>&` / `<&`: target is a descriptor number (or `-` to close).
     Dup,
+    /// `<<` and `<<-`: the body is in [`Redirect::here`].
+    HereDoc,
 }
 
 /// A word: parts that expand differently.
@@ -167,6 +206,9 @@ pub enum WordPart {
     },
     /// `${#name}`: the length of the value in characters.
     Length { name: String, quoted: bool },
+    /// A `${…}` of a form the shell does not know (its text): an error when it is expanded,
+    /// not when it is parsed (as in dash: `if false; then echo ${x/a/b}; fi` runs).
+    BadSubstitution(String),
 }
 
 impl Word {
@@ -195,7 +237,7 @@ pub enum ErrorKind {
     Unexpected(String),
     /// Nesting deeper than [`MAX_DEPTH`].
     TooDeep,
-    /// Syntax the shell knows but does not run (here-documents).
+    /// Syntax the shell knows but does not run.
     Unsupported(&'static str),
 }
 
@@ -221,20 +263,24 @@ impl Error {
     }
 }
 
-/// Parses a whole script.
+/// Parses a whole script (an input that ends inside a here-document is incomplete).
 pub fn parse(src: &str) -> Result<List, Error> {
-    let mut p = Parser {
-        s: src.as_bytes(),
-        src,
-        pos: 0,
-        depth: 0,
-    };
-    let list = p.list(&[])?;
-    p.skip_blank();
-    if p.pos < p.s.len() {
-        return Err(p.unexpected());
+    let mut p = Parser::new(src);
+    p.strict_eof = true;
+    let mut items = Vec::new();
+    while let Some(l) = p.next_command()? {
+        items.extend(l.0);
     }
-    Ok(list)
+    Ok(List(items))
+}
+
+/// Parses text in which only `$…` and `` `…` `` expand and a backslash quotes only `$`, `` ` ``,
+/// `\` and a newline (the inside of `$((…))`, as a here-document's body is): one word, all of
+/// it quoted.
+pub fn parse_expanding_text(text: &str) -> Result<Word, Error> {
+    let mut p = Parser::new(text);
+    p.strict_eof = true;
+    p.here_text()
 }
 
 /// Whether `s` is a valid variable or function name.
@@ -249,11 +295,30 @@ const RESERVED: [&str; 16] = [
     "esac", "{", "}", "!",
 ];
 
-struct Parser<'a> {
+/// A parser over a script's text, one complete command at a time ([`Parser::next_command`]).
+pub struct Parser<'a> {
     s: &'a [u8],
     src: &'a str,
     pos: usize,
     depth: usize,
+    /// Here-documents whose bodies start after the next newline token.
+    pending: Vec<PendingHereDoc>,
+    /// The end of input inside a here-document is [`ErrorKind::Incomplete`] (so that an
+    /// interactive shell asks for more lines), not the end of the body.
+    pub strict_eof: bool,
+    /// What the parser has to say that is no error (a here-document ended by the end of input).
+    warnings: Vec<String>,
+    /// The line number of the text's first line (in messages).
+    first_line: usize,
+}
+
+/// A here-document whose body has not been read yet.
+struct PendingHereDoc {
+    delimiter: String,
+    strip_tabs: bool,
+    /// The delimiter was quoted: the body is taken as it is, without expansions.
+    quoted: bool,
+    body: HereBody,
 }
 
 fn is_meta(b: u8) -> bool {
@@ -264,6 +329,200 @@ fn is_meta(b: u8) -> bool {
 }
 
 impl<'a> Parser<'a> {
+    /// A parser at the start of `src`.
+    pub fn new(src: &'a str) -> Parser<'a> {
+        Parser::at(src, 0, 0)
+    }
+
+    fn at(src: &'a str, pos: usize, depth: usize) -> Parser<'a> {
+        Parser {
+            s: src.as_bytes(),
+            src,
+            pos,
+            depth,
+            pending: Vec::new(),
+            strict_eof: false,
+            warnings: Vec::new(),
+            first_line: 1,
+        }
+    }
+
+    /// Counts lines from `n` (the text follows `n - 1` lines read before).
+    pub fn starting_at_line(mut self, n: usize) -> Parser<'a> {
+        self.first_line = n;
+        self
+    }
+
+    /// The next complete command: the and-or lists up to the end of a line (and the bodies of
+    /// the here-documents it starts); `None` at the end of the input.
+    pub fn next_command(&mut self) -> Result<Option<List>, Error> {
+        self.skip_newlines()?;
+        if self.pos >= self.s.len() {
+            return Ok(None);
+        }
+        let mut items = Vec::new();
+        loop {
+            if self.peek() == Some(b';') || self.peek() == Some(b'&') {
+                // A separator with no command before it.
+                return Err(self.unexpected());
+            }
+            let mut item = self.and_or(&[])?;
+            self.skip_blank();
+            match self.peek() {
+                Some(b'&') if !self.starts_with("&&") => {
+                    self.pos += 1;
+                    item.background = true;
+                }
+                Some(b';') if !self.starts_with(";;") => self.pos += 1,
+                Some(b'\n') | None => {}
+                _ => return Err(self.unexpected()),
+            }
+            items.push(item);
+            self.skip_blank();
+            match self.peek() {
+                Some(b'\n') => {
+                    self.newline()?;
+                    return Ok(Some(List(items)));
+                }
+                None => {
+                    self.end_of_input()?;
+                    return Ok(Some(List(items)));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The line (from 1) of a byte offset in the text: where an error is.
+    pub fn line_of(&self, at: usize) -> usize {
+        self.first_line
+            + self.s[..at.min(self.s.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+    }
+
+    /// The line the parser has reached.
+    pub fn line(&self) -> usize {
+        self.line_of(self.pos)
+    }
+
+    /// Warnings since the last call (a here-document ended by the end of input).
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// Consumes a newline token, then reads the bodies of the here-documents started on its
+    /// line. (Not inlined: it is called all over the recursive parse.)
+    #[inline(never)]
+    fn newline(&mut self) -> Result<(), Error> {
+        self.pos += 1;
+        for h in std::mem::take(&mut self.pending) {
+            self.here_body(h)?;
+        }
+        Ok(())
+    }
+
+    /// At the end of the input: here-documents still pending end here.
+    fn end_of_input(&mut self) -> Result<(), Error> {
+        for h in std::mem::take(&mut self.pending) {
+            self.here_body(h)?;
+        }
+        Ok(())
+    }
+
+    /// Reads a here-document's body: the lines up to its delimiter line. (Not inlined: its
+    /// locals would sit in the frames of the recursive parse.)
+    #[inline(never)]
+    fn here_body(&mut self, h: PendingHereDoc) -> Result<(), Error> {
+        let start = self.pos;
+        let mut text = String::new();
+        // The line before ended in a backslash that joins this one to it (unquoted only).
+        let mut joined = false;
+        loop {
+            if self.pos >= self.s.len() {
+                if self.strict_eof {
+                    return Err(self.err(ErrorKind::Incomplete("a here-document's delimiter")));
+                }
+                self.warnings.push(format!(
+                    "here-document ended by the end of input (wanted `{}')",
+                    h.delimiter
+                ));
+                break;
+            }
+            let end = self.s[self.pos..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(self.s.len(), |i| self.pos + i);
+            let mut line = &self.src[self.pos..end];
+            self.pos = (end + 1).min(self.s.len());
+            if h.strip_tabs {
+                line = line.trim_start_matches('\t');
+            }
+            if !joined && line == h.delimiter {
+                break;
+            }
+            text.push_str(line);
+            text.push('\n');
+            joined = !h.quoted && line.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 1;
+        }
+        let word = if h.quoted {
+            Word(vec![WordPart::Quoted(text)])
+        } else {
+            let mut sub = Parser::at(&text, 0, self.depth);
+            sub.strict_eof = self.strict_eof;
+            let w = sub.here_text();
+            self.warnings.append(&mut sub.warnings);
+            w.map_err(|e| Error {
+                kind: e.kind,
+                at: start + e.at,
+            })?
+        };
+        let _ = h.body.0.set(word);
+        Ok(())
+    }
+
+    /// An unquoted here-document's body: the whole text, expanded as inside `"…"` but with `"`
+    /// an ordinary character.
+    #[inline(never)]
+    fn here_text(&mut self) -> Result<Word, Error> {
+        let mut parts = Vec::new();
+        let mut text = String::new();
+        while let Some(b) = self.peek() {
+            match b {
+                b'\\' => {
+                    self.pos += 1;
+                    match self.peek() {
+                        Some(b'\n') => self.pos += 1,
+                        Some(c @ (b'$' | b'`' | b'\\')) => {
+                            text.push(c as char);
+                            self.pos += 1;
+                        }
+                        _ => text.push('\\'),
+                    }
+                }
+                b'$' => match self.dollar(true)? {
+                    Some(p) => {
+                        push_quoted(&mut parts, std::mem::take(&mut text));
+                        parts.push(p);
+                    }
+                    None => text.push('$'),
+                },
+                b'`' => {
+                    push_quoted(&mut parts, std::mem::take(&mut text));
+                    parts.push(self.backquote(true)?);
+                }
+                _ => {
+                    if let Some(c) = self.next_char() {
+                        text.push(c);
+                    }
+                }
+            }
+        }
+        push_quoted(&mut parts, text);
+        Ok(Word(parts))
+    }
+
     fn peek(&self) -> Option<u8> {
         self.s.get(self.pos).copied()
     }
@@ -336,14 +595,14 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Skips blanks and newlines.
-    fn skip_newlines(&mut self) {
+    /// Skips blanks and newlines (reading the here-documents they end).
+    fn skip_newlines(&mut self) -> Result<(), Error> {
         loop {
             self.skip_blank();
             if self.peek() == Some(b'\n') {
-                self.pos += 1;
+                self.newline()?;
             } else {
-                return;
+                return Ok(());
             }
         }
     }
@@ -375,7 +634,7 @@ impl<'a> Parser<'a> {
     fn list(&mut self, terminators: &[&str]) -> Result<List, Error> {
         let mut items = Vec::new();
         loop {
-            self.skip_newlines();
+            self.skip_newlines()?;
             if self.peek() == Some(b';') && !self.starts_with(";;") {
                 // A separator with no command before it.
                 return Err(self.unexpected());
@@ -396,7 +655,7 @@ impl<'a> Parser<'a> {
                     item.background = true;
                 }
                 Some(b';') if !self.starts_with(";;") => self.pos += 1,
-                Some(b'\n') => self.pos += 1,
+                Some(b'\n') => self.newline()?,
                 None | Some(b')') => {}
                 _ if self.starts_with(";;") => {}
                 _ => {
@@ -415,7 +674,7 @@ impl<'a> Parser<'a> {
     fn nonempty_list(&mut self, terminators: &[&str]) -> Result<List, Error> {
         let l = self.list(terminators)?;
         if l.0.is_empty() {
-            self.skip_newlines();
+            self.skip_newlines()?;
             return Err(self.unexpected());
         }
         Ok(l)
@@ -438,7 +697,7 @@ impl<'a> Parser<'a> {
                 });
             };
             self.pos += 2;
-            self.skip_newlines();
+            self.skip_newlines()?;
             if self.pos >= self.s.len() {
                 return Err(self.err(ErrorKind::Incomplete("a command after && or ||")));
             }
@@ -458,7 +717,7 @@ impl<'a> Parser<'a> {
             self.skip_blank();
             if self.peek() == Some(b'|') && !self.starts_with("||") {
                 self.pos += 1;
-                self.skip_newlines();
+                self.skip_newlines()?;
                 if self.pos >= self.s.len() {
                     return Err(self.err(ErrorKind::Incomplete("a command after |")));
                 }
@@ -490,7 +749,7 @@ impl<'a> Parser<'a> {
         }
         if self
             .peek_reserved(&[
-                "then", "elif", "else", "fi", "do", "done", "esac", "}", "in",
+                "then", "elif", "else", "fi", "do", "done", "esac", "}", "in", "!",
             ])
             .is_some()
         {
@@ -511,7 +770,7 @@ impl<'a> Parser<'a> {
                 self.skip_blank();
                 if self.peek() == Some(b')') {
                     self.pos += 1;
-                    self.skip_newlines();
+                    self.skip_newlines()?;
                     let body = match self.compound()? {
                         Some(c) => Command::Compound(c, self.redirects()?),
                         None if self.pos >= self.s.len() => {
@@ -536,7 +795,7 @@ impl<'a> Parser<'a> {
         if self.peek() == Some(b'(') {
             self.pos += 1;
             let body = self.nonempty_list(&[])?;
-            self.skip_newlines();
+            self.skip_newlines()?;
             if self.peek() != Some(b')') {
                 return Err(if self.pos >= self.s.len() {
                     self.err(ErrorKind::Incomplete(")"))
@@ -608,7 +867,7 @@ impl<'a> Parser<'a> {
                     }
                     _ => return Err(self.unexpected()),
                 };
-                self.skip_newlines();
+                self.skip_newlines()?;
                 let mut words = None;
                 if self.peek_reserved(&["in"]).is_some() {
                     self.pos += 2;
@@ -616,8 +875,12 @@ impl<'a> Parser<'a> {
                     loop {
                         self.skip_blank();
                         match self.peek() {
-                            Some(b';' | b'\n') => {
+                            Some(b';') => {
                                 self.pos += 1;
+                                break;
+                            }
+                            Some(b'\n') => {
+                                self.newline()?;
                                 break;
                             }
                             None => return Err(self.err(ErrorKind::Incomplete("do"))),
@@ -631,7 +894,7 @@ impl<'a> Parser<'a> {
                 } else if self.peek() == Some(b';') {
                     self.pos += 1;
                 }
-                self.skip_newlines();
+                self.skip_newlines()?;
                 self.expect_reserved("do")?;
                 let body = self.nonempty_list(&["done"])?;
                 self.expect_reserved("done")?;
@@ -647,11 +910,11 @@ impl<'a> Parser<'a> {
                     }
                     None => return Err(self.unexpected()),
                 };
-                self.skip_newlines();
+                self.skip_newlines()?;
                 self.expect_reserved("in")?;
                 let mut arms = Vec::new();
                 loop {
-                    self.skip_newlines();
+                    self.skip_newlines()?;
                     if self.peek_reserved(&["esac"]).is_some() {
                         self.pos += 4;
                         break;
@@ -682,7 +945,7 @@ impl<'a> Parser<'a> {
                     }
                     let body = self.list(&["esac"])?;
                     arms.push(CaseArm { patterns, body });
-                    self.skip_newlines();
+                    self.skip_newlines()?;
                     if self.starts_with(";;") {
                         self.pos += 2;
                     } else if self.peek_reserved(&["esac"]).is_none() {
@@ -718,9 +981,10 @@ impl<'a> Parser<'a> {
             return Ok(None);
         }
         let rest = &self.s[op_at..];
-        let (op, len, default_fd) = if rest.starts_with(b"<<") {
-            self.pos = op_at;
-            return Err(self.err(ErrorKind::Unsupported("here-documents")));
+        let (op, len, default_fd) = if rest.starts_with(b"<<-") {
+            (RedirectOp::HereDoc, 3, 0)
+        } else if rest.starts_with(b"<<") {
+            (RedirectOp::HereDoc, 2, 0)
         } else if rest.starts_with(b">>") {
             (RedirectOp::Append, 2, 1)
         } else if rest.starts_with(b">&") {
@@ -744,13 +1008,36 @@ impl<'a> Parser<'a> {
         };
         self.pos = op_at + len;
         self.skip_blank();
-        match self.word()? {
-            Some(target) => Ok(Some(Redirect { fd, op, target })),
+        let start = self.pos;
+        let target = match self.word()? {
+            Some(target) => target,
             None if self.pos >= self.s.len() => {
-                Err(self.err(ErrorKind::Incomplete("a redirection target")))
+                return Err(self.err(ErrorKind::Incomplete("a redirection target")));
             }
-            None => Err(self.unexpected()),
+            None => return Err(self.unexpected()),
+        };
+        if op != RedirectOp::HereDoc {
+            return Ok(Some(Redirect {
+                fd,
+                op,
+                target,
+                here: None,
+            }));
         }
+        let (delimiter, quoted) = unquote_delimiter(&self.src[start..self.pos]);
+        let body = HereBody::default();
+        self.pending.push(PendingHereDoc {
+            delimiter: delimiter.clone(),
+            strip_tabs: len == 3,
+            quoted,
+            body: body.clone(),
+        });
+        Ok(Some(Redirect {
+            fd,
+            op,
+            target: Word(vec![WordPart::Quoted(delimiter)]),
+            here: Some(body),
+        }))
     }
 
     fn simple(&mut self) -> Result<Command, Error> {
@@ -769,12 +1056,7 @@ impl<'a> Parser<'a> {
                 if let Some(eq) = text.find('=') {
                     let name = &text[..eq];
                     if is_name(name) {
-                        let mut value_parser = Parser {
-                            s: self.s,
-                            src: self.src,
-                            pos: start + eq + 1,
-                            depth: self.depth,
-                        };
+                        let mut value_parser = Parser::at(self.src, start + eq + 1, self.depth);
                         let value = value_parser.word()?.unwrap_or_default();
                         cmd.assignments.push((name.to_string(), value));
                         continue;
@@ -940,7 +1222,7 @@ impl<'a> Parser<'a> {
                 let script = self.list(&[]);
                 self.leave();
                 let script = script?;
-                self.skip_newlines();
+                self.skip_newlines()?;
                 if self.peek() != Some(b')') {
                     return Err(if self.pos >= self.s.len() {
                         self.err(ErrorKind::Incomplete("a closing )"))
@@ -980,26 +1262,25 @@ impl<'a> Parser<'a> {
 
     /// After `${`: the name, an optional operator and its word, and the closing `}`.
     fn braced(&mut self, quoted: bool) -> Result<WordPart, Error> {
-        let bad = |p: &Parser| p.err(ErrorKind::Unsupported("this ${…} form (bad substitution)"));
-        // `${#name}`: a length (but `${#}` is the count of parameters, `${#-w}` etc. operators).
+        let start = self.pos - 2;
+        let bad = |p: &mut Parser| p.bad_substitution(start, quoted);
+        // `${#name}`: a length (but `${#}` is the count of parameters, `${#-w}` etc. operators;
+        // `${##}` is the length of `$#`).
         let length = self.peek() == Some(b'#')
-            && self
+            && (self
                 .peek_at(1)
-                .is_some_and(|c| c == b'_' || c.is_ascii_alphanumeric() || b"@*?$!".contains(&c));
+                .is_some_and(|c| c == b'_' || c.is_ascii_alphanumeric() || b"@*?$!".contains(&c))
+                || (self.peek_at(1) == Some(b'#') && self.peek_at(2) == Some(b'}')));
         if length {
             self.pos += 1;
         }
         let name = self.param_name();
         if name.is_empty() {
-            return Err(if self.pos >= self.s.len() {
-                self.err(ErrorKind::Incomplete("a closing }"))
-            } else {
-                bad(self)
-            });
+            return bad(self);
         }
         if length {
             if self.peek() != Some(b'}') {
-                return Err(bad(self));
+                return bad(self);
             }
             self.pos += 1;
             return Ok(WordPart::Length { name, quoted });
@@ -1028,7 +1309,7 @@ impl<'a> Parser<'a> {
                 self.pos += 1 + longest as usize;
                 (ParamOp::RemoveSuffix { longest }, false)
             }
-            _ => return Err(bad(self)),
+            _ => return bad(self),
         };
         // A pattern's word is a quoting context of its own, also inside "…" (POSIX 2.6.2).
         let pattern = matches!(
@@ -1045,6 +1326,35 @@ impl<'a> Parser<'a> {
             word: word?,
             quoted,
         })
+    }
+
+    /// A `${…}` of an unknown form, from its `$` at `start`: its text through the `}` that
+    /// closes it, kept for an error at expansion time.
+    #[inline(never)]
+    fn bad_substitution(&mut self, start: usize, quoted: bool) -> Result<WordPart, Error> {
+        let mut depth = 1usize;
+        while depth > 0 {
+            match self.peek() {
+                None => return Err(self.err(ErrorKind::Incomplete("a closing }"))),
+                Some(b'\\') => self.pos += 1,
+                Some(b'\'') if !quoted => {
+                    match self.s[self.pos + 1..].iter().position(|&c| c == b'\'') {
+                        Some(n) => self.pos += n + 1,
+                        None => {
+                            self.pos = self.s.len();
+                            return Err(self.err(ErrorKind::Incomplete("a closing '")));
+                        }
+                    }
+                }
+                Some(b'{') => depth += 1,
+                Some(b'}') => depth -= 1,
+                _ => {}
+            }
+            self.pos = (self.pos + 1).min(self.s.len());
+        }
+        Ok(WordPart::BadSubstitution(
+            self.src[start..self.pos].to_string(),
+        ))
     }
 
     /// A parameter name at the current position: a name, a number or one special character.
@@ -1145,7 +1455,11 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     break;
                 }
-                Some(b'\\') if matches!(self.peek_at(1), Some(b'`' | b'\\' | b'$')) => {
+                // Inside "…", `\"` is a quote too (it was one before the backquotes were).
+                Some(b'\\')
+                    if matches!(self.peek_at(1), Some(b'`' | b'\\' | b'$'))
+                        || (quoted && self.peek_at(1) == Some(b'"')) =>
+                {
                     inner.push(self.s[self.pos + 1] as char);
                     self.pos += 2;
                 }
@@ -1157,13 +1471,10 @@ impl<'a> Parser<'a> {
             }
         }
         self.enter()?;
-        let mut sub = Parser {
-            s: inner.as_bytes(),
-            src: &inner,
-            pos: 0,
-            depth: self.depth,
-        };
-        let script = sub.list(&[]);
+        let mut sub = Parser::at(&inner, 0, self.depth);
+        sub.strict_eof = self.strict_eof;
+        let script = sub.list(&[]).and_then(|l| sub.end_of_input().map(|()| l));
+        self.warnings.append(&mut sub.warnings);
         let trailing = sub.pos < sub.s.len();
         self.leave();
         let script = script.map_err(|e| Error {
@@ -1175,6 +1486,48 @@ impl<'a> Parser<'a> {
         }
         Ok(WordPart::Command { script, quoted })
     }
+}
+
+/// A here-document's delimiter as written: its text with quotes removed, and whether any part
+/// of it was quoted (then the body is not expanded).
+fn unquote_delimiter(raw: &str) -> (String, bool) {
+    let mut out = String::new();
+    let mut quoted = false;
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                // A line continuation, not a quote.
+                Some('\n') => {}
+                c => {
+                    quoted = true;
+                    out.extend(c);
+                }
+            },
+            '\'' => {
+                quoted = true;
+                out.extend(chars.by_ref().take_while(|&c| c != '\''));
+            }
+            '"' => {
+                quoted = true;
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => {
+                            let n = chars.next();
+                            if !matches!(n, Some('$' | '`' | '"' | '\\')) {
+                                out.push('\\');
+                            }
+                            out.extend(n);
+                        }
+                        c => out.push(c),
+                    }
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    (out, quoted)
 }
 
 fn simple_op(c: u8) -> ParamOp {
@@ -1414,14 +1767,82 @@ case $x in a|b) echo ab;; (c) echo c ;; *) ;; esac
                 Ok(l) => panic!("{src:?} parsed: {l:?}"),
             }
         }
-        assert_eq!(
-            parse("cat <<EOF").unwrap_err().kind,
-            ErrorKind::Unsupported("here-documents")
-        );
+        assert!(parse("cat <<EOF").unwrap_err().is_incomplete());
+        assert!(parse("cat <<EOF\nbody\n").unwrap_err().is_incomplete());
+        assert!(parse("cat <<EOF\nbody\nEOF").is_ok());
         assert_eq!(
             format!("{}", parse("fi").unwrap_err()),
             "syntax error near unexpected token `fi'"
         );
+    }
+
+    fn here_text(r: &Redirect) -> Option<String> {
+        let w = r.here.as_ref()?.get()?;
+        Some(
+            w.0.iter()
+                .map(|p| match p {
+                    WordPart::Quoted(s) => s.clone(),
+                    WordPart::Param { name, .. } => format!("<{name}>"),
+                    other => format!("{other:?}"),
+                })
+                .collect(),
+        )
+    }
+
+    fn redirects_of(l: &List, i: usize) -> Vec<Redirect> {
+        match &l.0[i].first.commands[0] {
+            Command::Simple(s) => s.redirects.clone(),
+            Command::Compound(_, r) => r.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn here_documents() {
+        let l = parse("cat <<A; cat <<-'B' | x\n$v \\$ \"q\"\nA\n\t$v\n\tB\necho next").unwrap();
+        assert_eq!(l.0.len(), 3);
+        let a = &redirects_of(&l, 0)[0];
+        assert_eq!((a.fd, a.op), (0, RedirectOp::HereDoc));
+        assert_eq!(here_text(a).unwrap(), "<v> $ \"q\"\n");
+        let b = &redirects_of(&l, 1)[0];
+        assert_eq!(here_text(b).unwrap(), "$v\n");
+        assert_eq!(simple_words(&l)[3], [lit("echo"), lit("next")]);
+        // A descriptor, a body in a substitution, a compound command's.
+        let l = parse("x=$(cat 3<<E\nin\nE\n)\n{ read y; } <<E\nz\nE\n").unwrap();
+        let Command::Simple(s) = &l.0[0].first.commands[0] else {
+            panic!()
+        };
+        let [(_, Word(parts))] = s.assignments.as_slice() else {
+            panic!()
+        };
+        let WordPart::Command { script, .. } = &parts[0] else {
+            panic!()
+        };
+        let r = &redirects_of(script, 0)[0];
+        assert_eq!((r.fd, here_text(r).unwrap().as_str()), (3, "in\n"));
+        assert_eq!(here_text(&redirects_of(&l, 1)[0]).unwrap(), "z\n");
+        // The end of input: incomplete for `parse`, the body so far for a script's parser.
+        assert!(parse("cat <<E\nabc\n").unwrap_err().is_incomplete());
+        let mut p = Parser::new("cat <<E\nabc\n");
+        let l = p.next_command().unwrap().unwrap();
+        assert_eq!(here_text(&redirects_of(&l, 0)[0]).unwrap(), "abc\n");
+        assert_eq!(p.take_warnings().len(), 1);
+        // A delimiter after a backslash-ended line is body text.
+        let l = parse("cat <<E\na\\\nE\nE\n").unwrap();
+        assert_eq!(here_text(&redirects_of(&l, 0)[0]).unwrap(), "aE\n");
+    }
+
+    #[test]
+    fn one_command_at_a_time() {
+        let mut p = Parser::new("echo a; echo b &\n\n# c\nif\n");
+        assert_eq!(p.next_command().unwrap().unwrap().0.len(), 2);
+        let e = p.next_command().unwrap_err();
+        assert_eq!(p.line_of(e.at), 5);
+        let mut p = Parser::new("a\n)\n").starting_at_line(10);
+        assert!(p.next_command().unwrap().is_some());
+        let e = p.next_command().unwrap_err();
+        assert_eq!((p.line_of(e.at), e.is_incomplete()), (11, false));
+        assert_eq!(Parser::new("  \n# x\n").next_command().unwrap(), None);
     }
 
     #[test]
@@ -1438,7 +1859,7 @@ case $x in a|b) echo ab;; (c) echo c ;; *) ;; esac
         // Every short string over the shell's alphabet: no panic.
         let alphabet = [
             "a", " ", "'", "\"", "\\", "$", "(", ")", "{", "}", "|", "&", ";", "<", ">", "\n", "`",
-            "#", "if", "fi", "é",
+            "#", "if", "fi", "é", "<<", "-",
         ];
         let mut n = 0;
         for a in alphabet {
