@@ -16,20 +16,40 @@
 //! subshell or a script with 141, as SIGPIPE would end a forked one; the interactive shell goes
 //! on with status 1. The shell itself never dies of a broken pipe.
 //!
-//! Limitation: the working directory is the process's (`std::env::set_current_dir`), so a `cd`
-//! inside a pipeline stage or `( … )` is seen by the rest of the shell.
+//! The working directory is the shell's own ([`Shell::cwd`]), not the process's: a subshell has
+//! its copy, so a `cd` inside `( … )`, `$( … )` or a pipeline stage leaves the rest of the shell
+//! where it was. Every path the shell opens (redirections, globs, `test -f`, `.`, `cd`) is
+//! resolved against it, a program is started with it as its working directory, and a tool run
+//! inside the shell gets it ([`crate::applet`]). `PWD` is a variable like any other that `cd`
+//! sets (assigning it moves nothing), as in dash.
+//!
+//! Descriptors: 0, 1 and 2 are [`Streams`]' `stdin`, `stdout` and `stderr`; 3 to 9 are kept
+//! beside them ([`Fd`], see [`fds`]): `exec 3>f`, `>&3`, `4<f`, `<>`, `>&-`, with redirections
+//! applied left to right as dup2 would (`>f 2>&1` and `2>&1 >f` differ as in dash). A program
+//! gets the three standard ones only (std-shim passes no others), the right ones even when
+//! crossed (`2>&1` reaches its stderr). `exec` without a command keeps its redirections in the
+//! shell; with one, there being no fork, it runs the command and then ends the shell (or the
+//! subshell) with its status.
+//!
+//! A non-interactive shell waits for its background jobs that run on its threads before it
+//! exits ([`Shell::finish_jobs`]); a job that is only waiting for a program is left running.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, PipeReader, PipeWriter, Read, Write};
 use std::process::{Command as Process, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+mod cwd;
+mod fds;
+
+pub use fds::Fd;
+
 use crate::expand::{self, Context};
 use crate::jobs::{JobCtl, Jobs};
 use crate::names::NameMap;
 use crate::parse::{
-    self, AndOr, Command, Compound, Connector, List, Pipeline, Redirect, RedirectOp, Simple,
+    self, AndOr, Command, Compound, Connector, List, Pipeline, Simple,
 };
 
 /// A child's environment.
@@ -160,21 +180,31 @@ enum To {
     Inherit(u32),
     File(Shared),
     Pipe(PipeWriter),
+    /// Closed (`>&-`): writes fail with "Bad file descriptor".
+    Closed,
 }
 
-/// A command's three streams.
+/// A command's streams: descriptors 0, 1 and 2 by name, and those of 3 to 9 that are open.
 pub struct Streams {
     pub stdin: In,
     pub stdout: Out,
     pub stderr: Out,
+    /// Open descriptors 3 to 9, by number (see [`fds`]).
+    pub more: Vec<(u32, Fd)>,
 }
 
 impl Streams {
     pub fn inherit() -> Streams {
+        Streams::new(In::Inherit, Out::inherit(1), Out::inherit(2))
+    }
+
+    /// The three standard streams, no other descriptor open.
+    pub fn new(stdin: In, stdout: Out, stderr: Out) -> Streams {
         Streams {
-            stdin: In::Inherit,
-            stdout: Out::inherit(1),
-            stderr: Out::inherit(2),
+            stdin,
+            stdout,
+            stderr,
+            more: Vec::new(),
         }
     }
 
@@ -183,6 +213,7 @@ impl Streams {
             stdin: self.stdin.try_clone()?,
             stdout: self.stdout.try_clone()?,
             stderr: self.stderr.try_clone()?,
+            more: self.more_clone()?,
         })
     }
 }
@@ -246,6 +277,7 @@ impl Out {
             To::Inherit(fd) => To::Inherit(*fd),
             To::File(f) => To::File(f.clone()),
             To::Pipe(p) => To::Pipe(p.try_clone()?),
+            To::Closed => To::Closed,
         }))
     }
 
@@ -260,11 +292,20 @@ impl Out {
         !matches!(self.to, To::File(_))
     }
 
-    /// The child's end: a file is served by a stream server of the shell's (its failures kept
-    /// in `targets` for [`Job::wait`] to report).
-    fn stdio(self, targets: &mut Vec<Shared>) -> io::Result<Stdio> {
+    /// The child's end as its descriptor `slot` (1 or 2): a file is served by a stream server
+    /// of the shell's (its failures kept in `targets` for [`Job::wait`] to report); the shell's
+    /// own stdout or stderr is passed as itself, also in the other's slot (`2>&1`).
+    fn stdio(self, slot: u32, targets: &mut Vec<Shared>) -> io::Result<Stdio> {
         Ok(match self.to {
-            To::Inherit(_) => Stdio::inherit(),
+            To::Inherit(fd) if fd == slot => Stdio::inherit(),
+            To::Inherit(fd) => {
+                let h = match fd {
+                    2 => std::rt::stderr_handle(),
+                    _ => std::rt::stdout_handle(),
+                };
+                h.map_or_else(Stdio::null, Stdio::from)
+            }
+            To::Closed => Stdio::null(),
             To::Pipe(p) => Stdio::from(p),
             To::File(f) => {
                 let h = std::stream::serve(TargetStream(f.clone()), "redirect")?;
@@ -296,6 +337,7 @@ impl Write for Out {
             To::Inherit(_) => io::stdout().write(buf),
             To::File(f) => f.lock().and_then(|mut f| f.write(buf)),
             To::Pipe(p) => p.write(buf),
+            To::Closed => Err(fds::bad_fd()),
         };
         self.record(r)
     }
@@ -305,6 +347,7 @@ impl Write for Out {
             To::Inherit(_) => io::stdout().flush(),
             To::File(f) => f.lock().and_then(|mut f| f.flush()),
             To::Pipe(p) => p.flush(),
+            To::Closed => Ok(()),
         };
         self.record(r)
     }
@@ -361,6 +404,8 @@ pub struct Shell {
     /// This is a subshell (a pipeline stage, a background job, `( … )`, `$( … )`): a builtin
     /// whose output nobody reads any more ends it, as SIGPIPE ends a forked one.
     subshell: bool,
+    /// The working directory: absolute and normal (see the module doc).
+    cwd: String,
 }
 
 impl Default for Shell {
@@ -388,6 +433,9 @@ impl Shell {
             jobs: Jobs::new(),
             foreground: Arc::new(Mutex::new(JobCtl::new())),
             subshell: false,
+            cwd: std::env::current_dir()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| "/".into()),
         };
         *s.foreground.lock().unwrap_or_else(|e| e.into_inner()) = s.job.clone();
         for (k, v) in std::env::vars() {
@@ -397,9 +445,8 @@ impl Shell {
         if !s.vars.contains_key("PATH") {
             s.vars.insert("PATH", "/bin".into());
         }
-        if let Ok(cwd) = std::env::current_dir() {
-            s.vars.insert("PWD", cwd.to_string_lossy().into_owned());
-        }
+        let cwd = s.cwd.clone();
+        s.vars.insert("PWD", cwd);
         s
     }
 
@@ -411,16 +458,10 @@ impl Shell {
         self.vars.get(name).map(String::as_str)
     }
 
+    /// Sets a variable (the environment children get is built from the exported ones at each
+    /// start; `PWD` moves nothing, see the module doc).
     pub fn set_var(&mut self, name: &str, value: &str) {
         self.vars.insert(name, value.to_string());
-        if name == "PWD" || self.exported.contains_key(name) {
-            // The environment children inherit is rebuilt from `exported` at each spawn; PWD
-            // also drives std-shim's idea of the working directory.
-            if name == "PWD" {
-                // Safety (std 2024 signature): the shell is single-threaded here.
-                unsafe { std::env::set_var("PWD", value) };
-            }
-        }
     }
 
     /// Parses and runs `src`; returns the exit status, and whether `exit` was called.
@@ -510,6 +551,7 @@ impl Shell {
                 stdin: In::Null,
                 stdout: io.stdout.try_clone()?,
                 stderr: io.stderr.try_clone()?,
+                more: io.more_clone()?,
             })
         })();
         let started = streams.and_then(|mut streams| {
@@ -585,10 +627,15 @@ impl Shell {
                 Ok(e) => e,
                 Err(e) => return self.fail(io, "pipe", &e),
             };
+            let more = match io.more_clone() {
+                Ok(m) => m,
+                Err(e) => return self.fail(io, "pipe", &e),
+            };
             let mut streams = Streams {
                 stdin,
                 stdout,
                 stderr,
+                more,
             };
             // An external simple command without redirections of its own runs as a process;
             // everything else on a thread with a copy of the shell.
@@ -672,7 +719,7 @@ impl Shell {
                     }
                     Err(msg) => {
                         let _ = writeln!(io.stderr, "{}: {msg}", self.name);
-                        self.status = 1;
+                        self.status = 2;
                         Flow::Next
                     }
                 }
@@ -686,7 +733,16 @@ impl Shell {
             Compound::Subshell(l) => {
                 let mut sub = self.clone();
                 sub.subshell = true;
-                let f = sub.list(l, io);
+                // Its own descriptors too (`exec` inside changes only the subshell's).
+                let mut own = match io.try_clone() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        self.status = self.fail(io, "subshell", &e);
+                        return Flow::Next;
+                    }
+                };
+                let f = sub.list(l, &mut own);
+                let _ = own.stdout.flush();
                 self.status = match f {
                     Flow::Exit(code) => code,
                     _ => sub.status,
@@ -815,59 +871,6 @@ impl Shell {
         env.into_vec()
     }
 
-    /// Opens a command's redirections on top of `io`.
-    #[inline(never)]
-    fn redirect(&mut self, redirects: &[Redirect], io: &Streams) -> Result<Streams, String> {
-        let mut s = io.try_clone().map_err(|e| e.to_string())?;
-        for r in redirects {
-            let target = self.expand_single(&r.target);
-            let opened = match r.op {
-                RedirectOp::Read => File::open(&target)
-                    .map(|f| Some(Endpoint::In(In::File(Target::new(f, &target))))),
-                RedirectOp::Write => File::create(&target)
-                    .map(|f| Some(Endpoint::Out(Out::file(Target::new(f, &target))))),
-                RedirectOp::Append => OpenOptions::new()
-                    .append(true)
-                    .create(true)
-                    .open(&target)
-                    .map(|f| Some(Endpoint::Out(Out::file(Target::new(f, &target))))),
-                RedirectOp::Dup => {
-                    let from = match target.as_str() {
-                        "0" => Endpoint::In(s.stdin.try_clone().map_err(|e| e.to_string())?),
-                        "1" => Endpoint::Out(s.stdout.try_clone().map_err(|e| e.to_string())?),
-                        "2" => Endpoint::Out(s.stderr.try_clone().map_err(|e| e.to_string())?),
-                        "-" => Endpoint::Closed,
-                        other => return Err(format!("{other}: bad file descriptor")),
-                    };
-                    Ok(Some(from))
-                }
-            };
-            let endpoint = opened.map_err(|e| format!("{target}: {}", describe(&e)))?;
-            match (r.fd, endpoint) {
-                (0, Some(Endpoint::In(i))) => s.stdin = i,
-                (0, Some(Endpoint::Closed)) => s.stdin = In::Null,
-                (1, Some(Endpoint::Out(o))) => s.stdout = o,
-                (2, Some(Endpoint::Out(o))) => s.stderr = o,
-                (1 | 2, Some(Endpoint::Closed)) => {
-                    let null =
-                        File::create("/dev/null").map(|f| Out::file(Target::new(f, "/dev/null")));
-                    match (r.fd, null) {
-                        (1, Ok(o)) => s.stdout = o,
-                        (_, Ok(o)) => s.stderr = o,
-                        (_, Err(e)) => {
-                            return Err(format!("cannot close fd {}: {}", r.fd, describe(&e)));
-                        }
-                    }
-                }
-                (fd, _) if fd > 2 => {
-                    return Err(format!("{fd}: only descriptors 0, 1 and 2 exist"));
-                }
-                (fd, _) => return Err(format!("{fd}: bad redirection")),
-            }
-        }
-        Ok(s)
-    }
-
     // Not inlined (nor are `run_pipeline`, `background`, `builtin`, `spawn` and `redirect`):
     // their locals would be in the frames of `command`, `pipeline` and `and_or`, which nest at
     // every level of a script's nesting (28 KiB thread stacks; the shell's deepest stack is
@@ -889,6 +892,9 @@ impl Shell {
                 Flow::Exit(2)
             };
         }
+        if argv.first().is_some_and(|a| a == "exec") {
+            return self.exec(&argv[1..], &assigns, &s.redirects, io);
+        }
         let mut streams = if s.redirects.is_empty() {
             None
         } else {
@@ -896,7 +902,7 @@ impl Shell {
                 Ok(st) => Some(st),
                 Err(msg) => {
                     let _ = writeln!(io.stderr, "{}: {msg}", self.name);
-                    self.status = 1;
+                    self.status = 2;
                     return Flow::Next;
                 }
             }
@@ -1008,14 +1014,13 @@ impl Shell {
         io: Streams,
     ) -> Result<Job, i32> {
         if let Some(tool) = crate::applet::find(&argv[0], env) {
-            return match crate::applet::start(
-                tool,
-                argv.to_vec(),
-                env.to_vec(),
-                io,
-                self.job.clone(),
-                self.name.clone(),
-            ) {
+            let cx = crate::applet::Context {
+                env: env.to_vec(),
+                cwd: self.cwd.clone(),
+                job: self.job.clone(),
+                shell: self.name.clone(),
+            };
+            return match crate::applet::start(tool, argv.to_vec(), io, cx) {
                 Ok(r) => Ok(Job::InShell(r)),
                 Err(e) => {
                     let _ = writeln!(io::stderr(), "{}: {}: {}", self.name, argv[0], describe(&e));
@@ -1023,16 +1028,23 @@ impl Shell {
                 }
             };
         }
+        // (A program gets no descriptor past 2: std-shim passes none.)
         let Streams {
             stdin,
             stdout,
             mut stderr,
+            ..
         } = io;
         let name = &argv[0];
-        let mut cmd = Process::new(name);
+        // A path is the shell's (its working directory's), not the process's.
+        let mut cmd = match name.contains('/') {
+            true => Process::new(self.path(name)),
+            false => Process::new(name),
+        };
         cmd.args(&argv[1..])
             .env_clear()
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .current_dir(&self.cwd);
         let err = match stderr.try_clone() {
             Ok(e) => e,
             Err(_) => Out::inherit(2),
@@ -1042,8 +1054,8 @@ impl Shell {
         let stdio = (|| -> io::Result<(Stdio, Stdio, Stdio)> {
             Ok((
                 stdin.stdio(&mut pumps)?,
-                stdout.stdio(&mut targets)?,
-                err.stdio(&mut targets)?,
+                stdout.stdio(1, &mut targets)?,
+                err.stdio(2, &mut targets)?,
             ))
         })();
         let (i, o, e) = match stdio {
@@ -1098,42 +1110,9 @@ impl Shell {
                 let _ = io.stdout.write_all(&echo::render(args));
             }
             "pwd" => {
-                let cwd = std::env::current_dir()
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_else(|_| "/".into());
-                let _ = writeln!(io.stdout, "{cwd}");
+                let _ = writeln!(io.stdout, "{}", self.cwd);
             }
-            "cd" => {
-                let target = match args.first().map(String::as_str) {
-                    None => self.var("HOME").unwrap_or("/").to_string(),
-                    Some("-") => self.var("OLDPWD").unwrap_or("/").to_string(),
-                    Some(d) => d.to_string(),
-                };
-                let old = self.var("PWD").unwrap_or("/").to_string();
-                match std::fs::metadata(&target) {
-                    Ok(m) if m.is_dir() => match std::env::set_current_dir(&target) {
-                        Ok(()) => {
-                            let new = std::env::current_dir()
-                                .map(|p| p.to_string_lossy().into_owned())
-                                .unwrap_or(target);
-                            self.set_var("OLDPWD", &old);
-                            self.set_var("PWD", &new);
-                        }
-                        Err(e) => {
-                            err(io, format!("cd: {target}: {}", describe(&e)));
-                            status = 1;
-                        }
-                    },
-                    Ok(_) => {
-                        err(io, format!("cd: {target}: Not a directory"));
-                        status = 1;
-                    }
-                    Err(e) => {
-                        err(io, format!("cd: {target}: {}", describe(&e)));
-                        status = 1;
-                    }
-                }
-            }
+            "cd" => status = self.cd(args, io),
             "export" => {
                 if args.is_empty() {
                     for k in self.exported.keys() {
@@ -1238,7 +1217,9 @@ impl Shell {
                     }
                     a.pop();
                 }
-                status = match crate::test_expr::eval(&a, &mut file_query) {
+                let cwd = self.cwd.clone();
+                let mut query = |q, p: &str| file_query(q, &cwd::resolve(&cwd, p));
+                status = match crate::test_expr::eval(&a, &mut query) {
                     Ok(true) => 0,
                     Ok(false) => 1,
                     Err(e) => {
@@ -1284,7 +1265,7 @@ impl Shell {
                     err(io, format!("{name}: filename argument required"));
                     status = 2;
                 }
-                Some(f) => match std::fs::read_to_string(f) {
+                Some(f) => match std::fs::read_to_string(self.path(f)) {
                     Ok(src) if !too_deep(self.depth) => {
                         self.depth += 1;
                         let (code, exited) = self.run_script(&src, io);
@@ -1339,7 +1320,7 @@ impl Shell {
                 status = self.job_builtin(name, args, io);
             }
             "ns" | "mount" | "umount" | "bind" => {
-                let cwd = self.var("PWD").unwrap_or("/").to_string();
+                let cwd = self.cwd.clone();
                 let mut out = Vec::new();
                 let mut errs = Vec::new();
                 status = crate::nsbuiltins::run(name, args, &cwd, &mut out, &mut errs);
@@ -1413,7 +1394,9 @@ impl Shell {
                 }
             }
             "wait" => {
-                let specs: Vec<String> = if args.is_empty() {
+                // With no operand, every job, and 0 (POSIX); else the last one's status.
+                let all = args.is_empty();
+                let specs: Vec<String> = if all {
                     table.numbers().iter().map(|n| format!("%{n}")).collect()
                 } else {
                     args.to_vec()
@@ -1421,7 +1404,17 @@ impl Shell {
                 let mut status = 0;
                 for spec in specs {
                     let Some(n) = table.find(&spec).map(|j| j.n) else {
-                        // POSIX: an unknown process waits for nothing and gives 127.
+                        // As dash: a job (`%N`) that does not exist is an error (2); a process
+                        // id that is not a job's waits for nothing and gives 127 (POSIX).
+                        let known = spec.starts_with('%');
+                        if known || spec.parse::<u32>().is_err() {
+                            let why = match known {
+                                true => "no such job",
+                                false => "not a process id",
+                            };
+                            let _ = writeln!(io.stderr, "{}: wait: {spec}: {why}", self.name);
+                            return 2;
+                        }
                         status = 127;
                         continue;
                     };
@@ -1435,7 +1428,7 @@ impl Shell {
                     *self.foreground.lock().unwrap_or_else(|e| e.into_inner()) = self.job.clone();
                     table = jobs.lock().unwrap_or_else(|e| e.into_inner());
                 }
-                status
+                if all { 0 } else { status }
             }
             "fg" => {
                 let spec = args.first().map(String::as_str).unwrap_or("%%");
@@ -1516,6 +1509,29 @@ impl Shell {
         }
     }
 
+    /// Before a non-interactive shell exits: waits for its background jobs that run on its
+    /// threads, which would end with the process (`echo done &` must print). A job that is
+    /// only waiting for a program (`sleep 100 &`) is left: the program goes on by itself.
+    pub fn finish_jobs(&mut self) {
+        loop {
+            let job = {
+                let mut table = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+                let n = table.numbers().into_iter().find(|&n| {
+                    table
+                        .find(&format!("%{n}"))
+                        .is_some_and(|j| j.poll().is_some() || !j.ctl.has_programs())
+                });
+                match n {
+                    Some(n) => table.take(n),
+                    None => return,
+                }
+            };
+            if let Some(mut job) = job {
+                job.wait();
+            }
+        }
+    }
+
     /// Reports background jobs that ended (an interactive shell does, before its prompt).
     pub fn notify_jobs(&mut self) {
         let lines = self
@@ -1531,7 +1547,7 @@ impl Shell {
     /// The path `$PATH` gives for a command name.
     pub fn lookup(&self, name: &str) -> Option<String> {
         if name.contains('/') {
-            return std::fs::metadata(name)
+            return std::fs::metadata(self.path(name))
                 .ok()
                 .filter(|m| m.is_file())
                 .map(|_| name.to_string());
@@ -1540,7 +1556,11 @@ impl Shell {
         path.split(':')
             .filter(|d| !d.is_empty())
             .map(|d| format!("{}/{name}", d.trim_end_matches('/')))
-            .find(|p| std::fs::metadata(p).map(|m| m.is_file()).unwrap_or(false))
+            .find(|p| {
+                std::fs::metadata(self.path(p))
+                    .map(|m| m.is_file())
+                    .unwrap_or(false)
+            })
     }
 
     /// Runs a command substitution: the list with stdout into a pipe that a helper thread reads.
@@ -1560,23 +1580,13 @@ impl Shell {
         });
         let mut sub = self.clone();
         sub.subshell = true;
-        let mut io = Streams {
-            stdin: In::Inherit,
-            stdout: Out::pipe(w),
-            stderr: Out::inherit(2),
-        };
+        let mut io = Streams::new(In::Inherit, Out::pipe(w), Out::inherit(2));
         sub.list(script, &mut io);
         let _ = io.stdout.flush();
         drop(io);
         self.status = sub.status;
         String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned()
     }
-}
-
-enum Endpoint {
-    In(In),
-    Out(Out),
-    Closed,
 }
 
 fn file_query(q: crate::test_expr::FileQuery, p: &str) -> bool {
@@ -1676,7 +1686,7 @@ pub fn describe(e: &io::Error) -> String {
 
 /// The builtins.
 pub const BUILTINS: &[&str] = &[
-    ":", ".", "[", "bg", "bind", "break", "cd", "continue", "echo", "exit", "export", "false",
+    ":", ".", "[", "bg", "bind", "break", "cd", "continue", "echo", "exec", "exit", "export", "false",
     "fg", "help", "history", "jobs", "kill", "mount", "ns", "pwd", "read", "return", "set",
     "shift", "source", "test", "true", "type", "umount", "unset", "wait", "which",
 ];
@@ -1723,7 +1733,7 @@ impl Context for Ctx<'_> {
         self.sh.expand_failed = true;
     }
     fn read_dir(&mut self, dir: &str) -> Option<Vec<String>> {
-        let rd = std::fs::read_dir(dir).ok()?;
+        let rd = std::fs::read_dir(self.sh.path(dir)).ok()?;
         Some(
             rd.filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())

@@ -58,6 +58,15 @@ impl JobCtl {
         }
     }
 
+    /// Whether a program of the job is running (a tool inside the shell is not a program).
+    pub fn has_programs(&self) -> bool {
+        !self
+            .killers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
     /// The signal that ended the job, if it was ended.
     pub fn interrupted(&self) -> Option<u64> {
         match self.signal.load(Ordering::Acquire) {

@@ -125,9 +125,13 @@ fn redirect(r: &Redirect) -> String {
         RedirectOp::Read => "<",
         RedirectOp::Write => ">",
         RedirectOp::Append => ">>",
+        RedirectOp::ReadWrite => "<>",
         RedirectOp::Dup => ">&",
     };
-    let default_fd = if r.op == RedirectOp::Read { 0 } else { 1 };
+    let default_fd = match r.op {
+        RedirectOp::Read | RedirectOp::ReadWrite => 0,
+        _ => 1,
+    };
     let fd = if r.fd == default_fd {
         String::new()
     } else {

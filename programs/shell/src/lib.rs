@@ -90,6 +90,9 @@ pub fn main() {
         }
         None => repl(&mut sh, &mut io),
     };
+    if !sh.interactive {
+        sh.finish_jobs();
+    }
     let _ = std::io::stdout().flush();
     std::process::exit(code);
 }
@@ -145,7 +148,7 @@ fn complete(sh: &interp::Shell, line: &str, cursor: usize) -> Vec<String> {
             None => ("", word),
         };
         let list_dir = if dir.is_empty() { "." } else { dir };
-        if let Ok(rd) = std::fs::read_dir(list_dir) {
+        if let Ok(rd) = std::fs::read_dir(sh.path(list_dir)) {
             for e in rd.filter_map(|e| e.ok()) {
                 let name = e.file_name().to_string_lossy().into_owned();
                 if name.starts_with(prefix) && (prefix.starts_with('.') || !name.starts_with('.')) {

@@ -8,7 +8,7 @@
 //! command   := compound redirect* | NAME '(' ')' newline* compound | simple
 //! compound  := '{' list '}' | '(' list ')' | if | while | until | for | case
 //! simple    := (NAME=word | word | redirect)+
-//! redirect  := [fd] ('<' | '>' | '>>' | '>|' | '<&' | '>&') word
+//! redirect  := [fd] ('<' | '>' | '>>' | '>|' | '<&' | '>&' | '<>') word
 //! ```
 //! Words keep their quoting as [`WordPart`]s, since expansion (variables, command substitution,
 //! field splitting, globbing) depends on it and happens at run time.
@@ -134,6 +134,8 @@ pub enum RedirectOp {
     Write,
     /// `>>`
     Append,
+    /// `<>`: open to read and write (created if missing, not truncated).
+    ReadWrite,
     /// `>&` / `<&`: target is a descriptor number (or `-` to close).
     Dup,
 }
@@ -729,6 +731,8 @@ impl<'a> Parser<'a> {
             (RedirectOp::Dup, 2, 0)
         } else if rest.starts_with(b">|") {
             (RedirectOp::Write, 2, 1)
+        } else if rest.starts_with(b"<>") {
+            (RedirectOp::ReadWrite, 2, 0)
         } else if rest[0] == b'>' {
             (RedirectOp::Write, 1, 1)
         } else {
