@@ -639,7 +639,7 @@ impl Shell {
             };
             // An external simple command without redirections of its own runs as a process;
             // everything else on a thread with a copy of the shell.
-            match self.external(cmd) {
+            match self.external(cmd, io) {
                 Some((argv, env)) => match self.spawn(&argv, &env, streams) {
                     Ok(c) => running.push(Running::Child(c)),
                     Err(code) => running.push(Running::Done(code)),
@@ -680,7 +680,7 @@ impl Shell {
 
     /// If `cmd` is a plain external command (no function or builtin of that name, no
     /// redirections, no assignments), its expanded argv and environment.
-    fn external(&mut self, cmd: &Command) -> Option<(Vec<String>, Env)> {
+    fn external(&mut self, cmd: &Command, io: &Streams) -> Option<(Vec<String>, Env)> {
         let Command::Simple(s) = cmd else { return None };
         if !s.redirects.is_empty() || !s.assignments.is_empty() {
             return None;
@@ -689,7 +689,7 @@ impl Shell {
         if is_builtin(first) || self.functions.contains_key(first) {
             return None;
         }
-        let argv = self.expand_words(&s.words);
+        let argv = self.expand_words_in(&s.words, Some(io));
         let env = self.child_env(&[]);
         Some((argv, env))
     }
@@ -800,7 +800,7 @@ impl Shell {
             }
             Compound::For { name, words, body } => {
                 let items = match words {
-                    Some(ws) => self.expand_words(ws),
+                    Some(ws) => self.expand_words_in(ws, Some(io)),
                     None => self.positional.clone(),
                 };
                 self.loops += 1;
@@ -829,12 +829,15 @@ impl Shell {
                 flow
             }
             Compound::Case { word, arms } => {
-                let value = self.expand_single(word);
+                let value = self.expand_single_in(word, Some(io));
                 self.status = 0;
                 for arm in arms {
                     for p in &arm.patterns {
                         let pat = {
-                            let mut ctx = Ctx { sh: self };
+                            let mut ctx = Ctx {
+                                sh: self,
+                                io: Some(io),
+                            };
                             expand::expand_pattern(p, &mut ctx)
                         };
                         if pat.matches(&value) {
@@ -847,13 +850,17 @@ impl Shell {
         }
     }
 
-    fn expand_words(&mut self, words: &[parse::Word]) -> Vec<String> {
-        let mut ctx = Ctx { sh: self };
+    /// Expands words for a command run on `io`: a command substitution gets its stdin, stderr
+    /// and descriptors past 2 (`f 2>e` keeps the errors of `$(…)` inside `f` in `e`); with
+    /// `None`, the shell's own.
+    fn expand_words_in(&mut self, words: &[parse::Word], io: Option<&Streams>) -> Vec<String> {
+        let mut ctx = Ctx { sh: self, io };
         expand::expand_words(words, &mut ctx)
     }
 
-    fn expand_single(&mut self, word: &parse::Word) -> String {
-        let mut ctx = Ctx { sh: self };
+    /// One word, for a command run on `io` (see [`Shell::expand_words_in`]).
+    fn expand_single_in(&mut self, word: &parse::Word, io: Option<&Streams>) -> String {
+        let mut ctx = Ctx { sh: self, io };
         expand::expand_single(word, &mut ctx)
     }
 
@@ -877,11 +884,11 @@ impl Shell {
     // close to that, see `cargo xtask bench budgets`).
     #[inline(never)]
     fn simple(&mut self, s: &Simple, io: &mut Streams) -> Flow {
-        let argv = self.expand_words(&s.words);
+        let argv = self.expand_words_in(&s.words, Some(io));
         let assigns: Vec<(String, String)> = s
             .assignments
             .iter()
-            .map(|(k, w)| (k.clone(), self.expand_single(w)))
+            .map(|(k, w)| (k.clone(), self.expand_single_in(w, Some(io))))
             .collect();
         if std::mem::take(&mut self.expand_failed) {
             // `${x?msg}`: the command is not run; a script ends (POSIX 2.8.1).
@@ -1563,8 +1570,9 @@ impl Shell {
             })
     }
 
-    /// Runs a command substitution: the list with stdout into a pipe that a helper thread reads.
-    fn substitute(&mut self, script: &List) -> String {
+    /// Runs a command substitution: the list with stdout into a pipe that a helper thread
+    /// reads, its other streams those of `io` (the shell's own if `None`).
+    fn substitute(&mut self, script: &List, io: Option<&Streams>) -> String {
         let (r, w) = match io::pipe() {
             Ok(p) => p,
             Err(e) => {
@@ -1580,7 +1588,20 @@ impl Shell {
         });
         let mut sub = self.clone();
         sub.subshell = true;
-        let mut io = Streams::new(In::Inherit, Out::pipe(w), Out::inherit(2));
+        let base = io.and_then(|io| {
+            let stdin = io.stdin.try_clone().ok()?;
+            let stderr = io.stderr.try_clone().ok()?;
+            Some((stdin, stderr, io.more_clone().ok()?))
+        });
+        let mut io = match base {
+            Some((stdin, stderr, more)) => Streams {
+                stdin,
+                stdout: Out::pipe(w),
+                stderr,
+                more,
+            },
+            None => Streams::new(In::Inherit, Out::pipe(w), Out::inherit(2)),
+        };
         sub.list(script, &mut io);
         let _ = io.stdout.flush();
         drop(io);
@@ -1698,6 +1719,8 @@ pub fn is_builtin(name: &str) -> bool {
 /// What expansion needs, answered by the shell.
 struct Ctx<'a> {
     sh: &'a mut Shell,
+    /// The streams of the command being expanded, for its command substitutions.
+    io: Option<&'a Streams>,
 }
 
 impl Context for Ctx<'_> {
@@ -1719,7 +1742,7 @@ impl Context for Ctx<'_> {
         self.sh.positional.clone()
     }
     fn command_output(&mut self, script: &List) -> String {
-        self.sh.substitute(script)
+        self.sh.substitute(script, self.io)
     }
     fn assign(&mut self, name: &str, value: &str) {
         if parse::is_name(name) {

@@ -121,7 +121,7 @@ impl Shell {
         if r.fd >= FDS {
             return Err(format!("{}: Bad file descriptor", r.fd));
         }
-        let target = self.expand_single(&r.target);
+        let target = self.expand_single_in(&r.target, Some(s));
         let path = self.path(&target);
         let opened = |f: io::Result<File>| {
             f.map(|f| Target::new(f, &target))
