@@ -246,7 +246,9 @@ fn copy_tree(cwd: Option<&str>, src: &Path, dst: &Path) -> Result<(), String> {
     let said =
         |what: &str, p: &Path, e: io::Error| format!("{what} '{}': {}", p.display(), describe(&e));
     fs::create_dir(at(cwd, dst.as_str())).map_err(|e| said("cannot create directory", dst, e))?;
-    for e in fs::read_dir(at(cwd, src.as_str())).map_err(|e| said("cannot read directory", src, e))? {
+    for e in
+        fs::read_dir(at(cwd, src.as_str())).map_err(|e| said("cannot read directory", src, e))?
+    {
         let e = e.map_err(|e| said("cannot read directory", src, e))?;
         let name = e.file_name().to_string_lossy().into_owned();
         let from = src.join(&name);
@@ -287,7 +289,11 @@ pub fn cp(args: &[String], io: &mut Io) -> i32 {
                 Ok(m) if m.is_dir() => {
                     let inside = fs::canonicalize(io.at(src)).and_then(|s| {
                         let parent = to.parent().map_or(String::from("."), |p| {
-                            String::from(if p.as_str().is_empty() { "." } else { p.as_str() })
+                            String::from(if p.as_str().is_empty() {
+                                "."
+                            } else {
+                                p.as_str()
+                            })
                         });
                         let parent = fs::canonicalize(io.at(&parent))?;
                         let name = to

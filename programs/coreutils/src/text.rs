@@ -39,7 +39,8 @@ fn each_until_output_fails(
     let mut status = 0;
     let mut out = Tracked::new(io.stdout);
     for name in names {
-        let result = open(name, io.cwd, io.stdin).and_then(|mut input| f(input.reader(), name, &mut out));
+        let result =
+            open(name, io.cwd, io.stdin).and_then(|mut input| f(input.reader(), name, &mut out));
         if let Err(e) = result {
             if out.failed {
                 return (write_error(io.stderr, tool, &e), true);

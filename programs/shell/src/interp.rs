@@ -48,9 +48,7 @@ pub use fds::Fd;
 use crate::expand::{self, Context};
 use crate::jobs::{JobCtl, Jobs};
 use crate::names::NameMap;
-use crate::parse::{
-    self, AndOr, Command, Compound, Connector, List, Pipeline, Simple,
-};
+use crate::parse::{self, AndOr, Command, Compound, Connector, List, Pipeline, Simple};
 
 /// A child's environment.
 type Env = Vec<(String, String)>;
@@ -305,7 +303,7 @@ impl Out {
                 };
                 h.map_or_else(Stdio::null, Stdio::from)
             }
-            To::Closed => Stdio::null(),
+            To::Closed => Stdio::from(std::stream::serve(fds::Closed, "closed")?),
             To::Pipe(p) => Stdio::from(p),
             To::File(f) => {
                 let h = std::stream::serve(TargetStream(f.clone()), "redirect")?;
@@ -731,22 +729,7 @@ impl Shell {
         match c {
             Compound::Group(l) => self.list(l, io),
             Compound::Subshell(l) => {
-                let mut sub = self.clone();
-                sub.subshell = true;
-                // Its own descriptors too (`exec` inside changes only the subshell's).
-                let mut own = match io.try_clone() {
-                    Ok(s) => s,
-                    Err(e) => {
-                        self.status = self.fail(io, "subshell", &e);
-                        return Flow::Next;
-                    }
-                };
-                let f = sub.list(l, &mut own);
-                let _ = own.stdout.flush();
-                self.status = match f {
-                    Flow::Exit(code) => code,
-                    _ => sub.status,
-                };
+                self.subshell(l, io);
                 Flow::Next
             }
             Compound::If {
@@ -848,6 +831,28 @@ impl Shell {
                 Flow::Next
             }
         }
+    }
+
+    /// `( … )`: the list runs with a copy of the shell and of its descriptors (`exec` inside
+    /// changes only the subshell's). (Not inlined: the copy would be in `compound`'s frame,
+    /// which is on the recursion path.)
+    #[inline(never)]
+    fn subshell(&mut self, l: &List, io: &mut Streams) {
+        let mut sub = self.clone();
+        sub.subshell = true;
+        let mut own = match io.try_clone() {
+            Ok(s) => s,
+            Err(e) => {
+                self.status = self.fail(io, "subshell", &e);
+                return;
+            }
+        };
+        let f = sub.list(l, &mut own);
+        let _ = own.stdout.flush();
+        self.status = match f {
+            Flow::Exit(code) => code,
+            _ => sub.status,
+        };
     }
 
     /// Expands words for a command run on `io`: a command substitution gets its stdin, stderr
@@ -1707,9 +1712,9 @@ pub fn describe(e: &io::Error) -> String {
 
 /// The builtins.
 pub const BUILTINS: &[&str] = &[
-    ":", ".", "[", "bg", "bind", "break", "cd", "continue", "echo", "exec", "exit", "export", "false",
-    "fg", "help", "history", "jobs", "kill", "mount", "ns", "pwd", "read", "return", "set",
-    "shift", "source", "test", "true", "type", "umount", "unset", "wait", "which",
+    ":", ".", "[", "bg", "bind", "break", "cd", "continue", "echo", "exec", "exit", "export",
+    "false", "fg", "help", "history", "jobs", "kill", "mount", "ns", "pwd", "read", "return",
+    "set", "shift", "source", "test", "true", "type", "umount", "unset", "wait", "which",
 ];
 
 pub fn is_builtin(name: &str) -> bool {

@@ -48,10 +48,7 @@ impl Shell {
                 _ => return 0,
             },
             Some("") => return 0,
-            Some("-") => (
-                self.var("OLDPWD").unwrap_or(&self.cwd).to_string(),
-                true,
-            ),
+            Some("-") => (self.var("OLDPWD").unwrap_or(&self.cwd).to_string(), true),
             Some(d) => (d.to_string(), false),
         };
         let mut found = None;

@@ -53,6 +53,19 @@ impl Fd {
     }
 }
 
+/// A closed descriptor given to a program as its stdout or stderr (std-shim passes no closed
+/// one): its writes fail, as they would in a Unix program.
+pub(super) struct Closed;
+
+impl std::stream::StreamIo for Closed {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(bad_fd())
+    }
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(bad_fd())
+    }
+}
+
 /// The error of a write to a closed descriptor.
 pub(super) fn bad_fd() -> io::Error {
     io::Error::other("Bad file descriptor")
