@@ -404,6 +404,9 @@ pub struct Shell {
     subshell: bool,
     /// The working directory: absolute and normal (see the module doc).
     cwd: String,
+    /// A command substitution ran since the current simple command began (its status is then
+    /// the status of a command that is only assignments).
+    substituted: bool,
 }
 
 impl Default for Shell {
@@ -431,6 +434,7 @@ impl Shell {
             jobs: Jobs::new(),
             foreground: Arc::new(Mutex::new(JobCtl::new())),
             subshell: false,
+            substituted: false,
             cwd: std::env::current_dir()
                 .map(|p| p.to_string_lossy().into_owned())
                 .unwrap_or_else(|_| "/".into()),
@@ -889,6 +893,7 @@ impl Shell {
     // close to that, see `cargo xtask bench budgets`).
     #[inline(never)]
     fn simple(&mut self, s: &Simple, io: &mut Streams) -> Flow {
+        self.substituted = false;
         let argv = self.expand_words_in(&s.words, Some(io));
         let assigns: Vec<(String, String)> = s
             .assignments
@@ -924,9 +929,13 @@ impl Shell {
             None => io,
         };
         let Some(name) = argv.first().cloned() else {
-            // Only assignments (and redirections): they stay in the shell.
+            // Only assignments (and redirections): they stay in the shell. The status is the
+            // last command substitution's, or 0 (POSIX 2.9.1).
             for (k, v) in &assigns {
                 self.set_var(k, v);
+            }
+            if !self.substituted {
+                self.status = 0;
             }
             return Flow::Next;
         };
@@ -1611,6 +1620,7 @@ impl Shell {
         let _ = io.stdout.flush();
         drop(io);
         self.status = sub.status;
+        self.substituted = true;
         String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned()
     }
 }

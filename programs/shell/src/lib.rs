@@ -99,7 +99,7 @@ pub fn main() {
 
 fn prompt(sh: &interp::Shell) -> String {
     let user = sh.var("USER").unwrap_or("root");
-    let cwd = sh.var("PWD").unwrap_or("/");
+    let cwd = sh.cwd();
     let home = sh.var("HOME").unwrap_or("");
     let shown = match cwd.strip_prefix(home) {
         Some(rest)
