@@ -29,7 +29,7 @@ impl Shell {
     /// `cd [-L|-P] [DIR|-]`: `DIR` relative to the working directory or, when it does not begin
     /// with `/`, `.` or `..`, to a directory of `CDPATH`; `-` is `$OLDPWD`. No `DIR` is `$HOME`
     /// (nothing if unset). Logical, as dash's: `..` takes away the last component of the path
-    /// as written. Sets `PWD` and `OLDPWD`; prints the new directory after `cd -` or a `CDPATH`
+    /// as written. Sets and exports `PWD` and `OLDPWD`; prints the new directory after `cd -` or a `CDPATH`
     /// find. Fails with 2, as dash.
     #[inline(never)]
     pub(super) fn cd(&mut self, args: &[String], io: &mut Streams) -> i32 {
@@ -88,8 +88,11 @@ impl Shell {
             }
         };
         let old = std::mem::replace(&mut self.cwd, new.clone());
-        self.set_var("OLDPWD", &old);
-        self.set_var("PWD", &new);
+        // Both exported, as dash does.
+        for (k, v) in [("OLDPWD", &old), ("PWD", &new)] {
+            self.set_var(k, v);
+            self.exported.insert(k, ());
+        }
         if print {
             let _ = writeln!(io.stdout, "{new}");
         }
