@@ -837,6 +837,31 @@ impl Shell {
         }
     }
 
+    /// A `${x?msg}` failed in the command being expanded: it is not run, and a script ends
+    /// (POSIX 2.8.1).
+    fn expansion_failed(&mut self) -> Option<Flow> {
+        if !std::mem::take(&mut self.expand_failed) {
+            return None;
+        }
+        self.status = 2;
+        Some(match self.interactive {
+            true => Flow::Next,
+            false => Flow::Exit(2),
+        })
+    }
+
+    /// The values of a command's assignments, expanded for a command run on `io`.
+    fn assignments(
+        &mut self,
+        assignments: &[(String, parse::Word)],
+        io: &Streams,
+    ) -> Vec<(String, String)> {
+        assignments
+            .iter()
+            .map(|(k, w)| (k.clone(), self.expand_single_in(w, Some(io))))
+            .collect()
+    }
+
     /// `( … )`: the list runs with a copy of the shell and of its descriptors (`exec` inside
     /// changes only the subshell's). (Not inlined: the copy would be in `compound`'s frame,
     /// which is on the recursion path.)
@@ -894,23 +919,14 @@ impl Shell {
     #[inline(never)]
     fn simple(&mut self, s: &Simple, io: &mut Streams) -> Flow {
         self.substituted = false;
+        // POSIX 2.9.1's order: the words, the redirections, then the assignments' values (a
+        // `$( … )` in those writes where the command's redirections say).
         let argv = self.expand_words_in(&s.words, Some(io));
-        let assigns: Vec<(String, String)> = s
-            .assignments
-            .iter()
-            .map(|(k, w)| (k.clone(), self.expand_single_in(w, Some(io))))
-            .collect();
-        if std::mem::take(&mut self.expand_failed) {
-            // `${x?msg}`: the command is not run; a script ends (POSIX 2.8.1).
-            self.status = 2;
-            return if self.interactive {
-                Flow::Next
-            } else {
-                Flow::Exit(2)
-            };
+        if let Some(f) = self.expansion_failed() {
+            return f;
         }
         if argv.first().is_some_and(|a| a == "exec") {
-            return self.exec(&argv[1..], &assigns, &s.redirects, io);
+            return self.exec(&argv[1..], &s.assignments, &s.redirects, io);
         }
         let mut streams = if s.redirects.is_empty() {
             None
@@ -920,7 +936,12 @@ impl Shell {
                 Err(msg) => {
                     let _ = writeln!(io.stderr, "{}: {msg}", self.name);
                     self.status = 2;
-                    return Flow::Next;
+                    // A special builtin's redirection error ends a script (POSIX 2.8.1).
+                    let special = argv.first().is_some_and(|a| is_special(a));
+                    return match special && !self.interactive {
+                        true => Flow::Exit(2),
+                        false => Flow::Next,
+                    };
                 }
             }
         };
@@ -928,6 +949,10 @@ impl Shell {
             Some(st) => st,
             None => io,
         };
+        let assigns = self.assignments(&s.assignments, io);
+        if let Some(f) = self.expansion_failed() {
+            return f;
+        }
         let Some(name) = argv.first().cloned() else {
             // Only assignments (and redirections): they stay in the shell. The status is the
             // last command substitution's, or 0 (POSIX 2.9.1).
@@ -1133,7 +1158,7 @@ impl Shell {
             "pwd" => {
                 let _ = writeln!(io.stdout, "{}", self.cwd);
             }
-            "cd" => status = self.cd(args, io),
+            "cd" | "chdir" => status = self.cd(args, io),
             "export" => {
                 if args.is_empty() {
                     for k in self.exported.keys() {
@@ -1722,13 +1747,32 @@ pub fn describe(e: &io::Error) -> String {
 
 /// The builtins.
 pub const BUILTINS: &[&str] = &[
-    ":", ".", "[", "bg", "bind", "break", "cd", "continue", "echo", "exec", "exit", "export",
-    "false", "fg", "help", "history", "jobs", "kill", "mount", "ns", "pwd", "read", "return",
-    "set", "shift", "source", "test", "true", "type", "umount", "unset", "wait", "which",
+    ":", ".", "[", "bg", "bind", "break", "cd", "chdir", "continue", "echo", "exec", "exit",
+    "export", "false", "fg", "help", "history", "jobs", "kill", "mount", "ns", "pwd", "read",
+    "return", "set", "shift", "source", "test", "true", "type", "umount", "unset", "wait", "which",
 ];
 
 pub fn is_builtin(name: &str) -> bool {
     BUILTINS.contains(&name)
+}
+
+/// Whether `name` is one of POSIX's special builtins (that this shell has): an error of their
+/// redirections ends a script.
+fn is_special(name: &str) -> bool {
+    matches!(
+        name,
+        ":" | "."
+            | "break"
+            | "continue"
+            | "exec"
+            | "exit"
+            | "export"
+            | "return"
+            | "set"
+            | "shift"
+            | "source"
+            | "unset"
+    )
 }
 
 /// What expansion needs, answered by the shell.

@@ -716,7 +716,9 @@ impl<'a> Parser<'a> {
             .take_while(|b| b.is_ascii_digit())
             .count();
         let op_at = self.pos + digits;
-        if !matches!(self.s.get(op_at), Some(b'<' | b'>')) {
+        // A descriptor is one digit, as in dash (`echo hi 99>&1` prints `hi 99`): 0 to 9 are
+        // all a shell has.
+        if digits > 1 || !matches!(self.s.get(op_at), Some(b'<' | b'>')) {
             return Ok(None);
         }
         let rest = &self.s[op_at..];
@@ -741,10 +743,7 @@ impl<'a> Parser<'a> {
         let fd = if digits == 0 {
             default_fd
         } else {
-            match self.src[self.pos..op_at].parse::<u32>() {
-                Ok(n) if n < 1024 => n,
-                _ => return Err(self.unexpected()),
-            }
+            u32::from(self.s[self.pos] - b'0')
         };
         self.pos = op_at + len;
         self.skip_blank();

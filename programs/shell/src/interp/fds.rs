@@ -169,6 +169,10 @@ impl Shell {
                 let Some(n) = n else {
                     return Err(format!("{target}: Bad file descriptor"));
                 };
+                if n == r.fd {
+                    // `3>&3`: nothing to do, open or not (as dash).
+                    return Ok(());
+                }
                 match s.dup(n).map_err(|e| e.to_string())? {
                     Some(fd) => fd,
                     None => return Err(format!("{n}: Bad file descriptor")),
@@ -188,7 +192,7 @@ impl Shell {
     pub(super) fn exec(
         &mut self,
         argv: &[String],
-        assigns: &[(String, String)],
+        assignments: &[(String, crate::parse::Word)],
         redirects: &[Redirect],
         io: &mut Streams,
     ) -> Flow {
@@ -203,8 +207,12 @@ impl Shell {
                 };
             }
         };
+        let assigns = self.assignments(assignments, &streams);
+        if let Some(f) = self.expansion_failed() {
+            return f;
+        }
         if argv.is_empty() {
-            for (k, v) in assigns {
+            for (k, v) in &assigns {
                 self.set_var(k, v);
             }
             let _ = io.stdout.flush();
@@ -213,7 +221,7 @@ impl Shell {
             self.status = 0;
             return Flow::Next;
         }
-        let env = self.child_env(assigns);
+        let env = self.child_env(&assigns);
         let status = match self.spawn(argv, &env, streams) {
             Ok(j) => j.wait(),
             Err(code) => code,
