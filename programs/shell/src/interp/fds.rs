@@ -6,7 +6,8 @@
 //! what it reads or writes ([`In`] or [`Out`]); one opened with `<>` is a file both ways, and
 //! a file's reading and writing ends share one offset (one [`Target`]). Closing 0 leaves it
 //! reading nothing; closing 1 or 2 makes writes fail ("Bad file descriptor"); 3 to 9 are simply
-//! gone. Naming one that is not open (`>&7`) fails the command with status 2, as in dash.
+//! gone. Naming one that is not open (`>&7`) fails the command with status 2, as in dash (a
+//! special builtin's failed redirection ends a script); `N>&N` does nothing, open or not.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
