@@ -1557,7 +1557,8 @@ impl Shell {
 
     /// Before a non-interactive shell exits: waits for its background jobs that run on its
     /// threads, which would end with the process (`echo done &` must print). A job that is
-    /// only waiting for a program (`sleep 100 &`) is left: the program goes on by itself.
+    /// waiting for a program is left: the program goes on by itself. A coreutils tool runs on
+    /// a thread of the shell ([`crate::applet`]), so `sleep 5 &` keeps a script 5 seconds.
     pub fn finish_jobs(&mut self) {
         loop {
             let job = {
