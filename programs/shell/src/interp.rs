@@ -1082,11 +1082,7 @@ impl Shell {
             ..
         } = io;
         let name = &argv[0];
-        // A path is the shell's (its working directory's), not the process's.
-        let mut cmd = match name.contains('/') {
-            true => Process::new(self.path(name)),
-            false => Process::new(name),
-        };
+        let mut cmd = Process::new(self.program(name, env));
         cmd.args(&argv[1..])
             .env_clear()
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -1589,6 +1585,30 @@ impl Shell {
         for l in lines {
             eprintln!("{l}");
         }
+    }
+
+    /// What to start for command `name` run with environment `env`: a path, or a directory of
+    /// a relative `PATH` entry (`.`), is the shell's working directory's, not the process's,
+    /// and an unexported `PATH` is searched too (std-shim searches the child's, else `/bin`,
+    /// and is left that when it is the same and absolute, so that `argv[0]` stays the name).
+    fn program(&self, name: &str, env: &[(String, String)]) -> String {
+        if name.contains('/') {
+            return self.path(name);
+        }
+        let given = env.iter().rev().find(|(k, _)| k == "PATH");
+        let path = match given {
+            Some((_, v)) => v.as_str(),
+            None => self.var("PATH").unwrap_or("/bin"),
+        };
+        let absolute = path.split(':').all(|d| d.is_empty() || d.starts_with('/'));
+        if absolute && (given.is_some() || path == "/bin") {
+            return name.to_string();
+        }
+        path.split(':')
+            .filter(|d| !d.is_empty())
+            .map(|d| self.path(&format!("{d}/{name}")))
+            .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+            .unwrap_or_else(|| name.to_string())
     }
 
     /// The path `$PATH` gives for a command name.
