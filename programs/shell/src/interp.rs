@@ -1832,7 +1832,15 @@ impl Context for Ctx<'_> {
         }
     }
     fn param_error(&mut self, name: &str, message: &str) {
-        eprintln!("{}: {name}: {message}", self.sh.name);
+        let msg = format!("{}: {name}: {message}", self.sh.name);
+        // On the stderr of the command being expanded (`f 2>e` and a `${x?}` inside `f`).
+        match self.io.and_then(|io| io.stderr.try_clone().ok()) {
+            Some(mut err) => {
+                let _ = writeln!(err, "{msg}");
+                let _ = err.flush();
+            }
+            None => eprintln!("{msg}"),
+        }
         self.sh.expand_failed = true;
     }
     fn read_dir(&mut self, dir: &str) -> Option<Vec<String>> {
