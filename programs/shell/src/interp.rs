@@ -1447,7 +1447,8 @@ impl Shell {
                 for spec in specs {
                     let Some(n) = table.find(&spec).map(|j| j.n) else {
                         // As dash: a job (`%N`) that does not exist is an error (2); a process
-                        // id that is not a job's waits for nothing and gives 127 (POSIX).
+                        // id that is not a job's waits for nothing and gives 127 (POSIX), or
+                        // the status of a job collected already.
                         let known = spec.starts_with('%');
                         if known || spec.parse::<u32>().is_err() {
                             let why = match known {
@@ -1457,7 +1458,11 @@ impl Shell {
                             let _ = writeln!(io.stderr, "{}: wait: {spec}: {why}", self.name);
                             return 2;
                         }
-                        status = 127;
+                        status = spec
+                            .parse::<u32>()
+                            .ok()
+                            .and_then(|id| table.waited_status(id))
+                            .unwrap_or(127);
                         continue;
                     };
                     let Some(mut job) = table.take(n) else {
@@ -1469,6 +1474,7 @@ impl Shell {
                     status = job.wait();
                     *self.foreground.lock().unwrap_or_else(|e| e.into_inner()) = self.job.clone();
                     table = jobs.lock().unwrap_or_else(|e| e.into_inner());
+                    table.waited(job.id, status);
                 }
                 if all { 0 } else { status }
             }
