@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::Io;
-use crate::util::{describe, parse, write_error};
+use crate::util::{at, describe, parse, write_error};
 
 fn fail(io: &mut Io, tool: &str, operand: &str, e: &io::Error) {
     let _ = writeln!(io.stderr, "{tool}: {operand}: {}", describe(e));
@@ -41,7 +41,7 @@ pub fn ls(args: &[String], io: &mut Io) -> i32 {
     let mut status = 0;
     let headers = operands.len() > 1;
     for (i, op) in operands.iter().enumerate() {
-        let meta = match fs::metadata(op) {
+        let meta = match fs::metadata(io.at(op)) {
             Ok(m) => m,
             Err(e) => {
                 fail(io, "ls", op, &e);
@@ -61,7 +61,7 @@ pub fn ls(args: &[String], io: &mut Io) -> i32 {
             }
             continue;
         }
-        let entries = match fs::read_dir(op) {
+        let entries = match fs::read_dir(io.at(op)) {
             Ok(rd) => rd,
             Err(e) => {
                 fail(io, "ls", op, &e);
@@ -76,7 +76,7 @@ pub fn ls(args: &[String], io: &mut Io) -> i32 {
         let mut names: Vec<(String, Option<fs::Metadata>)> = Vec::new();
         if all {
             names.push((".".into(), Some(meta.clone())));
-            names.push(("..".into(), fs::metadata(Path::new(op).join("..")).ok()));
+            names.push(("..".into(), fs::metadata(io.at(op).join("..")).ok()));
         }
         for e in entries {
             match e {
@@ -121,9 +121,9 @@ pub fn mkdir(args: &[String], io: &mut Io) -> i32 {
     let mut status = 0;
     for d in &p.operands {
         let r = if p.has('p') {
-            fs::create_dir_all(d)
+            fs::create_dir_all(io.at(d))
         } else {
-            fs::create_dir(d)
+            fs::create_dir(io.at(d))
         };
         if let Err(e) = r {
             let _ = writeln!(
@@ -143,7 +143,7 @@ pub fn rmdir(args: &[String], io: &mut Io) -> i32 {
     }
     let mut status = 0;
     for d in args {
-        if let Err(e) = fs::remove_dir(d) {
+        if let Err(e) = fs::remove_dir(io.at(d)) {
             let _ = writeln!(io.stderr, "rmdir: failed to remove '{d}': {}", describe(&e));
             status = 1;
         }
@@ -162,10 +162,11 @@ pub fn rm(args: &[String], io: &mut Io) -> i32 {
     }
     let mut status = 0;
     for op in &p.operands {
-        let r = match fs::metadata(op) {
+        let path = io.at(op);
+        let r = match fs::metadata(&path) {
             Ok(m) if m.is_dir() && !recursive => Err(io::Error::from(io::ErrorKind::IsADirectory)),
-            Ok(m) if m.is_dir() => fs::remove_dir_all(op),
-            Ok(_) => fs::remove_file(op),
+            Ok(m) if m.is_dir() => fs::remove_dir_all(&path),
+            Ok(_) => fs::remove_file(&path),
             Err(e) => Err(e),
         };
         match r {
@@ -191,7 +192,7 @@ pub fn touch(args: &[String], io: &mut Io) -> i32 {
             .write(true)
             .create(true)
             .truncate(false)
-            .open(f)
+            .open(io.at(f))
         {
             let _ = writeln!(io.stderr, "touch: cannot touch '{f}': {}", describe(&e));
             status = 1;
@@ -201,8 +202,11 @@ pub fn touch(args: &[String], io: &mut Io) -> i32 {
 }
 
 /// The destination for `src` given DEST: inside DEST if it is a directory.
-fn target(src: &str, dest: &str, many: bool) -> io::Result<PathBuf> {
-    let dest_is_dir = fs::metadata(dest).map(|m| m.is_dir()).unwrap_or(false);
+/// (`cwd` as for [`Io::at`]; the path returned is as the operands spell it.)
+fn target(cwd: Option<&str>, src: &str, dest: &str, many: bool) -> io::Result<PathBuf> {
+    let dest_is_dir = fs::metadata(at(cwd, dest))
+        .map(|m| m.is_dir())
+        .unwrap_or(false);
     if dest_is_dir {
         let name = Path::new(src)
             .file_name()
@@ -218,15 +222,15 @@ fn target(src: &str, dest: &str, many: bool) -> io::Result<PathBuf> {
 /// Copies a file; the error as GNU's cp words it, naming the file that failed: the source
 /// (`cannot open … for reading`) or the destination (`cannot create regular file …`, `error
 /// writing …`: a full disk leaves what fitted, as cp does).
-fn copy_file(src: &Path, to: &Path) -> Result<(), String> {
-    let data = fs::read(src).map_err(|e| {
+fn copy_file(cwd: Option<&str>, src: &Path, to: &Path) -> Result<(), String> {
+    let data = fs::read(at(cwd, src.as_str())).map_err(|e| {
         format!(
             "cannot open '{}' for reading: {}",
             src.display(),
             describe(&e)
         )
     })?;
-    let mut f = fs::File::create(to).map_err(|e| {
+    let mut f = fs::File::create(at(cwd, to.as_str())).map_err(|e| {
         format!(
             "cannot create regular file '{}': {}",
             to.display(),
@@ -238,21 +242,24 @@ fn copy_file(src: &Path, to: &Path) -> Result<(), String> {
         .map_err(|e| format!("error writing '{}': {}", to.display(), describe(&e)))
 }
 
-fn copy_tree(src: &Path, dst: &Path) -> Result<(), String> {
+fn copy_tree(cwd: Option<&str>, src: &Path, dst: &Path) -> Result<(), String> {
     let said =
         |what: &str, p: &Path, e: io::Error| format!("{what} '{}': {}", p.display(), describe(&e));
-    fs::create_dir(dst).map_err(|e| said("cannot create directory", dst, e))?;
-    for e in fs::read_dir(src).map_err(|e| said("cannot read directory", src, e))? {
+    fs::create_dir(at(cwd, dst.as_str())).map_err(|e| said("cannot create directory", dst, e))?;
+    for e in
+        fs::read_dir(at(cwd, src.as_str())).map_err(|e| said("cannot read directory", src, e))?
+    {
         let e = e.map_err(|e| said("cannot read directory", src, e))?;
-        let from = e.path();
-        let to = dst.join(&*e.file_name().to_string_lossy());
+        let name = e.file_name().to_string_lossy().into_owned();
+        let from = src.join(&name);
+        let to = dst.join(&name);
         if e.metadata()
             .map_err(|e| said("cannot stat", &from, e))?
             .is_dir()
         {
-            copy_tree(&from, &to)?;
+            copy_tree(cwd, &from, &to)?;
         } else {
-            copy_file(&from, &to)?;
+            copy_file(cwd, &from, &to)?;
         }
     }
     Ok(())
@@ -270,18 +277,25 @@ pub fn cp(args: &[String], io: &mut Io) -> i32 {
     };
     let mut status = 0;
     for src in srcs {
-        let r = match target(src, dest, srcs.len() > 1) {
+        let r = match target(io.cwd, src, dest, srcs.len() > 1) {
             Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
                 Err(format!("target '{dest}' is not a directory"))
             }
             Err(e) => Err(format!("'{src}': {}", describe(&e))),
-            Ok(to) => match fs::metadata(src) {
+            Ok(to) => match fs::metadata(io.at(src)) {
                 Ok(m) if m.is_dir() && !recursive => {
                     Err(format!("-r not specified; omitting directory '{src}'"))
                 }
                 Ok(m) if m.is_dir() => {
-                    let inside = fs::canonicalize(src).and_then(|s| {
-                        let parent = fs::canonicalize(to.parent().unwrap_or(Path::new("/")))?;
+                    let inside = fs::canonicalize(io.at(src)).and_then(|s| {
+                        let parent = to.parent().map_or(String::from("."), |p| {
+                            String::from(if p.as_str().is_empty() {
+                                "."
+                            } else {
+                                p.as_str()
+                            })
+                        });
+                        let parent = fs::canonicalize(io.at(&parent))?;
                         let name = to
                             .file_name()
                             .map(|f| f.to_string_lossy().into_owned())
@@ -293,11 +307,11 @@ pub fn cp(args: &[String], io: &mut Io) -> i32 {
                             "cannot copy a directory, '{src}', into itself, '{}'",
                             to.display()
                         )),
-                        Ok(false) => copy_tree(Path::new(src), &to),
+                        Ok(false) => copy_tree(io.cwd, Path::new(src), &to),
                         Err(e) => Err(format!("'{src}': {}", describe(&e))),
                     }
                 }
-                Ok(_) => copy_file(Path::new(src), &to),
+                Ok(_) => copy_file(io.cwd, Path::new(src), &to),
                 Err(e) => Err(format!("cannot stat '{src}': {}", describe(&e))),
             },
         };
@@ -315,7 +329,8 @@ pub fn mv(args: &[String], io: &mut Io) -> i32 {
     };
     let mut status = 0;
     for src in srcs {
-        let r = target(src, dest, srcs.len() > 1).and_then(|to| fs::rename(src, &to));
+        let r = target(io.cwd, src, dest, srcs.len() > 1)
+            .and_then(|to| fs::rename(io.at(src), io.at(to.as_str())));
         if let Err(e) = r {
             let _ = writeln!(io.stderr, "mv: cannot move '{src}': {}", describe(&e));
             status = 1;

@@ -27,6 +27,10 @@ pub struct Io<'a> {
     /// Whether the command has been interrupted (Ctrl-C, `kill`): a tool run inside the shell
     /// cannot be ended from outside, so whatever waits long (sleep) asks this, and stops.
     pub interrupted: &'a dyn Fn() -> bool,
+    /// The command's working directory, when it is not this process's (a tool run inside the
+    /// shell, whose subshells each have their own): relative paths are resolved against it
+    /// ([`Io::at`]).
+    pub cwd: Option<&'a str>,
 }
 
 fn never() -> bool {
@@ -47,7 +51,14 @@ impl<'a> Io<'a> {
             stderr,
             env: None,
             interrupted: &never,
+            cwd: None,
         }
+    }
+
+    /// The path by which to reach `path` (an operand as the user gave it): relative paths are
+    /// resolved against the command's working directory. Messages keep naming the operand.
+    pub fn at(&self, path: &str) -> std::path::PathBuf {
+        util::at(self.cwd, path)
     }
 }
 

@@ -39,7 +39,8 @@ fn each_until_output_fails(
     let mut status = 0;
     let mut out = Tracked::new(io.stdout);
     for name in names {
-        let result = open(name, io.stdin).and_then(|mut input| f(input.reader(), name, &mut out));
+        let result =
+            open(name, io.cwd, io.stdin).and_then(|mut input| f(input.reader(), name, &mut out));
         if let Err(e) = result {
             if out.failed {
                 return (write_error(io.stderr, tool, &e), true);
@@ -167,7 +168,7 @@ pub fn wc(args: &[String], io: &mut Io) -> i32 {
         let bytes: u64 = p
             .operands
             .iter()
-            .filter_map(|o| std::fs::metadata(o).ok())
+            .filter_map(|o| std::fs::metadata(io.at(o)).ok())
             .map(|m| m.len())
             .sum();
         bytes.max(1).to_string().len()
@@ -637,7 +638,7 @@ pub fn tee(args: &[String], io: &mut Io) -> i32 {
             .create(true)
             .append(p.has('a'))
             .truncate(!p.has('a'))
-            .open(name);
+            .open(io.at(name));
         match f {
             Ok(f) => files.push((name.clone(), Some(f))),
             Err(e) => {

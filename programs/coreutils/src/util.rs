@@ -138,11 +138,27 @@ impl Input<'_> {
     }
 }
 
-pub fn open<'a>(name: &str, stdin: &'a mut dyn BufRead) -> io::Result<Input<'a>> {
+/// `path` resolved against `cwd` (see [`crate::Io::at`]); as it is when there is no `cwd`, when
+/// it is absolute, or empty (an error to report as such, not the directory itself).
+pub fn at(cwd: Option<&str>, path: &str) -> std::path::PathBuf {
+    match cwd {
+        Some(dir) if !path.is_empty() && !path.starts_with('/') => {
+            std::path::PathBuf::from(format!("{}/{path}", dir.trim_end_matches('/')))
+        }
+        _ => std::path::PathBuf::from(path),
+    }
+}
+
+/// Opens input operand `name` (`cwd` as for [`at`]).
+pub fn open<'a>(
+    name: &str,
+    cwd: Option<&str>,
+    stdin: &'a mut dyn BufRead,
+) -> io::Result<Input<'a>> {
     if name == "-" {
         return Ok(Input::Stdin(stdin));
     }
-    let f = std::fs::File::open(name)?;
+    let f = std::fs::File::open(at(cwd, name))?;
     if f.metadata()?.is_dir() {
         return Err(io::Error::from(ErrorKind::IsADirectory));
     }

@@ -8,7 +8,8 @@
 //! (taken from the process's thread pool) with the command's own streams, environment and
 //! status. Nothing of the shell's state is in its reach: a tool gets its arguments, its streams
 //! and a copy of the command's environment, and works on files through paths like any program
-//! (the working directory is the shell's, as it would be the child's).
+//! (relative to the working directory of the shell or subshell that runs it, passed as
+//! [`coreutils::Io::cwd`], as a child would have inherited it).
 //!
 //! What a process would have had for free is done here:
 //! - Ctrl-C and `kill`: the job's interrupted flag, which the streams and `sleep` check; an
@@ -85,19 +86,26 @@ impl Running {
     }
 }
 
-/// Starts the tool of `argv` (named by `tool`) on `streams`, with environment `env`, as part of
-/// `job`.
+/// What a tool runs with besides its streams: its environment, its working directory (the
+/// shell's or subshell's, against which its relative paths resolve), its job, and the shell's
+/// name (for messages).
+pub struct Context {
+    pub env: Vec<(String, String)>,
+    pub cwd: String,
+    pub job: Arc<JobCtl>,
+    pub shell: String,
+}
+
+/// Starts the tool of `argv` (named by `tool`) on `streams`.
 pub fn start(
     tool: &'static str,
     argv: Vec<String>,
-    env: Vec<(String, String)>,
     streams: Streams,
-    job: Arc<JobCtl>,
-    shell: String,
+    cx: Context,
 ) -> io::Result<Running> {
     let thread = std::thread::Builder::new()
         .name(tool.into())
-        .spawn(move || run(tool, argv, env, streams, &job, &shell))?;
+        .spawn(move || run(tool, argv, streams, cx))?;
     Ok(Running { thread })
 }
 
@@ -139,21 +147,17 @@ impl Presence {
     }
 }
 
-fn run(
-    tool: &str,
-    argv: Vec<String>,
-    env: Vec<(String, String)>,
-    streams: Streams,
-    job: &Arc<JobCtl>,
-    shell: &str,
-) -> i32 {
-    let presence = Presence::new(&argv, &env);
+fn run(tool: &str, argv: Vec<String>, streams: Streams, cx: Context) -> i32 {
+    let (job, shell) = (&cx.job, &cx.shell);
+    let presence = Presence::new(&argv, &cx.env);
     let args = &argv[1..];
-    let env = &env[..];
+    let env = &cx.env[..];
+    // (Descriptors 3 to 9 are the shell's: a tool has only the three.)
     let Streams {
         stdin,
         stdout,
         stderr,
+        ..
     } = streams;
     let broken = Arc::new(AtomicBool::new(false));
     // A redirection's file the tool could not write is named by the shell too (the tool's own
@@ -199,6 +203,7 @@ fn run(
             stderr: &mut err,
             env: Some(env),
             interrupted: &interrupted,
+            cwd: Some(&cx.cwd),
         },
     );
     let flushed = out.flush();

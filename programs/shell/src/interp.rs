@@ -21,21 +21,39 @@
 //! special builtin's error (`shift 5`, `. missing`) ends a non-interactive shell with status 2
 //! (POSIX 2.8.1); an interactive shell drops the rest of the line.
 //!
-//! Limitation: the working directory is the process's (`std::env::set_current_dir`), so a `cd`
-//! inside a pipeline stage or `( … )` is seen by the rest of the shell.
+//! The working directory is the shell's own ([`Shell::cwd`]), not the process's: a subshell has
+//! its copy, so a `cd` inside `( … )`, `$( … )` or a pipeline stage leaves the rest of the shell
+//! where it was. Every path the shell opens (redirections, globs, `test -f`, `.`, `cd`) is
+//! resolved against it, a program is started with it as its working directory, and a tool run
+//! inside the shell gets it ([`crate::applet`]). `PWD` is a variable like any other that `cd`
+//! sets (assigning it moves nothing), as in dash.
+//!
+//! Descriptors: 0, 1 and 2 are [`Streams`]' `stdin`, `stdout` and `stderr`; 3 to 9 are kept
+//! beside them ([`Fd`], see [`fds`]): `exec 3>f`, `>&3`, `4<f`, `<>`, `>&-`, with redirections
+//! applied left to right as dup2 would (`>f 2>&1` and `2>&1 >f` differ as in dash). A program
+//! gets the three standard ones only (std-shim passes no others), the right ones even when
+//! crossed (`2>&1` reaches its stderr). `exec` without a command keeps its redirections in the
+//! shell; with one, there being no fork, it runs the command and then ends the shell (or the
+//! subshell) with its status.
+//!
+//! A non-interactive shell waits for its background jobs that run on its threads before it
+//! exits ([`Shell::finish_jobs`]); a job that is only waiting for a program is left running.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, PipeReader, PipeWriter, Read, Write};
 use std::process::{Command as Process, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+mod cwd;
+mod fds;
+
+pub use fds::Fd;
+
 use crate::expand::{self, Context};
 use crate::jobs::{JobCtl, Jobs};
 use crate::names::NameMap;
-use crate::parse::{
-    self, AndOr, Command, Compound, Connector, List, Pipeline, Redirect, RedirectOp, Simple,
-};
+use crate::parse::{self, AndOr, Command, Compound, Connector, List, Pipeline, Simple};
 
 /// A child's environment.
 type Env = Vec<(String, String)>;
@@ -165,21 +183,31 @@ enum To {
     Inherit(u32),
     File(Shared),
     Pipe(PipeWriter),
+    /// Closed (`>&-`): writes fail with "Bad file descriptor".
+    Closed,
 }
 
-/// A command's three streams.
+/// A command's streams: descriptors 0, 1 and 2 by name, and those of 3 to 9 that are open.
 pub struct Streams {
     pub stdin: In,
     pub stdout: Out,
     pub stderr: Out,
+    /// Open descriptors 3 to 9, by number (see [`fds`]).
+    pub more: Vec<(u32, Fd)>,
 }
 
 impl Streams {
     pub fn inherit() -> Streams {
+        Streams::new(In::Inherit, Out::inherit(1), Out::inherit(2))
+    }
+
+    /// The three standard streams, no other descriptor open.
+    pub fn new(stdin: In, stdout: Out, stderr: Out) -> Streams {
         Streams {
-            stdin: In::Inherit,
-            stdout: Out::inherit(1),
-            stderr: Out::inherit(2),
+            stdin,
+            stdout,
+            stderr,
+            more: Vec::new(),
         }
     }
 
@@ -188,6 +216,7 @@ impl Streams {
             stdin: self.stdin.try_clone()?,
             stdout: self.stdout.try_clone()?,
             stderr: self.stderr.try_clone()?,
+            more: self.more_clone()?,
         })
     }
 }
@@ -251,6 +280,7 @@ impl Out {
             To::Inherit(fd) => To::Inherit(*fd),
             To::File(f) => To::File(f.clone()),
             To::Pipe(p) => To::Pipe(p.try_clone()?),
+            To::Closed => To::Closed,
         }))
     }
 
@@ -265,11 +295,20 @@ impl Out {
         !matches!(self.to, To::File(_))
     }
 
-    /// The child's end: a file is served by a stream server of the shell's (its failures kept
-    /// in `targets` for [`Job::wait`] to report).
-    fn stdio(self, targets: &mut Vec<Shared>) -> io::Result<Stdio> {
+    /// The child's end as its descriptor `slot` (1 or 2): a file is served by a stream server
+    /// of the shell's (its failures kept in `targets` for [`Job::wait`] to report); the shell's
+    /// own stdout or stderr is passed as itself, also in the other's slot (`2>&1`).
+    fn stdio(self, slot: u32, targets: &mut Vec<Shared>) -> io::Result<Stdio> {
         Ok(match self.to {
-            To::Inherit(_) => Stdio::inherit(),
+            To::Inherit(fd) if fd == slot => Stdio::inherit(),
+            To::Inherit(fd) => {
+                let h = match fd {
+                    2 => std::rt::stderr_handle(),
+                    _ => std::rt::stdout_handle(),
+                };
+                h.map_or_else(Stdio::null, Stdio::from)
+            }
+            To::Closed => Stdio::from(std::stream::serve(fds::Closed, "closed")?),
             To::Pipe(p) => Stdio::from(p),
             To::File(f) => {
                 let h = std::stream::serve(TargetStream(f.clone()), "redirect")?;
@@ -301,6 +340,7 @@ impl Write for Out {
             To::Inherit(_) => io::stdout().write(buf),
             To::File(f) => f.lock().and_then(|mut f| f.write(buf)),
             To::Pipe(p) => p.write(buf),
+            To::Closed => Err(fds::bad_fd()),
         };
         self.record(r)
     }
@@ -310,6 +350,7 @@ impl Write for Out {
             To::Inherit(_) => io::stdout().flush(),
             To::File(f) => f.lock().and_then(|mut f| f.flush()),
             To::Pipe(p) => p.flush(),
+            To::Closed => Ok(()),
         };
         self.record(r)
     }
@@ -368,6 +409,11 @@ pub struct Shell {
     /// This is a subshell (a pipeline stage, a background job, `( … )`, `$( … )`): a builtin
     /// whose output nobody reads any more ends it, as SIGPIPE ends a forked one.
     subshell: bool,
+    /// The working directory: absolute and normal (see the module doc).
+    cwd: String,
+    /// A command substitution ran since the current simple command began (its status is then
+    /// the status of a command that is only assignments).
+    substituted: bool,
 }
 
 impl Default for Shell {
@@ -395,6 +441,10 @@ impl Shell {
             jobs: Jobs::new(),
             foreground: Arc::new(Mutex::new(JobCtl::new())),
             subshell: false,
+            substituted: false,
+            cwd: std::env::current_dir()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| "/".into()),
         };
         *s.foreground.lock().unwrap_or_else(|e| e.into_inner()) = s.job.clone();
         for (k, v) in std::env::vars() {
@@ -404,15 +454,14 @@ impl Shell {
         if !s.vars.contains_key("PATH") {
             s.vars.insert("PATH", "/bin".into());
         }
-        if let Ok(cwd) = std::env::current_dir() {
-            s.vars.insert("PWD", cwd.to_string_lossy().into_owned());
-        }
         // POSIX's defaults (PS1 unset: the interactive loop's own prompt).
         for (name, value) in [("PS2", "> "), ("PS4", "+ ")] {
             if !s.vars.contains_key(name) {
                 s.vars.insert(name, value.into());
             }
         }
+        let cwd = s.cwd.clone();
+        s.vars.insert("PWD", cwd);
         s
     }
 
@@ -434,16 +483,10 @@ impl Shell {
         self.vars.get(name).map(String::as_str)
     }
 
+    /// Sets a variable (the environment children get is built from the exported ones at each
+    /// start; `PWD` moves nothing, see the module doc).
     pub fn set_var(&mut self, name: &str, value: &str) {
         self.vars.insert(name, value.to_string());
-        if name == "PWD" || self.exported.contains_key(name) {
-            // The environment children inherit is rebuilt from `exported` at each spawn; PWD
-            // also drives std-shim's idea of the working directory.
-            if name == "PWD" {
-                // Safety (std 2024 signature): the shell is single-threaded here.
-                unsafe { std::env::set_var("PWD", value) };
-            }
-        }
     }
 
     /// Parses and runs `src` one complete command (a line) at a time, as POSIX shells do: the
@@ -562,6 +605,7 @@ impl Shell {
                 stdin: In::Null,
                 stdout: io.stdout.try_clone()?,
                 stderr: io.stderr.try_clone()?,
+                more: io.more_clone()?,
             })
         })();
         let started = streams.and_then(|mut streams| {
@@ -637,14 +681,19 @@ impl Shell {
                 Ok(e) => e,
                 Err(e) => return self.fail(io, "pipe", &e),
             };
+            let more = match io.more_clone() {
+                Ok(m) => m,
+                Err(e) => return self.fail(io, "pipe", &e),
+            };
             let mut streams = Streams {
                 stdin,
                 stdout,
                 stderr,
+                more,
             };
             // An external simple command without redirections of its own runs as a process;
             // everything else on a thread with a copy of the shell.
-            match self.external(cmd) {
+            match self.external(cmd, io) {
                 Some((argv, env)) => match self.spawn(&argv, &env, streams) {
                     Ok(c) => running.push(Running::Child(c)),
                     Err(code) => running.push(Running::Done(code)),
@@ -685,7 +734,7 @@ impl Shell {
 
     /// If `cmd` is a plain external command (no function or builtin of that name, no
     /// redirections, no assignments), its expanded argv and environment.
-    fn external(&mut self, cmd: &Command) -> Option<(Vec<String>, Env)> {
+    fn external(&mut self, cmd: &Command, io: &Streams) -> Option<(Vec<String>, Env)> {
         let Command::Simple(s) = cmd else { return None };
         if !s.redirects.is_empty() || !s.assignments.is_empty() {
             return None;
@@ -694,7 +743,7 @@ impl Shell {
         if is_builtin(first) || self.functions.contains_key(first) {
             return None;
         }
-        let argv = self.expand_words(&s.words);
+        let argv = self.expand_words_in(&s.words, Some(io));
         let env = self.child_env(&[]);
         Some((argv, env))
     }
@@ -744,7 +793,7 @@ impl Shell {
                     }
                     Err(msg) => {
                         let _ = writeln!(io.stderr, "{}: {msg}", self.name);
-                        self.status = 1;
+                        self.status = 2;
                         Flow::Next
                     }
                 }
@@ -756,13 +805,7 @@ impl Shell {
         match c {
             Compound::Group(l) => self.list(l, io),
             Compound::Subshell(l) => {
-                let mut sub = self.clone();
-                sub.subshell = true;
-                let f = sub.list(l, io);
-                self.status = match f {
-                    Flow::Exit(code) => code,
-                    _ => sub.status,
-                };
+                self.subshell(l, io);
                 Flow::Next
             }
             Compound::If {
@@ -824,7 +867,7 @@ impl Shell {
             }
             Compound::For { name, words, body } => {
                 let items = match words {
-                    Some(ws) => self.expand_words(ws),
+                    Some(ws) => self.expand_words_in(ws, Some(io)),
                     None => self.positional.clone(),
                 };
                 if let Some(f) = self.expansion_failed() {
@@ -856,7 +899,7 @@ impl Shell {
                 flow
             }
             Compound::Case { word, arms } => {
-                let value = self.expand_single(word);
+                let value = self.expand_single_in(word, Some(io));
                 if let Some(f) = self.expansion_failed() {
                     return f;
                 }
@@ -864,7 +907,10 @@ impl Shell {
                 for arm in arms {
                     for p in &arm.patterns {
                         let pat = {
-                            let mut ctx = Ctx { sh: self };
+                            let mut ctx = Ctx {
+                                sh: self,
+                                io: Some(io),
+                            };
                             expand::expand_pattern(p, &mut ctx)
                         };
                         if let Some(f) = self.expansion_failed() {
@@ -880,13 +926,51 @@ impl Shell {
         }
     }
 
-    fn expand_words(&mut self, words: &[parse::Word]) -> Vec<String> {
-        let mut ctx = Ctx { sh: self };
+    /// The values of a command's assignments, expanded for a command run on `io`.
+    fn assignments(
+        &mut self,
+        assignments: &[(String, parse::Word)],
+        io: &Streams,
+    ) -> Vec<(String, String)> {
+        assignments
+            .iter()
+            .map(|(k, w)| (k.clone(), self.expand_single_in(w, Some(io))))
+            .collect()
+    }
+
+    /// `( … )`: the list runs with a copy of the shell and of its descriptors (`exec` inside
+    /// changes only the subshell's). (Not inlined: the copy would be in `compound`'s frame,
+    /// which is on the recursion path.)
+    #[inline(never)]
+    fn subshell(&mut self, l: &List, io: &mut Streams) {
+        let mut sub = self.clone();
+        sub.subshell = true;
+        let mut own = match io.try_clone() {
+            Ok(s) => s,
+            Err(e) => {
+                self.status = self.fail(io, "subshell", &e);
+                return;
+            }
+        };
+        let f = sub.list(l, &mut own);
+        let _ = own.stdout.flush();
+        self.status = match f {
+            Flow::Exit(code) => code,
+            _ => sub.status,
+        };
+    }
+
+    /// Expands words for a command run on `io`: a command substitution gets its stdin, stderr
+    /// and descriptors past 2 (`f 2>e` keeps the errors of `$(…)` inside `f` in `e`); with
+    /// `None`, the shell's own.
+    fn expand_words_in(&mut self, words: &[parse::Word], io: Option<&Streams>) -> Vec<String> {
+        let mut ctx = Ctx { sh: self, io };
         expand::expand_words(words, &mut ctx)
     }
 
-    fn expand_single(&mut self, word: &parse::Word) -> String {
-        let mut ctx = Ctx { sh: self };
+    /// One word, for a command run on `io` (see [`Shell::expand_words_in`]).
+    fn expand_single_in(&mut self, word: &parse::Word, io: Option<&Streams>) -> String {
+        let mut ctx = Ctx { sh: self, io };
         expand::expand_single(word, &mut ctx)
     }
 
@@ -904,69 +988,15 @@ impl Shell {
         env.into_vec()
     }
 
-    /// Opens a command's redirections on top of `io`.
-    #[inline(never)]
-    fn redirect(&mut self, redirects: &[Redirect], io: &Streams) -> Result<Streams, String> {
-        let mut s = io.try_clone().map_err(|e| e.to_string())?;
-        for r in redirects {
-            let target = self.expand_single(&r.target);
-            let opened = match r.op {
-                RedirectOp::Read => File::open(&target)
-                    .map(|f| Some(Endpoint::In(In::File(Target::new(f, &target))))),
-                RedirectOp::Write => File::create(&target)
-                    .map(|f| Some(Endpoint::Out(Out::file(Target::new(f, &target))))),
-                RedirectOp::Append => OpenOptions::new()
-                    .append(true)
-                    .create(true)
-                    .open(&target)
-                    .map(|f| Some(Endpoint::Out(Out::file(Target::new(f, &target))))),
-                RedirectOp::Dup => {
-                    let from = match target.as_str() {
-                        "0" => Endpoint::In(s.stdin.try_clone().map_err(|e| e.to_string())?),
-                        "1" => Endpoint::Out(s.stdout.try_clone().map_err(|e| e.to_string())?),
-                        "2" => Endpoint::Out(s.stderr.try_clone().map_err(|e| e.to_string())?),
-                        "-" => Endpoint::Closed,
-                        other => return Err(format!("{other}: bad file descriptor")),
-                    };
-                    Ok(Some(from))
-                }
-                RedirectOp::HereDoc => self.here_doc(r).map(|i| Some(Endpoint::In(i))),
-            };
-            let endpoint = opened.map_err(|e| format!("{target}: {}", describe(&e)))?;
-            match (r.fd, endpoint) {
-                (0, Some(Endpoint::In(i))) => s.stdin = i,
-                (0, Some(Endpoint::Closed)) => s.stdin = In::Null,
-                (1, Some(Endpoint::Out(o))) => s.stdout = o,
-                (2, Some(Endpoint::Out(o))) => s.stderr = o,
-                (1 | 2, Some(Endpoint::Closed)) => {
-                    let null =
-                        File::create("/dev/null").map(|f| Out::file(Target::new(f, "/dev/null")));
-                    match (r.fd, null) {
-                        (1, Ok(o)) => s.stdout = o,
-                        (_, Ok(o)) => s.stderr = o,
-                        (_, Err(e)) => {
-                            return Err(format!("cannot close fd {}: {}", r.fd, describe(&e)));
-                        }
-                    }
-                }
-                (fd, _) if fd > 2 => {
-                    return Err(format!("{fd}: only descriptors 0, 1 and 2 exist"));
-                }
-                (fd, _) => return Err(format!("{fd}: bad redirection")),
-            }
-        }
-        Ok(s)
-    }
-
     /// A here-document's body as input: expanded now, then fed through a pipe (by a thread of
     /// its own if it may not fit in the pipe at once, so that the shell never waits for the
     /// reader).
     #[inline(never)]
-    fn here_doc(&mut self, r: &Redirect) -> io::Result<In> {
+    fn here_doc(&mut self, r: &parse::Redirect, io: &Streams) -> io::Result<In> {
         /// What a pipe surely holds without a reader.
         const AT_ONCE: usize = 4096;
         let text = match r.here.as_ref().and_then(|h| h.get()) {
-            Some(w) => self.expand_single(w),
+            Some(w) => self.expand_single_in(w, Some(io)),
             None => String::new(),
         };
         let (rd, mut w) = io::pipe()?;
@@ -988,15 +1018,15 @@ impl Shell {
     // close to that, see `cargo xtask bench budgets`).
     #[inline(never)]
     fn simple(&mut self, s: &Simple, io: &mut Streams) -> Flow {
-        let argv = self.expand_words(&s.words);
-        let assigns: Vec<(String, String)> = s
-            .assignments
-            .iter()
-            .map(|(k, w)| (k.clone(), self.expand_single(w)))
-            .collect();
+        self.substituted = false;
+        // POSIX 2.9.1's order: the words, the redirections, then the assignments' values (a
+        // `$( … )` in those writes where the command's redirections say).
+        let argv = self.expand_words_in(&s.words, Some(io));
         if let Some(f) = self.expansion_failed() {
-            // `${x?msg}`, `$((1/0))`: the command is not run; a script ends (POSIX 2.8.1).
             return f;
+        }
+        if argv.first().is_some_and(|a| a == "exec") {
+            return self.exec(&argv[1..], &s.assignments, &s.redirects, io);
         }
         let mut streams = if s.redirects.is_empty() {
             None
@@ -1009,11 +1039,12 @@ impl Shell {
                 Ok(st) => Some(st),
                 Err(msg) => {
                     let _ = writeln!(io.stderr, "{}: {msg}", self.name);
-                    // A special builtin's redirection that fails ends a script.
+                    // A special builtin's redirection that fails ends a script (POSIX 2.8.1);
+                    // any other command's fails with 2, as in dash.
                     if argv.first().is_some_and(|n| is_special(n)) {
                         return self.fatal();
                     }
-                    self.status = 1;
+                    self.status = 2;
                     return Flow::Next;
                 }
             }
@@ -1022,15 +1053,17 @@ impl Shell {
             Some(st) => st,
             None => io,
         };
+        let assigns = self.assignments(&s.assignments, io);
+        if let Some(f) = self.expansion_failed() {
+            return f;
+        }
         let Some(name) = argv.first().cloned() else {
             // Only assignments (and redirections): they stay in the shell. The status is the
-            // last command substitution's, or 0.
+            // last command substitution's, or 0 (POSIX 2.9.1).
             for (k, v) in &assigns {
                 self.set_var(k, v);
             }
-            let substituted = s.assignments.iter().any(|(_, w)| has_command(w))
-                || s.words.iter().any(has_command);
-            if !substituted {
+            if !self.substituted {
                 self.status = 0;
             }
             return Flow::Next;
@@ -1131,14 +1164,13 @@ impl Shell {
         io: Streams,
     ) -> Result<Job, i32> {
         if let Some(tool) = crate::applet::find(&argv[0], env) {
-            return match crate::applet::start(
-                tool,
-                argv.to_vec(),
-                env.to_vec(),
-                io,
-                self.job.clone(),
-                self.name.clone(),
-            ) {
+            let cx = crate::applet::Context {
+                env: env.to_vec(),
+                cwd: self.cwd.clone(),
+                job: self.job.clone(),
+                shell: self.name.clone(),
+            };
+            return match crate::applet::start(tool, argv.to_vec(), io, cx) {
                 Ok(r) => Ok(Job::InShell(r)),
                 Err(e) => {
                     let _ = writeln!(io::stderr(), "{}: {}: {}", self.name, argv[0], describe(&e));
@@ -1146,16 +1178,19 @@ impl Shell {
                 }
             };
         }
+        // (A program gets no descriptor past 2: std-shim passes none.)
         let Streams {
             stdin,
             stdout,
             mut stderr,
+            ..
         } = io;
         let name = &argv[0];
-        let mut cmd = Process::new(name);
+        let mut cmd = Process::new(self.program(name, env));
         cmd.args(&argv[1..])
             .env_clear()
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .current_dir(&self.cwd);
         let err = match stderr.try_clone() {
             Ok(e) => e,
             Err(_) => Out::inherit(2),
@@ -1165,8 +1200,8 @@ impl Shell {
         let stdio = (|| -> io::Result<(Stdio, Stdio, Stdio)> {
             Ok((
                 stdin.stdio(&mut pumps)?,
-                stdout.stdio(&mut targets)?,
-                err.stdio(&mut targets)?,
+                stdout.stdio(1, &mut targets)?,
+                err.stdio(2, &mut targets)?,
             ))
         })();
         let (i, o, e) = match stdio {
@@ -1221,42 +1256,9 @@ impl Shell {
                 let _ = io.stdout.write_all(&echo::render(args));
             }
             "pwd" => {
-                let cwd = std::env::current_dir()
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_else(|_| "/".into());
-                let _ = writeln!(io.stdout, "{cwd}");
+                let _ = writeln!(io.stdout, "{}", self.cwd);
             }
-            "cd" => {
-                let target = match args.first().map(String::as_str) {
-                    None => self.var("HOME").unwrap_or("/").to_string(),
-                    Some("-") => self.var("OLDPWD").unwrap_or("/").to_string(),
-                    Some(d) => d.to_string(),
-                };
-                let old = self.var("PWD").unwrap_or("/").to_string();
-                match std::fs::metadata(&target) {
-                    Ok(m) if m.is_dir() => match std::env::set_current_dir(&target) {
-                        Ok(()) => {
-                            let new = std::env::current_dir()
-                                .map(|p| p.to_string_lossy().into_owned())
-                                .unwrap_or(target);
-                            self.set_var("OLDPWD", &old);
-                            self.set_var("PWD", &new);
-                        }
-                        Err(e) => {
-                            err(io, format!("cd: {target}: {}", describe(&e)));
-                            status = 1;
-                        }
-                    },
-                    Ok(_) => {
-                        err(io, format!("cd: {target}: Not a directory"));
-                        status = 1;
-                    }
-                    Err(e) => {
-                        err(io, format!("cd: {target}: {}", describe(&e)));
-                        status = 1;
-                    }
-                }
-            }
+            "cd" | "chdir" => status = self.cd(args, io),
             "export" => {
                 if args.is_empty() {
                     for k in self.exported.keys() {
@@ -1379,7 +1381,9 @@ impl Shell {
                     }
                     a.pop();
                 }
-                status = match crate::test_expr::eval(&a, &mut file_query) {
+                let cwd = self.cwd.clone();
+                let mut query = |q, p: &str| file_query(q, &cwd::resolve(&cwd, p));
+                status = match crate::test_expr::eval(&a, &mut query) {
                     Ok(true) => 0,
                     Ok(false) => 1,
                     Err(e) => {
@@ -1462,7 +1466,7 @@ impl Shell {
                 status = self.job_builtin(name, args, io);
             }
             "ns" | "mount" | "umount" | "bind" => {
-                let cwd = self.var("PWD").unwrap_or("/").to_string();
+                let cwd = self.cwd.clone();
                 let mut out = Vec::new();
                 let mut errs = Vec::new();
                 status = crate::nsbuiltins::run(name, args, &cwd, &mut out, &mut errs);
@@ -1525,7 +1529,7 @@ impl Shell {
         } else {
             self.lookup(f)
         };
-        let src = match path.map(std::fs::read_to_string) {
+        let src = match path.map(|p| std::fs::read_to_string(self.path(&p))) {
             Some(Ok(src)) => src,
             Some(Err(e)) => {
                 let _ = writeln!(
@@ -1583,7 +1587,9 @@ impl Shell {
                 }
             }
             "wait" => {
-                let specs: Vec<String> = if args.is_empty() {
+                // With no operand, every job, and 0 (POSIX); else the last one's status.
+                let all = args.is_empty();
+                let specs: Vec<String> = if all {
                     table.numbers().iter().map(|n| format!("%{n}")).collect()
                 } else {
                     args.to_vec()
@@ -1591,8 +1597,23 @@ impl Shell {
                 let mut status = 0;
                 for spec in specs {
                     let Some(n) = table.find(&spec).map(|j| j.n) else {
-                        // POSIX: an unknown process waits for nothing and gives 127.
-                        status = 127;
+                        // As dash: a job (`%N`) that does not exist is an error (2); a process
+                        // id that is not a job's waits for nothing and gives 127 (POSIX), or
+                        // the status of a job collected already.
+                        let known = spec.starts_with('%');
+                        if known || spec.parse::<u32>().is_err() {
+                            let why = match known {
+                                true => "no such job",
+                                false => "not a process id",
+                            };
+                            let _ = writeln!(io.stderr, "{}: wait: {spec}: {why}", self.name);
+                            return 2;
+                        }
+                        status = spec
+                            .parse::<u32>()
+                            .ok()
+                            .and_then(|id| table.waited_status(id))
+                            .unwrap_or(127);
                         continue;
                     };
                     let Some(mut job) = table.take(n) else {
@@ -1604,8 +1625,9 @@ impl Shell {
                     status = job.wait();
                     *self.foreground.lock().unwrap_or_else(|e| e.into_inner()) = self.job.clone();
                     table = jobs.lock().unwrap_or_else(|e| e.into_inner());
+                    table.waited(job.id, status);
                 }
-                status
+                if all { 0 } else { status }
             }
             "fg" => {
                 let spec = args.first().map(String::as_str).unwrap_or("%%");
@@ -1686,6 +1708,30 @@ impl Shell {
         }
     }
 
+    /// Before a non-interactive shell exits: waits for its background jobs that run on its
+    /// threads, which would end with the process (`echo done &` must print). A job that is
+    /// waiting for a program is left: the program goes on by itself. A coreutils tool runs on
+    /// a thread of the shell ([`crate::applet`]), so `sleep 5 &` keeps a script 5 seconds.
+    pub fn finish_jobs(&mut self) {
+        loop {
+            let job = {
+                let mut table = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+                let n = table.numbers().into_iter().find(|&n| {
+                    table
+                        .find(&format!("%{n}"))
+                        .is_some_and(|j| j.poll().is_some() || !j.ctl.has_programs())
+                });
+                match n {
+                    Some(n) => table.take(n),
+                    None => return,
+                }
+            };
+            if let Some(mut job) = job {
+                job.wait();
+            }
+        }
+    }
+
     /// Reports background jobs that ended (an interactive shell does, before its prompt).
     pub fn notify_jobs(&mut self) {
         let lines = self
@@ -1698,10 +1744,34 @@ impl Shell {
         }
     }
 
+    /// What to start for command `name` run with environment `env`: a path, or a directory of
+    /// a relative `PATH` entry (`.`), is the shell's working directory's, not the process's,
+    /// and an unexported `PATH` is searched too (std-shim searches the child's, else `/bin`,
+    /// and is left that when it is the same and absolute, so that `argv[0]` stays the name).
+    fn program(&self, name: &str, env: &[(String, String)]) -> String {
+        if name.contains('/') {
+            return self.path(name);
+        }
+        let given = env.iter().rev().find(|(k, _)| k == "PATH");
+        let path = match given {
+            Some((_, v)) => v.as_str(),
+            None => self.var("PATH").unwrap_or("/bin"),
+        };
+        let absolute = path.split(':').all(|d| d.is_empty() || d.starts_with('/'));
+        if absolute && (given.is_some() || path == "/bin") {
+            return name.to_string();
+        }
+        path.split(':')
+            .filter(|d| !d.is_empty())
+            .map(|d| self.path(&format!("{d}/{name}")))
+            .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+            .unwrap_or_else(|| name.to_string())
+    }
+
     /// The path `$PATH` gives for a command name.
     pub fn lookup(&self, name: &str) -> Option<String> {
         if name.contains('/') {
-            return std::fs::metadata(name)
+            return std::fs::metadata(self.path(name))
                 .ok()
                 .filter(|m| m.is_file())
                 .map(|_| name.to_string());
@@ -1710,11 +1780,16 @@ impl Shell {
         path.split(':')
             .filter(|d| !d.is_empty())
             .map(|d| format!("{}/{name}", d.trim_end_matches('/')))
-            .find(|p| std::fs::metadata(p).map(|m| m.is_file()).unwrap_or(false))
+            .find(|p| {
+                std::fs::metadata(self.path(p))
+                    .map(|m| m.is_file())
+                    .unwrap_or(false)
+            })
     }
 
-    /// Runs a command substitution: the list with stdout into a pipe that a helper thread reads.
-    fn substitute(&mut self, script: &List) -> String {
+    /// Runs a command substitution: the list with stdout into a pipe that a helper thread
+    /// reads, its other streams those of `io` (the shell's own if `None`).
+    fn substitute(&mut self, script: &List, io: Option<&Streams>) -> String {
         let (r, w) = match io::pipe() {
             Ok(p) => p,
             Err(e) => {
@@ -1730,23 +1805,27 @@ impl Shell {
         });
         let mut sub = self.clone();
         sub.subshell = true;
-        let mut io = Streams {
-            stdin: In::Inherit,
-            stdout: Out::pipe(w),
-            stderr: Out::inherit(2),
+        let base = io.and_then(|io| {
+            let stdin = io.stdin.try_clone().ok()?;
+            let stderr = io.stderr.try_clone().ok()?;
+            Some((stdin, stderr, io.more_clone().ok()?))
+        });
+        let mut io = match base {
+            Some((stdin, stderr, more)) => Streams {
+                stdin,
+                stdout: Out::pipe(w),
+                stderr,
+                more,
+            },
+            None => Streams::new(In::Inherit, Out::pipe(w), Out::inherit(2)),
         };
         sub.list(script, &mut io);
         let _ = io.stdout.flush();
         drop(io);
         self.status = sub.status;
+        self.substituted = true;
         String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned()
     }
-}
-
-enum Endpoint {
-    In(In),
-    Out(Out),
-    Closed,
 }
 
 fn file_query(q: crate::test_expr::FileQuery, p: &str) -> bool {
@@ -1844,15 +1923,6 @@ pub fn describe(e: &io::Error) -> String {
     }
 }
 
-/// Whether a word holds a command substitution.
-fn has_command(w: &parse::Word) -> bool {
-    w.0.iter().any(|p| match p {
-        parse::WordPart::Command { .. } => true,
-        parse::WordPart::ParamOp { word, .. } => has_command(word),
-        _ => false,
-    })
-}
-
 /// A builtin's numeric argument (`break 2`, `shift 3`, `return 1`): a decimal number, or
 /// dash's message for one that is not.
 fn illegal_number(arg: &str) -> Result<usize, String> {
@@ -1864,9 +1934,9 @@ fn illegal_number(arg: &str) -> Result<usize, String> {
 
 /// The builtins.
 pub const BUILTINS: &[&str] = &[
-    ":", ".", "[", "bg", "bind", "break", "cd", "continue", "echo", "exit", "export", "false",
-    "fg", "help", "history", "jobs", "kill", "mount", "ns", "pwd", "read", "return", "set",
-    "shift", "source", "test", "true", "type", "umount", "unset", "wait", "which",
+    ":", ".", "[", "bg", "bind", "break", "cd", "chdir", "continue", "echo", "exec", "exit",
+    "export", "false", "fg", "help", "history", "jobs", "kill", "mount", "ns", "pwd", "read",
+    "return", "set", "shift", "source", "test", "true", "type", "umount", "unset", "wait", "which",
 ];
 
 pub fn is_builtin(name: &str) -> bool {
@@ -1897,6 +1967,8 @@ pub fn is_special(name: &str) -> bool {
 /// What expansion needs, answered by the shell.
 struct Ctx<'a> {
     sh: &'a mut Shell,
+    /// The streams of the command being expanded, for its command substitutions.
+    io: Option<&'a Streams>,
 }
 
 impl Context for Ctx<'_> {
@@ -1918,7 +1990,7 @@ impl Context for Ctx<'_> {
         self.sh.positional.clone()
     }
     fn command_output(&mut self, script: &List) -> String {
-        self.sh.substitute(script)
+        self.sh.substitute(script, self.io)
     }
     fn assign(&mut self, name: &str, value: &str) {
         if parse::is_name(name) {
@@ -1928,7 +2000,15 @@ impl Context for Ctx<'_> {
         }
     }
     fn param_error(&mut self, name: &str, message: &str) {
-        eprintln!("{}: {name}: {message}", self.sh.name);
+        let msg = format!("{}: {name}: {message}", self.sh.name);
+        // On the stderr of the command being expanded (`f 2>e` and a `${x?}` inside `f`).
+        match self.io.and_then(|io| io.stderr.try_clone().ok()) {
+            Some(mut err) => {
+                let _ = writeln!(err, "{msg}");
+                let _ = err.flush();
+            }
+            None => eprintln!("{msg}"),
+        }
         self.sh.expand_failed = true;
     }
     fn expansion_error(&mut self, message: &str) {
@@ -1936,7 +2016,7 @@ impl Context for Ctx<'_> {
         self.sh.expand_failed = true;
     }
     fn read_dir(&mut self, dir: &str) -> Option<Vec<String>> {
-        let rd = std::fs::read_dir(dir).ok()?;
+        let rd = std::fs::read_dir(self.sh.path(dir)).ok()?;
         Some(
             rd.filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())

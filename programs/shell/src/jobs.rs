@@ -58,6 +58,15 @@ impl JobCtl {
         }
     }
 
+    /// Whether a program of the job is running (a tool inside the shell is not a program).
+    pub fn has_programs(&self) -> bool {
+        !self
+            .killers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
     /// The signal that ended the job, if it was ended.
     pub fn interrupted(&self) -> Option<u64> {
         match self.signal.load(Ordering::Acquire) {
@@ -119,6 +128,9 @@ impl BgJob {
 pub struct Jobs {
     list: Vec<BgJob>,
     next_id: u32,
+    /// The last few jobs `wait` collected, by id, with their status: waiting for one again by
+    /// its id gives that status, as in dash (`false & wait $! $!` is 1).
+    waited: Vec<(u32, i32)>,
 }
 
 impl Jobs {
@@ -126,6 +138,7 @@ impl Jobs {
         Arc::new(Mutex::new(Jobs {
             list: Vec::new(),
             next_id: 1000,
+            waited: Vec::new(),
         }))
     }
 
@@ -161,6 +174,23 @@ impl Jobs {
             }
         };
         self.list.get_mut(idx)
+    }
+
+    /// Keeps the status of job `id` that `wait` collected (see `waited`).
+    pub fn waited(&mut self, id: u32, status: i32) {
+        if self.waited.len() >= 16 {
+            self.waited.remove(0);
+        }
+        self.waited.push((id, status));
+    }
+
+    /// The status of job `id` if `wait` collected it lately.
+    pub fn waited_status(&self, id: u32) -> Option<i32> {
+        self.waited
+            .iter()
+            .rev()
+            .find(|(i, _)| *i == id)
+            .map(|(_, s)| *s)
     }
 
     /// Takes a job out of the table (after `wait` or `fg` collected it).

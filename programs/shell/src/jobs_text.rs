@@ -125,13 +125,13 @@ fn redirect(r: &Redirect) -> String {
         RedirectOp::Read => "<",
         RedirectOp::Write => ">",
         RedirectOp::Append => ">>",
+        RedirectOp::ReadWrite => "<>",
         RedirectOp::Dup => ">&",
         RedirectOp::HereDoc => "<<",
     };
-    let default_fd = if matches!(r.op, RedirectOp::Read | RedirectOp::HereDoc) {
-        0
-    } else {
-        1
+    let default_fd = match r.op {
+        RedirectOp::Read | RedirectOp::ReadWrite | RedirectOp::HereDoc => 0,
+        _ => 1,
     };
     let fd = if r.fd == default_fd {
         String::new()

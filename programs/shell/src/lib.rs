@@ -93,6 +93,9 @@ pub fn main() {
         }
         None => repl(&mut sh, &mut io),
     };
+    if !sh.interactive {
+        sh.finish_jobs();
+    }
     let _ = std::io::stdout().flush();
     std::process::exit(code);
 }
@@ -103,6 +106,8 @@ fn prompt_var(sh: &interp::Shell, name: &str) -> Option<String> {
         "?" => Some(sh.status.to_string()),
         "$" => Some(std::process::id().max(1).to_string()),
         "0" => Some(sh.name.clone()),
+        // The shell's own directory (a subshell's `cd` or a plain `PWD=` assignment aside).
+        "PWD" => Some(sh.cwd().to_string()),
         _ => sh.var(name).map(str::to_string),
     }
 }
@@ -213,7 +218,7 @@ impl complete::World for ShellWorld<'_> {
                 .filter(|f| f.starts_with(prefix)),
         );
         for dir in self.0.var("PATH").unwrap_or("/bin").split(':') {
-            if let Ok(rd) = std::fs::read_dir(if dir.is_empty() { "." } else { dir }) {
+            if let Ok(rd) = std::fs::read_dir(self.0.path(if dir.is_empty() { "." } else { dir })) {
                 out.extend(
                     rd.filter_map(|e| e.ok())
                         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -225,7 +230,7 @@ impl complete::World for ShellWorld<'_> {
     }
 
     fn read_dir(&self, dir: &str) -> Option<Vec<(String, bool)>> {
-        let rd = std::fs::read_dir(dir).ok()?;
+        let rd = std::fs::read_dir(self.0.path(dir)).ok()?;
         Some(
             rd.filter_map(|e| e.ok())
                 .map(|e| {

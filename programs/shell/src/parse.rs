@@ -8,7 +8,7 @@
 //! command   := compound redirect* | NAME '(' ')' newline* compound | simple
 //! compound  := '{' list '}' | '(' list ')' | if | while | until | for | case
 //! simple    := (NAME=word | word | redirect)+
-//! redirect  := [fd] ('<' | '>' | '>>' | '>|' | '<&' | '>&' | '<<' | '<<-') word
+//! redirect  := [fd] ('<' | '>' | '>>' | '>|' | '<&' | '>&' | '<>' | '<<' | '<<-') word
 //! ```
 //! A script is parsed one complete command (a line's list) at a time by [`Parser::next_command`],
 //! so that a shell runs the lines before a syntax error, as POSIX shells do.
@@ -171,6 +171,8 @@ pub enum RedirectOp {
     Write,
     /// `>>`
     Append,
+    /// `<>`: open to read and write (created if missing, not truncated).
+    ReadWrite,
     /// `>&` / `<&`: target is a descriptor number (or `-` to close).
     Dup,
     /// `<<` and `<<-`: the body is in [`Redirect::here`].
@@ -977,7 +979,9 @@ impl<'a> Parser<'a> {
             .take_while(|b| b.is_ascii_digit())
             .count();
         let op_at = self.pos + digits;
-        if !matches!(self.s.get(op_at), Some(b'<' | b'>')) {
+        // A descriptor is one digit, as in dash (`echo hi 99>&1` prints `hi 99`): 0 to 9 are
+        // all a shell has.
+        if digits > 1 || !matches!(self.s.get(op_at), Some(b'<' | b'>')) {
             return Ok(None);
         }
         let rest = &self.s[op_at..];
@@ -993,6 +997,8 @@ impl<'a> Parser<'a> {
             (RedirectOp::Dup, 2, 0)
         } else if rest.starts_with(b">|") {
             (RedirectOp::Write, 2, 1)
+        } else if rest.starts_with(b"<>") {
+            (RedirectOp::ReadWrite, 2, 0)
         } else if rest[0] == b'>' {
             (RedirectOp::Write, 1, 1)
         } else {
@@ -1001,10 +1007,7 @@ impl<'a> Parser<'a> {
         let fd = if digits == 0 {
             default_fd
         } else {
-            match self.src[self.pos..op_at].parse::<u32>() {
-                Ok(n) if n < 1024 => n,
-                _ => return Err(self.unexpected()),
-            }
+            u32::from(self.s[self.pos] - b'0')
         };
         self.pos = op_at + len;
         self.skip_blank();
