@@ -14,6 +14,8 @@ fn boot_shell() {
         .spawn(m)
         .unwrap();
     libeurali::mount("/", c).unwrap();
+    // As a login session has it (scripts write to /dev/null).
+    libeurali::mount("/dev/null", vfs::device::spawn(vfs::device::Null).unwrap()).unwrap();
     shim::fs::create_dir_all("/bin").unwrap();
     shim::fs::create_dir_all("/tmp").unwrap();
     for (t, _) in coreutils::TOOLS {

@@ -141,6 +141,19 @@ impl Shell {
             _ => self.expand_single_in(&r.target, Some(s)),
         };
         let path = self.path(&target);
+        // `/dev/stdin`, `/dev/stdout`, `/dev/stderr` and `/dev/fd/N` name the shell's own
+        // descriptors (eurali's file systems have no such nodes), as bash does where the
+        // system lacks them: a duplicate of that descriptor.
+        if !matches!(r.op, RedirectOp::Dup | RedirectOp::HereDoc)
+            && let Some(n) = dev_fd(&path)
+            && std::fs::metadata(&path).is_err()
+        {
+            let Some(fd) = s.dup(n).map_err(|e| e.to_string())? else {
+                return Err(format!("{target}: Bad file descriptor"));
+            };
+            s.set(r.fd, Some(fd));
+            return Ok(());
+        }
         let opened = |f: io::Result<File>| {
             f.map(|f| Target::new(f, &target))
                 .map_err(|e| format!("{target}: {}", describe(&e)))
@@ -234,5 +247,18 @@ impl Shell {
         };
         self.status = status;
         Flow::Exit(status)
+    }
+}
+
+/// The descriptor a `/dev/std…` or `/dev/fd/N` path names.
+fn dev_fd(path: &str) -> Option<u32> {
+    match path {
+        "/dev/stdin" => Some(0),
+        "/dev/stdout" => Some(1),
+        "/dev/stderr" => Some(2),
+        _ => path
+            .strip_prefix("/dev/fd/")
+            .and_then(|n| n.parse::<u32>().ok())
+            .filter(|n| *n < FDS),
     }
 }
