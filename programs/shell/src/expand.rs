@@ -1,10 +1,12 @@
-//! Word expansion (POSIX XCU 2.6): tilde, parameters, command substitution, field splitting and
-//! pathname expansion, in that order. What the shell knows at run time (variables, the output of
-//! a command, the files in a directory) comes from a [`Context`], so all of this is tested
-//! without a kernel.
+//! Word expansion (POSIX XCU 2.6): tilde, parameters, command substitution, arithmetic, field
+//! splitting and pathname expansion, in that order. What the shell knows at run time (variables,
+//! the output of a command, the files in a directory, users' homes) comes from a [`Context`], so
+//! all of this is tested without a kernel.
 //!
-//! Simplification: every IFS character separates fields the way white space does (runs collapse,
-//! no empty fields), which is exact for the default IFS.
+//! Field splitting follows POSIX 2.6.5: IFS white space (space, tab, newline in IFS) at the ends
+//! of an expansion is dropped and a run of it separates fields; every other IFS character
+//! separates one field, with the IFS white space around it, so `a::b` with `IFS=:` is three
+//! fields. An empty IFS splits nothing; an unset one is `" \t\n"`.
 
 use crate::parse::{List, ParamOp, Word, WordPart};
 use crate::pattern::Pattern;
@@ -19,26 +21,46 @@ pub trait Context {
     fn command_output(&mut self, script: &List) -> String;
     /// The names in a directory (for pathname expansion); `None` if it cannot be read.
     fn read_dir(&mut self, dir: &str) -> Option<Vec<String>>;
+    /// Whether `path` is a directory (a pattern ending in `/` matches only those).
+    fn is_dir(&mut self, path: &str) -> bool {
+        self.read_dir(path).is_some()
+    }
+    /// `~user`: that user's home directory, `None` for an unknown user (the word stays as it is).
+    fn home_of(&mut self, _user: &str) -> Option<String> {
+        None
+    }
     /// `${name=word}`: sets a variable.
     fn assign(&mut self, name: &str, value: &str);
     /// `${name?word}` found `name` unset: report `message` and fail the command.
     fn param_error(&mut self, name: &str, message: &str);
+    /// An expansion failed (a bad arithmetic expression): report `message` and fail the command.
+    fn expansion_error(&mut self, message: &str);
 }
 
 /// Text with the quotedness of each character, as expansion builds it.
 type Field = Vec<(char, bool)>;
 
-struct Fields {
+/// IFS white space: what IFS may hold that separates fields the way blanks do.
+fn ifs_white(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n')
+}
+
+struct Fields<'i> {
     done: Vec<Field>,
     current: Field,
     /// Whether `current` exists (a quoted empty string makes an empty field exist).
     live: bool,
+    /// The last field was ended by IFS white space: an IFS character that is not white space
+    /// next (`a : b`) belongs to the same separator.
+    white_ended: bool,
+    ifs: &'i str,
 }
 
-impl Fields {
+impl Fields<'_> {
     fn push(&mut self, s: &str, quoted: bool) {
         self.current.extend(s.chars().map(|c| (c, quoted)));
         self.live = true;
+        self.white_ended = false;
     }
 
     fn end_field(&mut self) {
@@ -46,19 +68,38 @@ impl Fields {
             self.done.push(core::mem::take(&mut self.current));
         }
         self.live = false;
+        self.white_ended = false;
     }
 
     /// Appends an unquoted expansion result, splitting it at IFS characters.
-    fn push_split(&mut self, s: &str, ifs: &str) {
-        let mut first = true;
-        for piece in s.split(|c| ifs.contains(c)) {
-            if !first {
+    fn push_split(&mut self, s: &str) {
+        for c in s.chars() {
+            if !self.ifs.contains(c) {
+                self.current.push((c, false));
+                self.live = true;
+                self.white_ended = false;
+            } else if ifs_white(c) {
+                if self.live {
+                    self.end_field();
+                    self.white_ended = true;
+                }
+            } else if self.live {
                 self.end_field();
+            } else if self.white_ended {
+                self.white_ended = false;
+            } else {
+                // Two separators in a row (`a::b`), or one at the start: an empty field.
+                self.done.push(Vec::new());
             }
-            first = false;
-            if !piece.is_empty() {
-                self.push(piece, false);
-            }
+        }
+    }
+
+    /// Appends an expansion's result: split (unquoted, in a word that splits) or not.
+    fn push_value(&mut self, s: &str, quoted: bool, split: bool) {
+        if quoted || !split {
+            self.push(s, quoted);
+        } else {
+            self.push_split(s);
         }
     }
 }
@@ -67,51 +108,80 @@ fn ifs(ctx: &dyn Context) -> String {
     ctx.var("IFS").unwrap_or_else(|| " \t\n".to_string())
 }
 
-fn expand_fields(word: &Word, ctx: &mut dyn Context, split: bool) -> Vec<Field> {
+/// How a word is expanded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A command word: split into fields (and globbed by the caller).
+    Split,
+    /// One string: no splitting (redirection targets, `case` words, patterns).
+    Single,
+    /// The value of an assignment: one string, and a tilde also after each unquoted `:`.
+    Assignment,
+}
+
+fn expand_fields(word: &Word, ctx: &mut dyn Context, mode: Mode) -> Vec<Field> {
     let ifs = ifs(ctx);
+    let split = mode == Mode::Split;
     let mut f = Fields {
         done: Vec::new(),
         current: Vec::new(),
         live: false,
+        white_ended: false,
+        ifs: &ifs,
     };
-    for part in &word.0 {
+    // `"$@"` with no parameters is no field at all (the quotes around it make none).
+    let no_params = word
+        .0
+        .iter()
+        .any(|p| matches!(p, WordPart::Param { name, quoted: true } if name == "@"))
+        && word.0.iter().all(|p| match p {
+            WordPart::Param { name, .. } => name == "@",
+            WordPart::Quoted(s) => s.is_empty(),
+            _ => false,
+        })
+        && ctx.positional().is_empty();
+    if no_params {
+        return Vec::new();
+    }
+    for (i, part) in word.0.iter().enumerate() {
         match part {
-            WordPart::Literal(s) => f.push(s, false),
+            WordPart::Literal(s) => {
+                let more = i + 1 < word.0.len();
+                if (i == 0 && s.starts_with('~')) || (mode == Mode::Assignment && s.contains(":~"))
+                {
+                    tildes(&mut f, s, i == 0, more, mode == Mode::Assignment, ctx);
+                } else {
+                    f.push(s, false);
+                }
+            }
             WordPart::Quoted(s) => f.push(s, true),
             WordPart::Arith { expr, quoted } => {
                 let value = arith(expr, ctx);
-                if *quoted || !split {
-                    f.push(&value, *quoted);
-                } else {
-                    f.push_split(&value, &ifs);
-                }
+                f.push_value(&value, *quoted, split);
             }
             WordPart::Tilde => {
                 let home = ctx.var("HOME").unwrap_or_else(|| "~".to_string());
                 f.push(&home, true);
             }
-            WordPart::Param { name, quoted } if name == "@" && *quoted && split => {
-                // "$@": one field per parameter, joined to the text around it.
+            WordPart::Param { name, quoted } if (name == "@" || name == "*") && split => {
                 let params = ctx.positional();
+                if *quoted && name == "*" {
+                    let sep = ifs.chars().next().map(String::from).unwrap_or_default();
+                    f.push(&params.join(&sep), true);
+                    continue;
+                }
+                // "$@": one field per parameter, joined to the text around it; unquoted, each
+                // parameter is split on its own (an empty one is no field).
                 for (i, p) in params.iter().enumerate() {
                     if i > 0 {
                         f.end_field();
                     }
-                    f.push(p, true);
+                    f.push_value(p, *quoted, true);
                 }
             }
             WordPart::Param { name, quoted } => {
-                let value = match name.as_str() {
-                    "@" | "*" => ctx
-                        .positional()
-                        .join(&ifs.chars().next().map(String::from).unwrap_or_default()),
-                    _ => ctx.var(name).unwrap_or_default(),
-                };
-                if *quoted || !split {
-                    f.push(&value, *quoted);
-                } else {
-                    f.push_split(&value, &ifs);
-                }
+                let value = param_value(name, ctx, &ifs).unwrap_or_default();
+                f.push_value(&value, *quoted, split);
             }
             WordPart::Length { name, quoted: _ } => {
                 let n = param_value(name, ctx, &ifs)
@@ -135,7 +205,7 @@ fn expand_fields(word: &Word, ctx: &mut dyn Context, split: bool) -> Vec<Field> 
                     {
                         // The word itself, expanded in place; unquoted, its result is split at
                         // IFS like any expansion (quoted characters inside it are not).
-                        let field: Field = expand_fields(word, ctx, false)
+                        let field: Field = expand_fields(word, ctx, Mode::Single)
                             .into_iter()
                             .flatten()
                             .collect();
@@ -143,11 +213,13 @@ fn expand_fields(word: &Word, ctx: &mut dyn Context, split: bool) -> Vec<Field> 
                             f.live = true;
                         }
                         for (c, q) in field {
-                            if split && !*quoted && !q && ifs.contains(c) {
-                                f.end_field();
+                            if split && !*quoted && !q {
+                                let mut b = [0u8; 4];
+                                f.push_split(c.encode_utf8(&mut b));
                             } else {
                                 f.current.push((c, q || *quoted));
                                 f.live = true;
+                                f.white_ended = false;
                             }
                         }
                         continue;
@@ -181,22 +253,14 @@ fn expand_fields(word: &Word, ctx: &mut dyn Context, split: bool) -> Vec<Field> 
                         remove_suffix(&value.unwrap_or_default(), &pat, *longest)
                     }
                 };
-                if *quoted || !split {
-                    f.push(&result, *quoted);
-                } else {
-                    f.push_split(&result, &ifs);
-                }
+                f.push_value(&result, *quoted, split);
             }
             WordPart::Command { script, quoted } => {
                 let mut out = ctx.command_output(script);
                 while out.ends_with('\n') {
                     out.pop();
                 }
-                if *quoted || !split {
-                    f.push(&out, *quoted);
-                } else {
-                    f.push_split(&out, &ifs);
-                }
+                f.push_value(&out, *quoted, split);
             }
         }
     }
@@ -204,7 +268,58 @@ fn expand_fields(word: &Word, ctx: &mut dyn Context, split: bool) -> Vec<Field> 
     f.done
 }
 
-/// A parameter's value, `None` if it is unset (`$@`/`$*`: unset when there are none).
+/// An unquoted literal with tilde prefixes: at the start of a word (`first`), and in an
+/// assignment after each `:`. A prefix runs to the next `/` (or `:` in an assignment); one that
+/// runs on into a quoted or expanded part (`more`, `~"root"`, `~$x`) is not expanded, nor is one
+/// naming an unknown user. What a prefix expands to is quoted (never split or globbed).
+fn tildes(
+    f: &mut Fields,
+    s: &str,
+    first: bool,
+    more: bool,
+    assignment: bool,
+    ctx: &mut dyn Context,
+) {
+    let mut rest = s;
+    let mut at_start = first;
+    loop {
+        if at_start && let Some(after) = rest.strip_prefix('~') {
+            let end = after
+                .find(|c| c == '/' || (assignment && c == ':'))
+                .unwrap_or(after.len());
+            let user = &after[..end];
+            let home = if end == after.len() && more {
+                None
+            } else if user.is_empty() {
+                ctx.var("HOME")
+            } else {
+                ctx.home_of(user)
+            };
+            if let Some(h) = home {
+                f.push(&h, true);
+                rest = &after[end..];
+            }
+        }
+        if !assignment {
+            f.push(rest, false);
+            return;
+        }
+        match rest.find(':') {
+            Some(i) => {
+                f.push(&rest[..=i], false);
+                rest = &rest[i + 1..];
+                at_start = true;
+            }
+            None => {
+                f.push(rest, false);
+                return;
+            }
+        }
+    }
+}
+
+/// A parameter's value, `None` if it is unset (`$@`/`$*`: unset when there are none; joined by
+/// the first character of IFS).
 fn param_value(name: &str, ctx: &mut dyn Context, ifs: &str) -> Option<String> {
     match name {
         "@" | "*" => {
@@ -240,34 +355,38 @@ fn remove_suffix(v: &str, p: &Pattern, longest: bool) -> String {
     }
 }
 
-/// `$((expr))`: `$name`s inside are expanded first, then the expression is evaluated; an error
-/// is reported on stderr and expands to nothing.
-fn arith(expr: &str, ctx: &mut dyn Context) -> String {
-    let mut text = String::new();
-    let mut rest = expr;
-    while let Some(i) = rest.find('$') {
-        text.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
-        let (name, used) = if let Some(inner) = after.strip_prefix('{') {
-            let end = inner.find('}').unwrap_or(inner.len());
-            (&inner[..end], end + 2)
-        } else {
-            let n = after
-                .bytes()
-                .take_while(|b| *b == b'_' || b.is_ascii_alphanumeric())
-                .count()
-                .max(usize::from(after.starts_with(['?', '#'])));
-            (&after[..n], n)
-        };
-        text.push_str(&ctx.var(name).unwrap_or_default());
-        rest = &after[used.min(after.len())..];
+/// The variables of an arithmetic expression are the shell's.
+struct ArithVars<'c>(&'c mut dyn Context);
+
+impl crate::arith::Vars for ArithVars<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.var(name)
     }
-    text.push_str(rest);
-    let lookup = |n: &str| ctx.var(n);
-    match crate::arith::eval(&text, &lookup) {
+    fn set(&mut self, name: &str, value: &str) {
+        self.0.assign(name, value);
+    }
+}
+
+/// `$((expr))`: the text is expanded (parameters, command substitutions, nested arithmetic),
+/// then evaluated. An error is reported through [`Context::expansion_error`] (which fails the
+/// command) and expands to nothing.
+#[inline(never)]
+fn arith(expr: &str, ctx: &mut dyn Context) -> String {
+    if crate::stack_low(crate::PARSE_STACK_RESERVE) {
+        ctx.expansion_error("arithmetic expression: nested too deeply");
+        return String::new();
+    }
+    let text = match crate::parse::arith_word(expr) {
+        Ok(w) => expand_single(&w, ctx),
+        Err(e) => {
+            ctx.expansion_error(&format!("arithmetic expression: {e}: \"{expr}\""));
+            return String::new();
+        }
+    };
+    match crate::arith::eval(&text, &mut ArithVars(ctx)) {
         Ok(v) => v.to_string(),
         Err(e) => {
-            eprintln!("sh: {e}");
+            ctx.expansion_error(&format!("arithmetic expression: {e}: \"{text}\""));
             String::new()
         }
     }
@@ -277,26 +396,32 @@ fn arith(expr: &str, ctx: &mut dyn Context) -> String {
 pub fn expand_words(words: &[Word], ctx: &mut dyn Context) -> Vec<String> {
     let mut out = Vec::new();
     for w in words {
-        for field in expand_fields(w, ctx, true) {
+        for field in expand_fields(w, ctx, Mode::Split) {
             glob_field(&field, ctx, &mut out);
         }
     }
     out
 }
 
-/// Expands a word to one string with no field splitting or globbing (assignments, redirection
-/// targets, the word of `case`).
+/// Expands a word to one string with no field splitting or globbing (redirection targets, the
+/// word of `case`).
 pub fn expand_single(word: &Word, ctx: &mut dyn Context) -> String {
-    expand_fields(word, ctx, false)
-        .into_iter()
-        .flatten()
-        .map(|(c, _)| c)
-        .collect()
+    flat(expand_fields(word, ctx, Mode::Single))
+}
+
+/// Expands the value of an assignment `name=word`: as [`expand_single`], with a tilde expanded
+/// after each unquoted `:` too (`PATH=~/bin:~root/bin`).
+pub fn expand_assignment(word: &Word, ctx: &mut dyn Context) -> String {
+    flat(expand_fields(word, ctx, Mode::Assignment))
+}
+
+fn flat(fields: Vec<Field>) -> String {
+    fields.into_iter().flatten().map(|(c, _)| c).collect()
 }
 
 /// Expands a `case` pattern: expansions happen, quoted characters stay literal.
 pub fn expand_pattern(word: &Word, ctx: &mut dyn Context) -> Pattern {
-    let field: Field = expand_fields(word, ctx, false)
+    let field: Field = expand_fields(word, ctx, Mode::Single)
         .into_iter()
         .flatten()
         .collect();
@@ -316,7 +441,8 @@ fn pattern_of(field: &[(char, bool)]) -> Pattern {
 }
 
 /// Pathname expansion of one field: the sorted matches, or the field as it is if it has no
-/// pattern characters or matches nothing.
+/// pattern characters or matches nothing. A pattern ending in `/` matches directories only,
+/// and the slash stays.
 fn glob_field(field: &Field, ctx: &mut dyn Context, out: &mut Vec<String>) {
     let text: String = field.iter().map(|&(c, _)| c).collect();
     if !pattern_of(field).has_magic() {
@@ -324,6 +450,7 @@ fn glob_field(field: &Field, ctx: &mut dyn Context, out: &mut Vec<String>) {
         return;
     }
     let absolute = field.first().map(|&(c, _)| c) == Some('/');
+    let dirs_only = field.len() > 1 && field.last().map(|&(c, _)| c) == Some('/');
     let components: Vec<&[(char, bool)]> = field
         .split(|&(c, _)| c == '/')
         .filter(|c| !c.is_empty())
@@ -362,6 +489,12 @@ fn glob_field(field: &Field, ctx: &mut dyn Context, out: &mut Vec<String>) {
         paths = next;
         if paths.is_empty() {
             break;
+        }
+    }
+    if dirs_only {
+        paths.retain(|p| ctx.is_dir(p));
+        for p in &mut paths {
+            p.push('/');
         }
     }
     if paths.is_empty() {
@@ -423,6 +556,12 @@ mod tests {
         fn param_error(&mut self, name: &str, message: &str) {
             self.vars
                 .insert("ERROR".to_string(), format!("{name}: {message}"));
+        }
+        fn expansion_error(&mut self, message: &str) {
+            self.vars.insert("ERROR".to_string(), message.to_string());
+        }
+        fn home_of(&mut self, user: &str) -> Option<String> {
+            (user == "root").then(|| "/root".to_string())
         }
     }
 

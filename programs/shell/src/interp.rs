@@ -878,7 +878,10 @@ impl Shell {
         let assigns: Vec<(String, String)> = s
             .assignments
             .iter()
-            .map(|(k, w)| (k.clone(), self.expand_single(w)))
+            .map(|(k, w)| {
+                let mut ctx = Ctx { sh: self };
+                (k.clone(), expand::expand_assignment(w, &mut ctx))
+            })
             .collect();
         if std::mem::take(&mut self.expand_failed) {
             // `${x?msg}`: the command is not run; a script ends (POSIX 2.8.1).
@@ -1095,7 +1098,7 @@ impl Shell {
             "false" => status = 1,
             "echo" => {
                 // A failure is reported at the end, as every builtin's.
-                let _ = io.stdout.write_all(&echo::render(args));
+                let _ = io.stdout.write_all(&crate::textio::echo(args));
             }
             "pwd" => {
                 let cwd = std::env::current_dir()
@@ -1228,56 +1231,22 @@ impl Shell {
                     self.positional = rest;
                 }
             }
-            "test" | "[" => {
-                let mut a = args.to_vec();
-                if name == "[" {
-                    if a.last().map(String::as_str) != Some("]") {
-                        err(io, "[: missing ]".to_string());
-                        self.status = 2;
-                        return Flow::Next;
-                    }
-                    a.pop();
-                }
-                status = match crate::test_expr::eval(&a, &mut file_query) {
-                    Ok(true) => 0,
-                    Ok(false) => 1,
-                    Err(e) => {
-                        err(io, format!("{name}: {e}"));
-                        2
-                    }
-                };
-            }
+            "test" | "[" => status = crate::textio::test(name, args, &mut io.stderr),
+            "printf" => status = crate::textio::printf(args, &mut io.stdout, &mut io.stderr),
             "read" => {
-                let names: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-                let mut line = Vec::new();
-                let mut b = [0u8; 1];
-                // Byte by byte, so that what follows the line stays for the next reader.
-                let got = loop {
-                    match io.stdin.read(&mut b) {
-                        Ok(0) => break !line.is_empty(),
-                        Ok(_) if b[0] == b'\n' => break true,
-                        Ok(_) => line.push(b[0]),
-                        Err(_) => break false,
-                    }
-                };
-                let text = String::from_utf8_lossy(&line).into_owned();
-                let mut fields: Vec<&str> = text.split_whitespace().collect();
-                let names: Vec<String> = if names.is_empty() {
-                    vec!["REPLY".into()]
-                } else {
-                    names.into_iter().cloned().collect()
-                };
-                for (i, n) in names.iter().enumerate() {
-                    let v = if i + 1 == names.len() {
-                        fields.join(" ")
-                    } else if fields.is_empty() {
-                        String::new()
-                    } else {
-                        fields.remove(0).to_string()
-                    };
-                    self.set_var(n, &v);
+                let ifs = self.vars.get("IFS").cloned();
+                let (code, sets) = crate::textio::read(
+                    args,
+                    crate::textio::ReadIo {
+                        stdin: &mut io.stdin,
+                        stderr: &mut io.stderr,
+                        ifs: ifs.as_deref(),
+                    },
+                );
+                for (k, v) in sets {
+                    self.set_var(&k, &v);
                 }
-                status = if got { 0 } else { 1 };
+                status = code;
             }
             "source" | "." => match args.first() {
                 None => {
@@ -1579,20 +1548,6 @@ enum Endpoint {
     Closed,
 }
 
-fn file_query(q: crate::test_expr::FileQuery, p: &str) -> bool {
-    use crate::test_expr::FileQuery as Q;
-    match std::fs::metadata(p) {
-        Err(_) => false,
-        Ok(m) => match q {
-            Q::Exists | Q::Readable => true,
-            Q::File => m.is_file(),
-            Q::Dir => m.is_dir(),
-            Q::NonEmpty => !m.is_empty(),
-            Q::Writable => !m.permissions().readonly(),
-        },
-    }
-}
-
 /// A started command: a program with the pumps feeding its redirected input files and the
 /// files its output is redirected to, or a tool running inside the shell ([`crate::applet`]).
 enum Job {
@@ -1677,8 +1632,8 @@ pub fn describe(e: &io::Error) -> String {
 /// The builtins.
 pub const BUILTINS: &[&str] = &[
     ":", ".", "[", "bg", "bind", "break", "cd", "continue", "echo", "exit", "export", "false",
-    "fg", "help", "history", "jobs", "kill", "mount", "ns", "pwd", "read", "return", "set",
-    "shift", "source", "test", "true", "type", "umount", "unset", "wait", "which",
+    "fg", "help", "history", "jobs", "kill", "mount", "ns", "printf", "pwd", "read", "return",
+    "set", "shift", "source", "test", "true", "type", "umount", "unset", "wait", "which",
 ];
 
 pub fn is_builtin(name: &str) -> bool {
@@ -1722,6 +1677,13 @@ impl Context for Ctx<'_> {
         eprintln!("{}: {name}: {message}", self.sh.name);
         self.sh.expand_failed = true;
     }
+    fn expansion_error(&mut self, message: &str) {
+        eprintln!("{}: {message}", self.sh.name);
+        self.sh.expand_failed = true;
+    }
+    fn home_of(&mut self, user: &str) -> Option<String> {
+        crate::textio::home_of(user, self.sh.var("USER"), self.sh.var("HOME"))
+    }
     fn read_dir(&mut self, dir: &str) -> Option<Vec<String>> {
         let rd = std::fs::read_dir(dir).ok()?;
         Some(
@@ -1729,26 +1691,5 @@ impl Context for Ctx<'_> {
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .collect(),
         )
-    }
-}
-
-/// `echo` as the builtin prints it (same rules as /bin/echo).
-mod echo {
-    pub fn render(args: &[String]) -> Vec<u8> {
-        let mut newline = true;
-        let mut words = args;
-        while let Some(first) = words.first() {
-            if first.len() > 1 && first.starts_with('-') && first[1..].chars().all(|c| c == 'n') {
-                newline = false;
-                words = &words[1..];
-            } else {
-                break;
-            }
-        }
-        let mut out = words.join(" ").into_bytes();
-        if newline {
-            out.push(b'\n');
-        }
-        out
     }
 }

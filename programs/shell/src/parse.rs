@@ -237,6 +237,46 @@ pub fn parse(src: &str) -> Result<List, Error> {
     Ok(list)
 }
 
+/// The text of `$((…))` as a word to expand before it is evaluated: `$…` and `` `…` `` are
+/// expansions, a backslash quotes as inside `"…"`, everything else is text (quoted: the result is
+/// one string for the arithmetic, never split or globbed).
+pub fn arith_word(src: &str) -> Result<Word, Error> {
+    let mut p = Parser {
+        s: src.as_bytes(),
+        src,
+        pos: 0,
+        depth: 0,
+    };
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    while let Some(b) = p.peek() {
+        match b {
+            b'\\' if matches!(p.peek_at(1), Some(b'$' | b'`' | b'"' | b'\\')) => {
+                text.push(p.s[p.pos + 1] as char);
+                p.pos += 2;
+            }
+            b'$' => match p.dollar(true)? {
+                Some(part) => {
+                    push_quoted(&mut parts, std::mem::take(&mut text));
+                    parts.push(part);
+                }
+                None => text.push('$'),
+            },
+            b'`' => {
+                push_quoted(&mut parts, std::mem::take(&mut text));
+                parts.push(p.backquote(true)?);
+            }
+            _ => {
+                if let Some(c) = p.next_char() {
+                    text.push(c);
+                }
+            }
+        }
+    }
+    push_quoted(&mut parts, text);
+    Ok(Word(parts))
+}
+
 /// Whether `s` is a valid variable or function name.
 pub fn is_name(s: &str) -> bool {
     let mut c = s.chars();
@@ -983,9 +1023,10 @@ impl<'a> Parser<'a> {
         let bad = |p: &Parser| p.err(ErrorKind::Unsupported("this ${…} form (bad substitution)"));
         // `${#name}`: a length (but `${#}` is the count of parameters, `${#-w}` etc. operators).
         let length = self.peek() == Some(b'#')
-            && self
+            && (self
                 .peek_at(1)
-                .is_some_and(|c| c == b'_' || c.is_ascii_alphanumeric() || b"@*?$!".contains(&c));
+                .is_some_and(|c| c == b'_' || c.is_ascii_alphanumeric() || b"@*?$!".contains(&c))
+                || (self.peek_at(1) == Some(b'#') && self.peek_at(2) == Some(b'}')));
         if length {
             self.pos += 1;
         }
@@ -1145,7 +1186,10 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     break;
                 }
-                Some(b'\\') if matches!(self.peek_at(1), Some(b'`' | b'\\' | b'$')) => {
+                Some(b'\\')
+                    if matches!(self.peek_at(1), Some(b'`' | b'\\' | b'$'))
+                        || (quoted && self.peek_at(1) == Some(b'"')) =>
+                {
                     inner.push(self.s[self.pos + 1] as char);
                     self.pos += 2;
                 }

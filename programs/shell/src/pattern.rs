@@ -1,5 +1,6 @@
-//! Shell patterns (POSIX XCU 2.13): `*`, `?`, bracket expressions `[a-z]`, `[!x]` / `[^x]`, and
-//! literal characters; quoted text matches only itself. Used by `case` and by globbing.
+//! Shell patterns (POSIX XCU 2.13): `*`, `?`, bracket expressions `[a-z]`, `[!x]` / `[^x]`,
+//! `[]x]`, character classes `[[:alpha:]]` (the twelve of the POSIX locale, ASCII), and literal
+//! characters; quoted text matches only itself. Used by `case` and by globbing.
 //!
 //! Matching is iterative with one backtrack point per `*` (the classic two-pointer method), so it
 //! runs in O(pattern × text) time at worst and never recurses: no input can exhaust the stack.
@@ -12,11 +13,69 @@ enum Tok {
     One,
     /// `*`
     Star,
-    /// `[...]`: ranges (single characters are `(c, c)`).
+    /// `[...]`: ranges (single characters are `(c, c)`) and named classes.
     Class {
         negate: bool,
         ranges: Vec<(char, char)>,
+        classes: Vec<Named>,
     },
+}
+
+/// A character class `[:name:]` of a bracket expression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Named {
+    Alnum,
+    Alpha,
+    Blank,
+    Cntrl,
+    Digit,
+    Graph,
+    Lower,
+    Print,
+    Punct,
+    Space,
+    Upper,
+    Xdigit,
+    /// An unknown name: matches nothing, as in dash.
+    Unknown,
+}
+
+impl Named {
+    fn parse(name: &str) -> Named {
+        match name {
+            "alnum" => Named::Alnum,
+            "alpha" => Named::Alpha,
+            "blank" => Named::Blank,
+            "cntrl" => Named::Cntrl,
+            "digit" => Named::Digit,
+            "graph" => Named::Graph,
+            "lower" => Named::Lower,
+            "print" => Named::Print,
+            "punct" => Named::Punct,
+            "space" => Named::Space,
+            "upper" => Named::Upper,
+            "xdigit" => Named::Xdigit,
+            _ => Named::Unknown,
+        }
+    }
+
+    fn has(self, c: char) -> bool {
+        match self {
+            Named::Alnum => c.is_ascii_alphanumeric(),
+            Named::Alpha => c.is_ascii_alphabetic(),
+            Named::Blank => c == ' ' || c == '\t',
+            Named::Cntrl => c.is_ascii_control(),
+            Named::Digit => c.is_ascii_digit(),
+            Named::Graph => c.is_ascii_graphic(),
+            Named::Lower => c.is_ascii_lowercase(),
+            Named::Print => c.is_ascii_graphic() || c == ' ',
+            Named::Punct => c.is_ascii_punctuation(),
+            Named::Space => c.is_ascii_whitespace() || c == '\x0b',
+            Named::Upper => c.is_ascii_uppercase(),
+            Named::Xdigit => c.is_ascii_hexdigit(),
+            Named::Unknown => false,
+        }
+    }
 }
 
 /// A compiled pattern.
@@ -93,8 +152,15 @@ impl Pattern {
                 }
                 Some(Tok::One) => true,
                 Some(Tok::Char(c)) => *c == s[t],
-                Some(Tok::Class { negate, ranges }) => {
-                    ranges.iter().any(|&(lo, hi)| lo <= s[t] && s[t] <= hi) != *negate
+                Some(Tok::Class {
+                    negate,
+                    ranges,
+                    classes,
+                }) => {
+                    let c = s[t];
+                    (ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi)
+                        || classes.iter().any(|n| n.has(c)))
+                        != *negate
                 }
                 None => false,
             };
@@ -125,13 +191,32 @@ fn class(chars: &[char]) -> Option<(Tok, usize)> {
         i += 1;
     }
     let mut ranges = Vec::new();
+    let mut classes = Vec::new();
     let mut first = true;
     while i < chars.len() {
         let c = chars[i];
         if c == ']' && !first {
-            return Some((Tok::Class { negate, ranges }, i + 1));
+            let tok = Tok::Class {
+                negate,
+                ranges,
+                classes,
+            };
+            return Some((tok, i + 1));
         }
         first = false;
+        if c == '[' && chars.get(i + 1) == Some(&':') {
+            // `[:name:]`.
+            let name_end = chars[i + 2..]
+                .windows(2)
+                .position(|w| w == [':', ']'])
+                .map(|k| i + 2 + k);
+            if let Some(end) = name_end {
+                let name: String = chars[i + 2..end].iter().collect();
+                classes.push(Named::parse(&name));
+                i = end + 2;
+                continue;
+            }
+        }
         if i + 2 < chars.len() && chars[i + 1] == '-' && chars[i + 2] != ']' {
             let (lo, hi) = (c, chars[i + 2]);
             if lo <= hi {
@@ -179,6 +264,14 @@ mod tests {
         assert!(!m("\\*", "x"));
         assert!(m("*a*b*c*", "xxaxxbxxcxx"));
         assert!(m("é*", "été"));
+        assert!(m("[[:alpha:]]", "q"));
+        assert!(!m("[[:alpha:]]", "1"));
+        assert!(m("[[:digit:]x]*", "x9"));
+        assert!(m("[![:space:]]", "a"));
+        assert!(!m("[![:space:][:punct:]]", "."));
+        assert!(m("[[:upper:][:lower:]][[:xdigit:]]", "aF"));
+        assert!(!m("[[:bogus:]]", "b"));
+        assert!(m("[]a]", "]"));
     }
 
     #[test]
