@@ -1,7 +1,7 @@
 //! `printf FORMAT [ARG...]` as POSIX describes it and dash does it (the shell's `printf`
 //! builtin is this same code): the format is reused while arguments remain; conversions
 //! `%s %b %c %d %i %u %o %x %X %f %e %g %%` with flags `-+ 0#`, width and precision (`*` takes
-//! them from the arguments); escapes `\n \t \\ \a \b \e \f \r \v \NNN` (octal) and `\xHH`.
+//! them from the arguments); escapes `\n \t \\ \a \b \e \f \r \v \NNN` (octal; no `\xHH`, as in dash).
 //! A numeric argument is read as C's `strtoimax` reads it: what it could read is used, and one
 //! that is not wholly a number is reported (status 1); `'c` gives the character's code. A usage
 //! error (no format, an option, a bad conversion) is status 2.
@@ -76,7 +76,7 @@ struct Printer<'a> {
     errors: Vec<String>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 struct Spec {
     left: bool,
     plus: bool,
@@ -213,7 +213,7 @@ impl Printer<'_> {
             }
             b'u' | b'o' | b'x' | b'X' => {
                 let a = self.arg().unwrap_or("0").to_string();
-                let v = self.integer(&a) as u64;
+                let v = self.unsigned(&a);
                 let mut digits = match conv {
                     b'o' => format!("{v:o}"),
                     b'x' => format!("{v:x}"),
@@ -242,6 +242,8 @@ impl Printer<'_> {
                 let v = self.float(&a);
                 let p = spec.precision.unwrap_or(6);
                 let body = match conv {
+                    // `#`: the point even with no digits after it.
+                    b'f' | b'F' if spec.alt && p == 0 => format!("{:.0}.", v.abs()),
                     b'f' | b'F' => format!("{:.*}", p, v.abs()),
                     b'e' | b'E' => c_exponent(v.abs(), p, conv == b'E'),
                     _ => {
@@ -259,7 +261,12 @@ impl Printer<'_> {
                         } else {
                             format!("{:.*}", (p as i32 - 1 - exp).max(0) as usize, v.abs())
                         };
-                        trim_g(&s)
+                        // `#`: trailing zeros (and the point) stay.
+                        if spec.alt {
+                            if s.contains('.') { s } else { format!("{s}.") }
+                        } else {
+                            trim_g(&s)
+                        }
                     }
                 };
                 let sign = if v.is_sign_negative() && v != 0.0 {
@@ -271,7 +278,12 @@ impl Printer<'_> {
                 } else {
                     ""
                 };
-                self.pad_number(sign, &body, spec);
+                // Zeros pad a float also with a precision (it is not a digit count here).
+                let spec = Spec {
+                    precision: None,
+                    ..*spec
+                };
+                self.pad_number(sign, &body, &spec);
                 return false;
             }
             other => {
@@ -321,9 +333,43 @@ impl Printer<'_> {
     /// decimal digits), or `'c` / `"c` for a character's code. What is not wholly a number is
     /// reported: its number as far as it goes counts (0 if none); one out of range is clamped.
     fn integer(&mut self, a: &str) -> i64 {
+        let Some((neg, magnitude, complete)) = self.digits_of(a) else {
+            return 0;
+        };
+        let v = if neg {
+            -(magnitude.min(1 << 64) as i128)
+        } else {
+            magnitude.min(1 << 64) as i128
+        };
+        let clamped = v.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+        self.check(a, clamped as i128 == v, complete);
+        clamped
+    }
+
+    /// An argument of `%u %o %x %X`, as `strtoumax` reads it: a negative number is taken
+    /// modulo 2^64 (`-1` is the largest), one out of range is clamped.
+    fn unsigned(&mut self, a: &str) -> u64 {
+        let Some((neg, magnitude, complete)) = self.digits_of(a) else {
+            return 0;
+        };
+        let in_range = magnitude <= u64::MAX as u128;
+        let v = if !in_range {
+            u64::MAX
+        } else if neg {
+            (magnitude as u64).wrapping_neg()
+        } else {
+            magnitude as u64
+        };
+        self.check(a, in_range, complete);
+        v
+    }
+
+    /// An integer argument's sign, magnitude (`u128::MAX` if past that), and whether the whole
+    /// argument was read; `None` (reported, unless empty) if it has no digits.
+    fn digits_of(&mut self, a: &str) -> Option<(bool, u128, bool)> {
         let t = a.trim_start_matches([' ', '\t', '\n']);
         if let Some(rest) = t.strip_prefix(['\'', '"']) {
-            return rest.chars().next().map(|c| c as i64).unwrap_or(0);
+            return Some((false, rest.chars().next().map_or(0, |c| c as u128), true));
         }
         let (neg, body) = match t.strip_prefix('-') {
             Some(b) => (true, b),
@@ -343,24 +389,22 @@ impl Printer<'_> {
                 self.errors.push(format!("{a}: expected numeric value"));
                 self.status = 1;
             }
-            return 0;
+            return None;
         }
         let magnitude = u128::from_str_radix(&digits[..n], radix).unwrap_or(u128::MAX);
-        let v = if neg {
-            0i128 - magnitude.min(1 << 64) as i128
-        } else {
-            magnitude.min(1 << 64) as i128
-        };
-        let clamped = v.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
-        if clamped as i128 != v {
+        Some((neg, magnitude, n == digits.len()))
+    }
+
+    /// Reports a number out of range, or one with more after it.
+    fn check(&mut self, a: &str, in_range: bool, complete: bool) {
+        if !in_range {
             self.errors
                 .push(format!("{a}: Numerical result out of range"));
             self.status = 1;
-        } else if n < digits.len() {
+        } else if !complete {
             self.errors.push(format!("{a}: not completely converted"));
             self.status = 1;
         }
-        clamped
     }
 
     fn float(&mut self, a: &str) -> f64 {
@@ -421,19 +465,6 @@ fn escape(s: &[u8], in_b: bool) -> (Vec<u8>, usize, bool) {
         b'v' => simple(11),
         b'e' => simple(27),
         b'c' => (Vec::new(), 1, true),
-        b'x' if !in_b => {
-            let n = s[1..]
-                .iter()
-                .take(2)
-                .take_while(|b| b.is_ascii_hexdigit())
-                .count();
-            if n == 0 {
-                return (b"\\x".to_vec(), 1, false);
-            }
-            let v = u8::from_str_radix(std::str::from_utf8(&s[1..1 + n]).unwrap_or("0"), 16)
-                .unwrap_or(0);
-            (vec![v], 1 + n, false)
-        }
         b'0'..=b'7' => {
             let (start, max) = if in_b && c == b'0' { (1, 3) } else { (0, 3) };
             let n = s[start..]
@@ -499,7 +530,25 @@ mod tests {
     fn format_reused_and_escapes() {
         assert_eq!(run(&["%s\\n", "a", "b", "c"]).1, "a\nb\nc\n");
         assert_eq!(run(&["%s=%s;", "k"]).1, "k=;");
-        assert_eq!(run(&["\\101\\x42\\t|"]).1, "AB\t|");
+        assert_eq!(run(&["\\101\\x42\\t|"]).1, "A\\x42\t|");
+        assert_eq!(
+            run(&[
+                "%u %x %o|%08.3f|%#.0f|%#g",
+                "-1",
+                "-42",
+                "8",
+                "3.14159",
+                "3",
+                "3"
+            ])
+            .1,
+            "18446744073709551615 ffffffffffffffd6 10|0003.142|3.|3.00000"
+        );
+        let (code, out, _) = run(&["%u|%u", "18446744073709551615", "18446744073709551616"]);
+        assert_eq!(
+            (code, out.as_str()),
+            (1, "18446744073709551615|18446744073709551615")
+        );
         assert_eq!(run(&["%b|", "x\\ty\\0101\\101\\x41"]).1, "x\tyAA\\x41|");
         assert_eq!(
             run(&["[%.0d][%.0x][%5.2d]", "0", "0", "3"]).1,

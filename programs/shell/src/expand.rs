@@ -205,7 +205,12 @@ fn expand_fields(word: &Word, ctx: &mut dyn Context, mode: Mode) -> Vec<Field> {
                     {
                         // The word itself, expanded in place; unquoted, its result is split at
                         // IFS like any expansion (quoted characters inside it are not).
-                        let field: Field = expand_fields(word, ctx, Mode::Single)
+                        // In an assignment, tildes after colons in it expand too, as in dash.
+                        let inner = match mode {
+                            Mode::Assignment => Mode::Assignment,
+                            _ => Mode::Single,
+                        };
+                        let field: Field = expand_fields(word, ctx, inner)
                             .into_iter()
                             .flatten()
                             .collect();
@@ -318,14 +323,13 @@ fn tildes(
     }
 }
 
-/// A parameter's value, `None` if it is unset (`$@`/`$*`: unset when there are none; joined by
-/// the first character of IFS).
+/// A parameter's value, `None` if it is unset (`$@`/`$*`: joined by the first character of
+/// IFS, and set even when there are none, as in dash: `${@-w}` is then empty, `${@:-w}` `w`).
 fn param_value(name: &str, ctx: &mut dyn Context, ifs: &str) -> Option<String> {
     match name {
         "@" | "*" => {
             let p = ctx.positional();
-            (!p.is_empty())
-                .then(|| p.join(&ifs.chars().next().map(String::from).unwrap_or_default()))
+            Some(p.join(&ifs.chars().next().map(String::from).unwrap_or_default()))
         }
         _ => ctx.var(name),
     }
@@ -429,15 +433,7 @@ pub fn expand_pattern(word: &Word, ctx: &mut dyn Context) -> Pattern {
 }
 
 fn pattern_of(field: &[(char, bool)]) -> Pattern {
-    // Runs of equal quotedness, so that a bracket expression stays in one piece.
-    let mut pieces: Vec<(String, bool)> = Vec::new();
-    for &(c, q) in field {
-        match pieces.last_mut() {
-            Some((s, lq)) if *lq == q => s.push(c),
-            _ => pieces.push((c.to_string(), q)),
-        }
-    }
-    Pattern::new(pieces.iter().map(|(s, q)| (s.as_str(), *q)))
+    Pattern::from_chars(field)
 }
 
 /// Pathname expansion of one field: the sorted matches, or the field as it is if it has no

@@ -251,6 +251,7 @@ pub fn arith_word(src: &str) -> Result<Word, Error> {
     let mut text = String::new();
     while let Some(b) = p.peek() {
         match b {
+            b'\\' if p.peek_at(1) == Some(b'\n') => p.pos += 2,
             b'\\' if matches!(p.peek_at(1), Some(b'$' | b'`' | b'"' | b'\\')) => {
                 text.push(p.s[p.pos + 1] as char);
                 p.pos += 2;

@@ -87,37 +87,41 @@ pub struct Pattern {
 impl Pattern {
     /// Compiles pattern text made of pieces, each either quoted (matches literally) or not.
     pub fn new<'a>(pieces: impl IntoIterator<Item = (&'a str, bool)>) -> Pattern {
+        let chars: Vec<(char, bool)> = pieces
+            .into_iter()
+            .flat_map(|(text, q)| text.chars().map(move |c| (c, q)))
+            .collect();
+        Pattern::from_chars(&chars)
+    }
+
+    /// Compiles pattern text given character by character with its quotedness (a bracket
+    /// expression may hold quoted characters: `[\]z]`, `["$x"a]`).
+    pub fn from_chars(chars: &[(char, bool)]) -> Pattern {
         let mut toks = Vec::new();
-        for (text, quoted) in pieces {
-            if quoted {
-                toks.extend(text.chars().map(Tok::Char));
-                continue;
-            }
-            let chars: Vec<char> = text.chars().collect();
-            let mut i = 0;
-            while i < chars.len() {
-                match chars[i] {
-                    '*' => {
-                        if toks.last() != Some(&Tok::Star) {
-                            toks.push(Tok::Star);
-                        }
+        let mut i = 0;
+        while i < chars.len() {
+            match chars[i] {
+                (c, true) => toks.push(Tok::Char(c)),
+                ('*', _) => {
+                    if toks.last() != Some(&Tok::Star) {
+                        toks.push(Tok::Star);
                     }
-                    '?' => toks.push(Tok::One),
-                    '[' => match class(&chars[i + 1..]) {
-                        Some((tok, used)) => {
-                            toks.push(tok);
-                            i += used;
-                        }
-                        None => toks.push(Tok::Char('[')),
-                    },
-                    '\\' if i + 1 < chars.len() => {
-                        i += 1;
-                        toks.push(Tok::Char(chars[i]));
-                    }
-                    c => toks.push(Tok::Char(c)),
                 }
-                i += 1;
+                ('?', _) => toks.push(Tok::One),
+                ('[', _) => match class(&chars[i + 1..]) {
+                    Some((tok, used)) => {
+                        toks.push(tok);
+                        i += used;
+                    }
+                    None => toks.push(Tok::Char('[')),
+                },
+                ('\\', _) if i + 1 < chars.len() => {
+                    i += 1;
+                    toks.push(Tok::Char(chars[i].0));
+                }
+                (c, _) => toks.push(Tok::Char(c)),
             }
+            i += 1;
         }
         Pattern { toks }
     }
@@ -184,9 +188,11 @@ impl Pattern {
 
 /// Parses a bracket expression after its `[`; returns the token and how many chars it used
 /// (including the closing `]`), or `None` if it is not closed (then `[` is literal).
-fn class(chars: &[char]) -> Option<(Tok, usize)> {
+fn class(chars: &[(char, bool)]) -> Option<(Tok, usize)> {
+    // Unquoted `c`.
+    let is = |k: usize, c: char| chars.get(k) == Some(&(c, false));
     let mut i = 0;
-    let negate = matches!(chars.first(), Some('!' | '^'));
+    let negate = is(0, '!') || is(0, '^');
     if negate {
         i += 1;
     }
@@ -194,8 +200,7 @@ fn class(chars: &[char]) -> Option<(Tok, usize)> {
     let mut classes = Vec::new();
     let mut first = true;
     while i < chars.len() {
-        let c = chars[i];
-        if c == ']' && !first {
+        if is(i, ']') && !first {
             let tok = Tok::Class {
                 negate,
                 ranges,
@@ -204,28 +209,33 @@ fn class(chars: &[char]) -> Option<(Tok, usize)> {
             return Some((tok, i + 1));
         }
         first = false;
-        if c == '[' && chars.get(i + 1) == Some(&':') {
+        if is(i, '[') && is(i + 1, ':') {
             // `[:name:]`.
-            let name_end = chars[i + 2..]
-                .windows(2)
-                .position(|w| w == [':', ']'])
-                .map(|k| i + 2 + k);
+            let name_end =
+                (i + 2..chars.len().saturating_sub(1)).find(|&k| is(k, ':') && is(k + 1, ']'));
             if let Some(end) = name_end {
-                let name: String = chars[i + 2..end].iter().collect();
+                let name: String = chars[i + 2..end].iter().map(|&(c, _)| c).collect();
                 classes.push(Named::parse(&name));
                 i = end + 2;
                 continue;
             }
         }
-        if i + 2 < chars.len() && chars[i + 1] == '-' && chars[i + 2] != ']' {
-            let (lo, hi) = (c, chars[i + 2]);
-            if lo <= hi {
-                ranges.push((lo, hi));
+        // A backslash quotes the next character here too.
+        let (c, used) = if is(i, '\\') && i + 1 < chars.len() {
+            (chars[i + 1].0, 2)
+        } else {
+            (chars[i].0, 1)
+        };
+        let j = i + used;
+        if is(j, '-') && j + 1 < chars.len() && !is(j + 1, ']') {
+            let hi = chars[j + 1].0;
+            if c <= hi {
+                ranges.push((c, hi));
             }
-            i += 3;
+            i = j + 2;
         } else {
             ranges.push((c, c));
-            i += 1;
+            i = j;
         }
     }
     None
@@ -272,6 +282,10 @@ mod tests {
         assert!(m("[[:upper:][:lower:]][[:xdigit:]]", "aF"));
         assert!(!m("[[:bogus:]]", "b"));
         assert!(m("[]a]", "]"));
+        assert!(m("[\\]z]", "]"));
+        assert!(Pattern::new([("[", false), ("[", true), ("z]", false)]).matches("["));
+        assert!(Pattern::new([("[a", false), ("]", true), ("]", false)]).matches("]"));
+        assert!(!Pattern::new([("[", false), ("!", true), ("a]", false)]).matches("b"));
     }
 
     #[test]

@@ -206,7 +206,8 @@ fn file_query(q: FileQuery, p: &str, other: &str) -> bool {
         Q::Dir => m.is_dir(),
         Q::CharDevice => m.file_type().is_device(),
         Q::NonEmpty => !m.is_empty(),
-        Q::Writable => !m.permissions().readonly(),
+        // A stat's session is a reading one (its `readonly` says so): opening to write asks.
+        Q::Writable => m.is_dir() || std::fs::OpenOptions::new().write(true).open(p).is_ok(),
         Q::SameFile => match (std::fs::canonicalize(p), std::fs::canonicalize(other)) {
             (Ok(a), Ok(b)) => a == b,
             _ => false,
