@@ -277,6 +277,7 @@ fn expand_fields(word: &Word, ctx: &mut dyn Context, mode: Mode) -> Vec<Field> {
 /// assignment after each `:`. A prefix runs to the next `/` (or `:` in an assignment); one that
 /// runs on into a quoted or expanded part (`more`, `~"root"`, `~$x`) is not expanded, nor is one
 /// naming an unknown user. What a prefix expands to is quoted (never split or globbed).
+#[inline(never)]
 fn tildes(
     f: &mut Fields,
     s: &str,

@@ -166,6 +166,7 @@ fn unary(op: &str, arg: &str, file: &mut Files) -> Result<bool, String> {
     match op {
         "-z" => Ok(arg.is_empty()),
         "-n" => Ok(!arg.is_empty()),
+        "-t" => int(arg).map(|_| file(FileQuery::Terminal, arg, "")),
         _ => match unary_query(op) {
             Some(q) => Ok(file(q, arg, "")),
             None => Err(format!("{op}: unexpected operator")),
@@ -316,6 +317,7 @@ mod tests {
         );
         assert!(t(&["(", "a"]).is_err());
         assert!(t(&["-q", "x"]).is_err());
+        assert!(t(&["-t", "invalid"]).is_err());
         assert!(t(&["a", "b", "c", "d", "e"]).is_err());
         let deep: Vec<&str> = std::iter::repeat_n("!", 200).chain(["x", "y"]).collect();
         assert!(t(&deep).is_err());

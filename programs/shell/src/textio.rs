@@ -9,6 +9,7 @@ use crate::test_expr::{self, FileQuery};
 /// `echo [-n] [STRING...]`: the strings separated by spaces, with `%b`'s escapes (`\n`, `\t`,
 /// `\\`, `\0NNN`, ...; `\c` ends the output there, newline included). `-n` (only as the first
 /// argument, exactly) leaves out the newline.
+#[inline(never)]
 pub fn echo(args: &[String]) -> Vec<u8> {
     let (newline, words) = match args.first() {
         Some(a) if a == "-n" => (false, &args[1..]),
@@ -32,6 +33,7 @@ pub fn echo(args: &[String]) -> Vec<u8> {
 }
 
 /// `printf FORMAT [ARG...]` on the builtin's streams; its status.
+#[inline(never)]
 pub fn printf(args: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> i32 {
     let mut stdin: &[u8] = b"";
     let mut err = Vec::new();
@@ -59,6 +61,7 @@ pub struct ReadIo<'a> {
 /// backslash-newline continues the line. Status 1 at the end of input (the names are still set
 /// from what there was), 2 for a usage error. Reads byte by byte, so that what follows the line
 /// stays for the next reader. Returns the status and the assignments to make.
+#[inline(never)]
 pub fn read(args: &[String], io: ReadIo) -> (i32, Vec<(String, String)>) {
     let mut raw = false;
     let mut i = 0;
@@ -168,6 +171,7 @@ fn split_line(line: &[(u8, bool)], ifs: &[u8], n: usize) -> Vec<String> {
 }
 
 /// `test ARGS` / `[ ARGS ]` (`name` says which); its status, messages on `stderr`.
+#[inline(never)]
 pub fn test(name: &str, args: &[String], stderr: &mut dyn Write) -> i32 {
     let mut a = args;
     if name == "[" {
