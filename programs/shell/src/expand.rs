@@ -619,6 +619,72 @@ mod tests {
         assert_eq!(words("echo '$X' \\$X"), ["echo", "$X", "$X"]);
     }
 
+    fn words_with(src: &str, set: &[(&str, &str)], args: &[&str]) -> Vec<String> {
+        let l = parse(src).unwrap();
+        let Command::Simple(s) = &l.0[0].first.commands[0] else {
+            panic!()
+        };
+        let mut c = ctx();
+        for (k, v) in set {
+            c.vars.insert(k.to_string(), v.to_string());
+        }
+        c.args = args.iter().map(|a| a.to_string()).collect();
+        expand_words(&s.words, &mut c)
+    }
+
+    #[test]
+    fn field_splitting_as_posix_says() {
+        let ifs = |v: &str, x: &str| words_with("echo $x", &[("IFS", v), ("x", x)], &[]);
+        assert_eq!(ifs(":", "a::b"), ["echo", "a", "", "b"]);
+        assert_eq!(ifs(":", ":a:"), ["echo", "", "a"]);
+        assert_eq!(ifs(" :", " a : b  ::c "), ["echo", "a", "b", "", "c"]);
+        assert_eq!(ifs("", "a b"), ["echo", "a b"]);
+        assert_eq!(
+            words_with("echo x${x}y", &[("x", " a b ")], &[]),
+            ["echo", "x", "a", "b", "y"]
+        );
+        // "$@" with no parameters is no word; unquoted $@ drops empty parameters.
+        assert_eq!(words_with("echo \"$@\"", &[], &[]), ["echo"]);
+        assert_eq!(words_with("echo \"x$@\"", &[], &[]), ["echo", "x"]);
+        assert_eq!(
+            words_with("echo $@", &[("IFS", "")], &["", "a b", ""]),
+            ["echo", "a b"]
+        );
+        assert_eq!(
+            words_with("echo \"$*\"", &[("IFS", ":")], &["a", "b"]),
+            ["echo", "a:b"]
+        );
+    }
+
+    #[test]
+    fn tildes() {
+        assert_eq!(
+            words("echo ~root/x ~nobody/x ~\"root\" a~"),
+            ["echo", "/root/x", "~nobody/x", "~root", "a~"]
+        );
+        let l = parse("x=a:~/b:~root").unwrap();
+        let Command::Simple(s) = &l.0[0].first.commands[0] else {
+            panic!()
+        };
+        assert_eq!(
+            expand_assignment(&s.assignments[0].1, &mut ctx()),
+            "a:/home/user/b:/root"
+        );
+        assert_eq!(words("echo a:~/b"), ["echo", "a:~/b"]);
+    }
+
+    #[test]
+    fn arithmetic_expands_and_assigns() {
+        let l = parse("echo $((X2 = $(echo 3) + ${N:-4})) $((1/0))").unwrap();
+        let Command::Simple(s) = &l.0[0].first.commands[0] else {
+            panic!()
+        };
+        let mut c = ctx();
+        assert_eq!(expand_words(&s.words, &mut c), ["echo", "7"]);
+        assert_eq!(c.vars.get("X2").map(String::as_str), Some("7"));
+        assert!(c.vars["ERROR"].contains("division by zero"), "{:?}", c.vars);
+    }
+
     #[test]
     fn command_substitution_drops_trailing_newlines_and_splits_unquoted() {
         assert_eq!(
@@ -639,6 +705,7 @@ mod tests {
             ["ls", "*.none", "*.txt", "*.txt"]
         );
         assert_eq!(words("ls [ab].txt ?.md"), ["ls", "a.txt", "b.txt", "c.md"]);
+        assert_eq!(words("ls */ [[:alpha:]]*.md"), ["ls", "src/", "c.md"]);
     }
 
     #[test]

@@ -41,9 +41,13 @@ pub fn printf(args: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -
         args,
         &mut coreutils::Io::new(&mut stdin, &mut *stdout, &mut err),
     );
-    // The shell's own messages name the builtin as dash's do (`sh: printf: ...`).
+    // The shell's own messages name the builtin as dash's do (`sh: printf: ...`). A failed
+    // write of the output is the interpreter's to report (with the file's path), as for every
+    // builtin.
     for line in String::from_utf8_lossy(&err).lines() {
-        let _ = writeln!(stderr, "sh: {line}");
+        if !line.starts_with("printf: write error:") {
+            let _ = writeln!(stderr, "sh: {line}");
+        }
     }
     code
 }
