@@ -219,7 +219,7 @@ impl P<'_> {
     fn deeper(&mut self) -> Result<(), String> {
         self.depth += 1;
         if self.depth > MAX_DEPTH || crate::stack_low(crate::PARSE_STACK_RESERVE) {
-            return Err("expression nested too deeply".into());
+            return Err("nested too deeply".into());
         }
         Ok(())
     }

@@ -78,8 +78,8 @@ pub fn read(args: &[String], io: ReadIo) -> (i32, Vec<(String, String)>) {
             match c {
                 'r' => raw = true,
                 'p' => {
-                    // The prompt goes to stderr only on a terminal; this shell reads a pipe or
-                    // file here, as dash does then it shows nothing.
+                    // `-p PROMPT`: dash shows it only when reading a terminal, and this
+                    // builtin cannot tell whether its stdin is one: it is not shown.
                     if k + 1 == a.len() {
                         i += 1;
                     }
