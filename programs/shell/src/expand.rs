@@ -408,6 +408,48 @@ pub fn expand_words(words: &[Word], ctx: &mut dyn Context) -> Vec<String> {
     out
 }
 
+/// Expands a simple command's words. The arguments of the declaration utilities `export`,
+/// `readonly` and `local` that have the form of an assignment (`name=word`) are expanded as an
+/// assignment's value is, as dash does: one field (no splitting or globbing), with tildes after
+/// the `=` and after colons (`export PATH=~/bin:$PATH`).
+pub fn expand_command(words: &[Word], ctx: &mut dyn Context) -> Vec<String> {
+    let declares = words
+        .first()
+        .and_then(Word::as_literal)
+        .is_some_and(|w| matches!(w, "export" | "readonly" | "local"));
+    if !declares {
+        return expand_words(words, ctx);
+    }
+    let mut out = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        match declaration(w).filter(|_| i > 0) {
+            Some((name, value)) => {
+                let v = expand_assignment(&value, ctx);
+                out.push(format!("{name}{v}"));
+            }
+            None => out.extend(expand_words(core::slice::from_ref(w), ctx)),
+        }
+    }
+    out
+}
+
+/// `name=word` as a declaration utility's argument: `name=` and the word after it.
+fn declaration(w: &Word) -> Option<(String, Word)> {
+    let WordPart::Literal(s) = w.0.first()? else {
+        return None;
+    };
+    let eq = s.find('=')?;
+    if !crate::parse::is_name(&s[..eq]) {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if eq + 1 < s.len() {
+        parts.push(WordPart::Literal(s[eq + 1..].to_string()));
+    }
+    parts.extend(w.0[1..].iter().cloned());
+    Some((s[..=eq].to_string(), Word(parts)))
+}
+
 /// Expands a word to one string with no field splitting or globbing (redirection targets, the
 /// word of `case`).
 pub fn expand_single(word: &Word, ctx: &mut dyn Context) -> String {
@@ -671,6 +713,22 @@ mod tests {
             "a:/home/user/b:/root"
         );
         assert_eq!(words("echo a:~/b"), ["echo", "a:~/b"]);
+        let l = parse("export a=~/x:~ b=$X c \"d=$X\" 1=$X").unwrap();
+        let Command::Simple(s) = &l.0[0].first.commands[0] else {
+            panic!()
+        };
+        assert_eq!(
+            expand_command(&s.words, &mut ctx()),
+            [
+                "export",
+                "a=/home/user/x:/home/user",
+                "b=a  b",
+                "c",
+                "d=a  b",
+                "1=a",
+                "b"
+            ]
+        );
     }
 
     #[test]

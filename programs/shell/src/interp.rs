@@ -874,7 +874,7 @@ impl Shell {
     // close to that, see `cargo xtask bench budgets`).
     #[inline(never)]
     fn simple(&mut self, s: &Simple, io: &mut Streams) -> Flow {
-        let argv = self.expand_words(&s.words);
+        let argv = expand::expand_command(&s.words, &mut Ctx { sh: self });
         let assigns: Vec<(String, String)> = s
             .assignments
             .iter()
