@@ -12,7 +12,7 @@ mod date;
 use util::write_error;
 
 mod files;
-mod printf;
+pub mod printf;
 mod text;
 mod util;
 

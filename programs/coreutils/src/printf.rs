@@ -1,15 +1,25 @@
-//! `printf FORMAT [ARG...]` as POSIX describes it: the format is reused while arguments remain;
-//! conversions `%s %b %c %d %i %u %o %x %X %f %e %g %%` with flags `-+ 0#`, width and
-//! precision (`*` takes them from the arguments); escapes `\n \t \\ \a \b \f \r \v \" \NNN`
-//! (octal) and `\xHH`. A numeric argument that is not a number is reported and counts as 0
-//! (status 1); `'c` gives the character's code, as POSIX says.
+//! `printf FORMAT [ARG...]` as POSIX describes it and dash does it (the shell's `printf`
+//! builtin is this same code): the format is reused while arguments remain; conversions
+//! `%s %b %c %d %i %u %o %x %X %f %e %g %%` with flags `-+ 0#`, width and precision (`*` takes
+//! them from the arguments); escapes `\n \t \\ \a \b \e \f \r \v \NNN` (octal; no `\xHH`, as in dash).
+//! A numeric argument is read as C's `strtoimax` reads it: what it could read is used, and one
+//! that is not wholly a number is reported (status 1); `'c` gives the character's code. A usage
+//! error (no format, an option, a bad conversion) is status 2.
 
 use crate::Io;
 
 pub fn printf(args: &[String], io: &mut Io) -> i32 {
+    let args = match args.first().map(String::as_str) {
+        Some("--") => &args[1..],
+        Some(a) if a.len() > 1 && a.starts_with('-') => {
+            let _ = writeln!(io.stderr, "printf: Illegal option {a}");
+            return 2;
+        }
+        _ => args,
+    };
     let Some(format) = args.first() else {
-        let _ = writeln!(io.stderr, "printf: missing operand");
-        return 1;
+        let _ = writeln!(io.stderr, "printf: usage: printf format [arg ...]");
+        return 2;
     };
     let mut p = Printer {
         args: &args[1..],
@@ -37,6 +47,27 @@ pub fn printf(args: &[String], io: &mut Io) -> i32 {
     }
 }
 
+/// `%b`'s and `echo`'s escapes in `s` (`\0NNN` or `\NNN` octal, no `\x`): the bytes, and whether
+/// `\c` ended them (then nothing more is to be written).
+pub fn backslash_escapes(s: &[u8]) -> (Vec<u8>, bool) {
+    let mut v = Vec::new();
+    let mut j = 0;
+    while j < s.len() {
+        if s[j] == b'\\' {
+            let (bytes, used, stop) = escape(&s[j + 1..], true);
+            v.extend_from_slice(&bytes);
+            j += 1 + used;
+            if stop {
+                return (v, true);
+            }
+        } else {
+            v.push(s[j]);
+            j += 1;
+        }
+    }
+    (v, false)
+}
+
 struct Printer<'a> {
     args: &'a [String],
     next: usize,
@@ -45,7 +76,7 @@ struct Printer<'a> {
     errors: Vec<String>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 struct Spec {
     left: bool,
     plus: bool,
@@ -103,9 +134,8 @@ impl Printer<'_> {
                         spec.precision = Some(self.number_at(f, &mut i).unwrap_or(0));
                     }
                     let Some(&conv) = f.get(i) else {
-                        self.errors
-                            .push("missing conversion at the end of the format".into());
-                        self.status = 1;
+                        self.errors.push("missing format character".into());
+                        self.status = 2;
                         return true;
                     };
                     i += 1;
@@ -148,24 +178,7 @@ impl Printer<'_> {
                 s.to_vec()
             }
             b'b' => {
-                let s = self.arg().unwrap_or("").as_bytes().to_vec();
-                let mut v = Vec::new();
-                let mut j = 0;
-                let mut stop = false;
-                while j < s.len() {
-                    if s[j] == b'\\' {
-                        let (bytes, used, c) = escape(&s[j + 1..], true);
-                        v.extend_from_slice(&bytes);
-                        j += 1 + used;
-                        if c {
-                            stop = true;
-                            break;
-                        }
-                    } else {
-                        v.push(s[j]);
-                        j += 1;
-                    }
-                }
+                let (v, stop) = backslash_escapes(self.arg().unwrap_or("").as_bytes());
                 self.pad(&v, spec, false);
                 return stop;
             }
@@ -178,6 +191,9 @@ impl Printer<'_> {
                 let a = self.arg().unwrap_or("0").to_string();
                 let v = self.integer(&a);
                 let mut digits = v.unsigned_abs().to_string();
+                if v == 0 && spec.precision == Some(0) {
+                    digits.clear();
+                }
                 if let Some(p) = spec.precision {
                     while digits.len() < p {
                         digits.insert(0, '0');
@@ -197,13 +213,16 @@ impl Printer<'_> {
             }
             b'u' | b'o' | b'x' | b'X' => {
                 let a = self.arg().unwrap_or("0").to_string();
-                let v = self.integer(&a) as u64;
+                let v = self.unsigned(&a);
                 let mut digits = match conv {
                     b'o' => format!("{v:o}"),
                     b'x' => format!("{v:x}"),
                     b'X' => format!("{v:X}"),
                     _ => v.to_string(),
                 };
+                if v == 0 && spec.precision == Some(0) {
+                    digits.clear();
+                }
                 if let Some(p) = spec.precision {
                     while digits.len() < p {
                         digits.insert(0, '0');
@@ -223,6 +242,8 @@ impl Printer<'_> {
                 let v = self.float(&a);
                 let p = spec.precision.unwrap_or(6);
                 let body = match conv {
+                    // `#`: the point even with no digits after it.
+                    b'f' | b'F' if spec.alt && p == 0 => format!("{:.0}.", v.abs()),
                     b'f' | b'F' => format!("{:.*}", p, v.abs()),
                     b'e' | b'E' => c_exponent(v.abs(), p, conv == b'E'),
                     _ => {
@@ -240,7 +261,12 @@ impl Printer<'_> {
                         } else {
                             format!("{:.*}", (p as i32 - 1 - exp).max(0) as usize, v.abs())
                         };
-                        trim_g(&s)
+                        // `#`: trailing zeros (and the point) stay.
+                        if spec.alt {
+                            if s.contains('.') { s } else { format!("{s}.") }
+                        } else {
+                            trim_g(&s)
+                        }
                     }
                 };
                 let sign = if v.is_sign_negative() && v != 0.0 {
@@ -252,13 +278,18 @@ impl Printer<'_> {
                 } else {
                     ""
                 };
-                self.pad_number(sign, &body, spec);
+                // Zeros pad a float also with a precision (it is not a digit count here).
+                let spec = Spec {
+                    precision: None,
+                    ..*spec
+                };
+                self.pad_number(sign, &body, &spec);
                 return false;
             }
             other => {
                 self.errors
-                    .push(format!("%{}: invalid conversion", other as char));
-                self.status = 1;
+                    .push(format!("%{}: invalid directive", other as char));
+                self.status = 2;
                 return true;
             }
         };
@@ -298,36 +329,81 @@ impl Printer<'_> {
         }
     }
 
-    /// An integer argument: decimal, 0x hex, 0 octal, or 'c / "c for a character's code.
+    /// An integer argument as `strtoimax` reads it (blanks, a sign, `0x` hex, `0` octal or
+    /// decimal digits), or `'c` / `"c` for a character's code. What is not wholly a number is
+    /// reported: its number as far as it goes counts (0 if none); one out of range is clamped.
     fn integer(&mut self, a: &str) -> i64 {
-        let t = a.trim();
+        let Some((neg, magnitude, complete)) = self.digits_of(a) else {
+            return 0;
+        };
+        let v = if neg {
+            -(magnitude.min(1 << 64) as i128)
+        } else {
+            magnitude.min(1 << 64) as i128
+        };
+        let clamped = v.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+        self.check(a, clamped as i128 == v, complete);
+        clamped
+    }
+
+    /// An argument of `%u %o %x %X`, as `strtoumax` reads it: a negative number is taken
+    /// modulo 2^64 (`-1` is the largest), one out of range is clamped.
+    fn unsigned(&mut self, a: &str) -> u64 {
+        let Some((neg, magnitude, complete)) = self.digits_of(a) else {
+            return 0;
+        };
+        let in_range = magnitude <= u64::MAX as u128;
+        let v = if !in_range {
+            u64::MAX
+        } else if neg {
+            (magnitude as u64).wrapping_neg()
+        } else {
+            magnitude as u64
+        };
+        self.check(a, in_range, complete);
+        v
+    }
+
+    /// An integer argument's sign, magnitude (`u128::MAX` if past that), and whether the whole
+    /// argument was read; `None` (reported, unless empty) if it has no digits.
+    fn digits_of(&mut self, a: &str) -> Option<(bool, u128, bool)> {
+        let t = a.trim_start_matches([' ', '\t', '\n']);
         if let Some(rest) = t.strip_prefix(['\'', '"']) {
-            return rest.chars().next().map(|c| c as i64).unwrap_or(0);
+            return Some((false, rest.chars().next().map_or(0, |c| c as u128), true));
         }
         let (neg, body) = match t.strip_prefix('-') {
             Some(b) => (true, b),
             None => (false, t.strip_prefix('+').unwrap_or(t)),
         };
-        let parsed = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-            i64::from_str_radix(h, 16)
-        } else if body.len() > 1 && body.starts_with('0') {
-            i64::from_str_radix(&body[1..], 8)
-        } else {
-            body.parse()
+        let (radix, digits) = match body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+            Some(h) if h.starts_with(|c: char| c.is_ascii_hexdigit()) => (16, h),
+            _ if body.starts_with('0') => (8, body),
+            _ => (10, body),
         };
-        match parsed {
-            Ok(v) => {
-                if neg {
-                    -v
-                } else {
-                    v
-                }
-            }
-            Err(_) => {
-                self.errors.push(format!("{a}: invalid number"));
+        let n = digits
+            .bytes()
+            .take_while(|b| (*b as char).is_digit(radix))
+            .count();
+        if n == 0 {
+            if !a.is_empty() {
+                self.errors.push(format!("{a}: expected numeric value"));
                 self.status = 1;
-                0
             }
+            return None;
+        }
+        let magnitude = u128::from_str_radix(&digits[..n], radix).unwrap_or(u128::MAX);
+        Some((neg, magnitude, n == digits.len()))
+    }
+
+    /// Reports a number out of range, or one with more after it.
+    fn check(&mut self, a: &str, in_range: bool, complete: bool) {
+        if !in_range {
+            self.errors
+                .push(format!("{a}: Numerical result out of range"));
+            self.status = 1;
+        } else if !complete {
+            self.errors.push(format!("{a}: not completely converted"));
+            self.status = 1;
         }
     }
 
@@ -387,22 +463,8 @@ fn escape(s: &[u8], in_b: bool) -> (Vec<u8>, usize, bool) {
         b'f' => simple(12),
         b'r' => simple(b'\r'),
         b'v' => simple(11),
-        b'"' => simple(b'"'),
-        b'\'' => simple(b'\''),
+        b'e' => simple(27),
         b'c' => (Vec::new(), 1, true),
-        b'x' => {
-            let n = s[1..]
-                .iter()
-                .take(2)
-                .take_while(|b| b.is_ascii_hexdigit())
-                .count();
-            if n == 0 {
-                return (b"\\x".to_vec(), 1, false);
-            }
-            let v = u8::from_str_radix(std::str::from_utf8(&s[1..1 + n]).unwrap_or("0"), 16)
-                .unwrap_or(0);
-            (vec![v], 1 + n, false)
-        }
         b'0'..=b'7' => {
             let (start, max) = if in_b && c == b'0' { (1, 3) } else { (0, 3) };
             let n = s[start..]
@@ -468,19 +530,48 @@ mod tests {
     fn format_reused_and_escapes() {
         assert_eq!(run(&["%s\\n", "a", "b", "c"]).1, "a\nb\nc\n");
         assert_eq!(run(&["%s=%s;", "k"]).1, "k=;");
-        assert_eq!(run(&["\\101\\x42\\t|"]).1, "AB\t|");
-        assert_eq!(run(&["%b|", "x\\ty\\0101"]).1, "x\tyA|");
+        assert_eq!(run(&["\\101\\x42\\t|"]).1, "A\\x42\t|");
+        assert_eq!(
+            run(&[
+                "%u %x %o|%08.3f|%#.0f|%#g",
+                "-1",
+                "-42",
+                "8",
+                "3.14159",
+                "3",
+                "3"
+            ])
+            .1,
+            "18446744073709551615 ffffffffffffffd6 10|0003.142|3.|3.00000"
+        );
+        let (code, out, _) = run(&["%u|%u", "18446744073709551615", "18446744073709551616"]);
+        assert_eq!(
+            (code, out.as_str()),
+            (1, "18446744073709551615|18446744073709551615")
+        );
+        assert_eq!(run(&["%b|", "x\\ty\\0101\\101\\x41"]).1, "x\tyAA\\x41|");
+        assert_eq!(
+            run(&["[%.0d][%.0x][%5.2d]", "0", "0", "3"]).1,
+            "[][][   03]"
+        );
         assert_eq!(run(&["%b", "stop\\cnot", "more"]).1, "stop");
     }
 
     #[test]
     fn errors() {
         let (code, out, err) = run(&["%d\\n", "12abc"]);
-        assert_eq!((code, out.as_str()), (1, "0\n"));
-        assert!(err.contains("12abc: invalid number"), "{err}");
-        assert_eq!(run(&[]).0, 1);
+        assert_eq!((code, out.as_str()), (1, "12\n"));
+        assert!(err.contains("12abc: not completely converted"), "{err}");
+        let (code, out, err) = run(&["%d|%d|%d", "x", "", "99999999999999999999"]);
+        assert_eq!((code, out.as_str()), (1, "0|0|9223372036854775807"));
+        assert!(err.contains("x: expected numeric value"), "{err}");
+        assert!(err.contains("out of range"), "{err}");
+        assert_eq!(run(&[]).0, 2);
+        assert_eq!(run(&["-x"]).0, 2);
+        assert_eq!(run(&["--", "-%s", "x"]).1, "-x");
         let (code, _, err) = run(&["%q"]);
-        assert_eq!(code, 1);
-        assert!(err.contains("%q: invalid conversion"), "{err}");
+        assert_eq!(code, 2);
+        assert!(err.contains("%q: invalid directive"), "{err}");
+        assert_eq!(run(&["%"]).0, 2);
     }
 }

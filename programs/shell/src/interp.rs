@@ -934,7 +934,13 @@ impl Shell {
     ) -> Vec<(String, String)> {
         assignments
             .iter()
-            .map(|(k, w)| (k.clone(), self.expand_single_in(w, Some(io))))
+            .map(|(k, w)| {
+                let mut ctx = Ctx {
+                    sh: &mut *self,
+                    io: Some(io),
+                };
+                (k.clone(), expand::expand_assignment(w, &mut ctx))
+            })
             .collect()
     }
 
@@ -1021,7 +1027,14 @@ impl Shell {
         self.substituted = false;
         // POSIX 2.9.1's order: the words, the redirections, then the assignments' values (a
         // `$( … )` in those writes where the command's redirections say).
-        let argv = self.expand_words_in(&s.words, Some(io));
+        let argv = {
+            // (`export`/`readonly`/`local`'s `name=word` arguments expand as assignments.)
+            let mut ctx = Ctx {
+                sh: self,
+                io: Some(io),
+            };
+            expand::expand_command(&s.words, &mut ctx)
+        };
         if let Some(f) = self.expansion_failed() {
             return f;
         }
@@ -1253,7 +1266,7 @@ impl Shell {
             "false" => status = 1,
             "echo" => {
                 // A failure is reported at the end, as every builtin's.
-                let _ = io.stdout.write_all(&echo::render(args));
+                let _ = io.stdout.write_all(&crate::textio::echo(args));
             }
             "pwd" => {
                 let _ = writeln!(io.stdout, "{}", self.cwd);
@@ -1372,57 +1385,25 @@ impl Shell {
                 }
             }
             "test" | "[" => {
-                let mut a = args.to_vec();
-                if name == "[" {
-                    if a.last().map(String::as_str) != Some("]") {
-                        err(io, "[: missing ]".to_string());
-                        self.status = 2;
-                        return Flow::Next;
-                    }
-                    a.pop();
-                }
                 let cwd = self.cwd.clone();
-                let mut query = |q, p: &str| file_query(q, &cwd::resolve(&cwd, p));
-                status = match crate::test_expr::eval(&a, &mut query) {
-                    Ok(true) => 0,
-                    Ok(false) => 1,
-                    Err(e) => {
-                        err(io, format!("{name}: {e}"));
-                        2
-                    }
-                };
+                let resolve = |p: &str| cwd::resolve(&cwd, p);
+                status = crate::textio::test(name, args, &mut io.stderr, &resolve)
             }
+            "printf" => status = crate::textio::printf(args, &mut io.stdout, &mut io.stderr),
             "read" => {
-                let names: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-                let mut line = Vec::new();
-                let mut b = [0u8; 1];
-                // Byte by byte, so that what follows the line stays for the next reader.
-                let got = loop {
-                    match io.stdin.read(&mut b) {
-                        Ok(0) => break !line.is_empty(),
-                        Ok(_) if b[0] == b'\n' => break true,
-                        Ok(_) => line.push(b[0]),
-                        Err(_) => break false,
-                    }
-                };
-                let text = String::from_utf8_lossy(&line).into_owned();
-                let mut fields: Vec<&str> = text.split_whitespace().collect();
-                let names: Vec<String> = if names.is_empty() {
-                    vec!["REPLY".into()]
-                } else {
-                    names.into_iter().cloned().collect()
-                };
-                for (i, n) in names.iter().enumerate() {
-                    let v = if i + 1 == names.len() {
-                        fields.join(" ")
-                    } else if fields.is_empty() {
-                        String::new()
-                    } else {
-                        fields.remove(0).to_string()
-                    };
-                    self.set_var(n, &v);
+                let ifs = self.vars.get("IFS").cloned();
+                let (code, sets) = crate::textio::read(
+                    args,
+                    crate::textio::ReadIo {
+                        stdin: &mut io.stdin,
+                        stderr: &mut io.stderr,
+                        ifs: ifs.as_deref(),
+                    },
+                );
+                for (k, v) in sets {
+                    self.set_var(&k, &v);
                 }
-                status = if got { 0 } else { 1 };
+                status = code;
             }
             "source" | "." => {
                 let (code, f) = self.dot(name, args, io);
@@ -1828,20 +1809,6 @@ impl Shell {
     }
 }
 
-fn file_query(q: crate::test_expr::FileQuery, p: &str) -> bool {
-    use crate::test_expr::FileQuery as Q;
-    match std::fs::metadata(p) {
-        Err(_) => false,
-        Ok(m) => match q {
-            Q::Exists | Q::Readable => true,
-            Q::File => m.is_file(),
-            Q::Dir => m.is_dir(),
-            Q::NonEmpty => !m.is_empty(),
-            Q::Writable => !m.permissions().readonly(),
-        },
-    }
-}
-
 /// A started command: a program with the pumps feeding its redirected input files and the
 /// files its output is redirected to, or a tool running inside the shell ([`crate::applet`]).
 enum Job {
@@ -1935,8 +1902,9 @@ fn illegal_number(arg: &str) -> Result<usize, String> {
 /// The builtins.
 pub const BUILTINS: &[&str] = &[
     ":", ".", "[", "bg", "bind", "break", "cd", "chdir", "continue", "echo", "exec", "exit",
-    "export", "false", "fg", "help", "history", "jobs", "kill", "mount", "ns", "pwd", "read",
-    "return", "set", "shift", "source", "test", "true", "type", "umount", "unset", "wait", "which",
+    "export", "false", "fg", "help", "history", "jobs", "kill", "mount", "ns", "printf", "pwd",
+    "read", "return", "set", "shift", "source", "test", "true", "type", "umount", "unset", "wait",
+    "which",
 ];
 
 pub fn is_builtin(name: &str) -> bool {
@@ -2000,7 +1968,10 @@ impl Context for Ctx<'_> {
         }
     }
     fn param_error(&mut self, name: &str, message: &str) {
-        let msg = format!("{}: {name}: {message}", self.sh.name);
+        self.expansion_error(&format!("{name}: {message}"));
+    }
+    fn expansion_error(&mut self, message: &str) {
+        let msg = format!("{}: {message}", self.sh.name);
         // On the stderr of the command being expanded (`f 2>e` and a `${x?}` inside `f`).
         match self.io.and_then(|io| io.stderr.try_clone().ok()) {
             Some(mut err) => {
@@ -2011,9 +1982,8 @@ impl Context for Ctx<'_> {
         }
         self.sh.expand_failed = true;
     }
-    fn expansion_error(&mut self, message: &str) {
-        eprintln!("{}: {message}", self.sh.name);
-        self.sh.expand_failed = true;
+    fn home_of(&mut self, user: &str) -> Option<String> {
+        crate::textio::home_of(user, self.sh.var("USER"), self.sh.var("HOME"))
     }
     fn read_dir(&mut self, dir: &str) -> Option<Vec<String>> {
         let rd = std::fs::read_dir(self.sh.path(dir)).ok()?;
@@ -2022,26 +1992,5 @@ impl Context for Ctx<'_> {
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .collect(),
         )
-    }
-}
-
-/// `echo` as the builtin prints it (same rules as /bin/echo).
-mod echo {
-    pub fn render(args: &[String]) -> Vec<u8> {
-        let mut newline = true;
-        let mut words = args;
-        while let Some(first) = words.first() {
-            if first.len() > 1 && first.starts_with('-') && first[1..].chars().all(|c| c == 'n') {
-                newline = false;
-                words = &words[1..];
-            } else {
-                break;
-            }
-        }
-        let mut out = words.join(" ").into_bytes();
-        if newline {
-            out.push(b'\n');
-        }
-        out
     }
 }

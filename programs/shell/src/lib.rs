@@ -16,6 +16,7 @@ pub mod parse;
 pub mod pattern;
 pub mod prompt;
 pub mod test_expr;
+pub mod textio;
 
 /// Stack a recursive parser (script syntax, arithmetic, `test`) keeps below itself: past it,
 /// nesting fails as too deep instead of overflowing the 28 KiB thread stack into its guard page

@@ -1195,6 +1195,10 @@ impl<'a> Parser<'a> {
     /// At a `$`: a parameter or command substitution; `None` (with `$` consumed) for a lone `$`.
     fn dollar(&mut self, quoted: bool) -> Result<Option<WordPart>, Error> {
         self.pos += 1;
+        // A line continuation between `$` and the name goes first (`$\<newline>?` is `$?`).
+        while self.peek() == Some(b'\\') && self.peek_at(1) == Some(b'\n') {
+            self.pos += 2;
+        }
         match self.peek() {
             Some(b'(') => {
                 if self.peek_at(1) == Some(b'(') {

@@ -1,8 +1,9 @@
 //! The `test` / `[` builtin (POSIX XCU `test`): string, integer and file tests, `!`, `-a`, `-o`
 //! and parentheses, with POSIX's rules for one to four arguments and a recursive-descent parser
-//! beyond (depth-bounded). File questions go to a callback, so this is pure.
+//! beyond (depth-bounded). Operators and messages are dash's (no `==`; `Illegal number`). File
+//! questions go to a callback, so this is pure.
 
-/// What `test` may ask about a path.
+/// What `test` may ask about a path (the second path is for `-nt`, `-ot` and `-ef` only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileQuery {
     /// `-e`
@@ -17,14 +18,44 @@ pub enum FileQuery {
     Readable,
     /// `-w`
     Writable,
+    /// `-x`
+    Executable,
+    /// `-b`
+    BlockDevice,
+    /// `-c`
+    CharDevice,
+    /// `-h`, `-L`
+    Symlink,
+    /// `-p`
+    Fifo,
+    /// `-S`
+    Socket,
+    /// `-k`
+    Sticky,
+    /// `-u`
+    SetUid,
+    /// `-g`
+    SetGid,
+    /// `-O`
+    Owned,
+    /// `-G`
+    GroupOwned,
+    /// `-t FD`: the path is the descriptor's number.
+    Terminal,
+    /// `A -nt B`
+    NewerThan,
+    /// `A -ot B`
+    OlderThan,
+    /// `A -ef B`
+    SameFile,
 }
+
+/// The callback that answers [`FileQuery`]s: query, path, second path (or "").
+pub type Files<'a> = dyn FnMut(FileQuery, &str, &str) -> bool + 'a;
 
 /// Evaluates `args` (without the command name and without a `[`'s closing `]`). `Ok(true)` is
 /// status 0, `Ok(false)` status 1, `Err(message)` status 2.
-pub fn eval(
-    args: &[String],
-    file: &mut dyn FnMut(FileQuery, &str) -> bool,
-) -> Result<bool, String> {
+pub fn eval(args: &[String], file: &mut Files) -> Result<bool, String> {
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     // POSIX's fixed forms for up to four arguments.
     match a.len() {
@@ -32,7 +63,7 @@ pub fn eval(
         1 => return Ok(!a[0].is_empty()),
         2 if a[0] == "!" => return Ok(a[1].is_empty()),
         2 => return unary(a[0], a[1], file),
-        3 if is_binary(a[1]) => return binary(a[0], a[1], a[2]),
+        3 if is_binary(a[1]) => return binary(a[0], a[1], a[2], file),
         3 if a[0] == "!" => return eval(&args[1..], file).map(|v| !v),
         3 if a[0] == "(" && a[2] == ")" => return Ok(!a[1].is_empty()),
         4 if a[0] == "!" => return eval(&args[1..], file).map(|v| !v),
@@ -47,7 +78,7 @@ pub fn eval(
     };
     let v = p.or()?;
     if p.pos < a.len() {
-        return Err(format!("unexpected argument '{}'", a[p.pos]));
+        return Err(format!("{}: unexpected operator", a[p.pos]));
     }
     Ok(v)
 }
@@ -55,19 +86,40 @@ pub fn eval(
 fn is_binary(op: &str) -> bool {
     matches!(
         op,
-        "=" | "==" | "!=" | "-eq" | "-ne" | "-lt" | "-le" | "-gt" | "-ge" | "<" | ">"
+        "=" | "!="
+            | "-eq"
+            | "-ne"
+            | "-lt"
+            | "-le"
+            | "-gt"
+            | "-ge"
+            | "<"
+            | ">"
+            | "-nt"
+            | "-ot"
+            | "-ef"
     )
 }
 
+/// An integer operand: decimal, with blanks around it and a sign allowed.
 fn int(s: &str) -> Result<i64, String> {
-    s.trim()
+    let t = s.trim_matches([' ', '\t', '\n']);
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("Illegal number: {s}"));
+    }
+    t.strip_prefix('+')
+        .unwrap_or(t)
         .parse()
-        .map_err(|_| format!("{s}: integer expression expected"))
+        .map_err(|_| format!("Illegal number: {s}"))
 }
 
-fn binary(l: &str, op: &str, r: &str) -> Result<bool, String> {
+fn binary(l: &str, op: &str, r: &str, file: &mut Files) -> Result<bool, String> {
     Ok(match op {
-        "=" | "==" => l == r,
+        "-nt" => file(FileQuery::NewerThan, l, r),
+        "-ot" => file(FileQuery::OlderThan, l, r),
+        "-ef" => file(FileQuery::SameFile, l, r),
+        "=" => l == r,
         "!=" => l != r,
         "<" => l < r,
         ">" => l > r,
@@ -81,24 +133,45 @@ fn binary(l: &str, op: &str, r: &str) -> Result<bool, String> {
     })
 }
 
-fn unary(
-    op: &str,
-    arg: &str,
-    file: &mut dyn FnMut(FileQuery, &str) -> bool,
-) -> Result<bool, String> {
-    let q = match op {
-        "-z" => return Ok(arg.is_empty()),
-        "-n" => return Ok(!arg.is_empty()),
-        "-e" => FileQuery::Exists,
-        "-f" => FileQuery::File,
-        "-d" => FileQuery::Dir,
-        "-s" => FileQuery::NonEmpty,
-        "-r" => FileQuery::Readable,
-        "-w" => FileQuery::Writable,
-        "-x" => FileQuery::File,
-        _ => return Err(format!("{op}: unary operator expected")),
-    };
-    Ok(file(q, arg))
+fn unary_query(op: &str) -> Option<FileQuery> {
+    use FileQuery as Q;
+    Some(match op {
+        "-e" => Q::Exists,
+        "-f" => Q::File,
+        "-d" => Q::Dir,
+        "-s" => Q::NonEmpty,
+        "-r" => Q::Readable,
+        "-w" => Q::Writable,
+        "-x" => Q::Executable,
+        "-b" => Q::BlockDevice,
+        "-c" => Q::CharDevice,
+        "-h" | "-L" => Q::Symlink,
+        "-p" => Q::Fifo,
+        "-S" => Q::Socket,
+        "-k" => Q::Sticky,
+        "-u" => Q::SetUid,
+        "-g" => Q::SetGid,
+        "-O" => Q::Owned,
+        "-G" => Q::GroupOwned,
+        "-t" => Q::Terminal,
+        _ => return None,
+    })
+}
+
+fn is_unary(op: &str) -> bool {
+    matches!(op, "-z" | "-n") || unary_query(op).is_some()
+}
+
+fn unary(op: &str, arg: &str, file: &mut Files) -> Result<bool, String> {
+    match op {
+        "-z" => Ok(arg.is_empty()),
+        "-n" => Ok(!arg.is_empty()),
+        "-t" => int(arg).map(|_| file(FileQuery::Terminal, arg, "")),
+        _ => match unary_query(op) {
+            Some(q) => Ok(file(q, arg, "")),
+            None => Err(format!("{op}: unexpected operator")),
+        },
+    }
 }
 
 const MAX_DEPTH: usize = 64;
@@ -106,7 +179,7 @@ const MAX_DEPTH: usize = 64;
 struct Parser<'a, 'f> {
     a: &'a [&'a str],
     pos: usize,
-    file: &'f mut dyn FnMut(FileQuery, &str) -> bool,
+    file: &'f mut Files<'f>,
     depth: usize,
 }
 
@@ -167,10 +240,9 @@ impl<'a> Parser<'a, '_> {
             && is_binary(op)
         {
             self.pos += 3;
-            return binary(t, op, r);
+            return binary(t, op, r, self.file);
         }
-        if t.starts_with('-') && t.len() == 2 && self.peek(1).is_some() && !matches!(t, "-a" | "-o")
-        {
+        if is_unary(t) && self.peek(1).is_some() {
             let arg = self.peek(1).unwrap_or_default();
             self.pos += 2;
             return unary(t, arg, self.file);
@@ -186,7 +258,7 @@ mod tests {
 
     fn t(args: &[&str]) -> Result<bool, String> {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        eval(&args, &mut |q, p| match q {
+        eval(&args, &mut |q, p, _| match q {
             FileQuery::Exists => matches!(p, "/etc" | "/etc/motd" | "/empty"),
             FileQuery::File => matches!(p, "/etc/motd" | "/empty"),
             FileQuery::Dir => p == "/etc",
@@ -209,16 +281,18 @@ mod tests {
         assert_eq!(t(&["!", "a", "=", "b"]), Ok(true));
         assert_eq!(t(&["(", "x", ")"]), Ok(true));
         assert_eq!(t(&["=", "=", "="]), Ok(true));
+        assert!(t(&["a", "==", "a"]).is_err());
+        assert!(t(&["a", "=", "a", "=", "a"]).is_err());
+        assert_eq!(t(&[" 1 ", "-eq", "+1"]), Ok(true));
+        assert!(t(&["1", "-eq", "1x"]).is_err());
+        assert!(t(&["99999999999999999999", "-gt", "1"]).is_err());
     }
 
     #[test]
     fn integers_files_and_connectives() {
         assert_eq!(t(&["10", "-gt", "9"]), Ok(true));
         assert_eq!(t(&["-3", "-lt", "2"]), Ok(true));
-        assert_eq!(
-            t(&["x", "-eq", "1"]),
-            Err("x: integer expression expected".into())
-        );
+        assert_eq!(t(&["x", "-eq", "1"]), Err("Illegal number: x".into()));
         assert_eq!(t(&["-d", "/etc"]), Ok(true));
         assert_eq!(t(&["-f", "/etc"]), Ok(false));
         assert_eq!(t(&["-s", "/empty"]), Ok(false));
@@ -243,6 +317,7 @@ mod tests {
         );
         assert!(t(&["(", "a"]).is_err());
         assert!(t(&["-q", "x"]).is_err());
+        assert!(t(&["-t", "invalid"]).is_err());
         assert!(t(&["a", "b", "c", "d", "e"]).is_err());
         let deep: Vec<&str> = std::iter::repeat_n("!", 200).chain(["x", "y"]).collect();
         assert!(t(&deep).is_err());
