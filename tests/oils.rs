@@ -14,7 +14,9 @@
 //! /bin on the stub, on PATH on the host), so that a case is not counted as agreement merely because both lack a helper:
 //! `argv.py` (prints its arguments as Python's `repr` of a list does, for printable ASCII),
 //! `printenv.py`, `stdout_stderr.py`, `read_from_fd.py`. `$SH` names the shell under test and `$TMP`
-//! a writable directory, as the suite's own runner sets them.
+//! a writable directory, as the suite's own runner sets them. Ours runs as `dash` too (a copy of
+//! our `sh` at /bin/dash): many cases branch on `case $SH in dash)` to expect what dash does,
+//! and what is measured is doing what dash does.
 //! Cases calling other helpers are counted like any other. Per-file results go to stdout; each
 //! disagreement (script, both outputs) to `target/oils-report.txt`. `EURALI_OILS_AGAINST="busybox
 //! ash"` runs that host shell in place of ours, to compare another shell with dash the same way.
@@ -191,7 +193,11 @@ fn oils_spec_against_dash() {
             let (out, err, code) = match &against {
                 Some(shell) => host(shell, &c.script),
                 None => common::sh(
-                    &format!("SH=sh\nTMP=/tmp\n{}{}", install_helpers("/bin"), c.script),
+                    &format!(
+                        "cp /bin/sh /bin/dash\nSH=dash\nTMP=/tmp\n{}{}",
+                        install_helpers("/bin"),
+                        c.script
+                    ),
                     "",
                 ),
             };
