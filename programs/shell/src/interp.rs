@@ -62,9 +62,11 @@ type Env = Vec<(String, String)>;
 pub const MAX_CALL_DEPTH: usize = 100;
 /// Stack that must be left (`std::thread::stack_remaining`, 28 KiB thread stacks on the kernel)
 /// before a function call or `.` goes one level deeper: what running any one command from there
-/// may need (measured with `cargo xtask bench budgets`). Past it the call fails like one past
-/// [`MAX_CALL_DEPTH`], instead of overflowing into the guard page (which halts the machine).
-pub const STACK_RESERVE: usize = 14 * 1024;
+/// may need (measured with `cargo xtask bench budgets`) and a quarter of the stack kept unused
+/// besides, as a margin. Past it a function call goes on on a fresh thread's stack
+/// ([`crate::on_fresh_stack`]) and a `.` fails like one past [`MAX_CALL_DEPTH`], instead of
+/// overflowing into the guard page (which halts the machine).
+pub const STACK_RESERVE: usize = 18 * 1024;
 
 /// Whether one more level of function call or `.` would leave too little stack.
 fn too_deep(depth: usize) -> bool {
@@ -801,7 +803,29 @@ impl Shell {
         }
     }
 
+    /// A compound command; nested deep enough that less than [`STACK_RESERVE`] is left of this
+    /// thread's stack, it goes on on a fresh one ([`crate::on_fresh_stack`]), as a function
+    /// call does: each level of `{ … }`, `if`, loop or `case` costs a few frames of the
+    /// interpreter's recursion.
     fn compound(&mut self, c: &Compound, io: &mut Streams) -> Flow {
+        if std::thread::stack_remaining().is_some_and(|r| r < STACK_RESERVE) {
+            let sh = &mut *self;
+            let io2 = &mut *io;
+            if let Some(f) = crate::on_fresh_stack(move || sh.compound_here(c, io2)) {
+                return f;
+            }
+            let _ = writeln!(
+                io.stderr,
+                "{}: commands nested too deeply (no thread left for a fresh stack)",
+                self.name
+            );
+            self.status = 2;
+            return Flow::Next;
+        }
+        self.compound_here(c, io)
+    }
+
+    fn compound_here(&mut self, c: &Compound, io: &mut Streams) -> Flow {
         match c {
             Compound::Group(l) => self.list(l, io),
             Compound::Subshell(l) => {
