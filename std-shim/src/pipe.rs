@@ -193,6 +193,7 @@ fn accept(shared: &Shared, chunk: libeurali::MemoryChunk) -> libeurali::Message 
             let room = CAPACITY - st.buf.len();
             if room > 0 || data.is_empty() {
                 let n = room.min(data.len());
+                // (A slice's `extend` copies it whole.)
                 st.buf.extend(&data[..n]);
                 drop(st);
                 shared.data.notify();
@@ -204,7 +205,6 @@ fn accept(shared: &Shared, chunk: libeurali::MemoryChunk) -> libeurali::Message 
 }
 
 fn serve_reader(h: &Handle, shared: &Shared) {
-    let mut out = alloc::vec::Vec::new();
     loop {
         let Ok(m) = libeurali::receive(h) else {
             {
@@ -221,11 +221,16 @@ fn serve_reader(h: &Handle, shared: &Shared) {
                     let mut st = shared.lock();
                     if !st.buf.is_empty() {
                         let n = max.min(st.buf.len());
-                        out.clear();
-                        out.extend(st.buf.drain(..n));
+                        // Straight from the ring's two halves into the reply's chunk.
+                        let (a, b) = st.buf.as_slices();
+                        let from_a = n.min(a.len());
+                        let reply = stream::data_reply_parts(&a[..from_a], &b[..n - from_a]);
+                        if reply.is_ok() {
+                            st.buf.drain(..n);
+                        }
                         drop(st);
                         shared.room.notify();
-                        break stream::data_reply(&out).unwrap_or_else(stream::error_reply);
+                        break reply.unwrap_or_else(stream::error_reply);
                     }
                     if st.writers_gone {
                         break stream::eof_reply();

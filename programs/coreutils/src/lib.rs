@@ -29,6 +29,10 @@ pub struct Io<'a> {
     pub interrupted: &'a dyn Fn() -> bool,
 }
 
+/// How much a tool reads at a time from a file or a pipe (its `BufReader`'s size): one message
+/// per this many bytes, so it decides what a pipeline's data costs in messages.
+pub const READ_BUF: usize = 64 * 1024;
+
 fn never() -> bool {
     false
 }
