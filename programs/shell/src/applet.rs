@@ -212,26 +212,36 @@ fn run(
             interrupted: &interrupted,
         },
     );
+    // Whether a write failed while the tool ran (it then said so itself).
+    let seen = failed.lock().unwrap_or_else(|e| e.into_inner()).is_some();
     let flushed = out.flush();
-    let _ = err.flush();
     if let Some(sig) = job.interrupted() {
+        let _ = err.flush();
         return 128 + sig as i32;
     }
     if broken.load(Ordering::Acquire) {
+        let _ = err.flush();
         return 128 + 13;
+    }
+    let mut code = code;
+    if let Err(e) = &flushed
+        && !seen
+    {
+        // The tool's last buffered output failed after it returned: said in its name, as a
+        // process's runtime says it when it flushes stdout at exit.
+        let _ = writeln!(err, "{tool}: write error: {}", crate::interp::describe(e));
+        if code == 0 {
+            code = 1;
+        }
     }
     let why = failed.lock().unwrap_or_else(|e| e.into_inner()).take();
     if let (Some(why), Some(path)) = (why, target) {
         let _ = writeln!(err, "{shell}: {path}: write error: {why}");
-        let _ = err.flush();
-        return if code == 0 { 1 } else { code };
-    }
-    if let Err(e) = flushed {
-        let _ = writeln!(err, "{tool}: write error: {}", crate::interp::describe(&e));
         if code == 0 {
-            return 1;
+            code = 1;
         }
     }
+    let _ = err.flush();
     code
 }
 
