@@ -37,6 +37,10 @@ struct Shared {
     state: Mutex<State>,
     /// The reader-side server waits here for data (or EOF).
     data: Notify,
+    /// A [`PipeReader`] of this process waits here for data (or EOF); one at a time, the one
+    /// holding `local_reader` (the others ask the server).
+    local_data: Notify,
+    local_reader: Mutex<()>,
     /// The writer-side server waits here for room (or a gone reader).
     room: Notify,
 }
@@ -45,23 +49,33 @@ impl Shared {
     fn lock(&self) -> crate::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Wakes whoever waits for data: there is some, or the writers are gone.
+    fn data_ready(&self) {
+        self.data.notify();
+        self.local_data.notify();
+    }
 }
 
 /// The read end of a pipe: a stream handle (give it to a child as stdin with
 /// [`PipeReader::into_handle`], or read from it here).
+///
+/// Read here, in the process that serves the pipe, it takes what the pipe holds straight from
+/// the buffer (one copy, no message); only when the buffer is empty does it ask the reader-side
+/// server with a READ, which waits for data or EOF. [`PipeWriter`] does the same the other way.
 #[derive(Debug)]
-pub struct PipeReader(Handle);
+pub struct PipeReader(Handle, Arc<Shared>);
 
 /// The write end of a pipe (a child's stdout or stderr, or written here).
 #[derive(Debug)]
-pub struct PipeWriter(Handle);
+pub struct PipeWriter(Handle, Arc<Shared>);
 
 impl PipeReader {
     pub fn into_handle(self) -> Handle {
         self.0
     }
     pub fn try_clone(&self) -> io::Result<PipeReader> {
-        Ok(PipeReader(self.0.try_clone()?))
+        Ok(PipeReader(self.0.try_clone()?, self.1.clone()))
     }
 }
 
@@ -71,12 +85,47 @@ impl PipeWriter {
     }
     /// Another writer: the reader sees EOF only when every writer is gone.
     pub fn try_clone(&self) -> io::Result<PipeWriter> {
-        Ok(PipeWriter(self.0.try_clone()?))
+        Ok(PipeWriter(self.0.try_clone()?, self.1.clone()))
     }
 }
 
 impl Read for PipeReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let mut waiter = None;
+        loop {
+            {
+                let mut st = self.1.lock();
+                if !st.buf.is_empty() {
+                    let n = buf.len().min(st.buf.len());
+                    let (a, b) = st.buf.as_slices();
+                    let from_a = n.min(a.len());
+                    buf[..from_a].copy_from_slice(&a[..from_a]);
+                    buf[from_a..n].copy_from_slice(&b[..n - from_a]);
+                    st.buf.drain(..n);
+                    drop(st);
+                    self.1.room.notify();
+                    return Ok(n);
+                }
+                if st.writers_gone {
+                    return Ok(0);
+                }
+            }
+            if waiter.is_none() {
+                waiter = self.1.local_reader.try_lock();
+                if waiter.is_none() {
+                    // Another reader of this process waits here: ask the server instead.
+                    break;
+                }
+                // Holding it, look again before waiting (a notification may have gone to the
+                // previous waiter).
+                continue;
+            }
+            self.1.local_data.wait();
+        }
+        // The server waits for data or the writers' end.
         match stream::read(&self.0, buf)? {
             stream::ReadReply::Data(n) => Ok(n),
             stream::ReadReply::Eof => Ok(0),
@@ -87,6 +136,24 @@ impl Read for PipeReader {
 
 impl Write for PipeWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        {
+            let mut st = self.1.lock();
+            if st.reader_gone || st.cut {
+                return Err(KernelError::Closed.into());
+            }
+            let room = CAPACITY - st.buf.len();
+            if room > 0 {
+                let n = room.min(buf.len());
+                st.buf.extend(&buf[..n]);
+                drop(st);
+                self.1.data_ready();
+                return Ok(n);
+            }
+        }
+        // Full: the server waits for room (or the reader's end).
         Ok(stream::write(&self.0, buf)?)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -124,7 +191,7 @@ impl PipeCut {
                 st.writers_gone = true;
                 st.cut = true;
             }
-            s.data.notify();
+            s.data_ready();
             s.room.notify();
         }
     }
@@ -140,6 +207,8 @@ pub(crate) fn pipe_with_cut() -> io::Result<(PipeReader, PipeWriter, PipeCut)> {
             cut: false,
         }),
         data: Notify::new()?,
+        local_data: Notify::new()?,
+        local_reader: Mutex::new(()),
         room: Notify::new()?,
     });
     let (w_srv, w_cli) = libeurali::new_rendezvous()?;
@@ -147,7 +216,7 @@ pub(crate) fn pipe_with_cut() -> io::Result<(PipeReader, PipeWriter, PipeCut)> {
     let (w_srv, r_srv) = (Arc::new(w_srv), Arc::new(r_srv));
     let w_watch = crate::rt::watch(w_srv.clone())?;
     let r_watch = crate::rt::watch(r_srv.clone())?;
-    let s = shared.clone();
+    let (s, r) = (shared.clone(), shared.clone());
     let cut = PipeCut(crate::sync::Arc::downgrade(&shared));
     crate::thread::Builder::new()
         .name("pipe-writer-side".into())
@@ -158,10 +227,14 @@ pub(crate) fn pipe_with_cut() -> io::Result<(PipeReader, PipeWriter, PipeCut)> {
     crate::thread::Builder::new()
         .name("pipe-reader-side".into())
         .spawn(move || {
-            serve_reader(&r_srv, &shared);
+            serve_reader(&r_srv, &r);
             r_watch.stop();
         })?;
-    Ok((PipeReader(r_cli), PipeWriter(w_cli), cut))
+    Ok((
+        PipeReader(r_cli, shared.clone()),
+        PipeWriter(w_cli, shared),
+        cut,
+    ))
 }
 
 fn serve_writers(h: &Handle, shared: &Shared) {
@@ -169,7 +242,7 @@ fn serve_writers(h: &Handle, shared: &Shared) {
         let Ok(m) = libeurali::receive(h) else {
             // CLOSED: every writer is gone.
             shared.lock().writers_gone = true;
-            shared.data.notify();
+            shared.data_ready();
             return;
         };
         let reply = match stream::parse_request(m) {
@@ -196,7 +269,7 @@ fn accept(shared: &Shared, chunk: libeurali::MemoryChunk) -> libeurali::Message 
                 // (A slice's `extend` copies it whole.)
                 st.buf.extend(&data[..n]);
                 drop(st);
-                shared.data.notify();
+                shared.data_ready();
                 return stream::written_reply(n, chunk);
             }
         }
