@@ -43,6 +43,10 @@ struct Shared {
     local_reader: Mutex<()>,
     /// The writer-side server waits here for room (or a gone reader).
     room: Notify,
+    /// A [`PipeWriter`] of this process waits here for room (or a gone reader); one at a time,
+    /// the one holding `local_writer` (the others ask the server).
+    local_room: Notify,
+    local_writer: Mutex<()>,
 }
 
 impl Shared {
@@ -55,14 +59,21 @@ impl Shared {
         self.data.notify();
         self.local_data.notify();
     }
+
+    /// Wakes whoever waits for room: there is some, or the reader is gone.
+    fn room_ready(&self) {
+        self.room.notify();
+        self.local_room.notify();
+    }
 }
 
 /// The read end of a pipe: a stream handle (give it to a child as stdin with
 /// [`PipeReader::into_handle`], or read from it here).
 ///
 /// Read here, in the process that serves the pipe, it takes what the pipe holds straight from
-/// the buffer (one copy, no message); only when the buffer is empty does it ask the reader-side
-/// server with a READ, which waits for data or EOF. [`PipeWriter`] does the same the other way.
+/// the buffer (one copy, no message), and waits for data on a wake-up of that process's own;
+/// only a second reader of this process waiting at the same time asks the reader-side server
+/// with a READ. [`PipeWriter`] does the same the other way, waiting for room.
 #[derive(Debug)]
 pub struct PipeReader(Handle, Arc<Shared>);
 
@@ -106,7 +117,7 @@ impl Read for PipeReader {
                     buf[from_a..n].copy_from_slice(&b[..n - from_a]);
                     st.buf.drain(..n);
                     drop(st);
-                    self.1.room.notify();
+                    self.1.room_ready();
                     return Ok(n);
                 }
                 if st.writers_gone {
@@ -139,21 +150,34 @@ impl Write for PipeWriter {
         if buf.is_empty() {
             return Ok(0);
         }
-        {
-            let mut st = self.1.lock();
-            if st.reader_gone || st.cut {
-                return Err(KernelError::Closed.into());
+        let mut waiter = None;
+        loop {
+            {
+                let mut st = self.1.lock();
+                if st.reader_gone || st.cut {
+                    return Err(KernelError::Closed.into());
+                }
+                let room = CAPACITY - st.buf.len();
+                if room > 0 {
+                    let n = room.min(buf.len());
+                    st.buf.extend(&buf[..n]);
+                    drop(st);
+                    self.1.data_ready();
+                    return Ok(n);
+                }
             }
-            let room = CAPACITY - st.buf.len();
-            if room > 0 {
-                let n = room.min(buf.len());
-                st.buf.extend(&buf[..n]);
-                drop(st);
-                self.1.data_ready();
-                return Ok(n);
+            if waiter.is_none() {
+                waiter = self.1.local_writer.try_lock();
+                if waiter.is_none() {
+                    // Another writer of this process waits here: ask the server instead.
+                    break;
+                }
+                // Holding it, look again before waiting.
+                continue;
             }
+            self.1.local_room.wait();
         }
-        // Full: the server waits for room (or the reader's end).
+        // The server waits for room (or the reader's end).
         Ok(stream::write(&self.0, buf)?)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -192,7 +216,7 @@ impl PipeCut {
                 st.cut = true;
             }
             s.data_ready();
-            s.room.notify();
+            s.room_ready();
         }
     }
 }
@@ -210,6 +234,8 @@ pub(crate) fn pipe_with_cut() -> io::Result<(PipeReader, PipeWriter, PipeCut)> {
         local_data: Notify::new()?,
         local_reader: Mutex::new(()),
         room: Notify::new()?,
+        local_room: Notify::new()?,
+        local_writer: Mutex::new(()),
     });
     let (w_srv, w_cli) = libeurali::new_rendezvous()?;
     let (r_srv, r_cli) = libeurali::new_rendezvous()?;
@@ -285,7 +311,7 @@ fn serve_reader(h: &Handle, shared: &Shared) {
                 st.reader_gone = true;
                 st.buf.clear();
             }
-            shared.room.notify();
+            shared.room_ready();
             return;
         };
         let reply = match stream::parse_request(m) {
@@ -302,7 +328,7 @@ fn serve_reader(h: &Handle, shared: &Shared) {
                             st.buf.drain(..n);
                         }
                         drop(st);
-                        shared.room.notify();
+                        shared.room_ready();
                         break reply.unwrap_or_else(stream::error_reply);
                     }
                     if st.writers_gone {
