@@ -9,14 +9,57 @@
 //! `eurali --hosted BIN_DIR [same as above]` (what `cargo xtask run` starts): the same, with the
 //! freestanding ELFs of BIN_DIR in hosted mode (kernel-stub's `hosted` module; needs
 //! `eurali-guest` next to this binary or in `$EURALI_GUEST`).
+//!
+//! Arguments may be any bytes: those that are not UTF-8 are replaced (U+FFFD), as the
+//! userland's arguments are text. A `-c` script longer than [`login::LONG_SCRIPT`] bytes does not
+//! fit exec's argument page (ABI §4.2): it goes to init as the file `/boot/.script`
+//! (`init --script FILE`), and on to the shell as a file too (see [`login::run_script`]).
+
+use std::ffi::OsString;
 
 fn usage() -> ! {
     eprintln!("usage: eurali [--hosted BIN_DIR] [-c COMMANDS [--user NAME] | PROGRAM [ARGS...]]");
     std::process::exit(2);
 }
 
+/// Where init finds a long `-c` script: a file of the boot file system (a `.` name, which init
+/// does not install as a program).
+const SCRIPT_FILE: &str = ".script";
+
+/// `-c SCRIPT` with a script too long for exec's argument page becomes `--script
+/// /boot/.script`; returns that file (its raw bytes) for /boot.
+fn long_script_to_file(args: &mut [String], raw: &[OsString]) -> Vec<(String, Vec<u8>)> {
+    let Some(i) = args.iter().position(|a| a == "-c") else {
+        return Vec::new();
+    };
+    let Some(script) = args.get(i + 1) else {
+        return Vec::new();
+    };
+    if script.len() <= login::LONG_SCRIPT {
+        return Vec::new();
+    }
+    // The bytes as given (init replaces what is not UTF-8, as here).
+    let bytes = raw
+        .get(i + 1)
+        .map(|s| s.as_encoded_bytes().to_vec())
+        .unwrap_or_else(|| script.as_bytes().to_vec());
+    args[i] = "--script".to_string();
+    args[i + 1] = format!("{}/{SCRIPT_FILE}", kernel_stub::boot::BOOT_PATH);
+    vec![(SCRIPT_FILE.to_string(), bytes)]
+}
+
 fn main() {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let raw: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let mut args: Vec<String> = raw
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    // `--hosted DIR` comes off both lists alike, so that their positions stay in step.
+    let raw: &[OsString] = if args.first().map(String::as_str) == Some("--hosted") {
+        raw.get(2..).unwrap_or(&[])
+    } else {
+        &raw
+    };
     let hosted = if args.first().map(String::as_str) == Some("--hosted") {
         if args.len() < 2 {
             usage();
@@ -34,6 +77,11 @@ fn main() {
     if !system && args[0].starts_with('-') {
         usage();
     }
+    let boot_extra = if system {
+        long_script_to_file(&mut args, raw)
+    } else {
+        Vec::new()
+    };
     if let Some(dir) = hosted {
         let Some(loader) = kernel_stub::hosted::guest_loader() else {
             eprintln!(
@@ -42,7 +90,7 @@ fn main() {
             std::process::exit(127);
         };
         let code = if system {
-            kernel_stub::boot::run_hosted_system(&loader, &dir, &args)
+            kernel_stub::boot::run_hosted_system(&loader, &dir, &args, boot_extra)
         } else {
             kernel_stub::boot::run_hosted(
                 &loader,
@@ -56,7 +104,7 @@ fn main() {
     }
     let programs = eurali::programs();
     let code = if system {
-        kernel_stub::boot::run_system(&programs, &args)
+        kernel_stub::boot::run_system(&programs, &args, boot_extra)
     } else {
         let first = args[0].as_str();
         if !programs.iter().any(|(name, _)| *name == first) {

@@ -110,3 +110,15 @@ fn a_writer_whose_reader_ended_ends_too() {
         t.elapsed()
     );
 }
+
+/// A tool's output into a file goes in batches; one that a full disk refuses goes again a line at
+/// a time from where the file ends, so the file keeps every whole line that fits.
+#[test]
+fn a_refused_batch_keeps_every_line_that_fits() {
+    let (out, err, code) = run("mount -t ramdisk -s 4096 /tmp/small; \
+         seq 1 2000 > /tmp/small/x; echo \"seq $?\"; wc -c < /tmp/small/x; tail -n 1 /tmp/small/x; \
+         rm /tmp/small/x; seq 1 900 > /tmp/small/y; wc -c < /tmp/small/y");
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    // seq 1 1040 is 9*2 + 90*3 + 900*4 + 41*5 = 4093 bytes; 1041 more would not fit in 4 KiB.
+    assert_eq!(out, "seq 1\n4093\n1040\n3492\n", "stderr: {err}");
+}

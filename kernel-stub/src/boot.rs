@@ -230,6 +230,36 @@ fn start_and_wait(
         }
     };
     let net_config = std::env::var(NET_ENV).ok();
+    let mut argv = vec![init.to_string()];
+    argv.extend(args.iter().cloned());
+    let mut env = vec![("PWD", "/"), ("HOME", "/")];
+    if let Some(c) = &net_config {
+        env.push(("NET_CONFIG", c.as_str()));
+    }
+    // The userland's knobs for comparing with its naive self (docs/design.md, "Frames").
+    let mut knobs: Vec<(String, String)> = ["EURALI_NOPOOL", "EURALI_NOFORK"]
+        .into_iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+        .collect();
+    knobs.extend(kernel.boot_env());
+    for (k, v) in &knobs {
+        env.push((k.as_str(), v.as_str()));
+    }
+    let args_len: usize = argv.iter().map(|a| a.len() + 1).sum();
+    let env_len: usize = env.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+    if args_len + env_len > libeurali::abi::layout::ARGS_ENV_LIMIT {
+        // The real kernel would copy them past the new thread's stack page and halt (ABI §4.2).
+        let mut stderr = stderr;
+        let _ = writeln!(
+            stderr,
+            "eurali: the arguments for {init} are too long: {} bytes with the environment, \
+             where exec takes at most {} (one page)",
+            args_len + env_len,
+            libeurali::abi::layout::ARGS_ENV_LIMIT
+        );
+        let _ = stderr.flush();
+        return NO_STATUS;
+    }
     let started = (|| -> Result<Handle, libeurali::Error> {
         let (out_srv, out_cli) = new_rendezvous()?;
         let (err_srv, err_cli) = new_rendezvous()?;
@@ -255,8 +285,6 @@ fn start_and_wait(
         } else {
             Some(boot_fs(boot_files)?)
         };
-        let mut argv = vec![init.to_string()];
-        argv.extend(args.iter().cloned());
         let params = ExecParams::new()
             .new_namespace()
             .mount(status_child.raw(), STATUS_PATH)?
@@ -271,19 +299,6 @@ fn start_and_wait(
             Some(h) => params.mount(h.raw(), NIC_PATH)?,
             None => params,
         };
-        let mut env = vec![("PWD", "/"), ("HOME", "/")];
-        if let Some(c) = &net_config {
-            env.push(("NET_CONFIG", c.as_str()));
-        }
-        // The userland's knobs for comparing with its naive self (docs/design.md, "Frames").
-        let mut knobs: Vec<(String, String)> = ["EURALI_NOPOOL", "EURALI_NOFORK"]
-            .into_iter()
-            .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
-            .collect();
-        knobs.extend(kernel.boot_env());
-        for (k, v) in &knobs {
-            env.push((k.as_str(), v.as_str()));
-        }
         let params = params.args(&argv)?.env(&env)?.finish()?;
         // The kernel moved these by number out of our table through the parameter string.
         status_child.into_raw();
@@ -357,11 +372,18 @@ fn boot_fs(files: &[(String, Vec<u8>)]) -> Result<Handle, libeurali::Error> {
 /// Boots the whole system on the in-process stub: `init ARGS` with every program in /boot
 /// (`cargo run`). The console is the host terminal (raw, with the console's line discipline, when
 /// stdin is one).
-pub fn run_system(programs: &[(&str, ProgramEntry)], init_args: &[String]) -> i32 {
-    let files: Vec<(String, Vec<u8>)> = programs
+///
+/// `boot_extra` are files for /boot besides the programs (init's `--script` file, say).
+pub fn run_system(
+    programs: &[(&str, ProgramEntry)],
+    init_args: &[String],
+    boot_extra: Vec<(String, Vec<u8>)>,
+) -> i32 {
+    let mut files: Vec<(String, Vec<u8>)> = programs
         .iter()
         .map(|(n, _)| (n.to_string(), Kernel::program_image(n)))
         .collect();
+    files.extend(boot_extra);
     let kernel = kernel_with(programs);
     let image = Kernel::program_image("init");
     boot(
@@ -403,13 +425,14 @@ pub fn run_system_with(
 }
 
 /// Hosted mode's [`run_system`]: `init ARGS` from `bin_dir`, with every ELF of `bin_dir` in /boot
-/// (the shell's ELF, `shell`, as `sh`).
+/// (the shell's ELF, `shell`, as `sh`), and `boot_extra`.
 pub fn run_hosted_system(
     loader: &std::path::Path,
     bin_dir: &std::path::Path,
     init_args: &[String],
+    boot_extra: Vec<(String, Vec<u8>)>,
 ) -> i32 {
-    let mut files = Vec::new();
+    let mut files = boot_extra;
     let entries = match std::fs::read_dir(bin_dir) {
         Ok(rd) => rd,
         Err(e) => {

@@ -245,6 +245,9 @@ impl ExecParams {
     }
 
     /// The finished string; `Err(Param)` if it is longer than the kernel's 16-bit length field.
+    /// (Args and env past [`ARGS_ENV_LIMIT`](crate::abi::layout::ARGS_ENV_LIMIT) pass: the
+    /// kernel halts on them, and the ABI probe must be able to ask for that; std's `Command`
+    /// and the stub's boot refuse them before they get here.)
     pub fn finish(self) -> Result<alloc::vec::Vec<u8>, Error> {
         if self.bytes.len() > crate::abi::layout::MAX_PARAM_LEN {
             return Err(Error::Param);

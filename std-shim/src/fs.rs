@@ -275,14 +275,23 @@ impl File {
         let data = core::mem::take(&mut p.data);
         let mut done = 0;
         while done < data.len() {
-            let (n, _) = self
-                .s
-                .write_at(p.start + done as u64, &data[done..])
-                .map_err(err)?;
-            if n == 0 {
-                return Err(io::Error::from(io::ErrorKind::WriteZero));
+            let sent = match self.s.write_at(p.start + done as u64, &data[done..]) {
+                Ok((0, _)) => Err(io::Error::from(io::ErrorKind::WriteZero)),
+                Ok((n, _)) => Ok(n),
+                Err(e) => Err(err(e)),
+            };
+            match sent {
+                Ok(n) => done += n,
+                Err(e) => {
+                    // What was not written is lost: the position goes back to the end of what
+                    // was (if it still stands at the end of the gathered writes), so that the
+                    // next write continues the file instead of leaving a hole past its end.
+                    if self.pos() == p.start + data.len() as u64 {
+                        self.set_pos(p.start + done as u64);
+                    }
+                    return Err(e);
+                }
             }
-            done += n;
         }
         // Keep the allocation for the next writes.
         p.data = data;

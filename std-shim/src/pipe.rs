@@ -37,31 +37,56 @@ struct Shared {
     state: Mutex<State>,
     /// The reader-side server waits here for data (or EOF).
     data: Notify,
+    /// A [`PipeReader`] of this process waits here for data (or EOF); one at a time, the one
+    /// holding `local_reader` (the others ask the server).
+    local_data: Notify,
+    local_reader: Mutex<()>,
     /// The writer-side server waits here for room (or a gone reader).
     room: Notify,
+    /// A [`PipeWriter`] of this process waits here for room (or a gone reader); one at a time,
+    /// the one holding `local_writer` (the others ask the server).
+    local_room: Notify,
+    local_writer: Mutex<()>,
 }
 
 impl Shared {
     fn lock(&self) -> crate::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Wakes whoever waits for data: there is some, or the writers are gone.
+    fn data_ready(&self) {
+        self.data.notify();
+        self.local_data.notify();
+    }
+
+    /// Wakes whoever waits for room: there is some, or the reader is gone.
+    fn room_ready(&self) {
+        self.room.notify();
+        self.local_room.notify();
+    }
 }
 
 /// The read end of a pipe: a stream handle (give it to a child as stdin with
 /// [`PipeReader::into_handle`], or read from it here).
+///
+/// Read here, in the process that serves the pipe, it takes what the pipe holds straight from
+/// the buffer (one copy, no message), and waits for data on a wake-up of that process's own;
+/// only a second reader of this process waiting at the same time asks the reader-side server
+/// with a READ. [`PipeWriter`] does the same the other way, waiting for room.
 #[derive(Debug)]
-pub struct PipeReader(Handle);
+pub struct PipeReader(Handle, Arc<Shared>);
 
 /// The write end of a pipe (a child's stdout or stderr, or written here).
 #[derive(Debug)]
-pub struct PipeWriter(Handle);
+pub struct PipeWriter(Handle, Arc<Shared>);
 
 impl PipeReader {
     pub fn into_handle(self) -> Handle {
         self.0
     }
     pub fn try_clone(&self) -> io::Result<PipeReader> {
-        Ok(PipeReader(self.0.try_clone()?))
+        Ok(PipeReader(self.0.try_clone()?, self.1.clone()))
     }
 }
 
@@ -71,12 +96,47 @@ impl PipeWriter {
     }
     /// Another writer: the reader sees EOF only when every writer is gone.
     pub fn try_clone(&self) -> io::Result<PipeWriter> {
-        Ok(PipeWriter(self.0.try_clone()?))
+        Ok(PipeWriter(self.0.try_clone()?, self.1.clone()))
     }
 }
 
 impl Read for PipeReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let mut waiter = None;
+        loop {
+            {
+                let mut st = self.1.lock();
+                if !st.buf.is_empty() {
+                    let n = buf.len().min(st.buf.len());
+                    let (a, b) = st.buf.as_slices();
+                    let from_a = n.min(a.len());
+                    buf[..from_a].copy_from_slice(&a[..from_a]);
+                    buf[from_a..n].copy_from_slice(&b[..n - from_a]);
+                    st.buf.drain(..n);
+                    drop(st);
+                    self.1.room_ready();
+                    return Ok(n);
+                }
+                if st.writers_gone {
+                    return Ok(0);
+                }
+            }
+            if waiter.is_none() {
+                waiter = self.1.local_reader.try_lock();
+                if waiter.is_none() {
+                    // Another reader of this process waits here: ask the server instead.
+                    break;
+                }
+                // Holding it, look again before waiting (a notification may have gone to the
+                // previous waiter).
+                continue;
+            }
+            self.1.local_data.wait();
+        }
+        // The server waits for data or the writers' end.
         match stream::read(&self.0, buf)? {
             stream::ReadReply::Data(n) => Ok(n),
             stream::ReadReply::Eof => Ok(0),
@@ -87,6 +147,37 @@ impl Read for PipeReader {
 
 impl Write for PipeWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let mut waiter = None;
+        loop {
+            {
+                let mut st = self.1.lock();
+                if st.reader_gone || st.cut {
+                    return Err(KernelError::Closed.into());
+                }
+                let room = CAPACITY - st.buf.len();
+                if room > 0 {
+                    let n = room.min(buf.len());
+                    st.buf.extend(&buf[..n]);
+                    drop(st);
+                    self.1.data_ready();
+                    return Ok(n);
+                }
+            }
+            if waiter.is_none() {
+                waiter = self.1.local_writer.try_lock();
+                if waiter.is_none() {
+                    // Another writer of this process waits here: ask the server instead.
+                    break;
+                }
+                // Holding it, look again before waiting.
+                continue;
+            }
+            self.1.local_room.wait();
+        }
+        // The server waits for room (or the reader's end).
         Ok(stream::write(&self.0, buf)?)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -124,8 +215,8 @@ impl PipeCut {
                 st.writers_gone = true;
                 st.cut = true;
             }
-            s.data.notify();
-            s.room.notify();
+            s.data_ready();
+            s.room_ready();
         }
     }
 }
@@ -140,14 +231,18 @@ pub(crate) fn pipe_with_cut() -> io::Result<(PipeReader, PipeWriter, PipeCut)> {
             cut: false,
         }),
         data: Notify::new()?,
+        local_data: Notify::new()?,
+        local_reader: Mutex::new(()),
         room: Notify::new()?,
+        local_room: Notify::new()?,
+        local_writer: Mutex::new(()),
     });
     let (w_srv, w_cli) = libeurali::new_rendezvous()?;
     let (r_srv, r_cli) = libeurali::new_rendezvous()?;
     let (w_srv, r_srv) = (Arc::new(w_srv), Arc::new(r_srv));
     let w_watch = crate::rt::watch(w_srv.clone())?;
     let r_watch = crate::rt::watch(r_srv.clone())?;
-    let s = shared.clone();
+    let (s, r) = (shared.clone(), shared.clone());
     let cut = PipeCut(crate::sync::Arc::downgrade(&shared));
     crate::thread::Builder::new()
         .name("pipe-writer-side".into())
@@ -158,10 +253,14 @@ pub(crate) fn pipe_with_cut() -> io::Result<(PipeReader, PipeWriter, PipeCut)> {
     crate::thread::Builder::new()
         .name("pipe-reader-side".into())
         .spawn(move || {
-            serve_reader(&r_srv, &shared);
+            serve_reader(&r_srv, &r);
             r_watch.stop();
         })?;
-    Ok((PipeReader(r_cli), PipeWriter(w_cli), cut))
+    Ok((
+        PipeReader(r_cli, shared.clone()),
+        PipeWriter(w_cli, shared),
+        cut,
+    ))
 }
 
 fn serve_writers(h: &Handle, shared: &Shared) {
@@ -169,7 +268,7 @@ fn serve_writers(h: &Handle, shared: &Shared) {
         let Ok(m) = libeurali::receive(h) else {
             // CLOSED: every writer is gone.
             shared.lock().writers_gone = true;
-            shared.data.notify();
+            shared.data_ready();
             return;
         };
         let reply = match stream::parse_request(m) {
@@ -193,9 +292,10 @@ fn accept(shared: &Shared, chunk: libeurali::MemoryChunk) -> libeurali::Message 
             let room = CAPACITY - st.buf.len();
             if room > 0 || data.is_empty() {
                 let n = room.min(data.len());
+                // (A slice's `extend` copies it whole.)
                 st.buf.extend(&data[..n]);
                 drop(st);
-                shared.data.notify();
+                shared.data_ready();
                 return stream::written_reply(n, chunk);
             }
         }
@@ -204,7 +304,6 @@ fn accept(shared: &Shared, chunk: libeurali::MemoryChunk) -> libeurali::Message 
 }
 
 fn serve_reader(h: &Handle, shared: &Shared) {
-    let mut out = alloc::vec::Vec::new();
     loop {
         let Ok(m) = libeurali::receive(h) else {
             {
@@ -212,7 +311,7 @@ fn serve_reader(h: &Handle, shared: &Shared) {
                 st.reader_gone = true;
                 st.buf.clear();
             }
-            shared.room.notify();
+            shared.room_ready();
             return;
         };
         let reply = match stream::parse_request(m) {
@@ -221,11 +320,16 @@ fn serve_reader(h: &Handle, shared: &Shared) {
                     let mut st = shared.lock();
                     if !st.buf.is_empty() {
                         let n = max.min(st.buf.len());
-                        out.clear();
-                        out.extend(st.buf.drain(..n));
+                        // Straight from the ring's two halves into the reply's chunk.
+                        let (a, b) = st.buf.as_slices();
+                        let from_a = n.min(a.len());
+                        let reply = stream::data_reply_parts(&a[..from_a], &b[..n - from_a]);
+                        if reply.is_ok() {
+                            st.buf.drain(..n);
+                        }
                         drop(st);
-                        shared.room.notify();
-                        break stream::data_reply(&out).unwrap_or_else(stream::error_reply);
+                        shared.room_ready();
+                        break reply.unwrap_or_else(stream::error_reply);
                     }
                     if st.writers_gone {
                         break stream::eof_reply();

@@ -10,8 +10,8 @@
 //! - [`proto`]: the file protocol's wire (tags, postcard bodies, typed errors), documented there.
 //! - [`client`]: opening through the mount table, sessions, one-shot operations.
 //! - [`server`]: the file-server framework (a [`server::FileSystem`] trait and one loop), and
-//!   [`ramdisk`], [`view`] (a read-only proxy) and [`device`] (`/dev/null`, `/dev/console`) on
-//!   it.
+//!   [`ramdisk`], [`view`] (a read-only proxy), [`device`] (`/dev/null`, `/dev/console`) and
+//!   [`blob`] (one read-only file) on it.
 //! - [`ns`]: mount/umount/list/bind for this process, the namespace spec format, and the
 //!   builder that turns a spec into an exec parameter string.
 //! - [`users`]: the users file, its salted password hashes, and the password service.
@@ -24,6 +24,7 @@
 
 extern crate alloc;
 
+pub mod blob;
 pub mod client;
 pub mod device;
 pub mod image;

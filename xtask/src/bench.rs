@@ -32,6 +32,12 @@ pub const BENCHES: &[Bench] = &[
         run: || cargo_bench("eurali", "shell"),
     },
     Bench {
+        name: "pipe",
+        about: "64 MiB through `cat | cat | wc -c`, `seq 1 1000000 | sort -n | tail -1`: ours as \
+                `cargo run -- -c` boots it (dev profile) vs dash with Linux's coreutils",
+        run: crate::pipebench::run,
+    },
+    Bench {
         name: "net",
         about: "10 MiB Gopher download and TCP connect: our stack over TAP vs curl over veth (root)",
         run: || cargo_bench("eurali", "net"),

@@ -22,6 +22,7 @@ mod build;
 mod elfcheck;
 mod fuzz;
 mod image;
+mod pipebench;
 mod process;
 mod run;
 mod toolchain;

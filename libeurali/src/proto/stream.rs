@@ -320,10 +320,27 @@ pub fn data_reply(data: &[u8]) -> Result<Message, Error> {
     data_reply_in(None, data)
 }
 
+/// Server side: as [`data_reply`] for the bytes of `first` then `second` (a ring buffer's two
+/// halves), at most [`MAX_TRANSFER`] of them, copied straight into the reply's chunk.
+pub fn data_reply_parts(first: &[u8], second: &[u8]) -> Result<Message, Error> {
+    let a = first.len().min(MAX_TRANSFER);
+    let b = second.len().min(MAX_TRANSFER - a);
+    let mut c = MemoryChunk::alloc(a + b)?;
+    let s = c.as_mut_slice();
+    s[..a].copy_from_slice(&first[..a]);
+    s[a..a + b].copy_from_slice(&second[..b]);
+    Ok(data_message_written(c, a + b))
+}
+
 /// `Long(DATA, n | pages << 32, c)` with `data` (at most `c.len()` bytes) written at its start.
 fn data_message(mut c: MemoryChunk, data: &[u8]) -> Message {
     let n = data.len();
     c.as_mut_slice()[..n].copy_from_slice(data);
+    data_message_written(c, n)
+}
+
+/// `Long(DATA, n | pages << 32, c)` for a chunk whose first `n` bytes are written.
+fn data_message_written(c: MemoryChunk, n: usize) -> Message {
     let pages = c.pages().min(MAX_PAGES);
     Message::Long(
         msgtype::DATA,

@@ -33,6 +33,10 @@ pub struct Io<'a> {
     pub cwd: Option<&'a str>,
 }
 
+/// How much a tool reads at a time from a file or a pipe (its `BufReader`'s size): one message
+/// per this many bytes, so it decides what a pipeline's data costs in messages.
+pub const READ_BUF: usize = 64 * 1024;
+
 fn never() -> bool {
     false
 }

@@ -61,8 +61,20 @@ pub fn cat(args: &[String], io: &mut Io) -> i32 {
     let mut line_no = 0u64;
     each("cat", &p.operands, io, |r, _, out| {
         if !number {
-            io::copy(r, out)?;
-            return Ok(());
+            // Straight from the reader's buffer: no copy of our own, and as much per write
+            // as the reader holds (a pipe's message, a file's read).
+            loop {
+                let n = match r.fill_buf() {
+                    Ok([]) => return Ok(()),
+                    Ok(b) => {
+                        out.write_all(b)?;
+                        b.len()
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                r.consume(n);
+            }
         }
         let mut line = Vec::new();
         loop {
@@ -189,19 +201,25 @@ pub fn wc(args: &[String], io: &mut Io) -> i32 {
     let (status, failed) = each_until_output_fails("wc", &p.operands, io, |r, name, out| {
         let mut n = [0u64; 3];
         let mut words = Words::default();
-        let mut buf = [0u8; 4096];
         loop {
-            let k = r.read(&mut buf)?;
-            if k == 0 {
-                break;
-            }
-            for &b in &buf[..k] {
-                n[2] += 1;
-                if b == b'\n' {
-                    n[0] += 1;
+            let k = match r.fill_buf() {
+                Ok([]) => break,
+                Ok(buf) => {
+                    n[2] += buf.len() as u64;
+                    if l {
+                        n[0] += buf.iter().filter(|&&b| b == b'\n').count() as u64;
+                    }
+                    if w {
+                        for &b in buf {
+                            n[1] += words.feed(b) as u64;
+                        }
+                    }
+                    buf.len()
                 }
-                n[1] += words.feed(b) as u64;
-            }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            r.consume(k);
         }
         for i in 0..3 {
             total[i] += n[i];
@@ -515,23 +533,25 @@ fn numeric_key(s: &str) -> (i8, u128, u128) {
         Some(r) => (true, r),
         None => (false, t),
     };
-    let int: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
-    let frac: String = t[int.len()..]
-        .strip_prefix('.')
-        .map(|f| {
-            f.chars()
-                .take_while(|c| c.is_ascii_digit())
-                .take(18)
-                .collect()
-        })
-        .unwrap_or_default();
-    let iv: u128 = int
-        .chars()
+    let b = t.as_bytes();
+    let digit = |c: &&u8| c.is_ascii_digit();
+    let int = b.iter().take_while(digit).count();
+    let iv: u128 = b[..int]
+        .iter()
         .take(30)
-        .fold(0, |a, c| a * 10 + (c as u8 - b'0') as u128);
-    let fv: u128 = format!("{frac:0<18}")
-        .chars()
-        .fold(0, |a, c| a * 10 + (c as u8 - b'0') as u128);
+        .fold(0, |a, c| a * 10 + (c - b'0') as u128);
+    // The fraction's first 18 digits, as if padded with zeros to 18.
+    let mut fv: u128 = 0;
+    let mut places = 0;
+    if b.get(int) == Some(&b'.') {
+        for c in b[int + 1..].iter().take_while(digit).take(18) {
+            fv = fv * 10 + (c - b'0') as u128;
+            places += 1;
+        }
+    }
+    for _ in places..18 {
+        fv *= 10;
+    }
     if iv == 0 && fv == 0 {
         return (0, 0, 0);
     }
@@ -564,7 +584,10 @@ pub fn sort(args: &[String], io: &mut Io) -> i32 {
     let mut lines = Vec::new();
     let status = read_lines("sort", &p.operands, io, &mut lines);
     if p.has('n') {
-        lines.sort_by(|a, b| numeric_key(a).cmp(&numeric_key(b)).then_with(|| a.cmp(b)));
+        // Each line's key once, not once per comparison.
+        let mut keyed: Vec<_> = lines.drain(..).map(|l| (numeric_key(&l), l)).collect();
+        keyed.sort_unstable();
+        lines.extend(keyed.into_iter().map(|(_, l)| l));
     } else {
         lines.sort();
     }

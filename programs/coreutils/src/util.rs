@@ -162,7 +162,7 @@ pub fn open<'a>(
     if f.metadata()?.is_dir() {
         return Err(io::Error::from(ErrorKind::IsADirectory));
     }
-    Ok(Input::File(BufReader::new(f)))
+    Ok(Input::File(BufReader::with_capacity(crate::READ_BUF, f)))
 }
 
 /// Seconds since boot.

@@ -5,10 +5,14 @@
 //! input.
 //!
 //! ```text
-//! init [-c COMMANDS] [--user NAME]
+//! init [-c COMMANDS | --script FILE] [--user NAME]
 //! ```
 //! With `-c`, no login: COMMANDS run in NAME's shell (default `root`), in NAME's namespace and
-//! home, and init exits with their status (what `cargo run -- -c '…'` does).
+//! home, and init exits with their status (what `cargo run -- -c '…'` does). `--script FILE`
+//! takes COMMANDS from FILE (any bytes; not UTF-8 is replaced): how the boot loader passes
+//! commands too long for exec's argument page, in a `.`-named file of `/boot` (which init
+//! does not install in /bin). A long script reaches the shell as a file too
+//! ([`login::run_script`]).
 //!
 //! The programs for /bin come from `/boot`, a read-only file server the boot loader mounts for
 //! init (the stub serves the registered programs there). The coreutils binary goes into /bin
@@ -41,6 +45,10 @@ fn programs() -> Result<Vec<(String, Vec<u8>)>, String> {
     for e in rd {
         let e = e.map_err(|e| format!("{BOOT}: {e}"))?;
         let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            // Not a program: the boot loader's `--script` file, say.
+            continue;
+        }
         let bytes = std::fs::read(e.path()).map_err(|e| format!("{BOOT}/{name}: {e}"))?;
         if name == "coreutils" {
             for (tool, _) in coreutils::TOOLS {
@@ -234,10 +242,24 @@ pub fn main() {
     while let Some(a) = it.next() {
         match a.as_str() {
             "-c" => command = it.next(),
+            "--script" => {
+                // A script too long for exec's argument page: the boot loader put it in a file.
+                let Some(path) = it.next() else {
+                    say("--script needs a file");
+                    std::process::exit(2);
+                };
+                match std::fs::read(&path) {
+                    Ok(b) => command = Some(String::from_utf8_lossy(&b).into_owned()),
+                    Err(e) => {
+                        say(&format!("{path}: {e}"));
+                        std::process::exit(1);
+                    }
+                }
+            }
             "--user" => user = it.next().unwrap_or_default(),
             other => {
                 say(&format!(
-                    "unknown argument {other:?}; usage: init [-c COMMANDS] [--user NAME]"
+                    "unknown argument {other:?}; usage: init [-c COMMANDS | --script FILE] [--user NAME]"
                 ));
                 std::process::exit(2);
             }
@@ -263,7 +285,7 @@ pub fn main() {
             say(&format!("no user named {user:?}"));
             std::process::exit(1);
         };
-        let code = login::run_shell(&u, &["-c".to_string(), cmds]);
+        let code = login::run_script(&u, &cmds);
         let _ = std::io::stdout().flush();
         std::process::exit(code);
     }

@@ -148,13 +148,52 @@ fn session(user: &User) {
 /// Runs `user`'s shell with `args` in the user's namespace, as a session does, and returns its
 /// exit status (125 if it could not start). What init's `-c` mode uses: no password is asked.
 pub fn run_shell(user: &User, args: &[String]) -> i32 {
-    let ns = match namespace(user) {
+    run_shell_with(user, args, Vec::new())
+}
+
+/// Scripts longer than this do not go to the shell as `-c SCRIPT` but as a file (see
+/// [`run_script`]): exec's arguments and environment share one page (ABI §4.2, at most
+/// [`libeurali::abi::layout::ARGS_ENV_LIMIT`] bytes), and the environment needs its part.
+pub const LONG_SCRIPT: usize = 2048;
+
+/// Where the shell finds a script too long for its arguments: a read-only file of its
+/// namespace, served by this process.
+pub const SCRIPT_PATH: &str = "/dev/script";
+
+/// Runs `script` in `user`'s shell as `sh -c SCRIPT` would, and returns its exit status. A
+/// script longer than [`LONG_SCRIPT`] bytes is served as the read-only file [`SCRIPT_PATH`]
+/// of the session's namespace, and the shell runs `sh -c '. /dev/script'`: the same commands in
+/// the same shell (`$0` is `sh` either way).
+pub fn run_script(user: &User, script: &str) -> i32 {
+    if script.len() <= LONG_SCRIPT {
+        return run_shell(user, &["-c".to_string(), script.to_string()]);
+    }
+    let file = match vfs::blob::start(script.as_bytes().to_vec()) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("login: cannot serve the script for {}: {e}", user.name);
+            return 125;
+        }
+    };
+    run_shell_with(
+        user,
+        &["-c".to_string(), format!(". {SCRIPT_PATH}")],
+        vec![(SCRIPT_PATH, file)],
+    )
+}
+
+/// [`run_shell`], with `extra` mounted in the session's namespace besides the usual.
+fn run_shell_with(user: &User, args: &[String], extra: Vec<(&str, libeurali::Handle)>) -> i32 {
+    let mut ns = match namespace(user) {
         Ok(ns) => ns,
         Err(e) => {
             eprintln!("login: no session for {}: {e}", user.name);
             return 125;
         }
     };
+    for (path, h) in extra {
+        ns.add(path, h);
+    }
     let reclaim = ns.reclaim();
     let status = Command::new(&user.shell)
         .args(args)

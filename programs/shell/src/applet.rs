@@ -164,17 +164,28 @@ fn run(tool: &str, argv: Vec<String>, streams: Streams, cx: Context) -> i32 {
     // message does not know the path), as for a program: see interp's `Job::wait`.
     let target = stdout.file_path().map(String::from);
     let failed: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
-    let mut input = BufReader::new(Input {
-        from: Source::of(stdin),
-        job: job.clone(),
-        presence: presence.clone(),
-    });
+    let mut input = BufReader::with_capacity(
+        coreutils::READ_BUF,
+        Input {
+            from: Source::of(stdin),
+            job: job.clone(),
+            presence: presence.clone(),
+        },
+    );
     // Full buffering into a pipe or file, as a process's stdout has: a message (and on the
     // real kernel a chunk) per write would make `seq 1 1000 | wc` a thousand of them.
-    // Into a file, a line at a time, each reaching the file before the next (what a tool's own
-    // process does, through the shell's stream server): a full disk then keeps every whole line
-    // that fit. (std-shim's File gathers writes and loses a refused batch.)
-    let buffered = !stdout.is_inherited() && !stdout.is_file();
+    // Into a file, each batch of whole lines is sent (flushed) on its own: a file server takes
+    // a write whole or not at all, so when a full disk refuses one, `Lines` sends that batch
+    // again a line at a time and the file keeps every whole line that fit, as it would from a
+    // tool's own process writing line by line (std-shim's File gathers small writes and loses
+    // a refused batch: hence the flush per batch).
+    let mode = if stdout.is_inherited() {
+        Mode::Unbuffered
+    } else if stdout.is_file() {
+        Mode::FileBatches
+    } else {
+        Mode::Buffered
+    };
     let out = Output {
         to: stdout,
         job: job.clone(),
@@ -182,7 +193,7 @@ fn run(tool: &str, argv: Vec<String>, streams: Streams, cx: Context) -> i32 {
         failed: Some(failed.clone()),
         presence: presence.clone(),
     };
-    let mut out = Lines::new(out, if buffered { 8192 } else { 0 });
+    let mut out = Lines::new(out, mode);
     let mut err = Output {
         to: stderr,
         job: job.clone(),
@@ -206,26 +217,36 @@ fn run(tool: &str, argv: Vec<String>, streams: Streams, cx: Context) -> i32 {
             cwd: Some(&cx.cwd),
         },
     );
+    // Whether a write failed while the tool ran (it then said so itself).
+    let seen = failed.lock().unwrap_or_else(|e| e.into_inner()).is_some();
     let flushed = out.flush();
-    let _ = err.flush();
     if let Some(sig) = job.interrupted() {
+        let _ = err.flush();
         return 128 + sig as i32;
     }
     if broken.load(Ordering::Acquire) {
+        let _ = err.flush();
         return 128 + 13;
+    }
+    let mut code = code;
+    if let Err(e) = &flushed
+        && !seen
+    {
+        // The tool's last buffered output failed after it returned: said in its name, as a
+        // process's runtime says it when it flushes stdout at exit.
+        let _ = writeln!(err, "{tool}: write error: {}", crate::interp::describe(e));
+        if code == 0 {
+            code = 1;
+        }
     }
     let why = failed.lock().unwrap_or_else(|e| e.into_inner()).take();
     if let (Some(why), Some(path)) = (why, target) {
         let _ = writeln!(err, "{shell}: {path}: write error: {why}");
-        let _ = err.flush();
-        return if code == 0 { 1 } else { code };
-    }
-    if let Err(e) = flushed {
-        let _ = writeln!(err, "{tool}: write error: {}", crate::interp::describe(&e));
         if code == 0 {
-            return 1;
+            code = 1;
         }
     }
+    let _ = err.flush();
     code
 }
 
@@ -331,6 +352,20 @@ impl Output {
     }
 }
 
+/// How a tool's stdout goes out (see [`Lines`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Whole lines as they are complete (the console).
+    Unbuffered,
+    /// Gathered up to [`BATCH`] bytes (a pipe).
+    Buffered,
+    /// Gathered up to [`BATCH`], each batch of whole lines flushed to the file on its own.
+    FileBatches,
+}
+
+/// How much a buffered tool's stdout gathers before it writes.
+const BATCH: usize = 32 * 1024;
+
 /// A tool's buffered stdout into a pipe or file: whole lines gather and go out together; if
 /// such a write fails (a full disk refuses what does not fit), they go again one line at a time,
 /// so that the file keeps every whole line that fit, as when the tool wrote line by line (its
@@ -338,35 +373,62 @@ impl Output {
 struct Lines<W: Write> {
     inner: W,
     pending: Vec<u8>,
-    cap: usize,
+    mode: Mode,
 }
 
 impl<W: Write> Lines<W> {
-    fn new(inner: W, cap: usize) -> Lines<W> {
+    fn new(inner: W, mode: Mode) -> Lines<W> {
         Lines {
             inner,
-            pending: Vec::with_capacity(cap),
-            cap,
+            pending: Vec::with_capacity(if mode == Mode::Unbuffered { 0 } else { BATCH }),
+            mode,
         }
     }
 
     /// Writes `data`, all of it or as many whole lines as go through; the first error.
-    fn put(&mut self, data: &[u8]) -> io::Result<()> {
+    fn put(&mut self, mut data: &[u8]) -> io::Result<()> {
+        if self.mode == Mode::FileBatches {
+            // Batches of at most BATCH bytes (whole lines where there is a newline), each one
+            // gathered by the File and sent as one message by the flush.
+            while !data.is_empty() {
+                let mut end = data.len().min(BATCH);
+                if end < data.len()
+                    && let Some(i) = data[..end].iter().rposition(|&b| b == b'\n')
+                {
+                    end = i + 1;
+                }
+                let (batch, rest) = data.split_at(end);
+                if self
+                    .inner
+                    .write_all(batch)
+                    .and_then(|()| self.inner.flush())
+                    .is_err()
+                {
+                    // The file server refused the batch whole: again a line at a time.
+                    self.line_by_line(batch)?;
+                }
+                data = rest;
+            }
+            return Ok(());
+        }
         let mut done = 0;
         while done < data.len() {
             match self.inner.write(&data[done..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => done += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    // Again a line at a time, from where it stopped: what fits goes, the first
-                    // line that does not is the error.
-                    for line in data[done..].split_inclusive(|&b| b == b'\n') {
-                        self.inner.write_all(line)?;
-                    }
-                    return Ok(());
-                }
+                Err(_) => return self.line_by_line(&data[done..]),
             }
+        }
+        Ok(())
+    }
+
+    /// Writes `data` a line at a time, each reaching its target before the next: what fits
+    /// goes, the first line that does not is the error.
+    fn line_by_line(&mut self, data: &[u8]) -> io::Result<()> {
+        for line in data.split_inclusive(|&b| b == b'\n') {
+            self.inner.write_all(line)?;
+            self.inner.flush()?;
         }
         Ok(())
     }
@@ -378,31 +440,40 @@ impl<W: Write> Lines<W> {
         } else {
             match self.pending.iter().rposition(|&b| b == b'\n') {
                 Some(i) => i + 1,
-                None if self.pending.len() >= self.cap => self.pending.len(),
+                None if self.pending.len() >= BATCH => self.pending.len(),
                 None => return Ok(()),
             }
         };
-        let data: Vec<u8> = self.pending.drain(..end).collect();
-        self.put(&data)
+        let rest = self.pending.split_off(end);
+        let data = std::mem::replace(&mut self.pending, rest);
+        let r = self.put(&data);
+        // Keep the larger allocation for the next batch.
+        if self.pending.is_empty() {
+            self.pending = data;
+            self.pending.clear();
+        }
+        r
     }
 }
 
 impl<W: Write> Write for Lines<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.cap == 0 {
-            // Unbuffered: whole lines reach the target as they are complete.
+        if self.mode == Mode::Unbuffered {
+            // Whole lines reach the target as they are complete.
             self.pending.extend_from_slice(buf);
             if let Some(i) = self.pending.iter().rposition(|&b| b == b'\n') {
                 let lines: Vec<u8> = self.pending.drain(..=i).collect();
-                for line in lines.split_inclusive(|&b| b == b'\n') {
-                    self.inner.write_all(line)?;
-                    self.inner.flush()?;
-                }
+                self.line_by_line(&lines)?;
             }
             return Ok(buf.len());
         }
+        if self.pending.is_empty() && buf.len() >= BATCH && self.mode == Mode::Buffered {
+            // A big write into a pipe (cat's copy): straight through, no copy.
+            self.put(buf)?;
+            return Ok(buf.len());
+        }
         self.pending.extend_from_slice(buf);
-        if self.pending.len() >= self.cap {
+        if self.pending.len() >= BATCH {
             self.drain(false)?;
         }
         Ok(buf.len())
