@@ -12,7 +12,9 @@ mod date;
 use util::write_error;
 
 mod files;
+mod grep;
 mod printf;
+mod regex;
 mod text;
 mod util;
 
@@ -75,8 +77,10 @@ pub const TOOLS: &[(&str, &str)] = &[
     ("false", "false: exit with status 1"),
     (
         "grep",
-        "grep [-i] [-v] [-n] [-c] [-F] PATTERN [FILE...]: print matching lines",
+        "grep [-EFGHLchilnoqsvwx] [-e PAT] [-f FILE] [-m N] PAT [FILE...]: print matching lines",
     ),
+    ("egrep", "egrep ...: grep -E (extended regular expressions)"),
+    ("fgrep", "fgrep ...: grep -F (fixed strings)"),
     ("head", "head [-n N] [FILE...]: first N lines (default 10)"),
     (
         "hexdump",
@@ -127,7 +131,7 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
         "head" => text::head_tail(args, io, false),
         "tail" => text::head_tail(args, io, true),
         "wc" => text::wc(args, io),
-        "grep" => text::grep(args, io),
+        "grep" | "egrep" | "fgrep" => grep::grep(name, args, io),
         "sort" => text::sort(args, io),
         "uniq" => text::uniq(args, io),
         "tee" => text::tee(args, io),
