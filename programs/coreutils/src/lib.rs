@@ -15,6 +15,7 @@ mod files;
 mod grep;
 mod printf;
 mod regex;
+mod sed;
 mod text;
 mod util;
 
@@ -135,6 +136,7 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
         "sort" => text::sort(args, io),
         "uniq" => text::uniq(args, io),
         "tee" => text::tee(args, io),
+        "sed" => sed::sed(args, io),
         "hexdump" => text::hexdump(args, io, false),
         "xxd" => text::hexdump(args, io, true),
         "ls" => files::ls(args, io),
