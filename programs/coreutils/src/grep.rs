@@ -286,10 +286,16 @@ mod tests {
         assert_eq!(run("grep", &["-x", "banan"], t).0, 1);
         assert_eq!(run("grep", &["-w", "pie"], t).1, "apple pie\n");
         assert_eq!(run("grep", &["-w", "pi"], t).0, 1);
-        assert_eq!(run("grep", &["-E", "^(ba|ch)"], t).1, "banana\ncherry tart\n");
+        assert_eq!(
+            run("grep", &["-E", "^(ba|ch)"], t).1,
+            "banana\ncherry tart\n"
+        );
         assert_eq!(run("egrep", &["an+a$"], t).1, "banana\n");
         assert_eq!(run("fgrep", &["e p"], t).1, "apple pie\n");
-        assert_eq!(run("grep", &["-e", "tart", "-e", "pie"], t).1, "apple pie\ncherry tart\n");
+        assert_eq!(
+            run("grep", &["-e", "tart", "-e", "pie"], t).1,
+            "apple pie\ncherry tart\n"
+        );
         assert_eq!(run("grep", &["-l", "a"], t).1, "(standard input)\n");
         assert_eq!(run("grep", &["-c", "-v", "a"], t).1, "0\n");
         assert_eq!(run("grep", &["-m", "1", "ap"], t).1, "apple pie\n");

@@ -8,11 +8,16 @@
 
 use std::io::{BufRead, Write};
 
+mod bytes;
 mod date;
+mod expr;
 use util::write_error;
 
 mod files;
+#[cfg(test)]
+mod gnu_tests;
 mod grep;
+mod lines;
 mod printf;
 mod regex;
 mod sed;
@@ -82,7 +87,10 @@ pub const TOOLS: &[(&str, &str)] = &[
     ),
     ("egrep", "egrep ...: grep -E (extended regular expressions)"),
     ("fgrep", "fgrep ...: grep -F (fixed strings)"),
-    ("head", "head [-n N] [FILE...]: first N lines (default 10)"),
+    (
+        "head",
+        "head [-n [-]N] [-c [-]N] [FILE...]: first N lines (10) or bytes",
+    ),
     (
         "hexdump",
         "hexdump [FILE...]: canonical hex+ASCII dump (as hexdump -C)",
@@ -109,7 +117,10 @@ pub const TOOLS: &[(&str, &str)] = &[
     ),
     ("sleep", "sleep SECONDS: wait (fractions allowed)"),
     ("sort", "sort [-r] [-n] [-u] [FILE...]: sort lines"),
-    ("tail", "tail [-n N] [FILE...]: last N lines (default 10)"),
+    (
+        "tail",
+        "tail [-n [+]N] [-c [+]N] [FILE...]: last N lines (10) or bytes, or from the Nth",
+    ),
     ("tee", "tee [-a] FILE...: copy stdin to stdout and files"),
     ("touch", "touch FILE...: create empty files if missing"),
     ("true", "true: exit with status 0"),
@@ -123,6 +134,49 @@ pub const TOOLS: &[(&str, &str)] = &[
         "wc [-l] [-w] [-c] [FILE...]: count lines, words, bytes",
     ),
     ("xxd", "xxd [FILE]: hex dump in xxd's format"),
+    (
+        "cmp",
+        "cmp [-s] [-l] FILE1 [FILE2]: compare files byte by byte",
+    ),
+    (
+        "comm",
+        "comm [-123] FILE1 FILE2: lines only in one, the other, or both sorted files",
+    ),
+    (
+        "cut",
+        "cut -b|-c|-f LIST [-d C] [-s] [--complement] [FILE...]: select parts of lines",
+    ),
+    (
+        "expand",
+        "expand [-t N[,N...]] [-i] [FILE...]: tabs to spaces",
+    ),
+    (
+        "expr",
+        "expr EXPR...: evaluate an expression (arithmetic, compare, STR : REGEX, length...)",
+    ),
+    (
+        "fold",
+        "fold [-w N] [-s] [-b] [FILE...]: wrap lines at N columns (80)",
+    ),
+    (
+        "nl",
+        "nl [-b a|t|n] [-n ln|rn|rz] [-w N] [-s SEP] [-v N] [-i N] [FILE...]: number lines",
+    ),
+    (
+        "paste",
+        "paste [-s] [-d LIST] [FILE...]: join lines of files side by side",
+    ),
+    ("rev", "rev [FILE...]: reverse the characters of each line"),
+    (
+        "sed",
+        "sed [-nEs] [-i[SUF]] [-e SCRIPT] [-f FILE] [SCRIPT] [FILE...]: stream editor",
+    ),
+    ("tac", "tac [FILE...]: lines in reverse order"),
+    (
+        "tr",
+        "tr [-cdst] SET1 [SET2]: translate, delete or squeeze bytes",
+    ),
+    ("yes", "yes [STRING...]: print STRING (y) forever"),
 ];
 
 /// Runs tool `name` with `args` (without the tool name).
@@ -137,6 +191,18 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
         "uniq" => text::uniq(args, io),
         "tee" => text::tee(args, io),
         "sed" => sed::sed(args, io),
+        "tr" => bytes::tr(args, io),
+        "cut" => bytes::cut(args, io),
+        "expr" => expr::expr(args, io),
+        "tac" => lines::tac(args, io),
+        "rev" => lines::rev(args, io),
+        "yes" => lines::yes(args, io),
+        "nl" => lines::nl(args, io),
+        "paste" => lines::paste(args, io),
+        "fold" => lines::fold(args, io),
+        "expand" => lines::expand(args, io),
+        "comm" => lines::comm(args, io),
+        "cmp" => lines::cmp(args, io),
         "hexdump" => text::hexdump(args, io, false),
         "xxd" => text::hexdump(args, io, true),
         "ls" => files::ls(args, io),

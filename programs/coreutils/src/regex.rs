@@ -69,20 +69,13 @@ fn in_named(n: usize, c: char) -> bool {
     }
 }
 
-/// Whether `c` is in the named class `[:name:]` (for tr too).
-pub fn named_class(name: &str) -> Option<impl Fn(char) -> bool> {
-    let n = NAMES.iter().position(|x| *x == name)?;
-    Some(move |c| in_named(n, c))
-}
-
 impl Class {
     fn has(&self, c: char, fold: bool) -> bool {
         let one = |c: char| {
             self.ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi)
                 || self.named.iter().any(|&n| in_named(n, c))
         };
-        let hit = one(c)
-            || (fold && (one(c.to_ascii_lowercase()) || one(c.to_ascii_uppercase())));
+        let hit = one(c) || (fold && (one(c.to_ascii_lowercase()) || one(c.to_ascii_uppercase())));
         hit != self.negate
     }
 }
@@ -226,7 +219,12 @@ impl Regex {
         Regex::spanning(&pat, Syntax::Basic, fold, span)
     }
 
-    pub fn spanning(pattern: &str, syntax: Syntax, fold: bool, span: Span) -> Result<Regex, String> {
+    pub fn spanning(
+        pattern: &str,
+        syntax: Syntax,
+        fold: bool,
+        span: Span,
+    ) -> Result<Regex, String> {
         if pattern.len() > MAX_PATTERN {
             return Err(format!("pattern longer than {MAX_PATTERN} bytes"));
         }
@@ -288,14 +286,21 @@ impl Regex {
                 Some((0, Some(1)))
             } else if brace {
                 let nothing_before = stack.last().is_some_and(|l| l.last.is_none());
-                match if ere && nothing_before { None } else { interval(&p, i, ere)? } {
+                match if ere && nothing_before {
+                    None
+                } else {
+                    interval(&p, i, ere)?
+                } {
                     Some((min, max, next)) => {
                         i = next;
                         Some((min, max))
                     }
                     None => {
                         // ERE: a `{` that starts no interval is itself.
-                        stack.last_mut().ok_or("internal")?.push(vec![Inst::Char('{')]);
+                        stack
+                            .last_mut()
+                            .ok_or("internal")?
+                            .push(vec![Inst::Char('{')]);
                         continue;
                     }
                 }
@@ -376,7 +381,12 @@ impl Regex {
             }
         }
         if stack.len() > 1 {
-            return Err(if ere { "Unmatched ( or \\(" } else { "Unmatched ( or \\(" }.into());
+            return Err(if ere {
+                "Unmatched ( or \\("
+            } else {
+                "Unmatched ( or \\("
+            }
+            .into());
         }
         let top = stack.pop().ok_or("internal")?;
         let (before, after) = match span {
@@ -506,7 +516,9 @@ impl Regex {
                 }
                 Inst::Bol => (pos == 0).then_some(pc + 1),
                 Inst::Eol => (pos == text.len()).then_some(pc + 1),
-                Inst::Boundary(want) => ((is_word(before) != is_word(after)) == *want).then_some(pc + 1),
+                Inst::Boundary(want) => {
+                    ((is_word(before) != is_word(after)) == *want).then_some(pc + 1)
+                }
                 Inst::WordEdge(start) => {
                     let edge = if *start {
                         !is_word(before) && is_word(after)
@@ -515,9 +527,7 @@ impl Regex {
                     };
                     edge.then_some(pc + 1)
                 }
-                Inst::NoWord(b) => {
-                    (!is_word(if *b { before } else { after })).then_some(pc + 1)
-                }
+                Inst::NoWord(b) => (!is_word(if *b { before } else { after })).then_some(pc + 1),
                 _ => None,
             };
             if let Some(next) = go {
@@ -660,7 +670,9 @@ fn bracket(p: &[char], mut i: usize, fold: bool) -> Result<(Class, usize), Strin
                 .position(|x| *x == name)
                 .ok_or("Invalid character class name")?;
             // Folding: upper and lower match letters of either case.
-            class.named.push(if fold && (n == 3 || n == 4) { 0 } else { n });
+            class
+                .named
+                .push(if fold && (n == 3 || n == 4) { 0 } else { n });
             continue;
         }
         if p.get(i + 1) == Some(&'-') && p.get(i + 2).is_some_and(|&e| e != ']') {
@@ -719,7 +731,10 @@ mod tests {
         let r = Regex::new("\\([a-z]*\\)=\\([0-9]*\\)", Syntax::Basic, false).unwrap();
         let t: Vec<char> = "key=42".chars().collect();
         let m = r.find_at(&t, 0).unwrap();
-        assert_eq!((m[2], m[3], m[4], m[5]), (Some(0), Some(3), Some(4), Some(6)));
+        assert_eq!(
+            (m[2], m[3], m[4], m[5]),
+            (Some(0), Some(3), Some(4), Some(6))
+        );
         for bad in ["[abc", "\\(", "a\\{1", "\\1", "[[:nope:]]", "a\\"] {
             assert!(Regex::new(bad, Syntax::Basic, false).is_err(), "{bad}");
         }

@@ -197,7 +197,9 @@ impl Parser<'_> {
     fn address(&mut self, second: bool) -> Result<Option<Addr>, String> {
         let a = match self.peek() {
             Some('0'..='9') => {
-                let n = self.number().ok_or_else(|| self.err("invalid line number"))?;
+                let n = self
+                    .number()
+                    .ok_or_else(|| self.err("invalid line number"))?;
                 if self.peek() == Some('~') {
                     self.i += 1;
                     let step = self.number().unwrap_or(0);
@@ -429,7 +431,10 @@ fn compile(script: &str, syntax: Syntax) -> Result<Script, String> {
                 let re = p.regex(pat, fold)?;
                 if let Some(r) = re {
                     let most = p.res[r].groups();
-                    if repl.iter().any(|x| matches!(x, Piece::Group(g) if *g > most)) {
+                    if repl
+                        .iter()
+                        .any(|x| matches!(x, Piece::Group(g) if *g > most))
+                    {
                         return Err(p.err("invalid reference on `s' command's RHS"));
                     }
                 }
@@ -474,7 +479,9 @@ fn compile(script: &str, syntax: Syntax) -> Result<Script, String> {
     }
     for (at, label) in jumps {
         let Some(&(_, to)) = labels.iter().find(|(l, _)| *l == label) else {
-            return Err(format!("-e expression #1, char 0: can't find label for jump to `{label}'"));
+            return Err(format!(
+                "-e expression #1, char 0: can't find label for jump to `{label}'"
+            ));
         };
         match &mut cmds[at].kind {
             Kind::Branch(t) | Kind::IfSubst(t, _) => *t = Some(to),
@@ -791,7 +798,9 @@ impl Run<'_> {
         let mut last_end: Option<usize> = None;
         let mut did = false;
         while at <= text.len() {
-            let Some(m) = re.find_at(&text, at) else { break };
+            let Some(m) = re.find_at(&text, at) else {
+                break;
+            };
             let (Some(start), Some(end)) = (m[0], m[1]) else {
                 break;
             };
@@ -1105,7 +1114,10 @@ pub fn sed(args: &[String], io: &mut Io) -> i32 {
                     } else if let Some(v) = it.next() {
                         v.clone()
                     } else {
-                        let _ = writeln!(io.stderr, "sed: option requires an argument -- '{c}'\n{USAGE}");
+                        let _ = writeln!(
+                            io.stderr,
+                            "sed: option requires an argument -- '{c}'\n{USAGE}"
+                        );
                         return 1;
                     };
                     if c == 'e' {
@@ -1114,7 +1126,11 @@ pub fn sed(args: &[String], io: &mut Io) -> i32 {
                         match std::fs::read_to_string(&v) {
                             Ok(t) => add(&mut script, t.strip_suffix('\n').unwrap_or(&t)),
                             Err(e) => {
-                                let _ = writeln!(io.stderr, "sed: couldn't open file {v}: {}", describe(&e));
+                                let _ = writeln!(
+                                    io.stderr,
+                                    "sed: couldn't open file {v}: {}",
+                                    describe(&e)
+                                );
                                 return 1;
                             }
                         }
@@ -1262,87 +1278,127 @@ mod tests {
     #[test]
     fn as_gnu_sed() {
         let cases: &[(&[&str], &str, i32, &str)] = &[
-        (&["sed", "-n", "p"], "a\nb\n", 0, "a\nb\n"),
-        (&["sed", "2d"], "a\nb\nc\n", 0, "a\nc\n"),
-        (&["sed", "$d"], "a\nb\nc\n", 0, "a\nb\n"),
-        (&["sed", "-n", "$p"], "a\nb\nc", 0, "c"),
-        (&["sed", "s/b/X/"], "abcb\nbb\n", 0, "aXcb\nXb\n"),
-        (&["sed", "s/b/X/g"], "abcb\nbb\n", 0, "aXcX\nXX\n"),
-        (&["sed", "s/b/X/2"], "abcbb\n", 0, "abcXb\n"),
-        (&["sed", "s/b/X/2g"], "abcbb\n", 0, "abcXX\n"),
-        (&["sed", "-n", "s/b/X/p"], "abc\nxyz\n", 0, "aXc\n"),
-        (&["sed", "s/B/x/I"], "abc\n", 0, "axc\n"),
-        (&["sed", "s/x*/-/g"], "abc\n", 0, "-a-b-c-\n"),
-        (&["sed", "s/b*/-/g"], "abc\n", 0, "-a-c-\n"),
-        (&["sed", "s/\\(a\\)\\(b\\)/\\2\\1/"], "abc\n", 0, "bac\n"),
-        (&["sed", "-E", "s/(a|b)+/<&>/"], "xabbac\n", 0, "x<abba>c\n"),
-        (&["sed", "s/a/\\n/"], "bab\n", 0, "b\nb\n"),
-        (&["sed", "s|/|_|g"], "/usr/bin\n", 0, "_usr_bin\n"),
-        (&["sed", "s/[/]/X/"], "a/b\n", 0, "aXb\n"),
-        (&["sed", "-e", "1d", "-e", "3d"], "1\n2\n3\n4\n", 0, "2\n4\n"),
-        (&["sed", "2,3d"], "1\n2\n3\n4\n", 0, "1\n4\n"),
-        (&["sed", "/2/,/3/d"], "1\n2\n3\n4\n", 0, "1\n4\n"),
-        (&["sed", "2,+1d"], "1\n2\n3\n4\n", 0, "1\n4\n"),
-        (&["sed", "1~2d"], "1\n2\n3\n4\n5\n", 0, "2\n4\n"),
-        (&["sed", "0,/x/d"], "x\ny\nx\n", 0, "y\nx\n"),
-        (&["sed", "1,/x/d"], "x\ny\nx\nz\n", 0, "z\n"),
-        (&["sed", "3,1d"], "1\n2\n3\n4\n", 0, "1\n2\n4\n"),
-        (&["sed", "2!d"], "1\n2\n3\n", 0, "2\n"),
-        (&["sed", "-n", "/b/="], "a\nb\nc\nb\n", 0, "2\n4\n"),
-        (&["sed", "="], "a\nb\n", 0, "1\na\n2\nb\n"),
-        (&["sed", "-e", "1a\\", "-e", "hello"], "x\ny\n", 0, "x\nhello\ny\n"),
-        (&["sed", "1a hello"], "x\ny\n", 0, "x\nhello\ny\n"),
-        (&["sed", "2i\\  hi"], "x\ny\n", 0, "x\n  hi\ny\n"),
-        (&["sed", "$a end"], "x\ny", 0, "x\ny\nend\n"),
-        (&["sed", "c\\changed"], "x\ny\n", 0, "changed\nchanged\n"),
-        (&["sed", "2,3c\\changed"], "1\n2\n3\n4\n", 0, "1\nchanged\n4\n"),
-        (&["sed", "-n", "h;n;G;p"], "1\n2\n3\n4\n", 0, "2\n1\n4\n3\n"),
-        (&["sed", "N;P;D"], "1\n2\n3\n", 0, "1\n2\n3\n"),
-        (&["sed", "$!N;s/\\n/ /"], "1\n2\n3\n", 0, "1 2\n3\n"),
-        (&["sed", "N"], "1\n2\n3\n", 0, "1\n2\n3\n"),
-        (&["sed", "n"], "1\n2\n3\n", 0, "1\n2\n3\n"),
-        (&["sed", "-n", "n;p"], "1\n2\n3\n", 0, "2\n"),
-        (&["sed", "2q"], "1\n2\n3\n", 0, "1\n2\n"),
-        (&["sed", "2q5"], "1\n2\n3\n", 5, "1\n2\n"),
-        (&["sed", "2Q"], "1\n2\n3\n", 0, "1\n"),
-        (&["sed", "-n", "1!G;h;$p"], "1\n2\n3\n", 0, "3\n2\n1\n"),
-        (&["sed", ":a;N;$!ba;s/\\n/,/g"], "1\n2\n3\n", 0, "1,2,3\n"),
-        (&["sed", "-e", ":a", "-e", "$!N;s/\\n//;ta"], "1\n2\n3\n", 0, "123\n"),
-        (&["sed", "s/a/b/;T;s/$/!/"], "a\nc\n", 0, "b!\nc\n"),
-        (&["sed", "s/a/b/;t;s/$/!/"], "a\nc\n", 0, "b\nc!\n"),
-        (&["sed", "y/abc/xyz/"], "aabbcc\n", 0, "xxyyzz\n"),
-        (&["sed", "-n", "l"], "a\tb\\c\u{0001}\n", 0, "a\\tb\\\\c\\001$\n"),
-        (&["sed", "/a/{s/a/b/;s/b/c/}"], "a\nx\n", 0, "c\nx\n"),
-        (&["sed", "/a/!{s/$/!/}"], "a\nx\n", 0, "a\nx!\n"),
-        (&["sed", "-n", "/start/,/end/{/start/!{/end/!p}}"], "x\nstart\n1\n2\nend\ny\n", 0, "1\n2\n"),
-        (&["sed", "s/[[:digit:]]\\+/N/g"], "a1b22c333\n", 0, "aNbNcN\n"),
-        (&["sed", "-E", "s/[0-9]{2,}/N/g"], "a1b22c333\n", 0, "a1bNcN\n"),
-        (&["sed", "s/\\<./\\u&/g"], "hi there\n", 0, "Hi There\n"),
-        (&["sed", "s/^[ \\t]*//"], "   x  \n", 0, "x  \n"),
-        (&["sed", "s/.*/\"&\"/"], "abc\n", 0, "\"abc\"\n"),
-        (&["sed", "s/a/\\&/"], "abc\n", 0, "&bc\n"),
-        (&["sed", "-n", "2{p;q}"], "1\n2\n3\n", 0, "2\n"),
-        (&["sed", "="], "", 0, ""),
-        (&["sed", "p"], "x", 0, "x\nx"),
-        (&["sed", "-s", "-n", "$p"], "1\n2\n", 0, "2\n"),
-        (&["sed", "s/x/y/;# comment"], "x\n", 0, "y\n"),
-        (&["sed", ""], "a\nb\n", 0, "a\nb\n"),
-        (&["sed", "z;s/^$/empty/"], "abc\n", 0, "empty\n"),
-        (&["sed", "s/b/X/3"], "bbb bbb\n", 0, "bbX bbb\n"),
-        (&["sed", "-n", "/[0-9]$/p"], "ab1\nx\n", 0, "ab1\n"),
-        (&["sed", "s/a.c/X/"], "abc\n", 0, "X\n"),
-        (&["sed", "--expression=s/a/b/"], "a\n", 0, "b\n"),
-        (&["sed", "k"], "a\n", 1, ""),
-        (&["sed", "s/a/b"], "a\n", 1, ""),
-        (&["sed", "s/\\(a/b/"], "a\n", 1, ""),
-        (&["sed", "b nowhere"], "a\n", 4, ""),
-        (&["sed", "{p"], "a\n", 1, ""),
-        (&["sed", "p}"], "a\n", 1, ""),
-        (&["sed", "-x", "p"], "a\n", 1, ""),
-        (&["sed"], "a\n", 1, ""),
-        (&["sed", "s/a/\\1/"], "a\n", 1, ""),
-        (&["sed", "//p"], "a\n", 1, ""),
-        (&["sed", "1,2p;//d"], "a\n", 1, "a\n"),
+            (&["sed", "-n", "p"], "a\nb\n", 0, "a\nb\n"),
+            (&["sed", "2d"], "a\nb\nc\n", 0, "a\nc\n"),
+            (&["sed", "$d"], "a\nb\nc\n", 0, "a\nb\n"),
+            (&["sed", "-n", "$p"], "a\nb\nc", 0, "c"),
+            (&["sed", "s/b/X/"], "abcb\nbb\n", 0, "aXcb\nXb\n"),
+            (&["sed", "s/b/X/g"], "abcb\nbb\n", 0, "aXcX\nXX\n"),
+            (&["sed", "s/b/X/2"], "abcbb\n", 0, "abcXb\n"),
+            (&["sed", "s/b/X/2g"], "abcbb\n", 0, "abcXX\n"),
+            (&["sed", "-n", "s/b/X/p"], "abc\nxyz\n", 0, "aXc\n"),
+            (&["sed", "s/B/x/I"], "abc\n", 0, "axc\n"),
+            (&["sed", "s/x*/-/g"], "abc\n", 0, "-a-b-c-\n"),
+            (&["sed", "s/b*/-/g"], "abc\n", 0, "-a-c-\n"),
+            (&["sed", "s/\\(a\\)\\(b\\)/\\2\\1/"], "abc\n", 0, "bac\n"),
+            (&["sed", "-E", "s/(a|b)+/<&>/"], "xabbac\n", 0, "x<abba>c\n"),
+            (&["sed", "s/a/\\n/"], "bab\n", 0, "b\nb\n"),
+            (&["sed", "s|/|_|g"], "/usr/bin\n", 0, "_usr_bin\n"),
+            (&["sed", "s/[/]/X/"], "a/b\n", 0, "aXb\n"),
+            (
+                &["sed", "-e", "1d", "-e", "3d"],
+                "1\n2\n3\n4\n",
+                0,
+                "2\n4\n",
+            ),
+            (&["sed", "2,3d"], "1\n2\n3\n4\n", 0, "1\n4\n"),
+            (&["sed", "/2/,/3/d"], "1\n2\n3\n4\n", 0, "1\n4\n"),
+            (&["sed", "2,+1d"], "1\n2\n3\n4\n", 0, "1\n4\n"),
+            (&["sed", "1~2d"], "1\n2\n3\n4\n5\n", 0, "2\n4\n"),
+            (&["sed", "0,/x/d"], "x\ny\nx\n", 0, "y\nx\n"),
+            (&["sed", "1,/x/d"], "x\ny\nx\nz\n", 0, "z\n"),
+            (&["sed", "3,1d"], "1\n2\n3\n4\n", 0, "1\n2\n4\n"),
+            (&["sed", "2!d"], "1\n2\n3\n", 0, "2\n"),
+            (&["sed", "-n", "/b/="], "a\nb\nc\nb\n", 0, "2\n4\n"),
+            (&["sed", "="], "a\nb\n", 0, "1\na\n2\nb\n"),
+            (
+                &["sed", "-e", "1a\\", "-e", "hello"],
+                "x\ny\n",
+                0,
+                "x\nhello\ny\n",
+            ),
+            (&["sed", "1a hello"], "x\ny\n", 0, "x\nhello\ny\n"),
+            (&["sed", "2i\\  hi"], "x\ny\n", 0, "x\n  hi\ny\n"),
+            (&["sed", "$a end"], "x\ny", 0, "x\ny\nend\n"),
+            (&["sed", "c\\changed"], "x\ny\n", 0, "changed\nchanged\n"),
+            (
+                &["sed", "2,3c\\changed"],
+                "1\n2\n3\n4\n",
+                0,
+                "1\nchanged\n4\n",
+            ),
+            (&["sed", "-n", "h;n;G;p"], "1\n2\n3\n4\n", 0, "2\n1\n4\n3\n"),
+            (&["sed", "N;P;D"], "1\n2\n3\n", 0, "1\n2\n3\n"),
+            (&["sed", "$!N;s/\\n/ /"], "1\n2\n3\n", 0, "1 2\n3\n"),
+            (&["sed", "N"], "1\n2\n3\n", 0, "1\n2\n3\n"),
+            (&["sed", "n"], "1\n2\n3\n", 0, "1\n2\n3\n"),
+            (&["sed", "-n", "n;p"], "1\n2\n3\n", 0, "2\n"),
+            (&["sed", "2q"], "1\n2\n3\n", 0, "1\n2\n"),
+            (&["sed", "2q5"], "1\n2\n3\n", 5, "1\n2\n"),
+            (&["sed", "2Q"], "1\n2\n3\n", 0, "1\n"),
+            (&["sed", "-n", "1!G;h;$p"], "1\n2\n3\n", 0, "3\n2\n1\n"),
+            (&["sed", ":a;N;$!ba;s/\\n/,/g"], "1\n2\n3\n", 0, "1,2,3\n"),
+            (
+                &["sed", "-e", ":a", "-e", "$!N;s/\\n//;ta"],
+                "1\n2\n3\n",
+                0,
+                "123\n",
+            ),
+            (&["sed", "s/a/b/;T;s/$/!/"], "a\nc\n", 0, "b!\nc\n"),
+            (&["sed", "s/a/b/;t;s/$/!/"], "a\nc\n", 0, "b\nc!\n"),
+            (&["sed", "y/abc/xyz/"], "aabbcc\n", 0, "xxyyzz\n"),
+            (
+                &["sed", "-n", "l"],
+                "a\tb\\c\u{0001}\n",
+                0,
+                "a\\tb\\\\c\\001$\n",
+            ),
+            (&["sed", "/a/{s/a/b/;s/b/c/}"], "a\nx\n", 0, "c\nx\n"),
+            (&["sed", "/a/!{s/$/!/}"], "a\nx\n", 0, "a\nx!\n"),
+            (
+                &["sed", "-n", "/start/,/end/{/start/!{/end/!p}}"],
+                "x\nstart\n1\n2\nend\ny\n",
+                0,
+                "1\n2\n",
+            ),
+            (
+                &["sed", "s/[[:digit:]]\\+/N/g"],
+                "a1b22c333\n",
+                0,
+                "aNbNcN\n",
+            ),
+            (
+                &["sed", "-E", "s/[0-9]{2,}/N/g"],
+                "a1b22c333\n",
+                0,
+                "a1bNcN\n",
+            ),
+            (&["sed", "s/\\<./\\u&/g"], "hi there\n", 0, "Hi There\n"),
+            (&["sed", "s/^[ \\t]*//"], "   x  \n", 0, "x  \n"),
+            (&["sed", "s/.*/\"&\"/"], "abc\n", 0, "\"abc\"\n"),
+            (&["sed", "s/a/\\&/"], "abc\n", 0, "&bc\n"),
+            (&["sed", "-n", "2{p;q}"], "1\n2\n3\n", 0, "2\n"),
+            (&["sed", "="], "", 0, ""),
+            (&["sed", "p"], "x", 0, "x\nx"),
+            (&["sed", "-s", "-n", "$p"], "1\n2\n", 0, "2\n"),
+            (&["sed", "s/x/y/;# comment"], "x\n", 0, "y\n"),
+            (&["sed", ""], "a\nb\n", 0, "a\nb\n"),
+            (&["sed", "z;s/^$/empty/"], "abc\n", 0, "empty\n"),
+            (&["sed", "s/b/X/3"], "bbb bbb\n", 0, "bbX bbb\n"),
+            (&["sed", "-n", "/[0-9]$/p"], "ab1\nx\n", 0, "ab1\n"),
+            (&["sed", "s/a.c/X/"], "abc\n", 0, "X\n"),
+            (&["sed", "--expression=s/a/b/"], "a\n", 0, "b\n"),
+            (&["sed", "k"], "a\n", 1, ""),
+            (&["sed", "s/a/b"], "a\n", 1, ""),
+            (&["sed", "s/\\(a/b/"], "a\n", 1, ""),
+            (&["sed", "b nowhere"], "a\n", 4, ""),
+            (&["sed", "{p"], "a\n", 1, ""),
+            (&["sed", "p}"], "a\n", 1, ""),
+            (&["sed", "-x", "p"], "a\n", 1, ""),
+            (&["sed"], "a\n", 1, ""),
+            (&["sed", "s/a/\\1/"], "a\n", 1, ""),
+            (&["sed", "//p"], "a\n", 1, ""),
+            (&["sed", "1,2p;//d"], "a\n", 1, "a\n"),
         ];
         let wrong: Vec<String> = cases
             .iter()

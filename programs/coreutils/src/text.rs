@@ -76,70 +76,112 @@ pub fn cat(args: &[String], io: &mut Io) -> i32 {
     })
 }
 
-fn count_arg(p: &crate::util::Parsed, args: &[String]) -> Result<usize, String> {
-    // `-N` (old style) or `-n N`.
-    if let Some(v) = p.value('n') {
-        return v
-            .parse()
-            .map_err(|_| format!("invalid number of lines: '{v}'"));
-    }
-    for a in args {
-        if let Some(n) = a
-            .strip_prefix('-')
-            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        {
-            return n
-                .parse()
-                .map_err(|_| format!("invalid number of lines: '{n}'"));
-        }
-    }
-    Ok(10)
+/// How many lines or bytes head and tail take: `N`, `+N` (tail: from the Nth on), `-N` (head:
+/// all but the last N).
+#[derive(Clone, Copy)]
+enum Count {
+    First(usize),
+    FromNth(usize),
+    AllBut(usize),
+}
+
+fn count_value(v: &str, tail: bool, bytes: bool) -> Result<Count, String> {
+    let what = if bytes { "bytes" } else { "lines" };
+    let bad = || format!("invalid number of {what}: '{v}'");
+    let (kind, digits): (fn(usize) -> Count, &str) = match v.as_bytes().first() {
+        Some(b'+') if tail => (Count::FromNth, &v[1..]),
+        Some(b'-') if !tail => (Count::AllBut, &v[1..]),
+        Some(b'-' | b'+') => (Count::First, &v[1..]),
+        _ => (Count::First, v),
+    };
+    let n: usize = digits.parse().map_err(|_| bad())?;
+    Ok(kind(n))
 }
 
 pub fn head_tail(args: &[String], io: &mut Io, tail: bool) -> i32 {
     let tool = if tail { "tail" } else { "head" };
-    let (old, rest): (Vec<String>, Vec<String>) = args.iter().cloned().partition(|a| {
-        a.len() > 1 && a.starts_with('-') && a[1..].bytes().all(|b| b.is_ascii_digit())
-    });
-    let p = match parse(&rest, "", "n") {
+    // `-N` (old style) is `-n N`.
+    let args: Vec<String> = args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let value_of_option = i > 0 && matches!(args[i - 1].as_str(), "-n" | "-c");
+            if !value_of_option
+                && a.len() > 1
+                && a.starts_with('-')
+                && a[1..].bytes().all(|b| b.is_ascii_digit())
+            {
+                format!("-n{}", &a[1..])
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    let p = match parse(&args, "qv", "nc") {
         Ok(p) => p,
         Err(m) => return usage(io, tool, &m, 1),
     };
-    let n = match count_arg(&p, &old) {
-        Ok(n) => n,
+    // The last of -n and -c given decides.
+    let last = p.values.iter().rev().find(|(c, _)| *c == 'n' || *c == 'c');
+    let (bytes, count) = match last {
+        None => (false, Ok(Count::First(10))),
+        Some((c, v)) => (*c == 'c', count_value(v, tail, *c == 'c')),
+    };
+    let count = match count {
+        Ok(c) => c,
         Err(m) => return usage(io, tool, &m, 1),
     };
-    let many = p.operands.len() > 1;
+    let many = (p.operands.len() > 1 || p.has('v')) && !p.has('q');
     let mut first = true;
     each(tool, &p.operands, io, |r, name, out| {
         if many {
-            writeln!(out, "{}==> {name} <==", if first { "" } else { "\n" })?;
+            let shown = if name == "-" { "standard input" } else { name };
+            writeln!(out, "{}==> {shown} <==", if first { "" } else { "\n" })?;
         }
         first = false;
-        let mut line = Vec::new();
-        if !tail {
-            for _ in 0..n {
-                line.clear();
-                if r.read_until(b'\n', &mut line)? == 0 {
-                    break;
+        // Units: lines (with their newlines) or single bytes.
+        let next = |r: &mut dyn BufRead| -> io::Result<Option<Vec<u8>>> {
+            let mut unit = Vec::new();
+            if bytes {
+                let mut b = [0u8; 1];
+                return Ok((r.read(&mut b)? == 1).then(|| b.to_vec()));
+            }
+            Ok((r.read_until(b'\n', &mut unit)? > 0).then_some(unit))
+        };
+        match (tail, count) {
+            (false, Count::First(n)) | (false, Count::FromNth(n)) => {
+                for _ in 0..n {
+                    let Some(u) = next(r)? else { break };
+                    out.write_all(&u)?;
                 }
-                out.write_all(&line)?;
             }
-            return Ok(());
-        }
-        let mut last: std::collections::VecDeque<Vec<u8>> = std::collections::VecDeque::new();
-        loop {
-            let mut line = Vec::new();
-            if r.read_until(b'\n', &mut line)? == 0 {
-                break;
+            (true, Count::FromNth(n)) => {
+                let mut k = 1;
+                while let Some(u) = next(r)? {
+                    if k >= n {
+                        out.write_all(&u)?;
+                    }
+                    k += 1;
+                }
             }
-            last.push_back(line);
-            if last.len() > n {
-                last.pop_front();
+            (false, Count::AllBut(n)) | (true, Count::First(n)) | (true, Count::AllBut(n)) => {
+                let mut last: std::collections::VecDeque<Vec<u8>> =
+                    std::collections::VecDeque::new();
+                while let Some(u) = next(r)? {
+                    last.push_back(u);
+                    if last.len() > n {
+                        let front = last.pop_front().unwrap_or_default();
+                        if !tail {
+                            out.write_all(&front)?;
+                        }
+                    }
+                }
+                if tail {
+                    for l in last {
+                        out.write_all(&l)?;
+                    }
+                }
             }
-        }
-        for l in last {
-            out.write_all(&l)?;
         }
         Ok(())
     })

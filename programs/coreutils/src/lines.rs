@@ -1,0 +1,563 @@
+//! Tools that rearrange lines: tac, rev, nl, paste, fold, expand, comm, cmp, yes.
+
+use crate::Io;
+use crate::util::{describe, open, parse, write_error};
+
+fn fail(io: &mut Io, tool: &str, msg: &str, code: i32) -> i32 {
+    let _ = writeln!(io.stderr, "{tool}: {msg}");
+    code
+}
+
+/// The lines of each operand (stdin when there are none), each with its newline if it had
+/// one; unreadable operands are reported and make the status 1.
+fn read_all(tool: &str, operands: &[String], io: &mut Io) -> (Vec<Vec<Vec<u8>>>, i32) {
+    let stdin_only = [String::from("-")];
+    let names = if operands.is_empty() {
+        &stdin_only[..]
+    } else {
+        operands
+    };
+    let mut files = Vec::new();
+    let mut status = 0;
+    for name in names {
+        let r = open(name, io.stdin).and_then(|mut input| {
+            let mut lines = Vec::new();
+            loop {
+                let mut line = Vec::new();
+                if input.reader().read_until(b'\n', &mut line)? == 0 {
+                    return Ok(lines);
+                }
+                lines.push(line);
+            }
+        });
+        match r {
+            Ok(l) => files.push(l),
+            Err(e) => {
+                let _ = writeln!(io.stderr, "{tool}: {name}: {}", describe(&e));
+                files.push(Vec::new());
+                status = 1;
+            }
+        }
+    }
+    (files, status)
+}
+
+fn emit(io: &mut Io, tool: &str, data: &[u8], status: i32) -> i32 {
+    match io.stdout.write_all(data) {
+        Ok(()) => status,
+        Err(e) => write_error(io.stderr, tool, &e),
+    }
+}
+
+pub fn tac(args: &[String], io: &mut Io) -> i32 {
+    let p = match parse(args, "", "") {
+        Ok(p) => p,
+        Err(m) => return fail(io, "tac", &m, 1),
+    };
+    let (files, status) = read_all("tac", &p.operands, io);
+    let mut out = Vec::new();
+    for lines in files {
+        // A last line without its newline is joined to the one printed after it (GNU).
+        for l in lines.iter().rev() {
+            out.extend_from_slice(l);
+        }
+    }
+    emit(io, "tac", &out, status)
+}
+
+pub fn rev(args: &[String], io: &mut Io) -> i32 {
+    let p = match parse(args, "", "") {
+        Ok(p) => p,
+        Err(m) => return fail(io, "rev", &m, 1),
+    };
+    let (files, status) = read_all("rev", &p.operands, io);
+    let mut out = String::new();
+    for l in files.iter().flatten() {
+        let s = String::from_utf8_lossy(l);
+        let (body, nl) = match s.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (&s[..], ""),
+        };
+        out.extend(body.chars().rev());
+        out.push_str(nl);
+    }
+    emit(io, "rev", out.as_bytes(), status)
+}
+
+pub fn yes(args: &[String], io: &mut Io) -> i32 {
+    let text = if args.is_empty() {
+        "y".to_string()
+    } else {
+        args.join(" ")
+    };
+    let line = format!("{text}\n");
+    let block = line.repeat((4096 / line.len()).max(1));
+    loop {
+        if (io.interrupted)() {
+            return 130;
+        }
+        if let Err(e) = io.stdout.write_all(block.as_bytes()) {
+            return write_error(io.stderr, "yes", &e);
+        }
+    }
+}
+
+pub fn nl(args: &[String], io: &mut Io) -> i32 {
+    let p = match parse(args, "", "bnwsvi") {
+        Ok(p) => p,
+        Err(m) => return fail(io, "nl", &m, 1),
+    };
+    let style = p.value('b').unwrap_or("t");
+    if !matches!(style, "a" | "t" | "n") {
+        return fail(
+            io,
+            "nl",
+            &format!("invalid body numbering style: '{style}'"),
+            1,
+        );
+    }
+    let format = p.value('n').unwrap_or("rn");
+    if !matches!(format, "ln" | "rn" | "rz") {
+        return fail(
+            io,
+            "nl",
+            &format!("invalid line numbering format: '{format}'"),
+            1,
+        );
+    }
+    let num = |c: char, d: i64| -> Result<i64, String> {
+        match p.value(c) {
+            None => Ok(d),
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("invalid line number field width: '{v}'")),
+        }
+    };
+    let (width, mut n, incr) = match (num('w', 6), num('v', 1), num('i', 1)) {
+        (Ok(w), Ok(v), Ok(i)) if w > 0 => (w as usize, v, i),
+        (Err(m), _, _) | (_, Err(m), _) | (_, _, Err(m)) => return fail(io, "nl", &m, 1),
+        _ => return fail(io, "nl", "invalid line number field width", 1),
+    };
+    let sep = p.value('s').unwrap_or("\t");
+    let (files, status) = read_all("nl", &p.operands, io);
+    let mut out = Vec::new();
+    for l in files.iter().flatten() {
+        let empty = l == b"\n";
+        let numbered = match style {
+            "a" => true,
+            "t" => !empty,
+            _ => false,
+        };
+        if numbered {
+            let s = match format {
+                "ln" => format!("{n:<width$}"),
+                "rz" => format!("{n:0width$}"),
+                _ => format!("{n:>width$}"),
+            };
+            out.extend_from_slice(s.as_bytes());
+            out.extend_from_slice(sep.as_bytes());
+            n += incr;
+        } else {
+            out.extend(std::iter::repeat_n(b' ', width + sep.len()));
+        }
+        out.extend_from_slice(l);
+    }
+    emit(io, "nl", &out, status)
+}
+
+/// `\n \t \\ \0` in paste's delimiter list.
+fn paste_delims(s: &str) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        let d = match c {
+            '\\' => match it.next() {
+                Some('n') => "\n".to_string(),
+                Some('t') => "\t".to_string(),
+                Some('0') | None => String::new(),
+                Some(c) => c.to_string(),
+            },
+            c => c.to_string(),
+        };
+        out.push(d.into_bytes());
+    }
+    out
+}
+
+pub fn paste(args: &[String], io: &mut Io) -> i32 {
+    let p = match parse(args, "s", "d") {
+        Ok(p) => p,
+        Err(m) => return fail(io, "paste", &m, 1),
+    };
+    let delims = paste_delims(p.value('d').unwrap_or("\t"));
+    if delims.is_empty() {
+        return fail(
+            io,
+            "paste",
+            "delimiter list ends with an unescaped backslash: ",
+            1,
+        );
+    }
+    // stdin named more than once is read once, its lines dealt out in turn (as GNU does).
+    let operands = if p.operands.is_empty() {
+        vec!["-".to_string()]
+    } else {
+        p.operands.clone()
+    };
+    let once: Vec<String> = {
+        let mut v: Vec<String> = Vec::new();
+        for o in &operands {
+            if o != "-" || !v.iter().any(|x| x == "-") {
+                v.push(o.clone());
+            }
+        }
+        v
+    };
+    let (read, status) = read_all("paste", &once, io);
+    let mut stdin_lines = read
+        .iter()
+        .zip(&once)
+        .find(|(_, n)| *n == "-")
+        .map(|(l, _)| l.clone())
+        .unwrap_or_default()
+        .into_iter();
+    let dashes = operands.iter().filter(|o| *o == "-").count();
+    let mut files: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut per_dash: Vec<Vec<Vec<u8>>> = vec![Vec::new(); dashes];
+    if dashes > 0 {
+        let mut k = 0;
+        for l in stdin_lines.by_ref() {
+            per_dash[k % dashes].push(l);
+            k += 1;
+        }
+    }
+    let mut d = 0;
+    for o in &operands {
+        if o == "-" {
+            files.push(std::mem::take(&mut per_dash[d]));
+            d += 1;
+        } else {
+            let i = once.iter().position(|x| x == o).unwrap_or(0);
+            files.push(read[i].clone());
+        }
+    }
+    let strip = |l: &[u8]| l.strip_suffix(b"\n").unwrap_or(l).to_vec();
+    let mut out = Vec::new();
+    if p.has('s') {
+        for lines in &files {
+            for (k, l) in lines.iter().enumerate() {
+                if k > 0 {
+                    out.extend_from_slice(&delims[(k - 1) % delims.len()]);
+                }
+                out.extend(strip(l));
+            }
+            out.push(b'\n');
+        }
+    } else {
+        let rows = files.iter().map(Vec::len).max().unwrap_or(0);
+        for r in 0..rows {
+            for (k, lines) in files.iter().enumerate() {
+                if k > 0 {
+                    out.extend_from_slice(&delims[(k - 1) % delims.len()]);
+                }
+                if let Some(l) = lines.get(r) {
+                    out.extend(strip(l));
+                }
+            }
+            out.push(b'\n');
+        }
+    }
+    emit(io, "paste", &out, status)
+}
+
+pub fn fold(args: &[String], io: &mut Io) -> i32 {
+    let (old, rest): (Vec<String>, Vec<String>) = args.iter().cloned().partition(|a| {
+        a.len() > 1 && a.starts_with('-') && a[1..].bytes().all(|b| b.is_ascii_digit())
+    });
+    let p = match parse(&rest, "bs", "w") {
+        Ok(p) => p,
+        Err(m) => return fail(io, "fold", &m, 1),
+    };
+    let w = p
+        .value('w')
+        .map(String::from)
+        .or(old.last().map(|o| o[1..].to_string()));
+    let width: usize = match w.as_deref().map(str::parse) {
+        None => 80,
+        Some(Ok(w)) if w > 0 => w,
+        _ => {
+            return fail(
+                io,
+                "fold",
+                &format!("invalid number of columns: '{}'", w.unwrap_or_default()),
+                1,
+            );
+        }
+    };
+    let (files, status) = read_all("fold", &p.operands, io);
+    let mut out = Vec::new();
+    for l in files.iter().flatten() {
+        let (body, nl) = match l.strip_suffix(b"\n") {
+            Some(b) => (b, true),
+            None => (&l[..], false),
+        };
+        let mut line: Vec<u8> = Vec::new();
+        let mut col = 0;
+        for &b in body {
+            let adv = |col: usize| match b {
+                b'\t' if !p.has('b') => col + 8 - col % 8,
+                0x08 if !p.has('b') => col.saturating_sub(1),
+                b'\r' if !p.has('b') => 0,
+                _ => col + 1,
+            };
+            if adv(col) > width && !line.is_empty() {
+                // Break at the last blank when -s, else here.
+                let cut = if p.has('s') {
+                    line.iter()
+                        .rposition(|c| *c == b' ' || *c == b'\t')
+                        .map(|i| i + 1)
+                } else {
+                    None
+                };
+                let at = cut.unwrap_or(line.len());
+                out.extend_from_slice(&line[..at]);
+                out.push(b'\n');
+                line.drain(..at);
+                col = line.iter().fold(0, |c, &x| {
+                    if x == b'\t' && !p.has('b') {
+                        c + 8 - c % 8
+                    } else {
+                        c + 1
+                    }
+                });
+            }
+            col = adv(col);
+            line.push(b);
+        }
+        out.extend_from_slice(&line);
+        if nl {
+            out.push(b'\n');
+        }
+    }
+    emit(io, "fold", &out, status)
+}
+
+pub fn expand(args: &[String], io: &mut Io) -> i32 {
+    let p = match parse(args, "i", "t") {
+        Ok(p) => p,
+        Err(m) => return fail(io, "expand", &m, 1),
+    };
+    let stops: Vec<usize> = match p.value('t') {
+        None => vec![8],
+        Some(t) => match t
+            .split([',', ' '])
+            .map(str::parse)
+            .collect::<Result<Vec<usize>, _>>()
+        {
+            Ok(v) if !v.is_empty() && !v.contains(&0) && v.windows(2).all(|w| w[0] < w[1]) => v,
+            _ => {
+                return fail(
+                    io,
+                    "expand",
+                    &format!("tab size contains invalid character(s): '{t}'"),
+                    1,
+                );
+            }
+        },
+    };
+    let next_stop = |col: usize| -> usize {
+        if let [one] = stops[..] {
+            return col + one - col % one;
+        }
+        stops.iter().copied().find(|s| *s > col).unwrap_or(col + 1)
+    };
+    let (files, status) = read_all("expand", &p.operands, io);
+    let mut out = Vec::new();
+    for l in files.iter().flatten() {
+        let mut col = 0;
+        let mut leading = true;
+        for &b in l {
+            match b {
+                b'\t' if leading || !p.has('i') => {
+                    let to = next_stop(col);
+                    out.extend(std::iter::repeat_n(b' ', to - col));
+                    col = to;
+                }
+                b'\n' => {
+                    out.push(b);
+                    col = 0;
+                }
+                0x08 => {
+                    out.push(b);
+                    col = col.saturating_sub(1);
+                }
+                _ => {
+                    if b != b' ' && b != b'\t' {
+                        leading = false;
+                    }
+                    out.push(b);
+                    // A UTF-8 continuation byte takes no column.
+                    if b & 0xC0 != 0x80 {
+                        col += 1;
+                    }
+                }
+            }
+        }
+    }
+    emit(io, "expand", &out, status)
+}
+
+pub fn comm(args: &[String], io: &mut Io) -> i32 {
+    let p = match parse(args, "123", "") {
+        Ok(p) => p,
+        Err(m) => return fail(io, "comm", &m, 1),
+    };
+    if p.operands.len() != 2 {
+        let m = match p.operands.len() {
+            0 => "missing operand".to_string(),
+            1 => format!("missing operand after '{}'", p.operands[0]),
+            _ => format!("extra operand '{}'", p.operands[2]),
+        };
+        return fail(
+            io,
+            "comm",
+            &format!("{m}\nTry 'comm --help' for more information."),
+            1,
+        );
+    }
+    let (files, status) = read_all("comm", &p.operands, io);
+    if status != 0 {
+        return status;
+    }
+    let strip = |l: &Vec<u8>| l.strip_suffix(b"\n").unwrap_or(l).to_vec();
+    let a: Vec<Vec<u8>> = files[0].iter().map(strip).collect();
+    let b: Vec<Vec<u8>> = files[1].iter().map(strip).collect();
+    let show = [!p.has('1'), !p.has('2'), !p.has('3')];
+    let mut out = Vec::new();
+    let mut put = |col: usize, l: &[u8]| {
+        if show[col] {
+            let tabs = show[..col].iter().filter(|s| **s).count();
+            out.extend(std::iter::repeat_n(b'\t', tabs));
+            out.extend_from_slice(l);
+            out.push(b'\n');
+        }
+    };
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => {
+                put(2, x);
+                i += 1;
+                j += 1;
+            }
+            (Some(x), Some(y)) if x < y => {
+                put(0, x);
+                i += 1;
+            }
+            (Some(x), None) => {
+                put(0, x);
+                i += 1;
+            }
+            (_, Some(y)) => {
+                put(1, y);
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    emit(io, "comm", &out, 0)
+}
+
+pub fn cmp(args: &[String], io: &mut Io) -> i32 {
+    let p = match parse(args, "sl", "") {
+        Ok(p) => p,
+        Err(m) => return fail(io, "cmp", &m, 2),
+    };
+    let ops = &p.operands;
+    if ops.is_empty() || ops.len() > 2 {
+        let m = if ops.is_empty() {
+            "missing operand".to_string()
+        } else {
+            format!("invalid --ignore-initial value '{}'", ops[2])
+        };
+        return fail(
+            io,
+            "cmp",
+            &format!("{m}\nTry 'cmp --help' for more information."),
+            2,
+        );
+    }
+    let names = [
+        ops[0].clone(),
+        ops.get(1).cloned().unwrap_or_else(|| "-".into()),
+    ];
+    let mut data = Vec::new();
+    for name in &names {
+        let r = open(name, io.stdin).and_then(|mut i| {
+            let mut v = Vec::new();
+            i.reader().read_to_end(&mut v)?;
+            Ok(v)
+        });
+        match r {
+            Ok(v) => data.push(v),
+            Err(e) => return fail(io, "cmp", &format!("{name}: {}", describe(&e)), 2),
+        }
+    }
+    let (a, b) = (&data[0], &data[1]);
+    let mut line = 1;
+    let mut differ = false;
+    let mut out = String::new();
+    for (k, (x, y)) in a.iter().zip(b.iter()).enumerate() {
+        if x != y {
+            differ = true;
+            if p.has('s') {
+                break;
+            }
+            if p.has('l') {
+                out.push_str(&format!("{} {:o} {:o}\n", k + 1, x, y));
+                continue;
+            }
+            out.push_str(&format!(
+                "{} {} differ: byte {}, line {}\n",
+                names[0],
+                names[1],
+                k + 1,
+                line
+            ));
+            break;
+        }
+        if *x == b'\n' {
+            line += 1;
+        }
+    }
+    if emit(io, "cmp", out.as_bytes(), 0) != 0 {
+        return 2;
+    }
+    if a.len() != b.len() && !(differ && !p.has('l')) {
+        if !p.has('s') {
+            let (short, n) = if a.len() < b.len() {
+                (&names[0], a.len())
+            } else {
+                (&names[1], b.len())
+            };
+            let lines = data[if a.len() < b.len() { 0 } else { 1 }]
+                .iter()
+                .filter(|c| **c == b'\n')
+                .count();
+            let after = if n == 0 {
+                "EOF on {short} which is empty".replace("{short}", short)
+            } else {
+                format!(
+                    "EOF on {short} after byte {n}, line {}",
+                    lines
+                        + usize::from(
+                            !data[if a.len() < b.len() { 0 } else { 1 }].ends_with(b"\n")
+                        )
+                )
+            };
+            let _ = writeln!(io.stderr, "cmp: {after}");
+        }
+        return 1;
+    }
+    i32::from(differ)
+}
