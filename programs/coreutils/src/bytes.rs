@@ -472,3 +472,260 @@ pub fn cut(args: &[String], io: &mut Io) -> i32 {
     }
     status
 }
+
+/// One of od's output types: `c`, `a`, or an integer (`d o u x`) of 1, 2, 4 or 8 bytes.
+#[derive(Clone, Copy)]
+struct OdType {
+    kind: u8,
+    size: usize,
+}
+
+fn od_types(spec: &str) -> Result<Vec<OdType>, String> {
+    let mut out = Vec::new();
+    let s = spec.as_bytes();
+    let mut i = 0;
+    while i < s.len() {
+        let kind = s[i];
+        i += 1;
+        match kind {
+            b'a' | b'c' => out.push(OdType { kind, size: 1 }),
+            b'd' | b'o' | b'u' | b'x' => {
+                let start = i;
+                while i < s.len() && s[i].is_ascii_digit() {
+                    i += 1;
+                }
+                let size = match (&spec[start..i], s.get(i)) {
+                    ("", Some(b'C')) => {
+                        i += 1;
+                        1
+                    }
+                    ("", Some(b'S')) => {
+                        i += 1;
+                        2
+                    }
+                    ("", Some(b'I')) => {
+                        i += 1;
+                        4
+                    }
+                    ("", Some(b'L')) => {
+                        i += 1;
+                        8
+                    }
+                    ("", _) => 4,
+                    (n, _) => match n.parse() {
+                        Ok(n @ (1 | 2 | 4 | 8)) => n,
+                        _ => {
+                            return Err(format!(
+                                "invalid type string '{spec}';\nthis system doesn't provide a {n}-byte integral type"
+                            ));
+                        }
+                    },
+                };
+                out.push(OdType { kind, size });
+            }
+            b'f' => {
+                return Err(
+                    "floating-point types are not supported here (no floating point)".into(),
+                );
+            }
+            _ => {
+                return Err(format!(
+                    "invalid character '{}' in type string '{spec}'",
+                    kind as char
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+const ASCII_NAMES: [&str; 33] = [
+    "nul", "soh", "stx", "etx", "eot", "enq", "ack", "bel", "bs", "ht", "nl", "vt", "ff", "cr",
+    "so", "si", "dle", "dc1", "dc2", "dc3", "dc4", "nak", "syn", "etb", "can", "em", "sub", "esc",
+    "fs", "gs", "rs", "us", "sp",
+];
+
+/// One row of `t` over `row` (zero-padded to whole items).
+fn od_row(t: OdType, row: &[u8], out: &mut String) {
+    use core::fmt::Write as _;
+    if t.kind == b'c' || t.kind == b'a' {
+        for &b in row {
+            let s = match (t.kind, b) {
+                (b'a', b) if b <= 32 => ASCII_NAMES[b as usize].to_string(),
+                (b'a', 127) => "del".into(),
+                (b'a', b) => ((b & 0x7f) as char).to_string(),
+                (_, 0) => "\\0".into(),
+                (_, 7) => "\\a".into(),
+                (_, 8) => "\\b".into(),
+                (_, 12) => "\\f".into(),
+                (_, b'\n') => "\\n".into(),
+                (_, b'\r') => "\\r".into(),
+                (_, b'\t') => "\\t".into(),
+                (_, 11) => "\\v".into(),
+                (_, 0x20..=0x7e) => (b as char).to_string(),
+                (_, b) => format!("{b:03o}"),
+            };
+            let _ = write!(out, " {s:>3}");
+        }
+        return;
+    }
+    let size = t.size;
+    let width = match (t.kind, size) {
+        (b'x', n) => 2 * n,
+        (b'o', 1) => 3,
+        (b'o', 2) => 6,
+        (b'o', 4) => 11,
+        (b'o', _) => 22,
+        (b'u', 1) => 3,
+        (b'u', 2) => 5,
+        (b'u', 4) => 10,
+        (b'd', 1) => 4,
+        (b'd', 2) => 6,
+        (b'd', 4) => 11,
+        _ => 20,
+    };
+    for chunk in row.chunks(size) {
+        let mut le = [0u8; 8];
+        le[..chunk.len()].copy_from_slice(chunk);
+        let v = u64::from_le_bytes(le);
+        let _ = match t.kind {
+            b'x' => write!(out, " {v:0width$x}"),
+            b'o' => write!(out, " {v:0width$o}"),
+            b'u' => write!(out, " {v:width$}"),
+            _ => {
+                let shift = 64 - 8 * size as u32;
+                let signed = ((v << shift) as i64) >> shift;
+                write!(out, " {signed:width$}")
+            }
+        };
+    }
+}
+
+pub fn od(args: &[String], io: &mut Io) -> i32 {
+    let p = match parse(args, "bcdiloxsv", "AtNjw") {
+        Ok(p) => p,
+        Err(m) => {
+            return fail(
+                io,
+                "od",
+                &format!("{m}\nTry 'od --help' for more information."),
+            );
+        }
+    };
+    let mut types = Vec::new();
+    for f in &p.flags {
+        let t = match f {
+            'b' => "o1",
+            'c' => "c",
+            'd' => "u2",
+            'o' => "o2",
+            'x' => "x2",
+            's' => "d2",
+            'i' => "d4",
+            'l' => "d8",
+            _ => continue,
+        };
+        types.extend(od_types(t).unwrap_or_default());
+    }
+    for (c, v) in &p.values {
+        if *c == 't' {
+            match od_types(v) {
+                Ok(t) => types.extend(t),
+                Err(m) => return fail(io, "od", &m),
+            }
+        }
+    }
+    if types.is_empty() {
+        types.push(OdType {
+            kind: b'o',
+            size: 2,
+        });
+    }
+    let radix = p.value('A').unwrap_or("o");
+    if !matches!(radix, "o" | "d" | "x" | "n") {
+        return fail(
+            io,
+            "od",
+            &format!(
+                "invalid output address radix '{radix}'; it must be one character from [doxn]"
+            ),
+        );
+    }
+    let number = |c: char| -> Result<Option<usize>, String> {
+        match p.value(c) {
+            None => Ok(None),
+            Some(v) => {
+                let parsed = if let Some(h) = v.strip_prefix("0x") {
+                    usize::from_str_radix(h, 16).ok()
+                } else if v.len() > 1 && v.starts_with('0') {
+                    usize::from_str_radix(&v[1..], 8).ok()
+                } else {
+                    v.parse().ok()
+                };
+                parsed.map(Some).ok_or(format!("invalid argument '{v}'"))
+            }
+        }
+    };
+    let (skip, limit, width) = match (number('j'), number('N'), number('w')) {
+        (Ok(j), Ok(n), Ok(w)) => (j.unwrap_or(0), n, w.unwrap_or(16)),
+        (Err(m), ..) | (_, Err(m), _) | (.., Err(m)) => return fail(io, "od", &m),
+    };
+    let step = types.iter().map(|t| t.size).max().unwrap_or(1);
+    if width == 0 || width % step != 0 {
+        return fail(io, "od", &format!("invalid -w argument '{width}'"));
+    }
+    let mut data = Vec::new();
+    let mut status = 0;
+    let stdin_only = [String::from("-")];
+    let names = if p.operands.is_empty() {
+        &stdin_only[..]
+    } else {
+        &p.operands[..]
+    };
+    for name in names {
+        let r = open(name, io.stdin).and_then(|mut i| i.reader().read_to_end(&mut data));
+        if let Err(e) = r {
+            let _ = writeln!(io.stderr, "od: {name}: {}", describe(&e));
+            status = 1;
+        }
+    }
+    let data = &data[skip.min(data.len())..];
+    let data = &data[..limit.unwrap_or(usize::MAX).min(data.len())];
+    let address = |off: usize| match radix {
+        "o" => format!("{:07o}", off + skip),
+        "d" => format!("{:07}", off + skip),
+        "x" => format!("{:06x}", off + skip),
+        _ => String::new(),
+    };
+    let mut out = String::new();
+    let mut previous: Option<&[u8]> = None;
+    let mut starred = false;
+    for (k, row) in data.chunks(width).enumerate() {
+        if !p.has('v') && previous == Some(row) && row.len() == width {
+            if !starred {
+                out.push_str("*\n");
+                starred = true;
+            }
+            continue;
+        }
+        starred = false;
+        previous = Some(row);
+        for (n, t) in types.iter().enumerate() {
+            if n == 0 {
+                out.push_str(&address(k * width));
+            } else {
+                out.push_str(&" ".repeat(address(0).len()));
+            }
+            od_row(*t, row, &mut out);
+            out.push('\n');
+        }
+    }
+    if radix != "n" {
+        out.push_str(&address(data.len()));
+        out.push('\n');
+    }
+    if let Err(e) = io.stdout.write_all(out.as_bytes()) {
+        return write_error(io.stderr, "od", &e);
+    }
+    status
+}

@@ -323,3 +323,98 @@ pub fn mv(args: &[String], io: &mut Io) -> i32 {
     }
     status
 }
+
+/// Which parts of a path [`canonical`] requires to exist.
+#[derive(Clone, Copy, PartialEq)]
+enum Exist {
+    All,
+    AllButLast,
+    Nothing,
+}
+
+/// `path` made absolute, with `.`, `..` and repeated slashes resolved (eurali's file systems
+/// have no symbolic links, so this is what readlink -f and realpath give).
+fn canonical(path: &str, exist: Exist) -> io::Result<String> {
+    if path.is_empty() {
+        return Err(io::ErrorKind::NotFound.into());
+    }
+    let base = if path.starts_with('/') {
+        String::new()
+    } else {
+        std::env::current_dir()?.to_string_lossy().into_owned()
+    };
+    let mut parts: Vec<&str> = base.split('/').filter(|s| !s.is_empty()).collect();
+    let given: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    for (k, part) in given.iter().enumerate() {
+        let last = k + 1 == given.len();
+        match *part {
+            "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+        let here = format!("/{}", parts.join("/"));
+        let required = match exist {
+            Exist::All => true,
+            Exist::AllButLast => !last,
+            Exist::Nothing => false,
+        };
+        if required || (!last && exist != Exist::Nothing) {
+            let m = fs::metadata(&here)?;
+            if !last && !m.is_dir() {
+                return Err(io::ErrorKind::NotADirectory.into());
+            }
+        }
+    }
+    Ok(format!("/{}", parts.join("/")))
+}
+
+/// readlink (no links exist: without -f/-e/-m it finds none) and realpath.
+pub fn resolve_paths(tool: &str, args: &[String], io: &mut Io) -> i32 {
+    let p = match parse(args, "femnqsvz", "") {
+        Ok(p) => p,
+        Err(m) => {
+            return usage(
+                io,
+                tool,
+                &format!("{m}\nTry '{tool} --help' for more information."),
+            );
+        }
+    };
+    if p.operands.is_empty() {
+        return usage(
+            io,
+            tool,
+            &format!("missing operand\nTry '{tool} --help' for more information."),
+        );
+    }
+    let exist = if p.has('e') {
+        Exist::All
+    } else if p.has('m') {
+        Exist::Nothing
+    } else if p.has('f') || tool == "realpath" {
+        Exist::AllButLast
+    } else {
+        // Plain readlink: nothing is a symbolic link, so every operand fails, silently.
+        return 1;
+    };
+    let end = if p.has('z') { "\0" } else { "\n" };
+    let mut status = 0;
+    for name in &p.operands {
+        match canonical(name, exist) {
+            Ok(c) => {
+                if let Err(e) = write!(io.stdout, "{c}{end}") {
+                    return write_error(io.stderr, tool, &e);
+                }
+            }
+            Err(e) => {
+                if !(tool == "readlink" && !p.has('v')) && !p.has('q') {
+                    fail(io, tool, name, &e);
+                }
+                status = 1;
+            }
+        }
+    }
+    status
+}

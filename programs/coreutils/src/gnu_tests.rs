@@ -196,6 +196,83 @@ fn as_gnu_tools() {
         (&["grep", "\\("], "x\n", 2, ""),
         (&["grep", "-E", "a**"], "aa\n", 0, "aa\n"),
         (&["grep", "x\\{2,\\}"], "x\nxxx\n", 0, "xxx\n"),
+        (
+            &["od"],
+            "hello world\n",
+            0,
+            "0000000 062550 066154 020157 067567 066162 005144\n0000014\n",
+        ),
+        (
+            &["od", "-c"],
+            "hi\tthere\n\u{0001}",
+            0,
+            "0000000   h   i  \\t   t   h   e   r   e  \\n 001 177\n0000013\n",
+        ),
+        (&["od", "-An", "-tx1"], "abc", 0, " 61 62 63\n"),
+        (
+            &["od", "-A", "n", "-t", "x1"],
+            "0123456789abcdefXYZ",
+            0,
+            " 30 31 32 33 34 35 36 37 38 39 61 62 63 64 65 66\n 58 59 5a\n",
+        ),
+        (
+            &["od", "-t", "x2"],
+            "abc",
+            0,
+            "0000000 6261 0063\n0000003\n",
+        ),
+        (&["od", "-b"], "AB", 0, "0000000 101 102\n0000002\n"),
+        (
+            &["od", "-t", "d1"],
+            "",
+            0,
+            "0000000  -62 -128  127\n0000003\n",
+        ),
+        (
+            &["od", "-t", "u4"],
+            "abcdefgh",
+            0,
+            "0000000 1684234849 1751606885\n0000010\n",
+        ),
+        (
+            &["od", "-t", "x8"],
+            "abcdefgh",
+            0,
+            "0000000 6867666564636261\n0000010\n",
+        ),
+        (
+            &["od", "-Ad", "-c"],
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+            0,
+            "0000000   a   a   a   a   a   a   a   a   a   a   a   a   a   a   a   a\n*\n0000064   a   b\n0000066\n",
+        ),
+        (
+            &["od", "-v", "-An", "-c"],
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+            0,
+            "   a   a   a   a   a   a   a   a   a   a   a   a   a   a   a   a\n   a   a   a   a   a   a   a   a   a   a   a   a   a   a   a   a\n   a   a   a   a   a   a   a   a   a   a   a   a   a   a   a   a\n   a   b\n",
+        ),
+        (
+            &["od", "-Ax", "-ta"],
+            "a b\n\u{0000}",
+            0,
+            "000000   a  sp   b  nl nul\n000005\n",
+        ),
+        (
+            &["od", "-N3", "-j1", "-c"],
+            "abcdef",
+            0,
+            "0000001   b   c   d\n0000004\n",
+        ),
+        (
+            &["od", "-t", "d2"],
+            "ÿÿ",
+            0,
+            "0000000 -16445 -16445\n0000004\n",
+        ),
+        (&["od", "-x"], "abcd", 0, "0000000 6261 6463\n0000004\n"),
+        (&["od", "-tz"], "", 1, ""),
+        (&["od", "-Ay"], "", 1, ""),
     ];
     let wrong = differences(cases);
     assert!(wrong.is_empty(), "{wrong}");

@@ -163,8 +163,20 @@ pub const TOOLS: &[(&str, &str)] = &[
         "nl [-b a|t|n] [-n ln|rn|rz] [-w N] [-s SEP] [-v N] [-i N] [FILE...]: number lines",
     ),
     (
+        "od",
+        "od [-A d|o|x|n] [-t a|c|d|o|u|x[1|2|4|8]]... [-bcdox] [-N N] [-j N] [-w N] [-v] [FILE...]: dump bytes",
+    ),
+    (
         "paste",
         "paste [-s] [-d LIST] [FILE...]: join lines of files side by side",
+    ),
+    (
+        "readlink",
+        "readlink [-f|-e|-m] [-n] [-qsvz] PATH...: with -f/-e/-m the canonical path (no links exist)",
+    ),
+    (
+        "realpath",
+        "realpath [-e|-m] [-qz] PATH...: the canonical absolute path",
     ),
     ("rev", "rev [FILE...]: reverse the characters of each line"),
     (
@@ -176,6 +188,7 @@ pub const TOOLS: &[(&str, &str)] = &[
         "tr",
         "tr [-cdst] SET1 [SET2]: translate, delete or squeeze bytes",
     ),
+    ("whoami", "whoami: the user's name"),
     ("yes", "yes [STRING...]: print STRING (y) forever"),
 ];
 
@@ -193,6 +206,7 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
         "sed" => sed::sed(args, io),
         "tr" => bytes::tr(args, io),
         "cut" => bytes::cut(args, io),
+        "od" => bytes::od(args, io),
         "expr" => expr::expr(args, io),
         "tac" => lines::tac(args, io),
         "rev" => lines::rev(args, io),
@@ -212,6 +226,31 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
         "touch" => files::touch(args, io),
         "cp" => files::cp(args, io),
         "mv" => files::mv(args, io),
+        "readlink" | "realpath" => files::resolve_paths(name, args, io),
+        "whoami" => {
+            let user = match io.env {
+                Some(env) => env
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == "USER")
+                    .map(|(_, v)| v.clone()),
+                None => std::env::var("USER").ok(),
+            };
+            match user.filter(|u| !u.is_empty()) {
+                _ if !args.is_empty() => {
+                    let _ = writeln!(io.stderr, "whoami: extra operand '{}'", args[0]);
+                    1
+                }
+                Some(u) => match writeln!(io.stdout, "{u}") {
+                    Ok(()) => 0,
+                    Err(e) => write_error(io.stderr, "whoami", &e),
+                },
+                None => {
+                    let _ = writeln!(io.stderr, "whoami: no user name (USER is not set)");
+                    1
+                }
+            }
+        }
         "true" => 0,
         "false" => 1,
         "env" => {
