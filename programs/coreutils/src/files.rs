@@ -409,7 +409,7 @@ pub fn resolve_paths(tool: &str, args: &[String], io: &mut Io) -> i32 {
                 }
             }
             Err(e) => {
-                if !(tool == "readlink" && !p.has('v')) && !p.has('q') {
+                if (tool != "readlink" || p.has('v')) && !p.has('q') {
                     fail(io, tool, name, &e);
                 }
                 status = 1;

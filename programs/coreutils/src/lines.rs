@@ -225,10 +225,8 @@ pub fn paste(args: &[String], io: &mut Io) -> i32 {
     let mut files: Vec<Vec<Vec<u8>>> = Vec::new();
     let mut per_dash: Vec<Vec<Vec<u8>>> = vec![Vec::new(); dashes];
     if dashes > 0 {
-        let mut k = 0;
-        for l in stdin_lines.by_ref() {
+        for (k, l) in stdin_lines.by_ref().enumerate() {
             per_dash[k % dashes].push(l);
-            k += 1;
         }
     }
     let mut d = 0;
@@ -533,7 +531,7 @@ pub fn cmp(args: &[String], io: &mut Io) -> i32 {
     if emit(io, "cmp", out.as_bytes(), 0) != 0 {
         return 2;
     }
-    if a.len() != b.len() && !(differ && !p.has('l')) {
+    if a.len() != b.len() && (!differ || p.has('l')) {
         if !p.has('s') {
             let (short, n) = if a.len() < b.len() {
                 (&names[0], a.len())

@@ -278,7 +278,7 @@ impl Regex {
                 lvl.last = None;
                 continue;
             }
-            let rep = if c == '*' && !(at_start && !ere) {
+            let rep = if c == '*' && (ere || !at_start) {
                 Some((0, None))
             } else if plus {
                 Some((1, None))
@@ -381,12 +381,7 @@ impl Regex {
             }
         }
         if stack.len() > 1 {
-            return Err(if ere {
-                "Unmatched ( or \\("
-            } else {
-                "Unmatched ( or \\("
-            }
-            .into());
+            return Err("Unmatched ( or \\(".into());
         }
         let top = stack.pop().ok_or("internal")?;
         let (before, after) = match span {

@@ -631,6 +631,9 @@ impl Input<'_> {
 /// The editor's state while it runs.
 struct Run<'s> {
     script: &'s mut Script,
+    /// Whether the command was interrupted: a script that loops (`:a;ba`) run inside the shell
+    /// ends then.
+    interrupted: &'s dyn Fn() -> bool,
     quiet: bool,
     line_no: u64,
     hold: String,
@@ -697,7 +700,7 @@ impl Run<'_> {
                 if *step == 0 {
                     self.line_no == *first
                 } else {
-                    self.line_no >= *first && (self.line_no - first) % step == 0
+                    self.line_no >= *first && (self.line_no - first).is_multiple_of(*step)
                 }
             }
             Addr::Zero | Addr::Plus(_) | Addr::Mult(_) => false,
@@ -725,7 +728,7 @@ impl Run<'_> {
             let done = match &a2 {
                 Addr::Line(e) => n >= *e,
                 Addr::Plus(_) => n >= self.script.cmds[k].end,
-                Addr::Mult(m) => *m == 0 || n % m == 0,
+                Addr::Mult(m) => *m == 0 || n.is_multiple_of(*m),
                 other => self.one(other, ps, input)?,
             };
             if done {
@@ -739,7 +742,7 @@ impl Run<'_> {
                     self.script.cmds[k].end = n + p;
                     *p > 0
                 }
-                Addr::Mult(m) => *m > 0 && n % m != 0,
+                Addr::Mult(m) => *m > 0 && !n.is_multiple_of(*m),
                 Addr::Re(_) if a1 == Addr::Zero => !self.one(&a2, ps, input)?,
                 _ => true,
             };
@@ -959,6 +962,9 @@ impl Run<'_> {
                 }
                 Kind::Zap => ps.clear(),
             }
+            if next <= pc && (self.interrupted)() {
+                return Ok(Flow::Quit(130, false));
+            }
             pc = next;
         }
         if !self.quiet {
@@ -1172,6 +1178,7 @@ pub fn sed(args: &[String], io: &mut Io) -> i32 {
         queue: Vec::new(),
         last_re: None,
         substituted: false,
+        interrupted: io.interrupted,
     };
     let mut read_failed = false;
     let result = match &in_place {
