@@ -422,10 +422,12 @@ impl Regex {
         let mut best: Option<Vec<Option<usize>>> = None;
         let mut stack = Vec::new();
         let fresh = vec![None; slots];
+        // Scratch copies of a thread's captures, kept across steps.
+        let (mut caps, mut scratch) = (fresh.clone(), fresh.clone());
         let mut pos = from;
         loop {
             if best.is_none() {
-                self.add(&mut clist, 0, &fresh, text, pos, &mut stack);
+                self.add(&mut clist, 0, &fresh, text, pos, &mut stack, &mut scratch);
             }
             if clist.dense.is_empty() {
                 break;
@@ -433,7 +435,7 @@ impl Regex {
             let c = text.get(pos).copied();
             for k in 0..clist.dense.len() {
                 let pc = clist.dense[k];
-                let caps = clist.caps(pc).to_vec();
+                caps.copy_from_slice(clist.caps(pc));
                 if let Some(b) = &best
                     && caps[0] != b[0]
                 {
@@ -446,7 +448,7 @@ impl Regex {
                             Some(b) => caps[1] > b[1],
                         };
                         if longer {
-                            best = Some(caps);
+                            best = Some(caps.clone());
                         }
                         continue;
                     }
@@ -459,7 +461,15 @@ impl Regex {
                     _ => false,
                 };
                 if ok {
-                    self.add(&mut nlist, pc + 1, &caps, text, pos + 1, &mut stack);
+                    self.add(
+                        &mut nlist,
+                        pc + 1,
+                        &caps,
+                        text,
+                        pos + 1,
+                        &mut stack,
+                        &mut scratch,
+                    );
                 }
             }
             std::mem::swap(&mut clist, &mut nlist);
@@ -473,16 +483,18 @@ impl Regex {
     }
 
     /// Adds a thread at `pc` (following jumps, splits, saves and assertions) to `list`.
+    #[allow(clippy::too_many_arguments)]
     fn add(
         &self,
         list: &mut Threads,
         pc: usize,
-        caps: &[Option<usize>],
+        from: &[Option<usize>],
         text: &[char],
         pos: usize,
         stack: &mut Vec<Job>,
+        caps: &mut [Option<usize>],
     ) {
-        let mut caps = caps.to_vec();
+        caps.copy_from_slice(from);
         stack.push(Job::Explore(pc));
         while let Some(job) = stack.pop() {
             let pc = match job {
@@ -495,7 +507,7 @@ impl Regex {
             if list.contains(pc) {
                 continue;
             }
-            list.insert(pc, &caps);
+            list.insert(pc, caps);
             let before = if pos == 0 { None } else { text.get(pos - 1) };
             let after = text.get(pos);
             let go = match &self.prog[pc] {
@@ -719,6 +731,15 @@ mod tests {
         assert_eq!(find("(a*)*b", true, "aab").as_deref(), Some("aab"));
         assert_eq!(find("a.c", true, "abc").as_deref(), Some("abc"));
         assert_eq!(find("a+?", false, "a+?").as_deref(), Some("a+?"));
+    }
+
+    /// Patterns that make a backtracking matcher take exponential time are linear here.
+    #[test]
+    fn no_blowup() {
+        let long: String = "a".repeat(3000);
+        assert_eq!(find("(a*)*b", true, &long), None);
+        assert_eq!(find("(a|aa)+$", true, &long).map(|m| m.len()), Some(3000));
+        assert_eq!(find("\\(a*\\)*c", false, &long), None);
     }
 
     #[test]
