@@ -2,8 +2,9 @@
 //!
 //! Options: `-n`, `-e SCRIPT`, `-f FILE`, `-E`/`-r`, `-s`, `-i[SUFFIX]` (each file edited in
 //! place, its output replacing it). Commands: `{ } = a i c d D g G h H l n N p P q Q r s t T
-//! b : y z #`. Addresses: `N`, `$`, `/RE/` (`\cREc`, `I`), `first~step`, `0,/RE/`, ranges
-//! `A,B`, `A,+N`, `A,~N`, and `!`. `s` flags: `g p N i I`. Replacements: `&`, `\1`..`\9`, `\n`.
+//! b : x y z #` (not `w`, `W`, `R`, `e`, `F`). Addresses: `N`, `$`, `/RE/` (`\cREc`, `I`),
+//! `first~step`, `0,/RE/`, ranges `A,B`, `A,+N`, `A,~N`, and `!`. `s` flags: `g p N i I` (not
+//! `w`, `e`, `m`). Replacements: `&`, `\1`..`\9`, `\n`, and GNU's `\u \l \U \L \E`.
 //! The script is compiled first, then run a line at a time (with one line read ahead for `$`),
 //! so `yes | sed 3q` ends. Exit status as GNU's: 1 for a bad script, 2 when an input could not
 //! be read, 4 for an output error, or `q`'s code.
@@ -73,6 +74,7 @@ enum Kind {
     IfSubst(Option<usize>, bool),
     Label,
     Trans(Vec<(char, char)>),
+    Exchange,
     Zap,
 }
 
@@ -375,6 +377,7 @@ fn compile(script: &str, syntax: Syntax) -> Result<Script, String> {
             'N' => Kind::NextAppend,
             'p' => Kind::Print,
             'P' => Kind::PrintFirst,
+            'x' => Kind::Exchange,
             'z' => Kind::Zap,
             'q' | 'Q' => {
                 one_address(&p)?;
@@ -960,6 +963,7 @@ impl Run<'_> {
                         .map(|c| map.iter().find(|(f, _)| *f == c).map_or(c, |(_, t)| *t))
                         .collect();
                 }
+                Kind::Exchange => std::mem::swap(ps, &mut self.hold),
                 Kind::Zap => ps.clear(),
             }
             if next <= pc && (self.interrupted)() {
@@ -1406,6 +1410,9 @@ mod tests {
             (&["sed", "s/a/\\1/"], "a\n", 1, ""),
             (&["sed", "//p"], "a\n", 1, ""),
             (&["sed", "1,2p;//d"], "a\n", 1, "a\n"),
+            (&["sed", "-n", "x;p"], "1\n2\n3\n", 0, "\n1\n2\n"),
+            (&["sed", "1!x;$!d"], "1\n2\n3\n", 0, "2\n"),
+            (&["sed", "-n", "$!{h;d};x;G;p"], "1\n2\n3\n", 0, "2\n3\n"),
         ];
         let wrong: Vec<String> = cases
             .iter()
