@@ -545,9 +545,30 @@ const ASCII_NAMES: [&str; 33] = [
     "fs", "gs", "rs", "us", "sp",
 ];
 
-/// One row of `t` over `row` (zero-padded to whole items).
-fn od_row(t: OdType, row: &[u8], out: &mut String) {
+/// The digits an item of `t` takes (a character: 3).
+fn od_width(t: OdType) -> usize {
+    match (t.kind, t.size) {
+        (b'c' | b'a', _) => 3,
+        (b'x', n) => 2 * n,
+        (b'o', 1) => 3,
+        (b'o', 2) => 6,
+        (b'o', 4) => 11,
+        (b'o', _) => 22,
+        (b'u', 1) => 3,
+        (b'u', 2) => 5,
+        (b'u', 4) => 10,
+        (b'd', 1) => 4,
+        (b'd', 2) => 6,
+        (b'd', 4) => 11,
+        _ => 20,
+    }
+}
+
+/// One row of `t` over `row` (zero-padded to whole items), each item after `pad` more spaces
+/// (so that the rows of several types line up, as GNU od aligns them).
+fn od_row(t: OdType, row: &[u8], pad: usize, out: &mut String) {
     use core::fmt::Write as _;
+    let gap = " ".repeat(pad + 1);
     if t.kind == b'c' || t.kind == b'a' {
         for &b in row {
             let s = match (t.kind, b) {
@@ -565,37 +586,24 @@ fn od_row(t: OdType, row: &[u8], out: &mut String) {
                 (_, 0x20..=0x7e) => (b as char).to_string(),
                 (_, b) => format!("{b:03o}"),
             };
-            let _ = write!(out, " {s:>3}");
+            let _ = write!(out, "{gap}{s:>3}");
         }
         return;
     }
     let size = t.size;
-    let width = match (t.kind, size) {
-        (b'x', n) => 2 * n,
-        (b'o', 1) => 3,
-        (b'o', 2) => 6,
-        (b'o', 4) => 11,
-        (b'o', _) => 22,
-        (b'u', 1) => 3,
-        (b'u', 2) => 5,
-        (b'u', 4) => 10,
-        (b'd', 1) => 4,
-        (b'd', 2) => 6,
-        (b'd', 4) => 11,
-        _ => 20,
-    };
+    let width = od_width(t);
     for chunk in row.chunks(size) {
         let mut le = [0u8; 8];
         le[..chunk.len()].copy_from_slice(chunk);
         let v = u64::from_le_bytes(le);
         let _ = match t.kind {
-            b'x' => write!(out, " {v:0width$x}"),
-            b'o' => write!(out, " {v:0width$o}"),
-            b'u' => write!(out, " {v:width$}"),
+            b'x' => write!(out, "{gap}{v:0width$x}"),
+            b'o' => write!(out, "{gap}{v:0width$o}"),
+            b'u' => write!(out, "{gap}{v:width$}"),
             _ => {
                 let shift = 64 - 8 * size as u32;
                 let signed = ((v << shift) as i64) >> shift;
-                write!(out, " {signed:width$}")
+                write!(out, "{gap}{signed:width$}")
             }
         };
     }
@@ -697,6 +705,13 @@ pub fn od(args: &[String], io: &mut Io) -> i32 {
         "x" => format!("{:06x}", off + skip),
         _ => String::new(),
     };
+    // Each type's items widened so that a row of every type is as wide as the widest.
+    let row_width = |t: &OdType| (width / t.size) * (od_width(*t) + 1);
+    let widest = types.iter().map(row_width).max().unwrap_or(0);
+    let pads: Vec<usize> = types
+        .iter()
+        .map(|t| (widest - row_width(t)) / (width / t.size))
+        .collect();
     let mut out = String::new();
     let mut previous: Option<&[u8]> = None;
     let mut starred = false;
@@ -716,7 +731,7 @@ pub fn od(args: &[String], io: &mut Io) -> i32 {
             } else {
                 out.push_str(&" ".repeat(address(0).len()));
             }
-            od_row(*t, row, &mut out);
+            od_row(*t, row, pads[n], &mut out);
             out.push('\n');
         }
     }
