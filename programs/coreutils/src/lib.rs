@@ -69,24 +69,48 @@ pub const TOOLS: &[(&str, &str)] = &[
         "cat",
         "cat [-n] [FILE...]: concatenate files (or stdin) to stdout",
     ),
+    ("clear", "clear: clear the terminal screen"),
+    (
+        "cmp",
+        "cmp [-s] [-l] FILE1 [FILE2]: compare files byte by byte",
+    ),
+    (
+        "comm",
+        "comm [-123] FILE1 FILE2: lines only in one, the other, or both sorted files",
+    ),
     (
         "cp",
         "cp [-r] SRC... DEST: copy files (and directories with -r)",
     ),
-    ("clear", "clear: clear the terminal screen"),
+    (
+        "cut",
+        "cut -b|-c|-f LIST [-d C] [-s] [--complement] [FILE...]: select parts of lines",
+    ),
     (
         "date",
         "date [-u] [-d @SECONDS] [+FORMAT]: the date and time (UTC)",
     ),
     ("dirname", "dirname PATH: PATH without its last component"),
+    ("egrep", "egrep ...: grep -E (extended regular expressions)"),
     ("env", "env: print the environment"),
+    (
+        "expand",
+        "expand [-t N[,N...]] [-i] [FILE...]: tabs to spaces",
+    ),
+    (
+        "expr",
+        "expr EXPR...: evaluate an expression (arithmetic, compare, STR : REGEX, length...)",
+    ),
     ("false", "false: exit with status 1"),
+    ("fgrep", "fgrep ...: grep -F (fixed strings)"),
+    (
+        "fold",
+        "fold [-w N] [-s] [-b] [FILE...]: wrap lines at N columns (80)",
+    ),
     (
         "grep",
         "grep [-EFGHLchilnoqsvwx] [-e PAT] [-f FILE] [-m N] PAT [FILE...]: print matching lines",
     ),
-    ("egrep", "egrep ...: grep -E (extended regular expressions)"),
-    ("fgrep", "fgrep ...: grep -F (fixed strings)"),
     (
         "head",
         "head [-n [-]N] [-c [-]N] [FILE...]: first N lines (10) or bytes",
@@ -98,66 +122,6 @@ pub const TOOLS: &[(&str, &str)] = &[
     ("ls", "ls [-l] [-a] [-1] [PATH...]: list directories"),
     ("mkdir", "mkdir [-p] DIR...: make directories"),
     ("mv", "mv SRC... DEST: move or rename"),
-    (
-        "rm",
-        "rm [-r] [-f] PATH...: remove files (and directories with -r)",
-    ),
-    (
-        "ps",
-        "ps: the processes in /proc (pid, user, running time, command)",
-    ),
-    (
-        "printf",
-        "printf FORMAT [ARG...]: formatted output (%s %b %c %d %u %o %x %f %e %g, escapes)",
-    ),
-    ("rmdir", "rmdir DIR...: remove empty directories"),
-    (
-        "seq",
-        "seq [FIRST [STEP]] LAST: count from FIRST (1) to LAST",
-    ),
-    ("sleep", "sleep SECONDS: wait (fractions allowed)"),
-    ("sort", "sort [-r] [-n] [-u] [FILE...]: sort lines"),
-    (
-        "tail",
-        "tail [-n [+]N] [-c [+]N] [FILE...]: last N lines (10) or bytes, or from the Nth",
-    ),
-    ("tee", "tee [-a] FILE...: copy stdin to stdout and files"),
-    ("touch", "touch FILE...: create empty files if missing"),
-    ("true", "true: exit with status 0"),
-    (
-        "uniq",
-        "uniq [-c] [-d] [-u] [FILE]: drop repeated adjacent lines",
-    ),
-    ("uptime", "uptime: time since boot"),
-    (
-        "wc",
-        "wc [-l] [-w] [-c] [FILE...]: count lines, words, bytes",
-    ),
-    ("xxd", "xxd [FILE]: hex dump in xxd's format"),
-    (
-        "cmp",
-        "cmp [-s] [-l] FILE1 [FILE2]: compare files byte by byte",
-    ),
-    (
-        "comm",
-        "comm [-123] FILE1 FILE2: lines only in one, the other, or both sorted files",
-    ),
-    (
-        "cut",
-        "cut -b|-c|-f LIST [-d C] [-s] [--complement] [FILE...]: select parts of lines",
-    ),
-    (
-        "expand",
-        "expand [-t N[,N...]] [-i] [FILE...]: tabs to spaces",
-    ),
-    (
-        "expr",
-        "expr EXPR...: evaluate an expression (arithmetic, compare, STR : REGEX, length...)",
-    ),
-    (
-        "fold",
-        "fold [-w N] [-s] [-b] [FILE...]: wrap lines at N columns (80)",
-    ),
     (
         "nl",
         "nl [-b a|t|n] [-n ln|rn|rz] [-w N] [-s SEP] [-v N] [-i N] [FILE...]: number lines",
@@ -171,6 +135,14 @@ pub const TOOLS: &[(&str, &str)] = &[
         "paste [-s] [-d LIST] [FILE...]: join lines of files side by side",
     ),
     (
+        "printf",
+        "printf FORMAT [ARG...]: formatted output (%s %b %c %d %u %o %x %f %e %g, escapes)",
+    ),
+    (
+        "ps",
+        "ps: the processes in /proc (pid, user, running time, command)",
+    ),
+    (
         "readlink",
         "readlink [-f|-e|-m] [-n] [-qsvz] PATH...: with -f/-e/-m the canonical path (no links exist)",
     ),
@@ -180,15 +152,43 @@ pub const TOOLS: &[(&str, &str)] = &[
     ),
     ("rev", "rev [FILE...]: reverse the characters of each line"),
     (
+        "rm",
+        "rm [-r] [-f] PATH...: remove files (and directories with -r)",
+    ),
+    ("rmdir", "rmdir DIR...: remove empty directories"),
+    (
         "sed",
         "sed [-nEs] [-i[SUF]] [-e SCRIPT] [-f FILE] [SCRIPT] [FILE...]: stream editor",
     ),
+    (
+        "seq",
+        "seq [FIRST [STEP]] LAST: count from FIRST (1) to LAST",
+    ),
+    ("sleep", "sleep SECONDS: wait (fractions allowed)"),
+    ("sort", "sort [-r] [-n] [-u] [FILE...]: sort lines"),
     ("tac", "tac [FILE...]: lines in reverse order"),
+    (
+        "tail",
+        "tail [-n [+]N] [-c [+]N] [FILE...]: last N lines (10) or bytes, or from the Nth",
+    ),
+    ("tee", "tee [-a] FILE...: copy stdin to stdout and files"),
+    ("touch", "touch FILE...: create empty files if missing"),
     (
         "tr",
         "tr [-cdst] SET1 [SET2]: translate, delete or squeeze bytes",
     ),
+    ("true", "true: exit with status 0"),
+    (
+        "uniq",
+        "uniq [-c] [-d] [-u] [FILE]: drop repeated adjacent lines",
+    ),
+    ("uptime", "uptime: time since boot"),
+    (
+        "wc",
+        "wc [-l] [-w] [-c] [FILE...]: count lines, words, bytes",
+    ),
     ("whoami", "whoami: the user's name"),
+    ("xxd", "xxd [FILE]: hex dump in xxd's format"),
     ("yes", "yes [STRING...]: print STRING (y) forever"),
 ];
 
