@@ -9,8 +9,60 @@ use crate::util::{Tracked, describe, open, parse, write_error};
 const USAGE: &str = "usage: grep [-EFGHcefhilLnoqsvwx] [-m NUM] PATTERN [FILE...]";
 
 /// `tool` is grep, egrep (`-E`) or fgrep (`-F`).
+/// GNU's long options for the short ones grep has (`--color` is accepted and ignored: the
+/// output is never colored).
+fn long_options(args: &[String]) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for (k, a) in args.iter().enumerate() {
+        if a == "--" {
+            out.extend(args[k..].iter().cloned());
+            break;
+        }
+        let Some(long) = a.strip_prefix("--") else {
+            out.push(a.clone());
+            continue;
+        };
+        let (name, value) = match long.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (long, None),
+        };
+        let short = match name {
+            "extended-regexp" => "-E",
+            "fixed-strings" => "-F",
+            "basic-regexp" => "-G",
+            "with-filename" => "-H",
+            "no-filename" => "-h",
+            "files-without-match" => "-L",
+            "files-with-matches" => "-l",
+            "count" => "-c",
+            "ignore-case" => "-i",
+            "line-number" => "-n",
+            "only-matching" => "-o",
+            "quiet" | "silent" => "-q",
+            "no-messages" => "-s",
+            "invert-match" => "-v",
+            "word-regexp" => "-w",
+            "line-regexp" => "-x",
+            "regexp" => "-e",
+            "file" => "-f",
+            "max-count" => "-m",
+            "color" | "colour" => continue,
+            _ => return Err(format!("unrecognized option '{a}'")),
+        };
+        out.push(short.to_string());
+        if let Some(v) = value {
+            if !matches!(short, "-e" | "-f" | "-m") {
+                return Err(format!("option '--{name}' doesn't allow an argument"));
+            }
+            out.push(v.to_string());
+        }
+    }
+    Ok(out)
+}
+
 pub fn grep(tool: &str, args: &[String], io: &mut Io) -> i32 {
-    let p = match parse(args, "EFGHLchilnoqsvwx", "efm") {
+    let parsed = long_options(args).and_then(|a| parse(&a, "EFGHLchilnoqsvwx", "efm"));
+    let p = match parsed {
         Ok(p) => p,
         Err(m) => {
             let _ = writeln!(io.stderr, "{tool}: {m}\n{USAGE}");
@@ -303,6 +355,12 @@ mod tests {
         assert_eq!(run("grep", &["-i", "APRI"], t).1, "apricot\n");
         assert_eq!(run("grep", &["a\\|b"], "xb\n").1, "xb\n");
         assert_eq!(run("grep", &["-Z", "a"], t).0, 2);
+        assert_eq!(run("grep", &["--count", "--regexp=an"], t).1, "1\n");
+        assert_eq!(
+            run("grep", &["--color=never", "-x", "banana"], t).1,
+            "banana\n"
+        );
+        assert_eq!(run("grep", &["--nope", "a"], t).0, 2);
         assert_eq!(run("grep", &["-E", "a{1"], "a{1\n").1, "a{1\n");
         assert_eq!(run("grep", &["a\\{1"], t).2, "grep: Unmatched \\{\n");
     }
