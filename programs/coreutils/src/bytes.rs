@@ -202,7 +202,7 @@ pub fn tr(args: &[String], io: &mut Io) -> i32 {
         Ok(s) => expand(&s, 0),
         Err(m) => return fail(io, "tr", &m),
     };
-    let mut in1 = [false; 256];
+    let mut in1 = vec![false; 256];
     for &b in &set1 {
         in1[b as usize] = true;
     }
@@ -223,7 +223,7 @@ pub fn tr(args: &[String], io: &mut Io) -> i32 {
         Some(Err(m)) => return fail(io, "tr", &m),
     };
     let translating = !delete && set2.is_some();
-    let mut map: [u8; 256] = core::array::from_fn(|i| i as u8);
+    let mut map: Vec<u8> = (0..=255).collect();
     if translating {
         let mut s2 = set2.clone().unwrap_or_default();
         if s2.is_empty() && !list1.is_empty() && !truncate {
@@ -248,14 +248,15 @@ pub fn tr(args: &[String], io: &mut Io) -> i32 {
         }
     }
     // Squeezing applies to the last set given.
-    let mut sq = [false; 256];
+    let mut sq = vec![false; 256];
     if squeeze {
         match (&set2, translating || delete) {
             (Some(s2), true) => s2.iter().for_each(|b| sq[*b as usize] = true),
-            _ => sq = in1,
+            _ => sq.clone_from(&in1),
         }
     }
-    let mut buf = [0u8; 4096];
+    // On the heap: a tool run inside the shell has a thread's small stack.
+    let mut buf = vec![0u8; 4096];
     let mut out = Vec::with_capacity(4096);
     let mut last: Option<u8> = None;
     loop {
