@@ -163,6 +163,7 @@ fn expand(set: &[Elem], fill: usize) -> Vec<u8> {
     out
 }
 
+#[inline(never)]
 pub fn tr(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "cdstC", "") {
         Ok(p) => p,
@@ -314,6 +315,7 @@ fn ranges(list: &str) -> Result<Vec<(usize, usize)>, String> {
     Ok(out)
 }
 
+#[inline(never)]
 pub fn cut(args: &[String], io: &mut Io) -> i32 {
     let mut out_delim: Option<String> = None;
     let mut complement = false;
@@ -610,6 +612,7 @@ fn od_row(t: OdType, row: &[u8], pad: usize, out: &mut String) {
     }
 }
 
+#[inline(never)]
 pub fn od(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "bcdiloxsv", "AtNjw") {
         Ok(p) => p,

@@ -234,6 +234,7 @@ fn apply(op: &str, l: Val, r: Val) -> Result<Val, Fail> {
     }
 }
 
+#[inline(never)]
 pub fn expr(args: &[String], io: &mut Io) -> i32 {
     if args.is_empty() {
         let _ = writeln!(

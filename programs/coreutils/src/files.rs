@@ -27,6 +27,7 @@ fn long_line(name: &str, meta: &fs::Metadata) -> String {
     format!("{kind}{perm} {:>10} {name}{suffix}", meta.len())
 }
 
+#[inline(never)]
 pub fn ls(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "la1", "") {
         Ok(p) => p,
@@ -110,6 +111,7 @@ pub fn ls(args: &[String], io: &mut Io) -> i32 {
     status
 }
 
+#[inline(never)]
 pub fn mkdir(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "p", "") {
         Ok(p) => p,
@@ -137,6 +139,7 @@ pub fn mkdir(args: &[String], io: &mut Io) -> i32 {
     status
 }
 
+#[inline(never)]
 pub fn rmdir(args: &[String], io: &mut Io) -> i32 {
     if args.is_empty() {
         return usage(io, "rmdir", "missing operand");
@@ -151,6 +154,7 @@ pub fn rmdir(args: &[String], io: &mut Io) -> i32 {
     status
 }
 
+#[inline(never)]
 pub fn rm(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "rRf", "") {
         Ok(p) => p,
@@ -180,6 +184,7 @@ pub fn rm(args: &[String], io: &mut Io) -> i32 {
     status
 }
 
+#[inline(never)]
 pub fn touch(args: &[String], io: &mut Io) -> i32 {
     if args.is_empty() {
         return usage(io, "touch", "missing file operand");
@@ -259,6 +264,7 @@ fn copy_tree(src: &Path, dst: &Path) -> Result<(), String> {
 }
 
 /// `cp [-r] SRC... DEST`: messages as GNU's.
+#[inline(never)]
 pub fn cp(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "rR", "") {
         Ok(p) => p,
@@ -309,6 +315,7 @@ pub fn cp(args: &[String], io: &mut Io) -> i32 {
     status
 }
 
+#[inline(never)]
 pub fn mv(args: &[String], io: &mut Io) -> i32 {
     let Some((dest, srcs)) = args.split_last().filter(|(_, s)| !s.is_empty()) else {
         return usage(io, "mv", "missing destination file operand");
@@ -371,6 +378,7 @@ fn canonical(path: &str, exist: Exist) -> io::Result<String> {
 }
 
 /// readlink (no links exist: without -f/-e/-m it finds none) and realpath.
+#[inline(never)]
 pub fn resolve_paths(tool: &str, args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "femnqsvz", "") {
         Ok(p) => p,

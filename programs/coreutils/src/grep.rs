@@ -60,6 +60,7 @@ fn long_options(args: &[String]) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+#[inline(never)]
 pub fn grep(tool: &str, args: &[String], io: &mut Io) -> i32 {
     let parsed = long_options(args).and_then(|a| parse(&a, "EFGHLchilnoqsvwx", "efm"));
     let p = match parsed {

@@ -49,6 +49,7 @@ fn emit(io: &mut Io, tool: &str, data: &[u8], status: i32) -> i32 {
     }
 }
 
+#[inline(never)]
 pub fn tac(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "", "") {
         Ok(p) => p,
@@ -65,6 +66,7 @@ pub fn tac(args: &[String], io: &mut Io) -> i32 {
     emit(io, "tac", &out, status)
 }
 
+#[inline(never)]
 pub fn rev(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "", "") {
         Ok(p) => p,
@@ -84,6 +86,7 @@ pub fn rev(args: &[String], io: &mut Io) -> i32 {
     emit(io, "rev", out.as_bytes(), status)
 }
 
+#[inline(never)]
 pub fn yes(args: &[String], io: &mut Io) -> i32 {
     let text = if args.is_empty() {
         "y".to_string()
@@ -102,6 +105,7 @@ pub fn yes(args: &[String], io: &mut Io) -> i32 {
     }
 }
 
+#[inline(never)]
 pub fn nl(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "", "bnwsvi") {
         Ok(p) => p,
@@ -184,6 +188,7 @@ fn paste_delims(s: &str) -> Vec<Vec<u8>> {
     out
 }
 
+#[inline(never)]
 pub fn paste(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "s", "d") {
         Ok(p) => p,
@@ -198,47 +203,38 @@ pub fn paste(args: &[String], io: &mut Io) -> i32 {
             1,
         );
     }
-    // stdin named more than once is read once, its lines dealt out in turn (as GNU does).
+    // The files' lines; stdin, named any number of times, is read once and its lines dealt
+    // out to each `-` in turn (as GNU does: `paste - -` pairs lines).
     let operands = if p.operands.is_empty() {
         vec!["-".to_string()]
     } else {
         p.operands.clone()
     };
-    let once: Vec<String> = {
-        let mut v: Vec<String> = Vec::new();
-        for o in &operands {
-            if o != "-" || !v.iter().any(|x| x == "-") {
-                v.push(o.clone());
-            }
-        }
-        v
+    let files_only: Vec<String> = operands.iter().filter(|o| *o != "-").cloned().collect();
+    let dashes = operands.len() - files_only.len();
+    let (mut read, mut status) = if files_only.is_empty() {
+        (Vec::new(), 0)
+    } else {
+        read_all("paste", &files_only, io)
     };
-    let (read, status) = read_all("paste", &once, io);
-    let mut stdin_lines = read
-        .iter()
-        .zip(&once)
-        .find(|(_, n)| *n == "-")
-        .map(|(l, _)| l.clone())
-        .unwrap_or_default()
-        .into_iter();
-    let dashes = operands.iter().filter(|o| *o == "-").count();
-    let mut files: Vec<Vec<Vec<u8>>> = Vec::new();
-    let mut per_dash: Vec<Vec<Vec<u8>>> = vec![Vec::new(); dashes];
+    let mut from_stdin = Vec::new();
     if dashes > 0 {
-        for (k, l) in stdin_lines.by_ref().enumerate() {
-            per_dash[k % dashes].push(l);
-        }
+        let (mut s, st) = read_all("paste", &[], io);
+        from_stdin = s.pop().unwrap_or_default();
+        status |= st;
     }
-    let mut d = 0;
-    for o in &operands {
-        if o == "-" {
-            files.push(std::mem::take(&mut per_dash[d]));
-            d += 1;
-        } else {
-            let i = once.iter().position(|x| x == o).unwrap_or(0);
-            files.push(read[i].clone());
-        }
+    let mut dealt: Vec<Vec<Vec<u8>>> = vec![Vec::new(); dashes];
+    for (k, l) in from_stdin.into_iter().enumerate() {
+        dealt[k % dashes].push(l);
     }
+    let (mut dealt, mut read) = (dealt.into_iter(), read.drain(..));
+    let files: Vec<Vec<Vec<u8>>> = operands
+        .iter()
+        .map(|o| {
+            let next = if o == "-" { dealt.next() } else { read.next() };
+            next.unwrap_or_default()
+        })
+        .collect();
     let strip = |l: &[u8]| l.strip_suffix(b"\n").unwrap_or(l).to_vec();
     let mut out = Vec::new();
     if p.has('s') {
@@ -268,6 +264,7 @@ pub fn paste(args: &[String], io: &mut Io) -> i32 {
     emit(io, "paste", &out, status)
 }
 
+#[inline(never)]
 pub fn fold(args: &[String], io: &mut Io) -> i32 {
     let (old, rest): (Vec<String>, Vec<String>) = args.iter().cloned().partition(|a| {
         a.len() > 1 && a.starts_with('-') && a[1..].bytes().all(|b| b.is_ascii_digit())
@@ -340,6 +337,7 @@ pub fn fold(args: &[String], io: &mut Io) -> i32 {
     emit(io, "fold", &out, status)
 }
 
+#[inline(never)]
 pub fn expand(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "i", "t") {
         Ok(p) => p,
@@ -405,6 +403,7 @@ pub fn expand(args: &[String], io: &mut Io) -> i32 {
     emit(io, "expand", &out, status)
 }
 
+#[inline(never)]
 pub fn comm(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "123", "") {
         Ok(p) => p,
@@ -466,6 +465,7 @@ pub fn comm(args: &[String], io: &mut Io) -> i32 {
     emit(io, "comm", &out, 0)
 }
 
+#[inline(never)]
 pub fn cmp(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "sl", "") {
         Ok(p) => p,
@@ -502,60 +502,52 @@ pub fn cmp(args: &[String], io: &mut Io) -> i32 {
         }
     }
     let (a, b) = (&data[0], &data[1]);
-    let mut line = 1;
+    let common = a.len().min(b.len());
     let mut differ = false;
     let mut out = String::new();
-    for (k, (x, y)) in a.iter().zip(b.iter()).enumerate() {
-        if x != y {
+    for k in 0..common {
+        if a[k] != b[k] {
             differ = true;
             if p.has('s') {
                 break;
             }
             if p.has('l') {
-                out.push_str(&format!("{} {:o} {:o}\n", k + 1, x, y));
+                out.push_str(&format!("{} {:o} {:o}\n", k + 1, a[k], b[k]));
                 continue;
             }
+            let line = 1 + a[..k].iter().filter(|c| **c == b'\n').count();
             out.push_str(&format!(
-                "{} {} differ: byte {}, line {}\n",
+                "{} {} differ: byte {}, line {line}\n",
                 names[0],
                 names[1],
-                k + 1,
-                line
+                k + 1
             ));
             break;
-        }
-        if *x == b'\n' {
-            line += 1;
         }
     }
     if emit(io, "cmp", out.as_bytes(), 0) != 0 {
         return 2;
     }
-    if a.len() != b.len() && (!differ || p.has('l')) {
-        if !p.has('s') {
-            let (short, n) = if a.len() < b.len() {
-                (&names[0], a.len())
-            } else {
-                (&names[1], b.len())
-            };
-            let lines = data[if a.len() < b.len() { 0 } else { 1 }]
-                .iter()
-                .filter(|c| **c == b'\n')
-                .count();
-            let after = if n == 0 {
-                "EOF on {short} which is empty".replace("{short}", short)
-            } else {
-                format!(
-                    "EOF on {short} after byte {n}, line {}",
-                    lines
-                        + usize::from(
-                            !data[if a.len() < b.len() { 0 } else { 1 }].ends_with(b"\n")
-                        )
-                )
-            };
-            let _ = writeln!(io.stderr, "cmp: {after}");
-        }
-        return 1;
+    if a.len() == b.len() || (differ && !p.has('l')) {
+        return i32::from(differ);
     }
-    i32::from(differ)
+    // One is a prefix of the other: GNU says where the shorter one ended.
+    let short = usize::from(b.len() < a.len());
+    if !p.has('s') {
+        let d = &data[short];
+        let name = &names[short];
+        let lines = d.iter().filter(|c| **c == b'\n').count() + usize::from(!d.ends_with(b"\n"));
+        let _ = if d.is_empty() {
+            writeln!(io.stderr, "cmp: EOF on {name} which is empty")
+        } else if p.has('l') {
+            writeln!(io.stderr, "cmp: EOF on {name} after byte {}", d.len())
+        } else {
+            writeln!(
+                io.stderr,
+                "cmp: EOF on {name} after byte {}, line {lines}",
+                d.len()
+            )
+        };
+    }
+    1
 }

@@ -6,6 +6,7 @@
 
 use crate::Io;
 
+#[inline(never)]
 pub fn printf(args: &[String], io: &mut Io) -> i32 {
     let Some(format) = args.first() else {
         let _ = writeln!(io.stderr, "printf: missing operand");

@@ -52,14 +52,26 @@ const NAMES: [&str; 12] = [
     "cntrl", "xdigit",
 ];
 
+/// A letter: an ASCII one, or any character past ASCII that is neither a control nor a space
+/// (Unicode's letter tables would add kilobytes to every program that links the coreutils,
+/// the shell among them; letters are what scripts meet past ASCII).
+fn letter(c: char) -> bool {
+    c.is_ascii_alphabetic() || (!c.is_ascii() && !c.is_control() && !space(c))
+}
+
+fn space(c: char) -> bool {
+    matches!(c, ' ' | '\t'..='\r' | '\u{85}' | '\u{a0}' | '\u{2000}'..='\u{200a}' | '\u{3000}')
+}
+
+/// Whether `c` is in class `n` of [`NAMES`]. Upper and lower case are ASCII's.
 fn in_named(n: usize, c: char) -> bool {
     match n {
-        0 => c.is_alphabetic(),
+        0 => letter(c),
         1 => c.is_ascii_digit(),
-        2 => c.is_alphanumeric(),
-        3 => c.is_uppercase(),
-        4 => c.is_lowercase(),
-        5 => c.is_whitespace(),
+        2 => letter(c) || c.is_ascii_digit(),
+        3 => c.is_ascii_uppercase(),
+        4 => c.is_ascii_lowercase(),
+        5 => space(c),
         6 => c == ' ' || c == '\t',
         7 => c.is_ascii_punctuation(),
         8 => !c.is_control(),
@@ -81,7 +93,7 @@ impl Class {
 }
 
 fn is_word(c: Option<&char>) -> bool {
-    c.is_some_and(|c| c.is_alphanumeric() || *c == '_')
+    c.is_some_and(|c| letter(*c) || c.is_ascii_digit() || *c == '_')
 }
 
 /// A compiled regular expression.
@@ -358,7 +370,7 @@ impl Regex {
                                 vec![5]
                             };
                             let mut class = Class {
-                                negate: e.is_uppercase(),
+                                negate: e.is_ascii_uppercase(),
                                 named,
                                 ranges: Vec::new(),
                             };

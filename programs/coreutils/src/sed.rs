@@ -839,8 +839,9 @@ impl Run<'_> {
                     for &ch in part {
                         let how = once.take().or(all);
                         match how {
-                            Some('u' | 'U') => out.extend(ch.to_uppercase()),
-                            Some('l' | 'L') => out.extend(ch.to_lowercase()),
+                            // ASCII's cases (Unicode's tables cost kilobytes; see regex.rs).
+                            Some('u' | 'U') => out.push(ch.to_ascii_uppercase()),
+                            Some('l' | 'L') => out.push(ch.to_ascii_lowercase()),
                             _ => out.push(ch),
                         }
                     }
@@ -1067,6 +1068,7 @@ fn list(ps: &str, out: &mut dyn Write) -> std::io::Result<()> {
 
 const USAGE: &str = "usage: sed [-nEs] [-i[SUFFIX]] [-e SCRIPT]... [-f FILE]... [SCRIPT] [FILE...]";
 
+#[inline(never)]
 pub fn sed(args: &[String], io: &mut Io) -> i32 {
     let mut quiet = false;
     let mut syntax = Syntax::Basic;
@@ -1184,72 +1186,54 @@ pub fn sed(args: &[String], io: &mut Io) -> i32 {
         substituted: false,
         interrupted: io.interrupted,
     };
-    let mut read_failed = false;
-    let result = match &in_place {
-        None if !separate || operands.is_empty() => {
-            let names = if operands.is_empty() {
-                vec!["-".to_string()]
-            } else {
-                operands
-            };
-            let mut input = Input {
-                names,
-                next_name: 0,
-                stdin: io.stdin,
-                current: None,
-                ahead: None,
-                errors: Vec::new(),
-            };
-            let r = run.all(&mut input, io.stdout);
-            for e in &input.errors {
-                let _ = writeln!(io.stderr, "{e}");
-            }
-            read_failed = !input.errors.is_empty();
-            r
-        }
-        _ => {
-            let suffix = in_place.as_deref();
-            let mut r = Ok(None);
-            for name in operands {
-                // Each file on its own: line numbers and `$` start again.
-                run.line_no = 0;
-                let mut input = Input {
-                    names: vec![name.clone()],
-                    next_name: 0,
-                    stdin: io.stdin,
-                    current: None,
-                    ahead: None,
-                    errors: Vec::new(),
-                };
-                let mut edited = Vec::new();
-                r = match suffix {
-                    Some(_) => run.all(&mut input, &mut edited),
-                    None => run.all(&mut input, io.stdout),
-                };
-                for e in &input.errors {
-                    let _ = writeln!(io.stderr, "{e}");
-                }
-                if !input.errors.is_empty() {
-                    read_failed = true;
-                    continue;
-                }
-                if let Some(suffix) = suffix.filter(|s| !s.is_empty()) {
-                    let _ = std::fs::copy(&name, format!("{name}{suffix}"));
-                }
-                if suffix.is_some()
-                    && let Err(e) = std::fs::write(&name, &edited)
-                {
-                    let _ = writeln!(io.stderr, "sed: couldn't write {name}: {}", describe(&e));
-                    return 4;
-                }
-                if !matches!(r, Ok(None)) {
-                    break;
-                }
-                run.queue.clear();
-            }
-            r
-        }
+    // The inputs as one stream, or (-s, -i) each file on its own: line numbers and `$` start
+    // again, and with -i its output replaces it.
+    let groups: Vec<Vec<String>> = if operands.is_empty() {
+        vec![vec!["-".to_string()]]
+    } else if separate || in_place.is_some() {
+        operands.into_iter().map(|o| vec![o]).collect()
+    } else {
+        vec![operands]
     };
+    let mut read_failed = false;
+    let mut result = Ok(None);
+    for names in groups {
+        run.line_no = 0;
+        run.queue.clear();
+        let name = names[0].clone();
+        let mut input = Input {
+            names,
+            next_name: 0,
+            stdin: io.stdin,
+            current: None,
+            ahead: None,
+            errors: Vec::new(),
+        };
+        let mut edited = Vec::new();
+        result = match in_place {
+            Some(_) => run.all(&mut input, &mut edited),
+            None => run.all(&mut input, io.stdout),
+        };
+        for e in &input.errors {
+            let _ = writeln!(io.stderr, "{e}");
+        }
+        if !input.errors.is_empty() {
+            read_failed = true;
+            continue;
+        }
+        if let Some(suffix) = &in_place {
+            if !suffix.is_empty() {
+                let _ = std::fs::copy(&name, format!("{name}{suffix}"));
+            }
+            if let Err(e) = std::fs::write(&name, &edited) {
+                let _ = writeln!(io.stderr, "sed: couldn't write {name}: {}", describe(&e));
+                return 4;
+            }
+        }
+        if !matches!(result, Ok(None)) {
+            break;
+        }
+    }
     match result {
         Ok(Some(code)) => code,
         Ok(None) => {

@@ -51,6 +51,7 @@ fn each_until_output_fails(
     (status, false)
 }
 
+#[inline(never)]
 pub fn cat(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "n", "") {
         Ok(p) => p,
@@ -98,6 +99,7 @@ fn count_value(v: &str, tail: bool, bytes: bool) -> Result<Count, String> {
     Ok(kind(n))
 }
 
+#[inline(never)]
 pub fn head_tail(args: &[String], io: &mut Io, tail: bool) -> i32 {
     let tool = if tail { "tail" } else { "head" };
     // `-N` (old style) is `-n N`.
@@ -187,6 +189,7 @@ pub fn head_tail(args: &[String], io: &mut Io, tail: bool) -> i32 {
     })
 }
 
+#[inline(never)]
 pub fn wc(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "lwc", "") {
         Ok(p) => p,
@@ -378,6 +381,7 @@ fn read_lines(tool: &str, operands: &[String], io: &mut Io, lines: &mut Vec<Stri
     })
 }
 
+#[inline(never)]
 pub fn sort(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "rnu", "") {
         Ok(p) => p,
@@ -409,6 +413,7 @@ pub fn sort(args: &[String], io: &mut Io) -> i32 {
     if status != 0 { 2 } else { 0 }
 }
 
+#[inline(never)]
 pub fn uniq(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "cdu", "") {
         Ok(p) => p,
@@ -447,6 +452,7 @@ pub fn uniq(args: &[String], io: &mut Io) -> i32 {
     status
 }
 
+#[inline(never)]
 pub fn tee(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "a", "") {
         Ok(p) => p,
@@ -502,6 +508,7 @@ pub fn tee(args: &[String], io: &mut Io) -> i32 {
 }
 
 /// `hexdump -C` (canonical) or `xxd` format.
+#[inline(never)]
 pub fn hexdump(args: &[String], io: &mut Io, xxd: bool) -> i32 {
     let tool = if xxd { "xxd" } else { "hexdump" };
     let p = match parse(args, "C", "") {
@@ -561,6 +568,7 @@ pub fn hexdump(args: &[String], io: &mut Io, xxd: bool) -> i32 {
     status
 }
 
+#[inline(never)]
 pub fn sleep(args: &[String], io: &mut Io) -> i32 {
     let Some(arg) = args.first() else {
         return usage(io, "sleep", "missing operand", 1);
