@@ -5,6 +5,11 @@
 //! exit status GNU users expect (0 success, 1 failure; grep: 1 no match, 2 trouble). Messages
 //! read `tool: operand: reason`. A failed write of the output ends a tool with
 //! `tool: write error: reason` and status 1 (2 for grep, sort and ls), as GNU's do.
+//!
+//! The shell links this crate (its tools run inside the shell, see `shell::applet`), so every
+//! byte here is a byte of `sh` too: tools are written for size (ASCII character classes, no
+//! Unicode tables), and each tool's entry point is `#[inline(never)]`, so that `nm
+//! --size-sort` on a build with symbols shows what each costs.
 
 use std::io::{BufRead, Write};
 

@@ -299,6 +299,7 @@ impl Parser<'_> {
     }
 }
 
+#[inline(never)]
 fn compile(script: &str, syntax: Syntax) -> Result<Script, String> {
     let mut res = Vec::new();
     let mut cmds: Vec<Cmd> = Vec::new();
@@ -513,6 +514,7 @@ fn unescape(s: &str) -> String {
     out
 }
 
+#[inline(never)]
 fn replacement(p: &mut Parser, delim: char) -> Result<Vec<Piece>, String> {
     let mut pieces = Vec::new();
     let mut lit = String::new();
