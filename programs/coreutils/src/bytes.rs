@@ -183,21 +183,10 @@ pub fn tr(args: &[String], io: &mut Io) -> i32 {
         } else {
             format!("missing operand after '{}'", ops[ops.len() - 1])
         };
-        return fail(
-            io,
-            "tr",
-            &format!("{m}\nTry 'tr --help' for more information."),
-        );
+        return fail(io, "tr", &m);
     }
     if ops.len() > need {
-        return fail(
-            io,
-            "tr",
-            &format!(
-                "extra operand '{}'\nTry 'tr --help' for more information.",
-                ops[need]
-            ),
-        );
+        return fail(io, "tr", &format!("extra operand '{}'", ops[need]));
     }
     let set1 = match parse_set(&ops[0]) {
         Ok(s) => expand(&s, 0),
@@ -337,11 +326,7 @@ pub fn cut(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(&args, "nsz", "bcfd") {
         Ok(p) => p,
         Err(m) => {
-            return fail(
-                io,
-                "cut",
-                &format!("{m}\nTry 'cut --help' for more information."),
-            );
+            return fail(io, "cut", &m);
         }
     };
     let modes: Vec<char> = ['b', 'c', 'f']
@@ -354,25 +339,17 @@ pub fn cut(args: &[String], io: &mut Io) -> i32 {
             return fail(
                 io,
                 "cut",
-                "you must specify a list of bytes, characters, or fields\nTry 'cut --help' for more information.",
+                "you must specify a list of bytes, characters, or fields",
             );
         }
         _ => {
-            return fail(
-                io,
-                "cut",
-                "only one list may be specified\nTry 'cut --help' for more information.",
-            );
+            return fail(io, "cut", "only one list may be specified");
         }
     };
     let list = match ranges(p.value(mode).unwrap_or("")) {
         Ok(l) => l,
         Err(m) => {
-            return fail(
-                io,
-                "cut",
-                &format!("{m}\nTry 'cut --help' for more information."),
-            );
+            return fail(io, "cut", &m);
         }
     };
     let delim = match p.value('d') {
@@ -380,17 +357,13 @@ pub fn cut(args: &[String], io: &mut Io) -> i32 {
             return fail(
                 io,
                 "cut",
-                "an input delimiter may be specified only when operating on fields\nTry 'cut --help' for more information.",
+                "an input delimiter may be specified only when operating on fields",
             );
         }
         Some(d) if d.len() == 1 => d.as_bytes()[0],
         Some("") => b'\n',
         Some(_) => {
-            return fail(
-                io,
-                "cut",
-                "the delimiter must be a single character\nTry 'cut --help' for more information.",
-            );
+            return fail(io, "cut", "the delimiter must be a single character");
         }
         None => b'\t',
     };
@@ -398,7 +371,7 @@ pub fn cut(args: &[String], io: &mut Io) -> i32 {
         return fail(
             io,
             "cut",
-            "suppressing non-delimited lines makes sense\n\tonly when operating on fields\nTry 'cut --help' for more information.",
+            "suppressing non-delimited lines makes sense\n\tonly when operating on fields",
         );
     }
     let only_delimited = p.has('s');
@@ -617,11 +590,7 @@ pub fn od(args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "bcdiloxsv", "AtNjw") {
         Ok(p) => p,
         Err(m) => {
-            return fail(
-                io,
-                "od",
-                &format!("{m}\nTry 'od --help' for more information."),
-            );
+            return fail(io, "od", &m);
         }
     };
     let mut types = Vec::new();

@@ -237,10 +237,7 @@ fn apply(op: &str, l: Val, r: Val) -> Result<Val, Fail> {
 #[inline(never)]
 pub fn expr(args: &[String], io: &mut Io) -> i32 {
     if args.is_empty() {
-        let _ = writeln!(
-            io.stderr,
-            "expr: missing operand\nTry 'expr --help' for more information."
-        );
+        let _ = writeln!(io.stderr, "expr: missing operand");
         return 2;
     }
     let args = match args.first().map(String::as_str) {

@@ -383,19 +383,11 @@ pub fn resolve_paths(tool: &str, args: &[String], io: &mut Io) -> i32 {
     let p = match parse(args, "femnqsvz", "") {
         Ok(p) => p,
         Err(m) => {
-            return usage(
-                io,
-                tool,
-                &format!("{m}\nTry '{tool} --help' for more information."),
-            );
+            return usage(io, tool, &m);
         }
     };
     if p.operands.is_empty() {
-        return usage(
-            io,
-            tool,
-            &format!("missing operand\nTry '{tool} --help' for more information."),
-        );
+        return usage(io, tool, "missing operand");
     }
     let exist = if p.has('e') {
         Exist::All

@@ -415,12 +415,7 @@ pub fn comm(args: &[String], io: &mut Io) -> i32 {
             1 => format!("missing operand after '{}'", p.operands[0]),
             _ => format!("extra operand '{}'", p.operands[2]),
         };
-        return fail(
-            io,
-            "comm",
-            &format!("{m}\nTry 'comm --help' for more information."),
-            1,
-        );
+        return fail(io, "comm", &m, 1);
     }
     let (files, status) = read_all("comm", &p.operands, io);
     if status != 0 {
@@ -478,12 +473,7 @@ pub fn cmp(args: &[String], io: &mut Io) -> i32 {
         } else {
             format!("invalid --ignore-initial value '{}'", ops[2])
         };
-        return fail(
-            io,
-            "cmp",
-            &format!("{m}\nTry 'cmp --help' for more information."),
-            2,
-        );
+        return fail(io, "cmp", &m, 2);
     }
     let names = [
         ops[0].clone(),
