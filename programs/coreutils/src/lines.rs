@@ -210,31 +210,29 @@ pub fn paste(args: &[String], io: &mut Io) -> i32 {
     } else {
         p.operands.clone()
     };
-    let files_only: Vec<String> = operands.iter().filter(|o| *o != "-").cloned().collect();
-    let dashes = operands.len() - files_only.len();
-    let (mut read, mut status) = if files_only.is_empty() {
-        (Vec::new(), 0)
-    } else {
-        read_all("paste", &files_only, io)
-    };
-    let mut from_stdin = Vec::new();
-    if dashes > 0 {
-        let (mut s, st) = read_all("paste", &[], io);
-        from_stdin = s.pop().unwrap_or_default();
+    let dashes = operands.iter().filter(|o| *o == "-").count();
+    let mut stdin_lines: Option<Vec<Vec<u8>>> = None;
+    let mut status = 0;
+    let mut files = Vec::new();
+    for o in &operands {
+        let (mut read, st) = match (o.as_str(), &stdin_lines) {
+            ("-", Some(_)) => (Vec::new(), 0),
+            ("-", None) => read_all("paste", &[], io),
+            _ => read_all("paste", core::slice::from_ref(o), io),
+        };
         status |= st;
+        if o != "-" {
+            files.push(read.pop().unwrap_or_default());
+            continue;
+        }
+        let all = stdin_lines.get_or_insert_with(|| read.pop().unwrap_or_default());
+        let k = files
+            .iter()
+            .zip(&operands)
+            .filter(|(_, o)| *o == "-")
+            .count();
+        files.push(all.iter().skip(k).step_by(dashes).cloned().collect());
     }
-    let mut dealt: Vec<Vec<Vec<u8>>> = vec![Vec::new(); dashes];
-    for (k, l) in from_stdin.into_iter().enumerate() {
-        dealt[k % dashes].push(l);
-    }
-    let (mut dealt, mut read) = (dealt.into_iter(), read.drain(..));
-    let files: Vec<Vec<Vec<u8>>> = operands
-        .iter()
-        .map(|o| {
-            let next = if o == "-" { dealt.next() } else { read.next() };
-            next.unwrap_or_default()
-        })
-        .collect();
     let strip = |l: &[u8]| l.strip_suffix(b"\n").unwrap_or(l).to_vec();
     let mut out = Vec::new();
     if p.has('s') {
