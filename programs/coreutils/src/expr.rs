@@ -42,9 +42,10 @@ impl Val {
 /// Why evaluation stopped: a syntax error (status 2) or another error (status 2 or 3).
 struct Fail(i32, String);
 
-/// Deepest nesting of parentheses and keyword operands accepted: the parser recurses (about
-/// eight frames a level) and a thread of the shell has 28 KiB of stack.
-const MAX_DEPTH: usize = 12;
+/// Deepest nesting of parentheses, keyword operands and operators of rising precedence
+/// accepted: the parser recurses (a few small frames a level) and a tool inside the shell runs
+/// on a thread with 28 KiB of stack.
+const MAX_DEPTH: usize = 32;
 
 struct Parser<'a> {
     args: &'a [String],
@@ -61,7 +62,9 @@ impl Parser<'_> {
         self.args.get(self.i).map(String::as_str)
     }
 
-    fn binary(&mut self, level: usize) -> Result<Val, Fail> {
+    /// Operators of level `min` and tighter, by precedence climbing (one frame per level of
+    /// the operators actually met, not per level there is).
+    fn binary(&mut self, min: usize) -> Result<Val, Fail> {
         const LEVELS: [&[&str]; 6] = [
             &["|"],
             &["&"],
@@ -70,18 +73,27 @@ impl Parser<'_> {
             &["*", "/", "%"],
             &[":"],
         ];
-        if level == LEVELS.len() {
-            return self.primary();
-        }
-        let mut left = self.binary(level + 1)?;
-        while let Some(op) = self.peek().filter(|t| LEVELS[level].contains(t)) {
+        let mut left = self.primary()?;
+        loop {
+            let Some(op) = self.peek() else { break };
+            let Some(level) = LEVELS.iter().position(|l| l.contains(&op)) else {
+                break;
+            };
+            if level < min {
+                break;
+            }
             let op = op.to_string();
             self.i += 1;
             if self.peek().is_none() {
                 return Err(syntax(format!("missing argument after '{op}'")));
             }
-            let right = self.binary(level + 1)?;
-            left = apply(&op, left, right)?;
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(Fail(2, "expression nested too deeply".into()));
+            }
+            let right = self.binary(level + 1);
+            self.depth -= 1;
+            left = apply(&op, left, right?)?;
         }
         Ok(left)
     }
@@ -264,5 +276,35 @@ pub fn expr(args: &[String], io: &mut Io) -> i32 {
             let _ = writeln!(io.stderr, "expr: {m}");
             code
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn expr(args: &[&str]) -> (i32, String, String) {
+        let mut stdin: &[u8] = b"";
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let code = super::expr(&args, &mut crate::Io::new(&mut stdin, &mut out, &mut err));
+        let s = |v: Vec<u8>| String::from_utf8(v).unwrap();
+        (code, s(out), s(err))
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = |n: usize| {
+            let mut v = vec!["("; n];
+            v.push("1");
+            v.extend(vec![")"; n]);
+            v
+        };
+        assert_eq!(expr(&deep(5)), (0, "1\n".into(), String::new()));
+        let (code, _, err) = expr(&deep(40));
+        assert_eq!(
+            (code, err.as_str()),
+            (2, "expr: expression nested too deeply\n")
+        );
+        assert_eq!(expr(&["9223372036854775807", "+", "1"]).0, 2);
+        assert_eq!(expr(&["--", "-1", "+", "2"]).1, "1\n");
     }
 }
