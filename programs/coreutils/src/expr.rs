@@ -74,8 +74,7 @@ impl Parser<'_> {
             &[":"],
         ];
         let mut left = self.primary()?;
-        loop {
-            let Some(op) = self.peek() else { break };
+        while let Some(op) = self.peek() {
             let Some(level) = LEVELS.iter().position(|l| l.contains(&op)) else {
                 break;
             };
