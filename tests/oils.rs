@@ -105,9 +105,22 @@ fn cases(text: &str) -> Vec<Case> {
     let mut out = Vec::new();
     for block in text.split("\n#### ").skip(1) {
         let (name, body) = block.split_once('\n').unwrap_or((block, ""));
+        // The expectations are left out: `## …` lines, and the expected output between a
+        // `## … STDOUT:` (or `STDERR:`) line and `## END`, whose lines would run as commands
+        // (`yes` among them, which would never end).
+        let mut in_expected = false;
         let script: String = body
             .lines()
-            .filter(|l| !l.starts_with("## "))
+            .filter(|l| {
+                let expectation = l.starts_with("## ");
+                if expectation && (l.ends_with("STDOUT:") || l.ends_with("STDERR:")) {
+                    in_expected = true;
+                } else if *l == "## END" {
+                    in_expected = false;
+                    return false;
+                }
+                !expectation && !in_expected
+            })
             .map(|l| format!("{l}\n"))
             .collect();
         out.push(Case {
