@@ -231,7 +231,14 @@ fn text_session() {
         "readlink -f /x/../u",
         "readlink /u",
         "expr length /t",
+        "hostname",
+        "whoami x",
     ] {
+        sh(line);
+    }
+    shim::fs::create_dir("/etc").unwrap();
+    shim::fs::write("/etc/hostname", "box.example.org\n").unwrap();
+    for line in ["hostname", "hostname -s", "hostname other"] {
         sh(line);
     }
 }
@@ -316,6 +323,18 @@ $ readlink /u
 [1]
 $ expr length /t
 2
+$ hostname
+eurali
+$ whoami x
+whoami: extra operand 'x'
+[1]
+$ hostname
+box.example.org
+$ hostname -s
+box
+$ hostname other
+hostname: the name is set by editing /etc/hostname
+[1]
 ";
     assert_eq!(r.stdout, expected, "stderr: {}", r.stderr);
     assert_eq!(r.code, 0);

@@ -28,6 +28,7 @@ mod regex;
 mod sed;
 mod text;
 mod util;
+mod who;
 
 /// The standard streams a tool works on (real ones in `main`, buffers in tests, the command's
 /// own streams when the shell runs a tool inside its process), and what else differs there.
@@ -123,6 +124,10 @@ pub const TOOLS: &[(&str, &str)] = &[
     (
         "hexdump",
         "hexdump [FILE...]: canonical hex+ASCII dump (as hexdump -C)",
+    ),
+    (
+        "hostname",
+        "hostname [-s]: the machine's name (/etc/hostname's first line, else eurali)",
     ),
     ("ls", "ls [-l] [-a] [-1] [PATH...]: list directories"),
     ("mkdir", "mkdir [-p] DIR...: make directories"),
@@ -232,30 +237,8 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
         "cp" => files::cp(args, io),
         "mv" => files::mv(args, io),
         "readlink" | "realpath" => files::resolve_paths(name, args, io),
-        "whoami" => {
-            let user = match io.env {
-                Some(env) => env
-                    .iter()
-                    .rev()
-                    .find(|(k, _)| k == "USER")
-                    .map(|(_, v)| v.clone()),
-                None => std::env::var("USER").ok(),
-            };
-            match user.filter(|u| !u.is_empty()) {
-                _ if !args.is_empty() => {
-                    let _ = writeln!(io.stderr, "whoami: extra operand '{}'", args[0]);
-                    1
-                }
-                Some(u) => match writeln!(io.stdout, "{u}") {
-                    Ok(()) => 0,
-                    Err(e) => write_error(io.stderr, "whoami", &e),
-                },
-                None => {
-                    let _ = writeln!(io.stderr, "whoami: no user name (USER is not set)");
-                    1
-                }
-            }
-        }
+        "whoami" => who::whoami(args, io),
+        "hostname" => who::hostname(args, io),
         "true" => 0,
         "false" => 1,
         "env" => {
