@@ -587,7 +587,7 @@ fn od_row(t: OdType, row: &[u8], pad: usize, out: &mut String) {
 
 #[inline(never)]
 pub fn od(args: &[String], io: &mut Io) -> i32 {
-    let p = match parse(args, "bcdiloxsv", "AtNjw") {
+    let p = match parse(args, "bcdiloxsv", "AtNj") {
         Ok(p) => p,
         Err(m) => {
             return fail(io, "od", &m);
@@ -647,14 +647,12 @@ pub fn od(args: &[String], io: &mut Io) -> i32 {
             }
         }
     };
-    let (skip, limit, width) = match (number('j'), number('N'), number('w')) {
-        (Ok(j), Ok(n), Ok(w)) => (j.unwrap_or(0), n, w.unwrap_or(16)),
-        (Err(m), ..) | (_, Err(m), _) | (.., Err(m)) => return fail(io, "od", &m),
+    let (skip, limit) = match (number('j'), number('N')) {
+        (Ok(j), Ok(n)) => (j.unwrap_or(0), n),
+        (Err(m), _) | (_, Err(m)) => return fail(io, "od", &m),
     };
-    let step = types.iter().map(|t| t.size).max().unwrap_or(1);
-    if width == 0 || width % step != 0 {
-        return fail(io, "od", &format!("invalid -w argument '{width}'"));
-    }
+    // Bytes a line shows.
+    let width = 16;
     let mut data = Vec::new();
     let mut status = 0;
     let stdin_only = [String::from("-")];

@@ -76,10 +76,7 @@ pub const TOOLS: &[(&str, &str)] = &[
         "cat [-n] [FILE...]: concatenate files (or stdin) to stdout",
     ),
     ("clear", "clear: clear the terminal screen"),
-    (
-        "cmp",
-        "cmp [-s] [-l] FILE1 [FILE2]: compare files byte by byte",
-    ),
+    ("cmp", "cmp [-s] FILE1 [FILE2]: compare files byte by byte"),
     (
         "comm",
         "comm [-123] FILE1 FILE2: lines only in one, the other, or both sorted files",
@@ -101,7 +98,7 @@ pub const TOOLS: &[(&str, &str)] = &[
     ("env", "env: print the environment"),
     (
         "expand",
-        "expand [-t N[,N...]] [-i] [FILE...]: tabs to spaces",
+        "expand [-t N] [FILE...]: tabs to spaces (every N columns, 8)",
     ),
     (
         "expr",
@@ -134,11 +131,11 @@ pub const TOOLS: &[(&str, &str)] = &[
     ("mv", "mv SRC... DEST: move or rename"),
     (
         "nl",
-        "nl [-b a|t|n] [-n ln|rn|rz] [-w N] [-s SEP] [-v N] [-i N] [FILE...]: number lines",
+        "nl [-b a|t|n] [-w N] [-s SEP] [FILE...]: number lines",
     ),
     (
         "od",
-        "od [-A d|o|x|n] [-t a|c|d|o|u|x[1|2|4|8]]... [-bcdox] [-N N] [-j N] [-w N] [-v] [FILE...]: dump bytes",
+        "od [-A d|o|x|n] [-t a|c|d|o|u|x[1|2|4|8]]... [-bcdox] [-N N] [-j N] [-v] [FILE...]: dump bytes",
     ),
     (
         "paste",

@@ -107,7 +107,7 @@ pub fn yes(args: &[String], io: &mut Io) -> i32 {
 
 #[inline(never)]
 pub fn nl(args: &[String], io: &mut Io) -> i32 {
-    let p = match parse(args, "", "bnwsvi") {
+    let p = match parse(args, "", "bws") {
         Ok(p) => p,
         Err(m) => return fail(io, "nl", &m, 1),
     };
@@ -120,28 +120,12 @@ pub fn nl(args: &[String], io: &mut Io) -> i32 {
             1,
         );
     }
-    let format = p.value('n').unwrap_or("rn");
-    if !matches!(format, "ln" | "rn" | "rz") {
-        return fail(
-            io,
-            "nl",
-            &format!("invalid line numbering format: '{format}'"),
-            1,
-        );
-    }
-    let num = |c: char, d: i64| -> Result<i64, String> {
-        match p.value(c) {
-            None => Ok(d),
-            Some(v) => v
-                .parse()
-                .map_err(|_| format!("invalid line number field width: '{v}'")),
-        }
-    };
-    let (width, mut n, incr) = match (num('w', 6), num('v', 1), num('i', 1)) {
-        (Ok(w), Ok(v), Ok(i)) if w > 0 => (w as usize, v, i),
-        (Err(m), _, _) | (_, Err(m), _) | (_, _, Err(m)) => return fail(io, "nl", &m, 1),
+    let width = match p.value('w').map(str::parse::<usize>) {
+        None => 6,
+        Some(Ok(w)) if w > 0 => w,
         _ => return fail(io, "nl", "invalid line number field width", 1),
     };
+    let mut n = 1;
     let sep = p.value('s').unwrap_or("\t");
     let (files, status) = read_all("nl", &p.operands, io);
     let mut out = Vec::new();
@@ -153,14 +137,8 @@ pub fn nl(args: &[String], io: &mut Io) -> i32 {
             _ => false,
         };
         if numbered {
-            let s = match format {
-                "ln" => format!("{n:<width$}"),
-                "rz" => format!("{n:0width$}"),
-                _ => format!("{n:>width$}"),
-            };
-            out.extend_from_slice(s.as_bytes());
-            out.extend_from_slice(sep.as_bytes());
-            n += incr;
+            out.extend_from_slice(format!("{n:>width$}{sep}").as_bytes());
+            n += 1;
         } else {
             out.extend(std::iter::repeat_n(b' ', width + sep.len()));
         }
@@ -337,43 +315,26 @@ pub fn fold(args: &[String], io: &mut Io) -> i32 {
 
 #[inline(never)]
 pub fn expand(args: &[String], io: &mut Io) -> i32 {
-    let p = match parse(args, "i", "t") {
+    let p = match parse(args, "", "t") {
         Ok(p) => p,
         Err(m) => return fail(io, "expand", &m, 1),
     };
-    let stops: Vec<usize> = match p.value('t') {
-        None => vec![8],
-        Some(t) => match t
-            .split([',', ' '])
-            .map(str::parse)
-            .collect::<Result<Vec<usize>, _>>()
-        {
-            Ok(v) if !v.is_empty() && !v.contains(&0) && v.windows(2).all(|w| w[0] < w[1]) => v,
-            _ => {
-                return fail(
-                    io,
-                    "expand",
-                    &format!("tab size contains invalid character(s): '{t}'"),
-                    1,
-                );
-            }
-        },
-    };
-    let next_stop = |col: usize| -> usize {
-        if let [one] = stops[..] {
-            return col + one - col % one;
+    let stop: usize = match p.value('t').map(str::parse) {
+        None => 8,
+        Some(Ok(n)) if n > 0 => n,
+        _ => {
+            let t = p.value('t').unwrap_or_default();
+            return fail(io, "expand", &format!("invalid tab size: '{t}'"), 1);
         }
-        stops.iter().copied().find(|s| *s > col).unwrap_or(col + 1)
     };
     let (files, status) = read_all("expand", &p.operands, io);
     let mut out = Vec::new();
     for l in files.iter().flatten() {
         let mut col = 0;
-        let mut leading = true;
         for &b in l {
             match b {
-                b'\t' if leading || !p.has('i') => {
-                    let to = next_stop(col);
+                b'\t' => {
+                    let to = col + stop - col % stop;
                     out.extend(std::iter::repeat_n(b' ', to - col));
                     col = to;
                 }
@@ -386,9 +347,6 @@ pub fn expand(args: &[String], io: &mut Io) -> i32 {
                     col = col.saturating_sub(1);
                 }
                 _ => {
-                    if b != b' ' && b != b'\t' {
-                        leading = false;
-                    }
                     out.push(b);
                     // A UTF-8 continuation byte takes no column.
                     if b & 0xC0 != 0x80 {
@@ -460,7 +418,7 @@ pub fn comm(args: &[String], io: &mut Io) -> i32 {
 
 #[inline(never)]
 pub fn cmp(args: &[String], io: &mut Io) -> i32 {
-    let p = match parse(args, "sl", "") {
+    let p = match parse(args, "s", "") {
         Ok(p) => p,
         Err(m) => return fail(io, "cmp", &m, 2),
     };
@@ -499,10 +457,6 @@ pub fn cmp(args: &[String], io: &mut Io) -> i32 {
             if p.has('s') {
                 break;
             }
-            if p.has('l') {
-                out.push_str(&format!("{} {:o} {:o}\n", k + 1, a[k], b[k]));
-                continue;
-            }
             let line = 1 + a[..k].iter().filter(|c| **c == b'\n').count();
             out.push_str(&format!(
                 "{} {} differ: byte {}, line {line}\n",
@@ -516,7 +470,7 @@ pub fn cmp(args: &[String], io: &mut Io) -> i32 {
     if emit(io, "cmp", out.as_bytes(), 0) != 0 {
         return 2;
     }
-    if a.len() == b.len() || (differ && !p.has('l')) {
+    if a.len() == b.len() || differ {
         return i32::from(differ);
     }
     // One is a prefix of the other: GNU says where the shorter one ended.
@@ -527,8 +481,6 @@ pub fn cmp(args: &[String], io: &mut Io) -> i32 {
         let lines = d.iter().filter(|c| **c == b'\n').count() + usize::from(!d.ends_with(b"\n"));
         let _ = if d.is_empty() {
             writeln!(io.stderr, "cmp: EOF on {name} which is empty")
-        } else if p.has('l') {
-            writeln!(io.stderr, "cmp: EOF on {name} after byte {}", d.len())
         } else {
             writeln!(
                 io.stderr,

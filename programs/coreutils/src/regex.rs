@@ -269,6 +269,9 @@ impl Regex {
             if !ere && (open || close || alt || brace || plus || quest) {
                 i += 1;
             }
+            if close && stack.len() == 1 {
+                return Err("Unmatched ) or \\)".into());
+            }
             if open {
                 groups += 1;
                 stack.push(Level::new(groups));
@@ -763,7 +766,7 @@ mod tests {
             (m[2], m[3], m[4], m[5]),
             (Some(0), Some(3), Some(4), Some(6))
         );
-        for bad in ["[abc", "\\(", "a\\{1", "\\1", "[[:nope:]]", "a\\"] {
+        for bad in ["[abc", "\\(", "a\\)", "a\\{1", "\\1", "[[:nope:]]", "a\\"] {
             assert!(Regex::new(bad, Syntax::Basic, false).is_err(), "{bad}");
         }
         assert!(Regex::new("(", Syntax::Extended, false).is_err());
