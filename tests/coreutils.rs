@@ -214,6 +214,9 @@ fn text_session() {
         "sed -i s/:/=/ /t",
         "cat /t",
         "sed -i s/x/y/ /nope",
+        "sed -n /1/w/w1 /t",
+        "cat /w1",
+        "sed s/a/A/w/nodir/f /t",
         "cut -d= -f2 /t /nope",
         "tac /u /nope",
         "rev /u",
@@ -273,6 +276,12 @@ c=3
 $ sed -i s/x/y/ /nope
 sed: can't read /nope: No such file or directory
 [2]
+$ sed -n /1/w/w1 /t
+$ cat /w1
+a=1
+$ sed s/a/A/w/nodir/f /t
+sed: couldn't open file /nodir/f: No such file or directory
+[4]
 $ cut -d= -f2 /t /nope
 2
 1

@@ -2,9 +2,9 @@
 //!
 //! Options: `-n`, `-e SCRIPT`, `-f FILE`, `-E`/`-r`, `-s`, `-i[SUFFIX]` (each file edited in
 //! place, its output replacing it). Commands: `{ } = a i c d D g G h H l n N p P q Q r s t T
-//! b : x y z #` (not `w`, `W`, `R`, `e`, `F`). Addresses: `N`, `$`, `/RE/` (`\cREc`, `I`),
-//! `first~step`, `0,/RE/`, ranges `A,B`, `A,+N`, `A,~N`, and `!`. `s` flags: `g p N i I` (not
-//! `w`, `e`, `m`). Replacements: `&`, `\1`..`\9`, `\n`, and GNU's `\u \l \U \L \E`.
+//! b : w x y z #` (not `W`, `R`, `e`, `F`). Addresses: `N`, `$`, `/RE/` (`\cREc`, `I`),
+//! `first~step`, `0,/RE/`, ranges `A,B`, `A,+N`, `A,~N`, and `!`. `s` flags: `g p N i I w` (not
+//! `e`, `m`). Replacements: `&`, `\1`..`\9`, `\n`, and GNU's `\u \l \U \L \E`.
 //! The script is compiled first, then run a line at a time (with one line read ahead for `$`),
 //! so `yes | sed 3q` ends. Exit status as GNU's: 1 for a bad script, 2 when an input could not
 //! be read, 4 for an output error, or `q`'s code.
@@ -36,6 +36,8 @@ struct Subst {
     global: bool,
     nth: usize,
     print: bool,
+    /// `w FILE`: the file (an index in [`Script::files`]) a changed line is also written to.
+    write: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -68,6 +70,8 @@ enum Kind {
     PrintFirst,
     Quit(i32, bool),
     Read(String),
+    /// `w FILE`, by index in [`Script::files`].
+    Write(usize),
     Subst(Box<Subst>),
     /// `b`, `t`, `T` with the label's index (None: the end of the script).
     Branch(Option<usize>),
@@ -92,6 +96,9 @@ struct Cmd {
 struct Script {
     cmds: Vec<Cmd>,
     res: Vec<Regex>,
+    /// The files of `w` commands and flags, by name; opened (emptied) before the input is read,
+    /// as GNU does. `/dev/stdout` is the output.
+    files: Vec<(String, Option<std::fs::File>)>,
 }
 
 /// The script's text with what the parser needs for messages.
@@ -306,6 +313,7 @@ fn compile(script: &str, syntax: Syntax) -> Result<Script, String> {
     let mut labels: Vec<(String, usize)> = Vec::new();
     let mut jumps: Vec<(usize, String)> = Vec::new();
     let mut open: Vec<usize> = Vec::new();
+    let mut files: Vec<(String, Option<std::fs::File>)> = Vec::new();
     let mut p = Parser {
         s: script.chars().collect(),
         i: 0,
@@ -387,6 +395,7 @@ fn compile(script: &str, syntax: Syntax) -> Result<Script, String> {
                 Kind::Quit(code, c == 'q')
             }
             'r' => Kind::Read(p.word(false)),
+            'w' => Kind::Write(file_index(&mut files, p.word(false))),
             ':' => {
                 if a1.is_some() {
                     return Err(p.err(": doesn't want any addresses"));
@@ -416,8 +425,14 @@ fn compile(script: &str, syntax: Syntax) -> Result<Script, String> {
                 let pat = p.delimited(delim, true)?;
                 let repl = replacement(&mut p, delim)?;
                 let (mut global, mut nth, mut print, mut fold) = (false, 1, false, false);
+                let mut write = None;
                 loop {
                     match p.peek() {
+                        Some('w') => {
+                            p.i += 1;
+                            write = Some(file_index(&mut files, p.word(false)));
+                            break;
+                        }
                         Some('g') => global = true,
                         Some('p') => print = true,
                         Some('i' | 'I') => fold = true,
@@ -448,6 +463,7 @@ fn compile(script: &str, syntax: Syntax) -> Result<Script, String> {
                     global,
                     nth,
                     print,
+                    write,
                 }))
             }
             'y' => {
@@ -464,7 +480,12 @@ fn compile(script: &str, syntax: Syntax) -> Result<Script, String> {
         };
         let takes_text = matches!(
             kind,
-            Kind::Append(_) | Kind::Insert(_) | Kind::Change(_) | Kind::Read(_) | Kind::Label
+            Kind::Append(_)
+                | Kind::Insert(_)
+                | Kind::Change(_)
+                | Kind::Read(_)
+                | Kind::Write(_)
+                | Kind::Label
         ) || matches!(kind, Kind::Branch(_) | Kind::IfSubst(..));
         cmds.push(Cmd {
             a1,
@@ -492,7 +513,18 @@ fn compile(script: &str, syntax: Syntax) -> Result<Script, String> {
             _ => {}
         }
     }
-    Ok(Script { cmds, res })
+    Ok(Script { cmds, res, files })
+}
+
+/// The index of file `name` among the `w` files, added if new.
+fn file_index(files: &mut Vec<(String, Option<std::fs::File>)>, name: String) -> usize {
+    match files.iter().position(|(n, _)| *n == name) {
+        Some(i) => i,
+        None => {
+            files.push((name, None));
+            files.len() - 1
+        }
+    }
 }
 
 /// `\n` and `\\` in y's strings.
@@ -771,6 +803,20 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// `w`: the pattern space and a newline to file `f` (`/dev/stdout`: the output).
+    fn write(&mut self, f: usize, ps: &str, out: &mut Out) -> std::io::Result<()> {
+        match &mut self.script.files[f].1 {
+            Some(file) => {
+                file.write_all(ps.as_bytes())?;
+                file.write_all(b"\n")
+            }
+            None => {
+                out.write_all(ps.as_bytes())?;
+                out.write_all(b"\n")
+            }
+        }
+    }
+
     /// Writes what `a` and `r` queued.
     fn end_of_cycle(&mut self, out: &mut Out) -> std::io::Result<()> {
         for q in std::mem::take(&mut self.queue) {
@@ -945,14 +991,18 @@ impl Run<'_> {
                 }
                 Kind::Quit(code, print) => return Ok(Flow::Quit(*code, *print)),
                 Kind::Subst(s) => {
-                    let print = s.print;
+                    let (print, write) = (s.print, s.write);
                     if self.substitute(pc, ps)? {
                         self.substituted = true;
                         if print {
                             self.print(ps, *nl, out)?;
                         }
+                        if let Some(f) = write {
+                            self.write(f, ps, out)?;
+                        }
                     }
                 }
+                Kind::Write(f) => self.write(*f, ps, out)?,
                 Kind::Branch(to) => next = to.unwrap_or(usize::MAX),
                 Kind::IfSubst(to, when) => {
                     if self.substituted == *when {
@@ -1174,6 +1224,22 @@ pub fn sed(args: &[String], io: &mut Io) -> i32 {
             return if e.contains("can't find label") { 4 } else { 1 };
         }
     };
+    for (name, file) in compiled.files.iter_mut() {
+        if name == "/dev/stdout" {
+            continue;
+        }
+        match std::fs::File::create(&*name) {
+            Ok(f) => *file = Some(f),
+            Err(e) => {
+                let _ = writeln!(
+                    io.stderr,
+                    "sed: couldn't open file {name}: {}",
+                    describe(&e)
+                );
+                return 4;
+            }
+        }
+    }
     if in_place.is_some() && operands.is_empty() {
         let _ = writeln!(io.stderr, "sed: no input files");
         return 1;
@@ -1399,6 +1465,14 @@ mod tests {
             (&["sed", "-n", "x;p"], "1\n2\n3\n", 0, "\n1\n2\n"),
             (&["sed", "1!x;$!d"], "1\n2\n3\n", 0, "2\n"),
             (&["sed", "-n", "$!{h;d};x;G;p"], "1\n2\n3\n", 0, "2\n3\n"),
+            (&["sed", "-n", "s/a/b/w /dev/stdout"], "a\nc\n", 0, "b\n"),
+            (&["sed", "/c/w /dev/stdout"], "a\nc\n", 0, "a\nc\nc\n"),
+            (
+                &["sed", "-n", "-e", "/a/w /dev/stdout", "-e", "p"],
+                "a\nc\n",
+                0,
+                "a\na\nc\n",
+            ),
         ];
         let wrong: Vec<String> = cases
             .iter()
