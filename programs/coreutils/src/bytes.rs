@@ -449,7 +449,7 @@ pub fn cut(args: &[String], io: &mut Io) -> i32 {
     status
 }
 
-/// One of od's output types: `c`, `a`, or an integer (`d o u x`) of 1, 2, 4 or 8 bytes.
+/// One of od's output types: `c` (characters) or an integer (`d o u x`) of 1, 2, 4 or 8 bytes.
 #[derive(Clone, Copy)]
 struct OdType {
     kind: u8,
@@ -464,7 +464,7 @@ fn od_types(spec: &str) -> Result<Vec<OdType>, String> {
         let kind = s[i];
         i += 1;
         match kind {
-            b'a' | b'c' => out.push(OdType { kind, size: 1 }),
+            b'c' => out.push(OdType { kind, size: 1 }),
             b'd' | b'o' | b'u' | b'x' => {
                 let start = i;
                 while i < s.len() && s[i].is_ascii_digit() {
@@ -515,16 +515,10 @@ fn od_types(spec: &str) -> Result<Vec<OdType>, String> {
     Ok(out)
 }
 
-const ASCII_NAMES: [&str; 33] = [
-    "nul", "soh", "stx", "etx", "eot", "enq", "ack", "bel", "bs", "ht", "nl", "vt", "ff", "cr",
-    "so", "si", "dle", "dc1", "dc2", "dc3", "dc4", "nak", "syn", "etb", "can", "em", "sub", "esc",
-    "fs", "gs", "rs", "us", "sp",
-];
-
 /// The digits an item of `t` takes (a character: 3).
 fn od_width(t: OdType) -> usize {
     match (t.kind, t.size) {
-        (b'c' | b'a', _) => 3,
+        (b'c', _) => 3,
         (b'x', n) => 2 * n,
         (b'o', 1) => 3,
         (b'o', 2) => 6,
@@ -545,22 +539,19 @@ fn od_width(t: OdType) -> usize {
 fn od_row(t: OdType, row: &[u8], pad: usize, out: &mut String) {
     use core::fmt::Write as _;
     let gap = " ".repeat(pad + 1);
-    if t.kind == b'c' || t.kind == b'a' {
+    if t.kind == b'c' {
         for &b in row {
-            let s = match (t.kind, b) {
-                (b'a', b) if b <= 32 => ASCII_NAMES[b as usize].to_string(),
-                (b'a', 127) => "del".into(),
-                (b'a', b) => ((b & 0x7f) as char).to_string(),
-                (_, 0) => "\\0".into(),
-                (_, 7) => "\\a".into(),
-                (_, 8) => "\\b".into(),
-                (_, 12) => "\\f".into(),
-                (_, b'\n') => "\\n".into(),
-                (_, b'\r') => "\\r".into(),
-                (_, b'\t') => "\\t".into(),
-                (_, 11) => "\\v".into(),
-                (_, 0x20..=0x7e) => (b as char).to_string(),
-                (_, b) => format!("{b:03o}"),
+            let s = match b {
+                0 => "\\0".into(),
+                7 => "\\a".into(),
+                8 => "\\b".into(),
+                12 => "\\f".into(),
+                b'\n' => "\\n".into(),
+                b'\r' => "\\r".into(),
+                b'\t' => "\\t".into(),
+                11 => "\\v".into(),
+                0x20..=0x7e => (b as char).to_string(),
+                b => format!("{b:03o}"),
             };
             let _ = write!(out, "{gap}{s:>3}");
         }

@@ -251,12 +251,6 @@ fn as_gnu_tools() {
             "   a   a   a   a   a   a   a   a   a   a   a   a   a   a   a   a\n   a   a   a   a   a   a   a   a   a   a   a   a   a   a   a   a\n   a   a   a   a   a   a   a   a   a   a   a   a   a   a   a   a\n   a   b\n",
         ),
         (
-            &["od", "-Ax", "-ta"],
-            "a b\n\u{0000}",
-            0,
-            "000000   a  sp   b  nl nul\n000005\n",
-        ),
-        (
             &["od", "-N3", "-j1", "-c"],
             "abcdef",
             0,

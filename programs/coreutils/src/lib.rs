@@ -135,7 +135,7 @@ pub const TOOLS: &[(&str, &str)] = &[
     ),
     (
         "od",
-        "od [-A d|o|x|n] [-t a|c|d|o|u|x[1|2|4|8]]... [-bcdox] [-N N] [-j N] [-v] [FILE...]: dump bytes",
+        "od [-A d|o|x|n] [-t c|d|o|u|x[1|2|4|8]]... [-bcdox] [-N N] [-j N] [-v] [FILE...]: dump bytes",
     ),
     (
         "paste",

@@ -1141,21 +1141,6 @@ pub fn sed(args: &[String], io: &mut Io) -> i32 {
             operands.extend(it.by_ref().cloned());
             break;
         }
-        if let Some(long) = a.strip_prefix("--") {
-            match long.split_once('=') {
-                None if long == "quiet" || long == "silent" => quiet = true,
-                None if long == "regexp-extended" => syntax = Syntax::Extended,
-                None if long == "separate" => separate = true,
-                None if long == "in-place" => in_place = Some(String::new()),
-                Some(("in-place", suf)) => in_place = Some(suf.to_string()),
-                Some(("expression", e)) => add(&mut script, e),
-                _ => {
-                    let _ = writeln!(io.stderr, "sed: unknown option -- '{long}'\n{USAGE}");
-                    return 1;
-                }
-            }
-            continue;
-        }
         if a.len() < 2 || !a.starts_with('-') {
             operands.push(a.clone());
             continue;
@@ -1450,7 +1435,7 @@ mod tests {
             (&["sed", "s/b/X/3"], "bbb bbb\n", 0, "bbX bbb\n"),
             (&["sed", "-n", "/[0-9]$/p"], "ab1\nx\n", 0, "ab1\n"),
             (&["sed", "s/a.c/X/"], "abc\n", 0, "X\n"),
-            (&["sed", "--expression=s/a/b/"], "a\n", 0, "b\n"),
+            (&["sed", "--expression=s/a/b/"], "a\n", 1, ""),
             (&["sed", "k"], "a\n", 1, ""),
             (&["sed", "s/a/b"], "a\n", 1, ""),
             (&["sed", "s/\\(a/b/"], "a\n", 1, ""),
