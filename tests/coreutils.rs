@@ -198,3 +198,153 @@ fn date_shows_the_wall_clock() {
         fail()
     );
 }
+
+fn text_session() {
+    let (m, c) = libeurali::new_rendezvous().unwrap();
+    vfs::server::Server::new(vfs::ramdisk::Ramdisk::new(16 << 20))
+        .spawn(m)
+        .unwrap();
+    libeurali::mount("/", c).unwrap();
+    shim::fs::write("/t", "b:2\na:1\nc:3\n").unwrap();
+    shim::fs::write("/u", "a:1\nb:2\n").unwrap();
+    for line in [
+        "grep -c : /t /nope",
+        "egrep -l a|z /t /u",
+        "sed -n 2p /t /nope",
+        "sed -i s/:/=/ /t",
+        "cat /t",
+        "sed -i s/x/y/ /nope",
+        "sed -n /1/w/w1 /t",
+        "cat /w1",
+        "sed s/a/A/w/nodir/f /t",
+        "cut -d= -f2 /t /nope",
+        "tac /u /nope",
+        "rev /u",
+        "paste -d, /t /u",
+        "comm -12 /u /t",
+        "cmp /t /u",
+        "cmp /t /nope",
+        "nl /u",
+        "od -c /u",
+        "tail -n +2 /t",
+        "head -c 4 /t",
+        "realpath /./u/../t//",
+        "realpath /./t//",
+        "realpath /nope/t",
+        "readlink -f /x/../u",
+        "readlink /u",
+        "expr length /t",
+        "hostname",
+        "whoami x",
+    ] {
+        sh(line);
+    }
+    shim::fs::create_dir("/etc").unwrap();
+    shim::fs::write("/etc/hostname", "box.example.org\n").unwrap();
+    for line in ["hostname", "hostname -s", "hostname other"] {
+        sh(line);
+    }
+}
+
+/// The text tools over files of a ramdisk: a missing input is named, with GNU's status.
+#[test]
+fn text_tools_on_a_ramdisk() {
+    let r = run_captured(
+        &[shim::program_entry!("text_session", text_session)],
+        "text_session",
+        &[],
+        b"",
+        Duration::from_secs(30),
+    );
+    let expected = "\
+$ grep -c : /t /nope
+/t:3
+grep: /nope: No such file or directory
+[2]
+$ egrep -l a|z /t /u
+/t
+/u
+$ sed -n 2p /t /nope
+a:1
+sed: can't read /nope: No such file or directory
+[2]
+$ sed -i s/:/=/ /t
+$ cat /t
+b=2
+a=1
+c=3
+$ sed -i s/x/y/ /nope
+sed: can't read /nope: No such file or directory
+[2]
+$ sed -n /1/w/w1 /t
+$ cat /w1
+a=1
+$ sed s/a/A/w/nodir/f /t
+sed: couldn't open file /nodir/f: No such file or directory
+[4]
+$ cut -d= -f2 /t /nope
+2
+1
+3
+cut: /nope: No such file or directory
+[1]
+$ tac /u /nope
+b:2
+a:1
+tac: /nope: No such file or directory
+[1]
+$ rev /u
+1:a
+2:b
+$ paste -d, /t /u
+b=2,a:1
+a=1,b:2
+c=3,
+$ comm -12 /u /t
+$ cmp /t /u
+/t /u differ: byte 1, line 1
+[1]
+$ cmp /t /nope
+cmp: /nope: No such file or directory
+[2]
+$ nl /u
+     1	a:1
+     2	b:2
+$ od -c /u
+0000000   a   :   1  \\n   b   :   2  \\n
+0000010
+$ tail -n +2 /t
+a=1
+c=3
+$ head -c 4 /t
+b=2
+$ realpath /./u/../t//
+realpath: /./u/../t//: Not a directory
+[1]
+$ realpath /./t//
+/t
+$ realpath /nope/t
+realpath: /nope/t: No such file or directory
+[1]
+$ readlink -f /x/../u
+[1]
+$ readlink /u
+[1]
+$ expr length /t
+2
+$ hostname
+eurali
+$ whoami x
+whoami: extra operand 'x'
+[1]
+$ hostname
+box.example.org
+$ hostname -s
+box
+$ hostname other
+hostname: the name is set by editing /etc/hostname
+[1]
+";
+    assert_eq!(r.stdout, expected, "stderr: {}", r.stderr);
+    assert_eq!(r.code, 0);
+}

@@ -37,6 +37,7 @@ const MONTHS: [&str; 12] = [
     "December",
 ];
 
+#[inline(never)]
 pub fn date(args: &[String], io: &mut Io) -> i32 {
     let mut format = None;
     let mut at = None;
@@ -105,6 +106,7 @@ pub fn date(args: &[String], io: &mut Io) -> i32 {
 }
 
 /// `secs` after the Unix epoch, in UTC, as `format` says (`strftime`'s conversions).
+#[inline(never)]
 pub fn format_time(secs: u64, format: &str) -> String {
     let t = DateTime::from_unix(secs);
     let mut out = String::new();

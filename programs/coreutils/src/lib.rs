@@ -5,16 +5,30 @@
 //! exit status GNU users expect (0 success, 1 failure; grep: 1 no match, 2 trouble). Messages
 //! read `tool: operand: reason`. A failed write of the output ends a tool with
 //! `tool: write error: reason` and status 1 (2 for grep, sort and ls), as GNU's do.
+//!
+//! The shell links this crate (its tools run inside the shell, see `shell::applet`), so every
+//! byte here is a byte of `sh` too: tools are written for size (ASCII character classes, no
+//! Unicode tables), and each tool's entry point is `#[inline(never)]`, so that `nm
+//! --size-sort` on a build with symbols shows what each costs.
 
 use std::io::{BufRead, Write};
 
+mod bytes;
 mod date;
+mod expr;
 use util::write_error;
 
 mod files;
+#[cfg(test)]
+mod gnu_tests;
+mod grep;
+mod lines;
 pub mod printf;
+mod regex;
+mod sed;
 mod text;
 mod util;
+mod who;
 
 /// The standard streams a tool works on (real ones in `main`, buffers in tests, the command's
 /// own streams when the shell runs a tool inside its process), and what else differs there.
@@ -76,52 +90,115 @@ pub const TOOLS: &[(&str, &str)] = &[
         "cat",
         "cat [-n] [FILE...]: concatenate files (or stdin) to stdout",
     ),
+    ("clear", "clear: clear the terminal screen"),
+    ("cmp", "cmp [-s] FILE1 [FILE2]: compare files byte by byte"),
+    (
+        "comm",
+        "comm [-123] FILE1 FILE2: lines only in one, the other, or both sorted files",
+    ),
     (
         "cp",
         "cp [-r] SRC... DEST: copy files (and directories with -r)",
     ),
-    ("clear", "clear: clear the terminal screen"),
+    (
+        "cut",
+        "cut -b|-c|-f LIST [-d C] [-s] [--complement] [FILE...]: select parts of lines",
+    ),
     (
         "date",
         "date [-u] [-d @SECONDS] [+FORMAT]: the date and time (UTC)",
     ),
     ("dirname", "dirname PATH: PATH without its last component"),
+    ("egrep", "egrep ...: grep -E (extended regular expressions)"),
     ("env", "env: print the environment"),
+    (
+        "expand",
+        "expand [-t N] [FILE...]: tabs to spaces (every N columns, 8)",
+    ),
+    (
+        "expr",
+        "expr EXPR...: evaluate an expression (arithmetic, compare, STR : REGEX, length...)",
+    ),
     ("false", "false: exit with status 1"),
+    ("fgrep", "fgrep ...: grep -F (fixed strings)"),
+    (
+        "fold",
+        "fold [-w N] [-s] [-b] [FILE...]: wrap lines at N columns (80)",
+    ),
     (
         "grep",
-        "grep [-i] [-v] [-n] [-c] [-F] PATTERN [FILE...]: print matching lines",
+        "grep [-EFGHLchilnoqsvwx] [-e PAT] [-f FILE] [-m N] PAT [FILE...]: print matching lines",
     ),
-    ("head", "head [-n N] [FILE...]: first N lines (default 10)"),
+    (
+        "head",
+        "head [-n [-]N] [-c [-]N] [FILE...]: first N lines (10) or bytes",
+    ),
     (
         "hexdump",
         "hexdump [FILE...]: canonical hex+ASCII dump (as hexdump -C)",
+    ),
+    (
+        "hostname",
+        "hostname [-s]: the machine's name (/etc/hostname's first line, else eurali)",
     ),
     ("ls", "ls [-l] [-a] [-1] [PATH...]: list directories"),
     ("mkdir", "mkdir [-p] DIR...: make directories"),
     ("mv", "mv SRC... DEST: move or rename"),
     (
-        "rm",
-        "rm [-r] [-f] PATH...: remove files (and directories with -r)",
+        "nl",
+        "nl [-b a|t|n] [-w N] [-s SEP] [FILE...]: number lines",
+    ),
+    (
+        "od",
+        "od [-A d|o|x|n] [-t c|d|o|u|x[1|2|4|8]]... [-bcdox] [-N N] [-j N] [-v] [FILE...]: dump bytes",
+    ),
+    (
+        "paste",
+        "paste [-s] [-d LIST] [FILE...]: join lines of files side by side",
+    ),
+    (
+        "printf",
+        "printf FORMAT [ARG...]: formatted output (%s %b %c %d %u %o %x %f %e %g, escapes)",
     ),
     (
         "ps",
         "ps: the processes in /proc (pid, user, running time, command)",
     ),
     (
-        "printf",
-        "printf FORMAT [ARG...]: formatted output (%s %b %c %d %u %o %x %f %e %g, escapes)",
+        "readlink",
+        "readlink [-f|-e|-m] [-n] [-qsvz] PATH...: with -f/-e/-m the canonical path (no links exist)",
+    ),
+    (
+        "realpath",
+        "realpath [-e|-m] [-qz] PATH...: the canonical absolute path",
+    ),
+    ("rev", "rev [FILE...]: reverse the characters of each line"),
+    (
+        "rm",
+        "rm [-r] [-f] PATH...: remove files (and directories with -r)",
     ),
     ("rmdir", "rmdir DIR...: remove empty directories"),
+    (
+        "sed",
+        "sed [-nEs] [-i[SUF]] [-e SCRIPT] [-f FILE] [SCRIPT] [FILE...]: stream editor",
+    ),
     (
         "seq",
         "seq [FIRST [STEP]] LAST: count from FIRST (1) to LAST",
     ),
     ("sleep", "sleep SECONDS: wait (fractions allowed)"),
     ("sort", "sort [-r] [-n] [-u] [FILE...]: sort lines"),
-    ("tail", "tail [-n N] [FILE...]: last N lines (default 10)"),
+    ("tac", "tac [FILE...]: lines in reverse order"),
+    (
+        "tail",
+        "tail [-n [+]N] [-c [+]N] [FILE...]: last N lines (10) or bytes, or from the Nth",
+    ),
     ("tee", "tee [-a] FILE...: copy stdin to stdout and files"),
     ("touch", "touch FILE...: create empty files if missing"),
+    (
+        "tr",
+        "tr [-cdst] SET1 [SET2]: translate, delete or squeeze bytes",
+    ),
     ("true", "true: exit with status 0"),
     (
         "uniq",
@@ -132,7 +209,9 @@ pub const TOOLS: &[(&str, &str)] = &[
         "wc",
         "wc [-l] [-w] [-c] [FILE...]: count lines, words, bytes",
     ),
+    ("whoami", "whoami: the user's name"),
     ("xxd", "xxd [FILE]: hex dump in xxd's format"),
+    ("yes", "yes [STRING...]: print STRING (y) forever"),
 ];
 
 /// Runs tool `name` with `args` (without the tool name).
@@ -142,10 +221,24 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
         "head" => text::head_tail(args, io, false),
         "tail" => text::head_tail(args, io, true),
         "wc" => text::wc(args, io),
-        "grep" => text::grep(args, io),
+        "grep" | "egrep" | "fgrep" => grep::grep(name, args, io),
         "sort" => text::sort(args, io),
         "uniq" => text::uniq(args, io),
         "tee" => text::tee(args, io),
+        "sed" => sed::sed(args, io),
+        "tr" => bytes::tr(args, io),
+        "cut" => bytes::cut(args, io),
+        "od" => bytes::od(args, io),
+        "expr" => expr::expr(args, io),
+        "tac" => lines::tac(args, io),
+        "rev" => lines::rev(args, io),
+        "yes" => lines::yes(args, io),
+        "nl" => lines::nl(args, io),
+        "paste" => lines::paste(args, io),
+        "fold" => lines::fold(args, io),
+        "expand" => lines::expand(args, io),
+        "comm" => lines::comm(args, io),
+        "cmp" => lines::cmp(args, io),
         "hexdump" => text::hexdump(args, io, false),
         "xxd" => text::hexdump(args, io, true),
         "ls" => files::ls(args, io),
@@ -155,6 +248,9 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
         "touch" => files::touch(args, io),
         "cp" => files::cp(args, io),
         "mv" => files::mv(args, io),
+        "readlink" | "realpath" => files::resolve_paths(name, args, io),
+        "whoami" => who::whoami(args, io),
+        "hostname" => who::hostname(args, io),
         "true" => 0,
         "false" => 1,
         "env" => {

@@ -8,6 +8,7 @@
 
 use crate::Io;
 
+#[inline(never)]
 pub fn printf(args: &[String], io: &mut Io) -> i32 {
     let args = match args.first().map(String::as_str) {
         Some("--") => &args[1..],
