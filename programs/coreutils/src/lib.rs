@@ -214,8 +214,34 @@ pub const TOOLS: &[(&str, &str)] = &[
     ("yes", "yes [STRING...]: print STRING (y) forever"),
 ];
 
+/// The tools a script reaches for in its loops and a user at the prompt types, which the shell
+/// runs on its own threads ([`run_in_shell`]); the others (od, the comparisons and line
+/// formatters, readlink/realpath) run as programs.
+/// Linking all of them would put `sh` near the 512 KiB that exec can copy through the kernel's
+/// heap; a program costs a process's start and end, which only these rarer tools pay.
+pub const IN_SHELL: &[&str] = &[
+    "basename", "cat", "clear", "cp", "cut", "date", "dirname", "egrep", "env", "expr", "false",
+    "fgrep", "grep", "head", "hexdump", "hostname", "ls", "mkdir", "mv", "printf", "ps", "rm",
+    "rmdir", "sed", "seq", "sleep", "sort", "tac", "tail", "tee", "touch", "tr", "true", "uniq",
+    "uptime", "wc", "whoami", "xxd", "yes",
+];
+
 /// Runs tool `name` with `args` (without the tool name).
 pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
+    match run_in_shell(name, args, io) {
+        Some(code) => code,
+        None => run_others(name, args, io),
+    }
+}
+
+/// Runs tool `name` if it is one of [`IN_SHELL`]; `None` for the others. (Only these are
+/// reached from here, so that a program calling this links only them.)
+pub fn run_in_shell(name: &str, args: &[String], io: &mut Io) -> Option<i32> {
+    IN_SHELL.contains(&name).then(|| in_shell(name, args, io))
+}
+
+/// One of [`IN_SHELL`].
+fn in_shell(name: &str, args: &[String], io: &mut Io) -> i32 {
     match name {
         "cat" => text::cat(args, io),
         "head" => text::head_tail(args, io, false),
@@ -228,19 +254,9 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
         "sed" => sed::sed(args, io),
         "tr" => bytes::tr(args, io),
         "cut" => bytes::cut(args, io),
-        "od" => bytes::od(args, io),
         "expr" => expr::expr(args, io),
         "tac" => lines::tac(args, io),
-        "rev" => lines::rev(args, io),
         "yes" => lines::yes(args, io),
-        "nl" => lines::nl(args, io),
-        "paste" => lines::paste(args, io),
-        "fold" => lines::fold(args, io),
-        "expand" => lines::expand(args, io),
-        "comm" => lines::comm(args, io),
-        "cmp" => lines::cmp(args, io),
-        "hexdump" => text::hexdump(args, io, false),
-        "xxd" => text::hexdump(args, io, true),
         "ls" => files::ls(args, io),
         "mkdir" => files::mkdir(args, io),
         "rmdir" => files::rmdir(args, io),
@@ -248,9 +264,6 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
         "touch" => files::touch(args, io),
         "cp" => files::cp(args, io),
         "mv" => files::mv(args, io),
-        "readlink" | "realpath" => files::resolve_paths(name, args, io),
-        "whoami" => who::whoami(args, io),
-        "hostname" => who::hostname(args, io),
         "true" => 0,
         "false" => 1,
         "env" => {
@@ -267,11 +280,6 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
         }
         "sleep" => text::sleep(args, io),
         "printf" => printf::printf(args, io),
-        "ps" => ps(args, io),
-        "clear" => match io.stdout.write_all(b"\x1b[H\x1b[2J") {
-            Ok(()) => 0,
-            Err(e) => write_error(io.stderr, "clear", &e),
-        },
         "basename" => match args {
             [p] | [p, _] => {
                 let t = p.trim_end_matches('/');
@@ -340,6 +348,15 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
             }
             0
         }
+        "hexdump" => text::hexdump(args, io, false),
+        "xxd" => text::hexdump(args, io, true),
+        "whoami" => who::whoami(args, io),
+        "hostname" => who::hostname(args, io),
+        "ps" => ps(args, io),
+        "clear" => match io.stdout.write_all(b"\x1b[H\x1b[2J") {
+            Ok(()) => 0,
+            Err(e) => write_error(io.stderr, "clear", &e),
+        },
         "date" => date::date(args, io),
         "uptime" => {
             let s = util::uptime_secs();
@@ -355,6 +372,22 @@ pub fn run(name: &str, args: &[String], io: &mut Io) -> i32 {
                 Err(e) => write_error(io.stderr, name, &e),
             }
         }
+        _ => 127,
+    }
+}
+
+/// The tools not in [`IN_SHELL`].
+fn run_others(name: &str, args: &[String], io: &mut Io) -> i32 {
+    match name {
+        "od" => bytes::od(args, io),
+        "rev" => lines::rev(args, io),
+        "nl" => lines::nl(args, io),
+        "paste" => lines::paste(args, io),
+        "fold" => lines::fold(args, io),
+        "expand" => lines::expand(args, io),
+        "comm" => lines::comm(args, io),
+        "cmp" => lines::cmp(args, io),
+        "readlink" | "realpath" => files::resolve_paths(name, args, io),
         _ => {
             let _ = writeln!(
                 io.stderr,
@@ -443,4 +476,26 @@ pub fn main() {
         std::rt::clear_stdout_error();
     }
     std::process::exit(code);
+}
+
+#[cfg(test)]
+mod in_shell_tests {
+    use super::*;
+
+    #[test]
+    fn the_shells_tools_are_tools_and_the_others_are_not_run_there() {
+        for t in IN_SHELL {
+            assert!(TOOLS.iter().any(|(n, _)| n == t), "{t} is not a tool");
+        }
+        let (mut i, mut o, mut e): (&[u8], Vec<u8>, Vec<u8>) = (b"", Vec::new(), Vec::new());
+        assert_eq!(
+            run_in_shell("true", &[], &mut Io::new(&mut i, &mut o, &mut e)),
+            Some(0)
+        );
+        assert_eq!(
+            run_in_shell("od", &[], &mut Io::new(&mut i, &mut o, &mut e)),
+            None
+        );
+        assert_eq!(run("rev", &[], &mut Io::new(&mut i, &mut o, &mut e)), 0);
+    }
 }
