@@ -27,7 +27,7 @@
 use std::fmt;
 
 /// Deepest nesting of compound commands, substitutions and quotes accepted.
-pub const MAX_DEPTH: usize = 48;
+pub const MAX_DEPTH: usize = 100;
 
 /// A parsed script: and-or lists run one after another.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -731,6 +731,19 @@ impl<'a> Parser<'a> {
     }
 
     fn command(&mut self, terminators: &[&str]) -> Result<Command, Error> {
+        // Each level of nesting costs a few of the parser's frames: past a quarter of the
+        // stack, the command is parsed on a fresh thread's stack (as the interpreter runs a deep
+        // function call), so that nesting is bounded by MAX_DEPTH rather than by 28 KiB.
+        if self.depth < MAX_DEPTH && crate::stack_low(crate::interp::STACK_RESERVE) {
+            let me = &mut *self;
+            if let Some(r) = crate::on_fresh_stack(move || me.command_checked(terminators)) {
+                return r;
+            }
+        }
+        self.command_checked(terminators)
+    }
+
+    fn command_checked(&mut self, terminators: &[&str]) -> Result<Command, Error> {
         self.enter()?;
         let r = self.command_inner(terminators);
         self.leave();
