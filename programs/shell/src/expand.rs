@@ -23,6 +23,8 @@ pub trait Context {
     fn assign(&mut self, name: &str, value: &str);
     /// `${name?word}` found `name` unset: report `message` and fail the command.
     fn param_error(&mut self, name: &str, message: &str);
+    /// `$name` or `${#name}` found `name` unset (an error under `set -u`).
+    fn unset_param(&mut self, _name: &str) {}
 }
 
 /// Text with the quotedness of each character, as expansion builds it.
@@ -105,7 +107,10 @@ fn expand_fields(word: &Word, ctx: &mut dyn Context, split: bool) -> Vec<Field> 
                     "@" | "*" => ctx
                         .positional()
                         .join(&ifs.chars().next().map(String::from).unwrap_or_default()),
-                    _ => ctx.var(name).unwrap_or_default(),
+                    _ => ctx.var(name).unwrap_or_else(|| {
+                        ctx.unset_param(name);
+                        String::new()
+                    }),
                 };
                 if *quoted || !split {
                     f.push(&value, *quoted);
@@ -115,7 +120,10 @@ fn expand_fields(word: &Word, ctx: &mut dyn Context, split: bool) -> Vec<Field> 
             }
             WordPart::Length { name, quoted: _ } => {
                 let n = param_value(name, ctx, &ifs)
-                    .unwrap_or_default()
+                    .unwrap_or_else(|| {
+                        ctx.unset_param(name);
+                        String::new()
+                    })
                     .chars()
                     .count();
                 f.push(&n.to_string(), false);

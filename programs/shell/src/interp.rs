@@ -25,6 +25,12 @@ use std::process::{Command as Process, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+mod builtins;
+mod options;
+mod traps;
+
+pub use options::quote;
+
 use crate::expand::{self, Context};
 use crate::jobs::{JobCtl, Jobs};
 use crate::names::NameMap;
@@ -361,6 +367,8 @@ pub struct Shell {
     /// This is a subshell (a pipeline stage, a background job, `( … )`, `$( … )`): a builtin
     /// whose output nobody reads any more ends it, as SIGPIPE ends a forked one.
     subshell: bool,
+    /// Options, traps, aliases, read-only and local variables ([`builtins`]).
+    x: builtins::State,
 }
 
 impl Default for Shell {
@@ -388,6 +396,7 @@ impl Shell {
             jobs: Jobs::new(),
             foreground: Arc::new(Mutex::new(JobCtl::new())),
             subshell: false,
+            x: builtins::State::default(),
         };
         *s.foreground.lock().unwrap_or_else(|e| e.into_inner()) = s.job.clone();
         for (k, v) in std::env::vars() {
@@ -411,7 +420,15 @@ impl Shell {
         self.vars.get(name).map(String::as_str)
     }
 
+    /// Sets a variable (exported too under `set -a`); a read-only one keeps its value (the
+    /// commands that assign check that first and say so).
     pub fn set_var(&mut self, name: &str, value: &str) {
+        if self.x.readonly.contains_key(name) {
+            return;
+        }
+        if self.x.opts.get('a') {
+            self.exported.insert(name, ());
+        }
         self.vars.insert(name, value.to_string());
         if name == "PWD" || self.exported.contains_key(name) {
             // The environment children inherit is rebuilt from `exported` at each spawn; PWD
@@ -425,7 +442,8 @@ impl Shell {
 
     /// Parses and runs `src`; returns the exit status, and whether `exit` was called.
     pub fn run_script(&mut self, src: &str, io: &mut Streams) -> (i32, bool) {
-        match parse::parse(src) {
+        self.verbose(src, io);
+        match self.parse_script(src) {
             Ok(list) => {
                 let flow = self.list(&list, io);
                 match flow {
@@ -445,8 +463,17 @@ impl Shell {
     fn list(&mut self, list: &List, io: &mut Streams) -> Flow {
         for item in &list.0 {
             if let Some(sig) = self.job.interrupted() {
-                self.status = 128 + sig as i32;
-                return Flow::Interrupt;
+                match self.run_signal_trap(sig, io) {
+                    Some(Flow::Next) => {}
+                    Some(f) => return f,
+                    None => {
+                        self.status = 128 + sig as i32;
+                        return Flow::Interrupt;
+                    }
+                }
+            }
+            if self.noexec() {
+                return Flow::Next;
             }
             let f = self.and_or(item, io);
             if f != Flow::Next {
@@ -461,17 +488,17 @@ impl Shell {
             self.background(a, io);
             return Flow::Next;
         }
-        let f = self.pipeline(&a.first, io);
+        let f = self.pipeline(&a.first, io, a.rest.is_empty());
         if f != Flow::Next {
             return f;
         }
-        for (c, p) in &a.rest {
+        for (i, (c, p)) in a.rest.iter().enumerate() {
             let run = match c {
                 Connector::And => self.status == 0,
                 Connector::Or => self.status != 0,
             };
             if run {
-                let f = self.pipeline(p, io);
+                let f = self.pipeline(p, io, i + 1 == a.rest.len());
                 if f != Flow::Next {
                     return f;
                 }
@@ -480,15 +507,23 @@ impl Shell {
         Flow::Next
     }
 
-    fn pipeline(&mut self, p: &Pipeline, io: &mut Streams) -> Flow {
+    /// A pipeline; `last`: the last of its and-or list (where `set -e` applies, unless it is
+    /// negated).
+    fn pipeline(&mut self, p: &Pipeline, io: &mut Streams, last: bool) -> Flow {
+        let tested = !last || p.negate;
+        self.x.cond += tested as usize;
         let flow = if p.commands.len() == 1 {
             self.command(&p.commands[0], io)
         } else {
             self.status = self.run_pipeline(&p.commands, io);
             Flow::Next
         };
+        self.x.cond -= tested as usize;
         if p.negate {
             self.status = (self.status == 0) as i32;
+        }
+        if flow == Flow::Next && !tested {
+            return self.errexit();
         }
         flow
     }
@@ -497,10 +532,9 @@ impl Shell {
     /// job of its own; `$!` names it.
     #[inline(never)]
     fn background(&mut self, a: &AndOr, io: &mut Streams) {
-        let mut sub = self.clone();
+        let mut sub = self.subshell_copy();
         sub.job = JobCtl::new();
         sub.interactive = false;
-        sub.subshell = true;
         let ctl = sub.job.clone();
         let mut fg = a.clone();
         fg.background = false;
@@ -517,11 +551,13 @@ impl Shell {
                 .name("job".into())
                 .spawn(move || {
                     let f = sub.and_or(&fg, &mut streams);
-                    let _ = streams.stdout.flush();
-                    match f {
+                    let code = match f {
                         Flow::Exit(c) => c,
                         _ => sub.status,
-                    }
+                    };
+                    let code = sub.run_exit_trap(code, &mut streams);
+                    let _ = streams.stdout.flush();
+                    code
                 })
         });
         match started {
@@ -598,13 +634,16 @@ impl Shell {
                     Err(code) => running.push(Running::Done(code)),
                 },
                 None => {
-                    let mut sub = self.clone();
-                    sub.subshell = true;
+                    let mut sub = self.subshell_copy();
                     let cmd = cmd.clone();
                     let t = std::thread::Builder::new().spawn(move || {
-                        sub.command(&cmd, &mut streams);
+                        let code = match sub.command(&cmd, &mut streams) {
+                            Flow::Exit(c) => c,
+                            _ => sub.status,
+                        };
+                        let code = sub.run_exit_trap(code, &mut streams);
                         let _ = streams.stdout.flush();
-                        sub.status
+                        code
                     });
                     match t {
                         Ok(t) => running.push(Running::Thread(t)),
@@ -684,13 +723,13 @@ impl Shell {
         match c {
             Compound::Group(l) => self.list(l, io),
             Compound::Subshell(l) => {
-                let mut sub = self.clone();
-                sub.subshell = true;
+                let mut sub = self.subshell_copy();
                 let f = sub.list(l, io);
-                self.status = match f {
+                let code = match f {
                     Flow::Exit(code) => code,
                     _ => sub.status,
                 };
+                self.status = sub.run_exit_trap(code, io);
                 Flow::Next
             }
             Compound::If {
@@ -698,7 +737,9 @@ impl Shell {
                 otherwise,
             } => {
                 for (cond, body) in branches {
+                    self.x.cond += 1;
                     let f = self.list(cond, io);
+                    self.x.cond -= 1;
                     if f != Flow::Next {
                         return f;
                     }
@@ -720,7 +761,9 @@ impl Shell {
                 self.loops += 1;
                 let mut status = 0;
                 let flow = loop {
+                    self.x.cond += 1;
                     let f = self.list(condition, io);
+                    self.x.cond -= 1;
                     if f != Flow::Next {
                         break f;
                     }
@@ -824,7 +867,10 @@ impl Shell {
             let opened = match r.op {
                 RedirectOp::Read => File::open(&target)
                     .map(|f| Some(Endpoint::In(In::File(Target::new(f, &target))))),
-                RedirectOp::Write => File::create(&target)
+                RedirectOp::Write if self.noclobber(&target) => {
+                    return Err(format!("cannot create {target}: File exists"));
+                }
+                RedirectOp::Write | RedirectOp::Clobber => File::create(&target)
                     .map(|f| Some(Endpoint::Out(Out::file(Target::new(f, &target))))),
                 RedirectOp::Append => OpenOptions::new()
                     .append(true)
@@ -874,6 +920,7 @@ impl Shell {
     // close to that, see `cargo xtask bench budgets`).
     #[inline(never)]
     fn simple(&mut self, s: &Simple, io: &mut Streams) -> Flow {
+        self.x.substituted = false;
         let argv = self.expand_words(&s.words);
         let assigns: Vec<(String, String)> = s
             .assignments
@@ -889,6 +936,10 @@ impl Shell {
                 Flow::Exit(2)
             };
         }
+        if let Some(f) = self.check_assigns(&assigns, io) {
+            return f;
+        }
+        self.trace(&assigns, &argv, io);
         let mut streams = if s.redirects.is_empty() {
             None
         } else {
@@ -906,29 +957,31 @@ impl Shell {
             None => io,
         };
         let Some(name) = argv.first().cloned() else {
-            // Only assignments (and redirections): they stay in the shell.
+            // Only assignments (and redirections): they stay in the shell. The status is the
+            // last command substitution's, or 0.
             for (k, v) in &assigns {
                 self.set_var(k, v);
             }
+            if !self.x.substituted {
+                self.status = 0;
+            }
             return Flow::Next;
         };
-        let flow = if let Some(body) = self.functions.get(&name).cloned() {
-            self.call_function(&body, argv[1..].to_vec(), io)
-        } else if is_builtin(&name) {
-            let saved: Vec<(String, Option<String>)> = assigns
-                .iter()
-                .map(|(k, _)| (k.clone(), self.vars.get(k).cloned()))
-                .collect();
+        let flow = if builtins::is_special(&name) {
+            // A special builtin's assignments stay (POSIX 2.14).
             for (k, v) in &assigns {
-                self.vars.insert(k, v.clone());
+                self.set_var(k, v);
             }
+            self.builtin(&name, &argv[1..], io)
+        } else if let Some(body) = self.functions.get(&name).cloned() {
+            let saved = self.push_assigns(&assigns);
+            let f = self.call_function(&body, argv[1..].to_vec(), io);
+            self.pop_assigns(saved);
+            f
+        } else if is_builtin(&name) {
+            let saved = self.push_assigns(&assigns);
             let f = self.builtin(&name, &argv[1..], io);
-            for (k, v) in saved {
-                match v {
-                    Some(v) => self.vars.insert(&k, v),
-                    None => self.vars.remove(&k),
-                };
-            }
+            self.pop_assigns(saved);
             f
         } else {
             let env = self.child_env(&assigns);
@@ -987,11 +1040,13 @@ impl Shell {
             return Flow::Next;
         }
         self.depth += 1;
+        self.enter_function();
         let saved = std::mem::replace(&mut self.positional, args);
         let saved_loops = std::mem::take(&mut self.loops);
         let f = self.command(body, io);
         self.loops = saved_loops;
         self.positional = saved;
+        self.leave_function();
         self.depth -= 1;
         match f {
             Flow::Return => Flow::Next,
@@ -1134,39 +1189,19 @@ impl Shell {
                     }
                 }
             }
-            "export" => {
-                if args.is_empty() {
-                    for k in self.exported.keys() {
-                        if let Some(v) = self.vars.get(k) {
-                            let _ = writeln!(io.stdout, "export {k}='{v}'");
-                        }
-                    }
-                }
-                for a in args {
-                    let (k, v) = match a.split_once('=') {
-                        Some((k, v)) => (k, Some(v)),
-                        None => (a.as_str(), None),
-                    };
-                    if !parse::is_name(k) {
-                        err(io, format!("export: {k}: not a valid identifier"));
-                        status = 1;
-                        continue;
-                    }
-                    if let Some(v) = v {
-                        self.set_var(k, v);
-                    }
-                    self.exported.insert(k, ());
-                }
-            }
-            "unset" => {
-                for a in args.iter().filter(|a| a.as_str() != "-v") {
-                    self.vars.remove(a);
-                    self.exported.remove(a);
-                    if a.as_str() != "-f" {
-                        self.functions.remove(a);
-                    }
-                }
-            }
+            "export" | "readonly" => (status, flow) = self.export_builtin(name, args, io),
+            "unset" => (status, flow) = self.unset_builtin(args, io),
+            "local" => (status, flow) = self.local_builtin(args, io),
+            "eval" => (status, flow) = self.eval_builtin(args, io),
+            "command" => (status, flow) = self.command_builtin(args, io),
+            "trap" => status = self.trap_builtin(args, io),
+            "getopts" => status = self.getopts_builtin(args, io),
+            "alias" | "unalias" => status = self.alias_builtin(name, args, io),
+            "hash" => status = self.hash_builtin(args, io),
+            "umask" => status = self.umask_builtin(args, io),
+            "ulimit" => status = self.ulimit_builtin(args, io),
+            "times" => status = self.times_builtin(io),
+            "type" => status = self.type_builtin(args, io),
             "exit" => {
                 let code = match args.first() {
                     None => self.status,
@@ -1202,32 +1237,8 @@ impl Shell {
                     };
                 }
             }
-            "shift" => {
-                let n = args
-                    .first()
-                    .and_then(|c| c.parse::<usize>().ok())
-                    .unwrap_or(1);
-                if n > self.positional.len() {
-                    err(io, "shift: can't shift that many".to_string());
-                    status = 1;
-                } else {
-                    self.positional.drain(..n);
-                }
-            }
-            "set" => {
-                if args.is_empty() {
-                    for (k, v) in self.vars.iter() {
-                        let _ = writeln!(io.stdout, "{k}='{v}'");
-                    }
-                } else {
-                    let rest: Vec<String> = if args[0] == "--" {
-                        args[1..].to_vec()
-                    } else {
-                        args.to_vec()
-                    };
-                    self.positional = rest;
-                }
-            }
+            "shift" => (status, flow) = self.shift_builtin(args, io),
+            "set" => (status, flow) = self.set_builtin(args, io),
             "test" | "[" => {
                 let mut a = args.to_vec();
                 if name == "[" {
@@ -1304,7 +1315,7 @@ impl Shell {
                     }
                 },
             },
-            "type" | "which" => {
+            "which" => {
                 for a in args {
                     let what = if self.functions.contains_key(a) {
                         Some(format!("{a} is a function"))
@@ -1558,17 +1569,21 @@ impl Shell {
             let _ = r.read_to_end(&mut v);
             v
         });
-        let mut sub = self.clone();
-        sub.subshell = true;
+        let mut sub = self.subshell_copy();
         let mut io = Streams {
             stdin: In::Inherit,
             stdout: Out::pipe(w),
             stderr: Out::inherit(2),
         };
-        sub.list(script, &mut io);
+        let code = match sub.list(script, &mut io) {
+            Flow::Exit(c) => c,
+            _ => sub.status,
+        };
+        let code = sub.run_exit_trap(code, &mut io);
         let _ = io.stdout.flush();
         drop(io);
-        self.status = sub.status;
+        self.status = code;
+        self.x.substituted = true;
         String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned()
     }
 }
@@ -1676,9 +1691,10 @@ pub fn describe(e: &io::Error) -> String {
 
 /// The builtins.
 pub const BUILTINS: &[&str] = &[
-    ":", ".", "[", "bg", "bind", "break", "cd", "continue", "echo", "exit", "export", "false",
-    "fg", "help", "history", "jobs", "kill", "mount", "ns", "pwd", "read", "return", "set",
-    "shift", "source", "test", "true", "type", "umount", "unset", "wait", "which",
+    ":", ".", "[", "alias", "bg", "bind", "break", "cd", "command", "continue", "echo", "eval",
+    "exit", "export", "false", "fg", "getopts", "hash", "help", "history", "jobs", "kill", "local",
+    "mount", "ns", "pwd", "read", "readonly", "return", "set", "shift", "source", "test", "times",
+    "trap", "true", "type", "ulimit", "umask", "umount", "unalias", "unset", "wait", "which",
 ];
 
 pub fn is_builtin(name: &str) -> bool {
@@ -1696,6 +1712,7 @@ impl Context for Ctx<'_> {
             "?" => Some(self.sh.status.to_string()),
             "#" => Some(self.sh.positional.len().to_string()),
             "0" => Some(self.sh.name.clone()),
+            "-" => Some(self.sh.dash_flags()),
             // The shell's pid in /proc (1 where there is none, as a first process would be).
             "$" => Some(std::process::id().max(1).to_string()),
             n if n.bytes().all(|b| b.is_ascii_digit()) => n
@@ -1722,7 +1739,16 @@ impl Context for Ctx<'_> {
         eprintln!("{}: {name}: {message}", self.sh.name);
         self.sh.expand_failed = true;
     }
+    fn unset_param(&mut self, name: &str) {
+        if self.sh.x.opts.get('u') && !matches!(name, "@" | "*" | "!") {
+            self.param_error(name, "parameter not set");
+        }
+    }
     fn read_dir(&mut self, dir: &str) -> Option<Vec<String>> {
+        if self.sh.x.opts.get('f') {
+            // `set -f`: no pathname expansion.
+            return None;
+        }
         let rd = std::fs::read_dir(dir).ok()?;
         Some(
             rd.filter_map(|e| e.ok())

@@ -64,34 +64,79 @@ pub fn main() {
     let args: Vec<String> = std::env::args().collect();
     let mut sh = interp::Shell::new();
     let mut io = interp::Streams::inherit();
-    let code = match args.get(1).map(String::as_str) {
-        Some("-c") => {
-            let Some(src) = args.get(2) else {
-                eprintln!("sh: -c: option requires an argument");
-                std::process::exit(2);
-            };
-            if let Some(n) = args.get(3) {
-                sh.name = n.clone();
-            }
-            sh.set_positional(args.iter().skip(4).cloned().collect());
-            sh.run_script(src, &mut io).0
+    let (command, i) = match options(&mut sh, &args) {
+        Ok(r) => r,
+        Err(msg) => {
+            eprintln!("sh: {msg}");
+            std::process::exit(2);
         }
-        Some(file) => {
-            let src = match std::fs::read_to_string(file) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("sh: {file}: {}", interp::describe(&e));
-                    std::process::exit(127);
-                }
-            };
-            sh.name = file.to_string();
-            sh.set_positional(args.iter().skip(2).cloned().collect());
-            sh.run_script(&src, &mut io).0
-        }
-        None => repl(&mut sh, &mut io),
     };
+    let code = if command {
+        let Some(src) = args.get(i) else {
+            eprintln!("sh: -c requires an argument");
+            std::process::exit(2);
+        };
+        if let Some(n) = args.get(i + 1) {
+            sh.name = n.clone();
+        }
+        sh.set_positional(args.iter().skip(i + 2).cloned().collect());
+        sh.run_script(src, &mut io).0
+    } else if let Some(file) = args.get(i) {
+        let src = match std::fs::read_to_string(file) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("sh: {file}: {}", interp::describe(&e));
+                std::process::exit(127);
+            }
+        };
+        sh.name = file.to_string();
+        sh.set_positional(args.iter().skip(i + 1).cloned().collect());
+        sh.run_script(&src, &mut io).0
+    } else {
+        repl(&mut sh, &mut io)
+    };
+    let code = sh.run_exit_trap(code, &mut io);
     let _ = std::io::stdout().flush();
     std::process::exit(code);
+}
+
+/// `sh`'s options (`-c`, `-e`, `+x`, `-o errexit`, `-s`, `-i`, `--`): whether `-c` was given,
+/// and the index of the first argument after them.
+fn options(sh: &mut interp::Shell, args: &[String]) -> Result<(bool, usize), String> {
+    let mut i = 1;
+    let mut command = false;
+    while let Some(a) = args.get(i) {
+        let on = a.starts_with('-');
+        if !(on || a.starts_with('+')) || a.len() < 2 {
+            if a == "-" {
+                i += 1;
+            }
+            break;
+        }
+        i += 1;
+        if a == "--" {
+            break;
+        }
+        for c in a[1..].chars() {
+            match c {
+                'c' => command = on,
+                // Commands from stdin, interactive: as the terminal has it anyway.
+                's' | 'i' => {}
+                'o' => {
+                    let Some(name) = args.get(i) else {
+                        return Err(format!("{a}: option requires an argument"));
+                    };
+                    i += 1;
+                    if !sh.set_named_option(name, on) {
+                        return Err(format!("Illegal option -o {name}"));
+                    }
+                }
+                _ if sh.set_option(c, on) => {}
+                _ => return Err(format!("Illegal option -{c}")),
+            }
+        }
+    }
+    Ok((command, i))
 }
 
 fn prompt(sh: &interp::Shell) -> String {

@@ -130,8 +130,10 @@ pub struct Redirect {
 pub enum RedirectOp {
     /// `<`
     Read,
-    /// `>` and `>|`
+    /// `>`
     Write,
+    /// `>|`: `>` even under `set -C`.
+    Clobber,
     /// `>>`
     Append,
     /// `>&` / `<&`: target is a descriptor number (or `-` to close).
@@ -228,6 +230,7 @@ pub fn parse(src: &str) -> Result<List, Error> {
         src,
         pos: 0,
         depth: 0,
+        aliases: None,
     };
     let list = p.list(&[])?;
     p.skip_blank();
@@ -254,6 +257,93 @@ struct Parser<'a> {
     src: &'a str,
     pos: usize,
     depth: usize,
+    /// The shell's aliases, when it has some ([`parse_with_aliases`]).
+    aliases: Option<&'a Aliases<'a>>,
+}
+
+/// Most alias replacements in one script, and the longest text they may make.
+const MAX_ALIASES: usize = 1000;
+const MAX_ALIASED_LEN: usize = 1 << 20;
+
+/// A piece of the text that an alias's value replaced.
+#[derive(Clone, Debug)]
+struct AliasSpan {
+    start: usize,
+    end: usize,
+    name: String,
+    /// The value ends with a blank: the word after it may be an alias too.
+    blank: bool,
+}
+
+/// What the parser consults for aliases: the shell's table, the pieces of the text that are
+/// replacements already, and the replacement it found (it then stops, and the text is parsed
+/// again with the alias's value in place).
+struct Aliases<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    spans: &'a [AliasSpan],
+    found: std::cell::RefCell<Option<(usize, usize, String)>>,
+}
+
+/// Parses a script, replacing aliases as POSIX 2.3.1 has it: a command's first word (and the
+/// word after an alias whose value ends with a blank) that is an alias's name, unquoted, is
+/// replaced by the alias's value before the command is parsed, so the value may hold any
+/// syntax. An alias is not replaced again inside its own value (`alias ls='ls -F'`).
+pub fn parse_with_aliases(
+    src: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<List, Error> {
+    let mut text = src.to_string();
+    let mut spans: Vec<AliasSpan> = Vec::new();
+    for _ in 0..MAX_ALIASES {
+        let hook = Aliases {
+            lookup,
+            spans: &spans,
+            found: std::cell::RefCell::new(None),
+        };
+        let mut p = Parser {
+            s: text.as_bytes(),
+            src: &text,
+            pos: 0,
+            depth: 0,
+            aliases: Some(&hook),
+        };
+        let r = p.list(&[]).and_then(|list| {
+            p.skip_blank();
+            if p.pos < p.s.len() {
+                Err(p.unexpected())
+            } else {
+                Ok(list)
+            }
+        });
+        let Some((start, len, name)) = hook.found.into_inner() else {
+            return r;
+        };
+        let value = lookup(&name).unwrap_or_default();
+        let end = start + len;
+        if text.len() - len + value.len() > MAX_ALIASED_LEN {
+            break;
+        }
+        let grown = value.len() as isize - len as isize;
+        for s in &mut spans {
+            if s.start >= end {
+                s.start = (s.start as isize + grown) as usize;
+            }
+            if s.end >= end {
+                s.end = (s.end as isize + grown) as usize;
+            }
+        }
+        text.replace_range(start..end, &value);
+        spans.push(AliasSpan {
+            start,
+            end: start + value.len(),
+            name,
+            blank: value.ends_with([' ', '\t']),
+        });
+    }
+    Err(Error {
+        kind: ErrorKind::TooDeep,
+        at: 0,
+    })
 }
 
 fn is_meta(b: u8) -> bool {
@@ -728,7 +818,7 @@ impl<'a> Parser<'a> {
         } else if rest.starts_with(b"<&") {
             (RedirectOp::Dup, 2, 0)
         } else if rest.starts_with(b">|") {
-            (RedirectOp::Write, 2, 1)
+            (RedirectOp::Clobber, 2, 1)
         } else if rest[0] == b'>' {
             (RedirectOp::Write, 1, 1)
         } else {
@@ -774,6 +864,7 @@ impl<'a> Parser<'a> {
                             src: self.src,
                             pos: start + eq + 1,
                             depth: self.depth,
+                            aliases: None,
                         };
                         let value = value_parser.word()?.unwrap_or_default();
                         cmd.assignments.push((name.to_string(), value));
@@ -781,12 +872,38 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
+            if let Some(a) = self.aliases
+                && let Some(name) = w.as_literal()
+                && self.alias_position(a, start, cmd.words.is_empty())
+                && !a
+                    .spans
+                    .iter()
+                    .any(|s| s.name == name && (s.start..s.end).contains(&start))
+                && (a.lookup)(name).is_some()
+            {
+                *a.found.borrow_mut() = Some((start, self.pos - start, name.to_string()));
+                return Err(self.err(ErrorKind::Unsupported("aliases")));
+            }
             cmd.words.push(w);
         }
         if cmd.words.is_empty() && cmd.assignments.is_empty() && cmd.redirects.is_empty() {
             return Err(self.unexpected());
         }
         Ok(Command::Simple(cmd))
+    }
+
+    /// Whether a word at `start` is where an alias is replaced: a command's first word, or one
+    /// right after an alias's value that ends with a blank.
+    fn alias_position(&self, a: &Aliases, start: usize, first: bool) -> bool {
+        first
+            || a.spans.iter().any(|s| {
+                s.blank
+                    && s.start < start
+                    && s.end <= start
+                    && self.s[s.end..start]
+                        .iter()
+                        .all(|b| matches!(b, b' ' | b'\t'))
+            })
     }
 
     /// One word at the current position (no leading blanks), or `None` at a metacharacter.
@@ -1162,6 +1279,7 @@ impl<'a> Parser<'a> {
             src: &inner,
             pos: 0,
             depth: self.depth,
+            aliases: None,
         };
         let script = sub.list(&[]);
         let trailing = sub.pos < sub.s.len();
