@@ -442,7 +442,6 @@ impl Shell {
 
     /// Parses and runs `src`; returns the exit status, and whether `exit` was called.
     pub fn run_script(&mut self, src: &str, io: &mut Streams) -> (i32, bool) {
-        self.verbose(src, io);
         match self.parse_script(src) {
             Ok(list) => {
                 let flow = self.list(&list, io);

@@ -91,6 +91,7 @@ pub fn main() {
         };
         sh.name = file.to_string();
         sh.set_positional(args.iter().skip(i + 1).cloned().collect());
+        sh.verbose(&src, &mut io);
         sh.run_script(&src, &mut io).0
     } else {
         repl(&mut sh, &mut io)
@@ -356,6 +357,7 @@ fn repl(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
         if !trimmed.trim().is_empty() {
             sh.history.push(trimmed.to_string());
         }
+        sh.verbose(&src, io);
         let (code, exited) = sh.run_script(&src, io);
         if exited {
             return code;

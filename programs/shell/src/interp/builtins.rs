@@ -25,6 +25,8 @@ pub struct State {
     /// Nesting of places where a failure is tested (`if` conditions, left sides of `&&`/`||`,
     /// `!`): `set -e` does not apply there.
     pub(super) cond: usize,
+    /// Running under `command`: a special builtin's error does not end the shell.
+    pub(super) soft_special: bool,
     /// A command substitution ran in the command being expanded (its status is the status of
     /// a command of assignments only).
     pub(super) substituted: bool,
@@ -46,6 +48,7 @@ impl Default for State {
             opts: Options::default(),
             cond: 0,
             substituted: false,
+            soft_special: false,
             readonly: NameMap::new(),
             locals: Vec::new(),
             traps: Vec::new(),
@@ -310,8 +313,15 @@ impl Shell {
         let src = args.join(" ");
         match self.parse_script(&src) {
             Ok(list) if list.0.is_empty() => (0, Flow::Next),
+            // `x='eval "$x"'; eval "$x"` must fail, not run off the stack.
+            Ok(_) if super::too_deep(self.depth) => {
+                self.say(io, format_args!("eval: nested too deeply"));
+                (2, self.special_error())
+            }
             Ok(list) => {
+                self.depth += 1;
                 let f = self.list(&list, io);
+                self.depth -= 1;
                 (self.status, f)
             }
             Err(e) => {
@@ -411,7 +421,10 @@ impl Shell {
                 (status, Flow::Next)
             }
             _ if is_builtin(name) => {
+                // A special builtin's error does not end the shell under `command`.
+                let soft = std::mem::replace(&mut self.x.soft_special, true);
                 let f = self.builtin(name, &args[1..], io);
+                self.x.soft_special = soft;
                 (self.status, f)
             }
             _ => {

@@ -112,8 +112,9 @@ impl Shell {
         self.x.opts.get('n') && !self.interactive
     }
 
-    /// `set -v`: the input is written to stderr as it is read.
-    pub(super) fn verbose(&self, src: &str, io: &mut Streams) {
+    /// `set -v`: input the shell reads (a script file, its stdin; not a `-c` string, as in
+    /// dash) is written to stderr as it is read.
+    pub fn verbose(&self, src: &str, io: &mut Streams) {
         if self.x.opts.get('v') {
             let _ = io.stderr.write_all(src.as_bytes());
             if !src.ends_with('\n') {
@@ -224,7 +225,7 @@ impl Shell {
 
     /// What a special builtin's error does (POSIX 2.8.1): it ends a non-interactive shell.
     pub(super) fn special_error(&self) -> Flow {
-        if self.interactive {
+        if self.interactive || self.x.soft_special {
             Flow::Next
         } else {
             Flow::Exit(2)
