@@ -403,6 +403,7 @@ impl Shell {
             s.exported.insert(&k, ());
             s.vars.insert(&k, v);
         }
+        s.vars.insert("OPTIND", "1".into());
         if !s.vars.contains_key("PATH") {
             s.vars.insert("PATH", "/bin".into());
         }
@@ -522,7 +523,7 @@ impl Shell {
             self.status = (self.status == 0) as i32;
         }
         if flow == Flow::Next && !tested {
-            return self.errexit();
+            return self.errexit(p);
         }
         flow
     }
@@ -921,11 +922,7 @@ impl Shell {
     fn simple(&mut self, s: &Simple, io: &mut Streams) -> Flow {
         self.x.substituted = false;
         let argv = self.expand_words(&s.words);
-        let assigns: Vec<(String, String)> = s
-            .assignments
-            .iter()
-            .map(|(k, w)| (k.clone(), self.expand_single(w)))
-            .collect();
+        let assigns = self.expand_assigns(&s.assignments);
         if std::mem::take(&mut self.expand_failed) {
             // `${x?msg}`: the command is not run; a script ends (POSIX 2.8.1).
             self.status = 2;

@@ -31,15 +31,14 @@ pub struct State {
     /// a command of assignments only).
     pub(super) substituted: bool,
     pub(super) readonly: NameMap<()>,
-    /// Per function call, the variables `local` saved (restored at the return).
-    pub(super) locals: Vec<Vec<Saved>>,
+    /// Per function call, the variables `local` saved (restored at the return), and the
+    /// caller's `getopts` state.
+    pub(super) locals: Vec<(Vec<Saved>, Getopts)>,
     /// `trap`: condition number (0 for EXIT) and action ("" ignores).
     pub(super) traps: Vec<(u32, String)>,
     pub(super) aliases: NameMap<String>,
     pub(super) umask: u32,
-    /// `getopts`: the `OPTIND` it last set, and the offset of the next option letter in that
-    /// argument (for `-abc`).
-    getopts: (usize, usize),
+    pub(super) getopts: Getopts,
 }
 
 impl Default for State {
@@ -54,9 +53,19 @@ impl Default for State {
             traps: Vec::new(),
             aliases: NameMap::new(),
             umask: 0o022,
-            getopts: (1, 1),
+            getopts: Getopts::default(),
         }
     }
+}
+
+/// Where `getopts` is, as dash keeps it: the index (from 1) of the next argument, the offset
+/// of the next option letter in the argument before it (for `-abc`), and the `OPTIND` value
+/// it last saw (another value was assigned: start again from there).
+#[derive(Clone, Debug, Default)]
+pub struct Getopts {
+    optind: usize,
+    offset: Option<usize>,
+    seen: Option<String>,
 }
 
 /// A variable as it was before `local` or a command's assignment changed it.
@@ -111,6 +120,26 @@ impl Shell {
         }
     }
 
+    /// A command's assignments, expanded in turn: each sees those before it (`A=1 B=$A cmd`),
+    /// as in dash; the shell's variables are as they were afterwards.
+    pub(super) fn expand_assigns(
+        &mut self,
+        assigns: &[(String, parse::Word)],
+    ) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::with_capacity(assigns.len());
+        let mut saved = Vec::new();
+        for (k, w) in assigns {
+            let v = self.expand_single(w);
+            if assigns.len() > 1 {
+                saved.push(self.save(k));
+                self.vars.insert(k, v.clone());
+            }
+            out.push((k.clone(), v));
+        }
+        self.restore(saved);
+        out
+    }
+
     /// `V=x cmd` for a function or a regular builtin: the variables are set (and exported, so
     /// its programs see them) until [`Shell::pop_assigns`].
     pub(super) fn push_assigns(&mut self, assigns: &[(String, String)]) -> Vec<Saved> {
@@ -143,13 +172,25 @@ impl Shell {
 
     /// A function call begins: a frame for its `local` variables.
     pub(super) fn enter_function(&mut self) {
-        self.x.locals.push(Vec::new());
+        let fresh = self.getopts_reset();
+        let caller = std::mem::replace(&mut self.x.getopts, fresh);
+        self.x.locals.push((Vec::new(), caller));
+    }
+
+    /// `getopts` from the first argument again (a function call, `set` of the parameters).
+    pub(super) fn getopts_reset(&self) -> Getopts {
+        Getopts {
+            optind: 1,
+            offset: None,
+            seen: self.var("OPTIND").map(str::to_string),
+        }
     }
 
     /// A function call ends: its `local` variables get their values back.
     pub(super) fn leave_function(&mut self) {
-        if let Some(frame) = self.x.locals.pop() {
+        if let Some((frame, getopts)) = self.x.locals.pop() {
             self.restore(frame);
+            self.x.getopts = getopts;
         }
     }
 
@@ -229,6 +270,9 @@ impl Shell {
         for a in &args[i..] {
             if functions {
                 self.functions.remove(a);
+            } else if !parse::is_name(a) {
+                self.say(io, format_args!("unset: {a}: bad variable name"));
+                return (2, self.special_error());
             } else if self.x.readonly.contains_key(a) {
                 self.say(io, format_args!("unset: {a}: is read only"));
                 return (2, self.special_error());
@@ -242,7 +286,7 @@ impl Shell {
 
     /// `local name[=value]...`: the variable gets its value back when the function returns
     /// (dynamic scope: functions it calls see the local one). Without a value it keeps the one
-    /// it has, as in dash.
+    /// it has, as in dash. Its errors end a script, as in dash.
     #[inline(never)]
     pub(super) fn local_builtin(&mut self, args: &[String], io: &mut Streams) -> (i32, Flow) {
         if self.x.locals.is_empty() {
@@ -257,14 +301,14 @@ impl Shell {
             };
             if !parse::is_name(k) {
                 self.say(io, format_args!("local: {k}: bad variable name"));
-                return (2, Flow::Next);
+                return (2, self.special_error());
             }
             if self.x.readonly.contains_key(k) {
                 self.say(io, format_args!("local: {k}: is read only"));
-                return (2, Flow::Next);
+                return (2, self.special_error());
             }
             let saved = self.save(k);
-            if let Some(frame) = self.x.locals.last_mut()
+            if let Some((frame, _)) = self.x.locals.last_mut()
                 && !frame.iter().any(|s| s.name == k)
             {
                 frame.push(saved);
@@ -461,92 +505,94 @@ impl Shell {
         } else {
             rest.to_vec()
         };
-        let mut optind = self
-            .var("OPTIND")
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(1)
-            .max(1);
-        let mut off = if self.x.getopts.0 == optind {
-            self.x.getopts.1
-        } else {
-            1
-        };
+        let mut st = self.x.getopts.clone();
+        let var = self.var("OPTIND").map(str::to_string);
+        if var != st.seen || st.optind == 0 {
+            st.optind = var.as_deref().and_then(|v| v.parse().ok()).unwrap_or(1);
+            st.offset = None;
+        }
         let silent = spec.starts_with(':');
-        let mut optarg: Option<String> = None;
-        let mut found = true;
-        let letter = loop {
-            let Some(arg) = argv.get(optind - 1) else {
-                found = false;
-                break '?';
-            };
-            if off == 1 {
-                if arg == "--" {
-                    optind += 1;
-                }
-                if arg == "--" || !arg.starts_with('-') || arg == "-" {
-                    found = false;
-                    break '?';
+        // The next argument (from 0), and where in the one before it the next letter is.
+        let mut next = st.optind.max(1) - 1;
+        let mut at = match st.offset {
+            Some(off) if st.optind > 1 && argv.get(next - 1).is_some_and(|a| off < a.len()) => {
+                Some(off)
+            }
+            _ => None,
+        };
+        let mut optarg: Option<Option<String>> = None;
+        let letter = 'out: {
+            if at.is_none() {
+                match argv.get(next) {
+                    Some(a) if a.starts_with('-') && a != "-" => {
+                        next += 1;
+                        if a == "--" {
+                            break 'out None;
+                        }
+                        at = Some(1);
+                    }
+                    _ => break 'out None,
                 }
             }
+            let arg = &argv[next - 1];
+            let off = at.unwrap_or(1);
             let Some(c) = arg.get(off..).and_then(|s| s.chars().next()) else {
-                optind += 1;
-                off = 1;
-                continue;
+                break 'out None;
             };
-            off += c.len_utf8();
-            let tail = arg[off..].to_string();
-            if tail.is_empty() {
-                optind += 1;
-                off = 1;
-            }
-            let known = c != ':' && spec.contains(c);
-            if !known {
+            let after = off + c.len_utf8();
+            at = (after < arg.len()).then_some(after);
+            let Some(i) = spec.find(c).filter(|_| c != ':') else {
                 if silent {
-                    optarg = Some(c.to_string());
+                    optarg = Some(Some(c.to_string()));
                 } else {
                     let _ = writeln!(io.stderr, "Illegal option -{c}");
+                    optarg = Some(None);
                 }
-                break '?';
+                break 'out Some('?');
+            };
+            if !spec[i + c.len_utf8()..].starts_with(':') {
+                optarg = Some(Some(String::new()));
+                break 'out Some(c);
             }
-            let wants = spec[spec.find(c).unwrap_or(0) + c.len_utf8()..].starts_with(':');
-            if !wants {
-                break c;
-            }
-            if !tail.is_empty() {
-                optarg = Some(tail);
-                optind += 1;
-                off = 1;
-                break c;
-            }
-            match argv.get(optind - 1) {
-                Some(a) => {
-                    optarg = Some(a.clone());
-                    optind += 1;
-                    break c;
-                }
-                None if silent => {
-                    optarg = Some(c.to_string());
-                    break ':';
-                }
-                None => {
-                    let _ = writeln!(io.stderr, "No arg for -{c} option");
-                    break '?';
-                }
-            }
+            let value = match at.take() {
+                Some(off) => arg[off..].to_string(),
+                None => match argv.get(next) {
+                    Some(a) => {
+                        next += 1;
+                        a.clone()
+                    }
+                    None if silent => {
+                        optarg = Some(Some(c.to_string()));
+                        break 'out Some(':');
+                    }
+                    None => {
+                        let _ = writeln!(io.stderr, "No arg for -{c} option");
+                        optarg = Some(None);
+                        break 'out Some('?');
+                    }
+                },
+            };
+            optarg = Some(Some(value));
+            Some(c)
         };
-        if !found {
-            off = 1;
-        }
-        self.x.getopts = (optind, off);
-        self.set_var(name, &letter.to_string());
-        self.set_var("OPTIND", &optind.to_string());
+        st.optind = next + 1;
+        st.offset = at;
+        st.seen = Some(st.optind.to_string());
+        self.x.getopts = st;
+        self.set_var("OPTIND", &(next + 1).to_string());
         match optarg {
-            Some(a) => self.set_var("OPTARG", &a),
-            None => {
+            Some(Some(a)) => self.set_var("OPTARG", &a),
+            Some(None) => {
                 self.vars.remove("OPTARG");
             }
+            None => {}
         }
-        if found { 0 } else { 1 }
+        if !parse::is_name(name) {
+            self.say(io, format_args!("getopts: {name}: bad variable name"));
+            return 2;
+        }
+        self.set_var(name, &letter.unwrap_or('?').to_string());
+        if letter.is_some() { 0 } else { 1 }
     }
 
     /// `alias [name[=value]...]` and `unalias [-a] name...`. An alias replaces the first word of
@@ -635,8 +681,12 @@ impl Shell {
             };
             return 0;
         };
-        let parsed = if mode.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
-            u32::from_str_radix(mode, 8).ok().filter(|m| *m <= 0o7777)
+        let octal = !mode.is_empty() && mode.bytes().all(|b| (b'0'..=b'7').contains(&b));
+        let parsed = if octal {
+            // Only the permission bits count (dash takes `1234567` as `0567`).
+            u64::from_str_radix(mode, 8)
+                .ok()
+                .map(|m| (m & 0o777) as u32)
         } else {
             symbolic_umask(self.x.umask, mode)
         };
@@ -700,10 +750,16 @@ impl Shell {
 }
 
 /// `umask u=rwx,g-w,o=`: the new mask from the old one, `None` if `mode` is not a symbolic
-/// mode.
+/// mode. Clauses apply in turn; a clause without `ugoa` applies to all; `X` is `x` if any `x`
+/// is allowed, `s` changes nothing a mask holds, and `u`, `g` or `o` after the operator copy
+/// that class's permissions as they were before the command (all as dash has it).
 fn symbolic_umask(mask: u32, mode: &str) -> Option<u32> {
-    let mut perm = !mask & 0o777;
+    let before = !mask & 0o777;
+    let mut perm = before;
     for clause in mode.split(',') {
+        if clause.is_empty() {
+            continue;
+        }
         let who_len = clause.bytes().take_while(|b| b"ugoa".contains(b)).count();
         let mut who = 0;
         for b in clause[..who_len].bytes() {
@@ -726,13 +782,19 @@ fn symbolic_umask(mask: u32, mode: &str) -> Option<u32> {
                 return None;
             }
             rest = &rest[1..];
-            let n = rest.bytes().take_while(|b| b"rwx".contains(b)).count();
+            let n = rest.bytes().take_while(|b| b"rwxXsugo".contains(b)).count();
             let mut bits = 0;
             for b in rest[..n].bytes() {
+                let class = |shift: u32| ((before >> shift) & 7) * 0o111;
                 bits |= match b {
                     b'r' => 0o444,
                     b'w' => 0o222,
-                    _ => 0o111,
+                    b'x' => 0o111,
+                    b'X' if perm & 0o111 != 0 => 0o111,
+                    b'u' => class(6),
+                    b'g' => class(3),
+                    b'o' => class(0),
+                    _ => 0,
                 };
             }
             bits &= who;
@@ -760,5 +822,13 @@ mod tests {
         assert_eq!(symbolic_umask(0o022, "+x"), Some(0o022));
         assert_eq!(symbolic_umask(0o022, "u"), None);
         assert_eq!(symbolic_umask(0o022, "u*r"), None);
+        assert_eq!(symbolic_umask(0o124, "a+t"), None);
+        assert_eq!(symbolic_umask(0o124, "a=X"), Some(0o666));
+        assert_eq!(symbolic_umask(0o124, "a=s"), Some(0o777));
+        assert_eq!(symbolic_umask(0o124, "a=,a=u"), Some(0o111));
+        assert_eq!(symbolic_umask(0o124, "a+x+wr-r"), Some(0o444));
+        assert_eq!(symbolic_umask(0o111, "u=,"), Some(0o711));
+        assert_eq!(symbolic_umask(0o124, "=+="), Some(0o777));
+        assert_eq!(symbolic_umask(0o124, ""), Some(0o124));
     }
 }

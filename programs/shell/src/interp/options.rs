@@ -8,6 +8,7 @@
 use std::io::Write;
 
 use super::{Flow, Shell, Streams};
+use crate::parse::{Command, Compound, Pipeline};
 
 /// `set -o` names and their letters, in dash's order (`set -o` lists them so; `$-` gives the
 /// letters of those set in the reverse order, as dash does). Options the shell accepts but that
@@ -98,9 +99,15 @@ impl Shell {
     /// After the last pipeline of an and-or list ran (not negated, not followed by `&&`/`||`):
     /// with `set -e`, a failure ends the shell, unless it ran where a failure is tested (an
     /// `if`/`while`/`until` condition, a left side of `&&`/`||`, after `!`, or inside any
-    /// function or subshell called from there).
-    pub(super) fn errexit(&self) -> Flow {
-        if self.status != 0 && self.x.cond == 0 && self.x.opts.get('e') {
+    /// function or subshell called from there). As in dash, the failure of a simple command
+    /// (a function call too), a pipeline or a `( … )` counts; that of `{ … }`, `if`, a loop or
+    /// `case` does not by itself (what failed inside was checked there, or was tested).
+    pub(super) fn errexit(&self, p: &Pipeline) -> Flow {
+        let compound = matches!(
+            p.commands.as_slice(),
+            [Command::Compound(c, _)] if !matches!(c, Compound::Subshell(_))
+        );
+        if self.status != 0 && self.x.cond == 0 && !compound && self.x.opts.get('e') {
             Flow::Exit(self.status)
         } else {
             Flow::Next
@@ -163,6 +170,11 @@ impl Shell {
         let mut positional = false;
         while let Some(a) = args.get(i) {
             let on = a.starts_with('-');
+            if a == "+" {
+                // A lone `+` is ignored, as dash has it.
+                i += 1;
+                continue;
+            }
             if !(on || a.starts_with('+')) || a.len() < 2 {
                 if a == "-" {
                     // `set -`: -x and -v off, the end of the options.
@@ -204,6 +216,7 @@ impl Shell {
         }
         if positional || i < args.len() {
             self.positional = args[i..].to_vec();
+            self.x.getopts = self.getopts_reset();
         }
         (0, Flow::Next)
     }

@@ -17,37 +17,59 @@ use std::io::Write;
 use super::options::quote;
 use super::{Flow, Shell, Streams};
 
-/// The conditions `trap` knows, by name and number.
+/// The conditions `trap` knows by name (Linux's signal numbers; any number up to 64 is taken
+/// too).
 const CONDITIONS: &[(&str, u32)] = &[
     ("EXIT", 0),
     ("HUP", 1),
     ("INT", 2),
     ("QUIT", 3),
+    ("ILL", 4),
+    ("TRAP", 5),
     ("ABRT", 6),
+    ("BUS", 7),
+    ("FPE", 8),
     ("KILL", 9),
     ("USR1", 10),
+    ("SEGV", 11),
     ("USR2", 12),
     ("PIPE", 13),
     ("ALRM", 14),
     ("TERM", 15),
+    ("STKFLT", 16),
     ("CHLD", 17),
+    ("CONT", 18),
+    ("STOP", 19),
+    ("TSTP", 20),
+    ("TTIN", 21),
+    ("TTOU", 22),
+    ("URG", 23),
+    ("XCPU", 24),
+    ("XFSZ", 25),
+    ("VTALRM", 26),
+    ("PROF", 27),
+    ("WINCH", 28),
+    ("IO", 29),
+    ("PWR", 30),
+    ("SYS", 31),
 ];
 
-/// `EXIT`, `0`, `INT`, `SIGINT`, `int`: its number.
+/// `EXIT`, `0`, `INT`, `int` (no `SIG` prefix, as in dash): its number.
 fn condition(s: &str) -> Option<u32> {
-    if let Ok(n) = s.parse::<u32>() {
-        return CONDITIONS.iter().any(|(_, v)| *v == n).then_some(n);
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse::<u32>().ok().filter(|n| *n <= 64);
     }
-    let up = s.to_ascii_uppercase();
-    let name = up.strip_prefix("SIG").unwrap_or(&up);
-    CONDITIONS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    CONDITIONS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(s))
+        .map(|(_, v)| *v)
 }
 
-fn name_of(n: u32) -> &'static str {
+fn name_of(n: u32) -> String {
     CONDITIONS
         .iter()
         .find(|(_, v)| *v == n)
-        .map_or("?", |(name, _)| name)
+        .map_or_else(|| n.to_string(), |(name, _)| name.to_string())
 }
 
 impl Shell {
@@ -166,10 +188,13 @@ mod tests {
     fn conditions() {
         assert_eq!(condition("EXIT"), Some(0));
         assert_eq!(condition("0"), Some(0));
-        assert_eq!(condition("sigint"), Some(2));
+        assert_eq!(condition("int"), Some(2));
+        assert_eq!(condition("SIGINT"), None);
+        assert_eq!(condition("40"), Some(40));
         assert_eq!(condition("TERM"), Some(15));
         assert_eq!(condition("BOGUS"), None);
         assert_eq!(condition("99"), None);
+        assert_eq!(name_of(40), "40");
         assert_eq!(name_of(1), "HUP");
     }
 }
