@@ -1306,8 +1306,10 @@ impl Shell {
                         status = 2;
                     }
                     Err(e) => {
+                        // A special builtin's error: a script ends (POSIX 2.8.1).
                         err(io, format!("{name}: {f}: {}", describe(&e)));
-                        status = 1;
+                        status = 2;
+                        flow = self.special_error();
                     }
                 },
             },
