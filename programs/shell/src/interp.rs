@@ -712,7 +712,8 @@ impl Shell {
                     Err(msg) => {
                         let _ = writeln!(io.stderr, "{}: {msg}", self.name);
                         self.status = 1;
-                        Flow::Next
+                        // Under `set -e` this failure is the compound command's own.
+                        self.errexit_now()
                     }
                 }
             }
@@ -1190,7 +1191,7 @@ impl Shell {
             "local" => (status, flow) = self.local_builtin(args, io),
             "eval" => (status, flow) = self.eval_builtin(args, io),
             "command" => (status, flow) = self.command_builtin(args, io),
-            "trap" => status = self.trap_builtin(args, io),
+            "trap" => (status, flow) = self.trap_builtin(args, io),
             "getopts" => status = self.getopts_builtin(args, io),
             "alias" | "unalias" => status = self.alias_builtin(name, args, io),
             "hash" => status = self.hash_builtin(args, io),

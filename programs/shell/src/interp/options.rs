@@ -107,7 +107,16 @@ impl Shell {
             p.commands.as_slice(),
             [Command::Compound(c, _)] if !matches!(c, Compound::Subshell(_))
         );
-        if self.status != 0 && self.x.cond == 0 && !compound && self.x.opts.get('e') {
+        if compound {
+            Flow::Next
+        } else {
+            self.errexit_now()
+        }
+    }
+
+    /// With `set -e`, outside a tested place, a failure (`$?` not 0) ends the shell.
+    pub(super) fn errexit_now(&self) -> Flow {
+        if self.status != 0 && self.x.cond == 0 && self.x.opts.get('e') {
             Flow::Exit(self.status)
         } else {
             Flow::Next

@@ -84,7 +84,7 @@ impl Shell {
     /// `trap` (list), `trap ACTION COND...`, `trap - COND...` / `trap COND...` (reset),
     /// `trap '' COND...` (ignore), `trap -l` (the condition names).
     #[inline(never)]
-    pub(super) fn trap_builtin(&mut self, args: &[String], io: &mut Streams) -> i32 {
+    pub(super) fn trap_builtin(&mut self, args: &[String], io: &mut Streams) -> (i32, Flow) {
         let args = match args.first().map(String::as_str) {
             Some("--") => &args[1..],
             _ => args,
@@ -94,12 +94,16 @@ impl Shell {
                 for (n, a) in &self.x.traps {
                     let _ = writeln!(io.stdout, "trap -- {} {}", quote(a), name_of(*n));
                 }
-                return 0;
+                return (0, Flow::Next);
+            }
+            Some(a) if a.len() > 1 && a.starts_with('-') && a != "-l" => {
+                let _ = writeln!(io.stderr, "{}: trap: Illegal option {a}", self.name);
+                return (2, self.special_error());
             }
             Some("-l") => {
                 let names: Vec<&str> = CONDITIONS.iter().skip(1).map(|(n, _)| *n).collect();
                 let _ = writeln!(io.stdout, "{}", names.join(" "));
-                return 0;
+                return (0, Flow::Next);
             }
             _ => {}
         }
@@ -126,7 +130,7 @@ impl Shell {
                 self.x.traps.insert(at, (n, a.to_string()));
             }
         }
-        status
+        (status, Flow::Next)
     }
 
     /// The shell (or a subshell) ends with `code`: its EXIT trap runs, once, with `$?` the
@@ -147,7 +151,7 @@ impl Shell {
             },
             Err(e) => {
                 let _ = writeln!(io.stderr, "{}: trap: {e}", self.name);
-                code
+                2
             }
         }
     }
