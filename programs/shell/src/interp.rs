@@ -16,6 +16,10 @@
 //! subshell or a script with 141, as SIGPIPE would end a forked one; the interactive shell goes
 //! on with status 1. The shell itself never dies of a broken pipe.
 //!
+//! Options (`set -e` and the rest) are in `interp/options.rs`, `trap` in `interp/traps.rs`,
+//! the POSIX builtins about variables and commands (`export`, `readonly`, `local`, `eval`,
+//! `command`, `getopts`, `alias`, `umask`…) in `interp/builtins.rs`.
+//!
 //! Limitation: the working directory is the process's (`std::env::set_current_dir`), so a `cd`
 //! inside a pipeline stage or `( … )` is seen by the rest of the shell.
 
