@@ -538,6 +538,7 @@ impl Shell {
     fn background(&mut self, a: &AndOr, io: &mut Streams) {
         let mut sub = self.subshell_copy();
         sub.job = JobCtl::new();
+        sub.job.set_ignored(sub.ignored_signals());
         sub.interactive = false;
         let ctl = sub.job.clone();
         let mut fg = a.clone();
@@ -671,6 +672,8 @@ impl Shell {
                 Running::Done(code) => code,
             };
         }
+        // A stage's `trap '' INT` was its own (the stages share the job).
+        self.restore_ignored();
         status
     }
 
@@ -735,6 +738,7 @@ impl Shell {
                     _ => sub.status,
                 };
                 self.status = sub.run_exit_trap(code, io);
+                self.restore_ignored();
                 Flow::Next
             }
             Compound::If {
@@ -1587,6 +1591,7 @@ impl Shell {
         drop(io);
         self.status = code;
         self.x.substituted = true;
+        self.restore_ignored();
         String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned()
     }
 }

@@ -1,12 +1,13 @@
 //! `trap`: actions the shell runs at its exit (`EXIT`, `0`) or when it is signalled.
 //!
 //! eurali has no signals: what reaches a shell is the terminal's Ctrl-C (an interactive shell's
-//! foreground job, see [`crate::jobs`]) and `kill` of a background job, both as an interrupted
+//! foreground job, see [`crate::jobs`]) and `kill` of a background job, both as a signalled
 //! [`crate::jobs::JobCtl`]. The shell looks for that between commands: with a trap on the
-//! signal, the action runs and the shell goes on (with `trap '' INT` it just goes on) instead of
-//! abandoning the command line. The programs of the job are ended all the same (they cannot
-//! ignore what they never receive). `HUP`, `QUIT`, `TERM` and the others can be trapped and
-//! listed, but nothing delivers them to a shell yet.
+//! signal, the action runs and the shell goes on instead of abandoning the command line (the
+//! job's programs were ended all the same, as the signal reached them). With `trap '' SIG` the
+//! job ignores the signal altogether: neither its loops nor its programs see it, as a Unix child
+//! inherits an ignored signal. `HUP`, `QUIT` and the others can be trapped and listed, but
+//! nothing delivers them to a shell yet.
 //!
 //! The EXIT trap runs when the shell ends (the end of its script, `exit`, a fatal error) and when
 //! a subshell ends; a subshell starts with the traps reset (ignored ones stay ignored), as POSIX
@@ -81,6 +82,21 @@ impl Shell {
         sub
     }
 
+    /// After a subshell that shares this shell's job (`( … )`, `$( … )`, a pipeline's stages)
+    /// ended: the job ignores what this shell ignores again, whatever the subshell's `trap` set.
+    pub(super) fn restore_ignored(&self) {
+        self.job.set_ignored(self.ignored_signals());
+    }
+
+    /// The signals `trap ''` ignores, as a mask for [`crate::jobs::JobCtl::set_ignored`].
+    pub(super) fn ignored_signals(&self) -> u64 {
+        self.x
+            .traps
+            .iter()
+            .filter(|(n, a)| a.is_empty() && (1..64).contains(n))
+            .fold(0, |m, (n, _)| m | 1 << n)
+    }
+
     /// `trap` (list), `trap ACTION COND...`, `trap - COND...` / `trap COND...` (reset),
     /// `trap '' COND...` (ignore), `trap -l` (the condition names).
     #[inline(never)]
@@ -130,6 +146,9 @@ impl Shell {
                 self.x.traps.insert(at, (n, a.to_string()));
             }
         }
+        // The job this shell runs for ignores what the shell ignores (Ctrl-C with
+        // `trap '' INT` then reaches neither the shell's loops nor its programs).
+        self.job.set_ignored(self.ignored_signals());
         (status, Flow::Next)
     }
 
