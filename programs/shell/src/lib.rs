@@ -64,14 +64,14 @@ pub fn main() {
     let args: Vec<String> = std::env::args().collect();
     let mut sh = interp::Shell::new();
     let mut io = interp::Streams::inherit();
-    let (command, i) = match options(&mut sh, &args) {
+    let (mode, i) = match options(&mut sh, &args) {
         Ok(r) => r,
         Err(msg) => {
             eprintln!("sh: {msg}");
             std::process::exit(2);
         }
     };
-    let code = if command {
+    let code = if mode == 'c' {
         let Some(src) = args.get(i) else {
             eprintln!("sh: -c requires an argument");
             std::process::exit(2);
@@ -81,6 +81,9 @@ pub fn main() {
         }
         sh.set_positional(args.iter().skip(i + 2).cloned().collect());
         sh.run_script(src, &mut io).0
+    } else if mode == 's' {
+        sh.set_positional(args[i..].to_vec());
+        repl(&mut sh, &mut io)
     } else if let Some(file) = args.get(i) {
         let src = match std::fs::read_to_string(file) {
             Ok(s) => s,
@@ -101,11 +104,12 @@ pub fn main() {
     std::process::exit(code);
 }
 
-/// `sh`'s options (`-c`, `-e`, `+x`, `-o errexit`, `-s`, `-i`, `--`): whether `-c` was given,
-/// and the index of the first argument after them.
-fn options(sh: &mut interp::Shell, args: &[String]) -> Result<(bool, usize), String> {
+/// `sh`'s options (`-c`, `-s`, `-e`, `+x`, `-o errexit`, `-i`, `--`): `'c'` (commands from the
+/// first argument), `'s'` (from stdin, the arguments are the parameters) or `' '` (a script
+/// file if an argument names one, else stdin), and the index of the first argument after them.
+fn options(sh: &mut interp::Shell, args: &[String]) -> Result<(char, usize), String> {
     let mut i = 1;
-    let mut command = false;
+    let mut mode = ' ';
     while let Some(a) = args.get(i) {
         let on = a.starts_with('-');
         if !(on || a.starts_with('+')) || a.len() < 2 {
@@ -120,9 +124,10 @@ fn options(sh: &mut interp::Shell, args: &[String]) -> Result<(bool, usize), Str
         }
         for c in a[1..].chars() {
             match c {
-                'c' => command = on,
-                // Commands from stdin, interactive: as the terminal has it anyway.
-                's' | 'i' => {}
+                'c' | 's' if on => mode = c,
+                'c' | 's' => {}
+                // Interactive: as the terminal has it.
+                'i' => {}
                 'o' => {
                     let Some(name) = args.get(i) else {
                         return Err(format!("{a}: option requires an argument"));
@@ -137,7 +142,7 @@ fn options(sh: &mut interp::Shell, args: &[String]) -> Result<(bool, usize), Str
             }
         }
     }
-    Ok((command, i))
+    Ok((mode, i))
 }
 
 fn prompt(sh: &interp::Shell) -> String {
