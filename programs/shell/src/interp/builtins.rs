@@ -122,6 +122,7 @@ impl Shell {
 
     /// A command's assignments, expanded in turn: each sees those before it (`A=1 B=$A cmd`),
     /// as in dash; the shell's variables are as they were afterwards.
+    #[inline(never)]
     pub(super) fn expand_assigns(
         &mut self,
         assigns: &[(String, parse::Word)],
@@ -142,6 +143,7 @@ impl Shell {
 
     /// `V=x cmd` for a function or a regular builtin: the variables are set (and exported, so
     /// its programs see them) until [`Shell::pop_assigns`].
+    #[inline(never)]
     pub(super) fn push_assigns(&mut self, assigns: &[(String, String)]) -> Vec<Saved> {
         let saved = assigns.iter().map(|(k, _)| self.save(k)).collect();
         for (k, v) in assigns {
@@ -151,12 +153,14 @@ impl Shell {
         saved
     }
 
+    #[inline(never)]
     pub(super) fn pop_assigns(&mut self, saved: Vec<Saved>) {
         self.restore(saved);
     }
 
     /// A command's assignments to read-only variables: an error (`sh: r: is read only`, status
     /// 2) that ends a non-interactive shell.
+    #[inline(never)]
     pub(super) fn check_assigns(
         &mut self,
         assigns: &[(String, String)],

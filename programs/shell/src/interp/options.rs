@@ -130,6 +130,7 @@ impl Shell {
 
     /// `set -v`: input the shell reads (a script file, its stdin; not a `-c` string, as in
     /// dash) is written to stderr as it is read.
+    #[inline(never)]
     pub fn verbose(&self, src: &str, io: &mut Streams) {
         if self.x.opts.get('v') {
             let _ = io.stderr.write_all(src.as_bytes());
@@ -141,6 +142,7 @@ impl Shell {
 
     /// `set -x`: a command is written to stderr after expansion, after `$PS4` (`+ `), as dash
     /// writes it (its words joined by spaces, unquoted).
+    #[inline(never)]
     pub(super) fn trace(&self, assigns: &[(String, String)], argv: &[String], io: &mut Streams) {
         if !self.x.opts.get('x') {
             return;

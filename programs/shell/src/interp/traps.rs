@@ -75,6 +75,7 @@ fn name_of(n: u32) -> String {
 
 impl Shell {
     /// A copy of the shell for a subshell: traps reset (ignored ones stay ignored).
+    #[inline(never)]
     pub(super) fn subshell_copy(&self) -> Shell {
         let mut sub = self.clone();
         sub.subshell = true;
@@ -154,6 +155,7 @@ impl Shell {
 
     /// The shell (or a subshell) ends with `code`: its EXIT trap runs, once, with `$?` the
     /// status; an `exit` in it gives the status to end with.
+    #[inline(never)]
     pub fn run_exit_trap(&mut self, code: i32, io: &mut Streams) -> i32 {
         let Some(i) = self.x.traps.iter().position(|(n, _)| *n == 0) else {
             return code;
