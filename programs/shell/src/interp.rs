@@ -702,6 +702,9 @@ impl Shell {
         match cmd {
             Command::Simple(s) => self.simple(s, io),
             Command::Function { name, body } => {
+                if builtins::is_special(name) {
+                    return self.bad_function_name(name, io);
+                }
                 self.functions.insert(name, (**body).clone());
                 self.status = 0;
                 Flow::Next

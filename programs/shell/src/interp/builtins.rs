@@ -158,6 +158,15 @@ impl Shell {
         self.restore(saved);
     }
 
+    /// A function named as a special builtin (`eval() { … }`): an error that ends a script, as
+    /// in dash (the builtin would be found first anyway).
+    #[inline(never)]
+    pub(super) fn bad_function_name(&mut self, name: &str, io: &mut Streams) -> Flow {
+        self.say(io, format_args!("{name}: Bad function name"));
+        self.status = 2;
+        self.special_error()
+    }
+
     /// A command's assignments to read-only variables: an error (`sh: r: is read only`, status
     /// 2) that ends a non-interactive shell.
     #[inline(never)]
