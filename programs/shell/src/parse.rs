@@ -240,44 +240,6 @@ pub fn parse(src: &str) -> Result<List, Error> {
     Ok(list)
 }
 
-#[cfg(test)]
-mod alias_tests {
-    use super::*;
-
-    fn words(src: &str) -> Vec<Vec<String>> {
-        let table = |n: &str| match n {
-            "ll" => Some("ls -l ".to_string()),
-            "two" => Some("echo a; echo b".to_string()),
-            "ls" => Some("ls -F".to_string()),
-            "loop" => Some("loop".to_string()),
-            _ => None,
-        };
-        let l = parse_with_aliases(src, &table).unwrap();
-        l.0.iter()
-            .filter_map(|a| match &a.first.commands[0] {
-                Command::Simple(s) => Some(
-                    s.words
-                        .iter()
-                        .map(|w| w.as_literal().unwrap_or("?").to_string())
-                        .collect(),
-                ),
-                _ => None,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn aliases_replace_command_words() {
-        // `ll` ends with a blank: the next word is looked up too; `ls` is not replaced inside
-        // its own value, nor is a word that is not a command's first.
-        assert_eq!(words("ll ls x"), [vec!["ls", "-F", "-l", "ls", "-F", "x"]]);
-        assert_eq!(words("echo ll; 'll'"), [vec!["echo", "ll"], vec!["?"]]);
-        assert_eq!(words("two x"), [vec!["echo", "a"], vec!["echo", "b", "x"]]);
-        assert_eq!(words("loop"), [vec!["loop"]]);
-        assert_eq!(words("A=1 ls"), [vec!["ls", "-F"]]);
-    }
-}
-
 /// Whether `s` is a valid variable or function name.
 pub fn is_name(s: &str) -> bool {
     let mut c = s.chars();
@@ -1607,5 +1569,43 @@ case $x in a|b) echo ab;; (c) echo c ;; *) ;; esac
             }
         }
         assert_eq!(n, alphabet.len().pow(3));
+    }
+}
+
+#[cfg(test)]
+mod alias_tests {
+    use super::*;
+
+    fn words(src: &str) -> Vec<Vec<String>> {
+        let table = |n: &str| match n {
+            "ll" => Some("ls -l ".to_string()),
+            "two" => Some("echo a; echo b".to_string()),
+            "ls" => Some("ls -F".to_string()),
+            "loop" => Some("loop".to_string()),
+            _ => None,
+        };
+        let l = parse_with_aliases(src, &table).unwrap();
+        l.0.iter()
+            .filter_map(|a| match &a.first.commands[0] {
+                Command::Simple(s) => Some(
+                    s.words
+                        .iter()
+                        .map(|w| w.as_literal().unwrap_or("?").to_string())
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn aliases_replace_command_words() {
+        // `ll` ends with a blank: the next word is looked up too; `ls` is not replaced inside
+        // its own value, nor is a word that is not a command's first.
+        assert_eq!(words("ll ls x"), [vec!["ls", "-F", "-l", "ls", "-F", "x"]]);
+        assert_eq!(words("echo ll; 'll'"), [vec!["echo", "ll"], vec!["?"]]);
+        assert_eq!(words("two x"), [vec!["echo", "a"], vec!["echo", "b", "x"]]);
+        assert_eq!(words("loop"), [vec!["loop"]]);
+        assert_eq!(words("A=1 ls"), [vec!["ls", "-F"]]);
     }
 }
