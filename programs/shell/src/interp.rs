@@ -33,8 +33,6 @@ mod builtins;
 mod options;
 mod traps;
 
-pub use options::quote;
-
 use crate::expand::{self, Context};
 use crate::jobs::{JobCtl, Jobs};
 use crate::names::NameMap;
