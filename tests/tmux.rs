@@ -98,6 +98,14 @@ fn interactive_shell_in_tmux() {
     // Ctrl-C drops the line being typed.
     keys(&["echo never", "C-c"]);
     wait_for(&session, "echo never^C");
+    // A trap on INT: Ctrl-C runs it instead of abandoning the command line.
+    keys(&[
+        "trap 'echo caught-int; stop=1' INT; stop=; while [ -z \"$stop\" ]; do :; done; echo went-on",
+        "Enter",
+    ]);
+    std::thread::sleep(Duration::from_millis(500));
+    keys(&["C-c"]);
+    wait_for(&session, "caught-int\nwent-on\n");
     keys(&["exit 3", "Enter"]);
     let pane = wait_for(&session, "EXITED");
     tmux(&["kill-session", "-t", &session]);

@@ -38,6 +38,8 @@ pub trait Context {
     fn expansion_error(&mut self, message: &str) {
         eprintln!("sh: {message}");
     }
+    /// `$name` or `${#name}` found `name` unset (an error under `set -u`).
+    fn unset_param(&mut self, _name: &str) {}
 }
 
 /// Text with the quotedness of each character, as expansion builds it.
@@ -183,7 +185,15 @@ fn expand_fields(word: &Word, ctx: &mut dyn Context, mode: Mode) -> Vec<Field> {
                 }
             }
             WordPart::Param { name, quoted } => {
-                let value = param_value(name, ctx, &ifs).unwrap_or_default();
+                let value = match param_value(name, ctx, &ifs) {
+                    Some(v) => v,
+                    None => {
+                        if !matches!(name.as_str(), "@" | "*") {
+                            ctx.unset_param(name);
+                        }
+                        String::new()
+                    }
+                };
                 f.push_value(&value, *quoted, split);
             }
             WordPart::BadSubstitution(text) => {
@@ -191,7 +201,10 @@ fn expand_fields(word: &Word, ctx: &mut dyn Context, mode: Mode) -> Vec<Field> {
             }
             WordPart::Length { name, quoted: _ } => {
                 let n = param_value(name, ctx, &ifs)
-                    .unwrap_or_default()
+                    .unwrap_or_else(|| {
+                        ctx.unset_param(name);
+                        String::new()
+                    })
                     .chars()
                     .count();
                 f.push(&n.to_string(), false);

@@ -38,6 +38,10 @@
 //!
 //! A non-interactive shell waits for its background jobs that run on its threads before it
 //! exits ([`Shell::finish_jobs`]); a job that is only waiting for a program is left running.
+//!
+//! Options (`set -e` and the rest) are in `interp/options.rs`, `trap` in `interp/traps.rs`,
+//! the POSIX builtins about variables and commands (`export`, `readonly`, `local`, `eval`,
+//! `command`, `getopts`, `alias`, `umask`…) in `interp/builtins.rs`.
 
 use std::fs::File;
 use std::io::{self, PipeReader, PipeWriter, Read, Write};
@@ -49,6 +53,9 @@ mod cwd;
 mod fds;
 
 pub use fds::Fd;
+mod builtins;
+mod options;
+mod traps;
 
 use crate::expand::{self, Context};
 use crate::jobs::{JobCtl, Jobs};
@@ -416,6 +423,8 @@ pub struct Shell {
     /// A command substitution ran since the current simple command began (its status is then
     /// the status of a command that is only assignments).
     substituted: bool,
+    /// Options, traps, aliases, read-only and local variables ([`builtins`]).
+    x: builtins::State,
 }
 
 impl Default for Shell {
@@ -447,12 +456,14 @@ impl Shell {
             cwd: std::env::current_dir()
                 .map(|p| p.to_string_lossy().into_owned())
                 .unwrap_or_else(|_| "/".into()),
+            x: builtins::State::default(),
         };
         *s.foreground.lock().unwrap_or_else(|e| e.into_inner()) = s.job.clone();
         for (k, v) in std::env::vars() {
             s.exported.insert(&k, ());
             s.vars.insert(&k, v);
         }
+        s.vars.insert("OPTIND", "1".into());
         if !s.vars.contains_key("PATH") {
             s.vars.insert("PATH", "/bin".into());
         }
@@ -485,9 +496,15 @@ impl Shell {
         self.vars.get(name).map(String::as_str)
     }
 
-    /// Sets a variable (the environment children get is built from the exported ones at each
-    /// start; `PWD` moves nothing, see the module doc).
+    /// Sets a variable (exported too under `set -a`); a read-only one keeps its value (the
+    /// commands that assign check that first and say so).
     pub fn set_var(&mut self, name: &str, value: &str) {
+        if self.x.readonly.contains_key(name) {
+            return;
+        }
+        if self.x.opts.get('a') {
+            self.exported.insert(name, ());
+        }
         self.vars.insert(name, value.to_string());
     }
 
@@ -513,6 +530,21 @@ impl Shell {
     /// at the end of the text or after a `return`.
     #[inline(never)]
     fn run_text(&mut self, src: &str, first_line: usize, io: &mut Streams) -> Flow {
+        if self.x.aliases.keys().len() != 0 {
+            // With aliases, the text is parsed whole, each command's first word replaced
+            // ([`parse::parse_with_aliases`]): an alias defined in it applies from the next
+            // text on (the next line typed, the next `eval` or `.`).
+            return match self.parse_script(src) {
+                Ok(list) => match self.list(&list, io) {
+                    Flow::Return | Flow::Break(_) | Flow::Continue(_) => Flow::Next,
+                    other => other,
+                },
+                Err(e) => {
+                    let _ = writeln!(io.stderr, "{}: {first_line}: {e}", self.name);
+                    self.fatal()
+                }
+            };
+        }
         let mut parser = parse::Parser::new(src).starting_at_line(first_line);
         loop {
             let next = parser.next_command();
@@ -542,8 +574,17 @@ impl Shell {
     fn list(&mut self, list: &List, io: &mut Streams) -> Flow {
         for item in &list.0 {
             if let Some(sig) = self.job.interrupted() {
-                self.status = 128 + sig as i32;
-                return Flow::Interrupt;
+                match self.run_signal_trap(sig, io) {
+                    Some(Flow::Next) => {}
+                    Some(f) => return f,
+                    None => {
+                        self.status = 128 + sig as i32;
+                        return Flow::Interrupt;
+                    }
+                }
+            }
+            if self.noexec() {
+                return Flow::Next;
             }
             let f = self.and_or(item, io);
             if f != Flow::Next {
@@ -558,17 +599,17 @@ impl Shell {
             self.background(a, io);
             return Flow::Next;
         }
-        let f = self.pipeline(&a.first, io);
+        let f = self.pipeline(&a.first, io, a.rest.is_empty());
         if f != Flow::Next {
             return f;
         }
-        for (c, p) in &a.rest {
+        for (i, (c, p)) in a.rest.iter().enumerate() {
             let run = match c {
                 Connector::And => self.status == 0,
                 Connector::Or => self.status != 0,
             };
             if run {
-                let f = self.pipeline(p, io);
+                let f = self.pipeline(p, io, i + 1 == a.rest.len());
                 if f != Flow::Next {
                     return f;
                 }
@@ -577,15 +618,23 @@ impl Shell {
         Flow::Next
     }
 
-    fn pipeline(&mut self, p: &Pipeline, io: &mut Streams) -> Flow {
+    /// A pipeline; `last`: the last of its and-or list (where `set -e` applies, unless it is
+    /// negated).
+    fn pipeline(&mut self, p: &Pipeline, io: &mut Streams, last: bool) -> Flow {
+        let tested = !last || p.negate;
+        self.x.cond += tested as usize;
         let flow = if p.commands.len() == 1 {
             self.command(&p.commands[0], io)
         } else {
             self.status = self.run_pipeline(&p.commands, io);
             Flow::Next
         };
+        self.x.cond -= tested as usize;
         if p.negate {
             self.status = (self.status == 0) as i32;
+        }
+        if flow == Flow::Next && !tested {
+            return self.errexit(p);
         }
         flow
     }
@@ -594,10 +643,10 @@ impl Shell {
     /// job of its own; `$!` names it.
     #[inline(never)]
     fn background(&mut self, a: &AndOr, io: &mut Streams) {
-        let mut sub = self.clone();
+        let mut sub = self.subshell_copy();
         sub.job = JobCtl::new();
+        sub.job.set_ignored(sub.ignored_signals());
         sub.interactive = false;
-        sub.subshell = true;
         let ctl = sub.job.clone();
         let mut fg = a.clone();
         fg.background = false;
@@ -615,11 +664,13 @@ impl Shell {
                 .name("job".into())
                 .spawn(move || {
                     let f = sub.and_or(&fg, &mut streams);
-                    let _ = streams.stdout.flush();
-                    match f {
+                    let code = match f {
                         Flow::Exit(c) => c,
                         _ => sub.status,
-                    }
+                    };
+                    let code = sub.run_exit_trap(code, &mut streams);
+                    let _ = streams.stdout.flush();
+                    code
                 })
         });
         match started {
@@ -701,13 +752,16 @@ impl Shell {
                     Err(code) => running.push(Running::Done(code)),
                 },
                 None => {
-                    let mut sub = self.clone();
-                    sub.subshell = true;
+                    let mut sub = self.subshell_copy();
                     let cmd = cmd.clone();
                     let t = std::thread::Builder::new().spawn(move || {
-                        sub.command(&cmd, &mut streams);
+                        let code = match sub.command(&cmd, &mut streams) {
+                            Flow::Exit(c) => c,
+                            _ => sub.status,
+                        };
+                        let code = sub.run_exit_trap(code, &mut streams);
                         let _ = streams.stdout.flush();
-                        sub.status
+                        code
                     });
                     match t {
                         Ok(t) => running.push(Running::Thread(t)),
@@ -731,6 +785,8 @@ impl Shell {
                 Running::Done(code) => code,
             };
         }
+        // A stage's `trap '' INT` was its own (the stages share the job).
+        self.restore_ignored();
         status
     }
 
@@ -775,6 +831,9 @@ impl Shell {
         match cmd {
             Command::Simple(s) => self.simple(s, io),
             Command::Function { name, body } => {
+                if builtins::is_special(name) {
+                    return self.bad_function_name(name, io);
+                }
                 self.functions.insert(name, (**body).clone());
                 self.status = 0;
                 Flow::Next
@@ -796,7 +855,8 @@ impl Shell {
                     Err(msg) => {
                         let _ = writeln!(io.stderr, "{}: {msg}", self.name);
                         self.status = 2;
-                        Flow::Next
+                        // Under `set -e` this failure is the compound command's own.
+                        self.errexit_now()
                     }
                 }
             }
@@ -837,7 +897,9 @@ impl Shell {
                 otherwise,
             } => {
                 for (cond, body) in branches {
+                    self.x.cond += 1;
                     let f = self.list(cond, io);
+                    self.x.cond -= 1;
                     if f != Flow::Next {
                         return f;
                     }
@@ -860,7 +922,10 @@ impl Shell {
                 let mut status = 0;
                 let flow = loop {
                     // `break` and `continue` in the condition work as in the body.
-                    match self.list(condition, io) {
+                    self.x.cond += 1;
+                    let f = self.list(condition, io);
+                    self.x.cond -= 1;
+                    match f {
                         Flow::Next => {}
                         Flow::Break(n) if n > 1 => break Flow::Break(n - 1),
                         Flow::Break(_) => {
@@ -956,16 +1021,7 @@ impl Shell {
         assignments: &[(String, parse::Word)],
         io: &Streams,
     ) -> Vec<(String, String)> {
-        assignments
-            .iter()
-            .map(|(k, w)| {
-                let mut ctx = Ctx {
-                    sh: &mut *self,
-                    io: Some(io),
-                };
-                (k.clone(), expand::expand_assignment(w, &mut ctx))
-            })
-            .collect()
+        self.expand_assigns(assignments, io)
     }
 
     /// `( … )`: the list runs with a copy of the shell and of its descriptors (`exec` inside
@@ -973,8 +1029,7 @@ impl Shell {
     /// which is on the recursion path.)
     #[inline(never)]
     fn subshell(&mut self, l: &List, io: &mut Streams) {
-        let mut sub = self.clone();
-        sub.subshell = true;
+        let mut sub = self.subshell_copy();
         let mut own = match io.try_clone() {
             Ok(s) => s,
             Err(e) => {
@@ -983,11 +1038,14 @@ impl Shell {
             }
         };
         let f = sub.list(l, &mut own);
-        let _ = own.stdout.flush();
-        self.status = match f {
+        let code = match f {
             Flow::Exit(code) => code,
             _ => sub.status,
         };
+        let code = sub.run_exit_trap(code, &mut own);
+        let _ = own.stdout.flush();
+        self.status = code;
+        self.restore_ignored();
     }
 
     /// Expands words for a command run on `io`: a command substitution gets its stdin, stderr
@@ -1094,6 +1152,10 @@ impl Shell {
         if let Some(f) = self.expansion_failed() {
             return f;
         }
+        if let Some(f) = self.check_assigns(&assigns, io) {
+            return f;
+        }
+        self.trace(&assigns, &argv, io);
         let Some(name) = argv.first().cloned() else {
             // Only assignments (and redirections): they stay in the shell. The status is the
             // last command substitution's, or 0 (POSIX 2.9.1).
@@ -1105,23 +1167,21 @@ impl Shell {
             }
             return Flow::Next;
         };
-        let flow = if let Some(body) = self.functions.get(&name).cloned() {
-            self.call_function(&body, argv[1..].to_vec(), io)
-        } else if is_builtin(&name) {
-            let saved: Vec<(String, Option<String>)> = assigns
-                .iter()
-                .map(|(k, _)| (k.clone(), self.vars.get(k).cloned()))
-                .collect();
+        let flow = if builtins::is_special(&name) {
+            // A special builtin's assignments stay (POSIX 2.14).
             for (k, v) in &assigns {
-                self.vars.insert(k, v.clone());
+                self.set_var(k, v);
             }
+            self.builtin(&name, &argv[1..], io)
+        } else if let Some(body) = self.functions.get(&name).cloned() {
+            let saved = self.push_assigns(&assigns);
+            let f = self.call_function(&body, argv[1..].to_vec(), io);
+            self.pop_assigns(saved);
+            f
+        } else if is_builtin(&name) {
+            let saved = self.push_assigns(&assigns);
             let f = self.builtin(&name, &argv[1..], io);
-            for (k, v) in saved {
-                match v {
-                    Some(v) => self.vars.insert(&k, v),
-                    None => self.vars.remove(&k),
-                };
-            }
+            self.pop_assigns(saved);
             f
         } else {
             let env = self.child_env(&assigns);
@@ -1180,11 +1240,13 @@ impl Shell {
             return Flow::Next;
         }
         self.depth += 1;
+        self.enter_function();
         let saved = std::mem::replace(&mut self.positional, args);
         let saved_loops = std::mem::take(&mut self.loops);
         let f = self.command(body, io);
         self.loops = saved_loops;
         self.positional = saved;
+        self.leave_function();
         self.depth -= 1;
         match f {
             Flow::Return => Flow::Next,
@@ -1296,39 +1358,19 @@ impl Shell {
                 let _ = writeln!(io.stdout, "{}", self.cwd);
             }
             "cd" | "chdir" => status = self.cd(args, io),
-            "export" => {
-                if args.is_empty() {
-                    for k in self.exported.keys() {
-                        if let Some(v) = self.vars.get(k) {
-                            let _ = writeln!(io.stdout, "export {k}='{v}'");
-                        }
-                    }
-                }
-                for a in args {
-                    let (k, v) = match a.split_once('=') {
-                        Some((k, v)) => (k, Some(v)),
-                        None => (a.as_str(), None),
-                    };
-                    if !parse::is_name(k) {
-                        // A special builtin's error: a script ends.
-                        err(io, format!("{}: export: {k}: bad variable name", self.name));
-                        return self.fatal();
-                    }
-                    if let Some(v) = v {
-                        self.set_var(k, v);
-                    }
-                    self.exported.insert(k, ());
-                }
-            }
-            "unset" => {
-                for a in args.iter().filter(|a| a.as_str() != "-v") {
-                    self.vars.remove(a);
-                    self.exported.remove(a);
-                    if a.as_str() != "-f" {
-                        self.functions.remove(a);
-                    }
-                }
-            }
+            "export" | "readonly" => (status, flow) = self.export_builtin(name, args, io),
+            "unset" => (status, flow) = self.unset_builtin(args, io),
+            "local" => (status, flow) = self.local_builtin(args, io),
+            "eval" => (status, flow) = self.eval_builtin(args, io),
+            "command" => (status, flow) = self.command_builtin(args, io),
+            "trap" => (status, flow) = self.trap_builtin(args, io),
+            "getopts" => status = self.getopts_builtin(args, io),
+            "alias" | "unalias" => status = self.alias_builtin(name, args, io),
+            "hash" => status = self.hash_builtin(args, io),
+            "umask" => status = self.umask_builtin(args, io),
+            "ulimit" => status = self.ulimit_builtin(args, io),
+            "times" => status = self.times_builtin(io),
+            "type" => status = self.type_builtin(args, io),
             "exit" => {
                 let code = match args.first() {
                     None => self.status,
@@ -1379,35 +1421,8 @@ impl Shell {
                     };
                 }
             }
-            "shift" => {
-                let n = match args.first().map(|a| illegal_number(a)) {
-                    None => 1,
-                    Some(Ok(n)) => n,
-                    Some(Err(msg)) => {
-                        err(io, format!("{}: shift: {msg}", self.name));
-                        return self.fatal();
-                    }
-                };
-                if n > self.positional.len() {
-                    err(io, format!("{}: shift: can't shift that many", self.name));
-                    return self.fatal();
-                }
-                self.positional.drain(..n);
-            }
-            "set" => {
-                if args.is_empty() {
-                    for (k, v) in self.vars.iter() {
-                        let _ = writeln!(io.stdout, "{k}='{v}'");
-                    }
-                } else {
-                    let rest: Vec<String> = if args[0] == "--" {
-                        args[1..].to_vec()
-                    } else {
-                        args.to_vec()
-                    };
-                    self.positional = rest;
-                }
-            }
+            "shift" => (status, flow) = self.shift_builtin(args, io),
+            "set" => (status, flow) = self.set_builtin(args, io),
             "test" | "[" => {
                 let cwd = self.cwd.clone();
                 let resolve = |p: &str| cwd::resolve(&cwd, p);
@@ -1436,7 +1451,7 @@ impl Shell {
                     return f;
                 }
             }
-            "type" | "which" => {
+            "which" => {
                 for a in args {
                     let what = if self.functions.contains_key(a) {
                         Some(format!("{a} is a function"))
@@ -1808,8 +1823,7 @@ impl Shell {
             let _ = r.read_to_end(&mut v);
             v
         });
-        let mut sub = self.clone();
-        sub.subshell = true;
+        let mut sub = self.subshell_copy();
         let base = io.and_then(|io| {
             let stdin = io.stdin.try_clone().ok()?;
             let stderr = io.stderr.try_clone().ok()?;
@@ -1824,11 +1838,16 @@ impl Shell {
             },
             None => Streams::new(In::Inherit, Out::pipe(w), Out::inherit(2)),
         };
-        sub.list(script, &mut io);
+        let code = match sub.list(script, &mut io) {
+            Flow::Exit(c) => c,
+            _ => sub.status,
+        };
+        let code = sub.run_exit_trap(code, &mut io);
         let _ = io.stdout.flush();
         drop(io);
-        self.status = sub.status;
+        self.status = code;
         self.substituted = true;
+        self.restore_ignored();
         String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned()
     }
 }
@@ -1925,10 +1944,11 @@ fn illegal_number(arg: &str) -> Result<usize, String> {
 
 /// The builtins.
 pub const BUILTINS: &[&str] = &[
-    ":", ".", "[", "bg", "bind", "break", "cd", "chdir", "continue", "echo", "exec", "exit",
-    "export", "false", "fg", "help", "history", "jobs", "kill", "mount", "ns", "printf", "pwd",
-    "read", "return", "set", "shift", "source", "test", "true", "type", "umount", "unset", "wait",
-    "which",
+    ":", ".", "[", "alias", "bg", "bind", "break", "cd", "chdir", "command", "continue", "echo",
+    "eval", "exec", "exit", "export", "false", "fg", "getopts", "hash", "help", "history", "jobs",
+    "kill", "local", "mount", "ns", "printf", "pwd", "read", "readonly", "return", "set", "shift",
+    "source", "test", "times", "trap", "true", "type", "ulimit", "umask", "umount", "unalias",
+    "unset", "wait", "which",
 ];
 
 pub fn is_builtin(name: &str) -> bool {
@@ -1969,6 +1989,7 @@ impl Context for Ctx<'_> {
             "?" => Some(self.sh.status.to_string()),
             "#" => Some(self.sh.positional.len().to_string()),
             "0" => Some(self.sh.name.clone()),
+            "-" => Some(self.sh.dash_flags()),
             // The shell's pid in /proc (1 where there is none, as a first process would be).
             "$" => Some(std::process::id().max(1).to_string()),
             n if n.bytes().all(|b| b.is_ascii_digit()) => n
@@ -2009,7 +2030,16 @@ impl Context for Ctx<'_> {
     fn home_of(&mut self, user: &str) -> Option<String> {
         crate::textio::home_of(user, self.sh.var("USER"), self.sh.var("HOME"))
     }
+    fn unset_param(&mut self, name: &str) {
+        if self.sh.x.opts.get('u') && !matches!(name, "@" | "*" | "!") {
+            self.param_error(name, "parameter not set");
+        }
+    }
     fn read_dir(&mut self, dir: &str) -> Option<Vec<String>> {
+        if self.sh.x.opts.get('f') {
+            // `set -f`: no pathname expansion.
+            return None;
+        }
         let rd = std::fs::read_dir(self.sh.path(dir)).ok()?;
         Some(
             rd.filter_map(|e| e.ok())

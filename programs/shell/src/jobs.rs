@@ -26,6 +26,9 @@ pub struct JobCtl {
     /// The signal the job was ended with; 0 while it runs.
     signal: AtomicU64,
     killers: Mutex<Vec<Killer>>,
+    /// Signals the job ignores (bit `n` for signal `n`: `trap '' INT`): they reach neither its
+    /// loops nor its programs, as a Unix child inherits an ignored signal.
+    ignored: AtomicU64,
 }
 
 impl JobCtl {
@@ -49,8 +52,11 @@ impl JobCtl {
         ks.retain(|k| k.id() != id);
     }
 
-    /// Ends the job: its loops stop, its programs get `sig`.
+    /// Ends the job: its loops stop, its programs get `sig` (unless the job ignores it).
     pub fn signal(&self, sig: u64) {
+        if sig < 64 && self.ignored.load(Ordering::Acquire) & (1 << sig) != 0 {
+            return;
+        }
         let ks = self.killers.lock().unwrap_or_else(|e| e.into_inner());
         self.signal.store(sig.max(1), Ordering::Release);
         for k in ks.iter() {
@@ -65,6 +71,11 @@ impl JobCtl {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .is_empty()
+    }
+
+    /// Which signals the job ignores from now on (bit `n` for signal `n`).
+    pub fn set_ignored(&self, mask: u64) {
+        self.ignored.store(mask, Ordering::Release);
     }
 
     /// The signal that ended the job, if it was ended.

@@ -124,6 +124,7 @@ fn redirect(r: &Redirect) -> String {
     let op = match r.op {
         RedirectOp::Read => "<",
         RedirectOp::Write => ">",
+        RedirectOp::Clobber => ">|",
         RedirectOp::Append => ">>",
         RedirectOp::ReadWrite => "<>",
         RedirectOp::Dup => ">&",

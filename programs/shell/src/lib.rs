@@ -68,35 +68,45 @@ pub fn main() {
     let args: Vec<String> = std::env::args().collect();
     let mut sh = interp::Shell::new();
     let mut io = interp::Streams::inherit();
-    let code = match args.get(1).map(String::as_str) {
-        Some("-c") => {
-            let Some(src) = args.get(2) else {
-                eprintln!("sh: -c: option requires an argument");
-                std::process::exit(2);
-            };
-            if let Some(n) = args.get(3) {
-                sh.name = n.clone();
+    let (mode, i) = match options(&mut sh, &args) {
+        Ok(r) => r,
+        Err(msg) => {
+            eprintln!("sh: {msg}");
+            std::process::exit(2);
+        }
+    };
+    let code = if mode == 'c' {
+        let Some(src) = args.get(i) else {
+            eprintln!("sh: -c requires an argument");
+            std::process::exit(2);
+        };
+        if let Some(n) = args.get(i + 1) {
+            sh.name = n.clone();
+        }
+        sh.set_positional(args.iter().skip(i + 2).cloned().collect());
+        sh.run_script(src, &mut io).0
+    } else if mode == 's' {
+        sh.set_positional(args[i..].to_vec());
+        repl(&mut sh, &mut io)
+    } else if let Some(file) = args.get(i) {
+        let src = match std::fs::read_to_string(sh.path(file)) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("sh: {file}: {}", interp::describe(&e));
+                std::process::exit(127);
             }
-            sh.set_positional(args.iter().skip(4).cloned().collect());
-            sh.run_script(src, &mut io).0
-        }
-        Some(file) => {
-            let src = match std::fs::read_to_string(file) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("sh: {file}: {}", interp::describe(&e));
-                    std::process::exit(127);
-                }
-            };
-            sh.name = file.to_string();
-            sh.set_positional(args.iter().skip(2).cloned().collect());
-            sh.run_script(&src, &mut io).0
-        }
-        None => repl(&mut sh, &mut io),
+        };
+        sh.name = file.to_string();
+        sh.set_positional(args.iter().skip(i + 1).cloned().collect());
+        sh.verbose(&src, &mut io);
+        sh.run_script(&src, &mut io).0
+    } else {
+        repl(&mut sh, &mut io)
     };
     if !sh.interactive {
         sh.finish_jobs();
     }
+    let code = sh.run_exit_trap(code, &mut io);
     let _ = std::io::stdout().flush();
     std::process::exit(code);
 }
@@ -111,6 +121,47 @@ fn prompt_var(sh: &interp::Shell, name: &str) -> Option<String> {
         "PWD" => Some(sh.cwd().to_string()),
         _ => sh.var(name).map(str::to_string),
     }
+}
+
+/// `sh`'s options (`-c`, `-s`, `-e`, `+x`, `-o errexit`, `-i`, `--`): `'c'` (commands from the
+/// first argument), `'s'` (from stdin, the arguments are the parameters) or `' '` (a script
+/// file if an argument names one, else stdin), and the index of the first argument after them.
+fn options(sh: &mut interp::Shell, args: &[String]) -> Result<(char, usize), String> {
+    let mut i = 1;
+    let mut mode = ' ';
+    while let Some(a) = args.get(i) {
+        let on = a.starts_with('-');
+        if !(on || a.starts_with('+')) || a.len() < 2 {
+            if a == "-" {
+                i += 1;
+            }
+            break;
+        }
+        i += 1;
+        if a == "--" {
+            break;
+        }
+        for c in a[1..].chars() {
+            match c {
+                'c' | 's' if on => mode = c,
+                'c' | 's' => {}
+                // Interactive: as the terminal has it.
+                'i' => {}
+                'o' => {
+                    let Some(name) = args.get(i) else {
+                        return Err(format!("{a}: option requires an argument"));
+                    };
+                    i += 1;
+                    if !sh.set_named_option(name, on) {
+                        return Err(format!("Illegal option -o {name}"));
+                    }
+                }
+                _ if sh.set_option(c, on) => {}
+                _ => return Err(format!("Illegal option -{c}")),
+            }
+        }
+    }
+    Ok((mode, i))
 }
 
 /// The prompt before a command: `$PS1` or the default (see [`prompt`]).
@@ -407,6 +458,7 @@ fn repl(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
         if !trimmed.trim().is_empty() {
             std::sync::Arc::make_mut(&mut sh.history).push(trimmed.to_string());
         }
+        sh.verbose(&src, io);
         let (code, exited) = sh.run_script_at(&src, line_no, io);
         line_no += src.matches('\n').count();
         if exited {

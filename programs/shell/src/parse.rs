@@ -167,8 +167,10 @@ impl fmt::Debug for HereBody {
 pub enum RedirectOp {
     /// `<`
     Read,
-    /// `>` and `>|`
+    /// `>`
     Write,
+    /// `>|`: `>` even under `set -C`.
+    Clobber,
     /// `>>`
     Append,
     /// `<>`: open to read and write (created if missing, not truncated).
@@ -312,6 +314,8 @@ pub struct Parser<'a> {
     warnings: Vec<String>,
     /// The line number of the text's first line (in messages).
     first_line: usize,
+    /// The shell's aliases, when it has some ([`parse_with_aliases`]).
+    aliases: Option<&'a Aliases<'a>>,
 }
 
 /// A here-document whose body has not been read yet.
@@ -321,6 +325,88 @@ struct PendingHereDoc {
     /// The delimiter was quoted: the body is taken as it is, without expansions.
     quoted: bool,
     body: HereBody,
+}
+
+/// Most alias replacements in one script, and the longest text they may make.
+const MAX_ALIASES: usize = 1000;
+const MAX_ALIASED_LEN: usize = 1 << 20;
+
+/// A piece of the text that an alias's value replaced.
+#[derive(Clone, Debug)]
+struct AliasSpan {
+    start: usize,
+    end: usize,
+    name: String,
+    /// The value ends with a blank: the word after it may be an alias too.
+    blank: bool,
+}
+
+/// What the parser consults for aliases: the shell's table, the pieces of the text that are
+/// replacements already, and the replacement it found (it then stops, and the text is parsed
+/// again with the alias's value in place).
+struct Aliases<'a> {
+    lookup: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    spans: &'a [AliasSpan],
+    found: std::sync::Mutex<Option<(usize, usize, String)>>,
+}
+
+/// Parses a script, replacing aliases as POSIX 2.3.1 has it: a command's first word (and the
+/// word after an alias whose value ends with a blank) that is an alias's name, unquoted, is
+/// replaced by the alias's value before the command is parsed, so the value may hold any
+/// syntax. An alias is not replaced again inside its own value (`alias ls='ls -F'`).
+pub fn parse_with_aliases(
+    src: &str,
+    lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<List, Error> {
+    let mut text = src.to_string();
+    let mut spans: Vec<AliasSpan> = Vec::new();
+    for _ in 0..MAX_ALIASES {
+        let hook = Aliases {
+            lookup,
+            spans: &spans,
+            found: std::sync::Mutex::new(None),
+        };
+        let mut p = Parser::new(&text);
+        p.strict_eof = true;
+        p.aliases = Some(&hook);
+        let mut items = Vec::new();
+        let r = loop {
+            match p.next_command() {
+                Ok(Some(l)) => items.extend(l.0),
+                Ok(None) => break Ok(List(items)),
+                Err(e) => break Err(e),
+            }
+        };
+        let Some((start, len, name)) = hook.found.into_inner().unwrap_or_else(|e| e.into_inner())
+        else {
+            return r;
+        };
+        let value = lookup(&name).unwrap_or_default();
+        let end = start + len;
+        if text.len() - len + value.len() > MAX_ALIASED_LEN {
+            break;
+        }
+        let grown = value.len() as isize - len as isize;
+        for s in &mut spans {
+            if s.start >= end {
+                s.start = (s.start as isize + grown) as usize;
+            }
+            if s.end >= end {
+                s.end = (s.end as isize + grown) as usize;
+            }
+        }
+        text.replace_range(start..end, &value);
+        spans.push(AliasSpan {
+            start,
+            end: start + value.len(),
+            name,
+            blank: value.ends_with([' ', '\t']),
+        });
+    }
+    Err(Error {
+        kind: ErrorKind::TooDeep,
+        at: 0,
+    })
 }
 
 fn is_meta(b: u8) -> bool {
@@ -346,6 +432,7 @@ impl<'a> Parser<'a> {
             strict_eof: false,
             warnings: Vec::new(),
             first_line: 1,
+            aliases: None,
         }
     }
 
@@ -734,7 +821,11 @@ impl<'a> Parser<'a> {
         // Each level of nesting costs a few of the parser's frames: past a quarter of the
         // stack, the command is parsed on a fresh thread's stack (as the interpreter runs a deep
         // function call), so that nesting is bounded by MAX_DEPTH rather than by 28 KiB.
-        if self.depth < MAX_DEPTH && crate::stack_low(crate::interp::STACK_RESERVE) {
+        // (Not while replacing aliases: their table is the caller's, on this thread.)
+        if self.depth < MAX_DEPTH
+            && self.aliases.is_none()
+            && crate::stack_low(crate::interp::STACK_RESERVE)
+        {
             let me = &mut *self;
             if let Some(r) = crate::on_fresh_stack(move || me.command_checked(terminators)) {
                 return r;
@@ -1009,7 +1100,7 @@ impl<'a> Parser<'a> {
         } else if rest.starts_with(b"<&") {
             (RedirectOp::Dup, 2, 0)
         } else if rest.starts_with(b">|") {
-            (RedirectOp::Write, 2, 1)
+            (RedirectOp::Clobber, 2, 1)
         } else if rest.starts_with(b"<>") {
             (RedirectOp::ReadWrite, 2, 0)
         } else if rest[0] == b'>' {
@@ -1079,12 +1170,39 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
+            if let Some(a) = self.aliases
+                && let Some(name) = w.as_literal()
+                && self.alias_position(a, start, cmd.words.is_empty())
+                && !a
+                    .spans
+                    .iter()
+                    .any(|s| s.name == name && (s.start..s.end).contains(&start))
+                && (a.lookup)(name).is_some()
+            {
+                *a.found.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((start, self.pos - start, name.to_string()));
+                return Err(self.err(ErrorKind::Unsupported("aliases")));
+            }
             cmd.words.push(w);
         }
         if cmd.words.is_empty() && cmd.assignments.is_empty() && cmd.redirects.is_empty() {
             return Err(self.unexpected());
         }
         Ok(Command::Simple(cmd))
+    }
+
+    /// Whether a word at `start` is where an alias is replaced: a command's first word, or one
+    /// right after an alias's value that ends with a blank.
+    fn alias_position(&self, a: &Aliases, start: usize, first: bool) -> bool {
+        first
+            || a.spans.iter().any(|s| {
+                s.blank
+                    && s.start < start
+                    && s.end <= start
+                    && self.s[s.end..start]
+                        .iter()
+                        .all(|b| matches!(b, b' ' | b'\t'))
+            })
     }
 
     /// One word at the current position (no leading blanks), or `None` at a metacharacter.
@@ -1892,5 +2010,43 @@ case $x in a|b) echo ab;; (c) echo c ;; *) ;; esac
             }
         }
         assert_eq!(n, alphabet.len().pow(3));
+    }
+}
+
+#[cfg(test)]
+mod alias_tests {
+    use super::*;
+
+    fn words(src: &str) -> Vec<Vec<String>> {
+        let table = |n: &str| match n {
+            "ll" => Some("ls -l ".to_string()),
+            "two" => Some("echo a; echo b".to_string()),
+            "ls" => Some("ls -F".to_string()),
+            "loop" => Some("loop".to_string()),
+            _ => None,
+        };
+        let l = parse_with_aliases(src, &table).unwrap();
+        l.0.iter()
+            .filter_map(|a| match &a.first.commands[0] {
+                Command::Simple(s) => Some(
+                    s.words
+                        .iter()
+                        .map(|w| w.as_literal().unwrap_or("?").to_string())
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn aliases_replace_command_words() {
+        // `ll` ends with a blank: the next word is looked up too; `ls` is not replaced inside
+        // its own value, nor is a word that is not a command's first.
+        assert_eq!(words("ll ls x"), [vec!["ls", "-F", "-l", "ls", "-F", "x"]]);
+        assert_eq!(words("echo ll; 'll'"), [vec!["echo", "ll"], vec!["?"]]);
+        assert_eq!(words("two x"), [vec!["echo", "a"], vec!["echo", "b", "x"]]);
+        assert_eq!(words("loop"), [vec!["loop"]]);
+        assert_eq!(words("A=1 ls"), [vec!["ls", "-F"]]);
     }
 }

@@ -160,7 +160,13 @@ impl Shell {
         };
         let fd = match r.op {
             RedirectOp::Read => Fd::In(In::File(opened(File::open(&path))?)),
-            RedirectOp::Write => Fd::Out(Out::file(opened(File::create(&path))?)),
+            // `set -C`: `>` does not overwrite an existing file (`>|` does).
+            RedirectOp::Write if self.noclobber(&path) => {
+                return Err(format!("cannot create {target}: File exists"));
+            }
+            RedirectOp::Write | RedirectOp::Clobber => {
+                Fd::Out(Out::file(opened(File::create(&path))?))
+            }
             RedirectOp::Append => Fd::Out(Out::file(opened(
                 OpenOptions::new().append(true).create(true).open(&path),
             )?)),
