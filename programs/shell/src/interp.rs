@@ -1044,7 +1044,7 @@ impl Shell {
         };
         let code = sub.run_exit_trap(code, &mut own);
         let _ = own.stdout.flush();
-        self.status = code;
+        self.status = code & 0xFF; // (a subshell's status is a process's, as in dash)
         self.restore_ignored();
     }
 
@@ -1372,24 +1372,26 @@ impl Shell {
             "times" => status = self.times_builtin(io),
             "type" => status = self.type_builtin(args, io),
             "exit" => {
-                let code = match args.first() {
+                let code = match args.first().map(|a| status_number(a)) {
                     None => self.status,
-                    Some(c) => c.parse::<i32>().unwrap_or_else(|_| {
-                        err(io, format!("exit: {c}: numeric argument required"));
-                        2
-                    }),
+                    Some(Ok(n)) => n,
+                    Some(Err(msg)) => {
+                        // A special builtin's error (as dash: `exit -1`, `exit x`).
+                        err(io, format!("{}: exit: {msg}", self.name));
+                        return self.fatal();
+                    }
                 };
                 flow = Flow::Exit(code & 0xFF);
                 status = code & 0xFF;
             }
-            "return" => match args.first().map(|a| illegal_number(a)) {
+            "return" => match args.first().map(|a| status_number(a)) {
                 None => {
                     status = self.status;
                     flow = Flow::Return;
                 }
                 Some(Ok(n)) => {
                     // dash keeps the whole number in `$?`.
-                    status = i32::try_from(n).unwrap_or(i32::MAX);
+                    status = n;
                     flow = Flow::Return;
                 }
                 Some(Err(msg)) => {
@@ -1845,7 +1847,7 @@ impl Shell {
         let code = sub.run_exit_trap(code, &mut io);
         let _ = io.stdout.flush();
         drop(io);
-        self.status = code;
+        self.status = code & 0xFF;
         self.substituted = true;
         self.restore_ignored();
         String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned()
@@ -1940,6 +1942,12 @@ fn illegal_number(arg: &str) -> Result<usize, String> {
         Ok(n) if !arg.starts_with('+') => Ok(n),
         _ => Err(format!("Illegal number: {arg}")),
     }
+}
+
+/// `exit`'s and `return`'s status argument: a decimal number up to `i32::MAX`, as dash takes it
+/// (`-1`, `x`, `2147483648`: "Illegal number").
+fn status_number(arg: &str) -> Result<i32, String> {
+    illegal_number(arg).and_then(|n| i32::try_from(n).map_err(|_| format!("Illegal number: {arg}")))
 }
 
 /// The builtins.
