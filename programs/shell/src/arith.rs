@@ -294,12 +294,21 @@ impl P<'_> {
         Ok(if c != 0 { a } else { b })
     }
 
+    /// The binary operators of `LEVELS[level..]`, by precedence climbing: one frame per
+    /// operator that binds tighter than the one before it, not one per level of precedence
+    /// (every `(` starts over, and the stack is 28 KiB).
     fn binary(&mut self, level: usize) -> Result<i64, String> {
-        if level == LEVELS.len() {
-            return self.unary();
-        }
-        let mut v = self.binary(level + 1)?;
-        while let Some(op) = self.peek_op().filter(|o| LEVELS[level].contains(o)) {
+        let mut v = self.unary()?;
+        loop {
+            let Some((op, at)) = self.peek_op().and_then(|o| {
+                LEVELS
+                    .iter()
+                    .position(|ops| ops.contains(&o))
+                    .filter(|at| *at >= level)
+                    .map(|at| (o, at))
+            }) else {
+                break;
+            };
             self.i += 1;
             // `&&` and `||` skip their right side once the left decides.
             let skips = match op {
@@ -308,7 +317,8 @@ impl P<'_> {
                 _ => false,
             };
             self.skip += usize::from(skips);
-            let r = self.binary(level + 1);
+            // (Left associative: the right operand is what binds tighter than `op`.)
+            let r = self.binary(at + 1);
             self.skip -= usize::from(skips);
             let r = r?;
             v = match op {
