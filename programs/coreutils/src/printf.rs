@@ -413,15 +413,79 @@ impl Printer<'_> {
         if let Some(rest) = t.strip_prefix(['\'', '"']) {
             return rest.chars().next().map(|c| c as u32 as f64).unwrap_or(0.0);
         }
-        match t.parse::<f64>() {
-            Ok(v) => v,
-            Err(_) => {
+        match decimal_f64(t) {
+            Some(v) => v,
+            None => {
                 self.errors.push(format!("{a}: invalid number"));
                 self.status = 1;
                 0.0
             }
         }
     }
+}
+
+/// A decimal number (`[+-]digits[.digits][e[+-]digits]`, `inf`, `nan`) as `f64`, without
+/// core's exact parser: its tables are 14 KiB of every program that links printf, the shell
+/// among them. Correctly rounded when the digits fit 2^53 and the power of ten is at most 22
+/// (Clinger's fast path: one exact conversion and one rounding), as arguments to printf nearly
+/// always are; otherwise within a unit or two in the last place.
+fn decimal_f64(t: &str) -> Option<f64> {
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let v = if t.eq_ignore_ascii_case("inf") || t.eq_ignore_ascii_case("infinity") {
+        f64::INFINITY
+    } else if t.eq_ignore_ascii_case("nan") {
+        f64::NAN
+    } else {
+        let (mant, exp) = match t.find(['e', 'E']) {
+            Some(i) => (&t[..i], Some(&t[i + 1..])),
+            None => (t, None),
+        };
+        let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+        let digits = || int.bytes().chain(frac.bytes());
+        if (int.is_empty() && frac.is_empty()) || !digits().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let mut e10: i64 = match exp {
+            None => 0,
+            Some(e) => {
+                let d = e.strip_prefix(['+', '-']).unwrap_or(e);
+                if d.is_empty() || !d.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                let n = d.parse::<i64>().unwrap_or(i64::MAX / 2).min(100_000);
+                if e.starts_with('-') { -n } else { n }
+            }
+        };
+        // Up to 19 digits exactly; the rest only move the decimal point.
+        let mut m: u64 = 0;
+        for b in digits() {
+            if m < 1_000_000_000_000_000_000 {
+                m = m * 10 + u64::from(b - b'0');
+            } else {
+                e10 += 1;
+            }
+        }
+        e10 -= frac.len() as i64;
+        let mut v = m as f64;
+        // 10^k is exact in f64 for k <= 22: scale in steps of at most that.
+        while e10 != 0 && v != 0.0 && v.is_finite() {
+            let k = e10.unsigned_abs().min(22);
+            let p = (0..k).fold(1.0f64, |p, _| p * 10.0);
+            if e10 > 0 {
+                v *= p;
+                e10 -= k as i64;
+            } else {
+                v /= p;
+                e10 += k as i64;
+            }
+        }
+        v
+    };
+    Some(if neg { -v } else { v })
 }
 
 /// `1.500000e+00` (C's form: at least two exponent digits, with a sign).
@@ -574,5 +638,57 @@ mod tests {
         assert_eq!(code, 2);
         assert!(err.contains("%q: invalid directive"), "{err}");
         assert_eq!(run(&["%"]).0, 2);
+    }
+}
+
+#[cfg(test)]
+mod decimal_tests {
+    use super::decimal_f64;
+
+    #[test]
+    fn decimals_read_as_core_reads_them() {
+        // Clinger's fast path: correctly rounded.
+        for t in [
+            "0",
+            "1",
+            "-1",
+            "+2.5",
+            "3.14159",
+            ".5",
+            "5.",
+            "1e3",
+            "1E-3",
+            "2.675",
+            "0.1",
+            "1e22",
+            "1e-22",
+            "-0",
+            "123456.789e-10",
+        ] {
+            let want: f64 = t.parse().unwrap();
+            assert_eq!(
+                decimal_f64(t).map(f64::to_bits),
+                Some(want.to_bits()),
+                "{t}"
+            );
+        }
+        // Past it: close.
+        for t in [
+            "123456789012345678901",
+            "1.7976931348623157e308",
+            "4.9e-300",
+            "1e-30",
+        ] {
+            let want: f64 = t.parse().unwrap();
+            let got = decimal_f64(t).unwrap();
+            assert!(((got - want) / want).abs() < 1e-14, "{t}: {got} vs {want}");
+        }
+        assert_eq!(decimal_f64("2.5"), Some(2.5));
+        assert_eq!(decimal_f64("0.1"), Some(0.1));
+        assert_eq!(decimal_f64("inf"), Some(f64::INFINITY));
+        assert!(decimal_f64("nan").is_some_and(f64::is_nan));
+        for bad in ["", ".", "1x", "e5", "1e", "1e+", "--1", "0x10"] {
+            assert_eq!(decimal_f64(bad), None, "{bad}");
+        }
     }
 }
