@@ -3,7 +3,10 @@
 //! - builtins: a 1000-iteration loop of builtins (three nested `for` loops assigning a variable
 //!   and testing it with `[`), run 200 times in one shell (so that the ~50 ms steps in which a
 //!   booted system's end is seen stay small against it), reported per 1000 iterations;
-//! - spawn: 100 runs of the external `/bin/true` (our coreutils on the stub; dash runs Linux's).
+//! - spawn: 100 runs of the external `/bin/true` (our coreutils on the stub, which the shell runs
+//!   on a thread of its own, see `programs/shell/src/applet.rs`; dash runs Linux's);
+//! - spawn_process: 100 runs of `/bin/echo` as a process of its own (our echo program; dash runs
+//!   Linux's), what a program that is not one of the shell's tools costs.
 //!
 //! Each figure is the script's time minus the time of an empty script on the same side (booting
 //! our system, or starting dash), median of 5 rounds.
@@ -34,6 +37,10 @@ fn builtins() -> String {
 
 fn spawns() -> String {
     format!("for a in {DIGITS}; do for b in {DIGITS}; do /bin/true; done; done")
+}
+
+fn process_spawns() -> String {
+    format!("for a in {DIGITS}; do for b in {DIGITS}; do /bin/echo >/dev/null; done; done")
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -76,6 +83,7 @@ fn main() {
     for (name, script, per) in [
         ("shell_builtin_loop", builtins(), REPEAT),
         ("shell_spawn_100", spawns(), 1),
+        ("shell_spawn_process_100", process_spawns(), 1),
     ] {
         let o = measure(ours, &script) / per;
         let d = measure(dash, &script) / per;
