@@ -38,6 +38,15 @@ use crate::jobs::JobCtl;
 /// Where the system image installs the coreutils, one file per tool.
 pub const BIN: &str = "/bin";
 
+/// Whether commands may run inside the shell (`EURALI_NOFORK=0` in `env` says no).
+pub fn allowed(env: &[(String, String)]) -> bool {
+    env.iter()
+        .rev()
+        .find(|(k, _)| k == "EURALI_NOFORK")
+        .map(|(_, v)| v.as_str())
+        != Some("0")
+}
+
 /// The tool `name` names, if it is one to run inside the shell: a coreutils tool that `PATH`
 /// (from `env`) finds as `/bin/TOOL`, or the path `/bin/TOOL` itself.
 pub fn find(name: &str, env: &[(String, String)]) -> Option<&'static str> {
@@ -79,6 +88,12 @@ pub struct Running {
 }
 
 impl Running {
+    /// Runs `f` on a thread of the shell (from its pool) as a command.
+    pub fn start(name: &str, f: impl FnOnce() -> i32 + Send + 'static) -> io::Result<Running> {
+        let thread = std::thread::Builder::new().name(name.into()).spawn(f)?;
+        Ok(Running { thread })
+    }
+
     /// Waits for the tool; its status (101 if it panicked).
     pub fn wait(self) -> i32 {
         self.thread.join().unwrap_or(101)

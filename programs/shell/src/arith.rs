@@ -299,16 +299,13 @@ impl P<'_> {
     /// (every `(` starts over, and the stack is 28 KiB).
     fn binary(&mut self, level: usize) -> Result<i64, String> {
         let mut v = self.unary()?;
-        loop {
-            let Some((op, at)) = self.peek_op().and_then(|o| {
-                LEVELS
-                    .iter()
-                    .position(|ops| ops.contains(&o))
-                    .filter(|at| *at >= level)
-                    .map(|at| (o, at))
-            }) else {
-                break;
-            };
+        while let Some((op, at)) = self.peek_op().and_then(|o| {
+            LEVELS
+                .iter()
+                .position(|ops| ops.contains(&o))
+                .filter(|at| *at >= level)
+                .map(|at| (o, at))
+        }) {
             self.i += 1;
             // `&&` and `||` skip their right side once the left decides.
             let skips = match op {

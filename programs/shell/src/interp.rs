@@ -436,6 +436,15 @@ impl Default for Shell {
 impl Shell {
     /// A shell whose variables start as the process's environment (all exported).
     pub fn new() -> Shell {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        let cwd = std::env::current_dir()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "/".into());
+        Shell::with_env(&env, &cwd)
+    }
+
+    /// A shell whose variables start as `env` (all exported), in directory `cwd`.
+    pub fn with_env(env: &[(String, String)], cwd: &str) -> Shell {
         let mut s = Shell {
             vars: NameMap::new(),
             exported: NameMap::new(),
@@ -453,15 +462,13 @@ impl Shell {
             foreground: Arc::new(Mutex::new(JobCtl::new())),
             subshell: false,
             substituted: false,
-            cwd: std::env::current_dir()
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_else(|_| "/".into()),
+            cwd: cwd.to_string(),
             x: builtins::State::default(),
         };
         *s.foreground.lock().unwrap_or_else(|e| e.into_inner()) = s.job.clone();
-        for (k, v) in std::env::vars() {
-            s.exported.insert(&k, ());
-            s.vars.insert(&k, v);
+        for (k, v) in env {
+            s.exported.insert(k, ());
+            s.vars.insert(k, v.clone());
         }
         s.vars.insert("OPTIND", "1".into());
         if !s.vars.contains_key("PATH") {
@@ -1257,6 +1264,27 @@ impl Shell {
     /// Starts an external program; `Err(status)` after reporting why it could not start.
     #[inline(never)]
     fn spawn(
+        &mut self,
+        argv: &[String],
+        env: &[(String, String)],
+        io: Streams,
+    ) -> Result<Job, i32> {
+        if self.lookup(&argv[0]).is_some_and(|p| p == "/bin/sh") && crate::applet::allowed(env) {
+            // `sh -c …` and `sh FILE`: a new shell on a thread of this one (see lib.rs).
+            return match crate::embedded(argv, env, &self.cwd, self.job.clone(), io) {
+                Ok(r) => Ok(Job::InShell(r)),
+                Err(Some(back)) => self.spawn_process(argv, env, back),
+                Err(None) => {
+                    let _ = writeln!(io::stderr(), "{}: sh: no thread left to run it", self.name);
+                    Err(126)
+                }
+            };
+        }
+        self.spawn_process(argv, env, io)
+    }
+
+    /// [`Shell::spawn`] of a tool or a program.
+    fn spawn_process(
         &mut self,
         argv: &[String],
         env: &[(String, String)],

@@ -75,33 +75,14 @@ pub fn main() {
             std::process::exit(2);
         }
     };
-    let code = if mode == 'c' {
-        let Some(src) = args.get(i) else {
-            eprintln!("sh: -c requires an argument");
-            std::process::exit(2);
-        };
-        if let Some(n) = args.get(i + 1) {
-            sh.name = n.clone();
-        }
-        sh.set_positional(args.iter().skip(i + 2).cloned().collect());
-        sh.run_script(src, &mut io).0
-    } else if mode == 's' {
-        sh.set_positional(args[i..].to_vec());
-        repl(&mut sh, &mut io)
-    } else if let Some(file) = args.get(i) {
-        let src = match std::fs::read_to_string(sh.path(file)) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("sh: {file}: {}", interp::describe(&e));
-                std::process::exit(127);
+    let code = match run_given(&mut sh, mode, i, &args, &mut io) {
+        Some(code) => code,
+        None => {
+            if mode == 's' {
+                sh.set_positional(args[i..].to_vec());
             }
-        };
-        sh.name = file.to_string();
-        sh.set_positional(args.iter().skip(i + 1).cloned().collect());
-        sh.verbose(&src, &mut io);
-        sh.run_script(&src, &mut io).0
-    } else {
-        repl(&mut sh, &mut io)
+            repl(&mut sh, &mut io)
+        }
     };
     if !sh.interactive {
         sh.finish_jobs();
@@ -109,6 +90,78 @@ pub fn main() {
     let code = sh.run_exit_trap(code, &mut io);
     let _ = std::io::stdout().flush();
     std::process::exit(code);
+}
+
+/// Runs what `sh ARGS` names once its options are read (`mode` and the index `i` of the first
+/// operand, see [`options`]): the `-c` text or a script file; `None` when neither, the commands
+/// then come from stdin. Errors go to `io`'s stderr, with dash's statuses.
+fn run_given(
+    sh: &mut interp::Shell,
+    mode: char,
+    i: usize,
+    args: &[String],
+    io: &mut interp::Streams,
+) -> Option<i32> {
+    if mode == 'c' {
+        let Some(src) = args.get(i) else {
+            let _ = writeln!(io.stderr, "sh: -c requires an argument");
+            return Some(2);
+        };
+        if let Some(n) = args.get(i + 1) {
+            sh.name = n.clone();
+        }
+        sh.set_positional(args.iter().skip(i + 2).cloned().collect());
+        return Some(sh.run_script(src, io).0);
+    }
+    let file = args.get(i).filter(|_| mode != 's')?;
+    let src = match std::fs::read_to_string(sh.path(file)) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "sh: {file}: {}", interp::describe(&e));
+            return Some(127);
+        }
+    };
+    sh.name = file.to_string();
+    sh.set_positional(args.iter().skip(i + 1).cloned().collect());
+    sh.verbose(&src, io);
+    Some(sh.run_script(&src, io).0)
+}
+
+/// `sh -c …` or `sh FILE …` run by a shell: a new shell (the command's environment, directory
+/// and streams; nothing of the caller's state) on a thread of the caller, as its tools run
+/// (applet.rs): on the real kernel a process costs frames at its end, and exec copies the
+/// shell's whole ELF through the kernel's heap, which has not room for two while one runs.
+/// `Err(Some)` gives the streams back when the command is to be a process (`sh` reading its
+/// commands from stdin, a terminal maybe); `Err(None)`: no thread could be started.
+pub(crate) fn embedded(
+    argv: &[String],
+    env: &[(String, String)],
+    cwd: &str,
+    job: std::sync::Arc<jobs::JobCtl>,
+    mut io: interp::Streams,
+) -> Result<applet::Running, Option<interp::Streams>> {
+    let mut sh = interp::Shell::with_env(env, cwd);
+    sh.job = job;
+    let (mode, i) = match options(&mut sh, argv) {
+        Ok((mode, i)) if mode == 'c' || (mode == ' ' && argv.len() > i) => (mode, i),
+        Ok(_) => return Err(Some(io)),
+        Err(msg) => (' ', {
+            let _ = writeln!(io.stderr, "sh: {msg}");
+            usize::MAX
+        }),
+    };
+    let args = argv.to_vec();
+    applet::Running::start("sh", move || {
+        if i == usize::MAX {
+            return 2;
+        }
+        let code = run_given(&mut sh, mode, i, &args, &mut io).unwrap_or(0);
+        sh.finish_jobs();
+        let code = sh.run_exit_trap(code, &mut io);
+        let _ = io.stdout.flush();
+        code
+    })
+    .map_err(|_| None)
 }
 
 /// The shell's variables and special parameters, for [`prompt`].
