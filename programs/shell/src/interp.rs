@@ -1269,7 +1269,25 @@ impl Shell {
         env: &[(String, String)],
         io: Streams,
     ) -> Result<Job, i32> {
-        if self.lookup(&argv[0]).is_some_and(|p| p == "/bin/sh") && crate::applet::allowed(env) {
+        let found = self.lookup(&argv[0]);
+        // A script for /bin/sh (`#!/bin/sh`, or text with no `#!` line, as execvp runs it) is
+        // run as `sh SCRIPT` would be.
+        let script = found
+            .as_deref()
+            .filter(|p| !p.starts_with("/bin/") && is_sh_script(&self.path(p)));
+        let sh_argv: Vec<String>;
+        let argv = match script {
+            Some(p) => {
+                sh_argv = ["sh".to_string(), p.to_string()]
+                    .into_iter()
+                    .chain(argv[1..].iter().cloned())
+                    .collect();
+                &sh_argv[..]
+            }
+            None => argv,
+        };
+        if (script.is_some() || found.as_deref() == Some("/bin/sh")) && crate::applet::allowed(env)
+        {
             // `sh -c …` and `sh FILE`: a new shell on a thread of this one (see lib.rs).
             return match crate::embedded(argv, env, &self.cwd, self.job.clone(), io) {
                 Ok(r) => Ok(Job::InShell(r)),
@@ -1969,6 +1987,24 @@ fn illegal_number(arg: &str) -> Result<usize, String> {
     match arg.parse::<usize>() {
         Ok(n) if !arg.starts_with('+') => Ok(n),
         _ => Err(format!("Illegal number: {arg}")),
+    }
+}
+
+/// Whether the file at `path` is a script for `/bin/sh`: `#!/bin/sh` (then a blank or the line's
+/// end), or text with no `#!` line (neither an ELF nor empty).
+fn is_sh_script(path: &str) -> bool {
+    let mut head = [0u8; 10];
+    let n = File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let head = &head[..n];
+    match head.strip_prefix(b"#!") {
+        Some(rest) => {
+            let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+            rest.strip_prefix(b"/bin/sh")
+                .is_some_and(|r| r.first().is_none_or(|b| b.is_ascii_whitespace()))
+        }
+        None => n > 0 && !head.starts_with(b"\x7fELF"),
     }
 }
 
