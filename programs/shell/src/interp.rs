@@ -425,6 +425,9 @@ pub struct Shell {
     substituted: bool,
     /// Options, traps, aliases, read-only and local variables ([`builtins`]).
     x: builtins::State,
+    /// This runs a background job: an `sh` it starts is a process of its own (parallel shells
+    /// inside one process would share its 64 threads and its heap, and `kill -9` ends a process).
+    in_background: bool,
 }
 
 impl Default for Shell {
@@ -464,6 +467,7 @@ impl Shell {
             substituted: false,
             cwd: cwd.to_string(),
             x: builtins::State::default(),
+            in_background: false,
         };
         *s.foreground.lock().unwrap_or_else(|e| e.into_inner()) = s.job.clone();
         for (k, v) in env {
@@ -651,6 +655,7 @@ impl Shell {
     #[inline(never)]
     fn background(&mut self, a: &AndOr, io: &mut Streams) {
         let mut sub = self.subshell_copy();
+        sub.in_background = true;
         sub.job = JobCtl::new();
         sub.job.set_ignored(sub.ignored_signals());
         sub.interactive = false;
@@ -1286,7 +1291,9 @@ impl Shell {
             }
             None => argv,
         };
-        if (script.is_some() || found.as_deref() == Some("/bin/sh")) && crate::applet::allowed(env)
+        if (script.is_some() || found.as_deref() == Some("/bin/sh"))
+            && !self.in_background
+            && crate::applet::allowed(env)
         {
             // `sh -c …` and `sh FILE`: a new shell on a thread of this one (see lib.rs).
             return match crate::embedded(argv, env, &self.cwd, self.job.clone(), io) {
