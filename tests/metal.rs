@@ -293,8 +293,15 @@ fn typist(s: &ConsoleServer<Vga, Com1>) {
         }
         SERIAL_RX.lock().unwrap().extend(line.bytes());
     }
-    // The output, then the shell's next prompt (its redraw starts with a CR).
-    if !wait_until(serial_text, "\r\nhello from serial\r\n\r\x1b[Jroot:~$") {
+    // The output, then the shell's next prompt (after the line editor's fresh-line mark, in
+    // case the output had not ended its line).
+    let after_hello = || {
+        let t = serial_text();
+        t.split_once("\r\nhello from serial\r\n")
+            .map(|(_, rest)| rest.to_string())
+            .unwrap_or_default()
+    };
+    if !wait_until(after_hello, "root:~$") {
         return;
     }
     // The process table: init is pid 1, under its name although the kernel gave it no args.
@@ -305,7 +312,7 @@ fn typist(s: &ConsoleServer<Vga, Com1>) {
             .map(|(_, rest)| rest.to_string())
             .unwrap_or_default()
     };
-    if !wait_until(after_ps, "\r\x1b[Jroot:~$") {
+    if !wait_until(after_ps, "root:~$") {
         return;
     }
     // The wall clock, from the CMOS clock through `drivers rtc` at /dev/rtc.
