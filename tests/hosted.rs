@@ -352,7 +352,7 @@ fn hosted_chaos_kills_workers_and_loses_no_acknowledged_write() {
     let mut rng = Rng(seed);
     let mut script = String::from(
         "mkdir -p /tmp/chaos\n\
-         W='i=0; while [ $i -lt 15 ]; do echo \"data $0 $i\" > /tmp/chaos/w-$0-$i && \
+         W='i=0; while [ $i -lt 60 ]; do echo \"data $0 $i\" > /tmp/chaos/w-$0-$i && \
          echo \"ack $0 $i\" >> /tmp/chaos/acks-$0; cat /tmp/chaos/w-$0-$i | grep -c data > /dev/null; \
          i=$((i+1)); done; seq 1 3000 | sort -r | head -n 3 | wc -l > /tmp/chaos/done-$0'\n",
     );
