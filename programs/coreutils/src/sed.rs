@@ -1316,19 +1316,6 @@ pub fn sed(args: &[String], io: &mut Io) -> i32 {
 
 #[cfg(test)]
 mod tests {
-    /// Runs `args` (the tool first) with stdin `input`: status and stdout.
-    pub fn run(args: &[&str], input: &str) -> (i32, String) {
-        let mut stdin = input.as_bytes();
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let rest: Vec<String> = args[1..].iter().map(|s| s.to_string()).collect();
-        let code = crate::run(
-            args[0],
-            &rest,
-            &mut crate::Io::new(&mut stdin, &mut out, &mut err),
-        );
-        (code, String::from_utf8(out).unwrap())
-    }
-
     /// What GNU sed 4.9 gave for the same arguments and input (C.UTF-8).
     #[test]
     fn as_gnu_sed() {
@@ -1466,14 +1453,7 @@ mod tests {
                 "a\na\nc\n",
             ),
         ];
-        let wrong: Vec<String> = cases
-            .iter()
-            .filter_map(|(args, input, code, out)| {
-                let got = run(args, input);
-                (got != (*code, out.to_string()))
-                    .then(|| format!("{args:?} {input:?}: got {got:?}, GNU ({code}, {out:?})"))
-            })
-            .collect();
-        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+        let wrong = crate::gnu_tests::differences(cases);
+        assert!(wrong.is_empty(), "{wrong}");
     }
 }
