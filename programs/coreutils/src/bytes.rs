@@ -382,12 +382,7 @@ pub fn cut(args: &[String], io: &mut Io) -> i32 {
         None => Vec::new(),
     };
     let mut status = 0;
-    let stdin_only = [String::from("-")];
-    let names = if p.operands.is_empty() {
-        &stdin_only[..]
-    } else {
-        &p.operands[..]
-    };
+    let names = crate::util::inputs(&p.operands);
     let mut out = Tracked::new(io.stdout);
     for name in names {
         let r = open(name, io.cwd, io.stdin).and_then(|mut input| {
@@ -646,12 +641,7 @@ pub fn od(args: &[String], io: &mut Io) -> i32 {
     let width = 16;
     let mut data = Vec::new();
     let mut status = 0;
-    let stdin_only = [String::from("-")];
-    let names = if p.operands.is_empty() {
-        &stdin_only[..]
-    } else {
-        &p.operands[..]
-    };
+    let names = crate::util::inputs(&p.operands);
     for name in names {
         let r = open(name, io.cwd, io.stdin).and_then(|mut i| i.reader().read_to_end(&mut data));
         if let Err(e) = r {

@@ -160,12 +160,7 @@ pub fn grep(tool: &str, args: &[String], io: &mut Io) -> i32 {
         names: (operands.len() > 1 || p.has('H')) && !p.has('h'),
         max,
     };
-    let stdin_only = [String::from("-")];
-    let names = if operands.is_empty() {
-        &stdin_only[..]
-    } else {
-        &operands[..]
-    };
+    let names = crate::util::inputs(&operands);
     let mut found = false;
     let mut trouble = false;
     let mut out = Tracked::new(io.stdout);

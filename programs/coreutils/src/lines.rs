@@ -11,12 +11,7 @@ fn fail(io: &mut Io, tool: &str, msg: &str, code: i32) -> i32 {
 /// The lines of each operand (stdin when there are none), each with its newline if it had
 /// one; unreadable operands are reported and make the status 1.
 fn read_all(tool: &str, operands: &[String], io: &mut Io) -> (Vec<Vec<Vec<u8>>>, i32) {
-    let stdin_only = [String::from("-")];
-    let names = if operands.is_empty() {
-        &stdin_only[..]
-    } else {
-        operands
-    };
+    let names = crate::util::inputs(operands);
     let mut files = Vec::new();
     let mut status = 0;
     for name in names {

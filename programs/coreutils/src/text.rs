@@ -30,12 +30,7 @@ fn each_until_output_fails(
     io: &mut Io,
     mut f: impl FnMut(&mut dyn BufRead, &str, &mut dyn Write) -> io::Result<()>,
 ) -> (i32, bool) {
-    let stdin_only = [String::from("-")];
-    let names = if operands.is_empty() {
-        &stdin_only[..]
-    } else {
-        operands
-    };
+    let names = crate::util::inputs(operands);
     let mut status = 0;
     let mut out = Tracked::new(io.stdout);
     for name in names {

@@ -149,6 +149,15 @@ pub fn at(cwd: Option<&str>, path: &str) -> std::path::PathBuf {
     }
 }
 
+/// The input operands; `-` (stdin) when there are none.
+pub fn inputs(operands: &[String]) -> Vec<&str> {
+    if operands.is_empty() {
+        vec!["-"]
+    } else {
+        operands.iter().map(String::as_str).collect()
+    }
+}
+
 /// Opens input operand `name` (`cwd` as for [`at`]).
 pub fn open<'a>(
     name: &str,
