@@ -13,8 +13,16 @@
 //! the server: EOF, with Unix's "all writers closed" meaning, whether the writers closed their
 //! handles or their processes simply ended. The reader side works the same way: when the reader is
 //! gone, writers get `BrokenPipe`.
+//!
+//! That costs up to a watch interval per pipe, which in a pipeline of the shell's own stages
+//! (threads of one process, each pipe's ends never leaving it) would add up stage by stage. So
+//! a pipe counts the [`PipeWriter`]s and [`PipeReader`]s of its own process, and remembers
+//! whether a handle of that side ever left it ([`PipeWriter::into_handle`]): when the last local
+//! writer goes and none ever left, the reader sees EOF at once (and the same for the reader's
+//! end and BrokenPipe). A side that was handed out keeps the watcher's meaning.
 
 use alloc::collections::VecDeque;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use libeurali::proto::stream::{self, Request};
 use libeurali::{Error as KernelError, Handle};
@@ -47,6 +55,13 @@ struct Shared {
     /// the one holding `local_writer` (the others ask the server).
     local_room: Notify,
     local_writer: Mutex<()>,
+    /// [`PipeWriter`]s and [`PipeReader`]s alive in this process.
+    writers: AtomicUsize,
+    readers: AtomicUsize,
+    /// A writer's or reader's handle left this process (`into_handle`): only the watcher can
+    /// tell when that side is gone.
+    writer_left: AtomicBool,
+    reader_left: AtomicBool,
 }
 
 impl Shared {
@@ -75,28 +90,78 @@ impl Shared {
 /// only a second reader of this process waiting at the same time asks the reader-side server
 /// with a READ. [`PipeWriter`] does the same the other way, waiting for room.
 #[derive(Debug)]
-pub struct PipeReader(Handle, Arc<Shared>);
+pub struct PipeReader(Option<Handle>, Arc<Shared>);
 
 /// The write end of a pipe (a child's stdout or stderr, or written here).
 #[derive(Debug)]
-pub struct PipeWriter(Handle, Arc<Shared>);
+pub struct PipeWriter(Option<Handle>, Arc<Shared>);
 
 impl PipeReader {
-    pub fn into_handle(self) -> Handle {
+    fn new(h: Handle, shared: Arc<Shared>) -> PipeReader {
+        shared.readers.fetch_add(1, Ordering::AcqRel);
+        PipeReader(Some(h), shared)
+    }
+    fn handle(&self) -> io::Result<&Handle> {
+        self.0.as_ref().ok_or_else(|| KernelError::Closed.into())
+    }
+    /// The stream handle, to give away (a child's stdin): from now on only the watcher can
+    /// tell when the reader is gone.
+    pub fn into_handle(mut self) -> Handle {
+        self.1.reader_left.store(true, Ordering::Release);
         self.0
+            .take()
+            .expect("a PipeReader holds its handle until into_handle")
     }
     pub fn try_clone(&self) -> io::Result<PipeReader> {
-        Ok(PipeReader(self.0.try_clone()?, self.1.clone()))
+        Ok(PipeReader::new(self.handle()?.try_clone()?, self.1.clone()))
+    }
+}
+
+impl Drop for PipeReader {
+    fn drop(&mut self) {
+        let last = self.1.readers.fetch_sub(1, Ordering::AcqRel) == 1;
+        if last && !self.1.reader_left.load(Ordering::Acquire) {
+            // The only reader there ever was is gone: writers get BrokenPipe now.
+            {
+                let mut st = self.1.lock();
+                st.reader_gone = true;
+                st.buf.clear();
+            }
+            self.1.room_ready();
+        }
     }
 }
 
 impl PipeWriter {
-    pub fn into_handle(self) -> Handle {
+    fn new(h: Handle, shared: Arc<Shared>) -> PipeWriter {
+        shared.writers.fetch_add(1, Ordering::AcqRel);
+        PipeWriter(Some(h), shared)
+    }
+    fn handle(&self) -> io::Result<&Handle> {
+        self.0.as_ref().ok_or_else(|| KernelError::Closed.into())
+    }
+    /// The stream handle, to give away (a child's stdout): from now on only the watcher can
+    /// tell when the last writer is gone.
+    pub fn into_handle(mut self) -> Handle {
+        self.1.writer_left.store(true, Ordering::Release);
         self.0
+            .take()
+            .expect("a PipeWriter holds its handle until into_handle")
     }
     /// Another writer: the reader sees EOF only when every writer is gone.
     pub fn try_clone(&self) -> io::Result<PipeWriter> {
-        Ok(PipeWriter(self.0.try_clone()?, self.1.clone()))
+        Ok(PipeWriter::new(self.handle()?.try_clone()?, self.1.clone()))
+    }
+}
+
+impl Drop for PipeWriter {
+    fn drop(&mut self) {
+        let last = self.1.writers.fetch_sub(1, Ordering::AcqRel) == 1;
+        if last && !self.1.writer_left.load(Ordering::Acquire) {
+            // Every writer there ever was is gone: EOF now, not at the watcher's next look.
+            self.1.lock().writers_gone = true;
+            self.1.data_ready();
+        }
     }
 }
 
@@ -137,7 +202,7 @@ impl Read for PipeReader {
             self.1.local_data.wait();
         }
         // The server waits for data or the writers' end.
-        match stream::read(&self.0, buf)? {
+        match stream::read(self.handle()?, buf)? {
             stream::ReadReply::Data(n) => Ok(n),
             stream::ReadReply::Eof => Ok(0),
             stream::ReadReply::Interrupted => Err(io::ErrorKind::Interrupted.into()),
@@ -178,7 +243,7 @@ impl Write for PipeWriter {
             self.1.local_room.wait();
         }
         // The server waits for room (or the reader's end).
-        Ok(stream::write(&self.0, buf)?)
+        Ok(stream::write(self.handle()?, buf)?)
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
@@ -236,6 +301,10 @@ pub(crate) fn pipe_with_cut() -> io::Result<(PipeReader, PipeWriter, PipeCut)> {
         room: Notify::new()?,
         local_room: Notify::new()?,
         local_writer: Mutex::new(()),
+        writers: AtomicUsize::new(0),
+        readers: AtomicUsize::new(0),
+        writer_left: AtomicBool::new(false),
+        reader_left: AtomicBool::new(false),
     });
     let (w_srv, w_cli) = libeurali::new_rendezvous()?;
     let (r_srv, r_cli) = libeurali::new_rendezvous()?;
@@ -257,8 +326,8 @@ pub(crate) fn pipe_with_cut() -> io::Result<(PipeReader, PipeWriter, PipeCut)> {
             r_watch.stop();
         })?;
     Ok((
-        PipeReader(r_cli, shared.clone()),
-        PipeWriter(w_cli, shared),
+        PipeReader::new(r_cli, shared.clone()),
+        PipeWriter::new(w_cli, shared),
         cut,
     ))
 }

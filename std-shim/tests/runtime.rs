@@ -239,6 +239,25 @@ fn pipe_in_process() {
         }
     }
     shim::println!("write to a pipe without reader: {err:?}");
+    // EOF only when the last of several writers is gone.
+    let (mut r3, w3) = shim::pipe::pipe().unwrap();
+    let mut w4 = w3.try_clone().unwrap();
+    drop(w3);
+    w4.write_all(b"late").unwrap();
+    drop(w4);
+    let mut s = String::new();
+    r3.read_to_string(&mut s).unwrap();
+    shim::println!("second writer: {s:?}");
+    // A reader's handle that left (as a child's stdin would) keeps the pipe open for writers
+    // after the local reader is gone.
+    let (r5, mut w5) = shim::pipe::pipe().unwrap();
+    let away = r5.try_clone().unwrap().into_handle();
+    drop(r5);
+    shim::println!(
+        "write with the reader away: {:?}",
+        w5.write(b"x").map_err(|e| e.kind())
+    );
+    drop(away);
 }
 
 #[test]
@@ -246,7 +265,8 @@ fn pipes_carry_data_then_eof_and_refuse_a_gone_reader() {
     let o = boot(shim::program_entry!("pipes", pipe_in_process), &[], "");
     assert_eq!(
         o.stdout,
-        "read 300000 bytes, intact: true\nwrite to a pipe without reader: Some(BrokenPipe)\n",
+        "read 300000 bytes, intact: true\nwrite to a pipe without reader: Some(BrokenPipe)\n\
+         second writer: \"late\"\nwrite with the reader away: Ok(1)\n",
         "{}",
         o.stderr
     );
