@@ -201,8 +201,9 @@ fn garbage_to_servers(r: &mut Rng) -> (usize, usize) {
         .map(Handle::into_raw);
     }
     // A pipe of our own: garbage to its server, then a read that must still end.
-    if let Ok((rd, wr)) = shim::pipe::pipe() {
-        let (rh, wh) = (rd.into_handle(), wr.into_handle());
+    if let Ok((rd, wr)) = shim::pipe::pipe()
+        && let (Ok(rh), Ok(wh)) = (rd.into_handle(), wr.into_handle())
+    {
         let mut w = Some(wh);
         for _ in 0..10 {
             let Some(h) = w.take() else { break };

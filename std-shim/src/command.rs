@@ -72,6 +72,9 @@ enum StdioInner {
     Handle(Handle),
     /// A file behind a forwarding stream server; moved into the first child spawned with it.
     File(File),
+    /// An end of a pipe of this process; its handle goes to the first child spawned with it.
+    PipeReader(PipeReader),
+    PipeWriter(PipeWriter),
     /// A handle or file already given to an earlier child of the same command.
     Used,
 }
@@ -99,6 +102,7 @@ impl fmt::Debug for Stdio {
             StdioInner::Null => "Stdio::null()",
             StdioInner::Handle(_) => "Stdio(handle)",
             StdioInner::File(_) => "Stdio(file)",
+            StdioInner::PipeReader(_) | StdioInner::PipeWriter(_) => "Stdio(pipe)",
             StdioInner::Used => "Stdio(used)",
         })
     }
@@ -120,13 +124,13 @@ impl From<File> for Stdio {
 
 impl From<PipeReader> for Stdio {
     fn from(p: PipeReader) -> Stdio {
-        Stdio::from(p.into_handle())
+        Stdio(StdioInner::PipeReader(p))
     }
 }
 
 impl From<PipeWriter> for Stdio {
     fn from(p: PipeWriter) -> Stdio {
-        Stdio::from(p.into_handle())
+        Stdio(StdioInner::PipeWriter(p))
     }
 }
 
@@ -738,17 +742,20 @@ impl Command {
             StdioInner::Piped => {
                 let (r, w, cut) = crate::pipe::pipe_with_cut()?;
                 Ok(match which {
-                    Which::Stdin => (r.into_handle(), Some(ParentEnd::Writer(w, cut))),
-                    _ => (w.into_handle(), Some(ParentEnd::Reader(r, cut))),
+                    Which::Stdin => (r.into_handle()?, Some(ParentEnd::Writer(w, cut))),
+                    _ => (w.into_handle()?, Some(ParentEnd::Reader(r, cut))),
                 })
             }
-            StdioInner::Handle(_) | StdioInner::File(_) => {
-                match core::mem::replace(inner, StdioInner::Used) {
-                    StdioInner::Handle(h) => Ok((h, None)),
-                    StdioInner::File(f) => Ok((crate::stream::serve(f, "redirect")?, None)),
-                    _ => unreachable!("matched above"),
-                }
-            }
+            StdioInner::Handle(_)
+            | StdioInner::File(_)
+            | StdioInner::PipeReader(_)
+            | StdioInner::PipeWriter(_) => match core::mem::replace(inner, StdioInner::Used) {
+                StdioInner::Handle(h) => Ok((h, None)),
+                StdioInner::File(f) => Ok((crate::stream::serve(f, "redirect")?, None)),
+                StdioInner::PipeReader(p) => Ok((p.into_handle()?, None)),
+                StdioInner::PipeWriter(p) => Ok((p.into_handle()?, None)),
+                _ => unreachable!("matched above"),
+            },
             StdioInner::Used => Err(io::Error::const_msg(
                 io::ErrorKind::InvalidInput,
                 "this stdio was given to an earlier child of the command",
@@ -1006,6 +1013,7 @@ impl Child {
         };
         *st = WaitState::Done(status);
         crate::rt::remove_child(self.tid);
+        crate::rt::hurry_watcher();
         crate::rt::checkpoint();
         Ok(status)
     }
@@ -1031,6 +1039,7 @@ impl Child {
             }
             WaitState::Background(t) if t.is_finished() => {
                 let s = t.join().unwrap_or(ExitStatus(None));
+                crate::rt::hurry_watcher();
                 *st = WaitState::Done(s);
                 Ok(Some(s))
             }

@@ -1,8 +1,11 @@
 //! Pipes: a byte stream from writers to a reader, with EOF when the last writer is gone.
 //!
-//! A pipe is two stream-protocol rendezvous served by two threads of the process that made it:
-//! writers send `WRITE` on one, the reader sends `READ` on the other, and a bounded buffer
-//! ([`CAPACITY`]) sits between them (a writer waits while it is full: flow control).
+//! A pipe is a bounded buffer ([`CAPACITY`]; a writer waits while it is full: flow control) in
+//! the process that made it. Its ends in that process ([`PipeReader`], [`PipeWriter`]) use the
+//! buffer directly. For ends given to other processes it has two stream-protocol rendezvous:
+//! writers send `WRITE` on one, the reader sends `READ` on the other, each served by a thread of
+//! this process, started when an end of that side first leaves the process (so a pipeline of
+//! the shell's own stages, or a `$( )`, costs no thread for its pipe).
 //!
 //! EOF: the kernel tells nobody that a process died, but a `close` that leaves exactly two
 //! references wakes a receiver with CLOSED (ABI §3.5). The writer side's server thread waits in
@@ -62,6 +65,53 @@ struct Shared {
     /// tell when that side is gone.
     writer_left: AtomicBool,
     reader_left: AtomicBool,
+    /// The servers of the writers' and the reader's rendezvous.
+    writer_side: Mutex<Side>,
+    reader_side: Mutex<Side>,
+}
+
+/// The server of one side's rendezvous: its handle until a thread serves it, then the watch
+/// that wakes that thread when every client is gone.
+struct Side {
+    srv: Option<Handle>,
+    watch: Option<crate::rt::Watch>,
+}
+
+/// Starts the server of the writers' side (`writers`) or the reader's, if it is not running.
+fn serve_side(shared: &Arc<Shared>, writers: bool) -> io::Result<()> {
+    let mut side = shared.side(writers);
+    if side.watch.is_some() {
+        return Ok(());
+    }
+    let srv = Arc::new(side.srv.take().ok_or(KernelError::Closed)?);
+    let watch = match crate::rt::watch(srv.clone()) {
+        Ok(w) => w,
+        Err(e) => {
+            side.srv = Arc::try_unwrap(srv).ok();
+            return Err(e);
+        }
+    };
+    let (s, stop) = (shared.clone(), watch.clone());
+    crate::thread::Builder::new()
+        .name(
+            if writers {
+                "pipe-writer-side"
+            } else {
+                "pipe-reader-side"
+            }
+            .into(),
+        )
+        .spawn(move || {
+            if writers {
+                serve_writers(&srv, &s);
+            } else {
+                serve_reader(&srv, &s);
+            }
+            stop.stop();
+        })
+        .inspect_err(|_| watch.stop())?;
+    side.watch = Some(watch);
+    Ok(())
 }
 
 impl Shared {
@@ -73,6 +123,23 @@ impl Shared {
     fn data_ready(&self) {
         self.data.notify();
         self.local_data.notify();
+    }
+
+    fn side(&self, writers: bool) -> crate::sync::MutexGuard<'_, Side> {
+        let side = if writers {
+            &self.writer_side
+        } else {
+            &self.reader_side
+        };
+        side.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Has the watcher look at one side's server now, if it runs (its last handle here just
+    /// closed): its thread ends now rather than at the watcher's next round.
+    fn check_now(&self, writers: bool) {
+        if let Some(w) = self.side(writers).watch.as_ref() {
+            w.check_now();
+        }
     }
 
     /// Wakes whoever waits for room: there is some, or the reader is gone.
@@ -104,13 +171,12 @@ impl PipeReader {
     fn handle(&self) -> io::Result<&Handle> {
         self.0.as_ref().ok_or_else(|| KernelError::Closed.into())
     }
-    /// The stream handle, to give away (a child's stdin): from now on only the watcher can
-    /// tell when the reader is gone.
-    pub fn into_handle(mut self) -> Handle {
+    /// The stream handle, to give away (a child's stdin), its server started: from now on
+    /// only the watcher can tell when the reader is gone.
+    pub fn into_handle(mut self) -> io::Result<Handle> {
+        serve_side(&self.1, false)?;
         self.1.reader_left.store(true, Ordering::Release);
-        self.0
-            .take()
-            .expect("a PipeReader holds its handle until into_handle")
+        self.0.take().ok_or_else(|| KernelError::Closed.into())
     }
     pub fn try_clone(&self) -> io::Result<PipeReader> {
         Ok(PipeReader::new(self.handle()?.try_clone()?, self.1.clone()))
@@ -119,6 +185,7 @@ impl PipeReader {
 
 impl Drop for PipeReader {
     fn drop(&mut self) {
+        drop(self.0.take());
         let last = self.1.readers.fetch_sub(1, Ordering::AcqRel) == 1;
         if last && !self.1.reader_left.load(Ordering::Acquire) {
             // The only reader there ever was is gone: writers get BrokenPipe now.
@@ -128,6 +195,7 @@ impl Drop for PipeReader {
                 st.buf.clear();
             }
             self.1.room_ready();
+            self.1.check_now(false);
         }
     }
 }
@@ -140,13 +208,12 @@ impl PipeWriter {
     fn handle(&self) -> io::Result<&Handle> {
         self.0.as_ref().ok_or_else(|| KernelError::Closed.into())
     }
-    /// The stream handle, to give away (a child's stdout): from now on only the watcher can
-    /// tell when the last writer is gone.
-    pub fn into_handle(mut self) -> Handle {
+    /// The stream handle, to give away (a child's stdout), its server started: from now on
+    /// only the watcher can tell when the last writer is gone.
+    pub fn into_handle(mut self) -> io::Result<Handle> {
+        serve_side(&self.1, true)?;
         self.1.writer_left.store(true, Ordering::Release);
-        self.0
-            .take()
-            .expect("a PipeWriter holds its handle until into_handle")
+        self.0.take().ok_or_else(|| KernelError::Closed.into())
     }
     /// Another writer: the reader sees EOF only when every writer is gone.
     pub fn try_clone(&self) -> io::Result<PipeWriter> {
@@ -156,11 +223,13 @@ impl PipeWriter {
 
 impl Drop for PipeWriter {
     fn drop(&mut self) {
+        drop(self.0.take());
         let last = self.1.writers.fetch_sub(1, Ordering::AcqRel) == 1;
         if last && !self.1.writer_left.load(Ordering::Acquire) {
             // Every writer there ever was is gone: EOF now, not at the watcher's next look.
             self.1.lock().writers_gone = true;
             self.1.data_ready();
+            self.1.check_now(true);
         }
     }
 }
@@ -202,6 +271,7 @@ impl Read for PipeReader {
             self.1.local_data.wait();
         }
         // The server waits for data or the writers' end.
+        serve_side(&self.1, false)?;
         match stream::read(self.handle()?, buf)? {
             stream::ReadReply::Data(n) => Ok(n),
             stream::ReadReply::Eof => Ok(0),
@@ -243,6 +313,7 @@ impl Write for PipeWriter {
             self.1.local_room.wait();
         }
         // The server waits for room (or the reader's end).
+        serve_side(&self.1, true)?;
         Ok(stream::write(self.handle()?, buf)?)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -250,7 +321,7 @@ impl Write for PipeWriter {
     }
 }
 
-/// Makes a pipe served by two new threads of this process (they end when both sides are gone).
+/// Makes a pipe (served by threads of this process once its ends leave it; see the module).
 pub fn pipe() -> io::Result<(PipeReader, PipeWriter)> {
     pipe_with_cut().map(|(r, w, _)| (r, w))
 }
@@ -288,6 +359,8 @@ impl PipeCut {
 
 /// [`pipe`], and a [`PipeCut`] for it.
 pub(crate) fn pipe_with_cut() -> io::Result<(PipeReader, PipeWriter, PipeCut)> {
+    let (w_srv, w_cli) = libeurali::new_rendezvous()?;
+    let (r_srv, r_cli) = libeurali::new_rendezvous()?;
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             buf: VecDeque::new(),
@@ -305,26 +378,16 @@ pub(crate) fn pipe_with_cut() -> io::Result<(PipeReader, PipeWriter, PipeCut)> {
         readers: AtomicUsize::new(0),
         writer_left: AtomicBool::new(false),
         reader_left: AtomicBool::new(false),
+        writer_side: Mutex::new(Side {
+            srv: Some(w_srv),
+            watch: None,
+        }),
+        reader_side: Mutex::new(Side {
+            srv: Some(r_srv),
+            watch: None,
+        }),
     });
-    let (w_srv, w_cli) = libeurali::new_rendezvous()?;
-    let (r_srv, r_cli) = libeurali::new_rendezvous()?;
-    let (w_srv, r_srv) = (Arc::new(w_srv), Arc::new(r_srv));
-    let w_watch = crate::rt::watch(w_srv.clone())?;
-    let r_watch = crate::rt::watch(r_srv.clone())?;
-    let (s, r) = (shared.clone(), shared.clone());
     let cut = PipeCut(crate::sync::Arc::downgrade(&shared));
-    crate::thread::Builder::new()
-        .name("pipe-writer-side".into())
-        .spawn(move || {
-            serve_writers(&w_srv, &s);
-            w_watch.stop();
-        })?;
-    crate::thread::Builder::new()
-        .name("pipe-reader-side".into())
-        .spawn(move || {
-            serve_reader(&r_srv, &r);
-            r_watch.stop();
-        })?;
     Ok((
         PipeReader::new(r_cli, shared.clone()),
         PipeWriter::new(w_cli, shared),

@@ -251,7 +251,7 @@ fn pipe_in_process() {
     // A reader's handle that left (as a child's stdin would) keeps the pipe open for writers
     // after the local reader is gone.
     let (r5, mut w5) = shim::pipe::pipe().unwrap();
-    let away = r5.try_clone().unwrap().into_handle();
+    let away = r5.try_clone().unwrap().into_handle().unwrap();
     drop(r5);
     shim::println!(
         "write with the reader away: {:?}",
@@ -294,7 +294,7 @@ fn parent_reads_child() {
     libeurali::exec(
         &kernel_stub::Kernel::program_image("child"),
         stdin_for_child,
-        w.into_handle(),
+        w.into_handle().unwrap(),
         &params,
         false,
     )
@@ -319,4 +319,34 @@ fn a_child_writes_into_a_pipe_and_its_end_is_eof() {
         r.stderr
     );
     assert_eq!(r.code, 0);
+}
+
+fn many_pipes() {
+    use shim::io::{Read, Write};
+    for i in 0..300 {
+        let (mut r, w) = match shim::pipe::pipe() {
+            Ok(p) => p,
+            Err(e) => {
+                shim::println!("pipe {i}: {e}");
+                return;
+            }
+        };
+        let t = shim::thread::Builder::new().spawn(move || {
+            let mut w = w;
+            let _ = w.write_all(b"x");
+        });
+        if let Err(e) = t {
+            shim::println!("thread {i}: {e}");
+            return;
+        }
+        let mut v = Vec::new();
+        r.read_to_end(&mut v).unwrap();
+    }
+    shim::println!("done");
+}
+
+#[test]
+fn many_pipes_one_after_another() {
+    let o = boot(shim::program_entry!("pipes", many_pipes), &[], "");
+    assert_eq!(o.stdout, "done\n", "{}", o.stderr);
 }

@@ -541,32 +541,19 @@ impl Shell {
     /// at the end of the text or after a `return`.
     #[inline(never)]
     fn run_text(&mut self, src: &str, first_line: usize, io: &mut Streams) -> Flow {
-        if self.x.aliases.keys().len() != 0 {
-            // With aliases, the text is parsed whole, each command's first word replaced
-            // ([`parse::parse_with_aliases`]): an alias defined in it applies from the next
-            // text on (the next line typed, the next `eval` or `.`).
-            return match self.parse_script(src) {
-                Ok(list) => match self.list(&list, io) {
-                    Flow::Return | Flow::Break(_) | Flow::Continue(_) => Flow::Next,
-                    other => other,
-                },
-                Err(e) => {
-                    let _ = writeln!(io.stderr, "{}: {first_line}: {e}", self.name);
-                    self.fatal()
-                }
-            };
-        }
-        let mut parser = parse::Parser::new(src).starting_at_line(first_line);
+        // A command at a time, with the aliases of the moment: one defined by a command
+        // applies from the next line on, as in dash.
+        let mut script = parse::Script::new(src, first_line);
         loop {
-            let next = parser.next_command();
-            for w in parser.take_warnings() {
-                let _ = writeln!(io.stderr, "{}: {}: warning: {w}", self.name, parser.line());
+            let next = self.next_command(&mut script);
+            for w in script.take_warnings() {
+                let _ = writeln!(io.stderr, "{}: {}: warning: {w}", self.name, script.line());
             }
             let list = match next {
                 Ok(Some(list)) => list,
                 Ok(None) => return Flow::Next,
                 Err(e) => {
-                    let line = parser.line_of(e.at);
+                    let line = script.line_of(e.at);
                     let _ = writeln!(io.stderr, "{}: {line}: {e}", self.name);
                     return self.fatal();
                 }

@@ -327,7 +327,7 @@ struct PendingHereDoc {
     body: HereBody,
 }
 
-/// Most alias replacements in one script, and the longest text they may make.
+/// Most alias replacements in one command, and the most they may make it grow.
 const MAX_ALIASES: usize = 1000;
 const MAX_ALIASED_LEN: usize = 1 << 20;
 
@@ -350,63 +350,123 @@ struct Aliases<'a> {
     found: std::sync::Mutex<Option<(usize, usize, String)>>,
 }
 
-/// Parses a script, replacing aliases as POSIX 2.3.1 has it: a command's first word (and the
-/// word after an alias whose value ends with a blank) that is an alias's name, unquoted, is
-/// replaced by the alias's value before the command is parsed, so the value may hold any
-/// syntax. An alias is not replaced again inside its own value (`alias ls='ls -F'`).
+/// Parses a script, replacing aliases as POSIX 2.3.1 has it (see [`Script`]).
 pub fn parse_with_aliases(
     src: &str,
     lookup: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> Result<List, Error> {
-    let mut text = src.to_string();
-    let mut spans: Vec<AliasSpan> = Vec::new();
-    for _ in 0..MAX_ALIASES {
-        let hook = Aliases {
-            lookup,
-            spans: &spans,
-            found: std::sync::Mutex::new(None),
-        };
-        let mut p = Parser::new(&text);
-        p.strict_eof = true;
-        p.aliases = Some(&hook);
-        let mut items = Vec::new();
-        let r = loop {
-            match p.next_command() {
-                Ok(Some(l)) => items.extend(l.0),
-                Ok(None) => break Ok(List(items)),
-                Err(e) => break Err(e),
-            }
-        };
-        let Some((start, len, name)) = hook.found.into_inner().unwrap_or_else(|e| e.into_inner())
-        else {
-            return r;
-        };
-        let value = lookup(&name).unwrap_or_default();
-        let end = start + len;
-        if text.len() - len + value.len() > MAX_ALIASED_LEN {
-            break;
-        }
-        let grown = value.len() as isize - len as isize;
-        for s in &mut spans {
-            if s.start >= end {
-                s.start = (s.start as isize + grown) as usize;
-            }
-            if s.end >= end {
-                s.end = (s.end as isize + grown) as usize;
-            }
-        }
-        text.replace_range(start..end, &value);
-        spans.push(AliasSpan {
-            start,
-            end: start + value.len(),
-            name,
-            blank: value.ends_with([' ', '\t']),
-        });
+    let mut script = Script::new(src, 1);
+    script.strict_eof = true;
+    let mut items = Vec::new();
+    while let Some(l) = script.next_command(lookup)? {
+        items.extend(l.0);
     }
-    Err(Error {
-        kind: ErrorKind::TooDeep,
-        at: 0,
-    })
+    Ok(List(items))
+}
+
+/// A script read one complete command at a time with the aliases of the moment, as a shell
+/// runs it: an alias defined by one command applies from the next one on (the next line).
+///
+/// POSIX 2.3.1: a command's first word (and the word after an alias whose value ends with a
+/// blank) that is an alias's name, unquoted, is replaced by the alias's value before the command
+/// is parsed, so the value may hold any syntax. An alias is not replaced again inside its own
+/// value (`alias ls='ls -F'`). The parser stops at such a word; the text is then changed and the
+/// command parsed again.
+pub struct Script {
+    text: String,
+    /// Where the next command starts.
+    pos: usize,
+    spans: Vec<AliasSpan>,
+    first_line: usize,
+    /// As [`Parser::strict_eof`].
+    pub strict_eof: bool,
+    warnings: Vec<String>,
+}
+
+impl Script {
+    /// `src`, whose first line is line `first_line` of its input.
+    pub fn new(src: &str, first_line: usize) -> Script {
+        Script {
+            text: src.to_string(),
+            pos: 0,
+            spans: Vec::new(),
+            first_line,
+            strict_eof: false,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The next complete command, its aliases replaced by `lookup`'s values; `None` at the end.
+    pub fn next_command(
+        &mut self,
+        lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+    ) -> Result<Option<List>, Error> {
+        let start_len = self.text.len();
+        for _ in 0..MAX_ALIASES {
+            let hook = Aliases {
+                lookup,
+                spans: &self.spans,
+                found: std::sync::Mutex::new(None),
+            };
+            let mut p = Parser::at(&self.text, self.pos, 0);
+            p.first_line = self.first_line;
+            p.strict_eof = self.strict_eof;
+            p.aliases = Some(&hook);
+            let r = p.next_command();
+            let (end_pos, warnings) = (p.pos, p.take_warnings());
+            drop(p);
+            let Some((start, len, name)) =
+                hook.found.into_inner().unwrap_or_else(|e| e.into_inner())
+            else {
+                self.warnings.extend(warnings);
+                if r.is_ok() {
+                    self.pos = end_pos;
+                }
+                return r;
+            };
+            let value = lookup(&name).unwrap_or_default();
+            let end = start + len;
+            if self.text.len() - len + value.len() > start_len + MAX_ALIASED_LEN {
+                break;
+            }
+            let grown = value.len() as isize - len as isize;
+            for s in &mut self.spans {
+                if s.start >= end {
+                    s.start = (s.start as isize + grown) as usize;
+                }
+                if s.end >= end {
+                    s.end = (s.end as isize + grown) as usize;
+                }
+            }
+            self.text.replace_range(start..end, &value);
+            self.spans.push(AliasSpan {
+                start,
+                end: start + value.len(),
+                name,
+                blank: value.ends_with([' ', '\t']),
+            });
+        }
+        Err(Error {
+            kind: ErrorKind::TooDeep,
+            at: self.pos,
+        })
+    }
+
+    /// The line (from the first) of a byte offset in the text: where an error is.
+    pub fn line_of(&self, at: usize) -> usize {
+        let s = self.text.as_bytes();
+        self.first_line + s[..at.min(s.len())].iter().filter(|&&b| b == b'\n').count()
+    }
+
+    /// The line the script has reached.
+    pub fn line(&self) -> usize {
+        self.line_of(self.pos)
+    }
+
+    /// Warnings since the last call (a here-document ended by the end of input).
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
 }
 
 fn is_meta(b: u8) -> bool {
@@ -821,11 +881,7 @@ impl<'a> Parser<'a> {
         // Each level of nesting costs a few of the parser's frames: past a quarter of the
         // stack, the command is parsed on a fresh thread's stack (as the interpreter runs a deep
         // function call), so that nesting is bounded by MAX_DEPTH rather than by 28 KiB.
-        // (Not while replacing aliases: their table is the caller's, on this thread.)
-        if self.depth < MAX_DEPTH
-            && self.aliases.is_none()
-            && crate::stack_low(crate::interp::STACK_RESERVE)
-        {
+        if self.depth < MAX_DEPTH && crate::stack_low(crate::interp::STACK_RESERVE) {
             let me = &mut *self;
             if let Some(r) = crate::on_fresh_stack(move || me.command_checked(terminators)) {
                 return r;
@@ -872,6 +928,12 @@ impl<'a> Parser<'a> {
             self.pos += name_len;
             self.skip_blank();
             if is_name(name) && self.peek() == Some(b'(') {
+                // An alias is replaced before the parser sees `name (` (`alias a=; a ( … )`).
+                if self.s.get(save + name_len).is_some_and(|&b| is_meta(b))
+                    && self.alias_found(name, save, name_len, true)
+                {
+                    return Err(self.err(ErrorKind::Unsupported("aliases")));
+                }
                 self.pos += 1;
                 self.skip_blank();
                 if self.peek() == Some(b')') {
@@ -1170,17 +1232,9 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
-            if let Some(a) = self.aliases
-                && let Some(name) = w.as_literal()
-                && self.alias_position(a, start, cmd.words.is_empty())
-                && !a
-                    .spans
-                    .iter()
-                    .any(|s| s.name == name && (s.start..s.end).contains(&start))
-                && (a.lookup)(name).is_some()
+            if let Some(name) = w.as_literal()
+                && self.alias_found(name, start, self.pos - start, cmd.words.is_empty())
             {
-                *a.found.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Some((start, self.pos - start, name.to_string()));
                 return Err(self.err(ErrorKind::Unsupported("aliases")));
             }
             cmd.words.push(w);
@@ -1191,17 +1245,43 @@ impl<'a> Parser<'a> {
         Ok(Command::Simple(cmd))
     }
 
+    /// Whether the unquoted word `name` at `start` (`len` bytes of the text; a command's first word
+    /// when `first`) is an alias to replace; if so, it is noted in the hook for [`Script`] to replace it.
+    fn alias_found(&self, name: &str, start: usize, len: usize, first: bool) -> bool {
+        let Some(a) = self.aliases else {
+            return false;
+        };
+        let found = self.alias_position(a, start, first)
+            && !a
+                .spans
+                .iter()
+                .any(|s| s.name == name && (s.start..s.end).contains(&start))
+            && (a.lookup)(name).is_some();
+        if found {
+            *a.found.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some((start, len, name.to_string()));
+        }
+        found
+    }
+
     /// Whether a word at `start` is where an alias is replaced: a command's first word, or one
-    /// right after an alias's value that ends with a blank.
+    /// right after an alias's value that ends with a blank (blanks and line continuations
+    /// between).
     fn alias_position(&self, a: &Aliases, start: usize, first: bool) -> bool {
         first
             || a.spans.iter().any(|s| {
-                s.blank
-                    && s.start < start
-                    && s.end <= start
-                    && self.s[s.end..start]
-                        .iter()
-                        .all(|b| matches!(b, b' ' | b'\t'))
+                s.blank && s.start < start && s.end <= start && {
+                    let gap = &self.s[s.end..start];
+                    let mut i = 0;
+                    while i < gap.len() {
+                        match gap[i] {
+                            b' ' | b'\t' => i += 1,
+                            b'\\' if gap.get(i + 1) == Some(&b'\n') => i += 2,
+                            _ => break,
+                        }
+                    }
+                    i == gap.len()
+                }
             })
     }
 

@@ -368,29 +368,50 @@ impl Shell {
         parse::parse_with_aliases(src, &|n: &str| aliases.get(n).cloned())
     }
 
-    /// `eval [arg...]`: the arguments joined by spaces, run as a script here (a `return` or
-    /// `break` in it acts on the function or loop around the `eval`).
+    /// The next complete command of `script`, with the shell's aliases of the moment.
+    pub(super) fn next_command(
+        &self,
+        script: &mut parse::Script,
+    ) -> Result<Option<parse::List>, parse::Error> {
+        let aliases = &self.x.aliases;
+        if aliases.keys().len() == 0 {
+            script.next_command(&|_: &str| None)
+        } else {
+            script.next_command(&|n: &str| aliases.get(n).cloned())
+        }
+    }
+
+    /// `eval [arg...]`: the arguments joined by spaces, run as a script here a command at a
+    /// time (an alias it defines applies to its next lines; a `return` or `break` in it acts on
+    /// the function or loop around the `eval`).
     #[inline(never)]
     pub(super) fn eval_builtin(&mut self, args: &[String], io: &mut Streams) -> (i32, Flow) {
         let src = args.join(" ");
-        match self.parse_script(&src) {
-            Ok(list) if list.0.is_empty() => (0, Flow::Next),
+        let mut script = parse::Script::new(&src, 1);
+        let mut ran = false;
+        let flow = loop {
+            let list = match self.next_command(&mut script) {
+                Ok(Some(list)) => list,
+                Ok(None) => break Flow::Next,
+                Err(e) => {
+                    self.say(io, format_args!("eval: {e}"));
+                    return (2, self.special_error());
+                }
+            };
             // `x='eval "$x"'; eval "$x"` must fail, not run off the stack.
-            Ok(_) if super::too_deep(self.depth) => {
+            if super::too_deep(self.depth) {
                 self.say(io, format_args!("eval: nested too deeply"));
-                (2, self.special_error())
+                return (2, self.special_error());
             }
-            Ok(list) => {
-                self.depth += 1;
-                let f = self.list(&list, io);
-                self.depth -= 1;
-                (self.status, f)
+            ran = true;
+            self.depth += 1;
+            let f = self.list(&list, io);
+            self.depth -= 1;
+            if !matches!(f, Flow::Next) {
+                break f;
             }
-            Err(e) => {
-                self.say(io, format_args!("eval: {e}"));
-                (2, self.special_error())
-            }
-        }
+        };
+        (if ran { self.status } else { 0 }, flow)
     }
 
     /// What a command name is, as `type` says it (and `command -V`).
@@ -619,10 +640,7 @@ impl Shell {
     pub(super) fn alias_builtin(&mut self, cmd: &str, args: &[String], io: &mut Streams) -> i32 {
         let mut status = 0;
         if cmd == "unalias" {
-            if args.is_empty() {
-                self.say(io, format_args!("unalias: usage: unalias [-a] name..."));
-                return 2;
-            }
+            // (No operand is no work: status 0, as in dash.)
             for a in args {
                 if a == "-a" {
                     self.x.aliases = NameMap::new();
