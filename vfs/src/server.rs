@@ -419,6 +419,14 @@ fn open_state<F: FileSystem>(
     if scope.readonly && req.op.mutates(req.flags) {
         return Err(FsError::Denied);
     }
+    // The scope's root is a mount point of the client's namespace (or the root of a bound
+    // subtree): it stays, whatever is done inside it.
+    let at_root = |p: &str| p.is_empty();
+    match &req.op {
+        Op::Remove | Op::Rmdir if at_root(&req.path) => return Err(FsError::MountPoint),
+        Op::Rename(to) if at_root(&req.path) || at_root(to) => return Err(FsError::MountPoint),
+        _ => {}
+    }
     let path = full_path(scope, &req.path)?;
     let done = |r: Result<(), FsError>| Ok(State::Done(r));
     match &req.op {
