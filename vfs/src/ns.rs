@@ -328,6 +328,48 @@ mod tests {
     }
 
     #[test]
+    fn an_item_takes_each_word_whole() {
+        // What the shell's builtins pass: any bytes but NUL stay in the one path.
+        let odd = "/home/user/a b#c$home\nramdisk /r";
+        assert_eq!(
+            item(&["bind", "-r", odd, "/x y"]),
+            Ok(Item::Bind {
+                source: odd.into(),
+                target: "/x y".into(),
+                readonly: true
+            })
+        );
+        assert_eq!(
+            item(&["ramdisk", "-s", "4096", "/q #1"]),
+            Ok(Item::Ramdisk {
+                target: "/q #1".into(),
+                size: 4096
+            })
+        );
+        for bad in [
+            &[][..],
+            &["mount"],
+            &["mount", "-r", "/a"],
+            &["bind", "/a", "/b", "/c"],
+            &["ramdisk", "-s", "99999999", "/t"],
+            &["mount", "/a\0", "/b"],
+            &["frob", "/a", "/b"],
+        ] {
+            assert!(item(bad).is_err(), "{bad:?}");
+        }
+        // In a spec, a name replaced inside a word stays one word.
+        let i = parse("bind $home /h\n", "u", "/home/a user").unwrap();
+        assert_eq!(
+            i,
+            [Item::Bind {
+                source: "/home/a user".into(),
+                target: "/h".into(),
+                readonly: false
+            }]
+        );
+    }
+
+    #[test]
     fn parse_never_panics() {
         let pieces = [
             "mount", "bind", "ramdisk", "-r", "-s", "/a", "..", "$user", "#", "\n", " ", "\0", "é",
