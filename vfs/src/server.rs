@@ -22,6 +22,11 @@
 //! get `FS_ERR Invalid` and the session goes on. A session beyond [`MAX_SESSIONS`] is refused by
 //! closing its handle (the client reads that as `Busy`).
 //!
+//! The root of a session's scope (the server's root, or a `Serve` subtree's) is a mount point of
+//! its client's namespace: removing or renaming it, or renaming onto it, is refused with
+//! `MountPoint` before the file system sees it, so no client removes the mount it stands in (a
+//! user their own home).
+//!
 //! A session thread whose session ended waits for the next one (at most [`MAX_IDLE`] do), since
 //! waking a thread costs much less than starting one; they end when the server does.
 //!

@@ -97,7 +97,10 @@ fn mount_or_bind(name: &str, args: &[String], cwd: &str, err: &mut dyn Write) ->
         }
         _ => return usage(err),
     };
-    let item = words.and_then(|w| vfs::ns::item(&w.iter().map(String::as_str).collect::<Vec<_>>()));
+    let item = words.and_then(|w| {
+        let w: Vec<&str> = w.iter().map(String::as_str).collect();
+        vfs::ns::item(&w)
+    });
     let items = match item {
         Ok(item) => [item],
         Err(e) => {
