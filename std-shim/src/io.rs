@@ -41,6 +41,8 @@ pub enum ErrorKind {
     FileTooLarge,
     /// A path component the server refuses (too long; std's `InvalidFilename`).
     InvalidFilename,
+    /// The file is in use where it cannot be changed: a mount point (std's `ResourceBusy`).
+    ResourceBusy,
     Interrupted,
     Unsupported,
     UnexpectedEof,
@@ -68,6 +70,7 @@ impl ErrorKind {
             ErrorKind::StorageFull => "no space left on device",
             ErrorKind::FileTooLarge => "file too large",
             ErrorKind::InvalidFilename => "invalid filename",
+            ErrorKind::ResourceBusy => "resource busy",
             ErrorKind::Interrupted => "operation interrupted",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::UnexpectedEof => "unexpected end of file",
@@ -1033,6 +1036,7 @@ impl From<vfs::proto::FsError> for Error {
             F::NoSpace => ErrorKind::StorageFull,
             F::TooBig => ErrorKind::FileTooLarge,
             F::NameTooLong => ErrorKind::InvalidFilename,
+            F::MountPoint => ErrorKind::ResourceBusy,
             F::Busy => ErrorKind::WouldBlock,
             F::CrossesDevices => ErrorKind::Unsupported,
             F::TimedOut => ErrorKind::TimedOut,

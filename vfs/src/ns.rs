@@ -11,9 +11,13 @@
 //! ```
 //! SOURCE names a path in the namespace of the process that builds (login's); TARGET a path in
 //! the new one. `-r` makes the mount read-only (a [`crate::view`] in front for `mount`, a
-//! read-only subtree session for `bind`). `$user` and `$home` are replaced. Paths are resolved
-//! ([`crate::path::resolve`]) before use, so a spec cannot name anything through `..`.
-//! [`parse`] never panics; errors name the line.
+//! read-only subtree session for `bind`). `$user` and `$home` are replaced in each word (after
+//! the line is split into words). Paths are resolved ([`crate::path::resolve`]) before use, so a
+//! spec cannot name anything through `..`. [`parse`] never panics; errors name the line.
+//!
+//! [`item`] builds one item from words already split (what a line's words are, and what the
+//! shell's `mount` and `bind` builtins pass from their arguments, so that a path there is one
+//! word whatever bytes it holds: no text is ever assembled from paths).
 //!
 //! The child sees exactly what its spec mounts (exec `N`, then one `m` item per mount): no
 //! other part of the builder's namespace is reachable, because every path a child opens is
@@ -56,48 +60,65 @@ pub enum Item {
 pub const DEFAULT_RAMDISK: usize = 2 << 20;
 
 /// Parses a spec with `$user`/`$home` replaced. Never panics.
+///
+/// A line is split into words at white space first and the names replaced in each word after,
+/// so a replacement never adds words or lines.
 pub fn parse(text: &str, user: &str, home: &str) -> Result<Vec<Item>, String> {
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("");
-        let line = line.replace("$user", user).replace("$home", home);
-        let mut words: Vec<&str> = line.split_whitespace().collect();
-        let Some(&cmd) = words.first() else { continue };
-        words.remove(0);
-        let err = |m: &str| format!("line {}: {m}", n + 1);
-        let readonly = words.first() == Some(&"-r");
-        if readonly {
-            words.remove(0);
+        let words: Vec<String> = line
+            .split_whitespace()
+            .map(|w| w.replace("$user", user).replace("$home", home))
+            .collect();
+        if words.is_empty() {
+            continue;
         }
-        let path = |s: &str| resolve("/", s).map_err(|_| err("bad path"));
-        match (cmd, words.as_slice()) {
-            ("mount", [s, t]) => out.push(Item::Mount {
-                source: path(s)?,
-                target: path(t)?,
-                readonly,
-            }),
-            ("bind", [s, t]) => out.push(Item::Bind {
-                source: path(s)?,
-                target: path(t)?,
-                readonly,
-            }),
-            ("ramdisk", [t]) if !readonly => out.push(Item::Ramdisk {
-                target: path(t)?,
-                size: DEFAULT_RAMDISK,
-            }),
-            ("ramdisk", ["-s", n, t]) if !readonly => out.push(Item::Ramdisk {
-                target: path(t)?,
-                size: n
-                    .parse()
-                    .ok()
-                    .filter(|&n| n <= DEFAULT_RAMDISK)
-                    .ok_or_else(|| err("bad size (bytes, at most 2097152)"))?,
-            }),
-            ("mount" | "bind" | "ramdisk", _) => return Err(err("wrong arguments")),
-            _ => return Err(err("unknown command")),
-        }
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        out.push(item(&words).map_err(|e| format!("line {}: {e}", n + 1))?);
     }
     Ok(out)
+}
+
+/// One item from its words: a spec line's, or a command's arguments (the shell's `mount` and
+/// `bind`), which is why each word is taken whole: a path may hold any byte but NUL (spaces,
+/// `#`, `$`, line ends), and nothing in it is replaced or read as syntax. Paths are resolved
+/// from `/` ([`resolve`]). Never panics.
+pub fn item(words: &[&str]) -> Result<Item, String> {
+    let Some((&cmd, mut args)) = words.split_first() else {
+        return Err("empty item".to_string());
+    };
+    let readonly = args.first() == Some(&"-r");
+    if readonly {
+        args = &args[1..];
+    }
+    let path = |s: &str| resolve("/", s).map_err(|_| format!("bad path {s:?}"));
+    Ok(match (cmd, args) {
+        ("mount", [s, t]) => Item::Mount {
+            source: path(s)?,
+            target: path(t)?,
+            readonly,
+        },
+        ("bind", [s, t]) => Item::Bind {
+            source: path(s)?,
+            target: path(t)?,
+            readonly,
+        },
+        ("ramdisk", [t]) if !readonly => Item::Ramdisk {
+            target: path(t)?,
+            size: DEFAULT_RAMDISK,
+        },
+        ("ramdisk", ["-s", n, t]) if !readonly => Item::Ramdisk {
+            target: path(t)?,
+            size: n
+                .parse()
+                .ok()
+                .filter(|&n| n <= DEFAULT_RAMDISK)
+                .ok_or_else(|| format!("bad size (bytes, at most {DEFAULT_RAMDISK})"))?,
+        },
+        ("mount" | "bind" | "ramdisk", _) => return Err("wrong arguments".to_string()),
+        _ => return Err(format!("unknown command {cmd:?}")),
+    })
 }
 
 /// Mounts `h` at `path` (resolved) in this process's table.
@@ -304,6 +325,48 @@ mod tests {
         ] {
             assert!(parse(bad, "u", "/h").is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn an_item_takes_each_word_whole() {
+        // What the shell's builtins pass: any bytes but NUL stay in the one path.
+        let odd = "/home/user/a b#c$home\nramdisk /r";
+        assert_eq!(
+            item(&["bind", "-r", odd, "/x y"]),
+            Ok(Item::Bind {
+                source: odd.into(),
+                target: "/x y".into(),
+                readonly: true
+            })
+        );
+        assert_eq!(
+            item(&["ramdisk", "-s", "4096", "/q #1"]),
+            Ok(Item::Ramdisk {
+                target: "/q #1".into(),
+                size: 4096
+            })
+        );
+        for bad in [
+            &[][..],
+            &["mount"],
+            &["mount", "-r", "/a"],
+            &["bind", "/a", "/b", "/c"],
+            &["ramdisk", "-s", "99999999", "/t"],
+            &["mount", "/a\0", "/b"],
+            &["frob", "/a", "/b"],
+        ] {
+            assert!(item(bad).is_err(), "{bad:?}");
+        }
+        // In a spec, a name replaced inside a word stays one word.
+        let i = parse("bind $home /h\n", "u", "/home/a user").unwrap();
+        assert_eq!(
+            i,
+            [Item::Bind {
+                source: "/home/a user".into(),
+                target: "/h".into(),
+                readonly: false
+            }]
+        );
     }
 
     #[test]

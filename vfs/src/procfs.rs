@@ -10,11 +10,26 @@
 //! | `/new` | open with CREATE+WRITE (+READ) | allocates a pid; write `USER\tCOMMAND LINE`, read back `PID\n` |
 //! | `/PID` | read | `PID\tUSER\tSTART_US\tCOMMAND LINE\n` (start: microseconds since boot) |
 //! | `/PID` | remove | the process ended |
+//! | `/as/USER` | `Serve` (bind) | the table as `USER` sees it: see below |
 //!
 //! Nothing else is allowed (Denied). The table holds at most [`MAX_PROCS`] entries, each line at
 //! most [`MAX_LINE`] bytes (longer writes are cut), so no client can make the server hold more.
-//! Clients cannot be told apart by the server: any process that can reach `/proc` may remove any
-//! entry (it only misleads `ps`; nothing else trusts the table).
+//!
+//! # Whose entries
+//!
+//! The kernel cannot tell clients apart, so who a client is comes from where it opens: the whole
+//! table (what init mounts, and login gives root's sessions) is the system's view, where a
+//! registration names its user itself and every entry may be read and removed. Login gives an
+//! ordinary user's session the subtree `/as/USER` instead (a `Serve` open, as `bind` makes),
+//! which is the table as that user sees it:
+//!
+//! - a registration there belongs to `USER`, whatever user its text names;
+//! - the listing holds that user's entries only (Linux's `hidepid=invisible`), and another
+//!   user's entry can be neither read nor removed (`Denied`: a pid is no secret, pids are
+//!   handed out in order, but what ran there is).
+//!
+//! A session cannot leave its subtree (the server framework keeps it under its root), so no
+//! process of the user can reach the system's view or another user's.
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -36,6 +51,7 @@ pub const MAX_PROCS: usize = 512;
 pub const MAX_LINE: usize = 512;
 
 struct Proc {
+    /// The owner: the user the entry is shown as.
     user: String,
     cmd: String,
     start_us: u64,
@@ -52,12 +68,32 @@ pub struct ProcFs {
     clock: fn() -> u64,
 }
 
-#[derive(Clone, Copy, Debug)]
+/// What an open names. `String`s are the user a `/as/USER` path speaks for.
+#[derive(Clone, Debug)]
 pub enum Node {
-    Root,
-    /// A registration in progress (the session that opened `/new`).
-    New(u32),
+    /// The table's directory: all of it, or one user's view.
+    Root(Option<String>),
+    /// A registration in progress (the session that opened `/new`), and the user it is forced
+    /// to in a user's view.
+    New(u32, Option<String>),
     Proc(u32),
+}
+
+/// The directory of the user views (`/as/USER`).
+pub const AS: &str = "as";
+
+/// Splits a server path into the user it speaks for (`/as/USER/...`) and the rest.
+fn viewer<'a>(path: &'a [&'a str]) -> Result<(Option<&'a str>, &'a [&'a str]), FsError> {
+    match path {
+        [AS, user, rest @ ..] => {
+            if user.contains(['\t', '\n', '\r']) {
+                return Err(FsError::NotFound);
+            }
+            Ok((Some(user), rest))
+        }
+        [AS] => Err(FsError::NotFound),
+        _ => Ok((None, path)),
+    }
 }
 
 impl ProcFs {
@@ -102,9 +138,10 @@ impl FileSystem for ProcFs {
 
     fn open(&self, path: &[&str], fl: u32) -> Result<Node, FsError> {
         let mutating = fl & flags::MUTATING != 0;
+        let (who, path) = viewer(path)?;
         match path {
             [] if mutating => Err(FsError::Denied),
-            [] => Ok(Node::Root),
+            [] => Ok(Node::Root(who.map(String::from))),
             ["new"] => {
                 if fl & flags::CREATE == 0 || fl & flags::WRITE == 0 {
                     return Err(FsError::Denied);
@@ -128,17 +165,17 @@ impl FileSystem for ProcFs {
                         start_us,
                     },
                 );
-                Ok(Node::New(pid))
+                Ok(Node::New(pid, who.map(String::from)))
             }
             [name] => {
                 if mutating {
                     return Err(FsError::Denied);
                 }
                 let pid: u32 = name.parse().map_err(|_| FsError::NotFound)?;
-                if self.table.lock().procs.contains_key(&pid) {
-                    Ok(Node::Proc(pid))
-                } else {
-                    Err(FsError::NotFound)
+                match self.table.lock().procs.get(&pid) {
+                    Some(p) if who.is_none_or(|u| u == p.user) => Ok(Node::Proc(pid)),
+                    Some(_) => Err(FsError::Denied),
+                    None => Err(FsError::NotFound),
                 }
             }
             _ => Err(FsError::NotFound),
@@ -147,14 +184,14 @@ impl FileSystem for ProcFs {
 
     fn stat(&self, node: &Node) -> Result<Meta, FsError> {
         let len = match node {
-            Node::Root => {
+            Node::Root(_) => {
                 return Ok(Meta {
                     kind: Kind::Dir,
                     len: 0,
                     readonly: true,
                 });
             }
-            Node::New(pid) => format!("{pid}\n").len(),
+            Node::New(pid, _) => format!("{pid}\n").len(),
             Node::Proc(pid) => {
                 let t = self.table.lock();
                 let p = t.procs.get(pid).ok_or(FsError::NotFound)?;
@@ -164,14 +201,14 @@ impl FileSystem for ProcFs {
         Ok(Meta {
             kind: Kind::File,
             len: len as u64,
-            readonly: !matches!(node, Node::New(_)),
+            readonly: !matches!(node, Node::New(..)),
         })
     }
 
     fn read(&self, node: &Node, offset: u64, buf: &mut [u8]) -> Result<usize, FsError> {
         let text = match node {
-            Node::Root => return Err(FsError::IsDir),
-            Node::New(pid) => format!("{pid}\n"),
+            Node::Root(_) => return Err(FsError::IsDir),
+            Node::New(pid, _) => format!("{pid}\n"),
             Node::Proc(pid) => {
                 let t = self.table.lock();
                 let p = t.procs.get(pid).ok_or(FsError::NotFound)?;
@@ -186,7 +223,7 @@ impl FileSystem for ProcFs {
     }
 
     fn write(&self, node: &Node, _offset: Option<u64>, data: &[u8]) -> Result<u64, FsError> {
-        let Node::New(pid) = node else {
+        let Node::New(pid, who) = node else {
             return Err(FsError::Denied);
         };
         let data = &data[..data.len().min(MAX_LINE)];
@@ -194,6 +231,8 @@ impl FileSystem for ProcFs {
         // Tabs and line ends would break the table's lines.
         let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
         let (user, cmd) = text.split_once('\t').unwrap_or(("?", &text));
+        // In a user's view the entry is theirs, whatever it says.
+        let user = who.as_deref().unwrap_or(user);
         let mut t = self.table.lock();
         let p = t.procs.get_mut(pid).ok_or(FsError::NotFound)?;
         p.user = clean(user);
@@ -206,13 +245,14 @@ impl FileSystem for ProcFs {
     }
 
     fn read_dir(&self, node: &Node) -> Result<Vec<Entry>, FsError> {
-        if !matches!(node, Node::Root) {
+        let Node::Root(who) = node else {
             return Err(FsError::NotDir);
-        }
+        };
         let t = self.table.lock();
         let mut v: Vec<Entry> = t
             .procs
             .iter()
+            .filter(|(_, p)| who.as_ref().is_none_or(|u| *u == p.user))
             .map(|(pid, p)| Entry {
                 name: pid.to_string(),
                 kind: Kind::File,
@@ -228,15 +268,17 @@ impl FileSystem for ProcFs {
     }
 
     fn remove(&self, path: &[&str], dir: bool) -> Result<(), FsError> {
+        let (who, path) = viewer(path)?;
         match path {
             [name] if !dir => {
                 let pid: u32 = name.parse().map_err(|_| FsError::NotFound)?;
-                self.table
-                    .lock()
-                    .procs
-                    .remove(&pid)
-                    .map(|_| ())
-                    .ok_or(FsError::NotFound)
+                let mut t = self.table.lock();
+                let p = t.procs.get(&pid).ok_or(FsError::NotFound)?;
+                if who.is_some_and(|u| u != p.user) {
+                    return Err(FsError::Denied);
+                }
+                t.procs.remove(&pid);
+                Ok(())
             }
             _ => Err(FsError::Denied),
         }
@@ -278,9 +320,9 @@ mod tests {
             }
         );
         let n2 = fs.open(&["new"], flags::WRITE | flags::CREATE).unwrap();
-        assert!(matches!(n2, Node::New(2)));
+        assert!(matches!(n2, Node::New(2, None)));
         let names: Vec<String> = fs
-            .read_dir(&Node::Root)
+            .read_dir(&Node::Root(None))
             .unwrap()
             .into_iter()
             .map(|e| e.name)
@@ -317,6 +359,72 @@ mod tests {
         assert_eq!(parse_line("garbage"), None);
     }
 
+    /// Registers `text` through `path`'s `new`; the pid.
+    fn register(fs: &ProcFs, at: &[&str], text: &str) -> u32 {
+        let mut path = at.to_vec();
+        path.push("new");
+        let n = fs.open(&path, flags::WRITE | flags::CREATE).unwrap();
+        fs.write(&n, None, text.as_bytes()).unwrap();
+        let Node::New(pid, _) = n else { panic!() };
+        pid
+    }
+
+    fn names(fs: &ProcFs, at: &[&str]) -> Vec<String> {
+        let dir = fs.open(at, flags::READ).unwrap();
+        fs.read_dir(&dir)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect()
+    }
+
+    #[test]
+    fn a_user_view_holds_that_users_entries_only() {
+        let fs = ProcFs::new(1, clock);
+        let u = [AS, "user"];
+        let init = register(&fs, &[], "root\tinit");
+        // A user's registration is theirs, whatever it claims.
+        let sh = register(&fs, &u, "root\tsh -c secret");
+        let other = register(&fs, &[AS, "eve"], "\tcat");
+        assert_eq!(names(&fs, &[]), ["1", "2", "3"]);
+        assert_eq!(names(&fs, &u), [sh.to_string()]);
+        let mut buf = [0u8; 64];
+        let p = fs.open(&[AS, "user", "2"], flags::READ).unwrap();
+        let k = fs.read(&p, 0, &mut buf).unwrap();
+        let info = parse_line(core::str::from_utf8(&buf[..k]).unwrap()).unwrap();
+        assert_eq!(
+            (info.user.as_str(), info.cmd.as_str()),
+            ("user", "sh -c secret")
+        );
+        // Others' entries are not listed for the user, nor theirs to read or remove.
+        for pid in [init, other] {
+            let name = pid.to_string();
+            assert_eq!(
+                fs.open(&[AS, "user", &name], flags::READ).unwrap_err(),
+                FsError::Denied
+            );
+            assert_eq!(
+                fs.remove(&[AS, "user", &name], false).unwrap_err(),
+                FsError::Denied
+            );
+        }
+        assert_eq!(
+            fs.remove(&[AS, "user", "99"], false).unwrap_err(),
+            FsError::NotFound
+        );
+        // No view inside a view, and no listing of the views.
+        assert_eq!(
+            fs.open(&[AS, "user", AS, "eve"], flags::READ).unwrap_err(),
+            FsError::NotFound
+        );
+        assert_eq!(fs.open(&[AS], flags::READ).unwrap_err(), FsError::NotFound);
+        // The user removes their own; the system's view removes anyone's.
+        fs.remove(&[AS, "user", &sh.to_string()], false).unwrap();
+        fs.remove(&[&other.to_string()], false).unwrap();
+        assert_eq!(names(&fs, &[]), ["1"]);
+        assert!(names(&fs, &u).is_empty());
+    }
+
     #[test]
     fn the_table_is_bounded() {
         let fs = ProcFs::new(1, clock);
@@ -327,7 +435,7 @@ mod tests {
             assert_eq!(fs.write(&n, None, &long).unwrap(), MAX_LINE as u64);
         }
         assert_eq!(fs.open(&["new"], new).unwrap_err(), FsError::NoSpace);
-        assert_eq!(fs.read_dir(&Node::Root).unwrap().len(), MAX_PROCS);
+        assert_eq!(fs.read_dir(&Node::Root(None)).unwrap().len(), MAX_PROCS);
         // Every kept line is cut to MAX_LINE bytes of text (and the "?" of a missing user).
         let t = fs.table.lock();
         assert!(
@@ -337,6 +445,6 @@ mod tests {
         );
         drop(t);
         fs.remove(&["7"], false).unwrap();
-        assert!(matches!(fs.open(&["new"], new), Ok(Node::New(_))));
+        assert!(matches!(fs.open(&["new"], new), Ok(Node::New(..))));
     }
 }

@@ -275,6 +275,10 @@ pub enum FsError {
     TooBig,
     /// A path component longer than [`MAX_NAME`] bytes.
     NameTooLong,
+    /// The path is the root of what the session serves (a mount point of the client's
+    /// namespace, or the root of a `bind`'s subtree): it cannot be removed, renamed or
+    /// replaced from inside (Unix's EBUSY).
+    MountPoint,
     /// A kernel error on the way (12 CLOSED: the server or session is gone).
     Kernel(Error),
 }
@@ -295,6 +299,7 @@ impl FsError {
             FsError::TimedOut => 11,
             FsError::TooBig => 12,
             FsError::NameTooLong => 13,
+            FsError::MountPoint => 20,
             FsError::Kernel(e) => 0x100 + e.code() as u64,
         }
     }
@@ -314,6 +319,7 @@ impl FsError {
             11 => FsError::TimedOut,
             12 => FsError::TooBig,
             13 => FsError::NameTooLong,
+            20 => FsError::MountPoint,
             0x101..=0x1FF => Error::from_code((c - 0x100) as u8)
                 .map(FsError::Kernel)
                 .unwrap_or(FsError::Invalid),
@@ -336,6 +342,7 @@ impl FsError {
             FsError::TimedOut => "server timed out",
             FsError::TooBig => "file too large",
             FsError::NameTooLong => "file name too long",
+            FsError::MountPoint => "resource busy: is a mount point",
             FsError::Kernel(e) => e.name(),
         }
     }
@@ -496,6 +503,7 @@ mod tests {
             FsError::TimedOut,
             FsError::TooBig,
             FsError::NameTooLong,
+            FsError::MountPoint,
             FsError::Kernel(Error::Closed),
         ];
         for e in all {

@@ -22,6 +22,11 @@
 //! get `FS_ERR Invalid` and the session goes on. A session beyond [`MAX_SESSIONS`] is refused by
 //! closing its handle (the client reads that as `Busy`).
 //!
+//! The root of a session's scope (the server's root, or a `Serve` subtree's) is a mount point of
+//! its client's namespace: removing or renaming it, or renaming onto it, is refused with
+//! `MountPoint` before the file system sees it, so no client removes the mount it stands in (a
+//! user their own home).
+//!
 //! A session thread whose session ended waits for the next one (at most [`MAX_IDLE`] do), since
 //! waking a thread costs much less than starting one; they end when the server does.
 //!
@@ -418,6 +423,14 @@ fn open_state<F: FileSystem>(
 ) -> Result<State<F::Node>, FsError> {
     if scope.readonly && req.op.mutates(req.flags) {
         return Err(FsError::Denied);
+    }
+    // The scope's root is a mount point of the client's namespace (or the root of a bound
+    // subtree): it stays, whatever is done inside it.
+    let at_root = |p: &str| p.is_empty();
+    match &req.op {
+        Op::Remove | Op::Rmdir if at_root(&req.path) => return Err(FsError::MountPoint),
+        Op::Rename(to) if at_root(&req.path) || at_root(to) => return Err(FsError::MountPoint),
+        _ => {}
     }
     let path = full_path(scope, &req.path)?;
     let done = |r: Result<(), FsError>| Ok(State::Done(r));

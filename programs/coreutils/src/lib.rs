@@ -413,11 +413,20 @@ fn ps(args: &[String], io: &mut Io) -> i32 {
             return 1;
         }
     };
-    let mut procs: Vec<vfs::procfs::ProcInfo> = dir
-        .filter_map(|e| e.ok())
-        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-        .filter_map(|t| vfs::procfs::parse_line(&t))
-        .collect();
+    // An entry gone since the listing was a process ending meanwhile; any other error is said
+    // (a busy server, say), not taken for an empty table.
+    let mut status = 0;
+    let mut procs: Vec<vfs::procfs::ProcInfo> = Vec::new();
+    for e in dir.filter_map(|e| e.ok()) {
+        match std::fs::read_to_string(e.path()) {
+            Ok(t) => procs.extend(vfs::procfs::parse_line(&t)),
+            Err(x) if x.kind() == std::io::ErrorKind::NotFound => {}
+            Err(x) => {
+                let _ = writeln!(io.stderr, "ps: {}: {x}", e.path().display());
+                status = 1;
+            }
+        }
+    }
     procs.sort_by_key(|p| p.pid);
     let now = std::time::uptime().as_micros() as u64;
     if let Err(e) = writeln!(io.stdout, "{:>5} {:<8} {:>8} CMD", "PID", "USER", "TIME") {
@@ -439,7 +448,7 @@ fn ps(args: &[String], io: &mut Io) -> i32 {
             return write_error(io.stderr, "ps", &e);
         }
     }
-    0
+    status
 }
 
 pub fn main() {

@@ -7,7 +7,8 @@
 //! - the namespace is built from `/etc/ns/<user>` ([`vfs::ns`], `$user` and `$home` replaced),
 //!   plus `/dev/console` (this login's own stdin and stdout), `/dev/null` and `/dev/passwd` (the
 //!   password service bound to this user, [`vfs::users::Service`]), all served by this process,
-//!   and init's `/proc`, `/net` and `/dev/rtc` where there are;
+//!   and init's `/proc` (for any user but root, the part of it that user may see,
+//!   `vfs::procfs`), `/net` and `/dev/rtc` where there are;
 //! - the shell (a path in login's namespace, from the users file) runs in it with only `HOME`,
 //!   `USER`, `PATH=/bin` and `PWD=$HOME` in its environment, on login's stdin and stdout, with
 //!   its exit status and stderr passed as eurali's runtime expects (`std::process::Command`);
@@ -104,6 +105,16 @@ pub fn main() {
     }
 }
 
+/// The account that sees the whole process table.
+pub const ROOT: &str = "root";
+
+/// The process table as `user` sees it (`vfs::procfs`, "Whose entries"): their own entries
+/// only, and what they register is theirs.
+fn proc_view(user: &str) -> Result<libeurali::Handle, vfs::proto::FsError> {
+    let path = format!("{}/{}/{user}", std::rt::PROC_PATH, vfs::procfs::AS);
+    vfs::client::serve_subtree(&path, true)
+}
+
 /// Where the network server is mounted (by init).
 pub const NET: &str = "/net";
 
@@ -126,7 +137,15 @@ fn namespace(user: &User) -> Result<Namespace, String> {
         if let Ok((h, n)) = libeurali::open(path)
             && n == path.len()
         {
-            ns.add(path, h);
+            if path == std::rt::PROC_PATH && user.name != ROOT {
+                // Never the whole table: without their view the user's session has none.
+                match proc_view(&user.name) {
+                    Ok(view) => ns.add(path, view),
+                    Err(e) => eprintln!("login: {path}: {e} (no process table in this session)"),
+                }
+            } else {
+                ns.add(path, h);
+            }
         }
     }
     let service = users::Service::new(&user.name, USERS, new_salt);

@@ -2,7 +2,8 @@
 //!
 //! They change the shell's own namespace, which the programs it starts copy (std's `Command`
 //! default). The syntax is the namespace spec's (`vfs::ns`, `/etc/ns/<user>`), so a line of a
-//! spec can be tried at the prompt:
+//! spec can be tried at the prompt; but the mount is built from the arguments, each path one
+//! argument whatever it holds (`vfs::ns::item`), not from a line of text:
 //!
 //! ```text
 //! mount [-r] SOURCE TARGET    the server (or subtree) at SOURCE, also at TARGET
@@ -76,37 +77,32 @@ fn mount_or_bind(name: &str, args: &[String], cwd: &str, err: &mut dyn Write) ->
         );
         2
     };
-    // Paths are resolved against the working directory here; the spec parser then refuses
-    // anything it would not take from a spec file.
-    let abs = |p: &str| vfs::path::resolve(cwd, p).ok();
-    let line = match (
-        name,
-        args.iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .as_slice(),
-    ) {
+    // The item is built from the arguments as they are (`vfs::ns::item`), never from text: a
+    // path may hold spaces, `#`, `$` or line ends and stays one path. Relative paths are
+    // resolved against the working directory here (a resolved path starts with `/`, so it is
+    // never taken for an option).
+    let abs = |p: &str| vfs::path::resolve(cwd, p).map_err(|_| format!("{p:?}: bad path"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let words = match (name, args.as_slice()) {
         ("mount", ["-t", "ramdisk", "-s", size, target]) => {
-            format!("ramdisk -s {size} {}", abs(target).unwrap_or_default())
+            abs(target).map(|t| vec!["ramdisk".into(), "-s".into(), size.to_string(), t])
         }
-        ("mount", ["-t", "ramdisk", target]) => {
-            format!("ramdisk {}", abs(target).unwrap_or_default())
-        }
+        ("mount", ["-t", "ramdisk", target]) => abs(target).map(|t| vec!["ramdisk".into(), t]),
         ("mount", ["-t", ..]) => return usage(err),
-        (_, ["-r", source, target]) => format!(
-            "{name} -r {} {}",
-            abs(source).unwrap_or_default(),
-            abs(target).unwrap_or_default()
-        ),
-        (_, [source, target]) if !source.starts_with('-') => format!(
-            "{name} {} {}",
-            abs(source).unwrap_or_default(),
-            abs(target).unwrap_or_default()
-        ),
+        (_, ["-r", source, target]) => {
+            abs(source).and_then(|s| Ok(vec![name.into(), "-r".into(), s, abs(target)?]))
+        }
+        (_, [source, target]) if !source.starts_with('-') => {
+            abs(source).and_then(|s| Ok(vec![name.into(), s, abs(target)?]))
+        }
         _ => return usage(err),
     };
-    let items = match vfs::ns::parse(&line, "", "") {
-        Ok(items) => items,
+    let item = words.and_then(|w| {
+        let w: Vec<&str> = w.iter().map(String::as_str).collect();
+        vfs::ns::item(&w)
+    });
+    let items = match item {
+        Ok(item) => [item],
         Err(e) => {
             let _ = writeln!(err, "{name}: {e}");
             return 1;
