@@ -1143,18 +1143,26 @@ impl Shell {
                 }
             }
         };
+        let assigns = {
+            let io: &mut Streams = match &mut streams {
+                Some(st) => st,
+                None => &mut *io,
+            };
+            let assigns = self.assignments(&s.assignments, io);
+            if let Some(f) = self.expansion_failed() {
+                return f;
+            }
+            if let Some(f) = self.check_assigns(&assigns, io) {
+                return f;
+            }
+            assigns
+        };
+        // The trace goes where stderr was before the command's own redirections, as in dash.
+        self.trace(&assigns, &argv, io);
         let io: &mut Streams = match &mut streams {
             Some(st) => st,
             None => io,
         };
-        let assigns = self.assignments(&s.assignments, io);
-        if let Some(f) = self.expansion_failed() {
-            return f;
-        }
-        if let Some(f) = self.check_assigns(&assigns, io) {
-            return f;
-        }
-        self.trace(&assigns, &argv, io);
         let Some(name) = argv.first().cloned() else {
             // Only assignments (and redirections): they stay in the shell. The status is the
             // last command substitution's, or 0 (POSIX 2.9.1).
