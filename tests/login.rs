@@ -68,9 +68,16 @@ fn init() {
     shim::process::exit(status.code().unwrap_or(125));
 }
 
-/// passwd where `/etc/users` is in reach and there is no `/dev/passwd` (root's own tools, say).
+/// passwd in init's namespace, with a session service for root at `/dev/passwd` (no keeper:
+/// the service changes the file itself).
 fn passwd_without_service() {
     use shim::io::Write;
+    let service = vfs::users::Service::session("root", "/etc/users", || *b"0123456789abcdef");
+    libeurali::mount(
+        vfs::users::SERVICE_PATH,
+        vfs::server::start(service).unwrap(),
+    )
+    .unwrap();
     for (user, args, input) in [
         ("root", &["user"][..], "n3w\nn3w\n"),
         ("user", &["root"][..], ""),
@@ -297,7 +304,7 @@ fn a_user_changes_their_password_through_the_session_service() {
 }
 
 #[test]
-fn passwd_changes_the_users_file_directly_where_it_is_in_reach() {
+fn passwd_of_root_goes_through_the_service_too() {
     let (out, err, code) = boot(&["direct"], "");
     let asks =
         "Changing password for root.\\nCurrent password: New password: Retype new password: ";

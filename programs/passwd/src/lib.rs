@@ -54,8 +54,9 @@ fn ask_new() -> String {
 /// turn at the one writer).
 const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
 
-/// Sends `request` to the session's password service; fails with its message unless it is done.
-fn send(request: &Request<'_>) {
+/// Sends `request` to the session's password service; fails with its message (after `what`)
+/// unless it is done.
+fn send(request: &Request<'_>, what: &str) {
     let start = std::time::Instant::now();
     let mut pause = 10;
     loop {
@@ -63,7 +64,10 @@ fn send(request: &Request<'_>) {
             Ok(r) if r == "ok\n" => return,
             Ok(r) if r == users::BUSY => {}
             Err(vfs::proto::FsError::Busy) => {}
-            Ok(r) => fail(r.trim_start_matches("error: ").trim_end()),
+            Ok(r) => fail(&format!(
+                "{what}{}",
+                r.trim_start_matches("error: ").trim_end()
+            )),
             Err(vfs::proto::FsError::NotFound) => fail(&format!(
                 "no password service at {} in this namespace",
                 users::SERVICE_PATH
@@ -93,20 +97,26 @@ pub fn main() {
     }
     if target != me {
         let new = ask_new();
-        send(&Request::Set {
-            name: &target,
-            new: &new,
-        });
+        send(
+            &Request::Set {
+                name: &target,
+                new: &new,
+            },
+            &format!("{target}: "),
+        );
         println!("passwd: password updated for {target}");
         return;
     }
     println!("Changing password for {me}.");
     let old = ask("Current password: ");
     let new = ask_new();
-    send(&Request::Change {
-        name: &me,
-        old: &old,
-        new: &new,
-    });
+    send(
+        &Request::Change {
+            name: &me,
+            old: &old,
+            new: &new,
+        },
+        "",
+    );
     println!("passwd: password updated successfully");
 }
