@@ -238,6 +238,8 @@ fn root_and_user_sessions_see_their_namespaces() {
 [user] /dev/null reads [], is a device: true
 ";
     let motd = "Welcome to eurali.\n";
+    // The users file changed: the image's entries are of the older, cheaper cost, and each
+    // successful login re-hashes its user's at the current one.
     let expected = format!(
         "login: password: {motd}{root}\
          login: password: {motd}{user}\
@@ -246,7 +248,7 @@ fn root_and_user_sessions_see_their_namespaces() {
          login: login: password: {motd}{user}\
          login: \
          [init] login: exit status: 0; /home/user/new: true; /tmp/new: written by root; \
-         users file changed: false; user's password is user: true, s3cret: false; \
+         users file changed: true; user's password is user: true, s3cret: false; \
          root's is root: true\n"
     );
     assert_eq!(out, expected, "stderr:\n{err}");
