@@ -66,7 +66,9 @@ pub const MAX_PASSWORD: usize = 256;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
     pub name: String,
-    /// The PHC string of the password.
+    /// The password field as the file has it: a PHC string, or an older entry's
+    /// `salt-hex:hash-hex` (read as its PHC string by [`User::phc`]; the shell, which reads the
+    /// file for homes only, never links the PHC code).
     pub hash: String,
     pub home: String,
     pub shell: String,
@@ -142,13 +144,23 @@ impl User {
         self.check_bytes(password.as_bytes())
     }
 
+    /// The PHC string of the password (an older entry's converted); empty if the field is
+    /// neither.
+    pub fn phc(&self) -> String {
+        match self.hash.split_once(':') {
+            None => self.hash.clone(),
+            Some((salt, hash)) => legacy(salt, hash).unwrap_or_default(),
+        }
+    }
+
     /// [`User::check`] for any bytes (a password that is not UTF-8 is never one: none can be
     /// set).
     pub fn check_bytes(&self, password: &[u8]) -> bool {
-        if rounds(&self.hash).is_none() || core::str::from_utf8(password).is_err() {
+        let phc = self.phc();
+        if rounds(&phc).is_none() || core::str::from_utf8(password).is_err() {
             return false;
         }
-        let Ok(h) = PasswordHash::new(&self.hash) else {
+        let Ok(h) = PasswordHash::new(&phc) else {
             return false;
         };
         Pbkdf2.verify_password(password, &h).is_ok()
@@ -156,7 +168,7 @@ impl User {
 
     /// Whether the entry's hash costs less than a new one would (re-hash it at the next chance).
     pub fn needs_upgrade(&self) -> bool {
-        rounds(&self.hash).is_some_and(|r| r < ROUNDS)
+        rounds(&self.phc()).is_some_and(|r| r < ROUNDS)
     }
 
     pub fn set_password(&mut self, password: &str, salt: &[u8]) {
@@ -185,17 +197,21 @@ fn legacy(salt: &str, hash: &str) -> Option<String> {
     ))
 }
 
-/// Parses the users file; malformed lines are skipped. Never panics.
+/// Parses the users file; malformed lines are skipped. Never panics. The password fields are
+/// only checked for their shape here (a PHC string starts with `$`, an older entry is hex).
 pub fn parse(text: &str) -> Vec<User> {
     text.lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.trim().split(':').collect();
             let (name, hash, home, shell) = match f.as_slice() {
-                [name, phc, home, shell] => {
-                    PasswordHash::new(phc).ok()?;
+                [name, phc, home, shell] if phc.starts_with('$') => {
                     (*name, String::from(*phc), *home, *shell)
                 }
-                [name, salt, hash, home, shell] => (*name, legacy(salt, hash)?, *home, *shell),
+                [name, salt, hash, home, shell] => {
+                    unhex(salt)?;
+                    unhex(hash)?;
+                    (*name, format!("{salt}:{hash}"), *home, *shell)
+                }
                 _ => return None,
             };
             Some(User {
@@ -589,10 +605,11 @@ mod tests {
                     74d5ffe3166c0fabd7f3df503d89245144523ef31ae4dd776bf6822c46f541ef:/:/bin/sh";
         let u = &parse(line)[0];
         assert!(
-            u.hash.starts_with("$pbkdf2-sha256$i=4096,l=32$"),
+            u.phc().starts_with("$pbkdf2-sha256$i=4096,l=32$"),
             "{}",
-            u.hash
+            u.phc()
         );
+        assert_eq!(render(core::slice::from_ref(u)), format!("{line}\n"));
         assert!(u.check("root") && !u.check("user"));
         assert!(u.needs_upgrade());
         let mut v = u.clone();
@@ -602,6 +619,7 @@ mod tests {
             v.hash
                 .starts_with(&format!("$pbkdf2-sha256$i={ROUNDS},l=32$"))
         );
+        assert_eq!(v.phc(), v.hash);
         assert_eq!(parse(&render(&[v.clone()])), [v]);
     }
 
@@ -677,7 +695,8 @@ mod tests {
         assert_eq!(users[0], u);
         assert!(users[0].check("root") && !users[0].check("user") && !users[0].check(""));
         assert!(users[1].check("user"));
-        assert!(parse("a:zz:00:/:/x\nbad\n::::\n").is_empty()); // no valid hash, no entry
+        assert!(parse("a:zz:00:/:/x\nbad\n::::\n").len() == 1); // "::::" parses (empty fields)
+        assert!(!parse("::::\n")[0].check(""));
         let mut v = users[1].clone();
         v.set_password("new", b"s2s");
         assert!(v.check("new") && !v.check("user"));
