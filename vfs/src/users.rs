@@ -51,7 +51,7 @@ use crate::sync::Lock;
 
 /// PBKDF2 iterations of a new hash. The figure is chosen so that one login on the real kernel
 /// stays under a second (README, "Login"; `cargo xtask bench login` times it).
-pub const ROUNDS: u32 = 60_000;
+pub const ROUNDS: u32 = 20_000;
 /// The iterations of the older hex entries.
 pub const LEGACY_ROUNDS: u32 = 4096;
 /// Entries asking for more iterations than this (or none) never verify: a users file cannot
