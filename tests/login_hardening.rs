@@ -96,3 +96,13 @@ fn an_old_hash_is_raised_to_the_current_cost_at_login() {
     assert!(user.phc().starts_with("$pbkdf2-sha256$i=4096,"), "{out}");
     assert!(user.check("user") && user.needs_upgrade());
 }
+
+#[test]
+fn the_delay_is_per_user_across_logins() {
+    // Three failures end that login (1 s, 2 s, 4 s); init starts a new one, a new process
+    // like another terminal's, whose own count starts again: the user's, kept by init's keeper,
+    // makes its first failure wait 8 s.
+    let (out, err, took) = boot(b"user\nx\nuser\nx\nuser\nx\nuser\nx\n".to_vec());
+    assert_eq!(out.matches("Login incorrect").count(), 4, "{out}\n{err}");
+    assert!(took >= Duration::from_secs(15), "took {took:?}");
+}
