@@ -10,7 +10,17 @@ use std::time::{Duration, Instant};
 /// `input | eurali` (the whole system, logging in on the console); stdout, stderr, and how
 /// long it took. Fails the test past two minutes.
 fn boot(input: Vec<u8>) -> (String, String, Duration) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_eurali"))
+    boot_with(&[], input)
+}
+
+/// [`boot`] with arguments for `eurali`.
+fn boot_with(args: &[&str], input: Vec<u8>) -> (String, String, Duration) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eurali"));
+    if let Some(g) = kernel_stub::hosted::guest_loader() {
+        cmd.env("EURALI_GUEST", g);
+    }
+    let mut child = cmd
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -41,6 +51,26 @@ fn boot(input: Vec<u8>) -> (String, String, Duration) {
 #[test]
 fn a_name_that_is_not_utf8_is_a_failed_login_not_the_end() {
     let (out, err, _) = boot(b"\xffroot\nroot\nroot\nroot\necho alive $USER\n".to_vec());
+    assert_eq!(out.matches("Login incorrect").count(), 1, "{out}\n{err}");
+    assert!(out.contains("alive root"), "{out}\n{err}");
+}
+
+#[test]
+fn hosted_a_name_that_is_not_utf8_is_a_failed_login() {
+    // The same with the freestanding ELFs (`cargo xtask build`), as the real kernel runs them.
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/eurali/bin");
+    if !dir.join("login").is_file() || kernel_stub::hosted::guest_loader().is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "hosted test under CI without the ELFs"
+        );
+        eprintln!("skipping hosted test: no ELFs or no eurali-guest (cargo xtask build)");
+        return;
+    }
+    let (out, err, _) = boot_with(
+        &["--hosted", dir.to_str().unwrap()],
+        b"\xffroot\nroot\nroot\nroot\necho alive $USER\n".to_vec(),
+    );
     assert_eq!(out.matches("Login incorrect").count(), 1, "{out}\n{err}");
     assert!(out.contains("alive root"), "{out}\n{err}");
 }
