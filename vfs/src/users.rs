@@ -518,20 +518,17 @@ impl Service {
         let Some(me) = &self.user else {
             return keep(&self.users_file, &request, &(self.salt)());
         };
-        let allowed = match request {
-            Request::Change { .. } => true,
-            Request::Set { .. } => me == "root",
-            _ => false,
+        let refusal = match request {
+            Request::Change { name, .. } if name != me && me != "root" => {
+                "only root may change another user's password"
+            }
+            Request::Change { .. } => "",
+            Request::Set { .. } if me != "root" => "only root may set another user's password",
+            Request::Set { .. } => "",
+            _ => "login's requests are not a session's",
         };
-        let own = match request {
-            Request::Change { name, .. } => name == me,
-            _ => true,
-        };
-        if !allowed {
-            return String::from("error: only root may set another user's password\n");
-        }
-        if !own && me != "root" {
-            return String::from("error: only root may change another user's password\n");
+        if !refusal.is_empty() {
+            return format!("error: {refusal}\n");
         }
         submit(&self.users_file, &request, &self.salt)
     }
@@ -668,6 +665,37 @@ mod tests {
         assert_eq!(ask(Request::Failed { name: "other" }), "delay 1\n");
         assert_eq!(ask(Request::Passed { name: "counted" }), "ok\n");
         assert_eq!(ask(Request::Failed { name: "counted" }), "delay 1\n");
+    }
+
+    #[test]
+    fn a_session_asks_only_what_its_user_may() {
+        let user = Service::session("user", "/nowhere", || [7; 16]);
+        for (r, why) in [
+            (
+                Request::Set {
+                    name: "root",
+                    new: "x",
+                },
+                "only root may set",
+            ),
+            (
+                Request::Change {
+                    name: "root",
+                    old: "a",
+                    new: "b",
+                },
+                "only root may change",
+            ),
+            (Request::Passed { name: "user" }, "not a session's"),
+            (Request::Failed { name: "root" }, "not a session's"),
+        ] {
+            let reply = user.answer(&r.encode());
+            assert!(
+                reply.starts_with("error: ") && reply.contains(why),
+                "{r:?}: {reply}"
+            );
+        }
+        assert_eq!(user.answer(b"junk"), "error: malformed request\n");
     }
 
     #[test]
