@@ -68,9 +68,16 @@ fn init() {
     shim::process::exit(status.code().unwrap_or(125));
 }
 
-/// passwd where `/etc/users` is in reach and there is no `/dev/passwd` (root's own tools, say).
+/// passwd in init's namespace, with a session service for root at `/dev/passwd` (no keeper:
+/// the service changes the file itself).
 fn passwd_without_service() {
     use shim::io::Write;
+    let service = vfs::users::Service::session("root", "/etc/users", || *b"0123456789abcdef");
+    libeurali::mount(
+        vfs::users::SERVICE_PATH,
+        vfs::server::start(service).unwrap(),
+    )
+    .unwrap();
     for (user, args, input) in [
         ("root", &["user"][..], "n3w\nn3w\n"),
         ("user", &["root"][..], ""),
@@ -231,6 +238,8 @@ fn root_and_user_sessions_see_their_namespaces() {
 [user] /dev/null reads [], is a device: true
 ";
     let motd = "Welcome to eurali.\n";
+    // The users file changed: the image's entries are of the older, cheaper cost, and each
+    // successful login re-hashes its user's at the current one.
     let expected = format!(
         "login: password: {motd}{root}\
          login: password: {motd}{user}\
@@ -239,7 +248,7 @@ fn root_and_user_sessions_see_their_namespaces() {
          login: login: password: {motd}{user}\
          login: \
          [init] login: exit status: 0; /home/user/new: true; /tmp/new: written by root; \
-         users file changed: false; user's password is user: true, s3cret: false; \
+         users file changed: true; user's password is user: true, s3cret: false; \
          root's is root: true\n"
     );
     assert_eq!(out, expected, "stderr:\n{err}");
@@ -297,7 +306,7 @@ fn a_user_changes_their_password_through_the_session_service() {
 }
 
 #[test]
-fn passwd_changes_the_users_file_directly_where_it_is_in_reach() {
+fn passwd_of_root_goes_through_the_service_too() {
     let (out, err, code) = boot(&["direct"], "");
     let asks =
         "Changing password for root.\\nCurrent password: New password: Retype new password: ";

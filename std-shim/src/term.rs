@@ -81,15 +81,17 @@ impl Interrupts {
 /// [`crate::io::Stdin::read_line_unbuffered`] reads it. Never reads past the line. `None` at the
 /// end of the input; the line comes without its line end.
 pub fn read_password() -> io::Result<Option<alloc::string::String>> {
+    match read_password_bounded(usize::MAX - 1)? {
+        None => Ok(None),
+        Some(line) => Ok(Some(alloc::string::String::from_utf8(line)?)),
+    }
+}
+
+/// [`read_password`] for any bytes, keeping at most `max + 1` of a longer line (as
+/// [`crate::io::Stdin::read_line_bounded`]: `len() > max` tells the line was too long).
+pub fn read_password_bounded(max: usize) -> io::Result<Option<alloc::vec::Vec<u8>>> {
     let Some(info) = stdin_terminal() else {
-        let mut line = alloc::string::String::new();
-        if crate::io::stdin().read_line_unbuffered(&mut line)? == 0 {
-            return Ok(None);
-        }
-        while line.ends_with('\n') || line.ends_with('\r') {
-            line.pop();
-        }
-        return Ok(Some(line));
+        return crate::io::stdin().read_line_bounded(max);
     };
     let _ = crate::rt::stdout_flush();
     if !info.raw {
@@ -116,7 +118,11 @@ pub fn read_password() -> io::Result<Option<alloc::string::String>> {
                 ));
             }
             Ok(Some(0x04)) if line.is_empty() => break Ok(None),
-            Ok(Some(b)) if b >= 0x20 || b == b'\t' => line.push(b),
+            Ok(Some(b)) if b >= 0x20 || b == b'\t' => {
+                if line.len() <= max {
+                    line.push(b);
+                }
+            }
             Ok(Some(_)) => {}
             Err(e) => break Err(e),
         }
@@ -126,8 +132,5 @@ pub fn read_password() -> io::Result<Option<alloc::string::String>> {
     }
     let _ = crate::rt::stdout_write(b"\n");
     let _ = crate::rt::stdout_flush();
-    match result? {
-        None => Ok(None),
-        Some(()) => Ok(Some(alloc::string::String::from_utf8(line)?)),
-    }
+    Ok(result?.map(|()| line))
 }

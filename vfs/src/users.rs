@@ -1,50 +1,77 @@
 //! The users file (`/etc/users`): one user per line,
 //!
 //! ```text
-//! name:salt-hex:hash-hex:home:shell
+//! name:$pbkdf2-sha256$i=ROUNDS,l=32$SALT$HASH:home:shell
 //! ```
 //!
-//! `hash` = PBKDF2-HMAC-SHA256(password, salt, [`ROUNDS`]), 32 bytes. PBKDF2 with SHA-256 is a
-//! vetted RustCrypto pair that builds no_std without floats and adds little code; argon2 would
-//! resist GPUs better but needs memory the 4 MiB heap cannot spare per login. Salts (16 bytes)
-//! come from the caller: login and passwd take them from std-shim's `random` (the CPU's RDRAND
-//! on the real kernel where it has one, else a mix of time-stamp counter readings, which is
-//! guessable by someone who knows roughly when the password was set).
+//! The password field is a PHC string (the format of the `password-hash` crate, RustCrypto's
+//! `pbkdf2` with its `simple` feature): PBKDF2-HMAC-SHA256 of the password under a 16-byte salt,
+//! 32 bytes, salt and hash in PHC's B64 (base64 without padding). The cost travels with each
+//! entry, so it can be raised later: an entry made at fewer than [`ROUNDS`] iterations still
+//! verifies and is re-hashed at [`ROUNDS`] on the next successful login or password change.
+//! Lines of the older form `name:salt-hex:hash-hex:home:shell` (4 096 iterations) are read as
+//! the same PHC string at `i=4096`. PBKDF2 with SHA-256 is a vetted RustCrypto pair that builds
+//! no_std without floats and adds little code; argon2 would resist GPUs better but needs memory
+//! the 4 MiB heap cannot spare per login. Salts come from the caller: login and passwd take them
+//! from std-shim's `random` (the CPU's RDRAND on the real kernel where it has one, else a mix of
+//! time-stamp counter readings, which is guessable by someone who knows roughly when the
+//! password was set).
 //!
-//! # Changing a password
+//! # One writer
 //!
-//! [`change_password`] rewrites the file (to `<file>.new`, then renamed over it). An ordinary
-//! user's namespace has no `/etc/users`, so login mounts a [`Service`] bound to the session's
-//! user at [`SERVICE_PATH`] in every session: a client opens it read-write, writes
-//! [`change_request`]`(old, new)` (at most [`MAX_REQUEST`] bytes, in one write), and reads the
-//! reply from offset 0: `ok\n`, or `error: MESSAGE\n`. Each open is one exchange.
+//! Only the *keeper* writes the users file: a [`Service`] made by [`Service::keeper`], which
+//! init serves at [`KEEPER_PATH`] in its own namespace (and so in login's, which inherits it; no
+//! session's namespace has it). It takes [`Request`]s from those trusted processes, one at a time
+//! (one lock in one process), and replaces the file atomically: the new text goes to
+//! `<file>.new`, which is renamed over the file. Where no keeper is mounted (a login started
+//! without init's), [`submit`] answers the request in the calling process instead.
+//!
+//! Every session gets a [`Service::session`] bound to the session's user at [`SERVICE_PATH`]
+//! (login serves it): a client opens it read-write, writes one encoded [`Request`] (at most
+//! [`MAX_REQUEST`] bytes, in one write), and reads the reply from offset 0: `ok\n`, or
+//! `error: MESSAGE\n`, or [`BUSY`] when the keeper has no room for it (ask again later, as for a
+//! session the service itself refuses, `FsError::Busy`). Each open is one exchange. The session service lets a user change their
+//! own password (`change`, with the current one) and root set anyone's (`set`), and hands the
+//! request on to the keeper. The keeper also counts failed logins per user (`failed`/`passed`,
+//! from login), answering `delay SECONDS\n` (see [`delay_after`]).
 
 use alloc::boxed::Box;
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+
+use pbkdf2::password_hash::{Output, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use pbkdf2::{Algorithm, Params, Pbkdf2};
 
 use crate::client;
 use crate::proto::{Entry, FsError, Kind, Meta, flags};
 use crate::server::FileSystem;
 use crate::sync::Lock;
 
-/// PBKDF2 iterations.
-pub const ROUNDS: u32 = 4096;
+/// PBKDF2 iterations of a new hash. The figure is chosen so that one login on the real kernel
+/// stays under a second (README, "Login"; `cargo xtask bench login` times it).
+pub const ROUNDS: u32 = 20_000;
+/// The iterations of the older hex entries.
+pub const LEGACY_ROUNDS: u32 = 4096;
+/// Entries asking for more iterations than this (or none) never verify: a users file cannot
+/// make login hash for minutes.
+pub const MAX_ROUNDS: u32 = 10_000_000;
+/// Longest login name.
+pub const MAX_NAME: usize = 32;
+/// Longest password.
+pub const MAX_PASSWORD: usize = 256;
 
 /// One user.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
     pub name: String,
-    pub salt: Vec<u8>,
-    pub hash: Vec<u8>,
+    /// The password field as the file has it: a PHC string, or an older entry's
+    /// `salt-hex:hash-hex` (read as its PHC string by [`User::phc`]; the shell, which reads the
+    /// file for homes only, never links the PHC code).
+    pub hash: String,
     pub home: String,
     pub shell: String,
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
@@ -57,11 +84,48 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// The password hash for `salt`.
-pub fn hash(password: &str, salt: &[u8]) -> Vec<u8> {
-    let mut out = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), salt, ROUNDS, &mut out);
-    out.to_vec()
+/// The PHC string of `password` under `salt` (3 to 48 bytes) at `rounds` iterations.
+pub fn hash_with(password: &[u8], salt: &[u8], rounds: u32) -> Option<String> {
+    // Outside 3..=48 bytes, the salt's B64 is outside PHC's 4..=64 characters, which
+    // `SaltString` would take and then panic on.
+    if rounds == 0 || rounds > MAX_ROUNDS || !(3..=48).contains(&salt.len()) {
+        return None;
+    }
+    let salt = SaltString::encode_b64(salt).ok()?;
+    let params = Params {
+        rounds,
+        output_length: 32,
+    };
+    let h = Pbkdf2
+        .hash_password_customized(
+            password,
+            Some(Algorithm::Pbkdf2Sha256.ident()),
+            None,
+            params,
+            &salt,
+        )
+        .ok()?;
+    Some(h.to_string())
+}
+
+/// The PHC string of `password` under `salt` at [`ROUNDS`]; empty if `salt` is not 3 to 48
+/// bytes (an entry that verifies nothing).
+pub fn hash(password: &str, salt: &[u8]) -> String {
+    hash_with(password.as_bytes(), salt, ROUNDS).unwrap_or_default()
+}
+
+/// The cost of a PHC string's hash, if it is one this module verifies.
+fn rounds(phc: &str) -> Option<u32> {
+    let h = PasswordHash::new(phc).ok()?;
+    Algorithm::try_from(h.algorithm).ok()?;
+    let p = Params::try_from(&h).ok()?;
+    (1..=MAX_ROUNDS).contains(&p.rounds).then_some(p.rounds)
+}
+
+/// What checking a password for a name that has no entry costs, so that timing does not tell
+/// which names exist.
+pub fn check_nobody(password: &[u8]) {
+    let _ = hash_with(password, b"no such user....", ROUNDS);
 }
 
 impl User {
@@ -69,51 +133,92 @@ impl User {
     pub fn new(name: &str, password: &str, salt: &[u8], home: &str, shell: &str) -> User {
         User {
             name: name.into(),
-            salt: salt.to_vec(),
             hash: hash(password, salt),
             home: home.into(),
             shell: shell.into(),
         }
     }
 
-    /// Whether `password` is this user's (compared in constant time).
+    /// Whether `password` is this user's (compared in constant time, at the entry's own cost).
     pub fn check(&self, password: &str) -> bool {
-        let h = hash(password, &self.salt);
-        h.len() == self.hash.len()
-            && h.iter().zip(&self.hash).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
+        self.check_bytes(password.as_bytes())
+    }
+
+    /// The PHC string of the password (an older entry's converted); empty if the field is
+    /// neither.
+    pub fn phc(&self) -> String {
+        match self.hash.split_once(':') {
+            None => self.hash.clone(),
+            Some((salt, hash)) => legacy(salt, hash).unwrap_or_default(),
+        }
+    }
+
+    /// [`User::check`] for any bytes (a password that is not UTF-8 is never one: none can be
+    /// set).
+    pub fn check_bytes(&self, password: &[u8]) -> bool {
+        let phc = self.phc();
+        if rounds(&phc).is_none() || core::str::from_utf8(password).is_err() {
+            return false;
+        }
+        let Ok(h) = PasswordHash::new(&phc) else {
+            return false;
+        };
+        Pbkdf2.verify_password(password, &h).is_ok()
+    }
+
+    /// Whether the entry's hash costs less than a new one would (re-hash it at the next chance).
+    pub fn needs_upgrade(&self) -> bool {
+        rounds(&self.phc()).is_some_and(|r| r < ROUNDS)
     }
 
     pub fn set_password(&mut self, password: &str, salt: &[u8]) {
-        self.salt = salt.to_vec();
         self.hash = hash(password, salt);
     }
 
     pub fn line(&self) -> String {
-        format!(
-            "{}:{}:{}:{}:{}",
-            self.name,
-            hex(&self.salt),
-            hex(&self.hash),
-            self.home,
-            self.shell
-        )
+        format!("{}:{}:{}:{}", self.name, self.hash, self.home, self.shell)
     }
 }
 
-/// Parses the users file; malformed lines are skipped. Never panics.
+/// An older `salt-hex:hash-hex` entry as its PHC string.
+fn legacy(salt: &str, hash: &str) -> Option<String> {
+    let salt = unhex(salt)?;
+    if !(3..=48).contains(&salt.len()) {
+        return None;
+    }
+    let salt = SaltString::encode_b64(&salt).ok()?;
+    let out = Output::new(&unhex(hash)?).ok()?;
+    Some(format!(
+        "${}$i={LEGACY_ROUNDS},l={}${}${}",
+        Algorithm::Pbkdf2Sha256.as_str(),
+        out.len(),
+        salt.as_str(),
+        out
+    ))
+}
+
+/// Parses the users file; malformed lines are skipped. Never panics. The password fields are
+/// only checked for their shape here (a PHC string starts with `$`, an older entry is hex).
 pub fn parse(text: &str) -> Vec<User> {
     text.lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.trim().split(':').collect();
-            let [name, salt, hash, home, shell] = f.as_slice() else {
-                return None;
+            let (name, hash, home, shell) = match f.as_slice() {
+                [name, phc, home, shell] if phc.starts_with('$') => {
+                    (*name, String::from(*phc), *home, *shell)
+                }
+                [name, salt, hash, home, shell] => {
+                    unhex(salt)?;
+                    unhex(hash)?;
+                    (*name, format!("{salt}:{hash}"), *home, *shell)
+                }
+                _ => return None,
             };
             Some(User {
-                name: (*name).into(),
-                salt: unhex(salt)?,
-                hash: unhex(hash)?,
-                home: (*home).into(),
-                shell: (*shell).into(),
+                name: name.into(),
+                hash,
+                home: home.into(),
+                shell: shell.into(),
             })
         })
         .collect()
@@ -131,15 +236,30 @@ pub fn render(users: &[User]) -> String {
 
 /// Where login mounts the session's password [`Service`].
 pub const SERVICE_PATH: &str = "/dev/passwd";
-/// Largest request the service takes.
+/// Where init mounts the keeper, the one writer of the users file (see the module doc).
+pub const KEEPER_PATH: &str = "/dev/users";
+/// The reply of a session service whose keeper is busy: the client may ask again later.
+pub const BUSY: &str = "busy\n";
+/// Largest request the services take.
 pub const MAX_REQUEST: usize = 1024;
+/// Longest delay [`delay_after`] gives, in seconds.
+pub const MAX_DELAY: u32 = 16;
+
+/// Seconds to wait after the `failures`th failed login in a row: 1, 2, 4, … up to
+/// [`MAX_DELAY`].
+pub fn delay_after(failures: u32) -> u32 {
+    match failures {
+        0 => 0,
+        n => 1u32.checked_shl(n - 1).unwrap_or(MAX_DELAY).min(MAX_DELAY),
+    }
+}
 
 /// Why a password was not changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChangeError {
     NoSuchUser,
     WrongPassword,
-    /// A password with a newline, or empty.
+    /// A password with a newline, empty, or longer than [`MAX_PASSWORD`].
     BadPassword,
     /// The users file could not be read or written.
     File(FsError),
@@ -150,7 +270,10 @@ impl core::fmt::Display for ChangeError {
         match self {
             ChangeError::NoSuchUser => f.write_str("no such user"),
             ChangeError::WrongPassword => f.write_str("authentication token manipulation error"),
-            ChangeError::BadPassword => f.write_str("a password must be one non-empty line"),
+            ChangeError::BadPassword => write!(
+                f,
+                "a password must be one non-empty line of at most {MAX_PASSWORD} bytes"
+            ),
             ChangeError::File(e) => write!(f, "users file: {e}"),
         }
     }
@@ -170,11 +293,58 @@ fn read_file(path: &str) -> Result<String, FsError> {
     String::from_utf8(buf).map_err(|_| FsError::Invalid)
 }
 
-/// Serialises changes made by this process (the service's sessions run in parallel).
+/// Replaces the file at `path` with `text`: written to `<path>.new`, renamed over it.
+fn replace(path: &str, text: &str) -> Result<(), FsError> {
+    let tmp = format!("{path}.new");
+    let write = || {
+        let (s, _) = client::open(&tmp, flags::WRITE | flags::CREATE | flags::TRUNCATE)?;
+        let mut at = 0;
+        while at < text.len() {
+            let (n, _) = s.write_at(at as u64, &text.as_bytes()[at..])?;
+            if n == 0 {
+                return Err(FsError::NoSpace);
+            }
+            at += n;
+        }
+        Ok(())
+    };
+    let r = write().and_then(|()| client::rename(&tmp, path));
+    if r.is_err() {
+        let _ = client::remove_file(&tmp);
+    }
+    r
+}
+
+/// Serialises the changes this process makes (the keeper's sessions run in parallel).
 static CHANGING: Lock<()> = Lock::new(());
 
+/// Failed logins in a row, per name (at most [`MAX_COUNTED`] names; the rest share one count).
+static FAILURES: Lock<Vec<(String, u32)>> = Lock::new(Vec::new());
+const MAX_COUNTED: usize = 64;
+
+/// Records a failed login of `name`; the failures in a row so far.
+fn count_failure(name: &str) -> u32 {
+    let mut all = FAILURES.lock();
+    let key = if all.iter().any(|(n, _)| n == name) || all.len() < MAX_COUNTED {
+        name
+    } else {
+        "*"
+    };
+    match all.iter_mut().find(|(n, _)| n == key) {
+        Some((_, c)) => {
+            *c = c.saturating_add(1);
+            *c
+        }
+        None => {
+            all.push((key.into(), 1));
+            1
+        }
+    }
+}
+
 /// Sets `user`'s password to `new` (hashed under `salt`) in the users file at the resolved
-/// `path`, after checking `old` when given (root changing another user's gives none).
+/// `path`, after checking `old` when given (root setting another user's gives none). Only the
+/// keeper calls this (or [`submit`] where there is none).
 pub fn change_password(
     path: &str,
     user: &str,
@@ -182,7 +352,7 @@ pub fn change_password(
     new: &str,
     salt: &[u8],
 ) -> Result<(), ChangeError> {
-    if new.is_empty() || new.contains('\n') {
+    if new.is_empty() || new.contains('\n') || new.len() > MAX_PASSWORD {
         return Err(ChangeError::BadPassword);
     }
     let _g = CHANGING.lock();
@@ -195,61 +365,172 @@ pub fn change_password(
         return Err(ChangeError::WrongPassword);
     }
     u.set_password(new, salt);
-    let text = render(&users);
-    let tmp = format!("{path}.new");
-    let (s, _) = client::open(&tmp, flags::WRITE | flags::CREATE | flags::TRUNCATE)
-        .map_err(ChangeError::File)?;
-    let mut at = 0;
-    while at < text.len() {
-        let (n, _) = s
-            .write_at(at as u64, &text.as_bytes()[at..])
-            .map_err(ChangeError::File)?;
-        at += n;
+    replace(path, &render(&users)).map_err(ChangeError::File)
+}
+
+/// What a client asks of the password services (see the module doc). Names and passwords are
+/// single lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request<'a> {
+    /// Set `name`'s password to `new` if `old` is its password.
+    Change {
+        name: &'a str,
+        old: &'a str,
+        new: &'a str,
+    },
+    /// Set `name`'s password to `new` (root only).
+    Set { name: &'a str, new: &'a str },
+    /// Re-hash `password` at [`ROUNDS`] if it is `name`'s and its entry costs less (login,
+    /// after a successful login; keeper only).
+    Rehash { name: &'a str, password: &'a str },
+    /// A failed login of `name` (keeper only): the reply is `delay SECONDS`.
+    Failed { name: &'a str },
+    /// A successful login of `name` (keeper only): its failures are forgotten.
+    Passed { name: &'a str },
+}
+
+impl<'a> Request<'a> {
+    /// The bytes a client writes.
+    pub fn encode(&self) -> Vec<u8> {
+        match self {
+            Request::Change { name, old, new } => format!("change {name}\n{old}\n{new}\n"),
+            Request::Set { name, new } => format!("set {name}\n{new}\n"),
+            Request::Rehash { name, password } => format!("rehash {name}\n{password}\n"),
+            Request::Failed { name } => format!("failed {name}\n"),
+            Request::Passed { name } => format!("passed {name}\n"),
+        }
+        .into_bytes()
     }
-    drop(s);
-    client::rename(&tmp, path).map_err(ChangeError::File)
+
+    /// The request in `bytes`, if they are one.
+    pub fn decode(bytes: &'a [u8]) -> Option<Request<'a>> {
+        let text = core::str::from_utf8(bytes).ok()?;
+        let mut lines = text.strip_suffix('\n')?.split('\n');
+        let (verb, name) = lines.next()?.split_once(' ')?;
+        let rest: Vec<&str> = lines.collect();
+        Some(match (verb, rest.as_slice()) {
+            ("change", [old, new]) => Request::Change { name, old, new },
+            ("set", [new]) => Request::Set { name, new },
+            ("rehash", [password]) => Request::Rehash { name, password },
+            ("failed", []) => Request::Failed { name },
+            ("passed", []) => Request::Passed { name },
+            _ => return None,
+        })
+    }
 }
 
-/// The bytes a client writes to the service.
-pub fn change_request(old: &str, new: &str) -> Vec<u8> {
-    format!("{old}\n{new}\n").into_bytes()
+/// The keeper's answer to `request` (trusted: no check of who asks), the reply's text.
+fn keep(users_file: &str, request: &Request<'_>, salt: &[u8]) -> String {
+    let done = |r: Result<(), ChangeError>| match r {
+        Ok(()) => String::from("ok\n"),
+        Err(e) => format!("error: {e}\n"),
+    };
+    match *request {
+        Request::Change { name, old, new } => {
+            done(change_password(users_file, name, Some(old), new, salt))
+        }
+        Request::Set { name, new } => done(change_password(users_file, name, None, new, salt)),
+        Request::Rehash { name, password } => {
+            let current = read_file(users_file).map(|t| parse(&t));
+            match current {
+                Ok(all) if all.iter().any(|u| u.name == name && u.needs_upgrade()) => done(
+                    change_password(users_file, name, Some(password), password, salt),
+                ),
+                Ok(_) => String::from("ok\n"),
+                Err(e) => done(Err(ChangeError::File(e))),
+            }
+        }
+        Request::Failed { name } => format!("delay {}\n", delay_after(count_failure(name))),
+        Request::Passed { name } => {
+            FAILURES.lock().retain(|(n, _)| n != name);
+            String::from("ok\n")
+        }
+    }
 }
 
-/// The password service of one session (see the module doc): a one-file file system.
+/// Hands `request` to the keeper at [`KEEPER_PATH`] and returns its reply; where this
+/// namespace has no keeper, answers it in this process (with `salt` for a new hash).
+pub fn submit(users_file: &str, request: &Request<'_>, salt: impl FnOnce() -> [u8; 16]) -> String {
+    match exchange(KEEPER_PATH, &request.encode()) {
+        Err(FsError::NotFound) => keep(users_file, request, &salt()),
+        Err(FsError::Busy) => String::from(BUSY),
+        Err(e) => format!("error: password service: {e}\n"),
+        Ok(reply) => reply,
+    }
+}
+
+/// One exchange with a password service at `path`: `request` written, the reply read.
+pub fn exchange(path: &str, request: &[u8]) -> Result<String, FsError> {
+    let (s, _) = client::open(path, flags::READ | flags::WRITE)?;
+    s.write_at(0, request)?;
+    let mut reply = alloc::vec![0u8; 256];
+    let mut at = 0;
+    while at < reply.len() {
+        match s.read_at(at as u64, &mut reply[at..])? {
+            0 => break,
+            n => at += n,
+        }
+    }
+    reply.truncate(at);
+    String::from_utf8(reply).map_err(|_| FsError::Invalid)
+}
+
+/// A password service (see the module doc): a one-file file system.
 pub struct Service {
-    user: String,
+    /// The session's user; `None` for the keeper.
+    user: Option<String>,
     users_file: String,
     salt: Box<dyn Fn() -> [u8; 16] + Send + Sync>,
 }
 
 impl Service {
-    /// The service for `user`, changing the users file at the resolved `users_file` of the
-    /// serving process's namespace, with salts from `salt`.
-    pub fn new(
+    /// The session service for `user`, handing requests to the keeper (or, without one,
+    /// changing the users file at the resolved `users_file` of the serving process's namespace
+    /// itself), with salts from `salt`.
+    pub fn session(
         user: &str,
         users_file: &str,
         salt: impl Fn() -> [u8; 16] + Send + Sync + 'static,
     ) -> Service {
         Service {
-            user: user.into(),
+            user: Some(user.into()),
             users_file: users_file.into(),
             salt: Box::new(salt),
         }
     }
 
-    fn answer(&self, request: &[u8]) -> String {
-        let text = core::str::from_utf8(request).unwrap_or("");
-        let mut lines = text.split('\n');
-        let (Some(old), Some(new), Some(""), None) =
-            (lines.next(), lines.next(), lines.next(), lines.next())
-        else {
+    /// The keeper: the one writer of the users file at `users_file` (see the module doc).
+    pub fn keeper(
+        users_file: &str,
+        salt: impl Fn() -> [u8; 16] + Send + Sync + 'static,
+    ) -> Service {
+        Service {
+            user: None,
+            users_file: users_file.into(),
+            salt: Box::new(salt),
+        }
+    }
+
+    fn answer(&self, bytes: &[u8]) -> String {
+        let Some(request) = Request::decode(bytes) else {
             return String::from("error: malformed request\n");
         };
-        let salt = (self.salt)();
-        match change_password(&self.users_file, &self.user, Some(old), new, &salt) {
-            Ok(()) => String::from("ok\n"),
-            Err(e) => format!("error: {e}\n"),
+        let Some(me) = &self.user else {
+            return keep(&self.users_file, &request, &(self.salt)());
+        };
+        let refusal = match request {
+            Request::Change { name, .. } if name != me && me != "root" => {
+                "only root may change another user's password"
+            }
+            Request::Change { .. } => "",
+            Request::Set { .. } if me != "root" => "only root may set another user's password",
+            Request::Set { .. } => "",
+            _ => "login's requests are not a session's",
+        };
+        if !refusal.is_empty() {
+            return format!("error: {refusal}\n");
         }
+        submit(&self.users_file, &request, &self.salt)
     }
 }
 
@@ -315,6 +596,124 @@ mod tests {
     use super::*;
 
     #[test]
+    fn legacy_entries_verify_and_want_an_upgrade() {
+        // The default root entry of earlier images: hex salt and hash at 4 096 iterations.
+        let line = "root:657572616c693a64656661756c743a72:\
+                    74d5ffe3166c0fabd7f3df503d89245144523ef31ae4dd776bf6822c46f541ef:/:/bin/sh";
+        let u = &parse(line)[0];
+        assert!(
+            u.phc().starts_with("$pbkdf2-sha256$i=4096,l=32$"),
+            "{}",
+            u.phc()
+        );
+        assert_eq!(render(core::slice::from_ref(u)), format!("{line}\n"));
+        assert!(u.check("root") && !u.check("user"));
+        assert!(u.needs_upgrade());
+        let mut v = u.clone();
+        v.set_password("root", b"0123456789abcdef");
+        assert!(v.check("root") && !v.needs_upgrade());
+        assert!(
+            v.hash
+                .starts_with(&format!("$pbkdf2-sha256$i={ROUNDS},l=32$"))
+        );
+        assert_eq!(v.phc(), v.hash);
+        assert_eq!(parse(&render(&[v.clone()])), [v]);
+    }
+
+    #[test]
+    fn requests_round_trip_and_junk_is_refused() {
+        for r in [
+            Request::Change {
+                name: "u",
+                old: "a b",
+                new: "c",
+            },
+            Request::Set {
+                name: "u",
+                new: "x",
+            },
+            Request::Rehash {
+                name: "u",
+                password: "p",
+            },
+            Request::Failed { name: "u" },
+            Request::Passed { name: "u" },
+        ] {
+            assert_eq!(Request::decode(&r.encode()), Some(r.clone()));
+        }
+        for junk in [
+            &b""[..],
+            b"change u\na\n",
+            b"set u\n",
+            b"\xff\n",
+            b"set u\na\nb\n",
+        ] {
+            assert_eq!(Request::decode(junk), None, "{junk:?}");
+        }
+        assert_eq!(
+            [0, 1, 2, 3, 4, 5, 6, 40].map(delay_after),
+            [0, 1, 2, 4, 8, 16, 16, 16]
+        );
+    }
+
+    #[test]
+    fn the_keeper_counts_failures_per_user_until_a_login_passes() {
+        let ask = |r: Request<'_>| keep("/nowhere", &r, b"0123456789abcdef");
+        for want in ["delay 1\n", "delay 2\n", "delay 4\n"] {
+            assert_eq!(ask(Request::Failed { name: "counted" }), want);
+        }
+        assert_eq!(ask(Request::Failed { name: "other" }), "delay 1\n");
+        assert_eq!(ask(Request::Passed { name: "counted" }), "ok\n");
+        assert_eq!(ask(Request::Failed { name: "counted" }), "delay 1\n");
+    }
+
+    #[test]
+    fn a_session_asks_only_what_its_user_may() {
+        let user = Service::session("user", "/nowhere", || [7; 16]);
+        for (r, why) in [
+            (
+                Request::Set {
+                    name: "root",
+                    new: "x",
+                },
+                "only root may set",
+            ),
+            (
+                Request::Change {
+                    name: "root",
+                    old: "a",
+                    new: "b",
+                },
+                "only root may change",
+            ),
+            (Request::Passed { name: "user" }, "not a session's"),
+            (Request::Failed { name: "root" }, "not a session's"),
+        ] {
+            let reply = user.answer(&r.encode());
+            assert!(
+                reply.starts_with("error: ") && reply.contains(why),
+                "{r:?}: {reply}"
+            );
+        }
+        assert_eq!(user.answer(b"junk"), "error: malformed request\n");
+    }
+
+    #[test]
+    fn absurd_costs_never_verify() {
+        for i in ["0", "10000001", "99999999999"] {
+            let u = User {
+                name: "x".into(),
+                hash: format!(
+                    "$pbkdf2-sha256$i={i},l=32$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                ),
+                home: "/".into(),
+                shell: "/bin/sh".into(),
+            };
+            assert!(!u.check("x") && !u.needs_upgrade());
+        }
+    }
+
+    #[test]
     fn round_trip_and_check() {
         let u = User::new("root", "root", b"0123456789abcdef", "/", "/bin/shell");
         let users = parse(&render(&[
@@ -325,8 +724,9 @@ mod tests {
         assert!(users[0].check("root") && !users[0].check("user") && !users[0].check(""));
         assert!(users[1].check("user"));
         assert!(parse("a:zz:00:/:/x\nbad\n::::\n").len() == 1); // "::::" parses (empty fields)
+        assert!(!parse("::::\n")[0].check(""));
         let mut v = users[1].clone();
-        v.set_password("new", b"s2");
+        v.set_password("new", b"s2s");
         assert!(v.check("new") && !v.check("user"));
     }
 }

@@ -50,30 +50,19 @@ pub const BENCHES: &[Bench] = &[
     Bench {
         name: "budgets",
         about: "each program's deepest stack (hosted mode, painted stacks) vs the 28 KiB budget",
-        run: || {
-            crate::build::build(&crate::workspace_root())?;
-            // The bench's `eurali` finds the loader next to it (release), which a bench of the
-            // root package does not build by itself.
-            crate::process::run(
-                crate::process::host_cargo()
-                    .args([
-                        "build",
-                        "--release",
-                        "-p",
-                        "kernel-stub",
-                        "--bin",
-                        "eurali-guest",
-                    ])
-                    .current_dir(crate::workspace_root()),
-            )?;
-            cargo_bench("eurali", "budgets")
-        },
+        run: || hosted_bench("budgets"),
     },
     Bench {
         name: "frames",
         about: "the real kernel's frame returns and overflow-path returns (the stub's model) for \
                 boot, idle, login, commands, gopher, kibi, a session: ours vs the pools off",
         run: || cargo_bench("eurali", "frames"),
+    },
+    Bench {
+        name: "login",
+        about: "one password hash at vfs::users::ROUNDS in the real ELFs (hosted) vs Python's \
+                hashlib.pbkdf2_hmac (OpenSSL) on the host",
+        run: || hosted_bench("login"),
     },
     Bench {
         name: "kibi",
@@ -102,6 +91,26 @@ fn list() -> String {
         s.push_str(&format!("\n  {:<10} {}", b.name, b.about));
     }
     s
+}
+
+/// A bench of the root package that boots the freestanding ELFs in hosted mode: builds them,
+/// and the loader its `eurali` finds next to it (release), which a bench of the root package
+/// does not build by itself.
+fn hosted_bench(bench: &str) -> Result<()> {
+    crate::build::build(&crate::workspace_root())?;
+    crate::process::run(
+        crate::process::host_cargo()
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "kernel-stub",
+                "--bin",
+                "eurali-guest",
+            ])
+            .current_dir(crate::workspace_root()),
+    )?;
+    cargo_bench("eurali", bench)
 }
 
 /// `cargo bench -p PACKAGE --bench BENCH` on the host toolchain, output passed through.

@@ -28,6 +28,9 @@ const PROFILE: &[&str] = &[
     "profile.release.debug=false",
     "profile.release.strip=\"symbols\"",
     "profile.release.incremental=false",
+    // A login's cost is SHA-256 compressions (PBKDF2, `vfs::users::ROUNDS`): optimised for
+    // speed they are several times faster than at "z", for a few KiB in login, passwd and init.
+    "profile.release.package.sha2.opt-level=3",
 ];
 
 /// A program crate to build: its package and binary names.

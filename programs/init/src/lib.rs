@@ -89,6 +89,19 @@ pub(crate) fn proc_fs() -> Result<(), String> {
     Ok(())
 }
 
+/// Starts the keeper of the users file, its one writer (`vfs::users`), at
+/// `vfs::users::KEEPER_PATH` in init's namespace: logins inherit it, sessions never see it.
+pub(crate) fn users_keeper() {
+    let keeper = vfs::users::Service::keeper(login::USERS, login::new_salt);
+    let mounted = vfs::server::start(keeper)
+        .map_err(|e| e.to_string())
+        .and_then(|h| libeurali::mount(vfs::users::KEEPER_PATH, h).map_err(|(e, _)| e.to_string()));
+    if let Err(e) = mounted {
+        // Not fatal: each login then changes the file itself.
+        say(&format!("no keeper of {}: {e}", login::USERS));
+    }
+}
+
 /// Starts the ramdisk, mounts it at `/` and fills it.
 fn root_fs() -> Result<usize, String> {
     let (server_end, client_end) =
@@ -276,6 +289,7 @@ pub fn main() {
             std::process::exit(1);
         }
     };
+    users_keeper();
     network();
     if let Some(cmds) = command {
         let users = std::fs::read_to_string(login::USERS)

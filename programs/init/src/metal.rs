@@ -476,6 +476,7 @@ pub fn boot_with(m: Machine, programs: impl FnOnce() -> ProgramList) {
     if let Err(e) = crate::install_syntax_files() {
         say(&format!("the editor's syntax files: {e}"));
     }
+    crate::users_keeper();
     say("root file system ready");
     // tcp on the NIC, serving /net (DHCP), if the NIC driver serves.
     if start_nic() {

@@ -16,7 +16,16 @@
 //!
 //! Input is read a line at a time without reading ahead, so type-ahead meant for the shell
 //! stays in the console for it. At a terminal the password is read in raw mode, not echoed
-//! (`std::term::read_password`).
+//! (`std::term::read_password_bounded`). Names and passwords are bytes: a name longer than
+//! [`users::MAX_NAME`] bytes, a password longer than [`users::MAX_PASSWORD`] or either not
+//! UTF-8 is read to its line end (past the limit in large reads, without keeping it) and is a
+//! failed login like a wrong password.
+//!
+//! After a failed login, the next prompt waits [`users::delay_after`] seconds: 1, 2, 4, … (at
+//! most [`users::MAX_DELAY`]), counted by this terminal's failures in a row and by the user's
+//! on every terminal (the keeper counts those, `vfs::users`), whichever is more; other
+//! terminals' logins go on meanwhile (each is a process of its own). A successful login
+//! re-hashes a password stored at an older, cheaper cost ([`users::User::needs_upgrade`]).
 
 use std::io::Write;
 use std::process::Command;
@@ -32,18 +41,18 @@ pub const USERS: &str = "/etc/users";
 
 /// Prints `prompt` and reads a line (without its line end); `None` at the end of input.
 pub fn prompt(prompt: &str) -> Option<String> {
+    prompt_bytes(prompt).map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+/// Prints `prompt` and reads a line of any bytes, at most [`users::MAX_NAME`] + 1 of them (a
+/// longer line is read to its end and cut); `None` at the end of input.
+pub fn prompt_bytes(prompt: &str) -> Option<Vec<u8>> {
     print!("{prompt}");
     let _ = std::io::stdout().flush();
-    let mut line = String::new();
-    match std::io::stdin().read_line_unbuffered(&mut line) {
-        Ok(0) | Err(_) => None,
-        Ok(_) => {
-            while line.ends_with('\n') || line.ends_with('\r') {
-                line.pop();
-            }
-            Some(line)
-        }
-    }
+    std::io::stdin()
+        .read_line_bounded(users::MAX_NAME)
+        .ok()
+        .flatten()
 }
 
 /// A fresh 16-byte salt (see `std::random` for how good it is).
@@ -53,33 +62,61 @@ pub fn new_salt() -> [u8; 16] {
     s
 }
 
-/// The account `name` if `password` is its password. An unknown name costs the same hashing as
-/// a known one, so that timing does not tell which names exist.
-pub fn authenticate(all: &[User], name: &str, password: &str) -> Option<User> {
-    match all.iter().find(|u| u.name == name) {
-        Some(u) if u.check(password) => Some(u.clone()),
+/// The account `name` if `password` is its password: a name or password past its length limit
+/// ([`users::MAX_NAME`], [`users::MAX_PASSWORD`]) or not UTF-8 never is. An unknown name costs
+/// the same hashing as a known one, so that timing does not tell which names exist.
+pub fn authenticate(all: &[User], name: &[u8], password: &[u8]) -> Option<User> {
+    let name = std::str::from_utf8(name)
+        .ok()
+        .filter(|n| n.len() <= users::MAX_NAME);
+    let password = &password[..password.len().min(users::MAX_PASSWORD + 1)];
+    match name.and_then(|n| all.iter().find(|u| u.name == n)) {
+        Some(u) if password.len() <= users::MAX_PASSWORD && u.check_bytes(password) => {
+            Some(u.clone())
+        }
         Some(_) => None,
         None => {
-            let _ = users::hash(password, b"no such user....");
+            users::check_nobody(password);
             None
         }
     }
 }
 
+/// What a failed login costs before the next prompt: the larger of this terminal's delay
+/// (failures in a row here) and the user's (failures in a row on every terminal, counted by the
+/// keeper), in seconds ([`users::delay_after`]).
+fn failure_delay(name: &[u8], here: u32) -> u32 {
+    let name = std::str::from_utf8(name)
+        .ok()
+        .filter(|n| n.len() <= users::MAX_NAME && !n.contains('\n'))
+        .unwrap_or("*");
+    let reply = users::submit(USERS, &users::Request::Failed { name }, new_salt);
+    let theirs = reply
+        .strip_prefix("delay ")
+        .and_then(|d| d.trim_end().parse().ok())
+        .unwrap_or(users::MAX_DELAY);
+    users::delay_after(here).max(theirs)
+}
+
 pub fn main() {
     let mut failures = 0;
     loop {
-        let Some(name) = prompt("login: ") else {
+        let Some(name) = prompt_bytes("login: ") else {
             return;
         };
         if name.is_empty() {
             continue;
         }
         print!("password: ");
-        let password = match std::term::read_password() {
+        let password = match std::term::read_password_bounded(users::MAX_PASSWORD) {
             Ok(Some(p)) => p,
             Ok(None) => return,
-            Err(_) => continue, // Ctrl-C: start over
+            // Ctrl-C: start over.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                eprintln!("login: cannot read the password: {e}");
+                std::process::exit(1);
+            }
         };
         let all = match std::fs::read_to_string(USERS) {
             Ok(t) => users::parse(&t),
@@ -91,11 +128,31 @@ pub fn main() {
         match authenticate(&all, &name, &password) {
             Some(user) => {
                 failures = 0;
+                let _ = users::submit(
+                    USERS,
+                    &users::Request::Passed { name: &user.name },
+                    new_salt,
+                );
+                if user.needs_upgrade()
+                    && let Ok(password) = std::str::from_utf8(&password)
+                {
+                    // A hash of an older, cheaper cost: the keeper re-hashes it now.
+                    let request = users::Request::Rehash {
+                        name: &user.name,
+                        password,
+                    };
+                    let reply = users::submit(USERS, &request, new_salt);
+                    if reply != "ok\n" {
+                        eprintln!("login: {}", reply.trim_end());
+                    }
+                }
                 session(&user);
             }
             None => {
-                println!("Login incorrect");
                 failures += 1;
+                let delay = failure_delay(&name, failures);
+                std::thread::sleep(std::time::Duration::from_secs(delay.into()));
+                println!("Login incorrect");
                 if failures >= MAX_TRIES {
                     println!("login: {MAX_TRIES} failed attempts, giving up");
                     std::process::exit(1);
@@ -148,7 +205,7 @@ fn namespace(user: &User) -> Result<Namespace, String> {
             }
         }
     }
-    let service = users::Service::new(&user.name, USERS, new_salt);
+    let service = users::Service::session(&user.name, USERS, new_salt);
     ns.add(
         users::SERVICE_PATH,
         dev(users::SERVICE_PATH, vfs::server::start(service))?,

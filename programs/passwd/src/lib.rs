@@ -1,25 +1,27 @@
-//! `passwd [USER]`: changes a password in `/etc/users`.
+//! `passwd [USER]`: changes a password in `/etc/users`, always through the session's password
+//! service at `/dev/passwd` ([`vfs::users::Service`]), which hands the change to the one writer
+//! of the users file (the keeper): passwd never writes the file itself, so parallel changes
+//! are serialised and none is lost.
 //!
-//! - Your own (`$USER`'s): asks for the current password and the new one twice. In a login
-//!   session the change goes through the session's password service at `/dev/passwd`
-//!   ([`vfs::users::Service`]): an ordinary user's namespace has no `/etc/users` to write.
-//!   Without that service (root's own shell, say) the file is changed directly.
-//! - Another user's: only `root` may, and only where `/etc/users` is in reach; no current
-//!   password is asked.
+//! - Your own (`$USER`'s): asks for the current password and the new one twice.
+//! - Another user's: only `root` may; no current password is asked.
 //!
 //! Passwords are read a line at a time from stdin, without echo at a terminal
-//! (`std::term::read_password`).
+//! (`std::term::read_password_bounded`), at most [`users::MAX_PASSWORD`] bytes of text.
 
-use std::io::{Read, Seek, Write};
-
-use vfs::users::{self, ChangeError};
-
-const USERS: &str = "/etc/users";
+use vfs::users::{self, Request};
 
 fn ask(prompt: &str) -> String {
     print!("{prompt}");
-    match std::term::read_password() {
-        Ok(Some(line)) => line,
+    match std::term::read_password_bounded(users::MAX_PASSWORD) {
+        Ok(Some(line)) if line.len() > users::MAX_PASSWORD => fail(&format!(
+            "a password is at most {} bytes; password unchanged",
+            users::MAX_PASSWORD
+        )),
+        Ok(Some(line)) => match String::from_utf8(line) {
+            Ok(p) => p,
+            Err(_) => fail("a password must be text (UTF-8); password unchanged"),
+        },
         Ok(None) => {
             println!();
             fail("no input")
@@ -36,12 +38,6 @@ fn fail(msg: &str) -> ! {
     std::process::exit(1)
 }
 
-fn new_salt() -> [u8; 16] {
-    let mut s = [0u8; 16];
-    std::random::fill(&mut s);
-    s
-}
-
 /// Asks for the new password twice.
 fn ask_new() -> String {
     let new = ask("New password: ");
@@ -54,17 +50,36 @@ fn ask_new() -> String {
     new
 }
 
-/// Sends one request to the password service; its reply line.
-fn through_service(old: &str, new: &str) -> Result<String, std::io::Error> {
-    let mut f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(users::SERVICE_PATH)?;
-    f.write_all(&users::change_request(old, new))?;
-    f.rewind()?;
-    let mut reply = String::new();
-    f.read_to_string(&mut reply)?;
-    Ok(reply)
+/// How long passwd keeps asking a busy password service (many changes at once wait their
+/// turn at the one writer).
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Sends `request` to the session's password service; fails with its message (after `what`)
+/// unless it is done.
+fn send(request: &Request<'_>, what: &str) {
+    let start = std::time::Instant::now();
+    let mut pause = 10;
+    loop {
+        match users::exchange(users::SERVICE_PATH, &request.encode()) {
+            Ok(r) if r == "ok\n" => return,
+            Ok(r) if r == users::BUSY => {}
+            Err(vfs::proto::FsError::Busy) => {}
+            Ok(r) => fail(&format!(
+                "{what}{}",
+                r.trim_start_matches("error: ").trim_end()
+            )),
+            Err(vfs::proto::FsError::NotFound) => fail(&format!(
+                "no password service at {} in this namespace",
+                users::SERVICE_PATH
+            )),
+            Err(e) => fail(&format!("{}: {e}", users::SERVICE_PATH)),
+        }
+        if start.elapsed() > PATIENCE {
+            fail("the password service stayed busy; password unchanged");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(pause));
+        pause = (pause * 2).min(500);
+    }
 }
 
 pub fn main() {
@@ -77,34 +92,31 @@ pub fn main() {
         eprintln!("usage: passwd [USER]");
         std::process::exit(2);
     }
+    if target != me && me != "root" {
+        fail("only root may change another user's password");
+    }
     if target != me {
-        if me != "root" {
-            fail("only root may change another user's password");
-        }
-        if !std::path::Path::new(USERS).exists() {
-            fail("no /etc/users in this namespace");
-        }
         let new = ask_new();
-        match users::change_password(USERS, &target, None, &new, &new_salt()) {
-            Ok(()) => println!("passwd: password updated for {target}"),
-            Err(e) => fail(&format!("{target}: {e}")),
-        }
+        send(
+            &Request::Set {
+                name: &target,
+                new: &new,
+            },
+            &format!("{target}: "),
+        );
+        println!("passwd: password updated for {target}");
         return;
     }
     println!("Changing password for {me}.");
     let old = ask("Current password: ");
     let new = ask_new();
-    if std::path::Path::new(users::SERVICE_PATH).exists() {
-        match through_service(&old, &new) {
-            Ok(r) if r == "ok\n" => println!("passwd: password updated successfully"),
-            Ok(r) => fail(r.trim_start_matches("error: ").trim_end()),
-            Err(e) => fail(&format!("{}: {e}", users::SERVICE_PATH)),
-        }
-    } else {
-        match users::change_password(USERS, &me, Some(&old), &new, &new_salt()) {
-            Ok(()) => println!("passwd: password updated successfully"),
-            Err(ChangeError::File(e)) => fail(&format!("{USERS}: {e}")),
-            Err(e) => fail(&e.to_string()),
-        }
-    }
+    send(
+        &Request::Change {
+            name: &me,
+            old: &old,
+            new: &new,
+        },
+        "",
+    );
+    println!("passwd: password updated successfully");
 }
