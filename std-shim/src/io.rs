@@ -1030,7 +1030,7 @@ impl From<vfs::proto::FsError> for Error {
             F::NotEmpty => ErrorKind::DirectoryNotEmpty,
             F::Denied => ErrorKind::PermissionDenied,
             F::Invalid => ErrorKind::InvalidInput,
-            F::NoSpace => ErrorKind::StorageFull,
+            F::NoSpace | F::Quota => ErrorKind::StorageFull,
             F::TooBig => ErrorKind::FileTooLarge,
             F::NameTooLong => ErrorKind::InvalidFilename,
             F::Busy => ErrorKind::WouldBlock,
