@@ -143,11 +143,7 @@ pub fn bind(source: &str, target: &str, readonly: bool) -> Result<(), FsError> {
 }
 
 /// The handle a `mount` item names: the mount at exactly `source` itself, or the subtree there.
-fn mount_handle(
-    source: &str,
-    readonly: bool,
-    account: Option<&str>,
-) -> Result<Handle, FsError> {
+fn mount_handle(source: &str, readonly: bool, account: Option<&str>) -> Result<Handle, FsError> {
     let (h, prefix) = libeurali::open(source).map_err(FsError::from)?;
     let exact = prefix == source.len() || (source == "/" && prefix == 0);
     let h = if exact {

@@ -670,9 +670,7 @@ impl Tree {
             .try_reserve_exact(name.len())
             .map_err(|_| FsError::NoSpace)?;
         owned.push_str(name);
-        self.accounts
-            .try_reserve(1)
-            .map_err(|_| FsError::NoSpace)?;
+        self.accounts.try_reserve(1).map_err(|_| FsError::NoSpace)?;
         self.accounts.push((owned, Use::default()));
         Ok(self.accounts.len() as u16)
     }
@@ -1327,7 +1325,10 @@ mod tests {
         let mut l = Limits::for_bytes(64 * BLOCK);
         l.nodes = 64;
         let l = l.with_quotas(64 * BLOCK, 64);
-        assert_eq!((l.nodes, l.reserve_nodes, l.reserve_bytes), (64, 8, 8 * BLOCK));
+        assert_eq!(
+            (l.nodes, l.reserve_nodes, l.reserve_bytes),
+            (64, 8, 8 * BLOCK)
+        );
         let r = Ramdisk::with_limits(l);
         let w = flags::WRITE | flags::CREATE;
         let mut made = 0;

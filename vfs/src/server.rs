@@ -196,8 +196,9 @@ struct Ctx<F> {
     _on_kill: libeurali::kill::Registration,
 }
 
-/// A session to serve: the session handle, the scope, and the open request.
-type Job = (Handle, Arc<Scope>, Opening);
+/// A session to serve: the session handle, the scope, the account it is charged to, and the
+/// open request.
+type Job = (Handle, Arc<Scope>, Option<Arc<Account>>, Opening);
 /// An open's request, and its chunk, which goes back to the client with the first reply.
 type Opening = (Result<OpenRequest, FsError>, Option<MemoryChunk>);
 
@@ -362,14 +363,24 @@ fn start_session<F: FileSystem>(ctx: &Arc<Ctx<F>>, a: Handle, scope: Arc<Scope>,
         sweep(ctx);
     }
     let raw = a.raw();
-    if !admit(ctx, raw, &scope) {
+    // A subtree opened for an account is that account's session (login's binds for a user
+    // take from the user's share, not from the system's reserve); else the scope's account.
+    let account = match &req.0 {
+        Ok(OpenRequest {
+            op: Op::ServeAs(name),
+            ..
+        }) => account_for(ctx, &scope, name).ok(),
+        _ => None,
+    }
+    .or_else(|| scope.account.clone());
+    if !admit(ctx, raw, &scope, account.as_ref()) {
         // Sessions of clients that died may hold the share: wake them, give them a moment to
         // end, and look again.
         sweep(ctx);
         for _ in 0..8 {
             libeurali::yield_now();
         }
-        if !admit(ctx, raw, &scope) {
+        if !admit(ctx, raw, &scope, account.as_ref()) {
             drop(a); // the client reads CLOSED on its fresh session as `Busy`
             return;
         }
@@ -377,33 +388,33 @@ fn start_session<F: FileSystem>(ctx: &Arc<Ctx<F>>, a: Handle, scope: Arc<Scope>,
     // An idle session thread if there is one (starting a thread costs more than waking one).
     let worker = ctx.idle.lock().0.pop();
     if let Some(w) = worker {
-        *w.job.lock() = Some((a, scope, req));
+        *w.job.lock() = Some((a, scope, account, req));
         // The worker is in (or on its way to) its receive: this send waits for it.
         if send(&w.wake_tx, Message::Short(0, 0, 0)).is_ok() {
             return;
         }
         // Not reachable while the worker lives; serve the job on a new thread instead.
-        let Some((a, scope, req)) = w.job.lock().take() else {
+        let Some(job) = w.job.lock().take() else {
             return;
         };
-        return start_thread(ctx, raw, (a, scope, req));
+        return start_thread(ctx, raw, job);
     }
-    start_thread(ctx, raw, (a, scope, req))
+    start_thread(ctx, raw, (a, scope, account, req))
 }
 
-/// Counts a new session (handle number `raw`) of `scope` if the limits allow it: at most
-/// [`MAX_SESSIONS`] in all; for a scope charged to an account, at most [`SCOPE_SESSIONS`]
-/// through it, [`ACCOUNT_SESSIONS`] of its account, and [`RESERVED_SESSIONS`] left to the
-/// system.
-fn admit<F>(ctx: &Ctx<F>, raw: u32, scope: &Scope) -> bool {
+/// Counts a new session (handle number `raw`) through `scope`, charged to `account`, if the
+/// limits allow it: at most [`MAX_SESSIONS`] in all; charged to an account, at most
+/// [`SCOPE_SESSIONS`] through an account's scope, [`ACCOUNT_SESSIONS`] of the account, and
+/// [`RESERVED_SESSIONS`] left to the system.
+fn admit<F>(ctx: &Ctx<F>, raw: u32, scope: &Scope, account: Option<&Arc<Account>>) -> bool {
     let mut live = ctx.live.lock();
     if live.0.len() >= MAX_SESSIONS || live.0.try_reserve(1).is_err() {
         return false;
     }
-    if let Some(acct) = &scope.account {
+    if let Some(acct) = account {
         if live.1 >= MAX_SESSIONS - RESERVED_SESSIONS
             || acct.sessions.load(Ordering::Relaxed) >= ACCOUNT_SESSIONS
-            || scope.sessions.load(Ordering::Relaxed) >= SCOPE_SESSIONS
+            || (scope.account.is_some() && scope.sessions.load(Ordering::Relaxed) >= SCOPE_SESSIONS)
         {
             return false;
         }
@@ -415,12 +426,12 @@ fn admit<F>(ctx: &Ctx<F>, raw: u32, scope: &Scope) -> bool {
     true
 }
 
-/// Uncounts the session `raw` of `scope` (under the live lock).
-fn release(live: &mut (Vec<u32>, usize), raw: u32, scope: &Scope) {
+/// Uncounts the session `raw` through `scope` charged to `account` (under the live lock).
+fn release(live: &mut (Vec<u32>, usize), raw: u32, scope: &Scope, account: Option<&Arc<Account>>) {
     if let Some(i) = live.0.iter().position(|&n| n == raw) {
         live.0.swap_remove(i);
         scope.sessions.fetch_sub(1, Ordering::Relaxed);
-        if let Some(acct) = &scope.account {
+        if let Some(acct) = account {
             acct.sessions.fetch_sub(1, Ordering::Relaxed);
             live.1 -= 1;
         }
@@ -432,11 +443,11 @@ pub const MAX_IDLE: usize = 2;
 
 fn start_thread<F: FileSystem>(ctx: &Arc<Ctx<F>>, raw: u32, job: Job) {
     let c = ctx.clone();
-    let scope = job.1.clone();
+    let (scope, account) = (job.1.clone(), job.2.clone());
     // If no thread starts, the closure (and the handle in it) is dropped: take the number out.
     let started = spawn(move || worker_loop(&c, job));
     if started.is_err() {
-        release(&mut ctx.live.lock(), raw, &scope);
+        release(&mut ctx.live.lock(), raw, &scope, account.as_ref());
     }
 }
 
@@ -445,11 +456,11 @@ fn start_thread<F: FileSystem>(ctx: &Arc<Ctx<F>>, raw: u32, job: Job) {
 fn worker_loop<F: FileSystem>(ctx: &Arc<Ctx<F>>, first: Job) {
     let mut job = Some(first);
     let mut me: Option<Arc<Worker>> = None;
-    while let Some((a, scope, req)) = job.take() {
+    while let Some((a, scope, account, req)) = job.take() {
         session(ctx, &a, scope.clone(), req);
         {
             let mut live = ctx.live.lock();
-            release(&mut live, a.raw(), &scope);
+            release(&mut live, a.raw(), &scope, account.as_ref());
             drop(a); // closed under the lock: a sweep never copies a reused number
         }
         if me.is_none() {
