@@ -75,7 +75,8 @@ pub fn parse_size(s: &str) -> Option<usize> {
 
 pub fn main() {
     let mut args: Vec<String> = std::env::args().collect();
-    let usage = "usage: ramdisk [SIZE] [--quota BYTES,NODES]   (serves on the handle given as stdin)";
+    let usage =
+        "usage: ramdisk [SIZE] [--quota BYTES,NODES]   (serves on the handle given as stdin)";
     let quota = match args.iter().position(|a| a == "--quota") {
         None => None,
         Some(i) => match args.get(i + 1).and_then(|q| parse_quota(q)) {
