@@ -28,7 +28,8 @@ fn usage_of(io: &Io, path: &str) -> Result<Usage, FsError> {
 
 /// `df [PATH...]`: each path's server (every mount of this process without one): its size,
 /// use and nodes, and the quota of the account the path is charged to. Mounts whose server
-/// keeps no figures (devices, /proc) are left out of the list; named, they are an error.
+/// keeps no figures (/proc) and devices (`/dev/...`, `/net`) are left out of the list; named,
+/// they are an error.
 #[inline(never)]
 pub fn df(args: &[String], io: &mut Io) -> i32 {
     if let Some(a) = args.iter().find(|a| a.starts_with('-') && a.len() > 1) {
@@ -38,8 +39,13 @@ pub fn df(args: &[String], io: &mut Io) -> i32 {
     let named = !args.is_empty();
     let paths = match named {
         true => args.to_vec(),
+        // Devices and the network speak protocols of their own (a file open there may go
+        // unanswered until the protocol's time limit): only file servers are asked.
         false => match vfs::ns::list() {
-            Ok(l) => l,
+            Ok(l) => l
+                .into_iter()
+                .filter(|p| !p.starts_with("/dev/") && p != "/net")
+                .collect(),
             Err(e) => {
                 let _ = writeln!(io.stderr, "df: cannot list the mounts: {e}");
                 return 1;
