@@ -19,8 +19,21 @@
 //!
 //! Malformed messages: on the mount handle they are dropped (and a `send_receive` among them gets
 //! `FS_ERR Invalid`, detected by the next receive failing with RECV_BLOCKING); on a session they
-//! get `FS_ERR Invalid` and the session goes on. A session beyond [`MAX_SESSIONS`] is refused by
-//! closing its handle (the client reads that as `Busy`).
+//! get `FS_ERR Invalid` and the session goes on. A session beyond [`MAX_SESSIONS`], or beyond
+//! its client's share, is refused by closing its handle (the client reads that as `Busy`).
+//!
+//! # Clients and their shares
+//!
+//! The kernel names no sender, and the processes of a session share their mount handles, so
+//! the finest client a server can tell apart is the subtree session ([`Op::Serve`]) an open
+//! comes through. A subtree opened with [`Op::ServeAs`] (login does so for an ordinary user's
+//! binds) charges every session through it, and through subtrees opened inside it, to that
+//! account; the server's own mount (root, init, login, the password service) is the system's.
+//! Sessions charged to an account: at most [`SCOPE_SESSIONS`] through one subtree, at most
+//! [`ACCOUNT_SESSIONS`] per account, and all accounts together leave [`RESERVED_SESSIONS`] of
+//! the [`MAX_SESSIONS`] to the system. The account is also handed to the file system
+//! ([`FileSystem::open_as`], [`FileSystem::mkdir_as`]), which owns what it creates to it
+//! (the ramdisk's quotas), and answers [`Request::Usage`] for it.
 //!
 //! A session thread whose session ended waits for the next one (at most [`MAX_IDLE`] do), since
 //! waking a thread costs much less than starting one; they end when the server does.
