@@ -54,11 +54,12 @@ fn chunk(u: &mut Unstructured, claim: u64) -> AResult<MemoryChunk> {
         }
         // A postcard request body.
         1 => {
-            let r = match u.int_in_range(0u8..=4)? {
+            let r = match u.int_in_range(0u8..=5)? {
                 0 => proto::Request::Stat,
                 1 => proto::Request::ReadDir,
                 2 => proto::Request::SetLen(value(u)?),
                 3 => proto::Request::Sync,
+                4 => proto::Request::Usage,
                 _ => return Ok(MemoryChunk::from_bytes(u.bytes(u.len().min(64))?).unwrap()),
             };
             postcard::to_allocvec(&r).unwrap()
@@ -116,12 +117,13 @@ fn open_body(u: &mut Unstructured) -> AResult<(MemoryChunk, u64)> {
         let c = chunk_of(b, claim);
         return Ok((c, claim));
     }
-    let op = match u.int_in_range(0u8..=5)? {
+    let op = match u.int_in_range(0u8..=6)? {
         0 => Op::Mkdir,
         1 => Op::Remove,
         2 => Op::Rmdir,
         3 => Op::Rename(path(u)?),
         4 => Op::Serve,
+        5 => Op::ServeAs(path(u)?),
         _ => Op::Open,
     };
     let req = OpenRequest {

@@ -588,6 +588,7 @@ impl Command {
                     io::ErrorKind::PermissionDenied,
                     format!("{}: not a file", self.program),
                 )),
+                Err(e) if could_not_look(&e) => Err(e),
                 Err(_) => Err(not_found(format!("{}: no such file", self.program))),
             };
         }
@@ -598,13 +599,23 @@ impl Command {
         }
         .unwrap_or_else(|| String::from("/bin"));
         let cwd = crate::env::cwd_string();
+        // A directory whose server refused to look (busy: the client's share of its sessions
+        // is taken) is not a directory without the program: say so rather than "not found".
+        let mut refused = None;
         for dir in path.split(':').filter(|d| !d.is_empty()) {
             let Ok(p) = vfs::path::resolve(&cwd, &format!("{dir}/{}", self.program)) else {
                 continue;
             };
-            if crate::fs::metadata(&p).is_ok_and(|m| m.is_file()) {
-                return Ok(p);
+            match crate::fs::metadata(&p) {
+                Ok(m) if m.is_file() => return Ok(p),
+                Err(e) if refused.is_none() && could_not_look(&e) => {
+                    refused = Some(io::Error::new(e.kind(), format!("{e} (looking in {dir})")));
+                }
+                _ => {}
             }
+        }
+        if let Some(e) = refused {
+            return Err(e);
         }
         Err(not_found(format!(
             "{}: program not found (searched PATH={path})",
@@ -806,6 +817,19 @@ enum Image {
     Text,
     /// Anything else: refused (the kernel would refuse it, or worse; ABI §4.5).
     Other,
+}
+
+/// Whether a failed look for a program in a `PATH` directory says nothing of the program:
+/// the server was busy or gone, rather than the name missing or the directory not one.
+fn could_not_look(e: &io::Error) -> bool {
+    !matches!(
+        e.kind(),
+        io::ErrorKind::NotFound
+            | io::ErrorKind::NotADirectory
+            | io::ErrorKind::PermissionDenied
+            | io::ErrorKind::InvalidInput
+            | io::ErrorKind::InvalidFilename
+    )
 }
 
 fn classify(image: &[u8]) -> Image {

@@ -37,6 +37,8 @@ pub enum ErrorKind {
     TimedOut,
     WriteZero,
     StorageFull,
+    /// The account's quota on a file server is used up (std's `QuotaExceeded`).
+    QuotaExceeded,
     /// A file would grow past what its server allows for one file (std's `FileTooLarge`).
     FileTooLarge,
     /// A path component the server refuses (too long; std's `InvalidFilename`).
@@ -68,6 +70,7 @@ impl ErrorKind {
             ErrorKind::TimedOut => "timed out",
             ErrorKind::WriteZero => "write zero",
             ErrorKind::StorageFull => "no space left on device",
+            ErrorKind::QuotaExceeded => "disk quota exceeded",
             ErrorKind::FileTooLarge => "file too large",
             ErrorKind::InvalidFilename => "invalid filename",
             ErrorKind::ResourceBusy => "resource busy",
@@ -208,7 +211,7 @@ pub(crate) fn kernel_code(e: &Error) -> libeurali::Error {
         ErrorKind::OutOfMemory => K::Memory,
         ErrorKind::Unsupported => K::NotImplemented,
         ErrorKind::UnexpectedEof => K::NoData,
-        ErrorKind::StorageFull => K::NoSpace,
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => K::NoSpace,
         ErrorKind::FileTooLarge => K::TooBig,
         _ => K::Other(0),
     }
@@ -1070,6 +1073,7 @@ impl From<vfs::proto::FsError> for Error {
             F::Denied => ErrorKind::PermissionDenied,
             F::Invalid => ErrorKind::InvalidInput,
             F::NoSpace => ErrorKind::StorageFull,
+            F::Quota => ErrorKind::QuotaExceeded,
             F::TooBig => ErrorKind::FileTooLarge,
             F::NameTooLong => ErrorKind::InvalidFilename,
             F::MountPoint => ErrorKind::ResourceBusy,

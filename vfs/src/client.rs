@@ -347,17 +347,40 @@ pub fn list_with_mounts(
 
 /// Opens the subtree at the resolved `path` as a mount-protocol handle (what `bind` mounts).
 pub fn serve_subtree(path: &str, writable: bool) -> Result<Handle, FsError> {
+    serve_subtree_as(path, writable, None)
+}
+
+/// [`serve_subtree`], with the sessions opened through it charged to `account` when given
+/// ([`Op::ServeAs`]: their share of the server's sessions, and quotas).
+pub fn serve_subtree_as(
+    path: &str,
+    writable: bool,
+    account: Option<&str>,
+) -> Result<Handle, FsError> {
     let (m, rest, _) = locate(path)?;
     let (s, _) = open_at(
         &m,
         &OpenRequest {
             path: rest,
             flags: if writable { flags::WRITE } else { 0 },
-            op: Op::Serve,
+            op: match account {
+                Some(a) => Op::ServeAs(String::from(a)),
+                None => Op::Serve,
+            },
             token: 0,
         },
     )?;
     Ok(s.into_handle())
+}
+
+/// The space used and allowed on the server holding the resolved `path`, and the asking
+/// account's part ([`Request::Usage`]).
+pub fn usage(path: &str) -> Result<Usage, FsError> {
+    let (s, _) = open(path, flags::READ)?;
+    match s.request(&Request::Usage)? {
+        Reply::Usage(u) => Ok(u),
+        _ => Err(FsError::Invalid),
+    }
 }
 
 impl Session {

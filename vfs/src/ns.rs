@@ -148,6 +148,15 @@ pub fn bind_handle(source: &str, readonly: bool) -> Result<Handle, FsError> {
     client::serve_subtree(source, !readonly)
 }
 
+/// [`bind_handle`], its sessions charged to `account` ([`crate::proto::Op::ServeAs`]).
+pub fn bind_handle_as(
+    source: &str,
+    readonly: bool,
+    account: Option<&str>,
+) -> Result<Handle, FsError> {
+    client::serve_subtree_as(source, !readonly, account)
+}
+
 /// `bind source target`: the subtree at `source` appears at `target` in this process too.
 pub fn bind(source: &str, target: &str, readonly: bool) -> Result<(), FsError> {
     let s = resolve("/", source).map_err(|_| FsError::Invalid)?;
@@ -155,13 +164,13 @@ pub fn bind(source: &str, target: &str, readonly: bool) -> Result<(), FsError> {
 }
 
 /// The handle a `mount` item names: the mount at exactly `source` itself, or the subtree there.
-fn mount_handle(source: &str, readonly: bool) -> Result<Handle, FsError> {
+fn mount_handle(source: &str, readonly: bool, account: Option<&str>) -> Result<Handle, FsError> {
     let (h, prefix) = libeurali::open(source).map_err(FsError::from)?;
     let exact = prefix == source.len() || (source == "/" && prefix == 0);
     let h = if exact {
         h
     } else {
-        bind_handle(source, false)?
+        bind_handle_as(source, false, account)?
     };
     if readonly {
         crate::view::spawn_readonly(h).map_err(FsError::from)
@@ -212,6 +221,26 @@ impl Namespace {
         items: &[Item],
         ramdisk: &dyn Fn(usize) -> Result<Handle, FsError>,
     ) -> Result<Namespace, (String, FsError)> {
+        Namespace::build(items, ramdisk, None)
+    }
+
+    /// As [`Namespace::from_spec`], for an ordinary user's session: the subtrees its `bind`
+    /// (and subtree `mount`) items open are charged to `account` on their servers
+    /// ([`crate::proto::Op::ServeAs`]: a share of the server's sessions, quotas). A `mount` of
+    /// a whole server hands on this process's own handle, uncharged.
+    pub fn from_spec_as(items: &[Item], account: &str) -> Result<Namespace, (String, FsError)> {
+        Namespace::build(
+            items,
+            &|size| crate::server::start(crate::ramdisk::Ramdisk::new(size)).map_err(FsError::from),
+            Some(account),
+        )
+    }
+
+    fn build(
+        items: &[Item],
+        ramdisk: &dyn Fn(usize) -> Result<Handle, FsError>,
+        account: Option<&str>,
+    ) -> Result<Namespace, (String, FsError)> {
         let mut ns = Namespace::new();
         for it in items {
             let (target, h) = match it {
@@ -221,7 +250,7 @@ impl Namespace {
                     readonly,
                 } => (
                     target,
-                    mount_handle(source, *readonly).map_err(|e| (source.clone(), e))?,
+                    mount_handle(source, *readonly, account).map_err(|e| (source.clone(), e))?,
                 ),
                 Item::Bind {
                     source,
@@ -229,7 +258,7 @@ impl Namespace {
                     readonly,
                 } => (
                     target,
-                    bind_handle(source, *readonly).map_err(|e| (source.clone(), e))?,
+                    bind_handle_as(source, *readonly, account).map_err(|e| (source.clone(), e))?,
                 ),
                 Item::Ramdisk { target, size } => {
                     (target, ramdisk(*size).map_err(|e| (target.clone(), e))?)

@@ -149,13 +149,19 @@ pub enum Op {
     /// Serve the subtree at the path on this session with the mount protocol (for `bind`);
     /// read-only unless `flags` has WRITE.
     Serve,
+    /// As `Serve`, with every session opened through the subtree charged to this account (its
+    /// share of the server's sessions, and the owner of the files it creates, for quotas): what
+    /// login asks for an ordinary user's binds. Honoured on the server's own mount (the
+    /// system's); on a subtree already charged to an account, only that account's name is
+    /// accepted (anything else is `Denied`), so nobody sheds or changes their account.
+    ServeAs(String),
 }
 
 impl Op {
     /// Whether the operation changes the file system (what a read-only view denies).
     pub fn mutates(&self, flags: u32) -> bool {
         match self {
-            Op::Open | Op::Serve => flags & flags::MUTATING != 0,
+            Op::Open | Op::Serve | Op::ServeAs(_) => flags & flags::MUTATING != 0,
             _ => true,
         }
     }
@@ -185,6 +191,9 @@ pub enum Request {
     SetLen(u64),
     /// Flush (nothing to do in memory; kept for std's `sync_all`).
     Sync,
+    /// What the file system holds and may hold, and the asking session's account's part and
+    /// quota ([`Usage`]); servers without figures answer `Invalid`.
+    Usage,
 }
 
 /// The body of `FS_REPLY`.
@@ -193,6 +202,28 @@ pub enum Reply {
     Stat(Meta),
     Entries(Vec<Entry>),
     Done,
+    Usage(Usage),
+}
+
+/// Space used and allowed: bytes of file data (counted in the server's blocks) and nodes
+/// (files and directories).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Space {
+    pub bytes: u64,
+    pub bytes_max: u64,
+    pub nodes: u64,
+    pub nodes_max: u64,
+}
+
+/// The answer to [`Request::Usage`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// The whole file system.
+    pub disk: Space,
+    /// The account the asking session is charged to ([`Op::ServeAs`]), and its use and quota;
+    /// `None` for the system's own sessions (root and the services: no quota, and the
+    /// reserve that accounts cannot take).
+    pub account: Option<(String, Space)>,
 }
 
 /// File, directory or device.
@@ -263,7 +294,8 @@ pub enum FsError {
     Denied,
     Invalid,
     NoSpace,
-    /// The server has no room for another session (thread limit).
+    /// The server has no room for another session: its thread limit, or the asking client's
+    /// share of it (see [`crate::server`]'s limits per client). Never "not found".
     Busy,
     /// The rename crosses servers.
     CrossesDevices,
@@ -279,6 +311,8 @@ pub enum FsError {
     /// namespace, or the root of a `bind`'s subtree): it cannot be removed, renamed or
     /// replaced from inside (Unix's EBUSY).
     MountPoint,
+    /// The session's account is at its quota (bytes or nodes, [`Usage`]).
+    Quota,
     /// A kernel error on the way (12 CLOSED: the server or session is gone).
     Kernel(Error),
 }
@@ -300,6 +334,7 @@ impl FsError {
             FsError::TooBig => 12,
             FsError::NameTooLong => 13,
             FsError::MountPoint => 20,
+            FsError::Quota => 14,
             FsError::Kernel(e) => 0x100 + e.code() as u64,
         }
     }
@@ -320,6 +355,7 @@ impl FsError {
             12 => FsError::TooBig,
             13 => FsError::NameTooLong,
             20 => FsError::MountPoint,
+            14 => FsError::Quota,
             0x101..=0x1FF => Error::from_code((c - 0x100) as u8)
                 .map(FsError::Kernel)
                 .unwrap_or(FsError::Invalid),
@@ -343,6 +379,7 @@ impl FsError {
             FsError::TooBig => "file too large",
             FsError::NameTooLong => "file name too long",
             FsError::MountPoint => "resource busy: is a mount point",
+            FsError::Quota => "disk quota exceeded",
             FsError::Kernel(e) => e.name(),
         }
     }
@@ -504,6 +541,7 @@ mod tests {
             FsError::TooBig,
             FsError::NameTooLong,
             FsError::MountPoint,
+            FsError::Quota,
             FsError::Kernel(Error::Closed),
         ];
         for e in all {

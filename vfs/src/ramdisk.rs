@@ -32,19 +32,31 @@
 //! | files and directories, [`Limits::nodes`] | `NoSpace` |
 //! | entries of one directory, [`Limits::dir_entries`], and their names' bytes, [`Limits::dir_names`] | `NoSpace` |
 //! | a name, [`crate::proto::MAX_NAME`] bytes (the server framework) | `NameTooLong` |
+//! | one account's data, [`Limits::account_bytes`], and nodes, [`Limits::account_nodes`] | `Quota` |
+//! | all accounts' together: all but [`Limits::reserve_bytes`] and [`Limits::reserve_nodes`] | `NoSpace` |
 //!
 //! The blocks are bounded as well as the bytes, so that the memory the data takes is what the
 //! size says (a file's last block is partly used: many small files fill the blocks before the
 //! bytes). The heap holds the tree alone: names, map slots and block lists, at most
 //! [`Limits::heap`]. Allocation failures on the way are `NoSpace` too (`try_reserve`), never an
 //! abort.
+//!
+//! # Quotas
+//!
+//! A node made through a session charged to an account ([`crate::proto::Op::ServeAs`]: what
+//! login asks for an ordinary user's binds) belongs to that account for good (a rename keeps
+//! it); its data counts against its account whoever writes it, in whole blocks (a 1-byte file
+//! takes 4 KiB of the quota, as it takes a block of memory). The system's own sessions (root
+//! and the services) are charged to no account and have no quota, and the reserve is theirs
+//! alone: accounts together never hold more than the ramdisk's limits less the reserve, so
+//! root can always write, make directories and change a password.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use hashbrown::HashMap;
 
-use crate::proto::{Entry, FsError, Kind, MAX_NAME, Meta, flags};
+use crate::proto::{Entry, FsError, Kind, MAX_NAME, Meta, Space, Usage, flags};
 use crate::server::FileSystem;
 use crate::sync::Lock;
 
@@ -68,7 +80,10 @@ pub const MAX_DIR_NAMES: usize = 128 * 1024;
 /// Heap one node costs at most besides its block list: its name (at most [`MAX_NAME`] bytes),
 /// the `String` and `BTreeMap` slot in its directory, its hashbrown slot (twice, for the load
 /// factor), a directory's own map and a file's block list's minimum.
-pub const NODE_HEAP: usize = MAX_NAME + 192;
+/// And its slot in the map of nodes owned by accounts (twice, for the load factor).
+pub const NODE_HEAP: usize = MAX_NAME + 192 + 48;
+/// Most accounts one ramdisk keeps figures for (as many as a server tells apart).
+pub const MAX_ACCOUNTS: usize = crate::server::MAX_ACCOUNTS;
 /// Most chunks an [`Arena`] takes: its memory comes in this many equal parts (or fewer, of at
 /// least [`MIN_REGION`] bytes), each allocated when the data first reaches it.
 pub const REGIONS: usize = 16;
@@ -89,12 +104,21 @@ pub struct Limits {
     pub dir_entries: usize,
     /// Bytes of the names in one directory.
     pub dir_names: usize,
+    /// Bytes of data (in whole blocks) one account's files may hold (see the module doc).
+    pub account_bytes: usize,
+    /// Files and directories one account may own.
+    pub account_nodes: usize,
+    /// Bytes of data that accounts together leave to the system (root and the services).
+    pub reserve_bytes: usize,
+    /// Nodes that accounts together leave to the system.
+    pub reserve_nodes: usize,
 }
 
 impl Limits {
     /// `bytes` of data; any one file may take all of it; nodes in proportion
     /// ([`BYTES_PER_NODE`], between [`MIN_NODES`] and [`MAX_NODES`]); [`MAX_DIR_ENTRIES`] and
-    /// [`MAX_DIR_NAMES`] per directory.
+    /// [`MAX_DIR_NAMES`] per directory; quotas ([`Limits::with_quotas`]) of half the bytes and
+    /// half the nodes per account, and an eighth of each reserved for the system.
     pub const fn for_bytes(bytes: usize) -> Limits {
         let mut nodes = bytes / BYTES_PER_NODE;
         if nodes < MIN_NODES {
@@ -109,7 +133,22 @@ impl Limits {
             nodes,
             dir_entries: MAX_DIR_ENTRIES,
             dir_names: MAX_DIR_NAMES,
+            account_bytes: 0,
+            account_nodes: 0,
+            reserve_bytes: 0,
+            reserve_nodes: 0,
         }
+        .with_quotas(bytes / 2, nodes / 2)
+    }
+
+    /// These limits with `bytes` and `nodes` per account, and an eighth of the ramdisk's
+    /// bytes and nodes reserved for the system.
+    pub const fn with_quotas(mut self, bytes: usize, nodes: usize) -> Limits {
+        self.account_bytes = bytes;
+        self.account_nodes = nodes;
+        self.reserve_bytes = self.bytes / 8;
+        self.reserve_nodes = self.nodes / 8;
+        self
     }
 
     /// Blocks of file data: `bytes` in [`BLOCK`]s, rounded up.
@@ -434,6 +473,23 @@ struct Tree {
     /// Bytes of file data (the files' lengths together).
     used: usize,
     arena: Arena,
+    /// The nodes that belong to accounts: their account's number (1-based in `accounts`).
+    owners: HashMap<u64, u16>,
+    /// Each account's name and use; and all of theirs together (`charged`).
+    accounts: Vec<(String, Use)>,
+    charged: Use,
+}
+
+/// What an account holds: bytes of data in whole blocks, and nodes.
+#[derive(Clone, Copy, Default)]
+struct Use {
+    bytes: usize,
+    nodes: usize,
+}
+
+/// `len` bytes in whole blocks.
+const fn in_blocks(len: usize) -> usize {
+    len.div_ceil(BLOCK) * BLOCK
 }
 
 /// An in-memory file system.
@@ -460,6 +516,9 @@ impl Ramdisk {
                 next: ROOT + 1,
                 used: 0,
                 arena: Arena::new(limits.blocks()),
+                owners: HashMap::new(),
+                accounts: Vec::new(),
+                charged: Use::default(),
             }),
             limits,
         }
@@ -542,9 +601,19 @@ impl Tree {
         name: &str,
         node: Node,
         limits: &Limits,
+        account: u16,
     ) -> Result<u64, FsError> {
         if name.len() > MAX_NAME {
             return Err(FsError::NameTooLong);
+        }
+        if account != 0 {
+            if self.accounts[account as usize - 1].1.nodes >= limits.account_nodes {
+                return Err(FsError::Quota);
+            }
+            if self.charged.nodes + limits.reserve_nodes >= limits.nodes {
+                return Err(FsError::NoSpace);
+            }
+            self.owners.try_reserve(1).map_err(|_| FsError::NoSpace)?;
         }
         if self.nodes.len() >= limits.nodes {
             return Err(FsError::NoSpace);
@@ -560,13 +629,79 @@ impl Tree {
         self.next += 1;
         self.nodes.insert(id, node);
         self.dir_mut(parent).insert(owned, id);
+        if account != 0 {
+            self.owners.insert(id, account);
+            self.accounts[account as usize - 1].1.nodes += 1;
+            self.charged.nodes += 1;
+        }
         Ok(id)
     }
 
     fn free(&mut self, id: u64) {
-        if let Some(Node::File(mut d)) = self.nodes.remove(&id) {
-            self.used -= d.len;
-            d.free(&mut self.arena);
+        let len = match self.nodes.remove(&id) {
+            Some(Node::File(mut d)) => {
+                let len = d.len;
+                self.used -= len;
+                d.free(&mut self.arena);
+                len
+            }
+            _ => 0,
+        };
+        if let Some(a) = self.owners.remove(&id) {
+            let u = &mut self.accounts[a as usize - 1].1;
+            u.nodes -= 1;
+            u.bytes -= in_blocks(len);
+            self.charged.nodes -= 1;
+            self.charged.bytes -= in_blocks(len);
+        }
+    }
+
+    /// The number of the account named `name` (0 for `None`, the system), made if new.
+    fn account(&mut self, name: Option<&str>) -> Result<u16, FsError> {
+        let Some(name) = name else { return Ok(0) };
+        if let Some(i) = self.accounts.iter().position(|(n, _)| n == name) {
+            return Ok(i as u16 + 1);
+        }
+        if self.accounts.len() >= MAX_ACCOUNTS {
+            return Err(FsError::NoSpace);
+        }
+        let mut owned = String::new();
+        owned
+            .try_reserve_exact(name.len())
+            .map_err(|_| FsError::NoSpace)?;
+        owned.push_str(name);
+        self.accounts.try_reserve(1).map_err(|_| FsError::NoSpace)?;
+        self.accounts.push((owned, Use::default()));
+        Ok(self.accounts.len() as u16)
+    }
+
+    /// Checks that file `id` may grow from `cur` to `end` bytes within its account's quota
+    /// (`Quota`) and the accounts' share (`NoSpace`); nothing to check for the system's.
+    fn may_charge(&self, id: u64, cur: usize, end: usize, limits: &Limits) -> Result<(), FsError> {
+        let Some(&a) = self.owners.get(&id) else {
+            return Ok(());
+        };
+        let more = in_blocks(end).saturating_sub(in_blocks(cur));
+        if more == 0 {
+            return Ok(());
+        }
+        let u = self.accounts[a as usize - 1].1;
+        if u.bytes + more > limits.account_bytes {
+            return Err(FsError::Quota);
+        }
+        if self.charged.bytes + more + limits.reserve_bytes > limits.bytes {
+            return Err(FsError::NoSpace);
+        }
+        Ok(())
+    }
+
+    /// Charges (or refunds) file `id`'s account for its change from `cur` to `len` bytes.
+    fn charge(&mut self, id: u64, cur: usize, len: usize) {
+        if let Some(&a) = self.owners.get(&id) {
+            let (old, new) = (in_blocks(cur), in_blocks(len));
+            let u = &mut self.accounts[a as usize - 1].1;
+            u.bytes = u.bytes + new - old;
+            self.charged.bytes = self.charged.bytes + new - old;
         }
     }
 
@@ -607,6 +742,7 @@ impl Tree {
     ) -> Result<usize, FsError> {
         let cur = self.file_mut(id)?.0.len;
         let end = at.checked_add(data.len()).ok_or(FsError::TooBig)?;
+        self.may_charge(id, cur, end, limits)?;
         self.may_grow(cur, end, limits)?;
         let (d, arena) = self.file_mut(id)?;
         let inside = end.min(cur).saturating_sub(at);
@@ -625,11 +761,13 @@ impl Tree {
         }
         let len = d.len;
         self.used = self.used + len - cur;
+        self.charge(id, cur, len);
         Ok(end)
     }
 
     fn set_len(&mut self, id: u64, len: usize, limits: &Limits) -> Result<(), FsError> {
         let cur = self.file_mut(id)?.0.len;
+        self.may_charge(id, cur, len, limits)?;
         self.may_grow(cur, len, limits)?;
         let (d, arena) = self.file_mut(id)?;
         if len < cur {
@@ -641,6 +779,7 @@ impl Tree {
         } else {
             self.used += len - cur;
         }
+        self.charge(id, cur, len);
         Ok(())
     }
 }
@@ -649,6 +788,10 @@ impl FileSystem for Ramdisk {
     type Node = u64;
 
     fn open(&self, path: &[&str], fl: u32) -> Result<u64, FsError> {
+        self.open_as(None, path, fl)
+    }
+
+    fn open_as(&self, account: Option<&str>, path: &[&str], fl: u32) -> Result<u64, FsError> {
         let mut t = self.tree.lock();
         let id = match t.lookup(path) {
             Ok(id) => {
@@ -659,7 +802,8 @@ impl FileSystem for Ramdisk {
             }
             Err(FsError::NotFound) if fl & flags::CREATE != 0 && !path.is_empty() => {
                 let (parent, name) = t.parent(path)?;
-                t.add(parent, name, Node::File(Data::default()), &self.limits)?
+                let a = t.account(account)?;
+                t.add(parent, name, Node::File(Data::default()), &self.limits, a)?
             }
             Err(e) => return Err(e),
         };
@@ -745,13 +889,45 @@ impl FileSystem for Ramdisk {
     }
 
     fn mkdir(&self, path: &[&str]) -> Result<(), FsError> {
+        self.mkdir_as(None, path)
+    }
+
+    fn mkdir_as(&self, account: Option<&str>, path: &[&str]) -> Result<(), FsError> {
         let mut t = self.tree.lock();
         if path.is_empty() || t.lookup(path).is_ok() {
             return Err(FsError::Exists);
         }
         let (parent, name) = t.parent(path)?;
-        t.add(parent, name, Node::Dir(Dir::default()), &self.limits)?;
+        let a = t.account(account)?;
+        t.add(parent, name, Node::Dir(Dir::default()), &self.limits, a)?;
         Ok(())
+    }
+
+    fn usage(&self, account: Option<&str>) -> Result<Usage, FsError> {
+        let t = self.tree.lock();
+        let l = &self.limits;
+        let disk = Space {
+            bytes: (t.arena.used() * BLOCK) as u64,
+            bytes_max: l.bytes as u64,
+            nodes: t.nodes.len() as u64,
+            nodes_max: l.nodes as u64,
+        };
+        let account = account.map(|name| {
+            let u = t
+                .accounts
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, u)| *u)
+                .unwrap_or_default();
+            let space = Space {
+                bytes: u.bytes as u64,
+                bytes_max: l.account_bytes.min(l.bytes - l.reserve_bytes) as u64,
+                nodes: u.nodes as u64,
+                nodes_max: l.account_nodes.min(l.nodes - l.reserve_nodes) as u64,
+            };
+            (String::from(name), space)
+        });
+        Ok(Usage { disk, account })
     }
 
     fn remove(&self, path: &[&str], dir: bool) -> Result<(), FsError> {
@@ -930,6 +1106,10 @@ mod tests {
             nodes: 8,
             dir_entries: 3,
             dir_names: 110,
+            account_bytes: 0,
+            account_nodes: 0,
+            reserve_bytes: 0,
+            reserve_nodes: 0,
         };
         let r = Ramdisk::with_limits(limits);
         let w = flags::WRITE | flags::CREATE;
@@ -1085,5 +1265,100 @@ mod tests {
         r.remove(&["1"], false).unwrap();
         r.write(&f, None, b"now").unwrap();
         assert_eq!(r.blocks(), 4);
+    }
+
+    #[test]
+    fn an_account_is_held_to_its_quota_and_root_writes_on() {
+        let l = Limits::for_bytes(64 * BLOCK).with_quotas(8 * BLOCK, 10);
+        let r = Ramdisk::with_limits(l);
+        let w = flags::WRITE | flags::CREATE;
+        let u = Some("u");
+        r.mkdir(&["home"]).unwrap();
+        // Nodes: the home and nine files are ten; the eleventh is refused, file or directory.
+        r.mkdir_as(u, &["home", "u"]).unwrap();
+        for i in 0..9 {
+            r.open_as(u, &["home", "u", &format!("f{i}")], w).unwrap();
+        }
+        assert_eq!(r.open_as(u, &["home", "u", "x"], w), Err(FsError::Quota));
+        assert_eq!(r.mkdir_as(u, &["home", "u", "d"]), Err(FsError::Quota));
+        // Opening what exists is no new node.
+        let f = r.open_as(u, &["home", "u", "f0"], flags::WRITE).unwrap();
+        // root (the system: no account) still creates, even in u's home.
+        r.open(&["home", "u", "by-root"], w).unwrap();
+        r.mkdir(&["etc"]).unwrap();
+        // Bytes, in whole blocks, whoever writes: eight blocks; a write past them changes
+        // nothing.
+        assert_eq!(
+            r.write(&f, Some(0), &vec![1; 8 * BLOCK + 1]),
+            Err(FsError::Quota)
+        );
+        assert_eq!(r.stat(&f).unwrap().len, 0);
+        r.write(&f, Some(0), &vec![1; 7 * BLOCK]).unwrap();
+        let g = r.open(&["home", "u", "f1"], flags::WRITE).unwrap();
+        r.write(&g, Some(0), b"x").unwrap();
+        assert_eq!(r.write(&g, Some(BLOCK as u64), b"y"), Err(FsError::Quota));
+        assert_eq!(r.set_len(&g, BLOCK as u64 + 1), Err(FsError::Quota));
+        r.write(&g, Some(1), b"within its block").unwrap();
+        let mine = |r: &Ramdisk| r.usage(u).unwrap().account.unwrap();
+        let (name, s) = mine(&r);
+        assert_eq!(name, "u");
+        assert_eq!((s.bytes, s.nodes), (8 * BLOCK as u64, 10));
+        assert_eq!((s.bytes_max, s.nodes_max), (8 * BLOCK as u64, 10));
+        // A system file takes what it needs (no quota).
+        let big = r.open(&["etc", "big"], w).unwrap();
+        r.write(&big, Some(0), &vec![2; 20 * BLOCK]).unwrap();
+        assert_eq!(r.usage(None).unwrap().account, None);
+        // Freed space is given back: a cut, a remove, a rename over a file.
+        r.set_len(&f, 0).unwrap();
+        assert_eq!(mine(&r).1.bytes, BLOCK as u64);
+        r.remove(&["home", "u", "f1"], false).unwrap();
+        assert_eq!((mine(&r).1.bytes, mine(&r).1.nodes), (0, 9));
+        r.rename(&["home", "u", "by-root"], &["home", "u", "f2"])
+            .unwrap();
+        assert_eq!(mine(&r).1.nodes, 8);
+        r.open_as(u, &["home", "u", "again"], w).unwrap();
+    }
+
+    #[test]
+    fn accounts_together_leave_the_reserve_to_the_system() {
+        // 64 nodes: 8 reserved; each account may have them all but the reserve.
+        let mut l = Limits::for_bytes(64 * BLOCK);
+        l.nodes = 64;
+        let l = l.with_quotas(64 * BLOCK, 64);
+        assert_eq!(
+            (l.nodes, l.reserve_nodes, l.reserve_bytes),
+            (64, 8, 8 * BLOCK)
+        );
+        let r = Ramdisk::with_limits(l);
+        let w = flags::WRITE | flags::CREATE;
+        let mut made = 0;
+        for i in 0.. {
+            let who = if i % 2 == 0 { "a" } else { "b" };
+            match r.open_as(Some(who), &[&format!("{who}{i}")], w) {
+                Ok(_) => made += 1,
+                Err(e) => {
+                    assert_eq!(e, FsError::NoSpace);
+                    break;
+                }
+            }
+        }
+        assert_eq!(made, 64 - 8);
+        let (_, a) = r.usage(Some("a")).unwrap().account.unwrap();
+        assert_eq!(a.nodes_max, 56);
+        // The system has the rest (the root is one node).
+        for i in 0..7 {
+            r.open(&[&format!("sys{i}")], w).unwrap();
+        }
+        assert_eq!(r.open(&["sys7"], w), Err(FsError::NoSpace));
+        // Bytes likewise: the accounts' files stop 8 blocks short of the disk.
+        r.remove(&["sys0"], false).unwrap();
+        let fa = r.open(&["a0"], flags::WRITE).unwrap();
+        assert_eq!(
+            r.write(&fa, Some(0), &vec![1; 56 * BLOCK + 1]),
+            Err(FsError::NoSpace)
+        );
+        r.write(&fa, Some(0), &vec![1; 56 * BLOCK]).unwrap();
+        let s = r.open(&["sys0"], w).unwrap();
+        r.write(&s, Some(0), &vec![3; 8 * BLOCK]).unwrap();
     }
 }

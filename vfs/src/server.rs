@@ -19,8 +19,21 @@
 //!
 //! Malformed messages: on the mount handle they are dropped (and a `send_receive` among them gets
 //! `FS_ERR Invalid`, detected by the next receive failing with RECV_BLOCKING); on a session they
-//! get `FS_ERR Invalid` and the session goes on. A session beyond [`MAX_SESSIONS`] is refused by
-//! closing its handle (the client reads that as `Busy`).
+//! get `FS_ERR Invalid` and the session goes on. A session beyond [`MAX_SESSIONS`], or beyond
+//! its client's share, is refused by closing its handle (the client reads that as `Busy`).
+//!
+//! # Clients and their shares
+//!
+//! The kernel names no sender, and the processes of a session share their mount handles, so
+//! the finest client a server can tell apart is the subtree session ([`Op::Serve`]) an open
+//! comes through. A subtree opened with [`Op::ServeAs`] (login does so for an ordinary user's
+//! binds) charges every session through it, and through subtrees opened inside it, to that
+//! account; the server's own mount (root, init, login, the password service) is the system's.
+//! Sessions charged to an account: at most [`SCOPE_SESSIONS`] through one subtree, at most
+//! [`ACCOUNT_SESSIONS`] per account, and all accounts together leave [`RESERVED_SESSIONS`] of
+//! the [`MAX_SESSIONS`] to the system. The account is also handed to the file system
+//! ([`FileSystem::open_as`], [`FileSystem::mkdir_as`]), which owns what it creates to it
+//! (the ramdisk's quotas), and answers [`Request::Usage`] for it.
 //!
 //! The root of a session's scope (the server's root, or a `Serve` subtree's) is a mount point of
 //! its client's namespace: removing or renaming it, or renaming onto it, is refused with
@@ -54,7 +67,7 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use libeurali::{Error, Handle, MemoryChunk, Message, Word, receive, send};
 
@@ -84,12 +97,43 @@ pub trait FileSystem: Send + Sync + 'static {
     /// Removes a file (`dir` false) or an empty directory (`dir` true).
     fn remove(&self, path: &[&str], dir: bool) -> Result<(), FsError>;
     fn rename(&self, from: &[&str], to: &[&str]) -> Result<(), FsError>;
+
+    /// [`FileSystem::open`] for a session charged to `account` (`None`: the system's, see
+    /// [`Op::ServeAs`]): a file system with quotas makes a created file that account's.
+    fn open_as(
+        &self,
+        account: Option<&str>,
+        path: &[&str],
+        flags: u32,
+    ) -> Result<Self::Node, FsError> {
+        let _ = account;
+        self.open(path, flags)
+    }
+    /// [`FileSystem::mkdir`] for a session charged to `account` (as [`FileSystem::open_as`]).
+    fn mkdir_as(&self, account: Option<&str>, path: &[&str]) -> Result<(), FsError> {
+        let _ = account;
+        self.mkdir(path)
+    }
+    /// Space used and allowed, on the whole and by `account` ([`Request::Usage`]); `Invalid`
+    /// where the file system keeps no figures.
+    fn usage(&self, account: Option<&str>) -> Result<Usage, FsError> {
+        let _ = account;
+        Err(FsError::Invalid)
+    }
 }
 
 /// Live sessions before a sweep for dead clients.
 pub const SWEEP_AT: usize = 24;
 /// Most sessions at once (the kernel allows 64 threads per process).
 pub const MAX_SESSIONS: usize = 56;
+/// Sessions only the system's own clients can have: sessions charged to accounts
+/// ([`Op::ServeAs`]) are together at most `MAX_SESSIONS - RESERVED_SESSIONS`.
+pub const RESERVED_SESSIONS: usize = 16;
+/// Most live sessions of one account (all its subtrees, and the subtree sessions themselves).
+pub const ACCOUNT_SESSIONS: usize = 24;
+/// Most live sessions opened through one subtree session (one `bind` of a login, say): the
+/// finest client the server can tell apart, since the kernel names no sender (ABI §5).
+pub const SCOPE_SESSIONS: usize = 16;
 
 /// Splits a server-relative path (`""` or `/a/b`) into components, refusing anything that is not
 /// in normal form.
@@ -111,16 +155,49 @@ pub fn split_path(path: &str) -> Result<Vec<&str>, FsError> {
     Ok(out)
 }
 
-/// The part of a server a session sees: a subtree, perhaps read-only.
+/// The part of a server a session sees: a subtree, perhaps read-only, perhaps charged to an
+/// account.
 struct Scope {
     root: Vec<String>,
     readonly: bool,
+    /// The account its sessions are charged to (`None`: the system's).
+    account: Option<Arc<Account>>,
+    /// Live sessions opened through it (changed under [`Ctx::live`]'s lock).
+    sessions: AtomicUsize,
 }
+
+impl Scope {
+    fn new(root: Vec<String>, readonly: bool, account: Option<Arc<Account>>) -> Scope {
+        Scope {
+            root,
+            readonly,
+            account,
+            sessions: AtomicUsize::new(0),
+        }
+    }
+
+    fn account_name(&self) -> Option<&str> {
+        self.account.as_ref().map(|a| a.name.as_str())
+    }
+}
+
+/// An account sessions are charged to ([`Op::ServeAs`]); one per name per server.
+struct Account {
+    name: String,
+    /// Its live sessions (changed under [`Ctx::live`]'s lock).
+    sessions: AtomicUsize,
+}
+
+/// Most accounts one server tells apart; a `ServeAs` for another is `Busy`.
+pub const MAX_ACCOUNTS: usize = 64;
 
 struct Ctx<F> {
     fs: F,
-    /// Handle numbers of the live session threads (see the module doc's sweep).
-    live: Lock<Vec<u32>>,
+    /// Handle numbers of the live session threads (see the module doc's sweep), and how many
+    /// of them are charged to accounts.
+    live: Lock<(Vec<u32>, usize)>,
+    /// The accounts seen so far ([`MAX_ACCOUNTS`]).
+    accounts: Lock<Vec<Arc<Account>>>,
     /// Session threads waiting for their next session, and whether the server has stopped.
     idle: Lock<(Vec<Arc<Worker>>, bool)>,
     /// Held while a directory listing is built and encoded: the listing ([`FileSystem::read_dir`]'s
@@ -137,8 +214,9 @@ struct Ctx<F> {
     _on_kill: libeurali::kill::Registration,
 }
 
-/// A session to serve: the session handle, the scope, and the open request.
-type Job = (Handle, Arc<Scope>, Opening);
+/// A session to serve: the session handle, the scope, the account it is charged to, and the
+/// open request.
+type Job = (Handle, Arc<Scope>, Option<Arc<Account>>, Opening);
 /// An open's request, and its chunk, which goes back to the client with the first reply.
 type Opening = (Result<OpenRequest, FsError>, Option<MemoryChunk>);
 
@@ -170,7 +248,8 @@ impl<F: FileSystem> Server<F> {
                 let me = me.clone();
                 Ctx {
                     fs,
-                    live: Lock::new(Vec::new()),
+                    live: Lock::new((Vec::new(), 0)),
+                    accounts: Lock::new(Vec::new()),
                     idle: Lock::new((Vec::new(), false)),
                     listing: Lock::new(()),
                     mounts: Lock::new(Vec::new()),
@@ -197,10 +276,7 @@ impl<F: FileSystem> Server<F> {
         mount_loop(
             &self.ctx,
             mount,
-            &Arc::new(Scope {
-                root: Vec::new(),
-                readonly: false,
-            }),
+            &Arc::new(Scope::new(Vec::new(), false, None)),
         );
         {
             let mut m = self.ctx.mounts.lock();
@@ -220,7 +296,7 @@ impl<F: FileSystem> Server<F> {
 
     /// Live sessions.
     pub fn sessions(&self) -> usize {
-        self.ctx.live.lock().len()
+        self.ctx.live.lock().0.len()
     }
 
     /// Session threads waiting for their next session (at most [`MAX_IDLE`]).
@@ -249,7 +325,7 @@ pub fn serve<F: FileSystem>(fs: F, mount: &Handle) {
 
 fn sweep<F>(ctx: &Ctx<F>) {
     let live = ctx.live.lock();
-    for &raw in live.iter() {
+    for &raw in live.0.iter() {
         // Safety: a live session's handle stays open while it is listed (the thread removes it
         // under this lock before closing it).
         drop(unsafe { Handle::copy_raw(raw) });
@@ -268,7 +344,7 @@ fn killed<F>(ctx: &Ctx<F>) {
         let live = ctx.live.lock();
         mounts
             .iter()
-            .chain(live.iter())
+            .chain(live.0.iter())
             // Safety: listed numbers stay open while listed (closed under these locks).
             .filter_map(|&raw| unsafe { Handle::copy_raw(raw) }.ok())
             .collect()
@@ -301,34 +377,83 @@ fn mount_loop<F: FileSystem>(ctx: &Arc<Ctx<F>>, h: &Handle, scope: &Arc<Scope>) 
 }
 
 fn start_session<F: FileSystem>(ctx: &Arc<Ctx<F>>, a: Handle, scope: Arc<Scope>, req: Opening) {
-    if ctx.live.lock().len() >= SWEEP_AT {
+    if ctx.live.lock().0.len() >= SWEEP_AT {
         sweep(ctx);
     }
     let raw = a.raw();
-    {
-        let mut live = ctx.live.lock();
-        if live.len() >= MAX_SESSIONS {
-            drop(live);
-            drop(a);
+    // A subtree opened for an account is that account's session (login's binds for a user
+    // take from the user's share, not from the system's reserve); else the scope's account.
+    let account = match &req.0 {
+        Ok(OpenRequest {
+            op: Op::ServeAs(name),
+            ..
+        }) => account_for(ctx, &scope, name).ok(),
+        _ => None,
+    }
+    .or_else(|| scope.account.clone());
+    if !admit(ctx, raw, &scope, account.as_ref()) {
+        // Sessions of clients that died may hold the share: wake them, give them a moment to
+        // end, and look again.
+        sweep(ctx);
+        for _ in 0..8 {
+            libeurali::yield_now();
+        }
+        if !admit(ctx, raw, &scope, account.as_ref()) {
+            drop(a); // the client reads CLOSED on its fresh session as `Busy`
             return;
         }
-        live.push(raw);
     }
     // An idle session thread if there is one (starting a thread costs more than waking one).
     let worker = ctx.idle.lock().0.pop();
     if let Some(w) = worker {
-        *w.job.lock() = Some((a, scope, req));
+        *w.job.lock() = Some((a, scope, account, req));
         // The worker is in (or on its way to) its receive: this send waits for it.
         if send(&w.wake_tx, Message::Short(0, 0, 0)).is_ok() {
             return;
         }
         // Not reachable while the worker lives; serve the job on a new thread instead.
-        let Some((a, scope, req)) = w.job.lock().take() else {
+        let Some(job) = w.job.lock().take() else {
             return;
         };
-        return start_thread(ctx, raw, (a, scope, req));
+        return start_thread(ctx, raw, job);
     }
-    start_thread(ctx, raw, (a, scope, req))
+    start_thread(ctx, raw, (a, scope, account, req))
+}
+
+/// Counts a new session (handle number `raw`) through `scope`, charged to `account`, if the
+/// limits allow it: at most [`MAX_SESSIONS`] in all; charged to an account, at most
+/// [`SCOPE_SESSIONS`] through an account's scope, [`ACCOUNT_SESSIONS`] of the account, and
+/// [`RESERVED_SESSIONS`] left to the system.
+fn admit<F>(ctx: &Ctx<F>, raw: u32, scope: &Scope, account: Option<&Arc<Account>>) -> bool {
+    let mut live = ctx.live.lock();
+    if live.0.len() >= MAX_SESSIONS || live.0.try_reserve(1).is_err() {
+        return false;
+    }
+    if let Some(acct) = account {
+        if live.1 >= MAX_SESSIONS - RESERVED_SESSIONS
+            || acct.sessions.load(Ordering::Relaxed) >= ACCOUNT_SESSIONS
+            || (scope.account.is_some() && scope.sessions.load(Ordering::Relaxed) >= SCOPE_SESSIONS)
+        {
+            return false;
+        }
+        acct.sessions.fetch_add(1, Ordering::Relaxed);
+        live.1 += 1;
+    }
+    scope.sessions.fetch_add(1, Ordering::Relaxed);
+    live.0.push(raw);
+    true
+}
+
+/// Uncounts the session `raw` through `scope` charged to `account` (under the live lock).
+fn release(live: &mut (Vec<u32>, usize), raw: u32, scope: &Scope, account: Option<&Arc<Account>>) {
+    if let Some(i) = live.0.iter().position(|&n| n == raw) {
+        live.0.swap_remove(i);
+        scope.sessions.fetch_sub(1, Ordering::Relaxed);
+        if let Some(acct) = account {
+            acct.sessions.fetch_sub(1, Ordering::Relaxed);
+            live.1 -= 1;
+        }
+    }
 }
 
 /// Idle session threads kept for later sessions.
@@ -336,13 +461,11 @@ pub const MAX_IDLE: usize = 2;
 
 fn start_thread<F: FileSystem>(ctx: &Arc<Ctx<F>>, raw: u32, job: Job) {
     let c = ctx.clone();
+    let (scope, account) = (job.1.clone(), job.2.clone());
     // If no thread starts, the closure (and the handle in it) is dropped: take the number out.
     let started = spawn(move || worker_loop(&c, job));
     if started.is_err() {
-        let mut live = ctx.live.lock();
-        if let Some(i) = live.iter().position(|&n| n == raw) {
-            live.swap_remove(i);
-        }
+        release(&mut ctx.live.lock(), raw, &scope, account.as_ref());
     }
 }
 
@@ -351,13 +474,11 @@ fn start_thread<F: FileSystem>(ctx: &Arc<Ctx<F>>, raw: u32, job: Job) {
 fn worker_loop<F: FileSystem>(ctx: &Arc<Ctx<F>>, first: Job) {
     let mut job = Some(first);
     let mut me: Option<Arc<Worker>> = None;
-    while let Some((a, scope, req)) = job.take() {
-        session(ctx, &a, scope, req);
+    while let Some((a, scope, account, req)) = job.take() {
+        session(ctx, &a, scope.clone(), req);
         {
             let mut live = ctx.live.lock();
-            if let Some(i) = live.iter().position(|&n| n == a.raw()) {
-                live.swap_remove(i);
-            }
+            release(&mut live, a.raw(), &scope, account.as_ref());
             drop(a); // closed under the lock: a sweep never copies a reused number
         }
         if me.is_none() {
@@ -416,11 +537,38 @@ fn full_path<'a>(scope: &'a Scope, path: &'a str) -> Result<Vec<&'a str>, FsErro
     Ok(v)
 }
 
+/// The account a `ServeAs` opened through `scope` names (see [`Op::ServeAs`]).
+fn account_for<F>(ctx: &Ctx<F>, scope: &Scope, name: &str) -> Result<Arc<Account>, FsError> {
+    if let Some(a) = &scope.account {
+        return match a.name == name {
+            true => Ok(a.clone()),
+            false => Err(FsError::Denied),
+        };
+    }
+    if name.is_empty() || name.len() > MAX_NAME {
+        return Err(FsError::Invalid);
+    }
+    let mut all = ctx.accounts.lock();
+    if let Some(a) = all.iter().find(|a| a.name == name) {
+        return Ok(a.clone());
+    }
+    if all.len() >= MAX_ACCOUNTS || all.try_reserve(1).is_err() {
+        return Err(FsError::Busy);
+    }
+    let a = Arc::new(Account {
+        name: String::from(name),
+        sessions: AtomicUsize::new(0),
+    });
+    all.push(a.clone());
+    Ok(a)
+}
+
 fn open_state<F: FileSystem>(
-    fs: &F,
+    ctx: &Ctx<F>,
     scope: &Arc<Scope>,
     req: &OpenRequest,
 ) -> Result<State<F::Node>, FsError> {
+    let fs = &ctx.fs;
     if scope.readonly && req.op.mutates(req.flags) {
         return Err(FsError::Denied);
     }
@@ -432,6 +580,7 @@ fn open_state<F: FileSystem>(
         Op::Rename(to) if at_root(&req.path) || at_root(to) => return Err(FsError::MountPoint),
         _ => {}
     }
+    let who = scope.account_name();
     let path = full_path(scope, &req.path)?;
     let done = |r: Result<(), FsError>| Ok(State::Done(r));
     match &req.op {
@@ -443,22 +592,26 @@ fn open_state<F: FileSystem>(
             if flags & (flags::CREATE | flags::TRUNCATE) != 0 && flags & flags::WRITE == 0 {
                 return Err(FsError::Invalid);
             }
-            let node = fs.open(&path, flags)?;
+            let node = fs.open_as(who, &path, flags)?;
             Ok(State::Node {
                 node,
                 flags,
                 readonly: scope.readonly || flags & flags::WRITE == 0,
             })
         }
-        Op::Mkdir => done(fs.mkdir(&path)),
+        Op::Mkdir => done(fs.mkdir_as(who, &path)),
         Op::Remove => done(fs.remove(&path, false)),
         Op::Rmdir => done(fs.remove(&path, true)),
         Op::Rename(to) => {
             let to = full_path(scope, to)?;
             done(fs.rename(&path, &to))
         }
-        Op::Serve => {
-            let node = fs.open(&path, flags::DIRECTORY)?;
+        Op::Serve | Op::ServeAs(_) => {
+            let account = match &req.op {
+                Op::ServeAs(name) => Some(account_for(ctx, scope, name)?),
+                _ => scope.account.clone(),
+            };
+            let node = fs.open_as(who, &path, flags::DIRECTORY)?;
             let mut meta = fs.stat(&node)?;
             if meta.kind != Kind::Dir {
                 return Err(FsError::NotDir);
@@ -466,7 +619,10 @@ fn open_state<F: FileSystem>(
             let readonly = scope.readonly || req.flags & flags::WRITE == 0;
             meta.readonly = readonly;
             let root = path.iter().map(|s| String::from(*s)).collect();
-            Ok(State::Serve(Arc::new(Scope { root, readonly }), meta))
+            Ok(State::Serve(
+                Arc::new(Scope::new(root, readonly, account)),
+                meta,
+            ))
         }
     }
 }
@@ -478,7 +634,7 @@ fn session<F: FileSystem>(
     (req, mut chunk): Opening,
 ) {
     let fs = &ctx.fs;
-    let mut state = req.and_then(|r| open_state(fs, &scope, &r));
+    let mut state = req.and_then(|r| open_state(ctx, &scope, &r));
     loop {
         if ctx.killed.load(Ordering::Acquire) {
             return;
@@ -512,7 +668,8 @@ fn session<F: FileSystem>(
                 flags,
                 readonly,
             }) => (
-                node_request(fs, &ctx.listing, node, *flags, *readonly, m).unwrap_or_else(err_msg),
+                node_request(fs, &ctx.listing, &scope, node, *flags, *readonly, m)
+                    .unwrap_or_else(err_msg),
                 false,
             ),
         };
@@ -560,6 +717,7 @@ fn read_size<F: FileSystem>(
 fn node_request<F: FileSystem>(
     fs: &F,
     listing: &Lock<()>,
+    scope: &Scope,
     node: &F::Node,
     flags: u32,
     readonly: bool,
@@ -644,6 +802,7 @@ fn node_request<F: FileSystem>(
                     Reply::Done
                 }
                 Request::Sync => Reply::Done,
+                Request::Usage => Reply::Usage(fs.usage(scope.account_name())?),
             };
             reply_msg(&reply)
         }

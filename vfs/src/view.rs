@@ -26,7 +26,9 @@ pub fn serve_readonly_with(inner: &Handle, outer: &Handle, refusals: &Refusals) 
                     .and_then(decode::<OpenRequest>);
                 drop(c);
                 match req {
-                    Ok(mut r) if !r.op.mutates(r.flags) || r.op == Op::Serve => {
+                    Ok(mut r)
+                        if !r.op.mutates(r.flags) || matches!(r.op, Op::Serve | Op::ServeAs(_)) =>
+                    {
                         r.flags &= !flags::MUTATING;
                         if forward_open(inner, a, &r).is_err() {
                             // The wrapped server is gone: the client sees CLOSED.

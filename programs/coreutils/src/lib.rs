@@ -26,6 +26,7 @@ mod lines;
 pub mod printf;
 mod regex;
 mod sed;
+mod space;
 mod text;
 mod util;
 mod who;
@@ -108,6 +109,10 @@ pub const TOOLS: &[(&str, &str)] = &[
         "date",
         "date [-u] [-d @SECONDS] [+FORMAT]: the date and time (UTC)",
     ),
+    (
+        "df",
+        "df [PATH...]: space used and free on each mount's server, and your quota there",
+    ),
     ("dirname", "dirname PATH: PATH without its last component"),
     ("egrep", "egrep ...: grep -E (extended regular expressions)"),
     ("env", "env: print the environment"),
@@ -163,6 +168,10 @@ pub const TOOLS: &[(&str, &str)] = &[
     (
         "ps",
         "ps: the processes in /proc (pid, user, running time, command)",
+    ),
+    (
+        "quota",
+        "quota [PATH]: your use and limits of space and files (at PATH, default $HOME)",
     ),
     (
         "readlink",
@@ -388,6 +397,8 @@ fn run_others(name: &str, args: &[String], io: &mut Io) -> i32 {
         "comm" => lines::comm(args, io),
         "cmp" => lines::cmp(args, io),
         "readlink" | "realpath" => files::resolve_paths(name, args, io),
+        "df" => space::df(args, io),
+        "quota" => space::quota(args, io),
         _ => {
             let _ = writeln!(
                 io.stderr,

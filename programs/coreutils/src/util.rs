@@ -76,6 +76,7 @@ pub fn describe(e: &io::Error) -> String {
         ErrorKind::IsADirectory => "Is a directory".into(),
         ErrorKind::DirectoryNotEmpty => "Directory not empty".into(),
         ErrorKind::StorageFull => "No space left on device".into(),
+        ErrorKind::QuotaExceeded => "Disk quota exceeded".into(),
         ErrorKind::FileTooLarge => "File too large".into(),
         ErrorKind::InvalidFilename => "File name too long".into(),
         ErrorKind::InvalidInput => "Invalid argument".into(),

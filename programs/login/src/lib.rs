@@ -181,7 +181,13 @@ fn namespace(user: &User) -> Result<Namespace, String> {
     let spec = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
     let items =
         vfs::ns::parse(&spec, &user.name, &user.home).map_err(|e| format!("{path}: {e}"))?;
-    let mut ns = Namespace::from_spec(&items).map_err(|(p, e)| format!("{path}: {p}: {e}"))?;
+    // root's sessions are the system's (the servers' reserve); anyone else's are charged to
+    // their account on the servers their binds reach (a share of the sessions, quotas).
+    let built = match user.name.as_str() {
+        "root" => Namespace::from_spec(&items),
+        name => Namespace::from_spec_as(&items, name),
+    };
+    let mut ns = built.map_err(|(p, e)| format!("{path}: {p}: {e}"))?;
     let console = Console::new(std::rt::stdin_handle(), std::rt::stdout_handle());
     let dev = |what: &str, h: Result<libeurali::Handle, libeurali::Error>| {
         h.map_err(|e| format!("cannot start {what}: {e}"))

@@ -1,5 +1,5 @@
-//! `ramdisk [SIZE]`: an in-memory file system, served with vfs's file protocol on the handle
-//! this program was given as its stdin.
+//! `ramdisk [SIZE] [--quota BYTES,NODES]`: an in-memory file system, served with vfs's file
+//! protocol on the handle this program was given as its stdin.
 //!
 //! The upstream convention for servers: whoever starts one makes a rendezvous, gives one handle
 //! to the server as its stdin and mounts the other where the files should appear:
@@ -20,6 +20,11 @@
 //! the server hold more than its heap. The program ends (status 0) once every other reference
 //! to its rendezvous is gone (unmounted, closed, or held only by processes that died), and the
 //! files with it.
+//!
+//! Quotas (`vfs::ramdisk`'s module doc): what sessions charged to an account (an ordinary
+//! user's binds, made by login) create is held to BYTES of data and NODES files and
+//! directories per account; by default half the size and half the nodes each, and accounts
+//! together always leave an eighth of both to the system (root and the services).
 
 use vfs::ramdisk::{Limits, Ramdisk};
 use vfs::server::Server;
@@ -43,8 +48,15 @@ pub const fn limits(size: usize) -> Limits {
     let mut l = Limits::for_bytes(size);
     if l.nodes > MAX_FILES {
         l.nodes = MAX_FILES;
+        l = l.with_quotas(l.account_bytes, MAX_FILES / 2);
     }
     l
+}
+
+/// `--quota BYTES,NODES`'s value: each account's quota (BYTES as SIZE is written).
+pub fn parse_quota(s: &str) -> Option<(usize, usize)> {
+    let (b, n) = s.split_once(',')?;
+    Some((parse_size(b)?, n.parse().ok()?))
 }
 
 /// `16M` -> 16 MiB; plain numbers are bytes; `None` for anything else (or an overflow).
@@ -62,7 +74,23 @@ pub fn parse_size(s: &str) -> Option<usize> {
 }
 
 pub fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    let mut args: Vec<String> = std::env::args().collect();
+    let usage =
+        "usage: ramdisk [SIZE] [--quota BYTES,NODES]   (serves on the handle given as stdin)";
+    let quota = match args.iter().position(|a| a == "--quota") {
+        None => None,
+        Some(i) => match args.get(i + 1).and_then(|q| parse_quota(q)) {
+            Some(q) => {
+                args.drain(i..i + 2);
+                Some(q)
+            }
+            None => {
+                eprintln!("ramdisk: --quota wants BYTES,NODES (each account's share)");
+                eprintln!("{usage}");
+                std::process::exit(2);
+            }
+        },
+    };
     let size = match args.get(1).map(String::as_str) {
         None => DEFAULT_SIZE,
         Some(s) => match parse_size(s) {
@@ -76,7 +104,7 @@ pub fn main() {
             }
             None => {
                 eprintln!("ramdisk: bad size {s:?} (bytes, or a number with K, M or G)");
-                eprintln!("usage: ramdisk [SIZE]   (serves on the handle given as stdin)");
+                eprintln!("{usage}");
                 std::process::exit(2);
             }
         },
@@ -89,7 +117,11 @@ pub fn main() {
     // the holders went away without a close (an unmount, a process that died).
     let h = std::sync::Arc::new(h);
     let watch = std::rt::watch(h.clone());
-    Server::new(Ramdisk::with_limits(limits(size))).serve(&h);
+    let mut l = limits(size);
+    if let Some((bytes, nodes)) = quota {
+        l = l.with_quotas(bytes, nodes);
+    }
+    Server::new(Ramdisk::with_limits(l)).serve(&h);
     if let Ok(w) = watch {
         w.stop();
     }
@@ -111,6 +143,13 @@ mod tests {
         );
         const { assert!(DEFAULT_SIZE <= MAX_SIZE) };
         assert_eq!(limits(64 << 20).nodes, MAX_FILES);
+        // Quotas follow the capped node count: half each, an eighth reserved.
+        assert_eq!(limits(64 << 20).account_nodes, MAX_FILES / 2);
+        assert_eq!(limits(64 << 20).reserve_nodes, MAX_FILES / 8);
+        assert_eq!(parse_quota("8M,100"), Some((8 << 20, 100)));
+        for bad in ["8M", "8M,", ",1", "x,1", "1,-1"] {
+            assert_eq!(parse_quota(bad), None, "{bad:?}");
+        }
         assert_eq!(limits(2 << 20), Limits::for_bytes(2 << 20));
     }
 

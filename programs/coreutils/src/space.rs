@@ -1,0 +1,159 @@
+//! Space on the file servers: `df` and `quota`, from the file protocol's `Usage` request
+//! (`vfs::proto::Usage`): what a server holds and may hold, and the part of it charged to the
+//! asking session's account (an ordinary user's binds are charged to that user, see
+//! `vfs::ramdisk`'s quotas). Both run as programs, not inside the shell.
+
+use vfs::proto::{FsError, Space, Usage};
+
+use crate::Io;
+use crate::util::write_error;
+
+/// `n` bytes in KiB, rounded up (as df's 1K-blocks).
+fn kib(n: u64) -> u64 {
+    n.div_ceil(1024)
+}
+
+fn percent(used: u64, max: u64) -> u64 {
+    match max {
+        0 => 0,
+        m => (used.saturating_mul(100)).div_ceil(m),
+    }
+}
+
+/// The usage the server at `path` (resolved against the command's directory) reports.
+fn usage_of(io: &Io, path: &str) -> Result<Usage, FsError> {
+    let at = io.at(path);
+    vfs::client::usage(&at.to_string_lossy())
+}
+
+/// `df [PATH...]`: each path's server (every mount of this process without one): its size,
+/// use and nodes, and the quota of the account the path is charged to. Mounts whose server
+/// keeps no figures (/proc) and devices (`/dev/...`, `/net`) are left out of the list; named,
+/// they are an error.
+#[inline(never)]
+pub fn df(args: &[String], io: &mut Io) -> i32 {
+    if let Some(a) = args.iter().find(|a| a.starts_with('-') && a.len() > 1) {
+        let _ = writeln!(io.stderr, "df: unknown option {a} (usage: df [PATH...])");
+        return 2;
+    }
+    let named = !args.is_empty();
+    let paths = match named {
+        true => args.to_vec(),
+        // Devices and the network speak protocols of their own (a file open there may go
+        // unanswered until the protocol's time limit): only file servers are asked.
+        false => match vfs::ns::list() {
+            Ok(l) => l
+                .into_iter()
+                .filter(|p| !p.starts_with("/dev/") && p != "/net")
+                .collect(),
+            Err(e) => {
+                let _ = writeln!(io.stderr, "df: cannot list the mounts: {e}");
+                return 1;
+            }
+        },
+    };
+    let head = writeln!(
+        io.stdout,
+        "{:<16} {:>10} {:>10} {:>10} {:>4} {:>7} {:>7}",
+        "Mounted on", "1K-blocks", "Used", "Available", "Use%", "Nodes", "NUsed"
+    );
+    if let Err(e) = head {
+        return write_error(io.stderr, "df", &e);
+    }
+    let mut status = 0;
+    for p in &paths {
+        let u = match usage_of(io, p) {
+            Ok(u) => u,
+            Err(FsError::Invalid) if !named => continue,
+            Err(FsError::Invalid) => {
+                let _ = writeln!(io.stderr, "df: {p}: its server keeps no space figures");
+                status = 1;
+                continue;
+            }
+            Err(e) => {
+                let _ = writeln!(io.stderr, "df: {p}: {e}");
+                status = 1;
+                continue;
+            }
+        };
+        let d = u.disk;
+        let mut r = writeln!(
+            io.stdout,
+            "{:<16} {:>10} {:>10} {:>10} {:>3}% {:>7} {:>7}",
+            p,
+            kib(d.bytes_max),
+            kib(d.bytes),
+            kib(d.bytes_max.saturating_sub(d.bytes)),
+            percent(d.bytes, d.bytes_max),
+            d.nodes_max,
+            d.nodes
+        );
+        if let (Ok(()), Some((name, q))) = (&r, &u.account) {
+            r = writeln!(io.stdout, "  quota of {name}: {}", quota_text(q));
+        }
+        if let Err(e) = r {
+            return write_error(io.stderr, "df", &e);
+        }
+    }
+    status
+}
+
+fn quota_text(q: &Space) -> String {
+    format!(
+        "{}K of {}K used ({}%), {} of {} files and directories",
+        kib(q.bytes),
+        kib(q.bytes_max),
+        percent(q.bytes, q.bytes_max),
+        q.nodes,
+        q.nodes_max
+    )
+}
+
+/// `quota [PATH]`: the use and limits of the account the user's files at PATH (default: the
+/// home, `$HOME`) are charged to; root's (the system's) have no quota.
+#[inline(never)]
+pub fn quota(args: &[String], io: &mut Io) -> i32 {
+    let home = || match io.env {
+        Some(env) => env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "HOME")
+            .map(|(_, v)| v.clone()),
+        None => std::env::var("HOME").ok(),
+    };
+    let path = match args {
+        [] => home()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "/".into()),
+        [p] if !p.starts_with('-') || p == "-" => p.clone(),
+        _ => {
+            let _ = writeln!(io.stderr, "quota: usage: quota [PATH]   (default: $HOME)");
+            return 2;
+        }
+    };
+    let u = match usage_of(io, &path) {
+        Ok(u) => u,
+        Err(FsError::Invalid) => {
+            let _ = writeln!(
+                io.stderr,
+                "quota: {path}: its server keeps no space figures"
+            );
+            return 1;
+        }
+        Err(e) => {
+            let _ = writeln!(io.stderr, "quota: {path}: {e}");
+            return 1;
+        }
+    };
+    let r = match &u.account {
+        Some((name, q)) => writeln!(io.stdout, "{name} on {path}: {}", quota_text(q)),
+        None => writeln!(
+            io.stdout,
+            "{path}: the system's (no quota; the server keeps a reserve for it)"
+        ),
+    };
+    match r {
+        Ok(()) => 0,
+        Err(e) => write_error(io.stderr, "quota", &e),
+    }
+}
