@@ -10,6 +10,13 @@ use crate::error::Error;
 /// upstream programs and ours read each other's blocks).
 pub const FIELD_SEP: u8 = 0x03;
 
+/// Most bytes of arguments and environment a program can be started with (each arg and each
+/// `KEY=VALUE` record counted with one separator byte): Linux's per-string `MAX_ARG_STRLEN`.
+/// Past [`ARGS_ENV_LIMIT`](crate::abi::layout::ARGS_ENV_LIMIT) (what exec's page holds) they
+/// travel in a chunk ([`crate::msgtype::EXEC_ARGS`]); past this, starting the program fails
+/// with E2BIG ("argument list too long"). A child copies them into its 4 MiB heap.
+pub const ARGS_MAX: usize = 128 * 1024;
+
 /// One item of an exec parameter string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParamItem<'a> {
@@ -242,6 +249,12 @@ impl ExecParams {
         }
         self.bytes.push(0);
         Ok(self)
+    }
+
+    /// The string so far, unchecked (for [`crate::msgtype::EXEC_ARGS`], which carries args and
+    /// env items past the 16-bit length field).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
     }
 
     /// The finished string; `Err(Param)` if it is longer than the kernel's 16-bit length field.

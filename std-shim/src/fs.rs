@@ -468,17 +468,42 @@ pub fn create_dir_all<P: AsRef<Path>>(path: P) -> io::Result<()> {
     create_dir_all_path(path.as_ref())
 }
 
+/// `mkdir -p`, as std does it: from the deepest directory up to the first one that can be made
+/// (or exists), then down again. Directories that already exist are never asked for, so a user
+/// whose namespace holds only `/home/user` (where `/home` cannot be made, nor seen as made) can
+/// make `/home/user/a/b`. A loop, not std's recursion (small stacks).
 fn create_dir_all_path(path: &Path) -> io::Result<()> {
     let p = resolve(path)?;
-    let mut at = String::new();
-    for c in p.split('/').filter(|c| !c.is_empty()) {
-        at.push('/');
-        at.push_str(c);
-        match client::mkdir(&at) {
-            Ok(()) => {}
-            Err(FsError::Exists) | Err(FsError::Denied)
-                if client::stat(&at).is_ok_and(|m| m.kind == Kind::Dir) => {}
-            Err(e) => return Err(err(e)),
+    // Where each component ends in `p`: the prefixes to make, shortest first.
+    let ends: Vec<usize> = p
+        .char_indices()
+        .skip(1)
+        .filter(|&(_, c)| c == '/')
+        .map(|(i, _)| i)
+        .chain(core::iter::once(p.len()))
+        .filter(|&i| i > 1)
+        .collect();
+    let made_or_dir = |at: &str| match client::mkdir(at) {
+        Ok(()) => Ok(true),
+        Err(FsError::NotFound) => Ok(false),
+        Err(_) if client::stat(at).is_ok_and(|m| m.kind == Kind::Dir) => Ok(true),
+        Err(e) => Err(err(e)),
+    };
+    // Up: the deepest prefix that exists or could be made.
+    let mut from = ends.len();
+    while from > 0 {
+        if made_or_dir(&p[..ends[from - 1]])? {
+            break;
+        }
+        from -= 1;
+    }
+    if from == 0 && !ends.is_empty() {
+        return Err(err(FsError::NotFound));
+    }
+    // Down: the rest, each parent now there.
+    for &end in &ends[from..] {
+        if !made_or_dir(&p[..end])? {
+            return Err(err(FsError::NotFound));
         }
     }
     Ok(())

@@ -41,6 +41,8 @@ pub enum ErrorKind {
     FileTooLarge,
     /// A path component the server refuses (too long; std's `InvalidFilename`).
     InvalidFilename,
+    /// Arguments and environment too long to start a program with (E2BIG).
+    ArgumentListTooLong,
     Interrupted,
     Unsupported,
     UnexpectedEof,
@@ -68,6 +70,7 @@ impl ErrorKind {
             ErrorKind::StorageFull => "no space left on device",
             ErrorKind::FileTooLarge => "file too large",
             ErrorKind::InvalidFilename => "invalid filename",
+            ErrorKind::ArgumentListTooLong => "argument list too long",
             ErrorKind::Interrupted => "operation interrupted",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::UnexpectedEof => "unexpected end of file",

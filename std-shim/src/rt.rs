@@ -52,6 +52,10 @@ use crate::sync::{Arc, Mutex};
 pub const STATUS_PATH: &str = "/.eurali/status";
 /// Where a parent mounts the child's standard error stream.
 pub const STDERR_PATH: &str = "/.eurali/stderr";
+/// Where a parent mounts the channel on which it sends the child's arguments and environment
+/// when exec's page cannot hold them (`libeurali::msgtype::EXEC_ARGS`; the page then has the
+/// program's name alone and no environment).
+pub const ARGS_PATH: &str = "/.eurali/args";
 /// Where a parent mounts the child's control channel (kill; see the module documentation).
 pub const CONTROL_PATH: &str = "/.eurali/control";
 
@@ -93,6 +97,8 @@ pub struct Runtime {
     broken_pipe_errors: AtomicBool,
     /// A file's last writes failed as it was closed (a status of 0 becomes 1 at exit).
     lost_writes: AtomicBool,
+    /// Our arguments were to come on [`ARGS_PATH`] and did not: `main` must not run.
+    args_lost: bool,
 }
 
 #[derive(Default)]
@@ -129,6 +135,24 @@ impl Runtime {
         // Safety: the kernel (or stub) laid these blocks out for us; they live as long as the
         // process's first stack, and we copy them out at once.
         let (args, env) = unsafe { (block_at(regs.args), block_at(regs.env)) };
+        // No environment: perhaps args and env too long for exec's page, sent on a channel.
+        // Every mount is taken before that channel is read: a parent sharing our namespace
+        // waits for them to go before it sends.
+        let channel = if env.is_empty() {
+            take_mount(ARGS_PATH)
+        } else {
+            None
+        };
+        let stderr = take_mount(STDERR_PATH);
+        let status = take_mount(STATUS_PATH);
+        let control = take_mount(CONTROL_PATH);
+        let sent = channel.map(|h| receive_args(&h));
+        let args_lost = matches!(sent, Some(None));
+        let sent = sent.flatten();
+        let (args, env) = match &sent {
+            Some(c) => args_env_items(c.as_slice()),
+            None => (args, env),
+        };
         let args = fields(args)
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
@@ -141,6 +165,7 @@ impl Runtime {
                 )
             })
             .collect();
+        drop(sent);
         let no_pool = env.iter().any(|(k, v)| k == "EURALI_NOPOOL" && v == "1");
         Runtime {
             args,
@@ -157,9 +182,10 @@ impl Runtime {
                 broken: false,
                 failed: None,
             }),
-            stderr: Mutex::new(take_mount(STDERR_PATH)),
-            status: Mutex::new(take_mount(STATUS_PATH)),
-            control: Mutex::new(take_mount(CONTROL_PATH)),
+            stderr: Mutex::new(stderr),
+            status: Mutex::new(status),
+            control: Mutex::new(control),
+            args_lost,
             doomed: AtomicBool::new(false),
             pid: AtomicU32::new(0),
             reg: AtomicU8::new(REG_PENDING),
@@ -175,6 +201,38 @@ impl Runtime {
             lost_writes: AtomicBool::new(false),
         }
     }
+}
+
+/// The args and env a parent sent on [`ARGS_PATH`]: `Long(EXEC_ARGS, len, chunk)` whose first
+/// `len` bytes (at most [`libeurali::params::ARGS_MAX`]) are an exec parameter string of `A` and
+/// `E` items. `None` if the channel closed first or brought anything else.
+fn receive_args(h: &Handle) -> Option<libeurali::MemoryChunk> {
+    use libeurali::Word;
+    match libeurali::receive(h) {
+        Ok(Message::Long(msgtype::EXEC_ARGS, Word::Value(len), Word::Chunk(mut c)))
+            if len as usize <= libeurali::params::ARGS_MAX =>
+        {
+            // Safety: at most ARGS_MAX, and the parent's chunk holds `len` written bytes (the
+            // protocol of EXEC_ARGS; a parent that lies can only read us its own garbage).
+            unsafe { c.set_len(len as usize) };
+            Some(c)
+        }
+        _ => None,
+    }
+}
+
+/// The `A` and `E` items of an exec parameter string (empty when missing or malformed).
+fn args_env_items(bytes: &[u8]) -> (&[u8], &[u8]) {
+    use libeurali::params::{ParamItem, ParamParser};
+    let (mut args, mut env): (&[u8], &[u8]) = (&[], &[]);
+    for item in ParamParser::new(bytes) {
+        match item {
+            Ok(ParamItem::Args(a)) => args = a,
+            Ok(ParamItem::Env(e)) => env = e,
+            _ => {}
+        }
+    }
+    (args, env)
 }
 
 /// Opens the handle mounted at exactly `path`, then removes that mount so that the handle is ours
@@ -200,6 +258,12 @@ pub fn start(regs: EntryRegisters, main: fn()) -> ! {
     libeurali::pool::install(&CHUNK_POOL);
     libeurali::install_thread_pool(&THREAD_POOL);
     start_control_thread();
+    if crate::sys::runtime().is_some_and(|rt| rt.args_lost) {
+        let _ = stderr_write(
+            alloc::format!("{}: arguments lost: the parent sent none\n", program_name()).as_bytes(),
+        );
+        exit(126);
+    }
     match crate::sys::run_main(main) {
         Ok(()) => exit(0),
         Err(()) => exit(PANIC_STATUS),
