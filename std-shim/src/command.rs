@@ -475,11 +475,10 @@ impl Command {
         let child = crate::rt::with_spawn_lock(|| {
             self.exec_locked(&path, &image, params, [stdin, stdout, stderr], status_child)
         })
-        .map(|tid| {
+        .inspect(|_| {
             if let (Some(h), Some(bytes)) = (args_parent, overflow) {
                 send_args(h, &bytes);
             }
-            tid
         })
         .map(|tid| Child {
             stdin: stdin_end.and_then(ParentEnd::writer).map(ChildStdin),

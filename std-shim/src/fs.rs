@@ -471,7 +471,9 @@ pub fn create_dir_all<P: AsRef<Path>>(path: P) -> io::Result<()> {
 /// `mkdir -p`, as std does it: from the deepest directory up to the first one that can be made
 /// (or exists), then down again. Directories that already exist are never asked for, so a user
 /// whose namespace holds only `/home/user` (where `/home` cannot be made, nor seen as made) can
-/// make `/home/user/a/b`. A loop, not std's recursion (small stacks).
+/// make `/home/user/a/b`. On the way up a path too long to send counts as not there yet (its
+/// parent may be short enough); on the way down every error is the answer. A loop, not std's
+/// recursion (small stacks).
 fn create_dir_all_path(path: &Path) -> io::Result<()> {
     let p = resolve(path)?;
     // Where each component ends in `p`: the prefixes to make, shortest first.
@@ -483,28 +485,29 @@ fn create_dir_all_path(path: &Path) -> io::Result<()> {
         .chain(core::iter::once(p.len()))
         .filter(|&i| i > 1)
         .collect();
-    let made_or_dir = |at: &str| match client::mkdir(at) {
-        Ok(()) => Ok(true),
-        Err(FsError::NotFound) => Ok(false),
-        Err(_) if client::stat(at).is_ok_and(|m| m.kind == Kind::Dir) => Ok(true),
-        Err(e) => Err(err(e)),
+    let make = |at: &str| match client::mkdir(at) {
+        Err(_) if client::stat(at).is_ok_and(|m| m.kind == Kind::Dir) => Ok(()),
+        r => r,
     };
     // Up: the deepest prefix that exists or could be made.
     let mut from = ends.len();
+    let mut first = None;
     while from > 0 {
-        if made_or_dir(&p[..ends[from - 1]])? {
-            break;
+        match make(&p[..ends[from - 1]]) {
+            Ok(()) => break,
+            Err(e @ (FsError::NotFound | FsError::NameTooLong)) => {
+                first.get_or_insert(e);
+                from -= 1;
+            }
+            Err(e) => return Err(err(e)),
         }
-        from -= 1;
     }
-    if from == 0 && !ends.is_empty() {
-        return Err(err(FsError::NotFound));
+    if from == 0 {
+        return first.map_or(Ok(()), |e| Err(err(e)));
     }
     // Down: the rest, each parent now there.
     for &end in &ends[from..] {
-        if !made_or_dir(&p[..end])? {
-            return Err(err(FsError::NotFound));
-        }
+        make(&p[..end]).map_err(err)?;
     }
     Ok(())
 }
