@@ -461,7 +461,7 @@ fn env_cwd_and_lookup() {
     assert!(e.to_string().contains("bad interpreter /bin/sh"), "{e}");
     // More than exec's page holds comes in a chunk (EXEC_ARGS), whatever the namespace mode;
     // past ARGS_MAX, E2BIG.
-    let (long, foo) = ("x".repeat(5000), "f".repeat(3000));
+    let (long, value) = ("x".repeat(5000), "f".repeat(3000));
     for mode in [
         NamespaceMode::Copy,
         NamespaceMode::Share,
@@ -474,12 +474,12 @@ fn env_cwd_and_lookup() {
         let o = cmd
             .namespace_mode(mode)
             .args([long.as_str(), "b"])
-            .env("FOO", &foo)
+            .env("FOO", &value)
             .output()
             .unwrap();
         let text = String::from_utf8(o.stdout).unwrap();
         assert!(
-            text.starts_with(&format!("args=show_env,{long},b\nFOO={foo}\nBAR=-\n")),
+            text.starts_with(&format!("args=show_env,{long},b\nFOO={value}\nBAR=-\n")),
             "{mode:?}: {text:.200}"
         );
         assert_eq!(o.status.code(), Some(0), "{mode:?}");
