@@ -165,6 +165,21 @@ pub fn block_layout(stack_top: u64, args_len: usize, env_len: usize) -> (u64, u6
     (args, env, sp)
 }
 
+/// The args and env of an exec parameter string that holds only those, as
+/// `ExecParams::new().args(..).env(..)` writes them (`A` args NUL `E` env NUL): what
+/// [`crate::msgtype::EXEC_ARGS`] carries. A reader for that one shape, smaller than
+/// [`ParamParser`] (every program's runtime carries it); `None` for any other bytes.
+pub fn args_and_env(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let item = |b: &'_ [u8], tag: u8| -> Option<(usize, usize)> {
+        (b.first() == Some(&tag)).then_some(())?;
+        Some((1, b.iter().position(|&c| c == 0).unwrap_or(b.len())))
+    };
+    let (a0, a1) = item(bytes, b'A')?;
+    let rest = bytes.get(a1 + 1..)?;
+    let (e0, e1) = item(rest, b'E')?;
+    Some((&bytes[a0..a1], &rest[e0..e1]))
+}
+
 /// Writes exec parameter strings. Fails with [`Error::Param`] for bytes the format cannot carry
 /// (a `:` in a path, NUL or the field separator inside an arg or env record, an `=` in a key)
 /// and when the string would exceed the 16-bit length field.
@@ -328,6 +343,41 @@ pub fn parse_mount_list(text: &[u8]) -> Result<alloc::vec::Vec<alloc::string::St
 mod tests {
     use super::*;
     use alloc::vec::Vec;
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn args_and_env_reads_what_exec_params_writes() {
+        let p = ExecParams::new()
+            .args(&["prog", "a b", ""])
+            .unwrap()
+            .env(&[("K", "v"), ("PATH", "/bin")])
+            .unwrap();
+        let (args, env) = args_and_env(p.as_bytes()).unwrap();
+        assert_eq!(
+            fields(args).collect::<Vec<_>>(),
+            [&b"prog"[..], b"a b", b""]
+        );
+        assert_eq!(
+            fields(env).map(env_record).collect::<Vec<_>>()[1],
+            (&b"PATH"[..], &b"/bin"[..])
+        );
+        let p = ExecParams::new()
+            .args(&["x"])
+            .unwrap()
+            .env::<&str, &str>(&[])
+            .unwrap();
+        assert_eq!(args_and_env(p.as_bytes()), Some((&b"x"[..], &b""[..])));
+        for bad in [
+            &b""[..],
+            b"E\0A\0",
+            b"Ax",
+            b"Ax\0",
+            b"Ax\0Q",
+            b"m1|/a:Ax\0E\0",
+        ] {
+            assert_eq!(args_and_env(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn parser_reads_every_item() {

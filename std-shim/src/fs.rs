@@ -476,37 +476,29 @@ pub fn create_dir_all<P: AsRef<Path>>(path: P) -> io::Result<()> {
 /// recursion (small stacks).
 fn create_dir_all_path(path: &Path) -> io::Result<()> {
     let p = resolve(path)?;
-    // Where each component ends in `p`: the prefixes to make, shortest first.
-    let ends: Vec<usize> = p
-        .char_indices()
-        .skip(1)
-        .filter(|&(_, c)| c == '/')
-        .map(|(i, _)| i)
-        .chain(core::iter::once(p.len()))
-        .filter(|&i| i > 1)
-        .collect();
     let make = |at: &str| match client::mkdir(at) {
         Err(_) if client::stat(at).is_ok_and(|m| m.kind == Kind::Dir) => Ok(()),
         r => r,
     };
-    // Up: the deepest prefix that exists or could be made.
-    let mut from = ends.len();
+    // Up: `p[..end]` is the deepest prefix that exists or could be made.
+    let mut end = p.len();
     let mut first = None;
-    while from > 0 {
-        match make(&p[..ends[from - 1]]) {
+    loop {
+        if end <= 1 {
+            return first.map_or(Ok(()), |e| Err(err(e)));
+        }
+        match make(&p[..end]) {
             Ok(()) => break,
             Err(e @ (FsError::NotFound | FsError::NameTooLong)) => {
                 first.get_or_insert(e);
-                from -= 1;
+                end = p[..end].rfind('/').unwrap_or(0);
             }
             Err(e) => return Err(err(e)),
         }
     }
-    if from == 0 {
-        return first.map_or(Ok(()), |e| Err(err(e)));
-    }
-    // Down: the rest, each parent now there.
-    for &end in &ends[from..] {
+    // Down: the rest, each parent now there (`p` is resolved: no `//`, no trailing `/`).
+    while end < p.len() {
+        end = p[end + 1..].find('/').map_or(p.len(), |i| end + 1 + i);
         make(&p[..end]).map_err(err)?;
     }
     Ok(())

@@ -146,11 +146,13 @@ impl Runtime {
         let stderr = take_mount(STDERR_PATH);
         let status = take_mount(STATUS_PATH);
         let control = take_mount(CONTROL_PATH);
-        let sent = channel.map(|h| receive_args(&h));
+        let sent = channel.map(|h| {
+            receive_args(&h).filter(|c| libeurali::params::args_and_env(c.as_slice()).is_some())
+        });
         let args_lost = matches!(sent, Some(None));
         let sent = sent.flatten();
         let (args, env) = match &sent {
-            Some(c) => args_env_items(c.as_slice()),
+            Some(c) => libeurali::params::args_and_env(c.as_slice()).unwrap_or_default(),
             None => (args, env),
         };
         let args = fields(args)
@@ -219,20 +221,6 @@ fn receive_args(h: &Handle) -> Option<libeurali::MemoryChunk> {
         }
         _ => None,
     }
-}
-
-/// The `A` and `E` items of an exec parameter string (empty when missing or malformed).
-fn args_env_items(bytes: &[u8]) -> (&[u8], &[u8]) {
-    use libeurali::params::{ParamItem, ParamParser};
-    let (mut args, mut env): (&[u8], &[u8]) = (&[], &[]);
-    for item in ParamParser::new(bytes) {
-        match item {
-            Ok(ParamItem::Args(a)) => args = a,
-            Ok(ParamItem::Env(e)) => env = e,
-            _ => {}
-        }
-    }
-    (args, env)
 }
 
 /// Opens the handle mounted at exactly `path`, then removes that mount so that the handle is ours
