@@ -247,9 +247,8 @@ pub fn start(regs: EntryRegisters, main: fn()) -> ! {
     libeurali::install_thread_pool(&THREAD_POOL);
     start_control_thread();
     if crate::sys::runtime().is_some_and(|rt| rt.args_lost) {
-        let _ = stderr_write(
-            alloc::format!("{}: arguments lost: the parent sent none\n", program_name()).as_bytes(),
-        );
+        let _ = stderr_write(program_name().as_bytes());
+        let _ = stderr_write(b": arguments lost: the parent sent none\n");
         exit(126);
     }
     match crate::sys::run_main(main) {
