@@ -170,14 +170,10 @@ pub fn block_layout(stack_top: u64, args_len: usize, env_len: usize) -> (u64, u6
 /// [`crate::msgtype::EXEC_ARGS`] carries. A reader for that one shape, smaller than
 /// [`ParamParser`] (every program's runtime carries it); `None` for any other bytes.
 pub fn args_and_env(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
-    let item = |b: &'_ [u8], tag: u8| -> Option<(usize, usize)> {
-        (b.first() == Some(&tag)).then_some(())?;
-        Some((1, b.iter().position(|&c| c == 0).unwrap_or(b.len())))
-    };
-    let (a0, a1) = item(bytes, b'A')?;
-    let rest = bytes.get(a1 + 1..)?;
-    let (e0, e1) = item(rest, b'E')?;
-    Some((&bytes[a0..a1], &rest[e0..e1]))
+    let mut items = bytes.split(|&b| b == 0);
+    let args = items.next()?.strip_prefix(b"A")?;
+    let env = items.next()?.strip_prefix(b"E")?;
+    Some((args, env))
 }
 
 /// Writes exec parameter strings. Fails with [`Error::Param`] for bytes the format cannot carry

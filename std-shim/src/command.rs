@@ -661,7 +661,7 @@ impl Command {
 
     /// Args and env, checked against [`ARGS_MAX`]: the exec parameters, and the args and env
     /// (an exec parameter string of `A` and `E` items) to send after exec when they do not fit
-    /// exec's page ([`ARGS_ENV_LIMIT`]); then the page carries the program's name alone.
+    /// exec's page ([`ARGS_ENV_LIMIT`]); then the page carries neither.
     fn base_params(&self) -> io::Result<(ExecParams, Option<Vec<u8>>)> {
         let mut argv = Vec::with_capacity(self.args.len() + 1);
         argv.push(self.program.as_str());
@@ -689,12 +689,9 @@ impl Command {
         if args_len + env_len <= ARGS_ENV_LIMIT {
             return Ok((all, None));
         }
-        // The page would overflow (the real kernel halts): the name alone, for messages before
-        // the rest arrives, and no env block, which tells the child's runtime to take the rest.
-        let page = ExecParams::new()
-            .args(&argv[..1])
-            .map_err(|_| invalid("an argument"))?;
-        Ok((page, Some(all.as_bytes().to_vec())))
+        // The page would overflow (the real kernel halts): no args and no env block, which
+        // tells the child's runtime to take them from the channel.
+        Ok((ExecParams::new(), Some(all.as_bytes().to_vec())))
     }
 
     /// `C`, then the removal of copied mounts that must not reach the child: a leftover
