@@ -53,6 +53,13 @@ pub const CONTROL_END: u64 = 0x1011;
 /// so that it sees the kill and ends (see [`crate::kill`]). Anyone else's is an unknown message.
 pub const KILL_WAKE: u64 = 0x1012;
 
+/// Exec's arguments and environment when they do not fit exec's page
+/// ([`crate::abi::layout::ARGS_ENV_LIMIT`]): `Long(EXEC_ARGS, len, chunk)`, sent once by the
+/// parent on the rendezvous it mounted at std-shim's `rt::ARGS_PATH` in the child's namespace;
+/// the chunk's first `len` bytes (at most [`crate::params::ARGS_MAX`]) are an exec parameter
+/// string of `A` and `E` items only (see [`crate::params`]).
+pub const EXEC_ARGS: u64 = 0x1020;
+
 /// Signal numbers carried by [`SIGNAL`] (Unix's, so that statuses read as shell users expect).
 pub const SIGINT: u64 = 2;
 pub const SIGKILL: u64 = 9;

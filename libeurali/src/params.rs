@@ -10,6 +10,13 @@ use crate::error::Error;
 /// upstream programs and ours read each other's blocks).
 pub const FIELD_SEP: u8 = 0x03;
 
+/// Most bytes of arguments and environment a program can be started with (each arg and each
+/// `KEY=VALUE` record counted with one separator byte): Linux's per-string `MAX_ARG_STRLEN`.
+/// Past [`ARGS_ENV_LIMIT`](crate::abi::layout::ARGS_ENV_LIMIT) (what exec's page holds) they
+/// travel in a chunk ([`crate::msgtype::EXEC_ARGS`]); past this, starting the program fails
+/// with E2BIG ("argument list too long"). A child copies them into its 4 MiB heap.
+pub const ARGS_MAX: usize = 128 * 1024;
+
 /// One item of an exec parameter string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParamItem<'a> {
@@ -158,6 +165,17 @@ pub fn block_layout(stack_top: u64, args_len: usize, env_len: usize) -> (u64, u6
     (args, env, sp)
 }
 
+/// The args and env of an exec parameter string that holds only those, as
+/// `ExecParams::new().args(..).env(..)` writes them (`A` args NUL `E` env NUL): what
+/// [`crate::msgtype::EXEC_ARGS`] carries. A reader for that one shape, smaller than
+/// [`ParamParser`] (every program's runtime carries it); `None` for any other bytes.
+pub fn args_and_env(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut items = bytes.split(|&b| b == 0);
+    let args = items.next()?.strip_prefix(b"A")?;
+    let env = items.next()?.strip_prefix(b"E")?;
+    Some((args, env))
+}
+
 /// Writes exec parameter strings. Fails with [`Error::Param`] for bytes the format cannot carry
 /// (a `:` in a path, NUL or the field separator inside an arg or env record, an `=` in a key)
 /// and when the string would exceed the 16-bit length field.
@@ -244,6 +262,12 @@ impl ExecParams {
         Ok(self)
     }
 
+    /// The string so far, unchecked (for [`crate::msgtype::EXEC_ARGS`], which carries args and
+    /// env items past the 16-bit length field).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// The finished string; `Err(Param)` if it is longer than the kernel's 16-bit length field.
     /// (Args and env past [`ARGS_ENV_LIMIT`](crate::abi::layout::ARGS_ENV_LIMIT) pass: the
     /// kernel halts on them, and the ABI probe must be able to ask for that; std's `Command`
@@ -315,6 +339,41 @@ pub fn parse_mount_list(text: &[u8]) -> Result<alloc::vec::Vec<alloc::string::St
 mod tests {
     use super::*;
     use alloc::vec::Vec;
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn args_and_env_reads_what_exec_params_writes() {
+        let p = ExecParams::new()
+            .args(&["prog", "a b", ""])
+            .unwrap()
+            .env(&[("K", "v"), ("PATH", "/bin")])
+            .unwrap();
+        let (args, env) = args_and_env(p.as_bytes()).unwrap();
+        assert_eq!(
+            fields(args).collect::<Vec<_>>(),
+            [&b"prog"[..], b"a b", b""]
+        );
+        assert_eq!(
+            fields(env).map(env_record).collect::<Vec<_>>()[1],
+            (&b"PATH"[..], &b"/bin"[..])
+        );
+        let p = ExecParams::new()
+            .args(&["x"])
+            .unwrap()
+            .env::<&str, &str>(&[])
+            .unwrap();
+        assert_eq!(args_and_env(p.as_bytes()), Some((&b"x"[..], &b""[..])));
+        for bad in [
+            &b""[..],
+            b"E\0A\0",
+            b"Ax",
+            b"Ax\0",
+            b"Ax\0Q",
+            b"m1|/a:Ax\0E\0",
+        ] {
+            assert_eq!(args_and_env(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn parser_reads_every_item() {

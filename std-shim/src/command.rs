@@ -38,13 +38,13 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use libeurali::abi::layout::ARGS_ENV_LIMIT;
-use libeurali::params::ExecParams;
+use libeurali::params::{ARGS_MAX, ExecParams};
 use libeurali::{Handle, Message, Word, msgtype, receive, send};
 
 use crate::fs::File;
 use crate::io::{self, Read, Write};
 use crate::pipe::{PipeCut, PipeReader, PipeWriter};
-use crate::rt::{CONTROL_PATH, STATUS_PATH, STDERR_PATH, Watch};
+use crate::rt::{ARGS_PATH, CONTROL_PATH, STATUS_PATH, STDERR_PATH, Watch};
 use crate::sync::{Arc, Mutex};
 use crate::thread::JoinHandle;
 
@@ -446,7 +446,7 @@ impl Command {
                 ));
             }
         }
-        let params = self.base_params()?;
+        let (params, overflow) = self.base_params()?;
         let (stdin, stdin_end) = self.child_stream(Which::Stdin, default)?;
         let (stdout, stdout_end) = self.child_stream(Which::Stdout, default)?;
         let (stderr, stderr_end) = self.child_stream(Which::Stderr, default)?;
@@ -455,6 +455,14 @@ impl Command {
         let status = Arc::new(status);
         let control = Arc::new(control);
         let watch = crate::rt::watch(status.clone())?;
+        let args_parent = match overflow {
+            Some(_) => {
+                let (parent, child) = libeurali::new_rendezvous()?;
+                self.mounts.push((String::from(ARGS_PATH), child));
+                Some(parent)
+            }
+            None => None,
+        };
         if self.unkillable {
             // Nobody serves it: a kill's send finds only our end and fails at once.
             drop(control_child);
@@ -470,6 +478,11 @@ impl Command {
 
         let child = crate::rt::with_spawn_lock(|| {
             self.exec_locked(&path, &image, params, [stdin, stdout, stderr], status_child)
+        })
+        .inspect(|_| {
+            if let (Some(h), Some(bytes)) = (args_parent, overflow) {
+                send_args(h, &bytes);
+            }
         })
         .map(|tid| Child {
             stdin: stdin_end.and_then(ParentEnd::writer).map(ChildStdin),
@@ -661,8 +674,10 @@ impl Command {
         Ok(vars)
     }
 
-    /// Args and env, checked against what the kernel can carry.
-    fn base_params(&self) -> io::Result<ExecParams> {
+    /// Args and env, checked against [`ARGS_MAX`]: the exec parameters, and the args and env
+    /// (an exec parameter string of `A` and `E` items) to send after exec when they do not fit
+    /// exec's page ([`ARGS_ENV_LIMIT`]); then the page carries neither.
+    fn base_params(&self) -> io::Result<(ExecParams, Option<Vec<u8>>)> {
         let mut argv = Vec::with_capacity(self.args.len() + 1);
         argv.push(self.program.as_str());
         argv.extend(self.args.iter().map(String::as_str));
@@ -675,22 +690,23 @@ impl Command {
         };
         let args_len: usize = argv.iter().map(|a| a.len() + 1).sum();
         let env_len: usize = env.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
-        if args_len + env_len > ARGS_ENV_LIMIT {
-            // Larger blocks would make the real kernel write past the stack page (a halt).
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "{}: argument list and environment too long ({} bytes, at most {ARGS_ENV_LIMIT})",
-                    self.program,
-                    args_len + env_len
-                ),
+        if args_len + env_len > ARGS_MAX {
+            return Err(io::Error::const_msg(
+                io::ErrorKind::ArgumentListTooLong,
+                "argument list too long (arguments and environment past 128 KiB)",
             ));
         }
-        ExecParams::new()
+        let all = ExecParams::new()
             .args(&argv)
             .map_err(|_| invalid("an argument"))?
             .env(&env)
-            .map_err(|_| invalid("the environment"))
+            .map_err(|_| invalid("the environment"))?;
+        if args_len + env_len <= ARGS_ENV_LIMIT {
+            return Ok((all, None));
+        }
+        // The page would overflow (the real kernel halts): no args and no env block, which
+        // tells the child's runtime to take them from the channel.
+        Ok((ExecParams::new(), Some(all.as_bytes().to_vec())))
     }
 
     /// `C`, then the removal of copied mounts that must not reach the child: a leftover
@@ -709,6 +725,7 @@ impl Command {
         let mut drop: Vec<String> = self.mounts.iter().map(|(p, _)| stored(p)).collect();
         drop.push(String::from(STATUS_PATH));
         drop.push(String::from(STDERR_PATH));
+        drop.push(String::from(ARGS_PATH));
         for m in ours.iter().filter(|m| drop.contains(m)) {
             params = params
                 .umount(m)
@@ -878,8 +895,9 @@ fn wait_for_take() {
     let pending = || {
         libeurali::list_mounts()
             .map(|l| {
-                l.iter()
-                    .any(|m| m == STATUS_PATH || m == STDERR_PATH || m == CONTROL_PATH)
+                l.iter().any(|m| {
+                    [STATUS_PATH, STDERR_PATH, CONTROL_PATH, ARGS_PATH].contains(&m.as_str())
+                })
             })
             .unwrap_or(false)
     };
@@ -888,9 +906,39 @@ fn wait_for_take() {
             while libeurali::umount(STATUS_PATH).is_ok() {}
             while libeurali::umount(STDERR_PATH).is_ok() {}
             while libeurali::umount(CONTROL_PATH).is_ok() {}
+            while libeurali::umount(ARGS_PATH).is_ok() {}
             return;
         }
         crate::thread::sleep(core::time::Duration::from_millis(1));
+    }
+}
+
+// The E2BIG message names the limit.
+const _: () = assert!(ARGS_MAX == 128 * 1024);
+
+/// How long a child may take to start and take its arguments ([`send_args`]).
+const ARGS_WAIT_US: u64 = 60_000_000;
+
+/// Sends a child the arguments and environment its exec page could not hold
+/// (`Long(EXEC_ARGS, len, chunk)`, see `libeurali::msgtype::EXEC_ARGS`) on the rendezvous
+/// mounted at [`ARGS_PATH`] in its namespace; its runtime receives them before `main`. Waits
+/// until it has (a child that died meanwhile wakes us with CLOSED, see `libeurali::timeout`).
+/// A child that gets nothing ends with status 126 and a message (see [`crate::rt`]).
+fn send_args(h: Handle, bytes: &[u8]) {
+    let Ok(c) = libeurali::MemoryChunk::from_bytes(bytes) else {
+        return; // dropping `h` closes the channel: the child ends with its message.
+    };
+    let m = Message::Long(
+        msgtype::EXEC_ARGS,
+        Word::Value(bytes.len() as u64),
+        Word::Chunk(c),
+    );
+    let kind = libeurali::timeout::Kind::Send;
+    if let Err(libeurali::timeout::CallError::TimedOut) =
+        libeurali::timeout::call(&h, m, kind, Some(ARGS_WAIT_US))
+    {
+        // The deadline closed the handle's number already.
+        h.into_raw();
     }
 }
 

@@ -468,18 +468,38 @@ pub fn create_dir_all<P: AsRef<Path>>(path: P) -> io::Result<()> {
     create_dir_all_path(path.as_ref())
 }
 
+/// `mkdir -p`, as std does it: from the deepest directory up to the first one that can be made
+/// (or exists), then down again. Directories that already exist are never asked for, so a user
+/// whose namespace holds only `/home/user` (where `/home` cannot be made, nor seen as made) can
+/// make `/home/user/a/b`. On the way up a path too long to send counts as not there yet (its
+/// parent may be short enough); on the way down every error is the answer. A loop, not std's
+/// recursion (small stacks).
 fn create_dir_all_path(path: &Path) -> io::Result<()> {
     let p = resolve(path)?;
-    let mut at = String::new();
-    for c in p.split('/').filter(|c| !c.is_empty()) {
-        at.push('/');
-        at.push_str(c);
-        match client::mkdir(&at) {
-            Ok(()) => {}
-            Err(FsError::Exists) | Err(FsError::Denied)
-                if client::stat(&at).is_ok_and(|m| m.kind == Kind::Dir) => {}
+    let make = |at: &str| match client::mkdir(at) {
+        Err(_) if client::stat(at).is_ok_and(|m| m.kind == Kind::Dir) => Ok(()),
+        r => r,
+    };
+    // Up: `p[..end]` is the deepest prefix that exists or could be made.
+    let mut end = p.len();
+    let mut first = None;
+    loop {
+        if end <= 1 {
+            return first.map_or(Ok(()), |e| Err(err(e)));
+        }
+        match make(&p[..end]) {
+            Ok(()) => break,
+            Err(e @ (FsError::NotFound | FsError::NameTooLong)) => {
+                first.get_or_insert(e);
+                end = p[..end].rfind('/').unwrap_or(0);
+            }
             Err(e) => return Err(err(e)),
         }
+    }
+    // Down: the rest, each parent now there (`p` is resolved: no `//`, no trailing `/`).
+    while end < p.len() {
+        end = p[end + 1..].find('/').map_or(p.len(), |i| end + 1 + i);
+        make(&p[..end]).map_err(err)?;
     }
     Ok(())
 }

@@ -45,6 +45,8 @@ pub enum ErrorKind {
     InvalidFilename,
     /// The file is in use where it cannot be changed: a mount point (std's `ResourceBusy`).
     ResourceBusy,
+    /// Arguments and environment too long to start a program with (E2BIG).
+    ArgumentListTooLong,
     Interrupted,
     Unsupported,
     UnexpectedEof,
@@ -74,6 +76,7 @@ impl ErrorKind {
             ErrorKind::FileTooLarge => "file too large",
             ErrorKind::InvalidFilename => "invalid filename",
             ErrorKind::ResourceBusy => "resource busy",
+            ErrorKind::ArgumentListTooLong => "argument list too long",
             ErrorKind::Interrupted => "operation interrupted",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::UnexpectedEof => "unexpected end of file",

@@ -52,6 +52,10 @@ use crate::sync::{Arc, Mutex};
 pub const STATUS_PATH: &str = "/.eurali/status";
 /// Where a parent mounts the child's standard error stream.
 pub const STDERR_PATH: &str = "/.eurali/stderr";
+/// Where a parent mounts the channel on which it sends the child's arguments and environment
+/// when exec's page cannot hold them (`libeurali::msgtype::EXEC_ARGS`; the page then has no
+/// args and no environment).
+pub const ARGS_PATH: &str = "/.eurali/args";
 /// Where a parent mounts the child's control channel (kill; see the module documentation).
 pub const CONTROL_PATH: &str = "/.eurali/control";
 
@@ -93,6 +97,8 @@ pub struct Runtime {
     broken_pipe_errors: AtomicBool,
     /// A file's last writes failed as it was closed (a status of 0 becomes 1 at exit).
     lost_writes: AtomicBool,
+    /// Our arguments were to come on [`ARGS_PATH`] and did not: `main` must not run.
+    args_lost: bool,
 }
 
 #[derive(Default)]
@@ -127,10 +133,29 @@ struct StdoutState {
 }
 
 impl Runtime {
+    #[inline(never)] // (the freestanding sh is 0.6 KB smaller so: measured)
     fn new(regs: &EntryRegisters, stdin: Option<Handle>, stdout: Option<Handle>) -> Runtime {
         // Safety: the kernel (or stub) laid these blocks out for us; they live as long as the
         // process's first stack, and we copy them out at once.
         let (args, env) = unsafe { (block_at(regs.args), block_at(regs.env)) };
+        // No environment: perhaps args and env too long for exec's page, sent on a channel.
+        // Every mount is taken before that channel is read: a parent sharing our namespace
+        // waits for them to go before it sends.
+        let channel = if env.is_empty() {
+            take_mount(ARGS_PATH)
+        } else {
+            None
+        };
+        let stderr = take_mount(STDERR_PATH);
+        let status = take_mount(STATUS_PATH);
+        let control = take_mount(CONTROL_PATH);
+        let sent = channel.map(|h| receive_args(&h));
+        let args_lost = matches!(sent, Some(None));
+        let sent = sent.flatten();
+        let (args, env) = match &sent {
+            Some(c) => libeurali::params::args_and_env(c.as_slice()).unwrap_or_default(),
+            None => (args, env),
+        };
         let args = fields(args)
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
@@ -143,6 +168,7 @@ impl Runtime {
                 )
             })
             .collect();
+        drop(sent);
         let no_pool = env.iter().any(|(k, v)| k == "EURALI_NOPOOL" && v == "1");
         Runtime {
             args,
@@ -159,9 +185,10 @@ impl Runtime {
                 broken: false,
                 failed: None,
             }),
-            stderr: Mutex::new(take_mount(STDERR_PATH)),
-            status: Mutex::new(take_mount(STATUS_PATH)),
-            control: Mutex::new(take_mount(CONTROL_PATH)),
+            stderr: Mutex::new(stderr),
+            status: Mutex::new(status),
+            control: Mutex::new(control),
+            args_lost,
             doomed: AtomicBool::new(false),
             pid: AtomicU32::new(0),
             reg: AtomicU8::new(REG_PENDING),
@@ -176,6 +203,26 @@ impl Runtime {
             broken_pipe_errors: AtomicBool::new(false),
             lost_writes: AtomicBool::new(false),
         }
+    }
+}
+
+/// The args and env a parent sent on [`ARGS_PATH`]: `Long(EXEC_ARGS, len, chunk)` whose first
+/// `len` bytes (at most [`libeurali::params::ARGS_MAX`]) are an exec parameter string of `A` and
+/// `E` items. `None` if the channel closed first or brought anything else.
+#[inline(never)]
+fn receive_args(h: &Handle) -> Option<libeurali::MemoryChunk> {
+    use libeurali::Word;
+    match libeurali::receive(h) {
+        Ok(Message::Long(msgtype::EXEC_ARGS, Word::Value(len), Word::Chunk(mut c)))
+            if len as usize <= libeurali::params::ARGS_MAX =>
+        {
+            // Safety: at most ARGS_MAX, and the parent's chunk holds `len` written bytes (the
+            // protocol of EXEC_ARGS; a parent that lies can only read us its own garbage).
+            unsafe { c.set_len(len as usize) };
+            libeurali::params::args_and_env(c.as_slice())?;
+            Some(c)
+        }
+        _ => None,
     }
 }
 
@@ -202,6 +249,11 @@ pub fn start(regs: EntryRegisters, main: fn()) -> ! {
     libeurali::pool::install(&CHUNK_POOL);
     libeurali::install_thread_pool(&THREAD_POOL);
     start_control_thread();
+    if crate::sys::runtime().is_some_and(|rt| rt.args_lost) {
+        // (Our name came with the arguments.)
+        let _ = stderr_write(b"arguments lost: the parent started us but sent none\n");
+        exit(126);
+    }
     match crate::sys::run_main(main) {
         Ok(()) => exit(0),
         Err(()) => exit(PANIC_STATUS),

@@ -459,12 +459,38 @@ fn env_cwd_and_lookup() {
     shim::fs::write("/bin/script", "echo hi\n").unwrap();
     let e = Command::new("script").spawn().unwrap_err();
     assert!(e.to_string().contains("bad interpreter /bin/sh"), "{e}");
-    // Too much to pass.
+    // More than exec's page holds comes in a chunk (EXEC_ARGS), whatever the namespace mode;
+    // past ARGS_MAX, E2BIG.
+    let (long, value) = ("x".repeat(5000), "f".repeat(3000));
+    for mode in [
+        NamespaceMode::Copy,
+        NamespaceMode::Share,
+        NamespaceMode::New,
+    ] {
+        let mut cmd = Command::new("show_env");
+        if mode == NamespaceMode::New {
+            cmd.current_dir("/");
+        }
+        let o = cmd
+            .namespace_mode(mode)
+            .args([long.as_str(), "b"])
+            .env("FOO", &value)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(o.stdout).unwrap();
+        assert!(
+            text.starts_with(&format!("args=show_env,{long},b\nFOO={value}\nBAR=-\n")),
+            "{mode:?}: {text:.200}"
+        );
+        assert_eq!(o.status.code(), Some(0), "{mode:?}");
+    }
+    assert!(shim::fs::metadata("/.eurali/args").is_err());
     let e = Command::new("upcase")
-        .arg("x".repeat(5000))
+        .arg("x".repeat(libeurali::params::ARGS_MAX))
         .spawn()
         .unwrap_err();
-    assert!(e.to_string().contains("too long"), "{e}");
+    assert_eq!(e.kind(), ErrorKind::ArgumentListTooLong, "{e}");
+    assert!(e.to_string().contains("argument list too long"), "{e}");
     shim::println!("ok");
 }
 

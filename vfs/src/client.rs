@@ -47,7 +47,7 @@ fn limit_us() -> u64 {
 /// it by [`rescue_open`] (see the module documentation): `TimedOut` when the server does not
 /// take it in time, `Busy` when the mount stays busy.
 pub fn send_open(mount: &Handle, a: Handle, req: &OpenRequest) -> Result<(), FsError> {
-    let (c, _) = encode_chunk(req, MAX_NAME_MSG)?;
+    let (c, _) = crate::proto::encode_open(req)?;
     let limit_us = limit_us();
     let m = Message::Long(FS_OPEN, Word::Handle(a), Word::Chunk(c));
     libeurali::retry_busy_for(mount, m, limit_us, |h, m| {

@@ -415,6 +415,13 @@ pub fn encode_chunk<T: Serialize>(v: &T, max: usize) -> Result<(MemoryChunk, usi
     encode_limited(v, max, FsError::Invalid)
 }
 
+/// An open's request in a new chunk ([`encode_chunk`] with [`MAX_NAME_MSG`]): its only part of
+/// any length is its path (and a rename's target), so one too long to send is `NameTooLong`
+/// (ENAMETOOLONG), as a path past `PATH_MAX` is on Linux.
+pub fn encode_open(r: &OpenRequest) -> Result<(MemoryChunk, usize), FsError> {
+    encode_limited(r, MAX_NAME_MSG, FsError::NameTooLong)
+}
+
 /// As [`encode_chunk`], with `over` as the error for an encoding longer than `max`.
 fn encode_limited<T: Serialize>(
     v: &T,

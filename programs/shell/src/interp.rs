@@ -1979,6 +1979,8 @@ pub fn describe(e: &io::Error) -> String {
         io::ErrorKind::AlreadyExists => "File exists".into(),
         io::ErrorKind::StorageFull => "No space left on device".into(),
         io::ErrorKind::FileTooLarge => "File too large".into(),
+        io::ErrorKind::InvalidFilename => "File name too long".into(),
+        io::ErrorKind::ArgumentListTooLong => "Argument list too long".into(),
         _ => e.to_string(),
     }
 }
