@@ -7,8 +7,10 @@
 //!
 //! The model is a set of possible trees. An operation takes effect at some point between the
 //! moment it was handed out and its answer (linearizability), one file-protocol request (step)
-//! at a time: `w` and `a` are an open that may create the file, then the write; the others are
-//! one request. Before an answer is checked, the model grows by every way the operations in
+//! at a time: an open (`w`, `a`, `t`) is the open itself, which may create (and for `t`
+//! truncate) the file, then the session's first request, a stat, which fails with NotFound if
+//! a rename or remove took the file away in between (the ramdisk frees a removed file's node
+//! at once); `w` and `a` then write. Renames and removes are one request. Before an answer is checked, the model grows by every way the operations in
 //! flight may have advanced; the answer (`ok` or the error) then keeps only the trees that give
 //! it. An operation whose client was killed before answering stays in flight until the end of
 //! the round: each of its steps may or may not have happened, and nothing else is left open.
@@ -148,8 +150,21 @@ fn step(c: &mut Config, id: u64, op: &Op) {
     let mut p = c.flight[&id].clone();
     let t = &mut c.tree;
     let done = |a: &str| Some(a.to_string());
+    let gone = |t: &Tree, p: &Progress| !t.nodes.contains_key(&p.node.unwrap());
     match (op, p.step) {
+        // The open (which creates, and truncates for `t`)...
         (Op::Write(n, ..) | Op::Append(n, _), 0) => p.node = Some(t.open_create(n)),
+        (Op::Truncate(n), 0) => {
+            let id = t.open_create(n);
+            t.nodes.get_mut(&id).unwrap().clear();
+            p.node = Some(id);
+        }
+        // ...then the session's first request, a stat (`client::open_at`), which fails if a
+        // rename or remove took the file away meanwhile (the ramdisk frees a removed file's
+        // node at once: its sessions' requests fail).
+        (Op::Write(..) | Op::Append(..), 1) if gone(t, &p) => p.answer = done(NOT_FOUND),
+        (Op::Truncate(_), _) => p.answer = done(if gone(t, &p) { NOT_FOUND } else { OK }),
+        (Op::Write(..) | Op::Append(..), 1) => {}
         (Op::Write(_, off, d), _) => {
             p.answer = match t.nodes.get_mut(&p.node.unwrap()) {
                 Some(bytes) => {
@@ -170,11 +185,6 @@ fn step(c: &mut Config, id: u64, op: &Op) {
                 }
                 None => done(NOT_FOUND),
             }
-        }
-        (Op::Truncate(n), _) => {
-            let id = t.open_create(n);
-            t.nodes.get_mut(&id).unwrap().clear();
-            p.answer = done(OK);
         }
         (Op::Rename(a, b), _) => {
             p.answer = match t.names.get(a).copied() {
@@ -692,8 +702,8 @@ fn run(
 
 #[test]
 fn a_ramdisk_under_concurrent_clients_and_kills_matches_the_model() {
-    let out = run(None, 6, 40);
-    assert!(out.contains("6 rounds"), "{out}");
+    let out = run(None, 16, 60);
+    assert!(out.contains("16 rounds"), "{out}");
 }
 
 #[test]
@@ -712,6 +722,6 @@ fn hosted_a_ramdisk_under_concurrent_clients_and_kills_matches_the_model() {
         eprintln!("skipping the hosted chaos model test: {why}");
         return;
     };
-    let out = run(Some((loader, dir)), 4, 30);
-    assert!(out.contains("4 rounds"), "{out}");
+    let out = run(Some((loader, dir)), 12, 50);
+    assert!(out.contains("12 rounds"), "{out}");
 }
