@@ -37,18 +37,24 @@ const SLOW: Duration = Duration::from_secs(3);
 /// Root-only places the driver plants a secret in.
 const SECRETS: &[&str] = &["/home/root/secret", "/etc/secret", "/tmp/secret", "/secret"];
 
+/// One path component: half the time one that names something (or `..`, `.`, nothing), so
+/// that paths resolve and the operations get past the first check; else anything.
 fn component(r: &mut Rng) -> String {
-    const WORDS: &[&str] = &[
+    const PLAIN: &[&str] = &[
         "..", "..", "..", ".", "", "etc", "users", "secret", "ns", "user", "root", "home", "bin",
-        "sh", "tmp", "proc", "1", "new", "dev", "console", "passwd", "null", "public", "motd", "h",
-        "a", "b", "c", "$home", "a b", "#", "\n", "*", "\\", "\0", "é", "\u{202e}", "...", "..\0",
-        "~",
+        "sh", "tmp", "proc", "1", "new", "dev", "console", "passwd", "null", "rtc", "public",
+        "motd", "h", "a", "b", "c",
     ];
-    match r.below(400) {
+    const ODD: &[&str] = &[
+        "$home", "a b", "#", "\n", "*", "\\", "\0", "é", "\u{202e}", "...", "..\0", "~", " ..",
+        ".. ", "%2e%2e",
+    ];
+    match r.below(800) {
         0 => "L".repeat(70_000),
-        1..=4 => "n".repeat(256),
-        5..=8 => "x".repeat(255),
-        _ => WORDS[r.below(WORDS.len() as u64) as usize].to_string(),
+        1..=8 => "n".repeat(256),
+        9..=16 => "x".repeat(255),
+        17..=199 => ODD[r.below(ODD.len() as u64) as usize].to_string(),
+        _ => PLAIN[r.below(PLAIN.len() as u64) as usize].to_string(),
     }
 }
 
