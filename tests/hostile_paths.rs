@@ -304,9 +304,22 @@ fn unhex(s: &str) -> Vec<u8> {
 /// `hostile-paths SEED MARKER...` (markers in hex): the user's side.
 fn hostile_paths() {
     let args: Vec<String> = shim::env::args().collect();
-    let seed: u64 = args[1].parse().unwrap();
     let markers: Vec<Vec<u8>> = args[2..].iter().map(|m| unhex(m)).collect();
     assert!(markers.iter().all(|m| m.len() >= 16), "{markers:?}");
+    if args[1] == "--scan" {
+        // What the shell's games printed, on stdin.
+        let mut all = Vec::new();
+        shim::io::stdin().read_to_end(&mut all).unwrap();
+        let mut seen = Seen::default();
+        seen.check("the shell's games", &all, &markers);
+        shim::println!(
+            "shell games: {} bytes of output, {} leaks",
+            all.len(),
+            seen.leaks.len()
+        );
+        shim::process::exit(i32::from(!seen.leaks.is_empty()));
+    }
+    let seed: u64 = args[1].parse().unwrap();
     let mut r = Rng(seed);
     let mut seen = Seen::default();
     // (create_dir, not create_dir_all: `mkdir -p` of a path in the home fails for user today,
@@ -357,6 +370,27 @@ fn hostile_paths() {
         shim::process::exit(1);
     }
 }
+
+/// The same games with the shell's namespace builtins, whose output (and errors) must hold no
+/// root-only byte either: binds and mounts of what the user reaches, at odd places, with `..`,
+/// a newline, `$home` and `#` in their paths, a ramdisk over /etc, the home unmounted.
+const SHELL_GAMES: &str = r#"
+cd /home/user
+bind /etc /home/user/g1; echo pwned > /home/user/g1/users; cat /home/user/g1/users
+bind -r /home/user/.. /home/user/g2; echo pwned > /home/user/g2/root/x; ls /home/user/g2
+bind /home/user/../.. /home/user/g3; cat /home/user/g3/etc/users /home/user/g3/secret
+mount / /home/user/g4; cat /home/user/g4/etc/users; echo pwned > /home/user/g4/etc/users
+mount /tmp/../etc /home/user/g5; cat /home/user/g5/users /home/user/g5/secret
+bind '/home/user/a
+mount / /home/user/g6' /home/user/g7; cat /home/user/g6/etc/users /home/user/g6/secret
+bind '/home/user/$home' /home/user/g8; bind '/home/user/#' /home/user/g9
+bind /home/user /; cat /etc/../users /../etc/users /../secret; ls / /..
+mount -t ramdisk /etc; echo pwned > /etc/users; cat /etc/users
+mount -t ramdisk /home/root; echo pwned > /home/root/secret
+umount /home/user; ls /home /home/root; cat /home/root/secret /home/user/../root/secret
+umount /bin; umount /tmp; cat /secret /tmp/secret /etc/secret
+echo games done
+"#;
 
 /// Every name and every byte of the root file system as root sees it, but for `/home/user`
 /// (the user's to change), `/proc` and `/dev` (live).
@@ -417,9 +451,10 @@ fn driver() {
     let before = snapshot();
     let users = vfs::users::parse(&users_text);
     let user = users.iter().find(|u| u.name == "user").unwrap();
+    let hexed = markers.iter().map(|m| hex(m)).collect::<Vec<_>>().join(" ");
     let script = format!(
-        "hostile-paths {seed} {}",
-        markers.iter().map(|m| hex(m)).collect::<Vec<_>>().join(" ")
+        "hostile-paths {seed} {hexed} || exit 1\n\
+         {{ {SHELL_GAMES}\n}} 2>&1 | hostile-paths --scan {hexed}"
     );
     let code = login::run_script(user, &script);
     let after = snapshot();
@@ -489,6 +524,8 @@ fn generated_hostile_paths_reach_no_root_only_byte_and_change_nothing_outside_th
     assert!(paths >= 100_000, "{why}");
     assert!(line.ends_with(" 0 slow, 0 leaks"), "{why}");
     assert!(r.stdout.contains(", 0 changed\n"), "{why}");
+    assert!(r.stdout.contains("shell games: "), "{why}");
+    assert!(r.stdout.contains(" bytes of output, 0 leaks\n"), "{why}");
     assert!(
         !r.stdout.contains("LEAK") && !r.stdout.contains("CHANGED"),
         "{why}"
