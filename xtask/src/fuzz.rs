@@ -5,7 +5,8 @@
 //! - `--list` prints the targets, one a line, and runs nothing.
 //! - `--long` is the weekly-style run: each target until [`LONG_RUNS`] inputs or
 //!   [`LONG_SECONDS`], whichever comes first (a SECONDS argument lowers that cap, to try it out),
-//!   going on past a target that crashes; it reports execs and crashes per target.
+//!   going on past a target that crashes; it reports execs and crashes per target (the inputs
+//!   libFuzzer saved: it stops a target at its first crash, so that is 0 or 1 a target).
 //!
 //! Every target runs with its corpus in `fuzz/corpus/TARGET` (kept between runs, not in git) and
 //! the seeds in `fuzz/seeds/TARGET` when there are any. A crash fails the command and names the
