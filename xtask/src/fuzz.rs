@@ -2,6 +2,12 @@
 //! workspace, built with rustup's nightly and AddressSanitizer) for a while each and reports how
 //! many inputs each one ran.
 //!
+//! - `--list` prints the targets, one a line, and runs nothing.
+//! - `--long` is the weekly-style run: each target until [`LONG_RUNS`] inputs or
+//!   [`LONG_SECONDS`], whichever comes first (a SECONDS argument lowers that cap, to try it out),
+//!   going on past a target that crashes; it reports execs and crashes per target (the inputs
+//!   libFuzzer saved: it stops a target at its first crash, so that is 0 or 1 a target).
+//!
 //! Every target runs with its corpus in `fuzz/corpus/TARGET` (kept between runs, not in git) and
 //! the seeds in `fuzz/seeds/TARGET` when there are any. A crash fails the command and names the
 //! input libFuzzer saved under `fuzz/artifacts/TARGET/`: reproduce it with
@@ -16,6 +22,12 @@ use std::time::Instant;
 
 /// Seconds per target when none is given (CI's smoke run).
 pub const DEFAULT_SECONDS: u64 = 10;
+
+/// `--long`: inputs per target.
+pub const LONG_RUNS: u64 = 10_000_000;
+
+/// `--long`: the time cap per target when no SECONDS is given.
+pub const LONG_SECONDS: u64 = 600;
 
 /// Largest input libFuzzer makes: enough for every format here (a script, a spec, a session of
 /// messages), small enough to keep inputs fast.
@@ -49,6 +61,54 @@ struct Outcome {
     runs: Option<u64>,
     seconds: f64,
     corpus: usize,
+    /// Inputs libFuzzer saved under `fuzz/artifacts/TARGET` during this run (crashes, leaks,
+    /// timeouts, out-of-memory).
+    crashes: usize,
+}
+
+/// What the command line asked for.
+#[derive(Debug, PartialEq)]
+struct Plan {
+    list: bool,
+    long: bool,
+    /// The time cap per target.
+    seconds: u64,
+    /// The input cap per target (`--long`).
+    runs: Option<u64>,
+    chosen: Vec<String>,
+}
+
+fn plan(args: &[String], all: &[String]) -> Result<Plan> {
+    let (mut list, mut long, mut seconds, mut chosen) = (false, false, None, Vec::new());
+    for a in args {
+        match a.as_str() {
+            "--list" => list = true,
+            "--long" => long = true,
+            _ => {
+                if let Ok(s) = a.parse::<u64>() {
+                    seconds = Some(s.max(1));
+                } else if all.contains(a) {
+                    chosen = vec![a.clone()];
+                } else {
+                    return Err(format!(
+                        "unknown fuzz target `{a}`; targets: {} (or --list, --long)",
+                        all.join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    if chosen.is_empty() {
+        chosen = all.to_vec();
+    }
+    let default = if long { LONG_SECONDS } else { DEFAULT_SECONDS };
+    Ok(Plan {
+        list,
+        long,
+        seconds: seconds.unwrap_or(default),
+        runs: long.then_some(LONG_RUNS),
+        chosen,
+    })
 }
 
 /// `cargo +nightly fuzz ...` in `root`, with none of the outer cargo's variables (they would
@@ -69,19 +129,18 @@ fn cargo_fuzz(root: &Path) -> Command {
 pub fn run(args: &[String]) -> Result<()> {
     let root = crate::workspace_root();
     let all = targets(&root)?;
-    let mut chosen: Vec<String> = all.clone();
-    let mut seconds = DEFAULT_SECONDS;
-    for a in args {
-        if let Ok(s) = a.parse::<u64>() {
-            seconds = s.max(1);
-        } else if all.contains(a) {
-            chosen = vec![a.clone()];
-        } else {
-            return Err(format!(
-                "unknown fuzz target `{a}`; targets: {}",
-                all.join(", ")
-            ));
+    let Plan {
+        list,
+        long,
+        seconds,
+        runs,
+        chosen,
+    } = plan(args, &all)?;
+    if list {
+        for t in &chosen {
+            println!("{t}");
         }
+        return Ok(());
     }
     check_cargo_fuzz()?;
     section("cargo +nightly fuzz build (AddressSanitizer)");
@@ -95,8 +154,11 @@ pub fn run(args: &[String]) -> Result<()> {
     let mut results = Vec::new();
     let mut failed = Vec::new();
     for t in &chosen {
-        section(&format!("fuzz {t} for {seconds} s"));
-        match run_one(&root, t, seconds) {
+        match runs {
+            Some(n) => section(&format!("fuzz {t} for {n} execs or {seconds} s")),
+            None => section(&format!("fuzz {t} for {seconds} s")),
+        }
+        match run_one(&root, t, seconds, runs) {
             Ok(o) => results.push(o),
             Err(e) => {
                 eprintln!("{e}");
@@ -108,14 +170,31 @@ pub fn run(args: &[String]) -> Result<()> {
     for o in &results {
         match o.runs {
             Some(n) => println!(
-                "{:<16} {:>10} execs in {:>4.0} s ({:>8.0}/s), corpus {}",
+                "{:<16} {:>10} execs in {:>4.0} s ({:>8.0}/s), corpus {}, crashes {}",
                 o.target,
                 n,
                 o.seconds,
                 n as f64 / o.seconds.max(1.0),
-                o.corpus
+                o.corpus,
+                o.crashes
             ),
             None => println!("{:<16} (no exec count reported)", o.target),
+        }
+    }
+    for t in &failed {
+        println!("{t:<16} FAILED (its input is under fuzz/artifacts/{t}/)");
+    }
+    if long && let Some(n) = runs {
+        let short: Vec<&str> = results
+            .iter()
+            .filter(|o| o.runs.is_some_and(|r| r < n))
+            .map(|o| o.target.as_str())
+            .collect();
+        if !short.is_empty() {
+            println!(
+                "under {n} execs (stopped by the {seconds} s cap): {}",
+                short.join(", ")
+            );
         }
     }
     if failed.is_empty() {
@@ -146,7 +225,14 @@ fn check_cargo_fuzz() -> Result<()> {
     }
 }
 
-fn run_one(root: &Path, target: &str, seconds: u64) -> Result<Outcome> {
+/// The files in `dir` (none if it is not there).
+fn files_in(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+}
+
+fn run_one(root: &Path, target: &str, seconds: u64, runs: Option<u64>) -> Result<Outcome> {
+    let artifacts = root.join("fuzz/artifacts").join(target);
+    let saved_before = files_in(&artifacts);
     let corpus = root.join("fuzz/corpus").join(target);
     std::fs::create_dir_all(&corpus)
         .map_err(|e| format!("cannot make {}: {e}", corpus.display()))?;
@@ -162,6 +248,9 @@ fn run_one(root: &Path, target: &str, seconds: u64) -> Result<Outcome> {
         .arg("-rss_limit_mb=3072")
         .arg("-timeout=20")
         .arg("-print_final_stats=1");
+    if let Some(n) = runs {
+        cmd.arg(format!("-runs={n}"));
+    }
     if target == "vfs_session" {
         // Each input boots a stub whose host threads (detached, as the stub's are) still hold
         // their std bookkeeping when LeakSanitizer looks: not leaks of the code under test.
@@ -174,6 +263,7 @@ fn run_one(root: &Path, target: &str, seconds: u64) -> Result<Outcome> {
         .map_err(|e| format!("cannot run {}: {e}", describe(&cmd)))?;
     let elapsed = started.elapsed().as_secs_f64();
     let log = String::from_utf8_lossy(&out.stderr);
+    let crashes = files_in(&artifacts).saturating_sub(saved_before);
     // libFuzzer's own progress is long; keep its last lines and every line about a failure.
     let lines: Vec<&str> = log.lines().collect();
     for l in lines.iter().rev().take(12).rev() {
@@ -181,7 +271,7 @@ fn run_one(root: &Path, target: &str, seconds: u64) -> Result<Outcome> {
     }
     if !out.status.success() {
         return Err(format!(
-            "fuzz target {target} failed ({}): {}",
+            "fuzz target {target} failed ({}; {crashes} inputs saved): {}",
             out.status,
             lines
                 .iter()
@@ -209,17 +299,55 @@ fn run_one(root: &Path, target: &str, seconds: u64) -> Result<Outcome> {
             after.split_whitespace().next()?.parse::<f64>().ok()
         })
         .unwrap_or(elapsed);
-    let corpus_len = std::fs::read_dir(&corpus).map(|d| d.count()).unwrap_or(0);
     Ok(Outcome {
         target: target.into(),
         runs,
         seconds: seconds_run,
-        corpus: corpus_len,
+        corpus: files_in(&corpus),
+        crashes,
     })
 }
 
 #[cfg(test)]
 mod tests {
+    use super::{DEFAULT_SECONDS, LONG_RUNS, LONG_SECONDS, Plan, plan};
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_command_line_chooses_list_long_seconds_and_target() {
+        let all = args(&["a", "b"]);
+        let p = |a: &[&str]| plan(&args(a), &all);
+        assert_eq!(
+            p(&[]).unwrap(),
+            Plan {
+                list: false,
+                long: false,
+                seconds: DEFAULT_SECONDS,
+                runs: None,
+                chosen: all.clone()
+            }
+        );
+        assert!(p(&["--list"]).unwrap().list);
+        let long = p(&["--long"]).unwrap();
+        assert_eq!(
+            (long.seconds, long.runs, long.chosen.len()),
+            (LONG_SECONDS, Some(LONG_RUNS), 2)
+        );
+        let short = p(&["--long", "3", "b"]).unwrap();
+        assert_eq!(
+            (short.seconds, short.runs, short.chosen),
+            (3, Some(LONG_RUNS), args(&["b"]))
+        );
+        let e = p(&["--lst"]).unwrap_err();
+        assert!(
+            e.contains("unknown fuzz target `--lst`") && e.contains("a, b"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn every_target_has_a_source_file() {
         let root = crate::workspace_root();

@@ -11,8 +11,9 @@
 //! - `bench NAME`: runs one benchmark from a table ([`bench::BENCHES`]).
 //! - `run [PROGRAM [ARGS]]`: `build`, then boot PROGRAM's ELF in kernel-stub's hosted mode on
 //!   this terminal ([`run`]).
-//! - `fuzz [TARGET] [SECONDS]`: runs the cargo-fuzz targets in `fuzz/` (nightly) and reports
-//!   their exec counts ([`fuzz`]).
+//! - `fuzz [--list | --long] [TARGET] [SECONDS]`: runs the cargo-fuzz targets in `fuzz/`
+//!   (nightly) and reports their exec counts; `--list` names them, `--long` runs each for 10 M
+//!   execs or 10 min ([`fuzz`]).
 //! - `ci`: what CI runs: `image` (which runs `build`, so that the hosted tests find the ELFs,
 //!   and checks the real kernel's init with every program in it), then
 //!   `cargo test --workspace` with `CI=true`.
@@ -47,6 +48,9 @@ commands:
   run [-c CMDS | PROG [ARGS]]  build, then boot the system (or PROG) in hosted mode on this terminal
   bench NAME         run a benchmark (`cargo xtask bench` lists them)
   fuzz [TARGET] [SECONDS]  run the cargo-fuzz targets in fuzz/ (all; 10 s each), report exec counts
+  fuzz --list        name the fuzz targets
+  fuzz --long [TARGET] [SECONDS]  each target for 10 M execs or 10 min (or SECONDS), report execs
+                     and crashes per target (a weekly run)
   ci                 image (so build), cargo test --workspace (CI=true: hosted tests need the ELFs),
                      then fuzz 10 (every fuzz target for 10 s)";
 

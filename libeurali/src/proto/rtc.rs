@@ -8,6 +8,7 @@
 //! | Request | Reply | Idempotent |
 //! |---|---|---|
 //! | `Short(RTC_READ, 0, 0)` | `Short(RTC_TIME, seconds, nanoseconds)`: seconds since 1970-01-01 00:00:00 UTC (leap seconds not counted, as Unix time), `nanoseconds < 10^9`; `Short(ERROR, code, 0)` | yes |
+//! | a message carrying a handle in its first word (a file-protocol open, which is a `send`) | none: the message is dropped, which closes the handle (the opener's session fails at once) | |
 //! | anything else | `Short(ERROR_UNKNOWN_MESSAGE, 0, 0)`; the server goes on serving | |
 //!
 //! - ERROR codes are [`crate::Error`] codes: 16 NO_DATA (the clock holds no valid time: a CMOS
@@ -57,6 +58,10 @@ pub fn serve(h: &Handle, mut now: impl FnMut() -> Result<(u64, u32), Error>) {
                 Ok((secs, nanos)) => time_reply(secs, nanos.min(999_999_999)),
                 Err(e) => error_reply(e),
             },
+            // A file-protocol open (`ls /dev` opens every mount point in it) is a send, not a
+            // call: a reply would wait for a receiver that never comes, and every reader of
+            // the clock after it with it. Dropping it closes the session handle it carries.
+            Message::Long(_, crate::Word::Handle(_), _) => continue,
             _ => unknown_reply(),
         };
         // A requester that is gone changes nothing.

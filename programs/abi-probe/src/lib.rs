@@ -12,6 +12,8 @@
 //! abi-probe --fault KIND one fault that halts the real machine (freestanding build only):
 //!                        null | read-before-write | stack-overflow | unknown-syscall |
 //!                        chunk-read-before-write
+//! abi-probe --fs-client  file operations read from stdin, one a line, each answered on stdout
+//!                        when done ([`fs_client`]; tests/chaos_model.rs drives it)
 //! ```
 
 use libeurali::abi::{Call, Registers};
@@ -59,6 +61,9 @@ fn raw(call: Call) -> Registers {
 }
 
 pub fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--fs-client") {
+        return fs_client();
+    }
     // The kernel's own limits and slot rules are what this probes: no runtime pools between.
     std::rt::disable_pools();
     let args: Vec<String> = std::env::args().collect();
@@ -301,6 +306,75 @@ fn bench_client(n: u64) {
     let ipc = t.elapsed().as_nanos() as u64;
     let _ = send(&out, Message::Short(0xBE, sys, ipc));
     let _ = (h.into_raw(), out.into_raw());
+}
+
+/// `--fs-client`: a file-system client for the chaos test against a model. Reads one
+/// operation a line from stdin and answers each, once it is done, with `ok` or `err KIND` (the
+/// `io::ErrorKind`) on stdout; ends at the end of its input. Each operation is what a program
+/// does through `std::fs`, one file-protocol request a step:
+///
+/// ```text
+/// w PATH OFFSET DATA   open (write, create), write DATA at OFFSET
+/// a PATH DATA          open (append, create), append DATA
+/// t PATH               open (write, create, truncate)
+/// m FROM TO            rename
+/// r PATH               remove
+/// ```
+///
+/// DATA is one word (no blanks). A line it cannot parse is `err bad-line`.
+pub fn fs_client() {
+    use std::io::{BufRead, Seek, SeekFrom, Write};
+    fn run(line: &str) -> std::io::Result<()> {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let bad = || std::io::Error::new(std::io::ErrorKind::InvalidInput, "bad-line");
+        match w.as_slice() {
+            ["w", path, off, data] => {
+                let off = off.parse::<u64>().map_err(|_| bad())?;
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .open(path)?;
+                f.seek(SeekFrom::Start(off))?;
+                f.write_all(data.as_bytes())?;
+                f.flush()
+            }
+            ["a", path, data] => {
+                let mut f = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(path)?;
+                f.write_all(data.as_bytes())?;
+                f.flush()
+            }
+            ["t", path] => std::fs::File::create(path).map(drop),
+            ["m", from, to] => std::fs::rename(from, to),
+            ["r", path] => std::fs::remove_file(path),
+            _ => Err(bad()),
+        }
+    }
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match input.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let answer = match run(&line) {
+            Ok(()) => "ok\n".to_string(),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => "err bad-line\n".into(),
+            Err(e) => format!("err {:?}\n", e.kind()),
+        };
+        let mut out = std::io::stdout();
+        if out
+            .write_all(answer.as_bytes())
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            return;
+        }
+    }
 }
 
 /// Faults that halt the real machine, for hosted mode's fault reports.
