@@ -208,11 +208,11 @@ impl ExecParams {
         Ok(self)
     }
 
-    /// `A`: the args (args[0] is the program name by convention).
-    pub fn args<S: AsRef<str>>(mut self, args: &[S]) -> Result<Self, Error> {
+    /// `A`: the args (args[0] is the program name by convention): any bytes but NUL and 0x03.
+    pub fn args<S: AsRef<[u8]>>(mut self, args: &[S]) -> Result<Self, Error> {
         self.bytes.push(b'A');
         for (i, a) in args.iter().enumerate() {
-            let a = a.as_ref().as_bytes();
+            let a = a.as_ref();
             check_field(a)?;
             if i > 0 {
                 self.bytes.push(FIELD_SEP);
@@ -223,11 +223,11 @@ impl ExecParams {
         Ok(self)
     }
 
-    /// `E`: the environment as `KEY=VALUE` records.
-    pub fn env<K: AsRef<str>, V: AsRef<str>>(mut self, vars: &[(K, V)]) -> Result<Self, Error> {
+    /// `E`: the environment as `KEY=VALUE` records (any bytes but NUL and 0x03).
+    pub fn env<K: AsRef<[u8]>, V: AsRef<[u8]>>(mut self, vars: &[(K, V)]) -> Result<Self, Error> {
         self.bytes.push(b'E');
         for (i, (k, v)) in vars.iter().enumerate() {
-            let (k, v) = (k.as_ref().as_bytes(), v.as_ref().as_bytes());
+            let (k, v) = (k.as_ref(), v.as_ref());
             check_field(k)?;
             check_field(v)?;
             if k.is_empty() || k.contains(&b'=') {

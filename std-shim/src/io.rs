@@ -799,11 +799,11 @@ impl Stdin {
     /// Reads a line (with its `\n`) into `buf` without reading ahead of it, so that the rest of
     /// the input stays for the next reader of the stream (a child started afterwards); 0 at EOF.
     /// Slower than [`Stdin::read_line`]: one request per byte (eurali's addition, for login and
-    /// the like).
+    /// the shell). Any bytes: what is not UTF-8 comes as [`crate::ffi::text_from_bytes`] maps it.
     pub fn read_line_unbuffered(&self, buf: &mut String) -> Result<usize> {
         let mut bytes = Vec::new();
         let n = rt::stdin_read_line_unbuffered(&mut bytes)?;
-        buf.push_str(&String::from_utf8(bytes)?);
+        buf.push_str(&crate::ffi::text_from_bytes(&bytes));
         Ok(n)
     }
 }

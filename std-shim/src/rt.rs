@@ -129,15 +129,14 @@ impl Runtime {
         // Safety: the kernel (or stub) laid these blocks out for us; they live as long as the
         // process's first stack, and we copy them out at once.
         let (args, env) = unsafe { (block_at(regs.args), block_at(regs.env)) };
-        let args = fields(args)
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
+        // Any bytes, losslessly (what is not UTF-8 as `ffi::text_from_bytes` maps it).
+        let args = fields(args).map(crate::ffi::text_from_bytes).collect();
         let env: Vec<(String, String)> = fields(env)
             .map(env_record)
             .map(|(k, v)| {
                 (
-                    String::from_utf8_lossy(k).into_owned(),
-                    String::from_utf8_lossy(v).into_owned(),
+                    crate::ffi::text_from_bytes(k),
+                    crate::ffi::text_from_bytes(v),
                 )
             })
             .collect();

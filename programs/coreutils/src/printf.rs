@@ -31,7 +31,7 @@ pub fn printf(args: &[String], io: &mut Io) -> i32 {
     };
     loop {
         let before = p.next;
-        if p.run(format.as_bytes()) {
+        if p.run(&std::ffi::bytes_from_text(format)) {
             break; // `\c`: stop everything
         }
         if p.next >= p.args.len() || p.next == before {
@@ -171,15 +171,16 @@ impl Printer<'_> {
     fn convert(&mut self, conv: u8, spec: &Spec) -> bool {
         let text: Vec<u8> = match conv {
             b's' => {
-                let s = self.arg().unwrap_or("").as_bytes();
+                let s = std::ffi::bytes_from_text(self.arg().unwrap_or(""));
                 let s = match spec.precision {
                     Some(p) => &s[..p.min(s.len())],
-                    None => s,
+                    None => &s[..],
                 };
                 s.to_vec()
             }
             b'b' => {
-                let (v, stop) = backslash_escapes(self.arg().unwrap_or("").as_bytes());
+                let (v, stop) =
+                    backslash_escapes(&std::ffi::bytes_from_text(self.arg().unwrap_or("")));
                 self.pad(&v, spec, false);
                 return stop;
             }

@@ -1101,12 +1101,12 @@ impl Shell {
         };
         let (rd, mut w) = io::pipe()?;
         if text.len() <= AT_ONCE {
-            w.write_all(text.as_bytes())?;
+            w.write_all(&std::ffi::bytes_from_text(&text))?;
         } else {
             std::thread::Builder::new()
                 .name("here-doc".into())
                 .spawn(move || {
-                    let _ = w.write_all(text.as_bytes());
+                    let _ = w.write_all(&std::ffi::bytes_from_text(&text));
                 })?;
         }
         Ok(In::Pipe(rd))
@@ -1604,7 +1604,7 @@ impl Shell {
         } else {
             self.lookup(f)
         };
-        let src = match path.map(|p| std::fs::read_to_string(self.path(&p))) {
+        let src = match path.map(|p| read_script(&self.path(&p))) {
             Some(Ok(src)) => src,
             Some(Err(e)) => {
                 let _ = writeln!(
@@ -1903,8 +1903,14 @@ impl Shell {
         self.status = code & 0xFF;
         self.substituted = true;
         self.restore_ignored();
-        String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned()
+        std::ffi::text_from_bytes(&reader.join().unwrap_or_default())
     }
+}
+
+/// A script file's text: any bytes (what is not UTF-8 as `std::ffi::text_from_bytes` maps it,
+/// the shell's words being bytes).
+pub(crate) fn read_script(path: &str) -> io::Result<String> {
+    Ok(std::ffi::text_from_bytes(&std::fs::read(path)?))
 }
 
 /// A started command: a program with the pumps feeding its redirected input files and the

@@ -114,7 +114,7 @@ fn run_given(
         return Some(sh.run_script(src, io).0);
     }
     let file = args.get(i).filter(|_| mode != 's')?;
-    let src = match std::fs::read_to_string(sh.path(file)) {
+    let src = match interp::read_script(&sh.path(file)) {
         Ok(s) => s,
         Err(e) => {
             let _ = writeln!(io.stderr, "sh: {file}: {}", interp::describe(&e));
@@ -436,20 +436,20 @@ fn interactive_loop(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
                     line::Event::Line(l) => break 'read Some(l),
                     line::Event::Interrupted => {
                         pending.clear();
-                        print!("{}", ed.take_output());
+                        show(&mut ed);
                         ed.start(&prompt(sh));
                     }
                     line::Event::Eof => break 'read None,
                 }
             }
-            print!("{}", ed.take_output());
+            show(&mut ed);
             let _ = std::io::stdout().flush();
             match std::io::stdin().read(&mut buf) {
                 Ok(0) | Err(_) => break 'read None,
                 Ok(n) => queued.extend(dec.feed(&buf[..n])),
             }
         };
-        print!("{}", ed.take_output());
+        show(&mut ed);
         let _ = std::io::stdout().flush();
         let _ = std::term::set_stdin_raw(false);
         sh.history = std::sync::Arc::new(ed.take_history());
@@ -467,6 +467,12 @@ fn interactive_loop(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
             return code;
         }
     }
+}
+
+/// Writes what the line editor drew: bytes that are not UTF-8 typed into the line are shown as
+/// those bytes (`std::ffi::bytes_from_text`).
+fn show(ed: &mut line::Editor) {
+    let _ = std::io::stdout().write_all(&std::ffi::bytes_from_text(&ed.take_output()));
 }
 
 /// Reads commands line by line until the end of input or `exit`.
