@@ -442,7 +442,11 @@ impl Command {
                 ));
             }
         }
-        let params = self.base_params()?;
+        // In `/proc` before it starts: a user with `vfs::procfs::MAX_USER_PROCS` processes gets
+        // EAGAIN here instead of a process (the child takes the entry over, or it goes when the
+        // start fails: `Registration`'s drop).
+        let mut entry = self.register()?;
+        let params = self.base_params(entry.0)?;
         let (stdin, stdin_end) = self.child_stream(Which::Stdin, default)?;
         let (stdout, stdout_end) = self.child_stream(Which::Stdout, default)?;
         let (stderr, stderr_end) = self.child_stream(Which::Stderr, default)?;
@@ -477,7 +481,42 @@ impl Command {
             wait: Mutex::new(WaitState::Channel(status, watch)),
         })?;
         crate::rt::add_child(child.tid, control);
+        entry.0 = 0;
         Ok(child)
+    }
+
+    /// Registers the child in `/proc` (`USER\tcommand line`), so that the per-user limit applies
+    /// before it exists; [`Registration`] 0 where there is no `/proc`. The user is the child's
+    /// (its `USER`) when root or the system starts it (login starting a user's shell), else
+    /// ours: a shell's `unset USER` or `USER=root cmd` does not take a command out of its
+    /// user's count.
+    fn register(&self) -> io::Result<Registration> {
+        let ours = crate::env::var("USER").unwrap_or_default();
+        let user = if !ours.is_empty() && ours != "root" {
+            ours
+        } else {
+            match self.env.iter().rev().find(|(k, _)| k == "USER") {
+                Some((_, v)) => v.clone(),
+                None if self.env_clear => None,
+                None => Some(ours),
+            }
+            .unwrap_or_default()
+        };
+        let mut command = self.program.clone();
+        for a in &self.args {
+            command.push(' ');
+            command.push_str(a);
+        }
+        match crate::rt::try_register_entry(&user, &command) {
+            Ok(pid) => Ok(Registration(pid.unwrap_or(0))),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "resource temporarily unavailable: {} processes",
+                    vfs::procfs::MAX_USER_PROCS
+                ),
+            )),
+        }
     }
 
     /// Runs the script at `path` with its interpreter: `interpreter [arg] path args...`, as Unix's
@@ -646,12 +685,16 @@ impl Command {
         Ok(vars)
     }
 
-    /// Args and env, checked against what the kernel can carry.
-    fn base_params(&self) -> io::Result<ExecParams> {
+    /// Args and env, checked against what the kernel can carry; `pid` (not 0) is the child's
+    /// entry in `/proc`, made by [`Command::register`], passed in its environment.
+    fn base_params(&self, pid: u32) -> io::Result<ExecParams> {
         let mut argv = Vec::with_capacity(self.args.len() + 1);
         argv.push(self.program.as_str());
         argv.extend(self.args.iter().map(String::as_str));
-        let env = self.child_env()?;
+        let mut env = self.child_env()?;
+        if pid != 0 {
+            env.push((String::from(crate::rt::PROC_PID_VAR), format!("{pid}")));
+        }
         let invalid = |what: &str| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -879,6 +922,18 @@ enum WaitState {
 }
 
 /// A running (or ended, not yet waited for) child process.
+/// A child's `/proc` entry made before the child starts; removed when dropped unless the start
+/// went through (the pid set to 0: the child's runtime owns the entry then).
+struct Registration(u32);
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if self.0 != 0 {
+            crate::rt::remove_entry(self.0);
+        }
+    }
+}
+
 pub struct Child {
     /// The parent's end of a piped stdin.
     pub stdin: Option<ChildStdin>,

@@ -890,6 +890,10 @@ impl Write for Stderr {
     fn flush(&mut self) -> Result<()> {
         Ok(())
     }
+    /// One write per message, as [`_eprint`] (`writeln!(stderr(), …)` is a whole line).
+    fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> Result<()> {
+        self.write_all(alloc::fmt::format(args).as_bytes())
+    }
 }
 
 macro_rules! embedded_io_bridge {
@@ -1033,7 +1037,7 @@ impl From<vfs::proto::FsError> for Error {
             F::NoSpace => ErrorKind::StorageFull,
             F::TooBig => ErrorKind::FileTooLarge,
             F::NameTooLong => ErrorKind::InvalidFilename,
-            F::Busy => ErrorKind::WouldBlock,
+            F::Busy | F::Again => ErrorKind::WouldBlock,
             F::CrossesDevices => ErrorKind::Unsupported,
             F::TimedOut => ErrorKind::TimedOut,
             F::Kernel(k) => return Error::from(k),

@@ -141,6 +141,13 @@ impl Runtime {
             })
             .collect();
         let no_pool = env.iter().any(|(k, v)| k == "EURALI_NOPOOL" && v == "1");
+        // Registered by the parent already (see `try_register_entry`): ours to remove at the end.
+        let mut env = env;
+        let given_pid = env
+            .iter()
+            .position(|(k, _)| k == PROC_PID_VAR)
+            .and_then(|i| env.remove(i).1.parse::<u32>().ok())
+            .unwrap_or(0);
         Runtime {
             args,
             env: Mutex::new(env),
@@ -160,8 +167,12 @@ impl Runtime {
             status: Mutex::new(take_mount(STATUS_PATH)),
             control: Mutex::new(take_mount(CONTROL_PATH)),
             doomed: AtomicBool::new(false),
-            pid: AtomicU32::new(0),
-            reg: AtomicU8::new(REG_PENDING),
+            pid: AtomicU32::new(given_pid),
+            reg: AtomicU8::new(if given_pid != 0 {
+                REG_DONE
+            } else {
+                REG_PENDING
+            }),
             children: Mutex::new(Vec::new()),
             watcher: Mutex::new(Watcher::default()),
             spawn: Mutex::new(()),
@@ -478,19 +489,42 @@ fn write_registration(rt: &Runtime, unnamed: &str) {
 
 /// Writes an entry `USER\tcommand line` into `/proc`; its pid, if there is a `/proc`.
 pub(crate) fn register_entry(user: &str, command: &str) -> Option<u32> {
+    try_register_entry(user, command).ok().flatten()
+}
+
+/// [`register_entry`], telling a refusal apart: `Err(Again)` when `user` has as many processes
+/// as `/proc` takes of one user (`vfs::procfs::MAX_USER_PROCS`); `Ok(None)` with no `/proc`
+/// (or none that answered).
+pub(crate) fn try_register_entry(
+    user: &str,
+    command: &str,
+) -> Result<Option<u32>, vfs::proto::FsError> {
+    use vfs::proto::FsError;
     use vfs::proto::flags;
-    let s = proc_session("/proc/new", flags::READ | flags::WRITE | flags::CREATE)?;
+    let Some(s) = proc_session("/proc/new", flags::READ | flags::WRITE | flags::CREATE) else {
+        return Ok(None);
+    };
     let mut line = String::from(user);
     line.push('\t');
     line.push_str(command);
-    s.write_at(0, line.as_bytes()).ok()?;
+    match s.write_at(0, line.as_bytes()) {
+        Err(FsError::Again) => return Err(FsError::Again),
+        Err(_) => return Ok(None),
+        Ok(_) => {}
+    }
     let mut buf = [0u8; 16];
-    let n = s.read_at(0, &mut buf).ok()?;
-    core::str::from_utf8(&buf[..n])
+    let Ok(n) = s.read_at(0, &mut buf) else {
+        return Ok(None);
+    };
+    Ok(core::str::from_utf8(&buf[..n])
         .ok()
         .and_then(|t| t.trim().parse::<u32>().ok())
-        .filter(|&pid| pid != 0)
+        .filter(|&pid| pid != 0))
 }
+
+/// The variable in which a parent that registered its child in `/proc` (std-shim's `Command`)
+/// gives it the pid; the child's runtime takes it out of its environment.
+pub(crate) const PROC_PID_VAR: &str = "EURALI_PROC_PID";
 
 /// Removes the `/proc` entry `pid`.
 pub(crate) fn remove_entry(pid: u32) {

@@ -275,6 +275,9 @@ pub enum FsError {
     TooBig,
     /// A path component longer than [`MAX_NAME`] bytes.
     NameTooLong,
+    /// A per-user limit is reached (say `/proc`'s processes per user): EAGAIN, "resource
+    /// temporarily unavailable"; it passes when some of the user's own end.
+    Again,
     /// A kernel error on the way (12 CLOSED: the server or session is gone).
     Kernel(Error),
 }
@@ -295,6 +298,7 @@ impl FsError {
             FsError::TimedOut => 11,
             FsError::TooBig => 12,
             FsError::NameTooLong => 13,
+            FsError::Again => 14,
             FsError::Kernel(e) => 0x100 + e.code() as u64,
         }
     }
@@ -314,6 +318,7 @@ impl FsError {
             11 => FsError::TimedOut,
             12 => FsError::TooBig,
             13 => FsError::NameTooLong,
+            14 => FsError::Again,
             0x101..=0x1FF => Error::from_code((c - 0x100) as u8)
                 .map(FsError::Kernel)
                 .unwrap_or(FsError::Invalid),
@@ -336,6 +341,7 @@ impl FsError {
             FsError::TimedOut => "server timed out",
             FsError::TooBig => "file too large",
             FsError::NameTooLong => "file name too long",
+            FsError::Again => "resource temporarily unavailable",
             FsError::Kernel(e) => e.name(),
         }
     }

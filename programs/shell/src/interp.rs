@@ -343,6 +343,11 @@ impl Out {
 }
 
 impl Write for Out {
+    /// A message whole, in one write: the error lines of jobs running at once (threads of this
+    /// shell or other processes on one terminal) do not interleave mid-line.
+    fn write_fmt(&mut self, args: std::fmt::Arguments<'_>) -> io::Result<()> {
+        self.write_all(std::fmt::format(args).as_bytes())
+    }
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let r = match &mut self.to {
             To::Inherit(2) => io::stderr().write(buf),
