@@ -67,6 +67,7 @@ $n
 EOF
 v=${n}é; echo ${#v}; case $n in caf?) echo one byte one char;; esac
 od -c "$n" | head -n 1
+printf '%c|%d\n' "${n#caf}" "'${n#caf}" | od -c | head -n 1
 rm "$n"; ls; echo done"#,
         "",
     );
@@ -83,6 +84,8 @@ rm "$n"; ls; echo done"#,
         "one byte one char",
         // od is a process: the name went through exec's parameters and back.
         "0000000   d   a   t   a  \\n",
+        // %c and a character's code ('c) take the byte.
+        "0000000 351   |   2   3   3  \\n",
         "s.sh",
         "done",
     ];
