@@ -491,6 +491,10 @@ impl Command {
     /// ours: a shell's `unset USER` or `USER=root cmd` does not take a command out of its
     /// user's count.
     fn register(&self) -> io::Result<Registration> {
+        if self.mode == NamespaceMode::New {
+            // Its `/proc`, if any, is not ours: it registers itself there.
+            return Ok(Registration(0));
+        }
         let ours = crate::env::var("USER").unwrap_or_default();
         let user = if !ours.is_empty() && ours != "root" {
             ours
