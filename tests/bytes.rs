@@ -68,6 +68,8 @@ EOF
 v=${n}é; echo ${#v}; case $n in caf?) echo one byte one char;; esac
 od -c "$n" | head -n 1
 printf '%c|%d\n' "${n#caf}" "'${n#caf}" | od -c | head -n 1
+# Messages name it as the bytes it is: the shell's own, and a program's (od is a process).
+$n 2>&1 | od -c | sed -n 1p; od "$n.x" 2>&1 | od -c | sed -n 1p
 rm "$n"; ls; echo done"#,
         "",
     );
@@ -86,6 +88,8 @@ rm "$n"; ls; echo done"#,
         "0000000   d   a   t   a  \\n",
         // %c and a character's code ('c) take the byte.
         "0000000 351   |   2   3   3  \\n",
+        "0000000   s   h   :       c   a   f 351   :       n   o   t       f   o",
+        "0000000   o   d   :       c   a   f 351   .   x   :       N   o       s",
         "s.sh",
         "done",
     ];

@@ -409,10 +409,14 @@ pub trait Write {
         }
         impl<W: Write + ?Sized> fmt::Write for Adapter<'_, W> {
             fn write_str(&mut self, s: &str) -> fmt::Result {
-                self.inner.write_all(s.as_bytes()).map_err(|e| {
-                    self.error = Err(e);
-                    fmt::Error
-                })
+                // Text out as the bytes it stands for (a name holding a byte that is not UTF-8
+                // is printed as that byte, `ffi::bytes_from_text`).
+                self.inner
+                    .write_all(&crate::ffi::bytes_from_text(s))
+                    .map_err(|e| {
+                        self.error = Err(e);
+                        fmt::Error
+                    })
             }
         }
         let mut a = Adapter {
@@ -892,7 +896,7 @@ impl Write for Stderr {
     }
     /// One write per message, as [`_eprint`] (`writeln!(stderr(), …)` is a whole line).
     fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> Result<()> {
-        self.write_all(alloc::fmt::format(args).as_bytes())
+        self.write_all(&crate::ffi::bytes_from_text(&alloc::fmt::format(args)))
     }
 }
 
@@ -943,7 +947,8 @@ pub fn _eprint(args: fmt::Arguments<'_>) {
     // sharing a terminal do not interleave mid-line; longer ones go out piece by piece.
     let mut line = crate::rt::FixedBuf::new();
     if fmt::Write::write_fmt(&mut line, args).is_ok() {
-        let _ = stderr().write_all(line.as_bytes());
+        let text = core::str::from_utf8(line.as_bytes()).unwrap_or_default();
+        let _ = stderr().write_all(&crate::ffi::bytes_from_text(text));
     } else {
         let _ = stderr().write_fmt(args);
     }

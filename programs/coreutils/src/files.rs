@@ -56,7 +56,7 @@ pub fn ls(args: &[String], io: &mut Io) -> i32 {
             } else {
                 op.clone()
             };
-            if let Err(e) = name_line(io.stdout, &line) {
+            if let Err(e) = writeln!(io.stdout, "{line}") {
                 write_error(io.stderr, "ls", &e);
                 return 2;
             }
@@ -102,20 +102,13 @@ pub fn ls(args: &[String], io: &mut Io) -> i32 {
                 (None, true) => format!("?--- {:>10} {name}", "?"),
                 _ => name,
             };
-            if let Err(e) = name_line(io.stdout, &line) {
+            if let Err(e) = writeln!(io.stdout, "{line}") {
                 write_error(io.stderr, "ls", &e);
                 return 2;
             }
         }
     }
     status
-}
-
-/// A line of `ls`: a name that holds bytes that are not UTF-8 is written as those bytes
-/// (`std::ffi::bytes_from_text`), as the shell that made it gave them.
-fn name_line(out: &mut dyn Write, line: &str) -> io::Result<()> {
-    out.write_all(&std::ffi::bytes_from_text(line))?;
-    out.write_all(b"\n")
 }
 
 #[inline(never)]

@@ -344,9 +344,10 @@ impl Out {
 
 impl Write for Out {
     /// A message whole, in one write: the error lines of jobs running at once (threads of this
-    /// shell or other processes on one terminal) do not interleave mid-line.
+    /// shell or other processes on one terminal) do not interleave mid-line. Text goes out as
+    /// the bytes it stands for (`std::ffi::bytes_from_text`), as std-shim's `write_fmt` does.
     fn write_fmt(&mut self, args: std::fmt::Arguments<'_>) -> io::Result<()> {
-        self.write_all(std::fmt::format(args).as_bytes())
+        self.write_all(&std::ffi::bytes_from_text(&std::fmt::format(args)))
     }
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let r = match &mut self.to {
