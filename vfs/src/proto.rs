@@ -502,6 +502,7 @@ mod tests {
             FsError::TimedOut,
             FsError::TooBig,
             FsError::NameTooLong,
+            FsError::Again,
             FsError::Kernel(Error::Closed),
         ];
         for e in all {
