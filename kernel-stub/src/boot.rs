@@ -299,11 +299,6 @@ fn start_and_wait(
             Some(h) => params.mount(h.raw(), NIC_PATH)?,
             None => params,
         };
-        // The bytes the host's arguments were (`libeurali::text`): init's runtime maps them back.
-        let argv: Vec<Vec<u8>> = argv
-            .iter()
-            .map(|a| libeurali::text::bytes_from_text(a).into_owned())
-            .collect();
         let params = params.args(&argv)?.env(&env)?.finish()?;
         // The kernel moved these by number out of our table through the parameter string.
         status_child.into_raw();

@@ -1,8 +1,8 @@
 //! Any bytes as text, losslessly: eurali's names, arguments, environment and the shell's words
 //! are UTF-8 text, but a console, a pipe or a file may give any bytes. Each byte (0x80..=0xFF)
 //! of input that is not UTF-8 becomes one reserved code point, and back (docs/design.md, "Bytes
-//! that are not UTF-8"). Exec parameters carry the bytes; a program's runtime makes text of
-//! them with [`text_from_bytes`], and whoever starts a program gives [`bytes_from_text`].
+//! that are not UTF-8"). Exec parameters carry the bytes: [`crate::params::ExecParams`] writes
+//! an argument's [`bytes_from_text`], and a program's runtime makes [`text_from_bytes`] of them.
 
 use alloc::borrow::Cow;
 use alloc::string::String;
@@ -27,6 +27,7 @@ pub fn is_escaped_byte(c: char) -> bool {
 /// Any bytes as text, losslessly: UTF-8 stays as it is, each byte of what is not UTF-8 (and of
 /// a character in the reserved range itself, so that the mapping is one to one) becomes its
 /// reserved code point; [`bytes_from_text`] gives the bytes back.
+#[inline(never)] // one copy, wherever text is made (programs' size)
 pub fn text_from_bytes(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     let mut rest = bytes;
@@ -55,6 +56,7 @@ pub fn text_from_bytes(bytes: &[u8]) -> String {
 
 /// The bytes that `text` (made by [`text_from_bytes`], or any text) stands for: its UTF-8 with
 /// each reserved code point turned back into its byte.
+#[inline(never)] // one copy for every `write_fmt` (programs' size)
 pub fn bytes_from_text(text: &str) -> Cow<'_, [u8]> {
     if !text.chars().any(is_escaped_byte) {
         return Cow::Borrowed(text.as_bytes());

@@ -718,11 +718,6 @@ impl Command {
                 ),
             ));
         }
-        // The bytes the text stands for (`ffi::bytes_from_text`): the child's runtime maps them
-        // back, so a byte that is not UTF-8 reaches it as itself.
-        let text = |s: &str| crate::ffi::bytes_from_text(s).into_owned();
-        let argv: Vec<Vec<u8>> = argv.iter().map(|a| text(a)).collect();
-        let env: Vec<(Vec<u8>, Vec<u8>)> = env.iter().map(|(k, v)| (text(k), text(v))).collect();
         ExecParams::new()
             .args(&argv)
             .map_err(|_| invalid("an argument"))?
