@@ -96,3 +96,43 @@ rm "$n"; ls; echo done"#,
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines, want, "{err}");
 }
+
+/// Hosted mode (`cargo xtask build`'s ELFs as host processes): a `-c` script given as host
+/// bytes that are not UTF-8 reaches the shell, its programs and a file name as those bytes.
+/// Without the ELFs it says so and passes, unless `CI` is set (as tests/hosted.rs).
+#[test]
+fn hosted_arguments_carry_any_byte() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/eurali/bin");
+    let guest = kernel_stub::hosted::guest_loader();
+    if !dir.join("shell").is_file() || guest.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "hosted test under CI without the ELFs (cargo xtask build) or eurali-guest"
+        );
+        eprintln!(
+            "skipping the hosted bytes test: no ELFs in {}",
+            dir.display()
+        );
+        return;
+    }
+    let script: &[u8] =
+        b"echo caf\xe9 | od -b | head -n 1; echo x > caf\xe9; od -c caf\xe9* | head -n 1";
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_eurali"))
+        .arg("--hosted")
+        .arg(&dir)
+        .arg("-c")
+        .arg(std::ffi::OsStr::from_bytes(script))
+        .args(["--user", "user"])
+        .env("EURALI_GUEST", guest.unwrap())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("start eurali");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text,
+        "0000000 143 141 146 351 012\n0000000   x  \\n\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
