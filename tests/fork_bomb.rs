@@ -3,6 +3,8 @@
 //! temporarily unavailable" (EAGAIN), never "out of memory" or MEMALLOC; root still logs in and
 //! `ps` works while it runs; the error lines of the bomb's parallel jobs come out whole.
 
+#[path = "common/mod.rs"]
+mod common;
 #[path = "common/session.rs"]
 mod session;
 
@@ -195,4 +197,21 @@ fn a_fork_bomb_is_bounded_in_hosted_mode() {
     }
     assert!(procs <= 32 + 16, "{procs} host processes");
     assert!(threads <= 48 * 64, "{threads} host threads");
+}
+
+/// Threads: a script that runs itself in the foreground nests shells on threads of one process
+/// until the kernel's 64 are used, then says so as EAGAIN, and the outer shells go on.
+#[test]
+fn nested_shells_stop_at_the_thread_limit() {
+    let (out, err, code) = common::sh("echo 'sh b.sh' > b.sh; sh b.sh; echo after $?", "");
+    assert!(
+        err.contains("b.sh: sh: resource temporarily unavailable: 64 threads\n"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("memory") && !err.contains("MEMALLOC"),
+        "{err}"
+    );
+    assert_eq!(out, "after 126\n", "{err}");
+    assert_eq!(code, 0);
 }

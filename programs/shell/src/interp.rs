@@ -1306,7 +1306,12 @@ impl Shell {
                 Ok(r) => Ok(Job::InShell(r)),
                 Err(Some(back)) => self.spawn_process(argv, env, back),
                 Err(None) => {
-                    let _ = writeln!(io::stderr(), "{}: sh: no thread left to run it", self.name);
+                    let _ = writeln!(
+                        io::stderr(),
+                        "{}: sh: resource temporarily unavailable: {} threads",
+                        self.name,
+                        libeurali::abi::layout::MAX_THREADS
+                    );
                     Err(126)
                 }
             };
