@@ -49,6 +49,12 @@ fn the_line_editor_takes_any_byte() {
     // The same session goes on.
     s.type_line("echo still $((40 + 2))");
     s.wait_for("still 42", Duration::from_secs(60));
+    // The history file keeps the line's bytes.
+    s.type_line("od -b .sh_history | head -n 1");
+    s.wait_for(
+        "0000000 145 143 150 157 040 170 351 251 171 377 040 174 040 157 144 040",
+        Duration::from_secs(60),
+    );
     s.type_line("exit");
     s.wait_for("login: ", Duration::from_secs(60));
     s.finish();

@@ -236,7 +236,8 @@ fn history_path(sh: &interp::Shell) -> Option<String> {
 /// The history file's lines, the last [`line::HISTORY_MAX`] (the file is rewritten with just
 /// those when it has more, so it stays about that long).
 fn load_history(path: &str) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    // Any bytes: a line typed with a byte that is not UTF-8 is kept as that byte.
+    let Ok(text) = std::fs::read(path).map(|b| std::ffi::text_from_bytes(&b)) else {
         return Vec::new();
     };
     let mut kept = Vec::new();
@@ -248,7 +249,7 @@ fn load_history(path: &str) -> Vec<String> {
     if lines > line::HISTORY_MAX {
         let mut text = kept.join("\n");
         text.push('\n');
-        let _ = std::fs::write(path, text);
+        let _ = std::fs::write(path, std::ffi::bytes_from_text(&text));
     }
     kept
 }
