@@ -44,7 +44,7 @@ pub fn printf(args: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -
     // The shell's own messages name the builtin as dash's do (`sh: printf: ...`). A failed
     // write of the output is the interpreter's to report (with the file's path), as for every
     // builtin.
-    for line in String::from_utf8_lossy(&err).lines() {
+    for line in std::ffi::text_from_bytes(&err).lines() {
         if !line.starts_with("printf: write error:") {
             let _ = writeln!(stderr, "sh: {line}");
         }
