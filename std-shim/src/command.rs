@@ -485,27 +485,19 @@ impl Command {
         Ok(child)
     }
 
-    /// Registers the child in `/proc` (`USER\tcommand line`), so that the per-user limit applies
-    /// before it exists; [`Registration`] 0 where there is no `/proc`. The user is the child's
-    /// (its `USER`) when root or the system starts it (login starting a user's shell), else
-    /// ours: a shell's `unset USER` or `USER=root cmd` does not take a command out of its
-    /// user's count.
+    /// Registers the child in `/proc` (`USER\tcommand line`) when we are a user's (not root's
+    /// nor the system's, whose children are not limited and register themselves), so that the
+    /// per-user limit applies before it exists; [`Registration`] 0 where nothing was made. The
+    /// user is the one we count against (`rt::limit_user`), inherited down the tree: neither a
+    /// shell's `unset USER` nor `USER=root cmd` takes a command out of its user's count.
     fn register(&self) -> io::Result<Registration> {
-        if self.mode == NamespaceMode::New {
-            // Its `/proc`, if any, is not ours: it registers itself there.
+        let user = crate::rt::limit_user()
+            .or_else(|| crate::env::var("USER").ok())
+            .unwrap_or_default();
+        if self.mode == NamespaceMode::New || user.is_empty() || user == "root" {
+            // (In a new namespace its `/proc`, if any, is not ours.)
             return Ok(Registration(0));
         }
-        let ours = crate::env::var("USER").unwrap_or_default();
-        let user = if !ours.is_empty() && ours != "root" {
-            ours
-        } else {
-            match self.env.iter().rev().find(|(k, _)| k == "USER") {
-                Some((_, v)) => v.clone(),
-                None if self.env_clear => None,
-                None => Some(ours),
-            }
-            .unwrap_or_default()
-        };
         let mut command = self.program.clone();
         for a in &self.args {
             command.push(' ');
@@ -697,7 +689,11 @@ impl Command {
         argv.extend(self.args.iter().map(String::as_str));
         let mut env = self.child_env()?;
         if pid != 0 {
-            env.push((String::from(crate::rt::PROC_PID_VAR), format!("{pid}")));
+            let user = crate::rt::limit_user().unwrap_or_default();
+            env.push((
+                String::from(crate::rt::PROC_PID_VAR),
+                format!("{pid}:{user}"),
+            ));
         }
         let invalid = |what: &str| {
             io::Error::new(

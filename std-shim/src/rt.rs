@@ -82,6 +82,9 @@ pub struct Runtime {
     pub(crate) watchdog: crate::watchdog::Shared,
     /// What a kill runs to wake threads waiting in `receive` (`libeurali::kill`).
     kill_hooks: Mutex<Vec<(u64, libeurali::kill::Hook)>>,
+    /// The user this process counts against in `/proc` (its parent's, given with the pid, or
+    /// the `USER` it registered itself with): [`limit_user`].
+    limit_user: Mutex<Option<String>>,
     /// Finished threads waiting for the next spawn ([`crate::thread::Pool`]).
     pub(crate) pool: Arc<crate::thread::Pool>,
     /// Chunks kept for reuse instead of being freed (`libeurali::pool`).
@@ -141,13 +144,17 @@ impl Runtime {
             })
             .collect();
         let no_pool = env.iter().any(|(k, v)| k == "EURALI_NOPOOL" && v == "1");
-        // Registered by the parent already (see `try_register_entry`): ours to remove at the end.
+        // Registered by the parent already (`PID:USER`, see `try_register_entry`): ours to
+        // remove at the end, and the user we count against, whatever our `USER` says.
         let mut env = env;
-        let given_pid = env
+        let given = env
             .iter()
             .position(|(k, _)| k == PROC_PID_VAR)
-            .and_then(|i| env.remove(i).1.parse::<u32>().ok())
-            .unwrap_or(0);
+            .map(|i| env.remove(i).1);
+        let (given_pid, limit_user) = match given.as_deref().and_then(|v| v.split_once(':')) {
+            Some((pid, user)) => (pid.parse::<u32>().unwrap_or(0), Some(String::from(user))),
+            None => (0, None),
+        };
         Runtime {
             args,
             env: Mutex::new(env),
@@ -181,6 +188,7 @@ impl Runtime {
             chunks: Mutex::new(Default::default()),
             no_pool: AtomicBool::new(no_pool),
             kill_hooks: Mutex::new(Vec::new()),
+            limit_user: Mutex::new(limit_user),
             broken_pipe_errors: AtomicBool::new(false),
             lost_writes: AtomicBool::new(false),
         }
@@ -477,6 +485,10 @@ pub fn register_process_as(name: &str) {
 
 fn write_registration(rt: &Runtime, unnamed: &str) {
     let user = crate::env::var("USER").unwrap_or_default();
+    rt.limit_user
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(|| user.clone());
     let command = if rt.args.is_empty() {
         String::from(unnamed)
     } else {
@@ -523,8 +535,19 @@ pub(crate) fn try_register_entry(
 }
 
 /// The variable in which a parent that registered its child in `/proc` (std-shim's `Command`)
-/// gives it the pid; the child's runtime takes it out of its environment.
+/// gives it `PID:USER`; the child's runtime takes it out of its environment.
 pub(crate) const PROC_PID_VAR: &str = "EURALI_PROC_PID";
+
+/// The user this process counts against in `/proc` (registering it now if it is not yet):
+/// the one its parent registered it as, else its `USER` at registration; `None` with no runtime.
+pub(crate) fn limit_user() -> Option<String> {
+    register_process();
+    let rt = crate::sys::runtime()?;
+    rt.limit_user
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+}
 
 /// Removes the `/proc` entry `pid`.
 pub(crate) fn remove_entry(pid: u32) {
