@@ -50,9 +50,10 @@ fn long_script_to_file(args: &mut [String], raw: &[OsString]) -> Vec<(String, Ve
 
 fn main() {
     let raw: Vec<OsString> = std::env::args_os().skip(1).collect();
+    // Any bytes, as the userland takes them (`std::ffi::text_from_bytes`, docs/design.md).
     let mut args: Vec<String> = raw
         .iter()
-        .map(|a| a.to_string_lossy().into_owned())
+        .map(|a| eurali_std::ffi::text_from_bytes(a.as_encoded_bytes()))
         .collect();
     // `--hosted DIR` comes off both lists alike, so that their positions stay in step.
     let raw: &[OsString] = if args.first().map(String::as_str) == Some("--hosted") {

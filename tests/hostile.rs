@@ -505,12 +505,14 @@ fn hog() {
     assert_eq!(e.kind(), ErrorKind::StorageFull, "{e}");
     shim::println!("hog: 3000 nested directories: {e}");
     shim::fs::remove_dir_all("/tmp/d").unwrap();
-    // /proc entries (init's heap) until refused; then given back.
+    // /proc entries (init's heap) until refused; then given back. (Each in another user's
+    // name: one user is refused at `MAX_USER_PROCS` already.)
     let mut pids = Vec::new();
     let e = loop {
         let reg = vfs::client::open("/proc/new", flags::READ | flags::WRITE | flags::CREATE)
             .and_then(|(s, _)| {
-                s.write_at(0, format!("hog\t{}", "c".repeat(4000)).as_bytes())?;
+                let line = format!("hog{}\t{}", pids.len(), "c".repeat(4000));
+                s.write_at(0, line.as_bytes())?;
                 let mut b = [0u8; 16];
                 let n = s.read_at(0, &mut b)?;
                 Ok(core::str::from_utf8(&b[..n])

@@ -252,6 +252,11 @@ impl Kernel {
         self.shared().lock().process_count()
     }
 
+    /// Live threads, of all processes.
+    pub fn thread_count(&self) -> usize {
+        self.shared().lock().thread_count()
+    }
+
     /// Ends the whole system: every thread blocked in the stub wakes and ends, later system calls
     /// end their thread, and this waits (up to 5 s) for the stub's host threads to finish.
     pub fn shutdown(&self) {

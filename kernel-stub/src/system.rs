@@ -516,6 +516,10 @@ impl System {
         self.procs.len()
     }
 
+    pub fn thread_count(&self) -> usize {
+        self.threads.len()
+    }
+
     pub fn object_count(&self) -> usize {
         self.objects.len()
     }

@@ -33,6 +33,7 @@ pub mod pool;
 pub mod proto;
 pub mod raw;
 pub mod syscall;
+pub mod text;
 pub mod timeout;
 #[cfg(feature = "alloc")]
 pub mod tty;

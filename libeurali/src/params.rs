@@ -226,26 +226,31 @@ impl ExecParams {
         Ok(self)
     }
 
-    /// `A`: the args (args[0] is the program name by convention).
+    /// `A`: the args (args[0] is the program name by convention), each as the bytes it stands
+    /// for ([`crate::text::bytes_from_text`]: the child's runtime makes the same text of them).
     pub fn args<S: AsRef<str>>(mut self, args: &[S]) -> Result<Self, Error> {
         self.bytes.push(b'A');
         for (i, a) in args.iter().enumerate() {
-            let a = a.as_ref().as_bytes();
-            check_field(a)?;
+            let a = crate::text::bytes_from_text(a.as_ref());
+            check_field(&a)?;
             if i > 0 {
                 self.bytes.push(FIELD_SEP);
             }
-            self.bytes.extend_from_slice(a);
+            self.bytes.extend_from_slice(&a);
         }
         self.bytes.push(0);
         Ok(self)
     }
 
-    /// `E`: the environment as `KEY=VALUE` records.
+    /// `E`: the environment as `KEY=VALUE` records (bytes as for [`ExecParams::args`]).
     pub fn env<K: AsRef<str>, V: AsRef<str>>(mut self, vars: &[(K, V)]) -> Result<Self, Error> {
         self.bytes.push(b'E');
         for (i, (k, v)) in vars.iter().enumerate() {
-            let (k, v) = (k.as_ref().as_bytes(), v.as_ref().as_bytes());
+            let (k, v) = (
+                k.as_ref().as_bytes(),
+                crate::text::bytes_from_text(v.as_ref()),
+            );
+            let v = &*v;
             check_field(k)?;
             check_field(v)?;
             if k.is_empty() || k.contains(&b'=') {

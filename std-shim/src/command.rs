@@ -446,7 +446,11 @@ impl Command {
                 ));
             }
         }
-        let (params, overflow) = self.base_params()?;
+        // In `/proc` before it starts: a user with `vfs::procfs::MAX_USER_PROCS` processes gets
+        // EAGAIN here instead of a process (the child takes the entry over, or it goes when the
+        // start fails: `Registration`'s drop).
+        let mut entry = self.register()?;
+        let (params, overflow) = self.base_params(entry.0)?;
         let (stdin, stdin_end) = self.child_stream(Which::Stdin, default)?;
         let (stdout, stdout_end) = self.child_stream(Which::Stdout, default)?;
         let (stderr, stderr_end) = self.child_stream(Which::Stderr, default)?;
@@ -494,7 +498,38 @@ impl Command {
             wait: Mutex::new(WaitState::Channel(status, watch)),
         })?;
         crate::rt::add_child(child.tid, control);
+        entry.0 = 0;
         Ok(child)
+    }
+
+    /// Registers the child in `/proc` (`USER\tcommand line`) when we are a user's (not root's
+    /// nor the system's, whose children are not limited and register themselves), so that the
+    /// per-user limit applies before it exists; [`Registration`] 0 where nothing was made. The
+    /// user is the one we count against (`rt::limit_user`), inherited down the tree: neither a
+    /// shell's `unset USER` nor `USER=root cmd` takes a command out of its user's count.
+    fn register(&self) -> io::Result<Registration> {
+        let user = crate::rt::limit_user()
+            .or_else(|| crate::env::var("USER").ok())
+            .unwrap_or_default();
+        if self.mode == NamespaceMode::New || user.is_empty() || user == "root" {
+            // (In a new namespace its `/proc`, if any, is not ours.)
+            return Ok(Registration(0));
+        }
+        let mut command = self.program.clone();
+        for a in &self.args {
+            command.push(' ');
+            command.push_str(a);
+        }
+        match crate::rt::try_register_entry(&user, &command) {
+            Ok(pid) => Ok(Registration(pid.unwrap_or(0))),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "resource temporarily unavailable: {} processes",
+                    vfs::procfs::MAX_USER_PROCS
+                ),
+            )),
+        }
     }
 
     /// Runs the script at `path` with its interpreter: `interpreter [arg] path args...`, as Unix's
@@ -676,12 +711,20 @@ impl Command {
 
     /// Args and env, checked against [`ARGS_MAX`]: the exec parameters, and the args and env
     /// (an exec parameter string of `A` and `E` items) to send after exec when they do not fit
-    /// exec's page ([`ARGS_ENV_LIMIT`]); then the page carries neither.
-    fn base_params(&self) -> io::Result<(ExecParams, Option<Vec<u8>>)> {
+    /// exec's page ([`ARGS_ENV_LIMIT`]); then the page carries neither. `pid` (not 0) is the
+    /// child's entry in `/proc`, made by [`Command::register`], passed in its environment.
+    fn base_params(&self, pid: u32) -> io::Result<(ExecParams, Option<Vec<u8>>)> {
         let mut argv = Vec::with_capacity(self.args.len() + 1);
         argv.push(self.program.as_str());
         argv.extend(self.args.iter().map(String::as_str));
-        let env = self.child_env()?;
+        let mut env = self.child_env()?;
+        if pid != 0 {
+            let user = crate::rt::limit_user().unwrap_or_default();
+            env.push((
+                String::from(crate::rt::PROC_PID_VAR),
+                format!("{pid}:{user}"),
+            ));
+        }
         let invalid = |what: &str| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -953,6 +996,18 @@ enum WaitState {
 }
 
 /// A running (or ended, not yet waited for) child process.
+/// A child's `/proc` entry made before the child starts; removed when dropped unless the start
+/// went through (the pid set to 0: the child's runtime owns the entry then).
+struct Registration(u32);
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if self.0 != 0 {
+            crate::rt::remove_entry(self.0);
+        }
+    }
+}
+
 pub struct Child {
     /// The parent's end of a piped stdin.
     pub stdin: Option<ChildStdin>,

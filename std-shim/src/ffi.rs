@@ -171,3 +171,7 @@ impl PartialEq<OsStr> for str {
         self == &o.inner
     }
 }
+
+/// Any bytes through text and back (eurali's addition; docs/design.md, "Bytes that are not
+/// UTF-8"): defined with the exec parameters' encoding (libeurali), which carries them.
+pub use libeurali::text::{bytes_from_text, is_escaped_byte, text_from_bytes};

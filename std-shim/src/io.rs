@@ -418,10 +418,14 @@ pub trait Write {
         }
         impl<W: Write + ?Sized> fmt::Write for Adapter<'_, W> {
             fn write_str(&mut self, s: &str) -> fmt::Result {
-                self.inner.write_all(s.as_bytes()).map_err(|e| {
-                    self.error = Err(e);
-                    fmt::Error
-                })
+                // Text out as the bytes it stands for (a name holding a byte that is not UTF-8
+                // is printed as that byte, `ffi::bytes_from_text`).
+                self.inner
+                    .write_all(&crate::ffi::bytes_from_text(s))
+                    .map_err(|e| {
+                        self.error = Err(e);
+                        fmt::Error
+                    })
             }
         }
         let mut a = Adapter {
@@ -808,11 +812,11 @@ impl Stdin {
     /// Reads a line (with its `\n`) into `buf` without reading ahead of it, so that the rest of
     /// the input stays for the next reader of the stream (a child started afterwards); 0 at EOF.
     /// Slower than [`Stdin::read_line`]: one request per byte (eurali's addition, for login and
-    /// the like).
+    /// the shell). Any bytes: what is not UTF-8 comes as [`crate::ffi::text_from_bytes`] maps it.
     pub fn read_line_unbuffered(&self, buf: &mut String) -> Result<usize> {
         let mut bytes = Vec::new();
         let n = rt::stdin_read_line_unbuffered(&mut bytes)?;
-        buf.push_str(&String::from_utf8(bytes)?);
+        buf.push_str(&crate::ffi::text_from_bytes(&bytes));
         Ok(n)
     }
     /// Reads a line of any bytes as [`Stdin::read_line_unbuffered`] does, without its line end
@@ -935,6 +939,10 @@ impl Write for Stderr {
     fn flush(&mut self) -> Result<()> {
         Ok(())
     }
+    /// One write per message, as [`_eprint`] (`writeln!(stderr(), …)` is a whole line).
+    fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> Result<()> {
+        self.write_all(&crate::ffi::bytes_from_text(&alloc::fmt::format(args)))
+    }
 }
 
 macro_rules! embedded_io_bridge {
@@ -984,7 +992,8 @@ pub fn _eprint(args: fmt::Arguments<'_>) {
     // sharing a terminal do not interleave mid-line; longer ones go out piece by piece.
     let mut line = crate::rt::FixedBuf::new();
     if fmt::Write::write_fmt(&mut line, args).is_ok() {
-        let _ = stderr().write_all(line.as_bytes());
+        let text = core::str::from_utf8(line.as_bytes()).unwrap_or_default();
+        let _ = stderr().write_all(&crate::ffi::bytes_from_text(text));
     } else {
         let _ = stderr().write_fmt(args);
     }
@@ -1080,7 +1089,7 @@ impl From<vfs::proto::FsError> for Error {
             F::TooBig => ErrorKind::FileTooLarge,
             F::NameTooLong => ErrorKind::InvalidFilename,
             F::MountPoint => ErrorKind::ResourceBusy,
-            F::Busy => ErrorKind::WouldBlock,
+            F::Busy | F::Again => ErrorKind::WouldBlock,
             F::CrossesDevices => ErrorKind::Unsupported,
             F::TimedOut => ErrorKind::TimedOut,
             F::Kernel(k) => return Error::from(k),

@@ -86,6 +86,9 @@ pub struct Runtime {
     pub(crate) watchdog: crate::watchdog::Shared,
     /// What a kill runs to wake threads waiting in `receive` (`libeurali::kill`).
     kill_hooks: Mutex<Vec<(u64, libeurali::kill::Hook)>>,
+    /// The user this process counts against in `/proc` (its parent's, given with the pid, or
+    /// the `USER` it registered itself with): [`limit_user`].
+    limit_user: Mutex<Option<String>>,
     /// Finished threads waiting for the next spawn ([`crate::thread::Pool`]).
     pub(crate) pool: Arc<crate::thread::Pool>,
     /// Chunks kept for reuse instead of being freed (`libeurali::pool`).
@@ -156,20 +159,30 @@ impl Runtime {
             Some(c) => libeurali::params::args_and_env(c.as_slice()).unwrap_or_default(),
             None => (args, env),
         };
-        let args = fields(args)
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
+        // Any bytes, losslessly (what is not UTF-8 as `ffi::text_from_bytes` maps it).
+        let args = fields(args).map(crate::ffi::text_from_bytes).collect();
         let env: Vec<(String, String)> = fields(env)
             .map(env_record)
             .map(|(k, v)| {
                 (
-                    String::from_utf8_lossy(k).into_owned(),
-                    String::from_utf8_lossy(v).into_owned(),
+                    crate::ffi::text_from_bytes(k),
+                    crate::ffi::text_from_bytes(v),
                 )
             })
             .collect();
         drop(sent);
         let no_pool = env.iter().any(|(k, v)| k == "EURALI_NOPOOL" && v == "1");
+        // Registered by the parent already (`PID:USER`, see `try_register_entry`): ours to
+        // remove at the end, and the user we count against, whatever our `USER` says.
+        let mut env = env;
+        let given = env
+            .iter()
+            .position(|(k, _)| k == PROC_PID_VAR)
+            .map(|i| env.remove(i).1);
+        let (given_pid, limit_user) = match given.as_deref().and_then(|v| v.split_once(':')) {
+            Some((pid, user)) => (pid.parse::<u32>().unwrap_or(0), Some(String::from(user))),
+            None => (0, None),
+        };
         Runtime {
             args,
             env: Mutex::new(env),
@@ -190,8 +203,12 @@ impl Runtime {
             control: Mutex::new(control),
             args_lost,
             doomed: AtomicBool::new(false),
-            pid: AtomicU32::new(0),
-            reg: AtomicU8::new(REG_PENDING),
+            pid: AtomicU32::new(given_pid),
+            reg: AtomicU8::new(if given_pid != 0 {
+                REG_DONE
+            } else {
+                REG_PENDING
+            }),
             children: Mutex::new(Vec::new()),
             watcher: Mutex::new(Watcher::default()),
             spawn: Mutex::new(()),
@@ -200,6 +217,7 @@ impl Runtime {
             chunks: Mutex::new(Default::default()),
             no_pool: AtomicBool::new(no_pool),
             kill_hooks: Mutex::new(Vec::new()),
+            limit_user: Mutex::new(limit_user),
             broken_pipe_errors: AtomicBool::new(false),
             lost_writes: AtomicBool::new(false),
         }
@@ -521,6 +539,10 @@ pub fn register_process_as(name: &str) {
 
 fn write_registration(rt: &Runtime, unnamed: &str) {
     let user = crate::env::var("USER").unwrap_or_default();
+    rt.limit_user
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(|| user.clone());
     let command = if rt.args.is_empty() {
         String::from(unnamed)
     } else {
@@ -533,18 +555,52 @@ fn write_registration(rt: &Runtime, unnamed: &str) {
 
 /// Writes an entry `USER\tcommand line` into `/proc`; its pid, if there is a `/proc`.
 pub(crate) fn register_entry(user: &str, command: &str) -> Option<u32> {
+    try_register_entry(user, command).ok().flatten()
+}
+
+/// [`register_entry`], telling a refusal apart: `Err(Again)` when `user` has as many processes
+/// as `/proc` takes of one user (`vfs::procfs::MAX_USER_PROCS`); `Ok(None)` with no `/proc`
+/// (or none that answered).
+pub(crate) fn try_register_entry(
+    user: &str,
+    command: &str,
+) -> Result<Option<u32>, vfs::proto::FsError> {
+    use vfs::proto::FsError;
     use vfs::proto::flags;
-    let s = proc_session("/proc/new", flags::READ | flags::WRITE | flags::CREATE)?;
+    let Some(s) = proc_session("/proc/new", flags::READ | flags::WRITE | flags::CREATE) else {
+        return Ok(None);
+    };
     let mut line = String::from(user);
     line.push('\t');
     line.push_str(command);
-    s.write_at(0, line.as_bytes()).ok()?;
+    match s.write_at(0, line.as_bytes()) {
+        Err(FsError::Again) => return Err(FsError::Again),
+        Err(_) => return Ok(None),
+        Ok(_) => {}
+    }
     let mut buf = [0u8; 16];
-    let n = s.read_at(0, &mut buf).ok()?;
-    core::str::from_utf8(&buf[..n])
+    let Ok(n) = s.read_at(0, &mut buf) else {
+        return Ok(None);
+    };
+    Ok(core::str::from_utf8(&buf[..n])
         .ok()
         .and_then(|t| t.trim().parse::<u32>().ok())
-        .filter(|&pid| pid != 0)
+        .filter(|&pid| pid != 0))
+}
+
+/// The variable in which a parent that registered its child in `/proc` (std-shim's `Command`)
+/// gives it `PID:USER`; the child's runtime takes it out of its environment.
+pub(crate) const PROC_PID_VAR: &str = "EURALI_PROC_PID";
+
+/// The user this process counts against in `/proc` (registering it now if it is not yet):
+/// the one its parent registered it as, else its `USER` at registration; `None` with no runtime.
+pub(crate) fn limit_user() -> Option<String> {
+    register_process();
+    let rt = crate::sys::runtime()?;
+    rt.limit_user
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
 }
 
 /// Removes the `/proc` entry `pid`.

@@ -315,7 +315,18 @@ impl Builder {
             Err(e) => {
                 // Safety: the thread was not started, so the box is still ours.
                 drop(unsafe { Box::from_raw(arg as *mut Start) });
-                Err(e.into())
+                // MEMALLOC: no stack slot left (or no frame for one): EAGAIN, as Linux's
+                // pthread_create says it.
+                Err(match e {
+                    libeurali::Error::MemAlloc => io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        alloc::format!(
+                            "resource temporarily unavailable: {} threads",
+                            libeurali::abi::layout::MAX_THREADS
+                        ),
+                    ),
+                    e => e.into(),
+                })
             }
         }
     }

@@ -130,6 +130,13 @@ impl Session {
         }
     }
 
+    /// Types `bytes` as they are (UTF-8 or not).
+    pub fn type_bytes(&self, bytes: &[u8]) {
+        if let Some(tx) = &self.input {
+            let _ = tx.send(bytes.to_vec());
+        }
+    }
+
     /// Types `line` and waits for the next `prompt`; returns what came back in between.
     pub fn command(&mut self, line: &str, prompt: &str) -> String {
         self.type_line(line);

@@ -47,6 +47,12 @@ use crate::sync::Lock;
 /// processes cannot exist; a full table means a client registered entries for nothing, and
 /// the next registration gets `NoSpace`.
 pub const MAX_PROCS: usize = 512;
+/// Most processes of one user other than `root` (and the system's, registered with no user or
+/// none named):
+/// a registration past it is refused with [`FsError::Again`], and std-shim's `Command` registers
+/// a child before it starts it, so a user's fork bomb stops there while root can still log in
+/// and `ps` (docs/design.md, "Processes and threads per user").
+pub const MAX_USER_PROCS: usize = 32;
 /// Longest `USER\tCOMMAND` text kept per process.
 pub const MAX_LINE: usize = 512;
 
@@ -230,12 +236,21 @@ impl FileSystem for ProcFs {
         let text = String::from_utf8_lossy(data);
         // Tabs and line ends would break the table's lines.
         let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+        let named = text.contains('\t');
         let (user, cmd) = text.split_once('\t').unwrap_or(("?", &text));
         // In a user's view the entry is theirs, whatever it says.
-        let user = who.as_deref().unwrap_or(user);
+        let user = clean(who.as_deref().unwrap_or(user));
         let mut t = self.table.lock();
+        if named
+            && t.procs.get(pid).is_some_and(|p| p.user != user)
+            && !matches!(user.as_str(), "" | "root")
+            && t.procs.values().filter(|p| p.user == user).count() >= MAX_USER_PROCS
+        {
+            t.procs.remove(pid);
+            return Err(FsError::Again);
+        }
         let p = t.procs.get_mut(pid).ok_or(FsError::NotFound)?;
-        p.user = clean(user);
+        p.user = user;
         p.cmd = clean(cmd);
         Ok(data.len() as u64)
     }
@@ -446,5 +461,35 @@ mod tests {
         drop(t);
         fs.remove(&["7"], false).unwrap();
         assert!(matches!(fs.open(&["new"], new), Ok(Node::New(..))));
+    }
+
+    #[test]
+    fn a_user_has_at_most_max_user_procs_but_root_and_the_system_more() {
+        let fs = ProcFs::new(1, clock);
+        let new = flags::WRITE | flags::CREATE;
+        let register = |line: &str| {
+            let n = fs.open(&["new"], new).unwrap();
+            fs.write(&n, None, line.as_bytes()).map(|_| n)
+        };
+        let mut mine = Vec::new();
+        for i in 0..MAX_USER_PROCS {
+            mine.push(register(&format!("user\tsh {i}")).unwrap());
+        }
+        assert_eq!(register("user\tsh b.sh").unwrap_err(), FsError::Again);
+        // The refused entry is gone; others are not counted against user.
+        assert_eq!(
+            fs.read_dir(&Node::Root(None)).unwrap().len(),
+            MAX_USER_PROCS
+        );
+        for line in ["root\tps", "\tramdisk", "other\tsh"] {
+            register(line).unwrap();
+        }
+        // One of user's ends: room for one more.
+        let Node::New(pid, _) = mine[3] else {
+            panic!("not a registration")
+        };
+        fs.remove(&[&format!("{pid}")], false).unwrap();
+        register("user\tsh again").unwrap();
+        assert_eq!(register("user\tsh over").unwrap_err(), FsError::Again);
     }
 }

@@ -313,6 +313,9 @@ pub enum FsError {
     MountPoint,
     /// The session's account is at its quota (bytes or nodes, [`Usage`]).
     Quota,
+    /// A per-user limit is reached (say `/proc`'s processes per user): EAGAIN, "resource
+    /// temporarily unavailable"; it passes when some of the user's own end.
+    Again,
     /// A kernel error on the way (12 CLOSED: the server or session is gone).
     Kernel(Error),
 }
@@ -335,6 +338,7 @@ impl FsError {
             FsError::NameTooLong => 13,
             FsError::MountPoint => 20,
             FsError::Quota => 14,
+            FsError::Again => 15,
             FsError::Kernel(e) => 0x100 + e.code() as u64,
         }
     }
@@ -356,6 +360,7 @@ impl FsError {
             13 => FsError::NameTooLong,
             20 => FsError::MountPoint,
             14 => FsError::Quota,
+            15 => FsError::Again,
             0x101..=0x1FF => Error::from_code((c - 0x100) as u8)
                 .map(FsError::Kernel)
                 .unwrap_or(FsError::Invalid),
@@ -380,6 +385,7 @@ impl FsError {
             FsError::NameTooLong => "file name too long",
             FsError::MountPoint => "resource busy: is a mount point",
             FsError::Quota => "disk quota exceeded",
+            FsError::Again => "resource temporarily unavailable",
             FsError::Kernel(e) => e.name(),
         }
     }
@@ -549,6 +555,7 @@ mod tests {
             FsError::NameTooLong,
             FsError::MountPoint,
             FsError::Quota,
+            FsError::Again,
             FsError::Kernel(Error::Closed),
         ];
         for e in all {

@@ -31,7 +31,7 @@ pub fn printf(args: &[String], io: &mut Io) -> i32 {
     };
     loop {
         let before = p.next;
-        if p.run(format.as_bytes()) {
+        if p.run(&std::ffi::bytes_from_text(format)) {
             break; // `\c`: stop everything
         }
         if p.next >= p.args.len() || p.next == before {
@@ -171,22 +171,23 @@ impl Printer<'_> {
     fn convert(&mut self, conv: u8, spec: &Spec) -> bool {
         let text: Vec<u8> = match conv {
             b's' => {
-                let s = self.arg().unwrap_or("").as_bytes();
+                let s = std::ffi::bytes_from_text(self.arg().unwrap_or(""));
                 let s = match spec.precision {
                     Some(p) => &s[..p.min(s.len())],
-                    None => s,
+                    None => &s[..],
                 };
                 s.to_vec()
             }
             b'b' => {
-                let (v, stop) = backslash_escapes(self.arg().unwrap_or("").as_bytes());
+                let (v, stop) =
+                    backslash_escapes(&std::ffi::bytes_from_text(self.arg().unwrap_or("")));
                 self.pad(&v, spec, false);
                 return stop;
             }
             b'c' => self
                 .arg()
                 .and_then(|s| s.chars().next())
-                .map(|c| c.to_string().into_bytes())
+                .map(|c| std::ffi::bytes_from_text(c.encode_utf8(&mut [0; 4])).into_owned())
                 .unwrap_or_default(),
             b'd' | b'i' => {
                 let a = self.arg().unwrap_or("0").to_string();
@@ -370,7 +371,12 @@ impl Printer<'_> {
     fn digits_of(&mut self, a: &str) -> Option<(bool, u128, bool)> {
         let t = a.trim_start_matches([' ', '\t', '\n']);
         if let Some(rest) = t.strip_prefix(['\'', '"']) {
-            return Some((false, rest.chars().next().map_or(0, |c| c as u128), true));
+            // A byte that is not UTF-8 (`std::ffi::text_from_bytes`) is its own code.
+            let code = |c: char| match std::ffi::is_escaped_byte(c) {
+                true => u128::from(std::ffi::bytes_from_text(c.encode_utf8(&mut [0; 4]))[0]),
+                false => c as u128,
+            };
+            return Some((false, rest.chars().next().map_or(0, code), true));
         }
         let (neg, body) = match t.strip_prefix('-') {
             Some(b) => (true, b),

@@ -343,6 +343,12 @@ impl Out {
 }
 
 impl Write for Out {
+    /// A message whole, in one write: the error lines of jobs running at once (threads of this
+    /// shell or other processes on one terminal) do not interleave mid-line. Text goes out as
+    /// the bytes it stands for (`std::ffi::bytes_from_text`), as std-shim's `write_fmt` does.
+    fn write_fmt(&mut self, args: std::fmt::Arguments<'_>) -> io::Result<()> {
+        self.write_all(&std::ffi::bytes_from_text(&std::fmt::format(args)))
+    }
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let r = match &mut self.to {
             To::Inherit(2) => io::stderr().write(buf),
@@ -1088,12 +1094,12 @@ impl Shell {
         };
         let (rd, mut w) = io::pipe()?;
         if text.len() <= AT_ONCE {
-            w.write_all(text.as_bytes())?;
+            w.write_all(&std::ffi::bytes_from_text(&text))?;
         } else {
             std::thread::Builder::new()
                 .name("here-doc".into())
                 .spawn(move || {
-                    let _ = w.write_all(text.as_bytes());
+                    let _ = w.write_all(&std::ffi::bytes_from_text(&text));
                 })?;
         }
         Ok(In::Pipe(rd))
@@ -1295,7 +1301,12 @@ impl Shell {
                 Ok(r) => Ok(Job::InShell(r)),
                 Err(Some(back)) => self.spawn_process(argv, env, back),
                 Err(None) => {
-                    let _ = writeln!(io::stderr(), "{}: sh: no thread left to run it", self.name);
+                    let _ = writeln!(
+                        io::stderr(),
+                        "{}: sh: resource temporarily unavailable: {} threads",
+                        self.name,
+                        libeurali::abi::layout::MAX_THREADS
+                    );
                     Err(126)
                 }
             };
@@ -1599,7 +1610,7 @@ impl Shell {
         } else {
             self.lookup(f)
         };
-        let src = match path.map(|p| std::fs::read_to_string(self.path(&p))) {
+        let src = match path.map(|p| read_script(&self.path(&p))) {
             Some(Ok(src)) => src,
             Some(Err(e)) => {
                 let _ = writeln!(
@@ -1898,8 +1909,14 @@ impl Shell {
         self.status = code & 0xFF;
         self.substituted = true;
         self.restore_ignored();
-        String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned()
+        std::ffi::text_from_bytes(&reader.join().unwrap_or_default())
     }
+}
+
+/// A script file's text: any bytes (what is not UTF-8 as `std::ffi::text_from_bytes` maps it,
+/// the shell's words being bytes).
+pub(crate) fn read_script(path: &str) -> io::Result<String> {
+    Ok(std::ffi::text_from_bytes(&std::fs::read(path)?))
 }
 
 /// A started command: a program with the pumps feeding its redirected input files and the

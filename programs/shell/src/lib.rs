@@ -114,7 +114,7 @@ fn run_given(
         return Some(sh.run_script(src, io).0);
     }
     let file = args.get(i).filter(|_| mode != 's')?;
-    let src = match std::fs::read_to_string(sh.path(file)) {
+    let src = match interp::read_script(&sh.path(file)) {
         Ok(s) => s,
         Err(e) => {
             let _ = writeln!(io.stderr, "sh: {file}: {}", interp::describe(&e));
@@ -236,7 +236,8 @@ fn history_path(sh: &interp::Shell) -> Option<String> {
 /// The history file's lines, the last [`line::HISTORY_MAX`] (the file is rewritten with just
 /// those when it has more, so it stays about that long).
 fn load_history(path: &str) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    // Any bytes: a line typed with a byte that is not UTF-8 is kept as that byte.
+    let Ok(text) = std::fs::read(path).map(|b| std::ffi::text_from_bytes(&b)) else {
         return Vec::new();
     };
     let mut kept = Vec::new();
@@ -248,7 +249,7 @@ fn load_history(path: &str) -> Vec<String> {
     if lines > line::HISTORY_MAX {
         let mut text = kept.join("\n");
         text.push('\n');
-        let _ = std::fs::write(path, text);
+        let _ = std::fs::write(path, std::ffi::bytes_from_text(&text));
     }
     kept
 }
@@ -436,20 +437,20 @@ fn interactive_loop(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
                     line::Event::Line(l) => break 'read Some(l),
                     line::Event::Interrupted => {
                         pending.clear();
-                        print!("{}", ed.take_output());
+                        show(&mut ed);
                         ed.start(&prompt(sh));
                     }
                     line::Event::Eof => break 'read None,
                 }
             }
-            print!("{}", ed.take_output());
+            show(&mut ed);
             let _ = std::io::stdout().flush();
             match std::io::stdin().read(&mut buf) {
                 Ok(0) | Err(_) => break 'read None,
                 Ok(n) => queued.extend(dec.feed(&buf[..n])),
             }
         };
-        print!("{}", ed.take_output());
+        show(&mut ed);
         let _ = std::io::stdout().flush();
         let _ = std::term::set_stdin_raw(false);
         sh.history = std::sync::Arc::new(ed.take_history());
@@ -467,6 +468,12 @@ fn interactive_loop(sh: &mut interp::Shell, io: &mut interp::Streams) -> i32 {
             return code;
         }
     }
+}
+
+/// Writes what the line editor drew: bytes that are not UTF-8 typed into the line are shown as
+/// those bytes (`std::ffi::bytes_from_text`).
+fn show(ed: &mut line::Editor) {
+    let _ = std::io::stdout().write_all(&std::ffi::bytes_from_text(&ed.take_output()));
 }
 
 /// Reads commands line by line until the end of input or `exit`.

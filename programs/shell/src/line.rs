@@ -110,22 +110,24 @@ fn decode(b: &[u8]) -> Decoded {
         0x1B => escape(b),
         c if c < 0x20 => Decoded::Key(Key::Ctrl((c + b'a' - 1) as char), 1),
         _ => {
-            // A UTF-8 character: wait for all its bytes; skip an invalid one.
+            // A UTF-8 character: wait for all its bytes. A byte that is not UTF-8 is typed as
+            // itself (the character that stands for it, `std::ffi::text_from_bytes`).
             let len = match first {
                 0xC0..=0xDF => 2,
                 0xE0..=0xEF => 3,
                 0xF0..=0xF7 => 4,
-                0x80..=0xBF | 0xF8..=0xFF => return Decoded::Skip(1),
                 _ => 1,
             };
-            if b.len() < len {
+            let have = b.len().min(len);
+            if have < len && b[1..have].iter().all(|&c| c & 0xC0 == 0x80) {
                 return Decoded::NeedMore;
             }
-            match core::str::from_utf8(&b[..len])
-                .ok()
-                .and_then(|s| s.chars().next())
+            match std::ffi::text_from_bytes(&b[..len.min(b.len())])
+                .chars()
+                .next()
             {
-                Some(c) => Decoded::Key(Key::Char(c), len),
+                Some(c) if !std::ffi::is_escaped_byte(c) => Decoded::Key(Key::Char(c), len),
+                Some(c) => Decoded::Key(Key::Char(c), 1),
                 None => Decoded::Skip(1),
             }
         }
@@ -890,8 +892,13 @@ mod tests {
         assert_eq!(d.feed("é".as_bytes()), [Key::Char('é')]);
         assert_eq!(d.feed(&[0xC3]), []);
         assert_eq!(d.feed(&[0xA9, 0x17]), [Key::Char('é'), Key::Ctrl('w')]);
-        // Unknown sequences and junk are dropped.
-        assert_eq!(d.feed(b"\x1b[99zq\xffr"), [Key::Char('q'), Key::Char('r')]);
+        // Unknown sequences are dropped; a byte that is not UTF-8 is typed as itself (its
+        // reserved character, `std::ffi::text_from_bytes`), at once when what follows shows it.
+        assert_eq!(
+            d.feed(b"\x1b[99zq\xffr"),
+            [Key::Char('q'), Key::Char('\u{10ffff}'), Key::Char('r')]
+        );
+        assert_eq!(d.feed(b"\xe9x"), [Key::Char('\u{10ffe9}'), Key::Char('x')]);
     }
 
     #[test]

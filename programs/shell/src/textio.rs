@@ -20,7 +20,7 @@ pub fn echo(args: &[String]) -> Vec<u8> {
         if i > 0 {
             out.push(b' ');
         }
-        let (bytes, stop) = coreutils::printf::backslash_escapes(w.as_bytes());
+        let (bytes, stop) = coreutils::printf::backslash_escapes(&std::ffi::bytes_from_text(w));
         out.extend_from_slice(&bytes);
         if stop {
             return out;
@@ -44,7 +44,7 @@ pub fn printf(args: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -
     // The shell's own messages name the builtin as dash's do (`sh: printf: ...`). A failed
     // write of the output is the interpreter's to report (with the file's path), as for every
     // builtin.
-    for line in String::from_utf8_lossy(&err).lines() {
+    for line in std::ffi::text_from_bytes(&err).lines() {
         if !line.starts_with("printf: write error:") {
             let _ = writeln!(stderr, "sh: {line}");
         }
@@ -132,7 +132,7 @@ fn split_line(line: &[(u8, bool)], ifs: &[u8], n: usize) -> Vec<String> {
     let is_ifs = |&(c, q): &(u8, bool)| !q && ifs.contains(&c);
     let is_white = |x: &(u8, bool)| is_ifs(x) && matches!(x.0, b' ' | b'\t' | b'\n');
     let text = |s: &[(u8, bool)]| {
-        String::from_utf8_lossy(&s.iter().map(|&(c, _)| c).collect::<Vec<u8>>()).into_owned()
+        std::ffi::text_from_bytes(&s.iter().map(|&(c, _)| c).collect::<Vec<u8>>())
     };
     let mut values = Vec::with_capacity(n);
     let mut i = 0;
