@@ -595,7 +595,11 @@ pub(crate) const PROC_PID_VAR: &str = "EURALI_PROC_PID";
 /// The user this process counts against in `/proc` (registering it now if it is not yet):
 /// the one its parent registered it as, else its `USER` at registration; `None` with no runtime.
 pub(crate) fn limit_user() -> Option<String> {
-    register_process();
+    // (Only where there is a `/proc` already: init starts programs before it serves its `/proc`,
+    // and registering then would leave init, pid 1, out of it for good.)
+    if vfs::client::locate(PROC_PATH).is_ok_and(|(_, _, prefix)| prefix == PROC_PATH.len()) {
+        register_process();
+    }
     let rt = crate::sys::runtime()?;
     rt.limit_user
         .lock()
