@@ -301,7 +301,9 @@ fn chaos_net() {
         let mut pool: Vec<usize> = (0..WORKERS).collect();
         for _ in 0..1 + r.below(WORKERS as u64 - 1) {
             let w = pool.remove(r.below(pool.len() as u64) as usize);
-            plan.push((r.below(SPAN_MS), Kill::Worker(w)));
+            // Early in the round: with pipes that wait for no watcher, a worker can finish in
+            // a second, and a kill that comes after its end kills nothing.
+            plan.push((r.below(SPAN_MS / 4), Kill::Worker(w)));
         }
         for _ in 0..tcp_kills {
             plan.push((r.below(SPAN_MS), Kill::Tcp));
