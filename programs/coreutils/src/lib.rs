@@ -48,9 +48,17 @@ pub struct Io<'a> {
     pub cwd: Option<&'a str>,
 }
 
-/// How much a tool reads at a time from a file or a pipe (its `BufReader`'s size): one message
-/// per this many bytes, so it decides what a pipeline's data costs in messages.
+/// How much a tool reads at a time from a pipe or its stdin (its `BufReader`'s size): one
+/// message per this many bytes, so it decides what a pipeline's data costs in messages. A pipe
+/// holds no more than this (`std::pipe::CAPACITY`).
 pub const READ_BUF: usize = 64 * 1024;
+
+/// How much a tool reads at a time from a file: a file server's largest read
+/// (`vfs::client::CLIENT_IO`), so one request per 256 KiB. Each request moves a chunk between
+/// processes (on the stub, a remap that costs every core a TLB flush): with 64 KiB reads,
+/// `cat` of 64 MiB spent most of its time there (`cargo xtask bench pipe`: 3.7x dash, 1.4x with
+/// these). A tool reads one file at a time, so this is one buffer per tool.
+pub const FILE_READ_BUF: usize = vfs::client::CLIENT_IO;
 
 fn never() -> bool {
     false

@@ -172,7 +172,10 @@ pub fn open<'a>(
     if f.metadata()?.is_dir() {
         return Err(io::Error::from(ErrorKind::IsADirectory));
     }
-    Ok(Input::File(BufReader::with_capacity(crate::READ_BUF, f)))
+    Ok(Input::File(BufReader::with_capacity(
+        crate::FILE_READ_BUF,
+        f,
+    )))
 }
 
 /// Seconds since boot.
