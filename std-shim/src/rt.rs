@@ -144,7 +144,7 @@ impl Runtime {
         // No environment: perhaps args and env too long for exec's page, sent on a channel.
         // Every mount is taken before that channel is read: a parent sharing our namespace
         // waits for them to go before it sends.
-        let channel = if env.is_empty() {
+        let channel = if env.is_empty() && args.is_empty() {
             take_mount(ARGS_PATH)
         } else {
             None
