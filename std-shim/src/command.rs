@@ -711,7 +711,7 @@ impl Command {
 
     /// Args and env, checked against [`ARGS_MAX`]: the exec parameters, and the args and env
     /// (an exec parameter string of `A` and `E` items) to send after exec when they do not fit
-    /// exec's page ([`ARGS_ENV_LIMIT`]); then the page carries neither. `pid` (not 0) is the
+    /// exec's page ([`ARGS_ENV_LIMIT`]); then the page carries only `rt::ARGS_VAR`. `pid` (not 0) is the
     /// child's entry in `/proc`, made by [`Command::register`], passed in its environment.
     fn base_params(&self, pid: u32) -> io::Result<(ExecParams, Option<Vec<u8>>)> {
         let mut argv = Vec::with_capacity(self.args.len() + 1);
@@ -747,9 +747,12 @@ impl Command {
         if args_len + env_len <= ARGS_ENV_LIMIT {
             return Ok((all, None));
         }
-        // The page would overflow (the real kernel halts): no args and no env block, which
+        // The page would overflow (the real kernel halts): no args and only `ARGS_VAR=1`, which
         // tells the child's runtime to take them from the channel.
-        Ok((ExecParams::new(), Some(all.as_bytes().to_vec())))
+        let marker = ExecParams::new()
+            .env(&[(crate::rt::ARGS_VAR, "1")])
+            .map_err(|_| invalid("the environment"))?;
+        Ok((marker, Some(all.as_bytes().to_vec())))
     }
 
     /// `C`, then the removal of copied mounts that must not reach the child: a leftover

@@ -56,6 +56,9 @@ pub const STDERR_PATH: &str = "/.eurali/stderr";
 /// when exec's page cannot hold them (`libeurali::msgtype::EXEC_ARGS`; the page then has no
 /// args and no environment).
 pub const ARGS_PATH: &str = "/.eurali/args";
+/// The variable that, alone in exec's page with no args, tells the child its args and env come
+/// on [`ARGS_PATH`] (value `1`).
+pub(crate) const ARGS_VAR: &str = "EURALI_ARGS_CHANNEL";
 /// Where a parent mounts the child's control channel (kill; see the module documentation).
 pub const CONTROL_PATH: &str = "/.eurali/control";
 
@@ -141,14 +144,17 @@ impl Runtime {
         // Safety: the kernel (or stub) laid these blocks out for us; they live as long as the
         // process's first stack, and we copy them out at once.
         let (args, env) = unsafe { (block_at(regs.args), block_at(regs.env)) };
-        // No environment: perhaps args and env too long for exec's page, sent on a channel.
-        // Every mount is taken before that channel is read: a parent sharing our namespace
-        // waits for them to go before it sends.
-        let channel = if env.is_empty() && args.is_empty() {
-            take_mount(ARGS_PATH)
-        } else {
-            None
-        };
+        // Args and env too long for exec's page come on a channel, which the parent says with
+        // no args and [`ARGS_VAR`] alone in the page's environment. Every mount is taken before
+        // that channel is read: a parent sharing our namespace waits for them to go before it
+        // sends. (Inferring it from an empty page made init, which the kernel starts with
+        // nothing, probe for the mount; on the real kernel login then could not exec the shell,
+        // "MEMORY", for a reason not yet understood.)
+        let marked = args.is_empty()
+            && fields(env)
+                .map(env_record)
+                .any(|(k, v)| k == ARGS_VAR.as_bytes() && v == b"1");
+        let channel = if marked { take_mount(ARGS_PATH) } else { None };
         let stderr = take_mount(STDERR_PATH);
         let status = take_mount(STATUS_PATH);
         let control = take_mount(CONTROL_PATH);
