@@ -232,14 +232,15 @@ pub const TOOLS: &[(&str, &str)] = &[
 ];
 
 /// The tools a script reaches for in its loops and a user at the prompt types, which the shell
-/// runs on its own threads ([`run_in_shell`]); the others (sed, expr, tac, date, od, hexdump/xxd,
-/// the comparisons and line formatters, readlink/realpath, df, quota) run as programs.
+/// runs on its own threads ([`run_in_shell`]); the others (od, the comparisons and line
+/// formatters, readlink/realpath) run as programs.
 /// Linking all of them would put `sh` near the 512 KiB that exec can copy through the kernel's
 /// heap; a program costs a process's start and end, which only these rarer tools pay.
 pub const IN_SHELL: &[&str] = &[
-    "basename", "cat", "clear", "cp", "cut", "dirname", "egrep", "env", "false", "fgrep", "grep",
-    "head", "hostname", "ls", "mkdir", "mv", "printf", "ps", "rm", "rmdir", "seq", "sleep", "sort",
-    "tail", "tee", "touch", "tr", "true", "uniq", "uptime", "wc", "whoami", "yes",
+    "basename", "cat", "clear", "cp", "cut", "date", "dirname", "egrep", "env", "expr", "false",
+    "fgrep", "grep", "head", "hexdump", "hostname", "ls", "mkdir", "mv", "printf", "ps", "rm",
+    "rmdir", "sed", "seq", "sleep", "sort", "tac", "tail", "tee", "touch", "tr", "true", "uniq",
+    "uptime", "wc", "whoami", "xxd", "yes",
 ];
 
 /// Runs tool `name` with `args` (without the tool name).
@@ -267,8 +268,11 @@ fn in_shell(name: &str, args: &[String], io: &mut Io) -> i32 {
         "sort" => text::sort(args, io),
         "uniq" => text::uniq(args, io),
         "tee" => text::tee(args, io),
+        "sed" => sed::sed(args, io),
         "tr" => bytes::tr(args, io),
         "cut" => bytes::cut(args, io),
+        "expr" => expr::expr(args, io),
+        "tac" => lines::tac(args, io),
         "yes" => lines::yes(args, io),
         "ls" => files::ls(args, io),
         "mkdir" => files::mkdir(args, io),
@@ -361,6 +365,8 @@ fn in_shell(name: &str, args: &[String], io: &mut Io) -> i32 {
             }
             0
         }
+        "hexdump" => text::hexdump(args, io, false),
+        "xxd" => text::hexdump(args, io, true),
         "whoami" => who::whoami(args, io),
         "hostname" => who::hostname(args, io),
         "ps" => ps(args, io),
@@ -368,6 +374,7 @@ fn in_shell(name: &str, args: &[String], io: &mut Io) -> i32 {
             Ok(()) => 0,
             Err(e) => write_error(io.stderr, "clear", &e),
         },
+        "date" => date::date(args, io),
         "uptime" => {
             let s = util::uptime_secs();
             let r = writeln!(
@@ -389,12 +396,6 @@ fn in_shell(name: &str, args: &[String], io: &mut Io) -> i32 {
 /// The tools not in [`IN_SHELL`].
 fn run_others(name: &str, args: &[String], io: &mut Io) -> i32 {
     match name {
-        "sed" => sed::sed(args, io),
-        "expr" => expr::expr(args, io),
-        "tac" => lines::tac(args, io),
-        "hexdump" => text::hexdump(args, io, false),
-        "xxd" => text::hexdump(args, io, true),
-        "date" => date::date(args, io),
         "od" => bytes::od(args, io),
         "rev" => lines::rev(args, io),
         "nl" => lines::nl(args, io),
