@@ -271,6 +271,49 @@ fn hosted_refuses_what_the_kernel_refuses() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
+/// Packed programs (`libeurali::sfx`; `cargo xtask build` packs every program of 128 KiB or
+/// more): the shell is one; hello packed by hand prints what hello prints; a packed file whose
+/// stream is damaged runs none of it and says why on the kernel's debug line.
+#[test]
+fn packed_programs_run_as_linked_and_a_damaged_one_runs_nothing() {
+    use libeurali::sfx;
+    let Some(dir) = bin_dir() else { return };
+    let shell = std::fs::read(dir.join("shell")).unwrap();
+    let h = sfx::packed_header(&shell).expect("the shell is not packed");
+    assert!(h.dest_len as usize > shell.len(), "{h:?}");
+    let unpacker = std::fs::read(dir.parent().unwrap().join("unpack")).unwrap();
+    let hello = std::fs::read(dir.join("hello")).unwrap();
+    let zlib = |m: &[u8]| miniz_oxide::deflate::compress_to_vec_zlib(m, 6);
+    let packed = sfx::pack(&hello, &unpacker, zlib).unwrap();
+    assert_eq!(
+        sfx::pack(&packed, &unpacker, zlib),
+        Err(sfx::PackError::AlreadyPacked)
+    );
+    let tmp = std::env::temp_dir().join(format!("eurali-hosted-packed-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::write(tmp.join("hello"), &packed).unwrap();
+    let mut damaged = packed.clone();
+    let n = damaged.len();
+    damaged[n - 2] ^= 0x55; // the stream's Adler-32
+    std::fs::write(tmp.join("damaged"), &damaged).unwrap();
+
+    let raw = hosted(&dir, &["hello", "one"], "");
+    let r = hosted(&tmp, &["hello", "one"], "");
+    assert_eq!((r.stdout.as_str(), r.code), (raw.stdout.as_str(), Some(0)));
+    assert!(r.stdout.starts_with("Hello from eurali!"), "{}", r.stdout);
+
+    let d = tmp.to_str().unwrap();
+    let r = eurali_env(&["--hosted", d, "damaged"], "", &[("EURALI_DEBUG", "1")]);
+    assert!(
+        r.stderr.contains("unpack: the packed program is damaged"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stdout.contains("Hello"), "{}", r.stdout);
+    assert_ne!(r.code, Some(0), "stderr: {}", r.stderr);
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
 #[test]
 fn the_whole_system_boots_hosted_and_children_outlive_their_parents_threads() {
     let Some(dir) = bin_dir() else { return };

@@ -39,16 +39,16 @@ fn seq(n: u32) -> String {
 
 #[test]
 fn arguments_and_environment_past_one_page_reach_the_program() {
-    // rev and od are processes (no applet); EURALI_NOFORK=0 makes cat and env processes too.
+    // EURALI_NOFORK=0 makes the tools processes (they run inside the shell otherwise).
     // BIG is an environment variable of 8 893 bytes beside the 8 KiB of arguments.
     let script = String::from(MANY_FILES)
-        + "rev \"$@\" | rev > /tmp/rev; echo \"rev $?\"; \
+        + "EURALI_NOFORK=0 rev \"$@\" | EURALI_NOFORK=0 rev > /tmp/rev; echo \"rev $?\"; \
            EURALI_NOFORK=0 cat \"$@\" > /tmp/cat; echo \"cat $?\"; \
            export BIG=\"$(seq 1 2000)\"; \
            EURALI_NOFORK=0 env | grep -c .; \
            EURALI_NOFORK=0 env > /tmp/env; echo \"env $?\"; \
            EURALI_NOFORK=0 cat \"$@\" | wc -l; \
-           od -c \"$@\" | grep -c 'n'; \
+           EURALI_NOFORK=0 od -c \"$@\" | grep -c 'n'; \
            cat /tmp/rev; echo ==; cat /tmp/cat; echo ==; grep -c '^' /tmp/env";
     let r = as_user(&script);
     let (out, err) = (&r.stdout, &r.stderr);
@@ -79,10 +79,10 @@ fn arguments_and_environment_past_one_page_reach_the_program() {
 #[test]
 fn past_args_max_a_program_is_not_started_e2big() {
     // 30 000 numbers: 168 894 bytes of arguments, past ARGS_MAX (128 KiB). The shell goes on.
-    let script = "rev $(seq 1 30000); echo \"rev $?\"; \
+    let script = "EURALI_NOFORK=0 rev $(seq 1 30000); echo \"rev $?\"; \
                   EURALI_NOFORK=0 cat $(seq 1 30000); echo \"cat $?\"; \
-                  export HUGE=\"$(seq 1 30000)\"; od -c /dev/null; echo \"od $?\"; \
-                  unset HUGE; od -c /dev/null; echo \"after $?\"";
+                  export HUGE=\"$(seq 1 30000)\"; EURALI_NOFORK=0 od -c /dev/null; echo \"od $?\"; \
+                  unset HUGE; EURALI_NOFORK=0 od -c /dev/null; echo \"after $?\"";
     const { assert!(168_894 > ARGS_MAX) };
     let r = as_user(script);
     let (out, err) = (&r.stdout, &r.stderr);
@@ -172,8 +172,9 @@ fn hosted_arguments_past_one_page_reach_the_program() {
         return;
     }
     let script = String::from(MANY_FILES)
-        + "rev \"$@\" | rev | wc -l; EURALI_NOFORK=0 cat \"$@\" | tail -n 1; \
-           rev $(seq 1 30000); echo \"e2big $?\"";
+        + "EURALI_NOFORK=0 rev \"$@\" | EURALI_NOFORK=0 rev | wc -l; \
+           EURALI_NOFORK=0 cat \"$@\" | tail -n 1; \
+           EURALI_NOFORK=0 rev $(seq 1 30000); echo \"e2big $?\"";
     let mut child = Command::new(env!("CARGO_BIN_EXE_eurali"))
         .env("EURALI_GUEST", guest.unwrap())
         .args(["--hosted", dir.to_str().unwrap(), "-c", &script])

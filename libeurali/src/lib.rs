@@ -32,6 +32,7 @@ pub mod params;
 pub mod pool;
 pub mod proto;
 pub mod raw;
+pub mod sfx;
 pub mod syscall;
 pub mod text;
 pub mod timeout;

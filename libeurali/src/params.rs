@@ -17,6 +17,33 @@ pub const FIELD_SEP: u8 = 0x03;
 /// with E2BIG ("argument list too long"). A child copies them into its 4 MiB heap.
 pub const ARGS_MAX: usize = 128 * 1024;
 
+/// Length of the heap fence's mount path (see [`heap_fence_path`]).
+pub const HEAP_FENCE_LEN: usize = 8 * 1024;
+
+/// The mount path of the heap fence: a parent's last exec item mounts a fresh handle here, and
+/// the child's runtime removes it first thing.
+///
+/// Why: the real kernel copies the ELF into its 1 MiB heap (first fit, in one piece) and then
+/// takes the new thread's 8 KiB kernel stack from the same heap, where it lands right above the
+/// copy unless a free piece of 8 KiB lies lower. Freed, the copy leaves a hole under a stack
+/// that lives as long as the process: each long-lived process split the heap so, and once the
+/// largest piece was smaller than the shell's ELF, login could not start the shell ("MEMORY").
+/// The kernel gathers a mount path byte by byte into a vector that doubles (to 8 KiB for this
+/// path), keeps a copy of exactly its length, then frees the vector: the copy, which fits in
+/// no lower hole (a free piece of 8 KiB there would have taken the vector), sits right above a
+/// free piece of at least 8 KiB. The ELF (bigger) goes above both; the stack goes into that
+/// piece, below. The fence costs an exec 16 KiB of the heap while it runs. docs/design.md, "The kernel's heap".
+#[cfg(feature = "alloc")]
+pub fn heap_fence_path() -> alloc::string::String {
+    const PREFIX: &str = "/.eurali/fence-";
+    let mut s = alloc::string::String::with_capacity(HEAP_FENCE_LEN);
+    s.push_str(PREFIX);
+    while s.len() < HEAP_FENCE_LEN {
+        s.push('f');
+    }
+    s
+}
+
 /// One item of an exec parameter string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParamItem<'a> {
@@ -215,6 +242,12 @@ impl ExecParams {
         self.bytes
             .extend_from_slice(alloc::format!("m{handle}|{path}:").as_bytes());
         Ok(self)
+    }
+
+    /// `m` at [`heap_fence_path`]: the heap fence, which must be the last item (the args, env
+    /// and other mounts, gathered after it, could take the free piece it leaves for the stack).
+    pub fn heap_fence(self, handle: u32) -> Result<Self, Error> {
+        self.mount(handle, &heap_fence_path())
     }
 
     /// `-`: remove `path` (exact spelling) from the selected VFS.

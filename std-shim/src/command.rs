@@ -598,6 +598,14 @@ impl Command {
                 )
             })?;
         }
+        // The heap fence, last (libeurali::params::heap_fence_path): a fresh rendezvous that
+        // nobody serves; the child removes the mount at once, and we close our end after exec.
+        let fence = libeurali::new_rendezvous().ok();
+        if let Some((ref child_end, _)) = fence {
+            params = params.heap_fence(child_end.raw()).map_err(|_| {
+                io::Error::const_msg(io::ErrorKind::InvalidInput, "exec parameters")
+            })?;
+        }
         let params = params.finish().map_err(|_| {
             io::Error::const_msg(
                 io::ErrorKind::InvalidInput,
@@ -609,6 +617,10 @@ impl Command {
         for (_, h) in mounts {
             h.into_raw();
         }
+        let _ours = fence.map(|(child_end, ours)| {
+            child_end.into_raw();
+            ours
+        });
         let tid = libeurali::exec(image, stdin, stdout, &params, self.perm_io).map_err(|e| {
             io::Error::new(
                 io::Error::from(e).kind(),
@@ -953,6 +965,7 @@ fn wait_for_take() {
             while libeurali::umount(STDERR_PATH).is_ok() {}
             while libeurali::umount(CONTROL_PATH).is_ok() {}
             while libeurali::umount(ARGS_PATH).is_ok() {}
+            let _ = libeurali::umount(&libeurali::params::heap_fence_path());
             return;
         }
         crate::thread::sleep(core::time::Duration::from_millis(1));

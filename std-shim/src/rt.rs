@@ -144,6 +144,9 @@ impl Runtime {
         // Safety: the kernel (or stub) laid these blocks out for us; they live as long as the
         // process's first stack, and we copy them out at once.
         let (args, env) = unsafe { (block_at(regs.args), block_at(regs.env)) };
+        // The parent's heap fence (`libeurali::params::heap_fence_path`) has done its work
+        // once exec returned: its mount only holds 16 KiB of the kernel's heap now.
+        let _ = libeurali::umount(&libeurali::params::heap_fence_path());
         // Args and env too long for exec's page come on a channel, which the parent says with
         // no args and [`ARGS_VAR`] alone in the page's environment. Every mount is taken before
         // that channel is read: a parent sharing our namespace waits for them to go before it

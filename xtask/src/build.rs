@@ -63,14 +63,58 @@ pub fn build_with_toolchain(root: &Path) -> Result<toolchain::Toolchain> {
     section(&format!("build {} for x86_64-eurali", names.join(", ")));
     let built = cargo_build(root, &tc, &programs)?;
 
+    let (heads, mut built): (Vec<_>, Vec<_>) = built.into_iter().partition(|(n, _)| n == UNPACKER);
+    let head = heads
+        .into_iter()
+        .next()
+        .ok_or("the unpacker (programs/unpack) was not built")?
+        .1;
+    built.sort();
+    section("check-elf (as linked, before packing)");
+    let mut linked: Vec<PathBuf> = built.iter().map(|(_, p)| p.clone()).collect();
+    linked.push(head.clone());
+    let mut bad = Vec::new();
+    for f in &linked {
+        let bytes = std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+        // The size limit is the packed file's (below); init is never exec'd.
+        let problems = elfcheck::check_init(&bytes);
+        if problems.is_empty() {
+            println!("ok    {}", f.display());
+        } else {
+            bad.push(format!("{}: {}", f.display(), problems.join("; ")));
+        }
+    }
+    if !bad.is_empty() {
+        return Err(bad.join("\n"));
+    }
+
+    let unpacker =
+        std::fs::read(&head).map_err(|e| format!("cannot read {}: {e}", head.display()))?;
+    // Beside /bin's programs, not among them (the hosted tests pack programs with it).
+    let kept = root.join(UNPACKER_PATH);
+    std::fs::write(&kept, &unpacker)
+        .map_err(|e| format!("cannot write {}: {e}", kept.display()))?;
     let bin_dir = root.join(BIN_DIR);
     std::fs::create_dir_all(&bin_dir)
         .map_err(|e| format!("cannot create {}: {e}", bin_dir.display()))?;
     let mut copied = Vec::new();
+    section("pack (libeurali::sfx: what exec copies through the kernel's heap)");
+    println!("{:<16} {:>10} {:>10}", "program", "linked", "packed");
     for (name, exe) in built {
         let dest = bin_dir.join(&name);
-        std::fs::copy(&exe, &dest)
-            .map_err(|e| format!("cannot copy {} to {}: {e}", exe.display(), dest.display()))?;
+        let raw = std::fs::read(&exe).map_err(|e| format!("cannot read {}: {e}", exe.display()))?;
+        // init is loaded by the kernel from its own image, never exec'd: it stays as linked;
+        // so do programs below PACK_FROM.
+        let out = if name == "init" || raw.len() < PACK_FROM {
+            raw.clone()
+        } else {
+            libeurali::sfx::pack(&raw, &unpacker, |m| {
+                miniz_oxide::deflate::compress_to_vec_zlib(m, 10)
+            })
+            .map_err(|e| format!("packing {name}: {e}"))?
+        };
+        println!("{name:<16} {:>10} {:>10}", raw.len(), out.len());
+        std::fs::write(&dest, &out).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
         copied.push(dest);
     }
     copied.sort();
@@ -81,6 +125,19 @@ pub fn build_with_toolchain(root: &Path) -> Result<toolchain::Toolchain> {
     elfcheck::check_files(&copied)?;
     Ok(tc)
 }
+
+/// Programs linked this big or bigger are packed (`libeurali::sfx`). Smaller ones stay as
+/// linked: their exec copy is small anyway, and a packed program keeps its payload's pages
+/// until it ends, when they go back to the kernel with the rest; on the stock kernel every
+/// frame given back past its 32-entry stack is a bit flipped in its heap (README, "the
+/// frame-allocator bug"), so a program that ends should give back no more than it must.
+pub const PACK_FROM: usize = 128 * 1024;
+
+/// The unpacker's binary (`programs/unpack`): the head of every packed program, not a program
+/// of `/bin`.
+pub const UNPACKER: &str = "unpack";
+/// Where `build` leaves a copy of the unpacker.
+pub const UNPACKER_PATH: &str = "target/eurali/unpack";
 
 /// The binaries a previous build left in `target/eurali/bin`.
 pub fn built_binaries(root: &Path) -> Result<Vec<PathBuf>> {
@@ -278,6 +335,14 @@ pub fn print_sizes(files: &[PathBuf]) -> Result<()> {
     for f in files {
         let bytes = std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
         let name = f.file_name().unwrap_or_default().to_string_lossy();
+        if let Some(h) = libeurali::sfx::packed_header(&bytes) {
+            println!(
+                "{name:<16} {:>10} {:>10}",
+                bytes.len(),
+                format!("(packed: {} of memory)", h.dest_len)
+            );
+            continue;
+        }
         match elfcheck::segment_sizes(&bytes) {
             Some(s) => println!(
                 "{name:<16} {:>10} {:>10} {:>10} {:>10}",

@@ -3,8 +3,8 @@
 //! On Merriwig a process's end gives all its frames back to the kernel at once, and returns
 //! past the frame allocator's 32-entry stack corrupt kernel memory (ABI §9.23): a process per
 //! `ls` would put the machine at risk with every command, and exec copies the whole ELF through
-//! the kernel's heap besides. So a command that names a coreutils tool of
-//! [`coreutils::IN_SHELL`] (those scripts run in their loops), when `PATH` finds it as
+//! the kernel's heap besides. So a command that names a coreutils tool (any of
+//! [`coreutils::TOOLS`]), when `PATH` finds it as
 //! `/bin/TOOL` (the file the system image installs there), runs on a thread of the shell
 //! (taken from the process's thread pool) with the command's own streams, environment and
 //! status. Nothing of the shell's state is in its reach: a tool gets its arguments, its streams
@@ -63,8 +63,7 @@ pub fn find(name: &str, env: &[(String, String)]) -> Option<&'static str> {
         Some((d, b)) => (Some(d), b),
         None => (None, name),
     };
-    // (Only those the shell links: the others run as the programs /bin has for them.)
-    let tool = coreutils::IN_SHELL.iter().copied().find(|t| *t == base)?;
+    let tool = coreutils::tool_name(base)?;
     let installed =
         |dir: &str| std::fs::metadata(format!("{dir}/{tool}")).is_ok_and(|m| m.is_file());
     match dir {
@@ -219,7 +218,7 @@ fn run(tool: &str, argv: Vec<String>, streams: Streams, cx: Context) -> i32 {
         presence.check(false);
         job.interrupted().is_some()
     };
-    // (`find` admits only the tools of `coreutils::IN_SHELL`.)
+    // (`find` admits only tools.)
     let code = coreutils::run_in_shell(
         tool,
         args,
