@@ -151,8 +151,8 @@ impl Runtime {
         // no args and [`ARGS_VAR`] alone in the page's environment. Every mount is taken before
         // that channel is read: a parent sharing our namespace waits for them to go before it
         // sends. (Inferring it from an empty page made init, which the kernel starts with
-        // nothing, probe for the mount; on the real kernel login then could not exec the shell,
-        // "MEMORY", for a reason not yet understood.)
+        // nothing, probe for the mount; that moved the real kernel's heap about enough that
+        // login could not exec the shell, "MEMORY": see `libeurali::params::heap_fence_path`.)
         let marked = args.is_empty()
             && fields(env)
                 .map(env_record)
