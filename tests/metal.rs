@@ -361,9 +361,15 @@ fn metal_init() {
     });
 }
 
+/// The least room (largest free piece of the kernel's heap less the file exec copies) any exec
+/// of the boot and sessions may see in the stub's model: what a few more threads or a bigger
+/// program would take before exec fails on the real kernel.
+const MIN_HEAP_ROOM: i64 = 128 * 1024;
+
 #[test]
 fn init_boots_the_machine_on_a_stub_playing_merriwig() {
     let k = Arc::new(Kernel::new());
+    k.enforce_kernel_heap();
     for (name, entry) in eurali::programs() {
         if name != "drivers" {
             k.register_program(name, entry);
@@ -418,8 +424,18 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
     }
     let _ = stop_tx.send(());
     machine.join().expect("the kernel's stand-in process");
+    // The kernel's heap (kernel-stub's model, crate::kheap): every exec of the boot and the two
+    // sessions found a free piece for its file with room to spare, and every thread its stack.
+    let heap = k.kernel_heap();
+    eprintln!("kernel heap: {heap:?}");
     k.shutdown();
     assert!(k.take_fault().is_none());
+    assert_eq!((heap.exec_refused, heap.stack_failures), (0, 0), "{heap:?}");
+    assert!(heap.execs >= 8, "{heap:?}");
+    assert!(heap.least_room >= MIN_HEAP_ROOM, "{heap:?}");
+    // And in one piece: no long-lived stack split it (exec's heap fence puts each new stack
+    // below the copy; without it the free space ended in halves of 272 and 250 KiB).
+    assert!(heap.largest_free + 32 * 1024 >= heap.free, "{heap:?}");
     let serial = serial_text();
     let t1 = TERMINAL_1.lock().unwrap().clone();
     // Terminal 1 holds the log alone: no login there.

@@ -131,6 +131,7 @@ impl System {
                 ParamItem::Mount { handle, path } => {
                     let path = std::str::from_utf8(path).map_err(|_| Error::Utf8)?;
                     let obj = self.take_handle(pid, handle).ok_or(Error::InvalidHandle)?;
+                    self.kheap.path_mounted(path.trim().trim_end_matches('/'));
                     match selected {
                         Selected::Caller => {
                             if let Some(t) = self.vfs_table_mut(caller_vfs) {
@@ -149,6 +150,7 @@ impl System {
                         Selected::Fresh(t) => t.umount(path),
                     };
                     self.drop_ref(removed.ok_or(Error::Param)?);
+                    self.kheap.path_unmounted_by_exec(path);
                 }
                 ParamItem::Args(a) => args = a,
                 ParamItem::Env(v) => env = v,
@@ -196,12 +198,23 @@ impl System {
                 env.len()
             )));
         }
+        // The kernel's copy of the file, held while the process is made (crate::kheap).
+        let file_len = match &exec_image {
+            ExecImage::Elf(bytes) => bytes.len() as u64,
+            ExecImage::Program(_) => crate::kheap::built_len(&name),
+        };
+        let copy = self
+            .kheap
+            .copy_taken(file_len)
+            .map_err(|()| Error::Memory)?;
         let iopl = e.flags & bits::EXEC_PERM_IO != 0 && self.iopl(pid);
         let vfs = match std::mem::replace(selected, Selected::Caller) {
             Selected::Caller => self.share_vfs(caller_vfs),
             Selected::Fresh(t) => self.install_vfs(t),
         };
-        match self.spawn_process(&name, stdio, vfs, iopl, (args, env), exec_image) {
+        let made = self.spawn_process(&name, stdio, vfs, iopl, (args, env), exec_image);
+        self.kheap.copy_done(copy);
+        match made {
             Ok(spawn) => Ok(spawn),
             Err(e) => {
                 self.release_vfs(vfs);

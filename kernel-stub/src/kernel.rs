@@ -227,6 +227,18 @@ impl Kernel {
         self.shared().lock().frames.stats().clone()
     }
 
+    /// What the real kernel's own heap would hold now, and what exec met so far
+    /// ([`crate::kheap`]).
+    pub fn kernel_heap(&self) -> crate::kheap::HeapStats {
+        self.shared().lock().kheap.stats()
+    }
+
+    /// Makes exec refuse, as the real kernel does, a copy its heap cannot hold (the model
+    /// only records by default; [`crate::kheap`]).
+    pub fn enforce_kernel_heap(&self) {
+        self.shared().lock().kheap.enforce = true;
+    }
+
     /// Variables the boot loader puts into init's environment (besides `PWD`, `HOME` and the
     /// host's `EURALI_NOPOOL`/`EURALI_NOFORK`), for a test that boots a system with knobs of its
     /// own while others run beside it.

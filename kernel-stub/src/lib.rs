@@ -38,6 +38,7 @@ pub mod handles;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub mod hosted;
 pub mod kernel;
+pub mod kheap;
 pub mod log;
 pub mod memory;
 pub mod rendezvous;

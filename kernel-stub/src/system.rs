@@ -282,6 +282,8 @@ pub struct System {
     pub guest_loader: Option<PathBuf>,
     /// The model of the real kernel's frame allocator ([`crate::frames`]).
     pub frames: FrameModel,
+    /// The model of the real kernel's own heap ([`crate::kheap`]).
+    pub kheap: crate::kheap::KernelHeap,
     /// Variables the boot loader adds to init's environment ([`crate::Kernel::set_boot_env`]).
     pub boot_env: Vec<(String, String)>,
 }
@@ -390,6 +392,9 @@ impl System {
         if v.refs == 0
             && let Some(mut v) = self.vfs.remove(id)
         {
+            for p in v.table.paths() {
+                self.kheap.path_removed(p);
+            }
             let objs: Vec<_> = v.table.drain().collect();
             for o in objs {
                 self.release(o);
@@ -425,6 +430,8 @@ impl System {
         self.frames.thread_started(pid, tid);
         if stub_started {
             self.live_stub_threads += 1;
+            // (Host threads run as processes, `run_as_process`, stand for the boot loader.)
+            self.kheap.thread_started(tid);
         }
         self.threads.insert(
             tid,
@@ -448,6 +455,7 @@ impl System {
         if rec.stub_started {
             self.live_stub_threads -= 1;
         }
+        self.kheap.thread_ended(tid);
         self.irq_waiters.retain(|&t| t != tid);
         let last = match self.procs.get_mut(&rec.pid) {
             Some(p) => {
@@ -1192,6 +1200,7 @@ impl System {
         };
         match self.vfs.get_mut(vfs).and_then(|v| v.table.umount(&path)) {
             Some(obj) => {
+                self.kheap.path_removed(&path);
                 self.release(obj);
                 regs.set_ok();
             }
@@ -1294,11 +1303,17 @@ impl System {
         for o in objs {
             self.add_ref(o);
         }
+        for p in table.paths() {
+            self.kheap.path_mounted(p);
+        }
         table
     }
 
     /// Drops a mount list that never became a VFS object.
     pub(crate) fn drop_table(&mut self, mut table: MountTable<ObjId>) {
+        for p in table.paths() {
+            self.kheap.path_removed(p);
+        }
         let objs: Vec<_> = table.drain().collect();
         for o in objs {
             self.release(o);

@@ -17,31 +17,42 @@ pub const FIELD_SEP: u8 = 0x03;
 /// with E2BIG ("argument list too long"). A child copies them into its 4 MiB heap.
 pub const ARGS_MAX: usize = 128 * 1024;
 
-/// Length of the heap fence's mount path (see [`heap_fence_path`]).
+/// Length of each of the heap fence's two mount paths (see [`heap_fence_path`]).
 pub const HEAP_FENCE_LEN: usize = 8 * 1024;
 
-/// The mount path of the heap fence: a parent's last exec item mounts a fresh handle here, and
-/// the child's runtime removes it first thing.
+/// One of the heap fence's paths, `which` 0 or 1, [`HEAP_FENCE_LEN`] bytes.
+#[cfg(feature = "alloc")]
+fn fence_path(which: u8) -> alloc::string::String {
+    let mut s = alloc::string::String::with_capacity(HEAP_FENCE_LEN);
+    s.push_str("/.eurali/fence-");
+    s.push(char::from(b'a' + which));
+    while s.len() < HEAP_FENCE_LEN {
+        s.push('f');
+    }
+    s
+}
+
+/// The mount path the heap fence leaves in the child's namespace; the child's runtime removes
+/// it first thing.
 ///
 /// Why: the real kernel copies the ELF into its 1 MiB heap (first fit, in one piece) and then
 /// takes the new thread's 8 KiB kernel stack from the same heap, where it lands right above the
 /// copy unless a free piece of 8 KiB lies lower. Freed, the copy leaves a hole under a stack
 /// that lives as long as the process: each long-lived process split the heap so, and once the
 /// largest piece was smaller than the shell's ELF, login could not start the shell ("MEMORY").
-/// The kernel gathers a mount path byte by byte into a vector that doubles (to 8 KiB for this
-/// path), keeps a copy of exactly its length, then frees the vector: the copy, which fits in
-/// no lower hole (a free piece of 8 KiB there would have taken the vector), sits right above a
-/// free piece of at least 8 KiB. The ELF (bigger) goes above both; the stack goes into that
-/// piece, below. The fence costs an exec 16 KiB of the heap while it runs. docs/design.md, "The kernel's heap".
+///
+/// The fence ([`ExecParams::heap_fence`]) is three items at the end of the parameter string:
+/// mount a handle at path A, another at path B, remove A. The kernel gathers each path into a
+/// vector that doubles up to 8 KiB and keeps an exact copy of it in the mount table. A's copy
+/// may land in the hole the vector's growth left (in a heap without small holes it does); B's
+/// then cannot (that hole is A's now), so it lands above B's vector, whose free leaves 8 KiB or
+/// more under it; removing A frees more under B. The ELF (bigger) goes above all of them, the
+/// stack into a piece below B's copy. A model of the heap (`kernel-stub`'s `kheap`) checks it
+/// in fresh and fragmented heaps; docs/design.md, "The kernel's heap". It costs an exec 24 KiB
+/// of the heap while it runs.
 #[cfg(feature = "alloc")]
 pub fn heap_fence_path() -> alloc::string::String {
-    const PREFIX: &str = "/.eurali/fence-";
-    let mut s = alloc::string::String::with_capacity(HEAP_FENCE_LEN);
-    s.push_str(PREFIX);
-    while s.len() < HEAP_FENCE_LEN {
-        s.push('f');
-    }
-    s
+    fence_path(1)
 }
 
 /// One item of an exec parameter string.
@@ -244,10 +255,14 @@ impl ExecParams {
         Ok(self)
     }
 
-    /// `m` at [`heap_fence_path`]: the heap fence, which must be the last item (the args, env
-    /// and other mounts, gathered after it, could take the free piece it leaves for the stack).
-    pub fn heap_fence(self, handle: u32) -> Result<Self, Error> {
-        self.mount(handle, &heap_fence_path())
+    /// The heap fence ([`heap_fence_path`]): `handles` mounted at its two paths, the first
+    /// removed again. It must come last (the args, env and other mounts, gathered after it,
+    /// could take the free piece it leaves for the stack).
+    pub fn heap_fence(self, handles: [u32; 2]) -> Result<Self, Error> {
+        let first = fence_path(0);
+        self.mount(handles[0], &first)?
+            .mount(handles[1], &heap_fence_path())?
+            .umount(&first)
     }
 
     /// `-`: remove `path` (exact spelling) from the selected VFS.

@@ -598,11 +598,11 @@ impl Command {
                 )
             })?;
         }
-        // The heap fence, last (libeurali::params::heap_fence_path): a fresh rendezvous that
-        // nobody serves; the child removes the mount at once, and we close our end after exec.
+        // The heap fence, last (libeurali::params::heap_fence_path): both ends of a fresh
+        // rendezvous that nobody serves go to the child, which removes the mount left at once.
         let fence = libeurali::new_rendezvous().ok();
-        if let Some((ref child_end, _)) = fence {
-            params = params.heap_fence(child_end.raw()).map_err(|_| {
+        if let Some((ref a, ref b)) = fence {
+            params = params.heap_fence([a.raw(), b.raw()]).map_err(|_| {
                 io::Error::const_msg(io::ErrorKind::InvalidInput, "exec parameters")
             })?;
         }
@@ -617,10 +617,10 @@ impl Command {
         for (_, h) in mounts {
             h.into_raw();
         }
-        let _ours = fence.map(|(child_end, ours)| {
-            child_end.into_raw();
-            ours
-        });
+        if let Some((a, b)) = fence {
+            a.into_raw();
+            b.into_raw();
+        }
         let tid = libeurali::exec(image, stdin, stdout, &params, self.perm_io).map_err(|e| {
             io::Error::new(
                 io::Error::from(e).kind(),
