@@ -184,6 +184,41 @@ pub fn locate(path: &str) -> Result<(Handle, String, usize), FsError> {
 /// Sends an `FS_OPEN` on `mount` and waits for its first reply (a `Stat`, or `Done` for
 /// operations, or the open's error).
 pub fn open_at(mount: &Handle, req: &OpenRequest) -> Result<(Session, Reply), FsError> {
+    let mut slept_us = 0;
+    let mut pause_us = REFUSED_FIRST_PAUSE_US;
+    loop {
+        if let Some(opened) = open_once(mount, req)? {
+            return Ok(opened);
+        }
+        // Refused. Each try costs the server an admission (and a sweep of its sessions), so
+        // the tries back off rather than crowd it; without a clock (no runtime) one yield.
+        match libeurali::clock::get() {
+            Some(c) if slept_us < REFUSED_RETRY_US => {
+                (c.sleep_us)(pause_us);
+                slept_us += pause_us;
+                pause_us = (pause_us * 2).min(REFUSED_RETRY_US / 4);
+            }
+            None if slept_us < REFUSED_RETRY_US => {
+                libeurali::yield_now();
+                slept_us += REFUSED_RETRY_US / 16;
+            }
+            _ => return Err(FsError::Busy),
+        }
+    }
+}
+
+/// How long [`open_at`] tries again when the server refuses a session (all its session threads
+/// in use, or the account's share of them): such a refusal is mostly a moment of load (a burst
+/// of short opens, such as forty programs started at once, each `stat`ing its way in), over as
+/// soon as a few of them end. A share held for good (a client hoarding sessions) is still
+/// `Busy` after this, a fraction of a second later.
+pub const REFUSED_RETRY_US: u64 = 300_000;
+
+/// The first pause after a refusal; each later one is twice as long.
+const REFUSED_FIRST_PAUSE_US: u64 = 2_000;
+
+/// One try of [`open_at`]: `None` when the server refused the session.
+fn open_once(mount: &Handle, req: &OpenRequest) -> Result<Option<(Session, Reply)>, FsError> {
     let (a, b) = new_rendezvous()?;
     let req = OpenRequest {
         token: timeout::fresh_token(),
@@ -198,7 +233,7 @@ pub fn open_at(mount: &Handle, req: &OpenRequest) -> Result<(Session, Reply), Fs
     };
     let first = match s.call(Message::Short(FS_STAT, 0, 0), limit()) {
         // The server closed our session unopened: out of session threads.
-        Err(FsError::Kernel(Error::Closed)) => return Err(FsError::Busy),
+        Err(FsError::Kernel(Error::Closed)) => return Ok(None),
         Ok(Message::Short(FS_META, kind, len)) => {
             let meta = Meta::from_words(kind, len)?;
             s.device.store(meta.kind == Kind::Device, Ordering::Relaxed);
@@ -208,7 +243,7 @@ pub fn open_at(mount: &Handle, req: &OpenRequest) -> Result<(Session, Reply), Fs
         Ok(_) => return Err(FsError::Invalid),
         Err(e) => return Err(e),
     };
-    Ok((s, first))
+    Ok(Some((s, first)))
 }
 
 /// Opens the resolved `path` with `flags`; returns the session and the file's metadata.

@@ -1348,7 +1348,7 @@ impl Shell {
         cmd.args(&argv[1..])
             .env_clear()
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .current_dir(&self.cwd);
+            .env("PWD", &self.cwd);
         let err = match stderr.try_clone() {
             Ok(e) => e,
             Err(_) => Out::inherit(2),
