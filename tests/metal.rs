@@ -110,6 +110,8 @@ fn make_code(c: char) -> Option<(bool, u8)> {
     match c {
         ' ' => return Some((false, 0x39)),
         '\r' => return Some((false, 0x1C)),
+        '\\' => return Some((false, 0x2B)),
+        '|' => return Some((true, 0x2B)),
         _ => {}
     }
     for (shift, table) in [(false, ROWS), (true, SHIFTED)] {
@@ -147,6 +149,14 @@ const ALT_F2: [u8; 4] = [0x38, 0x3C, 0xBC, 0xB8];
 static TERMINAL_1: HostMutex<String> = HostMutex::new(String::new());
 /// Every terminal switch and key the stand-in typed, for the failure message.
 static TYPED: HostMutex<Vec<String>> = HostMutex::new(Vec::new());
+/// Terminal 2 as it was after root's `echo Hello` there.
+static TERMINAL_2: HostMutex<String> = HostMutex::new(String::new());
+/// The kernel, for the typist's look at its heap.
+static KERNEL: std::sync::OnceLock<Arc<Kernel>> = std::sync::OnceLock::new();
+/// The kernel's heap before the fork bomb: the boot and two sessions.
+static HEAP_BEFORE_BOMB: HostMutex<Option<kernel_stub::kheap::HeapStats>> = HostMutex::new(None);
+/// Set when the typist is done.
+static TYPIST_DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 struct Vga;
 
@@ -337,6 +347,66 @@ fn typist(s: &ConsoleServer<Vga, Com1>) {
     keys.extend(LEFT);
     keys.extend(scancodes("l\r"));
     press(&keys);
+    if !wait_until(screen_text, "\nHello\n") {
+        return;
+    }
+    *TERMINAL_2.lock().unwrap() = screen_text();
+    *HEAP_BEFORE_BOMB.lock().unwrap() = KERNEL.get().map(|k| k.kernel_heap());
+    fork_bomb(&mut press);
+    TYPIST_DONE.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The text after the last `mark` of `text()`.
+fn after_last(text: impl Fn() -> String, mark: &str) -> impl Fn() -> String {
+    let mark = mark.to_string();
+    move || {
+        let t = text();
+        t.rsplit_once(&mark)
+            .map(|(_, rest)| rest.to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// `user` logs in over the serial line and starts a fork bomb; root logs out of terminal 2
+/// and in again while it runs (exec finds room in the kernel's heap for the shell: the user's
+/// processes are limited to `vfs::procfs::METAL_USER_PROCS`), lists the processes and stops
+/// the bomb; the user reads what it said.
+fn fork_bomb(press: &mut impl FnMut(&[u8])) {
+    let serial = |line: &str| SERIAL_RX.lock().unwrap().extend(line.bytes());
+    serial("exit\r");
+    for (prompt, line) in [
+        ("login: ", "user\r"),
+        ("password: ", "user\r"),
+        (
+            "user:~$ ",
+            "echo 'while [ ! -e /home/user/stop ]; do sh b.sh & sh b.sh & wait; sleep 1; done' > b.sh\r",
+        ),
+        ("user:~$ ", "sh b.sh 2> bomb.err &\r"),
+    ] {
+        if !wait_until(after_last(serial_text, "\r\n"), prompt) {
+            return;
+        }
+        serial(line);
+    }
+    // The bomb reaches the limit.
+    eurali_std::thread::sleep(Duration::from_secs(3));
+    press(&scancodes("exit\r"));
+    for (prompt, line) in [("login:", "root\r"), ("password:", "root\r")] {
+        if !wait_until(after_last(screen_text, "root:~$ exit"), prompt) {
+            return;
+        }
+        press(&scancodes(line));
+    }
+    if !wait_until(after_last(screen_text, "Welcome"), "root:~$") {
+        return;
+    }
+    press(&scancodes("ps | grep -c 'sh b.sh'; echo root is in\r"));
+    if !wait_until(screen_text, "\nroot is in\n") {
+        return;
+    }
+    press(&scancodes("touch /home/user/stop\r"));
+    serial("wait; sort bomb.err | uniq -c; echo bomb over\r");
+    wait_until(serial_text, "\r\nbomb over\r\n");
 }
 
 /// init, told where its programs are: the stub's, in an image as `cargo xtask image` makes
@@ -370,6 +440,7 @@ const MIN_HEAP_ROOM: i64 = 128 * 1024;
 fn init_boots_the_machine_on_a_stub_playing_merriwig() {
     let k = Arc::new(Kernel::new());
     k.enforce_kernel_heap();
+    assert!(KERNEL.set(k.clone()).is_ok());
     for (name, entry) in eurali::programs() {
         if name != "drivers" {
             k.register_program(name, entry);
@@ -407,7 +478,7 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
             )
             .unwrap();
             // The kernel never lets go of handle 1.
-            let _ = stop_rx.recv_timeout(Duration::from_secs(120));
+            let _ = stop_rx.recv_timeout(Duration::from_secs(200));
             drop(kernel_end);
         })
     });
@@ -415,9 +486,9 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
     let start = Instant::now();
     let mut seen = String::new();
     // The keyboard session's output is the last thing to wait for.
-    while start.elapsed() < Duration::from_secs(90) {
+    while start.elapsed() < Duration::from_secs(150) {
         seen = screen_text();
-        if seen.contains("\nHello\n") {
+        if TYPIST_DONE.load(std::sync::atomic::Ordering::Relaxed) {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -430,12 +501,19 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
     eprintln!("kernel heap: {heap:?}");
     k.shutdown();
     assert!(k.take_fault().is_none());
+    // Through the fork bomb too: no exec refused (root's login found room for the shell) and
+    // no kernel stack without room (the real kernel panics).
     assert_eq!((heap.exec_refused, heap.stack_failures), (0, 0), "{heap:?}");
-    assert!(heap.execs >= 8, "{heap:?}");
-    assert!(heap.least_room >= MIN_HEAP_ROOM, "{heap:?}");
+    let before = HEAP_BEFORE_BOMB
+        .lock()
+        .unwrap()
+        .unwrap_or_else(|| panic!("the typist did not get to the bomb; screen:\n{seen}\nCOM1:\n{}", serial_text()));
+    eprintln!("kernel heap before the bomb: {before:?}");
+    assert!(before.execs >= 8, "{before:?}");
+    assert!(before.least_room >= MIN_HEAP_ROOM, "{before:?}");
     // And in one piece: no long-lived stack split it (exec's heap fence puts each new stack
     // below the copy; without it the free space ended in halves of 272 and 250 KiB).
-    assert!(heap.largest_free + 32 * 1024 >= heap.free, "{heap:?}");
+    assert!(before.largest_free + 32 * 1024 >= before.free, "{before:?}");
     let serial = serial_text();
     let t1 = TERMINAL_1.lock().unwrap().clone();
     // Terminal 1 holds the log alone: no login there.
@@ -498,6 +576,9 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
     // The console driver serves as long as init holds its control handle.
     assert!(!t1.contains("console driver ended"), "{t1}");
     // Terminal 2, on the keyboard: its own login and shell; nothing of it on COM1.
+    let t2 = TERMINAL_2.lock().unwrap().clone();
+    assert!(!seen.contains("init:"), "terminal 2 shows the log:\n{seen}");
+    let seen = t2;
     assert!(
         seen.contains("login: root\npassword:\nWelcome to eurali.\n"),
         "terminal 2:\n{seen}\ntyped: {:?}",
@@ -513,4 +594,27 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
         "terminal 2 leaked to COM1:\n{serial}"
     );
     assert!(TYPED.lock().unwrap().contains(&"Switch(1)".to_string()));
+    // The fork bomb: root logged in again on terminal 2 while it ran and listed it; the bomb
+    // stopped at the user's limit, said so in whole lines, and never as lack of memory.
+    let now = screen_text();
+    let root_again = now
+        .rsplit_once("root:~$ ps | grep -c 'sh b.sh'; echo root is in\n")
+        .map(|(_, r)| r.to_string())
+        .unwrap_or_else(|| panic!("root's second login on terminal 2:\n{now}\nCOM1:\n{serial}"));
+    assert!(root_again.contains("\nroot is in\n"), "{now}");
+    let bomb = serial
+        .rsplit_once("echo bomb over\r")
+        .and_then(|(_, r)| r.split_once("bomb over\r\n"))
+        .map(|(out, _)| out.to_string())
+        .unwrap_or_else(|| panic!("the bomb's end on COM1:\n{serial}"));
+    let lines: Vec<&str> = bomb.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    assert!(!lines.is_empty(), "the bomb said nothing:\n{serial}");
+    let want = format!(
+        "b.sh: sh: resource temporarily unavailable: {} processes",
+        vfs::procfs::METAL_USER_PROCS
+    );
+    for l in &lines {
+        let (n, text) = l.split_once(' ').unwrap_or(("", l));
+        assert!(n.parse::<u32>().is_ok() && text == want, "{l:?} of the bomb:\n{bomb}");
+    }
 }

@@ -446,7 +446,7 @@ impl Command {
                 ));
             }
         }
-        // In `/proc` before it starts: a user with `vfs::procfs::MAX_USER_PROCS` processes gets
+        // In `/proc` before it starts: a user with as many processes as `/proc/limit` says gets
         // EAGAIN here instead of a process (the child takes the entry over, or it goes when the
         // start fails: `Registration`'s drop).
         let mut entry = self.register()?;
@@ -524,10 +524,10 @@ impl Command {
             Ok(pid) => Ok(Registration(pid.unwrap_or(0))),
             Err(_) => Err(io::Error::new(
                 io::ErrorKind::WouldBlock,
-                format!(
-                    "resource temporarily unavailable: {} processes",
-                    vfs::procfs::MAX_USER_PROCS
-                ),
+                match crate::rt::user_process_limit() {
+                    Some(n) => format!("resource temporarily unavailable: {n} processes"),
+                    None => String::from("resource temporarily unavailable: too many processes"),
+                },
             )),
         }
     }
@@ -622,10 +622,23 @@ impl Command {
             b.into_raw();
         }
         let tid = libeurali::exec(image, stdin, stdout, &params, self.perm_io).map_err(|e| {
-            io::Error::new(
-                io::Error::from(e).kind(),
-                format!("{}: cannot start {path}: {}", self.program, e.name()),
-            )
+            match e {
+                // The real kernel's 1 MiB heap has no piece for the copy of the file (threads'
+                // kernel stacks fill it): a moment's shortage, as EAGAIN, not this process's
+                // memory.
+                libeurali::Error::Memory => io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    format!(
+                        "{}: cannot start {path}: resource temporarily unavailable: \
+                         the kernel's memory is full",
+                        self.program
+                    ),
+                ),
+                e => io::Error::new(
+                    io::Error::from(e).kind(),
+                    format!("{}: cannot start {path}: {}", self.program, e.name()),
+                ),
+            }
         })?;
         if self.mode == NamespaceMode::Share {
             wait_for_take();

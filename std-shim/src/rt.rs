@@ -512,6 +512,14 @@ fn proc_session(path: &str, flags: u32) -> Option<vfs::client::Session> {
     vfs::client::open(path, flags).ok().map(|(s, _)| s)
 }
 
+/// The most processes `/proc` lets one user have (its `/limit`), if it says.
+pub(crate) fn user_process_limit() -> Option<usize> {
+    let s = proc_session("/proc/limit", vfs::proto::flags::READ)?;
+    let mut buf = [0u8; 16];
+    let n = s.read_at(0, &mut buf).ok()?;
+    core::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()
+}
+
 /// Not registered in `/proc` yet.
 const REG_PENDING: u8 = 0;
 /// Registered (or tried to, where there is no `/proc`).
@@ -568,7 +576,7 @@ pub(crate) fn register_entry(user: &str, command: &str) -> Option<u32> {
 }
 
 /// [`register_entry`], telling a refusal apart: `Err(Again)` when `user` has as many processes
-/// as `/proc` takes of one user (`vfs::procfs::MAX_USER_PROCS`); `Ok(None)` with no `/proc`
+/// as `/proc` takes of one user ([`user_process_limit`]); `Ok(None)` with no `/proc`
 /// (or none that answered).
 pub(crate) fn try_register_entry(
     user: &str,

@@ -10,6 +10,7 @@
 //! | `/new` | open with CREATE+WRITE (+READ) | allocates a pid; write `USER\tCOMMAND LINE`, read back `PID\n` |
 //! | `/PID` | read | `PID\tUSER\tSTART_US\tCOMMAND LINE\n` (start: microseconds since boot) |
 //! | `/PID` | remove | the process ended |
+//! | `/limit` | read | `N\n`: the most processes one user may have ([`ProcFs::with_user_limit`]) |
 //! | `/as/USER` | `Serve` (bind) | the table as `USER` sees it: see below |
 //!
 //! Nothing else is allowed (Denied). The table holds at most [`MAX_PROCS`] entries, each line at
@@ -53,6 +54,14 @@ pub const MAX_PROCS: usize = 512;
 /// a child before it starts it, so a user's fork bomb stops there while root can still log in
 /// and `ps` (docs/design.md, "Processes and threads per user").
 pub const MAX_USER_PROCS: usize = 32;
+/// The user limit init's real-kernel boot sets (`init::metal`): the kernel's 1 MiB heap holds
+/// every thread's 8 KiB kernel stack and each exec's copy of its file in one piece (the packed
+/// shell: 296 KB), and a shell process runs four threads or more (eight for a login shell with
+/// jobs). In kernel-stub's model of that heap (`tests/metal.rs`), with a user's fork bomb at
+/// three processes root's next login finds no piece for the shell (2.8 KiB short); at two it
+/// does. So on the real kernel a user has their login shell and one program more (the tools of
+/// coreutils run inside the shell); root has no limit (docs/design.md, "The kernel's heap").
+pub const METAL_USER_PROCS: usize = 2;
 /// Longest `USER\tCOMMAND` text kept per process.
 pub const MAX_LINE: usize = 512;
 
@@ -72,6 +81,7 @@ struct Table {
 pub struct ProcFs {
     table: Lock<Table>,
     clock: fn() -> u64,
+    user_limit: usize,
 }
 
 /// What an open names. `String`s are the user a `/as/USER` path speaks for.
@@ -83,6 +93,8 @@ pub enum Node {
     /// to in a user's view.
     New(u32, Option<String>),
     Proc(u32),
+    /// `/limit`.
+    Limit,
 }
 
 /// The directory of the user views (`/as/USER`).
@@ -111,7 +123,15 @@ impl ProcFs {
                 next: first.max(1),
             }),
             clock,
+            user_limit: MAX_USER_PROCS,
         }
+    }
+
+    /// The same, with at most `n` processes per user (other than root and the system's)
+    /// instead of [`MAX_USER_PROCS`].
+    pub fn with_user_limit(mut self, n: usize) -> ProcFs {
+        self.user_limit = n.max(1);
+        self
     }
 
     fn line(pid: u32, p: &Proc) -> String {
@@ -173,6 +193,8 @@ impl FileSystem for ProcFs {
                 );
                 Ok(Node::New(pid, who.map(String::from)))
             }
+            ["limit"] if mutating => Err(FsError::Denied),
+            ["limit"] => Ok(Node::Limit),
             [name] => {
                 if mutating {
                     return Err(FsError::Denied);
@@ -198,6 +220,7 @@ impl FileSystem for ProcFs {
                 });
             }
             Node::New(pid, _) => format!("{pid}\n").len(),
+            Node::Limit => format!("{}\n", self.user_limit).len(),
             Node::Proc(pid) => {
                 let t = self.table.lock();
                 let p = t.procs.get(pid).ok_or(FsError::NotFound)?;
@@ -215,6 +238,7 @@ impl FileSystem for ProcFs {
         let text = match node {
             Node::Root(_) => return Err(FsError::IsDir),
             Node::New(pid, _) => format!("{pid}\n"),
+            Node::Limit => format!("{}\n", self.user_limit),
             Node::Proc(pid) => {
                 let t = self.table.lock();
                 let p = t.procs.get(pid).ok_or(FsError::NotFound)?;
@@ -244,7 +268,7 @@ impl FileSystem for ProcFs {
         if named
             && t.procs.get(pid).is_some_and(|p| p.user != user)
             && !matches!(user.as_str(), "" | "root")
-            && t.procs.values().filter(|p| p.user == user).count() >= MAX_USER_PROCS
+            && t.procs.values().filter(|p| p.user == user).count() >= self.user_limit
         {
             t.procs.remove(pid);
             return Err(FsError::Again);
@@ -491,5 +515,39 @@ mod tests {
         fs.remove(&[&format!("{pid}")], false).unwrap();
         register("user\tsh again").unwrap();
         assert_eq!(register("user\tsh over").unwrap_err(), FsError::Again);
+    }
+
+    #[test]
+    fn the_user_limit_is_set_at_start_and_read_in_limit() {
+        let read_limit = |fs: &ProcFs, path: &[&str]| {
+            let n = fs.open(path, flags::READ).unwrap();
+            let mut buf = [0u8; 16];
+            let len = fs.read(&n, 0, &mut buf).unwrap();
+            assert_eq!(fs.stat(&n).unwrap().len, len as u64);
+            String::from_utf8(buf[..len].to_vec()).unwrap()
+        };
+        assert_eq!(
+            read_limit(&ProcFs::new(1, clock), &["limit"]),
+            format!("{MAX_USER_PROCS}\n")
+        );
+        let fs = ProcFs::new(1, clock).with_user_limit(METAL_USER_PROCS);
+        // The same in a user's view; nobody writes or removes it.
+        assert_eq!(read_limit(&fs, &["as", "user", "limit"]), "2\n");
+        assert_eq!(fs.open(&["limit"], flags::WRITE).unwrap_err(), FsError::Denied);
+        assert_eq!(fs.remove(&["limit"], false).unwrap_err(), FsError::NotFound);
+        let new = flags::WRITE | flags::CREATE;
+        for i in 0..METAL_USER_PROCS {
+            let n = fs.open(&["as", "user", "new"], new).unwrap();
+            fs.write(&n, None, format!("user\tsh {i}").as_bytes()).unwrap();
+        }
+        let n = fs.open(&["as", "user", "new"], new).unwrap();
+        assert_eq!(fs.write(&n, None, b"user\tsh").unwrap_err(), FsError::Again);
+        // The listing holds processes only.
+        assert_eq!(
+            fs.read_dir(&Node::Root(None)).unwrap().len(),
+            METAL_USER_PROCS
+        );
+        let n = fs.open(&["new"], new).unwrap();
+        fs.write(&n, None, b"root\tsh").unwrap();
     }
 }

@@ -70,13 +70,14 @@ fn programs() -> Result<Vec<(String, Vec<u8>)>, String> {
 }
 
 /// Starts the process table server and mounts it at `/proc` (see `vfs::procfs`); init is pid 1.
-pub(crate) fn proc_fs() -> Result<(), String> {
+/// A user may have at most `user_limit` processes.
+pub(crate) fn proc_fs(user_limit: usize) -> Result<(), String> {
     let (server_end, client_end) =
         libeurali::new_rendezvous().map_err(|e| format!("rendezvous: {e}"))?;
     fn clock() -> u64 {
         std::time::uptime().as_micros() as u64
     }
-    vfs::server::Server::new(vfs::procfs::ProcFs::new(1, clock))
+    vfs::server::Server::new(vfs::procfs::ProcFs::new(1, clock).with_user_limit(user_limit))
         .spawn(server_end)
         .map_err(|e| format!("/proc: {e}"))?;
     libeurali::mount(std::rt::PROC_PATH, client_end)
@@ -278,7 +279,7 @@ pub fn main() {
             }
         }
     }
-    if let Err(e) = proc_fs() {
+    if let Err(e) = proc_fs(vfs::procfs::MAX_USER_PROCS) {
         // Not fatal: only `ps` needs it.
         say(&format!("no process table: {e}"));
     }

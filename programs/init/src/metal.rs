@@ -466,7 +466,8 @@ pub fn boot_with(m: Machine, programs: impl FnOnce() -> ProgramList) {
         }
     };
     start_rtc();
-    if let Err(e) = crate::proc_fs() {
+    // The kernel's heap, not /proc, bounds processes there (vfs::procfs::METAL_USER_PROCS).
+    if let Err(e) = crate::proc_fs(vfs::procfs::METAL_USER_PROCS) {
         say(&format!("no process table: {e}"));
     }
     if let Err(e) = start_root() {
