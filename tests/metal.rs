@@ -504,10 +504,12 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
     // Through the fork bomb too: no exec refused (root's login found room for the shell) and
     // no kernel stack without room (the real kernel panics).
     assert_eq!((heap.exec_refused, heap.stack_failures), (0, 0), "{heap:?}");
-    let before = HEAP_BEFORE_BOMB
-        .lock()
-        .unwrap()
-        .unwrap_or_else(|| panic!("the typist did not get to the bomb; screen:\n{seen}\nCOM1:\n{}", serial_text()));
+    let before = HEAP_BEFORE_BOMB.lock().unwrap().unwrap_or_else(|| {
+        panic!(
+            "the typist did not get to the bomb; screen:\n{seen}\nCOM1:\n{}",
+            serial_text()
+        )
+    });
     eprintln!("kernel heap before the bomb: {before:?}");
     assert!(before.execs >= 8, "{before:?}");
     assert!(before.least_room >= MIN_HEAP_ROOM, "{before:?}");
@@ -607,7 +609,11 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
         .and_then(|(_, r)| r.split_once("bomb over\r\n"))
         .map(|(out, _)| out.to_string())
         .unwrap_or_else(|| panic!("the bomb's end on COM1:\n{serial}"));
-    let lines: Vec<&str> = bomb.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = bomb
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     assert!(!lines.is_empty(), "the bomb said nothing:\n{serial}");
     let want = format!(
         "b.sh: sh: resource temporarily unavailable: {} processes",
@@ -615,6 +621,9 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
     );
     for l in &lines {
         let (n, text) = l.split_once(' ').unwrap_or(("", l));
-        assert!(n.parse::<u32>().is_ok() && text == want, "{l:?} of the bomb:\n{bomb}");
+        assert!(
+            n.parse::<u32>().is_ok() && text == want,
+            "{l:?} of the bomb:\n{bomb}"
+        );
     }
 }

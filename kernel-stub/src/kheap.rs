@@ -41,7 +41,7 @@ pub const DEFAULT_ELF: u64 = 64 * 1024;
 
 /// The file length exec would copy for program `name`: its freestanding ELF's
 /// (`EURALI_ELF_DIR`, else the workspace's `target/eurali/bin`; the shell's file is `shell`,
-/// its program `sh`), or [`DEFAULT_ELF`].
+/// its program `sh`; a packed one's head), or [`DEFAULT_ELF`].
 pub fn built_len(name: &str) -> u64 {
     static LENS: std::sync::OnceLock<HashMap<String, u64>> = std::sync::OnceLock::new();
     let lens = LENS.get_or_init(|| {
@@ -52,9 +52,14 @@ pub fn built_len(name: &str) -> u64 {
             });
         let mut m = HashMap::new();
         for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            if let (Some(n), Ok(meta)) = (e.file_name().to_str().map(str::to_string), e.metadata())
-            {
-                m.insert(n, meta.len());
+            // A packed program is exec'd as its head, the payload sent after it
+            // (`libeurali::sfx::split`): the copy is the head's.
+            if let (Some(n), Ok(bytes)) = (
+                e.file_name().to_str().map(str::to_string),
+                std::fs::read(e.path()),
+            ) {
+                let len = libeurali::sfx::split(&bytes).map_or(bytes.len(), |(head, _)| head.len());
+                m.insert(n, len as u64);
             }
         }
         m

@@ -60,6 +60,12 @@ pub const KILL_WAKE: u64 = 0x1012;
 /// string of `A` and `E` items only (see [`crate::params`]).
 pub const EXEC_ARGS: u64 = 0x1020;
 
+/// A packed program's payload, for a head exec'd without it ([`crate::sfx::split`]):
+/// `Long(SFX_PAYLOAD, len, chunk)`, sent once by the parent on the rendezvous it mounted at
+/// [`crate::sfx::PAYLOAD_PATH`] in the child's namespace; the chunk's first `len` bytes are the
+/// payload segment of the packed file ([`crate::sfx::Header`], then the zlib stream).
+pub const SFX_PAYLOAD: u64 = 0x1021;
+
 /// Signal numbers carried by [`SIGNAL`] (Unix's, so that statuses read as shell users expect).
 pub const SIGINT: u64 = 2;
 pub const SIGKILL: u64 = 9;

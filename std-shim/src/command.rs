@@ -590,6 +590,17 @@ impl Command {
         let mut mounts = core::mem::take(&mut self.mounts);
         mounts.push((String::from(STATUS_PATH), status_child));
         mounts.push((String::from(STDERR_PATH), stderr));
+        // A packed program goes as its head, its payload after it in a chunk (libeurali::sfx,
+        // "Exec without the payload"): the kernel's heap copies 12 KB instead of the file.
+        let split = libeurali::sfx::split(image);
+        let payload = match split {
+            Some(_) => {
+                let (ours, child) = libeurali::new_rendezvous()?;
+                mounts.push((String::from(libeurali::sfx::PAYLOAD_PATH), child));
+                Some(ours)
+            }
+            None => None,
+        };
         for (p, h) in &mounts {
             params = params.mount(h.raw(), p).map_err(|_| {
                 io::Error::new(
@@ -621,7 +632,8 @@ impl Command {
             a.into_raw();
             b.into_raw();
         }
-        let tid = libeurali::exec(image, stdin, stdout, &params, self.perm_io).map_err(|e| {
+        let file = split.as_ref().map_or(image, |(head, _)| head.as_slice());
+        let tid = libeurali::exec(file, stdin, stdout, &params, self.perm_io).map_err(|e| {
             match e {
                 // The real kernel's 1 MiB heap has no piece for the copy of the file (threads'
                 // kernel stacks fill it): a moment's shortage, as EAGAIN, not this process's
@@ -640,6 +652,31 @@ impl Command {
                 ),
             }
         })?;
+        if let (Some(ours), Some((_, bytes))) = (payload, &split) {
+            // The child's unpacker waits for it before anything of the program runs; a child
+            // that died first closes its end (CLOSED here).
+            let sent = libeurali::MemoryChunk::from_bytes(bytes).and_then(|c| {
+                libeurali::call_send(
+                    &ours,
+                    Message::Long(
+                        libeurali::msgtype::SFX_PAYLOAD,
+                        Word::Value(bytes.len() as u64),
+                        Word::Chunk(c),
+                    ),
+                )
+                .map_err(|e| e.error)
+            });
+            if let Err(e) = sent {
+                return Err(io::Error::new(
+                    io::Error::from(e).kind(),
+                    format!(
+                        "{}: cannot start {path}: its payload: {}",
+                        self.program,
+                        e.name()
+                    ),
+                ));
+            }
+        }
         if self.mode == NamespaceMode::Share {
             wait_for_take();
         }

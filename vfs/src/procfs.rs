@@ -533,12 +533,16 @@ mod tests {
         let fs = ProcFs::new(1, clock).with_user_limit(METAL_USER_PROCS);
         // The same in a user's view; nobody writes or removes it.
         assert_eq!(read_limit(&fs, &["as", "user", "limit"]), "2\n");
-        assert_eq!(fs.open(&["limit"], flags::WRITE).unwrap_err(), FsError::Denied);
+        assert_eq!(
+            fs.open(&["limit"], flags::WRITE).unwrap_err(),
+            FsError::Denied
+        );
         assert_eq!(fs.remove(&["limit"], false).unwrap_err(), FsError::NotFound);
         let new = flags::WRITE | flags::CREATE;
         for i in 0..METAL_USER_PROCS {
             let n = fs.open(&["as", "user", "new"], new).unwrap();
-            fs.write(&n, None, format!("user\tsh {i}").as_bytes()).unwrap();
+            fs.write(&n, None, format!("user\tsh {i}").as_bytes())
+                .unwrap();
         }
         let n = fs.open(&["as", "user", "new"], new).unwrap();
         assert_eq!(fs.write(&n, None, b"user\tsh").unwrap_err(), FsError::Again);
