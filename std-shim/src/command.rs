@@ -525,7 +525,10 @@ impl Command {
             Err(_) => Err(io::Error::new(
                 io::ErrorKind::WouldBlock,
                 match crate::rt::user_process_limit() {
-                    Some(n) => format!("resource temporarily unavailable: {n} processes"),
+                    Some((n, None)) => format!("resource temporarily unavailable: {n} processes"),
+                    Some((n, Some(all))) => format!(
+                        "resource temporarily unavailable: {n} processes, {all} of all users"
+                    ),
                     None => String::from("resource temporarily unavailable: too many processes"),
                 },
             )),

@@ -512,12 +512,15 @@ fn proc_session(path: &str, flags: u32) -> Option<vfs::client::Session> {
     vfs::client::open(path, flags).ok().map(|(s, _)| s)
 }
 
-/// The most processes `/proc` lets one user have (its `/limit`), if it says.
-pub(crate) fn user_process_limit() -> Option<usize> {
+/// The most processes `/proc` lets one user have, and all users but root together if it limits
+/// them (its `/limit`), if it says.
+pub(crate) fn user_process_limit() -> Option<(usize, Option<usize>)> {
     let s = proc_session("/proc/limit", vfs::proto::flags::READ)?;
-    let mut buf = [0u8; 16];
+    let mut buf = [0u8; 32];
     let n = s.read_at(0, &mut buf).ok()?;
-    core::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()
+    let mut words = core::str::from_utf8(&buf[..n]).ok()?.split_whitespace();
+    let one = words.next()?.parse().ok()?;
+    Some((one, words.next().and_then(|w| w.parse().ok())))
 }
 
 /// Not registered in `/proc` yet.

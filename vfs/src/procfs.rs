@@ -10,7 +10,7 @@
 //! | `/new` | open with CREATE+WRITE (+READ) | allocates a pid; write `USER\tCOMMAND LINE`, read back `PID\n` |
 //! | `/PID` | read | `PID\tUSER\tSTART_US\tCOMMAND LINE\n` (start: microseconds since boot) |
 //! | `/PID` | remove | the process ended |
-//! | `/limit` | read | `N\n`: the most processes one user may have ([`ProcFs::with_user_limit`]) |
+//! | `/limit` | read | `N\n`, or `N ALL\n`: the most processes one user may have, and all users but root together ([`ProcFs::with_user_limit`], [`ProcFs::with_users_limit`]) |
 //! | `/as/USER` | `Serve` (bind) | the table as `USER` sees it: see below |
 //!
 //! Nothing else is allowed (Denied). The table holds at most [`MAX_PROCS`] entries, each line at
@@ -61,7 +61,9 @@ pub const MAX_USER_PROCS: usize = 32;
 /// three processes root's next login finds no piece for the shell (2.8 KiB short); at two it
 /// does. So on the real kernel a user has their login shell and one program more (the tools of
 /// coreutils run inside the shell); root has no limit (docs/design.md, "The kernel's heap").
-pub const METAL_USER_PROCS: usize = 2;
+pub const METAL_USER_PROCS: usize = 4;
+/// All users but root together, on the real kernel (`init::metal`): see [`METAL_USER_PROCS`].
+pub const METAL_USERS_PROCS: usize = 6;
 /// Longest `USER\tCOMMAND` text kept per process.
 pub const MAX_LINE: usize = 512;
 
@@ -82,6 +84,7 @@ pub struct ProcFs {
     table: Lock<Table>,
     clock: fn() -> u64,
     user_limit: usize,
+    users_limit: Option<usize>,
 }
 
 /// What an open names. `String`s are the user a `/as/USER` path speaks for.
@@ -124,6 +127,7 @@ impl ProcFs {
             }),
             clock,
             user_limit: MAX_USER_PROCS,
+            users_limit: None,
         }
     }
 
@@ -132,6 +136,20 @@ impl ProcFs {
     pub fn with_user_limit(mut self, n: usize) -> ProcFs {
         self.user_limit = n.max(1);
         self
+    }
+
+    /// The same, with at most `n` processes of all users other than root (and the system's)
+    /// together: what one machine holds, shared by whoever is logged in.
+    pub fn with_users_limit(mut self, n: usize) -> ProcFs {
+        self.users_limit = Some(n.max(1));
+        self
+    }
+
+    fn limit_text(&self) -> String {
+        match self.users_limit {
+            Some(all) => format!("{} {all}\n", self.user_limit),
+            None => format!("{}\n", self.user_limit),
+        }
     }
 
     fn line(pid: u32, p: &Proc) -> String {
@@ -220,7 +238,7 @@ impl FileSystem for ProcFs {
                 });
             }
             Node::New(pid, _) => format!("{pid}\n").len(),
-            Node::Limit => format!("{}\n", self.user_limit).len(),
+            Node::Limit => self.limit_text().len(),
             Node::Proc(pid) => {
                 let t = self.table.lock();
                 let p = t.procs.get(pid).ok_or(FsError::NotFound)?;
@@ -238,7 +256,7 @@ impl FileSystem for ProcFs {
         let text = match node {
             Node::Root(_) => return Err(FsError::IsDir),
             Node::New(pid, _) => format!("{pid}\n"),
-            Node::Limit => format!("{}\n", self.user_limit),
+            Node::Limit => self.limit_text(),
             Node::Proc(pid) => {
                 let t = self.table.lock();
                 let p = t.procs.get(pid).ok_or(FsError::NotFound)?;
@@ -265,10 +283,14 @@ impl FileSystem for ProcFs {
         // In a user's view the entry is theirs, whatever it says.
         let user = clean(who.as_deref().unwrap_or(user));
         let mut t = self.table.lock();
+        let limited = |u: &str| !matches!(u, "" | "root");
         if named
             && t.procs.get(pid).is_some_and(|p| p.user != user)
-            && !matches!(user.as_str(), "" | "root")
-            && t.procs.values().filter(|p| p.user == user).count() >= self.user_limit
+            && limited(&user)
+            && (t.procs.values().filter(|p| p.user == user).count() >= self.user_limit
+                || self.users_limit.is_some_and(|all| {
+                    t.procs.values().filter(|p| limited(&p.user)).count() >= all
+                }))
         {
             t.procs.remove(pid);
             return Err(FsError::Again);
@@ -532,7 +554,7 @@ mod tests {
         );
         let fs = ProcFs::new(1, clock).with_user_limit(METAL_USER_PROCS);
         // The same in a user's view; nobody writes or removes it.
-        assert_eq!(read_limit(&fs, &["as", "user", "limit"]), "2\n");
+        assert_eq!(read_limit(&fs, &["as", "user", "limit"]), format!("{METAL_USER_PROCS}\n"));
         assert_eq!(
             fs.open(&["limit"], flags::WRITE).unwrap_err(),
             FsError::Denied

@@ -70,14 +70,21 @@ fn programs() -> Result<Vec<(String, Vec<u8>)>, String> {
 }
 
 /// Starts the process table server and mounts it at `/proc` (see `vfs::procfs`); init is pid 1.
-/// A user may have at most `user_limit` processes.
-pub(crate) fn proc_fs(user_limit: usize) -> Result<(), String> {
+/// A user may have at most `user_limit` processes, and all users but root together at most
+/// `users_limit`, if given.
+pub(crate) fn proc_fs(user_limit: usize, users_limit: Option<usize>) -> Result<(), String> {
     let (server_end, client_end) =
         libeurali::new_rendezvous().map_err(|e| format!("rendezvous: {e}"))?;
     fn clock() -> u64 {
         std::time::uptime().as_micros() as u64
     }
-    vfs::server::Server::new(vfs::procfs::ProcFs::new(1, clock).with_user_limit(user_limit))
+    vfs::server::Server::new({
+        let fs = vfs::procfs::ProcFs::new(1, clock).with_user_limit(user_limit);
+        match users_limit {
+            Some(n) => fs.with_users_limit(n),
+            None => fs,
+        }
+    })
         .spawn(server_end)
         .map_err(|e| format!("/proc: {e}"))?;
     libeurali::mount(std::rt::PROC_PATH, client_end)
@@ -279,7 +286,7 @@ pub fn main() {
             }
         }
     }
-    if let Err(e) = proc_fs(vfs::procfs::MAX_USER_PROCS) {
+    if let Err(e) = proc_fs(vfs::procfs::MAX_USER_PROCS, None) {
         // Not fatal: only `ps` needs it.
         say(&format!("no process table: {e}"));
     }

@@ -467,7 +467,10 @@ pub fn boot_with(m: Machine, programs: impl FnOnce() -> ProgramList) {
     };
     start_rtc();
     // The kernel's heap, not /proc, bounds processes there (vfs::procfs::METAL_USER_PROCS).
-    if let Err(e) = crate::proc_fs(vfs::procfs::METAL_USER_PROCS) {
+    if let Err(e) = crate::proc_fs(
+        vfs::procfs::METAL_USER_PROCS,
+        Some(vfs::procfs::METAL_USERS_PROCS),
+    ) {
         say(&format!("no process table: {e}"));
     }
     if let Err(e) = start_root() {
