@@ -616,8 +616,9 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
         .collect();
     assert!(!lines.is_empty(), "the bomb said nothing:\n{serial}");
     let want = format!(
-        "b.sh: sh: resource temporarily unavailable: {} processes",
-        vfs::procfs::METAL_USER_PROCS
+        "b.sh: sh: resource temporarily unavailable: {} processes, {} of all users",
+        vfs::procfs::METAL_USER_PROCS,
+        vfs::procfs::METAL_USERS_PROCS
     );
     for l in &lines {
         let (n, text) = l.split_once(' ').unwrap_or(("", l));

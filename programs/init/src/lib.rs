@@ -85,8 +85,8 @@ pub(crate) fn proc_fs(user_limit: usize, users_limit: Option<usize>) -> Result<(
             None => fs,
         }
     })
-        .spawn(server_end)
-        .map_err(|e| format!("/proc: {e}"))?;
+    .spawn(server_end)
+    .map_err(|e| format!("/proc: {e}"))?;
     libeurali::mount(std::rt::PROC_PATH, client_end)
         .map_err(|(e, _)| format!("mount /proc: {e}"))?;
     // init runs as root (login sets USER for each session it starts).
