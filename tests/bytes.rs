@@ -7,6 +7,9 @@ mod common;
 #[path = "common/session.rs"]
 mod session;
 
+#[path = "common/hosted.rs"]
+mod hosted;
+
 use std::time::Duration;
 
 use kernel_stub::boot::run_system_captured;
@@ -109,19 +112,9 @@ rm "$n"; ls; echo done"#,
 #[test]
 fn hosted_arguments_carry_any_byte() {
     use std::os::unix::ffi::OsStrExt;
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/eurali/bin");
-    let guest = kernel_stub::hosted::guest_loader();
-    if !dir.join("shell").is_file() || guest.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "hosted test under CI without the ELFs (cargo xtask build) or eurali-guest"
-        );
-        eprintln!(
-            "skipping the hosted bytes test: no ELFs in {}",
-            dir.display()
-        );
+    let Some((dir, guest)) = hosted::elfs(&["shell", "coreutils"]) else {
         return;
-    }
+    };
     let script: &[u8] =
         b"echo caf\xe9 | od -b | head -n 1; echo x > caf\xe9; od -c caf\xe9* | head -n 1";
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_eurali"))
@@ -130,7 +123,7 @@ fn hosted_arguments_carry_any_byte() {
         .arg("-c")
         .arg(std::ffi::OsStr::from_bytes(script))
         .args(["--user", "user"])
-        .env("EURALI_GUEST", guest.unwrap())
+        .env("EURALI_GUEST", guest)
         .stdin(std::process::Stdio::null())
         .output()
         .expect("start eurali");

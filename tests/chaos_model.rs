@@ -20,6 +20,8 @@
 //! It runs in-process and hosted (the ramdisk and the clients as the real ELFs in host
 //! processes of their own, sharing no statics; the controller stays in-process).
 
+#[path = "common/hosted.rs"]
+mod hosted;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -708,18 +710,7 @@ fn a_ramdisk_under_concurrent_clients_and_kills_matches_the_model() {
 
 #[test]
 fn hosted_a_ramdisk_under_concurrent_clients_and_kills_matches_the_model() {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/eurali/bin");
-    let have = ["ramdisk", "abi-probe"]
-        .iter()
-        .all(|p| dir.join(p).is_file());
-    let loader = kernel_stub::hosted::guest_loader();
-    let (true, Some(loader)) = (have, loader) else {
-        let why = "no ELFs in target/eurali/bin (cargo xtask build) or no eurali-guest";
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "hosted test under CI: {why}"
-        );
-        eprintln!("skipping the hosted chaos model test: {why}");
+    let Some((dir, loader)) = hosted::elfs(&["ramdisk", "abi-probe"]) else {
         return;
     };
     let out = run(Some((loader, dir)), 12, 50);

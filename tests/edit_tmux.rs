@@ -5,6 +5,8 @@
 //! other keys on a Rust file: go to line, duplicate, remove, cut, copy, paste, find, a shell
 //! command's output inserted (Ctrl-E), syntax colours, line numbers and a resize.
 
+#[path = "common/hosted.rs"]
+mod hosted;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -263,14 +265,7 @@ fn edit_hosted_in_tmux() {
     if !have_tmux() {
         return;
     }
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/eurali/bin");
-    let guest = kernel_stub::hosted::guest_loader();
-    let (true, Some(guest)) = (dir.join("edit").is_file(), guest) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "hosted edit test under CI: no target/eurali/bin/edit or no eurali-guest"
-        );
-        eprintln!("skipping: no ELFs (cargo xtask build) or no eurali-guest");
+    let Some((dir, guest)) = hosted::elfs(&["edit"]) else {
         return;
     };
     let cmd = format!(

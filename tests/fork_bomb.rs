@@ -5,6 +5,8 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/hosted.rs"]
+mod hosted;
 #[path = "common/session.rs"]
 mod session;
 
@@ -137,19 +139,9 @@ fn host_tree(pid: u32) -> (usize, usize) {
 /// stay bounded. Without the ELFs it says so and passes, unless `CI` is set (as tests/hosted.rs).
 #[test]
 fn a_fork_bomb_is_bounded_in_hosted_mode() {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/eurali/bin");
-    let guest = kernel_stub::hosted::guest_loader();
-    if !dir.join("shell").is_file() || guest.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "hosted test under CI without the ELFs (cargo xtask build) or eurali-guest"
-        );
-        eprintln!(
-            "skipping the hosted fork bomb: no ELFs in {}",
-            dir.display()
-        );
+    let Some((dir, guest)) = hosted::elfs(&["shell"]) else {
         return;
-    }
+    };
     let input = "user\nuser\n\
         echo 'while [ ! -e /home/user/stop ]; do sh b.sh & sh b.sh & wait; sleep 1; done' > b.sh\n\
         sh b.sh 2> bomb.err &\n\
@@ -157,7 +149,7 @@ fn a_fork_bomb_is_bounded_in_hosted_mode() {
         touch stop; wait; sort bomb.err | uniq -c; echo listed $((40 + 2))\n";
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_eurali"))
         .args(["--hosted", dir.to_str().unwrap()])
-        .env("EURALI_GUEST", guest.unwrap())
+        .env("EURALI_GUEST", guest)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

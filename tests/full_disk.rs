@@ -7,21 +7,10 @@
 //! refused append leaves what was there, and what did fit of a refused write is whole lines of
 //! the output, in order.
 
-use std::time::Duration;
+#[path = "common/as_user.rs"]
+mod as_user;
 
-use kernel_stub::boot::{Captured, run_system_captured};
-
-/// Runs `script` as `user` on the whole system; fails on anything sent to the debug line.
-fn as_user(script: &str) -> Captured {
-    let r = run_system_captured(
-        &eurali::programs(),
-        &["-c".into(), script.into(), "--user".into(), "user".into()],
-        b"",
-        Duration::from_secs(120),
-    );
-    assert_eq!(r.debug, "", "output went to the kernel's debug line");
-    r
-}
+use as_user::as_user;
 
 /// The filling loop: 19 files of `seq 1 20000` (108 894 bytes each) in the 2 MiB `/tmp`.
 const FILL: &str = "i=0; while [ $i -lt 19 ]; do seq 1 20000 > /tmp/f$i; i=$((i+1)); done; ";

@@ -5,6 +5,9 @@
 //! Without the ELFs these tests say so and pass, unless `CI` is set (`cargo xtask ci` builds the
 //! ELFs before it runs the tests): then they fail.
 
+#[path = "common/hosted.rs"]
+mod hosted;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -22,24 +25,7 @@ struct Run {
 }
 
 fn bin_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/eurali/bin");
-    let ok = ["hello", "echo", "abi-probe"]
-        .iter()
-        .all(|p| dir.join(p).is_file());
-    let guest = kernel_stub::hosted::guest_loader();
-    if ok && guest.is_some() {
-        return Some(dir);
-    }
-    let why = if ok {
-        "no eurali-guest binary (cargo build -p kernel-stub --bin eurali-guest)"
-    } else {
-        "no freestanding ELFs in target/eurali/bin (cargo xtask build)"
-    };
-    if std::env::var_os("CI").is_some() {
-        panic!("hosted tests under CI: {why}");
-    }
-    eprintln!("skipping hosted test: {why}");
-    None
+    hosted::elfs(&["hello", "echo", "abi-probe"]).map(|(dir, _)| dir)
 }
 
 /// Runs `eurali ARGS` with `input` on stdin, failing the test if it takes over 30 s.

@@ -10,21 +10,14 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kernel_stub::boot::{Captured, run_system_captured};
+#[path = "common/as_user.rs"]
+mod as_user;
+#[path = "common/hosted.rs"]
+mod hosted;
+
+use as_user::as_user;
 use libeurali::abi::layout::ARGS_ENV_LIMIT;
 use libeurali::params::ARGS_MAX;
-
-/// Runs `script` as `user` on the whole system; fails on anything sent to the debug line.
-fn as_user(script: &str) -> Captured {
-    let r = run_system_captured(
-        &eurali::programs(),
-        &["-c".into(), script.into(), "--user".into(), "user".into()],
-        b"",
-        Duration::from_secs(120),
-    );
-    assert_eq!(r.debug, "", "output went to the kernel's debug line");
-    r
-}
 
 /// A script that makes 120 files with 60-byte names in the home (about 8 KiB of arguments, two
 /// pages), each holding its number, and sets them as `$@`.
@@ -161,22 +154,15 @@ fn mkdir_p_works_inside_a_users_home() {
 /// unless `CI` is set (as tests/hosted.rs does).
 #[test]
 fn hosted_arguments_past_one_page_reach_the_program() {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/eurali/bin");
-    let guest = kernel_stub::hosted::guest_loader();
-    if !dir.join("coreutils").is_file() || guest.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "hosted test under CI without the ELFs (cargo xtask build) or eurali-guest"
-        );
-        eprintln!("skipping hosted test: no freestanding ELFs or eurali-guest");
+    let Some((dir, guest)) = hosted::elfs(&["coreutils", "shell"]) else {
         return;
-    }
+    };
     let script = String::from(MANY_FILES)
         + "EURALI_NOFORK=0 rev \"$@\" | EURALI_NOFORK=0 rev | wc -l; \
            EURALI_NOFORK=0 cat \"$@\" | tail -n 1; \
            EURALI_NOFORK=0 rev $(seq 1 30000); echo \"e2big $?\"";
     let mut child = Command::new(env!("CARGO_BIN_EXE_eurali"))
-        .env("EURALI_GUEST", guest.unwrap())
+        .env("EURALI_GUEST", guest)
         .args(["--hosted", dir.to_str().unwrap(), "-c", &script])
         .args(["--user", "user"])
         .stdin(Stdio::piped())

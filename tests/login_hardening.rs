@@ -3,6 +3,9 @@
 //! read without a request per byte, failures cost a growing delay, and an entry hashed at the
 //! old cost is re-hashed at the current one on the next successful login.
 
+#[path = "common/hosted.rs"]
+mod hosted;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -58,15 +61,9 @@ fn a_name_that_is_not_utf8_is_a_failed_login_not_the_end() {
 #[test]
 fn hosted_a_name_that_is_not_utf8_is_a_failed_login() {
     // The same with the freestanding ELFs (`cargo xtask build`), as the real kernel runs them.
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/eurali/bin");
-    if !dir.join("login").is_file() || kernel_stub::hosted::guest_loader().is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "hosted test under CI without the ELFs"
-        );
-        eprintln!("skipping hosted test: no ELFs or no eurali-guest (cargo xtask build)");
+    let Some((dir, _)) = hosted::elfs(&["login", "shell"]) else {
         return;
-    }
+    };
     let (out, err, _) = boot_with(
         &["--hosted", dir.to_str().unwrap()],
         b"\xffroot\nroot\nroot\nroot\necho alive $USER\n".to_vec(),

@@ -7,6 +7,8 @@
 //! `dnsmasq-base` (`.ci/run` installs them; CI runs as root). They fail, saying why, when the
 //! link cannot be set up; `EURALI_SKIP_NET=1` skips them explicitly.
 
+#[path = "common/hosted.rs"]
+mod hosted;
 #[path = "common/netlink.rs"]
 mod netlink;
 
@@ -272,22 +274,8 @@ fn huge_menus_and_dead_or_silent_servers() {
 /// The freestanding ELFs (`cargo xtask build`) and the guest loader, for hosted mode; `None`
 /// (and a note) without them, unless under CI, where they must be there.
 fn hosted_bins() -> Option<(String, String)> {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/eurali/bin");
-    let guest = kernel_stub::hosted::guest_loader();
-    match (
-        dir.join("tcp").is_file() && dir.join("gopher").is_file(),
-        guest,
-    ) {
-        (true, Some(g)) => Some((dir.display().to_string(), g.display().to_string())),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "hosted net test under CI: no ELFs or no eurali-guest"
-            );
-            eprintln!("skipping: no freestanding ELFs or eurali-guest (cargo xtask build)");
-            None
-        }
-    }
+    hosted::elfs(&["tcp", "gopher"])
+        .map(|(dir, g)| (dir.display().to_string(), g.display().to_string()))
 }
 
 #[test]

@@ -5,24 +5,16 @@
 //! Without the freestanding ELFs (`cargo xtask build`) these tests say so and pass, unless `CI`
 //! is set: then they fail (as `tests/hosted.rs`).
 
+#[path = "common/hosted.rs"]
+mod hosted;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn bin_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/eurali/bin");
-    let ok = ["init", "login", "passwd", "shell"]
-        .iter()
-        .all(|p| dir.join(p).is_file());
-    if ok && kernel_stub::hosted::guest_loader().is_some() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("hosted tests under CI: no ELFs or no eurali-guest (cargo xtask build)");
-    }
-    eprintln!("skipping hosted test: no ELFs or no eurali-guest (cargo xtask build)");
-    None
+    hosted::elfs(&["init", "login", "passwd", "shell"]).map(|(dir, _)| dir)
 }
 
 /// Boots the hosted system with `-c script` as `user`; its stdout and stderr.
