@@ -220,7 +220,7 @@ fn garbage_to_servers(r: &mut Rng) -> (usize, usize) {
 fn forged_handles(r: &mut Rng) -> usize {
     let mut refused = 0;
     for raw in [77u32, 500, 4095, 65_535, 1 << 20, u32::MAX - 1] {
-        // Safety (of the test's own process): these numbers are in no table of ours.
+        // SAFETY: these numbers are in no table of the test's process.
         let h = core::mem::ManuallyDrop::new(unsafe { Handle::from_raw(raw) });
         if libeurali::send(&h, message(r)).is_err() {
             refused += 1;
@@ -239,6 +239,7 @@ fn forged_handles(r: &mut Rng) -> usize {
             drop(s);
         }
         if let Ok((m, _)) = libeurali::open("/dev/null") {
+            // SAFETY: a number in no table of ours, sent as a handle to see it refused.
             let forged = unsafe { Handle::from_raw(raw) };
             if let Err(e) = libeurali::send(
                 &m,

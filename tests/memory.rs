@@ -25,6 +25,7 @@ static PEAK: AtomicUsize = AtomicUsize::new(0);
 // Safety: every call goes to System unchanged; the counters only watch.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        // SAFETY: forwarded unchanged, under GlobalAlloc's contract.
         let p = unsafe { System.alloc(l) };
         if !p.is_null() {
             let now = LIVE.fetch_add(l.size(), Ordering::Relaxed) + l.size();
@@ -33,10 +34,12 @@ unsafe impl GlobalAlloc for Counting {
         p
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: forwarded unchanged, under GlobalAlloc's contract.
         unsafe { System.dealloc(p, l) };
         LIVE.fetch_sub(l.size(), Ordering::Relaxed);
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        // SAFETY: forwarded unchanged, under GlobalAlloc's contract.
         let q = unsafe { System.realloc(p, l, new) };
         if !q.is_null() {
             // Counted as the allocator must hold it: old and new at once while it copies.

@@ -11,6 +11,7 @@
 //! `packed` is the program compressed with deflate in a zlib stream (its Adler-32 checks the
 //! bytes on the way out); `size` is the program's own length. `cargo xtask image` writes it with
 //! [`encode`]; init reads it with [`entries`] and [`Entry::unpack`].
+#![forbid(unsafe_code)]
 
 #![no_std]
 

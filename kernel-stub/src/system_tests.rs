@@ -683,6 +683,7 @@ fn chunks_move_and_the_senders_slot_is_unmapped() {
     assert_eq!(Some(d), k.s.procs[&p2].chunks.slot_base(1));
     // Safety: the chunk now lives at d.
     assert_eq!(
+        // SAFETY: the chunk now lives at d, and its second page is mapped.
         unsafe { std::slice::from_raw_parts((d + 4096) as *const u8, 7) },
         b"payload"
     );
@@ -777,6 +778,7 @@ fn malloc_and_free_codes() {
     assert_eq!(r.rsi, 0);
     // Safety: one page at r.rdi.
     assert_eq!(
+        // SAFETY: one page is mapped at r.rdi.
         unsafe { *(r.rdi as *const u8) },
         crate::memory::GARBAGE,
         "never zeroed"

@@ -47,6 +47,7 @@ fn sixty_four_threads_per_process() {
         wait_for("63 threads to block", || k2.blocked_threads() == 63);
         // Safety: as above; the entry is never run.
         assert_eq!(
+            // SAFETY: `wait_on` is a thread entry; this spawn fails, so it never runs.
             unsafe { libeurali::spawn_thread(wait_on, 0) }.unwrap_err(),
             Error::MemAlloc
         );
@@ -57,6 +58,7 @@ fn sixty_four_threads_per_process() {
         // The woken thread frees its slot when it has ended, a moment later.
         // Safety: as above.
         wait_for("a free thread slot", || {
+            // SAFETY: `wait_on` is a thread entry that only waits on the handle `b` names.
             unsafe { libeurali::spawn_thread(wait_on, b) }.is_ok()
         });
         peers.push(a);

@@ -76,6 +76,7 @@ fn mount_table_examples_of_the_document() {
         umount("/dev/x").unwrap();
         assert_eq!(list_mounts().unwrap(), [""]);
         assert_eq!(
+            // SAFETY: 77 names no handle of ours; mount gives the number back on error.
             mount("/y", unsafe { Handle::from_raw(77) }).map_err(|(e, h)| (e, h.into_raw())),
             Err((Error::InvalidHandle, 77))
         );
@@ -156,6 +157,7 @@ fn exec_loses_handles_as_observed() {
         let n = i.raw();
         // Safety: 99 names no handle; exec consumes the number.
         assert_eq!(
+            // SAFETY: 99 names no handle of ours; exec consumes the number.
             exec(&img, i, unsafe { Handle::from_raw(99) }, b"", false),
             Err(Error::InvalidHandle)
         );

@@ -24,6 +24,7 @@ pub mod abi;
 pub mod clock;
 pub mod elf;
 pub mod error;
+#[cfg(feature = "alloc")]
 pub mod kill;
 pub mod message;
 pub mod msgtype;
@@ -34,6 +35,7 @@ pub mod proto;
 pub mod raw;
 pub mod sfx;
 pub mod syscall;
+#[cfg(feature = "alloc")]
 pub mod text;
 pub mod timeout;
 #[cfg(feature = "alloc")]

@@ -39,6 +39,7 @@ impl Word {
             WordKind::Value => Word::Value(w.bits),
             // Safety: the kernel just put these objects into our tables.
             WordKind::Handle => Word::Handle(unsafe { Handle::from_raw(w.bits as u32) }),
+            // SAFETY: as for a handle: the kernel just put this chunk into our table.
             WordKind::Chunk => Word::Chunk(unsafe { MemoryChunk::from_raw(w.bits) }),
             WordKind::Err => Word::Error(w.bits),
         }

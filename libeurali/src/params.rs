@@ -533,7 +533,9 @@ mod tests {
         let mut mem = [0u8; 20];
         mem[..4].copy_from_slice(&5i32.to_le_bytes());
         mem[4..9].copy_from_slice(b"hello");
+        // SAFETY: `mem` holds a block: its 4-byte length (5), then 5 bytes.
         assert_eq!(unsafe { block_at(mem.as_ptr() as u64) }, b"hello");
+        // SAFETY: 0 is the empty block, as `block_at` allows.
         assert_eq!(unsafe { block_at(0) }, b"");
     }
 

@@ -160,6 +160,7 @@ pub fn packed_header(elf: &[u8]) -> Option<Header> {
     Header::from_bytes(elf.get(start..start.checked_add(l.filesz as usize)?)?)
 }
 
+#[cfg(feature = "alloc")]
 const PAGE: u64 = crate::abi::layout::PAGE_SIZE;
 
 /// Packs `program` behind `unpacker` (both ELF files the loader accepts), compressing the

@@ -68,6 +68,7 @@ pub fn list_mounts_raw() -> Result<MemoryChunk> {
     let r = checked(Call::ListMounts)?;
     // Safety: the kernel hands us a chunk of RSI bytes, contiguous and written.
     let mut c = unsafe { MemoryChunk::from_raw(r.rdi) };
+    // SAFETY: the kernel wrote RSI bytes into the chunk.
     unsafe { c.set_len(r.rsi as usize) };
     Ok(c)
 }
@@ -140,6 +141,7 @@ pub fn spawn_fn(f: impl FnOnce() + Send + 'static) -> Result<u64> {
     match unsafe { spawn_thread(trampoline, arg) } {
         Ok(t) => Ok(t),
         Err(e) => {
+            // SAFETY: no thread started, so the box leaked above is still ours, taken back once.
             drop(unsafe { alloc::boxed::Box::from_raw(arg as *mut Job) });
             Err(e)
         }

@@ -52,6 +52,7 @@ pub struct Mutex<T: ?Sized> {
 
 // Safety: the lock hands out access to one thread at a time.
 unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
+// SAFETY: one thread at a time reaches the value (the lock), and T is Send.
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
 impl<T> Mutex<T> {
@@ -147,6 +148,7 @@ pub struct OnceLock<T> {
 
 // Safety: the value is written once, before `state` says DONE with release ordering.
 unsafe impl<T: Send + Sync> Sync for OnceLock<T> {}
+// SAFETY: the value moves with the cell, and T is Send.
 unsafe impl<T: Send> Send for OnceLock<T> {}
 
 impl<T> OnceLock<T> {

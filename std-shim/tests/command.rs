@@ -374,7 +374,9 @@ fn pipes_output_redirections_and_a_pipeline() {
 
 fn env_cwd_and_lookup() {
     setup();
+    // SAFETY: nothing else in this test's process reads the environment meanwhile.
     unsafe { shim::env::set_var("FOO", "inherited") };
+    // SAFETY: as above.
     unsafe { shim::env::set_var("HOME", "/home/u") };
     let o = Command::new("show_env")
         .arg("a b")
@@ -435,6 +437,7 @@ fn env_cwd_and_lookup() {
         kernel_stub::Kernel::program_image("exit_with"),
     )
     .unwrap();
+    // SAFETY: nothing else in this test's process reads the environment meanwhile.
     unsafe { shim::env::set_var("PATH", "/nothing:/home/u/bin:/bin") };
     assert_eq!(
         Command::new("mine").arg("9").status().unwrap().code(),

@@ -27,6 +27,7 @@ fn args_and_env() {
         shim::env::var("PWD"),
         shim::env::var("NOPE")
     );
+    // SAFETY: nothing else in this test's process reads the environment meanwhile.
     unsafe { shim::env::set_var("NEW", "1") };
     shim::println!("NEW={}", shim::env::var("NEW").unwrap());
     shim::println!("vars={}", shim::env::vars().count());

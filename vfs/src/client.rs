@@ -425,6 +425,7 @@ impl Session {
         let s = core::mem::ManuallyDrop::new(self);
         // Safety: `s` is never dropped, so each field is moved out exactly once.
         drop(unsafe { core::ptr::read(&s.spare) });
+        // SAFETY: as above: `s` is never dropped, each field is read once.
         let h = ManuallyDrop::into_inner(unsafe { core::ptr::read(&s.h) });
         if s.dead.load(Ordering::Acquire) {
             let _ = h.into_raw();

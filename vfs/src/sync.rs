@@ -12,6 +12,7 @@ pub struct Lock<T> {
 
 // Safety: access to `value` is serialised by `held`.
 unsafe impl<T: Send> Sync for Lock<T> {}
+// SAFETY: the value moves with the lock, and T is Send.
 unsafe impl<T: Send> Send for Lock<T> {}
 
 impl<T> Lock<T> {

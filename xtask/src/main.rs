@@ -17,6 +17,7 @@
 //! - `ci`: what CI runs: `image` (which runs `build`, so that the hosted tests find the ELFs,
 //!   and checks the real kernel's init with every program in it), then
 //!   `cargo test --workspace` with `CI=true`.
+#![forbid(unsafe_code)]
 
 mod bench;
 mod build;
@@ -116,7 +117,9 @@ fn ci() -> Result<()> {
     )?;
     section("cargo xtask fuzz 10 (every cargo-fuzz target, a smoke run; rustup's nightly)");
     fuzz::run(&["10".to_string()])?;
-    section("cargo fmt --check and cargo clippy -D warnings (the house rules)");
+    section(
+        "cargo fmt --check and cargo clippy -D warnings (the house rules; libeurali also without alloc)",
+    );
     process::run(
         process::host_cargo()
             .args(["fmt", "--all", "--check"])
@@ -128,6 +131,21 @@ fn ci() -> Result<()> {
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .current_dir(&root),
+    )?;
+    // The kernel ABI without `alloc` (what a program with no heap, like the unpacker of packed
+    // programs, may use), as smoltcp builds its feature combinations.
+    process::run(
+        process::host_cargo()
+            .args([
+                "clippy",
+                "-p",
+                "libeurali",
+                "--no-default-features",
                 "--",
                 "-D",
                 "warnings",

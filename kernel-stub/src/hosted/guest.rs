@@ -715,6 +715,7 @@ pub fn main() -> ! {
         die("the loader itself lies below 0x300_0000_0000 (built without PIE?)");
     }
     // The boot block.
+    // SAFETY: `stat` is plain data, for which all zeros is a valid value.
     let mut st: libc::stat = unsafe { core::mem::zeroed() };
     // Safety: fstat into a local.
     if unsafe { libc::fstat(boot_fd, &mut st) } != 0 {
@@ -775,7 +776,9 @@ pub fn main() -> ! {
         unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), l.vaddr as *mut u8, bytes.len()) };
     }
     // KernelInfo: read-only for the program, written by the agent through a second mapping.
+    // SAFETY: a C string literal; the call reads nothing else of ours.
     let kfd = unsafe { libc::memfd_create(c"kernel-info".as_ptr(), libc::MFD_CLOEXEC) };
+    // SAFETY: `kfd` is the descriptor just made; ftruncate touches no memory of ours.
     if kfd < 0 || unsafe { libc::ftruncate(kfd, PAGE as i64) } != 0 {
         die("cannot make the KernelInfo page");
     }

@@ -35,6 +35,7 @@ pub unsafe fn syscall6(nr: i64, a: [u64; 6]) -> i64 {
 /// As for [`syscall6`].
 #[inline(always)]
 pub unsafe fn syscall3(nr: i64, a: u64, b: u64, c: u64) -> i64 {
+    // SAFETY: the caller keeps `syscall6`'s contract for these arguments.
     unsafe { syscall6(nr, [a, b, c, 0, 0, 0]) }
 }
 

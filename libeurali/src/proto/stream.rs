@@ -76,6 +76,7 @@ pub const TERM_NOTIFY: u64 = 0x1006;
 pub const MAX_SUBSCRIBERS: usize = 32;
 
 /// Adds `h` to a terminal's subscribers, dropping the oldest beyond [`MAX_SUBSCRIBERS`].
+#[cfg(feature = "alloc")]
 pub fn add_subscriber(subscribers: &mut alloc::vec::Vec<Handle>, h: Handle) {
     while subscribers.len() >= MAX_SUBSCRIBERS {
         subscribers.remove(0);

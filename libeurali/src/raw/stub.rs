@@ -45,6 +45,7 @@ pub unsafe fn spawn_thread(entry: ThreadEntry, arg: u64) -> Result<u64, u64> {
         r9: arg,
     }
     .encode();
+    // SAFETY: the caller keeps fork_thread's contract (this function's).
     unsafe { syscall(&mut r) };
     if r.rax & 0x7F == 0 {
         Ok(r.rdi)

@@ -99,6 +99,7 @@ pub fn main() {
         _ => {}
     }
     // Bad handles.
+    // SAFETY: 999 names no handle of this process: the probe checks the kernel refuses it.
     let bad = || unsafe { Handle::from_raw(999) };
     let h = bad();
     println!(

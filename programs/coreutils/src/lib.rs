@@ -10,6 +10,7 @@
 //! byte here is a byte of `sh` too: tools are written for size (ASCII character classes, no
 //! Unicode tables), and each tool's entry point is `#[inline(never)]`, so that `nm
 //! --size-sort` on a build with symbols shows what each costs.
+#![forbid(unsafe_code)]
 
 use std::io::{BufRead, Write};
 

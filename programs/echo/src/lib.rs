@@ -5,6 +5,7 @@
 //! ```
 //! `-n` leaves out the newline; `-e` reads the backslash escapes `\n \t \\ \a \b \r \0NNN \c`
 //! (`\c` ends all output). Exits 1 if the output could not be written.
+#![forbid(unsafe_code)]
 
 use std::io::Write;
 

@@ -21,6 +21,7 @@
 //!
 //! Exit status in the one-shot modes: 0 fetched, 1 the fetch failed (the reason on stderr),
 //! 2 bad usage.
+#![forbid(unsafe_code)]
 
 pub mod menu;
 pub mod url;

@@ -5,6 +5,7 @@
 //! ```
 //! `--exit CODE` ends with that status after printing; `--panic` panics (status 101). Both exist
 //! so that the runtime's exit path can be seen working from the outside.
+#![forbid(unsafe_code)]
 
 use std::io::Write;
 

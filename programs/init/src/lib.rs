@@ -90,7 +90,7 @@ pub(crate) fn proc_fs(user_limit: usize, users_limit: Option<usize>) -> Result<(
     libeurali::mount(std::rt::PROC_PATH, client_end)
         .map_err(|(e, _)| format!("mount /proc: {e}"))?;
     // init runs as root (login sets USER for each session it starts).
-    // Safety (std 2024 signature): init is single-threaded here.
+    // SAFETY: init is single-threaded here (std 2024's signature).
     unsafe { std::env::set_var("USER", "root") };
     // The real kernel starts init without arguments: name it all the same.
     std::rt::register_process_as("init");

@@ -26,6 +26,7 @@
 //! on every terminal (the keeper counts those, `vfs::users`), whichever is more; other
 //! terminals' logins go on meanwhile (each is a process of its own). A successful login
 //! re-hashes a password stored at an older, cheaper cost ([`users::User::needs_upgrade`]).
+#![forbid(unsafe_code)]
 
 use std::io::Write;
 use std::process::Command;

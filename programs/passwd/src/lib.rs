@@ -8,6 +8,7 @@
 //!
 //! Passwords are read a line at a time from stdin, without echo at a terminal
 //! (`std::term::read_password_bounded`), at most [`users::MAX_PASSWORD`] bytes of text.
+#![forbid(unsafe_code)]
 
 use vfs::users::{self, Request};
 

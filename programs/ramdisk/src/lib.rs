@@ -25,6 +25,7 @@
 //! user's binds, made by login) create is held to BYTES of data and NODES files and
 //! directories per account; by default half the size and half the nodes each, and accounts
 //! together always leave an eighth of both to the system (root and the services).
+#![forbid(unsafe_code)]
 
 use vfs::ramdisk::{Limits, Ramdisk};
 use vfs::server::Server;

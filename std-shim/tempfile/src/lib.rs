@@ -2,6 +2,7 @@
 //! `TempDir::path`, removal on drop), for code written against std-shim: kibi's unit tests use
 //! `tempfile::TempDir`, and the `tempfile` crate itself is built on the host's std, whose paths
 //! and files are not eurali's.
+#![forbid(unsafe_code)]
 
 use std::fmt;
 use std::io;

@@ -13,6 +13,7 @@
 //! so that the `#[test]` functions of its modules (and those `rstest` generates) are unchanged.
 //! The test function keeps its other attributes (`#[should_panic]`, `#[ignore]`, lints) and may
 //! return `()` or a `Result` whose error is `Debug` (an `Err` fails the test, as in std).
+#![forbid(unsafe_code)]
 
 use proc_macro::{Delimiter, Group, TokenStream, TokenTree};
 

@@ -105,6 +105,7 @@ fn console_streams_over_rendezvous() {
         else {
             panic!()
         };
+        // SAFETY: the server wrote `n` bytes into the chunk it sent.
         unsafe { c.set_len(n as usize) };
         assert_eq!(c.as_slice(), b"root\n");
         assert_eq!(row(lock(&server.consoles).display(), 0), "login: root");
@@ -244,6 +245,7 @@ fn nic_protocol_against_the_chip_model() {
         let Message::Long(0, Word::Value(n), Word::Chunk(mut c)) = result else {
             panic!()
         };
+        // SAFETY: the server wrote `n` bytes into the chunk it sent.
         unsafe { c.set_len(n as usize) };
         let text = String::from_utf8(c.as_slice().to_vec()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
