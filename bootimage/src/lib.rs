@@ -12,7 +12,6 @@
 //! bytes on the way out); `size` is the program's own length. `cargo xtask image` writes it with
 //! [`encode`]; init reads it with [`entries`] and [`Entry::unpack`].
 #![forbid(unsafe_code)]
-
 #![no_std]
 
 extern crate alloc;

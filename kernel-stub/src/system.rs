@@ -246,9 +246,7 @@ pub fn entry_blocks(args: &[u8], env: &[u8]) -> (Box<[u64; 512]>, EntryRegisters
 }
 
 fn bytemuck_page(page: &mut [u64; 512]) -> &mut [u8; 4096] {
-    // Safety: [u64; 512] and [u8; 4096] have the same size, u8 has no alignment or validity
-    // requirement, and the borrow is carried over.
-    unsafe { &mut *(page as *mut [u64; 512]).cast::<[u8; 4096]>() }
+    bytemuck::cast_mut(page)
 }
 
 /// All state of one stub kernel.

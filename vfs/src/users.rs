@@ -74,14 +74,9 @@ pub struct User {
     pub shell: String,
 }
 
+/// The bytes of an older entry's hex field (either case); `None` if it is not hex.
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    base16ct::mixed::decode_vec(s).ok()
 }
 
 /// The PHC string of `password` under `salt` (3 to 48 bytes) at `rounds` iterations.

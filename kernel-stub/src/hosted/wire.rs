@@ -5,7 +5,10 @@
 //! registers, "you are a new thread's parent" with the child's channel attached, or "exit").
 //! Per guest process one more pair to its agent thread, which maps and unmaps chunk memory on the
 //! supervisor's instruction ([`Op`], answered by an 8-byte ack) and keeps the KernelInfo page
-//! ticking. Everything is native-endian `repr(C)` words.
+//! ticking. Everything is native-endian `repr(C)` words (`bytemuck::Pod`: any bytes are a
+//! value, so a short or hostile message cannot make an invalid one).
+
+use bytemuck::{Pod, Zeroable};
 
 /// Up: a trapped `syscall`; `regs` = RAX, RDI, RSI, RDX, R8, R9 and the RIP after the instruction.
 pub const UP_SYSCALL: u64 = 1;
@@ -23,7 +26,7 @@ pub const FAULT_UNKNOWN_SYSCALL: u64 = 6;
 pub const FAULT_LOADER: u64 = 7;
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct Up {
     pub kind: u64,
     pub regs: [u64; 7],
@@ -38,7 +41,7 @@ pub const DOWN_FORK: u64 = 2;
 pub const DOWN_EXIT: u64 = 3;
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct Down {
     pub kind: u64,
     pub regs: [u64; 4],
@@ -54,7 +57,7 @@ pub const OP_UNMAP: u64 = 2;
 pub const OP_MAP_LAZY: u64 = 3;
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct Op {
     pub kind: u64,
     pub addr: u64,
@@ -65,7 +68,7 @@ pub struct Op {
 pub const BOOT_MAGIC: u64 = 0x6575_7261_6c69_6231; // "euralib1"
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct BootHeader {
     pub magic: u64,
     pub args_len: u64,
@@ -79,17 +82,15 @@ pub struct BootHeader {
 }
 
 /// Views a `repr(C)` value of plain words as bytes.
-pub fn bytes_of<T: Copy>(t: &T) -> &[u8] {
-    // Safety: every type used here is `repr(C)` made of u64 words (no padding, no invalid bits).
-    unsafe { core::slice::from_raw_parts((t as *const T).cast::<u8>(), core::mem::size_of::<T>()) }
+pub fn bytes_of<T: Pod>(t: &T) -> &[u8] {
+    bytemuck::bytes_of(t)
 }
 
 /// Reads a value of plain words from the start of `b` (missing bytes are zero).
-pub fn from_bytes<T: Copy + Default>(b: &[u8]) -> T {
-    let mut t = T::default();
+pub fn from_bytes<T: Pod>(b: &[u8]) -> T {
+    let mut t = T::zeroed();
     let n = b.len().min(core::mem::size_of::<T>());
-    // Safety: as in `bytes_of`: any bytes are a valid value.
-    unsafe { core::ptr::copy_nonoverlapping(b.as_ptr(), (&mut t as *mut T).cast::<u8>(), n) };
+    bytemuck::bytes_of_mut(&mut t)[..n].copy_from_slice(&b[..n]);
     t
 }
 

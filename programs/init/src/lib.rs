@@ -251,7 +251,15 @@ fn refuse_net(server_end: &libeurali::Handle) {
     );
 }
 
+/// Finished threads init keeps for later (std's pool; the default is 2). init serves for the
+/// machine's life: the users keeper's and the file servers' workers and the watchdog of its
+/// bounded calls finish and start again around every login, and a thread that ends gives its
+/// frames back to the kernel (docs/design.md, "Frames"). With 2, one ended a second after a
+/// root login (CI saw 3 frames returned, 2 on the stock kernel's broken path).
+pub const IDLE_THREADS: usize = 6;
+
 pub fn main() {
+    std::thread::set_idle_limit(IDLE_THREADS);
     if let Some(machine) = metal::detect() {
         metal::boot(machine);
         return;

@@ -409,6 +409,7 @@ pub fn boot(m: Machine) {
 /// [`boot`] with the programs from `programs` (a test boots the stub this way, with the stub's
 /// programs in an image).
 pub fn boot_with(m: Machine, programs: impl FnOnce() -> ProgramList) {
+    std::thread::set_idle_limit(crate::IDLE_THREADS);
     let log = Arc::new(Log::default());
     let (h, l) = (m.log_handle, log.clone());
     if std::thread::Builder::new()
