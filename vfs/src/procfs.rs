@@ -58,12 +58,12 @@ pub const MAX_USER_PROCS: usize = 32;
 /// every thread's 8 KiB kernel stack (and each exec's copy of its file: 12 KB since packed
 /// programs are exec'd as their head, `libeurali::sfx::split`), and the kernel panics when a
 /// thread's stack finds no room. Measured on the real kernel (gdb on its allocator, QEMU): 585
-/// KiB free at the login prompt; a user's login session takes 111 KiB (login's servers and the
-/// shell), each process of a fork bomb's `sh b.sh & sh b.sh & wait` about 68 KiB (eight
-/// threads: a background job costs its parent two); root's login and a command during the bomb
-/// 110 KiB more. At 4 per user and 5 for all users, root logged in and worked with 149 KiB still
-/// free.
-pub const METAL_USER_PROCS: usize = 4;
+/// KiB free at the login prompt; a user's login session takes about 105 KiB (login's servers and
+/// the shell), each process of a fork bomb's `sh b.sh & sh b.sh & wait` about 68 KiB (eight
+/// threads: a background job costs its parent two); root's login and a nested `sh -c` during
+/// the bomb about 120 KiB. The worst case these limits allow, one user's bomb at 3 and a second
+/// user's session beside it, leaves about 90 KiB when root has logged in and run a command.
+pub const METAL_USER_PROCS: usize = 3;
 /// All users but root together, on the real kernel (`init::metal`): see [`METAL_USER_PROCS`].
 pub const METAL_USERS_PROCS: usize = 5;
 /// Longest `USER\tCOMMAND` text kept per process.
