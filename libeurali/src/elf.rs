@@ -29,6 +29,8 @@ pub struct Load {
     pub filesz: u64,
     pub offset: u64,
     pub flags: u32,
+    /// Where its program header is in the file (for a tool that rewrites the header).
+    pub header: u64,
 }
 
 impl Load {
@@ -182,6 +184,7 @@ pub fn parse(bytes: &[u8]) -> Result<Image, ElfError> {
             vaddr: u64_at(bytes, at + 16).ok_or(bad)?,
             filesz: u64_at(bytes, at + 32).ok_or(bad)?,
             memsz: u64_at(bytes, at + 40).ok_or(bad)?,
+            header: at as u64,
         };
         image.count += 1;
     }

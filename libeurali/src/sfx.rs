@@ -36,43 +36,29 @@ pub const CHUNK_MAGIC: [u8; 8] = *b"EURALCHK";
 pub const CHUNK_SEGMENT_LEN: usize = 8 + HEADER_LEN;
 
 /// Splits a packed file for exec: the head to exec (the file up to its payload, whose segment
-/// then holds [`CHUNK_MAGIC`] and the payload's header) and the payload bytes to send. `None` if `elf` is not a
-/// packed file whose payload is its last bytes (as [`pack`] makes it).
+/// then holds [`CHUNK_MAGIC`] and the payload's header) and the payload bytes to send. `None`
+/// if `elf` is not a packed file whose payload is its last bytes (as [`pack`] makes it).
 #[cfg(feature = "alloc")]
 pub fn split(elf: &[u8]) -> Option<(alloc::vec::Vec<u8>, &[u8])> {
-    let u16_at = |at: usize| Some(u16::from_le_bytes(elf.get(at..at + 2)?.try_into().ok()?));
-    let u64_at = |at: usize| Some(u64::from_le_bytes(elf.get(at..at + 8)?.try_into().ok()?));
-    if elf.get(..4)? != b"\x7fELF" {
+    let image = crate::elf::parse(elf).ok()?;
+    let l = image.loads().iter().find(|l| l.vaddr == PAYLOAD_ADDR)?;
+    let (offset, ph) = (
+        usize::try_from(l.offset).ok()?,
+        usize::try_from(l.header).ok()?,
+    );
+    if l.offset.checked_add(l.filesz)? != elf.len() as u64 || ph + 56 > offset {
         return None;
     }
-    let phoff = usize::try_from(u64_at(32)?).ok()?;
-    let (phentsize, phnum) = (usize::from(u16_at(54)?), usize::from(u16_at(56)?));
-    if phentsize < 56 {
-        return None;
-    }
-    for i in 0..phnum {
-        let ph = phoff.checked_add(i.checked_mul(phentsize)?)?;
-        let kind = u32::from_le_bytes(elf.get(ph..ph + 4)?.try_into().ok()?);
-        if kind != 1 || u64_at(ph + 16)? != PAYLOAD_ADDR {
-            continue;
-        }
-        let offset = usize::try_from(u64_at(ph + 8)?).ok()?;
-        let filesz = usize::try_from(u64_at(ph + 32)?).ok()?;
-        if offset.checked_add(filesz)? != elf.len() || ph + 56 > offset {
-            return None;
-        }
-        let payload = &elf[offset..];
-        Header::from_bytes(payload)?;
-        let mut head = alloc::vec::Vec::with_capacity(offset + CHUNK_SEGMENT_LEN);
-        head.extend_from_slice(&elf[..offset]);
-        head.extend_from_slice(&CHUNK_MAGIC);
-        head.extend_from_slice(&payload[..HEADER_LEN]);
-        let len = (CHUNK_SEGMENT_LEN as u64).to_le_bytes();
-        head[ph + 32..ph + 40].copy_from_slice(&len); // p_filesz
-        head[ph + 40..ph + 48].copy_from_slice(&len); // p_memsz
-        return Some((head, payload));
-    }
-    None
+    let payload = &elf[offset..];
+    Header::from_bytes(payload)?;
+    let mut head = alloc::vec::Vec::with_capacity(offset + CHUNK_SEGMENT_LEN);
+    head.extend_from_slice(&elf[..offset]);
+    head.extend_from_slice(&CHUNK_MAGIC);
+    head.extend_from_slice(&payload[..HEADER_LEN]);
+    let len = (CHUNK_SEGMENT_LEN as u64).to_le_bytes();
+    head[ph + 32..ph + 40].copy_from_slice(&len); // p_filesz
+    head[ph + 40..ph + 48].copy_from_slice(&len); // p_memsz
+    Some((head, payload))
 }
 
 /// Where the unpacker is linked: above any program (programs start at 0x40_0000 and are well

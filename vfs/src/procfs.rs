@@ -580,5 +580,23 @@ mod tests {
         );
         let n = fs.open(&["new"], new).unwrap();
         fs.write(&n, None, b"root\tsh").unwrap();
+        // All users together: a second user gets what the first left, then no more; root and
+        // the system still register.
+        let fs = ProcFs::new(1, clock).with_user_limit(3).with_users_limit(4);
+        assert_eq!(read_limit(&fs, &["limit"]), "3 4\n");
+        let register = |user: &str| {
+            let n = fs.open(&["as", user, "new"], new).unwrap();
+            fs.write(&n, None, format!("{user}\tsh").as_bytes())
+        };
+        for _ in 0..3 {
+            register("a").unwrap();
+        }
+        register("b").unwrap();
+        assert_eq!(register("b").unwrap_err(), FsError::Again);
+        assert_eq!(register("c").unwrap_err(), FsError::Again);
+        for line in ["root\tps", "\tramdisk"] {
+            let n = fs.open(&["new"], new).unwrap();
+            fs.write(&n, None, line.as_bytes()).unwrap();
+        }
     }
 }
