@@ -1,5 +1,5 @@
 //! Finds the source of the pinned kibi crate (a build-dependency, so cargo has downloaded and
-//! unpacked it into its registry) and writes `kibi.rs` into OUT_DIR: one `#[path]` module per
+//! unpacked it; `cargo metadata` says where) and writes `kibi.rs` into OUT_DIR: one `#[path]` module per
 //! kibi source file this crate compiles. kibi's files are used as published, never copied.
 //!
 //! `KIBI_SRC` (a directory holding kibi's `src/*.rs`) overrides the search.
@@ -22,40 +22,31 @@ const MODULES: &[(&str, &str)] = &[
     ("", "xdg"),
 ];
 
-fn cargo_home() -> Option<PathBuf> {
-    if let Some(h) = std::env::var_os("CARGO_HOME") {
-        return Some(h.into());
-    }
-    std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo"))
-}
-
-/// `$CARGO_HOME/registry/src/<index>/kibi-0.3.3/src`, in any index directory.
+/// kibi's `src` directory, from the manifest path `cargo metadata` gives for the pinned kibi
+/// (this crate's build-dependency, so cargo has already downloaded and unpacked it).
 fn find_kibi() -> Result<PathBuf, String> {
     println!("cargo:rerun-if-env-changed=KIBI_SRC");
-    println!("cargo:rerun-if-env-changed=CARGO_HOME");
     if let Some(dir) = std::env::var_os("KIBI_SRC") {
         return Ok(PathBuf::from(dir));
     }
-    let home = cargo_home().ok_or("neither CARGO_HOME nor HOME is set")?;
-    let registry = home.join("registry").join("src");
-    let mut found = Vec::new();
-    if let Ok(indexes) = std::fs::read_dir(&registry) {
-        for index in indexes.flatten() {
-            let src = index.path().join(KIBI).join("src");
-            if src.join("editor.rs").is_file() {
-                found.push(src);
-            }
-        }
+    let manifest = Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR")?)
+        .join("Cargo.toml");
+    let mut cmd = cargo_metadata::MetadataCommand::new();
+    cmd.manifest_path(&manifest)
+        .other_options(vec!["--offline".into()]);
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        cmd.cargo_path(cargo);
     }
-    found.sort();
-    found.into_iter().next().ok_or_else(|| {
-        format!(
-            "the source of {KIBI} is not under {}/*/{KIBI}: fetch it with `cargo fetch` \
-             (this crate's build-dependency on kibi =0.3.3 makes cargo download it), or set \
-             KIBI_SRC to a directory holding kibi 0.3.3's src/",
-            registry.display()
-        )
-    })
+    let meta = cmd.exec().map_err(|e| {
+        format!("cargo metadata failed ({e}); set KIBI_SRC to a directory holding {KIBI}'s src/")
+    })?;
+    let (name, version) = KIBI.split_once('-').expect("KIBI is name-version");
+    meta.packages
+        .iter()
+        .find(|p| p.name.as_str() == name && p.version.to_string() == version)
+        .and_then(|p| p.manifest_path.parent())
+        .map(|dir| dir.join("src").into_std_path_buf())
+        .ok_or_else(|| format!("cargo metadata lists no {KIBI}: this crate pins kibi =0.3.3"))
 }
 
 fn main() {
