@@ -7,8 +7,9 @@ use std::path::PathBuf;
 /// `eurali-guest` is there. Without them the test says why on stderr and `None` lets it pass,
 /// unless `CI` is set: then it fails, since CI builds both.
 ///
-/// ELFs older than a source they are built from fail the test wherever it runs: a test of stale
-/// programs says nothing of the code (`cargo xtask build` makes them again).
+/// ELFs, or a loader, older than a source they are built from fail the test wherever it runs: a
+/// test of stale programs says nothing of the code (`cargo xtask build` makes the ELFs again,
+/// `cargo build -p kernel-stub --bin eurali-guest` the loader).
 pub fn elfs(need: &[&str]) -> Option<(PathBuf, PathBuf)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("target/eurali/bin");
@@ -20,10 +21,25 @@ pub fn elfs(need: &[&str]) -> Option<(PathBuf, PathBuf)> {
                 .iter()
                 .filter_map(|p| dir.join(p).metadata().and_then(|m| m.modified()).ok())
                 .min();
-            if let (Some(oldest), Some((newest, source))) = (oldest, newest_source(&root)) {
+            if let (Some(oldest), Some((newest, source))) =
+                (oldest, newest_source(&root, ELF_SOURCES))
+            {
                 assert!(
                     newest <= oldest,
                     "target/eurali/bin is older than {} (run cargo xtask build)",
+                    source.display()
+                );
+            }
+            // The loader is a host binary of kernel-stub's, which a test of this package does
+            // not rebuild.
+            let loader = g.metadata().and_then(|m| m.modified()).ok();
+            if let (Some(loader), Some((newest, source))) =
+                (loader, newest_source(&root, GUEST_SOURCES))
+            {
+                assert!(
+                    newest <= loader,
+                    "{} is older than {} (run cargo build -p kernel-stub --bin eurali-guest)",
+                    g.display(),
                     source.display()
                 );
             }
@@ -39,9 +55,26 @@ pub fn elfs(need: &[&str]) -> Option<(PathBuf, PathBuf)> {
     None
 }
 
-/// The newest file the freestanding ELFs are built from (the crates they link, the linker
-/// script, the lock file), and when it changed.
-fn newest_source(root: &std::path::Path) -> Option<(std::time::SystemTime, PathBuf)> {
+/// What the freestanding ELFs are built from: the crates they link, the linker script, the lock
+/// file.
+const ELF_SOURCES: &[&str] = &[
+    "libeurali",
+    "std-shim",
+    "vfs",
+    "programs",
+    "xtask/eurali.ld",
+    "Cargo.toml",
+    "Cargo.lock",
+];
+
+/// What the guest loader `eurali-guest` is built from.
+const GUEST_SOURCES: &[&str] = &["kernel-stub", "libeurali", "Cargo.lock"];
+
+/// The newest file under `parts` (paths from the root), and when it changed.
+fn newest_source(
+    root: &std::path::Path,
+    parts: &[&str],
+) -> Option<(std::time::SystemTime, PathBuf)> {
     fn walk(path: &std::path::Path, newest: &mut Option<(std::time::SystemTime, PathBuf)>) {
         let Ok(meta) = path.metadata() else { return };
         if meta.is_dir() {
@@ -66,15 +99,7 @@ fn newest_source(root: &std::path::Path) -> Option<(std::time::SystemTime, PathB
         }
     }
     let mut newest = None;
-    for part in [
-        "libeurali",
-        "std-shim",
-        "vfs",
-        "programs",
-        "xtask/eurali.ld",
-        "Cargo.toml",
-        "Cargo.lock",
-    ] {
+    for part in parts {
         walk(&root.join(part), &mut newest);
     }
     newest

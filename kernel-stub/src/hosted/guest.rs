@@ -294,8 +294,8 @@ fn note_stack(slot: usize, own: bool) {
     put(b" ");
     num(used, &mut put);
     put(b"\n");
-    // Safety: writes a local buffer (one small append: not interleaved with other writers).
-    unsafe { sys::syscall3(libc::SYS_write, fd as u64, line.as_ptr() as u64, n as u64) };
+    // One small append: not interleaved with other writers.
+    sys::write(fd, &line[..n]);
 }
 
 fn rdtsc() -> u64 {
@@ -316,8 +316,7 @@ fn fault(kind: u64, addr: u64, rip: u64, sig: u64, code: u64, extra: u64) -> ! {
         }
         None => {
             let msg = b"eurali-guest: fault in the loader itself\n";
-            // Safety: writes a static buffer to stderr.
-            unsafe { sys::syscall3(libc::SYS_write, 2, msg.as_ptr() as u64, msg.len() as u64) };
+            sys::write(2, msg);
         }
     }
     sys::exit_group(70)
@@ -641,20 +640,7 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut libc::c_v
                     // Garbage through the memfd first: no thread may see the page writable
                     // before it holds its garbage.
                     let fd = LAZY_FD[slot].load(Ordering::Acquire);
-                    // Safety: writes a static buffer to our own memfd.
-                    let n = unsafe {
-                        sys::syscall6(
-                            libc::SYS_pwrite64,
-                            [
-                                fd as u64,
-                                GARBAGE_PAGE.as_ptr() as u64,
-                                PAGE,
-                                index * PAGE,
-                                0,
-                                0,
-                            ],
-                        )
-                    };
+                    let n = sys::pwrite(fd, &GARBAGE_PAGE, index * PAGE);
                     if n != PAGE as i64 || mprotect(page, PAGE, PROT_RW) != 0 {
                         fault(FAULT_PAGE, addr, rip, sig as u64, code, err)
                     }
@@ -888,7 +874,7 @@ fn agent_loop(agent: i32, kinfo: u64, h: &BootHeader) -> ! {
             continue;
         }
         let mut buf = [0u8; core::mem::size_of::<Op>()];
-        let (got, fd) = sys::recv_packet(agent, &mut buf, 0);
+        let (got, fd) = sys::recv_packet(agent, &mut buf, false);
         if got <= 0 {
             // The supervisor ended this process.
             sys::exit_group(0);
@@ -972,8 +958,8 @@ fn map_lazy(addr: u64, len: u64, fd: i32) -> i64 {
             i += 1;
         }
         if mprotect(addr + run * PAGE, (i - run) * PAGE, PROT_RW) != 0 {
-            // Safety: unmaps the state bytes mapped above.
-            unsafe { sys::syscall3(libc::SYS_munmap, states, states_len, 0) };
+            // The state bytes mapped above.
+            sys::munmap(states, states_len);
             mmap(addr, len, libc::PROT_NONE, ANON_FIXED, -1, 0);
             return -(libc::ENOMEM as i64);
         }
@@ -996,7 +982,7 @@ fn forget_lazy(addr: u64) {
     }
     let len = LAZY_PAGES[slot].load(Ordering::Acquire) * PAGE;
     let states_len = crate::memory::lazy_memfd_len(len) - len;
-    // Safety: unmaps the state bytes `map_lazy` mapped for this slot.
-    unsafe { sys::syscall3(libc::SYS_munmap, states, states_len, 0) };
+    // The state bytes `map_lazy` mapped for this slot.
+    sys::munmap(states, states_len);
     sys::close(LAZY_FD[slot].swap(-1, Ordering::AcqRel));
 }

@@ -243,7 +243,7 @@ impl GuestProc {
             return false;
         }
         let mut ack = [0u8; 8];
-        let (n, _) = sys::recv_packet(a, &mut ack, 0);
+        let (n, _) = sys::recv_packet(a, &mut ack, false);
         n == 8 && u64::from_ne_bytes(ack) == 0
     }
 }
