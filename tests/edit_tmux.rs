@@ -7,113 +7,29 @@
 
 #[path = "common/hosted.rs"]
 mod hosted;
-use std::process::Command;
-use std::time::{Duration, Instant};
+#[path = "common/tmux.rs"]
+mod tmux;
+use std::time::Duration;
+use tmux::Pane;
 
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux").args(args).output().expect("tmux runs");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// Kibi's prompt (Ctrl-G, Ctrl-F, Ctrl-E): the key, the text, Enter.
+fn prompt(s: &Pane, key: &str, shown: &str, answer: &str) {
+    s.keys(&[key]);
+    s.wait_for(shown);
+    s.text(answer);
+    s.keys(&["Enter"]);
 }
 
-fn have_tmux() -> bool {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "tmux is needed under CI");
-        eprintln!("skipping: no tmux");
-        return false;
-    }
-    true
-}
-
-/// A tmux session running one command, killed on drop.
-struct Session(String);
-
-impl Session {
-    fn start(tag: &str, cmd: &str) -> Session {
-        let name = format!("eurali-edit-{tag}-{}", std::process::id());
-        tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            &name,
-            "-x",
-            "90",
-            "-y",
-            "24",
-            &format!("{cmd}; echo EXITED $?; sleep 60"),
-        ]);
-        Session(name)
-    }
-
-    fn keys(&self, k: &[&str]) {
-        let mut a = vec!["send-keys", "-t", self.0.as_str()];
-        a.extend_from_slice(k);
-        tmux(&a);
-    }
-
-    /// Literal text (no key names). tmux takes an argument ending in `;` for a command
-    /// separator, so a trailing `;` goes as `\;`.
-    fn text(&self, t: &str) {
-        match t.strip_suffix(';') {
-            Some(head) => {
-                if !head.is_empty() {
-                    self.keys(&["-l", head]);
-                }
-                self.keys(&["\\;"]);
-            }
-            None => self.keys(&["-l", t]),
-        }
-    }
-
-    fn pane(&self) -> String {
-        tmux(&["capture-pane", "-t", &self.0, "-p"])
-    }
-
-    /// The pane with its colours (SGR escapes).
-    fn pane_with_colours(&self) -> String {
-        tmux(&["capture-pane", "-e", "-t", &self.0, "-p"])
-    }
-
-    /// Waits until the pane shows `want` (60 s at most); returns the pane.
-    fn wait_for(&self, want: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let pane = self.pane();
-            if pane.contains(want) {
-                return pane;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "pane never showed {want:?}:\n{pane}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Kibi's prompt (Ctrl-G, Ctrl-F, Ctrl-E): the key, the text, Enter.
-    fn prompt(&self, key: &str, shown: &str, answer: &str) {
-        self.keys(&[key]);
-        self.wait_for(shown);
-        self.text(answer);
-        self.keys(&["Enter"]);
-    }
-
-    fn login(&self) {
-        self.wait_for("login:");
-        self.keys(&["user", "Enter"]);
-        self.wait_for("password:");
-        self.keys(&["user", "Enter"]);
-        self.wait_for("user:~$");
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        tmux(&["kill-session", "-t", &self.0]);
-    }
+fn login(s: &Pane) {
+    s.wait_for("login:");
+    s.keys(&["user", "Enter"]);
+    s.wait_for("password:");
+    s.keys(&["user", "Enter"]);
+    s.wait_for("user:~$");
 }
 
 /// Type, save, quit, cat; a read-only file; a directory.
-fn save_and_errors(s: &Session) {
+fn save_and_errors(s: &Pane) {
     s.keys(&["edit notes.txt", "Enter"]);
     // kibi's screen: line numbers, its status bar with the file name, its help line.
     let pane = s.wait_for("^S save");
@@ -156,7 +72,7 @@ fn save_and_errors(s: &Session) {
 }
 
 /// kibi's editing keys on a Rust file.
-fn editing_keys(s: &Session) {
+fn editing_keys(s: &Pane) {
     s.keys(&["edit a.rs", "Enter"]);
     s.wait_for("^S save");
     s.text("fn main() {");
@@ -170,35 +86,35 @@ fn editing_keys(s: &Session) {
         "{pane}"
     );
     // Go to line 2, duplicate it, remove the copy.
-    s.prompt("C-g", "Enter line number", "2");
+    prompt(s, "C-g", "Enter line number", "2");
     s.wait_for("| 2:");
     s.keys(&["C-d"]);
     s.wait_for("4 │}");
     s.keys(&["C-r"]);
     s.wait_for("1 │fn main() {\n2 │    let word = 1;\n3 │}\n~");
     // Cut line 1, paste it below the new line 1, cut line 1 again and paste it back below.
-    s.prompt("C-g", "Enter line number", "1");
+    prompt(s, "C-g", "Enter line number", "1");
     s.keys(&["C-x"]);
     s.wait_for("1 │    let word = 1;\n2 │}\n~");
     s.keys(&["C-v"]);
     s.wait_for("1 │    let word = 1;\n2 │fn main() {\n3 │}");
-    s.prompt("C-g", "Enter line number", "1");
+    prompt(s, "C-g", "Enter line number", "1");
     s.keys(&["C-x", "C-v"]);
     s.wait_for("1 │fn main() {\n2 │    let word = 1;\n3 │}\n~");
     // Copy line 3 and paste it twice, then remove both copies.
-    s.prompt("C-g", "Enter line number", "3");
+    prompt(s, "C-g", "Enter line number", "3");
     s.keys(&["C-c", "C-v", "C-v"]);
     s.wait_for("5 │}");
     s.keys(&["C-r", "C-r"]);
     s.wait_for("1 │fn main() {\n2 │    let word = 1;\n3 │}\n~");
     // Find: the cursor lands on the match (line 2, column 9).
-    s.prompt("C-f", "Search", "word");
+    prompt(s, "C-f", "Search", "word");
     s.wait_for("| 2:9");
     // Ctrl-E: a command's output goes in at the cursor (a new line after line 3).
-    s.prompt("C-g", "Enter line number", "3");
+    prompt(s, "C-g", "Enter line number", "3");
     s.keys(&["End", "Enter"]);
     s.wait_for("4 │\n");
-    s.prompt("C-e", "Command to execute", "echo // from the shell");
+    prompt(s, "C-e", "Command to execute", "echo // from the shell");
     let pane = s.wait_for("4 │// from the shell");
     assert!(
         pane.contains("Rust"),
@@ -215,22 +131,14 @@ fn editing_keys(s: &Session) {
         assert!(colours.contains(want), "no {want:?} in:\n{colours}");
     }
     // A resize is seen at the next key (Ctrl-L redraws): the status bar spans the new width.
-    tmux(&["resize-window", "-t", &s.0, "-x", "60", "-y", "20"]);
+    s.resize(60, 20);
     std::thread::sleep(Duration::from_millis(200));
     s.keys(&["C-l"]);
-    let start = Instant::now();
-    loop {
-        let pane = s.pane();
-        let status = pane.lines().find(|l| l.starts_with("a.rs (modified)"));
-        if status.is_some_and(|l| l.chars().count() == 60) {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the status bar never spanned 60 columns:\n{pane}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    s.wait_until("a status bar spanning 60 columns", |pane| {
+        pane.lines()
+            .find(|l| l.starts_with("a.rs (modified)"))
+            .is_some_and(|l| l.chars().count() == 60)
+    });
     s.keys(&["C-s"]);
     s.wait_for("written to a.rs");
     s.keys(&["C-q"]);
@@ -244,8 +152,10 @@ fn editing_keys(s: &Session) {
 }
 
 fn exercise(tag: &str, cmd: &str) {
-    let s = Session::start(tag, cmd);
-    s.login();
+    let Some(s) = Pane::start(&format!("edit-{tag}"), cmd, 90, 24) else {
+        return;
+    };
+    login(&s);
     save_and_errors(&s);
     editing_keys(&s);
     s.keys(&["exit", "Enter"]);
@@ -254,17 +164,11 @@ fn exercise(tag: &str, cmd: &str) {
 
 #[test]
 fn edit_in_process_in_tmux() {
-    if !have_tmux() {
-        return;
-    }
     exercise("inproc", env!("CARGO_BIN_EXE_eurali"));
 }
 
 #[test]
 fn edit_hosted_in_tmux() {
-    if !have_tmux() {
-        return;
-    }
     let Some((dir, guest)) = hosted::elfs(&["edit"]) else {
         return;
     };

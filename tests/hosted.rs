@@ -8,21 +8,17 @@
 #[path = "common/hosted.rs"]
 mod hosted;
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "common/rng.rs"]
 mod rng;
 
 use rng::Rng;
 
-struct Run {
-    stdout: String,
-    stderr: String,
-    code: Option<i32>,
-}
+#[path = "common/run.rs"]
+mod run;
+use run::{Run, eurali_run};
 
 fn bin_dir() -> Option<PathBuf> {
     hosted::elfs(&["hello", "echo", "abi-probe"]).map(|(dir, _)| dir)
@@ -45,41 +41,7 @@ fn eurali_within(
     env: &[(&str, &str)],
     limit: Duration,
 ) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eurali"));
-    cmd.envs(env.iter().copied());
-    if let Some(g) = kernel_stub::hosted::guest_loader() {
-        cmd.env("EURALI_GUEST", g);
-    }
-    let mut child = cmd
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start eurali");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.as_ref().to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("eurali {args:?} did not finish in {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    feeder.join().unwrap();
-    let out = child.wait_with_output().unwrap();
-    Run {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code(),
-    }
+    eurali_run(args, input, env, limit)
 }
 
 fn hosted(dir: &std::path::Path, args: &[&str], input: impl AsRef<[u8]>) -> Run {

@@ -2,56 +2,16 @@
 //! scripts longer than exec's argument page and with bytes that are not UTF-8.
 
 use std::ffi::OsString;
-use std::io::Read;
 use std::os::unix::ffi::OsStringExt;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-struct Run {
-    stdout: String,
-    stderr: String,
-    code: Option<i32>,
-}
+#[path = "common/run.rs"]
+mod run;
+use run::{Run, eurali_run};
 
 /// Runs `eurali ARGS` with no input; gives up (and fails) after a minute.
 fn eurali(args: &[OsString]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_eurali"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start eurali");
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = out.read_to_end(&mut s);
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = err.read_to_end(&mut s);
-        s
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("eurali {args:?} did not finish in a minute");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let stdout = String::from_utf8_lossy(&reader.join().unwrap()).into_owned();
-    let stderr = String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned();
-    Run {
-        stdout,
-        stderr,
-        code: status.code(),
-    }
+    eurali_run(args, [], &[], Duration::from_secs(60))
 }
 
 fn c(script: impl Into<Vec<u8>>) -> Vec<OsString> {

@@ -11,6 +11,9 @@
 mod hosted;
 #[path = "common/netlink.rs"]
 mod netlink;
+#[path = "common/tmux.rs"]
+mod tmux;
+use tmux::Pane;
 
 use netlink::{LINUX, OURS, blob, eurali, link, static_config, system, with_link_env};
 
@@ -302,124 +305,69 @@ fn hosted_elfs_fetch_over_the_tap_link() {
     assert!(err.contains("saved 65536 bytes to /tmp/blob"), "{err}");
 }
 
-fn tmux(args: &[&str]) -> String {
-    let out = std::process::Command::new("tmux")
-        .args(args)
-        .output()
-        .expect("tmux runs");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Waits until the pane shows `want` (30 s at most); returns the pane.
-fn wait_for(session: &str, want: &str) -> String {
-    let start = std::time::Instant::now();
-    loop {
-        let pane = tmux(&["capture-pane", "-t", session, "-p", "-S", "-200"]);
-        if pane.contains(want) {
-            return pane;
-        }
-        if start.elapsed() > std::time::Duration::from_secs(30) {
-            tmux(&["kill-session", "-t", session]);
-            panic!("pane never showed {want:?}:\n{pane}");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn interactive_browsing_in_tmux() {
-    if std::process::Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        assert!(std::env::var_os("CI").is_none(), "tmux is needed under CI");
-        eprintln!("skipping: no tmux");
-        return;
-    }
     let Some(link) = link() else { return };
-    let session = format!("eurali-gopher-{}", std::process::id());
-    let bin = env!("CARGO_BIN_EXE_eurali");
     let cmd = format!(
-        "EURALI_NIC=tap0@{} EURALI_NET='{}' {bin} -c 'gopher gopher://{LINUX}/'; echo EXITED $?; sleep 60",
+        "EURALI_NIC=tap0@{} EURALI_NET='{}' {} -c 'gopher gopher://{LINUX}/'",
         link.ns,
-        static_config()
+        static_config(),
+        env!("CARGO_BIN_EXE_eurali"),
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "110",
-        "-y",
-        "40",
-        &cmd,
-    ]);
-    let keys = |k: &[&str]| {
-        let mut a = vec!["send-keys", "-t", session.as_str()];
-        a.extend_from_slice(k);
-        tmux(&a);
+    let Some(s) = Pane::start("gopher", &cmd, 110, 40) else {
+        return;
     };
-    let pane = wait_for(&session, "gopher>");
+    let s = s.with_scrollback(200);
+    let pane = s.wait_for("gopher>");
     assert!(pane.contains("3. [DIR] Documents"), "{pane}");
     // Follow a menu link, go back, go forward.
-    keys(&["3", "Enter"]);
-    wait_for(&session, "[TXT] readme.txt");
-    keys(&["b", "Enter"]);
-    wait_for(&session, "fetching gopher://10.77.0.1/1 ...");
-    keys(&["f", "Enter"]);
-    wait_for(&session, "== gopher://10.77.0.1/1/docs ==\n");
+    s.keys(&["3", "Enter"]);
+    s.wait_for("[TXT] readme.txt");
+    s.keys(&["b", "Enter"]);
+    s.wait_for("fetching gopher://10.77.0.1/1 ...");
+    s.keys(&["f", "Enter"]);
+    s.wait_for("== gopher://10.77.0.1/1/docs ==\n");
     // Bookmark it, list the bookmarks, and follow the bookmark.
-    keys(&["a", "Enter"]);
-    wait_for(&session, "bookmarked gopher://10.77.0.1/1/docs");
-    keys(&["B", "Enter"]);
-    wait_for(
-        &session,
-        "== bookmarks ==\n 1. [DIR] gopher://10.77.0.1/1/docs",
-    );
+    s.keys(&["a", "Enter"]);
+    s.wait_for("bookmarked gopher://10.77.0.1/1/docs");
+    s.keys(&["B", "Enter"]);
+    s.wait_for("== bookmarks ==\n 1. [DIR] gopher://10.77.0.1/1/docs");
     // Go to a URL: a text page.
-    keys(&["g gopher://10.77.0.1/0/hello.txt", "Enter"]);
-    wait_for(&session, "Hello from gophernicus.\nSecond line.");
+    s.keys(&["g gopher://10.77.0.1/0/hello.txt", "Enter"]);
+    s.wait_for("Hello from gophernicus.\nSecond line.");
     // Back to the root menu: a search with a query prompt.
-    keys(&["g gopher://10.77.0.1/", "Enter"]);
-    wait_for(&session, "fetching gopher://10.77.0.1/1 ...");
-    keys(&["5", "Enter"]);
-    wait_for(&session, "search for:");
-    keys(&["cats", "Enter"]);
-    wait_for(&session, "Results for: cats");
-    keys(&["b", "Enter"]);
-    wait_for(&session, "[ASK] Search the hole\n");
+    s.keys(&["g gopher://10.77.0.1/", "Enter"]);
+    s.wait_for("fetching gopher://10.77.0.1/1 ...");
+    s.keys(&["5", "Enter"]);
+    s.wait_for("search for:");
+    s.keys(&["cats", "Enter"]);
+    s.wait_for("Results for: cats");
+    s.keys(&["b", "Enter"]);
+    s.wait_for("[ASK] Search the hole\n");
     // A binary item is saved to a file; telnet and web links are shown, not opened.
-    keys(&["4", "Enter"]);
-    wait_for(
-        &session,
-        "save gopher://10.77.0.1/9/blob.bin to file [blob.bin]:",
-    );
-    keys(&["Enter"]);
-    wait_for(&session, "saved 65536 bytes to blob.bin");
-    keys(&["7", "Enter"]);
-    wait_for(&session, "telnet session at bbs.example:23: not opened");
-    keys(&["6", "Enter"]);
-    wait_for(
-        &session,
-        "web link (open it in a web browser): http://example.org/",
-    );
-    keys(&["99", "Enter"]);
-    wait_for(&session, "no link 99 here");
-    keys(&["?", "Enter"]);
-    wait_for(&session, "go to a URL");
+    s.keys(&["4", "Enter"]);
+    s.wait_for("save gopher://10.77.0.1/9/blob.bin to file [blob.bin]:");
+    s.keys(&["Enter"]);
+    s.wait_for("saved 65536 bytes to blob.bin");
+    s.keys(&["7", "Enter"]);
+    s.wait_for("telnet session at bbs.example:23: not opened");
+    s.keys(&["6", "Enter"]);
+    s.wait_for("web link (open it in a web browser): http://example.org/");
+    s.keys(&["99", "Enter"]);
+    s.wait_for("no link 99 here");
+    s.keys(&["?", "Enter"]);
+    s.wait_for("go to a URL");
     // A huge menu comes a screenful at a time; q stops the pager.
-    keys(&["g gopher://10.77.0.1/1/huge", "Enter"]);
-    wait_for(&session, "-- 38/10000 lines; Enter: more, q: stop --");
-    keys(&["Enter"]);
-    wait_for(&session, "-- 76/10000 lines; Enter: more, q: stop --");
-    keys(&["q", "Enter"]);
-    keys(&["u", "Enter"]);
-    wait_for(&session, "\ngopher://10.77.0.1/1/huge\n");
-    keys(&["q", "Enter"]);
-    let pane = wait_for(&session, "EXITED");
-    tmux(&["kill-session", "-t", &session]);
+    s.keys(&["g gopher://10.77.0.1/1/huge", "Enter"]);
+    s.wait_for("-- 38/10000 lines; Enter: more, q: stop --");
+    s.keys(&["Enter"]);
+    s.wait_for("-- 76/10000 lines; Enter: more, q: stop --");
+    s.keys(&["q", "Enter"]);
+    s.keys(&["u", "Enter"]);
+    s.wait_for("\ngopher://10.77.0.1/1/huge\n");
+    s.keys(&["q", "Enter"]);
+    let pane = s.wait_for("EXITED");
+    drop(s);
     assert!(pane.contains("EXITED 0"), "{pane}");
 }
 

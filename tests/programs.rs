@@ -1,48 +1,15 @@
 //! System tests: boot the userland on the in-process stub as `cargo run` does, run a program as a
 //! user would, and check what comes out and the exit status.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-struct Run {
-    stdout: String,
-    stderr: String,
-    code: Option<i32>,
-}
+#[path = "common/run.rs"]
+mod run;
+use run::{Run, eurali_run};
 
 /// Runs `eurali ARGS` with `input` on stdin, failing the test if it takes over 30 s.
 fn eurali(args: &[&str], input: &str) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_eurali"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start eurali");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_string();
-    let feeder = std::thread::spawn(move || {
-        let _ = stdin.write_all(input.as_bytes());
-    });
-    let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        if start.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            panic!("eurali {args:?} did not finish in 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    feeder.join().unwrap();
-    let out = child.wait_with_output().unwrap();
-    Run {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code(),
-    }
+    eurali_run(args, input, &[], Duration::from_secs(30))
 }
 
 #[test]

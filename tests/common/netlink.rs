@@ -5,6 +5,9 @@
 //! Everything is torn down when the [`Link`] is dropped.
 #![allow(dead_code)]
 
+#[path = "run.rs"]
+mod run;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -318,54 +321,8 @@ pub fn link() -> Option<Link> {
 /// Runs `eurali [ARGS]` (the in-process system, as `cargo run` does) with `env`; (stdout,
 /// stderr, exit code). Killed, and the test failed, after two minutes.
 pub fn eurali(args: &[&str], env: &[(&str, &str)]) -> (String, String, i32) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eurali"));
-    cmd.args(args)
-        .env_remove("EURALI_NIC")
-        .env_remove("EURALI_NET")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("the eurali binary runs");
-    let mut out = child.stdout.take().expect("piped");
-    let mut err = child.stderr.take().expect("piped");
-    let t_out = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut out, &mut s);
-        s
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut err, &mut s);
-        s
-    });
-    let start = Instant::now();
-    let code = loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st.code().unwrap_or(-1);
-        }
-        if start.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
-            let _ = child.wait();
-            let out = t_out.join().unwrap_or_default();
-            let err = t_err.join().unwrap_or_default();
-            panic!(
-                "eurali {args:?} did not finish in 120 s\nstdout: {}\nstderr: {}",
-                String::from_utf8_lossy(&out),
-                String::from_utf8_lossy(&err)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let out = t_out.join().unwrap_or_default();
-    let err = t_err.join().unwrap_or_default();
-    (
-        String::from_utf8_lossy(&out).into_owned(),
-        String::from_utf8_lossy(&err).into_owned(),
-        code,
-    )
+    let r = run::eurali_run(args, [], env, Duration::from_secs(120));
+    (r.stdout, r.stderr, r.code.unwrap_or(-1))
 }
 
 /// Boots the system with `/dev/nic` on the link and runs `cmds` as root; (stdout, stderr, code).
