@@ -354,6 +354,32 @@ impl Kernel {
     }
 }
 
+/// From inside a stub process: the calling thread's `nth` call of number `nr` from now on (1 =
+/// the next) and the `count - 1` after it fail with `error` as a plain status, without running;
+/// other threads' calls neither fail nor count. For tests of a program's own paths (its runtime
+/// keeps threads of its own that a system-wide [`Kernel::inject`] would hit too). False outside
+/// a stub process.
+pub fn inject_in_this_thread(nr: u8, nth: usize, count: usize, error: Error) -> bool {
+    match runtime::current() {
+        Some(ctx) => {
+            ctx.shared
+                .lock()
+                .injections
+                .add_run(Some(ctx.tid), nr, nth, count, error);
+            true
+        }
+        None => false,
+    }
+}
+
+/// From inside a stub process: drops what [`inject_in_this_thread`] left pending for the
+/// calling thread.
+pub fn clear_injections_in_this_thread() {
+    if let Some(ctx) = runtime::current() {
+        ctx.shared.lock().injections.clear(ctx.tid);
+    }
+}
+
 impl Drop for Owner {
     fn drop(&mut self) {
         shutdown(&self.shared);

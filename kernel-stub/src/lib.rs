@@ -48,7 +48,7 @@ pub mod uaccess;
 pub mod vfs;
 
 pub use fault::{Fault, Stopped};
-pub use kernel::Kernel;
+pub use kernel::{Kernel, clear_injections_in_this_thread, inject_in_this_thread};
 pub use log::LogEntry;
 
 /// A program: a Rust function called on the new process's first thread with the registers the

@@ -44,7 +44,12 @@ impl SyscallLog {
 #[derive(Clone, Copy, Debug)]
 struct Injection {
     nr: u8,
-    remaining: usize,
+    /// Only calls of this thread count (`None`: any thread's).
+    tid: Option<u64>,
+    /// Calls that still go through before the failures.
+    skip: usize,
+    /// Calls still to fail.
+    count: usize,
     error: Error,
 }
 
@@ -58,27 +63,47 @@ impl Injections {
     /// The `nth` call of number `nr` from now (1 = the next one; 0 counts as 1) fails with
     /// `error`.
     pub fn add(&mut self, nr: u8, nth: usize, error: Error) {
+        self.add_run(None, nr, nth, 1, error);
+    }
+
+    /// From the `nth` call of number `nr` on (by thread `tid` only, if given), `count` calls in
+    /// a row fail with `error`.
+    pub fn add_run(&mut self, tid: Option<u64>, nr: u8, nth: usize, count: usize, error: Error) {
         self.list.push(Injection {
             nr,
-            remaining: nth.max(1),
+            tid,
+            skip: nth.max(1) - 1,
+            count,
             error,
         });
     }
 
-    /// Counts a call of `nr`; the error to fail it with, if an injection fires.
-    pub fn check(&mut self, nr: u8) -> Option<Error> {
+    /// Counts a call of `nr` by thread `tid`; the error to fail it with, if an injection fires
+    /// (the first one added, when several would).
+    pub fn check(&mut self, nr: u8, tid: u64) -> Option<Error> {
         if self.list.is_empty() {
             return None;
         }
         let mut fired = None;
-        for inj in self.list.iter_mut().filter(|i| i.nr == nr) {
-            inj.remaining -= 1;
-            if inj.remaining == 0 && fired.is_none() {
-                fired = Some(inj.error);
+        for inj in self
+            .list
+            .iter_mut()
+            .filter(|i| i.nr == nr && i.tid.is_none_or(|t| t == tid))
+        {
+            if inj.skip > 0 {
+                inj.skip -= 1;
+            } else if inj.count > 0 {
+                inj.count -= 1;
+                fired = fired.or(Some(inj.error));
             }
         }
-        self.list.retain(|i| i.remaining > 0);
+        self.list.retain(|i| i.count > 0);
         fired
+    }
+
+    /// Drops the injections that count thread `tid`'s calls only.
+    pub fn clear(&mut self, tid: u64) {
+        self.list.retain(|i| i.tid != Some(tid));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -95,15 +120,30 @@ mod tests {
         let mut inj = Injections::default();
         inj.add(4, 3, Error::Closed);
         inj.add(3, 1, Error::InvalidHandle);
-        assert_eq!(inj.check(4), None);
-        assert_eq!(inj.check(3), Some(Error::InvalidHandle));
-        assert_eq!(inj.check(3), None);
-        assert_eq!(inj.check(4), None);
-        assert_eq!(inj.check(4), Some(Error::Closed));
-        assert_eq!(inj.check(4), None);
+        assert_eq!(inj.check(4, 1), None);
+        assert_eq!(inj.check(3, 1), Some(Error::InvalidHandle));
+        assert_eq!(inj.check(3, 1), None);
+        assert_eq!(inj.check(4, 1), None);
+        assert_eq!(inj.check(4, 1), Some(Error::Closed));
+        assert_eq!(inj.check(4, 1), None);
         assert!(inj.is_empty());
         inj.add(9, 0, Error::Param);
-        assert_eq!(inj.check(9), Some(Error::Param));
+        assert_eq!(inj.check(9, 1), Some(Error::Param));
+    }
+
+    #[test]
+    fn a_run_fails_one_threads_calls_in_a_row() {
+        let mut inj = Injections::default();
+        inj.add_run(Some(7), 4, 2, 3, Error::SendBlocking);
+        // Other threads' calls neither fail nor count.
+        assert_eq!(inj.check(4, 8), None);
+        assert_eq!(inj.check(4, 7), None);
+        assert_eq!(inj.check(4, 8), None);
+        for _ in 0..3 {
+            assert_eq!(inj.check(4, 7), Some(Error::SendBlocking));
+        }
+        assert_eq!(inj.check(4, 7), None);
+        assert!(inj.is_empty());
     }
 
     #[test]

@@ -259,7 +259,7 @@ impl Shared {
             return end_thread(why, regs);
         }
         let logging = self.logging.load(Ordering::Relaxed);
-        if let Some(e) = sys.injections.check(regs.number()) {
+        if let Some(e) = sys.injections.check(regs.number(), ctx.tid) {
             regs.set_error(e);
             if logging {
                 self.log(&mut sys, ctx, call, regs);
