@@ -25,7 +25,7 @@
 //!   given (from the heap the runtime reports, not from the backend). No I/O: time is an
 //!   argument, frames come through any `phy::Device`.
 //! - [`session`]: one client's requests, `handle(request, now) -> answer or wait`, no I/O
-//!   either.
+//!   either; tested in-process against a second smoltcp interface (`tests`).
 //! - `device`: smoltcp's device over `/dev/nic`.
 //! - `server`: the threads, messages in and out, sleeping and waking, the kill.
 
@@ -34,6 +34,8 @@ mod device;
 mod server;
 pub mod session;
 pub mod stack;
+#[cfg(test)]
+mod tests;
 
 pub use args::{Settings, parse_args};
 pub use server::main;
