@@ -105,6 +105,8 @@ pub struct Runtime {
     lost_writes: AtomicBool,
     /// Our arguments were to come on [`ARGS_PATH`] and did not: `main` must not run.
     args_lost: bool,
+    /// The heap's size as the kernel gave it at entry (0: the host's, not bounded).
+    heap_size: u64,
 }
 
 #[derive(Default)]
@@ -211,6 +213,7 @@ impl Runtime {
             status: Mutex::new(status),
             control: Mutex::new(control),
             args_lost,
+            heap_size: regs.heap_size,
             doomed: AtomicBool::new(false),
             pid: AtomicU32::new(given_pid),
             reg: AtomicU8::new(if given_pid != 0 {
@@ -887,6 +890,15 @@ pub fn checkpoint() {
         drop(rt); // the host's Arc must not outlive this thread's stub context
         die();
     }
+}
+
+/// The size of this process's heap as the kernel gave it (4 MiB on the real kernel and in the
+/// hosted ELFs); `None` where it is not bounded so (a host build of the program), or before the
+/// runtime is set up. For a program that sizes its buffers by what it has, not by its backend.
+pub fn heap_size() -> Option<u64> {
+    crate::sys::runtime()
+        .map(|rt| rt.heap_size)
+        .filter(|&n| n != 0)
 }
 
 /// Whether this process was killed (its threads end at their next [`checkpoint`]).

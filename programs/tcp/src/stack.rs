@@ -1,0 +1,309 @@
+//! The stack: smoltcp's interface and sockets, DHCP, the DNS cache, lingering closes. No I/O
+//! of its own: time comes in as an argument and frames through whatever `phy::Device` the
+//! caller passes to [`Stack::poll`] (`/dev/nic` in the server, an in-memory link in the tests).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
+use smoltcp::phy::Device;
+use smoltcp::socket::{dhcpv4, dns, tcp, udp};
+use smoltcp::time::Instant;
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr};
+
+use libeurali::proto::net::NetError;
+
+use crate::Settings;
+
+/// A closing socket that has not finished closing by then is aborted.
+const LINGER: Duration = Duration::from_secs(30);
+/// Most TCP and UDP sockets at once, lingering ones and listen backlogs included. Each TCP
+/// socket holds its buffers from the start (96 KiB on the real kernel: 64 KiB in, 32 KiB out),
+/// so 24 of them are 2.3 MiB of the server's fixed 4 MiB heap; one client could otherwise open
+/// sockets until the allocator fails, which halts the machine. Beyond it: `Exhausted`.
+pub(crate) const MAX_SOCKETS: usize = 24;
+/// Most names in the DNS cache (expired ones go first, then the one expiring soonest).
+const DNS_CACHE_MAX: usize = 64;
+
+/// Buffer sizes: the numbers that differ between a small fixed heap and the host. The program
+/// does not know its backend; `main` fills this from the heap the runtime reports
+/// ([`Sizes::for_heap`]), tests as they like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sizes {
+    /// A TCP socket's receive buffer (the window we offer).
+    pub tcp_rx: usize,
+    /// A TCP socket's send buffer.
+    pub tcp_tx: usize,
+    /// A UDP socket's buffer each way (and the largest datagram sent).
+    pub udp_buf: usize,
+    /// The most bytes of received frames one `/dev/nic` request brings.
+    pub rx_batch: usize,
+}
+
+impl Sizes {
+    /// Sizes for a heap of `heap` bytes (`None`: not bounded, as on the host). The receive
+    /// window and the frame batch are a 64th of the heap each (64 KiB of the real kernel's
+    /// 4 MiB), at most 1 MiB and [`libeurali::proto::nic::MAX_BATCH`]; without a bound, those
+    /// largest.
+    pub fn for_heap(heap: Option<u64>) -> Sizes {
+        const MAX_RX: usize = 1024 * 1024;
+        let share = heap.map(|h| usize::try_from(h / 64).unwrap_or(usize::MAX));
+        Sizes {
+            tcp_rx: share.map_or(MAX_RX, |s| s.clamp(4 * 1024, MAX_RX)),
+            tcp_tx: 32 * 1024,
+            udp_buf: 16 * 1024,
+            rx_batch: share.map_or(libeurali::proto::nic::MAX_BATCH, |s| {
+                s.clamp(
+                    libeurali::proto::nic::MAX_FRAME + 2,
+                    libeurali::proto::nic::MAX_BATCH,
+                )
+            }),
+        }
+    }
+}
+
+/// The smoltcp state every session works on (in the server, under one lock).
+pub struct Stack {
+    pub(crate) iface: Interface,
+    pub(crate) sockets: SocketSet<'static>,
+    dhcp: Option<SocketHandle>,
+    pub(crate) dns: SocketHandle,
+    pub(crate) configured: bool,
+    next_port: u16,
+    closing: Vec<(SocketHandle, Instant)>,
+    pub(crate) dns_cache: BTreeMap<String, (Option<Ipv4Address>, Instant)>,
+    pub(crate) sizes: Sizes,
+    /// Where the stack's news go (address configured, lease lost): a line without the `tcp: `.
+    log: fn(&str),
+}
+
+impl Stack {
+    /// A stack on `dev` with hardware address `mac`: a static address as `settings` says, else
+    /// DHCP. `first_port` seeds the ephemeral ports (49152..=65535).
+    pub fn new<D: Device + ?Sized>(
+        mac: [u8; 6],
+        dev: &mut D,
+        now: Instant,
+        settings: &Settings,
+        sizes: Sizes,
+        first_port: u16,
+        log: fn(&str),
+    ) -> Stack {
+        let cfg = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
+        let iface = Interface::new(cfg, dev, now);
+        let mut sockets = SocketSet::new(Vec::new());
+        let dns = sockets.add(dns::Socket::new(&[], vec![None, None, None, None]));
+        let dhcp = settings
+            .address
+            .is_none()
+            .then(|| sockets.add(dhcpv4::Socket::new()));
+        let mut stack = Stack {
+            iface,
+            sockets,
+            dhcp,
+            dns,
+            configured: false,
+            next_port: first_port,
+            closing: Vec::new(),
+            dns_cache: BTreeMap::new(),
+            sizes,
+            log,
+        };
+        if let Some(a) = settings.address {
+            stack.apply(a, settings.gateway, &settings.dns);
+        }
+        stack
+    }
+
+    /// One round of smoltcp at `now` on `dev`, then DHCP events and finished closes. Whether a
+    /// socket's state changed (sessions waiting on the stack should look again).
+    pub fn poll<D: Device + ?Sized>(&mut self, now: Instant, dev: &mut D) -> bool {
+        let r = self.iface.poll(now, dev, &mut self.sockets);
+        self.maintain(now);
+        r == PollResult::SocketStateChanged
+    }
+
+    /// How long until smoltcp wants to be polled again (`None`: not before the next frame).
+    pub fn poll_delay(&mut self, now: Instant) -> Option<Duration> {
+        self.iface
+            .poll_delay(now, &self.sockets)
+            .map(|d| Duration::from_micros(d.total_micros()))
+    }
+
+    /// Whether connections are still closing in the background.
+    pub fn closing(&self) -> bool {
+        !self.closing.is_empty()
+    }
+
+    /// `Exhausted` unless `n` more data sockets fit under [`MAX_SOCKETS`].
+    pub(crate) fn room_for(&self, n: usize) -> Result<(), NetError> {
+        let used = self
+            .sockets
+            .iter()
+            .filter(|(_, s)| {
+                matches!(
+                    s,
+                    smoltcp::socket::Socket::Tcp(_) | smoltcp::socket::Socket::Udp(_)
+                )
+            })
+            .count();
+        if used + n > MAX_SOCKETS {
+            Err(NetError::Exhausted)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Caches a lookup's answer, keeping the cache within [`DNS_CACHE_MAX`] names (`now` to
+    /// find the expired ones).
+    pub(crate) fn cache_name(
+        &mut self,
+        name: String,
+        entry: (Option<Ipv4Address>, Instant),
+        now: Instant,
+    ) {
+        if !self.dns_cache.contains_key(&name) && self.dns_cache.len() >= DNS_CACHE_MAX {
+            self.dns_cache.retain(|_, (_, until)| *until > now);
+            if self.dns_cache.len() >= DNS_CACHE_MAX
+                && let Some(k) = self
+                    .dns_cache
+                    .iter()
+                    .min_by_key(|(_, (_, until))| *until)
+                    .map(|(k, _)| k.clone())
+            {
+                self.dns_cache.remove(&k);
+            }
+        }
+        self.dns_cache.insert(name, entry);
+    }
+
+    /// The next port of 49152..=65535 that no socket uses.
+    pub(crate) fn ephemeral_port(&mut self) -> u16 {
+        let in_use = |st: &Stack, port: u16| {
+            st.sockets.iter().any(|(_, s)| match s {
+                smoltcp::socket::Socket::Tcp(t) => {
+                    t.local_endpoint().is_some_and(|e| e.port == port)
+                        || t.listen_endpoint().port == port
+                }
+                smoltcp::socket::Socket::Udp(u) => u.endpoint().port == port,
+                _ => false,
+            })
+        };
+        let mut p = self.next_port;
+        for _ in 0..16384 {
+            p = if p == u16::MAX || p < 49152 {
+                49152
+            } else {
+                p + 1
+            };
+            if !in_use(self, p) {
+                break;
+            }
+        }
+        self.next_port = p;
+        p
+    }
+
+    /// A new TCP socket with this stack's buffer sizes.
+    pub(crate) fn tcp_socket(&self) -> tcp::Socket<'static> {
+        let mut s = tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0; self.sizes.tcp_rx]),
+            tcp::SocketBuffer::new(vec![0; self.sizes.tcp_tx]),
+        );
+        s.set_nagle_enabled(false);
+        s
+    }
+
+    /// A connection closes in the background from now on (aborted after [`LINGER`]).
+    pub(crate) fn linger(&mut self, h: SocketHandle, now: Instant) {
+        self.sockets.get_mut::<tcp::Socket>(h).close();
+        self.closing.push((h, now));
+    }
+
+    /// Aborts and forgets a TCP socket.
+    pub(crate) fn drop_tcp(&mut self, h: SocketHandle) {
+        self.sockets.get_mut::<tcp::Socket>(h).abort();
+        self.sockets.remove(h);
+    }
+
+    /// Closes and forgets a UDP socket.
+    pub(crate) fn drop_udp(&mut self, h: SocketHandle) {
+        self.sockets.get_mut::<udp::Socket>(h).close();
+        self.sockets.remove(h);
+    }
+
+    fn apply(&mut self, address: Ipv4Cidr, gateway: Option<Ipv4Address>, dns: &[Ipv4Address]) {
+        self.iface.update_ip_addrs(|a| {
+            a.clear();
+            let _ = a.push(IpCidr::Ipv4(address));
+        });
+        match gateway {
+            Some(gw) => {
+                let _ = self.iface.routes_mut().add_default_ipv4_route(gw);
+            }
+            None => {
+                self.iface.routes_mut().remove_default_ipv4_route();
+            }
+        }
+        let servers: Vec<IpAddress> = dns.iter().map(|d| IpAddress::Ipv4(*d)).collect();
+        self.sockets
+            .get_mut::<dns::Socket>(self.dns)
+            .update_servers(&servers);
+        self.configured = true;
+        let dns_text: Vec<String> = dns.iter().map(|d| d.to_string()).collect();
+        (self.log)(&format!(
+            "address {address}, gateway {}, DNS {}",
+            gateway
+                .map(|g| g.to_string())
+                .unwrap_or_else(|| "none".into()),
+            if dns_text.is_empty() {
+                "none".to_string()
+            } else {
+                dns_text.join(" ")
+            }
+        ));
+    }
+
+    pub(crate) fn local_v4(&self) -> Option<Ipv4Address> {
+        self.iface.ipv4_addr()
+    }
+
+    /// DHCP events, finished closes.
+    fn maintain(&mut self, t: Instant) {
+        if let Some(h) = self.dhcp {
+            let ev = match self.sockets.get_mut::<dhcpv4::Socket>(h).poll() {
+                Some(dhcpv4::Event::Configured(c)) => {
+                    Some(Some((c.address, c.router, c.dns_servers.to_vec())))
+                }
+                Some(dhcpv4::Event::Deconfigured) => Some(None),
+                None => None,
+            };
+            match ev {
+                Some(Some((a, r, d))) => self.apply(a, r, &d),
+                // smoltcp says "deconfigured" at its first poll too, before any lease: only a
+                // lease that was held can be lost.
+                Some(None) => {
+                    self.iface.update_ip_addrs(|a| a.clear());
+                    self.iface.routes_mut().remove_default_ipv4_route();
+                    if core::mem::replace(&mut self.configured, false) {
+                        (self.log)("DHCP lease lost");
+                    }
+                }
+                None => {}
+            }
+        }
+        let mut i = 0;
+        while i < self.closing.len() {
+            let (h, since) = self.closing[i];
+            let s = self.sockets.get_mut::<tcp::Socket>(h);
+            let done = matches!(s.state(), tcp::State::Closed | tcp::State::TimeWait);
+            if done || t - since > smoltcp::time::Duration::from_secs(LINGER.as_secs()) {
+                s.abort();
+                self.sockets.remove(h);
+                self.closing.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+}
