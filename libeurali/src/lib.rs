@@ -11,11 +11,15 @@
 //! - [`object`], [`message`], [`syscall`]: the safe API — owned [`Handle`] and [`MemoryChunk`],
 //!   typed [`Message`]s, every call, and the retrying [`rcall`].
 //! - [`msgtype`]: protocol message types.
+//! - [`sync`]: the one lock (spin, then yield), shared by vfs and std-shim.
 //! - [`timeout`]: calls bounded by a watchdog (dead peers, deadlines), which std-shim provides;
 //!   [`clock`]: the runtime's clock, for waits bounded by time.
 //!
 //! Errors are [`Error`], equal to the kernel's numeric codes.
 #![no_std]
+
+#[cfg(test)]
+extern crate std;
 
 #[cfg(any(feature = "alloc", test))]
 extern crate alloc;
@@ -34,6 +38,7 @@ pub mod pool;
 pub mod proto;
 pub mod raw;
 pub mod sfx;
+pub mod sync;
 pub mod syscall;
 #[cfg(feature = "alloc")]
 pub mod text;

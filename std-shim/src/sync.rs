@@ -6,7 +6,7 @@
 
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU8, Ordering};
 
 pub use alloc::sync::{Arc, Weak};
 pub use core::sync::atomic;
@@ -35,63 +35,44 @@ impl<T> PoisonError<T> {
     }
 }
 
-fn backoff(spins: &mut u32) {
-    if *spins < 64 {
-        *spins += 1;
-        core::hint::spin_loop();
-    } else {
+/// std-shim's way of leaving the processor to a lock's holder: its runtime's `relax` (the
+/// kernel's `yield`; on the host, also for threads outside any stub process).
+pub struct Relax;
+
+impl libeurali::sync::Relax for Relax {
+    fn relax() {
         crate::sys::relax();
     }
 }
 
-/// A mutual-exclusion lock.
-pub struct Mutex<T: ?Sized> {
-    locked: AtomicBool,
-    value: UnsafeCell<T>,
-}
+type Raw = libeurali::sync::RawSpinLock<Relax>;
 
-// Safety: the lock hands out access to one thread at a time.
-unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
-// SAFETY: one thread at a time reaches the value (the lock), and T is Send.
-unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
+/// A mutual-exclusion lock (libeurali's one lock, in std's shape).
+pub struct Mutex<T: ?Sized>(lock_api::Mutex<Raw, T>);
 
 impl<T> Mutex<T> {
     pub const fn new(value: T) -> Mutex<T> {
-        Mutex {
-            locked: AtomicBool::new(false),
-            value: UnsafeCell::new(value),
-        }
+        Mutex(lock_api::Mutex::new(value))
     }
 
     pub fn into_inner(self) -> LockResult<T> {
-        Ok(self.value.into_inner())
+        Ok(self.0.into_inner())
     }
 }
 
 impl<T: ?Sized> Mutex<T> {
     /// Blocks (spinning, then yielding) until the lock is free.
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
-        let mut spins = 0;
-        while self
-            .locked
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            backoff(&mut spins);
-        }
-        Ok(MutexGuard { lock: self })
+        Ok(MutexGuard(self.0.lock()))
     }
 
     /// Takes the lock if it is free.
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        self.locked
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .ok()
-            .map(|_| MutexGuard { lock: self })
+        self.0.try_lock().map(MutexGuard)
     }
 
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
-        Ok(self.value.get_mut())
+        Ok(self.0.get_mut())
     }
 }
 
@@ -111,28 +92,18 @@ impl<T: ?Sized + core::fmt::Debug> core::fmt::Debug for Mutex<T> {
 }
 
 /// Access to a locked [`Mutex`]; unlocks on drop.
-pub struct MutexGuard<'a, T: ?Sized> {
-    lock: &'a Mutex<T>,
-}
+pub struct MutexGuard<'a, T: ?Sized>(lock_api::MutexGuard<'a, Raw, T>);
 
 impl<T: ?Sized> Deref for MutexGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // Safety: the guard holds the lock.
-        unsafe { &*self.lock.value.get() }
+        &self.0
     }
 }
 
 impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        // Safety: the guard holds the lock exclusively.
-        unsafe { &mut *self.lock.value.get() }
-    }
-}
-
-impl<T: ?Sized> Drop for MutexGuard<'_, T> {
-    fn drop(&mut self) {
-        self.lock.locked.store(false, Ordering::Release);
+        &mut self.0
     }
 }
 
@@ -183,7 +154,7 @@ impl<T> OnceLock<T> {
                 }
                 Err(DONE) => {}
                 Err(_) => {
-                    backoff(&mut spins);
+                    libeurali::sync::backoff::<Relax>(&mut spins);
                     continue;
                 }
             }

@@ -23,7 +23,7 @@ use libeurali::timeout::{self, CallError};
 use libeurali::{Error, Handle, MemoryChunk, Message, Word, new_rendezvous, send};
 
 use crate::proto::*;
-use crate::sync::Lock;
+use libeurali::sync::Lock;
 
 /// `send` that retries a busy rendezvous for up to the session limit; `Busy` if it stays busy.
 pub fn send_retrying(h: &Handle, m: Message) -> Result<(), FsError> {

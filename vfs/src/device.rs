@@ -21,7 +21,7 @@ use libeurali::{Error, Handle};
 
 use crate::proto::{Entry, FsError, Kind, Meta, flags};
 use crate::server::FileSystem;
-use crate::sync::Lock;
+use libeurali::sync::Lock;
 
 /// What a device does with reads and writes.
 pub trait Device: Send + Sync + 'static {

@@ -34,6 +34,5 @@ pub mod procfs;
 pub mod proto;
 pub mod ramdisk;
 pub mod server;
-pub mod sync;
 pub mod users;
 pub mod view;

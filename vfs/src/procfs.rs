@@ -39,7 +39,7 @@ use alloc::vec::Vec;
 
 use crate::proto::{Entry, FsError, Kind, Meta, flags};
 use crate::server::FileSystem;
-use crate::sync::Lock;
+use libeurali::sync::Lock;
 
 /// Most processes in the table. The server lives in init's 4 MiB heap: each entry holds at
 /// most [`MAX_LINE`] bytes of text and about 100 bytes of bookkeeping, so a full table holds

@@ -58,7 +58,7 @@ use hashbrown::HashMap;
 
 use crate::proto::{Entry, FsError, Kind, MAX_NAME, Meta, Space, Usage, flags};
 use crate::server::FileSystem;
-use crate::sync::Lock;
+use libeurali::sync::Lock;
 
 /// Bytes per block of file data (a page).
 pub const BLOCK: usize = 4096;

@@ -72,7 +72,8 @@ use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use libeurali::{Error, Handle, MemoryChunk, Message, Word, receive, send};
 
 use crate::proto::*;
-use crate::sync::{Lock, spawn};
+use libeurali::spawn_pooled as spawn;
+use libeurali::sync::Lock;
 
 /// A file system a server exposes. Paths are lists of validated components (no `.`, `..` or
 /// empty ones) from the server's root. Implementations lock as they need; every method may be

@@ -47,7 +47,7 @@ use pbkdf2::{Algorithm, Params, Pbkdf2};
 use crate::client;
 use crate::proto::{Entry, FsError, Kind, Meta, flags};
 use crate::server::FileSystem;
-use crate::sync::Lock;
+use libeurali::sync::Lock;
 
 /// PBKDF2 iterations of a new hash. The figure is chosen so that one login on the real kernel
 /// stays under a second (README, "Login"; `cargo xtask bench login` times it).

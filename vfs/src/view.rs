@@ -8,7 +8,6 @@ use libeurali::{Error, Handle, Message, Word, receive, send};
 
 use crate::proto::*;
 use crate::server::{Refusals, forward_open};
-use crate::sync::spawn;
 
 /// Serves the read-only view of `inner` on `outer` until every other reference to `outer` is
 /// gone. Like the server framework's mount loop, it never replies on `outer` (except to a
@@ -51,6 +50,6 @@ pub fn serve_readonly_with(inner: &Handle, outer: &Handle, refusals: &Refusals) 
 /// Starts a read-only view of `inner` on a new thread; returns the handle to mount.
 pub fn spawn_readonly(inner: Handle) -> Result<Handle, Error> {
     let (outer, client) = libeurali::new_rendezvous()?;
-    spawn(move || serve_readonly(&inner, &outer))?;
+    libeurali::spawn_pooled(move || serve_readonly(&inner, &outer))?;
     Ok(client)
 }

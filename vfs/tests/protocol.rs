@@ -338,7 +338,7 @@ fn concurrent_writers_match_a_model() {
         let (tx, rx) = std::sync::mpsc::channel();
         for w in 0..W {
             let tx = tx.clone();
-            vfs::sync::spawn(move || {
+            libeurali::spawn_pooled(move || {
                 let (s, _) = client::open("/shared", RW).unwrap();
                 let (own, _) = client::open(&format!("/own{w}"), NEW).unwrap();
                 for r in 0..ROUNDS {

@@ -325,7 +325,7 @@ fn refused_opens_hold_a_bounded_number_of_threads() {
         let (outer, mount) = new_rendezvous().unwrap();
         let refusals = Refusals::new();
         let watched = refusals.clone();
-        vfs::sync::spawn(move || vfs::view::serve_readonly_with(&root, &outer, &refusals)).unwrap();
+        libeurali::spawn_pooled(move || vfs::view::serve_readonly_with(&root, &outer, &refusals)).unwrap();
         ns::mount("/ro", mount).unwrap();
         let refusing = || watched.len();
         let (view, _) = libeurali::open("/ro").unwrap();
