@@ -205,27 +205,27 @@ fn stand_in_drivers() {
 }
 
 /// A NIC that sends what it is given and never receives anything (no DHCP server answers).
-fn silent_nic() {
-    use libeurali::proto::{nic, stream};
-    let h = eurali_std::rt::take_stdin_handle().expect("a handle to serve on");
-    loop {
-        let Ok(m) = libeurali::receive(&h) else {
-            return;
-        };
-        let reply = match nic::parse_request(m) {
-            nic::Request::Mac => nic::mac_reply([0x52, 0x54, 0, 0x12, 0x34, 0x56]),
-            nic::Request::Send(chunk) => nic::sent_reply(chunk.len()),
-            nic::Request::Recv(_)
-            | nic::Request::RecvMany { .. }
-            | nic::Request::SendRecvMany { .. } => {
-                eurali_std::thread::sleep(Duration::from_millis(5));
-                nic::empty_reply()
-            }
-            nic::Request::BadLength => stream::error_reply(libeurali::Error::Param),
-            nic::Request::Unknown(_) => stream::unknown_reply(),
-        };
-        let _ = libeurali::send(&h, reply);
+struct SilentNic;
+
+impl libeurali::proto::nic::NicDevice for SilentNic {
+    fn mac(&self) -> [u8; 6] {
+        [0x52, 0x54, 0, 0x12, 0x34, 0x56]
     }
+    fn send(&mut self, _: &[u8]) -> Result<(), libeurali::Error> {
+        Ok(())
+    }
+    fn recv(&mut self, _: Option<u64>) -> Result<Option<&[u8]>, libeurali::Error> {
+        eurali_std::thread::sleep(Duration::from_millis(5));
+        Ok(None)
+    }
+    fn try_recv(&mut self) -> Result<Option<&[u8]>, libeurali::Error> {
+        Ok(None)
+    }
+}
+
+fn silent_nic() {
+    let h = eurali_std::rt::take_stdin_handle().expect("a handle to serve on");
+    libeurali::proto::nic::serve(&h, &mut SilentNic);
 }
 
 fn stand_in_console() {

@@ -26,8 +26,8 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use libeurali::proto::nic::{self, MAX_FRAME, Request};
-use libeurali::{Error, Handle, Message, receive, send};
+use libeurali::proto::nic::{self, MAX_FRAME};
+use libeurali::{Error, Handle};
 
 const IFF_TAP: libc::c_short = 0x0002;
 const IFF_NO_PI: libc::c_short = 0x1000;
@@ -509,73 +509,40 @@ fn write_frame(fd: &OwnedFd, frame: &[u8]) -> std::io::Result<()> {
     }
 }
 
-/// The reply to a `NIC_POLL_MANY`: the first frame within `wait_us`, then every frame already
-/// waiting, as long as the batch has room for a whole one (a frame that does not fit waits for
-/// the next request).
-fn recv_many(tap: &Tap, rx: &mut Reader, batch: &mut Vec<u8>, max: usize, wait_us: u64) -> Message {
-    if max < 2 + MAX_FRAME {
-        // Too small for a whole frame: a frame must never be taken and then dropped.
-        return nic::error_reply(Error::Param);
+/// The TAP interface as [`nic::serve`] drives it: the descriptor and its receive side.
+struct TapNic {
+    tap: Tap,
+    rx: Reader,
+}
+
+impl nic::NicDevice for TapNic {
+    fn mac(&self) -> [u8; 6] {
+        self.tap.mac()
     }
-    batch.clear();
-    match rx.next(tap, Some(Duration::from_micros(wait_us))) {
-        Ok(Some(f)) => {
-            nic::push_record(batch, f, max);
-        }
-        Ok(None) => return nic::empty_reply(),
-        Err(_) => return nic::error_reply(Error::Closed),
+
+    fn send(&mut self, frame: &[u8]) -> Result<(), Error> {
+        self.tap.write_frame(frame).map_err(|_| Error::Closed)
     }
-    while batch.len() + 2 + MAX_FRAME <= max {
-        match rx.frame(tap) {
-            Ok(Some(f)) => {
-                nic::push_record(batch, f, max);
-            }
-            Ok(None) | Err(_) => break,
-        }
+
+    fn recv(&mut self, wait_us: Option<u64>) -> Result<Option<&[u8]>, Error> {
+        let wait = wait_us.map(Duration::from_micros);
+        self.rx.next(&self.tap, wait).map_err(|_| Error::Closed)
     }
-    nic::frames_reply(batch).unwrap_or_else(nic::error_reply)
+
+    fn try_recv(&mut self) -> Result<Option<&[u8]>, Error> {
+        self.rx.frame(&self.tap).map_err(|_| Error::Closed)
+    }
 }
 
 /// Serves `/dev/nic` on `h` from `tap` until the rendezvous fails.
 pub fn serve(h: &Handle, tap: Tap) {
-    let mut rx = Reader::new();
-    let mut batch = Vec::with_capacity(nic::MAX_BATCH);
-    loop {
-        let Ok(m) = receive(h) else { return };
-        let reply = match nic::parse_request(m) {
-            Request::Send(chunk) => match tap.write_frame(chunk.as_slice()) {
-                Ok(()) => nic::sent_reply(chunk.len()),
-                Err(_) => nic::error_reply(Error::Closed),
-            },
-            Request::Recv(wait) => {
-                let wait = wait.map(Duration::from_micros);
-                match rx.next(&tap, wait) {
-                    Ok(Some(f)) => nic::frame_reply(f).unwrap_or_else(nic::error_reply),
-                    Ok(None) => nic::empty_reply(),
-                    Err(_) => nic::error_reply(Error::Closed),
-                }
-            }
-            Request::RecvMany { max, wait_us } => {
-                recv_many(&tap, &mut rx, &mut batch, max, wait_us)
-            }
-            Request::SendRecvMany {
-                records,
-                max,
-                wait_us,
-            } => {
-                let sent = nic::frames(records.as_slice()).all(|f| tap.write_frame(f).is_ok());
-                if sent {
-                    recv_many(&tap, &mut rx, &mut batch, max, wait_us)
-                } else {
-                    nic::error_reply(Error::Closed)
-                }
-            }
-            Request::Mac => nic::mac_reply(tap.mac()),
-            Request::BadLength => nic::error_reply(Error::Param),
-            Request::Unknown(_) => nic::unknown_reply(),
-        };
-        let _ = send(h, reply);
-    }
+    nic::serve(
+        h,
+        &mut TapNic {
+            tap,
+            rx: Reader::new(),
+        },
+    );
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use crate::console::Consoles;
 use crate::keyboard::Input;
 use crate::rtl8139::model::{BASE, Chip, TestDma, memory};
 use kernel_stub::Kernel;
-use libeurali::MemoryChunk;
 use libeurali::proto::stream::{ReadReply, TermInfo};
+use libeurali::{MemoryChunk, msgtype};
 
 /// Runs `f` in a process of a fresh stub kernel, then shuts the kernel down (ending the servers'
 /// threads) and checks nothing faulted.
