@@ -21,8 +21,8 @@ use drivers::server::ConsoleServer;
 use drivers::vt::Display;
 use kernel_stub::Kernel;
 use libeurali::params::ExecParams;
-use libeurali::proto::console::VIDEO_MEMORY_SIZE;
-use libeurali::{MemoryChunk, Message, Word, msgtype, new_rendezvous};
+use libeurali::proto::console::{self, VIDEO_MEMORY_SIZE};
+use libeurali::{MemoryChunk, new_rendezvous};
 
 /// The stand-in VGA text buffer (what the active terminal shows).
 static SCREEN: HostMutex<Vec<u16>> = HostMutex::new(Vec::new());
@@ -230,12 +230,8 @@ fn silent_nic() {
 
 fn stand_in_console() {
     let control = eurali_std::rt::take_stdin_handle().expect("control handle");
-    match libeurali::receive(&control) {
-        Ok(Message::Long(
-            msgtype::VIDEO_MEMORY,
-            Word::Value(VIDEO_MEMORY_SIZE),
-            Word::Chunk(_),
-        )) => {}
+    match libeurali::receive(&control).map(console::parse_request) {
+        Ok(console::Request::VideoMemory(_)) => {}
         other => panic!("the console's first message: {other:?}"),
     }
     let mut com1 = Com1 { lcr: 0 };
@@ -243,7 +239,7 @@ fn stand_in_console() {
     // Two terminals on the screen and COM1, as the driver replies.
     let consoles: Consoles<Vga, Com1> = Consoles::new(2, Vga, Some((uart, com1)));
     let server = Arc::new(ConsoleServer::start(consoles).unwrap());
-    libeurali::send(&control, Message::Short(msgtype::OK, 2, 1)).unwrap();
+    libeurali::send(&control, console::ready_reply(2, 1)).unwrap();
     let s = server.clone();
     libeurali::spawn_fn(move || {
         loop {
@@ -468,15 +464,7 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
             )
             .unwrap();
             let video = MemoryChunk::alloc(VIDEO_MEMORY_SIZE as usize).unwrap();
-            libeurali::send(
-                &kernel_end,
-                Message::Long(
-                    msgtype::VIDEO_MEMORY,
-                    Word::Value(VIDEO_MEMORY_SIZE),
-                    Word::Chunk(video),
-                ),
-            )
-            .unwrap();
+            libeurali::send(&kernel_end, console::video_memory_message(video)).unwrap();
             // The kernel never lets go of handle 1.
             let _ = stop_rx.recv_timeout(Duration::from_secs(200));
             drop(kernel_end);

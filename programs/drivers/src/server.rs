@@ -4,9 +4,8 @@
 use alloc::vec::Vec;
 use std::sync::{Arc, Mutex, Notify};
 
-use libeurali::proto::console::{CONSOLE_OPEN, CONSOLE_STREAMS};
-use libeurali::proto::{nic, stream};
-use libeurali::{Error, Handle, Message, Word, new_rendezvous, receive, send};
+use libeurali::proto::{self, console, nic, stream};
+use libeurali::{Error, Handle, Message, new_rendezvous, receive, send};
 
 use crate::console::{COLS, Consoles, ROWS};
 use crate::keyboard::{self, Decoder};
@@ -72,17 +71,17 @@ where
     pub fn serve_control(&self, control: &Handle) {
         loop {
             let Ok(m) = receive(control) else { return };
-            let reply = match m {
-                Message::Short(CONSOLE_OPEN, n, _) => match self.clients.get(n as usize) {
+            let reply = match console::parse_request(m) {
+                console::Request::Open(n) => match self.clients.get(n) {
                     Some((i, o)) => match (i.try_clone(), o.try_clone()) {
-                        (Ok(i), Ok(o)) => {
-                            Message::Long(CONSOLE_STREAMS, Word::Handle(i), Word::Handle(o))
-                        }
-                        (Err(e), _) | (_, Err(e)) => stream::error_reply(e),
+                        (Ok(i), Ok(o)) => console::streams_reply(i, o),
+                        (Err(e), _) | (_, Err(e)) => proto::error_reply(e),
                     },
-                    None => stream::error_reply(Error::NotFound),
+                    None => proto::error_reply(Error::NotFound),
                 },
-                _ => stream::unknown_reply(),
+                console::Request::VideoMemory(_) | console::Request::Unknown(_) => {
+                    proto::unknown_reply()
+                }
             };
             let _ = send(control, reply);
         }

@@ -6,8 +6,9 @@ use crate::console::Consoles;
 use crate::keyboard::Input;
 use crate::rtl8139::model::{BASE, Chip, TestDma, memory};
 use kernel_stub::Kernel;
+use libeurali::proto::console::{self, CONSOLE_OPEN, CONSOLE_STREAMS};
 use libeurali::proto::stream::{ReadReply, TermInfo};
-use libeurali::{MemoryChunk, msgtype};
+use libeurali::{MemoryChunk, Word, msgtype};
 
 /// Runs `f` in a process of a fresh stub kernel, then shuts the kernel down (ending the servers'
 /// threads) and checks nothing faulted.
@@ -66,6 +67,12 @@ fn console_streams_over_rendezvous() {
         };
         let reply = libeurali::rcall(&control_cli, Message::Short(CONSOLE_OPEN, 2, 0)).unwrap();
         assert_eq!(reply.values(), (msgtype::ERROR, 7, 0));
+        // The same through the protocol's client functions.
+        assert!(console::open(&control_cli, 0).is_ok());
+        assert_eq!(
+            console::open(&control_cli, 2).map(|_| ()),
+            Err(libeurali::Error::NotFound)
+        );
 
         assert_eq!(
             stream::term_info(&input),
