@@ -51,7 +51,6 @@ impl PortIo for Com1 {
             _ => {}
         }
     }
-    drivers::byte_ports_only!();
 }
 
 /// A CMOS clock that says 2026-12-06 21:39:58 (BCD, 24-hour, century register).
@@ -76,7 +75,6 @@ impl PortIo for Cmos {
     fn outb(&mut self, _: u16, v: u8) {
         self.index = v;
     }
-    drivers::byte_ports_only!();
 }
 
 /// Terminal 1's text (the log), shown or not.
