@@ -169,6 +169,36 @@ fn console_streams_over_rendezvous() {
 }
 
 #[test]
+fn a_line_typed_after_ctrl_c_waits_for_the_next_read() {
+    on_stub(|| {
+        let consoles: Consoles<Screen, NoPorts> =
+            Consoles::new(1, Screen(vec![0; ROWS * COLS]), None);
+        let server = Arc::new(ConsoleServer::start(consoles).unwrap());
+        let input = server.clients[0].0.try_clone().unwrap();
+        let (done_tx, done_rx) = new_rendezvous().unwrap();
+        let inp = input.try_clone().unwrap();
+        libeurali::spawn_fn(move || {
+            let mut buf = [0u8; 8];
+            let r = stream::read(&inp, &mut buf).unwrap();
+            let code = if r == ReadReply::Interrupted { 1 } else { 0 };
+            libeurali::send(&done_tx, Message::Short(code, 0, 0)).unwrap();
+        })
+        .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        // One batch of keys: Ctrl-C, then a whole line.
+        lock(&server.consoles).key(Input::Bytes(b"\x03line\r".to_vec()));
+        wake_all(&server.wakes);
+        assert_eq!(libeurali::receive(&done_rx).unwrap().values().0, 1);
+        // (A second line, so that a lost first one fails here rather than hangs.)
+        lock(&server.consoles).key(Input::Bytes(b"more\r".to_vec()));
+        wake_all(&server.wakes);
+        let mut buf = [0u8; 5];
+        assert_eq!(stream::read(&input, &mut buf).unwrap(), ReadReply::Data(5));
+        assert_eq!(&buf, b"line\n");
+    });
+}
+
+#[test]
 fn nic_protocol_against_the_chip_model() {
     on_stub(|| {
         let mem = memory(0x58_0000, 64 * 1024);
