@@ -21,8 +21,8 @@ use drivers::server::ConsoleServer;
 use drivers::vt::Display;
 use kernel_stub::Kernel;
 use libeurali::params::ExecParams;
-use libeurali::proto::console::VIDEO_MEMORY_SIZE;
-use libeurali::{MemoryChunk, Message, Word, msgtype, new_rendezvous};
+use libeurali::proto::console::{self, VIDEO_MEMORY_SIZE};
+use libeurali::{MemoryChunk, new_rendezvous};
 
 /// The stand-in VGA text buffer (what the active terminal shows).
 static SCREEN: HostMutex<Vec<u16>> = HostMutex::new(Vec::new());
@@ -51,7 +51,6 @@ impl PortIo for Com1 {
             _ => {}
         }
     }
-    drivers::byte_ports_only!();
 }
 
 /// A CMOS clock that says 2026-12-06 21:39:58 (BCD, 24-hour, century register).
@@ -76,7 +75,6 @@ impl PortIo for Cmos {
     fn outb(&mut self, _: u16, v: u8) {
         self.index = v;
     }
-    drivers::byte_ports_only!();
 }
 
 /// Terminal 1's text (the log), shown or not.
@@ -205,37 +203,33 @@ fn stand_in_drivers() {
 }
 
 /// A NIC that sends what it is given and never receives anything (no DHCP server answers).
-fn silent_nic() {
-    use libeurali::proto::{nic, stream};
-    let h = eurali_std::rt::take_stdin_handle().expect("a handle to serve on");
-    loop {
-        let Ok(m) = libeurali::receive(&h) else {
-            return;
-        };
-        let reply = match nic::parse_request(m) {
-            nic::Request::Mac => nic::mac_reply([0x52, 0x54, 0, 0x12, 0x34, 0x56]),
-            nic::Request::Send(chunk) => nic::sent_reply(chunk.len()),
-            nic::Request::Recv(_)
-            | nic::Request::RecvMany { .. }
-            | nic::Request::SendRecvMany { .. } => {
-                eurali_std::thread::sleep(Duration::from_millis(5));
-                nic::empty_reply()
-            }
-            nic::Request::BadLength => stream::error_reply(libeurali::Error::Param),
-            nic::Request::Unknown(_) => stream::unknown_reply(),
-        };
-        let _ = libeurali::send(&h, reply);
+struct SilentNic;
+
+impl libeurali::proto::nic::NicDevice for SilentNic {
+    fn mac(&self) -> [u8; 6] {
+        [0x52, 0x54, 0, 0x12, 0x34, 0x56]
     }
+    fn send(&mut self, _: &[u8]) -> Result<(), libeurali::Error> {
+        Ok(())
+    }
+    fn recv(&mut self, _: Option<u64>) -> Result<Option<&[u8]>, libeurali::Error> {
+        eurali_std::thread::sleep(Duration::from_millis(5));
+        Ok(None)
+    }
+    fn try_recv(&mut self) -> Result<Option<&[u8]>, libeurali::Error> {
+        Ok(None)
+    }
+}
+
+fn silent_nic() {
+    let h = eurali_std::rt::take_stdin_handle().expect("a handle to serve on");
+    libeurali::proto::nic::serve(&h, &mut SilentNic);
 }
 
 fn stand_in_console() {
     let control = eurali_std::rt::take_stdin_handle().expect("control handle");
-    match libeurali::receive(&control) {
-        Ok(Message::Long(
-            msgtype::VIDEO_MEMORY,
-            Word::Value(VIDEO_MEMORY_SIZE),
-            Word::Chunk(_),
-        )) => {}
+    match libeurali::receive(&control).map(console::parse_request) {
+        Ok(console::Request::VideoMemory(_)) => {}
         other => panic!("the console's first message: {other:?}"),
     }
     let mut com1 = Com1 { lcr: 0 };
@@ -243,7 +237,7 @@ fn stand_in_console() {
     // Two terminals on the screen and COM1, as the driver replies.
     let consoles: Consoles<Vga, Com1> = Consoles::new(2, Vga, Some((uart, com1)));
     let server = Arc::new(ConsoleServer::start(consoles).unwrap());
-    libeurali::send(&control, Message::Short(msgtype::OK, 2, 1)).unwrap();
+    libeurali::send(&control, console::ready_reply(2, 1)).unwrap();
     let s = server.clone();
     libeurali::spawn_fn(move || {
         loop {
@@ -468,15 +462,7 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
             )
             .unwrap();
             let video = MemoryChunk::alloc(VIDEO_MEMORY_SIZE as usize).unwrap();
-            libeurali::send(
-                &kernel_end,
-                Message::Long(
-                    msgtype::VIDEO_MEMORY,
-                    Word::Value(VIDEO_MEMORY_SIZE),
-                    Word::Chunk(video),
-                ),
-            )
-            .unwrap();
+            libeurali::send(&kernel_end, console::video_memory_message(video)).unwrap();
             // The kernel never lets go of handle 1.
             let _ = stop_rx.recv_timeout(Duration::from_secs(200));
             drop(kernel_end);

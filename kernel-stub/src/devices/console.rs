@@ -116,6 +116,8 @@ struct TermState {
     subscribers: Vec<Handle>,
     /// READs waiting for input now.
     readers: usize,
+    /// Counts changes to the input (keys taken, the end): what a waiting READ waits for.
+    changes: u64,
 }
 
 type Shared = std::sync::Arc<(std::sync::Mutex<TermState>, std::sync::Condvar)>;
@@ -124,12 +126,69 @@ fn lock(s: &Shared) -> std::sync::MutexGuard<'_, TermState> {
     s.0.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The host terminal as the stream protocol's terminal loop drives it.
+struct HostTerminal {
+    shared: Shared,
+    /// `TermState::changes` at the last look.
+    seen: u64,
+}
+
+impl stream::TerminalInput for HostTerminal {
+    fn info(&mut self) -> stream::TermInfo {
+        let (rows, cols) = window_size();
+        stream::TermInfo {
+            raw: lock(&self.shared).ld.raw(),
+            rows,
+            cols,
+        }
+    }
+
+    fn set_raw(&mut self, raw: bool) {
+        lock(&self.shared).ld.set_raw(raw);
+        self.shared.1.notify_all();
+    }
+
+    fn subscribe(&mut self, h: Handle) {
+        stream::add_subscriber(&mut lock(&self.shared).subscribers, h);
+        self.shared.1.notify_all();
+    }
+
+    fn begin_read(&mut self) -> u64 {
+        let mut st = lock(&self.shared);
+        st.readers += 1;
+        self.shared.1.notify_all();
+        st.interrupts
+    }
+
+    fn end_read(&mut self) {
+        lock(&self.shared).readers -= 1;
+    }
+
+    fn look<R>(&mut self, f: impl FnOnce(stream::InputState<'_>) -> R) -> R {
+        let mut st = lock(&self.shared);
+        self.seen = st.changes;
+        let st = &mut *st;
+        f(stream::InputState {
+            ld: &mut st.ld,
+            interrupts: st.interrupts,
+            at_end: st.at_end,
+        })
+    }
+
+    fn wait(&mut self) {
+        let mut st = lock(&self.shared);
+        while st.changes == self.seen {
+            st = self.shared.1.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
 /// Serves a terminal's input on `h`: the host terminal is in raw mode and `echo` is its output;
 /// cooked or raw as programs ask (see [`LineDiscipline`]). Keys are read all the time by a
 /// reader thread (so that Ctrl-C is seen while nobody reads); in cooked mode Ctrl-C answers the
 /// waiting READ with INTERRUPTED and notifies the subscribers (`TERM_NOTIFY`, the shell); with
 /// no subscriber left, Ctrl-C shuts the system down (what else could stop a runaway program
-/// started without a shell).
+/// started without a shell). The protocol is `libeurali::proto::stream`'s terminal loop.
 pub fn serve_terminal_input(
     h: &Handle,
     source: impl Read + Send + 'static,
@@ -140,59 +199,7 @@ pub fn serve_terminal_input(
     if crate::boot::spawn_stub_thread(move || read_keys(reader, source, echo)).is_err() {
         return;
     }
-    loop {
-        let Ok(m) = receive(h) else { return };
-        let reply = match stream::term_request(m) {
-            Ok(stream::TermRequest::Get) => {
-                let (rows, cols) = window_size();
-                stream::TermInfo {
-                    raw: lock(&shared).ld.raw(),
-                    rows,
-                    cols,
-                }
-                .reply()
-            }
-            Ok(stream::TermRequest::SetRaw(r)) => {
-                lock(&shared).ld.set_raw(r);
-                shared.1.notify_all();
-                libeurali::Message::Short(libeurali::msgtype::OK, 0, 0)
-            }
-            Ok(stream::TermRequest::Notify(sub)) => {
-                stream::add_subscriber(&mut lock(&shared).subscribers, sub);
-                shared.1.notify_all();
-                libeurali::Message::Short(libeurali::msgtype::OK, 0, 0)
-            }
-            Err(m) => match stream::parse_request_lent(m) {
-                (Request::Read(max), lent) => {
-                    let mut st = lock(&shared);
-                    let seen = st.interrupts;
-                    st.readers += 1;
-                    shared.1.notify_all();
-                    let reply = loop {
-                        if st.interrupts != seen {
-                            break stream::interrupted_reply();
-                        }
-                        if st.ld.take_eof() {
-                            break stream::eof_reply();
-                        }
-                        if let Some(data) = st.ld.take(max) {
-                            break stream::data_reply_in(lent, &data)
-                                .unwrap_or_else(stream::error_reply);
-                        }
-                        if st.at_end {
-                            break stream::eof_reply();
-                        }
-                        st = shared.1.wait(st).unwrap_or_else(|e| e.into_inner());
-                    };
-                    st.readers -= 1;
-                    reply
-                }
-                (Request::Write(_), _) => stream::error_reply(Error::NotImplemented),
-                (Request::Unknown(_), _) => stream::unknown_reply(),
-            },
-        };
-        let _ = send(h, reply);
-    }
+    stream::serve_terminal_input(h, &mut HostTerminal { shared, seen: 0 });
 }
 
 /// The key reader: feeds the line discipline, echoes, and delivers interrupts. It reads the
@@ -213,6 +220,7 @@ fn read_keys(shared: Shared, mut source: impl Read, mut echo: impl Write) {
                 let mut st = lock(&shared);
                 st.at_end = true;
                 st.ld.flush_partial();
+                st.changes += 1;
                 shared.1.notify_all();
                 return;
             }
@@ -221,6 +229,7 @@ fn read_keys(shared: Shared, mut source: impl Read, mut echo: impl Write) {
         let subscribers = {
             let mut st = lock(&shared);
             let e = st.ld.input(&buf[..n]);
+            st.changes += 1;
             // The echo goes out before a reader can take the line (still under the lock), so
             // that it always precedes what the program prints in answer.
             if !e.is_empty() {

@@ -26,8 +26,12 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use libeurali::proto::nic::{self, MAX_FRAME, Request};
-use libeurali::{Error, Handle, Message, receive, send};
+use libeurali::proto::nic::{self, MAX_FRAME};
+use libeurali::{Error, Handle};
+use smoltcp::wire::{
+    ETHERNET_HEADER_LEN, EthernetFrame, EthernetProtocol, IPV4_HEADER_LEN, IpAddress, IpProtocol,
+    Ipv4Packet, TCP_HEADER_LEN, TcpPacket, checksum,
+};
 
 const IFF_TAP: libc::c_short = 0x0002;
 const IFF_NO_PI: libc::c_short = 0x1000;
@@ -346,27 +350,6 @@ fn packet(pkt: &mut [u8], cut: &mut Vec<u8>) -> Packet {
     }
 }
 
-/// The Internet checksum's one's-complement sum of `data` (big-endian 16-bit words, an odd
-/// last byte padded), added to `sum`, not yet folded.
-fn ones_sum(data: &[u8], mut sum: u64) -> u64 {
-    let mut words = data.chunks_exact(2);
-    for w in &mut words {
-        sum += u16::from_be_bytes([w[0], w[1]]) as u64;
-    }
-    if let [last] = words.remainder() {
-        sum += (*last as u64) << 8;
-    }
-    sum
-}
-
-/// Folds a sum from [`ones_sum`] and complements it: the checksum to store.
-fn fold(mut sum: u64) -> u16 {
-    while sum > 0xFFFF {
-        sum = (sum & 0xFFFF) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
 /// Completes a checksum Linux left partial (`VIRTIO_NET_HDR_F_NEEDS_CSUM`): the sum from
 /// `start` to the end (which includes the pseudo-header sum Linux put in the field) goes into
 /// the field at `start + offset`. `false` if those lie outside the frame.
@@ -375,7 +358,7 @@ fn fill_checksum(frame: &mut [u8], start: usize, offset: usize) -> bool {
     if start >= frame.len() || at + 2 > frame.len() {
         return false;
     }
-    let c = match fold(ones_sum(&frame[start..], 0)) {
+    let c = match !checksum::data(&frame[start..]) {
         // As Linux does: a computed 0 goes out as 0xFFFF (0 means "none" for UDP).
         0 => 0xFFFF,
         c => c,
@@ -389,34 +372,34 @@ fn fill_checksum(frame: &mut [u8], start: usize, offset: usize) -> bool {
 /// length, IP identification (incremented per frame) and header checksum, its sequence number,
 /// FIN and PSH only on the last frame, CWR only on the first, and a full TCP checksum. Appended
 /// to `cut` as records; `false` (nothing appended) if the packet is not that or a frame would
-/// exceed [`MAX_FRAME`].
+/// exceed [`MAX_FRAME`]. The headers are read and written with `smoltcp::wire`'s views.
 fn cut_tcp4(frame: &[u8], mss: usize, cut: &mut Vec<u8>) -> bool {
-    const ETH: usize = 14;
-    const FIN: u8 = 0x01;
-    const PSH: u8 = 0x08;
-    const CWR: u8 = 0x80;
-    if frame.len() < ETH + 20 || frame[12..14] != [0x08, 0x00] {
+    const ETH: usize = ETHERNET_HEADER_LEN;
+    let Ok(eth) = EthernetFrame::new_checked(frame) else {
+        return false;
+    };
+    if eth.ethertype() != EthernetProtocol::Ipv4 || frame.len() < ETH + IPV4_HEADER_LEN {
         return false;
     }
-    let ihl = (frame[ETH] & 0x0F) as usize * 4;
-    if frame[ETH] >> 4 != 4 || ihl < 20 || frame[ETH + 9] != 6 || frame.len() < ETH + ihl + 20 {
+    let ip = Ipv4Packet::new_unchecked(&frame[ETH..]);
+    let ihl = ip.header_len() as usize;
+    if ip.version() != 4
+        || ihl < IPV4_HEADER_LEN
+        || ip.next_header() != IpProtocol::Tcp
+        || frame.len() < ETH + ihl + TCP_HEADER_LEN
+    {
         return false;
     }
-    let tcp = ETH + ihl;
-    let thl = (frame[tcp + 12] >> 4) as usize * 4;
-    let hdr = tcp + thl;
-    if thl < 20 || frame.len() < hdr || mss == 0 || hdr + mss > MAX_FRAME {
+    let tcp = TcpPacket::new_unchecked(&frame[ETH + ihl..]);
+    let thl = tcp.header_len() as usize;
+    let hdr = ETH + ihl + thl;
+    if thl < TCP_HEADER_LEN || frame.len() < hdr || mss == 0 || hdr + mss > MAX_FRAME {
         return false;
     }
+    let (id, src, dst) = (ip.ident(), ip.src_addr(), ip.dst_addr());
+    let seq = tcp.seq_number();
+    let (src, dst) = (IpAddress::Ipv4(src), IpAddress::Ipv4(dst));
     let payload = &frame[hdr..];
-    let id = u16::from_be_bytes([frame[ETH + 4], frame[ETH + 5]]);
-    let seq = u32::from_be_bytes([
-        frame[tcp + 4],
-        frame[tcp + 5],
-        frame[tcp + 6],
-        frame[tcp + 7],
-    ]);
-    let flags = frame[tcp + 13];
     let count = payload.len().div_ceil(mss).max(1);
     for i in 0..count {
         let data = &payload[(i * mss).min(payload.len())..((i + 1) * mss).min(payload.len())];
@@ -426,29 +409,20 @@ fn cut_tcp4(frame: &[u8], mss: usize, cut: &mut Vec<u8>) -> bool {
         cut.extend_from_slice(&frame[..hdr]);
         cut.extend_from_slice(data);
         let f = &mut cut[start..];
-        // IP: total length, identification, header checksum.
-        let ip_len = (ihl + thl + data.len()) as u16;
-        f[ETH + 2..ETH + 4].copy_from_slice(&ip_len.to_be_bytes());
-        f[ETH + 4..ETH + 6].copy_from_slice(&id.wrapping_add(i as u16).to_be_bytes());
-        f[ETH + 10..ETH + 12].copy_from_slice(&[0, 0]);
-        let c = fold(ones_sum(&f[ETH..tcp], 0));
-        f[ETH + 10..ETH + 12].copy_from_slice(&c.to_be_bytes());
-        // TCP: sequence number, flags, checksum over the pseudo-header and the segment.
-        let s = seq.wrapping_add((i * mss) as u32);
-        f[tcp + 4..tcp + 8].copy_from_slice(&s.to_be_bytes());
-        let mut fl = flags;
+        let mut ip = Ipv4Packet::new_unchecked(&mut f[ETH..]);
+        ip.set_total_len((ihl + thl + data.len()) as u16);
+        ip.set_ident(id.wrapping_add(i as u16));
+        ip.fill_checksum();
+        let mut tcp = TcpPacket::new_unchecked(&mut f[ETH + ihl..]);
+        tcp.set_seq_number(seq + i * mss);
         if i + 1 < count {
-            fl &= !(FIN | PSH);
+            tcp.set_fin(false);
+            tcp.set_psh(false);
         }
         if i > 0 {
-            fl &= !CWR;
+            tcp.set_cwr(false);
         }
-        f[tcp + 13] = fl;
-        f[tcp + 16..tcp + 18].copy_from_slice(&[0, 0]);
-        let tcp_len = (thl + data.len()) as u64;
-        let pseudo = ones_sum(&f[ETH + 12..ETH + 20], 6 + tcp_len);
-        let c = fold(ones_sum(&f[tcp..], pseudo));
-        f[tcp + 16..tcp + 18].copy_from_slice(&c.to_be_bytes());
+        tcp.fill_checksum(&src, &dst);
     }
     true
 }
@@ -509,73 +483,40 @@ fn write_frame(fd: &OwnedFd, frame: &[u8]) -> std::io::Result<()> {
     }
 }
 
-/// The reply to a `NIC_POLL_MANY`: the first frame within `wait_us`, then every frame already
-/// waiting, as long as the batch has room for a whole one (a frame that does not fit waits for
-/// the next request).
-fn recv_many(tap: &Tap, rx: &mut Reader, batch: &mut Vec<u8>, max: usize, wait_us: u64) -> Message {
-    if max < 2 + MAX_FRAME {
-        // Too small for a whole frame: a frame must never be taken and then dropped.
-        return nic::error_reply(Error::Param);
+/// The TAP interface as [`nic::serve`] drives it: the descriptor and its receive side.
+struct TapNic {
+    tap: Tap,
+    rx: Reader,
+}
+
+impl nic::NicDevice for TapNic {
+    fn mac(&self) -> [u8; 6] {
+        self.tap.mac()
     }
-    batch.clear();
-    match rx.next(tap, Some(Duration::from_micros(wait_us))) {
-        Ok(Some(f)) => {
-            nic::push_record(batch, f, max);
-        }
-        Ok(None) => return nic::empty_reply(),
-        Err(_) => return nic::error_reply(Error::Closed),
+
+    fn send(&mut self, frame: &[u8]) -> Result<(), Error> {
+        self.tap.write_frame(frame).map_err(|_| Error::Closed)
     }
-    while batch.len() + 2 + MAX_FRAME <= max {
-        match rx.frame(tap) {
-            Ok(Some(f)) => {
-                nic::push_record(batch, f, max);
-            }
-            Ok(None) | Err(_) => break,
-        }
+
+    fn recv(&mut self, wait_us: Option<u64>) -> Result<Option<&[u8]>, Error> {
+        let wait = wait_us.map(Duration::from_micros);
+        self.rx.next(&self.tap, wait).map_err(|_| Error::Closed)
     }
-    nic::frames_reply(batch).unwrap_or_else(nic::error_reply)
+
+    fn try_recv(&mut self) -> Result<Option<&[u8]>, Error> {
+        self.rx.frame(&self.tap).map_err(|_| Error::Closed)
+    }
 }
 
 /// Serves `/dev/nic` on `h` from `tap` until the rendezvous fails.
 pub fn serve(h: &Handle, tap: Tap) {
-    let mut rx = Reader::new();
-    let mut batch = Vec::with_capacity(nic::MAX_BATCH);
-    loop {
-        let Ok(m) = receive(h) else { return };
-        let reply = match nic::parse_request(m) {
-            Request::Send(chunk) => match tap.write_frame(chunk.as_slice()) {
-                Ok(()) => nic::sent_reply(chunk.len()),
-                Err(_) => nic::error_reply(Error::Closed),
-            },
-            Request::Recv(wait) => {
-                let wait = wait.map(Duration::from_micros);
-                match rx.next(&tap, wait) {
-                    Ok(Some(f)) => nic::frame_reply(f).unwrap_or_else(nic::error_reply),
-                    Ok(None) => nic::empty_reply(),
-                    Err(_) => nic::error_reply(Error::Closed),
-                }
-            }
-            Request::RecvMany { max, wait_us } => {
-                recv_many(&tap, &mut rx, &mut batch, max, wait_us)
-            }
-            Request::SendRecvMany {
-                records,
-                max,
-                wait_us,
-            } => {
-                let sent = nic::frames(records.as_slice()).all(|f| tap.write_frame(f).is_ok());
-                if sent {
-                    recv_many(&tap, &mut rx, &mut batch, max, wait_us)
-                } else {
-                    nic::error_reply(Error::Closed)
-                }
-            }
-            Request::Mac => nic::mac_reply(tap.mac()),
-            Request::BadLength => nic::error_reply(Error::Param),
-            Request::Unknown(_) => nic::unknown_reply(),
-        };
-        let _ = send(h, reply);
-    }
+    nic::serve(
+        h,
+        &mut TapNic {
+            tap,
+            rx: Reader::new(),
+        },
+    );
 }
 
 #[cfg(test)]
@@ -608,14 +549,24 @@ mod tests {
         f
     }
 
-    /// Whether the frame's IP and TCP checksums verify.
+    /// The TCP checksum of `tcp_frame(b"hello", 0x18, 0)`, computed by hand (RFC 1071, not with
+    /// this crate's or smoltcp's code).
+    const TCP_HELLO_CHECKSUM: [u8; 2] = [0x87, 0x11];
+
+    /// Whether the frame's IP and TCP checksums verify (smoltcp's check, not the code under
+    /// test; the packets test also compares with checksums computed by hand).
     fn checksums_ok(f: &[u8]) -> bool {
-        let ihl = (f[14] & 0x0F) as usize * 4;
-        let tcp = 14 + ihl;
-        let tcp_len = (f.len() - tcp) as u64;
-        let ip_ok = fold(ones_sum(&f[14..tcp], 0)) == 0;
-        let pseudo = ones_sum(&f[26..34], 6 + tcp_len);
-        ip_ok && fold(ones_sum(&f[tcp..], pseudo)) == 0
+        let Ok(ip) = Ipv4Packet::new_checked(&f[14..]) else {
+            return false;
+        };
+        let (src, dst) = (
+            IpAddress::Ipv4(ip.src_addr()),
+            IpAddress::Ipv4(ip.dst_addr()),
+        );
+        let Ok(tcp) = TcpPacket::new_checked(ip.payload()) else {
+            return false;
+        };
+        ip.verify_checksum() && tcp.verify_checksum(&src, &dst)
     }
 
     #[test]
@@ -627,10 +578,18 @@ mod tests {
         assert!(cut_tcp4(&packet, 1448, &mut cut));
         let frames: Vec<&[u8]> = nic::frames(&cut).collect();
         assert_eq!(frames.len(), 3);
+        // Each frame's IP and TCP checksums, worked out by hand (RFC 1071).
+        let by_hand: [[u8; 4]; 3] = [
+            [0x0E, 0x4C, 0x01, 0x60],
+            [0x0E, 0x4B, 0x19, 0x55],
+            [0x0F, 0xA2, 0x48, 0xE3],
+        ];
         let mut data = Vec::new();
         for (i, f) in frames.iter().enumerate() {
             assert!(f.len() <= MAX_FRAME);
             assert!(checksums_ok(f), "frame {i}");
+            assert_eq!(f[24..26], by_hand[i][..2], "frame {i}'s IP checksum");
+            assert_eq!(f[50..52], by_hand[i][2..], "frame {i}'s TCP checksum");
             let ip_len = u16::from_be_bytes([f[16], f[17]]) as usize;
             assert_eq!(ip_len, f.len() - 14);
             assert_eq!(u16::from_be_bytes([f[18], f[19]]), 0x1234 + i as u16);
@@ -657,16 +616,18 @@ mod tests {
     fn packets_from_the_descriptor_become_frames() {
         // A small frame whose TCP checksum Linux left partial: the pseudo-header sum in place.
         let mut f = tcp_frame(b"hello", 0x18, 0);
-        let tcp_len = (f.len() - 34) as u64;
-        let partial = !fold(ones_sum(&f[26..34], 6 + tcp_len));
+        // Linux's partial sum: 10.77.0.1 + 10.77.0.2 + protocol 6 + TCP length 25, folded.
+        let partial: u16 = 0x0a4d + 0x0001 + 0x0a4d + 0x0002 + 6 + 25;
         f[50..52].copy_from_slice(&partial.to_be_bytes());
-        let ip = fold(ones_sum(&f[14..34], 0));
-        f[24..26].copy_from_slice(&ip.to_be_bytes());
+        // The IP header checksum, worked out by hand (RFC 1071) for this header.
+        f[24..26].copy_from_slice(&[0x13, 0xFB]);
         let mut pkt = vec![VNET_F_NEEDS_CSUM, VNET_GSO_NONE, 0, 0, 0, 0, 34, 0, 16, 0];
         pkt.extend_from_slice(&f);
         let mut cut = Vec::new();
         assert_eq!(packet(&mut pkt, &mut cut), Packet::Frame);
         assert!(checksums_ok(&pkt[VNET_HDR..]));
+        // The TCP checksum as worked out by hand (RFC 1071 over the pseudo-header and segment).
+        assert_eq!(pkt[VNET_HDR + 50..VNET_HDR + 52], TCP_HELLO_CHECKSUM);
         // A GSO packet.
         let big = tcp_frame(&[9u8; 3000], 0x10, 0);
         let mut pkt = vec![0, VNET_GSO_TCPV4, 54, 0, 0xB4, 0x05, 34, 0, 16, 0];

@@ -35,6 +35,8 @@
 //! - Message types are eurali's (0x1300..); `NIC_GET_MAC_ADDRESS`/`NIC_MAC_ADDRESS` keep
 //!   upstream's numbers (ABI §6.6).
 
+/// The replies every protocol shares, here too for this protocol's servers.
+pub use super::{error_reply, unknown_reply};
 use crate::error::Error;
 use crate::message::{Message, Word, rcall};
 use crate::msgtype;
@@ -375,14 +377,101 @@ pub const fn mac_reply(mac: [u8; 6]) -> Message {
     Message::Short(NIC_MAC_ADDRESS, v, 0)
 }
 
-/// Server side: an error reply.
-pub const fn error_reply(e: Error) -> Message {
-    Message::Short(msgtype::ERROR, e.code() as u64, 0)
+/// A network interface as [`serve`] drives it: the rtl8139 driver's chip on the real kernel,
+/// kernel-stub's TAP device on the host. Each method is one thing the protocol asks of the
+/// hardware; the protocol itself (parsing, batching, replies) is [`serve`]'s.
+pub trait NicDevice {
+    /// The interface's MAC address.
+    fn mac(&self) -> [u8; 6];
+    /// Transmits one frame of [`MIN_FRAME`]..=[`MAX_FRAME`] bytes.
+    ///
+    /// # Errors
+    /// The `ERROR` code to answer with (the frame was not sent).
+    fn send(&mut self, frame: &[u8]) -> Result<(), Error>;
+    /// The next received frame (at most [`MAX_FRAME`] bytes), waiting up to `wait_us`
+    /// microseconds for it (`None`: as long as it takes); `Ok(None)` if none came in time.
+    ///
+    /// # Errors
+    /// The `ERROR` code to answer with (the interface is gone).
+    fn recv(&mut self, wait_us: Option<u64>) -> Result<Option<&[u8]>, Error>;
+    /// A received frame already there, without waiting (`Ok(None)`: none).
+    ///
+    /// # Errors
+    /// As [`NicDevice::recv`]; [`serve`] takes an error here as "no more for this batch".
+    fn try_recv(&mut self) -> Result<Option<&[u8]>, Error>;
 }
 
-/// Server side: the reply to a request the server does not understand.
-pub const fn unknown_reply() -> Message {
-    Message::Short(msgtype::ERROR_UNKNOWN_MESSAGE, 0, 0)
+/// Server side: serves this protocol on `h` from `dev` until the handle fails (the one loop of
+/// every NIC server).
+#[cfg(feature = "alloc")]
+pub fn serve(h: &Handle, dev: &mut impl NicDevice) {
+    let mut batch = alloc::vec::Vec::new();
+    loop {
+        let Ok(m) = crate::message::receive(h) else {
+            return;
+        };
+        let reply = match parse_request(m) {
+            Request::Send(chunk) => match dev.send(chunk.as_slice()) {
+                Ok(()) => sent_reply(chunk.len()),
+                Err(e) => error_reply(e),
+            },
+            Request::BadLength => error_reply(Error::Param),
+            Request::Recv(wait) => match dev.recv(wait) {
+                Ok(Some(f)) => frame_reply(f).unwrap_or_else(error_reply),
+                Ok(None) => empty_reply(),
+                Err(e) => error_reply(e),
+            },
+            Request::RecvMany { max, wait_us } => serve_recv_many(dev, &mut batch, max, wait_us),
+            Request::SendRecvMany {
+                records,
+                max,
+                wait_us,
+            } => {
+                // In order; a frame that cannot go out ends the request with its error (the
+                // frames before it were sent, as with one NIC_SEND each).
+                match frames(records.as_slice()).try_for_each(|f| dev.send(f)) {
+                    Ok(()) => serve_recv_many(dev, &mut batch, max, wait_us),
+                    Err(e) => error_reply(e),
+                }
+            }
+            Request::Mac => mac_reply(dev.mac()),
+            Request::Unknown(_) => unknown_reply(),
+        };
+        let _ = crate::message::send(h, reply);
+    }
+}
+
+/// The reply to a `NIC_POLL_MANY`: the first frame within `wait_us`, then every frame already
+/// waiting, as long as the batch has room for a whole one (a frame that does not fit waits for
+/// the next request).
+#[cfg(feature = "alloc")]
+fn serve_recv_many(
+    dev: &mut impl NicDevice,
+    batch: &mut alloc::vec::Vec<u8>,
+    max: usize,
+    wait_us: u64,
+) -> Message {
+    if max < 2 + MAX_FRAME {
+        // Too small for a whole frame: a frame must never be taken and then dropped.
+        return error_reply(Error::Param);
+    }
+    batch.clear();
+    match dev.recv(Some(wait_us)) {
+        Ok(Some(f)) => {
+            push_record(batch, f, max);
+        }
+        Ok(None) => return empty_reply(),
+        Err(e) => return error_reply(e),
+    }
+    while batch.len() + 2 + MAX_FRAME <= max {
+        match dev.try_recv() {
+            Ok(Some(f)) => {
+                push_record(batch, f, max);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    frames_reply(batch).unwrap_or_else(error_reply)
 }
 
 #[cfg(test)]

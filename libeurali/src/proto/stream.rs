@@ -52,6 +52,8 @@
 //! - `ERROR` codes are [`crate::Error`] codes (12 CLOSED: the stream's other end is gone; 17
 //!   NO_SPACE, 18 TOO_BIG and 19 IO: a stream into a file could not write it).
 
+/// The replies every protocol shares, here too for this protocol's servers.
+pub use super::{error_reply, unknown_reply};
 use crate::error::Error;
 use crate::message::{Message, Word};
 use crate::msgtype;
@@ -160,6 +162,112 @@ pub fn term_request(m: Message) -> core::result::Result<TermRequest, Message> {
         Message::Short(TERM_SET, raw, _) => Ok(TermRequest::SetRaw(raw != 0)),
         Message::Long(TERM_NOTIFY, Word::Handle(h), _) => Ok(TermRequest::Notify(h)),
         other => Err(other),
+    }
+}
+
+/// A terminal's input as a waiting READ sees it (see [`TerminalInput::look`]).
+#[cfg(feature = "alloc")]
+pub struct InputState<'a> {
+    /// What was typed, in the terminal's mode.
+    pub ld: &'a mut crate::tty::LineDiscipline,
+    /// Ctrl-C interrupts so far: a READ that began at another count is answered INTERRUPTED.
+    pub interrupts: u64,
+    /// The input has ended for good (a stub console's host input): a READ gets EOF.
+    pub at_end: bool,
+}
+
+/// A terminal's input stream as [`serve_terminal_input`] drives it: the console driver's
+/// virtual terminals on the real kernel, kernel-stub's host terminal. The device keeps its
+/// state behind its own lock; each method takes it once. A Ctrl-C typed in cooked mode must
+/// count an interrupt and wake [`TerminalInput::wait`] (telling the subscribers is the
+/// device's business: a send may block, so it happens outside this loop).
+#[cfg(feature = "alloc")]
+pub trait TerminalInput {
+    /// The terminal as `TERM_GET` reports it.
+    fn info(&mut self) -> TermInfo;
+    /// `TERM_SET`: raw or cooked.
+    fn set_raw(&mut self, raw: bool);
+    /// `TERM_NOTIFY`: subscribes `h` to interrupts ([`add_subscriber`]).
+    fn subscribe(&mut self, h: Handle);
+    /// A READ starts waiting (keys typed from now on are taken at once); the interrupts so far.
+    fn begin_read(&mut self) -> u64;
+    /// The READ that began last was answered.
+    fn end_read(&mut self);
+    /// Runs `f` on the input as it is now, under the device's lock, keys typed ahead taken
+    /// into the line discipline first.
+    fn look<R>(&mut self, f: impl FnOnce(InputState<'_>) -> R) -> R;
+    /// Blocks until the input may have changed since the last [`TerminalInput::look`] (a change
+    /// in between is not missed).
+    fn wait(&mut self);
+}
+
+/// Server side: serves a terminal's input stream on `h` from `t` until the handle fails (the
+/// one loop of every terminal): the terminal requests, and READ answered with the typed
+/// data, EOF (Ctrl-D, or the input's end) or INTERRUPTED (a Ctrl-C while it waited), waiting
+/// as long as none of them is there. A READ's lent chunk carries the data when it is big
+/// enough (with a process pool, an unused one goes to the pool).
+#[cfg(feature = "alloc")]
+pub fn serve_terminal_input(h: &Handle, t: &mut impl TerminalInput) {
+    loop {
+        let Ok(m) = crate::message::receive(h) else {
+            return;
+        };
+        let reply = match term_request(m) {
+            Ok(TermRequest::Get) => t.info().reply(),
+            Ok(TermRequest::SetRaw(raw)) => {
+                t.set_raw(raw);
+                Message::Short(msgtype::OK, 0, 0)
+            }
+            Ok(TermRequest::Notify(sub)) => {
+                t.subscribe(sub);
+                Message::Short(msgtype::OK, 0, 0)
+            }
+            Err(m) => match parse_request_lent(m) {
+                (Request::Read(max), lent) => terminal_read(t, max, lent),
+                (Request::Write(_), _) => error_reply(Error::NotImplemented),
+                (Request::Unknown(_), _) => unknown_reply(),
+            },
+        };
+        let _ = crate::message::send(h, reply);
+    }
+}
+
+/// What a READ on a terminal found.
+#[cfg(feature = "alloc")]
+enum TermRead {
+    Data(alloc::vec::Vec<u8>),
+    Eof,
+    Interrupted,
+}
+
+/// Answers a READ of at most `max` bytes on `t`, waiting until there is an answer.
+#[cfg(feature = "alloc")]
+fn terminal_read(t: &mut impl TerminalInput, max: usize, lent: Option<MemoryChunk>) -> Message {
+    let seen = t.begin_read();
+    let got = loop {
+        let got = t.look(|st| {
+            if st.interrupts != seen {
+                Some(TermRead::Interrupted)
+            } else if st.ld.take_eof() {
+                Some(TermRead::Eof)
+            } else if let Some(data) = st.ld.take(max) {
+                Some(TermRead::Data(data))
+            } else if st.at_end {
+                Some(TermRead::Eof)
+            } else {
+                None
+            }
+        });
+        match got {
+            Some(got) => break got,
+            None => t.wait(),
+        }
+    };
+    t.end_read();
+    match got {
+        TermRead::Data(data) => data_reply_in(lent, &data).unwrap_or_else(error_reply),
+        TermRead::Eof => eof_reply(),
+        TermRead::Interrupted => interrupted_reply(),
     }
 }
 
@@ -373,14 +481,4 @@ pub fn written_reply(accepted: usize, chunk: MemoryChunk) -> Message {
         Word::Value(accepted as u64),
         Word::Chunk(chunk),
     )
-}
-
-/// Server side: an error reply.
-pub const fn error_reply(e: Error) -> Message {
-    Message::Short(msgtype::ERROR, e.code() as u64, 0)
-}
-
-/// Server side: the reply to a request the server does not understand.
-pub const fn unknown_reply() -> Message {
-    Message::Short(msgtype::ERROR_UNKNOWN_MESSAGE, 0, 0)
 }

@@ -22,6 +22,8 @@
 
 use alloc::vec::Vec;
 
+use libeurali::proto::stream::InputState;
+
 use crate::keyboard::Input;
 use crate::port::PortIo;
 use crate::serial::Uart;
@@ -258,6 +260,21 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
             return Some(ReadOut::Eof);
         }
         ld.take(max).map(ReadOut::Data)
+    }
+
+    /// Runs `f` on terminal `vt`'s input as a waiting READ sees it (the stream protocol's
+    /// terminal loop), keys typed ahead taken first, in the present mode.
+    ///
+    /// # Panics
+    /// If there is no terminal `vt`.
+    pub fn look<R>(&mut self, vt: usize, f: impl FnOnce(InputState<'_>) -> R) -> R {
+        self.take_typed(vt);
+        let v = &mut self.vts[vt];
+        f(InputState {
+            ld: &mut v.ld,
+            interrupts: v.interrupts,
+            at_end: false,
+        })
     }
 
     /// Handles subscribed to `vt`'s interrupts.

@@ -28,8 +28,8 @@ pub mod server;
 pub use libeurali::tty;
 pub mod vt;
 
-use libeurali::proto::console::VIDEO_MEMORY_SIZE;
-use libeurali::{Error, Handle, MemoryChunk, Message, Word, msgtype};
+use libeurali::proto::console as console_proto;
+use libeurali::{Error, Handle, MemoryChunk};
 
 use port::Hw;
 
@@ -96,12 +96,8 @@ fn console() -> i32 {
         return 1;
     };
     // First the video memory (libeurali::proto::console).
-    let chunk = match libeurali::receive(&control) {
-        Ok(Message::Long(
-            msgtype::VIDEO_MEMORY,
-            Word::Value(VIDEO_MEMORY_SIZE),
-            Word::Chunk(c),
-        )) => c,
+    let chunk = match libeurali::receive(&control).map(console_proto::parse_request) {
+        Ok(console_proto::Request::VideoMemory(c)) => c,
         Ok(_) => {
             let _ = libeurali::send(
                 &control,
@@ -151,10 +147,7 @@ fn console() -> i32 {
     {
         eprintln!("drivers console: no serial thread: {e}");
     }
-    let _ = libeurali::send(
-        &control,
-        Message::Short(msgtype::OK, vga as u64, serials as u64),
-    );
+    let _ = libeurali::send(&control, console_proto::ready_reply(vga, serials));
     server.serve_control(&control);
     0
 }

@@ -2,33 +2,37 @@
 //! of its device ([`crate::model`] in tests) and on the real kernel against the hardware ([`Hw`]).
 
 /// x86 port I/O: what a driver does to its device's registers.
+///
+/// Every access has a default that panics: a device model implements the widths its device
+/// has (a UART, the CMOS clock and the CRT controller bytes only, the PCI configuration ports
+/// dwords), and any other access is a driver bug that fails its test. The real ports ([`Hw`])
+/// implement all six.
 pub trait PortIo {
-    fn inb(&mut self, port: u16) -> u8;
-    fn outb(&mut self, port: u16, value: u8);
-    fn inw(&mut self, port: u16) -> u16;
-    fn outw(&mut self, port: u16, value: u16);
-    fn inl(&mut self, port: u16) -> u32;
-    fn outl(&mut self, port: u16, value: u32);
+    fn inb(&mut self, port: u16) -> u8 {
+        no_port("8-bit read", port)
+    }
+    fn outb(&mut self, port: u16, _value: u8) {
+        no_port("8-bit write", port)
+    }
+    fn inw(&mut self, port: u16) -> u16 {
+        no_port("16-bit read", port)
+    }
+    fn outw(&mut self, port: u16, _value: u16) {
+        no_port("16-bit write", port)
+    }
+    fn inl(&mut self, port: u16) -> u32 {
+        no_port("32-bit read", port)
+    }
+    fn outl(&mut self, port: u16, _value: u32) {
+        no_port("32-bit write", port)
+    }
 }
 
-/// The 16- and 32-bit accesses of a device model that has byte registers only (a test's UART,
-/// CMOS clock, CRT controller): any such access is a driver bug, and fails the test.
-#[macro_export]
-macro_rules! byte_ports_only {
-    () => {
-        fn inw(&mut self, port: u16) -> u16 {
-            unreachable!("16-bit read of port {port:#x} on a byte-wide model")
-        }
-        fn outw(&mut self, port: u16, _: u16) {
-            unreachable!("16-bit write of port {port:#x} on a byte-wide model")
-        }
-        fn inl(&mut self, port: u16) -> u32 {
-            unreachable!("32-bit read of port {port:#x} on a byte-wide model")
-        }
-        fn outl(&mut self, port: u16, _: u32) {
-            unreachable!("32-bit write of port {port:#x} on a byte-wide model")
-        }
-    };
+/// The default accesses' panic.
+#[cold]
+#[track_caller]
+fn no_port(access: &str, port: u16) -> ! {
+    panic!("{access} of port {port:#x}, which this device (or model) does not have")
 }
 
 /// The machine's own ports (needs I/O privilege: `exec` with `EXEC_PERM_IO`; without it the
@@ -80,25 +84,7 @@ mod imp {
 
 #[cfg(not(target_os = "none"))]
 mod imp {
-    // A `Hw` is never made on the host ([`super::Hw::new`] returns `None`).
-    impl super::PortIo for super::Hw {
-        fn inb(&mut self, _: u16) -> u8 {
-            unreachable!("no port I/O on the host")
-        }
-        fn outb(&mut self, _: u16, _: u8) {
-            unreachable!("no port I/O on the host")
-        }
-        fn inw(&mut self, _: u16) -> u16 {
-            unreachable!("no port I/O on the host")
-        }
-        fn outw(&mut self, _: u16, _: u16) {
-            unreachable!("no port I/O on the host")
-        }
-        fn inl(&mut self, _: u16) -> u32 {
-            unreachable!("no port I/O on the host")
-        }
-        fn outl(&mut self, _: u16, _: u32) {
-            unreachable!("no port I/O on the host")
-        }
-    }
+    // A `Hw` is never made on the host ([`super::Hw::new`] returns `None`): every access is the
+    // trait's panic.
+    impl super::PortIo for super::Hw {}
 }

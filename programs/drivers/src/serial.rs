@@ -199,7 +199,6 @@ mod tests {
                 (other, _) => panic!("write of register {other}"),
             }
         }
-        crate::byte_ports_only!();
     }
 
     #[test]

@@ -4,11 +4,10 @@
 use alloc::vec::Vec;
 use std::sync::{Arc, Mutex, Notify};
 
-use libeurali::proto::console::{CONSOLE_OPEN, CONSOLE_STREAMS};
-use libeurali::proto::{nic, stream};
-use libeurali::{Error, Handle, Message, Word, msgtype, new_rendezvous, receive, send};
+use libeurali::proto::{self, console, nic, stream};
+use libeurali::{Error, Handle, Message, new_rendezvous, receive, send};
 
-use crate::console::{COLS, Consoles, ROWS, ReadOut};
+use crate::console::{COLS, Consoles, ROWS};
 use crate::keyboard::{self, Decoder};
 use crate::port::PortIo;
 use crate::rtl8139::{DmaBuf, Rtl8139, SendError};
@@ -72,17 +71,17 @@ where
     pub fn serve_control(&self, control: &Handle) {
         loop {
             let Ok(m) = receive(control) else { return };
-            let reply = match m {
-                Message::Short(CONSOLE_OPEN, n, _) => match self.clients.get(n as usize) {
+            let reply = match console::parse_request(m) {
+                console::Request::Open(n) => match self.clients.get(n) {
                     Some((i, o)) => match (i.try_clone(), o.try_clone()) {
-                        (Ok(i), Ok(o)) => {
-                            Message::Long(CONSOLE_STREAMS, Word::Handle(i), Word::Handle(o))
-                        }
-                        (Err(e), _) | (_, Err(e)) => stream::error_reply(e),
+                        (Ok(i), Ok(o)) => console::streams_reply(i, o),
+                        (Err(e), _) | (_, Err(e)) => proto::error_reply(e),
                     },
-                    None => stream::error_reply(Error::NotFound),
+                    None => proto::error_reply(Error::NotFound),
                 },
-                _ => stream::unknown_reply(),
+                console::Request::VideoMemory(_) | console::Request::Unknown(_) => {
+                    proto::unknown_reply()
+                }
             };
             let _ = send(control, reply);
         }
@@ -155,61 +154,57 @@ where
     }
 }
 
+/// Terminal `vt`'s input as the stream protocol's terminal loop drives it.
+struct VtInput<'a, D: Display, P: PortIo> {
+    vt: usize,
+    c: &'a Mutex<Consoles<D, P>>,
+    wakes: &'a [Notify],
+}
+
+impl<D: Display, P: PortIo> stream::TerminalInput for VtInput<'_, D, P> {
+    fn info(&mut self) -> stream::TermInfo {
+        stream::TermInfo {
+            raw: lock(self.c).raw(self.vt),
+            rows: ROWS as u16,
+            cols: COLS as u16,
+        }
+    }
+
+    fn set_raw(&mut self, raw: bool) {
+        lock(self.c).set_raw(self.vt, raw);
+    }
+
+    fn subscribe(&mut self, h: Handle) {
+        lock(self.c).subscribe(self.vt, h);
+    }
+
+    fn begin_read(&mut self) -> u64 {
+        let mut g = lock(self.c);
+        g.begin_read(self.vt);
+        g.interrupts(self.vt)
+    }
+
+    fn end_read(&mut self) {
+        lock(self.c).end_read(self.vt);
+    }
+
+    fn look<R>(&mut self, f: impl FnOnce(stream::InputState<'_>) -> R) -> R {
+        // (Keys typed ahead are taken first, a Ctrl-C among them included.)
+        lock(self.c).look(self.vt, f)
+    }
+
+    fn wait(&mut self) {
+        self.wakes[self.vt].wait();
+    }
+}
+
 fn serve_input<D: Display, P: PortIo>(
     h: &Handle,
     vt: usize,
     c: &Mutex<Consoles<D, P>>,
     wakes: &[Notify],
 ) {
-    loop {
-        let Ok(m) = receive(h) else { return };
-        let reply = match stream::term_request(m) {
-            Ok(stream::TermRequest::Get) => stream::TermInfo {
-                raw: lock(c).raw(vt),
-                rows: ROWS as u16,
-                cols: COLS as u16,
-            }
-            .reply(),
-            Ok(stream::TermRequest::SetRaw(r)) => {
-                lock(c).set_raw(vt, r);
-                Message::Short(msgtype::OK, 0, 0)
-            }
-            Ok(stream::TermRequest::Notify(h)) => {
-                lock(c).subscribe(vt, h);
-                Message::Short(msgtype::OK, 0, 0)
-            }
-            Err(m) => match stream::parse_request(m) {
-                stream::Request::Read(max) => {
-                    let seen = {
-                        let mut g = lock(c);
-                        g.begin_read(vt);
-                        g.interrupts(vt)
-                    };
-                    let reply = loop {
-                        let mut g = lock(c);
-                        // (The read takes keys typed ahead, a Ctrl-C among them included.)
-                        let got = g.read(vt, max);
-                        if g.interrupts(vt) != seen {
-                            break stream::interrupted_reply();
-                        }
-                        drop(g);
-                        match got {
-                            Some(ReadOut::Data(d)) => {
-                                break stream::data_reply(&d).unwrap_or_else(stream::error_reply);
-                            }
-                            Some(ReadOut::Eof) => break stream::eof_reply(),
-                            None => wakes[vt].wait(),
-                        }
-                    };
-                    lock(c).end_read(vt);
-                    reply
-                }
-                stream::Request::Write(_) => stream::error_reply(Error::NotImplemented),
-                stream::Request::Unknown(_) => stream::unknown_reply(),
-            },
-        };
-        let _ = send(h, reply);
-    }
+    stream::serve_terminal_input(h, &mut VtInput { vt, c, wakes });
 }
 
 fn serve_output<D: Display, P: PortIo>(
@@ -269,85 +264,54 @@ fn send_frame<B: DmaBuf>(
     }
 }
 
-/// The reply to `NIC_POLL_MANY`: every frame already there, as long as the batch has room for a
-/// whole one, waiting up to `wait_us` (polling the ring, yielding between looks) for the first.
-fn recv_many<B: DmaBuf>(
-    io: &mut impl PortIo,
-    nic_dev: &mut Rtl8139<B>,
-    frame: &mut [u8; crate::rtl8139::MAX_FRAME],
-    max: usize,
-    wait_us: u64,
-) -> Message {
-    if max < 2 + nic::MAX_FRAME {
-        // Too small for a whole frame: a frame must never be taken and then dropped.
-        return stream::error_reply(Error::Param);
+/// The rtl8139 as [`nic::serve`] drives it: the chip, its ports, and a frame buffer.
+struct Rtl<'a, B: DmaBuf, IO: PortIo> {
+    io: &'a mut IO,
+    dev: &'a mut Rtl8139<B>,
+    frame: [u8; crate::rtl8139::MAX_FRAME],
+}
+
+impl<B: DmaBuf, IO: PortIo> nic::NicDevice for Rtl<'_, B, IO> {
+    fn mac(&self) -> [u8; 6] {
+        self.dev.mac()
     }
-    let start = std::time::Instant::now();
-    let mut batch = Vec::new();
-    loop {
-        while batch.len() + 2 + nic::MAX_FRAME <= max {
-            let Some(n) = nic_dev.receive(io, frame) else {
-                break;
-            };
-            nic::push_record(&mut batch, &frame[..n.min(nic::MAX_FRAME)], max);
+
+    fn send(&mut self, frame: &[u8]) -> Result<(), Error> {
+        send_frame(self.io, self.dev, frame)
+    }
+
+    /// Only IRQ 1 can be awaited: a wait polls the ring, yielding between looks.
+    fn recv(&mut self, wait_us: Option<u64>) -> Result<Option<&[u8]>, Error> {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(n) = self.dev.receive(self.io, &mut self.frame) {
+                return Ok(Some(&self.frame[..n.min(nic::MAX_FRAME)]));
+            }
+            match wait_us {
+                Some(us) if start.elapsed().as_micros() as u64 >= us => return Ok(None),
+                _ => libeurali::yield_now(),
+            }
         }
-        if !batch.is_empty() {
-            return nic::frames_reply(&batch).unwrap_or_else(stream::error_reply);
-        }
-        if start.elapsed().as_micros() as u64 >= wait_us {
-            return nic::empty_reply();
-        }
-        libeurali::yield_now();
+    }
+
+    fn try_recv(&mut self) -> Result<Option<&[u8]>, Error> {
+        Ok(self
+            .dev
+            .receive(self.io, &mut self.frame)
+            .map(|n| &self.frame[..n.min(nic::MAX_FRAME)]))
     }
 }
 
 /// Serves the NIC protocol (`libeurali::proto::nic`) on `h` until the handle fails.
 pub fn serve_nic<B: DmaBuf>(h: &Handle, io: &mut impl PortIo, nic_dev: &mut Rtl8139<B>) {
-    let mut frame = [0u8; crate::rtl8139::MAX_FRAME];
-    loop {
-        let Ok(m) = receive(h) else { return };
-        let reply = match nic::parse_request(m) {
-            nic::Request::Send(chunk) => match send_frame(io, nic_dev, chunk.as_slice()) {
-                Ok(()) => nic::sent_reply(chunk.len()),
-                Err(e) => stream::error_reply(e),
-            },
-            nic::Request::BadLength => stream::error_reply(Error::Param),
-            // Only IRQ 1 can be awaited: a wait polls the ring, yielding between looks.
-            nic::Request::Recv(wait) => {
-                let start = std::time::Instant::now();
-                loop {
-                    if let Some(n) = nic_dev.receive(io, &mut frame) {
-                        let n = n.min(nic::MAX_FRAME);
-                        break nic::frame_reply(&frame[..n]).unwrap_or_else(stream::error_reply);
-                    }
-                    match wait {
-                        Some(us) if start.elapsed().as_micros() as u64 >= us => {
-                            break nic::empty_reply();
-                        }
-                        _ => libeurali::yield_now(),
-                    }
-                }
-            }
-            nic::Request::RecvMany { max, wait_us } => {
-                recv_many(io, nic_dev, &mut frame, max, wait_us)
-            }
-            nic::Request::SendRecvMany {
-                records,
-                max,
-                wait_us,
-            } => {
-                // In order; a frame that cannot go out ends the request with its error (the
-                // frames before it were sent, as with one NIC_SEND each).
-                match nic::frames(records.as_slice()).try_for_each(|f| send_frame(io, nic_dev, f)) {
-                    Ok(()) => recv_many(io, nic_dev, &mut frame, max, wait_us),
-                    Err(e) => stream::error_reply(e),
-                }
-            }
-            nic::Request::Mac => nic::mac_reply(nic_dev.mac()),
-            nic::Request::Unknown(_) => stream::unknown_reply(),
-        };
-        let _ = send(h, reply);
-    }
+    nic::serve(
+        h,
+        &mut Rtl {
+            io,
+            dev: nic_dev,
+            frame: [0u8; crate::rtl8139::MAX_FRAME],
+        },
+    );
 }
 
 #[cfg(test)]

@@ -25,9 +25,9 @@ use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use libeurali::proto::console::{CONSOLE_OPEN, CONSOLE_STREAMS, VIDEO_MEMORY_SIZE};
+use libeurali::proto::console;
 use libeurali::proto::stream;
-use libeurali::{Handle, MemoryChunk, Message, Word, msgtype};
+use libeurali::{Handle, MemoryChunk};
 
 use crate::binfs::BinFs;
 
@@ -48,19 +48,14 @@ pub fn detect() -> Option<Machine> {
         return None;
     }
     let h = std::rt::stdout_handle()?;
-    match libeurali::receive(&h) {
-        Ok(Message::Long(
-            msgtype::VIDEO_MEMORY,
-            Word::Value(VIDEO_MEMORY_SIZE),
-            Word::Chunk(c),
-        )) => Some(Machine {
+    match libeurali::receive(&h).map(console::parse_request) {
+        Ok(console::Request::VideoMemory(c)) => Some(Machine {
             video: c,
             log_handle: h,
         }),
         Ok(other) => {
             libeurali::debug_write(&format!(
-                "init: empty namespace but {:?} on handle 1: not booting the machine",
-                other.values()
+                "init: empty namespace but {other:?} on handle 1: not booting the machine"
             ));
             None
         }
@@ -174,37 +169,14 @@ fn start_console(video: MemoryChunk) -> Result<(Handle, Terminals), String> {
         .spawn()
         .map_err(|e| format!("cannot start drivers console: {e}"))?;
     watch("the console driver".into(), child, || {});
-    let reply = libeurali::rcall(
-        &control,
-        Message::Long(
-            msgtype::VIDEO_MEMORY,
-            Word::Value(VIDEO_MEMORY_SIZE),
-            Word::Chunk(video),
-        ),
-    )
-    .map_err(|e| format!("console driver: {}", e.error))?;
-    let (vga, count) = match reply.values() {
-        (msgtype::OK, vga, serial) => (vga as usize, (vga + serial) as usize),
-        other => {
-            return Err(format!(
-                "console driver refused the video memory: {other:?}"
-            ));
-        }
-    };
+    let (vga, serial) = console::give_video_memory(&control, video)
+        .map_err(|e| format!("console driver refused the video memory: {e}"))?;
+    let count = vga + serial;
     let mut terminals = Vec::new();
     for i in 0..count {
-        match libeurali::rcall(&control, Message::Short(CONSOLE_OPEN, i as u64, 0)) {
-            Ok(Message::Long(CONSOLE_STREAMS, Word::Handle(inp), Word::Handle(out))) => {
-                terminals.push((inp, out))
-            }
-            Ok(other) => {
-                return Err(format!(
-                    "console driver: terminal {i}: {:?}",
-                    other.values()
-                ));
-            }
-            Err(e) => return Err(format!("console driver: terminal {i}: {}", e.error)),
-        }
+        let streams =
+            console::open(&control, i).map_err(|e| format!("console driver: terminal {i}: {e}"))?;
+        terminals.push(streams);
     }
     Ok((
         control,

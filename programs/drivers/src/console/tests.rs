@@ -48,7 +48,6 @@ impl PortIo for Line {
             self.sent.push(v);
         }
     }
-    crate::byte_ports_only!();
 }
 
 fn consoles(n: usize) -> Consoles<Screen, Line> {

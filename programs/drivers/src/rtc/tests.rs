@@ -78,7 +78,6 @@ impl PortIo for Cmos {
         assert_eq!(v & 0x80, 0, "NMIs stay enabled");
         self.index = v;
     }
-    crate::byte_ports_only!();
 }
 
 /// 2026-12-06 21:39:58 UTC (GNU `date -u -d @1796593198`).

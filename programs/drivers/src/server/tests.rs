@@ -6,8 +6,9 @@ use crate::console::Consoles;
 use crate::keyboard::Input;
 use crate::rtl8139::model::{BASE, Chip, TestDma, memory};
 use kernel_stub::Kernel;
-use libeurali::MemoryChunk;
+use libeurali::proto::console::{self, CONSOLE_OPEN, CONSOLE_STREAMS};
 use libeurali::proto::stream::{ReadReply, TermInfo};
+use libeurali::{MemoryChunk, Word, msgtype};
 
 /// Runs `f` in a process of a fresh stub kernel, then shuts the kernel down (ending the servers'
 /// threads) and checks nothing faulted.
@@ -30,15 +31,8 @@ impl crate::vt::Display for Screen {
 
 struct NoPorts;
 
-impl PortIo for NoPorts {
-    fn inb(&mut self, _: u16) -> u8 {
-        unreachable!()
-    }
-    fn outb(&mut self, _: u16, _: u8) {
-        unreachable!()
-    }
-    crate::byte_ports_only!();
-}
+/// No ports: any access panics (the trait's defaults).
+impl PortIo for NoPorts {}
 
 fn row(s: &Screen, r: usize) -> String {
     let t: String = s.0[r * COLS..(r + 1) * COLS]
@@ -66,6 +60,12 @@ fn console_streams_over_rendezvous() {
         };
         let reply = libeurali::rcall(&control_cli, Message::Short(CONSOLE_OPEN, 2, 0)).unwrap();
         assert_eq!(reply.values(), (msgtype::ERROR, 7, 0));
+        // The same through the protocol's client functions.
+        assert!(console::open(&control_cli, 0).is_ok());
+        assert_eq!(
+            console::open(&control_cli, 2).map(|_| ()),
+            Err(libeurali::Error::NotFound)
+        );
 
         assert_eq!(
             stream::term_info(&input),
@@ -165,6 +165,36 @@ fn console_streams_over_rendezvous() {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert_eq!(notes.len(), 1);
+    });
+}
+
+#[test]
+fn a_line_typed_after_ctrl_c_waits_for_the_next_read() {
+    on_stub(|| {
+        let consoles: Consoles<Screen, NoPorts> =
+            Consoles::new(1, Screen(vec![0; ROWS * COLS]), None);
+        let server = Arc::new(ConsoleServer::start(consoles).unwrap());
+        let input = server.clients[0].0.try_clone().unwrap();
+        let (done_tx, done_rx) = new_rendezvous().unwrap();
+        let inp = input.try_clone().unwrap();
+        libeurali::spawn_fn(move || {
+            let mut buf = [0u8; 8];
+            let r = stream::read(&inp, &mut buf).unwrap();
+            let code = if r == ReadReply::Interrupted { 1 } else { 0 };
+            libeurali::send(&done_tx, Message::Short(code, 0, 0)).unwrap();
+        })
+        .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        // One batch of keys: Ctrl-C, then a whole line.
+        lock(&server.consoles).key(Input::Bytes(b"\x03line\r".to_vec()));
+        wake_all(&server.wakes);
+        assert_eq!(libeurali::receive(&done_rx).unwrap().values().0, 1);
+        // (A second line, so that a lost first one fails here rather than hangs.)
+        lock(&server.consoles).key(Input::Bytes(b"more\r".to_vec()));
+        wake_all(&server.wakes);
+        let mut buf = [0u8; 5];
+        assert_eq!(stream::read(&input, &mut buf).unwrap(), ReadReply::Data(5));
+        assert_eq!(&buf, b"line\n");
     });
 }
 

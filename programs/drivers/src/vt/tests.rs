@@ -247,7 +247,6 @@ fn crtc_cursor_programs_the_controller() {
                 _ => panic!("port {port:#x}"),
             }
         }
-        crate::byte_ports_only!();
     }
     let mut c = Crtc {
         index: 0,
