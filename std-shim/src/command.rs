@@ -370,14 +370,14 @@ impl Command {
     /// [`NamespaceMode::Share`]). A copied mount at the same path is replaced. The handle goes to
     /// the first child spawned.
     pub fn mount<P: AsRef<str>>(&mut self, path: P, h: Handle) -> &mut Command {
-        let p = vfs::path::resolve("/", path.as_ref()).unwrap_or_else(|_| String::from("/"));
+        let p = vfs_client::path::resolve("/", path.as_ref()).unwrap_or_else(|_| String::from("/"));
         self.mounts.push((p, h));
         self
     }
 
     /// Starts the child in a new namespace holding `ns`'s mounts (and those given with
     /// [`Command::mount`]): what login does with a user's namespace spec.
-    pub fn namespace(&mut self, ns: vfs::ns::Namespace) -> &mut Command {
+    pub fn namespace(&mut self, ns: vfs_client::ns::Namespace) -> &mut Command {
         self.mode = NamespaceMode::New;
         self.mounts.extend(ns.into_mounts());
         self
@@ -716,7 +716,7 @@ impl Command {
         // is taken) is not a directory without the program: say so rather than "not found".
         let mut refused = None;
         for dir in path.split(':').filter(|d| !d.is_empty()) {
-            let Ok(p) = vfs::path::resolve(&cwd, &format!("{dir}/{}", self.program)) else {
+            let Ok(p) = vfs_client::path::resolve(&cwd, &format!("{dir}/{}", self.program)) else {
                 continue;
             };
             match crate::fs::metadata(&p) {
@@ -750,7 +750,7 @@ impl Command {
             }
         }
         if let Some(dir) = &self.cwd {
-            let p = vfs::path::resolve(&crate::env::cwd_string(), dir).map_err(|_| {
+            let p = vfs_client::path::resolve(&crate::env::cwd_string(), dir).map_err(|_| {
                 io::Error::const_msg(io::ErrorKind::InvalidInput, "invalid working directory")
             })?;
             if self.mode != NamespaceMode::New {

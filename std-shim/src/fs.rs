@@ -1,15 +1,15 @@
-//! `std::fs` over vfs's file protocol ([`vfs::client`]).
+//! `std::fs` over vfs's file protocol ([`vfs_client::client`]).
 //!
 //! A path is resolved against the working directory ([`crate::env::current_dir`]) by
-//! [`vfs::path::resolve`] before the kernel sees it, so `.`, `..`, `//` and trailing slashes never
+//! [`vfs_client::path::resolve`] before the kernel sees it, so `.`, `..`, `//` and trailing slashes never
 //! reach a server and never climb above `/`. A [`File`] is one server session plus a position
 //! kept here (seek is a client matter); reads and writes move up to 1 MiB per message.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use vfs::client::{self, Session};
-use vfs::proto::{Entry, FsError, Kind, Meta, flags};
+use vfs_client::client::{self, Session};
+use vfs_client::proto::{Entry, FsError, Kind, Meta, flags};
 
 use crate::io::{self, Read, Seek, SeekFrom, Write};
 use crate::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ use crate::path::{Path, PathBuf};
 /// The absolute, normal spelling of `p` for this process.
 pub(crate) fn resolve(p: &Path) -> io::Result<String> {
     let cwd = crate::env::cwd_string();
-    vfs::path::resolve(&cwd, p.as_str())
+    vfs_client::path::resolve(&cwd, p.as_str())
         .map_err(|_| io::Error::const_msg(io::ErrorKind::InvalidInput, "invalid path"))
 }
 

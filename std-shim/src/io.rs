@@ -1073,9 +1073,9 @@ pub trait Seek {
 }
 
 /// How file-protocol errors read as std kinds (next to [`kind_of`] for kernel codes).
-impl From<vfs::proto::FsError> for Error {
-    fn from(e: vfs::proto::FsError) -> Error {
-        use vfs::proto::FsError as F;
+impl From<vfs_client::proto::FsError> for Error {
+    fn from(e: vfs_client::proto::FsError) -> Error {
+        use vfs_client::proto::FsError as F;
         let kind = match e {
             F::NotFound => ErrorKind::NotFound,
             F::Exists => ErrorKind::AlreadyExists,

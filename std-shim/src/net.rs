@@ -62,10 +62,10 @@ pub fn error(e: NetError) -> io::Error {
 }
 
 /// A new session from the server at [`NET_PATH`], waiting up to `limit_ms` for the server to
-/// take the request (0: the session limit of the file protocol, `vfs::client::call_limit_ms`).
+/// take the request (0: the session limit of the file protocol, `vfs_client::client::call_limit_ms`).
 fn new_session(limit_ms: u64) -> io::Result<Handle> {
     let limit_ms = match limit_ms {
-        0 => vfs::client::call_limit_ms(),
+        0 => vfs_client::client::call_limit_ms(),
         ms => ms,
     };
     match libeurali::open(NET_PATH) {

@@ -507,18 +507,18 @@ pub const PROC_PATH: &str = "/proc";
 
 /// The path `path` under `/proc`, if `/proc` itself is a mount here (and not a directory of
 /// some other server, where a registration would create files).
-fn proc_session(path: &str, flags: u32) -> Option<vfs::client::Session> {
-    let (_, _, prefix) = vfs::client::locate(path).ok()?;
+fn proc_session(path: &str, flags: u32) -> Option<vfs_client::client::Session> {
+    let (_, _, prefix) = vfs_client::client::locate(path).ok()?;
     if prefix != PROC_PATH.len() {
         return None;
     }
-    vfs::client::open(path, flags).ok().map(|(s, _)| s)
+    vfs_client::client::open(path, flags).ok().map(|(s, _)| s)
 }
 
 /// The most processes `/proc` lets one user have, and all users but root together if it limits
 /// them (its `/limit`), if it says.
 pub(crate) fn user_process_limit() -> Option<(usize, Option<usize>)> {
-    let s = proc_session("/proc/limit", vfs::proto::flags::READ)?;
+    let s = proc_session("/proc/limit", vfs_client::proto::flags::READ)?;
     let mut buf = [0u8; 32];
     let n = s.read_at(0, &mut buf).ok()?;
     let mut words = core::str::from_utf8(&buf[..n]).ok()?.split_whitespace();
@@ -587,9 +587,9 @@ pub(crate) fn register_entry(user: &str, command: &str) -> Option<u32> {
 pub(crate) fn try_register_entry(
     user: &str,
     command: &str,
-) -> Result<Option<u32>, vfs::proto::FsError> {
-    use vfs::proto::FsError;
-    use vfs::proto::flags;
+) -> Result<Option<u32>, vfs_client::proto::FsError> {
+    use vfs_client::proto::FsError;
+    use vfs_client::proto::flags;
     let Some(s) = proc_session("/proc/new", flags::READ | flags::WRITE | flags::CREATE) else {
         return Ok(None);
     };
@@ -620,7 +620,7 @@ pub(crate) const PROC_PID_VAR: &str = "EURALI_PROC_PID";
 pub(crate) fn limit_user() -> Option<String> {
     // (Only where there is a `/proc` already: init starts programs before it serves its `/proc`,
     // and registering then would leave init, pid 1, out of it for good.)
-    if vfs::client::locate(PROC_PATH).is_ok_and(|(_, _, prefix)| prefix == PROC_PATH.len()) {
+    if vfs_client::client::locate(PROC_PATH).is_ok_and(|(_, _, prefix)| prefix == PROC_PATH.len()) {
         register_process();
     }
     let rt = crate::sys::runtime()?;
@@ -633,10 +633,10 @@ pub(crate) fn limit_user() -> Option<String> {
 /// Removes the `/proc` entry `pid`.
 pub(crate) fn remove_entry(pid: u32) {
     let path = alloc::format!("{PROC_PATH}/{pid}");
-    if let Ok((_, _, prefix)) = vfs::client::locate(&path)
+    if let Ok((_, _, prefix)) = vfs_client::client::locate(&path)
         && prefix == PROC_PATH.len()
     {
-        let _ = vfs::client::remove_file(&path);
+        let _ = vfs_client::client::remove_file(&path);
     }
 }
 

@@ -602,7 +602,7 @@ fn namespaces() {
     );
     // A namespace built from a spec.
     let items = vfs::ns::parse("bind -r /extra /extra\n", "u", "/home/u").unwrap();
-    let ns = vfs::ns::Namespace::from_spec(&items).unwrap();
+    let ns = vfs::ns::from_spec(&items).unwrap();
     let o = Command::new("/bin/probe_ns").namespace(ns).output();
     // The program is found in our namespace; it runs in the new one (no /bin there).
     let o = o.unwrap();

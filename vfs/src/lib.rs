@@ -1,38 +1,31 @@
-//! vfs: per-process namespaces for eurali.
+//! vfs: eurali's file servers, on the protocol of `vfs-client` (re-exported here as [`proto`],
+//! [`client`], [`path`] and [`ns`], so a server and its tests name one crate).
 //!
-//! The kernel keeps a mount table per process and matches paths byte-wise, with no notion of
-//! `.`, `..` or `//` (ABI document §5.1). So everything a user types is resolved here, in the
-//! client, before the kernel sees it: [`path::resolve`] turns a path relative to a working
-//! directory into the one absolute, normal spelling the mount table is matched against, and can
-//! never climb above the root.
-//!
-//! Layers, bottom up:
-//! - [`proto`]: the file protocol's wire (tags, postcard bodies, typed errors), documented there.
-//! - [`client`]: opening through the mount table, sessions, one-shot operations.
+//! Layers, bottom up (below them, in `vfs-client`: the path rules, the wire, the client, the
+//! namespace builder):
 //! - [`server`]: the file-server framework (a [`server::FileSystem`] trait and one loop), and
-//!   [`ramdisk`], [`view`] (a read-only proxy), [`device`] (`/dev/null`, `/dev/console`) and
-//!   [`blob`] (one read-only file) on it.
-//! - [`ns`]: mount/umount/list/bind for this process, the namespace spec format, and the
-//!   builder that turns a spec into an exec parameter string.
+//!   [`ramdisk`], [`view`] (a read-only proxy), [`device`] (`/dev/null`, `/dev/console`),
+//!   [`procfs`] (`/proc`) and [`blob`] (one read-only file) on it.
+//! - [`ns`]: `vfs-client`'s namespaces, with [`ns::from_spec`] starting a spec's ramdisks and
+//!   read-only views here.
 //! - [`users`]: the users file, its salted password hashes, and the password service.
 //! - [`image`]: the files of a fresh system (`/bin`, `/etc`, `/home`, `/tmp`) and the default
 //!   accounts.
 //!
-//! This crate sits *below* std-shim (std-shim's `fs` is a client of [`client`]), so it depends
-//! only on libeurali and no_std crates.
+//! Servers run in any program (init, login, the `ramdisk` program, a test), so this crate too
+//! depends only on libeurali and no_std crates.
 #![no_std]
 
 extern crate alloc;
 
 pub mod blob;
-pub mod client;
 pub mod device;
 pub mod image;
 pub mod ns;
-pub mod path;
 pub mod procfs;
-pub mod proto;
 pub mod ramdisk;
 pub mod server;
 pub mod users;
 pub mod view;
+
+pub use vfs_client::{client, path, proto};

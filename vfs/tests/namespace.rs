@@ -4,7 +4,7 @@
 use kernel_stub::Kernel;
 use libeurali::new_rendezvous;
 use vfs::client;
-use vfs::ns::{self, Namespace};
+use vfs::ns;
 use vfs::proto::{FsError, Kind, flags};
 use vfs::ramdisk::Ramdisk;
 use vfs::server::Server;
@@ -169,7 +169,7 @@ fn a_user_namespace_from_a_spec() {
         // The user's namespace, from the spec in the ramdisk.
         let spec = String::from_utf8(get("/etc/ns/user").unwrap()).unwrap();
         let items = ns::parse(&spec, "user", "/home/user").unwrap();
-        let nsp = Namespace::from_spec(&items).unwrap();
+        let nsp = vfs::ns::from_spec(&items).unwrap();
         assert_eq!(
             nsp.paths().collect::<Vec<_>>(),
             ["/home/user", "/bin", "/etc", "/tmp"]

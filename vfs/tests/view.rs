@@ -7,7 +7,7 @@ use kernel_stub::Kernel;
 use libeurali::new_rendezvous;
 use vfs::client::{self, Session};
 use vfs::device;
-use vfs::ns::{self, Namespace};
+use vfs::ns;
 use vfs::proto::{FsError, Kind, flags};
 use vfs::ramdisk::Ramdisk;
 use vfs::server::Server;
@@ -185,7 +185,7 @@ fn the_view_through_a_namespace_and_its_servers_reclaimed() {
         }
         let baseline = 1;
         let items = ns::parse("mount -r / /\nbind /out /out\nramdisk /tmp\n", "u", "/").unwrap();
-        let nsp = Namespace::from_spec(&items).unwrap();
+        let nsp = vfs::ns::from_spec(&items).unwrap();
         let reclaim = nsp.reclaim();
         let params = nsp
             .into_exec_params(libeurali::params::ExecParams::new())
@@ -325,7 +325,8 @@ fn refused_opens_hold_a_bounded_number_of_threads() {
         let (outer, mount) = new_rendezvous().unwrap();
         let refusals = Refusals::new();
         let watched = refusals.clone();
-        libeurali::spawn_pooled(move || vfs::view::serve_readonly_with(&root, &outer, &refusals)).unwrap();
+        libeurali::spawn_pooled(move || vfs::view::serve_readonly_with(&root, &outer, &refusals))
+            .unwrap();
         ns::mount("/ro", mount).unwrap();
         let refusing = || watched.len();
         let (view, _) = libeurali::open("/ro").unwrap();

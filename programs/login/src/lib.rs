@@ -185,8 +185,8 @@ fn namespace(user: &User) -> Result<Namespace, String> {
     // root's sessions are the system's (the servers' reserve); anyone else's are charged to
     // their account on the servers their binds reach (a share of the sessions, quotas).
     let built = match user.name.as_str() {
-        "root" => Namespace::from_spec(&items),
-        name => Namespace::from_spec_as(&items, name),
+        "root" => vfs::ns::from_spec(&items),
+        name => vfs::ns::from_spec_as(&items, name),
     };
     let mut ns = built.map_err(|(p, e)| format!("{path}: {p}: {e}"))?;
     let console = Console::new(std::rt::stdin_handle(), std::rt::stdout_handle());

@@ -108,7 +108,7 @@ fn mount_or_bind(name: &str, args: &[String], cwd: &str, err: &mut dyn Write) ->
             return 1;
         }
     };
-    let ns = match vfs::ns::Namespace::from_spec_with(&items, &start_ramdisk) {
+    let ns = match vfs::ns::from_spec_with(&items, &start_ramdisk) {
         Ok(ns) => ns,
         Err((what, e)) => {
             let _ = writeln!(err, "{name}: {what}: {e}");

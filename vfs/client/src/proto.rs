@@ -100,7 +100,7 @@ pub const MAX_IO: usize = 1 << 20;
 /// Most bytes a server puts in the chunk it makes for one `FS_READ` (less than asked is a
 /// short read, which the protocol allows). That chunk stays with the server until the client
 /// takes the reply, and a client that sends `FS_READ` with a plain `send` never does: each of
-/// the [`crate::server::MAX_SESSIONS`] sessions can hold one, so this caps what one client can
+/// the `vfs::server::MAX_SESSIONS` sessions can hold one, so this caps what one client can
 /// make a server hold at 56 x 64 KiB. Bulk readers bring their own chunk (`FS_READ_INTO`, what
 /// [`crate::client`] uses), which costs the server nothing.
 pub const MAX_SERVER_READ: usize = 64 * 1024;
@@ -108,7 +108,7 @@ pub const MAX_SERVER_READ: usize = 64 * 1024;
 pub const MAX_NAME_MSG: usize = 4096;
 /// Largest postcard reply (a directory listing). A listing that would not fit is refused with
 /// [`FsError::TooBig`]; servers bound their directories well below it (the ramdisk's
-/// [`crate::ramdisk::MAX_DIR_ENTRIES`] entries and [`crate::ramdisk::MAX_DIR_NAMES`] bytes of
+/// `vfs::ramdisk::MAX_DIR_ENTRIES` entries and `vfs::ramdisk::MAX_DIR_NAMES` bytes of
 /// names take under 200 KiB).
 pub const MAX_REPLY: usize = 1 << 20;
 /// Longest path component (bytes), as on Unix: longer ones are refused with
@@ -231,7 +231,7 @@ pub struct Usage {
 pub enum Kind {
     File,
     Dir,
-    /// A character device ([`crate::device`]): reads ignore the offset, may block, and return
+    /// A character device (`vfs::device`): reads ignore the offset, may block, and return
     /// at most [`MAX_DEVICE_IO`] bytes; an empty read is the end of its stream.
     Device,
 }
@@ -295,14 +295,14 @@ pub enum FsError {
     Invalid,
     NoSpace,
     /// The server has no room for another session: its thread limit, or the asking client's
-    /// share of it (see [`crate::server`]'s limits per client). Never "not found".
+    /// share of it (see `vfs::server`'s limits per client). Never "not found".
     Busy,
     /// The rename crosses servers.
     CrossesDevices,
     /// The server did not answer within the protocol's limit ([`CALL_LIMIT_MS`]); the session
     /// is given up.
     TimedOut,
-    /// The file would grow past the server's largest file ([`crate::ramdisk::Limits::file`]),
+    /// The file would grow past the server's largest file (`vfs::ramdisk::Limits::file`),
     /// or a reply past its message limit (a directory listing past [`MAX_REPLY`]).
     TooBig,
     /// A path component longer than [`MAX_NAME`] bytes.
