@@ -2,6 +2,8 @@
 
 use std::io::{self, BufRead, BufReader, ErrorKind, Write};
 
+pub use std::io::describe;
+
 /// Options and operands of a command line: single-letter flags may be grouped (`-la`), flags in
 /// `with_value` take a value (`-n 5`, `-n5`), `--` ends the options, a lone `-` is an operand.
 pub struct Parsed {
@@ -64,25 +66,6 @@ pub fn parse(args: &[String], known: &str, with_value: &str) -> Result<Parsed, S
         }
     }
     Ok(p)
-}
-
-/// GNU's wording for an error.
-pub fn describe(e: &io::Error) -> String {
-    match e.kind() {
-        ErrorKind::NotFound => "No such file or directory".into(),
-        ErrorKind::PermissionDenied => "Permission denied".into(),
-        ErrorKind::AlreadyExists => "File exists".into(),
-        ErrorKind::NotADirectory => "Not a directory".into(),
-        ErrorKind::IsADirectory => "Is a directory".into(),
-        ErrorKind::DirectoryNotEmpty => "Directory not empty".into(),
-        ErrorKind::StorageFull => "No space left on device".into(),
-        ErrorKind::QuotaExceeded => "Disk quota exceeded".into(),
-        ErrorKind::FileTooLarge => "File too large".into(),
-        ErrorKind::InvalidFilename => "File name too long".into(),
-        ErrorKind::InvalidInput => "Invalid argument".into(),
-        ErrorKind::BrokenPipe => "Broken pipe".into(),
-        _ => e.to_string(),
-    }
 }
 
 /// GNU's report of a failed write to standard output, `TOOL: write error: REASON`, and the

@@ -331,7 +331,7 @@ impl Out {
     fn record<T>(&mut self, r: io::Result<T>) -> io::Result<T> {
         let r = r.map_err(|e| match &self.to {
             To::File(t) => t.named(e),
-            _ => io::Error::new(e.kind(), describe(&e)),
+            _ => io::Error::new(e.kind(), io::describe(&e)),
         });
         if let Err(e) = &r
             && self.failed.is_none()
@@ -1331,7 +1331,13 @@ impl Shell {
             return match crate::applet::start(tool, argv.to_vec(), io, cx) {
                 Ok(r) => Ok(Job::InShell(r)),
                 Err(e) => {
-                    let _ = writeln!(io::stderr(), "{}: {}: {}", self.name, argv[0], describe(&e));
+                    let _ = writeln!(
+                        io::stderr(),
+                        "{}: {}: {}",
+                        self.name,
+                        argv[0],
+                        io::describe(&e)
+                    );
                     Err(126)
                 }
             };
@@ -1391,7 +1397,7 @@ impl Shell {
                 Err(127)
             }
             Err(e) => {
-                let _ = writeln!(stderr, "{}: {name}: {}", self.name, describe(&e));
+                let _ = writeln!(stderr, "{}: {name}: {}", self.name, io::describe(&e));
                 Err(126)
             }
         }
@@ -1617,7 +1623,7 @@ impl Shell {
                     io.stderr,
                     "{}: {name}: cannot open {f}: {}",
                     self.name,
-                    describe(&e)
+                    io::describe(&e)
                 );
                 return (2, Some(self.fatal()));
             }
@@ -1978,27 +1984,11 @@ impl Job {
     }
 }
 
-/// [`describe`] for an error of a file's: its server gone reads as an I/O error.
+/// [`io::describe`] for an error of a file's: its server gone reads as an I/O error.
 pub(crate) fn file_words(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::BrokenPipe => "Input/output error (its file server ended)".into(),
-        _ => describe(e),
-    }
-}
-
-/// GNU-ish wording for an error.
-pub fn describe(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::NotFound => "No such file or directory".into(),
-        io::ErrorKind::PermissionDenied => "Permission denied".into(),
-        io::ErrorKind::IsADirectory => "Is a directory".into(),
-        io::ErrorKind::NotADirectory => "Not a directory".into(),
-        io::ErrorKind::AlreadyExists => "File exists".into(),
-        io::ErrorKind::StorageFull => "No space left on device".into(),
-        io::ErrorKind::FileTooLarge => "File too large".into(),
-        io::ErrorKind::InvalidFilename => "File name too long".into(),
-        io::ErrorKind::ArgumentListTooLong => "Argument list too long".into(),
-        _ => e.to_string(),
+        _ => io::describe(e),
     }
 }
 

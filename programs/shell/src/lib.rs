@@ -117,7 +117,7 @@ fn run_given(
     let src = match interp::read_script(&sh.path(file)) {
         Ok(s) => s,
         Err(e) => {
-            let _ = writeln!(io.stderr, "sh: {file}: {}", interp::describe(&e));
+            let _ = writeln!(io.stderr, "sh: {file}: {}", std::io::describe(&e));
             return Some(127);
         }
     };

@@ -12,8 +12,9 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 
-use super::{Flow, In, Out, Shell, Streams, Target, To, describe};
+use super::{Flow, In, Out, Shell, Streams, Target, To};
 use crate::parse::{Redirect, RedirectOp};
+use std::io::describe;
 
 /// Past the highest descriptor (POSIX requires 0 to 9; dash has no more).
 const FDS: u32 = 10;
