@@ -655,7 +655,7 @@ impl Shell {
         let ctl = sub.job.clone();
         let mut fg = a.clone();
         fg.background = false;
-        let text = format!("{} &", crate::jobs_text::and_or(&fg));
+        let text = format!("{} &", crate::unparse::and_or(&fg));
         let streams = (|| -> io::Result<Streams> {
             Ok(Streams {
                 stdin: In::Null,

@@ -8,7 +8,6 @@ pub mod complete;
 pub mod expand;
 pub mod interp;
 pub mod jobs;
-pub mod jobs_text;
 pub mod line;
 pub mod names;
 pub mod nsbuiltins;
@@ -17,6 +16,7 @@ pub mod pattern;
 pub mod prompt;
 pub mod test_expr;
 pub mod textio;
+pub mod unparse;
 
 /// Stack a recursive parser (script syntax, arithmetic, `test`) keeps below itself: past it,
 /// nesting fails as too deep instead of overflowing the 28 KiB thread stack into its guard page

@@ -1,4 +1,5 @@
-//! Parsed commands written back as shell text: what `jobs` shows for a background job.
+//! The un-parser: parsed commands written back as shell text (what `jobs` shows for a
+//! background job).
 //!
 //! The text re-parses to the same command (quoting is regenerated, so it may differ in form
 //! from what was typed: `"a b"` comes back as `'a b'`).
