@@ -1,9 +1,10 @@
-//! `sh`: eurali's shell: [`parse`] reads POSIX sh syntax, [`expand`] and [`pattern`] expand
+//! `sh`: eurali's shell: [`parse`] reads POSIX sh syntax into an [`ast`], [`expand`] and [`pattern`] expand
 //! words, [`interp`] runs scripts, [`line`] edits lines interactively (with [`complete`] for
 //! Tab and [`prompt`] for `PS1`/`PS2`), [`test_expr`] is `test`.
 
 pub mod applet;
 pub mod arith;
+pub mod ast;
 pub mod complete;
 pub mod expand;
 pub mod interp;

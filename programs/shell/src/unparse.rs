@@ -4,7 +4,7 @@
 //! The text re-parses to the same command (quoting is regenerated, so it may differ in form
 //! from what was typed: `"a b"` comes back as `'a b'`).
 
-use crate::parse::{
+use crate::ast::{
     AndOr, Command, Compound, Connector, List, ParamOp, Pipeline, Redirect, RedirectOp, Word,
     WordPart,
 };

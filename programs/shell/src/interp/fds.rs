@@ -13,7 +13,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 
 use super::{Flow, In, Out, Shell, Streams, Target, To};
-use crate::parse::{Redirect, RedirectOp};
+use crate::ast::{Redirect, RedirectOp, Word};
 use std::io::describe;
 
 /// Past the highest descriptor (POSIX requires 0 to 9; dash has no more).
@@ -218,7 +218,7 @@ impl Shell {
     pub(super) fn exec(
         &mut self,
         argv: &[String],
-        assignments: &[(String, crate::parse::Word)],
+        assignments: &[(String, Word)],
         redirects: &[Redirect],
         io: &mut Streams,
     ) -> Flow {
