@@ -259,7 +259,7 @@ fn a_user_at_quota_gets_a_clear_error_and_root_still_writes() {
     has("touch=1");
     has("mkdir: cannot create directory '/home/user/d': Disk quota exceeded");
     // The shell's own redirection says so too.
-    has("sh: /home/user/r: disk quota exceeded");
+    has("sh: /home/user/r: Disk quota exceeded");
     has(&format!(
         "user on /home/user: 0K of {}K used (0%), {quota} of {quota} files and directories",
         limits.account_bytes / 1024

@@ -29,6 +29,8 @@ pub mod clock;
 pub mod elf;
 pub mod error;
 #[cfg(feature = "alloc")]
+pub mod keys;
+#[cfg(feature = "alloc")]
 pub mod kill;
 pub mod message;
 pub mod msgtype;

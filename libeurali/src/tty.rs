@@ -1,13 +1,16 @@
 //! A console's line discipline, one for every console (docs/protocols.md, "Console"): the
 //! stub's host console and the real kernel's console driver both use it. Cooked until a program
 //! asks for raw mode — typed characters are echoed, Backspace and Ctrl-U edit the line, Enter
-//! makes it readable, Ctrl-D on an empty line is an end of file (once), escape sequences (cursor keys) are dropped, Ctrl-C drops the typed line and unread
-//! input and raises an interrupt (`libeurali::proto::stream`: the waiting READ is answered
+//! makes it readable, Ctrl-D on an empty line is an end of file (once), escape sequences (cursor
+//! keys, decoded by [`crate::keys::Escapes`]) are dropped but for Alt's `ESC` before a key, which
+//! types the key, Ctrl-C drops the typed line and unread input and raises an interrupt (`libeurali::proto::stream`: the waiting READ is answered
 //! INTERRUPTED, subscribers are told) — and in raw mode every byte is readable as it comes,
 //! unechoed (Ctrl-C included).
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+
+use crate::keys::{Escapes, Key, Step};
 
 #[derive(Default)]
 pub struct LineDiscipline {
@@ -15,8 +18,8 @@ pub struct LineDiscipline {
     line: Vec<u8>,
     ready: VecDeque<u8>,
     eof: bool,
-    /// Inside an escape sequence being dropped (cooked mode): 1 after ESC, 2 inside CSI/SS3.
-    esc: u8,
+    /// An escape sequence being dropped (cooked mode).
+    escapes: Escapes,
     /// Ctrl-C typed in cooked mode, not yet taken.
     interrupted: bool,
 }
@@ -35,21 +38,14 @@ impl LineDiscipline {
             return echo;
         }
         for &b in bytes {
-            match (self.esc, b) {
-                (1, b'[' | b'O') => {
-                    self.esc = 2;
-                    continue;
-                }
-                (1, _) => self.esc = 0,
-                (2, 0x40..=0x7E) => {
-                    self.esc = 0;
-                    continue;
-                }
-                (2, _) => continue,
-                _ => {}
-            }
+            let b = match self.escapes.step(b) {
+                Step::Byte(b) => b,
+                // Alt with a key: the key.
+                Step::Key(Key::Alt(c)) => c as u8,
+                Step::Key(Key::AltBackspace) => 0x7F,
+                Step::Key(_) | Step::Unknown | Step::Pending => continue,
+            };
             match b {
-                0x1B => self.esc = 1,
                 b'\r' | b'\n' => {
                     self.line.push(b'\n');
                     self.ready.extend(self.line.drain(..));
@@ -173,6 +169,19 @@ mod tests {
             None,
             "the typed line and unread input are dropped"
         );
+    }
+
+    #[test]
+    fn cooked_mode_drops_sequences_as_the_editor_decodes_them() {
+        let mut ld = LineDiscipline::default();
+        // PS/2's cursor keys and a private sequence are dropped; Alt types the key; a control
+        // byte inside a sequence is not swallowed.
+        assert_eq!(
+            ld.input(b"a\x1b\x9bA\x1b[?1;2c\x1bb\x1b\x7fc"),
+            b"ab\x08 \x08c"
+        );
+        assert_eq!(ld.input(b"\x1b[1\x03"), b"^C\n");
+        assert!(ld.take_interrupted());
     }
 
     #[test]

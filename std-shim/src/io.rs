@@ -92,6 +92,30 @@ impl fmt::Display for ErrorKind {
     }
 }
 
+/// How Linux's C library words an error (`strerror`), as GNU coreutils and dash print it:
+/// "No such file or directory", "Permission denied". The one table of these words, for every
+/// program that reports errors the way the classic tools do; a kind with no such fixed wording
+/// reads as the error's own message (its `Display`).
+pub fn describe(e: &Error) -> String {
+    let words = match e.kind() {
+        ErrorKind::NotFound => "No such file or directory",
+        ErrorKind::PermissionDenied => "Permission denied",
+        ErrorKind::AlreadyExists => "File exists",
+        ErrorKind::NotADirectory => "Not a directory",
+        ErrorKind::IsADirectory => "Is a directory",
+        ErrorKind::DirectoryNotEmpty => "Directory not empty",
+        ErrorKind::StorageFull => "No space left on device",
+        ErrorKind::QuotaExceeded => "Disk quota exceeded",
+        ErrorKind::FileTooLarge => "File too large",
+        ErrorKind::InvalidFilename => "File name too long",
+        ErrorKind::InvalidInput => "Invalid argument",
+        ErrorKind::BrokenPipe => "Broken pipe",
+        ErrorKind::ArgumentListTooLong => "Argument list too long",
+        _ => return alloc::string::ToString::to_string(e),
+    };
+    String::from(words)
+}
+
 enum Repr {
     Simple(ErrorKind),
     Kernel(libeurali::Error),
@@ -1028,6 +1052,26 @@ mod tests {
         assert_eq!(
             (&b"ab"[..]).read_exact(&mut short).unwrap_err().kind(),
             ErrorKind::UnexpectedEof
+        );
+    }
+
+    #[test]
+    fn describe_words_errors_as_the_c_library_does() {
+        let words = |k: ErrorKind| describe(&Error::from(k));
+        assert_eq!(words(ErrorKind::NotFound), "No such file or directory");
+        assert_eq!(words(ErrorKind::QuotaExceeded), "Disk quota exceeded");
+        assert_eq!(
+            words(ErrorKind::ArgumentListTooLong),
+            "Argument list too long"
+        );
+        assert_eq!(
+            describe(&Error::from(libeurali::Error::NotFound)),
+            "No such file or directory"
+        );
+        // A kind without fixed words: the error's own message.
+        assert_eq!(
+            describe(&Error::const_msg(ErrorKind::Other, "its own words")),
+            "its own words"
         );
     }
 

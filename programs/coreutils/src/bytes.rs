@@ -3,7 +3,10 @@
 use std::io::Write;
 
 use crate::Io;
-use crate::util::{Tracked, describe, open, parse, write_error};
+use crate::args::parse;
+use crate::input::open;
+use crate::output::{Tracked, write_error};
+use std::io::describe;
 
 fn fail(io: &mut Io, tool: &str, msg: &str) -> i32 {
     let _ = writeln!(io.stderr, "{tool}: {msg}");
@@ -382,7 +385,7 @@ pub fn cut(args: &[String], io: &mut Io) -> i32 {
         None => Vec::new(),
     };
     let mut status = 0;
-    let names = crate::util::inputs(&p.operands);
+    let names = crate::input::inputs(&p.operands);
     let mut out = Tracked::new(io.stdout);
     for name in names {
         let r = open(name, io.cwd, io.stdin).and_then(|mut input| {
@@ -641,7 +644,7 @@ pub fn od(args: &[String], io: &mut Io) -> i32 {
     let width = 16;
     let mut data = Vec::new();
     let mut status = 0;
-    let names = crate::util::inputs(&p.operands);
+    let names = crate::input::inputs(&p.operands);
     for name in names {
         let r = open(name, io.cwd, io.stdin).and_then(|mut i| i.reader().read_to_end(&mut data));
         if let Err(e) = r {

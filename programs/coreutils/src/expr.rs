@@ -267,7 +267,7 @@ pub fn expr(args: &[String], io: &mut Io) -> i32 {
     match r {
         Ok(v) => {
             if let Err(e) = writeln!(io.stdout, "{}", v.text()) {
-                return crate::util::write_error(io.stderr, "expr", &e) + 2;
+                return crate::output::write_error(io.stderr, "expr", &e) + 2;
             }
             i32::from(v.null())
         }

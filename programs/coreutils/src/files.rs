@@ -5,7 +5,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::Io;
-use crate::util::{at, describe, parse, write_error};
+use crate::args::parse;
+use crate::input::at;
+use crate::output::write_error;
+use std::io::describe;
 
 fn fail(io: &mut Io, tool: &str, operand: &str, e: &io::Error) {
     let _ = writeln!(io.stderr, "{tool}: {operand}: {}", describe(e));

@@ -3,8 +3,11 @@
 use std::io::{BufRead, Write};
 
 use crate::Io;
+use crate::args::parse;
+use crate::input::open;
+use crate::output::{Tracked, write_error};
 use crate::regex::{Regex, Span, Syntax};
-use crate::util::{Tracked, describe, open, parse, write_error};
+use std::io::describe;
 
 const USAGE: &str = "usage: grep [-EFGHcefhilLnoqsvwx] [-m NUM] PATTERN [FILE...]";
 
@@ -160,7 +163,7 @@ pub fn grep(tool: &str, args: &[String], io: &mut Io) -> i32 {
         names: (operands.len() > 1 || p.has('H')) && !p.has('h'),
         max,
     };
-    let names = crate::util::inputs(&operands);
+    let names = crate::input::inputs(&operands);
     let mut found = false;
     let mut trouble = false;
     let mut out = Tracked::new(io.stdout);

@@ -14,23 +14,25 @@
 
 use std::io::{BufRead, Write};
 
+mod args;
 mod bytes;
 mod date;
 mod expr;
-use util::write_error;
-
 mod files;
 #[cfg(test)]
 mod gnu_tests;
 mod grep;
+mod input;
 mod lines;
+mod output;
 pub mod printf;
 mod regex;
 mod sed;
 mod space;
 mod text;
-mod util;
 mod who;
+
+use output::write_error;
 
 /// The standard streams a tool works on (real ones in `main`, buffers in tests, the command's
 /// own streams when the shell runs a tool inside its process), and what else differs there.
@@ -86,7 +88,7 @@ impl<'a> Io<'a> {
     /// The path by which to reach `path` (an operand as the user gave it): relative paths are
     /// resolved against the command's working directory. Messages keep naming the operand.
     pub fn at(&self, path: &str) -> std::path::PathBuf {
-        util::at(self.cwd, path)
+        input::at(self.cwd, path)
     }
 }
 
@@ -369,7 +371,7 @@ fn run_tool(name: &str, args: &[String], io: &mut Io) -> i32 {
         },
         "date" => date::date(args, io),
         "uptime" => {
-            let s = util::uptime_secs();
+            let s = std::time::uptime().as_secs();
             let r = writeln!(
                 io.stdout,
                 "up {:02}:{:02}:{:02} since boot",

@@ -1,7 +1,10 @@
 //! Tools that rearrange lines: tac, rev, nl, paste, fold, expand, comm, cmp, yes.
 
 use crate::Io;
-use crate::util::{describe, open, parse, write_error};
+use crate::args::parse;
+use crate::input::open;
+use crate::output::write_error;
+use std::io::describe;
 
 fn fail(io: &mut Io, tool: &str, msg: &str, code: i32) -> i32 {
     let _ = writeln!(io.stderr, "{tool}: {msg}");
@@ -11,7 +14,7 @@ fn fail(io: &mut Io, tool: &str, msg: &str, code: i32) -> i32 {
 /// The lines of each operand (stdin when there are none), each with its newline if it had
 /// one; unreadable operands are reported and make the status 1.
 fn read_all(tool: &str, operands: &[String], io: &mut Io) -> (Vec<Vec<Vec<u8>>>, i32) {
-    let names = crate::util::inputs(operands);
+    let names = crate::input::inputs(operands);
     let mut files = Vec::new();
     let mut status = 0;
     for name in names {

@@ -44,7 +44,7 @@ pub fn printf(args: &[String], io: &mut Io) -> i32 {
     }
     match written {
         Ok(()) => p.status,
-        Err(e) => crate::util::write_error(io.stderr, "printf", &e),
+        Err(e) => crate::output::write_error(io.stderr, "printf", &e),
     }
 }
 

@@ -12,8 +12,9 @@
 use std::io::{BufRead, Write};
 
 use crate::Io;
+use crate::output::write_error;
 use crate::regex::{Regex, Syntax};
-use crate::util::{describe, write_error};
+use std::io::describe;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Addr {
@@ -634,8 +635,8 @@ impl Input<'_> {
                 self.current = Some(Source::Stdin);
                 continue;
             }
-            let opened =
-                std::fs::File::open(crate::util::at(self.cwd.as_deref(), &name)).and_then(|f| {
+            let opened = std::fs::File::open(crate::input::at(self.cwd.as_deref(), &name))
+                .and_then(|f| {
                     if f.metadata()?.is_dir() {
                         return Err(std::io::ErrorKind::IsADirectory.into());
                     }
@@ -829,7 +830,7 @@ impl Run<'_> {
                 Queued::Text(t) => writeln!(out, "{t}")?,
                 // A file that cannot be read is left out, silently (POSIX).
                 Queued::File(f) => {
-                    if let Ok(data) = std::fs::read(crate::util::at(self.cwd.as_deref(), &f)) {
+                    if let Ok(data) = std::fs::read(crate::input::at(self.cwd.as_deref(), &f)) {
                         out.write_all(&data)?;
                     }
                 }

@@ -6,7 +6,7 @@
 use vfs::proto::{FsError, Space, Usage};
 
 use crate::Io;
-use crate::util::write_error;
+use crate::output::write_error;
 
 /// `n` bytes in KiB, rounded up (as df's 1K-blocks).
 fn kib(n: u64) -> u64 {

@@ -3,7 +3,10 @@
 use std::io::{self, BufRead, Write};
 
 use crate::Io;
-use crate::util::{Tracked, describe, open, parse, write_error};
+use crate::args::parse;
+use crate::input::open;
+use crate::output::{Tracked, write_error};
+use std::io::describe;
 
 /// Reports a usage error: `tool: message` and status `code`.
 fn usage(io: &mut Io, tool: &str, msg: &str, code: i32) -> i32 {
@@ -30,7 +33,7 @@ fn each_until_output_fails(
     io: &mut Io,
     mut f: impl FnMut(&mut dyn BufRead, &str, &mut dyn Write) -> io::Result<()>,
 ) -> (i32, bool) {
-    let names = crate::util::inputs(operands);
+    let names = crate::input::inputs(operands);
     let mut status = 0;
     let mut out = Tracked::new(io.stdout);
     for name in names {

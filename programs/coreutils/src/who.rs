@@ -1,7 +1,8 @@
 //! Who and where: whoami, hostname.
 
 use crate::Io;
-use crate::util::{parse, write_error};
+use crate::args::parse;
+use crate::output::write_error;
 
 fn print(io: &mut Io, tool: &str, text: &str) -> i32 {
     match writeln!(io.stdout, "{text}") {

@@ -249,7 +249,7 @@ fn run(tool: &str, argv: Vec<String>, streams: Streams, cx: Context) -> i32 {
     {
         // The tool's last buffered output failed after it returned: said in its name, as a
         // process's runtime says it when it flushes stdout at exit.
-        let _ = writeln!(err, "{tool}: write error: {}", crate::interp::describe(e));
+        let _ = writeln!(err, "{tool}: write error: {}", std::io::describe(e));
         if code == 0 {
             code = 1;
         }

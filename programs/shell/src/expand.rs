@@ -8,7 +8,7 @@
 //! separates one field, with the IFS white space around it, so `a::b` with `IFS=:` is three
 //! fields. An empty IFS splits nothing; an unset one is `" \t\n"`.
 
-use crate::parse::{List, ParamOp, Word, WordPart};
+use crate::ast::{List, ParamOp, Word, WordPart};
 use crate::pattern::Pattern;
 
 /// What expansion needs from the running shell.
@@ -576,7 +576,8 @@ fn join(base: &str, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::{Command, parse};
+    use crate::ast::Command;
+    use crate::parse::parse;
     use std::collections::BTreeMap;
 
     struct Ctx {
@@ -793,7 +794,7 @@ mod tests {
         };
         assert_eq!(expand_single(&s.assignments[0].1, &mut ctx()), "a  b*");
         let l = parse("case y in \"*\"|$X*) ;; esac").unwrap();
-        let Command::Compound(crate::parse::Compound::Case { arms, .. }, _) =
+        let Command::Compound(crate::ast::Compound::Case { arms, .. }, _) =
             &l.0[0].first.commands[0]
         else {
             panic!()

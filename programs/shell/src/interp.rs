@@ -39,28 +39,38 @@
 //! A non-interactive shell waits for its background jobs that run on its threads before it
 //! exits ([`Shell::finish_jobs`]); a job that is only waiting for a program is left running.
 //!
-//! Options (`set -e` and the rest) are in `interp/options.rs`, `trap` in `interp/traps.rs`,
-//! the POSIX builtins about variables and commands (`export`, `readonly`, `local`, `eval`,
-//! `command`, `getopts`, `alias`, `umask`…) in `interp/builtins.rs`.
+//! The streams a command reads and writes ([`Streams`]) are in `interp/streams.rs`. Which
+//! builtin a name runs, and the small builtins, are in `interp/dispatch.rs`; options
+//! (`set -e` and the rest) in `interp/options.rs`, `trap` in `interp/traps.rs`, the job control
+//! builtins in `interp/jobctl.rs`, the POSIX builtins about variables and commands (`export`,
+//! `readonly`, `local`, `eval`, `command`, `getopts`, `alias`, `umask`…) in
+//! `interp/builtins.rs`.
 
 use std::fs::File;
-use std::io::{self, PipeReader, PipeWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::process::{Command as Process, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-mod cwd;
-mod fds;
-
-pub use fds::Fd;
 mod builtins;
+mod cwd;
+mod dispatch;
+mod fds;
+mod jobctl;
 mod options;
+mod streams;
 mod traps;
 
+pub use dispatch::{BUILTINS, is_builtin, is_special};
+pub use fds::Fd;
+use streams::To;
+pub use streams::{In, Out, Shared, Streams, Target};
+
+use crate::ast::{AndOr, Command, Compound, Connector, List, Pipeline, Redirect, Simple, Word};
 use crate::expand::{self, Context};
 use crate::jobs::{JobCtl, Jobs};
 use crate::names::NameMap;
-use crate::parse::{self, AndOr, Command, Compound, Connector, List, Pipeline, Simple};
+use crate::parse;
 
 /// A child's environment.
 type Env = Vec<(String, String)>;
@@ -78,308 +88,6 @@ pub const STACK_RESERVE: usize = 18 * 1024;
 /// Whether one more level of function call or `.` would leave too little stack.
 fn too_deep(depth: usize) -> bool {
     depth >= MAX_CALL_DEPTH || std::thread::stack_remaining().is_some_and(|r| r < STACK_RESERVE)
-}
-
-/// A file named by redirections, shared by those that name it (one offset, as a Unix dup
-/// shares it).
-pub struct Target {
-    file: Mutex<File>,
-    /// The path as the redirection named it, for messages.
-    path: String,
-    /// Why a program's write into it failed first, if one did and the shell has not said so yet
-    /// (see [`Job::wait`]).
-    failed: Mutex<Option<String>>,
-}
-
-impl Target {
-    fn new(file: File, path: &str) -> Shared {
-        Arc::new(Target {
-            file: Mutex::new(file),
-            path: path.to_string(),
-            failed: Mutex::new(None),
-        })
-    }
-
-    fn lock(&self) -> io::Result<std::sync::MutexGuard<'_, File>> {
-        self.file.lock().map_err(|_| io::Error::other("lock"))
-    }
-
-    /// An error of this file's, with its path in the message. A file's broken pipe (its file
-    /// server ended) is an input/output error: no reader of a pipe went away.
-    fn named(&self, e: io::Error) -> io::Error {
-        let kind = match e.kind() {
-            io::ErrorKind::BrokenPipe => io::ErrorKind::Other,
-            k => k,
-        };
-        io::Error::new(kind, format!("{}: {}", self.path, file_words(&e)))
-    }
-}
-
-/// A redirection's file served to a program as its stream (std-shim's stream server, a thread
-/// of the shell): each WRITE reaches the file before it is answered (so a program learns of a
-/// full disk at the write that did not fit, and what it wrote is in the file at once), and a
-/// failed one is answered with its error (a full disk reads as such in the program) and kept
-/// for the shell's own message ([`Job::wait`]).
-struct TargetStream(Shared);
-
-impl Target {
-    /// Keeps the first failure of a program's writes, in words, for [`Job::wait`].
-    fn note<T>(&self, r: io::Result<T>) -> io::Result<T> {
-        if let Err(e) = &r {
-            let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
-            failed.get_or_insert_with(|| file_words(e));
-        }
-        r
-    }
-}
-
-impl std::stream::StreamIo for TargetStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        Read::read(&mut *self.0.lock()?, buf)
-    }
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let r = self
-            .0
-            .lock()
-            .and_then(|mut f| f.write_all(data).and_then(|()| f.flush()));
-        self.0.note(r).map(|()| data.len())
-    }
-}
-
-/// A file shared by the redirections that name it.
-pub type Shared = Arc<Target>;
-
-/// Where a command reads.
-pub enum In {
-    /// The shell's own stdin.
-    Inherit,
-    File(Shared),
-    Pipe(PipeReader),
-    /// Nothing (EOF at once).
-    Null,
-}
-
-/// Where a command writes, and the first write there that failed (for the builtin that wrote
-/// it to report, [`Out::take_failure`]).
-pub struct Out {
-    to: To,
-    /// (Boxed: an `Out` is in every frame of a recursion through commands.)
-    failed: Option<Box<io::Error>>,
-}
-
-impl Out {
-    /// Whether this is the shell's own stdout or stderr (the console, usually).
-    pub fn is_inherited(&self) -> bool {
-        matches!(self.to, To::Inherit(_))
-    }
-
-    /// Whether this is a redirection's file.
-    pub fn is_file(&self) -> bool {
-        matches!(self.to, To::File(_))
-    }
-
-    /// The redirection's path, if this is a redirection's file.
-    pub fn file_path(&self) -> Option<&str> {
-        match &self.to {
-            To::File(t) => Some(&t.path),
-            _ => None,
-        }
-    }
-}
-
-enum To {
-    /// The shell's own stdout (for fd 1) or stderr (for fd 2).
-    Inherit(u32),
-    File(Shared),
-    Pipe(PipeWriter),
-    /// Closed (`>&-`): writes fail with "Bad file descriptor".
-    Closed,
-}
-
-/// A command's streams: descriptors 0, 1 and 2 by name, and those of 3 to 9 that are open.
-pub struct Streams {
-    pub stdin: In,
-    pub stdout: Out,
-    pub stderr: Out,
-    /// Open descriptors 3 to 9, by number (see [`fds`]).
-    pub more: Vec<(u32, Fd)>,
-}
-
-impl Streams {
-    pub fn inherit() -> Streams {
-        Streams::new(In::Inherit, Out::inherit(1), Out::inherit(2))
-    }
-
-    /// The three standard streams, no other descriptor open.
-    pub fn new(stdin: In, stdout: Out, stderr: Out) -> Streams {
-        Streams {
-            stdin,
-            stdout,
-            stderr,
-            more: Vec::new(),
-        }
-    }
-
-    fn try_clone(&self) -> io::Result<Streams> {
-        Ok(Streams {
-            stdin: self.stdin.try_clone()?,
-            stdout: self.stdout.try_clone()?,
-            stderr: self.stderr.try_clone()?,
-            more: self.more_clone()?,
-        })
-    }
-}
-
-impl In {
-    fn try_clone(&self) -> io::Result<In> {
-        Ok(match self {
-            In::Inherit => In::Inherit,
-            In::Null => In::Null,
-            In::File(f) => In::File(f.clone()),
-            In::Pipe(p) => In::Pipe(p.try_clone()?),
-        })
-    }
-
-    /// The child's end; a file is fed through a pipe by a pump thread (joined after the child).
-    fn stdio(self, pumps: &mut Vec<JoinHandle<()>>) -> io::Result<Stdio> {
-        Ok(match self {
-            In::Inherit => Stdio::inherit(),
-            In::Null => Stdio::null(),
-            In::Pipe(p) => Stdio::from(p),
-            In::File(f) => {
-                let (r, mut w) = io::pipe()?;
-                pumps.push(std::thread::Builder::new().spawn(move || {
-                    let mut buf = vec![0u8; 16 * 1024];
-                    loop {
-                        let n = match f.lock().map(|mut f| f.read(&mut buf)) {
-                            Ok(Ok(n)) if n > 0 => n,
-                            _ => return,
-                        };
-                        if w.write_all(&buf[..n]).is_err() {
-                            return;
-                        }
-                    }
-                })?);
-                Stdio::from(r)
-            }
-        })
-    }
-}
-
-impl Out {
-    /// The shell's own stdout (`fd` 1) or stderr (2).
-    pub fn inherit(fd: u32) -> Out {
-        Out::to(To::Inherit(fd))
-    }
-
-    fn file(t: Shared) -> Out {
-        Out::to(To::File(t))
-    }
-
-    fn pipe(w: PipeWriter) -> Out {
-        Out::to(To::Pipe(w))
-    }
-
-    fn to(to: To) -> Out {
-        Out { to, failed: None }
-    }
-
-    fn try_clone(&self) -> io::Result<Out> {
-        Ok(Out::to(match &self.to {
-            To::Inherit(fd) => To::Inherit(*fd),
-            To::File(f) => To::File(f.clone()),
-            To::Pipe(p) => To::Pipe(p.try_clone()?),
-            To::Closed => To::Closed,
-        }))
-    }
-
-    /// The first write (or flush) that failed since the last call, and forgets it.
-    pub fn take_failure(&mut self) -> Option<io::Error> {
-        self.failed.take().map(|e| *e)
-    }
-
-    /// Whether this is a stream whose reader may go (a pipe, the shell's own output), not a
-    /// file.
-    fn is_stream(&self) -> bool {
-        !matches!(self.to, To::File(_))
-    }
-
-    /// The child's end as its descriptor `slot` (1 or 2): a file is served by a stream server
-    /// of the shell's (its failures kept in `targets` for [`Job::wait`] to report); the shell's
-    /// own stdout or stderr is passed as itself, also in the other's slot (`2>&1`).
-    fn stdio(self, slot: u32, targets: &mut Vec<Shared>) -> io::Result<Stdio> {
-        Ok(match self.to {
-            To::Inherit(fd) if fd == slot => Stdio::inherit(),
-            To::Inherit(fd) => {
-                let h = match fd {
-                    2 => std::rt::stderr_handle(),
-                    _ => std::rt::stdout_handle(),
-                };
-                h.map_or_else(Stdio::null, Stdio::from)
-            }
-            To::Closed => Stdio::from(std::stream::serve(fds::Closed, "closed")?),
-            To::Pipe(p) => Stdio::from(p),
-            To::File(f) => {
-                let h = std::stream::serve(TargetStream(f.clone()), "redirect")?;
-                targets.push(f);
-                Stdio::from(h)
-            }
-        })
-    }
-
-    /// Keeps the first failure, in words for a message (a file's with its path).
-    fn record<T>(&mut self, r: io::Result<T>) -> io::Result<T> {
-        let r = r.map_err(|e| match &self.to {
-            To::File(t) => t.named(e),
-            _ => io::Error::new(e.kind(), describe(&e)),
-        });
-        if let Err(e) = &r
-            && self.failed.is_none()
-        {
-            self.failed = Some(Box::new(io::Error::new(e.kind(), e.to_string())));
-        }
-        r
-    }
-}
-
-impl Write for Out {
-    /// A message whole, in one write: the error lines of jobs running at once (threads of this
-    /// shell or other processes on one terminal) do not interleave mid-line. Text goes out as
-    /// the bytes it stands for (`std::ffi::bytes_from_text`), as std-shim's `write_fmt` does.
-    fn write_fmt(&mut self, args: std::fmt::Arguments<'_>) -> io::Result<()> {
-        self.write_all(&std::ffi::bytes_from_text(&std::fmt::format(args)))
-    }
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let r = match &mut self.to {
-            To::Inherit(2) => io::stderr().write(buf),
-            To::Inherit(_) => io::stdout().write(buf),
-            To::File(f) => f.lock().and_then(|mut f| f.write(buf)),
-            To::Pipe(p) => p.write(buf),
-            To::Closed => Err(fds::bad_fd()),
-        };
-        self.record(r)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        let r = match &mut self.to {
-            To::Inherit(2) => Ok(()),
-            To::Inherit(_) => io::stdout().flush(),
-            To::File(f) => f.lock().and_then(|mut f| f.flush()),
-            To::Pipe(p) => p.flush(),
-            To::Closed => Ok(()),
-        };
-        self.record(r)
-    }
-}
-
-impl Read for In {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            In::Inherit => io::stdin().read(buf),
-            In::Null => Ok(0),
-            In::File(f) => f.lock()?.read(buf),
-            In::Pipe(p) => p.read(buf),
-        }
-    }
 }
 
 /// How control leaves a command.
@@ -655,7 +363,7 @@ impl Shell {
         let ctl = sub.job.clone();
         let mut fg = a.clone();
         fg.background = false;
-        let text = format!("{} &", crate::jobs_text::and_or(&fg));
+        let text = format!("{} &", crate::unparse::and_or(&fg));
         let streams = (|| -> io::Result<Streams> {
             Ok(Streams {
                 stdin: In::Null,
@@ -1023,7 +731,7 @@ impl Shell {
     /// The values of a command's assignments, expanded for a command run on `io`.
     fn assignments(
         &mut self,
-        assignments: &[(String, parse::Word)],
+        assignments: &[(String, Word)],
         io: &Streams,
     ) -> Vec<(String, String)> {
         self.expand_assigns(assignments, io)
@@ -1056,13 +764,13 @@ impl Shell {
     /// Expands words for a command run on `io`: a command substitution gets its stdin, stderr
     /// and descriptors past 2 (`f 2>e` keeps the errors of `$(…)` inside `f` in `e`); with
     /// `None`, the shell's own.
-    fn expand_words_in(&mut self, words: &[parse::Word], io: Option<&Streams>) -> Vec<String> {
+    fn expand_words_in(&mut self, words: &[Word], io: Option<&Streams>) -> Vec<String> {
         let mut ctx = Ctx { sh: self, io };
         expand::expand_words(words, &mut ctx)
     }
 
     /// One word, for a command run on `io` (see [`Shell::expand_words_in`]).
-    fn expand_single_in(&mut self, word: &parse::Word, io: Option<&Streams>) -> String {
+    fn expand_single_in(&mut self, word: &Word, io: Option<&Streams>) -> String {
         let mut ctx = Ctx { sh: self, io };
         expand::expand_single(word, &mut ctx)
     }
@@ -1085,7 +793,7 @@ impl Shell {
     /// its own if it may not fit in the pipe at once, so that the shell never waits for the
     /// reader).
     #[inline(never)]
-    fn here_doc(&mut self, r: &parse::Redirect, io: &Streams) -> io::Result<In> {
+    fn here_doc(&mut self, r: &Redirect, io: &Streams) -> io::Result<In> {
         /// What a pipe surely holds without a reader.
         const AT_ONCE: usize = 4096;
         let text = match r.here.as_ref().and_then(|h| h.get()) {
@@ -1331,7 +1039,13 @@ impl Shell {
             return match crate::applet::start(tool, argv.to_vec(), io, cx) {
                 Ok(r) => Ok(Job::InShell(r)),
                 Err(e) => {
-                    let _ = writeln!(io::stderr(), "{}: {}: {}", self.name, argv[0], describe(&e));
+                    let _ = writeln!(
+                        io::stderr(),
+                        "{}: {}: {}",
+                        self.name,
+                        argv[0],
+                        io::describe(&e)
+                    );
                     Err(126)
                 }
             };
@@ -1391,437 +1105,9 @@ impl Shell {
                 Err(127)
             }
             Err(e) => {
-                let _ = writeln!(stderr, "{}: {name}: {}", self.name, describe(&e));
+                let _ = writeln!(stderr, "{}: {name}: {}", self.name, io::describe(&e));
                 Err(126)
             }
-        }
-    }
-
-    #[inline(never)]
-    fn builtin(&mut self, name: &str, args: &[String], io: &mut Streams) -> Flow {
-        let mut status = 0;
-        let mut flow = Flow::Next;
-        let err = |io: &mut Streams, msg: String| {
-            let _ = writeln!(io.stderr, "{msg}");
-        };
-        // A failure of an earlier command's is not this builtin's (see the end).
-        let _ = io.stdout.take_failure();
-        match name {
-            ":" | "true" => {}
-            "false" => status = 1,
-            "echo" => {
-                // A failure is reported at the end, as every builtin's.
-                let _ = io.stdout.write_all(&crate::textio::echo(args));
-            }
-            "pwd" => {
-                let _ = writeln!(io.stdout, "{}", self.cwd);
-            }
-            "cd" | "chdir" => status = self.cd(args, io),
-            "export" | "readonly" => (status, flow) = self.export_builtin(name, args, io),
-            "unset" => (status, flow) = self.unset_builtin(args, io),
-            "local" => (status, flow) = self.local_builtin(args, io),
-            "eval" => (status, flow) = self.eval_builtin(args, io),
-            "command" => (status, flow) = self.command_builtin(args, io),
-            "trap" => (status, flow) = self.trap_builtin(args, io),
-            "getopts" => status = self.getopts_builtin(args, io),
-            "alias" | "unalias" => status = self.alias_builtin(name, args, io),
-            "hash" => status = self.hash_builtin(args, io),
-            "umask" => status = self.umask_builtin(args, io),
-            "ulimit" => status = self.ulimit_builtin(args, io),
-            "times" => status = self.times_builtin(io),
-            "type" => status = self.type_builtin(args, io),
-            "exit" => {
-                let code = match args.first().map(|a| status_number(a)) {
-                    None => self.status,
-                    Some(Ok(n)) => n,
-                    Some(Err(msg)) => {
-                        // A special builtin's error (as dash: `exit -1`, `exit x`).
-                        err(io, format!("{}: exit: {msg}", self.name));
-                        return self.fatal();
-                    }
-                };
-                flow = Flow::Exit(code & 0xFF);
-                status = code & 0xFF;
-            }
-            "return" => match args.first().map(|a| status_number(a)) {
-                None => {
-                    status = self.status;
-                    flow = Flow::Return;
-                }
-                Some(Ok(n)) => {
-                    // dash keeps the whole number in `$?`.
-                    status = n;
-                    flow = Flow::Return;
-                }
-                Some(Err(msg)) => {
-                    err(io, format!("{}: return: {msg}", self.name));
-                    return self.fatal();
-                }
-            },
-            "break" | "continue" => {
-                let n = match args.first().map(|a| illegal_number(a)) {
-                    None => 1,
-                    Some(Ok(n)) if n > 0 => n,
-                    Some(Ok(_)) => {
-                        err(io, format!("{}: {name}: Illegal number: 0", self.name));
-                        return self.fatal();
-                    }
-                    Some(Err(msg)) => {
-                        err(io, format!("{}: {name}: {msg}", self.name));
-                        return self.fatal();
-                    }
-                };
-                if self.loops == 0 {
-                    err(io, format!("{name}: only meaningful in a loop"));
-                } else {
-                    let n = n.min(self.loops);
-                    flow = if name == "break" {
-                        Flow::Break(n)
-                    } else {
-                        Flow::Continue(n)
-                    };
-                }
-            }
-            "shift" => (status, flow) = self.shift_builtin(args, io),
-            "set" => (status, flow) = self.set_builtin(args, io),
-            "test" | "[" => {
-                let cwd = self.cwd.clone();
-                let resolve = |p: &str| cwd::resolve(&cwd, p);
-                status = crate::textio::test(name, args, &mut io.stderr, &resolve)
-            }
-            "printf" => status = crate::textio::printf(args, &mut io.stdout, &mut io.stderr),
-            "read" => {
-                let ifs = self.vars.get("IFS").cloned();
-                let (code, sets) = crate::textio::read(
-                    args,
-                    crate::textio::ReadIo {
-                        stdin: &mut io.stdin,
-                        stderr: &mut io.stderr,
-                        ifs: ifs.as_deref(),
-                    },
-                );
-                for (k, v) in sets {
-                    self.set_var(&k, &v);
-                }
-                status = code;
-            }
-            "source" | "." => {
-                let (code, f) = self.dot(name, args, io);
-                status = code;
-                if let Some(f) = f {
-                    return f;
-                }
-            }
-            "which" => {
-                for a in args {
-                    let what = if self.functions.contains_key(a) {
-                        Some(format!("{a} is a function"))
-                    } else if is_builtin(a) {
-                        Some(format!("{a} is a shell builtin"))
-                    } else {
-                        self.lookup(a).map(|p| {
-                            if name == "which" {
-                                p
-                            } else {
-                                format!("{a} is {p}")
-                            }
-                        })
-                    };
-                    match what {
-                        Some(w) => {
-                            let _ = writeln!(io.stdout, "{w}");
-                        }
-                        None => {
-                            err(io, format!("{name}: {a}: not found"));
-                            status = 1;
-                        }
-                    }
-                }
-            }
-            "history" => {
-                for (i, h) in self.history.iter().enumerate() {
-                    let _ = writeln!(io.stdout, "{:5}  {h}", i + 1);
-                }
-            }
-            "jobs" | "wait" | "fg" | "bg" | "kill" => {
-                status = self.job_builtin(name, args, io);
-            }
-            "ns" | "mount" | "umount" | "bind" => {
-                let cwd = self.cwd.clone();
-                let mut out = Vec::new();
-                let mut errs = Vec::new();
-                status = crate::nsbuiltins::run(name, args, &cwd, &mut out, &mut errs);
-                let _ = io.stdout.write_all(&out);
-                let _ = io.stderr.write_all(&errs);
-            }
-            "help" => {
-                let _ = writeln!(
-                    io.stdout,
-                    "eurali sh: POSIX-style shell. Builtins: {}",
-                    BUILTINS.join(" ")
-                );
-            }
-            _ => {
-                err(io, format!("{}: {name}: builtin not handled", self.name));
-                status = 2;
-            }
-        }
-        // What the builtin wrote goes out now; a write of it that failed fails the builtin.
-        let _ = io.stdout.flush();
-        if let Some(e) = io.stdout.take_failure() {
-            // Said here, not again as the shell exits (std-shim's close_stdout).
-            std::rt::clear_stdout_error();
-            if e.kind() == io::ErrorKind::BrokenPipe && io.stdout.is_stream() {
-                // Nobody reads any more. A subshell or a script ends, as SIGPIPE ends them
-                // (`while :; do echo y; done | head -n 1` must end); the interactive shell
-                // goes on, with a failed status.
-                if self.subshell || !self.interactive {
-                    // A kill of this shell cuts its output too: then the kill's status it is.
-                    std::rt::wait_for_pending_kill();
-                    self.status = 128 + std::process::SIGPIPE as i32;
-                    return Flow::Exit(self.status);
-                }
-            } else {
-                err(io, format!("{name}: write error: {e}"));
-            }
-            if status == 0 {
-                status = 1;
-            }
-        }
-        self.status = status;
-        flow
-    }
-
-    /// `. FILE`: runs the file's commands in this shell (a name without a slash is looked for
-    /// in `$PATH`). A file that cannot be read is a special builtin's error; `Some` flow when
-    /// the shell is to stop ([`Shell::fatal`] or `exit`).
-    #[inline(never)]
-    fn dot(&mut self, name: &str, args: &[String], io: &mut Streams) -> (i32, Option<Flow>) {
-        let Some(f) = args.first() else {
-            let _ = writeln!(
-                io.stderr,
-                "{}: {name}: filename argument required",
-                self.name
-            );
-            return (2, Some(self.fatal()));
-        };
-        let path = if f.contains('/') {
-            Some(f.clone())
-        } else {
-            self.lookup(f)
-        };
-        let src = match path.map(|p| read_script(&self.path(&p))) {
-            Some(Ok(src)) => src,
-            Some(Err(e)) => {
-                let _ = writeln!(
-                    io.stderr,
-                    "{}: {name}: cannot open {f}: {}",
-                    self.name,
-                    describe(&e)
-                );
-                return (2, Some(self.fatal()));
-            }
-            None => {
-                let _ = writeln!(io.stderr, "{}: {name}: {f}: not found", self.name);
-                return (2, Some(self.fatal()));
-            }
-        };
-        if too_deep(self.depth) {
-            let _ = writeln!(io.stderr, "{}: {name}: nested too deeply", self.name);
-            return (2, None);
-        }
-        self.depth += 1;
-        let flow = self.run_text(&src, 1, io);
-        self.depth -= 1;
-        match flow {
-            Flow::Next => (self.status, None),
-            other => (self.status, Some(other)),
-        }
-    }
-
-    /// `jobs`, `wait`, `fg`, `bg`, `kill`.
-    fn job_builtin(&mut self, name: &str, args: &[String], io: &mut Streams) -> i32 {
-        let jobs = self.jobs.clone();
-        let mut table = jobs.lock().unwrap_or_else(|e| e.into_inner());
-        match name {
-            "jobs" => {
-                for l in table.report_all() {
-                    let _ = writeln!(io.stdout, "{l}");
-                }
-                0
-            }
-            "bg" => {
-                let spec = args.first().map(String::as_str).unwrap_or("%%");
-                match table.find(spec) {
-                    Some(j) => {
-                        let _ = writeln!(
-                            io.stderr,
-                            "{}: job {} already in background",
-                            self.name, j.n
-                        );
-                        0
-                    }
-                    None => {
-                        let _ = writeln!(io.stderr, "{}: bg: {spec}: no such job", self.name);
-                        1
-                    }
-                }
-            }
-            "wait" => {
-                // With no operand, every job, and 0 (POSIX); else the last one's status.
-                let all = args.is_empty();
-                let specs: Vec<String> = if all {
-                    table.numbers().iter().map(|n| format!("%{n}")).collect()
-                } else {
-                    args.to_vec()
-                };
-                let mut status = 0;
-                for spec in specs {
-                    let Some(n) = table.find(&spec).map(|j| j.n) else {
-                        // As dash: a job (`%N`) that does not exist is an error (2); a process
-                        // id that is not a job's waits for nothing and gives 127 (POSIX), or
-                        // the status of a job collected already.
-                        let known = spec.starts_with('%');
-                        if known || spec.parse::<u32>().is_err() {
-                            let why = match known {
-                                true => "no such job",
-                                false => "not a process id",
-                            };
-                            let _ = writeln!(io.stderr, "{}: wait: {spec}: {why}", self.name);
-                            return 2;
-                        }
-                        status = spec
-                            .parse::<u32>()
-                            .ok()
-                            .and_then(|id| table.waited_status(id))
-                            .unwrap_or(127);
-                        continue;
-                    };
-                    let Some(mut job) = table.take(n) else {
-                        continue;
-                    };
-                    // Waiting must not hold the table (the job may start jobs of its own).
-                    drop(table);
-                    *self.foreground.lock().unwrap_or_else(|e| e.into_inner()) = job.ctl.clone();
-                    status = job.wait();
-                    *self.foreground.lock().unwrap_or_else(|e| e.into_inner()) = self.job.clone();
-                    table = jobs.lock().unwrap_or_else(|e| e.into_inner());
-                    table.waited(job.id, status);
-                }
-                if all { 0 } else { status }
-            }
-            "fg" => {
-                let spec = args.first().map(String::as_str).unwrap_or("%%");
-                let Some(n) = table.find(spec).map(|j| j.n) else {
-                    let _ = writeln!(io.stderr, "{}: fg: {spec}: no such job", self.name);
-                    return 1;
-                };
-                let Some(mut job) = table.take(n) else {
-                    return 1;
-                };
-                drop(table);
-                let _ = writeln!(io.stdout, "{}", job.text.trim_end_matches(" &"));
-                let _ = io.stdout.flush();
-                *self.foreground.lock().unwrap_or_else(|e| e.into_inner()) = job.ctl.clone();
-                let status = job.wait();
-                *self.foreground.lock().unwrap_or_else(|e| e.into_inner()) = self.job.clone();
-                status
-            }
-            _ => {
-                // kill [-s SIG | -SIG] target...
-                let mut sig = std::process::SIGTERM;
-                let mut rest = args;
-                match rest.first().map(String::as_str) {
-                    Some("-l") => {
-                        let names: Vec<&str> =
-                            crate::jobs::SIGNALS.iter().map(|(n, _)| *n).collect();
-                        let _ = writeln!(io.stdout, "{}", names.join(" "));
-                        return 0;
-                    }
-                    Some("-s") => match rest.get(1).and_then(|s| crate::jobs::parse_signal(s)) {
-                        Some(s) => {
-                            sig = s;
-                            rest = &rest[2..];
-                        }
-                        None => {
-                            let _ = writeln!(io.stderr, "{}: kill: bad signal", self.name);
-                            return 2;
-                        }
-                    },
-                    Some(s) if s.starts_with('-') && s.len() > 1 => {
-                        match crate::jobs::parse_signal(&s[1..]) {
-                            Some(v) => {
-                                sig = v;
-                                rest = &rest[1..];
-                            }
-                            None => {
-                                let _ = writeln!(io.stderr, "{}: kill: {s}: bad signal", self.name);
-                                return 2;
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-                if rest.is_empty() {
-                    let _ = writeln!(
-                        io.stderr,
-                        "{}: kill: usage: kill [-s SIGNAL | -SIGNAL] %JOB | ID ...",
-                        self.name
-                    );
-                    return 2;
-                }
-                let mut status = 0;
-                for spec in rest {
-                    match table.find(spec) {
-                        Some(j) => j.ctl.signal(sig),
-                        None => {
-                            let _ = writeln!(
-                                io.stderr,
-                                "{}: kill: {spec}: no such job (eurali's kill reaches the shell's own jobs)",
-                                self.name
-                            );
-                            status = 1;
-                        }
-                    }
-                }
-                status
-            }
-        }
-    }
-
-    /// Before a non-interactive shell exits: waits for its background jobs that run on its
-    /// threads, which would end with the process (`echo done &` must print). A job that is
-    /// waiting for a program is left: the program goes on by itself. A coreutils tool runs on
-    /// a thread of the shell ([`crate::applet`]), so `sleep 5 &` keeps a script 5 seconds.
-    pub fn finish_jobs(&mut self) {
-        loop {
-            let job = {
-                let mut table = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-                let n = table.numbers().into_iter().find(|&n| {
-                    table
-                        .find(&format!("%{n}"))
-                        .is_some_and(|j| j.poll().is_some() || !j.ctl.has_programs())
-                });
-                match n {
-                    Some(n) => table.take(n),
-                    None => return,
-                }
-            };
-            if let Some(mut job) = job {
-                job.wait();
-            }
-        }
-    }
-
-    /// Reports background jobs that ended (an interactive shell does, before its prompt).
-    pub fn notify_jobs(&mut self) {
-        let lines = self
-            .jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .report_done();
-        for l in lines {
-            eprintln!("{l}");
         }
     }
 
@@ -1978,36 +1264,11 @@ impl Job {
     }
 }
 
-/// [`describe`] for an error of a file's: its server gone reads as an I/O error.
+/// [`io::describe`] for an error of a file's: its server gone reads as an I/O error.
 pub(crate) fn file_words(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::BrokenPipe => "Input/output error (its file server ended)".into(),
-        _ => describe(e),
-    }
-}
-
-/// GNU-ish wording for an error.
-pub fn describe(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::NotFound => "No such file or directory".into(),
-        io::ErrorKind::PermissionDenied => "Permission denied".into(),
-        io::ErrorKind::IsADirectory => "Is a directory".into(),
-        io::ErrorKind::NotADirectory => "Not a directory".into(),
-        io::ErrorKind::AlreadyExists => "File exists".into(),
-        io::ErrorKind::StorageFull => "No space left on device".into(),
-        io::ErrorKind::FileTooLarge => "File too large".into(),
-        io::ErrorKind::InvalidFilename => "File name too long".into(),
-        io::ErrorKind::ArgumentListTooLong => "Argument list too long".into(),
-        _ => e.to_string(),
-    }
-}
-
-/// A builtin's numeric argument (`break 2`, `shift 3`, `return 1`): a decimal number, or
-/// dash's message for one that is not.
-fn illegal_number(arg: &str) -> Result<usize, String> {
-    match arg.parse::<usize>() {
-        Ok(n) if !arg.starts_with('+') => Ok(n),
-        _ => Err(format!("Illegal number: {arg}")),
+        _ => io::describe(e),
     }
 }
 
@@ -2027,46 +1288,6 @@ fn is_sh_script(path: &str) -> bool {
         }
         None => n > 0 && !head.starts_with(b"\x7fELF"),
     }
-}
-
-/// `exit`'s and `return`'s status argument: a decimal number up to `i32::MAX`, as dash takes it
-/// (`-1`, `x`, `2147483648`: "Illegal number").
-fn status_number(arg: &str) -> Result<i32, String> {
-    illegal_number(arg).and_then(|n| i32::try_from(n).map_err(|_| format!("Illegal number: {arg}")))
-}
-
-/// The builtins.
-pub const BUILTINS: &[&str] = &[
-    ":", ".", "[", "alias", "bg", "bind", "break", "cd", "chdir", "command", "continue", "echo",
-    "eval", "exec", "exit", "export", "false", "fg", "getopts", "hash", "help", "history", "jobs",
-    "kill", "local", "mount", "ns", "printf", "pwd", "read", "readonly", "return", "set", "shift",
-    "source", "test", "times", "trap", "true", "type", "ulimit", "umask", "umount", "unalias",
-    "unset", "wait", "which",
-];
-
-pub fn is_builtin(name: &str) -> bool {
-    BUILTINS.contains(&name)
-}
-
-/// POSIX's special builtins: an error of theirs ends a non-interactive shell.
-pub fn is_special(name: &str) -> bool {
-    matches!(
-        name,
-        ":" | "."
-            | "break"
-            | "continue"
-            | "eval"
-            | "exec"
-            | "exit"
-            | "export"
-            | "readonly"
-            | "return"
-            | "set"
-            | "shift"
-            | "times"
-            | "trap"
-            | "unset"
-    )
 }
 
 /// What expansion needs, answered by the shell.

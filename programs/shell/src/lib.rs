@@ -1,14 +1,14 @@
-//! `sh`: eurali's shell: [`parse`] reads POSIX sh syntax, [`expand`] and [`pattern`] expand
+//! `sh`: eurali's shell: [`parse`] reads POSIX sh syntax into an [`ast`], [`expand`] and [`pattern`] expand
 //! words, [`interp`] runs scripts, [`line`] edits lines interactively (with [`complete`] for
 //! Tab and [`prompt`] for `PS1`/`PS2`), [`test_expr`] is `test`.
 
 pub mod applet;
 pub mod arith;
+pub mod ast;
 pub mod complete;
 pub mod expand;
 pub mod interp;
 pub mod jobs;
-pub mod jobs_text;
 pub mod line;
 pub mod names;
 pub mod nsbuiltins;
@@ -17,6 +17,7 @@ pub mod pattern;
 pub mod prompt;
 pub mod test_expr;
 pub mod textio;
+pub mod unparse;
 
 /// Stack a recursive parser (script syntax, arithmetic, `test`) keeps below itself: past it,
 /// nesting fails as too deep instead of overflowing the 28 KiB thread stack into its guard page
@@ -117,7 +118,7 @@ fn run_given(
     let src = match interp::read_script(&sh.path(file)) {
         Ok(s) => s,
         Err(e) => {
-            let _ = writeln!(io.stderr, "sh: {file}: {}", interp::describe(&e));
+            let _ = writeln!(io.stderr, "sh: {file}: {}", std::io::describe(&e));
             return Some(127);
         }
     };

@@ -6,9 +6,9 @@
 //! Alt-d (kill the word before / after), Alt-b / Alt-f and Ctrl-Left / Ctrl-Right (a word back /
 //! forward), Ctrl-Y (yank), Up/Down (history), Ctrl-R (reverse incremental history search, see
 //! [`Editor::key`]), Tab (completion, through a callback), Enter, Ctrl-C (drop the line), Ctrl-D
-//! (end of input on an empty line, else delete), Ctrl-L (redraw). Escape sequences are read both
-//! as a VT100/xterm terminal sends them (`ESC [ A`, `ESC [ 1 ; 5 D`, `ESC [ 3 ~`, `ESC O H`,
-//! Alt as `ESC` before the key) and as Merriwig's PS/2 driver does (`ESC 0x9B A`, ABI §6.3).
+//! (end of input on an empty line, else delete), Ctrl-L (redraw). Bytes become keys in
+//! [`libeurali::keys`] (the consoles' line discipline uses the same decoder), which reads escape
+//! sequences both as a VT100/xterm terminal sends them and as Merriwig's PS/2 driver does.
 //! A word, for the Alt keys and Ctrl-arrows, is a run of letters and digits (as in readline).
 //!
 //! A line longer than the terminal is wide wraps onto the rows below. The editor knows the
@@ -25,174 +25,7 @@
 //! cut to their common prefix and then listed in columns fitting the width. Before a prompt,
 //! [`Editor::fresh_line`] keeps output that did not end its line instead of drawing over it.
 
-/// A decoded key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Key {
-    Char(char),
-    Enter,
-    Backspace,
-    Delete,
-    Left,
-    Right,
-    Up,
-    Down,
-    Home,
-    End,
-    Tab,
-    /// Ctrl-Left (also Alt-Left, `ESC O d`): a word back.
-    WordLeft,
-    /// Ctrl-Right (also Alt-Right, `ESC O c`): a word forward.
-    WordRight,
-    /// Alt (meta, `ESC` first) + a printable ASCII character; Ctrl-Delete is `Alt('d')`.
-    Alt(char),
-    /// Alt-Backspace.
-    AltBackspace,
-    /// The Esc key alone.
-    Escape,
-    /// Ctrl + a letter (lower case), other than the ones mapped above.
-    Ctrl(char),
-}
-
-/// Turns input bytes into keys, across reads (an escape sequence may be split). An ESC that
-/// ends what was fed is the Esc key: terminals send a key's sequence in one piece, and Esc has
-/// no other way to be told apart (readline waits a while instead; this editor has no clock).
-#[derive(Default, Debug)]
-pub struct KeyDecoder {
-    pending: Vec<u8>,
-}
-
-impl KeyDecoder {
-    /// Feeds bytes; returns the keys completed by them.
-    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Key> {
-        self.pending.extend_from_slice(bytes);
-        let mut keys = Vec::new();
-        loop {
-            match decode(&self.pending) {
-                Decoded::Key(k, used) => {
-                    keys.push(k);
-                    self.pending.drain(..used);
-                }
-                Decoded::Skip(used) => {
-                    self.pending.drain(..used);
-                }
-                Decoded::NeedMore => {
-                    if self.pending == [0x1B] {
-                        self.pending.clear();
-                        keys.push(Key::Escape);
-                    }
-                    return keys;
-                }
-            }
-        }
-    }
-}
-
-enum Decoded {
-    Key(Key, usize),
-    Skip(usize),
-    NeedMore,
-}
-
-fn decode(b: &[u8]) -> Decoded {
-    let Some(&first) = b.first() else {
-        return Decoded::NeedMore;
-    };
-    match first {
-        b'\r' | b'\n' => Decoded::Key(Key::Enter, 1),
-        0x7F | 0x08 => Decoded::Key(Key::Backspace, 1),
-        b'\t' => Decoded::Key(Key::Tab, 1),
-        0x01 => Decoded::Key(Key::Home, 1),
-        0x05 => Decoded::Key(Key::End, 1),
-        0x02 => Decoded::Key(Key::Left, 1),
-        0x06 => Decoded::Key(Key::Right, 1),
-        0x10 => Decoded::Key(Key::Up, 1),
-        0x0E => Decoded::Key(Key::Down, 1),
-        0x1B => escape(b),
-        c if c < 0x20 => Decoded::Key(Key::Ctrl((c + b'a' - 1) as char), 1),
-        _ => {
-            // A UTF-8 character: wait for all its bytes. A byte that is not UTF-8 is typed as
-            // itself (the character that stands for it, `std::ffi::text_from_bytes`).
-            let len = match first {
-                0xC0..=0xDF => 2,
-                0xE0..=0xEF => 3,
-                0xF0..=0xF7 => 4,
-                _ => 1,
-            };
-            let have = b.len().min(len);
-            if have < len && b[1..have].iter().all(|&c| c & 0xC0 == 0x80) {
-                return Decoded::NeedMore;
-            }
-            match std::ffi::text_from_bytes(&b[..len.min(b.len())])
-                .chars()
-                .next()
-            {
-                Some(c) if !std::ffi::is_escaped_byte(c) => Decoded::Key(Key::Char(c), len),
-                Some(c) => Decoded::Key(Key::Char(c), 1),
-                None => Decoded::Skip(1),
-            }
-        }
-    }
-}
-
-fn escape(b: &[u8]) -> Decoded {
-    let Some(&intro) = b.get(1) else {
-        return Decoded::NeedMore;
-    };
-    match intro {
-        b'[' | b'O' | 0x9B => {}
-        // Esc, then a sequence or another key.
-        0x1B => return Decoded::Key(Key::Escape, 1),
-        0x7F | 0x08 => return Decoded::Key(Key::AltBackspace, 2),
-        0x20..=0x7E => return Decoded::Key(Key::Alt(intro as char), 2),
-        // Alt with anything else: the key without Alt.
-        _ => return Decoded::Skip(1),
-    }
-    // Parameters (digits, ';') then a final byte 0x40..=0x7E.
-    let mut i = 2;
-    while let Some(&c) = b.get(i) {
-        if c.is_ascii_digit() || c == b';' {
-            i += 1;
-            continue;
-        }
-        if !(0x40..=0x7E).contains(&c) {
-            return Decoded::Skip(i);
-        }
-        let param = &b[2..i];
-        // xterm's modifier parameter (`1;5D`): 1 + Shift 1 + Alt 2 + Ctrl 4.
-        let (number, modifier) = match param.iter().position(|&p| p == b';') {
-            Some(at) => (&param[..at], &param[at + 1..]),
-            None => (param, &b""[..]),
-        };
-        let by_word = matches!(modifier, b"3" | b"5" | b"7");
-        let key = match (c, number) {
-            (b'A', _) => Some(Key::Up),
-            (b'B', _) => Some(Key::Down),
-            (b'C', _) if by_word => Some(Key::WordRight),
-            (b'D', _) if by_word => Some(Key::WordLeft),
-            (b'C', _) => Some(Key::Right),
-            (b'D', _) => Some(Key::Left),
-            // rxvt's Ctrl-Right / Ctrl-Left.
-            (b'c', _) if intro == b'O' => Some(Key::WordRight),
-            (b'd', _) if intro == b'O' => Some(Key::WordLeft),
-            (b'H', _) => Some(Key::Home),
-            (b'F', _) => Some(Key::End),
-            (b'~', b"1" | b"7") => Some(Key::Home),
-            (b'~', b"4" | b"8") => Some(Key::End),
-            (b'~', b"3") if by_word => Some(Key::Alt('d')),
-            (b'~', b"3") => Some(Key::Delete),
-            _ => None,
-        };
-        return match key {
-            Some(k) => Decoded::Key(k, i + 1),
-            None => Decoded::Skip(i + 1),
-        };
-    }
-    if i > 16 {
-        Decoded::Skip(i)
-    } else {
-        Decoded::NeedMore
-    }
-}
+pub use libeurali::keys::{Key, KeyDecoder};
 
 /// What the shell should do after a key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -873,35 +706,6 @@ mod tests {
     }
 
     #[test]
-    fn decodes_vt100_and_merriwig_sequences() {
-        let mut d = KeyDecoder::default();
-        assert_eq!(
-            d.feed(b"a\x1b[A\x1b[3~\x1bOH\x1b\x9bD\r"),
-            [
-                Key::Char('a'),
-                Key::Up,
-                Key::Delete,
-                Key::Home,
-                Key::Left,
-                Key::Enter
-            ]
-        );
-        // Split across reads.
-        assert_eq!(d.feed(b"\x1b["), []);
-        assert_eq!(d.feed(b"1~"), [Key::Home]);
-        assert_eq!(d.feed("é".as_bytes()), [Key::Char('é')]);
-        assert_eq!(d.feed(&[0xC3]), []);
-        assert_eq!(d.feed(&[0xA9, 0x17]), [Key::Char('é'), Key::Ctrl('w')]);
-        // Unknown sequences are dropped; a byte that is not UTF-8 is typed as itself (its
-        // reserved character, `std::ffi::text_from_bytes`), at once when what follows shows it.
-        assert_eq!(
-            d.feed(b"\x1b[99zq\xffr"),
-            [Key::Char('q'), Key::Char('\u{10ffff}'), Key::Char('r')]
-        );
-        assert_eq!(d.feed(b"\xe9x"), [Key::Char('\u{10ffe9}'), Key::Char('x')]);
-    }
-
-    #[test]
     fn editing_keys() {
         let mut ed = Editor::new();
         ed.start("$ ");
@@ -1058,18 +862,6 @@ mod tests {
             type_keys(&mut ed, end);
             assert_eq!(ed.cursor(), 13, "{end:?}");
         }
-    }
-
-    #[test]
-    fn esc_alone_and_alt_keys_decode() {
-        let mut d = KeyDecoder::default();
-        assert_eq!(d.feed(b"\x1b"), [Key::Escape]);
-        assert_eq!(d.feed(b"\x1bb\x1b\x7f"), [Key::Alt('b'), Key::AltBackspace]);
-        assert_eq!(d.feed(b"\x1b\x1b[A"), [Key::Escape, Key::Up]);
-        assert_eq!(
-            d.feed(b"\x1b[1;5C\x1b[3;5~\x1b[1;2D"),
-            [Key::WordRight, Key::Alt('d'), Key::Left]
-        );
     }
 
     fn search_history() -> Editor {

@@ -15,6 +15,7 @@ use std::io::Write;
 
 use super::options::{Options, quote};
 use super::{Flow, Shell, Streams, is_builtin};
+use crate::ast::{List, Word};
 use crate::names::NameMap;
 use crate::parse;
 
@@ -123,7 +124,7 @@ impl Shell {
     #[inline(never)]
     pub(super) fn expand_assigns(
         &mut self,
-        assigns: &[(String, parse::Word)],
+        assigns: &[(String, Word)],
         io: &Streams,
     ) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::with_capacity(assigns.len());
@@ -360,7 +361,7 @@ impl Shell {
     }
 
     /// Parses a script, with the shell's aliases.
-    pub(super) fn parse_script(&self, src: &str) -> Result<parse::List, parse::Error> {
+    pub(super) fn parse_script(&self, src: &str) -> Result<List, parse::Error> {
         if self.x.aliases.keys().len() == 0 {
             return parse::parse(src);
         }
@@ -372,7 +373,7 @@ impl Shell {
     pub(super) fn next_command(
         &self,
         script: &mut parse::Script,
-    ) -> Result<Option<parse::List>, parse::Error> {
+    ) -> Result<Option<List>, parse::Error> {
         let aliases = &self.x.aliases;
         if aliases.keys().len() == 0 {
             script.next_command(&|_: &str| None)

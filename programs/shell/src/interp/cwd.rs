@@ -3,7 +3,8 @@
 
 use std::io::Write;
 
-use super::{Shell, Streams, describe};
+use super::{Shell, Streams};
+use std::io::describe;
 
 /// `path` as seen from directory `cwd`: absolute and normal (`.` and `..` taken away, as
 /// [`vfs::path::resolve`] does); an empty path stays empty (an error to report as such, not

@@ -12,8 +12,9 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 
-use super::{Flow, In, Out, Shell, Streams, Target, To, describe};
-use crate::parse::{Redirect, RedirectOp};
+use super::{Flow, In, Out, Shell, Streams, Target, To};
+use crate::ast::{Redirect, RedirectOp, Word};
+use std::io::describe;
 
 /// Past the highest descriptor (POSIX requires 0 to 9; dash has no more).
 const FDS: u32 = 10;
@@ -217,7 +218,7 @@ impl Shell {
     pub(super) fn exec(
         &mut self,
         argv: &[String],
-        assignments: &[(String, crate::parse::Word)],
+        assignments: &[(String, Word)],
         redirects: &[Redirect],
         io: &mut Streams,
     ) -> Flow {

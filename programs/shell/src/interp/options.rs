@@ -8,7 +8,7 @@
 use std::io::Write;
 
 use super::{Flow, Shell, Streams};
-use crate::parse::{Command, Compound, Pipeline};
+use crate::ast::{Command, Compound, Pipeline};
 
 /// `set -o` names and their letters, in dash's order (`set -o` lists them so; `$-` gives the
 /// letters of those set in the reverse order, as dash does). Options the shell accepts but that

@@ -1,9 +1,10 @@
-//! Parsed commands written back as shell text: what `jobs` shows for a background job.
+//! The un-parser: parsed commands written back as shell text (what `jobs` shows for a
+//! background job).
 //!
 //! The text re-parses to the same command (quoting is regenerated, so it may differ in form
 //! from what was typed: `"a b"` comes back as `'a b'`).
 
-use crate::parse::{
+use crate::ast::{
     AndOr, Command, Compound, Connector, List, ParamOp, Pipeline, Redirect, RedirectOp, Word,
     WordPart,
 };

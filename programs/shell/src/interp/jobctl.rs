@@ -1,0 +1,195 @@
+//! Job control: the builtins `jobs`, `wait`, `fg`, `bg` and `kill`, and what the shell does
+//! with its background jobs before a prompt ([`Shell::notify_jobs`]) and before it exits
+//! ([`Shell::finish_jobs`]). The jobs themselves are [`crate::jobs`].
+
+use std::io::Write;
+
+use super::{Shell, Streams};
+
+impl Shell {
+    /// `jobs`, `wait`, `fg`, `bg`, `kill`.
+    pub(super) fn job_builtin(&mut self, name: &str, args: &[String], io: &mut Streams) -> i32 {
+        let jobs = self.jobs.clone();
+        let mut table = jobs.lock().unwrap_or_else(|e| e.into_inner());
+        match name {
+            "jobs" => {
+                for l in table.report_all() {
+                    let _ = writeln!(io.stdout, "{l}");
+                }
+                0
+            }
+            "bg" => {
+                let spec = args.first().map(String::as_str).unwrap_or("%%");
+                match table.find(spec) {
+                    Some(j) => {
+                        let _ = writeln!(
+                            io.stderr,
+                            "{}: job {} already in background",
+                            self.name, j.n
+                        );
+                        0
+                    }
+                    None => {
+                        let _ = writeln!(io.stderr, "{}: bg: {spec}: no such job", self.name);
+                        1
+                    }
+                }
+            }
+            "wait" => {
+                // With no operand, every job, and 0 (POSIX); else the last one's status.
+                let all = args.is_empty();
+                let specs: Vec<String> = if all {
+                    table.numbers().iter().map(|n| format!("%{n}")).collect()
+                } else {
+                    args.to_vec()
+                };
+                let mut status = 0;
+                for spec in specs {
+                    let Some(n) = table.find(&spec).map(|j| j.n) else {
+                        // As dash: a job (`%N`) that does not exist is an error (2); a process
+                        // id that is not a job's waits for nothing and gives 127 (POSIX), or
+                        // the status of a job collected already.
+                        let known = spec.starts_with('%');
+                        if known || spec.parse::<u32>().is_err() {
+                            let why = match known {
+                                true => "no such job",
+                                false => "not a process id",
+                            };
+                            let _ = writeln!(io.stderr, "{}: wait: {spec}: {why}", self.name);
+                            return 2;
+                        }
+                        status = spec
+                            .parse::<u32>()
+                            .ok()
+                            .and_then(|id| table.waited_status(id))
+                            .unwrap_or(127);
+                        continue;
+                    };
+                    let Some(mut job) = table.take(n) else {
+                        continue;
+                    };
+                    // Waiting must not hold the table (the job may start jobs of its own).
+                    drop(table);
+                    *self.foreground.lock().unwrap_or_else(|e| e.into_inner()) = job.ctl.clone();
+                    status = job.wait();
+                    *self.foreground.lock().unwrap_or_else(|e| e.into_inner()) = self.job.clone();
+                    table = jobs.lock().unwrap_or_else(|e| e.into_inner());
+                    table.waited(job.id, status);
+                }
+                if all { 0 } else { status }
+            }
+            "fg" => {
+                let spec = args.first().map(String::as_str).unwrap_or("%%");
+                let Some(n) = table.find(spec).map(|j| j.n) else {
+                    let _ = writeln!(io.stderr, "{}: fg: {spec}: no such job", self.name);
+                    return 1;
+                };
+                let Some(mut job) = table.take(n) else {
+                    return 1;
+                };
+                drop(table);
+                let _ = writeln!(io.stdout, "{}", job.text.trim_end_matches(" &"));
+                let _ = io.stdout.flush();
+                *self.foreground.lock().unwrap_or_else(|e| e.into_inner()) = job.ctl.clone();
+                let status = job.wait();
+                *self.foreground.lock().unwrap_or_else(|e| e.into_inner()) = self.job.clone();
+                status
+            }
+            _ => {
+                // kill [-s SIG | -SIG] target...
+                let mut sig = std::process::SIGTERM;
+                let mut rest = args;
+                match rest.first().map(String::as_str) {
+                    Some("-l") => {
+                        let names: Vec<&str> =
+                            crate::jobs::SIGNALS.iter().map(|(n, _)| *n).collect();
+                        let _ = writeln!(io.stdout, "{}", names.join(" "));
+                        return 0;
+                    }
+                    Some("-s") => match rest.get(1).and_then(|s| crate::jobs::parse_signal(s)) {
+                        Some(s) => {
+                            sig = s;
+                            rest = &rest[2..];
+                        }
+                        None => {
+                            let _ = writeln!(io.stderr, "{}: kill: bad signal", self.name);
+                            return 2;
+                        }
+                    },
+                    Some(s) if s.starts_with('-') && s.len() > 1 => {
+                        match crate::jobs::parse_signal(&s[1..]) {
+                            Some(v) => {
+                                sig = v;
+                                rest = &rest[1..];
+                            }
+                            None => {
+                                let _ = writeln!(io.stderr, "{}: kill: {s}: bad signal", self.name);
+                                return 2;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                if rest.is_empty() {
+                    let _ = writeln!(
+                        io.stderr,
+                        "{}: kill: usage: kill [-s SIGNAL | -SIGNAL] %JOB | ID ...",
+                        self.name
+                    );
+                    return 2;
+                }
+                let mut status = 0;
+                for spec in rest {
+                    match table.find(spec) {
+                        Some(j) => j.ctl.signal(sig),
+                        None => {
+                            let _ = writeln!(
+                                io.stderr,
+                                "{}: kill: {spec}: no such job (eurali's kill reaches the shell's own jobs)",
+                                self.name
+                            );
+                            status = 1;
+                        }
+                    }
+                }
+                status
+            }
+        }
+    }
+
+    /// Before a non-interactive shell exits: waits for its background jobs that run on its
+    /// threads, which would end with the process (`echo done &` must print). A job that is
+    /// waiting for a program is left: the program goes on by itself. A coreutils tool runs on
+    /// a thread of the shell ([`crate::applet`]), so `sleep 5 &` keeps a script 5 seconds.
+    pub fn finish_jobs(&mut self) {
+        loop {
+            let job = {
+                let mut table = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+                let n = table.numbers().into_iter().find(|&n| {
+                    table
+                        .find(&format!("%{n}"))
+                        .is_some_and(|j| j.poll().is_some() || !j.ctl.has_programs())
+                });
+                match n {
+                    Some(n) => table.take(n),
+                    None => return,
+                }
+            };
+            if let Some(mut job) = job {
+                job.wait();
+            }
+        }
+    }
+
+    /// Reports background jobs that ended (an interactive shell does, before its prompt).
+    pub fn notify_jobs(&mut self) {
+        let lines = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .report_done();
+        for l in lines {
+            eprintln!("{l}");
+        }
+    }
+}
