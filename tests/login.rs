@@ -229,7 +229,7 @@ fn root_and_user_sessions_see_their_namespaces() {
     let user = "\
 [user] HOME=/home/user PWD=/home/user PATH=/bin vars=4
 [user] mounts: /home/user /bin /etc /tmp /dev/console /dev/null /dev/rtc /dev/passwd
-[user] ls /: bin,dev,etc,home,tmp; ls /etc: motd
+[user] ls /: bin,dev,etc,home,tmp; ls /etc: kibi,motd
 [user] read: /etc/users=NotFound /etc/motd=ok /home/root/secret=NotFound /home/user/notes=ok \
 /bin/login=ok /tmp/new=NotFound
 [user] write: /home/user/new=ok /bin/new=PermissionDenied /etc/new=PermissionDenied \

@@ -21,3 +21,11 @@ pub fn fill(buf: &mut [u8]) -> Source {
         Source::Clock
     }
 }
+
+/// `N` random bytes (see [`fill`] for how good they are): a salt's worth, say, where a plain
+/// function is wanted (`vfs::users` takes its salt source as one).
+pub fn array<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    fill(&mut b);
+    b
+}

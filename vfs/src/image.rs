@@ -8,6 +8,7 @@
 //! | `/etc/users` | `root` (password `root`, home `/home/root`) and `user` (password `user`, home `/home/user`) |
 //! | `/etc/ns/root`, `/etc/ns/user` | their namespace specs ([`ROOT_SPEC`], [`USER_SPEC`]) |
 //! | `/etc/public/motd` | the public part of `/etc`, what an ordinary user sees as `/etc` |
+//! | `/etc/public/kibi/syntax.d/*.ini` | the editor's syntax highlighting ([`SYNTAX_FILES`]) |
 //! | `/home/root`, `/home/user`, `/tmp` | empty directories |
 //!
 //! The specs follow the namespace table of the architecture notes: root sees the whole file
@@ -40,6 +41,168 @@ ramdisk /tmp
 
 /// The message of the day, in `/etc/public/motd`.
 pub const MOTD: &str = "Welcome to eurali.\n";
+
+/// The coreutils tools and what each does: the names init links into `/bin` (to the one
+/// `coreutils` program), `coreutils --help` and the shell's `help`.
+pub const TOOLS: &[(&str, &str)] = &[
+    (
+        "basename",
+        "basename PATH [SUFFIX]: the last component of PATH",
+    ),
+    (
+        "cat",
+        "cat [-n] [FILE...]: concatenate files (or stdin) to stdout",
+    ),
+    ("clear", "clear: clear the terminal screen"),
+    ("cmp", "cmp [-s] FILE1 [FILE2]: compare files byte by byte"),
+    (
+        "comm",
+        "comm [-123] FILE1 FILE2: lines only in one, the other, or both sorted files",
+    ),
+    (
+        "cp",
+        "cp [-r] SRC... DEST: copy files (and directories with -r)",
+    ),
+    (
+        "cut",
+        "cut -b|-c|-f LIST [-d C] [-s] [--complement] [FILE...]: select parts of lines",
+    ),
+    (
+        "date",
+        "date [-u] [-d @SECONDS] [+FORMAT]: the date and time (UTC)",
+    ),
+    (
+        "df",
+        "df [PATH...]: space used and free on each mount's server, and your quota there",
+    ),
+    ("dirname", "dirname PATH: PATH without its last component"),
+    ("egrep", "egrep ...: grep -E (extended regular expressions)"),
+    ("env", "env: print the environment"),
+    (
+        "expand",
+        "expand [-t N] [FILE...]: tabs to spaces (every N columns, 8)",
+    ),
+    (
+        "expr",
+        "expr EXPR...: evaluate an expression (arithmetic, compare, STR : REGEX, length...)",
+    ),
+    ("false", "false: exit with status 1"),
+    ("fgrep", "fgrep ...: grep -F (fixed strings)"),
+    (
+        "fold",
+        "fold [-w N] [-s] [-b] [FILE...]: wrap lines at N columns (80)",
+    ),
+    (
+        "grep",
+        "grep [-EFGHLchilnoqsvwx] [-e PAT] [-f FILE] [-m N] PAT [FILE...]: print matching lines",
+    ),
+    (
+        "head",
+        "head [-n [-]N] [-c [-]N] [FILE...]: first N lines (10) or bytes",
+    ),
+    (
+        "hexdump",
+        "hexdump [FILE...]: canonical hex+ASCII dump (as hexdump -C)",
+    ),
+    (
+        "hostname",
+        "hostname [-s]: the machine's name (/etc/hostname's first line, else eurali)",
+    ),
+    ("ls", "ls [-l] [-a] [-1] [PATH...]: list directories"),
+    ("mkdir", "mkdir [-p] DIR...: make directories"),
+    ("mv", "mv SRC... DEST: move or rename"),
+    (
+        "nl",
+        "nl [-b a|t|n] [-w N] [-s SEP] [FILE...]: number lines",
+    ),
+    (
+        "od",
+        "od [-A d|o|x|n] [-t c|d|o|u|x[1|2|4|8]]... [-bcdox] [-N N] [-j N] [-v] [FILE...]: dump bytes",
+    ),
+    (
+        "paste",
+        "paste [-s] [-d LIST] [FILE...]: join lines of files side by side",
+    ),
+    (
+        "printf",
+        "printf FORMAT [ARG...]: formatted output (%s %b %c %d %u %o %x %f %e %g, escapes)",
+    ),
+    (
+        "ps",
+        "ps: the processes in /proc (pid, user, running time, command)",
+    ),
+    (
+        "quota",
+        "quota [PATH]: your use and limits of space and files (at PATH, default $HOME)",
+    ),
+    (
+        "readlink",
+        "readlink [-f|-e|-m] [-n] [-qsvz] PATH...: with -f/-e/-m the canonical path (no links exist)",
+    ),
+    (
+        "realpath",
+        "realpath [-e|-m] [-qz] PATH...: the canonical absolute path",
+    ),
+    ("rev", "rev [FILE...]: reverse the characters of each line"),
+    (
+        "rm",
+        "rm [-r] [-f] PATH...: remove files (and directories with -r)",
+    ),
+    ("rmdir", "rmdir DIR...: remove empty directories"),
+    (
+        "sed",
+        "sed [-nEs] [-i[SUF]] [-e SCRIPT] [-f FILE] [SCRIPT] [FILE...]: stream editor",
+    ),
+    (
+        "seq",
+        "seq [FIRST [STEP]] LAST: count from FIRST (1) to LAST",
+    ),
+    ("sleep", "sleep SECONDS: wait (fractions allowed)"),
+    ("sort", "sort [-r] [-n] [-u] [FILE...]: sort lines"),
+    ("tac", "tac [FILE...]: lines in reverse order"),
+    (
+        "tail",
+        "tail [-n [+]N] [-c [+]N] [FILE...]: last N lines (10) or bytes, or from the Nth",
+    ),
+    ("tee", "tee [-a] FILE...: copy stdin to stdout and files"),
+    ("touch", "touch FILE...: create empty files if missing"),
+    (
+        "tr",
+        "tr [-cdst] SET1 [SET2]: translate, delete or squeeze bytes",
+    ),
+    ("true", "true: exit with status 0"),
+    (
+        "uniq",
+        "uniq [-c] [-d] [-u] [FILE]: drop repeated adjacent lines",
+    ),
+    ("uptime", "uptime: time since boot"),
+    (
+        "wc",
+        "wc [-l] [-w] [-c] [FILE...]: count lines, words, bytes",
+    ),
+    ("whoami", "whoami: the user's name"),
+    ("xxd", "xxd [FILE]: hex dump in xxd's format"),
+    ("yes", "yes [STRING...]: print STRING (y) forever"),
+];
+
+/// The editor's syntax highlighting files (kibi's INI format), in the image at [`SYNTAX_DIR`]:
+/// `(file name, contents)`.
+pub const SYNTAX_FILES: &[(&str, &[u8])] = &[
+    ("c.ini", include_bytes!("../image/kibi/syntax.d/c.ini")),
+    ("ini.ini", include_bytes!("../image/kibi/syntax.d/ini.ini")),
+    (
+        "python.ini",
+        include_bytes!("../image/kibi/syntax.d/python.ini"),
+    ),
+    (
+        "rust.ini",
+        include_bytes!("../image/kibi/syntax.d/rust.ini"),
+    ),
+    ("sh.ini", include_bytes!("../image/kibi/syntax.d/sh.ini")),
+];
+
+/// Where [`SYNTAX_FILES`] go (an ordinary user sees it as `/etc/kibi/syntax.d`).
+pub const SYNTAX_DIR: &str = "/etc/public/kibi/syntax.d";
 
 /// What goes into an image besides the fixed files.
 pub struct Image<'a> {
@@ -100,6 +263,8 @@ pub fn populate(root: &str, image: &Image<'_>) -> Result<(), FsError> {
         "etc",
         "etc/ns",
         "etc/public",
+        "etc/public/kibi",
+        "etc/public/kibi/syntax.d",
         "home",
         "home/root",
         "home/user",
@@ -118,6 +283,10 @@ pub fn populate(root: &str, image: &Image<'_>) -> Result<(), FsError> {
     write_file(&at(root, "etc/ns/root")?, ROOT_SPEC.as_bytes())?;
     write_file(&at(root, "etc/ns/user")?, USER_SPEC.as_bytes())?;
     write_file(&at(root, "etc/public/motd")?, MOTD.as_bytes())?;
+    for (name, bytes) in SYNTAX_FILES {
+        // (SYNTAX_DIR less its leading `/`: a path under `root`.)
+        write_file(&at(root, &format!("{}/{name}", &SYNTAX_DIR[1..]))?, bytes)?;
+    }
     Ok(())
 }
 

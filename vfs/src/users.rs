@@ -49,6 +49,9 @@ use crate::proto::{Entry, FsError, Kind, Meta, flags};
 use crate::server::FileSystem;
 use libeurali::sync::Lock;
 
+/// Where the users file lives.
+pub const USERS: &str = "/etc/users";
+
 /// PBKDF2 iterations of a new hash. The figure is chosen so that one login on the real kernel
 /// stays under a second (README, "Login"; `cargo xtask bench login` times it).
 pub const ROUNDS: u32 = 20_000;

@@ -9,8 +9,9 @@
 //! is eurali's std-shim. What this crate adds is what kibi leaves to each system: [`sys`]
 //! (eurali's terminal, resize and directories), this crate root (kibi's `lib.rs` would name its
 //! Unix/Windows/WASI `sys` instead), [`main`] (what kibi's `main.rs` does; where kibi returns its
-//! error for Rust's runtime to print, this prints it the same way and exits 1) and the syntax
-//! files in `syntax.d/` (kibi's INI format, installed at `/etc/public/kibi/syntax.d` by init).
+//! error for Rust's runtime to print, this prints it the same way and exits 1). The syntax files
+//! kibi reads (its INI format) are part of the system image (`vfs::image::SYNTAX_FILES`, installed
+//! at `/etc/public/kibi/syntax.d`).
 
 // kibi `#[expect]`s clippy lints that fire on std's own types (`Read::bytes` on an unbuffered
 // std reader, std's `MutexGuard`); on std-shim's types they do not, so those expectations stay
@@ -29,18 +30,6 @@ pub use crate::{config::Config, editor::run, error::Error, sys::stdin};
 include!(concat!(env!("OUT_DIR"), "/kibi.rs"));
 
 pub mod sys;
-
-/// The syntax highlighting files shipped in the system image: `(file name, contents)`.
-pub const SYNTAX_FILES: &[(&str, &[u8])] = &[
-    ("c.ini", include_bytes!("../syntax.d/c.ini")),
-    ("ini.ini", include_bytes!("../syntax.d/ini.ini")),
-    ("python.ini", include_bytes!("../syntax.d/python.ini")),
-    ("rust.ini", include_bytes!("../syntax.d/rust.ini")),
-    ("sh.ini", include_bytes!("../syntax.d/sh.ini")),
-];
-
-/// Where init installs [`SYNTAX_FILES`] (an ordinary user sees it as `/etc/kibi/syntax.d`).
-pub const SYNTAX_DIR: &str = "/etc/public/kibi/syntax.d";
 
 /// kibi's command line, as its `main.rs` reads it: `--version`, or at most one file name
 /// (`--` ends the options).

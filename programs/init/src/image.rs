@@ -43,7 +43,7 @@ fn list<'a>(
     for e in &entries {
         let bytes = Arc::new(Program::packed(e.name, e.size, keep(e.packed)));
         if e.name == "coreutils" {
-            for (tool, _) in coreutils::TOOLS {
+            for (tool, _) in vfs::image::TOOLS {
                 if *tool != "echo" || !entries.iter().any(|e| e.name == "echo") {
                     out.push((tool.to_string(), bytes.clone()));
                 }
@@ -81,8 +81,8 @@ mod tests {
             Arc::ptr_eq(&ls, &get("cat").unwrap()),
             "one copy for every tool"
         );
-        let echo_tool = coreutils::TOOLS.iter().any(|(t, _)| *t == "echo") as usize;
-        assert_eq!(progs.len(), 3 + coreutils::TOOLS.len() - echo_tool);
+        let echo_tool = vfs::image::TOOLS.iter().any(|(t, _)| *t == "echo") as usize;
+        assert_eq!(progs.len(), 3 + vfs::image::TOOLS.len() - echo_tool);
         assert!(unpack(b"garbage").is_err());
         // A corrupt entry is found when it is read, not at boot.
         let mut bad = bootimage::encode(&[("x", b"some program bytes")]).unwrap();

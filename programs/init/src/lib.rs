@@ -16,7 +16,8 @@
 //!
 //! The programs for /bin come from `/boot`, a read-only file server the boot loader mounts for
 //! init (the stub serves the registered programs there). The coreutils binary goes into /bin
-//! once per tool name, the editor as `edit` and `kibi`; its syntax files go to
+//! once per tool name (`vfs::image::TOOLS`), the editor as `edit` and `kibi`; the system image
+//! (`vfs::image::populate`) adds the rest, the editor's syntax files in
 //! `/etc/public/kibi/syntax.d`.
 //!
 //! On the real kernel (recognised by what it gives init: an empty namespace and the
@@ -51,7 +52,7 @@ fn programs() -> Result<Vec<(String, Vec<u8>)>, String> {
         }
         let bytes = std::fs::read(e.path()).map_err(|e| format!("{BOOT}/{name}: {e}"))?;
         if name == "coreutils" {
-            for (tool, _) in coreutils::TOOLS {
+            for (tool, _) in vfs::image::TOOLS {
                 // The shell's own `echo` program stays if /boot has one.
                 if *tool != "echo" {
                     out.push((tool.to_string(), bytes.clone()));
@@ -100,13 +101,13 @@ pub(crate) fn proc_fs(user_limit: usize, users_limit: Option<usize>) -> Result<(
 /// Starts the keeper of the users file, its one writer (`vfs::users`), at
 /// `vfs::users::KEEPER_PATH` in init's namespace: logins inherit it, sessions never see it.
 pub(crate) fn users_keeper() {
-    let keeper = vfs::users::Service::keeper(login::USERS, login::new_salt);
+    let keeper = vfs::users::Service::keeper(vfs::users::USERS, std::random::array::<16>);
     let mounted = vfs::server::start(keeper)
         .map_err(|e| e.to_string())
         .and_then(|h| libeurali::mount(vfs::users::KEEPER_PATH, h).map_err(|(e, _)| e.to_string()));
     if let Err(e) = mounted {
         // Not fatal: each login then changes the file itself.
-        say(&format!("no keeper of {}: {e}", login::USERS));
+        say(&format!("no keeper of {}: {e}", vfs::users::USERS));
     }
 }
 
@@ -128,19 +129,7 @@ fn root_fs() -> Result<usize, String> {
         shell: "/bin/sh",
     };
     vfs::image::populate("/", &image).map_err(|e| format!("filling /: {e}"))?;
-    install_syntax_files()?;
     Ok(list.len())
-}
-
-/// The editor's syntax highlighting files, in [`edit::SYNTAX_DIR`] (public: an ordinary user
-/// sees them in `/etc/kibi/syntax.d`).
-pub(crate) fn install_syntax_files() -> Result<(), String> {
-    std::fs::create_dir_all(edit::SYNTAX_DIR).map_err(|e| format!("{}: {e}", edit::SYNTAX_DIR))?;
-    for (name, bytes) in edit::SYNTAX_FILES {
-        let path = format!("{}/{name}", edit::SYNTAX_DIR);
-        vfs::image::write_file(&path, bytes).map_err(|e| format!("{path}: {e}"))?;
-    }
-    Ok(())
 }
 
 /// Where the network server is mounted, for init and every session.
@@ -308,7 +297,7 @@ pub fn main() {
     users_keeper();
     network();
     if let Some(cmds) = command {
-        let users = std::fs::read_to_string(login::USERS)
+        let users = std::fs::read_to_string(vfs::users::USERS)
             .map(|t| vfs::users::parse(&t))
             .unwrap_or_default();
         let Some(u) = users.into_iter().find(|u| u.name == user) else {

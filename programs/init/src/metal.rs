@@ -450,9 +450,6 @@ pub fn boot_with(m: Machine, programs: impl FnOnce() -> ProgramList) {
         say(&format!("no root file system: {e}"));
         return;
     }
-    if let Err(e) = crate::install_syntax_files() {
-        say(&format!("the editor's syntax files: {e}"));
-    }
     crate::users_keeper();
     say("root file system ready");
     // tcp on the NIC, serving /net (DHCP), if the NIC driver serves.

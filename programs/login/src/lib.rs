@@ -38,7 +38,7 @@ use vfs::users::{self, User};
 /// Wrong passwords in a row before login gives up.
 pub const MAX_TRIES: u32 = 3;
 /// The users file.
-pub const USERS: &str = "/etc/users";
+pub const USERS: &str = vfs::users::USERS;
 
 /// Prints `prompt` and reads a line (without its line end); `None` at the end of input.
 pub fn prompt(prompt: &str) -> Option<String> {
@@ -54,13 +54,6 @@ pub fn prompt_bytes(prompt: &str) -> Option<Vec<u8>> {
         .read_line_bounded(users::MAX_NAME)
         .ok()
         .flatten()
-}
-
-/// A fresh 16-byte salt (see `std::random` for how good it is).
-pub fn new_salt() -> [u8; 16] {
-    let mut s = [0u8; 16];
-    std::random::fill(&mut s);
-    s
 }
 
 /// The account `name` if `password` is its password: a name or password past its length limit
@@ -91,7 +84,11 @@ fn failure_delay(name: &[u8], here: u32) -> u32 {
         .ok()
         .filter(|n| n.len() <= users::MAX_NAME && !n.contains('\n'))
         .unwrap_or("*");
-    let reply = users::submit(USERS, &users::Request::Failed { name }, new_salt);
+    let reply = users::submit(
+        USERS,
+        &users::Request::Failed { name },
+        std::random::array::<16>,
+    );
     let theirs = reply
         .strip_prefix("delay ")
         .and_then(|d| d.trim_end().parse().ok())
@@ -132,7 +129,7 @@ pub fn main() {
                 let _ = users::submit(
                     USERS,
                     &users::Request::Passed { name: &user.name },
-                    new_salt,
+                    std::random::array::<16>,
                 );
                 if user.needs_upgrade()
                     && let Ok(password) = std::str::from_utf8(&password)
@@ -142,7 +139,7 @@ pub fn main() {
                         name: &user.name,
                         password,
                     };
-                    let reply = users::submit(USERS, &request, new_salt);
+                    let reply = users::submit(USERS, &request, std::random::array::<16>);
                     if reply != "ok\n" {
                         eprintln!("login: {}", reply.trim_end());
                     }
@@ -212,7 +209,7 @@ fn namespace(user: &User) -> Result<Namespace, String> {
             }
         }
     }
-    let service = users::Service::session(&user.name, USERS, new_salt);
+    let service = users::Service::session(&user.name, USERS, std::random::array::<16>);
     ns.add(
         users::SERVICE_PATH,
         dev(users::SERVICE_PATH, vfs::server::start(service))?,
