@@ -1391,5 +1391,4 @@ impl System {
 }
 
 #[cfg(test)]
-#[path = "system_tests.rs"]
 mod tests;
