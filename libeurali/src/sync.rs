@@ -98,10 +98,8 @@ mod tests {
 
     #[test]
     fn one_holder_at_a_time() {
-        static L: lock_api::Mutex<RawSpinLock<Spin>, u64> = lock_api::Mutex::const_new(
-            <RawSpinLock<Spin> as lock_api::RawMutex>::INIT,
-            0,
-        );
+        static L: lock_api::Mutex<RawSpinLock<Spin>, u64> =
+            lock_api::Mutex::const_new(<RawSpinLock<Spin> as lock_api::RawMutex>::INIT, 0);
         let threads: std::vec::Vec<_> = (0..4)
             .map(|_| {
                 std::thread::spawn(|| {

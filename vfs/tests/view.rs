@@ -257,15 +257,15 @@ fn dev_null_and_dev_console() {
         // The console's streams: served here as the stub's console serves a terminal.
         let (in_srv, in_cli) = new_rendezvous().unwrap();
         let (out_srv, out_cli) = new_rendezvous().unwrap();
-        kernel_stub::boot::spawn_stub_thread(move || {
-            kernel_stub::devices::console::serve_input(
+        eurali_host::boot::spawn_stub_thread(move || {
+            eurali_host::devices::console::serve_input(
                 &in_srv,
                 std::io::Cursor::new(b"typed line\nmore".to_vec()),
             )
         })
         .unwrap();
-        kernel_stub::boot::spawn_stub_thread(move || {
-            kernel_stub::devices::console::serve_output(&out_srv, sink)
+        eurali_host::boot::spawn_stub_thread(move || {
+            eurali_host::devices::console::serve_output(&out_srv, sink)
         })
         .unwrap();
         let console = device::Console::new(Some(in_cli), Some(out_cli));
@@ -325,7 +325,8 @@ fn refused_opens_hold_a_bounded_number_of_threads() {
         let (outer, mount) = new_rendezvous().unwrap();
         let refusals = Refusals::new();
         let watched = refusals.clone();
-        libeurali::spawn_pooled(move || vfs::view::serve_readonly_with(&root, &outer, &refusals)).unwrap();
+        libeurali::spawn_pooled(move || vfs::view::serve_readonly_with(&root, &outer, &refusals))
+            .unwrap();
         ns::mount("/ro", mount).unwrap();
         let refusing = || watched.len();
         let (view, _) = libeurali::open("/ro").unwrap();
