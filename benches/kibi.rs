@@ -78,7 +78,7 @@ fn bench_init() {
 }
 
 fn ours(full: bool) -> Duration {
-    let console = kernel_stub::boot::Console {
+    let console = eurali_host::boot::Console {
         stdin: Box::new(std::io::Cursor::new(
             if full { SAVE_QUIT } else { QUIT }.to_vec(),
         )),
@@ -90,7 +90,7 @@ fn ours(full: bool) -> Duration {
         eurali_std::program_entry!("edit", edit::main),
     ];
     let mode = if full { "full" } else { "empty" }.to_string();
-    let code = kernel_stub::boot::run_on_terminal(&programs, "init", &[mode], console);
+    let code = eurali_host::boot::run_on_terminal(&programs, "init", &[mode], console);
     assert_eq!(code, 0, "the stub's run failed");
     Duration::from_nanos(OURS_NANOS.load(Ordering::Relaxed))
 }

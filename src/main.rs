@@ -44,7 +44,7 @@ fn long_script_to_file(args: &mut [String], raw: &[OsString]) -> Vec<(String, Ve
         .map(|s| s.as_encoded_bytes().to_vec())
         .unwrap_or_else(|| script.as_bytes().to_vec());
     args[i] = "--script".to_string();
-    args[i + 1] = format!("{}/{SCRIPT_FILE}", kernel_stub::boot::BOOT_PATH);
+    args[i + 1] = format!("{}/{SCRIPT_FILE}", eurali_host::boot::BOOT_PATH);
     vec![(SCRIPT_FILE.to_string(), bytes)]
 }
 
@@ -91,21 +91,21 @@ fn main() {
             std::process::exit(127);
         };
         let code = if system {
-            kernel_stub::boot::run_hosted_system(&loader, &dir, &args, boot_extra)
+            eurali_host::boot::run_hosted_system(&loader, &dir, &args, boot_extra)
         } else {
-            kernel_stub::boot::run_hosted(
+            eurali_host::boot::run_hosted(
                 &loader,
                 &dir,
                 &args[0],
                 &args[1..],
-                kernel_stub::boot::Console::terminal(),
+                eurali_host::boot::Console::terminal(),
             )
         };
         std::process::exit(code);
     }
     let programs = eurali::programs();
     let code = if system {
-        kernel_stub::boot::run_system(&programs, &args, boot_extra)
+        eurali_host::boot::run_system(&programs, &args, boot_extra)
     } else {
         let first = args[0].as_str();
         if !programs.iter().any(|(name, _)| *name == first) {
@@ -116,7 +116,7 @@ fn main() {
             );
             std::process::exit(127);
         }
-        kernel_stub::boot::run(&programs, first, &args[1..])
+        eurali_host::boot::run(&programs, first, &args[1..])
     };
     std::process::exit(code);
 }

@@ -12,7 +12,7 @@ mod hosted;
 
 use std::time::Duration;
 
-use kernel_stub::boot::run_system_captured;
+use eurali_host::boot::run_system_captured;
 
 /// A session of `user` at a console that is not a terminal, typed `lines` (not UTF-8 in part).
 fn user_session(lines: &[u8]) -> (String, i32) {

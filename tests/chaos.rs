@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
+use eurali_host::boot::run_system_captured;
 use eurali_std as shim;
-use kernel_stub::boot::run_system_captured;
 use shim::io::Read as _;
 use shim::process::Command;
 use shim::time::Instant;

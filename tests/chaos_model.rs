@@ -26,9 +26,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use eurali_host::boot::{Capture, Console};
 use eurali_std as shim;
 use kernel_stub::Kernel;
-use kernel_stub::boot::{Capture, Console};
 use shim::io::{BufRead as _, Write as _};
 use shim::process::{Command, Stdio};
 
@@ -675,7 +675,7 @@ fn run(
     let (tx, rx) = std::sync::mpsc::channel();
     let k = kernel.clone();
     std::thread::spawn(move || {
-        let _ = tx.send(kernel_stub::boot::run_with(
+        let _ = tx.send(eurali_host::boot::run_with(
             &k,
             "chaos-model",
             &args,

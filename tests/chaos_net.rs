@@ -465,7 +465,7 @@ fn killing_workers_and_tcp_mid_fetch_loses_nothing_and_hangs_nothing() {
     }
     progs.push(shim::program_entry!("chaos-net", chaos_net));
     let r = with_link_env(&link, Some(&static_config()), || {
-        kernel_stub::boot::run_system_captured(
+        eurali_host::boot::run_system_captured(
             &progs,
             &["-c".into(), "chaos-net && echo done".into()],
             b"",

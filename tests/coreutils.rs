@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use coreutils::{Io, run};
+use eurali_host::boot::run_captured;
 use eurali_std as shim;
-use kernel_stub::boot::run_captured;
 
 /// Runs a tool inside the program and prints `$ cmd`, its output, errors and status.
 fn sh(line: &str) {
@@ -163,7 +163,7 @@ fn date_shows_the_wall_clock() {
     let before = now();
     let script = "date +%s; date; date +'%F %T|%j|%a %b %e|%Z'; date -d @0; \
                   umount /dev/rtc; date; echo status=$?";
-    let r = kernel_stub::boot::run_system_captured(
+    let r = eurali_host::boot::run_system_captured(
         &eurali::programs(),
         &["-c".into(), script.into(), "--user".into(), "user".into()],
         b"",

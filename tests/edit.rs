@@ -1,12 +1,12 @@
 //! `edit` (kibi on std-shim) driven by scripted keys on the in-process stub, its console acting as
-//! a terminal (`kernel_stub::boot::run_on_terminal`): typing and saving, the end of the input,
+//! a terminal (`eurali_host::boot::run_on_terminal`): typing and saving, the end of the input,
 //! no terminal at all, and kibi's command line.
 
 use std::time::Duration;
 
+use eurali_host::boot::{Capture, Console, run_captured, run_on_terminal};
 use eurali_std as shim;
 use kernel_stub::Kernel;
-use kernel_stub::boot::{Capture, Console, run_captured, run_on_terminal};
 
 /// The booting program: a ramdisk at `/` with `/bin/edit`, then `edit ARGS` in `/home`; prints
 /// its status and, if it exists, `/home/notes.txt` between markers.

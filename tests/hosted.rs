@@ -146,14 +146,14 @@ fn programs_write_to_the_debug_log_in_both_modes() {
     for (name, entry) in eurali::programs() {
         kernel.register_program(name, entry);
     }
-    let out = kernel_stub::boot::Capture::default();
-    let console = kernel_stub::boot::Console {
+    let out = eurali_host::boot::Capture::default();
+    let console = eurali_host::boot::Console {
         stdin: Box::new(std::io::empty()),
         stdout: Box::new(out.clone()),
         stderr: Box::new(out.clone()),
     };
     let args = ["--log", "hello,", "log"].map(String::from);
-    let code = kernel_stub::boot::run_with(&kernel, "abi-probe", &args, console);
+    let code = eurali_host::boot::run_with(&kernel, "abi-probe", &args, console);
     let printed = out.text();
     assert_eq!((code, printed.as_str()), (0, "logged 11 bytes\n"));
     assert_eq!(kernel.debug_log(), "hello, log\n");

@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
+use eurali_host::boot::run_system_captured;
 use eurali_std as shim;
-use kernel_stub::boot::run_system_captured;
 use libeurali::timeout::{self, CallError, Kind};
 use libeurali::{Handle, MemoryChunk, Message, Word, msgtype, new_rendezvous, proto::stream};
 use shim::io::Write as _;

@@ -13,8 +13,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use eurali_host::boot::run_system_captured;
 use eurali_std as shim;
-use kernel_stub::boot::run_system_captured;
 use libeurali::timeout::{self, Kind};
 use libeurali::{Message, Word, new_rendezvous};
 use shim::io::{Read as _, Seek as _, Write as _};

@@ -12,8 +12,8 @@
 
 use std::time::Duration;
 
+use eurali_host::boot::{run_captured, run_system_captured};
 use eurali_std as shim;
-use kernel_stub::boot::{run_captured, run_system_captured};
 use shim::io::Write as _;
 use vfs::client;
 use vfs::proto::{FsError, flags};

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use eurali_host::boot::run_captured;
 use eurali_std as shim;
-use kernel_stub::boot::run_captured;
 use kernel_stub::{Kernel, ProgramEntry};
 use shim::io::Write as _;
 

@@ -22,7 +22,7 @@ use netlink::{LINUX, OURS, blob, eurali, link, static_config, system, with_link_
 fn run_probe(
     link: &netlink::Link,
     probe: (&'static str, kernel_stub::ProgramEntry),
-) -> kernel_stub::boot::Captured {
+) -> eurali_host::boot::Captured {
     let mut progs = eurali::programs();
     progs.push(probe);
     let args: Vec<String> = static_config()
@@ -30,7 +30,7 @@ fn run_probe(
         .map(String::from)
         .collect();
     let r = with_link_env(link, None, || {
-        kernel_stub::boot::run_captured(
+        eurali_host::boot::run_captured(
             &progs,
             probe.0,
             &args,
@@ -192,7 +192,7 @@ fn a_missing_tap_device_is_a_clear_error() {
     );
     assert_eq!(
         code,
-        kernel_stub::boot::NO_STATUS,
+        eurali_host::boot::NO_STATUS,
         "stdout {out:?} stderr {err:?}"
     );
     assert!(
@@ -634,7 +634,7 @@ fn init_starts_tcp_again_when_it_ends() {
         p.1 = flaky_tcp;
     }
     let r = with_link_env(&link, Some(&static_config()), || {
-        kernel_stub::boot::run_system_captured(
+        eurali_host::boot::run_system_captured(
             &progs,
             &[
                 "-c".into(),
@@ -807,7 +807,7 @@ fn when_init_gives_up_on_tcp_a_waiting_connect_gets_an_error() {
         p.1 = failing_tcp;
     }
     let r = with_link_env(&link, Some(&static_config()), || {
-        kernel_stub::boot::run_system_captured(
+        eurali_host::boot::run_system_captured(
             &progs,
             &[
                 "-c".into(),

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use kernel_stub::boot::{Captured, run_system_captured};
+use eurali_host::boot::{Captured, run_system_captured};
 
 /// `init -c SCRIPT --user USER`, as `cargo run -- -c SCRIPT --user USER` runs.
 fn run_as(user: &str, script: &str) -> Captured {

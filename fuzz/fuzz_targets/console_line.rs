@@ -2,7 +2,7 @@
 //! in any order with reads and mode switches, never panic, and no typed byte is handed out twice.
 #![no_main]
 
-use kernel_stub::devices::console::LineDiscipline;
+use eurali_host::devices::console::LineDiscipline;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

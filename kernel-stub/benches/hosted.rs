@@ -11,8 +11,8 @@
 //!   RESULT hosted_ipc=<ns>ns baseline=<ns>ns ratio=<ours/baseline>
 
 use kernel_stub::Kernel;
-use kernel_stub::boot::spawn_stub_thread;
 use libeurali::params::ExecParams;
+use libeurali::spawn_fn as spawn_stub_thread;
 use libeurali::{Message, exec, new_rendezvous, receive, send, send_receive};
 use std::path::PathBuf;
 use std::time::Instant;

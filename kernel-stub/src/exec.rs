@@ -16,8 +16,8 @@
 //! 6. The new process: handles 0 and 1, the selected VFS, IOPL only if asked for and the caller
 //!    has it. RAX = 0, RDI = the new thread's id.
 
+use crate::mounts::MountTable;
 use crate::system::{ExecImage, KERNEL_HEAP, ObjId, Outcome, Pid, System, Tid};
-use crate::vfs::MountTable;
 use libeurali::Error;
 use libeurali::abi::layout::ARGS_ENV_LIMIT;
 use libeurali::abi::{ExecCall, Registers, bits};

@@ -3,8 +3,8 @@
 use crate::ProgramEntry;
 use crate::fault::{Fault, Stopped};
 use crate::log::LogEntry;
-use crate::runtime::{self, Ctx, Shared, Slot, StubUnwind};
 use crate::system::{Spawn, Start};
+use crate::threads::{self, Ctx, Shared, Slot, StubUnwind};
 use libeurali::Error;
 use libeurali::params::{ExecParams, ParamItem, ParamParser};
 use std::sync::Arc;
@@ -24,8 +24,9 @@ pub struct Kernel {
 
 struct Owner {
     shared: Arc<Shared>,
-    /// The debug log device's bytes (`devices::debuglog`, mounted at `/dev/log` by `boot`).
-    log: crate::devices::debuglog::DebugLog,
+    /// The debug log device's bytes (`eurali_host::devices::debuglog`, mounted at `/dev/log` by
+    /// `eurali_host::boot`).
+    log: crate::DebugLog,
 }
 
 impl std::fmt::Debug for Kernel {
@@ -49,12 +50,12 @@ impl Kernel {
     /// A new, empty system, and the stub installed as libeurali's kernel. Set `EURALI_DEBUG` to
     /// echo debug_write and the debug log device to stderr.
     pub fn new() -> Kernel {
-        libeurali::raw::install_stub(runtime::syscall_entry);
+        libeurali::raw::install_stub(threads::syscall_entry);
         let echo = std::env::var_os("EURALI_DEBUG").is_some_and(|v| !v.is_empty());
         let kernel = Kernel {
             owner: Arc::new(Owner {
                 shared: Arc::new(Shared::new(echo)),
-                log: crate::devices::debuglog::DebugLog::new(echo),
+                log: crate::DebugLog::new(echo),
             }),
         };
         {
@@ -107,7 +108,7 @@ impl Kernel {
 
     /// [`Kernel::run_as_process`], telling why the stub ended the thread instead of panicking.
     pub fn try_run_as_process<R>(&self, name: &str, f: impl FnOnce() -> R) -> Result<R, Stopped> {
-        if runtime::current().is_some() {
+        if threads::current().is_some() {
             panic!(
                 "kernel-stub: run_as_process({name:?}) on a host thread that already is a stub thread"
             );
@@ -137,9 +138,9 @@ impl Kernel {
             program: name.into(),
             slot: ctx.slot.clone(),
         };
-        runtime::set_current(Some(ctx));
+        threads::set_current(Some(ctx));
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-        runtime::set_current(None);
+        threads::set_current(None);
         shared.thread_done(&info, None);
         match result {
             Ok(r) => Ok(r),
@@ -196,7 +197,7 @@ impl Kernel {
             }
         };
         let tid = spawn.tid;
-        if runtime::start_thread(shared.clone(), spawn).is_err() {
+        if threads::start_thread(shared.clone(), spawn).is_err() {
             shared.lock().abort_spawn(tid);
             return Err(Error::Memory);
         }
@@ -307,7 +308,7 @@ impl Kernel {
     }
 
     /// The debug log device's log, for a server to append to.
-    pub fn debug_log_device(&self) -> crate::devices::debuglog::DebugLog {
+    pub fn debug_log_device(&self) -> crate::DebugLog {
         self.owner.log.clone()
     }
 
@@ -360,7 +361,7 @@ impl Kernel {
 /// keeps threads of its own that a system-wide [`Kernel::inject`] would hit too). False outside
 /// a stub process.
 pub fn inject_in_this_thread(nr: u8, nth: usize, count: usize, error: Error) -> bool {
-    match runtime::current() {
+    match threads::current() {
         Some(ctx) => {
             ctx.shared
                 .lock()
@@ -375,7 +376,7 @@ pub fn inject_in_this_thread(nr: u8, nth: usize, count: usize, error: Error) -> 
 /// From inside a stub process: drops what [`inject_in_this_thread`] left pending for the
 /// calling thread.
 pub fn clear_injections_in_this_thread() {
-    if let Some(ctx) = runtime::current() {
+    if let Some(ctx) = threads::current() {
         ctx.shared.lock().injections.clear(ctx.tid);
     }
 }
@@ -399,7 +400,7 @@ impl Drop for Owner {
 fn shutdown(shared: &Arc<Shared>) {
     shared.stop(Stopped::ShutDown);
     // A stub thread shutting its own system down cannot wait for itself.
-    let me = runtime::current()
+    let me = threads::current()
         .filter(|c| Arc::ptr_eq(&c.shared, shared))
         .map(|c| c.tid);
     let deadline = Instant::now() + SHUTDOWN_WAIT;

@@ -51,7 +51,7 @@ pub fn run(name: &str, body: fn()) {
         b.push(Some(body));
         b.len() - 1
     };
-    let r = kernel_stub::boot::run_captured(
+    let r = eurali_host::boot::run_captured(
         &[crate::program_entry!("unit-test", test_main)],
         "unit-test",
         &[id.to_string()],

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use eurali_host::boot::run_captured;
 use eurali_std as shim;
-use kernel_stub::boot::run_captured;
 use shim::io::{BufRead, ErrorKind, Read, Write};
 use shim::process::{Command, NamespaceMode, Stdio};
 

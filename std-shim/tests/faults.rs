@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
+use eurali_host::boot::run_captured;
 use eurali_std as shim;
-use kernel_stub::boot::run_captured;
 use kernel_stub::inject_in_this_thread as inject;
 use libeurali::abi::nr;
 use libeurali::{Error, Message, SendError, new_rendezvous, receive, send};

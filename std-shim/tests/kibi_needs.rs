@@ -5,12 +5,12 @@
 
 use std::time::Duration;
 
+use eurali_host::boot::run_captured;
 use eurali_std as shim;
-use kernel_stub::boot::run_captured;
 use shim::fs::{self, File, OpenOptions};
 use shim::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom, Write};
 
-fn boot(entry: (&'static str, kernel_stub::ProgramEntry)) -> kernel_stub::boot::Captured {
+fn boot(entry: (&'static str, kernel_stub::ProgramEntry)) -> eurali_host::boot::Captured {
     run_captured(&[entry], entry.0, &[], b"", Duration::from_secs(60))
 }
 

@@ -4,8 +4,8 @@
 use std::io::Write as _;
 use std::time::Duration;
 
+use eurali_host::boot::{Captured, run_captured};
 use eurali_std as shim;
-use kernel_stub::boot::{Captured, run_captured};
 
 /// Boots `main` as program `name` with `args` and `input` on stdin; fails after 20 s.
 fn boot(entry: (&'static str, kernel_stub::ProgramEntry), args: &[&str], input: &str) -> Captured {

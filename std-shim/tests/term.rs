@@ -4,12 +4,12 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use eurali_host::boot::{Console, run_on};
 use eurali_std as shim;
-use kernel_stub::boot::{Console, run_on};
 use shim::io::Read;
 use shim::process::{Command, Stdio};
 
-use kernel_stub::boot::Capture as Buf;
+use eurali_host::boot::Capture as Buf;
 
 /// Reads a password from its stdin (a terminal) and reports.
 fn pw() {
@@ -35,8 +35,8 @@ fn parent() {
     shim::fs::create_dir("/bin").unwrap();
     shim::fs::write("/bin/pw", kernel_stub::Kernel::program_image("pw")).unwrap();
     let (srv, cli) = libeurali::new_rendezvous().unwrap();
-    kernel_stub::boot::spawn_stub_thread(move || {
-        kernel_stub::devices::console::serve_terminal_input(
+    eurali_host::boot::spawn_stub_thread(move || {
+        eurali_host::devices::console::serve_terminal_input(
             &srv,
             std::io::Cursor::new(b"se\x15secret\x7fT\rrest".to_vec()),
             echo,

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use eurali_host::boot::run_captured;
 use eurali_std as shim;
-use kernel_stub::boot::run_captured;
 use libeurali::timeout::{self, CallError, Kind};
 use libeurali::{Error, Message, new_rendezvous};
 use shim::process::Command;

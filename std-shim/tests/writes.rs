@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use eurali_host::boot::{Captured, run_captured};
 use eurali_std as shim;
-use kernel_stub::boot::{Captured, run_captured};
 use shim::io::{Read, Write};
 use shim::process::{Command, Stdio};
 

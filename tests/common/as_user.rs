@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use kernel_stub::boot::{Captured, run_system_captured};
+use eurali_host::boot::{Captured, run_system_captured};
 
 /// Runs `script` as `user` on the whole system; fails on anything sent to the debug line.
 pub fn as_user(script: &str) -> Captured {

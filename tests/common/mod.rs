@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use eurali_host::boot::run_captured;
 use eurali_std as shim;
 use kernel_stub::Kernel;
-use kernel_stub::boot::run_captured;
 
 /// The booting program: ramdisk, /bin, then `sh -c "$SCRIPT"` with our stdio; exits with its status.
 fn boot_shell() {
@@ -43,7 +43,7 @@ pub fn sh(script: &str, input: &str) -> (String, String, i32) {
 
 /// [`sh`], with what went to the kernel's debug line too.
 #[allow(dead_code)] // not every test binary that includes this module uses it
-pub fn sh_captured(script: &str, input: &str) -> kernel_stub::boot::Captured {
+pub fn sh_captured(script: &str, input: &str) -> eurali_host::boot::Captured {
     let mut progs = eurali::programs();
     progs.push(shim::program_entry!("boot-shell", boot_shell));
     run_captured(

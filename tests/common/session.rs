@@ -8,8 +8,8 @@ use std::io::Read;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
+use eurali_host::boot::{Capture, Console, run_system_with};
 use kernel_stub::Kernel;
-use kernel_stub::boot::{Capture, Console, run_system_with};
 
 /// The console's input: lines sent by the test, end of input when the sender is dropped.
 struct Typed {

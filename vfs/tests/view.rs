@@ -257,15 +257,15 @@ fn dev_null_and_dev_console() {
         // The console's streams: served here as the stub's console serves a terminal.
         let (in_srv, in_cli) = new_rendezvous().unwrap();
         let (out_srv, out_cli) = new_rendezvous().unwrap();
-        kernel_stub::boot::spawn_stub_thread(move || {
-            kernel_stub::devices::console::serve_input(
+        eurali_host::boot::spawn_stub_thread(move || {
+            eurali_host::devices::console::serve_input(
                 &in_srv,
                 std::io::Cursor::new(b"typed line\nmore".to_vec()),
             )
         })
         .unwrap();
-        kernel_stub::boot::spawn_stub_thread(move || {
-            kernel_stub::devices::console::serve_output(&out_srv, sink)
+        eurali_host::boot::spawn_stub_thread(move || {
+            eurali_host::devices::console::serve_output(&out_srv, sink)
         })
         .unwrap();
         let console = device::Console::new(Some(in_cli), Some(out_cli));

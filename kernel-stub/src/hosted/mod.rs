@@ -6,7 +6,7 @@
 //! it with Syscall User Dispatch: every `syscall` of guest code raises SIGSYS in the guest, whose
 //! handler sends the register file over a per-thread socket ([`wire`]). In the supervisor each
 //! guest thread has a proxy host thread that runs the call through the very dispatcher and
-//! `System` logic in-process threads use (`runtime`), then sends back the registers. What
+//! `System` logic in-process threads use (`threads`), then sends back the registers. What
 //! differs between the modes sits behind small seams chosen once per process:
 //!
 //! - reading user memory: `process_vm_readv` on the guest's pid (`System::read_user`);

@@ -1,7 +1,7 @@
 //! await_interrupt's waiters (ABI §4.10).
 
 use super::System;
-use crate::runtime::Wake;
+use crate::threads::Wake;
 
 impl System {
     /// Threads waiting in await_interrupt.

@@ -3,7 +3,7 @@
 
 use super::{Item, Msg, ObjId, Outcome, Pid, System, Tid};
 use crate::rendezvous::{CloseOutcome, ReceiveOutcome, SendOutcome};
-use crate::runtime::Wake;
+use crate::threads::Wake;
 use libeurali::Error;
 use libeurali::abi::{RawMessage, RawWord, Registers, WordKind};
 

@@ -6,7 +6,7 @@
 //! next ([`Outcome`]): return, block, start a host thread, end the thread, or halt the machine.
 //! Threads it wakes get their result posted to their [`Slot`] and are collected in
 //! [`System::wakes`] so that the caller can unpark them after releasing the lock. Nothing here
-//! starts, blocks or unparks a host thread; [`crate::runtime`] does that, which is why this
+//! starts, blocks or unparks a host thread; [`crate::threads`] does that, which is why this
 //! module's tests can drive the rendezvous rules call by call.
 //!
 //! Reference counts (§3.5) include handles in every process, VFS mount entries, handles inside
@@ -26,8 +26,8 @@ use crate::hosted::GuestProc;
 use crate::log::{Injections, SyscallLog};
 use crate::memory::{ChunkArea, Pages, PhysAlloc};
 use crate::rendezvous::Rendezvous;
-use crate::runtime::{Slot, WakeList};
-use crate::vfs::MountTable;
+use crate::threads::{Slot, WakeList};
+use crate::mounts::MountTable;
 use libeurali::abi::{Call, Registers};
 use libeurali::{EntryRegisters, Error};
 use std::collections::HashMap;

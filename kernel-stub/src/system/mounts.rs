@@ -1,7 +1,7 @@
 //! The VFS objects and their mount tables (ABI §5.1): open, mount, umount and list_mounts.
 
 use super::{ObjId, Outcome, Pid, System, Vfs, VfsId};
-use crate::vfs::MountTable;
+use crate::mounts::MountTable;
 use libeurali::Error;
 use libeurali::abi::Registers;
 use libeurali::abi::layout::PAGE_SIZE;

@@ -5,7 +5,7 @@ use super::{Item, Msg, ObjId, Object, System};
 use crate::fault::Stopped;
 use crate::memory::Pages;
 use crate::rendezvous::Rendezvous;
-use crate::runtime::Wake;
+use crate::threads::Wake;
 
 impl System {
     pub(super) fn new_object(&mut self, refs: usize) -> ObjId {

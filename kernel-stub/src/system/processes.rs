@@ -5,7 +5,7 @@ use super::{ObjId, Pid, Process, System, VfsId, next_id};
 use crate::handles::HandleTable;
 use crate::hosted::GuestProc;
 use crate::memory::ChunkArea;
-use crate::vfs::MountTable;
+use crate::mounts::MountTable;
 use std::sync::Arc;
 
 impl System {

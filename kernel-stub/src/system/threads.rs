@@ -3,7 +3,7 @@
 
 use super::{Outcome, Pid, Spawn, Start, System, ThreadRec, Tid, next_id};
 use crate::fault::Stopped;
-use crate::runtime::{Slot, Wake};
+use crate::threads::{Slot, Wake};
 use libeurali::Error;
 use libeurali::abi::Registers;
 use libeurali::abi::layout::MAX_THREADS;

@@ -47,5 +47,5 @@ pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
 
 /// Runs `f` on a new stub thread of the calling process (fork_thread with a boxed closure).
 pub fn spawn(f: impl FnOnce() + Send + 'static) -> u64 {
-    kernel_stub::boot::spawn_stub_thread(f).expect("fork_thread")
+    libeurali::spawn_fn(f).expect("fork_thread")
 }

@@ -8,16 +8,12 @@
 //! (`fill_random`).
 //!
 //! `none` (the real kernel) also owns `_start`, the global allocator and the panic handler (which
-//! calls [`rt_none::on_panic`]); `rt_none` keeps its runtime state.
+//! calls `on_panic`); its `rt` module keeps the runtime state there.
 
 #[cfg(target_os = "none")]
 mod none;
 #[cfg(target_os = "none")]
 pub use none::*;
-#[cfg(target_os = "none")]
-mod rt_none;
-#[cfg(target_os = "none")]
-pub use rt_none::*;
 
 #[cfg(not(target_os = "none"))]
 mod host;

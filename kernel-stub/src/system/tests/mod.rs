@@ -3,7 +3,7 @@
 
 use super::messages::message_words;
 use super::*;
-use crate::runtime::Wake;
+use crate::threads::Wake;
 use libeurali::abi::layout::{MAX_CHUNK_PAGES, MAX_THREADS};
 use libeurali::abi::{ExecCall, UserSlice, bits};
 use libeurali::abi::{RawMessage, RawWord};

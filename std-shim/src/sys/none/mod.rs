@@ -18,15 +18,17 @@
 //! - [`abort_process`].
 //!
 //! The runtime's per-process and per-thread state on this kernel (no TLS: found by stack slot)
-//! lives next door in `sys/rt_none.rs`, including the `on_panic` the panic handler ends in.
+//! lives in [`rt`], including the `on_panic` the panic handler ends in.
 
 // `clock` is pure arithmetic; xtask's tests compile this very file on the host.
 mod clock;
 mod entry;
 mod heap;
 mod panic;
+mod rt;
 
 pub use entry::THREAD_ENTRY;
+pub use rt::*;
 
 use core::sync::atomic::{AtomicU64, Ordering};
 use libeurali::abi::layout;

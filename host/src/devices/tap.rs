@@ -7,7 +7,7 @@
 //! short-lived host thread that enters the namespace, so the stub itself stays where it is.
 //! The interface is created if it does not exist (it then goes away when the stub closes it);
 //! tests create it beforehand with `ip tuntap add … mode tap` and give it its address.
-//! `kernel_stub::boot` opens the device named by `EURALI_NIC` and mounts it at `/dev/nic`.
+//! `eurali_host::boot` opens the device named by `EURALI_NIC` and mounts it at `/dev/nic`.
 //!
 //! Our side of the link has its own MAC address ([`Tap::mac`]): the TAP interface's is Linux's.
 //! Frames are read and written whole (no packet-information header, `IFF_NO_PI`); frames above

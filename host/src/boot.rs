@@ -15,7 +15,7 @@ use libeurali::params::ExecParams;
 use libeurali::{Handle, Message, msgtype, new_rendezvous, receive};
 
 use crate::devices::{console, debuglog, rtc};
-use crate::{Kernel, ProgramEntry};
+use kernel_stub::{Kernel, ProgramEntry};
 
 /// Where the child's status and stderr handles are mounted (must match `eurali_std::rt`).
 const STATUS_PATH: &str = "/.eurali/status";
