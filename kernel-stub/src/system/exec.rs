@@ -5,8 +5,8 @@ use super::{ExecImage, ObjId, Pid, Spawn, Start, System, Tid, VfsId, entry_block
 use crate::handles::HandleTable;
 use crate::hosted::GuestProc;
 use crate::memory::ChunkArea;
-use crate::threads::Slot;
 use crate::mounts::MountTable;
+use crate::threads::Slot;
 use libeurali::Error;
 use std::sync::Arc;
 
