@@ -186,19 +186,20 @@ pub const TOOLS: &[(&str, &str)] = &[
 ];
 
 /// The editor's syntax highlighting files (kibi's INI format), in the image at [`SYNTAX_DIR`]:
-/// `(file name, contents)`.
+/// `(file name, contents)`. The files stay in the editor's crate (`programs/edit/syntax.d`),
+/// where kibi's own tests read them; the image takes their bytes, not the crate.
 pub const SYNTAX_FILES: &[(&str, &[u8])] = &[
-    ("c.ini", include_bytes!("../image/kibi/syntax.d/c.ini")),
-    ("ini.ini", include_bytes!("../image/kibi/syntax.d/ini.ini")),
+    ("c.ini", include_bytes!("../../programs/edit/syntax.d/c.ini")),
+    ("ini.ini", include_bytes!("../../programs/edit/syntax.d/ini.ini")),
     (
         "python.ini",
-        include_bytes!("../image/kibi/syntax.d/python.ini"),
+        include_bytes!("../../programs/edit/syntax.d/python.ini"),
     ),
     (
         "rust.ini",
-        include_bytes!("../image/kibi/syntax.d/rust.ini"),
+        include_bytes!("../../programs/edit/syntax.d/rust.ini"),
     ),
-    ("sh.ini", include_bytes!("../image/kibi/syntax.d/sh.ini")),
+    ("sh.ini", include_bytes!("../../programs/edit/syntax.d/sh.ini")),
 ];
 
 /// Where [`SYNTAX_FILES`] go (an ordinary user sees it as `/etc/kibi/syntax.d`).

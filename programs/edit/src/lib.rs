@@ -10,8 +10,8 @@
 //! (eurali's terminal, resize and directories), this crate root (kibi's `lib.rs` would name its
 //! Unix/Windows/WASI `sys` instead), [`main`] (what kibi's `main.rs` does; where kibi returns its
 //! error for Rust's runtime to print, this prints it the same way and exits 1). The syntax files
-//! kibi reads (its INI format) are part of the system image (`vfs::image::SYNTAX_FILES`, installed
-//! at `/etc/public/kibi/syntax.d`).
+//! in `syntax.d/` (kibi's INI format) go into the system image (`vfs::image::SYNTAX_FILES`,
+//! installed at `/etc/public/kibi/syntax.d`).
 
 // kibi `#[expect]`s clippy lints that fire on std's own types (`Read::bytes` on an unbuffered
 // std reader, std's `MutexGuard`); on std-shim's types they do not, so those expectations stay
