@@ -373,6 +373,12 @@ pub fn inject_in_this_thread(nr: u8, nth: usize, count: usize, error: Error) -> 
     }
 }
 
+/// From inside a stub process: how many failures [`inject_in_this_thread`] still has pending for
+/// the calling thread (so a test can tell that its path met them all).
+pub fn injections_pending_in_this_thread() -> usize {
+    threads::current().map_or(0, |ctx| ctx.shared.lock().injections.pending(ctx.tid))
+}
+
 /// From inside a stub process: drops what [`inject_in_this_thread`] left pending for the
 /// calling thread.
 pub fn clear_injections_in_this_thread() {

@@ -54,7 +54,10 @@ pub mod uaccess;
 
 pub use debug_log::DebugLog;
 pub use fault::{Fault, Stopped};
-pub use kernel::{Kernel, clear_injections_in_this_thread, inject_in_this_thread};
+pub use kernel::{
+    Kernel, clear_injections_in_this_thread, inject_in_this_thread,
+    injections_pending_in_this_thread,
+};
 pub use log::LogEntry;
 
 /// A program: a Rust function called on the new process's first thread with the registers the

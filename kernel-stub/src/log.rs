@@ -101,6 +101,15 @@ impl Injections {
         fired
     }
 
+    /// The failures still to come of the injections that count thread `tid`'s calls only.
+    pub fn pending(&self, tid: u64) -> usize {
+        self.list
+            .iter()
+            .filter(|i| i.tid == Some(tid))
+            .map(|i| i.count)
+            .sum()
+    }
+
     /// Drops the injections that count thread `tid`'s calls only.
     pub fn clear(&mut self, tid: u64) {
         self.list.retain(|i| i.tid != Some(tid));

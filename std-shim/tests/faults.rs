@@ -42,6 +42,7 @@ fn busy_then_free() {
     assert!(inject(nr::SEND, 1, 3, Error::SendBlocking));
     libeurali::retry_busy_for(&a, Message::Short(7, 8, 9), 1_000_000, send)
         .expect("sent on the fourth try");
+    assert_eq!(kernel_stub::injections_pending_in_this_thread(), 0);
     assert_eq!(receiver.join().unwrap(), Ok(Message::Short(7, 8, 9)));
     shim::println!("ok");
 }
@@ -99,12 +100,33 @@ fn a_wait_with_a_clock_lasts_its_time() {
     boot(shim::program_entry!("wait_until_limit", wait_until_limit));
 }
 
+fn busy_mount_then_opened() {
+    ramdisk();
+    // The mount is busy (another client's open sits there) for our next three FS_OPEN sends.
+    assert!(inject(nr::SEND, 1, 3, Error::SendBlocking));
+    let (s, _) = client::open("/f", NEW).expect("opened on the fourth try");
+    assert_eq!(kernel_stub::injections_pending_in_this_thread(), 0);
+    s.write_at(0, b"kept").unwrap();
+    let mut buf = [0u8; 8];
+    assert_eq!(s.read_at(0, &mut buf).unwrap(), 4);
+    shim::println!("ok");
+}
+
+#[test]
+fn an_open_on_a_busy_mount_is_tried_again() {
+    boot(shim::program_entry!(
+        "busy_mount_then_opened",
+        busy_mount_then_opened
+    ));
+}
+
 fn refused_then_opened() {
     ramdisk();
     // A server with no thread for a session closes it unopened: the client's first request
     // on it gets Closed. The next two opens are refused so.
     assert!(inject(nr::SEND_RECEIVE, 1, 2, Error::Closed));
     let (s, meta) = client::open("/f", NEW).expect("opened on the third try");
+    assert_eq!(kernel_stub::injections_pending_in_this_thread(), 0);
     assert_eq!(meta.len, 0);
     s.write_at(0, b"kept").unwrap();
     let mut buf = [0u8; 8];
@@ -150,6 +172,7 @@ fn write_without_memory() {
     // A big write needs a chunk of its own: the kernel has no memory for it.
     assert!(inject(nr::MALLOC, 1, 1, Error::Memory));
     let r = s.write_at(7, &vec![b'x'; 100_000]);
+    assert_eq!(kernel_stub::injections_pending_in_this_thread(), 0);
     assert_eq!(r.unwrap_err(), FsError::Kernel(Error::Memory));
     // The session goes on, and the failed write left nothing behind.
     assert_eq!(s.write_at(7, b"after").unwrap().0, 5);

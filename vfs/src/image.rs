@@ -189,8 +189,14 @@ pub const TOOLS: &[(&str, &str)] = &[
 /// `(file name, contents)`. The files stay in the editor's crate (`programs/edit/syntax.d`),
 /// where kibi's own tests read them; the image takes their bytes, not the crate.
 pub const SYNTAX_FILES: &[(&str, &[u8])] = &[
-    ("c.ini", include_bytes!("../../programs/edit/syntax.d/c.ini")),
-    ("ini.ini", include_bytes!("../../programs/edit/syntax.d/ini.ini")),
+    (
+        "c.ini",
+        include_bytes!("../../programs/edit/syntax.d/c.ini"),
+    ),
+    (
+        "ini.ini",
+        include_bytes!("../../programs/edit/syntax.d/ini.ini"),
+    ),
     (
         "python.ini",
         include_bytes!("../../programs/edit/syntax.d/python.ini"),
@@ -199,7 +205,10 @@ pub const SYNTAX_FILES: &[(&str, &[u8])] = &[
         "rust.ini",
         include_bytes!("../../programs/edit/syntax.d/rust.ini"),
     ),
-    ("sh.ini", include_bytes!("../../programs/edit/syntax.d/sh.ini")),
+    (
+        "sh.ini",
+        include_bytes!("../../programs/edit/syntax.d/sh.ini"),
+    ),
 ];
 
 /// Where [`SYNTAX_FILES`] go (an ordinary user sees it as `/etc/kibi/syntax.d`).
