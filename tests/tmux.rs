@@ -67,6 +67,12 @@ fn interactive_shell_in_tmux() {
     std::thread::sleep(Duration::from_millis(500));
     s.keys(&["C-c"]);
     s.wait_for("caught-int\nwent-on\n");
+    // A loop of builtins only, interrupted: its status is the interrupt's, as dash's.
+    s.keys(&["trap - INT; while true; do :; done", "Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    s.keys(&["C-c"]);
+    s.keys(&["echo busy=$?", "Enter"]);
+    s.wait_for("\nbusy=130\n");
     s.keys(&["exit 3", "Enter"]);
     let pane = s.wait_for("EXITED");
     drop(s);

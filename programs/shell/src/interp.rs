@@ -664,7 +664,12 @@ impl Shell {
                     }
                 };
                 self.loops -= 1;
-                self.status = status;
+                // A loop ended by its condition, `break` or `continue` has the last body's
+                // status; one left by an interrupt, `return` or `exit` keeps what that set
+                // (Ctrl-C: 130).
+                if matches!(flow, Flow::Next | Flow::Break(_) | Flow::Continue(_)) {
+                    self.status = status;
+                }
                 flow
             }
             Compound::For { name, words, body } => {
