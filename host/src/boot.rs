@@ -274,7 +274,12 @@ fn start_and_wait(
             let out = console::SharedSink::new(stdout);
             let echo = out.clone();
             spawn_stub_thread(move || console::serve_output(&out_srv, out))?;
-            spawn_stub_thread(move || console::serve_terminal_input(&in_srv, stdin, echo))?;
+            // Booting init, Ctrl-C with no shell listening (at `login:`) must not end the
+            // system; a program started alone has no other way to stop.
+            let orphan_stops = init != "init";
+            spawn_stub_thread(move || {
+                console::serve_terminal_input(&in_srv, stdin, echo, orphan_stops)
+            })?;
         } else {
             spawn_stub_thread(move || console::serve_output(&out_srv, stdout))?;
             spawn_stub_thread(move || console::serve_input(&in_srv, stdin))?;

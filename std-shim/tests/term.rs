@@ -40,6 +40,7 @@ fn parent() {
             &srv,
             std::io::Cursor::new(b"se\x15secret\x7fT\rrest".to_vec()),
             echo,
+            true,
         )
     })
     .unwrap();

@@ -186,17 +186,21 @@ impl stream::TerminalInput for HostTerminal {
 /// Serves a terminal's input on `h`: the host terminal is in raw mode and `echo` is its output;
 /// cooked or raw as programs ask (see [`LineDiscipline`]). Keys are read all the time by a
 /// reader thread (so that Ctrl-C is seen while nobody reads); in cooked mode Ctrl-C answers the
-/// waiting READ with INTERRUPTED and notifies the subscribers (`TERM_NOTIFY`, the shell); with
-/// no subscriber left, Ctrl-C shuts the system down (what else could stop a runaway program
-/// started without a shell). The protocol is `libeurali::proto::stream`'s terminal loop.
+/// waiting READ with INTERRUPTED and notifies the subscribers (`TERM_NOTIFY`, the shell). With
+/// no subscriber left, Ctrl-C shuts the system down if `orphan_stops` (a program started
+/// alone, `cargo run -- PROGRAM`: what else could stop it?); a whole system (init, login)
+/// stays up, as on the real kernel, where no key stops the machine. The protocol is
+/// `libeurali::proto::stream`'s terminal loop.
 pub fn serve_terminal_input(
     h: &Handle,
     source: impl Read + Send + 'static,
     echo: impl Write + Send + 'static,
+    orphan_stops: bool,
 ) {
     let shared: Shared = Default::default();
     let reader = shared.clone();
-    if crate::boot::spawn_stub_thread(move || read_keys(reader, source, echo)).is_err() {
+    let keys = move || read_keys(reader, source, echo, orphan_stops);
+    if crate::boot::spawn_stub_thread(keys).is_err() {
         return;
     }
     stream::serve_terminal_input(h, &mut HostTerminal { shared, seen: 0 });
@@ -206,7 +210,7 @@ pub fn serve_terminal_input(
 /// host while a READ waits or someone (a shell) listens for Ctrl-C: keys typed ahead with
 /// nobody at the terminal are left for the program that reads next, in the mode it chooses
 /// (a password typed before the prompt switched to raw mode is not echoed).
-fn read_keys(shared: Shared, mut source: impl Read, mut echo: impl Write) {
+fn read_keys(shared: Shared, mut source: impl Read, mut echo: impl Write, orphan_stops: bool) {
     let mut buf = vec![0u8; 4096];
     loop {
         {
@@ -252,7 +256,7 @@ fn read_keys(shared: Shared, mut source: impl Read, mut echo: impl Write) {
                 alive.push(sub);
             }
         }
-        if alive.is_empty() {
+        if alive.is_empty() && orphan_stops {
             crate::devices::terminal::restore();
             eprintln!("\r\neurali: Ctrl-C with no shell to interrupt a job: system shut down");
             std::process::exit(130);
