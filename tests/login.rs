@@ -278,17 +278,19 @@ fn a_user_changes_their_password_through_the_session_service() {
         &["passwd"],
         "user\nuser\nuser\ns3cret\ns3cret\n\
          user\nuser\n\
-         user\ns3cret\nwrong\na\na\n\
+         user\ns3cret\nwrong\n\
          user\ns3cret\ns3cret\nb\nc\n",
     );
     let motd = "Welcome to eurali.\n";
     let asks = "Changing password for user.\nCurrent password: New password: Retype new password: ";
+    // A wrong current password is refused before the new one is asked for.
+    let refused = "Changing password for user.\nCurrent password: ";
     assert_eq!(
         out,
         format!(
             "login: password: {motd}{asks}passwd: password updated successfully\n\
              login: password: Login incorrect\n\
-             login: password: {motd}{asks}\
+             login: password: {motd}{refused}\
              login: password: {motd}{asks}\
              login: \
              [init] login: exit status: 0; /home/user/new: false; /tmp/new: ; \
@@ -310,6 +312,7 @@ fn passwd_of_root_goes_through_the_service_too() {
     let (out, err, code) = boot(&["direct"], "");
     let asks =
         "Changing password for root.\\nCurrent password: New password: Retype new password: ";
+    let refused = "Changing password for root.\\nCurrent password: ";
     assert_eq!(
         out,
         format!(
@@ -318,7 +321,7 @@ fn passwd_of_root_goes_through_the_service_too() {
              user$ passwd root: Some(1) \"\" \"passwd: only root may change another user's \
              password\\n\"\n\
              root$ passwd : Some(0) \"{asks}passwd: password updated successfully\\n\" \"\"\n\
-             root$ passwd : Some(1) \"{asks}\" \"passwd: authentication token manipulation \
+             root$ passwd : Some(1) \"{refused}\" \"passwd: authentication token manipulation \
              error\\n\"\n\
              root$ passwd nobody: Some(1) \"New password: Retype new password: \" \"passwd: \
              nobody: no such user\\n\"\n\

@@ -366,6 +366,21 @@ pub fn change_password(
     replace(path, &render(&users)).map_err(ChangeError::File)
 }
 
+/// Whether `password` is `user`'s in the users file at `path` (at its entry's own cost, compared
+/// in constant time): `Err(WrongPassword)` if not.
+pub fn check_password(path: &str, user: &str, password: &str) -> Result<(), ChangeError> {
+    let users = parse(&read_file(path).map_err(ChangeError::File)?);
+    let u = users
+        .iter()
+        .find(|u| u.name == user)
+        .ok_or(ChangeError::NoSuchUser)?;
+    if u.check(password) {
+        Ok(())
+    } else {
+        Err(ChangeError::WrongPassword)
+    }
+}
+
 /// What a client asks of the password services (see the module doc). Names and passwords are
 /// single lines.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -378,6 +393,9 @@ pub enum Request<'a> {
     },
     /// Set `name`'s password to `new` (root only).
     Set { name: &'a str, new: &'a str },
+    /// Whether `password` is `name`'s (a session asks of its own user only): `passwd` checks
+    /// the current password before it asks for a new one.
+    Check { name: &'a str, password: &'a str },
     /// Re-hash `password` at [`ROUNDS`] if it is `name`'s and its entry costs less (login,
     /// after a successful login; keeper only).
     Rehash { name: &'a str, password: &'a str },
@@ -393,6 +411,7 @@ impl<'a> Request<'a> {
         match self {
             Request::Change { name, old, new } => format!("change {name}\n{old}\n{new}\n"),
             Request::Set { name, new } => format!("set {name}\n{new}\n"),
+            Request::Check { name, password } => format!("check {name}\n{password}\n"),
             Request::Rehash { name, password } => format!("rehash {name}\n{password}\n"),
             Request::Failed { name } => format!("failed {name}\n"),
             Request::Passed { name } => format!("passed {name}\n"),
@@ -409,6 +428,7 @@ impl<'a> Request<'a> {
         Some(match (verb, rest.as_slice()) {
             ("change", [old, new]) => Request::Change { name, old, new },
             ("set", [new]) => Request::Set { name, new },
+            ("check", [password]) => Request::Check { name, password },
             ("rehash", [password]) => Request::Rehash { name, password },
             ("failed", []) => Request::Failed { name },
             ("passed", []) => Request::Passed { name },
@@ -428,6 +448,7 @@ fn keep(users_file: &str, request: &Request<'_>, salt: &[u8]) -> String {
             done(change_password(users_file, name, Some(old), new, salt))
         }
         Request::Set { name, new } => done(change_password(users_file, name, None, new, salt)),
+        Request::Check { name, password } => done(check_password(users_file, name, password)),
         Request::Rehash { name, password } => {
             let current = read_file(users_file).map(|t| parse(&t));
             match current {
@@ -521,6 +542,10 @@ impl Service {
                 "only root may change another user's password"
             }
             Request::Change { .. } => "",
+            Request::Check { name, .. } if name != me && me != "root" => {
+                "only root may check another user's password"
+            }
+            Request::Check { .. } => "",
             Request::Set { .. } if me != "root" => "only root may set another user's password",
             Request::Set { .. } => "",
             _ => "login's requests are not a session's",
@@ -633,6 +658,10 @@ mod tests {
             Request::Rehash {
                 name: "u",
                 password: "p",
+            },
+            Request::Check {
+                name: "u",
+                password: "p q",
             },
             Request::Failed { name: "u" },
             Request::Passed { name: "u" },

@@ -3,7 +3,8 @@
 //! of the users file (the keeper): passwd never writes the file itself, so parallel changes
 //! are serialised and none is lost.
 //!
-//! - Your own (`$USER`'s): asks for the current password and the new one twice.
+//! - Your own (`$USER`'s): asks for the current password (checked at once) and the new one
+//!   twice.
 //! - Another user's: only `root` may; no current password is asked.
 //!
 //! Passwords are read a line at a time from stdin, without echo at a terminal
@@ -110,6 +111,14 @@ pub fn main() {
     }
     println!("Changing password for {me}.");
     let old = ask("Current password: ");
+    // A wrong current password fails here, before the new one is asked for (twice).
+    send(
+        &Request::Check {
+            name: &me,
+            password: &old,
+        },
+        "",
+    );
     let new = ask_new();
     send(
         &Request::Change {
