@@ -47,6 +47,8 @@ pub enum ErrorKind {
     ResourceBusy,
     /// Arguments and environment too long to start a program with (E2BIG).
     ArgumentListTooLong,
+    /// A rename from one file server to another (std's `CrossesDevices`, EXDEV).
+    CrossesDevices,
     Interrupted,
     Unsupported,
     UnexpectedEof,
@@ -77,6 +79,7 @@ impl ErrorKind {
             ErrorKind::InvalidFilename => "invalid filename",
             ErrorKind::ResourceBusy => "resource busy",
             ErrorKind::ArgumentListTooLong => "argument list too long",
+            ErrorKind::CrossesDevices => "cross-device link or rename",
             ErrorKind::Interrupted => "operation interrupted",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::UnexpectedEof => "unexpected end of file",
@@ -111,6 +114,7 @@ pub fn describe(e: &Error) -> String {
         ErrorKind::InvalidInput => "Invalid argument",
         ErrorKind::BrokenPipe => "Broken pipe",
         ErrorKind::ArgumentListTooLong => "Argument list too long",
+        ErrorKind::CrossesDevices => "Invalid cross-device link",
         _ => return alloc::string::ToString::to_string(e),
     };
     String::from(words)
@@ -1134,7 +1138,7 @@ impl From<vfs_client::proto::FsError> for Error {
             F::NameTooLong => ErrorKind::InvalidFilename,
             F::MountPoint => ErrorKind::ResourceBusy,
             F::Busy | F::Again => ErrorKind::WouldBlock,
-            F::CrossesDevices => ErrorKind::Unsupported,
+            F::CrossesDevices => ErrorKind::CrossesDevices,
             F::TimedOut => ErrorKind::TimedOut,
             F::Kernel(k) => return Error::from(k),
         };

@@ -339,14 +339,69 @@ pub fn mv(args: &[String], io: &mut Io) -> i32 {
     };
     let mut status = 0;
     for src in srcs {
-        let r = target(io.cwd, src, dest, srcs.len() > 1)
-            .and_then(|to| fs::rename(io.at(src), io.at(to.as_str())));
-        if let Err(e) = r {
-            let _ = writeln!(io.stderr, "mv: cannot move '{src}': {}", describe(&e));
+        if let Err(e) = fs::symlink_metadata(io.at(src)) {
+            let _ = writeln!(io.stderr, "mv: cannot stat '{src}': {}", describe(&e));
+            status = 1;
+            continue;
+        }
+        let to = match target(io.cwd, src, dest, srcs.len() > 1) {
+            Ok(to) => to,
+            Err(e) => {
+                let _ = writeln!(io.stderr, "mv: cannot move '{src}': {}", describe(&e));
+                status = 1;
+                continue;
+            }
+        };
+        let r = match fs::rename(io.at(src), io.at(to.as_str())) {
+            Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
+                move_across(io.cwd, Path::new(src), &to)
+            }
+            r => r.map_err(|e| format!("cannot move '{src}': {}", describe(&e))),
+        };
+        if let Err(m) = r {
+            let _ = writeln!(io.stderr, "mv: {m}");
             status = 1;
         }
     }
     status
+}
+
+/// `mv` from one file server to another, as coreutils' mv between file systems: copies (a
+/// directory whole), then removes the source; if the copy fails, what was copied is removed
+/// and the source stays as it was.
+fn move_across(cwd: Option<&str>, src: &Path, to: &Path) -> Result<(), String> {
+    let dir = fs::metadata(at(cwd, src.as_str()))
+        .map_err(|e| format!("cannot stat '{}': {}", src.display(), describe(&e)))?
+        .is_dir();
+    if fs::symlink_metadata(at(cwd, to.as_str())).is_ok() {
+        // A rename would replace a file; across servers, the copy must not merge or
+        // half-overwrite: the old one goes first, as coreutils' mv unlinks it.
+        let gone = if dir {
+            fs::remove_dir(at(cwd, to.as_str()))
+        } else {
+            fs::remove_file(at(cwd, to.as_str()))
+        };
+        gone.map_err(|e| format!("cannot overwrite '{}': {}", to.display(), describe(&e)))?;
+    }
+    let copied = if dir {
+        copy_tree(cwd, src, to)
+    } else {
+        copy_file(cwd, src, to)
+    };
+    if let Err(m) = copied {
+        let _ = if dir {
+            fs::remove_dir_all(at(cwd, to.as_str()))
+        } else {
+            fs::remove_file(at(cwd, to.as_str()))
+        };
+        return Err(m);
+    }
+    let removed = if dir {
+        fs::remove_dir_all(at(cwd, src.as_str()))
+    } else {
+        fs::remove_file(at(cwd, src.as_str()))
+    };
+    removed.map_err(|e| format!("cannot remove '{}': {}", src.display(), describe(&e)))
 }
 
 /// Which parts of a path [`canonical`] requires to exist.
