@@ -68,7 +68,13 @@ const ELF_SOURCES: &[&str] = &[
 ];
 
 /// What the guest loader `eurali-guest` is built from.
-const GUEST_SOURCES: &[&str] = &["kernel-stub", "libeurali", "Cargo.lock"];
+const GUEST_SOURCES: &[&str] = &[
+    "kernel-stub/src",
+    "kernel-stub/Cargo.toml",
+    "libeurali/src",
+    "libeurali/Cargo.toml",
+    "Cargo.lock",
+];
 
 /// The newest file under `parts` (paths from the root), and when it changed.
 fn newest_source(

@@ -47,8 +47,42 @@ pub fn main() {
         _ => Err(Error::TooManyArguments(std::env::args().collect())),
     };
     if let Err(e) = result {
-        // What Rust's runtime prints for an error returned by `main`.
-        eprintln!("Error: {e:?}");
+        eprintln!("edit: {}", message(&e, std::env::args().nth(1).as_deref()));
         std::process::exit(1);
+    }
+}
+
+/// What went wrong, for a person (kibi's `main` prints its error's `Debug`): the file named
+/// where the error is the file's, and a usage line for a wrong command line.
+fn message(e: &Error, file: Option<&str>) -> String {
+    const USAGE: &str = "usage: edit [--version] [FILE]";
+    let file = file.filter(|f| *f != "--");
+    match e {
+        Error::Io(io) => match file {
+            // kibi's own refusal of what is not a regular file.
+            Some(f)
+                if io.kind() == std::io::ErrorKind::InvalidInput
+                    && std::fs::metadata(f).is_ok_and(|m| m.is_dir()) =>
+            {
+                format!("{f}: Is a directory")
+            }
+            Some(f)
+                if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::PermissionDenied
+                        | std::io::ErrorKind::InvalidData
+                        | std::io::ErrorKind::InvalidFilename
+                        | std::io::ErrorKind::FileTooLarge
+                ) =>
+            {
+                format!("{f}: {}", std::io::describe(io))
+            }
+            _ => std::io::describe(io),
+        },
+        Error::BadOption(o) => format!("unrecognized option '{o}'\n{USAGE}"),
+        Error::TooManyArguments(_) => format!("too many arguments\n{USAGE}"),
+        Error::InvalidWindowSize => String::from("cannot read the terminal's size"),
+        Error::CursorPosition => String::from("cannot read the cursor position"),
+        Error::Fmt(_) => String::from("cannot format the screen"),
     }
 }
