@@ -4,7 +4,9 @@
 //!   terminal (accounts `root`/`root` and `user`/`user`).
 //! - `cargo run -- -c 'COMMANDS' [--user NAME]`: no login; COMMANDS run in NAME's shell (default
 //!   root) in NAME's namespace; prints what they print and exits with their status.
-//! - `cargo run -- PROGRAM [ARGS...]`: PROGRAM alone, in an empty namespace.
+//!   `--user NAME` alone: NAME's interactive shell, no login.
+//! - `cargo run -- PROGRAM [ARGS...]`: PROGRAM alone, in an empty namespace (a coreutils tool
+//!   by its own name too: `cargo run -- echo hi`, `cargo run -- ls`).
 //!
 //! `eurali --hosted BIN_DIR [same as above]` (what `cargo xtask run` starts): the same, with the
 //! freestanding ELFs of BIN_DIR in hosted mode (kernel-stub's `hosted` module; needs
@@ -18,7 +20,9 @@
 use std::ffi::OsString;
 
 fn usage() -> ! {
-    eprintln!("usage: eurali [--hosted BIN_DIR] [-c COMMANDS [--user NAME] | PROGRAM [ARGS...]]");
+    eprintln!(
+        "usage: eurali [--hosted BIN_DIR] [-c COMMANDS] [--user NAME] | eurali [--hosted BIN_DIR] PROGRAM [ARGS...]"
+    );
     std::process::exit(2);
 }
 
@@ -78,6 +82,20 @@ fn main() {
     if !system && args[0].starts_with('-') {
         usage();
     }
+    // The system's options: `-c COMMANDS` and `--user NAME`, each once, each with its value.
+    if system {
+        let mut seen = Vec::new();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let ok = matches!(a.as_str(), "-c" | "--user")
+                && !seen.contains(a)
+                && it.next().is_some_and(|v| a == "-c" || !v.starts_with('-'));
+            if !ok {
+                usage();
+            }
+            seen.push(a.clone());
+        }
+    }
     let boot_extra = if system {
         long_script_to_file(&mut args, raw)
     } else {
@@ -93,11 +111,19 @@ fn main() {
         let code = if system {
             eurali_host::boot::run_hosted_system(&loader, &dir, &args, boot_extra)
         } else {
+            // A coreutils tool by its own name, as in /bin.
+            let tool = !dir.join(&args[0]).is_file()
+                && coreutils::TOOLS.iter().any(|(t, _)| *t == args[0]);
+            let (program, rest) = if tool {
+                ("coreutils", &args[..])
+            } else {
+                (args[0].as_str(), &args[1..])
+            };
             eurali_host::boot::run_hosted(
                 &loader,
                 &dir,
-                &args[0],
-                &args[1..],
+                program,
+                rest,
                 eurali_host::boot::Console::terminal(),
             )
         };
@@ -108,6 +134,12 @@ fn main() {
         eurali_host::boot::run_system(&programs, &args, boot_extra)
     } else {
         let first = args[0].as_str();
+        // A coreutils tool by its own name, as /bin has it: `cargo run -- ls /`.
+        if !programs.iter().any(|(name, _)| *name == first)
+            && coreutils::TOOLS.iter().any(|(tool, _)| *tool == first)
+        {
+            std::process::exit(eurali_host::boot::run(&programs, "coreutils", &args));
+        }
         if !programs.iter().any(|(name, _)| *name == first) {
             let names: Vec<&str> = programs.iter().map(|(n, _)| *n).collect();
             eprintln!(

@@ -29,3 +29,51 @@ fn mv_moves_across_file_servers() {
          mv: cannot create regular file '/bin/b': Permission denied\n"
     );
 }
+
+#[path = "common/run.rs"]
+mod run;
+use run::eurali_run;
+use std::time::Duration;
+
+/// `cargo run`'s command line: a coreutils tool runs by its own name, as in /bin; `-c` and
+/// `--user` without their value (or twice) are a usage error, not a login prompt; `--user NAME`
+/// alone is that user's shell without login.
+#[test]
+fn the_launchers_command_line() {
+    let limit = Duration::from_secs(60);
+    let r = eurali_run(&["basename", "/a/b.txt", ".txt"], [], &[], limit);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (Some(0), "b\n"),
+        "{}",
+        r.stderr
+    );
+    for bad in [
+        &["-c"][..],
+        &["--user"],
+        &["-c", "true", "-c", "false"],
+        &["--user", "user", "extra"],
+    ] {
+        let r = eurali_run(bad, [], &[], limit);
+        assert_eq!(r.code, Some(2), "{bad:?}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.starts_with("usage: eurali"),
+            "{bad:?}: {}",
+            r.stderr
+        );
+        assert!(!r.stdout.contains("login:"), "{bad:?}: {}", r.stdout);
+    }
+    let r = eurali_run(
+        &["--user", "user"],
+        "echo I am $USER in $HOME\nexit 4\n",
+        &[],
+        limit,
+    );
+    assert_eq!(r.code, Some(4), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("I am user in /home/user\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("login:"), "{}", r.stdout);
+}

@@ -255,11 +255,17 @@ pub fn main() {
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut command = None;
-    let mut user = String::from("root");
+    let mut user = None;
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "-c" => command = it.next(),
+            "-c" => match it.next() {
+                Some(c) => command = Some(c),
+                None => {
+                    say("-c needs COMMANDS");
+                    std::process::exit(2);
+                }
+            },
             "--script" => {
                 // A script too long for exec's argument page: the boot loader put it in a file.
                 let Some(path) = it.next() else {
@@ -274,7 +280,13 @@ pub fn main() {
                     }
                 }
             }
-            "--user" => user = it.next().unwrap_or_default(),
+            "--user" => match it.next() {
+                Some(u) => user = Some(u),
+                None => {
+                    say("--user needs a NAME");
+                    std::process::exit(2);
+                }
+            },
             other => {
                 say(&format!(
                     "unknown argument {other:?}; usage: init [-c COMMANDS | --script FILE] [--user NAME]"
@@ -296,7 +308,10 @@ pub fn main() {
     };
     users_keeper();
     network();
-    if let Some(cmds) = command {
+    if command.is_some() || user.is_some() {
+        // No login: COMMANDS in the user's shell (root's by default), or with `--user` alone
+        // the user's interactive shell; init exits with its status.
+        let user = user.unwrap_or_else(|| String::from("root"));
         let users = std::fs::read_to_string(vfs::users::USERS)
             .map(|t| vfs::users::parse(&t))
             .unwrap_or_default();
@@ -304,7 +319,10 @@ pub fn main() {
             say(&format!("no user named {user:?}"));
             std::process::exit(1);
         };
-        let code = login::run_script(&u, &cmds);
+        let code = match command {
+            Some(cmds) => login::run_script(&u, &cmds),
+            None => login::run_shell(&u, &[]),
+        };
         let _ = std::io::stdout().flush();
         std::process::exit(code);
     }
