@@ -9,6 +9,12 @@ use crate::{Result, process};
 use std::process::{Command, Stdio};
 
 pub fn run(args: &[String]) -> Result<()> {
+    // `cargo xtask run -- -c '…'`, as `cargo run -- -c '…'` takes it: the `--` only ends
+    // cargo's options.
+    let args = match args.split_first() {
+        Some((first, rest)) if first == "--" => rest,
+        _ => args,
+    };
     let root = crate::workspace_root();
     let me = std::env::current_exe().map_err(|e| format!("cannot find xtask itself: {e}"))?;
     process::run(
