@@ -129,7 +129,7 @@ pub const TOOLS: &[(&str, &str)] = &[
     ),
     (
         "ps",
-        "ps: the processes in /proc (pid, user, running time, command)",
+        "ps: the processes in /proc (pid, user, time since it started, command)",
     ),
     (
         "quota",

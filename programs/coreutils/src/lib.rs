@@ -298,7 +298,8 @@ fn ps(args: &[String], io: &mut Io) -> i32 {
     }
     procs.sort_by_key(|p| p.pid);
     let now = std::time::uptime().as_micros() as u64;
-    if let Err(e) = writeln!(io.stdout, "{:>5} {:<8} {:>8} CMD", "PID", "USER", "TIME") {
+    // Time since the process started (the kernel keeps no CPU time): ELAPSED, as ps -o etime.
+    if let Err(e) = writeln!(io.stdout, "{:>5} {:<8} {:>8} CMD", "PID", "USER", "ELAPSED") {
         return write_error(io.stderr, "ps", &e);
     }
     for p in procs {
