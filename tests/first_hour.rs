@@ -77,3 +77,24 @@ fn the_launchers_command_line() {
     );
     assert!(!r.stdout.contains("login:"), "{}", r.stdout);
 }
+
+/// Creating where only mounts make the directory (`/`, `/home` of a user's namespace) is
+/// "Permission denied", as for a directory one may not write, not "No such file or directory";
+/// a missing parent is still that.
+#[test]
+fn creating_beside_the_mounts_is_permission_denied() {
+    let r = as_user(
+        "touch /newf; echo rc=$?; mkdir /newdir; echo rc=$?; mkdir /home/user2; echo rc=$?
+         mkdir /nonexist/x; echo rc=$?; echo x > /f2; echo rc=$?; cat /nofile; echo rc=$?",
+    );
+    assert_eq!(r.stdout, "rc=1\nrc=1\nrc=1\nrc=1\nrc=2\nrc=1\n", "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "touch: cannot touch '/newf': Permission denied\n\
+         mkdir: cannot create directory '/newdir': Permission denied\n\
+         mkdir: cannot create directory '/home/user2': Permission denied\n\
+         mkdir: cannot create directory '/nonexist/x': No such file or directory\n\
+         sh: /f2: Permission denied\n\
+         cat: /nofile: No such file or directory\n"
+    );
+}

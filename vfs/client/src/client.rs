@@ -248,7 +248,13 @@ fn open_once(mount: &Handle, req: &OpenRequest) -> Result<Option<(Session, Reply
 
 /// Opens the resolved `path` with `flags`; returns the session and the file's metadata.
 pub fn open(path: &str, flags: u32) -> Result<(Session, Meta), FsError> {
-    let (m, rest, _) = locate(path)?;
+    let (m, rest, _) = locate(path).map_err(|e| {
+        if flags & flags::CREATE != 0 {
+            creating_in_mount_dir(path, e)
+        } else {
+            e
+        }
+    })?;
     let (s, r) = open_at(
         &m,
         &OpenRequest {
@@ -285,7 +291,26 @@ fn op(path: &str, op: Op) -> Result<(), FsError> {
 }
 
 pub fn mkdir(path: &str) -> Result<(), FsError> {
-    op(path, Op::Mkdir)
+    op(path, Op::Mkdir).map_err(|e| creating_in_mount_dir(path, e))
+}
+
+/// What a new name's `NotFound` means: in a directory that no server holds but mounts below it
+/// make (`/` and `/home` of a user's namespace), nothing can be created, which Unix says as
+/// `Denied` (a directory one may not write); elsewhere the parent is missing: `NotFound`.
+fn creating_in_mount_dir(path: &str, e: FsError) -> FsError {
+    if e != FsError::NotFound {
+        return e;
+    }
+    let parent = match path.rfind('/') {
+        Some(0) => "/",
+        Some(i) => &path[..i],
+        None => return e,
+    };
+    if !mount_children(parent).is_empty() && !path.ends_with('/') {
+        FsError::Denied
+    } else {
+        e
+    }
 }
 
 pub fn remove_file(path: &str) -> Result<(), FsError> {
