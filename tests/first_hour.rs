@@ -87,7 +87,11 @@ fn creating_beside_the_mounts_is_permission_denied() {
         "touch /newf; echo rc=$?; mkdir /newdir; echo rc=$?; mkdir /home/user2; echo rc=$?
          mkdir /nonexist/x; echo rc=$?; echo x > /f2; echo rc=$?; cat /nofile; echo rc=$?",
     );
-    assert_eq!(r.stdout, "rc=1\nrc=1\nrc=1\nrc=1\nrc=2\nrc=1\n", "{}", r.stderr);
+    assert_eq!(
+        r.stdout, "rc=1\nrc=1\nrc=1\nrc=1\nrc=2\nrc=1\n",
+        "{}",
+        r.stderr
+    );
     assert_eq!(
         r.stderr,
         "touch: cannot touch '/newf': Permission denied\n\
