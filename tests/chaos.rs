@@ -42,6 +42,7 @@ fn script(id: usize) -> String {
 /// restarts what it owns, so that `/scratch` stays mounted.
 fn start_scratch(srv: &libeurali::Handle) -> shim::process::Child {
     Command::new("/bin/ramdisk")
+        .arg("--serve")
         .stdin(srv.try_clone().unwrap())
         .spawn()
         .unwrap()
@@ -158,7 +159,11 @@ fn kill_server() {
     use shim::io::{Seek as _, Write as _};
     let (srv, cli) = libeurali::new_rendezvous().unwrap();
     let spare = cli.try_clone().unwrap();
-    let mut server = Command::new("/bin/ramdisk").stdin(srv).spawn().unwrap();
+    let mut server = Command::new("/bin/ramdisk")
+        .arg("--serve")
+        .stdin(srv)
+        .spawn()
+        .unwrap();
     libeurali::mount("/scratch", cli).unwrap();
     shim::fs::write("/scratch/before", "x").unwrap();
     // Clients: threads writing through open files, as fast as they can.

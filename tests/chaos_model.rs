@@ -455,7 +455,11 @@ fn controller() {
     }
     // The server under test.
     let (srv, cli) = libeurali::new_rendezvous().unwrap();
-    let mut server = Command::new("/bin/ramdisk").stdin(srv).spawn().unwrap();
+    let mut server = Command::new("/bin/ramdisk")
+        .arg("--serve")
+        .stdin(srv)
+        .spawn()
+        .unwrap();
     libeurali::mount(DIR, cli).unwrap();
     shim::fs::create_dir(format!("{DIR}/sub")).unwrap();
 

@@ -21,7 +21,7 @@ fn init() {
     let out = shim::rt::stdout_handle().unwrap();
     let params = libeurali::params::ExecParams::new()
         .new_namespace()
-        .args(&["ramdisk", "2M"])
+        .args(&["ramdisk", "--serve", "2M"])
         .unwrap()
         .finish()
         .unwrap();
@@ -233,7 +233,7 @@ fn root_and_user_sessions_see_their_namespaces() {
 [user] read: /etc/users=NotFound /etc/motd=ok /home/root/secret=NotFound /home/user/notes=ok \
 /bin/login=ok /tmp/new=NotFound
 [user] write: /home/user/new=ok /bin/new=PermissionDenied /etc/new=PermissionDenied \
-/tmp/new=ok /new=NotFound
+/tmp/new=ok /new=PermissionDenied
 [user] hello through /dev/console
 [user] /dev/null reads [], is a device: true
 ";

@@ -21,7 +21,7 @@ fn parent() {
 
     let (serve, mount) = libeurali::new_rendezvous().unwrap();
     let mut child = Command::new("ramdisk")
-        .arg("64K")
+        .args(["--serve", "64K"])
         .stdin(serve)
         .spawn()
         .unwrap();
@@ -50,12 +50,23 @@ fn parent() {
 
     // A bad size: a usage message and status 2.
     let o = Command::new("ramdisk")
-        .arg("lots")
+        .args(["--serve", "lots"])
         .stdin(Stdio::null())
         .output()
         .unwrap();
     shim::println!(
         "bad size: {:?} {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .next()
+            .unwrap_or("")
+    );
+
+    // Typed by hand (no `--serve`, stdin not a server's rendezvous): what it is, status 2.
+    let o = Command::new("ramdisk").output().unwrap();
+    shim::println!(
+        "by hand: {:?} {}",
         o.status.code(),
         String::from_utf8_lossy(&o.stderr)
             .lines()
@@ -74,7 +85,8 @@ fn the_ramdisk_program_serves_files_on_its_stdin() {
     assert_eq!(
         r.stdout,
         "ramdisk ended: Some(ExitStatus(code: 0))\n\
-         bad size: Some(2) ramdisk: bad size \"lots\" (bytes, or a number with K, M or G)\n",
+         bad size: Some(2) ramdisk: bad size \"lots\" (bytes, or a number with K, M or G)\n\
+         by hand: Some(2) ramdisk: a file server, started with a rendezvous as its stdin\n",
         "{}",
         r.stderr
     );

@@ -209,7 +209,7 @@ pub const ROOT_SIZE: &str = "64M";
 fn start_root() -> Result<(), String> {
     let (serve, mount) = libeurali::new_rendezvous().map_err(|e| e.to_string())?;
     let child = Command::new("/bin/ramdisk")
-        .arg(ROOT_SIZE)
+        .args(["--serve", ROOT_SIZE])
         .killable(false)
         .stdin(serve)
         .spawn()

@@ -1,12 +1,15 @@
-//! `ramdisk [SIZE] [--quota BYTES,NODES]`: an in-memory file system, served with vfs's file
-//! protocol on the handle this program was given as its stdin.
+//! `ramdisk --serve [SIZE] [--quota BYTES,NODES]`: an in-memory file system, served with vfs's
+//! file protocol on the handle this program was given as its stdin. `--serve` says that stdin is
+//! such a handle: typed at a prompt without it (stdin the terminal), ramdisk says what it is and
+//! how to get one (`mount -t ramdisk DIR`) instead of taking the terminal's messages for
+//! requests, which wedged the console.
 //!
 //! The upstream convention for servers: whoever starts one makes a rendezvous, gives one handle
 //! to the server as its stdin and mounts the other where the files should appear:
 //!
 //! ```text
 //! let (serve, mount) = new_rendezvous()?;
-//! let child = Command::new("/bin/ramdisk").arg("1M").stdin(serve).spawn()?;
+//! let child = Command::new("/bin/ramdisk").args(["--serve", "1M"]).stdin(serve).spawn()?;
 //! libeurali::mount("/data", mount)?;
 //! ```
 //!
@@ -76,8 +79,18 @@ pub fn parse_size(s: &str) -> Option<usize> {
 
 pub fn main() {
     let mut args: Vec<String> = std::env::args().collect();
-    let usage =
-        "usage: ramdisk [SIZE] [--quota BYTES,NODES]   (serves on the handle given as stdin)";
+    let usage = "usage: ramdisk --serve [SIZE] [--quota BYTES,NODES]   (serves the file protocol \
+                 on the handle its starter gives as stdin; at a prompt: mount -t ramdisk DIR)";
+    match args.iter().position(|a| a == "--serve") {
+        Some(i) => {
+            args.remove(i);
+        }
+        None => {
+            eprintln!("ramdisk: a file server, started with a rendezvous as its stdin");
+            eprintln!("{usage}");
+            std::process::exit(2);
+        }
+    }
     let quota = match args.iter().position(|a| a == "--quota") {
         None => None,
         Some(i) => match args.get(i + 1).and_then(|q| parse_quota(q)) {

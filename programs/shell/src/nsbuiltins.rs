@@ -138,7 +138,7 @@ fn mount_or_bind(name: &str, args: &[String], cwd: &str, err: &mut dyn Write) ->
 fn start_ramdisk(size: usize) -> Result<libeurali::Handle, vfs::proto::FsError> {
     let (serve, mount) = libeurali::new_rendezvous()?;
     std::process::Command::new("/bin/ramdisk")
-        .arg(size.to_string())
+        .args(["--serve".to_string(), size.to_string()])
         .killable(false)
         .stdin(serve)
         .spawn()
