@@ -102,3 +102,16 @@ fn creating_beside_the_mounts_is_permission_denied() {
          cat: /nofile: No such file or directory\n"
     );
 }
+
+/// A piped session ends with its last shell's status, as a script would (it was always 0).
+#[test]
+fn a_piped_session_ends_with_its_status() {
+    let limit = Duration::from_secs(60);
+    let r = eurali_run::<&str>(&[], "root\nroot\necho hi\nexit 3\n", &[], limit);
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("hi\n"), "{}", r.stdout);
+    let r = eurali_run::<&str>(&[], "root\nroot\nfalse\n", &[], limit);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    let r = eurali_run::<&str>(&[], "root\nroot\ntrue\n", &[], limit);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+}

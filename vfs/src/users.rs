@@ -369,7 +369,11 @@ pub fn change_password(
 /// Whether `password` is `user`'s in the users file at `path` (at its entry's own cost, compared
 /// in constant time): `Err(WrongPassword)` if not.
 pub fn check_password(path: &str, user: &str, password: &str) -> Result<(), ChangeError> {
-    let users = parse(&read_file(path).map_err(ChangeError::File)?);
+    // Not while a change replaces the file (for an instant it is not there).
+    let users = {
+        let _g = CHANGING.lock();
+        parse(&read_file(path).map_err(ChangeError::File)?)
+    };
     let u = users
         .iter()
         .find(|u| u.name == user)

@@ -332,6 +332,11 @@ pub fn main() {
     loop {
         match std::process::Command::new("/bin/login").status() {
             Ok(s) if s.success() => return,
+            // Input that is not a terminal (a pipe, a script) has ended: nobody is left to log
+            // in, and the system ends with the last session's status, which login passes on.
+            Ok(s) if std::term::stdin_terminal().is_none() => {
+                std::process::exit(s.code().unwrap_or(1))
+            }
             Ok(s) => say(&format!("login ended with {s}; starting it again")),
             Err(e) => {
                 say(&format!("cannot start login: {e}"));

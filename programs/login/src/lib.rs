@@ -98,9 +98,12 @@ fn failure_delay(name: &[u8], here: u32) -> u32 {
 
 pub fn main() {
     let mut failures = 0;
+    // The last session's status: login's own at the end of its input, so that a piped session
+    // (`printf 'root\nroot\nexit 3\n' | cargo run`) ends with what it ended with.
+    let mut last = 0;
     loop {
         let Some(name) = prompt_bytes("login: ") else {
-            return;
+            std::process::exit(last);
         };
         if name.is_empty() {
             continue;
@@ -108,7 +111,7 @@ pub fn main() {
         print!("password: ");
         let password = match std::term::read_password_bounded(users::MAX_PASSWORD) {
             Ok(Some(p)) => p,
-            Ok(None) => return,
+            Ok(None) => std::process::exit(last),
             // Ctrl-C: start over.
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
@@ -144,7 +147,7 @@ pub fn main() {
                         eprintln!("login: {}", reply.trim_end());
                     }
                 }
-                session(&user);
+                last = session(&user);
             }
             None => {
                 failures += 1;
@@ -217,12 +220,12 @@ fn namespace(user: &User) -> Result<Namespace, String> {
     Ok(ns)
 }
 
-/// Runs the user's shell in their namespace and waits for it.
-fn session(user: &User) {
+/// Runs the user's shell in their namespace, waits for it, and returns its exit status.
+fn session(user: &User) -> i32 {
     if let Ok(motd) = std::fs::read_to_string("/etc/public/motd") {
         print!("{motd}");
     }
-    run_shell(user, &[]);
+    run_shell(user, &[])
 }
 
 /// Runs `user`'s shell with `args` in the user's namespace, as a session does, and returns its
