@@ -304,3 +304,20 @@ fn search_words_completion_and_prompts_in_tmux() {
     drop(s);
     assert!(pane.contains("EXITED 4"), "{pane}");
 }
+
+/// `eurali -c 'echo hi'` at a terminal ends when its commands do: the console's key reader,
+/// which nobody needed, no longer keeps the stub waiting (it gave up after ten seconds, with
+/// "shutdown gave up waiting" on the screen).
+#[test]
+fn a_command_at_a_terminal_ends_at_once() {
+    let cmd = format!("{} -c 'echo hi'", env!("CARGO_BIN_EXE_eurali"));
+    let Some(s) = Pane::start("dash-c", &cmd, 100, 20) else {
+        return;
+    };
+    let start = std::time::Instant::now();
+    let pane = s.wait_for("EXITED");
+    assert!(pane.contains("hi\n"), "{pane}");
+    assert!(pane.contains("EXITED 0"), "{pane}");
+    assert!(!pane.contains("gave up"), "{pane}");
+    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+}

@@ -66,7 +66,7 @@ impl Console {
     /// The host process's own stdin, stdout and stderr.
     pub fn terminal() -> Console {
         Console {
-            stdin: Box::new(std::io::stdin()),
+            stdin: Box::new(crate::devices::terminal::HostStdin),
             stdout: Box::new(std::io::stdout()),
             stderr: Box::new(std::io::stderr()),
         }

@@ -216,7 +216,16 @@ fn read_keys(shared: Shared, mut source: impl Read, mut echo: impl Write, orphan
         {
             let mut st = lock(&shared);
             while st.readers == 0 && st.subscribers.is_empty() {
-                st = shared.1.wait(st).unwrap_or_else(|e| e.into_inner());
+                // A while at a time, with a `yield` between: a system shutting down ends this
+                // thread at its next system call rather than waiting for it.
+                st = shared
+                    .1
+                    .wait_timeout(st, std::time::Duration::from_millis(50))
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+                drop(st);
+                libeurali::yield_now();
+                st = lock(&shared);
             }
         }
         let n = match source.read(&mut buf) {

@@ -98,3 +98,32 @@ impl<R: Read> Read for Keyboard<R> {
         Ok(n)
     }
 }
+
+/// The host's stdin for a console's key reader: a read waits for input a twentieth of a second
+/// at a time and makes a `yield` between the waits, so that a system shutting down ends the
+/// reader there (the stub ends a thread at its next system call) instead of waiting for a key
+/// that never comes: `eurali -c 'echo hi'` at a terminal exits at once, not after the stub's
+/// ten seconds of waiting for a thread blocked in a host read.
+pub struct HostStdin;
+
+impl Read for HostStdin {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let mut fd = libc::pollfd {
+                fd: 0,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one pollfd on the stack, for the call.
+            let n = unsafe { libc::poll(&mut fd, 1, 50) };
+            if n > 0
+                || (n < 0
+                    && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted)
+            {
+                // Input, its end or an error: the read says which.
+                return std::io::stdin().read(buf);
+            }
+            libeurali::yield_now();
+        }
+    }
+}
