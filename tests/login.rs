@@ -256,7 +256,8 @@ fn root_and_user_sessions_see_their_namespaces() {
 }
 
 #[test]
-fn three_wrong_passwords_end_login_with_status_1() {
+/// login gives up with `login::GAVE_UP` (75), which init tells from the end of its input.
+fn three_wrong_passwords_end_login_with_its_give_up_status() {
     let (out, err, code) = boot(&[], "root\nx\nuser\nroot\nroot\n\nroot\nroot\n");
     assert_eq!(
         out,
@@ -264,12 +265,12 @@ fn three_wrong_passwords_end_login_with_status_1() {
          login: password: Login incorrect\n\
          login: password: Login incorrect\n\
          login: 3 failed attempts, giving up\n\
-         [init] login: exit status: 1; /home/user/new: false; /tmp/new: ; \
+         [init] login: exit status: 75; /home/user/new: false; /tmp/new: ; \
          users file changed: false; user's password is user: true, s3cret: false; \
          root's is root: true\n",
         "stderr:\n{err}"
     );
-    assert_eq!(code, 1);
+    assert_eq!(code, login::GAVE_UP);
 }
 
 #[test]

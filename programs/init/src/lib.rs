@@ -334,7 +334,7 @@ pub fn main() {
             Ok(s) if s.success() => return,
             // Input that is not a terminal (a pipe, a script) has ended: nobody is left to log
             // in, and the system ends with the last session's status, which login passes on.
-            Ok(s) if std::term::stdin_terminal().is_none() => {
+            Ok(s) if s.code() != Some(login::GAVE_UP) && std::term::stdin_terminal().is_none() => {
                 std::process::exit(s.code().unwrap_or(1))
             }
             Ok(s) => say(&format!("login ended with {s}; starting it again")),

@@ -37,6 +37,10 @@ use vfs::users::{self, User};
 
 /// Wrong passwords in a row before login gives up.
 pub const MAX_TRIES: u32 = 3;
+/// login's status when it gave up after [`MAX_TRIES`] (init starts a new login, also on input
+/// that is not a terminal, where any other end of login is the end of the input and its status
+/// the last session's: EX_TEMPFAIL, which a shell's own exit would rarely be).
+pub const GAVE_UP: i32 = 75;
 /// The users file.
 pub const USERS: &str = vfs::users::USERS;
 
@@ -156,7 +160,7 @@ pub fn main() {
                 println!("Login incorrect");
                 if failures >= MAX_TRIES {
                     println!("login: {MAX_TRIES} failed attempts, giving up");
-                    std::process::exit(1);
+                    std::process::exit(GAVE_UP);
                 }
             }
         }
