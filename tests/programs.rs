@@ -59,9 +59,10 @@ fn logging_in_runs_the_shell_in_the_users_home() {
         r.stdout,
         r.stderr
     );
-    // After the shell, login asks again; the end of input ends the system.
+    // After the shell, login asks again; the end of input ends the system, with the last
+    // session's status.
     assert!(r.stdout.ends_with("login: "), "{}", r.stdout);
-    assert_eq!(r.code, Some(0));
+    assert_eq!(r.code, Some(5));
     let r = eurali(&[], "user\nwrong\nuser\nuser\necho $HOME\n");
     assert!(r.stdout.contains("Login incorrect"), "{}", r.stdout);
     assert!(r.stdout.contains("/home/user\n"), "{}", r.stdout);
