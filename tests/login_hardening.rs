@@ -6,8 +6,10 @@
 #[path = "common/hosted.rs"]
 mod hosted;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+#[path = "common/run.rs"]
+mod run;
+
+use run::eurali_run;
 use std::time::{Duration, Instant};
 
 /// `input | eurali` (the whole system, logging in on the console); stdout, stderr, and how
@@ -16,39 +18,11 @@ fn boot(input: Vec<u8>) -> (String, String, Duration) {
     boot_with(&[], input)
 }
 
-/// [`boot`] with arguments for `eurali`.
+/// [`boot`] with arguments for `eurali`; how long the run took.
 fn boot_with(args: &[&str], input: Vec<u8>) -> (String, String, Duration) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eurali"));
-    if let Some(g) = kernel_stub::hosted::guest_loader() {
-        cmd.env("EURALI_GUEST", g);
-    }
-    let mut child = cmd
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start eurali");
-    let mut stdin = child.stdin.take().unwrap();
-    let feeder = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
     let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
-            panic!("eurali did not finish in two minutes");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let took = start.elapsed();
-    feeder.join().unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        took,
-    )
+    let r = eurali_run(args, input, &[], Duration::from_secs(120));
+    (r.stdout, r.stderr, start.elapsed())
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// What a run printed, and how it ended (`None`: killed by a signal).
+#[allow(dead_code)] // each test file reads a part
 pub struct Run {
     pub stdout: String,
     pub stderr: String,
