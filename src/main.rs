@@ -13,9 +13,9 @@
 //! `eurali-guest` next to this binary or in `$EURALI_GUEST`).
 //!
 //! Arguments may be any bytes: those that are not UTF-8 are replaced (U+FFFD), as the
-//! userland's arguments are text. A `-c` script longer than [`login::LONG_SCRIPT`] bytes does not
+//! userland's arguments are text. A `-c` script longer than [`session::LONG_SCRIPT`] bytes does not
 //! fit exec's argument page (ABI §4.2): it goes to init as the file `/boot/.script`
-//! (`init --script FILE`), and on to the shell as a file too (see [`login::run_script`]).
+//! (`init --script FILE`), and on to the shell as a file too (see [`session::run_script`]).
 
 use std::ffi::OsString;
 
@@ -39,7 +39,7 @@ fn long_script_to_file(args: &mut [String], raw: &[OsString]) -> Vec<(String, Ve
     let Some(script) = args.get(i + 1) else {
         return Vec::new();
     };
-    if script.len() <= login::LONG_SCRIPT {
+    if script.len() <= session::LONG_SCRIPT {
         return Vec::new();
     }
     // The bytes as given (init replaces what is not UTF-8, as here).
@@ -112,8 +112,8 @@ fn main() {
             eurali_host::boot::run_hosted_system(&loader, &dir, &args, boot_extra)
         } else {
             // A coreutils tool by its own name, as in /bin.
-            let tool = !dir.join(&args[0]).is_file()
-                && coreutils::TOOLS.iter().any(|(t, _)| *t == args[0]);
+            let tool =
+                !dir.join(&args[0]).is_file() && tools::TOOLS.iter().any(|(t, _)| *t == args[0]);
             let (program, rest) = if tool {
                 ("coreutils", &args[..])
             } else {
@@ -136,7 +136,7 @@ fn main() {
         let first = args[0].as_str();
         // A coreutils tool by its own name, as /bin has it: `cargo run -- ls /`.
         if !programs.iter().any(|(name, _)| *name == first)
-            && coreutils::TOOLS.iter().any(|(tool, _)| *tool == first)
+            && tools::TOOLS.iter().any(|(tool, _)| *tool == first)
         {
             std::process::exit(eurali_host::boot::run(&programs, "coreutils", &args));
         }

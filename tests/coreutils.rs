@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use coreutils::{Io, run};
 use eurali_host::boot::run_captured;
 use eurali_std as shim;
+use tools::{Io, run};
 
 /// Runs a tool inside the program and prints `$ cmd`, its output, errors and status.
 fn sh(line: &str) {

@@ -456,7 +456,7 @@ fn driver() {
         "hostile-paths {seed} {hexed} || exit 1\n\
          {{ {SHELL_GAMES}\n}} 2>&1 | hostile-paths --scan {hexed}"
     );
-    let code = login::run_script(user, &script);
+    let code = session::run_script(user, &script);
     let after = snapshot();
     let mut changed = Vec::new();
     for (p, b) in &before {

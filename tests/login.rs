@@ -190,7 +190,7 @@ fn probe() {
 fn programs() -> Vec<(&'static str, ProgramEntry)> {
     vec![
         shim::program_entry!("init", init),
-        shim::program_entry!("login", login::main),
+        shim::program_entry!("login", session::main),
         shim::program_entry!("passwd", passwd::main),
         shim::program_entry!("probe", probe),
         shim::program_entry!("ramdisk", ramdisk::main),
@@ -256,7 +256,7 @@ fn root_and_user_sessions_see_their_namespaces() {
 }
 
 #[test]
-/// login gives up with `login::GAVE_UP` (75), which init tells from the end of its input.
+/// login gives up with `session::GAVE_UP` (75), which init tells from the end of its input.
 fn three_wrong_passwords_end_login_with_its_give_up_status() {
     let (out, err, code) = boot(&[], "root\nx\nuser\nroot\nroot\n\nroot\nroot\n");
     assert_eq!(
@@ -270,7 +270,7 @@ fn three_wrong_passwords_end_login_with_its_give_up_status() {
          root's is root: true\n",
         "stderr:\n{err}"
     );
-    assert_eq!(code, login::GAVE_UP);
+    assert_eq!(code, session::GAVE_UP);
 }
 
 #[test]

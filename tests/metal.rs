@@ -415,7 +415,7 @@ fn metal_init() {
             }
             let bytes = Arc::new(init::binfs::Program::from(Kernel::program_image(name)));
             if name == "coreutils" {
-                for (tool, _) in coreutils::TOOLS {
+                for (tool, _) in tools::TOOLS {
                     out.push((tool.to_string(), bytes.clone()));
                 }
             }

@@ -19,7 +19,7 @@ fn pipelines_and_redirections() {
                   wc -l < /tmp/f; sort < /tmp/f | head -n 1; ls /bin | grep -c .; echo err 1>&2 2>/tmp/null";
     let (out, err, code) = sh(script, "");
     // /bin: every coreutils tool, echo, sh and ramdisk.
-    let in_bin = coreutils::TOOLS.len() + 3;
+    let in_bin = tools::TOOLS.len() + 3;
     assert_eq!(
         out,
         format!("hello\n2\n2\none\n{in_bin}\n"),

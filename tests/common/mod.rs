@@ -18,7 +18,7 @@ fn boot_shell() {
     libeurali::mount("/dev/null", vfs::device::spawn(vfs::device::Null).unwrap()).unwrap();
     shim::fs::create_dir_all("/bin").unwrap();
     shim::fs::create_dir_all("/tmp").unwrap();
-    for (t, _) in coreutils::TOOLS {
+    for (t, _) in tools::TOOLS {
         shim::fs::write(format!("/bin/{t}"), Kernel::program_image("coreutils")).unwrap();
     }
     shim::fs::write("/bin/echo", Kernel::program_image("echo")).unwrap();

@@ -1,2 +1,3 @@
 #![cfg_attr(target_os = "none", no_main)]
-std::program!(coreutils::main);
+#![forbid(unsafe_code)]
+std::program!(tools::main);

@@ -12,7 +12,7 @@
 //! takes COMMANDS from FILE (any bytes; not UTF-8 is replaced): how the boot loader passes
 //! commands too long for exec's argument page, in a `.`-named file of `/boot` (which init
 //! does not install in /bin). A long script reaches the shell as a file too
-//! ([`login::run_script`]).
+//! ([`session::run_script`]).
 //!
 //! The programs for /bin come from `/boot`, a read-only file server the boot loader mounts for
 //! init (the stub serves the registered programs there). The coreutils binary goes into /bin
@@ -320,8 +320,8 @@ pub fn main() {
             std::process::exit(1);
         };
         let code = match command {
-            Some(cmds) => login::run_script(&u, &cmds),
-            None => login::run_shell(&u, &[]),
+            Some(cmds) => session::run_script(&u, &cmds),
+            None => session::run_shell(&u, &[]),
         };
         let _ = std::io::stdout().flush();
         std::process::exit(code);
@@ -334,7 +334,9 @@ pub fn main() {
             Ok(s) if s.success() => return,
             // Input that is not a terminal (a pipe, a script) has ended: nobody is left to log
             // in, and the system ends with the last session's status, which login passes on.
-            Ok(s) if s.code() != Some(login::GAVE_UP) && std::term::stdin_terminal().is_none() => {
+            Ok(s)
+                if s.code() != Some(session::GAVE_UP) && std::term::stdin_terminal().is_none() =>
+            {
                 std::process::exit(s.code().unwrap_or(1))
             }
             Ok(s) => say(&format!("login ended with {s}; starting it again")),

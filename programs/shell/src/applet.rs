@@ -4,13 +4,13 @@
 //! past the frame allocator's 32-entry stack corrupt kernel memory (ABI §9.23): a process per
 //! `ls` would put the machine at risk with every command, and exec copies the whole ELF through
 //! the kernel's heap besides. So a command that names a coreutils tool (any of
-//! [`coreutils::TOOLS`]), when `PATH` finds it as
+//! [`tools::TOOLS`]), when `PATH` finds it as
 //! `/bin/TOOL` (the file the system image installs there), runs on a thread of the shell
 //! (taken from the process's thread pool) with the command's own streams, environment and
 //! status. Nothing of the shell's state is in its reach: a tool gets its arguments, its streams
 //! and a copy of the command's environment, and works on files through paths like any program
 //! (relative to the working directory of the shell or subshell that runs it, passed as
-//! [`coreutils::Io::cwd`], as a child would have inherited it).
+//! [`tools::Io::cwd`], as a child would have inherited it).
 //!
 //! What a process would have had for free is done here:
 //! - Ctrl-C and `kill`: the job's interrupted flag, which the streams and `sleep` check; an
@@ -63,7 +63,7 @@ pub fn find(name: &str, env: &[(String, String)]) -> Option<&'static str> {
         Some((d, b)) => (Some(d), b),
         None => (None, name),
     };
-    let tool = coreutils::tool_name(base)?;
+    let tool = tools::tool_name(base)?;
     let installed =
         |dir: &str| std::fs::metadata(format!("{dir}/{tool}")).is_ok_and(|m| m.is_file());
     match dir {
@@ -178,7 +178,7 @@ fn run(tool: &str, argv: Vec<String>, streams: Streams, cx: Context) -> i32 {
     let target = stdout.file_path().map(String::from);
     let failed: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
     let mut input = BufReader::with_capacity(
-        coreutils::READ_BUF,
+        tools::READ_BUF,
         Input {
             from: Source::of(stdin),
             job: job.clone(),
@@ -219,10 +219,10 @@ fn run(tool: &str, argv: Vec<String>, streams: Streams, cx: Context) -> i32 {
         job.interrupted().is_some()
     };
     // (`find` admits only tools.)
-    let code = coreutils::run_in_shell(
+    let code = tools::run_in_shell(
         tool,
         args,
-        &mut coreutils::Io {
+        &mut tools::Io {
             stdin: &mut input,
             stdout: &mut out,
             stderr: &mut err,

@@ -20,7 +20,7 @@ pub fn echo(args: &[String]) -> Vec<u8> {
         if i > 0 {
             out.push(b' ');
         }
-        let (bytes, stop) = coreutils::printf::backslash_escapes(&std::ffi::bytes_from_text(w));
+        let (bytes, stop) = tools::printf::backslash_escapes(&std::ffi::bytes_from_text(w));
         out.extend_from_slice(&bytes);
         if stop {
             return out;
@@ -37,9 +37,9 @@ pub fn echo(args: &[String]) -> Vec<u8> {
 pub fn printf(args: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> i32 {
     let mut stdin: &[u8] = b"";
     let mut err = Vec::new();
-    let code = coreutils::printf::printf(
+    let code = tools::printf::printf(
         args,
-        &mut coreutils::Io::new(&mut stdin, &mut *stdout, &mut err),
+        &mut tools::Io::new(&mut stdin, &mut *stdout, &mut err),
     );
     // The shell's own messages name the builtin as dash's do (`sh: printf: ...`). A failed
     // write of the output is the interpreter's to report (with the file's path), as for every
