@@ -119,6 +119,17 @@ fn main() {
             } else {
                 (args[0].as_str(), &args[1..])
             };
+            if !dir.join(program).is_file() {
+                let mut names: Vec<String> = std::fs::read_dir(&dir)
+                    .map(|rd| {
+                        rd.flatten()
+                            .map(|e| e.file_name().to_string_lossy().into_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                names.sort();
+                no_such_program(program, &names);
+            }
             eurali_host::boot::run_hosted(
                 &loader,
                 &dir,
@@ -141,14 +152,20 @@ fn main() {
             std::process::exit(eurali_host::boot::run(&programs, "coreutils", &args));
         }
         if !programs.iter().any(|(name, _)| *name == first) {
-            let names: Vec<&str> = programs.iter().map(|(n, _)| *n).collect();
-            eprintln!(
-                "eurali: no program named {first:?} (there are: {})",
-                names.join(", ")
-            );
-            std::process::exit(127);
+            let names: Vec<String> = programs.iter().map(|(n, _)| n.to_string()).collect();
+            no_such_program(first, &names);
         }
         eurali_host::boot::run(&programs, first, &args[1..])
     };
     std::process::exit(code);
+}
+
+/// A program that is not there: what there is, and 127, the shell's status for a command not
+/// found, on every backend.
+fn no_such_program(name: &str, there: &[String]) -> ! {
+    eprintln!(
+        "eurali: no program named {name:?} (there are: {})",
+        there.join(", ")
+    );
+    std::process::exit(127);
 }

@@ -112,7 +112,7 @@ rm "$n"; ls; echo done"#,
 #[test]
 fn hosted_arguments_carry_any_byte() {
     use std::os::unix::ffi::OsStrExt;
-    let Some((dir, guest)) = hosted::elfs(&["shell", "coreutils"]) else {
+    let Some((dir, guest)) = hosted::elfs(&["sh", "coreutils"]) else {
         return;
     };
     let script: &[u8] =

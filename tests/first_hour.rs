@@ -30,6 +30,8 @@ fn mv_moves_across_file_servers() {
     );
 }
 
+#[path = "common/hosted.rs"]
+mod hosted;
 #[path = "common/run.rs"]
 mod run;
 use run::eurali_run;
@@ -76,6 +78,55 @@ fn the_launchers_command_line() {
         r.stdout
     );
     assert!(!r.stdout.contains("login:"), "{}", r.stdout);
+}
+
+/// The same names and statuses with the freestanding ELFs (`cargo xtask run`, `eurali --hosted`):
+/// the shell is `sh` there too, and a program that is not there is 127, as in-process.
+#[test]
+fn the_launchers_names_are_the_same_hosted() {
+    let limit = Duration::from_secs(60);
+    let r = eurali_run(&["nosuchprog"], [], &[], limit);
+    assert_eq!(r.code, Some(127), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no program named \"nosuchprog\""),
+        "{}",
+        r.stderr
+    );
+    let Some((dir, _)) = hosted::elfs(&["sh", "coreutils"]) else {
+        return;
+    };
+    let dir = dir.to_string_lossy().into_owned();
+    let r = eurali_run(
+        &["--hosted", &dir, "sh", "-c", "echo hi; exit 3"],
+        [],
+        &[],
+        limit,
+    );
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (Some(3), "hi\n"),
+        "{}",
+        r.stderr
+    );
+    let r = eurali_run(&["--hosted", &dir, "nosuchprog"], [], &[], limit);
+    assert_eq!(r.code, Some(127), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no program named \"nosuchprog\""),
+        "{}",
+        r.stderr
+    );
+    let r = eurali_run(
+        &["--hosted", &dir, "basename", "/a/b.txt", ".txt"],
+        [],
+        &[],
+        limit,
+    );
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (Some(0), "b\n"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// Creating where only mounts make the directory (`/`, `/home` of a user's namespace) is

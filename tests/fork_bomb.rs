@@ -139,7 +139,7 @@ fn host_tree(pid: u32) -> (usize, usize) {
 /// stay bounded. Without the ELFs it says so and passes, unless `CI` is set (as tests/hosted.rs).
 #[test]
 fn a_fork_bomb_is_bounded_in_hosted_mode() {
-    let Some((dir, guest)) = hosted::elfs(&["shell"]) else {
+    let Some((dir, guest)) = hosted::elfs(&["sh"]) else {
         return;
     };
     let input = "user\nuser\n\

@@ -226,7 +226,7 @@ fn hosted_refuses_what_the_kernel_refuses() {
 fn packed_programs_run_as_linked_and_a_damaged_one_runs_nothing() {
     use libeurali::sfx;
     let Some(dir) = bin_dir() else { return };
-    let shell = std::fs::read(dir.join("shell")).unwrap();
+    let shell = std::fs::read(dir.join("sh")).unwrap();
     let h = sfx::packed_header(&shell).expect("the shell is not packed");
     assert!(h.dest_len as usize > shell.len(), "{h:?}");
     let unpacker = std::fs::read(dir.parent().unwrap().join("unpack")).unwrap();

@@ -156,7 +156,7 @@ fn mkdir_p_works_inside_a_users_home() {
 /// unless `CI` is set (as tests/hosted.rs does).
 #[test]
 fn hosted_arguments_past_one_page_reach_the_program() {
-    let Some((dir, guest)) = hosted::elfs(&["coreutils", "shell"]) else {
+    let Some((dir, guest)) = hosted::elfs(&["coreutils", "sh"]) else {
         return;
     };
     let script = String::from(MANY_FILES)

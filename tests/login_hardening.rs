@@ -35,7 +35,7 @@ fn a_name_that_is_not_utf8_is_a_failed_login_not_the_end() {
 #[test]
 fn hosted_a_name_that_is_not_utf8_is_a_failed_login() {
     // The same with the freestanding ELFs (`cargo xtask build`), as the real kernel runs them.
-    let Some((dir, _)) = hosted::elfs(&["login", "shell"]) else {
+    let Some((dir, _)) = hosted::elfs(&["login", "sh"]) else {
         return;
     };
     let (out, err, _) = boot_with(

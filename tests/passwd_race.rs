@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn bin_dir() -> Option<PathBuf> {
-    hosted::elfs(&["init", "login", "passwd", "shell"]).map(|(dir, _)| dir)
+    hosted::elfs(&["init", "login", "passwd", "sh"]).map(|(dir, _)| dir)
 }
 
 /// Boots the hosted system with `-c script` as `user`; its stdout and stderr.

@@ -448,14 +448,7 @@ pub fn run_hosted_system(
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         match std::fs::read(e.path()) {
-            Ok(bytes) => files.push((
-                if name == "shell" {
-                    "sh".to_string()
-                } else {
-                    name
-                },
-                bytes,
-            )),
+            Ok(bytes) => files.push((name, bytes)),
             Err(err) => eprintln!("eurali: skipping {}: {err}", e.path().display()),
         }
     }

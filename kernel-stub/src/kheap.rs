@@ -64,8 +64,7 @@ pub fn built_len(name: &str) -> u64 {
         }
         m
     });
-    let file = if name == "sh" { "shell" } else { name };
-    lens.get(file).copied().unwrap_or(DEFAULT_ELF)
+    lens.get(name).copied().unwrap_or(DEFAULT_ELF)
 }
 
 /// What the model has seen.

@@ -218,7 +218,7 @@ pub const SYNTAX_DIR: &str = "/etc/public/kibi/syntax.d";
 pub struct Image<'a> {
     /// `(name, bytes)` of each program for `/bin`.
     pub programs: &'a [(&'a str, &'a [u8])],
-    /// Every account's shell (a path), e.g. `/bin/shell`.
+    /// Every account's shell (a path), e.g. `/bin/sh`.
     pub shell: &'a str,
 }
 

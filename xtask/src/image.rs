@@ -4,7 +4,7 @@
 //! around (its `image` feature, the blob's path in `EURALI_IMAGE`), and checks the result.
 //!
 //! Output: `target/eurali/image/init`, with every program's size, packed size and the init's
-//! own. Names are the ones /bin gets (the shell's ELF, `shell`, becomes `sh`).
+//! own. Names are the ones /bin gets (each ELF is named as its program, the shell's `sh`).
 
 use std::path::{Path, PathBuf};
 
@@ -32,18 +32,10 @@ pub fn carried(bin_dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
         }
         let bytes =
             std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        out.push((bin_name(&name).to_string(), bytes));
+        out.push((name, bytes));
     }
     out.sort();
     Ok(out)
-}
-
-/// The name a program's ELF gets in /bin.
-pub fn bin_name(elf: &str) -> &str {
-    match elf {
-        "shell" => "sh",
-        other => other,
-    }
 }
 
 pub fn image(root: &Path) -> Result<()> {

@@ -19,7 +19,7 @@
 //! Linux checksum and TCP segmentation offload (`TUN_F_CSUM | TUN_F_TSO4`), as a NIC with TSO
 //! does: Linux then hands over a TCP packet of up to 64 KiB in one read, and this side cuts it
 //! into the frames the wire would carry (each with its own IP and TCP headers and checksums,
-//! [`cut_tcp4`]) and completes checksums Linux left partial ([`fill_checksum`]). What `/dev/nic`
+//! `cut_tcp4`) and completes checksums Linux left partial (`fill_checksum`). What `/dev/nic`
 //! delivers is the same standard frames of at most 1514 bytes as without offload; one read of
 //! 64 KiB instead of 45 reads of a frame each is what the offload saves.
 
