@@ -180,7 +180,94 @@ fn dhcp_and_dns_from_dnsmasq() {
     );
     assert!(out.contains("Hello from gophernicus."), "{out}\n{err}");
     assert!(out.contains("nx=1"), "{out}");
-    assert!(err.contains("nonexistent.test: name not found"), "{err}");
+    assert!(
+        err.contains("gopher: nonexistent.test: name not found\n"),
+        "{err}"
+    );
+    // The host is named once (issue 19: "nonexistent.test: nonexistent.test: name not found").
+    assert!(!err.contains("nonexistent.test: nonexistent.test"), "{err}");
+}
+
+/// Issue 19's hostile servers (port 7072): what arrived is never thrown away, a menu ends at
+/// its `.` line, `--timeout` bounds the whole fetch, selectors go out as the bytes the menu or
+/// URL gave, and bad ports, mirrors and empty menus are shown for what they are.
+#[test]
+fn hostile_servers_lose_nothing_and_selectors_are_bytes() {
+    let Some(link) = link() else { return };
+    let h = format!("gopher://{LINUX}:7072");
+    let cmds = format!(
+        "gopher --print {h}/1/dot-open; echo dot=$?; \
+         gopher --print {h}/1/reset-menu > /tmp/reset; echo reset=$?; wc -l < /tmp/reset; tail -n 1 /tmp/reset; \
+         gopher --print {h}/1/fin-half > /tmp/fin; echo fin=$?; wc -l < /tmp/fin; \
+         gopher --print --timeout 3 {h}/0/trickle > /tmp/trickle; echo trickle=$?; \
+         gopher --print {h}/1/odd; echo odd=$?; \
+         gopher --raw '{h}/0/caf%E9.txt#part'; \
+         gopher --raw '{h}/0/%FF%FE'; \
+         gopher --raw '{h}/0/a%00b'; echo nul=$?; \
+         gopher --print {h}/1/empty; echo empty=$?; \
+         printf '1\nb\n2\nb\n3\nq\n' | gopher {h}/1/odd; echo browse=$?"
+    );
+    let (out, err, code) = system(&link, Some(&static_config()), &cmds);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    // A menu that ends in `.` is shown at once, though the server keeps the connection open.
+    assert!(
+        out.contains("A whole menu\n1. [TXT] Item 1\ndot=0\n"),
+        "{out}\n{err}"
+    );
+    // A reset after 3093 bytes: the items that arrived are printed, and the failure said.
+    assert!(out.contains("reset=1\n"), "{out}");
+    let lines: usize = out
+        .split("reset=1\n")
+        .nth(1)
+        .and_then(|r| r.lines().next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(lines >= 90, "{lines} lines after the reset\n{out}");
+    assert!(
+        err.contains(&format!(
+            "gopher: {LINUX}:7072: connection reset by the server (what arrived is printed)"
+        )),
+        "{err}"
+    );
+    // Closed halfway, without the `.` line: all 104 items, and a word that it may be cut short.
+    assert!(out.contains("fin=0\n104\n"), "{out}");
+    assert!(
+        err.contains(&format!(
+            "gopher: {h}/1/fin-half: the menu ended without its closing \".\" line: it may be incomplete"
+        )),
+        "{err}"
+    );
+    // A byte every 0.5 s: --timeout 3 ends the whole fetch.
+    assert!(out.contains("trickle=1\n"), "{out}");
+    assert!(err.contains(&format!("{LINUX}:7072: timed out")), "{err}");
+    // A non-UTF-8 selector, a port past 65535, a mirror.
+    assert!(out.contains("1. [TXT] Caf\u{fffd}\n"), "{out}");
+    assert!(
+        out.contains("3. [DIR] Far away  (bad port \"99999\": not opened)\n"),
+        "{out}"
+    );
+    assert!(out.contains("4. [DIR] Far away (mirror)\n"), "{out}");
+    assert!(out.contains("odd=0\n"), "{out}");
+    // The request is the selector's bytes (`#part` is not sent), CR LF (`--raw`: the answer's
+    // bytes as they came).
+    assert!(out.contains("sent 2f636166e92e7478740d0a\r\n"), "{out}");
+    assert!(out.contains("sent 2ffffe0d0a\r\n"), "{out}");
+    assert!(out.contains("nul=2\n"), "{out}");
+    assert!(err.contains("a NUL byte (%00) in the selector"), "{err}");
+    assert!(
+        out.contains("(an empty menu: the server listed nothing here)\nempty=0\n"),
+        "{out}"
+    );
+    // Browsing: the menu's items are fetched with the menu's bytes; the bad port is refused.
+    let browse = out.split("empty=0\n").nth(1).unwrap_or("");
+    assert!(browse.contains("sent 2f636166e92e7478740d0a"), "{browse}");
+    assert!(browse.contains("sent 2ffffe0d0a"), "{browse}");
+    assert!(
+        browse.contains("link 3 cannot be followed: bad port \"99999\""),
+        "{browse}"
+    );
+    assert!(browse.contains("browse=0"), "{browse}");
+    drop(link);
 }
 
 #[test]

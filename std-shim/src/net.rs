@@ -118,15 +118,8 @@ pub fn lookup_host(host: &str) -> io::Result<Ipv4Addr> {
         return Ok(ip);
     }
     let s = new_session(0)?;
-    let r = proto::resolve(&s, host)
-        .map(Ipv4Addr::from)
-        .map_err(|e| match e {
-            NetError::NameNotFound => io::Error::new(
-                ErrorKind::NotFound,
-                alloc::format!("{host}: name not found"),
-            ),
-            e => error(e),
-        });
+    // The error does not repeat the host: the caller names what it looked up, once.
+    let r = proto::resolve(&s, host).map(Ipv4Addr::from).map_err(error);
     let _ = proto::close(&s);
     r
 }

@@ -1,7 +1,8 @@
 //! The test network, shared by `tests/net.rs` and the `net` bench: a Linux network namespace
 //! with a TAP interface (`tap0`, 10.77.0.1/24) for eurali's `/dev/nic`, a real Gopher server
 //! (gophernicus under socat) serving a fixture tree on port 70, a server that accepts and never
-//! answers on port 7070, one that resets its connections on port 7071, and dnsmasq for DHCP (10.77.0.50–60) and DNS (`gopher.test`).
+//! answers on port 7070, one that resets its connections on port 7071, a hostile one on port 7072
+//! (issue 19's cases), and dnsmasq for DHCP (10.77.0.50–60) and DNS (`gopher.test`).
 //! Everything is torn down when the [`Link`] is dropped.
 #![allow(dead_code)]
 
@@ -135,21 +136,81 @@ while True:
     c.close()
 ";
 
+/// Port 7072: a hostile server that answers by selector (issue 19), and echoes any other request
+/// as the hex of its bytes (so a test sees exactly what the client sent).
+/// - `/dot-open`: a whole menu ending in `.`, then the connection stays open;
+/// - `/reset-menu`: 3093 bytes of a menu, then a reset;
+/// - `/fin-half`: 104 of 200 menu items, then the connection is closed, without the `.` line;
+/// - `/trickle`: a byte every 0.5 s, for ever;
+/// - `/odd`: a menu with a non-UTF-8 selector, a port past 65535, a mirror and an empty line;
+/// - `/empty`: a menu with no items.
+const HOSTILE_SERVER: &str = r#"
+import socket, struct, threading, time
+def item(n):
+    return b'0Item %d\t/x%d\t10.77.0.1\t7072\r\n' % (n, n)
+def serve(c):
+    try:
+        req = b''
+        while not req.endswith(b'\n'):
+            d = c.recv(4096)
+            if not d: return
+            req += d
+        sel = req.rstrip(b'\r\n')
+        if sel == b'/dot-open':
+            c.sendall(b'iA whole menu\tfake\t(NULL)\t0\r\n' + item(1) + b'.\r\n')
+            time.sleep(60)
+        elif sel == b'/reset-menu':
+            body = b''.join(item(n) for n in range(1, 200))[:3093]
+            c.sendall(body)
+            time.sleep(0.3)
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+        elif sel == b'/fin-half':
+            c.sendall(b''.join(item(n) for n in range(1, 105)))
+        elif sel == b'/trickle':
+            while True:
+                c.sendall(b'x')
+                time.sleep(0.5)
+        elif sel == b'/odd':
+            c.sendall(b'0Caf\xe9\t/caf\xe9.txt\t10.77.0.1\t7072\r\n'
+                      b'0Bytes\t/\xff\xfe\t10.77.0.1\t7072\r\n'
+                      b'1Far away\t/far\t10.77.0.1\t99999\r\n'
+                      b'+\t/far\t10.77.0.1\t7072\r\n.\r\n')
+        elif sel == b'/empty':
+            c.sendall(b'.\r\n')
+        else:
+            c.sendall(b'sent ' + req.hex().encode() + b'\r\n')
+    except OSError:
+        pass
+    finally:
+        c.close()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', 7072))
+s.listen(16)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+"#;
+
+/// Waits until every server of the link listens: gophernicus (70), the silent (7070), resetting
+/// (7071) and hostile (7072) ones (python and socat may take seconds to start on a busy machine).
 fn wait_listening(ns: &str) -> Result<(), String> {
     let start = Instant::now();
     loop {
-        let ok = Command::new("ip")
-            .args(["netns", "exec", ns, "socat", "-u", "OPEN:/dev/null"])
-            .arg(format!("TCP:{LINUX}:70,connect-timeout=1"))
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if ok {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns, "ss", "-ltn"])
+            .output()
+            .map_err(|e| format!("ss: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let missing: Vec<&str> = [":70 ", ":7070 ", ":7071 ", ":7072 "]
+            .into_iter()
+            .filter(|p| !text.contains(p))
+            .collect();
+        if missing.is_empty() {
             return Ok(());
         }
-        if start.elapsed() > Duration::from_secs(10) {
-            return Err("the gopher server never listened".into());
+        if start.elapsed() > Duration::from_secs(20) {
+            return Err(format!("the servers never listened on {missing:?}:\n{text}"));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -268,6 +329,13 @@ fn make_link() -> Result<Link, String> {
         .spawn()
         .map_err(|e| format!("python3: {e}"))?;
     link.children.push(reset);
+    let hostile = Command::new("ip")
+        .args(["netns", "exec", &ns, "python3", "-c", HOSTILE_SERVER])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("python3: {e}"))?;
+    link.children.push(hostile);
     let dns = Command::new("ip")
         .args([
             "netns",

@@ -19,8 +19,15 @@
 //! goes anywhere, `?` shows all commands. A server that is slow or dead gives a timeout
 //! message, and a bad answer is shown as well as it can be: the client never panics on input.
 //!
-//! Exit status in the one-shot modes: 0 fetched, 1 the fetch failed (the reason on stderr),
-//! 2 bad usage.
+//! `--timeout SECS` bounds the whole fetch (connect, request and every byte); without it a
+//! fetch waits up to 20 s for each next byte, however long it runs in all. A menu ends at its
+//! lone `.` line, even when the server keeps the connection open; so does a text that ends with
+//! one. What arrived before a fetch failed (a reset, a timeout) is shown or kept, and the
+//! failure said after it; a menu that ends without its `.` line is shown with a word that it
+//! may be incomplete.
+//!
+//! Exit status in the one-shot modes: 0 fetched, 1 the fetch failed (the reason on stderr,
+//! after what arrived), 2 bad usage.
 #![forbid(unsafe_code)]
 
 pub mod menu;
@@ -37,6 +44,53 @@ use url::Url;
 pub const MAX_BODY: usize = 2 << 20;
 /// Default time to wait for a connection or for the next bytes.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long a fetch may wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// For the connection, and for each next piece of the body.
+    pub idle: Duration,
+    /// For the whole fetch (`--timeout`), if bounded.
+    pub whole: Option<Duration>,
+}
+
+impl Timeouts {
+    /// Without `--timeout`: each wait is bounded, the whole fetch is not.
+    pub const DEFAULT: Timeouts = Timeouts {
+        idle: DEFAULT_TIMEOUT,
+        whole: None,
+    };
+
+    /// `--timeout SECS`: the whole fetch ends after `t`.
+    pub fn whole(t: Duration) -> Timeouts {
+        Timeouts {
+            idle: t.min(DEFAULT_TIMEOUT),
+            whole: Some(t),
+        }
+    }
+
+    /// How long the next wait may be, `started` being when the fetch began; `None` once the
+    /// whole fetch's time is up.
+    fn next_wait(&self, started: std::time::Instant) -> Option<Duration> {
+        match self.whole {
+            None => Some(self.idle),
+            Some(w) => w
+                .checked_sub(started.elapsed())
+                .filter(|left| !left.is_zero())
+                .map(|left| left.min(self.idle)),
+        }
+    }
+
+    fn expired(&self) -> String {
+        match self.whole {
+            Some(w) => format!(
+                "timed out: the whole fetch may take {} s (--timeout)",
+                w.as_secs()
+            ),
+            None => "timed out".into(),
+        }
+    }
+}
 
 /// How a fetch failed, in words for the user.
 fn describe(e: &std::io::Error) -> String {
@@ -76,9 +130,11 @@ impl DownloadError {
 /// Timing of the last fetch, for `--stats`: (connect, whole fetch) in microseconds.
 static CONNECT_US: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
-/// Connects to the item's server and sends the request.
-fn open(u: &Url, timeout: Duration) -> Result<TcpStream, String> {
+/// Connects to the item's server and sends the request; the time the fetch began.
+fn open(u: &Url, t: &Timeouts) -> Result<(TcpStream, std::time::Instant), String> {
+    let started = std::time::Instant::now();
     let place = format!("{}:{}", u.host, u.port);
+    // The resolver's error does not name the host: it is said here, once.
     let addrs: Vec<std::net::SocketAddr> =
         std::net::ToSocketAddrs::to_socket_addrs(&(u.host.as_str(), u.port))
             .map_err(|e| format!("{}: {}", u.host, describe(&e)))?
@@ -86,39 +142,141 @@ fn open(u: &Url, timeout: Duration) -> Result<TcpStream, String> {
     let addr = addrs
         .first()
         .ok_or_else(|| format!("{}: no address", u.host))?;
+    let wait = t
+        .next_wait(started)
+        .ok_or_else(|| format!("{place}: {}", t.expired()))?;
     let t0 = std::time::Instant::now();
-    let mut s = TcpStream::connect_timeout(addr, timeout)
-        .map_err(|e| format!("{place}: {}", describe(&e)))?;
+    let mut s =
+        TcpStream::connect_timeout(addr, wait).map_err(|e| format!("{place}: {}", describe(&e)))?;
     CONNECT_US.store(
         t0.elapsed().as_micros() as u64,
         core::sync::atomic::Ordering::Relaxed,
     );
-    s.set_read_timeout(Some(timeout))
-        .map_err(|e| format!("{place}: {e}"))?;
     s.write_all(&u.request())
         .map_err(|e| format!("{place}: {}", describe(&e)))?;
-    Ok(s)
+    Ok((s, started))
 }
 
-/// Fetches `u`'s body into memory (at most [`MAX_BODY`] bytes); the bytes and whether they
-/// were cut.
-pub fn fetch(u: &Url, timeout: Duration) -> Result<(Vec<u8>, bool), String> {
-    let mut s = open(u, timeout)?;
+/// One read of the body, waiting no longer than `t` allows.
+fn read_some(
+    s: &mut TcpStream,
+    buf: &mut [u8],
+    started: std::time::Instant,
+    t: &Timeouts,
+) -> std::io::Result<usize> {
+    loop {
+        let Some(wait) = t.next_wait(started) else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                t.expired(),
+            ));
+        };
+        s.set_read_timeout(Some(wait))?;
+        match s.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e)
+                if e.kind() == std::io::ErrorKind::TimedOut && t.next_wait(started).is_none() =>
+            {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    t.expired(),
+                ));
+            }
+            r => return r,
+        }
+    }
+}
+
+/// How a fetch into memory ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum End {
+    /// The server closed the connection, or the body ended at its lone `.` line.
+    Whole,
+    /// More than [`MAX_BODY`] bytes: the rest was not read.
+    Cut,
+    /// The fetch failed after what arrived (a reset, a timeout): why.
+    Failed(String),
+}
+
+/// What a fetch into memory brought.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fetched {
+    pub body: Vec<u8>,
+    pub end: End,
+}
+
+/// Whether `body` ends with a lone `.` line (the end of a menu, or of a dot-terminated text).
+pub fn ends_with_dot_line(body: &[u8]) -> bool {
+    let body = body
+        .strip_suffix(b"\r\n")
+        .or_else(|| body.strip_suffix(b"\n"))
+        .unwrap_or(&[]);
+    body == b"." || body.ends_with(b"\n.") || body.ends_with(b"\r.")
+}
+
+/// After a text's `.` line, how long more may come before the text is taken as ended (a `.`
+/// line inside a text that is not dot-terminated is just text).
+const AFTER_DOT: Duration = Duration::from_millis(500);
+
+/// Fetches `u`'s body into memory (at most [`MAX_BODY`] bytes). A menu ends at its `.` line
+/// at once; a text whose last line so far is `.` ends when nothing more comes for a moment. An
+/// error before any byte arrived is `Err`; one after is [`End::Failed`], with the bytes.
+pub fn fetch(u: &Url, t: &Timeouts) -> Result<Fetched, String> {
+    let (mut s, started) = open(u, t)?;
+    let menu = matches!(menu::class_of(u.kind), Class::Menu | Class::Search);
     let mut body = Vec::new();
     let mut buf = vec![0u8; 32 * 1024];
     loop {
-        match s.read(&mut buf) {
-            Ok(0) => return Ok((body, false)),
+        let dotted = ends_with_dot_line(&body);
+        if dotted && menu {
+            return Ok(Fetched {
+                body,
+                end: End::Whole,
+            });
+        }
+        let read = if dotted {
+            let quick = Timeouts {
+                idle: AFTER_DOT.min(t.idle),
+                whole: t.whole,
+            };
+            match read_some(&mut s, &mut buf, started, &quick) {
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    return Ok(Fetched {
+                        body,
+                        end: End::Whole,
+                    });
+                }
+                r => r,
+            }
+        } else {
+            read_some(&mut s, &mut buf, started, t)
+        };
+        match read {
+            Ok(0) => {
+                return Ok(Fetched {
+                    body,
+                    end: End::Whole,
+                });
+            }
             Ok(n) => {
                 let room = MAX_BODY - body.len();
                 body.extend_from_slice(&buf[..n.min(room)]);
                 if n >= room {
-                    return Ok((body, true));
+                    return Ok(Fetched {
+                        body,
+                        end: End::Cut,
+                    });
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => {
-                return Err(format!("{}:{}: {}", u.host, u.port, describe(&e)));
+                let why = format!("{}:{}: {}", u.host, u.port, describe(&e));
+                if body.is_empty() {
+                    return Err(why);
+                }
+                return Ok(Fetched {
+                    body,
+                    end: End::Failed(why),
+                });
             }
         }
     }
@@ -127,8 +285,8 @@ pub fn fetch(u: &Url, timeout: Duration) -> Result<(Vec<u8>, bool), String> {
 /// Streams `u`'s body into `out`; the number of bytes, once all of them are written (and
 /// `out` flushed). Writes go out in pieces of up to [`WRITE_BATCH`] bytes (one request each to
 /// a file server, rather than one per read); the first that fails ends the download.
-pub fn download(u: &Url, timeout: Duration, out: &mut dyn Write) -> Result<u64, DownloadError> {
-    let mut s = open(u, timeout).map_err(DownloadError::Fetch)?;
+pub fn download(u: &Url, t: &Timeouts, out: &mut dyn Write) -> Result<u64, DownloadError> {
+    let (mut s, started) = open(u, t).map_err(DownloadError::Fetch)?;
     // Reads land straight in the batch being gathered; it is written out once it has less room
     // than a read may bring.
     let mut pending = vec![0u8; WRITE_BATCH];
@@ -144,7 +302,7 @@ pub fn download(u: &Url, timeout: Duration, out: &mut dyn Write) -> Result<u64, 
             flush(&pending[..filled], out)?;
             filled = 0;
         }
-        match s.read(&mut pending[filled..]) {
+        match read_some(&mut s, &mut pending[filled..], started, t) {
             Ok(0) => {
                 flush(&pending[..filled], out)?;
                 return Ok(total);
@@ -153,7 +311,6 @@ pub fn download(u: &Url, timeout: Duration, out: &mut dyn Write) -> Result<u64, 
                 filled += n;
                 total += n as u64;
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => {
                 // Keep what arrived (a write error then is the one to report).
                 flush(&pending[..filled], out)?;
@@ -180,13 +337,33 @@ enum Page {
     Text(Vec<String>),
 }
 
-fn page_for(u: &Url, timeout: Duration) -> Result<(Page, bool), String> {
-    let (body, cut) = fetch(u, timeout)?;
-    let page = match menu::class_of(u.kind) {
-        Class::Menu | Class::Search => Page::Menu(menu::parse_menu(&body, &u.host, u.port)),
-        _ => Page::Text(menu::parse_text(&body)),
+/// A fetched page, and how its fetch ended (a menu that ended without its `.` line is
+/// `End::Whole` with `true`: it may be incomplete).
+fn page_for(u: &Url, t: &Timeouts) -> Result<(Page, End, bool), String> {
+    let f = fetch(u, t)?;
+    let (page, dotless) = match menu::class_of(u.kind) {
+        Class::Menu | Class::Search => (
+            Page::Menu(menu::parse_menu(&f.body, &u.host, u.port)),
+            f.end == End::Whole && !ends_with_dot_line(&f.body),
+        ),
+        _ => (Page::Text(menu::parse_text(&f.body)), false),
     };
-    Ok((page, cut))
+    Ok((page, f.end, dotless))
+}
+
+/// What to say after a page whose fetch did not end well (nothing if it did).
+fn end_note(end: &End, dotless: bool, bytes: Option<usize>) -> Option<String> {
+    match end {
+        End::Whole if dotless => {
+            Some("[the menu ended without its closing \".\" line: it may be incomplete]".into())
+        }
+        End::Whole => None,
+        End::Cut => Some(CUT_NOTE.into()),
+        End::Failed(why) => Some(match bytes {
+            Some(n) => format!("[cut short: {why}, after {n} bytes; what arrived is above]"),
+            None => format!("[cut short: {why}; what arrived is above]"),
+        }),
+    }
 }
 
 fn page_lines(p: &Page) -> (Vec<String>, Vec<usize>) {
@@ -202,7 +379,7 @@ fn page_lines(p: &Page) -> (Vec<String>, Vec<usize>) {
 const CUT_NOTE: &str = "[the rest was cut: more than 2 MiB]";
 
 /// `--print` and `--raw`.
-fn one_shot(u: &Url, raw: bool, output: Option<&str>, timeout: Duration, stats: bool) -> i32 {
+fn one_shot(u: &Url, raw: bool, output: Option<&str>, timeout: &Timeouts, stats: bool) -> i32 {
     let t0 = std::time::Instant::now();
     let code = one_shot_inner(u, raw, output, timeout);
     if stats && code == 0 {
@@ -220,7 +397,7 @@ fn one_shot(u: &Url, raw: bool, output: Option<&str>, timeout: Duration, stats: 
 /// Bytes of the last one-shot fetch, for `--stats`.
 static BYTES: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
-fn one_shot_inner(u: &Url, raw: bool, output: Option<&str>, timeout: Duration) -> i32 {
+fn one_shot_inner(u: &Url, raw: bool, output: Option<&str>, timeout: &Timeouts) -> i32 {
     let class = menu::class_of(u.kind);
     if class == Class::Session || class == Class::Html {
         eprintln!("gopher: {u}: type {} items are not fetched", u.kind);
@@ -249,19 +426,31 @@ fn one_shot_inner(u: &Url, raw: bool, output: Option<&str>, timeout: Duration) -
             }
         }
     } else {
-        page_for(u, timeout).and_then(|(page, cut)| {
+        page_for(u, timeout).and_then(|(page, end, dotless)| {
             let (lines, _) = page_lines(&page);
             let mut out = std::io::stdout().lock();
             let mut written = Ok(());
             for l in lines {
                 written = written.and_then(|()| writeln!(out, "{l}"));
             }
-            if cut {
+            if end == End::Cut {
                 written = written.and_then(|()| writeln!(out, "{CUT_NOTE}"));
             }
             written
                 .and_then(|()| out.flush())
-                .map_err(|e| format!("write error: {}", describe(&e)))
+                .map_err(|e| format!("write error: {}", describe(&e)))?;
+            match end {
+                // What arrived is printed; the failure is this fetch's.
+                End::Failed(why) => Err(format!("{why} (what arrived is printed)")),
+                _ => {
+                    if dotless {
+                        eprintln!(
+                            "gopher: {u}: the menu ended without its closing \".\" line: it may be incomplete"
+                        );
+                    }
+                    Ok(())
+                }
+            }
         })
     };
     match result {
@@ -290,7 +479,7 @@ fn run(args: Vec<String>) -> i32 {
     let mut stats = false;
     let mut raw = false;
     let mut output = None;
-    let mut timeout = DEFAULT_TIMEOUT;
+    let mut timeout = Timeouts::DEFAULT;
     let mut target = None;
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -303,7 +492,7 @@ fn run(args: Vec<String>) -> i32 {
                 None => return usage(),
             },
             "--timeout" | "-t" => match it.next().and_then(|s| s.parse::<u64>().ok()) {
-                Some(s) if s > 0 => timeout = Duration::from_secs(s),
+                Some(s) if s > 0 => timeout = Timeouts::whole(Duration::from_secs(s)),
                 _ => return usage(),
             },
             "-h" | "--help" => {
@@ -330,7 +519,7 @@ fn run(args: Vec<String>) -> i32 {
         }
     };
     if print || raw {
-        return one_shot(&start, raw, output.as_deref(), timeout, stats);
+        return one_shot(&start, raw, output.as_deref(), &timeout, stats);
     }
     Browser::new(timeout).run(Some(start))
 }
@@ -356,7 +545,7 @@ enum View {
 }
 
 struct Browser {
-    timeout: Duration,
+    timeout: Timeouts,
     back: Vec<Url>,
     forward: Vec<Url>,
     view: Option<View>,
@@ -400,7 +589,7 @@ fn save_bookmarks(b: &[(Url, String)]) -> Result<(), String> {
 }
 
 impl Browser {
-    fn new(timeout: Duration) -> Browser {
+    fn new(timeout: Timeouts) -> Browser {
         let rows = std::term::stdin_terminal()
             .map(|t| t.rows as usize)
             .filter(|r| *r >= 4)
@@ -488,6 +677,8 @@ impl Browser {
                         selector: u.selector.clone(),
                         host: u.host.clone(),
                         port: u.port,
+                        problem: None,
+                        mirror: false,
                     });
                 }
                 (lines, links, "bookmarks".to_string())
@@ -512,6 +703,8 @@ impl Browser {
                     selector: u.selector.clone(),
                     host: u.host.clone(),
                     port: u.port,
+                    problem: None,
+                    mirror: false,
                 };
                 match it.web_url() {
                     Some(w) => {
@@ -537,21 +730,21 @@ impl Browser {
                     println!("(search cancelled)");
                     return true;
                 }
-                Some(q) => u.query = Some(q),
+                Some(q) => u.query = Some(q.into_bytes()),
             },
             _ => {}
         }
         println!("fetching {u} ...");
-        match page_for(&u, self.timeout) {
-            Ok((page, cut)) => {
+        match page_for(&u, &self.timeout) {
+            Ok((page, end, dotless)) => {
                 if record && let Some(View::Page(cur, _)) = &self.view {
                     self.back.push(cur.clone());
                     self.forward.clear();
                 }
                 self.view = Some(View::Page(u, page));
                 let more = self.show();
-                if cut {
-                    println!("{CUT_NOTE}");
+                if let Some(note) = end_note(&end, dotless, None) {
+                    println!("{note}");
                 }
                 more
             }
@@ -563,8 +756,7 @@ impl Browser {
     }
 
     fn save_binary(&mut self, u: &Url) -> bool {
-        let suggested = u
-            .selector
+        let suggested = String::from_utf8_lossy(&u.selector)
             .rsplit('/')
             .find(|s| !s.is_empty())
             .map(|s| s.replace(|c: char| c.is_control() || c == '\\', "_"))
@@ -578,7 +770,7 @@ impl Browser {
             name.trim().to_string()
         };
         match std::fs::File::create(&name) {
-            Ok(mut f) => match download(u, self.timeout, &mut f) {
+            Ok(mut f) => match download(u, &self.timeout, &mut f) {
                 Ok(n) => println!("saved {n} bytes to {name}"),
                 Err(e @ DownloadError::Fetch(_)) => {
                     println!(
@@ -737,6 +929,12 @@ impl Browser {
                 n if n.parse::<usize>().is_ok() => {
                     let k = n.parse::<usize>().unwrap_or(0);
                     match k.checked_sub(1).and_then(|i| self.links.get(i)).cloned() {
+                        Some(Item {
+                            problem: Some(p), ..
+                        }) => {
+                            println!("link {k} cannot be followed: {p}");
+                            true
+                        }
                         Some(it) => self.visit(it.url(), true),
                         None => {
                             println!("no link {k} here");

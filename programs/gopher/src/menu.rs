@@ -4,8 +4,10 @@
 //! with a line holding a single `.` or simply with the close of the connection. What real
 //! servers send besides, and what is accepted here: bare LF or bare CR line ends, info lines
 //! without tabs (shown as text), missing selector/host/port fields (the selector is then empty,
-//! host and port those of the menu itself), ports that are not numbers (70), bytes that are not
-//! UTF-8 (shown lossily), trailing gopher+ fields (ignored). Text bodies end at a `.` line if
+//! host and port those of the menu itself), bytes that are not UTF-8 (shown lossily, while the
+//! selector keeps its bytes), trailing gopher+ fields (ignored), `+` items (another server for
+//! the item before: shown as a mirror of it). A port that is not a number from 1 to 65535 makes
+//! the item one that is shown, with what is wrong, and never followed. Text bodies end at a `.` line if
 //! there is one; lines starting with `..` lose one dot. Nothing here panics.
 
 use crate::url::{DEFAULT_PORT, Url};
@@ -15,9 +17,14 @@ use crate::url::{DEFAULT_PORT, Url};
 pub struct Item {
     pub kind: char,
     pub display: String,
-    pub selector: String,
+    /// The selector's bytes, sent as they are.
+    pub selector: Vec<u8>,
     pub host: String,
     pub port: u16,
+    /// Why the item cannot be followed (a bad port), shown beside it.
+    pub problem: Option<String>,
+    /// A `+` line: another server for the item before it.
+    pub mirror: bool,
 }
 
 /// What kind of thing an item is, for the client.
@@ -51,9 +58,8 @@ impl Item {
 
     /// For `h` items: the web address, when the selector is `URL:…`.
     pub fn web_url(&self) -> Option<&str> {
-        self.selector
-            .strip_prefix("URL:")
-            .or_else(|| self.selector.strip_prefix("/URL:"))
+        let s = core::str::from_utf8(&self.selector).ok()?;
+        s.strip_prefix("URL:").or_else(|| s.strip_prefix("/URL:"))
     }
 }
 
@@ -145,36 +151,60 @@ pub fn parse_menu(body: &[u8], host: &str, port: u16) -> Vec<Item> {
             items.push(info(String::new(), host, port));
             continue;
         }
-        let text = text_of(line);
-        if !text.contains('\t') {
+        if !line.contains(&b'\t') {
             // Not a menu line: show it as it is (minus a leading `i`, which is an info marker).
+            let text = text_of(line);
             let shown = text.strip_prefix('i').unwrap_or(&text).to_string();
             items.push(info(shown, host, port));
             continue;
         }
-        let mut fields = text.split('\t');
-        let first = fields.next().unwrap_or("");
+        let mut fields = line.split(|b| *b == b'\t');
+        let first = text_of(fields.next().unwrap_or_default());
         let mut cs = first.chars();
-        let kind = cs.next().unwrap_or('i');
-        let display = cs.as_str().to_string();
-        let selector = fields.next().unwrap_or("").to_string();
-        let h = fields.next().map(str::trim).unwrap_or("");
-        let p = fields.next().map(str::trim).unwrap_or("");
+        let mut kind = cs.next().unwrap_or('i');
+        let mut display = cs.as_str().to_string();
+        let selector = fields.next().unwrap_or_default().to_vec();
+        let h = text_of(fields.next().unwrap_or_default());
+        let h = h.trim();
+        let p = text_of(fields.next().unwrap_or_default());
+        let p = p.trim();
         let item_host = if h.is_empty() { host } else { h };
-        let item_port = if p.is_empty() && h.is_empty() {
-            port
+        let (item_port, problem) = if p.is_empty() && h.is_empty() {
+            (port, None)
+        } else if p.is_empty() {
+            (DEFAULT_PORT, None)
         } else {
-            p.parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                .unwrap_or(DEFAULT_PORT)
+            match p.parse::<u16>() {
+                Ok(n) if n != 0 => (n, None),
+                _ => (0, Some(format!("bad port {:?}", sanitize(p)))),
+            }
         };
+        // `+`: the same item on another server; it takes the type (and, if it has none, the
+        // name) of the item it mirrors.
+        let mirror = kind == '+';
+        if mirror {
+            match items
+                .iter()
+                .rev()
+                .find(|i: &&Item| i.class() != Class::Info)
+            {
+                Some(prev) => {
+                    kind = prev.kind;
+                    if display.is_empty() {
+                        display = prev.display.clone();
+                    }
+                }
+                None => kind = 'i',
+            }
+        }
         items.push(Item {
             kind,
             display,
             selector,
             host: item_host.to_string(),
             port: item_port,
+            problem,
+            mirror,
         });
     }
     items
@@ -184,9 +214,11 @@ fn info(display: String, host: &str, port: u16) -> Item {
     Item {
         kind: 'i',
         display,
-        selector: String::new(),
+        selector: Vec::new(),
         host: host.to_string(),
         port,
+        problem: None,
+        mirror: false,
     }
 }
 
@@ -235,6 +267,9 @@ pub fn render(items: &[Item]) -> (Vec<String>, Vec<usize>) {
     let width = links.to_string().len();
     let mut out = Vec::new();
     let mut map = Vec::new();
+    if items.is_empty() {
+        out.push("(an empty menu: the server listed nothing here)".to_string());
+    }
     for (idx, it) in items.iter().enumerate() {
         let d = sanitize(&it.display);
         match it.class() {
@@ -258,7 +293,16 @@ pub fn render(items: &[Item]) -> (Vec<String>, Vec<usize>) {
                     ),
                     _ => String::new(),
                 };
-                out.push(format!("{n:>width$}. [{}] {d}{extra}", label(it.kind)));
+                let mirror = if it.mirror { " (mirror)" } else { "" };
+                let problem = it
+                    .problem
+                    .as_ref()
+                    .map(|p| format!("  ({p}: not opened)"))
+                    .unwrap_or_default();
+                out.push(format!(
+                    "{n:>width$}. [{}] {d}{mirror}{extra}{problem}",
+                    label(it.kind)
+                ));
             }
         }
     }
@@ -290,9 +334,11 @@ hWeb\tURL:http://example.org/\tgopher.example\t70\r\n\
             Item {
                 kind: '1',
                 display: "Docs".into(),
-                selector: "/docs".into(),
+                selector: b"/docs".to_vec(),
                 host: "gopher.example".into(),
-                port: 70
+                port: 70,
+                problem: None,
+                mirror: false,
             }
         );
         assert_eq!(items[2].port, 7070);
@@ -309,8 +355,10 @@ hWeb\tURL:http://example.org/\tgopher.example\t70\r\n\
         assert_eq!(items[0].kind, 'i');
         assert_eq!(items[0].display, "just text, no tabs");
         assert_eq!((items[1].host.as_str(), items[1].port), ("home", 7000));
-        assert_eq!(items[1].selector, "/sel");
-        assert_eq!(items[2].port, 70);
+        assert_eq!(items[1].selector, b"/sel");
+        // A port that is not a number is an item that is shown, never followed (issue 19: it
+        // went to port 70).
+        assert_eq!(items[2].problem.as_deref(), Some("bad port \"seventy\""));
         // The lone CR ends a line, the LF after it another (empty): shown as blank info.
         assert_eq!(items[3].kind, 'i');
         assert!(items.iter().any(|i| i.kind == '9' && i.host == "home"));
@@ -342,6 +390,35 @@ hWeb\tURL:http://example.org/\tgopher.example\t70\r\n\
         assert!(lines[6].contains("[ERR] Oops"));
     }
 
+    /// Issue 19: selectors keep their bytes; a port past 65535 is shown as wrong, not sent to
+    /// port 70; `+` mirrors the item before; an empty menu says so.
+    #[test]
+    fn bytes_ports_mirrors_and_empty_menus() {
+        let body = b"0Caf\xe9\t/caf\xe9.txt\th\t70\r\n\
+1Far\t/far\th\t99999\r\n\
++\t/far\tmirror.h\t7070\r\n\
+.\r\n";
+        let items = parse_menu(body, "h", 70);
+        assert_eq!(items[0].selector, b"/caf\xe9.txt");
+        assert_eq!(items[0].url().request(), b"/caf\xe9.txt\r\n");
+        assert_eq!(items[0].display, "Caf\u{fffd}");
+        assert_eq!(items[1].problem.as_deref(), Some("bad port \"99999\""));
+        assert_eq!(
+            (items[2].kind, items[2].mirror, items[2].display.as_str()),
+            ('1', true, "Far")
+        );
+        assert_eq!((items[2].host.as_str(), items[2].port), ("mirror.h", 7070));
+        let (lines, _) = render(&items);
+        assert!(
+            lines[1].ends_with("(bad port \"99999\": not opened)"),
+            "{lines:?}"
+        );
+        assert!(lines[2].contains("[DIR] Far (mirror)"), "{lines:?}");
+        let (lines, map) = render(&parse_menu(b".\r\n", "h", 70));
+        assert!(map.is_empty());
+        assert_eq!(lines, ["(an empty menu: the server listed nothing here)"]);
+    }
+
     #[test]
     fn control_characters_are_removed() {
         assert_eq!(sanitize("a\x1b[2Jb\tc"), "a[2Jb c");
@@ -358,7 +435,7 @@ hWeb\tURL:http://example.org/\tgopher.example\t70\r\n\
                 let _ = render(&items);
                 let _ = parse_text(&body);
                 for it in &items {
-                    prop_assert!(it.port != 0);
+                    prop_assert!(it.port != 0 || it.problem.is_some());
                 }
             }
 
@@ -383,7 +460,7 @@ hWeb\tURL:http://example.org/\tgopher.example\t70\r\n\
                 for (it, (k, d, s, h, p)) in items.iter().zip(&entries) {
                     prop_assert_eq!(it.kind.to_string(), k.clone());
                     prop_assert_eq!(&it.display, d);
-                    prop_assert_eq!(&it.selector, s);
+                    prop_assert_eq!(&it.selector, s.as_bytes());
                     prop_assert_eq!(&it.host, h);
                     prop_assert_eq!(it.port, *p);
                 }

@@ -1,7 +1,9 @@
 //! Gopher URLs (RFC 4266): `gopher://host[:port]/[T[selector[%09search[%09gopher+]]]]`.
 //!
-//! The selector and search string are percent-decoded; a URL without a type is a menu (`1`)
-//! with the empty selector. Bare `host[:port][/T…]` is accepted too, as users type it.
+//! The selector and search string are percent-decoded to bytes, and sent as those bytes: a
+//! selector is whatever bytes a menu gave (not necessarily UTF-8), and only display replaces
+//! what is not text. A URL without a type is a menu (`1`) with the empty selector; a `#fragment`
+//! is not part of the selector. Bare `host[:port][/T…]` is accepted too, as users type it.
 
 use std::fmt;
 
@@ -15,9 +17,10 @@ pub struct Url {
     pub port: u16,
     /// The item type (`1` menu, `0` text, `7` search, …).
     pub kind: char,
-    pub selector: String,
+    /// The selector's bytes, exactly as the menu or URL gave them.
+    pub selector: Vec<u8>,
     /// For type 7: the query, sent after a tab.
-    pub query: Option<String>,
+    pub query: Option<Vec<u8>>,
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -29,9 +32,8 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
-/// Percent-decodes `s` (invalid escapes are kept as they are; bytes that are not UTF-8 shown
-/// lossily).
-pub fn percent_decode(s: &str) -> String {
+/// Percent-decodes `s` to bytes (invalid escapes are kept as they are).
+pub fn percent_decode(s: &str) -> Vec<u8> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -47,13 +49,14 @@ pub fn percent_decode(s: &str) -> String {
         out.push(b[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
-/// Percent-encodes what cannot stand in a URL's path as it is.
-pub fn percent_encode(s: &str) -> String {
+/// Percent-encodes what cannot stand in a URL's path as it is (`#` and `%` included, and every
+/// byte that is not ASCII).
+pub fn percent_encode(s: &[u8]) -> String {
     let mut out = String::new();
-    for &b in s.as_bytes() {
+    for &b in s {
         if b.is_ascii_alphanumeric() || b"-._~/:@!$&'()*+,;=".contains(&b) {
             out.push(b as char);
         } else {
@@ -65,12 +68,12 @@ pub fn percent_encode(s: &str) -> String {
 
 impl Url {
     /// A menu at `host:port` with `selector`.
-    pub fn new(host: &str, port: u16, kind: char, selector: &str) -> Url {
+    pub fn new(host: &str, port: u16, kind: char, selector: &[u8]) -> Url {
         Url {
             host: host.to_string(),
             port,
             kind,
-            selector: selector.to_string(),
+            selector: selector.to_vec(),
             query: None,
         }
     }
@@ -78,6 +81,9 @@ impl Url {
     /// Parses a URL. Errors say what is wrong.
     pub fn parse(text: &str) -> Result<Url, String> {
         let t = text.trim();
+        // A fragment names a place in what is fetched, and is never sent (`%23` is a `#` of
+        // the selector).
+        let t = t.split_once('#').map_or(t, |(before, _)| before);
         let rest = if let Some((scheme, rest)) = t.split_once("://") {
             if !scheme.eq_ignore_ascii_case("gopher") {
                 return Err(format!("{t}: not a gopher URL (scheme {scheme:?})"));
@@ -123,19 +129,19 @@ impl Url {
         };
         // `%09` separates the selector from the search string (and gopher+ string).
         let decoded = percent_decode(rest);
-        let (selector, query) = match decoded.split_once('\t') {
-            Some((s, q)) => {
-                let q = q.split('\t').next().unwrap_or("");
-                (s.to_string(), Some(q.to_string()))
-            }
-            None => (decoded, None),
-        };
+        let mut fields = decoded.split(|b| *b == b'\t');
+        let selector = fields.next().unwrap_or_default().to_vec();
+        let query = fields.next().map(<[u8]>::to_vec);
         // A selector or query is one field of a one-line request: a CR or LF in it would
-        // smuggle more lines to the server (found by fuzzing).
-        if selector.contains(['\r', '\n'])
-            || query.as_deref().is_some_and(|q| q.contains(['\r', '\n']))
-        {
+        // smuggle more lines to the server (found by fuzzing), and a NUL is no part of a
+        // selector a server could have given.
+        let bad = |f: &[u8], what: &[u8]| f.iter().any(|b| what.contains(b));
+        let fields = [Some(&selector), query.as_ref()];
+        if fields.iter().flatten().any(|f| bad(f, b"\r\n")) {
             return Err(format!("{t}: line breaks in the selector"));
+        }
+        if fields.iter().flatten().any(|f| bad(f, b"\0")) {
+            return Err(format!("{t}: a NUL byte (%00) in the selector"));
         }
         Ok(Url {
             host,
@@ -149,11 +155,15 @@ impl Url {
     /// What is sent to the server: the selector, a tab and the query for a search, CR LF. Line
     /// breaks inside (a selector from a hostile menu) become spaces: the request stays one line.
     pub fn request(&self) -> Vec<u8> {
-        let one_line = |s: &str| s.replace(['\r', '\n'], " ");
-        let mut r = one_line(&self.selector).into_bytes();
+        let one_line = |s: &[u8]| {
+            s.iter()
+                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
+                .collect::<Vec<u8>>()
+        };
+        let mut r = one_line(&self.selector);
         if let Some(q) = &self.query {
             r.push(b'\t');
-            r.extend_from_slice(one_line(q).as_bytes());
+            r.extend_from_slice(&one_line(q));
         }
         r.extend_from_slice(b"\r\n");
         r
@@ -181,15 +191,15 @@ mod tests {
     #[test]
     fn parses_rfc4266_forms() {
         let u = Url::parse("gopher://example.org").unwrap();
-        assert_eq!(u, Url::new("example.org", 70, '1', ""));
+        assert_eq!(u, Url::new("example.org", 70, '1', b""));
         let u = Url::parse("gopher://example.org:7070/0/docs/a%20b.txt").unwrap();
-        assert_eq!(u, Url::new("example.org", 7070, '0', "/docs/a b.txt"));
+        assert_eq!(u, Url::new("example.org", 7070, '0', b"/docs/a b.txt"));
         let u = Url::parse("gopher://h/7/search%09cats%20dogs").unwrap();
-        assert_eq!(u.selector, "/search");
-        assert_eq!(u.query.as_deref(), Some("cats dogs"));
+        assert_eq!(u.selector, b"/search");
+        assert_eq!(u.query.as_deref(), Some(&b"cats dogs"[..]));
         assert_eq!(u.request(), b"/search\tcats dogs\r\n");
         let u = Url::parse("h/1/").unwrap();
-        assert_eq!(u, Url::new("h", 70, '1', "/"));
+        assert_eq!(u, Url::new("h", 70, '1', b"/"));
         let u = Url::parse("GOPHER://h/").unwrap();
         assert_eq!(u.kind, '1');
     }
@@ -218,10 +228,31 @@ mod tests {
 
     #[test]
     fn odd_escapes_are_kept() {
-        assert_eq!(percent_decode("%"), "%");
-        assert_eq!(percent_decode("%4"), "%4");
-        assert_eq!(percent_decode("%zz%41"), "%zzA");
-        assert_eq!(percent_decode("%ff"), "\u{fffd}");
+        assert_eq!(percent_decode("%"), b"%");
+        assert_eq!(percent_decode("%4"), b"%4");
+        assert_eq!(percent_decode("%zz%41"), b"%zzA");
+        assert_eq!(percent_decode("%ff"), b"\xff");
+    }
+
+    /// Issue 19: a selector is bytes, sent as the URL or menu gave them; `%00` and a fragment
+    /// never reach the request.
+    #[test]
+    fn selectors_are_bytes() {
+        let u = Url::parse("gopher://h/0/caf%E9.txt").unwrap();
+        assert_eq!(u.request(), b"/caf\xe9.txt\r\n");
+        assert_eq!(u.to_string(), "gopher://h/0/caf%E9.txt");
+        let u = Url::parse("gopher://h/0/%FF%FE").unwrap();
+        assert_eq!(u.request(), b"/\xff\xfe\r\n");
+        assert_eq!(Url::parse(&u.to_string()).unwrap(), u);
+        assert!(Url::parse("gopher://h/0/a%00b").is_err());
+        assert!(Url::parse("gopher://h/7/s%09q%00").is_err());
+        let u = Url::parse("gopher://h/0/page.txt#section").unwrap();
+        assert_eq!(u.request(), b"/page.txt\r\n");
+        let u = Url::parse("gopher://h/0/a%23b").unwrap();
+        assert_eq!(u.request(), b"/a#b\r\n");
+        assert_eq!(u.to_string(), "gopher://h/0/a%23b");
+        let u = Url::new("h", 70, '0', b"/caf\xe9.txt");
+        assert_eq!(u.request(), b"/caf\xe9.txt\r\n");
     }
 }
 
@@ -235,7 +266,7 @@ mod fuzz_findings {
         assert!(Url::parse("gopher://h/0a%0D%0Ab").is_err());
         assert!(Url::parse("gopher://h/7s%09q%0Ax").is_err());
         assert!(Url::parse("\u{fffd}/\u{fffd}\0\n\n$]").is_err());
-        let u = Url::new("h", 70, '0', "evil\r\nSECOND LINE");
+        let u = Url::new("h", 70, '0', b"evil\r\nSECOND LINE");
         let req = u.request();
         assert_eq!(req, b"evil  SECOND LINE\r\n");
     }
