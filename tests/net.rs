@@ -188,6 +188,44 @@ fn dhcp_and_dns_from_dnsmasq() {
     assert!(!err.contains("nonexistent.test: nonexistent.test"), "{err}");
 }
 
+/// `--stats` of downloads running side by side: each gives its own connect time and byte count
+/// (issue 19: eight parallel downloads printed one connect time, kept in a static that the
+/// in-process stub's programs share).
+#[test]
+fn parallel_downloads_have_their_own_stats() {
+    let Some(link) = link() else { return };
+    let cmds = format!(
+        "for i in 1 2 3 4; do gopher --print --stats -o /tmp/b$i gopher://{LINUX}/9/blob.bin & done; wait; \
+         gopher --print --stats gopher://{LINUX}/0/hello.txt > /dev/null; echo done"
+    );
+    let (out, err, code) = system(&link, Some(&static_config()), &cmds);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("done"), "{out}\n{err}");
+    let stats: Vec<(u64, u64, u64)> = err
+        .lines()
+        .filter_map(|l| l.strip_prefix("gopher: stats: connect "))
+        .filter_map(|l| {
+            let n: Vec<u64> = l
+                .split(|c: char| !c.is_ascii_digit())
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            (n.len() == 3).then(|| (n[0], n[1], n[2]))
+        })
+        .collect();
+    assert_eq!(stats.len(), 5, "{err}");
+    let blob = blob().len() as u64;
+    assert_eq!(stats.iter().filter(|s| s.2 == blob).count(), 4, "{stats:?}");
+    // The text's figures are its own, not the last download's.
+    assert!((20..100).contains(&stats[4].2), "{err}");
+    for (connect, total, _) in &stats {
+        assert!(connect <= total, "{stats:?}");
+    }
+    let mut connects: Vec<u64> = stats.iter().map(|s| s.0).collect();
+    connects.dedup();
+    assert!(connects.len() > 1, "one connect time for all: {stats:?}");
+    drop(link);
+}
+
 /// Issue 19's hostile servers (port 7072): what arrived is never thrown away, a menu ends at
 /// its `.` line, `--timeout` bounds the whole fetch, selectors go out as the bytes the menu or
 /// URL gave, and bad ports, mirrors and empty menus are shown for what they are.

@@ -210,7 +210,9 @@ fn wait_listening(ns: &str) -> Result<(), String> {
             return Ok(());
         }
         if start.elapsed() > Duration::from_secs(20) {
-            return Err(format!("the servers never listened on {missing:?}:\n{text}"));
+            return Err(format!(
+                "the servers never listened on {missing:?}:\n{text}"
+            ));
         }
         std::thread::sleep(Duration::from_millis(50));
     }

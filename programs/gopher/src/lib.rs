@@ -127,11 +127,10 @@ impl DownloadError {
     }
 }
 
-/// Timing of the last fetch, for `--stats`: (connect, whole fetch) in microseconds.
-static CONNECT_US: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
-
-/// Connects to the item's server and sends the request; the time the fetch began.
-fn open(u: &Url, t: &Timeouts) -> Result<(TcpStream, std::time::Instant), String> {
+/// Connects to the item's server and sends the request; the time the fetch began, and how long
+/// the connection took (for `--stats`: figures travel with each fetch, never in a static, which
+/// the in-process stub's programs would share).
+fn open(u: &Url, t: &Timeouts) -> Result<(TcpStream, std::time::Instant, Duration), String> {
     let started = std::time::Instant::now();
     let place = format!("{}:{}", u.host, u.port);
     // The resolver's error does not name the host: it is said here, once.
@@ -148,13 +147,10 @@ fn open(u: &Url, t: &Timeouts) -> Result<(TcpStream, std::time::Instant), String
     let t0 = std::time::Instant::now();
     let mut s =
         TcpStream::connect_timeout(addr, wait).map_err(|e| format!("{place}: {}", describe(&e)))?;
-    CONNECT_US.store(
-        t0.elapsed().as_micros() as u64,
-        core::sync::atomic::Ordering::Relaxed,
-    );
+    let connect = t0.elapsed();
     s.write_all(&u.request())
         .map_err(|e| format!("{place}: {}", describe(&e)))?;
-    Ok((s, started))
+    Ok((s, started, connect))
 }
 
 /// One read of the body, waiting no longer than `t` allows.
@@ -203,6 +199,8 @@ pub enum End {
 pub struct Fetched {
     pub body: Vec<u8>,
     pub end: End,
+    /// How long the connection took.
+    pub connect: Duration,
 }
 
 /// Whether `body` ends with a lone `.` line (the end of a menu, or of a dot-terminated text).
@@ -222,7 +220,7 @@ const AFTER_DOT: Duration = Duration::from_millis(500);
 /// at once; a text whose last line so far is `.` ends when nothing more comes for a moment. An
 /// error before any byte arrived is `Err`; one after is [`End::Failed`], with the bytes.
 pub fn fetch(u: &Url, t: &Timeouts) -> Result<Fetched, String> {
-    let (mut s, started) = open(u, t)?;
+    let (mut s, started, connect) = open(u, t)?;
     let menu = matches!(menu::class_of(u.kind), Class::Menu | Class::Search);
     let mut body = Vec::new();
     let mut buf = vec![0u8; 32 * 1024];
@@ -232,6 +230,7 @@ pub fn fetch(u: &Url, t: &Timeouts) -> Result<Fetched, String> {
             return Ok(Fetched {
                 body,
                 end: End::Whole,
+                connect,
             });
         }
         let read = if dotted {
@@ -244,6 +243,7 @@ pub fn fetch(u: &Url, t: &Timeouts) -> Result<Fetched, String> {
                     return Ok(Fetched {
                         body,
                         end: End::Whole,
+                        connect,
                     });
                 }
                 r => r,
@@ -256,6 +256,7 @@ pub fn fetch(u: &Url, t: &Timeouts) -> Result<Fetched, String> {
                 return Ok(Fetched {
                     body,
                     end: End::Whole,
+                    connect,
                 });
             }
             Ok(n) => {
@@ -265,6 +266,7 @@ pub fn fetch(u: &Url, t: &Timeouts) -> Result<Fetched, String> {
                     return Ok(Fetched {
                         body,
                         end: End::Cut,
+                        connect,
                     });
                 }
             }
@@ -276,6 +278,7 @@ pub fn fetch(u: &Url, t: &Timeouts) -> Result<Fetched, String> {
                 return Ok(Fetched {
                     body,
                     end: End::Failed(why),
+                    connect,
                 });
             }
         }
@@ -285,8 +288,8 @@ pub fn fetch(u: &Url, t: &Timeouts) -> Result<Fetched, String> {
 /// Streams `u`'s body into `out`; the number of bytes, once all of them are written (and
 /// `out` flushed). Writes go out in pieces of up to [`WRITE_BATCH`] bytes (one request each to
 /// a file server, rather than one per read); the first that fails ends the download.
-pub fn download(u: &Url, t: &Timeouts, out: &mut dyn Write) -> Result<u64, DownloadError> {
-    let (mut s, started) = open(u, t).map_err(DownloadError::Fetch)?;
+pub fn download(u: &Url, t: &Timeouts, out: &mut dyn Write) -> Result<Downloaded, DownloadError> {
+    let (mut s, started, connect) = open(u, t).map_err(DownloadError::Fetch)?;
     // Reads land straight in the batch being gathered; it is written out once it has less room
     // than a read may bring.
     let mut pending = vec![0u8; WRITE_BATCH];
@@ -305,7 +308,10 @@ pub fn download(u: &Url, t: &Timeouts, out: &mut dyn Write) -> Result<u64, Downl
         match read_some(&mut s, &mut pending[filled..], started, t) {
             Ok(0) => {
                 flush(&pending[..filled], out)?;
-                return Ok(total);
+                return Ok(Downloaded {
+                    bytes: total,
+                    connect,
+                });
             }
             Ok(n) => {
                 filled += n;
@@ -325,6 +331,14 @@ pub fn download(u: &Url, t: &Timeouts, out: &mut dyn Write) -> Result<u64, Downl
     }
 }
 
+/// What a whole download brought.
+#[derive(Clone, Copy, Debug)]
+pub struct Downloaded {
+    pub bytes: u64,
+    /// How long the connection took.
+    pub connect: Duration,
+}
+
 /// Room kept for the next read of [`download`] (a read brings at most this much at once).
 const READ_ROOM: usize = 64 * 1024;
 
@@ -339,7 +353,7 @@ enum Page {
 
 /// A fetched page, and how its fetch ended (a menu that ended without its `.` line is
 /// `End::Whole` with `true`: it may be incomplete).
-fn page_for(u: &Url, t: &Timeouts) -> Result<(Page, End, bool), String> {
+fn page_for(u: &Url, t: &Timeouts) -> Result<(Page, End, bool, Stats), String> {
     let f = fetch(u, t)?;
     let (page, dotless) = match menu::class_of(u.kind) {
         Class::Menu | Class::Search => (
@@ -348,7 +362,11 @@ fn page_for(u: &Url, t: &Timeouts) -> Result<(Page, End, bool), String> {
         ),
         _ => (Page::Text(menu::parse_text(&f.body)), false),
     };
-    Ok((page, f.end, dotless))
+    let stats = Stats {
+        connect: f.connect,
+        bytes: f.body.len() as u64,
+    };
+    Ok((page, f.end, dotless, stats))
 }
 
 /// What to say after a page whose fetch did not end well (nothing if it did).
@@ -378,42 +396,54 @@ fn page_lines(p: &Page) -> (Vec<String>, Vec<usize>) {
 
 const CUT_NOTE: &str = "[the rest was cut: more than 2 MiB]";
 
+/// `--stats`' figures of one fetch.
+#[derive(Clone, Copy, Debug)]
+struct Stats {
+    connect: Duration,
+    bytes: u64,
+}
+
 /// `--print` and `--raw`.
 fn one_shot(u: &Url, raw: bool, output: Option<&str>, timeout: &Timeouts, stats: bool) -> i32 {
     let t0 = std::time::Instant::now();
-    let code = one_shot_inner(u, raw, output, timeout);
-    if stats && code == 0 {
-        let total = t0.elapsed().as_micros() as u64;
+    let (code, figures) = one_shot_inner(u, raw, output, timeout);
+    if let (true, 0, Some(f)) = (stats, code, figures) {
         eprintln!(
             "gopher: stats: connect {} us, total {} us, {} bytes",
-            CONNECT_US.load(core::sync::atomic::Ordering::Relaxed),
-            total,
-            BYTES.load(core::sync::atomic::Ordering::Relaxed)
+            f.connect.as_micros(),
+            t0.elapsed().as_micros(),
+            f.bytes
         );
     }
     code
 }
 
-/// Bytes of the last one-shot fetch, for `--stats`.
-static BYTES: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
-
-fn one_shot_inner(u: &Url, raw: bool, output: Option<&str>, timeout: &Timeouts) -> i32 {
+fn one_shot_inner(
+    u: &Url,
+    raw: bool,
+    output: Option<&str>,
+    timeout: &Timeouts,
+) -> (i32, Option<Stats>) {
     let class = menu::class_of(u.kind);
     if class == Class::Session || class == Class::Html {
         eprintln!("gopher: {u}: type {} items are not fetched", u.kind);
-        return 1;
+        return (1, None);
     }
     if class == Class::Search && u.query.is_none() {
         eprintln!("gopher: {u}: a search needs a query (add %09 and the query to the URL)");
-        return 2;
+        return (2, None);
     }
+    let as_stats = |d: Downloaded| Stats {
+        connect: d.connect,
+        bytes: d.bytes,
+    };
     let result = if raw || class == Class::Binary || output.is_some() {
         match output {
             Some(path) => match std::fs::File::create(path) {
                 Ok(mut f) => download(u, timeout, &mut f)
-                    .map(|n| {
-                        BYTES.store(n, core::sync::atomic::Ordering::Relaxed);
-                        eprintln!("gopher: saved {n} bytes to {path}");
+                    .map(|d| {
+                        eprintln!("gopher: saved {} bytes to {path}", d.bytes);
+                        as_stats(d)
                     })
                     .map_err(|e| e.describe(Some(path))),
                 Err(e) => Err(format!("{path}: {}", describe(&e))),
@@ -421,12 +451,12 @@ fn one_shot_inner(u: &Url, raw: bool, output: Option<&str>, timeout: &Timeouts) 
             None => {
                 let mut out = std::io::stdout().lock();
                 download(u, timeout, &mut out)
-                    .map(|n| BYTES.store(n, core::sync::atomic::Ordering::Relaxed))
+                    .map(as_stats)
                     .map_err(|e| e.describe(None))
             }
         }
     } else {
-        page_for(u, timeout).and_then(|(page, end, dotless)| {
+        page_for(u, timeout).and_then(|(page, end, dotless, stats)| {
             let (lines, _) = page_lines(&page);
             let mut out = std::io::stdout().lock();
             let mut written = Ok(());
@@ -448,16 +478,16 @@ fn one_shot_inner(u: &Url, raw: bool, output: Option<&str>, timeout: &Timeouts) 
                             "gopher: {u}: the menu ended without its closing \".\" line: it may be incomplete"
                         );
                     }
-                    Ok(())
+                    Ok(stats)
                 }
             }
         })
     };
     match result {
-        Ok(()) => 0,
+        Ok(stats) => (0, Some(stats)),
         Err(e) => {
             eprintln!("gopher: {e}");
-            1
+            (1, None)
         }
     }
 }
@@ -736,7 +766,7 @@ impl Browser {
         }
         println!("fetching {u} ...");
         match page_for(&u, &self.timeout) {
-            Ok((page, end, dotless)) => {
+            Ok((page, end, dotless, _)) => {
                 if record && let Some(View::Page(cur, _)) = &self.view {
                     self.back.push(cur.clone());
                     self.forward.clear();
@@ -771,7 +801,7 @@ impl Browser {
         };
         match std::fs::File::create(&name) {
             Ok(mut f) => match download(u, &self.timeout, &mut f) {
-                Ok(n) => println!("saved {n} bytes to {name}"),
+                Ok(d) => println!("saved {} bytes to {name}", d.bytes),
                 Err(e @ DownloadError::Fetch(_)) => {
                     println!(
                         "error: {} (what arrived is in {name})",
