@@ -544,6 +544,9 @@ impl Session {
         if port == 0 || ip.is_unspecified() || ip.is_broadcast() {
             return Outcome::Done(Reply::Error(NetError::InvalidInput));
         }
+        if let Some(e) = st.stays_local(ip) {
+            return Outcome::Done(Reply::Error(e));
+        }
         let timeout = if timeout_ms == 0 {
             DEFAULT_CONNECT_MS
         } else {

@@ -264,6 +264,26 @@ impl Stack {
         ));
     }
 
+    /// Why a TCP connection to `ip` must not go out on the link, if it must not: a broadcast
+    /// or multicast address (the subnet's broadcast too) is no TCP peer; loopback (127/8) and
+    /// our own address are this machine, which has no loopback interface yet: no packet for
+    /// them is ever sent on the wire (smoltcp would send SYNs for 127.0.0.1 to the gateway,
+    /// and ARP for its own address).
+    pub(crate) fn stays_local(&self, ip: Ipv4Address) -> Option<NetError> {
+        let subnet_broadcast = self.iface.ip_addrs().iter().any(|c| match c {
+            IpCidr::Ipv4(c) => c.broadcast() == Some(ip),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        });
+        if ip.is_multicast() || ip.is_broadcast() || subnet_broadcast {
+            return Some(NetError::InvalidInput);
+        }
+        if ip.is_loopback() || self.local_v4() == Some(ip) {
+            return Some(NetError::Unreachable);
+        }
+        None
+    }
+
     pub(crate) fn local_v4(&self) -> Option<Ipv4Address> {
         self.iface.ipv4_addr()
     }

@@ -428,6 +428,43 @@ fn refused_connect() {
     assert!(matches!(net.ask(&mut s, connect(70)), Reply::Ok(_)));
 }
 
+/// Issue 19: broadcast and multicast addresses are no TCP peers, and loopback and our own
+/// address never go out on the link (no SYN to the gateway, no ARP for ourselves).
+#[test]
+fn local_and_broadcast_destinations_never_reach_the_wire() {
+    let mut net = Net::new();
+    for (ip, want) in [
+        ([10, 7, 0, 255], NetError::InvalidInput),
+        ([224, 0, 0, 1], NetError::InvalidInput),
+        ([255, 255, 255, 255], NetError::InvalidInput),
+        ([127, 0, 0, 1], NetError::Unreachable),
+        ([127, 1, 2, 3], NetError::Unreachable),
+        (US, NetError::Unreachable),
+    ] {
+        let mut s = Session::new();
+        let before = net.peer_dev.rx.0.borrow().len();
+        let r = s.handle(
+            &mut net.stack,
+            &Req::Connect {
+                addr: pack_addr(ip, 70),
+                timeout_ms: 0,
+            },
+            net.now,
+        );
+        assert!(
+            matches!(r, Outcome::Done(Reply::Error(e)) if e == want),
+            "{ip:?}: {r:?}"
+        );
+        net.stack.poll(net.now, &mut net.dev);
+        assert_eq!(
+            net.peer_dev.rx.0.borrow().len(),
+            before,
+            "{ip:?}: a frame went out"
+        );
+    }
+    assert_eq!(net.stack.sockets.iter().count(), 1, "only the DNS socket");
+}
+
 #[test]
 fn timeouts() {
     let mut net = Net::new();
