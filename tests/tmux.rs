@@ -320,3 +320,27 @@ fn a_command_at_a_terminal_ends_at_once() {
     // The stub says so when it had to give up on a thread (after ten seconds).
     assert!(!pane.contains("gave up"), "{pane}");
 }
+
+/// Ctrl-C under `eurali -c` at a terminal ends the command running and the script after it,
+/// with status 130, as `dash -c` does (issue 19: it did nothing until the command ended). A
+/// program of its own (`cat` here runs as the coreutils' applet, `edit` would be a process)
+/// and the shell's own loops alike.
+#[test]
+fn ctrl_c_ends_a_command_run_with_dash_c() {
+    for script in [
+        "echo started; sleep 30; echo after=$?",
+        "echo started; while :; do :; done; echo after=$?",
+        "echo started; cat; echo after=$?",
+    ] {
+        let cmd = format!("{} -c '{script}'", env!("CARGO_BIN_EXE_eurali"));
+        let Some(s) = Pane::start("ctrl-c", &cmd, 100, 20) else {
+            return;
+        };
+        s.wait_for("started\n");
+        std::thread::sleep(Duration::from_millis(300));
+        s.keys(&["C-c"]);
+        let pane = s.wait_for("EXITED");
+        assert!(pane.contains("EXITED 130"), "{script}: {pane}");
+        assert!(!pane.contains("after="), "{script}: {pane}");
+    }
+}

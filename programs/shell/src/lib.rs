@@ -76,7 +76,20 @@ pub fn main() {
             std::process::exit(2);
         }
     };
-    let code = match run_given(&mut sh, mode, i, &args, &mut io) {
+    // A script or `-c` text run on a terminal (`eurali -c CMDS` at a prompt) takes Ctrl-C as
+    // dash does: the command running ends, and so does the script, with status 130. (An
+    // interactive shell subscribes in `interactive`.)
+    let scripted = mode == 'c' || (mode != 's' && args.get(i).is_some());
+    let interrupts = if scripted && std::term::stdin_terminal().is_some() {
+        start_interrupt_thread(&sh)
+    } else {
+        None
+    };
+    let given = run_given(&mut sh, mode, i, &args, &mut io);
+    if let Some(ints) = interrupts {
+        ints.wake();
+    }
+    let code = match given {
         Some(code) => code,
         None => {
             if mode == 's' {
