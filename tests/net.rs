@@ -496,6 +496,50 @@ fn interactive_browsing_in_tmux() {
     assert!(pane.contains("EXITED 0"), "{pane}");
 }
 
+/// Saving in the browser (issue 19): progress while it runs, Ctrl-C keeps what arrived in the
+/// file, and an existing file is replaced only when the user says so.
+#[test]
+fn interactive_downloads_keep_what_arrived_and_ask_before_replacing() {
+    let Some(link) = link() else { return };
+    let cmd = format!(
+        "EURALI_NIC=tap0@{} EURALI_NET='{}' {} --user user",
+        link.ns,
+        static_config(),
+        env!("CARGO_BIN_EXE_eurali"),
+    );
+    let Some(s) = Pane::start("gopher-save", &cmd, 110, 30) else {
+        return;
+    };
+    s.wait_for("$");
+    s.keys(&[&format!("gopher gopher://{LINUX}:7072/9/slow"), "Enter"]);
+    s.wait_for("to file [slow]:");
+    s.keys(&["Enter"]);
+    // Progress: the bytes so far and the rate, on one line.
+    let pane = s.wait_until("progress", |p| p.contains(" so far, "));
+    assert!(pane.contains("KiB so far"), "{pane}");
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    s.keys(&["C-c"]);
+    s.keys(&["wc -c < slow", "Enter"]);
+    let pane = s.wait_until("the size", |p| {
+        p.lines()
+            .any(|l| l.trim().parse::<u64>().is_ok_and(|n| n >= 300_000))
+    });
+    assert!(!pane.contains("saved "), "{pane}");
+    // Again: the file is there; it is kept unless the user says y.
+    s.keys(&[&format!("gopher gopher://{LINUX}:7072/9/slow"), "Enter"]);
+    s.wait_for("to file [slow]:");
+    s.keys(&["Enter"]);
+    s.wait_for("slow exists: replace it? [y/N]");
+    s.keys(&["n", "Enter"]);
+    s.wait_for("not saved");
+    s.keys(&["q", "Enter"]);
+    s.keys(&["exit", "Enter"]);
+    let pane = s.wait_for("EXITED");
+    drop(s);
+    drop(link);
+    assert!(pane.contains("EXITED 0"), "{pane}");
+}
+
 /// A program for the in-process stub: the root file system with `/bin/tcp`, the network
 /// started as init starts it, then std's `net` used directly: a UDP echo round trip with the
 /// Linux side, a TCP listener that a Linux client talks to, and name lookups.

@@ -142,6 +142,7 @@ while True:
 /// - `/reset-menu`: 3093 bytes of a menu, then a reset;
 /// - `/fin-half`: 104 of 200 menu items, then the connection is closed, without the `.` line;
 /// - `/trickle`: a byte every 0.5 s, for ever;
+/// - `/slow`: 300 000 bytes at once, then 1 KiB every 0.3 s, for ever;
 /// - `/odd`: a menu with a non-UTF-8 selector, a port past 65535, a mirror and an empty line;
 /// - `/empty`: a menu with no items.
 const HOSTILE_SERVER: &str = r#"
@@ -166,6 +167,11 @@ def serve(c):
             c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
         elif sel == b'/fin-half':
             c.sendall(b''.join(item(n) for n in range(1, 105)))
+        elif sel == b'/slow':
+            c.sendall(b'x' * 300000)
+            while True:
+                c.sendall(b'y' * 1024)
+                time.sleep(0.3)
         elif sel == b'/trickle':
             while True:
                 c.sendall(b'x')

@@ -26,6 +26,10 @@
 //! failure said after it; a menu that ends without its `.` line is shown with a word that it
 //! may be incomplete.
 //!
+//! Saving a binary item shows its progress, asks before replacing a file, and writes what
+//! arrived out at least every half second ([`KEEP_EVERY`]): Ctrl-C ends the program at once,
+//! and leaves what came until then.
+//!
 //! Exit status in the one-shot modes: 0 fetched, 1 the fetch failed (the reason on stderr,
 //! after what arrived), 2 bad usage.
 #![forbid(unsafe_code)]
@@ -288,8 +292,18 @@ pub fn fetch(u: &Url, t: &Timeouts) -> Result<Fetched, String> {
 /// Streams `u`'s body into `out`; the number of bytes, once all of them are written (and
 /// `out` flushed). Writes go out in pieces of up to [`WRITE_BATCH`] bytes (one request each to
 /// a file server, rather than one per read); the first that fails ends the download.
-pub fn download(u: &Url, t: &Timeouts, out: &mut dyn Write) -> Result<Downloaded, DownloadError> {
+///
+/// What arrived is written out at least every [`KEEP_EVERY`] too, so that a download ended from
+/// outside (Ctrl-C kills the process) leaves what came until then in the file; `progress` is
+/// told the bytes so far and the time since the start as often.
+pub fn download(
+    u: &Url,
+    t: &Timeouts,
+    out: &mut dyn Write,
+    progress: &mut dyn FnMut(u64, Duration),
+) -> Result<Downloaded, DownloadError> {
     let (mut s, started, connect) = open(u, t).map_err(DownloadError::Fetch)?;
+    let mut kept_at = std::time::Instant::now();
     // Reads land straight in the batch being gathered; it is written out once it has less room
     // than a read may bring.
     let mut pending = vec![0u8; WRITE_BATCH];
@@ -301,9 +315,14 @@ pub fn download(u: &Url, t: &Timeouts, out: &mut dyn Write) -> Result<Downloaded
             .map_err(DownloadError::Write)
     };
     loop {
-        if WRITE_BATCH - filled < READ_ROOM {
+        let due = kept_at.elapsed() >= KEEP_EVERY;
+        if WRITE_BATCH - filled < READ_ROOM || (due && filled > 0) {
             flush(&pending[..filled], out)?;
             filled = 0;
+        }
+        if due {
+            kept_at = std::time::Instant::now();
+            progress(total, started.elapsed());
         }
         match read_some(&mut s, &mut pending[filled..], started, t) {
             Ok(0) => {
@@ -330,6 +349,10 @@ pub fn download(u: &Url, t: &Timeouts, out: &mut dyn Write) -> Result<Downloaded
         }
     }
 }
+
+/// How often [`download`] writes out what arrived (whatever the batch holds) and reports its
+/// progress.
+pub const KEEP_EVERY: Duration = Duration::from_millis(500);
 
 /// What a whole download brought.
 #[derive(Clone, Copy, Debug)]
@@ -367,6 +390,22 @@ fn page_for(u: &Url, t: &Timeouts) -> Result<(Page, End, bool, Stats), String> {
         bytes: f.body.len() as u64,
     };
     Ok((page, f.end, dotless, stats))
+}
+
+/// `n` bytes for people: `812 B`, `3.4 KiB`, `12.0 MiB` (integers only: no float formatting
+/// in a freestanding program).
+fn human(n: u64) -> String {
+    let tenths = |unit: u64| {
+        let t = n.saturating_mul(10) / unit;
+        format!("{}.{}", t / 10, t % 10)
+    };
+    if n < 1024 {
+        format!("{n} B")
+    } else if n < 1024 * 1024 {
+        format!("{} KiB", tenths(1024))
+    } else {
+        format!("{} MiB", tenths(1024 * 1024))
+    }
 }
 
 /// What to say after a page whose fetch did not end well (nothing if it did).
@@ -440,7 +479,7 @@ fn one_shot_inner(
     let result = if raw || class == Class::Binary || output.is_some() {
         match output {
             Some(path) => match std::fs::File::create(path) {
-                Ok(mut f) => download(u, timeout, &mut f)
+                Ok(mut f) => download(u, timeout, &mut f, &mut |_, _| {})
                     .map(|d| {
                         eprintln!("gopher: saved {} bytes to {path}", d.bytes);
                         as_stats(d)
@@ -450,7 +489,7 @@ fn one_shot_inner(
             },
             None => {
                 let mut out = std::io::stdout().lock();
-                download(u, timeout, &mut out)
+                download(u, timeout, &mut out, &mut |_, _| {})
                     .map(as_stats)
                     .map_err(|e| e.describe(None))
             }
@@ -799,21 +838,48 @@ impl Browser {
         } else {
             name.trim().to_string()
         };
-        match std::fs::File::create(&name) {
-            Ok(mut f) => match download(u, &self.timeout, &mut f) {
-                Ok(d) => println!("saved {} bytes to {name}", d.bytes),
-                Err(e @ DownloadError::Fetch(_)) => {
-                    println!(
-                        "error: {} (what arrived is in {name})",
-                        e.describe(Some(&name))
-                    )
+        if std::fs::metadata(&name).is_ok() {
+            match self.ask(&format!("{name} exists: replace it? [y/N] ")) {
+                None => return false,
+                Some(a) if a.trim().eq_ignore_ascii_case("y") => {}
+                Some(_) => {
+                    println!("not saved");
+                    return true;
                 }
-                Err(e) => println!(
-                    "error: {} (what fitted is in {name})",
+            }
+        }
+        // Progress on the line being written over: bytes so far and the rate (Gopher gives no
+        // size, so no percentage).
+        let mut shown = false;
+        let mut progress = |n: u64, d: Duration| {
+            let rate = n.saturating_mul(1000) / (d.as_millis() as u64).max(1);
+            print!("\r{} so far, {}/s   ", human(n), human(rate));
+            let _ = std::io::stdout().flush();
+            shown = true;
+        };
+        let result = match std::fs::File::create(&name) {
+            Ok(mut f) => Some(download(u, &self.timeout, &mut f, &mut progress)),
+            Err(e) => {
+                println!("error: {name}: {e}");
+                None
+            }
+        };
+        if shown {
+            println!();
+        }
+        match result {
+            Some(Ok(d)) => println!("saved {} bytes to {name}", d.bytes),
+            Some(Err(e @ DownloadError::Fetch(_))) => {
+                println!(
+                    "error: {} (what arrived is in {name}: it is partial)",
                     e.describe(Some(&name))
-                ),
-            },
-            Err(e) => println!("error: {name}: {e}"),
+                )
+            }
+            Some(Err(e)) => println!(
+                "error: {} (what fitted is in {name}: it is partial)",
+                e.describe(Some(&name))
+            ),
+            None => {}
         }
         true
     }
@@ -995,6 +1061,13 @@ mod tests {
         assert_eq!(b.len(), 2);
         assert_eq!(b[0].1, "Home");
         assert_eq!(b[1].0.port, 71);
+    }
+
+    #[test]
+    fn sizes_for_people() {
+        assert_eq!(human(812), "812 B");
+        assert_eq!(human(3 * 1024 + 410), "3.4 KiB");
+        assert_eq!(human(12 * 1024 * 1024), "12.0 MiB");
     }
 
     #[test]
