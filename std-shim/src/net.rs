@@ -41,6 +41,8 @@ fn kind(e: NetError) -> ErrorKind {
         NetError::NameNotFound => ErrorKind::NotFound,
         NetError::Exhausted => ErrorKind::OutOfMemory,
         NetError::AlreadyConnected => ErrorKind::AlreadyExists,
+        NetError::NameServerRefused => ErrorKind::Other,
+        NetError::NameServerSilent => ErrorKind::Other,
         NetError::Kernel(libeurali::Error::Closed) => ErrorKind::ConnectionReset,
         NetError::Kernel(k) => io::Error::from(k).kind(),
     }

@@ -90,6 +90,10 @@ pub enum NetError {
     Exhausted,
     /// The session already has a socket.
     AlreadyConnected,
+    /// DNS: the name server refused to answer (REFUSED), or failed (SERVFAIL).
+    NameServerRefused,
+    /// DNS: no name server answered.
+    NameServerSilent,
     /// A kernel error (below 64).
     Kernel(Error),
 }
@@ -107,6 +111,8 @@ impl NetError {
             NetError::NameNotFound => 71,
             NetError::Exhausted => 72,
             NetError::AlreadyConnected => 73,
+            NetError::NameServerRefused => 74,
+            NetError::NameServerSilent => 75,
             NetError::Kernel(e) => e.code() as u64,
         }
     }
@@ -123,6 +129,8 @@ impl NetError {
             71 => NetError::NameNotFound,
             72 => NetError::Exhausted,
             73 => NetError::AlreadyConnected,
+            74 => NetError::NameServerRefused,
+            75 => NetError::NameServerSilent,
             c => NetError::Kernel(Error::from_code(c.min(255) as u8).unwrap_or(Error::Other(0))),
         }
     }
@@ -139,6 +147,8 @@ impl NetError {
             NetError::NameNotFound => "name not found",
             NetError::Exhausted => "out of sockets or buffers",
             NetError::AlreadyConnected => "already connected",
+            NetError::NameServerRefused => "the name server refused or failed to answer",
+            NetError::NameServerSilent => "no name server answered",
             NetError::Kernel(_) => "kernel error",
         }
     }

@@ -31,6 +31,7 @@
 
 pub mod args;
 mod device;
+mod dnswatch;
 mod server;
 pub mod session;
 pub mod stack;

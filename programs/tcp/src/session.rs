@@ -485,7 +485,12 @@ impl Session {
                         .get_query_result(query)
                     {
                         Err(dns::GetQueryResultError::Pending) => None,
-                        Err(dns::GetQueryResultError::Failed) => Some(Ok(None)),
+                        // Why: the name does not exist (or has no address), or the name
+                        // server refused, failed or never answered.
+                        Err(dns::GetQueryResultError::Failed) => match st.dns_answers.why(&name) {
+                            NetError::NameNotFound => Some(Ok(None)),
+                            e => Some(Err(e)),
+                        },
                         Ok(addrs) => Some(Ok(addrs
                             .iter()
                             .map(|a| match a {
@@ -514,6 +519,10 @@ impl Session {
                             Some(ip) => Outcome::Done(address_reply(ip)),
                             None => Outcome::Done(Reply::Error(NetError::NameNotFound)),
                         }
+                    }
+                    // The name server's failure is not the name's: nothing is cached.
+                    Some(Err(e @ (NetError::NameServerRefused | NetError::NameServerSilent))) => {
+                        Outcome::Done(Reply::Error(e))
                     }
                     Some(Err(e)) => {
                         st.sockets.get_mut::<dns::Socket>(dns_h).cancel_query(query);

@@ -72,6 +72,8 @@ pub struct Stack {
     next_port: u16,
     closing: Vec<(SocketHandle, Instant)>,
     pub(crate) dns_cache: BTreeMap<String, (Option<Ipv4Address>, Instant)>,
+    /// The DNS answers' codes, for why a lookup failed.
+    pub(crate) dns_answers: crate::dnswatch::Answers,
     pub(crate) sizes: Sizes,
     /// Where the stack's news go (address configured, lease lost): a line without the `tcp: `.
     log: fn(&str),
@@ -106,6 +108,7 @@ impl Stack {
             next_port: first_port,
             closing: Vec::new(),
             dns_cache: BTreeMap::new(),
+            dns_answers: Default::default(),
             sizes,
             log,
         };
@@ -118,7 +121,11 @@ impl Stack {
     /// One round of smoltcp at `now` on `dev`, then DHCP events and finished closes. Whether a
     /// socket's state changed (sessions waiting on the stack should look again).
     pub fn poll<D: Device + ?Sized>(&mut self, now: Instant, dev: &mut D) -> bool {
-        let r = self.iface.poll(now, dev, &mut self.sockets);
+        let mut dev = crate::dnswatch::Watched {
+            dev,
+            answers: &mut self.dns_answers,
+        };
+        let r = self.iface.poll(now, &mut dev, &mut self.sockets);
         self.maintain(now);
         r == PollResult::SocketStateChanged
     }

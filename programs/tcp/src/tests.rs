@@ -290,8 +290,12 @@ fn dns_answer(q: &[u8]) -> Vec<u8> {
     end += 1 + 4;
     let mut r = q[..end].to_vec();
     r[6..12].fill(0); // no answers (yet), authority or additional records
-    let name_is_ours = &q[12..end - 4] == b"\x06gopher\x04test\x00";
-    if name_is_ours {
+    let name = &q[12..end - 4];
+    if name == b"\x07refused\x04test\x00" {
+        r[2..4].copy_from_slice(&0x8185u16.to_be_bytes()); // refused
+    } else if name == b"\x08servfail\x04test\x00" {
+        r[2..4].copy_from_slice(&0x8182u16.to_be_bytes()); // server failure
+    } else if name == b"\x06gopher\x04test\x00" {
         r[2..4].copy_from_slice(&0x8180u16.to_be_bytes()); // a response, no error
         r[7] = 1;
         r.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4]); // A, IN, 60 s
@@ -971,6 +975,39 @@ fn bad_requests_get_errors() {
     assert_eq!(err(net.ask(&mut u, read)), nc);
     // After all that, the sessions still serve.
     assert!(matches!(net.ask(&mut c, Req::Write(b"ok")), Reply::Ok(2)));
+}
+
+/// Issue 19: why a lookup failed. A name server that refuses or fails is not "name not
+/// found" (and is not cached), nor is one that never answers.
+#[test]
+fn lookups_say_why_they_failed() {
+    let mut net = Net::with("--static 10.7.0.2/24 --dns 10.7.0.1", Sizes::for_heap(None));
+    net.serve_dns();
+    let mut s = Session::new();
+    for _ in 0..2 {
+        assert_eq!(
+            err(net.ask(&mut s, Req::Resolve(b"refused.test"))),
+            NetError::NameServerRefused
+        );
+    }
+    assert_eq!(net.dns_queries(), 2, "a refusal is not cached");
+    assert_eq!(
+        err(net.ask(&mut s, Req::Resolve(b"ServFail.Test."))),
+        NetError::NameServerRefused
+    );
+    assert_eq!(
+        err(net.ask(&mut s, Req::Resolve(b"nowhere.test"))),
+        NetError::NameNotFound
+    );
+    // A server that never answers: the lookup's time runs out first (smoltcp would say it
+    // failed only after trying every server for longer; then the error is NameServerSilent).
+    if let Some((_, _, answers)) = &mut net.dns {
+        *answers = false;
+    }
+    assert_eq!(
+        err(net.ask(&mut s, Req::Resolve(b"silent.test"))),
+        NetError::TimedOut
+    );
 }
 
 #[test]
