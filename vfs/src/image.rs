@@ -94,7 +94,7 @@ pub const TOOLS: &[(&str, &str)] = &[
     ),
     (
         "grep",
-        "grep [-EFGHLchilnoqsvwx] [-e PAT] [-f FILE] [-m N] PAT [FILE...]: print matching lines",
+        "grep [-EFGHLchilnoqrsvwx] [-e PAT] [-f FILE] [-m N] PAT [FILE...]: print matching lines",
     ),
     (
         "head",
@@ -108,7 +108,10 @@ pub const TOOLS: &[(&str, &str)] = &[
         "hostname",
         "hostname [-s]: the machine's name (/etc/hostname's first line, else eurali)",
     ),
-    ("ls", "ls [-l] [-a] [-1] [PATH...]: list directories"),
+    (
+        "ls",
+        "ls [-1adhlR] [PATH...]: list directories (-R recursively, -d themselves)",
+    ),
     ("mkdir", "mkdir [-p] DIR...: make directories"),
     ("mv", "mv SRC... DEST: move or rename"),
     (
@@ -158,11 +161,14 @@ pub const TOOLS: &[(&str, &str)] = &[
         "seq [FIRST [STEP]] LAST: count from FIRST (1) to LAST",
     ),
     ("sleep", "sleep SECONDS: wait (fractions allowed)"),
-    ("sort", "sort [-r] [-n] [-u] [FILE...]: sort lines"),
+    (
+        "sort",
+        "sort [-bfhnrsu] [-t SEP] [-k KEY]... [FILE...]: sort lines",
+    ),
     ("tac", "tac [FILE...]: lines in reverse order"),
     (
         "tail",
-        "tail [-n [+]N] [-c [+]N] [FILE...]: last N lines (10) or bytes, or from the Nth",
+        "tail [-f] [-n [+]N] [-c [+]N] [FILE...]: last N lines (10) or bytes, or from the Nth",
     ),
     ("tee", "tee [-a] FILE...: copy stdin to stdout and files"),
     ("touch", "touch FILE...: create empty files if missing"),
@@ -178,7 +184,7 @@ pub const TOOLS: &[(&str, &str)] = &[
     ("uptime", "uptime: time since boot"),
     (
         "wc",
-        "wc [-l] [-w] [-c] [FILE...]: count lines, words, bytes",
+        "wc [-lwmc] [FILE...]: count lines, words, characters, bytes",
     ),
     ("whoami", "whoami: the user's name"),
     ("xxd", "xxd [FILE]: hex dump in xxd's format"),
