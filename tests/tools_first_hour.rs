@@ -176,3 +176,154 @@ fn mkdir_p_names_the_failing_component() {
         "mkdir: cannot create directory '/a': Permission denied\n"
     );
 }
+
+#[test]
+fn find_walks_and_runs_commands() {
+    let setup = "mkdir -p t/sub/deep t/empty; echo one > t/a.txt; echo two > t/sub/B.TXT; \
+                 printf '%01535d\\n' 0 > t/sub/deep/big; : > t/nil; ";
+    for cmd in [
+        "find t | sort",
+        "find t/ -maxdepth 1 | sort",
+        "find t -name '*.txt' | sort",
+        "find t -iname '*.txt' | sort",
+        "find t -type d | sort",
+        "find t -mindepth 2 -type f | sort",
+        "find t -maxdepth 1 -type f -name 'a*'",
+        "find t -name a.txt -o -name big | sort",
+        "find t ! -name '*.txt' -type f | sort",
+        "find t \\( -name 'a*' -o -name 'b*' \\) -print | sort",
+        "find t -size +1k -type f",
+        "find t -size -1 -type f | sort",
+        "find t -empty | sort",
+        "find t -type f -exec cat {} \\; | sort",
+        "find t -name '*.txt' -exec echo found {} \\; | sort",
+        "find t -type f -exec echo {} + | tr ' ' '\\n' | sort",
+        "find nope",
+        "find t -bogus",
+        "find t -type q",
+        "cd t; find . -name '[ab]*' | sort",
+    ] {
+        same_as_gnu(&format!("{setup}{cmd}; echo rc=$?"));
+    }
+}
+
+#[test]
+fn xargs_runs_commands_with_words() {
+    for cmd in [
+        "printf 'a b\\nc\\n' | xargs echo",
+        "printf 'a b\\nc\\n' | xargs",
+        "printf 'a b\\nc\\n' | xargs -n 1 echo x",
+        "printf 'a b\\nc\\n' | xargs -n2",
+        "printf 'one\\n  two words\\n' | xargs -I X echo [X]",
+        "printf 'a b\\0c\\0' | xargs -0 -n 1 echo",
+        "printf \"'q w' \\\"e r\\\" s\\\\ t\\n\" | xargs -n 1",
+        "printf '' | xargs echo hi",
+        "printf '' | xargs -r echo hi",
+        "echo x | xargs false",
+        "echo x | xargs nosuchcommand",
+        "mkdir d; touch d/1 d/2; find d -type f | sort | xargs rm; ls d",
+        "printf 'f1\\nf2\\n' | xargs touch; ls f1 f2",
+        "echo a b | xargs sh -c 'echo \"$@\"' x",
+        "echo \"it's\" | xargs echo",
+    ] {
+        same_as_gnu(&format!("{cmd}; echo rc=$?"));
+    }
+}
+
+#[test]
+fn diff_normal_unified_quiet() {
+    let setup = "printf 'a\\nb\\nc\\nd\\ne\\nf\\ng\\nh\\ni\\nj\\n' > x; \
+                 printf 'a\\nB\\nc\\nd\\ne\\nf\\ng\\nh\\nj\\nk\\n' > y; \
+                 printf 'a\\nb' > nonl; printf 'a\\nc\\n' > nl; \
+                 seq 1 300 > s1; seq 1 300 | grep -v 7 > s2; seq 1 300 | sed 's/5$/five/' > s3; ";
+    for cmd in [
+        "diff x y",
+        "diff -u x y | tail -n +3",
+        "diff -U 1 x y | tail -n +3",
+        "diff -U0 x y | tail -n +3",
+        "diff -q x y",
+        "diff x x",
+        "diff nonl nl",
+        "diff -u nonl nl | tail -n +3",
+        "diff /dev/null x",
+        "diff s1 s2",
+        "diff -u s1 s3 | tail -n +3",
+        "diff -u s2 s3 | tail -n +3",
+        "diff x nope",
+        "diff x",
+        "cat y | diff x -",
+    ] {
+        same_as_gnu(&format!("{setup}{cmd}; echo rc=$?"));
+    }
+    let (out, _, _) = sh("printf '1\\n' > p; printf '2\\n' > q; diff -u p q", "");
+    assert_eq!(out, "--- p\n+++ q\n@@ -1 +1 @@\n-1\n+2\n");
+}
+
+#[test]
+fn sha256sum_prints_and_checks() {
+    for cmd in [
+        "printf abc > f; sha256sum f",
+        "printf abc | sha256sum",
+        "printf abc | sha256sum -",
+        ": > e; sha256sum e f nope",
+        "printf abc > f; sha256sum f > s; sha256sum -c s",
+        "printf abc > f; sha256sum f > s; echo x >> f; sha256sum -c s",
+        "printf abc > f; sha256sum f > s; rm f; sha256sum -c s",
+        "printf abc > f; sha256sum f > s; sha256sum -c --quiet s",
+        "printf abc > f; sha256sum f > s; echo x >> f; sha256sum -c --status s",
+        "echo garbage > g; sha256sum -c g",
+    ] {
+        same_as_gnu(&format!("{cmd}; echo rc=$?"));
+    }
+    let (_, err, _) = sh(
+        "printf abc > f; sha256sum f > s; echo x >> f; sha256sum -c s",
+        "",
+    );
+    assert_eq!(
+        err,
+        "sha256sum: WARNING: 1 computed checksum did NOT match\n"
+    );
+}
+
+#[test]
+fn stat_du_uname() {
+    for cmd in [
+        "printf hello > f; : > e; stat -c '%n %s %F' f e",
+        "mkdir d; stat -c '%n: %F, 100%%' d",
+        "stat nope",
+        "stat",
+        "uname -m",
+        "uname -p -q",
+    ] {
+        same_as_gnu(&format!("{cmd}; echo rc=$?"));
+    }
+    let (out, err, code) = sh(
+        "mkdir -p t/a t/b; printf '%01536d' 0 > t/a/k; printf 123456789 > t/a/s; \
+         echo ab > t/b/f; du t; du -s t; du -a t/b; du -sh t t/a/k; du nope; echo rc=$?; \
+         stat t/a/k | grep -v Access; uname; uname -a; uname -snrm; uname -n",
+        "",
+    );
+    // (A directory counts what is under it, rounded up to KiB once: t holds 1548 bytes.)
+    assert_eq!(
+        out,
+        "2\tt/a\n1\tt/b\n2\tt\n2\tt\n1\tt/b/f\n1\tt/b\n1.6K\tt\n1.5K\tt/a/k\nrc=1\n\
+         \x20 File: t/a/k\n  Size: 1536            regular file\n\
+         Merriwig\nMerriwig eurali 0.1.0 eurali x86_64\nMerriwig eurali 0.1.0 x86_64\neurali\n",
+        "{err}"
+    );
+    assert_eq!(
+        (err.as_str(), code),
+        ("du: cannot access 'nope': No such file or directory\n", 0)
+    );
+}
+
+/// Each new tool answers `--help` on stdout with status 0, its usage first.
+#[test]
+fn new_tools_have_help() {
+    for t in ["find", "xargs", "diff", "sha256sum", "stat", "du", "uname"] {
+        let (out, err, code) = sh(&format!("{t} --help"), "");
+        assert_eq!(code, 0, "{t}: {err}");
+        assert!(out.starts_with(&format!("usage: {t}")), "{t}: {out}");
+        assert!(out.lines().count() >= 3, "{t}: {out}");
+    }
+}

@@ -64,6 +64,19 @@ pub fn human(n: u64) -> String {
     }
 }
 
+/// A tool's `--help`: its text to stdout, status 0 (1 if that write failed).
+pub fn help(io: &mut crate::Io, text: &str) -> i32 {
+    match io.stdout.write_all(text.as_bytes()) {
+        Ok(()) => 0,
+        Err(e) => write_error(io.stderr, "help", &e),
+    }
+}
+
+/// Whether a command line asks for help (`--help` first).
+pub fn wants_help(args: &[String]) -> bool {
+    args.first().is_some_and(|a| a == "--help")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,7 +75,15 @@ pub const TOOLS: &[(&str, &str)] = &[
         "df",
         "df [PATH...]: space used and free on each mount's server, and your quota there",
     ),
+    (
+        "diff",
+        "diff [-q] [-u | -U N] FILE1 FILE2: the lines two files differ by",
+    ),
     ("dirname", "dirname PATH: PATH without its last component"),
+    (
+        "du",
+        "du [-ahs] [PATH...]: space used under each PATH, in KiB",
+    ),
     ("egrep", "egrep ...: grep -E (extended regular expressions)"),
     ("env", "env: print the environment"),
     (
@@ -88,6 +96,10 @@ pub const TOOLS: &[(&str, &str)] = &[
     ),
     ("false", "false: exit with status 1"),
     ("fgrep", "fgrep ...: grep -F (fixed strings)"),
+    (
+        "find",
+        "find [PATH...] [-name P] [-type f|d] [-maxdepth N] [-exec CMD {} ;]...: walk the tree",
+    ),
     (
         "fold",
         "fold [-w N] [-s] [-b] [FILE...]: wrap lines at N columns (80)",
@@ -160,10 +172,18 @@ pub const TOOLS: &[(&str, &str)] = &[
         "seq",
         "seq [FIRST [STEP]] LAST: count from FIRST (1) to LAST",
     ),
+    (
+        "sha256sum",
+        "sha256sum [-c] [FILE...]: print or check SHA-256 checksums",
+    ),
     ("sleep", "sleep SECONDS: wait (fractions allowed)"),
     (
         "sort",
         "sort [-bfhnrsu] [-t SEP] [-k KEY]... [FILE...]: sort lines",
+    ),
+    (
+        "stat",
+        "stat [-c FORMAT] FILE...: size, type and access of files",
     ),
     ("tac", "tac [FILE...]: lines in reverse order"),
     (
@@ -178,6 +198,10 @@ pub const TOOLS: &[(&str, &str)] = &[
     ),
     ("true", "true: exit with status 0"),
     (
+        "uname",
+        "uname [-asnrvm]: the kernel's name, the machine's name, release, hardware",
+    ),
+    (
         "uniq",
         "uniq [-c] [-d] [-u] [FILE]: drop repeated adjacent lines",
     ),
@@ -187,6 +211,10 @@ pub const TOOLS: &[(&str, &str)] = &[
         "wc [-lwmc] [FILE...]: count lines, words, characters, bytes",
     ),
     ("whoami", "whoami: the user's name"),
+    (
+        "xargs",
+        "xargs [-0rt] [-n N] [-I STR] [CMD [ARG...]]: run CMD with words from stdin",
+    ),
     ("xxd", "xxd [FILE]: hex dump in xxd's format"),
     ("yes", "yes [STRING...]: print STRING (y) forever"),
 ];
