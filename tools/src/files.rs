@@ -19,7 +19,7 @@ fn usage(io: &mut Io, tool: &str, msg: &str) -> i32 {
     1
 }
 
-fn long_line(name: &str, meta: &fs::Metadata) -> String {
+fn long_line(name: &str, meta: &fs::Metadata, human: bool) -> String {
     let kind = if meta.is_dir() { 'd' } else { '-' };
     let perm = if meta.permissions().readonly() {
         "r--"
@@ -27,61 +27,80 @@ fn long_line(name: &str, meta: &fs::Metadata) -> String {
         "rw-"
     };
     let suffix = if meta.is_dir() { "/" } else { "" };
-    format!("{kind}{perm} {:>10} {name}{suffix}", meta.len())
+    let size = if human {
+        crate::output::human(meta.len())
+    } else {
+        meta.len().to_string()
+    };
+    format!("{kind}{perm} {size:>10} {name}{suffix}")
 }
 
+/// `ls [-1adhlR] [PATH...]`: `-R` lists subdirectories too (depth first, in name order, as
+/// GNU's), `-d` lists directories themselves, `-h` gives `-l`'s sizes in K, M, G.
 #[inline(never)]
 pub fn ls(args: &[String], io: &mut Io) -> i32 {
-    let p = match parse(args, "la1", "") {
+    let p = match parse(args, "la1dhR", "") {
         Ok(p) => p,
         Err(m) => return usage(io, "ls", &m),
     };
-    let operands = if p.operands.is_empty() {
+    // In name order, as GNU's: the files, then the directories.
+    let mut operands = if p.operands.is_empty() {
         vec![String::from(".")]
     } else {
         p.operands.clone()
     };
-    let (long, all) = (p.has('l'), p.has('a'));
+    operands.sort();
+    let (long, all, human) = (p.has('l'), p.has('a'), p.has('h'));
+    let (dirs_as_files, recurse) = (p.has('d'), p.has('R') && !p.has('d'));
     let mut status = 0;
-    let headers = operands.len() > 1;
-    for (i, op) in operands.iter().enumerate() {
-        let meta = match fs::metadata(io.at(op)) {
-            Ok(m) => m,
+    let mut printed = false;
+    let line = |name: &str, m: Option<&fs::Metadata>| match (m, long) {
+        (Some(m), true) => long_line(name, m, human),
+        (None, true) => format!("?--- {:>10} {name}", "?"),
+        _ => name.to_string(),
+    };
+    // Files first, then directories (each with a header when there are several, or -R).
+    let mut dirs: Vec<String> = Vec::new();
+    for op in &operands {
+        match fs::metadata(io.at(op)) {
+            Ok(m) if m.is_dir() && !dirs_as_files => dirs.push(op.clone()),
+            Ok(m) => {
+                if let Err(e) = writeln!(io.stdout, "{}", line(op, Some(&m))) {
+                    write_error(io.stderr, "ls", &e);
+                    return 2;
+                }
+                printed = true;
+            }
             Err(e) => {
                 fail(io, "ls", op, &e);
                 status = 2;
-                continue;
             }
-        };
-        if !meta.is_dir() {
-            let line = if long {
-                long_line(op, &meta)
-            } else {
-                op.clone()
-            };
-            if let Err(e) = writeln!(io.stdout, "{line}") {
-                write_error(io.stderr, "ls", &e);
-                return 2;
-            }
-            continue;
         }
-        let entries = match fs::read_dir(io.at(op)) {
+    }
+    let headers = operands.len() > 1 || recurse;
+    // A stack of directories still to list: the operands in order, then (with -R) each
+    // directory's subdirectories before its next sibling.
+    dirs.reverse();
+    while let Some(op) = dirs.pop() {
+        let entries = match fs::read_dir(io.at(&op)) {
             Ok(rd) => rd,
             Err(e) => {
-                fail(io, "ls", op, &e);
+                fail(io, "ls", &op, &e);
                 status = 2;
                 continue;
             }
         };
-        if headers && let Err(e) = writeln!(io.stdout, "{}{op}:", if i > 0 { "\n" } else { "" }) {
+        if headers && let Err(e) = writeln!(io.stdout, "{}{op}:", if printed { "\n" } else { "" }) {
             write_error(io.stderr, "ls", &e);
             return 2;
         }
+        printed = true;
         let mut names: Vec<(String, Option<fs::Metadata>)> = Vec::new();
         if all {
-            names.push((".".into(), Some(meta.clone())));
-            names.push(("..".into(), fs::metadata(io.at(op).join("..")).ok()));
+            names.push((".".into(), fs::metadata(io.at(&op)).ok()));
+            names.push(("..".into(), fs::metadata(io.at(&op).join("..")).ok()));
         }
+        let mut subdirs = Vec::new();
         for e in entries {
             match e {
                 Ok(e) => {
@@ -89,27 +108,27 @@ pub fn ls(args: &[String], io: &mut Io) -> i32 {
                     if name.starts_with('.') && !all {
                         continue;
                     }
+                    if recurse && e.file_type().is_ok_and(|t| t.is_dir()) {
+                        subdirs.push(format!("{}/{name}", op.trim_end_matches('/')));
+                    }
                     let m = if long { e.metadata().ok() } else { None };
                     names.push((name, m));
                 }
                 Err(e) => {
-                    fail(io, "ls", op, &e);
+                    fail(io, "ls", &op, &e);
                     status = 2;
                 }
             }
         }
         names[if all { 2 } else { 0 }..].sort_by(|a, b| a.0.cmp(&b.0));
         for (name, m) in names {
-            let line = match (&m, long) {
-                (Some(m), true) => long_line(&name, m),
-                (None, true) => format!("?--- {:>10} {name}", "?"),
-                _ => name,
-            };
-            if let Err(e) = writeln!(io.stdout, "{line}") {
+            if let Err(e) = writeln!(io.stdout, "{}", line(&name, m.as_ref())) {
                 write_error(io.stderr, "ls", &e);
                 return 2;
             }
         }
+        subdirs.sort();
+        dirs.extend(subdirs.into_iter().rev());
     }
     status
 }
@@ -126,20 +145,53 @@ pub fn mkdir(args: &[String], io: &mut Io) -> i32 {
     let mut status = 0;
     for d in &p.operands {
         let r = if p.has('p') {
-            fs::create_dir_all(io.at(d))
+            make_parents(io, d)
         } else {
-            fs::create_dir(io.at(d))
+            fs::create_dir(io.at(d)).map_err(|e| (d.clone(), e))
         };
-        if let Err(e) = r {
+        if let Err((which, e)) = r {
             let _ = writeln!(
                 io.stderr,
-                "mkdir: cannot create directory '{d}': {}",
+                "mkdir: cannot create directory '{which}': {}",
                 describe(&e)
             );
             status = 1;
         }
     }
     status
+}
+
+/// `mkdir -p DIR`: each missing component in turn; the error names the component that could
+/// not be made, as GNU's does (`mkdir -p /a/b` where `/` is not writable blames `/a`).
+fn make_parents(io: &Io, d: &str) -> Result<(), (String, io::Error)> {
+    let whole = d.trim_end_matches('/').len().max(1);
+    let ends = d
+        .char_indices()
+        .filter(|&(i, c)| c == '/' && i > 0 && i < whole && !d[..i].ends_with('/'))
+        .map(|(i, _)| i)
+        .chain([whole]);
+    for end in ends {
+        let part = if end >= whole { d } else { &d[..end] };
+        let path = io.at(part);
+        if fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
+        match fs::create_dir(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => {}
+            Err(e) => {
+                // A file in the way of a later component is "Not a directory", as GNU says.
+                let e = match fs::metadata(&path) {
+                    Ok(m) if !m.is_dir() && end < whole => {
+                        io::Error::from(io::ErrorKind::NotADirectory)
+                    }
+                    _ => e,
+                };
+                return Err((part.to_string(), e));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[inline(never)]

@@ -9,7 +9,7 @@ use crate::output::{Tracked, write_error};
 use crate::regex::{Regex, Span, Syntax};
 use std::io::describe;
 
-const USAGE: &str = "usage: grep [-EFGHcefhilLnoqsvwx] [-m NUM] PATTERN [FILE...]";
+const USAGE: &str = "usage: grep [-EFGHLRcefhilnoqrsvwx] [-m NUM] PATTERN [FILE...]";
 
 /// `tool` is grep, egrep (`-E`) or fgrep (`-F`).
 /// GNU's long options for the short ones grep has (`--color` is accepted and ignored: the
@@ -49,6 +49,8 @@ fn long_options(args: &[String]) -> Result<Vec<String>, String> {
             "regexp" => "-e",
             "file" => "-f",
             "max-count" => "-m",
+            "recursive" => "-r",
+            "dereference-recursive" => "-R",
             "color" | "colour" => continue,
             _ => return Err(format!("unrecognized option '{a}'")),
         };
@@ -65,7 +67,7 @@ fn long_options(args: &[String]) -> Result<Vec<String>, String> {
 
 #[inline(never)]
 pub fn grep(tool: &str, args: &[String], io: &mut Io) -> i32 {
-    let parsed = long_options(args).and_then(|a| parse(&a, "EFGHLchilnoqsvwx", "efm"));
+    let parsed = long_options(args).and_then(|a| parse(&a, "EFGHLRchilnoqrsvwx", "efm"));
     let p = match parsed {
         Ok(p) => p,
         Err(m) => {
@@ -160,12 +162,34 @@ pub fn grep(tool: &str, args: &[String], io: &mut Io) -> i32 {
         } else {
             None
         },
-        names: (operands.len() > 1 || p.has('H')) && !p.has('h'),
+        names: false,
         max,
     };
-    let names = crate::input::inputs(&operands);
-    let mut found = false;
+    let mut o = o;
+    // -r: the files under each directory operand (`.` when there is none), in name order.
+    let recursive = p.has('r') || p.has('R');
+    let mut files: Vec<String> = Vec::new();
     let mut trouble = false;
+    let mut dirs_seen = false;
+    if recursive && operands.is_empty() {
+        dirs_seen = true;
+        trouble |= walk(io, ".", "", &mut files, tool, p.has('s'));
+    }
+    for op in &operands {
+        if recursive && op != "-" && std::fs::metadata(io.at(op)).is_ok_and(|m| m.is_dir()) {
+            dirs_seen = true;
+            trouble |= walk(io, op, op, &mut files, tool, p.has('s'));
+        } else {
+            files.push(op.clone());
+        }
+    }
+    o.names = (files.len() > 1 || dirs_seen || p.has('H')) && !p.has('h');
+    let names: Vec<&str> = if files.is_empty() && !dirs_seen {
+        vec!["-"]
+    } else {
+        files.iter().map(String::as_str).collect()
+    };
+    let mut found = false;
     let mut out = Tracked::new(io.stdout);
     for name in names {
         let shown = if name == "-" {
@@ -201,6 +225,66 @@ pub fn grep(tool: &str, args: &[String], io: &mut Io) -> i32 {
     } else {
         1
     }
+}
+
+/// The files under directory `dir` (named `shown`, `""` for `.` given by no operand, whose
+/// files are named without `./` as GNU's grep names them), depth first in name order, onto
+/// `files`; whether a directory could not be read (said unless `quiet`).
+fn walk(
+    io: &mut Io,
+    dir: &str,
+    shown: &str,
+    files: &mut Vec<String>,
+    tool: &str,
+    quiet: bool,
+) -> bool {
+    let mut trouble = false;
+    let mut stack = vec![(dir.to_string(), shown.to_string())];
+    while let Some((d, name)) = stack.pop() {
+        let entries = match std::fs::read_dir(io.at(&d)) {
+            Ok(e) => e,
+            Err(e) => {
+                if !quiet {
+                    let _ = writeln!(
+                        io.stderr,
+                        "{tool}: {}: {}",
+                        if name.is_empty() { "." } else { &name },
+                        describe(&e)
+                    );
+                }
+                trouble = true;
+                continue;
+            }
+        };
+        let mut here: Vec<(String, bool)> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    e.file_type().is_ok_and(|t| t.is_dir()),
+                )
+            })
+            .collect();
+        here.sort();
+        let join = |base: &str, n: &str| {
+            if base.is_empty() {
+                n.to_string()
+            } else {
+                format!("{}/{n}", base.trim_end_matches('/'))
+            }
+        };
+        let mut subdirs = Vec::new();
+        for (n, is_dir) in here {
+            if is_dir {
+                subdirs.push((join(&d, &n), join(&name, &n)));
+            } else {
+                files.push(join(&name, &n));
+            }
+        }
+        // Files of a directory before its subdirectories' (the stack pops the first first).
+        stack.extend(subdirs.into_iter().rev());
+    }
+    trouble
 }
 
 struct Opts {

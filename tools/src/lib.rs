@@ -17,11 +17,14 @@ use std::io::{BufRead, Write};
 mod args;
 mod bytes;
 mod date;
+mod diff;
 mod expr;
 mod files;
+mod find;
 #[cfg(test)]
 mod gnu_tests;
 mod grep;
+mod info;
 mod input;
 mod lines;
 mod output;
@@ -29,6 +32,7 @@ pub mod printf;
 mod regex;
 mod sed;
 mod space;
+mod sum;
 mod text;
 mod who;
 
@@ -257,6 +261,13 @@ fn run_tool(name: &str, args: &[String], io: &mut Io) -> i32 {
         "readlink" | "realpath" => files::resolve_paths(name, args, io),
         "df" => space::df(args, io),
         "quota" => space::quota(args, io),
+        "find" => find::find(args, io),
+        "xargs" => find::xargs(args, io),
+        "diff" => diff::diff(args, io),
+        "sha256sum" => sum::sha256sum(args, io),
+        "stat" => info::stat(args, io),
+        "du" => info::du(args, io),
+        "uname" => info::uname(args, io),
         _ => {
             let _ = writeln!(
                 io.stderr,

@@ -1,5 +1,6 @@
 //! Tools over text and bytes: cat, head, tail, wc, sort, uniq, tee, hexdump/xxd, sleep.
 
+use std::cmp::Ordering;
 use std::io::{self, BufRead, Write};
 
 use crate::Io;
@@ -130,10 +131,13 @@ pub fn head_tail(args: &[String], io: &mut Io, tail: bool) -> i32 {
             }
         })
         .collect();
-    let p = match parse(&args, "qv", "nc") {
+    let p = match parse(&args, if tail { "qvf" } else { "qv" }, "nc") {
         Ok(p) => p,
         Err(m) => return usage(io, tool, &m, 1),
     };
+    // tail -f: where each file's reading ended, to go on from there.
+    let follow = tail && p.has('f');
+    let mut followed: Vec<(String, u64)> = Vec::new();
     // The last of -n and -c given decides.
     let last = p.values.iter().rev().find(|(c, _)| *c == 'n' || *c == 'c');
     let (bytes, count) = match last {
@@ -146,20 +150,25 @@ pub fn head_tail(args: &[String], io: &mut Io, tail: bool) -> i32 {
     };
     let many = (p.operands.len() > 1 || p.has('v')) && !p.has('q');
     let mut first = true;
-    each(tool, &p.operands, io, |r, name, out| {
+    let status = each(tool, &p.operands, io, |r, name, out| {
         if many {
             let shown = if name == "-" { "standard input" } else { name };
             writeln!(out, "{}==> {shown} <==", if first { "" } else { "\n" })?;
         }
         first = false;
         // Units: lines (with their newlines) or single bytes.
-        let next = |r: &mut dyn BufRead| -> io::Result<Option<Vec<u8>>> {
+        let mut read = 0u64;
+        let mut next = |r: &mut dyn BufRead| -> io::Result<Option<Vec<u8>>> {
             let mut unit = Vec::new();
             if bytes {
                 let mut b = [0u8; 1];
-                return Ok((r.read(&mut b)? == 1).then(|| b.to_vec()));
+                let got = r.read(&mut b)? == 1;
+                read += u64::from(got);
+                return Ok(got.then(|| b.to_vec()));
             }
-            Ok((r.read_until(b'\n', &mut unit)? > 0).then_some(unit))
+            let n = r.read_until(b'\n', &mut unit)?;
+            read += n as u64;
+            Ok((n > 0).then_some(unit))
         };
         match (tail, count) {
             (false, Count::First(n)) | (false, Count::FromNth(n)) => {
@@ -196,25 +205,104 @@ pub fn head_tail(args: &[String], io: &mut Io, tail: bool) -> i32 {
                 }
             }
         }
+        // (Every way of tail reads its input to the end.)
+        if follow && name != "-" {
+            followed.push((name.to_string(), read));
+        }
         Ok(())
-    })
+    });
+    if !follow || followed.is_empty() {
+        return status;
+    }
+    let last = followed.len() - 1;
+    follow_files(io, followed, many, last).max(status)
+}
+
+/// `tail -f`: prints what is added to each file from `at` on, until interrupted (Ctrl-C,
+/// `kill`), polling every 200 ms as GNU's tail does without inotify; a file cut shorter is
+/// read again from its start ("file truncated"). With several files, a header names the file
+/// each new piece comes from, when it is not the one before.
+fn follow_files(io: &mut Io, files: Vec<(String, u64)>, many: bool, mut shown: usize) -> i32 {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut open = Vec::new();
+    for (name, at) in files {
+        match std::fs::File::open(io.at(&name)) {
+            Ok(mut f) => match f.seek(SeekFrom::Start(at)) {
+                Ok(_) => open.push((name, f, at)),
+                Err(e) => {
+                    let _ = writeln!(io.stderr, "tail: {name}: {}", describe(&e));
+                }
+            },
+            Err(e) => {
+                let _ = writeln!(io.stderr, "tail: {name}: {}", describe(&e));
+            }
+        }
+    }
+    if open.is_empty() {
+        return 1;
+    }
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let mut quiet = true;
+        for (i, (name, f, at)) in open.iter_mut().enumerate() {
+            let n = match f.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = writeln!(io.stderr, "tail: {name}: {}", describe(&e));
+                    continue;
+                }
+            };
+            if n == 0 {
+                if f.metadata().is_ok_and(|m| m.len() < *at) && f.seek(SeekFrom::Start(0)).is_ok() {
+                    let _ = writeln!(io.stderr, "tail: {name}: file truncated");
+                    *at = 0;
+                }
+                continue;
+            }
+            quiet = false;
+            *at += n as u64;
+            let header = many && i != shown;
+            shown = i;
+            let r = (|| {
+                if header {
+                    writeln!(io.stdout, "\n==> {name} <==")?;
+                }
+                io.stdout.write_all(&buf[..n])?;
+                io.stdout.flush()
+            })();
+            if let Err(e) = r {
+                return write_error(io.stderr, "tail", &e);
+            }
+        }
+        if quiet {
+            for _ in 0..4 {
+                if (io.interrupted)() {
+                    return 130;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        } else if (io.interrupted)() {
+            return 130;
+        }
+    }
 }
 
 #[inline(never)]
 pub fn wc(args: &[String], io: &mut Io) -> i32 {
-    let p = match parse(args, "lwc", "") {
+    let p = match parse(args, "lwcm", "") {
         Ok(p) => p,
         Err(m) => return usage(io, "wc", &m, 1),
     };
-    let (mut l, mut w, mut c) = (p.has('l'), p.has('w'), p.has('c'));
-    if !(l || w || c) {
+    let (mut l, mut w, mut c, m) = (p.has('l'), p.has('w'), p.has('c'), p.has('m'));
+    if !(l || w || c || m) {
         (l, w, c) = (true, true, true);
     }
-    let mut total = [0u64; 3];
+    // Counts: lines, words, characters (UTF-8: every byte but continuation bytes), bytes.
+    let mut total = [0u64; 4];
     let named = !p.operands.is_empty();
     // GNU's column width: 1 for a single count of a single input; else 7 with stdin among the
     // inputs, or the digits of the files' total size.
-    let columns = [l, w, c].iter().filter(|x| **x).count();
+    let columns = [l, w, m, c].iter().filter(|x| **x).count();
     let width = if columns == 1 && p.operands.len() <= 1 {
         1
     } else if !named || p.operands.iter().any(|o| o == "-") {
@@ -228,9 +316,9 @@ pub fn wc(args: &[String], io: &mut Io) -> i32 {
             .sum();
         bytes.max(1).to_string().len()
     };
-    let show = |out: &mut dyn Write, n: [u64; 3], name: &str| -> io::Result<()> {
+    let show = |out: &mut dyn Write, n: [u64; 4], name: &str| -> io::Result<()> {
         let mut fields = Vec::new();
-        for (on, v) in [(l, n[0]), (w, n[1]), (c, n[2])] {
+        for (on, v) in [(l, n[0]), (w, n[1]), (m, n[2]), (c, n[3])] {
             if on {
                 fields.push(format!("{v:width$}"));
             }
@@ -242,13 +330,16 @@ pub fn wc(args: &[String], io: &mut Io) -> i32 {
         }
     };
     let (status, failed) = each_until_output_fails("wc", &p.operands, io, |r, name, out| {
-        let mut n = [0u64; 3];
+        let mut n = [0u64; 4];
         let mut words = Words::default();
         loop {
             let k = match r.fill_buf() {
                 Ok([]) => break,
                 Ok(buf) => {
-                    n[2] += buf.len() as u64;
+                    n[3] += buf.len() as u64;
+                    if m {
+                        n[2] += buf.iter().filter(|&&b| b & 0xc0 != 0x80).count() as u64;
+                    }
                     if l {
                         n[0] += buf.iter().filter(|&&b| b == b'\n').count() as u64;
                     }
@@ -264,7 +355,7 @@ pub fn wc(args: &[String], io: &mut Io) -> i32 {
             };
             r.consume(k);
         }
-        for i in 0..3 {
+        for i in 0..4 {
             total[i] += n[i];
         }
         show(out, n, if named { name } else { "" })
@@ -400,31 +491,222 @@ fn read_lines(tool: &str, operands: &[String], io: &mut Io, lines: &mut Vec<Stri
     })
 }
 
+/// `sort -h`'s key: the number's sign, then its SI suffix (none, K, M, G, T, P, E), then the
+/// number, as GNU compares human sizes (`2K` after `1000`, `1M` after `900K`).
+fn human_key(s: &str) -> (i8, i8, (i8, u128, u128)) {
+    let n = numeric_key(s);
+    let t = s.trim_start();
+    let t = t.strip_prefix('-').unwrap_or(t);
+    let end = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let rank = t[end..]
+        .bytes()
+        .next()
+        .and_then(|b| b"kKMGTPE".iter().position(|&u| u == b))
+        .map_or(0, |i| i.max(1) as i8);
+    (n.0, rank * n.0, n)
+}
+
+/// One `-k` key: from field `f1` (1-based), character `c1` (1-based) to field `f2`'s character
+/// `c2` (0: the field's end; no `f2`: the line's end), with its own ordering options.
+#[derive(Clone, Default)]
+struct Key {
+    f1: usize,
+    c1: usize,
+    f2: Option<usize>,
+    c2: usize,
+    opts: String,
+}
+
+/// Parses `F[.C][OPTS][,F[.C][OPTS]]`.
+fn parse_key(spec: &str) -> Option<Key> {
+    let mut k = Key::default();
+    let (start, end) = match spec.split_once(',') {
+        Some((s, e)) => (s, Some(e)),
+        None => (spec, None),
+    };
+    let pos = |p: &str, opts: &mut String| -> Option<(usize, usize)> {
+        let digits = |x: &str| x.bytes().take_while(u8::is_ascii_digit).count();
+        let n = digits(p);
+        let f: usize = p[..n].parse().ok()?;
+        let mut rest = &p[n..];
+        let mut c = 0;
+        if let Some(r) = rest.strip_prefix('.') {
+            let m = digits(r);
+            c = r[..m].parse().ok()?;
+            rest = &r[m..];
+        }
+        if !rest.bytes().all(|b| b"bdfghinrR".contains(&b)) {
+            return None;
+        }
+        opts.push_str(rest);
+        Some((f, c))
+    };
+    let (f1, c1) = pos(start, &mut k.opts)?;
+    if f1 == 0 || (c1 == 0 && start.contains('.')) {
+        return None;
+    }
+    (k.f1, k.c1) = (f1, c1.max(1));
+    if let Some(e) = end {
+        let (f2, c2) = pos(e, &mut k.opts)?;
+        if f2 == 0 {
+            return None;
+        }
+        (k.f2, k.c2) = (Some(f2), c2);
+    }
+    Some(k)
+}
+
+/// Where field `f` (1-based) of `line` starts and ends: fields are separated by `sep`, or
+/// without one each is a run of blanks and the non-blanks after it (as GNU sort splits them).
+fn field(line: &str, sep: Option<char>, f: usize) -> (usize, usize) {
+    let b = line.as_bytes();
+    let blank = |i: usize| b[i] == b' ' || b[i] == b'\t';
+    let mut start = 0;
+    for _ in 1..f {
+        match sep {
+            Some(c) => match line[start..].find(c) {
+                Some(i) => start += i + c.len_utf8(),
+                None => return (line.len(), line.len()),
+            },
+            None => {
+                while start < b.len() && blank(start) {
+                    start += 1;
+                }
+                while start < b.len() && !blank(start) {
+                    start += 1;
+                }
+            }
+        }
+    }
+    let end = match sep {
+        Some(c) => line[start..].find(c).map_or(line.len(), |i| start + i),
+        None => {
+            let mut e = start;
+            while e < b.len() && blank(e) {
+                e += 1;
+            }
+            while e < b.len() && !blank(e) {
+                e += 1;
+            }
+            e
+        }
+    };
+    (start, end)
+}
+
+/// The part of `line` that key `k` selects.
+fn key_text<'a>(line: &'a str, k: &Key, sep: Option<char>) -> &'a str {
+    let skip_blanks = |s: usize| {
+        if k.opts.contains('b') {
+            s + line[s..].len() - line[s..].trim_start_matches([' ', '\t']).len()
+        } else {
+            s
+        }
+    };
+    // `n` characters on from byte `at`, but not past `limit`.
+    let chars_on = |at: usize, n: usize, limit: usize| {
+        line[at..limit]
+            .char_indices()
+            .nth(n)
+            .map_or(limit, |(i, _)| at + i)
+    };
+    let (fs, fe) = field(line, sep, k.f1);
+    let start = chars_on(skip_blanks(fs), k.c1 - 1, line.len().max(fe));
+    let end = match k.f2 {
+        None => line.len(),
+        Some(f2) => {
+            let (s2, e2) = field(line, sep, f2);
+            if k.c2 == 0 {
+                e2
+            } else {
+                chars_on(skip_blanks(s2), k.c2, e2)
+            }
+        }
+    };
+    &line[start..end.max(start)]
+}
+
+/// Compares two keys' texts by the ordering options in `opts` (`n`, `h`, `f`, `r`).
+fn compare_by(a: &str, b: &str, opts: &str) -> Ordering {
+    let o = if opts.contains('h') {
+        human_key(a).cmp(&human_key(b))
+    } else if opts.contains('n') {
+        numeric_key(a).cmp(&numeric_key(b))
+    } else if opts.contains('f') {
+        a.bytes()
+            .map(|c| c.to_ascii_uppercase())
+            .cmp(b.bytes().map(|c| c.to_ascii_uppercase()))
+    } else {
+        a.cmp(b)
+    };
+    if opts.contains('r') { o.reverse() } else { o }
+}
+
+/// `sort [-bfhnru] [-t SEP] [-k KEY]... [FILE...]`: lines in byte order (as `LC_ALL=C sort`),
+/// by keys when given, the whole line breaking ties (not with `-u`, which keeps the first
+/// line of each run of equal keys).
 #[inline(never)]
 pub fn sort(args: &[String], io: &mut Io) -> i32 {
-    let p = match parse(args, "rnu", "") {
+    let p = match parse(args, "bfhnrus", "kt") {
         Ok(p) => p,
         Err(m) => return usage(io, "sort", &m, 2),
     };
+    let sep = match p.value('t') {
+        None => None,
+        Some(t) if t.chars().count() == 1 => t.chars().next(),
+        Some(t) => return usage(io, "sort", &format!("multi-character tab '{t}'"), 2),
+    };
+    let global: String = p.flags.iter().filter(|c| "bfhnr".contains(**c)).collect();
+    let mut keys = Vec::new();
+    for (c, v) in &p.values {
+        if *c != 'k' {
+            continue;
+        }
+        match parse_key(v) {
+            // A key without ordering options of its own takes the global ones.
+            Some(mut k) => {
+                if !k.opts.bytes().any(|b| b"dfghinrR".contains(&b)) {
+                    k.opts.push_str(&global);
+                }
+                keys.push(k);
+            }
+            None => {
+                return usage(io, "sort", &format!("invalid field specification '{v}'"), 2);
+            }
+        }
+    }
+    if keys.is_empty() {
+        keys.push(Key {
+            f1: 1,
+            c1: 1,
+            opts: global.clone(),
+            ..Key::default()
+        });
+    }
+    let by_keys = |a: &String, b: &String| {
+        keys.iter()
+            .map(|k| compare_by(key_text(a, k, sep), key_text(b, k, sep), &k.opts))
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+    };
+    let (unique, stable, reverse) = (p.has('u'), p.has('s'), p.has('r'));
     let mut lines = Vec::new();
     let status = read_lines("sort", &p.operands, io, &mut lines);
-    if p.has('n') {
-        // Each line's key once, not once per comparison.
-        let mut keyed: Vec<_> = lines.drain(..).map(|l| (numeric_key(&l), l)).collect();
-        keyed.sort_unstable();
-        lines.extend(keyed.into_iter().map(|(_, l)| l));
-    } else {
-        lines.sort();
-    }
-    if p.has('r') {
-        lines.reverse();
-    }
-    if p.has('u') {
-        if p.has('n') {
-            lines.dedup_by(|a, b| numeric_key(a) == numeric_key(b));
-        } else {
-            lines.dedup();
-        }
+    lines.sort_by(|a, b| {
+        by_keys(a, b).then_with(|| {
+            if unique || stable {
+                Ordering::Equal
+            } else if reverse {
+                b.cmp(a)
+            } else {
+                a.cmp(b)
+            }
+        })
+    });
+    if unique {
+        lines.dedup_by(|a, b| by_keys(a, b).is_eq());
     }
     for l in lines {
         if let Err(e) = writeln!(io.stdout, "{l}") {

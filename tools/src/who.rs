@@ -56,15 +56,20 @@ pub fn hostname(args: &[String], io: &mut Io) -> i32 {
         );
         return 1;
     }
-    let text = std::fs::read_to_string(HOSTNAME_FILE).unwrap_or_default();
-    let name = match text.lines().next().map(str::trim) {
-        Some(n) if !n.is_empty() => n.to_string(),
-        _ => "eurali".to_string(),
-    };
+    let name = host_name();
     let name = if p.has('s') {
         name.split('.').next().unwrap_or_default().to_string()
     } else {
         name
     };
     print(io, "hostname", &name)
+}
+
+/// The machine's name: /etc/hostname's first line, else `eurali` (also `uname -n`).
+pub fn host_name() -> String {
+    let text = std::fs::read_to_string(HOSTNAME_FILE).unwrap_or_default();
+    match text.lines().next().map(str::trim) {
+        Some(n) if !n.is_empty() => n.to_string(),
+        _ => "eurali".to_string(),
+    }
 }

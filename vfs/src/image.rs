@@ -75,7 +75,15 @@ pub const TOOLS: &[(&str, &str)] = &[
         "df",
         "df [PATH...]: space used and free on each mount's server, and your quota there",
     ),
+    (
+        "diff",
+        "diff [-q] [-u | -U N] FILE1 FILE2: the lines two files differ by",
+    ),
     ("dirname", "dirname PATH: PATH without its last component"),
+    (
+        "du",
+        "du [-ahs] [PATH...]: space used under each PATH, in KiB",
+    ),
     ("egrep", "egrep ...: grep -E (extended regular expressions)"),
     ("env", "env: print the environment"),
     (
@@ -89,12 +97,16 @@ pub const TOOLS: &[(&str, &str)] = &[
     ("false", "false: exit with status 1"),
     ("fgrep", "fgrep ...: grep -F (fixed strings)"),
     (
+        "find",
+        "find [PATH...] [-name P] [-type f|d] [-maxdepth N] [-exec CMD {} ;]...: walk the tree",
+    ),
+    (
         "fold",
         "fold [-w N] [-s] [-b] [FILE...]: wrap lines at N columns (80)",
     ),
     (
         "grep",
-        "grep [-EFGHLchilnoqsvwx] [-e PAT] [-f FILE] [-m N] PAT [FILE...]: print matching lines",
+        "grep [-EFGHLchilnoqrsvwx] [-e PAT] [-f FILE] [-m N] PAT [FILE...]: print matching lines",
     ),
     (
         "head",
@@ -108,7 +120,10 @@ pub const TOOLS: &[(&str, &str)] = &[
         "hostname",
         "hostname [-s]: the machine's name (/etc/hostname's first line, else eurali)",
     ),
-    ("ls", "ls [-l] [-a] [-1] [PATH...]: list directories"),
+    (
+        "ls",
+        "ls [-1adhlR] [PATH...]: list directories (-R recursively, -d themselves)",
+    ),
     ("mkdir", "mkdir [-p] DIR...: make directories"),
     ("mv", "mv SRC... DEST: move or rename"),
     (
@@ -157,12 +172,23 @@ pub const TOOLS: &[(&str, &str)] = &[
         "seq",
         "seq [FIRST [STEP]] LAST: count from FIRST (1) to LAST",
     ),
+    (
+        "sha256sum",
+        "sha256sum [-c] [FILE...]: print or check SHA-256 checksums",
+    ),
     ("sleep", "sleep SECONDS: wait (fractions allowed)"),
-    ("sort", "sort [-r] [-n] [-u] [FILE...]: sort lines"),
+    (
+        "sort",
+        "sort [-bfhnrsu] [-t SEP] [-k KEY]... [FILE...]: sort lines",
+    ),
+    (
+        "stat",
+        "stat [-c FORMAT] FILE...: size, type and access of files",
+    ),
     ("tac", "tac [FILE...]: lines in reverse order"),
     (
         "tail",
-        "tail [-n [+]N] [-c [+]N] [FILE...]: last N lines (10) or bytes, or from the Nth",
+        "tail [-f] [-n [+]N] [-c [+]N] [FILE...]: last N lines (10) or bytes, or from the Nth",
     ),
     ("tee", "tee [-a] FILE...: copy stdin to stdout and files"),
     ("touch", "touch FILE...: create empty files if missing"),
@@ -172,15 +198,23 @@ pub const TOOLS: &[(&str, &str)] = &[
     ),
     ("true", "true: exit with status 0"),
     (
+        "uname",
+        "uname [-asnrvm]: the kernel's name, the machine's name, release, hardware",
+    ),
+    (
         "uniq",
         "uniq [-c] [-d] [-u] [FILE]: drop repeated adjacent lines",
     ),
     ("uptime", "uptime: time since boot"),
     (
         "wc",
-        "wc [-l] [-w] [-c] [FILE...]: count lines, words, bytes",
+        "wc [-lwmc] [FILE...]: count lines, words, characters, bytes",
     ),
     ("whoami", "whoami: the user's name"),
+    (
+        "xargs",
+        "xargs [-0rt] [-n N] [-I STR] [CMD [ARG...]]: run CMD with words from stdin",
+    ),
     ("xxd", "xxd [FILE]: hex dump in xxd's format"),
     ("yes", "yes [STRING...]: print STRING (y) forever"),
 ];
