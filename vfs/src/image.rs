@@ -108,6 +108,10 @@ pub const TOOLS: &[(&str, &str)] = &[
         "hostname",
         "hostname [-s]: the machine's name (/etc/hostname's first line, else eurali)",
     ),
+    (
+        "id",
+        "id [-u|-g|-G] [-n] [USER...]: user and group numbers and names",
+    ),
     ("ls", "ls [-l] [-a] [-1] [PATH...]: list directories"),
     ("mkdir", "mkdir [-p] DIR...: make directories"),
     ("mv", "mv SRC... DEST: move or rename"),
@@ -163,6 +167,10 @@ pub const TOOLS: &[(&str, &str)] = &[
     (
         "tail",
         "tail [-n [+]N] [-c [+]N] [FILE...]: last N lines (10) or bytes, or from the Nth",
+    ),
+    (
+        "tar",
+        "tar -c|-t|-x [-v] [-f ARCHIVE] [-C DIR] [FILE...]: ustar archives",
     ),
     ("tee", "tee [-a] FILE...: copy stdin to stdout and files"),
     ("touch", "touch FILE...: create empty files if missing"),
