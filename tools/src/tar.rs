@@ -4,7 +4,7 @@
 //! GNU's 10 240-byte record, so GNU tar reads ours and we read GNU's (its default `gnu` format
 //! too: `L` long names and pax `x` headers' `path` are understood). eurali keeps no file
 //! times, owners or modes: members are stamped with the time the archive is made, the
-//! creator's name and number, mode 0644 (0444 read-only) or 0755 for directories; on
+//! creator's name and number, mode 0644 for files and 0755 for directories; on
 //! extraction those fields are ignored. Links, devices and FIFOs cannot be extracted (eurali
 //! has none): they are skipped with a message and status 2.
 
@@ -325,7 +325,7 @@ impl Tar<'_, '_> {
                     } else {
                         String::new()
                     };
-                    format!("{m} {owner} {size_text:>pad$} {when} {name}{link}")
+                    format!("{m} {owner}{size_text:>pad$} {when} {name}{link}")
                 } else {
                     name.clone()
                 };
