@@ -329,9 +329,7 @@ impl Tar<'_, '_> {
                 } else {
                     name.clone()
                 };
-                if let Err(e) = writeln!(self.io.stdout, "{line}") {
-                    return Err(e);
-                }
+                writeln!(self.io.stdout, "{line}")?;
             } else if chosen {
                 if self.verbose {
                     self.say(&name);
