@@ -2,7 +2,11 @@
 //!
 //! ```text
 //! name:$pbkdf2-sha256$i=ROUNDS,l=32$SALT$HASH:home:shell
+//! name:$pbkdf2-sha256$i=ROUNDS,l=32$SALT$HASH:UID:home:shell
 //! ```
+//!
+//! with the user's number where the entry gives one (see [`uids`] for the rest), and `!`
+//! ([`LOCKED`]) for the password of an account that has none yet.
 //!
 //! The password field is a PHC string (the format of the `password-hash` crate, RustCrypto's
 //! `pbkdf2` with its `simple` feature): PBKDF2-HMAC-SHA256 of the password under a 16-byte salt,
@@ -31,8 +35,10 @@
 //! [`MAX_REQUEST`] bytes, in one write), and reads the reply from offset 0: `ok\n`, or
 //! `error: MESSAGE\n`, or [`BUSY`] when the keeper has no room for it (ask again later, as for a
 //! session the service itself refuses, `FsError::Busy`). Each open is one exchange. The session service lets a user change their
-//! own password (`change`, with the current one) and root set anyone's (`set`), and hands the
-//! request on to the keeper. The keeper also counts failed logins per user (`failed`/`passed`,
+//! own password (`change`, with the current one) and root set anyone's (`set`), lets root add
+//! and remove accounts (`add`, `delete`, `purge`: the keeper writes the entry, the home and the
+//! namespace spec, [`account_paths`]), lets anyone look up a user's number and home (`lookup`,
+//! for `id`: a user's namespace has no users file), and hands the request on to the keeper. The keeper also counts failed logins per user (`failed`/`passed`,
 //! from login), answering `delay SECONDS\n` (see [`delay_after`]).
 
 use alloc::boxed::Box;
