@@ -33,6 +33,7 @@ mod regex;
 mod sed;
 mod space;
 mod sum;
+mod tar;
 mod text;
 mod who;
 
@@ -229,6 +230,8 @@ fn run_tool(name: &str, args: &[String], io: &mut Io) -> i32 {
         "hexdump" => text::hexdump(args, io, false),
         "xxd" => text::hexdump(args, io, true),
         "whoami" => who::whoami(args, io),
+        "id" => who::id(args, io),
+        "tar" => tar::tar(args, io),
         "hostname" => who::hostname(args, io),
         "ps" => ps(args, io),
         "clear" => match io.stdout.write_all(b"\x1b[H\x1b[2J") {

@@ -73,3 +73,135 @@ pub fn host_name() -> String {
         _ => "eurali".to_string(),
     }
 }
+
+/// `name`'s user number and name, from the session's password service (`lookup`, see
+/// `vfs::users`), or from the users file where there is no service (a namespace without
+/// logins). `Err(None)`: no such user; `Err(Some(message))`: nobody could say.
+fn lookup(name: &str) -> Result<(u32, String), Option<String>> {
+    use vfs::users::{self, Request};
+    let request = Request::Lookup { name }.encode();
+    let mut tries = 0;
+    let reply = loop {
+        match users::exchange(users::SERVICE_PATH, &request) {
+            Ok(r) if r == users::BUSY && tries < 50 => {}
+            Err(vfs::proto::FsError::Busy) if tries < 50 => {}
+            Err(vfs::proto::FsError::NotFound) => {
+                let text = std::fs::read_to_string(users::USERS).map_err(|e| {
+                    Some(format!(
+                        "no password service at {} and {}: {e}",
+                        users::SERVICE_PATH,
+                        users::USERS
+                    ))
+                })?;
+                let all = users::parse(&text);
+                let i = all.iter().position(|u| u.name == name).ok_or(None)?;
+                return Ok((users::uids(&all)[i], name.to_string()));
+            }
+            Err(e) => return Err(Some(format!("{}: {e}", users::SERVICE_PATH))),
+            Ok(r) => break r,
+        }
+        tries += 1;
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    if let Some(entry) = reply.strip_prefix("user ") {
+        let mut f = entry.trim_end().split(':');
+        if let (Some(n), Some(uid)) = (f.next(), f.next().and_then(|u| u.parse().ok())) {
+            return Ok((uid, n.to_string()));
+        }
+    }
+    match reply.trim_end().strip_prefix("error: ") {
+        Some("no such user") => Err(None),
+        Some(m) => Err(Some(m.to_string())),
+        None => Err(Some(format!("unexpected reply {:?}", reply.trim_end()))),
+    }
+}
+
+const ID_HELP: &str = "\
+usage: id [-u|-g|-G] [-n] [-r] [USER...]
+Print the user and group numbers and names of USER (default: you).
+eurali has no groups: each user's group is its own, numbered as the user.
+  -u      the user number only     -g  the group number only
+  -G      all group numbers        -n  names instead of numbers (with -u/-g/-G)
+  -r      real numbers (the same: there is no setuid)
+  --help  show this help and exit
+";
+
+/// `id [-ugGnr] [USER...]`: what the system knows of a user's numbers (eurali has no groups:
+/// a user's group is the user's own, numbered and named as the user).
+#[inline(never)]
+pub fn id(args: &[String], io: &mut Io) -> i32 {
+    if args.first().is_some_and(|a| a == "--help") {
+        return print(io, "id", ID_HELP.trim_end());
+    }
+    let p = match parse(args, "ugGnr", "") {
+        Ok(p) => p,
+        Err(m) => {
+            let _ = writeln!(io.stderr, "id: {m}\nTry 'id --help' for more information.");
+            return 1;
+        }
+    };
+    let only = ['u', 'g', 'G'].iter().filter(|c| p.has(**c)).count();
+    if only > 1 {
+        let _ = writeln!(
+            io.stderr,
+            "id: cannot print \"only\" of more than one choice"
+        );
+        return 1;
+    }
+    if only == 0 && (p.has('n') || p.has('r')) {
+        let _ = writeln!(
+            io.stderr,
+            "id: cannot print only names or real IDs in default format"
+        );
+        return 1;
+    }
+    let names = if p.operands.is_empty() {
+        let me = match io.env {
+            Some(env) => env
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "USER")
+                .map(|(_, v)| v.clone()),
+            None => std::env::var("USER").ok(),
+        };
+        match me.filter(|u| !u.is_empty()) {
+            Some(u) => vec![u],
+            None => {
+                let _ = writeln!(io.stderr, "id: cannot tell who you are (USER is not set)");
+                return 1;
+            }
+        }
+    } else {
+        p.operands.clone()
+    };
+    let mut status = 0;
+    for name in &names {
+        let (uid, n) = match lookup(name) {
+            Ok(x) => x,
+            Err(None) => {
+                let _ = writeln!(io.stderr, "id: '{name}': no such user");
+                status = 1;
+                continue;
+            }
+            Err(Some(m)) => {
+                let _ = writeln!(io.stderr, "id: '{name}': {m}");
+                status = 1;
+                continue;
+            }
+        };
+        let line = match (only, p.has('n')) {
+            (0, _) => format!("uid={uid}({n}) gid={uid}({n}) groups={uid}({n})"),
+            (_, true) => n,
+            (_, false) => uid.to_string(),
+        };
+        if print(io, "id", &line) != 0 {
+            return 1;
+        }
+    }
+    status
+}
+
+/// `name`'s user number, if the system knows it.
+pub fn uid_of(name: &str) -> Option<u32> {
+    lookup(name).ok().map(|(uid, _)| uid)
+}

@@ -121,6 +121,10 @@ pub const TOOLS: &[(&str, &str)] = &[
         "hostname [-s]: the machine's name (/etc/hostname's first line, else eurali)",
     ),
     (
+        "id",
+        "id [-u|-g|-G] [-n] [USER...]: user and group numbers and names",
+    ),
+    (
         "ls",
         "ls [-1adhlR] [PATH...]: list directories (-R recursively, -d themselves)",
     ),
@@ -189,6 +193,10 @@ pub const TOOLS: &[(&str, &str)] = &[
     (
         "tail",
         "tail [-f] [-n [+]N] [-c [+]N] [FILE...]: last N lines (10) or bytes, or from the Nth",
+    ),
+    (
+        "tar",
+        "tar -c|-t|-x [-v] [-f ARCHIVE] [-C DIR] [FILE...]: ustar archives",
     ),
     ("tee", "tee [-a] FILE...: copy stdin to stdout and files"),
     ("touch", "touch FILE...: create empty files if missing"),

@@ -2,7 +2,11 @@
 //!
 //! ```text
 //! name:$pbkdf2-sha256$i=ROUNDS,l=32$SALT$HASH:home:shell
+//! name:$pbkdf2-sha256$i=ROUNDS,l=32$SALT$HASH:UID:home:shell
 //! ```
+//!
+//! with the user's number where the entry gives one (see [`uids`] for the rest), and `!`
+//! ([`LOCKED`]) for the password of an account that has none yet.
 //!
 //! The password field is a PHC string (the format of the `password-hash` crate, RustCrypto's
 //! `pbkdf2` with its `simple` feature): PBKDF2-HMAC-SHA256 of the password under a 16-byte salt,
@@ -31,8 +35,10 @@
 //! [`MAX_REQUEST`] bytes, in one write), and reads the reply from offset 0: `ok\n`, or
 //! `error: MESSAGE\n`, or [`BUSY`] when the keeper has no room for it (ask again later, as for a
 //! session the service itself refuses, `FsError::Busy`). Each open is one exchange. The session service lets a user change their
-//! own password (`change`, with the current one) and root set anyone's (`set`), and hands the
-//! request on to the keeper. The keeper also counts failed logins per user (`failed`/`passed`,
+//! own password (`change`, with the current one) and root set anyone's (`set`), lets root add
+//! and remove accounts (`add`, `delete`, `purge`: the keeper writes the entry, the home and the
+//! namespace spec, [`account_paths`]), lets anyone look up a user's number and home (`lookup`,
+//! for `id`: a user's namespace has no users file), and hands the request on to the keeper. The keeper also counts failed logins per user (`failed`/`passed`,
 //! from login), answering `delay SECONDS\n` (see [`delay_after`]).
 
 use alloc::boxed::Box;
@@ -73,8 +79,57 @@ pub struct User {
     /// `salt-hex:hash-hex` (read as its PHC string by [`User::phc`]; the shell, which reads the
     /// file for homes only, never links the PHC code).
     pub hash: String,
+    /// The user's number, where the entry gives one (`useradd` writes it); see [`uids`] for
+    /// the numbers of entries without one.
+    pub uid: Option<u32>,
     pub home: String,
     pub shell: String,
+}
+
+/// The password field of an account that has no password yet (`useradd` makes one): no
+/// password verifies against it, so nobody can log in until root sets one with `passwd NAME`.
+pub const LOCKED: &str = "!";
+
+/// The first number [`Request::Add`] gives an ordinary user (root is 0).
+pub const FIRST_UID: u32 = 1000;
+
+/// Each entry's user number: its own where it has one; otherwise root's is 0 and the others
+/// get, in file order, the next numbers from [`FIRST_UID`] not taken by an explicit one (the
+/// image's `user` is 1000).
+pub fn uids(users: &[User]) -> Vec<u32> {
+    let mut next = FIRST_UID;
+    let taken = |n: u32| users.iter().any(|u| u.uid == Some(n));
+    users
+        .iter()
+        .map(|u| match u.uid {
+            Some(n) => n,
+            None if u.name == "root" => 0,
+            None => {
+                while taken(next) {
+                    next += 1;
+                }
+                next += 1;
+                next - 1
+            }
+        })
+        .collect()
+}
+
+/// Whether `name` may name a new account: 1 to [`MAX_NAME`] bytes of lower-case ASCII
+/// letters, digits, `_` and `-`, not starting with a digit or `-` (what Linux's `useradd`
+/// takes by default, less upper case); the message says what is wrong.
+pub fn check_new_name(name: &str) -> Result<(), String> {
+    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+    if name.is_empty() || name.len() > MAX_NAME {
+        return Err(format!("a user name is 1 to {MAX_NAME} characters"));
+    }
+    if !name.chars().all(ok_char) || name.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+        return Err(format!(
+            "invalid user name '{}': use a-z, 0-9, '_' and '-', starting with a letter or '_'",
+            name.escape_default()
+        ));
+    }
+    Ok(())
 }
 
 /// The bytes of an older entry's hex field (either case); `None` if it is not hex.
@@ -132,6 +187,7 @@ impl User {
         User {
             name: name.into(),
             hash: hash(password, salt),
+            uid: None,
             home: home.into(),
             shell: shell.into(),
         }
@@ -174,7 +230,13 @@ impl User {
     }
 
     pub fn line(&self) -> String {
-        format!("{}:{}:{}:{}", self.name, self.hash, self.home, self.shell)
+        match self.uid {
+            Some(uid) => format!(
+                "{}:{}:{uid}:{}:{}",
+                self.name, self.hash, self.home, self.shell
+            ),
+            None => format!("{}:{}:{}:{}", self.name, self.hash, self.home, self.shell),
+        }
     }
 }
 
@@ -196,25 +258,49 @@ fn legacy(salt: &str, hash: &str) -> Option<String> {
 }
 
 /// Parses the users file; malformed lines are skipped. Never panics. The password fields are
-/// only checked for their shape here (a PHC string starts with `$`, an older entry is hex).
+/// only checked for their shape here (a PHC string starts with `$`, [`LOCKED`] is `!`, an older
+/// entry is hex). An entry is `name:PASSWORD:home:shell` or, with its user number,
+/// `name:PASSWORD:UID:home:shell` (an older entry's PASSWORD is two hex fields).
 pub fn parse(text: &str) -> Vec<User> {
+    let uid = |s: &str| -> Option<u32> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    let modern = |p: &str| p.starts_with('$') || p == LOCKED;
     text.lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.trim().split(':').collect();
-            let (name, hash, home, shell) = match f.as_slice() {
-                [name, phc, home, shell] if phc.starts_with('$') => {
-                    (*name, String::from(*phc), *home, *shell)
+            let (name, hash, uid, home, shell) = match f.as_slice() {
+                [name, phc, home, shell] if modern(phc) => {
+                    (*name, String::from(*phc), None, *home, *shell)
+                }
+                [name, phc, n, home, shell] if modern(phc) => {
+                    (*name, String::from(*phc), Some(uid(n)?), *home, *shell)
                 }
                 [name, salt, hash, home, shell] => {
                     unhex(salt)?;
                     unhex(hash)?;
-                    (*name, format!("{salt}:{hash}"), *home, *shell)
+                    (*name, format!("{salt}:{hash}"), None, *home, *shell)
+                }
+                [name, salt, hash, n, home, shell] => {
+                    unhex(salt)?;
+                    unhex(hash)?;
+                    (
+                        *name,
+                        format!("{salt}:{hash}"),
+                        Some(uid(n)?),
+                        *home,
+                        *shell,
+                    )
                 }
                 _ => return None,
             };
             Some(User {
                 name: name.into(),
                 hash,
+                uid,
                 home: home.into(),
                 shell: shell.into(),
             })
@@ -261,6 +347,8 @@ pub enum ChangeError {
     BadPassword,
     /// The users file could not be read or written.
     File(FsError),
+    /// An account cannot be added or removed: the message says why.
+    Refused(String),
 }
 
 impl core::fmt::Display for ChangeError {
@@ -273,6 +361,7 @@ impl core::fmt::Display for ChangeError {
                 "a password must be one non-empty line of at most {MAX_PASSWORD} bytes"
             ),
             ChangeError::File(e) => write!(f, "users file: {e}"),
+            ChangeError::Refused(m) => f.write_str(m),
         }
     }
 }
@@ -407,6 +496,16 @@ pub enum Request<'a> {
     Failed { name: &'a str },
     /// A successful login of `name` (keeper only): its failures are forgotten.
     Passed { name: &'a str },
+    /// A new account `name` (root only): the next free user number, no password yet
+    /// ([`LOCKED`]), a home `/home/NAME` and the ordinary user's namespace spec
+    /// (`/etc/ns/NAME`, [`crate::image::USER_SPEC`]).
+    Add { name: &'a str },
+    /// Remove the account `name` and its namespace spec (root only; never root's account); with
+    /// `home`, its home directory too.
+    Delete { name: &'a str, home: bool },
+    /// What the system knows of `name` besides its password (any session): the reply is
+    /// `user NAME:UID:HOME:SHELL`.
+    Lookup { name: &'a str },
 }
 
 impl<'a> Request<'a> {
@@ -419,6 +518,10 @@ impl<'a> Request<'a> {
             Request::Rehash { name, password } => format!("rehash {name}\n{password}\n"),
             Request::Failed { name } => format!("failed {name}\n"),
             Request::Passed { name } => format!("passed {name}\n"),
+            Request::Add { name } => format!("add {name}\n"),
+            Request::Delete { name, home: false } => format!("delete {name}\n"),
+            Request::Delete { name, home: true } => format!("purge {name}\n"),
+            Request::Lookup { name } => format!("lookup {name}\n"),
         }
         .into_bytes()
     }
@@ -436,6 +539,10 @@ impl<'a> Request<'a> {
             ("rehash", [password]) => Request::Rehash { name, password },
             ("failed", []) => Request::Failed { name },
             ("passed", []) => Request::Passed { name },
+            ("add", []) => Request::Add { name },
+            ("delete", []) => Request::Delete { name, home: false },
+            ("purge", []) => Request::Delete { name, home: true },
+            ("lookup", []) => Request::Lookup { name },
             _ => return None,
         })
     }
@@ -468,7 +575,154 @@ fn keep(users_file: &str, request: &Request<'_>, salt: &[u8]) -> String {
             FAILURES.lock().retain(|(n, _)| n != name);
             String::from("ok\n")
         }
+        Request::Add { name } => done(add_user(users_file, name)),
+        Request::Delete { name, home } => done(delete_user(users_file, name, home)),
+        Request::Lookup { name } => {
+            let all = {
+                let _g = CHANGING.lock();
+                read_file(users_file).map(|t| parse(&t))
+            };
+            match all {
+                Ok(all) => match all.iter().position(|u| u.name == name) {
+                    Some(i) => {
+                        let u = &all[i];
+                        let uid = uids(&all)[i];
+                        format!("user {}:{uid}:{}:{}\n", u.name, u.home, u.shell)
+                    }
+                    None => done(Err(ChangeError::NoSuchUser)),
+                },
+                Err(e) => done(Err(ChangeError::File(e))),
+            }
+        }
     }
+}
+
+/// The directory a path is in (`/` for a top-level path).
+fn parent(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
+    }
+}
+
+/// Where [`Request::Add`] puts `name`'s namespace spec and home, for the users file at
+/// `users_file` (`/etc/users`: `/etc/ns/NAME`, `/home/NAME`).
+pub fn account_paths(users_file: &str, name: &str) -> (String, String) {
+    let etc = parent(users_file);
+    let top = parent(etc).trim_end_matches('/');
+    (format!("{etc}/ns/{name}"), format!("{top}/home/{name}"))
+}
+
+/// [`Request::Add`] in the keeper.
+fn add_user(users_file: &str, name: &str) -> Result<(), ChangeError> {
+    check_new_name(name).map_err(ChangeError::Refused)?;
+    let _g = CHANGING.lock();
+    let mut users = parse(&read_file(users_file).map_err(ChangeError::File)?);
+    if users.iter().any(|u| u.name == name) {
+        return Err(ChangeError::Refused(format!(
+            "user '{name}' already exists"
+        )));
+    }
+    let numbers = uids(&users);
+    let uid = numbers
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(FIRST_UID - 1)
+        + 1;
+    let (spec, home) = account_paths(users_file, name);
+    match client::mkdir(&home) {
+        Ok(()) | Err(FsError::Exists) => {}
+        Err(e) => return Err(ChangeError::Refused(format!("{home}: {e}"))),
+    }
+    replace(&spec, crate::image::USER_SPEC)
+        .map_err(|e| ChangeError::Refused(format!("{spec}: {e}")))?;
+    // Every entry gets its number written, so that none moves when others come and go.
+    for (u, n) in users.iter_mut().zip(numbers) {
+        u.uid = Some(n);
+    }
+    let shell = users
+        .first()
+        .map_or_else(|| String::from("/bin/sh"), |u| u.shell.clone());
+    users.push(User {
+        name: name.into(),
+        hash: LOCKED.into(),
+        uid: Some(uid),
+        home,
+        shell,
+    });
+    replace(users_file, &render(&users)).map_err(ChangeError::File)
+}
+
+/// [`Request::Delete`] in the keeper.
+fn delete_user(users_file: &str, name: &str, with_home: bool) -> Result<(), ChangeError> {
+    if name == "root" {
+        return Err(ChangeError::Refused(String::from(
+            "root's account cannot be removed",
+        )));
+    }
+    let _g = CHANGING.lock();
+    let mut users = parse(&read_file(users_file).map_err(ChangeError::File)?);
+    let Some(i) = users.iter().position(|u| u.name == name) else {
+        return Err(ChangeError::Refused(format!(
+            "user '{name}' does not exist"
+        )));
+    };
+    let numbers = uids(&users);
+    for (u, n) in users.iter_mut().zip(numbers) {
+        u.uid = Some(n);
+    }
+    let gone = users.remove(i);
+    replace(users_file, &render(&users)).map_err(ChangeError::File)?;
+    FAILURES.lock().retain(|(n, _)| n != name);
+    let (spec, _) = account_paths(users_file, name);
+    match client::remove_file(&spec) {
+        Ok(()) | Err(FsError::NotFound) => {}
+        Err(e) => return Err(ChangeError::Refused(format!("{spec}: {e}"))),
+    }
+    if with_home {
+        // Only a home of its own under /home: never `/` or another user's.
+        let (_, own) = account_paths(users_file, name);
+        if gone.home != own {
+            return Err(ChangeError::Refused(format!(
+                "{}: not removed (not {own})",
+                gone.home
+            )));
+        }
+        remove_tree(&own).map_err(|e| ChangeError::Refused(format!("{own}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Removes the directory `top` and everything under it, without recursion (the stack is
+/// small): directories are emptied depth first from a list.
+fn remove_tree(top: &str) -> Result<(), FsError> {
+    let mut pending = alloc::vec![String::from(top)];
+    while let Some(dir) = pending.last().cloned() {
+        let (s, _) = match client::open(&dir, flags::READ | flags::DIRECTORY) {
+            Ok(x) => x,
+            Err(FsError::NotFound) if dir == top => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let entries = s.read_dir()?;
+        drop(s);
+        let mut deeper = false;
+        for e in entries {
+            let path = format!("{dir}/{}", e.name);
+            if e.kind == Kind::Dir {
+                pending.push(path);
+                deeper = true;
+            } else {
+                client::remove_file(&path)?;
+            }
+        }
+        if !deeper {
+            client::remove_dir(&dir)?;
+            pending.pop();
+        }
+    }
+    Ok(())
 }
 
 /// Hands `request` to the keeper at [`KEEPER_PATH`] and returns its reply; where this
@@ -552,6 +806,10 @@ impl Service {
             Request::Check { .. } => "",
             Request::Set { .. } if me != "root" => "only root may set another user's password",
             Request::Set { .. } => "",
+            Request::Add { .. } | Request::Delete { .. } if me != "root" => {
+                "Permission denied: only root may add or remove users"
+            }
+            Request::Add { .. } | Request::Delete { .. } | Request::Lookup { .. } => "",
             _ => "login's requests are not a session's",
         };
         if !refusal.is_empty() {
@@ -669,6 +927,16 @@ mod tests {
             },
             Request::Failed { name: "u" },
             Request::Passed { name: "u" },
+            Request::Add { name: "u" },
+            Request::Delete {
+                name: "u",
+                home: false,
+            },
+            Request::Delete {
+                name: "u",
+                home: true,
+            },
+            Request::Lookup { name: "u" },
         ] {
             assert_eq!(Request::decode(&r.encode()), Some(r.clone()));
         }
@@ -718,6 +986,14 @@ mod tests {
                 "only root may change",
             ),
             (Request::Passed { name: "user" }, "not a session's"),
+            (Request::Add { name: "eve" }, "Permission denied"),
+            (
+                Request::Delete {
+                    name: "user",
+                    home: true,
+                },
+                "Permission denied",
+            ),
             (Request::Failed { name: "root" }, "not a session's"),
         ] {
             let reply = user.answer(&r.encode());
@@ -737,6 +1013,7 @@ mod tests {
                 hash: format!(
                     "$pbkdf2-sha256$i={i},l=32$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
                 ),
+                uid: None,
                 home: "/".into(),
                 shell: "/bin/sh".into(),
             };
@@ -759,5 +1036,49 @@ mod tests {
         let mut v = users[1].clone();
         v.set_password("new", b"s2s");
         assert!(v.check("new") && !v.check("user"));
+    }
+
+    #[test]
+    fn numbers_are_kept_or_given_in_order_and_locked_entries_never_verify() {
+        let text = "root:$pbkdf2-sha256$i=1,l=32$c2FsdA$AAAA:/home/root:/bin/sh\n\
+                    user:657572:9e49:/home/user:/bin/sh\n\
+                    bob:!:1000:/home/bob:/bin/sh\n\
+                    amy:6575:9e49:1007:/home/amy:/bin/sh\n\
+                    bad:!:x1:/home/bad:/bin/sh\n";
+        let users = parse(text);
+        assert_eq!(users.len(), 4, "{users:?}");
+        assert_eq!(uids(&users), [0, 1001, 1000, 1007]);
+        assert_eq!(users[2].hash, LOCKED);
+        assert!(!users[2].check("") && !users[2].check("!"));
+        assert_eq!(parse(&render(&users)), users);
+        assert_eq!(
+            users[3].line(),
+            "amy:6575:9e49:1007:/home/amy:/bin/sh",
+            "an older entry keeps its form"
+        );
+    }
+
+    #[test]
+    fn new_names_are_checked_and_accounts_have_their_places() {
+        for good in ["bob", "_x", "a-b_9", "z"] {
+            assert_eq!(check_new_name(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "Bob",
+            "9a",
+            "-a",
+            "a:b",
+            "a b",
+            "a/b",
+            "é",
+            &"a".repeat(33),
+        ] {
+            assert!(check_new_name(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            account_paths("/etc/users", "bob"),
+            ("/etc/ns/bob".into(), "/home/bob".into())
+        );
     }
 }

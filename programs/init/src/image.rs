@@ -49,6 +49,12 @@ fn list<'a>(
                 }
             }
         }
+        if e.name == "passwd" {
+            // Root's account tools are the same program (`useradd`, `userdel`).
+            for alias in ["useradd", "userdel"] {
+                out.push((alias.to_string(), bytes.clone()));
+            }
+        }
         if e.name == "edit" {
             // kibi's own name for the editor.
             out.push(("kibi".to_string(), bytes.clone()));

@@ -59,6 +59,12 @@ fn programs() -> Result<Vec<(String, Vec<u8>)>, String> {
                 }
             }
         }
+        if name == "passwd" {
+            // Root's account tools are the same program (`useradd`, `userdel`).
+            for alias in ["useradd", "userdel"] {
+                out.push((alias.to_string(), bytes.clone()));
+            }
+        }
         if name == "edit" {
             // kibi's own name for the editor.
             out.push(("kibi".to_string(), bytes.clone()));

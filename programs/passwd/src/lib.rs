@@ -9,6 +9,11 @@
 //!
 //! Passwords are read a line at a time from stdin, without echo at a terminal
 //! (`std::term::read_password_bounded`), at most [`users::MAX_PASSWORD`] bytes of text.
+//!
+//! The same program is `useradd` and `userdel` (by the name it runs under, as the coreutils
+//! are their tools): root's requests to the password service to add an account (no password
+//! yet: `passwd NAME` sets one, as on Linux) or remove one (`-r`: its home too). The keeper
+//! does the work: the users file, the home, the namespace spec (`vfs::users`).
 #![forbid(unsafe_code)]
 
 use vfs::users::{self, Request};
@@ -35,8 +40,18 @@ fn ask(prompt: &str) -> String {
     }
 }
 
+/// The name this program runs under (`passwd`, `useradd`, `userdel`), for its messages (no
+/// static: on the in-process stub every program shares one).
+fn name() -> String {
+    let argv0 = std::env::args().next().unwrap_or_default();
+    match argv0.rsplit('/').next() {
+        Some(n @ ("useradd" | "userdel")) => n.to_string(),
+        _ => String::from("passwd"),
+    }
+}
+
 fn fail(msg: &str) -> ! {
-    eprintln!("passwd: {msg}");
+    eprintln!("{}: {msg}", name());
     std::process::exit(1)
 }
 
@@ -84,8 +99,80 @@ fn send(request: &Request<'_>, what: &str) {
     }
 }
 
+const USERADD_HELP: &str = "\
+usage: useradd NAME
+Add the account NAME (root only): the next free user number, home /home/NAME,
+namespace /etc/ns/NAME as an ordinary user's. It has no password: nobody can
+log in as NAME until root sets one with 'passwd NAME'.
+  --help  show this help and exit
+";
+
+const USERDEL_HELP: &str = "\
+usage: userdel [-r] NAME
+Remove the account NAME and its namespace spec (root only; never root).
+  -r      remove NAME's home directory and all in it too
+  --help  show this help and exit
+";
+
+fn usage(text: &str) -> ! {
+    eprint!("{text}");
+    std::process::exit(2)
+}
+
+/// `useradd NAME` and `userdel [-r] NAME`.
+fn account(args: &[String]) {
+    let add = name() == "useradd";
+    let help = if add { USERADD_HELP } else { USERDEL_HELP };
+    if args.first().map(String::as_str) == Some("--help") {
+        print!("{help}");
+        return;
+    }
+    let mut purge = false;
+    let mut operands = Vec::new();
+    let mut options = true;
+    for a in args {
+        match a.as_str() {
+            "--" if options => options = false,
+            "-r" | "--remove" if options && !add => purge = true,
+            o if options && o.starts_with('-') && o.len() > 1 => {
+                eprintln!("{}: invalid option '{o}'", name());
+                usage(help)
+            }
+            _ => operands.push(a.as_str()),
+        }
+    }
+    let [user] = operands[..] else {
+        eprintln!(
+            "{}: {}",
+            name(),
+            if operands.is_empty() {
+                "missing user name"
+            } else {
+                "one user name only"
+            }
+        );
+        usage(help)
+    };
+    if user.contains('\n') || user.contains(' ') || user.is_empty() {
+        fail(&format!("invalid user name '{}'", user.escape_default()));
+    }
+    let request = if add {
+        Request::Add { name: user }
+    } else {
+        Request::Delete {
+            name: user,
+            home: purge,
+        }
+    };
+    send(&request, "");
+}
+
 pub fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if name() != "passwd" {
+        account(&args[1..]);
+        return;
+    }
     let Ok(me) = std::env::var("USER") else {
         fail("USER is not set: who are you?");
     };

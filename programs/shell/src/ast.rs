@@ -23,10 +23,13 @@ pub enum Connector {
     Or,
 }
 
-/// `! a | b | c`.
+/// `[time [-p]] [!] a | b | c`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pipeline {
     pub negate: bool,
+    /// `time` before it: `Some(posix)`, `posix` for `time -p` (the report's format). A timed
+    /// pipeline may have no commands (`time` alone).
+    pub time: Option<bool>,
     pub commands: Vec<Command>,
 }
 

@@ -333,15 +333,23 @@ impl Shell {
     /// A pipeline; `last`: the last of its and-or list (where `set -e` applies, unless it is
     /// negated).
     fn pipeline(&mut self, p: &Pipeline, io: &mut Streams, last: bool) -> Flow {
+        let start = p.time.map(|_| std::time::Instant::now());
         let tested = !last || p.negate;
         self.x.cond += tested as usize;
-        let flow = if p.commands.len() == 1 {
+        let flow = if p.commands.is_empty() {
+            // `time` alone.
+            self.status = 0;
+            Flow::Next
+        } else if p.commands.len() == 1 {
             self.command(&p.commands[0], io)
         } else {
             self.status = self.run_pipeline(&p.commands, io);
             Flow::Next
         };
         self.x.cond -= tested as usize;
+        if let (Some(posix), Some(start)) = (p.time, start) {
+            report_time(io, start.elapsed(), posix);
+        }
         if p.negate {
             self.status = (self.status == 0) as i32;
         }
@@ -1366,4 +1374,22 @@ impl Context for Ctx<'_> {
                 .collect(),
         )
     }
+}
+
+/// `time`'s report on stderr, in bash's format (`-p`: POSIX's). Only the real (wall-clock)
+/// time: eurali's kernel counts no CPU time per process, so the user and sys lines, which
+/// would be made up, are left out (the man page says so).
+fn report_time(io: &mut Streams, real: std::time::Duration, posix: bool) {
+    let ms = real.as_millis();
+    let line = if posix {
+        format!("real {}.{:02}\n", ms / 1000, ms % 1000 / 10)
+    } else {
+        format!(
+            "\nreal\t{}m{}.{:03}s\n",
+            ms / 60_000,
+            ms % 60_000 / 1000,
+            ms % 1000
+        )
+    };
+    let _ = io.stderr.write_all(line.as_bytes());
 }

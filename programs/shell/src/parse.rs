@@ -103,9 +103,9 @@ pub fn is_name(s: &str) -> bool {
         && c.all(|ch| ch == '_' || ch.is_ascii_alphanumeric())
 }
 
-const RESERVED: [&str; 16] = [
+const RESERVED: [&str; 17] = [
     "if", "then", "elif", "else", "fi", "do", "done", "while", "until", "for", "in", "case",
-    "esac", "{", "}", "!",
+    "esac", "{", "}", "!", "time",
 ];
 
 /// A parser over a script's text, one complete command at a time ([`Parser::next_command`]).
@@ -664,6 +664,30 @@ impl<'a> Parser<'a> {
     }
 
     fn pipeline(&mut self, terminators: &[&str]) -> Result<Pipeline, Error> {
+        // `time [-p]`: reserved only here, before a pipeline (bash's keyword).
+        let time = if self.peek_reserved(&["time"]).is_some() {
+            self.pos += 4;
+            self.skip_blank();
+            let posix =
+                self.starts_with("-p") && self.s.get(self.pos + 2).is_none_or(|&b| is_meta(b));
+            if posix {
+                self.pos += 2;
+                self.skip_blank();
+            }
+            // `time` alone (before a line's end or a separator) times nothing.
+            if matches!(self.peek(), None | Some(b'\n' | b';' | b'&' | b')' | b'|'))
+                && !self.starts_with("|")
+            {
+                return Ok(Pipeline {
+                    negate: false,
+                    time: Some(posix),
+                    commands: Vec::new(),
+                });
+            }
+            Some(posix)
+        } else {
+            None
+        };
         let negate = if self.peek_reserved(&["!"]).is_some() {
             self.pos += 1;
             true
@@ -681,7 +705,11 @@ impl<'a> Parser<'a> {
                 }
                 commands.push(self.command(terminators)?);
             } else {
-                return Ok(Pipeline { negate, commands });
+                return Ok(Pipeline {
+                    negate,
+                    time,
+                    commands,
+                });
             }
         }
     }

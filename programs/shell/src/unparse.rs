@@ -38,7 +38,12 @@ pub fn list(l: &List) -> String {
 fn pipeline(p: &Pipeline) -> String {
     let stages: Vec<String> = p.commands.iter().map(command).collect();
     let s = stages.join(" | ");
-    if p.negate { format!("! {s}") } else { s }
+    let s = if p.negate { format!("! {s}") } else { s };
+    match p.time {
+        Some(true) => format!("time -p {s}").trim_end().to_string(),
+        Some(false) => format!("time {s}").trim_end().to_string(),
+        None => s,
+    }
 }
 
 fn command(c: &Command) -> String {

@@ -78,7 +78,7 @@ pub struct Saved {
 /// The reserved words (`type while`: a shell keyword).
 const KEYWORDS: &[&str] = &[
     "!", "{", "}", "case", "do", "done", "elif", "else", "esac", "fi", "for", "if", "in", "then",
-    "until", "while",
+    "time", "until", "while",
 ];
 
 /// POSIX's special builtins: found before functions, their assignments stay, and their errors
