@@ -379,7 +379,9 @@ pub enum Call {
     Malloc { pages: u64, max_physaddr: u64 },
     /// 8.
     Free { addr: u64 },
-    /// 9. RDI is a hint the real kernel ignores (it reads no register of `yield`): how many
+    /// 9.
+    ///
+    /// RDI is a hint the real kernel ignores (it reads no register of `yield`): how many
     /// microseconds the caller has nothing to do (it sleeps), 0 for a plain yield. kernel-stub
     /// lets the thread block for up to that long instead of running it again at once.
     Yield { idle_us: u64 },
