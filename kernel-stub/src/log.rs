@@ -162,7 +162,7 @@ mod tests {
             pid: 1,
             tid,
             program: "p".into(),
-            call: Call::Yield,
+            call: Call::Yield { idle_us: 0 },
             result: Registers::default(),
         };
         for t in 0..LOG_CAPACITY as u64 + 5 {

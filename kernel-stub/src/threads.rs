@@ -28,6 +28,24 @@ use std::time::{Duration, Instant};
 /// How long a blocked thread yield-polls before it parks.
 const YIELD_FOR: Duration = Duration::from_micros(50);
 
+/// The longest a `yield` with an idle hint blocks its thread: a sleeping program asks again
+/// (its runtime sleeps in slices of 20 ms and checks for a kill between them; the liveness
+/// watcher of an idle process sleeps 250 ms at once), and a system shutting down waits no
+/// longer than this for the thread.
+const IDLE_MAX: Duration = Duration::from_millis(100);
+
+/// `yield`: a plain one gives the processor away; one whose caller says it has nothing to do
+/// for `idle_us` microseconds (a sleep: the real kernel has no timers, so a program sleeps by
+/// yielding until its deadline) blocks the thread for that long, up to [`IDLE_MAX`], so that
+/// an idle system costs no processor time here (a yield on an idle host returns at once).
+fn idle(idle_us: u64) {
+    if idle_us == 0 {
+        std::thread::yield_now();
+    } else {
+        std::thread::sleep(Duration::from_micros(idle_us).min(IDLE_MAX));
+    }
+}
+
 /// What a blocked thread finds when it is woken.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Wake {
@@ -275,8 +293,8 @@ impl Shared {
                 }
                 drop(sys);
                 wakes.unpark_all();
-                if matches!(call, Call::Yield) {
-                    std::thread::yield_now();
+                if let Call::Yield { idle_us } = call {
+                    idle(idle_us);
                 }
             }
             Outcome::Block => {

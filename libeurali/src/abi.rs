@@ -380,7 +380,11 @@ pub enum Call {
     /// 8.
     Free { addr: u64 },
     /// 9.
-    Yield,
+    ///
+    /// RDI is a hint the real kernel ignores (it reads no register of `yield`): how many
+    /// microseconds the caller has nothing to do (it sleeps), 0 for a plain yield. kernel-stub
+    /// lets the thread block for up to that long instead of running it again at once.
+    Yield { idle_us: u64 },
     /// 10.
     NewRendezvous,
     /// 11.
@@ -430,7 +434,7 @@ impl Call {
                 max_physaddr: r.rsi,
             },
             nr::FREE => Call::Free { addr: r.rdi },
-            nr::YIELD => Call::Yield,
+            nr::YIELD => Call::Yield { idle_us: r.rdi },
             nr::NEW_RENDEZVOUS => Call::NewRendezvous,
             nr::COPY_RENDEZVOUS => Call::CopyRendezvous { handle: r.rdi },
             nr::EXEC => Call::Exec(ExecCall {
@@ -521,7 +525,10 @@ impl Call {
                 r.rax = nr::FREE as u64;
                 r.rdi = addr;
             }
-            Call::Yield => r.rax = nr::YIELD as u64,
+            Call::Yield { idle_us } => {
+                r.rax = nr::YIELD as u64;
+                r.rdi = idle_us;
+            }
             Call::NewRendezvous => r.rax = nr::NEW_RENDEZVOUS as u64,
             Call::CopyRendezvous { handle } => {
                 r.rax = nr::COPY_RENDEZVOUS as u64;
@@ -570,7 +577,7 @@ impl Call {
         matches!(
             self,
             Call::Close { .. }
-                | Call::Yield
+                | Call::Yield { .. }
                 | Call::DebugWrite(_)
                 | Call::AwaitInterrupt
                 | Call::Unknown { .. }
@@ -637,7 +644,8 @@ mod tests {
             Call::Free {
                 addr: layout::chunk_slot_base(2) + 5,
             },
-            Call::Yield,
+            Call::Yield { idle_us: 0 },
+            Call::Yield { idle_us: 20_000 },
             Call::NewRendezvous,
             Call::CopyRendezvous { handle: 1 },
             Call::Exec(ExecCall {

@@ -50,8 +50,8 @@ pub mod tty;
 
 pub use error::{Error, Result};
 pub use message::{
-    Busy, Message, SendError, Word, call_send, rcall, receive, retry_busy_for, send, send_receive,
-    yield_now,
+    Busy, Message, SendError, Word, call_send, idle, rcall, receive, retry_busy_for, send,
+    send_receive, yield_now,
 };
 pub use object::{Handle, MemoryChunk, new_rendezvous};
 pub use syscall::*;

@@ -267,5 +267,13 @@ pub fn rcall(handle: &Handle, msg: Message) -> core::result::Result<Message, Sen
 
 /// `yield`: go to the back of the run queue.
 pub fn yield_now() {
-    call(Call::Yield);
+    call(Call::Yield { idle_us: 0 });
+}
+
+/// `yield` from a thread that has nothing to do for `us` microseconds (it sleeps until a
+/// deadline). The real kernel, without timers, treats it as a plain yield (the caller loops
+/// until its deadline); kernel-stub blocks the thread for up to that long instead of running it
+/// again at once, so that a sleeping thread does not spin a host processor.
+pub fn idle(us: u64) {
+    call(Call::Yield { idle_us: us });
 }

@@ -67,7 +67,9 @@ pub struct FileType {
     kind: Kind,
 }
 
-/// Permissions: only read-only-ness exists.
+/// Permissions: only read-only-ness exists, and it is the mount's (`Meta::mount_readonly`: a
+/// read-only mount or view, a file system that writes nothing), as std's is the file's mode,
+/// whatever a descriptor was opened for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Permissions {
     readonly: bool,
@@ -121,7 +123,7 @@ impl Metadata {
     }
     pub fn permissions(&self) -> Permissions {
         Permissions {
-            readonly: self.meta.readonly,
+            readonly: self.meta.mount_readonly,
         }
     }
 }
@@ -566,21 +568,37 @@ pub fn canonicalize<P: AsRef<Path>>(path: P) -> io::Result<PathBuf> {
 }
 
 fn list(p: &str) -> io::Result<Vec<Entry>> {
+    list_dir(p).map(|(entries, _)| entries)
+}
+
+/// The entries of the resolved directory `p` and whether its mount is read-only
+/// (`Meta::mount_readonly`, which its entries share unless they are mount points).
+fn list_dir(p: &str) -> io::Result<(Vec<Entry>, bool)> {
+    let mut mount_readonly = true;
     let served = match client::open(p, flags::READ | flags::DIRECTORY) {
         Ok((_, meta)) if meta.kind != Kind::Dir => {
             return Err(io::ErrorKind::NotADirectory.into());
         }
-        Ok((s, _)) => s.read_dir(),
+        Ok((s, meta)) => {
+            mount_readonly = meta.mount_readonly;
+            s.read_dir()
+        }
         Err(e) => Err(e),
     };
     // Mount points show as entries of the directories above them.
-    client::list_with_mounts(p, served).map_err(err)
+    client::list_with_mounts(p, served)
+        .map(|e| (e, mount_readonly))
+        .map_err(err)
 }
 
 /// A directory listing (sorted by name), as std's `ReadDir`.
 pub struct ReadDir {
     dir: PathBuf,
     entries: alloc::vec::IntoIter<Entry>,
+    /// The directory's `Meta::mount_readonly`.
+    mount_readonly: bool,
+    /// The entries that are mount points (of another mount, so with a mount of their own).
+    mounts: Vec<String>,
 }
 
 /// One entry of a [`ReadDir`].
@@ -588,6 +606,8 @@ pub struct ReadDir {
 pub struct DirEntry {
     path: PathBuf,
     entry: Entry,
+    mount_readonly: bool,
+    mount_point: bool,
 }
 
 impl DirEntry {
@@ -597,12 +617,18 @@ impl DirEntry {
     pub fn file_name(&self) -> crate::ffi::OsString {
         crate::ffi::OsString::from(self.entry.name.clone())
     }
+    /// The entry's kind and length from the listing; whether it is read-only is its
+    /// directory's mount's (a mount point is asked itself).
     pub fn metadata(&self) -> io::Result<Metadata> {
+        if self.mount_point {
+            return metadata(&self.path);
+        }
         Ok(Metadata {
             meta: Meta {
                 kind: self.entry.kind,
                 len: self.entry.len,
-                readonly: false,
+                readonly: self.mount_readonly,
+                mount_readonly: self.mount_readonly,
             },
         })
     }
@@ -619,6 +645,8 @@ impl Iterator for ReadDir {
         let entry = self.entries.next()?;
         Some(Ok(DirEntry {
             path: self.dir.join(entry.name.as_str()),
+            mount_point: self.mounts.contains(&entry.name),
+            mount_readonly: self.mount_readonly,
             entry,
         }))
     }
@@ -630,8 +658,11 @@ pub fn read_dir<P: AsRef<Path>>(path: P) -> io::Result<ReadDir> {
 
 fn read_dir_path(path: &Path) -> io::Result<ReadDir> {
     let p = resolve(path)?;
+    let (entries, mount_readonly) = list_dir(&p)?;
     Ok(ReadDir {
         dir: path.to_path_buf(),
-        entries: list(&p)?.into_iter(),
+        entries: entries.into_iter(),
+        mount_readonly,
+        mounts: client::mount_children(&p),
     })
 }

@@ -115,6 +115,9 @@ struct Watcher {
     running: bool,
     /// Rounds to run at [`WATCH_SLICE_MS`] rather than [`WATCH_INTERVAL_MS`] ([`hurry_watcher`]).
     hurry: u32,
+    /// Rounds still to run at [`WATCH_INTERVAL_MS`] before the watcher slows down to
+    /// [`WATCH_IDLE_INTERVAL_MS`] (see [`watcher_main`]).
+    quick: u32,
 }
 
 struct WatchEntry {
@@ -1340,6 +1343,14 @@ const WATCH_SLICE_MS: u64 = 5;
 /// Rounds the watcher runs every [`WATCH_SLICE_MS`] after [`hurry_watcher`].
 const HURRIED_ROUNDS: u32 = 4;
 
+/// How often the watcher cycles once nothing happened for [`QUICK_ROUNDS`] rounds: a process
+/// that sits waiting (init, login, a shell at its prompt) should cost the machine nothing, and
+/// every wake-up of a sleeping thread is a system call (hosted mode: a trapped one).
+pub const WATCH_IDLE_INTERVAL_MS: u64 = 250;
+
+/// Rounds at [`WATCH_INTERVAL_MS`] after a new watch or a hurry (two seconds' worth).
+const QUICK_ROUNDS: u32 = 40;
+
 /// A peer process has just ended (a child's status came): its handles go when its last thread
 /// has, so the watcher's next few rounds come every few milliseconds rather than at its usual
 /// interval — the pipes the child wrote see EOF at once, not up to 50 ms later (what a loop of
@@ -1349,6 +1360,15 @@ pub fn hurry_watcher() {
         let mut w = rt.watcher.lock().unwrap_or_else(|e| e.into_inner());
         if w.running {
             w.hurry = HURRIED_ROUNDS;
+            if w.quick == 0 {
+                // The watcher sleeps its long idle sleep and hears this only after it: one
+                // round now (the peer's handles may be gone already), quick ones from its
+                // next wake-up.
+                for e in &w.entries {
+                    e.cycle();
+                }
+            }
+            w.quick = QUICK_ROUNDS;
         }
     }
 }
@@ -1399,6 +1419,7 @@ pub fn watch(target: Arc<Handle>) -> io::Result<Watch> {
     });
     let mut w = rt.watcher.lock().unwrap_or_else(|e| e.into_inner());
     w.entries.push(entry.clone());
+    w.quick = QUICK_ROUNDS;
     if !w.running {
         crate::thread::Builder::new()
             .name("watcher".into())
@@ -1413,7 +1434,16 @@ fn watcher_main() {
         return;
     };
     loop {
-        let mut slept = 0;
+        let quick = {
+            let mut w = rt.watcher.lock().unwrap_or_else(|e| e.into_inner());
+            w.quick = w.quick.saturating_sub(1);
+            w.quick > 0 || w.hurry > 0
+        };
+        if !quick {
+            // Idle: one long sleep (a hurry meanwhile ran a round itself).
+            crate::sys::sleep_micros(WATCH_IDLE_INTERVAL_MS * 1000);
+        }
+        let mut slept = if quick { 0 } else { WATCH_INTERVAL_MS };
         while slept < WATCH_INTERVAL_MS {
             crate::sys::sleep_micros(WATCH_SLICE_MS * 1000);
             slept += WATCH_SLICE_MS;

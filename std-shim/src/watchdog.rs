@@ -1,7 +1,8 @@
 //! The process's watchdog for bounded calls (`libeurali::timeout`): one thread per process,
 //! started by the first bounded call and ended after a second with nothing to watch.
 //!
-//! Every [`SWEEP_MS`] it takes a spare copy of each watched handle and closes it (waking the
+//! Every [`SWEEP_MS`] (every [`SLOW_SWEEP_MS`] while every watched call is a long wait with no
+//! deadline near) it takes a spare copy of each watched handle and closes it (waking the
 //! caller with CLOSED once the peer's references are all gone); past an entry's deadline it
 //! sweeps once more and closes the caller's handle number, which wakes the caller while the peer
 //! still holds its end (see `libeurali::timeout` for the contract that follows) — or, for a call
@@ -17,6 +18,15 @@ use libeurali::{Handle, Message};
 pub const SWEEP_MS: u64 = 20;
 /// Sweeps with nothing to watch before the thread ends.
 const IDLE_SWEEPS: u32 = 50;
+
+/// How often the watchdog sweeps once every watched call has waited [`SETTLED_MS`] and no
+/// deadline is near: a process waiting in one long call (login and the shell reading the
+/// console) should cost the machine nothing, and every sweep wakes a sleeping thread (hosted
+/// mode: trapped system calls). A dead peer is then noticed within this long.
+pub const SLOW_SWEEP_MS: u64 = 250;
+
+/// How long a call is watched at [`SWEEP_MS`] before it counts as settled.
+const SETTLED_MS: u64 = 1000;
 
 #[derive(Default)]
 pub(crate) struct State {
@@ -36,6 +46,8 @@ pub(crate) fn process_ending(shared: &Shared) {
 struct Entry {
     id: u64,
     raw: u32,
+    /// When the call began (µs, the runtime's clock).
+    since: u64,
     deadline: Option<u64>,
     /// The watchdog closed `raw`.
     closed: bool,
@@ -76,7 +88,8 @@ pub(crate) fn bounded_call(
     let Some(rt) = crate::sys::runtime() else {
         return unbounded(h, m, kind);
     };
-    let deadline = limit_us.map(|l| crate::sys::now_micros().saturating_add(l));
+    let since = crate::sys::now_micros();
+    let deadline = limit_us.map(|l| since.saturating_add(l));
     let id = {
         let mut st = rt.watchdog.lock().unwrap_or_else(|e| e.into_inner());
         st.next_id += 1;
@@ -84,6 +97,7 @@ pub(crate) fn bounded_call(
         st.entries.push(Entry {
             id,
             raw: h.raw(),
+            since,
             deadline,
             closed: false,
             rescue,
@@ -136,8 +150,10 @@ fn watchdog_main() {
         return;
     };
     let mut idle = 0;
+    let mut pause_ms = SWEEP_MS;
     loop {
-        crate::sys::sleep_micros(SWEEP_MS * 1000);
+        crate::sys::sleep_micros(pause_ms * 1000);
+        pause_ms = SWEEP_MS;
         let mut st = rt.watchdog.lock().unwrap_or_else(|e| e.into_inner());
         if st.entries.is_empty() {
             idle += 1;
@@ -149,6 +165,14 @@ fn watchdog_main() {
         }
         idle = 0;
         let now = crate::sys::now_micros();
+        let settled = st.entries.iter().all(|e| {
+            now.saturating_sub(e.since) >= SETTLED_MS * 1000
+                && e.deadline
+                    .is_none_or(|d| d.saturating_sub(now) > 2 * SLOW_SWEEP_MS * 1000)
+        });
+        if settled {
+            pause_ms = SLOW_SWEEP_MS;
+        }
         for e in st.entries.iter_mut().filter(|e| !e.closed) {
             // Safety: a listed entry's handle stays open until its caller removes the entry
             // under this lock; we borrow the number and close only copies (or, past the

@@ -73,6 +73,14 @@ impl Pane {
         }
     }
 
+    /// The process id of the pane's command (the shell that runs it).
+    pub fn pid(&self) -> Option<u32> {
+        tmux(&["display-message", "-p", "-t", &self.name, "#{pane_pid}"])
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// What the pane shows (and its scrollback, if asked for).
     pub fn pane(&self) -> String {
         let mut a = vec!["capture-pane", "-t", self.name.as_str(), "-p"];

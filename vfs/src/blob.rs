@@ -36,6 +36,7 @@ impl FileSystem for Blob {
             kind: Kind::File,
             len: self.0.len() as u64,
             readonly: true,
+            mount_readonly: true,
         })
     }
 

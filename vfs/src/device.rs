@@ -59,6 +59,7 @@ impl<D: Device> FileSystem for DeviceFs<D> {
             kind: Kind::Device,
             len: 0,
             readonly: false,
+            mount_readonly: false,
         })
     }
 

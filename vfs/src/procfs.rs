@@ -237,6 +237,7 @@ impl FileSystem for ProcFs {
                     kind: Kind::Dir,
                     len: 0,
                     readonly: true,
+                    mount_readonly: true,
                 });
             }
             Node::New(pid, _) => format!("{pid}\n").len(),
@@ -251,6 +252,7 @@ impl FileSystem for ProcFs {
             kind: Kind::File,
             len: len as u64,
             readonly: !matches!(node, Node::New(..)),
+            mount_readonly: !matches!(node, Node::New(..)),
         })
     }
 

@@ -827,11 +827,13 @@ impl FileSystem for Ramdisk {
                 kind: Kind::File,
                 len: d.len as u64,
                 readonly: false,
+                mount_readonly: false,
             }),
             Some(Node::Dir(d)) => Ok(Meta {
                 kind: Kind::Dir,
                 len: d.len() as u64,
                 readonly: false,
+                mount_readonly: false,
             }),
             None => Err(FsError::NotFound),
         }

@@ -524,7 +524,10 @@ enum State<N> {
     Node {
         node: N,
         flags: u32,
+        /// This session may not write.
         readonly: bool,
+        /// No session of this scope or view may write (`Meta::mount_readonly`).
+        mount_readonly: bool,
     },
     /// An operation that is answered once.
     Done(Result<(), FsError>),
@@ -598,6 +601,7 @@ fn open_state<F: FileSystem>(
                 node,
                 flags,
                 readonly: scope.readonly || flags & flags::WRITE == 0,
+                mount_readonly: scope.readonly || req.flags & flags::VIEWED != 0,
             })
         }
         Op::Mkdir => done(fs.mkdir_as(who, &path)),
@@ -619,6 +623,7 @@ fn open_state<F: FileSystem>(
             }
             let readonly = scope.readonly || req.flags & flags::WRITE == 0;
             meta.readonly = readonly;
+            meta.mount_readonly |= readonly;
             let root = path.iter().map(|s| String::from(*s)).collect();
             Ok(State::Serve(
                 Arc::new(Scope::new(root, readonly, account)),
@@ -668,9 +673,18 @@ fn session<F: FileSystem>(
                 node,
                 flags,
                 readonly,
+                mount_readonly,
             }) => (
-                node_request(fs, &ctx.listing, &scope, node, *flags, *readonly, m)
-                    .unwrap_or_else(err_msg),
+                node_request(
+                    fs,
+                    &ctx.listing,
+                    &scope,
+                    node,
+                    *flags,
+                    (*readonly, *mount_readonly),
+                    m,
+                )
+                .unwrap_or_else(err_msg),
                 false,
             ),
         };
@@ -721,13 +735,19 @@ fn node_request<F: FileSystem>(
     scope: &Scope,
     node: &F::Node,
     flags: u32,
-    readonly: bool,
+    (readonly, mount_readonly): (bool, bool),
     m: Message,
 ) -> Result<Message, FsError> {
+    let stat = || {
+        fs.stat(node).map(|mut meta| {
+            meta.mount_readonly |= mount_readonly;
+            meta.readonly = readonly;
+            meta
+        })
+    };
     match m {
         Message::Short(FS_STAT, _, _) => {
-            let mut meta = fs.stat(node)?;
-            meta.readonly = readonly;
+            let meta = stat()?;
             Ok(meta_msg(&meta))
         }
         Message::Long(FS_READ_INTO, Word::Value(offset), Word::Chunk(mut c)) => {
@@ -786,11 +806,7 @@ fn node_request<F: FileSystem>(
         Message::Long(FS_REQ, Word::Value(len), Word::Chunk(mut c)) => {
             let req: Request = decode(chunk_bytes(&mut c, len, MAX_NAME_MSG)?)?;
             let reply = match req {
-                Request::Stat => {
-                    let mut m = fs.stat(node)?;
-                    m.readonly = readonly;
-                    Reply::Stat(m)
-                }
+                Request::Stat => Reply::Stat(stat()?),
                 Request::ReadDir => {
                     let _one_at_a_time = listing.lock();
                     return reply_msg(&Reply::Entries(fs.read_dir(node)?));

@@ -835,6 +835,7 @@ impl FileSystem for Service {
             kind: Kind::File,
             len: node.lock().len() as u64,
             readonly: false,
+            mount_readonly: false,
         })
     }
 

@@ -2,7 +2,9 @@
 //! Opens that could change anything (write, create, truncate, append, mkdir, remove, rmdir,
 //! rename) are refused with `Denied`; the others, and `Serve` with write stripped, are forwarded
 //! with the client's own session handle, so the client then talks to the wrapped server directly
-//! (no copy, no extra hop) on a session that the server opened read-only.
+//! (no copy, no extra hop) on a session that the server opened read-only. Forwarded opens carry
+//! `flags::VIEWED`, so that the server reports their files as `Meta::mount_readonly` (`ls -l`
+//! shows `r--` through the view, whatever the file is on the server).
 
 use libeurali::{Error, Handle, Message, Word, receive, send};
 
@@ -28,7 +30,7 @@ pub fn serve_readonly_with(inner: &Handle, outer: &Handle, refusals: &Refusals) 
                     Ok(mut r)
                         if !r.op.mutates(r.flags) || matches!(r.op, Op::Serve | Op::ServeAs(_)) =>
                     {
-                        r.flags &= !flags::MUTATING;
+                        r.flags = (r.flags & !flags::MUTATING) | flags::VIEWED;
                         if forward_open(inner, a, &r).is_err() {
                             // The wrapped server is gone: the client sees CLOSED.
                         }

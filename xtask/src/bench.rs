@@ -14,6 +14,12 @@ pub struct Bench {
 /// Every benchmark `bench` knows.
 pub const BENCHES: &[Bench] = &[
     Bench {
+        name: "idle",
+        about: "CPU of an idle system at login: and at the shell prompt, in-process and hosted, \
+                over 10 s vs dash at its prompt (goal: at most 1 % of a core)",
+        run: || hosted_bench("idle"),
+    },
+    Bench {
         name: "ipc",
         about: "IPC round trip through the in-process kernel stub (kernel-stub's `ipc` bench)",
         run: || cargo_bench("kernel-stub", "ipc"),

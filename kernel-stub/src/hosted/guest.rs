@@ -829,6 +829,17 @@ pub fn main() -> ! {
     agent_loop(agent, kinfo, &h)
 }
 
+/// Milliseconds until the next timer interrupt (65536 PIT ticks, ~55 ms), when the KernelInfo
+/// words change next: the agent sleeps that long (at least 1 ms) rather than waking every few
+/// milliseconds for a clock that has not moved, which an idle system would pay for.
+fn ms_to_next_interrupt(h: &BootHeader) -> i32 {
+    let per = h.tsc_per_pit.max(1);
+    let ticks = rdtsc().saturating_sub(h.boot_tsc) / per;
+    let left = 65536 - ticks % 65536;
+    // PIT: 3 579 545 / 3 Hz.
+    (left * 3000 / 3_579_545 + 1).min(60) as i32
+}
+
 /// The KernelInfo words (§4.4): PIT ticks in whole timer interrupts, the TSC at the last one,
 /// TSC ticks per PIT tick.
 fn update_kinfo(kinfo: u64, h: &BootHeader) {
@@ -854,7 +865,7 @@ fn agent_loop(agent: i32, kinfo: u64, h: &BootHeader) -> ! {
             revents: 0,
         };
         // Safety: polls one live pollfd.
-        let n = unsafe { libc::poll(&mut p, 1, 10) };
+        let n = unsafe { libc::poll(&mut p, 1, ms_to_next_interrupt(h)) };
         update_kinfo(kinfo, h);
         if REPORT_FD.load(Ordering::Relaxed) >= 0 {
             // Threads that never exit (servers in receive) are measured as they run.

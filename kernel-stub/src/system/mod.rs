@@ -368,7 +368,7 @@ impl System {
                 }
                 Outcome::Done
             }
-            Call::Yield => Outcome::Done,
+            Call::Yield { .. } => Outcome::Done,
             Call::NewRendezvous => {
                 let obj = self.new_object(2);
                 if let Some(p) = self.procs.get_mut(&pid) {

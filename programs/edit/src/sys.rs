@@ -13,8 +13,10 @@
 //! - Configuration and data directories: kibi's XDG rules, with eurali's system-wide places as
 //!   defaults: `/etc/kibi` and `/etc/public/kibi` (what an ordinary user sees as `/etc/kibi`).
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::Error;
 pub use crate::xdg::xdg_dirs;
@@ -91,41 +93,161 @@ pub fn enable_raw_mode() -> io::Result<TermMode> {
 /// end of the console's input. kibi would ask again forever; here it is an error instead, which
 /// ends kibi (terminal restored, message, status 1).
 ///
+/// kibi tells a lone Esc from the start of an escape sequence by an empty read after the Esc
+/// (Unix kibi sets `VTIME` to 0.1 s). [`Keys`] gives that empty read itself: when a read of
+/// the console ends with Esc, it waits up to [`ESC_WAIT`] for the rest of a sequence (on a
+/// thread of its own, so that the key that comes later is not lost), then reports the Esc as
+/// a key. Two Escs in one read (Esc, then an arrow key, sent together) are split likewise.
+///
 /// # Errors
 ///
 /// This function always returns Ok(...). The return type is a Result for compatibility with
 /// other platforms.
 pub fn stdin() -> io::Result<impl BufRead> {
-    Ok(Keys(io::stdin().lock()))
+    Ok(Keys {
+        buf: Vec::new(),
+        pos: 0,
+        brk: None,
+        pending: None,
+    })
 }
 
-/// Standard input for kibi: its end is an error (see [`stdin`]).
-struct Keys(io::StdinLock<'static>);
+/// How long a read that ended with Esc waits for the rest of an escape sequence (Unix kibi's
+/// `VTIME` of one tenth of a second).
+pub const ESC_WAIT: Duration = Duration::from_millis(100);
+
+const ESC: u8 = 0x1b;
+
+/// Standard input for kibi: its end is an error (see [`stdin`]), a lone Esc is followed by one
+/// empty read.
+struct Keys {
+    buf: Vec<u8>,
+    pos: usize,
+    /// Where in `buf` kibi gets one empty read (right after a lone Esc).
+    brk: Option<usize>,
+    /// The console read that went on after a lone Esc, or its result.
+    pending: Option<Pending>,
+}
+
+enum Pending {
+    Reading(JoinHandle<io::Result<Vec<u8>>>),
+    Done(io::Result<Vec<u8>>),
+}
 
 fn end_of_input() -> io::Error {
     io::Error::new(io::ErrorKind::UnexpectedEof, "end of the terminal's input")
 }
 
-impl io::Read for Keys {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.0.read(buf)? {
-            0 if !buf.is_empty() => Err(end_of_input()),
-            n => Ok(n),
+/// One read of the console (what is there, or the next keys).
+fn read_console() -> io::Result<Vec<u8>> {
+    let mut b = vec![0; 256];
+    let n = io::stdin().read(&mut b)?;
+    b.truncate(n);
+    Ok(b)
+}
+
+fn joined(h: JoinHandle<io::Result<Vec<u8>>>) -> io::Result<Vec<u8>> {
+    h.join()
+        .unwrap_or_else(|_| Err(io::Error::other("the key reader ended")))
+}
+
+impl Keys {
+    /// Reads the next keys into `buf` (the read that went on after a lone Esc first).
+    fn refill(&mut self) -> io::Result<()> {
+        let keys = match self.pending.take() {
+            Some(Pending::Reading(h)) => joined(h)?,
+            Some(Pending::Done(r)) => r?,
+            None => read_console()?,
+        };
+        if keys.is_empty() {
+            return Err(end_of_input());
         }
+        self.buf = keys;
+        self.pos = 0;
+        if self.buf.last() == Some(&ESC) {
+            self.wait_after_esc()?;
+        }
+        Ok(())
+    }
+
+    /// `buf` ends with Esc: the rest of a sequence joins it if it comes within [`ESC_WAIT`];
+    /// otherwise the Esc is a key and the read goes on, for the next refill.
+    fn wait_after_esc(&mut self) -> io::Result<()> {
+        let Ok(h) = std::thread::Builder::new()
+            .name("keys".into())
+            .spawn(read_console)
+        else {
+            // No thread to spare: wait for the next keys, as without the timeout.
+            let more = read_console()?;
+            self.buf.extend_from_slice(&more);
+            return Ok(());
+        };
+        let start = Instant::now();
+        while !h.is_finished() && start.elapsed() < ESC_WAIT {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if !h.is_finished() {
+            self.pending = Some(Pending::Reading(h));
+            self.brk = Some(self.buf.len());
+            return Ok(());
+        }
+        match joined(h) {
+            Ok(more) if !more.is_empty() => self.buf.extend_from_slice(&more),
+            r => {
+                self.pending = Some(Pending::Done(r));
+                self.brk = Some(self.buf.len());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl io::Read for Keys {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        let n = {
+            let keys = self.fill_buf()?;
+            let n = keys.len().min(out.len());
+            out[..n].copy_from_slice(&keys[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
     }
 }
 
 impl BufRead for Keys {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        let available = self.0.fill_buf()?;
-        if available.is_empty() {
-            Err(end_of_input())
-        } else {
-            Ok(available)
+        if self.brk == Some(self.pos) {
+            // Right after a lone Esc: kibi's "no more bytes".
+            self.brk = None;
+            return Ok(&[]);
         }
+        if self.pos >= self.buf.len() {
+            self.refill()?;
+            if self.brk == Some(self.pos) {
+                self.brk = None;
+                return Ok(&[]);
+            }
+        }
+        let rest = &self.buf[self.pos..];
+        // Esc Esc: the first is a key of its own (Esc, then an arrow key, read together).
+        let end = match rest.windows(2).position(|w| w == [ESC, ESC]) {
+            Some(i) => {
+                let at = self.pos + i + 1;
+                if self.brk.is_none_or(|b| b > at) {
+                    self.brk = Some(at);
+                }
+                at
+            }
+            None => self.brk.unwrap_or(self.buf.len()),
+        };
+        Ok(&self.buf[self.pos..end.max(self.pos)])
     }
     fn consume(&mut self, amt: usize) {
-        self.0.consume(amt)
+        self.pos = (self.pos + amt).min(self.buf.len());
     }
 }
 

@@ -122,11 +122,13 @@ impl FileSystem for BinFs {
                 kind: Kind::Dir,
                 len: self.files.len() as u64,
                 readonly: true,
+                mount_readonly: true,
             },
             Node::File(i) => Meta {
                 kind: Kind::File,
                 len: self.files[*i].1.len() as u64,
                 readonly: true,
+                mount_readonly: true,
             },
         })
     }

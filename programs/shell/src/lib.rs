@@ -98,7 +98,9 @@ pub fn main() {
             repl(&mut sh, &mut io)
         }
     };
-    if !sh.interactive {
+    if sh.interactive {
+        sh.hang_up_jobs();
+    } else {
         sh.finish_jobs();
     }
     let code = sh.run_exit_trap(code, &mut io);

@@ -353,6 +353,7 @@ pub fn stat(path: &str) -> Result<Meta, FsError> {
             kind: Kind::Dir,
             len: 0,
             readonly: true,
+            mount_readonly: true,
         }),
         r => r.map(|(_, m)| m),
     }

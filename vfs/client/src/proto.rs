@@ -131,6 +131,9 @@ pub mod flags {
     pub const DIRECTORY: u32 = 64;
     /// The flags that change anything (what a read-only view refuses).
     pub const MUTATING: u32 = WRITE | CREATE | TRUNCATE | APPEND;
+    /// Set by a read-only view on the opens it forwards: the server reports the session's
+    /// files as `Meta::mount_readonly` (the view, not the server, makes the mount read-only).
+    pub const VIEWED: u32 = 128;
 }
 
 /// What an open is for.
@@ -244,8 +247,13 @@ pub const MAX_DEVICE_IO: usize = 64 * 1024;
 pub struct Meta {
     pub kind: Kind,
     pub len: u64,
-    /// Writes through this session (or server scope) are denied.
+    /// Writes through this session (or server scope) are denied: a session opened without
+    /// write has it.
     pub readonly: bool,
+    /// No one writes this file through this mount, however it is opened: a read-only mount or
+    /// view, a scope served without write, a file system that writes nothing. What `ls -l`
+    /// shows as the file's permission (`readonly` says what this one session may do).
+    pub mount_readonly: bool,
 }
 
 impl Meta {
@@ -256,7 +264,10 @@ impl Meta {
             Kind::Dir => 1,
             Kind::Device => 2,
         };
-        (kind | (self.readonly as u64) << 8, self.len)
+        (
+            kind | (self.readonly as u64) << 8 | (self.mount_readonly as u64) << 9,
+            self.len,
+        )
     }
 
     /// Reads the words of `Short(FS_META, ..)`; `Invalid` for an unknown kind. Never panics.
@@ -271,6 +282,7 @@ impl Meta {
             kind: k,
             len,
             readonly: kind & 0x100 != 0,
+            mount_readonly: kind & 0x200 != 0,
         })
     }
 }
@@ -567,11 +579,12 @@ mod tests {
     #[test]
     fn meta_in_registers_round_trips() {
         for kind in [Kind::File, Kind::Dir, Kind::Device] {
-            for readonly in [false, true] {
+            for (readonly, mount_readonly) in [(false, false), (true, false), (true, true)] {
                 let m = Meta {
                     kind,
                     len: 0x1234_5678_9abc,
                     readonly,
+                    mount_readonly,
                 };
                 let (a, b) = m.to_words();
                 assert_eq!(Meta::from_words(a, b), Ok(m));

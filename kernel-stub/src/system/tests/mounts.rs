@@ -101,7 +101,7 @@ fn bad_pointers_halt() {
 fn calls_without_status_keep_rax() {
     let mut k = Sys::new();
     let (_, t) = k.process();
-    assert_eq!(k.done(t, Call::Yield).rax, 9);
+    assert_eq!(k.done(t, Call::Yield { idle_us: 0 }).rax, 9);
     assert_eq!(k.done(t, Call::Close { handle: 7 }).rax, 16);
     assert_eq!(
         k.done(t, Call::Unknown { rax: 0x1234_0042 }).rax,

@@ -6,6 +6,13 @@ use std::io::Write;
 
 use super::{Shell, Streams};
 
+/// How long a non-interactive shell lets its background jobs that run on its threads finish
+/// before it hangs them up and exits ([`Shell::finish_jobs`]).
+pub const FINISH_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Unix's SIGHUP, which a shell's end sends its jobs that cannot outlive it.
+const SIGHUP: u64 = 1;
+
 impl Shell {
     /// `jobs`, `wait`, `fg`, `bg`, `kill`.
     pub(super) fn job_builtin(&mut self, name: &str, args: &[String], io: &mut Streams) -> i32 {
@@ -157,26 +164,73 @@ impl Shell {
         }
     }
 
-    /// Before a non-interactive shell exits: waits for its background jobs that run on its
-    /// threads, which would end with the process (`echo done &` must print). A job that is
-    /// waiting for a program is left: the program goes on by itself. A coreutils tool runs on
-    /// a thread of the shell ([`crate::applet`]), so `sleep 5 &` keeps a script 5 seconds.
+    /// Before a non-interactive shell exits: its background jobs that run on its threads
+    /// (builtins, loops, the coreutils tools of [`crate::applet`]) would end with the process,
+    /// so it lets them finish for up to [`FINISH_GRACE`] (`echo done &` prints), then hangs
+    /// them up (SIGHUP: their loops stop, `sleep` returns) and waits for them to end. A job
+    /// that is waiting for a program is left: the program goes on by itself, as dash and bash
+    /// leave background processes running. So `sh -c 'sleep 5 & echo hi'` prints `hi` and ends
+    /// at once with status 0, as dash does (there the `sleep` process lives on; here it is a
+    /// thread of the shell and cannot).
     pub fn finish_jobs(&mut self) {
+        self.end_jobs(FINISH_GRACE);
+    }
+
+    /// Before an interactive shell exits (`exit`, Ctrl-D): hangs up its background jobs that
+    /// run on its threads at once, as a terminal's hang-up ends a login shell's jobs, and waits
+    /// for them to end; jobs waiting for programs are left, as in [`Shell::finish_jobs`].
+    pub fn hang_up_jobs(&mut self) {
+        self.end_jobs(std::time::Duration::ZERO);
+    }
+
+    fn end_jobs(&mut self, grace: std::time::Duration) {
+        let start = std::time::Instant::now();
+        let mut hung_up = false;
         loop {
             let job = {
                 let mut table = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-                let n = table.numbers().into_iter().find(|&n| {
-                    table
-                        .find(&format!("%{n}"))
-                        .is_some_and(|j| j.poll().is_some() || !j.ctl.has_programs())
-                });
-                match n {
+                let mut running = false;
+                let mut done = None;
+                for n in table.numbers() {
+                    let Some(j) = table.find(&format!("%{n}")) else {
+                        continue;
+                    };
+                    if j.poll().is_some() {
+                        done = Some(n);
+                        break;
+                    }
+                    if !j.ctl.has_programs() {
+                        running = true;
+                        if hung_up {
+                            done = Some(n);
+                            break;
+                        }
+                    }
+                }
+                match done {
                     Some(n) => table.take(n),
-                    None => return,
+                    None if !running => return,
+                    None => {
+                        if start.elapsed() >= grace {
+                            for n in table.numbers() {
+                                if let Some(j) = table.find(&format!("%{n}"))
+                                    && !j.ctl.has_programs()
+                                {
+                                    j.ctl.signal(SIGHUP);
+                                }
+                            }
+                            hung_up = true;
+                        }
+                        None
+                    }
                 }
             };
-            if let Some(mut job) = job {
-                job.wait();
+            match job {
+                Some(mut job) => {
+                    job.wait();
+                }
+                None if !hung_up => std::thread::sleep(std::time::Duration::from_millis(5)),
+                None => {}
             }
         }
     }

@@ -45,11 +45,17 @@ pub fn now_micros() -> u64 {
 }
 
 /// Blocks the calling thread for at least `us` microseconds by yielding until the deadline
-/// (the kernel has no timers; each idle yield may take a whole ~55 ms timer tick).
+/// (the kernel has no timers; each idle yield may take a whole ~55 ms timer tick). Each yield
+/// carries the time left as an idle hint (`libeurali::idle`), which kernel-stub's hosted mode
+/// turns into a real sleep of the thread.
 pub fn sleep_micros(us: u64) {
     let deadline = now_micros().saturating_add(us);
-    while now_micros() < deadline {
-        libeurali::yield_now();
+    loop {
+        let now = now_micros();
+        if now >= deadline {
+            return;
+        }
+        libeurali::idle(deadline - now);
     }
 }
 

@@ -1,0 +1,93 @@
+//! `cargo xtask bench idle`: what an idle system costs the host. The whole system sits at
+//! `login:`, then (logged in as user) at the shell prompt, in-process (`eurali`) and hosted
+//! (`eurali --hosted target/eurali/bin`), each in a tmux pane; the processor time of the pane's
+//! process tree (the stub and every guest process, Linux's per-thread `schedstat`) over
+//! [`WINDOW`] is the figure, as a share of one core. Goal: at most 1 %.
+//!
+//! Baseline: dash sitting at its prompt in a tmux pane, measured the same way: what a Unix
+//! shell waiting in `read` costs (nothing measurable). A baseline below the measurement's
+//! resolution would make the ratio meaningless, so the ratio divides by at least 0.01 % of a
+//! core (10 µs a second), the resolution this bench claims.
+//!
+//! `RESULT idle_<mode>_<where>=<percent>% baseline=<percent>% ratio=<ours/baseline>`.
+//!
+//! QEMU running the real kernel at an idle prompt is not measured here (the real kernel has no
+//! timers: its sleeping threads yield until their deadline, which this stub's idle hint does
+//! not change there).
+
+#[path = "../tests/common/hosted.rs"]
+mod hosted;
+#[path = "../tests/common/idle.rs"]
+mod idle;
+#[path = "../tests/common/tmux.rs"]
+mod tmux;
+
+use std::time::Duration;
+use tmux::Pane;
+
+const WINDOW: Duration = Duration::from_secs(10);
+const SETTLE: Duration = Duration::from_secs(2);
+/// The smallest share the ratio divides by (see the module doc).
+const RESOLUTION: f64 = 0.0001;
+
+/// dash at its prompt.
+fn baseline() -> Option<f64> {
+    if std::process::Command::new("dash")
+        .args(["-c", "true"])
+        .status()
+        .is_err()
+    {
+        eprintln!("idle: no dash on this machine: no baseline");
+        return None;
+    }
+    let s = Pane::start("idle-dash", "env -i PS1='$ ' dash -i", 100, 30)?;
+    s.wait_for("$");
+    let pid = s.pid()?;
+    std::thread::sleep(SETTLE);
+    Some(idle::share(pid, WINDOW))
+}
+
+/// (at `login:`, at the prompt) for the system that `cmd` boots.
+fn system(tag: &str, cmd: &str) -> Option<(f64, f64)> {
+    let s = Pane::start(tag, cmd, 100, 30)?;
+    s.wait_for("login:");
+    let pid = s.pid()?;
+    std::thread::sleep(SETTLE);
+    let at_login = idle::share(pid, WINDOW);
+    s.keys(&["user", "Enter"]);
+    s.wait_for("password:");
+    s.keys(&["user", "Enter"]);
+    s.wait_for("user:~$");
+    std::thread::sleep(SETTLE);
+    let at_prompt = idle::share(pid, WINDOW);
+    Some((at_login, at_prompt))
+}
+
+fn main() {
+    let base = baseline();
+    if let Some(b) = base {
+        println!("dash at its prompt: {:.3} % of a core", b * 100.0);
+    }
+    let mut modes = vec![("inprocess", env!("CARGO_BIN_EXE_eurali").to_string())];
+    match hosted::elfs(&["init", "login", "shell", "ramdisk"]) {
+        Some((bin, guest)) => modes.push(("hosted", idle::hosted_command(&bin, &guest))),
+        None => eprintln!("idle: no hosted figures (see above)"),
+    }
+    for (mode, cmd) in modes {
+        let Some((login, prompt)) = system(&format!("idle-{mode}"), &cmd) else {
+            eprintln!("idle: no tmux: nothing measured");
+            std::process::exit(1);
+        };
+        for (at, share) in [("login", login), ("prompt", prompt)] {
+            let ours = share * 100.0;
+            match base {
+                Some(b) => println!(
+                    "RESULT idle_{mode}_{at}={ours:.3}% baseline={:.3}% ratio={:.1}",
+                    b * 100.0,
+                    share / b.max(RESOLUTION)
+                ),
+                None => println!("RESULT idle_{mode}_{at}={ours:.3}%"),
+            }
+        }
+    }
+}
