@@ -22,6 +22,7 @@ mod files;
 #[cfg(test)]
 mod gnu_tests;
 mod grep;
+pub mod help;
 mod input;
 mod lines;
 mod output;
@@ -32,7 +33,7 @@ mod space;
 mod text;
 mod who;
 
-use output::write_error;
+pub(crate) use output::write_error;
 
 /// The standard streams a tool works on (real ones in `main`, buffers in tests, the command's
 /// own streams when the shell runs a tool inside its process), and what else differs there.
@@ -114,8 +115,12 @@ pub fn run_in_shell(name: &str, args: &[String], io: &mut Io) -> Option<i32> {
     tool_name(name).map(|_| run_tool(name, args, io))
 }
 
-/// Any tool (127 with a message for a name that is none).
+/// Any tool (127 with a message for a name that is none). `--help` as the first argument
+/// shows the tool's help ([`help`]) whatever the tool.
 fn run_tool(name: &str, args: &[String], io: &mut Io) -> i32 {
+    if args.first().map(String::as_str) == Some("--help") && tool_name(name).is_some() {
+        return help::show(name, io);
+    }
     match name {
         "cat" => text::cat(args, io),
         "head" => text::head_tail(args, io, false),
