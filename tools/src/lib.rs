@@ -26,6 +26,7 @@ pub mod help;
 mod input;
 mod lines;
 mod output;
+mod pager;
 pub mod printf;
 mod regex;
 mod sed;
@@ -50,6 +51,19 @@ pub struct Io<'a> {
     /// shell, whose subshells each have their own): relative paths are resolved against it
     /// ([`Io::at`]).
     pub cwd: Option<&'a str>,
+    /// Which of the command's streams are the terminal (the pager's question).
+    pub tty: Tty,
+}
+
+/// Which of a command's standard streams are the terminal that the process's stdin reads (a
+/// tool in the shell: the shell's own streams, when the shell is at a terminal). A tool run as
+/// its own process cannot tell a terminal stdout from a pipe (the console's output stream does
+/// not answer terminal requests on the stub), so there both are `false`: `man` and `less` then
+/// copy their text through.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Tty {
+    pub stdin: bool,
+    pub stdout: bool,
 }
 
 /// How much a tool reads at a time from a pipe or its stdin (its `BufReader`'s size): one
@@ -83,6 +97,7 @@ impl<'a> Io<'a> {
             env: None,
             interrupted: &never,
             cwd: None,
+            tty: Tty::default(),
         }
     }
 
@@ -123,6 +138,8 @@ fn run_tool(name: &str, args: &[String], io: &mut Io) -> i32 {
     }
     match name {
         "cat" => text::cat(args, io),
+        "less" | "more" => pager::less(name, args, io),
+        "man" => pager::man(args, io),
         "head" => text::head_tail(args, io, false),
         "tail" => text::head_tail(args, io, true),
         "wc" => text::wc(args, io),
