@@ -23,8 +23,8 @@ fn pages_in(dir: &Path, out: &mut Vec<(String, PathBuf)>) {
 }
 
 fn main() {
-    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"))
-        .join("..");
+    let root =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it")).join("..");
     let mut pages = Vec::new();
     pages_in(&root.join("tools/man"), &mut pages);
     let programs = root.join("programs");
@@ -46,7 +46,11 @@ fn main() {
     }
     let mut src = String::from("&[\n");
     for (name, path) in &pages {
-        let _ = writeln!(src, "    ({name:?}, include_bytes!({:?})),", path.display().to_string());
+        let _ = writeln!(
+            src,
+            "    ({name:?}, include_bytes!({:?})),",
+            path.display().to_string()
+        );
     }
     src.push_str("]\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it")).join("man_pages.rs");

@@ -421,7 +421,10 @@ pub fn man(args: &[String], io: &mut Io) -> i32 {
     let mut text = Vec::new();
     for name in args {
         let found = !name.contains('/') && !name.starts_with('.') && !name.is_empty();
-        match std::fs::read(format!("{dir}/{name}")).ok().filter(|_| found) {
+        match std::fs::read(format!("{dir}/{name}"))
+            .ok()
+            .filter(|_| found)
+        {
             Some(t) => {
                 if !text.is_empty() {
                     text.push(b'\n');

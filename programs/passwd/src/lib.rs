@@ -84,7 +84,18 @@ fn send(request: &Request<'_>, what: &str) {
     }
 }
 
+/// `passwd --help`.
+const HELP: &str = "Usage: passwd [USER]\n\
+Change your password (the current one first, then the new one twice), or, as\n\
+root, USER's.\n\
+  --help  show this help and exit\n\
+";
+
 pub fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--help") {
+        print!("{HELP}");
+        std::process::exit(0);
+    }
     let args: Vec<String> = std::env::args().collect();
     let Ok(me) = std::env::var("USER") else {
         fail("USER is not set: who are you?");

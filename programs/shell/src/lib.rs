@@ -147,6 +147,16 @@ pub(crate) fn embedded(
     job: std::sync::Arc<jobs::JobCtl>,
     mut io: interp::Streams,
 ) -> Result<applet::Running, Option<interp::Streams>> {
+    if argv.get(1).is_some_and(|a| a == "--help") {
+        return applet::Running::start("sh", move || {
+            let _ = io.stdout.write_all(help::SH.as_bytes());
+            match io.stdout.flush() {
+                Ok(()) => 0,
+                Err(_) => 1,
+            }
+        })
+        .map_err(|_| None);
+    }
     let mut sh = interp::Shell::with_env(env, cwd);
     sh.job = job;
     let (mode, i) = match options(&mut sh, argv) {
