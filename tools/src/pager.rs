@@ -367,13 +367,11 @@ impl Pager<'_> {
                             }
                             self.search(false);
                         }
-                        Key::Byte(0x7F | 0x08) => {
-                            if p.pop().is_none() {
-                                typing = None;
-                            }
-                        }
+                        // Backspace: the pattern's last character, or the search itself.
+                        Key::Byte(0x7F | 0x08) if p.pop().is_none() => typing = None,
+                        Key::Byte(0x7F | 0x08) => {}
                         Key::Byte(0x03 | 0x1B) => typing = None,
-                        Key::Byte(b) if b >= 0x20 => p.push(char::from(b)),
+                        Key::Byte(b) if (0x20..0x7F).contains(&b) => p.push(char::from(b)),
                         _ => {}
                     }
                     continue;
