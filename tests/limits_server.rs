@@ -199,7 +199,8 @@ fn a_user_holding_files_open_locks_out_neither_root_nor_login_nor_exec() {
     has("sh: cd: can't cd to /home/user: server busy");
     has("passwd=0");
     // With the account's share all taken, exec is refused as busy, not as "not found".
-    let bin = ACCOUNT_SESSIONS - 3 - SCOPE_SESSIONS;
+    // (The account's binds each hold a session: home, /bin, /etc and /usr.)
+    let bin = ACCOUNT_SESSIONS - 4 - SCOPE_SESSIONS;
     has(&format!("hold: /bin/sh: {bin} open, then server busy"));
     has("sh: cat: server busy (looking in /bin)");
     has("cat=126");

@@ -219,7 +219,7 @@ fn root_and_user_sessions_see_their_namespaces() {
     let root = "\
 [root] HOME=/home/root PWD=/home/root PATH=/bin vars=4
 [root] mounts: / /dev/console /dev/null /dev/rtc /dev/passwd
-[root] ls /: bin,dev,etc,home,tmp; ls /etc: ns,public,users
+[root] ls /: bin,dev,etc,home,tmp,usr; ls /etc: ns,public,users
 [root] read: /etc/users=ok /etc/motd=NotFound /home/root/secret=ok /home/user/notes=ok \
 /bin/login=ok /tmp/new=NotFound
 [root] write: /home/root/new=ok /bin/new=ok /etc/new=ok /tmp/new=ok /new=ok
@@ -228,8 +228,8 @@ fn root_and_user_sessions_see_their_namespaces() {
 ";
     let user = "\
 [user] HOME=/home/user PWD=/home/user PATH=/bin vars=4
-[user] mounts: /home/user /bin /etc /tmp /dev/console /dev/null /dev/rtc /dev/passwd
-[user] ls /: bin,dev,etc,home,tmp; ls /etc: kibi,motd
+[user] mounts: /home/user /bin /etc /usr /tmp /dev/console /dev/null /dev/rtc /dev/passwd
+[user] ls /: bin,dev,etc,home,tmp,usr; ls /etc: kibi,motd
 [user] read: /etc/users=NotFound /etc/motd=ok /home/root/secret=NotFound /home/user/notes=ok \
 /bin/login=ok /tmp/new=NotFound
 [user] write: /home/user/new=ok /bin/new=PermissionDenied /etc/new=PermissionDenied \

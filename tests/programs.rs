@@ -78,7 +78,7 @@ fn dash_c_runs_commands_as_root_or_a_user() {
         "",
     );
     assert_eq!(
-        r.stdout, "root /home/root\nbin\ndev\netc\nhome\nproc\ntmp\n2\n",
+        r.stdout, "root /home/root\nbin\ndev\netc\nhome\nproc\ntmp\nusr\n2\n",
         "stderr: {}",
         r.stderr
     );

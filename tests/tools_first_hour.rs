@@ -323,7 +323,7 @@ fn new_tools_have_help() {
     for t in ["find", "xargs", "diff", "sha256sum", "stat", "du", "uname"] {
         let (out, err, code) = sh(&format!("{t} --help"), "");
         assert_eq!(code, 0, "{t}: {err}");
-        assert!(out.starts_with(&format!("usage: {t}")), "{t}: {out}");
+        assert!(out.starts_with(&format!("Usage: {t}")), "{t}: {out}");
         assert!(out.lines().count() >= 3, "{t}: {out}");
     }
 }

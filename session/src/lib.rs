@@ -100,7 +100,18 @@ fn failure_delay(name: &[u8], here: u32) -> u32 {
     users::delay_after(here).max(theirs)
 }
 
+/// `login --help`.
+const HELP: &str = "Usage: login\n\
+Ask for a user name and password on the console and start that user's shell\n\
+in the user's namespace. Three wrong passwords end it with status 75.\n\
+  --help  show this help and exit\n\
+";
+
 pub fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--help") {
+        print!("{HELP}");
+        std::process::exit(0);
+    }
     let mut failures = 0;
     // The last session's status: login's own at the end of its input, so that a piped session
     // (`printf 'root\nroot\nexit 3\n' | cargo run`) ends with what it ended with.

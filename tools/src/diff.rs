@@ -8,7 +8,7 @@ use crate::Io;
 use crate::output::{help, wants_help, write_error};
 use std::io::describe;
 
-const HELP: &str = "usage: diff [-q] [-u | -U N] FILE1 FILE2
+pub(crate) const HELP: &str = "Usage: diff [-q] [-u | -U N] FILE1 FILE2
 Compare two files line by line (- for standard input). Status 0: the same,
 1: different, 2: trouble.
   -q      only say whether the files differ

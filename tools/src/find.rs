@@ -28,6 +28,10 @@ pub fn run_command(tool: &str, argv: &[String], io: &mut Io) -> i32 {
                 env: io.env,
                 interrupted: io.interrupted,
                 cwd: io.cwd,
+                tty: crate::Tty {
+                    stdin: false,
+                    stdout: io.tty.stdout,
+                },
             },
         );
     }
@@ -155,7 +159,7 @@ fn class(pat: &[char], p: usize, c: char, fold: bool) -> Option<usize> {
     (hit != negate).then_some(i + 1)
 }
 
-const FIND_HELP: &str = "usage: find [PATH...] [EXPRESSION]
+pub(crate) const FIND_HELP: &str = "Usage: find [PATH...] [EXPRESSION]
 Walk each PATH (.) and evaluate EXPRESSION for every file under it (-print
 when it has no action). Tests and actions, joined by -a (implied), -o, !, ( ):
   -name PAT, -iname PAT   the name matches the wildcard PAT (-iname: any case)
@@ -510,7 +514,7 @@ pub fn find(args: &[String], io: &mut Io) -> i32 {
     w.status
 }
 
-const XARGS_HELP: &str = "usage: xargs [-0rt] [-n N] [-I STR] [COMMAND [ARG...]]
+pub(crate) const XARGS_HELP: &str = "Usage: xargs [-0rt] [-n N] [-I STR] [COMMAND [ARG...]]
 Run COMMAND (echo) with the words read from standard input as arguments.
 Words are separated by blanks and newlines; quotes and backslash protect them.
   -0      words end with a NUL byte instead (as find -print0 makes them)

@@ -8,7 +8,7 @@ use crate::args::parse;
 use crate::output::{help, human, wants_help, write_error};
 use std::io::describe;
 
-const UNAME_HELP: &str = "usage: uname [-asnrvm]
+pub(crate) const UNAME_HELP: &str = "Usage: uname [-asnrvm]
 Print system information (-s when no option is given).
   -a  all of the below, in this order
   -s  the kernel's name (Merriwig)
@@ -60,7 +60,7 @@ pub fn uname(args: &[String], io: &mut Io) -> i32 {
     }
 }
 
-const STAT_HELP: &str = "usage: stat [-c FORMAT] FILE...
+pub(crate) const STAT_HELP: &str = "Usage: stat [-c FORMAT] FILE...
 Show what the file server says of each FILE: its size, type and access
 (eurali's file systems keep no owners, modes or times).
   -c FORMAT  print FORMAT per file: %n name, %s size, %F type,
@@ -168,7 +168,7 @@ pub fn stat(args: &[String], io: &mut Io) -> i32 {
     status
 }
 
-const DU_HELP: &str = "usage: du [-ahs] [PATH...]
+pub(crate) const DU_HELP: &str = "Usage: du [-ahs] [PATH...]
 Disk usage of each PATH (.) and the directories under it, in KiB. eurali's
 file servers keep no blocks: a file counts its length, rounded up to KiB at
 the end; a directory, everything under it.

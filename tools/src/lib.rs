@@ -24,10 +24,12 @@ mod find;
 #[cfg(test)]
 mod gnu_tests;
 mod grep;
+pub mod help;
 mod info;
 mod input;
 mod lines;
 mod output;
+mod pager;
 pub mod printf;
 mod regex;
 mod sed;
@@ -37,7 +39,7 @@ mod tar;
 mod text;
 mod who;
 
-use output::write_error;
+pub(crate) use output::write_error;
 
 /// The standard streams a tool works on (real ones in `main`, buffers in tests, the command's
 /// own streams when the shell runs a tool inside its process), and what else differs there.
@@ -54,6 +56,19 @@ pub struct Io<'a> {
     /// shell, whose subshells each have their own): relative paths are resolved against it
     /// ([`Io::at`]).
     pub cwd: Option<&'a str>,
+    /// Which of the command's streams are the terminal (the pager's question).
+    pub tty: Tty,
+}
+
+/// Which of a command's standard streams are the terminal that the process's stdin reads (a
+/// tool in the shell: the shell's own streams, when the shell is at a terminal). A tool run as
+/// its own process cannot tell a terminal stdout from a pipe (the console's output stream does
+/// not answer terminal requests on the stub), so there both are `false`: `man` and `less` then
+/// copy their text through.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Tty {
+    pub stdin: bool,
+    pub stdout: bool,
 }
 
 /// How much a tool reads at a time from a pipe or its stdin (its `BufReader`'s size): one
@@ -87,6 +102,7 @@ impl<'a> Io<'a> {
             env: None,
             interrupted: &never,
             cwd: None,
+            tty: Tty::default(),
         }
     }
 
@@ -119,10 +135,16 @@ pub fn run_in_shell(name: &str, args: &[String], io: &mut Io) -> Option<i32> {
     tool_name(name).map(|_| run_tool(name, args, io))
 }
 
-/// Any tool (127 with a message for a name that is none).
+/// Any tool (127 with a message for a name that is none). `--help` as the first argument
+/// shows the tool's help ([`help`]) whatever the tool.
 fn run_tool(name: &str, args: &[String], io: &mut Io) -> i32 {
+    if args.first().map(String::as_str) == Some("--help") && tool_name(name).is_some() {
+        return help::show(name, io);
+    }
     match name {
         "cat" => text::cat(args, io),
+        "less" | "more" => pager::less(name, args, io),
+        "man" => pager::man(args, io),
         "head" => text::head_tail(args, io, false),
         "tail" => text::head_tail(args, io, true),
         "wc" => text::wc(args, io),

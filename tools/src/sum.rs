@@ -11,7 +11,7 @@ use crate::input::{inputs, open};
 use crate::output::{help, wants_help, write_error};
 use std::io::describe;
 
-const HELP: &str = "usage: sha256sum [-c] [--quiet] [--status] [FILE...]
+pub(crate) const HELP: &str = "Usage: sha256sum [-c] [--quiet] [--status] [FILE...]
 Print or check SHA-256 checksums (FILE - or none: standard input).
   -c        read 'HASH  NAME' lines from the FILEs and check each NAME
   --quiet   with -c: do not print OK for each file that matches

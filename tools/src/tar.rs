@@ -19,8 +19,8 @@ const BLOCK: usize = 512;
 /// GNU tar's record: an archive's length is a multiple of it.
 const RECORD: u64 = 20 * BLOCK as u64;
 
-const HELP: &str = "\
-usage: tar -c [-v] [-f ARCHIVE] [-C DIR] FILE...
+pub(crate) const HELP: &str = "\
+Usage: tar -c [-v] [-f ARCHIVE] [-C DIR] FILE...
        tar -t|-x [-v] [-f ARCHIVE] [-C DIR] [MEMBER...]
 POSIX ustar archives; ARCHIVE '-' (the default) is stdin/stdout.
   -c      create an archive of FILEs (directories with all they hold)

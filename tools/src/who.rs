@@ -116,8 +116,8 @@ fn lookup(name: &str) -> Result<(u32, String), Option<String>> {
     }
 }
 
-const ID_HELP: &str = "\
-usage: id [-u|-g|-G] [-n] [-r] [USER...]
+pub(crate) const ID_HELP: &str = "\
+Usage: id [-u|-g|-G] [-n] [-r] [USER...]
 Print the user and group numbers and names of USER (default: you).
 eurali has no groups: each user's group is its own, numbered as the user.
   -u      the user number only     -g  the group number only

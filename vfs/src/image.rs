@@ -9,6 +9,7 @@
 //! | `/etc/ns/root`, `/etc/ns/user` | their namespace specs ([`ROOT_SPEC`], [`USER_SPEC`]) |
 //! | `/etc/public/motd` | the public part of `/etc`, what an ordinary user sees as `/etc` |
 //! | `/etc/public/kibi/syntax.d/*.ini` | the editor's syntax highlighting ([`SYNTAX_FILES`]) |
+//! | `/usr/share/man/NAME` | the manual pages ([`MAN_PAGES`]), read-only for every user |
 //! | `/home/root`, `/home/user`, `/tmp` | empty directories |
 //!
 //! The specs follow the namespace table of the architecture notes: root sees the whole file
@@ -36,6 +37,7 @@ pub const USER_SPEC: &str = "\
 bind $home $home
 bind -r /bin /bin
 bind -r /etc/public /etc
+bind -r /usr /usr
 ramdisk /tmp
 ";
 
@@ -125,10 +127,19 @@ pub const TOOLS: &[(&str, &str)] = &[
         "id [-u|-g|-G] [-n] [USER...]: user and group numbers and names",
     ),
     (
+        "less",
+        "less [FILE...]: show text a screen at a time (keys: SPACE b j k g G /RE n q)",
+    ),
+    (
         "ls",
         "ls [-1adhlR] [PATH...]: list directories (-R recursively, -d themselves)",
     ),
+    (
+        "man",
+        "man NAME... | man -k WORD: show manual pages, or find them by WORD",
+    ),
     ("mkdir", "mkdir [-p] DIR...: make directories"),
+    ("more", "more [FILE...]: the pager, as less"),
     ("mv", "mv SRC... DEST: move or rename"),
     (
         "nl",
@@ -253,6 +264,13 @@ pub const SYNTAX_FILES: &[(&str, &[u8])] = &[
     ),
 ];
 
+/// The manual pages, `(name, text)`: every `tools/man/NAME.txt` and `programs/*/man/NAME.txt`,
+/// found by `vfs/build.rs` (a new page needs no registration), installed in [`MAN_DIR`].
+pub const MAN_PAGES: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/man_pages.rs"));
+
+/// Where [`MAN_PAGES`] go, one file per page named as its command (`man` reads them there).
+pub const MAN_DIR: &str = "/usr/share/man";
+
 /// Where [`SYNTAX_FILES`] go (an ordinary user sees it as `/etc/kibi/syntax.d`).
 pub const SYNTAX_DIR: &str = "/etc/public/kibi/syntax.d";
 
@@ -321,6 +339,9 @@ pub fn populate(root: &str, image: &Image<'_>) -> Result<(), FsError> {
         "home/root",
         "home/user",
         "tmp",
+        "usr",
+        "usr/share",
+        "usr/share/man",
     ] {
         mkdir(&at(root, d)?)?;
     }
@@ -338,6 +359,9 @@ pub fn populate(root: &str, image: &Image<'_>) -> Result<(), FsError> {
     for (name, bytes) in SYNTAX_FILES {
         // (SYNTAX_DIR less its leading `/`: a path under `root`.)
         write_file(&at(root, &format!("{}/{name}", &SYNTAX_DIR[1..]))?, bytes)?;
+    }
+    for (name, text) in MAN_PAGES {
+        write_file(&at(root, &format!("{}/{name}", &MAN_DIR[1..]))?, text)?;
     }
     Ok(())
 }

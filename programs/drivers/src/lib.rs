@@ -40,7 +40,17 @@ pub const TERMINALS: usize = 3;
 
 const USAGE: &str = "usage: drivers console|nic|pci|rtc   (started by init, with I/O privilege)";
 
+/// `drivers --help`.
+const HELP: &str = "Usage: drivers console|nic|pci|rtc\n\
+The real kernel's ring-3 drivers (init starts them with I/O privilege).\n\
+  --help  show this help and exit\n\
+";
+
 pub fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--help") {
+        print!("{HELP}");
+        std::process::exit(0);
+    }
     let args: Vec<String> = std::env::args().collect();
     let code = match args.get(1).map(String::as_str) {
         Some("console") => console(),

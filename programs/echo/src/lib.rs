@@ -90,7 +90,19 @@ fn unescape(w: &str, out: &mut Vec<u8>) -> bool {
     false
 }
 
+/// `echo --help`.
+const HELP: &str = "Usage: echo [-n] [-e] [--] [STRING...]\n\
+Write the STRINGs, separated by spaces, and a newline.\n\
+  -n      no newline\n\
+  -e      read backslash escapes (\\n \\t \\\\ \\a \\b \\r \\0NNN \\c)\n\
+  --help  show this help and exit\n\
+";
+
 pub fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--help") {
+        print!("{HELP}");
+        std::process::exit(0);
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let out = render(&args);
     let mut stdout = std::io::stdout();

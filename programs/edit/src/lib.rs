@@ -31,9 +31,20 @@ include!(concat!(env!("OUT_DIR"), "/kibi.rs"));
 
 pub mod sys;
 
+/// `edit --help`.
+const HELP: &str = "Usage: edit [--version] [FILE]\n\
+The kibi text editor. Ctrl-S save, Ctrl-Q quit, Ctrl-F find, Ctrl-G go to line.\n\
+  --version  print the version and exit\n\
+  --help     show this help and exit\n\
+";
+
 /// kibi's command line, as its `main.rs` reads it: `--version`, or at most one file name
 /// (`--` ends the options).
 pub fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--help") {
+        print!("{HELP}");
+        std::process::exit(0);
+    }
     let mut args = std::env::args();
     let result = match (args.nth(1).as_deref(), args.next().as_deref(), args.len()) {
         (Some("--version"), None | Some("--"), 0) => {

@@ -531,10 +531,11 @@ fn one_shot_inner(
     }
 }
 
+/// The command line's forms.
+const USAGE: &str = "gopher [--timeout SECS] [URL]\n       gopher --print [-o FILE] [--timeout SECS] [--stats] URL\n       gopher --raw [--timeout SECS] [--stats] URL";
+
 fn usage() -> i32 {
-    eprintln!(
-        "usage: gopher [--timeout SECS] [URL]\n       gopher --print [-o FILE] [--timeout SECS] [--stats] URL\n       gopher --raw [--timeout SECS] [--stats] URL"
-    );
+    eprintln!("usage: {USAGE}");
     2
 }
 
@@ -565,7 +566,9 @@ fn run(args: Vec<String>) -> i32 {
                 _ => return usage(),
             },
             "-h" | "--help" => {
-                println!("{}", HELP);
+                println!(
+                    "Usage: {USAGE}\nA Gopher client (RFC 1436): browse, or fetch one URL (--print, --raw).\n{HELP}"
+                );
                 return 0;
             }
             s if s.starts_with('-') && s.len() > 1 => return usage(),

@@ -9,7 +9,19 @@
 
 use std::io::Write;
 
+/// `hello --help`.
+const HELP: &str = "Usage: hello [--exit CODE] [--panic] [ARG...]\n\
+Print the arguments and the environment, and say hello.\n\
+  --exit CODE  end with status CODE\n\
+  --panic      panic (status 101)\n\
+  --help       show this help and exit\n\
+";
+
 pub fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--help") {
+        print!("{HELP}");
+        std::process::exit(0);
+    }
     let args: Vec<String> = std::env::args().collect();
     println!("Hello from eurali!");
     for (i, a) in args.iter().enumerate() {

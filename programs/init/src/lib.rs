@@ -253,7 +253,20 @@ fn refuse_net(server_end: &libeurali::Handle) {
 /// root login (CI saw 3 frames returned, 2 on the stock kernel's broken path).
 pub const IDLE_THREADS: usize = 6;
 
+/// `init --help`.
+const HELP: &str = "Usage: init [-c COMMANDS | --script FILE] [--user NAME]\n\
+The first program: fills / with the system image and runs login on the console.\n\
+  -c COMMANDS    no login: run COMMANDS in NAME's session, end with their status\n\
+  --script FILE  the same, COMMANDS from FILE\n\
+  --user NAME    whose session -c runs (root)\n\
+  --help         show this help and exit\n\
+";
+
 pub fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--help") {
+        print!("{HELP}");
+        std::process::exit(0);
+    }
     std::thread::set_idle_limit(IDLE_THREADS);
     if let Some(machine) = metal::detect() {
         metal::boot(machine);

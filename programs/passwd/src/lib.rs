@@ -167,11 +167,23 @@ fn account(args: &[String]) {
     send(&request, "");
 }
 
+/// `passwd --help`.
+const HELP: &str = "Usage: passwd [USER]\n\
+Change your password (the current one first, then the new one twice), or, as\n\
+root, USER's.\n\
+  --help  show this help and exit\n\
+";
+
 pub fn main() {
     let args: Vec<String> = std::env::args().collect();
+    // useradd and userdel answer --help with their own text.
     if name() != "passwd" {
         account(&args[1..]);
         return;
+    }
+    if args.get(1).map(String::as_str) == Some("--help") {
+        print!("{HELP}");
+        std::process::exit(0);
     }
     let Ok(me) = std::env::var("USER") else {
         fail("USER is not set: who are you?");

@@ -77,7 +77,20 @@ pub fn parse_size(s: &str) -> Option<usize> {
     digits.parse::<usize>().ok()?.checked_mul(1 << shift)
 }
 
+/// `ramdisk --help`.
+const HELP: &str = "Usage: ramdisk --serve [SIZE] [--quota BYTES,NODES]\n\
+An in-memory file server on the handle given as stdin. At a prompt use\n\
+`mount -t ramdisk DIR` instead.\n\
+  --serve              stdin is the handle to serve\n\
+  --quota BYTES,NODES  limits per user\n\
+  --help               show this help and exit\n\
+";
+
 pub fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--help") {
+        print!("{HELP}");
+        std::process::exit(0);
+    }
     let mut args: Vec<String> = std::env::args().collect();
     let usage = "usage: ramdisk --serve [SIZE] [--quota BYTES,NODES]   (serves the file protocol \
                  on the handle its starter gives as stdin; at a prompt: mount -t ramdisk DIR)";

@@ -172,6 +172,7 @@ fn run(tool: &str, argv: Vec<String>, streams: Streams, cx: Context) -> i32 {
         stderr,
         ..
     } = streams;
+    let stdin_inherited = matches!(stdin, In::Inherit);
     let broken = Arc::new(AtomicBool::new(false));
     // A redirection's file the tool could not write is named by the shell too (the tool's own
     // message does not know the path), as for a program: see interp's `Job::wait`.
@@ -192,6 +193,11 @@ fn run(tool: &str, argv: Vec<String>, streams: Streams, cx: Context) -> i32 {
     // again a line at a time and the file keeps every whole line that fit, as it would from a
     // tool's own process writing line by line (std-shim's File gathers small writes and loses
     // a refused batch: hence the flush per batch).
+    let terminal = std::term::stdin_terminal().is_some();
+    let tty = tools::Tty {
+        stdin: terminal && stdin_inherited,
+        stdout: terminal && stdout.is_inherited(),
+    };
     let mode = if stdout.is_inherited() {
         Mode::Unbuffered
     } else if stdout.is_file() {
@@ -229,6 +235,7 @@ fn run(tool: &str, argv: Vec<String>, streams: Streams, cx: Context) -> i32 {
             env: Some(env),
             interrupted: &interrupted,
             cwd: Some(&cx.cwd),
+            tty,
         },
     )
     .unwrap_or(127);

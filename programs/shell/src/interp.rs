@@ -846,7 +846,7 @@ impl Shell {
         if let Some(f) = self.expansion_failed() {
             return f;
         }
-        if argv.first().is_some_and(|a| a == "exec") {
+        if argv.first().is_some_and(|a| a == "exec") && argv.get(1).is_none_or(|a| a != "--help") {
             return self.exec(&argv[1..], &s.assignments, &s.redirects, io);
         }
         let mut streams = if s.redirects.is_empty() {

@@ -7,6 +7,7 @@ pub mod arith;
 pub mod ast;
 pub mod complete;
 pub mod expand;
+pub mod help;
 pub mod interp;
 pub mod jobs;
 pub mod line;
@@ -67,6 +68,11 @@ pub fn main() {
     // die of it.
     std::rt::set_broken_pipe(std::rt::BrokenPipe::Error);
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).is_some_and(|a| a == "--help") {
+        print!("{}", help::SH);
+        let _ = std::io::stdout().flush();
+        std::process::exit(0);
+    }
     let mut sh = interp::Shell::new();
     let mut io = interp::Streams::inherit();
     let (mode, i) = match options(&mut sh, &args) {
@@ -156,6 +162,16 @@ pub(crate) fn embedded(
     job: std::sync::Arc<jobs::JobCtl>,
     mut io: interp::Streams,
 ) -> Result<applet::Running, Option<interp::Streams>> {
+    if argv.get(1).is_some_and(|a| a == "--help") {
+        return applet::Running::start("sh", move || {
+            let _ = io.stdout.write_all(help::SH.as_bytes());
+            match io.stdout.flush() {
+                Ok(()) => 0,
+                Err(_) => 1,
+            }
+        })
+        .map_err(|_| None);
+    }
     let mut sh = interp::Shell::with_env(env, cwd);
     sh.job = job;
     let (mode, i) = match options(&mut sh, argv) {

@@ -289,7 +289,20 @@ fn serve_mount(shared: Shared, h: Handle) {
     drop(h); // closed under the lock: a kill never copies a reused number
 }
 
+/// `tcp --help`.
+const HELP: &str = "Usage: tcp [--static ADDR/PREFIX] [--gateway IP] [--dns IP]...\n\
+The TCP/IP server on /dev/nic, serving /net (init starts it; not for the prompt).\n\
+  --static ADDR/PREFIX  a fixed address instead of DHCP\n\
+  --gateway IP          the default gateway\n\
+  --dns IP              a DNS server (repeatable)\n\
+  --help                show this help and exit\n\
+";
+
 pub fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--help") {
+        print!("{HELP}");
+        std::process::exit(0);
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let settings = match parse_args(&args) {
         Ok(s) => s,

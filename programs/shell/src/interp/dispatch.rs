@@ -18,7 +18,13 @@ impl Shell {
         };
         // A failure of an earlier command's is not this builtin's (see the end).
         let _ = io.stdout.take_failure();
+        let help_asked = args.first().is_some_and(|a| a == "--help");
         match name {
+            _ if help_asked && crate::help::answers_help(name) => {
+                let _ = io
+                    .stdout
+                    .write_all(crate::help::builtin(name).unwrap_or_default().as_bytes());
+            }
             ":" | "true" => {}
             "false" => status = 1,
             "echo" => {
@@ -166,13 +172,35 @@ impl Shell {
                 let _ = io.stdout.write_all(&out);
                 let _ = io.stderr.write_all(&errs);
             }
-            "help" => {
-                let _ = writeln!(
-                    io.stdout,
-                    "eurali sh: POSIX-style shell. Builtins: {}",
-                    BUILTINS.join(" ")
-                );
-            }
+            "help" => match args {
+                [] => {
+                    let _ = io.stdout.write_all(crate::help::list().as_bytes());
+                }
+                names => {
+                    for n in names {
+                        match crate::help::builtin(n) {
+                            Some(h) => {
+                                let _ = io.stdout.write_all(h.as_bytes());
+                            }
+                            None => {
+                                let tool = if tools::tool_name(n).is_some() {
+                                    format!(" ({n} is a command: try `{n} --help` or `man {n}`)")
+                                } else {
+                                    String::new()
+                                };
+                                err(
+                                    io,
+                                    format!(
+                                        "{}: help: no help topics match `{n}'{tool}",
+                                        self.name
+                                    ),
+                                );
+                                status = 1;
+                            }
+                        }
+                    }
+                }
+            },
             _ => {
                 err(io, format!("{}: {name}: builtin not handled", self.name));
                 status = 2;

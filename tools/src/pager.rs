@@ -1,0 +1,515 @@
+//! `less` (also `more`), the pager, and `man`, which shows a manual page through it.
+//!
+//! The pager is a tool, run inside the shell like the others: there the command's stdin may be
+//! a pipe (`man ls | less`), but the shell process's own stdin is the terminal, and that is
+//! where the keys come from (the stream protocol's terminal control switches it to raw mode,
+//! `libeurali::proto::stream`). Its output is the terminal only when the command's stdout is
+//! the shell's own and that is a terminal ([`crate::Tty`]); anything else gets the text copied
+//! through, as less does. The text is read whole first (at most [`MAX_TEXT`] bytes), then shown
+//! a screen at a time, long lines wrapped.
+
+use std::io::BufRead;
+
+use libeurali::proto::stream;
+
+use crate::Io;
+use crate::input::open;
+use crate::output::write_error;
+use crate::regex::{Regex, Syntax};
+
+/// The most the pager holds (the heap is 4 MiB): the rest of a longer input is left out, and
+/// the status line says so.
+pub const MAX_TEXT: usize = 1 << 20;
+
+/// `less [FILE...]` / `more [FILE...]`.
+#[inline(never)]
+pub fn less(tool: &str, args: &[String], io: &mut Io) -> i32 {
+    if let Some(bad) = args.iter().find(|a| a.len() > 1 && a.starts_with('-')) {
+        let _ = writeln!(
+            io.stderr,
+            "{tool}: unknown option '{bad}'\nusage: {tool} [FILE...]"
+        );
+        return 2;
+    }
+    let files = crate::input::inputs(args);
+    if !io.tty.stdout {
+        // Not a terminal: copy through, as less and more do.
+        return crate::text::cat(args, io);
+    }
+    if files == ["-"] && io.tty.stdin {
+        let _ = writeln!(
+            io.stderr,
+            "{tool}: missing filename (\"{tool} --help\" for help)"
+        );
+        return 1;
+    }
+    let mut text = Vec::new();
+    let mut status = 0;
+    for f in &files {
+        let mut input = match open(f, io.cwd, io.stdin) {
+            Ok(i) => i,
+            Err(e) => {
+                let _ = writeln!(io.stderr, "{tool}: {f}: {}", std::io::describe(&e));
+                status = 1;
+                continue;
+            }
+        };
+        if let Err(e) = read_some(input.reader(), &mut text) {
+            let _ = writeln!(io.stderr, "{tool}: {f}: {}", std::io::describe(&e));
+            status = 1;
+        }
+    }
+    if text.is_empty() && status != 0 {
+        return status;
+    }
+    let name = if files == ["-"] { "" } else { files[0] };
+    match page(name, &text, io) {
+        Ok(()) => status,
+        Err(e) => write_error(io.stderr, tool, &e),
+    }
+}
+
+/// Reads `r` onto `text` until its end or until `text` holds more than [`MAX_TEXT`] bytes.
+fn read_some(r: &mut dyn BufRead, text: &mut Vec<u8>) -> std::io::Result<()> {
+    while text.len() <= MAX_TEXT {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        let n = buf.len().min(MAX_TEXT + 1 - text.len());
+        text.extend_from_slice(&buf[..n]);
+        r.consume(n);
+    }
+    Ok(())
+}
+
+/// A key the pager knows.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Key {
+    Byte(u8),
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    Other,
+}
+
+/// The keys in `buf` (a read's worth of a terminal's bytes): escape sequences (`ESC [ X`,
+/// `ESC O X`, `ESC [ N ~`, and Merriwig's `ESC 0x9B X`) as one key each.
+fn keys(buf: &[u8]) -> Vec<Key> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < buf.len() {
+        if buf[i] == 0x1B && matches!(buf.get(i + 1), Some(b'[' | b'O' | 0x9B)) {
+            let mut j = i + 2;
+            while j < buf.len() && !(0x40..=0x7E).contains(&buf[j]) {
+                j += 1;
+            }
+            let params = &buf[i + 2..j.min(buf.len())];
+            out.push(match (buf.get(j), params) {
+                (Some(b'A'), _) => Key::Up,
+                (Some(b'B'), _) => Key::Down,
+                (Some(b'H'), _) | (Some(b'~'), b"1" | b"7") => Key::Home,
+                (Some(b'F'), _) | (Some(b'~'), b"4" | b"8") => Key::End,
+                (Some(b'~'), b"5") => Key::PageUp,
+                (Some(b'~'), b"6") => Key::PageDown,
+                _ => Key::Other,
+            });
+            i = j + 1;
+        } else {
+            out.push(Key::Byte(buf[i]));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The text cut into screen rows: `(start, end)` byte ranges of `text`, each at most `cols`
+/// characters, lines wrapped; and the line each row starts.
+struct Rows {
+    rows: Vec<(usize, usize)>,
+}
+
+impl Rows {
+    fn new(text: &str, cols: usize) -> Rows {
+        let mut rows = Vec::new();
+        let mut start = 0;
+        for line in text.split_inclusive('\n') {
+            let body = line.strip_suffix('\n').unwrap_or(line);
+            let mut row = start;
+            let mut n = 0;
+            for (k, c) in body.char_indices() {
+                let w = if c == '\t' { 8 - n % 8 } else { 1 };
+                if n + w > cols {
+                    rows.push((row, start + k));
+                    row = start + k;
+                    n = 0;
+                }
+                n += if c == '\t' { 8 - n % 8 } else { 1 };
+            }
+            rows.push((row, start + body.len()));
+            start += line.len();
+        }
+        Rows { rows }
+    }
+}
+
+/// What the pager does next, after a key.
+enum Next {
+    Stay,
+    Quit,
+    Search,
+}
+
+/// Shows `text` on the terminal a screen at a time until the user quits.
+fn page(name: &str, text: &[u8], io: &mut Io) -> std::io::Result<()> {
+    let truncated = text.len() > MAX_TEXT;
+    let text = String::from_utf8_lossy(&text[..text.len().min(MAX_TEXT)]);
+    let Some(term) = std::rt::stdin_handle() else {
+        return io.stdout.write_all(text.as_bytes());
+    };
+    let Some(info) = stream::term_info(&term) else {
+        return io.stdout.write_all(text.as_bytes());
+    };
+    let (rows, cols) = match (info.rows, info.cols) {
+        (r, c) if r > 1 && c > 0 => (usize::from(r), usize::from(c)),
+        _ => (24, 80),
+    };
+    let was_raw = info.raw;
+    stream::set_raw(&term, true).map_err(std::io::Error::from)?;
+    // The alternate screen: what was on the terminal comes back at the end.
+    let _ = io.stdout.write_all(b"\x1b[?1049h");
+    let r = Pager {
+        text: &text,
+        rows: Rows::new(&text, cols),
+        height: rows - 1,
+        cols,
+        top: 0,
+        name,
+        truncated,
+        pattern: None,
+        hit: None,
+        note: String::new(),
+    }
+    .run(&term, io);
+    let _ = io.stdout.write_all(b"\x1b[?1049l");
+    let _ = io.stdout.flush();
+    let _ = stream::set_raw(&term, was_raw);
+    r
+}
+
+struct Pager<'t> {
+    text: &'t str,
+    rows: Rows,
+    /// Rows of text on a screen (the last row is the status line).
+    height: usize,
+    cols: usize,
+    top: usize,
+    name: &'t str,
+    truncated: bool,
+    pattern: Option<Regex>,
+    /// The row of the last match (where `n` goes on from).
+    hit: Option<usize>,
+    /// A message for the status line (a pattern not found, ...), shown once.
+    note: String,
+}
+
+impl Pager<'_> {
+    fn last_top(&self) -> usize {
+        self.rows.rows.len().saturating_sub(self.height)
+    }
+
+    fn draw(&mut self, io: &mut Io, prompt: Option<&str>) -> std::io::Result<()> {
+        let mut s = String::from("\x1b[H\x1b[2J");
+        let end = (self.top + self.height).min(self.rows.rows.len());
+        for &(a, b) in &self.rows.rows[self.top..end] {
+            s.push_str(&self.text[a..b].replace('\t', "        ")[..]);
+            s.push_str("\r\n");
+        }
+        for _ in end - self.top..self.height {
+            s.push_str("~\r\n");
+        }
+        match prompt {
+            Some(p) => {
+                s.push('/');
+                s.push_str(p);
+            }
+            None => {
+                let mut status = String::new();
+                if !self.note.is_empty() {
+                    status = core::mem::take(&mut self.note);
+                } else {
+                    if !self.name.is_empty() {
+                        status.push_str(self.name);
+                        status.push(' ');
+                    }
+                    status.push_str(&format!(
+                        "lines {}-{}/{}",
+                        self.top + 1,
+                        end,
+                        self.rows.rows.len()
+                    ));
+                    if self.truncated {
+                        status.push_str(" (input cut at 1 MiB)");
+                    }
+                    if end >= self.rows.rows.len() {
+                        status.push_str(" (END)");
+                    }
+                    status.push_str(" q to quit");
+                }
+                status.truncate(self.cols.saturating_sub(1));
+                s.push_str("\x1b[7m");
+                s.push_str(&status);
+                s.push_str("\x1b[0m");
+            }
+        }
+        io.stdout.write_all(s.as_bytes())?;
+        io.stdout.flush()
+    }
+
+    /// The row after `from` (or before it, `back`) that starts a line holding the pattern.
+    fn find(&self, from: usize, back: bool) -> Option<usize> {
+        let re = self.pattern.as_ref()?;
+        let hit = |r: usize| {
+            let (a, b) = self.rows.rows[r];
+            let chars: Vec<char> = self.text[a..b].chars().collect();
+            re.is_match(&chars)
+        };
+        if back {
+            (0..from).rev().find(|&r| hit(r))
+        } else {
+            (from.wrapping_add(1)..self.rows.rows.len()).find(|&r| hit(r))
+        }
+    }
+
+    fn search(&mut self, back: bool) {
+        if self.pattern.is_none() {
+            self.note = String::from("No previous search pattern");
+            return;
+        }
+        let from = match self.hit {
+            Some(h) if h >= self.top && h < self.top + self.height => h,
+            _ if back => self.top,
+            // A new search starts on the first row shown, as less's does.
+            _ => self.top.wrapping_sub(1),
+        };
+        match self.find(from, back) {
+            Some(r) => {
+                self.hit = Some(r);
+                self.top = r.min(self.last_top());
+            }
+            None => self.note = String::from("Pattern not found"),
+        }
+    }
+
+    fn key(&mut self, k: Key) -> Next {
+        let page = self.height.max(1);
+        match k {
+            Key::Byte(b'q' | b'Q' | 0x03) => return Next::Quit,
+            Key::Byte(b' ' | b'f' | 0x06) | Key::PageDown => {
+                self.top = (self.top + page).min(self.last_top())
+            }
+            Key::Byte(b'b' | 0x02) | Key::PageUp => self.top = self.top.saturating_sub(page),
+            Key::Byte(b'd') => self.top = (self.top + page / 2).min(self.last_top()),
+            Key::Byte(b'u') => self.top = self.top.saturating_sub(page / 2),
+            Key::Byte(b'j' | b'e' | b'\r' | b'\n') | Key::Down => {
+                self.top = (self.top + 1).min(self.last_top())
+            }
+            Key::Byte(b'k' | b'y') | Key::Up => self.top = self.top.saturating_sub(1),
+            Key::Byte(b'g' | b'<') | Key::Home => self.top = 0,
+            Key::Byte(b'G' | b'>') | Key::End => self.top = self.last_top(),
+            Key::Byte(b'/') => return Next::Search,
+            Key::Byte(b'n') => self.search(false),
+            Key::Byte(b'N') => self.search(true),
+            Key::Byte(b'h') => {
+                self.note = String::from(
+                    "SPACE f: page down  b: up  j k: line  g G: top end  /RE n N: search  q: quit",
+                )
+            }
+            _ => {}
+        }
+        Next::Stay
+    }
+
+    fn run(mut self, term: &libeurali::Handle, io: &mut Io) -> std::io::Result<()> {
+        let mut buf = [0u8; 64];
+        let mut typing: Option<String> = None;
+        self.draw(io, None)?;
+        loop {
+            let n = match stream::read(term, &mut buf) {
+                Ok(stream::ReadReply::Data(n)) => n,
+                Ok(stream::ReadReply::Interrupted) => continue,
+                // The terminal's input ended: nothing more to page through.
+                Ok(stream::ReadReply::Eof) => return Ok(()),
+                Err(e) => return Err(std::io::Error::from(e)),
+            };
+            if (io.interrupted)() {
+                return Ok(());
+            }
+            for k in keys(&buf[..n]) {
+                if let Some(p) = typing.as_mut() {
+                    match k {
+                        Key::Byte(b'\r' | b'\n') => {
+                            let p = typing.take().unwrap_or_default();
+                            if !p.is_empty() {
+                                match Regex::new(&p, Syntax::Extended, false) {
+                                    Ok(re) => {
+                                        self.pattern = Some(re);
+                                        self.hit = None;
+                                    }
+                                    Err(e) => {
+                                        self.note = format!("Bad pattern: {e}");
+                                        continue;
+                                    }
+                                }
+                            }
+                            self.search(false);
+                        }
+                        // Backspace: the pattern's last character, or the search itself.
+                        Key::Byte(0x7F | 0x08) if p.pop().is_none() => typing = None,
+                        Key::Byte(0x7F | 0x08) => {}
+                        Key::Byte(0x03 | 0x1B) => typing = None,
+                        Key::Byte(b) if (0x20..0x7F).contains(&b) => p.push(char::from(b)),
+                        _ => {}
+                    }
+                    continue;
+                }
+                match self.key(k) {
+                    Next::Quit => return Ok(()),
+                    Next::Search => typing = Some(String::new()),
+                    Next::Stay => {}
+                }
+            }
+            let prompt = typing.clone();
+            self.draw(io, prompt.as_deref())?;
+        }
+    }
+}
+
+/// `man [-k WORD] NAME...`: the manual pages in `vfs::image::MAN_DIR`.
+#[inline(never)]
+pub fn man(args: &[String], io: &mut Io) -> i32 {
+    const NO_ENTRY: i32 = 16;
+    let dir = vfs::image::MAN_DIR;
+    match args {
+        [] => {
+            let _ = writeln!(
+                io.stderr,
+                "What manual page do you want?\nFor example, try 'man man'."
+            );
+            return 1;
+        }
+        [k, word] if k == "-k" => return apropos(dir, word, io),
+        [k, ..] if k == "-k" => {
+            let _ = writeln!(io.stderr, "man: usage: man -k WORD");
+            return 1;
+        }
+        [o, ..] if o.len() > 1 && o.starts_with('-') => {
+            let _ = writeln!(
+                io.stderr,
+                "man: unknown option '{o}'\nusage: man NAME... | man -k WORD"
+            );
+            return 1;
+        }
+        _ => {}
+    }
+    let mut status = 0;
+    let mut text = Vec::new();
+    for name in args {
+        let found = !name.contains('/') && !name.starts_with('.') && !name.is_empty();
+        match std::fs::read(format!("{dir}/{name}"))
+            .ok()
+            .filter(|_| found)
+        {
+            Some(t) => {
+                if !text.is_empty() {
+                    text.push(b'\n');
+                }
+                text.extend(t);
+            }
+            None => {
+                let _ = writeln!(io.stderr, "No manual entry for {name}");
+                status = NO_ENTRY;
+            }
+        }
+    }
+    if text.is_empty() {
+        return status;
+    }
+    let shown = if io.tty.stdout {
+        let title = if args.len() == 1 {
+            format!("Manual page {}", args[0])
+        } else {
+            String::from("Manual pages")
+        };
+        page(&title, &text, io)
+    } else {
+        io.stdout.write_all(&text)
+    };
+    match shown {
+        Ok(()) => status,
+        Err(e) => write_error(io.stderr, "man", &e),
+    }
+}
+
+/// `man -k WORD`: the NAME line of each page that holds WORD (any case).
+fn apropos(dir: &str, word: &str, io: &mut Io) -> i32 {
+    let mut names: Vec<String> = match std::fs::read_dir(dir) {
+        Ok(d) => d
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(e) => {
+            let _ = writeln!(io.stderr, "man: {dir}: {}", std::io::describe(&e));
+            return 1;
+        }
+    };
+    names.sort();
+    let want = word.to_ascii_lowercase();
+    let mut found = false;
+    for n in names {
+        let Ok(t) = std::fs::read_to_string(format!("{dir}/{n}")) else {
+            continue;
+        };
+        let mut lines = t.lines().skip_while(|l| l.trim_end() != "NAME").skip(1);
+        let Some(line) = lines.next().map(str::trim) else {
+            continue;
+        };
+        if line.to_ascii_lowercase().contains(&want) {
+            found = true;
+            if let Err(e) = writeln!(io.stdout, "{line}") {
+                return write_error(io.stderr, "man", &e);
+            }
+        }
+    }
+    if found {
+        0
+    } else {
+        let _ = writeln!(io.stderr, "{word}: nothing appropriate.");
+        16
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_rows() {
+        assert_eq!(
+            keys(b"q\x1b[6~\x1b[A\x1bOB\x1b[5~ "),
+            [
+                Key::Byte(b'q'),
+                Key::PageDown,
+                Key::Up,
+                Key::Down,
+                Key::PageUp,
+                Key::Byte(b' ')
+            ]
+        );
+        let r = Rows::new("abcdef\n\nxy", 4);
+        assert_eq!(r.rows, [(0, 4), (4, 6), (7, 7), (8, 10)]);
+    }
+}
