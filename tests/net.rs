@@ -171,7 +171,8 @@ fn dhcp_and_dns_from_dnsmasq() {
     let (out, err, code) = system(
         &link,
         None,
-        "gopher --print gopher://gopher.test/0/hello.txt; gopher --print gopher://nonexistent.test/; echo nx=$?",
+        "gopher --print gopher://gopher.test/0/hello.txt; gopher --print gopher://nonexistent.test/; echo nx=$?; \
+         gopher --print gopher://elsewhere.example/; echo refused=$?",
     );
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     assert!(
@@ -186,6 +187,13 @@ fn dhcp_and_dns_from_dnsmasq() {
     );
     // The host is named once (issue 19: "nonexistent.test: nonexistent.test: name not found").
     assert!(!err.contains("nonexistent.test: nonexistent.test"), "{err}");
+    // A name server that refuses (dnsmasq, for names it has no upstream for) is not "not found"
+    // (issue 19).
+    assert!(out.contains("refused=1"), "{out}");
+    assert!(
+        err.contains("gopher: elsewhere.example: the name server refused or failed to answer\n"),
+        "{err}"
+    );
 }
 
 /// `--stats` of downloads running side by side: each gives its own connect time and byte count

@@ -38,7 +38,7 @@ fn useradd_and_userdel_for_root_only() {
     );
     let ns = "# an ordinary user: their own home read-write, /bin and the public part of /etc\n\
               # read-only, a private /tmp (login adds /dev)\n\
-              bind $home $home\nbind -r /bin /bin\nbind -r /etc/public /etc\nramdisk /tmp\n";
+              bind $home $home\nbind -r /bin /bin\nbind -r /etc/public /etc\nbind -r /usr /usr\nramdisk /tmp\n";
     assert_eq!(
         r.stdout,
         format!(

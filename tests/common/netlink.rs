@@ -362,6 +362,9 @@ fn make_link() -> Result<Link, String> {
         .arg("--dhcp-range=10.77.0.50,10.77.0.60,1h")
         .arg(format!("--dhcp-option=option:router,{LINUX}"))
         .arg(format!("--address=/gopher.test/{LINUX}"))
+        // Other names under .test do not exist (NXDOMAIN); names elsewhere are refused, as a
+        // resolver without upstream servers does (REFUSED).
+        .arg("--local=/test/")
         .arg("--pid-file=")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
