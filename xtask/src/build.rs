@@ -118,6 +118,17 @@ pub fn build_with_toolchain(root: &Path) -> Result<toolchain::Toolchain> {
         copied.push(dest);
     }
     copied.sort();
+    // What an earlier build left there and this one did not make (a program renamed or gone,
+    // as the shell's ELF once was `shell`) would go into /bin and the image: removed.
+    if let Ok(entries) = std::fs::read_dir(&bin_dir) {
+        for e in entries.flatten() {
+            if !copied.contains(&e.path()) {
+                println!("gone  {}", e.path().display());
+                std::fs::remove_file(e.path())
+                    .map_err(|err| format!("cannot remove {}: {err}", e.path().display()))?;
+            }
+        }
+    }
 
     section("sizes");
     print_sizes(&copied)?;
