@@ -69,7 +69,7 @@ fn main() {
         println!("dash at its prompt: {:.3} % of a core", b * 100.0);
     }
     let mut modes = vec![("inprocess", env!("CARGO_BIN_EXE_eurali").to_string())];
-    match hosted::elfs(&["init", "login", "shell", "ramdisk"]) {
+    match hosted::elfs(&["init", "login", "sh", "ramdisk"]) {
         Some((bin, guest)) => modes.push(("hosted", idle::hosted_command(&bin, &guest))),
         None => eprintln!("idle: no hosted figures (see above)"),
     }

@@ -56,7 +56,7 @@ fn idle_at_login_and_prompt(tag: &str, cmd: &str) {
 
 #[test]
 fn hosted_idle_system_blocks() {
-    let Some((bin, guest)) = hosted::elfs(&["init", "login", "shell", "ramdisk"]) else {
+    let Some((bin, guest)) = hosted::elfs(&["init", "login", "sh", "ramdisk"]) else {
         return;
     };
     idle_at_login_and_prompt("idle-hosted", &idle::hosted_command(&bin, &guest));

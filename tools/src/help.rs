@@ -43,7 +43,8 @@ const OPTIONS: &[(&str, &str)] = &[
          -c  count matching lines  -l/-L  names of files with/without a match\n  \
          -n  line numbers        -o  only the matched parts\n  \
          -H/-h  with/without file names  -m N  stop after N matches\n  \
-         -q  quiet: status only  -s  no messages about unreadable files\n\
+         -q  quiet: status only  -s  no messages about unreadable files\n  \
+         -r/-R  read every file under each directory (. without FILE)\n\
          Exit status: 0 a line matched, 1 none, 2 trouble.\n",
     ),
     (
@@ -56,7 +57,9 @@ const OPTIONS: &[(&str, &str)] = &[
     (
         "ls",
         "  -l  long format: type, permissions, size, name\n  \
-         -a  include names starting with '.'\n  -1  one name per line\n",
+         -a  include names starting with '.'\n  -1  one name per line\n  \
+         -d  list directories themselves, not what they hold\n  \
+         -h  with -l, sizes as 1.5K, 12M\n  -R  list the directories below too\n",
     ),
     (
         "mkdir",
@@ -107,12 +110,17 @@ const OPTIONS: &[(&str, &str)] = &[
     ),
     (
         "sort",
-        "  -r  reverse\n  -n  numeric (leading number)\n  -u  only the first of equal lines\n",
+        "  -r  reverse\n  -n  numeric (leading number)\n  -u  only the first of equal lines\n  \
+         -h  numbers with K, M, G suffixes\n  -f  fold lower case to upper\n  \
+         -b  ignore leading blanks\n  -s  stable: equal lines keep their order\n  \
+         -t SEP  fields separated by SEP (default: blank runs)\n  \
+         -k F[.C][OPTS][,F[.C][OPTS]]  sort by that key (several -k: in turn)\n",
     ),
     (
         "tail",
         "  -n N   last N lines (-n +N: from line N)\n  \
-         -c N   last N bytes (-c +N: from byte N)\n",
+         -c N   last N bytes (-c +N: from byte N)\n  \
+         -f     then follow: print what is added, until Ctrl-C\n",
     ),
     ("tee", "  -a  append to the files, do not truncate\n"),
     (
@@ -128,7 +136,8 @@ const OPTIONS: &[(&str, &str)] = &[
     ),
     (
         "wc",
-        "  -l  lines\n  -w  words\n  -c  bytes\nWithout options: lines, words and bytes.\n",
+        "  -l  lines\n  -w  words\n  -m  characters (UTF-8)\n  -c  bytes\n\
+         Without options: lines, words and bytes.\n",
     ),
 ];
 
