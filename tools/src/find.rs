@@ -473,13 +473,8 @@ pub fn find(args: &[String], io: &mut Io) -> i32 {
             if !meta.is_dir() || maxdepth.is_some_and(|m| depth >= m) {
                 continue;
             }
-            match fs::read_dir(w.io.at(&path)) {
-                Ok(rd) => {
-                    let mut names: Vec<String> = rd
-                        .filter_map(|e| e.ok())
-                        .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .collect();
-                    names.sort();
+            match crate::input::sorted_names(w.io.at(&path)) {
+                Ok(names) => {
                     let base = if path.ends_with('/') {
                         path.clone()
                     } else {

@@ -249,13 +249,8 @@ pub fn du(args: &[String], io: &mut Io) -> i32 {
             }
             sums.push(0);
             stack.push((path.clone(), true, depth));
-            match fs::read_dir(io.at(&path)) {
-                Ok(rd) => {
-                    let mut names: Vec<String> = rd
-                        .filter_map(|e| e.ok())
-                        .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .collect();
-                    names.sort();
+            match crate::input::sorted_names(io.at(&path)) {
+                Ok(names) => {
                     let base = path.trim_end_matches('/');
                     for n in names.into_iter().rev() {
                         stack.push((format!("{base}/{n}"), false, depth + 1));

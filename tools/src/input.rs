@@ -29,6 +29,16 @@ pub fn at(cwd: Option<&str>, path: &str) -> std::path::PathBuf {
     }
 }
 
+/// The names in directory `dir`, sorted (what `find`, `du`, `tar -c` and `man -k` walk).
+pub fn sorted_names(dir: impl AsRef<std::path::Path>) -> std::io::Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
 /// The input operands; `-` (stdin) when there are none.
 pub fn inputs(operands: &[String]) -> Vec<&str> {
     if operands.is_empty() {

@@ -111,6 +111,20 @@ impl<'a> Io<'a> {
     pub fn at(&self, path: &str) -> std::path::PathBuf {
         input::at(self.cwd, path)
     }
+
+    /// The user the command runs as: `USER` of the command's environment (the shell's
+    /// applets), else of the process; `None` when unset or empty.
+    pub fn user(&self) -> Option<String> {
+        match self.env {
+            Some(env) => env
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "USER")
+                .map(|(_, v)| v.clone()),
+            None => std::env::var("USER").ok(),
+        }
+        .filter(|u| !u.is_empty())
+    }
 }
 
 /// The tools and what they do, for `coreutils --help` and the shell's `help` (kept with the

@@ -456,17 +456,13 @@ pub fn man(args: &[String], io: &mut Io) -> i32 {
 
 /// `man -k WORD`: the NAME line of each page that holds WORD (any case).
 fn apropos(dir: &str, word: &str, io: &mut Io) -> i32 {
-    let mut names: Vec<String> = match std::fs::read_dir(dir) {
-        Ok(d) => d
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect(),
+    let names = match crate::input::sorted_names(dir) {
+        Ok(n) => n,
         Err(e) => {
             let _ = writeln!(io.stderr, "man: {dir}: {}", std::io::describe(&e));
             return 1;
         }
     };
-    names.sort();
     let want = word.to_ascii_lowercase();
     let mut found = false;
     for n in names {

@@ -77,15 +77,7 @@ impl Tar<'_, '_> {
 
     /// Writes `operands` and what they hold, and the archive's end.
     fn create(&mut self, operands: &[String]) -> io::Result<()> {
-        let me = match self.io.env {
-            Some(env) => env
-                .iter()
-                .rev()
-                .find(|(k, _)| k == "USER")
-                .map(|(_, v)| v.clone()),
-            None => std::env::var("USER").ok(),
-        }
-        .unwrap_or_default();
+        let me = self.io.user().unwrap_or_default();
         let uid = crate::who::uid_of(&me).unwrap_or(0);
         let mtime = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -116,11 +108,8 @@ impl Tar<'_, '_> {
                 };
                 let owner = (me.as_str(), u64::from(uid));
                 if meta.is_dir() {
-                    let mut entries: Vec<String> = match fs::read_dir(&path) {
-                        Ok(rd) => rd
-                            .filter_map(|e| e.ok())
-                            .map(|e| e.file_name().to_string_lossy().into_owned())
-                            .collect(),
+                    let entries = match crate::input::sorted_names(&path) {
+                        Ok(names) => names,
                         Err(e) => {
                             self.warn(&format!("{name}: Cannot open: {}", describe(&e)));
                             continue;
@@ -137,7 +126,6 @@ impl Tar<'_, '_> {
                     if self.verbose {
                         self.say(&dir);
                     }
-                    entries.sort();
                     for e in entries.into_iter().rev() {
                         pending.push((path.join(&e), format!("{dir}{e}")));
                     }

@@ -18,15 +18,7 @@ pub fn whoami(args: &[String], io: &mut Io) -> i32 {
         let _ = writeln!(io.stderr, "whoami: extra operand '{a}'");
         return 1;
     }
-    let user = match io.env {
-        Some(env) => env
-            .iter()
-            .rev()
-            .find(|(k, _)| k == "USER")
-            .map(|(_, v)| v.clone()),
-        None => std::env::var("USER").ok(),
-    };
-    match user.filter(|u| !u.is_empty()) {
+    match io.user() {
         Some(u) => print(io, "whoami", &u),
         None => {
             let _ = writeln!(io.stderr, "whoami: no user name (USER is not set)");
@@ -156,15 +148,7 @@ pub fn id(args: &[String], io: &mut Io) -> i32 {
         return 1;
     }
     let names = if p.operands.is_empty() {
-        let me = match io.env {
-            Some(env) => env
-                .iter()
-                .rev()
-                .find(|(k, _)| k == "USER")
-                .map(|(_, v)| v.clone()),
-            None => std::env::var("USER").ok(),
-        };
-        match me.filter(|u| !u.is_empty()) {
+        match io.user() {
             Some(u) => vec![u],
             None => {
                 let _ = writeln!(io.stderr, "id: cannot tell who you are (USER is not set)");
