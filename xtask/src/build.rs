@@ -59,6 +59,14 @@ pub fn build_with_toolchain(root: &Path) -> Result<toolchain::Toolchain> {
     if programs.is_empty() {
         return Err("no program crates with a binary under programs/".into());
     }
+    // edit's build script finds kibi's sources with `cargo metadata --offline`, which needs every
+    // package of the lock file downloaded; a target build alone downloads only its own, so on a
+    // fresh machine (an empty registry cache) it failed. A no-op when all are there.
+    process::run(
+        process::clean_command(&tc.cargo.to_string_lossy())
+            .args(["fetch", "--locked", "--quiet"])
+            .current_dir(root),
+    )?;
     let names: Vec<&str> = programs.iter().map(|p| p.package.as_str()).collect();
     section(&format!("build {} for x86_64-eurali", names.join(", ")));
     let built = cargo_build(root, &tc, &programs)?;
