@@ -70,13 +70,14 @@ const ELF_SOURCES: &[&str] = &[
     "Cargo.lock",
 ];
 
-/// What the guest loader `eurali-guest` is built from.
+/// What the guest loader `eurali-guest` is built from. Not the lock file: cargo relinks the
+/// loader only when its own dependencies change, so a lock file changed for another crate made
+/// an up-to-date loader look stale, with no build that would refresh it.
 const GUEST_SOURCES: &[&str] = &[
     "kernel-stub/src",
     "kernel-stub/Cargo.toml",
     "libeurali/src",
     "libeurali/Cargo.toml",
-    "Cargo.lock",
 ];
 
 /// The newest file under `parts` (paths from the root), and when it changed.
