@@ -295,3 +295,53 @@ fn the_block_device_splits_and_reports() {
         ]
     );
 }
+
+/// The block protocol over a real rendezvous on the stub, served by `block::serve` over the
+/// driver on the model, as `drivers ata` serves it: what the file-system server sees.
+#[test]
+fn the_protocol_over_rendezvous_reaches_the_model() {
+    use libeurali::proto::block::{self, Disk};
+    let k = kernel_stub::Kernel::new();
+    k.run_as_process("drivers", || {
+        let (srv, cli) = libeurali::new_rendezvous().unwrap();
+        libeurali::spawn_fn(move || {
+            // A drive whose cache flush fails (ERR, ABRT): the client hears IO.
+            let mut model = Model::disk(512, true);
+            model.fail = Some(cmd::CACHE_FLUSH_EXT);
+            let mut bus = machine(Some(model));
+            let drive = found(&mut bus);
+            let mut disk = AtaDisk {
+                io: &mut bus,
+                waiter: TestClock::default(),
+                drive,
+            };
+            block::serve(&srv, &mut disk);
+        })
+        .unwrap();
+        let mut d = Disk::new(cli).unwrap();
+        assert_eq!(
+            d.info(),
+            Info {
+                sectors: 512,
+                read_only: false
+            }
+        );
+        let data = pattern(300 * 512, 3);
+        d.write(100, &data).unwrap();
+        let mut back = vec![0u8; 300 * 512];
+        d.read(100, &mut back).unwrap();
+        assert_eq!(back, data);
+        assert_eq!(BlockDevice::flush(&mut d), Err(BlockError::Io));
+        // The server goes on; the model's own bytes where nothing was written.
+        let mut first = [0u8; 512];
+        d.read(0, &mut first).unwrap();
+        assert_eq!(&first[..], &Model::disk(1, false).data[..]);
+        assert_eq!(d.read(500, &mut back), Err(BlockError::OutOfRange));
+        assert_eq!(
+            block::read(d.handle(), 512, &mut first),
+            Err(BlockError::OutOfRange)
+        );
+    });
+    k.shutdown();
+    assert!(k.take_fault().is_none());
+}
