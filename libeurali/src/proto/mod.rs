@@ -3,6 +3,7 @@
 //! Each module documents its messages at the top: who sends what, the reply, the errors, and
 //! whether a request is idempotent (safe to retry after a transient error).
 
+pub mod block;
 pub mod console;
 pub mod net;
 pub mod nic;
