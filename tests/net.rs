@@ -490,14 +490,125 @@ fn interactive_browsing_in_tmux() {
     s.wait_for("no link 99 here");
     s.keys(&["?", "Enter"]);
     s.wait_for("go to a URL");
-    // A huge menu comes a screenful at a time; q stops the pager.
+    // A huge menu goes through the pager (a screen of rows under its title); q stops it.
     s.keys(&["g gopher://10.77.0.1/1/huge", "Enter"]);
-    s.wait_for("-- 38/10000 lines; Enter: more, q: stop --");
-    s.keys(&["Enter"]);
-    s.wait_for("-- 76/10000 lines; Enter: more, q: stop --");
-    s.keys(&["q", "Enter"]);
+    s.wait_for("lines 1-38/10000");
+    s.keys(&["Space"]);
+    s.wait_for("lines 39-76/10000");
+    s.keys(&["q"]);
+    s.wait_last_row_starting("gopher>");
     s.keys(&["u", "Enter"]);
     s.wait_for("\ngopher://10.77.0.1/1/huge\n");
+    s.keys(&["q", "Enter"]);
+    let pane = s.wait_for("EXITED");
+    drop(s);
+    assert!(pane.contains("EXITED 0"), "{pane}");
+}
+
+/// The first row of a captured pane.
+fn first_row(pane: &str) -> &str {
+    pane.lines().next().unwrap_or("")
+}
+
+/// The browser's pager (issue 19, defect 8) pages by screen rows under a title that stays: a
+/// line of 70 000 characters and 40 lines of 250 each, at a 110x40 terminal; paging down and up,
+/// the end, a search with `/`, and the page left in view at the prompt after `q`.
+#[test]
+fn the_pager_keeps_the_title_and_pages_by_rows() {
+    let Some(link) = link() else { return };
+    let cmd = format!(
+        "EURALI_NIC=tap0@{} EURALI_NET='{}' {} -c 'gopher gopher://{LINUX}:7072/0/longline'",
+        link.ns,
+        static_config(),
+        env!("CARGO_BIN_EXE_eurali"),
+    );
+    let Some(s) = Pane::start("gopher-pager", &cmd, 110, 40) else {
+        return;
+    };
+    let title = "== gopher://10.77.0.1:7072/0/longline ==";
+    // 70 000 characters are 637 rows of 110, and the last line one more; 38 rows a screen
+    // (the title above, the status line below).
+    let pane = s.wait_for("lines 1-38/638");
+    assert_eq!(first_row(&pane), title, "{pane}");
+    assert!(
+        pane.lines()
+            .nth(1)
+            .unwrap_or("")
+            .starts_with("abcdefghi abcdefghi"),
+        "{pane}"
+    );
+    s.keys(&["Space"]);
+    let pane = s.wait_for("lines 39-76/638");
+    assert_eq!(first_row(&pane), title, "{pane}");
+    s.keys(&["G"]);
+    let pane = s.wait_for("lines 601-638/638 (END)");
+    assert_eq!(first_row(&pane), title, "{pane}");
+    assert!(pane.contains("\nthe last line\n"), "{pane}");
+    s.keys(&["b"]);
+    let pane = s.wait_for("lines 563-600/638");
+    assert_eq!(first_row(&pane), title, "{pane}");
+    s.keys(&["k"]);
+    s.wait_for("lines 562-599/638");
+    // A search from the top: the row holding the word comes to the top of the text. 3500 words
+    // of 10 characters come before it: row 319 (0-based 318) starts at character 34 980.
+    s.keys(&["g"]);
+    s.wait_for("lines 1-38/638");
+    s.keys(&["/"]);
+    s.text("NEEDLE");
+    s.keys(&["Enter"]);
+    let pane = s.wait_for("lines 319-356/638");
+    assert_eq!(first_row(&pane), title, "{pane}");
+    assert!(
+        pane.lines().nth(1).unwrap_or("").contains("NEEDLE-HER"),
+        "{pane}"
+    );
+    s.keys(&["/"]);
+    s.text("nowhere-at-all");
+    s.keys(&["Enter"]);
+    s.wait_for("Pattern not found");
+    // q: back at the prompt, the page (and its title) still in view.
+    s.keys(&["q"]);
+    let pane = s.wait_last_row_starting("gopher>");
+    assert_eq!(first_row(&pane), title, "{pane}");
+    assert!(pane.contains("NEEDLE-HER"), "{pane}");
+    // 40 lines of 250 characters: 3 rows each.
+    s.keys(&["g gopher://10.77.0.1/0/wide.txt", "Enter"]);
+    let pane = s.wait_for("lines 1-38/120");
+    assert_eq!(
+        first_row(&pane),
+        "== gopher://10.77.0.1/0/wide.txt ==",
+        "{pane}"
+    );
+    assert!(
+        pane.lines()
+            .nth(1)
+            .unwrap_or("")
+            .starts_with("wide line 01 xxx"),
+        "{pane}"
+    );
+    s.keys(&["PageDown"]);
+    let pane = s.wait_for("lines 39-76/120");
+    assert_eq!(
+        first_row(&pane),
+        "== gopher://10.77.0.1/0/wide.txt ==",
+        "{pane}"
+    );
+    // Row 39 (0-based 38) is the third of line 13.
+    assert!(
+        pane.lines().nth(1).unwrap_or("").starts_with("xxx"),
+        "{pane}"
+    );
+    assert!(
+        pane.lines()
+            .nth(2)
+            .unwrap_or("")
+            .starts_with("wide line 14 xxx"),
+        "{pane}"
+    );
+    s.keys(&["Up"]);
+    s.wait_for("lines 38-75/120");
+    s.keys(&["q"]);
+    s.wait_last_row_starting("gopher>");
     s.keys(&["q", "Enter"]);
     let pane = s.wait_for("EXITED");
     drop(s);
