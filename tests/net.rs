@@ -505,6 +505,25 @@ fn interactive_browsing_in_tmux() {
     assert!(pane.contains("EXITED 0"), "{pane}");
 }
 
+/// Issue 19, defect 3: an address on the link that nobody has is "host unreachable" once ARP
+/// got no answer (3 s, as on Linux), not "timed out" after the client's 20 s; status 1.
+#[test]
+fn nobody_answering_arp_is_host_unreachable() {
+    let Some(link) = link() else { return };
+    let cmds = "gopher --print gopher://10.77.0.99/; echo status=$?; \
+                gopher --print gopher://10.77.0.1/0/hello.txt";
+    let (out, err, code) = system(&link, Some(&static_config()), cmds);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        err.contains("gopher: 10.77.0.99:70: host unreachable"),
+        "{out}\n{err}"
+    );
+    assert!(!err.contains("timed out"), "{err}");
+    assert!(out.contains("status=1"), "{out}");
+    // The link itself works: the server's own address is reached.
+    assert!(out.contains("Hello from gophernicus."), "{out}\n{err}");
+}
+
 /// The first row of a captured pane.
 fn first_row(pane: &str) -> &str {
     pane.lines().next().unwrap_or("")

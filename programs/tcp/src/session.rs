@@ -17,6 +17,12 @@ use crate::stack::Stack;
 /// A connect's timeout when the client gives none.
 const DEFAULT_CONNECT_MS: u64 = 75_000;
 const DNS_TIMEOUT_MS: u64 = 10_000;
+/// How long a connect waits for its next hop to answer ARP before it is "host unreachable"
+/// (Linux: three probes a second apart).
+const ARP_GIVE_UP: Duration = Duration::from_secs(3);
+/// How long an ARP answer is taken to be still in smoltcp's neighbour cache (its lifetime is
+/// a minute).
+const ARP_FRESH: Duration = Duration::from_secs(55);
 /// How long DNS answers are cached, and failures.
 const DNS_TTL: Duration = Duration::from_secs(300);
 const DNS_NEG_TTL: Duration = Duration::from_secs(30);
@@ -114,9 +120,12 @@ enum Pending {
         port: u16,
         deadline: Option<Instant>,
     },
-    /// A connect waits for the handshake.
+    /// A connect waits for the handshake, begun at `since`; `hop` must answer ARP for the
+    /// SYN to leave.
     Establish {
         deadline: Option<Instant>,
+        since: Instant,
+        hop: Option<Ipv4Address>,
     },
     Accept {
         deadline: Option<Instant>,
@@ -321,25 +330,60 @@ impl Session {
                     None => self.wait(Pending::Configure { ip, port, deadline }, deadline),
                     Some(Err(_)) => Outcome::Done(Reply::Error(NetError::Unreachable)),
                     Some(Ok(())) => match self.open_connection(st, ip, port) {
-                        Ok(()) => self.resume(st, req, Pending::Establish { deadline }, now, None),
+                        Ok(()) => {
+                            let p = Pending::Establish {
+                                deadline,
+                                since: now,
+                                hop: st.next_hop(ip),
+                            };
+                            self.resume(st, req, p, now, None)
+                        }
                         Err(e) => Outcome::Done(Reply::Error(e)),
                     },
                 }
             }
-            Pending::Establish { deadline } => {
+            Pending::Establish {
+                deadline,
+                since,
+                hop,
+            } => {
                 let Sock::Tcp(h) = self.sock else {
                     return Outcome::Done(Reply::Error(NetError::NotConnected));
                 };
+                // Nobody answered ARP for the next hop since a while before the connect, and
+                // the connect has waited as long as Linux waits for ARP: no host has it.
+                let give_up = since + ARP_GIVE_UP;
+                let unheard = hop.is_some_and(|hop| {
+                    st.neighbors
+                        .heard(hop)
+                        .is_none_or(|t| t + ARP_FRESH < since)
+                });
                 let r = look(interrupt, deadline, now, || {
                     let s = st.sockets.get::<tcp::Socket>(h);
                     match s.state() {
+                        tcp::State::SynSent if unheard && now >= give_up => {
+                            Some(Err(NetError::HostUnreachable))
+                        }
                         tcp::State::SynSent | tcp::State::SynReceived => None,
                         tcp::State::Closed => Some(Err(NetError::Refused)),
                         _ => s.local_endpoint().map(|e| Ok(pack_ep(e))),
                     }
                 });
                 match r {
-                    None => self.wait(Pending::Establish { deadline }, deadline),
+                    None => {
+                        // Woken to look again when ARP's time is up.
+                        let wake = if unheard && now < give_up {
+                            Some(deadline.map_or(give_up, |d| d.min(give_up)))
+                        } else {
+                            deadline
+                        };
+                        let p = Pending::Establish {
+                            deadline,
+                            since,
+                            hop,
+                        };
+                        self.wait(p, wake)
+                    }
                     Some(r) => {
                         if r.is_err() {
                             st.drop_tcp(h);

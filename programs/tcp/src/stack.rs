@@ -74,6 +74,10 @@ pub struct Stack {
     pub(crate) dns_cache: BTreeMap<String, (Option<Ipv4Address>, Instant)>,
     /// The DNS answers' codes, for why a lookup failed.
     pub(crate) dns_answers: crate::dnswatch::Answers,
+    /// Who spoke ARP on the link lately, for "host unreachable" ([`Stack::next_hop`]).
+    pub(crate) neighbors: crate::dnswatch::Neighbors,
+    /// The default gateway, if any.
+    gateway: Option<Ipv4Address>,
     pub(crate) sizes: Sizes,
     /// Where the stack's news go (address configured, lease lost): a line without the `tcp: `.
     log: fn(&str),
@@ -109,6 +113,8 @@ impl Stack {
             closing: Vec::new(),
             dns_cache: BTreeMap::new(),
             dns_answers: Default::default(),
+            neighbors: Default::default(),
+            gateway: None,
             sizes,
             log,
         };
@@ -124,6 +130,8 @@ impl Stack {
         let mut dev = crate::dnswatch::Watched {
             dev,
             answers: &mut self.dns_answers,
+            neighbors: &mut self.neighbors,
+            now,
         };
         let r = self.iface.poll(now, &mut dev, &mut self.sockets);
         self.maintain(now);
@@ -240,6 +248,7 @@ impl Stack {
     }
 
     fn apply(&mut self, address: Ipv4Cidr, gateway: Option<Ipv4Address>, dns: &[Ipv4Address]) {
+        self.gateway = gateway;
         self.iface.update_ip_addrs(|a| {
             a.clear();
             let _ = a.push(IpCidr::Ipv4(address));
@@ -289,6 +298,17 @@ impl Stack {
             return Some(NetError::Unreachable);
         }
         None
+    }
+
+    /// Who must answer ARP for a packet to `ip` to leave: `ip` itself on our subnet, else the
+    /// gateway (`None`: no route).
+    pub(crate) fn next_hop(&self, ip: Ipv4Address) -> Option<Ipv4Address> {
+        let on_link = self.iface.ip_addrs().iter().any(|c| match c {
+            IpCidr::Ipv4(c) => c.contains_addr(&ip),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        });
+        if on_link { Some(ip) } else { self.gateway }
     }
 
     pub(crate) fn local_v4(&self) -> Option<Ipv4Address> {

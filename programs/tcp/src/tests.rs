@@ -487,6 +487,22 @@ fn timeouts() {
     assert!(net.now - start < Duration::from_millis(310));
     assert_eq!(net.stack.sockets.iter().count(), 1, "the socket is gone");
 
+    // Without a timeout of its own: nobody answers ARP for it, so after ARP's time (3 s, as
+    // Linux) the connect says "host unreachable" rather than waiting out its 75 s.
+    let mut s = Session::new();
+    let start = net.now;
+    let r = net.ask(
+        &mut s,
+        Req::Connect {
+            addr: pack_addr(NOBODY, 70),
+            timeout_ms: 0,
+        },
+    );
+    assert_eq!(err(r), NetError::HostUnreachable);
+    assert!(net.now - start >= Duration::from_secs(3));
+    assert!(net.now - start < Duration::from_millis(3010));
+    assert_eq!(net.stack.sockets.iter().count(), 1, "the socket is gone");
+
     // A read that gets nothing, then one that does.
     let (mut c, p) = net.connected(70);
     let req = Req::Read {
