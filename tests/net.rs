@@ -506,11 +506,14 @@ fn interactive_browsing_in_tmux() {
 }
 
 /// Issue 19, defect 3: an address on the link that nobody has is "host unreachable" once ARP
-/// got no answer (3 s, as on Linux), not "timed out" after the client's 20 s; status 1.
+/// got no answer (3 s, as on Linux), not "timed out" after the client's 20 s; status 1. Loopback
+/// and our own address, where nothing listens, are refused.
 #[test]
 fn nobody_answering_arp_is_host_unreachable() {
     let Some(link) = link() else { return };
     let cmds = "gopher --print gopher://10.77.0.99/; echo status=$?; \
+                gopher --print gopher://127.0.0.1:7000/; echo loopback=$?; \
+                gopher --print gopher://10.77.0.2/; echo ours=$?; \
                 gopher --print gopher://10.77.0.1/0/hello.txt";
     let (out, err, code) = system(&link, Some(&static_config()), cmds);
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
@@ -520,6 +523,20 @@ fn nobody_answering_arp_is_host_unreachable() {
     );
     assert!(!err.contains("timed out"), "{err}");
     assert!(out.contains("status=1"), "{out}");
+    // This machine's own addresses never reach the wire (tcp's unit tests watch the link);
+    // nothing listens on them here: refused at once, as on a host with loopback.
+    assert!(
+        err.contains("gopher: 127.0.0.1:7000: connection refused"),
+        "{out}\n{err}"
+    );
+    assert!(
+        err.contains("gopher: 10.77.0.2:70: connection refused"),
+        "{out}\n{err}"
+    );
+    assert!(
+        out.contains("loopback=1") && out.contains("ours=1"),
+        "{out}"
+    );
     // The link itself works: the server's own address is reached.
     assert!(out.contains("Hello from gophernicus."), "{out}\n{err}");
 }

@@ -597,7 +597,7 @@ impl Session {
         if port == 0 || ip.is_unspecified() || ip.is_broadcast() {
             return Outcome::Done(Reply::Error(NetError::InvalidInput));
         }
-        if let Some(e) = st.stays_local(ip) {
+        if let Some(e) = st.stays_local(ip, port) {
             return Outcome::Done(Reply::Error(e));
         }
         let timeout = if timeout_ms == 0 {

@@ -280,12 +280,13 @@ impl Stack {
         ));
     }
 
-    /// Why a TCP connection to `ip` must not go out on the link, if it must not: a broadcast
-    /// or multicast address (the subnet's broadcast too) is no TCP peer; loopback (127/8) and
-    /// our own address are this machine, which has no loopback interface yet: no packet for
-    /// them is ever sent on the wire (smoltcp would send SYNs for 127.0.0.1 to the gateway,
-    /// and ARP for its own address).
-    pub(crate) fn stays_local(&self, ip: Ipv4Address) -> Option<NetError> {
+    /// Why a TCP connection to `ip:port` must not go out on the link, if it must not: a
+    /// broadcast or multicast address (the subnet's broadcast too) is no TCP peer; loopback
+    /// (127/8) and our own address are this machine: no packet for them is ever sent on the
+    /// wire (smoltcp would send SYNs for 127.0.0.1 to the gateway, and ARP for its own
+    /// address). Nothing listening on `port` here: refused at once, as a host with loopback
+    /// says; a listener: unreachable, since there is no loopback interface yet to reach it by.
+    pub(crate) fn stays_local(&self, ip: Ipv4Address, port: u16) -> Option<NetError> {
         let subnet_broadcast = self.iface.ip_addrs().iter().any(|c| match c {
             IpCidr::Ipv4(c) => c.broadcast() == Some(ip),
             #[allow(unreachable_patterns)]
@@ -295,7 +296,17 @@ impl Stack {
             return Some(NetError::InvalidInput);
         }
         if ip.is_loopback() || self.local_v4() == Some(ip) {
-            return Some(NetError::Unreachable);
+            let listened = self.sockets.iter().any(|(_, s)| match s {
+                smoltcp::socket::Socket::Tcp(t) => {
+                    t.state() == tcp::State::Listen && t.listen_endpoint().port == port
+                }
+                _ => false,
+            });
+            return Some(if listened {
+                NetError::Unreachable
+            } else {
+                NetError::Refused
+            });
         }
         None
     }

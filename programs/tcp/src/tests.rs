@@ -441,9 +441,10 @@ fn local_and_broadcast_destinations_never_reach_the_wire() {
         ([10, 7, 0, 255], NetError::InvalidInput),
         ([224, 0, 0, 1], NetError::InvalidInput),
         ([255, 255, 255, 255], NetError::InvalidInput),
-        ([127, 0, 0, 1], NetError::Unreachable),
-        ([127, 1, 2, 3], NetError::Unreachable),
-        (US, NetError::Unreachable),
+        // Nothing listens on port 70 here: refused, at once.
+        ([127, 0, 0, 1], NetError::Refused),
+        ([127, 1, 2, 3], NetError::Refused),
+        (US, NetError::Refused),
     ] {
         let mut s = Session::new();
         let before = net.peer_dev.rx.0.borrow().len();
@@ -467,6 +468,40 @@ fn local_and_broadcast_destinations_never_reach_the_wire() {
         );
     }
     assert_eq!(net.stack.sockets.iter().count(), 1, "only the DNS socket");
+    // A listener on this machine cannot be reached yet (no loopback interface): unreachable,
+    // and still nothing on the wire.
+    let mut l = Session::new();
+    let r = net.ask(
+        &mut l,
+        Req::Listen {
+            addr: 0,
+            backlog: 1,
+        }
+        .with_port(7000),
+    );
+    assert!(matches!(r, Reply::Ok(_)), "{r:?}");
+    for ip in [[127, 0, 0, 1], US] {
+        let mut s = Session::new();
+        let before = net.peer_dev.rx.0.borrow().len();
+        let r = s.handle(
+            &mut net.stack,
+            &Req::Connect {
+                addr: pack_addr(ip, 7000),
+                timeout_ms: 0,
+            },
+            net.now,
+        );
+        assert!(
+            matches!(r, Outcome::Done(Reply::Error(NetError::Unreachable))),
+            "{ip:?}: {r:?}"
+        );
+        net.stack.poll(net.now, &mut net.dev);
+        assert_eq!(
+            net.peer_dev.rx.0.borrow().len(),
+            before,
+            "{ip:?}: a frame went out"
+        );
+    }
 }
 
 #[test]
