@@ -695,6 +695,125 @@ fn interactive_downloads_keep_what_arrived_and_ask_before_replacing() {
     assert!(pane.contains("EXITED 0"), "{pane}");
 }
 
+/// A program for the in-process stub (issue 19, defect 3): tcp on the TAP link, a Gopher
+/// "server" of its own listening on port 7070 of this machine (the socket protocol through
+/// std's `TcpListener`), and `gopher --print` fetching from it at 127.0.0.1, at 127.9.9.9 and at
+/// our own address: through tcp's loopback interface, never the link.
+fn loopback_probe() {
+    use eurali_std as shim;
+    use shim::io::{Read, Write};
+    probe_root();
+    shim::fs::write("/bin/gopher", kernel_stub::Kernel::program_image("gopher")).unwrap();
+    let (srv, cli) = libeurali::new_rendezvous().unwrap();
+    let args: Vec<String> = shim::env::args().skip(1).collect();
+    let _tcp = shim::process::Command::new("/bin/tcp")
+        .args(&args)
+        .stdin(srv)
+        .spawn()
+        .unwrap();
+    libeurali::mount("/net", cli).unwrap();
+    let l = shim::net::TcpListener::bind("0.0.0.0:7070").unwrap();
+    shim::thread::spawn(move || {
+        for _ in 0..3 {
+            let Ok((mut s, peer)) = l.accept() else {
+                return;
+            };
+            let mut req = Vec::new();
+            let mut b = [0u8; 64];
+            while !req.ends_with(b"\n") {
+                match s.read(&mut b) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&b[..n]),
+                }
+            }
+            let sel = String::from_utf8_lossy(&req).trim_end().to_string();
+            let _ = write!(
+                s,
+                "iserved {sel} to {}\tfake\tnull\t0\r\n0Back here\t/x\t127.0.0.1\t7070\r\n.\r\n",
+                peer.ip()
+            );
+        }
+    });
+    for url in [
+        "gopher://127.0.0.1:7070/1/first",
+        "gopher://127.9.9.9:7070/1/second",
+        "gopher://10.77.0.2:7070/1/third",
+    ] {
+        let out = shim::process::Command::new("/bin/gopher")
+            .args(["--print", url])
+            .output()
+            .unwrap();
+        shim::println!(
+            "{url}: {:?} {}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Loopback (issue 19, defect 3): a listener on eurali is reached at 127.0.0.1, anywhere in
+/// 127/8 and at our own address, and none of it goes out on the link (the TAP interface's
+/// packet counter on the Linux side does not move by as much as one connection's packets).
+#[test]
+fn loopback_reaches_a_listener_here() {
+    let Some(link) = link() else { return };
+    let rx = |l: &netlink::Link| -> u64 {
+        let out = std::process::Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &l.ns,
+                "cat",
+                "/sys/class/net/tap0/statistics/rx_packets",
+            ])
+            .output()
+            .expect("ip runs");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0)
+    };
+    let r = run_probe(
+        &link,
+        eurali_std::program_entry!("loopback-probe", loopback_probe),
+    );
+    let out = r.stdout;
+    for (url, sel, from) in [
+        ("gopher://127.0.0.1:7070/1/first", "/first", "127.0.0.1"),
+        // From 127.0.0.1, as Linux's loopback does.
+        ("gopher://127.9.9.9:7070/1/second", "/second", "127.0.0.1"),
+        ("gopher://10.77.0.2:7070/1/third", "/third", "10.77.0.2"),
+    ] {
+        let line = out
+            .lines()
+            .skip_while(|l| !l.starts_with(url))
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(line.starts_with(&format!("{url}: Some(0)")), "{out}");
+        assert!(line.contains(&format!("served {sel} to {from}")), "{out}");
+        assert!(line.contains("1. [TXT] Back here"), "{out}");
+    }
+    // Nothing of it on the wire: tcp's own traffic (an ARP now and then) is a few packets at
+    // most; three connections through the link would have been dozens.
+    let before = rx(&link);
+    let again = run_probe(
+        &link,
+        eurali_std::program_entry!("loopback-probe", loopback_probe),
+    );
+    assert!(
+        again.stdout.contains("served /third to 10.77.0.2"),
+        "{}",
+        again.stdout
+    );
+    let sent = rx(&link) - before;
+    assert!(
+        sent < 10,
+        "{sent} packets reached Linux during loopback fetches"
+    );
+}
+
 /// A program for the in-process stub: the root file system with `/bin/tcp`, the network
 /// started as init starts it, then std's `net` used directly: a UDP echo round trip with the
 /// Linux side, a TCP listener that a Linux client talks to, and name lookups.

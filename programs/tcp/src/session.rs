@@ -12,7 +12,7 @@ use smoltcp::socket::{dns, tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{DnsQueryType, IpAddress, IpEndpoint, IpListenEndpoint, Ipv4Address};
 
-use crate::stack::Stack;
+use crate::stack::{Stack, Tcp};
 
 /// A connect's timeout when the client gives none.
 const DEFAULT_CONNECT_MS: u64 = 75_000;
@@ -107,8 +107,13 @@ pub enum Outcome {
 #[derive(Debug)]
 enum Sock {
     None,
-    Tcp(SocketHandle),
-    Listen { port: u16, pool: Vec<SocketHandle> },
+    Tcp(Tcp),
+    /// A listener's backlog: sockets in the link's set, and one in loopback's (refilled as
+    /// they are accepted).
+    Listen {
+        port: u16,
+        pool: Vec<Tcp>,
+    },
     Udp(SocketHandle),
 }
 
@@ -326,7 +331,9 @@ impl Session {
     ) -> Outcome {
         match p {
             Pending::Configure { ip, port, deadline } => {
-                match look(interrupt, deadline, now, || st.configured.then_some(Ok(()))) {
+                // Loopback needs no address of ours.
+                let ready = st.configured || ip.is_loopback();
+                match look(interrupt, deadline, now, || ready.then_some(Ok(()))) {
                     None => self.wait(Pending::Configure { ip, port, deadline }, deadline),
                     Some(Err(_)) => Outcome::Done(Reply::Error(NetError::Unreachable)),
                     Some(Ok(())) => match self.open_connection(st, ip, port) {
@@ -334,7 +341,8 @@ impl Session {
                             let p = Pending::Establish {
                                 deadline,
                                 since: now,
-                                hop: st.next_hop(ip),
+                                // Loopback has no ARP.
+                                hop: st.next_hop(ip).filter(|_| !st.is_local(ip)),
                             };
                             self.resume(st, req, p, now, None)
                         }
@@ -359,7 +367,7 @@ impl Session {
                         .is_none_or(|t| t + ARP_FRESH < since)
                 });
                 let r = look(interrupt, deadline, now, || {
-                    let s = st.sockets.get::<tcp::Socket>(h);
+                    let s = st.tcp(h);
                     match s.state() {
                         tcp::State::SynSent if unheard && now >= give_up => {
                             Some(Err(NetError::HostUnreachable))
@@ -402,7 +410,7 @@ impl Session {
                 // Wait for data (how much is there), or for the end: what recv says with
                 // nothing to receive into.
                 let r = look(interrupt, deadline, now, || {
-                    let s = st.sockets.get_mut::<tcp::Socket>(h);
+                    let s = st.tcp_mut(h);
                     if s.can_recv() {
                         return Some(Ok(s.recv_queue()));
                     }
@@ -431,7 +439,7 @@ impl Session {
                 };
                 let h = *h;
                 let r = look(interrupt, None, now, || {
-                    let s = st.sockets.get_mut::<tcp::Socket>(h);
+                    let s = st.tcp_mut(h);
                     if !s.may_send() {
                         return Some(Err(if s.state() == tcp::State::Closed {
                             NetError::Reset
@@ -597,7 +605,7 @@ impl Session {
         if port == 0 || ip.is_unspecified() || ip.is_broadcast() {
             return Outcome::Done(Reply::Error(NetError::InvalidInput));
         }
-        if let Some(e) = st.stays_local(ip, port) {
+        if let Some(e) = st.no_peer(ip) {
             return Outcome::Done(Reply::Error(e));
         }
         let timeout = if timeout_ms == 0 {
@@ -619,13 +627,14 @@ impl Session {
     ) -> Result<(), NetError> {
         st.room_for(1)?;
         let local = st.ephemeral_port();
+        let lo = st.is_local(ip);
         let mut s = st.tcp_socket();
-        s.connect(st.iface.context(), (IpAddress::Ipv4(ip), port), local)
+        s.connect(st.context(lo), (IpAddress::Ipv4(ip), port), local)
             .map_err(|e| match e {
                 tcp::ConnectError::Unaddressable => NetError::Unreachable,
                 tcp::ConnectError::InvalidState => NetError::AlreadyConnected,
             })?;
-        self.sock = Sock::Tcp(st.sockets.add(s));
+        self.sock = Sock::Tcp(st.add_tcp(s, lo));
         Ok(())
     }
 
@@ -638,21 +647,17 @@ impl Session {
             return Err(NetError::InvalidInput);
         }
         let n = backlog.clamp(1, 8) as usize;
-        let taken = st.sockets.iter().any(|(_, s)| match s {
-            smoltcp::socket::Socket::Tcp(t) => {
-                t.listen_endpoint().port == port && t.state() == tcp::State::Listen
-            }
-            _ => false,
-        });
-        if taken {
+        if st.listened(port) {
             return Err(NetError::AddrInUse);
         }
-        st.room_for(n)?;
+        // The backlog's sockets on the link, and one more on loopback.
+        let link = n;
+        st.room_for(link + 1)?;
         let mut pool = Vec::new();
-        for _ in 0..n {
+        for lo in core::iter::repeat_n(false, link).chain([true]) {
             let mut s = st.tcp_socket();
             s.listen(port).map_err(|_| NetError::InvalidInput)?;
-            pool.push(st.sockets.add(s));
+            pool.push(st.add_tcp(s, lo));
         }
         self.sock = Sock::Listen { port, pool };
         Ok(net::pack_addr(ip.octets(), port))
@@ -671,7 +676,7 @@ impl Session {
         let port = *port;
         let r = look(interrupt, deadline, now, || {
             pool.iter().find_map(|h| {
-                let s = st.sockets.get::<tcp::Socket>(*h);
+                let s = st.tcp(*h);
                 match s.state() {
                     tcp::State::Listen | tcp::State::SynReceived => None,
                     _ => Some(Ok((*h, s.remote_endpoint().map(pack_ep).unwrap_or(0)))),
@@ -685,12 +690,13 @@ impl Session {
         };
         // The accepted socket leaves the backlog; a fresh one takes its place while sockets
         // are to be had (else the backlog shrinks, down to the last one).
-        let refill = st.room_for(1).is_ok() || pool.len() <= 1;
+        // Loopback's one listening socket is always replaced.
+        let refill = st.room_for(1).is_ok() || h.lo || pool.iter().filter(|t| !t.lo).count() <= 1;
         pool.retain(|x| *x != h);
         if refill {
             let mut fresh = st.tcp_socket();
             let _ = fresh.listen(port);
-            pool.push(st.sockets.add(fresh));
+            pool.push(st.add_tcp(fresh, h.lo));
         }
         let mut accepted = Session::new();
         accepted.sock = Sock::Tcp(h);
@@ -730,10 +736,7 @@ impl Session {
         let Sock::Tcp(h) = self.sock else {
             return Err(NetError::NotConnected);
         };
-        st.sockets
-            .get_mut::<tcp::Socket>(h)
-            .recv_slice(buf)
-            .map_err(|_| NetError::Reset)
+        st.tcp_mut(h).recv_slice(buf).map_err(|_| NetError::Reset)
     }
 
     fn shutdown(&mut self, st: &mut Stack, how: u64) -> Result<u64, NetError> {
@@ -741,7 +744,7 @@ impl Session {
             return Err(NetError::NotConnected);
         };
         if how >= 1 {
-            st.sockets.get_mut::<tcp::Socket>(h).close();
+            st.tcp_mut(h).close();
         }
         Ok(0)
     }
@@ -751,7 +754,7 @@ impl Session {
     pub fn addrs(&mut self, st: &Stack) -> (u64, u64) {
         match &self.sock {
             Sock::Tcp(h) => {
-                let s = st.sockets.get::<tcp::Socket>(*h);
+                let s = st.tcp(*h);
                 if let Some(l) = s.local_endpoint() {
                     self.known.0 = pack_ep(l);
                 }
