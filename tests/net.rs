@@ -695,6 +695,63 @@ fn interactive_downloads_keep_what_arrived_and_ask_before_replacing() {
     assert!(pane.contains("EXITED 0"), "{pane}");
 }
 
+/// `gopherd` (issue 19, "Beyond the peers", a first version) serves ~/public_gopher on eurali:
+/// eurali's own `gopher` reaches it through loopback, and Linux's curl over the TAP link.
+#[test]
+fn gopherd_serves_public_gopher_to_us_and_to_linux() {
+    let Some(link) = link() else { return };
+    let out_file = link.root.join("curl.out");
+    let curl = std::process::Command::new("ip")
+        .args(["netns", "exec", &link.ns, "sh", "-c"])
+        .arg(format!(
+            "for i in $(seq 150); do curl -s -m 2 gopher://{OURS}:7000/0/hello.txt > {f}.part && grep -q gopherd {f}.part && mv {f}.part {f} && break; sleep 0.1; done",
+            f = out_file.display()
+        ))
+        .spawn()
+        .expect("curl loop");
+    let cmds = "mkdir -p ~/public_gopher/docs ~/public_gopher/sub; \
+        echo 'Hello from gopherd.' > ~/public_gopher/hello.txt; \
+        echo 'the docs' > ~/public_gopher/docs/readme.txt; \
+        printf 'A sub menu\n0Readme\t/docs/readme.txt\n0Here\there.txt\n' > ~/public_gopher/sub/gophermap; \
+        gopherd --port 7000 & sleep 1; \
+        gopher --print gopher://127.0.0.1:7000/; \
+        gopher --print gopher://127.0.0.1:7000/0/hello.txt; \
+        gopher --print gopher://127.0.0.1:7000/1/sub; \
+        gopher --print gopher://127.0.0.1:7000/1/docs; \
+        gopher --print 'gopher://127.0.0.1:7000/0/../etc/passwd'; \
+        gopherd --port 0; echo badport=$?; \
+        gopherd --port 7001 /nowhere; echo nodir=$?; \
+        sleep 6; echo END";
+    let (out, err, code) = system(&link, Some(&static_config()), cmds);
+    let mut curl = curl;
+    let _ = curl.kill();
+    let _ = curl.wait();
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        err.contains("gopherd: serving /home/root/public_gopher on port 7000"),
+        "{err}"
+    );
+    // The listing, typed: directories 1, text 0.
+    assert!(out.contains("1. [DIR] docs"), "{out}\n{err}");
+    assert!(out.contains("2. [TXT] hello.txt"), "{out}");
+    assert!(out.contains("3. [DIR] sub"), "{out}");
+    assert!(out.contains("Hello from gopherd."), "{out}");
+    // A gophermap: info lines, absolute and relative selectors.
+    assert!(out.contains("A sub menu"), "{out}");
+    assert!(out.contains("1. [TXT] Readme"), "{out}");
+    assert!(out.contains("2. [TXT] Here"), "{out}");
+    assert!(out.contains("1. [TXT] readme.txt"), "{out}");
+    assert!(out.contains("bad selector"), "{out}");
+    assert!(err.contains("gopherd: --port wants a port"), "{err}");
+    assert!(out.contains("badport=2"), "{out}");
+    assert!(err.contains("gopherd: /nowhere:"), "{err}");
+    assert!(out.contains("nodir=1"), "{out}");
+    assert!(out.contains("END"), "{out}");
+    // Linux's curl got the file over the TAP link.
+    let got = std::fs::read_to_string(&out_file).unwrap_or_default();
+    assert_eq!(got, "Hello from gopherd.\n", "curl got {got:?}\n{err}");
+}
+
 /// A program for the in-process stub (issue 19, defect 3): tcp on the TAP link, a Gopher
 /// "server" of its own listening on port 7070 of this machine (the socket protocol through
 /// std's `TcpListener`), and `gopher --print` fetching from it at 127.0.0.1, at 127.9.9.9 and at
