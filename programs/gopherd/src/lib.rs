@@ -10,7 +10,7 @@
 //! their missing host and port filled in with ours and relative selectors made absolute; lines
 //! without one are info lines), else as a listing of its entries, each typed by what it is (a
 //! directory `1`, text `0` by its name or by its bytes, GIF `g`, other images `I`, HTML `h`,
-//! anything else `9`). A file is sent as it is. Each connection has its own thread; a client
+//! anything else `9`). A file is sent as it is, 64 KiB at a time. Each connection has its own thread; a client
 //! gets 10 s to send its selector. Errors are type-3 items.
 
 #![forbid(unsafe_code)]
@@ -167,15 +167,48 @@ fn serve(mut s: TcpStream, root: &str) {
         Ok(a) => (a.ip().to_string(), a.port()),
         Err(_) => ("0.0.0.0".to_string(), 70),
     };
-    let reply = answer(root, selector, &host, port);
-    let _ = s.write_all(&reply);
+    match answer(root, selector, &host, port) {
+        Answer::Menu(reply) => {
+            let _ = s.write_all(&reply);
+        }
+        Answer::File(path) => send_file(&mut s, &path),
+    }
     let _ = s.flush();
 }
 
+/// A file's bytes to the client, a piece at a time (a file may be larger than the heap).
+fn send_file(s: &mut TcpStream, path: &str) {
+    let Ok(mut f) = std::fs::File::open(path) else {
+        let _ = s.write_all(&error_menu("cannot open the file"));
+        return;
+    };
+    let mut buf = vec![0u8; FILE_PIECE];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if s.write_all(&buf[..n]).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// How much of a file is read and sent at once.
+const FILE_PIECE: usize = 64 * 1024;
+
+/// What a selector gets: a menu (or error) built here, or a file to send as it is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Answer {
+    Menu(Vec<u8>),
+    File(String),
+}
+
 /// The reply to `selector` (bytes) for a server at `host:port` serving `root`.
-pub fn answer(root: &str, selector: &[u8], host: &str, port: u16) -> Vec<u8> {
+pub fn answer(root: &str, selector: &[u8], host: &str, port: u16) -> Answer {
     let Some(rel) = safe_path(selector) else {
-        return error_menu("bad selector");
+        return Answer::Menu(error_menu("bad selector"));
     };
     let path = if rel.is_empty() {
         root.to_string()
@@ -187,17 +220,14 @@ pub fn answer(root: &str, selector: &[u8], host: &str, port: u16) -> Vec<u8> {
     } else {
         format!("/{rel}")
     };
-    match std::fs::metadata(&path) {
+    Answer::Menu(match std::fs::metadata(&path) {
         Ok(m) if m.is_dir() => match std::fs::read(format!("{path}/gophermap")) {
             Ok(map) => gophermap(&map, &sel, host, port),
             Err(_) => listing(&path, &sel, host, port),
         },
-        Ok(_) => match std::fs::read(&path) {
-            Ok(data) => data,
-            Err(e) => error_menu(&format!("{sel}: {e}")),
-        },
+        Ok(_) => return Answer::File(path),
         Err(_) => error_menu(&format!("{}: not found", show(selector))),
-    }
+    })
 }
 
 /// A selector as a path under the root: its components joined by `/`, empty for the root;
