@@ -43,14 +43,18 @@ pub struct Sizes {
 impl Sizes {
     /// Sizes for a heap of `heap` bytes (`None`: not bounded, as on the host). The receive
     /// window and the frame batch are a 64th of the heap each (64 KiB of the real kernel's
-    /// 4 MiB), at most 1 MiB and [`libeurali::proto::nic::MAX_BATCH`]; without a bound, those
-    /// largest.
+    /// 4 MiB), at most 1 MiB and [`libeurali::proto::nic::MAX_BATCH`], the send buffer half
+    /// that, at most 256 KiB; without a bound, those largest.
     pub fn for_heap(heap: Option<u64>) -> Sizes {
         const MAX_RX: usize = 1024 * 1024;
+        const MAX_TX: usize = 256 * 1024;
         let share = heap.map(|h| usize::try_from(h / 64).unwrap_or(usize::MAX));
         Sizes {
             tcp_rx: share.map_or(MAX_RX, |s| s.clamp(4 * 1024, MAX_RX)),
-            tcp_tx: 32 * 1024,
+            // Half the receive share (32 KiB of the real kernel's heap, as before); on the
+            // host 256 KiB: a 32 KiB send window held a server (gopherd) to a fifth of what
+            // the link carries, each write waiting for the ACKs of the last.
+            tcp_tx: share.map_or(MAX_TX, |s| (s / 2).clamp(4 * 1024, MAX_TX)),
             udp_buf: 16 * 1024,
             rx_batch: share.map_or(libeurali::proto::nic::MAX_BATCH, |s| {
                 s.clamp(

@@ -324,7 +324,7 @@ fn sizes_follow_the_heap() {
     let host = Sizes::for_heap(None);
     assert_eq!(host.tcp_rx, 1024 * 1024);
     assert_eq!(host.rx_batch, libeurali::proto::nic::MAX_BATCH);
-    assert_eq!((host.tcp_tx, host.udp_buf), (32 * 1024, 16 * 1024));
+    assert_eq!((host.tcp_tx, host.udp_buf), (256 * 1024, 16 * 1024));
     // Never below a frame's batch or a useful window, never above the most.
     let tiny = Sizes::for_heap(Some(4096));
     assert!(tiny.rx_batch > libeurali::proto::nic::MAX_FRAME);
