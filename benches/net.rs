@@ -7,7 +7,10 @@
 //!   our whole stack (gopher → std::net → tcp/smoltcp → /dev/nic → TAP), best of 3, against
 //!   `curl -o /dev/null gopher://…` over the veth link, best of 3 (goal: ratio ≥ 0.5);
 //! - `net_connect`: TCP connect time (SYN to established, as the client sees it), median of 20,
-//!   against curl's `time_connect`, median of 20.
+//!   against curl's `time_connect`, median of 20;
+//! - `gopherd_serve`: Linux's curl fetching the same 10 MiB from eurali's `gopherd` over the TAP
+//!   link (eurali first downloads it into `~/public_gopher`), best of 3, against the curl rate
+//!   from gophernicus above.
 //!
 //! Needs root and the test network's packages, as the net tests do.
 
@@ -162,6 +165,46 @@ fn main() {
     }
     let our_connect = median(stats[3..].iter().map(|(c, _, _)| c / 1000.0).collect());
 
+    // gopherd: eurali fetches the file into ~/public_gopher and serves it; curl on the Linux
+    // side of the TAP link fetches it three times, then says so through a file gophernicus
+    // serves, and the eurali script ends.
+    let done = link.root.join("done.txt");
+    let _ = std::fs::remove_file(&done);
+    let serve_cmds = format!(
+        "mkdir -p ~/public_gopher; gopher --print -o ~/public_gopher/big.bin gopher://{l}/9/big.bin; \
+         gopherd --port 7000 & \
+         until gopher --raw gopher://{l}/0/done.txt 2>/dev/null | grep -q finished; do sleep 0.2; done; echo served"
+    );
+    let ns = link.ns.clone();
+    let done2 = done.clone();
+    let fetcher = std::thread::spawn(move || {
+        let start = std::time::Instant::now();
+        let mut rates = Vec::new();
+        while rates.len() < 3 && start.elapsed() < std::time::Duration::from_secs(90) {
+            let (n, t, _) = curl(&ns, &format!("gopher://{}:7000/9/big.bin", netlink::OURS));
+            if n as usize == BIG && t > 0.0 {
+                rates.push(n / t / 1048576.0);
+            } else {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        }
+        let _ = std::fs::write(&done2, "finished\n");
+        let _ = Command::new("chmod")
+            .args(["a+r", &done2.display().to_string()])
+            .status();
+        rates
+    });
+    let (serve_out, serve_err, serve_code) = netlink::system(&link, Some(&cfg), &serve_cmds);
+    let rates = fetcher.join().expect("the curl thread");
+    assert_eq!(serve_code, 0, "eurali failed:\n{serve_err}");
+    assert!(serve_out.contains("served"), "{serve_out}\n{serve_err}");
+    assert_eq!(
+        rates.len(),
+        3,
+        "curl did not fetch from gopherd:\n{serve_err}"
+    );
+    let served_rate = rates.iter().cloned().fold(0.0f64, f64::max);
+
     println!(
         "10 MiB download: eurali {our_rate:.1} MiB/s (gopher over smoltcp and TAP), curl {curl_rate:.1} MiB/s (Linux over veth)"
     );
@@ -173,5 +216,12 @@ fn main() {
     println!(
         "RESULT net_connect={our_connect:.3}ms baseline={curl_connect:.3}ms ratio={:.2}",
         our_connect / curl_connect
+    );
+    println!(
+        "10 MiB served: eurali's gopherd {served_rate:.1} MiB/s (curl over TAP), gophernicus {curl_rate:.1} MiB/s (curl over veth)"
+    );
+    println!(
+        "RESULT gopherd_serve={served_rate:.1}MiB/s baseline={curl_rate:.1}MiB/s ratio={:.2}",
+        served_rate / curl_rate
     );
 }

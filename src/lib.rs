@@ -25,5 +25,6 @@ pub fn programs() -> Vec<(&'static str, ProgramEntry)> {
         eurali_std::program_entry!("drivers", drivers::main),
         eurali_std::program_entry!("tcp", tcp::main),
         eurali_std::program_entry!("gopher", gopher::main),
+        eurali_std::program_entry!("gopherd", gopherd::main),
     ]
 }

@@ -490,14 +490,161 @@ fn interactive_browsing_in_tmux() {
     s.wait_for("no link 99 here");
     s.keys(&["?", "Enter"]);
     s.wait_for("go to a URL");
-    // A huge menu comes a screenful at a time; q stops the pager.
+    // A huge menu goes through the pager (a screen of rows under its title); q stops it.
     s.keys(&["g gopher://10.77.0.1/1/huge", "Enter"]);
-    s.wait_for("-- 38/10000 lines; Enter: more, q: stop --");
-    s.keys(&["Enter"]);
-    s.wait_for("-- 76/10000 lines; Enter: more, q: stop --");
-    s.keys(&["q", "Enter"]);
+    s.wait_for("lines 1-38/10000");
+    s.keys(&["Space"]);
+    s.wait_for("lines 39-76/10000");
+    s.keys(&["q"]);
+    s.wait_last_row_starting("gopher>");
     s.keys(&["u", "Enter"]);
     s.wait_for("\ngopher://10.77.0.1/1/huge\n");
+    s.keys(&["q", "Enter"]);
+    let pane = s.wait_for("EXITED");
+    drop(s);
+    assert!(pane.contains("EXITED 0"), "{pane}");
+}
+
+/// Issue 19, defect 3: an address on the link that nobody has is "host unreachable" once ARP
+/// got no answer (3 s, as on Linux), not "timed out" after the client's 20 s; status 1. Loopback
+/// and our own address, where nothing listens, are refused.
+#[test]
+fn nobody_answering_arp_is_host_unreachable() {
+    let Some(link) = link() else { return };
+    let cmds = "gopher --print gopher://10.77.0.99/; echo status=$?; \
+                gopher --print gopher://127.0.0.1:7000/; echo loopback=$?; \
+                gopher --print gopher://10.77.0.2/; echo ours=$?; \
+                gopher --print gopher://10.77.0.1/0/hello.txt";
+    let (out, err, code) = system(&link, Some(&static_config()), cmds);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        err.contains("gopher: 10.77.0.99:70: host unreachable"),
+        "{out}\n{err}"
+    );
+    assert!(!err.contains("timed out"), "{err}");
+    assert!(out.contains("status=1"), "{out}");
+    // This machine's own addresses never reach the wire (tcp's unit tests watch the link);
+    // nothing listens on them here: refused at once, as on a host with loopback.
+    assert!(
+        err.contains("gopher: 127.0.0.1:7000: connection refused"),
+        "{out}\n{err}"
+    );
+    assert!(
+        err.contains("gopher: 10.77.0.2:70: connection refused"),
+        "{out}\n{err}"
+    );
+    assert!(
+        out.contains("loopback=1") && out.contains("ours=1"),
+        "{out}"
+    );
+    // The link itself works: the server's own address is reached.
+    assert!(out.contains("Hello from gophernicus."), "{out}\n{err}");
+}
+
+/// The first row of a captured pane.
+fn first_row(pane: &str) -> &str {
+    pane.lines().next().unwrap_or("")
+}
+
+/// The browser's pager (issue 19, defect 8) pages by screen rows under a title that stays: a
+/// line of 70 000 characters and 40 lines of 250 each, at a 110x40 terminal; paging down and up,
+/// the end, a search with `/`, and the page left in view at the prompt after `q`.
+#[test]
+fn the_pager_keeps_the_title_and_pages_by_rows() {
+    let Some(link) = link() else { return };
+    let cmd = format!(
+        "EURALI_NIC=tap0@{} EURALI_NET='{}' {} -c 'gopher gopher://{LINUX}:7072/0/longline'",
+        link.ns,
+        static_config(),
+        env!("CARGO_BIN_EXE_eurali"),
+    );
+    let Some(s) = Pane::start("gopher-pager", &cmd, 110, 40) else {
+        return;
+    };
+    let title = "== gopher://10.77.0.1:7072/0/longline ==";
+    // 70 000 characters are 637 rows of 110, and the last line one more; 38 rows a screen
+    // (the title above, the status line below).
+    let pane = s.wait_for("lines 1-38/638");
+    assert_eq!(first_row(&pane), title, "{pane}");
+    assert!(
+        pane.lines()
+            .nth(1)
+            .unwrap_or("")
+            .starts_with("abcdefghi abcdefghi"),
+        "{pane}"
+    );
+    s.keys(&["Space"]);
+    let pane = s.wait_for("lines 39-76/638");
+    assert_eq!(first_row(&pane), title, "{pane}");
+    s.keys(&["G"]);
+    let pane = s.wait_for("lines 601-638/638 (END)");
+    assert_eq!(first_row(&pane), title, "{pane}");
+    assert!(pane.contains("\nthe last line\n"), "{pane}");
+    s.keys(&["b"]);
+    let pane = s.wait_for("lines 563-600/638");
+    assert_eq!(first_row(&pane), title, "{pane}");
+    s.keys(&["k"]);
+    s.wait_for("lines 562-599/638");
+    // A search from the top: the row holding the word comes to the top of the text. 3500 words
+    // of 10 characters come before it: row 319 (0-based 318) starts at character 34 980.
+    s.keys(&["g"]);
+    s.wait_for("lines 1-38/638");
+    s.keys(&["/"]);
+    s.text("NEEDLE");
+    s.keys(&["Enter"]);
+    let pane = s.wait_for("lines 319-356/638");
+    assert_eq!(first_row(&pane), title, "{pane}");
+    assert!(
+        pane.lines().nth(1).unwrap_or("").contains("NEEDLE-HER"),
+        "{pane}"
+    );
+    s.keys(&["/"]);
+    s.text("nowhere-at-all");
+    s.keys(&["Enter"]);
+    s.wait_for("Pattern not found");
+    // q: back at the prompt, the page (and its title) still in view.
+    s.keys(&["q"]);
+    let pane = s.wait_last_row_starting("gopher>");
+    assert_eq!(first_row(&pane), title, "{pane}");
+    assert!(pane.contains("NEEDLE-HER"), "{pane}");
+    // 40 lines of 250 characters: 3 rows each.
+    s.keys(&["g gopher://10.77.0.1/0/wide.txt", "Enter"]);
+    let pane = s.wait_for("lines 1-38/120");
+    assert_eq!(
+        first_row(&pane),
+        "== gopher://10.77.0.1/0/wide.txt ==",
+        "{pane}"
+    );
+    assert!(
+        pane.lines()
+            .nth(1)
+            .unwrap_or("")
+            .starts_with("wide line 01 xxx"),
+        "{pane}"
+    );
+    s.keys(&["PageDown"]);
+    let pane = s.wait_for("lines 39-76/120");
+    assert_eq!(
+        first_row(&pane),
+        "== gopher://10.77.0.1/0/wide.txt ==",
+        "{pane}"
+    );
+    // Row 39 (0-based 38) is the third of line 13.
+    assert!(
+        pane.lines().nth(1).unwrap_or("").starts_with("xxx"),
+        "{pane}"
+    );
+    assert!(
+        pane.lines()
+            .nth(2)
+            .unwrap_or("")
+            .starts_with("wide line 14 xxx"),
+        "{pane}"
+    );
+    s.keys(&["Up"]);
+    s.wait_for("lines 38-75/120");
+    s.keys(&["q"]);
+    s.wait_last_row_starting("gopher>");
     s.keys(&["q", "Enter"]);
     let pane = s.wait_for("EXITED");
     drop(s);
@@ -546,6 +693,182 @@ fn interactive_downloads_keep_what_arrived_and_ask_before_replacing() {
     drop(s);
     drop(link);
     assert!(pane.contains("EXITED 0"), "{pane}");
+}
+
+/// `gopherd` (issue 19, "Beyond the peers", a first version) serves ~/public_gopher on eurali:
+/// eurali's own `gopher` reaches it through loopback, and Linux's curl over the TAP link.
+#[test]
+fn gopherd_serves_public_gopher_to_us_and_to_linux() {
+    let Some(link) = link() else { return };
+    let out_file = link.root.join("curl.out");
+    let curl = std::process::Command::new("ip")
+        .args(["netns", "exec", &link.ns, "sh", "-c"])
+        .arg(format!(
+            "for i in $(seq 150); do curl -s -m 2 gopher://{OURS}:7000/0/hello.txt > {f}.part && grep -q gopherd {f}.part && mv {f}.part {f} && break; sleep 0.1; done",
+            f = out_file.display()
+        ))
+        .spawn()
+        .expect("curl loop");
+    let cmds = "mkdir -p ~/public_gopher/docs ~/public_gopher/sub; \
+        echo 'Hello from gopherd.' > ~/public_gopher/hello.txt; \
+        echo 'the docs' > ~/public_gopher/docs/readme.txt; \
+        printf 'A sub menu\n0Readme\t/docs/readme.txt\n0Here\there.txt\n' > ~/public_gopher/sub/gophermap; \
+        gopherd --port 7000 & sleep 1; \
+        gopher --print gopher://127.0.0.1:7000/; \
+        gopher --print gopher://127.0.0.1:7000/0/hello.txt; \
+        gopher --print gopher://127.0.0.1:7000/1/sub; \
+        gopher --print gopher://127.0.0.1:7000/1/docs; \
+        gopher --print 'gopher://127.0.0.1:7000/0/../etc/passwd'; \
+        gopherd --port 0; echo badport=$?; \
+        gopherd --port 7001 /nowhere; echo nodir=$?; \
+        sleep 6; echo END";
+    let (out, err, code) = system(&link, Some(&static_config()), cmds);
+    let mut curl = curl;
+    let _ = curl.kill();
+    let _ = curl.wait();
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        err.contains("gopherd: serving /home/root/public_gopher on port 7000"),
+        "{err}"
+    );
+    // The listing, typed: directories 1, text 0.
+    assert!(out.contains("1. [DIR] docs"), "{out}\n{err}");
+    assert!(out.contains("2. [TXT] hello.txt"), "{out}");
+    assert!(out.contains("3. [DIR] sub"), "{out}");
+    assert!(out.contains("Hello from gopherd."), "{out}");
+    // A gophermap: info lines, absolute and relative selectors.
+    assert!(out.contains("A sub menu"), "{out}");
+    assert!(out.contains("1. [TXT] Readme"), "{out}");
+    assert!(out.contains("2. [TXT] Here"), "{out}");
+    assert!(out.contains("1. [TXT] readme.txt"), "{out}");
+    assert!(out.contains("bad selector"), "{out}");
+    assert!(err.contains("gopherd: --port wants a port"), "{err}");
+    assert!(out.contains("badport=2"), "{out}");
+    assert!(err.contains("gopherd: /nowhere:"), "{err}");
+    assert!(out.contains("nodir=1"), "{out}");
+    assert!(out.contains("END"), "{out}");
+    // Linux's curl got the file over the TAP link.
+    let got = std::fs::read_to_string(&out_file).unwrap_or_default();
+    assert_eq!(got, "Hello from gopherd.\n", "curl got {got:?}\n{err}");
+}
+
+/// A program for the in-process stub (issue 19, defect 3): tcp on the TAP link, a Gopher
+/// "server" of its own listening on port 7070 of this machine (the socket protocol through
+/// std's `TcpListener`), and `gopher --print` fetching from it at 127.0.0.1, at 127.9.9.9 and at
+/// our own address: through tcp's loopback interface, never the link.
+fn loopback_probe() {
+    use eurali_std as shim;
+    use shim::io::{Read, Write};
+    probe_root();
+    shim::fs::write("/bin/gopher", kernel_stub::Kernel::program_image("gopher")).unwrap();
+    let (srv, cli) = libeurali::new_rendezvous().unwrap();
+    let args: Vec<String> = shim::env::args().skip(1).collect();
+    let _tcp = shim::process::Command::new("/bin/tcp")
+        .args(&args)
+        .stdin(srv)
+        .spawn()
+        .unwrap();
+    libeurali::mount("/net", cli).unwrap();
+    let l = shim::net::TcpListener::bind("0.0.0.0:7070").unwrap();
+    shim::thread::spawn(move || {
+        for _ in 0..3 {
+            let Ok((mut s, peer)) = l.accept() else {
+                return;
+            };
+            let mut req = Vec::new();
+            let mut b = [0u8; 64];
+            while !req.ends_with(b"\n") {
+                match s.read(&mut b) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&b[..n]),
+                }
+            }
+            let sel = String::from_utf8_lossy(&req).trim_end().to_string();
+            let _ = write!(
+                s,
+                "iserved {sel} to {}\tfake\tnull\t0\r\n0Back here\t/x\t127.0.0.1\t7070\r\n.\r\n",
+                peer.ip()
+            );
+        }
+    });
+    for url in [
+        "gopher://127.0.0.1:7070/1/first",
+        "gopher://127.9.9.9:7070/1/second",
+        "gopher://10.77.0.2:7070/1/third",
+    ] {
+        let out = shim::process::Command::new("/bin/gopher")
+            .args(["--print", url])
+            .output()
+            .unwrap();
+        shim::println!(
+            "{url}: {:?} {}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Loopback (issue 19, defect 3): a listener on eurali is reached at 127.0.0.1, anywhere in
+/// 127/8 and at our own address, and none of it goes out on the link (the TAP interface's
+/// packet counter on the Linux side does not move by as much as one connection's packets).
+#[test]
+fn loopback_reaches_a_listener_here() {
+    let Some(link) = link() else { return };
+    let rx = |l: &netlink::Link| -> u64 {
+        let out = std::process::Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &l.ns,
+                "cat",
+                "/sys/class/net/tap0/statistics/rx_packets",
+            ])
+            .output()
+            .expect("ip runs");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0)
+    };
+    let r = run_probe(
+        &link,
+        eurali_std::program_entry!("loopback-probe", loopback_probe),
+    );
+    let out = r.stdout;
+    for (url, sel, from) in [
+        ("gopher://127.0.0.1:7070/1/first", "/first", "127.0.0.1"),
+        // From 127.0.0.1, as Linux's loopback does.
+        ("gopher://127.9.9.9:7070/1/second", "/second", "127.0.0.1"),
+        ("gopher://10.77.0.2:7070/1/third", "/third", "10.77.0.2"),
+    ] {
+        let line = out
+            .lines()
+            .skip_while(|l| !l.starts_with(url))
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(line.starts_with(&format!("{url}: Some(0)")), "{out}");
+        assert!(line.contains(&format!("served {sel} to {from}")), "{out}");
+        assert!(line.contains("1. [TXT] Back here"), "{out}");
+    }
+    // Nothing of it on the wire: tcp's own traffic (an ARP now and then) is a few packets at
+    // most; three connections through the link would have been dozens.
+    let before = rx(&link);
+    let again = run_probe(
+        &link,
+        eurali_std::program_entry!("loopback-probe", loopback_probe),
+    );
+    assert!(
+        again.stdout.contains("served /third to 10.77.0.2"),
+        "{}",
+        again.stdout
+    );
+    let sent = rx(&link) - before;
+    assert!(
+        sent < 10,
+        "{sent} packets reached Linux during loopback fetches"
+    );
 }
 
 /// A program for the in-process stub: the root file system with `/bin/tcp`, the network

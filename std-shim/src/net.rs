@@ -43,6 +43,7 @@ fn kind(e: NetError) -> ErrorKind {
         NetError::AlreadyConnected => ErrorKind::AlreadyExists,
         NetError::NameServerRefused => ErrorKind::Other,
         NetError::NameServerSilent => ErrorKind::Other,
+        NetError::HostUnreachable => ErrorKind::Other,
         NetError::Kernel(libeurali::Error::Closed) => ErrorKind::ConnectionReset,
         NetError::Kernel(k) => io::Error::from(k).kind(),
     }

@@ -107,6 +107,12 @@ fn fixture(root: &Path) -> Result<(), String> {
         ));
     }
     w("huge/gophermap", huge.as_bytes())?;
+    // For the pager (issue 19, defect 8): 40 lines of 250 characters (the line of 70 000 is
+    // the hostile server's `/longline`).
+    let wide: String = (1..=40)
+        .map(|i| format!("wide line {i:02} {}\n", "x".repeat(237)))
+        .collect();
+    w("wide.txt", wide.as_bytes())?;
     w("blob.bin", &blob())?;
     w(
         "cgi-bin/search",
@@ -183,6 +189,11 @@ def serve(c):
                       b'+\t/far\t10.77.0.1\t7072\r\n.\r\n')
         elif sel == b'/empty':
             c.sendall(b'.\r\n')
+        elif sel == b'/longline':
+            # One line of 70 000 characters (gophernicus cuts text lines at 1023 bytes), a
+            # word to search for in its middle.
+            c.sendall(b'abcdefghi ' * 3500 + b'NEEDLE-HER' + b'abcdefghi ' * 3499
+                      + b'\nthe last line\n')
         else:
             c.sendall(b'sent ' + req.hex().encode() + b'\r\n')
     except OSError:

@@ -131,6 +131,16 @@ impl Pane {
         last_row(&self.pane())
     }
 
+    /// Waits until the last non-empty row starts with `want`; the pane then.
+    pub fn wait_last_row_starting(&self, want: &str) -> String {
+        self.wait_until(&format!("a last row starting {want:?}"), |p| {
+            p.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .is_some_and(|l| l.starts_with(want))
+        })
+    }
+
     /// Waits until the pane's last non-blank row is `want`.
     pub fn wait_last_row(&self, want: &str) {
         self.wait_until(&format!("a last row {want:?}"), |p| last_row(p) == want);

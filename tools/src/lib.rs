@@ -29,7 +29,7 @@ mod info;
 mod input;
 mod lines;
 mod output;
-mod pager;
+pub mod pager;
 pub mod printf;
 mod regex;
 mod sed;

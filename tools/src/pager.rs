@@ -8,7 +8,7 @@
 //! through, as less does. The text is read whole first (at most [`MAX_TEXT`] bytes), then shown
 //! a screen at a time, long lines wrapped.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 
 use libeurali::proto::stream;
 
@@ -156,6 +156,23 @@ impl Rows {
     }
 }
 
+/// Appends a row as the terminal should show it: tabs to the next stop of 8 (as [`Rows`]
+/// counts them, so a row never takes more than its columns and wraps on the terminal, which
+/// would push the screen, and a header, up), other control characters as `?`.
+fn push_row(s: &mut String, row: &str) {
+    let mut n = 0;
+    for c in row.chars() {
+        if c == '\t' {
+            let w = 8 - n % 8;
+            s.extend(core::iter::repeat_n(' ', w));
+            n += w;
+        } else {
+            s.push(if c.is_control() { '?' } else { c });
+            n += 1;
+        }
+    }
+}
+
 /// What the pager does next, after a key.
 enum Next {
     Stay,
@@ -163,41 +180,106 @@ enum Next {
     Search,
 }
 
-/// Shows `text` on the terminal a screen at a time until the user quits.
+/// Shows `text` on the terminal a screen at a time until the user quits (`less`, `man`).
 fn page(name: &str, text: &[u8], io: &mut Io) -> std::io::Result<()> {
+    let look = Look {
+        name,
+        header: None,
+        alternate: true,
+    };
+    show(&look, text, io.stdout, io.interrupted)
+}
+
+/// How [`show`] shows a text.
+#[derive(Clone, Copy, Debug)]
+pub struct Look<'a> {
+    /// Named on the status line (empty: nothing).
+    pub name: &'a str,
+    /// A fixed first row that never scrolls away (a page's title), cut to the screen's width.
+    pub header: Option<&'a str>,
+    /// On the alternate screen, so that what was on the terminal comes back at the end (as
+    /// `less` does); otherwise the last screen stays, its status line cleared and the cursor at
+    /// its start, for the caller's prompt (a browser whose page should stay in view).
+    pub alternate: bool,
+}
+
+/// Shows `text` (at most [`MAX_TEXT`] bytes of it; not UTF-8 is shown replaced) on the terminal
+/// of this process's stdin, a screen of rows at a time, until the user quits: long lines are
+/// wrapped, and scrolling, `/` search, `n`/`N` and the status line count screen rows, so no
+/// line of any length scrolls the header away. Keys come from the terminal in raw mode (its
+/// mode is restored after); the screen goes to `out`. Without a terminal the header and the
+/// text are written to `out` whole.
+///
+/// # Errors
+/// Writing to `out`, or reading the terminal, failed.
+pub fn show(
+    look: &Look<'_>,
+    text: &[u8],
+    out: &mut dyn Write,
+    interrupted: &dyn Fn() -> bool,
+) -> std::io::Result<()> {
     let truncated = text.len() > MAX_TEXT;
     let text = String::from_utf8_lossy(&text[..text.len().min(MAX_TEXT)]);
+    let plain = |out: &mut dyn Write| {
+        if let Some(h) = look.header {
+            writeln!(out, "{h}")?;
+        }
+        out.write_all(text.as_bytes())
+    };
     let Some(term) = std::rt::stdin_handle() else {
-        return io.stdout.write_all(text.as_bytes());
+        return plain(out);
     };
     let Some(info) = stream::term_info(&term) else {
-        return io.stdout.write_all(text.as_bytes());
+        return plain(out);
     };
+    let header_rows = usize::from(look.header.is_some());
     let (rows, cols) = match (info.rows, info.cols) {
-        (r, c) if r > 1 && c > 0 => (usize::from(r), usize::from(c)),
+        (r, c) if usize::from(r) > 1 + header_rows && c > 0 => (usize::from(r), usize::from(c)),
         _ => (24, 80),
     };
     let was_raw = info.raw;
     stream::set_raw(&term, true).map_err(std::io::Error::from)?;
-    // The alternate screen: what was on the terminal comes back at the end.
-    let _ = io.stdout.write_all(b"\x1b[?1049h");
+    if look.alternate {
+        // The alternate screen: what was on the terminal comes back at the end.
+        let _ = out.write_all(b"\x1b[?1049h");
+    }
+    let header = look.header.map(|h| {
+        let mut h = one_row(h, cols);
+        h.insert_str(0, "\x1b[1m");
+        h.push_str("\x1b[0m\r\n");
+        h
+    });
     let r = Pager {
         text: &text,
         rows: Rows::new(&text, cols),
-        height: rows - 1,
+        height: rows - 1 - header_rows,
         cols,
         top: 0,
-        name,
+        name: look.name,
+        header,
         truncated,
         pattern: None,
         hit: None,
         note: String::new(),
     }
-    .run(&term, io);
-    let _ = io.stdout.write_all(b"\x1b[?1049l");
-    let _ = io.stdout.flush();
+    .run(&term, out, interrupted);
+    if look.alternate {
+        let _ = out.write_all(b"\x1b[?1049l");
+    } else {
+        // The last screen stays; its status line goes.
+        let _ = out.write_all(b"\r\x1b[2K");
+    }
+    let _ = out.flush();
     let _ = stream::set_raw(&term, was_raw);
     r
+}
+
+/// `s` cut to `cols` characters, control characters shown as `?`.
+fn one_row(s: &str, cols: usize) -> String {
+    s.chars()
+        .take(cols)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 struct Pager<'t> {
@@ -208,6 +290,8 @@ struct Pager<'t> {
     cols: usize,
     top: usize,
     name: &'t str,
+    /// The fixed first row, ready to draw (escape sequences and line end included).
+    header: Option<String>,
     truncated: bool,
     pattern: Option<Regex>,
     /// The row of the last match (where `n` goes on from).
@@ -221,11 +305,14 @@ impl Pager<'_> {
         self.rows.rows.len().saturating_sub(self.height)
     }
 
-    fn draw(&mut self, io: &mut Io, prompt: Option<&str>) -> std::io::Result<()> {
+    fn draw(&mut self, out: &mut dyn Write, prompt: Option<&str>) -> std::io::Result<()> {
         let mut s = String::from("\x1b[H\x1b[2J");
+        if let Some(h) = &self.header {
+            s.push_str(h);
+        }
         let end = (self.top + self.height).min(self.rows.rows.len());
         for &(a, b) in &self.rows.rows[self.top..end] {
-            s.push_str(&self.text[a..b].replace('\t', "        ")[..]);
+            push_row(&mut s, &self.text[a..b]);
             s.push_str("\r\n");
         }
         for _ in end - self.top..self.height {
@@ -265,8 +352,8 @@ impl Pager<'_> {
                 s.push_str("\x1b[0m");
             }
         }
-        io.stdout.write_all(s.as_bytes())?;
-        io.stdout.flush()
+        out.write_all(s.as_bytes())?;
+        out.flush()
     }
 
     /// The row after `from` (or before it, `back`) that starts a line holding the pattern.
@@ -333,10 +420,15 @@ impl Pager<'_> {
         Next::Stay
     }
 
-    fn run(mut self, term: &libeurali::Handle, io: &mut Io) -> std::io::Result<()> {
+    fn run(
+        mut self,
+        term: &libeurali::Handle,
+        out: &mut dyn Write,
+        interrupted: &dyn Fn() -> bool,
+    ) -> std::io::Result<()> {
         let mut buf = [0u8; 64];
         let mut typing: Option<String> = None;
-        self.draw(io, None)?;
+        self.draw(out, None)?;
         loop {
             let n = match stream::read(term, &mut buf) {
                 Ok(stream::ReadReply::Data(n)) => n,
@@ -345,7 +437,7 @@ impl Pager<'_> {
                 Ok(stream::ReadReply::Eof) => return Ok(()),
                 Err(e) => return Err(std::io::Error::from(e)),
             };
-            if (io.interrupted)() {
+            if interrupted() {
                 return Ok(());
             }
             for k in keys(&buf[..n]) {
@@ -383,7 +475,7 @@ impl Pager<'_> {
                 }
             }
             let prompt = typing.clone();
-            self.draw(io, prompt.as_deref())?;
+            self.draw(out, prompt.as_deref())?;
         }
     }
 }

@@ -45,7 +45,7 @@ pub const BENCHES: &[Bench] = &[
     },
     Bench {
         name: "net",
-        about: "10 MiB Gopher download and TCP connect: our stack over TAP vs curl over veth (root)",
+        about: "10 MiB Gopher download, TCP connect, gopherd serving: our stack over TAP vs curl/gophernicus over veth (root)",
         run: || cargo_bench("eurali", "net"),
     },
     Bench {

@@ -94,6 +94,8 @@ pub enum NetError {
     NameServerRefused,
     /// DNS: no name server answered.
     NameServerSilent,
+    /// The peer (or the gateway to it) never answered ARP: nobody on the link has its address.
+    HostUnreachable,
     /// A kernel error (below 64).
     Kernel(Error),
 }
@@ -113,6 +115,7 @@ impl NetError {
             NetError::AlreadyConnected => 73,
             NetError::NameServerRefused => 74,
             NetError::NameServerSilent => 75,
+            NetError::HostUnreachable => 76,
             NetError::Kernel(e) => e.code() as u64,
         }
     }
@@ -131,6 +134,7 @@ impl NetError {
             73 => NetError::AlreadyConnected,
             74 => NetError::NameServerRefused,
             75 => NetError::NameServerSilent,
+            76 => NetError::HostUnreachable,
             c => NetError::Kernel(Error::from_code(c.min(255) as u8).unwrap_or(Error::Other(0))),
         }
     }
@@ -149,6 +153,7 @@ impl NetError {
             NetError::AlreadyConnected => "already connected",
             NetError::NameServerRefused => "the name server refused or failed to answer",
             NetError::NameServerSilent => "no name server answered",
+            NetError::HostUnreachable => "host unreachable",
             NetError::Kernel(_) => "kernel error",
         }
     }
@@ -549,6 +554,9 @@ mod tests {
             NetError::NameNotFound,
             NetError::Exhausted,
             NetError::AlreadyConnected,
+            NetError::NameServerRefused,
+            NetError::NameServerSilent,
+            NetError::HostUnreachable,
             NetError::Kernel(Error::Closed),
         ] {
             assert_eq!(NetError::from_code(e.code()), e);

@@ -608,7 +608,8 @@ Commands (then Enter):
   s FILE        save this page's text to FILE
   l             list this page again
   ? / help      this help                 q   quit
-While a page is shown: Enter for the next screenful, q to stop.";
+A page taller than the screen is paged under its title: Space/b or arrows to scroll,
+/RE to search (n, N), g/G top/end, q back to the prompt.";
 
 /// What the interactive browser shows.
 enum View {
@@ -623,7 +624,6 @@ struct Browser {
     view: Option<View>,
     /// What the numbers on screen stand for.
     links: Vec<Item>,
-    rows: usize,
     input: std::io::Stdin,
 }
 
@@ -662,17 +662,12 @@ fn save_bookmarks(b: &[(Url, String)]) -> Result<(), String> {
 
 impl Browser {
     fn new(timeout: Timeouts) -> Browser {
-        let rows = std::term::stdin_terminal()
-            .map(|t| t.rows as usize)
-            .filter(|r| *r >= 4)
-            .unwrap_or(24);
         Browser {
             timeout,
             back: Vec::new(),
             forward: Vec::new(),
             view: None,
             links: Vec::new(),
-            rows,
             input: std::io::stdin(),
         }
     }
@@ -688,27 +683,42 @@ impl Browser {
         }
     }
 
-    /// Shows `lines` a screenful at a time; `false` if the input ended.
-    fn pager(&self, lines: &[String]) -> bool {
-        let per = self.rows.saturating_sub(2).max(1);
-        let mut at = 0;
-        while at < lines.len() {
-            let end = (at + per).min(lines.len());
-            for l in &lines[at..end] {
-                println!("{l}");
+    /// Shows a page: its title, then `lines`. At a terminal a page taller than the screen goes
+    /// through the shared pager (`tools::pager`, as `less`): screen rows, not lines, so a long
+    /// line never pushes the title away; Space/b, arrows, `/` search, `q` back to the prompt,
+    /// with the last screen left in view. Otherwise (or if it fits) it is printed whole.
+    /// `false` if the input ended.
+    fn pager(&self, title: &str, lines: &[String]) -> bool {
+        let header = format!("== {title} ==");
+        let size = std::term::stdin_terminal().filter(|t| t.rows >= 4 && t.cols >= 8);
+        if let Some(t) = size {
+            let (height, cols) = (usize::from(t.rows), usize::from(t.cols));
+            // Screen rows the page takes (each line at least one).
+            let rows: usize = lines
+                .iter()
+                .map(|l| l.chars().count().div_ceil(cols).max(1))
+                .sum();
+            if rows + 2 > height {
+                let mut text = lines.join("\n");
+                text.push('\n');
+                let look = tools::pager::Look {
+                    name: "",
+                    header: Some(&header),
+                    alternate: false,
+                };
+                let mut out = std::io::stdout();
+                return match tools::pager::show(&look, text.as_bytes(), &mut out, &|| false) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        println!("gopher: the pager failed: {e}");
+                        true
+                    }
+                };
             }
-            at = end;
-            if at < lines.len() {
-                match self.ask(&format!(
-                    "-- {}/{} lines; Enter: more, q: stop -- ",
-                    at,
-                    lines.len()
-                )) {
-                    None => return false,
-                    Some(a) if a.trim() == "q" => break,
-                    Some(_) => {}
-                }
-            }
+        }
+        println!("{header}");
+        for l in lines {
+            println!("{l}");
         }
         true
     }
@@ -757,8 +767,7 @@ impl Browser {
             }
         };
         self.links = links;
-        println!("== {title} ==");
-        self.pager(&lines)
+        self.pager(&title, &lines)
     }
 
     /// Fetches and shows `u`, keeping history; errors are shown and the page stays.

@@ -12,11 +12,17 @@ use smoltcp::socket::{dns, tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{DnsQueryType, IpAddress, IpEndpoint, IpListenEndpoint, Ipv4Address};
 
-use crate::stack::Stack;
+use crate::stack::{Stack, Tcp};
 
 /// A connect's timeout when the client gives none.
 const DEFAULT_CONNECT_MS: u64 = 75_000;
 const DNS_TIMEOUT_MS: u64 = 10_000;
+/// How long a connect waits for its next hop to answer ARP before it is "host unreachable"
+/// (Linux: three probes a second apart).
+const ARP_GIVE_UP: Duration = Duration::from_secs(3);
+/// How long an ARP answer is taken to be still in smoltcp's neighbour cache (its lifetime is
+/// a minute).
+const ARP_FRESH: Duration = Duration::from_secs(55);
 /// How long DNS answers are cached, and failures.
 const DNS_TTL: Duration = Duration::from_secs(300);
 const DNS_NEG_TTL: Duration = Duration::from_secs(30);
@@ -101,8 +107,13 @@ pub enum Outcome {
 #[derive(Debug)]
 enum Sock {
     None,
-    Tcp(SocketHandle),
-    Listen { port: u16, pool: Vec<SocketHandle> },
+    Tcp(Tcp),
+    /// A listener's backlog: sockets in the link's set, and one in loopback's (refilled as
+    /// they are accepted).
+    Listen {
+        port: u16,
+        pool: Vec<Tcp>,
+    },
     Udp(SocketHandle),
 }
 
@@ -114,9 +125,12 @@ enum Pending {
         port: u16,
         deadline: Option<Instant>,
     },
-    /// A connect waits for the handshake.
+    /// A connect waits for the handshake, begun at `since`; `hop` must answer ARP for the
+    /// SYN to leave.
     Establish {
         deadline: Option<Instant>,
+        since: Instant,
+        hop: Option<Ipv4Address>,
     },
     Accept {
         deadline: Option<Instant>,
@@ -317,29 +331,67 @@ impl Session {
     ) -> Outcome {
         match p {
             Pending::Configure { ip, port, deadline } => {
-                match look(interrupt, deadline, now, || st.configured.then_some(Ok(()))) {
+                // Loopback needs no address of ours.
+                let ready = st.configured || ip.is_loopback();
+                match look(interrupt, deadline, now, || ready.then_some(Ok(()))) {
                     None => self.wait(Pending::Configure { ip, port, deadline }, deadline),
                     Some(Err(_)) => Outcome::Done(Reply::Error(NetError::Unreachable)),
                     Some(Ok(())) => match self.open_connection(st, ip, port) {
-                        Ok(()) => self.resume(st, req, Pending::Establish { deadline }, now, None),
+                        Ok(()) => {
+                            let p = Pending::Establish {
+                                deadline,
+                                since: now,
+                                // Loopback has no ARP.
+                                hop: st.next_hop(ip).filter(|_| !st.is_local(ip)),
+                            };
+                            self.resume(st, req, p, now, None)
+                        }
                         Err(e) => Outcome::Done(Reply::Error(e)),
                     },
                 }
             }
-            Pending::Establish { deadline } => {
+            Pending::Establish {
+                deadline,
+                since,
+                hop,
+            } => {
                 let Sock::Tcp(h) = self.sock else {
                     return Outcome::Done(Reply::Error(NetError::NotConnected));
                 };
+                // Nobody answered ARP for the next hop since a while before the connect, and
+                // the connect has waited as long as Linux waits for ARP: no host has it.
+                let give_up = since + ARP_GIVE_UP;
+                let unheard = hop.is_some_and(|hop| {
+                    st.neighbors
+                        .heard(hop)
+                        .is_none_or(|t| t + ARP_FRESH < since)
+                });
                 let r = look(interrupt, deadline, now, || {
-                    let s = st.sockets.get::<tcp::Socket>(h);
+                    let s = st.tcp(h);
                     match s.state() {
+                        tcp::State::SynSent if unheard && now >= give_up => {
+                            Some(Err(NetError::HostUnreachable))
+                        }
                         tcp::State::SynSent | tcp::State::SynReceived => None,
                         tcp::State::Closed => Some(Err(NetError::Refused)),
                         _ => s.local_endpoint().map(|e| Ok(pack_ep(e))),
                     }
                 });
                 match r {
-                    None => self.wait(Pending::Establish { deadline }, deadline),
+                    None => {
+                        // Woken to look again when ARP's time is up.
+                        let wake = if unheard && now < give_up {
+                            Some(deadline.map_or(give_up, |d| d.min(give_up)))
+                        } else {
+                            deadline
+                        };
+                        let p = Pending::Establish {
+                            deadline,
+                            since,
+                            hop,
+                        };
+                        self.wait(p, wake)
+                    }
                     Some(r) => {
                         if r.is_err() {
                             st.drop_tcp(h);
@@ -358,7 +410,7 @@ impl Session {
                 // Wait for data (how much is there), or for the end: what recv says with
                 // nothing to receive into.
                 let r = look(interrupt, deadline, now, || {
-                    let s = st.sockets.get_mut::<tcp::Socket>(h);
+                    let s = st.tcp_mut(h);
                     if s.can_recv() {
                         return Some(Ok(s.recv_queue()));
                     }
@@ -387,7 +439,7 @@ impl Session {
                 };
                 let h = *h;
                 let r = look(interrupt, None, now, || {
-                    let s = st.sockets.get_mut::<tcp::Socket>(h);
+                    let s = st.tcp_mut(h);
                     if !s.may_send() {
                         return Some(Err(if s.state() == tcp::State::Closed {
                             NetError::Reset
@@ -553,7 +605,7 @@ impl Session {
         if port == 0 || ip.is_unspecified() || ip.is_broadcast() {
             return Outcome::Done(Reply::Error(NetError::InvalidInput));
         }
-        if let Some(e) = st.stays_local(ip) {
+        if let Some(e) = st.no_peer(ip) {
             return Outcome::Done(Reply::Error(e));
         }
         let timeout = if timeout_ms == 0 {
@@ -575,13 +627,14 @@ impl Session {
     ) -> Result<(), NetError> {
         st.room_for(1)?;
         let local = st.ephemeral_port();
+        let lo = st.is_local(ip);
         let mut s = st.tcp_socket();
-        s.connect(st.iface.context(), (IpAddress::Ipv4(ip), port), local)
+        s.connect(st.context(lo), (IpAddress::Ipv4(ip), port), local)
             .map_err(|e| match e {
                 tcp::ConnectError::Unaddressable => NetError::Unreachable,
                 tcp::ConnectError::InvalidState => NetError::AlreadyConnected,
             })?;
-        self.sock = Sock::Tcp(st.sockets.add(s));
+        self.sock = Sock::Tcp(st.add_tcp(s, lo));
         Ok(())
     }
 
@@ -594,21 +647,17 @@ impl Session {
             return Err(NetError::InvalidInput);
         }
         let n = backlog.clamp(1, 8) as usize;
-        let taken = st.sockets.iter().any(|(_, s)| match s {
-            smoltcp::socket::Socket::Tcp(t) => {
-                t.listen_endpoint().port == port && t.state() == tcp::State::Listen
-            }
-            _ => false,
-        });
-        if taken {
+        if st.listened(port) {
             return Err(NetError::AddrInUse);
         }
-        st.room_for(n)?;
+        // The backlog's sockets on the link, and one more on loopback.
+        let link = n;
+        st.room_for(link + 1)?;
         let mut pool = Vec::new();
-        for _ in 0..n {
+        for lo in core::iter::repeat_n(false, link).chain([true]) {
             let mut s = st.tcp_socket();
             s.listen(port).map_err(|_| NetError::InvalidInput)?;
-            pool.push(st.sockets.add(s));
+            pool.push(st.add_tcp(s, lo));
         }
         self.sock = Sock::Listen { port, pool };
         Ok(net::pack_addr(ip.octets(), port))
@@ -627,7 +676,7 @@ impl Session {
         let port = *port;
         let r = look(interrupt, deadline, now, || {
             pool.iter().find_map(|h| {
-                let s = st.sockets.get::<tcp::Socket>(*h);
+                let s = st.tcp(*h);
                 match s.state() {
                     tcp::State::Listen | tcp::State::SynReceived => None,
                     _ => Some(Ok((*h, s.remote_endpoint().map(pack_ep).unwrap_or(0)))),
@@ -641,12 +690,13 @@ impl Session {
         };
         // The accepted socket leaves the backlog; a fresh one takes its place while sockets
         // are to be had (else the backlog shrinks, down to the last one).
-        let refill = st.room_for(1).is_ok() || pool.len() <= 1;
+        // Loopback's one listening socket is always replaced.
+        let refill = st.room_for(1).is_ok() || h.lo || pool.iter().filter(|t| !t.lo).count() <= 1;
         pool.retain(|x| *x != h);
         if refill {
             let mut fresh = st.tcp_socket();
             let _ = fresh.listen(port);
-            pool.push(st.sockets.add(fresh));
+            pool.push(st.add_tcp(fresh, h.lo));
         }
         let mut accepted = Session::new();
         accepted.sock = Sock::Tcp(h);
@@ -686,10 +736,7 @@ impl Session {
         let Sock::Tcp(h) = self.sock else {
             return Err(NetError::NotConnected);
         };
-        st.sockets
-            .get_mut::<tcp::Socket>(h)
-            .recv_slice(buf)
-            .map_err(|_| NetError::Reset)
+        st.tcp_mut(h).recv_slice(buf).map_err(|_| NetError::Reset)
     }
 
     fn shutdown(&mut self, st: &mut Stack, how: u64) -> Result<u64, NetError> {
@@ -697,7 +744,7 @@ impl Session {
             return Err(NetError::NotConnected);
         };
         if how >= 1 {
-            st.sockets.get_mut::<tcp::Socket>(h).close();
+            st.tcp_mut(h).close();
         }
         Ok(0)
     }
@@ -707,7 +754,7 @@ impl Session {
     pub fn addrs(&mut self, st: &Stack) -> (u64, u64) {
         match &self.sock {
             Sock::Tcp(h) => {
-                let s = st.sockets.get::<tcp::Socket>(*h);
+                let s = st.tcp(*h);
                 if let Some(l) = s.local_endpoint() {
                     self.known.0 = pack_ep(l);
                 }

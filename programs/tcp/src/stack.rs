@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
-use smoltcp::phy::Device;
+use smoltcp::iface::{Config, Context, Interface, PollResult, Route, SocketHandle, SocketSet};
+use smoltcp::phy::{Device, Loopback, Medium};
 use smoltcp::socket::{dhcpv4, dns, tcp, udp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr};
@@ -43,14 +43,18 @@ pub struct Sizes {
 impl Sizes {
     /// Sizes for a heap of `heap` bytes (`None`: not bounded, as on the host). The receive
     /// window and the frame batch are a 64th of the heap each (64 KiB of the real kernel's
-    /// 4 MiB), at most 1 MiB and [`libeurali::proto::nic::MAX_BATCH`]; without a bound, those
-    /// largest.
+    /// 4 MiB), at most 1 MiB and [`libeurali::proto::nic::MAX_BATCH`], the send buffer half
+    /// that, at most 256 KiB; without a bound, those largest.
     pub fn for_heap(heap: Option<u64>) -> Sizes {
         const MAX_RX: usize = 1024 * 1024;
+        const MAX_TX: usize = 256 * 1024;
         let share = heap.map(|h| usize::try_from(h / 64).unwrap_or(usize::MAX));
         Sizes {
             tcp_rx: share.map_or(MAX_RX, |s| s.clamp(4 * 1024, MAX_RX)),
-            tcp_tx: 32 * 1024,
+            // Half the receive share (32 KiB of the real kernel's heap, as before); on the
+            // host 256 KiB: a 32 KiB send window held a server (gopherd) to a fifth of what
+            // the link carries, each write waiting for the ACKs of the last.
+            tcp_tx: share.map_or(MAX_TX, |s| (s / 2).clamp(4 * 1024, MAX_TX)),
             udp_buf: 16 * 1024,
             rx_batch: share.map_or(libeurali::proto::nic::MAX_BATCH, |s| {
                 s.clamp(
@@ -62,18 +66,38 @@ impl Sizes {
     }
 }
 
+/// A TCP socket and the interface whose socket set holds it: the link's, or the loopback
+/// interface's (connections to 127/8 and to our own address, and the listeners' sockets for
+/// them). Two sets, because an interface polls every socket of the set it is given: the link's
+/// would route a loopback connection's SYN to the gateway, and a failed dispatch by the other
+/// interface silences a socket for a second (smoltcp's `neighbor_missing`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tcp {
+    pub(crate) h: SocketHandle,
+    pub(crate) lo: bool,
+}
+
 /// The smoltcp state every session works on (in the server, under one lock).
 pub struct Stack {
     pub(crate) iface: Interface,
     pub(crate) sockets: SocketSet<'static>,
+    /// The loopback interface (medium IP over smoltcp's `Loopback`: 127.0.0.1/8 and our own
+    /// address), its device and its sockets.
+    lo: Interface,
+    lo_dev: Loopback,
+    pub(crate) lo_sockets: SocketSet<'static>,
     dhcp: Option<SocketHandle>,
     pub(crate) dns: SocketHandle,
     pub(crate) configured: bool,
     next_port: u16,
-    closing: Vec<(SocketHandle, Instant)>,
+    closing: Vec<(Tcp, Instant)>,
     pub(crate) dns_cache: BTreeMap<String, (Option<Ipv4Address>, Instant)>,
     /// The DNS answers' codes, for why a lookup failed.
     pub(crate) dns_answers: crate::dnswatch::Answers,
+    /// Who spoke ARP on the link lately, for "host unreachable" ([`Stack::next_hop`]).
+    pub(crate) neighbors: crate::dnswatch::Neighbors,
+    /// The default gateway, if any.
+    gateway: Option<Ipv4Address>,
     pub(crate) sizes: Sizes,
     /// Where the stack's news go (address configured, lease lost): a line without the `tcp: `.
     log: fn(&str),
@@ -93,6 +117,22 @@ impl Stack {
     ) -> Stack {
         let cfg = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
         let iface = Interface::new(cfg, dev, now);
+        let mut lo_dev = Loopback::new(Medium::Ip);
+        let mut lo = Interface::new(Config::new(HardwareAddress::Ip), &mut lo_dev, now);
+        lo.update_ip_addrs(|a| {
+            let _ = a.push(IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
+        });
+        // All of 127/8 is this machine, as on Linux: smoltcp takes packets for addresses
+        // it does not have when a route to them goes through one it has.
+        lo.set_any_ip(true);
+        lo.routes_mut().update(|r| {
+            let _ = r.push(Route {
+                cidr: IpCidr::new(IpAddress::v4(127, 0, 0, 0), 8),
+                via_router: IpAddress::v4(127, 0, 0, 1),
+                preferred_until: None,
+                expires_at: None,
+            });
+        });
         let mut sockets = SocketSet::new(Vec::new());
         let dns = sockets.add(dns::Socket::new(&[], vec![None, None, None, None]));
         let dhcp = settings
@@ -102,6 +142,9 @@ impl Stack {
         let mut stack = Stack {
             iface,
             sockets,
+            lo,
+            lo_dev,
+            lo_sockets: SocketSet::new(Vec::new()),
             dhcp,
             dns,
             configured: false,
@@ -109,6 +152,8 @@ impl Stack {
             closing: Vec::new(),
             dns_cache: BTreeMap::new(),
             dns_answers: Default::default(),
+            neighbors: Default::default(),
+            gateway: None,
             sizes,
             log,
         };
@@ -124,17 +169,91 @@ impl Stack {
         let mut dev = crate::dnswatch::Watched {
             dev,
             answers: &mut self.dns_answers,
+            neighbors: &mut self.neighbors,
+            now,
         };
         let r = self.iface.poll(now, &mut dev, &mut self.sockets);
+        // Loopback: what one round sends is received in the next; a few rounds carry a
+        // handshake or a reply through at once.
+        let mut lo_changed = false;
+        for round in 0..8 {
+            let changed = self.lo.poll(now, &mut self.lo_dev, &mut self.lo_sockets)
+                == PollResult::SocketStateChanged;
+            lo_changed |= changed;
+            // The second round takes in what the first sent; later ones go on while things
+            // change.
+            if round >= 1 && !changed {
+                break;
+            }
+        }
         self.maintain(now);
-        r == PollResult::SocketStateChanged
+        r == PollResult::SocketStateChanged || lo_changed
     }
 
     /// How long until smoltcp wants to be polled again (`None`: not before the next frame).
     pub fn poll_delay(&mut self, now: Instant) -> Option<Duration> {
-        self.iface
-            .poll_delay(now, &self.sockets)
-            .map(|d| Duration::from_micros(d.total_micros()))
+        let link = self.iface.poll_delay(now, &self.sockets);
+        let lo = self.lo.poll_delay(now, &self.lo_sockets);
+        let d = match (link, lo) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        d.map(|d| Duration::from_micros(d.total_micros()))
+    }
+
+    /// The socket set of the link (`false`) or of loopback (`true`).
+    pub(crate) fn set(&self, lo: bool) -> &SocketSet<'static> {
+        if lo { &self.lo_sockets } else { &self.sockets }
+    }
+
+    pub(crate) fn set_mut(&mut self, lo: bool) -> &mut SocketSet<'static> {
+        if lo {
+            &mut self.lo_sockets
+        } else {
+            &mut self.sockets
+        }
+    }
+
+    pub(crate) fn tcp(&self, t: Tcp) -> &tcp::Socket<'static> {
+        self.set(t.lo).get::<tcp::Socket>(t.h)
+    }
+
+    pub(crate) fn tcp_mut(&mut self, t: Tcp) -> &mut tcp::Socket<'static> {
+        self.set_mut(t.lo).get_mut::<tcp::Socket>(t.h)
+    }
+
+    pub(crate) fn add_tcp(&mut self, s: tcp::Socket<'static>, lo: bool) -> Tcp {
+        Tcp {
+            h: self.set_mut(lo).add(s),
+            lo,
+        }
+    }
+
+    /// The interface context a connection from `lo`'s set is made with.
+    pub(crate) fn context(&mut self, lo: bool) -> &mut Context {
+        if lo {
+            self.lo.context()
+        } else {
+            self.iface.context()
+        }
+    }
+
+    /// Whether `ip` is this machine (127/8 or our own address): served by the loopback
+    /// interface, never the link.
+    pub(crate) fn is_local(&self, ip: Ipv4Address) -> bool {
+        ip.is_loopback() || self.local_v4() == Some(ip)
+    }
+
+    /// Whether a TCP socket of either set listens on `port`.
+    pub(crate) fn listened(&self, port: u16) -> bool {
+        [&self.sockets, &self.lo_sockets].iter().any(|set| {
+            set.iter().any(|(_, s)| match s {
+                smoltcp::socket::Socket::Tcp(t) => {
+                    t.state() == tcp::State::Listen && t.listen_endpoint().port == port
+                }
+                _ => false,
+            })
+        })
     }
 
     /// Whether connections are still closing in the background.
@@ -147,6 +266,7 @@ impl Stack {
         let used = self
             .sockets
             .iter()
+            .chain(self.lo_sockets.iter())
             .filter(|(_, s)| {
                 matches!(
                     s,
@@ -187,14 +307,17 @@ impl Stack {
     /// The next port of 49152..=65535 that no socket uses.
     pub(crate) fn ephemeral_port(&mut self) -> u16 {
         let in_use = |st: &Stack, port: u16| {
-            st.sockets.iter().any(|(_, s)| match s {
-                smoltcp::socket::Socket::Tcp(t) => {
-                    t.local_endpoint().is_some_and(|e| e.port == port)
-                        || t.listen_endpoint().port == port
-                }
-                smoltcp::socket::Socket::Udp(u) => u.endpoint().port == port,
-                _ => false,
-            })
+            st.sockets
+                .iter()
+                .chain(st.lo_sockets.iter())
+                .any(|(_, s)| match s {
+                    smoltcp::socket::Socket::Tcp(t) => {
+                        t.local_endpoint().is_some_and(|e| e.port == port)
+                            || t.listen_endpoint().port == port
+                    }
+                    smoltcp::socket::Socket::Udp(u) => u.endpoint().port == port,
+                    _ => false,
+                })
         };
         let mut p = self.next_port;
         for _ in 0..16384 {
@@ -222,15 +345,15 @@ impl Stack {
     }
 
     /// A connection closes in the background from now on (aborted after [`LINGER`]).
-    pub(crate) fn linger(&mut self, h: SocketHandle, now: Instant) {
-        self.sockets.get_mut::<tcp::Socket>(h).close();
-        self.closing.push((h, now));
+    pub(crate) fn linger(&mut self, t: Tcp, now: Instant) {
+        self.tcp_mut(t).close();
+        self.closing.push((t, now));
     }
 
     /// Aborts and forgets a TCP socket.
-    pub(crate) fn drop_tcp(&mut self, h: SocketHandle) {
-        self.sockets.get_mut::<tcp::Socket>(h).abort();
-        self.sockets.remove(h);
+    pub(crate) fn drop_tcp(&mut self, t: Tcp) {
+        self.tcp_mut(t).abort();
+        self.set_mut(t.lo).remove(t.h);
     }
 
     /// Closes and forgets a UDP socket.
@@ -240,6 +363,8 @@ impl Stack {
     }
 
     fn apply(&mut self, address: Ipv4Cidr, gateway: Option<Ipv4Address>, dns: &[Ipv4Address]) {
+        self.gateway = gateway;
+        self.lo_addresses(Some(address.address()));
         self.iface.update_ip_addrs(|a| {
             a.clear();
             let _ = a.push(IpCidr::Ipv4(address));
@@ -271,12 +396,10 @@ impl Stack {
         ));
     }
 
-    /// Why a TCP connection to `ip` must not go out on the link, if it must not: a broadcast
-    /// or multicast address (the subnet's broadcast too) is no TCP peer; loopback (127/8) and
-    /// our own address are this machine, which has no loopback interface yet: no packet for
-    /// them is ever sent on the wire (smoltcp would send SYNs for 127.0.0.1 to the gateway,
-    /// and ARP for its own address).
-    pub(crate) fn stays_local(&self, ip: Ipv4Address) -> Option<NetError> {
+    /// Why a TCP connection to `ip` cannot be made, if it cannot: a broadcast or multicast
+    /// address (the subnet's broadcast too) is no TCP peer. (Loopback and our own address go
+    /// to the loopback interface, never the wire: [`Stack::is_local`].)
+    pub(crate) fn no_peer(&self, ip: Ipv4Address) -> Option<NetError> {
         let subnet_broadcast = self.iface.ip_addrs().iter().any(|c| match c {
             IpCidr::Ipv4(c) => c.broadcast() == Some(ip),
             #[allow(unreachable_patterns)]
@@ -285,10 +408,29 @@ impl Stack {
         if ip.is_multicast() || ip.is_broadcast() || subnet_broadcast {
             return Some(NetError::InvalidInput);
         }
-        if ip.is_loopback() || self.local_v4() == Some(ip) {
-            return Some(NetError::Unreachable);
-        }
         None
+    }
+
+    /// The loopback interface's addresses: 127.0.0.1/8 and our own, if we have one.
+    fn lo_addresses(&mut self, own: Option<Ipv4Address>) {
+        self.lo.update_ip_addrs(|a| {
+            a.clear();
+            let _ = a.push(IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
+            if let Some(own) = own {
+                let _ = a.push(IpCidr::new(IpAddress::Ipv4(own), 32));
+            }
+        });
+    }
+
+    /// Who must answer ARP for a packet to `ip` to leave: `ip` itself on our subnet, else the
+    /// gateway (`None`: no route).
+    pub(crate) fn next_hop(&self, ip: Ipv4Address) -> Option<Ipv4Address> {
+        let on_link = self.iface.ip_addrs().iter().any(|c| match c {
+            IpCidr::Ipv4(c) => c.contains_addr(&ip),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        });
+        if on_link { Some(ip) } else { self.gateway }
     }
 
     pub(crate) fn local_v4(&self) -> Option<Ipv4Address> {
@@ -311,6 +453,7 @@ impl Stack {
                 // lease that was held can be lost.
                 Some(None) => {
                     self.iface.update_ip_addrs(|a| a.clear());
+                    self.lo_addresses(None);
                     self.iface.routes_mut().remove_default_ipv4_route();
                     if core::mem::replace(&mut self.configured, false) {
                         (self.log)("DHCP lease lost");
@@ -322,11 +465,11 @@ impl Stack {
         let mut i = 0;
         while i < self.closing.len() {
             let (h, since) = self.closing[i];
-            let s = self.sockets.get_mut::<tcp::Socket>(h);
+            let s = self.tcp_mut(h);
             let done = matches!(s.state(), tcp::State::Closed | tcp::State::TimeWait);
             if done || t - since > smoltcp::time::Duration::from_secs(LINGER.as_secs()) {
                 s.abort();
-                self.sockets.remove(h);
+                self.set_mut(h.lo).remove(h.h);
                 self.closing.swap_remove(i);
             } else {
                 i += 1;
