@@ -246,6 +246,47 @@ fn refuse_net(server_end: &libeurali::Handle) {
     );
 }
 
+/// Where init mounts the disk's file system.
+pub const DISK: &str = "/disk";
+
+/// Mounts the disk: if init has a block device at `/dev/disk0` (the ATA driver's on the real
+/// kernel, `EURALI_DISK`'s image on the stub), `/bin/fatfs` serves its FAT volume at [`DISK`],
+/// which root's sessions get (login). A disk fatfs refuses (not FAT, damaged) is reported with
+/// fatfs's own message and left unmounted; the system runs on without it.
+pub(crate) fn disk() {
+    use libeurali::proto::block;
+    match libeurali::open(block::PATH) {
+        Ok((_, n)) if n == block::PATH.len() => {}
+        _ => return,
+    }
+    let (serve, mount) = match libeurali::new_rendezvous() {
+        Ok(p) => p,
+        Err(e) => return say(&format!("disk: {e}")),
+    };
+    let child = std::process::Command::new("/bin/fatfs")
+        .args(["--serve", block::PATH])
+        .killable(false)
+        .stdin(serve)
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => return say(&format!("disk: cannot start /bin/fatfs: {e}")),
+    };
+    if let Err((e, _)) = libeurali::mount(DISK, mount) {
+        return say(&format!("disk: mount {DISK}: {e}"));
+    }
+    // The first request waits until fatfs serves, or fails once it refused the volume.
+    if let Err(e) = std::fs::metadata(DISK) {
+        let _ = libeurali::umount(DISK);
+        let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+        return say(&format!(
+            "disk: {} not mounted at {DISK} ({e}; fatfs {status})",
+            block::PATH
+        ));
+    }
+    say(&format!("disk: {} mounted at {DISK}", block::PATH));
+}
+
 /// Finished threads init keeps for later (std's pool; the default is 2). init serves for the
 /// machine's life: the users keeper's and the file servers' workers and the watchdog of its
 /// bounded calls finish and start again around every login, and a thread that ends gives its
@@ -327,6 +368,7 @@ pub fn main() {
     };
     users_keeper();
     network();
+    disk();
     if command.is_some() || user.is_some() {
         // No login: COMMANDS in the user's shell (root's by default), or with `--user` alone
         // the user's interactive shell; init exits with its status.
