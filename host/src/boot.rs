@@ -47,6 +47,21 @@ fn nic_device() -> Result<Option<Handle>, String> {
     Ok(Some(cli))
 }
 
+/// Where the disk is mounted for the program, when `EURALI_DISK` names an image.
+pub const DISK_PATH: &str = libeurali::proto::block::PATH;
+
+/// The disk image `EURALI_DISK` names (created if missing), served on a new rendezvous;
+/// `Ok(None)` when unset.
+fn disk_device() -> Result<Option<Handle>, String> {
+    let Some((_, disk)) = crate::devices::disk::ImageDisk::from_env()? else {
+        return Ok(None);
+    };
+    let (srv, cli) = new_rendezvous().map_err(|e| format!("rendezvous: {e}"))?;
+    spawn_stub_thread(move || crate::devices::disk::serve(&srv, disk))
+        .map_err(|e| format!("disk thread: {e}"))?;
+    Ok(Some(cli))
+}
+
 /// Status reported when the program's process vanished without reporting one.
 pub const NO_STATUS: i32 = 125;
 
@@ -220,8 +235,9 @@ fn start_and_wait(
         stdout,
         stderr,
     } = console;
-    let nic = match nic_device() {
-        Ok(n) => n,
+    let devices = nic_device().and_then(|n| Ok((n, disk_device()?)));
+    let (nic, disk) = match devices {
+        Ok(d) => d,
         Err(e) => {
             let mut stderr = stderr;
             let _ = writeln!(stderr, "eurali: {e}");
@@ -304,6 +320,10 @@ fn start_and_wait(
             Some(h) => params.mount(h.raw(), NIC_PATH)?,
             None => params,
         };
+        let params = match &disk {
+            Some(h) => params.mount(h.raw(), DISK_PATH)?,
+            None => params,
+        };
         let params = params.args(&argv)?.env(&env)?.finish()?;
         // The kernel moved these by number out of our table through the parameter string.
         status_child.into_raw();
@@ -314,6 +334,9 @@ fn start_and_wait(
             h.into_raw();
         }
         if let Some(h) = nic {
+            h.into_raw();
+        }
+        if let Some(h) = disk {
             h.into_raw();
         }
         libeurali::exec(&image, in_cli, out_cli, &params, false)?;

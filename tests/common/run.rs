@@ -16,7 +16,8 @@ pub struct Run {
 }
 
 /// Runs `eurali ARGS` with `input` on stdin and `env` added, without the caller's network
-/// settings (`EURALI_NIC`, `EURALI_NET`: tests that want a link pass them) and with the guest
+/// and disk settings (`EURALI_NIC`, `EURALI_NET`, `EURALI_DISK`, `EURALI_DISK_SIZE`: tests that
+/// want a link or a disk pass them) and with the guest
 /// loader for hosted mode when there is one. Fails the test after `limit`.
 pub fn eurali_run<S: AsRef<OsStr>>(
     args: &[S],
@@ -25,7 +26,10 @@ pub fn eurali_run<S: AsRef<OsStr>>(
     limit: Duration,
 ) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_eurali"));
-    cmd.env_remove("EURALI_NIC").env_remove("EURALI_NET");
+    cmd.env_remove("EURALI_NIC")
+        .env_remove("EURALI_NET")
+        .env_remove("EURALI_DISK")
+        .env_remove("EURALI_DISK_SIZE");
     if let Some(g) = kernel_stub::hosted::guest_loader() {
         cmd.env("EURALI_GUEST", g);
     }

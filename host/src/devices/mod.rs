@@ -4,6 +4,7 @@
 
 pub mod console;
 pub mod debuglog;
+pub mod disk;
 pub mod rtc;
 pub mod tap;
 pub mod terminal;

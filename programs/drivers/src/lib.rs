@@ -16,6 +16,7 @@
 
 extern crate alloc;
 
+pub mod ata;
 pub mod console;
 pub mod keyboard;
 pub mod pci;
