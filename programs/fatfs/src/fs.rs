@@ -622,19 +622,25 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
     }
 }
 
-/// Formats `disk` as one FAT32 volume (no partition table), labelled `label`.
+/// Formats `disk` as one FAT32 volume (no partition table), labelled `label`; a disk too small
+/// for FAT32 (under about 33 MiB) gets the FAT type lamfat picks for its size (FAT12 or 16).
 pub fn format<D: Disk>(disk: D, label: &str) -> Result<D, FsError> {
     let cache = Arc::new(Lock::new(Cache::new(disk, DEFAULT_BLOCKS)));
-    let mut io = DiskIo::new(cache.clone());
     let mut name = [b' '; 11];
     for (d, s) in name.iter_mut().zip(label.bytes()) {
         *d = s.to_ascii_uppercase();
     }
-    let opts = lamfat::FormatVolumeOptions::new()
-        .fat_type(lamfat::FatType::Fat32)
-        .volume_label(name);
-    lamfat::format_volume(&mut io, opts).map_err(fat_err)?;
-    drop(io);
+    let opts = || lamfat::FormatVolumeOptions::new().volume_label(name);
+    let r = lamfat::format_volume(
+        &mut DiskIo::new(cache.clone()),
+        opts().fat_type(lamfat::FatType::Fat32),
+    );
+    match r {
+        Err(lamfat::Error::InvalidInput) => {
+            lamfat::format_volume(&mut DiskIo::new(cache.clone()), opts()).map_err(fat_err)?
+        }
+        r => r.map_err(fat_err)?,
+    }
     let cache = Arc::try_unwrap(cache).map_err(|_| FsError::Invalid)?;
     let mut cache = cache.into_inner();
     cache.flush().map_err(io_err)?;

@@ -244,3 +244,12 @@ fn a_sync_leaves_a_clean_volume_and_writes_wait_for_it() {
         Some(MountError::Io)
     );
 }
+
+#[test]
+fn a_small_disk_gets_a_smaller_fat() {
+    let fs = mount(format(MemDisk::new(4 << 11), "SMALL").unwrap());
+    put(&fs, &["small"], b"fits");
+    fs.sync().unwrap();
+    let fs = mount(fs.unmount().unwrap());
+    assert_eq!(get(&fs, &["small"]).unwrap(), b"fits");
+}
