@@ -160,6 +160,9 @@ fn mount<D: Disk>(cache: &Arc<Lock<Cache<D>>>, clock: Clock) -> Result<Fat<D>, M
         if n < boot.len() {
             return Err(MountError::NotFat("a device smaller than a sector"));
         }
+        if boot[510..512] != [0x55, 0xaa] {
+            return Err(MountError::NotFat("no boot sector signature"));
+        }
         let word = |at: usize| u16::from_le_bytes([boot[at], boot[at + 1]]) as u64;
         let sector = word(11);
         let total = match word(19) {

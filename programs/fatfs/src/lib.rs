@@ -81,16 +81,27 @@ pub fn main() {
         }
         return;
     }
-    let fs = match FatFs::mount(open(dev)) {
-        Ok(fs) => fs,
-        Err(e) => {
-            eprintln!("fatfs: {dev}: {e}; not mounted");
-            std::process::exit(1);
-        }
-    };
+    // The handle first: a volume refused below closes it at once, which wakes the starter's
+    // first request (it reads the mount as closed) instead of leaving it to its time limit.
     let Some(h) = std::rt::take_stdin_handle() else {
         eprintln!("fatfs: no stdin handle to serve on");
         std::process::exit(1);
+    };
+    let disk = match block::Disk::open(dev) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("fatfs: cannot open the disk {dev}: {e}");
+            drop(h);
+            std::process::exit(1);
+        }
+    };
+    let fs = match FatFs::mount(disk) {
+        Ok(fs) => fs,
+        Err(e) => {
+            eprintln!("fatfs: {dev}: {e}; not mounted");
+            drop(h);
+            std::process::exit(1);
+        }
     };
     // As ramdisk: the watcher wakes the server once nobody else holds the rendezvous.
     let h = std::sync::Arc::new(h);

@@ -287,6 +287,18 @@ pub(crate) fn disk() {
     say(&format!("disk: {} mounted at {DISK}", block::PATH));
 }
 
+/// Writes out the disk's cache (`sync /disk`) before the system ends: the stub's shutdown ends
+/// every process, fatfs too, without its unmount.
+pub(crate) fn sync_disk() {
+    match libeurali::open(DISK) {
+        Ok((_, n)) if n == DISK.len() => {}
+        _ => return,
+    }
+    if let Err(e) = vfs::client::sync(DISK) {
+        say(&format!("disk: writing out {DISK} failed: {e}"));
+    }
+}
+
 /// Finished threads init keeps for later (std's pool; the default is 2). init serves for the
 /// machine's life: the users keeper's and the file servers' workers and the watchdog of its
 /// bounded calls finish and start again around every login, and a thread that ends gives its
@@ -385,6 +397,7 @@ pub fn main() {
             None => session::run_shell(&u, &[]),
         };
         let _ = std::io::stdout().flush();
+        sync_disk();
         std::process::exit(code);
     }
     say(&format!(
@@ -392,12 +405,13 @@ pub fn main() {
     ));
     loop {
         match std::process::Command::new("/bin/login").status() {
-            Ok(s) if s.success() => return,
+            Ok(s) if s.success() => return sync_disk(),
             // Input that is not a terminal (a pipe, a script) has ended: nobody is left to log
             // in, and the system ends with the last session's status, which login passes on.
             Ok(s)
                 if s.code() != Some(session::GAVE_UP) && std::term::stdin_terminal().is_none() =>
             {
+                sync_disk();
                 std::process::exit(s.code().unwrap_or(1))
             }
             Ok(s) => say(&format!("login ended with {s}; starting it again")),
