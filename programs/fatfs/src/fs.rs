@@ -211,11 +211,11 @@ fn dir_at<'a, D: Disk>(fat: &'a Fat<D>, path: &[&str]) -> Result<FatDir<'a, D>, 
     Ok(dir)
 }
 
+/// An entry and the directory holding it.
+type Found<'a, D> = (FatDir<'a, D>, FatEntry<'a, D>);
+
 /// The entry at `path` (`None`: the root), and its parent directory.
-fn lookup<'a, D: Disk>(
-    fat: &'a Fat<D>,
-    path: &[&str],
-) -> Result<Option<(FatDir<'a, D>, FatEntry<'a, D>)>, FsError> {
+fn lookup<'a, D: Disk>(fat: &'a Fat<D>, path: &[&str]) -> Result<Option<Found<'a, D>>, FsError> {
     let Some((last, parent)) = path.split_last() else {
         return Ok(None);
     };
