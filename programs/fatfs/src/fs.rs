@@ -186,9 +186,16 @@ fn mount<D: Disk>(cache: &Arc<Lock<Cache<D>>>, clock: Clock) -> Result<Fat<D>, M
     })
 }
 
+/// Most entries a FAT directory holds (2^16 slots of 32 bytes): a walk past it is on a damaged
+/// volume (a cluster chain that loops), and stops with `Invalid` instead of going round.
+const MAX_DIR_ENTRIES: usize = 1 << 16;
+
 /// The entry named `name` in `dir` (without case).
 fn find_in<'a, D: Disk>(dir: &FatDir<'a, D>, name: &str) -> Result<FatEntry<'a, D>, FsError> {
-    for e in dir.iter() {
+    for (i, e) in dir.iter().enumerate() {
+        if i >= MAX_DIR_ENTRIES {
+            return Err(FsError::Invalid);
+        }
         let e = e.map_err(fat_err)?;
         let n = e.file_name();
         if n != "." && n != ".." && same_name(&n, name) {
@@ -346,14 +353,16 @@ impl<D: Disk> FatFs<D> {
         Ok(node.path.lock().clone())
     }
 
-    /// The file at `node`'s path, as a lamfat file (under the volume's lock).
-    fn file<'a>(fat: &'a Fat<D>, node: &Node) -> Result<FatFile<'a, D>, FsError> {
+    /// The file at `node`'s path, as a lamfat file at offset 0 (under the volume's lock), and
+    /// its length from its directory entry: a seek walks the cluster chain from the start, so
+    /// each request seeks once, to where it reads or writes.
+    fn file<'a>(fat: &'a Fat<D>, node: &Node) -> Result<(FatFile<'a, D>, u64), FsError> {
         let path = Self::node_path(node)?;
         let p: Vec<&str> = path.iter().map(String::as_str).collect();
         match lookup(fat, &p)? {
             None => Err(FsError::IsDir),
             Some((_, e)) if e.is_dir() => Err(FsError::IsDir),
-            Some((_, e)) => Ok(e.to_file()),
+            Some((_, e)) => Ok((e.to_file(), e.len())),
         }
     }
 }
@@ -412,7 +421,7 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
             }
             let node = inner.track(path);
             if !is_dir && fl & flags::TRUNCATE != 0 {
-                let mut f = Self::file(fat, &node)?;
+                let (mut f, _) = Self::file(fat, &node)?;
                 f.truncate().map_err(fat_err)?;
                 lamfat::Write::flush(&mut f).map_err(fat_err)?;
             }
@@ -440,8 +449,7 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
 
     fn read(&self, node: &Node, offset: u64, buf: &mut [u8]) -> Result<usize, FsError> {
         self.with(|fat, _| {
-            let mut f = Self::file(fat, node)?;
-            let len = lamfat::Seek::seek(&mut f, lamfat::SeekFrom::End(0)).map_err(fat_err)?;
+            let (mut f, len) = Self::file(fat, node)?;
             if offset >= len {
                 return Ok(0);
             }
@@ -453,8 +461,7 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
 
     fn write(&self, node: &Node, offset: Option<u64>, data: &[u8]) -> Result<u64, FsError> {
         self.with(|fat, _| {
-            let mut f = Self::file(fat, node)?;
-            let len = lamfat::Seek::seek(&mut f, lamfat::SeekFrom::End(0)).map_err(fat_err)?;
+            let (mut f, len) = Self::file(fat, node)?;
             let at = offset.unwrap_or(len);
             let end = at
                 .checked_add(data.len() as u64)
@@ -484,8 +491,7 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
             return Err(FsError::TooBig);
         }
         self.with(|fat, _| {
-            let mut f = Self::file(fat, node)?;
-            let len = lamfat::Seek::seek(&mut f, lamfat::SeekFrom::End(0)).map_err(fat_err)?;
+            let (mut f, len) = Self::file(fat, node)?;
             if to < len {
                 cut(&mut f, to)?;
             } else if to > len
@@ -505,7 +511,10 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
             let p: Vec<&str> = path.iter().map(String::as_str).collect();
             let dir = dir_at(fat, &p)?;
             let mut out = Vec::new();
-            for e in dir.iter() {
+            for (i, e) in dir.iter().enumerate() {
+                if i >= MAX_DIR_ENTRIES {
+                    return Err(FsError::Invalid);
+                }
                 let e = e.map_err(fat_err)?;
                 let name = e.file_name();
                 if name == "." || name == ".." {

@@ -253,3 +253,68 @@ fn a_small_disk_gets_a_smaller_fat() {
     let fs = mount(fs.unmount().unwrap());
     assert_eq!(get(&fs, &["small"]).unwrap(), b"fits");
 }
+
+/// Damage in the tables and directories (not the boot sector) gives errors or wrong bytes,
+/// never a panic (a panic halts the real kernel) and never a hang: random bytes over the FAT
+/// and the first directory clusters, then every operation a client can ask.
+#[test]
+fn damaged_tables_give_errors_not_panics() {
+    let mut base = fresh(34);
+    {
+        let fs = mount(base);
+        fs.mkdir(&["dir"]).unwrap();
+        for i in 0..20 {
+            put(
+                &fs,
+                &["dir", &format!("file number {i}.txt")],
+                &vec![i as u8; 3000 * i],
+            );
+        }
+        put(&fs, &["top"], b"top");
+        base = fs.unmount().unwrap();
+    }
+    let reserved = u16::from_le_bytes([base.data[14], base.data[15]]) as usize * 512;
+    let mut x = 0x2545_f491u32;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x as usize
+    };
+    for round in 0..40 {
+        let mut d = base.clone();
+        // The FATs and the data area's first 600 KiB.
+        let span = reserved + (2 << 20);
+        for _ in 0..(1 + round % 40) * 8 {
+            let at = reserved + rnd() % (span - reserved);
+            d.data[at] = rnd() as u8;
+        }
+        // A panic fails the test here; the round says which damage it was.
+        eprintln!("round {round}");
+        {
+            let Ok(fs) = FatFs::mount_with(d, 16, Clock::none()) else {
+                continue;
+            };
+            let _ = fs
+                .open(&["dir"], flags::READ | flags::DIRECTORY)
+                .map(|n| fs.read_dir(&n));
+            for i in 0..20 {
+                let p = format!("file number {i}.txt");
+                let _ = get(&fs, &["dir", &p]);
+                if let Ok(n) = fs.open(&["dir", &p], RW) {
+                    let _ = fs.write(&n, Some(100), b"overwrite");
+                    let _ = fs.write(&n, None, &[7; 5000]);
+                    let _ = fs.set_len(&n, 10);
+                }
+            }
+            let _ = fs.rename(&["top"], &["dir", "top"]);
+            let _ = fs.remove(&["dir", "file number 3.txt"], false);
+            let _ = fs.mkdir(&["new"]);
+            let _ = fs
+                .open(&["new", "f"], NEW)
+                .map(|n| fs.write(&n, None, &[1; 10000]));
+            let _ = fs.usage(None);
+            let _ = fs.sync();
+        }
+    }
+}
