@@ -240,3 +240,54 @@ fn an_image_that_is_not_fat_is_refused_and_left_as_it_is() {
     assert_eq!(std::fs::read(&img).unwrap(), noise, "the image was changed");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// What a user typing the disk's commands wrong sees: `fatfs` by hand is a usage error, the
+/// shell's `mount -t fat` of a disk the session has no device for says fatfs's reason and
+/// mounts nothing (init's `/dev/disk0` is init's: a session cannot start a second server on
+/// the disk init's fatfs serves), `sync` of a path that is not there fails; `sync` of `/disk`
+/// works.
+#[test]
+fn the_disk_commands_at_a_prompt() {
+    let d = dir("commands");
+    let img = d.join("disk.img");
+    let r = boot(
+        &img,
+        "fatfs; echo fatfs=$?
+         mount -t fat /dev/disk0 /mnt; echo mount=$?
+         ls /mnt; echo ls=$?
+         sync /nowhere; echo nowhere=$?
+         echo x > /disk/x; sync /disk; echo sync=$?",
+        None,
+    );
+    assert_eq!(
+        r.code,
+        Some(0),
+        "stdout {:?} stderr {:?}",
+        r.stdout,
+        r.stderr
+    );
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines[0], "fatfs=2", "{lines:?}");
+    assert!(
+        r.stderr.contains("usage: fatfs --serve [DEVICE]"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(lines[1], "mount=1", "{lines:?}");
+    assert!(
+        r.stderr.contains("fatfs: cannot open the disk /dev/disk0"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("mount: /dev/disk0: not mounted"),
+        "{}",
+        r.stderr
+    );
+    assert!(lines[2] != "ls=0", "{lines:?}");
+    assert_eq!(lines[3], "nowhere=1", "{lines:?}");
+    assert!(r.stderr.contains("sync: /nowhere:"), "{}", r.stderr);
+    assert_eq!(lines[4], "sync=0", "{lines:?}");
+    assert_eq!(mcopy_out(&img, "/x"), b"x\n");
+    std::fs::remove_dir_all(&d).unwrap();
+}
