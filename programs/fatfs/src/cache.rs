@@ -26,6 +26,8 @@ pub const BLOCK: usize = 4096;
 const SECTORS_PER_BLOCK: u64 = (BLOCK / SECTOR) as u64;
 /// Blocks the cache holds by default: 1 MiB of the server's 4 MiB heap.
 pub const DEFAULT_BLOCKS: usize = 256;
+/// Most blocks one device request moves (64 KiB; see [`Cache::run_len`]).
+const RUN: u64 = 16;
 
 /// A device error, as lamfat's I/O error type (a trait of lamfat's for a type of libeurali's
 /// needs this crate's own type between them).
@@ -62,6 +64,8 @@ pub struct Cache<D> {
     slots: Vec<Slot>,
     index: HashMap<u64, usize>,
     capacity: usize,
+    /// A run's bytes on their way to or from the device.
+    scratch: Vec<u8>,
     clock: u64,
     len: u64,
 }
@@ -75,6 +79,7 @@ impl<D: Disk> Cache<D> {
             slots: Vec::new(),
             index: HashMap::new(),
             capacity: blocks.max(4),
+            scratch: Vec::new(),
             clock: 0,
             len,
         }
@@ -107,64 +112,126 @@ impl<D: Disk> Cache<D> {
             .min(SECTORS_PER_BLOCK) as usize
     }
 
-    fn write_back(&mut self, i: usize) -> Result<(), DiskError> {
-        let n = self.sectors_of(self.slots[i].block);
-        let s = &mut self.slots[i];
-        if s.dirty {
-            self.disk
-                .write(s.block * SECTORS_PER_BLOCK, &s.data[..n * SECTOR])
-                .map_err(DiskError)?;
-            s.dirty = false;
+    /// Most blocks one device request moves: a read-ahead, or a run of dirty blocks written back
+    /// (at most half the cache, so that a run never pushes out its own first block).
+    fn run_len(&self) -> u64 {
+        RUN.min(self.capacity as u64 / 2).max(1)
+    }
+
+    /// Writes the dirty block `block` and the dirty blocks right after it (a run, one request).
+    fn write_run(&mut self, block: u64) -> Result<(), DiskError> {
+        let mut run = Vec::new();
+        let mut b = block;
+        while (run.len() as u64) < self.run_len() {
+            match self.index.get(&b) {
+                Some(&i) if self.slots[i].dirty => run.push(i),
+                _ => break,
+            }
+            b += 1;
+        }
+        if run.is_empty() {
+            return Ok(());
+        }
+        let mut scratch = core::mem::take(&mut self.scratch);
+        scratch.clear();
+        for &i in &run {
+            let n = self.sectors_of(self.slots[i].block);
+            scratch.extend_from_slice(&self.slots[i].data[..n * SECTOR]);
+        }
+        let r = self.disk.write(block * SECTORS_PER_BLOCK, &scratch);
+        self.scratch = scratch;
+        r.map_err(DiskError)?;
+        for i in run {
+            self.slots[i].dirty = false;
         }
         Ok(())
     }
 
+    /// A slot for a new block: an unused one, or the least recently used (written back first
+    /// if dirty, with the dirty blocks after it).
+    fn free_slot(&mut self) -> Result<usize, DiskError> {
+        if self.slots.len() < self.capacity {
+            self.slots.push(Slot {
+                block: u64::MAX,
+                data: std::vec![0; BLOCK].into_boxed_slice(),
+                dirty: false,
+                used: 0,
+            });
+            return Ok(self.slots.len() - 1);
+        }
+        let (i, _) = self
+            .slots
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, s)| s.used)
+            .ok_or(DiskError(BlockError::Io))?;
+        if self.slots[i].dirty {
+            self.write_run(self.slots[i].block)?;
+        }
+        self.index.remove(&self.slots[i].block);
+        self.slots[i].block = u64::MAX;
+        self.slots[i].used = 0;
+        Ok(i)
+    }
+
     /// The slot holding `block`, reading it unless `whole` (the caller overwrites all of it).
+    /// A read brings the blocks after it that are not cached too (up to [`Cache::run_len`]),
+    /// in the same request: files and tables are mostly read in order.
     fn slot(&mut self, block: u64, whole: bool) -> Result<usize, DiskError> {
         self.clock += 1;
         if let Some(&i) = self.index.get(&block) {
             self.slots[i].used = self.clock;
             return Ok(i);
         }
-        let i = if self.slots.len() < self.capacity {
-            self.slots.push(Slot {
-                block,
-                data: std::vec![0; BLOCK].into_boxed_slice(),
-                dirty: false,
-                used: 0,
-            });
-            self.slots.len() - 1
+        if whole {
+            let i = self.free_slot()?;
+            let s = &mut self.slots[i];
+            s.block = block;
+            s.used = self.clock;
+            s.dirty = false;
+            self.index.insert(block, i);
+            return Ok(i);
+        }
+        let blocks = self.len.div_ceil(BLOCK as u64);
+        let mut end = block + 1;
+        while end < blocks && end - block < self.run_len() && !self.index.contains_key(&end) {
+            end += 1;
+        }
+        let sectors: usize = (block..end).map(|b| self.sectors_of(b)).sum();
+        let mut scratch = core::mem::take(&mut self.scratch);
+        scratch.clear();
+        scratch.resize(sectors * SECTOR, 0);
+        let r = self
+            .disk
+            .read(block * SECTORS_PER_BLOCK, &mut scratch)
+            .map_err(DiskError);
+        let mut placed = Ok(usize::MAX);
+        if let Err(e) = r {
+            placed = Err(e);
         } else {
-            let (i, _) = self
-                .slots
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, s)| s.used)
-                .ok_or(DiskError(BlockError::Io))?;
-            self.write_back(i)?;
-            self.index.remove(&self.slots[i].block);
-            self.slots[i].block = block;
-            i
-        };
-        let n = self.sectors_of(block);
-        let s = &mut self.slots[i];
-        s.used = self.clock;
-        s.dirty = false;
-        if !whole {
-            s.data.fill(0);
-            if let Err(e) = self
-                .disk
-                .read(block * SECTORS_PER_BLOCK, &mut s.data[..n * SECTOR])
-                .map_err(DiskError)
-            {
-                // Leave the slot unused rather than holding wrong data.
-                s.used = 0;
-                s.block = u64::MAX;
-                return Err(e);
+            for (k, b) in (block..end).enumerate() {
+                let i = match self.free_slot() {
+                    Ok(i) => i,
+                    Err(e) => {
+                        placed = placed.and(Err(e));
+                        break;
+                    }
+                };
+                let n = self.sectors_of(b);
+                let s = &mut self.slots[i];
+                s.data.fill(0);
+                s.data[..n * SECTOR].copy_from_slice(&scratch[k * BLOCK..k * BLOCK + n * SECTOR]);
+                s.block = b;
+                s.dirty = false;
+                s.used = self.clock;
+                self.index.insert(b, i);
+                if b == block {
+                    placed = Ok(i);
+                }
             }
         }
-        self.index.insert(block, i);
-        Ok(i)
+        self.scratch = scratch;
+        placed
     }
 
     /// Reads at byte `pos`; fewer bytes than asked only at the device's end.
@@ -202,18 +269,18 @@ impl<D: Disk> Cache<D> {
         Ok(done)
     }
 
-    /// Writes every dirty block to the device, in block order, and flushes it.
+    /// Writes every dirty block to the device, in block order (runs of consecutive blocks in
+    /// one request each), and flushes it.
     pub fn flush(&mut self) -> Result<(), DiskError> {
-        let mut dirty: Vec<(u64, usize)> = self
+        let mut dirty: Vec<u64> = self
             .slots
             .iter()
-            .enumerate()
-            .filter(|(_, s)| s.dirty)
-            .map(|(i, s)| (s.block, i))
+            .filter(|s| s.dirty)
+            .map(|s| s.block)
             .collect();
         dirty.sort_unstable();
-        for (_, i) in dirty {
-            self.write_back(i)?;
+        for b in dirty {
+            self.write_run(b)?;
         }
         self.disk.flush().map_err(DiskError)
     }
@@ -323,5 +390,43 @@ mod tests {
         assert_eq!(c.disk().data[4096 + 511], 7);
         let mut b = [0; 64];
         assert_eq!(c.read_at(9 * 512 - 10, &mut b).unwrap(), 10);
+    }
+
+    /// A device that counts its requests.
+    struct Counting(MemDisk, usize, usize);
+
+    impl BlockDevice for Counting {
+        fn info(&self) -> libeurali::proto::block::Info {
+            self.0.info()
+        }
+        fn read(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
+            self.1 += 1;
+            self.0.read(lba, buf)
+        }
+        fn write(&mut self, lba: u64, data: &[u8]) -> Result<(), BlockError> {
+            self.2 += 1;
+            self.0.write(lba, data)
+        }
+        fn flush(&mut self) -> Result<(), BlockError> {
+            self.0.flush()
+        }
+    }
+
+    #[test]
+    fn sequential_runs_move_many_blocks_per_request() {
+        let mut c = Cache::new(Counting(mem(1 << 20), 0, 0), 64);
+        let data: std::vec::Vec<u8> = (0..512 * 1024u32).map(|i| (i % 253) as u8).collect();
+        // Written whole blocks are never read; a full cache writes back runs of 16 blocks.
+        assert_eq!(c.write_at(0, &data).unwrap(), data.len());
+        c.flush().unwrap();
+        assert_eq!(c.disk().1, 0);
+        assert_eq!(c.disk().2, 128 / 16);
+        assert_eq!(&c.disk().0.data[..data.len()], &data[..]);
+        // Read in order from a cold cache: 16 blocks per request.
+        let mut c = Cache::new(c.into_disk(), 64);
+        let mut back = std::vec![0u8; data.len()];
+        assert_eq!(c.read_at(0, &mut back).unwrap(), data.len());
+        assert_eq!(back, data);
+        assert_eq!(c.disk().1, 128 / 16);
     }
 }
