@@ -66,6 +66,8 @@ pub struct Cache<D> {
     capacity: usize,
     /// A run's bytes on their way to or from the device.
     scratch: Vec<u8>,
+    /// The slot used last.
+    last: usize,
     clock: u64,
     len: u64,
 }
@@ -80,6 +82,7 @@ impl<D: Disk> Cache<D> {
             index: HashMap::new(),
             capacity: blocks.max(4),
             scratch: Vec::new(),
+            last: usize::MAX,
             clock: 0,
             len,
         }
@@ -179,10 +182,25 @@ impl<D: Disk> Cache<D> {
     /// in the same request: files and tables are mostly read in order.
     fn slot(&mut self, block: u64, whole: bool) -> Result<usize, DiskError> {
         self.clock += 1;
+        // Most accesses are to the block of the one before (a FAT entry after another).
+        if let Some(s) = self.slots.get_mut(self.last)
+            && s.block == block
+        {
+            s.used = self.clock;
+            return Ok(self.last);
+        }
         if let Some(&i) = self.index.get(&block) {
             self.slots[i].used = self.clock;
+            self.last = i;
             return Ok(i);
         }
+        let i = self.fill(block, whole)?;
+        self.last = i;
+        Ok(i)
+    }
+
+    /// [`Cache::slot`] for a block that is not cached.
+    fn fill(&mut self, block: u64, whole: bool) -> Result<usize, DiskError> {
         if whole {
             let i = self.free_slot()?;
             let s = &mut self.slots[i];
@@ -295,11 +313,15 @@ impl<D: Disk> Cache<D> {
 pub struct DiskIo<D> {
     cache: Arc<Lock<Cache<D>>>,
     pos: u64,
+    /// The device's size (fixed): a seek, which lamfat makes before every FAT entry it reads,
+    /// needs no lock.
+    len: u64,
 }
 
-impl<D> DiskIo<D> {
+impl<D: Disk> DiskIo<D> {
     pub fn new(cache: Arc<Lock<Cache<D>>>) -> DiskIo<D> {
-        DiskIo { cache, pos: 0 }
+        let len = cache.lock().len();
+        DiskIo { cache, pos: 0, len }
     }
 }
 
@@ -329,10 +351,9 @@ impl<D: Disk> lamfat::Write for DiskIo<D> {
 
 impl<D: Disk> lamfat::Seek for DiskIo<D> {
     fn seek(&mut self, pos: lamfat::SeekFrom) -> Result<u64, DiskError> {
-        let len = self.cache.lock().len();
         let to = match pos {
             lamfat::SeekFrom::Start(p) => Some(p),
-            lamfat::SeekFrom::End(d) => len.checked_add_signed(d),
+            lamfat::SeekFrom::End(d) => self.len.checked_add_signed(d),
             lamfat::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
         };
         self.pos = to.ok_or(DiskError(BlockError::OutOfRange))?;
