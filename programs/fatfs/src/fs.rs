@@ -111,6 +111,8 @@ struct Inner<D: Disk> {
 
 /// The FAT file server's file system (see the module doc).
 pub struct FatFs<D: Disk> {
+    /// A listing's bounds: [`LIST_ENTRIES`], [`LIST_NAMES`].
+    list: (usize, usize),
     inner: Lock<Inner<D>>,
     cache: Arc<Lock<Cache<D>>>,
     clock: Clock,
@@ -189,6 +191,11 @@ fn mount<D: Disk>(cache: &Arc<Lock<Cache<D>>>, clock: Clock) -> Result<Fat<D>, M
 /// Most entries a FAT directory holds (2^16 slots of 32 bytes): a walk past it is on a damaged
 /// volume (a cluster chain that loops), and stops with `Invalid` instead of going round.
 const MAX_DIR_ENTRIES: usize = 1 << 16;
+
+/// Most entries, and bytes of names, one listing holds (a ramdisk directory's bounds); a larger
+/// directory (one Linux filled) is `TooBig` to list, its files still open by name.
+pub const LIST_ENTRIES: usize = vfs::ramdisk::MAX_DIR_ENTRIES;
+pub const LIST_NAMES: usize = vfs::ramdisk::MAX_DIR_NAMES;
 
 /// The entry named `name` in `dir` (without case).
 fn find_in<'a, D: Disk>(dir: &FatDir<'a, D>, name: &str) -> Result<FatEntry<'a, D>, FsError> {
@@ -287,6 +294,7 @@ impl<D: Disk> FatFs<D> {
         let cache = Arc::new(Lock::new(Cache::new(disk, blocks)));
         let fat = mount(&cache, clock)?;
         Ok(FatFs {
+            list: (LIST_ENTRIES, LIST_NAMES),
             inner: Lock::new(Inner {
                 fat: Some(fat),
                 open: Vec::new(),
@@ -310,6 +318,12 @@ impl<D: Disk> FatFs<D> {
         let r = self.checkpoint(false);
         let disk = self.cache.lock().disk().clone();
         r.map(|()| disk)
+    }
+
+    /// Other bounds for a listing (tests: a directory past them is quicker to make).
+    pub fn with_list_limits(mut self, entries: usize, names: usize) -> FatFs<D> {
+        self.list = (entries, names);
+        self
     }
 
     /// Blocks in the cache not yet on the device.
@@ -511,6 +525,7 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
             let p: Vec<&str> = path.iter().map(String::as_str).collect();
             let dir = dir_at(fat, &p)?;
             let mut out = Vec::new();
+            let mut names = 0;
             for (i, e) in dir.iter().enumerate() {
                 if i >= MAX_DIR_ENTRIES {
                     return Err(FsError::Invalid);
@@ -519,6 +534,12 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
                 let name = e.file_name();
                 if name == "." || name == ".." {
                     continue;
+                }
+                // The listing is built on the heap: bounded as a ramdisk's directory is, so
+                // that a directory Linux filled cannot make the server's heap overflow.
+                names += name.len();
+                if out.len() >= self.list.0 || names > self.list.1 {
+                    return Err(FsError::TooBig);
                 }
                 out.try_reserve(1).map_err(|_| FsError::NoSpace)?;
                 let (kind, len) = match e.is_dir() {

@@ -318,3 +318,29 @@ fn damaged_tables_give_errors_not_panics() {
         }
     }
 }
+
+/// A directory with more entries than a listing may hold (made by Linux, say) is TooBig to
+/// list, and its files still open by name.
+#[test]
+fn a_huge_directory_is_too_big_to_list_not_a_full_heap() {
+    // The bounds scaled down (the real ones are the ramdisk's: 4096 entries, 128 KiB of names).
+    let fs = mount(fresh(40)).with_list_limits(40, 200);
+    fs.mkdir(&["many"]).unwrap();
+    fs.mkdir(&["long"]).unwrap();
+    for i in 0..40 {
+        drop(fs.open(&["many", &format!("{i}")], NEW).unwrap());
+    }
+    for i in 0..4 {
+        drop(
+            fs.open(&["long", &format!("{i}{}", "x".repeat(60))], NEW)
+                .unwrap(),
+        );
+    }
+    let d = fs.open(&["many"], flags::READ | flags::DIRECTORY).unwrap();
+    assert_eq!(fs.read_dir(&d).unwrap().len(), 40);
+    drop(fs.open(&["many", "40"], NEW).unwrap());
+    assert_eq!(fs.read_dir(&d), Err(FsError::TooBig));
+    let d = fs.open(&["long"], flags::READ | flags::DIRECTORY).unwrap();
+    assert_eq!(fs.read_dir(&d), Err(FsError::TooBig));
+    assert_eq!(get(&fs, &["many", "40"]).unwrap(), b"");
+}
