@@ -3,6 +3,8 @@
 //! What is read and written through `/dev/disk0` is tested with the device's own tests and the
 //! file-system server's; here, what a user sees at the command line.
 
+#[path = "common/hosted.rs"]
+mod hosted;
 #[path = "common/run.rs"]
 mod run;
 use run::eurali_run;
@@ -120,5 +122,47 @@ fn a_disk_that_cannot_be_made_is_a_clear_error() {
     );
     assert_eq!(std::fs::read(&short).unwrap(), b"tiny");
     assert!(!a.exists() && !b.exists(), "no image made from a bad size");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn hosted_mode_has_the_disk_too() {
+    let Some((bin, _)) = hosted::elfs(&["sh", "coreutils"]) else {
+        return;
+    };
+    let d = dir("hosted");
+    let img = d.join("disk.img");
+    let bin = bin.to_string_lossy().into_owned();
+    let r = eurali_run(
+        &["--hosted", &bin, "sh", "-c", "echo hi"],
+        "",
+        &[
+            ("EURALI_DISK", img.to_str().unwrap()),
+            ("EURALI_DISK_SIZE", "2M"),
+        ],
+        LIMIT,
+    );
+    assert_eq!(
+        r.code,
+        Some(0),
+        "stdout {:?} stderr {:?}",
+        r.stdout,
+        r.stderr
+    );
+    assert_eq!(r.stdout, "hi\n");
+    assert_eq!(std::fs::metadata(&img).unwrap().len(), 2 << 20);
+    // And its errors are the same.
+    let r = eurali_run(
+        &["--hosted", &bin, "sh", "-c", "echo hi"],
+        "",
+        &[("EURALI_DISK", d.to_str().unwrap())],
+        LIMIT,
+    );
+    assert_eq!(r.code, Some(eurali_host::boot::NO_STATUS), "{:?}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot make /dev/disk0"),
+        "{:?}",
+        r.stderr
+    );
     std::fs::remove_dir_all(&d).unwrap();
 }

@@ -3,7 +3,7 @@
 //! kernel starts it (ABI §4.1). The stub has no ports, so `drivers` is played by a stand-in that
 //! serves the real console code (`drivers::server::ConsoleServer`: terminals, line discipline,
 //! the COM1 terminal polled as on the machine) on an in-memory screen and a modelled 16550,
-//! serves the real CMOS code on a modelled clock, a NIC on which no DHCP server ever answers,
+//! serves the real CMOS code on a modelled clock, a 1 MiB disk in memory at `/dev/disk0`, a NIC on which no DHCP server ever answers,
 //! and lists a PCI bus. A typist then uses it as a person would: logs in over the serial line
 //! (a headless `-serial stdio`), then switches to terminal 2 with Alt+F2 and logs in there on
 //! the keyboard, as scancodes through the real decoder, editing a command line with the cursor
@@ -193,6 +193,15 @@ fn stand_in_drivers() {
             // `drivers pci`: a process that ends gives its frames back, docs/design.md).
             eurali_std::println!("pci: 00:03.0 10ec:8139 class 02.00");
             silent_nic()
+        }
+        Some("ata") => {
+            // A data disk at index 1, as QEMU's `-drive ...,if=ide,index=1` gives: the real
+            // driver's protocol loop over a disk in memory (the ATA code itself is tested
+            // against a model of the task file, programs/drivers/src/ata/tests.rs).
+            eurali_std::println!("drivers ata: serving primary slave (index 1) as /dev/disk0");
+            let h = eurali_std::rt::take_stdin_handle().expect("a handle to serve on");
+            let mut disk = libeurali::proto::block::MemDisk::new(2048);
+            libeurali::proto::block::serve(&h, &mut disk);
         }
         Some("rtc") => {
             let h = eurali_std::rt::take_stdin_handle().expect("a handle to serve on");
@@ -510,6 +519,8 @@ fn init_boots_the_machine_on_a_stub_playing_merriwig() {
         "init: console: the log on Alt+F1; logins on Alt+F2 and COM1\n",
         "init: /dev/rtc: 2026-12-06 21:39:58 UTC\n",
         "init: root file system ready\n",
+        "drivers ata: serving primary slave (index 1) as /dev/disk0\n",
+        "init: /dev/disk0: 2048 sectors (1 MiB)\n",
         "pci: 00:03.0 10ec:8139 class 02.00\n",
         "init: /dev/nic: MAC 52:54:00:12:34:56\n",
         "init: login started on 2 terminals\n",

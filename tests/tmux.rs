@@ -34,14 +34,13 @@ fn interactive_shell_in_tmux() {
     s.keys(&["for i in 1 2; do", "Enter", "echo n$i; done", "Enter"]);
     s.wait_for("n1\nn2\n");
     // A here-document typed line by line: its lines are the body, not commands.
-    s.keys(&[
-        "read hd <<EOF",
-        "Enter",
-        "echo body",
-        "Enter",
-        "EOF",
-        "Enter",
-    ]);
+    // Each line waits for its prompt: keys typed early are echoed wherever the cursor is.
+    s.keys(&["read hd <<EOF", "Enter"]);
+    s.wait_for("read hd <<EOF\n>");
+    s.keys(&["echo body", "Enter"]);
+    s.wait_for("> echo body\n>");
+    s.keys(&["EOF", "Enter"]);
+    s.wait_for("> EOF\nroot:/$");
     s.keys(&["echo \"[$hd]\"", "Enter"]);
     s.wait_for("> EOF\nroot:/$ echo \"[$hd]\"\n[echo body]\n");
     // An error that ends a script abandons only the line in an interactive shell.

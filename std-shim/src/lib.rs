@@ -31,8 +31,6 @@ pub mod stream;
 pub mod sync;
 mod sys;
 pub mod term;
-#[cfg(not(target_os = "none"))]
-pub mod testing;
 pub mod thread;
 pub mod time;
 mod watchdog;
@@ -144,8 +142,10 @@ macro_rules! dbg {
 /// Declares a program's entry point: `std::program!(my_crate::main);` in `src/main.rs`.
 ///
 /// On the real kernel it defines the symbol `_start` calls; on the host it defines `fn main`,
-/// which boots the in-process kernel stub with this one program as init, attached to the
-/// terminal, and exits with the program's status.
+/// which calls `eurali_host::host_main`: that boots the in-process kernel stub with this one
+/// program as init, attached to the terminal, and exits with the program's status. So a program
+/// crate names eurali-host among its host dependencies (eurali-std itself does not know it: it
+/// reaches the kernel only through libeurali's raw seam).
 #[macro_export]
 macro_rules! program {
     ($main:path) => {
@@ -159,7 +159,7 @@ macro_rules! program {
             fn entry(regs: $crate::rt::EntryRegisters) {
                 $crate::rt::start(regs, $main)
             }
-            $crate::rt::host_main(::core::env!("CARGO_PKG_NAME"), entry)
+            ::eurali_host::host_main(::core::env!("CARGO_PKG_NAME"), entry)
         }
     };
 }

@@ -1331,9 +1331,6 @@ pub extern "C-unwind" fn thread_main(arg: u64) -> ! {
 #[cfg(target_os = "none")]
 pub use crate::sys::on_panic;
 
-#[cfg(not(target_os = "none"))]
-pub use crate::sys::host_main;
-
 /// How often the liveness watcher cycles its spare handles (see [`watch`]).
 pub const WATCH_INTERVAL_MS: u64 = 50;
 

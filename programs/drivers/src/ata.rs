@@ -162,9 +162,11 @@ pub trait Waiter {
     fn pause(&mut self);
 }
 
-/// Polls of one wait before the driver starts pausing between them: QEMU answers most
-/// commands within a few polls, and a yield may cost a timer tick (~55 ms) on an idle machine.
-pub const SPINS: u32 = 256;
+/// Polls of one wait before the driver starts pausing between them. QEMU finishes a sector
+/// in microseconds (its block layer runs beside the vCPU), but a yield on an idle machine costs
+/// a timer tick (~55 ms, ABI §9.4): yielding at once would make a 256-sector read take seconds.
+/// A port read costs about a microsecond, so this spins some 10 ms before yielding.
+pub const SPINS: u32 = 10_000;
 /// How long one wait may last: a real drive spinning up takes seconds.
 pub const WAIT_LIMIT_US: u64 = 5_000_000;
 

@@ -2,6 +2,8 @@
 //! program (the drivers share most of their code, so one ELF is smaller than several).
 //!
 //! ```text
+//! drivers ata       the first ATA disk that is not the boot disk, serving
+//!                   libeurali::proto::block on stdin (mount it at /dev/disk0)
 //! drivers console   the console: VGA text terminals, PS/2 keyboard, COM1 (control protocol:
 //!                   libeurali::proto::console, on stdin)
 //! drivers nic       the rtl8139 NIC, serving libeurali::proto::nic on stdin (mount it at /dev/nic)
@@ -39,10 +41,11 @@ use port::Hw;
 /// thread's kernel stack (ABI §4.8).
 pub const TERMINALS: usize = 3;
 
-const USAGE: &str = "usage: drivers console|nic|pci|rtc   (started by init, with I/O privilege)";
+const USAGE: &str =
+    "usage: drivers ata|console|nic|pci|rtc   (started by init, with I/O privilege)";
 
 /// `drivers --help`.
-const HELP: &str = "Usage: drivers console|nic|pci|rtc\n\
+const HELP: &str = "Usage: drivers ata|console|nic|pci|rtc\n\
 The real kernel's ring-3 drivers (init starts them with I/O privilege).\n\
   --help  show this help and exit\n\
 ";
@@ -54,6 +57,7 @@ pub fn main() {
     }
     let args: Vec<String> = std::env::args().collect();
     let code = match args.get(1).map(String::as_str) {
+        Some("ata") => ata(),
         Some("console") => console(),
         Some("nic") => nic(),
         Some("pci") => pci(),
@@ -248,6 +252,60 @@ fn nic() -> i32 {
     );
     let h: Handle = h;
     server::serve_nic(&h, &mut io, &mut nic);
+    0
+}
+
+/// `drivers ata`: probes the three positions that are not the boot disk's, logs what it finds,
+/// and serves the first ATA disk. With none, it answers every request `ERROR 7` (NOTFOUND) and
+/// never ends: a process that ends gives its frames back to the kernel, which Merriwig's frame
+/// allocator mishandles (ABI §9.23), and most boots have no data disk.
+fn ata() -> i32 {
+    let Some(mut io) = hardware("ata") else {
+        return 1;
+    };
+    let Some(h) = std::rt::take_stdin_handle() else {
+        eprintln!("drivers ata: no handle on stdin to serve on");
+        return 1;
+    };
+    let mut waiter = ata::KernelWaiter::new();
+    let mut first = None;
+    for (pos, found) in ata::probe(&mut io, &mut waiter) {
+        match found {
+            Ok(d) => {
+                println!(
+                    "drivers ata: {pos}: {:?}, {} sectors ({} MiB){}",
+                    d.model,
+                    d.sectors,
+                    d.sectors / 2048,
+                    if d.lba48 { ", LBA48" } else { "" }
+                );
+                if first.is_none() {
+                    first = Some(d);
+                }
+            }
+            Err(ata::AtaError::NoDevice) => {}
+            Err(e) => println!("drivers ata: {pos}: {e}"),
+        }
+    }
+    let Some(drive) = first else {
+        println!("drivers ata: no disk besides the boot disk");
+        loop {
+            match libeurali::receive(&h) {
+                Ok(libeurali::Message::Long(_, libeurali::Word::Handle(_), _)) => {}
+                Ok(_) => {
+                    let _ = libeurali::send(&h, libeurali::proto::error_reply(Error::NotFound));
+                }
+                Err(_) => return 1,
+            }
+        }
+    };
+    println!("drivers ata: serving {} as /dev/disk0", drive.pos);
+    let mut disk = ata::AtaDisk {
+        io: &mut io,
+        waiter,
+        drive,
+    };
+    libeurali::proto::block::serve(&h, &mut disk);
     0
 }
 

@@ -12,9 +12,11 @@
 //!    process table (`/proc`) and the root file system (`ramdisk`, its own process)
 //!    at `/` and fills it ([`vfs::image::populate`], with root's namespace also mounting `/bin`,
 //!    and the editor's syntax files);
-//! 5. starts the NIC (`drivers nic` at `/dev/nic`, once it answers; it lists the PCI bus in the
+//! 5. starts the disk driver (`drivers ata` at `/dev/disk0`, if it finds a disk besides the
+//!    boot disk; it logs the drives it finds);
+//! 6. starts the NIC (`drivers nic` at `/dev/nic`, once it answers; it lists the PCI bus in the
 //!    log first), and then `tcp` on it (`/net`);
-//! 6. runs `login` on each terminal but the log's (F2, F3 and COM1), again whenever it ends (a
+//! 7. runs `login` on each terminal but the log's (F2, F3 and COM1), again whenever it ends (a
 //!    terminal whose login keeps ending at once is given up, with a message, rather than spun
 //!    on).
 //!
@@ -291,6 +293,53 @@ fn probe<T>(
     Ok((copy, v))
 }
 
+/// Starts the ATA disk driver at `/dev/disk0` (it logs the drives it finds); whether it serves
+/// a disk. Without one the driver answers NOTFOUND and is left waiting (it does not end, see
+/// [`start_nic`]); nothing is mounted.
+fn start_disk() -> bool {
+    use libeurali::proto::block;
+    let started = (|| -> Result<block::Info, String> {
+        let (serve, mount) = libeurali::new_rendezvous().map_err(|e| e.to_string())?;
+        Command::new("/bin/drivers")
+            .arg("ata")
+            .perm_io(true)
+            .killable(false)
+            .stdin(serve)
+            .spawn()
+            .map_err(|e| format!("cannot start drivers ata: {e}"))?;
+        // CLOSED: the driver ended (no I/O privilege); any other answer is the driver's.
+        let (h, info) = probe(mount, |h| match block::info(h) {
+            Err(block::BlockError::Kernel(libeurali::Error::Closed)) => {
+                Err(libeurali::Error::Closed)
+            }
+            other => Ok(other),
+        })?;
+        let info = info.map_err(|e| match e {
+            block::BlockError::Kernel(libeurali::Error::NotFound) => {
+                "none besides the boot disk".to_string()
+            }
+            e => format!("drivers ata: {e}"),
+        })?;
+        libeurali::mount(block::PATH, h).map_err(|(e, _)| format!("mount {}: {e}", block::PATH))?;
+        Ok(info)
+    })();
+    match started {
+        Ok(info) => {
+            say(&format!(
+                "{}: {} sectors ({} MiB)",
+                block::PATH,
+                info.sectors,
+                info.bytes() >> 20
+            ));
+            true
+        }
+        Err(e) => {
+            say(&format!("no disk: {e}"));
+            false
+        }
+    }
+}
+
 /// Starts the clock driver (`drivers rtc`, the CMOS clock) at `/dev/rtc` and logs the time.
 /// Not watched: it serves as long as the machine runs, and a watching thread would cost 8 KiB
 /// of the kernel's heap (ABI §4.8) for nothing but a log line.
@@ -439,6 +488,7 @@ pub fn boot_with(m: Machine, programs: impl FnOnce() -> ProgramList) {
         }
     };
     start_rtc();
+    start_disk();
     // The kernel's heap, not /proc, bounds processes there (vfs::procfs::METAL_USER_PROCS).
     if let Err(e) = crate::proc_fs(
         vfs::procfs::METAL_USER_PROCS,

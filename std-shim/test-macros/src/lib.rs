@@ -1,5 +1,6 @@
 //! `#[test]` for unit tests written against std-shim: the test's body runs as a process of its
-//! own on the in-process kernel stub (`eurali_std::testing::run`), so that it can use files,
+//! own on the in-process kernel stub (`eurali_host::testing::run`; the crate names eurali-host as a
+//! host dev-dependency), so that it can use files,
 //! the environment, stdio and the rest of std-shim as a program does.
 //!
 //! A crate brings it in at its root, for tests only, ahead of the prelude's `#[test]`:
@@ -61,9 +62,9 @@ fn expand(item: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
         #(#attrs)*
         fn #name() {
             fn __eurali_test_body() #output #body
-            ::std::testing::run(
+            ::eurali_host::testing::run(
                 ::core::concat!(::core::module_path!(), "::", #label),
-                || ::std::testing::Report::report(__eurali_test_body()),
+                || ::eurali_host::testing::Report::report(__eurali_test_body()),
             );
         }
     })

@@ -36,6 +36,8 @@ pub struct Drive {
     pub flushes: usize,
     /// Sectors written (LBAs), in order.
     pub written: Vec<u64>,
+    /// The last transfer command as the drive decoded it: command, LBA, sector count.
+    pub last: Option<(u8, u64, u64)>,
 }
 
 impl Drive {
@@ -52,6 +54,7 @@ impl Drive {
             commands: Vec::new(),
             flushes: 0,
             written: Vec::new(),
+            last: None,
         }
     }
 
@@ -297,6 +300,7 @@ impl ChannelModel {
                     0,
                     "a transfer without the LBA bit in the drive register"
                 );
+                self.drives[self.selected].as_mut().unwrap().last = Some((c, lba, count));
                 if lba + count > sectors {
                     // ID not found.
                     return self.fail(0x10, 0);

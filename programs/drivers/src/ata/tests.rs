@@ -126,10 +126,9 @@ fn sectors_read_and_write_through_the_data_port() {
 
 #[test]
 fn transfers_past_2_to_the_28_use_the_ext_commands() {
-    // A disk just over 2^28 sectors would be 128 GiB in memory: instead a drive whose size
-    // IDENTIFY reports large, with only its last sectors modelled, is too much for the model;
-    // so the driver's choice is checked on a small disk with an LBA48-capable drive at the
-    // boundary of what it addresses, then the register bytes on the model.
+    // A disk past 2^28 sectors would be 128 GiB in memory: the model is small, and the
+    // driver is then told the drive is larger; the model decodes the task file's bytes (and
+    // answers IDNF for sectors it does not have).
     let mut bus = machine(Some(Model::disk(300, true)));
     let mut drive = found(&mut bus);
     assert!(drive.lba48);
@@ -152,7 +151,18 @@ fn transfers_past_2_to_the_28_use_the_ext_commands() {
         "{r:?}"
     );
     let model = bus.primary.drives[1].as_ref().unwrap();
-    assert_eq!(model.commands.last(), Some(&cmd::READ_SECTORS_EXT));
+    assert_eq!(model.last, Some((cmd::READ_SECTORS_EXT, lba, 2)));
+    // Every byte of a 48-bit LBA and a count of 256 (0x0100) reach the drive.
+    let far = 0xFE_DCBA_9876;
+    let mut big = vec![0u8; 256 * 512];
+    assert!(drive.write(&mut bus, &mut clock, far, &big).is_err());
+    let model = bus.primary.drives[1].as_ref().unwrap();
+    assert_eq!(model.last, Some((cmd::WRITE_SECTORS_EXT, far, 256)));
+    // Below 2^28, LBA28 with the top four bits in the drive register, 256 as a count of 0.
+    let near = (1u64 << 28) - 256;
+    assert!(drive.read(&mut bus, &mut clock, near, &mut big).is_err());
+    let model = bus.primary.drives[1].as_ref().unwrap();
+    assert_eq!(model.last, Some((cmd::READ_SECTORS, near, 256)));
     // A drive without LBA48 is not asked past 2^28.
     drive.lba48 = false;
     assert_eq!(
@@ -294,4 +304,54 @@ fn the_block_device_splits_and_reports() {
             cmd::CACHE_FLUSH
         ]
     );
+}
+
+/// The block protocol over a real rendezvous on the stub, served by `block::serve` over the
+/// driver on the model, as `drivers ata` serves it: what the file-system server sees.
+#[test]
+fn the_protocol_over_rendezvous_reaches_the_model() {
+    use libeurali::proto::block::{self, Disk};
+    let k = kernel_stub::Kernel::new();
+    k.run_as_process("drivers", || {
+        let (srv, cli) = libeurali::new_rendezvous().unwrap();
+        libeurali::spawn_fn(move || {
+            // A drive whose cache flush fails (ERR, ABRT): the client hears IO.
+            let mut model = Model::disk(512, true);
+            model.fail = Some(cmd::CACHE_FLUSH_EXT);
+            let mut bus = machine(Some(model));
+            let drive = found(&mut bus);
+            let mut disk = AtaDisk {
+                io: &mut bus,
+                waiter: TestClock::default(),
+                drive,
+            };
+            block::serve(&srv, &mut disk);
+        })
+        .unwrap();
+        let mut d = Disk::new(cli).unwrap();
+        assert_eq!(
+            d.info(),
+            Info {
+                sectors: 512,
+                read_only: false
+            }
+        );
+        let data = pattern(300 * 512, 3);
+        d.write(100, &data).unwrap();
+        let mut back = vec![0u8; 300 * 512];
+        d.read(100, &mut back).unwrap();
+        assert_eq!(back, data);
+        assert_eq!(BlockDevice::flush(&mut d), Err(BlockError::Io));
+        // The server goes on; the model's own bytes where nothing was written.
+        let mut first = [0u8; 512];
+        d.read(0, &mut first).unwrap();
+        assert_eq!(&first[..], &Model::disk(1, false).data[..]);
+        assert_eq!(d.read(500, &mut back), Err(BlockError::OutOfRange));
+        assert_eq!(
+            block::read(d.handle(), 512, &mut first),
+            Err(BlockError::OutOfRange)
+        );
+    });
+    k.shutdown();
+    assert!(k.take_fault().is_none());
 }

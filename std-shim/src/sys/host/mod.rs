@@ -211,10 +211,3 @@ pub fn fill_random(buf: &mut [u8]) -> bool {
 pub fn abort_process(_msg: &str) -> ! {
     libeurali::exit_thread()
 }
-
-/// `cargo run -p PROGRAM` on the host: boot the stub with this program as init on the terminal.
-pub fn host_main(name: &'static str, entry: fn(libeurali::EntryRegisters)) -> ! {
-    let args: alloc::vec::Vec<String> = host::env::args().skip(1).collect();
-    let code = eurali_host::boot::run(&[(name, entry)], name, &args);
-    host::process::exit(code)
-}

@@ -1,5 +1,6 @@
-//! Unit tests of eurali programs as processes on the in-process kernel stub (host only; eurali's
-//! addition): what `eurali-test-macros`' `#[test]` expands to.
+//! Unit tests of eurali programs as processes on the in-process kernel stub: what
+//! `eurali-test-macros`' `#[test]` expands to (a crate that uses it names eurali-host as a host
+//! dev-dependency).
 //!
 //! [`run`] boots a fresh stub whose one program runs the test's body. Before the body, that
 //! process mounts a ramdisk at `/` with an empty `/tmp`, and copies the package directory the
@@ -9,9 +10,7 @@
 //! are not copied, nor files over [`MAX_COPIED_FILE`]. The body's panic (or an `Err` it returns)
 //! fails the test, with the process's stdout and stderr in the message.
 
-use alloc::string::{String, ToString};
-use alloc::vec::Vec;
-use core::time::Duration;
+use std::time::Duration;
 
 /// Files bigger than this are not copied into the test's ramdisk.
 pub const MAX_COPIED_FILE: u64 = 1 << 20;
@@ -21,7 +20,7 @@ const RAMDISK: usize = 64 << 20;
 const TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The bodies of the tests under way, by number (the number is the process's argument).
-static BODIES: host::sync::Mutex<Bodies> = host::sync::Mutex::new(Vec::new());
+static BODIES: std::sync::Mutex<Bodies> = std::sync::Mutex::new(Vec::new());
 
 /// Test bodies by number (`None` once run).
 type Bodies = Vec<Option<fn()>>;
@@ -51,8 +50,8 @@ pub fn run(name: &str, body: fn()) {
         b.push(Some(body));
         b.len() - 1
     };
-    let r = eurali_host::boot::run_captured(
-        &[crate::program_entry!("unit-test", test_main)],
+    let r = crate::boot::run_captured(
+        &[eurali_std::program_entry!("unit-test", test_main)],
         "unit-test",
         &[id.to_string()],
         b"",
@@ -66,12 +65,12 @@ pub fn run(name: &str, body: fn()) {
         );
     }
     // Passed: show the output as a test's own (cargo shows it with --nocapture).
-    host::print!("{}", r.stdout);
-    host::eprint!("{}", r.stderr);
+    print!("{}", r.stdout);
+    eprint!("{}", r.stderr);
 }
 
 fn test_main() {
-    let id: usize = match crate::env::args().nth(1).and_then(|a| a.parse().ok()) {
+    let id: usize = match eurali_std::env::args().nth(1).and_then(|a| a.parse().ok()) {
         Some(i) => i,
         None => panic!("unit-test: no test number"),
     };
@@ -80,7 +79,7 @@ fn test_main() {
         panic!("unit-test: cannot prepare the test's file system: {e}");
     }
     body();
-    let _ = crate::rt::stdout_flush();
+    let _ = eurali_std::io::Write::flush(&mut eurali_std::io::stdout());
 }
 
 /// The ramdisk at `/`, `/tmp`, and the package directory as the working directory.
@@ -90,32 +89,31 @@ fn prepare() -> Result<(), String> {
         .spawn(m)
         .map_err(|e| e.to_string())?;
     libeurali::mount("/", c).map_err(|(e, _)| e.to_string())?;
-    crate::fs::create_dir_all("/tmp").map_err(|e| e.to_string())?;
-    let cwd = host::env::current_dir().map_err(|e| e.to_string())?;
+    eurali_std::fs::create_dir_all("/tmp").map_err(|e| e.to_string())?;
+    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
     let Some(cwd_str) = cwd.to_str() else {
         return Ok(());
     };
-    crate::fs::create_dir_all(cwd_str).map_err(|e| alloc::format!("{cwd_str}: {e}"))?;
+    eurali_std::fs::create_dir_all(cwd_str).map_err(|e| format!("{cwd_str}: {e}"))?;
     copy_tree(&cwd, cwd_str)?;
-    crate::env::set_current_dir(cwd_str).map_err(|e| alloc::format!("{cwd_str}: {e}"))
+    eurali_std::env::set_current_dir(cwd_str).map_err(|e| format!("{cwd_str}: {e}"))
 }
 
-fn copy_tree(from: &host::path::Path, to: &str) -> Result<(), String> {
-    let entries =
-        host::fs::read_dir(from).map_err(|e| alloc::format!("{}: {e}", from.display()))?;
+fn copy_tree(from: &std::path::Path, to: &str) -> Result<(), String> {
+    let entries = std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') || name == "target" {
             continue;
         }
         let Ok(meta) = e.metadata() else { continue };
-        let dest = alloc::format!("{to}/{name}");
+        let dest = format!("{to}/{name}");
         if meta.is_dir() {
-            crate::fs::create_dir_all(&dest).map_err(|err| alloc::format!("{dest}: {err}"))?;
+            eurali_std::fs::create_dir_all(&dest).map_err(|err| format!("{dest}: {err}"))?;
             copy_tree(&e.path(), &dest)?;
         } else if meta.is_file() && meta.len() <= MAX_COPIED_FILE {
-            let bytes = host::fs::read(e.path()).map_err(|err| alloc::format!("{name}: {err}"))?;
-            crate::fs::write(&dest, bytes).map_err(|err| alloc::format!("{dest}: {err}"))?;
+            let bytes = std::fs::read(e.path()).map_err(|err| format!("{name}: {err}"))?;
+            eurali_std::fs::write(&dest, bytes).map_err(|err| format!("{dest}: {err}"))?;
         }
     }
     Ok(())
