@@ -131,7 +131,7 @@ impl ImageDisk {
 /// Formats a new image: one FAT32 volume (no partition table) labelled EURALI; an image too
 /// small for FAT32 (under about 33 MiB) gets the FAT type lamfat picks for its size. The same
 /// crate and options as `fatfs --format` (programs/fatfs, `fatfs::format`), which this crate
-/// cannot link (fatfs is a program, on std-shim, which links this crate).
+/// cannot link (every program, fatfs too, links this crate on the host).
 pub fn format_new(f: &File) -> io::Result<()> {
     let opts = || lamfat::FormatVolumeOptions::new().volume_label(*b"EURALI     ");
     let fat32 = lamfat::format_volume(
