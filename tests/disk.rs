@@ -7,6 +7,8 @@
 #[path = "common/run.rs"]
 mod run;
 use run::eurali_run;
+#[path = "common/hosted.rs"]
+mod hosted;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -289,5 +291,44 @@ fn the_disk_commands_at_a_prompt() {
     assert!(r.stderr.contains("sync: /nowhere:"), "{}", r.stderr);
     assert_eq!(lines[4], "sync=0", "{lines:?}");
     assert_eq!(mcopy_out(&img, "/x"), b"x\n");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// The freestanding ELFs (hosted mode, as the real kernel runs them: fatfs built no_std,
+/// soft-float, panic=abort) serve the disk too: what they write, Linux reads.
+#[test]
+fn hosted_mode_serves_the_disk_with_the_real_elfs() {
+    let Some((bin, _)) = hosted::elfs(&["init", "login", "sh", "coreutils", "fatfs"]) else {
+        return;
+    };
+    let d = dir("hosted");
+    let img = d.join("disk.img");
+    let bin = bin.to_string_lossy().into_owned();
+    let r = eurali_run(
+        &[
+            "--hosted",
+            &bin,
+            "-c",
+            "echo hosted > '/disk/A Hosted File.txt'; seq 1 30000 > /disk/seq; \
+             sync /disk; echo sync=$?; wc -l /disk/seq",
+        ],
+        "",
+        &[("EURALI_DISK", img.to_str().unwrap())],
+        LIMIT,
+    );
+    assert_eq!(
+        r.code,
+        Some(0),
+        "stdout {:?} stderr {:?}",
+        r.stdout,
+        r.stderr
+    );
+    assert_eq!(r.stdout, "sync=0\n30000 /disk/seq\n", "{}", r.stderr);
+    fsck(&img);
+    assert_eq!(mcopy_out(&img, "/A Hosted File.txt"), b"hosted\n");
+    assert_eq!(
+        String::from_utf8(mcopy_out(&img, "/seq")).unwrap(),
+        seq(30000)
+    );
     std::fs::remove_dir_all(&d).unwrap();
 }
