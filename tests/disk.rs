@@ -332,3 +332,36 @@ fn hosted_mode_serves_the_disk_with_the_real_elfs() {
     );
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// A write acknowledged after a completed `sync` survives the machine's sudden end: the stub
+/// killed (SIGKILL, fatfs and all, no unmount) while the session still runs. The image is a
+/// clean volume with the synced file whole.
+#[test]
+fn what_was_synced_survives_a_kill() {
+    use std::io::{BufRead, BufReader};
+    let d = dir("kill");
+    let img = d.join("disk.img");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eurali"));
+    cmd.env_remove("EURALI_NIC")
+        .env_remove("EURALI_NET")
+        .env_remove("EURALI_DISK_SIZE")
+        .env("EURALI_DISK", &img)
+        .args([
+            "-c",
+            "seq 1 50000 > /disk/synced; sync /disk; echo synced; sleep 60",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().expect("start eurali");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "synced\n");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    fsck(&img);
+    let got = String::from_utf8(mcopy_out(&img, "/synced")).unwrap();
+    assert_eq!(got, seq(50000));
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -14,8 +14,9 @@
 //!
 //! The FAT engine is lamfat ([`fs`]'s doc, docs/design.md "The disk"); between it and the device
 //! a write-back cache of 4 KiB blocks ([`cache`]). What is written stays in the cache until a
-//! client's `sync` (std's `File::sync_all`, the `sync` tool), the cache's own need for room, or
-//! the server's end (its mount gone), which writes everything out and leaves a clean volume. A
+//! client's `sync` (std's `File::sync_all`, the `sync` tool), the cache's own need for room, the
+//! periodic write-back ([`WRITE_BACK`], 5 s), or the server's end (its mount gone), each of
+//! which writes everything out and leaves a clean volume. A
 //! volume that is not FAT (an unformatted disk, another file system, a damaged boot sector) is
 //! refused at start with a message, and the program ends with status 1.
 #![forbid(unsafe_code)]
@@ -27,6 +28,9 @@ pub use cache::{Cache, DEFAULT_BLOCKS, Disk, DiskError};
 pub use fs::{FatFs, MountError, format};
 
 use libeurali::proto::block;
+
+/// How often the cache is written out when it holds writes (besides `sync`).
+pub const WRITE_BACK: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `fatfs --help`.
 const HELP: &str = "Usage: fatfs --serve [DEVICE]   or   fatfs --format [DEVICE]\n\
@@ -107,6 +111,28 @@ pub fn main() {
     let h = std::sync::Arc::new(h);
     let watch = std::rt::watch(h.clone());
     let server = vfs::server::Server::new(fs);
+    // Write-back every WRITE_BACK while anything is dirty, as Linux's flusher does: on the real
+    // kernel the machine's end is its power going, with no unmount.
+    let flusher = server.clone();
+    let started = std::thread::Builder::new()
+        .name("fatfs-flush".into())
+        .spawn(move || {
+            loop {
+                // In slices, each ending in a kernel call: a system shutting down (the stub's)
+                // ends its threads at their next call, and a plain sleep makes none.
+                let start = std::time::Instant::now();
+                while start.elapsed() < WRITE_BACK {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    libeurali::yield_now();
+                }
+                if flusher.fs().dirty_blocks() > 0 {
+                    let _ = vfs::server::FileSystem::sync(flusher.fs());
+                }
+            }
+        });
+    if let Err(e) = started {
+        eprintln!("fatfs: no periodic write-back ({e}): only sync writes the cache out");
+    }
     server.serve(&h);
     if let Ok(w) = watch {
         w.stop();
