@@ -4,7 +4,11 @@
 //! `fatfs --format [DEVICE]` makes DEVICE one empty FAT32 volume, labelled EURALI.
 //!
 //! Whoever starts it makes a rendezvous, gives one end as stdin and mounts the other (the
-//! shell's `mount -t fat DEVICE DIR`, init's `/disk`):
+//! shell's `mount -t fat DEVICE DIR`, init's `/disk`) once fatfs says it serves: its one line on
+//! stdout (`fatfs: serving DEVICE`) comes once the volume is mounted; a volume it refuses ends
+//! it (status 1, the reason on stderr) without that line. (Probing the mount instead waited for
+//! the file protocol's 30 s limit when fatfs had refused: its handle's close does not wake a
+//! request already sent.)
 //!
 //! ```text
 //! let (serve, mount) = new_rendezvous()?;
@@ -110,6 +114,10 @@ pub fn main() {
     // As ramdisk: the watcher wakes the server once nobody else holds the rendezvous.
     let h = std::sync::Arc::new(h);
     let watch = std::rt::watch(h.clone());
+    // Ready: one line on stdout tells the starter to mount (init and the shell read it; a
+    // refusal above is the end of stdout without it). Nothing else is written there.
+    println!("fatfs: serving {dev}");
+    let _ = std::io::Write::flush(&mut std::io::stdout());
     let server = vfs::server::Server::new(fs);
     // Write-back every WRITE_BACK while anything is dirty, as Linux's flusher does: on the real
     // kernel the machine's end is its power going, with no unmount.

@@ -267,24 +267,40 @@ pub(crate) fn disk() {
         .args(["--serve", block::PATH])
         .killable(false)
         .stdin(serve)
+        .stdout(std::process::Stdio::piped())
         .spawn();
     let mut child = match child {
         Ok(c) => c,
         Err(e) => return say(&format!("disk: cannot start /bin/fatfs: {e}")),
     };
-    if let Err((e, _)) = libeurali::mount(DISK, mount) {
-        return say(&format!("disk: mount {DISK}: {e}"));
-    }
-    // The first request waits until fatfs serves, or fails once it refused the volume.
-    if let Err(e) = std::fs::metadata(DISK) {
-        let _ = libeurali::umount(DISK);
+    // fatfs says one line once it serves; a volume it refuses ends it without one.
+    if !first_line(child.stdout.take()) {
         let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
         return say(&format!(
-            "disk: {} not mounted at {DISK} ({e}; fatfs {status})",
+            "disk: {} not mounted at {DISK} (fatfs {status})",
             block::PATH
         ));
     }
+    if let Err((e, _)) = libeurali::mount(DISK, mount) {
+        return say(&format!("disk: mount {DISK}: {e}"));
+    }
     say(&format!("disk: {} mounted at {DISK}", block::PATH));
+}
+
+/// Whether a line came on `out` (a server's "serving" line) before its end.
+fn first_line(out: Option<std::process::ChildStdout>) -> bool {
+    use std::io::Read;
+    let Some(mut out) = out else {
+        return false;
+    };
+    let mut b = [0u8; 1];
+    loop {
+        match out.read(&mut b) {
+            Ok(1) if b[0] == b'\n' => return true,
+            Ok(1) => {}
+            _ => return false,
+        }
+    }
 }
 
 /// Writes out the disk's cache (`sync /disk`) before the system ends: the stub's shutdown ends

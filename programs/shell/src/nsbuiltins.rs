@@ -141,8 +141,9 @@ fn mount_or_bind(name: &str, args: &[String], cwd: &str, err: &mut dyn Write) ->
 }
 
 /// `mount -t fat DEVICE TARGET`: the `fatfs` program serving DEVICE's volume, on one end of a
-/// rendezvous whose other end is mounted at TARGET (as a ramdisk's). A volume fatfs refuses
-/// (not FAT, damaged, no such disk) ends it with its own message; the mount is then taken back.
+/// rendezvous whose other end is mounted at TARGET (as a ramdisk's) once fatfs says it serves
+/// (its line on stdout). A volume fatfs refuses (not FAT, damaged, no such disk) ends it with
+/// its own message, and nothing is mounted.
 fn mount_fat(device: &str, target: &str, err: &mut dyn Write) -> i32 {
     let started = libeurali::new_rendezvous()
         .map_err(|e| e.name().to_string())
@@ -151,6 +152,7 @@ fn mount_fat(device: &str, target: &str, err: &mut dyn Write) -> i32 {
                 .args(["--serve", device])
                 .killable(false)
                 .stdin(serve)
+                .stdout(std::process::Stdio::piped())
                 .spawn()
                 .map(|child| (child, mount))
                 .map_err(|e| e.to_string())
@@ -162,20 +164,30 @@ fn mount_fat(device: &str, target: &str, err: &mut dyn Write) -> i32 {
             return 1;
         }
     };
-    let key = if target == "/" { "" } else { target };
-    if let Err((e, _)) = libeurali::mount(key, h) {
-        let _ = writeln!(err, "mount: cannot mount at {target}: {}", e.name());
-        return 1;
+    // fatfs says one line once it serves; a volume it refuses ends it without one (its reason
+    // on stderr).
+    let mut serving = false;
+    if let Some(mut out) = child.stdout.take() {
+        let mut b = [0u8; 1];
+        while let Ok(1) = std::io::Read::read(&mut out, &mut b) {
+            if b[0] == b'\n' {
+                serving = true;
+                break;
+            }
+        }
     }
-    // The first request waits until fatfs serves, or fails once it ended (refused the volume).
-    if let Err(e) = std::fs::metadata(target) {
-        let _ = libeurali::umount(key);
+    if !serving {
         let status = child.wait().ok().and_then(|s| s.code());
         let _ = writeln!(
             err,
-            "mount: {device}: not mounted ({e}; fatfs ended with status {})",
+            "mount: {device}: not mounted (fatfs ended with status {})",
             status.map_or("unknown".to_string(), |c| c.to_string())
         );
+        return 1;
+    }
+    let key = if target == "/" { "" } else { target };
+    if let Err((e, _)) = libeurali::mount(key, h) {
+        let _ = writeln!(err, "mount: cannot mount at {target}: {}", e.name());
         return 1;
     }
     0
