@@ -20,6 +20,7 @@ pub fn programs() -> Vec<(&'static str, ProgramEntry)> {
         eurali_std::program_entry!("login", session::main),
         eurali_std::program_entry!("passwd", passwd::main),
         eurali_std::program_entry!("ramdisk", ramdisk::main),
+        eurali_std::program_entry!("fatfs", fatfs::main),
         eurali_std::program_entry!("edit", edit::main),
         eurali_std::program_entry!("kibi", edit::main),
         eurali_std::program_entry!("drivers", drivers::main),

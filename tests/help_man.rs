@@ -111,12 +111,12 @@ fn every_builtin_answers_help() {
 #[test]
 fn every_program_answers_help() {
     let r = sh(
-        "for p in init login passwd edit gopher tcp ramdisk drivers hello echo coreutils; do \
+        "for p in init login passwd edit gopher tcp ramdisk fatfs drivers hello echo coreutils; do \
          /bin/$p --help < /dev/null > /tmp/h; echo \"$p rc=$?\"; head -n 1 /tmp/h; done",
     );
     assert_eq!(r.stderr, "", "{}", r.stdout);
     let lines: Vec<&str> = r.stdout.lines().collect();
-    assert_eq!(lines.len(), 22, "{}", r.stdout);
+    assert_eq!(lines.len(), 24, "{}", r.stdout);
     for pair in lines.chunks(2) {
         let p = pair[0].split(' ').next().unwrap_or_default();
         assert_eq!(pair[0], format!("{p} rc=0"), "{}", r.stdout);

@@ -191,6 +191,9 @@ fn proc_view(user: &str) -> Result<libeurali::Handle, vfs::proto::FsError> {
 /// Where the network server is mounted (by init).
 pub const NET: &str = "/net";
 
+/// Where init mounts the disk's file system.
+pub const DISK: &str = "/disk";
+
 /// The user's namespace: their spec, and the session's devices.
 fn namespace(user: &User) -> Result<Namespace, String> {
     let path = format!("/etc/ns/{}", user.name);
@@ -226,6 +229,13 @@ fn namespace(user: &User) -> Result<Namespace, String> {
                 ns.add(path, h);
             }
         }
+    }
+    // The disk (init's /disk, `fatfs`), whole, for root's sessions.
+    if user.name == ROOT
+        && let Ok((h, n)) = libeurali::open(DISK)
+        && n == DISK.len()
+    {
+        ns.add(DISK, h);
     }
     let service = users::Service::session(&user.name, USERS, std::random::array::<16>);
     ns.add(

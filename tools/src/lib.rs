@@ -299,6 +299,7 @@ fn run_tool(name: &str, args: &[String], io: &mut Io) -> i32 {
         "cmp" => lines::cmp(args, io),
         "readlink" | "realpath" => files::resolve_paths(name, args, io),
         "df" => space::df(args, io),
+        "sync" => space::sync(args, io),
         "quota" => space::quota(args, io),
         "find" => find::find(args, io),
         "xargs" => find::xargs(args, io),

@@ -98,6 +98,49 @@ pub fn df(args: &[String], io: &mut Io) -> i32 {
     status
 }
 
+/// `sync [PATH...]`: asks each path's server (every file server mounted, without one) to write
+/// out what it holds in memory (`Request::Sync`); a disk's server (`fatfs`) writes its cache and
+/// flushes the disk. Servers in memory have nothing to write and answer at once.
+#[inline(never)]
+pub fn sync(args: &[String], io: &mut Io) -> i32 {
+    if let Some(a) = args.iter().find(|a| a.starts_with('-') && a.len() > 1) {
+        let _ = writeln!(
+            io.stderr,
+            "sync: unknown option {a} (usage: sync [PATH...])"
+        );
+        return 2;
+    }
+    let named = !args.is_empty();
+    let paths = match named {
+        true => args.to_vec(),
+        // As df: devices and the network speak protocols of their own.
+        false => match vfs::ns::list() {
+            Ok(l) => l
+                .into_iter()
+                .filter(|p| !p.starts_with("/dev/") && p != "/net" && p != "/proc")
+                .collect(),
+            Err(e) => {
+                let _ = writeln!(io.stderr, "sync: cannot list the mounts: {e}");
+                return 1;
+            }
+        },
+    };
+    let mut status = 0;
+    for p in &paths {
+        let at = io.at(p);
+        match vfs::client::sync(&at.to_string_lossy()) {
+            Ok(()) => {}
+            // A mount this process cannot open (another's home, say) holds nothing of its.
+            Err(FsError::Denied | FsError::NotFound) if !named => {}
+            Err(e) => {
+                let _ = writeln!(io.stderr, "sync: {p}: {e}");
+                status = 1;
+            }
+        }
+    }
+    status
+}
+
 fn quota_text(q: &Space) -> String {
     format!(
         "{}K of {}K used ({}%), {} of {} files and directories",

@@ -202,6 +202,10 @@ pub const TOOLS: &[(&str, &str)] = &[
     ),
     ("tac", "tac [FILE...]: lines in reverse order"),
     (
+        "sync",
+        "sync [PATH...]: write out what file servers hold in memory (each mount's, or PATH's)",
+    ),
+    (
         "tail",
         "tail [-f] [-n [+]N] [-c [+]N] [FILE...]: last N lines (10) or bytes, or from the Nth",
     ),

@@ -115,6 +115,11 @@ pub trait FileSystem: Send + Sync + 'static {
         let _ = account;
         self.mkdir(path)
     }
+    /// Makes every write so far durable ([`Request::Sync`]): a file system with a write cache
+    /// writes it out and flushes its device. Nothing to do for one in memory.
+    fn sync(&self) -> Result<(), FsError> {
+        Ok(())
+    }
     /// Space used and allowed, on the whole and by `account` ([`Request::Usage`]); `Invalid`
     /// where the file system keeps no figures.
     fn usage(&self, account: Option<&str>) -> Result<Usage, FsError> {
@@ -818,7 +823,10 @@ fn node_request<F: FileSystem>(
                     fs.set_len(node, n)?;
                     Reply::Done
                 }
-                Request::Sync => Reply::Done,
+                Request::Sync => {
+                    fs.sync()?;
+                    Reply::Done
+                }
                 Request::Usage => Reply::Usage(fs.usage(scope.account_name())?),
             };
             reply_msg(&reply)

@@ -54,6 +54,12 @@ pub const BENCHES: &[Bench] = &[
         run: || cargo_bench("eurali-std", "fs"),
     },
     Bench {
+        name: "disk",
+        about: "16 MiB written+synced and read through /disk (fatfs on EURALI_DISK) on the stub vs \
+                mtools on a FAT32 image",
+        run: || cargo_bench("eurali", "disk"),
+    },
+    Bench {
         name: "budgets",
         about: "each program's deepest stack (hosted mode, painted stacks) vs the 28 KiB budget",
         run: || hosted_bench("budgets"),

@@ -5,7 +5,10 @@
 //!
 //! `eurali_host::boot` opens the file named by `EURALI_DISK` ([`DISK_ENV`]) and mounts it at
 //! `/dev/disk0` for init. A missing file is created, [`DISK_SIZE_ENV`] bytes long (default
-//! [`DEFAULT_SIZE`], 64 MiB), all zeros (sparse): the file system server formats it. A file
+//! [`DEFAULT_SIZE`], 64 MiB), sparse, and formatted as one FAT32 volume labelled EURALI
+//! ([`format_new`]: lamfat's format, as `fatfs --format` does on a disk of the real kernel), so
+//! that init's `fatfs` mounts it at `/disk` and Linux's mtools read it. An image that exists is
+//! never formatted: one fatfs refuses stays as it is. A file
 //! that cannot be opened for writing (its mode, a read-only mount) is served read-only. The
 //! disk is the file's whole 512-byte sectors; a file shorter than one sector is refused.
 //!
@@ -66,6 +69,7 @@ impl ImageDisk {
                     .create_new(true)
                     .open(path)?;
                 f.set_len(size_if_new)?;
+                format_new(&f)?;
                 f.sync_all()?;
                 (f, false)
             }
@@ -122,6 +126,27 @@ impl ImageDisk {
         block::check_range(&self.info, lba, len)?;
         Ok(lba * SECTOR_SIZE as u64)
     }
+}
+
+/// Formats a new image: one FAT32 volume (no partition table) labelled EURALI; an image too
+/// small for FAT32 (under about 33 MiB) gets the FAT type lamfat picks for its size. The same
+/// crate and options as `fatfs --format` (programs/fatfs, `fatfs::format`), which this crate
+/// cannot link (every program, fatfs too, links this crate on the host).
+pub fn format_new(f: &File) -> io::Result<()> {
+    let opts = || lamfat::FormatVolumeOptions::new().volume_label(*b"EURALI     ");
+    let fat32 = lamfat::format_volume(
+        &mut lamfat::StdIoWrapper::new(f),
+        opts().fat_type(lamfat::FatType::Fat32),
+    );
+    let r = match fat32 {
+        Err(lamfat::Error::InvalidInput) => {
+            let mut at = f;
+            io::Seek::rewind(&mut at)?;
+            lamfat::format_volume(&mut lamfat::StdIoWrapper::new(f), opts())
+        }
+        r => r,
+    };
+    r.map_err(|e| io::Error::other(format!("formatting the new image as FAT: {e}")))
 }
 
 impl BlockDevice for ImageDisk {
@@ -216,6 +241,16 @@ mod tests {
         );
         assert_eq!(std::fs::metadata(&p).unwrap().len(), 1 << 20);
         drop(d);
+        // Formatted: a FAT boot sector (FAT12 at this size).
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(&bytes[510..512], &[0x55, 0xaa]);
+        assert_eq!(&bytes[0x36..0x3b], b"FAT12");
+        std::fs::remove_file(&p).unwrap();
+        let d = ImageDisk::open(&p, 64 << 20).unwrap();
+        drop(d);
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(&bytes[0x52..0x57], b"FAT32");
+        assert_eq!(&bytes[0x47..0x52], b"EURALI     ");
         std::fs::write(&p, [0u8; 100]).unwrap();
         let e = ImageDisk::open(&p, 1 << 20).unwrap_err();
         assert!(e.to_string().contains("shorter than one"), "{e}");
@@ -228,6 +263,8 @@ mod tests {
     #[test]
     fn sectors_reach_the_file_over_the_protocol() {
         let p = temp_path("rw");
+        // An image that exists (zeros) is served as it is, not formatted.
+        std::fs::write(&p, vec![0u8; 4 << 20]).unwrap();
         let disk = ImageDisk::open(&p, 4 << 20).unwrap();
         let path = p.clone();
         with_served(disk, move |h| {

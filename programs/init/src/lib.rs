@@ -246,6 +246,75 @@ fn refuse_net(server_end: &libeurali::Handle) {
     );
 }
 
+/// Where init mounts the disk's file system.
+pub const DISK: &str = "/disk";
+
+/// Mounts the disk: if init has a block device at `/dev/disk0` (the ATA driver's on the real
+/// kernel, `EURALI_DISK`'s image on the stub), `/bin/fatfs` serves its FAT volume at [`DISK`],
+/// which root's sessions get (login). A disk fatfs refuses (not FAT, damaged) is reported with
+/// fatfs's own message and left unmounted; the system runs on without it.
+pub(crate) fn disk() {
+    use libeurali::proto::block;
+    match libeurali::open(block::PATH) {
+        Ok((_, n)) if n == block::PATH.len() => {}
+        _ => return,
+    }
+    let (serve, mount) = match libeurali::new_rendezvous() {
+        Ok(p) => p,
+        Err(e) => return say(&format!("disk: {e}")),
+    };
+    let child = std::process::Command::new("/bin/fatfs")
+        .args(["--serve", block::PATH])
+        .killable(false)
+        .stdin(serve)
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => return say(&format!("disk: cannot start /bin/fatfs: {e}")),
+    };
+    // fatfs says one line once it serves; a volume it refuses ends it without one.
+    if !first_line(child.stdout.take()) {
+        let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+        return say(&format!(
+            "disk: {} not mounted at {DISK} (fatfs {status})",
+            block::PATH
+        ));
+    }
+    if let Err((e, _)) = libeurali::mount(DISK, mount) {
+        return say(&format!("disk: mount {DISK}: {e}"));
+    }
+    say(&format!("disk: {} mounted at {DISK}", block::PATH));
+}
+
+/// Whether a line came on `out` (a server's "serving" line) before its end.
+fn first_line(out: Option<std::process::ChildStdout>) -> bool {
+    use std::io::Read;
+    let Some(mut out) = out else {
+        return false;
+    };
+    let mut b = [0u8; 1];
+    loop {
+        match out.read(&mut b) {
+            Ok(1) if b[0] == b'\n' => return true,
+            Ok(1) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Writes out the disk's cache (`sync /disk`) before the system ends: the stub's shutdown ends
+/// every process, fatfs too, without its unmount.
+pub(crate) fn sync_disk() {
+    match libeurali::open(DISK) {
+        Ok((_, n)) if n == DISK.len() => {}
+        _ => return,
+    }
+    if let Err(e) = vfs::client::sync(DISK) {
+        say(&format!("disk: writing out {DISK} failed: {e}"));
+    }
+}
+
 /// Finished threads init keeps for later (std's pool; the default is 2). init serves for the
 /// machine's life: the users keeper's and the file servers' workers and the watchdog of its
 /// bounded calls finish and start again around every login, and a thread that ends gives its
@@ -327,6 +396,7 @@ pub fn main() {
     };
     users_keeper();
     network();
+    disk();
     if command.is_some() || user.is_some() {
         // No login: COMMANDS in the user's shell (root's by default), or with `--user` alone
         // the user's interactive shell; init exits with its status.
@@ -343,6 +413,7 @@ pub fn main() {
             None => session::run_shell(&u, &[]),
         };
         let _ = std::io::stdout().flush();
+        sync_disk();
         std::process::exit(code);
     }
     say(&format!(
@@ -350,12 +421,13 @@ pub fn main() {
     ));
     loop {
         match std::process::Command::new("/bin/login").status() {
-            Ok(s) if s.success() => return,
+            Ok(s) if s.success() => return sync_disk(),
             // Input that is not a terminal (a pipe, a script) has ended: nobody is left to log
             // in, and the system ends with the last session's status, which login passes on.
             Ok(s)
                 if s.code() != Some(session::GAVE_UP) && std::term::stdin_terminal().is_none() =>
             {
+                sync_disk();
                 std::process::exit(s.code().unwrap_or(1))
             }
             Ok(s) => say(&format!("login ended with {s}; starting it again")),

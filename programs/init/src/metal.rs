@@ -506,6 +506,8 @@ pub fn boot_with(m: Machine, programs: impl FnOnce() -> ProgramList) {
     if start_nic() {
         crate::network();
     }
+    // fatfs on /dev/disk0, serving /disk, if the disk driver serves.
+    crate::disk();
     // Every terminal but the log's.
     let names: Vec<String> = (0..terminals.streams.len())
         .map(|i| terminals.name(i))

@@ -115,9 +115,10 @@ const HELP: &[(&[&str], &str, &str)] = &[
     ),
     (
         &["mount"],
-        "mount [-r] SOURCE TARGET | mount -t ramdisk [-s BYTES] TARGET",
-        "Show the server at SOURCE also at TARGET, or mount a new ramdisk, in this\n\
-         shell's namespace (its commands inherit it). No operand: list the mounts.\n  \
+        "mount [-r] SOURCE TARGET | mount -t ramdisk [-s BYTES] TARGET | mount -t fat DEV TARGET",
+        "Show the server at SOURCE also at TARGET, or mount a new ramdisk, or the FAT\n\
+         volume of the disk DEV (served by fatfs), in this shell's namespace (its\n\
+         commands inherit it). No operand: list the mounts.\n  \
          -r  read-only",
     ),
     (

@@ -9,6 +9,7 @@
 //! mount [-r] SOURCE TARGET    the server (or subtree) at SOURCE, also at TARGET
 //! bind  [-r] SOURCE TARGET    the directory SOURCE at TARGET
 //! mount -t ramdisk [-s BYTES] TARGET   a new empty ramdisk at TARGET
+//! mount -t fat DEVICE TARGET  the FAT volume on the block device DEVICE at TARGET (`fatfs`)
 //! umount TARGET               remove the mount at TARGET
 //! ns                          list the mounts, one per line (`/` is the root mount)
 //! ```
@@ -70,7 +71,7 @@ fn mount_or_bind(name: &str, args: &[String], cwd: &str, err: &mut dyn Write) ->
             err,
             "{name}: usage: {name} [-r] SOURCE TARGET{}",
             if name == "mount" {
-                ", or mount -t ramdisk [-s BYTES] TARGET"
+                ", or mount -t ramdisk [-s BYTES] TARGET, or mount -t fat DEVICE TARGET"
             } else {
                 ""
             }
@@ -88,6 +89,15 @@ fn mount_or_bind(name: &str, args: &[String], cwd: &str, err: &mut dyn Write) ->
             abs(target).map(|t| vec!["ramdisk".into(), "-s".into(), size.to_string(), t])
         }
         ("mount", ["-t", "ramdisk", target]) => abs(target).map(|t| vec!["ramdisk".into(), t]),
+        ("mount", ["-t", "fat", device, target]) => {
+            return match (abs(device), abs(target)) {
+                (Ok(d), Ok(t)) => mount_fat(&d, &t, err),
+                (Err(e), _) | (_, Err(e)) => {
+                    let _ = writeln!(err, "{name}: {e}");
+                    1
+                }
+            };
+        }
         ("mount", ["-t", ..]) => return usage(err),
         (_, ["-r", source, target]) => {
             abs(source).and_then(|s| Ok(vec![name.into(), "-r".into(), s, abs(target)?]))
@@ -128,6 +138,59 @@ fn mount_or_bind(name: &str, args: &[String], cwd: &str, err: &mut dyn Write) ->
         }
     }
     status
+}
+
+/// `mount -t fat DEVICE TARGET`: the `fatfs` program serving DEVICE's volume, on one end of a
+/// rendezvous whose other end is mounted at TARGET (as a ramdisk's) once fatfs says it serves
+/// (its line on stdout). A volume fatfs refuses (not FAT, damaged, no such disk) ends it with
+/// its own message, and nothing is mounted.
+fn mount_fat(device: &str, target: &str, err: &mut dyn Write) -> i32 {
+    let started = libeurali::new_rendezvous()
+        .map_err(|e| e.name().to_string())
+        .and_then(|(serve, mount)| {
+            std::process::Command::new("/bin/fatfs")
+                .args(["--serve", device])
+                .killable(false)
+                .stdin(serve)
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .map(|child| (child, mount))
+                .map_err(|e| e.to_string())
+        });
+    let (mut child, h) = match started {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(err, "mount: cannot start fatfs: {e}");
+            return 1;
+        }
+    };
+    // fatfs says one line once it serves; a volume it refuses ends it without one (its reason
+    // on stderr).
+    let mut serving = false;
+    if let Some(mut out) = child.stdout.take() {
+        let mut b = [0u8; 1];
+        while let Ok(1) = std::io::Read::read(&mut out, &mut b) {
+            if b[0] == b'\n' {
+                serving = true;
+                break;
+            }
+        }
+    }
+    if !serving {
+        let status = child.wait().ok().and_then(|s| s.code());
+        let _ = writeln!(
+            err,
+            "mount: {device}: not mounted (fatfs ended with status {})",
+            status.map_or("unknown".to_string(), |c| c.to_string())
+        );
+        return 1;
+    }
+    let key = if target == "/" { "" } else { target };
+    if let Err((e, _)) = libeurali::mount(key, h) {
+        let _ = writeln!(err, "mount: cannot mount at {target}: {}", e.name());
+        return 1;
+    }
+    0
 }
 
 /// A `ramdisk` item's server: the `ramdisk` program, started on one end of a rendezvous whose

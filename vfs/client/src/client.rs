@@ -444,6 +444,13 @@ pub fn usage(path: &str) -> Result<Usage, FsError> {
     }
 }
 
+/// Asks the server holding the resolved `path` to make every write so far durable
+/// ([`Request::Sync`]: a disk's server writes its cache out).
+pub fn sync(path: &str) -> Result<(), FsError> {
+    let (s, _) = open(path, flags::READ)?;
+    s.sync()
+}
+
 impl Session {
     /// Gives up the session handle (a `Serve` session becomes a mount handle).
     /// A dead session (timed out) gives a fresh handle nobody serves: its calls fail with CLOSED.

@@ -192,7 +192,8 @@ pub enum Request {
     ReadDir,
     /// Cut or extend (with zeros) the open file.
     SetLen(u64),
-    /// Flush (nothing to do in memory; kept for std's `sync_all`).
+    /// Make every write so far durable (std's `sync_all`, the `sync` tool): a disk's server
+    /// (`fatfs`) writes its cache out and flushes the disk; nothing to do in memory.
     Sync,
     /// What the file system holds and may hold, and the asking session's account's part and
     /// quota ([`Usage`]); servers without figures answer `Invalid`.

@@ -1,0 +1,453 @@
+//! The block device under the file system, and the write-back cache in front of it.
+//!
+//! [`Disk`] is what the server needs of a block device: 512-byte sectors read and written in
+//! ranges, and a flush. [`Cache`] keeps up to a fixed number of 4 KiB blocks (8 sectors) of it
+//! in memory: reads fill a block once, writes only mark it dirty, and [`Cache::flush`] (the file
+//! protocol's `sync`, and unmount) writes every dirty block, in block order, then flushes the
+//! device. When the cache is full the least recently used block leaves it, written first if
+//! dirty. A block a write covers whole is never read.
+//!
+//! [`DiskIo`] is the byte stream lamfat reads and writes through (its `Read + Write + Seek`):
+//! a position over the shared cache, so that the server can unmount the FAT engine (which takes
+//! its stream) and mount it again over the same cache at every `sync`.
+
+use std::boxed::Box;
+use std::sync::Arc;
+use std::vec::Vec;
+
+use hashbrown::HashMap;
+use libeurali::proto::block::{BlockDevice, BlockError};
+use libeurali::sync::Lock;
+
+/// Bytes in a sector.
+pub const SECTOR: usize = libeurali::proto::block::SECTOR_SIZE;
+/// Bytes in a cache block.
+pub const BLOCK: usize = 4096;
+const SECTORS_PER_BLOCK: u64 = (BLOCK / SECTOR) as u64;
+/// Blocks the cache holds by default: 1 MiB of the server's 4 MiB heap.
+pub const DEFAULT_BLOCKS: usize = 256;
+/// Most blocks one device request moves (64 KiB; see [`Cache::run_len`]).
+const RUN: u64 = 16;
+
+/// A device error, as lamfat's I/O error type (a trait of lamfat's for a type of libeurali's
+/// needs this crate's own type between them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DiskError(pub BlockError);
+
+impl lamfat::IoError for DiskError {
+    fn is_interrupted(&self) -> bool {
+        false
+    }
+    fn new_unexpected_eof_error() -> Self {
+        DiskError(BlockError::OutOfRange)
+    }
+    fn new_write_zero_error() -> Self {
+        DiskError(BlockError::OutOfRange)
+    }
+}
+
+/// What the server needs of a block device: the block protocol's [`BlockDevice`] (the client
+/// `Disk` of `/dev/disk0`, or a `MemDisk` in tests), owned by the server's threads in turn.
+pub trait Disk: BlockDevice + Send + 'static {}
+impl<D: BlockDevice + Send + 'static> Disk for D {}
+
+struct Slot {
+    block: u64,
+    data: Box<[u8]>,
+    dirty: bool,
+    used: u64,
+}
+
+/// The write-back block cache over a [`Disk`] (see the module doc).
+pub struct Cache<D> {
+    disk: D,
+    slots: Vec<Slot>,
+    index: HashMap<u64, usize>,
+    capacity: usize,
+    /// A run's bytes on their way to or from the device.
+    scratch: Vec<u8>,
+    /// The slot used last.
+    last: usize,
+    clock: u64,
+    len: u64,
+}
+
+impl<D: Disk> Cache<D> {
+    /// A cache of at most `blocks` 4 KiB blocks (at least 4) over `disk`.
+    pub fn new(disk: D, blocks: usize) -> Cache<D> {
+        let len = disk.info().bytes();
+        Cache {
+            disk,
+            slots: Vec::new(),
+            index: HashMap::new(),
+            capacity: blocks.max(4),
+            scratch: Vec::new(),
+            last: usize::MAX,
+            clock: 0,
+            len,
+        }
+    }
+
+    /// The device's size in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Blocks written to the cache and not yet to the device.
+    pub fn dirty(&self) -> usize {
+        self.slots.iter().filter(|s| s.dirty).count()
+    }
+
+    /// The device, for a test to look at (the cache's dirty blocks are not in it).
+    pub fn disk(&self) -> &D {
+        &self.disk
+    }
+
+    /// The device's sectors of `block` (the last block may be short).
+    fn sectors_of(&self, block: u64) -> usize {
+        let total = self.len / SECTOR as u64;
+        total
+            .saturating_sub(block * SECTORS_PER_BLOCK)
+            .min(SECTORS_PER_BLOCK) as usize
+    }
+
+    /// Most blocks one device request moves: a read-ahead, or a run of dirty blocks written back
+    /// (at most half the cache, so that a run never pushes out its own first block).
+    fn run_len(&self) -> u64 {
+        RUN.min(self.capacity as u64 / 2).max(1)
+    }
+
+    /// Writes the dirty block `block` and the dirty blocks right after it (a run, one request).
+    fn write_run(&mut self, block: u64) -> Result<(), DiskError> {
+        let mut run = Vec::new();
+        let mut b = block;
+        while (run.len() as u64) < self.run_len() {
+            match self.index.get(&b) {
+                Some(&i) if self.slots[i].dirty => run.push(i),
+                _ => break,
+            }
+            b += 1;
+        }
+        if run.is_empty() {
+            return Ok(());
+        }
+        let mut scratch = core::mem::take(&mut self.scratch);
+        scratch.clear();
+        for &i in &run {
+            let n = self.sectors_of(self.slots[i].block);
+            scratch.extend_from_slice(&self.slots[i].data[..n * SECTOR]);
+        }
+        let r = self.disk.write(block * SECTORS_PER_BLOCK, &scratch);
+        self.scratch = scratch;
+        r.map_err(DiskError)?;
+        for i in run {
+            self.slots[i].dirty = false;
+        }
+        Ok(())
+    }
+
+    /// A slot for a new block: an unused one, or the least recently used (written back first
+    /// if dirty, with the dirty blocks after it).
+    fn free_slot(&mut self) -> Result<usize, DiskError> {
+        if self.slots.len() < self.capacity {
+            self.slots.push(Slot {
+                block: u64::MAX,
+                data: std::vec![0; BLOCK].into_boxed_slice(),
+                dirty: false,
+                used: 0,
+            });
+            return Ok(self.slots.len() - 1);
+        }
+        let (i, _) = self
+            .slots
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, s)| s.used)
+            .ok_or(DiskError(BlockError::Io))?;
+        if self.slots[i].dirty {
+            self.write_run(self.slots[i].block)?;
+        }
+        self.index.remove(&self.slots[i].block);
+        self.slots[i].block = u64::MAX;
+        self.slots[i].used = 0;
+        Ok(i)
+    }
+
+    /// The slot holding `block`, reading it unless `whole` (the caller overwrites all of it).
+    /// A read brings the blocks after it that are not cached too (up to [`Cache::run_len`]),
+    /// in the same request: files and tables are mostly read in order.
+    fn slot(&mut self, block: u64, whole: bool) -> Result<usize, DiskError> {
+        self.clock += 1;
+        // Most accesses are to the block of the one before (a FAT entry after another).
+        if let Some(s) = self.slots.get_mut(self.last)
+            && s.block == block
+        {
+            s.used = self.clock;
+            return Ok(self.last);
+        }
+        if let Some(&i) = self.index.get(&block) {
+            self.slots[i].used = self.clock;
+            self.last = i;
+            return Ok(i);
+        }
+        let i = self.fill(block, whole)?;
+        self.last = i;
+        Ok(i)
+    }
+
+    /// [`Cache::slot`] for a block that is not cached.
+    fn fill(&mut self, block: u64, whole: bool) -> Result<usize, DiskError> {
+        if whole {
+            let i = self.free_slot()?;
+            let s = &mut self.slots[i];
+            s.block = block;
+            s.used = self.clock;
+            s.dirty = false;
+            self.index.insert(block, i);
+            return Ok(i);
+        }
+        let blocks = self.len.div_ceil(BLOCK as u64);
+        let mut end = block + 1;
+        while end < blocks && end - block < self.run_len() && !self.index.contains_key(&end) {
+            end += 1;
+        }
+        let sectors: usize = (block..end).map(|b| self.sectors_of(b)).sum();
+        let mut scratch = core::mem::take(&mut self.scratch);
+        scratch.clear();
+        scratch.resize(sectors * SECTOR, 0);
+        let r = self
+            .disk
+            .read(block * SECTORS_PER_BLOCK, &mut scratch)
+            .map_err(DiskError);
+        let mut placed = Ok(usize::MAX);
+        if let Err(e) = r {
+            placed = Err(e);
+        } else {
+            for (k, b) in (block..end).enumerate() {
+                let i = match self.free_slot() {
+                    Ok(i) => i,
+                    Err(e) => {
+                        placed = placed.and(Err(e));
+                        break;
+                    }
+                };
+                let n = self.sectors_of(b);
+                let s = &mut self.slots[i];
+                s.data.fill(0);
+                s.data[..n * SECTOR].copy_from_slice(&scratch[k * BLOCK..k * BLOCK + n * SECTOR]);
+                s.block = b;
+                s.dirty = false;
+                s.used = self.clock;
+                self.index.insert(b, i);
+                if b == block {
+                    placed = Ok(i);
+                }
+            }
+        }
+        self.scratch = scratch;
+        placed
+    }
+
+    /// Reads at byte `pos`; fewer bytes than asked only at the device's end.
+    pub fn read_at(&mut self, mut pos: u64, mut buf: &mut [u8]) -> Result<usize, DiskError> {
+        let mut done = 0;
+        while !buf.is_empty() && pos < self.len {
+            let block = pos / BLOCK as u64;
+            let off = (pos % BLOCK as u64) as usize;
+            let n = buf.len().min(BLOCK - off).min((self.len - pos) as usize);
+            let i = self.slot(block, false)?;
+            buf[..n].copy_from_slice(&self.slots[i].data[off..off + n]);
+            buf = &mut buf[n..];
+            pos += n as u64;
+            done += n;
+        }
+        Ok(done)
+    }
+
+    /// Writes at byte `pos` (into the cache); fewer bytes than given only at the device's end.
+    pub fn write_at(&mut self, mut pos: u64, mut buf: &[u8]) -> Result<usize, DiskError> {
+        let mut done = 0;
+        while !buf.is_empty() && pos < self.len {
+            let block = pos / BLOCK as u64;
+            let off = (pos % BLOCK as u64) as usize;
+            let n = buf.len().min(BLOCK - off).min((self.len - pos) as usize);
+            let whole = off == 0 && n == self.sectors_of(block) * SECTOR;
+            let i = self.slot(block, whole)?;
+            let s = &mut self.slots[i];
+            s.data[off..off + n].copy_from_slice(&buf[..n]);
+            s.dirty = true;
+            buf = &buf[n..];
+            pos += n as u64;
+            done += n;
+        }
+        Ok(done)
+    }
+
+    /// Writes every dirty block to the device, in block order (runs of consecutive blocks in
+    /// one request each), and flushes it.
+    pub fn flush(&mut self) -> Result<(), DiskError> {
+        let mut dirty: Vec<u64> = self
+            .slots
+            .iter()
+            .filter(|s| s.dirty)
+            .map(|s| s.block)
+            .collect();
+        dirty.sort_unstable();
+        for b in dirty {
+            self.write_run(b)?;
+        }
+        self.disk.flush().map_err(DiskError)
+    }
+
+    /// The device back (after a [`Cache::flush`]: dirty blocks are dropped).
+    pub fn into_disk(self) -> D {
+        self.disk
+    }
+}
+
+/// The cache as lamfat's byte stream: a position over a shared [`Cache`].
+pub struct DiskIo<D> {
+    cache: Arc<Lock<Cache<D>>>,
+    pos: u64,
+    /// The device's size (fixed): a seek, which lamfat makes before every FAT entry it reads,
+    /// needs no lock.
+    len: u64,
+}
+
+impl<D: Disk> DiskIo<D> {
+    pub fn new(cache: Arc<Lock<Cache<D>>>) -> DiskIo<D> {
+        let len = cache.lock().len();
+        DiskIo { cache, pos: 0, len }
+    }
+}
+
+impl<D> lamfat::IoBase for DiskIo<D> {
+    type Error = DiskError;
+}
+
+impl<D: Disk> lamfat::Read for DiskIo<D> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, DiskError> {
+        let n = self.cache.lock().read_at(self.pos, buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<D: Disk> lamfat::Write for DiskIo<D> {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, DiskError> {
+        let n = self.cache.lock().write_at(self.pos, buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> Result<(), DiskError> {
+        // lamfat flushes after each file's directory entry; the device is flushed at `sync`.
+        Ok(())
+    }
+}
+
+impl<D: Disk> lamfat::Seek for DiskIo<D> {
+    fn seek(&mut self, pos: lamfat::SeekFrom) -> Result<u64, DiskError> {
+        let to = match pos {
+            lamfat::SeekFrom::Start(p) => Some(p),
+            lamfat::SeekFrom::End(d) => self.len.checked_add_signed(d),
+            lamfat::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = to.ok_or(DiskError(BlockError::OutOfRange))?;
+        Ok(self.pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use libeurali::proto::block::MemDisk;
+
+    fn mem(bytes: usize) -> MemDisk {
+        MemDisk::new(bytes / SECTOR)
+    }
+
+    #[test]
+    fn writes_stay_in_the_cache_until_flush() {
+        let mut c = Cache::new(mem(64 * 1024), 4);
+        assert_eq!(c.write_at(100, b"hello").unwrap(), 5);
+        assert_eq!(c.disk().data[100..105], [0; 5]);
+        let mut b = [0; 5];
+        c.read_at(100, &mut b).unwrap();
+        assert_eq!(&b, b"hello");
+        assert_eq!(c.dirty(), 1);
+        c.flush().unwrap();
+        assert_eq!(&c.disk().data[100..105], b"hello");
+        assert_eq!(c.dirty(), 0);
+    }
+
+    #[test]
+    fn a_full_cache_writes_back_what_it_evicts() {
+        let mut c = Cache::new(mem(64 * 1024), 4);
+        for i in 0..16u64 {
+            c.write_at(i * BLOCK as u64 + 1, &[i as u8 + 1]).unwrap();
+        }
+        assert!(c.dirty() <= 4);
+        for i in 0..12u64 {
+            assert_eq!(c.disk().data[(i * BLOCK as u64 + 1) as usize], i as u8 + 1);
+        }
+        let mut b = [0];
+        for i in 0..16u64 {
+            c.read_at(i * BLOCK as u64 + 1, &mut b).unwrap();
+            assert_eq!(b[0], i as u8 + 1);
+        }
+    }
+
+    #[test]
+    fn a_short_last_block_and_the_end() {
+        // 9 sectors: one whole block and one of a single sector.
+        let mut c = Cache::new(mem(9 * SECTOR), 4);
+        assert_eq!(c.write_at(4096 + 500, &[7; 100]).unwrap(), 12);
+        assert_eq!(c.write_at(9 * 512, &[1]).unwrap(), 0);
+        c.flush().unwrap();
+        assert_eq!(c.disk().data[4096 + 511], 7);
+        let mut b = [0; 64];
+        assert_eq!(c.read_at(9 * 512 - 10, &mut b).unwrap(), 10);
+    }
+
+    /// A device that counts its requests.
+    struct Counting(MemDisk, usize, usize);
+
+    impl BlockDevice for Counting {
+        fn info(&self) -> libeurali::proto::block::Info {
+            self.0.info()
+        }
+        fn read(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
+            self.1 += 1;
+            self.0.read(lba, buf)
+        }
+        fn write(&mut self, lba: u64, data: &[u8]) -> Result<(), BlockError> {
+            self.2 += 1;
+            self.0.write(lba, data)
+        }
+        fn flush(&mut self) -> Result<(), BlockError> {
+            self.0.flush()
+        }
+    }
+
+    #[test]
+    fn sequential_runs_move_many_blocks_per_request() {
+        let mut c = Cache::new(Counting(mem(1 << 20), 0, 0), 64);
+        let data: std::vec::Vec<u8> = (0..512 * 1024u32).map(|i| (i % 253) as u8).collect();
+        // Written whole blocks are never read; a full cache writes back runs of 16 blocks.
+        assert_eq!(c.write_at(0, &data).unwrap(), data.len());
+        c.flush().unwrap();
+        assert_eq!(c.disk().1, 0);
+        assert_eq!(c.disk().2, 128 / 16);
+        assert_eq!(&c.disk().0.data[..data.len()], &data[..]);
+        // Read in order from a cold cache: 16 blocks per request.
+        let mut c = Cache::new(c.into_disk(), 64);
+        let mut back = std::vec![0u8; data.len()];
+        assert_eq!(c.read_at(0, &mut back).unwrap(), data.len());
+        assert_eq!(back, data);
+        assert_eq!(c.disk().1, 128 / 16);
+    }
+}

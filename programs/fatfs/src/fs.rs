@@ -1,0 +1,681 @@
+//! A FAT volume as a [`vfs::server::FileSystem`]: lamfat over the [`Cache`], one request at a
+//! time.
+//!
+//! lamfat's files and directories borrow its `FileSystem`, so a session's node is its path,
+//! looked up again at each request (names compare without case, as FAT's do). The paths of the
+//! nodes open now are kept, so that a rename moves them with it (an open file renamed is still
+//! the same file to its sessions); a removed file's sessions read `NotFound`.
+//!
+//! `sync` (and [`FatFs::unmount`]) unmounts lamfat, which writes the FS information sector and
+//! clears the volume's dirty flag, writes the cache out and flushes the device, then mounts
+//! again: after a `sync` the image is a clean volume that Linux's fsck.fat accepts.
+
+use std::string::{String, ToString};
+use std::sync::{Arc, Weak};
+use std::vec::Vec;
+
+use libeurali::sync::Lock;
+use vfs::proto::{Entry, FsError, Kind, Meta, Space, Usage, flags};
+
+use crate::cache::{Cache, DEFAULT_BLOCKS, Disk, DiskError, DiskIo};
+use libeurali::proto::block::BlockError;
+
+type Fat<D> = lamfat::FileSystem<DiskIo<D>, Clock, lamfat::LossyOemCpConverter>;
+type FatDir<'a, D> = lamfat::Dir<'a, DiskIo<D>, Clock, lamfat::LossyOemCpConverter>;
+type FatEntry<'a, D> = lamfat::DirEntry<'a, DiskIo<D>, Clock, lamfat::LossyOemCpConverter>;
+type FatFile<'a, D> = lamfat::File<'a, DiskIo<D>, Clock, lamfat::LossyOemCpConverter>;
+
+/// FAT's largest file: 4 GiB less a byte.
+pub const MAX_FILE: u64 = u32::MAX as u64;
+
+/// Why a volume was not mounted.
+#[derive(Debug, PartialEq, Eq)]
+pub enum MountError {
+    /// The device could not be read.
+    Io,
+    /// The boot sector is not a FAT one (all zero, another file system, or damaged).
+    NotFat(&'static str),
+}
+
+impl core::fmt::Display for MountError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            MountError::Io => f.write_str("the device could not be read"),
+            MountError::NotFat(why) => write!(f, "no FAT file system on it ({why})"),
+        }
+    }
+}
+
+/// Dates for lamfat's directory entries: the wall clock read once at mount, plus the time since
+/// (`None`: no wall clock, entries get FAT's 1980-01-01).
+#[derive(Clone, Copy, Debug)]
+pub struct Clock(Option<(u64, std::time::Instant)>);
+
+impl Clock {
+    /// The system's wall clock (`/dev/rtc`), if the namespace has one.
+    pub fn wall() -> Clock {
+        let base = std::time::SystemTime::wall_clock()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs());
+        Clock(base.map(|b| (b, std::time::Instant::now())))
+    }
+
+    /// No clock: every entry is dated 1980-01-01.
+    pub const fn none() -> Clock {
+        Clock(None)
+    }
+
+    fn now(&self) -> lamfat::DateTime {
+        let dt = self
+            .0
+            .map(|(b, since)| b + since.elapsed().as_secs())
+            .map(libeurali::proto::rtc::DateTime::from_unix)
+            .filter(|d| (1980..2108).contains(&d.year));
+        match dt {
+            Some(d) => lamfat::DateTime::new(
+                lamfat::Date::new(d.year as u16, d.month as u16, d.day as u16),
+                lamfat::Time::new(d.hour as u16, d.minute as u16, d.second as u16, 0),
+            ),
+            None => {
+                lamfat::DateTime::new(lamfat::Date::new(1980, 1, 1), lamfat::Time::new(0, 0, 0, 0))
+            }
+        }
+    }
+}
+
+impl lamfat::TimeProvider for Clock {
+    fn get_current_date(&self) -> lamfat::Date {
+        self.now().date
+    }
+    fn get_current_date_time(&self) -> lamfat::DateTime {
+        self.now()
+    }
+}
+
+/// What a session has open: a path, moved by renames, and whether it was removed.
+#[derive(Debug)]
+pub struct NodeInner {
+    path: Lock<Vec<String>>,
+    gone: core::sync::atomic::AtomicBool,
+}
+
+pub type Node = Arc<NodeInner>;
+
+struct Inner<D: Disk> {
+    fat: Option<Fat<D>>,
+    /// The nodes open now (pruned as they close).
+    open: Vec<Weak<NodeInner>>,
+    prune_at: usize,
+}
+
+/// The FAT file server's file system (see the module doc).
+pub struct FatFs<D: Disk> {
+    /// A listing's bounds: [`LIST_ENTRIES`], [`LIST_NAMES`].
+    list: (usize, usize),
+    inner: Lock<Inner<D>>,
+    cache: Arc<Lock<Cache<D>>>,
+    clock: Clock,
+}
+
+fn fat_err(e: lamfat::Error<DiskError>) -> FsError {
+    match e {
+        lamfat::Error::NotFound => FsError::NotFound,
+        lamfat::Error::AlreadyExists => FsError::Exists,
+        lamfat::Error::DirectoryIsNotEmpty => FsError::NotEmpty,
+        lamfat::Error::NotEnoughSpace | lamfat::Error::WriteZero => FsError::NoSpace,
+        lamfat::Error::InvalidFileNameLength => FsError::NameTooLong,
+        lamfat::Error::Io(e) => io_err(e),
+        _ => FsError::Invalid,
+    }
+}
+
+fn io_err(DiskError(e): DiskError) -> FsError {
+    match e {
+        BlockError::ReadOnly => FsError::Denied,
+        BlockError::OutOfRange | BlockError::Malformed => FsError::Invalid,
+        BlockError::Io | BlockError::Kernel(_) => FsError::Kernel(libeurali::Error::Io),
+    }
+}
+
+/// FAT's comparison of names: without case.
+fn same_name(a: &str, b: &str) -> bool {
+    a.chars()
+        .flat_map(char::to_uppercase)
+        .eq(b.chars().flat_map(char::to_uppercase))
+}
+
+fn starts_with(path: &[String], prefix: &[&str]) -> bool {
+    path.len() >= prefix.len() && path.iter().zip(prefix).all(|(a, b)| same_name(a, b))
+}
+
+fn mount<D: Disk>(cache: &Arc<Lock<Cache<D>>>, clock: Clock) -> Result<Fat<D>, MountError> {
+    // lamfat trusts the boot sector's size; a volume cut short (a truncated image) would only
+    // fail later, at the first access past the device's end.
+    {
+        let mut c = cache.lock();
+        let mut boot = [0u8; 512];
+        let n = c.read_at(0, &mut boot).map_err(|DiskError(e)| match e {
+            BlockError::OutOfRange => MountError::NotFat("a device smaller than a sector"),
+            _ => MountError::Io,
+        })?;
+        if n < boot.len() {
+            return Err(MountError::NotFat("a device smaller than a sector"));
+        }
+        if boot[510..512] != [0x55, 0xaa] {
+            return Err(MountError::NotFat("no boot sector signature"));
+        }
+        let word = |at: usize| u16::from_le_bytes([boot[at], boot[at + 1]]) as u64;
+        let sector = word(11);
+        let total = match word(19) {
+            0 => u32::from_le_bytes([boot[32], boot[33], boot[34], boot[35]]) as u64,
+            t => t,
+        };
+        if sector != 0 && total.saturating_mul(sector) > c.len() {
+            return Err(MountError::NotFat("the volume is larger than the device"));
+        }
+    }
+    let opts = lamfat::FsOptions::new()
+        .time_provider(clock)
+        .update_accessed_date(false);
+    lamfat::FileSystem::new(DiskIo::new(cache.clone()), opts).map_err(|e| match e {
+        lamfat::Error::Io(DiskError(BlockError::Io | BlockError::Kernel(_))) => MountError::Io,
+        lamfat::Error::CorruptedFileSystem => MountError::NotFat("a corrupt boot sector"),
+        lamfat::Error::Io(_) | lamfat::Error::UnexpectedEof => {
+            MountError::NotFat("the volume is larger than the device")
+        }
+        _ => MountError::NotFat("an unreadable boot sector"),
+    })
+}
+
+/// Most entries a FAT directory holds (2^16 slots of 32 bytes): a walk past it is on a damaged
+/// volume (a cluster chain that loops), and stops with `Invalid` instead of going round.
+const MAX_DIR_ENTRIES: usize = 1 << 16;
+
+/// Most entries, and bytes of names, one listing holds (a ramdisk directory's bounds); a larger
+/// directory (one Linux filled) is `TooBig` to list, its files still open by name.
+pub const LIST_ENTRIES: usize = vfs::ramdisk::MAX_DIR_ENTRIES;
+pub const LIST_NAMES: usize = vfs::ramdisk::MAX_DIR_NAMES;
+
+/// The entry named `name` in `dir` (without case).
+fn find_in<'a, D: Disk>(dir: &FatDir<'a, D>, name: &str) -> Result<FatEntry<'a, D>, FsError> {
+    for (i, e) in dir.iter().enumerate() {
+        if i >= MAX_DIR_ENTRIES {
+            return Err(FsError::Invalid);
+        }
+        let e = e.map_err(fat_err)?;
+        let n = e.file_name();
+        if n != "." && n != ".." && same_name(&n, name) {
+            return Ok(e);
+        }
+    }
+    Err(FsError::NotFound)
+}
+
+/// The directory at `path`.
+fn dir_at<'a, D: Disk>(fat: &'a Fat<D>, path: &[&str]) -> Result<FatDir<'a, D>, FsError> {
+    let mut dir = fat.root_dir();
+    for c in path {
+        let e = find_in(&dir, c)?;
+        if !e.is_dir() {
+            return Err(FsError::NotDir);
+        }
+        dir = e.to_dir();
+    }
+    Ok(dir)
+}
+
+/// An entry and the directory holding it.
+type Found<'a, D> = (FatDir<'a, D>, FatEntry<'a, D>);
+
+/// The entry at `path` (`None`: the root), and its parent directory.
+fn lookup<'a, D: Disk>(fat: &'a Fat<D>, path: &[&str]) -> Result<Option<Found<'a, D>>, FsError> {
+    let Some((last, parent)) = path.split_last() else {
+        return Ok(None);
+    };
+    let dir = dir_at(fat, parent)?;
+    let e = find_in(&dir, last)?;
+    Ok(Some((dir, e)))
+}
+
+/// Reads until `buf` is full or the file ends.
+fn read_full<D: Disk>(f: &mut FatFile<'_, D>, mut buf: &mut [u8]) -> Result<usize, FsError> {
+    let mut done = 0;
+    while !buf.is_empty() {
+        let n = lamfat::Read::read(f, buf).map_err(fat_err)?;
+        if n == 0 {
+            break;
+        }
+        buf = &mut buf[n..];
+        done += n;
+    }
+    Ok(done)
+}
+
+fn write_all<D: Disk>(f: &mut FatFile<'_, D>, mut data: &[u8]) -> Result<(), FsError> {
+    while !data.is_empty() {
+        let n = lamfat::Write::write(f, data).map_err(fat_err)?;
+        if n == 0 {
+            return Err(FsError::NoSpace);
+        }
+        data = &data[n..];
+    }
+    Ok(())
+}
+
+fn seek<D: Disk>(f: &mut FatFile<'_, D>, to: u64) -> Result<(), FsError> {
+    lamfat::Seek::seek(f, lamfat::SeekFrom::Start(to)).map_err(fat_err)?;
+    Ok(())
+}
+
+/// Grows `f` (of `len` bytes) with zeros to `to` bytes.
+fn zero_fill<D: Disk>(f: &mut FatFile<'_, D>, len: u64, to: u64) -> Result<(), FsError> {
+    static ZEROS: [u8; 4096] = [0; 4096];
+    seek(f, len)?;
+    let mut left = to - len;
+    while left > 0 {
+        let n = left.min(ZEROS.len() as u64) as usize;
+        write_all(f, &ZEROS[..n])?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+/// Cuts `f` to `len` bytes.
+fn cut<D: Disk>(f: &mut FatFile<'_, D>, len: u64) -> Result<(), FsError> {
+    seek(f, len)?;
+    f.truncate().map_err(fat_err)
+}
+
+impl<D: Disk> FatFs<D> {
+    /// Mounts the FAT volume on `disk` (FAT12 and FAT16 too), with a cache of `blocks` 4 KiB
+    /// blocks, dating entries by `clock`.
+    pub fn mount_with(disk: D, blocks: usize, clock: Clock) -> Result<FatFs<D>, MountError> {
+        let cache = Arc::new(Lock::new(Cache::new(disk, blocks)));
+        let fat = mount(&cache, clock)?;
+        Ok(FatFs {
+            list: (LIST_ENTRIES, LIST_NAMES),
+            inner: Lock::new(Inner {
+                fat: Some(fat),
+                open: Vec::new(),
+                prune_at: 64,
+            }),
+            cache,
+            clock,
+        })
+    }
+
+    /// Mounts with the default cache ([`DEFAULT_BLOCKS`]) and the wall clock.
+    pub fn mount(disk: D) -> Result<FatFs<D>, MountError> {
+        FatFs::mount_with(disk, DEFAULT_BLOCKS, Clock::wall())
+    }
+
+    /// Writes everything out (see the module doc) and hands the device back.
+    pub fn unmount(self) -> Result<D, FsError>
+    where
+        D: Clone,
+    {
+        let r = self.checkpoint(false);
+        let disk = self.cache.lock().disk().clone();
+        r.map(|()| disk)
+    }
+
+    /// Other bounds for a listing (tests: a directory past them is quicker to make).
+    pub fn with_list_limits(mut self, entries: usize, names: usize) -> FatFs<D> {
+        self.list = (entries, names);
+        self
+    }
+
+    /// Blocks in the cache not yet on the device.
+    pub fn dirty_blocks(&self) -> usize {
+        self.cache.lock().dirty()
+    }
+
+    /// Unmounts lamfat, flushes the cache and the device, and (when `again`) mounts again.
+    fn checkpoint(&self, again: bool) -> Result<(), FsError> {
+        let mut inner = self.inner.lock();
+        let unmounted = match inner.fat.take() {
+            Some(fat) => fat.unmount().map_err(fat_err),
+            None => Ok(()),
+        };
+        let flushed = self.cache.lock().flush().map_err(io_err);
+        if again {
+            inner.fat = mount(&self.cache, self.clock).ok();
+        }
+        unmounted.and(flushed)
+    }
+
+    /// Runs `f` over the mounted volume; `Io` if the last remount failed.
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&Fat<D>, &mut Inner<D>) -> Result<R, FsError>,
+    ) -> Result<R, FsError> {
+        let mut inner = self.inner.lock();
+        let fat = inner
+            .fat
+            .take()
+            .ok_or(FsError::Kernel(libeurali::Error::Io))?;
+        let r = f(&fat, &mut inner);
+        inner.fat = Some(fat);
+        r
+    }
+
+    fn node_path(node: &Node) -> Result<Vec<String>, FsError> {
+        if node.gone.load(core::sync::atomic::Ordering::Relaxed) {
+            return Err(FsError::NotFound);
+        }
+        Ok(node.path.lock().clone())
+    }
+
+    /// The file at `node`'s path, as a lamfat file at offset 0 (under the volume's lock), and
+    /// its length from its directory entry: a seek walks the cluster chain from the start, so
+    /// each request seeks once, to where it reads or writes.
+    fn file<'a>(fat: &'a Fat<D>, node: &Node) -> Result<(FatFile<'a, D>, u64), FsError> {
+        let path = Self::node_path(node)?;
+        let p: Vec<&str> = path.iter().map(String::as_str).collect();
+        match lookup(fat, &p)? {
+            None => Err(FsError::IsDir),
+            Some((_, e)) if e.is_dir() => Err(FsError::IsDir),
+            Some((_, e)) => Ok((e.to_file(), e.len())),
+        }
+    }
+}
+
+impl<D: Disk> Inner<D> {
+    fn track(&mut self, path: &[&str]) -> Node {
+        if self.open.len() >= self.prune_at {
+            self.open.retain(|w| w.strong_count() > 0);
+            self.prune_at = (self.open.len() * 2).max(64);
+        }
+        let node = Arc::new(NodeInner {
+            path: Lock::new(path.iter().map(|s| s.to_string()).collect()),
+            gone: core::sync::atomic::AtomicBool::new(false),
+        });
+        self.open.push(Arc::downgrade(&node));
+        node
+    }
+
+    fn each_below(&self, prefix: &[&str], mut f: impl FnMut(&NodeInner)) {
+        for n in self.open.iter().filter_map(Weak::upgrade) {
+            if starts_with(&n.path.lock(), prefix) {
+                f(&n);
+            }
+        }
+    }
+}
+
+impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
+    type Node = Node;
+
+    fn open(&self, path: &[&str], fl: u32) -> Result<Node, FsError> {
+        self.with(|fat, inner| {
+            let found = match lookup(fat, path) {
+                Ok(None) => None,
+                Ok(Some((_, e))) => {
+                    if fl & flags::CREATE != 0 && fl & flags::EXCLUSIVE != 0 {
+                        return Err(FsError::Exists);
+                    }
+                    Some(e.is_dir())
+                }
+                Err(FsError::NotFound) if fl & flags::CREATE != 0 && !path.is_empty() => {
+                    let (name, parent) = path.split_last().ok_or(FsError::Invalid)?;
+                    let dir = dir_at(fat, parent)?;
+                    let mut f = dir.create_file(name).map_err(fat_err)?;
+                    lamfat::Write::flush(&mut f).map_err(fat_err)?;
+                    Some(false)
+                }
+                Err(e) => return Err(e),
+            };
+            let is_dir = found.unwrap_or(true);
+            if is_dir && fl & flags::WRITE != 0 {
+                return Err(FsError::IsDir);
+            }
+            if !is_dir && fl & flags::DIRECTORY != 0 {
+                return Err(FsError::NotDir);
+            }
+            let node = inner.track(path);
+            if !is_dir && fl & flags::TRUNCATE != 0 {
+                let (mut f, _) = Self::file(fat, &node)?;
+                f.truncate().map_err(fat_err)?;
+                lamfat::Write::flush(&mut f).map_err(fat_err)?;
+            }
+            Ok(node)
+        })
+    }
+
+    fn stat(&self, node: &Node) -> Result<Meta, FsError> {
+        self.with(|fat, _| {
+            let path = Self::node_path(node)?;
+            let p: Vec<&str> = path.iter().map(String::as_str).collect();
+            let (kind, len) = match lookup(fat, &p)? {
+                None => (Kind::Dir, 0),
+                Some((_, e)) if e.is_dir() => (Kind::Dir, 0),
+                Some((_, e)) => (Kind::File, e.len()),
+            };
+            Ok(Meta {
+                kind,
+                len,
+                readonly: false,
+                mount_readonly: false,
+            })
+        })
+    }
+
+    fn read(&self, node: &Node, offset: u64, buf: &mut [u8]) -> Result<usize, FsError> {
+        self.with(|fat, _| {
+            let (mut f, len) = Self::file(fat, node)?;
+            if offset >= len {
+                return Ok(0);
+            }
+            seek(&mut f, offset)?;
+            let want = buf.len().min((len - offset) as usize);
+            read_full(&mut f, &mut buf[..want])
+        })
+    }
+
+    fn write(&self, node: &Node, offset: Option<u64>, data: &[u8]) -> Result<u64, FsError> {
+        self.with(|fat, _| {
+            let (mut f, len) = Self::file(fat, node)?;
+            let at = offset.unwrap_or(len);
+            let end = at
+                .checked_add(data.len() as u64)
+                .filter(|&e| e <= MAX_FILE)
+                .ok_or(FsError::TooBig)?;
+            let r = (|| {
+                if at > len {
+                    zero_fill(&mut f, len, at)?;
+                }
+                seek(&mut f, at)?;
+                write_all(&mut f, data)
+            })();
+            if let Err(e) = r {
+                // Nothing of a failed write stays: the file keeps its old length (bytes it
+                // overwrote below that length are not restored).
+                let _ = cut(&mut f, len);
+                let _ = lamfat::Write::flush(&mut f);
+                return Err(e);
+            }
+            lamfat::Write::flush(&mut f).map_err(fat_err)?;
+            Ok(end)
+        })
+    }
+
+    fn set_len(&self, node: &Node, to: u64) -> Result<(), FsError> {
+        if to > MAX_FILE {
+            return Err(FsError::TooBig);
+        }
+        self.with(|fat, _| {
+            let (mut f, len) = Self::file(fat, node)?;
+            if to < len {
+                cut(&mut f, to)?;
+            } else if to > len
+                && let Err(e) = zero_fill(&mut f, len, to)
+            {
+                let _ = cut(&mut f, len);
+                let _ = lamfat::Write::flush(&mut f);
+                return Err(e);
+            }
+            lamfat::Write::flush(&mut f).map_err(fat_err)
+        })
+    }
+
+    fn read_dir(&self, node: &Node) -> Result<Vec<Entry>, FsError> {
+        self.with(|fat, _| {
+            let path = Self::node_path(node)?;
+            let p: Vec<&str> = path.iter().map(String::as_str).collect();
+            let dir = dir_at(fat, &p)?;
+            let mut out = Vec::new();
+            let mut names = 0;
+            for (i, e) in dir.iter().enumerate() {
+                if i >= MAX_DIR_ENTRIES {
+                    return Err(FsError::Invalid);
+                }
+                let e = e.map_err(fat_err)?;
+                let name = e.file_name();
+                if name == "." || name == ".." {
+                    continue;
+                }
+                // The listing is built on the heap: bounded as a ramdisk's directory is, so
+                // that a directory Linux filled cannot make the server's heap overflow.
+                names += name.len();
+                if out.len() >= self.list.0 || names > self.list.1 {
+                    return Err(FsError::TooBig);
+                }
+                out.try_reserve(1).map_err(|_| FsError::NoSpace)?;
+                let (kind, len) = match e.is_dir() {
+                    true => (Kind::Dir, 0),
+                    false => (Kind::File, e.len()),
+                };
+                out.push(Entry { name, kind, len });
+            }
+            out.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(out)
+        })
+    }
+
+    fn mkdir(&self, path: &[&str]) -> Result<(), FsError> {
+        let (name, parent) = path.split_last().ok_or(FsError::Exists)?;
+        self.with(|fat, _| {
+            let dir = dir_at(fat, parent)?;
+            match find_in(&dir, name) {
+                Ok(_) => return Err(FsError::Exists),
+                Err(FsError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+            dir.create_dir(name).map_err(fat_err)?;
+            Ok(())
+        })
+    }
+
+    fn remove(&self, path: &[&str], want_dir: bool) -> Result<(), FsError> {
+        self.with(|fat, inner| {
+            let (dir, e) = lookup(fat, path)?.ok_or(FsError::Denied)?;
+            match (e.is_dir(), want_dir) {
+                (false, true) => return Err(FsError::NotDir),
+                (true, false) => return Err(FsError::IsDir),
+                _ => {}
+            }
+            dir.remove(&e.file_name()).map_err(fat_err)?;
+            inner.each_below(path, |n| {
+                n.gone.store(true, core::sync::atomic::Ordering::Relaxed);
+            });
+            Ok(())
+        })
+    }
+
+    fn rename(&self, from: &[&str], to: &[&str]) -> Result<(), FsError> {
+        if from.is_empty() || to.is_empty() {
+            return Err(FsError::Denied);
+        }
+        if from.len() == to.len() && from.iter().zip(to).all(|(a, b)| a == b) {
+            return Ok(());
+        }
+        // A directory cannot move below itself.
+        if to.len() > from.len() && to.iter().zip(from).all(|(a, b)| same_name(a, b)) {
+            return Err(FsError::Invalid);
+        }
+        self.with(|fat, inner| {
+            let (src_dir, src) = lookup(fat, from)?.ok_or(FsError::Denied)?;
+            let (tname, tparent) = to.split_last().ok_or(FsError::Denied)?;
+            let dst_dir = dir_at(fat, tparent)?;
+            let same_entry =
+                from.len() == to.len() && from.iter().zip(to).all(|(a, b)| same_name(a, b));
+            if !same_entry {
+                match find_in(&dst_dir, tname) {
+                    Ok(old) => {
+                        match (old.is_dir(), src.is_dir()) {
+                            (true, false) => return Err(FsError::IsDir),
+                            (false, true) => return Err(FsError::NotDir),
+                            _ => {}
+                        }
+                        // Replaced, as Unix's rename does (an empty directory only: lamfat
+                        // refuses the others with NotEmpty).
+                        dst_dir.remove(&old.file_name()).map_err(fat_err)?;
+                        inner.each_below(to, |n| {
+                            n.gone.store(true, core::sync::atomic::Ordering::Relaxed);
+                        });
+                    }
+                    Err(FsError::NotFound) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            src_dir
+                .rename(&src.file_name(), &dst_dir, tname)
+                .map_err(fat_err)?;
+            inner.each_below(from, |n| {
+                let mut p = n.path.lock();
+                let rest: Vec<String> = p.drain(from.len()..).collect();
+                p.clear();
+                p.extend(to.iter().map(|s| s.to_string()));
+                p.extend(rest);
+            });
+            Ok(())
+        })
+    }
+
+    fn usage(&self, _account: Option<&str>) -> Result<Usage, FsError> {
+        self.with(|fat, _| {
+            let s = fat.stats().map_err(fat_err)?;
+            let cluster = s.cluster_size() as u64;
+            let total = s.total_clusters() as u64;
+            Ok(Usage {
+                disk: Space {
+                    bytes: (total - s.free_clusters() as u64) * cluster,
+                    bytes_max: total * cluster,
+                    nodes: 0,
+                    nodes_max: 0,
+                },
+                account: None,
+            })
+        })
+    }
+
+    fn sync(&self) -> Result<(), FsError> {
+        self.checkpoint(true)
+    }
+}
+
+/// Formats `disk` as one FAT32 volume (no partition table), labelled `label`; a disk too small
+/// for FAT32 (under about 33 MiB) gets the FAT type lamfat picks for its size (FAT12 or 16).
+pub fn format<D: Disk>(disk: D, label: &str) -> Result<D, FsError> {
+    let cache = Arc::new(Lock::new(Cache::new(disk, DEFAULT_BLOCKS)));
+    let mut name = [b' '; 11];
+    for (d, s) in name.iter_mut().zip(label.bytes()) {
+        *d = s.to_ascii_uppercase();
+    }
+    let opts = || lamfat::FormatVolumeOptions::new().volume_label(name);
+    let r = lamfat::format_volume(
+        &mut DiskIo::new(cache.clone()),
+        opts().fat_type(lamfat::FatType::Fat32),
+    );
+    match r {
+        Err(lamfat::Error::InvalidInput) => {
+            lamfat::format_volume(&mut DiskIo::new(cache.clone()), opts()).map_err(fat_err)?
+        }
+        r => r.map_err(fat_err)?,
+    }
+    let cache = Arc::try_unwrap(cache).map_err(|_| FsError::Invalid)?;
+    let mut cache = cache.into_inner();
+    cache.flush().map_err(io_err)?;
+    Ok(cache.into_disk())
+}
