@@ -371,8 +371,7 @@ extern "C" fn on_sigsys(_sig: i32, _info: *mut libc::siginfo_t, ctx: *mut libc::
     // A yield with an idle hint (a sleep) is answered only after the stub has slept for it:
     // polling meanwhile would burn a core's time for nothing (an idle system's watchers and
     // sleepers made hosted mode cost more than 1 % of a core). Block at once.
-    let sleeps = rax & 0xFF == libeurali::abi::nr::YIELD as u64
-        && g[libc::REG_RDI as usize] != 0;
+    let sleeps = rax & 0xFF == libeurali::abi::nr::YIELD as u64 && g[libc::REG_RDI as usize] != 0;
     let spins = if sleeps { 0 } else { SPINS };
     let (n, fd) = sys::recv_packet_spin(st.chan, &mut buf, spins);
     if n <= 0 {
