@@ -98,7 +98,7 @@ fn su_at_the_console() {
     assert!(pane.contains("\nroot\n/home/root\n"), "{pane}");
     s.keys(&["exit 5", "Enter"]);
     s.wait_until("the user's prompt again", |p| {
-        p.matches("user:~$").count() == 3
+        p.matches("user:~$").count() == 2
     });
     s.keys(&["echo rc=$?; whoami", "Enter"]);
     let pane = s.wait_for("\nrc=5\n");
