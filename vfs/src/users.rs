@@ -38,7 +38,9 @@
 //! own password (`change`, with the current one) and root set anyone's (`set`), lets root add
 //! and remove accounts (`add`, `delete`, `purge`: the keeper writes the entry, the home and the
 //! namespace spec, [`account_paths`]), lets anyone look up a user's number and home (`lookup`,
-//! for `id`: a user's namespace has no users file), and hands the request on to the keeper. The keeper also counts failed logins per user (`failed`/`passed`,
+//! for `id`: a user's namespace has no users file), and hands the request on to the keeper.
+//! With a switch ([`Service::with_switch`], login's), it also takes `su`
+//! ([`Request::Switch`]), answered by login itself, on the first read. The keeper also counts failed logins per user (`failed`/`passed`,
 //! from login), answering `delay SECONDS\n` (see [`delay_after`]).
 
 use alloc::boxed::Box;
