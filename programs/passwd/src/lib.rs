@@ -228,9 +228,15 @@ fn su(args: &[String]) {
         }
     };
     if target.is_empty() || target.contains(['\n', ' ']) || target.len() > users::MAX_NAME {
-        fail(&format!("user '{}' does not exist", target.escape_default()));
+        fail(&format!(
+            "user '{}' does not exist",
+            target.escape_default()
+        ));
     }
-    if command.as_deref().is_some_and(|c| c.len() > users::MAX_REQUEST / 2) {
+    if command
+        .as_deref()
+        .is_some_and(|c| c.len() > users::MAX_REQUEST / 2)
+    {
         fail("the command is too long (write it to a file and run that)");
     }
     // Like Linux's su: an unknown user is said before any password is asked.
@@ -239,9 +245,7 @@ fn su(args: &[String]) {
         &Request::Lookup { name: target }.encode(),
     ) {
         Ok(r) if r.starts_with("user ") => {}
-        Ok(r) if r.contains("no such user") => {
-            fail(&format!("user '{target}' does not exist"))
-        }
+        Ok(r) if r.contains("no such user") => fail(&format!("user '{target}' does not exist")),
         Ok(r) => fail(r.trim_start_matches("error: ").trim_end()),
         Err(vfs::proto::FsError::NotFound) => fail(&format!(
             "no password service at {} in this namespace",
@@ -277,7 +281,10 @@ fn su(args: &[String]) {
         command: command.as_deref(),
     };
     match users::exchange(users::SERVICE_PATH, &request.encode()) {
-        Ok(r) => match r.strip_prefix("status ").and_then(|n| n.trim_end().parse().ok()) {
+        Ok(r) => match r
+            .strip_prefix("status ")
+            .and_then(|n| n.trim_end().parse().ok())
+        {
             Some(status) => std::process::exit(status),
             None => fail(r.trim_start_matches("error: ").trim_end()),
         },
