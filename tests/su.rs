@@ -2,6 +2,8 @@
 //! with the password piped in, and the console in tmux (where the password must not echo and
 //! the user's shell must come back when the other user's ends).
 
+#[path = "common/hosted.rs"]
+mod hosted;
 #[path = "common/run.rs"]
 mod run;
 #[path = "common/tmux.rs"]
@@ -72,6 +74,39 @@ fn a_user_needs_the_password() {
         r.stderr
     );
     assert_eq!(r.stderr, "su: authentication failure\n");
+}
+
+/// A scripted session as `printf … | cargo run` gives it: user logs in, `su`, root's password,
+/// root's shell runs the next lines, `exit 3` comes back to the user's shell with status 3.
+fn scripted_session(args: &[&str]) {
+    let r = eurali_run(
+        args,
+        b"user\nuser\nsu\nroot\nwhoami\npwd\nexit 3\necho back=$?\nwhoami\nexit\n",
+        &[],
+        LIMIT,
+    );
+    assert!(
+        r.stdout
+            .contains("Password: root\n/home/root\nback=3\nuser\nlogin: "),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(!r.stderr.contains("su:"), "{}", r.stderr);
+}
+
+#[test]
+fn su_in_a_scripted_session() {
+    scripted_session(&[]);
+}
+
+#[test]
+fn hosted_su_in_a_scripted_session() {
+    // The same with the freestanding ELFs (`cargo xtask build`), as the real kernel runs them.
+    let Some((dir, _)) = hosted::elfs(&["login", "sh", "passwd"]) else {
+        return;
+    };
+    scripted_session(&["--hosted", dir.to_str().unwrap()]);
 }
 
 /// At the console: the user types `su` and root's password (not echoed), `whoami` says root,
