@@ -6,7 +6,8 @@
 //!
 //! - the namespace is built from `/etc/ns/<user>` ([`vfs::ns`], `$user` and `$home` replaced),
 //!   plus `/dev/console` (this login's own stdin and stdout), `/dev/null` and `/dev/passwd` (the
-//!   password service bound to this user, [`vfs::users::Service`]), all served by this process,
+//!   password service bound to this user, [`vfs::users::Service`], which also takes `su`: see
+//!   `switch`), all served by this process,
 //!   and init's `/proc` (for any user but root, the part of it that user may see,
 //!   `vfs::procfs`), `/net` and `/dev/rtc` where there are;
 //! - the shell (a path in login's namespace, from the users file) runs in it with only `HOME`,
