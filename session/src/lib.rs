@@ -6,7 +6,8 @@
 //!
 //! - the namespace is built from `/etc/ns/<user>` ([`vfs::ns`], `$user` and `$home` replaced),
 //!   plus `/dev/console` (this login's own stdin and stdout), `/dev/null` and `/dev/passwd` (the
-//!   password service bound to this user, [`vfs::users::Service`]), all served by this process,
+//!   password service bound to this user, [`vfs::users::Service`], which also takes `su`: see
+//!   `switch`), all served by this process,
 //!   and init's `/proc` (for any user but root, the part of it that user may see,
 //!   `vfs::procfs`), `/net` and `/dev/rtc` where there are;
 //! - the shell (a path in login's namespace, from the users file) runs in it with only `HOME`,
@@ -237,12 +238,54 @@ fn namespace(user: &User) -> Result<Namespace, String> {
     {
         ns.add(DISK, h);
     }
-    let service = users::Service::session(&user.name, USERS, std::random::array::<16>);
+    let service = users::Service::session(&user.name, USERS, std::random::array::<16>)
+        .with_switch(Box::new(switch));
     ns.add(
         users::SERVICE_PATH,
         dev(users::SERVICE_PATH, vfs::server::start(service))?,
     );
     Ok(ns)
+}
+
+/// `su` (a [`users::Request::Switch`] on the session service of `me`'s session): if `password`
+/// is `target`'s (root needs none), runs `target`'s shell (with `command` as its `-c`) in
+/// `target`'s own namespace on login's console, as a login would (`run_shell`, `run_script`),
+/// waits for it and answers `status N`. A wrong password costs the delay a failed login costs
+/// (counted by the keeper for `target`, as at `login:`) and answers `error: authentication
+/// failure`. Runs on a session thread of the service, in login's process: the caller's `su`
+/// waits in its read meanwhile, and its shell goes on when this ends.
+fn switch(me: &str, target: &str, password: &str, command: Option<&str>) -> String {
+    let all = match std::fs::read_to_string(USERS) {
+        Ok(t) => users::parse(&t),
+        Err(e) => return format!("error: cannot read {USERS}: {e}\n"),
+    };
+    let user = if me == ROOT {
+        match all.iter().find(|u| u.name == target) {
+            Some(u) => u.clone(),
+            None => return format!("error: user '{target}' does not exist\n"),
+        }
+    } else {
+        match authenticate(&all, target.as_bytes(), password.as_bytes()) {
+            Some(u) => {
+                let _ = users::submit(
+                    USERS,
+                    &users::Request::Passed { name: &u.name },
+                    std::random::array::<16>,
+                );
+                u
+            }
+            None => {
+                let delay = failure_delay(target.as_bytes(), 1);
+                std::thread::sleep(std::time::Duration::from_secs(delay.into()));
+                return String::from("error: authentication failure\n");
+            }
+        }
+    };
+    let status = match command {
+        Some(c) => run_script(&user, c),
+        None => run_shell(&user, &[]),
+    };
+    format!("status {status}\n")
 }
 
 /// Runs the user's shell in their namespace, waits for it, and returns its exit status.

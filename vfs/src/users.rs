@@ -38,7 +38,9 @@
 //! own password (`change`, with the current one) and root set anyone's (`set`), lets root add
 //! and remove accounts (`add`, `delete`, `purge`: the keeper writes the entry, the home and the
 //! namespace spec, [`account_paths`]), lets anyone look up a user's number and home (`lookup`,
-//! for `id`: a user's namespace has no users file), and hands the request on to the keeper. The keeper also counts failed logins per user (`failed`/`passed`,
+//! for `id`: a user's namespace has no users file), and hands the request on to the keeper.
+//! With a switch ([`Service::with_switch`], login's), it also takes `su`
+//! ([`Request::Switch`]), answered by login itself, on the first read. The keeper also counts failed logins per user (`failed`/`passed`,
 //! from login), answering `delay SECONDS\n` (see [`delay_after`]).
 
 use alloc::boxed::Box;
@@ -506,6 +508,16 @@ pub enum Request<'a> {
     /// What the system knows of `name` besides its password (any session): the reply is
     /// `user NAME:UID:HOME:SHELL`.
     Lookup { name: &'a str },
+    /// `su`: run `name`'s shell (with `command`, its `-c`) in `name`'s namespace on this
+    /// session's console if `password` is `name`'s (root's session needs none), wait for it and
+    /// answer `status N`. Only a session service with a switch ([`Service::with_switch`], login's)
+    /// takes it; the reply comes with the first read, which waits for the shell's end (the
+    /// service is a device: such a read has no time limit).
+    Switch {
+        name: &'a str,
+        password: &'a str,
+        command: Option<&'a str>,
+    },
 }
 
 impl<'a> Request<'a> {
@@ -522,6 +534,16 @@ impl<'a> Request<'a> {
             Request::Delete { name, home: false } => format!("delete {name}\n"),
             Request::Delete { name, home: true } => format!("purge {name}\n"),
             Request::Lookup { name } => format!("lookup {name}\n"),
+            Request::Switch {
+                name,
+                password,
+                command: None,
+            } => format!("su {name}\n{password}\n"),
+            Request::Switch {
+                name,
+                password,
+                command: Some(c),
+            } => format!("su {name}\n{password}\n{c}\n"),
         }
         .into_bytes()
     }
@@ -529,6 +551,23 @@ impl<'a> Request<'a> {
     /// The request in `bytes`, if they are one.
     pub fn decode(bytes: &'a [u8]) -> Option<Request<'a>> {
         let text = core::str::from_utf8(bytes).ok()?;
+        if let Some(rest) = text.strip_prefix("su ") {
+            // The command is the rest, newlines and all.
+            let (name, rest) = rest.split_once('\n')?;
+            let (password, rest) = rest.split_once('\n')?;
+            let command = match rest {
+                "" => None,
+                c => Some(c.strip_suffix('\n')?),
+            };
+            if name.is_empty() || name.contains(' ') {
+                return None;
+            }
+            return Some(Request::Switch {
+                name,
+                password,
+                command,
+            });
+        }
         let mut lines = text.strip_suffix('\n')?.split('\n');
         let (verb, name) = lines.next()?.split_once(' ')?;
         let rest: Vec<&str> = lines.collect();
@@ -577,6 +616,7 @@ fn keep(users_file: &str, request: &Request<'_>, salt: &[u8]) -> String {
         }
         Request::Add { name } => done(add_user(users_file, name)),
         Request::Delete { name, home } => done(delete_user(users_file, name, home)),
+        Request::Switch { .. } => String::from("error: su is a session's request\n"),
         Request::Lookup { name } => {
             let all = {
                 let _g = CHANGING.lock();
@@ -752,12 +792,27 @@ pub fn exchange(path: &str, request: &[u8]) -> Result<String, FsError> {
     String::from_utf8(reply).map_err(|_| FsError::Invalid)
 }
 
+/// What runs a [`Request::Switch`] for a session service: called with the session's user, the
+/// user to switch to, the password given and the command; returns the reply (`status N\n` or
+/// `error: MESSAGE\n`). login gives one (it alone can check a password and build another
+/// user's namespace).
+pub type Switch = Box<dyn Fn(&str, &str, &str, Option<&str>) -> String + Send + Sync>;
+
 /// A password service (see the module doc): a one-file file system.
 pub struct Service {
     /// The session's user; `None` for the keeper.
     user: Option<String>,
     users_file: String,
     salt: Box<dyn Fn() -> [u8; 16] + Send + Sync>,
+    switch: Option<Switch>,
+}
+
+/// One open of a [`Service`]: the reply of its exchange, or a [`Request::Switch`] waiting for
+/// the first read.
+#[derive(Default)]
+pub struct Exchange {
+    reply: Vec<u8>,
+    pending: Option<Vec<u8>>,
 }
 
 impl Service {
@@ -773,7 +828,14 @@ impl Service {
             user: Some(user.into()),
             users_file: users_file.into(),
             salt: Box::new(salt),
+            switch: None,
         }
+    }
+
+    /// This session service with `switch` to answer [`Request::Switch`] (`su`).
+    pub fn with_switch(mut self, switch: Switch) -> Service {
+        self.switch = Some(switch);
+        self
     }
 
     /// The keeper: the one writer of the users file at `users_file` (see the module doc).
@@ -785,6 +847,7 @@ impl Service {
             user: None,
             users_file: users_file.into(),
             salt: Box::new(salt),
+            switch: None,
         }
     }
 
@@ -810,6 +873,16 @@ impl Service {
                 "Permission denied: only root may add or remove users"
             }
             Request::Add { .. } | Request::Delete { .. } | Request::Lookup { .. } => "",
+            Request::Switch {
+                name,
+                password,
+                command,
+            } => {
+                return match &self.switch {
+                    Some(run) => run(me, name, password, command),
+                    None => String::from("error: su is not served here\n"),
+                };
+            }
             _ => "login's requests are not a session's",
         };
         if !refusal.is_empty() {
@@ -820,27 +893,37 @@ impl Service {
 }
 
 impl FileSystem for Service {
-    /// The reply of this open's exchange.
-    type Node = Arc<Lock<Vec<u8>>>;
+    /// This open's exchange.
+    type Node = Arc<Lock<Exchange>>;
 
     fn open(&self, path: &[&str], fl: u32) -> Result<Self::Node, FsError> {
         if !path.is_empty() || fl & flags::DIRECTORY != 0 {
             return Err(FsError::NotFound);
         }
-        Ok(Arc::new(Lock::new(Vec::new())))
+        Ok(Arc::new(Lock::new(Exchange::default())))
     }
 
+    /// A device: a client's reads have no time limit, so that the read that answers a
+    /// [`Request::Switch`] can wait for the other user's shell to end. Every other reply is
+    /// ready when the write returns.
     fn stat(&self, node: &Self::Node) -> Result<Meta, FsError> {
         Ok(Meta {
-            kind: Kind::File,
-            len: node.lock().len() as u64,
+            kind: Kind::Device,
+            len: node.lock().reply.len() as u64,
             readonly: false,
             mount_readonly: false,
         })
     }
 
     fn read(&self, node: &Self::Node, offset: u64, buf: &mut [u8]) -> Result<usize, FsError> {
-        let reply = node.lock();
+        let pending = node.lock().pending.take();
+        if let Some(request) = pending {
+            // Not under the lock: this waits for a whole session.
+            let answer = self.answer(&request);
+            node.lock().reply = answer.into_bytes();
+        }
+        let node = node.lock();
+        let reply = &node.reply;
         let start = (offset as usize).min(reply.len());
         let n = buf.len().min(reply.len() - start);
         buf[..n].copy_from_slice(&reply[start..start + n]);
@@ -851,14 +934,25 @@ impl FileSystem for Service {
         if data.len() > MAX_REQUEST {
             return Err(FsError::Invalid);
         }
+        if matches!(Request::decode(data), Some(Request::Switch { .. })) {
+            // Answered by the first read (see `stat`): a write has the session's time limit.
+            let mut node = node.lock();
+            node.reply.clear();
+            node.pending = Some(data.to_vec());
+            return Ok(data.len() as u64);
+        }
         let answer = self.answer(data);
-        *node.lock() = answer.into_bytes();
+        let mut node = node.lock();
+        node.pending = None;
+        node.reply = answer.into_bytes();
         Ok(data.len() as u64)
     }
 
     fn set_len(&self, node: &Self::Node, len: u64) -> Result<(), FsError> {
         if len == 0 {
-            node.lock().clear();
+            let mut node = node.lock();
+            node.reply.clear();
+            node.pending = None;
         }
         Ok(())
     }
@@ -938,6 +1032,21 @@ mod tests {
                 home: true,
             },
             Request::Lookup { name: "u" },
+            Request::Switch {
+                name: "root",
+                password: "p w",
+                command: None,
+            },
+            Request::Switch {
+                name: "u",
+                password: "",
+                command: Some("echo a\necho b"),
+            },
+            Request::Switch {
+                name: "u",
+                password: "x",
+                command: Some(""),
+            },
         ] {
             assert_eq!(Request::decode(&r.encode()), Some(r.clone()));
         }
@@ -996,6 +1105,14 @@ mod tests {
                 "Permission denied",
             ),
             (Request::Failed { name: "root" }, "not a session's"),
+            (
+                Request::Switch {
+                    name: "root",
+                    password: "root",
+                    command: None,
+                },
+                "not served here",
+            ),
         ] {
             let reply = user.answer(&r.encode());
             assert!(

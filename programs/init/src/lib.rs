@@ -60,8 +60,8 @@ fn programs() -> Result<Vec<(String, Vec<u8>)>, String> {
             }
         }
         if name == "passwd" {
-            // Root's account tools are the same program (`useradd`, `userdel`).
-            for alias in ["useradd", "userdel"] {
+            // Root's account tools and `su` are the same program (`useradd`, `userdel`, `su`).
+            for alias in ["useradd", "userdel", "su"] {
                 out.push((alias.to_string(), bytes.clone()));
             }
         }

@@ -10,6 +10,11 @@
 //! Passwords are read a line at a time from stdin, without echo at a terminal
 //! (`std::term::read_password_bounded`), at most [`users::MAX_PASSWORD`] bytes of text.
 //!
+//! It is `su` too: `su [-c COMMAND] [USER]` asks for USER's password (root is not asked) and
+//! hands it to the session's password service, whose server (login) checks it and runs USER's
+//! shell in USER's namespace on the console, answering with its status when it ends
+//! (`vfs::users::Request::Switch`).
+//!
 //! The same program is `useradd` and `userdel` (by the name it runs under, as the coreutils
 //! are their tools): root's requests to the password service to add an account (no password
 //! yet: `passwd NAME` sets one, as on Linux) or remove one (`-r`: its home too). The keeper
@@ -45,7 +50,7 @@ fn ask(prompt: &str) -> String {
 fn name() -> String {
     let argv0 = std::env::args().next().unwrap_or_default();
     match argv0.rsplit('/').next() {
-        Some(n @ ("useradd" | "userdel")) => n.to_string(),
+        Some(n @ ("useradd" | "userdel" | "su")) => n.to_string(),
         _ => String::from("passwd"),
     }
 }
@@ -167,6 +172,126 @@ fn account(args: &[String]) {
     send(&request, "");
 }
 
+const SU_HELP: &str = "\
+usage: su [-] [-c COMMAND] [USER]
+Start USER's shell (root's by default) in USER's own namespace, home and
+environment, on this console; when it ends, su ends with its status and your
+shell goes on. Anyone but root is asked for USER's password.
+  -c COMMAND  run COMMAND in USER's shell (sh -c COMMAND) instead
+  -, -l, --login  accepted: su always starts a fresh session
+  --help      show this help and exit
+";
+
+/// `su [-] [-c COMMAND] [USER]`: asks login, through the session's password service, to run
+/// USER's shell on this console (see `vfs::users::Request::Switch`).
+fn su(args: &[String]) {
+    let mut command = None;
+    let mut operands = Vec::new();
+    let mut options = true;
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        match a {
+            "--help" if options => {
+                print!("{SU_HELP}");
+                return;
+            }
+            "--" if options => options = false,
+            "-" | "-l" | "--login" if options => {}
+            "-c" | "--command" if options => {
+                i += 1;
+                match args.get(i) {
+                    Some(c) => command = Some(c.clone()),
+                    None => {
+                        eprintln!("su: option '{a}' requires an argument");
+                        usage(SU_HELP)
+                    }
+                }
+            }
+            o if options && o.starts_with("--command=") => {
+                command = Some(o["--command=".len()..].to_string());
+            }
+            o if options && o.starts_with('-') => {
+                eprintln!("su: invalid option '{o}'");
+                usage(SU_HELP)
+            }
+            _ => operands.push(a),
+        }
+        i += 1;
+    }
+    let target = match operands[..] {
+        [] => "root",
+        [u] => u,
+        _ => {
+            eprintln!("su: one user name only");
+            usage(SU_HELP)
+        }
+    };
+    if target.is_empty() || target.contains(['\n', ' ']) || target.len() > users::MAX_NAME {
+        fail(&format!(
+            "user '{}' does not exist",
+            target.escape_default()
+        ));
+    }
+    if command
+        .as_deref()
+        .is_some_and(|c| c.len() > users::MAX_REQUEST / 2)
+    {
+        fail("the command is too long (write it to a file and run that)");
+    }
+    // Like Linux's su: an unknown user is said before any password is asked.
+    match users::exchange(
+        users::SERVICE_PATH,
+        &Request::Lookup { name: target }.encode(),
+    ) {
+        Ok(r) if r.starts_with("user ") => {}
+        Ok(r) if r.contains("no such user") => fail(&format!("user '{target}' does not exist")),
+        Ok(r) => fail(r.trim_start_matches("error: ").trim_end()),
+        Err(vfs::proto::FsError::NotFound) => fail(&format!(
+            "no password service at {} in this namespace",
+            users::SERVICE_PATH
+        )),
+        Err(e) => fail(&format!("{}: {e}", users::SERVICE_PATH)),
+    }
+    let me = std::env::var("USER").unwrap_or_default();
+    let password = if me == "root" {
+        String::new()
+    } else {
+        print!("Password: ");
+        match std::term::read_password_bounded(users::MAX_PASSWORD) {
+            // Too long or not text: no password can be it, but the answer (and its delay)
+            // is the same as for a wrong one.
+            Ok(Some(p)) => String::from_utf8(p)
+                .ok()
+                .filter(|p| p.len() <= users::MAX_PASSWORD && !p.contains('\n'))
+                .unwrap_or_else(|| String::from("\u{0}")),
+            Ok(None) => {
+                println!();
+                fail("authentication failure")
+            }
+            Err(e) => {
+                println!();
+                fail(&format!("cannot read the password: {e}"))
+            }
+        }
+    };
+    let request = Request::Switch {
+        name: target,
+        password: &password,
+        command: command.as_deref(),
+    };
+    match users::exchange(users::SERVICE_PATH, &request.encode()) {
+        Ok(r) => match r
+            .strip_prefix("status ")
+            .and_then(|n| n.trim_end().parse().ok())
+        {
+            Some(status) => std::process::exit(status),
+            None => fail(r.trim_start_matches("error: ").trim_end()),
+        },
+        Err(e) => fail(&format!("{}: {e}", users::SERVICE_PATH)),
+    }
+}
+
 /// `passwd --help`.
 const HELP: &str = "Usage: passwd [USER]\n\
 Change your password (the current one first, then the new one twice), or, as\n\
@@ -176,6 +301,10 @@ root, USER's.\n\
 
 pub fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if name() == "su" {
+        su(&args[1..]);
+        return;
+    }
     // useradd and userdel answer --help with their own text.
     if name() != "passwd" {
         account(&args[1..]);
