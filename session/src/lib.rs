@@ -108,7 +108,17 @@ in the user's namespace. Three wrong passwords end it with status 75.\n\
   --help  show this help and exit\n\
 ";
 
+/// Finished threads login keeps for the next session ([`std::thread::set_idle_limit`]; the
+/// default is 2). A session starts its servers on threads of this process (console, null, the
+/// password service, and the watchdog of its bounded calls), which end with it; on Merriwig a
+/// thread that ends burns its stack slot for good (64 per process life), so with the default
+/// login ran out of threads at about the 24th session ("resource temporarily unavailable: 64
+/// threads"). Kept, they are the next session's: each costs 8 KiB of the kernel's heap while
+/// it waits, in a login that has had a session.
+pub const IDLE_THREADS: usize = 6;
+
 pub fn main() {
+    std::thread::set_idle_limit(IDLE_THREADS);
     if std::env::args().nth(1).as_deref() == Some("--help") {
         print!("{HELP}");
         std::process::exit(0);
