@@ -13,7 +13,8 @@
 //! - the shell (a path in login's namespace, from the users file) runs in it with only `HOME`,
 //!   `USER`, `PATH=/bin` and `PWD=$HOME` in its environment, on login's stdin and stdout, with
 //!   its exit status and stderr passed as eurali's runtime expects (`std::process::Command`);
-//! - when it ends, the servers started for the session end too ([`vfs::ns::Reclaim`]).
+//! - when it ends, the servers started for the session end too ([`vfs::ns::Reclaim`]), once the
+//!   shell's process has really gone ([`NAMESPACE_END_WAIT_MS`]).
 //!
 //! Input is read a line at a time without reading ahead, so type-ahead meant for the shell
 //! stays in the console for it. At a terminal the password is read in raw mode, not echoed
@@ -108,7 +109,17 @@ in the user's namespace. Three wrong passwords end it with status 75.\n\
   --help  show this help and exit\n\
 ";
 
+/// Finished threads login keeps for the next session ([`std::thread::set_idle_limit`]; the
+/// default is 2). A session starts its servers on threads of this process (console, null, the
+/// password service, and the watchdog of its bounded calls), which end with it; on Merriwig a
+/// thread that ends burns its stack slot for good (64 per process life), so with the default
+/// login ran out of threads at about the 24th session ("resource temporarily unavailable: 64
+/// threads"). Kept, they are the next session's: each costs 8 KiB of the kernel's heap while
+/// it waits, in a login that has had a session.
+pub const IDLE_THREADS: usize = 6;
+
 pub fn main() {
+    std::thread::set_idle_limit(IDLE_THREADS);
     if std::env::args().nth(1).as_deref() == Some("--help") {
         print!("{HELP}");
         std::process::exit(0);
@@ -195,8 +206,9 @@ pub const NET: &str = "/net";
 /// Where init mounts the disk's file system.
 pub const DISK: &str = "/disk";
 
-/// The user's namespace: their spec, and the session's devices.
-fn namespace(user: &User) -> Result<Namespace, String> {
+/// The user's namespace: their spec, and the session's devices; with the probe of the session's
+/// [`users::SERVICE_PATH`] server (see [`NAMESPACE_END_WAIT_MS`]).
+fn namespace(user: &User) -> Result<(Namespace, vfs::server::Probe), String> {
     let path = format!("/etc/ns/{}", user.name);
     let spec = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
     let items =
@@ -240,11 +252,41 @@ fn namespace(user: &User) -> Result<Namespace, String> {
     }
     let service = users::Service::session(&user.name, USERS, std::random::array::<16>)
         .with_switch(Box::new(switch));
-    ns.add(
-        users::SERVICE_PATH,
-        dev(users::SERVICE_PATH, vfs::server::start(service))?,
-    );
-    Ok(ns)
+    let (service, probe) = vfs::server::start_probed(service)
+        .map_err(|e| format!("cannot start {}: {e}", users::SERVICE_PATH))?;
+    ns.add(users::SERVICE_PATH, service);
+    Ok((ns, probe))
+}
+
+/// How long, at most, a session's end waits for the shell's process to be gone before it ends
+/// the session's servers, in milliseconds. A process of the session that lives on (a background
+/// program) keeps the namespace; its servers are then left running, as before.
+///
+/// Why wait: the shell reports its status before its process ends (its other threads end
+/// after it, and only then does the kernel drop its namespace). Closing the
+/// [`vfs::ns::Reclaim`] spares at once leaves at least three references on each mount, so the
+/// close wakes nobody (ABI §3.5); when the namespace goes a moment later, every server of the
+/// session stays blocked in `receive` for ever on a rendezvous that only its own handle
+/// references. On Merriwig each such thread keeps its 8 KiB kernel stack in the kernel's 1 MiB
+/// heap: about 50 KiB per login and logout (this process's console, null and password
+/// servers, init's `/proc` view and the ramdisk's bind sessions), and the kernel panicked on
+/// the 12th login. So the session's end polls the password service's [`vfs::server::Probe`]
+/// (no spare of that mount is kept) every 10 ms until the server's own handle is the last
+/// reference, which also ends that server, and only then closes the spares.
+pub const NAMESPACE_END_WAIT_MS: u64 = 3000;
+
+/// Polls `probe` until the session's namespace is gone (true) or [`NAMESPACE_END_WAIT_MS`] passed.
+fn wait_for_namespace_end(probe: &mut vfs::server::Probe) -> bool {
+    let start = std::time::Instant::now();
+    loop {
+        if probe.unreferenced() {
+            return true;
+        }
+        if start.elapsed() >= std::time::Duration::from_millis(NAMESPACE_END_WAIT_MS) {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 /// `su` (a [`users::Request::Switch`] on the session service of `me`'s session): if `password`
@@ -335,8 +377,8 @@ pub fn run_script(user: &User, script: &str) -> i32 {
 
 /// [`run_shell`], with `extra` mounted in the session's namespace besides the usual.
 fn run_shell_with(user: &User, args: &[String], extra: Vec<(&str, libeurali::Handle)>) -> i32 {
-    let mut ns = match namespace(user) {
-        Ok(ns) => ns,
+    let (mut ns, mut probe) = match namespace(user) {
+        Ok(v) => v,
         Err(e) => {
             eprintln!("login: no session for {}: {e}", user.name);
             return 125;
@@ -345,7 +387,7 @@ fn run_shell_with(user: &User, args: &[String], extra: Vec<(&str, libeurali::Han
     for (path, h) in extra {
         ns.add(path, h);
     }
-    let reclaim = ns.reclaim();
+    let reclaim = ns.reclaim_except(users::SERVICE_PATH);
     let status = Command::new(&user.shell)
         .args(args)
         .namespace(ns)
@@ -358,6 +400,8 @@ fn run_shell_with(user: &User, args: &[String], extra: Vec<(&str, libeurali::Han
         .env("PATH", "/bin")
         .current_dir(&user.home)
         .status();
+    // Also when exec failed: the kernel dropped the namespace's handles then (ABI §9.13).
+    wait_for_namespace_end(&mut probe);
     drop(reclaim);
     match status {
         Ok(s) => s.code().unwrap_or(125),

@@ -324,6 +324,60 @@ pub fn start<F: FileSystem>(fs: F) -> Result<Handle, Error> {
     Ok(c)
 }
 
+/// [`start`], with a [`Probe`] of the server's mount: for a starter that must learn when every
+/// other reference to the mount is gone (login, at the end of a session: see
+/// `session::wait_for_namespace_end`).
+pub fn start_probed<F: FileSystem>(fs: F) -> Result<(Handle, Probe), Error> {
+    let (m, c) = libeurali::new_rendezvous()?;
+    let raw = m.raw();
+    Server::new(fs).spawn(m)?;
+    Ok((c, Probe { raw, ended: false }))
+}
+
+/// What [`Probe::unreferenced`] sends: no request of the protocol, so the mount loop drops it.
+pub const PROBE: u64 = 0x11FF;
+
+/// The number of a server's own mount handle ([`start_probed`]), kept by the process that
+/// started it (the server runs in the same process). Hold no other reference to the mount in
+/// this process: a spare would keep [`Probe::unreferenced`] from ever answering true.
+#[derive(Debug)]
+pub struct Probe {
+    raw: u32,
+    ended: bool,
+}
+
+impl Probe {
+    /// Whether the server's own handle is now the only reference to its mount (every client
+    /// handle and every namespace that mounted it is gone). If so, wakes the server to end (a
+    /// copy of its handle closed at once, as [`Server::sweep`] does; ABI §3.5) and answers true
+    /// from then on without touching the number again. If not, the probe's message (a `Short`
+    /// the mount loop drops) reached the server, or another sender's message was pending.
+    ///
+    /// Never blocks for long: the mount loop is back in `receive` as soon as it has handled an
+    /// open, and the kernel fails a send with CLOSED at once when only the sender's own handle
+    /// is left (§3.5).
+    pub fn unreferenced(&mut self) -> bool {
+        if self.ended {
+            return true;
+        }
+        // The mount loop ends only when a close wakes it, and no close can while a client still
+        // references the mount besides its own handle (two references left over the closed one);
+        // once only its own handle is left, only our copy below closes anything. So the number
+        // names the server's handle until we wake it. `ManuallyDrop`: never closed here.
+        // Safety: as just said, the number is open and stays so during the send.
+        let h = core::mem::ManuallyDrop::new(unsafe { Handle::from_raw(self.raw) });
+        match send(&h, Message::Short(PROBE, 0, 0)) {
+            Err(e) if e.error == Error::Closed => {
+                // Safety: the same; the server still waits on the number.
+                drop(unsafe { Handle::copy_raw(self.raw) });
+                self.ended = true;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Serves `fs` on `mount` on the calling thread (the usual body of a server's `main`).
 pub fn serve<F: FileSystem>(fs: F, mount: &Handle) {
     Server::new(fs).serve(mount)

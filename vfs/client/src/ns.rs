@@ -281,6 +281,19 @@ impl Namespace {
         )
     }
 
+    /// [`Namespace::reclaim`] without spares of the mounts at `keep` (resolved): for a mount
+    /// whose server the caller watches and ends itself (login's probe of the session's end).
+    pub fn reclaim_except(&self, keep: &str) -> Reclaim {
+        let keep = resolve("/", keep).unwrap_or_else(|_| String::from("/"));
+        Reclaim(
+            self.mounts
+                .iter()
+                .filter(|(p, _)| *p != keep)
+                .filter_map(|(_, h)| h.try_clone().ok())
+                .collect(),
+        )
+    }
+
     /// The mount paths, in order.
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.mounts.iter().map(|(p, _)| p.as_str())
