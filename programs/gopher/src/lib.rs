@@ -35,6 +35,7 @@
 #![forbid(unsafe_code)]
 
 pub mod menu;
+pub mod screen;
 pub mod url;
 
 use std::io::{BufRead, Read, Write};
@@ -116,6 +117,8 @@ pub enum DownloadError {
     Fetch(String),
     /// Writing failed (what was written before stays).
     Write(std::io::Error),
+    /// The progress callback stopped it, after this many bytes (written out).
+    Cancelled(u64),
 }
 
 impl DownloadError {
@@ -127,6 +130,7 @@ impl DownloadError {
                 format!("{path}: write error: {}", describe(e))
             }
             (DownloadError::Write(e), None) => format!("write error: {}", describe(e)),
+            (DownloadError::Cancelled(n), _) => format!("stopped after {n} bytes"),
         }
     }
 }
@@ -295,12 +299,13 @@ pub fn fetch(u: &Url, t: &Timeouts) -> Result<Fetched, String> {
 ///
 /// What arrived is written out at least every [`KEEP_EVERY`] too, so that a download ended from
 /// outside (Ctrl-C kills the process) leaves what came until then in the file; `progress` is
-/// told the bytes so far and the time since the start as often.
+/// told the bytes so far and the time since the start as often, and stops the download (what
+/// came is written out) by answering `false`.
 pub fn download(
     u: &Url,
     t: &Timeouts,
     out: &mut dyn Write,
-    progress: &mut dyn FnMut(u64, Duration),
+    progress: &mut dyn FnMut(u64, Duration) -> bool,
 ) -> Result<Downloaded, DownloadError> {
     let (mut s, started, connect) = open(u, t).map_err(DownloadError::Fetch)?;
     let mut kept_at = std::time::Instant::now();
@@ -322,7 +327,10 @@ pub fn download(
         }
         if due {
             kept_at = std::time::Instant::now();
-            progress(total, started.elapsed());
+            if !progress(total, started.elapsed()) {
+                flush(&pending[..filled], out)?;
+                return Err(DownloadError::Cancelled(total));
+            }
         }
         match read_some(&mut s, &mut pending[filled..], started, t) {
             Ok(0) => {
@@ -479,7 +487,7 @@ fn one_shot_inner(
     let result = if raw || class == Class::Binary || output.is_some() {
         match output {
             Some(path) => match std::fs::File::create(path) {
-                Ok(mut f) => download(u, timeout, &mut f, &mut |_, _| {})
+                Ok(mut f) => download(u, timeout, &mut f, &mut |_, _| true)
                     .map(|d| {
                         eprintln!("gopher: saved {} bytes to {path}", d.bytes);
                         as_stats(d)
@@ -489,7 +497,7 @@ fn one_shot_inner(
             },
             None => {
                 let mut out = std::io::stdout().lock();
-                download(u, timeout, &mut out, &mut |_, _| {})
+                download(u, timeout, &mut out, &mut |_, _| true)
                     .map(as_stats)
                     .map_err(|e| e.describe(None))
             }
@@ -532,7 +540,7 @@ fn one_shot_inner(
 }
 
 /// The command line's forms.
-const USAGE: &str = "gopher [--timeout SECS] [URL]\n       gopher --print [-o FILE] [--timeout SECS] [--stats] URL\n       gopher --raw [--timeout SECS] [--stats] URL";
+const USAGE: &str = "gopher [--line] [--timeout SECS] [URL]\n       gopher --print [-o FILE] [--timeout SECS] [--stats] URL\n       gopher --raw [--timeout SECS] [--stats] URL";
 
 fn usage() -> i32 {
     eprintln!("usage: {USAGE}");
@@ -546,6 +554,7 @@ pub fn main() {
 
 fn run(args: Vec<String>) -> i32 {
     let mut print = false;
+    let mut line = false;
     let mut stats = false;
     let mut raw = false;
     let mut output = None;
@@ -556,6 +565,7 @@ fn run(args: Vec<String>) -> i32 {
         match a.as_str() {
             "--print" | "-p" => print = true,
             "--raw" | "-r" => raw = true,
+            "--line" | "-l" => line = true,
             "--stats" => stats = true,
             "-o" | "--output" => match it.next() {
                 Some(f) => output = Some(f),
@@ -578,22 +588,26 @@ fn run(args: Vec<String>) -> i32 {
     }
     let start = match &target {
         Some(t) => match Url::parse(t) {
-            Ok(u) => u,
+            Ok(u) => Some(u),
             Err(e) => {
                 eprintln!("gopher: {e}");
                 return 2;
             }
         },
-        None if print || raw => return usage(),
-        None => {
-            // No URL: start at the bookmarks.
-            return Browser::new(timeout).run(None);
-        }
+        None => None,
     };
     if print || raw {
-        return one_shot(&start, raw, output.as_deref(), &timeout, stats);
+        return match start {
+            Some(u) => one_shot(&u, raw, output.as_deref(), &timeout, stats),
+            None => usage(),
+        };
     }
-    Browser::new(timeout).run(Some(start))
+    // At a terminal, full screen (unless `--line`); otherwise (a script, a pipe) the line mode.
+    // Without a URL, both start at the bookmarks.
+    if !line && std::term::stdin_terminal().is_some() {
+        return screen::run(timeout, start);
+    }
+    Browser::new(timeout).run(start)
 }
 
 const HELP: &str = "\
@@ -634,30 +648,76 @@ fn bookmarks_path() -> Option<String> {
         .map(|h| format!("{}/.gopher_bookmarks", h.trim_end_matches('/')))
 }
 
-/// `(url, title)` pairs of the bookmark file (bad lines skipped).
-pub fn parse_bookmarks(text: &str) -> Vec<(Url, String)> {
-    text.lines()
-        .filter_map(|l| {
+/// The bookmark file, `$HOME/.gopher_bookmarks`: a line per bookmark, its URL, a TAB and its
+/// title (plain text, to edit by hand as well). Lines that are not bookmarks are kept as they
+/// are when the file is written again, and said; a file that is not text is never written over.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Bookmarks {
+    pub entries: Vec<(Url, String)>,
+    /// Lines that are not bookmarks, kept.
+    pub bad: Vec<String>,
+}
+
+impl Bookmarks {
+    /// Parses the file's text (bad lines go to `bad`; blank lines are dropped).
+    pub fn parse(text: &str) -> Bookmarks {
+        let mut b = Bookmarks::default();
+        for l in text.lines() {
+            if l.trim().is_empty() {
+                continue;
+            }
             let (u, t) = l.split_once('\t').unwrap_or((l, ""));
-            Url::parse(u).ok().map(|u| (u, t.to_string()))
-        })
-        .collect()
-}
+            match Url::parse(u) {
+                Ok(u) => b.entries.push((u, t.to_string())),
+                Err(_) => b.bad.push(l.to_string()),
+            }
+        }
+        b
+    }
 
-fn load_bookmarks() -> Vec<(Url, String)> {
-    bookmarks_path()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .map(|t| parse_bookmarks(&t))
-        .unwrap_or_default()
-}
+    /// The file's bookmarks (none if there is no file or no `HOME`); `Err` with what to say
+    /// when it cannot be read or is not text (it is then left alone).
+    pub fn load() -> Result<Bookmarks, String> {
+        let Some(p) = bookmarks_path() else {
+            return Ok(Bookmarks::default());
+        };
+        match std::fs::read(&p) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(t) => Ok(Bookmarks::parse(&t)),
+                Err(_) => Err(format!(
+                    "{p} is not text: the bookmarks are not read, and it is left as it is"
+                )),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Bookmarks::default()),
+            Err(e) => Err(format!("{p}: {e}: the bookmarks cannot be read")),
+        }
+    }
 
-fn save_bookmarks(b: &[(Url, String)]) -> Result<(), String> {
-    let p = bookmarks_path().ok_or("no HOME for the bookmarks")?;
-    let text: String = b
-        .iter()
-        .map(|(u, t)| format!("{u}\t{}\n", t.replace(['\t', '\n', '\r'], " ")))
-        .collect();
-    std::fs::write(&p, text).map_err(|e| format!("{p}: {e}"))
+    /// What to say about lines that are not bookmarks, if there are any.
+    pub fn warning(&self) -> Option<String> {
+        match self.bad.len() {
+            0 => None,
+            1 => Some("1 line of ~/.gopher_bookmarks is not a bookmark (it is kept)".into()),
+            n => Some(format!(
+                "{n} lines of ~/.gopher_bookmarks are not bookmarks (they are kept)"
+            )),
+        }
+    }
+
+    /// Writes the file: the bookmarks, then the lines that were not.
+    pub fn save(&self) -> Result<(), String> {
+        let p = bookmarks_path().ok_or("no HOME for the bookmarks")?;
+        let mut text: String = self
+            .entries
+            .iter()
+            .map(|(u, t)| format!("{u}\t{}\n", t.replace(['\t', '\n', '\r'], " ")))
+            .collect();
+        for l in &self.bad {
+            text.push_str(l);
+            text.push('\n');
+        }
+        std::fs::write(&p, text).map_err(|e| format!("{p}: {e}"))
+    }
 }
 
 impl Browser {
@@ -735,7 +795,18 @@ impl Browser {
                 (lines, links, u.to_string())
             }
             Some(View::Bookmarks) => {
-                let b = load_bookmarks();
+                let b = match Bookmarks::load() {
+                    Ok(b) => {
+                        if let Some(w) = b.warning() {
+                            println!("{w}");
+                        }
+                        b.entries
+                    }
+                    Err(e) => {
+                        println!("{e}");
+                        Vec::new()
+                    }
+                };
                 let mut lines = Vec::new();
                 let mut links = Vec::new();
                 if b.is_empty() {
@@ -868,6 +939,7 @@ impl Browser {
             print!("\r{} so far, {}/s   ", human(n), human(rate));
             let _ = std::io::stdout().flush();
             shown = true;
+            true
         };
         let result = match std::fs::File::create(&name) {
             Ok(mut f) => Some(download(u, &self.timeout, &mut f, &mut progress)),
@@ -977,23 +1049,24 @@ impl Browser {
                 }
                 "a" | "add" => {
                     match self.current_url() {
-                        Some(u) => {
-                            let mut b = load_bookmarks();
-                            if b.iter().any(|(x, _)| *x == u) {
-                                println!("already bookmarked: {u}");
-                            } else {
+                        Some(u) => match Bookmarks::load() {
+                            Err(e) => println!("{e}"),
+                            Ok(b) if b.entries.iter().any(|(x, _)| *x == u) => {
+                                println!("already bookmarked: {u}")
+                            }
+                            Ok(mut b) => {
                                 let title = if arg.is_empty() {
                                     u.to_string()
                                 } else {
                                     arg.to_string()
                                 };
-                                b.push((u.clone(), title));
-                                match save_bookmarks(&b) {
+                                b.entries.push((u.clone(), title));
+                                match b.save() {
                                     Ok(()) => println!("bookmarked {u}"),
                                     Err(e) => println!("error: {e}"),
                                 }
                             }
-                        }
+                        },
                         None => println!("(nothing to bookmark here)"),
                     }
                     true
@@ -1007,16 +1080,18 @@ impl Browser {
                     self.show()
                 }
                 "d" | "delete" => {
-                    let mut b = load_bookmarks();
-                    match arg.parse::<usize>() {
-                        Ok(n) if n >= 1 && n <= b.len() => {
-                            let (u, _) = b.remove(n - 1);
-                            match save_bookmarks(&b) {
-                                Ok(()) => println!("deleted bookmark {u}"),
-                                Err(e) => println!("error: {e}"),
+                    match Bookmarks::load() {
+                        Err(e) => println!("{e}"),
+                        Ok(mut b) => match arg.parse::<usize>() {
+                            Ok(n) if n >= 1 && n <= b.entries.len() => {
+                                let (u, _) = b.entries.remove(n - 1);
+                                match b.save() {
+                                    Ok(()) => println!("deleted bookmark {u}"),
+                                    Err(e) => println!("error: {e}"),
+                                }
                             }
-                        }
-                        _ => println!("no bookmark {arg:?} (B lists them)"),
+                            _ => println!("no bookmark {arg:?} (B lists them)"),
+                        },
                     }
                     true
                 }
@@ -1069,10 +1144,12 @@ mod tests {
 
     #[test]
     fn bookmarks_parse_and_skip_junk() {
-        let b = parse_bookmarks("gopher://h/1\tHome\nnot a url\t\ngopher://h:71/0/x\n");
-        assert_eq!(b.len(), 2);
-        assert_eq!(b[0].1, "Home");
-        assert_eq!(b[1].0.port, 71);
+        let b = Bookmarks::parse("gopher://h/1\tHome\nnot a url\t\n\ngopher://h:71/0/x\n");
+        assert_eq!(b.entries.len(), 2);
+        assert_eq!(b.entries[0].1, "Home");
+        assert_eq!(b.entries[1].0.port, 71);
+        assert_eq!(b.bad, ["not a url\t"]);
+        assert!(b.warning().is_some_and(|w| w.contains("1 line")));
     }
 
     #[test]

@@ -12,6 +12,15 @@
 //! directory `1`, text `0` by its name or by its bytes, GIF `g`, other images `I`, HTML `h`,
 //! anything else `9`). A file is sent as it is, 64 KiB at a time. Each connection has its own thread; a client
 //! gets 10 s to send its selector. Errors are type-3 items.
+//!
+//! Search items (type 7): a program (a `#!` script, a shell script or a program) in the tree that
+//! the gophermap of its own directory names as a type-7 item is run for each request of its
+//! selector, never sent: the query (what follows the request's TAB) is its one argument (`$1`) and
+//! is in `QUERY_STRING` and `SEARCHREQUEST` too, as gophernicus gives it; it goes to the program as
+//! it is (no shell reads it, so it cannot inject anything). Its standard output is read as a
+//! gophermap (lines with a TAB are items, others info lines) and served as the menu. It gets
+//! [`SEARCH_TIME`] and [`SEARCH_OUTPUT`] bytes of output; past either it is ended and the menu
+//! says so, as it says a failure (a non-zero status).
 
 #![forbid(unsafe_code)]
 
@@ -76,6 +85,11 @@ pub fn run(args: Vec<String>) -> i32 {
         },
     };
     let root = root.trim_end_matches('/').to_string();
+    // Absolute, so that a search program runs in its own directory by a path that still holds.
+    let root = std::fs::canonicalize(&root)
+        .ok()
+        .and_then(|p| p.to_str().map(String::from))
+        .unwrap_or(root);
     match std::fs::metadata(&root) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
@@ -158,11 +172,10 @@ fn serve(mut s: TcpStream, root: &str) {
     let Some(req) = read_request(&mut s) else {
         return;
     };
-    // A search's query (after a TAB) is not used: nothing here searches yet.
-    let selector = match req.iter().position(|&c| c == b'\t') {
-        Some(i) => &req[..i],
-        None => &req[..],
-    };
+    // `selector TAB query [TAB gopher+ data]`.
+    let mut fields = req.split(|&c| c == b'\t');
+    let selector = fields.next().unwrap_or_default();
+    let query = fields.next().unwrap_or_default();
     let (host, port) = match s.local_addr() {
         Ok(a) => (a.ip().to_string(), a.port()),
         Err(_) => ("0.0.0.0".to_string(), 70),
@@ -172,8 +185,151 @@ fn serve(mut s: TcpStream, root: &str) {
             let _ = s.write_all(&reply);
         }
         Answer::File(path) => send_file(&mut s, &path),
+        Answer::Search { program, dir_sel } => {
+            let reply = search(&program, query, &dir_sel, &host, port, &Limits::DEFAULT);
+            let _ = s.write_all(&reply);
+        }
     }
     let _ = s.flush();
+}
+
+/// How long a search program may run.
+pub const SEARCH_TIME: Duration = Duration::from_secs(10);
+/// How much of a search program's output is served.
+pub const SEARCH_OUTPUT: usize = 64 * 1024;
+
+/// A search program's bounds.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub time: Duration,
+    pub output: usize,
+}
+
+impl Limits {
+    pub const DEFAULT: Limits = Limits {
+        time: SEARCH_TIME,
+        output: SEARCH_OUTPUT,
+    };
+}
+
+/// Runs the search program `program` (a path) for `query`, in its directory: the menu to serve.
+/// The query is its one argument and in its environment, never read by a shell; its output is a
+/// gophermap; it is ended past `limits`, and the menu says so.
+pub fn search(
+    program: &str,
+    query: &[u8],
+    dir_sel: &str,
+    host: &str,
+    port: u16,
+    limits: &Limits,
+) -> Vec<u8> {
+    use std::process::{Command, Stdio};
+    let Ok(q) = core::str::from_utf8(query) else {
+        return error_menu("the query is not UTF-8 text");
+    };
+    if q.contains('\0') {
+        return error_menu("a NUL byte in the query");
+    }
+    let dir = program.rsplit_once('/').map_or(".", |(d, _)| d);
+    let mut cmd = Command::new(program);
+    cmd.arg(q)
+        .env("QUERY_STRING", q)
+        .env("SEARCHREQUEST", q)
+        .current_dir(if dir.is_empty() { "/" } else { dir })
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gopherd: {program}: {e}");
+            return error_menu("the search could not be started");
+        }
+    };
+    let Some(mut out) = child.stdout.take() else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return error_menu("the search could not be started");
+    };
+    // The output is read on a thread of its own, so that this one can end a program that runs
+    // too long (a read has no timeout).
+    let cap = limits.output;
+    let reader = std::thread::Builder::new().spawn(move || {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while got.len() <= cap {
+            match out.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        got
+    });
+    let Ok(reader) = reader else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return error_menu("the server is busy: try again");
+    };
+    let started = std::time::Instant::now();
+    let mut timed_out = false;
+    while !reader.is_finished() {
+        if started.elapsed() >= limits.time {
+            timed_out = true;
+            // Ends the program and cuts its output pipe: the reader sees the end.
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut got = reader.join().unwrap_or_default();
+    let cut = got.len() > cap;
+    if cut {
+        got.truncate(cap);
+        // Cut at the last whole line.
+        if let Some(i) = got.iter().rposition(|&b| b == b'\n') {
+            got.truncate(i + 1);
+        }
+    }
+    if cut && !timed_out {
+        let _ = child.kill();
+    }
+    // Its status, within the rest of its time (a program may close its output and run on).
+    let status = loop {
+        if timed_out || cut {
+            break child.wait().ok();
+        }
+        match child.try_wait() {
+            Ok(Some(st)) => break Some(st),
+            Ok(None) => {}
+            Err(_) => break None,
+        }
+        if started.elapsed() >= limits.time {
+            timed_out = true;
+            let _ = child.kill();
+        } else {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let mut reply = gophermap_items(&got, dir_sel, host, port);
+    let mut note = |why: &str| {
+        reply
+            .extend_from_slice(format!("3{}\t\terror.host\t1\r\n", show(why.as_bytes())).as_bytes())
+    };
+    if timed_out {
+        note(&format!(
+            "the search took too long: ended after {} s",
+            limits.time.as_secs()
+        ));
+    } else if cut {
+        note(&format!("the search's output was cut at {} bytes", cap));
+    } else if let Some(st) = status.filter(|s| !s.success()) {
+        match st.code() {
+            Some(c) => note(&format!("the search failed (exit status {c})")),
+            None => note("the search failed"),
+        }
+    }
+    reply.extend_from_slice(b".\r\n");
+    reply
 }
 
 /// A file's bytes to the client, a piece at a time (a file may be larger than the heap).
@@ -203,6 +359,11 @@ const FILE_PIECE: usize = 64 * 1024;
 pub enum Answer {
     Menu(Vec<u8>),
     File(String),
+    /// A search item's program (its path), to run with the query; its directory's selector.
+    Search {
+        program: String,
+        dir_sel: String,
+    },
 }
 
 /// The reply to `selector` (bytes) for a server at `host:port` serving `root`.
@@ -225,9 +386,59 @@ pub fn answer(root: &str, selector: &[u8], host: &str, port: u16) -> Answer {
             Ok(map) => gophermap(&map, &sel, host, port),
             Err(_) => listing(&path, &sel, host, port),
         },
-        Ok(_) => return Answer::File(path),
+        Ok(_) => {
+            let (dir_rel, _) = rel.rsplit_once('/').unwrap_or(("", &rel));
+            let dir_path = if dir_rel.is_empty() {
+                root.to_string()
+            } else {
+                format!("{root}/{dir_rel}")
+            };
+            let dir_sel = if dir_rel.is_empty() {
+                String::new()
+            } else {
+                format!("/{dir_rel}")
+            };
+            let declared = std::fs::read(format!("{dir_path}/gophermap"))
+                .is_ok_and(|map| search_items(&map, &dir_sel).contains(&sel));
+            if declared {
+                return Answer::Search {
+                    program: path,
+                    dir_sel,
+                };
+            }
+            return Answer::File(path);
+        }
         Err(_) => error_menu(&format!("{}: not found", show(selector))),
     })
+}
+
+/// The selectors (absolute, as [`safe_path`] makes them, with a leading `/`) of the type-7
+/// items of this server in a gophermap of the directory `dir_sel`: the search programs it names.
+pub fn search_items(map: &[u8], dir_sel: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for raw in String::from_utf8_lossy(map).lines() {
+        let line = raw.trim_end_matches('\r');
+        if line == "." {
+            break;
+        }
+        let mut f = line.split('\t');
+        let (Some(display), Some(sel)) = (f.next(), f.next()) else {
+            continue;
+        };
+        // Another server's item is not ours to run.
+        if !display.starts_with('7') || f.next().is_some_and(|h| !h.is_empty()) {
+            continue;
+        }
+        let abs = if sel.starts_with('/') {
+            sel.to_string()
+        } else {
+            format!("{dir_sel}/{sel}")
+        };
+        if let Some(p) = safe_path(abs.as_bytes()).filter(|p| !p.is_empty()) {
+            out.push(format!("/{p}"));
+        }
+    }
+    out
 }
 
 /// A selector as a path under the root: its components joined by `/`, empty for the root;
@@ -271,6 +482,13 @@ fn info(text: &str, out: &mut Vec<u8>) {
 /// A gophermap as a menu: items get our host and port where they have none, relative
 /// selectors are taken from `dir_sel`; lines without a TAB are info lines.
 pub fn gophermap(map: &[u8], dir_sel: &str, host: &str, port: u16) -> Vec<u8> {
+    let mut out = gophermap_items(map, dir_sel, host, port);
+    out.extend_from_slice(b".\r\n");
+    out
+}
+
+/// [`gophermap`] without the closing `.` line.
+fn gophermap_items(map: &[u8], dir_sel: &str, host: &str, port: u16) -> Vec<u8> {
     let mut out = Vec::new();
     for raw in String::from_utf8_lossy(map).lines() {
         let line = raw.trim_end_matches('\r');
@@ -298,7 +516,6 @@ pub fn gophermap(map: &[u8], dir_sel: &str, host: &str, port: u16) -> Vec<u8> {
             format!("{display}\t{selector}\t{item_host}\t{item_port}\r\n").as_bytes(),
         );
     }
-    out.extend_from_slice(b".\r\n");
     out
 }
 
@@ -392,6 +609,15 @@ mod tests {
              hWeb\tURL:http://e.org/\t10.0.0.2\t7000\r\n\
              .\r\n"
         );
+    }
+
+    /// Search items: only a type-7 item of this server that its own directory's gophermap
+    /// names is a program to run.
+    #[test]
+    fn search_items_are_what_the_gophermap_names() {
+        let map = b"Find things\n7Search\tfind.sh\n7Abs\t/sub/abs\n0Text\tfind.txt\n7Far\t/x\tfar.example\t70\n7Up\t../../etc/x\n.\n7After\tlate\n";
+        assert_eq!(search_items(map, "/sub"), ["/sub/find.sh", "/sub/abs"]);
+        assert_eq!(search_items(b"7S\ts\n", ""), ["/s"]);
     }
 
     #[test]
