@@ -442,7 +442,7 @@ fn hosted_elfs_fetch_over_the_tap_link() {
 fn interactive_browsing_in_tmux() {
     let Some(link) = link() else { return };
     let cmd = format!(
-        "EURALI_NIC=tap0@{} EURALI_NET='{}' {} -c 'gopher gopher://{LINUX}/'",
+        "EURALI_NIC=tap0@{} EURALI_NET='{}' {} -c 'gopher --line gopher://{LINUX}/'",
         link.ns,
         static_config(),
         env!("CARGO_BIN_EXE_eurali"),
@@ -553,7 +553,7 @@ fn first_row(pane: &str) -> &str {
 fn the_pager_keeps_the_title_and_pages_by_rows() {
     let Some(link) = link() else { return };
     let cmd = format!(
-        "EURALI_NIC=tap0@{} EURALI_NET='{}' {} -c 'gopher gopher://{LINUX}:7072/0/longline'",
+        "EURALI_NIC=tap0@{} EURALI_NET='{}' {} -c 'gopher --line gopher://{LINUX}:7072/0/longline'",
         link.ns,
         static_config(),
         env!("CARGO_BIN_EXE_eurali"),
@@ -666,7 +666,10 @@ fn interactive_downloads_keep_what_arrived_and_ask_before_replacing() {
         return;
     };
     s.wait_for("$");
-    s.keys(&[&format!("gopher gopher://{LINUX}:7072/9/slow"), "Enter"]);
+    s.keys(&[
+        &format!("gopher --line gopher://{LINUX}:7072/9/slow"),
+        "Enter",
+    ]);
     s.wait_for("to file [slow]:");
     s.keys(&["Enter"]);
     // Progress: the bytes so far and the rate, on one line.
@@ -681,7 +684,10 @@ fn interactive_downloads_keep_what_arrived_and_ask_before_replacing() {
     });
     assert!(!pane.contains("saved "), "{pane}");
     // Again: the file is there; it is kept unless the user says y.
-    s.keys(&[&format!("gopher gopher://{LINUX}:7072/9/slow"), "Enter"]);
+    s.keys(&[
+        &format!("gopher --line gopher://{LINUX}:7072/9/slow"),
+        "Enter",
+    ]);
     s.wait_for("to file [slow]:");
     s.keys(&["Enter"]);
     s.wait_for("slow exists: replace it? [y/N]");
@@ -1338,5 +1344,331 @@ fn when_init_gives_up_on_tcp_a_waiting_connect_gets_an_error() {
         2,
         "{}",
         r.stderr
+    );
+}
+
+/// Types a shell command line at the pane and waits until it has run (a marker it echoes).
+fn shell_line(s: &Pane, line: &str) {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    s.text(&format!("{line}; echo ran-{n}"));
+    s.keys(&["Enter"]);
+    s.wait_for(&format!("\nran-{n}"));
+}
+
+/// Types a shell command line at the pane (one that does not end by itself).
+fn shell_start(s: &Pane, line: &str) {
+    s.text(line);
+    s.keys(&["Enter"]);
+}
+
+/// The last non-blank row of a captured pane (the full-screen browser's status row).
+fn status_row(pane: &str) -> &str {
+    pane.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+}
+
+/// Issue 19, "Beyond the peers": the full-screen browser, driven as a user at a terminal
+/// against `gopherd` on eurali's loopback: the selection over the links (arrows, j/k, digits),
+/// following a link, a search item (its query asked on the status row, sent as typed, run by
+/// gopherd), back and forward from the page cache (the search is not run again) and `R` (it
+/// is), a long menu paged under a fixed title with its wide lines cut, `/` search, the history
+/// page, help, and bookmarks kept in $HOME across runs, a bad line in them kept and said, a
+/// file that is not text said and left alone.
+#[test]
+fn full_screen_browsing_in_tmux() {
+    let Some(link) = link() else { return };
+    let cmd = format!(
+        "EURALI_NIC=tap0@{} EURALI_NET='{}' {} --user user",
+        link.ns,
+        static_config(),
+        env!("CARGO_BIN_EXE_eurali"),
+    );
+    let Some(s) = Pane::start("gopher-full", &cmd, 100, 30) else {
+        return;
+    };
+    s.wait_for("$");
+    shell_line(&s, "mkdir -p ~/public_gopher/long; cd ~/public_gopher");
+    shell_line(
+        &s,
+        "printf 'Welcome to the test hole\\n0Hello\\thello.txt\\n7Find things\\tfind\\n1Long menu\\tlong\\n' > gophermap",
+    );
+    shell_line(&s, "echo 'Hello from gopherd.' > hello.txt");
+    // A search program that counts its runs (in its directory, where gopherd runs it).
+    shell_line(
+        &s,
+        "printf '#!/bin/sh\\nn=$(cat count 2>/dev/null || echo 0)\\nn=$((n+1))\\necho $n > count\\necho \"run $n for: $1\"\\nprintf \"0Hello again\\\\t/hello.txt\\\\n\"\\n' > find",
+    );
+    let wide = "wide:".to_string() + &"abcdefghij".repeat(30);
+    shell_line(
+        &s,
+        &format!(
+            "(echo {wide}; for i in $(seq 60); do echo \"info $i\"; printf '0Item %s\\t/hello.txt\\n' $i; done) > long/gophermap"
+        ),
+    );
+    shell_line(&s, "cd; gopherd --port 7000 2> /dev/null &");
+    shell_start(&s, "sleep 1; gopher gopher://127.0.0.1:7000/");
+    let pane = s.wait_for("3. [DIR] Long menu");
+    assert!(
+        first_row(&pane).starts_with(" gopher://127.0.0.1:7000/1"),
+        "{pane}"
+    );
+    assert!(pane.contains("Welcome to the test hole"), "{pane}");
+    assert!(
+        pane.contains("1. [TXT] Hello\n2. [ASK] Find things\n"),
+        "{pane}"
+    );
+    assert!(status_row(&pane).contains("? for the keys"), "{pane}");
+    // The selection: the first link, in reverse video.
+    assert!(
+        s.pane_with_colours().contains("\x1b[7m1. [TXT] Hello"),
+        "{}",
+        s.pane_with_colours()
+    );
+    s.keys(&["Down"]);
+    s.wait_until("link 2 selected", |p| {
+        status_row(p).starts_with("2: gopher://127.0.0.1:7000/7/find")
+    });
+    // A search: the query is asked for on the status row and reaches the program as typed.
+    s.keys(&["Enter"]);
+    s.wait_until("the query prompt", |p| {
+        status_row(p).starts_with("search Find things:")
+    });
+    s.text("cats; echo pwned $(id)");
+    s.keys(&["Enter"]);
+    let pane = s.wait_for("run 1 for: cats; echo pwned $(id)");
+    assert!(
+        first_row(&pane).starts_with(" Find things: cats; echo pwned $(id)"),
+        "{pane}"
+    );
+    assert!(!pane.contains("pwned user"), "{pane}");
+    // Follow its one link: a text page.
+    s.keys(&["Enter"]);
+    let pane = s.wait_for("Hello from gopherd.");
+    assert!(
+        first_row(&pane).starts_with(" Hello again  <gopher://127.0.0.1:7000/0/hello.txt>"),
+        "{pane}"
+    );
+    // Back: the results from the cache (the program is not run again) ...
+    s.keys(&["Left"]);
+    s.wait_for("run 1 for: cats");
+    // ... and forward, and back again, also from the cache.
+    s.keys(&["f"]);
+    s.wait_until("forward", |p| first_row(p).starts_with(" Hello again"));
+    s.keys(&["BSpace"]);
+    let pane = s.wait_until("back", |p| first_row(p).starts_with(" Find things"));
+    assert!(pane.contains("run 1 for: cats"), "{pane}");
+    // R fetches anew: the program runs a second time.
+    s.keys(&["R"]);
+    s.wait_for("run 2 for: cats");
+    // Back to the first menu, the selection where it was.
+    s.keys(&["Left"]);
+    s.wait_until("the menu, link 2 selected", |p| {
+        status_row(p).starts_with("2: gopher://127.0.0.1:7000/7/find")
+    });
+    // A digit selects a link; Enter follows it: a long menu under a title that stays.
+    s.keys(&["3"]);
+    s.wait_until("link 3 selected", |p| {
+        status_row(p).starts_with("3: gopher://127.0.0.1:7000/1/long")
+    });
+    s.keys(&["Enter"]);
+    let pane = s.wait_until("the long menu", |p| status_row(p).ends_with("1-28/121"));
+    assert!(
+        first_row(&pane).starts_with(" Long menu  <gopher://127.0.0.1:7000/1/long>"),
+        "{pane}"
+    );
+    // The wide line is cut at the screen's edge, not wrapped: the next row is the next line.
+    let rows: Vec<&str> = pane.lines().collect();
+    assert!(
+        rows[1].trim_start().starts_with("wide:abcdefghij"),
+        "{pane}"
+    );
+    assert_eq!(rows[1].chars().count(), 100, "{pane}");
+    assert!(rows[2].contains("info 1"), "{pane}");
+    s.keys(&["Space"]);
+    let pane = s.wait_until("a screen down", |p| status_row(p).ends_with("29-56/121"));
+    assert!(
+        first_row(&pane).starts_with(" Long menu  <gopher://127.0.0.1:7000/1/long>"),
+        "{pane}"
+    );
+    // j and k move the selection by one link.
+    s.keys(&["j"]);
+    let before = s.wait_until("a link selected", |p| {
+        status_row(p).contains(": gopher://127.0.0.1:7000/0/hello.txt")
+    });
+    s.keys(&["k"]);
+    s.wait_until("another link", |p| status_row(p) != status_row(&before));
+    // Search the page: the matching link is selected and in view.
+    s.keys(&["/"]);
+    s.text("item 42");
+    s.keys(&["Enter"]);
+    s.wait_until("the search's line", |p| {
+        status_row(p).starts_with("/item 42: line 85")
+    });
+    let pane = s.pane_with_colours();
+    assert!(pane.contains("\x1b[7m42. [TXT] Item 42"), "{pane}");
+    // Two digits: link 12.
+    s.keys(&["1", "2"]);
+    s.wait_until("link 12 selected", |p| {
+        status_row(p).starts_with("12: gopher://")
+    });
+    // Bookmark this page; the history lists the pages visited, the newest first.
+    s.keys(&["a"]);
+    s.wait_until("bookmarked", |p| {
+        status_row(p).starts_with("bookmarked gopher://127.0.0.1:7000/1/long")
+    });
+    s.keys(&["H"]);
+    let pane = s.wait_for("1. [DIR] Long menu  <gopher://127.0.0.1:7000/1/long>");
+    assert!(pane.contains("2. [TXT] Hello again"), "{pane}");
+    assert!(pane.contains("3. [ASK] Find things: cats"), "{pane}");
+    // Help, then quit.
+    s.keys(&["?"]);
+    s.wait_for("Keys of the full-screen browser");
+    s.keys(&["q"]);
+    // The bookmark is in $HOME; a line that is not one is said, and kept.
+    shell_line(
+        &s,
+        "cat ~/.gopher_bookmarks; echo 'not a bookmark' >> ~/.gopher_bookmarks",
+    );
+    let pane = s.pane();
+    assert!(
+        pane.lines()
+            .any(|l| l.starts_with("gopher://127.0.0.1:7000/1/long") && l.ends_with("Long menu")),
+        "{pane}"
+    );
+    shell_start(&s, "gopher");
+    let pane = s.wait_for("1. [DIR] Long menu  <gopher://127.0.0.1:7000/1/long>");
+    assert!(first_row(&pane).starts_with(" bookmarks"), "{pane}");
+    assert!(
+        status_row(&pane).starts_with("1 line of ~/.gopher_bookmarks is not a bookmark"),
+        "{pane}"
+    );
+    // A bookmark is followed like any link, and deleted with d.
+    s.keys(&["Enter"]);
+    s.wait_until("the bookmarked page", |p| {
+        first_row(p).starts_with(" Long menu")
+    });
+    s.keys(&["B"]);
+    s.wait_until("the bookmarks", |p| first_row(p).starts_with(" bookmarks"));
+    s.keys(&["d"]);
+    s.wait_for("(no bookmarks yet");
+    s.keys(&["q"]);
+    shell_line(&s, "cat ~/.gopher_bookmarks");
+    let pane = s.pane();
+    assert!(pane.contains("\nnot a bookmark\n"), "{pane}");
+    // Not text: said, and left as it is.
+    shell_start(&s, "printf '\\377\\376\\n' > ~/.gopher_bookmarks; gopher");
+    s.wait_for("is not text: the bookmarks are not read");
+    s.keys(&["g"]);
+    s.text("127.0.0.1:7000/1/long");
+    s.keys(&["Enter"]);
+    s.wait_until("the page", |p| {
+        first_row(p).starts_with(" gopher://127.0.0.1:7000/1/long")
+    });
+    s.keys(&["a"]);
+    s.wait_for("is not text");
+    s.keys(&["q"]);
+    shell_line(&s, "wc -c < ~/.gopher_bookmarks");
+    assert!(s.pane().contains("\n3\n"), "{}", s.pane());
+    shell_line(&s, "exit");
+    let pane = s.wait_for("EXITED");
+    drop(s);
+    drop(link);
+    assert!(pane.contains("EXITED 0"), "{pane}");
+}
+
+/// gopherd's search items (issue 19): a program that a gophermap names as a type-7 item runs
+/// with the query as its argument, never read by a shell; its output is the menu; one that runs
+/// too long is ended, one that writes too much is cut, a failure is said; a program the
+/// gophermap does not name is a file like any other. Our client and Linux's curl over the link.
+#[test]
+fn gopherd_search_items_run_a_program_with_the_query() {
+    let Some(link) = link() else { return };
+    let out_file = link.root.join("curl-search.out");
+    let curl = std::process::Command::new("ip")
+        .args(["netns", "exec", &link.ns, "sh", "-c"])
+        .arg(format!(
+            "for i in $(seq 150); do curl -s -m 5 'gopher://{OURS}:7000/7/find%09linux%20cats' > {f}.part && grep -q 'query: linux cats' {f}.part && mv {f}.part {f} && break; sleep 0.1; done",
+            f = out_file.display()
+        ))
+        .spawn()
+        .expect("curl loop");
+    let cmds = r#"mkdir -p ~/public_gopher; cd ~/public_gopher;
+        printf 'Searches\n7Find\tfind\n7Slow\tslow\n7Big\tbig\n7Fail\tfail\n0Not a search\tplain.sh\n' > gophermap;
+        printf '#!/bin/sh\necho "query: $1"\necho "env: $QUERY_STRING"\nprintf "0The answer\\thello.txt\\n"\n' > find;
+        printf '#!/bin/sh\necho started\nsleep 30\n' > slow;
+        printf '#!/bin/sh\nyes a-line-of-output\n' > big;
+        printf 'echo oops\nexit 3\n' > fail;
+        printf '#!/bin/sh\necho never run\n' > plain.sh;
+        echo hi > hello.txt; cd;
+        gopherd --port 7000 & sleep 1;
+        gopher --print 'gopher://127.0.0.1:7000/7/find%09cats; echo pwned $(id) `id` | x'; echo find=$?;
+        gopher --print 'gopher://127.0.0.1:7000/7/fail%09x'; echo fail=$?;
+        gopher --print 'gopher://127.0.0.1:7000/7/big%09x' > /tmp/big; echo big=$?; wc -l < /tmp/big; tail -n 1 /tmp/big;
+        gopher --print 'gopher://127.0.0.1:7000/7/slow%09x'; echo slow=$?;
+        gopher --print 'gopher://127.0.0.1:7000/0/plain.sh';
+        gopher --raw 'gopher://127.0.0.1:7000/7/find%09caf%E9'; echo;
+        sleep 3; echo END"#;
+    let t0 = std::time::Instant::now();
+    let (out, err, code) = system(&link, Some(&static_config()), cmds);
+    let took = t0.elapsed();
+    let mut curl = curl;
+    let _ = curl.kill();
+    let _ = curl.wait();
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    // The query, as typed: an argument and an environment variable, never a command.
+    assert!(
+        out.contains("query: cats; echo pwned $(id) `id` | x\n"),
+        "{out}\n{err}"
+    );
+    assert!(
+        out.contains("env: cats; echo pwned $(id) `id` | x\n"),
+        "{out}"
+    );
+    assert!(!out.contains("pwned root"), "{out}");
+    // Its output is a menu: items with our host and port, relative selectors made absolute.
+    assert!(out.contains("1. [TXT] The answer"), "{out}");
+    assert!(out.contains("find=0"), "{out}");
+    assert!(out.contains("oops"), "{out}");
+    assert!(
+        out.contains("[ERR] the search failed (exit status 3)"),
+        "{out}"
+    );
+    // 64 KiB at most, cut at a line, and said.
+    assert!(out.contains("big=0"), "{out}");
+    assert!(
+        out.contains("[ERR] the search's output was cut at 65536 bytes"),
+        "{out}"
+    );
+    let lines: usize = out
+        .lines()
+        .skip_while(|l| *l != "big=0")
+        .nth(1)
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0);
+    assert!((3800..=3900).contains(&lines), "{lines} lines\n{out}");
+    // Ended after 10 s.
+    assert!(out.contains("started"), "{out}");
+    assert!(
+        out.contains("[ERR] the search took too long: ended after 10 s"),
+        "{out}"
+    );
+    assert!(took < std::time::Duration::from_secs(60), "{took:?}");
+    // Not named as a search by the gophermap: a file, sent as it is.
+    assert!(out.contains("#!/bin/sh\necho never run\n"), "{out}");
+    // A query that is not UTF-8 is refused.
+    assert!(out.contains("3the query is not UTF-8 text"), "{out}");
+    assert!(out.contains("END"), "{out}");
+    // Linux's curl searched over the TAP link.
+    let got = std::fs::read_to_string(&out_file).unwrap_or_default();
+    assert!(
+        got.contains("iquery: linux cats\t"),
+        "curl got {got:?}\n{err}"
+    );
+    assert!(
+        got.contains(&format!("0The answer\t/hello.txt\t{OURS}\t7000\r\n")),
+        "curl got {got:?}"
     );
 }

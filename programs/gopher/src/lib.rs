@@ -1,7 +1,7 @@
 //! `gopher`: a Gopher client (RFC 1436) over eurali's TCP stack (std's `net`).
 //!
 //! ```text
-//! gopher [--timeout SECS] [URL]                 browse (without a URL: from the bookmarks)
+//! gopher [--line] [--timeout SECS] [URL]        browse (without a URL: from the bookmarks)
 //! gopher --print [-o FILE] [--timeout SECS] URL fetch once: menus numbered, text as text,
 //!                                               binaries to FILE (or standard output)
 //! gopher --raw [--timeout SECS] URL             fetch once: the bytes as the server sent them
@@ -10,7 +10,9 @@
 //! whole fetch's time and the byte count (what `cargo xtask bench net` reads).
 //! URLs follow RFC 4266 (`gopher://host[:port]/Tselector`, `%09` before a search string).
 //!
-//! Browsing: a menu shows its links numbered with their type (`[DIR]`, `[TXT]`, `[ASK]`,
+//! Browsing at a terminal is full screen ([`screen`]: a selection moved over the links, a page
+//! cache, history, bookmarks, `?` for the keys). With `--line`, or when standard input is not a
+//! terminal, it is the line mode: a menu shows its links numbered with their type (`[DIR]`, `[TXT]`, `[ASK]`,
 //! `[BIN]`, …); type a number to follow one. Text is paged. Search items (7) ask for a query.
 //! Binary items (4, 5, 6, 9, g, I and unknown types) are saved to a file in the current
 //! directory (the name is asked, the selector's last part offered). Web links (`h`, `URL:…`)
@@ -577,7 +579,10 @@ fn run(args: Vec<String>) -> i32 {
             },
             "-h" | "--help" => {
                 println!(
-                    "Usage: {USAGE}\nA Gopher client (RFC 1436): browse, or fetch one URL (--print, --raw).\n{HELP}"
+                    "Usage: {USAGE}\nA Gopher client (RFC 1436): browse, or fetch one URL (--print, --raw).\n\
+At a terminal it browses full screen: Up/Down select a link, Enter follows it, Left goes back,\n\
+/ searches the page, g goes to a URL, a/B bookmarks, H history, ? all the keys, q quits.\n\
+With --line (or when standard input is not a terminal), the line mode:\n{HELP}"
                 );
                 return 0;
             }

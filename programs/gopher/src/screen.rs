@@ -231,6 +231,8 @@ struct Doc {
     lines: Vec<String>,
     /// The line each link is on, and the item.
     links: Vec<(usize, Item)>,
+    /// For a list of pages (history, bookmarks): each link's whole URL (a search's query too).
+    urls: Vec<Url>,
     /// Text is wrapped; a menu's lines are cut.
     wrap: bool,
     note: Option<String>,
@@ -287,6 +289,7 @@ impl Doc {
             title,
             lines,
             links,
+            urls: Vec::new(),
             wrap: false,
             note: None,
             rows: Vec::new(),
@@ -346,6 +349,14 @@ impl Doc {
     /// The first row of line `line`.
     fn row_of(&self, line: usize) -> usize {
         self.rows.partition_point(|(l, _)| *l < line)
+    }
+
+    /// Where link `k` goes.
+    fn link_url(&self, k: usize) -> Option<Url> {
+        self.urls
+            .get(k)
+            .cloned()
+            .or_else(|| self.links.get(k).map(|(_, it)| it.url()))
     }
 
     fn link_row(&self, k: usize) -> usize {
@@ -557,6 +568,9 @@ impl Screen {
             .map(|(l, _)| *l);
         let end = (self.doc.top + height).min(self.doc.rows.len());
         for (line, text) in &self.doc.rows[self.doc.top..end] {
+            // Cleared first: a row as wide as the screen leaves the cursor past its edge, where
+            // a clear would take its last character.
+            s.push_str("\x1b[K");
             if Some(*line) == sel_line {
                 s.push_str("\x1b[7m");
                 s.push_str(text);
@@ -564,7 +578,7 @@ impl Screen {
             } else {
                 s.push_str(text);
             }
-            s.push_str("\x1b[K\r\n");
+            s.push_str("\r\n");
         }
         for _ in end - self.doc.top..height {
             s.push_str("\x1b[K\r\n");
@@ -576,11 +590,12 @@ impl Screen {
                 // The end of what is typed stays in view.
                 let skip = line.chars().count().saturating_sub(cols - 1);
                 let line: String = line.chars().skip(skip).collect();
+                s.push_str("\x1b[K");
                 s.push_str(&fit(&line, cols - 1));
-                s.push_str("\x1b[K\x1b[?25h");
+                s.push_str("\x1b[?25h");
             }
             None => {
-                let place = if self.doc.rows.len() <= height {
+                let mut place = if self.doc.rows.len() <= height {
                     "all".to_string()
                 } else {
                     format!("{}-{}/{}", self.doc.top + 1, end, self.doc.rows.len())
@@ -588,22 +603,26 @@ impl Screen {
                 let left = if !self.message.is_empty() {
                     core::mem::take(&mut self.message)
                 } else if let Some((_, it)) = self.doc.sel.and_then(|k| self.doc.links.get(k)) {
-                    let n = self.doc.sel.unwrap_or(0) + 1;
-                    match it.web_url() {
-                        Some(w) => format!("{n}: {}", menu::sanitize(w)),
-                        None => format!("{n}: {}", it.url()),
+                    let k = self.doc.sel.unwrap_or(0);
+                    match (it.web_url(), self.doc.link_url(k)) {
+                        (Some(w), _) => format!("{}: {}", k + 1, menu::sanitize(w)),
+                        (None, Some(u)) => format!("{}: {u}", k + 1),
+                        (None, None) => String::new(),
                     }
                 } else {
                     "? help  q quit".to_string()
                 };
+                if place.len() + 2 > cols {
+                    place.clear();
+                }
                 let room = cols.saturating_sub(place.len() + 2);
                 let left = fit(&menu::sanitize(&left), room);
                 let pad = cols - 1 - left.chars().map(width).sum::<usize>() - place.len();
-                s.push_str("\x1b[7m");
+                s.push_str("\x1b[K\x1b[7m");
                 s.push_str(&left);
                 s.extend(core::iter::repeat_n(' ', pad));
                 s.push_str(&place);
-                s.push_str("\x1b[0m\x1b[K\x1b[?25l");
+                s.push_str("\x1b[0m\x1b[?25l");
             }
         }
         let _ = self.out.write_all(s.as_bytes());
@@ -746,7 +765,9 @@ impl Screen {
                 let Some(l) = self.load(u, fresh) else {
                     return self.alive().then_some(false);
                 };
-                self.visited(u, &title);
+                if record || self.history.is_empty() {
+                    self.visited(u, &title);
+                }
                 Doc::from_page(target.clone(), title, &l)
             }
             Target::Help => {
@@ -821,6 +842,7 @@ impl Screen {
             ));
         }
         let mut d = Doc::new(target, title.to_string(), lines, links);
+        d.urls = entries.iter().map(|(u, _)| u.clone()).collect();
         d.sel = (!d.links.is_empty()).then_some(0);
         d
     }
@@ -1061,12 +1083,15 @@ impl Screen {
             self.message = format!("link {} cannot be followed: {p}", k + 1);
             return true;
         }
+        let Some(u) = self.doc.link_url(k) else {
+            return true;
+        };
         let title = if it.display.is_empty() {
-            it.url().to_string()
+            u.to_string()
         } else {
             it.display.clone()
         };
-        self.go(it.url(), title, true)
+        self.go(u, title, true)
     }
 
     fn find(&mut self, back: bool) {
@@ -1136,11 +1161,10 @@ impl Screen {
     }
 
     fn delete_bookmark(&mut self) {
-        let Some((_, it)) = self.doc.sel.and_then(|k| self.doc.links.get(k)).cloned() else {
+        let Some(u) = self.doc.sel.and_then(|k| self.doc.link_url(k)) else {
             self.message = "no bookmark selected".into();
             return;
         };
-        let u = it.url();
         self.message = match Bookmarks::load() {
             Err(e) => e,
             Ok(mut b) => {
