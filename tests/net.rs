@@ -1408,8 +1408,8 @@ fn full_screen_browsing_in_tmux() {
             "(echo {wide}; for i in $(seq 60); do echo \"info $i\"; printf '0Item %s\\t/hello.txt\\n' $i; done) > long/gophermap"
         ),
     );
-    shell_line(&s, "cd; gopherd --port 7000 2> /dev/null &");
-    shell_start(&s, "sleep 1; gopher gopher://127.0.0.1:7000/");
+    shell_line(&s, "cd; gopherd --port 7000 2> /dev/null & sleep 1");
+    shell_start(&s, "gopher gopher://127.0.0.1:7000/");
     let pane = s.wait_for("3. [DIR] Long menu");
     assert!(
         first_row(&pane).starts_with(" gopher://127.0.0.1:7000/1"),
@@ -1572,7 +1572,7 @@ fn full_screen_browsing_in_tmux() {
     s.keys(&["q"]);
     shell_line(&s, "wc -c < ~/.gopher_bookmarks");
     assert!(s.pane().contains("\n3\n"), "{}", s.pane());
-    shell_line(&s, "exit");
+    shell_start(&s, "exit");
     let pane = s.wait_for("EXITED");
     drop(s);
     drop(link);

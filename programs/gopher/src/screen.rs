@@ -14,11 +14,13 @@
 //! item), whose progress is drawn on the status row.
 
 use std::collections::VecDeque;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, Notify};
 use std::time::Duration;
 
+use libeurali::Handle;
+use libeurali::proto::stream;
 use unicode_width::UnicodeWidthChar;
 
 use crate::menu::{self, Class, Item};
@@ -115,31 +117,70 @@ pub fn keys(buf: &[u8]) -> Vec<Key> {
 }
 
 /// What the key reader has gathered.
-#[derive(Default)]
 struct Queue {
     bytes: VecDeque<u8>,
     ended: bool,
     /// A fetch or download finished (its thread tells the waiting loop).
     woken: bool,
+    /// A read of the terminal is asked for, or under way.
+    reading: bool,
+    /// The terminal's size (rows, columns) as it was before the last read.
+    size: (usize, usize),
 }
 
+/// The queue, the main loop's wake-up and the reader's.
+type Shared = (Mutex<Queue>, Notify, Notify);
+
 /// The terminal's keys, read by a thread of their own so that the browser can watch for them
-/// while it fetches.
+/// while it fetches. The terminal's server answers one request at a time and a pending read
+/// holds it, so the reader makes every request: one read when asked for ([`Input::wait`],
+/// [`Input::poll`]), after asking for the size (kept for [`Input::size`]). Nothing else talks
+/// to the terminal while the reader runs, except to set its mode when no read is under way.
 struct Input {
-    shared: Arc<(Mutex<Queue>, Notify)>,
+    shared: Arc<Shared>,
+}
+
+/// The size of the terminal's answer `info`; 24x80 if it does not say.
+fn size_of(info: Option<stream::TermInfo>) -> (usize, usize) {
+    match info {
+        Some(t) if t.rows >= 3 && t.cols >= 10 => (usize::from(t.rows), usize::from(t.cols)),
+        _ => (24, 80),
+    }
 }
 
 impl Input {
-    fn start() -> std::io::Result<Input> {
-        let shared = Arc::new((Mutex::new(Queue::default()), Notify::new()?));
+    /// Starts reading the keys of the terminal `term` (a handle of the reader's own: std's
+    /// stdin is not used), whose size is `size` now.
+    fn start(term: Handle, size: (usize, usize)) -> std::io::Result<Input> {
+        let queue = Queue {
+            bytes: VecDeque::new(),
+            ended: false,
+            woken: false,
+            reading: false,
+            size,
+        };
+        let shared: Arc<Shared> = Arc::new((Mutex::new(queue), Notify::new()?, Notify::new()?));
         let theirs = shared.clone();
         std::thread::Builder::new()
             .name("keys".into())
             .spawn(move || {
+                let lock = || theirs.0.lock().unwrap_or_else(|e| e.into_inner());
                 let mut buf = [0u8; 256];
                 loop {
-                    let n = std::io::stdin().read(&mut buf).unwrap_or(0);
-                    let mut q = theirs.0.lock().unwrap_or_else(|e| e.into_inner());
+                    while !lock().reading {
+                        theirs.2.wait();
+                    }
+                    let size = size_of(stream::term_info(&term));
+                    let n = loop {
+                        match stream::read(&term, &mut buf) {
+                            Ok(stream::ReadReply::Data(n)) => break n,
+                            Ok(stream::ReadReply::Interrupted) => {}
+                            Ok(stream::ReadReply::Eof) | Err(_) => break 0,
+                        }
+                    };
+                    let mut q = lock();
+                    q.size = size;
+                    q.reading = false;
                     if n == 0 {
                         q.ended = true;
                     } else {
@@ -159,8 +200,29 @@ impl Input {
         self.shared.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Asks the reader for a read, unless one is under way.
+    fn ask(&self) {
+        let mut q = self.lock();
+        if !q.reading && !q.ended {
+            q.reading = true;
+            drop(q);
+            self.shared.2.notify();
+        }
+    }
+
+    /// The terminal's size (rows, columns), as of the last read.
+    fn size(&self) -> (usize, usize) {
+        self.lock().size
+    }
+
+    /// Whether a read is under way (the terminal's server is then busy with it).
+    fn reading(&self) -> bool {
+        self.lock().reading
+    }
+
     /// The keys typed so far, without waiting; `None` once the input has ended.
     fn poll(&self) -> Option<Vec<Key>> {
+        self.ask();
         let mut q = self.lock();
         if q.bytes.is_empty() && q.ended {
             return None;
@@ -183,6 +245,7 @@ impl Input {
                     return None;
                 }
             }
+            self.ask();
             self.shared.1.wait();
         }
     }
@@ -475,31 +538,32 @@ struct Screen {
     /// Digits typed so far (a link number).
     number: Option<usize>,
     out: std::io::Stdout,
-}
-
-/// The terminal's size (rows, columns); 24x80 if it does not say.
-fn size() -> (usize, usize) {
-    match std::term::stdin_terminal() {
-        Some(t) if t.rows >= 3 && t.cols >= 10 => (usize::from(t.rows), usize::from(t.cols)),
-        _ => (24, 80),
-    }
+    /// The terminal (a handle of our own).
+    term: Handle,
 }
 
 /// Browses full screen from `start` (the bookmarks without it) until the user quits; the exit
 /// status.
 pub fn run(timeout: Timeouts, start: Option<Url>) -> i32 {
-    let input = match Input::start() {
+    let handles = std::rt::stdin_handle().and_then(|t| t.try_clone().ok().map(|k| (t, k)));
+    let Some((term, keys_term)) = handles else {
+        eprintln!("gopher: no terminal");
+        return 1;
+    };
+    let info = stream::term_info(&term);
+    let was_raw = info.is_some_and(|t| t.raw);
+    if let Err(e) = stream::set_raw(&term, true) {
+        eprintln!("gopher: the terminal: {}", std::io::Error::from(e));
+        return 1;
+    }
+    let input = match Input::start(keys_term, size_of(info)) {
         Ok(i) => i,
         Err(e) => {
+            let _ = stream::set_raw(&term, was_raw);
             eprintln!("gopher: cannot read the keys: {e}");
             return 1;
         }
     };
-    let was_raw = std::term::stdin_terminal().is_some_and(|t| t.raw);
-    if let Err(e) = std::term::set_stdin_raw(true) {
-        eprintln!("gopher: the terminal: {e}");
-        return 1;
-    }
     let mut s = Screen {
         timeout,
         input,
@@ -513,6 +577,7 @@ pub fn run(timeout: Timeouts, start: Option<Url>) -> i32 {
         hit: None,
         number: None,
         out: std::io::stdout(),
+        term,
     };
     // The alternate screen: what was on the terminal comes back at the end.
     let _ = s.out.write_all(b"\x1b[?1049h\x1b[?25l");
@@ -524,7 +589,9 @@ pub fn run(timeout: Timeouts, start: Option<Url>) -> i32 {
             return 0;
         }
     }
-    s.message = "? for the keys, q to quit".into();
+    if s.message.is_empty() {
+        s.message = "? for the keys, q to quit".into();
+    }
     s.run();
     s.end(was_raw);
     0
@@ -534,16 +601,24 @@ impl Screen {
     fn end(&mut self, was_raw: bool) {
         let _ = self.out.write_all(b"\x1b[?25h\x1b[?1049l");
         let _ = self.out.flush();
-        let _ = std::term::set_stdin_raw(was_raw);
+        // Only when no read is under way (the terminal would answer after the next key): the
+        // browser ends on a key it read, or at the input's end, so none is.
+        if !self.input.reading() {
+            let _ = stream::set_raw(&self.term, was_raw);
+        }
     }
 
     /// Rows for the page (the title and status rows take two).
     fn height(&self) -> usize {
-        size().0 - 2
+        self.size().0 - 2
+    }
+
+    fn size(&self) -> (usize, usize) {
+        self.input.size()
     }
 
     fn draw(&mut self, prompt: Option<(&str, &str)>) {
-        let (rows, cols) = size();
+        let (rows, cols) = self.size();
         let height = rows - 2;
         self.doc.layout(cols);
         self.doc.top = self.doc.top.min(self.doc.last_top(height));
@@ -967,11 +1042,10 @@ impl Screen {
             }
         };
         let mut stopped = false;
+        let (rows, cols) = self.size();
         let result = {
             let input = &self.input;
             let out = &mut self.out;
-            let cols = size().1;
-            let rows = size().0;
             let mut tick = 0usize;
             let mut progress = |n: u64, d: Duration| {
                 if let Some(keys) = input.poll()
