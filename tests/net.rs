@@ -1672,3 +1672,64 @@ fn gopherd_search_items_run_a_program_with_the_query() {
         "curl got {got:?}"
     );
 }
+
+/// Saving a binary item full screen: the file's name asked on the status row (the selector's
+/// last part offered), progress drawn there, Esc stops it and keeps what came (said partial),
+/// an existing file replaced only after `y`; the terminal is the shell's again after `q`.
+#[test]
+fn full_screen_downloads_show_progress_and_stop_on_esc() {
+    let Some(link) = link() else { return };
+    let cmd = format!(
+        "EURALI_NIC=tap0@{} EURALI_NET='{}' {} --user user",
+        link.ns,
+        static_config(),
+        env!("CARGO_BIN_EXE_eurali"),
+    );
+    let Some(s) = Pane::start("gopher-full-save", &cmd, 100, 24) else {
+        return;
+    };
+    s.wait_for("user:~$");
+    shell_start(&s, &format!("gopher gopher://{LINUX}:7072/9/slow"));
+    s.wait_until("the name asked", |p| {
+        status_row(p).starts_with(&format!("save gopher://{LINUX}:7072/9/slow to file: slow"))
+    });
+    s.keys(&["Enter"]);
+    let pane = s.wait_until("progress", |p| status_row(p).contains("KiB so far"));
+    assert!(status_row(&pane).starts_with("saving slow: ["), "{pane}");
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    s.keys(&["Escape"]);
+    let pane = s.wait_until("stopped", |p| status_row(p).starts_with("stopped: the "));
+    assert!(
+        status_row(&pane).contains("bytes that came are in slow (it is partial)"),
+        "{pane}"
+    );
+    // Again: the file is there, and kept unless the user says y.
+    s.keys(&["g"]);
+    s.text(&format!("{LINUX}:7072/9/slow"));
+    s.keys(&["Enter"]);
+    s.wait_until("the name asked", |p| {
+        status_row(p).contains("to file: slow")
+    });
+    s.keys(&["Enter"]);
+    s.wait_until("replace?", |p| {
+        status_row(p).starts_with("slow exists: replace it? [y/N]")
+    });
+    s.keys(&["n", "Enter"]);
+    s.wait_until("not saved", |p| status_row(p).starts_with("not saved"));
+    s.keys(&["q"]);
+    shell_line(&s, "wc -c < slow");
+    let pane = s.pane();
+    assert!(
+        pane.lines()
+            .any(|l| l.trim().parse::<u64>().is_ok_and(|n| n >= 300_000)),
+        "{pane}"
+    );
+    // The shell's line editor works again: the terminal's mode was given back.
+    shell_line(&s, "echo back at the shell");
+    assert!(s.pane().contains("\nback at the shell\n"), "{}", s.pane());
+    shell_start(&s, "exit");
+    let pane = s.wait_for("EXITED");
+    drop(s);
+    drop(link);
+    assert!(pane.contains("EXITED 0"), "{pane}");
+}
