@@ -299,8 +299,9 @@ struct Doc {
     /// Text is wrapped; a menu's lines are cut.
     wrap: bool,
     note: Option<String>,
-    /// Screen rows at `cols`: (line, its text on the row).
-    rows: Vec<(usize, String)>,
+    /// Screen rows at `cols`: (line, the byte range of its text on the row); ranges, not
+    /// copies, so that a long page is held once.
+    rows: Vec<(usize, usize, usize)>,
     cols: usize,
     top: usize,
     /// The selected link (an index of `links`).
@@ -327,21 +328,21 @@ pub fn fit(s: &str, cols: usize) -> String {
     out
 }
 
-/// `s` in rows of at most `cols` columns (at least one row).
-fn wrap(s: &str, cols: usize) -> Vec<String> {
+/// `s` in rows of at most `cols` columns (at least one row): their byte ranges.
+fn wrap(s: &str, cols: usize) -> Vec<(usize, usize)> {
     let mut rows = Vec::new();
-    let mut row = String::new();
+    let mut start = 0;
     let mut n = 0;
-    for c in s.chars() {
+    for (i, c) in s.char_indices() {
         let w = width(c);
-        if n + w > cols && !row.is_empty() {
-            rows.push(core::mem::take(&mut row));
+        if n + w > cols && i > start {
+            rows.push((start, i));
+            start = i;
             n = 0;
         }
         n += w;
-        row.push(c);
     }
-    rows.push(row);
+    rows.push((start, s.len()));
     rows
 }
 
@@ -402,16 +403,17 @@ impl Doc {
         self.rows.clear();
         for (i, l) in self.lines.iter().enumerate() {
             if self.wrap {
-                self.rows.extend(wrap(l, cols).into_iter().map(|r| (i, r)));
+                self.rows
+                    .extend(wrap(l, cols).into_iter().map(|(a, b)| (i, a, b)));
             } else {
-                self.rows.push((i, fit(l, cols)));
+                self.rows.push((i, 0, fit(l, cols).len()));
             }
         }
     }
 
     /// The first row of line `line`.
     fn row_of(&self, line: usize) -> usize {
-        self.rows.partition_point(|(l, _)| *l < line)
+        self.rows.partition_point(|(l, _, _)| *l < line)
     }
 
     /// Where link `k` goes.
@@ -424,6 +426,12 @@ impl Doc {
 
     fn link_row(&self, k: usize) -> usize {
         self.links.get(k).map_or(0, |(line, _)| self.row_of(*line))
+    }
+
+    /// The text of row `r`.
+    fn row_text(&self, r: usize) -> &str {
+        let (l, a, b) = self.rows[r];
+        self.lines[l].get(a..b).unwrap_or("")
     }
 
     fn last_top(&self, height: usize) -> usize {
@@ -642,11 +650,12 @@ impl Screen {
             .and_then(|k| self.doc.links.get(k))
             .map(|(l, _)| *l);
         let end = (self.doc.top + height).min(self.doc.rows.len());
-        for (line, text) in &self.doc.rows[self.doc.top..end] {
+        for r in self.doc.top..end {
+            let (line, text) = (self.doc.rows[r].0, self.doc.row_text(r));
             // Cleared first: a row as wide as the screen leaves the cursor past its edge, where
             // a clear would take its last character.
             s.push_str("\x1b[K");
-            if Some(*line) == sel_line {
+            if Some(line) == sel_line {
                 s.push_str("\x1b[7m");
                 s.push_str(text);
                 s.push_str("\x1b[0m");
@@ -1185,7 +1194,7 @@ impl Screen {
         } else {
             self.doc.top.wrapping_sub(1)
         });
-        let hit = |r: usize| self.doc.rows[r].1.to_lowercase().contains(&p);
+        let hit = |r: usize| self.doc.row_text(r).to_lowercase().contains(&p);
         let order: Vec<usize> = if back {
             (0..n).map(|i| (from + n - 1 - i % n) % n).collect()
         } else {
@@ -1468,8 +1477,9 @@ mod tests {
         assert_eq!(fit("abcdef", 4), "abcd");
         // Wide characters take two columns: one more would pass the edge.
         assert_eq!(fit("日本語", 5), "日本");
-        assert_eq!(wrap("abcdefg", 3), ["abc", "def", "g"]);
-        assert_eq!(wrap("", 3), [""]);
+        assert_eq!(wrap("abcdefg", 3), [(0, 3), (3, 6), (6, 7)]);
+        assert_eq!(wrap("", 3), [(0, 0)]);
+        assert_eq!(wrap("é日x", 2), [(0, 2), (2, 5), (5, 6)]);
     }
 
     fn menu_doc(n: usize, info_between: usize) -> Doc {
