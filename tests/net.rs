@@ -1733,3 +1733,43 @@ fn full_screen_downloads_show_progress_and_stop_on_esc() {
     drop(link);
     assert!(pane.contains("EXITED 0"), "{pane}");
 }
+
+/// The full-screen browser as the freestanding ELF (hosted mode: the real kernel's binaries on
+/// the guest loader), against gophernicus: the selection, a link followed, back, quit.
+#[test]
+fn hosted_full_screen_browsing() {
+    let Some(link) = link() else { return };
+    let Some((bins, guest)) = hosted_bins() else {
+        return;
+    };
+    let cmd = format!(
+        "EURALI_NIC=tap0@{} EURALI_NET='{}' EURALI_GUEST={guest} {} --hosted {bins} -c 'gopher gopher://{LINUX}/'",
+        link.ns,
+        static_config(),
+        env!("CARGO_BIN_EXE_eurali"),
+    );
+    let Some(s) = Pane::start("gopher-hosted-full", &cmd, 100, 30) else {
+        return;
+    };
+    let pane = s.wait_for("3. [DIR] Documents");
+    assert!(
+        first_row(&pane).starts_with(&format!(" gopher://{LINUX}/1")),
+        "{pane}"
+    );
+    s.keys(&["Down", "Down"]);
+    s.wait_until("link 3 selected", |p| {
+        status_row(p).starts_with(&format!("3: gopher://{LINUX}/1/docs"))
+    });
+    s.keys(&["Enter"]);
+    let pane = s.wait_for("[TXT] readme.txt");
+    assert!(first_row(&pane).starts_with(" Documents"), "{pane}");
+    s.keys(&["Left"]);
+    s.wait_until("back, link 3 selected", |p| {
+        status_row(p).starts_with(&format!("3: gopher://{LINUX}/1/docs"))
+    });
+    s.keys(&["q"]);
+    let pane = s.wait_for("EXITED");
+    drop(s);
+    drop(link);
+    assert!(pane.contains("EXITED 0"), "{pane}");
+}
