@@ -1716,6 +1716,16 @@ fn full_screen_downloads_show_progress_and_stop_on_esc() {
     });
     s.keys(&["n", "Enter"]);
     s.wait_until("not saved", |p| status_row(p).starts_with("not saved"));
+    // A smaller terminal: the next key draws the screen to its size (the status row's place
+    // at its right edge, the title and the page above it).
+    s.resize(60, 16);
+    s.keys(&["u"]);
+    let pane = s.wait_until("the screen drawn at 60x16", |p| {
+        let st = status_row(p);
+        st.starts_with("bookmarks") && st.chars().count() == 59 && st.ends_with("all")
+    });
+    assert!(first_row(&pane).starts_with(" bookmarks"), "{pane}");
+    assert_eq!(pane.lines().count(), 16, "{pane}");
     s.keys(&["q"]);
     shell_line(&s, "wc -c < slow");
     let pane = s.pane();

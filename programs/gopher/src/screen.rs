@@ -124,7 +124,7 @@ struct Queue {
     woken: bool,
     /// A read of the terminal is asked for, or under way.
     reading: bool,
-    /// The terminal's size (rows, columns) as it was before the last read.
+    /// The terminal's size (rows, columns) as it was after the last read.
     size: (usize, usize),
 }
 
@@ -134,7 +134,7 @@ type Shared = (Mutex<Queue>, Notify, Notify);
 /// The terminal's keys, read by a thread of their own so that the browser can watch for them
 /// while it fetches. The terminal's server answers one request at a time and a pending read
 /// holds it, so the reader makes every request: one read when asked for ([`Input::wait`],
-/// [`Input::poll`]), after asking for the size (kept for [`Input::size`]). Nothing else talks
+/// [`Input::poll`]), then a question for the size (kept for [`Input::size`]). Nothing else talks
 /// to the terminal while the reader runs, except to set its mode when no read is under way.
 struct Input {
     shared: Arc<Shared>,
@@ -170,7 +170,6 @@ impl Input {
                     while !lock().reading {
                         theirs.2.wait();
                     }
-                    let size = size_of(stream::term_info(&term));
                     let n = loop {
                         match stream::read(&term, &mut buf) {
                             Ok(stream::ReadReply::Data(n)) => break n,
@@ -178,6 +177,9 @@ impl Input {
                             Ok(stream::ReadReply::Eof) | Err(_) => break 0,
                         }
                     };
+                    // The size now, for the screen drawn after these keys (a resized terminal
+                    // is drawn anew at the next key).
+                    let size = size_of(stream::term_info(&term));
                     let mut q = lock();
                     q.size = size;
                     q.reading = false;
