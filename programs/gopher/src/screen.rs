@@ -270,6 +270,40 @@ struct Loaded {
     bytes: usize,
 }
 
+/// The pages fetched last, the least recently seen dropped first: at most [`CACHE_PAGES`] of
+/// them and [`CACHE_BYTES`] of bodies.
+#[derive(Default)]
+struct Cache {
+    pages: VecDeque<(Url, Rc<Loaded>)>,
+}
+
+impl Cache {
+    /// The page of `u`, if kept (it becomes the newest).
+    fn get(&mut self, u: &Url) -> Option<Rc<Loaded>> {
+        let i = self.pages.iter().position(|(c, _)| c == u)?;
+        let e = self.pages.remove(i)?;
+        let l = e.1.clone();
+        self.pages.push_back(e);
+        Some(l)
+    }
+
+    /// Keeps `l` as the page of `u` (one larger than the whole cache is not kept).
+    fn put(&mut self, u: &Url, l: Rc<Loaded>) {
+        self.pages.retain(|(c, _)| c != u);
+        if l.bytes > CACHE_BYTES {
+            return;
+        }
+        self.pages.push_back((u.clone(), l));
+        while self.pages.len() > CACHE_PAGES || self.bytes() > CACHE_BYTES {
+            self.pages.pop_front();
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.pages.iter().map(|(_, l)| l.bytes).sum()
+    }
+}
+
 /// What is in view.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Target {
@@ -539,7 +573,7 @@ struct Screen {
     doc: Doc,
     back: Vec<Place>,
     forward: Vec<Place>,
-    cache: VecDeque<(Url, Rc<Loaded>)>,
+    cache: Cache,
     history: Vec<(Url, String)>,
     message: String,
     /// The pattern of the last `/`, and the row of its last match.
@@ -580,7 +614,7 @@ pub fn run(timeout: Timeouts, start: Option<Url>) -> i32 {
         doc: Doc::new(Target::Help, String::new(), Vec::new(), Vec::new()),
         back: Vec::new(),
         forward: Vec::new(),
-        cache: VecDeque::new(),
+        cache: Cache::default(),
         history: Vec::new(),
         message: String::new(),
         pattern: None,
@@ -774,32 +808,10 @@ impl Screen {
         }
     }
 
-    /// The cached page of `u`, if any (it becomes the newest).
-    fn cached(&mut self, u: &Url) -> Option<Rc<Loaded>> {
-        let i = self.cache.iter().position(|(c, _)| c == u)?;
-        let e = self.cache.remove(i)?;
-        let l = e.1.clone();
-        self.cache.push_back(e);
-        Some(l)
-    }
-
-    fn keep(&mut self, u: &Url, l: Rc<Loaded>) {
-        self.cache.retain(|(c, _)| c != u);
-        if l.bytes > CACHE_BYTES {
-            return;
-        }
-        self.cache.push_back((u.clone(), l));
-        while self.cache.len() > CACHE_PAGES
-            || self.cache.iter().map(|(_, l)| l.bytes).sum::<usize>() > CACHE_BYTES
-        {
-            self.cache.pop_front();
-        }
-    }
-
     /// Fetches `u` (or takes it from the cache unless `fresh`); `None` if that failed (said in
     /// the message) or was stopped.
     fn load(&mut self, u: &Url, fresh: bool) -> Option<Rc<Loaded>> {
-        if !fresh && let Some(l) = self.cached(u) {
+        if !fresh && let Some(l) = self.cache.get(u) {
             return Some(l);
         }
         let (uu, t) = (u.clone(), self.timeout);
@@ -812,7 +824,7 @@ impl Screen {
                     note,
                     bytes: usize::try_from(stats.bytes).unwrap_or(usize::MAX),
                 });
-                self.keep(u, l.clone());
+                self.cache.put(u, l.clone());
                 Some(l)
             }
             Err(e) => {
@@ -1472,6 +1484,38 @@ mod tests {
                 Key::Char('é'),
             ]
         );
+    }
+
+    /// The page cache keeps the pages seen last, within its bounds.
+    #[test]
+    fn the_cache_is_bounded() {
+        let page = |bytes: usize| {
+            Rc::new(Loaded {
+                page: Page::Text(Vec::new()),
+                note: None,
+                bytes,
+            })
+        };
+        let url = |i: usize| Url::new("h", 70, '0', format!("/{i}").as_bytes());
+        let mut c = Cache::default();
+        for i in 0..CACHE_PAGES + 5 {
+            c.put(&url(i), page(10));
+        }
+        assert_eq!(c.pages.len(), CACHE_PAGES);
+        assert!(c.get(&url(0)).is_none());
+        // Seen again, a page is the newest: the next one put drops another.
+        assert!(c.get(&url(5)).is_some());
+        c.put(&url(100), page(10));
+        assert!(c.get(&url(5)).is_some());
+        assert!(c.get(&url(6)).is_none());
+        // Bytes: big pages push the old ones out; one past the whole budget is not kept.
+        c.put(&url(200), page(CACHE_BYTES / 2));
+        c.put(&url(201), page(CACHE_BYTES / 2));
+        assert!(c.bytes() <= CACHE_BYTES);
+        assert!(c.get(&url(200)).is_some() && c.get(&url(201)).is_some());
+        c.put(&url(202), page(CACHE_BYTES + 1));
+        assert!(c.get(&url(202)).is_none());
+        assert!(c.bytes() <= CACHE_BYTES);
     }
 
     #[test]

@@ -38,6 +38,8 @@ const USAGE: &str = "usage: gopherd [--port PORT] [DIR]";
 const HELP: &str = "Usage: gopherd [--port PORT] [DIR]\n\
 Serve DIR (default ~/public_gopher) over Gopher on PORT (default 70).\n\
 A directory's gophermap file, if any, is its menu; otherwise its entries are listed.\n\
+A file its directory's gophermap names as a type 7 item is run for a search: the query is its\n\
+one argument; its output (a gophermap) is the menu; 10 s and 64 KiB at most.\n\
   --port PORT  the TCP port to listen on\n\
   --help       show this help and exit\n";
 
