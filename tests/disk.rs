@@ -148,8 +148,8 @@ fn files_in_disk_survive_a_reboot_and_move_between_eurali_and_linux() {
     assert_eq!(
         r.stdout,
         format!(
-            "hello disk\n20000 {long_dir}/{long_file}\nFrom Linux.bin\nSome Directory\nhello.txt\n\
-             {want_sum}  /disk/From Linux.bin\n"
+            "hello disk\n20000 {long_dir}/{long_file}\nFrom Linux.bin\nSome Directory\netc\nhello.txt\n\
+             home\n{want_sum}  /disk/From Linux.bin\n"
         ),
         "stderr {:?}",
         r.stderr
