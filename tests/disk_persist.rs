@@ -9,6 +9,9 @@
 #[path = "common/run.rs"]
 mod run;
 use run::eurali_run;
+#[path = "common/fat.rs"]
+mod fat;
+use fat::{fsck, mcopy_out, seq};
 #[path = "common/hosted.rs"]
 mod hosted;
 #[path = "common/tmux.rs"]
@@ -16,56 +19,17 @@ mod tmux;
 use tmux::Pane;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(180);
 
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("eurali-persist-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    fat::dir("persist", name)
 }
 
 /// A scripted session (`input` typed at `login:`) booted with `img` as the disk.
 fn boot(img: &Path, input: &str) -> run::Run {
     eurali_run::<&str>(&[], input, &[("EURALI_DISK", img.to_str().unwrap())], LIMIT)
-}
-
-/// The bytes of `path` on the image, as mtools' `mcopy -i IMG ::PATH -` reads them.
-fn mcopy_out(img: &Path, path: &str) -> Vec<u8> {
-    let out = Command::new("mcopy")
-        .arg("-i")
-        .arg(img)
-        .arg(format!("::{path}"))
-        .arg("-")
-        .output()
-        .expect("mtools must be installed (apt-get install mtools)");
-    assert!(
-        out.status.success(),
-        "mcopy {path}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-fn fsck(img: &Path) {
-    let out = Command::new("fsck.fat")
-        .arg("-n")
-        .arg(img)
-        .output()
-        .expect("fsck.fat must be installed (apt-get install dosfstools)");
-    assert!(
-        out.status.success(),
-        "fsck.fat -n: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn numbers(n: u32) -> String {
-    (1..=n).map(|i| format!("{i}\n")).collect()
 }
 
 #[test]
@@ -123,7 +87,7 @@ fn files_passwords_accounts_and_history_survive_a_reboot() {
     assert_eq!(mcopy_out(&img, "/home/root/r.txt"), b"from root\n");
     assert_eq!(
         String::from_utf8(mcopy_out(&img, "/home/user/numbers")).unwrap(),
-        numbers(5000)
+        seq(5000)
     );
     let users = String::from_utf8(mcopy_out(&img, "/etc/users")).unwrap();
     assert!(users.lines().any(|l| l.starts_with("carol:")), "{users}");
@@ -225,7 +189,9 @@ fn hosted_a_password_and_a_home_survive_a_reboot() {
     let first = run("user\nuser\necho kept > ~/k.txt\npasswd\nuser\nHosted-4\nHosted-4\nexit\n");
     assert_eq!(first.code, Some(0), "{}\n{}", first.stdout, first.stderr);
     assert!(
-        first.stdout.contains("passwd: password updated successfully\n"),
+        first
+            .stdout
+            .contains("passwd: password updated successfully\n"),
         "{}",
         first.stdout
     );
@@ -233,7 +199,11 @@ fn hosted_a_password_and_a_home_survive_a_reboot() {
     let second = run("user\nHosted-4\ncat ~/k.txt\nexit\n");
     assert_eq!(second.code, Some(0), "{}\n{}", second.stdout, second.stderr);
     assert!(second.stdout.contains("kept\n"), "{}", second.stdout);
-    assert!(!second.stdout.contains("Login incorrect"), "{}", second.stdout);
+    assert!(
+        !second.stdout.contains("Login incorrect"),
+        "{}",
+        second.stdout
+    );
     fsck(&img);
     assert_eq!(mcopy_out(&img, "/home/user/k.txt"), b"kept\n");
 }
