@@ -7,22 +7,17 @@
 #[path = "common/run.rs"]
 mod run;
 use run::eurali_run;
+#[path = "common/fat.rs"]
+mod fat;
 #[path = "common/hosted.rs"]
 mod hosted;
+use fat::{fsck, mcopy_out, seq};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(120);
-
-/// A fresh directory for this test's images.
-fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("eurali-fatfs-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// Boots with `img` as the disk and runs `cmds` as root; its stdout, stderr and status.
 fn boot(img: &Path, cmds: &str, size: Option<&str>) -> run::Run {
@@ -33,40 +28,8 @@ fn boot(img: &Path, cmds: &str, size: Option<&str>) -> run::Run {
     eurali_run(&["-c", cmds], "", &env, LIMIT)
 }
 
-/// `fsck.fat -n IMG` (dosfstools): the volume is consistent, nothing to repair.
-fn fsck(img: &Path) {
-    let out = Command::new("fsck.fat")
-        .arg("-n")
-        .arg(img)
-        .output()
-        .expect("fsck.fat (dosfstools) must be installed");
-    assert!(
-        out.status.success(),
-        "fsck.fat -n: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// The bytes of `path` on the image, as mtools' `mcopy -i IMG ::PATH -` reads them.
-fn mcopy_out(img: &Path, path: &str) -> Vec<u8> {
-    let out = Command::new("mcopy")
-        .arg("-i")
-        .arg(img)
-        .arg(format!("::{path}"))
-        .arg("-")
-        .output()
-        .expect("mtools must be installed");
-    assert!(
-        out.status.success(),
-        "mcopy {path}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-fn seq(n: u32) -> String {
-    (1..=n).map(|i| format!("{i}\n")).collect()
+fn dir(name: &str) -> PathBuf {
+    fat::dir("fatfs-test", name)
 }
 
 #[test]
@@ -148,8 +111,8 @@ fn files_in_disk_survive_a_reboot_and_move_between_eurali_and_linux() {
     assert_eq!(
         r.stdout,
         format!(
-            "hello disk\n20000 {long_dir}/{long_file}\nFrom Linux.bin\nSome Directory\nhello.txt\n\
-             {want_sum}  /disk/From Linux.bin\n"
+            "hello disk\n20000 {long_dir}/{long_file}\nFrom Linux.bin\nSome Directory\netc\nhello.txt\n\
+             home\n{want_sum}  /disk/From Linux.bin\n"
         ),
         "stderr {:?}",
         r.stderr

@@ -1,6 +1,8 @@
-//! Finds every manual page (`tools/man/NAME.txt`, `programs/*/man/NAME.txt`) and writes the
-//! list `vfs::image::MAN_PAGES` includes: a new page needs no registration. Two pages of one
-//! name are an error.
+//! Finds every manual page (`tools/man/NAME.txt`, `programs/*/man/NAME.txt`) and writes them,
+//! deflated in one blob, for `vfs::image::man_pages` (a new page needs no registration). Two
+//! pages of one name are an error. Deflated, the pages take a third of the room in init's ELF
+//! (which must stay under 384 KiB: exec copies it through the kernel's heap); init already
+//! links miniz_oxide's inflater for the program image.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -44,15 +46,23 @@ fn main() {
             w[1].1.display()
         );
     }
-    let mut src = String::from("&[\n");
+    // Each page: its name, NUL, its length (u32, little-endian), its text.
+    let mut blob = Vec::new();
     for (name, path) in &pages {
-        let _ = writeln!(
-            src,
-            "    ({name:?}, include_bytes!({:?})),",
-            path.display().to_string()
+        let text = std::fs::read(path).expect("read a manual page");
+        blob.extend_from_slice(name.as_bytes());
+        blob.push(0);
+        blob.extend_from_slice(
+            &u32::try_from(text.len())
+                .expect("a page under 4 GiB")
+                .to_le_bytes(),
         );
+        blob.extend_from_slice(&text);
     }
-    src.push_str("]\n");
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it")).join("man_pages.rs");
-    std::fs::write(out, src).expect("write man_pages.rs");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it"));
+    let packed = miniz_oxide::deflate::compress_to_vec(&blob, 10);
+    std::fs::write(out.join("man_pages.deflate"), packed).expect("write man_pages.deflate");
+    let mut size = String::new();
+    let _ = write!(size, "{}", blob.len());
+    std::fs::write(out.join("man_pages_size.rs"), size).expect("write man_pages_size.rs");
 }

@@ -243,12 +243,22 @@ fn namespace(user: &User) -> Result<(Namespace, vfs::server::Probe), String> {
             }
         }
     }
-    // The disk (init's /disk, `fatfs`), whole, for root's sessions.
-    if user.name == ROOT
-        && let Ok((h, n)) = libeurali::open(DISK)
-        && n == DISK.len()
-    {
-        ns.add(DISK, h);
+    // For root's sessions, the disk (init's /disk, `fatfs`), whole, and what init keeps on it
+    // (`/etc`, `/home`: root's spec mounts only the root ramdisk, which they cover in init's
+    // namespace), and the real kernel's program server at /bin — each where init has it as a
+    // mount of its own and the spec did not mount it (a spec kept on a disk may come from a
+    // system that had no /bin mount).
+    if user.name == ROOT {
+        for path in [DISK, "/etc", "/etc/public", "/home", "/bin"] {
+            if ns.paths().any(|p| p == path) {
+                continue;
+            }
+            if let Ok((h, n)) = libeurali::open(path)
+                && n == path.len()
+            {
+                ns.add(path, h);
+            }
+        }
     }
     let service = users::Service::session(&user.name, USERS, std::random::array::<16>)
         .with_switch(Box::new(switch));

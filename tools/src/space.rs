@@ -26,6 +26,27 @@ fn usage_of(io: &Io, path: &str) -> Result<Usage, FsError> {
     vfs::client::usage(&at.to_string_lossy())
 }
 
+/// The paths `args` names or, with none, every file server's mount of this process but `skip`:
+/// devices and the network speak protocols of their own (a file open there may go unanswered
+/// until the protocol's time limit). `None` (said on stderr, as `tool`) if the mounts cannot be
+/// listed.
+fn paths_or_mounts(tool: &str, args: &[String], skip: &[&str], io: &mut Io) -> Option<Vec<String>> {
+    if !args.is_empty() {
+        return Some(args.to_vec());
+    }
+    match vfs::ns::list() {
+        Ok(l) => Some(
+            l.into_iter()
+                .filter(|p| !p.starts_with("/dev/") && p != "/net" && !skip.contains(&p.as_str()))
+                .collect(),
+        ),
+        Err(e) => {
+            let _ = writeln!(io.stderr, "{tool}: cannot list the mounts: {e}");
+            None
+        }
+    }
+}
+
 /// `df [PATH...]`: each path's server (every mount of this process without one): its size,
 /// use and nodes, and the quota of the account the path is charged to. Mounts whose server
 /// keeps no figures (/proc) and devices (`/dev/...`, `/net`) are left out of the list; named,
@@ -37,20 +58,8 @@ pub fn df(args: &[String], io: &mut Io) -> i32 {
         return 2;
     }
     let named = !args.is_empty();
-    let paths = match named {
-        true => args.to_vec(),
-        // Devices and the network speak protocols of their own (a file open there may go
-        // unanswered until the protocol's time limit): only file servers are asked.
-        false => match vfs::ns::list() {
-            Ok(l) => l
-                .into_iter()
-                .filter(|p| !p.starts_with("/dev/") && p != "/net")
-                .collect(),
-            Err(e) => {
-                let _ = writeln!(io.stderr, "df: cannot list the mounts: {e}");
-                return 1;
-            }
-        },
+    let Some(paths) = paths_or_mounts("df", args, &[], io) else {
+        return 1;
     };
     let head = writeln!(
         io.stdout,
@@ -111,19 +120,8 @@ pub fn sync(args: &[String], io: &mut Io) -> i32 {
         return 2;
     }
     let named = !args.is_empty();
-    let paths = match named {
-        true => args.to_vec(),
-        // As df: devices and the network speak protocols of their own.
-        false => match vfs::ns::list() {
-            Ok(l) => l
-                .into_iter()
-                .filter(|p| !p.starts_with("/dev/") && p != "/net" && p != "/proc")
-                .collect(),
-            Err(e) => {
-                let _ = writeln!(io.stderr, "sync: cannot list the mounts: {e}");
-                return 1;
-            }
-        },
+    let Some(paths) = paths_or_mounts("sync", args, &["/proc"], io) else {
+        return 1;
     };
     let mut status = 0;
     for p in &paths {

@@ -9,7 +9,7 @@
 //! | `/etc/ns/root`, `/etc/ns/user` | their namespace specs ([`ROOT_SPEC`], [`USER_SPEC`]) |
 //! | `/etc/public/motd` | the public part of `/etc`, what an ordinary user sees as `/etc` |
 //! | `/etc/public/kibi/syntax.d/*.ini` | the editor's syntax highlighting ([`SYNTAX_FILES`]) |
-//! | `/usr/share/man/NAME` | the manual pages ([`MAN_PAGES`]), read-only for every user |
+//! | `/usr/share/man/NAME` | the manual pages ([`man_pages`]), read-only for every user |
 //! | `/home/root`, `/home/user`, `/tmp` | empty directories |
 //!
 //! The specs follow the namespace table of the architecture notes: root sees the whole file
@@ -19,6 +19,7 @@
 
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use crate::client;
 use crate::path::resolve;
@@ -268,11 +269,39 @@ pub const SYNTAX_FILES: &[(&str, &[u8])] = &[
     ),
 ];
 
-/// The manual pages, `(name, text)`: every `tools/man/NAME.txt` and `programs/*/man/NAME.txt`,
-/// found by `vfs/build.rs` (a new page needs no registration), installed in [`MAN_DIR`].
-pub const MAN_PAGES: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/man_pages.rs"));
+/// Every `tools/man/NAME.txt` and `programs/*/man/NAME.txt`, found by `vfs/build.rs` (a new page
+/// needs no registration), deflated: per page its name, NUL, its length (u32 LE) and its text.
+const MAN_BLOB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/man_pages.deflate"));
+/// [`MAN_BLOB`]'s size inflated.
+const MAN_BLOB_SIZE: usize = include!(concat!(env!("OUT_DIR"), "/man_pages_size.rs"));
 
-/// Where [`MAN_PAGES`] go, one file per page named as its command (`man` reads them there).
+/// The manual pages, inflated ([`man_pages`]).
+pub struct ManPages(Vec<u8>);
+
+impl ManPages {
+    /// Each page, `(name, text)`, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        let mut rest = self.0.as_slice();
+        core::iter::from_fn(move || {
+            let nul = rest.iter().position(|&b| b == 0)?;
+            let name = core::str::from_utf8(&rest[..nul]).ok()?;
+            let len = rest.get(nul + 1..nul + 5)?;
+            let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+            let text = rest.get(nul + 5..nul + 5 + len)?;
+            rest = &rest[nul + 5 + len..];
+            Some((name, text))
+        })
+    }
+}
+
+/// The manual pages installed in [`MAN_DIR`]; `None` if they could not be inflated (no memory).
+pub fn man_pages() -> Option<ManPages> {
+    miniz_oxide::inflate::decompress_to_vec_with_limit(MAN_BLOB, MAN_BLOB_SIZE)
+        .ok()
+        .map(ManPages)
+}
+
+/// Where [`man_pages`] go, one file per page named as its command (`man` reads them there).
 pub const MAN_DIR: &str = "/usr/share/man";
 
 /// Where [`SYNTAX_FILES`] go (an ordinary user sees it as `/etc/kibi/syntax.d`).
@@ -364,7 +393,8 @@ pub fn populate(root: &str, image: &Image<'_>) -> Result<(), FsError> {
         // (SYNTAX_DIR less its leading `/`: a path under `root`.)
         write_file(&at(root, &format!("{}/{name}", &SYNTAX_DIR[1..]))?, bytes)?;
     }
-    for (name, text) in MAN_PAGES {
+    let pages = man_pages().ok_or(FsError::NoSpace)?;
+    for (name, text) in pages.iter() {
         write_file(&at(root, &format!("{}/{name}", &MAN_DIR[1..]))?, text)?;
     }
     Ok(())

@@ -32,8 +32,8 @@
 //!
 //! Every session gets a [`Service::session`] bound to the session's user at [`SERVICE_PATH`]
 //! (login serves it): a client opens it read-write, writes one encoded [`Request`] (at most
-//! [`MAX_REQUEST`] bytes, in one write), and reads the reply from offset 0: `ok\n`, or
-//! `error: MESSAGE\n`, or [`BUSY`] when the keeper has no room for it (ask again later, as for a
+//! [`MAX_REQUEST`] bytes, in one write), and reads the reply from offset 0: `ok\n` (a change
+//! to a users file no disk keeps: [`OK_UNTIL_REBOOT`]), or `error: MESSAGE\n`, or [`BUSY`] when the keeper has no room for it (ask again later, as for a
 //! session the service itself refuses, `FsError::Busy`). Each open is one exchange. The session service lets a user change their
 //! own password (`change`, with the current one) and root set anyone's (`set`), lets root add
 //! and remove accounts (`add`, `delete`, `purge`: the keeper writes the entry, the home and the
@@ -326,6 +326,11 @@ pub const SERVICE_PATH: &str = "/dev/passwd";
 pub const KEEPER_PATH: &str = "/dev/users";
 /// The reply of a session service whose keeper is busy: the client may ask again later.
 pub const BUSY: &str = "busy\n";
+/// A request done.
+pub const OK: &str = "ok\n";
+/// A change done, to a users file that no disk keeps: it lasts until the system ends
+/// ([`Service::until_reboot`]).
+pub const OK_UNTIL_REBOOT: &str = "ok until reboot\n";
 /// Largest request the services take.
 pub const MAX_REQUEST: usize = 1024;
 /// Longest delay [`delay_after`] gives, in seconds.
@@ -802,6 +807,8 @@ pub type Switch = Box<dyn Fn(&str, &str, &str, Option<&str>) -> String + Send + 
 pub struct Service {
     /// The session's user; `None` for the keeper.
     user: Option<String>,
+    /// The keeper's users file is in memory: its answers to changes are [`OK_UNTIL_REBOOT`].
+    until_reboot: bool,
     users_file: String,
     salt: Box<dyn Fn() -> [u8; 16] + Send + Sync>,
     switch: Option<Switch>,
@@ -829,6 +836,7 @@ impl Service {
             users_file: users_file.into(),
             salt: Box::new(salt),
             switch: None,
+            until_reboot: false,
         }
     }
 
@@ -848,7 +856,15 @@ impl Service {
             users_file: users_file.into(),
             salt: Box::new(salt),
             switch: None,
+            until_reboot: false,
         }
+    }
+
+    /// This keeper with its users file kept in memory only (`yes`: no disk holds it), so that
+    /// a change is answered [`OK_UNTIL_REBOOT`] and `passwd` can say so.
+    pub fn until_reboot(mut self, yes: bool) -> Service {
+        self.until_reboot = yes;
+        self
     }
 
     fn answer(&self, bytes: &[u8]) -> String {
@@ -856,7 +872,19 @@ impl Service {
             return String::from("error: malformed request\n");
         };
         let Some(me) = &self.user else {
-            return keep(&self.users_file, &request, &(self.salt)());
+            let reply = keep(&self.users_file, &request, &(self.salt)());
+            let change = matches!(
+                request,
+                Request::Change { .. }
+                    | Request::Set { .. }
+                    | Request::Add { .. }
+                    | Request::Delete { .. }
+            );
+            return if self.until_reboot && change && reply == OK {
+                String::from(OK_UNTIL_REBOOT)
+            } else {
+                reply
+            };
         };
         let refusal = match request {
             Request::Change { name, .. } if name != me && me != "root" => {

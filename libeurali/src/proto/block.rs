@@ -390,18 +390,27 @@ pub fn info(h: &Handle) -> Result<Info, BlockError> {
     }
 }
 
-/// Client side: reads whole sectors from `lba` into `buf` (`buf.len()` a multiple of 512, at
-/// most [`MAX_BYTES`]; [`Disk::read`] takes any length).
-pub fn read(h: &Handle, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
-    let n = buf.len();
+/// One request's sector count and `where` word for `n` bytes at `lba` (`None`: nothing to move);
+/// `Malformed` unless `n` is whole sectors, at most [`MAX_BYTES`], and `lba` fits.
+fn transfer(lba: u64, n: usize) -> Result<Option<(usize, u64)>, BlockError> {
     if n == 0 {
-        return Ok(());
+        return Ok(None);
     }
     if !n.is_multiple_of(SECTOR_SIZE) || n > MAX_BYTES {
         return Err(BlockError::Malformed);
     }
     let count = n / SECTOR_SIZE;
     let w = pack_where(lba, count).ok_or(BlockError::Malformed)?;
+    Ok(Some((count, w)))
+}
+
+/// Client side: reads whole sectors from `lba` into `buf` (`buf.len()` a multiple of 512, at
+/// most [`MAX_BYTES`]; [`Disk::read`] takes any length).
+pub fn read(h: &Handle, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
+    let n = buf.len();
+    let Some((count, w)) = transfer(lba, n)? else {
+        return Ok(());
+    };
     // Lend a kept chunk for the sectors if the process has one (no malloc, no free).
     let request = match MemoryChunk::from_pool(n) {
         Some(c) => Message::Long(BLOCK_READ, Word::Value(w), Word::Chunk(c)),
@@ -425,14 +434,9 @@ pub fn read(h: &Handle, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
 /// Client side: writes `data` (whole sectors, at most [`MAX_BYTES`]) from `lba` on.
 pub fn write(h: &Handle, lba: u64, data: &[u8]) -> Result<(), BlockError> {
     let n = data.len();
-    if n == 0 {
+    let Some((count, w)) = transfer(lba, n)? else {
         return Ok(());
-    }
-    if !n.is_multiple_of(SECTOR_SIZE) || n > MAX_BYTES {
-        return Err(BlockError::Malformed);
-    }
-    let count = n / SECTOR_SIZE;
-    let w = pack_where(lba, count).ok_or(BlockError::Malformed)?;
+    };
     let chunk = MemoryChunk::from_bytes(data)?;
     let pages = chunk.pages();
     match rcall_watched(

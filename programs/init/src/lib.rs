@@ -28,6 +28,7 @@ use std::io::Write;
 pub mod binfs;
 pub mod image;
 pub mod metal;
+mod state;
 
 /// Size limit of the root ramdisk.
 pub const ROOT_SIZE: usize = 64 << 20;
@@ -106,8 +107,11 @@ pub(crate) fn proc_fs(user_limit: usize, users_limit: Option<usize>) -> Result<(
 
 /// Starts the keeper of the users file, its one writer (`vfs::users`), at
 /// `vfs::users::KEEPER_PATH` in init's namespace: logins inherit it, sessions never see it.
-pub(crate) fn users_keeper() {
-    let keeper = vfs::users::Service::keeper(vfs::users::USERS, std::random::array::<16>);
+/// `kept`: whether the file is on a disk ([`state`]); if not, the keeper's answers to changes
+/// say that they last until reboot.
+pub(crate) fn users_keeper(kept: bool) {
+    let keeper = vfs::users::Service::keeper(vfs::users::USERS, std::random::array::<16>)
+        .until_reboot(!kept);
     let mounted = vfs::server::start(keeper)
         .map_err(|e| e.to_string())
         .and_then(|h| libeurali::mount(vfs::users::KEEPER_PATH, h).map_err(|(e, _)| e.to_string()));
@@ -251,17 +255,22 @@ pub const DISK: &str = "/disk";
 
 /// Mounts the disk: if init has a block device at `/dev/disk0` (the ATA driver's on the real
 /// kernel, `EURALI_DISK`'s image on the stub), `/bin/fatfs` serves its FAT volume at [`DISK`],
-/// which root's sessions get (login). A disk fatfs refuses (not FAT, damaged) is reported with
-/// fatfs's own message and left unmounted; the system runs on without it.
-pub(crate) fn disk() {
+/// which root's sessions get (login), and the accounts and homes are kept there ([`state`]).
+/// A disk fatfs refuses (not FAT, damaged) is reported with fatfs's own message and left
+/// unmounted; the system runs on without it. Whether `/etc` and `/home` are on the disk.
+pub(crate) fn disk() -> bool {
     use libeurali::proto::block;
     match libeurali::open(block::PATH) {
         Ok((_, n)) if n == block::PATH.len() => {}
-        _ => return,
+        _ => return false,
     }
+    let fail = |msg: String| {
+        say(&msg);
+        false
+    };
     let (serve, mount) = match libeurali::new_rendezvous() {
         Ok(p) => p,
-        Err(e) => return say(&format!("disk: {e}")),
+        Err(e) => return fail(format!("disk: {e}")),
     };
     let child = std::process::Command::new("/bin/fatfs")
         .args(["--serve", block::PATH])
@@ -271,20 +280,21 @@ pub(crate) fn disk() {
         .spawn();
     let mut child = match child {
         Ok(c) => c,
-        Err(e) => return say(&format!("disk: cannot start /bin/fatfs: {e}")),
+        Err(e) => return fail(format!("disk: cannot start /bin/fatfs: {e}")),
     };
     // fatfs says one line once it serves; a volume it refuses ends it without one.
     if !first_line(child.stdout.take()) {
         let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
-        return say(&format!(
+        return fail(format!(
             "disk: {} not mounted at {DISK} (fatfs {status})",
             block::PATH
         ));
     }
     if let Err((e, _)) = libeurali::mount(DISK, mount) {
-        return say(&format!("disk: mount {DISK}: {e}"));
+        return fail(format!("disk: mount {DISK}: {e}"));
     }
     say(&format!("disk: {} mounted at {DISK}", block::PATH));
+    state::keep_on_disk()
 }
 
 /// Whether a line came on `out` (a server's "serving" line) before its end.
@@ -394,9 +404,9 @@ pub fn main() {
             std::process::exit(1);
         }
     };
-    users_keeper();
     network();
-    disk();
+    let kept = disk();
+    users_keeper(kept);
     if command.is_some() || user.is_some() {
         // No login: COMMANDS in the user's shell (root's by default), or with `--user` alone
         // the user's interactive shell; init exits with its status.

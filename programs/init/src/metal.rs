@@ -16,7 +16,9 @@
 //!    boot disk; it logs the drives it finds);
 //! 6. starts the NIC (`drivers nic` at `/dev/nic`, once it answers; it lists the PCI bus in the
 //!    log first), and then `tcp` on it (`/net`);
-//! 7. runs `login` on each terminal but the log's (F2, F3 and COM1), again whenever it ends (a
+//! 7. with a disk, starts `fatfs` on it at `/disk` and keeps `/etc` and `/home` there
+//!    ([`crate::state`]); then the keeper of `/etc/users`;
+//! 8. runs `login` on each terminal but the log's (F2, F3 and COM1), again whenever it ends (a
 //!    terminal whose login keeps ending at once is given up, with a message, rather than spun
 //!    on).
 //!
@@ -500,14 +502,15 @@ pub fn boot_with(m: Machine, programs: impl FnOnce() -> ProgramList) {
         say(&format!("no root file system: {e}"));
         return;
     }
-    crate::users_keeper();
     say("root file system ready");
     // tcp on the NIC, serving /net (DHCP), if the NIC driver serves.
     if start_nic() {
         crate::network();
     }
-    // fatfs on /dev/disk0, serving /disk, if the disk driver serves.
-    crate::disk();
+    // fatfs on /dev/disk0, serving /disk (and /etc and /home from it), if the disk driver
+    // serves; then the keeper of /etc/users, wherever it is.
+    let kept = crate::disk();
+    crate::users_keeper(kept);
     // Every terminal but the log's.
     let names: Vec<String> = (0..terminals.streams.len())
         .map(|i| terminals.name(i))

@@ -76,14 +76,26 @@ fn ask_new() -> String {
 /// turn at the one writer).
 const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
 
+/// Whether a change lasts: [`Lasts::UntilReboot`] when no disk keeps the users file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lasts {
+    Always,
+    UntilReboot,
+}
+
+/// What a user is told after a change that lasts only until reboot.
+const UNTIL_REBOOT: &str =
+    "note: this system has no disk to keep accounts on: the change lasts until reboot";
+
 /// Sends `request` to the session's password service; fails with its message (after `what`)
-/// unless it is done.
-fn send(request: &Request<'_>, what: &str) {
+/// unless it is done; whether what it changed outlives a reboot.
+fn send(request: &Request<'_>, what: &str) -> Lasts {
     let start = std::time::Instant::now();
     let mut pause = 10;
     loop {
         match users::exchange(users::SERVICE_PATH, &request.encode()) {
-            Ok(r) if r == "ok\n" => return,
+            Ok(r) if r == users::OK => return Lasts::Always,
+            Ok(r) if r == users::OK_UNTIL_REBOOT => return Lasts::UntilReboot,
             Ok(r) if r == users::BUSY => {}
             Err(vfs::proto::FsError::Busy) => {}
             Ok(r) => fail(&format!(
@@ -169,6 +181,8 @@ fn account(args: &[String]) {
             home: purge,
         }
     };
+    // Silent on success, as Unix's are (the account's password, set next with `passwd NAME`,
+    // says whether the change outlives a reboot).
     send(&request, "");
 }
 
@@ -327,7 +341,7 @@ pub fn main() {
     }
     if target != me {
         let new = ask_new();
-        send(
+        let lasts = send(
             &Request::Set {
                 name: &target,
                 new: &new,
@@ -335,6 +349,9 @@ pub fn main() {
             &format!("{target}: "),
         );
         println!("passwd: password updated for {target}");
+        if lasts == Lasts::UntilReboot {
+            println!("passwd: {UNTIL_REBOOT}");
+        }
         return;
     }
     println!("Changing password for {me}.");
@@ -348,7 +365,7 @@ pub fn main() {
         "",
     );
     let new = ask_new();
-    send(
+    let lasts = send(
         &Request::Change {
             name: &me,
             old: &old,
@@ -357,4 +374,7 @@ pub fn main() {
         "",
     );
     println!("passwd: password updated successfully");
+    if lasts == Lasts::UntilReboot {
+        println!("passwd: {UNTIL_REBOOT}");
+    }
 }
