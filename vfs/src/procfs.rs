@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `/` | read_dir | one entry per process, named by its pid |
 //! | `/new` | open with CREATE+WRITE (+READ) | allocates a pid; write `USER\tCOMMAND LINE`, read back `PID\n` |
-//! | `/PID` | read | `PID\tUSER\tSTART_US\tHEAP\tCOMMAND LINE\n` (start: microseconds since boot; heap: `USED/CLAIMED` bytes as the process last reported them, `-` before it has) |
+//! | `/PID` | read | `PID\tUSER\tSTART_US\tHEAP\tCOMMAND LINE\n` (start: microseconds since boot; heap: `USED/CLAIMED` bytes as the process last reported them, `0/0` before it has) |
 //! | `/PID` | open with WRITE, write `heap USED CLAIMED` | the process reports its heap (std-shim's runtime, see below) |
 //! | `/PID` | remove | the process ended |
 //! | `/memory` | read | the table's totals: `key value` lines (see [`ProcFs::memory_text`]) |
@@ -85,7 +85,7 @@ pub const METAL_USERS_PROCS: usize = 5;
 /// reports nothing; its frame allocator hands out the one usable region above its image, which
 /// under QEMU's `-m 128` is 0x44_C000..0x7FE_0000 (ABI §7): about 120 MiB. An estimate: another
 /// machine size or kernel build moves it.
-pub const METAL_MACHINE: &str = "about 120 MiB of page frames for the kernel to hand out (estimate: QEMU -m 128, ABI section 7)";
+pub const METAL_MACHINE: &str = "about 120 MiB of page frames (an estimate: QEMU -m 128)";
 /// Longest `USER\tCOMMAND` text kept per process.
 pub const MAX_LINE: usize = 512;
 
@@ -94,8 +94,9 @@ struct Proc {
     user: String,
     cmd: String,
     start_us: u64,
-    /// The heap as last reported: bytes in use and bytes claimed.
-    heap: Option<(u64, u64)>,
+    /// The heap as last reported: bytes in use and bytes claimed (0 before any report: a
+    /// heap claims its first piece at once).
+    heap: (u64, u64),
 }
 
 struct Table {
@@ -179,9 +180,13 @@ impl ProcFs {
         // processes, reporting, heap used and claimed, the file servers' used and claimed.
         let mut n = [t.procs.len() as u64, 0, 0, 0, 0, 0];
         for p in t.procs.values() {
-            let Some((u, c)) = p.heap else { continue };
-            let prog = p.cmd.split(' ').next().unwrap_or("");
-            let server = matches!(prog.rsplit('/').next(), Some("ramdisk" | "fatfs"));
+            let (u, c) = p.heap;
+            if c == 0 {
+                continue;
+            }
+            let b = p.cmd.as_bytes();
+            let prog = &b[..b.iter().position(|&c| c == b' ').unwrap_or(b.len())];
+            let server = prog.ends_with(b"ramdisk") || prog.ends_with(b"fatfs");
             for (i, v) in [
                 (1, 1),
                 (2, u),
@@ -236,11 +241,11 @@ impl ProcFs {
     }
 
     fn line(pid: u32, p: &Proc) -> String {
-        let heap = match p.heap {
-            Some((used, claimed)) => format!("{used}/{claimed}"),
-            None => String::from("-"),
-        };
-        format!("{pid}\t{}\t{}\t{heap}\t{}\n", p.user, p.start_us, p.cmd)
+        let (used, claimed) = p.heap;
+        format!(
+            "{pid}\t{}\t{}\t{used}/{claimed}\t{}\n",
+            p.user, p.start_us, p.cmd
+        )
     }
 }
 
@@ -261,13 +266,9 @@ pub fn parse_line(text: &str) -> Option<ProcInfo> {
     let pid = f.next()?.parse().ok()?;
     let user = f.next()?.to_string();
     let start_us = f.next()?.parse().ok()?;
-    let heap = match f.next()? {
-        "-" => None,
-        h => {
-            let (u, c) = h.split_once('/')?;
-            Some((u.parse().ok()?, c.parse().ok()?))
-        }
-    };
+    let (u, c) = f.next()?.split_once('/')?;
+    let heap = (u.parse::<u64>().ok()?, c.parse::<u64>().ok()?);
+    let heap = (heap.1 != 0).then_some(heap);
     Some(ProcInfo {
         pid,
         user,
@@ -319,7 +320,7 @@ impl FileSystem for ProcFs {
                         user: String::new(),
                         cmd: String::new(),
                         start_us,
-                        heap: None,
+                        heap: (0, 0),
                     },
                 );
                 Ok(Node::New(pid, who.map(String::from)))
@@ -400,7 +401,7 @@ impl FileSystem for ProcFs {
         if let Node::Report(pid) = node {
             let heap = parse_report(data).ok_or(FsError::Invalid)?;
             let mut t = self.table.lock();
-            t.procs.get_mut(pid).ok_or(FsError::NotFound)?.heap = Some(heap);
+            t.procs.get_mut(pid).ok_or(FsError::NotFound)?.heap = heap;
             return Ok(data.len() as u64);
         }
         let Node::New(pid, who) = node else {
