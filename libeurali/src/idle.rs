@@ -1,7 +1,7 @@
 //! What a thread that has finished a piece of work does before it waits again: the runtime's
 //! hook, which reports the process's heap to `/proc` when that is due (std-shim's
 //! `rt::report_heap_if_due`; `vfs::procfs`, "Memory"). A file server's threads wait in
-//! `receive`, never in the runtime's blocking points (sleep, stdin, stdout), so the server
+//! `receive`, never in the runtime's blocking points (sleep, stdin reads), so the server
 //! framework calls [`point`] as each session ends. Without a runtime (code below std-shim) there
 //! is no hook and [`point`] does nothing.
 

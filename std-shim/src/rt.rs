@@ -651,8 +651,9 @@ const HEAP_REPORT_STEP: u64 = 64 * 1024;
 /// Reports this process's heap to its `/proc` entry (`heap USED CLAIMED`, see `vfs::procfs`)
 /// if it is due: registered, [`HEAP_REPORT_US`] since the last report (or the start), and the
 /// heap in use moved by [`HEAP_REPORT_STEP`] (or an eighth) since, or never reported. Called
-/// at the blocking points (sleep, stdin reads, stdout writes): a timestamp comparison when
-/// not due, no thread and no system call per allocation. Nothing where the heap has no
+/// at the blocking points (sleep, stdin reads; not stdout writes, which may come deep in a
+/// program's stack, where the report's file I/O would eat into its 28 KiB): a timestamp
+/// comparison when not due, no thread and no system call per allocation. Nothing where the heap has no
 /// figures (a host build: stub processes share the host's allocator).
 #[inline(never)]
 pub(crate) fn report_heap_if_due() {
@@ -1212,7 +1213,6 @@ impl core::fmt::Write for FixedBuf {
 
 pub(crate) fn stdout_write(buf: &[u8]) -> io::Result<usize> {
     checkpoint();
-    report_heap_if_due();
     let Some(rt) = crate::sys::runtime() else {
         return crate::sys::fallback_stdout(buf);
     };

@@ -24,7 +24,7 @@
 //! runtime (std-shim) writes `heap USED CLAIMED` into its own entry, USED the bytes its
 //! allocator has handed out and not had back, CLAIMED what the allocator has taken of the 4 MiB
 //! heap (and of chunks past it): the pages it has written, RSS-like. It reports when it
-//! registers and then at its blocking points (sleep, reads of stdin, writes to stdout), when
+//! registers and then at its blocking points (sleep, reads of stdin), when
 //! the figure has moved by at least 64 KiB (and an eighth) since the last report and a quarter
 //! of a second has passed: no thread and no system call per allocation. A process that computes
 //! without blocking keeps its last figure meanwhile. A figure is what the process says: a
