@@ -169,10 +169,11 @@ fn a_user_sees_and_removes_only_their_own_processes() {
         "{}",
         show(&r)
     );
+    // PID USER ELAPSED HEAP CMD
     let rows: Vec<Vec<&str>> = rows.map(|l| l.split_whitespace().collect()).collect();
     assert!(
         rows.iter()
-            .any(|r| r.get(1) == Some(&"user") && r.get(3) == Some(&"forged")),
+            .any(|r| r.get(1) == Some(&"user") && r.get(4) == Some(&"forged")),
         "{}",
         show(&r)
     );
@@ -215,7 +216,7 @@ fn root_sees_every_users_processes() {
         rows.iter().any(|r| {
             (pid.is_empty() || r.first() == Some(&pid))
                 && r.get(1) == Some(&user)
-                && r.get(3) == Some(&cmd)
+                && r.get(4) == Some(&cmd)
         })
     };
     assert!(has("1", "root", "init"), "{}", show(&r));

@@ -182,7 +182,7 @@ fn ps_lists_what_runs_and_forgets_what_ended() {
     assert_eq!(
         // A user's ps shows their own processes only: not root's init (tests/ownership.rs).
         r.stdout,
-        "1\n0\n  PID USER      ELAPSED CMD\n0\n1\n",
+        "1\n0\n  PID USER      ELAPSED   HEAP CMD\n0\n1\n",
         "stderr: {}",
         r.stderr
     );

@@ -153,3 +153,75 @@ fn su_at_the_console() {
         p.matches("login:").count() == 2
     });
 }
+
+/// Ctrl-C at the console reaches the newest shell only: root logs in, `su user`, `sleep 100`,
+/// C-c gives user's prompt back (not root's) with status 130, and `exit` comes back to root's
+/// shell, whose job (su) was not interrupted; the same with a nested `sh`.
+fn ctrl_c_in_the_newest_shell(tag: &str, cmd: &str) {
+    let Some(s) = Pane::start(tag, cmd, 100, 50) else {
+        return;
+    };
+    let count = |p: &str, prompt: &str| p.matches(prompt).count();
+    s.wait_for("login:");
+    s.keys(&["root", "Enter"]);
+    s.wait_for("password:");
+    s.keys(&["root", "Enter"]);
+    s.wait_for("root:~$");
+    s.keys(&["su user", "Enter"]);
+    s.wait_for("user:~$");
+    s.keys(&["sleep 100", "Enter"]);
+    // The shell runs it (cooked mode) before the key comes.
+    std::thread::sleep(Duration::from_secs(1));
+    s.keys(&["C-c"]);
+    let pane = s.wait_until("user's prompt after C-c", |p| count(p, "user:~$") == 2);
+    assert_eq!(
+        count(&pane, "root:~$"),
+        1,
+        "root's prompt came back:\n{pane}"
+    );
+    s.keys(&["echo rc=$?; whoami", "Enter"]);
+    s.wait_until("the status", |p| p.contains("\nrc=130\nuser\n"));
+    s.keys(&["exit", "Enter"]);
+    s.wait_until("root's prompt again", |p| count(p, "root:~$") == 2);
+    s.keys(&["echo su=$?; whoami", "Enter"]);
+    s.wait_until("su's status", |p| p.contains("\nsu=0\nroot\n"));
+    // A nested sh: C-c ends its job, not the nested sh.
+    s.keys(&["sh", "Enter"]);
+    s.wait_until("the nested prompt", |p| count(p, "root:~$") == 4);
+    s.keys(&["sleep 100", "Enter"]);
+    std::thread::sleep(Duration::from_secs(1));
+    s.keys(&["C-c"]);
+    s.wait_until("the nested prompt after C-c", |p| count(p, "root:~$") == 5);
+    s.keys(&["echo nested=$?", "Enter"]);
+    s.wait_for("\nnested=130\n");
+    s.keys(&["exit 4", "Enter"]);
+    s.wait_until("the outer prompt", |p| count(p, "root:~$") == 7);
+    s.keys(&["echo outer=$?", "Enter"]);
+    let pane = s.wait_for("\nouter=4\n");
+    // And the outer shell has Ctrl-C again now that the nested one is gone.
+    s.keys(&["sleep 100", "Enter"]);
+    std::thread::sleep(Duration::from_secs(1));
+    s.keys(&["C-c"]);
+    s.wait_until("the outer prompt after C-c", |p| count(p, "root:~$") == 9);
+    s.keys(&["echo again=$?", "Enter"]);
+    s.wait_for("\nagain=130\n");
+    assert!(!pane.contains("EXITED"), "{pane}");
+}
+
+#[test]
+fn ctrl_c_reaches_the_newest_shell_at_the_console() {
+    ctrl_c_in_the_newest_shell("su-ctrl-c", env!("CARGO_BIN_EXE_eurali"));
+}
+
+#[test]
+fn hosted_ctrl_c_reaches_the_newest_shell_at_the_console() {
+    let Some((dir, _)) = hosted::elfs(&["login", "sh", "passwd"]) else {
+        return;
+    };
+    let cmd = format!(
+        "{} --hosted {}",
+        env!("CARGO_BIN_EXE_eurali"),
+        dir.display()
+    );
+    ctrl_c_in_the_newest_shell("su-ctrl-c-hosted", &cmd);
+}

@@ -28,6 +28,7 @@ pub mod abi;
 pub mod clock;
 pub mod elf;
 pub mod error;
+pub mod idle;
 #[cfg(feature = "alloc")]
 pub mod keys;
 #[cfg(feature = "alloc")]

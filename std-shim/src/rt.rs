@@ -43,7 +43,7 @@ use libeurali::{Handle, Message, msgtype, proto::stream};
 
 pub use libeurali::EntryRegisters;
 
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use crate::io;
 use crate::sync::{Arc, Mutex};
@@ -107,6 +107,11 @@ pub struct Runtime {
     args_lost: bool,
     /// The heap's size as the kernel gave it at entry (0: the host's, not bounded).
     heap_size: u64,
+    /// The heap in use at the last report to `/proc` (`u64::MAX`: none yet), its time (or the
+    /// process's start) and whether a report is being written ([`report_heap_if_due`]).
+    heap_reported: AtomicU64,
+    heap_reported_at: AtomicU64,
+    heap_reporting: AtomicBool,
 }
 
 #[derive(Default)]
@@ -235,6 +240,9 @@ impl Runtime {
             limit_user: Mutex::new(limit_user),
             broken_pipe_errors: AtomicBool::new(false),
             lost_writes: AtomicBool::new(false),
+            heap_reported: AtomicU64::new(u64::MAX),
+            heap_reported_at: AtomicU64::new(crate::sys::now_micros()),
+            heap_reporting: AtomicBool::new(false),
         }
     }
 }
@@ -279,6 +287,7 @@ pub fn start(regs: EntryRegisters, main: fn()) -> ! {
     libeurali::timeout::install(crate::watchdog::bounded_call);
     libeurali::kill::install(&KILL_REGISTRY);
     libeurali::clock::install(&CLOCK);
+    libeurali::idle::install(&IDLE);
     libeurali::pool::install(&CHUNK_POOL);
     libeurali::install_thread_pool(&THREAD_POOL);
     start_control_thread();
@@ -633,6 +642,100 @@ pub(crate) fn limit_user() -> Option<String> {
         .clone()
 }
 
+/// Least time between two heap reports of a process, and from its start to the first (a
+/// short-lived program reports nothing).
+pub const HEAP_REPORT_US: u64 = 250_000;
+/// Least change of the heap in use worth a report: this, or an eighth of the last figure.
+const HEAP_REPORT_STEP: u64 = 64 * 1024;
+
+/// Reports this process's heap to its `/proc` entry (`heap USED CLAIMED`, see `vfs::procfs`)
+/// if it is due: registered, [`HEAP_REPORT_US`] since the last report (or the start), and the
+/// heap in use moved by [`HEAP_REPORT_STEP`] (or an eighth) since, or never reported. Called
+/// at the blocking points (sleep, stdin reads; not stdout writes, which may come deep in a
+/// program's stack, where the report's file I/O would eat into its 28 KiB): a timestamp
+/// comparison when not due, no thread and no system call per allocation. Nothing where the heap has no
+/// figures (a host build: stub processes share the host's allocator).
+#[inline(never)]
+pub(crate) fn report_heap_if_due() {
+    let Some(rt) = crate::sys::runtime() else {
+        return;
+    };
+    let pid = rt.pid.load(Ordering::Acquire);
+    if pid == 0 {
+        return;
+    }
+    let now = crate::sys::now_micros();
+    if now.saturating_sub(rt.heap_reported_at.load(Ordering::Relaxed)) < HEAP_REPORT_US {
+        return;
+    }
+    let Some((used, _)) = crate::sys::heap_stats() else {
+        return;
+    };
+    let last = rt.heap_reported.load(Ordering::Relaxed);
+    if last != u64::MAX && used.abs_diff(last) < HEAP_REPORT_STEP.max(last / 8) {
+        return;
+    }
+    send_heap_report(&rt, pid, now);
+}
+
+/// What a server's thread runs between sessions (`libeurali::idle`): the heap report.
+static IDLE: libeurali::idle::Hook = libeurali::idle::Hook {
+    run: report_heap_if_due,
+};
+
+/// Reports this process's heap to `/proc` now, due or not (`ps` and `free` do, so that the
+/// process running them shows its present figure); registers the process first.
+pub fn report_heap() {
+    register_process();
+    let Some(rt) = crate::sys::runtime() else {
+        return;
+    };
+    let pid = rt.pid.load(Ordering::Acquire);
+    if pid != 0 {
+        send_heap_report(&rt, pid, crate::sys::now_micros());
+    }
+}
+
+#[inline(never)]
+fn send_heap_report(rt: &Runtime, pid: u32, now: u64) {
+    // One at a time (the report's own I/O passes the blocking points too).
+    if rt.heap_reporting.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    if let Some((used, claimed)) = crate::sys::heap_stats() {
+        rt.heap_reported_at.store(now, Ordering::Relaxed);
+        rt.heap_reported.store(used, Ordering::Relaxed);
+        // (Put together by hand: `format!` costs every program more code, init's budget too.)
+        let mut path = String::from("/proc/");
+        push_decimal(&mut path, pid as u64);
+        if let Some(s) = proc_session(&path, vfs_client::proto::flags::WRITE) {
+            let mut text = String::from("heap ");
+            push_decimal(&mut text, used);
+            text.push(' ');
+            push_decimal(&mut text, claimed);
+            let _ = s.write_at(0, text.as_bytes());
+        }
+    }
+    rt.heap_reporting.store(false, Ordering::Release);
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(s: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        s.push(d as char);
+    }
+}
+
 /// Removes the `/proc` entry `pid`.
 pub(crate) fn remove_entry(pid: u32) {
     let path = alloc::format!("{PROC_PATH}/{pid}");
@@ -959,6 +1062,7 @@ pub(crate) fn sleep(us: u64) {
     let start = crate::sys::now_micros();
     loop {
         checkpoint();
+        report_heap_if_due();
         let done = crate::sys::now_micros().saturating_sub(start);
         if done >= us {
             return;
@@ -1216,6 +1320,7 @@ fn stdin_refill(st: &mut StdinState) -> io::Result<()> {
     };
     st.buf.resize(4096, 0);
     st.pos = 0;
+    report_heap_if_due();
     loop {
         match stream::read(h, &mut st.buf) {
             Ok(stream::ReadReply::Data(n)) => st.buf.truncate(n),
@@ -1284,6 +1389,7 @@ pub(crate) fn stdin_byte_unbuffered() -> io::Result<Option<u8>> {
         return Ok(None);
     };
     let mut byte = [0u8];
+    report_heap_if_due();
     loop {
         let r = stream::read(h, &mut byte);
         checkpoint();

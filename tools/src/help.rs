@@ -35,6 +35,10 @@ const OPTIONS: &[(&str, &str)] = &[
          -b    count bytes, not columns\n",
     ),
     (
+        "free",
+        "  -b  bytes    -k  KiB (default)    -m  MiB    -h  human-readable\n",
+    ),
+    (
         "grep",
         "  -E  extended regexps    -F  fixed strings     -G  basic regexps (default)\n  \
          -e PAT  a pattern       -f FILE  patterns from FILE\n  \

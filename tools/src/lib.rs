@@ -301,6 +301,7 @@ fn run_tool(name: &str, args: &[String], io: &mut Io) -> i32 {
         "df" => space::df(args, io),
         "sync" => space::sync(args, io),
         "quota" => space::quota(args, io),
+        "free" => space::free(args, io),
         "find" => find::find(args, io),
         "xargs" => find::xargs(args, io),
         "diff" => diff::diff(args, io),
@@ -324,8 +325,9 @@ fn ps(args: &[String], io: &mut Io) -> i32 {
         let _ = writeln!(io.stderr, "ps: usage: ps (no options)");
         return 2;
     }
-    // Be in the table too (short-lived programs register only after a moment).
-    let _ = std::process::id();
+    // Be in the table too (short-lived programs register only after a moment), with the heap
+    // of this process (the shell's, when ps runs inside it) as it is now.
+    std::rt::report_heap();
     let dir = match std::fs::read_dir("/proc") {
         Ok(d) => d,
         Err(e) => {
@@ -350,14 +352,24 @@ fn ps(args: &[String], io: &mut Io) -> i32 {
     procs.sort_by_key(|p| p.pid);
     let now = std::time::uptime().as_micros() as u64;
     // Time since the process started (the kernel keeps no CPU time): ELAPSED, as ps -o etime.
-    if let Err(e) = writeln!(io.stdout, "{:>5} {:<8} {:>8} CMD", "PID", "USER", "ELAPSED") {
+    // HEAP: KiB of heap in use as the process last reported it (as ps -o rss counts KiB).
+    let head = writeln!(
+        io.stdout,
+        "{:>5} {:<8} {:>8} {:>6} CMD",
+        "PID", "USER", "ELAPSED", "HEAP"
+    );
+    if let Err(e) = head {
         return write_error(io.stderr, "ps", &e);
     }
     for p in procs {
         let s = now.saturating_sub(p.start_us) / 1_000_000;
+        let heap = p.heap.map_or_else(
+            || String::from("-"),
+            |(used, _)| used.div_ceil(1024).to_string(),
+        );
         let r = writeln!(
             io.stdout,
-            "{:>5} {:<8} {:>02}:{:02}:{:02} {}",
+            "{:>5} {:<8} {:>02}:{:02}:{:02} {heap:>6} {}",
             p.pid,
             if p.user.is_empty() { "-" } else { &p.user },
             s / 3600,

@@ -198,3 +198,98 @@ pub fn quota(args: &[String], io: &mut Io) -> i32 {
         Err(e) => write_error(io.stderr, "quota", &e),
     }
 }
+
+/// `free [-b|-k|-m|-h]`: memory as userland can know it (the kernel gives no figures): the
+/// heaps the processes report to `/proc` (`/proc/memory`'s sums, `vfs::procfs`), the part of
+/// the file servers, the files the ramdisks hold (their `Usage`, outside their heaps), and
+/// what init said of the machine.
+#[inline(never)]
+pub fn free(args: &[String], io: &mut Io) -> i32 {
+    let unit = match args {
+        [] => "-k",
+        [a] if matches!(a.as_str(), "-b" | "-k" | "-m" | "-h") => a.as_str(),
+        _ => {
+            let _ = writeln!(io.stderr, "free: usage: free [-b|-k|-m|-h]");
+            return 2;
+        }
+    };
+    let show = |n: u64| match unit {
+        "-b" => n.to_string(),
+        "-m" => n.div_ceil(1 << 20).to_string(),
+        "-h" if n >= 1 << 20 => format!("{}.{}M", n >> 20, ((n & 0xF_FFFF) * 10) >> 20),
+        "-h" => format!("{}K", n.div_ceil(1024)),
+        _ => kib(n).to_string(),
+    };
+    // This process's figure (the shell's, when free runs inside it) as it is now.
+    std::rt::report_heap();
+    let text = match std::fs::read_to_string("/proc/memory") {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "free: /proc/memory: {e} (no process table here)");
+            return 1;
+        }
+    };
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(' '))
+            .unwrap_or("")
+    };
+    let num = |key: &str| field(key).parse::<u64>().unwrap_or(0);
+    // The ramdisks' files: each file system once (binds of one server answer the same), only
+    // those that count nodes (a disk's server, fatfs, counts none: its files are on the disk).
+    let mut seen: Vec<(u64, u64, u64, u64)> = Vec::new();
+    for p in vfs::ns::list().unwrap_or_default() {
+        if p.starts_with("/dev/") || p == "/net" || p == "/proc" {
+            continue;
+        }
+        if let Ok(u) = vfs::client::usage(&p) {
+            let d = u.disk;
+            let key = (d.bytes, d.bytes_max, d.nodes, d.nodes_max);
+            if d.nodes_max > 0 && !seen.contains(&key) {
+                seen.push(key);
+            }
+        }
+    }
+    let files: u64 = seen.iter().map(|s| s.0).sum();
+    let (used, claimed) = (num("heap_used"), num("heap_claimed"));
+    let unit_name = match unit {
+        "-b" => "bytes",
+        "-m" => "MiB",
+        "-h" => "",
+        _ => "KiB",
+    };
+    let machine = match field("machine") {
+        "" => "not known here (the kernel gives userland no memory figures)",
+        m => m,
+    };
+    let r = write!(
+        io.stdout,
+        "{unit_name:<14} {:>9} {:>9}\n\
+         {:<14} {:>9} {:>9}  heaps of {} of {} processes\n\
+         {:<14} {:>9} {:>9}  heaps of ramdisk and fatfs (their data, caches)\n\
+         {:<14} {:>9} {:>9}  in {} file systems in memory\n\
+         {:<14} {:>9} {:>9}\n\
+         machine: {machine}\n",
+        "used",
+        "claimed",
+        "processes",
+        show(used),
+        show(claimed),
+        num("reporting"),
+        num("processes"),
+        "file servers",
+        show(num("files_heap_used")),
+        show(num("files_heap_claimed")),
+        "ramdisk files",
+        show(files),
+        "-",
+        seen.len(),
+        "total",
+        show(used + files),
+        show(claimed + files),
+    );
+    match r {
+        Ok(()) => 0,
+        Err(e) => write_error(io.stderr, "free", &e),
+    }
+}

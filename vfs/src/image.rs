@@ -108,6 +108,10 @@ pub const TOOLS: &[(&str, &str)] = &[
         "fold [-w N] [-s] [-b] [FILE...]: wrap lines at N columns (80)",
     ),
     (
+        "free",
+        "free [-b|-k|-m|-h]: memory: the processes' heaps, the file servers', the machine's",
+    ),
+    (
         "grep",
         "grep [-EFGHLchilnoqrsvwx] [-e PAT] [-f FILE] [-m N] PAT [FILE...]: print matching lines",
     ),
@@ -160,7 +164,7 @@ pub const TOOLS: &[(&str, &str)] = &[
     ),
     (
         "ps",
-        "ps: the processes in /proc (pid, user, time since it started, command)",
+        "ps: the processes in /proc (pid, user, time since it started, heap in KiB, command)",
     ),
     (
         "quota",

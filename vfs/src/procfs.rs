@@ -8,13 +8,28 @@
 //! |---|---|---|
 //! | `/` | read_dir | one entry per process, named by its pid |
 //! | `/new` | open with CREATE+WRITE (+READ) | allocates a pid; write `USER\tCOMMAND LINE`, read back `PID\n` |
-//! | `/PID` | read | `PID\tUSER\tSTART_US\tCOMMAND LINE\n` (start: microseconds since boot) |
+//! | `/PID` | read | `PID\tUSER\tSTART_US\tHEAP\tCOMMAND LINE\n` (start: microseconds since boot; heap: `USED/CLAIMED` bytes as the process last reported them, `0/0` before it has) |
+//! | `/PID` | open with WRITE, write `heap USED CLAIMED` | the process reports its heap (std-shim's runtime, see below) |
 //! | `/PID` | remove | the process ended |
+//! | `/memory` | read | the table's totals: `key value` lines (see [`ProcFs::memory_text`]) |
 //! | `/limit` | read | `N\n`, or `N ALL\n`: the most processes one user may have, and all users but root together ([`ProcFs::with_user_limit`], [`ProcFs::with_users_limit`]) |
 //! | `/as/USER` | `Serve` (bind) | the table as `USER` sees it: see below |
 //!
 //! Nothing else is allowed (Denied). The table holds at most [`MAX_PROCS`] entries, each line at
 //! most [`MAX_LINE`] bytes (longer writes are cut), so no client can make the server hold more.
+//!
+//! # Memory
+//!
+//! The kernel gives userland no memory figures, so each process says what its heap holds: its
+//! runtime (std-shim) writes `heap USED CLAIMED` into its own entry, USED the bytes its
+//! allocator has handed out and not had back, CLAIMED what the allocator has taken of the 4 MiB
+//! heap (and of chunks past it): the pages it has written, RSS-like. It reports when it
+//! registers and then at its blocking points (sleep, reads of stdin), when
+//! the figure has moved by at least 64 KiB (and an eighth) since the last report and a quarter
+//! of a second has passed: no thread and no system call per allocation. A process that computes
+//! without blocking keeps its last figure meanwhile. A figure is what the process says: a
+//! client can only write its own entries (in its view), so a user can misstate only their own.
+//! `/memory` sums them (`ps` and `free` show them).
 //!
 //! # Whose entries
 //!
@@ -66,6 +81,11 @@ pub const MAX_USER_PROCS: usize = 32;
 pub const METAL_USER_PROCS: usize = 3;
 /// All users but root together, on the real kernel (`init::metal`): see [`METAL_USER_PROCS`].
 pub const METAL_USERS_PROCS: usize = 5;
+/// What is known of the real kernel's memory (init's `/memory` `machine` line there). The kernel
+/// reports nothing; its frame allocator hands out the one usable region above its image, which
+/// under QEMU's `-m 128` is 0x44_C000..0x7FE_0000 (ABI §7): about 120 MiB. An estimate: another
+/// machine size or kernel build moves it.
+pub const METAL_MACHINE: &str = "about 120 MiB of page frames (an estimate: QEMU -m 128)";
 /// Longest `USER\tCOMMAND` text kept per process.
 pub const MAX_LINE: usize = 512;
 
@@ -74,6 +94,9 @@ struct Proc {
     user: String,
     cmd: String,
     start_us: u64,
+    /// The heap as last reported: bytes in use and bytes claimed (0 before any report: a
+    /// heap claims its first piece at once).
+    heap: (u64, u64),
 }
 
 struct Table {
@@ -87,6 +110,8 @@ pub struct ProcFs {
     clock: fn() -> u64,
     user_limit: usize,
     users_limit: Option<usize>,
+    /// What is known of the machine's memory (init says), for `/memory`'s `machine` line.
+    machine: Option<&'static str>,
 }
 
 /// What an open names. `String`s are the user a `/as/USER` path speaks for.
@@ -98,8 +123,12 @@ pub enum Node {
     /// to in a user's view.
     New(u32, Option<String>),
     Proc(u32),
+    /// `/PID` opened to write: a heap report.
+    Report(u32),
     /// `/limit`.
     Limit,
+    /// `/memory`.
+    Memory,
 }
 
 /// The directory of the user views (`/as/USER`).
@@ -130,7 +159,64 @@ impl ProcFs {
             clock,
             user_limit: MAX_USER_PROCS,
             users_limit: None,
+            machine: None,
         }
+    }
+
+    /// The same, with `text` as what is known of the machine's memory (`/memory`'s `machine`
+    /// line: a figure and where it comes from; say "estimate" where it is one).
+    pub fn with_machine(mut self, text: &'static str) -> ProcFs {
+        self.machine = Some(text);
+        self
+    }
+
+    /// `/memory`: `key value` lines. `processes N` (entries), `reporting N` (entries with a
+    /// heap figure), `heap_used BYTES` and `heap_claimed BYTES` (their sums), `files_heap_used
+    /// BYTES` and `files_heap_claimed BYTES` (the part of the file servers, `ramdisk` and
+    /// `fatfs`: their data and caches), and `machine TEXT` if init said what it knows. The
+    /// whole table's, in every view (as Linux's `free`).
+    pub fn memory_text(&self) -> String {
+        let t = self.table.lock();
+        // processes, reporting, heap used and claimed, the file servers' used and claimed.
+        let mut n = [t.procs.len() as u64, 0, 0, 0, 0, 0];
+        for p in t.procs.values() {
+            let (u, c) = p.heap;
+            if c == 0 {
+                continue;
+            }
+            let b = p.cmd.as_bytes();
+            let prog = &b[..b.iter().position(|&c| c == b' ').unwrap_or(b.len())];
+            let server = prog.ends_with(b"ramdisk") || prog.ends_with(b"fatfs");
+            for (i, v) in [
+                (1, 1),
+                (2, u),
+                (3, c),
+                (4, u * server as u64),
+                (5, c * server as u64),
+            ] {
+                n[i] = n[i].saturating_add(v);
+            }
+        }
+        let mut text = String::new();
+        let keys = [
+            "processes ",
+            "reporting ",
+            "heap_used ",
+            "heap_claimed ",
+            "files_heap_used ",
+            "files_heap_claimed ",
+        ];
+        for (k, v) in keys.iter().zip(n) {
+            text.push_str(k);
+            text.push_str(&v.to_string());
+            text.push('\n');
+        }
+        if let Some(m) = self.machine {
+            text.push_str("machine ");
+            text.push_str(m);
+            text.push('\n');
+        }
+        text
     }
 
     /// The same, with at most `n` processes per user (other than root and the system's)
@@ -155,7 +241,11 @@ impl ProcFs {
     }
 
     fn line(pid: u32, p: &Proc) -> String {
-        format!("{pid}\t{}\t{}\t{}\n", p.user, p.start_us, p.cmd)
+        let (used, claimed) = p.heap;
+        format!(
+            "{pid}\t{}\t{}\t{used}/{claimed}\t{}\n",
+            p.user, p.start_us, p.cmd
+        )
     }
 }
 
@@ -165,18 +255,39 @@ pub struct ProcInfo {
     pub pid: u32,
     pub user: String,
     pub start_us: u64,
+    /// The heap as the process last reported it: bytes in use and claimed.
+    pub heap: Option<(u64, u64)>,
     pub cmd: String,
 }
 
 /// Parses what `/proc/PID` holds; `None` for anything malformed.
 pub fn parse_line(text: &str) -> Option<ProcInfo> {
-    let mut f = text.trim_end_matches('\n').splitn(4, '\t');
+    let mut f = text.trim_end_matches('\n').splitn(5, '\t');
+    let pid = f.next()?.parse().ok()?;
+    let user = f.next()?.to_string();
+    let start_us = f.next()?.parse().ok()?;
+    let (u, c) = f.next()?.split_once('/')?;
+    let heap = (u.parse::<u64>().ok()?, c.parse::<u64>().ok()?);
+    let heap = (heap.1 != 0).then_some(heap);
     Some(ProcInfo {
-        pid: f.next()?.parse().ok()?,
-        user: f.next()?.to_string(),
-        start_us: f.next()?.parse().ok()?,
+        pid,
+        user,
+        start_us,
+        heap,
         cmd: f.next()?.to_string(),
     })
+}
+
+/// Parses a heap report, `heap USED CLAIMED`.
+fn parse_report(data: &[u8]) -> Option<(u64, u64)> {
+    let text = core::str::from_utf8(data).ok()?;
+    let mut w = text.split_ascii_whitespace();
+    if w.next()? != "heap" {
+        return None;
+    }
+    let used = w.next()?.parse().ok()?;
+    let claimed = w.next()?.parse().ok()?;
+    w.next().is_none().then_some((used, claimed))
 }
 
 impl FileSystem for ProcFs {
@@ -209,19 +320,29 @@ impl FileSystem for ProcFs {
                         user: String::new(),
                         cmd: String::new(),
                         start_us,
+                        heap: (0, 0),
                     },
                 );
                 Ok(Node::New(pid, who.map(String::from)))
             }
-            ["limit"] if mutating => Err(FsError::Denied),
+            ["limit" | "memory"] if mutating => Err(FsError::Denied),
             ["limit"] => Ok(Node::Limit),
+            ["memory"] => Ok(Node::Memory),
             [name] => {
-                if mutating {
+                // A heap report is a plain WRITE (nothing created, cut or appended).
+                let report = fl & flags::WRITE != 0;
+                if mutating
+                    && (!report || fl & (flags::CREATE | flags::TRUNCATE | flags::APPEND) != 0)
+                {
                     return Err(FsError::Denied);
                 }
                 let pid: u32 = name.parse().map_err(|_| FsError::NotFound)?;
                 match self.table.lock().procs.get(&pid) {
-                    Some(p) if who.is_none_or(|u| u == p.user) => Ok(Node::Proc(pid)),
+                    Some(p) if who.is_none_or(|u| u == p.user) => Ok(if report {
+                        Node::Report(pid)
+                    } else {
+                        Node::Proc(pid)
+                    }),
                     Some(_) => Err(FsError::Denied),
                     None => Err(FsError::NotFound),
                 }
@@ -242,7 +363,8 @@ impl FileSystem for ProcFs {
             }
             Node::New(pid, _) => format!("{pid}\n").len(),
             Node::Limit => self.limit_text().len(),
-            Node::Proc(pid) => {
+            Node::Memory => self.memory_text().len(),
+            Node::Proc(pid) | Node::Report(pid) => {
                 let t = self.table.lock();
                 let p = t.procs.get(pid).ok_or(FsError::NotFound)?;
                 ProcFs::line(*pid, p).len()
@@ -261,7 +383,8 @@ impl FileSystem for ProcFs {
             Node::Root(_) => return Err(FsError::IsDir),
             Node::New(pid, _) => format!("{pid}\n"),
             Node::Limit => self.limit_text(),
-            Node::Proc(pid) => {
+            Node::Memory => self.memory_text(),
+            Node::Proc(pid) | Node::Report(pid) => {
                 let t = self.table.lock();
                 let p = t.procs.get(pid).ok_or(FsError::NotFound)?;
                 ProcFs::line(*pid, p)
@@ -275,6 +398,12 @@ impl FileSystem for ProcFs {
     }
 
     fn write(&self, node: &Node, _offset: Option<u64>, data: &[u8]) -> Result<u64, FsError> {
+        if let Node::Report(pid) = node {
+            let heap = parse_report(data).ok_or(FsError::Invalid)?;
+            let mut t = self.table.lock();
+            t.procs.get_mut(pid).ok_or(FsError::NotFound)?.heap = heap;
+            return Ok(data.len() as u64);
+        }
         let Node::New(pid, who) = node else {
             return Err(FsError::Denied);
         };
@@ -381,6 +510,7 @@ mod tests {
                 pid: 1,
                 user: "root".into(),
                 start_us: 42,
+                heap: None,
                 cmd: "sh -c 'x y'".into()
             }
         );
@@ -600,5 +730,63 @@ mod tests {
             let n = fs.open(&["new"], new).unwrap();
             fs.write(&n, None, line.as_bytes()).unwrap();
         }
+    }
+
+    fn read_text(fs: &ProcFs, path: &[&str]) -> String {
+        let n = fs.open(path, flags::READ).unwrap();
+        let mut buf = [0u8; 512];
+        let k = fs.read(&n, 0, &mut buf).unwrap();
+        assert_eq!(fs.stat(&n).unwrap().len, k as u64);
+        String::from_utf8(buf[..k].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn processes_report_their_heap_and_memory_sums_them() {
+        let fs = ProcFs::new(1, clock).with_machine("about 120 MiB (estimate)");
+        let sh = register(&fs, &[], "root\tsh");
+        let disk = register(&fs, &[], "\t/bin/ramdisk /tmp");
+        let other = register(&fs, &[AS, "eve"], "eve\tcat");
+        let line = |pid: u32| parse_line(&read_text(&fs, &[&pid.to_string()])).unwrap();
+        assert_eq!(line(sh).heap, None);
+        assert_eq!(line(sh).cmd, "sh");
+        let report = |at: &[&str], text: &str| {
+            let n = fs.open(at, flags::WRITE)?;
+            fs.write(&n, Some(0), text.as_bytes())
+        };
+        report(&[&sh.to_string()], "heap 1000 65536").unwrap();
+        report(&[&disk.to_string()], "heap 3000 131072\n").unwrap();
+        assert_eq!(line(sh).heap, Some((1000, 65536)));
+        assert_eq!(line(sh).cmd, "sh");
+        // A user reports for their own entries only; nothing but a plain write; nothing odd.
+        let mine = [AS, "eve", &other.to_string()];
+        report(&mine, "heap 5 4096").unwrap();
+        assert_eq!(
+            report(&[AS, "eve", &sh.to_string()], "heap 1 1").unwrap_err(),
+            FsError::Denied
+        );
+        for bad in ["heap", "heap 1", "heap x 2", "heap 1 2 3", "mem 1 2", ""] {
+            assert_eq!(report(&mine, bad).unwrap_err(), FsError::Invalid, "{bad:?}");
+        }
+        for fl in [flags::CREATE, flags::TRUNCATE, flags::APPEND] {
+            assert_eq!(
+                fs.open(&[&sh.to_string()], flags::WRITE | fl).unwrap_err(),
+                FsError::Denied
+            );
+        }
+        assert_eq!(
+            fs.open(&["memory"], flags::WRITE).unwrap_err(),
+            FsError::Denied
+        );
+        assert_eq!(
+            read_text(&fs, &["memory"]),
+            "processes 3\nreporting 3\nheap_used 4005\nheap_claimed 200704\n\
+             files_heap_used 3000\nfiles_heap_claimed 131072\nmachine about 120 MiB (estimate)\n"
+        );
+        // The same totals in a user's view (the whole machine's, as free shows them).
+        assert!(read_text(&fs, &[AS, "eve", "memory"]).starts_with("processes 3\n"));
+        // Not listed as a process.
+        assert_eq!(names(&fs, &[]).len(), 3);
+        fs.remove(&[&sh.to_string()], false).unwrap();
+        assert!(read_text(&fs, &["memory"]).contains("\nheap_used 3005\n"));
     }
 }

@@ -541,6 +541,9 @@ fn worker_loop<F: FileSystem>(ctx: &Arc<Ctx<F>>, first: Job) {
             release(&mut live, a.raw(), &scope, account.as_ref());
             drop(a); // closed under the lock: a sweep never copies a reused number
         }
+        // Between sessions: the runtime's heap report, if due (a server's threads never pass
+        // the runtime's own blocking points).
+        libeurali::idle::point();
         if me.is_none() {
             me = libeurali::new_rendezvous().ok().map(|(wake_tx, wake_rx)| {
                 Arc::new(Worker {

@@ -186,7 +186,8 @@ impl stream::TerminalInput for HostTerminal {
 /// Serves a terminal's input on `h`: the host terminal is in raw mode and `echo` is its output;
 /// cooked or raw as programs ask (see [`LineDiscipline`]). Keys are read all the time by a
 /// reader thread (so that Ctrl-C is seen while nobody reads); in cooked mode Ctrl-C answers the
-/// waiting READ with INTERRUPTED and notifies the subscribers (`TERM_NOTIFY`, the shell). With
+/// waiting READ with INTERRUPTED and notifies the newest subscriber (`TERM_NOTIFY`, the shell
+/// started last: `stream::interrupt_newest`). With
 /// no subscriber left, Ctrl-C shuts the system down if `orphan_stops` (a program started
 /// alone, `cargo run -- PROGRAM`: what else could stop it?); a whole system (init, login)
 /// stays up, as on the real kernel, where no key stops the machine. The protocol is
@@ -257,22 +258,14 @@ fn read_keys(shared: Shared, mut source: impl Read, mut echo: impl Write, orphan
         };
         shared.1.notify_all();
         let Some(subs) = subscribers else { continue };
-        // Tell the subscribers; keep those that are still there.
-        let mut alive = Vec::new();
-        for sub in subs {
-            let m = libeurali::Message::Short(stream::TERM_INTERRUPT, 0, 0);
-            if libeurali::call_send(&sub, m).is_ok() {
-                alive.push(sub);
-            }
-        }
-        if alive.is_empty() && orphan_stops {
+        // Tell the newest subscriber still there (a shell started from another shell gets the
+        // interrupt, not the one that started it); keep it and the older ones.
+        let (kept, told) = stream::interrupt_newest(subs);
+        if !told && orphan_stops {
             crate::devices::terminal::restore();
             eprintln!("\r\neurali: Ctrl-C with no shell to interrupt a job: system shut down");
             std::process::exit(130);
         }
-        let mut st = lock(&shared);
-        for sub in alive {
-            stream::add_subscriber(&mut st.subscribers, sub);
-        }
+        stream::resubscribe(&mut lock(&shared).subscribers, kept);
     }
 }

@@ -23,13 +23,18 @@
 //! Interrupts (eurali's Ctrl-C; the kernel has no signals): in cooked mode, Ctrl-C discards the
 //! line being typed, echoes `^C`, answers every READ waiting at that moment with
 //! `Short(INTERRUPTED, 0, 0)` (the reader retries, or ends if it was killed meanwhile), and sends
-//! `Short(TERM_INTERRUPT, 0, 0)` on every subscribed handle. A shell subscribes once and, on that
-//! message, ends its foreground job through the job's control channels (std-shim's
-//! `process::Child::kill`). A subscriber that is gone (the send fails) is dropped. In raw mode
-//! Ctrl-C is just the byte 0x03. A terminal keeps at most [`MAX_SUBSCRIBERS`] handles: a new
-//! subscription beyond them drops the oldest (the kernel never says a subscriber died, so old
-//! ones are the likeliest to be gone shells; refusing new ones instead would let gone shells,
-//! or a client subscribing in a loop, lock every later shell out).
+//! `Short(TERM_INTERRUPT, 0, 0)` to the newest subscriber only. A shell subscribes once and, on
+//! that message, ends its foreground job through the job's control channels (std-shim's
+//! `process::Child::kill`). The subscribers are a stack, as a terminal's foreground process
+//! group is on Unix: a shell started from another (`sh`, `su`) subscribes after it, so Ctrl-C
+//! ends the newer shell's job and never the older shell's (which is the newer shell itself, or
+//! `su`). A subscriber that is gone (the send fails: its process ended or it closed its end) is
+//! dropped and the next newest is told instead, so when the newer shell ends the older one gets
+//! the interrupts again ([`interrupt_newest`]). In raw mode Ctrl-C is just the byte 0x03. A
+//! terminal keeps at most [`MAX_SUBSCRIBERS`] handles: a new subscription beyond them drops the
+//! oldest (the kernel never says a subscriber died, so old ones are the likeliest to be gone
+//! shells; refusing new ones instead would let gone shells, or a client subscribing in a loop,
+//! lock every later shell out).
 //!
 //! A console starts cooked: it echoes what is typed, lets the line be edited (Backspace, Ctrl-U)
 //! and answers READ with whole lines; Ctrl-D on an empty line is EOF. Raw: every key's bytes as
@@ -77,7 +82,8 @@ pub const TERM_NOTIFY: u64 = 0x1006;
 /// 1 MiB heap too); the oldest goes first.
 pub const MAX_SUBSCRIBERS: usize = 32;
 
-/// Adds `h` to a terminal's subscribers, dropping the oldest beyond [`MAX_SUBSCRIBERS`].
+/// Adds `h` to a terminal's subscribers as the newest, dropping the oldest beyond
+/// [`MAX_SUBSCRIBERS`].
 #[cfg(feature = "alloc")]
 pub fn add_subscriber(subscribers: &mut alloc::vec::Vec<Handle>, h: Handle) {
     while subscribers.len() >= MAX_SUBSCRIBERS {
@@ -85,7 +91,37 @@ pub fn add_subscriber(subscribers: &mut alloc::vec::Vec<Handle>, h: Handle) {
     }
     subscribers.push(h);
 }
-/// Sent by a terminal on each subscribed handle when Ctrl-C is typed in cooked mode.
+
+/// Tells the newest subscriber still there of an interrupt (`TERM_INTERRUPT`), given a
+/// terminal's subscribers taken out of it, oldest first: the newest is told; if the send fails
+/// (the subscriber is gone) it is dropped and the next newest is told instead. Returns the
+/// subscribers still to keep (the one told and all older ones, in order) and whether anyone was
+/// told. The send may block (a subscriber slow to receive), so it is made outside the
+/// terminal's lock; give the rest back with [`resubscribe`].
+#[cfg(feature = "alloc")]
+pub fn interrupt_newest(
+    mut subscribers: alloc::vec::Vec<Handle>,
+) -> (alloc::vec::Vec<Handle>, bool) {
+    while let Some(newest) = subscribers.pop() {
+        let m = Message::Short(TERM_INTERRUPT, 0, 0);
+        if crate::message::call_send(&newest, m).is_ok() {
+            subscribers.push(newest);
+            return (subscribers, true);
+        }
+    }
+    (subscribers, false)
+}
+
+/// Gives `kept` (from [`interrupt_newest`]) back to a terminal's `subscribers`, below any that
+/// subscribed meanwhile (they are newer), keeping at most [`MAX_SUBSCRIBERS`] (the newest).
+#[cfg(feature = "alloc")]
+pub fn resubscribe(subscribers: &mut alloc::vec::Vec<Handle>, mut kept: alloc::vec::Vec<Handle>) {
+    kept.append(subscribers);
+    let extra = kept.len().saturating_sub(MAX_SUBSCRIBERS);
+    kept.drain(..extra);
+    *subscribers = kept;
+}
+/// Sent by a terminal to its newest subscriber when Ctrl-C is typed in cooked mode.
 pub const TERM_INTERRUPT: u64 = 0x1007;
 
 /// What a console says about itself.

@@ -228,8 +228,17 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
         }
     }
 
+    /// Gives back terminal `vt`'s subscribers that [`Consoles::take_notifications`] took out
+    /// (`stream::interrupt_newest` kept them), below any subscribed meanwhile.
+    pub fn resubscribe(&mut self, vt: usize, kept: Vec<libeurali::Handle>) {
+        if let Some(v) = self.vts.get_mut(vt) {
+            libeurali::proto::stream::resubscribe(&mut v.subscribers, kept);
+        }
+    }
+
     /// The subscribers of terminals interrupted since the last call, taken out: the caller tells
-    /// them (`TERM_INTERRUPT`) and gives back, with [`Consoles::subscribe`], those still there.
+    /// the newest (`TERM_INTERRUPT`) and gives back, with [`Consoles::resubscribe`], those still
+    /// there.
     pub fn take_notifications(&mut self) -> Vec<(usize, Vec<libeurali::Handle>)> {
         core::mem::take(&mut self.to_notify)
     }

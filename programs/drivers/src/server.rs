@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use std::sync::{Arc, Mutex, Notify};
 
 use libeurali::proto::{self, console, nic, stream};
-use libeurali::{Error, Handle, Message, new_rendezvous, receive, send};
+use libeurali::{Error, Handle, new_rendezvous, receive, send};
 
 use crate::console::{COLS, Consoles, ROWS};
 use crate::keyboard::{self, Decoder};
@@ -131,9 +131,9 @@ where
         true
     }
 
-    /// Tells interrupted terminals' subscribers (`TERM_INTERRUPT`) on a thread of its own, so
-    /// that a subscriber slow to receive never holds up the keyboard; those still there are
-    /// subscribed again.
+    /// Tells each interrupted terminal's newest subscriber (`TERM_INTERRUPT`,
+    /// `stream::interrupt_newest`) on a thread of its own, so that a subscriber slow to receive
+    /// never holds up the keyboard; those still there are subscribed again.
     pub fn notify(&self, notes: Vec<(usize, Vec<Handle>)>) {
         if notes.is_empty() {
             return;
@@ -141,12 +141,8 @@ where
         let consoles = self.consoles.clone();
         let r = libeurali::spawn_fn(move || {
             for (vt, subs) in notes {
-                for sub in subs {
-                    let m = Message::Short(stream::TERM_INTERRUPT, 0, 0);
-                    if libeurali::call_send(&sub, m).is_ok() {
-                        lock(&consoles).subscribe(vt, sub);
-                    }
-                }
+                let (kept, _) = stream::interrupt_newest(subs);
+                lock(&consoles).resubscribe(vt, kept);
             }
         });
         // Without a thread the subscribers are dropped: the interrupt still ends the READ.

@@ -79,8 +79,12 @@ fn programs() -> Result<Vec<(String, Vec<u8>)>, String> {
 
 /// Starts the process table server and mounts it at `/proc` (see `vfs::procfs`); init is pid 1.
 /// A user may have at most `user_limit` processes, and all users but root together at most
-/// `users_limit`, if given.
-pub(crate) fn proc_fs(user_limit: usize, users_limit: Option<usize>) -> Result<(), String> {
+/// `users_limit`, if given; `machine` is what is known of the machine's memory (`/proc/memory`).
+pub(crate) fn proc_fs(
+    user_limit: usize,
+    users_limit: Option<usize>,
+    machine: Option<&'static str>,
+) -> Result<(), String> {
     let (server_end, client_end) =
         libeurali::new_rendezvous().map_err(|e| format!("rendezvous: {e}"))?;
     fn clock() -> u64 {
@@ -88,6 +92,10 @@ pub(crate) fn proc_fs(user_limit: usize, users_limit: Option<usize>) -> Result<(
     }
     vfs::server::Server::new({
         let fs = vfs::procfs::ProcFs::new(1, clock).with_user_limit(user_limit);
+        let fs = match machine {
+            Some(m) => fs.with_machine(m),
+            None => fs,
+        };
         match users_limit {
             Some(n) => fs.with_users_limit(n),
             None => fs,
@@ -393,7 +401,8 @@ pub fn main() {
             }
         }
     }
-    if let Err(e) = proc_fs(vfs::procfs::MAX_USER_PROCS, None) {
+    // The stub's machine is the host's, which userland cannot see: no `machine` figure.
+    if let Err(e) = proc_fs(vfs::procfs::MAX_USER_PROCS, None, None) {
         // Not fatal: only `ps` needs it.
         say(&format!("no process table: {e}"));
     }

@@ -495,6 +495,7 @@ pub fn boot_with(m: Machine, programs: impl FnOnce() -> ProgramList) {
     if let Err(e) = crate::proc_fs(
         vfs::procfs::METAL_USER_PROCS,
         Some(vfs::procfs::METAL_USERS_PROCS),
+        Some(vfs::procfs::METAL_MACHINE),
     ) {
         say(&format!("no process table: {e}"));
     }

@@ -8,7 +8,7 @@ use crate::rtl8139::model::{BASE, Chip, TestDma, memory};
 use kernel_stub::Kernel;
 use libeurali::proto::console::{self, CONSOLE_OPEN, CONSOLE_STREAMS};
 use libeurali::proto::stream::{ReadReply, TermInfo};
-use libeurali::{MemoryChunk, Word, msgtype};
+use libeurali::{MemoryChunk, Message, Word, msgtype};
 
 /// Runs `f` in a process of a fresh stub kernel, then shuts the kernel down (ending the servers'
 /// threads) and checks nothing faulted.
@@ -293,5 +293,63 @@ fn nic_protocol_against_the_chip_model() {
             chip.sent,
             vec![(0..100).collect::<Vec<u8>>(), vec![1u8; 60], vec![2u8; 70]]
         );
+    });
+}
+
+/// Waits (bounded) until terminal 0 keeps `n` subscribers: the notifying thread gave back
+/// those it kept, so it did not block on a subscriber that is not receiving.
+fn wait_subscribers<D: crate::vt::Display, P: PortIo>(server: &ConsoleServer<D, P>, n: usize) {
+    for _ in 0..500 {
+        if lock(&server.consoles).subscribers(0) == n {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!(
+        "terminal 0 keeps {} subscribers, not {n}",
+        lock(&server.consoles).subscribers(0)
+    );
+}
+
+/// Ctrl-C reaches the newest subscriber only (a shell started from another: `sh`, `su`), never
+/// the one subscribed before it; when the newest is gone, the previous one gets it again.
+#[test]
+fn ctrl_c_reaches_the_newest_subscriber_then_the_previous() {
+    on_stub(|| {
+        let consoles: Consoles<Screen, NoPorts> =
+            Consoles::new(1, Screen(vec![0; ROWS * COLS]), None);
+        let server = Arc::new(ConsoleServer::start(consoles).unwrap());
+        let input = server.clients[0].0.try_clone().unwrap();
+        let (older_rx, older) = new_rendezvous().unwrap();
+        stream::subscribe_interrupts(&input, older).unwrap();
+        let (newer_rx, newer) = new_rendezvous().unwrap();
+        stream::subscribe_interrupts(&input, newer).unwrap();
+        let ctrl_c = || {
+            lock(&server.consoles).key(Input::Bytes(b"\x03".to_vec()));
+            let notes = lock(&server.consoles).take_notifications();
+            assert_eq!(notes.len(), 1);
+            server.notify(notes);
+        };
+        ctrl_c();
+        assert_eq!(
+            libeurali::receive(&newer_rx).unwrap().values().0,
+            stream::TERM_INTERRUPT
+        );
+        // Both kept, the older never sent to (a send to it would still be waiting).
+        wait_subscribers(&*server, 2);
+        ctrl_c();
+        assert_eq!(
+            libeurali::receive(&newer_rx).unwrap().values().0,
+            stream::TERM_INTERRUPT
+        );
+        wait_subscribers(&*server, 2);
+        // The newer subscriber goes away: the older one is told, and the gone one dropped.
+        drop(newer_rx);
+        ctrl_c();
+        assert_eq!(
+            libeurali::receive(&older_rx).unwrap().values().0,
+            stream::TERM_INTERRUPT
+        );
+        wait_subscribers(&*server, 1);
     });
 }

@@ -63,6 +63,16 @@ pub(super) fn init(start: u64, size: u64) {
     });
 }
 
+/// The heap's figures: bytes handed out and not yet freed, and bytes given to talc (the heap's
+/// written pieces and any chunks past it), as [`Heap`] and [`Grower`] count them (talc's own
+/// `counters` feature counts much more, in every allocation, for more code in every program).
+pub(super) fn stats() -> (u64, u64) {
+    HEAP.with(|talc| {
+        let g = &talc.oom_handler;
+        (g.allocated as u64, (g.heap.size() + g.chunks) as u64)
+    })
+}
+
 /// Writes one byte in each page of `[base, base + len)`, so that later reads are safe.
 ///
 /// # Safety
@@ -83,6 +93,10 @@ struct Grower {
     heap: Span,
     /// The end of the kernel's heap region (0 when there is none).
     limit: usize,
+    /// Bytes of the chunks claimed past the heap.
+    chunks: usize,
+    /// Bytes handed out and not freed (the requested sizes: [`stats`]).
+    allocated: usize,
 }
 
 impl Grower {
@@ -137,6 +151,7 @@ impl OomHandler for Grower {
         let chunk = MemoryChunk::alloc(size).map_err(|_| ())?;
         let len = chunk.len();
         let base = chunk.into_raw() as *mut u8;
+        talc.oom_handler.chunks += len;
         // Safety: the chunk is ours for good (into_raw), mapped for `len` bytes, all written.
         unsafe { talc.claim(Span::from_base_size(base, len)) }.map(|_| ())
     }
@@ -159,6 +174,8 @@ impl Heap {
             talc: UnsafeCell::new(Talc::new(Grower {
                 heap: Span::empty(),
                 limit: 0,
+                chunks: 0,
+                allocated: 0,
             })),
         }
     }
@@ -188,14 +205,21 @@ impl Heap {
 // block overlaps; the lock serialises every call.
 unsafe impl GlobalAlloc for Heap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // Safety: GlobalAlloc is never called with a zero size.
-        self.with(|t| unsafe { t.malloc(layout) })
-            .map_or(ptr::null_mut(), NonNull::as_ptr)
+        self.with(|t| {
+            // Safety: GlobalAlloc is never called with a zero size.
+            let p = unsafe { t.malloc(layout) }.ok()?;
+            t.oom_handler.allocated += layout.size();
+            Some(p.as_ptr())
+        })
+        .unwrap_or(ptr::null_mut())
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // Safety: the caller passes a block this allocator gave out with this layout.
-        self.with(|t| unsafe { t.free(NonNull::new_unchecked(ptr), layout) })
+        self.with(|t| {
+            t.oom_handler.allocated -= layout.size();
+            // Safety: the caller passes a block this allocator gave out with this layout.
+            unsafe { t.free(NonNull::new_unchecked(ptr), layout) }
+        })
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -203,13 +227,20 @@ unsafe impl GlobalAlloc for Heap {
         let block = unsafe { NonNull::new_unchecked(ptr) };
         if new_size <= layout.size() {
             if new_size < layout.size() {
-                // Safety: `new_size` is non-zero (GlobalAlloc contract) and smaller.
-                self.with(|t| unsafe { t.shrink(block, layout, new_size) });
+                self.with(|t| {
+                    t.oom_handler.allocated -= layout.size() - new_size;
+                    // Safety: `new_size` is non-zero (GlobalAlloc contract) and smaller.
+                    unsafe { t.shrink(block, layout, new_size) }
+                });
             }
             return ptr;
         }
-        // Safety: the block is ours with this layout and `new_size` is larger.
-        self.with(|t| unsafe { t.grow(block, layout, new_size) })
-            .map_or(ptr::null_mut(), NonNull::as_ptr)
+        self.with(|t| {
+            // Safety: the block is ours with this layout and `new_size` is larger.
+            let p = unsafe { t.grow(block, layout, new_size) }.ok()?;
+            t.oom_handler.allocated += new_size - layout.size();
+            Some(p.as_ptr())
+        })
+        .unwrap_or(ptr::null_mut())
     }
 }

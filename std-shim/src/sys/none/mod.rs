@@ -44,6 +44,11 @@ pub fn now_micros() -> u64 {
     LAST_MICROS.fetch_max(now, Ordering::Relaxed).max(now)
 }
 
+/// This process's heap: bytes in use and bytes claimed by the allocator (see [`heap`]).
+pub fn heap_stats() -> Option<(u64, u64)> {
+    Some(heap::stats())
+}
+
 /// Blocks the calling thread for at least `us` microseconds by yielding until the deadline
 /// (the kernel has no timers; each idle yield may take a whole ~55 ms timer tick). Each yield
 /// carries the time left as an idle hint (`libeurali::idle`), which kernel-stub's hosted mode
