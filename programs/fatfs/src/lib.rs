@@ -27,6 +27,7 @@
 
 pub mod cache;
 pub mod fs;
+pub mod journal;
 
 pub use cache::{Cache, DEFAULT_BLOCKS, Disk, DiskError};
 pub use fs::{FatFs, MountError, format};
