@@ -36,12 +36,15 @@ fn names<D: fatfs::Disk>(fs: &FatFs<D>, path: &[&str]) -> Vec<String> {
     v
 }
 
+/// The device writes so far: where, what.
+type Log = std::sync::Arc<std::sync::Mutex<Vec<(u64, Vec<u8>)>>>;
+
 /// A disk that records every write it is given, in order, so that a test can rebuild the disk
 /// as a kill after any of them left it.
 #[derive(Clone)]
 struct Recording {
     disk: MemDisk,
-    log: std::sync::Arc<std::sync::Mutex<Vec<(u64, Vec<u8>)>>>,
+    log: Log,
 }
 
 impl BlockDevice for Recording {
