@@ -484,9 +484,10 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
         };
         self.with(|fat, inner| {
             // Two sessions replacing one file (`cat a > f` and `cat b > f` at once) would end
-            // with a mix of their writes: the second is refused (EBUSY) until the first closes.
+            // with a mix of their writes: the second is refused (EAGAIN, "resource temporarily
+            // unavailable") until the first closes.
             if inner.clashes(path, mode) {
-                return Err(FsError::MountPoint);
+                return Err(FsError::Again);
             }
             let found = match lookup(fat, path) {
                 Ok(None) => None,
