@@ -77,12 +77,17 @@ pub struct Cache<D> {
     len: u64,
     /// The redo journal ([`crate::journal`]), when the volume has one.
     journal: Option<Journal>,
-    /// Blocks let go of while dirty since the last write-out: their journal slot.
-    spilled: HashMap<u64, u64>,
+    /// Blocks let go of while dirty since the last write-out: their journal slot, and the
+    /// checksum of what the slot holds.
+    spilled: HashMap<u64, (u64, u64)>,
     /// Journal slots used since the last write-out.
     next_slot: u64,
     /// Dirty blocks written home outside a write-out (no journal, or no slot left for them).
     pub unjournaled: u64,
+    /// The last write-out's descriptor was cleared but not flushed yet.
+    clear_pending: bool,
+    /// Write-outs so far.
+    pub write_outs: u64,
 }
 
 impl<D: Disk> Cache<D> {
@@ -102,6 +107,8 @@ impl<D: Disk> Cache<D> {
             spilled: HashMap::new(),
             next_slot: 0,
             unjournaled: 0,
+            clear_pending: false,
+            write_outs: 0,
         }
     }
 
@@ -208,15 +215,16 @@ impl<D: Disk> Cache<D> {
             return self.write_run(block);
         }
         for (b, i) in run {
+            let sum = crate::journal::block_sum(&self.slots[i].data);
             let slot = match self.spilled.get(&b) {
-                Some(&s) => s,
+                Some(&(s, _)) => s,
                 None => {
                     let s = self.next_slot;
                     self.next_slot += 1;
-                    self.spilled.insert(b, s);
                     s
                 }
             };
+            self.spilled.insert(b, (slot, sum));
             let mut data = core::mem::take(&mut self.slots[i].data);
             let r = j.write_slots(&mut self.disk, slot, &mut data);
             self.slots[i].data = data;
@@ -228,6 +236,12 @@ impl<D: Disk> Cache<D> {
 
     /// Writes the dirty block `block` and the dirty blocks right after it (a run, one request).
     fn write_run(&mut self, block: u64) -> Result<(), DiskError> {
+        if self.clear_pending {
+            // Home is written outside a write-out: the last descriptor must not be replayed
+            // over it.
+            self.disk.flush().map_err(DiskError)?;
+            self.clear_pending = false;
+        }
         let mut run = Vec::new();
         let mut b = block;
         while (run.len() as u64) < self.run_len() {
@@ -317,7 +331,7 @@ impl<D: Disk> Cache<D> {
             self.index.insert(block, i);
             return Ok(i);
         }
-        if let Some(&slot) = self.spilled.get(&block) {
+        if let Some(&(slot, _)) = self.spilled.get(&block) {
             let j = self.journal.clone().ok_or(DiskError(BlockError::Io))?;
             let i = self.free_slot()?;
             let mut data = core::mem::take(&mut self.slots[i].data);
@@ -416,6 +430,18 @@ impl<D: Disk> Cache<D> {
     /// all or nothing across a kill (through the journal, see [`crate::journal`]; without one,
     /// in block order).
     pub fn flush(&mut self) -> Result<(), DiskError> {
+        self.write_out(false)
+    }
+
+    /// [`Cache::flush`] whose descriptor's clearing waits for the next flush (one flush fewer:
+    /// for the write-outs the server makes between requests; a `sync` leaves it on the medium,
+    /// so that Linux may change the volume after it).
+    pub fn flush_lazy(&mut self) -> Result<(), DiskError> {
+        self.write_out(true)
+    }
+
+    fn write_out(&mut self, lazy: bool) -> Result<(), DiskError> {
+        self.write_outs += 1;
         let Some(j) = self.journal.clone() else {
             return self.flush_home();
         };
@@ -427,6 +453,10 @@ impl<D: Disk> Cache<D> {
             .map(|(i, s)| (s.block, i))
             .collect();
         if dirty.is_empty() && self.spilled.is_empty() {
+            if lazy {
+                return Ok(());
+            }
+            self.clear_pending = false;
             return self.disk.flush().map_err(DiskError);
         }
         dirty.sort_unstable();
@@ -438,14 +468,15 @@ impl<D: Disk> Cache<D> {
             return self.flush_home();
         }
         // 1. Every dirty block into a slot (consecutive new slots in one request).
-        let mut homes = std::vec![crate::journal::EMPTY; (self.next_slot + fresh) as usize];
-        for (&b, &s) in &self.spilled {
-            homes[s as usize] = b;
+        let mut homes = std::vec![(crate::journal::EMPTY, 0); (self.next_slot + fresh) as usize];
+        for (&b, &(s, sum)) in &self.spilled {
+            homes[s as usize] = (b, sum);
         }
         let mut k = 0;
         while k < dirty.len() {
             let (b, i) = dirty[k];
-            if let Some(&s) = self.spilled.get(&b) {
+            if let Some(&(s, _)) = self.spilled.get(&b) {
+                homes[s as usize] = (b, crate::journal::block_sum(&self.slots[i].data));
                 let mut data = core::mem::take(&mut self.slots[i].data);
                 let r = j.write_slots(&mut self.disk, s, &mut data);
                 self.slots[i].data = data;
@@ -462,8 +493,9 @@ impl<D: Disk> Cache<D> {
             {
                 let (b, i) = dirty[k];
                 scratch.extend_from_slice(&self.slots[i].data);
-                homes[self.next_slot as usize] = b;
-                self.spilled.insert(b, self.next_slot);
+                let sum = crate::journal::block_sum(&self.slots[i].data);
+                homes[self.next_slot as usize] = (b, sum);
+                self.spilled.insert(b, (self.next_slot, sum));
                 self.next_slot += 1;
                 k += 1;
             }
@@ -471,25 +503,46 @@ impl<D: Disk> Cache<D> {
             self.scratch = scratch;
             r.map_err(DiskError)?;
         }
-        // 2. The slots on the device, then the descriptor that makes them the write-out.
-        self.disk.flush().map_err(DiskError)?;
+        // 2. The descriptor that makes them the write-out (its slots' checksums tell whether
+        //    they all reached the medium with it), and the flush that makes it so.
         j.commit(&mut self.disk, &homes).map_err(DiskError)?;
         self.disk.flush().map_err(DiskError)?;
-        // 3. Home: the cache's blocks from memory, the others from their slots.
-        let mut back = std::vec![0u8; BLOCK];
-        let mut spilled: Vec<(u64, u64)> = self.spilled.iter().map(|(&b, &s)| (b, s)).collect();
+        // 3. Home: the cache's blocks from memory, the others from their slots (a run of
+        //    blocks in a run of slots, as a sequential write spills them, in one read and one
+        //    write).
+        let mut spilled: Vec<(u64, u64)> = self
+            .spilled
+            .iter()
+            .filter(|(b, _)| !self.index.contains_key(*b))
+            .map(|(&b, &(s, _))| (b, s))
+            .collect();
         spilled.sort_unstable();
-        for (b, s) in spilled {
-            if self.index.contains_key(&b) {
-                continue;
+        let mut back = core::mem::take(&mut self.scratch);
+        let mut k = 0;
+        while k < spilled.len() {
+            let (b, s) = spilled[k];
+            let mut n = 1;
+            while k + n < spilled.len()
+                && (n as u64) < self.run_len()
+                && spilled[k + n] == (b + n as u64, s + n as u64)
+            {
+                n += 1;
             }
-            j.read_slot(&mut self.disk, s, &mut back)
-                .map_err(DiskError)?;
-            let n = self.sectors_of(b);
-            self.disk
-                .write(b * SECTORS_PER_BLOCK, &back[..n * SECTOR])
-                .map_err(DiskError)?;
+            back.clear();
+            back.resize(n * BLOCK, 0);
+            // The device's last block may be short: only its sectors go home.
+            let sectors: usize = (0..n as u64).map(|i| self.sectors_of(b + i)).sum();
+            let r = j.read_slot(&mut self.disk, s, &mut back).and_then(|()| {
+                self.disk
+                    .write(b * SECTORS_PER_BLOCK, &back[..sectors * SECTOR])
+            });
+            if let Err(e) = r {
+                self.scratch = back;
+                return Err(DiskError(e));
+            }
+            k += n;
         }
+        self.scratch = back;
         // Clean ones too (read back from their slot): written in runs with the others.
         let mut cached: Vec<u64> = Vec::new();
         for b in self.spilled.keys() {
@@ -503,9 +556,13 @@ impl<D: Disk> Cache<D> {
             self.write_run(b)?;
         }
         self.disk.flush().map_err(DiskError)?;
-        // 4. The descriptor cleared before the slots are used again.
+        // 4. The descriptor cleared (on the medium with the next flush; until then a replay
+        //    of it writes what is home already, or finds its slots reused and stops).
         j.clear(&mut self.disk).map_err(DiskError)?;
-        self.disk.flush().map_err(DiskError)?;
+        self.clear_pending = lazy;
+        if !lazy {
+            self.disk.flush().map_err(DiskError)?;
+        }
         self.spilled.clear();
         self.next_slot = 0;
         Ok(())
@@ -514,9 +571,14 @@ impl<D: Disk> Cache<D> {
     /// Writes every dirty block (and every block in the journal's slots) home, in block order,
     /// and flushes: a write-out without the journal.
     fn flush_home(&mut self) -> Result<(), DiskError> {
+        if self.clear_pending {
+            self.disk.flush().map_err(DiskError)?;
+            self.clear_pending = false;
+        }
         if let Some(j) = self.journal.clone() {
             let mut back = std::vec![0u8; BLOCK];
-            let mut spilled: Vec<(u64, u64)> = self.spilled.iter().map(|(&b, &s)| (b, s)).collect();
+            let mut spilled: Vec<(u64, u64)> =
+                self.spilled.iter().map(|(&b, &(s, _))| (b, s)).collect();
             spilled.sort_unstable();
             for (b, s) in spilled {
                 if self.index.get(&b).is_some_and(|&i| self.slots[i].dirty) {

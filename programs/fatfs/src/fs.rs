@@ -372,18 +372,34 @@ impl<D: Disk> FatFs<D> {
         self.cache.lock().unjournaled
     }
 
+    /// Write-outs made so far (through the journal or not).
+    pub fn write_outs(&self) -> u64 {
+        self.cache.lock().write_outs
+    }
+
     /// Unmounts lamfat, flushes the cache and the device, and (when `again`) mounts again.
     fn checkpoint(&self, again: bool) -> Result<(), FsError> {
         let mut inner = self.inner.lock();
-        self.checkpoint_locked(&mut inner, again)
+        self.checkpoint_locked(&mut inner, again, false)
     }
 
-    fn checkpoint_locked(&self, inner: &mut Inner<D>, again: bool) -> Result<(), FsError> {
+    /// [`FatFs::checkpoint`] under the lock; `lazy`: the journal's clearing may wait for the
+    /// next flush ([`Cache::flush_lazy`]).
+    fn checkpoint_locked(
+        &self,
+        inner: &mut Inner<D>,
+        again: bool,
+        lazy: bool,
+    ) -> Result<(), FsError> {
         let unmounted = match inner.fat.take() {
             Some(fat) => fat.unmount().map_err(fat_err),
             None => Ok(()),
         };
-        let flushed = self.cache.lock().flush().map_err(io_err);
+        let flushed = match lazy {
+            true => self.cache.lock().flush_lazy(),
+            false => self.cache.lock().flush(),
+        }
+        .map_err(io_err);
         if again {
             inner.fat = mount(&self.cache, self.clock).ok();
         }
@@ -405,7 +421,7 @@ impl<D: Disk> FatFs<D> {
         // Between requests the volume is consistent: a write-out there when the journal is
         // filling up keeps room in it for the next request's blocks.
         if self.cache.lock().pressed() {
-            let _ = self.checkpoint_locked(&mut inner, true);
+            let _ = self.checkpoint_locked(&mut inner, true, true);
         }
         r
     }

@@ -8,11 +8,15 @@
 //!
 //! Between write-outs the volume's own sectors are never written: a block the cache must let go
 //! of while dirty goes to a slot instead ([`crate::Cache`]). A write-out (`sync`, the periodic
-//! one, unmount, or the journal filling up) puts every dirty block in a slot, flushes, writes the
-//! descriptor (which home block each slot holds, with a checksum), flushes, writes the blocks
-//! home, flushes, and clears the descriptor (flushed again). A kill at any point leaves either no
-//! valid descriptor (the volume is the last write-out's, untouched) or a whole one, which the
+//! one, unmount, or the journal filling up) puts every dirty block in a slot and writes the
+//! descriptor (which home block each slot holds and the checksum of each slot's bytes, with a
+//! checksum of its own), flushes, writes the blocks home, flushes, and clears the descriptor
+//! (flushed with the next write-out). A kill at any point leaves either no whole descriptor
+//! with whole slots (the volume is the last write-out's, untouched) or a whole one, which the
 //! next mount replays ([`recover`]) before the FAT engine reads anything. Replaying is
+//! idempotent: a kill during the replay is replayed again, and an old descriptor whose clearing
+//! did not reach the medium is either one whose slots no longer match (not replayed) or one
+//! that writes home what is there already.
 //! idempotent: a kill during the replay is replayed again.
 
 use std::vec::Vec;
@@ -27,8 +31,10 @@ pub const NAME: &str = "EURALI.JNL";
 /// Its directory entry's name field.
 const SHORT: &[u8; 11] = b"EURALI  JNL";
 const MAGIC: &[u8; 8] = b"EURJNL01";
-/// The descriptor's header: magic, slot count, checksum; then one `u64` home block per slot.
+/// The descriptor's header: magic, slot count, checksum; then per slot its home block and the
+/// checksum of its 4 KiB.
 const HEADER: usize = 32;
+const ENTRY: u64 = 16;
 /// No block in this slot.
 pub const EMPTY: u64 = u64::MAX;
 const SECTORS_PER_SLOT: u64 = (BLOCK / SECTOR) as u64;
@@ -52,7 +58,7 @@ pub struct Journal {
 
 /// Sectors of the descriptor of a journal of `slots` slots.
 fn desc_sectors(slots: u64) -> u64 {
-    (HEADER as u64 + 8 * slots).div_ceil(SECTOR as u64)
+    (HEADER as u64 + ENTRY * slots).div_ceil(SECTOR as u64)
 }
 
 /// The bytes of a journal file of `slots` slots.
@@ -65,6 +71,14 @@ fn checksum(count: u64, homes: &[u8]) -> u64 {
     h.write(MAGIC);
     h.write(&count.to_le_bytes());
     h.write(homes);
+    h.finish()
+}
+
+/// The checksum of a slot's block, kept in the descriptor: a descriptor whose slots did not all
+/// reach the medium (the device wrote them in another order before a kill) is not replayed.
+pub fn block_sum(data: &[u8]) -> u64 {
+    let mut h = fnv::FnvHasher::default();
+    h.write(data);
     h.finish()
 }
 
@@ -125,12 +139,18 @@ impl Journal {
         self.io(disk, self.desc + slot * SECTORS_PER_SLOT, buf, false)
     }
 
-    /// Writes the descriptor: slot `i` holds home block `homes[i]` ([`EMPTY`]: none).
-    pub fn commit<D: BlockDevice>(&self, disk: &mut D, homes: &[u64]) -> Result<(), BlockError> {
+    /// Writes the descriptor: slot `i` holds home block `homes[i].0` ([`EMPTY`]: none), whose
+    /// bytes' [`block_sum`] is `homes[i].1`.
+    pub fn commit<D: BlockDevice>(
+        &self,
+        disk: &mut D,
+        homes: &[(u64, u64)],
+    ) -> Result<(), BlockError> {
         let mut d = std::vec![0u8; (desc_sectors(homes.len() as u64) as usize) * SECTOR];
-        let mut list = Vec::with_capacity(homes.len() * 8);
-        for h in homes {
+        let mut list = Vec::with_capacity(homes.len() * ENTRY as usize);
+        for (h, sum) in homes {
             list.extend_from_slice(&h.to_le_bytes());
+            list.extend_from_slice(&sum.to_le_bytes());
         }
         let count = homes.len() as u64;
         d[..8].copy_from_slice(MAGIC);
@@ -145,8 +165,11 @@ impl Journal {
         self.io(disk, 0, &mut [0u8; SECTOR], true)
     }
 
-    /// The committed descriptor's home blocks, if there is a whole one.
-    fn committed<D: BlockDevice>(&self, disk: &mut D) -> Result<Option<Vec<u64>>, BlockError> {
+    /// The committed descriptor's home blocks and sums, if there is a whole one.
+    fn committed<D: BlockDevice>(
+        &self,
+        disk: &mut D,
+    ) -> Result<Option<Vec<(u64, u64)>>, BlockError> {
         let mut first = [0u8; SECTOR];
         self.io(disk, 0, &mut first, false)?;
         if &first[..8] != MAGIC {
@@ -158,14 +181,15 @@ impl Journal {
         }
         let mut d = std::vec![0u8; desc_sectors(count) as usize * SECTOR];
         self.io(disk, 0, &mut d, false)?;
-        let list = &d[HEADER..HEADER + count as usize * 8];
+        let list = &d[HEADER..HEADER + (count * ENTRY) as usize];
         let sum = u64::from_le_bytes(d[16..24].try_into().unwrap_or_default());
         if checksum(count, list) != sum {
             return Ok(None);
         }
+        let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0xff; 8]));
         Ok(Some(
-            list.chunks_exact(8)
-                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0xff; 8])))
+            list.chunks_exact(ENTRY as usize)
+                .map(|c| (word(&c[..8]), word(&c[8..])))
                 .collect(),
         ))
     }
@@ -380,7 +404,19 @@ pub fn recover<D: BlockDevice>(disk: &mut D) -> Result<Option<Journal>, BlockErr
     }
     if let Some(homes) = j.committed(disk)? {
         let mut buf = std::vec![0u8; BLOCK];
-        for (slot, &home) in homes.iter().enumerate() {
+        // Every slot whole first: else the write-out never completed its first flush (nothing
+        // of it went home, nothing was acknowledged), or it is an older one, already home, whose
+        // slots the next were reusing (its clearing is not flushed).
+        for (slot, &(home, sum)) in homes.iter().enumerate() {
+            if home == EMPTY {
+                continue;
+            }
+            j.read_slot(disk, slot as u64, &mut buf)?;
+            if block_sum(&buf) != sum {
+                return Ok(Some(j));
+            }
+        }
+        for (slot, &(home, _)) in homes.iter().enumerate() {
             if home == EMPTY {
                 continue;
             }
