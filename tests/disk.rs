@@ -328,3 +328,50 @@ fn what_was_synced_survives_a_kill() {
     assert_eq!(got, seq(50000));
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// Two processes replacing one file at once (`… > f & … > f`, each in many writes): the file ends as one of
+/// them wrote it, whole, never a mix of their writes. fatfs refuses a truncating open of a file
+/// another session is writing (EAGAIN, "resource temporarily unavailable", status 1 for that
+/// command): the user sees which one lost.
+#[test]
+fn two_writers_of_one_file_leave_one_whole_write() {
+    let d = dir("two-writers");
+    let img = d.join("disk.img");
+    let r = boot(
+        &img,
+        "yes aaaa | head -c 1500000 > /disk/a; yes bbbb | head -c 1500000 > /disk/b; i=0; \
+         while [ $i -lt 8 ]; do \
+           yes aaaa | head -c 1500000 > /disk/f 2>>/tmp/err & \
+           yes bbbb | head -c 1500000 > /disk/f 2>>/tmp/err; wait; \
+           if cmp -s /disk/f /disk/a || cmp -s /disk/f /disk/b; then echo whole; \
+           else echo MIXED; wc -c /disk/f; fi; \
+           i=$((i + 1)); done; \
+         cat /tmp/err; sync /disk",
+        None,
+    );
+    assert_eq!(r.code, Some(0), "stdout {}\nstderr {}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stdout.matches("whole\n").count(),
+        8,
+        "stdout {}\nstderr {}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(!r.stdout.contains("MIXED"), "{}", r.stdout);
+    // The two did meet (else this tests nothing): the loser was told.
+    let busy = r
+        .stderr
+        .matches("sh: /disk/f: resource temporarily unavailable")
+        .count();
+    assert!(
+        busy >= 1,
+        "no writer was refused: {}\n{}",
+        r.stdout,
+        r.stderr
+    );
+    println!("{busy} of 8 rounds refused the second writer");
+    fsck(&img);
+    let f = mcopy_out(&img, "/f");
+    assert!(f == mcopy_out(&img, "/a") || f == mcopy_out(&img, "/b"));
+    std::fs::remove_dir_all(&d).unwrap();
+}

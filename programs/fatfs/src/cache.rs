@@ -19,6 +19,8 @@ use hashbrown::HashMap;
 use libeurali::proto::block::{BlockDevice, BlockError};
 use libeurali::sync::Lock;
 
+use crate::journal::Journal;
+
 /// Bytes in a sector.
 pub const SECTOR: usize = libeurali::proto::block::SECTOR_SIZE;
 /// Bytes in a cache block.
@@ -26,6 +28,9 @@ pub const BLOCK: usize = 4096;
 const SECTORS_PER_BLOCK: u64 = (BLOCK / SECTOR) as u64;
 /// Blocks the cache holds by default: 1 MiB of the server's 4 MiB heap.
 pub const DEFAULT_BLOCKS: usize = 256;
+/// Journal slots kept for one request's blocks (a 1 MiB write, its FAT and directory blocks):
+/// past them the server writes out before the next request.
+const OP_ROOM: u64 = 320;
 /// Most blocks one device request moves (64 KiB; see [`Cache::run_len`]).
 const RUN: u64 = 16;
 
@@ -70,6 +75,19 @@ pub struct Cache<D> {
     last: usize,
     clock: u64,
     len: u64,
+    /// The redo journal ([`crate::journal`]), when the volume has one.
+    journal: Option<Journal>,
+    /// Blocks let go of while dirty since the last write-out: their journal slot, and the
+    /// checksum of what the slot holds.
+    spilled: HashMap<u64, (u64, u64)>,
+    /// Journal slots used since the last write-out.
+    next_slot: u64,
+    /// Dirty blocks written home outside a write-out (no journal, or no slot left for them).
+    pub unjournaled: u64,
+    /// The last write-out's descriptor was cleared but not flushed yet.
+    clear_pending: bool,
+    /// Write-outs so far.
+    pub write_outs: u64,
 }
 
 impl<D: Disk> Cache<D> {
@@ -85,7 +103,43 @@ impl<D: Disk> Cache<D> {
             last: usize::MAX,
             clock: 0,
             len,
+            journal: None,
+            spilled: HashMap::new(),
+            next_slot: 0,
+            unjournaled: 0,
+            clear_pending: false,
+            write_outs: 0,
         }
+    }
+
+    /// Uses `journal` for every write-out from now on (the cache holds nothing dirty).
+    pub fn set_journal(&mut self, journal: Option<Journal>) {
+        self.journal = journal;
+    }
+
+    /// The journal in use.
+    pub fn journal(&self) -> Option<&Journal> {
+        self.journal.as_ref()
+    }
+
+    /// Whether the journal is half used: the server then writes out at the end of the request
+    /// (the volume is consistent there), so that a write-out always finds a slot for every
+    /// dirty block (see [`Cache::flush`]).
+    pub fn pressed(&self) -> bool {
+        self.journal.as_ref().is_some_and(|j| {
+            let room = OP_ROOM.min(j.slots / 4);
+            self.next_slot + self.dirty() as u64 + self.capacity as u64 + room >= j.slots
+        })
+    }
+
+    /// The device, to write to it directly (the cache must hold nothing of what is written).
+    pub fn disk_mut(&mut self) -> &mut D {
+        &mut self.disk
+    }
+
+    /// Blocks it holds at most.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// The device's size in bytes.
@@ -100,6 +154,17 @@ impl<D: Disk> Cache<D> {
     /// Blocks written to the cache and not yet to the device.
     pub fn dirty(&self) -> usize {
         self.slots.iter().filter(|s| s.dirty).count()
+    }
+
+    /// Blocks written and not yet in their place on the device: dirty in the cache, or in the
+    /// journal's slots awaiting the next write-out.
+    pub fn pending(&self) -> usize {
+        let spilled_only = self
+            .spilled
+            .keys()
+            .filter(|b| !self.index.get(*b).is_some_and(|&i| self.slots[i].dirty))
+            .count();
+        self.dirty() + spilled_only
     }
 
     /// The device, for a test to look at (the cache's dirty blocks are not in it).
@@ -121,8 +186,62 @@ impl<D: Disk> Cache<D> {
         RUN.min(self.capacity as u64 / 2).max(1)
     }
 
+    /// Lets go of the dirty block `block` and the dirty blocks right after it (a run): into
+    /// journal slots when the volume has a journal and slots are left (the volume's own sectors
+    /// are written only by a write-out), otherwise home.
+    fn spill_run(&mut self, block: u64) -> Result<(), DiskError> {
+        let Some(j) = self.journal.clone() else {
+            self.unjournaled += 1;
+            return self.write_run(block);
+        };
+        let mut run = Vec::new();
+        let mut b = block;
+        while (run.len() as u64) < self.run_len() {
+            match self.index.get(&b) {
+                Some(&i) if self.slots[i].dirty => run.push((b, i)),
+                _ => break,
+            }
+            b += 1;
+        }
+        let fresh = run
+            .iter()
+            .filter(|(b, _)| !self.spilled.contains_key(b))
+            .count() as u64;
+        if self.next_slot + fresh + self.capacity as u64 > j.slots {
+            // No room (the slots a write-out needs for a cache of dirty blocks are kept): the
+            // run goes home, the one case a kill can leave a mixed volume; the server writes
+            // out long before this, see `pressed`.
+            self.unjournaled += 1;
+            return self.write_run(block);
+        }
+        for (b, i) in run {
+            let sum = crate::journal::block_sum(&self.slots[i].data);
+            let slot = match self.spilled.get(&b) {
+                Some(&(s, _)) => s,
+                None => {
+                    let s = self.next_slot;
+                    self.next_slot += 1;
+                    s
+                }
+            };
+            self.spilled.insert(b, (slot, sum));
+            let mut data = core::mem::take(&mut self.slots[i].data);
+            let r = j.write_slots(&mut self.disk, slot, &mut data);
+            self.slots[i].data = data;
+            r.map_err(DiskError)?;
+            self.slots[i].dirty = false;
+        }
+        Ok(())
+    }
+
     /// Writes the dirty block `block` and the dirty blocks right after it (a run, one request).
     fn write_run(&mut self, block: u64) -> Result<(), DiskError> {
+        if self.clear_pending {
+            // Home is written outside a write-out: the last descriptor must not be replayed
+            // over it.
+            self.disk.flush().map_err(DiskError)?;
+            self.clear_pending = false;
+        }
         let mut run = Vec::new();
         let mut b = block;
         while (run.len() as u64) < self.run_len() {
@@ -146,6 +265,8 @@ impl<D: Disk> Cache<D> {
         r.map_err(DiskError)?;
         for i in run {
             self.slots[i].dirty = false;
+            // Home is newer than a slot the block had: it must not be read back from there.
+            self.spilled.remove(&self.slots[i].block);
         }
         Ok(())
     }
@@ -169,7 +290,7 @@ impl<D: Disk> Cache<D> {
             .min_by_key(|(_, s)| s.used)
             .ok_or(DiskError(BlockError::Io))?;
         if self.slots[i].dirty {
-            self.write_run(self.slots[i].block)?;
+            self.spill_run(self.slots[i].block)?;
         }
         self.index.remove(&self.slots[i].block);
         self.slots[i].block = u64::MAX;
@@ -210,9 +331,27 @@ impl<D: Disk> Cache<D> {
             self.index.insert(block, i);
             return Ok(i);
         }
+        if let Some(&(slot, _)) = self.spilled.get(&block) {
+            let j = self.journal.clone().ok_or(DiskError(BlockError::Io))?;
+            let i = self.free_slot()?;
+            let mut data = core::mem::take(&mut self.slots[i].data);
+            let r = j.read_slot(&mut self.disk, slot, &mut data);
+            self.slots[i].data = data;
+            r.map_err(DiskError)?;
+            let s = &mut self.slots[i];
+            s.block = block;
+            s.used = self.clock;
+            s.dirty = false;
+            self.index.insert(block, i);
+            return Ok(i);
+        }
         let blocks = self.len.div_ceil(BLOCK as u64);
         let mut end = block + 1;
-        while end < blocks && end - block < self.run_len() && !self.index.contains_key(&end) {
+        while end < blocks
+            && end - block < self.run_len()
+            && !self.index.contains_key(&end)
+            && !self.spilled.contains_key(&end)
+        {
             end += 1;
         }
         let sectors: usize = (block..end).map(|b| self.sectors_of(b)).sum();
@@ -287,9 +426,177 @@ impl<D: Disk> Cache<D> {
         Ok(done)
     }
 
-    /// Writes every dirty block to the device, in block order (runs of consecutive blocks in
-    /// one request each), and flushes it.
+    /// The write-out: every block written since the last one reaches its place on the device,
+    /// all or nothing across a kill (through the journal, see [`crate::journal`]; without one,
+    /// in block order).
     pub fn flush(&mut self) -> Result<(), DiskError> {
+        self.write_out(false)
+    }
+
+    /// [`Cache::flush`] whose descriptor's clearing waits for the next flush (one flush fewer:
+    /// for the write-outs the server makes between requests; a `sync` leaves it on the medium,
+    /// so that Linux may change the volume after it).
+    pub fn flush_lazy(&mut self) -> Result<(), DiskError> {
+        self.write_out(true)
+    }
+
+    fn write_out(&mut self, lazy: bool) -> Result<(), DiskError> {
+        self.write_outs += 1;
+        let Some(j) = self.journal.clone() else {
+            return self.flush_home();
+        };
+        let mut dirty: Vec<(u64, usize)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.dirty)
+            .map(|(i, s)| (s.block, i))
+            .collect();
+        if dirty.is_empty() && self.spilled.is_empty() {
+            if lazy {
+                return Ok(());
+            }
+            self.clear_pending = false;
+            return self.disk.flush().map_err(DiskError);
+        }
+        dirty.sort_unstable();
+        let fresh = dirty
+            .iter()
+            .filter(|(b, _)| !self.spilled.contains_key(b))
+            .count() as u64;
+        if self.next_slot + fresh > j.slots {
+            return self.flush_home();
+        }
+        // 1. Every dirty block into a slot (consecutive new slots in one request).
+        let mut homes = std::vec![(crate::journal::EMPTY, 0); (self.next_slot + fresh) as usize];
+        for (&b, &(s, sum)) in &self.spilled {
+            homes[s as usize] = (b, sum);
+        }
+        let mut k = 0;
+        while k < dirty.len() {
+            let (b, i) = dirty[k];
+            if let Some(&(s, _)) = self.spilled.get(&b) {
+                homes[s as usize] = (b, crate::journal::block_sum(&self.slots[i].data));
+                let mut data = core::mem::take(&mut self.slots[i].data);
+                let r = j.write_slots(&mut self.disk, s, &mut data);
+                self.slots[i].data = data;
+                r.map_err(DiskError)?;
+                k += 1;
+                continue;
+            }
+            let first = self.next_slot;
+            let mut scratch = core::mem::take(&mut self.scratch);
+            scratch.clear();
+            while k < dirty.len()
+                && !self.spilled.contains_key(&dirty[k].0)
+                && scratch.len() < self.run_len() as usize * BLOCK
+            {
+                let (b, i) = dirty[k];
+                scratch.extend_from_slice(&self.slots[i].data);
+                let sum = crate::journal::block_sum(&self.slots[i].data);
+                homes[self.next_slot as usize] = (b, sum);
+                self.spilled.insert(b, (self.next_slot, sum));
+                self.next_slot += 1;
+                k += 1;
+            }
+            let r = j.write_slots(&mut self.disk, first, &mut scratch);
+            self.scratch = scratch;
+            r.map_err(DiskError)?;
+        }
+        // 2. The descriptor that makes them the write-out (its slots' checksums tell whether
+        //    they all reached the medium with it), and the flush that makes it so.
+        j.commit(&mut self.disk, &homes).map_err(DiskError)?;
+        self.disk.flush().map_err(DiskError)?;
+        // 3. Home: the cache's blocks from memory, the others from their slots (a run of
+        //    blocks in a run of slots, as a sequential write spills them, in one read and one
+        //    write).
+        let mut spilled: Vec<(u64, u64)> = self
+            .spilled
+            .iter()
+            .filter(|(b, _)| !self.index.contains_key(*b))
+            .map(|(&b, &(s, _))| (b, s))
+            .collect();
+        spilled.sort_unstable();
+        let mut back = core::mem::take(&mut self.scratch);
+        let mut k = 0;
+        while k < spilled.len() {
+            let (b, s) = spilled[k];
+            let mut n = 1;
+            while k + n < spilled.len()
+                && (n as u64) < self.run_len()
+                && spilled[k + n] == (b + n as u64, s + n as u64)
+            {
+                n += 1;
+            }
+            back.clear();
+            back.resize(n * BLOCK, 0);
+            // The device's last block may be short: only its sectors go home.
+            let sectors: usize = (0..n as u64).map(|i| self.sectors_of(b + i)).sum();
+            let r = j.read_slot(&mut self.disk, s, &mut back).and_then(|()| {
+                self.disk
+                    .write(b * SECTORS_PER_BLOCK, &back[..sectors * SECTOR])
+            });
+            if let Err(e) = r {
+                self.scratch = back;
+                return Err(DiskError(e));
+            }
+            k += n;
+        }
+        self.scratch = back;
+        // Clean ones too (read back from their slot): written in runs with the others.
+        let mut cached: Vec<u64> = Vec::new();
+        for b in self.spilled.keys() {
+            if let Some(&i) = self.index.get(b) {
+                self.slots[i].dirty = true;
+                cached.push(*b);
+            }
+        }
+        cached.sort_unstable();
+        for b in cached {
+            self.write_run(b)?;
+        }
+        self.disk.flush().map_err(DiskError)?;
+        // 4. The descriptor cleared (on the medium with the next flush; until then a replay
+        //    of it writes what is home already, or finds its slots reused and stops).
+        j.clear(&mut self.disk).map_err(DiskError)?;
+        self.clear_pending = lazy;
+        if !lazy {
+            self.disk.flush().map_err(DiskError)?;
+        }
+        self.spilled.clear();
+        self.next_slot = 0;
+        Ok(())
+    }
+
+    /// Writes every dirty block (and every block in the journal's slots) home, in block order,
+    /// and flushes: a write-out without the journal.
+    fn flush_home(&mut self) -> Result<(), DiskError> {
+        if self.clear_pending {
+            self.disk.flush().map_err(DiskError)?;
+            self.clear_pending = false;
+        }
+        if let Some(j) = self.journal.clone() {
+            let mut back = std::vec![0u8; BLOCK];
+            let mut spilled: Vec<(u64, u64)> =
+                self.spilled.iter().map(|(&b, &(s, _))| (b, s)).collect();
+            spilled.sort_unstable();
+            for (b, s) in spilled {
+                if self.index.get(&b).is_some_and(|&i| self.slots[i].dirty) {
+                    continue;
+                }
+                if let Some(&i) = self.index.get(&b) {
+                    self.slots[i].dirty = true;
+                    continue;
+                }
+                j.read_slot(&mut self.disk, s, &mut back)
+                    .map_err(DiskError)?;
+                let n = self.sectors_of(b);
+                self.disk
+                    .write(b * SECTORS_PER_BLOCK, &back[..n * SECTOR])
+                    .map_err(DiskError)?;
+            }
+            self.unjournaled += 1;
+        }
         let mut dirty: Vec<u64> = self
             .slots
             .iter()
@@ -300,7 +607,10 @@ impl<D: Disk> Cache<D> {
         for b in dirty {
             self.write_run(b)?;
         }
-        self.disk.flush().map_err(DiskError)
+        self.disk.flush().map_err(DiskError)?;
+        self.spilled.clear();
+        self.next_slot = 0;
+        Ok(())
     }
 
     /// The device back (after a [`Cache::flush`]: dirty blocks are dropped).

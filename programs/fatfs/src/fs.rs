@@ -17,7 +17,8 @@ use std::vec::Vec;
 use libeurali::sync::Lock;
 use vfs::proto::{Entry, FsError, Kind, Meta, Space, Usage, flags};
 
-use crate::cache::{Cache, DEFAULT_BLOCKS, Disk, DiskError, DiskIo};
+use crate::cache::{BLOCK, Cache, DEFAULT_BLOCKS, Disk, DiskError, DiskIo};
+use crate::journal;
 use libeurali::proto::block::BlockError;
 
 type Fat<D> = lamfat::FileSystem<DiskIo<D>, Clock, lamfat::LossyOemCpConverter>;
@@ -98,7 +99,17 @@ impl lamfat::TimeProvider for Clock {
 pub struct NodeInner {
     path: Lock<Vec<String>>,
     gone: core::sync::atomic::AtomicBool,
+    /// How it was opened: [`READER`], [`WRITER`] or [`REPLACER`] (see [`FatFs::open`]).
+    mode: u8,
 }
+
+/// A node opened without `WRITE`.
+const READER: u8 = 0;
+/// A node opened for writing, without `TRUNCATE`.
+const WRITER: u8 = 1;
+/// A node opened for writing with `TRUNCATE`: the file's new content, which no other session
+/// may write into while it is open.
+const REPLACER: u8 = 2;
 
 pub type Node = Arc<NodeInner>;
 
@@ -212,9 +223,17 @@ fn find_in<'a, D: Disk>(dir: &FatDir<'a, D>, name: &str) -> Result<FatEntry<'a, 
     Err(FsError::NotFound)
 }
 
+/// Whether `path` is the journal's ([`crate::journal`]), which no client sees.
+fn hidden(path: &[&str]) -> bool {
+    path.len() == 1 && same_name(path[0], journal::NAME)
+}
+
 /// The directory at `path`.
 fn dir_at<'a, D: Disk>(fat: &'a Fat<D>, path: &[&str]) -> Result<FatDir<'a, D>, FsError> {
     let mut dir = fat.root_dir();
+    if path.first().is_some_and(|c| hidden(&[c])) {
+        return Err(FsError::NotFound);
+    }
     for c in path {
         let e = find_in(&dir, c)?;
         if !e.is_dir() {
@@ -233,6 +252,9 @@ fn lookup<'a, D: Disk>(fat: &'a Fat<D>, path: &[&str]) -> Result<Option<Found<'a
     let Some((last, parent)) = path.split_last() else {
         return Ok(None);
     };
+    if hidden(path) {
+        return Err(FsError::NotFound);
+    }
     let dir = dir_at(fat, parent)?;
     let e = find_in(&dir, last)?;
     Ok(Some((dir, e)))
@@ -290,9 +312,17 @@ fn cut<D: Disk>(f: &mut FatFile<'_, D>, len: u64) -> Result<(), FsError> {
 impl<D: Disk> FatFs<D> {
     /// Mounts the FAT volume on `disk` (FAT12 and FAT16 too), with a cache of `blocks` 4 KiB
     /// blocks, dating entries by `clock`.
-    pub fn mount_with(disk: D, blocks: usize, clock: Clock) -> Result<FatFs<D>, MountError> {
+    pub fn mount_with(mut disk: D, blocks: usize, clock: Clock) -> Result<FatFs<D>, MountError> {
+        // A write-out a kill cut short is finished first, before anything reads the volume.
+        let found = journal::recover(&mut disk).map_err(|_| MountError::Io)?;
+        let read_only = disk.info().read_only;
         let cache = Arc::new(Lock::new(Cache::new(disk, blocks)));
-        let fat = mount(&cache, clock)?;
+        let have = found.is_some();
+        cache.lock().set_journal(found);
+        let mut fat = mount(&cache, clock)?;
+        if !have && !read_only {
+            fat = make_journal(&cache, fat, clock)?;
+        }
         Ok(FatFs {
             list: (LIST_ENTRIES, LIST_NAMES),
             inner: Lock::new(Inner {
@@ -326,19 +356,50 @@ impl<D: Disk> FatFs<D> {
         self
     }
 
-    /// Blocks in the cache not yet on the device.
+    /// Blocks written and not yet in their place on the device.
     pub fn dirty_blocks(&self) -> usize {
-        self.cache.lock().dirty()
+        self.cache.lock().pending()
+    }
+
+    /// Whether the volume has a journal (a write-out is then all or nothing across a kill).
+    pub fn journaled(&self) -> bool {
+        self.cache.lock().journal().is_some()
+    }
+
+    /// Write-outs that went without the journal (none on a volume that has one, unless one
+    /// request wrote more than the journal holds).
+    pub fn unjournaled(&self) -> u64 {
+        self.cache.lock().unjournaled
+    }
+
+    /// Write-outs made so far (through the journal or not).
+    pub fn write_outs(&self) -> u64 {
+        self.cache.lock().write_outs
     }
 
     /// Unmounts lamfat, flushes the cache and the device, and (when `again`) mounts again.
     fn checkpoint(&self, again: bool) -> Result<(), FsError> {
         let mut inner = self.inner.lock();
+        self.checkpoint_locked(&mut inner, again, false)
+    }
+
+    /// [`FatFs::checkpoint`] under the lock; `lazy`: the journal's clearing may wait for the
+    /// next flush ([`Cache::flush_lazy`]).
+    fn checkpoint_locked(
+        &self,
+        inner: &mut Inner<D>,
+        again: bool,
+        lazy: bool,
+    ) -> Result<(), FsError> {
         let unmounted = match inner.fat.take() {
             Some(fat) => fat.unmount().map_err(fat_err),
             None => Ok(()),
         };
-        let flushed = self.cache.lock().flush().map_err(io_err);
+        let flushed = match lazy {
+            true => self.cache.lock().flush_lazy(),
+            false => self.cache.lock().flush(),
+        }
+        .map_err(io_err);
         if again {
             inner.fat = mount(&self.cache, self.clock).ok();
         }
@@ -357,6 +418,11 @@ impl<D: Disk> FatFs<D> {
             .ok_or(FsError::Kernel(libeurali::Error::Io))?;
         let r = f(&fat, &mut inner);
         inner.fat = Some(fat);
+        // Between requests the volume is consistent: a write-out there when the journal is
+        // filling up keeps room in it for the next request's blocks.
+        if self.cache.lock().pressed() {
+            let _ = self.checkpoint_locked(&mut inner, true, true);
+        }
         r
     }
 
@@ -382,7 +448,22 @@ impl<D: Disk> FatFs<D> {
 }
 
 impl<D: Disk> Inner<D> {
-    fn track(&mut self, path: &[&str]) -> Node {
+    /// Whether a session opening `path` as `mode` would write into a file another session is
+    /// writing: a replacer (a truncating open) is alone with the file's writers.
+    fn clashes(&self, path: &[&str], mode: u8) -> bool {
+        if mode == READER {
+            return false;
+        }
+        self.open.iter().filter_map(Weak::upgrade).any(|n| {
+            let p = n.path.lock();
+            !n.gone.load(core::sync::atomic::Ordering::Relaxed)
+                && p.len() == path.len()
+                && starts_with(&p, path)
+                && (n.mode == REPLACER || (mode == REPLACER && n.mode == WRITER))
+        })
+    }
+
+    fn track(&mut self, path: &[&str], mode: u8) -> Node {
         if self.open.len() >= self.prune_at {
             self.open.retain(|w| w.strong_count() > 0);
             self.prune_at = (self.open.len() * 2).max(64);
@@ -390,6 +471,7 @@ impl<D: Disk> Inner<D> {
         let node = Arc::new(NodeInner {
             path: Lock::new(path.iter().map(|s| s.to_string()).collect()),
             gone: core::sync::atomic::AtomicBool::new(false),
+            mode,
         });
         self.open.push(Arc::downgrade(&node));
         node
@@ -408,7 +490,21 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
     type Node = Node;
 
     fn open(&self, path: &[&str], fl: u32) -> Result<Node, FsError> {
+        if hidden(path) {
+            return Err(FsError::Denied);
+        }
+        let mode = match (fl & flags::WRITE != 0, fl & flags::TRUNCATE != 0) {
+            (false, _) => READER,
+            (true, false) => WRITER,
+            (true, true) => REPLACER,
+        };
         self.with(|fat, inner| {
+            // Two sessions replacing one file (`cat a > f` and `cat b > f` at once) would end
+            // with a mix of their writes: the second is refused (EAGAIN, "resource temporarily
+            // unavailable") until the first closes.
+            if inner.clashes(path, mode) {
+                return Err(FsError::Again);
+            }
             let found = match lookup(fat, path) {
                 Ok(None) => None,
                 Ok(Some((_, e))) => {
@@ -433,7 +529,7 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
             if !is_dir && fl & flags::DIRECTORY != 0 {
                 return Err(FsError::NotDir);
             }
-            let node = inner.track(path);
+            let node = inner.track(path, mode);
             if !is_dir && fl & flags::TRUNCATE != 0 {
                 let (mut f, _) = Self::file(fat, &node)?;
                 f.truncate().map_err(fat_err)?;
@@ -532,7 +628,7 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
                 }
                 let e = e.map_err(fat_err)?;
                 let name = e.file_name();
-                if name == "." || name == ".." {
+                if name == "." || name == ".." || (p.is_empty() && hidden(&[&name])) {
                     continue;
                 }
                 // The listing is built on the heap: bounded as a ramdisk's directory is, so
@@ -554,6 +650,9 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
     }
 
     fn mkdir(&self, path: &[&str]) -> Result<(), FsError> {
+        if hidden(path) {
+            return Err(FsError::Denied);
+        }
         let (name, parent) = path.split_last().ok_or(FsError::Exists)?;
         self.with(|fat, _| {
             let dir = dir_at(fat, parent)?;
@@ -584,7 +683,7 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
     }
 
     fn rename(&self, from: &[&str], to: &[&str]) -> Result<(), FsError> {
-        if from.is_empty() || to.is_empty() {
+        if from.is_empty() || to.is_empty() || hidden(to) {
             return Err(FsError::Denied);
         }
         if from.len() == to.len() && from.iter().zip(to).all(|(a, b)| a == b) {
@@ -653,6 +752,72 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
     fn sync(&self) -> Result<(), FsError> {
         self.checkpoint(true)
     }
+}
+
+/// Makes the journal file on a volume that has none ([`crate::journal`]): 4 caches' worth of
+/// slots and room for a request's blocks, at most a twelfth of the volume and half its free
+/// space (a volume too small or too full goes without, as before). This first write-out is the
+/// one made in place, once per volume. `fat` is unmounted and mounted again.
+fn make_journal<D: Disk>(
+    cache: &Arc<Lock<Cache<D>>>,
+    fat: Fat<D>,
+    clock: Clock,
+) -> Result<Fat<D>, MountError> {
+    let (geo, capacity) = {
+        let mut c = cache.lock();
+        (journal::Geometry::of(c.disk_mut()), c.capacity() as u64)
+    };
+    let Some(geo) = geo else {
+        return Ok(fat);
+    };
+    let slots = (4 * capacity + 320).min(geo.data_bytes() / 12 / BLOCK as u64);
+    let bytes = journal::file_bytes(slots);
+    let free = match fat.stats() {
+        Ok(s) => s.free_clusters() as u64 * s.cluster_size() as u64,
+        Err(_) => return Ok(fat),
+    };
+    if slots < journal::MIN_SLOTS || bytes > free / 2 {
+        return Ok(fat);
+    }
+    let made = (|| {
+        let root = fat.root_dir();
+        if find_in(&root, journal::NAME).is_ok() {
+            // One of an unusable size (or damaged): left as it is.
+            return Err(FsError::Exists);
+        }
+        let mut f = root.create_file(journal::NAME).map_err(fat_err)?;
+        static ZEROS: [u8; BLOCK] = [0; BLOCK];
+        let mut left = bytes;
+        let r = (|| {
+            while left > 0 {
+                let n = left.min(BLOCK as u64) as usize;
+                write_all(&mut f, &ZEROS[..n])?;
+                left -= n as u64;
+            }
+            lamfat::Write::flush(&mut f).map_err(fat_err)
+        })();
+        drop(f);
+        if r.is_err() {
+            let _ = root.remove(journal::NAME);
+        }
+        r
+    })();
+    if made.is_err() {
+        return Ok(fat);
+    }
+    fat.unmount().map_err(|_| MountError::Io)?;
+    let mut c = cache.lock();
+    c.flush().map_err(|_| MountError::Io)?;
+    let found = journal::Geometry::of(c.disk_mut()).and_then(|g| g.find(c.disk_mut()));
+    if let Some(j) = &found {
+        // Hidden and system, as Windows keeps its own: `mdir` lists it with -a only.
+        c.write_at(j.entry + 11, &[j.attr | journal::ATTR_HIDDEN_SYSTEM])
+            .map_err(|_| MountError::Io)?;
+        c.flush().map_err(|_| MountError::Io)?;
+    }
+    c.set_journal(found);
+    drop(c);
+    mount(cache, clock)
 }
 
 /// Formats `disk` as one FAT32 volume (no partition table), labelled `label`; a disk too small

@@ -27,6 +27,7 @@
 
 pub mod cache;
 pub mod fs;
+pub mod journal;
 
 pub use cache::{Cache, DEFAULT_BLOCKS, Disk, DiskError};
 pub use fs::{FatFs, MountError, format};
@@ -56,6 +57,33 @@ fn open(dev: &str) -> block::Disk {
             eprintln!("fatfs: cannot open the disk {dev}: {e}");
             std::process::exit(1);
         }
+    }
+}
+
+/// The device as a killed fatfs sees it: once its process is killed, none of its threads writes
+/// or flushes any more (they fail with an I/O error), so that a fatfs started again on the same
+/// disk right after the kill is its only writer. (A request sent just before the kill still
+/// lands; the device serves one request at a time, so it lands before the new server's first.)
+pub struct Mortal<D>(pub D);
+
+impl<D: block::BlockDevice> block::BlockDevice for Mortal<D> {
+    fn info(&self) -> block::Info {
+        self.0.info()
+    }
+    fn read(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), block::BlockError> {
+        self.0.read(lba, buf)
+    }
+    fn write(&mut self, lba: u64, data: &[u8]) -> Result<(), block::BlockError> {
+        if libeurali::kill::doomed() {
+            return Err(block::BlockError::Io);
+        }
+        self.0.write(lba, data)
+    }
+    fn flush(&mut self) -> Result<(), block::BlockError> {
+        if libeurali::kill::doomed() {
+            return Err(block::BlockError::Io);
+        }
+        self.0.flush()
     }
 }
 
@@ -103,7 +131,7 @@ pub fn main() {
             std::process::exit(1);
         }
     };
-    let fs = match FatFs::mount(disk) {
+    let fs = match FatFs::mount(Mortal(disk)) {
         Ok(fs) => fs,
         Err(e) => {
             eprintln!("fatfs: {dev}: {e}; not mounted");
@@ -144,6 +172,12 @@ pub fn main() {
     server.serve(&h);
     if let Ok(w) = watch {
         w.stop();
+    }
+    if libeurali::kill::doomed() {
+        // Killed: no write-out (the next fatfs may be starting on the disk already, and the
+        // journal keeps the volume whole); the mount goes with us, so clients see it closed.
+        drop(h);
+        return;
     }
     // Unmounted: everything out, the volume left clean.
     if let Err(e) = vfs::server::FileSystem::sync(server.fs()) {

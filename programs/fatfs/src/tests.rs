@@ -125,6 +125,8 @@ fn open_flags_remove_and_errors() {
     assert_eq!(get(&fs, &["t"]).unwrap(), b"abc");
     fs.set_len(&n, 5).unwrap();
     assert_eq!(get(&fs, &["t"]).unwrap(), b"abc\0\0");
+    // (A truncating open waits for no writer: the one above is closed first.)
+    drop(n);
     fs.open(&["t"], RW | flags::TRUNCATE).unwrap();
     assert_eq!(get(&fs, &["t"]).unwrap(), b"");
     // Names FAT cannot hold are refused, not mangled.
@@ -343,4 +345,59 @@ fn a_huge_directory_is_too_big_to_list_not_a_full_heap() {
     let d = fs.open(&["long"], flags::READ | flags::DIRECTORY).unwrap();
     assert_eq!(fs.read_dir(&d), Err(FsError::TooBig));
     assert_eq!(get(&fs, &["many", "40"]).unwrap(), b"");
+}
+
+#[test]
+fn the_journal_is_hidden_from_clients() {
+    let fs = mount(fresh(40));
+    assert!(fs.journaled());
+    put(&fs, &["seen"], b"x");
+    assert_eq!(names(&fs, &[]), vec![("seen".to_string(), Kind::File, 1)]);
+    assert_eq!(
+        fs.open(&["eurali.jnl"], flags::READ).err(),
+        Some(FsError::Denied)
+    );
+    assert_eq!(fs.open(&["EURALI.JNL"], NEW).err(), Some(FsError::Denied));
+    assert_eq!(fs.remove(&["EURALI.JNL"], false), Err(FsError::NotFound));
+    assert_eq!(fs.rename(&["seen"], &["Eurali.Jnl"]), Err(FsError::Denied));
+    assert_eq!(fs.rename(&["EURALI.JNL"], &["x"]), Err(FsError::NotFound));
+    assert_eq!(fs.mkdir(&["EURALI.JNL"]), Err(FsError::Denied));
+    // A second mount finds it and makes no other.
+    fs.sync().unwrap();
+    let fs = mount(fs.unmount().unwrap());
+    assert!(fs.journaled());
+    assert_eq!(names(&fs, &[]).len(), 1);
+    fs.unmount().unwrap();
+}
+
+/// Two sessions replacing one file: the second truncating open is refused while the
+/// first is open (EAGAIN), so the file ends as one of them wrote it; appenders share a file.
+#[test]
+fn one_replacer_at_a_time_writes_a_file() {
+    let fs = mount(fresh(40));
+    let a = fs.open(&["f"], NEW | flags::TRUNCATE).unwrap();
+    fs.write(&a, Some(0), b"first").unwrap();
+    assert_eq!(
+        fs.open(&["F"], NEW | flags::TRUNCATE).err(),
+        Some(FsError::Again)
+    );
+    assert_eq!(
+        fs.open(&["f"], flags::WRITE | flags::APPEND).err(),
+        Some(FsError::Again)
+    );
+    // Readers are welcome.
+    assert!(fs.open(&["f"], flags::READ).is_ok());
+    drop(a);
+    let b = fs.open(&["f"], NEW | flags::TRUNCATE).unwrap();
+    fs.write(&b, Some(0), b"second").unwrap();
+    drop(b);
+    assert_eq!(get(&fs, &["f"]).unwrap(), b"second");
+    let w1 = fs.open(&["f"], flags::WRITE | flags::APPEND).unwrap();
+    let w2 = fs.open(&["f"], flags::WRITE | flags::APPEND).unwrap();
+    assert_eq!(
+        fs.open(&["f"], NEW | flags::TRUNCATE).err(),
+        Some(FsError::Again)
+    );
+    drop((w1, w2));
+    assert!(fs.open(&["f"], NEW | flags::TRUNCATE).is_ok());
 }
