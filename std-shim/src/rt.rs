@@ -302,9 +302,13 @@ pub fn start(regs: EntryRegisters, main: fn()) -> ! {
     }
 }
 
-/// Ends the process's part in this thread with `code` reported to the parent: flushes stdout,
-/// closes stdio, sends the status, ends the thread. Other threads of the process run on until
-/// they end (the kernel cannot stop them).
+/// Ends the process with `code` reported to the parent: flushes stdout, closes stdio, dooms
+/// the other threads (as std's `exit` ends them: each ends at its next [`checkpoint`], as after
+/// a kill, and the kill hooks wake those waiting in a server's receive), sends the status, ends
+/// this thread. The kernel cannot stop a thread, so one computing without a checkpoint runs on
+/// until it reaches one; its output is refused meanwhile. A thread that called `exit` while
+/// another served (a file server's panic on its main thread, say) leaves no server behind that
+/// a restarted one would share its clients and its disk with.
 ///
 /// Stdio is closed *before* the status is sent: the send blocks until the parent takes it (a
 /// zombie waiting to be reaped), and a child of a pipeline whose parent waits for a later stage
@@ -313,6 +317,8 @@ pub fn exit(code: i32) -> ! {
     checkpoint();
     let code = close_output(code);
     if let Some(rt) = crate::sys::runtime() {
+        // After the flush above: a doomed process's output is refused.
+        rt.doomed.store(true, Ordering::Release);
         rt.pool.close();
         end_control_thread(&rt);
         unregister_process(&rt);
@@ -329,6 +335,7 @@ pub fn exit(code: i32) -> ! {
         if let Some(h) = status {
             let _ = libeurali::call_send(&h, exit_message(&rt, code));
         }
+        run_kill_hooks(&rt);
     }
     crate::sys::leave_thread();
     libeurali::exit_thread()

@@ -140,6 +140,52 @@ fn the_read_only_view_denies_writes_and_serves_reads() {
     assert!(k.take_fault().is_none());
 }
 
+/// The subtree view: opens under its directory, nothing past it, its root not removable, a
+/// rename inside it (`tests/disk_restart.rs` has it outlive its server).
+#[test]
+fn the_subtree_view_serves_one_directory() {
+    let k = Kernel::new();
+    k.run_as_process("init", || {
+        ramdisk_root();
+        let (root, _) = libeurali::open("/").unwrap();
+        ns::mount(
+            "/v",
+            vfs::view::spawn_subtree(root, "/data".into()).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(get("/v/a").unwrap(), b"alpha");
+        assert_eq!(get("/v/sub/b").unwrap(), b"beta");
+        put("/v/new", b"through the view");
+        assert_eq!(get("/data/new").unwrap(), b"through the view");
+        client::rename("/v/new", "/v/sub/moved").unwrap();
+        assert_eq!(get("/data/sub/moved").unwrap(), b"through the view");
+        client::remove_file("/v/sub/moved").unwrap();
+        let names: Vec<String> = client::open("/v", flags::READ | flags::DIRECTORY)
+            .and_then(|(s, _)| s.read_dir())
+            .map(|v| v.into_iter().map(|e| e.name).collect())
+            .unwrap();
+        assert_eq!(names, ["a", "sub"]);
+        assert_eq!(client::remove_dir("/v"), Err(FsError::MountPoint));
+        assert_eq!(client::rename("/v", "/v/x"), Err(FsError::MountPoint));
+        assert_eq!(client::rename("/v/a", "/v"), Err(FsError::MountPoint));
+
+        // Requests not in normal form never reach past the directory.
+        let (v, _) = libeurali::open("/v").unwrap();
+        for bad in ["/../out", "out", "/sub/../../out", "//a"] {
+            let req = vfs::proto::OpenRequest {
+                path: bad.into(),
+                flags: flags::READ,
+                op: vfs::proto::Op::Open,
+                token: 0,
+            };
+            let r = client::open_at(&v, &req);
+            assert_eq!(r.err(), Some(FsError::Invalid), "{bad}");
+        }
+    });
+    k.shutdown();
+    assert!(k.take_fault().is_none());
+}
+
 /// Checks the view from inside an exec'd child whose namespace is `mount -r / /` plus a private `/tmp` and a
 /// writable `/out`, and writes the result to `/out/report`.
 fn view_child(_: libeurali::EntryRegisters) {

@@ -197,20 +197,29 @@ fn start_tcp(
         .spawn()
 }
 
-/// Restarts within this window count against [`TCP_RESTARTS`].
+/// Restarts within this window count against [`RESTARTS`].
 const RESTART_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
-/// tcp is started again at most this many times within [`RESTART_WINDOW`] (a tcp that cannot
-/// run, say for a bad `NET_CONFIG`, is not restarted forever).
-const TCP_RESTARTS: usize = 5;
-/// How long init waits before it starts tcp again, by the number of restarts already within
-/// [`RESTART_WINDOW`]: the first at once, later ones after a growing pause, so that a cause that
-/// passes in a moment (a device still busy) does not use up every restart within milliseconds.
-/// Clients wait for the new tcp meanwhile (a connect waits for a busy `/net` by time).
-const RESTART_BACKOFF_MS: [u64; TCP_RESTARTS] = [0, 100, 200, 400, 800];
+/// A server init owns (tcp, fatfs) is started again at most this many times within
+/// [`RESTART_WINDOW`] (one that cannot run, say for a bad `NET_CONFIG`, is not restarted
+/// forever).
+const RESTARTS: usize = 5;
+/// How long init waits before it starts a server again, by the number of restarts already
+/// within [`RESTART_WINDOW`]: the first at once, later ones after a growing pause, so that a
+/// cause that passes in a moment (a device still busy) does not use up every restart within
+/// milliseconds. Clients wait for the new server meanwhile (a request waits for a busy mount by
+/// time).
+const RESTART_BACKOFF_MS: [u64; RESTARTS] = [0, 100, 200, 400, 800];
 
-/// Waits for tcp to end and starts it again (what init owns, it restarts): a tcp that ended
-/// takes its connections with it, but later opens of `/net` reach the new one.
-fn supervise_tcp(mut child: std::process::Child, server_end: libeurali::Handle, args: Vec<String>) {
+/// Waits for `child` (init's `/bin/PROGRAM`, serving `what`) to end and starts it again with
+/// `start` (what init owns, it restarts), at most [`RESTARTS`] times a minute; then, or when a
+/// start fails, `give_up` answers its clients for good.
+fn supervise(
+    what: &str,
+    program: &str,
+    mut child: std::process::Child,
+    mut start: impl FnMut() -> Result<std::process::Child, String>,
+    give_up: impl FnOnce(),
+) {
     let mut recent: Vec<std::time::Instant> = Vec::new();
     loop {
         let status = child.wait();
@@ -220,25 +229,39 @@ fn supervise_tcp(mut child: std::process::Child, server_end: libeurali::Handle, 
             Ok(s) => format!("{s}"),
             Err(e) => format!("{e}"),
         };
-        if recent.len() >= TCP_RESTARTS {
+        if recent.len() >= RESTARTS {
             say(&format!(
-                "network: tcp ended ({why}) {TCP_RESTARTS} times within a minute; not starting it again"
+                "{what}: {program} ended ({why}) {RESTARTS} times within a minute; not starting it again"
             ));
-            return refuse_net(&server_end);
+            return give_up();
         }
-        say(&format!("network: tcp ended ({why}); starting it again"));
+        say(&format!(
+            "{what}: {program} ended ({why}); starting it again"
+        ));
         std::thread::sleep(std::time::Duration::from_millis(
             RESTART_BACKOFF_MS[recent.len()],
         ));
         recent.push(now);
-        child = match start_tcp(&server_end, &args) {
+        child = match start() {
             Ok(c) => c,
             Err(e) => {
-                say(&format!("network: cannot start /bin/tcp again: {e}"));
-                return refuse_net(&server_end);
+                say(&format!("{what}: cannot start /bin/{program} again: {e}"));
+                return give_up();
             }
         };
     }
+}
+
+/// tcp's [`supervise`]: a tcp that ended takes its connections with it, but later opens of
+/// `/net` reach the new one.
+fn supervise_tcp(child: std::process::Child, server_end: libeurali::Handle, args: Vec<String>) {
+    supervise(
+        "network",
+        "tcp",
+        child,
+        || start_tcp(&server_end, &args).map_err(|e| e.to_string()),
+        || refuse_net(&server_end),
+    );
 }
 
 /// With no tcp any more, init answers `/net` itself: every request gets "the network server
@@ -280,29 +303,64 @@ pub(crate) fn disk() -> bool {
         Ok(p) => p,
         Err(e) => return fail(format!("disk: {e}")),
     };
-    let child = std::process::Command::new("/bin/fatfs")
-        .args(["--serve", block::PATH])
-        .killable(false)
-        .stdin(serve)
-        .stdout(std::process::Stdio::piped())
-        .spawn();
-    let mut child = match child {
+    let child = match start_fatfs(&serve) {
         Ok(c) => c,
-        Err(e) => return fail(format!("disk: cannot start /bin/fatfs: {e}")),
+        Err(e) => return fail(format!("disk: {e}")),
     };
-    // fatfs says one line once it serves; a volume it refuses ends it without one.
-    if !first_line(child.stdout.take()) {
-        let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
-        return fail(format!(
-            "disk: {} not mounted at {DISK} (fatfs {status})",
-            block::PATH
-        ));
-    }
     if let Err((e, _)) = libeurali::mount(DISK, mount) {
         return fail(format!("disk: mount {DISK}: {e}"));
     }
     say(&format!("disk: {} mounted at {DISK}", block::PATH));
-    state::keep_on_disk()
+    let kept = state::keep_on_disk();
+    let supervise = std::thread::Builder::new()
+        .name("disk-supervisor".into())
+        .spawn(move || supervise_fatfs(child, serve, kept));
+    if let Err(e) = supervise {
+        say(&format!("disk: fatfs will not be restarted: {e}"));
+    }
+    kept
+}
+
+/// Starts `/bin/fatfs` on the disk, serving on `serve` (init keeps it, so that a fatfs started
+/// again serves the same `/disk`), and waits for its line saying it serves.
+fn start_fatfs(serve: &libeurali::Handle) -> Result<std::process::Child, String> {
+    use libeurali::proto::block;
+    let mut child = std::process::Command::new("/bin/fatfs")
+        .args(["--serve", block::PATH])
+        .killable(false)
+        .stdin(serve.try_clone().map_err(|e| e.to_string())?)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start /bin/fatfs: {e}"))?;
+    // fatfs says one line once it serves; a volume it refuses ends it without one.
+    if !first_line(child.stdout.take()) {
+        let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+        return Err(format!(
+            "{} not mounted at {DISK} (fatfs {status})",
+            block::PATH
+        ));
+    }
+    Ok(child)
+}
+
+/// fatfs's [`supervise`]. fatfs ends only when it fails (it is not killable, and serves for
+/// the machine's life; `exit` ends all of a process's threads, so none of the old one writes
+/// on): the new one replays the journal at its mount, so the disk is as the last completed
+/// write-out left it, and serves the same `/disk`, and with it init's views at `/etc` and
+/// `/home` ([`state`]). Files open at the failure and ordinary users' binds of their homes were
+/// sessions of the old one: they fail from then on (the user logs in again).
+fn supervise_fatfs(child: std::process::Child, serve: libeurali::Handle, kept: bool) {
+    supervise(
+        "disk",
+        "fatfs",
+        child,
+        || {
+            let child = start_fatfs(&serve)?;
+            say(&format!("disk: fatfs serves {DISK} again"));
+            Ok(child)
+        },
+        || state::refuse(&serve, kept),
+    );
 }
 
 /// Whether a line came on `out` (a server's "serving" line) before its end.

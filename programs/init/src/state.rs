@@ -123,15 +123,80 @@ fn copy_missing(from: &str, to: &str, skip: &[&str]) -> std::io::Result<()> {
 /// Mounts the disk's `/etc` and `/home` over the ramdisk's, and the image's `/etc/public` over
 /// the disk's. Every handle is taken before the first mount, so that a failure leaves init's
 /// namespace as it was.
+///
+/// `/etc` and `/home` are subtree views of `/disk` served by init (`vfs::view::spawn_subtree`),
+/// not fatfs's own subtree sessions: they forward each open to `/disk`'s rendezvous, on which
+/// init starts fatfs again when it fails, so they outlive a fatfs, in init's namespace and in
+/// every copy of it (login's, root's sessions). An ordinary user's bind of their home is a
+/// session of fatfs and ends with it.
 fn mount_state() -> Result<(), String> {
-    let serve =
-        |path: &str| vfs::client::serve_subtree(path, true).map_err(|e| format!("{path}: {e}"));
-    let public = serve(PUBLIC)?;
-    let etc = serve(&on_disk(ETC))?;
-    let home = serve(&on_disk(HOME))?;
+    let public = vfs::client::serve_subtree(PUBLIC, true).map_err(|e| format!("{PUBLIC}: {e}"))?;
+    let view = |dir: &str| {
+        let disk = match libeurali::open(DISK) {
+            Ok((h, n)) if n == DISK.len() => h,
+            Ok(_) => return Err(format!("{DISK} is not mounted")),
+            Err(e) => return Err(format!("{DISK}: {e}")),
+        };
+        vfs::view::spawn_subtree(disk, String::from(dir)).map_err(|e| format!("{dir}: {e}"))
+    };
+    let etc = view(ETC)?;
+    let home = view(HOME)?;
     // The image's public part first (the same files either way), /etc last.
     for (path, h) in [(PUBLIC, public), (HOME, home), (ETC, etc)] {
         libeurali::mount(path, h).map_err(|(e, _)| format!("mount {path}: {e}"))?;
     }
     Ok(())
+}
+
+/// init gave up on fatfs: `/disk` (on `serve`) answers every request with an error from now
+/// on, and so do `/etc` and `/home` through their views, rather than leave their clients
+/// waiting for a server that never comes. The accounts do not fall back to the image's: that
+/// would bring back its passwords. Blocks, serving `/disk`.
+pub(crate) fn refuse(serve: &libeurali::Handle, kept: bool) {
+    say(&format!(
+        "disk: {DISK} fails until reboot{}",
+        if kept {
+            ", and so do /etc and /home: nobody can log in meanwhile"
+        } else {
+            ""
+        }
+    ));
+    vfs::server::serve(Gone, serve);
+}
+
+/// A file system whose server is gone: every request fails with CLOSED.
+struct Gone;
+
+const GONE: vfs::proto::FsError = vfs::proto::FsError::Kernel(libeurali::Error::Closed);
+
+impl vfs::server::FileSystem for Gone {
+    type Node = ();
+
+    fn open(&self, _: &[&str], _: u32) -> Result<(), vfs::proto::FsError> {
+        Err(GONE)
+    }
+    fn stat(&self, _: &()) -> Result<vfs::proto::Meta, vfs::proto::FsError> {
+        Err(GONE)
+    }
+    fn read(&self, _: &(), _: u64, _: &mut [u8]) -> Result<usize, vfs::proto::FsError> {
+        Err(GONE)
+    }
+    fn write(&self, _: &(), _: Option<u64>, _: &[u8]) -> Result<u64, vfs::proto::FsError> {
+        Err(GONE)
+    }
+    fn set_len(&self, _: &(), _: u64) -> Result<(), vfs::proto::FsError> {
+        Err(GONE)
+    }
+    fn read_dir(&self, _: &()) -> Result<Vec<vfs::proto::Entry>, vfs::proto::FsError> {
+        Err(GONE)
+    }
+    fn mkdir(&self, _: &[&str]) -> Result<(), vfs::proto::FsError> {
+        Err(GONE)
+    }
+    fn remove(&self, _: &[&str], _: bool) -> Result<(), vfs::proto::FsError> {
+        Err(GONE)
+    }
+    fn rename(&self, _: &[&str], _: &[&str]) -> Result<(), vfs::proto::FsError> {
+        Err(GONE)
+    }
 }
