@@ -552,3 +552,44 @@ pub fn eurali_with_input(
     let r = run::eurali_run(&["-c", cmds], input, env, limit);
     (r.stdout, r.stderr, r.code.unwrap_or(-1))
 }
+
+/// Linux's curl on the Linux side of `link`, fetching `url` (from eurali, whose server may not
+/// listen yet) until what it got holds `expect`: at most 150 tries 0.1 s apart, each given
+/// `each_secs`. [`CurlLoop::got`] ends it and says what it got.
+pub struct CurlLoop {
+    child: Child,
+    out: PathBuf,
+}
+
+impl CurlLoop {
+    /// Ends the loop (if it still runs); what the try that held `expect` fetched, or "".
+    pub fn got(mut self) -> String {
+        self.stop();
+        std::fs::read_to_string(&self.out).unwrap_or_default()
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for CurlLoop {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Starts a [`CurlLoop`]; `name` names its output file under the link's root.
+pub fn curl_until(link: &Link, name: &str, url: &str, expect: &str, each_secs: u32) -> CurlLoop {
+    let out = link.root.join(name);
+    let child = Command::new("ip")
+        .args(["netns", "exec", &link.ns, "sh", "-c"])
+        .arg(format!(
+            "for i in $(seq 150); do curl -s -m {each_secs} '{url}' > {f}.part && grep -q '{expect}' {f}.part && mv {f}.part {f} && break; sleep 0.1; done",
+            f = out.display()
+        ))
+        .spawn()
+        .expect("curl loop");
+    CurlLoop { child, out }
+}
