@@ -15,7 +15,7 @@ mod netlink;
 mod tmux;
 use tmux::Pane;
 
-use netlink::{LINUX, OURS, blob, eurali, link, static_config, system, with_link_env};
+use netlink::{LINUX, OURS, blob, curl_until, eurali, link, static_config, system, with_link_env};
 
 /// Runs `probe` (a program entry) as the first program of an in-process system on the TAP link,
 /// with tcp's static configuration as its arguments; what it printed, once it exited with 0.
@@ -706,15 +706,13 @@ fn interactive_downloads_keep_what_arrived_and_ask_before_replacing() {
 #[test]
 fn gopherd_serves_public_gopher_to_us_and_to_linux() {
     let Some(link) = link() else { return };
-    let out_file = link.root.join("curl.out");
-    let curl = std::process::Command::new("ip")
-        .args(["netns", "exec", &link.ns, "sh", "-c"])
-        .arg(format!(
-            "for i in $(seq 150); do curl -s -m 2 gopher://{OURS}:7000/0/hello.txt > {f}.part && grep -q gopherd {f}.part && mv {f}.part {f} && break; sleep 0.1; done",
-            f = out_file.display()
-        ))
-        .spawn()
-        .expect("curl loop");
+    let curl = curl_until(
+        &link,
+        "curl.out",
+        &format!("gopher://{OURS}:7000/0/hello.txt"),
+        "gopherd",
+        2,
+    );
     let cmds = "mkdir -p ~/public_gopher/docs ~/public_gopher/sub; \
         echo 'Hello from gopherd.' > ~/public_gopher/hello.txt; \
         echo 'the docs' > ~/public_gopher/docs/readme.txt; \
@@ -729,9 +727,7 @@ fn gopherd_serves_public_gopher_to_us_and_to_linux() {
         gopherd --port 7001 /nowhere; echo nodir=$?; \
         sleep 6; echo END";
     let (out, err, code) = system(&link, Some(&static_config()), cmds);
-    let mut curl = curl;
-    let _ = curl.kill();
-    let _ = curl.wait();
+    let got = curl.got();
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     assert!(
         err.contains("gopherd: serving /home/root/public_gopher on port 7000"),
@@ -754,7 +750,6 @@ fn gopherd_serves_public_gopher_to_us_and_to_linux() {
     assert!(out.contains("nodir=1"), "{out}");
     assert!(out.contains("END"), "{out}");
     // Linux's curl got the file over the TAP link.
-    let got = std::fs::read_to_string(&out_file).unwrap_or_default();
     assert_eq!(got, "Hello from gopherd.\n", "curl got {got:?}\n{err}");
 }
 
@@ -1586,15 +1581,13 @@ fn full_screen_browsing_in_tmux() {
 #[test]
 fn gopherd_search_items_run_a_program_with_the_query() {
     let Some(link) = link() else { return };
-    let out_file = link.root.join("curl-search.out");
-    let curl = std::process::Command::new("ip")
-        .args(["netns", "exec", &link.ns, "sh", "-c"])
-        .arg(format!(
-            "for i in $(seq 150); do curl -s -m 5 'gopher://{OURS}:7000/7/find%09linux%20cats' > {f}.part && grep -q 'query: linux cats' {f}.part && mv {f}.part {f} && break; sleep 0.1; done",
-            f = out_file.display()
-        ))
-        .spawn()
-        .expect("curl loop");
+    let curl = curl_until(
+        &link,
+        "curl-search.out",
+        &format!("gopher://{OURS}:7000/7/find%09linux%20cats"),
+        "query: linux cats",
+        5,
+    );
     let cmds = r#"mkdir -p ~/public_gopher; cd ~/public_gopher;
         printf 'Searches\n7Find\tfind\n7Slow\tslow\n7Big\tbig\n7Fail\tfail\n0Not a search\tplain.sh\n' > gophermap;
         printf '#!/bin/sh\necho "query: $1"\necho "env: $QUERY_STRING"\nprintf "0The answer\\thello.txt\\n"\n' > find;
@@ -1614,9 +1607,7 @@ fn gopherd_search_items_run_a_program_with_the_query() {
     let t0 = std::time::Instant::now();
     let (out, err, code) = system(&link, Some(&static_config()), cmds);
     let took = t0.elapsed();
-    let mut curl = curl;
-    let _ = curl.kill();
-    let _ = curl.wait();
+    let got = curl.got();
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     // The query, as typed: an argument and an environment variable, never a command.
     assert!(
@@ -1662,7 +1653,6 @@ fn gopherd_search_items_run_a_program_with_the_query() {
     assert!(out.contains("3the query is not UTF-8 text"), "{out}");
     assert!(out.contains("END"), "{out}");
     // Linux's curl searched over the TAP link.
-    let got = std::fs::read_to_string(&out_file).unwrap_or_default();
     assert!(
         got.contains("iquery: linux cats\t"),
         "curl got {got:?}\n{err}"

@@ -1,6 +1,8 @@
 //! Keys from a terminal's input bytes: the one decoder of escape sequences, for the shell's
-//! line editor ([`KeyDecoder`]: bytes to [`Key`]s) and the consoles' line discipline
-//! ([`crate::tty`], which drops the sequences in cooked mode: [`Escapes`]).
+//! line editor ([`KeyDecoder`]: bytes to [`Key`]s), the full-screen programs (`gopher`'s
+//! screen and the pager, [`KeyDecoder::plain`]: control keys as they were typed) and the
+//! consoles' line discipline ([`crate::tty`], which drops the sequences in cooked mode:
+//! [`Escapes`]).
 //!
 //! Sequences are read as a VT100/xterm terminal sends them (`ESC [ A`, `ESC [ 1 ; 5 D`,
 //! `ESC [ 3 ~`, `ESC O H`, Alt as `ESC` before the key) and as Merriwig's PS/2 driver does
@@ -28,6 +30,8 @@ pub enum Key {
     Down,
     Home,
     End,
+    PageUp,
+    PageDown,
     Tab,
     /// Ctrl-Left (also Alt-Left, `ESC O d`): a word back.
     WordLeft,
@@ -120,6 +124,8 @@ fn csi_key(params: &vte::Params, c: char, ss3: bool) -> Option<Key> {
         ('F', _) => Key::End,
         ('~', 1 | 7) => Key::Home,
         ('~', 4 | 8) => Key::End,
+        ('~', 5) => Key::PageUp,
+        ('~', 6) => Key::PageDown,
         ('~', 3) if by_word => Key::Alt('d'),
         ('~', 3) => Key::Delete,
         _ => return None,
@@ -208,14 +214,38 @@ impl Escapes {
 /// piece, and Esc has no other way to be told apart (readline waits a while instead; the editor
 /// has no clock). A byte that is not UTF-8 is typed as itself (the character that stands for
 /// it, [`crate::text::text_from_bytes`]), at once when what follows shows it.
-#[derive(Default, Debug)]
+#[derive(Debug)]
 pub struct KeyDecoder {
     escapes: Escapes,
     /// The first bytes of a UTF-8 character.
     partial: Vec<u8>,
+    /// Whether Ctrl-A, -E, -B, -F, -P and -N are read as Home, End and the arrows (readline's
+    /// keys, for the line editor), or as `Ctrl` keys (the full-screen programs' own).
+    emacs: bool,
+}
+
+impl Default for KeyDecoder {
+    /// The line editor's decoder: readline's control keys are the editing keys.
+    fn default() -> KeyDecoder {
+        KeyDecoder {
+            escapes: Escapes::default(),
+            partial: Vec::new(),
+            emacs: true,
+        }
+    }
 }
 
 impl KeyDecoder {
+    /// A decoder for a full-screen program: every control byte but Enter, Backspace and Tab is
+    /// its `Ctrl` key (Ctrl-B is `Ctrl('b')`, not Left), the escape sequences as for the line
+    /// editor.
+    pub fn plain() -> KeyDecoder {
+        KeyDecoder {
+            emacs: false,
+            ..KeyDecoder::default()
+        }
+    }
+
     /// Feeds bytes; returns the keys completed by them.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<Key> {
         let mut keys = Vec::new();
@@ -249,12 +279,12 @@ impl KeyDecoder {
             b'\r' | b'\n' => Key::Enter,
             0x7F | 0x08 => Key::Backspace,
             b'\t' => Key::Tab,
-            0x01 => Key::Home,
-            0x05 => Key::End,
-            0x02 => Key::Left,
-            0x06 => Key::Right,
-            0x10 => Key::Up,
-            0x0E => Key::Down,
+            0x01 if self.emacs => Key::Home,
+            0x05 if self.emacs => Key::End,
+            0x02 if self.emacs => Key::Left,
+            0x06 if self.emacs => Key::Right,
+            0x10 if self.emacs => Key::Up,
+            0x0E if self.emacs => Key::Down,
             c if c < 0x20 => Key::Ctrl((c + b'a' - 1) as char),
             c if c < 0x80 => Key::Char(c as char),
             c if utf8_len(c) > 1 => {
@@ -354,6 +384,68 @@ mod tests {
         assert_eq!(d.feed(b"\x1b[1\x1b[B"), [Key::Down]);
         // Alt-] and Alt-P are keys, not the start of strings.
         assert_eq!(d.feed(b"\x1b]\x1bP"), [Key::Alt(']'), Key::Alt('P')]);
+    }
+
+    #[test]
+    fn page_keys_and_the_plain_decoder() {
+        // PageUp and PageDown as xterm sends them (and through Merriwig's PS/2 driver).
+        let mut d = KeyDecoder::default();
+        assert_eq!(
+            d.feed(b"\x1b[5~\x1b[6~\x1b\x9b5~\x1b[6;5~"),
+            [Key::PageUp, Key::PageDown, Key::PageUp, Key::PageDown]
+        );
+        // The line editor's decoder reads readline's control keys as editing keys; the plain
+        // one gives them as typed, and the rest alike.
+        assert_eq!(
+            d.feed(b"\x01\x02\x05\x06\x0e\x10\x03"),
+            [
+                Key::Home,
+                Key::Left,
+                Key::End,
+                Key::Right,
+                Key::Down,
+                Key::Up,
+                Key::Ctrl('c')
+            ]
+        );
+        let mut p = KeyDecoder::plain();
+        assert_eq!(
+            p.feed(b"\x01\x02\x05\x06\x0e\x10\x03\x0c\x12\x15"),
+            [
+                Key::Ctrl('a'),
+                Key::Ctrl('b'),
+                Key::Ctrl('e'),
+                Key::Ctrl('f'),
+                Key::Ctrl('n'),
+                Key::Ctrl('p'),
+                Key::Ctrl('c'),
+                Key::Ctrl('l'),
+                Key::Ctrl('r'),
+                Key::Ctrl('u')
+            ]
+        );
+        assert_eq!(
+            p.feed(b"j\x1b[A\x1b[C\x1bOD\x1b[6~\r\n\x7f\x08\t\x1b[H\x1b[4~\xc3\xa9"),
+            [
+                Key::Char('j'),
+                Key::Up,
+                Key::Right,
+                Key::Left,
+                Key::PageDown,
+                Key::Enter,
+                Key::Enter,
+                Key::Backspace,
+                Key::Backspace,
+                Key::Tab,
+                Key::Home,
+                Key::End,
+                Key::Char('é')
+            ]
+        );
+        // Esc alone at the end of a read, and a sequence split across reads.
+        assert_eq!(p.feed(b"q\x1b"), [Key::Char('q'), Key::Escape]);
+        assert_eq!(p.feed(b"\x1b[5"), []);
+        assert_eq!(p.feed(b"~"), [Key::PageUp]);
     }
 
     #[test]

@@ -453,3 +453,143 @@ pub fn with_link_env<R>(link: &Link, net: Option<&str>, f: impl FnOnce() -> R) -
     }
     r
 }
+
+/// A link with no Linux host on it: a namespace holding a bridge (`br0`, no address) and TAP
+/// devices attached to it, one per eurali system, so that systems booted on them share one
+/// Ethernet segment and reach each other only. Torn down when dropped.
+pub struct Bridge {
+    pub ns: String,
+    pub taps: Vec<String>,
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = run("ip", &["netns", "del", &self.ns]);
+    }
+}
+
+impl Bridge {
+    /// What `EURALI_NIC` names for system `i` (its TAP device in the namespace).
+    pub fn nic(&self, i: usize) -> String {
+        format!("{}@{}", self.taps[i], self.ns)
+    }
+}
+
+fn make_bridge(count: usize) -> Result<Bridge, String> {
+    // SAFETY: geteuid (libc) reads nothing of ours.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("not root: network namespaces and TAP devices need root".into());
+    }
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let ns = format!(
+        "eub-{}-{}",
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    );
+    let _ = run("ip", &["netns", "del", &ns]);
+    run("ip", &["netns", "add", &ns])?;
+    let bridge = Bridge {
+        ns: ns.clone(),
+        taps: (0..count).map(|i| format!("tap{i}")).collect(),
+    };
+    // No spanning tree and no forwarding delay: a port forwards as soon as its system attaches.
+    run(
+        "ip",
+        &[
+            "-n",
+            &ns,
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "stp_state",
+            "0",
+            "forward_delay",
+            "0",
+        ],
+    )?;
+    run("ip", &["-n", &ns, "link", "set", "br0", "up"])?;
+    for tap in &bridge.taps {
+        run(
+            "ip",
+            &["-n", &ns, "tuntap", "add", "dev", tap, "mode", "tap"],
+        )?;
+        run("ip", &["-n", &ns, "link", "set", tap, "master", "br0"])?;
+        run("ip", &["-n", &ns, "link", "set", tap, "up"])?;
+    }
+    Ok(bridge)
+}
+
+/// A bridge with `count` TAP devices ([`Bridge`]); `None` when `EURALI_SKIP_NET` asks to skip
+/// (as [`link`]). Panics, saying why, when it cannot be made.
+pub fn bridge(count: usize) -> Option<Bridge> {
+    if std::env::var_os("EURALI_SKIP_NET").is_some() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "EURALI_SKIP_NET is set under CI: the network tests must run there"
+        );
+        eprintln!("skipping: EURALI_SKIP_NET is set");
+        return None;
+    }
+    match make_bridge(count) {
+        Ok(b) => Some(b),
+        Err(e) => panic!(
+            "cannot set up the bridged test network: {e}\n\
+             (these tests need root; EURALI_SKIP_NET=1 skips them)"
+        ),
+    }
+}
+
+/// Runs `eurali -c CMDS` with `input` on its standard input and `env`; (stdout, stderr, code).
+/// Killed, and the test failed, after `limit`.
+pub fn eurali_with_input(
+    cmds: &str,
+    input: &[u8],
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> (String, String, i32) {
+    let r = run::eurali_run(&["-c", cmds], input, env, limit);
+    (r.stdout, r.stderr, r.code.unwrap_or(-1))
+}
+
+/// Linux's curl on the Linux side of `link`, fetching `url` (from eurali, whose server may not
+/// listen yet) until what it got holds `expect`: at most 150 tries 0.1 s apart, each given
+/// `each_secs`. [`CurlLoop::got`] ends it and says what it got.
+pub struct CurlLoop {
+    child: Child,
+    out: PathBuf,
+}
+
+impl CurlLoop {
+    /// Ends the loop (if it still runs); what the try that held `expect` fetched, or "".
+    pub fn got(mut self) -> String {
+        self.stop();
+        std::fs::read_to_string(&self.out).unwrap_or_default()
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for CurlLoop {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Starts a [`CurlLoop`]; `name` names its output file under the link's root.
+pub fn curl_until(link: &Link, name: &str, url: &str, expect: &str, each_secs: u32) -> CurlLoop {
+    let out = link.root.join(name);
+    let child = Command::new("ip")
+        .args(["netns", "exec", &link.ns, "sh", "-c"])
+        .arg(format!(
+            "for i in $(seq 150); do curl -s -m {each_secs} '{url}' > {f}.part && grep -q '{expect}' {f}.part && mv {f}.part {f} && break; sleep 0.1; done",
+            f = out.display()
+        ))
+        .spawn()
+        .expect("curl loop");
+    CurlLoop { child, out }
+}

@@ -10,6 +10,7 @@
 
 use std::io::{BufRead, Write};
 
+use libeurali::keys::{Key, KeyDecoder};
 use libeurali::proto::stream;
 
 use crate::Io;
@@ -81,49 +82,6 @@ fn read_some(r: &mut dyn BufRead, text: &mut Vec<u8>) -> std::io::Result<()> {
         r.consume(n);
     }
     Ok(())
-}
-
-/// A key the pager knows.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Key {
-    Byte(u8),
-    Up,
-    Down,
-    PageUp,
-    PageDown,
-    Home,
-    End,
-    Other,
-}
-
-/// The keys in `buf` (a read's worth of a terminal's bytes): escape sequences (`ESC [ X`,
-/// `ESC O X`, `ESC [ N ~`, and Merriwig's `ESC 0x9B X`) as one key each.
-fn keys(buf: &[u8]) -> Vec<Key> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < buf.len() {
-        if buf[i] == 0x1B && matches!(buf.get(i + 1), Some(b'[' | b'O' | 0x9B)) {
-            let mut j = i + 2;
-            while j < buf.len() && !(0x40..=0x7E).contains(&buf[j]) {
-                j += 1;
-            }
-            let params = &buf[i + 2..j.min(buf.len())];
-            out.push(match (buf.get(j), params) {
-                (Some(b'A'), _) => Key::Up,
-                (Some(b'B'), _) => Key::Down,
-                (Some(b'H'), _) | (Some(b'~'), b"1" | b"7") => Key::Home,
-                (Some(b'F'), _) | (Some(b'~'), b"4" | b"8") => Key::End,
-                (Some(b'~'), b"5") => Key::PageUp,
-                (Some(b'~'), b"6") => Key::PageDown,
-                _ => Key::Other,
-            });
-            i = j + 1;
-        } else {
-            out.push(Key::Byte(buf[i]));
-            i += 1;
-        }
-    }
-    out
 }
 
 /// The text cut into screen rows: `(start, end)` byte ranges of `text`, each at most `cols`
@@ -394,23 +352,25 @@ impl Pager<'_> {
     fn key(&mut self, k: Key) -> Next {
         let page = self.height.max(1);
         match k {
-            Key::Byte(b'q' | b'Q' | 0x03) => return Next::Quit,
-            Key::Byte(b' ' | b'f' | 0x06) | Key::PageDown => {
+            Key::Char('q' | 'Q') | Key::Ctrl('c') => return Next::Quit,
+            Key::Char(' ' | 'f') | Key::Ctrl('f') | Key::PageDown => {
                 self.top = (self.top + page).min(self.last_top())
             }
-            Key::Byte(b'b' | 0x02) | Key::PageUp => self.top = self.top.saturating_sub(page),
-            Key::Byte(b'd') => self.top = (self.top + page / 2).min(self.last_top()),
-            Key::Byte(b'u') => self.top = self.top.saturating_sub(page / 2),
-            Key::Byte(b'j' | b'e' | b'\r' | b'\n') | Key::Down => {
+            Key::Char('b') | Key::Ctrl('b') | Key::PageUp => {
+                self.top = self.top.saturating_sub(page)
+            }
+            Key::Char('d') => self.top = (self.top + page / 2).min(self.last_top()),
+            Key::Char('u') => self.top = self.top.saturating_sub(page / 2),
+            Key::Char('j' | 'e') | Key::Enter | Key::Down => {
                 self.top = (self.top + 1).min(self.last_top())
             }
-            Key::Byte(b'k' | b'y') | Key::Up => self.top = self.top.saturating_sub(1),
-            Key::Byte(b'g' | b'<') | Key::Home => self.top = 0,
-            Key::Byte(b'G' | b'>') | Key::End => self.top = self.last_top(),
-            Key::Byte(b'/') => return Next::Search,
-            Key::Byte(b'n') => self.search(false),
-            Key::Byte(b'N') => self.search(true),
-            Key::Byte(b'h') => {
+            Key::Char('k' | 'y') | Key::Up => self.top = self.top.saturating_sub(1),
+            Key::Char('g' | '<') | Key::Home => self.top = 0,
+            Key::Char('G' | '>') | Key::End => self.top = self.last_top(),
+            Key::Char('/') => return Next::Search,
+            Key::Char('n') => self.search(false),
+            Key::Char('N') => self.search(true),
+            Key::Char('h') => {
                 self.note = String::from(
                     "SPACE f: page down  b: up  j k: line  g G: top end  /RE n N: search  q: quit",
                 )
@@ -428,6 +388,9 @@ impl Pager<'_> {
     ) -> std::io::Result<()> {
         let mut buf = [0u8; 64];
         let mut typing: Option<String> = None;
+        // The keys in what is read (libeurali's decoder, shared with gopher's screen and the
+        // shell); a sequence split across reads goes on in the next.
+        let mut decoder = KeyDecoder::plain();
         self.draw(out, None)?;
         loop {
             let n = match stream::read(term, &mut buf) {
@@ -440,10 +403,10 @@ impl Pager<'_> {
             if interrupted() {
                 return Ok(());
             }
-            for k in keys(&buf[..n]) {
+            for k in decoder.feed(&buf[..n]) {
                 if let Some(p) = typing.as_mut() {
                     match k {
-                        Key::Byte(b'\r' | b'\n') => {
+                        Key::Enter => {
                             let p = typing.take().unwrap_or_default();
                             if !p.is_empty() {
                                 match Regex::new(&p, Syntax::Extended, false) {
@@ -460,10 +423,10 @@ impl Pager<'_> {
                             self.search(false);
                         }
                         // Backspace: the pattern's last character, or the search itself.
-                        Key::Byte(0x7F | 0x08) if p.pop().is_none() => typing = None,
-                        Key::Byte(0x7F | 0x08) => {}
-                        Key::Byte(0x03 | 0x1B) => typing = None,
-                        Key::Byte(b) if (0x20..0x7F).contains(&b) => p.push(char::from(b)),
+                        Key::Backspace if p.pop().is_none() => typing = None,
+                        Key::Backspace => {}
+                        Key::Ctrl('c') | Key::Escape => typing = None,
+                        Key::Char(c) => p.push(c),
                         _ => {}
                     }
                     continue;
@@ -587,14 +550,16 @@ mod tests {
     #[test]
     fn keys_and_rows() {
         assert_eq!(
-            keys(b"q\x1b[6~\x1b[A\x1bOB\x1b[5~ "),
+            KeyDecoder::plain().feed(b"q\x1b[6~\x1b[A\x1bOB\x1b[5~ \x06\x1b"),
             [
-                Key::Byte(b'q'),
+                Key::Char('q'),
                 Key::PageDown,
                 Key::Up,
                 Key::Down,
                 Key::PageUp,
-                Key::Byte(b' ')
+                Key::Char(' '),
+                Key::Ctrl('f'),
+                Key::Escape
             ]
         );
         let r = Rows::new("abcdef\n\nxy", 4);

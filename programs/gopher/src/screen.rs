@@ -34,87 +34,9 @@ pub const CACHE_BYTES: usize = 1 << 20;
 /// Pages the history page lists.
 const HISTORY_MAX: usize = 200;
 
-/// A key, as the terminal sent it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Key {
-    Char(char),
-    Up,
-    Down,
-    Left,
-    Right,
-    PageUp,
-    PageDown,
-    Home,
-    End,
-    Enter,
-    Backspace,
-    Esc,
-    /// Ctrl and a letter (1 for Ctrl-A, 3 for Ctrl-C).
-    Ctrl(u8),
-    Other,
-}
-
-/// The keys in `buf`, one read's worth of a terminal's bytes: escape sequences (`ESC [ X`,
-/// `ESC O X`, `ESC [ N ~`, Merriwig's `ESC 0x9B X`) as one key each, UTF-8 as characters.
-pub fn keys(buf: &[u8]) -> Vec<Key> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < buf.len() {
-        let b = buf[i];
-        if b == 0x1B {
-            if !matches!(buf.get(i + 1), Some(b'[' | b'O' | 0x9B)) {
-                out.push(Key::Esc);
-                i += 1;
-                continue;
-            }
-            let mut j = i + 2;
-            while j < buf.len() && !(0x40..=0x7E).contains(&buf[j]) {
-                j += 1;
-            }
-            let params = &buf[i + 2..j.min(buf.len())];
-            out.push(match (buf.get(j), params) {
-                (Some(b'A'), _) => Key::Up,
-                (Some(b'B'), _) => Key::Down,
-                (Some(b'C'), _) => Key::Right,
-                (Some(b'D'), _) => Key::Left,
-                (Some(b'H'), _) | (Some(b'~'), b"1" | b"7") => Key::Home,
-                (Some(b'F'), _) | (Some(b'~'), b"4" | b"8") => Key::End,
-                (Some(b'~'), b"5") => Key::PageUp,
-                (Some(b'~'), b"6") => Key::PageDown,
-                _ => Key::Other,
-            });
-            i = j + 1;
-            continue;
-        }
-        let key = match b {
-            b'\r' | b'\n' => Key::Enter,
-            0x7F | 0x08 => Key::Backspace,
-            1..=0x1A => Key::Ctrl(b),
-            0x20..=0x7E => Key::Char(char::from(b)),
-            0x80.. => {
-                // A UTF-8 character: its bytes together.
-                let len = match b {
-                    0xC0..=0xDF => 2,
-                    0xE0..=0xEF => 3,
-                    0xF0..=0xF7 => 4,
-                    _ => 1,
-                };
-                let end = (i + len).min(buf.len());
-                let k = core::str::from_utf8(&buf[i..end])
-                    .ok()
-                    .and_then(|s| s.chars().next())
-                    .map_or(Key::Other, Key::Char);
-                i = end;
-                out.push(k);
-                continue;
-            }
-            _ => Key::Other,
-        };
-        out.push(key);
-        i += 1;
-    }
-    out
-}
+/// A key, as the terminal sent it: libeurali's one decoder of terminal input
+/// ([`KeyDecoder::plain`]: control keys as typed), which the pager and the shell use too.
+pub use libeurali::keys::{Key, KeyDecoder};
 
 /// What the key reader has gathered.
 struct Queue {
@@ -126,6 +48,8 @@ struct Queue {
     reading: bool,
     /// The terminal's size (rows, columns) as it was after the last read.
     size: (usize, usize),
+    /// The keys in the bytes read (a sequence split across reads goes on in the next).
+    decoder: KeyDecoder,
 }
 
 /// The queue, the main loop's wake-up and the reader's.
@@ -158,6 +82,7 @@ impl Input {
             woken: false,
             reading: false,
             size,
+            decoder: KeyDecoder::plain(),
         };
         let shared: Arc<Shared> = Arc::new((Mutex::new(queue), Notify::new()?, Notify::new()?));
         let theirs = shared.clone();
@@ -230,7 +155,7 @@ impl Input {
             return None;
         }
         let b: Vec<u8> = q.bytes.drain(..).collect();
-        Some(keys(&b))
+        Some(q.decoder.feed(&b))
     }
 
     /// Waits for keys (or for [`Input::waker`]'s call); `None` once the input has ended.
@@ -241,7 +166,7 @@ impl Input {
                 if !q.bytes.is_empty() || q.woken {
                     q.woken = false;
                     let b: Vec<u8> = q.bytes.drain(..).collect();
-                    return Some(keys(&b));
+                    return Some(q.decoder.feed(&b));
                 }
                 if q.ended {
                     return None;
@@ -758,11 +683,11 @@ impl Screen {
             for k in self.input.wait()? {
                 match k {
                     Key::Enter => return Some(typed),
-                    Key::Esc | Key::Ctrl(3) => return None,
+                    Key::Escape | Key::Ctrl('c') => return None,
                     Key::Backspace => {
                         typed.pop();
                     }
-                    Key::Ctrl(0x15) => typed.clear(),
+                    Key::Ctrl('u') => typed.clear(),
                     Key::Char(c) => typed.push(c),
                     _ => {}
                 }
@@ -800,7 +725,7 @@ impl Screen {
             let keys = self.input.wait()?;
             if keys
                 .iter()
-                .any(|k| matches!(k, Key::Esc | Key::Ctrl(3) | Key::Char('q')))
+                .any(|k| matches!(k, Key::Escape | Key::Ctrl('c') | Key::Char('q')))
             {
                 self.message = "stopped".into();
                 return None;
@@ -1074,7 +999,7 @@ impl Screen {
                 if let Some(keys) = input.poll()
                     && keys
                         .iter()
-                        .any(|k| matches!(k, Key::Esc | Key::Ctrl(3) | Key::Char('q')))
+                        .any(|k| matches!(k, Key::Escape | Key::Ctrl('c') | Key::Char('q')))
                 {
                     stopped = true;
                     return false;
@@ -1336,26 +1261,26 @@ impl Screen {
         }
         self.number = None;
         match k {
-            Key::Char('q' | 'Q') | Key::Ctrl(3) => return false,
-            Key::Down | Key::Char('j') | Key::Ctrl(0x0E) => {
+            Key::Char('q' | 'Q') | Key::Ctrl('c') => return false,
+            Key::Down | Key::Char('j') | Key::Ctrl('n') => {
                 if self.doc.links.is_empty() {
                     self.doc.top = (self.doc.top + 1).min(self.doc.last_top(height));
                 } else {
                     self.doc.down(height);
                 }
             }
-            Key::Up | Key::Char('k') | Key::Ctrl(0x10) => {
+            Key::Up | Key::Char('k') | Key::Ctrl('p') => {
                 if self.doc.links.is_empty() {
                     self.doc.top = self.doc.top.saturating_sub(1);
                 } else {
                     self.doc.up(height);
                 }
             }
-            Key::PageDown | Key::Char(' ' | '+') | Key::Ctrl(6) => {
+            Key::PageDown | Key::Char(' ' | '+') | Key::Ctrl('f') => {
                 self.doc.top = (self.doc.top + height).min(self.doc.last_top(height));
                 self.doc.select_on_screen(height);
             }
-            Key::PageUp | Key::Char('b' | '-') | Key::Ctrl(2) => {
+            Key::PageUp | Key::Char('b' | '-') | Key::Ctrl('b') => {
                 self.doc.top = self.doc.top.saturating_sub(height);
                 self.doc.select_on_screen(height);
             }
@@ -1400,7 +1325,7 @@ impl Screen {
                     }
                 }
             }
-            Key::Char('R') | Key::Ctrl(0x12) => {
+            Key::Char('R') | Key::Ctrl('r') => {
                 let (top, sel) = (self.doc.top, self.doc.sel);
                 let (target, title) = (self.doc.target.clone(), self.doc.title.clone());
                 match self.open_fresh(target, title, false, true) {
@@ -1439,10 +1364,9 @@ impl Screen {
                     _ => self.doc.title.clone(),
                 }
             }
-            Key::Ctrl(0x0C) => {
+            Key::Ctrl('l') => {
                 let _ = self.out.write_all(b"\x1b[2J");
             }
-            Key::Other => {}
             _ => self.message = "? shows the keys".into(),
         }
         true
@@ -1469,8 +1393,10 @@ mod tests {
 
     #[test]
     fn keys_of_a_terminal() {
+        // The browser's keys through the shared decoder: control keys as typed (Ctrl-B pages
+        // up here, it is not Left), Esc alone at the end of a read.
         assert_eq!(
-            keys(b"j\x1b[A\x1b[C\x1bOD\x1b[6~\r\x7f\x1b\x03\xc3\xa9"),
+            KeyDecoder::plain().feed(b"j\x1b[A\x1b[C\x1bOD\x1b[6~\r\x7f\x03\x02\xc3\xa9\x1b"),
             [
                 Key::Char('j'),
                 Key::Up,
@@ -1479,9 +1405,10 @@ mod tests {
                 Key::PageDown,
                 Key::Enter,
                 Key::Backspace,
-                Key::Esc,
-                Key::Ctrl(3),
+                Key::Ctrl('c'),
+                Key::Ctrl('b'),
                 Key::Char('é'),
+                Key::Escape,
             ]
         );
     }

@@ -1,6 +1,6 @@
 //! The command line (see the crate doc).
 
-use smoltcp::wire::{Ipv4Address, Ipv4Cidr};
+use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 
 /// The configuration from the command line.
 #[derive(Debug, Default, PartialEq)]
@@ -8,6 +8,9 @@ pub struct Settings {
     pub address: Option<Ipv4Cidr>,
     pub gateway: Option<Ipv4Address>,
     pub dns: Vec<Ipv4Address>,
+    /// The hardware address to use instead of the device's (`--mac`): two systems whose
+    /// devices share a MAC (the stub's TAP device has one fixed address) on one link.
+    pub mac: Option<[u8; 6]>,
 }
 
 /// Parses the arguments (see the crate doc).
@@ -42,6 +45,16 @@ pub fn parse_args(args: &[String]) -> Result<Settings, String> {
                 let v = value("IP")?;
                 s.dns
                     .push(v.parse().map_err(|_| format!("bad DNS server {v:?}"))?);
+            }
+            "--mac" => {
+                let v = value("MAC")?;
+                let mac: EthernetAddress = v
+                    .parse()
+                    .map_err(|_| format!("bad MAC address {v:?} (expected 02:00:00:00:00:01)"))?;
+                if !mac.is_unicast() {
+                    return Err(format!("--mac {v}: not a unicast address"));
+                }
+                s.mac = Some(mac.0);
             }
             "dhcp" | "--dhcp" => {}
             other => return Err(format!("unknown argument {other:?}")),
@@ -78,5 +91,13 @@ mod tests {
         assert!(parse_args(&args("--static 10.7.0.2/33")).is_err());
         assert!(parse_args(&args("--gateway 1.2.3.4")).is_err());
         assert!(parse_args(&args("--bogus")).is_err());
+        let s = parse_args(&args("--mac 02:45:55:52:41:02")).unwrap();
+        assert_eq!(s.mac, Some([0x02, 0x45, 0x55, 0x52, 0x41, 0x02]));
+        assert!(parse_args(&args("--mac 02:45:55:52:41")).is_err());
+        assert!(parse_args(&args("--mac zz:45:55:52:41:02")).is_err());
+        // Multicast and broadcast addresses are not an interface's.
+        assert!(parse_args(&args("--mac 01:00:5e:00:00:01")).is_err());
+        assert!(parse_args(&args("--mac ff:ff:ff:ff:ff:ff")).is_err());
+        assert!(parse_args(&args("--mac")).is_err());
     }
 }

@@ -3,9 +3,10 @@
 //! std's `net` speaks.
 //!
 //! ```text
-//! tcp [--static ADDR/PREFIX] [--gateway IP] [--dns IP]...
+//! tcp [--static ADDR/PREFIX] [--gateway IP] [--dns IP]... [--mac MAC]
 //! ```
-//! Without `--static` the address, gateway and DNS servers come from DHCP. The server answers
+//! Without `--static` the address, gateway and DNS servers come from DHCP. `--mac` replaces the
+//! device's hardware address (two systems on one link whose devices have the same one). The server answers
 //! on its standard input handle: init makes a rendezvous, mounts one end at `/net` and starts
 //! `tcp` with the other as stdin (so `tcp` is not a command to run by hand).
 //!

@@ -290,11 +290,12 @@ fn serve_mount(shared: Shared, h: Handle) {
 }
 
 /// `tcp --help`.
-const HELP: &str = "Usage: tcp [--static ADDR/PREFIX] [--gateway IP] [--dns IP]...\n\
+const HELP: &str = "Usage: tcp [--static ADDR/PREFIX] [--gateway IP] [--dns IP]... [--mac MAC]\n\
 The TCP/IP server on /dev/nic, serving /net (init starts it; not for the prompt).\n\
   --static ADDR/PREFIX  a fixed address instead of DHCP\n\
   --gateway IP          the default gateway\n\
   --dns IP              a DNS server (repeatable)\n\
+  --mac MAC             this hardware address, not the device's (02:00:00:00:00:01)\n\
   --help                show this help and exit\n\
 ";
 
@@ -308,7 +309,7 @@ pub fn main() {
         Ok(s) => s,
         Err(e) => {
             say(&format!(
-                "{e}\nusage: tcp [--static ADDR/PREFIX] [--gateway IP] [--dns IP]..."
+                "{e}\nusage: tcp [--static ADDR/PREFIX] [--gateway IP] [--dns IP]... [--mac MAC]"
             ));
             std::process::exit(2);
         }
@@ -321,7 +322,7 @@ pub fn main() {
         }
     };
     let mac = match device::mac_address(&nic_h) {
-        Ok(m) => m,
+        Ok(m) => settings.mac.unwrap_or(m),
         Err(e) => {
             say(&format!("/dev/nic: {e}"));
             std::process::exit(1);
