@@ -32,6 +32,9 @@ use crate::vt::{Display, Terminal, draw};
 
 pub const ROWS: usize = 25;
 pub const COLS: usize = 80;
+/// The serial terminal's rows: a VT100's 24 (what a terminal on the line has at least; the
+/// screen's 25 made a full-screen program's top row scroll off an 80x24 one).
+pub const SERIAL_ROWS: usize = 24;
 
 pub struct Vt {
     pub term: Terminal,
@@ -77,8 +80,8 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
     pub fn new(vga: usize, display: D, serial: Option<(Uart, P)>) -> Self {
         let vga = vga.max(1);
         let vts = (0..vga + serial.is_some() as usize)
-            .map(|_| Vt {
-                term: Terminal::new(ROWS, COLS),
+            .map(|i| Vt {
+                term: Terminal::new(if i < vga { ROWS } else { SERIAL_ROWS }, COLS),
                 ld: LineDiscipline::default(),
                 interrupts: 0,
                 subscribers: Vec::new(),
@@ -115,6 +118,11 @@ impl<D: Display, P: PortIo> Consoles<D, P> {
     }
     pub fn active(&self) -> usize {
         self.active
+    }
+    /// Terminal `vt`'s size, rows and columns (what `TERM_GET` answers).
+    pub fn size(&self, vt: usize) -> (u16, u16) {
+        let screen = &self.vts[vt].term.screen;
+        (screen.rows() as u16, screen.cols() as u16)
     }
     pub fn vt(&self, i: usize) -> &Vt {
         &self.vts[i]

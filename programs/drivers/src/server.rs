@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, Notify};
 use libeurali::proto::{self, console, nic, stream};
 use libeurali::{Error, Handle, new_rendezvous, receive, send};
 
-use crate::console::{COLS, Consoles, ROWS};
+use crate::console::Consoles;
 use crate::keyboard::{self, Decoder};
 use crate::port::PortIo;
 use crate::rtl8139::{DmaBuf, Rtl8139, SendError};
@@ -159,10 +159,12 @@ struct VtInput<'a, D: Display, P: PortIo> {
 
 impl<D: Display, P: PortIo> stream::TerminalInput for VtInput<'_, D, P> {
     fn info(&mut self) -> stream::TermInfo {
+        let c = lock(self.c);
+        let (rows, cols) = c.size(self.vt);
         stream::TermInfo {
-            raw: lock(self.c).raw(self.vt),
-            rows: ROWS as u16,
-            cols: COLS as u16,
+            raw: c.raw(self.vt),
+            rows,
+            cols,
         }
     }
 
@@ -223,12 +225,16 @@ fn serve_output<D: Display, P: PortIo>(
             stream::Request::Unknown(m) => match stream::term_request(m) {
                 // The terminal requests belong to the input stream; answer TERM_GET here too,
                 // so a program asking its stdout learns it is a terminal.
-                Ok(stream::TermRequest::Get) => stream::TermInfo {
-                    raw: lock(c).raw(vt),
-                    rows: ROWS as u16,
-                    cols: COLS as u16,
+                Ok(stream::TermRequest::Get) => {
+                    let c = lock(c);
+                    let (rows, cols) = c.size(vt);
+                    stream::TermInfo {
+                        raw: c.raw(vt),
+                        rows,
+                        cols,
+                    }
+                    .reply()
                 }
-                .reply(),
                 _ => stream::unknown_reply(),
             },
         };

@@ -243,3 +243,24 @@ fn report_filter_passes_everything_but_reports() {
     }
     assert_eq!(out, b"a\x1b[A\x1b[1;5C\x1b\x1b[;R\x1bOPz");
 }
+
+/// The serial terminal is a VT100's 24 rows (a full-screen program on an 80x24 terminal keeps
+/// its top row); the screen's terminals are the VGA text mode's 25. Its emulator answers a
+/// cursor report at most at row 24.
+#[test]
+fn the_serial_terminal_has_24_rows_and_the_screen_25() {
+    let mut c = consoles(2);
+    let serial = c.serial_terminal().unwrap();
+    assert_eq!(c.size(0), (ROWS as u16, COLS as u16));
+    assert_eq!(c.size(1), (25, 80));
+    assert_eq!(c.size(serial), (24, 80));
+    c.set_raw(serial, true);
+    c.output(serial, b"\x1b[99;1H\x1b[6n");
+    let report = read_all(&mut c, serial);
+    assert_eq!(
+        report,
+        b"\x1b[24;1R",
+        "{:?}",
+        String::from_utf8_lossy(&report)
+    );
+}

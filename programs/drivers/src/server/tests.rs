@@ -2,7 +2,7 @@
 //! device models.
 
 use super::*;
-use crate::console::Consoles;
+use crate::console::{COLS, Consoles, ROWS};
 use crate::keyboard::Input;
 use crate::rtl8139::model::{BASE, Chip, TestDma, memory};
 use kernel_stub::Kernel;
