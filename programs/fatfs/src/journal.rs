@@ -207,6 +207,7 @@ pub struct Geometry {
     first_data: u64,
     per_cluster: u64,
     clusters: u64,
+    fats: u64,
     fat32: bool,
     /// The device's sectors.
     sectors: u64,
@@ -258,9 +259,24 @@ impl Geometry {
             first_data,
             per_cluster,
             clusters,
+            fats,
             fat32,
             sectors,
         })
+    }
+
+    /// The volume's layout, for the cache's ordered mode.
+    pub fn layout(&self) -> crate::cache::Layout {
+        let sector = SECTOR as u64;
+        crate::cache::Layout {
+            fat_start: self.reserved * sector,
+            fat_bytes: self.fat_sectors * sector,
+            fats: self.fats,
+            width: if self.fat32 { 4 } else { 2 },
+            data_start: self.first_data * sector,
+            cluster_bytes: self.per_cluster * sector,
+            clusters: self.clusters,
+        }
     }
 
     fn cluster_lba(&self, c: u64) -> u64 {
