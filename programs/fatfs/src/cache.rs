@@ -5,7 +5,10 @@
 //! in memory: reads fill a block once, writes only mark it dirty, and [`Cache::flush`] (the file
 //! protocol's `sync`, and unmount) writes every dirty block, in block order, then flushes the
 //! device. When the cache is full the least recently used block leaves it, written first if
-//! dirty. A block a write covers whole is never read.
+//! dirty. A block a write covers whole is never read. With the journal, a dirty block is a
+//! file's data (home when it leaves, before the commit) or metadata (into a journal slot when
+//! it leaves, home only after the commit): see [`crate::journal`]. A read of more than a block
+//! takes the sectors no cached block holds straight from the device.
 //!
 //! [`DiskIo`] is the byte stream lamfat reads and writes through (its `Read + Write + Seek`):
 //! a position over the shared cache, so that the server can unmount the FAT engine (which takes
@@ -538,15 +541,21 @@ impl<D: Disk> Cache<D> {
         Ok(i)
     }
 
+    /// Makes free slot `i` hold `block`, clean, used now.
+    fn place(&mut self, i: usize, block: u64) {
+        let s = &mut self.slots[i];
+        s.block = block;
+        s.used = self.clock;
+        s.dirty = false;
+        s.meta = false;
+        self.index.insert(block, i);
+    }
+
     /// [`Cache::slot`] for a block that is not cached.
     fn fill(&mut self, block: u64, whole: bool) -> Result<usize, DiskError> {
         if whole {
             let i = self.free_slot()?;
-            let s = &mut self.slots[i];
-            s.block = block;
-            s.used = self.clock;
-            s.dirty = false;
-            self.index.insert(block, i);
+            self.place(i, block);
             return Ok(i);
         }
         if let Some(&(slot, _)) = self.spilled.get(&block) {
@@ -556,11 +565,7 @@ impl<D: Disk> Cache<D> {
             let r = j.read_slot(&mut self.disk, slot, &mut data);
             self.slots[i].data = data;
             r.map_err(DiskError)?;
-            let s = &mut self.slots[i];
-            s.block = block;
-            s.used = self.clock;
-            s.dirty = false;
-            self.index.insert(block, i);
+            self.place(i, block);
             return Ok(i);
         }
         let blocks = self.len.div_ceil(BLOCK as u64);
@@ -596,10 +601,7 @@ impl<D: Disk> Cache<D> {
                 let s = &mut self.slots[i];
                 s.data.fill(0);
                 s.data[..n * SECTOR].copy_from_slice(&scratch[k * BLOCK..k * BLOCK + n * SECTOR]);
-                s.block = b;
-                s.dirty = false;
-                s.used = self.clock;
-                self.index.insert(b, i);
+                self.place(i, b);
                 if b == block {
                     placed = Ok(i);
                 }

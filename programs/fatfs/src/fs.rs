@@ -851,9 +851,13 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
             let s = fat.stats().map_err(fat_err)?;
             let cluster = s.cluster_size() as u64;
             let total = s.total_clusters() as u64;
+            // More free clusters than clusters: a damaged FS information sector.
+            let used = total
+                .checked_sub(s.free_clusters() as u64)
+                .ok_or(FsError::Invalid)?;
             Ok(Usage {
                 disk: Space {
-                    bytes: (total - s.free_clusters() as u64) * cluster,
+                    bytes: used * cluster,
                     bytes_max: total * cluster,
                     nodes: 0,
                     nodes_max: 0,
