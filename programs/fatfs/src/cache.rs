@@ -124,9 +124,13 @@ impl Layout {
         self.data_start + (c as u64 - 2) * self.cluster_bytes
     }
 
-    /// The cluster a device byte of the data area is in.
+    /// The cluster a device byte of the data area is in (0, which no chain holds, for a byte
+    /// before it).
     pub fn cluster_of(&self, pos: u64) -> u32 {
-        ((pos - self.data_start) / self.cluster_bytes.max(1) + 2) as u32
+        match pos.checked_sub(self.data_start) {
+            Some(at) => u32::try_from(at / self.cluster_bytes.max(1) + 2).unwrap_or(0),
+            None => 0,
+        }
     }
 }
 
