@@ -68,20 +68,51 @@ impl Clock {
     }
 
     fn now(&self) -> lamfat::DateTime {
-        let dt = self
-            .0
-            .map(|(b, since)| b + since.elapsed().as_secs())
-            .map(libeurali::proto::rtc::DateTime::from_unix)
-            .filter(|d| (1980..2108).contains(&d.year));
-        match dt {
-            Some(d) => lamfat::DateTime::new(
-                lamfat::Date::new(d.year as u16, d.month as u16, d.day as u16),
-                lamfat::Time::new(d.hour as u16, d.minute as u16, d.second as u16, 0),
+        let none =
+            lamfat::DateTime::new(lamfat::Date::new(1980, 1, 1), lamfat::Time::new(0, 0, 0, 0));
+        let Some(secs) = self.0.map(|(b, since)| b + since.elapsed().as_secs()) else {
+            return none;
+        };
+        let Some((year, month, day)) = Self::date(secs / 86_400) else {
+            return none;
+        };
+        let sod = secs % 86_400;
+        lamfat::DateTime::new(
+            lamfat::Date::new(year, month, day),
+            lamfat::Time::new(
+                (sod / 3600) as u16,
+                (sod % 3600 / 60) as u16,
+                (sod % 60) as u16,
+                0,
             ),
-            None => {
-                lamfat::DateTime::new(lamfat::Date::new(1980, 1, 1), lamfat::Time::new(0, 0, 0, 0))
-            }
+        )
+    }
+
+    /// The calendar date of day `days` since 1970 (`None` outside FAT's 1980–2107). lamfat asks
+    /// the time at each cluster a file write fills (its entry's modified time): the last day's
+    /// date is kept (day << 32 | year << 16 | month << 8 | day of month, 0: none yet), so most
+    /// asks skip the calendar arithmetic.
+    fn date(days: u64) -> Option<(u16, u16, u16)> {
+        use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+        static LAST: AtomicU64 = AtomicU64::new(0);
+        let last = LAST.load(Relaxed);
+        if last != 0 && last >> 32 == days {
+            return Some((
+                (last >> 16) as u16,
+                (last >> 8) as u8 as u16,
+                last as u8 as u16,
+            ));
         }
+        let d = libeurali::proto::rtc::DateTime::from_unix(days * 86_400);
+        if !(1980..2108).contains(&d.year) {
+            return None;
+        }
+        let (y, m, dd) = (d.year as u16, d.month as u16, d.day as u16);
+        LAST.store(
+            days << 32 | (y as u64) << 16 | (m as u64) << 8 | dd as u64,
+            Relaxed,
+        );
+        Some((y, m, dd))
     }
 }
 
@@ -962,4 +993,28 @@ pub fn format<D: Disk>(disk: D, label: &str) -> Result<D, FsError> {
     let mut cache = cache.into_inner();
     cache.flush().map_err(io_err)?;
     Ok(cache.into_disk())
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::Clock;
+    use libeurali::proto::rtc::DateTime;
+
+    /// The kept day gives the calendar's date, for days in order (the kept one) and out of it.
+    #[test]
+    fn dates_match_the_calendar() {
+        for days in (3652..50_000u64)
+            .step_by(97)
+            .chain([10_957, 10_957, 3651, 50_540, 50_539])
+        {
+            let d = DateTime::from_unix(days * 86_400);
+            let want = (1980..2108).contains(&d.year).then_some((
+                d.year as u16,
+                d.month as u16,
+                d.day as u16,
+            ));
+            assert_eq!(Clock::date(days), want, "day {days}");
+            assert_eq!(Clock::date(days), want, "day {days}, kept");
+        }
+    }
 }
