@@ -123,6 +123,33 @@ fn files_in_disk_survive_a_reboot_and_move_between_eurali_and_linux() {
     std::fs::remove_dir_all(&d).unwrap();
 }
 
+/// The disk keeps no accounts: `quota` in a home on it says so (not "the system's", which is
+/// root's on a ramdisk), with the space every account shares there.
+#[test]
+fn quota_on_the_disk_says_it_has_none_per_user() {
+    let d = dir("quota");
+    let img = d.join("disk.img");
+    let r = boot(&img, "quota; quota /disk; quota /tmp", None);
+    assert_eq!(r.code, Some(0), "{} {}", r.stdout, r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for (l, path) in lines[..2].iter().zip(["/home/root", "/disk"]) {
+        assert!(
+            l.starts_with(&format!(
+                "{path}: no quota (this disk keeps none per user: every account shares its "
+            )),
+            "{l}"
+        );
+        assert!(!l.contains("system"), "{l}");
+    }
+    assert!(
+        lines[2].starts_with("/tmp: the system's (no quota"),
+        "{}",
+        lines[2]
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
 #[test]
 fn a_full_disk_says_no_space_and_keeps_the_rest() {
     let d = dir("full");

@@ -84,9 +84,14 @@ fn fsck(data: &[u8], name: &str) -> Result<(), String> {
     }
 }
 
+/// Directories made in epoch 1: only metadata goes through the journal (a file's data goes
+/// home before the commit), so these fill it past its half and the server writes out between
+/// requests (the write-outs whose descriptor's clearing waits for the next flush).
+const MKDIRS: usize = 1000;
+
 fn content(epoch: usize, i: usize) -> Vec<u8> {
-    // File 5 of each epoch is large: past the journal's half, so the server writes out between
-    // its requests too (the write-outs whose descriptor's clearing waits for the next flush).
+    // File 5 of each epoch is large: past the cache, so that its data goes home between its
+    // requests, before the epoch's commit.
     let len = if i == 5 {
         900_000
     } else {
@@ -133,6 +138,12 @@ fn a_kill_after_any_device_write_loses_nothing_synced_and_leaves_a_clean_volume(
         }
         if e > 0 {
             fs.remove(&["d", &format!("e{}f0", e - 1)], false).unwrap();
+        }
+        if e == 1 {
+            fs.mkdir(&["m"]).unwrap();
+            for k in 0..MKDIRS {
+                fs.mkdir(&["m", &format!("k{k}")]).unwrap();
+            }
         }
         fs.sync().unwrap();
         synced.push(log.lock().unwrap().len());

@@ -151,7 +151,8 @@ fn quota_text(q: &Space) -> String {
 }
 
 /// `quota [PATH]`: the use and limits of the account the user's files at PATH (default: the
-/// home, `$HOME`) are charged to; root's (the system's) have no quota.
+/// home, `$HOME`) are charged to; root's (the system's) have no quota, nor has anyone's on a
+/// disk (fatfs keeps no accounts).
 #[inline(never)]
 pub fn quota(args: &[String], io: &mut Io) -> i32 {
     let home = || match io.env {
@@ -188,6 +189,15 @@ pub fn quota(args: &[String], io: &mut Io) -> i32 {
     };
     let r = match &u.account {
         Some((name, q)) => writeln!(io.stdout, "{name} on {path}: {}", quota_text(q)),
+        // A server that counts no files (a disk's, fatfs) keeps no accounts at all.
+        None if u.disk.nodes_max == 0 => writeln!(
+            io.stdout,
+            "{path}: no quota (this disk keeps none per user: every account shares its {}K, \
+             {}K used, {}%)",
+            kib(u.disk.bytes_max),
+            kib(u.disk.bytes),
+            percent(u.disk.bytes, u.disk.bytes_max)
+        ),
         None => writeln!(
             io.stdout,
             "{path}: the system's (no quota; the server keeps a reserve for it)"

@@ -5,13 +5,17 @@
 //! in memory: reads fill a block once, writes only mark it dirty, and [`Cache::flush`] (the file
 //! protocol's `sync`, and unmount) writes every dirty block, in block order, then flushes the
 //! device. When the cache is full the least recently used block leaves it, written first if
-//! dirty. A block a write covers whole is never read.
+//! dirty. A block a write covers whole is never read. With the journal, a dirty block is a
+//! file's data (home when it leaves, before the commit) or metadata (into a journal slot when
+//! it leaves, home only after the commit): see [`crate::journal`]. A read of more than a block
+//! takes the sectors no cached block holds straight from the device.
 //!
 //! [`DiskIo`] is the byte stream lamfat reads and writes through (its `Read + Write + Seek`):
 //! a position over the shared cache, so that the server can unmount the FAT engine (which takes
 //! its stream) and mount it again over the same cache at every `sync`.
 
 use std::boxed::Box;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::vec::Vec;
 
@@ -60,8 +64,90 @@ struct Slot {
     block: u64,
     data: Box<[u8]>,
     dirty: bool,
+    /// Dirty with metadata (or with data that must go through the journal): see
+    /// [`Cache::set_data_writes`]. Only meaningful while `dirty`.
+    meta: bool,
     used: u64,
 }
+
+/// Where a FAT volume's tables and data are, in bytes of the device: what the cache needs to
+/// tell a file's data from metadata, and a cluster freed since the last write-out.
+#[derive(Clone, Copy, Debug)]
+pub struct Layout {
+    /// The first FAT's first byte, and the bytes of one FAT.
+    pub fat_start: u64,
+    pub fat_bytes: u64,
+    /// FATs on the volume (their copies follow one another).
+    pub fats: u64,
+    /// Bytes of a FAT entry: 2 (FAT16) or 4 (FAT32).
+    pub width: u64,
+    /// The data area's first byte (cluster 2's) and a cluster's bytes.
+    pub data_start: u64,
+    pub cluster_bytes: u64,
+    /// Clusters in the data area (numbered from 2).
+    pub clusters: u64,
+}
+
+impl Layout {
+    /// The cluster after `c` in its chain, read from the FAT through `cache`: `Ok(None)` at the
+    /// chain's end, `Err(None)` for an entry no chain may hold (a damaged volume).
+    pub fn next<D: Disk>(
+        &self,
+        cache: &mut Cache<D>,
+        c: u32,
+    ) -> Result<Option<u32>, Option<DiskError>> {
+        if !self.holds(c) {
+            return Err(None);
+        }
+        let mut b = [0u8; 4];
+        let w = self.width as usize;
+        let at = self.fat_start + c as u64 * self.width;
+        if cache.read_at(at, &mut b[..w]).map_err(Some)? != w {
+            return Err(None);
+        }
+        let v = u32::from_le_bytes(b) & 0x0fff_ffff;
+        let end = if w == 4 { 0x0fff_fff8 } else { 0xfff8 };
+        match v {
+            v if v >= end => Ok(None),
+            v if self.holds(v) => Ok(Some(v)),
+            _ => Err(None),
+        }
+    }
+
+    /// Whether `c` is a data cluster's number.
+    pub fn holds(&self, c: u32) -> bool {
+        (2..self.clusters + 2).contains(&(c as u64))
+    }
+
+    /// The device byte where cluster `c` starts.
+    pub fn cluster_at(&self, c: u32) -> u64 {
+        self.data_start + (c as u64 - 2) * self.cluster_bytes
+    }
+
+    /// The cluster a device byte of the data area is in (0, which no chain holds, for a byte
+    /// before it).
+    pub fn cluster_of(&self, pos: u64) -> u32 {
+        match pos.checked_sub(self.data_start) {
+            Some(at) => u32::try_from(at / self.cluster_bytes.max(1) + 2).unwrap_or(0),
+            None => 0,
+        }
+    }
+}
+
+/// Which dirty blocks a run gathers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Runs {
+    /// Every dirty block.
+    Any,
+    /// Dirty blocks of file data only (they go home before the commit).
+    Data,
+    /// Dirty blocks of metadata only (they go through the journal).
+    Meta,
+}
+
+/// Most runs of freed clusters kept for one epoch: past them every data write of the epoch
+/// goes through the journal (correct, only slower).
+const MAX_FREED: usize = 4096;
 
 /// The write-back block cache over a [`Disk`] (see the module doc).
 pub struct Cache<D> {
@@ -88,6 +174,18 @@ pub struct Cache<D> {
     clear_pending: bool,
     /// Write-outs so far.
     pub write_outs: u64,
+    /// The volume's layout (set with the journal): ordered mode needs it.
+    layout: Option<Layout>,
+    /// Whether writes now are a file's data (see [`Cache::set_data_writes`]).
+    data_writes: bool,
+    /// Clusters freed since the last write-out (their FAT entry went from used to 0), as runs
+    /// `start -> end` (exclusive): a data write into one goes through the journal, since the
+    /// committed metadata may still give the cluster to another file.
+    freed: BTreeMap<u32, u32>,
+    /// More freed runs than [`MAX_FREED`] this epoch: every data write is journaled.
+    freed_overflow: bool,
+    /// File data was written home since the last device flush (a commit must flush it first).
+    data_unflushed: bool,
 }
 
 impl<D: Disk> Cache<D> {
@@ -109,12 +207,114 @@ impl<D: Disk> Cache<D> {
             unjournaled: 0,
             clear_pending: false,
             write_outs: 0,
+            layout: None,
+            data_writes: false,
+            freed: BTreeMap::new(),
+            freed_overflow: false,
+            data_unflushed: false,
         }
     }
 
-    /// Uses `journal` for every write-out from now on (the cache holds nothing dirty).
-    pub fn set_journal(&mut self, journal: Option<Journal>) {
+    /// Uses `journal` for every write-out from now on (the cache holds nothing dirty), on a
+    /// volume of `layout`: the journal then holds only metadata, and file data goes home before
+    /// the commit (ordered mode, see [`crate::journal`]). Without a layout every block is
+    /// journaled.
+    pub fn set_journal(&mut self, journal: Option<Journal>, layout: Option<Layout>) {
         self.journal = journal;
+        self.layout = layout;
+    }
+
+    /// Whether the writes from now on are a file's data (lamfat's `File::write` of a request):
+    /// their blocks in the data area then go home before the next commit instead of through
+    /// the journal, unless the cluster was freed since the last write-out. Everything else
+    /// (FAT, directories, the boot and FS information sectors) is metadata.
+    pub fn set_data_writes(&mut self, on: bool) {
+        self.data_writes = on;
+    }
+
+    /// Notes the FAT entries a write of `new` at byte `pos` (inside one block, over `old`)
+    /// changes from used to free.
+    fn note_freed(&mut self, pos: u64, old: &[u8], new: &[u8]) {
+        let Some(l) = self.layout else {
+            return;
+        };
+        let end = l.fat_start + l.fat_bytes * l.fats;
+        if pos + new.len() as u64 <= l.fat_start || pos >= end || l.width == 0 {
+            return;
+        }
+        let w = l.width as usize;
+        let mut at = pos.max(l.fat_start);
+        // The first whole entry at or after `at`.
+        at += (l.width - (at - l.fat_start) % l.width) % l.width;
+        while at + l.width <= (pos + new.len() as u64).min(end) {
+            let k = (at - pos) as usize;
+            let word = |b: &[u8]| {
+                let mut v = [0u8; 4];
+                v[..w].copy_from_slice(&b[k..k + w]);
+                u32::from_le_bytes(v) & 0x0fff_ffff
+            };
+            if word(old) != 0 && word(new) == 0 {
+                let c = ((at - l.fat_start) % l.fat_bytes / l.width) as u32;
+                self.add_freed(c);
+            }
+            at += l.width;
+        }
+    }
+
+    fn add_freed(&mut self, c: u32) {
+        if self.freed_overflow || self.is_freed(c, c) {
+            return;
+        }
+        let before = self
+            .freed
+            .range(..=c)
+            .next_back()
+            .map(|(&s, &e)| (s, e))
+            .filter(|&(_, e)| e == c);
+        let after = self.freed.get(&(c + 1)).copied();
+        match (before, after) {
+            (Some((s, _)), Some(e)) => {
+                self.freed.remove(&(c + 1));
+                self.freed.insert(s, e);
+            }
+            (Some((s, _)), None) => {
+                self.freed.insert(s, c + 1);
+            }
+            (None, Some(e)) => {
+                self.freed.remove(&(c + 1));
+                self.freed.insert(c, e);
+            }
+            (None, None) => {
+                if self.freed.len() >= MAX_FREED {
+                    self.freed_overflow = true;
+                    self.freed.clear();
+                    return;
+                }
+                self.freed.insert(c, c + 1);
+            }
+        }
+    }
+
+    /// Whether a cluster of `first..=last` was freed this epoch.
+    fn is_freed(&self, first: u32, last: u32) -> bool {
+        self.freed_overflow
+            || self
+                .freed
+                .range(..=last)
+                .next_back()
+                .is_some_and(|(_, &e)| e > first)
+    }
+
+    /// Whether a write of `n` bytes at `pos` (in `block`) is file data that may go home before
+    /// the commit.
+    fn is_data(&self, block: u64, pos: u64, n: usize) -> bool {
+        let Some(l) = self.layout else {
+            return false;
+        };
+        if !self.data_writes || pos < l.data_start || self.spilled.contains_key(&block) {
+            return false;
+        }
+        !self.is_freed(l.cluster_of(pos), l.cluster_of(pos + n as u64 - 1))
     }
 
     /// The journal in use.
@@ -128,7 +328,7 @@ impl<D: Disk> Cache<D> {
     pub fn pressed(&self) -> bool {
         self.journal.as_ref().is_some_and(|j| {
             let room = OP_ROOM.min(j.slots / 4);
-            self.next_slot + self.dirty() as u64 + self.capacity as u64 + room >= j.slots
+            self.next_slot + self.dirty_meta() as u64 + self.capacity as u64 + room >= j.slots
         })
     }
 
@@ -154,6 +354,22 @@ impl<D: Disk> Cache<D> {
     /// Blocks written to the cache and not yet to the device.
     pub fn dirty(&self) -> usize {
         self.slots.iter().filter(|s| s.dirty).count()
+    }
+
+    /// Dirty blocks that go through the journal.
+    fn dirty_meta(&self) -> usize {
+        self.slots.iter().filter(|s| s.dirty && s.meta).count()
+    }
+
+    /// Whether slot `i` is dirty and gathered by `which`.
+    fn gathers(&self, i: usize, which: Runs) -> bool {
+        let s = &self.slots[i];
+        s.dirty
+            && match which {
+                Runs::Any => true,
+                Runs::Data => !s.meta,
+                Runs::Meta => s.meta,
+            }
     }
 
     /// Blocks written and not yet in their place on the device: dirty in the cache, or in the
@@ -192,13 +408,13 @@ impl<D: Disk> Cache<D> {
     fn spill_run(&mut self, block: u64) -> Result<(), DiskError> {
         let Some(j) = self.journal.clone() else {
             self.unjournaled += 1;
-            return self.write_run(block);
+            return self.write_run(block, Runs::Any);
         };
         let mut run = Vec::new();
         let mut b = block;
         while (run.len() as u64) < self.run_len() {
             match self.index.get(&b) {
-                Some(&i) if self.slots[i].dirty => run.push((b, i)),
+                Some(&i) if self.gathers(i, Runs::Meta) => run.push((b, i)),
                 _ => break,
             }
             b += 1;
@@ -212,7 +428,7 @@ impl<D: Disk> Cache<D> {
             // run goes home, the one case a kill can leave a mixed volume; the server writes
             // out long before this, see `pressed`.
             self.unjournaled += 1;
-            return self.write_run(block);
+            return self.write_run(block, Runs::Any);
         }
         for (b, i) in run {
             let sum = crate::journal::block_sum(&self.slots[i].data);
@@ -234,8 +450,9 @@ impl<D: Disk> Cache<D> {
         Ok(())
     }
 
-    /// Writes the dirty block `block` and the dirty blocks right after it (a run, one request).
-    fn write_run(&mut self, block: u64) -> Result<(), DiskError> {
+    /// Writes the dirty block `block` and the dirty blocks of `which` right after it (a run, one
+    /// request).
+    fn write_run(&mut self, block: u64, which: Runs) -> Result<(), DiskError> {
         if self.clear_pending {
             // Home is written outside a write-out: the last descriptor must not be replayed
             // over it.
@@ -246,7 +463,7 @@ impl<D: Disk> Cache<D> {
         let mut b = block;
         while (run.len() as u64) < self.run_len() {
             match self.index.get(&b) {
-                Some(&i) if self.slots[i].dirty => run.push(i),
+                Some(&i) if self.gathers(i, which) => run.push(i),
                 _ => break,
             }
             b += 1;
@@ -263,6 +480,9 @@ impl<D: Disk> Cache<D> {
         let r = self.disk.write(block * SECTORS_PER_BLOCK, &scratch);
         self.scratch = scratch;
         r.map_err(DiskError)?;
+        if self.journal.is_some() {
+            self.data_unflushed = true;
+        }
         for i in run {
             self.slots[i].dirty = false;
             // Home is newer than a slot the block had: it must not be read back from there.
@@ -279,6 +499,7 @@ impl<D: Disk> Cache<D> {
                 block: u64::MAX,
                 data: std::vec![0; BLOCK].into_boxed_slice(),
                 dirty: false,
+                meta: false,
                 used: 0,
             });
             return Ok(self.slots.len() - 1);
@@ -290,7 +511,11 @@ impl<D: Disk> Cache<D> {
             .min_by_key(|(_, s)| s.used)
             .ok_or(DiskError(BlockError::Io))?;
         if self.slots[i].dirty {
-            self.spill_run(self.slots[i].block)?;
+            // Metadata into the journal's slots; a file's data home (ordered mode).
+            match self.slots[i].meta || self.layout.is_none() {
+                true => self.spill_run(self.slots[i].block)?,
+                false => self.write_run(self.slots[i].block, Runs::Data)?,
+            }
         }
         self.index.remove(&self.slots[i].block);
         self.slots[i].block = u64::MAX;
@@ -320,15 +545,21 @@ impl<D: Disk> Cache<D> {
         Ok(i)
     }
 
+    /// Makes free slot `i` hold `block`, clean, used now.
+    fn place(&mut self, i: usize, block: u64) {
+        let s = &mut self.slots[i];
+        s.block = block;
+        s.used = self.clock;
+        s.dirty = false;
+        s.meta = false;
+        self.index.insert(block, i);
+    }
+
     /// [`Cache::slot`] for a block that is not cached.
     fn fill(&mut self, block: u64, whole: bool) -> Result<usize, DiskError> {
         if whole {
             let i = self.free_slot()?;
-            let s = &mut self.slots[i];
-            s.block = block;
-            s.used = self.clock;
-            s.dirty = false;
-            self.index.insert(block, i);
+            self.place(i, block);
             return Ok(i);
         }
         if let Some(&(slot, _)) = self.spilled.get(&block) {
@@ -338,11 +569,7 @@ impl<D: Disk> Cache<D> {
             let r = j.read_slot(&mut self.disk, slot, &mut data);
             self.slots[i].data = data;
             r.map_err(DiskError)?;
-            let s = &mut self.slots[i];
-            s.block = block;
-            s.used = self.clock;
-            s.dirty = false;
-            self.index.insert(block, i);
+            self.place(i, block);
             return Ok(i);
         }
         let blocks = self.len.div_ceil(BLOCK as u64);
@@ -378,10 +605,7 @@ impl<D: Disk> Cache<D> {
                 let s = &mut self.slots[i];
                 s.data.fill(0);
                 s.data[..n * SECTOR].copy_from_slice(&scratch[k * BLOCK..k * BLOCK + n * SECTOR]);
-                s.block = b;
-                s.dirty = false;
-                s.used = self.clock;
-                self.index.insert(b, i);
+                self.place(i, b);
                 if b == block {
                     placed = Ok(i);
                 }
@@ -391,10 +615,39 @@ impl<D: Disk> Cache<D> {
         placed
     }
 
-    /// Reads at byte `pos`; fewer bytes than asked only at the device's end.
+    /// Bytes from `pos` (a sector's start), at most `want`, whole sectors, whose blocks are
+    /// neither cached nor in a journal slot: a read of them goes straight from the device into
+    /// the caller's buffer.
+    fn uncached(&self, pos: u64, want: usize) -> usize {
+        let want = (want as u64).min(self.len - pos);
+        let mut b = pos / BLOCK as u64;
+        let mut covered = 0;
+        while covered < want && !self.index.contains_key(&b) && !self.spilled.contains_key(&b) {
+            b += 1;
+            covered = b * BLOCK as u64 - pos;
+        }
+        (covered.min(want) / SECTOR as u64 * SECTOR as u64) as usize
+    }
+
+    /// Reads at byte `pos`; fewer bytes than asked only at the device's end. A read of more
+    /// than a block goes straight to the device for the sectors no block of the cache holds
+    /// (one request, no copy through the cache, and a file read does not push the volume's
+    /// tables out of the cache); the rest through the cache.
     pub fn read_at(&mut self, mut pos: u64, mut buf: &mut [u8]) -> Result<usize, DiskError> {
         let mut done = 0;
         while !buf.is_empty() && pos < self.len {
+            if buf.len() > BLOCK && pos.is_multiple_of(SECTOR as u64) {
+                let n = self.uncached(pos, buf.len());
+                if n > 0 {
+                    self.disk
+                        .read(pos / SECTOR as u64, &mut buf[..n])
+                        .map_err(DiskError)?;
+                    buf = &mut buf[n..];
+                    pos += n as u64;
+                    done += n;
+                    continue;
+                }
+            }
             let block = pos / BLOCK as u64;
             let off = (pos % BLOCK as u64) as usize;
             let n = buf.len().min(BLOCK - off).min((self.len - pos) as usize);
@@ -416,8 +669,15 @@ impl<D: Disk> Cache<D> {
             let n = buf.len().min(BLOCK - off).min((self.len - pos) as usize);
             let whole = off == 0 && n == self.sectors_of(block) * SECTOR;
             let i = self.slot(block, whole)?;
+            let data = self.is_data(block, pos, n);
+            if !data && self.layout.is_some() {
+                let old = core::mem::take(&mut self.slots[i].data);
+                self.note_freed(pos, &old[off..off + n], &buf[..n]);
+                self.slots[i].data = old;
+            }
             let s = &mut self.slots[i];
             s.data[off..off + n].copy_from_slice(&buf[..n]);
+            s.meta = (s.dirty && s.meta) || !data;
             s.dirty = true;
             buf = &buf[n..];
             pos += n as u64;
@@ -445,6 +705,22 @@ impl<D: Disk> Cache<D> {
         let Some(j) = self.journal.clone() else {
             return self.flush_home();
         };
+        // 0. A file's data home, in block order, and flushed: the metadata the commit makes
+        //    durable never points at clusters whose data is not on the medium (ordered mode).
+        let mut data: Vec<u64> = self
+            .slots
+            .iter()
+            .filter(|s| s.dirty && !s.meta)
+            .map(|s| s.block)
+            .collect();
+        data.sort_unstable();
+        for b in data {
+            self.write_run(b, Runs::Data)?;
+        }
+        if self.data_unflushed {
+            self.disk.flush().map_err(DiskError)?;
+            self.data_unflushed = false;
+        }
         let mut dirty: Vec<(u64, usize)> = self
             .slots
             .iter()
@@ -553,9 +829,10 @@ impl<D: Disk> Cache<D> {
         }
         cached.sort_unstable();
         for b in cached {
-            self.write_run(b)?;
+            self.write_run(b, Runs::Any)?;
         }
         self.disk.flush().map_err(DiskError)?;
+        self.data_unflushed = false;
         // 4. The descriptor cleared (on the medium with the next flush; until then a replay
         //    of it writes what is home already, or finds its slots reused and stops).
         j.clear(&mut self.disk).map_err(DiskError)?;
@@ -563,6 +840,8 @@ impl<D: Disk> Cache<D> {
         if !lazy {
             self.disk.flush().map_err(DiskError)?;
         }
+        self.freed.clear();
+        self.freed_overflow = false;
         self.spilled.clear();
         self.next_slot = 0;
         Ok(())
@@ -605,9 +884,12 @@ impl<D: Disk> Cache<D> {
             .collect();
         dirty.sort_unstable();
         for b in dirty {
-            self.write_run(b)?;
+            self.write_run(b, Runs::Any)?;
         }
         self.disk.flush().map_err(DiskError)?;
+        self.data_unflushed = false;
+        self.freed.clear();
+        self.freed_overflow = false;
         self.spilled.clear();
         self.next_slot = 0;
         Ok(())
@@ -753,11 +1035,27 @@ mod tests {
         assert_eq!(c.disk().1, 0);
         assert_eq!(c.disk().2, 128 / 16);
         assert_eq!(&c.disk().0.data[..data.len()], &data[..]);
-        // Read in order from a cold cache: 16 blocks per request.
+        // A large read from a cold cache: one request, straight into the buffer.
         let mut c = Cache::new(c.into_disk(), 64);
         let mut back = std::vec![0u8; data.len()];
         assert_eq!(c.read_at(0, &mut back).unwrap(), data.len());
         assert_eq!(back, data);
-        assert_eq!(c.disk().1, 128 / 16);
+        assert_eq!(c.disk().1, 1);
+        assert_eq!(c.dirty(), 0);
+        // Small reads in order: 16 blocks per request (read-ahead).
+        let mut c = Cache::new(c.into_disk(), 64);
+        let mut small = [0u8; 512];
+        for k in 0..data.len() / 512 {
+            c.read_at(k as u64 * 512, &mut small).unwrap();
+            assert_eq!(small[..], data[k * 512..k * 512 + 512]);
+        }
+        assert_eq!(c.disk().1, 1 + 128 / 16);
+        // A large read over dirty cached blocks sees them.
+        c.write_at(5000, b"new").unwrap();
+        let mut back = std::vec![0u8; data.len()];
+        assert_eq!(c.read_at(0, &mut back).unwrap(), data.len());
+        assert_eq!(&back[5000..5003], b"new");
+        assert_eq!(back[..5000], data[..5000]);
+        assert_eq!(back[5003..], data[5003..]);
     }
 }

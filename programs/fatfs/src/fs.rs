@@ -17,7 +17,7 @@ use std::vec::Vec;
 use libeurali::sync::Lock;
 use vfs::proto::{Entry, FsError, Kind, Meta, Space, Usage, flags};
 
-use crate::cache::{BLOCK, Cache, DEFAULT_BLOCKS, Disk, DiskError, DiskIo};
+use crate::cache::{BLOCK, Cache, DEFAULT_BLOCKS, Disk, DiskError, DiskIo, Layout};
 use crate::journal;
 use libeurali::proto::block::BlockError;
 
@@ -68,20 +68,51 @@ impl Clock {
     }
 
     fn now(&self) -> lamfat::DateTime {
-        let dt = self
-            .0
-            .map(|(b, since)| b + since.elapsed().as_secs())
-            .map(libeurali::proto::rtc::DateTime::from_unix)
-            .filter(|d| (1980..2108).contains(&d.year));
-        match dt {
-            Some(d) => lamfat::DateTime::new(
-                lamfat::Date::new(d.year as u16, d.month as u16, d.day as u16),
-                lamfat::Time::new(d.hour as u16, d.minute as u16, d.second as u16, 0),
+        let none =
+            lamfat::DateTime::new(lamfat::Date::new(1980, 1, 1), lamfat::Time::new(0, 0, 0, 0));
+        let Some(secs) = self.0.map(|(b, since)| b + since.elapsed().as_secs()) else {
+            return none;
+        };
+        let Some((year, month, day)) = Self::date(secs / 86_400) else {
+            return none;
+        };
+        let sod = secs % 86_400;
+        lamfat::DateTime::new(
+            lamfat::Date::new(year, month, day),
+            lamfat::Time::new(
+                (sod / 3600) as u16,
+                (sod % 3600 / 60) as u16,
+                (sod % 60) as u16,
+                0,
             ),
-            None => {
-                lamfat::DateTime::new(lamfat::Date::new(1980, 1, 1), lamfat::Time::new(0, 0, 0, 0))
-            }
+        )
+    }
+
+    /// The calendar date of day `days` since 1970 (`None` outside FAT's 1980–2107). lamfat asks
+    /// the time at each cluster a file write fills (its entry's modified time): the last day's
+    /// date is kept (day << 32 | year << 16 | month << 8 | day of month, 0: none yet), so most
+    /// asks skip the calendar arithmetic.
+    fn date(days: u64) -> Option<(u16, u16, u16)> {
+        use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+        static LAST: AtomicU64 = AtomicU64::new(0);
+        let last = LAST.load(Relaxed);
+        if last != 0 && last >> 32 == days {
+            return Some((
+                (last >> 16) as u16,
+                (last >> 8) as u8 as u16,
+                last as u8 as u16,
+            ));
         }
+        let d = libeurali::proto::rtc::DateTime::from_unix(days * 86_400);
+        if !(1980..2108).contains(&d.year) {
+            return None;
+        }
+        let (y, m, dd) = (d.year as u16, d.month as u16, d.day as u16);
+        LAST.store(
+            days << 32 | (y as u64) << 16 | (m as u64) << 8 | dd as u64,
+            Relaxed,
+        );
+        Some((y, m, dd))
     }
 }
 
@@ -101,6 +132,10 @@ pub struct NodeInner {
     gone: core::sync::atomic::AtomicBool,
     /// How it was opened: [`READER`], [`WRITER`] or [`REPLACER`] (see [`FatFs::open`]).
     mode: u8,
+    /// Where its last read ended: (the volume's [`FatFs`] chain generation, a cluster's index
+    /// in the file, that cluster), so that a sequential read does not walk the cluster chain
+    /// from the file's start at each request.
+    at: Lock<Option<(u64, u64, u32)>>,
 }
 
 /// A node opened without `WRITE`.
@@ -127,6 +162,12 @@ pub struct FatFs<D: Disk> {
     inner: Lock<Inner<D>>,
     cache: Arc<Lock<Cache<D>>>,
     clock: Clock,
+    /// The volume's layout (FAT16 and FAT32): reads follow cluster chains themselves.
+    layout: Option<Layout>,
+    /// Bumped by every request that may free or move a file's clusters (truncation, removal,
+    /// rename, a failed write cut back): a node's remembered read position ([`NodeInner`])
+    /// from an older generation is not used.
+    chains: core::sync::atomic::AtomicU64,
 }
 
 fn fat_err(e: lamfat::Error<DiskError>) -> FsError {
@@ -315,10 +356,12 @@ impl<D: Disk> FatFs<D> {
     pub fn mount_with(mut disk: D, blocks: usize, clock: Clock) -> Result<FatFs<D>, MountError> {
         // A write-out a kill cut short is finished first, before anything reads the volume.
         let found = journal::recover(&mut disk).map_err(|_| MountError::Io)?;
+        let layout = journal::Geometry::of(&mut disk).map(|g| g.layout());
         let read_only = disk.info().read_only;
         let cache = Arc::new(Lock::new(Cache::new(disk, blocks)));
         let have = found.is_some();
-        cache.lock().set_journal(found);
+        let ordered = found.as_ref().and(layout);
+        cache.lock().set_journal(found, ordered);
         let mut fat = mount(&cache, clock)?;
         if !have && !read_only {
             fat = make_journal(&cache, fat, clock)?;
@@ -332,6 +375,8 @@ impl<D: Disk> FatFs<D> {
             }),
             cache,
             clock,
+            layout,
+            chains: core::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -433,6 +478,93 @@ impl<D: Disk> FatFs<D> {
         Ok(node.path.lock().clone())
     }
 
+    /// Reads `buf.len()` bytes (all inside the file) at `offset` of the file whose chain starts
+    /// at cluster `first`: from the node's last position when it is at or before `offset`, and
+    /// each run of contiguous clusters in one read of the cache (a device request of up to 64
+    /// KiB per cache miss).
+    fn read_chain(
+        &self,
+        l: &Layout,
+        node: &Node,
+        first: u32,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Result<usize, FsError> {
+        use core::sync::atomic::Ordering::Relaxed;
+        let bad = |e: Option<DiskError>| e.map_or(FsError::Invalid, io_err);
+        let cb = l.cluster_bytes.max(1);
+        let epoch = self.chains.load(Relaxed);
+        let want = offset / cb;
+        let (mut ci, mut c) = match *node.at.lock() {
+            Some((g, i, c)) if g == epoch && i <= want => (i, c),
+            _ => (0, first),
+        };
+        let mut cache = self.cache.lock();
+        while ci < want {
+            c = l
+                .next(&mut cache, c)
+                .map_err(bad)?
+                .ok_or(FsError::Invalid)?;
+            ci += 1;
+        }
+        if !l.holds(c) {
+            return Err(FsError::Invalid);
+        }
+        let mut done = 0;
+        let mut pos = offset;
+        while done < buf.len() {
+            let left = (buf.len() - done) as u64;
+            let start = c;
+            let mut avail = cb - pos % cb;
+            let mut next = None;
+            while avail < left {
+                let n = l
+                    .next(&mut cache, c)
+                    .map_err(bad)?
+                    .ok_or(FsError::Invalid)?;
+                ci += 1;
+                if n != c + 1 {
+                    next = Some(n);
+                    break;
+                }
+                c = n;
+                avail += cb;
+            }
+            let n = avail.min(left) as usize;
+            let at = l.cluster_at(start) + pos % cb;
+            if cache
+                .read_at(at, &mut buf[done..done + n])
+                .map_err(io_err)?
+                != n
+            {
+                return Err(FsError::Invalid);
+            }
+            done += n;
+            pos += n as u64;
+            if let Some(n) = next {
+                c = n;
+            }
+        }
+        *node.at.lock() = Some((epoch, ci, c));
+        Ok(done)
+    }
+
+    /// A request that may free or move clusters: remembered read positions are dropped.
+    fn chains_changed(&self) {
+        self.chains
+            .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Runs `f`, lamfat's writes of a file's data (and the FAT entries, directory entries and
+    /// boot sector it writes on the way, which the cache tells by where they are): the cache
+    /// sends these data blocks home before the next commit instead of through the journal.
+    fn data_writes<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.cache.lock().set_data_writes(true);
+        let r = f();
+        self.cache.lock().set_data_writes(false);
+        r
+    }
+
     /// The file at `node`'s path, as a lamfat file at offset 0 (under the volume's lock), and
     /// its length from its directory entry: a seek walks the cluster chain from the start, so
     /// each request seeks once, to where it reads or writes.
@@ -472,6 +604,7 @@ impl<D: Disk> Inner<D> {
             path: Lock::new(path.iter().map(|s| s.to_string()).collect()),
             gone: core::sync::atomic::AtomicBool::new(false),
             mode,
+            at: Lock::new(None),
         });
         self.open.push(Arc::downgrade(&node));
         node
@@ -531,6 +664,7 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
             }
             let node = inner.track(path, mode);
             if !is_dir && fl & flags::TRUNCATE != 0 {
+                self.chains_changed();
                 let (mut f, _) = Self::file(fat, &node)?;
                 f.truncate().map_err(fat_err)?;
                 lamfat::Write::flush(&mut f).map_err(fat_err)?;
@@ -563,8 +697,15 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
             if offset >= len {
                 return Ok(0);
             }
-            seek(&mut f, offset)?;
             let want = buf.len().min((len - offset) as usize);
+            if let Some(l) = self.layout {
+                let first = match f.extents().next() {
+                    Some(e) => l.cluster_of(e.map_err(fat_err)?.offset),
+                    None => return Err(FsError::Invalid),
+                };
+                return self.read_chain(&l, node, first, offset, &mut buf[..want]);
+            }
+            seek(&mut f, offset)?;
             read_full(&mut f, &mut buf[..want])
         })
     }
@@ -577,16 +718,17 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
                 .checked_add(data.len() as u64)
                 .filter(|&e| e <= MAX_FILE)
                 .ok_or(FsError::TooBig)?;
-            let r = (|| {
+            let r = self.data_writes(|| {
                 if at > len {
                     zero_fill(&mut f, len, at)?;
                 }
                 seek(&mut f, at)?;
                 write_all(&mut f, data)
-            })();
+            });
             if let Err(e) = r {
                 // Nothing of a failed write stays: the file keeps its old length (bytes it
                 // overwrote below that length are not restored).
+                self.chains_changed();
                 let _ = cut(&mut f, len);
                 let _ = lamfat::Write::flush(&mut f);
                 return Err(e);
@@ -601,11 +743,12 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
             return Err(FsError::TooBig);
         }
         self.with(|fat, _| {
+            self.chains_changed();
             let (mut f, len) = Self::file(fat, node)?;
             if to < len {
                 cut(&mut f, to)?;
             } else if to > len
-                && let Err(e) = zero_fill(&mut f, len, to)
+                && let Err(e) = self.data_writes(|| zero_fill(&mut f, len, to))
             {
                 let _ = cut(&mut f, len);
                 let _ = lamfat::Write::flush(&mut f);
@@ -668,6 +811,7 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
 
     fn remove(&self, path: &[&str], want_dir: bool) -> Result<(), FsError> {
         self.with(|fat, inner| {
+            self.chains_changed();
             let (dir, e) = lookup(fat, path)?.ok_or(FsError::Denied)?;
             match (e.is_dir(), want_dir) {
                 (false, true) => return Err(FsError::NotDir),
@@ -694,6 +838,7 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
             return Err(FsError::Invalid);
         }
         self.with(|fat, inner| {
+            self.chains_changed();
             let (src_dir, src) = lookup(fat, from)?.ok_or(FsError::Denied)?;
             let (tname, tparent) = to.split_last().ok_or(FsError::Denied)?;
             let dst_dir = dir_at(fat, tparent)?;
@@ -737,9 +882,13 @@ impl<D: Disk> vfs::server::FileSystem for FatFs<D> {
             let s = fat.stats().map_err(fat_err)?;
             let cluster = s.cluster_size() as u64;
             let total = s.total_clusters() as u64;
+            // More free clusters than clusters: a damaged FS information sector.
+            let used = total
+                .checked_sub(s.free_clusters() as u64)
+                .ok_or(FsError::Invalid)?;
             Ok(Usage {
                 disk: Space {
-                    bytes: (total - s.free_clusters() as u64) * cluster,
+                    bytes: used * cluster,
                     bytes_max: total * cluster,
                     nodes: 0,
                     nodes_max: 0,
@@ -815,7 +964,8 @@ fn make_journal<D: Disk>(
             .map_err(|_| MountError::Io)?;
         c.flush().map_err(|_| MountError::Io)?;
     }
-    c.set_journal(found);
+    let layout = found.as_ref().map(|_| geo.layout());
+    c.set_journal(found, layout);
     drop(c);
     mount(cache, clock)
 }
@@ -843,4 +993,28 @@ pub fn format<D: Disk>(disk: D, label: &str) -> Result<D, FsError> {
     let mut cache = cache.into_inner();
     cache.flush().map_err(io_err)?;
     Ok(cache.into_disk())
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::Clock;
+    use libeurali::proto::rtc::DateTime;
+
+    /// The kept day gives the calendar's date, for days in order (the kept one) and out of it.
+    #[test]
+    fn dates_match_the_calendar() {
+        for days in (3652..50_000u64)
+            .step_by(97)
+            .chain([10_957, 10_957, 3651, 50_540, 50_539])
+        {
+            let d = DateTime::from_unix(days * 86_400);
+            let want = (1980..2108).contains(&d.year).then_some((
+                d.year as u16,
+                d.month as u16,
+                d.day as u16,
+            ));
+            assert_eq!(Clock::date(days), want, "day {days}");
+            assert_eq!(Clock::date(days), want, "day {days}, kept");
+        }
+    }
 }

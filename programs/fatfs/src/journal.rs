@@ -6,18 +6,25 @@
 //! its first mount of a volume and never changed by the FAT engine: eurali's clients do not see
 //! it. Its first sectors are the descriptor, the rest are 4 KiB slots, one cache block each.
 //!
-//! Between write-outs the volume's own sectors are never written: a block the cache must let go
-//! of while dirty goes to a slot instead ([`crate::Cache`]). A write-out (`sync`, the periodic
-//! one, unmount, or the journal filling up) puts every dirty block in a slot and writes the
-//! descriptor (which home block each slot holds and the checksum of each slot's bytes, with a
-//! checksum of its own), flushes, writes the blocks home, flushes, and clears the descriptor
-//! (flushed with the next write-out). A kill at any point leaves either no whole descriptor
-//! with whole slots (the volume is the last write-out's, untouched) or a whole one, which the
-//! next mount replays ([`recover`]) before the FAT engine reads anything. Replaying is
-//! idempotent: a kill during the replay is replayed again, and an old descriptor whose clearing
-//! did not reach the medium is either one whose slots no longer match (not replayed) or one
-//! that writes home what is there already.
-//! idempotent: a kill during the replay is replayed again.
+//! Ordered mode (as ext4's `data=ordered`): only metadata (the FAT, directories, the boot and
+//! FS information sectors) goes through the journal; a file's data blocks go straight home
+//! ([`crate::Cache::set_data_writes`]), and are flushed before the descriptor that commits the
+//! metadata pointing at them. Data written into a cluster freed since the last write-out is
+//! journaled like metadata: the committed volume may still give that cluster to another file.
+//!
+//! Between write-outs the volume's metadata sectors are never written: a metadata block the
+//! cache must let go of while dirty goes to a slot instead ([`crate::Cache`]). A write-out
+//! (`sync`, the periodic one, unmount, or the journal filling up) writes the dirty data blocks
+//! home and flushes, puts every dirty metadata block in a slot and writes the descriptor
+//! (which home block each slot holds and the checksum of each slot's bytes, with a checksum of
+//! its own), flushes, writes the blocks home, flushes, and clears the descriptor (flushed with
+//! the next write-out). A kill at any point leaves either no whole descriptor with whole slots
+//! (the metadata is the last write-out's, untouched; new data only in clusters it holds free,
+//! or written in place into a committed file's clusters) or a whole one, which the next mount
+//! replays ([`recover`]) before the FAT engine reads anything. Replaying is idempotent: a kill
+//! during the replay is replayed again, and an old descriptor whose clearing did not reach the
+//! medium is either one whose slots no longer match (not replayed) or one that writes home
+//! what is there already.
 
 use std::vec::Vec;
 
@@ -207,6 +214,7 @@ pub struct Geometry {
     first_data: u64,
     per_cluster: u64,
     clusters: u64,
+    fats: u64,
     fat32: bool,
     /// The device's sectors.
     sectors: u64,
@@ -258,9 +266,24 @@ impl Geometry {
             first_data,
             per_cluster,
             clusters,
+            fats,
             fat32,
             sectors,
         })
+    }
+
+    /// The volume's layout, for the cache's ordered mode.
+    pub fn layout(&self) -> crate::cache::Layout {
+        let sector = SECTOR as u64;
+        crate::cache::Layout {
+            fat_start: self.reserved * sector,
+            fat_bytes: self.fat_sectors * sector,
+            fats: self.fats,
+            width: if self.fat32 { 4 } else { 2 },
+            data_start: self.first_data * sector,
+            cluster_bytes: self.per_cluster * sector,
+            clusters: self.clusters,
+        }
     }
 
     fn cluster_lba(&self, c: u64) -> u64 {

@@ -20,12 +20,12 @@ fn mount(d: MemDisk) -> FatFs<MemDisk> {
 const RW: u32 = flags::READ | flags::WRITE;
 const NEW: u32 = RW | flags::CREATE;
 
-fn put(fs: &FatFs<MemDisk>, path: &[&str], data: &[u8]) {
+fn put<D: crate::Disk>(fs: &FatFs<D>, path: &[&str], data: &[u8]) {
     let n = fs.open(path, NEW | flags::TRUNCATE).unwrap();
     assert_eq!(fs.write(&n, Some(0), data).unwrap(), data.len() as u64);
 }
 
-fn get(fs: &FatFs<MemDisk>, path: &[&str]) -> Result<Vec<u8>, FsError> {
+fn get<D: crate::Disk>(fs: &FatFs<D>, path: &[&str]) -> Result<Vec<u8>, FsError> {
     let n = fs.open(path, flags::READ)?;
     let len = fs.stat(&n)?.len as usize;
     let mut buf = vec![0; len + 10];
@@ -400,4 +400,107 @@ fn one_replacer_at_a_time_writes_a_file() {
     );
     drop((w1, w2));
     assert!(fs.open(&["f"], NEW | flags::TRUNCATE).is_ok());
+}
+
+/// A disk shared with the test, which looks at what a server killed now would leave.
+#[derive(Clone)]
+struct Shared(std::sync::Arc<std::sync::Mutex<MemDisk>>);
+
+impl libeurali::proto::block::BlockDevice for Shared {
+    fn info(&self) -> libeurali::proto::block::Info {
+        self.0.lock().unwrap().info()
+    }
+    fn read(
+        &mut self,
+        lba: u64,
+        buf: &mut [u8],
+    ) -> Result<(), libeurali::proto::block::BlockError> {
+        self.0.lock().unwrap().read(lba, buf)
+    }
+    fn write(&mut self, lba: u64, data: &[u8]) -> Result<(), libeurali::proto::block::BlockError> {
+        self.0.lock().unwrap().write(lba, data)
+    }
+    fn flush(&mut self) -> Result<(), libeurali::proto::block::BlockError> {
+        self.0.lock().unwrap().flush()
+    }
+}
+
+/// Ordered mode (docs/design.md, "The disk"): a file's data goes home before the commit, but
+/// not into a cluster freed since the last write-out, which the committed volume still gives
+/// to its old file: a kill before the commit must leave that file whole.
+#[test]
+fn data_in_clusters_freed_since_the_last_sync_waits_for_the_commit() {
+    let disk = Shared(std::sync::Arc::new(std::sync::Mutex::new(
+        format(MemDisk::new(12 << 11), "T").unwrap(),
+    )));
+    let fs = FatFs::mount_with(disk.clone(), 16, Clock::none()).unwrap();
+    assert!(fs.journaled());
+    let a: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    put(&fs, &["a"], &a);
+    let u = fs.usage(None).unwrap().disk;
+    let filler = vec![7u8; (u.bytes_max - u.bytes - 100_000) as usize];
+    put(&fs, &["filler"], &filler);
+    fs.sync().unwrap();
+    // `a` removed, then `b` written: past the 100 KB left, its clusters are a's (the volume has
+    // no others), and past the cache, its blocks leave it before any write-out.
+    fs.remove(&["a"], false).unwrap();
+    let b = vec![9u8; 250_000];
+    put(&fs, &["b"], &b);
+    assert!(fs.dirty_blocks() < 250_000 / 4096);
+    // Killed here: the next mount has the last sync's volume, `a` whole.
+    let left = disk.0.lock().unwrap().clone();
+    let after = mount(left);
+    assert!(
+        get(&after, &["a"]).unwrap() == a,
+        "a synced file was overwritten"
+    );
+    assert_eq!(get(&after, &["b"]), Err(FsError::NotFound));
+    // And once synced, `b` is there and `a` gone.
+    fs.sync().unwrap();
+    let after = mount(disk.0.lock().unwrap().clone());
+    assert!(get(&after, &["b"]).unwrap() == b, "b not synced whole");
+    assert_eq!(get(&after, &["a"]), Err(FsError::NotFound));
+}
+
+/// Reads follow the cluster chain from where the session's last read ended: in order, back
+/// and forth, and after the file was cut and written again (its clusters changed) the same.
+#[test]
+fn reads_in_order_back_and_after_the_chain_changed() {
+    let fs = mount(fresh(40));
+    // Another file's clusters between this one's: the chain is not contiguous.
+    let a: Vec<u8> = (0..300_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    let n = fs.open(&["a"], NEW).unwrap();
+    let o = fs.open(&["o"], NEW).unwrap();
+    for (k, c) in a.chunks(70_000).enumerate() {
+        fs.write(&n, Some(k as u64 * 70_000), c).unwrap();
+        fs.write(&o, None, &[k as u8; 3000]).unwrap();
+    }
+    let r = fs.open(&["a"], flags::READ).unwrap();
+    let mut back = Vec::new();
+    let mut buf = vec![0u8; 7000];
+    loop {
+        let got = fs.read(&r, back.len() as u64, &mut buf).unwrap();
+        if got == 0 {
+            break;
+        }
+        back.extend_from_slice(&buf[..got]);
+    }
+    assert!(back == a, "read in order differs");
+    for at in [250_000u64, 3, 100_000, 299_999, 0, 140_001] {
+        let got = fs.read(&r, at, &mut buf).unwrap();
+        assert_eq!(got, buf.len().min(a.len() - at as usize));
+        assert!(buf[..got] == a[at as usize..at as usize + got], "at {at}");
+    }
+    drop(n);
+    // Cut, then written again: the session's remembered cluster is gone.
+    let w = fs.open(&["a"], RW | flags::TRUNCATE).unwrap();
+    let b: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 253) as u8).collect();
+    fs.write(&o, None, &[9; 5000]).unwrap();
+    fs.write(&w, Some(0), &b).unwrap();
+    let got = fs.read(&r, 150_000, &mut buf).unwrap();
+    assert!(buf[..got] == b[150_000..150_000 + got]);
+    fs.sync().unwrap();
+    let got = fs.read(&r, 190_000, &mut buf).unwrap();
+    assert_eq!(got, 10_000.min(buf.len()));
+    assert!(buf[..got] == b[190_000..190_000 + got]);
 }
