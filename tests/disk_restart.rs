@@ -3,7 +3,7 @@
 //! next login works and finds what was synced before the failure.
 //!
 //! In-process, with a stand-in for `/bin/fatfs`: the real one, plus a thread that ends its
-//! process (`exit(101)`, as a panic of its main thread does) once `/tmp/fail-fatfs` exists. The
+//! process (`exit_all(101)`, as a panic of its main thread does) once `/tmp/fail-fatfs` exists. The
 //! scripted console session writes and syncs a file as root, makes fatfs fail, reads the file
 //! in the same session (its `/home` is init's view of `/disk`, which the new fatfs serves),
 //! logs out, logs in again (login reads `/etc/users` through the new fatfs) and writes files,
@@ -37,7 +37,7 @@ fn fatfs_that_fails() {
             shim::thread::sleep(Duration::from_millis(20));
             libeurali::yield_now();
             if shim::fs::metadata("/tmp/fail-fatfs").is_ok() {
-                shim::process::exit(101);
+                shim::rt::exit_all(101);
             }
         }
     });

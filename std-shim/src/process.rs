@@ -48,9 +48,10 @@ pub fn exit(code: i32) -> ! {
     crate::rt::exit(code)
 }
 
-/// Ends the process abnormally (status 134, as SIGABRT would give on Unix).
+/// Ends the process abnormally (status 134, as SIGABRT would give on Unix), every thread of it
+/// ([`crate::rt::exit_all`]).
 pub fn abort() -> ! {
-    crate::rt::exit(134)
+    crate::rt::exit_all(134)
 }
 
 /// A status to return from `main`, shaped like std's.

@@ -298,27 +298,39 @@ pub fn start(regs: EntryRegisters, main: fn()) -> ! {
     }
     match crate::sys::run_main(main) {
         Ok(()) => exit(0),
-        Err(()) => exit(PANIC_STATUS),
+        Err(()) => exit_all(PANIC_STATUS),
     }
 }
 
-/// Ends the process with `code` reported to the parent: flushes stdout, closes stdio, dooms
-/// the other threads (as std's `exit` ends them: each ends at its next [`checkpoint`], as after
-/// a kill, and the kill hooks wake those waiting in a server's receive), sends the status, ends
-/// this thread. The kernel cannot stop a thread, so one computing without a checkpoint runs on
-/// until it reaches one; its output is refused meanwhile. A thread that called `exit` while
-/// another served (a file server's panic on its main thread, say) leaves no server behind that
-/// a restarted one would share its clients and its disk with.
+/// Ends the process's part in this thread with `code` reported to the parent: flushes stdout,
+/// closes stdio, sends the status, ends the thread. Other threads of the process run on until
+/// they end (the kernel cannot stop them): a child may leave a server it started serving a
+/// mount it shared (`NamespaceMode::Share`). [`exit_all`] ends them too.
 ///
 /// Stdio is closed *before* the status is sent: the send blocks until the parent takes it (a
 /// zombie waiting to be reaped), and a child of a pipeline whose parent waits for a later stage
 /// first must not keep that stage's input open meanwhile (the reader would never see EOF).
 pub fn exit(code: i32) -> ! {
+    exit_with(code, false)
+}
+
+/// [`exit`], and every other thread of the process ends too, as after a kill: each at its next
+/// [`checkpoint`], those waiting in a server's receive woken by the kill hooks (a file server's
+/// device wrapper refuses writes at once, `libeurali::kill::doomed`). A panic of the main thread
+/// ends the process so: a file server whose main thread failed must not serve on beside the one
+/// its parent starts again (two writers of one disk).
+pub fn exit_all(code: i32) -> ! {
+    exit_with(code, true)
+}
+
+fn exit_with(code: i32, all: bool) -> ! {
     checkpoint();
     let code = close_output(code);
     if let Some(rt) = crate::sys::runtime() {
-        // After the flush above: a doomed process's output is refused.
-        rt.doomed.store(true, Ordering::Release);
+        if all {
+            // After the flush above: a doomed process's output is refused.
+            rt.doomed.store(true, Ordering::Release);
+        }
         rt.pool.close();
         end_control_thread(&rt);
         unregister_process(&rt);
@@ -335,7 +347,9 @@ pub fn exit(code: i32) -> ! {
         if let Some(h) = status {
             let _ = libeurali::call_send(&h, exit_message(&rt, code));
         }
-        run_kill_hooks(&rt);
+        if all {
+            run_kill_hooks(&rt);
+        }
     }
     crate::sys::leave_thread();
     libeurali::exit_thread()

@@ -112,7 +112,7 @@ pub fn relax() {
 }
 
 /// The real kernel's panic path (called by the `#[panic_handler]`): report, then end the thread.
-/// The main thread exits the process with status 101; a spawned thread ends and its joiner sees
+/// The main thread ends the process (`exit_all`) with status 101; a spawned thread ends and its joiner sees
 /// the panic; any other thread just ends. Never aborts: `ud2` would halt the machine.
 pub fn on_panic(info: &core::panic::PanicInfo<'_>) -> ! {
     if crate::panic::has_hook() {
@@ -129,7 +129,7 @@ pub fn on_panic(info: &core::panic::PanicInfo<'_>) -> ! {
         crate::rt::panic_message(info);
     }
     if my_slot().is_some() && my_slot() == Some(MAIN_SLOT.load(Ordering::Relaxed)) {
-        crate::rt::exit(crate::rt::PANIC_STATUS)
+        crate::rt::exit_all(crate::rt::PANIC_STATUS)
     }
     leave_thread();
     libeurali::exit_thread()
