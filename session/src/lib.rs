@@ -56,34 +56,10 @@ pub fn prompt(prompt: &str) -> Option<String> {
 pub fn prompt_bytes(prompt: &str) -> Option<Vec<u8>> {
     print!("{prompt}");
     let _ = std::io::stdout().flush();
-    // At a terminal, Ctrl-C drops what was typed (the console's line discipline: `^C` and a
-    // line end) and the prompt comes again, as getty's does; the read goes on.
-    let interrupts = std::term::stdin_terminal()
-        .and_then(|_| std::term::Interrupts::subscribe().ok())
-        .map(std::sync::Arc::new);
-    let again = interrupts.as_ref().and_then(|ints| {
-        let (ints, prompt) = (ints.clone(), String::from(prompt));
-        std::thread::Builder::new()
-            .name("prompt-again".into())
-            .spawn(move || {
-                while ints.wait() {
-                    print!("{prompt}");
-                    let _ = std::io::stdout().flush();
-                }
-            })
-            .ok()
-    });
-    let line = std::io::stdin()
+    std::io::stdin()
         .read_line_bounded(users::MAX_NAME)
         .ok()
-        .flatten();
-    if let Some(ints) = interrupts {
-        ints.wake();
-        if let Some(t) = again {
-            let _ = t.join();
-        }
-    }
-    line
+        .flatten()
 }
 
 /// The account `name` if `password` is its password: a name or password past its length limit
