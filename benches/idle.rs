@@ -55,8 +55,14 @@ fn baseline() -> Option<f64> {
 /// (at `login:`, at the prompt) for the system that `cmd` boots.
 fn system(tag: &str, cmd: &str) -> Option<(f64, f64)> {
     let s = Pane::start(tag, cmd, 100, 30)?;
-    s.wait_for("login:");
     let pid = s.pid()?;
+    Some(at_login_and_prompt(&s, pid))
+}
+
+/// The share of a core `pid`'s tree takes idle at `login:` in pane `s`, then logged in as user
+/// at the shell prompt.
+fn at_login_and_prompt(s: &Pane, pid: u32) -> (f64, f64) {
+    s.wait_for("login:");
     std::thread::sleep(SETTLE);
     let at_login = idle::share(pid, WINDOW);
     s.keys(&["user", "Enter"]);
@@ -64,8 +70,7 @@ fn system(tag: &str, cmd: &str) -> Option<(f64, f64)> {
     s.keys(&["user", "Enter"]);
     s.wait_for("user:~$");
     std::thread::sleep(SETTLE);
-    let at_prompt = idle::share(pid, WINDOW);
-    Some((at_login, at_prompt))
+    (at_login, idle::share(pid, WINDOW))
 }
 
 /// How long upstream's userland is given to boot before it is measured (it logs nothing on
@@ -104,15 +109,7 @@ fn qemu() {
         return;
     };
     let Some(pid) = s.pid() else { return };
-    s.wait_for("login:");
-    std::thread::sleep(SETTLE);
-    let at_login = idle::share(pid, WINDOW);
-    s.keys(&["user", "Enter"]);
-    s.wait_for("password:");
-    s.keys(&["user", "Enter"]);
-    s.wait_for("user:~$");
-    std::thread::sleep(SETTLE);
-    let at_prompt = idle::share(pid, WINDOW);
+    let (at_login, at_prompt) = at_login_and_prompt(&s, pid);
     for (at, share) in [("login", at_login), ("prompt", at_prompt)] {
         println!(
             "RESULT idle_qemu_{at}={:.1}% baseline={:.1}% ratio={:.2}",

@@ -15,7 +15,9 @@ mod netlink;
 mod tmux;
 use tmux::Pane;
 
-use netlink::{LINUX, OURS, blob, curl_until, eurali, link, static_config, system, with_link_env};
+use netlink::{
+    LINUX, OURS, blob, curl_until, eurali, link, static_config, system, with_link_env, xxd,
+};
 
 /// Runs `probe` (a program entry) as the first program of an in-process system on the TAP link,
 /// with tcp's static configuration as its arguments; what it printed, once it exited with 0.
@@ -104,33 +106,6 @@ fn gopher_prints_menus_and_text_from_a_real_server() {
     // Without a URL the browser starts at the (empty) bookmarks and ends with its input.
     assert!(out.contains("== bookmarks ==\n(no bookmarks yet"), "{out}");
     assert!(out.contains("nourl=0"), "{out}");
-}
-
-/// What `xxd` prints for `data` (the coreutils' format, which is xxd's).
-fn xxd(data: &[u8]) -> String {
-    let mut out = String::new();
-    for (i, row) in data.chunks(16).enumerate() {
-        out.push_str(&format!("{:08x}: ", i * 16));
-        for k in 0..16 {
-            match row.get(k) {
-                Some(b) => out.push_str(&format!("{b:02x}")),
-                None => out.push_str("  "),
-            }
-            if k % 2 == 1 {
-                out.push(' ');
-            }
-        }
-        out.push(' ');
-        out.extend(row.iter().map(|&b| {
-            if (0x20..0x7f).contains(&b) {
-                b as char
-            } else {
-                '.'
-            }
-        }));
-        out.push('\n');
-    }
-    out
 }
 
 #[test]

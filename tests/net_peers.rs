@@ -34,33 +34,6 @@ const PEERS: [Peer; 2] = [
     },
 ];
 
-/// What `xxd` prints for `data` (the coreutils' format, which is xxd's).
-fn xxd(data: &[u8]) -> String {
-    let mut out = String::new();
-    for (i, row) in data.chunks(16).enumerate() {
-        out.push_str(&format!("{:08x}: ", i * 16));
-        for k in 0..16 {
-            match row.get(k) {
-                Some(b) => out.push_str(&format!("{b:02x}")),
-                None => out.push_str("  "),
-            }
-            if k % 2 == 1 {
-                out.push(' ');
-            }
-        }
-        out.push(' ');
-        out.extend(row.iter().map(|&b| {
-            if (0x20..0x7f).contains(&b) {
-                b as char
-            } else {
-                '.'
-            }
-        }));
-        out.push('\n');
-    }
-    out
-}
-
 /// The size of each system's large item: past tcp's send buffer (256 KiB) and a few times its
 /// receive window, so that both smoltcp ends fill and drain their windows between themselves.
 const BIG: usize = 3 << 20;
@@ -205,7 +178,7 @@ fn two_eurali_systems_on_one_link_browse_each_other() {
             .and_then(|s| s.split("XXD-END").next())
             .unwrap_or_else(|| panic!("no xxd output\n{ctx}"));
         assert!(
-            hex == xxd(&blob_of(1 - me)),
+            hex == netlink::xxd(&blob_of(1 - me)),
             "{name} got a binary that differs from {}'s\n{err}",
             peer.name
         );

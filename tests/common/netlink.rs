@@ -387,16 +387,25 @@ fn make_link() -> Result<Link, String> {
     Ok(link)
 }
 
+/// Whether `EURALI_SKIP_NET` asks to skip the network tests (refused under `CI`, which must run
+/// them).
+fn skipped() -> bool {
+    if std::env::var_os("EURALI_SKIP_NET").is_none() {
+        return false;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "EURALI_SKIP_NET is set under CI: the network tests must run there"
+    );
+    eprintln!("skipping: EURALI_SKIP_NET is set");
+    true
+}
+
 /// A link of its own for one test (namespace, TAP device, servers), torn down when dropped;
 /// `None` when `EURALI_SKIP_NET` asks to skip (not under `CI`, which must run them). Panics,
 /// saying why, when it cannot be made.
 pub fn link() -> Option<Link> {
-    if std::env::var_os("EURALI_SKIP_NET").is_some() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "EURALI_SKIP_NET is set under CI: the network tests must run there"
-        );
-        eprintln!("skipping: EURALI_SKIP_NET is set");
+    if skipped() {
         return None;
     }
     match make_link() {
@@ -524,12 +533,7 @@ fn make_bridge(count: usize) -> Result<Bridge, String> {
 /// A bridge with `count` TAP devices ([`Bridge`]); `None` when `EURALI_SKIP_NET` asks to skip
 /// (as [`link`]). Panics, saying why, when it cannot be made.
 pub fn bridge(count: usize) -> Option<Bridge> {
-    if std::env::var_os("EURALI_SKIP_NET").is_some() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "EURALI_SKIP_NET is set under CI: the network tests must run there"
-        );
-        eprintln!("skipping: EURALI_SKIP_NET is set");
+    if skipped() {
         return None;
     }
     match make_bridge(count) {
@@ -592,4 +596,31 @@ pub fn curl_until(link: &Link, name: &str, url: &str, expect: &str, each_secs: u
         .spawn()
         .expect("curl loop");
     CurlLoop { child, out }
+}
+
+/// What `xxd` prints for `data` (the coreutils' format, which is xxd's).
+pub fn xxd(data: &[u8]) -> String {
+    let mut out = String::new();
+    for (i, row) in data.chunks(16).enumerate() {
+        out.push_str(&format!("{:08x}: ", i * 16));
+        for k in 0..16 {
+            match row.get(k) {
+                Some(b) => out.push_str(&format!("{b:02x}")),
+                None => out.push_str("  "),
+            }
+            if k % 2 == 1 {
+                out.push(' ');
+            }
+        }
+        out.push(' ');
+        out.extend(row.iter().map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            }
+        }));
+        out.push('\n');
+    }
+    out
 }
